@@ -1,0 +1,34 @@
+/*
+ * input.h - the probe's input lists: one URL per line with # comments, or a Citizen Lab test-list
+ * CSV (header url,category_code,category_description,date_added,source,notes; RFC 4180 quoting).
+ * Line-at-a-time, no I/O: the caller reads lines and feeds them.
+ */
+#ifndef VG_PROTO_INPUT_H
+#define VG_PROTO_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct vg_input_parser {
+    size_t lineno; /* number of the line last fed, from 1 */
+    bool started;  /* a first non-blank, non-comment line was seen */
+    bool csv;      /* the first such line was a CSV header with a "url" column */
+    int url_col;   /* index of the url column in CSV mode */
+    char category[64]; /* category_code of the last CSV row ("" if none) */
+};
+
+void vg_input_init(struct vg_input_parser *ip);
+
+/*
+ * Feed one line (without or with its final newline; len bytes, may contain NULs). Returns 1 and
+ * copies the URL into url[cap] when the line holds one, 0 for a blank line, comment or CSV header,
+ * and a negative error for a bad line: VG_ETOOBIG (line longer than VG_INPUT_LINE_MAX or URL does not
+ * fit cap), VG_EPROTO (CSV row without the url column, unterminated quote). The URL itself is not
+ * validated here (vg_url_parse does that); surrounding blanks are removed.
+ */
+VG_MUST_USE int vg_input_feed(struct vg_input_parser *ip, const char *line, size_t len, char *url,
+                              size_t cap);
+
+#endif

@@ -1,0 +1,31 @@
+/* str.h - bounded string helpers and range-checked number parsing. */
+#ifndef VG_UTIL_STR_H
+#define VG_UTIL_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Copy src into dst (cap bytes, always NUL-terminated); VG_ETOOBIG if cut. */
+VG_MUST_USE int vg_strlcpy(char *dst, const char *src, size_t cap);
+/* Parse an unsigned decimal number in [min, max]; the whole string must be digits. */
+VG_MUST_USE int vg_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Same for a (p, len) slice. */
+VG_MUST_USE int vg_parse_u64n(const char *s, size_t len, uint64_t min, uint64_t max,
+                              uint64_t *out);
+/* Parse a duration: "500ms", "4s", "2m", or plain seconds ("1.5"); result in ms. */
+VG_MUST_USE int vg_parse_duration_ms(const char *s, uint64_t *ms);
+/* ASCII case-insensitive comparison of n bytes. */
+bool vg_strncaseeq(const char *a, const char *b, size_t n);
+/* Lower-case ASCII in place. */
+void vg_str_lower(char *s);
+/* Base64 (RFC 4648) of len bytes into a fresh NUL-terminated string (caller frees). */
+char *vg_base64(const uint8_t *p, size_t len);
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void vg_hex(const uint8_t *p, size_t len, char *out);
+/* Trim ASCII white space at both ends, in place; returns s. */
+char *vg_str_trim(char *s);
+
+#endif
