@@ -1,8 +1,42 @@
+/* main.c - the vigie executable: dispatches subcommands. */
 #include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: vigie [--version] [--help] COMMAND [ARGS]\n"
+               "\n"
+               "vigie measures network interference: DNS tampering, TCP/TLS/HTTP blocking and\n"
+               "TLS interception (man-in-the-middle), with OONI-compatible output.\n"
+               "\n"
+               "commands:\n"
+               "  probe     measure URLs from this network and give each a verdict\n"
+               "\n"
+               "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n");
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    puts("vigie " VG_VERSION);
-    return 0;
+    if (argc < 2) {
+        usage(stderr);
+        return VG_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("vigie %s\n", VG_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "probe") == 0)
+        return vg_cmd_probe(argc - 1, argv + 1);
+    fprintf(stderr, "vigie: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return VG_EXIT_USAGE;
 }

@@ -6,6 +6,7 @@
 #define VG_PROTO_URL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"

@@ -161,3 +161,82 @@ vg_str_trim(char *s)
     s[len] = '\0';
     return s;
 }
+
+/* Length of the valid UTF-8 sequence at p[0..left), or 0 if it is not valid. */
+static size_t
+vg__utf8_seq(const uint8_t *p, size_t left)
+{
+    uint8_t c = p[0];
+    size_t need;
+    uint32_t cp, min;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        cp = c & 0x1f;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        cp = c & 0x0f;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        cp = c & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (left < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need;
+}
+
+bool
+vg_utf8_valid(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = vg__utf8_seq(p + i, len - i);
+
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+char *
+vg_utf8_sanitize(const uint8_t *p, size_t len, size_t *outlen)
+{
+    /* Worst case every byte becomes the 3-byte replacement character. */
+    char *out = vg_xmalloc(len * 3 + 1);
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        size_t n = p[i] == 0 ? 0 : vg__utf8_seq(p + i, len - i);
+
+        if (n == 0) {
+            out[o++] = (char)0xef;
+            out[o++] = (char)0xbf;
+            out[o++] = (char)0xbd;
+            i++;
+            continue;
+        }
+        memcpy(out + o, p + i, n);
+        o += n;
+        i += n;
+    }
+    out[o] = '\0';
+    if (outlen != NULL)
+        *outlen = o;
+    return out;
+}

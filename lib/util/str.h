@@ -8,8 +8,8 @@
 
 #include "err.h"
 
-/* Copy src into dst (cap bytes, always NUL-terminated); VG_ETOOBIG if cut. */
-VG_MUST_USE int vg_strlcpy(char *dst, const char *src, size_t cap);
+/* Copy src into dst (cap bytes, always NUL-terminated); VG_ETOOBIG if cut (cutting may be intended). */
+int vg_strlcpy(char *dst, const char *src, size_t cap);
 /* Parse an unsigned decimal number in [min, max]; the whole string must be digits. */
 VG_MUST_USE int vg_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Same for a (p, len) slice. */
@@ -27,5 +27,14 @@ char *vg_base64(const uint8_t *p, size_t len);
 void vg_hex(const uint8_t *p, size_t len, char *out);
 /* Trim ASCII white space at both ends, in place; returns s. */
 char *vg_str_trim(char *s);
+
+
+/* True when p[len] is valid UTF-8 (RFC 3629: no overlongs, surrogates or values past U+10FFFF). */
+bool vg_utf8_valid(const uint8_t *p, size_t len);
+/*
+ * Copy p[len] into a fresh NUL-terminated string (caller frees) in which every byte that is not
+ * part of a valid UTF-8 sequence, and every NUL, becomes U+FFFD. *outlen gets the length.
+ */
+char *vg_utf8_sanitize(const uint8_t *p, size_t len, size_t *outlen);
 
 #endif

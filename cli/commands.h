@@ -1,0 +1,13 @@
+/* commands.h - the subcommands of the vigie executable and its exit codes (vigie(1)). */
+#ifndef VG_CLI_COMMANDS_H
+#define VG_CLI_COMMANDS_H
+
+#define VG_EXIT_OK           0 /* every measurement done, no interference found */
+#define VG_EXIT_INTERFERENCE 1 /* at least one measurement blocked or intercepted */
+#define VG_EXIT_USAGE        2 /* bad option, unreadable input, nothing to measure */
+#define VG_EXIT_BAD_INPUT    3 /* done, no interference, but invalid input lines were skipped */
+#define VG_EXIT_INTERRUPTED  130
+
+int vg_cmd_probe(int argc, char **argv);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * vigie.h - public API of libvigie, the measurement engine.
+ *
+ * A probe measures URLs concurrently on one libuv loop: DNS (system resolver, and DNS over UDP
+ * with duplicate-reply listening), TCP connect to every address, TLS with SNI, HTTP GET with
+ * redirects. Each (URL, trial) yields one OONI web_connectivity measurement (JSON) and a verdict.
+ * No OpenSSL or libuv type appears here.
+ */
+#ifndef VIGIE_H
+#define VIGIE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VG_SOFTWARE_NAME "vigie"
+
+struct vg_probe_opts {
+    const char *resolver; /* "ADDR[:PORT]" for DNS over UDP, or NULL */
+    const char *ca_file;  /* PEM trust store, or NULL for the system one */
+    unsigned dns_timeout_ms;  /* default 4000 */
+    unsigned dns_wait_ms;     /* duplicate-reply window after the first reply, default 500 */
+    unsigned tcp_timeout_ms;  /* default 10000 */
+    unsigned tls_timeout_ms;  /* default 10000 */
+    unsigned http_timeout_ms; /* default 10000 */
+    size_t body_max;          /* body bytes kept, default 512 KiB */
+    unsigned parallel;        /* measurements in flight, default 64 */
+    unsigned repeat;          /* trials per URL, default 1 */
+    bool doc_ranges_public;   /* treat documentation ranges as public (the lab uses them) */
+};
+
+/* Fill opts with the defaults above. */
+void vg_probe_opts_init(struct vg_probe_opts *opts);
+
+/* What a result callback sees; every pointer is borrowed for the duration of the call. */
+struct vg_result {
+    const char *input;
+    size_t url_index;       /* position of the URL in the order vg_probe_add received it */
+    unsigned trial;         /* 1..repeat */
+    const char *x_verdict;  /* accessible | down | blocked | intercepted | unknown */
+    const char *x_cause;    /* "STAGE.REASON" or NULL */
+    const char *x_evidence; /* one human sentence, never NULL */
+    double runtime;         /* seconds */
+    const char *json;       /* the measurement as one line of JSON, no newline */
+};
+
+typedef void (*vg_result_cb)(const struct vg_result *r, void *arg);
+
+struct vg_probe;
+
+/* Create a probe. Returns 0, or a negative code with a message in err (errlen bytes). */
+int vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
+                 size_t errlen);
+/* Queue a URL (repeat trials). Returns 0, or a negative code and a message for an invalid URL. */
+int vg_probe_add(struct vg_probe *p, const char *url, char *err, size_t errlen);
+/* Called for each invalid line of an input file; the line is skipped. */
+typedef void (*vg_bad_input_cb)(const char *path, size_t lineno, const char *msg, void *arg);
+/*
+ * Queue the URLs of a list file ("-" for standard input): one URL per line with # comments, or a
+ * Citizen Lab test-list CSV (header url,category_code,...). Invalid lines go to bad (may be NULL)
+ * and are skipped. Returns the number of URLs queued, or a negative code with a message in err
+ * when the file cannot be read.
+ */
+long vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, void *arg,
+                       char *err, size_t errlen);
+/* Number of measurements queued (URLs x repeat). */
+size_t vg_probe_count(const struct vg_probe *p);
+/* The i-th URL queued (borrowed), or NULL past the end. */
+const char *vg_probe_url(const struct vg_probe *p, size_t i);
+/* Run every queued measurement; cb runs once per (URL, trial) as each completes. */
+int vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg);
+/* Ask a running probe to stop starting new measurements (async-signal-safe). */
+void vg_probe_interrupt(struct vg_probe *p);
+void vg_probe_free(struct vg_probe *p);
+
+/* Message for a code returned by this API. */
+const char *vg_probe_strerror(int code);
+
+#endif

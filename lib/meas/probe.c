@@ -1,0 +1,1399 @@
+/*
+ * probe.c - the measurement engine: one libuv loop drives every (URL, trial) measurement.
+ *
+ * A measurement walks hops (the URL, then each redirect). A hop resolves the host (system
+ * resolver off the loop thread, DNS over UDP on the loop), connects to every distinct address as
+ * soon as it is known, runs the TLS handshake with SNI on each (https), fetches the page over the
+ * first usable endpoint and ends when every started step has finished. The OONI-shaped JSON is
+ * built as steps complete; a compact summary (struct vg_obs) feeds the verdict.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "meas/verdict.h"
+#include "net/conn.h"
+#include "net/tls.h"
+#include "net/udpdns.h"
+#include "proto/dns.h"
+#include "proto/html.h"
+#include "proto/http1.h"
+#include "proto/ipaddr.h"
+#include "proto/url.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
+#include "vigie/vigie.h"
+
+#define VG__READ_CHUNK (16 * 1024)
+#define VG__TEST_VERSION "0.5.28"
+#define VG__USER_AGENT                                                                             \
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "            \
+    "Chrome/124.0.0.0 Safari/537.36"
+
+struct vg_probe {
+    struct vg_probe_opts o;
+    uv_loop_t loop;
+    SSL_CTX *ctx;
+    bool have_resolver;
+    struct sockaddr_storage resolver;
+    char resolver_str[64];
+    char **urls;
+    size_t n_urls;
+    size_t next_job;
+    size_t in_flight;
+    volatile sig_atomic_t interrupted;
+    vg_result_cb cb;
+    void *cb_arg;
+};
+
+struct vg_meas;
+
+enum vg__ep_state { VG__EP_CONNECTING, VG__EP_HANDSHAKE, VG__EP_FETCHING, VG__EP_DONE };
+
+struct vg__ep {
+    struct vg_meas *m;
+    struct vg_conn *conn;
+    struct sockaddr_storage sa;
+    char ip[INET6_ADDRSTRLEN];
+    char addr[64];
+    uint16_t port;
+    size_t obs;  /* index in m->obs.ep, or SIZE_MAX when the summary is full */
+    int tid;     /* transaction id */
+    double t0;
+    enum vg__ep_state state;
+};
+
+struct vg__gai {
+    uv_getaddrinfo_t req;
+    struct vg_meas *m; /* NULL once the measurement stopped waiting */
+    double t0;
+};
+
+struct vg__fetch {
+    struct vg__ep *ep;
+    struct vg_buf req;
+    struct vg_buf in; /* response head bytes (and the first body bytes) */
+    struct vg_http_head *head;
+    struct vg_buf body;
+    enum vg_http_framing framing;
+    uint64_t left; /* VG_HTTP_BODY_LENGTH: bytes still expected */
+    struct vg_chunked ch;
+    bool truncated;
+    double t0;
+    uint64_t deadline; /* loop time (ms) */
+    size_t raw_pending; /* chunked: undecoded bytes at the end of body */
+};
+
+struct vg_meas {
+    struct vg_probe *p;
+    const char *input;
+    size_t url_index;
+    unsigned trial;
+    uint64_t t0;
+    time_t wall0;
+    uv_timer_t dns_timer;
+    int next_tid;
+    json_t *root, *tk, *queries, *dups, *tcp, *tls, *requests;
+    struct vg_obs obs;
+    /* current hop */
+    struct vg_url url;
+    int depth;
+    int pending;
+    struct vg__gai *gai;
+    struct vg_udpdns *udp;
+    struct vg__ep *eps[VG_DNS_MAX_ADDRS];
+    size_t n_eps;
+    struct vg__fetch *fetch;
+    bool fetch_done;
+    int hop_failure; /* failure to report when no request could be made */
+    int sys_failure;
+};
+
+static void vg__hop_start(struct vg_meas *m);
+static void vg__ep_release(struct vg__ep *ep);
+static void vg__schedule(struct vg_probe *p);
+
+/* ------------------------------------------------------------------------------------------ */
+/* small helpers                                                                               */
+
+static double
+vg__now(const struct vg_meas *m)
+{
+    return (double)(uv_hrtime() - m->t0) / 1e9;
+}
+
+static json_t *
+vg__jstr(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+/* A JSON string from peer bytes: invalid UTF-8 and NULs replaced, never NULL. */
+static json_t *
+vg__jpeer(const uint8_t *p, size_t len)
+{
+    size_t n;
+    char *s = vg_utf8_sanitize(p, len, &n);
+    json_t *j = json_stringn(s, n);
+
+    free(s);
+    return j != NULL ? j : json_string("");
+}
+
+static json_t *
+vg__jfailure(int err)
+{
+    return vg__jstr(vg_err_failure(err));
+}
+
+static json_t *
+vg__tags(int depth)
+{
+    char t[32];
+
+    snprintf(t, sizeof(t), "depth=%d", depth);
+    return json_pack("[s]", t);
+}
+
+static void
+vg__fmt_addr(const struct sockaddr *sa, char *ip, size_t iplen, char *addr, size_t alen,
+             uint16_t *port)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const void *)sa;
+
+        inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
+        *port = ntohs(s4->sin_port);
+        snprintf(addr, alen, "%s:%u", ip, *port);
+    } else {
+        const struct sockaddr_in6 *s6 = (const void *)sa;
+
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
+        *port = ntohs(s6->sin6_port);
+        snprintf(addr, alen, "[%s]:%u", ip, *port);
+    }
+}
+
+static bool
+vg__is_bogon(const struct vg_probe *p, const char *ip, const char **cls)
+{
+    int c = vg_ip_classify(ip);
+
+    if (c < 0 || c == VG_IP_PUBLIC)
+        return false;
+    if (c == VG_IP_DOC && p->o.doc_ranges_public)
+        return false;
+    *cls = vg_ip_class_name((enum vg_ip_class)c);
+    return true;
+}
+
+static void
+vg__note_bogon(struct vg_meas *m, const char *ip, const char *source)
+{
+    const char *cls;
+
+    if (m->obs.bogon[0] != '\0' || !vg__is_bogon(m->p, ip, &cls))
+        return;
+    snprintf(m->obs.bogon, sizeof(m->obs.bogon), "%s (%s) from %s", ip, cls, source);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* hop bookkeeping                                                                             */
+
+static void vg__hop_end(struct vg_meas *m);
+
+static void
+vg__pending_done(struct vg_meas *m)
+{
+    if (--m->pending == 0)
+        vg__hop_end(m);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* HTTP fetch                                                                                  */
+
+static void vg__fetch_read(struct vg__fetch *f);
+
+static void
+vg__fetch_free(struct vg__fetch *f)
+{
+    if (f == NULL)
+        return;
+    vg_buf_cleanup(&f->req);
+    vg_buf_cleanup(&f->in);
+    vg_buf_cleanup(&f->body);
+    free(f->head);
+    free(f);
+}
+
+static json_t *
+vg__headers_json(const struct vg_http_head *h, const uint8_t *p, json_t **list_out)
+{
+    json_t *obj = json_object(), *list = json_array();
+
+    for (size_t i = 0; i < h->n_fields; i++) {
+        const struct vg_http_field *fl = &h->fields[i];
+        json_t *name = vg__jpeer(p + fl->name.off, fl->name.len);
+        json_t *val = vg__jpeer(p + fl->value.off, fl->value.len);
+
+        if (json_object_get(obj, json_string_value(name)) == NULL)
+            json_object_set(obj, json_string_value(name), val);
+        json_array_append_new(list, json_pack("[oo]", name, val));
+    }
+    *list_out = list;
+    return obj;
+}
+
+/* Record the request (final first, as OONI orders them) and the summary; then release. */
+static void
+vg__fetch_finish(struct vg_meas *m, int failure)
+{
+    struct vg__fetch *f = m->fetch;
+    struct vg__ep *ep = f->ep;
+    json_t *req, *resp, *hdrs = json_object(), *hlist = json_array(), *entry;
+    char url[VG_URL_MAX + 300];
+    const char *ua = VG__USER_AGENT;
+
+    if (vg_url_format(&m->url, url, sizeof(url)) < 0)
+        url[0] = '\0';
+    json_object_set_new(hdrs, "Accept", json_string("text/html,application/xhtml+xml,"
+                                                    "application/xml;q=0.9,*/*;q=0.8"));
+    json_object_set_new(hdrs, "Accept-Language", json_string("en-US,en;q=0.9"));
+    json_object_set_new(hdrs, "User-Agent", json_string(ua));
+    json_array_append_new(hlist, json_pack("[ss]", "Accept",
+                                           "text/html,application/xhtml+xml,application/xml;"
+                                           "q=0.9,*/*;q=0.8"));
+    json_array_append_new(hlist, json_pack("[ss]", "Accept-Language", "en-US,en;q=0.9"));
+    json_array_append_new(hlist, json_pack("[ss]", "User-Agent", ua));
+    req = json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:{s:n, s:n, s:b}, s:s}", "url", url,
+                    "method", "GET", "headers", hdrs, "headers_list", hlist, "body", "",
+                    "body_is_truncated", 0, "tor", "exit_ip", "exit_name", "is_tor", 0,
+                    "x_transport", "tcp");
+    m->obs.http_attempted = true;
+    m->obs.http_failure = failure;
+    m->obs.final_depth = m->depth;
+    snprintf(m->obs.http_addr, sizeof(m->obs.http_addr), "%s", ep->addr);
+    if (f->head != NULL) {
+        json_t *rlist, *rh = vg__headers_json(f->head, f->in.data, &rlist), *body;
+        char title[VG_HTML_TITLE_MAX + 1];
+        size_t tlen = vg_html_title(f->body.data, f->body.len, title, sizeof(title));
+
+        if (vg_utf8_valid(f->body.data, f->body.len) && memchr(f->body.data, 0, f->body.len) == NULL)
+            body = json_stringn((const char *)f->body.data, f->body.len);
+        else {
+            char *b64 = vg_base64(f->body.data, f->body.len);
+
+            body = json_pack("{s:s, s:s}", "format", "base64", "data", b64);
+            free(b64);
+        }
+        if (body == NULL)
+            body = json_string("");
+        resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", f->head->status, "headers", rh,
+                         "headers_list", rlist, "body", body, "body_is_truncated", f->truncated,
+                         "x_body_length", (json_int_t)f->body.len);
+        {
+            char sha[65];
+
+            vg_sha256_hex(f->body.data, f->body.len, sha);
+            json_object_set_new(resp, "x_body_sha256", json_string(sha));
+        }
+        json_object_set_new(resp, "x_title", tlen > 0 ? vg__jpeer((const uint8_t *)title, tlen)
+                                                      : json_null());
+        m->obs.status = f->head->status;
+        if (tlen > 0) {
+            size_t n;
+            char *clean = vg_utf8_sanitize((const uint8_t *)title, tlen, &n);
+
+            snprintf(m->obs.title, sizeof(m->obs.title), "%s", clean);
+            free(clean);
+        }
+        m->obs.blockpage = vg_blockpage_match(f->body.data, f->body.len);
+    } else {
+        resp = json_pack("{s:n}", "code");
+        json_object_set_new(resp, "body", json_null());
+        json_object_set_new(resp, "headers", json_object());
+        json_object_set_new(resp, "headers_list", json_array());
+    }
+    entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network", "tcp",
+                      "address", ep->addr, "alpn", m->url.scheme[4] == 's' ? "http/1.1" : "",
+                      "failure", vg__jfailure(failure), "request", req, "response", resp, "t0",
+                      f->t0, "t", vg__now(m), "tags", vg__tags(m->depth), "transaction_id",
+                      ep->tid);
+    json_array_insert_new(m->requests, 0, entry);
+    m->fetch_done = true;
+    vg__ep_release(ep);
+}
+
+static uint64_t
+vg__fetch_remaining(const struct vg_meas *m, const struct vg__fetch *f)
+{
+    uint64_t now = uv_now(&m->p->loop);
+
+    return f->deadline > now ? f->deadline - now : 0;
+}
+
+/* Body bytes at the end of f->body (raw, just appended): decode, cap, detect the end. Returns 1
+ * when the body is complete, 0 to read more, negative on error. */
+static int
+vg__fetch_body(struct vg_meas *m, struct vg__fetch *f, size_t added)
+{
+    size_t cap = m->p->o.body_max;
+
+    if (f->framing == VG_HTTP_BODY_CHUNKED) {
+        size_t start = f->body.len - added - f->raw_pending, out = 0, used = 0;
+        int rc = vg_chunked_decode(&f->ch, f->body.data + start, added + f->raw_pending, &out,
+                                   &used);
+
+        if (rc < 0)
+            return rc;
+        f->body.len = start + out;
+        f->raw_pending = 0;
+        if (rc == 1)
+            goto check_cap_done;
+    } else if (f->framing == VG_HTTP_BODY_LENGTH) {
+        if (added >= f->left) {
+            f->body.len -= added - (size_t)f->left;
+            f->left = 0;
+            goto check_cap_done;
+        }
+        f->left -= added;
+    }
+    if (f->body.len >= cap) {
+        f->body.len = cap;
+        f->truncated = true;
+        return 1;
+    }
+    return 0;
+check_cap_done:
+    if (f->body.len > cap) {
+        f->body.len = cap;
+        f->truncated = true;
+    }
+    return 1;
+}
+
+static void
+vg__on_fetch_read(struct vg_conn *c, int status, size_t n, void *arg)
+{
+    struct vg_meas *m = arg;
+    struct vg__fetch *f = m->fetch;
+    int rc;
+
+    (void)c;
+    if (status < 0) {
+        vg__fetch_finish(m, status);
+        return;
+    }
+    if (f->head == NULL) {
+        f->in.len += n;
+        if (n == 0) {
+            vg__fetch_finish(m, VG_EEOF);
+            return;
+        }
+        f->head = vg_xmalloc(sizeof(*f->head));
+        rc = vg_http_parse_head(f->in.data, f->in.len, f->head);
+        if (rc == VG_EMORE) {
+            VG_FREE(f->head);
+            vg__fetch_read(f);
+            return;
+        }
+        if (rc == 0)
+            rc = vg_http_framing(f->head, f->in.data, false, &f->framing, &f->left);
+        if (rc < 0) {
+            VG_FREE(f->head);
+            vg__fetch_finish(m, rc == VG_ETOOBIG ? VG_ETOOBIG : VG_EPROTO);
+            return;
+        }
+        if (f->framing == VG_HTTP_BODY_NONE ||
+            (f->framing == VG_HTTP_BODY_LENGTH && f->left == 0)) {
+            vg__fetch_finish(m, 0);
+            return;
+        }
+        /* Bytes after the head are the start of the body. */
+        if (f->in.len > f->head->head_len) {
+            size_t extra = f->in.len - f->head->head_len;
+
+            if (vg_buf_append(&f->body, f->in.data + f->head->head_len, extra) < 0) {
+                vg__fetch_finish(m, VG_ETOOBIG);
+                return;
+            }
+            f->in.len = f->head->head_len;
+            rc = vg__fetch_body(m, f, extra);
+            if (rc != 0) {
+                vg__fetch_finish(m, rc < 0 ? VG_EPROTO : 0);
+                return;
+            }
+        }
+        vg__fetch_read(f);
+        return;
+    }
+    if (n == 0) {
+        /* End of stream: complete for close-delimited bodies, truncated otherwise. */
+        vg__fetch_finish(m, f->framing == VG_HTTP_BODY_CLOSE ? 0 : VG_EEOF);
+        return;
+    }
+    f->body.len += n;
+    rc = vg__fetch_body(m, f, n);
+    if (rc != 0) {
+        vg__fetch_finish(m, rc < 0 ? VG_EPROTO : 0);
+        return;
+    }
+    vg__fetch_read(f);
+}
+
+static void
+vg__fetch_read(struct vg__fetch *f)
+{
+    struct vg_meas *m = f->ep->m;
+    uint64_t left = vg__fetch_remaining(m, f);
+    struct vg_buf *b = f->head == NULL ? &f->in : &f->body;
+    uint8_t *dst;
+    size_t room = VG__READ_CHUNK;
+
+    if (left == 0) {
+        vg__fetch_finish(m, VG_ETIMEDOUT);
+        return;
+    }
+    if (f->head == NULL && b->max - b->len < room)
+        room = b->max - b->len;
+    if (room == 0) {
+        vg__fetch_finish(m, VG_ETOOBIG);
+        return;
+    }
+    if (vg_buf_reserve(b, room, &dst) < 0 ||
+        vg_conn_read(f->ep->conn, dst, room, (unsigned)left, vg__on_fetch_read, m) < 0) {
+        vg__fetch_finish(m, VG_EINTERNAL);
+        return;
+    }
+    if (f->head != NULL && f->framing == VG_HTTP_BODY_CHUNKED) {
+        /* decoded length is body.len; nothing pending between reads */
+        f->raw_pending = 0;
+    }
+}
+
+static void
+vg__on_fetch_written(struct vg_conn *c, int status, size_t n, void *arg)
+{
+    struct vg_meas *m = arg;
+
+    (void)c;
+    (void)n;
+    if (status < 0) {
+        vg__fetch_finish(m, status);
+        return;
+    }
+    vg__fetch_read(m->fetch);
+}
+
+static void
+vg__fetch_start(struct vg_meas *m, struct vg__ep *ep)
+{
+    struct vg__fetch *f = vg_xcalloc(1, sizeof(*f));
+    char host[VG_DNS_NAME_MAX + 16];
+    int rc;
+
+    m->fetch = f;
+    f->ep = ep;
+    ep->state = VG__EP_FETCHING;
+    f->t0 = vg__now(m);
+    f->deadline = uv_now(&m->p->loop) + m->p->o.http_timeout_ms;
+    vg_buf_init(&f->req, VG_URL_MAX + 1024);
+    vg_buf_init(&f->in, VG_HTTP_HEAD_MAX);
+    /* Room for the cap plus one read of raw chunked bytes. */
+    vg_buf_init(&f->body, m->p->o.body_max + 2 * VG__READ_CHUNK);
+    vg_chunked_init(&f->ch);
+    if (m->url.ip_family == 6)
+        snprintf(host, sizeof(host), "[%s]", m->url.host);
+    else
+        snprintf(host, sizeof(host), "%s", m->url.host);
+    if (m->url.port_explicit && !vg_url_default_port(&m->url))
+        snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", m->url.port);
+    rc = vg_buf_appendf(&f->req,
+                        "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
+                        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;"
+                        "q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: close\r\n\r\n",
+                        m->url.path, host, VG__USER_AGENT);
+    if (rc < 0 || vg_conn_write(ep->conn, f->req.data, f->req.len, m->p->o.http_timeout_ms,
+                                vg__on_fetch_written, m) < 0)
+        vg__fetch_finish(m, VG_EINTERNAL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* endpoints: TCP connect, TLS handshake                                                       */
+
+static void
+vg__ep_release(struct vg__ep *ep)
+{
+    struct vg_meas *m = ep->m;
+
+    if (ep->state == VG__EP_DONE)
+        return;
+    ep->state = VG__EP_DONE;
+    vg_conn_close(ep->conn);
+    ep->conn = NULL;
+    vg__pending_done(m);
+}
+
+/* The endpoint is usable for the page: fetch over it unless another one already does. */
+static void
+vg__ep_usable(struct vg__ep *ep)
+{
+    struct vg_meas *m = ep->m;
+
+    if (m->fetch == NULL && !m->p->interrupted) {
+        vg__fetch_start(m, ep);
+        return;
+    }
+    vg__ep_release(ep);
+}
+
+static json_t *
+vg__certs_json(const struct vg_tls_info *ti, json_t **summaries)
+{
+    json_t *certs = json_array(), *sum = json_array();
+
+    for (size_t i = 0; i < ti->n_certs; i++) {
+        const struct vg_cert *c = &ti->certs[i];
+
+        if (c->der != NULL) {
+            char *b64 = vg_base64(c->der, c->der_len);
+
+            json_array_append_new(certs, json_pack("{s:s, s:s}", "data", b64, "format", "base64"));
+            free(b64);
+        }
+        json_array_append_new(
+            sum, json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:b}", "subject",
+                           vg__jpeer((const uint8_t *)c->subject, strlen(c->subject)), "issuer",
+                           vg__jpeer((const uint8_t *)c->issuer, strlen(c->issuer)), "not_before",
+                           c->not_before, "not_after", c->not_after, "sha256", c->sha256,
+                           "spki_sha256", c->spki_sha256, "self_signed", c->self_signed));
+    }
+    *summaries = sum;
+    return certs;
+}
+
+static void
+vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
+{
+    struct vg__ep *ep = arg;
+    struct vg_meas *m = ep->m;
+    struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
+    json_t *entry, *certs = json_array(), *sums = json_array();
+    struct vg_tls_info *ti = NULL;
+    int failure = status;
+
+    (void)n;
+    if (status == 0) {
+        ti = vg_xmalloc(sizeof(*ti));
+        vg_tls_collect(vg_conn_ssl(c), ti);
+        json_decref(certs);
+        json_decref(sums);
+        certs = vg__certs_json(ti, &sums);
+        failure = ti->verify_err;
+    }
+    entry = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, "
+                      "s:o, s:o}",
+                      "network", "tcp", "address", ep->addr, "cipher_suite",
+                      ti != NULL ? ti->cipher : "", "failure", vg__jfailure(failure),
+                      "negotiated_protocol", ti != NULL ? ti->alpn : "", "no_tls_verify", 0,
+                      "peer_certificates", certs, "server_name", m->url.host, "t0", ep->t0, "t",
+                      vg__now(m), "tags", vg__tags(m->depth), "tls_version",
+                      ti != NULL ? ti->version : "", "transaction_id", ep->tid,
+                      "x_certificates", sums, "x_handshake_failure", vg__jfailure(status),
+                      "x_verify_reason",
+                      ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason)
+                                                        : json_null());
+    json_array_append_new(m->tls, entry);
+    if (oe != NULL) {
+        oe->tls_err = status;
+        if (ti != NULL) {
+            oe->verify_err = ti->verify_err;
+            snprintf(oe->verify_reason, sizeof(oe->verify_reason), "%s", ti->verify_reason);
+            if (ti->n_certs > 0) {
+                snprintf(oe->subject, sizeof(oe->subject), "%s", ti->certs[0].subject);
+                snprintf(oe->issuer, sizeof(oe->issuer), "%s", ti->certs[0].issuer);
+                oe->self_signed = ti->certs[0].self_signed;
+            }
+        }
+    }
+    if (ti != NULL) {
+        bool valid = ti->verify_err == 0;
+
+        if (!valid && m->hop_failure == 0)
+            m->hop_failure = ti->verify_err;
+        vg_tls_info_cleanup(ti);
+        free(ti);
+        if (valid) {
+            vg__ep_usable(ep);
+            return;
+        }
+    } else if (m->hop_failure == 0) {
+        m->hop_failure = status;
+    }
+    vg__ep_release(ep);
+}
+
+static void
+vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
+{
+    struct vg__ep *ep = arg;
+    struct vg_meas *m = ep->m;
+    struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
+    double t = vg__now(m);
+    SSL *ssl;
+
+    (void)n;
+    json_array_append_new(
+        m->tcp, json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip", ep->ip,
+                          "port", ep->port, "status", "success", status == 0, "failure",
+                          vg__jfailure(status), "blocked", "t0", ep->t0, "t", t, "tags",
+                          vg__tags(m->depth), "transaction_id", ep->tid));
+    if (oe != NULL)
+        oe->tcp_err = status;
+    if (status < 0) {
+        if (m->hop_failure == 0)
+            m->hop_failure = status;
+        vg__ep_release(ep);
+        return;
+    }
+    if (strcmp(m->url.scheme, "https") != 0) {
+        vg__ep_usable(ep);
+        return;
+    }
+    if (oe != NULL)
+        oe->tls_attempted = true;
+    ep->t0 = t;
+    ep->state = VG__EP_HANDSHAKE;
+    if (vg_tls_new(m->p->ctx, vg_conn_fd(c), m->url.host, m->url.ip_family != 0, &ssl) < 0 ||
+        vg_conn_handshake(c, ssl, m->p->o.tls_timeout_ms, vg__on_handshake, ep) < 0) {
+        if (oe != NULL)
+            oe->tls_err = VG_EINTERNAL;
+        vg__ep_release(ep);
+    }
+}
+
+/* Add an endpoint for an address learned from a resolver (deduplicated) and start it. */
+static void
+vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
+{
+    struct sockaddr_storage ss;
+    struct vg__ep *ep;
+    int rc;
+
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *s4 = (void *)&ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(m->url.port);
+        memcpy(&s4->sin_addr, addr, 4);
+    } else {
+        struct sockaddr_in6 *s6 = (void *)&ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(m->url.port);
+        memcpy(&s6->sin6_addr, addr, 16);
+    }
+    for (size_t i = 0; i < m->n_eps; i++) {
+        if (memcmp(&m->eps[i]->sa, &ss, sizeof(ss)) == 0) {
+            if (from_sys && m->eps[i]->obs != SIZE_MAX)
+                m->obs.ep[m->eps[i]->obs].from_udp_only = false;
+            return;
+        }
+    }
+    if (m->n_eps >= VG_DNS_MAX_ADDRS || m->p->interrupted)
+        return;
+    ep = vg_xcalloc(1, sizeof(*ep));
+    ep->m = m;
+    ep->sa = ss;
+    ep->tid = ++m->next_tid;
+    vg__fmt_addr((struct sockaddr *)&ss, ep->ip, sizeof(ep->ip), ep->addr, sizeof(ep->addr),
+                 &ep->port);
+    ep->obs = SIZE_MAX;
+    if (m->obs.n_ep < VG_OBS_MAX_EP) {
+        struct vg_obs_endpoint *oe = &m->obs.ep[m->obs.n_ep];
+
+        memset(oe, 0, sizeof(*oe));
+        snprintf(oe->addr, sizeof(oe->addr), "%s", ep->addr);
+        oe->depth = m->depth;
+        oe->from_udp_only = !from_sys;
+        ep->obs = m->obs.n_ep++;
+    }
+    m->eps[m->n_eps++] = ep;
+    m->pending++;
+    ep->t0 = vg__now(m);
+    ep->state = VG__EP_CONNECTING;
+    ep->conn = vg_conn_new(&m->p->loop);
+    rc = vg_conn_connect(ep->conn, (struct sockaddr *)&ss, m->p->o.tcp_timeout_ms, vg__on_connect,
+                         ep);
+    if (rc < 0) {
+        json_array_append_new(
+            m->tcp, json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip", ep->ip,
+                              "port", ep->port, "status", "success", 0, "failure",
+                              vg__jfailure(rc), "blocked", "t0", ep->t0, "t", vg__now(m), "tags",
+                              vg__tags(m->depth), "transaction_id", ep->tid));
+        if (ep->obs != SIZE_MAX)
+            m->obs.ep[ep->obs].tcp_err = rc;
+        vg__ep_release(ep);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* DNS                                                                                         */
+
+static int
+vg__gai_err(int status)
+{
+    switch (status) {
+    case UV_EAI_NONAME:
+        return VG_EDNS_NXDOMAIN;
+    case UV_EAI_NODATA:
+    case UV_EAI_ADDRFAMILY:
+        return VG_EDNS_NOANSWER;
+    case UV_EAI_AGAIN:
+        return VG_EDNS_TEMPORARY;
+    case UV_EAI_FAIL:
+        return VG_EDNS_NONRECOVERABLE;
+    case UV_ECANCELED:
+        return VG_ECANCELED;
+    default:
+        return VG_EDNS_MISBEHAVING;
+    }
+}
+
+static void
+vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, double t0)
+{
+    json_t *answers = json_array();
+    size_t n = 0;
+
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        char ip[INET6_ADDRSTRLEN];
+        const void *raw;
+        int fam = ai->ai_family;
+        bool dup = false;
+
+        if (fam == AF_INET)
+            raw = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+        else if (fam == AF_INET6)
+            raw = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+        else
+            continue;
+        inet_ntop(fam, raw, ip, sizeof(ip));
+        for (size_t i = 0; i < json_array_size(answers); i++) {
+            json_t *a = json_array_get(answers, i);
+            const char *have = json_string_value(
+                json_object_get(a, fam == AF_INET ? "ipv4" : "ipv6"));
+
+            dup = dup || (have != NULL && strcmp(have, ip) == 0);
+        }
+        if (dup)
+            continue;
+        json_array_append_new(answers, json_pack("{s:s, s:s, s:n, s:n}", "answer_type",
+                                                 fam == AF_INET ? "A" : "AAAA",
+                                                 fam == AF_INET ? "ipv4" : "ipv6", ip, "asn",
+                                                 "ttl"));
+        n++;
+        vg__note_bogon(m, ip, "the system resolver");
+        vg__ep_add(m, fam, raw, true);
+    }
+    json_array_append_new(
+        m->queries,
+        json_pack("{s:o, s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}", "answers", answers,
+                  "engine", "getaddrinfo", "failure", vg__jfailure(failure), "hostname",
+                  m->url.host, "query_type", "ANY", "resolver_address", "", "t0", t0, "t",
+                  vg__now(m), "tags", vg__tags(m->depth), "transaction_id", ++m->next_tid));
+    if (m->depth == 0) {
+        m->obs.sys_failure = failure;
+        m->obs.n_sys_addrs = n;
+    }
+    if (failure != 0 && m->hop_failure == 0)
+        m->hop_failure = failure;
+}
+
+static void
+vg__on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct vg__gai *g = req->data;
+    struct vg_meas *m = g->m;
+
+    if (m != NULL) {
+        uv_timer_stop(&m->dns_timer);
+        m->gai = NULL;
+        vg__sys_dns_record(m, status == 0 ? 0 : vg__gai_err(status), res, g->t0);
+    }
+    if (res != NULL)
+        uv_freeaddrinfo(res);
+    free(g);
+    if (m != NULL)
+        vg__pending_done(m);
+}
+
+static void
+vg__on_dns_timeout(uv_timer_t *t)
+{
+    struct vg_meas *m = t->data;
+    struct vg__gai *g = m->gai;
+
+    if (g == NULL)
+        return;
+    /* getaddrinfo cannot be interrupted: orphan the request; its callback frees it. */
+    g->m = NULL;
+    m->gai = NULL;
+    uv_cancel((uv_req_t *)&g->req);
+    vg__sys_dns_record(m, VG_ETIMEDOUT, NULL, g->t0);
+    vg__pending_done(m);
+}
+
+static json_t *
+vg__udp_reply_json(const struct vg_meas *m, const struct vg_udp_reply *r)
+{
+    json_t *answers = json_array();
+    char *raw = vg_base64(r->raw, r->raw_len);
+    int failure = 0;
+    json_t *j;
+
+    for (size_t i = 0; i < r->n_addrs; i++) {
+        char ip[INET6_ADDRSTRLEN];
+        bool v4 = r->addrs[i].family == AF_INET;
+
+        inet_ntop(r->addrs[i].family, r->addrs[i].a, ip, sizeof(ip));
+        json_array_append_new(answers, json_pack("{s:s, s:s, s:n, s:I}", "answer_type",
+                                                 v4 ? "A" : "AAAA", v4 ? "ipv4" : "ipv6", ip,
+                                                 "asn", "ttl", (json_int_t)r->addrs[i].ttl));
+    }
+    if (r->cname[0] != '\0')
+        json_array_append_new(answers, json_pack("{s:s, s:s, s:n}", "answer_type", "CNAME",
+                                                 "hostname", r->cname, "ttl"));
+    if (r->parse_err != 0)
+        failure = VG_EDNS_MISBEHAVING;
+    else if (r->rcode != 0)
+        failure = vg_dns_rcode_err((uint8_t)r->rcode);
+    else if (r->n_addrs == 0)
+        failure = VG_EDNS_NOANSWER;
+    j = json_pack("{s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:o, s:i, s:i}", "answers",
+                  answers, "engine", "udp", "failure", vg__jfailure(failure), "hostname",
+                  m->url.host, "query_type", r->qtype == VG_DNS_TYPE_A ? "A" : "AAAA",
+                  "resolver_address", m->p->resolver_str, "raw_response", raw, "rcode", r->rcode,
+                  "t0", 0.0, "t", r->t, "tags", vg__tags(m->depth), "transaction_id",
+                  m->next_tid, "x_ip_ttl", r->ip_ttl);
+    free(raw);
+    return j;
+}
+
+static void
+vg__on_udp_reply(struct vg_udpdns *q, const struct vg_udp_reply *r, void *arg)
+{
+    struct vg_meas *m = arg;
+    size_t n;
+    const struct vg_udp_reply *all = vg_udpdns_replies(q, &n);
+    bool first = true;
+
+    for (size_t i = 0; i + 1 < n; i++)
+        first = first && all[i].qtype != r->qtype;
+    json_array_append_new(first ? m->queries : m->dups, vg__udp_reply_json(m, r));
+    for (size_t i = 0; i < r->n_addrs; i++) {
+        char ip[INET6_ADDRSTRLEN];
+
+        inet_ntop(r->addrs[i].family, r->addrs[i].a, ip, sizeof(ip));
+        vg__note_bogon(m, ip, m->p->resolver_str);
+        vg__ep_add(m, r->addrs[i].family, r->addrs[i].a, false);
+    }
+}
+
+static bool
+vg__same_addrs(const struct vg_udp_reply *a, const struct vg_udp_reply *b)
+{
+    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode)
+        return false;
+    for (size_t i = 0; i < a->n_addrs; i++) {
+        bool found = false;
+
+        for (size_t j = 0; j < b->n_addrs && !found; j++)
+            found = a->addrs[i].family == b->addrs[j].family &&
+                    memcmp(a->addrs[i].a, b->addrs[j].a, 16) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static void
+vg__reply_brief(const struct vg_udp_reply *r, char *out, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "no address";
+
+    if (r->n_addrs > 0)
+        inet_ntop(r->addrs[0].family, r->addrs[0].a, ip, sizeof(ip));
+    else if (r->rcode > 0)
+        snprintf(ip, sizeof(ip), "rcode %d", r->rcode);
+    snprintf(out, cap, "%s (IP TTL %d, after %.0f ms)", ip, r->ip_ttl, r->t * 1000.0);
+}
+
+static void
+vg__on_udp_done(struct vg_udpdns *q, void *arg)
+{
+    struct vg_meas *m = arg;
+    size_t n;
+    const struct vg_udp_reply *all = vg_udpdns_replies(q, &n);
+    size_t n_addrs = 0;
+
+    for (size_t i = 0; i < n; i++)
+        n_addrs += all[i].n_addrs;
+    if (m->depth == 0) {
+        m->obs.udp_failure = n == 0 ? VG_ETIMEDOUT : 0;
+        m->obs.n_udp_addrs = n_addrs;
+    }
+    /* Disagreeing replies to one query: the earlier one raced the genuine one. */
+    for (size_t i = 0; i < n && m->obs.injected[0] == '\0'; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            char a[96], b[96];
+
+            if (all[j].qtype != all[i].qtype || vg__same_addrs(&all[i], &all[j]))
+                continue;
+            vg__reply_brief(&all[i], a, sizeof(a));
+            vg__reply_brief(&all[j], b, sizeof(b));
+            snprintf(m->obs.injected, sizeof(m->obs.injected),
+                     "%zu replies to the %s query for %s from %s: %s, then %s", n,
+                     all[i].qtype == VG_DNS_TYPE_A ? "A" : "AAAA", m->url.host,
+                     m->p->resolver_str, a, b);
+            break;
+        }
+    }
+    if (n == 0) {
+        json_array_append_new(
+            m->queries,
+            json_pack("{s:[], s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}", "answers", "engine",
+                      "udp", "failure", vg__jfailure(VG_ETIMEDOUT), "hostname", m->url.host,
+                      "query_type", "A", "resolver_address", m->p->resolver_str, "t0", 0.0, "t",
+                      vg__now(m), "tags", vg__tags(m->depth), "transaction_id", ++m->next_tid));
+    }
+    m->udp = NULL;
+    vg_udpdns_free(q);
+    vg__pending_done(m);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* measurement lifecycle                                                                       */
+
+static void
+vg__meas_closed(uv_handle_t *h)
+{
+    struct vg_meas *m = h->data;
+
+    free(m);
+}
+
+static void
+vg__meas_finish(struct vg_meas *m)
+{
+    struct vg_probe *p = m->p;
+    struct vg_verdict v;
+    struct vg_result r;
+    char *line;
+    double runtime = vg__now(m);
+    const char *blocking;
+
+    m->obs.https = strcmp(m->url.scheme, "https") == 0;
+    m->obs.host_is_ip = m->url.ip_family != 0;
+    vg_verdict_decide(&m->obs, &v);
+    blocking = vg_blocking_json(v.blocking);
+    json_object_set_new(m->root, "test_runtime", json_real(runtime));
+    json_object_set_new(m->tk, "blocking",
+                        blocking == NULL ? json_null()
+                        : v.blocking == VG_BLOCKING_FALSE ? json_false()
+                                                          : json_string(blocking));
+    json_object_set_new(m->tk, "accessible",
+                        v.accessible < 0 ? json_null() : json_boolean(v.accessible));
+    json_object_set_new(m->tk, "x_verdict", json_string(v.verdict));
+    json_object_set_new(m->tk, "x_cause", v.cause[0] != '\0' ? json_string(v.cause) : json_null());
+    json_object_set_new(m->tk, "x_evidence", vg__jpeer((const uint8_t *)v.evidence,
+                                                       strlen(v.evidence)));
+    json_object_set_new(m->tk, "http_experiment_failure",
+                        m->obs.http_failure != 0 ? vg__jfailure(m->obs.http_failure)
+                                                 : json_null());
+    json_object_set_new(m->tk, "dns_experiment_failure",
+                        m->sys_failure != 0 ? vg__jfailure(m->sys_failure) : json_null());
+    line = json_dumps(m->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    r.input = m->input;
+    r.url_index = m->url_index;
+    r.trial = m->trial;
+    r.x_verdict = v.verdict;
+    r.x_cause = v.cause[0] != '\0' ? v.cause : NULL;
+    r.x_evidence = v.evidence;
+    r.runtime = runtime;
+    r.json = line != NULL ? line : "{}";
+    json_decref(m->root);
+    p->in_flight--;
+    if (p->cb != NULL)
+        p->cb(&r, p->cb_arg);
+    free(line);
+    uv_close((uv_handle_t *)&m->dns_timer, vg__meas_closed);
+    vg__schedule(p);
+}
+
+static void
+vg__hop_end(struct vg_meas *m)
+{
+    struct vg__fetch *f = m->fetch;
+    int failure = 0;
+    struct vg_url next;
+
+    for (size_t i = 0; i < m->n_eps; i++)
+        VG_FREE(m->eps[i]);
+    m->n_eps = 0;
+    if (m->depth == 0)
+        m->sys_failure = m->obs.sys_failure;
+    if (f == NULL) {
+        /* No endpoint could carry the request: record why, as OONI does. */
+        int why = m->hop_failure != 0 ? m->hop_failure : VG_EDNS_NOANSWER;
+        char url[VG_URL_MAX + 300];
+
+        if (vg_url_format(&m->url, url, sizeof(url)) < 0)
+            url[0] = '\0';
+        json_array_insert_new(m->requests, 0,
+                              json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:n, s:f, s:f, s:o}",
+                                        "network", "tcp", "address", "", "failure",
+                                        vg__jfailure(why), "request", "url", url, "method", "GET",
+                                        "response", "t0", vg__now(m), "t", vg__now(m), "tags",
+                                        vg__tags(m->depth)));
+        m->obs.http_attempted = true;
+        m->obs.http_failure = why;
+        m->obs.final_depth = m->depth;
+        vg__meas_finish(m);
+        return;
+    }
+    m->fetch = NULL;
+    if (m->obs.http_failure == 0 && f->head != NULL &&
+        (f->head->status == 301 || f->head->status == 302 || f->head->status == 303 ||
+         f->head->status == 307 || f->head->status == 308)) {
+        const struct vg_http_field *loc = vg_http_head_get(f->head, f->in.data, "location");
+
+        if (loc != NULL) {
+            char *ref = vg_xstrndup((const char *)f->in.data + loc->value.off, loc->value.len);
+
+            if (m->depth + 1 > VG_HTTP_MAX_REDIRECTS)
+                failure = VG_EHTTP_REDIRECTS;
+            else if (vg_url_resolve(&m->url, ref, &next) < 0)
+                failure = VG_EHTTP_LOCATION;
+            free(ref);
+            if (failure == 0) {
+                vg__fetch_free(f);
+                m->url = next;
+                m->depth++;
+                vg__hop_start(m);
+                return;
+            }
+            m->obs.http_failure = failure;
+            json_object_set_new(json_array_get(m->requests, 0), "failure",
+                                vg__jfailure(failure));
+        }
+    }
+    vg__fetch_free(f);
+    vg__meas_finish(m);
+}
+
+static void
+vg__hop_start(struct vg_meas *m)
+{
+    struct vg_probe *p = m->p;
+
+    snprintf(m->obs.host, sizeof(m->obs.host), "%s", m->url.host);
+    m->pending = 1; /* held until the hop's steps are started */
+    m->fetch = NULL;
+    m->hop_failure = 0;
+    if (m->url.ip_family != 0) {
+        uint8_t raw[16];
+        int fam = m->url.ip_family == 4 ? AF_INET : AF_INET6;
+
+        if (inet_pton(fam, m->url.host, raw) == 1)
+            vg__ep_add(m, fam, raw, true);
+    } else {
+        struct vg__gai *g = vg_xcalloc(1, sizeof(*g));
+        struct addrinfo hints;
+        int rc;
+
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        g->m = m;
+        g->req.data = g;
+        g->t0 = vg__now(m);
+        rc = uv_getaddrinfo(&p->loop, &g->req, vg__on_gai, m->url.host, NULL, &hints);
+        if (rc == 0) {
+            m->gai = g;
+            m->pending++;
+            uv_timer_start(&m->dns_timer, vg__on_dns_timeout, p->o.dns_timeout_ms, 0);
+        } else {
+            free(g);
+            vg__sys_dns_record(m, VG_EINTERNAL, NULL, vg__now(m));
+        }
+        if (p->have_resolver) {
+            struct vg_udpdns *q;
+
+            if (vg_udpdns_start(&p->loop, (struct sockaddr *)&p->resolver, m->url.host,
+                                p->o.dns_timeout_ms, p->o.dns_wait_ms, vg__on_udp_reply,
+                                vg__on_udp_done, m, &q) == 0) {
+                m->udp = q;
+                m->pending++;
+                if (m->depth == 0)
+                    m->obs.udp_used = true;
+            }
+        }
+    }
+    vg__pending_done(m);
+}
+
+static void
+vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial)
+{
+    const char *input = p->urls[url_index];
+    struct vg_meas *m = vg_xcalloc(1, sizeof(*m));
+    char ts[32];
+    struct tm tm;
+
+    m->p = p;
+    m->input = input;
+    m->url_index = url_index;
+    m->trial = trial;
+    m->t0 = uv_hrtime();
+    m->wall0 = time(NULL);
+    gmtime_r(&m->wall0, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+    uv_timer_init(&p->loop, &m->dns_timer);
+    m->dns_timer.data = m;
+    vg_obs_init(&m->obs);
+    p->in_flight++;
+    m->queries = json_array();
+    m->dups = json_array();
+    m->tcp = json_array();
+    m->tls = json_array();
+    m->requests = json_array();
+    m->tk = json_pack("{s:s, s:n, s:n, s:n, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, s:n, "
+                      "s:n, s:n, s:n, s:n, s:i}",
+                      "agent", "redirect", "client_resolver", "retries", "socksproxy", "queries",
+                      m->queries, "x_dns_duplicate_responses", m->dups, "tcp_connect", m->tcp,
+                      "tls_handshakes", m->tls, "requests", m->requests, "control",
+                      "control_failure", "x_control_request", "dns_consistency",
+                      "body_length_match", "body_proportion", "headers_match",
+                      "status_code_match", "title_match", "x_trial", trial);
+    m->root = json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s, s:o, "
+                        "s:s, s:s, s:s, s:n, s:s, s:s, s:o}",
+                        "annotations", "engine_name", VG_SOFTWARE_NAME, "engine_version",
+                        VG_VERSION, "platform", "linux", "data_format_version", "0.2.0",
+                        "input", input, "measurement_start_time", ts, "probe_asn", "AS0",
+                        "probe_cc", "ZZ", "probe_ip", "127.0.0.1", "probe_network_name",
+                        "report_id", "", "resolver_asn", "AS0", "resolver_ip",
+                        vg__jstr(p->have_resolver ? p->resolver_str : NULL), "software_name",
+                        VG_SOFTWARE_NAME, "software_version", VG_VERSION, "test_name",
+                        "web_connectivity", "test_helpers", "test_start_time", ts,
+                        "test_version", VG__TEST_VERSION, "test_keys", m->tk);
+    /* json_pack's "O" added references: drop ours, the tree owns them now. */
+    json_decref(m->queries);
+    json_decref(m->dups);
+    json_decref(m->tcp);
+    json_decref(m->tls);
+    json_decref(m->requests);
+    if (vg_url_parse(input, &m->url) < 0) {
+        /* vg_probe_add validated it; a failure here is a bug, reported in the measurement. */
+        m->hop_failure = VG_EINTERNAL;
+        vg__hop_end(m);
+        return;
+    }
+    vg__hop_start(m);
+}
+
+static void
+vg__schedule(struct vg_probe *p)
+{
+    size_t total = p->n_urls * p->o.repeat;
+
+    while (!p->interrupted && p->in_flight < p->o.parallel && p->next_job < total) {
+        size_t j = p->next_job++;
+
+        vg__meas_start(p, j % p->n_urls, (unsigned)(j / p->n_urls) + 1);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* public API                                                                                  */
+
+void
+vg_probe_opts_init(struct vg_probe_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->dns_timeout_ms = 4000;
+    o->dns_wait_ms = 500;
+    o->tcp_timeout_ms = 10000;
+    o->tls_timeout_ms = 10000;
+    o->http_timeout_ms = 10000;
+    o->body_max = VG_HTTP_BODY_MAX;
+    o->parallel = 64;
+    o->repeat = 1;
+}
+
+static int
+vg__parse_resolver(const char *s, struct sockaddr_storage *ss, char *norm, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *port_s = NULL;
+    uint64_t port = 53;
+    size_t hl;
+
+    memset(ss, 0, sizeof(*ss));
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+
+        if (end == NULL || (size_t)(end - s - 1) >= sizeof(host))
+            return VG_EINVAL;
+        hl = (size_t)(end - s - 1);
+        memcpy(host, s + 1, hl);
+        host[hl] = '\0';
+        if (end[1] == ':')
+            port_s = end + 2;
+        else if (end[1] != '\0')
+            return VG_EINVAL;
+    } else {
+        const char *colon = strchr(s, ':');
+
+        if (colon != NULL && strchr(colon + 1, ':') != NULL)
+            colon = NULL; /* bare IPv6 */
+        hl = colon != NULL ? (size_t)(colon - s) : strlen(s);
+        if (hl >= sizeof(host))
+            return VG_EINVAL;
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        if (colon != NULL)
+            port_s = colon + 1;
+    }
+    if (port_s != NULL)
+        VG_TRY(vg_parse_u64(port_s, 1, 65535, &port));
+    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)ss)->sin_addr) == 1) {
+        struct sockaddr_in *s4 = (void *)ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        snprintf(norm, cap, "%s:%u", host, (unsigned)port);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)ss)->sin6_addr) == 1) {
+        struct sockaddr_in6 *s6 = (void *)ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        snprintf(norm, cap, "[%s]:%u", host, (unsigned)port);
+        return 0;
+    }
+    return VG_EINVAL;
+}
+
+int
+vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err, size_t errlen)
+{
+    struct vg_probe *p = vg_xcalloc(1, sizeof(*p));
+    int rc;
+
+    *out = NULL;
+    p->o = *opts;
+    if (p->o.parallel == 0 || p->o.parallel > VG_PARALLEL_MAX || p->o.repeat == 0 ||
+        p->o.repeat > VG_REPEAT_MAX) {
+        snprintf(err, errlen, "parallel must be 1..%d and repeat 1..%d", VG_PARALLEL_MAX,
+                 VG_REPEAT_MAX);
+        free(p);
+        return VG_EINVAL;
+    }
+    if (opts->resolver != NULL) {
+        if (vg__parse_resolver(opts->resolver, &p->resolver, p->resolver_str,
+                               sizeof(p->resolver_str)) < 0) {
+            snprintf(err, errlen, "invalid resolver address '%s' (expected IP[:PORT])",
+                     opts->resolver);
+            free(p);
+            return VG_EINVAL;
+        }
+        p->have_resolver = true;
+    }
+    rc = vg_tls_ctx_new(opts->ca_file, &p->ctx, err, errlen);
+    if (rc < 0) {
+        free(p);
+        return rc;
+    }
+    /* getaddrinfo runs on libuv's thread pool: size it for many lookups in flight. */
+    if (getenv("UV_THREADPOOL_SIZE") == NULL)
+        setenv("UV_THREADPOOL_SIZE", "32", 0);
+    uv_loop_init(&p->loop);
+    *out = p;
+    return 0;
+}
+
+int
+vg_probe_add(struct vg_probe *p, const char *url, char *err, size_t errlen)
+{
+    struct vg_url u;
+    int rc = vg_url_parse(url, &u);
+
+    if (rc < 0) {
+        snprintf(err, errlen, "invalid URL '%.200s': %s", url, vg_strerror(rc));
+        return rc;
+    }
+    p->urls = vg_xreallocarray(p->urls, p->n_urls + 1, sizeof(*p->urls));
+    p->urls[p->n_urls++] = vg_xstrdup(url);
+    return 0;
+}
+
+const char *
+vg_probe_url(const struct vg_probe *p, size_t i)
+{
+    return i < p->n_urls ? p->urls[i] : NULL;
+}
+
+size_t
+vg_probe_count(const struct vg_probe *p)
+{
+    return p->n_urls * p->o.repeat;
+}
+
+int
+vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
+{
+    p->cb = cb;
+    p->cb_arg = arg;
+    p->next_job = 0;
+    vg__schedule(p);
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+    return p->interrupted ? VG_ECANCELED : 0;
+}
+
+void
+vg_probe_interrupt(struct vg_probe *p)
+{
+    p->interrupted = 1;
+}
+
+void
+vg_probe_free(struct vg_probe *p)
+{
+    if (p == NULL)
+        return;
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+    (void)uv_loop_close(&p->loop);
+    vg_tls_ctx_free(p->ctx);
+    for (size_t i = 0; i < p->n_urls; i++)
+        free(p->urls[i]);
+    free(p->urls);
+    free(p);
+}
+
+const char *
+vg_probe_strerror(int code)
+{
+    return vg_strerror(code);
+}

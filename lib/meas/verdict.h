@@ -1,0 +1,71 @@
+/*
+ * verdict.h - vigie's decision for one measurement, from a compact summary of what was observed.
+ * Pure function, no I/O: every rule is unit-tested (tests/unit/test_verdict.c) and documented in
+ * docs/verdicts.md.
+ */
+#ifndef VG_MEAS_VERDICT_H
+#define VG_MEAS_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/limits.h"
+
+#define VG_OBS_MAX_EP 64
+
+struct vg_obs_endpoint {
+    char addr[64]; /* "198.51.100.30:443" */
+    int depth;     /* redirect depth */
+    bool from_udp_only; /* learned only from the UDP resolver, not the system one */
+    int tcp_err;        /* 0 connected, else VG_E* */
+    bool tls_attempted;
+    int tls_err;    /* handshake failure, 0 if completed */
+    int verify_err; /* 0 valid, VG_ETLS_* otherwise (only when the handshake completed) */
+    bool self_signed;
+    char subject[256];
+    char issuer[256];
+    char verify_reason[640];
+};
+
+struct vg_obs {
+    char host[VG_DNS_NAME_MAX + 1];
+    bool https;        /* scheme of the final URL */
+    bool host_is_ip;
+    int sys_failure;   /* system resolver failure (depth 0), 0 if it answered */
+    size_t n_sys_addrs;
+    bool udp_used;
+    char udp_resolver[64];
+    int udp_failure;
+    size_t n_udp_addrs;
+    char bogon[256];   /* "10.10.34.35 (private) from the system resolver", "" if none */
+    char injected[512]; /* evidence of disagreeing duplicate replies, "" if none */
+    size_t n_ep;
+    struct vg_obs_endpoint ep[VG_OBS_MAX_EP];
+    int final_depth;
+    bool http_attempted; /* a request was sent (or could not be for lack of a usable endpoint) */
+    int http_failure;    /* 0 when a response head was received */
+    char http_addr[64];
+    int status;
+    char title[VG_HTML_TITLE_MAX + 1];
+    const char *blockpage; /* name of the matching block-page fingerprint, or NULL */
+};
+
+enum vg_blocking { VG_BLOCKING_NULL, VG_BLOCKING_FALSE, VG_BLOCKING_DNS, VG_BLOCKING_TCP_IP,
+                   VG_BLOCKING_HTTP_FAILURE, VG_BLOCKING_HTTP_DIFF };
+
+struct vg_verdict {
+    const char *verdict;  /* static string */
+    char cause[32];       /* "" when none */
+    char evidence[1024];
+    enum vg_blocking blocking; /* OONI's "blocking" */
+    int accessible;            /* OONI's "accessible": -1 null, 0 false, 1 true */
+};
+
+void vg_obs_init(struct vg_obs *o);
+void vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v);
+const char *vg_blocking_json(enum vg_blocking b); /* NULL for null, "false" for false */
+
+/* Body fingerprints of known block pages; returns the name of the first match or NULL. */
+const char *vg_blockpage_match(const unsigned char *body, size_t len);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * tls.h - vigie's TLS client side on OpenSSL 3: context set-up, certificate validation verdicts
+ * and the summaries a measurement keeps of a peer chain. This directory is the only place that
+ * includes OpenSSL's TLS headers.
+ */
+#ifndef VG_NET_TLS_H
+#define VG_NET_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/limits.h"
+
+struct ssl_ctx_st;
+struct ssl_st;
+
+/*
+ * Create the client context: TLS 1.2+, ALPN "http/1.1", peer verification against ca_file (PEM)
+ * or, when ca_file is NULL, the system default paths (SSL_CERT_FILE honoured). Verification runs
+ * during the handshake but never aborts it: vigie completes handshakes with invalid certificates
+ * to record the chain, then judges it (vg_tls_verdict). On error writes a message into err.
+ */
+VG_MUST_USE int vg_tls_ctx_new(const char *ca_file, struct ssl_ctx_st **out, char *err,
+                               size_t errlen);
+void vg_tls_ctx_free(struct ssl_ctx_st *ctx);
+
+/* Prepare a client SSL for fd with SNI and hostname/IP verification for host. */
+VG_MUST_USE int vg_tls_new(struct ssl_ctx_st *ctx, int fd, const char *host, bool host_is_ip,
+                           struct ssl_st **out);
+
+/* One certificate of a peer chain, summarised. The DER copy is owned. */
+struct vg_cert {
+    uint8_t *der; /* owned */
+    size_t der_len;
+    char subject[256]; /* "C=cn/O=www.icloud.com/CN=www.icloud.com" */
+    char issuer[256];
+    char not_before[24]; /* "2014-10-04T00:00:00Z" */
+    char not_after[24];
+    char sha256[65];      /* hex fingerprint of the DER */
+    char spki_sha256[65]; /* hex SHA-256 of the SubjectPublicKeyInfo */
+    bool self_signed;     /* subject == issuer and the signature verifies with its own key */
+};
+
+/* The outcome of a completed (or failed) handshake, filled by vg_tls_collect. */
+struct vg_tls_info {
+    char version[16];  /* "TLSv1.3" */
+    char cipher[64];   /* IANA/OpenSSL name */
+    char alpn[32];
+    int verify_err;          /* 0 = valid for the host, else a VG_ETLS_* code */
+    char verify_reason[640]; /* human reason when invalid ("self-signed certificate", ...) */
+    size_t n_certs;
+    struct vg_cert certs[VG_TLS_CHAIN_MAX];
+};
+
+/* Collect version, cipher, ALPN, chain and validation after a successful handshake. */
+void vg_tls_collect(struct ssl_st *ssl, struct vg_tls_info *info);
+void vg_tls_info_cleanup(struct vg_tls_info *info);
+
+/*
+ * Classify a failed SSL_connect/SSL_read/SSL_write: ssl_err is SSL_get_error()'s value, sys_errno
+ * the errno at the time. Returns a VG_E* code (VG_ECONNRESET, VG_EEOF, VG_ETLS_HANDSHAKE, ...) and
+ * clears the OpenSSL error queue. *alert gets the TLS alert description received, or -1.
+ */
+int vg_tls_classify_error(struct ssl_st *ssl, int ssl_err, int sys_errno, int *alert);
+
+/* Fill buf with cryptographically random bytes. */
+void vg_random_bytes(void *buf, size_t len);
+
+/* SHA-256 of p[len] as lower-case hex (65 bytes). */
+void vg_sha256_hex(const uint8_t *p, size_t len, char out[65]);
+
+#endif
