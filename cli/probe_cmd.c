@@ -52,36 +52,35 @@ static struct vg_probe *vg_running_probe;
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vigie probe [OPTIONS] [URL...]\n"
-            "\n"
-            "Measure each URL (DNS, TCP connect to every address, TLS with SNI, HTTP GET) and\n"
-            "give it a verdict: accessible, down, blocked, intercepted or unknown.\n"
-            "\n"
-            "input:\n"
-            "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
-            "                          '-' reads standard input; may be repeated\n"
-            "measurement:\n"
-            "  -p, --parallel N        measurements in flight (default 64, max 10000)\n"
-            "  -r, --repeat K          trials per URL (default 1)\n"
-            "      --resolver IP[:PORT] also resolve over UDP with this resolver and record\n"
-            "                          every reply (injected duplicates)\n"
-            "      --ca-file PEM       trust store for validation (default: the system one)\n"
-            "      --dns-timeout T     (default 4s)   --dns-wait T  duplicate window (500ms)\n"
-            "      --tcp-timeout T     (default 10s)  --tls-timeout T  (10s)\n"
-            "      --http-timeout T    (default 10s)  T is e.g. 500ms, 2s, 1m\n"
-            "      --body-max BYTES    body bytes kept per response (default 524288)\n"
-            "      --lab               treat documentation address ranges as public (lab)\n"
-            "output:\n"
-            "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
-            "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
-            "                          otherwise: measurements on stdout)\n"
-            "  -q, --quiet             no progress line and no table\n"
-            "  -h, --help              this help\n"
-            "\n"
-            "exit status: 0 no interference found, 1 interference found (blocked or\n"
-            "intercepted), 2 usage or input error, 3 invalid input lines were skipped,\n"
-            "130 interrupted.\n");
+    fprintf(f, "usage: vigie probe [OPTIONS] [URL...]\n"
+               "\n"
+               "Measure each URL (DNS, TCP connect to every address, TLS with SNI, HTTP GET) and\n"
+               "give it a verdict: accessible, down, blocked, intercepted or unknown.\n"
+               "\n"
+               "input:\n"
+               "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
+               "                          '-' reads standard input; may be repeated\n"
+               "measurement:\n"
+               "  -p, --parallel N        measurements in flight (default 64, max 10000)\n"
+               "  -r, --repeat K          trials per URL (default 1)\n"
+               "      --resolver IP[:PORT] also resolve over UDP with this resolver and record\n"
+               "                          every reply (injected duplicates)\n"
+               "      --ca-file PEM       trust store for validation (default: the system one)\n"
+               "      --dns-timeout T     (default 4s)   --dns-wait T  duplicate window (500ms)\n"
+               "      --tcp-timeout T     (default 10s)  --tls-timeout T  (10s)\n"
+               "      --http-timeout T    (default 10s)  T is e.g. 500ms, 2s, 1m\n"
+               "      --body-max BYTES    body bytes kept per response (default 524288)\n"
+               "      --lab               treat documentation address ranges as public (lab)\n"
+               "output:\n"
+               "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
+               "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
+               "                          otherwise: measurements on stdout)\n"
+               "  -q, --quiet             no progress line and no table\n"
+               "  -h, --help              this help\n"
+               "\n"
+               "exit status: 0 no interference found, 1 interference found (blocked or\n"
+               "intercepted), 2 usage or input error, 3 invalid input lines were skipped,\n"
+               "130 interrupted.\n");
 }
 
 static double
@@ -166,8 +165,7 @@ print_table(struct run *r)
     }
     if (w > 60)
         w = 60;
-    printf("%-*s  %-16s  %-18s  %6s  %7s\n", (int)w, "URL", "VERDICT", "CAUSE", "TRIALS",
-           "TIME");
+    printf("%-*s  %-16s  %-18s  %6s  %7s\n", (int)w, "URL", "VERDICT", "CAUSE", "TRIALS", "TIME");
     for (size_t i = 0; i < r->n_stats; i++) {
         struct url_stats *s = &r->stats[i];
         char verdict[32];
@@ -419,8 +417,7 @@ vg_cmd_probe(int argc, char **argv)
         r.write_error = errno;
     r.out = NULL;
     if (r.write_error != 0) {
-        fprintf(stderr, "vigie probe: writing measurements failed: %s\n",
-                strerror(r.write_error));
+        fprintf(stderr, "vigie probe: writing measurements failed: %s\n", strerror(r.write_error));
         status = VG_EXIT_USAGE;
     } else if (rc == VG_ECANCELED) {
         status = VG_EXIT_INTERRUPTED;

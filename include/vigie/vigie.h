@@ -15,8 +15,8 @@
 #define VG_SOFTWARE_NAME "vigie"
 
 struct vg_probe_opts {
-    const char *resolver; /* "ADDR[:PORT]" for DNS over UDP, or NULL */
-    const char *ca_file;  /* PEM trust store, or NULL for the system one */
+    const char *resolver;     /* "ADDR[:PORT]" for DNS over UDP, or NULL */
+    const char *ca_file;      /* PEM trust store, or NULL for the system one */
     unsigned dns_timeout_ms;  /* default 4000 */
     unsigned dns_wait_ms;     /* duplicate-reply window after the first reply, default 500 */
     unsigned tcp_timeout_ms;  /* default 10000 */
@@ -48,8 +48,7 @@ typedef void (*vg_result_cb)(const struct vg_result *r, void *arg);
 struct vg_probe;
 
 /* Create a probe. Returns 0, or a negative code with a message in err (errlen bytes). */
-int vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
-                 size_t errlen);
+int vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err, size_t errlen);
 /* Queue a URL (repeat trials). Returns 0, or a negative code and a message for an invalid URL. */
 int vg_probe_add(struct vg_probe *p, const char *url, char *err, size_t errlen);
 /* Called for each invalid line of an input file; the line is skipped. */

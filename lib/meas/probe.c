@@ -11,7 +11,6 @@
 #include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +32,16 @@
 #include "util/str.h"
 #include "vigie/vigie.h"
 
-#define VG__READ_CHUNK (16 * 1024)
+#define VG__READ_CHUNK   (16 * 1024)
 #define VG__TEST_VERSION "0.5.28"
-#define VG__USER_AGENT                                                                             \
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "            \
+#define VG__USER_AGENT                                                                  \
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) " \
     "Chrome/124.0.0.0 Safari/537.36"
 
 struct vg_probe {
     struct vg_probe_opts o;
     uv_loop_t loop;
-    SSL_CTX *ctx;
+    struct ssl_ctx_st *ctx;
     bool have_resolver;
     struct sockaddr_storage resolver;
     char resolver_str[64];
@@ -66,8 +65,8 @@ struct vg__ep {
     char ip[INET6_ADDRSTRLEN];
     char addr[64];
     uint16_t port;
-    size_t obs;  /* index in m->obs.ep, or SIZE_MAX when the summary is full */
-    int tid;     /* transaction id */
+    size_t obs; /* index in m->obs.ep, or SIZE_MAX when the summary is full */
+    int tid;    /* transaction id */
     double t0;
     enum vg__ep_state state;
 };
@@ -89,7 +88,7 @@ struct vg__fetch {
     struct vg_chunked ch;
     bool truncated;
     double t0;
-    uint64_t deadline; /* loop time (ms) */
+    uint64_t deadline;  /* loop time (ms) */
     size_t raw_pending; /* chunked: undecoded bytes at the end of body */
 };
 
@@ -115,6 +114,7 @@ struct vg_meas {
     struct vg__fetch *fetch;
     bool fetch_done;
     int hop_failure; /* failure to report when no request could be made */
+    double udp_t0;   /* when the UDP queries of this hop left */
     int sys_failure;
 };
 
@@ -265,8 +265,9 @@ vg__fetch_finish(struct vg_meas *m, int failure)
 
     if (vg_url_format(&m->url, url, sizeof(url)) < 0)
         url[0] = '\0';
-    json_object_set_new(hdrs, "Accept", json_string("text/html,application/xhtml+xml,"
-                                                    "application/xml;q=0.9,*/*;q=0.8"));
+    json_object_set_new(hdrs, "Accept",
+                        json_string("text/html,application/xhtml+xml,"
+                                    "application/xml;q=0.9,*/*;q=0.8"));
     json_object_set_new(hdrs, "Accept-Language", json_string("en-US,en;q=0.9"));
     json_object_set_new(hdrs, "User-Agent", json_string(ua));
     json_array_append_new(hlist, json_pack("[ss]", "Accept",
@@ -274,10 +275,9 @@ vg__fetch_finish(struct vg_meas *m, int failure)
                                            "q=0.9,*/*;q=0.8"));
     json_array_append_new(hlist, json_pack("[ss]", "Accept-Language", "en-US,en;q=0.9"));
     json_array_append_new(hlist, json_pack("[ss]", "User-Agent", ua));
-    req = json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:{s:n, s:n, s:b}, s:s}", "url", url,
-                    "method", "GET", "headers", hdrs, "headers_list", hlist, "body", "",
-                    "body_is_truncated", 0, "tor", "exit_ip", "exit_name", "is_tor", 0,
-                    "x_transport", "tcp");
+    req = json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:{s:n, s:n, s:b}, s:s}", "url", url, "method",
+                    "GET", "headers", hdrs, "headers_list", hlist, "body", "", "body_is_truncated",
+                    0, "tor", "exit_ip", "exit_name", "is_tor", 0, "x_transport", "tcp");
     m->obs.http_attempted = true;
     m->obs.http_failure = failure;
     m->obs.final_depth = m->depth;
@@ -287,7 +287,8 @@ vg__fetch_finish(struct vg_meas *m, int failure)
         char title[VG_HTML_TITLE_MAX + 1];
         size_t tlen = vg_html_title(f->body.data, f->body.len, title, sizeof(title));
 
-        if (vg_utf8_valid(f->body.data, f->body.len) && memchr(f->body.data, 0, f->body.len) == NULL)
+        if (vg_utf8_valid(f->body.data, f->body.len) &&
+            memchr(f->body.data, 0, f->body.len) == NULL)
             body = json_stringn((const char *)f->body.data, f->body.len);
         else {
             char *b64 = vg_base64(f->body.data, f->body.len);
@@ -306,8 +307,8 @@ vg__fetch_finish(struct vg_meas *m, int failure)
             vg_sha256_hex(f->body.data, f->body.len, sha);
             json_object_set_new(resp, "x_body_sha256", json_string(sha));
         }
-        json_object_set_new(resp, "x_title", tlen > 0 ? vg__jpeer((const uint8_t *)title, tlen)
-                                                      : json_null());
+        json_object_set_new(resp, "x_title",
+                            tlen > 0 ? vg__jpeer((const uint8_t *)title, tlen) : json_null());
         m->obs.status = f->head->status;
         if (tlen > 0) {
             size_t n;
@@ -323,11 +324,11 @@ vg__fetch_finish(struct vg_meas *m, int failure)
         json_object_set_new(resp, "headers", json_object());
         json_object_set_new(resp, "headers_list", json_array());
     }
-    entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network", "tcp",
-                      "address", ep->addr, "alpn", m->url.scheme[4] == 's' ? "http/1.1" : "",
-                      "failure", vg__jfailure(failure), "request", req, "response", resp, "t0",
-                      f->t0, "t", vg__now(m), "tags", vg__tags(m->depth), "transaction_id",
-                      ep->tid);
+    entry =
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network", "tcp", "address",
+                  ep->addr, "alpn", m->url.scheme[4] == 's' ? "http/1.1" : "", "failure",
+                  vg__jfailure(failure), "request", req, "response", resp, "t0", f->t0, "t",
+                  vg__now(m), "tags", vg__tags(m->depth), "transaction_id", ep->tid);
     json_array_insert_new(m->requests, 0, entry);
     m->fetch_done = true;
     vg__ep_release(ep);
@@ -350,8 +351,8 @@ vg__fetch_body(struct vg_meas *m, struct vg__fetch *f, size_t added)
 
     if (f->framing == VG_HTTP_BODY_CHUNKED) {
         size_t start = f->body.len - added - f->raw_pending, out = 0, used = 0;
-        int rc = vg_chunked_decode(&f->ch, f->body.data + start, added + f->raw_pending, &out,
-                                   &used);
+        int rc =
+            vg_chunked_decode(&f->ch, f->body.data + start, added + f->raw_pending, &out, &used);
 
         if (rc < 0)
             return rc;
@@ -600,18 +601,16 @@ vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
         certs = vg__certs_json(ti, &sums);
         failure = ti->verify_err;
     }
-    entry = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, "
-                      "s:o, s:o}",
-                      "network", "tcp", "address", ep->addr, "cipher_suite",
-                      ti != NULL ? ti->cipher : "", "failure", vg__jfailure(failure),
-                      "negotiated_protocol", ti != NULL ? ti->alpn : "", "no_tls_verify", 0,
-                      "peer_certificates", certs, "server_name", m->url.host, "t0", ep->t0, "t",
-                      vg__now(m), "tags", vg__tags(m->depth), "tls_version",
-                      ti != NULL ? ti->version : "", "transaction_id", ep->tid,
-                      "x_certificates", sums, "x_handshake_failure", vg__jfailure(status),
-                      "x_verify_reason",
-                      ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason)
-                                                        : json_null());
+    entry = json_pack(
+        "{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, "
+        "s:o, s:o}",
+        "network", "tcp", "address", ep->addr, "cipher_suite", ti != NULL ? ti->cipher : "",
+        "failure", vg__jfailure(failure), "negotiated_protocol", ti != NULL ? ti->alpn : "",
+        "no_tls_verify", 0, "peer_certificates", certs, "server_name", m->url.host, "t0", ep->t0,
+        "t", vg__now(m), "tags", vg__tags(m->depth), "tls_version", ti != NULL ? ti->version : "",
+        "transaction_id", ep->tid, "x_certificates", sums, "x_handshake_failure",
+        vg__jfailure(status), "x_verify_reason",
+        ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason) : json_null());
     json_array_append_new(m->tls, entry);
     if (oe != NULL) {
         oe->tls_err = status;
@@ -649,14 +648,14 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
     struct vg_meas *m = ep->m;
     struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
     double t = vg__now(m);
-    SSL *ssl;
+    struct ssl_st *ssl;
 
     (void)n;
-    json_array_append_new(
-        m->tcp, json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip", ep->ip,
-                          "port", ep->port, "status", "success", status == 0, "failure",
-                          vg__jfailure(status), "blocked", "t0", ep->t0, "t", t, "tags",
-                          vg__tags(m->depth), "transaction_id", ep->tid));
+    json_array_append_new(m->tcp,
+                          json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip",
+                                    ep->ip, "port", ep->port, "status", "success", status == 0,
+                                    "failure", vg__jfailure(status), "blocked", "t0", ep->t0, "t",
+                                    t, "tags", vg__tags(m->depth), "transaction_id", ep->tid));
     if (oe != NULL)
         oe->tcp_err = status;
     if (status < 0) {
@@ -736,11 +735,11 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
     rc = vg_conn_connect(ep->conn, (struct sockaddr *)&ss, m->p->o.tcp_timeout_ms, vg__on_connect,
                          ep);
     if (rc < 0) {
-        json_array_append_new(
-            m->tcp, json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip", ep->ip,
-                              "port", ep->port, "status", "success", 0, "failure",
-                              vg__jfailure(rc), "blocked", "t0", ep->t0, "t", vg__now(m), "tags",
-                              vg__tags(m->depth), "transaction_id", ep->tid));
+        json_array_append_new(m->tcp,
+                              json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip",
+                                        ep->ip, "port", ep->port, "status", "success", 0, "failure",
+                                        vg__jfailure(rc), "blocked", "t0", ep->t0, "t", vg__now(m),
+                                        "tags", vg__tags(m->depth), "transaction_id", ep->tid));
         if (ep->obs != SIZE_MAX)
             m->obs.ep[ep->obs].tcp_err = rc;
         vg__ep_release(ep);
@@ -791,27 +790,26 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
         inet_ntop(fam, raw, ip, sizeof(ip));
         for (size_t i = 0; i < json_array_size(answers); i++) {
             json_t *a = json_array_get(answers, i);
-            const char *have = json_string_value(
-                json_object_get(a, fam == AF_INET ? "ipv4" : "ipv6"));
+            const char *have =
+                json_string_value(json_object_get(a, fam == AF_INET ? "ipv4" : "ipv6"));
 
             dup = dup || (have != NULL && strcmp(have, ip) == 0);
         }
         if (dup)
             continue;
-        json_array_append_new(answers, json_pack("{s:s, s:s, s:n, s:n}", "answer_type",
-                                                 fam == AF_INET ? "A" : "AAAA",
-                                                 fam == AF_INET ? "ipv4" : "ipv6", ip, "asn",
-                                                 "ttl"));
+        json_array_append_new(
+            answers, json_pack("{s:s, s:s, s:n, s:n}", "answer_type", fam == AF_INET ? "A" : "AAAA",
+                               fam == AF_INET ? "ipv4" : "ipv6", ip, "asn", "ttl"));
         n++;
         vg__note_bogon(m, ip, "the system resolver");
         vg__ep_add(m, fam, raw, true);
     }
-    json_array_append_new(
-        m->queries,
-        json_pack("{s:o, s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}", "answers", answers,
-                  "engine", "getaddrinfo", "failure", vg__jfailure(failure), "hostname",
-                  m->url.host, "query_type", "ANY", "resolver_address", "", "t0", t0, "t",
-                  vg__now(m), "tags", vg__tags(m->depth), "transaction_id", ++m->next_tid));
+    json_array_append_new(m->queries,
+                          json_pack("{s:o, s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}", "answers",
+                                    answers, "engine", "getaddrinfo", "failure",
+                                    vg__jfailure(failure), "hostname", m->url.host, "query_type",
+                                    "ANY", "resolver_address", "", "t0", t0, "t", vg__now(m),
+                                    "tags", vg__tags(m->depth), "transaction_id", ++m->next_tid));
     if (m->depth == 0) {
         m->obs.sys_failure = failure;
         m->obs.n_sys_addrs = n;
@@ -868,8 +866,8 @@ vg__udp_reply_json(const struct vg_meas *m, const struct vg_udp_reply *r)
 
         inet_ntop(r->addrs[i].family, r->addrs[i].a, ip, sizeof(ip));
         json_array_append_new(answers, json_pack("{s:s, s:s, s:n, s:I}", "answer_type",
-                                                 v4 ? "A" : "AAAA", v4 ? "ipv4" : "ipv6", ip,
-                                                 "asn", "ttl", (json_int_t)r->addrs[i].ttl));
+                                                 v4 ? "A" : "AAAA", v4 ? "ipv4" : "ipv6", ip, "asn",
+                                                 "ttl", (json_int_t)r->addrs[i].ttl));
     }
     if (r->cname[0] != '\0')
         json_array_append_new(answers, json_pack("{s:s, s:s, s:n}", "answer_type", "CNAME",
@@ -884,8 +882,8 @@ vg__udp_reply_json(const struct vg_meas *m, const struct vg_udp_reply *r)
                   answers, "engine", "udp", "failure", vg__jfailure(failure), "hostname",
                   m->url.host, "query_type", r->qtype == VG_DNS_TYPE_A ? "A" : "AAAA",
                   "resolver_address", m->p->resolver_str, "raw_response", raw, "rcode", r->rcode,
-                  "t0", 0.0, "t", r->t, "tags", vg__tags(m->depth), "transaction_id",
-                  m->next_tid, "x_ip_ttl", r->ip_ttl);
+                  "t0", m->udp_t0, "t", m->udp_t0 + r->t, "tags", vg__tags(m->depth),
+                  "transaction_id", m->next_tid, "x_ip_ttl", r->ip_ttl);
     free(raw);
     return j;
 }
@@ -964,18 +962,18 @@ vg__on_udp_done(struct vg_udpdns *q, void *arg)
             vg__reply_brief(&all[j], b, sizeof(b));
             snprintf(m->obs.injected, sizeof(m->obs.injected),
                      "%zu replies to the %s query for %s from %s: %s, then %s", n,
-                     all[i].qtype == VG_DNS_TYPE_A ? "A" : "AAAA", m->url.host,
-                     m->p->resolver_str, a, b);
+                     all[i].qtype == VG_DNS_TYPE_A ? "A" : "AAAA", m->url.host, m->p->resolver_str,
+                     a, b);
             break;
         }
     }
     if (n == 0) {
         json_array_append_new(
-            m->queries,
-            json_pack("{s:[], s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}", "answers", "engine",
-                      "udp", "failure", vg__jfailure(VG_ETIMEDOUT), "hostname", m->url.host,
-                      "query_type", "A", "resolver_address", m->p->resolver_str, "t0", 0.0, "t",
-                      vg__now(m), "tags", vg__tags(m->depth), "transaction_id", ++m->next_tid));
+            m->queries, json_pack("{s:[], s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}", "answers",
+                                  "engine", "udp", "failure", vg__jfailure(VG_ETIMEDOUT),
+                                  "hostname", m->url.host, "query_type", "A", "resolver_address",
+                                  m->p->resolver_str, "t0", m->udp_t0, "t", vg__now(m), "tags",
+                                  vg__tags(m->depth), "transaction_id", ++m->next_tid));
     }
     m->udp = NULL;
     vg_udpdns_free(q);
@@ -1009,18 +1007,17 @@ vg__meas_finish(struct vg_meas *m)
     blocking = vg_blocking_json(v.blocking);
     json_object_set_new(m->root, "test_runtime", json_real(runtime));
     json_object_set_new(m->tk, "blocking",
-                        blocking == NULL ? json_null()
+                        blocking == NULL                  ? json_null()
                         : v.blocking == VG_BLOCKING_FALSE ? json_false()
                                                           : json_string(blocking));
     json_object_set_new(m->tk, "accessible",
                         v.accessible < 0 ? json_null() : json_boolean(v.accessible));
     json_object_set_new(m->tk, "x_verdict", json_string(v.verdict));
     json_object_set_new(m->tk, "x_cause", v.cause[0] != '\0' ? json_string(v.cause) : json_null());
-    json_object_set_new(m->tk, "x_evidence", vg__jpeer((const uint8_t *)v.evidence,
-                                                       strlen(v.evidence)));
+    json_object_set_new(m->tk, "x_evidence",
+                        vg__jpeer((const uint8_t *)v.evidence, strlen(v.evidence)));
     json_object_set_new(m->tk, "http_experiment_failure",
-                        m->obs.http_failure != 0 ? vg__jfailure(m->obs.http_failure)
-                                                 : json_null());
+                        m->obs.http_failure != 0 ? vg__jfailure(m->obs.http_failure) : json_null());
     json_object_set_new(m->tk, "dns_experiment_failure",
                         m->sys_failure != 0 ? vg__jfailure(m->sys_failure) : json_null());
     line = json_dumps(m->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -1094,8 +1091,7 @@ vg__hop_end(struct vg_meas *m)
                 return;
             }
             m->obs.http_failure = failure;
-            json_object_set_new(json_array_get(m->requests, 0), "failure",
-                                vg__jfailure(failure));
+            json_object_set_new(json_array_get(m->requests, 0), "failure", vg__jfailure(failure));
         }
     }
     vg__fetch_free(f);
@@ -1140,6 +1136,7 @@ vg__hop_start(struct vg_meas *m)
         if (p->have_resolver) {
             struct vg_udpdns *q;
 
+            m->udp_t0 = vg__now(m);
             if (vg_udpdns_start(&p->loop, (struct sockaddr *)&p->resolver, m->url.host,
                                 p->o.dns_timeout_ms, p->o.dns_wait_ms, vg__on_udp_reply,
                                 vg__on_udp_done, m, &q) == 0) {
@@ -1178,25 +1175,24 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial)
     m->tcp = json_array();
     m->tls = json_array();
     m->requests = json_array();
-    m->tk = json_pack("{s:s, s:n, s:n, s:n, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, s:n, "
-                      "s:n, s:n, s:n, s:n, s:i}",
-                      "agent", "redirect", "client_resolver", "retries", "socksproxy", "queries",
-                      m->queries, "x_dns_duplicate_responses", m->dups, "tcp_connect", m->tcp,
-                      "tls_handshakes", m->tls, "requests", m->requests, "control",
-                      "control_failure", "x_control_request", "dns_consistency",
-                      "body_length_match", "body_proportion", "headers_match",
-                      "status_code_match", "title_match", "x_trial", trial);
-    m->root = json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s, s:o, "
-                        "s:s, s:s, s:s, s:n, s:s, s:s, s:o}",
-                        "annotations", "engine_name", VG_SOFTWARE_NAME, "engine_version",
-                        VG_VERSION, "platform", "linux", "data_format_version", "0.2.0",
-                        "input", input, "measurement_start_time", ts, "probe_asn", "AS0",
-                        "probe_cc", "ZZ", "probe_ip", "127.0.0.1", "probe_network_name",
-                        "report_id", "", "resolver_asn", "AS0", "resolver_ip",
-                        vg__jstr(p->have_resolver ? p->resolver_str : NULL), "software_name",
-                        VG_SOFTWARE_NAME, "software_version", VG_VERSION, "test_name",
-                        "web_connectivity", "test_helpers", "test_start_time", ts,
-                        "test_version", VG__TEST_VERSION, "test_keys", m->tk);
+    m->tk =
+        json_pack("{s:s, s:n, s:n, s:n, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, s:n, "
+                  "s:n, s:n, s:n, s:n, s:i}",
+                  "agent", "redirect", "client_resolver", "retries", "socksproxy", "queries",
+                  m->queries, "x_dns_duplicate_responses", m->dups, "tcp_connect", m->tcp,
+                  "tls_handshakes", m->tls, "requests", m->requests, "control", "control_failure",
+                  "x_control_request", "dns_consistency", "body_length_match", "body_proportion",
+                  "headers_match", "status_code_match", "title_match", "x_trial", trial);
+    m->root = json_pack(
+        "{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s, s:o, "
+        "s:s, s:s, s:s, s:n, s:s, s:s, s:o}",
+        "annotations", "engine_name", VG_SOFTWARE_NAME, "engine_version", VG_VERSION, "platform",
+        "linux", "data_format_version", "0.2.0", "input", input, "measurement_start_time", ts,
+        "probe_asn", "AS0", "probe_cc", "ZZ", "probe_ip", "127.0.0.1", "probe_network_name",
+        "report_id", "", "resolver_asn", "AS0", "resolver_ip",
+        vg__jstr(p->have_resolver ? p->resolver_str : NULL), "software_name", VG_SOFTWARE_NAME,
+        "software_version", VG_VERSION, "test_name", "web_connectivity", "test_helpers",
+        "test_start_time", ts, "test_version", VG__TEST_VERSION, "test_keys", m->tk);
     /* json_pack's "O" added references: drop ours, the tree owns them now. */
     json_decref(m->queries);
     json_decref(m->dups);

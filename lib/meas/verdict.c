@@ -161,8 +161,7 @@ vg__mitm_decision(const struct vg_obs *o, struct vg_verdict *v)
                      e->subject, e->addr);
         else if (e->verify_err == VG_ETLS_UNKNOWN_CA)
             snprintf(v->evidence, sizeof(v->evidence),
-                     "certificate %s issued by untrusted %s on %s", e->subject, e->issuer,
-                     e->addr);
+                     "certificate %s issued by untrusted %s on %s", e->subject, e->issuer, e->addr);
         else
             snprintf(v->evidence, sizeof(v->evidence), "%s on %s (%s)", e->verify_reason, e->addr,
                      vg_err_failure(e->verify_err));
@@ -237,8 +236,8 @@ vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v)
         return;
     if (o->http_attempted && o->http_failure != 0) {
         vg__set(v, "unknown", "http", o->http_failure);
-        snprintf(v->evidence, sizeof(v->evidence), "the HTTP request to %s%s%s failed: %s",
-                 o->host, o->http_addr[0] != '\0' ? " via " : "", o->http_addr,
+        snprintf(v->evidence, sizeof(v->evidence), "the HTTP request to %s%s%s failed: %s", o->host,
+                 o->http_addr[0] != '\0' ? " via " : "", o->http_addr,
                  vg_err_failure(o->http_failure));
         return;
     }

@@ -14,8 +14,8 @@
 #define VG_OBS_MAX_EP 64
 
 struct vg_obs_endpoint {
-    char addr[64]; /* "198.51.100.30:443" */
-    int depth;     /* redirect depth */
+    char addr[64];      /* "198.51.100.30:443" */
+    int depth;          /* redirect depth */
     bool from_udp_only; /* learned only from the UDP resolver, not the system one */
     int tcp_err;        /* 0 connected, else VG_E* */
     bool tls_attempted;
@@ -29,15 +29,15 @@ struct vg_obs_endpoint {
 
 struct vg_obs {
     char host[VG_DNS_NAME_MAX + 1];
-    bool https;        /* scheme of the final URL */
+    bool https; /* scheme of the final URL */
     bool host_is_ip;
-    int sys_failure;   /* system resolver failure (depth 0), 0 if it answered */
+    int sys_failure; /* system resolver failure (depth 0), 0 if it answered */
     size_t n_sys_addrs;
     bool udp_used;
     char udp_resolver[64];
     int udp_failure;
     size_t n_udp_addrs;
-    char bogon[256];   /* "10.10.34.35 (private) from the system resolver", "" if none */
+    char bogon[256];    /* "10.10.34.35 (private) from the system resolver", "" if none */
     char injected[512]; /* evidence of disagreeing duplicate replies, "" if none */
     size_t n_ep;
     struct vg_obs_endpoint ep[VG_OBS_MAX_EP];
@@ -50,12 +50,18 @@ struct vg_obs {
     const char *blockpage; /* name of the matching block-page fingerprint, or NULL */
 };
 
-enum vg_blocking { VG_BLOCKING_NULL, VG_BLOCKING_FALSE, VG_BLOCKING_DNS, VG_BLOCKING_TCP_IP,
-                   VG_BLOCKING_HTTP_FAILURE, VG_BLOCKING_HTTP_DIFF };
+enum vg_blocking {
+    VG_BLOCKING_NULL,
+    VG_BLOCKING_FALSE,
+    VG_BLOCKING_DNS,
+    VG_BLOCKING_TCP_IP,
+    VG_BLOCKING_HTTP_FAILURE,
+    VG_BLOCKING_HTTP_DIFF
+};
 
 struct vg_verdict {
-    const char *verdict;  /* static string */
-    char cause[32];       /* "" when none */
+    const char *verdict; /* static string */
+    char cause[32];      /* "" when none */
     char evidence[1024];
     enum vg_blocking blocking; /* OONI's "blocking" */
     int accessible;            /* OONI's "accessible": -1 null, 0 false, 1 true */

@@ -228,7 +228,7 @@ vg_tls_collect(SSL *ssl, struct vg_tls_info *info)
         const char *std = SSL_CIPHER_standard_name(cipher);
 
         vg_strlcpy(info->cipher, std != NULL ? std : SSL_CIPHER_get_name(cipher),
-                         sizeof(info->cipher));
+                   sizeof(info->cipher));
     }
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
     if (alpn_len > 0 && alpn_len < sizeof(info->alpn)) {
@@ -276,7 +276,8 @@ vg_tls_classify_error(SSL *ssl, int ssl_err, int sys_errno, int *alert)
             rc = vg_err_from_errno(sys_errno);
         break;
     case SSL_ERROR_SSL:
-        if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+            ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
             rc = VG_EEOF;
         else if (sys_errno == ECONNRESET)
             rc = VG_ECONNRESET;

@@ -45,8 +45,8 @@ struct vg_cert {
 
 /* The outcome of a completed (or failed) handshake, filled by vg_tls_collect. */
 struct vg_tls_info {
-    char version[16];  /* "TLSv1.3" */
-    char cipher[64];   /* IANA/OpenSSL name */
+    char version[16]; /* "TLSv1.3" */
+    char cipher[64];  /* IANA/OpenSSL name */
     char alpn[32];
     int verify_err;          /* 0 = valid for the host, else a VG_ETLS_* code */
     char verify_reason[640]; /* human reason when invalid ("self-signed certificate", ...) */

@@ -22,7 +22,7 @@ struct vg_udpdns {
     char name[VG_DNS_NAME_MAX + 1];
     uint16_t id[2]; /* A, AAAA */
     bool answered[2];
-    uint64_t t0; /* uv_hrtime at send */
+    uint64_t t0;          /* uv_hrtime at send */
     uint64_t deadline_ms; /* absolute loop time */
     unsigned wait_ms;
     size_t n_replies;

@@ -26,7 +26,7 @@
     XX(EHOSTUNREACH, "host unreachable", "host_unreachable")                                       \
     XX(ENETUNREACH, "network unreachable", "network_unreachable")                                  \
     XX(ENETDOWN, "network down", "network_down")                                                   \
-    XX(EADDRNOTAVAIL, "address not available", "address_not_available")                           \
+    XX(EADDRNOTAVAIL, "address not available", "address_not_available")                            \
     XX(EACCES, "permission denied", "permission_denied")                                           \
     XX(EDNS_NXDOMAIN, "no such domain", "dns_nxdomain_error")                                      \
     XX(EDNS_NOANSWER, "no answer for the name", "dns_no_answer")                                   \
@@ -39,8 +39,7 @@
     XX(ETLS_HOSTNAME, "certificate does not match the host name", "ssl_invalid_hostname")          \
     XX(ETLS_BAD_CERT, "invalid certificate", "ssl_invalid_certificate")                            \
     XX(ETLS_HANDSHAKE, "TLS handshake failed", "ssl_failed_handshake")                             \
-    XX(EHTTP_REDIRECTS, "too many redirects",                                                      \
-       "unknown_failure: stopped after too many redirects")                                        \
+    XX(EHTTP_REDIRECTS, "too many redirects", "unknown_failure: stopped after too many redirects") \
     XX(EHTTP_LOCATION, "invalid redirect location", "http_invalid_redirect_location_host")         \
     XX(EHTTP_REQUEST, "HTTP request failed", "http_request_failed")                                \
     XX(ECANCELED, "operation canceled", "interrupted")
@@ -57,17 +56,17 @@ enum vg_err {
 #define VG_MUST_USE __attribute__((warn_unused_result))
 
 /* Propagate an error from a straight-line happy path. */
-#define VG_TRY(expr)                                                                               \
-    do {                                                                                           \
-        int vg__rc = (expr);                                                                       \
-        if (vg__rc < 0)                                                                            \
-            return vg__rc;                                                                         \
+#define VG_TRY(expr)         \
+    do {                     \
+        int vg__rc = (expr); \
+        if (vg__rc < 0)      \
+            return vg__rc;   \
     } while (0)
 
-#define VG_ENSURE(cond, err)                                                                       \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            return (err);                                                                          \
+#define VG_ENSURE(cond, err) \
+    do {                     \
+        if (!(cond))         \
+            return (err);    \
     } while (0)
 
 /* Human message for a VG_E* code or a -errno value. Never NULL. */

@@ -10,29 +10,30 @@
 #define VG_DNS_MSG_MAX       4096 /* largest UDP reply we read (EDNS0 bufsize we advertise) */
 #define VG_DNS_NAME_MAX      255  /* presentation length of a name, without the final NUL */
 #define VG_DNS_LABEL_MAX     63   /* RFC 1035 2.3.4 */
+#define VG_DNS_WIRE_NAME_MAX 255  /* RFC 1035 2.3.4: octets of a name on the wire */
 #define VG_DNS_MAX_JUMPS     16   /* compression pointers followed for one name */
 #define VG_DNS_MAX_RR        64   /* answer records kept from one reply */
 #define VG_DNS_MAX_REPLIES   32   /* replies recorded for one query (duplicates included) */
 #define VG_DNS_MAX_ADDRS     32   /* distinct addresses measured for one host */
 
 /* HTTP/1.1 (RFC 9112) */
-#define VG_HTTP_HEAD_MAX     (32 * 1024) /* status line + headers, bytes */
-#define VG_HTTP_MAX_HEADERS  100         /* header fields kept from one response */
-#define VG_HTTP_BODY_MAX     (512 * 1024) /* default body cap (OONI snapshot size) */
-#define VG_HTTP_CHUNK_LINE_MAX 1024      /* one chunk-size line with extensions */
-#define VG_HTTP_MAX_REDIRECTS 10         /* OONI: 10 redirects, then a failure */
-#define VG_HTML_TITLE_MAX    512         /* OONI: <title>([^<]{1,512})</title> */
+#define VG_HTTP_HEAD_MAX       (32 * 1024)  /* status line + headers, bytes */
+#define VG_HTTP_MAX_HEADERS    100          /* header fields kept from one response */
+#define VG_HTTP_BODY_MAX       (512 * 1024) /* default body cap (OONI snapshot size) */
+#define VG_HTTP_CHUNK_LINE_MAX 1024         /* one chunk-size line with extensions */
+#define VG_HTTP_MAX_REDIRECTS  10           /* OONI: 10 redirects, then a failure */
+#define VG_HTML_TITLE_MAX      512          /* OONI: <title>([^<]{1,512})</title> */
 
 /* URLs and input */
-#define VG_URL_MAX           2048 /* whole URL, bytes */
-#define VG_INPUT_LINE_MAX    4096 /* one line of an input file or CSV */
+#define VG_URL_MAX        2048 /* whole URL, bytes */
+#define VG_INPUT_LINE_MAX 4096 /* one line of an input file or CSV */
 
 /* TLS */
-#define VG_TLS_CHAIN_MAX     16          /* peer certificates kept */
-#define VG_TLS_CERT_MAX      (64 * 1024) /* DER bytes kept per certificate */
+#define VG_TLS_CHAIN_MAX 16          /* peer certificates kept */
+#define VG_TLS_CERT_MAX  (64 * 1024) /* DER bytes kept per certificate */
 
 /* Engine */
-#define VG_PARALLEL_MAX      10000 /* --parallel upper bound */
-#define VG_REPEAT_MAX        1000  /* --repeat upper bound */
+#define VG_PARALLEL_MAX 10000 /* --parallel upper bound */
+#define VG_REPEAT_MAX   1000  /* --repeat upper bound */
 
 #endif

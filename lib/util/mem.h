@@ -17,10 +17,10 @@ char *vg_xstrndup(const char *s, size_t n);
 void *vg_xmemdup(const void *p, size_t n);
 
 /* Free and clear a pointer; free(NULL) is a no-op, so no test is needed. */
-#define VG_FREE(p)                                                                                 \
-    do {                                                                                           \
-        free(p);                                                                                   \
-        (p) = NULL;                                                                                \
+#define VG_FREE(p)  \
+    do {            \
+        free(p);    \
+        (p) = NULL; \
     } while (0)
 
 #endif

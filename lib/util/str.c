@@ -154,8 +154,8 @@ vg_str_trim(char *s)
     while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n')
         start++;
     len = strlen(start);
-    while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t' ||
-                       start[len - 1] == '\r' || start[len - 1] == '\n'))
+    while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t' || start[len - 1] == '\r' ||
+                       start[len - 1] == '\n'))
         len--;
     memmove(s, start, len);
     s[len] = '\0';

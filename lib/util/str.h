@@ -8,13 +8,13 @@
 
 #include "err.h"
 
-/* Copy src into dst (cap bytes, always NUL-terminated); VG_ETOOBIG if cut (cutting may be intended). */
+/* Copy src into dst (cap bytes, always NUL-terminated); VG_ETOOBIG if cut (cutting may be
+ * intended). */
 int vg_strlcpy(char *dst, const char *src, size_t cap);
 /* Parse an unsigned decimal number in [min, max]; the whole string must be digits. */
 VG_MUST_USE int vg_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Same for a (p, len) slice. */
-VG_MUST_USE int vg_parse_u64n(const char *s, size_t len, uint64_t min, uint64_t max,
-                              uint64_t *out);
+VG_MUST_USE int vg_parse_u64n(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
 /* Parse a duration: "500ms", "4s", "2m", or plain seconds ("1.5"); result in ms. */
 VG_MUST_USE int vg_parse_duration_ms(const char *s, uint64_t *ms);
 /* ASCII case-insensitive comparison of n bytes. */
@@ -27,7 +27,6 @@ char *vg_base64(const uint8_t *p, size_t len);
 void vg_hex(const uint8_t *p, size_t len, char *out);
 /* Trim ASCII white space at both ends, in place; returns s. */
 char *vg_str_trim(char *s);
-
 
 /* True when p[len] is valid UTF-8 (RFC 3629: no overlongs, surrogates or values past U+10FFFF). */
 bool vg_utf8_valid(const uint8_t *p, size_t len);

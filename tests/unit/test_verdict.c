@@ -1,14 +1,10 @@
 /* test_verdict.c - every rule of vg_verdict_decide, in evaluation order. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
-
 #include "meas/verdict.h"
 #include "util/err.h"
+#include "vgtest.h"
 
 static struct vg_obs_endpoint *
 add_ep(struct vg_obs *o, const char *addr, int tcp_err)
