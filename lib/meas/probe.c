@@ -718,14 +718,15 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
     vg__fmt_addr((struct sockaddr *)&ss, ep->ip, sizeof(ep->ip), ep->addr, sizeof(ep->addr),
                  &ep->port);
     ep->obs = SIZE_MAX;
-    if (m->obs.n_ep < VG_OBS_MAX_EP) {
-        struct vg_obs_endpoint *oe = &m->obs.ep[m->obs.n_ep];
+    {
+        struct vg_obs_endpoint *oe = vg_obs_add_ep(&m->obs);
 
-        memset(oe, 0, sizeof(*oe));
-        snprintf(oe->addr, sizeof(oe->addr), "%s", ep->addr);
-        oe->depth = m->depth;
-        oe->from_udp_only = !from_sys;
-        ep->obs = m->obs.n_ep++;
+        if (oe != NULL) {
+            snprintf(oe->addr, sizeof(oe->addr), "%s", ep->addr);
+            oe->depth = m->depth;
+            oe->from_udp_only = !from_sys;
+            ep->obs = m->obs.n_ep - 1;
+        }
     }
     m->eps[m->n_eps++] = ep;
     m->pending++;
@@ -1034,6 +1035,7 @@ vg__meas_finish(struct vg_meas *m)
     if (p->cb != NULL)
         p->cb(&r, p->cb_arg);
     free(line);
+    vg_obs_cleanup(&m->obs);
     uv_close((uv_handle_t *)&m->dns_timer, vg__meas_closed);
     vg__schedule(p);
 }

@@ -4,11 +4,32 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/mem.h"
 
 void
 vg_obs_init(struct vg_obs *o)
 {
     memset(o, 0, sizeof(*o));
+}
+
+void
+vg_obs_cleanup(struct vg_obs *o)
+{
+    VG_FREE(o->ep);
+    o->n_ep = 0;
+}
+
+struct vg_obs_endpoint *
+vg_obs_add_ep(struct vg_obs *o)
+{
+    struct vg_obs_endpoint *e;
+
+    if (o->n_ep >= VG_OBS_MAX_EP)
+        return NULL;
+    o->ep = vg_xreallocarray(o->ep, o->n_ep + 1, sizeof(*o->ep));
+    e = &o->ep[o->n_ep++];
+    memset(e, 0, sizeof(*e));
+    return e;
 }
 
 const char *

@@ -40,7 +40,7 @@ struct vg_obs {
     char bogon[256];    /* "10.10.34.35 (private) from the system resolver", "" if none */
     char injected[512]; /* evidence of disagreeing duplicate replies, "" if none */
     size_t n_ep;
-    struct vg_obs_endpoint ep[VG_OBS_MAX_EP];
+    struct vg_obs_endpoint *ep; /* owned, n_ep entries (vg_obs_add_ep) */
     int final_depth;
     bool http_attempted; /* a request was sent (or could not be for lack of a usable endpoint) */
     int http_failure;    /* 0 when a response head was received */
@@ -68,6 +68,9 @@ struct vg_verdict {
 };
 
 void vg_obs_init(struct vg_obs *o);
+void vg_obs_cleanup(struct vg_obs *o);
+/* Append a zeroed endpoint; NULL when VG_OBS_MAX_EP are already recorded. */
+struct vg_obs_endpoint *vg_obs_add_ep(struct vg_obs *o);
 void vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v);
 const char *vg_blocking_json(enum vg_blocking b); /* NULL for null, "false" for false */
 
