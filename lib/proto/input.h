@@ -12,10 +12,11 @@
 #include "util/err.h"
 
 struct vg_input_parser {
-    size_t lineno; /* number of the line last fed, from 1 */
-    bool started;  /* a first non-blank, non-comment line was seen */
-    bool csv;      /* the first such line was a CSV header with a "url" column */
-    int url_col;   /* index of the url column in CSV mode */
+    size_t lineno;     /* number of the line last fed, from 1 */
+    bool started;      /* a first non-blank, non-comment line was seen */
+    bool csv;          /* the first such line was a CSV header with a "url" column */
+    int url_col;       /* index of the url column in CSV mode */
+    int category_col;  /* index of the category_code column in CSV mode, -1 if none */
     char category[64]; /* category_code of the last CSV row ("" if none) */
 };
 
@@ -24,9 +25,10 @@ void vg_input_init(struct vg_input_parser *ip);
 /*
  * Feed one line (without or with its final newline; len bytes, may contain NULs). Returns 1 and
  * copies the URL into url[cap] when the line holds one, 0 for a blank line, comment or CSV header,
- * and a negative error for a bad line: VG_ETOOBIG (line longer than VG_INPUT_LINE_MAX or URL does not
- * fit cap), VG_EPROTO (CSV row without the url column, unterminated quote). The URL itself is not
- * validated here (vg_url_parse does that); surrounding blanks are removed.
+ * and a negative error for a bad line: VG_ETOOBIG (line longer than VG_INPUT_LINE_MAX, URL does
+ * not fit cap, category_code does not fit ip->category), VG_EPROTO (CSV row without the url column
+ * or with an empty one, unterminated quote or bytes after a closing quote, a NUL in the URL). The
+ * URL itself is not validated here (vg_url_parse does that); surrounding blanks are removed.
  */
 VG_MUST_USE int vg_input_feed(struct vg_input_parser *ip, const char *line, size_t len, char *url,
                               size_t cap);
