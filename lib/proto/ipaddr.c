@@ -1,0 +1,132 @@
+/*
+ * ipaddr.c - bogon classification of IPv4 and IPv6 addresses (RFC 6890 special-purpose registries,
+ * as used by OONI's netxlite bogon check). Table driven: the first matching prefix wins, so more
+ * specific prefixes come before the ones that contain them.
+ */
+#include "proto/ipaddr.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <string.h>
+
+struct prefix {
+    uint8_t addr[16];
+    unsigned bits;
+    enum vg_ip_class cls;
+};
+
+static const struct prefix v4_prefixes[] = {
+    {{0}, 8, VG_IP_UNSPEC},            /* 0/8, RFC 1122 "this network" */
+    {{10}, 8, VG_IP_PRIVATE},          /* RFC 1918 */
+    {{100, 64}, 10, VG_IP_PRIVATE},    /* RFC 6598 shared (CGNAT) */
+    {{127}, 8, VG_IP_LOOPBACK},        /* RFC 1122 */
+    {{169, 254}, 16, VG_IP_LINKLOCAL}, /* RFC 3927 */
+    {{172, 16}, 12, VG_IP_PRIVATE},    /* RFC 1918 */
+    {{192, 0, 0}, 24, VG_IP_RESERVED}, /* RFC 6890 protocol assignments */
+    {{192, 0, 2}, 24, VG_IP_DOC},      /* RFC 5737 TEST-NET-1 */
+    {{192, 168}, 16, VG_IP_PRIVATE},   /* RFC 1918 */
+    {{198, 18}, 15, VG_IP_RESERVED},   /* RFC 2544 benchmarking */
+    {{198, 51, 100}, 24, VG_IP_DOC},   /* RFC 5737 TEST-NET-2 */
+    {{203, 0, 113}, 24, VG_IP_DOC},    /* RFC 5737 TEST-NET-3 */
+    {{224}, 4, VG_IP_MULTICAST},       /* RFC 5771 */
+    {{240}, 4, VG_IP_RESERVED},        /* RFC 1112, with 255.255.255.255 */
+};
+
+static const struct prefix v6_prefixes[] = {
+    {{0}, 128, VG_IP_UNSPEC},                                                /* :: */
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, VG_IP_LOOPBACK}, /* ::1 */
+    /* IPv4-mapped: reported as reserved, not as the embedded IPv4 address's class. */
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96, VG_IP_RESERVED}, /* ::ffff:0:0/96 */
+    {{0, 0x64, 0xff, 0x9b}, 96, VG_IP_RESERVED},                      /* RFC 6052 NAT64 */
+    {{0x01, 0x00}, 64, VG_IP_RESERVED},                               /* RFC 6666 discard */
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, VG_IP_DOC},                        /* RFC 3849 */
+    {{0xfc}, 7, VG_IP_PRIVATE},                                       /* RFC 4193 ULA */
+    {{0xfe, 0x80}, 10, VG_IP_LINKLOCAL},                              /* RFC 4291 */
+    {{0xff}, 8, VG_IP_MULTICAST},                                     /* RFC 4291 */
+};
+
+static bool
+prefix_match(const struct prefix *pf, const uint8_t *addr)
+{
+    unsigned full = pf->bits / 8, rest = pf->bits % 8;
+    uint8_t mask;
+
+    if (memcmp(pf->addr, addr, full) != 0) {
+        return false;
+    }
+    if (rest == 0) {
+        return true;
+    }
+    mask = (uint8_t)(0xff << (8 - rest));
+    return (addr[full] & mask) == (pf->addr[full] & mask);
+}
+
+static enum vg_ip_class
+classify_table(const struct prefix *tab, size_t n, const uint8_t *addr)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (prefix_match(&tab[i], addr)) {
+            return tab[i].cls;
+        }
+    }
+    return VG_IP_PUBLIC;
+}
+
+enum vg_ip_class
+vg_ip_classify_raw(int family, const uint8_t *addr)
+{
+    if (family == 4) {
+        return classify_table(v4_prefixes, sizeof(v4_prefixes) / sizeof(v4_prefixes[0]), addr);
+    }
+    if (family == 6) {
+        return classify_table(v6_prefixes, sizeof(v6_prefixes) / sizeof(v6_prefixes[0]), addr);
+    }
+    /* A caller bug; never call an unknown address public. */
+    return VG_IP_RESERVED;
+}
+
+int
+vg_ip_classify(const char *s)
+{
+    uint8_t addr[16];
+
+    if (inet_pton(AF_INET, s, addr) == 1) {
+        return (int)vg_ip_classify_raw(4, addr);
+    }
+    if (inet_pton(AF_INET6, s, addr) == 1) {
+        return (int)vg_ip_classify_raw(6, addr);
+    }
+    return -1;
+}
+
+bool
+vg_ip_is_bogon(const char *s)
+{
+    int c = vg_ip_classify(s);
+
+    return c > 0;
+}
+
+const char *
+vg_ip_class_name(enum vg_ip_class c)
+{
+    switch (c) {
+    case VG_IP_PUBLIC:
+        return "public";
+    case VG_IP_LOOPBACK:
+        return "loopback";
+    case VG_IP_PRIVATE:
+        return "private";
+    case VG_IP_LINKLOCAL:
+        return "linklocal";
+    case VG_IP_UNSPEC:
+        return "unspecified";
+    case VG_IP_MULTICAST:
+        return "multicast";
+    case VG_IP_RESERVED:
+        return "reserved";
+    case VG_IP_DOC:
+        return "documentation";
+    }
+    return "unknown";
+}

@@ -1,0 +1,161 @@
+/* test_ipaddr.c - bogon classification, both edges of every prefix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+/* cmocka.h needs the headers above first. */
+#include <cmocka.h>
+
+#include "proto/ipaddr.h"
+
+struct ip_case {
+    const char *s;
+    int cls;
+};
+
+static const struct ip_case cases[] = {
+    {"0.0.0.0", VG_IP_UNSPEC},
+    {"0.255.255.255", VG_IP_UNSPEC},
+    {"1.0.0.0", VG_IP_PUBLIC},
+    {"8.8.8.8", VG_IP_PUBLIC},
+    {"9.255.255.255", VG_IP_PUBLIC},
+    {"10.0.0.0", VG_IP_PRIVATE},
+    {"10.255.255.255", VG_IP_PRIVATE},
+    {"11.0.0.0", VG_IP_PUBLIC},
+    {"100.63.255.255", VG_IP_PUBLIC},
+    {"100.64.0.0", VG_IP_PRIVATE},
+    {"100.127.255.255", VG_IP_PRIVATE},
+    {"100.128.0.0", VG_IP_PUBLIC},
+    {"127.0.0.1", VG_IP_LOOPBACK},
+    {"127.255.255.254", VG_IP_LOOPBACK},
+    {"128.0.0.0", VG_IP_PUBLIC},
+    {"169.253.255.255", VG_IP_PUBLIC},
+    {"169.254.0.0", VG_IP_LINKLOCAL},
+    {"169.254.169.254", VG_IP_LINKLOCAL},
+    {"169.255.0.0", VG_IP_PUBLIC},
+    {"172.15.255.255", VG_IP_PUBLIC},
+    {"172.16.0.0", VG_IP_PRIVATE},
+    {"172.31.255.255", VG_IP_PRIVATE},
+    {"172.32.0.0", VG_IP_PUBLIC},
+    {"192.0.0.0", VG_IP_RESERVED},
+    {"192.0.0.255", VG_IP_RESERVED},
+    {"192.0.1.0", VG_IP_PUBLIC},
+    {"192.0.2.0", VG_IP_DOC},
+    {"192.0.2.255", VG_IP_DOC},
+    {"192.0.3.0", VG_IP_PUBLIC},
+    {"192.167.255.255", VG_IP_PUBLIC},
+    {"192.168.0.0", VG_IP_PRIVATE},
+    {"192.168.255.255", VG_IP_PRIVATE},
+    {"192.169.0.0", VG_IP_PUBLIC},
+    {"198.17.255.255", VG_IP_PUBLIC},
+    {"198.18.0.0", VG_IP_RESERVED},
+    {"198.19.255.255", VG_IP_RESERVED},
+    {"198.20.0.0", VG_IP_PUBLIC},
+    {"198.51.100.1", VG_IP_DOC},
+    {"198.51.101.0", VG_IP_PUBLIC},
+    {"203.0.113.255", VG_IP_DOC},
+    {"203.0.112.255", VG_IP_PUBLIC},
+    {"223.255.255.255", VG_IP_PUBLIC},
+    {"224.0.0.0", VG_IP_MULTICAST},
+    {"239.255.255.255", VG_IP_MULTICAST},
+    {"240.0.0.0", VG_IP_RESERVED},
+    {"255.255.255.254", VG_IP_RESERVED},
+    {"255.255.255.255", VG_IP_RESERVED},
+
+    {"::", VG_IP_UNSPEC},
+    {"::1", VG_IP_LOOPBACK},
+    {"::2", VG_IP_PUBLIC},
+    {"::ffff:8.8.8.8", VG_IP_RESERVED},
+    {"::ffff:127.0.0.1", VG_IP_RESERVED},
+    {"::fffe:0:0", VG_IP_PUBLIC},
+    {"64:ff9b::1.2.3.4", VG_IP_RESERVED},
+    {"64:ff9b:0:0:0:1::", VG_IP_PUBLIC},
+    {"100::", VG_IP_RESERVED},
+    {"100::ffff:ffff:ffff:ffff", VG_IP_RESERVED},
+    {"100:0:0:1::", VG_IP_PUBLIC},
+    {"2001:db8::1", VG_IP_DOC},
+    {"2001:db8:ffff::", VG_IP_DOC},
+    {"2001:db9::", VG_IP_PUBLIC},
+    {"2001:4860:4860::8888", VG_IP_PUBLIC},
+    {"2606:4700:4700::1111", VG_IP_PUBLIC},
+    {"fbff:ffff::", VG_IP_PUBLIC},
+    {"fc00::", VG_IP_PRIVATE},
+    {"fdff:ffff::1", VG_IP_PRIVATE},
+    {"fe00::", VG_IP_PUBLIC},
+    {"fe80::1", VG_IP_LINKLOCAL},
+    {"febf:ffff::", VG_IP_LINKLOCAL},
+    {"fec0::", VG_IP_PUBLIC},
+    {"ff00::", VG_IP_MULTICAST},
+    {"ff02::1", VG_IP_MULTICAST},
+    {"FF0E::1", VG_IP_MULTICAST},
+};
+
+static void
+test_classify(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int got = vg_ip_classify(cases[i].s);
+
+        if (got != cases[i].cls) {
+            fail_msg("%s: got %d, want %d", cases[i].s, got, cases[i].cls);
+        }
+        assert_int_equal(vg_ip_is_bogon(cases[i].s), cases[i].cls != VG_IP_PUBLIC);
+    }
+}
+
+static void
+test_not_an_address(void **state)
+{
+    static const char *bad[] = {
+        "",         "example.com", "1.2.3", "1.2.3.4.5",    "256.1.1.1",  "01.2.3.4x", " 1.2.3.4",
+        "1.2.3.4 ", "::1::",       "[::1]", "fe80::1%eth0", "0x7f.0.0.1", "12345::",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(vg_ip_classify(bad[i]), -1);
+        assert_false(vg_ip_is_bogon(bad[i]));
+    }
+}
+
+static void
+test_raw(void **state)
+{
+    static const uint8_t a4[4] = {192, 168, 1, 1};
+    static const uint8_t a6[16] = {0xfe, 0x80};
+
+    (void)state;
+    assert_int_equal(vg_ip_classify_raw(4, a4), VG_IP_PRIVATE);
+    assert_int_equal(vg_ip_classify_raw(6, a6), VG_IP_LINKLOCAL);
+    assert_int_equal(vg_ip_classify_raw(5, a4), VG_IP_RESERVED);
+}
+
+static void
+test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(vg_ip_class_name(VG_IP_PUBLIC), "public");
+    assert_string_equal(vg_ip_class_name(VG_IP_LOOPBACK), "loopback");
+    assert_string_equal(vg_ip_class_name(VG_IP_PRIVATE), "private");
+    assert_string_equal(vg_ip_class_name(VG_IP_LINKLOCAL), "linklocal");
+    assert_string_equal(vg_ip_class_name(VG_IP_UNSPEC), "unspecified");
+    assert_string_equal(vg_ip_class_name(VG_IP_MULTICAST), "multicast");
+    assert_string_equal(vg_ip_class_name(VG_IP_RESERVED), "reserved");
+    assert_string_equal(vg_ip_class_name(VG_IP_DOC), "documentation");
+    assert_string_equal(vg_ip_class_name((enum vg_ip_class)99), "unknown");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_not_an_address),
+        cmocka_unit_test(test_raw),
+        cmocka_unit_test(test_names),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
