@@ -284,7 +284,7 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     snprintf(m->obs.http_addr, sizeof(m->obs.http_addr), "%s", ep->addr);
     if (f->head != NULL) {
         json_t *rlist, *rh = vg__headers_json(f->head, f->in.data, &rlist), *body;
-        char title[VG_HTML_TITLE_MAX + 1];
+        char title[4 * VG_HTML_TITLE_MAX + 1];
         size_t tlen = vg_html_title(f->body.data, f->body.len, title, sizeof(title));
 
         if (vg_utf8_valid(f->body.data, f->body.len) &&

@@ -46,7 +46,7 @@ struct vg_obs {
     int http_failure;    /* 0 when a response head was received */
     char http_addr[64];
     int status;
-    char title[VG_HTML_TITLE_MAX + 1];
+    char title[4 * VG_HTML_TITLE_MAX + 1]; /* up to 512 UTF-8 characters */
     const char *blockpage; /* name of the matching block-page fingerprint, or NULL */
 };
 

@@ -317,11 +317,10 @@ vg__on_poll(uv_poll_t *h, int status, int events)
 {
     struct vg_conn *c = h->data;
 
+    /* libuv reports POLLERR (a reset, a refused connect) as a poll error: the next syscall of
+     * the pending operation returns the real errno, so run it instead of failing blindly. */
+    (void)status;
     (void)events;
-    if (status < 0 && c->op != VG__OP_CONNECT) {
-        vg__complete(c, VG_EINTERNAL, 0);
-        return;
-    }
     switch (c->op) {
     case VG__OP_CONNECT:
         vg__do_connect(c);
