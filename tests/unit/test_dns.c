@@ -2,15 +2,11 @@
  * test_dns.c - DNS query encoder and reply decoder. Replies are assembled byte by byte with the
  * small encoder below, so that offsets for compression pointers are explicit.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-/* cmocka.h needs the headers above first. */
-#include <cmocka.h>
 
 #include "proto/dns.h"
+#include "vgtest.h"
 
 /* Test-only encoder: appends wire fields to a buffer. */
 struct enc {

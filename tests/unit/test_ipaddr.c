@@ -1,13 +1,9 @@
 /* test_ipaddr.c - bogon classification, both edges of every prefix. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-/* cmocka.h needs the headers above first. */
-#include <cmocka.h>
 
 #include "proto/ipaddr.h"
+#include "vgtest.h"
 
 struct ip_case {
     const char *s;

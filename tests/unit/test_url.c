@@ -1,13 +1,9 @@
 /* test_url.c - URL parsing, IDNA, formatting and redirect resolution (RFC 3986 5.4). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-/* cmocka.h needs the headers above first. */
-#include <cmocka.h>
 
 #include "proto/url.h"
+#include "vgtest.h"
 
 static struct vg_url u, base;
 
