@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 /* cmocka.h needs the headers above first. */
 #include <cmocka.h>
 
@@ -194,34 +193,34 @@ test_binary_body(void **state)
     assert_memory_equal(title, "a\0b", 4);
 }
 
-/* 1 MiB of adversarial input must take linear time. */
-static double
-time_title(const char *unit)
+/*
+ * 1 MiB of adversarial input: no title, and (checked by the test's CTest timeout, never by a timed
+ * assertion) no quadratic rescanning. bench/ measures speed.
+ */
+static void
+no_title_in(const char *unit)
 {
     size_t len = 1 << 20, ul = strlen(unit);
     uint8_t *b = malloc(len);
-    clock_t t0;
 
     assert_non_null(b);
     for (size_t i = 0; i < len; i++) {
         b[i] = (uint8_t)unit[i % ul];
     }
-    t0 = clock();
     assert_int_equal(vg_html_title(b, len, title, sizeof(title)), 0);
     free(b);
-    return (double)(clock() - t0) / CLOCKS_PER_SEC;
 }
 
 static void
-test_linear_time(void **state)
+test_adversarial_megabyte(void **state)
 {
     (void)state;
-    assert_true(time_title("<title>") < 1.0);
-    assert_true(time_title("<title>a") < 1.0);
-    assert_true(time_title("<TITLE>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") < 1.0);
-    assert_true(time_title("<title>\xe6\x97\xa5\xe6\x97\xa5") < 1.0);
-    assert_true(time_title("<<<<<<<<<<<<<<<<<<<<<<<<") < 1.0);
-    assert_true(time_title("aaaaaaaaaaaaaaaaaaaaaaaa") < 1.0);
+    no_title_in("<title>");
+    no_title_in("<title>a");
+    no_title_in("<TITLE>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    no_title_in("<title>\xe6\x97\xa5\xe6\x97\xa5");
+    no_title_in("<<<<<<<<<<<<<<<<<<<<<<<<");
+    no_title_in("aaaaaaaaaaaaaaaaaaaaaaaa");
 }
 
 int
@@ -235,7 +234,7 @@ main(void)
         cmocka_unit_test(test_several_candidates),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_binary_body),
-        cmocka_unit_test(test_linear_time),
+        cmocka_unit_test(test_adversarial_megabyte),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
