@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,6 +190,20 @@ print_table(struct run *r)
     }
 }
 
+/* Each measurement in flight holds a few sockets: lift the soft descriptor limit to the hard one. */
+static void
+raise_fd_limit(unsigned parallel)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    if (rl.rlim_cur < (rlim_t)parallel * 4 + 64) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static void
 on_signal(int sig)
 {
@@ -359,6 +374,7 @@ vg_cmd_probe(int argc, char **argv)
         fprintf(stderr, "vigie probe: unknown format '%s' (table or jsonl)\n", format);
         goto usage_error;
     }
+    raise_fd_limit(o.parallel);
     rc = vg_probe_new(&o, &p, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "vigie probe: %s\n", err);
