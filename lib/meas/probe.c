@@ -956,13 +956,16 @@ vg__on_udp_done(struct vg_udpdns *q, void *arg)
     for (size_t i = 0; i < n && m->obs.injected[0] == '\0'; i++) {
         for (size_t j = i + 1; j < n; j++) {
             char a[96], b[96];
+            size_t same_q = 0;
 
             if (all[j].qtype != all[i].qtype || vg__same_addrs(&all[i], &all[j]))
                 continue;
+            for (size_t k = 0; k < n; k++)
+                same_q += all[k].qtype == all[i].qtype;
             vg__reply_brief(&all[i], a, sizeof(a));
             vg__reply_brief(&all[j], b, sizeof(b));
             snprintf(m->obs.injected, sizeof(m->obs.injected),
-                     "%zu replies to the %s query for %s from %s: %s, then %s", n,
+                     "%zu replies to the %s query for %s from %s: %s, then %s", same_q,
                      all[i].qtype == VG_DNS_TYPE_A ? "A" : "AAAA", m->url.host, m->p->resolver_str,
                      a, b);
             break;
@@ -1144,8 +1147,11 @@ vg__hop_start(struct vg_meas *m)
                                 vg__on_udp_done, m, &q) == 0) {
                 m->udp = q;
                 m->pending++;
-                if (m->depth == 0)
+                if (m->depth == 0) {
                     m->obs.udp_used = true;
+                    snprintf(m->obs.udp_resolver, sizeof(m->obs.udp_resolver), "%s",
+                             p->resolver_str);
+                }
             }
         }
     }
