@@ -1,0 +1,1094 @@
+#!/usr/bin/env python3
+"""
+test_probe_cli.py - end-to-end tests of `vigie probe` against servers on 127.0.0.1.
+
+Python 3 standard library only. Every server listens on 127.0.0.1 on an ephemeral port, runs in
+threads of this process and is torn down at the end; certificates are made with the openssl CLI
+in a temporary directory. URLs use the IP literal 127.0.0.1, so vigie does no DNS and nothing
+leaves the loopback interface.
+
+    python3 tests/integration/test_probe_cli.py --vigie build/vigie [unittest options]
+    VIGIE=build/vigie python3 tests/integration/test_probe_cli.py
+"""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+VIGIE = None            # path of the binary under test (set in main)
+HOST = "127.0.0.1"
+IO_TIMEOUT = 10.0       # server-side socket timeout: no handler blocks longer than this
+RUN_TIMEOUT = 60        # seconds one vigie run may take before the test fails
+HOLD_MAX = 30.0         # hanging/trickling handlers give up after this long at the latest
+BODY_MAX = 512 * 1024   # vigie's default --body-max
+
+# --------------------------------------------------------------------------------------------
+# servers
+
+
+class Server:
+    """A TCP listener on 127.0.0.1:0; each connection runs handler(server, conn) in a thread."""
+
+    def __init__(self, handler, name):
+        self.handler = handler
+        self.name = name
+        self.stop = threading.Event()
+        self.requests = []          # request heads seen (HTTP servers), in arrival order
+        self.accepted = 0           # connections accepted
+        self._lock = threading.Lock()
+        self._conns = set()
+        self._threads = []
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((HOST, 0))
+        self.lsock.listen(1024)
+        self.lsock.settimeout(0.05)
+        self.port = self.lsock.getsockname()[1]
+        self._acceptor = threading.Thread(target=self._accept_loop, name=name + "-accept",
+                                          daemon=True)
+        self._acceptor.start()
+
+    def url(self, path="/", scheme="http"):
+        return "%s://%s:%d%s" % (scheme, HOST, self.port, path)
+
+    def _accept_loop(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            conn.settimeout(IO_TIMEOUT)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t = threading.Thread(target=self._serve, args=(conn,), name=self.name + "-conn",
+                                 daemon=True)
+            with self._lock:
+                self._conns.add(conn)
+                self._threads.append(t)
+                self.accepted += 1
+            t.start()
+
+    def _serve(self, conn):
+        try:
+            self.handler(self, conn)
+        except (OSError, ssl.SSLError, ValueError):
+            pass  # the peer went away; vigie's side is what the tests check
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def record(self, head):
+        with self._lock:
+            self.requests.append(head)
+
+    def close(self):
+        self.stop.set()
+        self._acceptor.join(5)
+        self.lsock.close()
+        with self._lock:
+            conns = list(self._conns)
+            threads = list(self._threads)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in threads:
+            t.join(5)
+
+
+def recv_exact(conn, n):
+    data = b""
+    while len(data) < n:
+        part = conn.recv(n - len(data))
+        if not part:
+            raise ConnectionError("short read")
+        data += part
+    return data
+
+
+def read_head(conn, limit=65536):
+    """The request head up to and including the blank line, or None."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if len(data) > limit:
+            return None
+        part = conn.recv(4096)
+        if not part:
+            return None
+        data += part
+    return data[:data.index(b"\r\n\r\n") + 4]
+
+
+def read_client_hello(conn):
+    """Consume one TLS record (the ClientHello) entirely so that closing sends no RST."""
+    hdr = recv_exact(conn, 5)
+    if hdr[0] != 0x16:
+        raise ValueError("not a TLS handshake record")
+    recv_exact(conn, struct.unpack("!H", hdr[3:5])[0])
+
+
+def hold_until_peer_closes(server, conn):
+    """Keep the connection open, sending nothing, until the peer closes or teardown."""
+    conn.settimeout(0.05)
+    deadline = time.monotonic() + HOLD_MAX
+    while not server.stop.is_set() and time.monotonic() < deadline:
+        try:
+            if not conn.recv(4096):
+                return
+        except socket.timeout:
+            continue
+
+
+def head_bytes(status, reason, headers):
+    out = b"HTTP/1.1 %d %s\r\n" % (status, reason.encode())
+    for k, v in headers:
+        k = k.encode() if isinstance(k, str) else k
+        v = v.encode() if isinstance(v, str) else v
+        out += k + b": " + v + b"\r\n"
+    return out + b"\r\n"
+
+
+def send_response(conn, status, reason, headers, body=b""):
+    conn.sendall(head_bytes(status, reason, headers) + body)
+
+
+# --------------------------------------------------------------------------------------------
+# fixed content
+
+TITLE = "Vigie test page"
+PAGE = ("<!DOCTYPE html><html><head><title>%s</title></head><body>hello</body></html>"
+        % TITLE).encode()
+# Bodies longer than one 16 KiB read of vigie, ASCII so that they are kept as JSON strings.
+LENGTH_BODY = b"".join(b"length line %06d\n" % i for i in range(6000))         # ~108 KB
+CLOSE_BODY = b"".join(b"close-delimited %06d\n" % i for i in range(4000))      # ~92 KB
+BIG_BODY = (b"0123456789abcdef" * 65536 * 2)                                   # 2 MiB
+CHUNKS = [b"<html><head><title>Chunked</title></head>", b"<body>",
+          b"x" * 40000, b"", b"middle", b"y" * 17, b"</body></html>"]
+CHUNKED_BODY = b"".join(CHUNKS)
+# Chunk-size lines with extensions, hex in both cases, then trailers; sent in fragments that
+# split size lines, CRLFs and data.
+CHUNKED_WIRE_PARTS = [
+    b"%x;name=value\r\n" % len(CHUNKS[0]) + CHUNKS[0] + b"\r\n",
+    b"6;ext", b"=\"quoted value\"\r\n<bo", b"dy>\r", b"\n",
+    b"%X; a=1; b=2\r\n" % len(CHUNKS[2]) + CHUNKS[2][:10000], CHUNKS[2][10000:] + b"\r\n",
+    b"0006\r\nmiddle\r\n",
+    b"11;x\r\n" + CHUNKS[5] + b"\r\n",
+    b"e\r\n" + CHUNKS[6] + b"\r\n",
+    b"0;last=yes\r\nX-Trailer: one\r\nX-Other: two\r\n\r\n",
+]
+BAD_UTF8_BODY = (b"<html><head><title>Caf\xe9 \xff\xfe title</title></head>"
+                 b"<body>\xc3\x28 \xed\xa0\x80 ok\x00end</body></html>")
+N_MANY = 300
+
+
+def many_body(n):
+    return b"many page %d" % n
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP routes (plain server)
+
+
+def route_title(server, conn, path):
+    send_response(conn, 200, "OK", [("Content-Type", "text/html"),
+                                     ("Content-Length", str(len(PAGE)))], PAGE)
+
+
+def route_length(server, conn, path):
+    send_response(conn, 200, "OK", [("Content-Type", "text/plain"),
+                                     ("Content-Length", str(len(LENGTH_BODY)))], LENGTH_BODY)
+
+
+def route_close(server, conn, path):
+    conn.sendall(head_bytes(200, "OK", [("Content-Type", "text/plain"),
+                                        ("Connection", "close")]))
+    for i in range(0, len(CLOSE_BODY), 7000):
+        conn.sendall(CLOSE_BODY[i:i + 7000])
+    conn.shutdown(socket.SHUT_WR)
+
+
+def route_chunked(server, conn, path):
+    conn.sendall(head_bytes(200, "OK", [("Content-Type", "text/html"),
+                                        ("Transfer-Encoding", "chunked")]))
+    for part in CHUNKED_WIRE_PARTS:
+        conn.sendall(part)
+        time.sleep(0.01)
+
+
+def route_big(server, conn, path):
+    send_response(conn, 200, "OK", [("Content-Type", "text/plain"),
+                                     ("Content-Length", str(len(BIG_BODY)))], BIG_BODY)
+
+
+def redirect(conn, status, location):
+    reason = {301: "Moved Permanently", 302: "Found", 303: "See Other",
+              307: "Temporary Redirect", 308: "Permanent Redirect"}[status]
+    send_response(conn, status, reason, [("Location", location), ("Content-Length", "0")])
+
+
+def route_chain(server, conn, path):
+    # three redirects: absolute path, relative path, absolute URL
+    if path == "/chain/a":
+        redirect(conn, 301, "/chain/b")
+    elif path == "/chain/b":
+        redirect(conn, 302, "c")
+    elif path == "/chain/c":
+        redirect(conn, 307, server.url("/chain/final"))
+    else:
+        route_title(server, conn, path)
+
+
+def route_loop(server, conn, path):
+    n = int(path.rsplit("/", 1)[1])
+    redirect(conn, 302, "/loop/%d" % (n + 1))
+
+
+def route_ten(server, conn, path):
+    n = int(path.rsplit("/", 1)[1])
+    if n < 10:
+        redirect(conn, 302, server.url("/ten/%d" % (n + 1)))
+    else:
+        route_title(server, conn, path)
+
+
+def route_badloc(server, conn, path):
+    redirect(conn, 302, "http://")
+
+
+def trickle(server, conn, head_first):
+    """1 byte every 200 ms, without end (bounded by HOLD_MAX and teardown)."""
+    head = head_bytes(200, "OK", [("Content-Type", "text/html"), ("Connection", "close")])
+    if head_first:
+        conn.sendall(head)
+        data = b""
+    else:
+        data = head
+    deadline = time.monotonic() + HOLD_MAX
+    i = 0
+    while not server.stop.is_set() and time.monotonic() < deadline:
+        conn.sendall(data[i:i + 1] if i < len(data) else b"a")
+        i += 1
+        server.stop.wait(0.2)
+
+
+def route_trickle_head(server, conn, path):
+    trickle(server, conn, head_first=False)
+
+
+def route_trickle_body(server, conn, path):
+    trickle(server, conn, head_first=True)
+
+
+def route_hugehead(server, conn, path):
+    data = b"HTTP/1.1 200 OK\r\n"
+    i = 0
+    while len(data) < 60 * 1024:
+        data += b"X-Filler-%05d: %s\r\n" % (i, b"a" * 100)
+        i += 1
+    conn.sendall(data)                  # and never the blank line
+    hold_until_peer_closes(server, conn)
+
+
+def route_badutf8(server, conn, path):
+    send_response(conn, 200, "OK", [("Content-Type", "text/html"),
+                                     ("X-Bad", b"\xff\xfe\x80"),
+                                     ("Content-Length", str(len(BAD_UTF8_BODY)))], BAD_UTF8_BODY)
+
+
+def route_many(server, conn, path):
+    body = many_body(int(path.rsplit("/", 1)[1]))
+    send_response(conn, 200, "OK", [("Content-Type", "text/plain"),
+                                     ("Content-Length", str(len(body)))], body)
+
+
+def route_continue(server, conn, path):
+    # An interim 1xx response before the final one (RFC 9110 15.2: clients MUST parse them).
+    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    time.sleep(0.05)
+    route_title(server, conn, path)
+
+
+EXACT_SMALL = b"e" * 1000
+EXACT_DEFAULT = b"E" * BODY_MAX
+
+
+def route_exact(server, conn, path):
+    """Bodies of exactly --body-max bytes (not longer), the end arriving in a later read."""
+    kind = path.rsplit("/", 1)[1]
+    if kind == "close-default":
+        conn.sendall(head_bytes(200, "OK", [("Connection", "close")]) + EXACT_DEFAULT)
+        time.sleep(0.1)
+        conn.shutdown(socket.SHUT_WR)
+    elif kind == "close":
+        conn.sendall(head_bytes(200, "OK", [("Connection", "close")]) + EXACT_SMALL)
+        time.sleep(0.1)
+        conn.shutdown(socket.SHUT_WR)
+    elif kind == "chunked":
+        conn.sendall(head_bytes(200, "OK", [("Transfer-Encoding", "chunked")])
+                     + b"%x\r\n" % len(EXACT_SMALL) + EXACT_SMALL + b"\r\n")
+        time.sleep(0.1)
+        conn.sendall(b"0\r\n\r\n")
+    else:  # length
+        conn.sendall(head_bytes(200, "OK", [("Content-Length", str(len(EXACT_SMALL)))])
+                     + EXACT_SMALL[:500])
+        time.sleep(0.1)
+        conn.sendall(EXACT_SMALL[500:])
+
+
+ROUTES = {
+    "/title": route_title, "/length": route_length, "/close": route_close,
+    "/chunked": route_chunked, "/big": route_big, "/chain/": route_chain,
+    "/loop/": route_loop, "/ten/": route_ten, "/badloc": route_badloc,
+    "/trickle-head": route_trickle_head, "/trickle-body": route_trickle_body,
+    "/hugehead": route_hugehead, "/badutf8": route_badutf8, "/many/": route_many,
+    "/input/": route_title, "/csv/": route_title, "/repeat/": route_title,
+    "/continue": route_continue, "/exact/": route_exact,
+}
+
+
+def http_handler(server, conn, stream=None):
+    stream = stream or conn
+    head = read_head(stream)
+    if head is None:
+        return
+    server.record(head)
+    target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode("latin-1")
+    best = None
+    for prefix in ROUTES:
+        if target == prefix or (prefix.endswith("/") and target.startswith(prefix)):
+            if best is None or len(prefix) > len(best):
+                best = prefix
+    if best is None:
+        send_response(stream, 404, "Not Found", [("Content-Length", "0")])
+        return
+    ROUTES[best](server, stream, target)
+
+
+# --------------------------------------------------------------------------------------------
+# TLS servers
+
+
+def tls_server_context(cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def https_handler(ctx):
+    def handle(server, conn):
+        tls = ctx.wrap_socket(conn, server_side=True)
+        try:
+            head = read_head(tls)
+            if head is None:
+                return
+            server.record(head)
+            send_response(tls, 200, "OK", [("Content-Type", "text/html"),
+                                           ("Content-Length", str(len(PAGE)))], PAGE)
+        finally:
+            tls.close()
+    return handle
+
+
+def tls_then_close_handler(ctx):
+    """Complete the handshake (vigie judges the certificate), then wait for the peer to go."""
+    def handle(server, conn):
+        tls = ctx.wrap_socket(conn, server_side=True)
+        try:
+            hold_until_peer_closes(server, tls)
+        finally:
+            tls.close()
+    return handle
+
+
+def reset_after_hello(server, conn):
+    read_client_hello(conn)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+def eof_after_hello(server, conn):
+    read_client_hello(conn)
+    conn.shutdown(socket.SHUT_RDWR)
+    conn.close()
+
+
+def silent_after_hello(server, conn):
+    read_client_hello(conn)
+    hold_until_peer_closes(server, conn)
+
+
+# --------------------------------------------------------------------------------------------
+# certificates
+
+OPENSSL_CFG = """\
+[req]
+distinguished_name = dn
+[dn]
+[v3_ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[v3_self]
+basicConstraints = critical, CA:FALSE
+subjectKeyIdentifier = hash
+"""
+
+LEAF_EXT = """\
+subjectAltName = IP:%s
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+authorityKeyIdentifier = keyid
+subjectKeyIdentifier = hash
+"""
+
+SELF_SIGNED_SUBJECT = "/C=cn/O=www.icloud.com/CN=www.icloud.com"
+
+
+def openssl(tmp, *args):
+    p = subprocess.run(["openssl"] + list(args), cwd=tmp, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (args[0], p.stderr.decode(errors="replace")))
+
+
+def make_certs(tmp):
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    with open(os.path.join(tmp, "openssl.cnf"), "w") as f:
+        f.write(OPENSSL_CFG)
+    openssl(tmp, "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_ca", *ec,
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=Vigie Test CA")
+    for name, ip, serial in (("leaf", "127.0.0.1", "4097"), ("other", "127.0.0.2", "4098")):
+        with open(os.path.join(tmp, name + ".ext"), "w") as f:
+            f.write(LEAF_EXT % ip)
+        openssl(tmp, "req", "-new", "-config", "openssl.cnf", *ec, "-keyout", name + ".key",
+                "-out", name + ".csr", "-subj", "/CN=" + ip)
+        openssl(tmp, "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-set_serial", serial, "-days", "30", "-extfile", name + ".ext",
+                "-out", name + ".pem")
+    openssl(tmp, "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_self", *ec,
+            "-keyout", "self.key", "-out", "self.pem", "-days", "30",
+            "-subj", SELF_SIGNED_SUBJECT)
+    return {n: os.path.join(tmp, n) for n in ("ca.pem", "leaf.pem", "leaf.key", "other.pem",
+                                               "other.key", "self.pem", "self.key")}
+
+
+# --------------------------------------------------------------------------------------------
+# fixture (module-wide)
+
+FX = {}
+
+
+def setUpModule():
+    tmp = tempfile.mkdtemp(prefix="vigie-it-")
+    FX["tmp"] = tmp
+    FX["servers"] = []
+    try:
+        certs = make_certs(tmp)
+        FX["certs"] = certs
+
+        def start(handler, name):
+            s = Server(handler, name)
+            FX["servers"].append(s)
+            return s
+
+        FX["http"] = start(http_handler, "http")
+        FX["https"] = start(https_handler(tls_server_context(certs["leaf.pem"],
+                                                             certs["leaf.key"])), "https")
+        FX["selfsigned"] = start(tls_then_close_handler(
+            tls_server_context(certs["self.pem"], certs["self.key"])), "selfsigned")
+        FX["wronghost"] = start(tls_then_close_handler(
+            tls_server_context(certs["other.pem"], certs["other.key"])), "wronghost")
+        FX["reset"] = start(reset_after_hello, "reset")
+        FX["eof"] = start(eof_after_hello, "eof")
+        FX["silent"] = start(silent_after_hello, "silent")
+        # A bound socket that never listens: connecting to its port is refused, and nobody else
+        # can take the port while the tests run.
+        closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        closed.bind((HOST, 0))
+        FX["closed_sock"] = closed
+        FX["closed_port"] = closed.getsockname()[1]
+    except BaseException:
+        tearDownModule()
+        raise
+
+
+def tearDownModule():
+    for s in FX.get("servers", []):
+        s.close()
+    if "closed_sock" in FX:
+        FX["closed_sock"].close()
+    if "tmp" in FX:
+        shutil.rmtree(FX["tmp"], ignore_errors=True)
+    FX.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# running vigie
+
+
+class Run:
+    def __init__(self, rc, records, stdout, stderr, elapsed):
+        self.rc, self.records, self.stdout, self.stderr, self.elapsed = (
+            rc, records, stdout, stderr, elapsed)
+
+
+def run_vigie(args, stdin=None, timeout=RUN_TIMEOUT):
+    t0 = time.monotonic()
+    p = subprocess.run([VIGIE] + list(args), input=stdin,
+                       stdin=None if stdin is not None else subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace"), time.monotonic() - t0
+
+
+def parse_jsonl(data):
+    """Every line must be UTF-8 JSON object; returns the list of objects."""
+    text = data.decode("utf-8")  # strict: invalid UTF-8 in the output is a failure
+    records = []
+    for line in text.split("\n"):
+        if line == "":
+            continue
+        obj = json.loads(line)
+        if not isinstance(obj, dict):
+            raise ValueError("JSON line is not an object: %r" % line[:200])
+        records.append(obj)
+    if text and not text.endswith("\n"):
+        raise ValueError("output does not end with a newline")
+    return records
+
+
+def probe(*args, timeout=RUN_TIMEOUT, stdin=None):
+    rc, out, err, elapsed = run_vigie(["probe", "-q", "-f", "jsonl"] + list(args),
+                                      timeout=timeout, stdin=stdin)
+    if rc < 0:
+        raise AssertionError("vigie killed by signal %d; stderr:\n%s" % (-rc, err))
+    return Run(rc, parse_jsonl(out), out, err, elapsed)
+
+
+def brief(obj):
+    """A record for failure messages, long strings shortened."""
+    def cut(o):
+        if isinstance(o, dict):
+            return {k: cut(v) for k, v in o.items()}
+        if isinstance(o, list):
+            return [cut(v) for v in o[:12]]
+        if isinstance(o, str) and len(o) > 160:
+            return o[:160] + "...(%d chars)" % len(o)
+        return o
+    return json.dumps(cut(obj))[:3000]
+
+
+class ProbeCase(unittest.TestCase):
+    maxDiff = 4000
+
+    def one(self, *args, rc=None, timeout=RUN_TIMEOUT):
+        r = probe(*args, timeout=timeout)
+        self.assertEqual(len(r.records), 1, "expected one measurement; stderr:\n" + r.stderr)
+        rec = r.records[0]
+        if rc is not None:
+            self.assertEqual(r.rc, rc, "exit status; stderr:\n%s\n%s" % (r.stderr, brief(rec)))
+        return r, rec, rec["test_keys"]
+
+    def check(self, rec, path, expected):
+        cur = rec
+        for k in path.split("."):
+            cur = cur[int(k)] if isinstance(cur, list) else cur[k]
+        self.assertEqual(cur, expected, "field %s in\n%s" % (path, brief(rec)))
+
+    def verdict(self, rec, verdict, cause):
+        self.check(rec, "test_keys.x_verdict", verdict)
+        self.check(rec, "test_keys.x_cause", cause)
+
+
+def http_url(path):
+    return FX["http"].url(path)
+
+
+# --------------------------------------------------------------------------------------------
+# TLS cases
+
+
+class TestTLS(ProbeCase):
+    def test_valid_https(self):
+        s = FX["https"]
+        url = s.url("/", "https")
+        out = os.path.join(FX["tmp"], "valid.jsonl")
+        rc, stdout, err, _ = run_vigie(["probe", "-q", "-f", "jsonl", "--ca-file",
+                                        FX["certs"]["ca.pem"], "-o", out, url])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(stdout, b"", "--output FILE: nothing on stdout")
+        with open(out, "rb") as f:
+            recs = parse_jsonl(f.read())
+        self.assertEqual(len(recs), 1)
+        rec = recs[0]
+        tk = rec["test_keys"]
+        self.check(rec, "input", url)
+        self.verdict(rec, "accessible", None)
+        self.check(rec, "test_keys.accessible", True)
+        self.check(rec, "test_keys.blocking", False)
+        self.check(rec, "test_keys.http_experiment_failure", None)
+        self.check(rec, "test_keys.x_trial", 1)
+        self.assertEqual(tk["queries"], [], "an IP literal needs no DNS")
+        self.assertEqual(len(tk["tcp_connect"]), 1)
+        self.check(rec, "test_keys.tcp_connect.0.ip", HOST)
+        self.check(rec, "test_keys.tcp_connect.0.port", s.port)
+        self.check(rec, "test_keys.tcp_connect.0.status.success", True)
+        self.check(rec, "test_keys.tcp_connect.0.status.failure", None)
+        self.assertEqual(len(tk["tls_handshakes"]), 1)
+        hs = tk["tls_handshakes"][0]
+        self.check(rec, "test_keys.tls_handshakes.0.failure", None)
+        self.check(rec, "test_keys.tls_handshakes.0.address", "%s:%d" % (HOST, s.port))
+        self.check(rec, "test_keys.tls_handshakes.0.server_name", HOST)
+        self.check(rec, "test_keys.tls_handshakes.0.negotiated_protocol", "http/1.1")
+        self.assertIn(hs["tls_version"], ("TLSv1.2", "TLSv1.3"), brief(rec))
+        self.assertNotEqual(hs["cipher_suite"], "")
+        certs = hs["peer_certificates"]
+        self.assertGreaterEqual(len(certs), 1, brief(rec))
+        for c in certs:
+            self.assertEqual(c["format"], "base64")
+            der = base64.b64decode(c["data"], validate=True)
+            self.assertEqual(der[0], 0x30, "DER SEQUENCE")
+        with open(FX["certs"]["leaf.pem"]) as f:
+            leaf_der = ssl.PEM_cert_to_DER_cert(f.read())
+        self.assertEqual(base64.b64decode(certs[0]["data"]), leaf_der, "leaf certificate first")
+        self.assertEqual(hs["x_certificates"][0]["sha256"], hashlib.sha256(leaf_der).hexdigest())
+        self.assertEqual(len(tk["requests"]), 1)
+        self.check(rec, "test_keys.requests.0.failure", None)
+        self.check(rec, "test_keys.requests.0.request.url", url)
+        self.check(rec, "test_keys.requests.0.response.code", 200)
+        self.check(rec, "test_keys.requests.0.response.x_title", TITLE)
+        self.check(rec, "test_keys.requests.0.response.body", PAGE.decode())
+        self.check(rec, "test_keys.requests.0.response.body_is_truncated", False)
+        self.assertIn('title "%s"' % TITLE, tk["x_evidence"])
+
+    def test_self_signed_is_intercepted(self):
+        s = FX["selfsigned"]
+        r, rec, tk = self.one("--ca-file", FX["certs"]["ca.pem"], s.url("/", "https"), rc=1)
+        self.verdict(rec, "intercepted", "tls.mitm")
+        self.assertIn("self-signed certificate C=cn/O=www.icloud.com/CN=www.icloud.com",
+                      tk["x_evidence"])
+        self.check(rec, "test_keys.x_evidence",
+                   "self-signed certificate C=cn/O=www.icloud.com/CN=www.icloud.com on %s:%d"
+                   % (HOST, s.port))
+        self.check(rec, "test_keys.tls_handshakes.0.failure", "ssl_unknown_authority")
+        self.check(rec, "test_keys.tls_handshakes.0.x_handshake_failure", None)
+        self.check(rec, "test_keys.tls_handshakes.0.x_certificates.0.self_signed", True)
+        self.check(rec, "test_keys.tls_handshakes.0.x_certificates.0.subject",
+                   "C=cn/O=www.icloud.com/CN=www.icloud.com")
+        self.assertGreaterEqual(len(tk["tls_handshakes"][0]["peer_certificates"]), 1)
+        self.assertNotEqual(tk["accessible"], True)
+        self.assertEqual(s.requests, [], "no HTTP request over an invalid certificate")
+
+    def test_untrusted_ca_is_intercepted(self):
+        # The valid server without --ca-file: the test CA is not in the system store.
+        s = FX["https"]
+        before = len(s.requests)
+        r, rec, tk = self.one(s.url("/", "https"), rc=1)
+        self.verdict(rec, "intercepted", "tls.mitm")
+        self.check(rec, "test_keys.tls_handshakes.0.failure", "ssl_unknown_authority")
+        self.check(rec, "test_keys.x_evidence",
+                   "certificate CN=127.0.0.1 issued by untrusted CN=Vigie Test CA on %s:%d"
+                   % (HOST, s.port))
+        self.assertEqual(len(s.requests), before, "no HTTP request over an invalid certificate")
+
+    def test_wrong_host_is_intercepted(self):
+        s = FX["wronghost"]
+        r, rec, tk = self.one("--ca-file", FX["certs"]["ca.pem"], s.url("/", "https"), rc=1)
+        self.verdict(rec, "intercepted", "tls.mitm")
+        self.check(rec, "test_keys.tls_handshakes.0.failure", "ssl_invalid_hostname")
+
+    def test_reset_after_client_hello(self):
+        s = FX["reset"]
+        r, rec, tk = self.one(s.url("/", "https"), rc=1)
+        self.verdict(rec, "blocked", "tls.reset")
+        self.check(rec, "test_keys.tcp_connect.0.status.success", True)
+        self.check(rec, "test_keys.tls_handshakes.0.failure", "connection_reset")
+        self.check(rec, "test_keys.tls_handshakes.0.peer_certificates", [])
+        self.check(rec, "test_keys.requests.0.failure", "connection_reset")
+
+    def test_timeout_after_client_hello(self):
+        s = FX["silent"]
+        r, rec, tk = self.one("--tls-timeout", "1s", s.url("/", "https"), rc=1)
+        self.verdict(rec, "blocked", "tls.timeout")
+        self.check(rec, "test_keys.tls_handshakes.0.failure", "generic_timeout_error")
+        self.assertLess(r.elapsed, 5.0, "--tls-timeout 1s")
+        self.assertGreaterEqual(r.elapsed, 0.9, "--tls-timeout 1s")
+
+    def test_eof_after_client_hello(self):
+        s = FX["eof"]
+        r, rec, tk = self.one(s.url("/", "https"), rc=1)
+        self.verdict(rec, "blocked", "tls.eof")
+        self.check(rec, "test_keys.tls_handshakes.0.failure", "eof_error")
+
+    def test_closed_port(self):
+        port = FX["closed_port"]
+        r, rec, tk = self.one("https://%s:%d/" % (HOST, port), rc=0)
+        self.verdict(rec, "unknown", "tcp.refused")
+        self.check(rec, "test_keys.tcp_connect.0.port", port)
+        self.check(rec, "test_keys.tcp_connect.0.status.success", False)
+        self.check(rec, "test_keys.tcp_connect.0.status.failure", "connection_refused")
+        self.check(rec, "test_keys.tls_handshakes", [])
+        self.check(rec, "test_keys.requests.0.failure", "connection_refused")
+
+
+# --------------------------------------------------------------------------------------------
+# plain HTTP cases
+
+
+class TestHTTP(ProbeCase):
+    def body_ok(self, rec, expected):
+        self.check(rec, "test_keys.requests.0.failure", None)
+        self.check(rec, "test_keys.requests.0.response.code", 200)
+        self.check(rec, "test_keys.requests.0.response.body_is_truncated", False)
+        self.check(rec, "test_keys.requests.0.response.x_body_length", len(expected))
+        self.check(rec, "test_keys.requests.0.response.x_body_sha256",
+                   hashlib.sha256(expected).hexdigest())
+        body = rec["test_keys"]["requests"][0]["response"]["body"]
+        self.assertIsInstance(body, str)
+        self.assertTrue(body == expected.decode(), "response body differs from the one sent "
+                        "(%d vs %d chars)" % (len(body), len(expected)))
+
+    def test_page_and_request(self):
+        s = FX["http"]
+        url = http_url("/title")
+        r, rec, tk = self.one(url, rc=0)
+        self.verdict(rec, "unknown", None)  # plain HTTP without a control
+        self.check(rec, "test_keys.accessible", None)
+        self.check(rec, "test_keys.requests.0.response.x_title", TITLE)
+        self.check(rec, "test_keys.requests.0.request.url", url)
+        self.check(rec, "test_keys.requests.0.address", "%s:%d" % (HOST, s.port))
+        self.check(rec, "test_keys.tls_handshakes", [])
+        self.body_ok(rec, PAGE)
+        heads = [h for h in s.requests if h.startswith(b"GET /title ")]
+        self.assertTrue(heads, "the server saw the request")
+        lines = heads[-1].split(b"\r\n")
+        self.assertEqual(lines[0], b"GET /title HTTP/1.1")
+        self.assertIn(b"Host: %s:%d" % (HOST.encode(), s.port), lines)
+
+    def test_chunked(self):
+        r, rec, tk = self.one(http_url("/chunked"), rc=0)
+        self.check(rec, "test_keys.requests.0.response.headers.Transfer-Encoding", "chunked")
+        self.check(rec, "test_keys.requests.0.response.x_title", "Chunked")
+        self.body_ok(rec, CHUNKED_BODY)
+
+    def test_content_length(self):
+        r, rec, tk = self.one(http_url("/length"), rc=0)
+        self.body_ok(rec, LENGTH_BODY)
+
+    def test_close_delimited(self):
+        r, rec, tk = self.one(http_url("/close"), rc=0)
+        self.body_ok(rec, CLOSE_BODY)
+
+    def test_redirect_chain(self):
+        chain = ["/chain/a", "/chain/b", "/chain/c", "/chain/final"]
+        r, rec, tk = self.one(http_url(chain[0]), rc=0)
+        self.verdict(rec, "unknown", None)
+        reqs = tk["requests"]
+        self.assertEqual(len(reqs), 4, brief(rec))
+        self.assertEqual([q["request"]["url"] for q in reqs],
+                         [http_url(p) for p in reversed(chain)], "final first")
+        self.assertEqual([q["response"]["code"] for q in reqs], [200, 307, 302, 301])
+        self.assertEqual([q["failure"] for q in reqs], [None] * 4)
+        self.check(rec, "test_keys.requests.0.response.x_title", TITLE)
+        self.check(rec, "test_keys.http_experiment_failure", None)
+
+    def test_ten_redirects_are_followed(self):
+        r, rec, tk = self.one(http_url("/ten/0"), rc=0)
+        reqs = tk["requests"]
+        self.assertEqual(len(reqs), 11, brief(rec))
+        self.verdict(rec, "unknown", None)
+        self.check(rec, "test_keys.requests.0.request.url", http_url("/ten/10"))
+        self.check(rec, "test_keys.requests.0.response.code", 200)
+
+    def test_too_many_redirects(self):
+        r, rec, tk = self.one(http_url("/loop/0"), rc=0)
+        self.verdict(rec, "unknown", "http.too_many_redirects")
+        reqs = tk["requests"]
+        self.assertEqual(len(reqs), 11, "10 redirects followed, the 11th refused\n" + brief(rec))
+        self.check(rec, "test_keys.requests.0.failure",
+                   "unknown_failure: stopped after too many redirects")
+        self.check(rec, "test_keys.requests.0.request.url", http_url("/loop/10"))
+        self.check(rec, "test_keys.requests.0.response.code", 302)
+        self.check(rec, "test_keys.http_experiment_failure",
+                   "unknown_failure: stopped after too many redirects")
+
+    def test_bad_redirect_location(self):
+        r, rec, tk = self.one(http_url("/badloc"), rc=0)
+        self.verdict(rec, "unknown", "http.bad_redirect")
+        self.assertEqual(len(tk["requests"]), 1)
+        self.check(rec, "test_keys.requests.0.failure", "http_invalid_redirect_location_host")
+        self.check(rec, "test_keys.requests.0.response.code", 302)
+
+    def test_big_body_truncated(self):
+        r, rec, tk = self.one(http_url("/big"), rc=0)
+        self.check(rec, "test_keys.requests.0.failure", None)
+        self.check(rec, "test_keys.requests.0.response.body_is_truncated", True)
+        self.check(rec, "test_keys.requests.0.response.x_body_length", BODY_MAX)
+        body = tk["requests"][0]["response"]["body"]
+        self.assertEqual(len(body), BODY_MAX)
+        self.assertTrue(body == BIG_BODY[:BODY_MAX].decode(), "kept body is the prefix")
+
+    def test_body_of_exactly_body_max_is_not_truncated(self):
+        # docs/output.md: body_is_truncated is true when the body was LONGER than --body-max.
+        for kind, args, body in (("length", ["--body-max", "1000"], EXACT_SMALL),
+                                 ("close", ["--body-max", "1000"], EXACT_SMALL),
+                                 ("chunked", ["--body-max", "1000"], EXACT_SMALL),
+                                 ("close-default", [], EXACT_DEFAULT)):
+            with self.subTest(kind=kind):
+                r, rec, tk = self.one(*(args + [http_url("/exact/" + kind)]), rc=0)
+                self.body_ok(rec, body)
+
+    def test_interim_1xx_response_is_skipped(self):
+        r, rec, tk = self.one(http_url("/continue"), rc=0)
+        self.check(rec, "test_keys.requests.0.response.code", 200)
+        self.check(rec, "test_keys.requests.0.response.x_title", TITLE)
+        self.body_ok(rec, PAGE)
+
+    def test_body_max_option(self):
+        r, rec, tk = self.one("--body-max", "1000", http_url("/chunked"), rc=0)
+        self.check(rec, "test_keys.requests.0.response.body_is_truncated", True)
+        self.check(rec, "test_keys.requests.0.response.x_body_length", 1000)
+        self.check(rec, "test_keys.requests.0.response.body", CHUNKED_BODY[:1000].decode())
+
+    def trickle_case(self, path):
+        r, rec, tk = self.one("--http-timeout", "1s", http_url(path), rc=0)
+        self.verdict(rec, "unknown", "http.timeout")
+        self.check(rec, "test_keys.requests.0.failure", "generic_timeout_error")
+        self.check(rec, "test_keys.http_experiment_failure", "generic_timeout_error")
+        self.assertLess(r.elapsed, 4.0, "--http-timeout 1s bounds the whole response")
+
+    def test_trickle_head(self):
+        self.trickle_case("/trickle-head")
+
+    def test_trickle_body(self):
+        self.trickle_case("/trickle-body")
+
+    def test_head_without_end(self):
+        r, rec, tk = self.one("--http-timeout", "5s", http_url("/hugehead"), rc=0)
+        failure = tk["requests"][0]["failure"]
+        self.assertIsInstance(failure, str, brief(rec))
+        self.assertNotEqual(failure, "", brief(rec))
+        self.check(rec, "test_keys.x_verdict", "unknown")
+        self.assertTrue((tk["x_cause"] or "").startswith("http."), brief(rec))
+        self.assertLess(r.elapsed, 4.0, "the head limit, not the timeout, ends it")
+
+    def test_invalid_utf8(self):
+        r, rec, tk = self.one(http_url("/badutf8"), rc=0)
+        resp = tk["requests"][0]["response"]
+        self.assertEqual(resp["body"], {"format": "base64",
+                                        "data": base64.b64encode(BAD_UTF8_BODY).decode()},
+                         brief(rec))
+        self.assertIsInstance(resp["x_title"], str)
+        self.assertTrue(resp["x_title"].startswith("Caf") and resp["x_title"].endswith(" title"),
+                        resp["x_title"])
+        self.assertIsInstance(resp["headers"]["X-Bad"], str)
+        self.check(rec, "test_keys.requests.0.response.x_body_length", len(BAD_UTF8_BODY))
+
+
+# --------------------------------------------------------------------------------------------
+# input handling and exit status
+
+
+class TestInput(ProbeCase):
+    def write(self, name, data):
+        path = os.path.join(FX["tmp"], name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_input_file_comments_and_blank_lines(self):
+        u1, u2 = http_url("/input/1"), http_url("/input/2")
+        path = self.write("list.txt", (
+            "# a comment\n\n   \n%s\r\n  # indented comment\n\t\n  %s  \n# end" % (u1, u2)
+        ).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]))
+
+    def test_input_from_stdin(self):
+        u1, u2 = http_url("/input/stdin1"), http_url("/input/stdin2")
+        r = probe("-i", "-", stdin=("# list\n%s\n\n%s\n" % (u1, u2)).encode())
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]))
+
+    def test_invalid_url_argument_is_skipped(self):
+        u = http_url("/input/arg")
+        r = probe("ftp://example.invalid/", u)
+        self.assertEqual(r.rc, 3, r.stderr)
+        self.assertIn("argument 1", r.stderr)
+        self.assertEqual([x["input"] for x in r.records], [u])
+
+    def test_citizenlab_csv_with_bad_row(self):
+        u1, bad, u2 = http_url("/csv/1"), http_url("/csv/bad"), http_url("/csv/2")
+        path = self.write("list.csv", (
+            "url,category_code,category_description,date_added,source,notes\n"
+            "%s,NEWS,News Media,2014-04-15,citizenlab,\n"
+            "\"%s,NEWS,News Media,2014-04-15,citizenlab,\n"
+            "%s,HUMR,\"Human Rights, Issues\",2017-10-05,citizenlab,\"a \"\"quoted\"\" note\"\n"
+            % (u1, bad, u2)).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 3, r.stderr)
+        self.assertIn("%s:3:" % path, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]), r.stderr)
+
+    def test_unreadable_input_file(self):
+        r = probe("--input-file", os.path.join(FX["tmp"], "does-not-exist.txt"))
+        self.assertEqual(r.rc, 2)
+        self.assertEqual(r.records, [])
+        self.assertIn("does-not-exist.txt", r.stderr)
+        r = probe("--input-file", FX["tmp"])  # a directory
+        self.assertEqual(r.rc, 2, r.stderr)
+        self.assertEqual(r.records, [])
+
+    def test_usage_errors(self):
+        for args in ([], ["not a url"], ["--parallel", "0", http_url("/title")],
+                     ["--tcp-timeout", "abc", http_url("/title")],
+                     ["--tcp-timeout", "0", http_url("/title")],
+                     ["--repeat", "0", http_url("/title")],
+                     ["--format", "xml", http_url("/title")]):
+            with self.subTest(args=args):
+                r = probe(*args)
+                self.assertEqual(r.rc, 2, r.stderr)
+                self.assertEqual(r.records, [])
+                self.assertNotEqual(r.stderr, "")
+
+    def test_version_and_help(self):
+        rc, out, err, _ = run_vigie(["--version"])
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(out.startswith(b"vigie "), out)
+        rc, out, err, _ = run_vigie(["probe", "--help"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn(b"usage: vigie probe", out)
+
+    def test_exit_status(self):
+        plain, refused = http_url("/title"), "https://%s:%d/" % (HOST, FX["closed_port"])
+        r = probe(plain, refused)
+        self.assertEqual(r.rc, 0, "unknown verdicts only: " + r.stderr)
+        self.assertEqual(len(r.records), 2)
+        blocked = FX["reset"].url("/", "https")
+        r = probe(plain, blocked, refused)
+        self.assertEqual(r.rc, 1, "one blocked measurement: " + r.stderr)
+        self.assertEqual(sorted(x["test_keys"]["x_verdict"] for x in r.records),
+                         ["blocked", "unknown", "unknown"])
+
+
+    def test_stdout_write_error(self):
+        # Measurements that cannot be written must not end with "no interference" (exit 0).
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([VIGIE, "probe", "-q", "-f", "jsonl", http_url("/title")],
+                               stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                               timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 2, "stdout is /dev/full: %r" % p.stderr)
+        self.assertIn(b"writing measurements failed", p.stderr)
+        p = subprocess.run([VIGIE, "probe", "-q", "-o", "/dev/full", http_url("/title")],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 2, "--output /dev/full: %r" % p.stderr)
+        self.assertIn(b"writing measurements failed", p.stderr)
+
+    def test_sigint(self):
+        # --parallel 1: the first URL hangs in the TLS handshake; SIGINT then stops the run
+        # (exit 130) without starting the queued URLs.
+        silent = FX["silent"]
+        before = silent.accepted
+        queued = [http_url("/input/queued1"), http_url("/input/queued2")]
+        p = subprocess.Popen([VIGIE, "probe", "-q", "-f", "jsonl", "--parallel", "1",
+                              "--tls-timeout", "3s", silent.url("/", "https")] + queued,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 10
+            while silent.accepted == before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertGreater(silent.accepted, before, "vigie connected")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=RUN_TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 130, err)
+        inputs = [x["input"] for x in parse_jsonl(out)]
+        for u in queued:
+            self.assertNotIn(u, inputs, "queued URL measured after SIGINT")
+
+
+class TestScale(ProbeCase):
+    def test_concurrency(self):
+        urls = [http_url("/many/%d" % i) for i in range(N_MANY)]
+        path = os.path.join(FX["tmp"], "many.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(urls) + "\n")
+        r = probe("--parallel", "100", "--input-file", path)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(len(r.records), N_MANY)
+        inputs = [x["input"] for x in r.records]
+        self.assertEqual(sorted(inputs), sorted(urls), "every input exactly once")
+        for rec in r.records:
+            n = int(rec["input"].rsplit("/", 1)[1])
+            self.check(rec, "test_keys.requests.0.failure", None)
+            self.check(rec, "test_keys.requests.0.response.body", many_body(n).decode())
+
+    def test_repeat(self):
+        urls = [http_url("/repeat/1"), http_url("/repeat/2")]
+        r = probe("--repeat", "3", *urls)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(len(r.records), 6)
+        for u in urls:
+            trials = sorted(x["test_keys"]["x_trial"] for x in r.records if x["input"] == u)
+            self.assertEqual(trials, [1, 2, 3], u)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main():
+    global VIGIE
+    argv = [sys.argv[0]]
+    args = sys.argv[1:]
+    i = 0
+    while i < len(args):
+        if args[i] == "--vigie" and i + 1 < len(args):
+            VIGIE = args[i + 1]
+            i += 2
+        elif args[i].startswith("--vigie="):
+            VIGIE = args[i].split("=", 1)[1]
+            i += 1
+        else:
+            argv.append(args[i])
+            i += 1
+    VIGIE = VIGIE or os.environ.get("VIGIE")
+    if not VIGIE:
+        sys.stderr.write("usage: %s --vigie PATH (or VIGIE=PATH) [unittest options]\n"
+                         % sys.argv[0])
+        return 2
+    VIGIE = os.path.abspath(VIGIE)
+    if not os.access(VIGIE, os.X_OK):
+        sys.stderr.write("%s: not an executable\n" % VIGIE)
+        return 2
+    prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
