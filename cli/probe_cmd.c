@@ -138,8 +138,8 @@ on_result(const struct vg_result *res, void *arg)
     if (r->out != NULL) {
         if (fputs(res->json, r->out) == EOF || fputc('\n', r->out) == EOF)
             r->write_error = errno;
-        if (r->format == VG_FMT_JSONL && r->out == stdout)
-            fflush(stdout);
+        if (r->format == VG_FMT_JSONL && r->out == stdout && fflush(stdout) != 0)
+            r->write_error = errno;
     }
     if (r->progress)
         draw_progress(r, false);
@@ -190,7 +190,8 @@ print_table(struct run *r)
     }
 }
 
-/* Each measurement in flight holds a few sockets: lift the soft descriptor limit to the hard one. */
+/* Each measurement in flight holds a few sockets: lift the soft descriptor limit to the hard one.
+ */
 static void
 raise_fd_limit(unsigned parallel)
 {
@@ -204,10 +205,19 @@ raise_fd_limit(unsigned parallel)
     }
 }
 
+/* First signal: start nothing new and let measurements in flight finish (their results are
+ * written). Second signal: default action, at once. */
 static void
 on_signal(int sig)
 {
-    (void)sig;
+    static volatile sig_atomic_t seen;
+
+    if (seen) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    seen = 1;
     if (vg_running_probe != NULL)
         vg_probe_interrupt(vg_running_probe);
 }
@@ -431,6 +441,8 @@ vg_cmd_probe(int argc, char **argv)
     }
     if (r.out != NULL && r.out != stdout && fclose(r.out) != 0)
         r.write_error = errno;
+    if (r.out == stdout && (fflush(stdout) != 0 || ferror(stdout)) && r.write_error == 0)
+        r.write_error = errno != 0 ? errno : EIO;
     r.out = NULL;
     if (r.write_error != 0) {
         fprintf(stderr, "vigie probe: writing measurements failed: %s\n", strerror(r.write_error));

@@ -88,8 +88,7 @@ struct vg__fetch {
     struct vg_chunked ch;
     bool truncated;
     double t0;
-    uint64_t deadline;  /* loop time (ms) */
-    size_t raw_pending; /* chunked: undecoded bytes at the end of body */
+    uint64_t deadline; /* loop time (ms) */
 };
 
 struct vg_meas {
@@ -343,43 +342,37 @@ vg__fetch_remaining(const struct vg_meas *m, const struct vg__fetch *f)
 }
 
 /* Body bytes at the end of f->body (raw, just appended): decode, cap, detect the end. Returns 1
- * when the body is complete, 0 to read more, negative on error. */
+ * when the body is complete (or cut at the cap), 0 to read more, negative on error. A body of
+ * exactly the cap is not truncated: only a byte past the cap proves truncation. */
 static int
 vg__fetch_body(struct vg_meas *m, struct vg__fetch *f, size_t added)
 {
     size_t cap = m->p->o.body_max;
+    bool done = false;
 
     if (f->framing == VG_HTTP_BODY_CHUNKED) {
-        size_t start = f->body.len - added - f->raw_pending, out = 0, used = 0;
-        int rc =
-            vg_chunked_decode(&f->ch, f->body.data + start, added + f->raw_pending, &out, &used);
+        size_t start = f->body.len - added, out = 0, used = 0;
+        int rc = vg_chunked_decode(&f->ch, f->body.data + start, added, &out, &used);
 
         if (rc < 0)
             return rc;
         f->body.len = start + out;
-        f->raw_pending = 0;
-        if (rc == 1)
-            goto check_cap_done;
+        done = rc == 1;
     } else if (f->framing == VG_HTTP_BODY_LENGTH) {
         if (added >= f->left) {
             f->body.len -= added - (size_t)f->left;
             f->left = 0;
-            goto check_cap_done;
+            done = true;
+        } else {
+            f->left -= added;
         }
-        f->left -= added;
     }
-    if (f->body.len >= cap) {
+    if (f->body.len > cap) {
         f->body.len = cap;
         f->truncated = true;
         return 1;
     }
-    return 0;
-check_cap_done:
-    if (f->body.len > cap) {
-        f->body.len = cap;
-        f->truncated = true;
-    }
-    return 1;
+    return done ? 1 : 0;
 }
 
 static void
@@ -401,7 +394,13 @@ vg__on_fetch_read(struct vg_conn *c, int status, size_t n, void *arg)
             return;
         }
         f->head = vg_xmalloc(sizeof(*f->head));
-        rc = vg_http_parse_head(f->in.data, f->in.len, f->head);
+        for (;;) {
+            rc = vg_http_parse_head(f->in.data, f->in.len, f->head);
+            /* Interim 1xx responses (RFC 9110 15.2) precede the final one: drop them. */
+            if (rc != 0 || f->head->status >= 200 || f->head->status == 101)
+                break;
+            vg_buf_consume(&f->in, f->head->head_len);
+        }
         if (rc == VG_EMORE) {
             VG_FREE(f->head);
             vg__fetch_read(f);
@@ -474,10 +473,6 @@ vg__fetch_read(struct vg__fetch *f)
         vg_conn_read(f->ep->conn, dst, room, (unsigned)left, vg__on_fetch_read, m) < 0) {
         vg__fetch_finish(m, VG_EINTERNAL);
         return;
-    }
-    if (f->head != NULL && f->framing == VG_HTTP_BODY_CHUNKED) {
-        /* decoded length is body.len; nothing pending between reads */
-        f->raw_pending = 0;
     }
 }
 
