@@ -20,6 +20,7 @@
 
 #include "meas/verdict.h"
 #include "net/conn.h"
+#include "net/httpx.h"
 #include "net/tls.h"
 #include "net/udpdns.h"
 #include "proto/dns.h"
@@ -80,15 +81,8 @@ struct vg__gai {
 struct vg__fetch {
     struct vg__ep *ep;
     struct vg_buf req;
-    struct vg_buf in; /* response head bytes (and the first body bytes) */
-    struct vg_http_head *head;
-    struct vg_buf body;
-    enum vg_http_framing framing;
-    uint64_t left; /* VG_HTTP_BODY_LENGTH: bytes still expected */
-    struct vg_chunked ch;
-    bool truncated;
+    struct vg_httpx x;
     double t0;
-    uint64_t deadline; /* loop time (ms) */
 };
 
 struct vg_meas {
@@ -220,17 +214,13 @@ vg__pending_done(struct vg_meas *m)
 /* ------------------------------------------------------------------------------------------ */
 /* HTTP fetch                                                                                  */
 
-static void vg__fetch_read(struct vg__fetch *f);
-
 static void
 vg__fetch_free(struct vg__fetch *f)
 {
     if (f == NULL)
         return;
     vg_buf_cleanup(&f->req);
-    vg_buf_cleanup(&f->in);
-    vg_buf_cleanup(&f->body);
-    free(f->head);
+    vg_httpx_cleanup(&f->x);
     free(f);
 }
 
@@ -281,34 +271,34 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     m->obs.http_failure = failure;
     m->obs.final_depth = m->depth;
     snprintf(m->obs.http_addr, sizeof(m->obs.http_addr), "%s", ep->addr);
-    if (f->head != NULL) {
-        json_t *rlist, *rh = vg__headers_json(f->head, f->in.data, &rlist), *body;
+    if (f->x.head != NULL) {
+        json_t *rlist, *rh = vg__headers_json(f->x.head, f->x.in.data, &rlist), *body;
         char title[4 * VG_HTML_TITLE_MAX + 1];
-        size_t tlen = vg_html_title(f->body.data, f->body.len, title, sizeof(title));
+        size_t tlen = vg_html_title(f->x.body.data, f->x.body.len, title, sizeof(title));
 
-        if (vg_utf8_valid(f->body.data, f->body.len) &&
-            memchr(f->body.data, 0, f->body.len) == NULL)
-            body = json_stringn((const char *)f->body.data, f->body.len);
+        if (vg_utf8_valid(f->x.body.data, f->x.body.len) &&
+            memchr(f->x.body.data, 0, f->x.body.len) == NULL)
+            body = json_stringn((const char *)f->x.body.data, f->x.body.len);
         else {
-            char *b64 = vg_base64(f->body.data, f->body.len);
+            char *b64 = vg_base64(f->x.body.data, f->x.body.len);
 
             body = json_pack("{s:s, s:s}", "format", "base64", "data", b64);
             free(b64);
         }
         if (body == NULL)
             body = json_string("");
-        resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", f->head->status, "headers", rh,
-                         "headers_list", rlist, "body", body, "body_is_truncated", f->truncated,
-                         "x_body_length", (json_int_t)f->body.len);
+        resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", f->x.head->status, "headers", rh,
+                         "headers_list", rlist, "body", body, "body_is_truncated", f->x.truncated,
+                         "x_body_length", (json_int_t)f->x.body.len);
         {
             char sha[65];
 
-            vg_sha256_hex(f->body.data, f->body.len, sha);
+            vg_sha256_hex(f->x.body.data, f->x.body.len, sha);
             json_object_set_new(resp, "x_body_sha256", json_string(sha));
         }
         json_object_set_new(resp, "x_title",
                             tlen > 0 ? vg__jpeer((const uint8_t *)title, tlen) : json_null());
-        m->obs.status = f->head->status;
+        m->obs.status = f->x.head->status;
         if (tlen > 0) {
             size_t n;
             char *clean = vg_utf8_sanitize((const uint8_t *)title, tlen, &n);
@@ -316,8 +306,20 @@ vg__fetch_finish(struct vg_meas *m, int failure)
             snprintf(m->obs.title, sizeof(m->obs.title), "%s", clean);
             free(clean);
         }
-        m->obs.blockpage = vg_blockpage_match(f->body.data, f->body.len);
+        m->obs.blockpage = vg_blockpage_match(f->x.body.data, f->x.body.len);
+        m->obs.body_length = (long)f->x.body.len;
+        m->obs.body_truncated = f->x.truncated;
+        vg_sha256_hex(f->x.body.data, f->x.body.len, m->obs.body_sha256);
+        m->obs.n_headers = 0;
+        for (size_t i = 0; i < f->x.head->n_fields && m->obs.n_headers < VG_CTRL_MAX_HDR; i++) {
+            const struct vg_http_field *fl = &f->x.head->fields[i];
+            size_t n = fl->name.len < 63 ? fl->name.len : 63;
+
+            memcpy(m->obs.headers[m->obs.n_headers], f->x.in.data + fl->name.off, n);
+            m->obs.headers[m->obs.n_headers++][n] = '\0';
+        }
     } else {
+        m->obs.body_length = -1;
         resp = json_pack("{s:n}", "code");
         json_object_set_new(resp, "body", json_null());
         json_object_set_new(resp, "headers", json_object());
@@ -333,161 +335,11 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     vg__ep_release(ep);
 }
 
-static uint64_t
-vg__fetch_remaining(const struct vg_meas *m, const struct vg__fetch *f)
-{
-    uint64_t now = uv_now(&m->p->loop);
-
-    return f->deadline > now ? f->deadline - now : 0;
-}
-
-/* Body bytes at the end of f->body (raw, just appended): decode, cap, detect the end. Returns 1
- * when the body is complete (or cut at the cap), 0 to read more, negative on error. A body of
- * exactly the cap is not truncated: only a byte past the cap proves truncation. */
-static int
-vg__fetch_body(struct vg_meas *m, struct vg__fetch *f, size_t added)
-{
-    size_t cap = m->p->o.body_max;
-    bool done = false;
-
-    if (f->framing == VG_HTTP_BODY_CHUNKED) {
-        size_t start = f->body.len - added, out = 0, used = 0;
-        int rc = vg_chunked_decode(&f->ch, f->body.data + start, added, &out, &used);
-
-        if (rc < 0)
-            return rc;
-        f->body.len = start + out;
-        done = rc == 1;
-    } else if (f->framing == VG_HTTP_BODY_LENGTH) {
-        if (added >= f->left) {
-            f->body.len -= added - (size_t)f->left;
-            f->left = 0;
-            done = true;
-        } else {
-            f->left -= added;
-        }
-    }
-    if (f->body.len > cap) {
-        f->body.len = cap;
-        f->truncated = true;
-        return 1;
-    }
-    return done ? 1 : 0;
-}
-
 static void
-vg__on_fetch_read(struct vg_conn *c, int status, size_t n, void *arg)
+vg__on_fetched(struct vg_httpx *x, int failure, void *arg)
 {
-    struct vg_meas *m = arg;
-    struct vg__fetch *f = m->fetch;
-    int rc;
-
-    (void)c;
-    if (status < 0) {
-        vg__fetch_finish(m, status);
-        return;
-    }
-    if (f->head == NULL) {
-        f->in.len += n;
-        if (n == 0) {
-            vg__fetch_finish(m, VG_EEOF);
-            return;
-        }
-        f->head = vg_xmalloc(sizeof(*f->head));
-        for (;;) {
-            rc = vg_http_parse_head(f->in.data, f->in.len, f->head);
-            /* Interim 1xx responses (RFC 9110 15.2) precede the final one: drop them. */
-            if (rc != 0 || f->head->status >= 200 || f->head->status == 101)
-                break;
-            vg_buf_consume(&f->in, f->head->head_len);
-        }
-        if (rc == VG_EMORE) {
-            VG_FREE(f->head);
-            vg__fetch_read(f);
-            return;
-        }
-        if (rc == 0)
-            rc = vg_http_framing(f->head, f->in.data, false, &f->framing, &f->left);
-        if (rc < 0) {
-            VG_FREE(f->head);
-            vg__fetch_finish(m, rc == VG_ETOOBIG ? VG_ETOOBIG : VG_EPROTO);
-            return;
-        }
-        if (f->framing == VG_HTTP_BODY_NONE ||
-            (f->framing == VG_HTTP_BODY_LENGTH && f->left == 0)) {
-            vg__fetch_finish(m, 0);
-            return;
-        }
-        /* Bytes after the head are the start of the body. */
-        if (f->in.len > f->head->head_len) {
-            size_t extra = f->in.len - f->head->head_len;
-
-            if (vg_buf_append(&f->body, f->in.data + f->head->head_len, extra) < 0) {
-                vg__fetch_finish(m, VG_ETOOBIG);
-                return;
-            }
-            f->in.len = f->head->head_len;
-            rc = vg__fetch_body(m, f, extra);
-            if (rc != 0) {
-                vg__fetch_finish(m, rc < 0 ? VG_EPROTO : 0);
-                return;
-            }
-        }
-        vg__fetch_read(f);
-        return;
-    }
-    if (n == 0) {
-        /* End of stream: complete for close-delimited bodies, truncated otherwise. */
-        vg__fetch_finish(m, f->framing == VG_HTTP_BODY_CLOSE ? 0 : VG_EEOF);
-        return;
-    }
-    f->body.len += n;
-    rc = vg__fetch_body(m, f, n);
-    if (rc != 0) {
-        vg__fetch_finish(m, rc < 0 ? VG_EPROTO : 0);
-        return;
-    }
-    vg__fetch_read(f);
-}
-
-static void
-vg__fetch_read(struct vg__fetch *f)
-{
-    struct vg_meas *m = f->ep->m;
-    uint64_t left = vg__fetch_remaining(m, f);
-    struct vg_buf *b = f->head == NULL ? &f->in : &f->body;
-    uint8_t *dst;
-    size_t room = VG__READ_CHUNK;
-
-    if (left == 0) {
-        vg__fetch_finish(m, VG_ETIMEDOUT);
-        return;
-    }
-    if (f->head == NULL && b->max - b->len < room)
-        room = b->max - b->len;
-    if (room == 0) {
-        vg__fetch_finish(m, VG_ETOOBIG);
-        return;
-    }
-    if (vg_buf_reserve(b, room, &dst) < 0 ||
-        vg_conn_read(f->ep->conn, dst, room, (unsigned)left, vg__on_fetch_read, m) < 0) {
-        vg__fetch_finish(m, VG_EINTERNAL);
-        return;
-    }
-}
-
-static void
-vg__on_fetch_written(struct vg_conn *c, int status, size_t n, void *arg)
-{
-    struct vg_meas *m = arg;
-
-    (void)c;
-    (void)n;
-    if (status < 0) {
-        vg__fetch_finish(m, status);
-        return;
-    }
-    vg__fetch_read(m->fetch);
+    (void)x;
+    vg__fetch_finish(arg, failure);
 }
 
 static void
@@ -501,12 +353,8 @@ vg__fetch_start(struct vg_meas *m, struct vg__ep *ep)
     f->ep = ep;
     ep->state = VG__EP_FETCHING;
     f->t0 = vg__now(m);
-    f->deadline = uv_now(&m->p->loop) + m->p->o.http_timeout_ms;
     vg_buf_init(&f->req, VG_URL_MAX + 1024);
-    vg_buf_init(&f->in, VG_HTTP_HEAD_MAX);
-    /* Room for the cap plus one read of raw chunked bytes. */
-    vg_buf_init(&f->body, m->p->o.body_max + 2 * VG__READ_CHUNK);
-    vg_chunked_init(&f->ch);
+    vg_httpx_init(&f->x, &m->p->loop, m->p->o.body_max);
     if (m->url.ip_family == 6)
         snprintf(host, sizeof(host), "[%s]", m->url.host);
     else
@@ -518,8 +366,8 @@ vg__fetch_start(struct vg_meas *m, struct vg__ep *ep)
                         "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;"
                         "q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: close\r\n\r\n",
                         m->url.path, host, VG__USER_AGENT);
-    if (rc < 0 || vg_conn_write(ep->conn, f->req.data, f->req.len, m->p->o.http_timeout_ms,
-                                vg__on_fetch_written, m) < 0)
+    if (rc < 0 || vg_httpx_start(&f->x, ep->conn, f->req.data, f->req.len, m->p->o.http_timeout_ms,
+                                 vg__on_fetched, m) < 0)
         vg__fetch_finish(m, VG_EINTERNAL);
 }
 
@@ -616,6 +464,11 @@ vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
                 snprintf(oe->subject, sizeof(oe->subject), "%s", ti->certs[0].subject);
                 snprintf(oe->issuer, sizeof(oe->issuer), "%s", ti->certs[0].issuer);
                 oe->self_signed = ti->certs[0].self_signed;
+                memcpy(oe->leaf_sha256, ti->certs[0].sha256, sizeof(oe->leaf_sha256));
+                memcpy(oe->leaf_spki, ti->certs[0].spki_sha256, sizeof(oe->leaf_spki));
+                for (size_t i = 1; i < ti->n_certs && oe->n_ca_spki < VG_CTRL_MAX_CA; i++)
+                    memcpy(oe->ca_spki[oe->n_ca_spki++], ti->certs[i].spki_sha256,
+                           sizeof(oe->ca_spki[0]));
             }
         }
     }
@@ -797,6 +650,8 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
             answers, json_pack("{s:s, s:s, s:n, s:n}", "answer_type", fam == AF_INET ? "A" : "AAAA",
                                fam == AF_INET ? "ipv4" : "ipv6", ip, "asn", "ttl"));
         n++;
+        if (m->depth == 0 && m->obs.n_dns_addrs < VG_DNS_MAX_ADDRS)
+            snprintf(m->obs.dns_addrs[m->obs.n_dns_addrs++], sizeof(m->obs.dns_addrs[0]), "%s", ip);
         vg__note_bogon(m, ip, "the system resolver");
         vg__ep_add(m, fam, raw, true);
     }
@@ -1070,13 +925,13 @@ vg__hop_end(struct vg_meas *m)
         return;
     }
     m->fetch = NULL;
-    if (m->obs.http_failure == 0 && f->head != NULL &&
-        (f->head->status == 301 || f->head->status == 302 || f->head->status == 303 ||
-         f->head->status == 307 || f->head->status == 308)) {
-        const struct vg_http_field *loc = vg_http_head_get(f->head, f->in.data, "location");
+    if (m->obs.http_failure == 0 && f->x.head != NULL &&
+        (f->x.head->status == 301 || f->x.head->status == 302 || f->x.head->status == 303 ||
+         f->x.head->status == 307 || f->x.head->status == 308)) {
+        const struct vg_http_field *loc = vg_http_head_get(f->x.head, f->x.in.data, "location");
 
         if (loc != NULL) {
-            char *ref = vg_xstrndup((const char *)f->in.data + loc->value.off, loc->value.len);
+            char *ref = vg_xstrndup((const char *)f->x.in.data + loc->value.off, loc->value.len);
 
             if (m->depth + 1 > VG_HTTP_MAX_REDIRECTS)
                 failure = VG_EHTTP_REDIRECTS;

@@ -1,0 +1,46 @@
+/*
+ * httpx.h - one HTTP/1.1 exchange (request written, response head and body read) over a connected
+ * vg_conn: the page fetch of a measurement and the probe's request to a control helper share it.
+ * Interim 1xx responses are skipped, the body is de-chunked and kept up to body_max bytes (a
+ * longer body is cut and marked truncated), the whole exchange has one deadline.
+ */
+#ifndef VG_NET_HTTPX_H
+#define VG_NET_HTTPX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "net/conn.h"
+#include "proto/http1.h"
+#include "util/buf.h"
+
+struct vg_httpx;
+/* failure: 0 when a response head was received and its body read (or cut at the cap). */
+typedef void (*vg_httpx_cb)(struct vg_httpx *x, int failure, void *arg);
+
+struct vg_httpx {
+    /* results, valid in and after the callback */
+    struct vg_http_head *head; /* NULL when no response head arrived; fields point into in */
+    struct vg_buf in;          /* the response head bytes */
+    struct vg_buf body;        /* decoded body, at most body_max bytes */
+    bool truncated;
+    /* private */
+    uv_loop_t *loop;
+    struct vg_conn *conn;
+    size_t body_max;
+    enum vg_http_framing framing;
+    uint64_t left;
+    struct vg_chunked ch;
+    uint64_t deadline;
+    vg_httpx_cb cb;
+    void *arg;
+};
+
+void vg_httpx_init(struct vg_httpx *x, uv_loop_t *loop, size_t body_max);
+/* Write req[len] (borrowed until the callback) on conn and read the response. */
+VG_MUST_USE int vg_httpx_start(struct vg_httpx *x, struct vg_conn *conn, const void *req,
+                               size_t len, unsigned timeout_ms, vg_httpx_cb cb, void *arg);
+void vg_httpx_cleanup(struct vg_httpx *x);
+
+#endif
