@@ -26,6 +26,10 @@ struct vg_probe_opts {
     unsigned parallel;        /* measurements in flight, default 64 */
     unsigned repeat;          /* trials per URL, default 1 */
     bool doc_ranges_public;   /* treat documentation ranges as public (the lab uses them) */
+    bool refuse_bogons;       /* never connect to bogon addresses (a helper is not an open proxy) */
+    const char *const *helpers; /* control helper URLs, tried in order (failover); NULL if none */
+    size_t n_helpers;
+    unsigned control_timeout_ms; /* per helper attempt, default 30000 */
 };
 
 /* Fill opts with the defaults above. */
@@ -70,6 +74,27 @@ int vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg);
 /* Ask a running probe to stop starting new measurements (async-signal-safe). */
 void vg_probe_interrupt(struct vg_probe *p);
 void vg_probe_free(struct vg_probe *p);
+
+/* ---- serving mode (vigie helper): jobs submitted from other threads ---------------------- */
+
+struct vg_job {
+    const char *url;
+    const char *const *endpoints; /* "IP:PORT" to measure besides the DNS answers (borrowed) */
+    size_t n_endpoints;
+    bool control; /* measure as a control: http URLs also get TCP + TLS on port 443 */
+};
+
+/*
+ * Thread-safe: queue one measurement on a probe that runs vg_probe_serve(). cb runs once, on the
+ * engine thread, with the result (r->json is the full measurement). Returns 0, or a negative code
+ * with a message in err (invalid URL or endpoint, probe stopping); then cb never runs.
+ */
+int vg_probe_submit(struct vg_probe *p, const struct vg_job *job, vg_result_cb cb, void *arg,
+                    char *err, size_t errlen);
+/* Run the engine loop until vg_probe_stop() and the end of the jobs in flight. */
+int vg_probe_serve(struct vg_probe *p);
+/* Thread-safe: ask a serving probe to finish. */
+void vg_probe_stop(struct vg_probe *p);
 
 /* Message for a code returned by this API. */
 const char *vg_probe_strerror(int code);

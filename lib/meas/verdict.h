@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "meas/control.h"
 #include "util/limits.h"
 
 #define VG_OBS_MAX_EP 64
@@ -25,6 +26,10 @@ struct vg_obs_endpoint {
     char subject[256];
     char issuer[256];
     char verify_reason[640];
+    char leaf_sha256[65]; /* hex, "" when no handshake completed */
+    char leaf_spki[65];
+    size_t n_ca_spki;
+    char ca_spki[VG_CTRL_MAX_CA][65]; /* SPKI hashes of the CA certificates the peer sent */
 };
 
 struct vg_obs {
@@ -48,6 +53,28 @@ struct vg_obs {
     int status;
     char title[4 * VG_HTML_TITLE_MAX + 1]; /* up to 512 UTF-8 characters */
     const char *blockpage; /* name of the matching block-page fingerprint, or NULL */
+    /* details OONI's HTTP comparison needs (final response) */
+    long body_length;      /* bytes kept, -1 when no response */
+    bool body_truncated;
+    char body_sha256[65];
+    size_t n_headers;
+    char headers[VG_CTRL_MAX_HDR][64]; /* response header names as received */
+    /* system resolver addresses at depth 0, for DNS consistency */
+    size_t n_dns_addrs;
+    char dns_addrs[VG_DNS_MAX_ADDRS][48];
+    /* the control, when a helper answered; NULL otherwise (borrowed) */
+    const struct vg_ctrl *ctrl;
+    char control_failure[128]; /* why no control was obtained ("" when none was asked for) */
+};
+
+/* OONI's comparison keys; -1 means null. */
+struct vg_ooni_keys {
+    int dns_consistency; /* 1 consistent, 0 inconsistent, -1 null */
+    double body_proportion; /* < 0 for null */
+    int body_length_match;
+    int status_code_match;
+    int headers_match;
+    int title_match;
 };
 
 enum vg_blocking {
@@ -65,6 +92,7 @@ struct vg_verdict {
     char evidence[1024];
     enum vg_blocking blocking; /* OONI's "blocking" */
     int accessible;            /* OONI's "accessible": -1 null, 0 false, 1 true */
+    struct vg_ooni_keys ooni;  /* filled when o->ctrl != NULL, else all null */
 };
 
 void vg_obs_init(struct vg_obs *o);

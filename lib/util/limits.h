@@ -36,4 +36,8 @@
 #define VG_PARALLEL_MAX 10000 /* --parallel upper bound */
 #define VG_REPEAT_MAX   1000  /* --repeat upper bound */
 
+/* Control (test helper) protocol */
+#define VG_CTRL_REQUEST_MAX  (1024 * 1024)     /* THRequest body accepted by vigie helper */
+#define VG_CTRL_RESPONSE_MAX (4 * 1024 * 1024) /* THResponse body accepted by the probe */
+
 #endif

@@ -1,0 +1,63 @@
+/*
+ * control.h - what the control vantage point (a test helper speaking OONI's protocol, e.g.
+ * `vigie helper` or oohelperd) reported for one URL: the parsed THResponse
+ * (ooni-reference.md section 3) plus vigie's TLS and HTTP extensions when present.
+ */
+#ifndef VG_MEAS_CONTROL_H
+#define VG_MEAS_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+#include "util/limits.h"
+
+#define VG_CTRL_MAX_EP  32 /* endpoints kept from one THResponse */
+#define VG_CTRL_MAX_CA  4  /* CA SPKI hashes kept per endpoint chain */
+#define VG_CTRL_MAX_HDR 64 /* response header names kept */
+
+struct vg_ctrl_endpoint {
+    char addr[64]; /* "ip:port" / "[ip6]:port", the THResponse key */
+    bool tcp_ok;
+    char tcp_failure[64]; /* "" when null */
+    bool tls_present;     /* a tls_handshake entry exists for this endpoint */
+    bool tls_ok;
+    char tls_failure[64];
+    /* vigie extensions; x_present is false when the helper is not vigie */
+    bool x_present;
+    bool x_valid;          /* the chain validated for the name at the control */
+    char leaf_sha256[65];  /* hex */
+    char leaf_spki[65];    /* hex SHA-256 of the leaf SubjectPublicKeyInfo */
+    size_t n_ca_spki;
+    char ca_spki[VG_CTRL_MAX_CA][65]; /* SPKI hashes of the chain's CA certificates */
+};
+
+struct vg_ctrl {
+    /* dns */
+    char dns_failure[64]; /* "" when null; OONI legacy strings: dns_name_error, ... */
+    size_t n_addrs;
+    char addrs[VG_DNS_MAX_ADDRS][48];
+    /* http_request */
+    char http_failure[64]; /* "" when null */
+    int status;            /* -1 when the request failed */
+    long body_length;      /* -1 when the request failed */
+    char title[4 * VG_HTML_TITLE_MAX + 1];
+    size_t n_headers;
+    char headers[VG_CTRL_MAX_HDR][64]; /* header names, as the helper sent them */
+    char body_sha256[65];              /* vigie extension, "" if absent */
+    /* tcp_connect and tls_handshake, by endpoint */
+    size_t n_ep;
+    struct vg_ctrl_endpoint ep[VG_CTRL_MAX_EP];
+};
+
+/*
+ * Parse a THResponse (JSON text, len bytes, untrusted). Unknown keys are ignored; missing keys
+ * leave the defaults (empty / -1). Errors: VG_EPROTO when the text is not a JSON object or a key
+ * has the wrong type, VG_ETOOBIG when len exceeds VG_CTRL_RESPONSE_MAX.
+ */
+VG_MUST_USE int vg_ctrl_parse(const char *json, size_t len, struct vg_ctrl *out);
+
+/* The endpoint entry for addr ("ip:port"), or NULL. */
+const struct vg_ctrl_endpoint *vg_ctrl_endpoint(const struct vg_ctrl *c, const char *addr);
+
+#endif
