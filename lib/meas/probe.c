@@ -53,6 +53,22 @@ struct vg_probe {
     volatile sig_atomic_t interrupted;
     vg_result_cb cb;
     void *cb_arg;
+    /* serving mode: jobs submitted from other threads */
+    uv_mutex_t qlock;
+    uv_async_t async;
+    bool accepting; /* under qlock: submissions allowed (not stopping, not a batch run) */
+    struct vg__job *qhead, *qtail;
+};
+
+/* A measurement submitted to a serving probe (owned by the queue, then by its measurement). */
+struct vg__job {
+    struct vg__job *next;
+    char *url;
+    struct sockaddr_storage *eps;
+    size_t n_eps;
+    bool control;
+    vg_result_cb cb;
+    void *arg;
 };
 
 struct vg_meas;
@@ -66,6 +82,7 @@ struct vg__ep {
     char ip[INET6_ADDRSTRLEN];
     char addr[64];
     uint16_t port;
+    bool tls;   /* handshake on this endpoint (https, or port 443 of a control measurement) */
     size_t obs; /* index in m->obs.ep, or SIZE_MAX when the summary is full */
     int tid;    /* transaction id */
     double t0;
@@ -87,6 +104,9 @@ struct vg__fetch {
 
 struct vg_meas {
     struct vg_probe *p;
+    struct vg__job *job; /* serving mode; NULL in batch mode */
+    vg_result_cb cb;
+    void *cb_arg;
     const char *input;
     size_t url_index;
     unsigned trial;
@@ -114,6 +134,8 @@ struct vg_meas {
 static void vg__hop_start(struct vg_meas *m);
 static void vg__ep_release(struct vg__ep *ep);
 static void vg__schedule(struct vg_probe *p);
+static void vg__on_async(uv_async_t *a);
+static void vg__job_free(struct vg__job *j);
 
 /* ------------------------------------------------------------------------------------------ */
 /* small helpers                                                                               */
@@ -393,7 +415,7 @@ vg__ep_usable(struct vg__ep *ep)
 {
     struct vg_meas *m = ep->m;
 
-    if (m->fetch == NULL && !m->p->interrupted) {
+    if (m->fetch == NULL && !m->p->interrupted && ep->port == m->url.port) {
         vg__fetch_start(m, ep);
         return;
     }
@@ -512,7 +534,7 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
         vg__ep_release(ep);
         return;
     }
-    if (strcmp(m->url.scheme, "https") != 0) {
+    if (!ep->tls) {
         vg__ep_usable(ep);
         return;
     }
@@ -530,10 +552,11 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
 
 /* Add an endpoint for an address learned from a resolver (deduplicated) and start it. */
 static void
-vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
+vg__ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t port, bool from_sys)
 {
     struct sockaddr_storage ss;
     struct vg__ep *ep;
+    const char *cls;
     int rc;
 
     memset(&ss, 0, sizeof(ss));
@@ -541,13 +564,13 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
         struct sockaddr_in *s4 = (void *)&ss;
 
         s4->sin_family = AF_INET;
-        s4->sin_port = htons(m->url.port);
+        s4->sin_port = htons(port);
         memcpy(&s4->sin_addr, addr, 4);
     } else {
         struct sockaddr_in6 *s6 = (void *)&ss;
 
         s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(m->url.port);
+        s6->sin6_port = htons(port);
         memcpy(&s6->sin6_addr, addr, 16);
     }
     for (size_t i = 0; i < m->n_eps; i++) {
@@ -566,6 +589,8 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
     vg__fmt_addr((struct sockaddr *)&ss, ep->ip, sizeof(ep->ip), ep->addr, sizeof(ep->addr),
                  &ep->port);
     ep->obs = SIZE_MAX;
+    ep->tls =
+        strcmp(m->url.scheme, "https") == 0 || (m->job != NULL && m->job->control && port == 443);
     {
         struct vg_obs_endpoint *oe = vg_obs_add_ep(&m->obs);
 
@@ -581,8 +606,12 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
     ep->t0 = vg__now(m);
     ep->state = VG__EP_CONNECTING;
     ep->conn = vg_conn_new(&m->p->loop);
-    rc = vg_conn_connect(ep->conn, (struct sockaddr *)&ss, m->p->o.tcp_timeout_ms, vg__on_connect,
-                         ep);
+    /* A helper is not an open proxy: it never connects to bogons (unless told to). */
+    if (m->p->o.refuse_bogons && vg__is_bogon(m->p, ep->ip, &cls))
+        rc = VG_EBOGON;
+    else
+        rc = vg_conn_connect(ep->conn, (struct sockaddr *)&ss, m->p->o.tcp_timeout_ms,
+                             vg__on_connect, ep);
     if (rc < 0) {
         json_array_append_new(m->tcp,
                               json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip",
@@ -593,6 +622,17 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
             m->obs.ep[ep->obs].tcp_err = rc;
         vg__ep_release(ep);
     }
+}
+
+/* An address learned from a resolver: the URL's port; a control measurement of an http URL also
+ * tries port 443 (as OONI's test helper does), to learn which addresses serve the name over TLS. */
+static void
+vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
+{
+    vg__ep_add_port(m, family, addr, m->url.port, from_sys);
+    if (m->job != NULL && m->job->control && strcmp(m->url.scheme, "http") == 0 &&
+        m->url.port != 443)
+        vg__ep_add_port(m, family, addr, 443, from_sys);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -885,10 +925,15 @@ vg__meas_finish(struct vg_meas *m)
     r.json = line != NULL ? line : "{}";
     json_decref(m->root);
     p->in_flight--;
-    if (p->cb != NULL)
-        p->cb(&r, p->cb_arg);
+    if (m->cb != NULL)
+        m->cb(&r, m->cb_arg);
     free(line);
     vg_obs_cleanup(&m->obs);
+    if (m->job != NULL) {
+        free(m->job->url);
+        free(m->job->eps);
+        VG_FREE(m->job);
+    }
     uv_close((uv_handle_t *)&m->dns_timer, vg__meas_closed);
     vg__schedule(p);
 }
@@ -962,6 +1007,21 @@ vg__hop_start(struct vg_meas *m)
     m->pending = 1; /* held until the hop's steps are started */
     m->fetch = NULL;
     m->hop_failure = 0;
+    if (m->depth == 0 && m->job != NULL) {
+        for (size_t i = 0; i < m->job->n_eps; i++) {
+            const struct sockaddr_storage *ss = &m->job->eps[i];
+
+            if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *s4 = (const void *)ss;
+
+                vg__ep_add_port(m, AF_INET, &s4->sin_addr, ntohs(s4->sin_port), true);
+            } else {
+                const struct sockaddr_in6 *s6 = (const void *)ss;
+
+                vg__ep_add_port(m, AF_INET6, &s6->sin6_addr, ntohs(s6->sin6_port), true);
+            }
+        }
+    }
     if (m->url.ip_family != 0) {
         uint8_t raw[16];
         int fam = m->url.ip_family == 4 ? AF_INET : AF_INET6;
@@ -1009,15 +1069,18 @@ vg__hop_start(struct vg_meas *m)
 }
 
 static void
-vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial)
+vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__job *job)
 {
-    const char *input = p->urls[url_index];
+    const char *input = job != NULL ? job->url : p->urls[url_index];
     struct vg_meas *m = vg_xcalloc(1, sizeof(*m));
     char ts[32];
     struct tm tm;
 
     m->p = p;
     m->input = input;
+    m->job = job;
+    m->cb = job != NULL ? job->cb : p->cb;
+    m->cb_arg = job != NULL ? job->arg : p->cb_arg;
     m->url_index = url_index;
     m->trial = trial;
     m->t0 = uv_hrtime();
@@ -1074,7 +1137,7 @@ vg__schedule(struct vg_probe *p)
     while (!p->interrupted && p->in_flight < p->o.parallel && p->next_job < total) {
         size_t j = p->next_job++;
 
-        vg__meas_start(p, j % p->n_urls, (unsigned)(j / p->n_urls) + 1);
+        vg__meas_start(p, j % p->n_urls, (unsigned)(j / p->n_urls) + 1, NULL);
     }
 }
 
@@ -1184,6 +1247,11 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
     if (getenv("UV_THREADPOOL_SIZE") == NULL)
         setenv("UV_THREADPOOL_SIZE", "32", 0);
     uv_loop_init(&p->loop);
+    uv_mutex_init(&p->qlock);
+    /* Serving mode wakes the loop with this handle; batch runs close it before they start. */
+    uv_async_init(&p->loop, &p->async, vg__on_async);
+    p->async.data = p;
+    p->accepting = true;
     *out = p;
     return 0;
 }
@@ -1221,6 +1289,11 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     p->cb = cb;
     p->cb_arg = arg;
     p->next_job = 0;
+    uv_mutex_lock(&p->qlock);
+    p->accepting = false;
+    uv_mutex_unlock(&p->qlock);
+    if (!uv_is_closing((uv_handle_t *)&p->async))
+        uv_close((uv_handle_t *)&p->async, NULL);
     vg__schedule(p);
     uv_run(&p->loop, UV_RUN_DEFAULT);
     return p->interrupted ? VG_ECANCELED : 0;
@@ -1237,13 +1310,142 @@ vg_probe_free(struct vg_probe *p)
 {
     if (p == NULL)
         return;
+    if (!uv_is_closing((uv_handle_t *)&p->async))
+        uv_close((uv_handle_t *)&p->async, NULL);
     uv_run(&p->loop, UV_RUN_DEFAULT);
+    while (p->qhead != NULL) {
+        struct vg__job *j = p->qhead;
+
+        p->qhead = j->next;
+        vg__job_free(j);
+    }
+    uv_mutex_destroy(&p->qlock);
     (void)uv_loop_close(&p->loop);
     vg_tls_ctx_free(p->ctx);
     for (size_t i = 0; i < p->n_urls; i++)
         free(p->urls[i]);
     free(p->urls);
     free(p);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* serving mode                                                                                */
+
+static int
+vg__parse_endpoint(const char *s, struct sockaddr_storage *ss)
+{
+    char norm[64];
+    const char *colon = strrchr(s, ':');
+
+    /* Same syntax as --resolver, but the port is mandatory. */
+    if (colon == NULL || colon[1] == '\0' || (s[0] != '[' && strchr(s, ':') != colon))
+        return VG_EINVAL;
+    return vg__parse_resolver(s, ss, norm, sizeof(norm));
+}
+
+static void
+vg__job_free(struct vg__job *j)
+{
+    if (j == NULL)
+        return;
+    free(j->url);
+    free(j->eps);
+    free(j);
+}
+
+static void
+vg__on_async(uv_async_t *a)
+{
+    struct vg_probe *p = a->data;
+    struct vg__job *list;
+    int stopping;
+
+    uv_mutex_lock(&p->qlock);
+    list = p->qhead;
+    p->qhead = p->qtail = NULL;
+    stopping = !p->accepting;
+    uv_mutex_unlock(&p->qlock);
+    while (list != NULL) {
+        struct vg__job *j = list;
+
+        list = j->next;
+        j->next = NULL;
+        vg__meas_start(p, 0, 1, j);
+    }
+    if (stopping && !uv_is_closing((uv_handle_t *)&p->async))
+        uv_close((uv_handle_t *)&p->async, NULL);
+}
+
+int
+vg_probe_submit(struct vg_probe *p, const struct vg_job *job, vg_result_cb cb, void *arg, char *err,
+                size_t errlen)
+{
+    struct vg__job *j;
+    struct vg_url u;
+    int rc = vg_url_parse(job->url, &u);
+
+    if (rc < 0) {
+        snprintf(err, errlen, "invalid URL '%.200s': %s", job->url, vg_strerror(rc));
+        return rc;
+    }
+    if (job->n_endpoints > VG_DNS_MAX_ADDRS) {
+        snprintf(err, errlen, "too many endpoints (at most %d)", VG_DNS_MAX_ADDRS);
+        return VG_ETOOBIG;
+    }
+    j = vg_xcalloc(1, sizeof(*j));
+    j->eps = vg_xcalloc(job->n_endpoints, sizeof(*j->eps));
+    for (size_t i = 0; i < job->n_endpoints; i++) {
+        if (vg__parse_endpoint(job->endpoints[i], &j->eps[j->n_eps]) < 0) {
+            snprintf(err, errlen, "invalid endpoint '%.80s' (expected IP:PORT)", job->endpoints[i]);
+            vg__job_free(j);
+            return VG_EINVAL;
+        }
+        j->n_eps++;
+    }
+    j->url = vg_xstrdup(job->url);
+    j->control = job->control;
+    j->cb = cb;
+    j->arg = arg;
+    uv_mutex_lock(&p->qlock);
+    if (!p->accepting) {
+        uv_mutex_unlock(&p->qlock);
+        snprintf(err, errlen, "the engine is not serving");
+        vg__job_free(j);
+        return VG_ECANCELED;
+    }
+    if (p->qtail != NULL)
+        p->qtail->next = j;
+    else
+        p->qhead = j;
+    p->qtail = j;
+    uv_async_send(&p->async);
+    uv_mutex_unlock(&p->qlock);
+    return 0;
+}
+
+int
+vg_probe_serve(struct vg_probe *p)
+{
+    /* Jobs submitted before this call are already queued and the async handle is pending. */
+    uv_mutex_lock(&p->qlock);
+    if (p->accepting)
+        uv_async_send(&p->async);
+    uv_mutex_unlock(&p->qlock);
+    if (uv_is_closing((uv_handle_t *)&p->async))
+        return VG_EINVAL;
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+void
+vg_probe_stop(struct vg_probe *p)
+{
+    uv_mutex_lock(&p->qlock);
+    if (p->accepting) {
+        p->accepting = false;
+        uv_async_send(&p->async);
+    }
+    uv_mutex_unlock(&p->qlock);
 }
 
 const char *

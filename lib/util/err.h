@@ -42,7 +42,8 @@
     XX(EHTTP_REDIRECTS, "too many redirects", "unknown_failure: stopped after too many redirects") \
     XX(EHTTP_LOCATION, "invalid redirect location", "http_invalid_redirect_location_host")         \
     XX(EHTTP_REQUEST, "HTTP request failed", "http_request_failed")                                \
-    XX(ECANCELED, "operation canceled", "interrupted")
+    XX(ECANCELED, "operation canceled", "interrupted")                                             \
+    XX(EBOGON, "bogon address refused", "dns_bogon_error")
 
 enum vg_err {
     VG_OK = 0,
