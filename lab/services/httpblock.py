@@ -8,6 +8,13 @@ it answers "200 OK" with a page that, like Iran's national filter (peyvandha),
 only holds an iframe pointing at the filter's internal address 10.10.34.34.
 Any other request is relayed unchanged to the original destination
 (SO_ORIGINAL_DST) and the reply is copied back.
+
+--page generic serves instead a plain "access restricted" notice of the kind
+many ISPs use, which matches no known block-page fingerprint: only a
+comparison with a control tells it from the real site.
+
+Like the real injected pages, the answer carries no Content-Length: the body
+ends when the proxy closes the connection.
 """
 
 import argparse
@@ -28,6 +35,24 @@ BLOCK_PAGE = (
     'style="width: 100%; height: 100%" scrolling="no" marginwidth="0" marginheight="0" '
     'frameborder="0" vspace="0" hspace="0"></iframe></body></html>\r\n\r\n'
 ).encode("ascii")
+
+
+# An ISP notice with no fingerprint anyone knows: title, text, a regulator's
+# reference. Status 200, like most block pages.
+GENERIC_PAGE = (
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+    "<title>Access Restricted</title></head>\n<body>"
+    "<h2>This website is not available</h2>"
+    "<p>Access to the requested resource has been restricted in accordance with a decision "
+    "of the competent authority.</p>"
+    "<p>Reference: 2024/117-B. If you believe this is an error, contact your Internet "
+    "service provider.</p></body></html>\n"
+).encode("ascii")
+
+PAGES = {
+    "iran": ("text/html; charset=windows-1256", BLOCK_PAGE),
+    "generic": ("text/html; charset=utf-8", GENERIC_PAGE),
+}
 
 
 def read_head(conn):
@@ -52,7 +77,7 @@ def blocked(host, names):
     return any(host == n or host.endswith("." + n) for n in names)
 
 
-def handle(conn, peer, names):
+def handle(conn, peer, names, page):
     up = None
     try:
         conn.settimeout(10)
@@ -62,10 +87,14 @@ def handle(conn, peer, names):
             return
         host = host_of(head)
         if blocked(host, names):
-            lc.log("%s -> %s:%d Host %s: block page", peer[0], dst[0], dst[1], host)
+            lc.log("%s -> %s:%d Host %s: block page (%s)", peer[0], dst[0], dst[1], host, page)
+            ctype, body = PAGES[page]
             conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
-                         b"Content-Type: text/html; charset=windows-1256\r\n"
-                         b"Content-Length: %d\r\n\r\n" % len(BLOCK_PAGE) + BLOCK_PAGE)
+                         b"Content-Type: " + ctype.encode("ascii") + b"\r\n\r\n" + body)
+            try:
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
             return
         lc.log("%s -> %s:%d Host %s: relayed", peer[0], dst[0], dst[1], host or "-")
         up = socket.create_connection(dst, timeout=5)
@@ -81,6 +110,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--listen", required=True)
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--page", choices=sorted(PAGES), default="iran")
     ap.add_argument("--ready")
     ap.add_argument("names", nargs="+", help="blocked host names (and their subdomains)")
     args = ap.parse_args()
@@ -88,11 +118,12 @@ def main():
     lc.exit_on_signals()
     names = [n.rstrip(".").lower() for n in args.names]
     lsock = lc.listen_tcp(args.listen, args.port)
-    lc.log("listening on %s:%d, blocking %s", args.listen, args.port, " ".join(names))
+    lc.log("listening on %s:%d, blocking %s with the %s page", args.listen, args.port,
+           " ".join(names), args.page)
     lc.announce_ready(args.ready)
     while True:
         conn, peer = lsock.accept()
-        lc.spawn(handle, conn, peer, names)
+        lc.spawn(handle, conn, peer, names, args.page)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,18 @@ the Host header (HTTP) and the certificate by the SNI (TLS).  A request for
 an IP literal, or without Host/SNI, gets the site the address belongs to; an
 unknown Host gets a 404.
 
-  GET /          the site's page (lab/sites/NAME.html)
+  GET /          the site's page (lab/sites/NAME.html), with the extra response
+                 headers of lab/sites/NAME.headers ("Name: value" lines), if any
   GET /bytes/N   N bytes of filler (N <= 8 MiB), for throughput timing
+  GET /redirect/N  302 to /redirect/N-1, ..., /redirect/0 is the page (httpbin-style chains)
+  GET PATH       a redirect listed in lab/redirects.txt (HOST PATH STATUS LOCATION)
+
+Certificates: NAME.pem (leaf + intermediate) from --cert-dir.  The settings file
+(--settings, re-read when vigie-lab replaces it) may hold
+  alt-cert NAME SRC-PREFIX
+and then clients whose address is in SRC-PREFIX get the second certificate of
+NAME from --alt-cert-dir instead (same CA, another key): like a CDN whose edge
+servers each have their own certificate.
 """
 
 import argparse
@@ -26,8 +36,52 @@ import labcommon as lc
 MAX_BYTES = 8 * 1024 * 1024
 
 
+def load_headers(path):
+    """[(name, value)] from a NAME.headers file ("Name: value" per line), or []."""
+    out = []
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            name, sep, value = line.partition(":")
+            if not sep or not re.fullmatch(r"[A-Za-z0-9-]+", name):
+                raise SystemExit("%s:%d: expected 'Name: value'" % (path, lineno))
+            out.append((name, value.strip()))
+    return out
+
+
+def load_redirects(path):
+    """{(host, path): (status, location)} from lab/redirects.txt."""
+    out = {}
+    if not path:
+        return out
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            w = line.split("#", 1)[0].split()
+            if not w:
+                continue
+            if len(w) != 4 or not w[2].isdigit() or not 300 <= int(w[2]) <= 399:
+                raise SystemExit("%s:%d: expected HOST PATH STATUS LOCATION" % (path, lineno))
+            out[(w[0].lower(), w[1])] = (int(w[2]), w[3])
+    return out
+
+
+def parse_settings(lines):
+    """alt-cert rules: [(name, ip_network)]."""
+    rules = []
+    for w in lines:
+        if w[0] == "alt-cert" and len(w) == 3:
+            rules.append((w[1].lower(), ipaddress.ip_network(w[2], strict=False)))
+        else:
+            raise ValueError("unknown setting %r" % " ".join(w))
+    return rules
+
+
 def load_sites(zone_path, sites_dir):
-    """{name: {"page": bytes, "addrs": [..]}} for each page that has A records."""
+    """{name: {"page": bytes, "headers": [..], "addrs": [..]}} for each page that has A records."""
     addrs = {}
     with open(zone_path) as f:
         for line in f:
@@ -42,7 +96,8 @@ def load_sites(zone_path, sites_dir):
         if name not in addrs:
             raise SystemExit("%s: no A record for %s in %s" % (fn, name, zone_path))
         with open(os.path.join(sites_dir, fn), "rb") as f:
-            sites[name] = {"page": f.read(), "addrs": addrs[name]}
+            sites[name] = {"page": f.read(), "addrs": addrs[name],
+                           "headers": load_headers(os.path.join(sites_dir, name + ".headers"))}
     return sites
 
 
@@ -70,8 +125,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.server.default_site
         return None
 
-    def _send(self, code, ctype, body, head_only):
+    def _send(self, code, ctype, body, head_only, extra=()):
         self.send_response(code)
+        for k, v in extra:
+            self.send_header(k, v)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -84,9 +141,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = b"<!doctype html><title>404 Not Found</title><h1>Unknown site</h1>\n"
             return self._send(404, "text/html; charset=utf-8", body, head_only)
         path = self.path.split("?", 1)[0]
-        if path in ("/", "/index.html"):
+        if path in ("/", "/index.html", "/redirect/0"):
             return self._send(200, "text/html; charset=utf-8", self.server.sites[site]["page"],
-                              head_only)
+                              head_only, self.server.sites[site]["headers"])
+        redir = self.server.redirects.get((site, path))
+        m = re.fullmatch(r"/redirect/(\d{1,2})", path)
+        if redir is None and m:
+            redir = (302, "/redirect/%d" % (int(m.group(1)) - 1))
+        if redir is not None:
+            body = b"<!doctype html><title>Moved</title><a href=\"%s\">moved</a>\n" % (
+                redir[1].encode("ascii", "replace"))
+            return self._send(redir[0], "text/html; charset=utf-8", body, head_only,
+                              [("Location", redir[1])])
         m = re.fullmatch(r"/bytes/(\d{1,8})", path)
         if m and int(m.group(1)) <= MAX_BYTES:
             n = int(m.group(1))
@@ -114,22 +180,30 @@ class SiteServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr, port, sites, default_site, tls_ctx):
+    def __init__(self, addr, port, sites, default_site, tls, redirects, settings):
         self.addr = addr
         self.port = port
         self.sites = sites
         self.default_site = default_site
-        self.tls_ctx = tls_ctx
+        self.tls = tls  # None (plain HTTP) or a Certs
+        self.redirects = redirects
+        self.settings = settings
         super().__init__((addr, port), Handler)
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a
         # client that stalls mid-handshake never blocks accept().
-        if self.tls_ctx is None:
+        if self.tls is None:
             return super().finish_request(request, client_address)
         request.settimeout(15)
+        client = ipaddress.ip_address(client_address[0])
+        alt = {name for name, net in self.settings.get() if client in net}
+        ctx = self.tls.context_for(self.default_site, alt)
+        if alt:
+            lc.log("%s %s:%d gets the alternate certificate of %s", client_address[0], self.addr,
+                   self.port, " ".join(sorted(alt)))
         try:
-            tls = self.tls_ctx.wrap_socket(request, server_side=True)
+            tls = ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:
             lc.log("%s %s:%d TLS handshake failed: %s", client_address[0], self.addr, self.port, e)
             return None
@@ -139,22 +213,46 @@ class SiteServer(http.server.ThreadingHTTPServer):
             lc.close_quietly(tls)
 
 
-def tls_contexts(sites, cert_dir):
-    ctxs = {}
-    for name in sites:
+class Certs:
+    """TLS contexts per site: the normal certificates and the alternate ones."""
+
+    def __init__(self, sites, cert_dir, alt_dir):
+        self.dirs = {False: cert_dir, True: alt_dir}
+        self.names = set(sites)
+        self.leaf = {}  # (name, alt) -> context holding only that certificate
+        for name in sites:
+            self.leaf[(name, False)] = self._ctx(cert_dir, name)
+            if alt_dir:
+                self.leaf[(name, True)] = self._ctx(alt_dir, name)
+        self.accept = {}  # (default site, frozenset(alt names)) -> context to accept with
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _ctx(d, name):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(os.path.join(cert_dir, name + ".pem"),
-                            os.path.join(cert_dir, name + ".key"))
-        ctxs[name] = ctx
+        ctx.load_cert_chain(os.path.join(d, name + ".pem"), os.path.join(d, name + ".key"))
+        return ctx
 
-    def pick(sslobj, server_name, _ctx):
-        if server_name and server_name.lower() in ctxs:
-            sslobj.context = ctxs[server_name.lower()]
-        return None
+    def context_for(self, default_site, alt):
+        """The context to accept a connection with: the default site's certificate when the
+        client sends no SNI, and an SNI callback that switches to the named site's (its
+        alternate certificate when the name is in alt)."""
+        alt = frozenset(n for n in alt if (n, True) in self.leaf)
+        key = (default_site, alt)
+        with self.lock:
+            ctx = self.accept.get(key)
+            if ctx is None:
+                ctx = self._ctx(self.dirs[default_site in alt], default_site)
 
-    for ctx in ctxs.values():
-        ctx.sni_callback = pick
-    return ctxs
+                def pick(sslobj, server_name, _ctx, alt=alt):
+                    name = (server_name or "").lower()
+                    if name in self.names:
+                        sslobj.context = self.leaf[(name, name in alt)]
+                    return None
+
+                ctx.sni_callback = pick
+                self.accept[key] = ctx
+            return ctx
 
 
 def main():
@@ -162,18 +260,26 @@ def main():
     ap.add_argument("--zone", required=True)
     ap.add_argument("--sites-dir", required=True)
     ap.add_argument("--cert-dir", required=True, help="NAME.pem (leaf + chain) and NAME.key")
+    ap.add_argument("--alt-cert-dir", help="the alternate NAME.pem and NAME.key (alt-cert)")
+    ap.add_argument("--settings", help="alt-cert rules, re-read when replaced")
+    ap.add_argument("--redirects", help="HOST PATH STATUS LOCATION lines")
     ap.add_argument("--ready")
     args = ap.parse_args()
     lc.set_prog("websites")
     lc.exit_on_signals()
 
     sites = load_sites(args.zone, args.sites_dir)
-    ctxs = tls_contexts(sites, args.cert_dir)
+    certs = Certs(sites, args.cert_dir, args.alt_cert_dir)
+    redirects = load_redirects(args.redirects)
+    for (host, _path) in redirects:
+        if host not in sites:
+            raise SystemExit("%s: redirect for unknown site %s" % (args.redirects, host))
+    settings = lc.WatchedFile(args.settings or "/nonexistent", parse_settings)
     servers = []
     for name, site in sites.items():
         for addr in site["addrs"]:
-            servers.append(SiteServer(addr, 80, sites, name, None))
-            servers.append(SiteServer(addr, 443, sites, name, ctxs[name]))
+            servers.append(SiteServer(addr, 80, sites, name, None, redirects, settings))
+            servers.append(SiteServer(addr, 443, sites, name, certs, redirects, settings))
             lc.log("%s on %s:80 and :443", name, addr)
     for srv in servers:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
