@@ -12,7 +12,9 @@
 #include "meas/control.h"
 #include "util/limits.h"
 
-#define VG_OBS_MAX_EP 64
+#define VG_OBS_MAX_EP      64
+#define VG_OBS_MAX_REPLIES 8 /* UDP replies kept for the control's check of injection */
+#define VG_OBS_REPLY_ADDRS 8 /* addresses kept per reply */
 
 struct vg_obs_endpoint {
     char addr[64];      /* "198.51.100.30:443" */
@@ -32,6 +34,15 @@ struct vg_obs_endpoint {
     char ca_spki[VG_CTRL_MAX_CA][65]; /* SPKI hashes of the CA certificates the peer sent */
 };
 
+/* One reply of the --resolver server (depth 0), in arrival order, duplicates included. */
+struct vg_obs_reply {
+    bool aaaa; /* answer to the AAAA query, else to the A query */
+    int rcode;
+    char brief[96]; /* "IP (IP TTL n, after m ms)", as in the injected evidence */
+    size_t n_addrs;
+    char addrs[VG_OBS_REPLY_ADDRS][48];
+};
+
 struct vg_obs {
     char host[VG_DNS_NAME_MAX + 1];
     bool https; /* scheme of the final URL */
@@ -44,6 +55,10 @@ struct vg_obs {
     size_t n_udp_addrs;
     char bogon[256];    /* "10.10.34.35 (private) from the system resolver", "" if none */
     char injected[512]; /* evidence of disagreeing duplicate replies, "" if none */
+    /* The replies behind `injected`, so that a control can tell the forged one from the genuine
+     * one; 0 when not recorded (then `injected` alone decides). */
+    size_t n_replies;
+    struct vg_obs_reply replies[VG_OBS_MAX_REPLIES];
     size_t n_ep;
     struct vg_obs_endpoint *ep; /* owned, n_ep entries (vg_obs_add_ep) */
     int final_depth;
@@ -54,7 +69,7 @@ struct vg_obs {
     char title[4 * VG_HTML_TITLE_MAX + 1]; /* up to 512 UTF-8 characters */
     const char *blockpage; /* name of the matching block-page fingerprint, or NULL */
     /* details OONI's HTTP comparison needs (final response) */
-    long body_length;      /* bytes kept, -1 when no response */
+    long body_length; /* bytes kept, -1 when no response */
     bool body_truncated;
     char body_sha256[65];
     size_t n_headers;
@@ -69,12 +84,15 @@ struct vg_obs {
 
 /* OONI's comparison keys; -1 means null. */
 struct vg_ooni_keys {
-    int dns_consistency; /* 1 consistent, 0 inconsistent, -1 null */
+    int dns_consistency;    /* 1 consistent, 0 inconsistent, -1 null (OONI's classic rules) */
     double body_proportion; /* < 0 for null */
     int body_length_match;
     int status_code_match;
     int headers_match;
     int title_match;
+    /* vigie: dns_consistency plus LTE's TLS-validity rule (an answer that served a valid
+     * certificate for the name is consistent); the verdict uses this one. */
+    int x_dns_consistency;
 };
 
 enum vg_blocking {
@@ -99,7 +117,14 @@ void vg_obs_init(struct vg_obs *o);
 void vg_obs_cleanup(struct vg_obs *o);
 /* Append a zeroed endpoint; NULL when VG_OBS_MAX_EP are already recorded. */
 struct vg_obs_endpoint *vg_obs_add_ep(struct vg_obs *o);
+/*
+ * Decide o's verdict. Without a control (o->ctrl == NULL) only the probe's own observations count
+ * and every OONI key is null; with one, vigie's control rules apply and the OONI keys, blocking
+ * and accessible are OONI's (lib/meas/compare.h). The rules are listed at the top of verdict.c.
+ */
 void vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v);
+/* Set every OONI key to null (-1, body_proportion < 0). */
+void vg_ooni_keys_null(struct vg_ooni_keys *k);
 const char *vg_blocking_json(enum vg_blocking b); /* NULL for null, "false" for false */
 
 /* Body fingerprints of known block pages; returns the name of the first match or NULL. */
