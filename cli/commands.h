@@ -9,5 +9,6 @@
 #define VG_EXIT_INTERRUPTED  130
 
 int vg_cmd_probe(int argc, char **argv);
+int vg_cmd_helper(int argc, char **argv);
 
 #endif

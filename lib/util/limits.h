@@ -37,7 +37,9 @@
 #define VG_REPEAT_MAX   1000  /* --repeat upper bound */
 
 /* Control (test helper) protocol */
-#define VG_CTRL_REQUEST_MAX  (1024 * 1024)     /* THRequest body accepted by vigie helper */
-#define VG_CTRL_RESPONSE_MAX (4 * 1024 * 1024) /* THResponse body accepted by the probe */
+#define VG_CTRL_REQUEST_MAX  (1024 * 1024)      /* THRequest body accepted by vigie helper */
+#define VG_CTRL_RESPONSE_MAX (4 * 1024 * 1024)  /* THResponse body accepted by the probe */
+#define VG_CTRL_PROBE_IPS    8                  /* tcp_connect addresses vigie helper measures */
+#define VG_CTRL_BODY_BUDGET  (64 * 1024 * 1024) /* THRequest bytes buffered by all connections */
 
 #endif

@@ -1,0 +1,215 @@
+/*
+ * helper_cmd.c - `vigie helper`: options, then serve OONI's test-helper protocol (server/helper.h)
+ * until SIGINT or SIGTERM; a signal stops accepting and lets the measurements in flight finish.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "helper.h"
+#include "limits.h"
+#include "str.h"
+#include "vigie/vigie.h"
+
+#define VG__DEFAULT_INFLIGHT 50 /* oohelperd sheds load past 50 requests in flight */
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vigie helper --listen ADDR:PORT [OPTIONS]\n"
+            "\n"
+            "Serve OONI's web connectivity test-helper protocol: answer each THRequest (POST /)\n"
+            "with a control measurement made from here by vigie's engine (DNS, TCP and TLS to\n"
+            "every address, HTTP GET), plus vigie's TLS and body-hash extensions.\n"
+            "GET / is the health check, GET /metrics the Prometheus metrics.\n"
+            "\n"
+            "  -l, --listen ADDR:PORT  address to serve on, e.g. 0.0.0.0:8080 or [::]:443\n"
+            "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
+            "      --tls-key PEM       ...and this private key\n"
+            "      --max-inflight N    measurements in flight before answering 503 (default %d)\n"
+            "      --max-body BYTES    largest THRequest accepted, else 413 (default %d)\n"
+            "      --resolver IP[:PORT] also resolve over UDP with this resolver\n"
+            "      --ca-file PEM       trust store for certificate validation (default: system)\n"
+            "      --timeout T         per-step timeout: TCP connect, TLS handshake, HTTP\n"
+            "                          request (default 10s); DNS has 4s\n"
+            "      --lab               treat documentation address ranges as public (lab)\n"
+            "      --allow-private     also measure private, loopback and other bogon\n"
+            "                          addresses (tests only: the helper becomes a way into\n"
+            "                          its own network)\n"
+            "      --log-client-address  put the client's address in the request log\n"
+            "  -h, --help              this help\n"
+            "\n"
+            "SIGINT or SIGTERM stops accepting, finishes the measurements in flight and exits\n"
+            "0; a second signal exits at once (130).\n",
+            VG__DEFAULT_INFLIGHT, VG_CTRL_REQUEST_MAX);
+}
+
+/* Each measurement in flight holds a few sockets: lift the soft descriptor limit to the hard one.
+ */
+static void
+raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+enum {
+    OPT_TLS_CERT = 256,
+    OPT_TLS_KEY,
+    OPT_MAX_INFLIGHT,
+    OPT_MAX_BODY,
+    OPT_RESOLVER,
+    OPT_CA_FILE,
+    OPT_TIMEOUT,
+    OPT_LAB,
+    OPT_ALLOW_PRIVATE,
+    OPT_LOG_CLIENT,
+};
+
+int
+vg_cmd_helper(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"resolver", required_argument, NULL, OPT_RESOLVER},
+        {"ca-file", required_argument, NULL, OPT_CA_FILE},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"lab", no_argument, NULL, OPT_LAB},
+        {"allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE},
+        {"log-client-address", no_argument, NULL, OPT_LOG_CLIENT},
+        {NULL, 0, NULL, 0},
+    };
+    struct vg_helper_opts ho;
+    struct vg_probe_opts eo;
+    struct vg_helper *h = NULL;
+    sigset_t sigs;
+    char err[512];
+    int c, sig;
+    uint64_t v;
+
+    memset(&ho, 0, sizeof(ho));
+    vg_probe_opts_init(&eo);
+    ho.max_inflight = VG__DEFAULT_INFLIGHT;
+    ho.max_body = VG_CTRL_REQUEST_MAX;
+    ho.log = stderr;
+    ho.engine = &eo;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "l:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            ho.listen = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return VG_EXIT_OK;
+        case OPT_TLS_CERT:
+            ho.tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            ho.tls_key = optarg;
+            break;
+        case OPT_MAX_INFLIGHT:
+            if (vg_parse_u64(optarg, 1, VG_PARALLEL_MAX, &v) < 0) {
+                fprintf(stderr, "vigie helper: --max-inflight must be 1..%d, not '%s'\n",
+                        VG_PARALLEL_MAX, optarg);
+                goto usage_error;
+            }
+            ho.max_inflight = (unsigned)v;
+            break;
+        case OPT_MAX_BODY:
+            if (vg_parse_u64(optarg, 64, 64 * 1024 * 1024, &v) < 0) {
+                fprintf(stderr, "vigie helper: --max-body must be 64..67108864, not '%s'\n",
+                        optarg);
+                goto usage_error;
+            }
+            ho.max_body = (size_t)v;
+            break;
+        case OPT_RESOLVER:
+            eo.resolver = optarg;
+            break;
+        case OPT_CA_FILE:
+            eo.ca_file = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (vg_parse_duration_ms(optarg, &v) < 0 || v == 0 || v > 600000) {
+                fprintf(stderr, "vigie helper: invalid --timeout '%s' (e.g. 500ms, 10s)\n", optarg);
+                goto usage_error;
+            }
+            eo.tcp_timeout_ms = eo.tls_timeout_ms = eo.http_timeout_ms = (unsigned)v;
+            break;
+        case OPT_LAB:
+            eo.doc_ranges_public = true;
+            break;
+        case OPT_ALLOW_PRIVATE:
+            ho.allow_private = true;
+            break;
+        case OPT_LOG_CLIENT:
+            ho.log_client = true;
+            break;
+        default:
+            goto usage_error;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vigie helper: unexpected argument '%s'\n", argv[optind]);
+        goto usage_error;
+    }
+    if (ho.listen == NULL) {
+        fprintf(stderr, "vigie helper: --listen ADDR:PORT is required\n");
+        goto usage_error;
+    }
+    eo.parallel = ho.max_inflight;
+    raise_fd_limit();
+    /* Signals are taken synchronously by this thread; every thread started below inherits the
+     * mask, so none of them is interrupted. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (vg_helper_start(&ho, &h, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie helper: %s\n", err);
+        return VG_EXIT_USAGE;
+    }
+    fprintf(stderr, "vigie helper: listening on %s%s\n", vg_helper_url(h),
+            ho.allow_private ? " (--allow-private: private addresses are measured too)" : "");
+    fflush(stderr);
+    if (sigwait(&sigs, &sig) != 0) {
+        sig = SIGTERM;
+    }
+    fprintf(stderr, "vigie helper: %s: no new requests; finishing %u in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", vg_helper_inflight(h));
+    vg_helper_quiesce(h);
+    while (vg_helper_inflight(h) > 0) {
+        struct timespec tick = {0, 100 * 1000 * 1000};
+
+        if (sigtimedwait(&sigs, NULL, &tick) > 0) {
+            fprintf(stderr, "vigie helper: second signal, exiting now\n");
+            fflush(stderr);
+            _exit(VG_EXIT_INTERRUPTED);
+        }
+    }
+    vg_helper_free(h);
+    fprintf(stderr, "vigie helper: stopped\n");
+    return VG_EXIT_OK;
+usage_error:
+    fprintf(stderr, "Run 'vigie helper --help' for usage.\n");
+    return VG_EXIT_USAGE;
+}

@@ -1,0 +1,918 @@
+/*
+ * helper.c - the test helper's HTTP front. libmicrohttpd serves on a small pool of polling
+ * threads; the engine runs vg_probe_serve() on its own thread. A THRequest is read (bounded),
+ * parsed, submitted as a control job, and its connection suspended until the engine's result
+ * callback resumes it; the THResponse is then built (th.h) on the HTTP thread, so that the engine
+ * thread only copies the measurement.
+ */
+#include "helper.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "limits.h"
+#include "mem.h"
+#include "str.h"
+#include "th.h"
+
+#define VG__HTTP_THREADS   4  /* libmicrohttpd polling threads */
+#define VG__IDLE_TIMEOUT_S 60 /* idle keep-alive connections are closed after this */
+#define VG__PEM_MAX        (1024 * 1024)
+#define VG__RETRY_AFTER    "5" /* seconds, on 503 */
+#define VG__LOG_PATH_MAX   256 /* bytes of the request path kept in the log */
+
+/* Outcomes, for the metrics (OONI's oohelperd_requests_count{code,reason} idea). */
+enum vg__reason {
+    VG__R_OK,
+    VG__R_HEALTH,
+    VG__R_METRICS,
+    VG__R_BAD_JSON,
+    VG__R_BAD_REQUEST,
+    VG__R_BOGON,
+    VG__R_NOT_FOUND,
+    VG__R_METHOD,
+    VG__R_TOO_LARGE,
+    VG__R_INTERNAL,
+    VG__R_SATURATED,
+    VG__R_STOPPING,
+    VG__R_N
+};
+
+static const struct {
+    unsigned code;
+    const char *name;
+} vg__reasons[VG__R_N] = {
+    [VG__R_OK] = {200, "ok"},
+    [VG__R_HEALTH] = {200, "health"},
+    [VG__R_METRICS] = {200, "metrics"},
+    [VG__R_BAD_JSON] = {400, "cannot_unmarshal_request_body"},
+    [VG__R_BAD_REQUEST] = {400, "invalid_request"},
+    [VG__R_BOGON] = {403, "bogon_target"},
+    [VG__R_NOT_FOUND] = {404, "not_found"},
+    [VG__R_METHOD] = {405, "bad_request_method"},
+    [VG__R_TOO_LARGE] = {413, "request_body_too_large"},
+    [VG__R_INTERNAL] = {500, "internal_error"},
+    [VG__R_SATURATED] = {503, "saturated"},
+    [VG__R_STOPPING] = {503, "shutting_down"},
+};
+
+/* Upper bounds (seconds) of the measurement duration histogram. */
+static const double vg__buckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60};
+#define VG__N_BUCKETS (sizeof(vg__buckets) / sizeof(vg__buckets[0]))
+
+struct vg_helper {
+    struct vg_helper_opts o;
+    struct vg_probe_opts eo;
+    struct vg_probe *probe;
+    pthread_t engine;
+    bool engine_running;
+    struct MHD_Daemon *d;
+    int quiesced_fd; /* listening socket handed back by MHD_quiesce_daemon, or -1 */
+    char url[96];
+    char *pem_cert, *pem_key;
+    size_t pem_key_len;
+    pthread_mutex_t mu; /* everything below, and the vg__req fields the engine thread writes */
+    bool stopping;
+    unsigned inflight;
+    size_t buffered; /* THRequest bytes held by all connections (VG_CTRL_BODY_BUDGET) */
+    unsigned long long count[VG__R_N];
+    unsigned long long refetches;
+    unsigned long long hist[VG__N_BUCKETS + 1];
+    double hist_sum;
+    unsigned long long hist_count;
+};
+
+enum vg__phase { VG__READING, VG__WAITING, VG__ANSWERED };
+
+/* One HTTP request (MHD's per-request closure). */
+struct vg__req {
+    struct vg_helper *h;
+    struct MHD_Connection *conn;
+    struct timespec t0, meas_t0;
+    char method[16];
+    char path[VG__LOG_PATH_MAX];
+    bool measure; /* POST /: a THRequest */
+    bool too_big;
+    bool too_busy;   /* the helper-wide body budget was spent */
+    size_t buffered; /* body bytes counted in h->buffered */
+    bool admitted;   /* counted in h->inflight */
+    enum vg__phase phase;
+    struct vg_buf body;
+    struct vg_threq threq;
+    bool have_threq;
+    /* written by the engine thread under h->mu */
+    unsigned pending;  /* jobs submitted and not yet reported */
+    bool suspended;    /* the connection waits for the engine */
+    char *meas, *page; /* the measurement(s), JSON */
+    bool refetched;
+    /* outcome, for the log and the metrics */
+    int reason; /* -1 until a response is queued */
+};
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static double
+vg__since(const struct timespec *t0)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Peer bytes for the log: printable ASCII kept, everything else (and '%') percent-encoded. */
+static void
+vg__escape(const char *s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c > 0x20 && c < 0x7f && c != '%') {
+            if (o + 1 >= cap) {
+                break;
+            }
+            out[o++] = (char)c;
+        } else {
+            if (o + 3 >= cap) {
+                break;
+            }
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+static char *
+vg__read_pem(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    struct vg_buf b;
+    uint8_t *dst;
+    size_t n;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    vg_buf_init(&b, VG__PEM_MAX);
+    for (;;) {
+        if (vg_buf_reserve(&b, 4096, &dst) < 0) {
+            snprintf(err, errlen, "%s: larger than %d bytes", path, VG__PEM_MAX);
+            goto fail;
+        }
+        n = fread(dst, 1, 4096, f);
+        b.len += n;
+        if (n < 4096) {
+            break;
+        }
+    }
+    if (ferror(f) || b.len == 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, b.len == 0 ? "empty" : "read error");
+        goto fail;
+    }
+    fclose(f);
+    *len = b.len;
+    if (vg_buf_cstr(&b) == NULL) {
+        snprintf(err, errlen, "%s: larger than %d bytes", path, VG__PEM_MAX);
+        vg_buf_cleanup(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+fail:
+    fclose(f);
+    vg_buf_cleanup(&b);
+    return NULL;
+}
+
+static int
+vg__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    char host[INET6_ADDRSTRLEN];
+    const char *port_s;
+    uint64_t port;
+    size_t hl;
+
+    memset(ss, 0, sizeof(*ss));
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+
+        if (end == NULL || end[1] != ':') {
+            return VG_EINVAL;
+        }
+        hl = (size_t)(end - s - 1);
+        port_s = end + 2;
+        s++;
+    } else {
+        const char *colon = strrchr(s, ':');
+
+        if (colon == NULL) {
+            return VG_EINVAL;
+        }
+        hl = (size_t)(colon - s);
+        port_s = colon + 1;
+    }
+    if (hl == 0 || hl >= sizeof(host)) {
+        return VG_EINVAL;
+    }
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    VG_TRY(vg_parse_u64(port_s, 0, 65535, &port));
+    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)ss)->sin_addr) == 1) {
+        struct sockaddr_in *s4 = (void *)ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        *sl = sizeof(*s4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)ss)->sin6_addr) == 1) {
+        struct sockaddr_in6 *s6 = (void *)ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        *sl = sizeof(*s6);
+        return 0;
+    }
+    return VG_EINVAL;
+}
+
+static bool
+vg__stopping(struct vg_helper *h)
+{
+    bool s;
+
+    pthread_mutex_lock(&h->mu);
+    s = h->stopping;
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+/* Give the body's bytes back to the helper-wide budget and drop the body. */
+static void
+vg__body_release(struct vg__req *rq)
+{
+    if (rq->buffered > 0) {
+        pthread_mutex_lock(&rq->h->mu);
+        rq->h->buffered -= rq->buffered;
+        pthread_mutex_unlock(&rq->h->mu);
+        rq->buffered = 0;
+    }
+    vg_buf_cleanup(&rq->body);
+}
+
+/* ---- responses ----------------------------------------------------------------------------- */
+
+/* Queue a response; body is copied unless owned (then it is freed by libmicrohttpd). */
+static enum MHD_Result
+vg__reply(struct vg__req *rq, enum vg__reason reason, const char *type, char *body, size_t len,
+          bool owned)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, body,
+                                           owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL) {
+        if (owned) {
+            free(body);
+        }
+        return MHD_NO;
+    }
+    (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "vigie-helper/" VG_VERSION);
+    (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (vg__reasons[reason].code == 503) {
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, VG__RETRY_AFTER);
+    }
+    if (reason == VG__R_METHOD) {
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                      rq->measure || strcmp(rq->path, "/") == 0 ? "GET, POST"
+                                                                                : "GET");
+    }
+    if (reason == VG__R_STOPPING) {
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
+    ret = MHD_queue_response(rq->conn, vg__reasons[reason].code, resp);
+    MHD_destroy_response(resp);
+    rq->reason = (int)reason;
+    rq->phase = VG__ANSWERED;
+    return ret;
+}
+
+static enum MHD_Result
+vg__reply_error(struct vg__req *rq, enum vg__reason reason, const char *msg)
+{
+    json_t *j = json_pack("{s:s}", "error", msg);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    if (text == NULL) {
+        return vg__reply(rq, reason, "application/json", (char *)"{\"error\":\"error\"}", 17,
+                         false);
+    }
+    return vg__reply(rq, reason, "application/json", text, strlen(text), true);
+}
+
+static enum MHD_Result
+vg__reply_metrics(struct vg__req *rq)
+{
+    struct vg_helper *h = rq->h;
+    struct vg_buf b;
+    unsigned long long cum = 0;
+    int rc = 0;
+
+    vg_buf_init(&b, 64 * 1024);
+    pthread_mutex_lock(&h->mu);
+    rc |= vg_buf_appendf(&b, "# HELP vigie_helper_requests_total Requests answered, by HTTP "
+                             "status and reason.\n"
+                             "# TYPE vigie_helper_requests_total counter\n");
+    for (int i = 0; i < VG__R_N; i++) {
+        rc |= vg_buf_appendf(&b, "vigie_helper_requests_total{code=\"%u\",reason=\"%s\"} %llu\n",
+                             vg__reasons[i].code, vg__reasons[i].name, h->count[i]);
+    }
+    rc |= vg_buf_appendf(&b,
+                         "# HELP vigie_helper_inflight Measurement requests being served.\n"
+                         "# TYPE vigie_helper_inflight gauge\n"
+                         "vigie_helper_inflight %u\n"
+                         "# HELP vigie_helper_refetches_total Pages fetched again because the "
+                         "engine used an address only the probe gave.\n"
+                         "# TYPE vigie_helper_refetches_total counter\n"
+                         "vigie_helper_refetches_total %llu\n"
+                         "# HELP vigie_helper_measurement_duration_seconds Time from an admitted "
+                         "THRequest to its THResponse.\n"
+                         "# TYPE vigie_helper_measurement_duration_seconds histogram\n",
+                         h->inflight, h->refetches);
+    for (size_t i = 0; i < VG__N_BUCKETS; i++) {
+        cum += h->hist[i];
+        rc |=
+            vg_buf_appendf(&b, "vigie_helper_measurement_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                           vg__buckets[i], cum);
+    }
+    cum += h->hist[VG__N_BUCKETS];
+    rc |= vg_buf_appendf(&b,
+                         "vigie_helper_measurement_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+                         "vigie_helper_measurement_duration_seconds_sum %.6f\n"
+                         "vigie_helper_measurement_duration_seconds_count %llu\n",
+                         cum, h->hist_sum, h->hist_count);
+    pthread_mutex_unlock(&h->mu);
+    if (rc != 0) {
+        vg_buf_cleanup(&b);
+        return vg__reply_error(rq, VG__R_INTERNAL, "metrics too large");
+    }
+    return vg__reply(rq, VG__R_METRICS, "text/plain; version=0.0.4; charset=utf-8", (char *)b.data,
+                     b.len, true);
+}
+
+/* ---- measurement --------------------------------------------------------------------------- */
+
+/* Engine thread: keep a copy of the measurement and wake the connection when all jobs are in. */
+static void
+vg__on_result(const struct vg_result *res, void *arg)
+{
+    struct vg__req *rq = arg;
+    struct vg_helper *h = rq->h;
+    char *copy = vg_xstrdup(res->json);
+    bool wake;
+
+    pthread_mutex_lock(&h->mu);
+    if (rq->meas == NULL) {
+        rq->meas = copy;
+    } else {
+        free(rq->page);
+        rq->page = copy;
+    }
+    rq->pending--;
+    wake = rq->pending == 0 && rq->suspended;
+    if (wake) {
+        rq->suspended = false;
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (wake) {
+        MHD_resume_connection(rq->conn);
+    }
+}
+
+static enum MHD_Result vg__finish(struct vg__req *rq);
+
+/*
+ * Submit one control job (with the probe's endpoints, or without for a refetch) and suspend the
+ * connection until the result is in; the result may arrive before the suspension, in which case
+ * the answer is built right away.
+ */
+static enum MHD_Result
+vg__submit(struct vg__req *rq, bool with_endpoints)
+{
+    struct vg_helper *h = rq->h;
+    char eps[VG_TH_MAX_ENDPOINTS][INET6_ADDRSTRLEN + 8], err[512];
+    const char *ptrs[VG_TH_MAX_ENDPOINTS];
+    struct vg_job job;
+    size_t n = 0;
+    int rc;
+    bool done;
+
+    if (with_endpoints) {
+        n = vg_threq_endpoints(&rq->threq, !h->o.allow_private, h->eo.doc_ranges_public, eps,
+                               VG_TH_MAX_ENDPOINTS);
+    }
+    for (size_t i = 0; i < n; i++) {
+        ptrs[i] = eps[i];
+    }
+    memset(&job, 0, sizeof(job));
+    job.url = rq->threq.url;
+    job.endpoints = ptrs;
+    job.n_endpoints = n;
+    job.control = true;
+    pthread_mutex_lock(&h->mu);
+    rq->pending++;
+    pthread_mutex_unlock(&h->mu);
+    rq->phase = VG__WAITING;
+    rc = vg_probe_submit(h->probe, &job, vg__on_result, rq, err, sizeof(err));
+    if (rc < 0) {
+        /* The callback never runs for a refused job. */
+        pthread_mutex_lock(&h->mu);
+        rq->pending--;
+        pthread_mutex_unlock(&h->mu);
+        if (rc == VG_ECANCELED) {
+            return vg__reply_error(rq, VG__R_STOPPING, "the helper is shutting down");
+        }
+        return vg__reply_error(rq, VG__R_BAD_REQUEST, err);
+    }
+    pthread_mutex_lock(&h->mu);
+    done = rq->pending == 0;
+    if (!done) {
+        rq->suspended = true;
+        MHD_suspend_connection(rq->conn);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return done ? vg__finish(rq) : MHD_YES;
+}
+
+/* All jobs reported: refetch if needed, else answer with the THResponse. */
+static enum MHD_Result
+vg__finish(struct vg__req *rq)
+{
+    struct vg_helper *h = rq->h;
+    struct vg_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
+                                .skip_bogons = !h->o.allow_private};
+    char *text = NULL;
+    double dt;
+    size_t bucket = 0;
+    int rc;
+
+    if (rq->meas == NULL) {
+        return vg__reply_error(rq, VG__R_INTERNAL, "the engine returned no measurement");
+    }
+    if (!rq->refetched &&
+        vg_thresponse_fetched_probe_addr(rq->meas, strlen(rq->meas), &rq->threq)) {
+        rq->refetched = true;
+        pthread_mutex_lock(&h->mu);
+        h->refetches++;
+        pthread_mutex_unlock(&h->mu);
+        return vg__submit(rq, false);
+    }
+    rc = vg_thresponse_build(rq->meas, strlen(rq->meas), rq->page,
+                             rq->page != NULL ? strlen(rq->page) : 0, &rq->threq, &to, &text);
+    if (rc < 0) {
+        return vg__reply_error(rq, VG__R_INTERNAL, "cannot build the response");
+    }
+    dt = vg__since(&rq->meas_t0);
+    while (bucket < VG__N_BUCKETS && dt > vg__buckets[bucket]) {
+        bucket++;
+    }
+    pthread_mutex_lock(&h->mu);
+    h->hist[bucket]++;
+    h->hist_sum += dt;
+    h->hist_count++;
+    pthread_mutex_unlock(&h->mu);
+    return vg__reply(rq, VG__R_OK, "application/json", text, strlen(text), true);
+}
+
+/* The whole body is in: parse, check, admit, submit. */
+static enum MHD_Result
+vg__start(struct vg__req *rq)
+{
+    struct vg_helper *h = rq->h;
+    char err[512];
+    const char *body;
+    int rc;
+    bool admit;
+
+    if (rq->too_big) {
+        snprintf(err, sizeof(err), "request body larger than %zu bytes", h->o.max_body);
+        return vg__reply_error(rq, VG__R_TOO_LARGE, err);
+    }
+    if (rq->too_busy) {
+        return vg__reply_error(rq, VG__R_SATURATED, "too many requests being read, retry later");
+    }
+    body = rq->body.data != NULL ? (const char *)rq->body.data : "";
+    rc = vg_threq_parse(body, rq->body.len, &rq->threq, err, sizeof(err));
+    vg__body_release(rq);
+    if (rc < 0) {
+        return vg__reply_error(rq, rc == VG_EPROTO ? VG__R_BAD_JSON : VG__R_BAD_REQUEST, err);
+    }
+    rq->have_threq = true;
+    /* Not an open proxy: a private target is refused outright (engine and endpoints too). */
+    if (!h->o.allow_private && rq->threq.host_family != 0 &&
+        vg_th_is_bogon(rq->threq.host_ip, h->eo.doc_ranges_public)) {
+        snprintf(err, sizeof(err),
+                 "refused: %s is not a public address (this helper measures public targets "
+                 "only)",
+                 rq->threq.host_ip);
+        return vg__reply_error(rq, VG__R_BOGON, err);
+    }
+    pthread_mutex_lock(&h->mu);
+    admit = !h->stopping && h->inflight < h->o.max_inflight;
+    if (admit) {
+        h->inflight++;
+        rq->admitted = true;
+    }
+    rc = h->stopping;
+    pthread_mutex_unlock(&h->mu);
+    if (!admit) {
+        return rc ? vg__reply_error(rq, VG__R_STOPPING, "the helper is shutting down")
+                  : vg__reply_error(rq, VG__R_SATURATED,
+                                    "too many measurements in flight, retry later");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &rq->meas_t0);
+    return vg__submit(rq, true);
+}
+
+/* ---- libmicrohttpd callbacks --------------------------------------------------------------- */
+
+static enum MHD_Result
+vg__route(struct vg__req *rq, const char *url, const char *method)
+{
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+    if (strcmp(url, "/") == 0) {
+        static const char hello[] = "{\"message\":\"Hello OONItarian!\"}";
+
+        if (!get) {
+            return vg__reply_error(rq, VG__R_METHOD, "use POST for measurements, GET for health");
+        }
+        return vg__reply(rq, VG__R_HEALTH, "application/json", (char *)hello, sizeof(hello) - 1,
+                         false);
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        if (!get) {
+            return vg__reply_error(rq, VG__R_METHOD, "use GET");
+        }
+        return vg__reply_metrics(rq);
+    }
+    return vg__reply_error(rq, VG__R_NOT_FOUND, "not found");
+}
+
+static enum MHD_Result
+vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+               const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct vg_helper *h = cls;
+    struct vg__req *rq = *con_cls;
+
+    (void)version;
+    if (rq == NULL) {
+        const char *cl;
+        uint64_t n;
+
+        rq = vg_xcalloc(1, sizeof(*rq));
+        rq->h = h;
+        rq->conn = c;
+        rq->reason = -1;
+        clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+        vg__escape(method, rq->method, sizeof(rq->method));
+        vg__escape(url, rq->path, sizeof(rq->path));
+        *con_cls = rq;
+        if (strcmp(url, "/") != 0 || strcmp(method, "POST") != 0) {
+            /* Answered once the request is complete: an answer queued now would close a
+             * keep-alive connection (libmicrohttpd refuses to read an unread body). */
+            return MHD_YES;
+        }
+        rq->measure = true;
+        if (vg__stopping(h)) {
+            return vg__reply_error(rq, VG__R_STOPPING, "the helper is shutting down");
+        }
+        /* A declared length over the limit is refused before any byte of it is read. */
+        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && vg_parse_u64(cl, 0, UINT64_MAX, &n) == 0 && n > h->o.max_body) {
+            char err[128];
+
+            snprintf(err, sizeof(err), "request body larger than %zu bytes", h->o.max_body);
+            return vg__reply_error(rq, VG__R_TOO_LARGE, err);
+        }
+        vg_buf_init(&rq->body, h->o.max_body);
+        return MHD_YES;
+    }
+    if (rq->phase == VG__ANSWERED) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!rq->measure) {
+        if (*upload_size > 0) {
+            *upload_size = 0; /* a body nobody asked for is dropped */
+            return MHD_YES;
+        }
+        return vg__route(rq, url, method);
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+
+        /* Past a limit the rest is read and dropped, then the answer is 413 (this request) or
+         * 503 (all connections together hold too much). */
+        *upload_size = 0;
+        if (rq->too_big || rq->too_busy) {
+            return MHD_YES;
+        }
+        if (rq->body.len + n > h->o.max_body) {
+            rq->too_big = true;
+            vg__body_release(rq);
+            return MHD_YES;
+        }
+        pthread_mutex_lock(&h->mu);
+        rq->too_busy = h->buffered + n > VG_CTRL_BODY_BUDGET;
+        if (!rq->too_busy) {
+            h->buffered += n;
+            rq->buffered += n;
+        }
+        pthread_mutex_unlock(&h->mu);
+        if (rq->too_busy || vg_buf_append(&rq->body, upload, n) < 0) {
+            rq->too_busy = true;
+            vg__body_release(rq);
+        }
+        return MHD_YES;
+    }
+    if (rq->phase == VG__READING) {
+        return vg__start(rq);
+    }
+    /* VG__WAITING: resumed by the engine's callback. */
+    return vg__finish(rq);
+}
+
+static void
+vg__log(struct vg__req *rq)
+{
+    struct vg_helper *h = rq->h;
+    char when[40], url[3 * VG_URL_MAX + 1] = "-", client[INET6_ADDRSTRLEN + 16] = "";
+    char status[8] = "-";
+    struct timespec now;
+    struct tm tm;
+
+    if (h->o.log == NULL) {
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rq->have_threq) {
+        vg__escape(rq->threq.url, url, sizeof(url));
+    }
+    if (rq->reason >= 0) {
+        snprintf(status, sizeof(status), "%u", vg__reasons[rq->reason].code);
+    }
+    if (h->o.log_client) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char ip[INET6_ADDRSTRLEN] = "?";
+
+        if (ci != NULL && ci->client_addr != NULL) {
+            const struct sockaddr *sa = ci->client_addr;
+
+            if (sa->sa_family == AF_INET) {
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip,
+                          sizeof(ip));
+            } else if (sa->sa_family == AF_INET6) {
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
+                          sizeof(ip));
+            }
+        }
+        snprintf(client, sizeof(client), " client=%s", ip);
+    }
+    /* One write per line: stdio locks the stream, so lines from threads do not interleave. */
+    fprintf(h->o.log, "%s.%03ldZ %s %s %s %.3fs %s%s\n", when, now.tv_nsec / 1000000, rq->method,
+            rq->path, status, vg__since(&rq->t0), url, client);
+    fflush(h->o.log);
+}
+
+static void
+vg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                 enum MHD_RequestTerminationCode toe)
+{
+    struct vg_helper *h = cls;
+    struct vg__req *rq = *con_cls;
+
+    (void)c;
+    (void)toe;
+    if (rq == NULL) {
+        return;
+    }
+    *con_cls = NULL;
+    vg__log(rq);
+    pthread_mutex_lock(&h->mu);
+    if (rq->reason >= 0) {
+        h->count[rq->reason]++;
+    }
+    if (rq->admitted) {
+        h->inflight--;
+    }
+    pthread_mutex_unlock(&h->mu);
+    vg__body_release(rq);
+    vg_threq_cleanup(&rq->threq);
+    free(rq->meas);
+    free(rq->page);
+    free(rq);
+}
+
+static void
+vg__mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct vg_helper *h = cls;
+    char msg[512];
+
+    if (h->o.log == NULL) {
+        return;
+    }
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(h->o.log, "vigie helper: libmicrohttpd: %s%s", msg,
+            msg[0] != '\0' && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static void *
+vg__engine_main(void *arg)
+{
+    struct vg_helper *h = arg;
+
+    (void)vg_probe_serve(h->probe);
+    return NULL;
+}
+
+static void
+vg__stop_engine(struct vg_helper *h)
+{
+    if (h->engine_running) {
+        vg_probe_stop(h->probe);
+        pthread_join(h->engine, NULL);
+        h->engine_running = false;
+    }
+}
+
+int
+vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *err, size_t errlen)
+{
+    struct vg_helper *h;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    struct MHD_OptionItem tls[3];
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *di;
+    char host[INET6_ADDRSTRLEN];
+    int rc;
+
+    *out = NULL;
+    if (o->max_inflight == 0 || o->max_body == 0) {
+        snprintf(err, errlen, "max_inflight and max_body must be positive");
+        return VG_EINVAL;
+    }
+    if (vg__parse_listen(o->listen, &ss, &sl) < 0) {
+        snprintf(err, errlen, "invalid listen address '%s' (expected IP:PORT or [IPv6]:PORT)",
+                 o->listen);
+        return VG_EINVAL;
+    }
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+        snprintf(err, errlen, "serving HTTPS needs both a certificate and a key");
+        return VG_EINVAL;
+    }
+    h = vg_xcalloc(1, sizeof(*h));
+    h->o = *o;
+    h->eo = *o->engine;
+    h->eo.refuse_bogons = !o->allow_private;
+    h->quiesced_fd = -1;
+    pthread_mutex_init(&h->mu, NULL);
+    memset(tls, 0, sizeof(tls));
+    tls[0].option = MHD_OPTION_END;
+    if (o->tls_cert != NULL) {
+        size_t cert_len;
+
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(err, errlen, "this libmicrohttpd has no TLS support");
+            rc = VG_EINVAL;
+            goto fail;
+        }
+        h->pem_cert = vg__read_pem(o->tls_cert, &cert_len, err, errlen);
+        if (h->pem_cert == NULL ||
+            (h->pem_key = vg__read_pem(o->tls_key, &h->pem_key_len, err, errlen)) == NULL) {
+            rc = VG_EINVAL;
+            goto fail;
+        }
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem_cert};
+        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem_key};
+        tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        flags |= MHD_USE_TLS;
+    }
+    rc = vg_probe_new(&h->eo, &h->probe, err, errlen);
+    if (rc < 0) {
+        goto fail;
+    }
+    if (pthread_create(&h->engine, NULL, vg__engine_main, h) != 0) {
+        snprintf(err, errlen, "cannot start the engine thread");
+        rc = VG_EINTERNAL;
+        goto fail;
+    }
+    h->engine_running = true;
+    if (ss.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    /* The logger goes first, so that option errors reach it too. */
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, vg__on_request, h, MHD_OPTION_EXTERNAL_LOGGER, vg__mhd_log, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, vg__on_completed,
+        h, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)VG__HTTP_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)VG__IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    if (h->d == NULL) {
+        snprintf(err, errlen, "cannot serve on %s (address in use, or not local?)", o->listen);
+        rc = VG_EINVAL;
+        goto fail;
+    }
+    di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr, host, sizeof(host));
+    } else {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr, host, sizeof(host));
+    }
+    snprintf(h->url, sizeof(h->url), ss.ss_family == AF_INET ? "%s://%s:%u/" : "%s://[%s]:%u/",
+             o->tls_cert != NULL ? "https" : "http", host, di != NULL ? (unsigned)di->port : 0U);
+    *out = h;
+    return 0;
+fail:
+    vg_helper_free(h);
+    return rc;
+}
+
+const char *
+vg_helper_url(const struct vg_helper *h)
+{
+    return h->url;
+}
+
+void
+vg_helper_quiesce(struct vg_helper *h)
+{
+    bool first;
+
+    pthread_mutex_lock(&h->mu);
+    first = !h->stopping;
+    h->stopping = true;
+    pthread_mutex_unlock(&h->mu);
+    if (first && h->d != NULL) {
+        h->quiesced_fd = MHD_quiesce_daemon(h->d);
+    }
+}
+
+unsigned
+vg_helper_inflight(struct vg_helper *h)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&h->mu);
+    n = h->inflight;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
+void
+vg_helper_free(struct vg_helper *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    /* Engine first: its last callbacks resume connections that the server then closes. */
+    vg__stop_engine(h);
+    if (h->d != NULL) {
+        MHD_stop_daemon(h->d);
+    }
+    if (h->quiesced_fd >= 0) {
+        close(h->quiesced_fd);
+    }
+    vg_probe_free(h->probe);
+    if (h->pem_key != NULL) {
+        explicit_bzero(h->pem_key, h->pem_key_len);
+    }
+    free(h->pem_key);
+    free(h->pem_cert);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

@@ -1,0 +1,686 @@
+#!/usr/bin/env python3
+"""
+test_helper.py - end-to-end tests of `vigie helper` (OONI's test-helper protocol) against
+servers on 127.0.0.1.
+
+Python 3 standard library only. The helper and every target server listen on 127.0.0.1 on
+ephemeral ports; certificates are made with the openssl CLI in a temporary directory. Targets are
+IP literals or "localhost", so nothing leaves the loopback interface. Waits are bounded; nothing
+asserts on timing.
+
+    python3 tests/integration/test_helper.py --vigie build/vigie [unittest options]
+    VIGIE=build/vigie python3 tests/integration/test_helper.py
+"""
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+VIGIE = None            # path of the binary under test (set in main)
+HOST = "127.0.0.1"
+IO_TIMEOUT = 10.0       # server-side socket timeout
+REQ_TIMEOUT = 90        # one THRequest, client side
+START_TIMEOUT = 20      # the helper prints its address within this
+HOLD_MAX = 30.0         # the slow route gives up after this at the latest
+
+TITLE = "Vigie helper test page"
+PAGE = ("<!DOCTYPE html><html><head><title>%s</title></head><body>control</body></html>"
+        % TITLE).encode()
+
+# --------------------------------------------------------------------------------------------
+# target servers
+
+
+class Server:
+    """A TCP listener on 127.0.0.1:0; each connection runs handler(server, conn) in a thread."""
+
+    def __init__(self, handler, name):
+        self.handler = handler
+        self.name = name
+        self.stop = threading.Event()
+        self.release = threading.Event()   # lets the slow route answer
+        self.paths = []                    # request targets seen, in arrival order
+        self._lock = threading.Lock()
+        self._threads = []
+        self._conns = set()
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((HOST, 0))
+        self.lsock.listen(128)
+        self.lsock.settimeout(0.05)
+        self.port = self.lsock.getsockname()[1]
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+        self._acceptor.start()
+
+    def _accept_loop(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            conn.settimeout(IO_TIMEOUT)
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            with self._lock:
+                self._conns.add(conn)
+                self._threads.append(t)
+            t.start()
+
+    def _serve(self, conn):
+        try:
+            self.handler(self, conn)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def seen(self, path):
+        with self._lock:
+            return sum(1 for p in self.paths if p == path)
+
+    def record(self, path):
+        with self._lock:
+            self.paths.append(path)
+
+    def close(self):
+        self.stop.set()
+        self.release.set()
+        self._acceptor.join(5)
+        self.lsock.close()
+        with self._lock:
+            conns = list(self._conns)
+            threads = list(self._threads)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in threads:
+            t.join(5)
+
+
+def read_head(conn, limit=65536):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if len(data) > limit:
+            return None
+        part = conn.recv(4096)
+        if not part:
+            return None
+        data += part
+    return data[:data.index(b"\r\n\r\n") + 4]
+
+
+def send_response(conn, status, reason, headers, body=b""):
+    out = b"HTTP/1.1 %d %s\r\n" % (status, reason.encode())
+    for k, v in headers:
+        out += k.encode() + b": " + v.encode() + b"\r\n"
+    conn.sendall(out + b"\r\n" + body)
+
+
+def page_response(conn):
+    send_response(conn, 200, "OK", [("Content-Type", "text/html"), ("X-Vigie", "first"),
+                                     ("Content-Length", str(len(PAGE))), ("Connection", "close")],
+                  PAGE)
+
+
+def http_handler(server, conn, stream=None):
+    stream = stream or conn
+    head = read_head(stream)
+    if head is None:
+        return
+    target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode("latin-1")
+    server.record(target)
+    if target == "/redirect":
+        send_response(stream, 302, "Found", [("Location", "/title"), ("Content-Length", "0"),
+                                             ("Connection", "close")])
+    elif target == "/slow":
+        # Hold the answer until the test releases it (bounded), then send the page.
+        server.release.wait(HOLD_MAX)
+        page_response(stream)
+    else:
+        page_response(stream)
+
+
+def https_handler(ctx):
+    def handle(server, conn):
+        tls = ctx.wrap_socket(conn, server_side=True)
+        try:
+            http_handler(server, conn, tls)
+        finally:
+            tls.close()
+    return handle
+
+
+# --------------------------------------------------------------------------------------------
+# the helper under test
+
+
+class Helper:
+    """`vigie helper` on 127.0.0.1:0; the request log (stderr) is collected line by line."""
+
+    def __init__(self, *args):
+        self.args = [VIGIE, "helper", "--listen", "%s:0" % HOST] + list(args)
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines = []
+        self._lock = threading.Lock()
+        self._listening = threading.Event()
+        self.url = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._listening.wait(START_TIMEOUT):
+            self.stop()
+            raise RuntimeError("vigie helper did not start: %r" % self.log())
+        m = re.match(r"(https?)://127\.0\.0\.1:(\d+)/", self.url)
+        self.https = m.group(1) == "https"
+        self.port = int(m.group(2))
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._lock:
+                self.lines.append(line)
+            m = re.search(r"listening on (\S+)", line)
+            if m:
+                self.url = m.group(1)
+                self._listening.set()
+
+    def log(self):
+        with self._lock:
+            return list(self.lines)
+
+    def wait_log(self, pattern, timeout=20):
+        """The first log line matching pattern (bounded wait), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log():
+                if re.search(pattern, line):
+                    return line
+            time.sleep(0.02)
+        return None
+
+    def connection(self, ctx=None):
+        if self.https:
+            return http.client.HTTPSConnection(HOST, self.port, timeout=REQ_TIMEOUT, context=ctx)
+        return http.client.HTTPConnection(HOST, self.port, timeout=REQ_TIMEOUT)
+
+    def request(self, method, path, body=None, headers=None, ctx=None):
+        """(status, headers dict (lower-case names), body bytes)."""
+        conn = self.connection(ctx)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def measure(self, threquest):
+        """POST a THRequest (a dict, or raw bytes); (status, headers, parsed JSON body)."""
+        body = threquest if isinstance(threquest, bytes) else json.dumps(threquest).encode()
+        status, headers, data = self.request("POST", "/", body,
+                                             {"Content-Type": "application/json"})
+        return status, headers, json.loads(data.decode())
+
+    def metric(self, name, **labels):
+        status, _, data = self.request("GET", "/metrics")
+        assert status == 200, status
+        want = name
+        if labels:
+            want += "{" + ",".join('%s="%s"' % (k, labels[k]) for k in sorted(labels)) + "}"
+        for line in data.decode().splitlines():
+            if line.startswith("#"):
+                continue
+            key, _, value = line.rpartition(" ")
+            if key == want or (labels and key.startswith(name + "{") and
+                               sorted(key[len(name) + 1:-1].split(",")) ==
+                               sorted('%s="%s"' % (k, v) for k, v in labels.items())):
+                return float(value)
+        raise AssertionError("metric %s not found in:\n%s" % (want, data.decode()))
+
+    def wait(self, timeout=60):
+        """Exit status once the helper exits by itself (bounded; killed past timeout)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(5)
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures shared by the tests
+
+FX = {}
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+def setUpModule():
+    tmp = tempfile.mkdtemp(prefix="vigie-helper-test-")
+    FX["tmp"] = tmp
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+            "-days", "2", "-subj", "/CN=vigie-helper-test",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
+    der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"], check=True,
+                         stdout=subprocess.PIPE).stdout
+    FX["cert"], FX["key"] = cert, key
+    FX["cert_sha256"] = hashlib.sha256(der).hexdigest()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    FX["http"] = Server(http_handler, "http")
+    FX["https"] = Server(https_handler(ctx), "https")
+    # A port with nothing listening: bind, read the port, close.
+    s = socket.socket()
+    s.bind((HOST, 0))
+    FX["closed_port"] = s.getsockname()[1]
+    s.close()
+    FX["helper"] = Helper("--allow-private")
+
+
+def tearDownModule():
+    if "helper" in FX:
+        FX["helper"].stop()
+    for k in ("http", "https"):
+        if k in FX:
+            FX[k].close()
+    shutil.rmtree(FX["tmp"], ignore_errors=True)
+
+
+def http_url(path):
+    return "http://%s:%d%s" % (HOST, FX["http"].port, path)
+
+
+def ep(server):
+    return "%s:%d" % (HOST, server.port)
+
+
+OONI_HEADERS = {"Accept": ["text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"],
+                "Accept-Language": ["en-US,en;q=0.9"],
+                "User-Agent": ["Mozilla/5.0 (Windows NT 10.0; Win64; x64)"]}
+
+
+def threquest(url, endpoints):
+    return {"http_request": url, "http_request_headers": OONI_HEADERS,
+            "tcp_connect": endpoints, "x_quic_enabled": False}
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class TestProtocol(unittest.TestCase):
+    """THRequest -> THResponse, field by field."""
+
+    def test_health(self):
+        status, headers, body = FX["helper"].request("GET", "/")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), {"message": "Hello OONItarian!"})
+        self.assertTrue(headers["server"].startswith("vigie-helper/"), headers)
+        self.assertEqual(headers["content-type"], "application/json")
+
+    def test_http_page(self):
+        status, headers, r = FX["helper"].measure(
+            threquest(http_url("/title"), [ep(FX["http"])]))
+        self.assertEqual(status, 200, r)
+        self.assertTrue(headers["server"].startswith("vigie-helper/"))
+        self.assertEqual(list(r), ["tcp_connect", "tls_handshake", "quic_handshake",
+                                   "http_request", "http3_request", "dns", "ip_info"])
+        # an explicit port: oohelperd measures that port only
+        self.assertEqual(r["tcp_connect"], {ep(FX["http"]): {"status": True, "failure": None}})
+        self.assertEqual(r["tls_handshake"], {})
+        self.assertEqual(r["quic_handshake"], {})
+        self.assertIsNone(r["http3_request"])
+        h = r["http_request"]
+        self.assertEqual(h["status_code"], 200)
+        self.assertIsNone(h["failure"])
+        self.assertEqual(h["title"], TITLE)
+        self.assertEqual(h["body_length"], len(PAGE))
+        self.assertEqual(h["discovered_h3_endpoint"], "")
+        self.assertEqual(h["headers"]["Content-Type"], "text/html")
+        self.assertEqual(h["headers"]["X-Vigie"], "first")
+        self.assertEqual(h["x_body_sha256"], hashlib.sha256(PAGE).hexdigest())
+        # an IP literal: no DNS, as oohelperd
+        self.assertEqual(r["dns"], {"failure": None, "addrs": []})
+        # 1 probe + 4 bogon (measured because of --allow-private)
+        self.assertEqual(r["ip_info"], {HOST: {"asn": 0, "flags": 5}})
+
+    def test_redirect(self):
+        _, _, r = FX["helper"].measure(threquest(http_url("/redirect"), [ep(FX["http"])]))
+        h = r["http_request"]
+        self.assertEqual((h["status_code"], h["title"], h["failure"]), (200, TITLE, None))
+        self.assertEqual(list(r["tcp_connect"]), [ep(FX["http"])])
+
+    def test_connection_refused(self):
+        target = "%s:%d" % (HOST, FX["closed_port"])
+        _, _, r = FX["helper"].measure(
+            threquest("http://%s/" % target, [target]))
+        self.assertEqual(r["tcp_connect"],
+                         {target: {"status": False, "failure": "connection_refused_error"}})
+        h = r["http_request"]
+        self.assertEqual(h["failure"], "connection_refused_error")
+        self.assertEqual((h["status_code"], h["body_length"], h["title"], h["headers"]),
+                         (-1, -1, "", {}))
+
+    def test_tls_self_signed(self):
+        target = ep(FX["https"])
+        _, _, r = FX["helper"].measure(threquest("https://%s/" % target, [target]))
+        self.assertEqual(list(r["tls_handshake"]), [target])
+        t = r["tls_handshake"][target]
+        self.assertEqual(t["server_name"], HOST)
+        self.assertFalse(t["status"])
+        self.assertEqual(t["failure"], "ssl_unknown_authority")
+        self.assertFalse(t["x_valid"])
+        self.assertTrue(t["x_tls_version"].startswith("TLSv1."), t)
+        self.assertNotEqual(t["x_cipher_suite"], "")
+        self.assertEqual(len(t["x_chain"]), 1)
+        leaf = t["x_chain"][0]
+        self.assertEqual(leaf["sha256"], FX["cert_sha256"])
+        self.assertIn("vigie-helper-test", leaf["subject"])
+        self.assertEqual(leaf["subject"], leaf["issuer"])
+        self.assertRegex(leaf["spki_sha256"], r"^[0-9a-f]{64}$")
+        self.assertEqual(r["tcp_connect"][target], {"status": True, "failure": None})
+        # the page is not fetched over an unvalidated handshake
+        h = r["http_request"]
+        self.assertEqual((h["status_code"], h["body_length"], h["failure"]),
+                         (-1, -1, "unknown_error"))
+        self.assertEqual(r["ip_info"][HOST]["flags"], 5)   # no 8: not valid for the name
+
+    def test_tls_valid_with_ca_file(self):
+        helper = Helper("--allow-private", "--ca-file", FX["cert"])
+        try:
+            target = ep(FX["https"])
+            _, _, r = helper.measure(threquest("https://%s/" % target, [target]))
+        finally:
+            self.assertEqual(helper.stop(), 0)
+        t = r["tls_handshake"][target]
+        self.assertEqual((t["status"], t["failure"], t["x_valid"]), (True, None, True))
+        self.assertEqual(t["x_chain"][0]["sha256"], FX["cert_sha256"])
+        self.assertEqual(r["http_request"]["title"], TITLE)
+        self.assertEqual(r["ip_info"][HOST]["flags"], 1 | 4 | 8)
+
+    def test_errors(self):
+        helper = FX["helper"]
+        cases = [b"{not json", b"[]", b'{"tcp_connect":[]}', b'{"http_request":42}',
+                 b'{"http_request":"ftp://x/"}', b'{"http_request":"http://a/","tcp_connect":"x"}']
+        for body in cases:
+            status, headers, r = helper.measure(body)
+            self.assertEqual(status, 400, body)
+            self.assertIsInstance(r.get("error"), str, body)
+            self.assertEqual(headers["content-type"], "application/json")
+        status, _, body = helper.request("GET", "/nope")
+        self.assertEqual((status, "error" in json.loads(body)), (404, True))
+        status, headers, body = helper.request("PUT", "/", b"{}")
+        self.assertEqual(status, 405)
+        self.assertIn("POST", headers["allow"])
+
+    def test_body_too_large_declared(self):
+        # Content-Length over --max-body (1 MiB): refused before the body is read.
+        helper = FX["helper"]
+        with socket.create_connection((HOST, helper.port), timeout=REQ_TIMEOUT) as s:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % (2 * 1024 * 1024))
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            self.assertEqual(resp.status, 413)
+            self.assertIn("error", json.loads(resp.read()))
+
+    def test_body_too_large_chunked(self):
+        helper = FX["helper"]
+        conn = helper.connection()
+        chunk = b" " * 65536
+        try:
+            conn.request("POST", "/", body=iter([chunk] * 20), encode_chunked=True,
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 413)
+            self.assertIn("error", json.loads(resp.read()))
+        finally:
+            conn.close()
+
+    def test_metrics_move(self):
+        helper = FX["helper"]
+        ok = helper.metric("vigie_helper_requests_total", code="200", reason="ok")
+        bad = helper.metric("vigie_helper_requests_total", code="400",
+                            reason="cannot_unmarshal_request_body")
+        count = helper.metric("vigie_helper_measurement_duration_seconds_count")
+        helper.measure(threquest(http_url("/title"), [ep(FX["http"])]))
+        helper.measure(b"{")
+        # the counters move when the request completes, just after the answer: bounded wait
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if (helper.metric("vigie_helper_requests_total", code="200", reason="ok") >= ok + 1
+                    and helper.metric("vigie_helper_requests_total", code="400",
+                                      reason="cannot_unmarshal_request_body") >= bad + 1):
+                break
+            time.sleep(0.05)
+        self.assertGreaterEqual(
+            helper.metric("vigie_helper_requests_total", code="200", reason="ok"), ok + 1)
+        self.assertGreaterEqual(
+            helper.metric("vigie_helper_requests_total", code="400",
+                          reason="cannot_unmarshal_request_body"), bad + 1)
+        self.assertGreaterEqual(
+            helper.metric("vigie_helper_measurement_duration_seconds_count"), count + 1)
+        self.assertEqual(helper.metric("vigie_helper_inflight"), 0)
+        _, headers, _ = helper.request("GET", "/metrics")
+        self.assertTrue(headers["content-type"].startswith("text/plain"))
+
+    def test_request_log(self):
+        helper = FX["helper"]
+        url = http_url("/title?log=1")
+        helper.measure(threquest(url, [ep(FX["http"])]))
+        line = helper.wait_log(re.escape(url))
+        self.assertIsNotNone(line, helper.log())
+        self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z POST / 200 \d+\.\d{3}s ")
+        # no client address unless asked for
+        for line in helper.log():
+            self.assertNotIn("client=", line)
+
+
+class TestSafety(unittest.TestCase):
+    """Not an open proxy: without --allow-private, no private address is contacted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.helper = Helper()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.helper.stop()
+
+    def test_private_literal_refused(self):
+        before = FX["http"].seen("/title?private")
+        status, headers, r = self.helper.measure(
+            threquest(http_url("/title?private"), [ep(FX["http"])]))
+        self.assertEqual(status, 403)
+        self.assertIn("refused", r["error"])
+        self.assertEqual(FX["http"].seen("/title?private"), before)
+
+    def test_private_endpoints_dropped(self):
+        # "localhost" resolves to 127.0.0.1: the name is measured, no private address is.
+        path = "/title?localhost"
+        url = "http://localhost:%d%s" % (FX["http"].port, path)
+        status, _, r = self.helper.measure(threquest(url, [ep(FX["http"]), "10.1.2.3:80"]))
+        self.assertEqual(status, 200, r)
+        self.assertEqual(r["tcp_connect"], {})
+        self.assertEqual(r["tls_handshake"], {})
+        h = r["http_request"]
+        self.assertIsNotNone(h["failure"])
+        self.assertEqual((h["status_code"], h["body_length"]), (-1, -1))
+        self.assertIn(HOST, r["dns"]["addrs"])
+        self.assertEqual(r["ip_info"][HOST]["flags"], 1 | 2 | 4)
+        self.assertEqual(r["ip_info"]["10.1.2.3"]["flags"], 1 | 4)
+        self.assertEqual(FX["http"].seen(path), 0, "the helper reached a private address")
+
+
+class TestLoad(unittest.TestCase):
+    def test_saturation(self):
+        # --max-inflight 1: while a slow measurement is in flight, the next one gets 503.
+        srv = Server(http_handler, "slow")
+        helper = Helper("--allow-private", "--max-inflight", "1", "--log-client-address")
+        result = {}
+
+        def slow():
+            result["r"] = helper.measure(threquest("http://%s/slow" % ep(srv), [ep(srv)]))
+
+        t = threading.Thread(target=slow, daemon=True)
+        try:
+            t.start()
+            deadline = time.monotonic() + 20
+            while srv.seen("/slow") == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(srv.seen("/slow"), 1, "the slow measurement started")
+            status, headers, r = helper.measure(threquest(http_url("/title"), [ep(FX["http"])]))
+            self.assertEqual(status, 503)
+            self.assertIn("retry-after", headers)
+            self.assertIn("error", r)
+            self.assertEqual(helper.metric("vigie_helper_inflight"), 1)
+            srv.release.set()
+            t.join(REQ_TIMEOUT)
+            status, _, r = result["r"]
+            self.assertEqual(status, 200)
+            self.assertEqual(r["http_request"]["title"], TITLE)
+            self.assertIsNotNone(helper.wait_log(r" POST / 503 .* client=127\.0\.0\.1$"),
+                                 helper.log())
+        finally:
+            srv.release.set()
+            self.assertEqual(helper.stop(), 0)
+            srv.close()
+
+    def test_concurrent(self):
+        helper = FX["helper"]
+        results = []
+        lock = threading.Lock()
+
+        def one(i):
+            r = helper.measure(threquest(http_url("/title?n=%d" % i), [ep(FX["http"])]))
+            with lock:
+                results.append(r)
+
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(REQ_TIMEOUT)
+        self.assertEqual(len(results), 30)
+        for status, _, r in results:
+            self.assertEqual(status, 200)
+            self.assertEqual(r["http_request"]["title"], TITLE)
+
+
+class TestLifecycle(unittest.TestCase):
+    def test_sigterm_finishes_in_flight(self):
+        srv = Server(http_handler, "slow")
+        helper = Helper("--allow-private")
+        result = {}
+
+        def slow():
+            result["r"] = helper.measure(threquest("http://%s/slow" % ep(srv), [ep(srv)]))
+
+        t = threading.Thread(target=slow, daemon=True)
+        try:
+            t.start()
+            deadline = time.monotonic() + 20
+            while srv.seen("/slow") == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(srv.seen("/slow"), 1)
+            helper.proc.send_signal(signal.SIGTERM)
+            self.assertIsNotNone(helper.wait_log("finishing 1 in flight"), helper.log())
+            srv.release.set()
+            t.join(REQ_TIMEOUT)
+            self.assertEqual(result["r"][0], 200)
+            self.assertEqual(result["r"][2]["http_request"]["status_code"], 200)
+            self.assertEqual(helper.wait(), 0)
+            self.assertIn("vigie helper: stopped", helper.log())
+        finally:
+            srv.release.set()
+            helper.stop()
+            srv.close()
+
+    def test_sigint_idle(self):
+        helper = Helper()
+        self.assertEqual(helper.stop(signal.SIGINT), 0)
+
+    def test_https_listener(self):
+        helper = Helper("--tls-cert", FX["cert"], "--tls-key", FX["key"], "--allow-private")
+        try:
+            self.assertTrue(helper.https)
+            ctx = ssl.create_default_context(cafile=FX["cert"])
+            status, headers, body = helper.request("GET", "/", ctx=ctx)
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(body)["message"], "Hello OONItarian!")
+        finally:
+            self.assertEqual(helper.stop(), 0)
+
+    def test_bad_options(self):
+        for args in (["--listen", "nowhere"], ["--listen", "127.0.0.1:0", "--tls-cert", "x"],
+                     ["--listen", "127.0.0.1:0", "--max-inflight", "0"], [],
+                     ["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent",
+                      "--tls-key", "/nonexistent"]):
+            p = subprocess.run([VIGIE, "helper"] + args, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(b"vigie helper:", p.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main():
+    global VIGIE
+    argv = [sys.argv[0]]
+    args = sys.argv[1:]
+    i = 0
+    while i < len(args):
+        if args[i] == "--vigie" and i + 1 < len(args):
+            VIGIE = args[i + 1]
+            i += 2
+        elif args[i].startswith("--vigie="):
+            VIGIE = args[i].split("=", 1)[1]
+            i += 1
+        else:
+            argv.append(args[i])
+            i += 1
+    VIGIE = VIGIE or os.environ.get("VIGIE")
+    if not VIGIE:
+        sys.stderr.write("usage: %s --vigie PATH (or VIGIE=PATH) [unittest options]\n"
+                         % sys.argv[0])
+        return 2
+    VIGIE = os.path.abspath(VIGIE)
+    if not os.access(VIGIE, os.X_OK):
+        sys.stderr.write("%s: not an executable\n" % VIGIE)
+        return 2
+    prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
