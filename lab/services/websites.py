@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 """The lab's web sites: HTTP on :80 and HTTPS on :443 of every site address.
 
-Sites are name-based, like a shared hosting front end: the page is chosen by
-the Host header (HTTP) and the certificate by the SNI (TLS).  A request for
-an IP literal, or without Host/SNI, gets the site the address belongs to; an
-unknown Host gets a 404.
+Sites are name-based, like a hosting front end: the page is chosen by the
+Host header (HTTP) and the certificate by the SNI (TLS), among the names that
+resolve to the address (lab/zone.txt).  A request for an IP literal, or
+without Host/SNI, gets the site the address belongs to, and so does a TLS
+client with an SNI the address does not host; an unknown Host gets a 404.
 
   GET /          the site's page (lab/sites/NAME.html), with the extra response
                  headers of lab/sites/NAME.headers ("Name: value" lines), if any
@@ -69,12 +70,27 @@ def load_redirects(path):
     return out
 
 
+# A CDN's bot check, served instead of the page to the clients it distrusts
+# (OONI's cloudflareCAPTCHA QA cases): status 403, same server headers.
+CAPTCHA_PAGE = b"""<!DOCTYPE html>
+<html lang="en-US"><head><title>Just a moment...</title>
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
+<meta name="robots" content="noindex,nofollow"></head>
+<body><div class="main-wrapper" role="main"><div class="main-content">
+<h1 class="zone-name-title h1">Checking if the site connection is secure</h1>
+<p>The site needs to review the security of your connection before proceeding.</p>
+<noscript><div class="h2">Enable JavaScript and cookies to continue</div></noscript>
+</div></div><div class="footer" role="contentinfo">Performance &amp; security by the lab CDN</div>
+</body></html>
+"""
+
+
 def parse_settings(lines):
-    """alt-cert rules: [(name, ip_network)]."""
-    rules = []
+    """{"alt-cert": [(name, ip_network)], "alt-page": [(name, ip_network)]}."""
+    rules = {"alt-cert": [], "alt-page": []}
     for w in lines:
-        if w[0] == "alt-cert" and len(w) == 3:
-            rules.append((w[1].lower(), ipaddress.ip_network(w[2], strict=False)))
+        if w[0] in rules and len(w) == 3:
+            rules[w[0]].append((w[1].lower(), ipaddress.ip_network(w[2], strict=False)))
         else:
             raise ValueError("unknown setting %r" % " ".join(w))
     return rules
@@ -114,7 +130,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _site(self):
         host = (self.headers.get("Host") or "").strip().lower()
         host = re.sub(r":\d+$", "", host).strip("[]").rstrip(".")
-        if host in self.server.sites:
+        if host in self.server.sites and self.server.addr in self.server.sites[host]["addrs"]:
             return host
         try:
             ipaddress.ip_address(host)
@@ -141,6 +157,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = b"<!doctype html><title>404 Not Found</title><h1>Unknown site</h1>\n"
             return self._send(404, "text/html; charset=utf-8", body, head_only)
         path = self.path.split("?", 1)[0]
+        client = ipaddress.ip_address(self.client_address[0])
+        if path in ("/", "/index.html") and any(
+                n == site and client in net for n, net in self.server.settings.get()["alt-page"]):
+            lc.log("%s gets the bot check instead of %s", self.client_address[0], site)
+            return self._send(403, "text/html; charset=UTF-8", CAPTCHA_PAGE, head_only,
+                              self.server.sites[site]["headers"])
         if path in ("/", "/index.html", "/redirect/0"):
             return self._send(200, "text/html; charset=utf-8", self.server.sites[site]["page"],
                               head_only, self.server.sites[site]["headers"])
@@ -197,8 +219,8 @@ class SiteServer(http.server.ThreadingHTTPServer):
             return super().finish_request(request, client_address)
         request.settimeout(15)
         client = ipaddress.ip_address(client_address[0])
-        alt = {name for name, net in self.settings.get() if client in net}
-        ctx = self.tls.context_for(self.default_site, alt)
+        alt = {name for name, net in self.settings.get()["alt-cert"] if client in net}
+        ctx = self.tls.context_for(self.default_site, alt, self.addr)
         if alt:
             lc.log("%s %s:%d gets the alternate certificate of %s", client_address[0], self.addr,
                    self.port, " ".join(sorted(alt)))
@@ -219,6 +241,10 @@ class Certs:
     def __init__(self, sites, cert_dir, alt_dir):
         self.dirs = {False: cert_dir, True: alt_dir}
         self.names = set(sites)
+        self.hosted = {}  # address -> names it serves
+        for name, site in sites.items():
+            for a in site["addrs"]:
+                self.hosted.setdefault(a, set()).add(name)
         self.leaf = {}  # (name, alt) -> context holding only that certificate
         for name in sites:
             self.leaf[(name, False)] = self._ctx(cert_dir, name)
@@ -233,20 +259,22 @@ class Certs:
         ctx.load_cert_chain(os.path.join(d, name + ".pem"), os.path.join(d, name + ".key"))
         return ctx
 
-    def context_for(self, default_site, alt):
+    def context_for(self, default_site, alt, addr):
         """The context to accept a connection with: the default site's certificate when the
         client sends no SNI, and an SNI callback that switches to the named site's (its
         alternate certificate when the name is in alt)."""
         alt = frozenset(n for n in alt if (n, True) in self.leaf)
-        key = (default_site, alt)
+        key = (default_site, alt, addr)
         with self.lock:
             ctx = self.accept.get(key)
             if ctx is None:
                 ctx = self._ctx(self.dirs[default_site in alt], default_site)
 
-                def pick(sslobj, server_name, _ctx, alt=alt):
+                hosted = self.hosted.get(addr, set())
+
+                def pick(sslobj, server_name, _ctx, alt=alt, hosted=hosted):
                     name = (server_name or "").lower()
-                    if name in self.names:
+                    if name in hosted:
                         sslobj.context = self.leaf[(name, name in alt)]
                     return None
 
