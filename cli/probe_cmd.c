@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,6 +73,10 @@ usage(FILE *f)
                "      --http-timeout T    (default 10s)  T is e.g. 500ms, 2s, 1m\n"
                "      --body-max BYTES    body bytes kept per response (default 524288)\n"
                "      --lab               treat documentation address ranges as public (lab)\n"
+               "control:\n"
+               "      --helper URL        control vantage point (OONI test-helper protocol, e.g.\n"
+               "                          vigie helper); repeat for failover, tried in order\n"
+               "      --control-timeout T per helper attempt (default 30s)\n"
                "output:\n"
                "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
                "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
@@ -145,6 +150,19 @@ on_result(const struct vg_result *res, void *arg)
         draw_progress(r, false);
 }
 
+/* Wilson score interval at 95% for k successes in n trials, in percent. */
+static void
+wilson(unsigned k, unsigned n, double *lo, double *hi)
+{
+    const double z = 1.959964;
+    double p = (double)k / n, z2n = z * z / n;
+    double centre = (p + z2n / 2) / (1 + z2n);
+    double half = z * sqrt(p * (1 - p) / n + z2n / (4.0 * n)) / (1 + z2n);
+
+    *lo = 100.0 * (centre - half < 0 ? 0 : centre - half);
+    *hi = 100.0 * (centre + half > 1 ? 1 : centre + half);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -156,7 +174,7 @@ cmp_double(const void *a, const void *b)
 static void
 print_table(struct run *r)
 {
-    size_t w = 3;
+    size_t w = 3, vw = 11;
 
     for (size_t i = 0; i < r->n_stats; i++) {
         size_t l = strlen(r->inputs[i]);
@@ -166,10 +184,17 @@ print_table(struct run *r)
     }
     if (w > 60)
         w = 60;
-    printf("%-*s  %-16s  %-18s  %6s  %7s\n", (int)w, "URL", "VERDICT", "CAUSE", "TRIALS", "TIME");
+    for (size_t i = 0; i < r->n_stats; i++) {
+        for (int k = 0; k < VG_N_VERDICTS; k++) {
+            if (r->stats[i].count[k] > 0 && r->stats[i].count[k] < r->stats[i].n)
+                vw = 44;
+        }
+    }
+    printf("%-*s  %-*s  %-18s  %6s  %7s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE", "TRIALS",
+           "TIME");
     for (size_t i = 0; i < r->n_stats; i++) {
         struct url_stats *s = &r->stats[i];
-        char verdict[32];
+        char verdict[96];
         int top = -1;
         double median = 0;
 
@@ -179,13 +204,19 @@ print_table(struct run *r)
         }
         if (top < 0)
             continue;
-        if (s->count[top] == s->n)
+        if (s->count[top] == s->n) {
             snprintf(verdict, sizeof(verdict), "%s", vg_verdicts[top]);
-        else
-            snprintf(verdict, sizeof(verdict), "%s %u/%u", vg_verdicts[top], s->count[top], s->n);
+        } else {
+            double lo, hi;
+
+            /* Intermittent interference: the share of trials, with its uncertainty. */
+            wilson(s->count[top], s->n, &lo, &hi);
+            snprintf(verdict, sizeof(verdict), "%s %u/%u (%.0f%%, 95%% CI %.0f-%.0f%%)",
+                     vg_verdicts[top], s->count[top], s->n, 100.0 * s->count[top] / s->n, lo, hi);
+        }
         qsort(s->runtimes, s->n, sizeof(double), cmp_double);
         median = s->runtimes[s->n / 2];
-        printf("%-*.*s  %-16s  %-18s  %6u  %6.2fs\n", (int)w, (int)w, r->inputs[i], verdict,
+        printf("%-*.*s  %-*s  %-18s  %6u  %6.2fs\n", (int)w, (int)w, r->inputs[i], (int)vw, verdict,
                s->cause[top][0] != '\0' ? s->cause[top] : "-", s->n, median);
     }
 }
@@ -269,6 +300,8 @@ enum {
     OPT_HTTP_TIMEOUT,
     OPT_BODY_MAX,
     OPT_LAB,
+    OPT_HELPER,
+    OPT_CONTROL_TIMEOUT,
 };
 
 int
@@ -291,14 +324,16 @@ vg_cmd_probe(int argc, char **argv)
         {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
         {"body-max", required_argument, NULL, OPT_BODY_MAX},
         {"lab", no_argument, NULL, OPT_LAB},
+        {"helper", required_argument, NULL, OPT_HELPER},
+        {"control-timeout", required_argument, NULL, OPT_CONTROL_TIMEOUT},
         {NULL, 0, NULL, 0},
     };
     struct vg_probe_opts o;
     struct vg_probe *p = NULL;
     struct run r;
     struct bad_ctx bad = {0};
-    const char **files = NULL;
-    size_t n_files = 0;
+    const char **files = NULL, **helpers = NULL;
+    size_t n_files = 0, n_helpers = 0;
     const char *format = NULL;
     char err[512];
     int c, rc, status = VG_EXIT_OK;
@@ -335,6 +370,7 @@ vg_cmd_probe(int argc, char **argv)
         case 'h':
             usage(stdout);
             free(files);
+            free(helpers);
             return VG_EXIT_OK;
         case OPT_RESOLVER:
             o.resolver = optarg;
@@ -370,6 +406,14 @@ vg_cmd_probe(int argc, char **argv)
         case OPT_LAB:
             o.doc_ranges_public = true;
             break;
+        case OPT_HELPER:
+            helpers = vg_xreallocarray(helpers, n_helpers + 1, sizeof(*helpers));
+            helpers[n_helpers++] = optarg;
+            break;
+        case OPT_CONTROL_TIMEOUT:
+            if (parse_ms("--control-timeout", optarg, &o.control_timeout_ms) < 0)
+                goto usage_error;
+            break;
         default:
             goto usage_error;
         }
@@ -384,11 +428,14 @@ vg_cmd_probe(int argc, char **argv)
         fprintf(stderr, "vigie probe: unknown format '%s' (table or jsonl)\n", format);
         goto usage_error;
     }
+    o.helpers = helpers;
+    o.n_helpers = n_helpers;
     raise_fd_limit(o.parallel);
     rc = vg_probe_new(&o, &p, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "vigie probe: %s\n", err);
         free(files);
+        free(helpers);
         return VG_EXIT_USAGE;
     }
     for (int i = optind; i < argc; i++) {
@@ -460,9 +507,11 @@ out:
     free(r.stats);
     vg_probe_free(p);
     free(files);
+    free(helpers);
     return status;
 usage_error:
     fprintf(stderr, "Run 'vigie probe --help' for usage.\n");
     free(files);
+    free(helpers);
     return VG_EXIT_USAGE;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "meas/ctrlclient.h"
 #include "meas/verdict.h"
 #include "net/conn.h"
 #include "net/httpx.h"
@@ -58,6 +59,22 @@ struct vg_probe {
     uv_async_t async;
     bool accepting; /* under qlock: submissions allowed (not stopping, not a batch run) */
     struct vg__job *qhead, *qtail;
+    struct vg__ctrl_slot *slots; /* one per URL when helpers are configured */
+    char sys_resolver[64];       /* first nameserver of /etc/resolv.conf (resolver_ip) */
+};
+
+/* The control for one URL, shared by its trials (batch mode). */
+enum vg__ctrl_state { VG__CTRL_NONE, VG__CTRL_PENDING, VG__CTRL_DONE };
+
+struct vg__ctrl_slot {
+    enum vg__ctrl_state state;
+    struct vg_ctrl *ctrl;     /* parsed THResponse, NULL when no helper answered */
+    json_t *raw;              /* the THResponse as JSON (test_keys.control) */
+    json_t *request;          /* the THRequest sent (test_keys.x_control_request) */
+    char failure[512];        /* control_failure when ctrl is NULL */
+    double runtime;           /* seconds the exchange took */
+    struct vg_meas **waiters; /* measurements waiting for it */
+    size_t n_waiters;
 };
 
 /* A measurement submitted to a serving probe (owned by the queue, then by its measurement). */
@@ -82,9 +99,10 @@ struct vg__ep {
     char ip[INET6_ADDRSTRLEN];
     char addr[64];
     uint16_t port;
-    bool tls;   /* handshake on this endpoint (https, or port 443 of a control measurement) */
-    size_t obs; /* index in m->obs.ep, or SIZE_MAX when the summary is full */
-    int tid;    /* transaction id */
+    bool tls;      /* handshake on this endpoint (https, or port 443 of a control measurement) */
+    char alpn[32]; /* protocol negotiated by ALPN, "" if none */
+    size_t obs;    /* index in m->obs.ep, or SIZE_MAX when the summary is full */
+    int tid;       /* transaction id */
     double t0;
     enum vg__ep_state state;
 };
@@ -128,6 +146,8 @@ struct vg_meas {
     bool fetch_done;
     int hop_failure; /* failure to report when no request could be made */
     double udp_t0;   /* when the UDP queries of this hop left */
+    bool ctrl_asked; /* the control for this URL was requested or joined */
+    char id[40];     /* UUIDv4 of the measurement */
     int sys_failure;
 };
 
@@ -347,11 +367,10 @@ vg__fetch_finish(struct vg_meas *m, int failure)
         json_object_set_new(resp, "headers", json_object());
         json_object_set_new(resp, "headers_list", json_array());
     }
-    entry =
-        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network", "tcp", "address",
-                  ep->addr, "alpn", m->url.scheme[4] == 's' ? "http/1.1" : "", "failure",
-                  vg__jfailure(failure), "request", req, "response", resp, "t0", f->t0, "t",
-                  vg__now(m), "tags", vg__tags(m->depth), "transaction_id", ep->tid);
+    entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network", "tcp",
+                      "address", ep->addr, "alpn", ep->alpn, "failure", vg__jfailure(failure),
+                      "request", req, "response", resp, "t0", f->t0, "t", vg__now(m), "tags",
+                      vg__tags(m->depth), "transaction_id", ep->tid);
     json_array_insert_new(m->requests, 0, entry);
     m->fetch_done = true;
     vg__ep_release(ep);
@@ -497,6 +516,8 @@ vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
     if (ti != NULL) {
         bool valid = ti->verify_err == 0;
 
+        memcpy(ep->alpn, ti->alpn, sizeof(ep->alpn));
+
         if (!valid && m->hop_failure == 0)
             m->hop_failure = ti->verify_err;
         vg_tls_info_cleanup(ti);
@@ -636,6 +657,119 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* control (test helper)                                                                       */
+
+static void
+vg__ctrl_attach(struct vg_meas *m, const struct vg__ctrl_slot *slot)
+{
+    m->obs.ctrl = slot->ctrl;
+    if (slot->ctrl == NULL)
+        snprintf(m->obs.control_failure, sizeof(m->obs.control_failure), "%s", slot->failure);
+    json_object_set(m->tk, "control", slot->raw != NULL ? slot->raw : json_null());
+    json_object_set(m->tk, "x_control_request", slot->request);
+    json_object_set_new(m->tk, "control_failure",
+                        slot->ctrl == NULL ? json_string(slot->failure) : json_null());
+    json_object_set_new(m->tk, "x_th_runtime", json_real(slot->runtime));
+}
+
+struct vg__ctrl_ctx {
+    struct vg_probe *p;
+    size_t slot;
+    uint64_t t0;
+};
+
+static void
+vg__on_ctrl(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len, const char *failure,
+            void *arg)
+{
+    struct vg__ctrl_ctx *cx = arg;
+    struct vg__ctrl_slot *slot = &cx->p->slots[cx->slot];
+    struct vg_meas **waiters = slot->waiters;
+    size_t n = slot->n_waiters;
+
+    slot->state = VG__CTRL_DONE;
+    slot->runtime = (double)(uv_hrtime() - cx->t0) / 1e9;
+    if (ctrl != NULL) {
+        slot->ctrl = vg_xmemdup(ctrl, sizeof(*ctrl));
+        slot->raw = json_loadb(raw, raw_len, 0, NULL);
+    } else {
+        snprintf(slot->failure, sizeof(slot->failure), "%s", failure);
+    }
+    slot->waiters = NULL;
+    slot->n_waiters = 0;
+    free(cx);
+    for (size_t i = 0; i < n; i++) {
+        vg__ctrl_attach(waiters[i], slot);
+        vg__pending_done(waiters[i]);
+    }
+    free(waiters);
+}
+
+/* The THRequest for this URL with the addresses the probe resolved (ooni-reference.md 3). */
+static json_t *
+vg__threquest(const struct vg_meas *m)
+{
+    json_t *eps = json_array();
+    const char *url = m->input;
+
+    if (m->url.ip_family != 0) {
+        char ep[VG_DNS_NAME_MAX + 16];
+
+        snprintf(ep, sizeof(ep), m->url.ip_family == 6 ? "[%s]:%u" : "%s:%u", m->url.host,
+                 m->url.port);
+        json_array_append_new(eps, json_string(ep));
+    }
+    for (size_t i = 0; i < m->obs.n_dns_addrs; i++) {
+        char ep[80];
+
+        snprintf(ep, sizeof(ep), strchr(m->obs.dns_addrs[i], ':') != NULL ? "[%s]:%u" : "%s:%u",
+                 m->obs.dns_addrs[i], m->url.port);
+        json_array_append_new(eps, json_string(ep));
+    }
+    return json_pack("{s:s, s:{s:[s], s:[s], s:[s]}, s:o, s:b}", "http_request", url,
+                     "http_request_headers", "Accept",
+                     "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                     "Accept-Language", "en-US,en;q=0.9", "User-Agent", VG__USER_AGENT,
+                     "tcp_connect", eps, "x_quic_enabled", 0);
+}
+
+/* Called once the probe knows its own addresses for the URL (depth 0): ask the control, or
+ * join the request another trial of the same URL already made. The hop waits for it. */
+static void
+vg__ctrl_need(struct vg_meas *m)
+{
+    struct vg_probe *p = m->p;
+    struct vg__ctrl_slot *slot;
+
+    if (p->slots == NULL || m->job != NULL || m->ctrl_asked || m->depth != 0)
+        return;
+    m->ctrl_asked = true;
+    slot = &p->slots[m->url_index];
+    if (slot->state == VG__CTRL_DONE) {
+        vg__ctrl_attach(m, slot);
+        return;
+    }
+    slot->waiters = vg_xreallocarray(slot->waiters, slot->n_waiters + 1, sizeof(*slot->waiters));
+    slot->waiters[slot->n_waiters++] = m;
+    m->pending++;
+    if (slot->state == VG__CTRL_NONE) {
+        struct vg__ctrl_ctx *cx = vg_xcalloc(1, sizeof(*cx));
+        char *body;
+
+        slot->state = VG__CTRL_PENDING;
+        slot->request = vg__threquest(m);
+        body = json_dumps(slot->request, JSON_COMPACT);
+        cx->p = p;
+        cx->slot = m->url_index;
+        cx->t0 = uv_hrtime();
+        if (body == NULL || vg_ctrl_fetch(&p->loop, p->ctx, p->o.helpers, p->o.n_helpers,
+                                          p->o.control_timeout_ms, body, vg__on_ctrl, cx) < 0)
+            vg__on_ctrl(NULL, NULL, 0, "cannot build the control request", cx);
+        free(body);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* DNS                                                                                         */
 
 static int
@@ -704,6 +838,7 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
     if (m->depth == 0) {
         m->obs.sys_failure = failure;
         m->obs.n_sys_addrs = n;
+        vg__ctrl_need(m);
     }
     if (failure != 0 && m->hop_failure == 0)
         m->hop_failure = failure;
@@ -744,7 +879,7 @@ vg__on_dns_timeout(uv_timer_t *t)
 }
 
 static json_t *
-vg__udp_reply_json(const struct vg_meas *m, const struct vg_udp_reply *r)
+vg__udp_reply_json(struct vg_meas *m, const struct vg_udp_reply *r)
 {
     json_t *answers = json_array();
     char *raw = vg_base64(r->raw, r->raw_len);
@@ -774,7 +909,7 @@ vg__udp_reply_json(const struct vg_meas *m, const struct vg_udp_reply *r)
                   m->url.host, "query_type", r->qtype == VG_DNS_TYPE_A ? "A" : "AAAA",
                   "resolver_address", m->p->resolver_str, "raw_response", raw, "rcode", r->rcode,
                   "t0", m->udp_t0, "t", m->udp_t0 + r->t, "tags", vg__tags(m->depth),
-                  "transaction_id", m->next_tid, "x_ip_ttl", r->ip_ttl);
+                  "transaction_id", ++m->next_tid, "x_ip_ttl", r->ip_ttl);
     free(raw);
     return j;
 }
@@ -841,6 +976,18 @@ vg__on_udp_done(struct vg_udpdns *q, void *arg)
     if (m->depth == 0) {
         m->obs.udp_failure = n == 0 ? VG_ETIMEDOUT : 0;
         m->obs.n_udp_addrs = n_addrs;
+        /* Every reply, in arrival order: a control can tell the forged from the genuine. */
+        for (size_t i = 0; i < n && m->obs.n_replies < VG_OBS_MAX_REPLIES; i++) {
+            struct vg_obs_reply *o = &m->obs.replies[m->obs.n_replies++];
+
+            memset(o, 0, sizeof(*o));
+            o->aaaa = all[i].qtype == VG_DNS_TYPE_AAAA;
+            o->rcode = all[i].rcode;
+            vg__reply_brief(&all[i], o->brief, sizeof(o->brief));
+            for (size_t k = 0; k < all[i].n_addrs && o->n_addrs < VG_OBS_REPLY_ADDRS; k++)
+                inet_ntop(all[i].addrs[k].family, all[i].addrs[k].a, o->addrs[o->n_addrs++],
+                          sizeof(o->addrs[0]));
+        }
     }
     /* Disagreeing replies to one query: the earlier one raced the genuine one. */
     for (size_t i = 0; i < n && m->obs.injected[0] == '\0'; i++) {
@@ -906,6 +1053,31 @@ vg__meas_finish(struct vg_meas *m)
                                                           : json_string(blocking));
     json_object_set_new(m->tk, "accessible",
                         v.accessible < 0 ? json_null() : json_boolean(v.accessible));
+    if (m->obs.ctrl != NULL) {
+        const struct vg_ooni_keys *k = &v.ooni;
+
+        json_object_set_new(m->tk, "dns_consistency",
+                            k->dns_consistency < 0 ? json_null()
+                            : k->dns_consistency   ? json_string("consistent")
+                                                   : json_string("inconsistent"));
+        json_object_set_new(m->tk, "body_proportion",
+                            k->body_proportion < 0 ? json_null() : json_real(k->body_proportion));
+        json_object_set_new(m->tk, "body_length_match",
+                            k->body_length_match < 0 ? json_null()
+                                                     : json_boolean(k->body_length_match));
+        json_object_set_new(m->tk, "status_code_match",
+                            k->status_code_match < 0 ? json_null()
+                                                     : json_boolean(k->status_code_match));
+        json_object_set_new(m->tk, "headers_match",
+                            k->headers_match < 0 ? json_null() : json_boolean(k->headers_match));
+        json_object_set_new(m->tk, "title_match",
+                            k->title_match < 0 ? json_null() : json_boolean(k->title_match));
+    }
+    if (m->obs.ctrl != NULL)
+        json_object_set_new(m->tk, "x_dns_consistency",
+                            v.ooni.x_dns_consistency < 0   ? json_null()
+                            : v.ooni.x_dns_consistency > 0 ? json_string("consistent")
+                                                           : json_string("inconsistent"));
     json_object_set_new(m->tk, "x_verdict", json_string(v.verdict));
     json_object_set_new(m->tk, "x_cause", v.cause[0] != '\0' ? json_string(v.cause) : json_null());
     json_object_set_new(m->tk, "x_evidence",
@@ -954,15 +1126,15 @@ vg__hop_end(struct vg_meas *m)
         /* No endpoint could carry the request: record why, as OONI does. */
         int why = m->hop_failure != 0 ? m->hop_failure : VG_EDNS_NOANSWER;
         char url[VG_URL_MAX + 300];
+        double now = vg__now(m);
 
         if (vg_url_format(&m->url, url, sizeof(url)) < 0)
             url[0] = '\0';
-        json_array_insert_new(m->requests, 0,
-                              json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:n, s:f, s:f, s:o}",
-                                        "network", "tcp", "address", "", "failure",
-                                        vg__jfailure(why), "request", "url", url, "method", "GET",
-                                        "response", "t0", vg__now(m), "t", vg__now(m), "tags",
-                                        vg__tags(m->depth)));
+        json_array_insert_new(
+            m->requests, 0,
+            json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:n, s:f, s:f, s:o}", "network", "tcp",
+                      "address", "", "failure", vg__jfailure(why), "request", "url", url, "method",
+                      "GET", "response", "t0", now, "t", now, "tags", vg__tags(m->depth)));
         m->obs.http_attempted = true;
         m->obs.http_failure = why;
         m->obs.final_depth = m->depth;
@@ -1028,6 +1200,7 @@ vg__hop_start(struct vg_meas *m)
 
         if (inet_pton(fam, m->url.host, raw) == 1)
             vg__ep_add(m, fam, raw, true);
+        vg__ctrl_need(m);
     } else {
         struct vg__gai *g = vg_xcalloc(1, sizeof(*g));
         struct addrinfo hints;
@@ -1104,16 +1277,30 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
                   "tls_handshakes", m->tls, "requests", m->requests, "control", "control_failure",
                   "x_control_request", "dns_consistency", "body_length_match", "body_proportion",
                   "headers_match", "status_code_match", "title_match", "x_trial", trial);
-    m->root = json_pack(
-        "{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s, s:o, "
-        "s:s, s:s, s:s, s:n, s:s, s:s, s:o}",
-        "annotations", "engine_name", VG_SOFTWARE_NAME, "engine_version", VG_VERSION, "platform",
-        "linux", "data_format_version", "0.2.0", "input", input, "measurement_start_time", ts,
-        "probe_asn", "AS0", "probe_cc", "ZZ", "probe_ip", "127.0.0.1", "probe_network_name",
-        "report_id", "", "resolver_asn", "AS0", "resolver_ip",
-        vg__jstr(p->have_resolver ? p->resolver_str : NULL), "software_name", VG_SOFTWARE_NAME,
-        "software_version", VG_VERSION, "test_name", "web_connectivity", "test_helpers",
-        "test_start_time", ts, "test_version", VG__TEST_VERSION, "test_keys", m->tk);
+    m->root =
+        json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s, s:o, "
+                  "s:s, s:s, s:s, s:n, s:s, s:s, s:o}",
+                  "annotations", "engine_name", VG_SOFTWARE_NAME, "engine_version", VG_VERSION,
+                  "platform", "linux", "data_format_version", "0.2.0", "input", input,
+                  "measurement_start_time", ts, "probe_asn", "AS0", "probe_cc", "ZZ", "probe_ip",
+                  "127.0.0.1", "probe_network_name", "report_id", "", "resolver_asn", "AS0",
+                  "resolver_ip", vg__jstr(p->sys_resolver[0] != '\0' ? p->sys_resolver : NULL),
+                  "software_name", VG_SOFTWARE_NAME, "software_version", VG_VERSION, "test_name",
+                  "web_connectivity", "test_helpers", "test_start_time", ts, "test_version",
+                  VG__TEST_VERSION, "test_keys", m->tk);
+    {
+        uint8_t r[16];
+
+        /* A random UUIDv4 names the measurement: collectors deduplicate uploads by it. */
+        vg_random_bytes(r, sizeof(r));
+        r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+        r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+        snprintf(m->id, sizeof(m->id),
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+                 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+                 r[15]);
+        json_object_set_new(m->root, "id", json_string(m->id));
+    }
     /* json_pack's "O" added references: drop ours, the tree owns them now. */
     json_decref(m->queries);
     json_decref(m->dups);
@@ -1156,6 +1343,7 @@ vg_probe_opts_init(struct vg_probe_opts *o)
     o->body_max = VG_HTTP_BODY_MAX;
     o->parallel = 64;
     o->repeat = 1;
+    o->control_timeout_ms = 30000;
 }
 
 static int
@@ -1213,6 +1401,31 @@ vg__parse_resolver(const char *s, struct sockaddr_storage *ss, char *norm, size_
     return VG_EINVAL;
 }
 
+/* The system resolver's address, as OONI's resolver_ip: the first nameserver line. */
+static void
+vg__read_sys_resolver(char *out, size_t cap)
+{
+    FILE *f = fopen("/etc/resolv.conf", "r");
+    char line[256];
+
+    out[0] = '\0';
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *v;
+        uint8_t raw[16];
+
+        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t'))
+            continue;
+        v = vg_str_trim(line + 10);
+        if (inet_pton(AF_INET, v, raw) == 1 || inet_pton(AF_INET6, v, raw) == 1) {
+            snprintf(out, cap, "%s", v);
+            break;
+        }
+    }
+    fclose(f);
+}
+
 int
 vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err, size_t errlen)
 {
@@ -1246,6 +1459,7 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
     /* getaddrinfo runs on libuv's thread pool: size it for many lookups in flight. */
     if (getenv("UV_THREADPOOL_SIZE") == NULL)
         setenv("UV_THREADPOOL_SIZE", "32", 0);
+    vg__read_sys_resolver(p->sys_resolver, sizeof(p->sys_resolver));
     uv_loop_init(&p->loop);
     uv_mutex_init(&p->qlock);
     /* Serving mode wakes the loop with this handle; batch runs close it before they start. */
@@ -1289,6 +1503,8 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     p->cb = cb;
     p->cb_arg = arg;
     p->next_job = 0;
+    if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0)
+        p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
     uv_mutex_lock(&p->qlock);
     p->accepting = false;
     uv_mutex_unlock(&p->qlock);
@@ -1320,6 +1536,13 @@ vg_probe_free(struct vg_probe *p)
         vg__job_free(j);
     }
     uv_mutex_destroy(&p->qlock);
+    for (size_t i = 0; p->slots != NULL && i < p->n_urls; i++) {
+        free(p->slots[i].ctrl);
+        free(p->slots[i].waiters);
+        json_decref(p->slots[i].raw);
+        json_decref(p->slots[i].request);
+    }
+    free(p->slots);
     (void)uv_loop_close(&p->loop);
     vg_tls_ctx_free(p->ctx);
     for (size_t i = 0; i < p->n_urls; i++)

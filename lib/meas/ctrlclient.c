@@ -1,0 +1,113 @@
+#include "meas/ctrlclient.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/httpclient.h"
+#include "util/buf.h"
+#include "util/mem.h"
+
+struct vg__cc {
+    uv_loop_t *loop;
+    struct ssl_ctx_st *ctx;
+    const char *const *helpers;
+    size_t n, next;
+    unsigned timeout_ms;
+    char *body;
+    struct vg_buf failures;
+    vg_ctrl_done_cb cb;
+    void *arg;
+};
+
+static void vg__attempt(struct vg__cc *cc);
+
+/* Record why helper h failed; past the buffer's cap further reasons are dropped. */
+static void
+vg__note(struct vg__cc *cc, const char *h, const char *why)
+{
+    if (vg_buf_appendf(&cc->failures, "%s%s: %s", cc->failures.len > 0 ? "; " : "", h, why) < 0)
+        return;
+}
+
+static void
+vg__free(struct vg__cc *cc)
+{
+    vg_buf_cleanup(&cc->failures);
+    free(cc->body);
+    free(cc);
+}
+
+static void
+vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
+{
+    struct vg__cc *cc = arg;
+    const char *h = cc->helpers[cc->next - 1];
+    struct vg_ctrl *ctrl;
+    char why[96];
+    int rc;
+
+    if (status == 0) {
+        vg__note(cc, h, failure);
+        vg__attempt(cc);
+        return;
+    }
+    if (status != 200) {
+        snprintf(why, sizeof(why), "HTTP status %d", status);
+        vg__note(cc, h, why);
+        vg__attempt(cc);
+        return;
+    }
+    ctrl = vg_xmalloc(sizeof(*ctrl));
+    rc = vg_ctrl_parse((const char *)body, len, ctrl);
+    if (rc < 0) {
+        snprintf(why, sizeof(why), "invalid THResponse (%s)", vg_strerror(rc));
+        vg__note(cc, h, why);
+        free(ctrl);
+        vg__attempt(cc);
+        return;
+    }
+    cc->cb(ctrl, (const char *)body, len, NULL, cc->arg);
+    free(ctrl);
+    vg__free(cc);
+}
+
+/* Try the next helper in order; when none is left, report every reason. */
+static void
+vg__attempt(struct vg__cc *cc)
+{
+    const char *f;
+
+    while (cc->next < cc->n) {
+        const char *h = cc->helpers[cc->next++];
+
+        if (vg_http_post(cc->loop, cc->ctx, h, "application/json", cc->body, strlen(cc->body),
+                         cc->timeout_ms, VG_CTRL_RESPONSE_MAX, vg__on_post, cc) == 0)
+            return;
+        vg__note(cc, h, "invalid helper URL");
+    }
+    f = vg_buf_cstr(&cc->failures);
+    cc->cb(NULL, NULL, 0, f != NULL ? f : "no helper answered", cc->arg);
+    vg__free(cc);
+}
+
+int
+vg_ctrl_fetch(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *const *helpers, size_t n,
+              unsigned timeout_ms, const char *body, vg_ctrl_done_cb cb, void *arg)
+{
+    struct vg__cc *cc;
+
+    VG_ENSURE(n > 0, VG_EINVAL);
+    cc = vg_xcalloc(1, sizeof(*cc));
+    cc->loop = loop;
+    cc->ctx = ctx;
+    cc->helpers = helpers;
+    cc->n = n;
+    cc->timeout_ms = timeout_ms;
+    cc->body = vg_xstrdup(body);
+    cc->cb = cb;
+    cc->arg = arg;
+    vg_buf_init(&cc->failures, 4096);
+    vg__attempt(cc);
+    return 0;
+}

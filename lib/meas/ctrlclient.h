@@ -1,0 +1,34 @@
+/*
+ * ctrlclient.h - the probe's side of the test-helper protocol: POST a THRequest to the first
+ * helper that answers (failover in order) and parse its THResponse.
+ */
+#ifndef VG_MEAS_CTRLCLIENT_H
+#define VG_MEAS_CTRLCLIENT_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "meas/control.h"
+#include "util/err.h"
+
+struct ssl_ctx_st;
+
+/*
+ * ctrl is the parsed THResponse and raw[raw_len] its JSON text (both borrowed for the call), or
+ * NULL; failure then says why no helper answered ("http://192.0.2.10:8080/: connection_refused;
+ * ..."). Runs once, from the loop.
+ */
+typedef void (*vg_ctrl_done_cb)(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len,
+                                const char *failure, void *arg);
+
+/*
+ * Start the exchange. helpers[n] are http:// or https:// URLs (borrowed until the callback);
+ * https helpers must present a certificate valid in ctx's trust store. body is the THRequest JSON
+ * (copied). Each helper attempt is bounded by timeout_ms. Returns 0, or VG_EINVAL without calling
+ * cb when n is 0.
+ */
+VG_MUST_USE int vg_ctrl_fetch(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *const *helpers,
+                              size_t n, unsigned timeout_ms, const char *body, vg_ctrl_done_cb cb,
+                              void *arg);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * httpclient.h - a small HTTP(S) client for vigie's own services: POST a body to a URL and read
+ * the answer (the probe's control requests to a helper, its uploads to a collector). https URLs
+ * must present a certificate that validates in the context's trust store.
+ */
+#ifndef VG_NET_HTTPCLIENT_H
+#define VG_NET_HTTPCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "util/err.h"
+
+struct ssl_ctx_st;
+
+/*
+ * status is the HTTP status code (> 0) with body[len] the response body (borrowed for the call),
+ * or 0 when no response arrived; failure then says why ("connection_refused", "ssl_unknown_
+ * authority (...)", ...). Runs once, from the loop.
+ */
+typedef void (*vg_post_cb)(int status, const uint8_t *body, size_t len, const char *failure,
+                           void *arg);
+
+/*
+ * POST body[len] (copied) with the given content type to url. The exchange (name resolution
+ * excepted) is bounded by timeout_ms; the response body by resp_max bytes (longer is a failure).
+ * Returns 0, or VG_EINVAL for a URL that is not http(s) (cb is then not called).
+ */
+VG_MUST_USE int vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
+                             const char *content_type, const void *body, size_t len,
+                             unsigned timeout_ms, size_t resp_max, vg_post_cb cb, void *arg);
+
+#endif
