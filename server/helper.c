@@ -7,8 +7,6 @@
  */
 #include "helper.h"
 
-#include <errno.h>
-#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -17,9 +15,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "http_util.h"
 #include "limits.h"
 #include "mem.h"
 #include "str.h"
@@ -27,9 +25,7 @@
 
 #define VG__HTTP_THREADS   4  /* libmicrohttpd polling threads */
 #define VG__IDLE_TIMEOUT_S 60 /* idle keep-alive connections are closed after this */
-#define VG__PEM_MAX        (1024 * 1024)
-#define VG__RETRY_AFTER    "5" /* seconds, on 503 */
-#define VG__LOG_PATH_MAX   256 /* bytes of the request path kept in the log */
+#define VG__SERVER         "vigie-helper/" VG_VERSION
 
 /* Outcomes, for the metrics (OONI's oohelperd_requests_count{code,reason} idea). */
 enum vg__reason {
@@ -68,7 +64,6 @@ static const struct {
 
 /* Upper bounds (seconds) of the measurement duration histogram. */
 static const double vg__buckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60};
-#define VG__N_BUCKETS (sizeof(vg__buckets) / sizeof(vg__buckets[0]))
 
 struct vg_helper {
     struct vg_helper_opts o;
@@ -76,20 +71,14 @@ struct vg_helper {
     struct vg_probe *probe;
     pthread_t engine;
     bool engine_running;
-    struct MHD_Daemon *d;
-    int quiesced_fd; /* listening socket handed back by MHD_quiesce_daemon, or -1 */
-    char url[96];
-    char *pem_cert, *pem_key;
-    size_t pem_key_len;
+    struct vg_http_server srv;
     pthread_mutex_t mu; /* everything below, and the vg__req fields the engine thread writes */
     bool stopping;
     unsigned inflight;
     size_t buffered; /* THRequest bytes held by all connections (VG_CTRL_BODY_BUDGET) */
     unsigned long long count[VG__R_N];
     unsigned long long refetches;
-    unsigned long long hist[VG__N_BUCKETS + 1];
-    double hist_sum;
-    unsigned long long hist_count;
+    struct vg_http_hist hist; /* measurement durations */
 };
 
 enum vg__phase { VG__READING, VG__WAITING, VG__ANSWERED };
@@ -100,7 +89,7 @@ struct vg__req {
     struct MHD_Connection *conn;
     struct timespec t0, meas_t0;
     char method[16];
-    char path[VG__LOG_PATH_MAX];
+    char path[VG_HTTP_PATH_LOG];
     bool measure; /* POST /: a THRequest */
     bool too_big;
     bool too_busy;   /* the helper-wide body budget was spent */
@@ -120,136 +109,6 @@ struct vg__req {
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-static double
-vg__since(const struct timespec *t0)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Peer bytes for the log: printable ASCII kept, everything else (and '%') percent-encoded. */
-static void
-vg__escape(const char *s, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c > 0x20 && c < 0x7f && c != '%') {
-            if (o + 1 >= cap) {
-                break;
-            }
-            out[o++] = (char)c;
-        } else {
-            if (o + 3 >= cap) {
-                break;
-            }
-            out[o++] = '%';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
-static char *
-vg__read_pem(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    struct vg_buf b;
-    uint8_t *dst;
-    size_t n;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    vg_buf_init(&b, VG__PEM_MAX);
-    for (;;) {
-        if (vg_buf_reserve(&b, 4096, &dst) < 0) {
-            snprintf(err, errlen, "%s: larger than %d bytes", path, VG__PEM_MAX);
-            goto fail;
-        }
-        n = fread(dst, 1, 4096, f);
-        b.len += n;
-        if (n < 4096) {
-            break;
-        }
-    }
-    if (ferror(f) || b.len == 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, b.len == 0 ? "empty" : "read error");
-        goto fail;
-    }
-    fclose(f);
-    *len = b.len;
-    if (vg_buf_cstr(&b) == NULL) {
-        snprintf(err, errlen, "%s: larger than %d bytes", path, VG__PEM_MAX);
-        vg_buf_cleanup(&b);
-        return NULL;
-    }
-    return (char *)b.data;
-fail:
-    fclose(f);
-    vg_buf_cleanup(&b);
-    return NULL;
-}
-
-static int
-vg__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
-{
-    char host[INET6_ADDRSTRLEN];
-    const char *port_s;
-    uint64_t port;
-    size_t hl;
-
-    memset(ss, 0, sizeof(*ss));
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-
-        if (end == NULL || end[1] != ':') {
-            return VG_EINVAL;
-        }
-        hl = (size_t)(end - s - 1);
-        port_s = end + 2;
-        s++;
-    } else {
-        const char *colon = strrchr(s, ':');
-
-        if (colon == NULL) {
-            return VG_EINVAL;
-        }
-        hl = (size_t)(colon - s);
-        port_s = colon + 1;
-    }
-    if (hl == 0 || hl >= sizeof(host)) {
-        return VG_EINVAL;
-    }
-    memcpy(host, s, hl);
-    host[hl] = '\0';
-    VG_TRY(vg_parse_u64(port_s, 0, 65535, &port));
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)ss)->sin_addr) == 1) {
-        struct sockaddr_in *s4 = (void *)ss;
-
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        *sl = sizeof(*s4);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)ss)->sin6_addr) == 1) {
-        struct sockaddr_in6 *s6 = (void *)ss;
-
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        *sl = sizeof(*s6);
-        return 0;
-    }
-    return VG_EINVAL;
-}
 
 static bool
 vg__stopping(struct vg_helper *h)
@@ -282,48 +141,28 @@ static enum MHD_Result
 vg__reply(struct vg__req *rq, enum vg__reason reason, const char *type, char *body, size_t len,
           bool owned)
 {
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
+    const char *extra[5] = {NULL};
+    size_t n = 0;
 
-    resp = MHD_create_response_from_buffer(len, body,
-                                           owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
-    if (resp == NULL) {
-        if (owned) {
-            free(body);
-        }
-        return MHD_NO;
-    }
-    (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "vigie-helper/" VG_VERSION);
-    (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (vg__reasons[reason].code == 503) {
-        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, VG__RETRY_AFTER);
-    }
     if (reason == VG__R_METHOD) {
-        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-                                      rq->measure || strcmp(rq->path, "/") == 0 ? "GET, POST"
-                                                                                : "GET");
+        extra[n++] = MHD_HTTP_HEADER_ALLOW;
+        extra[n++] = rq->measure || strcmp(rq->path, "/") == 0 ? "GET, POST" : "GET";
     }
     if (reason == VG__R_STOPPING) {
-        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        extra[n++] = MHD_HTTP_HEADER_CONNECTION;
+        extra[n++] = "close";
     }
-    ret = MHD_queue_response(rq->conn, vg__reasons[reason].code, resp);
-    MHD_destroy_response(resp);
     rq->reason = (int)reason;
     rq->phase = VG__ANSWERED;
-    return ret;
+    return vg_http_respond(rq->conn, vg__reasons[reason].code, VG__SERVER, type, body, len, owned,
+                           extra);
 }
 
 static enum MHD_Result
 vg__reply_error(struct vg__req *rq, enum vg__reason reason, const char *msg)
 {
-    json_t *j = json_pack("{s:s}", "error", msg);
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = vg_http_error_json(msg);
 
-    json_decref(j);
-    if (text == NULL) {
-        return vg__reply(rq, reason, "application/json", (char *)"{\"error\":\"error\"}", 17,
-                         false);
-    }
     return vg__reply(rq, reason, "application/json", text, strlen(text), true);
 }
 
@@ -332,7 +171,6 @@ vg__reply_metrics(struct vg__req *rq)
 {
     struct vg_helper *h = rq->h;
     struct vg_buf b;
-    unsigned long long cum = 0;
     int rc = 0;
 
     vg_buf_init(&b, 64 * 1024);
@@ -351,23 +189,10 @@ vg__reply_metrics(struct vg__req *rq)
                          "# HELP vigie_helper_refetches_total Pages fetched again because the "
                          "engine used an address only the probe gave.\n"
                          "# TYPE vigie_helper_refetches_total counter\n"
-                         "vigie_helper_refetches_total %llu\n"
-                         "# HELP vigie_helper_measurement_duration_seconds Time from an admitted "
-                         "THRequest to its THResponse.\n"
-                         "# TYPE vigie_helper_measurement_duration_seconds histogram\n",
+                         "vigie_helper_refetches_total %llu\n",
                          h->inflight, h->refetches);
-    for (size_t i = 0; i < VG__N_BUCKETS; i++) {
-        cum += h->hist[i];
-        rc |=
-            vg_buf_appendf(&b, "vigie_helper_measurement_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                           vg__buckets[i], cum);
-    }
-    cum += h->hist[VG__N_BUCKETS];
-    rc |= vg_buf_appendf(&b,
-                         "vigie_helper_measurement_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-                         "vigie_helper_measurement_duration_seconds_sum %.6f\n"
-                         "vigie_helper_measurement_duration_seconds_count %llu\n",
-                         cum, h->hist_sum, h->hist_count);
+    rc |= vg_http_hist_write(&b, "vigie_helper_measurement_duration_seconds",
+                             "Time from an admitted THRequest to its THResponse.", &h->hist);
     pthread_mutex_unlock(&h->mu);
     if (rc != 0) {
         vg_buf_cleanup(&b);
@@ -469,8 +294,6 @@ vg__finish(struct vg__req *rq)
     struct vg_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
                                 .skip_bogons = !h->o.allow_private};
     char *text = NULL;
-    double dt;
-    size_t bucket = 0;
     int rc;
 
     if (rq->meas == NULL) {
@@ -489,14 +312,8 @@ vg__finish(struct vg__req *rq)
     if (rc < 0) {
         return vg__reply_error(rq, VG__R_INTERNAL, "cannot build the response");
     }
-    dt = vg__since(&rq->meas_t0);
-    while (bucket < VG__N_BUCKETS && dt > vg__buckets[bucket]) {
-        bucket++;
-    }
     pthread_mutex_lock(&h->mu);
-    h->hist[bucket]++;
-    h->hist_sum += dt;
-    h->hist_count++;
+    vg_http_hist_observe(&h->hist, vg_http_since(&rq->meas_t0));
     pthread_mutex_unlock(&h->mu);
     return vg__reply(rq, VG__R_OK, "application/json", text, strlen(text), true);
 }
@@ -585,16 +402,13 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 
     (void)version;
     if (rq == NULL) {
-        const char *cl;
-        uint64_t n;
-
         rq = vg_xcalloc(1, sizeof(*rq));
         rq->h = h;
         rq->conn = c;
         rq->reason = -1;
         clock_gettime(CLOCK_MONOTONIC, &rq->t0);
-        vg__escape(method, rq->method, sizeof(rq->method));
-        vg__escape(url, rq->path, sizeof(rq->path));
+        vg_http_escape(method, rq->method, sizeof(rq->method));
+        vg_http_escape(url, rq->path, sizeof(rq->path));
         *con_cls = rq;
         if (strcmp(url, "/") != 0 || strcmp(method, "POST") != 0) {
             /* Answered once the request is complete: an answer queued now would close a
@@ -606,8 +420,7 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
             return vg__reply_error(rq, VG__R_STOPPING, "the helper is shutting down");
         }
         /* A declared length over the limit is refused before any byte of it is read. */
-        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && vg_parse_u64(cl, 0, UINT64_MAX, &n) == 0 && n > h->o.max_body) {
+        if (vg_http_declared_over(c, h->o.max_body)) {
             char err[128];
 
             snprintf(err, sizeof(err), "request body larger than %zu bytes", h->o.max_body);
@@ -664,46 +477,14 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 static void
 vg__log(struct vg__req *rq)
 {
-    struct vg_helper *h = rq->h;
-    char when[40], url[3 * VG_URL_MAX + 1] = "-", client[INET6_ADDRSTRLEN + 16] = "";
-    char status[8] = "-";
-    struct timespec now;
-    struct tm tm;
+    char url[3 * VG_URL_MAX + 1] = "-";
 
-    if (h->o.log == NULL) {
-        return;
-    }
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
     if (rq->have_threq) {
-        vg__escape(rq->threq.url, url, sizeof(url));
+        vg_http_escape(rq->threq.url, url, sizeof(url));
     }
-    if (rq->reason >= 0) {
-        snprintf(status, sizeof(status), "%u", vg__reasons[rq->reason].code);
-    }
-    if (h->o.log_client) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        char ip[INET6_ADDRSTRLEN] = "?";
-
-        if (ci != NULL && ci->client_addr != NULL) {
-            const struct sockaddr *sa = ci->client_addr;
-
-            if (sa->sa_family == AF_INET) {
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip,
-                          sizeof(ip));
-            } else if (sa->sa_family == AF_INET6) {
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
-                          sizeof(ip));
-            }
-        }
-        snprintf(client, sizeof(client), " client=%s", ip);
-    }
-    /* One write per line: stdio locks the stream, so lines from threads do not interleave. */
-    fprintf(h->o.log, "%s.%03ldZ %s %s %s %.3fs %s%s\n", when, now.tv_nsec / 1000000, rq->method,
-            rq->path, status, vg__since(&rq->t0), url, client);
-    fflush(h->o.log);
+    vg_http_log_request(rq->h->o.log, rq->method, rq->path,
+                        rq->reason >= 0 ? (int)vg__reasons[rq->reason].code : -1,
+                        vg_http_since(&rq->t0), url, rq->h->o.log_client ? rq->conn : NULL);
 }
 
 static void
@@ -735,20 +516,6 @@ vg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(rq);
 }
 
-static void
-vg__mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    struct vg_helper *h = cls;
-    char msg[512];
-
-    if (h->o.log == NULL) {
-        return;
-    }
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    fprintf(h->o.log, "vigie helper: libmicrohttpd: %s%s", msg,
-            msg[0] != '\0' && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
-}
-
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static void *
@@ -773,13 +540,21 @@ vg__stop_engine(struct vg_helper *h)
 int
 vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *err, size_t errlen)
 {
+    struct vg_http_server_opts so = {
+        .listen = o->listen,
+        .tls_cert = o->tls_cert,
+        .tls_key = o->tls_key,
+        .threads = VG__HTTP_THREADS,
+        .idle_timeout_s = VG__IDLE_TIMEOUT_S,
+        .suspend_resume = true,
+        .on_request = vg__on_request,
+        .on_completed = vg__on_completed,
+        .log = o->log,
+        .name = "vigie helper",
+    };
     struct vg_helper *h;
     struct sockaddr_storage ss;
     socklen_t sl;
-    struct MHD_OptionItem tls[3];
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    const union MHD_DaemonInfo *di;
-    char host[INET6_ADDRSTRLEN];
     int rc;
 
     *out = NULL;
@@ -787,7 +562,8 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
         snprintf(err, errlen, "max_inflight and max_body must be positive");
         return VG_EINVAL;
     }
-    if (vg__parse_listen(o->listen, &ss, &sl) < 0) {
+    /* Checked before the engine starts; the server checks it again when it binds. */
+    if (vg_http_parse_listen(o->listen, &ss, &sl) < 0) {
         snprintf(err, errlen, "invalid listen address '%s' (expected IP:PORT or [IPv6]:PORT)",
                  o->listen);
         return VG_EINVAL;
@@ -800,29 +576,9 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
     h->o = *o;
     h->eo = *o->engine;
     h->eo.refuse_bogons = !o->allow_private;
-    h->quiesced_fd = -1;
+    h->srv.quiesced_fd = -1;
+    vg_http_hist_init(&h->hist, vg__buckets, sizeof(vg__buckets) / sizeof(vg__buckets[0]));
     pthread_mutex_init(&h->mu, NULL);
-    memset(tls, 0, sizeof(tls));
-    tls[0].option = MHD_OPTION_END;
-    if (o->tls_cert != NULL) {
-        size_t cert_len;
-
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            snprintf(err, errlen, "this libmicrohttpd has no TLS support");
-            rc = VG_EINVAL;
-            goto fail;
-        }
-        h->pem_cert = vg__read_pem(o->tls_cert, &cert_len, err, errlen);
-        if (h->pem_cert == NULL ||
-            (h->pem_key = vg__read_pem(o->tls_key, &h->pem_key_len, err, errlen)) == NULL) {
-            rc = VG_EINVAL;
-            goto fail;
-        }
-        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem_cert};
-        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem_key};
-        tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-        flags |= MHD_USE_TLS;
-    }
     rc = vg_probe_new(&h->eo, &h->probe, err, errlen);
     if (rc < 0) {
         goto fail;
@@ -833,28 +589,11 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
         goto fail;
     }
     h->engine_running = true;
-    if (ss.ss_family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
-    }
-    /* The logger goes first, so that option errors reach it too. */
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, vg__on_request, h, MHD_OPTION_EXTERNAL_LOGGER, vg__mhd_log, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, vg__on_completed,
-        h, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)VG__HTTP_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)VG__IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
-    if (h->d == NULL) {
-        snprintf(err, errlen, "cannot serve on %s (address in use, or not local?)", o->listen);
-        rc = VG_EINVAL;
+    so.cls = h;
+    rc = vg_http_server_start(&h->srv, &so, err, errlen);
+    if (rc < 0) {
         goto fail;
     }
-    di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr, host, sizeof(host));
-    } else {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr, host, sizeof(host));
-    }
-    snprintf(h->url, sizeof(h->url), ss.ss_family == AF_INET ? "%s://%s:%u/" : "%s://[%s]:%u/",
-             o->tls_cert != NULL ? "https" : "http", host, di != NULL ? (unsigned)di->port : 0U);
     *out = h;
     return 0;
 fail:
@@ -865,7 +604,7 @@ fail:
 const char *
 vg_helper_url(const struct vg_helper *h)
 {
-    return h->url;
+    return h->srv.url;
 }
 
 void
@@ -877,8 +616,8 @@ vg_helper_quiesce(struct vg_helper *h)
     first = !h->stopping;
     h->stopping = true;
     pthread_mutex_unlock(&h->mu);
-    if (first && h->d != NULL) {
-        h->quiesced_fd = MHD_quiesce_daemon(h->d);
+    if (first) {
+        vg_http_server_quiesce(&h->srv);
     }
 }
 
@@ -901,18 +640,8 @@ vg_helper_free(struct vg_helper *h)
     }
     /* Engine first: its last callbacks resume connections that the server then closes. */
     vg__stop_engine(h);
-    if (h->d != NULL) {
-        MHD_stop_daemon(h->d);
-    }
-    if (h->quiesced_fd >= 0) {
-        close(h->quiesced_fd);
-    }
+    vg_http_server_stop(&h->srv);
     vg_probe_free(h->probe);
-    if (h->pem_key != NULL) {
-        explicit_bzero(h->pem_key, h->pem_key_len);
-    }
-    free(h->pem_key);
-    free(h->pem_cert);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

@@ -1,0 +1,103 @@
+/*
+ * http_util.h - what vigie's HTTP servers (helper.c, collector.c) share on top of
+ * libmicrohttpd: the listening daemon (address, optional TLS, URL), responses and JSON errors,
+ * request log lines without client addresses by default, and Prometheus histograms.
+ */
+#ifndef VG_SERVER_HTTP_UTIL_H
+#define VG_SERVER_HTTP_UTIL_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define VG_HTTP_RETRY_AFTER "5" /* seconds, sent with every 503 */
+#define VG_HTTP_HIST_MAX    16  /* buckets of one histogram (+Inf excluded) */
+#define VG_HTTP_PATH_LOG    256 /* bytes of a request path kept for the log */
+
+struct vg_http_server_opts {
+    const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
+    const char *tls_cert; /* PEM files: serve HTTPS when both are set */
+    const char *tls_key;
+    unsigned threads;        /* libmicrohttpd polling threads */
+    unsigned idle_timeout_s; /* idle keep-alive connections are closed after this */
+    bool suspend_resume;     /* handlers may suspend connections */
+    MHD_AccessHandlerCallback on_request;
+    MHD_RequestCompletedCallback on_completed;
+    void *cls;        /* given to both callbacks */
+    FILE *log;        /* libmicrohttpd's own messages; NULL drops them */
+    const char *name; /* log prefix, e.g. "vigie helper" */
+};
+
+struct vg_http_server {
+    struct MHD_Daemon *d;
+    int quiesced_fd; /* the listening socket handed back by MHD_quiesce_daemon, or -1 */
+    char url[96];
+    char *pem_cert, *pem_key;
+    size_t pem_key_len;
+    FILE *log;
+    const char *name;
+};
+
+/* Parse "IPv4:PORT" or "[IPv6]:PORT" (no names). */
+VG_MUST_USE int vg_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl);
+
+/*
+ * Check the options, read the TLS files and start serving. On failure err says why, s is left
+ * stopped (vg_http_server_stop() is still safe) and a negative code is returned.
+ */
+VG_MUST_USE int vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts *o,
+                                     char *err, size_t errlen);
+/* Stop accepting new connections (open ones are still served). Idempotent. */
+void vg_http_server_quiesce(struct vg_http_server *s);
+/* Stop serving and release everything; the key is wiped. Safe after a failed start. */
+void vg_http_server_stop(struct vg_http_server *s);
+
+/*
+ * Queue a response with Server and Content-Type, Retry-After on 503, plus the NULL-terminated
+ * (name, value) list extra (may be NULL). body is copied unless owned, in which case it is
+ * freed whatever happens.
+ */
+enum MHD_Result vg_http_respond(struct MHD_Connection *c, unsigned code, const char *server,
+                                const char *type, char *body, size_t len, bool owned,
+                                const char *const *extra);
+/* {"error": msg} as a fresh NUL-terminated string (caller frees); never NULL. */
+char *vg_http_error_json(const char *msg);
+/* True when the request declares a Content-Length over max (to refuse it unread). */
+bool vg_http_declared_over(struct MHD_Connection *c, size_t max);
+
+/* Peer bytes for a log: printable ASCII kept, the rest (and '%') percent-encoded, cut to cap. */
+void vg_http_escape(const char *s, char *out, size_t cap);
+/* The client's IP address as text ("?" if unknown). Only for an explicit opt-in log. */
+void vg_http_client_ip(struct MHD_Connection *c, char *out, size_t cap);
+/* Seconds elapsed since t0 (CLOCK_MONOTONIC). */
+double vg_http_since(const struct timespec *t0);
+/*
+ * One request log line: "TIME METHOD PATH STATUS SECONDS EXTRA[ client=IP]"; status < 0 is
+ * written "-". The client address is written only when client is not NULL. One stdio call, so
+ * lines from several threads do not interleave.
+ */
+void vg_http_log_request(FILE *log, const char *method, const char *path, int status,
+                         double seconds, const char *extra, struct MHD_Connection *client);
+
+/* A Prometheus histogram; not locked (the owner's mutex covers it). */
+struct vg_http_hist {
+    const double *bounds; /* upper bounds, increasing, at most VG_HTTP_HIST_MAX */
+    size_t n;
+    unsigned long long counts[VG_HTTP_HIST_MAX + 1]; /* per bucket, not cumulative; last: +Inf */
+    double sum;
+    unsigned long long total;
+};
+
+void vg_http_hist_init(struct vg_http_hist *h, const double *bounds, size_t n);
+void vg_http_hist_observe(struct vg_http_hist *h, double v);
+/* Append the histogram in the text exposition format (HELP and TYPE lines included). */
+VG_MUST_USE int vg_http_hist_write(struct vg_buf *b, const char *name, const char *help,
+                                   const struct vg_http_hist *h);
+
+#endif
