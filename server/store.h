@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - the collector's measurement store: SQLite (embedded default) or PostgreSQL (several
+ * collectors, one database), behind one backend-neutral interface. docs/storage.md describes the
+ * schema, the migrations, batching and durability.
+ *
+ * Threads: every function below may be called from any number of threads at once on the same
+ * struct vg_store, except vg_store_close (call it once, after every other call has returned).
+ * Writes (inserts, report open/close) go to ONE writer thread per store, which groups the rows of
+ * concurrent callers into one transaction; a call returns only after its rows are COMMITTED (or
+ * have failed). Reads run on a small pool of connections, in parallel with the writer.
+ *
+ * Results are jansson objects owned by the caller (json_decref). Strings passed in are borrowed
+ * for the duration of the call. On failure, out-parameters are set to NULL.
+ *
+ * Backends implement struct vg_store_ops (server/store_impl.h, private); callers never see them.
+ *
+ * Errors: functions return 0 (or a count) on success, a negative code on failure: the VG_E*
+ * codes of lib/util/err.h (VG_EINVAL bad argument or cursor, VG_EPROTO / VG_ETOOBIG bad
+ * measurement, VG_EINTERNAL a bug or an unexpected SQL error) and the VG_STORE_E* codes below.
+ * vg_store_strerror() names both kinds.
+ */
+#ifndef VG_SERVER_STORE_H
+#define VG_SERVER_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Store errors, outside lib/util/err.h's range (-1000..-900) and errno's. */
+#define VG_STORE_EUNAVAIL (-1100)  /* database unreachable, locked, full or failing I/O: HTTP 503 \
+                                    */
+#define VG_STORE_ENOTFOUND (-1101) /* no such report or measurement: HTTP 404 */
+#define VG_STORE_EEXIST    (-1102) /* report_id already opened: HTTP 409 */
+#define VG_STORE_ESCHEMA   (-1103) /* the database's schema is newer than this build knows */
+#define VG_STORE_ECORRUPT  (-1104) /* vg_store_integrity_check found a problem */
+
+/* Human message for a VG_STORE_E* or any other vigie error code. Never NULL; static storage. */
+const char *vg_store_strerror(int err);
+
+/* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused. */
+#define VG_STORE_MEAS_MAX  (16 * 1024 * 1024) /* raw measurement JSON accepted */
+#define VG_UID_MAX         128                /* measurement_uid buffer, NUL included */
+#define VG_REPORT_ID_MAX   128                /* report_id buffer, NUL included */
+#define VG_STORE_INPUT_MAX 2048               /* input (a URL): VG_URL_MAX */
+#define VG_STORE_NAME_MAX  64                 /* test_name, software_*, x_cause, blocking */
+#define VG_STORE_IDEM_MAX  136                /* idempotency key buffer, NUL included */
+#define VG_STORE_PAGE_MAX  1000               /* rows per vg_store_list / vg_store_targets page */
+
+/* The five verdict buckets (docs/verdicts.md), in this order in aggregation results. */
+#define VG_STORE_N_VERDICTS 5
+extern const char *const vg_store_verdicts[VG_STORE_N_VERDICTS];
+
+struct vg_store;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Opening */
+
+struct vg_store_opts {
+    unsigned readers;   /* read connections in the pool; 0: 4 */
+    unsigned batch_max; /* rows in one write transaction at most; 0: 2000 */
+    bool sqlite_normal; /* SQLite synchronous=NORMAL instead of FULL: a commit survives a
+                           crash of the process, not of the machine. Default false (FULL). */
+    bool no_migrate;    /* refuse (VG_STORE_ESCHEMA) instead of migrating an older schema */
+};
+
+/*
+ * Open (creating and migrating it if needed) the store named by spec:
+ *   "postgresql://..." or "postgres://..."  PostgreSQL, a libpq URL
+ *   "pg:<conninfo>"                         PostgreSQL, a libpq conninfo ("host=/tmp dbname=x")
+ *   "sqlite:<path>" or any other string     SQLite database file, created on first use (WAL)
+ * opts may be NULL (defaults). On failure *out is NULL and err (may be NULL) says why; errors:
+ * VG_STORE_EUNAVAIL (cannot connect / open), VG_STORE_ESCHEMA, VG_EINVAL.
+ */
+VG_MUST_USE int vg_store_open(const char *spec, const struct vg_store_opts *opts,
+                              struct vg_store **out, char *err, size_t errlen);
+
+/* Stop the writer (pending writes are finished first), close every connection, free s.
+ * NULL is a no-op. */
+void vg_store_close(struct vg_store *s);
+
+/* "sqlite" or "postgresql". */
+const char *vg_store_backend(const struct vg_store *s);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Measurements */
+
+/*
+ * One measurement as stored: the columns queries need, extracted from the JSON, plus the raw
+ * JSON (stored zlib-compressed, returned as text by vg_store_get_raw). Fill it with
+ * vg_store_meas_from_json; callers may then overwrite report_id (from the submission URL) or
+ * idem_key (from a request header).
+ */
+struct vg_store_meas {
+    char measurement_uid[VG_UID_MAX]; /* <utc %Y%m%d%H%M%S.%f>_<cc>_<test_name>_<16 hex> */
+    char idem_key[VG_STORE_IDEM_MAX]; /* client-side id: "c:" + x_measurement_id, else
+                                         "h:" + 32 hex of SHA-512 of the raw bytes */
+    char report_id[VG_REPORT_ID_MAX];
+    int64_t start_time; /* measurement_start_time, UTC seconds since the epoch */
+    bool has_input;
+    char input[VG_STORE_INPUT_MAX + 1];
+    char domain[256]; /* host of the input URL, lower case; "" when none */
+    char probe_cc[3];
+    uint32_t probe_asn; /* "AS1234" -> 1234 */
+    char test_name[VG_STORE_NAME_MAX + 1];
+    char software_name[VG_STORE_NAME_MAX + 1];
+    char software_version[VG_STORE_NAME_MAX + 1];
+    char x_verdict[16];                   /* one of vg_store_verdicts */
+    char x_cause[VG_STORE_NAME_MAX + 1];  /* "" when null */
+    char blocking[VG_STORE_NAME_MAX + 1]; /* "" when null, "false", or OONI's string */
+    int accessible;                       /* -1 null, 0 false, 1 true */
+    const char *raw;                      /* borrowed: the JSON text */
+    size_t raw_len;
+};
+
+/*
+ * Extract a row from one measurement (untrusted JSON text, len bytes). Pure: no store needed.
+ * received_us is the collector's receive time (UTC microseconds) used in measurement_uid as OONI
+ * does; 0 means now. row->raw points into json, which must outlive every use of row.
+ * Required: an object with test_name, probe_cc ("ZZ"), probe_asn ("AS0"), measurement_start_time
+ * ("YYYY-MM-DD hh:mm:ss"). When test_keys.x_verdict is missing (OONI's own probes) the verdict is
+ * derived from blocking/accessible: a blocking string -> blocked, accessible true -> accessible,
+ * both false -> down, else unknown; an unknown x_verdict string also maps to unknown.
+ * Errors (err says which field): VG_ETOOBIG (over VG_STORE_MEAS_MAX or a field over its bound),
+ * VG_EPROTO (not JSON, not an object, a field missing or of the wrong type or form).
+ */
+VG_MUST_USE int vg_store_meas_from_json(const char *json, size_t len, int64_t received_us,
+                                        struct vg_store_meas *row, char *err, size_t errlen);
+
+/*
+ * Store n rows (n <= 10000), blocking until they are committed. For each row, uids_out[i] gets
+ * the measurement_uid now stored for it: its own, or, when a measurement with the same idem_key
+ * already exists (a re-upload), the existing one (nothing is stored twice and the aggregates are
+ * not counted twice). uids_out may be NULL. Returns the number of rows newly stored (0..n), or an
+ * error: VG_STORE_EUNAVAIL (nothing of this call was stored; safe to retry thanks to idem_key),
+ * VG_EINVAL, VG_EINTERNAL. Either every row of the call is stored or none is.
+ * The aggregate (per hour, domain, network, verdict) and latest-state tables are updated in the
+ * same transaction.
+ */
+VG_MUST_USE int vg_store_insert(struct vg_store *s, const struct vg_store_meas *rows, size_t n,
+                                char (*uids_out)[VG_UID_MAX]);
+
+/*
+ * The raw measurement uid as JSON text (decompressed, exactly the bytes that were stored):
+ * *out is a NUL-terminated string the caller frees with free(), *len its length (len may be
+ * NULL). Errors: VG_STORE_ENOTFOUND, VG_STORE_EUNAVAIL, VG_EINTERNAL (corrupt blob).
+ */
+VG_MUST_USE int vg_store_get_raw(struct vg_store *s, const char *uid, char **out, size_t *len);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reports (OONI collector: open, submit to, close) */
+
+struct vg_store_report {
+    char report_id[VG_REPORT_ID_MAX]; /* generated by the caller (CSPRNG, opaque) */
+    char probe_cc[3];
+    uint32_t probe_asn;
+    char software_name[VG_STORE_NAME_MAX + 1];
+    char software_version[VG_STORE_NAME_MAX + 1];
+    char test_name[VG_STORE_NAME_MAX + 1];
+    int64_t created; /* UTC seconds; 0: now */
+    bool closed;     /* output of vg_store_report_get */
+};
+
+/* Record a new report. VG_STORE_EEXIST if report_id exists; VG_EINVAL for an empty id. */
+VG_MUST_USE int vg_store_report_open(struct vg_store *s, const struct vg_store_report *r);
+/* Look a report up; out (may be NULL) gets its metadata. 0 or VG_STORE_ENOTFOUND. */
+VG_MUST_USE int vg_store_report_get(struct vg_store *s, const char *report_id,
+                                    struct vg_store_report *out);
+/* Mark a report closed (closing twice is fine). 0 or VG_STORE_ENOTFOUND. The store does not
+ * refuse measurements for closed reports: that policy is the caller's (see report_get). */
+VG_MUST_USE int vg_store_report_close(struct vg_store *s, const char *report_id);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Queries */
+
+/* Filters shared by the queries; zeroed (or NULL strings) means "any". */
+struct vg_store_filter {
+    const char *input;    /* exact input */
+    const char *domain;   /* exact domain (lower case) */
+    const char *probe_cc; /* "IT" */
+    bool has_probe_asn;
+    uint32_t probe_asn;
+    const char *x_verdict; /* one of vg_store_verdicts, else VG_EINVAL */
+    int64_t since;         /* UTC seconds, inclusive; 0: no bound */
+    int64_t until;         /* UTC seconds, exclusive; 0: no bound */
+};
+
+/*
+ * Measurements matching f, newest first (measurement_start_time, then measurement_uid,
+ * descending), at most limit (1..VG_STORE_PAGE_MAX; 0: 100). cursor is NULL for the first page,
+ * else the "next_cursor" of the previous page (opaque; a keyset position, so paging is stable
+ * while rows are inserted: no row is repeated or skipped, rows inserted behind the position show
+ * up on later pages). *out:
+ *   {"results": [{"measurement_uid", "report_id", "measurement_start_time"
+ * ("2026-11-29T11:13:46Z"), "input" (or null), "domain", "probe_cc", "probe_asn" ("AS0"),
+ * "test_name", "software_name", "software_version", "x_verdict", "x_cause" (or null), "blocking"
+ * (null, false or string), "accessible" (null or bool)}, ...], "next_cursor": string, or null on
+ * the last page} Errors: VG_EINVAL (bad filter, limit or cursor), VG_STORE_EUNAVAIL.
+ */
+VG_MUST_USE int vg_store_list(struct vg_store *s, const struct vg_store_filter *f,
+                              const char *cursor, unsigned limit, json_t **out);
+
+/* Aggregation axes (OONI's names, plus the hour and the verdict). */
+enum vg_store_axis {
+    VG_AXIS_NONE = 0,
+    VG_AXIS_DAY,    /* "measurement_day": "2026-11-29" */
+    VG_AXIS_HOUR,   /* "measurement_hour": "2026-11-29T11:00:00Z" */
+    VG_AXIS_DOMAIN, /* "domain" */
+    VG_AXIS_ASN,    /* "probe_asn": "AS0" */
+    VG_AXIS_CC,     /* "probe_cc" */
+    VG_AXIS_VERDICT /* "x_verdict" */
+};
+/* Parse an axis name (NULL or "" -> VG_AXIS_NONE). 0 or VG_EINVAL. */
+VG_MUST_USE int vg_store_axis_parse(const char *name, enum vg_store_axis *out);
+/* The axis name, as used in results ("" for VG_AXIS_NONE). */
+const char *vg_store_axis_name(enum vg_store_axis a);
+
+/*
+ * Counts per verdict bucket, grouped by up to two axes, read from the hourly aggregate table only
+ * (never the measurements). Time resolution is the hour: the bucket of hour H (its start, UTC
+ * seconds) is counted when H >= since rounded down to the hour and H < until, so pass whole
+ * hours. f->input is not supported (VG_EINVAL). *out:
+ *   {"dimension_count": 0|1|2, "result": [{AXIS_X: v, AXIS_Y: v, "accessible": n, "blocked": n,
+ *     "intercepted": n, "down": n, "unknown": n, "total": n}, ...]}
+ * sorted by the axes; with no axis, "result" is one object (the totals, zeros when empty).
+ * Errors: VG_EINVAL, VG_ETOOBIG (more than 100000 groups: narrow the filter), VG_STORE_EUNAVAIL.
+ */
+VG_MUST_USE int vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f,
+                                   enum vg_store_axis x, enum vg_store_axis y, json_t **out);
+
+/*
+ * Targets: for every input (per network probe_cc + probe_asn) its latest verdict and since when
+ * that verdict holds (the start time of the current run of identical verdicts), from the
+ * latest-state table maintained at ingest. Filters: input, domain, probe_cc, probe_asn,
+ * x_verdict (the latest one); since/until select on the latest measurement's time. Sorted by
+ * (input, probe_cc, probe_asn), paged like vg_store_list. *out:
+ *   {"results": [{"input", "domain", "probe_cc", "probe_asn", "x_verdict", "x_cause",
+ *     "since" (time), "last_seen" (time), "measurement_uid" (the latest)}, ...],
+ *    "next_cursor": string or null}
+ * A measurement that arrives late (older than the latest one) can only make "since" later than
+ * the truth, never earlier (docs/storage.md).
+ */
+VG_MUST_USE int vg_store_targets(struct vg_store *s, const struct vg_store_filter *f,
+                                 const char *cursor, unsigned limit, json_t **out);
+
+/*
+ * Check the store (for tests and operators; scans every table): SQLite's PRAGMA
+ * integrity_check, then, on both backends, that the aggregate and latest-state tables agree with
+ * the measurements. 0, VG_STORE_ECORRUPT (err says what), or VG_STORE_EUNAVAIL.
+ */
+VG_MUST_USE int vg_store_integrity_check(struct vg_store *s, char *err, size_t errlen);
+
+/* Format UTC seconds as "2026-11-29T11:13:46Z" into buf (at least 21 bytes). */
+void vg_store_format_time(int64_t t, char *buf, size_t len);
+
+#endif
