@@ -2,6 +2,8 @@
 #ifndef VG_CLI_COMMANDS_H
 #define VG_CLI_COMMANDS_H
 
+#include <stddef.h>
+
 #define VG_EXIT_OK           0 /* every measurement done, no interference found */
 #define VG_EXIT_INTERFERENCE 1 /* at least one measurement blocked or intercepted */
 #define VG_EXIT_USAGE        2 /* bad option, unreadable input, nothing to measure */
@@ -9,6 +11,9 @@
 #define VG_EXIT_INTERRUPTED  130
 
 int vg_cmd_probe(int argc, char **argv);
+int vg_cmd_upload(int argc, char **argv);
+/* Default spool directory: $VIGIE_SPOOL, else ~/.local/state/vigie/spool (buf holds it). */
+const char *vg_default_spool(char *buf, size_t cap);
 int vg_cmd_helper(int argc, char **argv);
 
 #endif

@@ -54,39 +54,46 @@ static struct vg_probe *vg_running_probe;
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: vigie probe [OPTIONS] [URL...]\n"
-               "\n"
-               "Measure each URL (DNS, TCP connect to every address, TLS with SNI, HTTP GET) and\n"
-               "give it a verdict: accessible, down, blocked, intercepted or unknown.\n"
-               "\n"
-               "input:\n"
-               "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
-               "                          '-' reads standard input; may be repeated\n"
-               "measurement:\n"
-               "  -p, --parallel N        measurements in flight (default 64, max 10000)\n"
-               "  -r, --repeat K          trials per URL (default 1)\n"
-               "      --resolver IP[:PORT] also resolve over UDP with this resolver and record\n"
-               "                          every reply (injected duplicates)\n"
-               "      --ca-file PEM       trust store for validation (default: the system one)\n"
-               "      --dns-timeout T     (default 4s)   --dns-wait T  duplicate window (500ms)\n"
-               "      --tcp-timeout T     (default 10s)  --tls-timeout T  (10s)\n"
-               "      --http-timeout T    (default 10s)  T is e.g. 500ms, 2s, 1m\n"
-               "      --body-max BYTES    body bytes kept per response (default 524288)\n"
-               "      --lab               treat documentation address ranges as public (lab)\n"
-               "control:\n"
-               "      --helper URL        control vantage point (OONI test-helper protocol, e.g.\n"
-               "                          vigie helper); repeat for failover, tried in order\n"
-               "      --control-timeout T per helper attempt (default 30s)\n"
-               "output:\n"
-               "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
-               "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
-               "                          otherwise: measurements on stdout)\n"
-               "  -q, --quiet             no progress line and no table\n"
-               "  -h, --help              this help\n"
-               "\n"
-               "exit status: 0 no interference found, 1 interference found (blocked or\n"
-               "intercepted), 2 usage or input error, 3 invalid input lines were skipped,\n"
-               "130 interrupted.\n");
+    fprintf(f,
+            "usage: vigie probe [OPTIONS] [URL...]\n"
+            "\n"
+            "Measure each URL (DNS, TCP connect to every address, TLS with SNI, HTTP GET) and\n"
+            "give it a verdict: accessible, down, blocked, intercepted or unknown.\n"
+            "\n"
+            "input:\n"
+            "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
+            "                          '-' reads standard input; may be repeated\n"
+            "measurement:\n"
+            "  -p, --parallel N        measurements in flight (default 64, max 10000)\n"
+            "  -r, --repeat K          trials per URL (default 1)\n"
+            "      --resolver IP[:PORT] also resolve over UDP with this resolver and record\n"
+            "                          every reply (injected duplicates)\n"
+            "      --ca-file PEM       trust store for validation (default: the system one)\n"
+            "      --dns-timeout T     (default 4s)   --dns-wait T  duplicate window (500ms)\n"
+            "      --tcp-timeout T     (default 10s)  --tls-timeout T  (10s)\n"
+            "      --http-timeout T    (default 10s)  T is e.g. 500ms, 2s, 1m\n"
+            "      --body-max BYTES    body bytes kept per response (default 524288)\n"
+            "      --lab               treat documentation address ranges as public (lab)\n"
+            "control:\n"
+            "      --helper URL        control vantage point (OONI test-helper protocol, e.g.\n"
+            "                          vigie helper); repeat for failover, tried in order\n"
+            "      --control-timeout T per helper attempt (default 30s)\n"
+            "upload:\n"
+            "      --collector URL     upload each measurement to this collector as it completes\n"
+            "                          (OONI collector protocol, e.g. vigie serve)\n"
+            "      --spool DIR         where measurements wait when the collector is unreachable\n"
+            "                          (default $VIGIE_SPOOL or ~/.local/state/vigie/spool);\n"
+            "                          sent by the next run or by 'vigie upload'\n"
+            "output:\n"
+            "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
+            "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
+            "                          otherwise: measurements on stdout)\n"
+            "  -q, --quiet             no progress line and no table\n"
+            "  -h, --help              this help\n"
+            "\n"
+            "exit status: 0 no interference found, 1 interference found (blocked or\n"
+            "intercepted), 2 usage or input error, 3 invalid input lines were skipped,\n"
+            "130 interrupted.\n");
 }
 
 static double
@@ -302,6 +309,8 @@ enum {
     OPT_LAB,
     OPT_HELPER,
     OPT_CONTROL_TIMEOUT,
+    OPT_COLLECTOR,
+    OPT_SPOOL,
 };
 
 int
@@ -326,6 +335,8 @@ vg_cmd_probe(int argc, char **argv)
         {"lab", no_argument, NULL, OPT_LAB},
         {"helper", required_argument, NULL, OPT_HELPER},
         {"control-timeout", required_argument, NULL, OPT_CONTROL_TIMEOUT},
+        {"collector", required_argument, NULL, OPT_COLLECTOR},
+        {"spool", required_argument, NULL, OPT_SPOOL},
         {NULL, 0, NULL, 0},
     };
     struct vg_probe_opts o;
@@ -335,7 +346,7 @@ vg_cmd_probe(int argc, char **argv)
     const char **files = NULL, **helpers = NULL;
     size_t n_files = 0, n_helpers = 0;
     const char *format = NULL;
-    char err[512];
+    char err[512], spool_buf[4096];
     int c, rc, status = VG_EXIT_OK;
     uint64_t v;
 
@@ -410,6 +421,12 @@ vg_cmd_probe(int argc, char **argv)
             helpers = vg_xreallocarray(helpers, n_helpers + 1, sizeof(*helpers));
             helpers[n_helpers++] = optarg;
             break;
+        case OPT_COLLECTOR:
+            o.collector = optarg;
+            break;
+        case OPT_SPOOL:
+            o.spool_dir = optarg;
+            break;
         case OPT_CONTROL_TIMEOUT:
             if (parse_ms("--control-timeout", optarg, &o.control_timeout_ms) < 0)
                 goto usage_error;
@@ -428,6 +445,8 @@ vg_cmd_probe(int argc, char **argv)
         fprintf(stderr, "vigie probe: unknown format '%s' (table or jsonl)\n", format);
         goto usage_error;
     }
+    if (o.collector != NULL && o.spool_dir == NULL)
+        o.spool_dir = vg_default_spool(spool_buf, sizeof(spool_buf));
     o.helpers = helpers;
     o.n_helpers = n_helpers;
     raise_fd_limit(o.parallel);
@@ -479,6 +498,16 @@ vg_cmd_probe(int argc, char **argv)
     vg_running_probe = NULL;
     if (r.progress)
         draw_progress(&r, true);
+    if (o.collector != NULL) {
+        struct vg_upload_stats us;
+
+        vg_probe_upload_stats(p, &us);
+        if (!r.quiet || us.spooled + us.rejected + us.failed > 0)
+            fprintf(stderr,
+                    "vigie probe: collector: %zu sent, %zu spooled to %s, %zu refused, %zu "
+                    "failed\n",
+                    us.sent, us.spooled, o.spool_dir, us.rejected, us.failed);
+    }
     if (r.format == VG_FMT_TABLE && !r.quiet) {
         r.inputs = vg_xcalloc(r.n_stats, sizeof(char *));
         for (size_t i = 0; i < r.n_stats; i++)

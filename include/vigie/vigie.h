@@ -30,6 +30,16 @@ struct vg_probe_opts {
     const char *const *helpers; /* control helper URLs, tried in order (failover); NULL if none */
     size_t n_helpers;
     unsigned control_timeout_ms; /* per helper attempt, default 30000 */
+    const char *collector;       /* upload each measurement to this collector URL, or NULL */
+    const char *spool_dir;       /* where unsent measurements wait (required with collector) */
+};
+
+/* What happened to the measurements handed to a collector. */
+struct vg_upload_stats {
+    size_t sent;     /* accepted by the collector (200) */
+    size_t spooled;  /* kept in the spool for a later run or `vigie upload` */
+    size_t rejected; /* refused by the collector (4xx); kept in the spool's rejected/ */
+    size_t failed;   /* could not even be spooled (disk error) */
 };
 
 /* Fill opts with the defaults above. */
@@ -71,6 +81,14 @@ size_t vg_probe_count(const struct vg_probe *p);
 const char *vg_probe_url(const struct vg_probe *p, size_t i);
 /* Run every queued measurement; cb runs once per (URL, trial) as each completes. */
 int vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg);
+/* Upload statistics of the last vg_probe_run (all zero without a collector). */
+void vg_probe_upload_stats(const struct vg_probe *p, struct vg_upload_stats *st);
+/*
+ * Send every measurement waiting in spool_dir to collector (https verified against ca_file, or
+ * the system store). Returns 0 with st filled, or a negative code and a message in err.
+ */
+int vg_upload_spool(const char *collector, const char *spool_dir, const char *ca_file,
+                    struct vg_upload_stats *st, char *err, size_t errlen);
 /* Ask a running probe to stop starting new measurements (async-signal-safe). */
 void vg_probe_interrupt(struct vg_probe *p);
 void vg_probe_free(struct vg_probe *p);

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "meas/ctrlclient.h"
+#include "meas/upload.h"
 #include "meas/verdict.h"
 #include "net/conn.h"
 #include "net/httpx.h"
@@ -61,6 +62,8 @@ struct vg_probe {
     struct vg__job *qhead, *qtail;
     struct vg__ctrl_slot *slots; /* one per URL when helpers are configured */
     char sys_resolver[64];       /* first nameserver of /etc/resolv.conf (resolver_ip) */
+    struct vg_uploader *up;      /* when a collector is configured */
+    struct vg_upload_stats up_stats;
 };
 
 /* The control for one URL, shared by its trials (batch mode). */
@@ -1097,6 +1100,8 @@ vg__meas_finish(struct vg_meas *m)
     r.json = line != NULL ? line : "{}";
     json_decref(m->root);
     p->in_flight--;
+    if (p->up != NULL && line != NULL)
+        vg_uploader_add(p->up, m->id, line);
     if (m->cb != NULL)
         m->cb(&r, m->cb_arg);
     free(line);
@@ -1505,6 +1510,18 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     p->next_job = 0;
     if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0)
         p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
+    if (p->o.collector != NULL) {
+        char err[512];
+
+        if (vg_uploader_new(&p->loop, p->ctx, p->o.collector,
+                            p->o.spool_dir != NULL ? p->o.spool_dir : ".", &p->up, err,
+                            sizeof(err)) < 0) {
+            fprintf(stderr, "vigie: %s\n", err);
+            return VG_EINVAL;
+        }
+        /* What earlier runs could not send goes first. */
+        vg_uploader_add_spool(p->up);
+    }
     uv_mutex_lock(&p->qlock);
     p->accepting = false;
     uv_mutex_unlock(&p->qlock);
@@ -1512,6 +1529,11 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
         uv_close((uv_handle_t *)&p->async, NULL);
     vg__schedule(p);
     uv_run(&p->loop, UV_RUN_DEFAULT);
+    if (p->up != NULL) {
+        vg_uploader_stats(p->up, &p->up_stats);
+        vg_uploader_free(p->up);
+        p->up = NULL;
+    }
     return p->interrupted ? VG_ECANCELED : 0;
 }
 
@@ -1669,6 +1691,39 @@ vg_probe_stop(struct vg_probe *p)
         uv_async_send(&p->async);
     }
     uv_mutex_unlock(&p->qlock);
+}
+
+void
+vg_probe_upload_stats(const struct vg_probe *p, struct vg_upload_stats *st)
+{
+    *st = p->up_stats;
+}
+
+int
+vg_upload_spool(const char *collector, const char *spool_dir, const char *ca_file,
+                struct vg_upload_stats *st, char *err, size_t errlen)
+{
+    struct ssl_ctx_st *ctx;
+    struct vg_uploader *up;
+    uv_loop_t loop;
+    int rc;
+
+    memset(st, 0, sizeof(*st));
+    rc = vg_tls_ctx_new(ca_file, &ctx, err, errlen);
+    if (rc < 0)
+        return rc;
+    uv_loop_init(&loop);
+    rc = vg_uploader_new(&loop, ctx, collector, spool_dir, &up, err, errlen);
+    if (rc == 0) {
+        vg_uploader_add_spool(up);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        vg_uploader_stats(up, st);
+        vg_uploader_free(up);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    (void)uv_loop_close(&loop);
+    vg_tls_ctx_free(ctx);
+    return rc;
 }
 
 const char *

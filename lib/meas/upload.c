@@ -1,0 +1,400 @@
+#include "meas/upload.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/httpclient.h"
+#include "util/mem.h"
+#include "vigie/vigie.h"
+
+#define VG__UPLOAD_PARALLEL 8
+#define VG__UPLOAD_TIMEOUT  30000
+#define VG__REPLY_MAX       (64 * 1024)
+
+enum vg__report { VG__REPORT_NONE, VG__REPORT_OPENING, VG__REPORT_OPEN, VG__REPORT_FAILED };
+
+struct vg__item {
+    struct vg__item *next;
+    struct vg_uploader *up;
+    char id[64];
+    char *json;
+    bool from_spool; /* the file spool/<id>.json exists already */
+};
+
+struct vg_uploader {
+    uv_loop_t *loop;
+    struct ssl_ctx_st *ctx;
+    char *base; /* collector URL without a trailing '/' */
+    char *spool;
+    enum vg__report report;
+    char report_id[256];
+    char report_failure[256];
+    struct vg__item *qhead, *qtail;
+    size_t in_flight;
+    struct vg_upload_stats st;
+};
+
+static void vg__drain(struct vg_uploader *up);
+
+/* Only ids made of [0-9a-f-] name files: a hostile id cannot escape the spool directory. */
+static bool
+vg__id_ok(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n >= 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int
+vg__mkdir_p(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(path))
+        return -1;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] == '/' || path[i] == '\0') {
+            char c = path[i];
+
+            path[i] = '\0';
+            if (mkdir(path, 0700) != 0 && errno != EEXIST)
+                return -1;
+            path[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* Write atomically: a temporary file renamed over the final name, fsync'd. */
+static int
+vg__write_file(const char *dir, const char *id, const char *json)
+{
+    char tmp[4200], dst[4200];
+    size_t len = strlen(json);
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, id);
+    snprintf(dst, sizeof(dst), "%s/%s.json", dir, id);
+    if (vg__mkdir_p(dir) != 0)
+        return -1;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, json + off, len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    if (rename(tmp, dst) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+vg__item_free(struct vg__item *it)
+{
+    free(it->json);
+    free(it);
+}
+
+/* The measurement could not be submitted now: keep it for a later run. */
+static void
+vg__spool(struct vg_uploader *up, struct vg__item *it, bool rejected)
+{
+    char dir[4200];
+
+    snprintf(dir, sizeof(dir), "%s%s", up->spool, rejected ? "/rejected" : "");
+    if (rejected)
+        up->st.rejected++;
+    if (it->from_spool && !rejected) {
+        up->st.spooled++;
+        return;
+    }
+    if (vg__write_file(dir, it->id, it->json) != 0) {
+        fprintf(stderr, "vigie: cannot spool measurement %s to %s: %s\n", it->id, dir,
+                strerror(errno));
+        up->st.failed++;
+        return;
+    }
+    if (it->from_spool) {
+        char old[4200];
+
+        snprintf(old, sizeof(old), "%s/%s.json", up->spool, it->id);
+        unlink(old);
+    }
+    if (!rejected)
+        up->st.spooled++;
+}
+
+static void
+vg__on_submitted(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
+{
+    struct vg__item *it = arg;
+    struct vg_uploader *up = it->up;
+
+    (void)body;
+    (void)len;
+    up->in_flight--;
+    if (status == 200) {
+        up->st.sent++;
+        if (it->from_spool) {
+            char path[4200];
+
+            snprintf(path, sizeof(path), "%s/%s.json", up->spool, it->id);
+            unlink(path);
+        }
+    } else if (status >= 400 && status < 500) {
+        fprintf(stderr, "vigie: the collector refused measurement %s (HTTP %d)\n", it->id, status);
+        vg__spool(up, it, true);
+    } else {
+        if (up->st.spooled == 0 && status == 0)
+            fprintf(stderr, "vigie: upload failed (%s); spooling to %s\n", failure, up->spool);
+        vg__spool(up, it, false);
+    }
+    vg__item_free(it);
+    vg__drain(up);
+}
+
+static void
+vg__submit(struct vg_uploader *up, struct vg__item *it)
+{
+    char url[1200];
+    size_t jlen = strlen(it->json);
+    char *body = vg_xmalloc(jlen + 40);
+    int n = snprintf(body, jlen + 40, "{\"format\":\"json\",\"content\":%s}", it->json);
+
+    snprintf(url, sizeof(url), "%s/report/%s", up->base, up->report_id);
+    up->in_flight++;
+    if (n < 0 || vg_http_post(up->loop, up->ctx, url, "application/json", body, (size_t)n,
+                              VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__on_submitted, it) < 0) {
+        up->in_flight--;
+        vg__spool(up, it, false);
+        vg__item_free(it);
+    }
+    free(body);
+}
+
+static void
+vg__drain(struct vg_uploader *up)
+{
+    while (up->qhead != NULL &&
+           (up->report == VG__REPORT_FAILED ||
+            (up->report == VG__REPORT_OPEN && up->in_flight < VG__UPLOAD_PARALLEL))) {
+        struct vg__item *it = up->qhead;
+
+        up->qhead = it->next;
+        if (up->qhead == NULL)
+            up->qtail = NULL;
+        if (up->report == VG__REPORT_FAILED) {
+            vg__spool(up, it, false);
+            vg__item_free(it);
+        } else {
+            vg__submit(up, it);
+        }
+    }
+}
+
+static void
+vg__on_report(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
+{
+    struct vg_uploader *up = arg;
+    json_t *j = status == 200 ? json_loadb((const char *)body, len, 0, NULL) : NULL;
+    const char *rid = json_string_value(json_object_get(j, "report_id"));
+    bool ok = rid != NULL && strlen(rid) < sizeof(up->report_id) && strchr(rid, '/') == NULL &&
+              strchr(rid, '?') == NULL;
+
+    if (ok) {
+        snprintf(up->report_id, sizeof(up->report_id), "%s", rid);
+        up->report = VG__REPORT_OPEN;
+    } else {
+        snprintf(up->report_failure, sizeof(up->report_failure), "%s",
+                 status == 0 ? failure : "the collector did not open a report");
+        fprintf(stderr, "vigie: cannot open a report at %s (%s); spooling to %s\n", up->base,
+                up->report_failure, up->spool);
+        up->report = VG__REPORT_FAILED;
+    }
+    json_decref(j);
+    vg__drain(up);
+}
+
+static void
+vg__open_report(struct vg_uploader *up)
+{
+    char url[1200], ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    json_t *meta;
+    char *body;
+
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+    meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "data_format_version",
+                     "0.2.0", "format", "json", "probe_asn", "AS0", "probe_cc", "ZZ",
+                     "software_name", VG_SOFTWARE_NAME, "software_version", VG_VERSION, "test_name",
+                     "web_connectivity", "test_start_time", ts, "test_version", "0.5.28");
+    body = json_dumps(meta, JSON_COMPACT);
+    json_decref(meta);
+    snprintf(url, sizeof(url), "%s/report", up->base);
+    up->report = VG__REPORT_OPENING;
+    if (body == NULL || vg_http_post(up->loop, up->ctx, url, "application/json", body, strlen(body),
+                                     VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__on_report, up) < 0)
+        vg__on_report(0, NULL, 0, "invalid collector URL", up);
+    free(body);
+}
+
+static void
+vg__enqueue(struct vg_uploader *up, const char *id, char *json, bool from_spool)
+{
+    struct vg__item *it = vg_xcalloc(1, sizeof(*it));
+
+    it->up = up;
+    snprintf(it->id, sizeof(it->id), "%s", id);
+    it->json = json;
+    it->from_spool = from_spool;
+    if (up->qtail != NULL)
+        up->qtail->next = it;
+    else
+        up->qhead = it;
+    up->qtail = it;
+    if (up->report == VG__REPORT_NONE)
+        vg__open_report(up);
+    vg__drain(up);
+}
+
+void
+vg_uploader_add(struct vg_uploader *up, const char *id, const char *json)
+{
+    if (!vg__id_ok(id)) {
+        fprintf(stderr, "vigie: not uploading a measurement without a valid id\n");
+        up->st.failed++;
+        return;
+    }
+    vg__enqueue(up, id, vg_xstrdup(json), false);
+}
+
+size_t
+vg_uploader_add_spool(struct vg_uploader *up)
+{
+    DIR *d = opendir(up->spool);
+    struct dirent *de;
+    size_t n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        char id[64], path[4200];
+        size_t len = strlen(de->d_name);
+        FILE *f;
+        char *json = NULL;
+        size_t cap = 0;
+        ssize_t r;
+
+        if (len <= 5 || len - 5 >= sizeof(id) || strcmp(de->d_name + len - 5, ".json") != 0)
+            continue;
+        memcpy(id, de->d_name, len - 5);
+        id[len - 5] = '\0';
+        if (!vg__id_ok(id))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", up->spool, de->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        r = getline(&json, &cap, f);
+        fclose(f);
+        if (r <= 0) {
+            free(json);
+            continue;
+        }
+        while (r > 0 && (json[r - 1] == '\n' || json[r - 1] == '\r'))
+            json[--r] = '\0';
+        vg__enqueue(up, id, json, true);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int
+vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *collector,
+                const char *spool_dir, struct vg_uploader **out, char *err, size_t errlen)
+{
+    struct vg_uploader *up;
+    size_t n = strlen(collector);
+
+    *out = NULL;
+    if ((strncmp(collector, "http://", 7) != 0 && strncmp(collector, "https://", 8) != 0) ||
+        n >= 1024) {
+        snprintf(err, errlen, "invalid collector URL '%.200s' (http:// or https://)", collector);
+        return VG_EINVAL;
+    }
+    if (vg__mkdir_p(spool_dir) != 0) {
+        snprintf(err, errlen, "cannot create the spool directory %s: %s", spool_dir,
+                 strerror(errno));
+        return VG_EINVAL;
+    }
+    up = vg_xcalloc(1, sizeof(*up));
+    up->loop = loop;
+    up->ctx = ctx;
+    up->base = vg_xstrdup(collector);
+    while (n > 0 && up->base[n - 1] == '/')
+        up->base[--n] = '\0';
+    up->spool = vg_xstrdup(spool_dir);
+    *out = up;
+    return 0;
+}
+
+void
+vg_uploader_stats(const struct vg_uploader *up, struct vg_upload_stats *st)
+{
+    *st = up->st;
+}
+
+void
+vg_uploader_free(struct vg_uploader *up)
+{
+    if (up == NULL)
+        return;
+    while (up->qhead != NULL) {
+        struct vg__item *it = up->qhead;
+
+        up->qhead = it->next;
+        vg__spool(up, it, false);
+        vg__item_free(it);
+    }
+    free(up->base);
+    free(up->spool);
+    free(up);
+}
