@@ -104,6 +104,7 @@ struct vg__ep {
     uint16_t port;
     bool tls;      /* handshake on this endpoint (https, or port 443 of a control measurement) */
     char alpn[32]; /* protocol negotiated by ALPN, "" if none */
+    bool from_job; /* an address the job supplied (a probe's), not one this engine resolved */
     size_t obs;    /* index in m->obs.ep, or SIZE_MAX when the summary is full */
     int tid;       /* transaction id */
     double t0;
@@ -151,6 +152,7 @@ struct vg_meas {
     double udp_t0;   /* when the UDP queries of this hop left */
     bool ctrl_asked; /* the control for this URL was requested or joined */
     char id[40];     /* UUIDv4 of the measurement */
+    bool job_eps_added, adding_job_eps;
     int sys_failure;
 };
 
@@ -437,7 +439,9 @@ vg__ep_usable(struct vg__ep *ep)
 {
     struct vg_meas *m = ep->m;
 
-    if (m->fetch == NULL && !m->p->interrupted && ep->port == m->url.port) {
+    /* A control fetches the page only over addresses it resolved itself: an address supplied by
+     * the probe may be a censor's block-page server and would poison the control. */
+    if (m->fetch == NULL && !m->p->interrupted && ep->port == m->url.port && !ep->from_job) {
         vg__fetch_start(m, ep);
         return;
     }
@@ -613,6 +617,7 @@ vg__ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t port, 
     vg__fmt_addr((struct sockaddr *)&ss, ep->ip, sizeof(ep->ip), ep->addr, sizeof(ep->addr),
                  &ep->port);
     ep->obs = SIZE_MAX;
+    ep->from_job = m->adding_job_eps;
     ep->tls =
         strcmp(m->url.scheme, "https") == 0 || (m->job != NULL && m->job->control && port == 443);
     {
@@ -657,6 +662,31 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
     if (m->job != NULL && m->job->control && strcmp(m->url.scheme, "http") == 0 &&
         m->url.port != 443)
         vg__ep_add_port(m, family, addr, 443, from_sys);
+}
+
+/* The probe's addresses a job carries (a THRequest's tcp_connect), added after this engine's own
+ * DNS answers so that those come first and only they may carry the page. */
+static void
+vg__add_job_eps(struct vg_meas *m)
+{
+    if (m->depth != 0 || m->job == NULL || m->job_eps_added)
+        return;
+    m->job_eps_added = true;
+    m->adding_job_eps = true;
+    for (size_t i = 0; i < m->job->n_eps; i++) {
+        const struct sockaddr_storage *ss = &m->job->eps[i];
+
+        if (ss->ss_family == AF_INET) {
+            const struct sockaddr_in *s4 = (const void *)ss;
+
+            vg__ep_add_port(m, AF_INET, &s4->sin_addr, ntohs(s4->sin_port), true);
+        } else {
+            const struct sockaddr_in6 *s6 = (const void *)ss;
+
+            vg__ep_add_port(m, AF_INET6, &s6->sin6_addr, ntohs(s6->sin6_port), true);
+        }
+    }
+    m->adding_job_eps = false;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -842,6 +872,7 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
         m->obs.sys_failure = failure;
         m->obs.n_sys_addrs = n;
         vg__ctrl_need(m);
+        vg__add_job_eps(m);
     }
     if (failure != 0 && m->hop_failure == 0)
         m->hop_failure = failure;
@@ -1184,21 +1215,6 @@ vg__hop_start(struct vg_meas *m)
     m->pending = 1; /* held until the hop's steps are started */
     m->fetch = NULL;
     m->hop_failure = 0;
-    if (m->depth == 0 && m->job != NULL) {
-        for (size_t i = 0; i < m->job->n_eps; i++) {
-            const struct sockaddr_storage *ss = &m->job->eps[i];
-
-            if (ss->ss_family == AF_INET) {
-                const struct sockaddr_in *s4 = (const void *)ss;
-
-                vg__ep_add_port(m, AF_INET, &s4->sin_addr, ntohs(s4->sin_port), true);
-            } else {
-                const struct sockaddr_in6 *s6 = (const void *)ss;
-
-                vg__ep_add_port(m, AF_INET6, &s6->sin6_addr, ntohs(s6->sin6_port), true);
-            }
-        }
-    }
     if (m->url.ip_family != 0) {
         uint8_t raw[16];
         int fam = m->url.ip_family == 4 ? AF_INET : AF_INET6;
@@ -1206,6 +1222,7 @@ vg__hop_start(struct vg_meas *m)
         if (inet_pton(fam, m->url.host, raw) == 1)
             vg__ep_add(m, fam, raw, true);
         vg__ctrl_need(m);
+        vg__add_job_eps(m);
     } else {
         struct vg__gai *g = vg_xcalloc(1, sizeof(*g));
         struct addrinfo hints;

@@ -77,13 +77,14 @@ vg_rd_peek(const struct vg_rd *rd, uint8_t *out)
 int
 vg_rd_find(const struct vg_rd *rd, const void *needle, size_t nlen, size_t *rel)
 {
-    const uint8_t *hay = rd->p + rd->off;
     size_t left = vg_rd_left(rd);
-    const uint8_t *hit;
+    const uint8_t *hay, *hit;
 
     VG_ENSURE(nlen > 0, VG_EINVAL);
+    /* An empty reader may have no buffer at all: no pointer arithmetic on it. */
     if (left < nlen)
         return VG_EMORE;
+    hay = rd->p + rd->off;
     hit = memmem(hay, left, needle, nlen);
     if (hit == NULL)
         return VG_EMORE;
