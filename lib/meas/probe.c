@@ -319,15 +319,16 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     m->obs.final_depth = m->depth;
     snprintf(m->obs.http_addr, sizeof(m->obs.http_addr), "%s", ep->addr);
     if (f->x.head != NULL) {
+        /* An empty body has no buffer: use a valid empty one for the byte functions below. */
+        const uint8_t *bd = f->x.body.data != NULL ? f->x.body.data : (const uint8_t *)"";
         json_t *rlist, *rh = vg__headers_json(f->x.head, f->x.in.data, &rlist), *body;
         char title[4 * VG_HTML_TITLE_MAX + 1];
-        size_t tlen = vg_html_title(f->x.body.data, f->x.body.len, title, sizeof(title));
+        size_t tlen = vg_html_title(bd, f->x.body.len, title, sizeof(title));
 
-        if (vg_utf8_valid(f->x.body.data, f->x.body.len) &&
-            memchr(f->x.body.data, 0, f->x.body.len) == NULL)
-            body = json_stringn((const char *)f->x.body.data, f->x.body.len);
+        if (vg_utf8_valid(bd, f->x.body.len) && memchr(bd, 0, f->x.body.len) == NULL)
+            body = json_stringn((const char *)bd, f->x.body.len);
         else {
-            char *b64 = vg_base64(f->x.body.data, f->x.body.len);
+            char *b64 = vg_base64(bd, f->x.body.len);
 
             body = json_pack("{s:s, s:s}", "format", "base64", "data", b64);
             free(b64);
@@ -340,7 +341,7 @@ vg__fetch_finish(struct vg_meas *m, int failure)
         {
             char sha[65];
 
-            vg_sha256_hex(f->x.body.data, f->x.body.len, sha);
+            vg_sha256_hex(bd, f->x.body.len, sha);
             json_object_set_new(resp, "x_body_sha256", json_string(sha));
         }
         json_object_set_new(resp, "x_title",
@@ -353,10 +354,10 @@ vg__fetch_finish(struct vg_meas *m, int failure)
             snprintf(m->obs.title, sizeof(m->obs.title), "%s", clean);
             free(clean);
         }
-        m->obs.blockpage = vg_blockpage_match(f->x.body.data, f->x.body.len);
+        m->obs.blockpage = vg_blockpage_match(bd, f->x.body.len);
         m->obs.body_length = (long)f->x.body.len;
         m->obs.body_truncated = f->x.truncated;
-        vg_sha256_hex(f->x.body.data, f->x.body.len, m->obs.body_sha256);
+        vg_sha256_hex(bd, f->x.body.len, m->obs.body_sha256);
         m->obs.n_headers = 0;
         for (size_t i = 0; i < f->x.head->n_fields && m->obs.n_headers < VG_CTRL_MAX_HDR; i++) {
             const struct vg_http_field *fl = &f->x.head->fields[i];
