@@ -442,7 +442,8 @@ vg__ep_usable(struct vg__ep *ep)
 
     /* A control fetches the page only over addresses it resolved itself: an address supplied by
      * the probe may be a censor's block-page server and would poison the control. */
-    if (m->fetch == NULL && !m->p->interrupted && ep->port == m->url.port && !ep->from_job) {
+    if (m->fetch == NULL && !m->p->interrupted && ep->port == m->url.port && !ep->from_job &&
+        strncmp(m->url.scheme, "http", 4) == 0) {
         vg__fetch_start(m, ep);
         return;
     }
@@ -619,8 +620,8 @@ vg__ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t port, 
                  &ep->port);
     ep->obs = SIZE_MAX;
     ep->from_job = m->adding_job_eps;
-    ep->tls =
-        strcmp(m->url.scheme, "https") == 0 || (m->job != NULL && m->job->control && port == 443);
+    ep->tls = strcmp(m->url.scheme, "https") == 0 || strcmp(m->url.scheme, "tls") == 0 ||
+              (m->job != NULL && m->job->control && port == 443);
     {
         struct vg_obs_endpoint *oe = vg_obs_add_ep(&m->obs);
 
@@ -659,6 +660,8 @@ vg__ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t port, 
 static void
 vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
 {
+    if (strcmp(m->url.scheme, "dns") == 0)
+        return; /* a name to resolve, nothing to connect to */
     vg__ep_add_port(m, family, addr, m->url.port, from_sys);
     if (m->job != NULL && m->job->control && strcmp(m->url.scheme, "http") == 0 &&
         m->url.port != 443)
@@ -775,7 +778,9 @@ vg__ctrl_need(struct vg_meas *m)
     struct vg_probe *p = m->p;
     struct vg__ctrl_slot *slot;
 
-    if (p->slots == NULL || m->job != NULL || m->ctrl_asked || m->depth != 0)
+    /* The test-helper protocol is about web pages: tls:// and dns:// targets go without. */
+    if (p->slots == NULL || m->job != NULL || m->ctrl_asked || m->depth != 0 ||
+        strncmp(m->url.scheme, "http", 4) != 0)
         return;
     m->ctrl_asked = true;
     slot = &p->slots[m->url_index];
@@ -1078,6 +1083,9 @@ vg__meas_finish(struct vg_meas *m)
     const char *blocking;
 
     m->obs.https = strcmp(m->url.scheme, "https") == 0;
+    m->obs.target = strcmp(m->url.scheme, "tls") == 0   ? VG_TARGET_TLS
+                    : strcmp(m->url.scheme, "dns") == 0 ? VG_TARGET_DNS
+                                                        : VG_TARGET_WEB;
     m->obs.host_is_ip = m->url.ip_family != 0;
     vg_verdict_decide(&m->obs, &v);
     blocking = vg_blocking_json(v.blocking);
@@ -1159,6 +1167,11 @@ vg__hop_end(struct vg_meas *m)
     m->n_eps = 0;
     if (m->depth == 0)
         m->sys_failure = m->obs.sys_failure;
+    if (f == NULL && strncmp(m->url.scheme, "http", 4) != 0) {
+        /* tls:// and dns:// targets fetch nothing. */
+        vg__meas_finish(m);
+        return;
+    }
     if (f == NULL) {
         /* No endpoint could carry the request: record why, as OONI does. */
         int why = m->hop_failure != 0 ? m->hop_failure : VG_EDNS_NOANSWER;
@@ -1268,12 +1281,14 @@ static void
 vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__job *job)
 {
     const char *input = job != NULL ? job->url : p->urls[url_index];
+    int url_rc;
     struct vg_meas *m = vg_xcalloc(1, sizeof(*m));
     char ts[32];
     struct tm tm;
 
     m->p = p;
     m->input = input;
+    url_rc = vg_url_parse(input, &m->url);
     m->job = job;
     m->cb = job != NULL ? job->cb : p->cb;
     m->cb_arg = job != NULL ? job->arg : p->cb_arg;
@@ -1309,8 +1324,11 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
                   "127.0.0.1", "probe_network_name", "report_id", "", "resolver_asn", "AS0",
                   "resolver_ip", vg__jstr(p->sys_resolver[0] != '\0' ? p->sys_resolver : NULL),
                   "software_name", VG_SOFTWARE_NAME, "software_version", VG_VERSION, "test_name",
-                  "web_connectivity", "test_helpers", "test_start_time", ts, "test_version",
-                  VG__TEST_VERSION, "test_keys", m->tk);
+                  strcmp(m->url.scheme, "tls") == 0   ? "x_tls_endpoint"
+                  : strcmp(m->url.scheme, "dns") == 0 ? "x_dns_lookup"
+                                                      : "web_connectivity",
+                  "test_helpers", "test_start_time", ts, "test_version", VG__TEST_VERSION,
+                  "test_keys", m->tk);
     {
         uint8_t r[16];
 
@@ -1330,7 +1348,7 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
     json_decref(m->tcp);
     json_decref(m->tls);
     json_decref(m->requests);
-    if (vg_url_parse(input, &m->url) < 0) {
+    if (url_rc < 0) {
         /* vg_probe_add validated it; a failure here is a bug, reported in the measurement. */
         m->hop_failure = VG_EINTERNAL;
         vg__hop_end(m);

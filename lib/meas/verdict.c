@@ -963,11 +963,55 @@ vg_ooni_keys_null(struct vg_ooni_keys *k)
     k->x_dns_consistency = -1;
 }
 
+/*
+ * tls:// and dns:// targets (no page): the DNS rules, then for TLS endpoints the interception and
+ * connect rules; what passes them is accessible. OONI's keys stay null: these are not
+ * web_connectivity measurements.
+ */
+static void
+vg__decide_endpoint(const struct vg_obs *o, struct vg_verdict *v)
+{
+    size_t n_valid = 0, n = 0;
+
+    if (vg__dns_decision(o, v))
+        return;
+    if (o->target == VG_TARGET_DNS) {
+        v->verdict = "accessible";
+        snprintf(v->evidence, sizeof(v->evidence),
+                 "%s resolves (%zu address%s from the system resolver%s) with no sign of "
+                 "tampering",
+                 o->host, o->n_sys_addrs, o->n_sys_addrs == 1 ? "" : "es",
+                 o->udp_used ? ", consistent replies over UDP" : "");
+        return;
+    }
+    if (vg__mitm_decision(o, v) || vg__connect_decision(o, v))
+        return;
+    for (size_t i = 0; i < o->n_ep; i++) {
+        n += o->ep[i].tls_attempted;
+        n_valid += o->ep[i].tls_attempted && o->ep[i].tcp_err == 0 && o->ep[i].tls_err == 0 &&
+                   o->ep[i].verify_err == 0;
+    }
+    if (n_valid > 0) {
+        v->verdict = "accessible";
+        snprintf(v->evidence, sizeof(v->evidence),
+                 "TLS handshake with %s completed with a valid certificate on %zu of %zu "
+                 "addresses",
+                 o->host, n_valid, n);
+        return;
+    }
+    snprintf(v->evidence, sizeof(v->evidence), "no TLS handshake could be made with %s", o->host);
+}
+
 void
 vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v)
 {
     memset(v, 0, sizeof(*v));
     v->verdict = "unknown";
+    if (o->target != VG_TARGET_WEB) {
+        vg_cmp_ooni(o, NULL, v);
+        vg__decide_endpoint(o, v);
+        return;
+    }
     /* OONI's keys (null is -1, not the 0 of memset), blocking and accessible. Without a control
      * this leaves only OONI's first rule: an https page fetched is accessible. */
     vg_cmp_ooni(o, o->ctrl, v);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "meas/control.h"
 #include "util/limits.h"
@@ -43,7 +44,11 @@ struct vg_obs_reply {
     char addrs[VG_OBS_REPLY_ADDRS][48];
 };
 
+/* What a measurement targets: a web page, a TLS endpoint (tls://), or a name (dns://). */
+enum vg_target { VG_TARGET_WEB, VG_TARGET_TLS, VG_TARGET_DNS };
+
 struct vg_obs {
+    enum vg_target target;
     char host[VG_DNS_NAME_MAX + 1];
     bool https; /* scheme of the final URL */
     bool host_is_ip;
@@ -77,6 +82,10 @@ struct vg_obs {
     /* system resolver addresses at depth 0, for DNS consistency */
     size_t n_dns_addrs;
     char dns_addrs[VG_DNS_MAX_ADDRS][48];
+    /* Autonomous systems of dns_addrs and of the control's addrs (ctrl->addrs), index for index,
+     * for OONI's common-ASN rule; 0 when unknown, for bogons, and always without --asn-db. */
+    uint32_t dns_asns[VG_DNS_MAX_ADDRS];
+    uint32_t ctrl_asns[VG_DNS_MAX_ADDRS];
     /* the control, when a helper answered; NULL otherwise (borrowed) */
     const struct vg_ctrl *ctrl;
     char control_failure[128]; /* why no control was obtained ("" when none was asked for) */

@@ -54,9 +54,21 @@ scheme_len(const char *s)
     return s[i] == ':' ? i : 0;
 }
 
+/* http and https everywhere; tls (TLS handshake only) and dns (resolution only) as inputs, never
+ * as redirect targets. */
 static int
-parse_scheme(const char *s, size_t n, struct vg_url *u)
+parse_scheme(const char *s, size_t n, struct vg_url *u, bool inputs)
 {
+    if (inputs && n == 3 && vg_strncaseeq(s, "tls", 3)) {
+        memcpy(u->scheme, "tls", 4);
+        u->port = 443;
+        return 0;
+    }
+    if (inputs && n == 3 && vg_strncaseeq(s, "dns", 3)) {
+        memcpy(u->scheme, "dns", 4);
+        u->port = 53;
+        return 0;
+    }
     if (n == 4 && vg_strncaseeq(s, "http", 4)) {
         memcpy(u->scheme, "http", 5);
         u->port = 80;
@@ -234,7 +246,7 @@ vg_url_parse(const char *s, struct vg_url *u)
     VG_TRY(check_chars(s, len));
     slen = scheme_len(s);
     VG_ENSURE(slen > 0, VG_EINVAL);
-    VG_TRY(parse_scheme(s, slen, u));
+    VG_TRY(parse_scheme(s, slen, u, true));
     VG_ENSURE(s[slen + 1] == '/' && s[slen + 2] == '/', VG_EINVAL);
 
     auth = slen + 3;
@@ -352,7 +364,7 @@ vg_url_resolve(const struct vg_url *base, const char *ref, struct vg_url *out)
     slen = scheme_len(ref);
     if (slen > 0) {
         /* Absolute URI: only http(s) with an authority and a host. */
-        VG_TRY(parse_scheme(ref, slen, &t));
+        VG_TRY(parse_scheme(ref, slen, &t, false));
         VG_ENSURE(ref[slen + 1] == '/' && ref[slen + 2] == '/', VG_EHTTP_LOCATION);
         VG_ENSURE(strcspn(ref + slen + 3, "/?#:") > 0, VG_EHTTP_LOCATION);
         VG_TRY(vg_url_parse(ref, &t));
@@ -377,8 +389,11 @@ vg_url_resolve(const struct vg_url *base, const char *ref, struct vg_url *out)
 bool
 vg_url_default_port(const struct vg_url *u)
 {
-    if (strcmp(u->scheme, "https") == 0) {
+    if (strcmp(u->scheme, "https") == 0 || strcmp(u->scheme, "tls") == 0) {
         return u->port == 443;
+    }
+    if (strcmp(u->scheme, "dns") == 0) {
+        return u->port == 53;
     }
     return u->port == 80;
 }

@@ -13,11 +13,11 @@
 #include "util/limits.h"
 
 struct vg_url {
-    char scheme[8];                 /* "http" or "https", lower case */
+    char scheme[8]; /* "http", "https"; as inputs also "tls" (handshake only) and "dns" */
     char host[VG_DNS_NAME_MAX + 1]; /* lower-case A-label name, or IP literal without brackets */
     uint16_t port;                  /* explicit port, else 80 / 443 */
     bool port_explicit;
-    int ip_family;        /* 0 for a name, 4 or 6 for an IP literal host */
+    int ip_family;         /* 0 for a name, 4 or 6 for an IP literal host */
     char path[VG_URL_MAX]; /* path and query, begins with '/', fragment removed */
 };
 
@@ -30,13 +30,14 @@ struct vg_url {
 VG_MUST_USE int vg_url_parse(const char *s, struct vg_url *u);
 
 /*
- * Resolve a redirect Location (absolute, scheme-relative, absolute-path, relative-path or query-only
- * reference, RFC 3986 5.2, with dot segments removed) against base. Errors as vg_url_parse, and
- * VG_EHTTP_LOCATION when the reference is empty or its host is empty ("http://").
+ * Resolve a redirect Location (absolute, scheme-relative, absolute-path, relative-path or
+ * query-only reference, RFC 3986 5.2, with dot segments removed) against base. Errors as
+ * vg_url_parse, and VG_EHTTP_LOCATION when the reference is empty or its host is empty ("http://").
  */
 VG_MUST_USE int vg_url_resolve(const struct vg_url *base, const char *ref, struct vg_url *out);
 
-/* Format u in canonical form (default port omitted, IPv6 in brackets). VG_ETOOBIG if cap is short. */
+/* Format u in canonical form (default port omitted, IPv6 in brackets). VG_ETOOBIG if cap is short.
+ */
 VG_MUST_USE int vg_url_format(const struct vg_url *u, char *out, size_t cap);
 
 /* True when the URL's default port for its scheme is used. */
