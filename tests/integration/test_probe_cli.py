@@ -697,6 +697,30 @@ class TestTLS(ProbeCase):
         self.assertNotEqual(tk["accessible"], True)
         self.assertEqual(s.requests, [], "no HTTP request over an invalid certificate")
 
+    def test_tls_target_handshake_only(self):
+        s = FX["https"]
+        target = "tls://%s:%d" % (HOST, s.port)
+        r, rec, tk = self.one("--ca-file", FX["certs"]["ca.pem"], target, rc=0)
+        self.verdict(rec, "accessible", None)
+        self.check(rec, "test_name", "x_tls_endpoint")
+        self.assertEqual(len(tk["tls_handshakes"]), 1)
+        self.check(rec, "test_keys.tls_handshakes.0.failure", None)
+        self.assertEqual(tk["requests"], [], "a tls:// target fetches nothing")
+        self.assertIn("valid certificate", tk["x_evidence"])
+        ss = FX["selfsigned"]
+        r, rec, tk = self.one("--ca-file", FX["certs"]["ca.pem"],
+                              "tls://%s:%d" % (HOST, ss.port), rc=1)
+        self.verdict(rec, "intercepted", "tls.mitm")
+        self.assertEqual(ss.requests, [], "no HTTP request for a tls:// target")
+
+    def test_dns_target_resolution_only(self):
+        r, rec, tk = self.one("dns://localhost", rc=1)
+        self.check(rec, "test_name", "x_dns_lookup")
+        # localhost resolves to loopback: a bogon answer, whatever resolves it.
+        self.verdict(rec, "blocked", "dns.bogon")
+        self.assertEqual(tk["tcp_connect"], [], "a dns:// target connects to nothing")
+        self.assertEqual(tk["requests"], [])
+
     def test_untrusted_ca_is_intercepted(self):
         # The valid server without --ca-file: the test CA is not in the system store.
         s = FX["https"]
