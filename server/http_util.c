@@ -133,8 +133,9 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    struct MHD_OptionItem tls[3];
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem items[6];
+    size_t ni = 0;
+    unsigned flags = MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *di;
     char host[INET6_ADDRSTRLEN];
 
@@ -151,7 +152,6 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
         snprintf(err, errlen, "serving HTTPS needs both a certificate and a key");
         return VG_EINVAL;
     }
-    tls[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (o->tls_cert != NULL) {
         size_t cert_len;
 
@@ -165,11 +165,21 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
             vg_http_server_stop(s);
             return VG_EINVAL;
         }
-        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->pem_cert};
-        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->pem_key};
-        tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        items[ni++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->pem_cert};
+        items[ni++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->pem_key};
         flags |= MHD_USE_TLS;
     }
+    if (o->thread_per_conn) {
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    } else {
+        flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+        items[ni++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
+    }
+    if (o->max_connections > 0) {
+        items[ni++] =
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
+    }
+    items[ni] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (o->suspend_resume) {
         flags |= MHD_ALLOW_SUSPEND_RESUME;
     }
@@ -180,8 +190,8 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, o->on_request, o->cls, MHD_OPTION_EXTERNAL_LOGGER,
                             vg__mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_NOTIFY_COMPLETED, o->on_completed, o->cls,
-                            MHD_OPTION_THREAD_POOL_SIZE, o->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-                            o->idle_timeout_s, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_ARRAY,
+                            items, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot serve on %s (address in use, or not local?)", o->listen);
         vg_http_server_stop(s);
@@ -335,7 +345,7 @@ void
 vg_http_log_request(FILE *log, const char *method, const char *path, int status, double seconds,
                     const char *extra, struct MHD_Connection *client)
 {
-    char when[40], code[8] = "-", ip[INET6_ADDRSTRLEN] = "", who[INET6_ADDRSTRLEN + 16] = "";
+    char when[40], code[12] = "-", ip[INET6_ADDRSTRLEN] = "", who[INET6_ADDRSTRLEN + 16] = "";
     struct timespec now;
     struct tm tm;
 

@@ -24,9 +24,11 @@ struct vg_http_server_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
-    unsigned threads;        /* libmicrohttpd polling threads */
-    unsigned idle_timeout_s; /* idle keep-alive connections are closed after this */
-    bool suspend_resume;     /* handlers may suspend connections */
+    unsigned threads;         /* libmicrohttpd polling threads (ignored per connection) */
+    bool thread_per_conn;     /* one thread per connection: handlers may block */
+    unsigned max_connections; /* 0: libmicrohttpd's default */
+    unsigned idle_timeout_s;  /* idle keep-alive connections are closed after this */
+    bool suspend_resume;      /* handlers may suspend connections */
     MHD_AccessHandlerCallback on_request;
     MHD_RequestCompletedCallback on_completed;
     void *cls;        /* given to both callbacks */
