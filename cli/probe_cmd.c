@@ -78,6 +78,12 @@ usage(FILE *f)
             "      --helper URL        control vantage point (OONI test-helper protocol, e.g.\n"
             "                          vigie helper); repeat for failover, tried in order\n"
             "      --control-timeout T per helper attempt (default 30s)\n"
+            "networks:\n"
+            "      --asn-db FILE       MaxMind DB with autonomous systems (GeoLite2-ASN, DB-IP\n"
+            "                          ASN lite): answers' asn, OONI's common-ASN DNS rule,\n"
+            "                          probe_asn from the address the helper saw (not recorded)\n"
+            "      --country-db FILE   MaxMind DB with countries (GeoLite2-Country): probe_cc;\n"
+            "                          each file is read for all it has, one may serve both\n"
             "upload:\n"
             "      --collector URL     upload each measurement to this collector as it completes\n"
             "                          (OONI collector protocol, e.g. vigie serve)\n"
@@ -311,6 +317,8 @@ enum {
     OPT_CONTROL_TIMEOUT,
     OPT_COLLECTOR,
     OPT_SPOOL,
+    OPT_ASN_DB,
+    OPT_COUNTRY_DB,
 };
 
 int
@@ -337,6 +345,8 @@ vg_cmd_probe(int argc, char **argv)
         {"control-timeout", required_argument, NULL, OPT_CONTROL_TIMEOUT},
         {"collector", required_argument, NULL, OPT_COLLECTOR},
         {"spool", required_argument, NULL, OPT_SPOOL},
+        {"asn-db", required_argument, NULL, OPT_ASN_DB},
+        {"country-db", required_argument, NULL, OPT_COUNTRY_DB},
         {NULL, 0, NULL, 0},
     };
     struct vg_probe_opts o;
@@ -426,6 +436,12 @@ vg_cmd_probe(int argc, char **argv)
             break;
         case OPT_SPOOL:
             o.spool_dir = optarg;
+            break;
+        case OPT_ASN_DB:
+            o.asn_db = optarg;
+            break;
+        case OPT_COUNTRY_DB:
+            o.country_db = optarg;
             break;
         case OPT_CONTROL_TIMEOUT:
             if (parse_ms("--control-timeout", optarg, &o.control_timeout_ms) < 0)

@@ -293,7 +293,7 @@ vg__finish(struct vg__req *rq)
     struct vg_helper *h = rq->h;
     struct vg_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
                                 .skip_bogons = !h->o.allow_private};
-    char *text = NULL;
+    char *text = NULL, client[INET6_ADDRSTRLEN];
     int rc;
 
     if (rq->meas == NULL) {
@@ -307,6 +307,9 @@ vg__finish(struct vg__req *rq)
         pthread_mutex_unlock(&h->mu);
         return vg__submit(rq, false);
     }
+    /* The probe's own address goes back to the probe, and nowhere else (not to the log). */
+    vg_http_client_ip(rq->conn, client, sizeof(client));
+    to.client_addr = strcmp(client, "?") != 0 ? client : NULL;
     rc = vg_thresponse_build(rq->meas, strlen(rq->meas), rq->page,
                              rq->page != NULL ? strlen(rq->page) : 0, &rq->threq, &to, &text);
     if (rc < 0) {

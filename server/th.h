@@ -68,6 +68,9 @@ bool vg_th_is_bogon(const char *ip, bool doc_public);
 struct vg_thresp_opts {
     bool doc_public;  /* documentation ranges are public (vigie helper --lab) */
     bool skip_bogons; /* leave bogon endpoints out of tcp_connect / tls_handshake */
+    /* x_client_addr: the address the request came from, so that a probe can look up its own
+     * network (probe_asn, probe_cc); NULL leaves the key out. Written in the response only. */
+    const char *client_addr;
 };
 
 /*

@@ -483,6 +483,9 @@ vg_thresponse_build(const char *meas, size_t len, const char *page, size_t page_
     if (resp == NULL) {
         return VG_EINTERNAL;
     }
+    if (o->client_addr != NULL) {
+        json_object_set_new(resp, "x_client_addr", json_string(o->client_addr));
+    }
     *out = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(resp);
     return *out != NULL ? 0 : VG_EINTERNAL;

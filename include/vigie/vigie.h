@@ -32,6 +32,11 @@ struct vg_probe_opts {
     unsigned control_timeout_ms; /* per helper attempt, default 30000 */
     const char *collector;       /* upload each measurement to this collector URL, or NULL */
     const char *spool_dir;       /* where unsent measurements wait (required with collector) */
+    /* MaxMind DB files (GeoLite2-ASN / -Country, DB-IP lite, ...), or NULL: answers[].asn and
+     * as_org_name, OONI's common-ASN consistency rule, and probe_asn / probe_cc from the address
+     * a helper saw (never recorded). Each file is read for all it has, so one may serve both. */
+    const char *asn_db;
+    const char *country_db;
 };
 
 /* What happened to the measurements handed to a collector. */

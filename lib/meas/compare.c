@@ -3,11 +3,12 @@
  * (ooni-reference.md 1.3 DNS consistency, 1.4 HTTP comparison, 1.5 blocking/accessible).
  *
  * Where OONI's two implementations differ, the choices are:
- * - dns_consistency follows v0.4 (and LTE's "classic" value): IP intersection, NXDOMAIN on both
- *   sides, plus LTE's expected dns_no_answer. No ASN rule (no ASN database yet). LTE's TLS-validity
- *   rule only feeds x_dns_consistency, because OONI keeps it out of dns_consistency (QA scenarios
- *   dnsHijackingToProxyWithHTTP(S)URL expect "inconsistent" although the proxy's certificate
- *   validates).
+ * - dns_consistency follows v0.4 (and LTE's "classic" value): ASN and IP intersection, NXDOMAIN
+ *   on both sides, plus LTE's expected dns_no_answer. ASNs are known only with an ASN database
+ *   (vigie probe --asn-db fills vg_obs.dns_asns/ctrl_asns), else that rule never fires. LTE's
+ *   TLS-validity rule only feeds x_dns_consistency, because OONI keeps it out of
+ *   dns_consistency (QA scenarios dnsHijackingToProxyWithHTTP(S)URL expect "inconsistent"
+ *   although the proxy's certificate validates).
  * - blocking/accessible follow v0.4's Summarize order, but a step that the control failed as well
  *   gives LTE's "website down" (false/false; "dns" when DNS is inconsistent) instead of v0.4's
  *   accessible=true for NXDOMAIN and "tcp_ip" for a TCP failure (QA websiteDown* scenarios).
@@ -153,6 +154,13 @@ vg_cmp_dns_consistency(const struct vg_obs *o, const struct vg_ctrl *c, bool tls
     /* The helper reports its own dns_no_answer as failure=null, addrs=[]. */
     if (o->sys_failure == VG_EDNS_NOANSWER && !ctrl_failed && c->n_addrs == 0)
         return 1;
+    /* v0.4's common-ASN rule; 0 (unknown, bogon) never matches. */
+    for (size_t i = 0; i < o->n_dns_addrs && i < VG_DNS_MAX_ADDRS; i++) {
+        for (size_t j = 0; o->dns_asns[i] != 0 && j < c->n_addrs && j < VG_DNS_MAX_ADDRS; j++) {
+            if (o->dns_asns[i] == o->ctrl_asns[j])
+                return 1;
+        }
+    }
     for (size_t i = 0; i < o->n_dns_addrs; i++) {
         if (vg_cmp_ctrl_has_addr(c, o->dns_addrs[i]))
             return 1;

@@ -4,9 +4,8 @@
  * final response, and OONI's "blocking" / "accessible". Pure functions, no I/O; covered by
  * tests/unit/test_compare.c with OONI's QA scenarios.
  *
- * Limitation: vigie has no ASN database yet, so DNS consistency only knows common addresses (and,
- * for x_dns_consistency, certificates), not OONI's common-ASN rule: answers from another address
- * of the same CDN look inconsistent unless a certificate vouches for them.
+ * OONI's common-ASN rule needs an ASN database (vigie probe --asn-db): without one, answers from
+ * another address of the same CDN look inconsistent unless a certificate vouches for them.
  */
 #ifndef VG_MEAS_COMPARE_H
 #define VG_MEAS_COMPARE_H
@@ -22,10 +21,11 @@
 
 /*
  * DNS consistency of the system resolver's answers (depth 0) with the control's: 1 consistent,
- * 0 inconsistent, -1 null (no control). OONI v0.4's rules without ASNs: an IP host, both failed
- * with NXDOMAIN, a common address, or dns_no_answer while the control has no address (LTE's
- * expected failure) are consistent. With tls_validity, LTE's rule too: an answer whose address
- * served a valid certificate for the name, to the probe or to the control, is consistent.
+ * 0 inconsistent, -1 null (no control). OONI v0.4's rules: an IP host, both failed with NXDOMAIN,
+ * a common non-zero ASN (o->dns_asns vs o->ctrl_asns), a common address, or dns_no_answer while
+ * the control has no address (LTE's expected failure) are consistent. With tls_validity, LTE's
+ * rule too: an answer whose address served a valid certificate for the name, to the probe or to
+ * the control, is consistent.
  */
 int vg_cmp_dns_consistency(const struct vg_obs *o, const struct vg_ctrl *c, bool tls_validity);
 

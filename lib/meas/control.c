@@ -373,8 +373,11 @@ vg_ctrl_parse(const char *json, size_t len, struct vg_ctrl *out)
         (rc = vg__parse_tls(root, out)) < 0 || (rc = vg__parse_http(root, out)) < 0 ||
         (rc = vg__check_ip_info(root)) < 0 ||
         (rc = vg__obj(root, "quic_handshake", &ignored)) < 0 ||
-        (rc = vg__obj(root, "http3_request", &ignored)) < 0)
+        (rc = vg__obj(root, "http3_request", &ignored)) < 0 ||
+        (rc = vg__str(root, "x_client_addr", out->client_addr, sizeof(out->client_addr))) < 0)
         goto out;
+    if (vg_ip_classify(out->client_addr) < 0)
+        out->client_addr[0] = '\0';
     rc = 0;
 out:
     json_decref(root);

@@ -48,6 +48,9 @@ struct vg_ctrl {
     /* tcp_connect and tls_handshake, by endpoint */
     size_t n_ep;
     struct vg_ctrl_endpoint ep[VG_CTRL_MAX_EP];
+    /* vigie extension: the address the helper saw the request come from ("" when absent or not
+     * an IP address). Only for looking up the probe's network: never written anywhere. */
+    char client_addr[48];
 };
 
 /*

@@ -8,6 +8,7 @@
  * built as steps complete; a compact summary (struct vg_obs) feeds the verdict.
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "meas/asn.h"
 #include "meas/ctrlclient.h"
 #include "meas/upload.h"
 #include "meas/verdict.h"
@@ -64,6 +66,10 @@ struct vg_probe {
     char sys_resolver[64];       /* first nameserver of /etc/resolv.conf (resolver_ip) */
     struct vg_uploader *up;      /* when a collector is configured */
     struct vg_upload_stats up_stats;
+    struct vg_asn_db *asn;   /* --asn-db / --country-db, or NULL */
+    uint32_t resolver_asn;   /* of sys_resolver (resolver_asn) */
+    bool have_self;          /* a helper told the probe's address: self is its network */
+    struct vg_asn_info self; /* probe_asn, probe_cc, probe_network_name */
 };
 
 /* The control for one URL, shared by its trials (batch mode). */
@@ -244,6 +250,32 @@ vg__note_bogon(struct vg_meas *m, const char *ip, const char *source)
     if (m->obs.bogon[0] != '\0' || !vg__is_bogon(m->p, ip, &cls))
         return;
     snprintf(m->obs.bogon, sizeof(m->obs.bogon), "%s (%s) from %s", ip, cls, source);
+}
+
+/* What the databases say of ip into *info (zeroed when unknown or without a database). Bogons
+ * are AS0 whatever a database says, as in OONI: an address that is not public names no network.
+ * Returns the ASN. */
+static uint32_t
+vg__asn_of(const struct vg_probe *p, const char *ip, struct vg_asn_info *info)
+{
+    const char *cls;
+
+    memset(info, 0, sizeof(*info));
+    if (p->asn == NULL || vg__is_bogon(p, ip, &cls) || vg_asn_lookup(p->asn, ip, info) < 0)
+        memset(info, 0, sizeof(*info));
+    return info->asn;
+}
+
+/* OONI's answers[].asn and as_org_name, with a database (else asn stays null). */
+static void
+vg__answer_asn(const struct vg_probe *p, json_t *answer, const char *ip)
+{
+    struct vg_asn_info info;
+
+    if (p->asn == NULL || answer == NULL)
+        return;
+    json_object_set_new(answer, "asn", json_integer(vg__asn_of(p, ip, &info)));
+    json_object_set_new(answer, "as_org_name", json_string(info.org));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -729,6 +761,13 @@ vg__on_ctrl(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len, const c
     if (ctrl != NULL) {
         slot->ctrl = vg_xmemdup(ctrl, sizeof(*ctrl));
         slot->raw = json_loadb(raw, raw_len, 0, NULL);
+        /* The probe's own address: looked up, then forgotten; never in a measurement. */
+        json_object_del(slot->raw, "x_client_addr");
+        if (slot->ctrl->client_addr[0] != '\0' && cx->p->asn != NULL) {
+            vg__asn_of(cx->p, slot->ctrl->client_addr, &cx->p->self);
+            cx->p->have_self = true;
+        }
+        memset(slot->ctrl->client_addr, 0, sizeof(slot->ctrl->client_addr));
     } else {
         snprintf(slot->failure, sizeof(slot->failure), "%s", failure);
     }
@@ -862,6 +901,7 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
         json_array_append_new(
             answers, json_pack("{s:s, s:s, s:n, s:n}", "answer_type", fam == AF_INET ? "A" : "AAAA",
                                fam == AF_INET ? "ipv4" : "ipv6", ip, "asn", "ttl"));
+        vg__answer_asn(m->p, json_array_get(answers, json_array_size(answers) - 1), ip);
         n++;
         if (m->depth == 0 && m->obs.n_dns_addrs < VG_DNS_MAX_ADDRS)
             snprintf(m->obs.dns_addrs[m->obs.n_dns_addrs++], sizeof(m->obs.dns_addrs[0]), "%s", ip);
@@ -934,6 +974,7 @@ vg__udp_reply_json(struct vg_meas *m, const struct vg_udp_reply *r)
         json_array_append_new(answers, json_pack("{s:s, s:s, s:n, s:I}", "answer_type",
                                                  v4 ? "A" : "AAAA", v4 ? "ipv4" : "ipv6", ip, "asn",
                                                  "ttl", (json_int_t)r->addrs[i].ttl));
+        vg__answer_asn(m->p, json_array_get(answers, i), ip);
     }
     if (r->cname[0] != '\0')
         json_array_append_new(answers, json_pack("{s:s, s:s, s:n}", "answer_type", "CNAME",
@@ -1072,6 +1113,31 @@ vg__meas_closed(uv_handle_t *h)
     free(m);
 }
 
+/* With a database: the ASNs OONI's consistency rule compares, and the probe's network. */
+static void
+vg__meas_networks(struct vg_meas *m)
+{
+    const struct vg_probe *p = m->p;
+    const struct vg_ctrl *c = m->obs.ctrl;
+    struct vg_asn_info info;
+    char as[16];
+
+    if (p->asn == NULL)
+        return;
+    for (size_t i = 0; i < m->obs.n_dns_addrs && i < VG_DNS_MAX_ADDRS; i++)
+        m->obs.dns_asns[i] = vg__asn_of(p, m->obs.dns_addrs[i], &info);
+    for (size_t i = 0; c != NULL && i < c->n_addrs && i < VG_DNS_MAX_ADDRS; i++)
+        m->obs.ctrl_asns[i] = vg__asn_of(p, c->addrs[i], &info);
+    if (!p->have_self)
+        return;
+    snprintf(as, sizeof(as), "AS%" PRIu32, p->self.asn);
+    json_object_set_new(m->root, "probe_asn", json_string(as));
+    json_object_set_new(m->root, "probe_cc",
+                        json_string(p->self.cc[0] != '\0' ? p->self.cc : "ZZ"));
+    json_object_set_new(m->root, "probe_network_name",
+                        p->self.org[0] != '\0' ? json_string(p->self.org) : json_null());
+}
+
 static void
 vg__meas_finish(struct vg_meas *m)
 {
@@ -1087,6 +1153,7 @@ vg__meas_finish(struct vg_meas *m)
                     : strcmp(m->url.scheme, "dns") == 0 ? VG_TARGET_DNS
                                                         : VG_TARGET_WEB;
     m->obs.host_is_ip = m->url.ip_family != 0;
+    vg__meas_networks(m);
     vg_verdict_decide(&m->obs, &v);
     blocking = vg_blocking_json(v.blocking);
     json_object_set_new(m->root, "test_runtime", json_real(runtime));
@@ -1329,6 +1396,12 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
                                                       : "web_connectivity",
                   "test_helpers", "test_start_time", ts, "test_version", VG__TEST_VERSION,
                   "test_keys", m->tk);
+    if (p->resolver_asn != 0) {
+        char as[16];
+
+        snprintf(as, sizeof(as), "AS%" PRIu32, p->resolver_asn);
+        json_object_set_new(m->root, "resolver_asn", json_string(as));
+    }
     {
         uint8_t r[16];
 
@@ -1492,8 +1565,16 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
         }
         p->have_resolver = true;
     }
+    if (opts->asn_db != NULL || opts->country_db != NULL) {
+        rc = vg_asn_open(opts->asn_db, opts->country_db, &p->asn, err, errlen);
+        if (rc < 0) {
+            free(p);
+            return rc;
+        }
+    }
     rc = vg_tls_ctx_new(opts->ca_file, &p->ctx, err, errlen);
     if (rc < 0) {
+        vg_asn_free(p->asn);
         free(p);
         return rc;
     }
@@ -1501,6 +1582,11 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
     if (getenv("UV_THREADPOOL_SIZE") == NULL)
         setenv("UV_THREADPOOL_SIZE", "32", 0);
     vg__read_sys_resolver(p->sys_resolver, sizeof(p->sys_resolver));
+    if (p->sys_resolver[0] != '\0') {
+        struct vg_asn_info info;
+
+        p->resolver_asn = vg__asn_of(p, p->sys_resolver, &info);
+    }
     uv_loop_init(&p->loop);
     uv_mutex_init(&p->qlock);
     /* Serving mode wakes the loop with this handle; batch runs close it before they start. */
@@ -1603,6 +1689,7 @@ vg_probe_free(struct vg_probe *p)
     free(p->slots);
     (void)uv_loop_close(&p->loop);
     vg_tls_ctx_free(p->ctx);
+    vg_asn_free(p->asn);
     for (size_t i = 0; i < p->n_urls; i++)
         free(p->urls[i]);
     free(p->urls);

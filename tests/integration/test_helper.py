@@ -353,7 +353,10 @@ class TestProtocol(unittest.TestCase):
         self.assertEqual(status, 200, r)
         self.assertTrue(headers["server"].startswith("vigie-helper/"))
         self.assertEqual(list(r), ["tcp_connect", "tls_handshake", "quic_handshake",
-                                   "http_request", "http3_request", "dns", "ip_info"])
+                                   "http_request", "http3_request", "dns", "ip_info",
+                                   "x_client_addr"])
+        # vigie's extension: where the request came from, for the probe's network (probe_asn)
+        self.assertEqual(r["x_client_addr"], HOST)
         # an explicit port: oohelperd measures that port only
         self.assertEqual(r["tcp_connect"], {ep(FX["http"]): {"status": True, "failure": None}})
         self.assertEqual(r["tls_handshake"], {})
@@ -500,7 +503,7 @@ class TestProtocol(unittest.TestCase):
         line = helper.wait_log(re.escape(url))
         self.assertIsNotNone(line, helper.log())
         self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z POST / 200 \d+\.\d{3}s ")
-        # no client address unless asked for
+        # no client address unless asked for (x_client_addr is written in responses only)
         for line in helper.log():
             self.assertNotIn("client=", line)
 

@@ -830,6 +830,56 @@ test_dns_consistency_rules(void **state)
     assert_int_equal(vg_cmp_dns_consistency(&g_o, &g_c, true), 0);
 }
 
+/* OONI's common-ASN rule (1.3): another address of the site's network (a CDN edge) is
+ * consistent. The probe fills the ASNs from --asn-db; 0 (unknown, bogon) never matches. */
+static void
+test_dns_consistency_asn(void **state)
+{
+    (void)state;
+    probe("www.example.com", false);
+    probe_dns("93.184.216.99");
+    probe_dns("2606:2800:220:1::99");
+    probe_ep("93.184.216.99:80", 0);
+    ctrl_example();
+    ctrl_dns("2606:2800:220:1:248:1893:25c8:1946");
+    example_page_both("93.184.216.99:80");
+    /* no database: no common address, inconsistent (the page still matches) */
+    decide(true);
+    expect_ooni(0, VG_BLOCKING_FALSE, 1);
+    /* the probe's first address and the control's second are in one AS */
+    g_o.dns_asns[0] = 15133;
+    g_o.ctrl_asns[0] = 64496;
+    g_o.ctrl_asns[1] = 15133;
+    decide(true);
+    expect_ooni(1, VG_BLOCKING_FALSE, 1);
+    assert_int_equal(g_v.ooni.x_dns_consistency, 1);
+    expect_vigie("accessible", "");
+    /* different networks */
+    g_o.ctrl_asns[1] = 64497;
+    assert_int_equal(vg_cmp_dns_consistency(&g_o, &g_c, false), 0);
+    /* an ASN past the control's addresses belongs to no address of the control */
+    g_o.ctrl_asns[2] = 15133;
+    assert_int_equal(vg_cmp_dns_consistency(&g_o, &g_c, false), 0);
+    /* AS0 on both sides is no common network */
+    memset(g_o.dns_asns, 0, sizeof(g_o.dns_asns));
+    memset(g_o.ctrl_asns, 0, sizeof(g_o.ctrl_asns));
+    assert_int_equal(vg_cmp_dns_consistency(&g_o, &g_c, true), 0);
+
+    /* The edge does not answer SYNs while the control fetched the page: with the ASN rule this
+     * is TCP blocking at a consistent address, not DNS blocking. */
+    probe("www.example.com", false);
+    probe_dns("93.184.216.99");
+    probe_ep("93.184.216.99:80", VG_ETIMEDOUT);
+    probe_fail(VG_ETIMEDOUT);
+    ctrl_example();
+    decide(true);
+    expect_ooni(0, VG_BLOCKING_DNS, 0);
+    g_o.dns_asns[0] = 15133;
+    g_o.ctrl_asns[0] = 15133;
+    decide(true);
+    expect_ooni(1, VG_BLOCKING_TCP_IP, 0);
+}
+
 static void
 test_body_and_status(void **state)
 {
@@ -991,6 +1041,7 @@ main(void)
         cmocka_unit_test_teardown(test_redirect_then_nxdomain, release_obs),
         cmocka_unit_test_teardown(test_too_many_redirects, release_obs),
         cmocka_unit_test_teardown(test_dns_consistency_rules, release_obs),
+        cmocka_unit_test_teardown(test_dns_consistency_asn, release_obs),
         cmocka_unit_test(test_body_and_status),
         cmocka_unit_test(test_headers_match),
         cmocka_unit_test(test_title_match),

@@ -404,6 +404,31 @@ test_truncation(void **state)
     assert_true(utf8_ok(g_c.dns_failure));
 }
 
+/* vigie's x_client_addr: kept only when it is an IP address; another type is a protocol error. */
+static void
+test_client_addr(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("{\"x_client_addr\":\"203.0.113.77\"}"), 0);
+    assert_string_equal(g_c.client_addr, "203.0.113.77");
+    assert_int_equal(parse("{\"x_client_addr\":\"2001:db8::77\"}"), 0);
+    assert_string_equal(g_c.client_addr, "2001:db8::77");
+    assert_int_equal(parse("{\"x_client_addr\":\"203.0.113.77:443\"}"), 0);
+    assert_string_equal(g_c.client_addr, "");
+    assert_int_equal(parse("{\"x_client_addr\":null}"), 0);
+    assert_string_equal(g_c.client_addr, "");
+    /* longer than any address: cut, then not an address */
+    assert_int_equal(parse("{\"x_client_addr\":\"0000:0000:0000:0000:0000:ffff:192.168.100.200"
+                           "0000\"}"),
+                     0);
+    assert_string_equal(g_c.client_addr, "");
+    assert_int_equal(parse("{\"x_client_addr\":[\"203.0.113.77\"]}"), VG_EPROTO);
+    assert_string_equal(g_c.client_addr, "");
+    /* absent from OONI's helpers' answers */
+    assert_int_equal(parse("{\"dns\":{\"failure\":null,\"addrs\":[]}}"), 0);
+    assert_string_equal(g_c.client_addr, "");
+}
+
 int
 main(void)
 {
@@ -415,6 +440,7 @@ main(void)
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_client_addr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -543,6 +543,22 @@ test_probe_addr_refetch(void **state)
     vg_threq_cleanup(&r);
 }
 
+/* x_client_addr, vigie's extension: written only when the helper passes the address. */
+static void
+test_client_addr(void **state)
+{
+    struct vg_thresp_opts o = {.skip_bogons = true};
+    json_t *j = build(MEAS_HTTPS, REQ_HTTPS, &o);
+
+    (void)state;
+    assert_null(json_object_get(j, "x_client_addr"));
+    json_decref(j);
+    o.client_addr = "203.0.113.77";
+    j = build(MEAS_HTTPS, REQ_HTTPS, &o);
+    expect_str(json_object_get(j, "x_client_addr"), "203.0.113.77");
+    json_decref(j);
+}
+
 int
 main(void)
 {
@@ -552,7 +568,7 @@ main(void)
         cmocka_unit_test(test_nxdomain),           cmocka_unit_test(test_dns_timeout_and_no_answer),
         cmocka_unit_test(test_tls_invalid),        cmocka_unit_test(test_http_partial),
         cmocka_unit_test(test_failure_maps),       cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_probe_addr_refetch),
+        cmocka_unit_test(test_probe_addr_refetch), cmocka_unit_test(test_client_addr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
