@@ -419,6 +419,24 @@ vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct v
 {
     struct vg__out r = {k->dns_consistency, blocking, accessible};
     size_t n_tcp = 0, n_tcp_ok = 0;
+    struct vg_obs classic;
+
+    /* OONI's keys describe its classic observations: the system resolver's addresses. A page
+     * fetched over an address only vigie's UDP resolver gave (e.g. the genuine reply that came
+     * after an injected one) is not one OONI would have fetched: its request fails as the
+     * system resolver's addresses did. */
+    if (o->http_attempted && o->http_failure == 0 && o->http_udp_only) {
+        classic = *o;
+        classic.http_failure = VG_ETIMEDOUT;
+        for (size_t i = 0; i < o->n_ep; i++) {
+            if (!o->ep[i].from_udp_only && o->ep[i].depth == o->final_depth &&
+                o->ep[i].tcp_err != 0) {
+                classic.http_failure = o->ep[i].tcp_err;
+                break;
+            }
+        }
+        o = &classic;
+    }
 
     /* 1. An https page fetched over a validated handshake: the legitimate server answered. */
     if (o->https && o->http_attempted && o->http_failure == 0) {

@@ -67,7 +67,7 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
         vg__attempt(cc);
         return;
     }
-    cc->cb(ctrl, (const char *)body, len, NULL, cc->arg);
+    cc->cb(ctrl, (const char *)body, len, h, NULL, cc->arg);
     free(ctrl);
     vg__free(cc);
 }
@@ -87,7 +87,7 @@ vg__attempt(struct vg__cc *cc)
         vg__note(cc, h, "invalid helper URL");
     }
     f = vg_buf_cstr(&cc->failures);
-    cc->cb(NULL, NULL, 0, f != NULL ? f : "no helper answered", cc->arg);
+    cc->cb(NULL, NULL, 0, NULL, f != NULL ? f : "no helper answered", cc->arg);
     vg__free(cc);
 }
 

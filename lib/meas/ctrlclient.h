@@ -14,12 +14,13 @@
 struct ssl_ctx_st;
 
 /*
- * ctrl is the parsed THResponse and raw[raw_len] its JSON text (both borrowed for the call), or
+ * ctrl is the parsed THResponse, raw[raw_len] its JSON text and helper the URL of the helper that
+ * answered (all borrowed for the call), or
  * NULL; failure then says why no helper answered ("http://192.0.2.10:8080/: connection_refused;
  * ..."). Runs once, from the loop.
  */
 typedef void (*vg_ctrl_done_cb)(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len,
-                                const char *failure, void *arg);
+                                const char *helper, const char *failure, void *arg);
 
 /*
  * Start the exchange. helpers[n] are http:// or https:// URLs (borrowed until the callback);

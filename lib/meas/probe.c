@@ -81,6 +81,7 @@ struct vg__ctrl_slot {
     json_t *raw;              /* the THResponse as JSON (test_keys.control) */
     json_t *request;          /* the THRequest sent (test_keys.x_control_request) */
     char failure[512];        /* control_failure when ctrl is NULL */
+    char helper[512];         /* URL of the helper that answered */
     double runtime;           /* seconds the exchange took */
     struct vg_meas **waiters; /* measurements waiting for it */
     size_t n_waiters;
@@ -350,6 +351,7 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     m->obs.http_failure = failure;
     m->obs.final_depth = m->depth;
     snprintf(m->obs.http_addr, sizeof(m->obs.http_addr), "%s", ep->addr);
+    m->obs.http_udp_only = ep->obs != SIZE_MAX && m->obs.ep[ep->obs].from_udp_only;
     if (f->x.head != NULL) {
         /* An empty body has no buffer: use a valid empty one for the byte functions below. */
         const uint8_t *bd = f->x.body.data != NULL ? f->x.body.data : (const uint8_t *)"";
@@ -739,6 +741,10 @@ vg__ctrl_attach(struct vg_meas *m, const struct vg__ctrl_slot *slot)
     json_object_set_new(m->tk, "control_failure",
                         slot->ctrl == NULL ? json_string(slot->failure) : json_null());
     json_object_set_new(m->tk, "x_th_runtime", json_real(slot->runtime));
+    if (slot->ctrl != NULL)
+        json_object_set_new(m->root, "test_helpers",
+                            json_pack("{s:{s:s, s:s}}", "backend", "address", slot->helper, "type",
+                                      strncmp(slot->helper, "https:", 6) == 0 ? "https" : "http"));
 }
 
 struct vg__ctrl_ctx {
@@ -748,8 +754,8 @@ struct vg__ctrl_ctx {
 };
 
 static void
-vg__on_ctrl(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len, const char *failure,
-            void *arg)
+vg__on_ctrl(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len, const char *helper,
+            const char *failure, void *arg)
 {
     struct vg__ctrl_ctx *cx = arg;
     struct vg__ctrl_slot *slot = &cx->p->slots[cx->slot];
@@ -761,6 +767,7 @@ vg__on_ctrl(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len, const c
     if (ctrl != NULL) {
         slot->ctrl = vg_xmemdup(ctrl, sizeof(*ctrl));
         slot->raw = json_loadb(raw, raw_len, 0, NULL);
+        snprintf(slot->helper, sizeof(slot->helper), "%s", helper);
         /* The probe's own address: looked up, then forgotten; never in a measurement. */
         json_object_del(slot->raw, "x_client_addr");
         if (slot->ctrl->client_addr[0] != '\0' && cx->p->asn != NULL) {
@@ -842,7 +849,7 @@ vg__ctrl_need(struct vg_meas *m)
         cx->t0 = uv_hrtime();
         if (body == NULL || vg_ctrl_fetch(&p->loop, p->ctx, p->o.helpers, p->o.n_helpers,
                                           p->o.control_timeout_ms, body, vg__on_ctrl, cx) < 0)
-            vg__on_ctrl(NULL, NULL, 0, "cannot build the control request", cx);
+            vg__on_ctrl(NULL, NULL, 0, NULL, "cannot build the control request", cx);
         free(body);
     }
 }
@@ -1272,6 +1279,13 @@ vg__hop_end(struct vg_meas *m)
             else if (vg_url_resolve(&m->url, ref, &next) < 0)
                 failure = VG_EHTTP_LOCATION;
             free(ref);
+            /* A control reports what the server answered: a redirect it cannot follow is the
+             * server's final response, not a failure of the control's network (OONI QA 27/28). */
+            if (failure == VG_EHTTP_LOCATION && m->job != NULL && m->job->control) {
+                vg__fetch_free(f);
+                vg__meas_finish(m);
+                return;
+            }
             if (failure == 0) {
                 vg__fetch_free(f);
                 m->url = next;

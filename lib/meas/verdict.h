@@ -69,6 +69,7 @@ struct vg_obs {
     int final_depth;
     bool http_attempted; /* a request was sent (or could not be for lack of a usable endpoint) */
     int http_failure;    /* 0 when a response head was received */
+    bool http_udp_only;  /* the page came over an address only the UDP resolver gave */
     char http_addr[64];
     int status;
     char title[4 * VG_HTML_TITLE_MAX + 1]; /* up to 512 UTF-8 characters */
