@@ -15,5 +15,7 @@ int vg_cmd_upload(int argc, char **argv);
 /* Default spool directory: $VIGIE_SPOOL, else ~/.local/state/vigie/spool (buf holds it). */
 const char *vg_default_spool(char *buf, size_t cap);
 int vg_cmd_helper(int argc, char **argv);
+/* `vigie monitor`: re-measure a list for ever (monitor_cmd.c, schedule.c). */
+int vg_cmd_monitor(int argc, char **argv);
 
 #endif

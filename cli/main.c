@@ -16,6 +16,7 @@ usage(FILE *f)
                "  probe     measure URLs from this network and give each a verdict\n"
                "  helper    serve OONI's test-helper protocol (a control vantage point)\n"
                "  upload    send spooled measurements to a collector\n"
+               "  monitor   measure URLs again and again, sooner after a change (a daemon)\n"
                "\n"
                "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n");
 }
@@ -42,6 +43,8 @@ main(int argc, char **argv)
         return vg_cmd_helper(argc - 1, argv + 1);
     if (strcmp(argv[1], "upload") == 0)
         return vg_cmd_upload(argc - 1, argv + 1);
+    if (strcmp(argv[1], "monitor") == 0)
+        return vg_cmd_monitor(argc - 1, argv + 1);
     fprintf(stderr, "vigie: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return VG_EXIT_USAGE;
