@@ -31,7 +31,8 @@
 #include "err.h"
 
 /* Store errors, outside lib/util/err.h's range (-1000..-900) and errno's. */
-#define VG_STORE_EUNAVAIL (-1100)  /* database unreachable, locked, full or failing I/O: HTTP 503 \
+#define VG_STORE_EUNAVAIL                                                                         \
+    (-1100)                        /* database unreachable, locked, full or failing I/O: HTTP 503 \
                                     */
 #define VG_STORE_ENOTFOUND (-1101) /* no such report or measurement: HTTP 404 */
 #define VG_STORE_EEXIST    (-1102) /* report_id already opened: HTTP 409 */
@@ -60,11 +61,13 @@ struct vg_store;
 /* Opening */
 
 struct vg_store_opts {
-    unsigned readers;   /* read connections in the pool; 0: 4 */
-    unsigned batch_max; /* rows in one write transaction at most; 0: 2000 */
-    bool sqlite_normal; /* SQLite synchronous=NORMAL instead of FULL: a commit survives a
-                           crash of the process, not of the machine. Default false (FULL). */
-    bool no_migrate;    /* refuse (VG_STORE_ESCHEMA) instead of migrating an older schema */
+    unsigned readers;    /* read connections in the pool; 0: 4 */
+    unsigned batch_max;  /* rows in one write transaction at most; 0: 2000 */
+    bool sqlite_normal;  /* SQLite synchronous=NORMAL instead of FULL: a commit survives a
+                            crash of the process, not of the machine. Default false (FULL). */
+    bool no_migrate;     /* refuse (VG_STORE_ESCHEMA) instead of migrating an older schema */
+    unsigned timeout_ms; /* wait for a lock (SQLite busy timeout, PostgreSQL lock_timeout) or a
+                            connection (connect_timeout) before VG_STORE_EUNAVAIL; 0: 5000 */
 };
 
 /*
@@ -96,8 +99,8 @@ const char *vg_store_backend(const struct vg_store *s);
  */
 struct vg_store_meas {
     char measurement_uid[VG_UID_MAX]; /* <utc %Y%m%d%H%M%S.%f>_<cc>_<test_name>_<16 hex> */
-    char idem_key[VG_STORE_IDEM_MAX]; /* client-side id: "c:" + x_measurement_id, else
-                                         "h:" + 32 hex of SHA-512 of the raw bytes */
+    char idem_key[VG_STORE_IDEM_MAX]; /* client-side id: "c:" + the measurement's "id" (OONI
+                                         df-000, UUID4), else "h:" + 32 hex of its SHA-512 */
     char report_id[VG_REPORT_ID_MAX];
     int64_t start_time; /* measurement_start_time, UTC seconds since the epoch */
     bool has_input;

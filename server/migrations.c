@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * migrations.c - the store's schema, as numbered steps applied in order (docs/storage.md). The
+ * schema_version table records the steps a database has; vg__store_migrate applies the missing
+ * ones in one transaction. Never edit a released step: add a new one.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mem.h"
+#include "store_impl.h"
+
+/*
+ * Version 1. Times are UTC seconds since the epoch (BIGINT), except received (microseconds).
+ * measurements.raw is the measurement JSON compressed with zlib (RFC 1950, compress2), raw_len
+ * its uncompressed length.
+ */
+static const struct vg__mig_stmt vg__v1[] = {
+    {"CREATE TABLE reports ("
+     " report_id {text} PRIMARY KEY,"
+     " probe_cc {text} NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " software_name {text} NOT NULL,"
+     " software_version {text} NOT NULL,"
+     " test_name {text} NOT NULL,"
+     " created BIGINT NOT NULL,"
+     " closed BIGINT)",
+     NULL, NULL},
+    {"CREATE TABLE measurements ("
+     " measurement_uid {text} PRIMARY KEY,"
+     " idem_key {text} NOT NULL UNIQUE,"
+     " report_id {text} NOT NULL,"
+     " measurement_start_time BIGINT NOT NULL,"
+     " input {text},"
+     " domain {text} NOT NULL,"
+     " probe_cc {text} NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " test_name {text} NOT NULL,"
+     " software_name {text} NOT NULL,"
+     " software_version {text} NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " x_cause {text},"
+     " blocking {text},"
+     " accessible SMALLINT,"
+     " received BIGINT NOT NULL,"
+     " raw_len BIGINT NOT NULL,"
+     " raw {blob} NOT NULL)",
+     NULL, NULL},
+    /* Listing is newest first by (measurement_start_time, measurement_uid), optionally narrowed
+     * by an equality filter: one index per filter that selects few rows. An input filter uses
+     * the domain index (the domain is a function of the input); a verdict filter walks the time
+     * index. Every index costs ingest speed: each one is a random write per measurement. */
+    {"CREATE INDEX measurements_time ON measurements (measurement_start_time, measurement_uid)",
+     NULL, NULL},
+    {"CREATE INDEX measurements_domain ON measurements"
+     " (domain, measurement_start_time, measurement_uid)",
+     NULL, NULL},
+    {"CREATE INDEX measurements_net ON measurements"
+     " (probe_cc, probe_asn, measurement_start_time, measurement_uid)",
+     NULL, NULL},
+    /* Counts per hour, domain, network and verdict, kept at ingest (same transaction). */
+    {"CREATE TABLE agg_hourly ("
+     " hour_start BIGINT NOT NULL,"
+     " domain {text} NOT NULL,"
+     " probe_cc {text} NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " n BIGINT NOT NULL,"
+     " PRIMARY KEY (hour_start, domain, probe_cc, probe_asn, x_verdict)) {without_rowid}",
+     NULL, NULL},
+    /* For aggregations filtered by domain or network. The count n is left out on purpose: an
+     * increment then rewrites only the table's row, not every index. */
+    {"CREATE INDEX agg_hourly_domain ON agg_hourly (domain, hour_start)", NULL, NULL},
+    {"CREATE INDEX agg_hourly_net ON agg_hourly (probe_cc, probe_asn, hour_start)", NULL, NULL},
+    /* Latest verdict per (input, network) and the start of its current run; brk_time is the
+     * latest time of a different verdict before that run (NULL: none seen). */
+    {"CREATE TABLE targets ("
+     " input {text} NOT NULL,"
+     " probe_cc {text} NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " domain {text} NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " x_cause {text},"
+     " since_time BIGINT NOT NULL,"
+     " last_time BIGINT NOT NULL,"
+     " brk_time BIGINT,"
+     " last_uid {text} NOT NULL,"
+     " PRIMARY KEY (input, probe_cc, probe_asn))",
+     NULL, NULL},
+    {"CREATE INDEX targets_domain ON targets (domain)", NULL, NULL},
+    /* PostgreSQL: the ingest path updates these rows constantly; leave room for HOT updates. */
+    {NULL, NULL, "ALTER TABLE agg_hourly SET (fillfactor = 80)"},
+    {NULL, NULL, "ALTER TABLE targets SET (fillfactor = 80)"},
+};
+
+const struct vg__migration vg__migrations[] = {
+    {1, "measurements, reports, hourly aggregates, targets", vg__v1,
+     sizeof(vg__v1) / sizeof(vg__v1[0])},
+};
+const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
+
+/* Token -> {SQLite, PostgreSQL}. The only schema differences between the dialects. */
+static const struct {
+    const char *token;
+    const char *repl[2];
+} vg__tokens[] = {
+    {"{text}", {"TEXT", "TEXT COLLATE \"C\""}},
+    {"{blob}", {"BLOB", "BYTEA"}},
+    {"{without_rowid}", {"WITHOUT ROWID", ""}},
+};
+
+char *
+vg__mig_expand(const struct vg__mig_stmt *st, enum vg__dialect d)
+{
+    const char *src = st->both != NULL ? st->both : d == VG__SQLITE ? st->sqlite : st->pg;
+    size_t cap, len = 0;
+    char *out;
+
+    if (src == NULL) {
+        return NULL;
+    }
+    /* No replacement is longer than three times its token. */
+    cap = strlen(src) * 3 + 1;
+    out = vg_xmalloc(cap);
+    while (*src != '\0') {
+        size_t k, n = sizeof(vg__tokens) / sizeof(vg__tokens[0]);
+
+        for (k = 0; k < n; k++) {
+            size_t tl = strlen(vg__tokens[k].token);
+
+            if (strncmp(src, vg__tokens[k].token, tl) == 0) {
+                size_t rl = strlen(vg__tokens[k].repl[d]);
+
+                memcpy(out + len, vg__tokens[k].repl[d], rl);
+                len += rl;
+                src += tl;
+                break;
+            }
+        }
+        if (k == n) {
+            out[len++] = *src++;
+        }
+    }
+    out[len] = '\0';
+    return out;
+}
+
+static int
+vg__version_row(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
+{
+    int64_t *v = arg;
+
+    (void)set;
+    if (ncols == 1 && cols[0].t == VG__INT) {
+        *v = cols[0].i;
+    }
+    return 0;
+}
+
+int
+vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate, char *err,
+                  size_t errlen)
+{
+    static const char create[] = "CREATE TABLE IF NOT EXISTS schema_version ("
+                                 " version BIGINT PRIMARY KEY,"
+                                 " description TEXT NOT NULL,"
+                                 " applied BIGINT NOT NULL)";
+    static const char current[] = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+    static const char record[] =
+        "INSERT INTO schema_version (version, description, applied) VALUES ($1, $2, $3)";
+    int64_t have = 0;
+    int latest = vg__migrations[vg__n_migrations - 1].version;
+    int rc;
+
+    rc = ops->exec(c, ops->begin_sql);
+    if (rc < 0) {
+        snprintf(err, errlen, "begin: %s", ops->errmsg(c));
+        return rc;
+    }
+    /* Two collectors starting at once must not both create the tables. */
+    if (ops->lock_sql != NULL && (rc = ops->exec(c, ops->lock_sql)) < 0) {
+        snprintf(err, errlen, "migration lock: %s", ops->errmsg(c));
+        goto fail;
+    }
+    if ((rc = ops->exec(c, create)) < 0 ||
+        (rc = ops->run(c, current, 0, 1, 0, NULL, vg__version_row, &have)) < 0) {
+        snprintf(err, errlen, "schema_version: %s", ops->errmsg(c));
+        goto fail;
+    }
+    if (have > latest) {
+        snprintf(err, errlen, "database schema version %lld is newer than this build's (%d)",
+                 (long long)have, latest);
+        rc = VG_STORE_ESCHEMA;
+        goto fail;
+    }
+    if (have < latest && no_migrate) {
+        snprintf(err, errlen, "database schema version %lld is older than %d (migration disabled)",
+                 (long long)have, latest);
+        rc = VG_STORE_ESCHEMA;
+        goto fail;
+    }
+    for (size_t i = 0; i < vg__n_migrations; i++) {
+        const struct vg__migration *m = &vg__migrations[i];
+        struct vg__val p[3];
+
+        if (m->version <= have) {
+            continue;
+        }
+        for (size_t k = 0; k < m->n_stmts; k++) {
+            char *sql = vg__mig_expand(&m->stmts[k], ops->dialect);
+
+            if (sql == NULL) {
+                continue;
+            }
+            rc = ops->exec(c, sql);
+            VG_FREE(sql);
+            if (rc < 0) {
+                snprintf(err, errlen, "migration %d step %zu: %s", m->version, k + 1,
+                         ops->errmsg(c));
+                goto fail;
+            }
+        }
+        p[0] = (struct vg__val){.t = VG__INT, .i = m->version};
+        p[1] = (struct vg__val){.t = VG__TEXT, .p = m->description, .len = strlen(m->description)};
+        p[2] = (struct vg__val){.t = VG__INT, .i = (int64_t)time(NULL)};
+        if ((rc = ops->run(c, record, 0, 1, 3, p, NULL, NULL)) < 0) {
+            snprintf(err, errlen, "migration %d: %s", m->version, ops->errmsg(c));
+            goto fail;
+        }
+    }
+    if ((rc = ops->exec(c, "COMMIT")) < 0) {
+        snprintf(err, errlen, "commit: %s", ops->errmsg(c));
+        goto fail;
+    }
+    return 0;
+fail:
+    (void)ops->exec(c, "ROLLBACK");
+    return rc;
+}

@@ -1,0 +1,2303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.c - the backend-neutral part of the store (store.h, docs/storage.md): measurement row
+ * extraction, the writer thread that groups concurrent inserts into one transaction, the read
+ * connection pool, and every query (SQL written once, $N placeholders).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "mem.h"
+#include "store_impl.h"
+#include "str.h"
+
+#define VG__DEFAULT_READERS  4
+#define VG__DEFAULT_BATCH    2000
+#define VG__DEFAULT_TIMEOUT  5000
+#define VG__INSERT_MAX       10000  /* rows in one vg_store_insert call */
+#define VG__AGG_MAX_GROUPS   100000 /* aggregation result rows */
+#define VG__CURSOR_MAX       8192   /* bytes of an opaque cursor */
+#define VG__RETRIES          5      /* runs of one transaction after deadlocks */
+#define VG__ZLEVEL           1      /* zlib level: JSON compresses ~5x already at 1-3 */
+#define VG__MEAS_COLS        18
+#define VG__QUERY_MAX_PARAMS 16
+
+const char *const vg_store_verdicts[VG_STORE_N_VERDICTS] = {"accessible", "blocked", "intercepted",
+                                                            "down", "unknown"};
+
+const char *
+vg_store_strerror(int err)
+{
+    switch (err) {
+    case VG_STORE_EUNAVAIL:
+        return "database unavailable";
+    case VG_STORE_ENOTFOUND:
+        return "not found";
+    case VG_STORE_EEXIST:
+        return "already exists";
+    case VG_STORE_ESCHEMA:
+        return "database schema version not supported";
+    case VG_STORE_ECORRUPT:
+        return "database inconsistent";
+    default:
+        return vg_strerror(err);
+    }
+}
+
+static bool
+vg__verdict_ok(const char *v)
+{
+    for (int i = 0; i < VG_STORE_N_VERDICTS; i++) {
+        if (strcmp(v, vg_store_verdicts[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Time */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static int64_t
+vg__days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool
+vg__is_leap(unsigned y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* "YYYY-MM-DD hh:mm:ss" (OONI), also with 'T' and a final 'Z'; UTC. */
+static int
+vg__parse_time(const char *s, int64_t *out)
+{
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    uint64_t y, mo, d, h, mi, se;
+    size_t len = strlen(s);
+
+    if ((len != 19 && !(len == 20 && s[19] == 'Z')) || s[4] != '-' || s[7] != '-' ||
+        (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':') {
+        return VG_EPROTO;
+    }
+    VG_TRY(vg_parse_u64n(s, 4, 1970, 9999, &y));
+    VG_TRY(vg_parse_u64n(s + 5, 2, 1, 12, &mo));
+    VG_TRY(vg_parse_u64n(s + 8, 2, 1, 31, &d));
+    VG_TRY(vg_parse_u64n(s + 11, 2, 0, 23, &h));
+    VG_TRY(vg_parse_u64n(s + 14, 2, 0, 59, &mi));
+    VG_TRY(vg_parse_u64n(s + 17, 2, 0, 59, &se));
+    if (d > mdays[mo - 1] + (mo == 2 && vg__is_leap((unsigned)y))) {
+        return VG_EPROTO;
+    }
+    *out = vg__days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d) * 86400 +
+           (int64_t)(h * 3600 + mi * 60 + se);
+    return 0;
+}
+
+static void
+vg__strftime(int64_t t, const char *fmt, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, fmt, &tm) == 0) {
+        snprintf(buf, len, "%s", "");
+    }
+}
+
+void
+vg_store_format_time(int64_t t, char *buf, size_t len)
+{
+    vg__strftime(t, "%Y-%m-%dT%H:%M:%SZ", buf, len);
+}
+
+static int64_t
+vg__now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* SHA-512, FIPS 180-4 section 6.4 */
+
+static const uint64_t vg__k512[80] = {
+    0x428a2f98d728ae22ULL, 0x7137449123ef65cdULL, 0xb5c0fbcfec4d3b2fULL, 0xe9b5dba58189dbbcULL,
+    0x3956c25bf348b538ULL, 0x59f111f1b605d019ULL, 0x923f82a4af194f9bULL, 0xab1c5ed5da6d8118ULL,
+    0xd807aa98a3030242ULL, 0x12835b0145706fbeULL, 0x243185be4ee4b28cULL, 0x550c7dc3d5ffb4e2ULL,
+    0x72be5d74f27b896fULL, 0x80deb1fe3b1696b1ULL, 0x9bdc06a725c71235ULL, 0xc19bf174cf692694ULL,
+    0xe49b69c19ef14ad2ULL, 0xefbe4786384f25e3ULL, 0x0fc19dc68b8cd5b5ULL, 0x240ca1cc77ac9c65ULL,
+    0x2de92c6f592b0275ULL, 0x4a7484aa6ea6e483ULL, 0x5cb0a9dcbd41fbd4ULL, 0x76f988da831153b5ULL,
+    0x983e5152ee66dfabULL, 0xa831c66d2db43210ULL, 0xb00327c898fb213fULL, 0xbf597fc7beef0ee4ULL,
+    0xc6e00bf33da88fc2ULL, 0xd5a79147930aa725ULL, 0x06ca6351e003826fULL, 0x142929670a0e6e70ULL,
+    0x27b70a8546d22ffcULL, 0x2e1b21385c26c926ULL, 0x4d2c6dfc5ac42aedULL, 0x53380d139d95b3dfULL,
+    0x650a73548baf63deULL, 0x766a0abb3c77b2a8ULL, 0x81c2c92e47edaee6ULL, 0x92722c851482353bULL,
+    0xa2bfe8a14cf10364ULL, 0xa81a664bbc423001ULL, 0xc24b8b70d0f89791ULL, 0xc76c51a30654be30ULL,
+    0xd192e819d6ef5218ULL, 0xd69906245565a910ULL, 0xf40e35855771202aULL, 0x106aa07032bbd1b8ULL,
+    0x19a4c116b8d2d0c8ULL, 0x1e376c085141ab53ULL, 0x2748774cdf8eeb99ULL, 0x34b0bcb5e19b48a8ULL,
+    0x391c0cb3c5c95a63ULL, 0x4ed8aa4ae3418acbULL, 0x5b9cca4f7763e373ULL, 0x682e6ff3d6b2b8a3ULL,
+    0x748f82ee5defb2fcULL, 0x78a5636f43172f60ULL, 0x84c87814a1f0ab72ULL, 0x8cc702081a6439ecULL,
+    0x90befffa23631e28ULL, 0xa4506cebde82bde9ULL, 0xbef9a3f7b2c67915ULL, 0xc67178f2e372532bULL,
+    0xca273eceea26619cULL, 0xd186b8c721c0c207ULL, 0xeada7dd6cde0eb1eULL, 0xf57d4f7fee6ed178ULL,
+    0x06f067aa72176fbaULL, 0x0a637dc5a2c898a6ULL, 0x113f9804bef90daeULL, 0x1b710b35131c471bULL,
+    0x28db77f523047d84ULL, 0x32caab7b40c72493ULL, 0x3c9ebe0a15c9bebcULL, 0x431d67c49c100d4cULL,
+    0x4cc5d4becb3e42b6ULL, 0x597f299cfc657e2aULL, 0x5fcb6fab3ad6faecULL, 0x6c44198c4a475817ULL,
+};
+
+#define VG__ROR64(x, n) (((x) >> (n)) | ((x) << (64 - (n))))
+
+static void
+vg__sha512_block(uint64_t h[8], const uint8_t *b)
+{
+    uint64_t w[80], v[8];
+
+    for (int t = 0; t < 16; t++) {
+        w[t] = 0;
+        for (int k = 0; k < 8; k++) {
+            w[t] = (w[t] << 8) | b[t * 8 + k];
+        }
+    }
+    for (int t = 16; t < 80; t++) {
+        uint64_t s0 = VG__ROR64(w[t - 15], 1) ^ VG__ROR64(w[t - 15], 8) ^ (w[t - 15] >> 7);
+        uint64_t s1 = VG__ROR64(w[t - 2], 19) ^ VG__ROR64(w[t - 2], 61) ^ (w[t - 2] >> 6);
+
+        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+    }
+    memcpy(v, h, sizeof(v));
+    for (int t = 0; t < 80; t++) {
+        uint64_t s1 = VG__ROR64(v[4], 14) ^ VG__ROR64(v[4], 18) ^ VG__ROR64(v[4], 41);
+        uint64_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
+        uint64_t t1 = v[7] + s1 + ch + vg__k512[t] + w[t];
+        uint64_t s0 = VG__ROR64(v[0], 28) ^ VG__ROR64(v[0], 34) ^ VG__ROR64(v[0], 39);
+        uint64_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
+
+        memmove(v + 1, v, 7 * sizeof(v[0]));
+        v[4] += t1;
+        v[0] = t1 + s0 + maj;
+    }
+    for (int i = 0; i < 8; i++) {
+        h[i] += v[i];
+    }
+}
+
+void
+vg__sha512(const uint8_t *p, size_t len, uint8_t out[64])
+{
+    uint64_t h[8] = {0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL,
+                     0xa54ff53a5f1d36f1ULL, 0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,
+                     0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
+    uint8_t last[256] = {0};
+    size_t full = len / 128 * 128, rest = len - full, tail;
+    uint64_t bits = (uint64_t)len * 8; /* lengths past 2^61 bytes do not occur here */
+
+    for (size_t off = 0; off < full; off += 128) {
+        vg__sha512_block(h, p + off);
+    }
+    if (rest > 0) {
+        memcpy(last, p + full, rest);
+    }
+    last[rest] = 0x80;
+    tail = rest + 1 + 16 <= 128 ? 128 : 256;
+    for (int k = 0; k < 8; k++) {
+        last[tail - 1 - k] = (uint8_t)(bits >> (8 * k));
+    }
+    vg__sha512_block(h, last);
+    if (tail == 256) {
+        vg__sha512_block(h, last + 128);
+    }
+    for (int i = 0; i < 8; i++) {
+        for (int k = 0; k < 8; k++) {
+            out[i * 8 + k] = (uint8_t)(h[i] >> (56 - 8 * k));
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Row extraction */
+
+static bool
+vg__chars_ok(const char *s, int lo, int hi)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < lo || (unsigned char)*s > hi) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A host name or address as it appears in a URL: ASCII letters, digits, '.', '-', '_' (and
+ * ':' for IPv6), or UTF-8 bytes of an internationalised name. */
+static bool
+vg__host_ok(const char *h, bool v6)
+{
+    if (h[0] == '\0') {
+        return false;
+    }
+    for (; *h != '\0'; h++) {
+        unsigned char c = (unsigned char)*h;
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == '_' || c >= 0x80 || (v6 && c == ':'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+vg__store_url_domain(const char *input, char *out, size_t outlen)
+{
+    const char *p = input, *auth, *end, *at, *hs, *he;
+    bool v6 = false;
+    size_t n;
+
+    out[0] = '\0';
+    if (outlen == 0) {
+        return;
+    }
+    /* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+        return;
+    }
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '+' || *p == '-' || *p == '.') {
+        p++;
+    }
+    if (strncmp(p, "://", 3) != 0) {
+        return;
+    }
+    auth = p + 3;
+    end = auth + strcspn(auth, "/?#");
+    /* RFC 3986 3.2.1: userinfo ends at the last '@' of the authority */
+    hs = auth;
+    for (at = auth; at < end; at++) {
+        if (*at == '@') {
+            hs = at + 1;
+        }
+    }
+    if (hs < end && *hs == '[') {
+        hs++;
+        he = memchr(hs, ']', (size_t)(end - hs));
+        if (he == NULL) {
+            return;
+        }
+        v6 = true;
+    } else {
+        he = memchr(hs, ':', (size_t)(end - hs));
+        if (he == NULL) {
+            he = end;
+        }
+    }
+    n = (size_t)(he - hs);
+    while (n > 0 && hs[n - 1] == '.') {
+        n--; /* "example.com." is example.com */
+    }
+    if (n == 0 || n >= outlen) {
+        return;
+    }
+    memcpy(out, hs, n);
+    out[n] = '\0';
+    vg_str_lower(out);
+    if (!vg__host_ok(out, v6)) {
+        out[0] = '\0';
+    }
+}
+
+struct vg__x {
+    json_t *obj;
+    char *err;
+    size_t errlen;
+};
+
+/* Copy string member key of x->obj into out[cap]. Missing or null: "" and *present false
+ * (VG_EPROTO when required). Wrong type: VG_EPROTO; longer than cap - 1: VG_ETOOBIG. */
+static int
+vg__get_str(struct vg__x *x, json_t *obj, const char *key, bool required, char *out, size_t cap,
+            bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+
+    out[0] = '\0';
+    if (present != NULL) {
+        *present = false;
+    }
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            snprintf(x->err, x->errlen, "missing %s", key);
+            return VG_EPROTO;
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        snprintf(x->err, x->errlen, "%s is not a string", key);
+        return VG_EPROTO;
+    }
+    if (json_string_length(v) >= cap) {
+        snprintf(x->err, x->errlen, "%s longer than %zu bytes", key, cap - 1);
+        return VG_ETOOBIG;
+    }
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    if (present != NULL) {
+        *present = true;
+    }
+    return 0;
+}
+
+static int
+vg__bad(struct vg__x *x, const char *what)
+{
+    snprintf(x->err, x->errlen, "%s", what);
+    return VG_EPROTO;
+}
+
+static int
+vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
+{
+    char buf[64], asn[16], start[32], idem[VG_STORE_IDEM_MAX - 2];
+    uint8_t digest[64];
+    char hex[129];
+    json_t *tk, *v;
+    bool has_idem, has_verdict;
+    uint64_t n;
+    int64_t sec;
+    int rc;
+
+    if (!json_is_object(x->obj)) {
+        return vg__bad(x, "measurement is not a JSON object");
+    }
+    VG_TRY(vg__get_str(x, x->obj, "test_name", true, row->test_name, sizeof(row->test_name), NULL));
+    if (row->test_name[0] == '\0' ||
+        strspn(row->test_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(row->test_name)) {
+        return vg__bad(x, "test_name must be [a-z0-9_]+");
+    }
+    VG_TRY(vg__get_str(x, x->obj, "probe_cc", true, buf, 3, NULL));
+    if (strlen(buf) != 2 || strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2) {
+        return vg__bad(x, "probe_cc must be two upper-case letters");
+    }
+    memcpy(row->probe_cc, buf, 3);
+    VG_TRY(vg__get_str(x, x->obj, "probe_asn", true, asn, sizeof(asn), NULL));
+    if (strncmp(asn, "AS", 2) != 0 || vg_parse_u64(asn + 2, 0, UINT32_MAX, &n) < 0) {
+        return vg__bad(x, "probe_asn must be AS<number>");
+    }
+    row->probe_asn = (uint32_t)n;
+    VG_TRY(vg__get_str(x, x->obj, "measurement_start_time", true, start, sizeof(start), NULL));
+    if (vg__parse_time(start, &row->start_time) < 0) {
+        return vg__bad(x, "measurement_start_time must be YYYY-MM-DD hh:mm:ss");
+    }
+    VG_TRY(
+        vg__get_str(x, x->obj, "report_id", false, row->report_id, sizeof(row->report_id), NULL));
+    if (!vg__chars_ok(row->report_id, 0x21, 0x7e)) {
+        return vg__bad(x, "report_id has characters outside printable ASCII");
+    }
+    VG_TRY(vg__get_str(x, x->obj, "input", false, row->input, sizeof(row->input), &row->has_input));
+    row->has_input = row->input[0] != '\0';
+    vg__store_url_domain(row->input, row->domain, sizeof(row->domain));
+    VG_TRY(vg__get_str(x, x->obj, "software_name", false, row->software_name,
+                       sizeof(row->software_name), NULL));
+    VG_TRY(vg__get_str(x, x->obj, "software_version", false, row->software_version,
+                       sizeof(row->software_version), NULL));
+    if (!vg__chars_ok(row->software_name, 0x20, 0x7e) ||
+        !vg__chars_ok(row->software_version, 0x20, 0x7e)) {
+        return vg__bad(x, "software_name/version has characters outside printable ASCII");
+    }
+    /* The client's own id of the measurement (OONI df-000 "id", a UUID4; vigie probe writes
+     * one): a re-upload carries it again. */
+    VG_TRY(vg__get_str(x, x->obj, "id", false, idem, sizeof(idem), &has_idem));
+    if (has_idem && (idem[0] == '\0' || !vg__chars_ok(idem, 0x21, 0x7e))) {
+        return vg__bad(x, "id must be printable ASCII without spaces");
+    }
+
+    row->accessible = -1;
+    row->blocking[0] = '\0';
+    row->x_cause[0] = '\0';
+    row->x_verdict[0] = '\0';
+    has_verdict = false;
+    tk = json_object_get(x->obj, "test_keys");
+    if (tk != NULL && !json_is_null(tk)) {
+        if (!json_is_object(tk)) {
+            return vg__bad(x, "test_keys is not an object");
+        }
+        v = json_object_get(tk, "blocking");
+        if (json_is_false(v)) {
+            snprintf(row->blocking, sizeof(row->blocking), "false");
+        } else if (json_is_true(v)) {
+            snprintf(row->blocking, sizeof(row->blocking), "true");
+        } else if (v != NULL && !json_is_null(v)) {
+            VG_TRY(
+                vg__get_str(x, tk, "blocking", false, row->blocking, sizeof(row->blocking), NULL));
+            if (row->blocking[0] == '\0' || !vg__chars_ok(row->blocking, 0x21, 0x7e)) {
+                return vg__bad(x, "test_keys.blocking must be false, null or a word");
+            }
+        }
+        v = json_object_get(tk, "accessible");
+        if (json_is_boolean(v)) {
+            row->accessible = json_is_true(v);
+        } else if (v != NULL && !json_is_null(v)) {
+            return vg__bad(x, "test_keys.accessible must be a boolean or null");
+        }
+        VG_TRY(vg__get_str(x, tk, "x_cause", false, row->x_cause, sizeof(row->x_cause), NULL));
+        if (!vg__chars_ok(row->x_cause, 0x21, 0x7e)) {
+            return vg__bad(x, "test_keys.x_cause has characters outside printable ASCII");
+        }
+        rc = vg__get_str(x, tk, "x_verdict", false, buf, sizeof(buf), &has_verdict);
+        if (rc == VG_ETOOBIG) {
+            buf[0] = '\0'; /* an over-long verdict is an unknown one */
+            has_verdict = true;
+        } else if (rc < 0) {
+            return rc;
+        }
+        if (has_verdict) {
+            snprintf(row->x_verdict, sizeof(row->x_verdict), "%s",
+                     vg__verdict_ok(buf) ? buf : "unknown");
+        }
+    }
+    if (!has_verdict) {
+        /* OONI's probes: the verdict their fields imply (docs/storage.md). */
+        const char *vd = "unknown";
+
+        if (row->blocking[0] != '\0' && strcmp(row->blocking, "false") != 0) {
+            vd = "blocked";
+        } else if (row->accessible == 1) {
+            vd = "accessible";
+        } else if (strcmp(row->blocking, "false") == 0 && row->accessible == 0) {
+            vd = "down";
+        }
+        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vd);
+    }
+
+    vg__sha512((const uint8_t *)row->raw, row->raw_len, digest);
+    vg_hex(digest, 64, hex);
+    if (has_idem) {
+        snprintf(row->idem_key, sizeof(row->idem_key), "c:%s", idem);
+    } else {
+        snprintf(row->idem_key, sizeof(row->idem_key), "h:%.32s", hex);
+    }
+    if (received_us <= 0) {
+        received_us = vg__now_us();
+    }
+    sec = received_us / 1000000;
+    vg__strftime(sec, "%Y%m%d%H%M%S", buf, sizeof(buf));
+    snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", buf,
+             (long long)(received_us % 1000000), row->probe_cc, row->test_name, hex);
+    return 0;
+}
+
+int
+vg_store_meas_from_json(const char *json, size_t len, int64_t received_us,
+                        struct vg_store_meas *row, char *err, size_t errlen)
+{
+    char scratch[1];
+    struct vg__x x = {.obj = NULL,
+                      .err = err != NULL ? err : scratch,
+                      .errlen = err != NULL ? errlen : sizeof(scratch)};
+    json_error_t jerr;
+    int rc;
+
+    memset(row, 0, sizeof(*row));
+    if (x.errlen > 0) {
+        x.err[0] = '\0';
+    }
+    if (len > VG_STORE_MEAS_MAX) {
+        snprintf(x.err, x.errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    /* Duplicate keys would let two readers of the same bytes disagree on a field. */
+    x.obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (x.obj == NULL) {
+        snprintf(x.err, x.errlen, "not JSON: %s", jerr.text);
+        memset(row, 0, sizeof(*row));
+        return VG_EPROTO;
+    }
+    row->raw = json;
+    row->raw_len = len;
+    rc = vg__extract(&x, row, received_us);
+    json_decref(x.obj);
+    if (rc < 0) {
+        memset(row, 0, sizeof(*row));
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The store, its pool and its writer */
+
+/* A deflate state kept between calls: compress2() would allocate and fault in ~270 KiB of
+ * state for every measurement, which cost more than compressing it. */
+struct vg__zs {
+    z_stream z;
+    struct vg__zs *next;
+};
+
+enum vg__job_kind {
+    VG__JOB_INSERT,
+    VG__JOB_REPORT_OPEN,
+    VG__JOB_REPORT_CLOSE,
+};
+
+struct vg__job {
+    enum vg__job_kind kind;
+    /* insert */
+    const struct vg_store_meas *rows;
+    size_t n;
+    uint8_t **z; /* compressed raw of each row */
+    size_t *zlen;
+    char (*uids)[VG_UID_MAX]; /* results: one per row */
+    int64_t received_us;
+    /* reports */
+    const struct vg_store_report *rep;
+    const char *report_id;
+    int64_t now;
+    /* completion */
+    int rc;
+    bool done;
+    pthread_cond_t cv;
+    struct vg__job *next;
+};
+
+struct vg_store {
+    const struct vg_store_ops *ops;
+    char *target;
+    struct vg_store_opts o;
+
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    struct vg__conn **idle;
+    size_t n_idle;
+    unsigned n_open;
+
+    pthread_mutex_t mu; /* the job queue, job completion and stats */
+    pthread_cond_t work;
+    struct vg__job *head, *tail;
+    bool stop;
+    pthread_t writer;
+    struct vg__conn *wconn; /* the writer thread's alone */
+    struct vg__store_stats stats;
+
+    pthread_mutex_t z_mu;
+    struct vg__zs *z_free; /* deflate states ready for reuse */
+};
+
+const char *
+vg_store_backend(const struct vg_store *s)
+{
+    return s->ops->name;
+}
+
+void
+vg__store_get_stats(struct vg_store *s, struct vg__store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void
+vg__count_reconnect(struct vg_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stats.reconnects++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A read connection: an idle one, or a new one while fewer than o.readers are open. */
+static int
+vg__acquire(struct vg_store *s, struct vg__conn **c, bool *fresh)
+{
+    char err[256];
+    int rc;
+
+    pthread_mutex_lock(&s->pool_mu);
+    while (s->n_idle == 0 && s->n_open >= s->o.readers) {
+        pthread_cond_wait(&s->pool_cv, &s->pool_mu);
+    }
+    if (s->n_idle > 0) {
+        *c = s->idle[--s->n_idle];
+        *fresh = false;
+        pthread_mutex_unlock(&s->pool_mu);
+        return 0;
+    }
+    s->n_open++;
+    pthread_mutex_unlock(&s->pool_mu);
+    *fresh = true;
+    rc = s->ops->connect(s->target, &s->o, false, c, err, sizeof(err));
+    if (rc < 0) {
+        pthread_mutex_lock(&s->pool_mu);
+        s->n_open--;
+        pthread_cond_signal(&s->pool_cv);
+        pthread_mutex_unlock(&s->pool_mu);
+    }
+    return rc;
+}
+
+/* Give c back; a broken connection is closed so that the next use opens a new one. */
+static void
+vg__release(struct vg_store *s, struct vg__conn *c, bool broken)
+{
+    if (broken) {
+        s->ops->disconnect(c);
+        vg__count_reconnect(s);
+    }
+    pthread_mutex_lock(&s->pool_mu);
+    if (broken) {
+        s->n_open--;
+    } else {
+        s->idle[s->n_idle++] = c;
+    }
+    pthread_cond_signal(&s->pool_cv);
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+typedef int (*vg__read_fn)(struct vg_store *s, struct vg__conn *c, void *arg);
+
+/* Run fn on a pooled connection. A connection that turns out dead (the server restarted, the
+ * network dropped it while idle) is replaced and fn runs once more on a fresh one. */
+static int
+vg__read(struct vg_store *s, vg__read_fn fn, void *arg)
+{
+    for (int attempt = 0;; attempt++) {
+        struct vg__conn *c;
+        bool fresh;
+        int rc;
+
+        VG_TRY(vg__acquire(s, &c, &fresh));
+        rc = fn(s, c, arg);
+        vg__release(s, c, rc == VG_STORE_EUNAVAIL);
+        if (rc != VG_STORE_EUNAVAIL || fresh || attempt > 0) {
+            return rc;
+        }
+    }
+}
+
+/* ---- the write transaction ---- */
+
+/* One measurement row inside a write group. */
+struct vg__wrow {
+    const struct vg_store_meas *m;
+    const uint8_t *z;
+    size_t zlen;
+    int64_t received_us;
+    char *uid_out; /* VG_UID_MAX bytes in the job's result array */
+    bool is_new;
+    bool found;
+};
+
+static const char vg__sql_ins_meas[] =
+    "INSERT INTO measurements (measurement_uid, idem_key, report_id, measurement_start_time,"
+    " input, domain, probe_cc, probe_asn, test_name, software_name, software_version, x_verdict,"
+    " x_cause, blocking, accessible, received, raw_len, raw)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    " ON CONFLICT DO NOTHING RETURNING measurement_uid";
+
+static const char vg__sql_find_idem[] =
+    "SELECT measurement_uid FROM measurements WHERE idem_key = $1";
+
+static const char vg__sql_find_uid[] =
+    "SELECT measurement_uid FROM measurements WHERE measurement_uid = $1";
+
+static const char vg__sql_agg[] =
+    "INSERT INTO agg_hourly (hour_start, domain, probe_cc, probe_asn, x_verdict, n)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+    " ON CONFLICT (hour_start, domain, probe_cc, probe_asn, x_verdict)"
+    " DO UPDATE SET n = agg_hourly.n + excluded.n";
+
+/*
+ * The latest-state row of (input, network). Let V be its verdict, S the start of V's current
+ * run, L the latest time seen, B the latest time of another verdict before S. A measurement
+ * (t, v):
+ *   t >= L, v = V:  L = t
+ *   t >= L, v != V: B = L, V = v, S = L = t
+ *   t < L,  v = V:  S = t when t < S and t > B (the run reaches back further)
+ *   t < L,  v != V: B = max(B, t); when t >= S the run is broken after t and S becomes L (the
+ *                   earliest time we still know to be in the run: later than or equal to truth)
+ * All SET expressions read the row as it was before the update, in SQLite and PostgreSQL.
+ */
+static const char vg__sql_target[] =
+    "INSERT INTO targets (input, probe_cc, probe_asn, domain, x_verdict, x_cause, since_time,"
+    " last_time, brk_time, last_uid) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8)"
+    " ON CONFLICT (input, probe_cc, probe_asn) DO UPDATE SET"
+    " x_verdict = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.x_verdict ELSE targets.x_verdict END,"
+    " x_cause = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.x_cause ELSE targets.x_cause END,"
+    " last_uid = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.last_uid ELSE targets.last_uid END,"
+    " since_time = CASE"
+    "  WHEN excluded.last_time >= targets.last_time THEN"
+    "   CASE WHEN excluded.x_verdict = targets.x_verdict"
+    "    THEN targets.since_time ELSE excluded.last_time END"
+    "  WHEN excluded.x_verdict = targets.x_verdict THEN"
+    "   CASE WHEN excluded.last_time < targets.since_time"
+    "    AND (targets.brk_time IS NULL OR excluded.last_time > targets.brk_time)"
+    "    THEN excluded.last_time ELSE targets.since_time END"
+    "  WHEN excluded.last_time >= targets.since_time THEN targets.last_time"
+    "  ELSE targets.since_time END,"
+    " brk_time = CASE"
+    "  WHEN excluded.last_time >= targets.last_time THEN"
+    "   CASE WHEN excluded.x_verdict = targets.x_verdict"
+    "    THEN targets.brk_time ELSE targets.last_time END"
+    "  WHEN excluded.x_verdict = targets.x_verdict THEN targets.brk_time"
+    "  WHEN targets.brk_time IS NULL OR excluded.last_time > targets.brk_time"
+    "   THEN excluded.last_time"
+    "  ELSE targets.brk_time END,"
+    " last_time = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.last_time ELSE targets.last_time END";
+
+static const char vg__sql_report_open[] =
+    "INSERT INTO reports (report_id, probe_cc, probe_asn, software_name, software_version,"
+    " test_name, created, closed) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
+    " ON CONFLICT DO NOTHING RETURNING report_id";
+
+static const char vg__sql_report_close[] =
+    "UPDATE reports SET closed = COALESCE(closed, $2) WHERE report_id = $1 RETURNING report_id";
+
+static struct vg__val
+vg__text(const char *s)
+{
+    return (struct vg__val){.t = VG__TEXT, .p = s, .len = strlen(s)};
+}
+
+static struct vg__val
+vg__text_or_null(const char *s)
+{
+    return s[0] != '\0' ? vg__text(s) : (struct vg__val){.t = VG__NULL};
+}
+
+static struct vg__val
+vg__int(int64_t i)
+{
+    return (struct vg__val){.t = VG__INT, .i = i};
+}
+
+static int
+vg__cmp_idem(const void *a, const void *b)
+{
+    const struct vg__wrow *x = a, *y = b;
+
+    return strcmp(x->m->idem_key, y->m->idem_key);
+}
+
+struct vg__aggkey {
+    int64_t hour;
+    const struct vg_store_meas *m;
+    int64_t n;
+};
+
+static int
+vg__cmp_agg(const void *a, const void *b)
+{
+    const struct vg__aggkey *x = a, *y = b;
+    int c;
+
+    if (x->hour != y->hour) {
+        return x->hour < y->hour ? -1 : 1;
+    }
+    if ((c = strcmp(x->m->domain, y->m->domain)) != 0 ||
+        (c = strcmp(x->m->probe_cc, y->m->probe_cc)) != 0) {
+        return c;
+    }
+    if (x->m->probe_asn != y->m->probe_asn) {
+        return x->m->probe_asn < y->m->probe_asn ? -1 : 1;
+    }
+    return strcmp(x->m->x_verdict, y->m->x_verdict);
+}
+
+static int
+vg__cmp_target(const void *a, const void *b)
+{
+    const struct vg_store_meas *x = *(const struct vg_store_meas *const *)a;
+    const struct vg_store_meas *y = *(const struct vg_store_meas *const *)b;
+    int c;
+
+    if ((c = strcmp(x->input, y->input)) != 0 || (c = strcmp(x->probe_cc, y->probe_cc)) != 0) {
+        return c;
+    }
+    if (x->probe_asn != y->probe_asn) {
+        return x->probe_asn < y->probe_asn ? -1 : 1;
+    }
+    if (x->start_time != y->start_time) {
+        return x->start_time < y->start_time ? -1 : 1;
+    }
+    return strcmp(x->measurement_uid, y->measurement_uid);
+}
+
+static int
+vg__on_inserted(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
+{
+    struct vg__wrow *w = arg;
+
+    (void)cols;
+    (void)ncols;
+    w[set].is_new = true;
+    w[set].found = true;
+    return 0;
+}
+
+struct vg__found {
+    struct vg__wrow **rows; /* the rows each parameter set stands for */
+};
+
+static int
+vg__on_found(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
+{
+    struct vg__found *f = arg;
+    struct vg__wrow *w = f->rows[set];
+
+    if (ncols != 1 || cols[0].t != VG__TEXT || cols[0].len >= VG_UID_MAX) {
+        return VG_EINTERNAL;
+    }
+    memcpy(w->uid_out, cols[0].p, cols[0].len);
+    w->uid_out[cols[0].len] = '\0';
+    w->found = true;
+    return 0;
+}
+
+static int
+vg__on_exists(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
+{
+    bool *hit = arg;
+
+    (void)cols;
+    (void)ncols;
+    hit[set] = true;
+    return 0;
+}
+
+/* The rows of one transaction that were not new: find the uid stored under their idem_key (a
+ * re-upload, possibly earlier in this very batch), else under their uid. */
+static int
+vg__resolve_dups(struct vg_store *s, struct vg__wrow *w, size_t n)
+{
+    struct vg__wrow **miss = vg_xcalloc(n, sizeof(*miss));
+    struct vg__val *p = vg_xcalloc(n, sizeof(*p));
+    struct vg__found f = {miss};
+    size_t k = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i].is_new) {
+            miss[k] = &w[i];
+            p[k++] = vg__text(w[i].m->idem_key);
+        }
+    }
+    if (k > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_find_idem, VG__RUN_CACHE, k, 1, p, vg__on_found, &f);
+    }
+    for (size_t i = 0, j = 0; rc == 0 && i < k; i++) {
+        if (!miss[i]->found) {
+            /* Same uid under another key: the same bytes received in the same microsecond. */
+            miss[j] = miss[i];
+            p[0] = vg__text(miss[i]->m->measurement_uid);
+            rc = s->ops->run(s->wconn, vg__sql_find_uid, VG__RUN_CACHE, 1, 1, p, vg__on_found,
+                             &(struct vg__found){&miss[j]});
+            if (rc == 0 && !miss[i]->found) {
+                rc = VG_EINTERNAL;
+            }
+        }
+    }
+    VG_FREE(miss);
+    VG_FREE(p);
+    return rc;
+}
+
+/* Hourly aggregates and latest states of the rows that are new, in key order (PostgreSQL takes
+ * row locks in that order in every collector, so concurrent transactions cannot deadlock). */
+static int
+vg__derived(struct vg_store *s, struct vg__wrow *w, size_t n)
+{
+    struct vg__aggkey *ak = vg_xcalloc(n, sizeof(*ak));
+    const struct vg_store_meas **tk = vg_xcalloc(n, sizeof(*tk));
+    struct vg__val *p = vg_xcalloc(n * 8, sizeof(*p));
+    size_t na = 0, nt = 0, k = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i].is_new) {
+            continue;
+        }
+        ak[na].hour = w[i].m->start_time - w[i].m->start_time % 3600;
+        ak[na].m = w[i].m;
+        ak[na++].n = 1;
+        if (w[i].m->has_input) {
+            tk[nt++] = w[i].m;
+        }
+    }
+    qsort(ak, na, sizeof(*ak), vg__cmp_agg);
+    for (size_t i = 0; i < na; i++) {
+        const struct vg_store_meas *m = ak[i].m;
+
+        if (k > 0 && vg__cmp_agg(&ak[i], &ak[i - 1]) == 0) {
+            p[(k - 1) * 6 + 5].i++;
+            continue;
+        }
+        p[k * 6 + 0] = vg__int(ak[i].hour);
+        p[k * 6 + 1] = vg__text(m->domain);
+        p[k * 6 + 2] = vg__text(m->probe_cc);
+        p[k * 6 + 3] = vg__int(m->probe_asn);
+        p[k * 6 + 4] = vg__text(m->x_verdict);
+        p[k * 6 + 5] = vg__int(1);
+        k++;
+    }
+    if (k > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_agg, VG__RUN_CACHE, k, 6, p, NULL, NULL);
+    }
+    qsort(tk, nt, sizeof(*tk), vg__cmp_target);
+    for (size_t i = 0; i < nt; i++) {
+        const struct vg_store_meas *m = tk[i];
+
+        p[i * 8 + 0] = vg__text(m->input);
+        p[i * 8 + 1] = vg__text(m->probe_cc);
+        p[i * 8 + 2] = vg__int(m->probe_asn);
+        p[i * 8 + 3] = vg__text(m->domain);
+        p[i * 8 + 4] = vg__text(m->x_verdict);
+        p[i * 8 + 5] = vg__text_or_null(m->x_cause);
+        p[i * 8 + 6] = vg__int(m->start_time);
+        p[i * 8 + 7] = vg__text(m->measurement_uid);
+    }
+    if (rc == 0 && nt > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_target, VG__RUN_CACHE, nt, 8, p, NULL, NULL);
+    }
+    VG_FREE(ak);
+    VG_FREE(tk);
+    VG_FREE(p);
+    return rc;
+}
+
+/* Per-job results of one transaction, applied to the jobs only once it committed. */
+struct vg__jobres {
+    int rc;
+};
+
+static int
+vg__reports(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
+{
+    size_t j = 0;
+
+    for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
+        struct vg__val p[7];
+        bool hit = false;
+        int rc = 0;
+
+        if (job->kind == VG__JOB_REPORT_OPEN) {
+            const struct vg_store_report *r = job->rep;
+
+            p[0] = vg__text(r->report_id);
+            p[1] = vg__text(r->probe_cc);
+            p[2] = vg__int(r->probe_asn);
+            p[3] = vg__text(r->software_name);
+            p[4] = vg__text(r->software_version);
+            p[5] = vg__text(r->test_name);
+            p[6] = vg__int(r->created > 0 ? r->created : job->now);
+            rc = s->ops->run(s->wconn, vg__sql_report_open, VG__RUN_CACHE, 1, 7, p, vg__on_exists,
+                             &hit);
+            res[j].rc = hit ? 0 : VG_STORE_EEXIST;
+        } else if (job->kind == VG__JOB_REPORT_CLOSE) {
+            p[0] = vg__text(job->report_id);
+            p[1] = vg__int(job->now);
+            rc = s->ops->run(s->wconn, vg__sql_report_close, VG__RUN_CACHE, 1, 2, p, vg__on_exists,
+                             &hit);
+            res[j].rc = hit ? 0 : VG_STORE_ENOTFOUND;
+        }
+        VG_TRY(rc);
+    }
+    return 0;
+}
+
+static int
+vg__wrow_params(const struct vg__wrow *w, struct vg__val *p)
+{
+    const struct vg_store_meas *m = w->m;
+
+    p[0] = vg__text(m->measurement_uid);
+    p[1] = vg__text(m->idem_key);
+    p[2] = vg__text(m->report_id);
+    p[3] = vg__int(m->start_time);
+    p[4] = m->has_input ? vg__text(m->input) : (struct vg__val){.t = VG__NULL};
+    p[5] = vg__text(m->domain);
+    p[6] = vg__text(m->probe_cc);
+    p[7] = vg__int(m->probe_asn);
+    p[8] = vg__text(m->test_name);
+    p[9] = vg__text(m->software_name);
+    p[10] = vg__text(m->software_version);
+    p[11] = vg__text(m->x_verdict);
+    p[12] = vg__text_or_null(m->x_cause);
+    p[13] = vg__text_or_null(m->blocking);
+    p[14] = m->accessible < 0 ? (struct vg__val){.t = VG__NULL} : vg__int(m->accessible);
+    p[15] = vg__int(w->received_us);
+    p[16] = vg__int((int64_t)m->raw_len);
+    p[17] = (struct vg__val){.t = VG__BLOB, .p = (const char *)w->z, .len = w->zlen};
+    return 0;
+}
+
+/* One write transaction for a group of jobs. Returns 0 once committed; res[] then holds each
+ * job's outcome and the uids are written. On error nothing is committed. */
+static int
+vg__txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
+{
+    struct vg__wrow *w;
+    struct vg__val *p;
+    size_t n = 0, j = 0, k = 0;
+    int rc;
+
+    for (struct vg__job *job = jobs; job != NULL; job = job->next) {
+        n += job->kind == VG__JOB_INSERT ? job->n : 0;
+    }
+    w = vg_xcalloc(n > 0 ? n : 1, sizeof(*w));
+    p = vg_xcalloc(n > 0 ? n * VG__MEAS_COLS : 1, sizeof(*p));
+    for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
+        res[j].rc = 0;
+        for (size_t i = 0; job->kind == VG__JOB_INSERT && i < job->n; i++, k++) {
+            w[k] = (struct vg__wrow){.m = &job->rows[i],
+                                     .z = job->z[i],
+                                     .zlen = job->zlen[i],
+                                     .received_us = job->received_us,
+                                     .uid_out = job->uids[i]};
+        }
+    }
+    /* Lock order: measurements by idem_key (see vg__derived). */
+    qsort(w, n, sizeof(*w), vg__cmp_idem);
+    for (size_t i = 0; i < n; i++) {
+        vg__wrow_params(&w[i], p + i * VG__MEAS_COLS);
+    }
+
+    rc = s->ops->exec(s->wconn, s->ops->begin_sql);
+    if (rc == 0) {
+        rc = vg__reports(s, jobs, res);
+    }
+    if (rc == 0 && n > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_ins_meas, VG__RUN_CACHE, n, VG__MEAS_COLS, p,
+                         vg__on_inserted, w);
+    }
+    if (rc == 0) {
+        rc = vg__resolve_dups(s, w, n);
+    }
+    if (rc == 0) {
+        rc = vg__derived(s, w, n);
+    }
+    if (rc == 0) {
+        rc = s->ops->exec(s->wconn, "COMMIT");
+    }
+    if (rc < 0) {
+        (void)s->ops->exec(s->wconn, "ROLLBACK");
+    } else {
+        /* Count new rows per job; new rows keep their own uid. */
+        for (size_t i = 0; i < n; i++) {
+            if (w[i].is_new) {
+                memcpy(w[i].uid_out, w[i].m->measurement_uid, VG_UID_MAX);
+            }
+        }
+        j = 0;
+        k = 0;
+        for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
+            if (job->kind == VG__JOB_INSERT) {
+                res[j].rc = 0;
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (w[i].is_new) {
+                /* find the job owning this row: jobs own consecutive uid slots */
+                j = 0;
+                for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
+                    if (job->kind == VG__JOB_INSERT && w[i].uid_out >= job->uids[0] &&
+                        w[i].uid_out < job->uids[job->n]) {
+                        res[j].rc++;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    VG_FREE(w);
+    VG_FREE(p);
+    return rc;
+}
+
+/* Run the transaction for jobs, reconnecting and retrying as the error allows. */
+static int
+vg__txn_retry(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
+{
+    int rc = 0;
+
+    for (int attempt = 0; attempt <= VG__RETRIES; attempt++) {
+        bool fresh = false;
+        char err[256];
+
+        if (s->wconn == NULL) {
+            rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, sizeof(err));
+            if (rc < 0) {
+                return rc;
+            }
+            fresh = true;
+        }
+        rc = vg__txn(s, jobs, res);
+        if (rc == VG_STORE_EUNAVAIL) {
+            /* Reconnect on next use. If this connection had been idle, it may just have gone
+             * stale: one more go on a new one. A commit whose outcome was lost is harmless to
+             * redo: idem_key makes the second run find the rows. */
+            s->ops->disconnect(s->wconn);
+            s->wconn = NULL;
+            vg__count_reconnect(s);
+            if (fresh || attempt > 0) {
+                return rc;
+            }
+            continue;
+        }
+        if (rc != VG__STORE_ERETRY) {
+            return rc;
+        }
+        /* deadlock or serialization failure: run it again */
+    }
+    return rc;
+}
+
+static void
+vg__write_group(struct vg_store *s, struct vg__job *jobs, size_t njobs)
+{
+    struct vg__jobres *res = vg_xcalloc(njobs, sizeof(*res));
+    size_t j = 0;
+    int rc = vg__txn_retry(s, jobs, res);
+
+    if (rc == VG__STORE_ECONSTRAINT && njobs > 1) {
+        /* One caller's row broke a constraint: give every job its own transaction so that only
+         * that caller sees the error. */
+        for (struct vg__job *job = jobs; job != NULL; job = job->next) {
+            struct vg__job *next = job->next;
+            struct vg__jobres one;
+
+            job->next = NULL;
+            rc = vg__txn_retry(s, job, &one);
+            job->rc = rc < 0 ? rc : one.rc;
+            job->next = next;
+        }
+    } else {
+        for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
+            job->rc = rc < 0 ? rc : res[j].rc;
+        }
+    }
+    for (struct vg__job *job = jobs; job != NULL; job = job->next) {
+        if (job->rc == VG__STORE_ECONSTRAINT || job->rc == VG__STORE_ERETRY) {
+            job->rc = job->rc == VG__STORE_ERETRY ? VG_STORE_EUNAVAIL : VG_EINVAL;
+        }
+    }
+    VG_FREE(res);
+}
+
+static void *
+vg__writer_main(void *arg)
+{
+    struct vg_store *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        struct vg__job *group, *last;
+        size_t rows, njobs = 1;
+
+        while (s->head == NULL && !s->stop) {
+            pthread_cond_wait(&s->work, &s->mu);
+        }
+        if (s->head == NULL) {
+            break; /* stopping, and nothing left to write */
+        }
+        /* Everything queued while the previous transaction ran, up to batch_max rows. */
+        group = last = s->head;
+        rows = group->n;
+        while (last->next != NULL && rows + last->next->n <= s->o.batch_max) {
+            last = last->next;
+            rows += last->n;
+            njobs++;
+        }
+        s->head = last->next;
+        if (s->head == NULL) {
+            s->tail = NULL;
+        }
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        vg__write_group(s, group, njobs);
+
+        pthread_mutex_lock(&s->mu);
+        s->stats.jobs += njobs;
+        s->stats.rows += rows;
+        if (njobs > s->stats.max_group) {
+            s->stats.max_group = njobs;
+        }
+        for (struct vg__job *job = group, *next; job != NULL; job = next) {
+            next = job->next;
+            if (job->rc >= 0) {
+                s->stats.txns += job == group; /* counted once per group */
+            }
+            job->done = true;
+            pthread_cond_signal(&job->cv);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Queue job for the writer and wait until it is done. */
+static int
+vg__submit(struct vg_store *s, struct vg__job *job)
+{
+    pthread_cond_init(&job->cv, NULL);
+    job->done = false;
+    job->next = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->tail != NULL) {
+        s->tail->next = job;
+    } else {
+        s->head = job;
+    }
+    s->tail = job;
+    pthread_cond_signal(&s->work);
+    while (!job->done) {
+        pthread_cond_wait(&job->cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&job->cv);
+    return job->rc;
+}
+
+int
+vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_store **out, char *err,
+              size_t errlen)
+{
+    char scratch[1];
+    struct vg_store *s;
+    const char *target = spec;
+    int rc;
+
+    *out = NULL;
+    if (err == NULL) {
+        err = scratch;
+        errlen = sizeof(scratch);
+    }
+    if (errlen > 0) {
+        err[0] = '\0';
+    }
+    if (spec == NULL || spec[0] == '\0') {
+        snprintf(err, errlen, "empty store spec");
+        return VG_EINVAL;
+    }
+    s = vg_xcalloc(1, sizeof(*s));
+    if (opts != NULL) {
+        s->o = *opts;
+    }
+    s->o.readers = s->o.readers > 0 ? s->o.readers : VG__DEFAULT_READERS;
+    s->o.batch_max = s->o.batch_max > 0 ? s->o.batch_max : VG__DEFAULT_BATCH;
+    s->o.timeout_ms = s->o.timeout_ms > 0 ? s->o.timeout_ms : VG__DEFAULT_TIMEOUT;
+    if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0) {
+        s->ops = &vg__store_pg_ops;
+    } else if (strncmp(spec, "pg:", 3) == 0) {
+        s->ops = &vg__store_pg_ops;
+        target = spec + 3;
+    } else {
+        s->ops = &vg__store_sqlite_ops;
+        if (strncmp(spec, "sqlite:", 7) == 0) {
+            target = spec + 7;
+        }
+    }
+    s->target = vg_xstrdup(target);
+    s->idle = vg_xcalloc(s->o.readers, sizeof(*s->idle));
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->pool_cv, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_mutex_init(&s->z_mu, NULL);
+
+    rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, errlen);
+    if (rc == 0) {
+        rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, err, errlen);
+    }
+    if (rc == 0 && (rc = pthread_create(&s->writer, NULL, vg__writer_main, s)) != 0) {
+        snprintf(err, errlen, "writer thread: %s", strerror(rc));
+        rc = VG_EINTERNAL;
+    }
+    if (rc != 0) {
+        s->ops->disconnect(s->wconn);
+        s->wconn = NULL;
+        s->stop = true;
+        /* no writer thread: free directly */
+        pthread_mutex_destroy(&s->pool_mu);
+        pthread_cond_destroy(&s->pool_cv);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->work);
+        pthread_mutex_destroy(&s->z_mu);
+        VG_FREE(s->idle);
+        VG_FREE(s->target);
+        VG_FREE(s);
+        return rc == VG__STORE_ECONSTRAINT || rc == VG__STORE_ERETRY ? VG_STORE_EUNAVAIL : rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void
+vg_store_close(struct vg_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    s->ops->disconnect(s->wconn);
+    for (size_t i = 0; i < s->n_idle; i++) {
+        s->ops->disconnect(s->idle[i]);
+    }
+    pthread_mutex_destroy(&s->pool_mu);
+    pthread_cond_destroy(&s->pool_cv);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work);
+    while (s->z_free != NULL) {
+        struct vg__zs *z = s->z_free;
+
+        s->z_free = z->next;
+        deflateEnd(&z->z);
+        free(z);
+    }
+    pthread_mutex_destroy(&s->z_mu);
+    VG_FREE(s->idle);
+    VG_FREE(s->target);
+    free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Writes */
+
+static bool
+vg__terminated(const char *s, size_t cap)
+{
+    return memchr(s, '\0', cap) != NULL;
+}
+
+static int
+vg__row_valid(const struct vg_store_meas *m)
+{
+    VG_ENSURE(m->raw != NULL && m->raw_len <= VG_STORE_MEAS_MAX, VG_EINVAL);
+    VG_ENSURE(vg__terminated(m->measurement_uid, sizeof(m->measurement_uid)) &&
+                  m->measurement_uid[0] != '\0',
+              VG_EINVAL);
+    VG_ENSURE(vg__terminated(m->idem_key, sizeof(m->idem_key)) && m->idem_key[0] != '\0',
+              VG_EINVAL);
+    VG_ENSURE(vg__terminated(m->report_id, sizeof(m->report_id)) &&
+                  vg__terminated(m->input, sizeof(m->input)) &&
+                  vg__terminated(m->domain, sizeof(m->domain)) &&
+                  vg__terminated(m->test_name, sizeof(m->test_name)) &&
+                  vg__terminated(m->software_name, sizeof(m->software_name)) &&
+                  vg__terminated(m->software_version, sizeof(m->software_version)) &&
+                  vg__terminated(m->x_verdict, sizeof(m->x_verdict)) &&
+                  vg__terminated(m->x_cause, sizeof(m->x_cause)) &&
+                  vg__terminated(m->blocking, sizeof(m->blocking)),
+              VG_EINVAL);
+    VG_ENSURE(strlen(m->probe_cc) == 2 && vg__verdict_ok(m->x_verdict), VG_EINVAL);
+    VG_ENSURE(m->accessible >= -1 && m->accessible <= 1, VG_EINVAL);
+    VG_ENSURE(!m->has_input || m->input[0] != '\0', VG_EINVAL);
+    return 0;
+}
+
+/* zlib (RFC 1950) of p[len] into a fresh buffer (*out, *outlen), on a pooled deflate state. */
+static int
+vg__compress(struct vg_store *s, const char *p, size_t len, uint8_t **out, size_t *outlen)
+{
+    struct vg__zs *zs;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->z_mu);
+    zs = s->z_free;
+    if (zs != NULL) {
+        s->z_free = zs->next;
+    }
+    pthread_mutex_unlock(&s->z_mu);
+    if (zs == NULL) {
+        zs = vg_xcalloc(1, sizeof(*zs));
+        if (deflateInit(&zs->z, VG__ZLEVEL) != Z_OK) {
+            free(zs);
+            return VG_EINTERNAL;
+        }
+    }
+    *outlen = deflateBound(&zs->z, (uLong)len);
+    *out = vg_xmalloc(*outlen);
+    zs->z.next_in = (Bytef *)(uintptr_t)p; /* zlib does not write through next_in */
+    zs->z.avail_in = (uInt)len;
+    zs->z.next_out = *out;
+    zs->z.avail_out = (uInt)*outlen;
+    if (deflate(&zs->z, Z_FINISH) != Z_STREAM_END) {
+        rc = VG_EINTERNAL;
+    }
+    *outlen = zs->z.total_out;
+    deflateReset(&zs->z);
+    pthread_mutex_lock(&s->z_mu);
+    zs->next = s->z_free;
+    s->z_free = zs;
+    pthread_mutex_unlock(&s->z_mu);
+    return rc;
+}
+
+int
+vg_store_insert(struct vg_store *s, const struct vg_store_meas *rows, size_t n,
+                char (*uids_out)[VG_UID_MAX])
+{
+    struct vg__job job = {.kind = VG__JOB_INSERT, .rows = rows, .n = n};
+    int rc;
+
+    if (n == 0) {
+        return 0;
+    }
+    VG_ENSURE(rows != NULL && n <= VG__INSERT_MAX, VG_EINVAL);
+    for (size_t i = 0; i < n; i++) {
+        VG_TRY(vg__row_valid(&rows[i]));
+    }
+    /* Compress here, in the caller's thread: the writer thread only writes. */
+    job.z = vg_xcalloc(n, sizeof(*job.z));
+    job.zlen = vg_xcalloc(n, sizeof(*job.zlen));
+    job.uids = vg_xcalloc(n + 1, sizeof(*job.uids)); /* +1: end marker for vg__txn */
+    job.received_us = vg__now_us();
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = vg__compress(s, rows[i].raw, rows[i].raw_len, &job.z[i], &job.zlen[i]);
+    }
+    if (rc == 0) {
+        rc = vg__submit(s, &job);
+    }
+    if (rc >= 0 && uids_out != NULL) {
+        memcpy(uids_out, job.uids, n * sizeof(*job.uids));
+    }
+    for (size_t i = 0; i < n; i++) {
+        VG_FREE(job.z[i]);
+    }
+    VG_FREE(job.z);
+    VG_FREE(job.zlen);
+    VG_FREE(job.uids);
+    return rc;
+}
+
+static bool
+vg__report_id_ok(const char *id)
+{
+    return id != NULL && id[0] != '\0' && strlen(id) < VG_REPORT_ID_MAX &&
+           vg__chars_ok(id, 0x21, 0x7e);
+}
+
+int
+vg_store_report_open(struct vg_store *s, const struct vg_store_report *r)
+{
+    struct vg__job job = {.kind = VG__JOB_REPORT_OPEN, .rep = r, .now = time(NULL)};
+
+    VG_ENSURE(r != NULL && vg__report_id_ok(r->report_id), VG_EINVAL);
+    VG_ENSURE(strlen(r->probe_cc) == 2 &&
+                  vg__terminated(r->software_name, sizeof(r->software_name)) &&
+                  vg__terminated(r->software_version, sizeof(r->software_version)) &&
+                  vg__terminated(r->test_name, sizeof(r->test_name)),
+              VG_EINVAL);
+    return vg__submit(s, &job);
+}
+
+int
+vg_store_report_close(struct vg_store *s, const char *report_id)
+{
+    struct vg__job job = {.kind = VG__JOB_REPORT_CLOSE, .report_id = report_id, .now = time(NULL)};
+
+    VG_ENSURE(vg__report_id_ok(report_id), VG_EINVAL);
+    return vg__submit(s, &job);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reads */
+
+static void
+vg__copy_text(const struct vg__val *v, char *out, size_t cap)
+{
+    size_t n = v->t == VG__TEXT ? v->len : 0;
+
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    if (n > 0) {
+        memcpy(out, v->p, n);
+    }
+    out[n] = '\0';
+}
+
+struct vg__report_q {
+    const char *id;
+    struct vg_store_report *out;
+    bool found;
+};
+
+static int
+vg__on_report(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__report_q *q = arg;
+    struct vg_store_report *r = q->out;
+
+    (void)set;
+    if (ncols != 7) {
+        return VG_EINTERNAL;
+    }
+    q->found = true;
+    if (r != NULL) {
+        memset(r, 0, sizeof(*r));
+        snprintf(r->report_id, sizeof(r->report_id), "%s", q->id);
+        vg__copy_text(&c[0], r->probe_cc, sizeof(r->probe_cc));
+        r->probe_asn = (uint32_t)c[1].i;
+        vg__copy_text(&c[2], r->software_name, sizeof(r->software_name));
+        vg__copy_text(&c[3], r->software_version, sizeof(r->software_version));
+        vg__copy_text(&c[4], r->test_name, sizeof(r->test_name));
+        r->created = c[5].i;
+        r->closed = c[6].t != VG__NULL;
+    }
+    return 0;
+}
+
+static int
+vg__report_get_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    static const char sql[] = "SELECT probe_cc, probe_asn, software_name, software_version,"
+                              " test_name, created, closed FROM reports WHERE report_id = $1";
+    struct vg__report_q *q = arg;
+    struct vg__val p = vg__text(q->id);
+
+    q->found = false;
+    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__on_report, q);
+}
+
+int
+vg_store_report_get(struct vg_store *s, const char *report_id, struct vg_store_report *out)
+{
+    struct vg__report_q q = {report_id, out, false};
+
+    VG_ENSURE(vg__report_id_ok(report_id), VG_EINVAL);
+    VG_TRY(vg__read(s, vg__report_get_fn, &q));
+    return q.found ? 0 : VG_STORE_ENOTFOUND;
+}
+
+struct vg__raw_q {
+    const char *uid;
+    char *text;
+    size_t len;
+    bool found;
+    int err;
+};
+
+static int
+vg__on_raw(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__raw_q *q = arg;
+    uLongf dl;
+
+    (void)set;
+    q->found = true;
+    if (ncols != 2 || c[0].t != VG__INT || c[1].t != VG__BLOB || c[0].i < 0 ||
+        c[0].i > VG_STORE_MEAS_MAX) {
+        return VG_EINTERNAL;
+    }
+    dl = (uLongf)c[0].i;
+    q->text = vg_xmalloc(dl + 1);
+    if (uncompress((Bytef *)q->text, &dl, (const Bytef *)c[1].p, (uLong)c[1].len) != Z_OK ||
+        dl != (uLongf)c[0].i) {
+        VG_FREE(q->text);
+        return VG_EINTERNAL;
+    }
+    q->text[dl] = '\0';
+    q->len = dl;
+    return 0;
+}
+
+static int
+vg__raw_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    static const char sql[] = "SELECT raw_len, raw FROM measurements WHERE measurement_uid = $1";
+    struct vg__raw_q *q = arg;
+    struct vg__val p = vg__text(q->uid);
+
+    VG_FREE(q->text);
+    q->found = false;
+    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__on_raw, q);
+}
+
+int
+vg_store_get_raw(struct vg_store *s, const char *uid, char **out, size_t *len)
+{
+    struct vg__raw_q q = {.uid = uid};
+    int rc;
+
+    *out = NULL;
+    if (len != NULL) {
+        *len = 0;
+    }
+    VG_ENSURE(uid != NULL && uid[0] != '\0' && strlen(uid) < VG_UID_MAX, VG_EINVAL);
+    rc = vg__read(s, vg__raw_fn, &q);
+    if (rc == 0 && !q.found) {
+        rc = VG_STORE_ENOTFOUND;
+    }
+    if (rc < 0) {
+        VG_FREE(q.text);
+        return rc;
+    }
+    *out = q.text;
+    if (len != NULL) {
+        *len = q.len;
+    }
+    return 0;
+}
+
+/* ---- dynamic queries ---- */
+
+struct vg__query {
+    char sql[2048];
+    size_t len;
+    struct vg__val p[VG__QUERY_MAX_PARAMS];
+    size_t np;
+    char domain[256]; /* derived from an input filter */
+};
+
+static void
+vg__q_add(struct vg__query *q, const char *text)
+{
+    int n = snprintf(q->sql + q->len, sizeof(q->sql) - q->len, "%s", text);
+
+    if (n < 0 || (size_t)n >= sizeof(q->sql) - q->len) {
+        abort(); /* a bug: the fixed SQL pieces outgrew the buffer */
+    }
+    q->len += (size_t)n;
+}
+
+/* Append pre, a placeholder for the new parameter v, then post. */
+static void
+vg__q_param(struct vg__query *q, const char *pre, struct vg__val v, const char *post)
+{
+    char buf[160];
+
+    if (q->np == VG__QUERY_MAX_PARAMS) {
+        abort(); /* a bug: more filters than parameters */
+    }
+    q->p[q->np++] = v;
+    snprintf(buf, sizeof(buf), "%s$%zu%s", pre, q->np, post);
+    vg__q_add(q, buf);
+}
+
+static int
+vg__filter_valid(const struct vg_store_filter *f)
+{
+    if (f == NULL) {
+        return 0;
+    }
+    VG_ENSURE(f->input == NULL || strlen(f->input) <= VG_STORE_INPUT_MAX, VG_EINVAL);
+    VG_ENSURE(f->domain == NULL || strlen(f->domain) < 256, VG_EINVAL);
+    VG_ENSURE(f->probe_cc == NULL || strlen(f->probe_cc) == 2, VG_EINVAL);
+    VG_ENSURE(f->x_verdict == NULL || vg__verdict_ok(f->x_verdict), VG_EINVAL);
+    VG_ENSURE(f->since >= 0 && f->until >= 0, VG_EINVAL);
+    return 0;
+}
+
+/* WHERE conditions for filter f on a table whose time column is tcol. */
+static void
+vg__q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *tcol, int64_t since,
+              bool with_input)
+{
+    char pre[96];
+
+    if (f == NULL) {
+        return;
+    }
+    if (with_input && f->input != NULL) {
+        vg__q_param(q, " AND input = ", vg__text(f->input), "");
+        /* no index on input: the input's domain leads the query to the domain index */
+        vg__store_url_domain(f->input, q->domain, sizeof(q->domain));
+        if (f->domain == NULL) {
+            vg__q_param(q, " AND domain = ", vg__text(q->domain), "");
+        }
+    }
+    if (f->domain != NULL) {
+        vg__q_param(q, " AND domain = ", vg__text(f->domain), "");
+    }
+    if (f->probe_cc != NULL) {
+        vg__q_param(q, " AND probe_cc = ", vg__text(f->probe_cc), "");
+    }
+    if (f->has_probe_asn) {
+        vg__q_param(q, " AND probe_asn = ", vg__int(f->probe_asn), "");
+    }
+    if (f->x_verdict != NULL) {
+        vg__q_param(q, " AND x_verdict = ", vg__text(f->x_verdict), "");
+    }
+    if (since > 0) {
+        snprintf(pre, sizeof(pre), " AND %s >= ", tcol);
+        vg__q_param(q, pre, vg__int(since), "");
+    }
+    if (f->until > 0) {
+        snprintf(pre, sizeof(pre), " AND %s < ", tcol);
+        vg__q_param(q, pre, vg__int(f->until), "");
+    }
+}
+
+/* Opaque cursors: base64url (RFC 4648 section 5, no padding) of a small JSON array. */
+static const char vg__b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *
+vg__cursor_encode(json_t *arr)
+{
+    char *txt = json_dumps(arr, JSON_COMPACT);
+    size_t n = strlen(txt), o = 0;
+    char *out = vg_xmalloc(n / 3 * 4 + 5);
+
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)(unsigned char)txt[i] << 16;
+        size_t left = n - i;
+
+        if (left > 1) {
+            v |= (uint32_t)(unsigned char)txt[i + 1] << 8;
+        }
+        if (left > 2) {
+            v |= (unsigned char)txt[i + 2];
+        }
+        out[o++] = vg__b64u[(v >> 18) & 63];
+        out[o++] = vg__b64u[(v >> 12) & 63];
+        if (left > 1) {
+            out[o++] = vg__b64u[(v >> 6) & 63];
+        }
+        if (left > 2) {
+            out[o++] = vg__b64u[v & 63];
+        }
+    }
+    out[o] = '\0';
+    free(txt);
+    return out;
+}
+
+/* Decode a cursor into a JSON array of exactly n elements (caller decrefs), or NULL. */
+static json_t *
+vg__cursor_decode(const char *c, size_t n)
+{
+    size_t len = strlen(c), o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    char *buf;
+    json_t *arr;
+
+    if (len == 0 || len > VG__CURSOR_MAX || len % 4 == 1) {
+        return NULL;
+    }
+    buf = vg_xmalloc(len);
+    for (size_t i = 0; i < len; i++) {
+        const char *p = memchr(vg__b64u, c[i], 64);
+
+        if (p == NULL || c[i] == '\0') {
+            VG_FREE(buf);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)(p - vg__b64u);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    arr = json_loadb(buf, o, 0, NULL);
+    VG_FREE(buf);
+    if (arr == NULL || !json_is_array(arr) || json_array_size(arr) != n) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+static json_t *
+vg__jtext(const struct vg__val *v)
+{
+    return v->t == VG__TEXT ? json_stringn(v->p, v->len) : json_null();
+}
+
+static json_t *
+vg__jasn(int64_t asn)
+{
+    char b[24];
+
+    snprintf(b, sizeof(b), "AS%lld", (long long)asn);
+    return json_string(b);
+}
+
+static json_t *
+vg__jtime(int64_t t)
+{
+    char b[32];
+
+    vg_store_format_time(t, b, sizeof(b));
+    return json_string(b);
+}
+
+struct vg__list_q {
+    struct vg__query q;
+    unsigned limit;
+    json_t *results;
+    bool more;
+    int64_t last_t;
+    char last_uid[VG_UID_MAX];
+};
+
+static int
+vg__on_list_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__list_q *l = arg;
+    json_t *o, *blocking;
+
+    (void)set;
+    if (ncols != 14 || c[0].t != VG__TEXT || c[2].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    if (json_array_size(l->results) == l->limit) {
+        l->more = true; /* the extra row only says there is a next page */
+        return 0;
+    }
+    if (c[12].t != VG__TEXT) {
+        blocking = json_null();
+    } else if (c[12].len == 5 && memcmp(c[12].p, "false", 5) == 0) {
+        blocking = json_false();
+    } else {
+        blocking = json_stringn(c[12].p, c[12].len);
+    }
+    o = json_object();
+    json_object_set_new(o, "measurement_uid", vg__jtext(&c[0]));
+    json_object_set_new(o, "report_id", vg__jtext(&c[1]));
+    json_object_set_new(o, "measurement_start_time", vg__jtime(c[2].i));
+    json_object_set_new(o, "input", vg__jtext(&c[3]));
+    json_object_set_new(o, "domain", vg__jtext(&c[4]));
+    json_object_set_new(o, "probe_cc", vg__jtext(&c[5]));
+    json_object_set_new(o, "probe_asn", vg__jasn(c[6].i));
+    json_object_set_new(o, "test_name", vg__jtext(&c[7]));
+    json_object_set_new(o, "software_name", vg__jtext(&c[8]));
+    json_object_set_new(o, "software_version", vg__jtext(&c[9]));
+    json_object_set_new(o, "x_verdict", vg__jtext(&c[10]));
+    json_object_set_new(o, "x_cause", vg__jtext(&c[11]));
+    json_object_set_new(o, "blocking", blocking);
+    json_object_set_new(o, "accessible", c[13].t == VG__INT ? json_boolean(c[13].i) : json_null());
+    json_array_append_new(l->results, o);
+    l->last_t = c[2].i;
+    vg__copy_text(&c[0], l->last_uid, sizeof(l->last_uid));
+    return 0;
+}
+
+static int
+vg__list_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__list_q *l = arg;
+
+    json_array_clear(l->results);
+    l->more = false;
+    return s->ops->run(c, l->q.sql, 0, 1, l->q.np, l->q.p, vg__on_list_row, l);
+}
+
+int
+vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *cursor,
+              unsigned limit, json_t **out)
+{
+    struct vg__list_q *l;
+    json_t *cur = NULL;
+    int rc;
+
+    *out = NULL;
+    VG_TRY(vg__filter_valid(f));
+    VG_ENSURE(limit <= VG_STORE_PAGE_MAX, VG_EINVAL);
+    if (cursor != NULL) {
+        cur = vg__cursor_decode(cursor, 2);
+        if (cur == NULL || !json_is_integer(json_array_get(cur, 0)) ||
+            !json_is_string(json_array_get(cur, 1)) ||
+            json_string_length(json_array_get(cur, 1)) >= VG_UID_MAX) {
+            json_decref(cur);
+            return VG_EINVAL;
+        }
+    }
+    l = vg_xcalloc(1, sizeof(*l));
+    l->limit = limit > 0 ? limit : 100;
+    vg__q_add(&l->q, "SELECT measurement_uid, report_id, measurement_start_time, input, domain,"
+                     " probe_cc, probe_asn, test_name, software_name, software_version,"
+                     " x_verdict, x_cause, blocking, accessible FROM measurements WHERE 1 = 1");
+    vg__q_filters(&l->q, f, "measurement_start_time", f != NULL ? f->since : 0, true);
+    if (cur != NULL) {
+        vg__q_param(&l->q, " AND (measurement_start_time, measurement_uid) < (",
+                    vg__int(json_integer_value(json_array_get(cur, 0))), "");
+        vg__q_param(&l->q, ", ", vg__text(json_string_value(json_array_get(cur, 1))), ")");
+    }
+    vg__q_add(&l->q, " ORDER BY measurement_start_time DESC, measurement_uid DESC");
+    vg__q_param(&l->q, " LIMIT ", vg__int((int64_t)l->limit + 1), "");
+    l->results = json_array();
+    rc = vg__read(s, vg__list_fn, l);
+    if (rc == 0) {
+        json_t *next = json_null();
+
+        if (l->more) {
+            json_t *pos = json_pack("[I, s]", (json_int_t)l->last_t, l->last_uid);
+            char *enc = vg__cursor_encode(pos);
+
+            json_decref(pos);
+            json_decref(next);
+            next = json_string(enc);
+            VG_FREE(enc);
+        }
+        *out = json_pack("{s:o, s:o}", "results", l->results, "next_cursor", next);
+        l->results = NULL;
+    }
+    json_decref(l->results);
+    json_decref(cur);
+    VG_FREE(l);
+    return rc;
+}
+
+/* ---- aggregation ---- */
+
+static const char *const vg__axis_names[] = {
+    "", "measurement_day", "measurement_hour", "domain", "probe_asn", "probe_cc", "x_verdict"};
+static const char *const vg__axis_sql[] = {
+    NULL,       "hour_start - hour_start % 86400", "hour_start", "domain", "probe_asn", "probe_cc",
+    "x_verdict"};
+#define VG__N_AXES (sizeof(vg__axis_names) / sizeof(vg__axis_names[0]))
+
+int
+vg_store_axis_parse(const char *name, enum vg_store_axis *out)
+{
+    *out = VG_AXIS_NONE;
+    if (name == NULL || name[0] == '\0') {
+        return 0;
+    }
+    for (size_t i = 1; i < VG__N_AXES; i++) {
+        if (strcmp(name, vg__axis_names[i]) == 0) {
+            *out = (enum vg_store_axis)i;
+            return 0;
+        }
+    }
+    return VG_EINVAL;
+}
+
+const char *
+vg_store_axis_name(enum vg_store_axis a)
+{
+    return (size_t)a < VG__N_AXES ? vg__axis_names[a] : "";
+}
+
+static json_t *
+vg__axis_value(enum vg_store_axis a, const struct vg__val *v)
+{
+    char b[32];
+
+    switch (a) {
+    case VG_AXIS_DAY:
+        vg__strftime(v->i, "%Y-%m-%d", b, sizeof(b));
+        return json_string(b);
+    case VG_AXIS_HOUR:
+        return vg__jtime(v->i);
+    case VG_AXIS_ASN:
+        return vg__jasn(v->i);
+    default:
+        return vg__jtext(v);
+    }
+}
+
+struct vg__agg_q {
+    struct vg__query q;
+    enum vg_store_axis ax[2];
+    size_t nax;
+    json_t *results;
+    size_t rows;
+};
+
+static int
+vg__on_agg_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__agg_q *a = arg;
+    json_t *o;
+
+    (void)set;
+    if (ncols != a->nax + VG_STORE_N_VERDICTS + 1) {
+        return VG_EINTERNAL;
+    }
+    if (++a->rows > VG__AGG_MAX_GROUPS) {
+        return VG_ETOOBIG;
+    }
+    o = json_object();
+    for (size_t i = 0; i < a->nax; i++) {
+        json_object_set_new(o, vg__axis_names[a->ax[i]], vg__axis_value(a->ax[i], &c[i]));
+    }
+    for (int v = 0; v <= VG_STORE_N_VERDICTS; v++) {
+        const struct vg__val *x = &c[a->nax + (size_t)v];
+
+        json_object_set_new(o, v < VG_STORE_N_VERDICTS ? vg_store_verdicts[v] : "total",
+                            json_integer(x->t == VG__INT ? x->i : 0));
+    }
+    json_array_append_new(a->results, o);
+    return 0;
+}
+
+static int
+vg__agg_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__agg_q *a = arg;
+
+    json_array_clear(a->results);
+    a->rows = 0;
+    return s->ops->run(c, a->q.sql, 0, 1, a->q.np, a->q.p, vg__on_agg_row, a);
+}
+
+int
+vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_store_axis x,
+                   enum vg_store_axis y, json_t **out)
+{
+    struct vg__agg_q *a;
+    char piece[128];
+    int64_t since;
+    int rc;
+
+    *out = NULL;
+    VG_TRY(vg__filter_valid(f));
+    VG_ENSURE(f == NULL || f->input == NULL, VG_EINVAL);
+    VG_ENSURE((size_t)x < VG__N_AXES && (size_t)y < VG__N_AXES, VG_EINVAL);
+    VG_ENSURE(x == VG_AXIS_NONE || x != y, VG_EINVAL);
+    VG_ENSURE(x != VG_AXIS_NONE || y == VG_AXIS_NONE, VG_EINVAL);
+    a = vg_xcalloc(1, sizeof(*a));
+    if (x != VG_AXIS_NONE) {
+        a->ax[a->nax++] = x;
+    }
+    if (y != VG_AXIS_NONE) {
+        a->ax[a->nax++] = y;
+    }
+    vg__q_add(&a->q, "SELECT ");
+    for (size_t i = 0; i < a->nax; i++) {
+        snprintf(piece, sizeof(piece), "%s, ", vg__axis_sql[a->ax[i]]);
+        vg__q_add(&a->q, piece);
+    }
+    /* SUM of BIGINT is NUMERIC in PostgreSQL: cast back so both dialects return integers. */
+    for (int v = 0; v < VG_STORE_N_VERDICTS; v++) {
+        snprintf(piece, sizeof(piece),
+                 "CAST(SUM(CASE WHEN x_verdict = '%s' THEN n ELSE 0 END)"
+                 " AS BIGINT), ",
+                 vg_store_verdicts[v]);
+        vg__q_add(&a->q, piece);
+    }
+    vg__q_add(&a->q, "CAST(SUM(n) AS BIGINT) FROM agg_hourly WHERE 1 = 1");
+    since = f != NULL && f->since > 0 ? f->since - f->since % 3600 : 0;
+    vg__q_filters(&a->q, f, "hour_start", since, false);
+    if (a->nax > 0) {
+        vg__q_add(&a->q, a->nax == 1 ? " GROUP BY 1 ORDER BY 1" : " GROUP BY 1, 2 ORDER BY 1, 2");
+        vg__q_param(&a->q, " LIMIT ", vg__int(VG__AGG_MAX_GROUPS + 1), "");
+    }
+    a->results = json_array();
+    rc = vg__read(s, vg__agg_fn, a);
+    if (rc == 0) {
+        json_t *res = a->results;
+
+        if (a->nax == 0) {
+            res = json_incref(json_array_get(a->results, 0));
+            json_decref(a->results);
+        }
+        a->results = NULL;
+        *out = json_pack("{s:I, s:o}", "dimension_count", (json_int_t)a->nax, "result", res);
+    }
+    json_decref(a->results);
+    VG_FREE(a);
+    return rc;
+}
+
+/* ---- targets ---- */
+
+struct vg__tgt_q {
+    struct vg__query q;
+    unsigned limit;
+    json_t *results;
+    bool more;
+    json_t *last; /* [input, probe_cc, probe_asn] of the last row kept */
+};
+
+static int
+vg__on_tgt_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__tgt_q *t = arg;
+    json_t *o;
+
+    (void)set;
+    if (ncols != 9 || c[0].t != VG__TEXT || c[2].t != VG__TEXT || c[3].t != VG__INT ||
+        c[6].t != VG__INT || c[7].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    if (json_array_size(t->results) == t->limit) {
+        t->more = true;
+        return 0;
+    }
+    o = json_object();
+    json_object_set_new(o, "input", vg__jtext(&c[0]));
+    json_object_set_new(o, "domain", vg__jtext(&c[1]));
+    json_object_set_new(o, "probe_cc", vg__jtext(&c[2]));
+    json_object_set_new(o, "probe_asn", vg__jasn(c[3].i));
+    json_object_set_new(o, "x_verdict", vg__jtext(&c[4]));
+    json_object_set_new(o, "x_cause", vg__jtext(&c[5]));
+    json_object_set_new(o, "since", vg__jtime(c[6].i));
+    json_object_set_new(o, "last_seen", vg__jtime(c[7].i));
+    json_object_set_new(o, "measurement_uid", vg__jtext(&c[8]));
+    json_array_append_new(t->results, o);
+    json_decref(t->last);
+    t->last = json_pack("[o, o, I]", vg__jtext(&c[0]), vg__jtext(&c[2]), (json_int_t)c[3].i);
+    return 0;
+}
+
+static int
+vg__tgt_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__tgt_q *t = arg;
+
+    json_array_clear(t->results);
+    t->more = false;
+    return s->ops->run(c, t->q.sql, 0, 1, t->q.np, t->q.p, vg__on_tgt_row, t);
+}
+
+int
+vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char *cursor,
+                 unsigned limit, json_t **out)
+{
+    struct vg__tgt_q *t;
+    json_t *cur = NULL;
+    int rc;
+
+    *out = NULL;
+    VG_TRY(vg__filter_valid(f));
+    VG_ENSURE(limit <= VG_STORE_PAGE_MAX, VG_EINVAL);
+    if (cursor != NULL) {
+        cur = vg__cursor_decode(cursor, 3);
+        if (cur == NULL || !json_is_string(json_array_get(cur, 0)) ||
+            !json_is_string(json_array_get(cur, 1)) || !json_is_integer(json_array_get(cur, 2))) {
+            json_decref(cur);
+            return VG_EINVAL;
+        }
+    }
+    t = vg_xcalloc(1, sizeof(*t));
+    t->limit = limit > 0 ? limit : 100;
+    vg__q_add(&t->q, "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause, since_time,"
+                     " last_time, last_uid FROM targets WHERE 1 = 1");
+    vg__q_filters(&t->q, f, "last_time", f != NULL ? f->since : 0, true);
+    if (cur != NULL) {
+        vg__q_param(&t->q, " AND (input, probe_cc, probe_asn) > (",
+                    vg__text(json_string_value(json_array_get(cur, 0))), "");
+        vg__q_param(&t->q, ", ", vg__text(json_string_value(json_array_get(cur, 1))), "");
+        vg__q_param(&t->q, ", ", vg__int(json_integer_value(json_array_get(cur, 2))), ")");
+    }
+    vg__q_add(&t->q, " ORDER BY input, probe_cc, probe_asn");
+    vg__q_param(&t->q, " LIMIT ", vg__int((int64_t)t->limit + 1), "");
+    t->results = json_array();
+    rc = vg__read(s, vg__tgt_fn, t);
+    if (rc == 0) {
+        json_t *next = json_null();
+
+        if (t->more && t->last != NULL) {
+            char *enc = vg__cursor_encode(t->last);
+
+            json_decref(next);
+            next = json_string(enc);
+            VG_FREE(enc);
+        }
+        *out = json_pack("{s:o, s:o}", "results", t->results, "next_cursor", next);
+        t->results = NULL;
+    }
+    json_decref(t->results);
+    json_decref(t->last);
+    json_decref(cur);
+    VG_FREE(t);
+    return rc;
+}
+
+/* ---- integrity ---- */
+
+static int
+vg__on_counts(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    int64_t *v = arg;
+
+    (void)set;
+    for (size_t i = 0; i < ncols && i < 2; i++) {
+        v[i] = c[i].t == VG__INT ? c[i].i : -1;
+    }
+    return 0;
+}
+
+struct vg__check_q {
+    char *err;
+    size_t errlen;
+};
+
+/* Invariants of the derived tables; each query returns (found, expected). */
+static const struct {
+    const char *what;
+    const char *sql;
+} vg__checks[] = {
+    {"aggregate total differs from the number of measurements",
+     "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT), (SELECT COUNT(*) FROM measurements)"
+     " FROM agg_hourly"},
+    {"aggregate buckets that disagree with the measurements",
+     "SELECT COUNT(*), 0 FROM (SELECT measurement_start_time - measurement_start_time % 3600,"
+     " domain, probe_cc, probe_asn, x_verdict, COUNT(*) FROM measurements"
+     " GROUP BY 1, 2, 3, 4, 5 EXCEPT SELECT hour_start, domain, probe_cc, probe_asn, x_verdict,"
+     " n FROM agg_hourly) AS d"},
+    {"aggregate rows with a count below 1", "SELECT COUNT(*), 0 FROM agg_hourly WHERE n < 1"},
+    {"targets whose latest measurement is not the newest, or disagrees",
+     "SELECT COUNT(*), 0 FROM targets t WHERE t.since_time > t.last_time"
+     " OR t.last_time <> (SELECT MAX(m.measurement_start_time) FROM measurements m"
+     "  WHERE m.input = t.input AND m.probe_cc = t.probe_cc AND m.probe_asn = t.probe_asn)"
+     " OR NOT EXISTS (SELECT 1 FROM measurements m WHERE m.measurement_uid = t.last_uid"
+     "  AND m.x_verdict = t.x_verdict AND m.measurement_start_time = t.last_time)"},
+    {"targets missing for measured (input, network) pairs",
+     "SELECT COUNT(*), (SELECT COUNT(*) FROM (SELECT DISTINCT input, probe_cc, probe_asn"
+     " FROM measurements WHERE input IS NOT NULL) AS d) FROM targets"},
+};
+
+static int
+vg__check_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__check_q *q = arg;
+    int rc;
+
+    VG_TRY(s->ops->check(c, q->err, q->errlen));
+    /* One snapshot for all the counts, whatever the writer commits meanwhile. */
+    VG_TRY(s->ops->exec(c, s->ops->snapshot_sql));
+    rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(vg__checks) / sizeof(vg__checks[0]); i++) {
+        int64_t v[2] = {-1, -2};
+
+        rc = s->ops->run(c, vg__checks[i].sql, 0, 1, 0, NULL, vg__on_counts, v);
+        if (rc < 0) {
+            snprintf(q->err, q->errlen, "%s", s->ops->errmsg(c));
+        } else if (v[0] != v[1]) {
+            snprintf(q->err, q->errlen, "%s (%lld, expected %lld)", vg__checks[i].what,
+                     (long long)v[0], (long long)v[1]);
+            rc = VG_STORE_ECORRUPT;
+        }
+    }
+    (void)s->ops->exec(c, "COMMIT");
+    return rc;
+}
+
+int
+vg_store_integrity_check(struct vg_store *s, char *err, size_t errlen)
+{
+    char scratch[1];
+    struct vg__check_q q = {err != NULL ? err : scratch, err != NULL ? errlen : sizeof(scratch)};
+
+    if (q.errlen > 0) {
+        q.err[0] = '\0';
+    }
+    return vg__read(s, vg__check_fn, &q);
+}

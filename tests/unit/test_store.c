@@ -1,0 +1,1383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_store.c - the collector's store (server/store*.c). Pure tests of the row extraction, then
+ * ONE suite run against every backend: SQLite on a temporary file always, PostgreSQL when
+ * VG_TEST_PG holds a libpq conninfo or URL (scripts/pg-test-server starts one). With --pg only
+ * PostgreSQL runs, and a missing VG_TEST_PG is a failure, not a skip.
+ *
+ * After every backend test, vg_store_integrity_check must pass: the aggregate and latest-state
+ * tables agree with the measurements whatever the test did.
+ */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+#include "str.h"
+#include "vgtest.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Measurements for the tests */
+
+struct m {
+    const char *input;
+    const char *cc;
+    unsigned asn;
+    const char *time;    /* "YYYY-MM-DD hh:mm:ss" */
+    const char *verdict; /* NULL: no x_verdict */
+    const char *id;      /* the measurement's "id" or NULL */
+    int trial;           /* makes otherwise equal measurements differ */
+};
+
+/* A vigie-shaped measurement (docs/output.md), trimmed to what the store reads plus some bulk. */
+static char *
+mk(const struct m *m)
+{
+    json_t *o = json_pack(
+        "{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+        " s:{s:[{s:s, s:s, s:[]}], s:i, s:b, s:b, s:s, s:s, s:s}, s:f}",
+        "annotations", "engine_name", "vigie", "engine_version", "0.1.0", "platform", "linux",
+        "data_format_version", "0.2.0", "input", m->input, "measurement_start_time", m->time,
+        "probe_asn", "AS0", "probe_cc", m->cc, "probe_ip", "127.0.0.1", "report_id",
+        "20261129T111346Z_webconnectivity_ZZ_0_n1_abc", "software_name", "vigie",
+        "software_version", "0.1.0", "test_name", "web_connectivity", "test_start_time", m->time,
+        "test_keys", "queries", "hostname", "www.example.com", "engine", "udp", "answers",
+        "x_trial", m->trial, "blocking", 0, "accessible", 1, "x_verdict",
+        m->verdict != NULL ? m->verdict : "accessible", "x_cause", "tls.mitm", "x_evidence",
+        "some evidence sentence that makes the raw measurement a little longer than nothing",
+        "test_runtime", 0.5);
+    char asn[16];
+    char *s;
+
+    snprintf(asn, sizeof(asn), "AS%u", m->asn);
+    json_object_set_new(o, "probe_asn", json_string(asn));
+    if (m->verdict == NULL) {
+        json_object_del(json_object_get(o, "test_keys"), "x_verdict");
+    }
+    if (strcmp(m->verdict != NULL ? m->verdict : "", "blocked") == 0) {
+        json_object_set_new(json_object_get(o, "test_keys"), "blocking", json_string("dns"));
+        json_object_set_new(json_object_get(o, "test_keys"), "accessible", json_false());
+    }
+    if (m->id != NULL) {
+        json_object_set_new(o, "id", json_string(m->id));
+    }
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* Rows keep pointers into their JSON: keep both together. */
+struct row {
+    char *json;
+    struct vg_store_meas r;
+};
+
+static void
+row_make(struct row *w, const struct m *m, int64_t received_us)
+{
+    char err[256];
+
+    w->json = mk(m);
+    assert_int_equal(
+        vg_store_meas_from_json(w->json, strlen(w->json), received_us, &w->r, err, sizeof(err)), 0);
+}
+
+static void
+row_free(struct row *w)
+{
+    free(w->json);
+    w->json = NULL;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Pure tests */
+
+static void
+test_sha512_known_answers(void **state)
+{
+    /* FIPS 180-4 examples, and the two-block padding edge (112 bytes). */
+    static const char *abc = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+                             "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+    static const char *empty = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+                               "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+    static const char *two = "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
+                             "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909";
+    static const char *msg = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                             "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+    uint8_t d[64];
+    char hex[129];
+
+    (void)state;
+    vg__sha512((const uint8_t *)"abc", 3, d);
+    vg_hex(d, 64, hex);
+    assert_string_equal(hex, abc);
+    vg__sha512((const uint8_t *)"", 0, d);
+    vg_hex(d, 64, hex);
+    assert_string_equal(hex, empty);
+    assert_int_equal(strlen(msg), 112);
+    vg__sha512((const uint8_t *)msg, strlen(msg), d);
+    vg_hex(d, 64, hex);
+    assert_string_equal(hex, two);
+}
+
+static void
+test_url_domain(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"https://www.Example.COM:443/path?q=1", "www.example.com"},
+        {"http://user:pw@host.example/", "host.example"},
+        {"http://a@b@host.example:80", "host.example"},
+        {"https://[2001:DB8::1]:8443/", "2001:db8::1"},
+        {"https://example.com./x", "example.com"},
+        {"HTTPS://example.com#frag", "example.com"},
+        {"http://b\xc3\xbc"
+         "cher.de/",
+         "b\xc3\xbc"
+         "cher.de"},
+        {"example.com", ""},
+        {"https:///nohost", ""},
+        {"https://exa mple.com/", ""},
+        {"https://[::1/", ""},
+        {"1http://example.com/", ""},
+        {"", ""},
+    };
+    char out[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vg__store_url_domain(cases[i].in, out, sizeof(out));
+        assert_string_equal(out, cases[i].out);
+    }
+    vg__store_url_domain("https://a-rather-long-name.example/", out, 8);
+    assert_string_equal(out, "");
+}
+
+static void
+test_from_json_vigie(void **state)
+{
+    struct m m = {
+        "https://www.Example.com/a", "IT", 30722, "2026-11-29 11:13:46", "intercepted", NULL, 1};
+    struct row w;
+    uint8_t d[64];
+    char hex[129], uid[VG_UID_MAX];
+
+    (void)state;
+    /* 2026-11-29 11:13:47.000123 UTC */
+    row_make(&w, &m, 1795950827000123LL);
+    assert_string_equal(w.r.test_name, "web_connectivity");
+    assert_string_equal(w.r.probe_cc, "IT");
+    assert_int_equal(w.r.probe_asn, 30722);
+    assert_int_equal(w.r.start_time, 1795950826);
+    assert_true(w.r.has_input);
+    assert_string_equal(w.r.input, "https://www.Example.com/a");
+    assert_string_equal(w.r.domain, "www.example.com");
+    assert_string_equal(w.r.x_verdict, "intercepted");
+    assert_string_equal(w.r.x_cause, "tls.mitm");
+    assert_string_equal(w.r.blocking, "false");
+    assert_int_equal(w.r.accessible, 1);
+    assert_string_equal(w.r.software_name, "vigie");
+    assert_string_equal(w.r.software_version, "0.1.0");
+    assert_string_equal(w.r.report_id, "20261129T111346Z_webconnectivity_ZZ_0_n1_abc");
+    assert_ptr_equal(w.r.raw, w.json);
+    assert_int_equal(w.r.raw_len, strlen(w.json));
+    /* OONI's uid: receive time, cc, test name, 16 hex of the SHA-512 of the bytes */
+    vg__sha512((const uint8_t *)w.json, strlen(w.json), d);
+    vg_hex(d, 64, hex);
+    snprintf(uid, sizeof(uid), "20261129111347.000123_IT_web_connectivity_%.16s", hex);
+    assert_string_equal(w.r.measurement_uid, uid);
+    assert_int_equal(strncmp(w.r.idem_key, "h:", 2), 0);
+    assert_int_equal(strncmp(w.r.idem_key + 2, hex, 32), 0);
+    assert_int_equal(strlen(w.r.idem_key), 34);
+    row_free(&w);
+
+    m.id = "client-id-0001";
+    row_make(&w, &m, 0);
+    assert_string_equal(w.r.idem_key, "c:client-id-0001");
+    row_free(&w);
+}
+
+static int
+from(const char *json, struct vg_store_meas *r)
+{
+    char err[256] = "";
+    int rc = vg_store_meas_from_json(json, strlen(json), 1, r, err, sizeof(err));
+
+    if (rc < 0) {
+        assert_true(err[0] != '\0'); /* every refusal says why */
+    }
+    return rc;
+}
+
+#define BASE                                                                        \
+    "\"test_name\":\"web_connectivity\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\"," \
+    "\"measurement_start_time\":\"2026-01-01 00:00:00\""
+
+static void
+test_from_json_ooni_verdicts(void **state)
+{
+    struct vg_store_meas r;
+
+    (void)state;
+    /* OONI probes have no x_verdict: it follows from blocking / accessible */
+    assert_int_equal(
+        from("{" BASE ",\"test_keys\":{\"blocking\":\"dns\",\"accessible\":false}}", &r), 0);
+    assert_string_equal(r.x_verdict, "blocked");
+    assert_string_equal(r.blocking, "dns");
+    assert_int_equal(r.accessible, 0);
+    assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":false,\"accessible\":true}}", &r),
+                     0);
+    assert_string_equal(r.x_verdict, "accessible");
+    assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":false,\"accessible\":false}}", &r),
+                     0);
+    assert_string_equal(r.x_verdict, "down");
+    assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":null,\"accessible\":null}}", &r),
+                     0);
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_string_equal(r.blocking, "");
+    assert_int_equal(r.accessible, -1);
+    assert_int_equal(from("{" BASE "}", &r), 0);
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_false(r.has_input);
+    assert_string_equal(r.domain, "");
+    /* a verdict vigie does not know (a newer probe) is unknown, not an error */
+    assert_int_equal(from("{" BASE ",\"test_keys\":{\"x_verdict\":\"weird\"}}", &r), 0);
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_int_equal(from("{" BASE ",\"test_keys\":{\"x_verdict\":\"down\",\"x_cause\":null}}", &r),
+                     0);
+    assert_string_equal(r.x_verdict, "down");
+    /* 'T' and 'Z' forms of the time; leap day */
+    assert_int_equal(from("{\"test_name\":\"x\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
+                          "\"measurement_start_time\":\"2024-02-29T23:59:59Z\"}",
+                          &r),
+                     0);
+    assert_int_equal(r.start_time, 1709251199);
+    assert_int_equal(from("{" BASE ",\"input\":null}", &r), 0);
+    assert_false(r.has_input);
+    assert_int_equal(from("{" BASE ",\"probe_asn\":\"AS4294967295\"}", &r), VG_EPROTO);
+}
+
+static void
+test_from_json_refusals(void **state)
+{
+    static const struct {
+        const char *json;
+        int rc;
+    } cases[] = {
+        {"", VG_EPROTO},
+        {"not json", VG_EPROTO},
+        {"[1,2]", VG_EPROTO},
+        {"{" BASE ",}", VG_EPROTO},
+        {"{\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"web_connectivity\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"Web Connectivity\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"zz\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZZ\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_ETOOBIG},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZ\",\"probe_asn\":0,"
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS-1\","
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS4294967296\","
+         "\"measurement_start_time\":\"2026-01-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-02-29 00:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-01-01 24:00:00\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"1969-12-31 23:59:59\"}",
+         VG_EPROTO},
+        {"{\"test_name\":\"w\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
+         "\"measurement_start_time\":\"2026-1-01 00:00:00\"}",
+         VG_EPROTO},
+        {"{" BASE ",\"probe_cc\":\"ZZ\"}", VG_EPROTO}, /* duplicate key */
+        {"{" BASE ",\"input\":42}", VG_EPROTO},
+        {"{" BASE ",\"report_id\":\"has space\"}", VG_EPROTO},
+        {"{" BASE ",\"id\":\"\"}", VG_EPROTO},
+        {"{" BASE ",\"id\":\"a b\"}", VG_EPROTO},
+        {"{" BASE ",\"test_keys\":[]}", VG_EPROTO},
+        {"{" BASE ",\"test_keys\":{\"accessible\":\"yes\"}}", VG_EPROTO},
+        {"{" BASE ",\"test_keys\":{\"blocking\":1}}", VG_EPROTO},
+        {"{" BASE ",\"test_keys\":{\"blocking\":\"\"}}", VG_EPROTO},
+        {"{" BASE ",\"test_keys\":{\"x_verdict\":7}}", VG_EPROTO},
+        {"{" BASE ",\"test_keys\":{\"x_cause\":\"a\\u0001\"}}", VG_EPROTO},
+    };
+    struct vg_store_meas r;
+    char *big;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&r, 0x55, sizeof(r));
+        if (from(cases[i].json, &r) != cases[i].rc) {
+            fail_msg("case %zu: %s", i, cases[i].json);
+        }
+        assert_null(r.raw); /* nothing half-filled on failure */
+    }
+    /* an input over VG_STORE_INPUT_MAX bytes */
+    n = VG_STORE_INPUT_MAX + 100;
+    big = calloc(1, n + 200);
+    snprintf(big, n + 200, "{" BASE ",\"input\":\"https://a.example/");
+    memset(big + strlen(big), 'a', VG_STORE_INPUT_MAX);
+    memcpy(big + strlen(big), "\"}", 3);
+    assert_int_equal(from(big, &r), VG_ETOOBIG);
+    free(big);
+    /* a measurement over VG_STORE_MEAS_MAX bytes is refused before parsing */
+    assert_int_equal(vg_store_meas_from_json("{}", (size_t)VG_STORE_MEAS_MAX + 1, 0, &r, NULL, 0),
+                     VG_ETOOBIG);
+}
+
+static void
+test_axes(void **state)
+{
+    enum vg_store_axis a;
+
+    (void)state;
+    assert_int_equal(vg_store_axis_parse("measurement_day", &a), 0);
+    assert_int_equal(a, VG_AXIS_DAY);
+    assert_int_equal(vg_store_axis_parse("x_verdict", &a), 0);
+    assert_int_equal(a, VG_AXIS_VERDICT);
+    assert_int_equal(vg_store_axis_parse(NULL, &a), 0);
+    assert_int_equal(a, VG_AXIS_NONE);
+    assert_int_equal(vg_store_axis_parse("input", &a), VG_EINVAL);
+    assert_string_equal(vg_store_axis_name(VG_AXIS_ASN), "probe_asn");
+    assert_string_equal(vg_store_strerror(VG_STORE_EUNAVAIL), "database unavailable");
+    assert_string_equal(vg_store_strerror(VG_EINVAL), "invalid argument");
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Backends */
+
+static const char *g_pg;   /* conninfo / URL of the PostgreSQL test database */
+static char g_sqlite[512]; /* temporary database file */
+static bool g_is_pg;       /* the suite now runs against PostgreSQL */
+static char g_spec[1024];  /* what vg_store_open gets */
+
+/* Direct access to the database under test, around the store (setup, fault injection). */
+static int64_t
+raw_scalar(const char *sql)
+{
+    int64_t v = -1;
+
+    if (g_is_pg) {
+        PGconn *c = PQconnectdb(g_pg);
+        PGresult *r;
+
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
+        r = PQexec(c, sql);
+
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            fail_msg("%s: %s", sql, PQerrorMessage(c));
+        }
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+
+        assert_int_equal(sqlite3_open(g_sqlite, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+            fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+        }
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            v = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    return v;
+}
+
+static void
+raw_exec(const char *sql)
+{
+    (void)raw_scalar(sql);
+}
+
+static void
+backend_reset(void)
+{
+    if (g_is_pg) {
+        raw_exec("DROP SCHEMA public CASCADE");
+        raw_exec("CREATE SCHEMA public");
+    } else {
+        char p[600];
+
+        unlink(g_sqlite);
+        snprintf(p, sizeof(p), "%s-wal", g_sqlite);
+        unlink(p);
+        snprintf(p, sizeof(p), "%s-shm", g_sqlite);
+        unlink(p);
+    }
+}
+
+static struct vg_store *
+open_store(const struct vg_store_opts *o)
+{
+    struct vg_store *s = NULL;
+    char err[512];
+    int rc = vg_store_open(g_spec, o, &s, err, sizeof(err));
+
+    if (rc != 0) {
+        fail_msg("vg_store_open(%s): %s: %s", g_spec, vg_store_strerror(rc), err);
+    }
+    return s;
+}
+
+static int
+setup(void **state)
+{
+    backend_reset();
+    *state = open_store(NULL);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct vg_store *s = *state;
+    char err[512];
+    int rc = vg_store_integrity_check(s, err, sizeof(err));
+
+    if (rc != 0) {
+        fail_msg("integrity check: %s: %s", vg_store_strerror(rc), err);
+    }
+    vg_store_close(s);
+    return 0;
+}
+
+static void
+put(struct vg_store *s, const struct m *m, char *uid_out)
+{
+    struct row w;
+    char uids[1][VG_UID_MAX];
+
+    row_make(&w, m, 0);
+    assert_int_equal(vg_store_insert(s, &w.r, 1, uids), 1);
+    assert_string_equal(uids[0], w.r.measurement_uid);
+    if (uid_out != NULL) {
+        memcpy(uid_out, uids[0], VG_UID_MAX);
+    }
+    row_free(&w);
+}
+
+static void
+test_schema_and_reopen(void **state)
+{
+    struct vg_store *s = *state, *s2;
+    struct vg_store_opts o = {.no_migrate = true};
+
+    assert_string_equal(vg_store_backend(s), g_is_pg ? "postgresql" : "sqlite");
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM schema_version"), 1);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"),
+                     vg__migrations[vg__n_migrations - 1].version);
+    /* a second open (another collector) finds the schema current and changes nothing */
+    s2 = open_store(&o);
+    vg_store_close(s2);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM schema_version"), 1);
+}
+
+static void
+test_schema_newer_refused(void **state)
+{
+    struct vg_store *s2 = NULL;
+    char err[256];
+
+    (void)state;
+    raw_exec("INSERT INTO schema_version (version, description, applied) VALUES (999, 'x', 0)");
+    assert_int_equal(vg_store_open(g_spec, NULL, &s2, err, sizeof(err)), VG_STORE_ESCHEMA);
+    assert_null(s2);
+    assert_non_null(strstr(err, "999"));
+    raw_exec("DELETE FROM schema_version WHERE version = 999");
+}
+
+static void
+test_insert_get_raw(void **state)
+{
+    struct vg_store *s = *state;
+    struct m m = {
+        "https://www.example.com/", "IT", 30722, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    struct row w;
+    char uids[1][VG_UID_MAX], *raw;
+    size_t len;
+    json_t *page;
+
+    row_make(&w, &m, 0);
+    assert_int_equal(vg_store_insert(s, &w.r, 1, uids), 1);
+    assert_string_equal(uids[0], w.r.measurement_uid);
+    assert_int_equal(vg_store_get_raw(s, uids[0], &raw, &len), 0);
+    assert_int_equal(len, strlen(w.json));
+    assert_string_equal(raw, w.json);
+    free(raw);
+    assert_int_equal(vg_store_get_raw(s, "nope", &raw, &len), VG_STORE_ENOTFOUND);
+    assert_null(raw);
+    assert_int_equal(vg_store_get_raw(s, "", &raw, NULL), VG_EINVAL);
+    /* stored compressed: the blob is smaller than the text */
+    assert_true(raw_scalar(g_is_pg
+                               ? "SELECT octet_length(raw) FROM measurements"
+                               : "SELECT length(raw) FROM measurements") < (int64_t)strlen(w.json));
+
+    assert_int_equal(vg_store_list(s, NULL, NULL, 0, &page), 0);
+    {
+        json_t *r = json_array_get(json_object_get(page, "results"), 0);
+
+        assert_int_equal(json_array_size(json_object_get(page, "results")), 1);
+        assert_true(json_is_null(json_object_get(page, "next_cursor")));
+        assert_string_equal(json_string_value(json_object_get(r, "measurement_uid")), uids[0]);
+        assert_string_equal(json_string_value(json_object_get(r, "measurement_start_time")),
+                            "2026-11-29T11:13:46Z");
+        assert_string_equal(json_string_value(json_object_get(r, "input")), m.input);
+        assert_string_equal(json_string_value(json_object_get(r, "domain")), "www.example.com");
+        assert_string_equal(json_string_value(json_object_get(r, "probe_cc")), "IT");
+        assert_string_equal(json_string_value(json_object_get(r, "probe_asn")), "AS30722");
+        assert_string_equal(json_string_value(json_object_get(r, "x_verdict")), "blocked");
+        assert_string_equal(json_string_value(json_object_get(r, "x_cause")), "tls.mitm");
+        assert_string_equal(json_string_value(json_object_get(r, "blocking")), "dns");
+        assert_true(json_is_false(json_object_get(r, "accessible")));
+        assert_string_equal(json_string_value(json_object_get(r, "test_name")), "web_connectivity");
+        assert_string_equal(json_string_value(json_object_get(r, "software_version")), "0.1.0");
+        assert_string_equal(json_string_value(json_object_get(r, "report_id")),
+                            "20261129T111346Z_webconnectivity_ZZ_0_n1_abc");
+    }
+    json_decref(page);
+    row_free(&w);
+}
+
+static void
+test_idempotent_reupload(void **state)
+{
+    struct vg_store *s = *state;
+    struct m m = {"https://www.example.com/", "IT", 1, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    struct row a, b, c[3];
+    char uids[3][VG_UID_MAX];
+
+    /* the same bytes received twice: another receive time, so another uid, same content key */
+    row_make(&a, &m, 1795950827000001LL);
+    row_make(&b, &m, 1795950900000002LL);
+    assert_string_not_equal(a.r.measurement_uid, b.r.measurement_uid);
+    assert_string_equal(a.r.idem_key, b.r.idem_key);
+    assert_int_equal(vg_store_insert(s, &a.r, 1, uids), 1);
+    assert_int_equal(vg_store_insert(s, &b.r, 1, uids), 0);
+    assert_string_equal(uids[0], a.r.measurement_uid);
+    row_free(&a);
+    row_free(&b);
+
+    /* client ids: other bytes, same "id" -> the first one wins */
+    m.id = "probe-42";
+    row_make(&a, &m, 0);
+    m.trial = 2;
+    row_make(&b, &m, 0);
+    assert_string_equal(a.r.idem_key, "c:probe-42");
+    assert_int_equal(vg_store_insert(s, &a.r, 1, uids), 1);
+    assert_int_equal(vg_store_insert(s, &b.r, 1, uids), 0);
+    assert_string_equal(uids[0], a.r.measurement_uid);
+    row_free(&a);
+    row_free(&b);
+
+    /* duplicates inside one call: stored once, both get the uid */
+    m.id = "probe-43";
+    row_make(&c[0], &m, 0);
+    m.id = NULL;
+    m.trial = 3;
+    row_make(&c[1], &m, 0);
+    m.id = "probe-43";
+    m.trial = 4;
+    row_make(&c[2], &m, 0);
+    {
+        struct vg_store_meas rows[3] = {c[0].r, c[1].r, c[2].r};
+
+        assert_int_equal(vg_store_insert(s, rows, 3, uids), 2);
+    }
+    assert_string_equal(uids[0], c[0].r.measurement_uid);
+    assert_string_equal(uids[1], c[1].r.measurement_uid);
+    assert_string_equal(uids[2], c[0].r.measurement_uid);
+    for (int i = 0; i < 3; i++) {
+        row_free(&c[i]);
+    }
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 4);
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_hourly"), 4);
+}
+
+static void
+test_insert_refusals(void **state)
+{
+    struct vg_store *s = *state;
+    struct m m = {"https://www.example.com/", "IT", 1, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    struct row w;
+    struct vg_store_meas bad;
+
+    row_make(&w, &m, 0);
+    assert_int_equal(vg_store_insert(s, &w.r, 0, NULL), 0);
+    bad = w.r;
+    snprintf(bad.x_verdict, sizeof(bad.x_verdict), "weird");
+    assert_int_equal(vg_store_insert(s, &bad, 1, NULL), VG_EINVAL);
+    bad = w.r;
+    bad.idem_key[0] = '\0';
+    assert_int_equal(vg_store_insert(s, &bad, 1, NULL), VG_EINVAL);
+    bad = w.r;
+    memset(bad.domain, 'a', sizeof(bad.domain)); /* not terminated */
+    assert_int_equal(vg_store_insert(s, &bad, 1, NULL), VG_EINVAL);
+    bad = w.r;
+    bad.raw = NULL;
+    assert_int_equal(vg_store_insert(s, &bad, 1, NULL), VG_EINVAL);
+    assert_int_equal(vg_store_insert(s, &w.r, 10001, NULL), VG_EINVAL);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 0);
+    row_free(&w);
+}
+
+/* Many callers at once: every call committed, the writer grouped them. */
+#define N_THREADS  8
+#define PER_THREAD 150
+
+struct worker {
+    struct vg_store *s;
+    int id;
+    int failures;
+};
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *wk = arg;
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        char input[128], id[64];
+        struct m m = {input,
+                      i % 2 ? "IT" : "DE",
+                      (unsigned)(i % 3),
+                      "2026-11-29 11:13:46",
+                      i % 5 ? "accessible" : "blocked",
+                      id,
+                      i};
+        struct vg_store_meas r;
+        char uids[1][VG_UID_MAX];
+        char *json;
+
+        snprintf(input, sizeof(input), "https://site%d.example/", i % 7);
+        snprintf(id, sizeof(id), "w%d-%d", wk->id, i);
+        json = mk(&m);
+        if (vg_store_meas_from_json(json, strlen(json), 0, &r, NULL, 0) != 0 ||
+            vg_store_insert(wk->s, &r, 1, uids) != 1 || strcmp(uids[0], r.measurement_uid) != 0) {
+            wk->failures++;
+        }
+        free(json);
+    }
+    return NULL;
+}
+
+static void
+test_concurrent_batched(void **state)
+{
+    struct vg_store *s = *state;
+    pthread_t th[N_THREADS];
+    struct worker wk[N_THREADS];
+    struct vg__store_stats st;
+    json_t *agg;
+
+    for (int i = 0; i < N_THREADS; i++) {
+        wk[i] = (struct worker){s, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &wk[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(wk[i].failures, 0);
+    }
+    vg__store_get_stats(s, &st);
+    assert_int_equal(st.jobs, N_THREADS * PER_THREAD);
+    assert_true(st.txns < st.jobs); /* grouped: fewer commits than calls */
+    assert_true(st.max_group > 1);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), N_THREADS * PER_THREAD);
+    assert_int_equal(vg_store_aggregate(s, NULL, VG_AXIS_NONE, VG_AXIS_NONE, &agg), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(agg, "result"), "total")),
+                     N_THREADS * PER_THREAD);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(agg, "result"), "blocked")),
+                     N_THREADS * PER_THREAD / 5);
+    json_decref(agg);
+}
+
+static void
+test_committed_before_ack(void **state)
+{
+    struct vg_store *s = *state, *other;
+    struct m m = {"https://www.example.com/", "IT", 1, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    char uid[VG_UID_MAX], *raw;
+
+    put(s, &m, uid);
+    /* another handle (its own connections) sees the row as soon as the insert returned */
+    other = open_store(NULL);
+    assert_int_equal(vg_store_get_raw(other, uid, &raw, NULL), 0);
+    free(raw);
+    vg_store_close(other);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 1);
+}
+
+/* 30 measurements over 3 days, 3 domains, 2 networks, verdicts in a fixed pattern. */
+static void
+load_grid(struct vg_store *s)
+{
+    static const char *const verdicts[] = {"accessible", "blocked",     "accessible",
+                                           "down",       "intercepted", "unknown"};
+    struct row w[30];
+    struct vg_store_meas rows[30];
+
+    for (int i = 0; i < 30; i++) {
+        char input[64], t[32];
+        struct m m = {input, i % 2 ? "IT" : "RU", i % 2 ? 30722u : 12389u, t, verdicts[i % 6], NULL,
+                      i};
+
+        snprintf(input, sizeof(input), "https://d%d.example/", i % 3);
+        /* day 1 + i/10, hour i%10 */
+        snprintf(t, sizeof(t), "2026-03-%02d %02d:%02d:00", 1 + i / 10, i % 10, i);
+        row_make(&w[i], &m, 0);
+        rows[i] = w[i].r;
+    }
+    assert_int_equal(vg_store_insert(s, rows, 30, NULL), 30);
+    for (int i = 0; i < 30; i++) {
+        row_free(&w[i]);
+    }
+}
+
+/* Page through list(f) with limit, checking order; returns how many rows. */
+static size_t
+page_all(struct vg_store *s, const struct vg_store_filter *f, unsigned limit)
+{
+    char *cursor = NULL;
+    char prev_t[32] = "", prev_uid[VG_UID_MAX] = "";
+    size_t total = 0;
+
+    for (int pages = 0; pages < 100; pages++) {
+        json_t *page, *res, *next;
+
+        assert_int_equal(vg_store_list(s, f, cursor, limit, &page), 0);
+        res = json_object_get(page, "results");
+        assert_true(json_array_size(res) <= limit);
+        for (size_t i = 0; i < json_array_size(res); i++) {
+            const char *t = json_string_value(
+                json_object_get(json_array_get(res, i), "measurement_start_time"));
+            const char *u =
+                json_string_value(json_object_get(json_array_get(res, i), "measurement_uid"));
+
+            /* strictly descending (time, uid) */
+            if (prev_t[0] != '\0') {
+                int c = strcmp(t, prev_t);
+
+                assert_true(c < 0 || (c == 0 && strcmp(u, prev_uid) < 0));
+            }
+            snprintf(prev_t, sizeof(prev_t), "%s", t);
+            snprintf(prev_uid, sizeof(prev_uid), "%s", u);
+            total++;
+        }
+        free(cursor);
+        cursor = NULL;
+        next = json_object_get(page, "next_cursor");
+        if (json_is_string(next)) {
+            cursor = strdup(json_string_value(next));
+        }
+        json_decref(page);
+        if (cursor == NULL) {
+            return total;
+        }
+    }
+    fail_msg("paging did not end");
+    return 0;
+}
+
+static void
+test_list_filters_paging(void **state)
+{
+    struct vg_store *s = *state;
+    struct vg_store_filter f;
+    json_t *page;
+
+    load_grid(s);
+    assert_int_equal(page_all(s, NULL, 7), 30);
+    assert_int_equal(page_all(s, NULL, 30), 30);
+    assert_int_equal(page_all(s, NULL, 1000), 30);
+    f = (struct vg_store_filter){.domain = "d1.example"};
+    assert_int_equal(page_all(s, &f, 4), 10);
+    f = (struct vg_store_filter){.input = "https://d2.example/"};
+    assert_int_equal(page_all(s, &f, 4), 10);
+    f = (struct vg_store_filter){.probe_cc = "IT"};
+    assert_int_equal(page_all(s, &f, 4), 15);
+    f = (struct vg_store_filter){.has_probe_asn = true, .probe_asn = 12389};
+    assert_int_equal(page_all(s, &f, 4), 15);
+    f = (struct vg_store_filter){.x_verdict = "blocked"};
+    assert_int_equal(page_all(s, &f, 2), 5);
+    f = (struct vg_store_filter){.probe_cc = "IT", .x_verdict = "down", .domain = "d0.example"};
+    assert_int_equal(page_all(s, &f, 2), 5); /* i = 3, 9, 15, 21, 27: all IT, d0, down */
+    /* since inclusive, until exclusive: 2026-03-02 00:00:00 .. 2026-03-03 00:00:00 */
+    f = (struct vg_store_filter){.since = 1772409600, .until = 1772496000};
+    assert_int_equal(page_all(s, &f, 3), 10);
+    f = (struct vg_store_filter){.since = 1772409600 + 3600 + 660, .until = 1772496000};
+    assert_int_equal(page_all(s, &f, 3), 9); /* i = 11 starts at 01:11:00 */
+    f = (struct vg_store_filter){.probe_cc = "FR"};
+    assert_int_equal(page_all(s, &f, 3), 0);
+
+    /* refusals */
+    f = (struct vg_store_filter){.x_verdict = "maybe"};
+    assert_int_equal(vg_store_list(s, &f, NULL, 10, &page), VG_EINVAL);
+    assert_null(page);
+    f = (struct vg_store_filter){.probe_cc = "ITA"};
+    assert_int_equal(vg_store_list(s, &f, NULL, 10, &page), VG_EINVAL);
+    assert_int_equal(vg_store_list(s, NULL, NULL, VG_STORE_PAGE_MAX + 1, &page), VG_EINVAL);
+    assert_int_equal(vg_store_list(s, NULL, "not a cursor!", 10, &page), VG_EINVAL);
+    assert_int_equal(vg_store_list(s, NULL, "", 10, &page), VG_EINVAL);
+    assert_int_equal(vg_store_list(s, NULL, "WzEsMiwzXQ", 10, &page), VG_EINVAL); /* [1,2,3] */
+    assert_int_equal(vg_store_list(s, NULL, "eyJhIjoxfQ", 10, &page), VG_EINVAL); /* {"a":1} */
+    assert_null(page);
+}
+
+static void
+test_list_stable_under_inserts(void **state)
+{
+    struct vg_store *s = *state;
+    json_t *page;
+    char *cursor;
+    size_t seen = 0;
+    char uids[64][VG_UID_MAX];
+
+    load_grid(s);
+    assert_int_equal(vg_store_list(s, NULL, NULL, 10, &page), 0);
+    for (size_t i = 0; i < 10; i++) {
+        snprintf(uids[seen++], VG_UID_MAX, "%s",
+                 json_string_value(json_object_get(
+                     json_array_get(json_object_get(page, "results"), i), "measurement_uid")));
+    }
+    cursor = strdup(json_string_value(json_object_get(page, "next_cursor")));
+    json_decref(page);
+    /* new rows arrive, some newer than everything (ahead of the cursor), some older */
+    for (int i = 0; i < 6; i++) {
+        struct m m = {"https://new.example/",
+                      "IT",
+                      1,
+                      i % 2 ? "2026-04-01 00:00:00" : "2026-02-01 00:00:00",
+                      "blocked",
+                      NULL,
+                      100 + i};
+
+        put(s, &m, NULL);
+    }
+    for (;;) {
+        json_t *res, *next;
+
+        assert_int_equal(vg_store_list(s, NULL, cursor, 10, &page), 0);
+        res = json_object_get(page, "results");
+        for (size_t i = 0; i < json_array_size(res); i++) {
+            const char *u =
+                json_string_value(json_object_get(json_array_get(res, i), "measurement_uid"));
+
+            for (size_t k = 0; k < seen; k++) {
+                assert_string_not_equal(u, uids[k]); /* never twice */
+            }
+            assert_true(seen < 64);
+            snprintf(uids[seen++], VG_UID_MAX, "%s", u);
+        }
+        free(cursor);
+        cursor = NULL;
+        next = json_object_get(page, "next_cursor");
+        if (json_is_string(next)) {
+            cursor = strdup(json_string_value(next));
+        }
+        json_decref(page);
+        if (cursor == NULL) {
+            break;
+        }
+    }
+    /* all 30 old rows, plus the 3 older new ones (behind the cursor); not the 3 newer ones */
+    assert_int_equal(seen, 33);
+}
+
+static json_t *
+agg(struct vg_store *s, const struct vg_store_filter *f, const char *x, const char *y)
+{
+    enum vg_store_axis ax, ay;
+    json_t *out;
+
+    assert_int_equal(vg_store_axis_parse(x, &ax), 0);
+    assert_int_equal(vg_store_axis_parse(y, &ay), 0);
+    assert_int_equal(vg_store_aggregate(s, f, ax, ay, &out), 0);
+    return out;
+}
+
+static int64_t
+jint(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static void
+test_aggregate(void **state)
+{
+    struct vg_store *s = *state;
+    struct vg_store_filter f;
+    json_t *a, *r, *row;
+    enum vg_store_axis none = VG_AXIS_NONE;
+
+    a = agg(s, NULL, NULL, NULL); /* empty store: zeros */
+    assert_int_equal(jint(a, "dimension_count"), 0);
+    assert_int_equal(jint(json_object_get(a, "result"), "total"), 0);
+    json_decref(a);
+
+    load_grid(s);
+    a = agg(s, NULL, NULL, NULL);
+    r = json_object_get(a, "result");
+    assert_int_equal(jint(r, "total"), 30);
+    assert_int_equal(jint(r, "accessible"), 10);
+    assert_int_equal(jint(r, "blocked"), 5);
+    assert_int_equal(jint(r, "down"), 5);
+    assert_int_equal(jint(r, "intercepted"), 5);
+    assert_int_equal(jint(r, "unknown"), 5);
+    json_decref(a);
+
+    a = agg(s, NULL, "measurement_day", NULL);
+    r = json_object_get(a, "result");
+    assert_int_equal(jint(a, "dimension_count"), 1);
+    assert_int_equal(json_array_size(r), 3);
+    row = json_array_get(r, 1);
+    assert_string_equal(json_string_value(json_object_get(row, "measurement_day")), "2026-03-02");
+    assert_int_equal(jint(row, "total"), 10);
+    json_decref(a);
+
+    a = agg(s, NULL, "domain", "x_verdict");
+    r = json_object_get(a, "result");
+    assert_int_equal(jint(a, "dimension_count"), 2);
+    /* d0: i = 0,3,...,27 -> verdicts i%6 in {0,3}: accessible x5, down x5 */
+    row = json_array_get(r, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "domain")), "d0.example");
+    assert_string_equal(json_string_value(json_object_get(row, "x_verdict")), "accessible");
+    assert_int_equal(jint(row, "accessible"), 5);
+    assert_int_equal(jint(row, "total"), 5);
+    row = json_array_get(r, 1);
+    assert_string_equal(json_string_value(json_object_get(row, "x_verdict")), "down");
+    assert_int_equal(jint(row, "down"), 5);
+    assert_int_equal(json_array_size(r), 6);
+    json_decref(a);
+
+    a = agg(s, NULL, "probe_asn", "probe_cc");
+    r = json_object_get(a, "result");
+    assert_int_equal(json_array_size(r), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "probe_asn")),
+                        "AS12389");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "probe_cc")), "RU");
+    json_decref(a);
+
+    /* hour axis with filters: IT, day 1 (hours 01, 03, ..., 09) */
+    f = (struct vg_store_filter){.probe_cc = "IT", .since = 1772323200, .until = 1772409600};
+    a = agg(s, &f, "measurement_hour", NULL);
+    r = json_object_get(a, "result");
+    assert_int_equal(json_array_size(r), 5);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(r, 0), "measurement_hour")),
+        "2026-03-01T01:00:00Z");
+    json_decref(a);
+    /* since inside an hour counts that whole hour (hourly resolution) */
+    f = (struct vg_store_filter){.since = 1772323200 + 1800, .until = 1772323200 + 3600};
+    a = agg(s, &f, NULL, NULL);
+    assert_int_equal(jint(json_object_get(a, "result"), "total"), 1);
+    json_decref(a);
+    f = (struct vg_store_filter){
+        .domain = "d1.example", .x_verdict = "blocked", .has_probe_asn = true, .probe_asn = 30722};
+    a = agg(s, &f, NULL, NULL);
+    assert_int_equal(jint(json_object_get(a, "result"), "total"), 5); /* i = 1, 7, ..., 25 */
+    json_decref(a);
+
+    f = (struct vg_store_filter){.input = "https://d0.example/"};
+    assert_int_equal(vg_store_aggregate(s, &f, none, none, &a), VG_EINVAL);
+    assert_null(a);
+    assert_int_equal(vg_store_aggregate(s, NULL, VG_AXIS_CC, VG_AXIS_CC, &a), VG_EINVAL);
+    assert_int_equal(vg_store_aggregate(s, NULL, none, VG_AXIS_CC, &a), VG_EINVAL);
+    assert_int_equal(vg_store_aggregate(s, NULL, (enum vg_store_axis)99, none, &a), VG_EINVAL);
+}
+
+/* The target row of input/cc as {verdict, since, last_seen}. */
+static void
+target_is(struct vg_store *s, const char *input, const char *cc, const char *verdict,
+          const char *since, const char *last)
+{
+    struct vg_store_filter f = {.input = input, .probe_cc = cc};
+    json_t *out, *r;
+
+    assert_int_equal(vg_store_targets(s, &f, NULL, 10, &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "results")), 1);
+    r = json_array_get(json_object_get(out, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "x_verdict")), verdict);
+    assert_string_equal(json_string_value(json_object_get(r, "since")), since);
+    assert_string_equal(json_string_value(json_object_get(r, "last_seen")), last);
+    json_decref(out);
+}
+
+static void
+test_targets_runs(void **state)
+{
+    struct vg_store *s = *state;
+    const char *u = "https://t.example/";
+    struct m m = {u, "IT", 1, NULL, NULL, NULL, 0};
+    struct vg_store_filter f;
+    json_t *out;
+    char uid[VG_UID_MAX];
+
+#define AT(tm, v)        \
+    do {                 \
+        m.time = (tm);   \
+        m.verdict = (v); \
+        m.trial++;       \
+        put(s, &m, uid); \
+    } while (0)
+    AT("2026-05-01 10:00:00", "blocked");
+    target_is(s, u, "IT", "blocked", "2026-05-01T10:00:00Z", "2026-05-01T10:00:00Z");
+    AT("2026-05-01 11:00:00", "blocked");
+    target_is(s, u, "IT", "blocked", "2026-05-01T10:00:00Z", "2026-05-01T11:00:00Z");
+    AT("2026-05-01 12:00:00", "accessible");
+    target_is(s, u, "IT", "accessible", "2026-05-01T12:00:00Z", "2026-05-01T12:00:00Z");
+    AT("2026-05-01 13:00:00", "accessible");
+    target_is(s, u, "IT", "accessible", "2026-05-01T12:00:00Z", "2026-05-01T13:00:00Z");
+    /* late arrivals: before the run, same verdict -> the run does not reach back over 11:00 */
+    AT("2026-05-01 09:00:00", "accessible");
+    target_is(s, u, "IT", "accessible", "2026-05-01T12:00:00Z", "2026-05-01T13:00:00Z");
+    /* between the last other verdict and the run: the run starts earlier */
+    AT("2026-05-01 11:30:00", "accessible");
+    target_is(s, u, "IT", "accessible", "2026-05-01T11:30:00Z", "2026-05-01T13:00:00Z");
+    /* another verdict before the run: nothing changes */
+    AT("2026-05-01 11:10:00", "blocked");
+    target_is(s, u, "IT", "accessible", "2026-05-01T11:30:00Z", "2026-05-01T13:00:00Z");
+    /* another verdict inside the run: the run is only known from the latest time on */
+    AT("2026-05-01 12:30:00", "down");
+    target_is(s, u, "IT", "accessible", "2026-05-01T13:00:00Z", "2026-05-01T13:00:00Z");
+    /* ... until a late one of the run between that and the latest arrives */
+    AT("2026-05-01 12:45:00", "accessible");
+    target_is(s, u, "IT", "accessible", "2026-05-01T12:45:00Z", "2026-05-01T13:00:00Z");
+    AT("2026-05-01 14:00:00", "accessible");
+    target_is(s, u, "IT", "accessible", "2026-05-01T12:45:00Z", "2026-05-01T14:00:00Z");
+    /* the latest measurement's uid and cause are reported */
+    f = (struct vg_store_filter){.input = u};
+    assert_int_equal(vg_store_targets(s, &f, NULL, 10, &out), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(out, "results"), 0), "measurement_uid")),
+                        uid);
+    json_decref(out);
+    /* another network has its own row */
+    m.cc = "DE";
+    AT("2026-05-01 10:00:00", "blocked");
+    target_is(s, u, "DE", "blocked", "2026-05-01T10:00:00Z", "2026-05-01T10:00:00Z");
+    target_is(s, u, "IT", "accessible", "2026-05-01T12:45:00Z", "2026-05-01T14:00:00Z");
+#undef AT
+}
+
+static void
+test_targets_filters_paging(void **state)
+{
+    struct vg_store *s = *state;
+    struct vg_store_filter f;
+    json_t *out;
+    char *cursor = NULL;
+    size_t total = 0;
+
+    load_grid(s); /* 3 inputs x 2 networks = 6 targets */
+    do {
+        json_t *next;
+
+        assert_int_equal(vg_store_targets(s, NULL, cursor, 4, &out), 0);
+        total += json_array_size(json_object_get(out, "results"));
+        free(cursor);
+        cursor = NULL;
+        next = json_object_get(out, "next_cursor");
+        if (json_is_string(next)) {
+            cursor = strdup(json_string_value(next));
+        }
+        json_decref(out);
+    } while (cursor != NULL);
+    assert_int_equal(total, 6);
+    f = (struct vg_store_filter){.domain = "d1.example"};
+    assert_int_equal(vg_store_targets(s, &f, NULL, 0, &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "results")), 2);
+    json_decref(out);
+    /* latest per (input, network): i = 28 (d1, RU, accessible... i%6 = 4 intercepted) */
+    f = (struct vg_store_filter){.domain = "d1.example", .probe_cc = "RU"};
+    assert_int_equal(vg_store_targets(s, &f, NULL, 0, &out), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(out, "results"), 0), "x_verdict")),
+                        "intercepted");
+    json_decref(out);
+    f = (struct vg_store_filter){.x_verdict = "intercepted"};
+    assert_int_equal(vg_store_targets(s, &f, NULL, 0, &out), 0);
+    assert_true(json_array_size(json_object_get(out, "results")) >= 1);
+    json_decref(out);
+    assert_int_equal(vg_store_targets(s, NULL, "WzFd", 4, &out), VG_EINVAL); /* [1] */
+    assert_null(out);
+}
+
+static void
+test_reports(void **state)
+{
+    struct vg_store *s = *state;
+    struct vg_store_report r = {.report_id = "20261129T111346Z_webconnectivity_IT_30722_n1_Zx9",
+                                .probe_cc = "IT",
+                                .probe_asn = 30722,
+                                .software_name = "vigie",
+                                .software_version = "0.1.0",
+                                .test_name = "web_connectivity",
+                                .created = 1795950826};
+    struct vg_store_report got;
+
+    assert_int_equal(vg_store_report_get(s, r.report_id, &got), VG_STORE_ENOTFOUND);
+    assert_int_equal(vg_store_report_open(s, &r), 0);
+    assert_int_equal(vg_store_report_open(s, &r), VG_STORE_EEXIST);
+    assert_int_equal(vg_store_report_get(s, r.report_id, &got), 0);
+    assert_string_equal(got.report_id, r.report_id);
+    assert_string_equal(got.probe_cc, "IT");
+    assert_int_equal(got.probe_asn, 30722);
+    assert_string_equal(got.software_name, "vigie");
+    assert_string_equal(got.software_version, "0.1.0");
+    assert_string_equal(got.test_name, "web_connectivity");
+    assert_int_equal(got.created, 1795950826);
+    assert_false(got.closed);
+    assert_int_equal(vg_store_report_get(s, r.report_id, NULL), 0);
+    assert_int_equal(vg_store_report_close(s, r.report_id), 0);
+    assert_int_equal(vg_store_report_close(s, r.report_id), 0);
+    assert_int_equal(vg_store_report_get(s, r.report_id, &got), 0);
+    assert_true(got.closed);
+    assert_int_equal(vg_store_report_close(s, "no-such-report"), VG_STORE_ENOTFOUND);
+    assert_int_equal(vg_store_report_get(s, "", &got), VG_EINVAL);
+    assert_int_equal(vg_store_report_close(s, "has space"), VG_EINVAL);
+    r.report_id[0] = '\0';
+    assert_int_equal(vg_store_report_open(s, &r), VG_EINVAL);
+}
+
+/* A fault injected at the aggregate table for one domain: the calls that carry such a row fail
+ * whole (nothing of them stored), calls grouped with them in the same transaction do not. */
+static void
+test_nothing_half_written(void **state)
+{
+    struct vg_store *s = *state;
+    struct m good = {"https://ok.example/", "IT", 1, "2026-05-01 10:00:00", "blocked", NULL, 1};
+    struct m bad = {"https://fail.example/", "IT", 1, "2026-05-01 10:00:00", "blocked", NULL, 2};
+    struct row g, b;
+    struct vg_store_meas rows[2];
+
+    if (g_is_pg) {
+        raw_exec("CREATE FUNCTION vg_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                 " IF NEW.domain = 'fail.example' THEN RAISE EXCEPTION 'injected'"
+                 " USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$");
+        raw_exec("CREATE TRIGGER vg_fail BEFORE INSERT ON agg_hourly FOR EACH ROW"
+                 " EXECUTE FUNCTION vg_fail()");
+    } else {
+        raw_exec("CREATE TRIGGER vg_fail BEFORE INSERT ON agg_hourly"
+                 " WHEN NEW.domain = 'fail.example' BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    }
+    row_make(&g, &good, 0);
+    row_make(&b, &bad, 0);
+    rows[0] = g.r;
+    rows[1] = b.r;
+    assert_int_equal(vg_store_insert(s, rows, 2, NULL), VG_EINVAL);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 0);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM agg_hourly"), 0);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM targets"), 0);
+    assert_int_equal(vg_store_insert(s, &g.r, 1, NULL), 1);
+    raw_exec(g_is_pg ? "DROP TRIGGER vg_fail ON agg_hourly" : "DROP TRIGGER vg_fail");
+    row_free(&g);
+    row_free(&b);
+}
+
+static void
+test_unavailable(void **state)
+{
+    struct vg_store *s = *state, *bad = NULL;
+    struct m m = {"https://www.example.com/", "IT", 1, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    struct row w;
+    char err[512];
+
+    (void)s;
+    if (g_is_pg) {
+        assert_int_equal(vg_store_open("pg:host=/nonexistent-vigie port=1 dbname=x "
+                                       "connect_timeout=2",
+                                       NULL, &bad, err, sizeof(err)),
+                         VG_STORE_EUNAVAIL);
+    } else {
+        assert_int_equal(vg_store_open("/nonexistent-vigie-dir/x.db", NULL, &bad, err, sizeof(err)),
+                         VG_STORE_EUNAVAIL);
+    }
+    assert_null(bad);
+    assert_true(err[0] != '\0');
+    row_make(&w, &m, 0);
+    {
+        /* the database locked by someone else past the timeout: EUNAVAIL, nothing stored */
+        struct vg_store_opts o = {.timeout_ms = 300};
+        struct vg_store *t = open_store(&o);
+
+        if (g_is_pg) {
+            PGconn *c = PQconnectdb(g_pg);
+
+            PQclear(PQexec(c, "BEGIN"));
+            PQclear(PQexec(c, "LOCK TABLE measurements IN ACCESS EXCLUSIVE MODE"));
+            assert_int_equal(vg_store_insert(t, &w.r, 1, NULL), VG_STORE_EUNAVAIL);
+            PQclear(PQexec(c, "ROLLBACK"));
+            PQfinish(c);
+        } else {
+            sqlite3 *db;
+
+            assert_int_equal(sqlite3_open(g_sqlite, &db), SQLITE_OK);
+            assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+            assert_int_equal(vg_store_insert(t, &w.r, 1, NULL), VG_STORE_EUNAVAIL);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_close(db);
+        }
+        assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 0);
+        /* and it works again once the lock is gone */
+        assert_int_equal(vg_store_insert(t, &w.r, 1, NULL), 1);
+        vg_store_close(t);
+    }
+    row_free(&w);
+}
+
+static void
+test_pg_reconnect(void **state)
+{
+    struct vg_store *s = *state;
+    struct m m = {"https://www.example.com/", "IT", 1, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    struct vg__store_stats before, after;
+    json_t *page;
+    char uid[VG_UID_MAX], *raw;
+
+    if (!g_is_pg) {
+        skip();
+    }
+    put(s, &m, uid);
+    assert_int_equal(vg_store_get_raw(s, uid, &raw, NULL), 0); /* a reader connection exists */
+    free(raw);
+    vg__store_get_stats(s, &before);
+    /* the server drops every connection of the store (restart, failover, idle kill) */
+    raw_exec("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+             " WHERE application_name = 'vigie' AND pid <> pg_backend_pid()");
+    usleep(100 * 1000);
+    /* next use reconnects, for reads and for writes */
+    assert_int_equal(vg_store_list(s, NULL, NULL, 10, &page), 0);
+    assert_int_equal(json_array_size(json_object_get(page, "results")), 1);
+    json_decref(page);
+    m.trial = 2;
+    put(s, &m, NULL);
+    vg__store_get_stats(s, &after);
+    assert_true(after.reconnects >= before.reconnects + 2);
+}
+
+static void
+test_integrity_detects(void **state)
+{
+    struct vg_store *s = *state;
+    struct m m = {"https://www.example.com/", "IT", 1, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    char err[512];
+
+    put(s, &m, NULL);
+    assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), 0);
+    raw_exec("UPDATE agg_hourly SET n = n + 1");
+    assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), VG_STORE_ECORRUPT);
+    assert_non_null(strstr(err, "aggregate"));
+    raw_exec("UPDATE agg_hourly SET n = n - 1");
+    raw_exec("UPDATE targets SET x_verdict = 'down'");
+    assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), VG_STORE_ECORRUPT);
+    assert_non_null(strstr(err, "targets"));
+    raw_exec("UPDATE targets SET x_verdict = 'blocked'");
+}
+
+#define BT(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static const struct CMUnitTest backend_tests[] = {
+    BT(test_schema_and_reopen),
+    BT(test_schema_newer_refused),
+    BT(test_insert_get_raw),
+    BT(test_idempotent_reupload),
+    BT(test_insert_refusals),
+    BT(test_concurrent_batched),
+    BT(test_committed_before_ack),
+    BT(test_list_filters_paging),
+    BT(test_list_stable_under_inserts),
+    BT(test_aggregate),
+    BT(test_targets_runs),
+    BT(test_targets_filters_paging),
+    BT(test_reports),
+    BT(test_nothing_half_written),
+    BT(test_unavailable),
+    BT(test_pg_reconnect),
+    BT(test_integrity_detects),
+};
+
+static int
+run_sqlite(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    int rc;
+
+    snprintf(g_sqlite, sizeof(g_sqlite), "%s/vigie-test-store-%ld.db",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
+    snprintf(g_spec, sizeof(g_spec), "sqlite:%s", g_sqlite);
+    g_is_pg = false;
+    rc = cmocka_run_group_tests_name("store.sqlite", backend_tests, NULL, NULL);
+    backend_reset();
+    return rc;
+}
+
+static int
+run_pg(void)
+{
+    g_is_pg = true;
+    if (strncmp(g_pg, "postgres://", 11) == 0 || strncmp(g_pg, "postgresql://", 13) == 0) {
+        snprintf(g_spec, sizeof(g_spec), "%s", g_pg);
+    } else {
+        snprintf(g_spec, sizeof(g_spec), "pg:%s", g_pg);
+    }
+    return cmocka_run_group_tests_name("store.postgresql", backend_tests, NULL, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct CMUnitTest pure[] = {
+        cmocka_unit_test(test_sha512_known_answers), cmocka_unit_test(test_url_domain),
+        cmocka_unit_test(test_from_json_vigie),      cmocka_unit_test(test_from_json_ooni_verdicts),
+        cmocka_unit_test(test_from_json_refusals),   cmocka_unit_test(test_axes),
+    };
+    bool pg_only = argc > 1 && strcmp(argv[1], "--pg") == 0;
+    int rc = 0;
+
+    g_pg = getenv("VG_TEST_PG");
+    if (g_pg != NULL && g_pg[0] == '\0') {
+        g_pg = NULL;
+    }
+    if (pg_only) {
+        if (g_pg == NULL) {
+            fprintf(stderr, "test_store --pg: VG_TEST_PG is not set (a libpq conninfo or URL of "
+                            "a scratch database; scripts/pg-test-server start DIR prints one)\n");
+            return 1;
+        }
+        return run_pg();
+    }
+    rc |= cmocka_run_group_tests_name("store.pure", pure, NULL, NULL);
+    rc |= run_sqlite();
+    if (g_pg != NULL) {
+        rc |= run_pg();
+    } else {
+        printf("test_store: VG_TEST_PG unset: PostgreSQL runs as unit.test_store_pg\n");
+    }
+    return rc;
+}
