@@ -85,6 +85,7 @@ struct vg__ctrl_slot {
     double runtime;           /* seconds the exchange took */
     struct vg_meas **waiters; /* measurements waiting for it */
     size_t n_waiters;
+    unsigned finished; /* trials of the URL that finished: at --repeat, the slot is cleared */
 };
 
 /* A measurement submitted to a serving probe (owned by the queue, then by its measurement). */
@@ -1220,6 +1221,17 @@ vg__meas_finish(struct vg_meas *m)
         m->cb(&r, m->cb_arg);
     free(line);
     vg_obs_cleanup(&m->obs);
+    if (p->slots != NULL && m->job == NULL && ++p->slots[m->url_index].finished == p->o.repeat) {
+        struct vg__ctrl_slot *s = &p->slots[m->url_index];
+
+        /* Every trial of this URL is done: drop its control (tens of KiB), else a long URL list
+         * keeps one per URL until the end of the run. */
+        VG_FREE(s->ctrl);
+        json_decref(s->raw);
+        json_decref(s->request);
+        free(s->waiters);
+        memset(s, 0, sizeof(*s));
+    }
     if (m->job != NULL) {
         free(m->job->url);
         free(m->job->eps);
