@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+// links.js - the dashboard's own links: "#/path?k=v" (empty values dropped).
+
+export function link(path, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return `#${path}${s ? `?${s}` : ''}`;
+}
+
+export const targetLink = (input, extra) => link('/target', { input, ...(extra || {}) });
+export const measurementLink = (uid) => `#/measurement/${encodeURIComponent(uid)}`;
+export const networkKey = (cc, asn) => `${cc} ${asn}`;

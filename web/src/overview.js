@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// overview.js - every target (input URL) on every network with its latest verdict, since when it
+// holds, and a sparkline of the last 14 days; interference first. Filters: verdict, domain,
+// network, time range (the latest measurement's time), all kept in the URL.
+
+import * as api from './api.js';
+import { h, append, clear } from './dom.js';
+import { link, targetLink, measurementLink, networkKey } from './links.js';
+import { VERDICTS, INFO, badge, rank, isVerdict } from './verdicts.js';
+import { timeEl, parseUtc, ago, isoDay, apiTime } from './time.js';
+import { sparkline } from './charts.js';
+
+export const RANGES = {
+  '1d': { label: 'last 24 hours', seconds: 86400 },
+  '7d': { label: 'last 7 days', seconds: 7 * 86400 },
+  '30d': { label: 'last 30 days', seconds: 30 * 86400 },
+  all: { label: 'all time', seconds: 0 },
+};
+const SPARK_DAYS = 14;
+const SPARK_MAX_NETWORKS = 30; // one aggregation query per network
+
+function readFilters(params) {
+  const verdicts = (params.get('verdict') || '').split(',').filter(isVerdict);
+  const range = RANGES[params.get('range')] ? params.get('range') : '7d';
+  return {
+    verdicts: new Set(verdicts),
+    domain: (params.get('domain') || '').trim().toLowerCase(),
+    network: params.get('network') || '',
+    range,
+  };
+}
+
+function filterLink(f, change) {
+  const g = { ...f, verdicts: new Set(f.verdicts), ...change };
+  return link('/', {
+    verdict: [...g.verdicts].join(','),
+    domain: g.domain,
+    network: g.network,
+    range: g.range === '7d' ? '' : g.range,
+  });
+}
+
+// Daily verdict counts per (network, domain) for the sparklines: {netKey: {domain: {day: {...}}}}.
+async function sparkData(networks) {
+  const since = new Date(Date.now() - SPARK_DAYS * 86400 * 1000);
+  since.setUTCHours(0, 0, 0, 0);
+  const out = {};
+  const list = networks.slice(0, SPARK_MAX_NETWORKS);
+  await Promise.all(list.map(async (n) => {
+    const agg = await api.aggregation({
+      probe_cc: n.cc, probe_asn: n.asn, axis_x: 'domain', axis_y: 'measurement_day',
+      since: apiTime(since),
+    });
+    const byDomain = {};
+    for (const r of agg.result || []) {
+      (byDomain[r.domain] = byDomain[r.domain] || {})[r.measurement_day] = r;
+    }
+    out[networkKey(n.cc, n.asn)] = byDomain;
+  }));
+  return { since, byNet: out };
+}
+
+function sparkBuckets(since, days) {
+  const out = [];
+  for (let i = 0; i < SPARK_DAYS; i++) {
+    const d = new Date(since.getTime() + i * 86400 * 1000);
+    const r = (days && days[isoDay(d)]) || {};
+    const b = { t: d.getTime() / 1000 };
+    for (const v of VERDICTS) b[v] = r[v] || 0;
+    out.push(b);
+  }
+  return out;
+}
+
+function filtersForm(f, networks, counts) {
+  const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Filter by verdict' },
+    VERDICTS.map((v) => {
+      const on = f.verdicts.has(v);
+      const next = new Set(f.verdicts);
+      if (on) next.delete(v); else next.add(v);
+      return h('a', {
+        class: `chip pat-${v}${on ? ' on' : ''}`,
+        href: filterLink(f, { verdicts: next }),
+        'aria-pressed': on ? 'true' : 'false',
+        'data-verdict': v,
+        title: on ? `stop filtering on ${v}` : `show only ${v} (with the others selected)`,
+      }, h('span', { class: 'glyph', 'aria-hidden': 'true' }, INFO[v].glyph), ` ${v} `,
+      h('span', { class: 'count' }, String(counts[v] || 0)));
+    }));
+
+  const domain = h('input', {
+    type: 'search', id: 'f-domain', name: 'domain', value: f.domain, placeholder: 'e.g. icloud.com',
+    autocomplete: 'off', spellcheck: 'false',
+  });
+  const net = h('select', { id: 'f-network', name: 'network' },
+    h('option', { value: '' }, 'all networks'),
+    networks.map((n) => {
+      const k = networkKey(n.cc, n.asn);
+      return h('option', { value: k, selected: k === f.network }, `${n.cc} · ${n.asn}`);
+    }));
+  const range = h('select', { id: 'f-range', name: 'range' },
+    Object.entries(RANGES).map(([k, r]) => h('option', { value: k, selected: k === f.range }, r.label)));
+  const apply = () => {
+    location.hash = filterLink(f, {
+      domain: domain.value.trim().toLowerCase(), network: net.value, range: range.value,
+    }).slice(1);
+  };
+  const form = h('form', { class: 'filters', role: 'search', on: { submit: (e) => { e.preventDefault(); apply(); } } },
+    h('label', { for: 'f-domain' }, 'Domain', domain),
+    h('label', { for: 'f-network' }, 'Network', net),
+    h('label', { for: 'f-range' }, 'Seen in', range),
+    h('button', { type: 'submit' }, 'Apply'),
+    (f.verdicts.size || f.domain || f.network || f.range !== '7d')
+      ? h('a', { href: '#/', class: 'reset' }, 'Clear filters') : null);
+  net.addEventListener('change', apply);
+  range.addEventListener('change', apply);
+  return [chips, form];
+}
+
+export async function renderOverview(main, params, stale) {
+  const f = readFilters(params);
+  const now = new Date();
+  const q = {};
+  if (RANGES[f.range].seconds) q.since = apiTime(new Date(now.getTime() - RANGES[f.range].seconds * 1000));
+  append(main, h('h1', null, 'Overview'), h('p', { class: 'muted', id: 'status' }, 'Loading…'));
+
+  const { results, truncated } = await api.targets(q);
+  if (stale()) return;
+
+  const netMap = new Map();
+  for (const r of results) netMap.set(networkKey(r.probe_cc, r.probe_asn), { cc: r.probe_cc, asn: r.probe_asn });
+  const networks = [...netMap.values()].sort((a, b) => networkKey(a.cc, a.asn).localeCompare(networkKey(b.cc, b.asn)));
+
+  const inScope = results.filter((r) =>
+    (!f.domain || String(r.domain || '').includes(f.domain) || String(r.input || '').toLowerCase().includes(f.domain)) &&
+    (!f.network || networkKey(r.probe_cc, r.probe_asn) === f.network));
+  const counts = {};
+  for (const r of inScope) counts[r.x_verdict] = (counts[r.x_verdict] || 0) + 1;
+  const rows = inScope.filter((r) => !f.verdicts.size || f.verdicts.has(r.x_verdict));
+  rows.sort((a, b) => rank(a.x_verdict) - rank(b.x_verdict) ||
+    String(b.since).localeCompare(String(a.since)) ||
+    String(a.input).localeCompare(String(b.input)) ||
+    networkKey(a.probe_cc, a.probe_asn).localeCompare(networkKey(b.probe_cc, b.probe_asn)));
+
+  clear(main);
+  append(main, h('h1', null, 'Overview'), filtersForm(f, networks, counts));
+  const summary = `${rows.length} of ${results.length} target × network pairs` +
+    ` seen in the ${RANGES[f.range].label}${truncated ? ' (list truncated: narrow the filters)' : ''}.`;
+  main.appendChild(h('p', { class: 'muted', id: 'status', 'aria-live': 'polite' }, summary));
+  if (!rows.length) {
+    main.appendChild(h('p', { class: 'empty' }, results.length
+      ? 'Nothing matches these filters.'
+      : 'No measurements yet. Upload some with `vigie probe --collector URL` or `POST /api/v1/bulk`.'));
+    return;
+  }
+
+  const table = h('table', { class: 'targets', 'data-testid': 'targets' },
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col' }, 'Verdict'),
+      h('th', { scope: 'col' }, 'Target'),
+      h('th', { scope: 'col' }, 'Network'),
+      h('th', { scope: 'col' }, 'Since'),
+      h('th', { scope: 'col' }, `Last ${SPARK_DAYS} days`),
+      h('th', { scope: 'col' }, 'Latest'))));
+  const tbody = h('tbody');
+  table.appendChild(tbody);
+  const sparkCells = [];
+  for (const r of rows) {
+    const since = parseUtc(r.since);
+    const spark = h('div', { class: 'spark' });
+    sparkCells.push({ el: spark, r });
+    tbody.appendChild(h('tr', { 'data-verdict': r.x_verdict },
+      h('td', { 'data-label': 'Verdict' }, badge(r.x_verdict),
+        r.x_cause ? h('span', { class: 'cause' }, r.x_cause) : null),
+      h('td', { 'data-label': 'Target', class: 'target' },
+        h('a', { href: targetLink(r.input) }, String(r.input))),
+      h('td', { 'data-label': 'Network' }, `${r.probe_cc} · ${r.probe_asn}`),
+      h('td', { 'data-label': 'Since' }, timeEl(r.since),
+        since ? h('span', { class: 'muted small' }, ` (${ago(since, now.getTime())})`) : null),
+      h('td', { 'data-label': `Last ${SPARK_DAYS} days` }, spark),
+      h('td', { 'data-label': 'Latest' }, r.measurement_uid
+        ? h('a', { href: measurementLink(r.measurement_uid), title: 'the latest measurement' }, timeEl(r.last_seen))
+        : timeEl(r.last_seen))));
+  }
+  main.appendChild(h('div', { class: 'table-wrap' }, table));
+
+  // Sparklines come second: the table is usable before they arrive.
+  const wanted = [];
+  const seen = new Set();
+  for (const { r } of sparkCells) {
+    const k = networkKey(r.probe_cc, r.probe_asn);
+    if (!seen.has(k)) { seen.add(k); wanted.push({ cc: r.probe_cc, asn: r.probe_asn }); }
+  }
+  let sd;
+  try {
+    sd = await sparkData(wanted);
+  } catch (e) {
+    for (const { el } of sparkCells) el.appendChild(h('span', { class: 'muted small' }, 'unavailable'));
+    return;
+  }
+  if (stale()) return;
+  for (const { el, r } of sparkCells) {
+    const byDomain = sd.byNet[networkKey(r.probe_cc, r.probe_asn)];
+    if (!byDomain) {
+      el.appendChild(h('span', { class: 'muted small' }, '—'));
+      continue;
+    }
+    sparkline(el, sparkBuckets(sd.since, byDomain[r.domain]));
+  }
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+// target.js - one target: its latest verdict per network, a stacked time series of verdicts per
+// hour or day, a networks x days grid coloured by the worst verdict seen, and its measurements.
+// The time series and the grid come from the hourly aggregates, which are kept per domain: they
+// cover every URL of the target's domain (the page says so).
+
+import * as api from './api.js';
+import { h, append, clear } from './dom.js';
+import { link, measurementLink, networkKey } from './links.js';
+import { VERDICTS, INFO, badge } from './verdicts.js';
+import { timeEl, isoDay, apiTime } from './time.js';
+import { stackedChart, noData } from './charts.js';
+import { RANGES } from './overview.js';
+
+const PAGE = 50;
+
+function domainOf(input) {
+  try {
+    return new URL(input).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  } catch (e) {
+    return '';
+  }
+}
+
+// Every step of [since, until) with the aggregation's counts, zeros where nothing was measured.
+function buckets(rows, key, since, until, step) {
+  const byKey = new Map(rows.map((r) => [r[key], r]));
+  const out = [];
+  for (let t = since; t < until; t += step) {
+    const d = new Date(t * 1000);
+    const k = step === 3600 ? `${d.toISOString().slice(0, 13)}:00:00Z` : isoDay(d);
+    const r = byKey.get(k) || {};
+    const b = { t };
+    for (const v of VERDICTS) b[v] = r[v] || 0;
+    out.push(b);
+  }
+  return out;
+}
+
+function grid(rows, days) {
+  // rows: aggregation by probe_asn x measurement_day.
+  const nets = [...new Set(rows.map((r) => r.probe_asn))].sort();
+  if (!nets.length) return noData();
+  const cell = new Map(rows.map((r) => [`${r.probe_asn}|${r.measurement_day}`, r]));
+  const table = h('table', { class: 'grid', 'data-testid': 'grid' },
+    h('caption', null, 'Networks × days: the worst verdict of the day, with its share of the day\'s measurements'),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Network'),
+      days.map((d) => h('th', { scope: 'col', title: `${d} (UTC)` }, d.slice(5))))));
+  const tbody = h('tbody');
+  for (const n of nets) {
+    tbody.appendChild(h('tr', null, h('th', { scope: 'row' }, n), days.map((d) => {
+      const r = cell.get(`${n}|${d}`);
+      if (!r || !r.total) return h('td', { class: 'none', title: `${n}, ${d}: no measurement` }, '');
+      const worst = VERDICTS.find((v) => r[v] > 0) || 'unknown';
+      const parts = VERDICTS.filter((v) => r[v] > 0).map((v) => `${r[v]} ${v}`).join(', ');
+      return h('td', { class: `pat-${worst}`, 'data-verdict': worst, title: `${n}, ${d} (UTC): ${parts}` },
+        h('span', { class: 'glyph', 'aria-hidden': 'true' }, INFO[worst].glyph),
+        h('span', { class: 'share' }, `${r[worst]}/${r.total}`));
+    })));
+  }
+  table.appendChild(tbody);
+  return h('div', { class: 'table-wrap' }, table);
+}
+
+function measurementRows(tbody, results) {
+  for (const m of results) {
+    tbody.appendChild(h('tr', { 'data-verdict': m.x_verdict },
+      h('td', { 'data-label': 'Time' }, h('a', { href: measurementLink(m.measurement_uid) }, timeEl(m.measurement_start_time, true))),
+      h('td', { 'data-label': 'Network' }, `${m.probe_cc} · ${m.probe_asn}`),
+      h('td', { 'data-label': 'Verdict' }, badge(m.x_verdict)),
+      h('td', { 'data-label': 'Cause' }, m.x_cause == null ? '—' : String(m.x_cause)),
+      h('td', { 'data-label': 'OONI blocking' }, m.blocking == null ? '—' : String(m.blocking))));
+  }
+}
+
+export async function renderTarget(main, params, stale) {
+  const input = params.get('input') || '';
+  if (!input) {
+    main.appendChild(h('p', { class: 'error' }, 'No target given. ', h('a', { href: '#/' }, 'Back to the overview.')));
+    return;
+  }
+  const rangeKey = RANGES[params.get('range')] && params.get('range') !== 'all' ? params.get('range') : '7d';
+  const stepParam = params.get('step');
+  const step = stepParam === 'hour' || (stepParam !== 'day' && rangeKey === '1d') ? 3600 : 86400;
+  const now = Math.floor(Date.now() / 1000);
+  const until = Math.floor(now / step) * step + step;
+  const since = until - Math.ceil(RANGES[rangeKey].seconds / step) * step;
+
+  append(main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' › target'),
+    h('h1', { class: 'target-title' }, String(input)), h('p', { class: 'muted' }, 'Loading…'));
+
+  const latest = await api.targets({ input });
+  if (stale()) return;
+  const domain = (latest.results[0] && latest.results[0].domain) || domainOf(input);
+  const sinceIso = apiTime(new Date(since * 1000));
+  const untilIso = apiTime(new Date(until * 1000));
+  const [series, perNet, first] = await Promise.all([
+    domain ? api.aggregation({ domain, axis_x: step === 3600 ? 'measurement_hour' : 'measurement_day', since: sinceIso, until: untilIso }) : { result: [] },
+    domain ? api.aggregation({ domain, axis_x: 'probe_asn', axis_y: 'measurement_day', since: apiTime(new Date((until - 14 * 86400 > since ? since : until - 14 * 86400) * 1000)), until: untilIso }) : { result: [] },
+    api.measurements({ input, limit: PAGE }),
+  ]);
+  if (stale()) return;
+  clear(main);
+
+  append(main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' › target'),
+    h('h1', { class: 'target-title' }, String(input)));
+
+  // Latest verdict per network.
+  const nets = h('table', { class: 'targets', 'data-testid': 'latest' },
+    h('thead', null, h('tr', null, ['Network', 'Verdict', 'Since', 'Last seen', 'Latest measurement'].map((c) => h('th', { scope: 'col' }, c)))));
+  const nb = h('tbody');
+  for (const r of latest.results) {
+    nb.appendChild(h('tr', { 'data-verdict': r.x_verdict },
+      h('td', { 'data-label': 'Network' }, `${r.probe_cc} · ${r.probe_asn}`),
+      h('td', { 'data-label': 'Verdict' }, badge(r.x_verdict), r.x_cause ? h('span', { class: 'cause' }, String(r.x_cause)) : null),
+      h('td', { 'data-label': 'Since' }, timeEl(r.since)),
+      h('td', { 'data-label': 'Last seen' }, timeEl(r.last_seen)),
+      h('td', { 'data-label': 'Latest measurement' }, r.measurement_uid ? h('a', { href: measurementLink(r.measurement_uid) }, 'open') : '—')));
+  }
+  nets.appendChild(nb);
+  append(main, h('section', null, h('h2', null, 'Latest verdict per network'),
+    latest.results.length ? h('div', { class: 'table-wrap' }, nets) : noData('No measurement of this target.')));
+
+  // Time series.
+  const ranges = h('nav', { class: 'chips', 'aria-label': 'Time range and resolution' },
+    ['1d', '7d', '30d'].map((k) => h('a', {
+      class: `chip${k === rangeKey ? ' on' : ''}`, href: link('/target', { input, range: k, step: stepParam }),
+      'aria-pressed': k === rangeKey ? 'true' : 'false',
+    }, RANGES[k].label)),
+    ['hour', 'day'].map((s) => h('a', {
+      class: `chip${(s === 'hour') === (step === 3600) ? ' on' : ''}`,
+      href: link('/target', { input, range: rangeKey, step: s }),
+      'aria-pressed': (s === 'hour') === (step === 3600) ? 'true' : 'false',
+    }, `per ${s}`)));
+  const chartEl = h('div', { class: 'chart', 'data-testid': 'timeseries' });
+  const b = buckets(series.result || [], step === 3600 ? 'measurement_hour' : 'measurement_day', since, until, step);
+  const total = b.reduce((s, x) => s + VERDICTS.reduce((t, v) => t + x[v], 0), 0);
+  append(main, h('section', null,
+    h('h2', null, 'Verdicts over time'),
+    h('p', { class: 'muted small' }, `All URLs of ${domain || 'this target'}, every network, ${RANGES[rangeKey].label}, per ${step === 3600 ? 'hour' : 'day'} (UTC). ${total} measurements.`),
+    ranges, total ? chartEl : noData()));
+  if (total) stackedChart(chartEl, b, step);
+
+  // Grid: networks x the last 14 days (or the range, when longer).
+  const gridDays = [];
+  for (let t = until - 86400 * Math.max(14, Math.ceil((until - since) / 86400)); t < until; t += 86400) {
+    gridDays.push(isoDay(new Date(Math.floor(t / 86400) * 86400 * 1000)));
+  }
+  const uniqDays = [...new Set(gridDays)].slice(-31);
+  append(main, h('section', null, h('h2', null, 'Networks × days'), grid(perNet.result || [], uniqDays)));
+
+  // Measurements, newest first, paged.
+  const mt = h('table', { class: 'measurements', 'data-testid': 'measurements' },
+    h('thead', null, h('tr', null, ['Time', 'Network', 'Verdict', 'Cause', 'OONI blocking'].map((c) => h('th', { scope: 'col' }, c)))));
+  const mb = h('tbody');
+  mt.appendChild(mb);
+  measurementRows(mb, first.results || []);
+  const section = h('section', null, h('h2', null, 'Measurements'), h('div', { class: 'table-wrap' }, mt));
+  let cursor = first.next_cursor;
+  const more = h('button', { type: 'button', class: 'more' }, 'Load more');
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const page = await api.measurements({ input, limit: PAGE, cursor });
+      measurementRows(mb, page.results || []);
+      cursor = page.next_cursor;
+    } catch (e) {
+      section.appendChild(h('p', { class: 'error' }, e.message));
+    }
+    more.disabled = false;
+    if (!cursor) more.remove();
+  });
+  if (cursor) section.appendChild(more);
+  main.appendChild(section);
+}
