@@ -1,0 +1,410 @@
+/*
+ * api.c - the query API's parameters and output formats (api.h, docs/api.md). Parameter names
+ * follow OONI's API (api.ooni.io /api/v1/measurements and /api/v1/aggregation) where they exist.
+ */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "str.h"
+
+#define VG__CSV_MAX (64 * 1024 * 1024) /* an aggregation is at most 100000 groups */
+
+enum vg__param {
+    VG__P_INPUT,
+    VG__P_DOMAIN,
+    VG__P_CC,
+    VG__P_ASN,
+    VG__P_VERDICT,
+    VG__P_SINCE,
+    VG__P_UNTIL,
+    VG__P_CURSOR,
+    VG__P_LIMIT,
+    VG__P_AXIS_X,
+    VG__P_AXIS_Y,
+    VG__P_FORMAT,
+    VG__P_N
+};
+
+static const char *const vg__param_names[VG__P_N] = {
+    "input", "domain", "probe_cc", "probe_asn", "x_verdict", "since",
+    "until", "cursor", "limit",    "axis_x",    "axis_y",    "format",
+};
+
+/* Which parameters each route takes (bit per enum vg__param). */
+#define VG__BIT(p) (1u << (p))
+#define VG__P_FILTER                                                                           \
+    (VG__BIT(VG__P_DOMAIN) | VG__BIT(VG__P_CC) | VG__BIT(VG__P_ASN) | VG__BIT(VG__P_VERDICT) | \
+     VG__BIT(VG__P_SINCE) | VG__BIT(VG__P_UNTIL))
+#define VG__P_PAGING (VG__BIT(VG__P_CURSOR) | VG__BIT(VG__P_LIMIT))
+static const unsigned vg__route_params[] = {
+    [VG_API_MEASUREMENTS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT),
+    [VG_API_AGGREGATION] =
+        VG__P_FILTER | VG__BIT(VG__P_AXIS_X) | VG__BIT(VG__P_AXIS_Y) | VG__BIT(VG__P_FORMAT),
+    [VG_API_TARGETS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT),
+};
+
+int
+vg_api_parse_time(const char *s, int64_t *out)
+{
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    uint64_t y, mo, d, h = 0, mi = 0, se = 0;
+    size_t n = strlen(s);
+    struct tm tm;
+    time_t t;
+
+    VG_ENSURE(n >= 10 && s[4] == '-' && s[7] == '-', VG_EINVAL);
+    VG_TRY(vg_parse_u64n(s, 4, 1970, 9999, &y));
+    VG_TRY(vg_parse_u64n(s + 5, 2, 1, 12, &mo));
+    VG_TRY(vg_parse_u64n(s + 8, 2, 1, 31, &d));
+    VG_ENSURE(d <= mdays[mo - 1], VG_EINVAL);
+    VG_ENSURE(!(mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))), VG_EINVAL);
+    if (n > 10) {
+        size_t end = n;
+
+        VG_ENSURE(s[10] == 'T' || s[10] == ' ', VG_EINVAL);
+        if (s[n - 1] == 'Z') {
+            end = n - 1;
+        }
+        VG_ENSURE(end == 16 || end == 19, VG_EINVAL);
+        VG_ENSURE(s[13] == ':', VG_EINVAL);
+        VG_TRY(vg_parse_u64n(s + 11, 2, 0, 23, &h));
+        VG_TRY(vg_parse_u64n(s + 14, 2, 0, 59, &mi));
+        if (end == 19) {
+            VG_ENSURE(s[16] == ':', VG_EINVAL);
+            VG_TRY(vg_parse_u64n(s + 17, 2, 0, 59, &se));
+        }
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = (int)y - 1900;
+    tm.tm_mon = (int)mo - 1;
+    tm.tm_mday = (int)d;
+    tm.tm_hour = (int)h;
+    tm.tm_min = (int)mi;
+    tm.tm_sec = (int)se;
+    t = timegm(&tm);
+    VG_ENSURE(t != (time_t)-1, VG_EINVAL);
+    *out = (int64_t)t;
+    return 0;
+}
+
+/* Printable text without control characters (URLs, domains, cursors). */
+static bool
+vg__printable(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+vg__set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, size_t errlen)
+{
+    uint64_t n;
+
+    switch (p) {
+    case VG__P_INPUT:
+        if (strlen(v) > VG_STORE_INPUT_MAX || !vg__printable(v)) {
+            snprintf(err, errlen, "input must be a URL of at most %d bytes", VG_STORE_INPUT_MAX);
+            return VG_EINVAL;
+        }
+        (void)vg_strlcpy(q->input, v, sizeof(q->input));
+        q->f.input = q->input;
+        return 0;
+    case VG__P_DOMAIN:
+        if (strlen(v) >= sizeof(q->domain) || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                        "0123456789.-_:[]") != strlen(v)) {
+            snprintf(err, errlen, "domain must be a host name or address (at most 255 bytes)");
+            return VG_EINVAL;
+        }
+        (void)vg_strlcpy(q->domain, v, sizeof(q->domain));
+        vg_str_lower(q->domain);
+        q->f.domain = q->domain;
+        return 0;
+    case VG__P_CC:
+        if (strlen(v) != 2 ||
+            strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2) {
+            snprintf(err, errlen, "probe_cc must be a two-letter country code, e.g. IT");
+            return VG_EINVAL;
+        }
+        q->probe_cc[0] = (char)(v[0] & ~0x20);
+        q->probe_cc[1] = (char)(v[1] & ~0x20);
+        q->probe_cc[2] = '\0';
+        q->f.probe_cc = q->probe_cc;
+        return 0;
+    case VG__P_ASN:
+        if ((v[0] == 'A' || v[0] == 'a') && (v[1] == 'S' || v[1] == 's')) {
+            v += 2;
+        }
+        if (vg_parse_u64(v, 0, UINT32_MAX, &n) < 0) {
+            snprintf(err, errlen, "probe_asn must be an AS number, e.g. AS3269 or 3269");
+            return VG_EINVAL;
+        }
+        q->f.has_probe_asn = true;
+        q->f.probe_asn = (uint32_t)n;
+        return 0;
+    case VG__P_VERDICT:
+        for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
+            if (strcmp(v, vg_store_verdicts[i]) == 0) {
+                (void)vg_strlcpy(q->x_verdict, v, sizeof(q->x_verdict));
+                q->f.x_verdict = q->x_verdict;
+                return 0;
+            }
+        }
+        snprintf(err, errlen,
+                 "x_verdict must be one of accessible, blocked, intercepted, down, "
+                 "unknown");
+        return VG_EINVAL;
+    case VG__P_SINCE:
+    case VG__P_UNTIL:
+        if (vg_api_parse_time(v, p == VG__P_SINCE ? &q->f.since : &q->f.until) < 0) {
+            snprintf(err, errlen,
+                     "%s must be a UTC date or time: YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss][Z]",
+                     vg__param_names[p]);
+            return VG_EINVAL;
+        }
+        return 0;
+    case VG__P_CURSOR:
+        if (strlen(v) > VG_API_CURSOR_MAX || !vg__printable(v)) {
+            snprintf(err, errlen, "invalid cursor (pass next_cursor back unchanged)");
+            return VG_EINVAL;
+        }
+        (void)vg_strlcpy(q->cursor, v, sizeof(q->cursor));
+        q->has_cursor = true;
+        return 0;
+    case VG__P_LIMIT:
+        if (vg_parse_u64(v, 1, VG_STORE_PAGE_MAX, &n) < 0) {
+            snprintf(err, errlen, "limit must be a number from 1 to %d", VG_STORE_PAGE_MAX);
+            return VG_EINVAL;
+        }
+        q->limit = (unsigned)n;
+        return 0;
+    case VG__P_AXIS_X:
+    case VG__P_AXIS_Y:
+        if (vg_store_axis_parse(v, p == VG__P_AXIS_X ? &q->axis_x : &q->axis_y) < 0) {
+            snprintf(err, errlen,
+                     "%s must be one of measurement_day, measurement_hour, domain, probe_asn, "
+                     "probe_cc, x_verdict",
+                     vg__param_names[p]);
+            return VG_EINVAL;
+        }
+        return 0;
+    case VG__P_FORMAT:
+        if (strlen(v) == 3 && vg_strncaseeq(v, "csv", 3)) {
+            q->csv = true;
+        } else if (!(strlen(v) == 4 && vg_strncaseeq(v, "json", 4))) {
+            snprintf(err, errlen, "format must be JSON or CSV");
+            return VG_EINVAL;
+        }
+        return 0;
+    case VG__P_N:
+        break;
+    }
+    return VG_EINVAL;
+}
+
+int
+vg_api_parse(enum vg_api_route route, const char *const *names, const char *const *values, size_t n,
+             struct vg_api_query *q, char *err, size_t errlen)
+{
+    unsigned seen = 0;
+
+    memset(q, 0, sizeof(*q));
+    err[0] = '\0';
+    q->limit = VG_API_LIMIT_DEF;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = values[i] != NULL ? values[i] : "";
+        char shown[64];
+        int p = 0;
+
+        while (p < VG__P_N && strcmp(names[i], vg__param_names[p]) != 0) {
+            p++;
+        }
+        if (p == VG__P_N || (vg__route_params[route] & VG__BIT(p)) == 0) {
+            /* The name is the client's: cut and escaped for the message. */
+            size_t o = 0;
+
+            for (const char *c = names[i]; *c != '\0' && o + 1 < sizeof(shown); c++) {
+                shown[o++] = (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? *c : '?';
+            }
+            shown[o] = '\0';
+            snprintf(err, errlen, "%s parameter '%s'%s",
+                     route == VG_API_AGGREGATION && p == VG__P_INPUT ? "unsupported" : "unknown",
+                     shown,
+                     route == VG_API_AGGREGATION && p == VG__P_INPUT ? " (aggregation is by domain)"
+                                                                     : "");
+            return VG_EINVAL;
+        }
+        if (seen & VG__BIT(p)) {
+            snprintf(err, errlen, "parameter '%s' given twice", vg__param_names[p]);
+            return VG_EINVAL;
+        }
+        seen |= VG__BIT(p);
+        if (v[0] != '\0') {
+            VG_TRY(vg__set(q, (enum vg__param)p, v, err, errlen));
+        }
+    }
+    if (q->f.since != 0 && q->f.until != 0 && q->f.since >= q->f.until) {
+        snprintf(err, errlen, "since must be before until");
+        return VG_EINVAL;
+    }
+    if (q->axis_y != VG_AXIS_NONE && q->axis_x == VG_AXIS_NONE) {
+        snprintf(err, errlen, "axis_y needs axis_x");
+        return VG_EINVAL;
+    }
+    if (q->axis_x != VG_AXIS_NONE && q->axis_x == q->axis_y) {
+        snprintf(err, errlen, "axis_x and axis_y must differ");
+        return VG_EINVAL;
+    }
+    return 0;
+}
+
+/* One CSV field (RFC 4180 section 2): quoted when it holds a comma, quote or line break. */
+static int
+vg__csv_field(struct vg_buf *b, const json_t *v)
+{
+    char num[32];
+    const char *s;
+
+    if (json_is_integer(v)) {
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        s = num;
+    } else if (json_is_string(v)) {
+        s = json_string_value(v);
+    } else {
+        s = "";
+    }
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        return vg_buf_append(b, s, strlen(s));
+    }
+    VG_TRY(vg_buf_append(b, "\"", 1));
+    for (; *s != '\0'; s++) {
+        if (*s == '"') {
+            VG_TRY(vg_buf_append(b, "\"\"", 2));
+        } else {
+            VG_TRY(vg_buf_append(b, s, 1));
+        }
+    }
+    return vg_buf_append(b, "\"", 1);
+}
+
+int
+vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_axis y, char **out,
+                       size_t *len)
+{
+    static const char *const counts[] = {"accessible", "blocked", "intercepted",
+                                         "down",       "unknown", "total"};
+    const char *cols[8];
+    size_t ncols = 0;
+    const json_t *result = json_object_get(agg, "result");
+    struct vg_buf b;
+    size_t nrows;
+
+    *out = NULL;
+    if (x != VG_AXIS_NONE) {
+        cols[ncols++] = vg_store_axis_name(x);
+    }
+    if (y != VG_AXIS_NONE) {
+        cols[ncols++] = vg_store_axis_name(y);
+    }
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        cols[ncols++] = counts[i];
+    }
+    vg_buf_init(&b, VG__CSV_MAX);
+    for (size_t c = 0; c < ncols; c++) {
+        if (vg_buf_appendf(&b, "%s%s", c > 0 ? "," : "", cols[c]) < 0) {
+            goto fail;
+        }
+    }
+    if (vg_buf_append(&b, "\r\n", 2) < 0) {
+        goto fail;
+    }
+    nrows = json_is_array(result) ? json_array_size(result) : 1;
+    for (size_t r = 0; r < nrows; r++) {
+        const json_t *row = json_is_array(result) ? json_array_get(result, r) : result;
+
+        for (size_t c = 0; c < ncols; c++) {
+            if ((c > 0 && vg_buf_append(&b, ",", 1) < 0) ||
+                vg__csv_field(&b, json_object_get(row, cols[c])) < 0) {
+                goto fail;
+            }
+        }
+        if (vg_buf_append(&b, "\r\n", 2) < 0) {
+            goto fail;
+        }
+    }
+    if (vg_buf_cstr(&b) == NULL) {
+        goto fail;
+    }
+    *out = (char *)b.data;
+    *len = b.len;
+    return 0;
+fail:
+    vg_buf_cleanup(&b);
+    return VG_ETOOBIG;
+}
+
+int
+vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_query *q, char **body,
+           size_t *len, const char **type, char *err, size_t errlen)
+{
+    struct vg_store_filter f = q->f;
+    const char *cursor = q->has_cursor ? q->cursor : NULL;
+    json_t *res = NULL;
+    int rc;
+
+    *body = NULL;
+    /* f's strings point into q; q is const here but not moved, so they stay valid. */
+    switch (route) {
+    case VG_API_MEASUREMENTS:
+        rc = vg_store_list(s, &f, cursor, q->limit, &res);
+        break;
+    case VG_API_TARGETS:
+        rc = vg_store_targets(s, &f, cursor, q->limit, &res);
+        break;
+    case VG_API_AGGREGATION:
+        rc = vg_store_aggregate(s, &f, q->axis_x, q->axis_y, &res);
+        break;
+    default:
+        rc = VG_EINVAL;
+        break;
+    }
+    if (rc < 0) {
+        if (rc == VG_EINVAL && cursor != NULL) {
+            snprintf(err, errlen, "invalid cursor (pass next_cursor back unchanged)");
+        } else if (rc == VG_ETOOBIG) {
+            snprintf(err, errlen, "too many groups: narrow the filter or drop an axis");
+        } else {
+            snprintf(err, errlen, "%s", vg_store_strerror(rc));
+        }
+        return rc;
+    }
+    if (route == VG_API_AGGREGATION && q->csv) {
+        rc = vg_api_aggregation_csv(res, q->axis_x, q->axis_y, body, len);
+        json_decref(res);
+        if (rc < 0) {
+            snprintf(err, errlen, "result too large for CSV");
+            return rc;
+        }
+        *type = "text/csv; charset=utf-8";
+        return 0;
+    }
+    *body = json_dumps(res, JSON_COMPACT);
+    json_decref(res);
+    if (*body == NULL) {
+        snprintf(err, errlen, "cannot serialise the result");
+        return VG_EINTERNAL;
+    }
+    *len = strlen(*body);
+    *type = "application/json";
+    return 0;
+}

@@ -1,0 +1,68 @@
+/*
+ * api.h - the collector's query API (docs/api.md): query parameters checked into store filters,
+ * and store results written as JSON or CSV. The parsing and the CSV writer are pure; only
+ * vg_api_run reads the store.
+ */
+#ifndef VG_SERVER_API_H
+#define VG_SERVER_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+#define VG_API_CURSOR_MAX 512 /* bytes of a next_cursor handed back */
+#define VG_API_LIMIT_DEF  100 /* rows per page when limit is not given */
+
+enum vg_api_route {
+    VG_API_MEASUREMENTS, /* GET /api/v1/measurements */
+    VG_API_AGGREGATION,  /* GET /api/v1/aggregation */
+    VG_API_TARGETS,      /* GET /api/v1/targets */
+};
+
+/* A checked query; f's strings point into the arrays below (copy with vg_api_query_copy). */
+struct vg_api_query {
+    struct vg_store_filter f;
+    char input[VG_STORE_INPUT_MAX + 1];
+    char domain[256];
+    char probe_cc[3];
+    char x_verdict[16];
+    bool has_cursor;
+    char cursor[VG_API_CURSOR_MAX + 1];
+    unsigned limit;
+    enum vg_store_axis axis_x, axis_y;
+    bool csv;
+};
+
+/*
+ * Check the query parameters of route (names[i] = values[i], percent-decoded, n pairs): unknown
+ * or repeated names, malformed values, since >= until, an axis twice... give VG_EINVAL and a
+ * message in err. Empty values count as absent.
+ */
+VG_MUST_USE int vg_api_parse(enum vg_api_route route, const char *const *names,
+                             const char *const *values, size_t n, struct vg_api_query *q, char *err,
+                             size_t errlen);
+
+/*
+ * A time parameter: "YYYY-MM-DD" (midnight UTC), "YYYY-MM-DDThh:mm[:ss][Z]" or
+ * "YYYY-MM-DD hh:mm:ss", all UTC; *out gets seconds since the epoch.
+ */
+VG_MUST_USE int vg_api_parse_time(const char *s, int64_t *out);
+
+/* The aggregation result of vg_store_aggregate as CSV (RFC 4180, CRLF lines, header first). */
+VG_MUST_USE int vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x,
+                                       enum vg_store_axis y, char **out, size_t *len);
+
+/*
+ * Run q against the store. On success *body is the response (caller frees), *type its
+ * Content-Type. Errors are the store's (VG_EINVAL bad cursor, VG_ETOOBIG too many groups,
+ * VG_STORE_EUNAVAIL, ...), with err set.
+ */
+VG_MUST_USE int vg_api_run(struct vg_store *s, enum vg_api_route route,
+                           const struct vg_api_query *q, char **body, size_t *len,
+                           const char **type, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,512 @@
+/*
+ * ingest.c - checks and normalisation of what clients upload to the collector (ingest.h).
+ *
+ * Shapes follow OONI's collector specification (ooni/spec backends/bk-003-collector.md, v3.0.0,
+ * "Create a new report" and "Update a report") and its base data format
+ * (data-formats/df-000-base.md). Everything here is untrusted input: every field is checked for
+ * type, form and length before use, and a rejection always says which field is wrong.
+ */
+#include "ingest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "str.h"
+
+#define VG__SCRUBBED "[scrubbed]"
+
+/* data_format_version values whose shape this collector knows. */
+static const char *const vg__formats[] = {"0.2.0"};
+
+static bool
+vg__known_format(const char *v)
+{
+    for (size_t i = 0; i < sizeof(vg__formats) / sizeof(vg__formats[0]); i++) {
+        if (strcmp(v, vg__formats[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A string member of o, or NULL when missing; VG_EINVAL (with err) when of another type. */
+static int
+vg__get_str(json_t *o, const char *key, bool required, const char **out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+
+    *out = NULL;
+    if (v == NULL || (json_is_null(v) && !required)) {
+        if (required) {
+            snprintf(err, errlen, "missing required field '%s'", key);
+            return VG_EINVAL;
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        snprintf(err, errlen, "field '%s' must be a string", key);
+        return VG_EINVAL;
+    }
+    *out = json_string_value(v);
+    if (strlen(*out) != json_string_length(v)) {
+        snprintf(err, errlen, "field '%s' contains a NUL character", key);
+        return VG_EINVAL;
+    }
+    return 0;
+}
+
+/* A short token: 1..max printable ASCII characters without spaces. */
+static bool
+vg__is_token(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > max) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] <= 0x20 || s[i] >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+vg__is_test_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > VG_STORE_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+vg__is_cc(const char *s)
+{
+    return strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+/* "AS1234" -> 1234 (OONI writes the ASN with its "AS" prefix). */
+static int
+vg__parse_asn(const char *s, uint32_t *out)
+{
+    uint64_t v;
+
+    VG_ENSURE(s[0] == 'A' && s[1] == 'S' && strlen(s) <= 12, VG_EINVAL);
+    VG_TRY(vg_parse_u64(s + 2, 0, UINT32_MAX, &v));
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* OONI's "YYYY-MM-DD hh:mm:ss" (UTC), with a real calendar date. */
+static bool
+vg__is_datetime(const char *s)
+{
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    uint64_t y, mo, d, h, mi, se;
+
+    if (strlen(s) != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' ||
+        s[16] != ':') {
+        return false;
+    }
+    if (vg_parse_u64n(s, 4, 1970, 9999, &y) < 0 || vg_parse_u64n(s + 5, 2, 1, 12, &mo) < 0 ||
+        vg_parse_u64n(s + 8, 2, 1, 31, &d) < 0 || vg_parse_u64n(s + 11, 2, 0, 23, &h) < 0 ||
+        vg_parse_u64n(s + 14, 2, 0, 59, &mi) < 0 || vg_parse_u64n(s + 17, 2, 0, 60, &se) < 0) {
+        return false;
+    }
+    if (d > mdays[mo - 1]) {
+        return false;
+    }
+    return !(mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+}
+
+int
+vg_ingest_parse_open(const char *body, size_t len, struct vg_ingest_open *out, char *err,
+                     size_t errlen)
+{
+    static const char *const tokens[] = {"software_name", "software_version", "test_version"};
+    char *dst[] = {out->report.software_name, out->report.software_version, out->test_version};
+    const char *dfv, *fmt, *asn, *cc, *tn, *tst, *v;
+    json_error_t jerr;
+    json_t *j;
+    int rc = VG_EINVAL;
+
+    memset(out, 0, sizeof(*out));
+    err[0] = '\0';
+    j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(j)) {
+        snprintf(err, errlen, "the body must be a JSON object%s%s", j == NULL ? ": " : "",
+                 j == NULL ? jerr.text : "");
+        json_decref(j);
+        return VG_EPROTO;
+    }
+    if (vg__get_str(j, "data_format_version", true, &dfv, err, errlen) < 0 ||
+        vg__get_str(j, "format", true, &fmt, err, errlen) < 0 ||
+        vg__get_str(j, "probe_asn", true, &asn, err, errlen) < 0 ||
+        vg__get_str(j, "probe_cc", true, &cc, err, errlen) < 0 ||
+        vg__get_str(j, "test_name", true, &tn, err, errlen) < 0 ||
+        vg__get_str(j, "test_start_time", true, &tst, err, errlen) < 0) {
+        goto out;
+    }
+    if (!vg__known_format(dfv)) {
+        snprintf(err, errlen, "unknown data_format_version (this collector knows 0.2.0)");
+        goto out;
+    }
+    if (strcmp(fmt, "json") != 0) {
+        snprintf(err, errlen, "unsupported format (supported: json)");
+        goto out;
+    }
+    if (vg__parse_asn(asn, &out->report.probe_asn) < 0) {
+        snprintf(err, errlen, "probe_asn must look like \"AS1234\"");
+        goto out;
+    }
+    if (!vg__is_cc(cc)) {
+        snprintf(err, errlen, "probe_cc must be two capital letters (\"ZZ\" when unknown)");
+        goto out;
+    }
+    if (!vg__is_test_name(tn)) {
+        snprintf(err, errlen, "test_name must be 1 to %d characters among a-z, 0-9 and '_'",
+                 VG_STORE_NAME_MAX);
+        goto out;
+    }
+    if (!vg__is_datetime(tst)) {
+        snprintf(err, errlen, "test_start_time must be \"YYYY-MM-DD hh:mm:ss\" (UTC)");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        if (vg__get_str(j, tokens[i], true, &v, err, errlen) < 0) {
+            goto out;
+        }
+        if (!vg__is_token(v, VG_STORE_NAME_MAX)) {
+            snprintf(err, errlen, "%s must be 1 to %d printable characters without spaces",
+                     tokens[i], VG_STORE_NAME_MAX);
+            goto out;
+        }
+        (void)vg_strlcpy(dst[i], v, VG_STORE_NAME_MAX + 1);
+    }
+    (void)vg_strlcpy(out->report.probe_cc, cc, sizeof(out->report.probe_cc));
+    (void)vg_strlcpy(out->report.test_name, tn, sizeof(out->report.test_name));
+    (void)vg_strlcpy(out->test_start_time, tst, sizeof(out->test_start_time));
+    rc = 0;
+out:
+    json_decref(j);
+    if (rc < 0) {
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+int
+vg_ingest_report_id(const struct vg_store_report *r, time_t now,
+                    const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out, size_t cap)
+{
+    char when[20], name[VG_STORE_NAME_MAX + 1], *b64;
+    size_t n = 0, o = 0;
+    struct tm tm;
+    int w;
+
+    if (gmtime_r(&now, &tm) == NULL || strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm) == 0) {
+        return VG_EINVAL;
+    }
+    for (const char *p = r->test_name; *p != '\0' && n + 1 < sizeof(name); p++) {
+        if (*p != '_') {
+            name[n++] = *p;
+        }
+    }
+    name[n] = '\0';
+    b64 = vg_base64(rnd, VG_REPORT_RANDOM_BYTES);
+    /* base64url (RFC 4648 section 5) without padding: the id travels in URL paths. */
+    for (size_t i = 0; b64[i] != '\0'; i++) {
+        if (b64[i] == '=') {
+            break;
+        }
+        b64[o++] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+    }
+    b64[o] = '\0';
+    w = snprintf(out, cap, "%s_%s_%s_%u_n1_%s", when, name, r->probe_cc, (unsigned)r->probe_asn,
+                 b64);
+    free(b64);
+    if (w < 0 || (size_t)w >= cap) {
+        return VG_ETOOBIG;
+    }
+    return 0;
+}
+
+int
+vg_ingest_random(uint8_t *p, size_t len)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = getrandom(p + got, len - got, 0);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+/* 1..max-1 characters among A-Z a-z 0-9 and extra. */
+static bool
+vg__is_word(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= max) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr(extra, c) != NULL)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+vg_ingest_report_id_is_valid(const char *s)
+{
+    return vg__is_word(s, VG_REPORT_ID_MAX, "_-");
+}
+
+bool
+vg_ingest_uid_is_valid(const char *s)
+{
+    return vg__is_word(s, VG_UID_MAX, "_-.");
+}
+
+/* Replace every occurrence of ip in the strings of j (values, not keys). */
+static void
+vg__scrub(json_t *j, const char *ip, size_t iplen)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v)
+        {
+            vg__scrub(v, ip, iplen);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            vg__scrub(v, ip, iplen);
+        }
+    } else if (json_is_string(j)) {
+        const char *s = json_string_value(j), *hit;
+        size_t len = json_string_length(j), off = 0;
+        struct vg_buf b;
+
+        if (memmem(s, len, ip, iplen) == NULL) {
+            return;
+        }
+        /* The result is never longer than len * (1 + strlen(VG__SCRUBBED)) bytes. */
+        vg_buf_init(&b, SIZE_MAX / 2);
+        while ((hit = memmem(s + off, len - off, ip, iplen)) != NULL) {
+            size_t pre = (size_t)(hit - (s + off));
+
+            if (vg_buf_append(&b, s + off, pre) < 0 ||
+                vg_buf_append(&b, VG__SCRUBBED, sizeof(VG__SCRUBBED) - 1) < 0) {
+                break;
+            }
+            off += pre + iplen;
+        }
+        if (vg_buf_append(&b, s + off, len - off) == 0) {
+            (void)json_string_setn(j, (const char *)b.data, b.len);
+        }
+        vg_buf_cleanup(&b);
+    }
+}
+
+/*
+ * probe_ip: the placeholder replaces what the client sent, and a real address it sent is
+ * scrubbed from the rest of the measurement too (probes may leak it in DNS answers, headers or
+ * page bodies).
+ */
+static void
+vg__scrub_probe_ip(json_t *m)
+{
+    json_t *v = json_object_get(m, "probe_ip");
+    unsigned char addr[16];
+
+    if (json_is_string(v)) {
+        const char *ip = json_string_value(v);
+        size_t len = json_string_length(v);
+        char copy[64];
+
+        if (len < sizeof(copy) && strcmp(ip, VG_INGEST_PROBE_IP) != 0 &&
+            (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1)) {
+            memcpy(copy, ip, len + 1);
+            vg__scrub(m, copy, len);
+        }
+    }
+    json_object_set_new(m, "probe_ip", json_string(VG_INGEST_PROBE_IP));
+}
+
+static int
+vg__check_against_report(json_t *m, const struct vg_store_report *rep, char *err, size_t errlen)
+{
+    const char *cc, *asn, *tn;
+    uint32_t asn_n;
+
+    VG_TRY(vg__get_str(m, "probe_cc", true, &cc, err, errlen));
+    VG_TRY(vg__get_str(m, "probe_asn", true, &asn, err, errlen));
+    VG_TRY(vg__get_str(m, "test_name", true, &tn, err, errlen));
+    if (strcmp(cc, rep->probe_cc) != 0) {
+        snprintf(err, errlen, "probe_cc differs from the report's (%s)", rep->probe_cc);
+        return VG_EINVAL;
+    }
+    if (vg__parse_asn(asn, &asn_n) < 0 || asn_n != rep->probe_asn) {
+        snprintf(err, errlen, "probe_asn differs from the report's (AS%u)",
+                 (unsigned)rep->probe_asn);
+        return VG_EINVAL;
+    }
+    if (strcmp(tn, rep->test_name) != 0) {
+        snprintf(err, errlen, "test_name differs from the report's (%s)", rep->test_name);
+        return VG_EINVAL;
+    }
+    return 0;
+}
+
+/* Check and normalise the measurement object m (borrowed), then extract its row. */
+static int
+vg__ingest(json_t *m, const struct vg_store_report *rep, int64_t received_us, struct vg_ingest *u,
+           char *err, size_t errlen)
+{
+    const char *dfv;
+    int rc;
+
+    if (!json_is_object(m)) {
+        snprintf(err, errlen, "the measurement must be a JSON object");
+        return VG_EPROTO;
+    }
+    VG_TRY(vg__get_str(m, "data_format_version", true, &dfv, err, errlen));
+    if (!vg__known_format(dfv)) {
+        snprintf(err, errlen, "unknown data_format_version (this collector knows 0.2.0)");
+        return VG_EINVAL;
+    }
+    if (rep != NULL) {
+        VG_TRY(vg__check_against_report(m, rep, err, errlen));
+        json_object_set_new(m, "report_id", json_string(rep->report_id));
+    }
+    vg__scrub_probe_ip(m);
+    /* jansson keeps insertion order: the stored text has the client's field order. */
+    u->text = json_dumps(m, JSON_COMPACT);
+    if (u->text == NULL) {
+        snprintf(err, errlen, "the measurement cannot be serialised");
+        return VG_EINVAL;
+    }
+    u->len = strlen(u->text);
+    if (u->len > VG_STORE_MEAS_MAX) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    /* The store extracts and checks the fields it keeps, and the idempotency key. */
+    rc = vg_store_meas_from_json(u->text, u->len, received_us, &u->row, err, errlen);
+    if (rc < 0) {
+        if (err[0] == '\0') {
+            snprintf(err, errlen, "invalid measurement: %s", vg_store_strerror(rc));
+        }
+        return rc == VG_ETOOBIG ? VG_ETOOBIG : VG_EINVAL;
+    }
+    return 0;
+}
+
+int
+vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report *rep,
+                     int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *m;
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    err[0] = '\0';
+    if (len > VG_STORE_MEAS_MAX) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    m = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (m == NULL) {
+        snprintf(err, errlen, "invalid JSON: %s (at byte %d)", jerr.text, jerr.position);
+        return VG_EPROTO;
+    }
+    rc = vg__ingest(m, rep, received_us, u, err, errlen);
+    json_decref(m);
+    if (rc < 0) {
+        vg_ingest_cleanup(u);
+    }
+    return rc;
+}
+
+int
+vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_report *rep,
+                       int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    const char *fmt;
+    json_t *j;
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    err[0] = '\0';
+    if (len > VG_STORE_MEAS_MAX + 1024) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(j)) {
+        snprintf(err, errlen, "the body must be a JSON object%s%s", j == NULL ? ": " : "",
+                 j == NULL ? jerr.text : "");
+        json_decref(j);
+        return VG_EPROTO;
+    }
+    rc = vg__get_str(j, "format", true, &fmt, err, errlen);
+    if (rc == 0 && strcmp(fmt, "json") != 0) {
+        snprintf(err, errlen, "unsupported format (supported: json)");
+        rc = VG_EINVAL;
+    }
+    if (rc == 0 && !json_is_object(json_object_get(j, "content"))) {
+        snprintf(err, errlen, "'content' must be the measurement, a JSON object");
+        rc = VG_EINVAL;
+    }
+    if (rc == 0) {
+        rc = vg__ingest(json_object_get(j, "content"), rep, received_us, u, err, errlen);
+    }
+    json_decref(j);
+    if (rc < 0) {
+        vg_ingest_cleanup(u);
+    }
+    return rc;
+}
+
+void
+vg_ingest_cleanup(struct vg_ingest *u)
+{
+    VG_FREE(u->text);
+    memset(u, 0, sizeof(*u));
+}

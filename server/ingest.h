@@ -1,0 +1,88 @@
+/*
+ * ingest.h - the collector's untrusted input, checked before anything touches the store: the
+ * bodies of OONI's collector API (POST /report, POST /report/{id}) and measurement lines (bulk
+ * uploads, imports). Pure functions: no I/O, no store, no clock except through arguments.
+ * docs/api.md lists the rules; tests/fuzz/fuzz_upload.c exercises them.
+ */
+#ifndef VG_SERVER_INGEST_H
+#define VG_SERVER_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+#include "store.h"
+
+/* Random bytes in a report_id (OONI asks for at least 256 bits from a CSPRNG). */
+#define VG_REPORT_RANDOM_BYTES 32
+
+/* The probe address every stored measurement carries, whatever the client sent. */
+#define VG_INGEST_PROBE_IP "127.0.0.1"
+
+/* What OONI's POST /report carries beyond struct vg_store_report. */
+struct vg_ingest_open {
+    struct vg_store_report report; /* report_id left empty */
+    char test_start_time[20];      /* "YYYY-MM-DD hh:mm:ss" */
+    char test_version[VG_STORE_NAME_MAX + 1];
+};
+
+/*
+ * Parse the body of POST /report: {data_format_version, format "json", probe_asn, probe_cc,
+ * software_name, software_version, test_name, test_start_time, test_version}. 0, or VG_EPROTO
+ * (not a JSON object) / VG_EINVAL (a field missing, of the wrong form, an unknown
+ * data_format_version, a format other than "json") with err saying which.
+ */
+VG_MUST_USE int vg_ingest_parse_open(const char *body, size_t len, struct vg_ingest_open *out,
+                                     char *err, size_t errlen);
+
+/*
+ * OONI's report_id shape: <YYYYMMDDTHHMMSSZ>_<test name without '_'>_<CC>_<ASN digits>_n1_<random
+ * bytes in unpadded base64url>. rnd holds VG_REPORT_RANDOM_BYTES bytes from a CSPRNG.
+ */
+VG_MUST_USE int vg_ingest_report_id(const struct vg_store_report *r, time_t now,
+                                    const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out,
+                                    size_t cap);
+/* Fill p with len bytes from the kernel's CSPRNG (getrandom(2)). 0 or a negative errno. */
+VG_MUST_USE int vg_ingest_random(uint8_t *p, size_t len);
+/* True when s could be a report_id (length and characters): cheap check before a lookup. */
+bool vg_ingest_report_id_is_valid(const char *s);
+/* True when s could be a measurement_uid (length and characters). */
+bool vg_ingest_uid_is_valid(const char *s);
+
+/* One measurement ready for vg_store_insert: row.raw points into text, which u owns. */
+struct vg_ingest {
+    char *text; /* the measurement as stored: probe_ip scrubbed, report_id set */
+    size_t len;
+    struct vg_store_meas row;
+};
+
+/*
+ * Check one measurement (a JSON object, untrusted) and normalise it for storage:
+ * - data_format_version must be known ("0.2.0"), and the fields the store extracts valid;
+ * - probe_ip becomes VG_INGEST_PROBE_IP; when the client sent another address, every string of
+ *   the measurement that contains it gets "[scrubbed]" in its place (as OONI's probes do);
+ * - report_id: when rep is given (POST /report/{id}), set to rep->report_id after checking that
+ *   probe_cc, probe_asn and test_name match the report's; otherwise the measurement's own;
+ * - then vg_store_meas_from_json() extracts (and checks) the row, including the idempotency key
+ *   ("c:" + the measurement's "id" when it has one, else a hash of the normalised text).
+ * received_us is the receive time (UTC microseconds) for the measurement_uid.
+ * 0, or VG_EPROTO / VG_EINVAL / VG_ETOOBIG with err saying what is wrong; u is then empty.
+ */
+VG_MUST_USE int vg_ingest_parse_meas(const char *json, size_t len,
+                                     const struct vg_store_report *rep, int64_t received_us,
+                                     struct vg_ingest *u, char *err, size_t errlen);
+
+/*
+ * Parse the body of POST /report/{id}: {"format": "json", "content": MEASUREMENT}, then the
+ * measurement as vg_ingest_parse_meas does with rep (the report, required).
+ */
+VG_MUST_USE int vg_ingest_parse_submit(const char *body, size_t len,
+                                       const struct vg_store_report *rep, int64_t received_us,
+                                       struct vg_ingest *u, char *err, size_t errlen);
+
+/* Release u's text and empty it. Safe on an empty or failed u. */
+void vg_ingest_cleanup(struct vg_ingest *u);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * fuzz_upload.c - the collector's untrusted input (server/ingest.c): the first byte picks the
+ * path, the rest is the body: 'o' POST /report, 's' POST /report/{id}, anything else one line of
+ * a bulk upload. Checks that a rejection always says why and leaves nothing behind, and that an
+ * accepted measurement is stored normalised: an object whose probe_ip is the placeholder, whose
+ * report_id is the report's, without the address the client claimed in any string.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "store.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* True when a string value somewhere in j contains needle. */
+static bool
+has_string(const json_t *j, const char *needle)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (json_is_object(j)) {
+        json_object_foreach((json_t *)j, key, v)
+        {
+            if (has_string(v, needle)) {
+                return true;
+            }
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            if (has_string(v, needle)) {
+                return true;
+            }
+        }
+    } else if (json_is_string(j)) {
+        return memmem(json_string_value(j), json_string_length(j), needle, strlen(needle)) != NULL;
+    }
+    return false;
+}
+
+static void
+check_accepted(const struct vg_ingest *u, const char *claimed_ip, const char *report_id)
+{
+    json_t *m = json_loads(u->text, 0, NULL);
+    bool known = false;
+
+    if (!json_is_object(m) || u->row.raw != u->text || u->row.raw_len != u->len ||
+        u->row.measurement_uid[0] == '\0' || u->row.idem_key[0] == '\0') {
+        abort();
+    }
+    if (strcmp(json_string_value(json_object_get(m, "probe_ip")), VG_INGEST_PROBE_IP) != 0) {
+        abort();
+    }
+    if (report_id != NULL &&
+        (strcmp(json_string_value(json_object_get(m, "report_id")), report_id) != 0 ||
+         strcmp(u->row.report_id, report_id) != 0)) {
+        abort();
+    }
+    if (claimed_ip != NULL && has_string(m, claimed_ip)) {
+        abort(); /* the client's address survived somewhere */
+    }
+    for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
+        known |= strcmp(u->row.x_verdict, vg_store_verdicts[i]) == 0;
+    }
+    if (!known) {
+        abort();
+    }
+    json_decref(m);
+}
+
+/* The address the measurement claims (only when it is an address the collector scrubs). */
+static char *
+claimed(const char *body, size_t len, bool envelope)
+{
+    json_t *j = json_loadb(body, len, 0, NULL), *m = envelope ? json_object_get(j, "content") : j;
+    const char *ip = json_string_value(json_object_get(m, "probe_ip"));
+    char *out = NULL;
+    unsigned char addr[16];
+
+    if (ip != NULL && strcmp(ip, VG_INGEST_PROBE_IP) != 0 && strlen(ip) < 64 &&
+        (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1)) {
+        out = strdup(ip);
+    }
+    json_decref(j);
+    return out;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct vg_store_report rep = {.report_id = "20261129T113000Z_webconnectivity_ZZ_0_n1_abc",
+                                  .probe_cc = "ZZ",
+                                  .probe_asn = 0,
+                                  .test_name = "web_connectivity"};
+    const char *body = (const char *)data + 1;
+    size_t len = size > 0 ? size - 1 : 0;
+    char err[512], *ip;
+    struct vg_ingest u;
+    int rc;
+
+    if (size == 0) {
+        return 0;
+    }
+    if (data[0] == 'o') {
+        struct vg_ingest_open op;
+        uint8_t rnd[VG_REPORT_RANDOM_BYTES] = {0};
+        char id[VG_REPORT_ID_MAX];
+
+        if (vg_ingest_parse_open(body, len, &op, err, sizeof(err)) == 0) {
+            if (vg_ingest_report_id(&op.report, 1764415800, rnd, id, sizeof(id)) != 0 ||
+                !vg_ingest_report_id_is_valid(id)) {
+                abort();
+            }
+        } else if (err[0] == '\0' || op.report.test_name[0] != '\0') {
+            abort();
+        }
+        return 0;
+    }
+    ip = claimed(body, len, data[0] == 's');
+    if (data[0] == 's') {
+        rc = vg_ingest_parse_submit(body, len, &rep, 1764415800000000, &u, err, sizeof(err));
+    } else {
+        rc = vg_ingest_parse_meas(body, len, NULL, 1764415800000000, &u, err, sizeof(err));
+    }
+    if (rc == 0) {
+        check_accepted(&u, ip, data[0] == 's' ? rep.report_id : NULL);
+        vg_ingest_cleanup(&u);
+    } else if (err[0] == '\0' || u.text != NULL) {
+        abort(); /* every rejection says why, and keeps nothing */
+    }
+    free(ip);
+    return 0;
+}

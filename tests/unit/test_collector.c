@@ -1,0 +1,348 @@
+/*
+ * test_collector.c - the collector's pure parts: upload checks and normalisation
+ * (server/ingest.c), query parameters and CSV (server/api.c). Each refusal is checked for its
+ * specific error code and for naming the field at fault.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "ingest.h"
+#include "store.h"
+#include "vgtest.h"
+
+#define OPEN_OK                                                                         \
+    "{\"data_format_version\":\"0.2.0\",\"format\":\"json\",\"probe_asn\":\"AS30722\"," \
+    "\"probe_cc\":\"IT\",\"software_name\":\"vigie\",\"software_version\":\"0.1.0\","   \
+    "\"test_name\":\"web_connectivity\",\"test_start_time\":\"2026-03-01 10:00:00\","   \
+    "\"test_version\":\"0.5.28\"}"
+
+static const char meas_ok[] =
+    "{\"data_format_version\":\"0.2.0\",\"id\":\"0b7e2f4e-3c1d-4a56-9f0e-2d7c1b9a8e11\","
+    "\"input\":\"https://Example.ORG:8443/x\",\"measurement_start_time\":\"2026-03-01 10:00:05\","
+    "\"probe_asn\":\"AS30722\",\"probe_cc\":\"IT\",\"probe_ip\":\"198.51.100.23\","
+    "\"report_id\":\"\",\"software_name\":\"vigie\",\"software_version\":\"0.1.0\","
+    "\"test_name\":\"web_connectivity\",\"test_start_time\":\"2026-03-01 10:00:00\","
+    "\"test_version\":\"0.5.28\",\"test_keys\":{\"x_verdict\":\"blocked\",\"x_cause\":"
+    "\"dns.nxdomain\",\"queries\":[{\"answers\":[{\"ipv4\":\"198.51.100.23\"}]}],"
+    "\"note\":\"seen 198.51.100.23 twice: 198.51.100.23\"}}";
+
+static struct vg_store_report
+report(void)
+{
+    struct vg_store_report r;
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.report_id, sizeof(r.report_id), "%s",
+             "20260301T100000Z_webconnectivity_IT_30722_n1_abcDEF-_");
+    snprintf(r.probe_cc, sizeof(r.probe_cc), "IT");
+    r.probe_asn = 30722;
+    snprintf(r.test_name, sizeof(r.test_name), "web_connectivity");
+    return r;
+}
+
+static void
+test_open(void **state)
+{
+    struct vg_ingest_open op;
+    uint8_t rnd[VG_REPORT_RANDOM_BYTES];
+    char err[256], id[VG_REPORT_ID_MAX], body[1024];
+
+    (void)state;
+    assert_int_equal(vg_ingest_parse_open(OPEN_OK, strlen(OPEN_OK), &op, err, sizeof(err)), 0);
+    assert_string_equal(op.report.probe_cc, "IT");
+    assert_int_equal(op.report.probe_asn, 30722);
+    assert_string_equal(op.report.test_name, "web_connectivity");
+    assert_string_equal(op.test_start_time, "2026-03-01 10:00:00");
+    memset(rnd, 0xfb, sizeof(rnd));
+    assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, sizeof(id)), 0);
+    /* 2026-03-01T10:00:00Z; 32 bytes of 0xfb in base64url without padding: 43 characters. */
+    assert_string_equal(id, "20260301T100000Z_webconnectivity_IT_30722_n1_"
+                            "-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s");
+    assert_true(vg_ingest_report_id_is_valid(id));
+    assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, 40), VG_ETOOBIG);
+
+    assert_int_equal(vg_ingest_parse_open("[]", 2, &op, err, sizeof(err)), VG_EPROTO);
+    assert_int_equal(vg_ingest_parse_open("{", 1, &op, err, sizeof(err)), VG_EPROTO);
+    assert_non_null(strstr(err, "JSON object"));
+    /* One bad field at a time: the error names it. */
+    static const char *const bad[][2] = {
+        {"\"0.2.0\"", "\"0.1.0\""},
+        {"\"json\"", "\"yaml\""},
+        {"\"AS30722\"", "\"30722\""},
+        {"\"AS30722\"", "\"AS4294967296\""},
+        {"\"IT\"", "\"it\""},
+        {"\"web_connectivity\"", "\"Web\""},
+        {"\"2026-03-01 10:00:00\"", "\"2026-02-29 10:00:00\""},
+        {"\"vigie\"", "\"a b\""},
+        {"\"0.5.28\"", "42"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *at = strstr(OPEN_OK, bad[i][0]);
+        int n = snprintf(body, sizeof(body), "%.*s%s%s", (int)(at - OPEN_OK), OPEN_OK, bad[i][1],
+                         at + strlen(bad[i][0]));
+
+        err[0] = '\0';
+        assert_int_equal(vg_ingest_parse_open(body, (size_t)n, &op, err, sizeof(err)), VG_EINVAL);
+        assert_true(err[0] != '\0');
+        assert_int_equal(op.report.probe_cc[0], '\0');
+    }
+    assert_int_equal(vg_ingest_parse_open("{\"format\":\"json\"}", 17, &op, err, sizeof(err)),
+                     VG_EINVAL);
+    assert_non_null(strstr(err, "data_format_version"));
+}
+
+static void
+test_ids(void **state)
+{
+    (void)state;
+    assert_false(vg_ingest_report_id_is_valid(""));
+    assert_false(vg_ingest_report_id_is_valid("a/b"));
+    assert_false(vg_ingest_report_id_is_valid("a.b"));
+    assert_true(vg_ingest_uid_is_valid("20260301100005.123456_IT_web_connectivity_0123abcd"));
+    assert_false(vg_ingest_uid_is_valid("a%2Fb"));
+    assert_false(vg_ingest_uid_is_valid(""));
+}
+
+static void
+test_submit_normalises(void **state)
+{
+    struct vg_store_report rep = report();
+    struct vg_ingest u;
+    char err[512], body[4096];
+    json_t *m;
+    int n;
+
+    (void)state;
+    n = snprintf(body, sizeof(body), "{\"format\":\"json\",\"content\":%s}", meas_ok);
+    assert_int_equal(
+        vg_ingest_parse_submit(body, (size_t)n, &rep, 1772359205000000, &u, err, sizeof(err)), 0);
+    assert_ptr_equal(u.row.raw, u.text);
+    assert_int_equal(u.row.raw_len, u.len);
+    assert_null(strstr(u.text, "198.51.100.23"));
+    m = json_loads(u.text, 0, NULL);
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "probe_ip")), "127.0.0.1");
+    assert_string_equal(json_string_value(json_object_get(m, "report_id")), rep.report_id);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(m, "test_keys"), "note")),
+                        "seen [scrubbed] twice: [scrubbed]");
+    json_decref(m);
+    assert_string_equal(u.row.report_id, rep.report_id);
+    assert_string_equal(u.row.idem_key, "c:0b7e2f4e-3c1d-4a56-9f0e-2d7c1b9a8e11");
+    assert_string_equal(u.row.x_verdict, "blocked");
+    assert_string_equal(u.row.domain, "example.org");
+    assert_int_equal(u.row.probe_asn, 30722);
+    vg_ingest_cleanup(&u);
+    vg_ingest_cleanup(&u);
+}
+
+static void
+test_submit_refusals(void **state)
+{
+    struct vg_store_report rep = report();
+    struct vg_ingest u;
+    char err[512];
+    static const struct {
+        const char *body;
+        int rc;
+        const char *names;
+    } cases[] = {
+        {"", VG_EPROTO, "JSON"},
+        {"{\"format\":\"json\"", VG_EPROTO, "JSON"},
+        {"[]", VG_EPROTO, "JSON object"},
+        {"{\"content\":{}}", VG_EINVAL, "format"},
+        {"{\"format\":\"yaml\",\"content\":{}}", VG_EINVAL, "format"},
+        {"{\"format\":\"json\",\"content\":[]}", VG_EINVAL, "content"},
+        {"{\"format\":\"json\",\"format\":\"json\",\"content\":{}}", VG_EPROTO, "JSON"},
+        {"{\"format\":\"json\",\"content\":{}}", VG_EINVAL, "data_format_version"},
+        {"{\"format\":\"json\",\"content\":{\"data_format_version\":\"0.3.0\"}}", VG_EINVAL,
+         "data_format_version"},
+        {"{\"format\":\"json\",\"content\":{\"data_format_version\":\"0.2.0\",\"probe_cc\":\"FR\","
+         "\"probe_asn\":\"AS30722\",\"test_name\":\"web_connectivity\"}}",
+         VG_EINVAL, "probe_cc"},
+        {"{\"format\":\"json\",\"content\":{\"data_format_version\":\"0.2.0\",\"probe_cc\":\"IT\","
+         "\"probe_asn\":\"AS1\",\"test_name\":\"web_connectivity\"}}",
+         VG_EINVAL, "probe_asn"},
+        {"{\"format\":\"json\",\"content\":{\"data_format_version\":\"0.2.0\",\"probe_cc\":\"IT\","
+         "\"probe_asn\":\"AS30722\",\"test_name\":\"dnscheck\"}}",
+         VG_EINVAL, "test_name"},
+        {"{\"format\":\"json\",\"content\":{\"data_format_version\":\"0.2.0\",\"probe_cc\":\"IT\","
+         "\"probe_asn\":\"AS30722\",\"test_name\":\"web_connectivity\"}}",
+         VG_EINVAL, "measurement_start_time"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = vg_ingest_parse_submit(cases[i].body, strlen(cases[i].body), &rep, 0, &u, err,
+                                        sizeof(err));
+
+        if (rc != cases[i].rc || strstr(err, cases[i].names) == NULL) {
+            fail_msg("case %zu: rc %d, err '%s'", i, rc, err);
+        }
+        assert_null(u.text);
+    }
+}
+
+static void
+test_lines(void **state)
+{
+    struct vg_ingest u;
+    char err[512], line[4096];
+    int n;
+
+    (void)state;
+    /* A bulk line keeps a report_id that looks like one, and blanks one that does not. */
+    n = snprintf(line, sizeof(line), "%s", meas_ok);
+    assert_int_equal(vg_ingest_parse_meas(line, (size_t)n, NULL, 0, &u, err, sizeof(err)), 0);
+    assert_string_equal(u.row.report_id, "");
+    vg_ingest_cleanup(&u);
+    n = snprintf(line, sizeof(line), "{\"report_id\":\"a\",%s", meas_ok + 1);
+    assert_int_equal(vg_ingest_parse_meas(line, (size_t)n, NULL, 0, &u, err, sizeof(err)),
+                     VG_EPROTO); /* duplicate key report_id */
+    assert_null(u.text);
+    /* The store's checks come through with their message. */
+    {
+        json_t *m = json_loads(meas_ok, 0, NULL);
+        char *text;
+
+        json_object_set_new(m, "id", json_string("a b"));
+        text = json_dumps(m, JSON_COMPACT);
+        assert_int_equal(vg_ingest_parse_meas(text, strlen(text), NULL, 0, &u, err, sizeof(err)),
+                         VG_EINVAL);
+        assert_non_null(strstr(err, "id"));
+        assert_null(u.text);
+        free(text);
+        json_decref(m);
+    }
+    /* probe_ip that is no address: replaced, nothing scrubbed. */
+    n = snprintf(line, sizeof(line), "%s", meas_ok);
+    memcpy(strstr(line, "198.51.100.23"), "not-an-address", 13);
+    assert_int_equal(vg_ingest_parse_meas(line, (size_t)n, NULL, 0, &u, err, sizeof(err)), 0);
+    assert_non_null(strstr(u.text, "\"probe_ip\":\"127.0.0.1\""));
+    assert_non_null(strstr(u.text, "seen 198.51.100.23"));
+    vg_ingest_cleanup(&u);
+}
+
+static int
+parse_q(enum vg_api_route route, const char *n0, const char *v0, const char *n1, const char *v1,
+        struct vg_api_query *q)
+{
+    const char *names[2] = {n0, n1}, *values[2] = {v0, v1};
+    char err[256];
+
+    return vg_api_parse(route, names, values,
+                        n1 != NULL   ? 2
+                        : n0 != NULL ? 1
+                                     : 0,
+                        q, err, sizeof(err));
+}
+
+static void
+test_api_params(void **state)
+{
+    struct vg_api_query q;
+    int64_t t;
+
+    (void)state;
+    assert_int_equal(parse_q(VG_API_MEASUREMENTS, NULL, NULL, NULL, NULL, &q), 0);
+    assert_int_equal(q.limit, VG_API_LIMIT_DEF);
+    assert_int_equal(parse_q(VG_API_MEASUREMENTS, "probe_cc", "it", "probe_asn", "as3269", &q), 0);
+    assert_string_equal(q.f.probe_cc, "IT");
+    assert_true(q.f.has_probe_asn);
+    assert_int_equal(q.f.probe_asn, 3269);
+    assert_int_equal(parse_q(VG_API_MEASUREMENTS, "domain", "Example.ORG", "limit", "1000", &q), 0);
+    assert_string_equal(q.f.domain, "example.org");
+    assert_int_equal(q.limit, 1000);
+    assert_int_equal(parse_q(VG_API_MEASUREMENTS, "probe_cc", "", NULL, NULL, &q), 0);
+    assert_null(q.f.probe_cc);
+    assert_int_equal(
+        parse_q(VG_API_MEASUREMENTS, "since", "2026-03-01", "until", "2026-03-01T10:30Z", &q), 0);
+    assert_int_equal(q.f.since, 1772323200);
+    assert_int_equal(q.f.until, 1772361000);
+    assert_int_equal(parse_q(VG_API_AGGREGATION, "axis_x", "probe_cc", "format", "csv", &q), 0);
+    assert_int_equal(q.axis_x, VG_AXIS_CC);
+    assert_true(q.csv);
+
+    static const char *const bad[][5] = {
+        {"m", "limit", "0", NULL, NULL},
+        {"m", "limit", "1001", NULL, NULL},
+        {"m", "probe_cc", "ITA", NULL, NULL},
+        {"m", "probe_asn", "AS", NULL, NULL},
+        {"m", "x_verdict", "ok", NULL, NULL},
+        {"m", "since", "2026-02-30", NULL, NULL},
+        {"m", "until", "2026-03-01T25:00", NULL, NULL},
+        {"m", "since", "2026-03-02", "until", "2026-03-01"},
+        {"m", "axis_x", "domain", NULL, NULL},
+        {"m", "limit", "1", "limit", "2"},
+        {"m", "domain", "a b", NULL, NULL},
+        {"m", "cursor", "\x01", NULL, NULL},
+        {"a", "input", "https://x/", NULL, NULL},
+        {"a", "axis_y", "domain", NULL, NULL},
+        {"a", "axis_x", "domain", "axis_y", "domain"},
+        {"a", "format", "xml", NULL, NULL},
+        {"a", "cursor", "x", NULL, NULL},
+        {"t", "format", "csv", NULL, NULL},
+        {"t", "nope", "1", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        enum vg_api_route r = bad[i][0][0] == 'm'   ? VG_API_MEASUREMENTS
+                              : bad[i][0][0] == 'a' ? VG_API_AGGREGATION
+                                                    : VG_API_TARGETS;
+
+        if (parse_q(r, bad[i][1], bad[i][2], bad[i][3], bad[i][4], &q) != VG_EINVAL) {
+            fail_msg("case %zu (%s=%s) accepted", i, bad[i][1], bad[i][2]);
+        }
+    }
+    assert_int_equal(vg_api_parse_time("2026-03-01 10:00:00", &t), 0);
+    assert_int_equal(t, 1772359200);
+    assert_int_equal(vg_api_parse_time("2024-02-29T00:00:00Z", &t), 0);
+    assert_int_equal(vg_api_parse_time("2023-02-29", &t), VG_EINVAL);
+    assert_int_equal(vg_api_parse_time("2026-03-01T10", &t), VG_EINVAL);
+    assert_int_equal(vg_api_parse_time("2026-03-01T10:00:00+01", &t), VG_EINVAL);
+}
+
+static void
+test_csv(void **state)
+{
+    json_t *agg =
+        json_pack("{s:i, s:[{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}]}", "dimension_count", 2,
+                  "result", "domain", "a,\"b\".example", "x_verdict", "blocked", "accessible", 0,
+                  "blocked", 3, "intercepted", 0, "down", 0, "unknown", 0, "total", 3);
+    json_t *tot = json_pack("{s:i, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "dimension_count", 0,
+                            "result", "accessible", 1, "blocked", 2, "intercepted", 3, "down", 4,
+                            "unknown", 5, "total", 15);
+    char *csv;
+    size_t len;
+
+    (void)state;
+    assert_int_equal(vg_api_aggregation_csv(agg, VG_AXIS_DOMAIN, VG_AXIS_VERDICT, &csv, &len), 0);
+    assert_string_equal(csv,
+                        "domain,x_verdict,accessible,blocked,intercepted,down,unknown,total\r\n"
+                        "\"a,\"\"b\"\".example\",blocked,0,3,0,0,0,3\r\n");
+    assert_int_equal(len, strlen(csv));
+    free(csv);
+    assert_int_equal(vg_api_aggregation_csv(tot, VG_AXIS_NONE, VG_AXIS_NONE, &csv, &len), 0);
+    assert_string_equal(csv, "accessible,blocked,intercepted,down,unknown,total\r\n"
+                             "1,2,3,4,5,15\r\n");
+    free(csv);
+    json_decref(agg);
+    json_decref(tot);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_submit_normalises),
+        cmocka_unit_test(test_submit_refusals),
+        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_api_params),
+        cmocka_unit_test(test_csv),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
