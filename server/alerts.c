@@ -72,7 +72,8 @@ struct vg__event {
 
 struct vg_alerts {
     struct vg_alerts_opts o;
-    char *webhook, *exec, *base_url; /* copies */
+    char *webhook, *exec;                 /* copies */
+    char base_url[VG_ALERTS_WEBHOOK_MAX]; /* under mu */
     char host[256], port[8], path[VG_ALERTS_WEBHOOK_MAX];
 
     pthread_mutex_t mu; /* the keys */
@@ -290,6 +291,10 @@ vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
         snprintf(err, errlen, "--alert-flap: from 2 to %d changes", VG_ALERTS_FLAP_MAX);
         return VG_EINVAL;
     }
+    if (o->base_url != NULL && strlen(o->base_url) >= VG_ALERTS_WEBHOOK_MAX) {
+        snprintf(err, errlen, "--public-url: longer than %d bytes", VG_ALERTS_WEBHOOK_MAX - 1);
+        return VG_EINVAL;
+    }
     if (o->exec != NULL && o->exec[0] == '\0') {
         snprintf(err, errlen, "--alert-exec: an empty command");
         return VG_EINVAL;
@@ -309,10 +314,10 @@ vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
         a->webhook = vg_xstrdup(o->webhook);
     }
     a->exec = o->exec != NULL ? vg_xstrdup(o->exec) : NULL;
-    a->base_url = vg_xstrdup(o->base_url != NULL ? o->base_url : "/");
+    (void)vg_strlcpy(a->base_url, o->base_url != NULL ? o->base_url : "/", sizeof(a->base_url));
     a->o.webhook = a->webhook;
     a->o.exec = a->exec;
-    a->o.base_url = a->base_url;
+    a->o.base_url = NULL; /* a->base_url, under a->mu */
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->qmu, NULL);
     pthread_cond_init(&a->qcv, NULL);
@@ -539,16 +544,19 @@ vg__event_json(struct vg_alerts *a, const struct vg_store_meas *row, struct vg__
         [VG__FLAPPING] = "intermittent",
         [VG__STABLE] = "stable",
     };
-    char first[32], at[32], asn[16], url[VG_ALERTS_WEBHOOK_MAX + VG_UID_MAX + 32];
+    char first[32], at[32], asn[16], base[VG_ALERTS_WEBHOOK_MAX];
+    char url[VG_ALERTS_WEBHOOK_MAX + VG_UID_MAX + 32];
     json_t *e;
     char *text;
 
+    pthread_mutex_lock(&a->mu);
+    (void)vg_strlcpy(base, a->base_url, sizeof(base));
+    pthread_mutex_unlock(&a->mu);
     vg__format_time(d->first_seen, first, sizeof(first));
     vg__format_time(row->start_time, at, sizeof(at));
     snprintf(asn, sizeof(asn), "AS%u", (unsigned)row->probe_asn);
-    snprintf(url, sizeof(url), "%s%s#/measurement/%s", a->base_url,
-             a->base_url[0] != '\0' && a->base_url[strlen(a->base_url) - 1] == '/' ? "" : "/",
-             row->measurement_uid);
+    snprintf(url, sizeof(url), "%s%s#/measurement/%s", base,
+             base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/", row->measurement_uid);
     e = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "event",
                   kinds[d->kind], "target", row->input, "domain", row->domain, "network",
                   "probe_cc", row->probe_cc, "probe_asn", asn, "old_verdict", d->old_verdict,
@@ -625,6 +633,14 @@ vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const ch
     if (json != NULL) {
         vg__enqueue(a, json);
     }
+}
+
+void
+vg_alerts_set_base_url(struct vg_alerts *a, const char *base_url)
+{
+    pthread_mutex_lock(&a->mu);
+    (void)vg_strlcpy(a->base_url, base_url, sizeof(a->base_url));
+    pthread_mutex_unlock(&a->mu);
 }
 
 void
@@ -1007,6 +1023,5 @@ vg_alerts_free(struct vg_alerts *a)
     pthread_cond_destroy(&a->qcv);
     free(a->webhook);
     free(a->exec);
-    free(a->base_url);
     free(a);
 }

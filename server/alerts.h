@@ -79,6 +79,9 @@ VG_MUST_USE int vg_alerts_seed_page(struct vg_alerts *a, const json_t *page);
  */
 void vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const char *uid);
 
+/* Set the dashboard's base URL for measurement_url (e.g. once the server knows its port). */
+void vg_alerts_set_base_url(struct vg_alerts *a, const char *base_url);
+
 /* Counters since start. */
 struct vg_alerts_stats {
     unsigned long long events;    /* events queued */

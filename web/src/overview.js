@@ -42,7 +42,8 @@ function filterLink(f, change) {
 
 // Daily verdict counts per (network, domain) for the sparklines: {netKey: {domain: {day: {...}}}}.
 async function sparkData(networks) {
-  const since = new Date(Date.now() - SPARK_DAYS * 86400 * 1000);
+  // SPARK_DAYS buckets ending with today (UTC).
+  const since = new Date(Date.now() - (SPARK_DAYS - 1) * 86400 * 1000);
   since.setUTCHours(0, 0, 0, 0);
   const out = {};
   const list = networks.slice(0, SPARK_MAX_NETWORKS);

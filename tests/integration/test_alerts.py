@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""test_alerts.py - `vigie serve --alert-webhook URL --alert-exec CMD` end to end.
+
+A webhook receiver (Python standard library) on 127.0.0.1 records what vigie POSTs; the command
+appends what it reads on standard input to a file. Measurements are real lab captures
+(tests/data/dashboard/lab-capture.jsonl) given new times, networks and ids, uploaded with
+POST /api/v1/bulk.
+
+    python3 tests/integration/test_alerts.py --vigie build/vigie [unittest options]
+"""
+
+import argparse
+import copy
+import datetime
+import http.server
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CAPTURE = os.path.join(HERE, "..", "data", "dashboard", "lab-capture.jsonl")
+VIGIE = None
+PUBLIC = "https://vigie.example/"
+T0 = datetime.datetime(2026, 11, 20, 8, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def captures():
+    out = {}
+    with open(CAPTURE, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                m = json.loads(line)
+                tk = m["test_keys"]
+                out["%s %s" % (m["input"], tk["x_cause"] or tk["x_verdict"])] = m
+    return out
+
+
+CAP = captures()
+ICLOUD_OK = CAP["https://www.icloud.com/ accessible"]
+ICLOUD_MITM = CAP["https://www.icloud.com/ tls.mitm"]
+
+
+def meas(base, t, cc, asn):
+    m = copy.deepcopy(base)
+    m["measurement_start_time"] = t.strftime("%Y-%m-%d %H:%M:%S")
+    m["test_start_time"] = m["measurement_start_time"]
+    m["probe_cc"] = cc
+    m["probe_asn"] = asn
+    m["id"] = str(uuid.uuid4())
+    return m
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records POSTed JSON; fail_first answers 500 that often."""
+
+    def __init__(self):
+        self.events = []
+        self.attempts = 0
+        self.fail_first = 0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                with outer.lock:
+                    outer.attempts += 1
+                    fail = outer.fail_first > 0
+                    if fail:
+                        outer.fail_first -= 1
+                    else:
+                        outer.events.append({"path": self.path,
+                                             "type": self.headers.get("Content-Type"),
+                                             "event": json.loads(body)})
+                self.send_response(500 if fail else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook?token=t" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+    def for_network(self, asn):
+        with self.lock:
+            return [e["event"] for e in self.events if e["event"]["network"]["probe_asn"] == asn]
+
+
+class Serve:
+    def __init__(self, db, *args):
+        self.proc = subprocess.Popen([VIGIE, "serve", "--listen", "127.0.0.1:0", "--db", db] +
+                                     list(args), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines = []
+        self.url = None
+        ready = threading.Event()
+
+        def read():
+            for raw in self.proc.stderr:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                self.lines.append(line)
+                m = re.search(r"listening on (\S+)", line)
+                if m:
+                    self.url = m.group(1)
+                    ready.set()
+            ready.set()
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
+        if not ready.wait(20) or self.url is None:
+            self.stop()
+            raise RuntimeError("vigie serve did not start: %r" % self.lines)
+
+    def upload(self, ms):
+        body = "\n".join(json.dumps(m) for m in ms).encode()
+        req = urllib.request.Request(self.url.rstrip("/") + "/api/v1/bulk", data=body,
+                                     headers={"Content-Type": "application/x-ndjson"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            out = json.load(r)
+        assert out["rejected"] == [], out
+        return out["uids"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(10)
+        self.proc.stderr.close()
+
+
+def wait_for(pred, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
+
+
+class AlertTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vigie-alerts-test-")
+        cls.rx = Receiver()
+        cls.exec_out = os.path.join(cls.tmp, "exec.jsonl")
+        cls.db = os.path.join(cls.tmp, "alerts.db")
+        cls.serve = Serve(cls.db, "--alert-webhook", cls.rx.url,
+                          "--alert-exec", "cat >> %s" % shlex.quote(cls.exec_out),
+                          "--alert-flap", "3", "--alert-flap-window", "1h",
+                          "--public-url", PUBLIC)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.serve.stop()
+        cls.rx.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def exec_events(self, asn):
+        if not os.path.exists(self.exec_out):
+            return []
+        with open(self.exec_out, encoding="utf-8") as f:
+            evs = [json.loads(line) for line in f if line.strip()]
+        return [e for e in evs if e["network"]["probe_asn"] == asn]
+
+    def test_change_is_posted_and_run(self):
+        asn = "AS64501"
+        ok = meas(ICLOUD_OK, T0, "CN", asn)
+        mitm = meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=10), "CN", asn)
+        self.serve.upload([ok])
+        uids = self.serve.upload([mitm])
+        evs = wait_for(lambda: self.rx.for_network(asn))
+        self.assertEqual(len(evs), 1, evs)
+        e = evs[0]
+        self.assertEqual(e["event"], "verdict_change")
+        self.assertEqual(e["target"], "https://www.icloud.com/")
+        self.assertEqual(e["network"], {"probe_cc": "CN", "probe_asn": asn})
+        self.assertEqual((e["old_verdict"], e["new_verdict"]), ("accessible", "intercepted"))
+        self.assertEqual(e["first_seen"], "2026-11-20T08:10:00Z")
+        self.assertIn("self-signed certificate C=cn/O=www.icloud.com/CN=www.icloud.com",
+                      e["evidence"])
+        self.assertEqual(e["cause"], "tls.mitm")
+        self.assertEqual(e["measurement_uid"], uids[0])
+        self.assertEqual(e["measurement_url"], PUBLIC + "#/measurement/" + uids[0])
+        with self.rx.lock:
+            first = [x for x in self.rx.events if x["event"]["network"]["probe_asn"] == asn][0]
+        self.assertEqual(first["path"], "/hook?token=t")
+        self.assertEqual(first["type"], "application/json")
+        # The command got the same event on its standard input, one JSON line.
+        got = wait_for(lambda: self.exec_events(asn))
+        self.assertEqual(got, [e])
+
+    def test_same_verdict_copies_and_late_measurements_say_nothing(self):
+        asn = "AS64502"
+        a = meas(ICLOUD_OK, T0, "IR", asn)
+        b = meas(ICLOUD_OK, T0 + datetime.timedelta(minutes=20), "IR", asn)
+        self.serve.upload([a, b])
+        self.serve.upload([b])  # the same measurement again: a copy
+        late = meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=5), "IR", asn)
+        self.serve.upload([late])  # older than the latest seen
+        later = meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=30), "IR", asn)
+        self.serve.upload([later])
+        evs = wait_for(lambda: self.rx.for_network(asn))
+        time.sleep(0.5)
+        evs = self.rx.for_network(asn)
+        self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
+                         [("accessible", "intercepted")])
+
+    def test_flapping_is_reported_once_as_intermittent(self):
+        asn = "AS64503"
+        ms = []
+        for i in range(20):
+            base = ICLOUD_MITM if i % 2 else ICLOUD_OK
+            ms.append(meas(base, T0 + datetime.timedelta(minutes=3 * i), "CN", asn))
+        self.serve.upload(ms)
+        evs = wait_for(lambda: len(self.rx.for_network(asn)) >= 3 and self.rx.for_network(asn))
+        time.sleep(0.5)
+        evs = self.rx.for_network(asn)
+        self.assertEqual([e["event"] for e in evs],
+                         ["verdict_change", "verdict_change", "intermittent"], evs)
+        flap = evs[2]
+        self.assertEqual(flap["new_verdict"], "intermittent")
+        self.assertEqual(flap["old_verdict"], "accessible")
+        self.assertEqual(flap["latest_verdict"], "intercepted")
+        self.assertEqual(flap["changes"], 3)
+        self.assertEqual(flap["window_seconds"], 3600)
+        self.assertEqual(flap["first_seen"], "2026-11-20T08:03:00Z")
+        self.assertEqual(set(flap["share"]), {"accessible", "intercepted"})
+        self.assertAlmostEqual(sum(flap["share"].values()), 1.0, places=1)
+        # An hour and more of one verdict: stable again, said once.
+        calm = [meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=60 + 10 * i), "CN", asn)
+                for i in range(10)]
+        self.serve.upload(calm)
+        evs = wait_for(lambda: len(self.rx.for_network(asn)) >= 4 and self.rx.for_network(asn))
+        time.sleep(0.5)
+        evs = self.rx.for_network(asn)
+        self.assertEqual(len(evs), 4, evs)
+        self.assertEqual(evs[3]["event"], "stable")
+        self.assertEqual((evs[3]["old_verdict"], evs[3]["new_verdict"]),
+                         ("intermittent", "intercepted"))
+
+    def test_webhook_failures_are_retried(self):
+        asn = "AS64504"
+        with self.rx.lock:
+            self.rx.fail_first = 1
+            before = self.rx.attempts
+        self.serve.upload([meas(ICLOUD_OK, T0, "IT", asn)])
+        self.serve.upload([meas(ICLOUD_MITM, T0 + datetime.timedelta(hours=1), "IT", asn)])
+        evs = wait_for(lambda: self.rx.for_network(asn), timeout=20)
+        self.assertEqual(len(evs), 1)
+        with self.rx.lock:
+            self.assertEqual(self.rx.attempts - before, 2)
+        self.assertTrue(any("webhook attempt 1 of 3 failed" in line
+                            for line in self.serve.lines), self.serve.lines[-10:])
+        # The URL (it may hold a secret) is never logged.
+        self.assertFalse(any("token=t" in line for line in self.serve.lines))
+
+
+class RestartTest(unittest.TestCase):
+    """The state survives a restart: it is seeded from the store, nothing is announced twice."""
+
+    def test_restart(self):
+        tmp = tempfile.mkdtemp(prefix="vigie-alerts-restart-")
+        rx = Receiver()
+        db = os.path.join(tmp, "r.db")
+        try:
+            s = Serve(db, "--alert-webhook", rx.url)
+            s.upload([meas(ICLOUD_OK, T0, "CN", "AS64510"),
+                      meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=1), "CN", "AS64510")])
+            self.assertEqual(len(wait_for(lambda: rx.for_network("AS64510"))), 1)
+            s.stop()
+            s = Serve(db, "--alert-webhook", rx.url)
+            s.upload([meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=2), "CN", "AS64510")])
+            s.upload([meas(ICLOUD_OK, T0 + datetime.timedelta(minutes=3), "CN", "AS64510")])
+            evs = wait_for(lambda: len(rx.for_network("AS64510")) >= 2 and rx.for_network("AS64510"))
+            time.sleep(0.5)
+            evs = rx.for_network("AS64510")
+            self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
+                             [("accessible", "intercepted"), ("intercepted", "accessible")])
+            s.stop()
+        finally:
+            rx.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class OptionsTest(unittest.TestCase):
+    def run_serve(self, *args):
+        return subprocess.run([VIGIE, "serve", "--listen", "127.0.0.1:0", "--db",
+                               os.path.join(tempfile.gettempdir(), "vigie-alerts-never.db")] +
+                              list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=30)
+
+    def test_bad_options_are_refused(self):
+        for args in (["--alert-webhook", "https://hooks.example/x"],
+                     ["--alert-webhook", "ftp://x/"],
+                     ["--alert-webhook", "http://127.0.0.1:99999/"],
+                     ["--alert-exec", ""],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-flap", "1"],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-flap-window", "soon"]):
+            p = self.run_serve(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(b"vigie serve:", p.stderr)
+        p = self.run_serve("--alert-webhook", "https://hooks.example/x")
+        self.assertIn(b"--alert-exec", p.stderr)
+
+
+def main():
+    global VIGIE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vigie", required=True)
+    args, rest = ap.parse_known_args()
+    VIGIE = os.path.abspath(args.vigie)
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
