@@ -17,6 +17,8 @@ usage(FILE *f)
                "  helper    serve OONI's test-helper protocol (a control vantage point)\n"
                "  upload    send spooled measurements to a collector\n"
                "  monitor   measure URLs again and again, sooner after a change (a daemon)\n"
+               "  serve     collect measurements (OONI collector API) and answer queries\n"
+               "  import    store measurement files in a collector's database\n"
                "\n"
                "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n");
 }
@@ -45,6 +47,10 @@ main(int argc, char **argv)
         return vg_cmd_upload(argc - 1, argv + 1);
     if (strcmp(argv[1], "monitor") == 0)
         return vg_cmd_monitor(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return vg_cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "import") == 0)
+        return vg_cmd_import(argc - 1, argv + 1);
     fprintf(stderr, "vigie: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return VG_EXIT_USAGE;

@@ -1,0 +1,518 @@
+/*
+ * serve_cmd.c - `vigie serve`: the collector (server/collector.h) on a store (server/store.h)
+ * until SIGINT or SIGTERM; and `vigie import` (also `vigie serve --db SPEC import FILE...`):
+ * measurement files made offline, through the collector's one ingest path.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "collector.h"
+#include "commands.h"
+#include "limits.h"
+#include "store.h"
+#include "str.h"
+
+#define VG__IMPORT_BLOCK (1024 * 1024)     /* bytes read from a file at a time */
+#define VG__IMPORT_BATCH (8 * 1024 * 1024) /* bytes of whole lines handed to the store at once */
+
+static void
+serve_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vigie serve --listen ADDR:PORT --db SPEC [OPTIONS]\n"
+            "       vigie serve --db SPEC import FILE...\n"
+            "       vigie serve --db SPEC check\n"
+            "\n"
+            "Collect measurements: OONI's collector API (POST /report, /report/ID,\n"
+            "/report/ID/close), bulk JSON Lines uploads (POST /api/v1/bulk, gzip accepted),\n"
+            "and a query API (/api/v1/measurements, /api/v1/measurement/UID,\n"
+            "/api/v1/aggregation, /api/v1/targets), /metrics and /healthz (docs/api.md).\n"
+            "An upload is answered once it is committed to the database. Stored measurements\n"
+            "carry probe_ip 127.0.0.1; the client's address is neither stored nor logged.\n"
+            "\n"
+            "  -l, --listen ADDR:PORT  address to serve on, e.g. 0.0.0.0:8080 or [::]:443\n"
+            "  -d, --db SPEC           SQLite file (created if needed), sqlite:PATH,\n"
+            "                          postgresql://... or pg:CONNINFO\n"
+            "      --max-body BYTES    largest request body, also once gunzipped, else 413\n"
+            "                          (default %d)\n"
+            "      --max-connections N connections served at once (default %d)\n"
+            "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
+            "      --tls-key PEM       ...and this private key\n"
+            "      --db-timeout T      wait for a database lock or connection this long, then\n"
+            "                          answer 503 (default 5s; e.g. 500ms, 10s)\n"
+            "      --sqlite-normal     SQLite synchronous=NORMAL: faster; a commit survives a\n"
+            "                          crash of vigie but not of the machine\n"
+            "      --log-client-address  put the client's address in the request log\n"
+            "  -q, --quiet             no request log\n"
+            "  -h, --help              this help\n"
+            "\n"
+            "'import FILE...' stores measurement files as `vigie import` does; 'check'\n"
+            "verifies the database (exit 0 sound, 1 a problem found).\n"
+            "\n"
+            "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
+            "a second signal exits at once (130). Exit status 2: usage error or cannot\n"
+            "listen; 4: the database cannot be opened.\n",
+            VG_COLLECTOR_BODY_DEF, VG_COLLECTOR_CONNECTIONS);
+}
+
+static void
+import_usage(FILE *f)
+{
+    fprintf(f, "usage: vigie import --db SPEC FILE...\n"
+               "\n"
+               "Store measurement files made offline (JSON Lines, as written by vigie probe;\n"
+               "gzip-compressed files too; '-' reads standard input) with the same checks as\n"
+               "uploads to vigie serve. Rejected lines are reported as FILE:LINE: reason.\n"
+               "Importing a file twice stores nothing twice.\n"
+               "\n"
+               "  -d, --db SPEC      SQLite file, sqlite:PATH, postgresql://... or pg:CONNINFO\n"
+               "      --sqlite-normal  SQLite synchronous=NORMAL (faster, less durable)\n"
+               "  -q, --quiet        no summary line per file\n"
+               "  -h, --help         this help\n"
+               "\n"
+               "exit status: 0 every line stored (or already stored), 3 some lines were\n"
+               "rejected, 2 usage error or unreadable file, 4 database unavailable or failing\n"
+               "(lines before the failure are stored; running the import again is safe).\n");
+}
+
+/* ---- import -------------------------------------------------------------------------------- */
+
+struct import_file {
+    const char *name;
+    bool quiet;
+};
+
+static void
+import_line(const struct vg_collector_line *l, void *arg)
+{
+    const struct import_file *f = arg;
+
+    if (l->error != NULL) {
+        fprintf(stderr, "vigie import: %s:%zu: %s\n", f->name, l->line, l->error);
+    }
+}
+
+/* Hand the whole lines of b to the store; the rest stays in b. */
+static int
+import_flush(struct vg_store *s, struct import_file *f, struct vg_buf *b, size_t *line, bool eof,
+             struct vg_collector_stats *total)
+{
+    struct vg_collector_stats st;
+    size_t n = b->len, lines = 0;
+    int rc;
+
+    if (!eof) {
+        while (n > 0 && b->data[n - 1] != '\n') {
+            n--;
+        }
+    }
+    if (n == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lines += b->data[i] == '\n';
+    }
+    rc = vg_collector_ingest_lines(s, (const char *)b->data, n, *line, vg_collector_now_us(),
+                                   import_line, f, &st);
+    if (rc < 0) {
+        return rc;
+    }
+    total->accepted += st.accepted;
+    total->stored += st.stored;
+    total->rejected += st.rejected;
+    *line += lines;
+    vg_buf_consume(b, n);
+    return 0;
+}
+
+/* Import one file: 0, 1 (unreadable), or a store error (negative). */
+static int
+import_file(struct vg_store *s, const char *name, bool quiet, struct vg_collector_stats *total)
+{
+    struct import_file f = {.name = name, .quiet = quiet};
+    struct vg_collector_stats st = {0};
+    struct vg_buf b;
+    size_t line = 1;
+    bool skipping = false; /* in a line too long to keep */
+    gzFile gz;
+    int rc = 0, errnum;
+
+    gz = strcmp(name, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(name, "rb");
+    if (gz == NULL) {
+        fprintf(stderr, "vigie import: cannot read %s\n", name);
+        return 1;
+    }
+    vg_buf_init(&b, VG__IMPORT_BATCH + VG_STORE_MEAS_MAX + VG__IMPORT_BLOCK);
+    for (;;) {
+        uint8_t *dst;
+        int n;
+
+        if (vg_buf_reserve(&b, VG__IMPORT_BLOCK, &dst) < 0) {
+            rc = VG_EINTERNAL; /* cannot happen: b is flushed below its maximum */
+            break;
+        }
+        n = gzread(gz, dst, VG__IMPORT_BLOCK);
+        if (n < 0) {
+            fprintf(stderr, "vigie import: %s: read error: %s\n", name, gzerror(gz, &errnum));
+            rc = 1;
+            break;
+        }
+        if (skipping) {
+            uint8_t *nl = memchr(dst, '\n', (size_t)n);
+
+            if (nl == NULL) {
+                if (n == 0) {
+                    break;
+                }
+                continue;
+            }
+            /* The rest of the long line is dropped; what follows it is kept. */
+            memmove(b.data + b.len, nl + 1, (size_t)n - (size_t)(nl + 1 - dst));
+            b.len += (size_t)n - (size_t)(nl + 1 - dst);
+            skipping = false;
+            line++;
+            continue;
+        }
+        b.len += (size_t)n;
+        if (n == 0 || b.len >= VG__IMPORT_BATCH) {
+            rc = import_flush(s, &f, &b, &line, n == 0, &st);
+            if (rc < 0 || n == 0) {
+                break;
+            }
+        }
+        if (b.len > VG_STORE_MEAS_MAX && memchr(b.data, '\n', b.len) == NULL) {
+            fprintf(stderr, "vigie import: %s:%zu: line longer than %d bytes\n", name, line,
+                    VG_STORE_MEAS_MAX);
+            st.rejected++;
+            vg_buf_reset(&b);
+            skipping = true;
+        }
+    }
+    gzclose(gz);
+    vg_buf_cleanup(&b);
+    if (rc < 0) {
+        fprintf(stderr, "vigie import: %s:%zu: %s; stopped (lines before are stored)\n", name, line,
+                vg_store_strerror(rc));
+    }
+    if (!quiet && rc >= 0) {
+        fprintf(stderr,
+                "vigie import: %s: %zu accepted (%zu new, %zu already stored), %zu rejected\n",
+                name, st.accepted, st.stored, st.accepted - st.stored, st.rejected);
+    }
+    total->accepted += st.accepted;
+    total->stored += st.stored;
+    total->rejected += st.rejected;
+    return rc;
+}
+
+/* Options of the store, shared by serve and import. */
+struct store_args {
+    const char *db;
+    bool normal;
+    unsigned timeout_ms;
+};
+
+static int
+open_store(const struct store_args *a, struct vg_store **s, const char *cmd)
+{
+    struct vg_store_opts so = {.sqlite_normal = a->normal, .timeout_ms = a->timeout_ms};
+    char err[512];
+
+    if (vg_store_open(a->db, &so, s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie %s: cannot open the database: %s\n", cmd, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+run_import(const struct store_args *a, bool quiet, int nfiles, char **files)
+{
+    struct vg_collector_stats total = {0};
+    struct vg_store *s;
+    bool unreadable = false;
+    int rc = 0;
+
+    if (open_store(a, &s, "import") < 0) {
+        return VG_EXIT_STORE;
+    }
+    for (int i = 0; i < nfiles && rc >= 0; i++) {
+        rc = import_file(s, files[i], quiet, &total);
+        if (rc == 1) {
+            unreadable = true;
+            rc = 0;
+        }
+    }
+    vg_store_close(s);
+    if (rc < 0) {
+        return VG_EXIT_STORE;
+    }
+    if (unreadable) {
+        return VG_EXIT_USAGE;
+    }
+    return total.rejected > 0 ? VG_EXIT_BAD_INPUT : VG_EXIT_OK;
+}
+
+/* `vigie serve --db SPEC check`: the store's integrity check, for operators and tests. */
+static int
+run_check(const struct store_args *a)
+{
+    struct vg_store *s;
+    char err[512];
+    int rc;
+
+    if (open_store(a, &s, "serve") < 0) {
+        return VG_EXIT_STORE;
+    }
+    rc = vg_store_integrity_check(s, err, sizeof(err));
+    vg_store_close(s);
+    if (rc == VG_STORE_ECORRUPT) {
+        fprintf(stderr, "vigie serve: check: %s\n", err);
+        return 1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "vigie serve: check: %s\n", vg_store_strerror(rc));
+        return VG_EXIT_STORE;
+    }
+    fprintf(stderr, "vigie serve: check: the database is sound\n");
+    return VG_EXIT_OK;
+}
+
+/* --db-timeout T: 1 ms to 10 minutes. */
+static int
+parse_timeout(const char *cmd, const char *s, unsigned *out)
+{
+    uint64_t ms;
+
+    if (vg_parse_duration_ms(s, &ms) < 0 || ms == 0 || ms > 600000) {
+        fprintf(stderr, "vigie %s: invalid --db-timeout '%s' (e.g. 500ms, 5s)\n", cmd, s);
+        return -1;
+    }
+    *out = (unsigned)ms;
+    return 0;
+}
+
+enum {
+    OPT_MAX_BODY = 256,
+    OPT_MAX_CONN,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_SQLITE_NORMAL,
+    OPT_LOG_CLIENT,
+    OPT_DB_TIMEOUT,
+};
+
+int
+vg_cmd_import(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"sqlite-normal", no_argument, NULL, OPT_SQLITE_NORMAL},
+        {"db-timeout", required_argument, NULL, OPT_DB_TIMEOUT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct store_args sa = {NULL, false, 0};
+    bool quiet = false;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            sa.db = optarg;
+            break;
+        case OPT_SQLITE_NORMAL:
+            sa.normal = true;
+            break;
+        case OPT_DB_TIMEOUT:
+            if (parse_timeout("import", optarg, &sa.timeout_ms) < 0) {
+                goto usage_error;
+            }
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            import_usage(stdout);
+            return VG_EXIT_OK;
+        default:
+            goto usage_error;
+        }
+    }
+    if (sa.db == NULL) {
+        fprintf(stderr, "vigie import: --db SPEC is required\n");
+        goto usage_error;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "vigie import: no file to import\n");
+        goto usage_error;
+    }
+    return run_import(&sa, quiet, argc - optind, argv + optind);
+usage_error:
+    fprintf(stderr, "Run 'vigie import --help' for usage.\n");
+    return VG_EXIT_USAGE;
+}
+
+/* ---- serve --------------------------------------------------------------------------------- */
+
+int
+vg_cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"sqlite-normal", no_argument, NULL, OPT_SQLITE_NORMAL},
+        {"log-client-address", no_argument, NULL, OPT_LOG_CLIENT},
+        {"db-timeout", required_argument, NULL, OPT_DB_TIMEOUT},
+        {NULL, 0, NULL, 0},
+    };
+    struct vg_collector_opts co;
+    struct vg_collector *col = NULL;
+    struct vg_store *store = NULL;
+    struct store_args sa = {NULL, false, 0};
+    sigset_t sigs;
+    char err[512];
+    int c, sig;
+    uint64_t v;
+
+    memset(&co, 0, sizeof(co));
+    co.max_body = VG_COLLECTOR_BODY_DEF;
+    co.max_connections = VG_COLLECTOR_CONNECTIONS;
+    co.log = stderr;
+    optind = 1;
+    /* '+': stop at the first operand, so that "import FILE..." keeps its own arguments. */
+    while ((c = getopt_long(argc, argv, "+l:d:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            co.listen = optarg;
+            break;
+        case 'd':
+            sa.db = optarg;
+            break;
+        case 'q':
+            co.log = NULL;
+            break;
+        case 'h':
+            serve_usage(stdout);
+            return VG_EXIT_OK;
+        case OPT_MAX_BODY:
+            if (vg_parse_u64(optarg, 1024, VG_COLLECTOR_BODY_MAX, &v) < 0) {
+                fprintf(stderr, "vigie serve: --max-body must be 1024..%d, not '%s'\n",
+                        VG_COLLECTOR_BODY_MAX, optarg);
+                goto usage_error;
+            }
+            co.max_body = (size_t)v;
+            break;
+        case OPT_MAX_CONN:
+            if (vg_parse_u64(optarg, 1, VG_PARALLEL_MAX, &v) < 0) {
+                fprintf(stderr, "vigie serve: --max-connections must be 1..%d, not '%s'\n",
+                        VG_PARALLEL_MAX, optarg);
+                goto usage_error;
+            }
+            co.max_connections = (unsigned)v;
+            break;
+        case OPT_TLS_CERT:
+            co.tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            co.tls_key = optarg;
+            break;
+        case OPT_SQLITE_NORMAL:
+            sa.normal = true;
+            break;
+        case OPT_DB_TIMEOUT:
+            if (parse_timeout("serve", optarg, &sa.timeout_ms) < 0) {
+                goto usage_error;
+            }
+            break;
+        case OPT_LOG_CLIENT:
+            co.log_client = true;
+            break;
+        default:
+            goto usage_error;
+        }
+    }
+    if (sa.db == NULL) {
+        fprintf(stderr, "vigie serve: --db SPEC is required\n");
+        goto usage_error;
+    }
+    if (optind < argc && strcmp(argv[optind], "check") == 0 && optind + 1 == argc) {
+        return run_check(&sa);
+    }
+    if (optind < argc) {
+        if (strcmp(argv[optind], "import") != 0) {
+            fprintf(stderr, "vigie serve: unexpected argument '%s'\n", argv[optind]);
+            goto usage_error;
+        }
+        if (optind + 1 >= argc) {
+            fprintf(stderr, "vigie serve: import needs at least one FILE\n");
+            goto usage_error;
+        }
+        return run_import(&sa, co.log == NULL, argc - optind - 1, argv + optind + 1);
+    }
+    if (co.listen == NULL) {
+        fprintf(stderr, "vigie serve: --listen ADDR:PORT is required\n");
+        goto usage_error;
+    }
+    /* Signals are taken synchronously by this thread; every thread started below (the store's,
+     * libmicrohttpd's) inherits the mask, so none of them is interrupted. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_store(&sa, &store, "serve") < 0) {
+        return VG_EXIT_STORE;
+    }
+    co.store = store;
+    if (vg_collector_start(&co, &col, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie serve: %s\n", err);
+        vg_store_close(store);
+        return VG_EXIT_USAGE;
+    }
+    /* The database spec may hold a password: only its kind is shown. */
+    fprintf(stderr, "vigie serve: listening on %s (database: %s)%s\n", vg_collector_url(col),
+            vg_store_backend(store),
+            co.log_client ? " (--log-client-address: client addresses are logged)" : "");
+    fflush(stderr);
+    if (sigwait(&sigs, &sig) != 0) {
+        sig = SIGTERM;
+    }
+    fprintf(stderr, "vigie serve: %s: no new requests; finishing %u in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", vg_collector_inflight(col));
+    vg_collector_quiesce(col);
+    while (vg_collector_inflight(col) > 0) {
+        struct timespec tick = {0, 100 * 1000 * 1000};
+
+        if (sigtimedwait(&sigs, NULL, &tick) > 0) {
+            fprintf(stderr, "vigie serve: second signal, exiting now\n");
+            fflush(stderr);
+            _exit(VG_EXIT_INTERRUPTED);
+        }
+    }
+    vg_collector_free(col);
+    vg_store_close(store);
+    fprintf(stderr, "vigie serve: stopped\n");
+    return VG_EXIT_OK;
+usage_error:
+    fprintf(stderr, "Run 'vigie serve --help' for usage.\n");
+    return VG_EXIT_USAGE;
+}

@@ -1,0 +1,1181 @@
+#!/usr/bin/env python3
+"""
+test_serve.py - end-to-end tests of `vigie serve` (the collector) and `vigie import`.
+
+Python 3 standard library only. The collector listens on 127.0.0.1 on an ephemeral port, with a
+temporary SQLite file (default) or the PostgreSQL database named by VG_TEST_PG (--pg).
+Measurements are real ones: `vigie probe` measures pages of a loopback server at set-up, and the
+tests derive variants from them (network, input, verdict, time, id) so that every expected count
+is known. Each test works under AS numbers of its own, so that tests (and runs sharing one
+PostgreSQL database) never see each other's rows. Waits are bounded; nothing asserts on timing.
+
+    python3 tests/integration/test_serve.py --vigie build/vigie [--pg] [unittest options]
+"""
+import copy
+import gzip
+import http.client
+import http.server
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+import zlib
+
+VIGIE = None            # path of the binary under test (set in main)
+PG = None               # PostgreSQL store spec ("pg:CONNINFO" or a URL) when testing that backend
+PG_CONN = None          # the same for libpq's tools (psql, pg_dump)
+HOST = "127.0.0.1"
+CLIENT_IP = "127.0.0.7"  # uploads come from this loopback address: it must never be kept
+REQ_TIMEOUT = 60
+START_TIMEOUT = 30
+
+REPORT_ID_RE = re.compile(r"^\d{8}T\d{6}Z_webconnectivity_([A-Z]{2})_(\d+)_n1_[A-Za-z0-9_-]{43}$")
+
+FX = {}
+
+
+def next_asn():
+    """A fresh AS number: rows of one test are told apart by it."""
+    FX["asn"] += 1
+    return FX["asn"]
+
+
+# --------------------------------------------------------------------------------------------
+# the collector under test
+
+
+class Collector:
+    """`vigie serve` on 127.0.0.1:0; its stderr (the request log) is collected line by line."""
+
+    def __init__(self, *args, db=None):
+        self.db = db or FX["db"]
+        self.args = [VIGIE, "serve", "--listen", "%s:0" % HOST, "--db", self.db] + list(args)
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines = []
+        self._lock = threading.Lock()
+        self._listening = threading.Event()
+        self.url = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._listening.wait(START_TIMEOUT):
+            self.stop()
+            raise RuntimeError("vigie serve did not start: %r" % self.log())
+        m = re.match(r"(https?)://127\.0\.0\.1:(\d+)/", self.url)
+        self.https = m.group(1) == "https"
+        self.port = int(m.group(2))
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._lock:
+                self.lines.append(line)
+            m = re.search(r"listening on (\S+)", line)
+            if m:
+                self.url = m.group(1)
+                self._listening.set()
+        self._listening.set()
+
+    def log(self):
+        with self._lock:
+            return list(self.lines)
+
+    def wait_log(self, pattern, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log():
+                if re.search(pattern, line):
+                    return line
+            time.sleep(0.02)
+        return None
+
+    def connection(self, ctx=None, source=CLIENT_IP):
+        src = (source, 0) if source else None
+        if self.https:
+            return http.client.HTTPSConnection(HOST, self.port, timeout=REQ_TIMEOUT, context=ctx,
+                                               source_address=src)
+        return http.client.HTTPConnection(HOST, self.port, timeout=REQ_TIMEOUT,
+                                          source_address=src)
+
+    def request(self, method, path, body=None, headers=None, ctx=None):
+        """(status, headers dict (lower-case names), body bytes)."""
+        conn = self.connection(ctx)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def post_json(self, path, obj, headers=None):
+        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        status, hdrs, data = self.request("POST", path, body, h)
+        return status, hdrs, json.loads(data.decode())
+
+    def get_json(self, path):
+        status, hdrs, data = self.request("GET", path)
+        return status, hdrs, json.loads(data.decode())
+
+    def open_report(self, cc="ZZ", asn=0, test_name="web_connectivity"):
+        status, _, j = self.post_json("/report", report_meta(cc, asn, test_name))
+        assert status == 200, (status, j)
+        return j["report_id"]
+
+    def submit(self, report_id, m):
+        return self.post_json("/report/%s" % report_id, {"format": "json", "content": m})
+
+    def bulk(self, lines, gz=False, ctype="application/x-ndjson"):
+        body = "".join(l if isinstance(l, str) else json.dumps(l) + "\n" for l in lines).encode()
+        headers = {"Content-Type": ctype}
+        if gz:
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        status, hdrs, data = self.request("POST", "/api/v1/bulk", body, headers)
+        return status, hdrs, json.loads(data.decode())
+
+    def list_all(self, query, limit=1000):
+        """Every result of /api/v1/measurements for query (a dict), following the cursors."""
+        out, cursor = [], None
+        for _ in range(10000):
+            q = dict(query, limit=limit)
+            if cursor:
+                q["cursor"] = cursor
+            status, _, j = self.get_json("/api/v1/measurements?" + qs(q))
+            assert status == 200, (status, j)
+            out.extend(j["results"])
+            cursor = j["next_cursor"]
+            if cursor is None:
+                return out
+        raise AssertionError("paging does not end")
+
+    def metrics(self):
+        status, _, data = self.request("GET", "/metrics")
+        assert status == 200, status
+        values = {}
+        for line in data.decode().splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                values[key] = float(value)
+        return values
+
+    def wait(self, timeout=60):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(5)
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+
+def qs(params):
+    from urllib.parse import urlencode
+    return urlencode(params)
+
+
+def report_meta(cc="ZZ", asn=0, test_name="web_connectivity"):
+    return {"data_format_version": "0.2.0", "format": "json", "probe_asn": "AS%d" % asn,
+            "probe_cc": cc, "software_name": "vigie", "software_version": "0.1.0",
+            "test_name": test_name, "test_start_time": "2026-03-01 10:00:00",
+            "test_version": "0.5.28"}
+
+
+def run(*args, stdin=None, timeout=120):
+    return subprocess.run([VIGIE] + list(args), input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout)
+
+
+# --------------------------------------------------------------------------------------------
+# measurements: real ones from `vigie probe`, and variants of them
+
+
+class Pages(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"<html><head><title>vigie serve test</title></head><body>%s</body></html>" % (
+            self.path.encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def probe(urls, *extra):
+    p = run("probe", "--format", "jsonl", "--quiet", *extra, *urls)
+    assert p.returncode in (0, 1), p.stderr
+    return [json.loads(l) for l in p.stdout.decode().splitlines()]
+
+
+def variant(asn, cc="ZZ", input=None, verdict="accessible", start="2026-03-01 10:00:00",
+            ident=True, template=None):
+    """A copy of a real measurement with these fields; ident=False drops the client id."""
+    m = copy.deepcopy(template or FX["template"])
+    m["probe_asn"] = "AS%d" % asn
+    m["probe_cc"] = cc
+    if input is not None:
+        m["input"] = input
+    m["measurement_start_time"] = start
+    m["test_start_time"] = start
+    m["test_keys"]["x_verdict"] = verdict
+    m["test_keys"]["x_cause"] = None if verdict == "accessible" else verdict + ".test"
+    if ident:
+        m["id"] = str(uuid.uuid4())
+    else:
+        m.pop("id", None)
+    return m
+
+
+def stamp(day, hour, minute=0, second=0):
+    return "2026-03-%02d %02d:%02d:%02d" % (day, hour, minute, second)
+
+
+# --------------------------------------------------------------------------------------------
+# module fixtures
+
+
+def psql(conn, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conn, "-c", sql],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+
+def pg_own_database():
+    """A database of our own on VG_TEST_PG's server, so that other suites (test_store drops the
+    schema of its database) never run into ours."""
+    global PG, PG_CONN
+    name = "vigie_serve_test_%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
+    psql(PG_CONN, "CREATE DATABASE %s" % name)
+    FX["pg_admin"] = PG_CONN
+    FX["pg_db"] = name
+    if re.match(r"postgres(ql)?://", PG_CONN):
+        m = re.match(r"(postgres(?:ql)?://[^/?]*)(/[^?]*)?(\?.*)?$", PG_CONN)
+        PG_CONN = m.group(1) + "/" + name + (m.group(3) or "")
+        PG = PG_CONN
+    else:
+        PG_CONN = PG_CONN + " dbname=" + name  # libpq: the last value of a keyword wins
+        PG = "pg:" + PG_CONN
+
+
+def setUpModule():
+    tmp = tempfile.mkdtemp(prefix="vigie-serve-test-")
+    FX["tmp"] = tmp
+    FX["asn"] = random.randint(100000, 2000000000)
+    if PG:
+        pg_own_database()
+    FX["db"] = PG if PG else os.path.join(tmp, "collector.db")
+    srv = http.server.ThreadingHTTPServer((HOST, 0), Pages)
+    FX["pages"] = srv
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    FX["pages_url"] = "http://%s:%d" % (HOST, srv.server_address[1])
+    ms = probe([FX["pages_url"] + "/template"])
+    assert len(ms) == 1, ms
+    FX["template"] = ms[0]
+    FX["collector"] = Collector()
+
+
+def tearDownModule():
+    if "collector" in FX:
+        FX["collector"].stop()
+    if "pages" in FX:
+        FX["pages"].shutdown()
+    if "pg_db" in FX:
+        psql(FX["pg_admin"], "DROP DATABASE %s WITH (FORCE)" % FX["pg_db"])
+    shutil.rmtree(FX["tmp"], ignore_errors=True)
+
+
+def col():
+    return FX["collector"]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class TestCollectorAPI(unittest.TestCase):
+    """OONI's collector protocol: open, submit, close."""
+
+    def test_open_submit_close(self):
+        c, asn = col(), next_asn()
+        status, headers, j = c.post_json("/report", report_meta("IT", asn))
+        self.assertEqual(status, 200, j)
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertEqual(j["supported_formats"], ["json"])
+        self.assertTrue(j["backend_version"])
+        rid = j["report_id"]
+        m = REPORT_ID_RE.match(rid)
+        self.assertIsNotNone(m, rid)
+        self.assertEqual(m.group(1), "IT")
+        self.assertEqual(int(m.group(2)), asn)
+        # A fresh id every time (256 random bits).
+        self.assertNotEqual(rid, c.open_report("IT", asn))
+
+        sent = variant(asn, "IT", verdict="blocked")
+        status, _, j = c.submit(rid, sent)
+        self.assertEqual(status, 200, j)
+        uid = j["measurement_uid"]
+        self.assertRegex(uid, r"^\d{14}\.\d{6}_IT_web_connectivity_[0-9a-f]{16}$")
+        status, headers, raw = c.request("GET", "/api/v1/measurement/" + uid)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "application/json")
+        stored = json.loads(raw)
+        self.assertEqual(stored["report_id"], rid)
+        self.assertEqual(stored["probe_ip"], "127.0.0.1")
+        expect = dict(sent, report_id=rid, probe_ip="127.0.0.1")
+        self.assertEqual(stored, expect)
+        [row] = c.list_all({"probe_asn": asn})
+        self.assertEqual(row["measurement_uid"], uid)
+        self.assertEqual(row["report_id"], rid)
+        self.assertEqual(row["x_verdict"], "blocked")
+        self.assertEqual(row["probe_asn"], "AS%d" % asn)
+
+        status, _, j = c.post_json("/report/%s/close" % rid, {})
+        self.assertEqual((status, j), (200, {}))
+        # Closing is final: later submissions are refused, nothing is stored.
+        status, _, j = c.submit(rid, variant(asn, "IT"))
+        self.assertEqual(status, 409, j)
+        self.assertEqual(len(c.list_all({"probe_asn": asn})), 1)
+        status, _, j = c.post_json("/report/%s/close" % rid, b"")
+        self.assertEqual(status, 200, j)
+
+    def test_report_mismatch(self):
+        c, asn = col(), next_asn()
+        rid = c.open_report("IT", asn)
+        for field, value in (("probe_cc", "FR"), ("probe_asn", "AS%d" % (asn + 1)),
+                             ("test_name", "dnscheck")):
+            m = variant(asn, "IT")
+            m[field] = value
+            status, _, j = c.submit(rid, m)
+            self.assertEqual(status, 400, (field, j))
+            self.assertIn(field, j["error"])
+        self.assertEqual(c.list_all({"probe_asn": asn}), [])
+
+    def test_probe_uploads_to_collector(self):
+        """`vigie probe --collector` against `vigie serve`: the real client."""
+        c = col()
+        url = FX["pages_url"] + "/probe-" + uuid.uuid4().hex
+        spool = os.path.join(FX["tmp"], "spool-" + uuid.uuid4().hex)
+        p = run("probe", "--format", "jsonl", "--quiet", "--collector", c.url.rstrip("/"),
+                "--spool", spool, url)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        [local] = [json.loads(l) for l in p.stdout.decode().splitlines()]
+        rows = c.list_all({"input": url})
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0]["input"], url)
+        self.assertEqual(rows[0]["domain"], "127.0.0.1")
+        self.assertEqual(rows[0]["x_verdict"], local["test_keys"]["x_verdict"])
+        self.assertTrue(REPORT_ID_RE.match(rows[0]["report_id"]), rows[0])
+        status, _, raw = c.request("GET", "/api/v1/measurement/" + rows[0]["measurement_uid"])
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(raw)["id"], local["id"])
+        self.assertEqual(os.listdir(spool) if os.path.isdir(spool) else [], [])
+
+    def test_idempotent_uploads(self):
+        c, asn = col(), next_asn()
+        rid = c.open_report("DE", asn)
+        m = variant(asn, "DE")
+        uids = {c.submit(rid, m)[2]["measurement_uid"] for _ in range(3)}
+        self.assertEqual(len(uids), 1)
+        # The same measurement in a bulk upload (other report_id): the same id, the same uid.
+        status, _, j = c.bulk([m])
+        self.assertEqual(status, 200, j)
+        self.assertEqual(j["uids"], list(uids))
+        self.assertEqual(j["duplicates"], 1)
+        # Without a client id the content decides.
+        anon = variant(asn, "DE", ident=False, start=stamp(2, 3))
+        first = c.submit(rid, anon)[2]["measurement_uid"]
+        self.assertEqual(c.submit(rid, anon)[2]["measurement_uid"], first)
+        self.assertEqual(len(c.list_all({"probe_asn": asn})), 2)
+        status, _, agg = c.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
+        self.assertEqual(agg["result"]["total"], 2)
+
+    def test_probe_ip_scrubbed(self):
+        """The client's address: not in the stored measurement, the database or the log."""
+        c, asn = col(), next_asn()
+        rid = c.open_report("ZZ", asn)
+        m = variant(asn)
+        m["probe_ip"] = CLIENT_IP
+        m["test_keys"]["requests"][0]["response"]["headers"]["X-Seen-From"] = (
+            "client %s here" % CLIENT_IP)
+        status, _, j = c.submit(rid, m)
+        self.assertEqual(status, 200, j)
+        status, _, raw = c.request("GET", "/api/v1/measurement/" + j["measurement_uid"])
+        stored = json.loads(raw)
+        self.assertEqual(stored["probe_ip"], "127.0.0.1")
+        self.assertEqual(stored["test_keys"]["requests"][0]["response"]["headers"]["X-Seen-From"],
+                         "client [scrubbed] here")
+        self.assertNotIn(CLIENT_IP.encode(), raw)
+        # Bulk too.
+        m2 = variant(asn, start=stamp(3, 4))
+        m2["probe_ip"] = CLIENT_IP
+        status, _, j = c.bulk([m2], gz=True)
+        self.assertEqual(j["accepted"], 1, j)
+        self.assertNotIn(CLIENT_IP, c.request("GET", "/api/v1/measurement/" + j["uids"][0])[2]
+                         .decode())
+        self.assertTrue(any("/report/" + rid in l for l in c.log()), c.log())
+        self.assertFalse([l for l in c.log() if CLIENT_IP in l])
+        self.assertFalse(database_contains(CLIENT_IP), "the client address is in the database")
+
+    def test_log_client_address_opt_in(self):
+        db = os.path.join(FX["tmp"], "optin.db") if not PG else PG
+        c = Collector("--log-client-address", db=db)
+        try:
+            status, _, _ = c.request("GET", "/healthz")
+            self.assertEqual(status, 200)
+            self.assertIsNotNone(c.wait_log(r"GET /healthz 200 .*client=" + re.escape(CLIENT_IP)))
+        finally:
+            self.assertEqual(c.stop(), 0)
+
+
+def database_contains(needle):
+    """Search every value of the database for needle, decompressing zlib blobs."""
+    needle_b = needle.encode()
+    if PG:
+        p = subprocess.run(["pg_dump", "--data-only", "--dbname", PG_CONN], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        if p.returncode != 0:
+            raise unittest.SkipTest("pg_dump failed: %s" % p.stderr.decode())
+        text = p.stdout
+        if needle_b in text:
+            return True
+        for hexblob in re.findall(rb"\\\\x([0-9a-f]+)", text):
+            try:
+                if needle_b in zlib.decompress(bytes.fromhex(hexblob.decode())):
+                    return True
+            except zlib.error:
+                pass
+        return False
+    for path in (FX["db"], FX["db"] + "-wal"):
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                if needle_b in f.read():
+                    return True
+    con = sqlite3.connect("file:%s?mode=ro" % FX["db"], uri=True, timeout=30)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for t in tables:
+            for row in con.execute('SELECT * FROM "%s"' % t.replace('"', '""')):
+                for v in row:
+                    if isinstance(v, str) and needle in v:
+                        return True
+                    if isinstance(v, bytes):
+                        if needle_b in v:
+                            return True
+                        try:
+                            if needle_b in zlib.decompress(v):
+                                return True
+                        except zlib.error:
+                            pass
+    finally:
+        con.close()
+    return False
+
+
+class TestQueries(unittest.TestCase):
+    """The query API over a data set whose answers are known."""
+
+    @classmethod
+    def setUpClass(cls):
+        c = col()
+        cls.asn_a, cls.asn_b = next_asn(), next_asn()
+        tag = uuid.uuid4().hex[:8]
+        cls.inputs = ["https://one-%s.example/" % tag, "https://two-%s.example/page?q=1" % tag,
+                      "http://three-%s.example:8080/" % tag]
+        verdicts = ["accessible", "blocked", "intercepted", "down", "unknown"]
+        cls.rows = []
+        n = 0
+        for day in (1, 2):
+            for hour in (9, 10, 23):
+                for i, inp in enumerate(cls.inputs):
+                    asn, cc = (cls.asn_a, "IT") if (n % 3) else (cls.asn_b, "FR")
+                    v = verdicts[(n * 7 + i) % 5]
+                    start = stamp(day, hour, n % 60, i)
+                    cls.rows.append(dict(asn=asn, cc=cc, input=inp, verdict=v, start=start,
+                                         m=variant(asn, cc, inp, v, start)))
+                    n += 1
+        status, _, j = c.bulk([r["m"] for r in cls.rows])
+        assert status == 200 and j["accepted"] == len(cls.rows), j
+        for r, uid in zip(cls.rows, j["uids"]):
+            r["uid"] = uid
+        cls.asns = "%d" % cls.asn_a
+
+    def expect(self, pred):
+        got = [r for r in self.rows if pred(r)]
+        return sorted(got, key=lambda r: (r["start"], r["uid"]), reverse=True)
+
+    def mine(self, r):
+        return r["asn"] in (self.asn_a, self.asn_b)
+
+    def check_list(self, query, pred):
+        c = col()
+        for asn in (self.asn_a, self.asn_b):
+            got = c.list_all(dict(query, probe_asn=asn))
+            want = self.expect(lambda r: r["asn"] == asn and pred(r))
+            self.assertEqual([g["measurement_uid"] for g in got], [w["uid"] for w in want],
+                             query)
+
+    def test_list_fields(self):
+        c = col()
+        got = c.list_all({"probe_asn": self.asn_a})
+        r = [x for x in self.rows if x["uid"] == got[0]["measurement_uid"]][0]
+        g = got[0]
+        self.assertEqual(g["input"], r["input"])
+        self.assertEqual(g["probe_cc"], r["cc"])
+        self.assertEqual(g["probe_asn"], "AS%d" % r["asn"])
+        self.assertEqual(g["x_verdict"], r["verdict"])
+        self.assertEqual(g["measurement_start_time"], r["start"].replace(" ", "T") + "Z")
+        self.assertEqual(g["test_name"], "web_connectivity")
+
+    def test_filters(self):
+        inp = self.inputs[1]
+        self.check_list({}, lambda r: True)
+        self.check_list({"input": inp}, lambda r: r["input"] == inp)
+        dom = inp.split("/")[2]
+        self.check_list({"domain": dom}, lambda r: r["input"].split("/")[2] == dom)
+        self.check_list({"domain": dom.upper()}, lambda r: r["input"].split("/")[2] == dom)
+        self.check_list({"domain": "three-%s.example" % self.inputs[2].split("-")[1][:8]},
+                        lambda r: r["input"] == self.inputs[2])
+        self.check_list({"probe_cc": "IT"}, lambda r: r["cc"] == "IT")
+        self.check_list({"probe_cc": "fr"}, lambda r: r["cc"] == "FR")
+        for v in ("accessible", "blocked", "intercepted", "down", "unknown"):
+            self.check_list({"x_verdict": v}, lambda r, v=v: r["verdict"] == v)
+        self.check_list({"since": "2026-03-02"}, lambda r: r["start"] >= "2026-03-02")
+        self.check_list({"until": "2026-03-01T23:00:00Z"},
+                        lambda r: r["start"] < "2026-03-01 23:00:00")
+        self.check_list({"since": "2026-03-01 10:00:00", "until": "2026-03-02T10:00"},
+                        lambda r: "2026-03-01 10:00:00" <= r["start"] < "2026-03-02 10:00:00")
+        self.check_list({"x_verdict": "blocked", "input": inp, "since": "2026-03-01"},
+                        lambda r: r["verdict"] == "blocked" and r["input"] == inp)
+        # "AS" prefix or not.
+        got = col().list_all({"probe_asn": "AS%d" % self.asn_a})
+        self.assertEqual(len(got), len(self.expect(lambda r: r["asn"] == self.asn_a)))
+
+    def test_paging_stable(self):
+        c = col()
+        want = [r["uid"] for r in self.expect(lambda r: r["asn"] == self.asn_a)]
+        seen, cursor, pages = [], None, 0
+        extra_asn = self.asn_a
+        while True:
+            q = {"probe_asn": extra_asn, "limit": 4}
+            if cursor:
+                q["cursor"] = cursor
+            status, _, j = c.get_json("/api/v1/measurements?" + qs(q))
+            self.assertEqual(status, 200, j)
+            self.assertLessEqual(len(j["results"]), 4)
+            seen.extend(x["measurement_uid"] for x in j["results"])
+            pages += 1
+            if pages == 1:
+                # Rows arriving while paging: a newer one lies behind the cursor, an older one
+                # ahead of it. Neither may disturb the pages of the others.
+                newer = variant(self.asn_a, "IT", self.inputs[0], "blocked", stamp(28, 12))
+                older = variant(self.asn_a, "IT", self.inputs[0], "blocked", "2026-02-01 00:00:00")
+                status, _, jb = c.bulk([newer, older])
+                self.assertEqual(jb["accepted"], 2, jb)
+                newer_uid, older_uid = jb["uids"]
+            cursor = j["next_cursor"]
+            if cursor is None:
+                break
+        self.assertEqual(len(seen), len(set(seen)), "a row came twice")
+        self.assertNotIn(newer_uid, seen)
+        self.assertEqual(seen, want + [older_uid])
+        self.assertGreater(pages, 3)
+        # Clean up: the class's expectations hold for the other tests.
+        type(self).rows.append(dict(asn=self.asn_a, cc="IT", input=self.inputs[0],
+                                    verdict="blocked", start=stamp(28, 12), uid=newer_uid))
+        type(self).rows.append(dict(asn=self.asn_a, cc="IT", input=self.inputs[0],
+                                    verdict="blocked", start="2026-02-01 00:00:00",
+                                    uid=older_uid))
+
+    def test_aggregation(self):
+        c = col()
+
+        def counts(rows):
+            out = {v: 0 for v in ("accessible", "blocked", "intercepted", "down", "unknown")}
+            for r in rows:
+                out[r["verdict"]] += 1
+            out["total"] = len(rows)
+            return out
+
+        mine = [r for r in self.rows if r["asn"] == self.asn_b]
+        status, _, j = c.get_json("/api/v1/aggregation?" + qs({"probe_asn": self.asn_b}))
+        self.assertEqual(status, 200, j)
+        self.assertEqual(j["dimension_count"], 0)
+        self.assertEqual({k: j["result"][k] for k in counts([])}, counts(mine))
+
+        status, _, j = c.get_json("/api/v1/aggregation?" + qs(
+            {"probe_asn": self.asn_b, "axis_x": "measurement_day"}))
+        self.assertEqual(j["dimension_count"], 1)
+        days = {}
+        for r in mine:
+            days.setdefault(r["start"][:10], []).append(r)
+        self.assertEqual([x["measurement_day"] for x in j["result"]], sorted(days))
+        for x in j["result"]:
+            self.assertEqual({k: x[k] for k in counts([])}, counts(days[x["measurement_day"]]))
+
+        q = {"probe_cc": "IT", "probe_asn": self.asn_a, "axis_x": "domain",
+             "axis_y": "x_verdict", "since": "2026-03-01T10:00:00Z", "until": "2026-03-02"}
+        status, _, j = c.get_json("/api/v1/aggregation?" + qs(q))
+        self.assertEqual(status, 200, j)
+        self.assertEqual(j["dimension_count"], 2)
+        want = {}
+        for r in self.rows:
+            if r["asn"] == self.asn_a and "2026-03-01 10" <= r["start"] < "2026-03-02":
+                want.setdefault((r["input"].split("/")[2].split(":")[0], r["verdict"]), []).append(r)
+        got = {(x["domain"], x["x_verdict"]): x for x in j["result"]}
+        self.assertEqual(set(got), set(want))
+        for k, rows in want.items():
+            self.assertEqual(got[k]["total"], len(rows))
+            self.assertEqual(got[k][k[1]], len(rows))
+
+        # CSV: the same numbers.
+        status, headers, data = c.request("GET", "/api/v1/aggregation?" + qs(dict(q, format="CSV")))
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/csv"))
+        lines = data.decode().split("\r\n")
+        self.assertEqual(lines[0], "domain,x_verdict,accessible,blocked,intercepted,down,"
+                                   "unknown,total")
+        self.assertEqual(lines[-1], "")
+        csv_rows = [l.split(",") for l in lines[1:-1]]
+        self.assertEqual(len(csv_rows), len(j["result"]))
+        for cr, x in zip(csv_rows, j["result"]):
+            self.assertEqual(cr, [x["domain"], x["x_verdict"]] +
+                             [str(x[k]) for k in ("accessible", "blocked", "intercepted", "down",
+                                                  "unknown", "total")])
+
+        status, _, j = c.get_json("/api/v1/aggregation?" + qs(
+            {"probe_asn": self.asn_a, "axis_x": "measurement_hour", "axis_y": "probe_cc"}))
+        self.assertEqual(status, 200, j)
+        hours = {}
+        for r in self.rows:
+            if r["asn"] == self.asn_a:
+                key = (r["start"][:10] + "T" + r["start"][11:13] + ":00:00Z", r["cc"])
+                hours[key] = hours.get(key, 0) + 1
+        self.assertEqual({(x["measurement_hour"], x["probe_cc"]): x["total"] for x in j["result"]},
+                         hours)
+
+    def test_targets(self):
+        c, asn = col(), next_asn()
+        target = "https://target-%s.example/" % uuid.uuid4().hex[:8]
+        seq = [("accessible", stamp(5, 1)), ("blocked", stamp(5, 2)), ("blocked", stamp(5, 3))]
+        ms = [variant(asn, "IR", target, v, t) for v, t in seq]
+        ms.append(variant(asn, "TR", target, "accessible", stamp(5, 4)))
+        status, _, j = c.bulk(ms)
+        self.assertEqual(j["accepted"], 4, j)
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn}))
+        self.assertEqual(status, 200, j)
+        got = {(x["input"], x["probe_cc"]): x for x in j["results"]}
+        self.assertEqual(set(got), {(target, "IR"), (target, "TR")})
+        ir = got[(target, "IR")]
+        self.assertEqual(ir["x_verdict"], "blocked")
+        self.assertEqual(ir["since"], "2026-03-05T02:00:00Z")
+        self.assertEqual(ir["last_seen"], "2026-03-05T03:00:00Z")
+        self.assertEqual(ir["measurement_uid"], j["results"][0]["measurement_uid"]
+                         if j["results"][0]["probe_cc"] == "IR" else
+                         j["results"][1]["measurement_uid"])
+        self.assertEqual(ir["probe_asn"], "AS%d" % asn)
+        self.assertEqual(ir["domain"], target.split("/")[2])
+        self.assertEqual(got[(target, "TR")]["x_verdict"], "accessible")
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn,
+                                                           "x_verdict": "blocked"}))
+        self.assertEqual([x["probe_cc"] for x in j["results"]], ["IR"])
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "limit": 1}))
+        self.assertEqual(len(j["results"]), 1)
+        self.assertIsNotNone(j["next_cursor"])
+        status, _, j2 = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "limit": 1,
+                                                            "cursor": j["next_cursor"]}))
+        self.assertEqual(status, 200, j2)
+        self.assertEqual(len(j2["results"]), 1)
+        self.assertNotEqual(j2["results"][0]["probe_cc"], j["results"][0]["probe_cc"])
+
+
+class TestBulk(unittest.TestCase):
+
+    def test_bulk_plain_and_gzip(self):
+        c, asn = col(), next_asn()
+        good = [variant(asn, "BR", start=stamp(7, h)) for h in range(5)]
+        lines = [json.dumps(good[0]) + "\n", "\n",
+                 json.dumps(good[1]) + "\r\n",
+                 "{not json\n",
+                 json.dumps({k: v for k, v in good[2].items() if k != "probe_cc"}) + "\n",
+                 json.dumps(dict(good[2], data_format_version="9.9.9")) + "\n",
+                 "[1,2,3]\n",
+                 json.dumps(good[2]) + "\n",
+                 json.dumps(good[3])]  # no final newline
+        status, _, j = c.bulk(lines)
+        self.assertEqual(status, 200, j)
+        self.assertEqual(j["accepted"], 4)
+        self.assertEqual(len(j["uids"]), 4)
+        self.assertEqual([r["line"] for r in j["rejected"]], [4, 5, 6, 7])
+        self.assertIn("probe_cc", j["rejected"][1]["error"])
+        self.assertIn("data_format_version", j["rejected"][2]["error"])
+        for r in j["rejected"]:
+            self.assertTrue(r["error"])
+        status, _, j = c.bulk([good[4], good[0]], gz=True)
+        self.assertEqual(status, 200, j)
+        self.assertEqual((j["accepted"], j["duplicates"], j["rejected"]), (2, 1, []))
+        self.assertEqual(len(c.list_all({"probe_asn": asn})), 5)
+        # Concatenated gzip members are one body.
+        body = (gzip.compress((json.dumps(variant(asn, "BR", start=stamp(8, 1))) + "\n").encode())
+                + gzip.compress(json.dumps(variant(asn, "BR", start=stamp(8, 2))).encode()))
+        status, _, data = c.request("POST", "/api/v1/bulk", body,
+                                    {"Content-Type": "application/x-ndjson",
+                                     "Content-Encoding": "gzip"})
+        self.assertEqual(status, 200, data)
+        self.assertEqual(json.loads(data)["accepted"], 2)
+
+
+class TestErrors(unittest.TestCase):
+    """Every refusal is a 4xx with {"error": ...}, and leaves nothing behind."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.small = Collector("--max-body", "65536")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.small.stop()
+
+    def assertError(self, resp, status):
+        st, headers, data = resp
+        self.assertEqual(st, status, data)
+        self.assertEqual(headers.get("content-type"), "application/json")
+        j = json.loads(data)
+        self.assertEqual(list(j), ["error"])
+        self.assertTrue(j["error"])
+        return j["error"]
+
+    def test_upload_errors(self):
+        c, asn = self.small, next_asn()
+        rid = c.open_report("NL", asn)
+        ok = variant(asn, "NL")
+        js = {"Content-Type": "application/json"}
+        path = "/report/" + rid
+
+        def post(body, headers=js, p=path):
+            return c.request("POST", p, body if isinstance(body, bytes) else
+                             json.dumps(body).encode(), headers)
+
+        self.assertError(post(b"{\"format\": \"json\", \"content\": "), 400)
+        self.assertError(post(b""), 400)
+        self.assertError(post([1]), 400)
+        self.assertError(post({"format": "yaml", "content": ok}), 400)
+        self.assertError(post({"format": "json"}), 400)
+        self.assertError(post({"format": "json", "content": "x"}), 400)
+        for field in ("probe_cc", "test_name", "measurement_start_time", "data_format_version"):
+            m = dict(ok)
+            del m[field]
+            self.assertIn(field, self.assertError(post({"format": "json", "content": m}), 400))
+        self.assertIn("data_format_version", self.assertError(
+            post({"format": "json", "content": dict(ok, data_format_version="0.1.0")}), 400))
+        self.assertError(post({"format": "json", "content": dict(ok, measurement_start_time="x")}),
+                         400)
+        self.assertError(post(b"{\"format\":\"json\",\"format\":\"json\",\"content\":{}}"), 400)
+        # Content types and encodings.
+        self.assertError(post({"format": "json", "content": ok}, {"Content-Type": "text/plain"}),
+                         415)
+        self.assertError(post({"format": "json", "content": ok}, {}), 415)
+        self.assertError(post({"format": "json", "content": ok},
+                              {"Content-Type": "application/json", "Content-Encoding": "br"}),
+                         415)
+        self.assertError(post(b"\x1f\x8b garbage", {"Content-Type": "application/json",
+                                                  "Content-Encoding": "gzip"}), 400)
+        self.assertError(post(b"{}\n", {"Content-Type": "application/json-patch+json"},
+                              "/api/v1/bulk"), 415)
+        self.assertError(post(b"\n\n", {"Content-Type": "application/x-ndjson"}, "/api/v1/bulk"),
+                         400)
+        # Unknown reports.
+        self.assertError(post({"format": "json", "content": ok}, js,
+                              "/report/20260301T000000Z_webconnectivity_NL_1_n1_nope"), 404)
+        self.assertError(post({"format": "json", "content": ok}, js, "/report/x%00y"), 404)
+        self.assertError(post({}, js, "/report/nope/close"), 404)
+        self.assertError(post({}, js, "/report/" + "a" * 300), 404)
+        # Opening reports.
+        meta = report_meta("NL", asn)
+        for field in meta:
+            m = dict(meta)
+            del m[field]
+            self.assertIn(field, self.assertError(post(m, js, "/report"), 400))
+        for field, bad in (("data_format_version", "0.3.0"), ("format", "yaml"),
+                           ("probe_asn", "1234"), ("probe_cc", "nl"), ("test_name", "Web"),
+                           ("test_start_time", "2026-02-30 00:00:00"), ("software_name", "a b")):
+            self.assertError(post(dict(meta, **{field: bad}), js, "/report"), 400)
+        # Nothing was stored by any of these.
+        self.assertEqual(c.list_all({"probe_asn": asn}), [])
+        status, _, j = c.submit(rid, ok)
+        self.assertEqual(status, 200, j)
+
+    def test_too_large(self):
+        c, asn = self.small, next_asn()
+        rid = c.open_report("NL", asn)
+        big = variant(asn, "NL")
+        big["test_keys"]["padding"] = "x" * 70000
+        # A declared length over the limit is refused before the body is read.
+        s = socket.create_connection((HOST, c.port), timeout=REQ_TIMEOUT,
+                                     source_address=(CLIENT_IP, 0))
+        try:
+            s.sendall(("POST /report/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 70000\r\n\r\n" % rid).encode())
+            data = b""
+            while b"\r\n\r\n" not in data:
+                part = s.recv(4096)
+                if not part:
+                    break
+                data += part
+            self.assertTrue(data.startswith(b"HTTP/1.1 413 "), data)
+        finally:
+            s.close()
+        # Chunked, with no declared length: read, dropped, refused.
+        body = json.dumps({"format": "json", "content": big}).encode()
+
+        def chunks():
+            for i in range(0, len(body), 8192):
+                yield body[i:i + 8192]
+
+        conn = c.connection()
+        try:
+            conn.request("POST", "/report/" + rid, body=chunks(),
+                         headers={"Content-Type": "application/json"}, encode_chunked=True)
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 413)
+            self.assertIn("error", json.loads(resp.read()))
+        finally:
+            conn.close()
+        # A small gzip body that inflates past the limit.
+        bomb = gzip.compress(b"\n" * (10 * 1024 * 1024))
+        self.assertError(c.request("POST", "/api/v1/bulk", bomb,
+                                   {"Content-Type": "application/x-ndjson",
+                                    "Content-Encoding": "gzip"}), 413)
+        self.assertEqual(c.list_all({"probe_asn": asn}), [])
+
+    def test_query_errors(self):
+        c = self.small
+        for path in ("/api/v1/measurements?limit=0", "/api/v1/measurements?limit=1001",
+                     "/api/v1/measurements?limit=ten", "/api/v1/measurements?probe_cc=ITA",
+                     "/api/v1/measurements?probe_asn=ASx", "/api/v1/measurements?x_verdict=bad",
+                     "/api/v1/measurements?since=yesterday",
+                     "/api/v1/measurements?until=2026-13-01",
+                     "/api/v1/measurements?since=2026-03-02&until=2026-03-01",
+                     "/api/v1/measurements?cursor=garbage",
+                     "/api/v1/measurements?colour=blue",
+                     "/api/v1/measurements?limit=1&limit=2",
+                     "/api/v1/measurements?domain=a%20b",
+                     "/api/v1/aggregation?axis_x=colour",
+                     "/api/v1/aggregation?axis_x=domain&axis_y=domain",
+                     "/api/v1/aggregation?axis_y=domain",
+                     "/api/v1/aggregation?input=https://x/",
+                     "/api/v1/aggregation?format=xml",
+                     "/api/v1/aggregation?limit=3",
+                     "/api/v1/targets?axis_x=domain",
+                     "/api/v1/targets?cursor=%00"):
+            self.assertError(c.request("GET", path), 400)
+        self.assertError(c.request("GET", "/api/v1/measurement/nope"), 404)
+        self.assertError(c.request("GET", "/api/v1/measurement/a..b%2F"), 404)
+        self.assertError(c.request("GET", "/nowhere"), 404)
+        self.assertError(c.request("GET", "/api/v1/measurements/extra"), 404)
+        st, headers, _ = c.request("POST", "/api/v1/measurements", b"{}",
+                                   {"Content-Type": "application/json"})
+        self.assertEqual(st, 405)
+        self.assertEqual(headers["allow"], "GET, HEAD")
+        st, headers, _ = c.request("GET", "/report")
+        self.assertEqual(st, 405)
+        self.assertEqual(headers["allow"], "POST")
+        self.assertError(c.request("DELETE", "/api/v1/bulk"), 405)
+
+    def test_database_unavailable(self):
+        """A locked database: uploads get 503 with Retry-After, then succeed once it is free."""
+        db = PG if PG else os.path.join(FX["tmp"], "locked.db")
+        c = Collector("--db-timeout", "300ms", db=db)
+        try:
+            asn = next_asn()
+            rid = c.open_report("CH", asn)
+            before = c.metrics()
+            with DatabaseLock(db):
+                st, headers, data = c.request(
+                    "POST", "/report/" + rid,
+                    json.dumps({"format": "json", "content": variant(asn, "CH")}).encode(),
+                    {"Content-Type": "application/json"})
+                self.assertEqual(st, 503, data)
+                self.assertEqual(headers.get("retry-after"), "5")
+                self.assertIn("error", json.loads(data))
+                status, _, j = c.bulk([variant(asn, "CH", start=stamp(4, 4))])
+                self.assertEqual(status, 503, j)
+            m = variant(asn, "CH")
+            status, _, j = c.submit(rid, m)
+            self.assertEqual(status, 200, j)
+            self.assertEqual(len(c.list_all({"probe_asn": asn})), 1)
+            after = c.metrics()
+            self.assertEqual(after["vigie_collector_database_errors_total"] -
+                             before["vigie_collector_database_errors_total"], 2)
+            self.assertEqual(after['vigie_collector_requests_total{route="/report/{id}",'
+                                   'code="503"}'], 1)
+        finally:
+            self.assertEqual(c.stop(), 0)
+
+
+class DatabaseLock:
+    """Hold the store's measurements locked against writers (SQLite: the whole file)."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        if PG:
+            self.psql = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", PG_CONN],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE)
+            self.psql.stdin.write(b"BEGIN;\nLOCK TABLE measurements IN ACCESS EXCLUSIVE MODE;\n"
+                                  b"\\echo locked\n")
+            self.psql.stdin.flush()
+            assert self.psql.stdout.readline() == b"locked\n"
+        else:
+            self.con = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+            self.con.execute("BEGIN EXCLUSIVE")
+        return self
+
+    def __exit__(self, *exc):
+        if PG:
+            self.psql.communicate(b"ROLLBACK;\n", timeout=60)
+        else:
+            self.con.execute("ROLLBACK")
+            self.con.close()
+
+
+class TestOperations(unittest.TestCase):
+
+    def test_health_and_metrics(self):
+        c, asn = col(), next_asn()
+        st, _, j = c.get_json("/healthz")
+        self.assertEqual(st, 200)
+        self.assertEqual(j["status"], "ok")
+        self.assertEqual(j["database"], "postgresql" if PG else "sqlite")
+        before = c.metrics()
+        rid = c.open_report("SE", asn)
+        c.submit(rid, variant(asn, "SE"))
+        c.submit(rid, {"nope": 1})
+        c.bulk([variant(asn, "SE", start=stamp(9, 1)), "{\n"])
+        c.request("GET", "/nowhere")
+        after = c.metrics()
+
+        def delta(key):
+            return after.get(key, 0) - before.get(key, 0)
+
+        self.assertEqual(delta('vigie_collector_requests_total{route="/report",code="200"}'), 1)
+        self.assertEqual(delta('vigie_collector_requests_total{route="/report/{id}",code="200"}'),
+                         1)
+        self.assertEqual(delta('vigie_collector_requests_total{route="/report/{id}",code="400"}'),
+                         1)
+        self.assertEqual(delta('vigie_collector_requests_total{route="other",code="404"}'), 1)
+        self.assertEqual(delta("vigie_collector_measurements_ingested_total"), 2)
+        self.assertEqual(delta("vigie_collector_measurements_rejected_total"), 2)
+        self.assertEqual(delta("vigie_collector_ingest_latency_seconds_count"), 2)
+        self.assertIn('vigie_collector_ingest_latency_seconds_bucket{le="+Inf"}', after)
+
+    def test_https(self):
+        tmp = FX["tmp"]
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-days", "2", "-subj", "/CN=vigie-serve-test",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        c = Collector("--tls-cert", cert, "--tls-key", key)
+        try:
+            self.assertTrue(c.https)
+            ctx = ssl.create_default_context(cafile=cert)
+            st, _, data = c.request("GET", "/healthz", ctx=ctx)
+            self.assertEqual(st, 200, data)
+        finally:
+            self.assertEqual(c.stop(), 0)
+
+    def test_bad_options(self):
+        for args in (["--listen", "nowhere", "--db", FX["db"]], ["--listen", "127.0.0.1:0"],
+                     ["--db", FX["db"]], ["--listen", "127.0.0.1:0", "--db", FX["db"],
+                                          "--max-body", "12"],
+                     ["--listen", "127.0.0.1:0", "--db", FX["db"], "--tls-cert", "/nonexistent"],
+                     ["--db", FX["db"], "frobnicate"]):
+            p = run("serve", *args, timeout=30)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(b"vigie serve:", p.stderr)
+        if not PG:
+            p = run("serve", "--listen", "127.0.0.1:0", "--db",
+                    os.path.join(FX["tmp"], "no", "such", "dir", "x.db"), timeout=30)
+            self.assertEqual(p.returncode, 4, p.stderr)
+
+    def test_import(self):
+        c, asn = col(), next_asn()
+        ms = [variant(asn, "PT", start=stamp(10, h)) for h in range(4)]
+        path = os.path.join(FX["tmp"], "offline-%d.jsonl" % asn)
+        with open(path, "w") as f:
+            f.write(json.dumps(ms[0]) + "\n\n" + json.dumps(ms[1]) + "\n{broken\n" +
+                    json.dumps(dict(ms[2], probe_asn="bad")) + "\n" + json.dumps(ms[3]) + "\n")
+        p = run("import", "--db", FX["db"], path)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        err = p.stderr.decode()
+        self.assertIn("%s:4:" % path, err)
+        self.assertIn("%s:5:" % path, err)
+        self.assertIn("3 accepted (3 new, 0 already stored), 2 rejected", err)
+        uids = {r["measurement_uid"] for r in c.list_all({"probe_asn": asn})}
+        self.assertEqual(len(uids), 3)
+        # Again, gzip-compressed, through `vigie serve ... import`: nothing new.
+        gz = path + ".gz"
+        with open(path, "rb") as f, gzip.open(gz, "wb") as g:
+            g.write(f.read())
+        p = run("serve", "--db", FX["db"], "import", gz)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("3 accepted (0 new, 3 already stored), 2 rejected", p.stderr.decode())
+        good = os.path.join(FX["tmp"], "good-%d.jsonl" % asn)
+        with open(good, "w") as f:
+            f.write(json.dumps(variant(asn, "PT", start=stamp(11, 1))) + "\n")
+        p = run("import", "--db", FX["db"], good, stdin=b"")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = run("import", "--db", FX["db"], "-", stdin=(json.dumps(
+            variant(asn, "PT", start=stamp(11, 2))) + "\n").encode())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(c.list_all({"probe_asn": asn})), 5)
+        p = run("import", "--db", FX["db"], os.path.join(FX["tmp"], "missing.jsonl"))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        p = run("import", path)
+        self.assertEqual(p.returncode, 2, p.stderr)
+
+    def test_crash_during_uploads(self):
+        """kill -9 during a burst: every upload answered 200 is there after a restart."""
+        db = FX["db"] if PG else os.path.join(FX["tmp"], "crash.db")
+        c = Collector(db=db)
+        asn = next_asn()
+        acked, lock, stop = [], threading.Lock(), threading.Event()
+
+        def submitter(k):
+            try:
+                rid = c.open_report("JP", asn)
+            except Exception:
+                return
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    st, _, j = c.submit(rid, variant(asn, "JP", start=stamp(12, k, i % 60,
+                                                                            (i // 60) % 60)))
+                except Exception:
+                    continue
+                if st == 200:
+                    with lock:
+                        acked.append(j["measurement_uid"])
+
+        def bulker(k):
+            i = 0
+            while not stop.is_set():
+                i += 1
+                batch = [variant(asn, "JP", start=stamp(13, k, i % 60, n)) for n in range(20)]
+                try:
+                    st, _, j = c.bulk(batch)
+                except Exception:
+                    continue
+                if st == 200:
+                    with lock:
+                        acked.extend(j["uids"])
+
+        threads = [threading.Thread(target=submitter, args=(k,), daemon=True) for k in range(6)]
+        threads += [threading.Thread(target=bulker, args=(k,), daemon=True) for k in range(2)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with lock:
+                if len(acked) >= 300:
+                    break
+            time.sleep(0.01)
+        c.proc.send_signal(signal.SIGKILL)
+        c.wait()
+        stop.set()
+        for t in threads:
+            t.join(REQ_TIMEOUT)
+        with lock:
+            acked = list(acked)
+        self.assertGreater(len(acked), 0)
+        if not PG:
+            con = sqlite3.connect(db, timeout=30)
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            con.close()
+        c2 = Collector(db=db)
+        try:
+            stored = {r["measurement_uid"] for r in c2.list_all({"probe_asn": asn})}
+            missing = set(acked) - stored
+            self.assertFalse(missing, "%d acknowledged uploads lost" % len(missing))
+            st, _, agg = c2.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
+            self.assertEqual(agg["result"]["total"], len(stored))
+            for uid in acked[:: max(1, len(acked) // 20)]:
+                self.assertEqual(c2.request("GET", "/api/v1/measurement/" + uid)[0], 200)
+        finally:
+            self.assertEqual(c2.stop(), 0)
+        p = run("serve", "--db", db, "check")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
+class TestShutdown(unittest.TestCase):
+
+    def test_sigint_idle(self):
+        db = os.path.join(FX["tmp"], "idle.db") if not PG else PG
+        c = Collector(db=db)
+        self.assertEqual(c.stop(signal.SIGINT), 0)
+        self.assertIn("vigie serve: stopped", c.log())
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main():
+    global VIGIE, PG, PG_CONN
+    argv = [sys.argv[0]]
+    args = sys.argv[1:]
+    i = 0
+    while i < len(args):
+        if args[i] == "--vigie" and i + 1 < len(args):
+            VIGIE = args[i + 1]
+            i += 2
+        elif args[i].startswith("--vigie="):
+            VIGIE = args[i].split("=", 1)[1]
+            i += 1
+        elif args[i] == "--pg":
+            # A libpq conninfo or URL (scripts/pg-test-server prints one).
+            PG_CONN = os.environ.get("VG_TEST_PG")
+            if not PG_CONN:
+                sys.stderr.write("--pg: VG_TEST_PG (a libpq conninfo or URL) is not set\n")
+                return 2
+            if PG_CONN.startswith("pg:"):
+                PG_CONN = PG_CONN[3:]
+            PG = PG_CONN if re.match(r"postgres(ql)?://", PG_CONN) else "pg:" + PG_CONN
+            i += 1
+        else:
+            argv.append(args[i])
+            i += 1
+    VIGIE = VIGIE or os.environ.get("VIGIE")
+    if not VIGIE:
+        sys.stderr.write("usage: %s --vigie PATH [--pg] [unittest options]\n" % sys.argv[0])
+        return 2
+    VIGIE = os.path.abspath(VIGIE)
+    prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
