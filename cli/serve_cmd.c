@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "alerts.h"
 #include "buf.h"
 #include "collector.h"
 #include "commands.h"
@@ -33,7 +34,8 @@ serve_usage(FILE *f)
             "       vigie serve --db SPEC import FILE...\n"
             "       vigie serve --db SPEC check\n"
             "\n"
-            "Collect measurements: OONI's collector API (POST /report, /report/ID,\n"
+            "Collect measurements and show them: a dashboard at / (docs/dashboard.md),\n"
+            "OONI's collector API (POST /report, /report/ID,\n"
             "/report/ID/close), bulk JSON Lines uploads (POST /api/v1/bulk, gzip accepted),\n"
             "and a query API (/api/v1/measurements, /api/v1/measurement/UID,\n"
             "/api/v1/aggregation, /api/v1/targets), /metrics and /healthz (docs/api.md).\n"
@@ -53,6 +55,14 @@ serve_usage(FILE *f)
             "      --sqlite-normal     SQLite synchronous=NORMAL: faster; a commit survives a\n"
             "                          crash of vigie but not of the machine\n"
             "      --log-client-address  put the client's address in the request log\n"
+            "      --alert-webhook URL POST a JSON event to this http:// URL when the verdict\n"
+            "                          of a target on a network changes (docs/dashboard.md)\n"
+            "      --alert-exec CMD    run CMD (sh -c) with the event on standard input\n"
+            "      --alert-flap N      N changes within the window make a target\n"
+            "                          'intermittent': one event, not one per change (default 3)\n"
+            "      --alert-flap-window T  that window, in measurement time (default 1h)\n"
+            "      --public-url URL    the dashboard's address for links in alerts (default:\n"
+            "                          the address served)\n"
             "  -q, --quiet             no request log\n"
             "  -h, --help              this help\n"
             "\n"
@@ -310,6 +320,11 @@ enum {
     OPT_SQLITE_NORMAL,
     OPT_LOG_CLIENT,
     OPT_DB_TIMEOUT,
+    OPT_ALERT_WEBHOOK,
+    OPT_ALERT_EXEC,
+    OPT_ALERT_FLAP,
+    OPT_ALERT_WINDOW,
+    OPT_PUBLIC_URL,
 };
 
 int
@@ -367,6 +382,35 @@ usage_error:
 
 /* ---- serve --------------------------------------------------------------------------------- */
 
+/* Alerts start from the latest verdicts the store knows, so a restart announces nothing known. */
+static int
+seed_alerts(struct vg_alerts *alerts, struct vg_store *store)
+{
+    struct vg_store_filter f;
+    char cursor[1024] = "";
+    json_t *page = NULL;
+    int rc;
+
+    memset(&f, 0, sizeof(f));
+    do {
+        const char *next;
+
+        rc = vg_store_targets(store, &f, cursor[0] != '\0' ? cursor : NULL, VG_STORE_PAGE_MAX,
+                              &page);
+        if (rc < 0 || vg_alerts_seed_page(alerts, page) < 0) {
+            fprintf(stderr, "vigie serve: cannot read the latest verdicts for alerts: %s\n",
+                    rc < 0 ? vg_store_strerror(rc) : "unexpected answer");
+            json_decref(page);
+            return -1;
+        }
+        next = json_string_value(json_object_get(page, "next_cursor"));
+        (void)vg_strlcpy(cursor, next != NULL ? next : "", sizeof(cursor));
+        json_decref(page);
+        page = NULL;
+    } while (cursor[0] != '\0');
+    return 0;
+}
+
 int
 vg_cmd_serve(int argc, char **argv)
 {
@@ -382,8 +426,16 @@ vg_cmd_serve(int argc, char **argv)
         {"sqlite-normal", no_argument, NULL, OPT_SQLITE_NORMAL},
         {"log-client-address", no_argument, NULL, OPT_LOG_CLIENT},
         {"db-timeout", required_argument, NULL, OPT_DB_TIMEOUT},
+        {"alert-webhook", required_argument, NULL, OPT_ALERT_WEBHOOK},
+        {"alert-exec", required_argument, NULL, OPT_ALERT_EXEC},
+        {"alert-flap", required_argument, NULL, OPT_ALERT_FLAP},
+        {"alert-flap-window", required_argument, NULL, OPT_ALERT_WINDOW},
+        {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
         {NULL, 0, NULL, 0},
     };
+    struct vg_alerts_opts ao = {.log = stderr};
+    struct vg_alerts *alerts = NULL;
+    const char *public_url = NULL;
     struct vg_collector_opts co;
     struct vg_collector *col = NULL;
     struct vg_store *store = NULL;
@@ -446,6 +498,37 @@ vg_cmd_serve(int argc, char **argv)
         case OPT_LOG_CLIENT:
             co.log_client = true;
             break;
+        case OPT_ALERT_WEBHOOK:
+            ao.webhook = optarg;
+            break;
+        case OPT_ALERT_EXEC:
+            ao.exec = optarg;
+            break;
+        case OPT_ALERT_FLAP:
+            if (vg_parse_u64(optarg, 2, VG_ALERTS_FLAP_MAX, &v) < 0) {
+                fprintf(stderr, "vigie serve: --alert-flap must be 2..%d, not '%s'\n",
+                        VG_ALERTS_FLAP_MAX, optarg);
+                goto usage_error;
+            }
+            ao.flap_changes = (unsigned)v;
+            break;
+        case OPT_ALERT_WINDOW:
+            if (vg_parse_duration_ms(optarg, &v) < 0 || v < 60000 || v > 720 * 3600000ULL) {
+                fprintf(stderr,
+                        "vigie serve: --alert-flap-window must be 1m..720h (e.g. 30m, 6h), "
+                        "not '%s'\n",
+                        optarg);
+                goto usage_error;
+            }
+            ao.flap_window_s = (unsigned)(v / 1000);
+            break;
+        case OPT_PUBLIC_URL:
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
+                fprintf(stderr, "vigie serve: --public-url must be an http(s):// URL\n");
+                goto usage_error;
+            }
+            public_url = optarg;
+            break;
         default:
             goto usage_error;
         }
@@ -472,6 +555,11 @@ vg_cmd_serve(int argc, char **argv)
         fprintf(stderr, "vigie serve: --listen ADDR:PORT is required\n");
         goto usage_error;
     }
+    if ((ao.webhook != NULL || ao.exec != NULL) &&
+        vg_alerts_new(&ao, &alerts, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie serve: %s\n", err);
+        goto usage_error;
+    }
     /* Signals are taken synchronously by this thread; every thread started below (the store's,
      * libmicrohttpd's) inherits the mask, so none of them is interrupted. */
     sigemptyset(&sigs);
@@ -480,13 +568,24 @@ vg_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (open_store(&sa, &store, "serve") < 0) {
+        vg_alerts_free(alerts);
         return VG_EXIT_STORE;
     }
     co.store = store;
+    if (alerts != NULL && seed_alerts(alerts, store) < 0) {
+        vg_alerts_free(alerts);
+        vg_store_close(store);
+        return VG_EXIT_STORE;
+    }
+    co.alerts = alerts;
     if (vg_collector_start(&co, &col, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: %s\n", err);
+        vg_alerts_free(alerts);
         vg_store_close(store);
         return VG_EXIT_USAGE;
+    }
+    if (alerts != NULL) {
+        vg_alerts_set_base_url(alerts, public_url != NULL ? public_url : vg_collector_url(col));
     }
     /* The database spec may hold a password: only its kind is shown. */
     fprintf(stderr, "vigie serve: listening on %s (database: %s)%s\n", vg_collector_url(col),
@@ -509,6 +608,7 @@ vg_cmd_serve(int argc, char **argv)
         }
     }
     vg_collector_free(col);
+    vg_alerts_free(alerts); /* queued events get their last chance */
     vg_store_close(store);
     fprintf(stderr, "vigie serve: stopped\n");
     return VG_EXIT_OK;

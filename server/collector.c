@@ -17,8 +17,10 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "alerts.h"
 #include "api.h"
 #include "buf.h"
+#include "dashboard.h"
 #include "http_util.h"
 #include "ingest.h"
 #include "limits.h"
@@ -41,6 +43,7 @@ enum vg__route {
     VG__R_TARGETS,
     VG__R_METRICS,
     VG__R_HEALTH,
+    VG__R_DASHBOARD,
     VG__R_OTHER,
     VG__R_N
 };
@@ -60,11 +63,12 @@ static const struct {
     [VG__R_TARGETS] = {"/api/v1/targets", false},
     [VG__R_METRICS] = {"/metrics", false},
     [VG__R_HEALTH] = {"/healthz", false},
+    [VG__R_DASHBOARD] = {"/ (dashboard)", false},
     [VG__R_OTHER] = {"other", false},
 };
 
 /* Every status the collector answers with; the metrics count requests per (route, status). */
-static const unsigned vg__codes[] = {200, 400, 404, 405, 409, 413, 415, 500, 503};
+static const unsigned vg__codes[] = {200, 304, 400, 404, 405, 409, 413, 415, 500, 503};
 #define VG__N_CODES (sizeof(vg__codes) / sizeof(vg__codes[0]))
 
 /* Upper bounds (seconds) of the ingest latency histogram: body received to rows committed. */
@@ -215,6 +219,18 @@ vg_collector_now_us(void)
 
 /* ---- ingest -------------------------------------------------------------------------------- */
 
+/* True when p[n] holds only white space (bodies are not NUL-terminated: no strspn). */
+static bool
+vg__blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Lines of one chunk, in order: each either a row to store or a rejection. */
 struct vg__pending {
     size_t line;
@@ -264,6 +280,7 @@ vg__chunk_flush(struct vg_store *s, struct vg__chunk *ch, vg_collector_line_cb c
 
         if (ch->pend[i].row >= 0) {
             l.uid = ch->uids[ch->pend[i].row];
+            l.row = &ch->rows[ch->pend[i].row];
             st->accepted++;
         } else {
             l.error = ch->pend[i].error;
@@ -302,7 +319,7 @@ vg_collector_ingest_lines(struct vg_store *s, const char *data, size_t len, size
         while (t > 0 && (p[t - 1] == '\r' || p[t - 1] == ' ' || p[t - 1] == '\t')) {
             t--;
         }
-        if (t > 0 && strspn(p, " \t") < t) {
+        if (!vg__blank(p, t)) {
             struct vg__pending *pe = &ch.pend[ch.npend++];
 
             pe->line = line;
@@ -526,6 +543,9 @@ vg__submit(struct vg__req *rq, const char *body, size_t len)
         return vg__error(rq, MHD_HTTP_BAD_REQUEST, err);
     }
     rc = vg_store_insert(rq->c->o.store, &u.row, 1, uid);
+    if (rc >= 0) {
+        vg_alerts_observe(rq->c->o.alerts, &u.row, uid[0]);
+    }
     vg_ingest_cleanup(&u);
     if (rc < 0) {
         return vg__store_error(rq, rc, "cannot store the measurement");
@@ -556,6 +576,7 @@ vg__close(struct vg__req *rq)
 
 struct vg__bulk {
     json_t *rejected, *uids;
+    struct vg_alerts *alerts;
 };
 
 static void
@@ -565,6 +586,7 @@ vg__bulk_line(const struct vg_collector_line *l, void *arg)
 
     if (l->uid != NULL) {
         json_array_append_new(b->uids, json_string(l->uid));
+        vg_alerts_observe(b->alerts, l->row, l->uid);
     } else {
         json_array_append_new(
             b->rejected, json_pack("{s:I, s:s}", "line", (json_int_t)l->line, "error", l->error));
@@ -589,11 +611,12 @@ vg__bulk(struct vg__req *rq, const char *body, size_t len)
         snprintf(err, sizeof(err), "more than %d lines: split the upload", VG_COLLECTOR_BULK_LINES);
         return vg__error(rq, MHD_HTTP_CONTENT_TOO_LARGE, err);
     }
-    if (len == 0 || strspn(body, " \t\r\n") == len) {
+    if (vg__blank(body, len)) {
         return vg__error(rq, MHD_HTTP_BAD_REQUEST, "empty body: one measurement per line");
     }
     b.rejected = json_array();
     b.uids = json_array();
+    b.alerts = rq->c->o.alerts;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = vg_collector_ingest_lines(rq->c->o.store, body, len, 1, vg_collector_now_us(),
                                    vg__bulk_line, &b, &st);
@@ -693,6 +716,19 @@ vg__raw(struct vg__req *rq)
         return vg__store_error(rq, rc, "cannot read the measurement");
     }
     return vg__reply(rq, MHD_HTTP_OK, "application/json", text, len, true);
+}
+
+/* GET / and /assets/...: the embedded dashboard (dashboard.h); rq->path is the URL, which an
+ * asset path never needs escaped. */
+static enum MHD_Result
+vg__dashboard(struct vg__req *rq)
+{
+    const struct vg_dashboard_asset *a = vg_dashboard_find(rq->path);
+
+    if (a == NULL) {
+        return vg__error(rq, MHD_HTTP_NOT_FOUND, "not found (see docs/dashboard.md)");
+    }
+    return vg_dashboard_respond(rq->conn, a, VG__SERVER, &rq->status);
 }
 
 static enum MHD_Result
@@ -817,6 +853,9 @@ vg__route_of(struct vg__req *rq, const char *url)
     if (strcmp(url, "/healthz") == 0) {
         return VG__R_HEALTH;
     }
+    if (vg_dashboard_is_path(url)) {
+        return VG__R_DASHBOARD;
+    }
     return VG__R_OTHER;
 }
 
@@ -904,6 +943,8 @@ vg__dispatch(struct vg__req *rq)
         return vg__metrics(rq);
     case VG__R_HEALTH:
         return vg__health(rq);
+    case VG__R_DASHBOARD:
+        return vg__dashboard(rq);
     case VG__R_CLOSE:
         vg__body_release(rq); /* the body, if any, says nothing */
         return vg__close(rq);

@@ -14,6 +14,7 @@
 #include "err.h"
 
 struct vg_store;
+struct vg_alerts;
 
 struct vg_collector_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
@@ -24,6 +25,7 @@ struct vg_collector_opts {
     bool log_client;          /* put the client's address in the request log */
     FILE *log;                /* one line per request; NULL: no log */
     struct vg_store *store;   /* borrowed; outlives the collector */
+    struct vg_alerts *alerts; /* verdict-change alerts (alerts.h) fed by the ingest path, or NULL */
 };
 
 struct vg_collector;
@@ -44,6 +46,7 @@ void vg_collector_free(struct vg_collector *c);
 struct vg_collector_line {
     size_t line;       /* 1-based, counting every line (blank ones too) */
     const char *uid;   /* accepted: the measurement_uid stored for it (an earlier one if a copy) */
+    const struct vg_store_meas *row; /* accepted: the row (valid during the callback only) */
     const char *error; /* rejected: why; NULL when accepted */
 };
 typedef void (*vg_collector_line_cb)(const struct vg_collector_line *l, void *arg);
