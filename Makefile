@@ -3,6 +3,8 @@
 #   make check   install packages, build (warnings as errors), run every test: unit, fuzz corpora,
 #                sanitizer build, short fuzzing, lab scenarios (as root)
 #   make fuzz    fuzz every target for FUZZ_TIME seconds each (default 600)
+#   make bench   build, then benchmark vigie probe against curl (bench/README.md; BENCH_QUICK=1
+#                for a fast run); not part of check
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD ?= build
@@ -12,7 +14,7 @@ FUZZ_TIME ?= 600
 SMOKE_FUZZ_TIME ?= 10
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build asan fuzz-build check demo fuzz format format-check lint clean lab-down
+.PHONY: all deps build asan fuzz-build check demo fuzz bench format format-check lint clean lab-down
 
 all: build
 
@@ -45,6 +47,9 @@ demo: build
 
 fuzz: fuzz-build
 	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TIME)
+
+bench: build
+	bench/run --vigie $(BUILD)/vigie
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
