@@ -106,6 +106,23 @@ struct vg__req {
 
 /* ---- responses ----------------------------------------------------------------------------- */
 
+/*
+ * Record the status of rq's answer for the metrics. Counted when queued, not at completion: a
+ * client that reads /metrics right after an answer sees it counted.
+ */
+static void
+vg__count(struct vg__req *rq, unsigned code)
+{
+    rq->status = (int)code;
+    pthread_mutex_lock(&rq->c->mu);
+    for (size_t k = 0; k < VG__N_CODES; k++) {
+        if (vg__codes[k] == code) {
+            rq->c->requests[rq->route][k]++;
+        }
+    }
+    pthread_mutex_unlock(&rq->c->mu);
+}
+
 static enum MHD_Result
 vg__reply(struct vg__req *rq, unsigned code, const char *type, char *body, size_t len, bool owned)
 {
@@ -121,16 +138,7 @@ vg__reply(struct vg__req *rq, unsigned code, const char *type, char *body, size_
         extra[n++] = MHD_HTTP_HEADER_CONNECTION;
         extra[n++] = "close";
     }
-    rq->status = (int)code;
-    /* Counted now, not at completion: a client that reads /metrics right after this answer
-     * sees it counted. */
-    pthread_mutex_lock(&rq->c->mu);
-    for (size_t k = 0; k < VG__N_CODES; k++) {
-        if (vg__codes[k] == code) {
-            rq->c->requests[rq->route][k]++;
-        }
-    }
-    pthread_mutex_unlock(&rq->c->mu);
+    vg__count(rq, code);
     return vg_http_respond(rq->conn, code, VG__SERVER, type, body, len, owned, extra);
 }
 
@@ -724,11 +732,17 @@ static enum MHD_Result
 vg__dashboard(struct vg__req *rq)
 {
     const struct vg_dashboard_asset *a = vg_dashboard_find(rq->path);
+    enum MHD_Result ret;
+    int status = -1;
 
     if (a == NULL) {
         return vg__error(rq, MHD_HTTP_NOT_FOUND, "not found (see docs/dashboard.md)");
     }
-    return vg_dashboard_respond(rq->conn, a, VG__SERVER, &rq->status);
+    ret = vg_dashboard_respond(rq->conn, a, VG__SERVER, &status);
+    if (status >= 0) {
+        vg__count(rq, (unsigned)status);
+    }
+    return ret;
 }
 
 static enum MHD_Result
