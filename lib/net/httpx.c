@@ -5,6 +5,7 @@
 
 #include "util/mem.h"
 
+#define VG__READ_FIRST (4 * 1024)
 #define VG__READ_CHUNK (16 * 1024)
 
 static void vg__read(struct vg_httpx *x);
@@ -149,7 +150,9 @@ vg__read(struct vg_httpx *x)
     uint64_t left = x->deadline > now ? x->deadline - now : 0;
     struct vg_buf *b = x->head == NULL ? &x->in : &x->body;
     uint8_t *dst;
-    size_t room = VG__READ_CHUNK;
+    /* Small reads while the response is small: most heads and many pages fit in a few KiB, and
+     * each measurement in flight should not hold 16 KiB it does not need. */
+    size_t room = b->len < VG__READ_CHUNK ? VG__READ_FIRST : VG__READ_CHUNK;
 
     if (left == 0) {
         vg__done(x, VG_ETIMEDOUT);
