@@ -94,9 +94,59 @@ static const struct vg__mig_stmt vg__v1[] = {
     {NULL, NULL, "ALTER TABLE targets SET (fillfactor = 80)"},
 };
 
+/*
+ * Version 2. Daily count tables, each without some dimension: per domain, per network (probe_cc
+ * + probe_asn), per country and domain (OONI's usual "a country, its domains, per day" chart).
+ * An aggregation that needs no finer time or other dimension reads one of them, a fraction of
+ * the hourly table's size (measurements spread over many domains and networks leave nearly one
+ * hourly row per measurement). Filled from agg_hourly, then kept at ingest like it.
+ */
+static const struct vg__mig_stmt vg__v2[] = {
+    {"CREATE TABLE agg_daily_domain ("
+     " domain {text} NOT NULL,"
+     " day_start BIGINT NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " n BIGINT NOT NULL,"
+     " PRIMARY KEY (domain, x_verdict, day_start)) {without_rowid}",
+     NULL, NULL},
+    {"CREATE TABLE agg_daily_net ("
+     " day_start BIGINT NOT NULL,"
+     " probe_cc {text} NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " n BIGINT NOT NULL,"
+     " PRIMARY KEY (day_start, probe_cc, probe_asn, x_verdict)) {without_rowid}",
+     NULL, NULL},
+    {"CREATE TABLE agg_daily_cc_domain ("
+     " probe_cc {text} NOT NULL,"
+     " day_start BIGINT NOT NULL,"
+     " domain {text} NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " n BIGINT NOT NULL,"
+     " PRIMARY KEY (probe_cc, day_start, domain, x_verdict)) {without_rowid}",
+     NULL, NULL},
+    {"INSERT INTO agg_daily_domain (domain, day_start, x_verdict, n)"
+     " SELECT domain, hour_start - hour_start % 86400, x_verdict, SUM(n) FROM agg_hourly"
+     " GROUP BY 1, 2, 3",
+     NULL, NULL},
+    {"INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict, n)"
+     " SELECT hour_start - hour_start % 86400, probe_cc, probe_asn, x_verdict, SUM(n)"
+     " FROM agg_hourly GROUP BY 1, 2, 3, 4",
+     NULL, NULL},
+    {"INSERT INTO agg_daily_cc_domain (probe_cc, day_start, domain, x_verdict, n)"
+     " SELECT probe_cc, hour_start - hour_start % 86400, domain, x_verdict, SUM(n)"
+     " FROM agg_hourly GROUP BY 1, 2, 3, 4",
+     NULL, NULL},
+    {NULL, NULL, "ALTER TABLE agg_daily_domain SET (fillfactor = 80)"},
+    {NULL, NULL, "ALTER TABLE agg_daily_cc_domain SET (fillfactor = 80)"},
+    {NULL, NULL, "ALTER TABLE agg_daily_net SET (fillfactor = 80)"},
+};
+
 const struct vg__migration vg__migrations[] = {
     {1, "measurements, reports, hourly aggregates, targets", vg__v1,
      sizeof(vg__v1) / sizeof(vg__v1[0])},
+    {2, "daily aggregates per domain, per network, per country and domain", vg__v2,
+     sizeof(vg__v2) / sizeof(vg__v2[0])},
 };
 const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
 

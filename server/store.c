@@ -719,6 +719,20 @@ static const char vg__sql_agg[] =
     " ON CONFLICT (hour_start, domain, probe_cc, probe_asn, x_verdict)"
     " DO UPDATE SET n = agg_hourly.n + excluded.n";
 
+static const char vg__sql_agg_day_domain[] =
+    "INSERT INTO agg_daily_domain (day_start, domain, x_verdict, n) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (domain, x_verdict, day_start) DO UPDATE SET n = agg_daily_domain.n + excluded.n";
+
+static const char vg__sql_agg_day_cc_domain[] =
+    "INSERT INTO agg_daily_cc_domain (day_start, domain, probe_cc, x_verdict, n)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (probe_cc, day_start, domain, x_verdict)"
+    " DO UPDATE SET n = agg_daily_cc_domain.n + excluded.n";
+
+static const char vg__sql_agg_day_net[] =
+    "INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict, n)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day_start, probe_cc, probe_asn, x_verdict)"
+    " DO UPDATE SET n = agg_daily_net.n + excluded.n";
+
 /*
  * The latest-state row of (input, network). Let V be its verdict, S the start of V's current
  * run, L the latest time seen, B the latest time of another verdict before S. A measurement
@@ -795,10 +809,29 @@ vg__cmp_idem(const void *a, const void *b)
     return strcmp(x->m->idem_key, y->m->idem_key);
 }
 
+/* The count tables kept at ingest (docs/storage.md): which dimensions each keeps, its period. */
+enum {
+    VG__DIM_DOMAIN = 1,
+    VG__DIM_CC = 2,
+    VG__DIM_ASN = 4,
+};
+
+static const struct vg__rollup {
+    const char *sql; /* upsert: (time, [domain], [probe_cc], [probe_asn], x_verdict, n) */
+    int64_t period;
+    unsigned dims;
+    const char *table; /* daily tables, smallest first, for vg_store_aggregate */
+} vg__rollups[] = {
+    {vg__sql_agg, 3600, VG__DIM_DOMAIN | VG__DIM_CC | VG__DIM_ASN, NULL},
+    {vg__sql_agg_day_net, 86400, VG__DIM_CC | VG__DIM_ASN, "agg_daily_net"},
+    {vg__sql_agg_day_domain, 86400, VG__DIM_DOMAIN, "agg_daily_domain"},
+    {vg__sql_agg_day_cc_domain, 86400, VG__DIM_CC | VG__DIM_DOMAIN, "agg_daily_cc_domain"},
+};
+
 struct vg__aggkey {
-    int64_t hour;
+    int64_t t;
     const struct vg_store_meas *m;
-    int64_t n;
+    unsigned dims;
 };
 
 static int
@@ -807,17 +840,59 @@ vg__cmp_agg(const void *a, const void *b)
     const struct vg__aggkey *x = a, *y = b;
     int c;
 
-    if (x->hour != y->hour) {
-        return x->hour < y->hour ? -1 : 1;
+    if (x->t != y->t) {
+        return x->t < y->t ? -1 : 1;
     }
-    if ((c = strcmp(x->m->domain, y->m->domain)) != 0 ||
-        (c = strcmp(x->m->probe_cc, y->m->probe_cc)) != 0) {
+    if ((x->dims & VG__DIM_DOMAIN) && (c = strcmp(x->m->domain, y->m->domain)) != 0) {
         return c;
     }
-    if (x->m->probe_asn != y->m->probe_asn) {
+    if ((x->dims & VG__DIM_CC) && (c = strcmp(x->m->probe_cc, y->m->probe_cc)) != 0) {
+        return c;
+    }
+    if ((x->dims & VG__DIM_ASN) && x->m->probe_asn != y->m->probe_asn) {
         return x->m->probe_asn < y->m->probe_asn ? -1 : 1;
     }
     return strcmp(x->m->x_verdict, y->m->x_verdict);
+}
+
+/* Count the new rows into one rollup table: merged per key here, upserted in key order. */
+static int
+vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, size_t n,
+           struct vg__aggkey *ak, struct vg__val *p)
+{
+    size_t na = 0, k = 0, np = 0;
+    size_t width =
+        3 + !!(r->dims & VG__DIM_DOMAIN) + !!(r->dims & VG__DIM_CC) + !!(r->dims & VG__DIM_ASN);
+
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].is_new) {
+            ak[na++] = (struct vg__aggkey){w[i].m->start_time - w[i].m->start_time % r->period,
+                                           w[i].m, r->dims};
+        }
+    }
+    qsort(ak, na, sizeof(*ak), vg__cmp_agg);
+    for (size_t i = 0; i < na; i++) {
+        const struct vg_store_meas *m = ak[i].m;
+
+        if (k > 0 && vg__cmp_agg(&ak[i], &ak[i - 1]) == 0) {
+            p[np - 1].i++;
+            continue;
+        }
+        p[np++] = vg__int(ak[i].t);
+        if (r->dims & VG__DIM_DOMAIN) {
+            p[np++] = vg__text(m->domain);
+        }
+        if (r->dims & VG__DIM_CC) {
+            p[np++] = vg__text(m->probe_cc);
+        }
+        if (r->dims & VG__DIM_ASN) {
+            p[np++] = vg__int(m->probe_asn);
+        }
+        p[np++] = vg__text(m->x_verdict);
+        p[np++] = vg__int(1);
+        k++;
+    }
+    return k > 0 ? s->ops->run(s->wconn, r->sql, VG__RUN_CACHE, k, width, p, NULL, NULL) : 0;
 }
 
 static int
@@ -918,46 +993,25 @@ vg__resolve_dups(struct vg_store *s, struct vg__wrow *w, size_t n)
     return rc;
 }
 
-/* Hourly aggregates and latest states of the rows that are new, in key order (PostgreSQL takes
- * row locks in that order in every collector, so concurrent transactions cannot deadlock). */
+/* Count tables and latest states of the rows that are new, table by table, each in key order
+ * (PostgreSQL takes row locks in that order in every collector, so concurrent transactions
+ * cannot wait on each other in a cycle). */
 static int
 vg__derived(struct vg_store *s, struct vg__wrow *w, size_t n)
 {
     struct vg__aggkey *ak = vg_xcalloc(n, sizeof(*ak));
     const struct vg_store_meas **tk = vg_xcalloc(n, sizeof(*tk));
     struct vg__val *p = vg_xcalloc(n * 8, sizeof(*p));
-    size_t na = 0, nt = 0, k = 0;
+    size_t nt = 0;
     int rc = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (!w[i].is_new) {
-            continue;
-        }
-        ak[na].hour = w[i].m->start_time - w[i].m->start_time % 3600;
-        ak[na].m = w[i].m;
-        ak[na++].n = 1;
-        if (w[i].m->has_input) {
+        if (w[i].is_new && w[i].m->has_input) {
             tk[nt++] = w[i].m;
         }
     }
-    qsort(ak, na, sizeof(*ak), vg__cmp_agg);
-    for (size_t i = 0; i < na; i++) {
-        const struct vg_store_meas *m = ak[i].m;
-
-        if (k > 0 && vg__cmp_agg(&ak[i], &ak[i - 1]) == 0) {
-            p[(k - 1) * 6 + 5].i++;
-            continue;
-        }
-        p[k * 6 + 0] = vg__int(ak[i].hour);
-        p[k * 6 + 1] = vg__text(m->domain);
-        p[k * 6 + 2] = vg__text(m->probe_cc);
-        p[k * 6 + 3] = vg__int(m->probe_asn);
-        p[k * 6 + 4] = vg__text(m->x_verdict);
-        p[k * 6 + 5] = vg__int(1);
-        k++;
-    }
-    if (k > 0) {
-        rc = s->ops->run(s->wconn, vg__sql_agg, VG__RUN_CACHE, k, 6, p, NULL, NULL);
+    for (size_t r = 0; rc == 0 && r < sizeof(vg__rollups) / sizeof(vg__rollups[0]); r++) {
+        rc = vg__rollup(s, &vg__rollups[r], w, n, ak, p);
     }
     qsort(tk, nt, sizeof(*tk), vg__cmp_target);
     for (size_t i = 0; i < nt; i++) {
@@ -1966,9 +2020,9 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
 
 static const char *const vg__axis_names[] = {
     "", "measurement_day", "measurement_hour", "domain", "probe_asn", "probe_cc", "x_verdict"};
-static const char *const vg__axis_sql[] = {
-    NULL,       "hour_start - hour_start % 86400", "hour_start", "domain", "probe_asn", "probe_cc",
-    "x_verdict"};
+/* "%s" is the table's time column. */
+static const char *const vg__axis_sql[] = {NULL,        "%s - %s %% 86400", "%s",       "domain",
+                                           "probe_asn", "probe_cc",         "x_verdict"};
 #define VG__N_AXES (sizeof(vg__axis_names) / sizeof(vg__axis_names[0]))
 
 int
@@ -2019,31 +2073,67 @@ struct vg__agg_q {
     size_t rows;
 };
 
+static json_t *
+vg__agg_group(struct vg__agg_q *a)
+{
+    json_t *o = json_object();
+
+    for (int v = 0; v < VG_STORE_N_VERDICTS; v++) {
+        json_object_set_new(o, vg_store_verdicts[v], json_integer(0));
+    }
+    json_object_set_new(o, "total", json_integer(0));
+    json_array_append_new(a->results, o);
+    a->rows++;
+    return o;
+}
+
+static void
+vg__agg_add(json_t *o, const char *key, int64_t n)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (v != NULL) {
+        json_integer_set(v, json_integer_value(v) + n);
+    }
+}
+
+/* Rows come as (axes..., x_verdict, count), sorted by the axes: consecutive rows with the same
+ * axes make one group. Pivoting here keeps the SQL a plain GROUP BY (no CASE per row). */
 static int
 vg__on_agg_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__agg_q *a = arg;
-    json_t *o;
+    json_t *o = json_array_get(a->results, json_array_size(a->results) - 1);
+    json_t *vals[2] = {NULL, NULL};
+    bool same = o != NULL;
+    char verdict[16];
+    int rc = 0;
 
     (void)set;
-    if (ncols != a->nax + VG_STORE_N_VERDICTS + 1) {
+    if (ncols != a->nax + 2 || c[a->nax + 1].t != VG__INT) {
         return VG_EINTERNAL;
     }
-    if (++a->rows > VG__AGG_MAX_GROUPS) {
-        return VG_ETOOBIG;
-    }
-    o = json_object();
     for (size_t i = 0; i < a->nax; i++) {
-        json_object_set_new(o, vg__axis_names[a->ax[i]], vg__axis_value(a->ax[i], &c[i]));
+        vals[i] = vg__axis_value(a->ax[i], &c[i]);
+        same = same && json_equal(vals[i], json_object_get(o, vg__axis_names[a->ax[i]]));
     }
-    for (int v = 0; v <= VG_STORE_N_VERDICTS; v++) {
-        const struct vg__val *x = &c[a->nax + (size_t)v];
-
-        json_object_set_new(o, v < VG_STORE_N_VERDICTS ? vg_store_verdicts[v] : "total",
-                            json_integer(x->t == VG__INT ? x->i : 0));
+    if (!same) {
+        if (a->rows == VG__AGG_MAX_GROUPS) {
+            rc = VG_ETOOBIG;
+            goto out;
+        }
+        o = vg__agg_group(a);
+        for (size_t i = 0; i < a->nax; i++) {
+            json_object_set(o, vg__axis_names[a->ax[i]], vals[i]);
+        }
     }
-    json_array_append_new(a->results, o);
-    return 0;
+    vg__copy_text(&c[a->nax], verdict, sizeof(verdict));
+    vg__agg_add(o, verdict, c[a->nax + 1].i); /* a verdict outside the five counts in total */
+    vg__agg_add(o, "total", c[a->nax + 1].i);
+out:
+    json_decref(vals[0]);
+    json_decref(vals[1]);
+    return rc;
 }
 
 static int
@@ -2061,7 +2151,10 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
                    enum vg_store_axis y, json_t **out)
 {
     struct vg__agg_q *a;
+    const char *table = "agg_hourly", *tcol = "hour_start";
     char piece[128];
+    unsigned dims = 0;
+    bool hourly = false;
     int64_t since;
     int rc;
 
@@ -2078,33 +2171,52 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
     if (y != VG_AXIS_NONE) {
         a->ax[a->nax++] = y;
     }
+    /* The smallest count table that has every dimension the query needs: the daily tables
+     * each drop a dimension and are far smaller than the hourly one. */
+    for (size_t i = 0; i < a->nax; i++) {
+        dims |= a->ax[i] == VG_AXIS_DOMAIN ? VG__DIM_DOMAIN : 0;
+        dims |= a->ax[i] == VG_AXIS_CC ? VG__DIM_CC : 0;
+        dims |= a->ax[i] == VG_AXIS_ASN ? VG__DIM_ASN : 0;
+        hourly |= a->ax[i] == VG_AXIS_HOUR;
+    }
+    if (f != NULL) {
+        dims |= f->domain != NULL ? VG__DIM_DOMAIN : 0;
+        dims |= f->probe_cc != NULL ? VG__DIM_CC : 0;
+        dims |= f->has_probe_asn ? VG__DIM_ASN : 0;
+        hourly |= f->since % 86400 != 0 || f->until % 86400 != 0;
+    }
+    for (size_t r = 1; !hourly && r < sizeof(vg__rollups) / sizeof(vg__rollups[0]); r++) {
+        if ((vg__rollups[r].dims & dims) == dims) {
+            table = vg__rollups[r].table;
+            tcol = "day_start";
+            break;
+        }
+    }
     vg__q_add(&a->q, "SELECT ");
     for (size_t i = 0; i < a->nax; i++) {
-        snprintf(piece, sizeof(piece), "%s, ", vg__axis_sql[a->ax[i]]);
+        snprintf(piece, sizeof(piece), vg__axis_sql[a->ax[i]], tcol, tcol);
         vg__q_add(&a->q, piece);
+        vg__q_add(&a->q, ", ");
     }
     /* SUM of BIGINT is NUMERIC in PostgreSQL: cast back so both dialects return integers. */
-    for (int v = 0; v < VG_STORE_N_VERDICTS; v++) {
-        snprintf(piece, sizeof(piece),
-                 "CAST(SUM(CASE WHEN x_verdict = '%s' THEN n ELSE 0 END)"
-                 " AS BIGINT), ",
-                 vg_store_verdicts[v]);
-        vg__q_add(&a->q, piece);
-    }
-    vg__q_add(&a->q, "CAST(SUM(n) AS BIGINT) FROM agg_hourly WHERE 1 = 1");
+    snprintf(piece, sizeof(piece), "x_verdict, CAST(SUM(n) AS BIGINT) FROM %s WHERE 1 = 1", table);
+    vg__q_add(&a->q, piece);
     since = f != NULL && f->since > 0 ? f->since - f->since % 3600 : 0;
-    vg__q_filters(&a->q, f, "hour_start", since, false);
-    if (a->nax > 0) {
-        vg__q_add(&a->q, a->nax == 1 ? " GROUP BY 1 ORDER BY 1" : " GROUP BY 1, 2 ORDER BY 1, 2");
-        vg__q_param(&a->q, " LIMIT ", vg__int(VG__AGG_MAX_GROUPS + 1), "");
-    }
+    vg__q_filters(&a->q, f, tcol, since, false);
+    vg__q_add(&a->q, a->nax == 0   ? " GROUP BY 1 ORDER BY 1"
+                     : a->nax == 1 ? " GROUP BY 1, 2 ORDER BY 1, 2"
+                                   : " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    /* at most five rows (verdicts) per group: enough to see that there are too many groups */
+    vg__q_param(&a->q, " LIMIT ", vg__int((int64_t)(VG__AGG_MAX_GROUPS + 1) * VG_STORE_N_VERDICTS),
+                "");
     a->results = json_array();
     rc = vg__read(s, vg__agg_fn, a);
     if (rc == 0) {
         json_t *res = a->results;
 
         if (a->nax == 0) {
-            res = json_incref(json_array_get(a->results, 0));
+            res = json_incref(json_array_size(a->results) > 0 ? json_array_get(a->results, 0)
+                                                              : vg__agg_group(a));
             json_decref(a->results);
         }
         a->results = NULL;
@@ -2252,7 +2364,27 @@ static const struct {
      " domain, probe_cc, probe_asn, x_verdict, COUNT(*) FROM measurements"
      " GROUP BY 1, 2, 3, 4, 5 EXCEPT SELECT hour_start, domain, probe_cc, probe_asn, x_verdict,"
      " n FROM agg_hourly) AS d"},
-    {"aggregate rows with a count below 1", "SELECT COUNT(*), 0 FROM agg_hourly WHERE n < 1"},
+    {"aggregate rows with a count below 1",
+     "SELECT (SELECT COUNT(*) FROM agg_hourly WHERE n < 1) + (SELECT COUNT(*) FROM"
+     " agg_daily_domain WHERE n < 1) + (SELECT COUNT(*) FROM agg_daily_net WHERE n < 1) +"
+     " (SELECT COUNT(*) FROM agg_daily_cc_domain WHERE n < 1), 0"},
+    {"daily per-domain aggregate differs from the hourly one",
+     "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, domain, x_verdict,"
+     " CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3 EXCEPT SELECT day_start,"
+     " domain, x_verdict, n FROM agg_daily_domain) AS d"},
+    {"daily per-network aggregate differs from the hourly one",
+     "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, probe_cc, probe_asn,"
+     " x_verdict, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"
+     " day_start, probe_cc, probe_asn, x_verdict, n FROM agg_daily_net) AS d"},
+    {"daily per-country-and-domain aggregate differs from the hourly one",
+     "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, domain, probe_cc,"
+     " x_verdict, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"
+     " day_start, domain, probe_cc, x_verdict, n FROM agg_daily_cc_domain) AS d"},
+    {"daily aggregate totals differ from the number of measurements",
+     "SELECT (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_domain) +"
+     " (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_net) +"
+     " (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_cc_domain),"
+     " 3 * (SELECT COUNT(*) FROM measurements)"},
     {"targets whose latest measurement is not the newest, or disagrees",
      "SELECT COUNT(*), 0 FROM targets t WHERE t.since_time > t.last_time"
      " OR t.last_time <> (SELECT MAX(m.measurement_start_time) FROM measurements m"

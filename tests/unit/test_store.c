@@ -490,13 +490,47 @@ test_schema_and_reopen(void **state)
     struct vg_store_opts o = {.no_migrate = true};
 
     assert_string_equal(vg_store_backend(s), g_is_pg ? "postgresql" : "sqlite");
-    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM schema_version"), 1);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM schema_version"), vg__n_migrations);
     assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"),
                      vg__migrations[vg__n_migrations - 1].version);
     /* a second open (another collector) finds the schema current and changes nothing */
     s2 = open_store(&o);
     vg_store_close(s2);
-    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM schema_version"), 1);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM schema_version"), vg__n_migrations);
+}
+
+static void load_grid(struct vg_store *s);
+static json_t *agg(struct vg_store *s, const struct vg_store_filter *f, const char *x,
+                   const char *y);
+
+/* A database at version 1 with data: opening it adds version 2 and fills the daily tables
+ * from the hourly one. */
+static void
+test_migration_upgrade(void **state)
+{
+    struct vg_store *s = *state, *s2;
+    struct vg_store_opts strict = {.no_migrate = true};
+    json_t *a;
+    char err[256];
+
+    load_grid(s);
+    raw_exec("DROP TABLE agg_daily_domain");
+    raw_exec("DROP TABLE agg_daily_net");
+    raw_exec("DROP TABLE agg_daily_cc_domain");
+    raw_exec("DELETE FROM schema_version WHERE version = 2");
+    assert_int_equal(vg_store_open(g_spec, &strict, &s2, err, sizeof(err)), VG_STORE_ESCHEMA);
+    s2 = open_store(NULL);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 2);
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_domain"), 30);
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_net"), 30);
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_cc_domain"), 30);
+    a = agg(s2, NULL, "domain", NULL); /* answered from agg_daily_domain */
+    assert_int_equal(json_array_size(json_object_get(a, "result")), 3);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_array_get(json_object_get(a, "result"), 0), "total")),
+                     10);
+    json_decref(a);
+    vg_store_close(s2);
 }
 
 static void
@@ -983,6 +1017,26 @@ test_aggregate(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "probe_cc")), "RU");
     json_decref(a);
 
+    /* a country's domains (the per-country-and-domain table) */
+    f = (struct vg_store_filter){.probe_cc = "IT"};
+    a = agg(s, &f, "domain", NULL);
+    r = json_object_get(a, "result");
+    assert_int_equal(json_array_size(r), 3);
+    row = json_array_get(r, 1);
+    assert_string_equal(json_string_value(json_object_get(row, "domain")), "d1.example");
+    assert_int_equal(jint(row, "blocked"), 5); /* i = 1, 7, 13, 19, 25 */
+    assert_int_equal(jint(row, "total"), 5);
+    json_decref(a);
+    /* a domain's networks (the hourly table) */
+    f = (struct vg_store_filter){.domain = "d0.example"};
+    a = agg(s, &f, "probe_asn", "measurement_day");
+    r = json_object_get(a, "result");
+    assert_int_equal(json_array_size(r), 6);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "probe_asn")),
+                        "AS12389");
+    assert_int_equal(jint(json_array_get(r, 0), "total"), 2); /* i = 0, 6 on day 1 */
+    json_decref(a);
+
     /* hour axis with filters: IT, day 1 (hours 01, 03, ..., 09) */
     f = (struct vg_store_filter){.probe_cc = "IT", .since = 1772323200, .until = 1772409600};
     a = agg(s, &f, "measurement_hour", NULL);
@@ -1305,6 +1359,7 @@ test_integrity_detects(void **state)
 static const struct CMUnitTest backend_tests[] = {
     BT(test_schema_and_reopen),
     BT(test_schema_newer_refused),
+    BT(test_migration_upgrade),
     BT(test_insert_get_raw),
     BT(test_idempotent_reupload),
     BT(test_insert_refusals),
