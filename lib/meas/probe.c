@@ -62,9 +62,11 @@ struct vg_probe {
     uv_async_t async;
     bool accepting; /* under qlock: submissions allowed (not stopping, not a batch run) */
     struct vg__job *qhead, *qtail;
-    struct vg__ctrl_slot *slots; /* one per URL when helpers are configured */
-    char sys_resolver[64];       /* first nameserver of /etc/resolv.conf (resolver_ip) */
-    struct vg_uploader *up;      /* when a collector is configured */
+    struct vg__ctrl_slot *slots;      /* one per URL when helpers are configured */
+    char sys_resolver[64];            /* first nameserver of /etc/resolv.conf (resolver_ip) */
+    unsigned hs_active;               /* TLS handshakes running */
+    struct vg__ep *hs_head, *hs_tail; /* connected endpoints waiting for a handshake slot */
+    struct vg_uploader *up;           /* when a collector is configured */
     struct vg_upload_stats up_stats;
     struct vg_asn_db *asn;   /* --asn-db / --country-db, or NULL */
     uint32_t resolver_asn;   /* of sys_resolver (resolver_asn) */
@@ -110,8 +112,9 @@ struct vg__ep {
     char ip[INET6_ADDRSTRLEN];
     char addr[64];
     uint16_t port;
-    bool tls;      /* handshake on this endpoint (https, or port 443 of a control measurement) */
-    char alpn[32]; /* protocol negotiated by ALPN, "" if none */
+    bool tls; /* handshake on this endpoint (https, or port 443 of a control measurement) */
+    struct vg__ep *hs_next; /* in the probe's handshake queue */
+    char alpn[32];          /* protocol negotiated by ALPN, "" if none */
     bool from_job; /* an address the job supplied (a probe's), not one this engine resolved */
     size_t obs;    /* index in m->obs.ep, or SIZE_MAX when the summary is full */
     int tid;       /* transaction id */
@@ -510,11 +513,17 @@ vg__certs_json(const struct vg_tls_info *ti, json_t **summaries)
     return certs;
 }
 
+static void vg__hs_next(struct vg_probe *p);
+static void vg__hs_start(struct vg__ep *ep);
+
 static void
 vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 {
     struct vg__ep *ep = arg;
     struct vg_meas *m = ep->m;
+
+    m->p->hs_active--;
+    vg__hs_next(m->p);
     struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
     json_t *entry, *certs = json_array(), *sums = json_array();
     struct vg_tls_info *ti = NULL;
@@ -583,8 +592,8 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
     struct vg_meas *m = ep->m;
     struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
     double t = vg__now(m);
-    struct ssl_st *ssl;
 
+    (void)c;
     (void)n;
     json_array_append_new(m->tcp,
                           json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip",
@@ -605,13 +614,51 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
     }
     if (oe != NULL)
         oe->tls_attempted = true;
-    ep->t0 = t;
     ep->state = VG__EP_HANDSHAKE;
-    if (vg_tls_new(m->p->ctx, vg_conn_fd(c), m->url.host, m->url.ip_family != 0, &ssl) < 0 ||
-        vg_conn_handshake(c, ssl, m->p->o.tls_timeout_ms, vg__on_handshake, ep) < 0) {
+    /* Handshakes are CPU-bound: a bounded number run at once and the others wait, connected.
+     * OpenSSL's per-handshake memory then stays off measurements that would only queue for the
+     * CPU anyway. */
+    if (m->p->hs_active >= VG_TLS_HANDSHAKES_MAX) {
+        if (m->p->hs_tail != NULL)
+            m->p->hs_tail->hs_next = ep;
+        else
+            m->p->hs_head = ep;
+        m->p->hs_tail = ep;
+        return;
+    }
+    vg__hs_start(ep);
+}
+
+static void
+vg__hs_start(struct vg__ep *ep)
+{
+    struct vg_meas *m = ep->m;
+    struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
+    struct ssl_st *ssl;
+
+    ep->t0 = vg__now(m);
+    m->p->hs_active++;
+    if (vg_tls_new(m->p->ctx, vg_conn_fd(ep->conn), m->url.host, m->url.ip_family != 0, &ssl) < 0 ||
+        vg_conn_handshake(ep->conn, ssl, m->p->o.tls_timeout_ms, vg__on_handshake, ep) < 0) {
+        m->p->hs_active--;
         if (oe != NULL)
             oe->tls_err = VG_EINTERNAL;
         vg__ep_release(ep);
+    }
+}
+
+/* A handshake slot freed: start the oldest waiting endpoint. */
+static void
+vg__hs_next(struct vg_probe *p)
+{
+    while (p->hs_head != NULL && p->hs_active < VG_TLS_HANDSHAKES_MAX) {
+        struct vg__ep *ep = p->hs_head;
+
+        p->hs_head = ep->hs_next;
+        if (p->hs_head == NULL)
+            p->hs_tail = NULL;
+        ep->hs_next = NULL;
+        vg__hs_start(ep);
     }
 }
 
