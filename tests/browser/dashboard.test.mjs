@@ -270,6 +270,8 @@ test('measurement page: both certificate chains side by side, evidence, raw JSON
   assert.equal((await rr.json()).test_keys.x_verdict, 'intercepted');
   await shot(page, 'measurement');
   await page.setViewportSize({ width: 390, height: 844 });
+  const w = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+  assert.ok(w.doc <= w.view + 1, `page ${w.doc}px wide in a ${w.view}px viewport`);
   await shot(page, 'measurement-phone');
   await assertClean(page);
   await page.close();

@@ -213,7 +213,7 @@ function httpSection(tk, control) {
     ['Status code', ok(tk.status_code_match, 'matches the control', 'differs from the control')],
     ['Title', ok(tk.title_match, 'matches', 'differs')],
     ['Body length', ok(tk.body_length_match, 'matches', 'differs')],
-    ['Body proportion', tk.body_proportion == null ? '—' : String(tk.body_proportion)],
+    ['Body proportion', typeof tk.body_proportion === 'number' ? tk.body_proportion.toFixed(3) : str(tk.body_proportion)],
     ['Headers', ok(tk.headers_match, 'match', 'differ')],
   ]);
   const chainRows = [...reqs].reverse().map((r, i) => [String(i), str(obj(r.request).url), str(r.address) || '—',
