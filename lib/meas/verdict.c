@@ -864,6 +864,15 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v
             f == VG_ECONNRESET || f == VG_ECONNABORTED || f == VG_ETIMEDOUT || f == VG_EEOF || dns;
 
         vg__cause(cause, sizeof(cause), dns ? "dns" : "http", f);
+        /* The site's own broken redirect: the control got the same redirect (it reports an
+         * unfollowable Location as the final answer). Misconfiguration, not interference. */
+        if (f == VG_EHTTP_LOCATION && c->status >= 300 && c->status < 400) {
+            vg__decide(v, "down", cause,
+                       "%s redirects to an invalid location (%s); the control got the same "
+                       "redirect (%s)",
+                       o->host, vg_err_failure(f), theirs);
+            return;
+        }
         if (vg_cmp_ctrl_http_ok(c))
             vg__decide(v, hard ? "blocked" : "unknown", cause,
                        "the HTTP request to %s%s%s failed (%s) while the control fetched the page "
