@@ -46,8 +46,9 @@ void vg_collector_free(struct vg_collector *c);
 struct vg_collector_line {
     size_t line;       /* 1-based, counting every line (blank ones too) */
     const char *uid;   /* accepted: the measurement_uid stored for it (an earlier one if a copy) */
-    const struct vg_store_meas *row; /* accepted: the row (valid during the callback only) */
     const char *error; /* rejected: why; NULL when accepted */
+    /* accepted: the row as stored (valid during the callback only; the alerts read it) */
+    const struct vg_store_meas *row;
 };
 typedef void (*vg_collector_line_cb)(const struct vg_collector_line *l, void *arg);
 
