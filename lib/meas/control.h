@@ -25,9 +25,9 @@ struct vg_ctrl_endpoint {
     char tls_failure[64];
     /* vigie extensions; x_present is false when the helper is not vigie */
     bool x_present;
-    bool x_valid;          /* the chain validated for the name at the control */
-    char leaf_sha256[65];  /* hex */
-    char leaf_spki[65];    /* hex SHA-256 of the leaf SubjectPublicKeyInfo */
+    bool x_valid;         /* the chain validated for the name at the control */
+    char leaf_sha256[65]; /* hex */
+    char leaf_spki[65];   /* hex SHA-256 of the leaf SubjectPublicKeyInfo */
     size_t n_ca_spki;
     char ca_spki[VG_CTRL_MAX_CA][65]; /* SPKI hashes of the chain's CA certificates */
 };

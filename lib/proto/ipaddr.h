@@ -7,13 +7,13 @@
 
 enum vg_ip_class {
     VG_IP_PUBLIC = 0,
-    VG_IP_LOOPBACK,   /* 127/8, ::1 */
-    VG_IP_PRIVATE,    /* 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT), fc00::/7 */
-    VG_IP_LINKLOCAL,  /* 169.254/16, fe80::/10 */
-    VG_IP_UNSPEC,     /* 0/8, :: */
-    VG_IP_MULTICAST,  /* 224/4, ff00::/8 */
-    VG_IP_RESERVED,   /* 240/4, 255.255.255.255, 192.0.0/24, 198.18/15, ::ffff:0:0/96, ... */
-    VG_IP_DOC,        /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 (documentation) */
+    VG_IP_LOOPBACK,  /* 127/8, ::1 */
+    VG_IP_PRIVATE,   /* 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT), fc00::/7 */
+    VG_IP_LINKLOCAL, /* 169.254/16, fe80::/10 */
+    VG_IP_UNSPEC,    /* 0/8, :: */
+    VG_IP_MULTICAST, /* 224/4, ff00::/8 */
+    VG_IP_RESERVED,  /* 240/4, 255.255.255.255, 192.0.0/24, 198.18/15, ::ffff:0:0/96, ... */
+    VG_IP_DOC,       /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 (documentation) */
 };
 
 /* Classify a textual IPv4 or IPv6 address; returns -1 when s is not an IP address. */
