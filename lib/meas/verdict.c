@@ -174,6 +174,52 @@ vg__dominant(const int *errs, size_t n)
     return n > 0 ? errs[0] : 0;
 }
 
+/* The endpoints of the final hop, as both connect rules (with and without a control) see them. */
+struct vg__tally {
+    size_t n, n_tcp, n_tls, n_ok; /* endpoints; failed TCP; failed TLS after TCP; fully connected */
+    int tcp_err, tls_err;         /* the dominant failure of each step (vg__dominant) */
+    const char *tcp_addr;         /* an endpoint whose TCP failure is tcp_err (or the first one) */
+};
+
+/* Fill t; false when the rules have nothing to say (no endpoint, or one fully connected). */
+static bool
+vg__tally_final(const struct vg_obs *o, struct vg__tally *t)
+{
+    int tcp_errs[VG_OBS_MAX_EP], tls_errs[VG_OBS_MAX_EP];
+
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < o->n_ep; i++) {
+        const struct vg_obs_endpoint *e = &o->ep[i];
+
+        if (e->depth != o->final_depth)
+            continue;
+        t->n++;
+        if (e->tcp_err != 0)
+            tcp_errs[t->n_tcp++] = e->tcp_err;
+        else if (e->tls_attempted && e->tls_err != 0)
+            tls_errs[t->n_tls++] = e->tls_err;
+        else
+            t->n_ok++;
+    }
+    if (t->n == 0 || t->n_ok > 0)
+        return false;
+    t->tcp_err = vg__dominant(tcp_errs, t->n_tcp);
+    t->tls_err = vg__dominant(tls_errs, t->n_tls);
+    for (size_t i = 0; i < o->n_ep; i++) {
+        const struct vg_obs_endpoint *e = &o->ep[i];
+
+        if (e->depth != o->final_depth)
+            continue;
+        if (t->tcp_addr == NULL)
+            t->tcp_addr = e->addr;
+        if (t->n_tcp > 0 && e->tcp_err == t->tcp_err) {
+            t->tcp_addr = e->addr;
+            break;
+        }
+    }
+    return true;
+}
+
 static const struct vg_obs_endpoint *
 vg__first_valid_tls(const struct vg_obs *o)
 {
@@ -267,30 +313,18 @@ vg__mitm_decision(const struct vg_obs *o, struct vg_verdict *v)
 static bool
 vg__connect_decision(const struct vg_obs *o, struct vg_verdict *v)
 {
-    int tcp_errs[VG_OBS_MAX_EP], tls_errs[VG_OBS_MAX_EP];
-    size_t n = 0, n_tcp = 0, n_tls = 0, n_ok = 0;
-    const char *first_addr = NULL;
+    struct vg__tally t;
+    size_t n, n_tls;
+    const char *first_addr;
     int err;
 
-    for (size_t i = 0; i < o->n_ep; i++) {
-        const struct vg_obs_endpoint *e = &o->ep[i];
-
-        if (e->depth != o->final_depth)
-            continue;
-        n++;
-        if (first_addr == NULL)
-            first_addr = e->addr;
-        if (e->tcp_err != 0)
-            tcp_errs[n_tcp++] = e->tcp_err;
-        else if (e->tls_attempted && e->tls_err != 0)
-            tls_errs[n_tls++] = e->tls_err;
-        else
-            n_ok++;
-    }
-    if (n == 0 || n_ok > 0)
+    if (!vg__tally_final(o, &t))
         return false;
+    n = t.n;
+    n_tls = t.n_tls;
+    first_addr = t.tcp_addr;
     if (n_tls == 0) {
-        err = vg__dominant(tcp_errs, n_tcp);
+        err = t.tcp_err;
         vg__set(v, "unknown", "tcp", err);
         snprintf(v->evidence, sizeof(v->evidence),
                  "TCP connect failed on every address of %s (%s on %s%s); without a control "
@@ -298,7 +332,7 @@ vg__connect_decision(const struct vg_obs *o, struct vg_verdict *v)
                  o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "");
         return true;
     }
-    err = vg__dominant(tls_errs, n_tls);
+    err = t.tls_err;
     if (err == VG_ECONNRESET || err == VG_ETIMEDOUT || err == VG_EEOF) {
         vg__set(v, "blocked", "tls", err);
         snprintf(v->evidence, sizeof(v->evidence),
@@ -774,32 +808,20 @@ vg__c_both_invalid(const struct vg_obs *o, const struct vg_obs_endpoint *bad,
 static bool
 vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
 {
-    int tcp_errs[VG_OBS_MAX_EP], tls_errs[VG_OBS_MAX_EP];
-    size_t n = 0, n_tcp = 0, n_tls = 0, n_ok = 0;
-    const char *first_addr = NULL;
+    struct vg__tally t;
+    size_t n, n_tls;
+    const char *first_addr;
     const struct vg_ctrl_endpoint *ce;
     char cause[32];
     int err, view;
 
-    for (size_t i = 0; i < o->n_ep; i++) {
-        const struct vg_obs_endpoint *e = &o->ep[i];
-
-        if (e->depth != o->final_depth)
-            continue;
-        n++;
-        if (first_addr == NULL)
-            first_addr = e->addr;
-        if (e->tcp_err != 0)
-            tcp_errs[n_tcp++] = e->tcp_err;
-        else if (e->tls_attempted && e->tls_err != 0)
-            tls_errs[n_tls++] = e->tls_err;
-        else
-            n_ok++;
-    }
-    if (n == 0 || n_ok > 0)
+    if (!vg__tally_final(o, &t))
         return false;
+    n = t.n;
+    n_tls = t.n_tls;
+    first_addr = t.tcp_addr;
     if (n_tls == 0) {
-        err = vg__dominant(tcp_errs, n_tcp);
+        err = t.tcp_err;
         vg__cause(cause, sizeof(cause), "tcp", err);
         view = vg__ctrl_view(o, c, o->final_depth, NULL, VG__TCP, &ce);
         if (view == 1)
@@ -822,7 +844,7 @@ vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict
                        o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "");
         return true;
     }
-    err = vg__dominant(tls_errs, n_tls);
+    err = t.tls_err;
     vg__cause(cause, sizeof(cause), "tls", err);
     view = vg__ctrl_view(o, c, o->final_depth, NULL, VG__TLS, &ce);
     if (view == 1 && (err == VG_ECONNRESET || err == VG_ETIMEDOUT || err == VG_EEOF))
