@@ -26,6 +26,8 @@
 #define VG__ZLEVEL           1      /* zlib level: JSON compresses ~5x already at 1-3 */
 #define VG__MEAS_COLS        18
 #define VG__QUERY_MAX_PARAMS 16
+#define VG__N_WSQL           6 /* ingest statements (vg__wsql) */
+#define VG__N_CHUNKS         4 /* row counts each is prepared for (vg__chunks) */
 
 const char *const vg_store_verdicts[VG_STORE_N_VERDICTS] = {"accessible", "blocked", "intercepted",
                                                             "down", "unknown"};
@@ -594,6 +596,8 @@ struct vg_store {
 
     pthread_mutex_t z_mu;
     struct vg__zs *z_free; /* deflate states ready for reuse */
+
+    char *wsql[VG__N_WSQL][VG__N_CHUNKS]; /* vg__wsql_build(w, vg__chunks[c]) */
 };
 
 const char *
@@ -700,38 +704,11 @@ struct vg__wrow {
     bool found;
 };
 
-static const char vg__sql_ins_meas[] =
-    "INSERT INTO measurements (measurement_uid, idem_key, report_id, measurement_start_time,"
-    " input, domain, probe_cc, probe_asn, test_name, software_name, software_version, x_verdict,"
-    " x_cause, blocking, accessible, received, raw_len, raw)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-    " ON CONFLICT DO NOTHING RETURNING measurement_uid";
-
 static const char vg__sql_find_idem[] =
     "SELECT measurement_uid FROM measurements WHERE idem_key = $1";
 
 static const char vg__sql_find_uid[] =
     "SELECT measurement_uid FROM measurements WHERE measurement_uid = $1";
-
-static const char vg__sql_agg[] =
-    "INSERT INTO agg_hourly (hour_start, domain, probe_cc, probe_asn, x_verdict, n)"
-    " VALUES ($1, $2, $3, $4, $5, $6)"
-    " ON CONFLICT (hour_start, domain, probe_cc, probe_asn, x_verdict)"
-    " DO UPDATE SET n = agg_hourly.n + excluded.n";
-
-static const char vg__sql_agg_day_domain[] =
-    "INSERT INTO agg_daily_domain (day_start, domain, x_verdict, n) VALUES ($1, $2, $3, $4)"
-    " ON CONFLICT (domain, x_verdict, day_start) DO UPDATE SET n = agg_daily_domain.n + excluded.n";
-
-static const char vg__sql_agg_day_cc_domain[] =
-    "INSERT INTO agg_daily_cc_domain (day_start, domain, probe_cc, x_verdict, n)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (probe_cc, day_start, domain, x_verdict)"
-    " DO UPDATE SET n = agg_daily_cc_domain.n + excluded.n";
-
-static const char vg__sql_agg_day_net[] =
-    "INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict, n)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day_start, probe_cc, probe_asn, x_verdict)"
-    " DO UPDATE SET n = agg_daily_net.n + excluded.n";
 
 /*
  * The latest-state row of (input, network). Let V be its verdict, S the start of V's current
@@ -744,9 +721,7 @@ static const char vg__sql_agg_day_net[] =
  *                   earliest time we still know to be in the run: later than or equal to truth)
  * All SET expressions read the row as it was before the update, in SQLite and PostgreSQL.
  */
-static const char vg__sql_target[] =
-    "INSERT INTO targets (input, probe_cc, probe_asn, domain, x_verdict, x_cause, since_time,"
-    " last_time, brk_time, last_uid) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8)"
+static const char vg__sql_target_tail[] =
     " ON CONFLICT (input, probe_cc, probe_asn) DO UPDATE SET"
     " x_verdict = CASE WHEN excluded.last_time >= targets.last_time"
     "  THEN excluded.x_verdict ELSE targets.x_verdict END,"
@@ -774,6 +749,118 @@ static const char vg__sql_target[] =
     "  ELSE targets.brk_time END,"
     " last_time = CASE WHEN excluded.last_time >= targets.last_time"
     "  THEN excluded.last_time ELSE targets.last_time END";
+
+/*
+ * The ingest statements, as an INSERT head, one VALUES tuple (placeholders $1..$width) and a
+ * tail. The writer runs each over many rows at once: the tuple repeated k times, renumbered, k
+ * from vg__chunks (vg__write_rows). One statement per 256 rows instead of one per row is what
+ * makes PostgreSQL fast (planning and protocol costs per statement), and SQLite a bit faster.
+ * Rows of one statement never share a conflict key (counts are merged per key first; latest
+ * states go in rounds), as PostgreSQL's DO UPDATE requires.
+ */
+enum {
+    VG__W_MEAS,
+    VG__W_AGG_HOUR,
+    VG__W_AGG_NET,
+    VG__W_AGG_DOMAIN,
+    VG__W_AGG_CC_DOMAIN,
+    VG__W_TARGET,
+    VG__N_W
+};
+
+static const struct vg__wsql {
+    const char *head;
+    const char *tuple;
+    const char *tail;
+    size_t width;
+} vg__wsql[VG__N_W] = {
+    [VG__W_MEAS] = {"INSERT INTO measurements (measurement_uid, idem_key, report_id,"
+                    " measurement_start_time, input, domain, probe_cc, probe_asn, test_name,"
+                    " software_name, software_version, x_verdict, x_cause, blocking, accessible,"
+                    " received, raw_len, raw) VALUES ",
+                    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+                    " $18)",
+                    " ON CONFLICT DO NOTHING RETURNING measurement_uid", VG__MEAS_COLS},
+    [VG__W_AGG_HOUR] = {"INSERT INTO agg_hourly (hour_start, domain, probe_cc, probe_asn,"
+                        " x_verdict, n) VALUES ",
+                        "($1, $2, $3, $4, $5, $6)",
+                        " ON CONFLICT (hour_start, domain, probe_cc, probe_asn, x_verdict)"
+                        " DO UPDATE SET n = agg_hourly.n + excluded.n",
+                        6},
+    [VG__W_AGG_NET] = {"INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict, n)"
+                       " VALUES ",
+                       "($1, $2, $3, $4, $5)",
+                       " ON CONFLICT (day_start, probe_cc, probe_asn, x_verdict)"
+                       " DO UPDATE SET n = agg_daily_net.n + excluded.n",
+                       5},
+    [VG__W_AGG_DOMAIN] = {"INSERT INTO agg_daily_domain (day_start, domain, x_verdict, n) VALUES ",
+                          "($1, $2, $3, $4)",
+                          " ON CONFLICT (domain, x_verdict, day_start)"
+                          " DO UPDATE SET n = agg_daily_domain.n + excluded.n",
+                          4},
+    [VG__W_AGG_CC_DOMAIN] = {"INSERT INTO agg_daily_cc_domain (day_start, domain, probe_cc,"
+                             " x_verdict, n) VALUES ",
+                             "($1, $2, $3, $4, $5)",
+                             " ON CONFLICT (probe_cc, day_start, domain, x_verdict)"
+                             " DO UPDATE SET n = agg_daily_cc_domain.n + excluded.n",
+                             5},
+    [VG__W_TARGET] = {"INSERT INTO targets (input, probe_cc, probe_asn, domain, x_verdict,"
+                      " x_cause, since_time, last_time, brk_time, last_uid) VALUES ",
+                      "($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8)", vg__sql_target_tail, 8},
+};
+
+static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
+_Static_assert(VG__N_W == VG__N_WSQL, "vg__wsql and VG__N_WSQL disagree");
+
+/* The statement for k rows: head, k tuples numbered from $1 on, tail. Fresh string. */
+static char *
+vg__wsql_build(const struct vg__wsql *w, size_t k)
+{
+    size_t cap = strlen(w->head) + strlen(w->tail) + k * (strlen(w->tuple) * 2 + 2) + 1, len;
+    char *out = vg_xmalloc(cap);
+
+    len = (size_t)snprintf(out, cap, "%s", w->head);
+    for (size_t r = 0; r < k; r++) {
+        if (r > 0) {
+            out[len++] = ',';
+        }
+        for (const char *t = w->tuple; *t != '\0';) {
+            if (*t == '$') {
+                size_t num = 0;
+
+                for (t++; *t >= '0' && *t <= '9'; t++) {
+                    num = num * 10 + (size_t)(*t - '0');
+                }
+                len += (size_t)snprintf(out + len, cap - len, "$%zu", num + r * w->width);
+            } else {
+                out[len++] = *t++;
+            }
+        }
+    }
+    snprintf(out + len, cap - len, "%s", w->tail);
+    return out;
+}
+
+/* Run ingest statement `which` over n rows of params (n * width values, row-major), largest
+ * chunks first. cb gets each RETURNING row. */
+static int
+vg__write_rows(struct vg_store *s, int which, size_t n, const struct vg__val *p, vg__row_cb cb,
+               void *arg)
+{
+    size_t width = vg__wsql[which].width, done = 0;
+
+    while (done < n) {
+        size_t c = 0;
+
+        while (vg__chunks[c] > n - done) {
+            c++;
+        }
+        VG_TRY(s->ops->run(s->wconn, s->wsql[which][c], VG__RUN_CACHE, 1, vg__chunks[c] * width,
+                           p + done * width, cb, arg));
+        done += vg__chunks[c];
+    }
+    return 0;
+}
 
 static const char vg__sql_report_open[] =
     "INSERT INTO reports (report_id, probe_cc, probe_asn, software_name, software_version,"
@@ -817,15 +904,15 @@ enum {
 };
 
 static const struct vg__rollup {
-    const char *sql; /* upsert: (time, [domain], [probe_cc], [probe_asn], x_verdict, n) */
+    int wsql; /* upsert: (time, [domain], [probe_cc], [probe_asn], x_verdict, n) */
     int64_t period;
     unsigned dims;
     const char *table; /* daily tables, smallest first, for vg_store_aggregate */
 } vg__rollups[] = {
-    {vg__sql_agg, 3600, VG__DIM_DOMAIN | VG__DIM_CC | VG__DIM_ASN, NULL},
-    {vg__sql_agg_day_net, 86400, VG__DIM_CC | VG__DIM_ASN, "agg_daily_net"},
-    {vg__sql_agg_day_domain, 86400, VG__DIM_DOMAIN, "agg_daily_domain"},
-    {vg__sql_agg_day_cc_domain, 86400, VG__DIM_CC | VG__DIM_DOMAIN, "agg_daily_cc_domain"},
+    {VG__W_AGG_HOUR, 3600, VG__DIM_DOMAIN | VG__DIM_CC | VG__DIM_ASN, NULL},
+    {VG__W_AGG_NET, 86400, VG__DIM_CC | VG__DIM_ASN, "agg_daily_net"},
+    {VG__W_AGG_DOMAIN, 86400, VG__DIM_DOMAIN, "agg_daily_domain"},
+    {VG__W_AGG_CC_DOMAIN, 86400, VG__DIM_CC | VG__DIM_DOMAIN, "agg_daily_cc_domain"},
 };
 
 struct vg__aggkey {
@@ -861,8 +948,6 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
            struct vg__aggkey *ak, struct vg__val *p)
 {
     size_t na = 0, k = 0, np = 0;
-    size_t width =
-        3 + !!(r->dims & VG__DIM_DOMAIN) + !!(r->dims & VG__DIM_CC) + !!(r->dims & VG__DIM_ASN);
 
     for (size_t i = 0; i < n; i++) {
         if (w[i].is_new) {
@@ -892,7 +977,14 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
         p[np++] = vg__int(1);
         k++;
     }
-    return k > 0 ? s->ops->run(s->wconn, r->sql, VG__RUN_CACHE, k, width, p, NULL, NULL) : 0;
+    return vg__write_rows(s, r->wsql, k, p, NULL, NULL);
+}
+
+static bool
+vg__same_target(const struct vg_store_meas *x, const struct vg_store_meas *y)
+{
+    return x->probe_asn == y->probe_asn && strcmp(x->input, y->input) == 0 &&
+           strcmp(x->probe_cc, y->probe_cc) == 0;
 }
 
 static int
@@ -914,16 +1006,34 @@ vg__cmp_target(const void *a, const void *b)
     return strcmp(x->measurement_uid, y->measurement_uid);
 }
 
+struct vg__inserted {
+    struct vg__wrow *w;
+    size_t n;
+    size_t hint; /* rows come back in VALUES order, usually: look there first */
+};
+
+/* A RETURNING row of the measurements INSERT: that uid is new. */
 static int
 vg__on_inserted(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
 {
-    struct vg__wrow *w = arg;
+    struct vg__inserted *ins = arg;
 
-    (void)cols;
-    (void)ncols;
-    w[set].is_new = true;
-    w[set].found = true;
-    return 0;
+    (void)set;
+    if (ncols != 1 || cols[0].t != VG__TEXT) {
+        return VG_EINTERNAL;
+    }
+    for (size_t k = 0; k < ins->n; k++) {
+        struct vg__wrow *w = &ins->w[(ins->hint + k) % ins->n];
+
+        if (strlen(w->m->measurement_uid) == cols[0].len &&
+            memcmp(w->m->measurement_uid, cols[0].p, cols[0].len) == 0) {
+            w->is_new = true;
+            w->found = true;
+            ins->hint = (size_t)(w - ins->w) + 1;
+            return 0;
+        }
+    }
+    return VG_EINTERNAL;
 }
 
 struct vg__found {
@@ -1014,20 +1124,30 @@ vg__derived(struct vg_store *s, struct vg__wrow *w, size_t n)
         rc = vg__rollup(s, &vg__rollups[r], w, n, ak, p);
     }
     qsort(tk, nt, sizeof(*tk), vg__cmp_target);
-    for (size_t i = 0; i < nt; i++) {
-        const struct vg_store_meas *m = tk[i];
+    /* Round r takes the r-th measurement (in time order) of each target: no statement updates a
+     * row twice, and each target still sees its measurements in order. */
+    for (size_t round = 0, left = nt; rc == 0 && left > 0; round++) {
+        size_t k = 0, occ = 0;
 
-        p[i * 8 + 0] = vg__text(m->input);
-        p[i * 8 + 1] = vg__text(m->probe_cc);
-        p[i * 8 + 2] = vg__int(m->probe_asn);
-        p[i * 8 + 3] = vg__text(m->domain);
-        p[i * 8 + 4] = vg__text(m->x_verdict);
-        p[i * 8 + 5] = vg__text_or_null(m->x_cause);
-        p[i * 8 + 6] = vg__int(m->start_time);
-        p[i * 8 + 7] = vg__text(m->measurement_uid);
-    }
-    if (rc == 0 && nt > 0) {
-        rc = s->ops->run(s->wconn, vg__sql_target, VG__RUN_CACHE, nt, 8, p, NULL, NULL);
+        for (size_t i = 0; i < nt; i++) {
+            const struct vg_store_meas *m = tk[i];
+
+            occ = i > 0 && vg__same_target(tk[i - 1], m) ? occ + 1 : 0;
+            if (occ != round) {
+                continue;
+            }
+            p[k * 8 + 0] = vg__text(m->input);
+            p[k * 8 + 1] = vg__text(m->probe_cc);
+            p[k * 8 + 2] = vg__int(m->probe_asn);
+            p[k * 8 + 3] = vg__text(m->domain);
+            p[k * 8 + 4] = vg__text(m->x_verdict);
+            p[k * 8 + 5] = vg__text_or_null(m->x_cause);
+            p[k * 8 + 6] = vg__int(m->start_time);
+            p[k * 8 + 7] = vg__text(m->measurement_uid);
+            k++;
+        }
+        left -= k;
+        rc = vg__write_rows(s, VG__W_TARGET, k, p, NULL, NULL);
     }
     VG_FREE(ak);
     VG_FREE(tk);
@@ -1137,8 +1257,9 @@ vg__txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
         rc = vg__reports(s, jobs, res);
     }
     if (rc == 0 && n > 0) {
-        rc = s->ops->run(s->wconn, vg__sql_ins_meas, VG__RUN_CACHE, n, VG__MEAS_COLS, p,
-                         vg__on_inserted, w);
+        struct vg__inserted ins = {w, n, 0};
+
+        rc = vg__write_rows(s, VG__W_MEAS, n, p, vg__on_inserted, &ins);
     }
     if (rc == 0) {
         rc = vg__resolve_dups(s, w, n);
@@ -1329,6 +1450,16 @@ vg__submit(struct vg_store *s, struct vg__job *job)
     return job->rc;
 }
 
+static void
+vg__free_wsql(struct vg_store *s)
+{
+    for (size_t w = 0; w < VG__N_WSQL; w++) {
+        for (size_t c = 0; c < VG__N_CHUNKS; c++) {
+            VG_FREE(s->wsql[w][c]);
+        }
+    }
+}
+
 int
 vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_store **out, char *err,
               size_t errlen)
@@ -1376,6 +1507,11 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
     pthread_cond_init(&s->work, NULL);
     pthread_mutex_init(&s->z_mu, NULL);
 
+    for (size_t w = 0; w < VG__N_WSQL; w++) {
+        for (size_t c = 0; c < VG__N_CHUNKS; c++) {
+            s->wsql[w][c] = vg__wsql_build(&vg__wsql[w], vg__chunks[c]);
+        }
+    }
     rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, errlen);
     if (rc == 0) {
         rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, err, errlen);
@@ -1394,6 +1530,7 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->work);
         pthread_mutex_destroy(&s->z_mu);
+        vg__free_wsql(s);
         VG_FREE(s->idle);
         VG_FREE(s->target);
         VG_FREE(s);
@@ -1430,6 +1567,7 @@ vg_store_close(struct vg_store *s)
         free(z);
     }
     pthread_mutex_destroy(&s->z_mu);
+    vg__free_wsql(s);
     VG_FREE(s->idle);
     VG_FREE(s->target);
     free(s);

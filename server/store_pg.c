@@ -2,8 +2,8 @@
 /*
  * store_pg.c - the PostgreSQL backend of the store (libpq), for deployments where several
  * collectors write to one database. Statements the store runs often are prepared once per
- * connection; a statement run for many parameter sets (a batch of measurements) goes out in
- * libpq's pipeline mode, so a batch costs a few round trips instead of one per row.
+ * connection; a statement run for many parameter sets goes out in libpq's pipeline mode, one
+ * round trip per VG__PG_CHUNK sets instead of one per set.
  *
  * Parameters travel in text form except bytea (binary: the compressed measurement as is);
  * results come back in text form and are typed here from the column's type OID.
@@ -16,9 +16,10 @@
 #include "store_impl.h"
 #include "str.h"
 
-#define VG__PG_CACHE 32  /* prepared statements kept per connection */
-#define VG__PG_COLS  32  /* result columns read per row */
-#define VG__PG_CHUNK 256 /* parameter sets per pipeline sync: results stay small in flight */
+#define VG__PG_CACHE      48    /* prepared statements kept per connection */
+#define VG__PG_COLS       32    /* result columns read per row */
+#define VG__PG_CHUNK      256   /* parameter sets per pipeline sync: results stay small in flight */
+#define VG__PG_MAX_PARAMS 65535 /* the protocol's limit per statement (16-bit count) */
 
 /* Type OIDs (src/include/catalog/pg_type.dat); stable across PostgreSQL versions. */
 #define VG__OID_BYTEA   17
@@ -284,16 +285,20 @@ static int
 vg__pg_send(struct vg__conn *c, const char *name, const char *sql, size_t nparams,
             const struct vg__val *p)
 {
-    const char *values[VG__PG_COLS * 2];
-    int lengths[VG__PG_COLS * 2], formats[VG__PG_COLS * 2];
-    char *owned[VG__PG_COLS * 2] = {NULL};
-    char scratch[24 * VG__PG_COLS * 2];
-    int ok;
+    const char **values;
+    int *lengths, *formats, ok;
+    char **owned, *scratch;
 
-    if (nparams > VG__PG_COLS * 2) {
+    if (nparams > VG__PG_MAX_PARAMS) {
         vg__pg_msg(c, "too many parameters");
         return VG_EINTERNAL;
     }
+    /* One allocation per statement; a batch statement carries thousands of parameters. */
+    values = vg_xcalloc(nparams + 1, sizeof(*values));
+    lengths = vg_xcalloc(nparams + 1, sizeof(*lengths));
+    formats = vg_xcalloc(nparams + 1, sizeof(*formats));
+    owned = vg_xcalloc(nparams + 1, sizeof(*owned));
+    scratch = vg_xmalloc(24 * nparams + 1);
     vg__pg_params(p, nparams, scratch, values, lengths, formats, owned);
     if (name != NULL) {
         ok = PQsendQueryPrepared(c->pg, name, (int)nparams, values, lengths, formats, 0);
@@ -303,6 +308,11 @@ vg__pg_send(struct vg__conn *c, const char *name, const char *sql, size_t nparam
     for (size_t i = 0; i < nparams; i++) {
         VG_FREE(owned[i]);
     }
+    VG_FREE(values);
+    VG_FREE(lengths);
+    VG_FREE(formats);
+    VG_FREE(owned);
+    VG_FREE(scratch);
     if (!ok) {
         vg__pg_msg(c, PQerrorMessage(c->pg));
         return VG_STORE_EUNAVAIL;

@@ -11,7 +11,7 @@
 #include "mem.h"
 #include "store_impl.h"
 
-#define VG__SQLITE_CACHE 32 /* prepared statements kept per connection */
+#define VG__SQLITE_CACHE 48 /* prepared statements kept per connection */
 #define VG__SQLITE_COLS  32 /* result columns read per row */
 
 struct vg__conn {

@@ -502,6 +502,7 @@ test_schema_and_reopen(void **state)
 static void load_grid(struct vg_store *s);
 static json_t *agg(struct vg_store *s, const struct vg_store_filter *f, const char *x,
                    const char *y);
+static int64_t jint(json_t *o, const char *k);
 
 /* A database at version 1 with data: opening it adds version 2 and fills the daily tables
  * from the hourly one. */
@@ -652,6 +653,52 @@ test_idempotent_reupload(void **state)
     }
     assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 4);
     assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_hourly"), 4);
+}
+
+/* One call over several statement chunks (256 + 32 + 4 + 1 rows), with re-uploads inside it
+ * and several measurements of each target (latest states go in rounds). */
+static void
+test_big_batch(void **state)
+{
+    struct vg_store *s = *state;
+    enum { N = 600, UNIQUE = 500 };
+    struct row *w = calloc(N, sizeof(*w));
+    struct vg_store_meas *rows = calloc(N, sizeof(*rows));
+    char(*uids)[VG_UID_MAX] = calloc(N, sizeof(*uids));
+    json_t *a;
+
+    for (int i = 0; i < N; i++) {
+        char input[64], t[32], id[32];
+        struct m m = {input,
+                      i % 2 ? "IT" : "RU",
+                      100 + (unsigned)(i % 4),
+                      t,
+                      i % 3 ? "accessible" : "blocked",
+                      id,
+                      i % UNIQUE};
+
+        snprintf(input, sizeof(input), "https://big%d.example/", i % 7);
+        snprintf(t, sizeof(t), "2026-06-%02d %02d:00:00", 1 + (i % UNIQUE) / 100, (i % 24));
+        snprintf(id, sizeof(id), "big-%d", i % UNIQUE);
+        row_make(&w[i], &m, 0);
+        rows[i] = w[i].r;
+    }
+    assert_int_equal(vg_store_insert(s, rows, N, uids), UNIQUE);
+    for (int i = UNIQUE; i < N; i++) {
+        assert_string_equal(uids[i], uids[i - UNIQUE]);
+    }
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), UNIQUE);
+    a = agg(s, NULL, NULL, NULL);
+    assert_int_equal(jint(json_object_get(a, "result"), "total"), UNIQUE);
+    json_decref(a);
+    /* the same call again stores nothing */
+    assert_int_equal(vg_store_insert(s, rows, N, NULL), 0);
+    for (int i = 0; i < N; i++) {
+        row_free(&w[i]);
+    }
+    free(w);
+    free(rows);
+    free(uids);
 }
 
 static void
@@ -1362,6 +1409,7 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_migration_upgrade),
     BT(test_insert_get_raw),
     BT(test_idempotent_reupload),
+    BT(test_big_batch),
     BT(test_insert_refusals),
     BT(test_concurrent_batched),
     BT(test_committed_before_ack),
