@@ -3,6 +3,7 @@
 #define VG_CLI_COMMANDS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define VG_EXIT_OK           0 /* every measurement done, no interference found */
 #define VG_EXIT_INTERFERENCE 1 /* at least one measurement blocked or intercepted */
@@ -16,6 +17,14 @@ int vg_cmd_upload(int argc, char **argv);
 /* Default spool directory: $VIGIE_SPOOL, else ~/.local/state/vigie/spool (buf holds it). */
 const char *vg_default_spool(char *buf, size_t cap);
 int vg_cmd_helper(int argc, char **argv);
+int vg_cmd_locate(int argc, char **argv);
+/* probe --locate: locate the cause of one measurement, aimed by its hint h (may be NULL: url
+ * and the probe's resolver), write the x_locate measurement to out (may be NULL) and the table's
+ * LOCATE cell to cell. Returns 0, or -1 when it could not run or its output not be written. */
+struct vg_locate_hint;
+int vg_locate_after_probe(const struct vg_locate_hint *h, const char *url, const char *cause,
+                          const char *ca_file, const char *resolver, FILE *out, char *cell,
+                          size_t cap);
 /* `vigie monitor`: re-measure a list for ever (monitor_cmd.c, schedule.c). */
 int vg_cmd_monitor(int argc, char **argv);
 /* `vigie serve` (the collector) and `vigie import` (serve_cmd.c). */

@@ -16,6 +16,7 @@ usage(FILE *f)
                "  probe     measure URLs from this network and give each a verdict\n"
                "  helper    serve OONI's test-helper protocol (a control vantage point)\n"
                "  upload    send spooled measurements to a collector\n"
+               "  locate    find the hop at which interference answers (TTL-limited probes)\n"
                "  monitor   measure URLs again and again, sooner after a change (a daemon)\n"
                "  serve     collect measurements (OONI collector API) and answer queries\n"
                "  import    store measurement files in a collector's database\n"
@@ -45,6 +46,8 @@ main(int argc, char **argv)
         return vg_cmd_helper(argc - 1, argv + 1);
     if (strcmp(argv[1], "upload") == 0)
         return vg_cmd_upload(argc - 1, argv + 1);
+    if (strcmp(argv[1], "locate") == 0)
+        return vg_cmd_locate(argc - 1, argv + 1);
     if (strcmp(argv[1], "monitor") == 0)
         return vg_cmd_monitor(argc - 1, argv + 1);
     if (strcmp(argv[1], "serve") == 0)

@@ -32,6 +32,9 @@ struct url_stats {
     char cause[VG_N_VERDICTS][32];
     double *runtimes;
     unsigned n;
+    char locate[48];             /* --locate: the LOCATE cell */
+    struct vg_locate_hint *hint; /* --locate: where the first blocked/intercepted trial saw it */
+    char hint_cause[32];         /* ... and its cause */
 };
 
 struct run {
@@ -47,6 +50,7 @@ struct run {
     size_t n_stats;
     const char **inputs;
     int write_error;
+    bool locate; /* --locate */
 };
 
 static struct vg_probe *vg_running_probe;
@@ -78,6 +82,10 @@ usage(FILE *f)
             "      --helper URL        control vantage point (OONI test-helper protocol, e.g.\n"
             "                          vigie helper); repeat for failover, tried in order\n"
             "      --control-timeout T per helper attempt (default 30s)\n"
+            "localisation:\n"
+            "      --locate            then find the hop at which the interference answers for\n"
+            "                          each URL blocked or intercepted: a LOCATE column and an\n"
+            "                          x_locate measurement each (see 'vigie locate --help')\n"
             "networks:\n"
             "      --asn-db FILE       MaxMind DB with autonomous systems (GeoLite2-ASN, DB-IP\n"
             "                          ASN lite): answers' asn, OONI's common-ASN DNS rule,\n"
@@ -151,6 +159,13 @@ on_result(const struct vg_result *res, void *arg)
     s->count[vi]++;
     if (res->x_cause != NULL && s->cause[vi][0] == '\0')
         snprintf(s->cause[vi], sizeof(s->cause[vi]), "%s", res->x_cause);
+    if (r->locate && vi <= 1 && s->hint == NULL && res->x_cause != NULL &&
+        vg_locate_supports(res->x_cause)) {
+        s->hint = vg_xcalloc(1, sizeof(*s->hint));
+        if (vg_locate_hint(res->json, res->x_cause, s->hint) < 0)
+            snprintf(s->hint->url, sizeof(s->hint->url), "%s", res->input);
+        snprintf(s->hint_cause, sizeof(s->hint_cause), "%s", res->x_cause);
+    }
     s->runtimes = vg_xreallocarray(s->runtimes, s->n + 1, sizeof(double));
     s->runtimes[s->n++] = res->runtime;
     if (r->out != NULL) {
@@ -203,10 +218,11 @@ print_table(struct run *r)
                 vw = 44;
         }
     }
-    printf("%-*s  %-*s  %-18s  %6s  %7s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE", "TRIALS",
-           "TIME");
+    printf("%-*s  %-*s  %-18s  %6s  %7s%s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE", "TRIALS",
+           "TIME", r->locate ? "  LOCATE" : "");
     for (size_t i = 0; i < r->n_stats; i++) {
         struct url_stats *s = &r->stats[i];
+        const char *locate = s->locate[0] != '\0' ? s->locate : "-";
         char verdict[96];
         int top = -1;
         double median = 0;
@@ -229,8 +245,28 @@ print_table(struct run *r)
         }
         qsort(s->runtimes, s->n, sizeof(double), cmp_double);
         median = s->runtimes[s->n / 2];
-        printf("%-*.*s  %-*s  %-18s  %6u  %6.2fs\n", (int)w, (int)w, r->inputs[i], (int)vw, verdict,
-               s->cause[top][0] != '\0' ? s->cause[top] : "-", s->n, median);
+        printf("%-*.*s  %-*s  %-18s  %6u  %6.2fs%s%s\n", (int)w, (int)w, r->inputs[i], (int)vw,
+               verdict, s->cause[top][0] != '\0' ? s->cause[top] : "-", s->n, median,
+               r->locate ? "  " : "", r->locate ? locate : "");
+    }
+}
+
+/* --locate: where the interference answers, for each URL blocked or intercepted (one trial aims
+ * it); the x_locate measurements go where the others went. */
+static void
+locate_all(struct run *r, const struct vg_probe *p, const struct vg_probe_opts *o)
+{
+    for (size_t i = 0; i < r->n_stats; i++) {
+        struct url_stats *s = &r->stats[i];
+
+        if (s->hint == NULL)
+            continue;
+        if (!r->quiet)
+            fprintf(stderr, "vigie probe: locating %s (%s)\n", vg_probe_url(p, i), s->hint_cause);
+        if (vg_locate_after_probe(s->hint, vg_probe_url(p, i), s->hint_cause, o->ca_file,
+                                  o->resolver, r->out, s->locate, sizeof(s->locate)) < 0 &&
+            r->out != NULL && ferror(r->out) && r->write_error == 0)
+            r->write_error = errno != 0 ? errno : EIO;
     }
 }
 
@@ -317,6 +353,7 @@ enum {
     OPT_CONTROL_TIMEOUT,
     OPT_COLLECTOR,
     OPT_SPOOL,
+    OPT_LOCATE,
     OPT_ASN_DB,
     OPT_COUNTRY_DB,
 };
@@ -345,6 +382,7 @@ vg_cmd_probe(int argc, char **argv)
         {"control-timeout", required_argument, NULL, OPT_CONTROL_TIMEOUT},
         {"collector", required_argument, NULL, OPT_COLLECTOR},
         {"spool", required_argument, NULL, OPT_SPOOL},
+        {"locate", no_argument, NULL, OPT_LOCATE},
         {"asn-db", required_argument, NULL, OPT_ASN_DB},
         {"country-db", required_argument, NULL, OPT_COUNTRY_DB},
         {NULL, 0, NULL, 0},
@@ -437,6 +475,9 @@ vg_cmd_probe(int argc, char **argv)
         case OPT_SPOOL:
             o.spool_dir = optarg;
             break;
+        case OPT_LOCATE:
+            r.locate = true;
+            break;
         case OPT_ASN_DB:
             o.asn_db = optarg;
             break;
@@ -524,6 +565,8 @@ vg_cmd_probe(int argc, char **argv)
                     "failed\n",
                     us.sent, us.spooled, o.spool_dir, us.rejected, us.failed);
     }
+    if (r.locate && rc != VG_ECANCELED)
+        locate_all(&r, p, &o);
     if (r.format == VG_FMT_TABLE && !r.quiet) {
         r.inputs = vg_xcalloc(r.n_stats, sizeof(char *));
         for (size_t i = 0; i < r.n_stats; i++)
@@ -547,8 +590,10 @@ vg_cmd_probe(int argc, char **argv)
         status = VG_EXIT_BAD_INPUT;
     }
 out:
-    for (size_t i = 0; i < r.n_stats; i++)
+    for (size_t i = 0; i < r.n_stats; i++) {
         free(r.stats[i].runtimes);
+        free(r.stats[i].hint);
+    }
     free(r.stats);
     vg_probe_free(p);
     free(files);

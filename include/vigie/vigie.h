@@ -122,4 +122,79 @@ void vg_probe_stop(struct vg_probe *p);
 /* Message for a code returned by this API. */
 const char *vg_probe_strerror(int code);
 
+/* ---- where is the censor? (vigie locate, probe --locate; docs/locate.md) ------------------ */
+
+#define VG_LOCATE_MAX_TTL 32 /* the farthest hop probed */
+
+struct vg_locate_opts {
+    const char *addr;         /* probe this IP instead of the URL host's addresses, or NULL */
+    const char *resolver;     /* dns.injected: "ADDR[:PORT]" the queries go to, NULL: the first
+                                 nameserver of /etc/resolv.conf */
+    const char *ca_file;      /* PEM trust store (tls.mitm judges certificates), NULL: system */
+    const char *control_name; /* dns.injected: a name nobody blocks, for the resolver's own hop;
+                                 default "example.org" */
+    unsigned max_ttl;         /* 1..VG_LOCATE_MAX_TTL, default VG_LOCATE_MAX_TTL */
+    unsigned ttl_timeout_ms;  /* wait per TTL, default 1000 */
+    unsigned budget_ms;       /* the whole localisation, default 60000 */
+    const char *input;        /* the measurement's "input" (probe --locate: the URL probed,
+                                 which redirects may have led elsewhere); NULL: url */
+};
+
+/* One TTL of the triggering trace. */
+struct vg_locate_hop {
+    unsigned ttl;
+    char router[46];  /* the router at this TTL (ICMP sender), "" unknown */
+    char event[24];   /* what the triggering probe met: "time-exceeded", "reset", ... */
+    char control[24]; /* what the control probe met at this TTL, "" if not probed */
+    int ip_ttl;       /* IP TTL of the answer when known (DNS replies), else -1 */
+    char detail[192]; /* e.g. the certificate's subject, the HTTP status, the forged address */
+};
+
+struct vg_locate_result {
+    char cause[24];
+    char method[16];              /* "tcp-ttl" (a TCP segment) or "udp-ttl" (a datagram) */
+    char target[64];              /* "IP:PORT" probed */
+    int interference_hop;         /* hop at which the interference answers, -1: not located */
+    char interference_router[46]; /* the router at that hop, "" unknown */
+    int server_hop;               /* hop of the genuine server, -1: unknown */
+    /* TLS causes: the hop at which the TLS port answers a SYN, and port 80 of the same address
+     * (iCloud 2014: the fake TLS server 6 hops away, port 80 11). -1: unknown / not probed. */
+    int tls_port_hop;
+    int port80_hop;
+    bool ttl_mirroring; /* dns.injected: the forged reply's IP TTL follows the query's */
+    size_t n_hops;
+    struct vg_locate_hop hops[VG_LOCATE_MAX_TTL];
+    char summary[320]; /* "interference at hop 2 of 4 ..." or why nothing was located */
+    char failure[256]; /* why the localisation could not run or finish, "" otherwise */
+    char *json;        /* the x_locate measurement as one line of JSON (owned), or NULL */
+};
+
+/* What a measurement says of where its cause was seen, to aim vg_locate. */
+struct vg_locate_hint {
+    char url[2048];    /* the URL of the step that met the interference (after redirects) */
+    char addr[64];     /* the IP address it met it on, "" unknown */
+    char resolver[64]; /* dns.injected: "ADDR:PORT" of the resolver that got two replies */
+};
+
+/* Fill opts with the defaults above. */
+void vg_locate_opts_init(struct vg_locate_opts *opts);
+/* True when vg_locate can locate cause (tls.reset, tls.eof, tls.mitm, http.reset, http.eof,
+ * http.blockpage, http.diff, dns.injected). */
+bool vg_locate_supports(const char *cause);
+/*
+ * Find the hop at which the interference named by cause answers for url: the triggering request
+ * (the ClientHello for the host, the GET with its Host header, the DNS query for it) is sent with
+ * IP TTL 1, 2, ... on an otherwise normal TCP connection or datagram, next to TTL-limited
+ * controls that find the genuine server's hop. Unprivileged (ICMP errors come from the socket
+ * error queue), blocking, bounded by opts->budget_ms. Returns 0 with *r filled, located or not
+ * (r->interference_hop, r->summary, r->failure, r->json); or a negative code with r->failure
+ * for an invalid URL, cause or option. Release with vg_locate_result_cleanup.
+ */
+int vg_locate(const struct vg_locate_opts *opts, const char *url, const char *cause,
+              struct vg_locate_result *r);
+void vg_locate_result_cleanup(struct vg_locate_result *r);
+/* Fill *h from a measurement (vg_result.json) whose cause is cause. Returns 0, or a negative
+ * code when the measurement does not say (then aim vg_locate at its input). */
+int vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate_hint *h);
+
 #endif

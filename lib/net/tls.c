@@ -1,6 +1,7 @@
 #include "net/tls.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -27,6 +28,13 @@ vg_tls_ctx_new(const char *ca_file, SSL_CTX **out, char *err, size_t errlen)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     /* Verification is recorded, never enforced, during the handshake: see vg_tls_verdict. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    /*
+     * A chain vigie calls valid is a chain it keeps whole (VG_TLS_CHAIN_MAX certificates), so the
+     * evidence shows every CA that vouched for the leaf. OpenSSL's default depth takes 100
+     * intermediates; the depth counts intermediates only, the leaf and the root come on top.
+     * Longer chains fail with X509_V_ERR_CERT_CHAIN_TOO_LONG.
+     */
+    SSL_CTX_set_verify_depth(ctx, VG_TLS_CHAIN_MAX - 2);
     /* Small idle footprint: release read/write buffers between records. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -62,26 +70,30 @@ vg_tls_ctx_free(SSL_CTX *ctx)
     SSL_CTX_free(ctx);
 }
 
+/* SNI and the name (or address) the certificate must match: 1 on success, as OpenSSL's calls. */
+static int
+vg__tls_set_host(SSL *ssl, const char *host, bool host_is_ip)
+{
+    X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+
+    if (host_is_ip)
+        return X509_VERIFY_PARAM_set1_ip_asc(param, host);
+    if (SSL_set_tlsext_host_name(ssl, host) != 1)
+        return 0;
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return SSL_set1_host(ssl, host);
+}
+
 int
 vg_tls_new(SSL_CTX *ctx, int fd, const char *host, bool host_is_ip, SSL **out)
 {
     SSL *ssl = SSL_new(ctx);
-    X509_VERIFY_PARAM *param;
 
     *out = NULL;
     if (ssl == NULL)
         return VG_EINTERNAL;
-    param = SSL_get0_param(ssl);
-    if (host_is_ip) {
-        if (X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1)
-            goto fail;
-    } else {
-        if (SSL_set_tlsext_host_name(ssl, host) != 1)
-            goto fail;
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (SSL_set1_host(ssl, host) != 1)
-            goto fail;
-    }
+    if (vg__tls_set_host(ssl, host, host_is_ip) != 1)
+        goto fail;
     if (SSL_set_fd(ssl, fd) != 1)
         goto fail;
     SSL_set_connect_state(ssl);
@@ -307,4 +319,115 @@ vg_random_bytes(void *buf, size_t len)
         fprintf(stderr, "vigie: RAND_bytes failed\n");
         abort();
     }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* handshake over memory buffers                                                               */
+
+struct vg_tls_mem {
+    SSL *ssl;
+    BIO *in;  /* bytes from the peer, written by vg_tls_mem_step */
+    BIO *out; /* bytes for the peer, drained into buf */
+    uint8_t *buf;
+    size_t cap;
+};
+
+int
+vg_tls_mem_new(SSL_CTX *ctx, const char *host, bool host_is_ip, struct vg_tls_mem **out)
+{
+    struct vg_tls_mem *t = vg_xcalloc(1, sizeof(*t));
+
+    *out = NULL;
+    t->ssl = SSL_new(ctx);
+    t->in = BIO_new(BIO_s_mem());
+    t->out = BIO_new(BIO_s_mem());
+    if (t->ssl == NULL || t->in == NULL || t->out == NULL) {
+        BIO_free(t->in);
+        BIO_free(t->out);
+        SSL_free(t->ssl);
+        free(t);
+        ERR_clear_error();
+        return VG_EINTERNAL;
+    }
+    /* An empty input BIO means "wait for more", not end of stream. */
+    BIO_set_mem_eof_return(t->in, -1);
+    SSL_set_bio(t->ssl, t->in, t->out); /* the SSL owns both BIOs from here */
+    if (vg__tls_set_host(t->ssl, host, host_is_ip) != 1) {
+        vg_tls_mem_free(t);
+        ERR_clear_error();
+        return VG_EINVAL;
+    }
+    SSL_set_connect_state(t->ssl);
+    *out = t;
+    return 0;
+}
+
+int
+vg_tls_mem_step(struct vg_tls_mem *t, const uint8_t *in, size_t inlen, const uint8_t **out,
+                size_t *outlen, int *alert)
+{
+    size_t pending;
+    int rc, e;
+
+    *out = NULL;
+    *outlen = 0;
+    *alert = -1;
+    if (inlen > 0 && (inlen > INT_MAX || BIO_write(t->in, in, (int)inlen) != (int)inlen))
+        return VG_EINTERNAL;
+    rc = SSL_do_handshake(t->ssl);
+    e = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, rc);
+    /* Whatever OpenSSL queued for the peer goes out, alerts included. */
+    pending = BIO_ctrl_pending(t->out);
+    if (pending > 0) {
+        if (pending > t->cap) {
+            t->buf = vg_xrealloc(t->buf, pending);
+            t->cap = pending;
+        }
+        if (pending > INT_MAX || BIO_read(t->out, t->buf, (int)pending) != (int)pending)
+            return VG_EINTERNAL;
+        *out = t->buf;
+        *outlen = pending;
+    }
+    if (rc == 1)
+        return 1;
+    if (e == SSL_ERROR_WANT_READ)
+        return 0;
+    return vg_tls_classify_error(t->ssl, e, 0, alert);
+}
+
+void
+vg_tls_mem_collect(struct vg_tls_mem *t, struct vg_tls_info *info)
+{
+    vg_tls_collect(t->ssl, info);
+}
+
+void
+vg_tls_mem_free(struct vg_tls_mem *t)
+{
+    if (t == NULL)
+        return;
+    SSL_free(t->ssl);
+    free(t->buf);
+    free(t);
+}
+
+int
+vg_tls_client_hello(SSL_CTX *ctx, const char *host, bool host_is_ip, uint8_t **out, size_t *len)
+{
+    struct vg_tls_mem *t;
+    const uint8_t *p;
+    int alert, rc;
+
+    *out = NULL;
+    *len = 0;
+    VG_TRY(vg_tls_mem_new(ctx, host, host_is_ip, &t));
+    rc = vg_tls_mem_step(t, NULL, 0, &p, len, &alert);
+    if (rc == 0 && *len > 0)
+        *out = vg_xmemdup(p, *len);
+    else if (rc >= 0)
+        rc = VG_EINTERNAL;
+    vg_tls_mem_free(t);
+    if (rc < 0)
+        *len = 0;
+    return rc < 0 ? rc : 0;
 }

@@ -65,6 +65,31 @@ void vg_tls_info_cleanup(struct vg_tls_info *info);
  */
 int vg_tls_classify_error(struct ssl_st *ssl, int ssl_err, int sys_errno, int *alert);
 
+/*
+ * A client handshake whose bytes the caller carries (vigie locate sends the ClientHello with a
+ * chosen IP TTL, then the rest of the handshake on the same connection). SNI, ALPN, verification
+ * and the ClientHello are those of vg_tls_new: the bytes a measurement sends for host.
+ */
+struct vg_tls_mem;
+
+VG_MUST_USE int vg_tls_mem_new(struct ssl_ctx_st *ctx, const char *host, bool host_is_ip,
+                               struct vg_tls_mem **out);
+/*
+ * Give the handshake in[inlen] received from the peer (inlen may be 0) and advance it. *out and
+ * *outlen get the bytes to send now (owned by t, valid until the next call; *outlen may be 0; the
+ * first call yields the ClientHello). Returns 1 when the handshake completed, 0 when it needs more
+ * input, or a negative VG_E* (as vg_tls_classify_error, *alert the alert received or -1).
+ */
+VG_MUST_USE int vg_tls_mem_step(struct vg_tls_mem *t, const uint8_t *in, size_t inlen,
+                                const uint8_t **out, size_t *outlen, int *alert);
+/* After a completed handshake: version, cipher, chain and validation, as vg_tls_collect. */
+void vg_tls_mem_collect(struct vg_tls_mem *t, struct vg_tls_info *info);
+void vg_tls_mem_free(struct vg_tls_mem *t);
+
+/* A fresh ClientHello for host, as vg_tls_new's connection would send it: *out (caller frees). */
+VG_MUST_USE int vg_tls_client_hello(struct ssl_ctx_st *ctx, const char *host, bool host_is_ip,
+                                    uint8_t **out, size_t *len);
+
 /* Fill buf with cryptographically random bytes. */
 void vg_random_bytes(void *buf, size_t len);
 

@@ -37,6 +37,14 @@
 #define VG_PARALLEL_MAX 10000 /* --parallel upper bound */
 #define VG_REPEAT_MAX   1000  /* --repeat upper bound */
 
+/* Localisation (vigie locate, probe --locate); the farthest hop is VG_LOCATE_MAX_TTL (vigie.h) */
+#define VG_LOCATE_SILENT_RUN  5           /* a trace stops after this many silent TTLs in a row */
+#define VG_LOCATE_GRACE_MS    200         /* after a router's ICMP error, time for another answer */
+#define VG_LOCATE_READ_MAX    (64 * 1024) /* bytes read from what answers at one hop (block page) */
+#define VG_LOCATE_REPLIES_MAX 4           /* DNS replies kept for one TTL */
+#define VG_LOCATE_ADDRS_MAX   4           /* addresses of a host tried in turn */
+#define VG_LOCATE_PACE_MS     20          /* pause between two probes */
+
 /* Control (test helper) protocol */
 #define VG_CTRL_REQUEST_MAX  (1024 * 1024)      /* THRequest body accepted by vigie helper */
 #define VG_CTRL_RESPONSE_MAX (4 * 1024 * 1024)  /* THResponse body accepted by the probe */
