@@ -798,6 +798,103 @@ test_concurrent_batched(void **state)
     json_decref(agg);
 }
 
+/* Two collectors (two stores, each with its own writer) on one database, receiving the same
+ * measurements in different orders and batches at the same time: each is stored once, both
+ * collectors answer with the same uid for it, and the counts stay exact. */
+#define TWO_N 240
+
+struct collector {
+    struct vg_store *s;
+    struct row *rows;
+    int reverse;
+    int batch;
+    int failures;
+    char (*uids)[VG_UID_MAX];
+};
+
+static void *
+collector_main(void *arg)
+{
+    struct collector *c = arg;
+
+    for (int i = 0; i < TWO_N; i += c->batch) {
+        struct vg_store_meas batch[16];
+        int n = TWO_N - i < c->batch ? TWO_N - i : c->batch;
+
+        for (int k = 0; k < n; k++) {
+            int idx = c->reverse ? TWO_N - 1 - (i + k) : i + k;
+
+            batch[k] = c->rows[idx].r;
+        }
+        {
+            char uids[16][VG_UID_MAX];
+
+            if (vg_store_insert(c->s, batch, (size_t)n, uids) < 0) {
+                c->failures++;
+                continue;
+            }
+            for (int k = 0; k < n; k++) {
+                int idx = c->reverse ? TWO_N - 1 - (i + k) : i + k;
+
+                memcpy(c->uids[idx], uids[k], VG_UID_MAX);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void
+test_two_collectors(void **state)
+{
+    struct vg_store *s = *state, *s2 = open_store(NULL);
+    struct row *rows = calloc(TWO_N, sizeof(*rows));
+    char(*u1)[VG_UID_MAX] = calloc(TWO_N, VG_UID_MAX),
+    (*u2)[VG_UID_MAX] = calloc(TWO_N, VG_UID_MAX);
+    struct collector c[4] = {
+        {s, rows, 0, 7, 0, u1},
+        {s2, rows, 1, 5, 0, u2},
+        {s, rows, 1, 16, 0, u1},
+        {s2, rows, 0, 3, 0, u2},
+    };
+    pthread_t th[4];
+    json_t *a;
+
+    for (int i = 0; i < TWO_N; i++) {
+        char input[64], id[32];
+        struct m m = {input,
+                      i % 3 ? "IT" : "DE",
+                      7,
+                      "2026-07-01 10:00:00",
+                      i % 4 ? "accessible" : "blocked",
+                      id,
+                      i};
+
+        snprintf(input, sizeof(input), "https://two%d.example/", i % 11);
+        snprintf(id, sizeof(id), "two-%d", i);
+        row_make(&rows[i], &m, 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, collector_main, &c[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(c[i].failures, 0);
+    }
+    for (int i = 0; i < TWO_N; i++) {
+        assert_string_equal(u1[i], u2[i]);
+        row_free(&rows[i]);
+    }
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), TWO_N);
+    a = agg(s, NULL, NULL, NULL);
+    assert_int_equal(jint(json_object_get(a, "result"), "total"), TWO_N);
+    assert_int_equal(jint(json_object_get(a, "result"), "blocked"), TWO_N / 4);
+    json_decref(a);
+    vg_store_close(s2);
+    free(rows);
+    free(u1);
+    free(u2);
+}
+
 static void
 test_committed_before_ack(void **state)
 {
@@ -1412,6 +1509,7 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_big_batch),
     BT(test_insert_refusals),
     BT(test_concurrent_batched),
+    BT(test_two_collectors),
     BT(test_committed_before_ack),
     BT(test_list_filters_paging),
     BT(test_list_stable_under_inserts),
