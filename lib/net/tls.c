@@ -186,6 +186,32 @@ vg__cert_fill(X509 *x, struct vg_cert *c)
     ERR_clear_error();
 }
 
+int
+vg_cert_summarize(const uint8_t *der, size_t len, struct vg_cert *out)
+{
+    const unsigned char *p = der;
+    X509 *x;
+
+    memset(out, 0, sizeof(*out));
+    VG_ENSURE(len > 0 && len <= VG_TLS_CERT_MAX && len <= LONG_MAX, VG_ETOOBIG);
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL || p != der + len) {
+        /* Not one certificate, or trailing bytes after it. */
+        X509_free(x);
+        ERR_clear_error();
+        return VG_EPROTO;
+    }
+    vg__cert_fill(x, out);
+    X509_free(x);
+    return 0;
+}
+
+void
+vg_cert_cleanup(struct vg_cert *c)
+{
+    VG_FREE(c->der);
+}
+
 static int
 vg__verify_err(long v, const struct vg_tls_info *info, char *reason, size_t cap)
 {

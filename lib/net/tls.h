@@ -43,6 +43,14 @@ struct vg_cert {
     bool self_signed;     /* subject == issuer and the signature verifies with its own key */
 };
 
+/*
+ * Summarise one DER certificate (peer bytes, untrusted) as vg_tls_collect does for a chain.
+ * Errors: VG_ETOOBIG (empty or over VG_TLS_CERT_MAX), VG_EPROTO (not exactly one certificate).
+ * On success out->der is an owned copy: release with vg_cert_cleanup.
+ */
+VG_MUST_USE int vg_cert_summarize(const uint8_t *der, size_t len, struct vg_cert *out);
+void vg_cert_cleanup(struct vg_cert *c);
+
 /* The outcome of a completed (or failed) handshake, filled by vg_tls_collect. */
 struct vg_tls_info {
     char version[16]; /* "TLSv1.3" */
