@@ -70,15 +70,60 @@ vg__same_source(const struct vg_udpdns *q, const struct sockaddr_storage *from)
     }
 }
 
+/* Same outcome as a recorded reply: status and set of addresses (the order may differ). */
+static bool
+vg__same_answer(const struct vg_udp_reply *a, const struct vg_udp_reply *b)
+{
+    if (a->qtype != b->qtype || a->parse_err != b->parse_err || a->rcode != b->rcode ||
+        a->n_addrs != b->n_addrs)
+        return false;
+    for (size_t i = 0; i < a->n_addrs; i++) {
+        bool found = false;
+
+        for (size_t j = 0; j < b->n_addrs && !found; j++)
+            found = a->addrs[i].family == b->addrs[j].family &&
+                    memcmp(a->addrs[i].a, b->addrs[j].a, sizeof(a->addrs[i].a)) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Whether to record reply r (query `which`) now that n_replies are recorded. Every reply is, up to
+ * VG_DNS_MAX_REPLIES. Past that budget, which an injector's flood of copies fills, the first reply
+ * to a query still is, and so is a reply with an answer none of the recorded ones has, up to
+ * VG_DNS_MAX_DISTINCT more: the genuine reply that follows the forged ones is the evidence.
+ */
+static bool
+vg__keep(const struct vg_udpdns *q, int which, const struct vg_udp_reply *r)
+{
+    if (q->n_replies < VG_DNS_MAX_REPLIES || !q->answered[which])
+        return true;
+    if (q->n_replies >= VG_DNS_MAX_REPLIES + VG_DNS_MAX_DISTINCT)
+        return false;
+    for (size_t i = 0; i < q->n_replies; i++) {
+        if (vg__same_answer(&q->replies[i], r))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * One datagram from the resolver's address: p[len], cut by the kernel when oversized (its first
+ * VG_DNS_MSG_MAX bytes). A reply to one of our queries is recorded, a malformed or oversized one
+ * too when its ID is one of ours (a malformed injection, or a resolver that ignores the 512-byte
+ * limit of a query without EDNS0: RFC 1035 4.2.1).
+ */
 static void
-vg__record(struct vg_udpdns *q, const uint8_t *p, size_t len, int ip_ttl)
+vg__record(struct vg_udpdns *q, const uint8_t *p, size_t len, bool oversized, int ip_ttl)
 {
     struct vg_dns_msg *msg = vg_xmalloc(sizeof(*msg));
-    struct vg_udp_reply *r;
+    struct vg_udp_reply r;
     int which = -1, rc;
     uint64_t now;
 
-    rc = vg_dns_parse(p, len, msg);
+    rc = oversized ? VG_ETOOBIG : vg_dns_parse(p, len, msg);
     if (rc == 0) {
         for (int i = 0; i < 2; i++) {
             if (msg->qr && msg->id == q->id[i] && msg->qtype == vg__qtypes[i] &&
@@ -94,39 +139,44 @@ vg__record(struct vg_udpdns *q, const uint8_t *p, size_t len, int ip_ttl)
                 which = i;
         }
     }
-    if (which < 0 || q->n_replies >= VG_DNS_MAX_REPLIES) {
+    if (which < 0) {
         q->n_ignored++;
         free(msg);
         return;
     }
-    q->replies = vg_xreallocarray(q->replies, q->n_replies + 1, sizeof(*q->replies));
-    r = &q->replies[q->n_replies++];
-    memset(r, 0, sizeof(*r));
-    r->qtype = vg__qtypes[which];
+    memset(&r, 0, sizeof(r));
+    r.qtype = vg__qtypes[which];
     now = uv_hrtime();
-    r->t = (double)(now - q->t0) / 1e9;
-    r->ip_ttl = ip_ttl;
-    r->parse_err = rc < 0 ? rc : 0;
-    r->rcode = rc < 0 ? -1 : msg->rcode;
-    r->raw = vg_xmemdup(p, len);
-    r->raw_len = len;
+    r.t = (double)(now - q->t0) / 1e9;
+    r.ip_ttl = ip_ttl;
+    r.parse_err = rc < 0 ? rc : 0;
+    r.rcode = rc < 0 ? -1 : msg->rcode;
     if (rc == 0) {
         for (size_t i = 0; i < msg->n_rr; i++) {
             const struct vg_dns_rr *rr = &msg->rr[i];
 
-            if (rr->type == VG_DNS_TYPE_CNAME && r->cname[0] == '\0')
-                memcpy(r->cname, rr->u.cname, sizeof(r->cname));
+            if (rr->type == VG_DNS_TYPE_CNAME && r.cname[0] == '\0')
+                memcpy(r.cname, rr->u.cname, sizeof(r.cname));
             if ((rr->type != VG_DNS_TYPE_A && rr->type != VG_DNS_TYPE_AAAA) ||
-                r->n_addrs >= VG_UDP_ADDRS_MAX)
+                r.n_addrs >= VG_UDP_ADDRS_MAX)
                 continue;
-            r->addrs[r->n_addrs].family = rr->type == VG_DNS_TYPE_A ? AF_INET : AF_INET6;
-            memcpy(r->addrs[r->n_addrs].a, rr->type == VG_DNS_TYPE_A ? rr->u.a : rr->u.aaaa,
+            r.addrs[r.n_addrs].family = rr->type == VG_DNS_TYPE_A ? AF_INET : AF_INET6;
+            memcpy(r.addrs[r.n_addrs].a, rr->type == VG_DNS_TYPE_A ? rr->u.a : rr->u.aaaa,
                    rr->type == VG_DNS_TYPE_A ? 4 : 16);
-            r->addrs[r->n_addrs].ttl = rr->ttl;
-            r->n_addrs++;
+            r.addrs[r.n_addrs].ttl = rr->ttl;
+            r.n_addrs++;
         }
     }
     free(msg);
+    if (!vg__keep(q, which, &r)) {
+        q->n_ignored++;
+        return;
+    }
+    r.raw = vg_xmemdup(p, len);
+    r.raw_len = len;
+    q->replies = vg_xreallocarray(q->replies, q->n_replies + 1, sizeof(*q->replies));
+    q->replies[q->n_replies] = r;
+    q->n_replies++;
     if (!q->answered[which]) {
         q->answered[which] = true;
         if (q->answered[0] && q->answered[1]) {
@@ -140,7 +190,7 @@ vg__record(struct vg_udpdns *q, const uint8_t *p, size_t len, int ip_ttl)
         }
     }
     if (q->reply_cb != NULL)
-        q->reply_cb(q, r, q->arg);
+        q->reply_cb(q, &q->replies[q->n_replies - 1], q->arg);
 }
 
 static void
@@ -185,11 +235,11 @@ vg__on_poll(uv_poll_t *h, int status, int events)
                 memcpy(&ttl, CMSG_DATA(cm), sizeof(ttl));
             }
         }
-        if ((mh.msg_flags & MSG_TRUNC) != 0 || !vg__same_source(q, &from)) {
+        if (!vg__same_source(q, &from)) {
             q->n_ignored++;
             continue;
         }
-        vg__record(q, buf, (size_t)n, ttl);
+        vg__record(q, buf, (size_t)n, (mh.msg_flags & MSG_TRUNC) != 0, ttl);
     }
 }
 

@@ -2,7 +2,9 @@
  * udpdns.h - DNS over UDP with duplicate-reply listening ("Hold-On"): one socket sends an A and
  * an AAAA query, then records every reply to them (arrival time, IP TTL of the packet from
  * IP_RECVTTL / IPV6_RECVHOPLIMIT, answers) until wait_ms after the last query got its first reply,
- * or timeout_ms. A censor's forged reply races the genuine one; both are kept.
+ * or timeout_ms. A censor's forged reply races the genuine one; both are kept, even after a flood
+ * of forged copies. A reply cut by the read buffer (over VG_DNS_MSG_MAX bytes) is recorded as
+ * malformed (parse_err VG_ETOOBIG) when its ID is ours.
  */
 #ifndef VG_NET_UDPDNS_H
 #define VG_NET_UDPDNS_H
@@ -52,7 +54,8 @@ VG_MUST_USE int vg_udpdns_start(uv_loop_t *loop, const struct sockaddr *resolver
 const struct vg_udp_reply *vg_udpdns_replies(const struct vg_udpdns *q, size_t *n);
 /* Failure of the qtype query when it got no reply at all (VG_ETIMEDOUT), else 0. */
 int vg_udpdns_failure(const struct vg_udpdns *q, uint16_t qtype);
-/* Datagrams received but not recorded (wrong source, id or question). */
+/* Datagrams received but not recorded: wrong source, id or question, or a copy past the budget
+ * (VG_DNS_MAX_REPLIES replies, then only answers not seen yet, VG_DNS_MAX_DISTINCT more). */
 size_t vg_udpdns_ignored(const struct vg_udpdns *q);
 
 /* Stop (no callback after this) and free, asynchronously. */

@@ -14,6 +14,7 @@
 #define VG_DNS_MAX_JUMPS     16   /* compression pointers followed for one name */
 #define VG_DNS_MAX_RR        64   /* answer records kept from one reply */
 #define VG_DNS_MAX_REPLIES   32   /* replies recorded for one query (duplicates included) */
+#define VG_DNS_MAX_DISTINCT  32   /* past those, replies with an answer not seen yet (floods) */
 #define VG_DNS_MAX_ADDRS     32   /* distinct addresses measured for one host */
 
 /* HTTP/1.1 (RFC 9112) */
