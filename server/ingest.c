@@ -425,8 +425,10 @@ vg__ingest(json_t *m, const struct vg_store_report *rep, int64_t received_us, st
         snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
         return VG_ETOOBIG;
     }
-    /* The store extracts and checks the fields it keeps, and the idempotency key. */
-    rc = vg_store_meas_from_json(u->text, u->len, received_us, &u->row, err, errlen);
+    /* The store extracts and checks the fields it keeps, and the idempotency key. m is the
+     * parse of u->text (json_dumps of m; a jansson object has no duplicate keys), so the store
+     * reads the fields from m instead of parsing the text again. */
+    rc = vg_store_meas_from_obj(m, u->text, u->len, received_us, &u->row, err, errlen);
     if (rc < 0) {
         if (err[0] == '\0') {
             snprintf(err, errlen, "invalid measurement: %s", vg_store_strerror(rc));

@@ -65,7 +65,8 @@ struct vg_ingest {
  *   the measurement that contains it gets "[scrubbed]" in its place (as OONI's probes do);
  * - report_id: when rep is given (POST /report/{id}), set to rep->report_id after checking that
  *   probe_cc, probe_asn and test_name match the report's; otherwise the measurement's own;
- * - then vg_store_meas_from_json() extracts (and checks) the row, including the idempotency key
+ * - then vg_store_meas_from_obj() extracts (and checks) the row from the parsed measurement, as
+ *   vg_store_meas_from_json() would from the normalised text, including the idempotency key
  *   ("c:" + the measurement's "id" when it has one, else a hash of the normalised text).
  * received_us is the receive time (UTC microseconds) for the measurement_uid.
  * 0, or VG_EPROTO / VG_EINVAL / VG_ETOOBIG with err saying what is wrong; u is then empty.

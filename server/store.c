@@ -503,12 +503,13 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
     return 0;
 }
 
-int
-vg_store_meas_from_json(const char *json, size_t len, int64_t received_us,
-                        struct vg_store_meas *row, char *err, size_t errlen)
+/* Both entry points: obj is the parse of json[len] (NULL: parse it here). */
+static int
+vg__meas_row(const char *json, size_t len, json_t *obj, int64_t received_us,
+             struct vg_store_meas *row, char *err, size_t errlen)
 {
     char scratch[1];
-    struct vg__x x = {.obj = NULL,
+    struct vg__x x = {.obj = obj,
                       .err = err != NULL ? err : scratch,
                       .errlen = err != NULL ? errlen : sizeof(scratch)};
     json_error_t jerr;
@@ -522,21 +523,46 @@ vg_store_meas_from_json(const char *json, size_t len, int64_t received_us,
         snprintf(x.err, x.errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
         return VG_ETOOBIG;
     }
-    /* Duplicate keys would let two readers of the same bytes disagree on a field. */
-    x.obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (x.obj == NULL) {
-        snprintf(x.err, x.errlen, "not JSON: %s", jerr.text);
-        memset(row, 0, sizeof(*row));
-        return VG_EPROTO;
+    if (obj == NULL) {
+        /* Duplicate keys would let two readers of the same bytes disagree on a field. */
+        x.obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (x.obj == NULL) {
+            snprintf(x.err, x.errlen, "not JSON: %s", jerr.text);
+            memset(row, 0, sizeof(*row));
+            return VG_EPROTO;
+        }
     }
     row->raw = json;
     row->raw_len = len;
     rc = vg__extract(&x, row, received_us);
-    json_decref(x.obj);
+    if (obj == NULL) {
+        json_decref(x.obj);
+    }
     if (rc < 0) {
         memset(row, 0, sizeof(*row));
     }
     return rc;
+}
+
+int
+vg_store_meas_from_json(const char *json, size_t len, int64_t received_us,
+                        struct vg_store_meas *row, char *err, size_t errlen)
+{
+    return vg__meas_row(json, len, NULL, received_us, row, err, errlen);
+}
+
+int
+vg_store_meas_from_obj(json_t *obj, const char *json, size_t len, int64_t received_us,
+                       struct vg_store_meas *row, char *err, size_t errlen)
+{
+    if (obj == NULL) {
+        memset(row, 0, sizeof(*row));
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "measurement is not a JSON object");
+        }
+        return VG_EPROTO;
+    }
+    return vg__meas_row(json, len, obj, received_us, row, err, errlen);
 }
 
 /* ---------------------------------------------------------------------------------------- */
