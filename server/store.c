@@ -35,20 +35,7 @@ const char *const vg_store_verdicts[VG_STORE_N_VERDICTS] = {"accessible", "block
 const char *
 vg_store_strerror(int err)
 {
-    switch (err) {
-    case VG_STORE_EUNAVAIL:
-        return "database unavailable";
-    case VG_STORE_ENOTFOUND:
-        return "not found";
-    case VG_STORE_EEXIST:
-        return "already exists";
-    case VG_STORE_ESCHEMA:
-        return "database schema version not supported";
-    case VG_STORE_ECORRUPT:
-        return "database inconsistent";
-    default:
-        return vg_strerror(err);
-    }
+    return vg_strerror(err);
 }
 
 static bool

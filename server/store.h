@@ -30,14 +30,12 @@
 
 #include "err.h"
 
-/* Store errors, outside lib/util/err.h's range (-1000..-900) and errno's. */
-#define VG_STORE_EUNAVAIL                                                                         \
-    (-1100)                        /* database unreachable, locked, full or failing I/O: HTTP 503 \
-                                    */
-#define VG_STORE_ENOTFOUND (-1101) /* no such report or measurement: HTTP 404 */
-#define VG_STORE_EEXIST    (-1102) /* report_id already opened: HTTP 409 */
-#define VG_STORE_ESCHEMA   (-1103) /* the database's schema is newer than this build knows */
-#define VG_STORE_ECORRUPT  (-1104) /* vg_store_integrity_check found a problem */
+/* Store errors: names for entries of the one error table (lib/util/err.h). */
+#define VG_STORE_EUNAVAIL  VG_EDB_UNAVAIL /* unreachable, locked, full or failing I/O: HTTP 503 */
+#define VG_STORE_ENOTFOUND VG_ENOTFOUND   /* no such report or measurement: HTTP 404 */
+#define VG_STORE_EEXIST    VG_EEXIST      /* report_id already opened: HTTP 409 */
+#define VG_STORE_ESCHEMA   VG_ESCHEMA     /* the database's schema is newer than this build knows */
+#define VG_STORE_ECORRUPT  VG_ECORRUPT    /* vg_store_integrity_check found a problem */
 
 /* Human message for a VG_STORE_E* or any other vigie error code. Never NULL; static storage. */
 const char *vg_store_strerror(int err);

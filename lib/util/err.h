@@ -43,7 +43,12 @@
     XX(EHTTP_LOCATION, "invalid redirect location", "http_invalid_redirect_location_host")         \
     XX(EHTTP_REQUEST, "HTTP request failed", "http_request_failed")                                \
     XX(ECANCELED, "operation canceled", "interrupted")                                             \
-    XX(EBOGON, "bogon address refused", "dns_bogon_error")
+    XX(EBOGON, "bogon address refused", "dns_bogon_error")                                         \
+    XX(EDB_UNAVAIL, "database unavailable", "unknown_failure: database unavailable")               \
+    XX(ENOTFOUND, "not found", "unknown_failure: not found")                                       \
+    XX(EEXIST, "already exists", "unknown_failure: already exists")                                \
+    XX(ESCHEMA, "database schema version not supported", "unknown_failure: schema")                \
+    XX(ECORRUPT, "database inconsistent", "unknown_failure: database inconsistent")
 
 enum vg_err {
     VG_OK = 0,
