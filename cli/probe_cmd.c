@@ -218,7 +218,7 @@ print_table(struct run *r)
                 vw = 44;
         }
     }
-    printf("%-*s  %-*s  %-18s  %6s  %7s%s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE", "TRIALS",
+    printf("%-*s  %-*s  %-23s  %6s  %7s%s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE", "TRIALS",
            "TIME", r->locate ? "  LOCATE" : "");
     for (size_t i = 0; i < r->n_stats; i++) {
         struct url_stats *s = &r->stats[i];
@@ -245,7 +245,7 @@ print_table(struct run *r)
         }
         qsort(s->runtimes, s->n, sizeof(double), cmp_double);
         median = s->runtimes[s->n / 2];
-        printf("%-*.*s  %-*s  %-18s  %6u  %6.2fs%s%s\n", (int)w, (int)w, r->inputs[i], (int)vw,
+        printf("%-*.*s  %-*s  %-23s  %6u  %6.2fs%s%s\n", (int)w, (int)w, r->inputs[i], (int)vw,
                verdict, s->cause[top][0] != '\0' ? s->cause[top] : "-", s->n, median,
                r->locate ? "  " : "", r->locate ? locate : "");
     }
