@@ -87,6 +87,8 @@ import_usage(FILE *f)
                "\n"
                "  -d, --db SPEC      SQLite file, sqlite:PATH, postgresql://... or pg:CONNINFO\n"
                "      --sqlite-normal  SQLite synchronous=NORMAL (faster, less durable)\n"
+               "      --db-timeout T   wait for a database lock or connection this long\n"
+               "                       (default 5s)\n"
                "  -q, --quiet        no summary line per file\n"
                "  -h, --help         this help\n"
                "\n"
