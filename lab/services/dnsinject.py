@@ -69,7 +69,8 @@ def main():
     ap.add_argument("--iface", required=True, help="interface to watch (client side)")
     ap.add_argument("--forge", required=True, help="IPv4 address put in forged A answers")
     ap.add_argument("--aaaa", help="IPv6 address for forged AAAA answers (default: none)")
-    ap.add_argument("--count", type=int, default=1, help="forged replies per query (1-3)")
+    ap.add_argument("--count", type=int, default=1,
+                    help="forged replies per query (1-3 like the GFW; up to 300 for a flood)")
     ap.add_argument("--ttl-dns", type=int, default=60, help="DNS TTL of the forged record")
     ap.add_argument("--ready")
     ap.add_argument("names", nargs="+")
@@ -113,15 +114,20 @@ def main():
         else:
             continue
         reply = d.build_reply(q, d.RCODE_NOERROR, answers, aa=False, ra=True)
-        for _ in range(max(1, min(args.count, 3))):
+        count = max(1, min(args.count, 300))
+        for i in range(count):
             ttl = random.randint(1, 255)
             try:
                 raw.sendto(udp_packet(dst, src, 53, sport, reply, ttl), (src, 0))
             except OSError as e:
                 lc.log("send to %s failed: %s", src, e)
                 continue
-            lc.log("query %s:%d -> %s %s %s: forged %s (ip ttl %d)", src, sport, dst, q.qname,
-                   q.type_name(), args.forge, ttl)
+            if i < 3:
+                lc.log("query %s:%d -> %s %s %s: forged %s (ip ttl %d)", src, sport, dst, q.qname,
+                       q.type_name(), args.forge, ttl)
+        if count > 3:
+            lc.log("query %s:%d -> %s %s %s: %d forged replies in all", src, sport, dst, q.qname,
+                   q.type_name(), count)
 
 
 if __name__ == "__main__":
