@@ -164,6 +164,7 @@ struct vg_meas {
     bool ctrl_asked; /* the control for this URL was requested or joined */
     char id[40];     /* UUIDv4 of the measurement */
     bool job_eps_added, adding_job_eps;
+    size_t http_obs; /* summary index of the endpoint that carried the page, or SIZE_MAX */
     int sys_failure;
 };
 
@@ -355,7 +356,8 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     m->obs.http_failure = failure;
     m->obs.final_depth = m->depth;
     snprintf(m->obs.http_addr, sizeof(m->obs.http_addr), "%s", ep->addr);
-    m->obs.http_udp_only = ep->obs != SIZE_MAX && m->obs.ep[ep->obs].from_udp_only;
+    m->http_obs = ep->obs; /* http_udp_only is read at the end: the system resolver may name
+                            * this address after the page came */
     if (f->x.head != NULL) {
         /* An empty body has no buffer: use a valid empty one for the byte functions below. */
         const uint8_t *bd = f->x.body.data != NULL ? f->x.body.data : (const uint8_t *)"";
@@ -1204,6 +1206,7 @@ vg__meas_finish(struct vg_meas *m)
     const char *blocking;
 
     m->obs.https = strcmp(m->url.scheme, "https") == 0;
+    m->obs.http_udp_only = m->http_obs != SIZE_MAX && m->obs.ep[m->http_obs].from_udp_only;
     m->obs.target = strcmp(m->url.scheme, "tls") == 0   ? VG_TARGET_TLS
                     : strcmp(m->url.scheme, "dns") == 0 ? VG_TARGET_DNS
                                                         : VG_TARGET_WEB;
@@ -1428,6 +1431,7 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
 
     m->p = p;
     m->input = input;
+    m->http_obs = SIZE_MAX;
     url_rc = vg_url_parse(input, &m->url);
     m->job = job;
     m->cb = job != NULL ? job->cb : p->cb;
