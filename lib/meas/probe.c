@@ -1195,6 +1195,44 @@ vg__meas_networks(struct vg_meas *m)
                         p->self.org[0] != '\0' ? json_string(p->self.org) : json_null());
 }
 
+/*
+ * Per-address outcomes (the 2014 iCloud interception hit one address of several): x_endpoints
+ * lists every address measured with what it showed, x_affected_addresses those that showed
+ * interference by themselves (an invalid certificate, or a TLS handshake cut after the
+ * ClientHello).
+ */
+static void
+vg__endpoints_json(struct vg_meas *m)
+{
+    json_t *list = json_array(), *affected = json_array();
+
+    for (size_t i = 0; i < m->obs.n_ep; i++) {
+        const struct vg_obs_endpoint *e = &m->obs.ep[i];
+        const char *verdict = "accessible";
+        int failure = 0;
+
+        if (e->tcp_err != 0) {
+            verdict = "unknown";
+            failure = e->tcp_err;
+        } else if (e->tls_attempted && e->tls_err != 0) {
+            failure = e->tls_err;
+            verdict = failure == VG_ECONNRESET || failure == VG_ETIMEDOUT || failure == VG_EEOF
+                          ? "blocked"
+                          : "unknown";
+        } else if (e->tls_attempted && e->verify_err != 0) {
+            verdict = "intercepted";
+            failure = e->verify_err;
+        }
+        json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:o}", "address", e->addr, "depth",
+                                              e->depth, "verdict", verdict, "failure",
+                                              vg__jfailure(failure)));
+        if (strcmp(verdict, "intercepted") == 0 || strcmp(verdict, "blocked") == 0)
+            json_array_append_new(affected, json_string(e->addr));
+    }
+    json_object_set_new(m->tk, "x_endpoints", list);
+    json_object_set_new(m->tk, "x_affected_addresses", affected);
+}
+
 static void
 vg__meas_finish(struct vg_meas *m)
 {
@@ -1246,6 +1284,7 @@ vg__meas_finish(struct vg_meas *m)
                             v.ooni.x_dns_consistency < 0   ? json_null()
                             : v.ooni.x_dns_consistency > 0 ? json_string("consistent")
                                                            : json_string("inconsistent"));
+    vg__endpoints_json(m);
     json_object_set_new(m->tk, "x_verdict", json_string(v.verdict));
     json_object_set_new(m->tk, "x_cause", v.cause[0] != '\0' ? json_string(v.cause) : json_null());
     json_object_set_new(m->tk, "x_evidence",
