@@ -3,8 +3,9 @@
 #   make check   install packages, build (warnings as errors), run every test: unit, fuzz corpora,
 #                sanitizer build, short fuzzing, lab scenarios (as root)
 #   make fuzz    fuzz every target for FUZZ_TIME seconds each (default 600)
-#   make bench   build, then benchmark vigie probe against curl (bench/README.md; BENCH_QUICK=1
-#                for a fast run); not part of check
+#   make bench   build, then benchmark vigie probe against curl and vigie serve against the
+#                sqlite3 and psql tools (bench/README.md; BENCH_QUICK=1 for a fast run); not part
+#                of check
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD ?= build

@@ -515,7 +515,10 @@ class Collector:
         b = self.b
         spec, db = self.new_db(backend)
         # Two importers (each `vigie import` parses on one thread, then waits for its commit),
-        # every other measurement each: the store is filled in about half the time.
+        # every other measurement each: the store is filled in about half the time. The database
+        # is created first: two processes creating the same SQLite file at once can fail with
+        # "database is locked" (switching a new file to WAL does not wait for the other).
+        b.sh(b.vigie, "serve", "--db", spec, "check")
         cmds = []
         for part in range(2):
             gen = [self.upload, "gen", self.tpl_file, "--count", str(self.q_count), "--inputs",
@@ -573,10 +576,15 @@ class Collector:
         self.setup()
         if "ingest" in parts:
             self.uploads()
+            # read now: the perf data goes with the work directory
+            self.prof_lines = self.read_profiles()
         if "query" in parts:
             self.queries_run()
 
     def profile_lines(self):
+        return getattr(self, "prof_lines", [])
+
+    def read_profiles(self):
         out = []
         for (backend, route), data in sorted(self.profile.items()):
             for sort in ("dso", "symbol"):
