@@ -12,6 +12,9 @@
 #define VG_EXIT_STORE        4 /* serve, import: the database is unavailable or failed */
 #define VG_EXIT_INTERRUPTED  130
 
+/* Lift the soft open-file limit to the hard one: measurements and connections hold sockets. */
+void vg_raise_fd_limit(void);
+
 int vg_cmd_probe(int argc, char **argv);
 int vg_cmd_upload(int argc, char **argv);
 /* Default spool directory: $VIGIE_SPOOL, else ~/.local/state/vigie/spool (buf holds it). */

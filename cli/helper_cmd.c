@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "helper.h"
 #include "limits.h"
+#include "server_opts.h"
 #include "str.h"
 #include "vigie/vigie.h"
 
@@ -23,6 +23,8 @@
 static void
 usage(FILE *f)
 {
+    const struct vg_http_limits def = VG_HTTP_LIMITS_DEFAULT;
+
     fprintf(f,
             "usage: vigie helper --listen ADDR:PORT [OPTIONS]\n"
             "\n"
@@ -35,7 +37,10 @@ usage(FILE *f)
             "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
             "      --tls-key PEM       ...and this private key\n"
             "      --max-inflight N    measurements in flight before answering 503 (default %d)\n"
-            "      --max-body BYTES    largest THRequest accepted, else 413 (default %d)\n"
+            "      --max-body BYTES    largest THRequest accepted, else 413 (default %d)\n",
+            VG__DEFAULT_INFLIGHT, VG_CTRL_REQUEST_MAX);
+    vg_limits_usage(f, &def);
+    fprintf(f,
             "      --resolver IP[:PORT] also resolve over UDP with this resolver\n"
             "      --ca-file PEM       trust store for certificate validation (default: system)\n"
             "      --timeout T         per-step timeout: TCP connect, TLS handshake, HTTP\n"
@@ -48,21 +53,7 @@ usage(FILE *f)
             "  -h, --help              this help\n"
             "\n"
             "SIGINT or SIGTERM stops accepting, finishes the measurements in flight and exits\n"
-            "0; a second signal exits at once (130).\n",
-            VG__DEFAULT_INFLIGHT, VG_CTRL_REQUEST_MAX);
-}
-
-/* Each measurement in flight holds a few sockets: lift the soft descriptor limit to the hard one.
- */
-static void
-raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-    }
+            "0; a second signal exits at once (130).\n");
 }
 
 enum {
@@ -94,6 +85,7 @@ vg_cmd_helper(int argc, char **argv)
         {"lab", no_argument, NULL, OPT_LAB},
         {"allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE},
         {"log-client-address", no_argument, NULL, OPT_LOG_CLIENT},
+        VG_LIMITS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct vg_helper_opts ho;
@@ -105,6 +97,7 @@ vg_cmd_helper(int argc, char **argv)
     uint64_t v;
 
     memset(&ho, 0, sizeof(ho));
+    ho.limits = (struct vg_http_limits)VG_HTTP_LIMITS_DEFAULT;
     vg_probe_opts_init(&eo);
     ho.max_inflight = VG__DEFAULT_INFLIGHT;
     ho.max_body = VG_CTRL_REQUEST_MAX;
@@ -164,6 +157,12 @@ vg_cmd_helper(int argc, char **argv)
             ho.log_client = true;
             break;
         default:
+            if (c >= VG_OPT_LIMITS && c < VG_OPT_LIMITS_END) {
+                if (vg_limits_option("helper", c, optarg, &ho.limits) < 0) {
+                    goto usage_error;
+                }
+                break;
+            }
             goto usage_error;
         }
     }
@@ -176,7 +175,7 @@ vg_cmd_helper(int argc, char **argv)
         goto usage_error;
     }
     eo.parallel = ho.max_inflight;
-    raise_fd_limit();
+    vg_raise_fd_limit();
     /* Signals are taken synchronously by this thread; every thread started below inherits the
      * mask, so none of them is interrupted. */
     sigemptyset(&sigs);

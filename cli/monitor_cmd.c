@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -709,18 +708,6 @@ load_state(struct mon *m)
                  m->state_path, err);
 }
 
-static void
-raise_fd_limit(unsigned parallel)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
-        rl.rlim_cur < (rlim_t)parallel * 4 + 64) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 enum {
     OPT_EVERY = 256,
     OPT_JITTER,
@@ -936,7 +923,7 @@ vg_cmd_monitor(int argc, char **argv)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&m.cond, &ca);
     pthread_condattr_destroy(&ca);
-    raise_fd_limit(m.o.parallel);
+    vg_raise_fd_limit();
 
     load_state(&m);
     if (apply_list(&m, true) < 0 || open_output(&m) < 0) {

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,21 +269,6 @@ locate_all(struct run *r, const struct vg_probe *p, const struct vg_probe_opts *
     }
 }
 
-/* Each measurement in flight holds a few sockets: lift the soft descriptor limit to the hard one.
- */
-static void
-raise_fd_limit(unsigned parallel)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
-        return;
-    if (rl.rlim_cur < (rlim_t)parallel * 4 + 64) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 /* First signal: start nothing new and let measurements in flight finish (their results are
  * written). Second signal: default action, at once. */
 static void
@@ -506,7 +490,7 @@ vg_cmd_probe(int argc, char **argv)
         o.spool_dir = vg_default_spool(spool_buf, sizeof(spool_buf));
     o.helpers = helpers;
     o.n_helpers = n_helpers;
-    raise_fd_limit(o.parallel);
+    vg_raise_fd_limit();
     rc = vg_probe_new(&o, &p, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "vigie probe: %s\n", err);

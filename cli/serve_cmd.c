@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "limits.h"
+#include "server_opts.h"
 #include "store.h"
 #include "str.h"
 
@@ -29,6 +30,9 @@
 static void
 serve_usage(FILE *f)
 {
+    struct vg_http_limits def = VG_HTTP_LIMITS_DEFAULT;
+
+    def.read_timeout_s = VG_COLLECTOR_READ_TIMEOUT_S;
     fprintf(f,
             "usage: vigie serve --listen ADDR:PORT --db SPEC [OPTIONS]\n"
             "       vigie serve --db SPEC import FILE...\n"
@@ -46,8 +50,10 @@ serve_usage(FILE *f)
             "  -d, --db SPEC           SQLite file (created if needed), sqlite:PATH,\n"
             "                          postgresql://... or pg:CONNINFO\n"
             "      --max-body BYTES    largest request body, also once gunzipped, else 413\n"
-            "                          (default %d)\n"
-            "      --max-connections N connections served at once (default %d)\n"
+            "                          (default %d)\n",
+            VG_COLLECTOR_BODY_DEF);
+    vg_limits_usage(f, &def);
+    fprintf(f,
             "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
             "      --tls-key PEM       ...and this private key\n"
             "      --db-timeout T      wait for a database lock or connection this long, then\n"
@@ -71,8 +77,7 @@ serve_usage(FILE *f)
             "\n"
             "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
             "a second signal exits at once (130). Exit status 2: usage error or cannot\n"
-            "listen; 4: the database cannot be opened.\n",
-            VG_COLLECTOR_BODY_DEF, VG_COLLECTOR_CONNECTIONS);
+            "listen; 4: the database cannot be opened.\n");
 }
 
 static void
@@ -316,7 +321,6 @@ parse_timeout(const char *cmd, const char *s, unsigned *out)
 
 enum {
     OPT_MAX_BODY = 256,
-    OPT_MAX_CONN,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_SQLITE_NORMAL,
@@ -422,7 +426,6 @@ vg_cmd_serve(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
-        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"sqlite-normal", no_argument, NULL, OPT_SQLITE_NORMAL},
@@ -433,6 +436,7 @@ vg_cmd_serve(int argc, char **argv)
         {"alert-flap", required_argument, NULL, OPT_ALERT_FLAP},
         {"alert-flap-window", required_argument, NULL, OPT_ALERT_WINDOW},
         {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
+        VG_LIMITS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct vg_alerts_opts ao = {.log = stderr};
@@ -449,7 +453,8 @@ vg_cmd_serve(int argc, char **argv)
 
     memset(&co, 0, sizeof(co));
     co.max_body = VG_COLLECTOR_BODY_DEF;
-    co.max_connections = VG_COLLECTOR_CONNECTIONS;
+    co.limits = (struct vg_http_limits)VG_HTTP_LIMITS_DEFAULT;
+    co.limits.read_timeout_s = VG_COLLECTOR_READ_TIMEOUT_S;
     co.log = stderr;
     optind = 1;
     /* '+': stop at the first operand, so that "import FILE..." keeps its own arguments. */
@@ -474,14 +479,6 @@ vg_cmd_serve(int argc, char **argv)
                 goto usage_error;
             }
             co.max_body = (size_t)v;
-            break;
-        case OPT_MAX_CONN:
-            if (vg_parse_u64(optarg, 1, VG_PARALLEL_MAX, &v) < 0) {
-                fprintf(stderr, "vigie serve: --max-connections must be 1..%d, not '%s'\n",
-                        VG_PARALLEL_MAX, optarg);
-                goto usage_error;
-            }
-            co.max_connections = (unsigned)v;
             break;
         case OPT_TLS_CERT:
             co.tls_cert = optarg;
@@ -532,6 +529,12 @@ vg_cmd_serve(int argc, char **argv)
             public_url = optarg;
             break;
         default:
+            if (c >= VG_OPT_LIMITS && c < VG_OPT_LIMITS_END) {
+                if (vg_limits_option("serve", c, optarg, &co.limits) < 0) {
+                    goto usage_error;
+                }
+                break;
+            }
             goto usage_error;
         }
     }

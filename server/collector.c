@@ -29,7 +29,6 @@
 #include "str.h"
 
 #define VG__SERVER         "vigie-collector/" VG_VERSION
-#define VG__IDLE_TIMEOUT_S 60  /* idle keep-alive connections are closed after this */
 #define VG__EXTRA_MAX      160 /* the request log's last column */
 
 enum vg__route {
@@ -803,6 +802,7 @@ vg__metrics(struct vg__req *rq)
     rc |= vg_http_hist_write(&b, "vigie_collector_ingest_latency_seconds",
                              "Time from an upload's last byte to its rows committed.", &c->latency);
     pthread_mutex_unlock(&c->mu);
+    rc |= vg_http_server_metrics(&c->srv, &b, "vigie_collector");
     if (rc != 0) {
         vg_buf_cleanup(&b);
         return vg__error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics too large");
@@ -1110,8 +1110,7 @@ vg_collector_start(const struct vg_collector_opts *o, struct vg_collector **out,
         .tls_cert = o->tls_cert,
         .tls_key = o->tls_key,
         .thread_per_conn = true,
-        .max_connections = o->max_connections,
-        .idle_timeout_s = VG__IDLE_TIMEOUT_S,
+        .limits = o->limits,
         .on_request = vg__on_request,
         .on_completed = vg__on_completed,
         .log = o->log,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "http_util.h"
 
 struct vg_store;
 struct vg_alerts;
@@ -20,11 +21,11 @@ struct vg_collector_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
-    size_t max_body;          /* request body bytes accepted, also after gunzip; more: 413 */
-    unsigned max_connections; /* served at once (one thread each) */
-    bool log_client;          /* put the client's address in the request log */
-    FILE *log;                /* one line per request; NULL: no log */
-    struct vg_store *store;   /* borrowed; outlives the collector */
+    size_t max_body;              /* request body bytes accepted, also after gunzip; more: 413 */
+    struct vg_http_limits limits; /* connections (one thread each) and their deadlines */
+    bool log_client;              /* put the client's address in the request log */
+    FILE *log;                    /* one line per request; NULL: no log */
+    struct vg_store *store;       /* borrowed; outlives the collector */
     struct vg_alerts *alerts; /* verdict-change alerts (alerts.h) fed by the ingest path, or NULL */
 };
 

@@ -24,7 +24,6 @@
 #include "th.h"
 
 #define VG__HTTP_THREADS   4  /* libmicrohttpd polling threads */
-#define VG__IDLE_TIMEOUT_S 60 /* idle keep-alive connections are closed after this */
 #define VG__SERVER         "vigie-helper/" VG_VERSION
 
 /* Outcomes, for the metrics (OONI's oohelperd_requests_count{code,reason} idea). */
@@ -194,6 +193,7 @@ vg__reply_metrics(struct vg__req *rq)
     rc |= vg_http_hist_write(&b, "vigie_helper_measurement_duration_seconds",
                              "Time from an admitted THRequest to its THResponse.", &h->hist);
     pthread_mutex_unlock(&h->mu);
+    rc |= vg_http_server_metrics(&h->srv, &b, "vigie_helper");
     if (rc != 0) {
         vg_buf_cleanup(&b);
         return vg__reply_error(rq, VG__R_INTERNAL, "metrics too large");
@@ -548,7 +548,7 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
         .tls_cert = o->tls_cert,
         .tls_key = o->tls_key,
         .threads = VG__HTTP_THREADS,
-        .idle_timeout_s = VG__IDLE_TIMEOUT_S,
+        .limits = o->limits,
         .suspend_resume = true,
         .on_request = vg__on_request,
         .on_completed = vg__on_completed,

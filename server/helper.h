@@ -10,17 +10,19 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "http_util.h"
 #include "vigie/vigie.h"
 
 struct vg_helper_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
-    unsigned max_inflight; /* measurements in flight; more requests get 503 */
-    size_t max_body;       /* THRequest bytes accepted; more get 413 */
-    bool allow_private;    /* measure bogon addresses too (tests, private deployments) */
-    bool log_client;       /* put the client's address in the request log */
-    FILE *log;             /* one line per request */
+    struct vg_http_limits limits; /* connections and their deadlines (http_util.h) */
+    unsigned max_inflight;        /* measurements in flight; more requests get 503 */
+    size_t max_body;              /* THRequest bytes accepted; more get 413 */
+    bool allow_private;           /* measure bogon addresses too (tests, private deployments) */
+    bool log_client;              /* put the client's address in the request log */
+    FILE *log;                    /* one line per request */
     /* Engine options; the helper sets refuse_bogons from allow_private. Borrowed. */
     const struct vg_probe_opts *engine;
 };

@@ -12,12 +12,31 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mem.h"
 #include "str.h"
 
-#define VG__PEM_MAX (1024 * 1024) /* a certificate chain or key file */
+#define VG__PEM_MAX   (1024 * 1024) /* a certificate chain or key file */
+#define VG__WATCH_MS  250           /* the deadline watchdog's period */
+#define VG__MIN_CONNS 16            /* fewest connections served when descriptors are short */
+
+/* Where a connection is in its current request (what its deadlines apply to). */
+enum vg__phase {
+    VG__HEAD, /* waiting for the request line and headers: both deadlines run */
+    VG__BODY, /* head received, reading the body: the read deadline runs */
+    VG__BUSY, /* a handler has the whole request, or a response is being sent: none runs */
+};
+
+/* One open connection, linked in its server's list from MHD's "started" notice to "closed". */
+struct vg_http_conn {
+    struct vg_http_conn *prev, *next;
+    int fd;
+    enum vg__phase phase;
+    struct timespec head_by, read_by; /* CLOCK_MONOTONIC deadlines, when the limits set them */
+    bool cut;                         /* shut down by the watchdog, MHD not done with it yet */
+};
 
 int
 vg_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
@@ -127,22 +146,254 @@ vg__mhd_log(void *cls, const char *fmt, va_list ap)
             msg[0] != '\0' && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
 }
 
+/* ---- connection deadlines ------------------------------------------------------------------ */
+
+static struct timespec
+vg__after(const struct timespec *t, unsigned s)
+{
+    struct timespec r = *t;
+
+    r.tv_sec += (time_t)s;
+    return r;
+}
+
+static bool
+vg__past(const struct timespec *now, const struct timespec *t)
+{
+    return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
+}
+
+/* A new request may come: restart both deadlines from now plus delay (under s->mu). */
+static void
+vg__arm(const struct vg_http_server *s, struct vg_http_conn *t, unsigned delay)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    t->phase = VG__HEAD;
+    t->head_by = vg__after(&now, delay + s->limits.header_timeout_s);
+    t->read_by = vg__after(&now, delay + s->limits.read_timeout_s);
+}
+
+static struct vg_http_conn *
+vg__conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/*
+ * MHD's connection notices. MHD tells "closed" before it closes the descriptor, and the watchdog
+ * only shuts descriptors down while holding s->mu, so it never touches a reused descriptor.
+ */
+static void
+vg__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code)
+{
+    struct vg_http_server *s = cls;
+    struct vg_http_conn *t;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci == NULL || (t = calloc(1, sizeof(*t))) == NULL) {
+            return; /* untracked: only the idle timeout applies */
+        }
+        t->fd = ci->connect_fd;
+        pthread_mutex_lock(&s->mu);
+        vg__arm(s, t, 0);
+        t->next = s->conns;
+        if (s->conns != NULL) {
+            s->conns->prev = t;
+        }
+        s->conns = t;
+        pthread_mutex_unlock(&s->mu);
+        *socket_context = t;
+        return;
+    }
+    t = *socket_context;
+    if (t == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (t->prev != NULL) {
+        t->prev->next = t->next;
+    } else {
+        s->conns = t->next;
+    }
+    if (t->next != NULL) {
+        t->next->prev = t->prev;
+    }
+    pthread_mutex_unlock(&s->mu);
+    *socket_context = NULL;
+    free(t);
+}
+
+/*
+ * In front of the server's handler: its first call for a request means the head is complete,
+ * a later call with no data that the body is too; the request then belongs to the server.
+ */
+static enum MHD_Result
+vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+               const char *version, const char *upload_data, size_t *upload_data_size,
+               void **con_cls)
+{
+    struct vg_http_server *s = cls;
+    struct vg_http_conn *t = vg__conn_of(c);
+
+    if (t != NULL) {
+        pthread_mutex_lock(&s->mu);
+        if (t->phase == VG__HEAD) {
+            t->phase = VG__BODY;
+        } else if (t->phase == VG__BODY && *upload_data_size == 0) {
+            t->phase = VG__BUSY;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return s->on_request(s->cls, c, url, method, version, upload_data, upload_data_size, con_cls);
+}
+
+/* After a request: a kept-alive connection may idle, then send the next one. */
+static void
+vg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                 enum MHD_RequestTerminationCode toe)
+{
+    struct vg_http_server *s = cls;
+    struct vg_http_conn *t = vg__conn_of(c);
+
+    if (t != NULL) {
+        pthread_mutex_lock(&s->mu);
+        vg__arm(s, t, s->limits.idle_timeout_s);
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (s->on_completed != NULL) {
+        s->on_completed(s->cls, c, con_cls, toe);
+    }
+}
+
+/* Shut down (MHD then closes) every connection past a deadline, each VG__WATCH_MS. */
+static void *
+vg__watchdog(void *arg)
+{
+    struct vg_http_server *s = arg;
+    struct timespec now, wake;
+
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        for (struct vg_http_conn *t = s->conns; t != NULL; t = t->next) {
+            bool head = t->phase == VG__HEAD && s->limits.header_timeout_s > 0 &&
+                        vg__past(&now, &t->head_by);
+            bool read =
+                t->phase != VG__BUSY && s->limits.read_timeout_s > 0 && vg__past(&now, &t->read_by);
+
+            if (t->cut || !(head || read)) {
+                continue;
+            }
+            (void)shutdown(t->fd, SHUT_RDWR);
+            t->cut = true;
+            if (head) {
+                s->cut_header++;
+            } else {
+                s->cut_read++;
+            }
+        }
+        wake = now;
+        wake.tv_nsec += VG__WATCH_MS * 1000000L;
+        if (wake.tv_nsec >= 1000000000L) {
+            wake.tv_sec++;
+            wake.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&s->cv, &s->mu, &wake);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/*
+ * Room for the connections: lift the soft descriptor limit as far as needed (up to the hard
+ * one), else serve fewer connections and say so.
+ */
+static void
+vg__fit_descriptors(struct vg_http_server *s)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)s->limits.max_connections + VG_HTTP_FD_RESERVE;
+    unsigned fit;
+
+    if (s->limits.max_connections == 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+        rl.rlim_cur >= need) {
+        return;
+    }
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_cur >= need) {
+        return;
+    }
+    fit = rl.rlim_cur > VG_HTTP_FD_RESERVE + VG__MIN_CONNS
+              ? (unsigned)(rl.rlim_cur - VG_HTTP_FD_RESERVE)
+              : VG__MIN_CONNS;
+    if (s->log != NULL) {
+        fprintf(s->log,
+                "%s: %llu file descriptors allowed (ulimit -n): serving %u connections, not %u\n",
+                s->name, (unsigned long long)rl.rlim_cur, fit, s->limits.max_connections);
+    }
+    s->limits.max_connections = fit;
+}
+
+int
+vg_http_server_metrics(struct vg_http_server *s, struct vg_buf *b, const char *prefix)
+{
+    const union MHD_DaemonInfo *di = NULL;
+    unsigned long long header, read;
+    int rc;
+
+    if (s->d != NULL) {
+        di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    }
+    pthread_mutex_lock(&s->mu);
+    header = s->cut_header;
+    read = s->cut_read;
+    pthread_mutex_unlock(&s->mu);
+    rc = vg_buf_appendf(b,
+                        "# HELP %s_connections Connections open.\n"
+                        "# TYPE %s_connections gauge\n"
+                        "%s_connections %u\n"
+                        "# HELP %s_connections_cut_total Connections closed past a deadline.\n"
+                        "# TYPE %s_connections_cut_total counter\n"
+                        "%s_connections_cut_total{deadline=\"header\"} %llu\n"
+                        "%s_connections_cut_total{deadline=\"read\"} %llu\n",
+                        prefix, prefix, prefix, di != NULL ? di->num_connections : 0U, prefix,
+                        prefix, prefix, header, prefix, read);
+    return rc;
+}
+
 int
 vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts *o, char *err,
                      size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    struct MHD_OptionItem items[6];
+    struct MHD_OptionItem items[8];
     size_t ni = 0;
     unsigned flags = MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *di;
     char host[INET6_ADDRSTRLEN];
+    pthread_condattr_t ca;
+    bool cv_ok;
 
     memset(s, 0, sizeof(*s));
     s->quiesced_fd = -1;
     s->log = o->log;
     s->name = o->name;
+    s->limits = o->limits;
+    s->on_request = o->on_request;
+    s->on_completed = o->on_completed;
+    s->cls = o->cls;
     if (vg_http_parse_listen(o->listen, &ss, &sl) < 0) {
         snprintf(err, errlen, "invalid listen address '%s' (expected IP:PORT or [IPv6]:PORT)",
                  o->listen);
@@ -169,15 +420,21 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
         items[ni++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->pem_key};
         flags |= MHD_USE_TLS;
     }
+    /* poll() or epoll, never select(): descriptors past FD_SETSIZE must work. */
     if (o->thread_per_conn) {
-        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD;
     } else {
         flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
         items[ni++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
     }
-    if (o->max_connections > 0) {
+    vg__fit_descriptors(s);
+    if (s->limits.max_connections > 0) {
         items[ni++] =
-            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, s->limits.max_connections, NULL};
+    }
+    if (s->limits.max_per_ip > 0) {
+        items[ni++] =
+            (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->limits.max_per_ip, NULL};
     }
     items[ni] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (o->suspend_resume) {
@@ -186,17 +443,42 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
+    /* The watchdog's waits are measured on the monotonic clock. */
+    if (pthread_condattr_init(&ca) != 0) {
+        snprintf(err, errlen, "cannot create a condition variable");
+        vg_http_server_stop(s);
+        return VG_EINTERNAL;
+    }
+    cv_ok =
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&s->cv, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!cv_ok || pthread_mutex_init(&s->mu, NULL) != 0) {
+        if (cv_ok) {
+            pthread_cond_destroy(&s->cv);
+        }
+        snprintf(err, errlen, "cannot create the watchdog's mutex and condition variable");
+        vg_http_server_stop(s);
+        return VG_EINTERNAL;
+    }
+    s->mu_ready = true;
     /* The logger goes first, so that option errors reach it too. */
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, o->on_request, o->cls, MHD_OPTION_EXTERNAL_LOGGER,
-                            vg__mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_NOTIFY_COMPLETED, o->on_completed, o->cls,
-                            MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_ARRAY,
-                            items, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, vg__on_request, s, MHD_OPTION_EXTERNAL_LOGGER, vg__mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, vg__on_completed,
+        s, MHD_OPTION_NOTIFY_CONNECTION, vg__on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->limits.idle_timeout_s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot serve on %s (address in use, or not local?)", o->listen);
         vg_http_server_stop(s);
         return VG_EINVAL;
     }
+    if ((s->limits.header_timeout_s > 0 || s->limits.read_timeout_s > 0) &&
+        pthread_create(&s->watchdog, NULL, vg__watchdog, s) != 0) {
+        snprintf(err, errlen, "cannot start the deadline thread");
+        vg_http_server_stop(s);
+        return VG_EINTERNAL;
+    }
+    s->watching = s->limits.header_timeout_s > 0 || s->limits.read_timeout_s > 0;
     di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     if (ss.ss_family == AF_INET) {
         inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr, host, sizeof(host));
@@ -219,9 +501,22 @@ vg_http_server_quiesce(struct vg_http_server *s)
 void
 vg_http_server_stop(struct vg_http_server *s)
 {
+    if (s->watching) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->watchdog, NULL);
+        s->watching = false;
+    }
     if (s->d != NULL) {
         MHD_stop_daemon(s->d);
         s->d = NULL;
+    }
+    if (s->mu_ready) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        s->mu_ready = false;
     }
     if (s->quiesced_fd >= 0) {
         close(s->quiesced_fd);

@@ -1,12 +1,14 @@
 /*
  * http_util.h - what vigie's HTTP servers (helper.c, collector.c) share on top of
- * libmicrohttpd: the listening daemon (address, optional TLS, URL), responses and JSON errors,
- * request log lines without client addresses by default, and Prometheus histograms.
+ * libmicrohttpd: the listening daemon (address, optional TLS, URL) with its connection limits
+ * and deadlines, responses and JSON errors, request log lines without client addresses by
+ * default, and Prometheus histograms.
  */
 #ifndef VG_SERVER_HTTP_UTIL_H
 #define VG_SERVER_HTTP_UTIL_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,15 +22,39 @@
 #define VG_HTTP_HIST_MAX    16  /* buckets of one histogram (+Inf excluded) */
 #define VG_HTTP_PATH_LOG    256 /* bytes of a request path kept for the log */
 
+/*
+ * What one server lets its clients hold: the defence against slow clients (slowloris). A
+ * connection is closed when it is silent for idle_timeout_s, when its request head is not
+ * complete header_timeout_s after it opened, or its whole request (body included) read_timeout_s
+ * after it opened; on a kept-alive connection both deadlines count from the previous response
+ * plus idle_timeout_s. While the server works on a request (a handler has the whole of it)
+ * no deadline runs. 0 disables a limit or deadline.
+ */
+struct vg_http_limits {
+    unsigned max_connections;  /* open at once; more wait in the listen queue */
+    unsigned max_per_ip;       /* open at once from one address; more are closed at accept */
+    unsigned idle_timeout_s;   /* silence (no byte either way) */
+    unsigned header_timeout_s; /* request line and headers */
+    unsigned read_timeout_s;   /* whole request, body included */
+};
+
+/* vigie's defaults (vigie(1)); servers change the read deadline to their largest body. */
+#define VG_HTTP_LIMITS_DEFAULT                                                                    \
+    {                                                                                             \
+        .max_connections = 2048, .max_per_ip = 256, .idle_timeout_s = 30, .header_timeout_s = 10, \
+        .read_timeout_s = 60                                                                      \
+    }
+#define VG_HTTP_LIMIT_MAX  1000000 /* largest count or number of seconds an option takes */
+#define VG_HTTP_FD_RESERVE 64      /* descriptors kept for everything but connections */
+
 struct vg_http_server_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
-    unsigned threads;         /* libmicrohttpd polling threads (ignored per connection) */
-    bool thread_per_conn;     /* one thread per connection: handlers may block */
-    unsigned max_connections; /* 0: libmicrohttpd's default */
-    unsigned idle_timeout_s;  /* idle keep-alive connections are closed after this */
-    bool suspend_resume;      /* handlers may suspend connections */
+    unsigned threads;             /* libmicrohttpd polling threads (ignored per connection) */
+    bool thread_per_conn;         /* one thread per connection: handlers may block */
+    struct vg_http_limits limits; /* see above; max_connections 0: libmicrohttpd's default */
+    bool suspend_resume;          /* handlers may suspend connections */
     MHD_AccessHandlerCallback on_request;
     MHD_RequestCompletedCallback on_completed;
     void *cls;        /* given to both callbacks */
@@ -36,6 +62,9 @@ struct vg_http_server_opts {
     const char *name; /* log prefix, e.g. "vigie helper" */
 };
 
+struct vg_http_conn; /* one open connection's deadlines (http_util.c) */
+
+/* A running server. It must not move between vg_http_server_start() and _stop(). */
 struct vg_http_server {
     struct MHD_Daemon *d;
     int quiesced_fd; /* the listening socket handed back by MHD_quiesce_daemon, or -1 */
@@ -44,6 +73,18 @@ struct vg_http_server {
     size_t pem_key_len;
     FILE *log;
     const char *name;
+    struct vg_http_limits limits; /* as applied (max_connections may have been lowered) */
+    MHD_AccessHandlerCallback on_request;
+    MHD_RequestCompletedCallback on_completed;
+    void *cls;
+    /* The deadline watchdog: a thread closing connections past their deadlines. mu covers
+     * conns, the counters and stopping. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t watchdog;
+    bool mu_ready, watching, stopping;
+    struct vg_http_conn *conns;
+    unsigned long long cut_header, cut_read; /* connections closed past each deadline */
 };
 
 /* Parse "IPv4:PORT" or "[IPv6]:PORT" (no names). */
@@ -55,6 +96,12 @@ VG_MUST_USE int vg_http_parse_listen(const char *s, struct sockaddr_storage *ss,
  */
 VG_MUST_USE int vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts *o,
                                      char *err, size_t errlen);
+/*
+ * Append the server's connection metrics (Prometheus text): PREFIX_connections (open now) and
+ * PREFIX_connections_cut_total{deadline="header"|"read"}.
+ */
+VG_MUST_USE int vg_http_server_metrics(struct vg_http_server *s, struct vg_buf *b,
+                                       const char *prefix);
 /* Stop accepting new connections (open ones are still served). Idempotent. */
 void vg_http_server_quiesce(struct vg_http_server *s);
 /* Stop serving and release everything; the key is wiped. Safe after a failed start. */

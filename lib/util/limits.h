@@ -53,11 +53,11 @@
 #define VG_CTRL_BODY_BUDGET  (64 * 1024 * 1024) /* THRequest bytes buffered by all connections */
 
 /* Collector (vigie serve); a measurement's own bound is VG_STORE_MEAS_MAX in server/store.h */
-#define VG_COLLECTOR_BODY_DEF    (32 * 1024 * 1024)   /* default --max-body (also after gunzip) */
-#define VG_COLLECTOR_BODY_MAX    (1024 * 1024 * 1024) /* --max-body upper bound */
-#define VG_COLLECTOR_BODY_BUDGET (512 * 1024 * 1024)  /* body bytes held by all connections */
-#define VG_COLLECTOR_CONNECTIONS 256                  /* connections served at once */
-#define VG_COLLECTOR_BULK_LINES  100000               /* lines of one POST /api/v1/bulk */
-#define VG_COLLECTOR_CHUNK       500                  /* rows per store call (bulk, import) */
+#define VG_COLLECTOR_BODY_DEF       (32 * 1024 * 1024) /* default --max-body (also after gunzip) */
+#define VG_COLLECTOR_BODY_MAX       (1024 * 1024 * 1024) /* --max-body upper bound */
+#define VG_COLLECTOR_BODY_BUDGET    (512 * 1024 * 1024)  /* body bytes held by all connections */
+#define VG_COLLECTOR_READ_TIMEOUT_S 300    /* default --read-timeout: a --max-body upload, slowly */
+#define VG_COLLECTOR_BULK_LINES     100000 /* lines of one POST /api/v1/bulk */
+#define VG_COLLECTOR_CHUNK          500    /* rows per store call (bulk, import) */
 
 #endif

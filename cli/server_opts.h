@@ -1,0 +1,44 @@
+/*
+ * server_opts.h - the options `vigie helper` and `vigie serve` share: how many connections they
+ * hold and for how long (struct vg_http_limits, server/http_util.h).
+ */
+#ifndef VG_CLI_SERVER_OPTS_H
+#define VG_CLI_SERVER_OPTS_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "http_util.h"
+
+/* getopt_long values of the shared options; commands number their own below VG_OPT_LIMITS. */
+enum {
+    VG_OPT_LIMITS = 1000,
+    VG_OPT_MAX_CONN = VG_OPT_LIMITS,
+    VG_OPT_MAX_PER_IP,
+    VG_OPT_IDLE_TIMEOUT,
+    VG_OPT_HEADER_TIMEOUT,
+    VG_OPT_READ_TIMEOUT,
+    VG_OPT_LIMITS_END,
+};
+
+/* The entries to put in a command's struct option array. */
+#define VG_LIMITS_LONGOPTS                                                  \
+    {"max-connections", required_argument, NULL, VG_OPT_MAX_CONN},          \
+        {"max-per-ip", required_argument, NULL, VG_OPT_MAX_PER_IP},         \
+        {"idle-timeout", required_argument, NULL, VG_OPT_IDLE_TIMEOUT},     \
+        {"header-timeout", required_argument, NULL, VG_OPT_HEADER_TIMEOUT}, \
+    {                                                                       \
+        "read-timeout", required_argument, NULL, VG_OPT_READ_TIMEOUT        \
+    }
+
+/* Write the options' help lines, with def's values as defaults. */
+void vg_limits_usage(FILE *f, const struct vg_http_limits *def);
+
+/*
+ * Apply option opt (VG_OPT_LIMITS <= opt < VG_OPT_LIMITS_END) with its argument to l. Counts
+ * are 0..VG_HTTP_LIMIT_MAX, durations "30s", "2m" or seconds, 0 disabling. Returns 0, or -1
+ * after an error message naming cmd on stderr.
+ */
+int vg_limits_option(const char *cmd, int opt, const char *arg, struct vg_http_limits *l);
+
+#endif
