@@ -12,7 +12,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
-SMOKE_FUZZ_TIME ?= 10
+SMOKE_FUZZ_TIME ?= 30
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build asan fuzz-build check demo fuzz bench format format-check lint clean lab-down
