@@ -1575,10 +1575,13 @@ vg_store_close(struct vg_store *s)
     pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->writer, NULL);
-    s->ops->disconnect(s->wconn);
+    /* Readers first: SQLite's last connection to close checkpoints the WAL into the database
+     * and deletes it, and only the writer can (readers are read-only). A WAL left behind makes
+     * the next open rebuild its index, which needs disk space the disk may not have. */
     for (size_t i = 0; i < s->n_idle; i++) {
         s->ops->disconnect(s->idle[i]);
     }
+    s->ops->disconnect(s->wconn);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->mu);

@@ -101,6 +101,11 @@ vg__pg_exec(struct vg__conn *c, const char *sql)
     r = PQexec(c->pg, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = vg__pg_err(c, r);
+    } else if (strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        /* COMMIT of a transaction that had failed "succeeds" with the tag ROLLBACK: nothing
+         * was committed, so no caller may be told it was. Only a missed error gets here. */
+        vg__pg_msg(c, "COMMIT answered ROLLBACK: the transaction had failed");
+        rc = VG_EINTERNAL;
     }
     PQclear(r);
     return rc;

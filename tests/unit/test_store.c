@@ -1479,6 +1479,61 @@ test_pg_reconnect(void **state)
     assert_true(after.reconnects >= before.reconnects + 2);
 }
 
+/* A COMMIT of a transaction that had failed is refused, not taken for a commit: PostgreSQL
+ * answers it successfully, with the tag ROLLBACK. The store never gets there unless it missed
+ * an error; this is the net under that. (SQLite: a failed statement does not end the
+ * transaction.) */
+static void
+test_pg_commit_of_failed_txn(void **state)
+{
+    struct vg__conn *c = NULL;
+    struct vg_store_opts o = {.timeout_ms = 5000};
+    char err[256];
+
+    (void)state;
+    if (!g_is_pg) {
+        skip();
+    }
+    assert_int_equal(vg__store_pg_ops.connect(strncmp(g_spec, "pg:", 3) == 0 ? g_spec + 3 : g_spec,
+                                              &o, true, &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(vg__store_pg_ops.exec(c, "BEGIN"), 0);
+    assert_true(vg__store_pg_ops.exec(c, "SELECT * FROM vg_no_such_table") < 0);
+    assert_int_equal(vg__store_pg_ops.exec(c, "COMMIT"), VG_EINTERNAL);
+    assert_non_null(strstr(vg__store_pg_ops.errmsg(c), "ROLLBACK"));
+    /* the connection is usable afterwards */
+    assert_int_equal(vg__store_pg_ops.exec(c, "BEGIN"), 0);
+    assert_int_equal(vg__store_pg_ops.exec(c, "COMMIT"), 0);
+    vg__store_pg_ops.disconnect(c);
+}
+
+/* Closing the store checkpoints SQLite's WAL and deletes it: the writer closes last (read
+ * connections cannot checkpoint). A WAL left behind is indexed again at the next open, which
+ * needs disk space that a full disk does not have. */
+static void
+test_sqlite_close_checkpoints(void **state)
+{
+    struct vg_store *t;
+    struct m m = {"https://www.example.com/", "IT", 1, "2026-11-29 11:13:46", "blocked", NULL, 1};
+    char uid[VG_UID_MAX], *raw, wal[600];
+
+    if (g_is_pg) {
+        skip();
+    }
+    snprintf(wal, sizeof(wal), "%s-wal", g_sqlite);
+    vg_store_close(*state); /* t alone has the file open */
+    *state = NULL;
+    t = open_store(NULL);
+    put(t, &m, uid);
+    assert_int_equal(vg_store_get_raw(t, uid, &raw, NULL), 0); /* a reader connection exists */
+    free(raw);
+    assert_int_equal(access(wal, F_OK), 0);
+    vg_store_close(t);
+    assert_int_equal(access(wal, F_OK), -1);
+    *state = open_store(NULL);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 1);
+}
+
 static void
 test_integrity_detects(void **state)
 {
@@ -1520,6 +1575,8 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_nothing_half_written),
     BT(test_unavailable),
     BT(test_pg_reconnect),
+    BT(test_pg_commit_of_failed_txn),
+    BT(test_sqlite_close_checkpoints),
     BT(test_integrity_detects),
 };
 
