@@ -1114,9 +1114,18 @@ vg__on_udp_done(struct vg_udpdns *q, void *arg)
     if (m->depth == 0) {
         m->obs.udp_failure = n == 0 ? VG_ETIMEDOUT : 0;
         m->obs.n_udp_addrs = n_addrs;
-        /* Every reply, in arrival order: a control can tell the forged from the genuine. */
+        /* The first reply of each kind (query type, rcode, addresses), in arrival order: a
+         * control can tell the forged from the genuine, and a flood of copies of the forged
+         * reply cannot crowd the genuine one out of the VG_OBS_MAX_REPLIES kept. */
         for (size_t i = 0; i < n && m->obs.n_replies < VG_OBS_MAX_REPLIES; i++) {
-            struct vg_obs_reply *o = &m->obs.replies[m->obs.n_replies++];
+            struct vg_obs_reply *o;
+            bool seen = false;
+
+            for (size_t k = 0; k < i && !seen; k++)
+                seen = all[k].qtype == all[i].qtype && vg__same_addrs(&all[k], &all[i]);
+            if (seen)
+                continue;
+            o = &m->obs.replies[m->obs.n_replies++];
 
             memset(o, 0, sizeof(*o));
             o->aaaa = all[i].qtype == VG_DNS_TYPE_AAAA;
