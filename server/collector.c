@@ -28,8 +28,8 @@
 #include "store.h"
 #include "str.h"
 
-#define VG__SERVER         "vigie-collector/" VG_VERSION
-#define VG__EXTRA_MAX      160 /* the request log's last column */
+#define VG__SERVER    "vigie-collector/" VG_VERSION
+#define VG__EXTRA_MAX 160 /* the request log's last column */
 
 enum vg__route {
     VG__R_OPEN,
@@ -189,9 +189,15 @@ vg__store_error(struct vg__req *rq, int rc, const char *what)
         break;
     }
     if (code >= 500) {
+        char why[VG__EXTRA_MAX - 8];
+
         pthread_mutex_lock(&rq->c->mu);
         rq->c->db_errors++;
         pthread_mutex_unlock(&rq->c->mu);
+        /* The request log says why (the client is only told to retry). */
+        vg_store_last_error(rq->c->o.store, msg, sizeof(msg));
+        vg_http_escape(msg[0] != '\0' ? msg : vg_store_strerror(rc), why, sizeof(why));
+        snprintf(rq->extra, sizeof(rq->extra), "db=%s", why);
     }
     if (code == MHD_HTTP_SERVICE_UNAVAILABLE) {
         snprintf(msg, sizeof(msg), "%s: the database is unavailable, retry later", what);

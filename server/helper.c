@@ -23,8 +23,8 @@
 #include "str.h"
 #include "th.h"
 
-#define VG__HTTP_THREADS   4  /* libmicrohttpd polling threads */
-#define VG__SERVER         "vigie-helper/" VG_VERSION
+#define VG__HTTP_THREADS 4 /* libmicrohttpd polling threads */
+#define VG__SERVER       "vigie-helper/" VG_VERSION
 
 /* Outcomes, for the metrics (OONI's oohelperd_requests_count{code,reason} idea). */
 enum vg__reason {

@@ -617,6 +617,7 @@ struct vg_store {
     pthread_t writer;
     struct vg__conn *wconn; /* the writer thread's alone */
     struct vg__store_stats stats;
+    char last_error[256]; /* vg_store_last_error() */
 
     pthread_mutex_t z_mu;
     struct vg__zs *z_free; /* deflate states ready for reuse */
@@ -628,6 +629,23 @@ const char *
 vg_store_backend(const struct vg_store *s)
 {
     return s->ops->name;
+}
+
+/* Remember the database's words for a failure (vg_store_last_error). */
+static void
+vg__note_error(struct vg_store *s, const char *msg)
+{
+    pthread_mutex_lock(&s->mu);
+    vg_strlcpy(s->last_error, msg != NULL ? msg : "", sizeof(s->last_error));
+    pthread_mutex_unlock(&s->mu);
+}
+
+void
+vg_store_last_error(struct vg_store *s, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&s->mu);
+    vg_strlcpy(buf, s->last_error, cap);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void
@@ -668,6 +686,7 @@ vg__acquire(struct vg_store *s, struct vg__conn **c, bool *fresh)
     *fresh = true;
     rc = s->ops->connect(s->target, &s->o, false, c, err, sizeof(err));
     if (rc < 0) {
+        vg__note_error(s, err);
         pthread_mutex_lock(&s->pool_mu);
         s->n_open--;
         pthread_cond_signal(&s->pool_cv);
@@ -1295,6 +1314,7 @@ vg__txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
         rc = s->ops->exec(s->wconn, "COMMIT");
     }
     if (rc < 0) {
+        vg__note_error(s, s->ops->errmsg(s->wconn));
         (void)s->ops->exec(s->wconn, "ROLLBACK");
     } else {
         /* Count new rows per job; new rows keep their own uid. */
@@ -1342,6 +1362,7 @@ vg__txn_retry(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
         if (s->wconn == NULL) {
             rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, sizeof(err));
             if (rc < 0) {
+                vg__note_error(s, err);
                 return rc;
             }
             fresh = true;

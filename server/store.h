@@ -40,6 +40,13 @@
 /* Human message for a VG_STORE_E* or any other vigie error code. Never NULL; static storage. */
 const char *vg_store_strerror(int err);
 
+struct vg_store;
+/*
+ * The database's own words for the latest failure of a write or of a connection attempt (e.g.
+ * "database or disk is full"), copied into buf; "" when there was none. Thread-safe.
+ */
+void vg_store_last_error(struct vg_store *s, char *buf, size_t cap);
+
 /* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused. */
 #define VG_STORE_MEAS_MAX  (16 * 1024 * 1024) /* raw measurement JSON accepted */
 #define VG_UID_MAX         128                /* measurement_uid buffer, NUL included */

@@ -22,6 +22,7 @@ socket), so that restarting it disturbs no other test.
 """
 import collections
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -260,6 +261,10 @@ class TestDiskFull(unittest.TestCase):
             rc = c.stop()
         self.assertEqual(rc, 0, c.log()[-20:])
         self.assertFalse(bad, bad[:10])
+        # The request log names the database's reason for each 503.
+        self.assertTrue(any(re.search(r" 503 .*db=database%20or%20disk%20is%20full|"
+                                      r" 503 .*db=database or disk is full", line)
+                            for line in c.log()), c.log()[-20:])
         self.assertGreater(metrics["vigie_collector_database_errors_total"], 0)
         # A clean stop checkpoints the WAL into the database and deletes it.
         self.assertFalse(os.path.exists(db + "-wal"))
@@ -355,6 +360,8 @@ class TestPgRestart(unittest.TestCase):
             rc = c.stop()
         self.assertEqual(rc, 0, c.log()[-20:])
         self.assertFalse(bad, bad[:10])
+        self.assertTrue(any(re.search(r" 503 .*db=\S", line) for line in c.log()),
+                        c.log()[-20:])
         self.assertGreater(metrics["vigie_collector_database_errors_total"], 0)
         stored = set(self.psql("SELECT measurement_uid FROM measurements WHERE probe_asn = %d"
                                % asn))
