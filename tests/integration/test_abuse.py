@@ -294,15 +294,30 @@ class AbuseMixin:
     POST_PATH = "/"
     PREFIX = "vigie"
 
-    def check_normal_requests_during(self, slow):
-        """Normal requests for ABUSE_S seconds while slow holds its connections: all succeed."""
-        deadline = time.monotonic() + ABUSE_S
-        done = 0
-        while time.monotonic() < deadline:
+    def timed_normal(self, n):
+        """Seconds taken by each of n normal requests, 0.5 s apart."""
+        took = []
+        for _ in range(n):
+            t0 = time.monotonic()
             self.normal(self.server)
-            done += 1
+            took.append(time.monotonic() - t0)
             time.sleep(0.5)
-        self.assertGreater(done, 0)
+        return took
+
+    def check_normal_requests_during(self, slow):
+        """Normal requests for ABUSE_S seconds while slow holds its connections: all succeed.
+        Their latency, next to the same requests' before the abuse, is reported (not asserted:
+        figures belong to bench/)."""
+        deadline = time.monotonic() + ABUSE_S
+        took = []
+        while time.monotonic() < deadline:
+            took += self.timed_normal(1)
+        self.assertGreater(len(took), 0)
+        took.sort()
+        sys.stderr.write("%s: %d normal requests during the abuse: median %.1f ms, max %.1f ms "
+                         "(before: median %.1f ms)\n"
+                         % (self.COMMAND, len(took), 1000 * took[len(took) // 2],
+                            1000 * took[-1], 1000 * self.before[len(self.before) // 2]))
         self.assertTrue(self.server.alive())
         # The abusive connections were held, not shed to make room.
         self.assertEqual(slow.dropped, 0)
@@ -310,6 +325,7 @@ class AbuseMixin:
 
     def test_1000_idle_and_trickling_connections(self):
         rss0 = self.server.rss_kb()
+        self.before = sorted(self.timed_normal(5))
         slow = Slowloris(self.server.port, SLOW_CONNS // 2, SLOW_CONNS // 2)
         try:
             self.check_normal_requests_during(slow)
