@@ -21,6 +21,7 @@ socket), so that restarting it disturbs no other test.
     python3 tests/integration/test_faults.py --vigie build/vigie [unittest options]
 """
 import collections
+import ctypes
 import os
 import re
 import shutil
@@ -178,6 +179,16 @@ class Load:
                     "slowest_s": {k: round(v, 2) for k, v in self.slowest.items()}}
 
 
+def private_mounts():
+    """Move this process (and the collector it starts) into a mount namespace of its own, where
+    the tmpfs is invisible to others and vanishes with the process, even if it is killed before
+    tearDown (a CTest timeout). Before any thread starts; without it, tearDown unmounts."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+        return False
+    return subprocess.run(["mount", "--make-rprivate", "/"]).returncode == 0
+
+
 def stop_quietly(c, load):
     """After a failed step: stop the load (if started) and the collector, whatever they do."""
     if load is not None:
@@ -218,6 +229,7 @@ class TestDiskFull(unittest.TestCase):
     def setUp(self):
         if os.geteuid() != 0:
             self.skipTest("needs root to mount a tmpfs")
+        private_mounts()
         self.tmp = tempfile.mkdtemp(prefix="vigie-faults-")
         self.mnt = os.path.join(self.tmp, "mnt")
         os.mkdir(self.mnt)
