@@ -20,7 +20,8 @@
 #include "mem.h"
 #include "str.h"
 
-#define VG__SCRUBBED "[scrubbed]"
+#define VG__ID_NAME_MAX 32 /* characters of the test name in a report_id */
+#define VG__SCRUBBED    "[scrubbed]"
 
 /* data_format_version values whose shape this collector knows. */
 static const char *const vg__formats[] = {"0.2.0"};
@@ -215,7 +216,10 @@ int
 vg_ingest_report_id(const struct vg_store_report *r, time_t now,
                     const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out, size_t cap)
 {
-    char when[20], name[VG_STORE_NAME_MAX + 1], *b64;
+    /* The name part is cut to VG__ID_NAME_MAX characters so that every report accepted (test
+     * names of up to VG_STORE_NAME_MAX) gets an id within VG_REPORT_ID_MAX: 16 + 1 + 32 + 1 + 2
+     * + 1 + 10 + 4 + 43 = 110 bytes at most. The id is opaque; the random part makes it unique. */
+    char when[20], name[VG__ID_NAME_MAX + 1], *b64;
     size_t n = 0, o = 0;
     struct tm tm;
     int w;

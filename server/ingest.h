@@ -39,7 +39,9 @@ VG_MUST_USE int vg_ingest_parse_open(const char *body, size_t len, struct vg_ing
 
 /*
  * OONI's report_id shape: <YYYYMMDDTHHMMSSZ>_<test name without '_'>_<CC>_<ASN digits>_n1_<random
- * bytes in unpadded base64url>. rnd holds VG_REPORT_RANDOM_BYTES bytes from a CSPRNG.
+ * bytes in unpadded base64url>, the test name cut to 32 characters so that the id of any report
+ * vg_ingest_parse_open() accepts fits VG_REPORT_ID_MAX. rnd holds VG_REPORT_RANDOM_BYTES bytes
+ * from a CSPRNG.
  */
 VG_MUST_USE int vg_ingest_report_id(const struct vg_store_report *r, time_t now,
                                     const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out,

@@ -63,6 +63,14 @@ test_open(void **state)
                             "-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s");
     assert_true(vg_ingest_report_id_is_valid(id));
     assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, 40), VG_ETOOBIG);
+    /* The longest test name accepted with the largest ASN still makes a valid id (found by
+     * fuzz_upload: a 63-character name made POST /report answer 500). */
+    memset(op.report.test_name, 'w', sizeof(op.report.test_name) - 1);
+    op.report.test_name[sizeof(op.report.test_name) - 1] = '\0';
+    op.report.probe_asn = 4294967295U;
+    assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, sizeof(id)), 0);
+    assert_true(vg_ingest_report_id_is_valid(id));
+    assert_non_null(strstr(id, "_wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww_IT_4294967295_n1_"));
 
     assert_int_equal(vg_ingest_parse_open("[]", 2, &op, err, sizeof(err)), VG_EPROTO);
     assert_int_equal(vg_ingest_parse_open("{", 1, &op, err, sizeof(err)), VG_EPROTO);
