@@ -22,24 +22,30 @@ vg_limits_usage(FILE *f, const struct vg_http_limits *def)
             def->read_timeout_s);
 }
 
-/* A count (0..VG_HTTP_LIMIT_MAX) or, when seconds, a duration in whole seconds (rounded up). */
+/*
+ * A count (min..VG_HTTP_LIMIT_MAX) or, when seconds, a duration of at most VG_HTTP_LIMIT_MAX
+ * seconds, in whole seconds (rounded up).
+ */
 static int
-vg__value(const char *cmd, const char *name, const char *arg, bool seconds, unsigned *out)
+vg__value(const char *cmd, const char *name, const char *arg, bool seconds, unsigned min,
+          unsigned *out)
 {
     uint64_t v;
 
     if (seconds) {
         if (vg_parse_duration_ms(arg, &v) < 0 || v > (uint64_t)VG_HTTP_LIMIT_MAX * 1000) {
-            fprintf(stderr, "vigie %s: invalid duration for --%s: '%s' (e.g. 10s, 2m; 0: none)\n",
-                    cmd, name, arg);
+            fprintf(stderr,
+                    "vigie %s: --%s takes a duration of at most %ds, e.g. 10s or 2m (0: none), "
+                    "not '%s'\n",
+                    cmd, name, VG_HTTP_LIMIT_MAX, arg);
             return -1;
         }
         *out = (unsigned)((v + 999) / 1000);
         return 0;
     }
-    if (vg_parse_u64(arg, 0, VG_HTTP_LIMIT_MAX, &v) < 0) {
-        fprintf(stderr, "vigie %s: --%s must be 0..%d, not '%s'\n", cmd, name, VG_HTTP_LIMIT_MAX,
-                arg);
+    if (vg_parse_u64(arg, min, VG_HTTP_LIMIT_MAX, &v) < 0) {
+        fprintf(stderr, "vigie %s: --%s must be %u..%d, not '%s'\n", cmd, name, min,
+                VG_HTTP_LIMIT_MAX, arg);
         return -1;
     }
     *out = (unsigned)v;
@@ -51,22 +57,15 @@ vg_limits_option(const char *cmd, int opt, const char *arg, struct vg_http_limit
 {
     switch (opt) {
     case VG_OPT_MAX_CONN:
-        if (vg__value(cmd, "max-connections", arg, false, &l->max_connections) < 0) {
-            return -1;
-        }
-        if (l->max_connections == 0) {
-            fprintf(stderr, "vigie %s: --max-connections must be at least 1\n", cmd);
-            return -1;
-        }
-        return 0;
+        return vg__value(cmd, "max-connections", arg, false, 1, &l->max_connections);
     case VG_OPT_MAX_PER_IP:
-        return vg__value(cmd, "max-per-ip", arg, false, &l->max_per_ip);
+        return vg__value(cmd, "max-per-ip", arg, false, 0, &l->max_per_ip);
     case VG_OPT_IDLE_TIMEOUT:
-        return vg__value(cmd, "idle-timeout", arg, true, &l->idle_timeout_s);
+        return vg__value(cmd, "idle-timeout", arg, true, 0, &l->idle_timeout_s);
     case VG_OPT_HEADER_TIMEOUT:
-        return vg__value(cmd, "header-timeout", arg, true, &l->header_timeout_s);
+        return vg__value(cmd, "header-timeout", arg, true, 0, &l->header_timeout_s);
     case VG_OPT_READ_TIMEOUT:
-        return vg__value(cmd, "read-timeout", arg, true, &l->read_timeout_s);
+        return vg__value(cmd, "read-timeout", arg, true, 0, &l->read_timeout_s);
     default:
         fprintf(stderr, "vigie %s: internal error: option %d\n", cmd, opt);
         return -1;

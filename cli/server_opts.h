@@ -36,8 +36,8 @@ void vg_limits_usage(FILE *f, const struct vg_http_limits *def);
 
 /*
  * Apply option opt (VG_OPT_LIMITS <= opt < VG_OPT_LIMITS_END) with its argument to l. Counts
- * are 0..VG_HTTP_LIMIT_MAX, durations "30s", "2m" or seconds, 0 disabling. Returns 0, or -1
- * after an error message naming cmd on stderr.
+ * are 0..VG_HTTP_LIMIT_MAX (--max-connections from 1), durations "30s", "2m" or seconds, 0
+ * disabling. Returns 0, or -1 after an error message naming cmd on stderr.
  */
 int vg_limits_option(const char *cmd, int opt, const char *arg, struct vg_http_limits *l);
 

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "http_util.h"
+
 #define VG__CSP                                                                       \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "      \
@@ -90,6 +92,9 @@ vg_dashboard_respond(struct MHD_Connection *conn, const struct vg_dashboard_asse
     (void)MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     (void)MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     ret = MHD_queue_response(conn, code, resp);
+    if (ret == MHD_YES) {
+        vg_http_answered(conn);
+    }
     MHD_destroy_response(resp);
     *status = (int)code;
     return ret;

@@ -26,12 +26,13 @@
 enum vg__phase {
     VG__HEAD, /* waiting for the request line and headers: both deadlines run */
     VG__BODY, /* head received, reading the body: the read deadline runs */
-    VG__BUSY, /* a handler has the whole request, or a response is being sent: none runs */
+    VG__BUSY, /* a handler has the whole request, or has queued a response: none runs */
 };
 
 /* One open connection, linked in its server's list from MHD's "started" notice to "closed". */
 struct vg_http_conn {
     struct vg_http_conn *prev, *next;
+    struct vg_http_server *srv; /* whose mu covers the fields below */
     int fd;
     enum vg__phase phase;
     struct timespec head_by, read_by; /* CLOCK_MONOTONIC deadlines, when the limits set them */
@@ -198,9 +199,11 @@ vg__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (ci == NULL || (t = calloc(1, sizeof(*t))) == NULL) {
-            return; /* untracked: only the idle timeout applies */
+        if (ci == NULL) {
+            return; /* cannot happen in 0.9.75: untracked, only the idle timeout applies */
         }
+        t = vg_xcalloc(1, sizeof(*t));
+        t->srv = s;
         t->fd = ci->connect_fd;
         pthread_mutex_lock(&s->mu);
         vg__arm(s, t, 0);
@@ -209,15 +212,17 @@ vg__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
             s->conns->prev = t;
         }
         s->conns = t;
+        s->n_conns++;
         pthread_mutex_unlock(&s->mu);
         *socket_context = t;
         return;
     }
     t = *socket_context;
-    if (t == NULL) {
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED || t == NULL) {
         return;
     }
     pthread_mutex_lock(&s->mu);
+    s->n_conns--;
     if (t->prev != NULL) {
         t->prev->next = t->next;
     } else {
@@ -253,6 +258,18 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
         pthread_mutex_unlock(&s->mu);
     }
     return s->on_request(s->cls, c, url, method, version, upload_data, upload_data_size, con_cls);
+}
+
+void
+vg_http_answered(struct MHD_Connection *c)
+{
+    struct vg_http_conn *t = vg__conn_of(c);
+
+    if (t != NULL) {
+        pthread_mutex_lock(&t->srv->mu);
+        t->phase = VG__BUSY;
+        pthread_mutex_unlock(&t->srv->mu);
+    }
 }
 
 /* After a request: a kept-alive connection may idle, then send the next one. */
@@ -348,14 +365,14 @@ vg__fit_descriptors(struct vg_http_server *s)
 int
 vg_http_server_metrics(struct vg_http_server *s, struct vg_buf *b, const char *prefix)
 {
-    const union MHD_DaemonInfo *di = NULL;
     unsigned long long header, read;
+    unsigned open;
     int rc;
 
-    if (s->d != NULL) {
-        di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-    }
+    /* Counted here: MHD's own count (MHD_DAEMON_INFO_CURRENT_CONNECTIONS) is summed over the
+     * pool's threads without a lock. */
     pthread_mutex_lock(&s->mu);
+    open = s->n_conns;
     header = s->cut_header;
     read = s->cut_read;
     pthread_mutex_unlock(&s->mu);
@@ -367,8 +384,7 @@ vg_http_server_metrics(struct vg_http_server *s, struct vg_buf *b, const char *p
                         "# TYPE %s_connections_cut_total counter\n"
                         "%s_connections_cut_total{deadline=\"header\"} %llu\n"
                         "%s_connections_cut_total{deadline=\"read\"} %llu\n",
-                        prefix, prefix, prefix, di != NULL ? di->num_connections : 0U, prefix,
-                        prefix, prefix, header, prefix, read);
+                        prefix, prefix, prefix, open, prefix, prefix, prefix, header, prefix, read);
     return rc;
 }
 
@@ -553,6 +569,9 @@ vg_http_respond(struct MHD_Connection *c, unsigned code, const char *server, con
         (void)MHD_add_response_header(resp, extra[i], extra[i + 1]);
     }
     ret = MHD_queue_response(c, code, resp);
+    if (ret == MHD_YES) {
+        vg_http_answered(c);
+    }
     MHD_destroy_response(resp);
     return ret;
 }

@@ -27,8 +27,9 @@
  * connection is closed when it is silent for idle_timeout_s, when its request head is not
  * complete header_timeout_s after it opened, or its whole request (body included) read_timeout_s
  * after it opened; on a kept-alive connection both deadlines count from the previous response
- * plus idle_timeout_s. While the server works on a request (a handler has the whole of it)
- * no deadline runs. 0 disables a limit or deadline.
+ * plus idle_timeout_s. While the server works on a request (a handler has the whole of it, or
+ * has answered: vg_http_answered) no deadline runs. 0 disables a limit or deadline, except
+ * max_connections (0: libmicrohttpd's default).
  */
 struct vg_http_limits {
     unsigned max_connections;  /* open at once; more wait in the listen queue */
@@ -84,6 +85,7 @@ struct vg_http_server {
     pthread_t watchdog;
     bool mu_ready, watching, stopping;
     struct vg_http_conn *conns;
+    unsigned n_conns;                        /* in conns */
     unsigned long long cut_header, cut_read; /* connections closed past each deadline */
 };
 
@@ -115,6 +117,12 @@ void vg_http_server_stop(struct vg_http_server *s);
 enum MHD_Result vg_http_respond(struct MHD_Connection *c, unsigned code, const char *server,
                                 const char *type, char *body, size_t len, bool owned,
                                 const char *const *extra);
+/*
+ * A response was queued on c: no deadline runs until the request completes, even if the handler
+ * answered before the body was read. vg_http_respond() calls it; code that queues responses
+ * itself must too.
+ */
+void vg_http_answered(struct MHD_Connection *c);
 /* {"error": msg} as a fresh NUL-terminated string (caller frees); never NULL. */
 char *vg_http_error_json(const char *msg);
 /* True when the request declares a Content-Length over max (to refuse it unread). */
