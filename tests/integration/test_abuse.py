@@ -33,11 +33,11 @@ import tempfile
 import threading
 import time
 import unittest
+import harness
 
 VIGIE = None                # path of the binary under test (set in main)
 HOST = "127.0.0.1"
 REQ_TIMEOUT = 30            # one normal request, client side
-START_TIMEOUT = 20          # the server prints its address within this
 SLOW_CONNS = 1000           # connections held by the abusive client
 TRICKLE_S = 2.0             # seconds between two bytes of a trickling connection
 ABUSE_S = 10.0              # how long normal requests are made during the abuse
@@ -68,46 +68,11 @@ def need_fds(n):
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-class Vigie:
-    """`vigie helper|serve --listen 127.0.0.1:0 ...`; its log (stderr) kept line by line."""
+class Vigie(harness.Server):
+    """`vigie helper|serve --listen 127.0.0.1:0 ...` (harness.Server) and one way to ask it."""
 
-    def __init__(self, *args):
-        self.args = [VIGIE] + list(args)
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        self._lock = threading.Lock()
-        self._listening = threading.Event()
-        self.port = None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._listening.wait(START_TIMEOUT):
-            self.stop()
-            raise RuntimeError("%s did not start: %r" % (" ".join(self.args), self.log()))
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            with self._lock:
-                self.lines.append(line)
-            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", line)
-            if m:
-                self.port = int(m.group(1))
-                self._listening.set()
-
-    def log(self):
-        with self._lock:
-            return list(self.lines)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def rss_kb(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise AssertionError("no VmRSS for pid %d" % self.proc.pid)
+    def __init__(self, command, *args):
+        super().__init__(VIGIE, command, *args)
 
     def request(self, method, path, body=None, headers=None, timeout=REQ_TIMEOUT):
         """(status, body bytes) of one request on a fresh connection."""
@@ -118,18 +83,6 @@ class Vigie:
             return resp.status, resp.read()
         finally:
             conn.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            rc = self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self._reader.join(5)
-        self.proc.stderr.close()
-        return rc
 
 
 class Slowloris:
@@ -490,7 +443,7 @@ class TestHelperAbuse(AbuseMixin, unittest.TestCase):
 
     @classmethod
     def start(cls, *extra):
-        return Vigie("helper", "--listen", "%s:0" % HOST, "--allow-private", *extra)
+        return Vigie("helper", "--allow-private", *extra)
 
     def normal(self, server):
         status, body = server.request("GET", "/")
@@ -529,8 +482,7 @@ class TestServeAbuse(AbuseMixin, unittest.TestCase):
     @classmethod
     def start(cls, *extra):
         cls.dbs += 1
-        return Vigie("serve", "--listen", "%s:0" % HOST, "--db",
-                     os.path.join(cls.tmp, "c%d.sqlite" % cls.dbs), *extra)
+        return Vigie("serve", "--db", os.path.join(cls.tmp, "c%d.sqlite" % cls.dbs), *extra)
 
     def normal(self, server):
         status, _ = server.request("GET", "/healthz")
@@ -542,30 +494,8 @@ class TestServeAbuse(AbuseMixin, unittest.TestCase):
 
 def main():
     global VIGIE
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        if args[i] == "--vigie" and i + 1 < len(args):
-            VIGIE = args[i + 1]
-            i += 2
-        elif args[i].startswith("--vigie="):
-            VIGIE = args[i].split("=", 1)[1]
-            i += 1
-        else:
-            argv.append(args[i])
-            i += 1
-    VIGIE = VIGIE or os.environ.get("VIGIE")
-    if not VIGIE:
-        sys.stderr.write("usage: %s --vigie PATH (or VIGIE=PATH) [unittest options]\n"
-                         % sys.argv[0])
-        return 2
-    VIGIE = os.path.abspath(VIGIE)
-    if not os.access(VIGIE, os.X_OK):
-        sys.stderr.write("%s: not an executable\n" % VIGIE)
-        return 2
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    VIGIE, _, argv = harness.parse()
+    return harness.run(argv)
 
 
 if __name__ == "__main__":

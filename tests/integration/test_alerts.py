@@ -10,13 +10,11 @@ POST /api/v1/bulk.
     python3 tests/integration/test_alerts.py --vigie build/vigie [unittest options]
 """
 
-import argparse
 import copy
 import datetime
 import http.server
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -27,6 +25,7 @@ import time
 import unittest
 import urllib.request
 import uuid
+import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURE = os.path.join(HERE, "..", "data", "dashboard", "lab-capture.jsonl")
@@ -104,30 +103,11 @@ class Receiver:
             return [e["event"] for e in self.events if e["event"]["network"]["probe_asn"] == asn]
 
 
-class Serve:
+class Serve(harness.Server):
+    """`vigie serve --db DB ARGS...` on 127.0.0.1:0 (harness.Server)."""
+
     def __init__(self, db, *args):
-        self.proc = subprocess.Popen([VIGIE, "serve", "--listen", "127.0.0.1:0", "--db", db] +
-                                     list(args), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        self.url = None
-        ready = threading.Event()
-
-        def read():
-            for raw in self.proc.stderr:
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                self.lines.append(line)
-                m = re.search(r"listening on (\S+)", line)
-                if m:
-                    self.url = m.group(1)
-                    ready.set()
-            ready.set()
-
-        self.reader = threading.Thread(target=read, daemon=True)
-        self.reader.start()
-        if not ready.wait(20) or self.url is None:
-            self.stop()
-            raise RuntimeError("vigie serve did not start: %r" % self.lines)
+        super().__init__(VIGIE, "serve", "--db", db, *args)
 
     def upload(self, ms):
         body = "\n".join(json.dumps(m) for m in ms).encode()
@@ -137,17 +117,6 @@ class Serve:
             out = json.load(r)
         assert out["rejected"] == [], out
         return out["uids"]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(10)
-        self.proc.stderr.close()
 
 
 def wait_for(pred, timeout=15):
@@ -328,12 +297,9 @@ class OptionsTest(unittest.TestCase):
 
 def main():
     global VIGIE
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vigie", required=True)
-    args, rest = ap.parse_known_args()
-    VIGIE = os.path.abspath(args.vigie)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    VIGIE, _, argv = harness.parse()
+    return harness.run(argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

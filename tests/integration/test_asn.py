@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import unittest
+import harness
 
 VIGIE = None
 MKMMDB = None
@@ -219,27 +220,10 @@ class TestAsn(unittest.TestCase):
 
 def main():
     global VIGIE, MKMMDB
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    while args:
-        a = args.pop(0)
-        if a in ("--vigie", "--mkmmdb") and args:
-            if a == "--vigie":
-                VIGIE = args.pop(0)
-            else:
-                MKMMDB = args.pop(0)
-        else:
-            argv.append(a)
-    VIGIE = VIGIE or os.environ.get("VIGIE")
-    MKMMDB = MKMMDB or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools",
-                                    "mkmmdb.py")
-    if not VIGIE:
-        sys.stderr.write("usage: %s --vigie PATH [--mkmmdb PATH] [unittest options]\n"
-                         % sys.argv[0])
-        return 2
-    VIGIE = os.path.abspath(VIGIE)
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    VIGIE, opts, argv = harness.parse(("--mkmmdb",), " [--mkmmdb PATH]")
+    MKMMDB = opts.get("--mkmmdb") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "..", "tools", "mkmmdb.py")
+    return harness.run(argv)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ import tempfile
 import threading
 import time
 import unittest
+import harness
 
-sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_serve as ts  # noqa: E402  (the collector and measurement helpers)
 
@@ -397,26 +397,8 @@ class TestPgRestart(unittest.TestCase):
 
 
 def main():
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        if args[i] == "--vigie" and i + 1 < len(args):
-            ts.VIGIE = args[i + 1]
-            i += 2
-        elif args[i].startswith("--vigie="):
-            ts.VIGIE = args[i].split("=", 1)[1]
-            i += 1
-        else:
-            argv.append(args[i])
-            i += 1
-    ts.VIGIE = ts.VIGIE or os.environ.get("VIGIE")
-    if not ts.VIGIE:
-        sys.stderr.write("usage: %s --vigie PATH [unittest options]\n" % sys.argv[0])
-        return 2
-    ts.VIGIE = os.path.abspath(ts.VIGIE)
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    ts.VIGIE, _, argv = harness.parse()
+    return harness.run(argv)
 
 
 if __name__ == "__main__":

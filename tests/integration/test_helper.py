@@ -26,12 +26,12 @@ import tempfile
 import threading
 import time
 import unittest
+import harness
 
 VIGIE = None            # path of the binary under test (set in main)
 HOST = "127.0.0.1"
 IO_TIMEOUT = 10.0       # server-side socket timeout
 REQ_TIMEOUT = 90        # one THRequest, client side
-START_TIMEOUT = 20      # the helper prints its address within this
 HOLD_MAX = 30.0         # the slow route gives up after this at the latest
 
 TITLE = "Vigie helper test page"
@@ -173,49 +173,11 @@ def https_handler(ctx):
 # the helper under test
 
 
-class Helper:
-    """`vigie helper` on 127.0.0.1:0; the request log (stderr) is collected line by line."""
+class Helper(harness.Server):
+    """`vigie helper` on 127.0.0.1:0 (harness.Server) with a client for its protocol."""
 
     def __init__(self, *args):
-        self.args = [VIGIE, "helper", "--listen", "%s:0" % HOST] + list(args)
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        self._lock = threading.Lock()
-        self._listening = threading.Event()
-        self.url = None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._listening.wait(START_TIMEOUT):
-            self.stop()
-            raise RuntimeError("vigie helper did not start: %r" % self.log())
-        m = re.match(r"(https?)://127\.0\.0\.1:(\d+)/", self.url)
-        self.https = m.group(1) == "https"
-        self.port = int(m.group(2))
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            with self._lock:
-                self.lines.append(line)
-            m = re.search(r"listening on (\S+)", line)
-            if m:
-                self.url = m.group(1)
-                self._listening.set()
-
-    def log(self):
-        with self._lock:
-            return list(self.lines)
-
-    def wait_log(self, pattern, timeout=20):
-        """The first log line matching pattern (bounded wait), or None."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.log():
-                if re.search(pattern, line):
-                    return line
-            time.sleep(0.02)
-        return None
+        super().__init__(VIGIE, "helper", *args)
 
     def connection(self, ctx=None):
         if self.https:
@@ -255,22 +217,6 @@ class Helper:
                                sorted('%s="%s"' % (k, v) for k, v in labels.items())):
                 return float(value)
         raise AssertionError("metric %s not found in:\n%s" % (want, data.decode()))
-
-    def wait(self, timeout=60):
-        """Exit status once the helper exits by itself (bounded; killed past timeout)."""
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(5)
-        self.proc.stderr.close()
-        return self.proc.returncode
-
-    def stop(self, sig=signal.SIGTERM, timeout=60):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.wait(timeout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,30 +605,8 @@ class TestLifecycle(unittest.TestCase):
 
 def main():
     global VIGIE
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        if args[i] == "--vigie" and i + 1 < len(args):
-            VIGIE = args[i + 1]
-            i += 2
-        elif args[i].startswith("--vigie="):
-            VIGIE = args[i].split("=", 1)[1]
-            i += 1
-        else:
-            argv.append(args[i])
-            i += 1
-    VIGIE = VIGIE or os.environ.get("VIGIE")
-    if not VIGIE:
-        sys.stderr.write("usage: %s --vigie PATH (or VIGIE=PATH) [unittest options]\n"
-                         % sys.argv[0])
-        return 2
-    VIGIE = os.path.abspath(VIGIE)
-    if not os.access(VIGIE, os.X_OK):
-        sys.stderr.write("%s: not an executable\n" % VIGIE)
-        return 2
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    VIGIE, _, argv = harness.parse()
+    return harness.run(argv)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import unittest
+import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB = os.path.join(HERE, "..", "..", "lab", "multihop", "vigie-multihop")
@@ -207,16 +208,9 @@ class LocateLab(unittest.TestCase):
 
 def main():
     global VIGIE
-    args = sys.argv[1:]
-    if "--vigie" in args:
-        i = args.index("--vigie")
-        VIGIE = os.path.abspath(args[i + 1])
-        del args[i:i + 2]
-    else:
-        VIGIE = os.path.abspath(os.environ.get("VIGIE", os.path.join(HERE, "..", "..", "build",
-                                                                     "vigie")))
-    unittest.main(argv=[sys.argv[0]] + args, verbosity=2)
+    VIGIE, _, argv = harness.parse()
+    return harness.run(argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

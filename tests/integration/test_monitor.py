@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import unittest
+import harness
 
 VIGIE = None
 HOST = "127.0.0.1"
@@ -640,27 +641,8 @@ class TestMonitor(MonitorCase):
 
 def main():
     global VIGIE
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        if args[i] == "--vigie" and i + 1 < len(args):
-            VIGIE = args[i + 1]
-            i += 2
-        elif args[i].startswith("--vigie="):
-            VIGIE = args[i].split("=", 1)[1]
-            i += 1
-        else:
-            argv.append(args[i])
-            i += 1
-    VIGIE = VIGIE or os.environ.get("VIGIE")
-    if not VIGIE or not os.access(VIGIE, os.X_OK):
-        sys.stderr.write("usage: %s --vigie PATH (or VIGIE=PATH) [unittest options]\n"
-                         % sys.argv[0])
-        return 2
-    VIGIE = os.path.abspath(VIGIE)
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    VIGIE, _, argv = harness.parse()
+    return harness.run(argv)
 
 
 if __name__ == "__main__":

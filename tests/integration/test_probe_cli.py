@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import unittest
+import harness
 
 VIGIE = None            # path of the binary under test (set in main)
 HOST = "127.0.0.1"
@@ -1088,30 +1089,8 @@ class TestScale(ProbeCase):
 
 def main():
     global VIGIE
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        if args[i] == "--vigie" and i + 1 < len(args):
-            VIGIE = args[i + 1]
-            i += 2
-        elif args[i].startswith("--vigie="):
-            VIGIE = args[i].split("=", 1)[1]
-            i += 1
-        else:
-            argv.append(args[i])
-            i += 1
-    VIGIE = VIGIE or os.environ.get("VIGIE")
-    if not VIGIE:
-        sys.stderr.write("usage: %s --vigie PATH (or VIGIE=PATH) [unittest options]\n"
-                         % sys.argv[0])
-        return 2
-    VIGIE = os.path.abspath(VIGIE)
-    if not os.access(VIGIE, os.X_OK):
-        sys.stderr.write("%s: not an executable\n" % VIGIE)
-        return 2
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    VIGIE, _, argv = harness.parse()
+    return harness.run(argv)
 
 
 if __name__ == "__main__":

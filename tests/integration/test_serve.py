@@ -32,6 +32,7 @@ import time
 import unittest
 import uuid
 import zlib
+import harness
 
 VIGIE = None            # path of the binary under test (set in main)
 PG = None               # PostgreSQL store spec ("pg:CONNINFO" or a URL) when testing that backend
@@ -39,7 +40,6 @@ PG_CONN = None          # the same for libpq's tools (psql, pg_dump)
 HOST = "127.0.0.1"
 CLIENT_IP = "127.0.0.7"  # uploads come from this loopback address: it must never be kept
 REQ_TIMEOUT = 60
-START_TIMEOUT = 30
 
 REPORT_ID_RE = re.compile(r"^\d{8}T\d{6}Z_webconnectivity_([A-Z]{2})_(\d+)_n1_[A-Za-z0-9_-]{43}$")
 
@@ -56,50 +56,12 @@ def next_asn():
 # the collector under test
 
 
-class Collector:
-    """`vigie serve` on 127.0.0.1:0; its stderr (the request log) is collected line by line."""
+class Collector(harness.Server):
+    """`vigie serve` on 127.0.0.1:0 (harness.Server) with a client for its API."""
 
     def __init__(self, *args, db=None):
         self.db = db or FX["db"]
-        self.args = [VIGIE, "serve", "--listen", "%s:0" % HOST, "--db", self.db] + list(args)
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        self._lock = threading.Lock()
-        self._listening = threading.Event()
-        self.url = None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._listening.wait(START_TIMEOUT):
-            self.stop()
-            raise RuntimeError("vigie serve did not start: %r" % self.log())
-        m = re.match(r"(https?)://127\.0\.0\.1:(\d+)/", self.url)
-        self.https = m.group(1) == "https"
-        self.port = int(m.group(2))
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            with self._lock:
-                self.lines.append(line)
-            m = re.search(r"listening on (\S+)", line)
-            if m:
-                self.url = m.group(1)
-                self._listening.set()
-        self._listening.set()
-
-    def log(self):
-        with self._lock:
-            return list(self.lines)
-
-    def wait_log(self, pattern, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.log():
-                if re.search(pattern, line):
-                    return line
-            time.sleep(0.02)
-        return None
+        super().__init__(VIGIE, "serve", "--db", self.db, *args)
 
     def connection(self, ctx=None, source=CLIENT_IP):
         src = (source, 0) if source else None
@@ -172,21 +134,6 @@ class Collector:
                 key, _, value = line.rpartition(" ")
                 values[key] = float(value)
         return values
-
-    def wait(self, timeout=60):
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(5)
-        self.proc.stderr.close()
-        return self.proc.returncode
-
-    def stop(self, sig=signal.SIGTERM, timeout=60):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.wait(timeout)
 
 
 def qs(params):
@@ -1145,36 +1092,17 @@ class TestShutdown(unittest.TestCase):
 
 def main():
     global VIGIE, PG, PG_CONN
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        if args[i] == "--vigie" and i + 1 < len(args):
-            VIGIE = args[i + 1]
-            i += 2
-        elif args[i].startswith("--vigie="):
-            VIGIE = args[i].split("=", 1)[1]
-            i += 1
-        elif args[i] == "--pg":
-            # A libpq conninfo or URL (scripts/pg-test-server prints one).
-            PG_CONN = os.environ.get("VG_TEST_PG")
-            if not PG_CONN:
-                sys.stderr.write("--pg: VG_TEST_PG (a libpq conninfo or URL) is not set\n")
-                return 2
-            if PG_CONN.startswith("pg:"):
-                PG_CONN = PG_CONN[3:]
-            PG = PG_CONN if re.match(r"postgres(ql)?://", PG_CONN) else "pg:" + PG_CONN
-            i += 1
-        else:
-            argv.append(args[i])
-            i += 1
-    VIGIE = VIGIE or os.environ.get("VIGIE")
-    if not VIGIE:
-        sys.stderr.write("usage: %s --vigie PATH [--pg] [unittest options]\n" % sys.argv[0])
-        return 2
-    VIGIE = os.path.abspath(VIGIE)
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
+    if opts.get("--pg"):
+        # A libpq conninfo or URL (scripts/pg-test-server prints one).
+        PG_CONN = os.environ.get("VG_TEST_PG")
+        if not PG_CONN:
+            sys.stderr.write("--pg: VG_TEST_PG (a libpq conninfo or URL) is not set\n")
+            return 2
+        if PG_CONN.startswith("pg:"):
+            PG_CONN = PG_CONN[3:]
+        PG = PG_CONN if re.match(r"postgres(ql)?://", PG_CONN) else "pg:" + PG_CONN
+    return harness.run(argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,128 @@
+"""
+harness.py - what every integration script shares: its command line and its unittest run.
+
+    python3 tests/integration/test_X.py --vigie build/vigie [--flag ...] [unittest options]
+
+--vigie PATH (or --vigie=PATH, or the VIGIE environment variable) names the binary under test;
+a script may take more options of its own (`options`); everything else goes to unittest.
+Server runs `vigie helper` or `vigie serve` for a test.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+
+def parse(options=(), usage_extra=""):
+    """Split sys.argv. options: names of a script's own options, each taking a value, e.g.
+    ("--mkmmdb",), or ending in "!" for a flag without one ("--pg!"). Returns (vigie, values,
+    unittest argv): vigie is an absolute path, values maps each option given to its value (True
+    for a flag). Exits 2 with a usage line when no executable vigie is named."""
+    takes = {o.rstrip("!"): not o.endswith("!") for o in options}
+    takes["--vigie"] = True
+    values = {}
+    rest = [sys.argv[0]]
+    args = sys.argv[1:]
+    while args:
+        a = args.pop(0)
+        name, eq, val = a.partition("=")
+        if name in takes and (eq or not takes[name] or args):
+            values[name] = (val if eq else args.pop(0)) if takes[name] else True
+        else:
+            rest.append(a)
+    vigie = values.pop("--vigie", None) or os.environ.get("VIGIE")
+    if not vigie:
+        sys.stderr.write("usage: %s --vigie PATH (or VIGIE=PATH)%s [unittest options]\n"
+                         % (sys.argv[0], usage_extra))
+        sys.exit(2)
+    vigie = os.path.abspath(vigie)
+    if not os.access(vigie, os.X_OK):
+        sys.stderr.write("%s: not an executable\n" % vigie)
+        sys.exit(2)
+    return vigie, values, rest
+
+
+def run(argv):
+    """Run the tests of __main__ with unittest options argv; the process exit status."""
+    prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+class Server:
+    """`vigie COMMAND --listen 127.0.0.1:0 ARGS...` (helper or serve) as a child process. Its
+    standard error (the request log) is collected line by line; the constructor returns once
+    the server printed the address it listens on (url, https, port), or raises."""
+
+    START_TIMEOUT = 30  # seconds for the "listening on URL" line (sanitizer builds are slow)
+
+    def __init__(self, vigie, command, *args):
+        self.args = [vigie, command, "--listen", "127.0.0.1:0"] + list(args)
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines = []
+        self._lock = threading.Lock()
+        self._listening = threading.Event()
+        self.url = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._listening.wait(self.START_TIMEOUT) or self.url is None:
+            self.stop()
+            raise RuntimeError("vigie %s did not start: %r" % (command, self.log()))
+        m = re.match(r"(https?)://127\.0\.0\.1:(\d+)/", self.url)
+        self.https = m.group(1) == "https"
+        self.port = int(m.group(2))
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._lock:
+                self.lines.append(line)
+            m = re.search(r"listening on (\S+)", line)
+            if m and self.url is None:
+                self.url = m.group(1)
+                self._listening.set()
+        self._listening.set()  # exited before listening: do not wait for nothing
+
+    def log(self):
+        with self._lock:
+            return list(self.lines)
+
+    def wait_log(self, pattern, timeout=20):
+        """The first log line matching pattern (bounded wait), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log():
+                if re.search(pattern, line):
+                    return line
+            time.sleep(0.02)
+        return None
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS for pid %d" % self.proc.pid)
+
+    def wait(self, timeout=60):
+        """Exit status once the server exits (bounded: killed past timeout)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(5)
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait(timeout)
