@@ -126,3 +126,58 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         return self.wait(timeout)
+
+
+# Certificates for the tests' TLS servers, made with the openssl command (P-256 keys).
+OPENSSL_CFG = """\
+[req]
+distinguished_name = dn
+[dn]
+[v3_ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[v3_self]
+basicConstraints = critical, CA:FALSE
+subjectKeyIdentifier = hash
+"""
+
+LEAF_EXT = """\
+subjectAltName = IP:%s
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+authorityKeyIdentifier = keyid
+subjectKeyIdentifier = hash
+"""
+
+
+def openssl(cwd, *args):
+    p = subprocess.run(["openssl"] + list(args), cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (args[0], p.stderr.decode(errors="replace")))
+
+
+def make_certs(d, ca_name, leaves, self_subject):
+    """In directory d: a CA "CN=ca_name" (ca.pem, ca.key); per (name, ip) of leaves, NAME.pem
+    and NAME.key for the IP address, issued by the CA (serials 4097, 4098, ...); self.pem and
+    self.key, self-signed with the subject self_subject. Returns {file name: path}."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    with open(os.path.join(d, "openssl.cnf"), "w") as f:
+        f.write(OPENSSL_CFG)
+    openssl(d, "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_ca", *ec,
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=" + ca_name)
+    files = ["ca.pem", "self.pem", "self.key"]
+    for serial, (name, ip) in enumerate(leaves, start=4097):
+        with open(os.path.join(d, name + ".ext"), "w") as f:
+            f.write(LEAF_EXT % ip)
+        openssl(d, "req", "-new", "-config", "openssl.cnf", *ec, "-keyout", name + ".key",
+                "-out", name + ".csr", "-subj", "/CN=" + ip)
+        openssl(d, "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-set_serial", str(serial), "-days", "30", "-extfile", name + ".ext",
+                "-out", name + ".pem")
+        files += [name + ".pem", name + ".key"]
+    openssl(d, "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_self", *ec,
+            "-keyout", "self.key", "-out", "self.pem", "-days", "30", "-subj", self_subject)
+    return {n: os.path.join(d, n) for n in files}

@@ -37,53 +37,9 @@ TIME_RE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 # --------------------------------------------------------------------------------------------
 # certificates (openssl CLI)
 
-CNF = """\
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[self]
-basicConstraints = critical, CA:FALSE
-subjectKeyIdentifier = hash
-"""
-
-LEAF_EXT = """\
-subjectAltName = IP:127.0.0.1
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-authorityKeyIdentifier = keyid
-subjectKeyIdentifier = hash
-"""
-
-
-def run_openssl(cwd, *args):
-    p = subprocess.run(["openssl"] + list(args), cwd=cwd, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (args[0], p.stderr.decode(errors="replace")))
-
-
 def make_certs(d):
-    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    with open(os.path.join(d, "req.cnf"), "w") as f:
-        f.write(CNF)
-    with open(os.path.join(d, "leaf.ext"), "w") as f:
-        f.write(LEAF_EXT)
-    run_openssl(d, "req", "-x509", "-config", "req.cnf", "-extensions", "ca", *key,
-                "-keyout", "ca.key", "-out", "ca.pem", "-days", "7", "-subj", "/CN=Monitor CA")
-    run_openssl(d, "req", "-new", "-config", "req.cnf", *key, "-keyout", "leaf.key",
-                "-out", "leaf.csr", "-subj", "/CN=127.0.0.1")
-    run_openssl(d, "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-set_serial", "77", "-days", "7", "-extfile", "leaf.ext", "-out", "leaf.pem")
-    run_openssl(d, "req", "-x509", "-config", "req.cnf", "-extensions", "self", *key,
-                "-keyout", "self.key", "-out", "self.pem", "-days", "7",
-                "-subj", "/C=cn/O=127.0.0.1/CN=127.0.0.1")
-    return {n: os.path.join(d, n) for n in ("ca.pem", "leaf.pem", "leaf.key", "self.pem",
-                                             "self.key")}
+    return harness.make_certs(d, "Monitor CA", (("leaf", "127.0.0.1"),),
+                              "/C=cn/O=127.0.0.1/CN=127.0.0.1")
 
 
 # --------------------------------------------------------------------------------------------

@@ -439,57 +439,12 @@ def silent_after_hello(server, conn):
 # --------------------------------------------------------------------------------------------
 # certificates
 
-OPENSSL_CFG = """\
-[req]
-distinguished_name = dn
-[dn]
-[v3_ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[v3_self]
-basicConstraints = critical, CA:FALSE
-subjectKeyIdentifier = hash
-"""
-
-LEAF_EXT = """\
-subjectAltName = IP:%s
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-authorityKeyIdentifier = keyid
-subjectKeyIdentifier = hash
-"""
-
 SELF_SIGNED_SUBJECT = "/C=cn/O=www.icloud.com/CN=www.icloud.com"
 
 
-def openssl(tmp, *args):
-    p = subprocess.run(["openssl"] + list(args), cwd=tmp, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("openssl %s failed: %s" % (args[0], p.stderr.decode(errors="replace")))
-
-
 def make_certs(tmp):
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    with open(os.path.join(tmp, "openssl.cnf"), "w") as f:
-        f.write(OPENSSL_CFG)
-    openssl(tmp, "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_ca", *ec,
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=Vigie Test CA")
-    for name, ip, serial in (("leaf", "127.0.0.1", "4097"), ("other", "127.0.0.2", "4098")):
-        with open(os.path.join(tmp, name + ".ext"), "w") as f:
-            f.write(LEAF_EXT % ip)
-        openssl(tmp, "req", "-new", "-config", "openssl.cnf", *ec, "-keyout", name + ".key",
-                "-out", name + ".csr", "-subj", "/CN=" + ip)
-        openssl(tmp, "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-set_serial", serial, "-days", "30", "-extfile", name + ".ext",
-                "-out", name + ".pem")
-    openssl(tmp, "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_self", *ec,
-            "-keyout", "self.key", "-out", "self.pem", "-days", "30",
-            "-subj", SELF_SIGNED_SUBJECT)
-    return {n: os.path.join(tmp, n) for n in ("ca.pem", "leaf.pem", "leaf.key", "other.pem",
-                                               "other.key", "self.pem", "self.key")}
+    return harness.make_certs(tmp, "Vigie Test CA", (("leaf", "127.0.0.1"), ("other", "127.0.0.2")),
+                              SELF_SIGNED_SUBJECT)
 
 
 # --------------------------------------------------------------------------------------------
