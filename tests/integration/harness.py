@@ -52,6 +52,13 @@ def run(argv):
     return 0 if prog.result.wasSuccessful() else 1
 
 
+def main(scope):
+    """The whole main() of a script that takes only --vigie: sets scope["VIGIE"] (the script's
+    globals()), runs its tests, returns the exit status."""
+    scope["VIGIE"], _, argv = parse()
+    return run(argv)
+
+
 class Server:
     """`vigie COMMAND --listen 127.0.0.1:0 ARGS...` (helper or serve) as a child process. Its
     standard error (the request log) is collected line by line; the constructor returns once

@@ -492,11 +492,5 @@ class TestServeAbuse(AbuseMixin, unittest.TestCase):
         self.assertIn("results", json.loads(body))
 
 
-def main():
-    global VIGIE
-    VIGIE, _, argv = harness.parse()
-    return harness.run(argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(globals()))

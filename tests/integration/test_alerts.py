@@ -295,11 +295,5 @@ class OptionsTest(unittest.TestCase):
         self.assertIn(b"--alert-exec", p.stderr)
 
 
-def main():
-    global VIGIE
-    VIGIE, _, argv = harness.parse()
-    return harness.run(argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(globals()))

@@ -603,11 +603,5 @@ class TestLifecycle(unittest.TestCase):
 # --------------------------------------------------------------------------------------------
 
 
-def main():
-    global VIGIE
-    VIGIE, _, argv = harness.parse()
-    return harness.run(argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(globals()))

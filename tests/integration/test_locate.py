@@ -206,11 +206,5 @@ class LocateLab(unittest.TestCase):
         self.assertTrue(rows["http://www.example.org/"].rstrip().endswith("-"))
 
 
-def main():
-    global VIGIE
-    VIGIE, _, argv = harness.parse()
-    return harness.run(argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(globals()))

@@ -595,11 +595,5 @@ class TestMonitor(MonitorCase):
         self.assertIn("monitor", out)
 
 
-def main():
-    global VIGIE
-    VIGIE, _, argv = harness.parse()
-    return harness.run(argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(globals()))

@@ -1042,11 +1042,5 @@ class TestScale(ProbeCase):
 # --------------------------------------------------------------------------------------------
 
 
-def main():
-    global VIGIE
-    VIGIE, _, argv = harness.parse()
-    return harness.run(argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(globals()))
