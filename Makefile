@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # vigie - top-level entry points. Everything goes through CMake/CTest; this file only sequences.
 #   make demo    install packages, build, run the censorship lab and print verdict tables
 #   make check   install packages, build (warnings as errors), run every test: unit, fuzz corpora,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* commands.h - the subcommands of the vigie executable and its exit codes (vigie(1)). */
 #ifndef VG_CLI_COMMANDS_H
 #define VG_CLI_COMMANDS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * helper_cmd.c - `vigie helper`: options, then serve OONI's test-helper protocol (server/helper.h)
  * until SIGINT or SIGTERM; a signal stops accepting and lets the measurements in flight finish.
@@ -13,9 +14,9 @@
 
 #include "commands.h"
 #include "helper.h"
-#include "limits.h"
 #include "server_opts.h"
-#include "str.h"
+#include "util/limits.h"
+#include "util/str.h"
 #include "vigie/vigie.h"
 
 #define VG__DEFAULT_INFLIGHT 50 /* oohelperd sheds load past 50 requests in flight */

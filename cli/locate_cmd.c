@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * locate_cmd.c - `vigie locate URL --cause C`: where is the censor? The triggering request with
  * increasing IP TTLs (vg_locate, docs/locate.md); and the localisation `vigie probe --locate`
@@ -13,7 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "str.h"
+#include "util/str.h"
 #include "vigie/vigie.h"
 
 static void
@@ -60,13 +61,15 @@ locate_cell(const struct vg_locate_result *r, char *cell, size_t cap)
         snprintf(cell, cap, "not located");
         return;
     }
-    if (r->server_hop > 0)
+    if (r->server_hop > 0) {
         snprintf(cell, cap, "hop %d/%d", r->interference_hop, r->server_hop);
-    else
+    } else {
         snprintf(cell, cap, "hop %d/?", r->interference_hop);
+    }
     o = strlen(cell);
-    if (r->tls_port_hop > 0 && r->port80_hop > 0 && r->tls_port_hop != r->port80_hop && o < cap)
+    if (r->tls_port_hop > 0 && r->port80_hop > 0 && r->tls_port_hop != r->port80_hop && o < cap) {
         snprintf(cell + o, cap - o, " (tls@%d, 80@%d)", r->tls_port_hop, r->port80_hop);
+    }
 }
 
 static void
@@ -74,8 +77,9 @@ print_result(FILE *f, const char *url, const struct vg_locate_result *r)
 {
     fprintf(f, "%s (%s) via %s, %s\n", url, r->cause, r->target[0] != '\0' ? r->target : "-",
             r->method[0] != '\0' ? r->method : "-");
-    if (r->n_hops > 0)
+    if (r->n_hops > 0) {
         fprintf(f, "%4s  %-39s  %-14s  %-14s  %s\n", "TTL", "ROUTER", "PROBE", "CONTROL", "DETAIL");
+    }
     for (size_t i = 0; i < r->n_hops; i++) {
         const struct vg_locate_hop *h = &r->hops[i];
 
@@ -84,8 +88,9 @@ print_result(FILE *f, const char *url, const struct vg_locate_result *r)
                 h->detail);
     }
     fprintf(f, "%s\n", r->summary);
-    if (r->failure[0] != '\0')
+    if (r->failure[0] != '\0') {
         fprintf(f, "note: %s\n", r->failure);
+    }
 }
 
 int
@@ -103,8 +108,9 @@ vg_locate_after_probe(const struct vg_locate_hint *h, const char *url, const cha
     if (h != NULL) {
         url = h->url[0] != '\0' ? h->url : url;
         o.addr = h->addr[0] != '\0' ? h->addr : NULL;
-        if (h->resolver[0] != '\0')
+        if (h->resolver[0] != '\0') {
             o.resolver = h->resolver;
+        }
     }
     rc = vg_locate(&o, url, cause, &r);
     if (rc < 0) {
@@ -115,10 +121,11 @@ vg_locate_after_probe(const struct vg_locate_hint *h, const char *url, const cha
     }
     locate_cell(&r, cell, cap);
     if (out != NULL && r.json != NULL) {
-        if (fputs(r.json, out) == EOF || fputc('\n', out) == EOF)
+        if (fputs(r.json, out) == EOF || fputc('\n', out) == EOF) {
             rc = -1;
-        else if (out == stdout && fflush(stdout) != 0)
+        } else if (out == stdout && fflush(stdout) != 0) {
             rc = -1;
+        }
     }
     vg_locate_result_cleanup(&r);
     return rc;
@@ -207,12 +214,14 @@ vg_cmd_locate(int argc, char **argv)
             o.max_ttl = (unsigned)v;
             break;
         case OPT_TTL_TIMEOUT:
-            if (parse_ms("--ttl-timeout", optarg, &o.ttl_timeout_ms) < 0)
+            if (parse_ms("--ttl-timeout", optarg, &o.ttl_timeout_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_BUDGET:
-            if (parse_ms("--budget", optarg, &o.budget_ms) < 0)
+            if (parse_ms("--budget", optarg, &o.budget_ms) < 0) {
                 goto usage_error;
+            }
             break;
         default:
             goto usage_error;
@@ -227,13 +236,13 @@ vg_cmd_locate(int argc, char **argv)
                         "http.reset, http.eof, http.blockpage, http.diff, dns.injected\n");
         goto usage_error;
     }
-    if (format == NULL)
+    if (format == NULL) {
         table = isatty(STDOUT_FILENO);
-    else if (strcmp(format, "table") == 0)
+    } else if (strcmp(format, "table") == 0) {
         table = true;
-    else if (strcmp(format, "jsonl") == 0)
+    } else if (strcmp(format, "jsonl") == 0) {
         table = false;
-    else {
+    } else {
         fprintf(stderr, "vigie locate: unknown format '%s' (table or jsonl)\n", format);
         goto usage_error;
     }
@@ -244,18 +253,21 @@ vg_cmd_locate(int argc, char **argv)
         return VG_EXIT_USAGE;
     }
     status = r.interference_hop > 0 ? VG_EXIT_OK : VG_EXIT_INTERFERENCE;
-    if (table)
+    if (table) {
         print_result(stdout, argv[optind], &r);
-    else if (r.json != NULL)
+    } else if (r.json != NULL) {
         printf("%s\n", r.json);
-    if (fflush(stdout) != 0)
+    }
+    if (fflush(stdout) != 0) {
         status = VG_EXIT_USAGE;
+    }
     if (out_path != NULL && r.json != NULL) {
         FILE *f = fopen(out_path, "w");
         bool ok = f != NULL && fprintf(f, "%s\n", r.json) >= 0;
 
-        if (f != NULL && fclose(f) != 0)
+        if (f != NULL && fclose(f) != 0) {
             ok = false;
+        }
         if (!ok) {
             fprintf(stderr, "vigie locate: cannot write %s: %s\n", out_path, strerror(errno));
             status = VG_EXIT_USAGE;

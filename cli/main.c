@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c - the vigie executable: dispatches subcommands. */
 #include <stdio.h>
 #include <string.h>
@@ -52,20 +53,27 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "probe") == 0)
+    if (strcmp(argv[1], "probe") == 0) {
         return vg_cmd_probe(argc - 1, argv + 1);
-    if (strcmp(argv[1], "helper") == 0)
+    }
+    if (strcmp(argv[1], "helper") == 0) {
         return vg_cmd_helper(argc - 1, argv + 1);
-    if (strcmp(argv[1], "upload") == 0)
+    }
+    if (strcmp(argv[1], "upload") == 0) {
         return vg_cmd_upload(argc - 1, argv + 1);
-    if (strcmp(argv[1], "locate") == 0)
+    }
+    if (strcmp(argv[1], "locate") == 0) {
         return vg_cmd_locate(argc - 1, argv + 1);
-    if (strcmp(argv[1], "monitor") == 0)
+    }
+    if (strcmp(argv[1], "monitor") == 0) {
         return vg_cmd_monitor(argc - 1, argv + 1);
-    if (strcmp(argv[1], "serve") == 0)
+    }
+    if (strcmp(argv[1], "serve") == 0) {
         return vg_cmd_serve(argc - 1, argv + 1);
-    if (strcmp(argv[1], "import") == 0)
+    }
+    if (strcmp(argv[1], "import") == 0) {
         return vg_cmd_import(argc - 1, argv + 1);
+    }
     fprintf(stderr, "vigie: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return VG_EXIT_USAGE;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * monitor_cmd.c - `vigie monitor`: measure a list of URLs for ever, sooner again after a change or
  * an interference (the rules are in schedule.c), as a well-behaved daemon: JSON Lines and/or
@@ -27,10 +28,10 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "limits.h"
-#include "mem.h"
 #include "schedule.h"
-#include "str.h"
+#include "util/limits.h"
+#include "util/mem.h"
+#include "util/str.h"
 #include "vigie/vigie.h"
 
 #define VG__BATCH_MAX      1024  /* URLs per engine run: the state is written after each */
@@ -81,11 +82,13 @@ stderr_is_journal(void)
     uint64_t dev, ino;
     struct stat st;
 
-    if (js == NULL || (colon = strchr(js, ':')) == NULL || fstat(STDERR_FILENO, &st) != 0)
+    if (js == NULL || (colon = strchr(js, ':')) == NULL || fstat(STDERR_FILENO, &st) != 0) {
         return false;
+    }
     if (vg_parse_u64n(js, (size_t)(colon - js), 0, UINT64_MAX, &dev) < 0 ||
-        vg_parse_u64(colon + 1, 0, UINT64_MAX, &ino) < 0)
+        vg_parse_u64(colon + 1, 0, UINT64_MAX, &ino) < 0) {
         return false;
+    }
     return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
 }
 
@@ -129,20 +132,22 @@ uniform(void)
 {
     uint32_t v;
 
-    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
         v = (uint32_t)now_ms() * 2654435761u;
+    }
     return (double)v / 4294967296.0;
 }
 
 static void
 describe(const char *verdict, const char *cause, char *out, size_t cap)
 {
-    if (verdict[0] == '\0')
+    if (verdict[0] == '\0') {
         snprintf(out, cap, "(none)");
-    else if (cause[0] != '\0')
+    } else if (cause[0] != '\0') {
         snprintf(out, cap, "%s (%s)", verdict, cause);
-    else
+    } else {
         snprintf(out, cap, "%s", verdict);
+    }
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
@@ -173,13 +178,15 @@ load_list(struct mon *m, char ***urls, char *err, size_t errlen)
     size_t n;
 
     *urls = NULL;
-    if (vg_probe_new(&m->o, &p, err, errlen) < 0)
+    if (vg_probe_new(&m->o, &p, err, errlen) < 0) {
         return -1;
+    }
     for (size_t i = 0; i < m->n_args; i++) {
         char msg[512];
 
-        if (vg_probe_add(p, m->args[i], msg, sizeof(msg)) < 0)
+        if (vg_probe_add(p, m->args[i], msg, sizeof(msg)) < 0) {
             vg__logf(LOG_WARNING, "argument %zu: %s (skipped)", i + 1, msg);
+        }
     }
     for (size_t i = 0; i < m->n_files; i++) {
         if (vg_probe_add_file(p, m->files[i], on_bad_input, &l, err, errlen) < 0) {
@@ -194,8 +201,9 @@ load_list(struct mon *m, char ***urls, char *err, size_t errlen)
         return -1;
     }
     *urls = vg_xcalloc(n, sizeof(char *));
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         (*urls)[i] = vg_xstrdup(vg_probe_url(p, i));
+    }
     vg_probe_free(p);
     return (long)n;
 }
@@ -203,8 +211,9 @@ load_list(struct mon *m, char ***urls, char *err, size_t errlen)
 static void
 free_list(char **urls, long n)
 {
-    for (long i = 0; i < n; i++)
+    for (long i = 0; i < n; i++) {
         free(urls[i]);
+    }
     free(urls);
 }
 
@@ -224,14 +233,15 @@ apply_list(struct mon *m, bool startup)
     vg_sched_sync(&m->sched, &m->conf, (const char *const *)urls, (size_t)n, now_ms(), &added,
                   &removed);
     free_list(urls, n);
-    if (startup)
+    if (startup) {
         vg__logf(LOG_INFO,
                  "monitoring %zu URLs (%zu new, %zu resumed from the state, %zu dropped "
                  "from it)",
                  m->sched.n, added, m->sched.n - added, removed);
-    else
+    } else {
         vg__logf(LOG_NOTICE, "list reloaded: %zu URLs (%zu new, due now; %zu removed)", m->sched.n,
                  added, removed);
+    }
     return 0;
 }
 
@@ -241,8 +251,9 @@ open_output(struct mon *m)
     int fd;
     FILE *f;
 
-    if (m->out_path == NULL)
+    if (m->out_path == NULL) {
         return 0;
+    }
     if (strcmp(m->out_path, "-") == 0) {
         m->out = stdout;
         return 0;
@@ -250,12 +261,14 @@ open_output(struct mon *m)
     fd = open(m->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0 || (f = fdopen(fd, "a")) == NULL) {
         vg__logf(LOG_ERR, "cannot append to %s: %s", m->out_path, strerror(errno));
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+        }
         return -1;
     }
-    if (m->out != NULL && m->out != stdout)
+    if (m->out != NULL && m->out != stdout) {
         fclose(m->out);
+    }
     m->out = f;
     return 0;
 }
@@ -265,8 +278,9 @@ save_state(struct mon *m)
 {
     char err[512];
 
-    if (vg_sched_save(&m->sched, m->state_path, now_ms(), err, sizeof(err)) < 0)
+    if (vg_sched_save(&m->sched, m->state_path, now_ms(), err, sizeof(err)) < 0) {
         vg__logf(LOG_ERR, "state not saved: %s", err);
+    }
 }
 
 /* ---- one batch ------------------------------------------------------------------------------ */
@@ -283,8 +297,9 @@ on_result(const struct vg_result *r, void *arg)
     bool stopping;
 
     if (m->out != NULL) {
-        if (fputs(r->json, m->out) == EOF || fputc('\n', m->out) == EOF || fflush(m->out) != 0)
+        if (fputs(r->json, m->out) == EOF || fputc('\n', m->out) == EOF || fflush(m->out) != 0) {
             m->write_error = errno != 0 ? errno : EIO;
+        }
     }
     pthread_mutex_lock(&m->lock);
     stopping = m->stop;
@@ -298,10 +313,12 @@ on_result(const struct vg_result *r, void *arg)
     s = &m->sched.urls[m->batch[r->url_index]];
     vg_sched_record(&m->conf, s, verdict, cause, now_ms(), uniform(), &chg);
     m->measured++;
-    if (strcmp(verdict, "accessible") != 0)
+    if (strcmp(verdict, "accessible") != 0) {
         m->not_ok++;
-    if (!chg.changed)
+    }
+    if (!chg.changed) {
         return;
+    }
     describe(chg.old_verdict, chg.old_cause, was, sizeof(was));
     describe(verdict, cause, is, sizeof(is));
     vg_sched_fmt_time(s->since_ms, false, since, sizeof(since));
@@ -323,8 +340,9 @@ cmp_due(const void *a, const void *b)
 {
     const struct due *x = a, *y = b;
 
-    if (x->at != y->at)
+    if (x->at != y->at) {
         return x->at < y->at ? -1 : 1;
+    }
     return (x->i > y->i) - (x->i < y->i);
 }
 
@@ -345,20 +363,23 @@ run_batch(struct mon *m, int64_t now)
 
     /* URLs due within a tenth of the shortest interval go together, earliest first. */
     for (size_t i = 0; i < m->sched.n; i++) {
-        if (m->sched.urls[i].next_ms <= now + window)
+        if (m->sched.urls[i].next_ms <= now + window) {
             due[n_due++] = (struct due){m->sched.urls[i].next_ms, i};
+        }
     }
     qsort(due, n_due, sizeof(*due), cmp_due);
-    if (n_due > VG__BATCH_MAX)
+    if (n_due > VG__BATCH_MAX) {
         n_due = VG__BATCH_MAX;
+    }
     m->batch = vg_xcalloc(n_due + 1, sizeof(*m->batch));
     m->n_batch = 0;
     m->measured = m->not_ok = m->after_stop = 0;
     if (vg_probe_new(&m->o, &p, err, sizeof(err)) < 0) {
         vg__logf(LOG_ERR, "cannot start the engine: %s; trying again in %ds", err,
                  VG__RETRY_MS / 1000);
-        for (size_t k = 0; k < n_due; k++)
+        for (size_t k = 0; k < n_due; k++) {
             m->sched.urls[due[k].i].next_ms = now + VG__RETRY_MS;
+        }
         goto out;
     }
     for (size_t k = 0; k < n_due; k++) {
@@ -396,17 +417,19 @@ run_batch(struct mon *m, int64_t now)
         m->write_error = 0;
     }
     vg_probe_upload_stats(p, &us);
-    if (us.spooled + us.rejected + us.failed > 0)
+    if (us.spooled + us.rejected + us.failed > 0) {
         vg__logf(LOG_WARNING, "collector: %zu sent, %zu spooled to %s, %zu refused, %zu failed",
                  us.sent, us.spooled, m->o.spool_dir, us.rejected, us.failed);
+    }
     vg_sched_fmt_dur(vg_sched_next_due(&m->sched) - now_ms(), next, sizeof(next));
     vg__logf(LOG_INFO, "measured %u of %zu URLs in %.1fs, %u not accessible; next run in %s",
              m->measured, m->n_batch,
              (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, m->not_ok,
              next);
-    if (m->after_stop > 0)
+    if (m->after_stop > 0) {
         vg__logf(LOG_INFO, "%u measurements finished after the stop signal: written, not counted",
                  m->after_stop);
+    }
 out:
     vg_probe_free(p);
     VG_FREE(m->batch);
@@ -426,8 +449,9 @@ signal_thread(void *arg)
     int sig;
 
     for (;;) {
-        if (sigwait(&vg__sigs, &sig) != 0)
+        if (sigwait(&vg__sigs, &sig) != 0) {
             continue;
+        }
         pthread_mutex_lock(&m->lock);
         if (sig == SIGHUP) {
             m->reload = true;
@@ -438,16 +462,18 @@ signal_thread(void *arg)
         } else {
             m->stop = true;
             /* No new measurement; those in flight finish, then the state is written. */
-            if (m->cur != NULL)
+            if (m->cur != NULL) {
                 vg_probe_interrupt(m->cur);
+            }
         }
         pthread_cond_signal(&m->cond);
         pthread_mutex_unlock(&m->lock);
-        if (sig != SIGHUP)
+        if (sig != SIGHUP) {
             vg__logf(LOG_NOTICE,
                      "%s: stopping once the measurements in flight finish (a second "
                      "signal exits at once)",
                      sig == SIGINT ? "SIGINT" : "SIGTERM");
+        }
     }
     return NULL;
 }
@@ -459,10 +485,12 @@ sleep_until(struct mon *m, int64_t due_ms)
     int64_t delay = due_ms - now_ms();
     struct timespec ts;
 
-    if (delay <= 0)
+    if (delay <= 0) {
         return;
-    if (delay > VG__SLEEP_MAX)
+    }
+    if (delay > VG__SLEEP_MAX) {
         delay = VG__SLEEP_MAX;
+    }
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += (time_t)(delay / 1000);
     ts.tv_nsec += (long)(delay % 1000) * 1000000;
@@ -472,8 +500,9 @@ sleep_until(struct mon *m, int64_t due_ms)
     }
     pthread_mutex_lock(&m->lock);
     while (!m->stop && !m->reload) {
-        if (pthread_cond_timedwait(&m->cond, &m->lock, &ts) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&m->cond, &m->lock, &ts) == ETIMEDOUT) {
             break;
+        }
     }
     pthread_mutex_unlock(&m->lock);
 }
@@ -492,23 +521,27 @@ print_status(const char *path)
     vg_sched_init(&s);
     rc = vg_sched_load(&s, path, err, sizeof(err));
     if (rc != 0) {
-        if (rc > 0)
+        if (rc > 0) {
             fprintf(stderr, "vigie monitor: no state file at %s\n", path);
-        else
+        } else {
             fprintf(stderr, "vigie monitor: %s: %s\n", path, err);
+        }
         return VG_EXIT_USAGE;
     }
     for (size_t i = 0; i < s.n; i++) {
         char cur[96];
 
         describe(s.urls[i].verdict, s.urls[i].cause, cur, sizeof(cur));
-        if (strlen(s.urls[i].url) > w)
+        if (strlen(s.urls[i].url) > w) {
             w = strlen(s.urls[i].url);
-        if (strlen(cur) > cw)
+        }
+        if (strlen(cur) > cw) {
             cw = strlen(cur);
+        }
     }
-    if (w > 60)
+    if (w > 60) {
         w = 60;
+    }
     printf("%-*s  %-*s  %-20s  %-14s  %s\n", (int)w, "URL", (int)cw, "CURRENT", "SINCE",
            "NOT ACCESSIBLE", "NEXT RUN");
     for (size_t i = 0; i < s.n; i++) {
@@ -517,16 +550,18 @@ print_status(const char *path)
         unsigned bad, total;
 
         describe(u->verdict, u->cause, cur, sizeof(cur));
-        if (u->since_ms > 0)
+        if (u->since_ms > 0) {
             vg_sched_fmt_time(u->since_ms, false, since, sizeof(since));
-        else
+        } else {
             snprintf(since, sizeof(since), "-");
+        }
         vg_sched_share(u, &bad, &total);
-        if (total > 0)
+        if (total > 0) {
             snprintf(share, sizeof(share), "%u/%u (%u%%)", bad, total,
                      (unsigned)((bad * 100 + total / 2) / total));
-        else
+        } else {
             snprintf(share, sizeof(share), "-");
+        }
         if (u->next_ms <= now) {
             snprintf(next, sizeof(next), "due");
         } else {
@@ -626,8 +661,9 @@ parse_jitter(const char *s, unsigned *out)
     size_t len = strlen(s);
     uint64_t v;
 
-    if (len > 0 && s[len - 1] == '%')
+    if (len > 0 && s[len - 1] == '%') {
         len--;
+    }
     if (vg_parse_u64n(s, len, 0, 50, &v) < 0) {
         fprintf(stderr, "vigie monitor: --jitter must be a percentage in 0..50, not '%s'\n", s);
         return -1;
@@ -642,8 +678,9 @@ make_parent(char *path)
 {
     char *slash = strrchr(path, '/');
 
-    if (slash == NULL || slash == path)
+    if (slash == NULL || slash == path) {
         return;
+    }
     *slash = '\0';
     for (char *p = path + 1; *p != '\0'; p++) {
         if (*p == '/') {
@@ -697,15 +734,17 @@ load_state(struct mon *m)
         vg__logf(LOG_INFO, "no state at %s yet: every URL is due now", m->state_path);
         return;
     }
-    if (rc == 0)
+    if (rc == 0) {
         return;
+    }
     snprintf(aside, sizeof(aside), "%s.corrupt", m->state_path);
-    if (rename(m->state_path, aside) == 0)
+    if (rename(m->state_path, aside) == 0) {
         vg__logf(LOG_ERR, "state file %s is not valid (%s); kept as %s; starting a fresh schedule",
                  m->state_path, err, aside);
-    else
+    } else {
         vg__logf(LOG_ERR, "state file %s is not valid (%s); starting a fresh schedule",
                  m->state_path, err);
+    }
 }
 
 enum {
@@ -730,10 +769,12 @@ enum {
 static void
 mon_cleanup(struct mon *m)
 {
-    if (m->out != NULL && m->out != stdout)
+    if (m->out != NULL && m->out != stdout) {
         fclose(m->out);
-    if (m->out == stdout)
+    }
+    if (m->out == stdout) {
         fflush(stdout);
+    }
     m->out = NULL;
     vg_sched_cleanup(&m->sched);
     free(m->files);
@@ -795,8 +836,9 @@ vg_cmd_monitor(int argc, char **argv)
             m.files[m.n_files++] = optarg;
             break;
         case 'p':
-            if (parse_num("--parallel", optarg, 1, VG_PARALLEL_MAX, &v) < 0)
+            if (parse_num("--parallel", optarg, 1, VG_PARALLEL_MAX, &v) < 0) {
                 goto usage_error;
+            }
             m.o.parallel = (unsigned)v;
             break;
         case 'o':
@@ -807,29 +849,35 @@ vg_cmd_monitor(int argc, char **argv)
             mon_cleanup(&m);
             return VG_EXIT_OK;
         case OPT_EVERY:
-            if (parse_dur("--every", optarg, &m.conf.every_ms) < 0)
+            if (parse_dur("--every", optarg, &m.conf.every_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_JITTER:
-            if (parse_jitter(optarg, &m.conf.jitter_pct) < 0)
+            if (parse_jitter(optarg, &m.conf.jitter_pct) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_RETEST_AFTER:
-            if (parse_dur("--retest-after", optarg, &m.conf.retest_after_ms) < 0)
+            if (parse_dur("--retest-after", optarg, &m.conf.retest_after_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_RETEST_MAX:
-            if (parse_dur("--retest-max", optarg, &m.conf.retest_max_ms) < 0)
+            if (parse_dur("--retest-max", optarg, &m.conf.retest_max_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_RECOVER_AFTER:
-            if (parse_num("--recover-after", optarg, 1, 1000, &v) < 0)
+            if (parse_num("--recover-after", optarg, 1, 1000, &v) < 0) {
                 goto usage_error;
+            }
             m.conf.recover_after = (unsigned)v;
             break;
         case OPT_WINDOW:
-            if (parse_num("--window", optarg, 1, VG_SCHED_WINDOW_MAX, &v) < 0)
+            if (parse_num("--window", optarg, 1, VG_SCHED_WINDOW_MAX, &v) < 0) {
                 goto usage_error;
+            }
             m.conf.window = (unsigned)v;
             break;
         case OPT_STATE:
@@ -849,8 +897,9 @@ vg_cmd_monitor(int argc, char **argv)
             m.helpers[m.n_helpers++] = optarg;
             break;
         case OPT_CONTROL_TIMEOUT:
-            if (parse_dur("--control-timeout", optarg, &t) < 0)
+            if (parse_dur("--control-timeout", optarg, &t) < 0) {
                 goto usage_error;
+            }
             if (t > 3600000) {
                 fprintf(stderr, "vigie monitor: --control-timeout is at most 1h\n");
                 goto usage_error;
@@ -878,8 +927,9 @@ vg_cmd_monitor(int argc, char **argv)
             goto usage_error;
         }
     }
-    if (m.state_path == NULL)
+    if (m.state_path == NULL) {
         m.state_path = default_state(state_buf, sizeof(state_buf));
+    }
     if (status_only) {
         mon_cleanup(&m);
         return print_status(m.state_path);
@@ -901,16 +951,18 @@ vg_cmd_monitor(int argc, char **argv)
         fprintf(stderr, "vigie monitor: --collector must be an http:// or https:// URL\n");
         goto usage_error;
     }
-    if (m.o.collector != NULL && m.o.spool_dir == NULL)
+    if (m.o.collector != NULL && m.o.spool_dir == NULL) {
         m.o.spool_dir = default_spool(spool_buf, sizeof(spool_buf));
+    }
     m.o.helpers = m.helpers;
     m.o.n_helpers = m.n_helpers;
     m.o.repeat = 1;
 
     vg__log.syslog = strcmp(log_dest, "syslog") == 0;
     vg__log.journal = !vg__log.syslog && stderr_is_journal();
-    if (vg__log.syslog)
+    if (vg__log.syslog) {
         openlog("vigie-monitor", LOG_PID, LOG_DAEMON);
+    }
     /* Before any thread exists, so that every thread inherits the mask. */
     sigemptyset(&vg__sigs);
     sigaddset(&vg__sigs, SIGINT);
@@ -940,9 +992,10 @@ vg_cmd_monitor(int argc, char **argv)
             goto out;
         }
     }
-    if (m.conf.retest_after_ms < VG__PENALTY_BOX_MS)
+    if (m.conf.retest_after_ms < VG__PENALTY_BOX_MS) {
         vg__logf(LOG_WARNING, "--retest-after is shorter than 90s: a re-test may still fall in a "
                               "censor's penalty box");
+    }
     if (pthread_create(&sig_tid, NULL, signal_thread, &m) != 0) {
         vg__logf(LOG_ERR, "cannot start the signal thread");
         status = VG_EXIT_USAGE;
@@ -968,13 +1021,16 @@ vg_cmd_monitor(int argc, char **argv)
         reload = m.reload;
         m.reload = false;
         pthread_mutex_unlock(&m.lock);
-        if (stop)
+        if (stop) {
             break;
+        }
         if (reload) {
-            if (apply_list(&m, false) == 0)
+            if (apply_list(&m, false) == 0) {
                 save_state(&m);
-            if (m.out_path != NULL && strcmp(m.out_path, "-") != 0)
+            }
+            if (m.out_path != NULL && strcmp(m.out_path, "-") != 0) {
                 (void)open_output(&m);
+            }
             continue;
         }
         due = vg_sched_next_due(&m.sched);
@@ -992,8 +1048,9 @@ vg_cmd_monitor(int argc, char **argv)
     vg__logf(LOG_INFO, "stopped; state written to %s", m.state_path);
 out:
     mon_cleanup(&m);
-    if (vg__log.syslog)
+    if (vg__log.syslog) {
         closelog();
+    }
     return status;
 usage_error:
     fprintf(stderr, "Run 'vigie monitor --help' for usage.\n");

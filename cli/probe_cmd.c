@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe_cmd.c - `vigie probe`: options, input, live progress, JSON Lines output and the final
  * verdict table.
@@ -15,8 +16,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "mem.h"
-#include "str.h"
+#include "util/mem.h"
+#include "util/str.h"
 #include "vigie/vigie.h"
 
 enum { VG_FMT_TABLE, VG_FMT_JSONL };
@@ -122,16 +123,18 @@ draw_progress(struct run *r, bool final)
     double t, rate, eta;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!final && elapsed(&r->last_draw, &now) < 0.1)
+    if (!final && elapsed(&r->last_draw, &now) < 0.1) {
         return;
+    }
     r->last_draw = now;
     t = elapsed(&r->start, &now);
     rate = t > 0 ? (double)r->done / t : 0;
     eta = rate > 0 ? (double)(r->total - r->done) / rate : 0;
     fprintf(stderr, "\r\033[K[%zu/%zu] %.1f URL/s  ETA %.0fs  interference %u", r->done, r->total,
             rate, eta, r->interference);
-    if (final)
+    if (final) {
         fputc('\n', stderr);
+    }
     fflush(stderr);
 }
 
@@ -139,8 +142,9 @@ static int
 verdict_index(const char *v)
 {
     for (int i = 0; i < VG_N_VERDICTS; i++) {
-        if (strcmp(v, vg_verdicts[i]) == 0)
+        if (strcmp(v, vg_verdicts[i]) == 0) {
             return i;
+        }
     }
     return 3;
 }
@@ -153,28 +157,34 @@ on_result(const struct vg_result *res, void *arg)
     int vi = verdict_index(res->x_verdict);
 
     r->done++;
-    if (vi <= 1)
+    if (vi <= 1) {
         r->interference++;
+    }
     s->count[vi]++;
-    if (res->x_cause != NULL && s->cause[vi][0] == '\0')
+    if (res->x_cause != NULL && s->cause[vi][0] == '\0') {
         snprintf(s->cause[vi], sizeof(s->cause[vi]), "%s", res->x_cause);
+    }
     if (r->locate && vi <= 1 && s->hint == NULL && res->x_cause != NULL &&
         vg_locate_supports(res->x_cause)) {
         s->hint = vg_xcalloc(1, sizeof(*s->hint));
-        if (vg_locate_hint(res->json, res->x_cause, s->hint) < 0)
+        if (vg_locate_hint(res->json, res->x_cause, s->hint) < 0) {
             snprintf(s->hint->url, sizeof(s->hint->url), "%s", res->input);
+        }
         snprintf(s->hint_cause, sizeof(s->hint_cause), "%s", res->x_cause);
     }
     s->runtimes = vg_xreallocarray(s->runtimes, s->n + 1, sizeof(double));
     s->runtimes[s->n++] = res->runtime;
     if (r->out != NULL) {
-        if (fputs(res->json, r->out) == EOF || fputc('\n', r->out) == EOF)
+        if (fputs(res->json, r->out) == EOF || fputc('\n', r->out) == EOF) {
             r->write_error = errno;
-        if (r->format == VG_FMT_JSONL && r->out == stdout && fflush(stdout) != 0)
+        }
+        if (r->format == VG_FMT_JSONL && r->out == stdout && fflush(stdout) != 0) {
             r->write_error = errno;
+        }
     }
-    if (r->progress)
+    if (r->progress) {
         draw_progress(r, false);
+    }
 }
 
 /* Wilson score interval at 95% for k successes in n trials, in percent. */
@@ -206,15 +216,18 @@ print_table(struct run *r)
     for (size_t i = 0; i < r->n_stats; i++) {
         size_t l = strlen(r->inputs[i]);
 
-        if (l > w)
+        if (l > w) {
             w = l;
+        }
     }
-    if (w > 60)
+    if (w > 60) {
         w = 60;
+    }
     for (size_t i = 0; i < r->n_stats; i++) {
         for (int k = 0; k < VG_N_VERDICTS; k++) {
-            if (r->stats[i].count[k] > 0 && r->stats[i].count[k] < r->stats[i].n)
+            if (r->stats[i].count[k] > 0 && r->stats[i].count[k] < r->stats[i].n) {
                 vw = 44;
+            }
         }
     }
     printf("%-*s  %-*s  %-23s  %6s  %7s%s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE", "TRIALS",
@@ -227,11 +240,13 @@ print_table(struct run *r)
         double median = 0;
 
         for (int k = 0; k < VG_N_VERDICTS && top < 0; k++) {
-            if (s->count[k] > 0)
+            if (s->count[k] > 0) {
                 top = k;
+            }
         }
-        if (top < 0)
+        if (top < 0) {
             continue;
+        }
         if (s->count[top] == s->n) {
             snprintf(verdict, sizeof(verdict), "%s", vg_verdicts[top]);
         } else {
@@ -258,14 +273,17 @@ locate_all(struct run *r, const struct vg_probe *p, const struct vg_probe_opts *
     for (size_t i = 0; i < r->n_stats; i++) {
         struct url_stats *s = &r->stats[i];
 
-        if (s->hint == NULL)
+        if (s->hint == NULL) {
             continue;
-        if (!r->quiet)
+        }
+        if (!r->quiet) {
             fprintf(stderr, "vigie probe: locating %s (%s)\n", vg_probe_url(p, i), s->hint_cause);
+        }
         if (vg_locate_after_probe(s->hint, vg_probe_url(p, i), s->hint_cause, o->ca_file,
                                   o->resolver, r->out, s->locate, sizeof(s->locate)) < 0 &&
-            r->out != NULL && ferror(r->out) && r->write_error == 0)
+            r->out != NULL && ferror(r->out) && r->write_error == 0) {
             r->write_error = errno != 0 ? errno : EIO;
+        }
     }
 }
 
@@ -282,8 +300,9 @@ on_signal(int sig)
         return;
     }
     seen = 1;
-    if (vg_running_probe != NULL)
+    if (vg_running_probe != NULL) {
         vg_probe_interrupt(vg_running_probe);
+    }
 }
 
 static int
@@ -392,13 +411,15 @@ vg_cmd_probe(int argc, char **argv)
             files[n_files++] = optarg;
             break;
         case 'p':
-            if (parse_num("--parallel", optarg, 1, 10000, &v) < 0)
+            if (parse_num("--parallel", optarg, 1, 10000, &v) < 0) {
                 goto usage_error;
+            }
             o.parallel = (unsigned)v;
             break;
         case 'r':
-            if (parse_num("--repeat", optarg, 1, 1000, &v) < 0)
+            if (parse_num("--repeat", optarg, 1, 1000, &v) < 0) {
                 goto usage_error;
+            }
             o.repeat = (unsigned)v;
             break;
         case 'o':
@@ -422,28 +443,34 @@ vg_cmd_probe(int argc, char **argv)
             o.ca_file = optarg;
             break;
         case OPT_DNS_TIMEOUT:
-            if (parse_ms("--dns-timeout", optarg, &o.dns_timeout_ms) < 0)
+            if (parse_ms("--dns-timeout", optarg, &o.dns_timeout_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_DNS_WAIT:
-            if (parse_ms("--dns-wait", optarg, &o.dns_wait_ms) < 0)
+            if (parse_ms("--dns-wait", optarg, &o.dns_wait_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_TCP_TIMEOUT:
-            if (parse_ms("--tcp-timeout", optarg, &o.tcp_timeout_ms) < 0)
+            if (parse_ms("--tcp-timeout", optarg, &o.tcp_timeout_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_TLS_TIMEOUT:
-            if (parse_ms("--tls-timeout", optarg, &o.tls_timeout_ms) < 0)
+            if (parse_ms("--tls-timeout", optarg, &o.tls_timeout_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_HTTP_TIMEOUT:
-            if (parse_ms("--http-timeout", optarg, &o.http_timeout_ms) < 0)
+            if (parse_ms("--http-timeout", optarg, &o.http_timeout_ms) < 0) {
                 goto usage_error;
+            }
             break;
         case OPT_BODY_MAX:
-            if (parse_num("--body-max", optarg, 0, 64 * 1024 * 1024, &v) < 0)
+            if (parse_num("--body-max", optarg, 0, 64 * 1024 * 1024, &v) < 0) {
                 goto usage_error;
+            }
             o.body_max = (size_t)v;
             break;
         case OPT_LAB:
@@ -469,25 +496,27 @@ vg_cmd_probe(int argc, char **argv)
             o.country_db = optarg;
             break;
         case OPT_CONTROL_TIMEOUT:
-            if (parse_ms("--control-timeout", optarg, &o.control_timeout_ms) < 0)
+            if (parse_ms("--control-timeout", optarg, &o.control_timeout_ms) < 0) {
                 goto usage_error;
+            }
             break;
         default:
             goto usage_error;
         }
     }
-    if (format == NULL)
+    if (format == NULL) {
         r.format = isatty(STDOUT_FILENO) ? VG_FMT_TABLE : VG_FMT_JSONL;
-    else if (strcmp(format, "table") == 0)
+    } else if (strcmp(format, "table") == 0) {
         r.format = VG_FMT_TABLE;
-    else if (strcmp(format, "jsonl") == 0)
+    } else if (strcmp(format, "jsonl") == 0) {
         r.format = VG_FMT_JSONL;
-    else {
+    } else {
         fprintf(stderr, "vigie probe: unknown format '%s' (table or jsonl)\n", format);
         goto usage_error;
     }
-    if (o.collector != NULL && o.spool_dir == NULL)
+    if (o.collector != NULL && o.spool_dir == NULL) {
         o.spool_dir = vg_default_spool(spool_buf, sizeof(spool_buf));
+    }
     o.helpers = helpers;
     o.n_helpers = n_helpers;
     vg_raise_fd_limit();
@@ -537,31 +566,37 @@ vg_cmd_probe(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     rc = vg_probe_run(p, on_result, &r);
     vg_running_probe = NULL;
-    if (r.progress)
+    if (r.progress) {
         draw_progress(&r, true);
+    }
     if (o.collector != NULL) {
         struct vg_upload_stats us;
 
         vg_probe_upload_stats(p, &us);
-        if (!r.quiet || us.spooled + us.rejected + us.failed > 0)
+        if (!r.quiet || us.spooled + us.rejected + us.failed > 0) {
             fprintf(stderr,
                     "vigie probe: collector: %zu sent, %zu spooled to %s, %zu refused, %zu "
                     "failed\n",
                     us.sent, us.spooled, o.spool_dir, us.rejected, us.failed);
+        }
     }
-    if (r.locate && rc != VG_ECANCELED)
+    if (r.locate && rc != VG_ECANCELED) {
         locate_all(&r, p, &o);
+    }
     if (r.format == VG_FMT_TABLE && !r.quiet) {
         r.inputs = vg_xcalloc(r.n_stats, sizeof(char *));
-        for (size_t i = 0; i < r.n_stats; i++)
+        for (size_t i = 0; i < r.n_stats; i++) {
             r.inputs[i] = vg_probe_url(p, i);
+        }
         print_table(&r);
         VG_FREE(r.inputs);
     }
-    if (r.out != NULL && r.out != stdout && fclose(r.out) != 0)
+    if (r.out != NULL && r.out != stdout && fclose(r.out) != 0) {
         r.write_error = errno;
-    if (r.out == stdout && (fflush(stdout) != 0 || ferror(stdout)) && r.write_error == 0)
+    }
+    if (r.out == stdout && (fflush(stdout) != 0 || ferror(stdout)) && r.write_error == 0) {
         r.write_error = errno != 0 ? errno : EIO;
+    }
     r.out = NULL;
     if (r.write_error != 0) {
         fprintf(stderr, "vigie probe: writing measurements failed: %s\n", strerror(r.write_error));

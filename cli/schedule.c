@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * schedule.c - the scheduler of `vigie monitor` (schedule.h): due times, re-tests after a change
  * or an interference, intermittency (history and episodes), and the JSON state file.
@@ -17,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "limits.h"
-#include "mem.h"
-#include "str.h"
+#include "util/err.h"
+#include "util/limits.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__STATE_FORMAT  "vigie-monitor-state"
 #define VG__STATE_VERSION 1
@@ -54,8 +55,9 @@ url_cleanup(struct vg_sched_url *u)
 void
 vg_sched_cleanup(struct vg_sched *s)
 {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         url_cleanup(&s->urls[i]);
+    }
     VG_FREE(s->urls);
     s->n = s->cap = 0;
 }
@@ -82,29 +84,36 @@ vg_sched_jitter(int64_t base_ms, unsigned jitter_pct, double u, bool up_only)
 {
     int64_t span, off;
 
-    if (jitter_pct > 100)
+    if (jitter_pct > 100) {
         jitter_pct = 100;
-    if (!(u >= 0.0 && u < 1.0)) /* also rejects NaN */
+    }
+    if (!(u >= 0.0 && u < 1.0)) { /* also rejects NaN */
         u = 0.0;
+    }
     span = base_ms / 100 * (int64_t)jitter_pct + base_ms % 100 * (int64_t)jitter_pct / 100;
-    if (up_only)
+    if (up_only) {
         off = (int64_t)(u * (double)(span + 1));
-    else
+    } else {
         off = (int64_t)(u * (double)(2 * span + 1)) - span;
+    }
     return base_ms + off < 1 ? 1 : base_ms + off;
 }
 
 char
 vg_sched_letter(const char *verdict)
 {
-    if (strcmp(verdict, "accessible") == 0)
+    if (strcmp(verdict, "accessible") == 0) {
         return 'a';
-    if (strcmp(verdict, "blocked") == 0)
+    }
+    if (strcmp(verdict, "blocked") == 0) {
         return 'b';
-    if (strcmp(verdict, "intercepted") == 0)
+    }
+    if (strcmp(verdict, "intercepted") == 0) {
         return 'i';
-    if (strcmp(verdict, "down") == 0)
+    }
+    if (strcmp(verdict, "down") == 0) {
         return 'd';
+    }
     return 'u';
 }
 
@@ -152,8 +161,9 @@ vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, const cha
     bool changed;
     int64_t delay;
 
-    if (cause == NULL)
+    if (cause == NULL) {
         cause = "";
+    }
     changed = first || strcmp(verdict, s->verdict) != 0 || strcmp(cause, s->cause) != 0;
     if (chg != NULL) {
         memset(chg, 0, sizeof(*chg));
@@ -165,10 +175,11 @@ vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, const cha
     history_push(s->history, clamp_window(c->window), vg_sched_letter(verdict));
     /* An episode of interference runs from the first non-accessible result to the next
      * accessible one; a change of cause within it (reset, then timeout) does not split it. */
-    if (!ok && !was_bad)
+    if (!ok && !was_bad) {
         episode_open(s, now_ms);
-    else if (ok && was_bad && s->n_episodes > 0 && s->episodes[s->n_episodes - 1].end_ms == 0)
+    } else if (ok && was_bad && s->n_episodes > 0 && s->episodes[s->n_episodes - 1].end_ms == 0) {
         s->episodes[s->n_episodes - 1].end_ms = now_ms;
+    }
     if (changed) {
         s->since_ms = now_ms;
         vg_strlcpy(s->verdict, verdict, sizeof(s->verdict));
@@ -191,10 +202,11 @@ vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, const cha
         s->retest_ms = 0;
         s->ok_streak = 0;
     }
-    if (s->retest_ms > 0)
+    if (s->retest_ms > 0) {
         delay = vg_sched_jitter(s->retest_ms, c->jitter_pct, u, true);
-    else
+    } else {
         delay = vg_sched_jitter(c->every_ms, c->jitter_pct, u, false);
+    }
     s->next_ms = now_ms + delay;
     if (chg != NULL) {
         chg->retest = s->retest_ms > 0;
@@ -209,8 +221,9 @@ vg_sched_share(const struct vg_sched_url *s, unsigned *bad, unsigned *total)
     *total = 0;
     for (const char *p = s->history; *p != '\0'; p++) {
         (*total)++;
-        if (*p != 'a')
+        if (*p != 'a') {
             (*bad)++;
+        }
     }
 }
 
@@ -218,8 +231,9 @@ struct vg_sched_url *
 vg_sched_find(struct vg_sched *s, const char *url)
 {
     for (size_t i = 0; i < s->n; i++) {
-        if (strcmp(s->urls[i].url, url) == 0)
+        if (strcmp(s->urls[i].url, url) == 0) {
             return &s->urls[i];
+        }
     }
     return NULL;
 }
@@ -230,8 +244,9 @@ vg_sched_next_due(const struct vg_sched *s)
     int64_t due = INT64_MAX;
 
     for (size_t i = 0; i < s->n; i++) {
-        if (s->urls[i].next_ms < due)
+        if (s->urls[i].next_ms < due) {
             due = s->urls[i].next_ms;
+        }
     }
     return due;
 }
@@ -262,10 +277,11 @@ find_keyed(const struct keyed *v, size_t n, const char *key)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
-        if (strcmp(v[mid].key, key) < 0)
+        if (strcmp(v[mid].key, key) < 0) {
             lo = mid + 1;
-        else
+        } else {
             hi = mid;
+        }
     }
     return lo < n && strcmp(v[lo].key, key) == 0 ? &v[lo] : NULL;
 }
@@ -283,23 +299,27 @@ vg_sched_sync(struct vg_sched *s, const struct vg_sched_conf *c, const char *con
     int64_t horizon = vg_sched_jitter(longest, c->jitter_pct, 0.999999, true);
 
     *added = *removed = 0;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         old[i] = (struct keyed){s->urls[i].url, i};
+    }
     qsort(old, s->n, sizeof(*old), cmp_keyed);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         list[i] = (struct keyed){urls[i], i};
+    }
     qsort(list, n, sizeof(*list), cmp_keyed);
     for (size_t i = 1; i < n; i++) {
-        if (strcmp(list[i].key, list[i - 1].key) == 0)
+        if (strcmp(list[i].key, list[i - 1].key) == 0) {
             dup[list[i].i] = true;
+        }
     }
     vg_sched_init(&next);
     for (size_t i = 0; i < n; i++) {
         const struct keyed *k;
         struct vg_sched_url *u;
 
-        if (dup[i])
+        if (dup[i]) {
             continue;
+        }
         k = find_keyed(old, s->n, urls[i]);
         if (k == NULL) {
             u = sched_append(&next, urls[i]);
@@ -312,10 +332,12 @@ vg_sched_sync(struct vg_sched *s, const struct vg_sched_conf *c, const char *con
         free(u->url);
         *u = s->urls[k->i];
         memset(&s->urls[k->i], 0, sizeof(s->urls[k->i]));
-        if (u->retest_ms > c->retest_max_ms)
+        if (u->retest_ms > c->retest_max_ms) {
             u->retest_ms = c->retest_max_ms;
-        if (u->next_ms > now_ms + horizon)
+        }
+        if (u->next_ms > now_ms + horizon) {
             u->next_ms = now_ms + (u->retest_ms > 0 ? u->retest_ms : c->every_ms);
+        }
         if (strlen(u->history) > window) {
             size_t len = strlen(u->history);
 
@@ -323,8 +345,9 @@ vg_sched_sync(struct vg_sched *s, const struct vg_sched_conf *c, const char *con
         }
     }
     for (size_t i = 0; i < s->n; i++) {
-        if (s->urls[i].url != NULL)
+        if (s->urls[i].url != NULL) {
             (*removed)++;
+        }
     }
     vg_sched_cleanup(s);
     *s = next;
@@ -360,12 +383,13 @@ vg_sched_fmt_time(int64_t ms, bool with_ms, char *out, size_t cap)
         snprintf(out, cap, "1970-01-01T00:00:00Z");
         return;
     }
-    if (with_ms)
+    if (with_ms) {
         snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    else
+    } else {
         snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
 }
 
 static int
@@ -384,17 +408,21 @@ vg_sched_parse_time(const char *s, int64_t *ms)
 
     /* YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.mmmZ, nothing else */
     if ((len != 20 && len != 24) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':' || s[len - 1] != 'Z')
+        s[16] != ':' || s[len - 1] != 'Z') {
         return VG_EINVAL;
+    }
     if (num(s, 0, 4, 1970, 9999, &y) < 0 || num(s, 5, 2, 1, 12, &mo) < 0 ||
         num(s, 8, 2, 1, 31, &d) < 0 || num(s, 11, 2, 0, 23, &h) < 0 ||
-        num(s, 14, 2, 0, 59, &mi) < 0 || num(s, 17, 2, 0, 59, &sec) < 0)
+        num(s, 14, 2, 0, 59, &mi) < 0 || num(s, 17, 2, 0, 59, &sec) < 0) {
         return VG_EINVAL;
-    if (len == 24 && (s[19] != '.' || num(s, 20, 3, 0, 999, &frac) < 0))
+    }
+    if (len == 24 && (s[19] != '.' || num(s, 20, 3, 0, 999, &frac) < 0)) {
         return VG_EINVAL;
+    }
     leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)) {
         return VG_EINVAL;
+    }
     *ms = ((days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d) * 24 + (int64_t)h) * 60 +
            (int64_t)mi) *
               60000 +
@@ -410,8 +438,9 @@ vg_sched_fmt_dur(int64_t ms, char *out, size_t cap)
         char unit;
     } units[] = {{86400000, 'd'}, {3600000, 'h'}, {60000, 'm'}, {1000, 's'}};
 
-    if (ms < 0)
+    if (ms < 0) {
         ms = 0;
+    }
     if (ms < 1000) {
         snprintf(out, cap, "%lldms", (long long)ms);
         return;
@@ -428,10 +457,11 @@ vg_sched_fmt_dur(int64_t ms, char *out, size_t cap)
                               ? (long long)(ms % units[i].ms / units[i + 1].ms)
                               : 0;
 
-            if (b != 0)
+            if (b != 0) {
                 snprintf(out, cap, "%lld%c%lld%c", a, units[i].unit, b, units[i + 1].unit);
-            else
+            } else {
                 snprintf(out, cap, "%lld%c", a, units[i].unit);
+            }
             return;
         }
     }
@@ -444,8 +474,9 @@ jtime(int64_t ms)
 {
     char buf[32];
 
-    if (ms <= 0)
+    if (ms <= 0) {
         return json_null();
+    }
     vg_sched_fmt_time(ms, true, buf, sizeof(buf));
     return json_string(buf);
 }
@@ -487,8 +518,9 @@ vg_sched_dump(const struct vg_sched *s, int64_t written_ms)
     json_object_set_new(root, "urls", arr);
     text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(root);
-    if (text == NULL) /* only when out of memory: allocation failures abort elsewhere too */
+    if (text == NULL) { /* only when out of memory: allocation failures abort elsewhere too */
         abort();
+    }
     return text;
 }
 
@@ -503,10 +535,11 @@ struct field_ctx {
 static int
 field_fail(struct field_ctx *f, const char *key, const char *what)
 {
-    if (f->url != NULL)
+    if (f->url != NULL) {
         snprintf(f->err, f->errlen, "urls[%zu] (%.200s): \"%s\" %s", f->index, f->url, key, what);
-    else
+    } else {
         snprintf(f->err, f->errlen, "urls[%zu]: \"%s\" %s", f->index, key, what);
+    }
     return -1;
 }
 
@@ -516,12 +549,14 @@ get_time(struct field_ctx *f, json_t *o, const char *key, bool nullable, int64_t
     json_t *v = json_object_get(o, key);
 
     *out = 0;
-    if (nullable && (v == NULL || json_is_null(v)))
+    if (nullable && (v == NULL || json_is_null(v))) {
         return 0;
-    if (!json_is_string(v) || vg_sched_parse_time(json_string_value(v), out) < 0)
+    }
+    if (!json_is_string(v) || vg_sched_parse_time(json_string_value(v), out) < 0) {
         return field_fail(f, key,
                           nullable ? "must be null or a time like 2026-11-29T12:00:00.000Z"
                                    : "must be a time like 2026-11-29T12:00:00.000Z");
+    }
     return 0;
 }
 
@@ -547,8 +582,9 @@ is_verdict(const char *v)
     static const char *const known[] = {"accessible", "blocked", "intercepted", "down", "unknown"};
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        if (strcmp(v, known[i]) == 0)
+        if (strcmp(v, known[i]) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -558,11 +594,13 @@ is_cause(const char *c)
 {
     size_t len = strlen(c);
 
-    if (len == 0 || len >= VG_SCHED_CAUSE_MAX)
+    if (len == 0 || len >= VG_SCHED_CAUSE_MAX) {
         return false;
+    }
     for (; *c != '\0'; c++) {
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '.'))
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '.')) {
             return false;
+        }
     }
     return true;
 }
@@ -572,11 +610,13 @@ is_url_text(const char *s)
 {
     size_t len = strlen(s);
 
-    if (len == 0 || len > VG_URL_MAX)
+    if (len == 0 || len > VG_URL_MAX) {
         return false;
+    }
     for (; *s != '\0'; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
             return false;
+        }
     }
     return true;
 }
@@ -596,45 +636,54 @@ parse_entry(struct vg_sched *s, json_t *o, size_t index, char *err, size_t errle
     }
     v = json_object_get(o, "url");
     if (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)) ||
-        !is_url_text(json_string_value(v)))
+        !is_url_text(json_string_value(v))) {
         return field_fail(&f, "url", "must be a URL (text without control characters)");
+    }
     f.url = json_string_value(v);
     u = sched_append(s, f.url);
     v = json_object_get(o, "verdict");
     if (v != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) || !is_verdict(json_string_value(v)))
+        if (!json_is_string(v) || !is_verdict(json_string_value(v))) {
             return field_fail(&f, "verdict",
                               "must be null, accessible, blocked, intercepted, down or unknown");
+        }
         vg_strlcpy(u->verdict, json_string_value(v), sizeof(u->verdict));
     }
     v = json_object_get(o, "cause");
     if (v != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) || !is_cause(json_string_value(v)) || u->verdict[0] == '\0')
+        if (!json_is_string(v) || !is_cause(json_string_value(v)) || u->verdict[0] == '\0') {
             return field_fail(&f, "cause", "must be null or STAGE.REASON, with a verdict");
+        }
         vg_strlcpy(u->cause, json_string_value(v), sizeof(u->cause));
     }
     if (get_time(&f, o, "since", true, &u->since_ms) < 0 ||
         get_time(&f, o, "last_run", true, &u->last_ms) < 0 ||
-        get_time(&f, o, "next_run", false, &u->next_ms) < 0)
+        get_time(&f, o, "next_run", false, &u->next_ms) < 0) {
         return -1;
-    if (get_int(&f, o, "retest_ms", 0, VG_SCHED_INTERVAL_MAX, &n) < 0)
+    }
+    if (get_int(&f, o, "retest_ms", 0, VG_SCHED_INTERVAL_MAX, &n) < 0) {
         return -1;
+    }
     u->retest_ms = n;
-    if (get_int(&f, o, "ok_streak", 0, VG__STREAK_MAX, &n) < 0)
+    if (get_int(&f, o, "ok_streak", 0, VG__STREAK_MAX, &n) < 0) {
         return -1;
+    }
     u->ok_streak = (unsigned)n;
-    if (get_int(&f, o, "runs", 0, INT64_MAX, &n) < 0)
+    if (get_int(&f, o, "runs", 0, INT64_MAX, &n) < 0) {
         return -1;
+    }
     u->runs = (uint64_t)n;
     v = json_object_get(o, "history");
     h = json_is_string(v) ? json_string_value(v) : NULL;
     if (h == NULL || json_string_length(v) > VG_SCHED_WINDOW_MAX ||
-        strspn(h, "abdiu") != json_string_length(v))
+        strspn(h, "abdiu") != json_string_length(v)) {
         return field_fail(&f, "history", "must be letters a, b, d, i, u (at most 100)");
+    }
     memcpy(u->history, h, json_string_length(v) + 1);
     eps = json_object_get(o, "episodes");
-    if (!json_is_array(eps) || json_array_size(eps) > VG_SCHED_EPISODES_MAX)
+    if (!json_is_array(eps) || json_array_size(eps) > VG_SCHED_EPISODES_MAX) {
         return field_fail(&f, "episodes", "must be an array of at most 32 episodes");
+    }
     u->episodes = vg_xcalloc(json_array_size(eps) + 1, sizeof(*u->episodes));
     for (size_t k = 0; k < json_array_size(eps); k++) {
         json_t *e = json_array_get(eps, k);
@@ -642,14 +691,16 @@ parse_entry(struct vg_sched *s, json_t *o, size_t index, char *err, size_t errle
 
         if (!json_is_object(e) || get_time(&f, e, "start", false, &ep->start_ms) < 0 ||
             get_time(&f, e, "end", true, &ep->end_ms) < 0 ||
-            (ep->end_ms != 0 && ep->end_ms < ep->start_ms))
+            (ep->end_ms != 0 && ep->end_ms < ep->start_ms)) {
             return field_fail(&f, "episodes", "must hold {\"start\": TIME, \"end\": TIME or null}");
+        }
         u->n_episodes++;
     }
     /* A verdict goes with its first-seen time and the letters that record it. */
     if ((u->verdict[0] == '\0') != (u->since_ms == 0) ||
-        (u->verdict[0] != '\0' && (u->history[0] == '\0' || u->runs == 0)))
+        (u->verdict[0] != '\0' && (u->history[0] == '\0' || u->runs == 0))) {
         return field_fail(&f, "verdict", "does not agree with since, runs and history");
+    }
     return 0;
 }
 
@@ -660,8 +711,9 @@ find_duplicate(const struct vg_sched *s, char *err, size_t errlen)
     struct keyed *v = vg_xcalloc(s->n + 1, sizeof(*v));
     int rc = 0;
 
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         v[i] = (struct keyed){s->urls[i].url, i};
+    }
     qsort(v, s->n, sizeof(*v), cmp_keyed);
     for (size_t i = 1; i < s->n && rc == 0; i++) {
         if (strcmp(v[i].key, v[i - 1].key) == 0) {
@@ -707,16 +759,19 @@ vg_sched_parse(struct vg_sched *s, const char *text, size_t len, char *err, size
         goto out;
     }
     for (size_t i = 0; i < json_array_size(arr); i++) {
-        if (parse_entry(s, json_array_get(arr, i), i, err, errlen) < 0)
+        if (parse_entry(s, json_array_get(arr, i), i, err, errlen) < 0) {
             goto out;
+        }
     }
-    if (find_duplicate(s, err, errlen) < 0)
+    if (find_duplicate(s, err, errlen) < 0) {
         goto out;
+    }
     rc = 0;
 out:
     json_decref(root);
-    if (rc < 0)
+    if (rc < 0) {
         vg_sched_cleanup(s);
+    }
     return rc;
 }
 
@@ -731,8 +786,9 @@ vg_sched_load(struct vg_sched *s, const char *path, char *err, size_t errlen)
     vg_sched_cleanup(s);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT)
+        if (errno == ENOENT) {
             return 1;
+        }
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -errno;
     }
@@ -746,10 +802,12 @@ vg_sched_load(struct vg_sched *s, const char *path, char *err, size_t errlen)
     while (got < (size_t)st.st_size) {
         ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
 
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR) {
             continue;
-        if (r <= 0)
+        }
+        if (r <= 0) {
             break;
+        }
         got += (size_t)r;
     }
     close(fd);
@@ -770,10 +828,12 @@ write_all(int fd, const char *p, size_t len)
     while (len > 0) {
         ssize_t w = write(fd, p, len);
 
-        if (w < 0 && errno == EINTR)
+        if (w < 0 && errno == EINTR) {
             continue;
-        if (w < 0)
+        }
+        if (w < 0) {
             return -1;
+        }
         p += w;
         len -= (size_t)w;
     }
@@ -816,12 +876,13 @@ vg_sched_save(const struct vg_sched *s, const char *path, int64_t now_ms, char *
         return -e;
     }
     /* The rename is durable once the directory is. */
-    if (slash == NULL)
+    if (slash == NULL) {
         snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
+    } else if (slash == path) {
         snprintf(dir, sizeof(dir), "/");
-    else
+    } else {
         snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         (void)fsync(fd);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * schedule.h - the scheduler of `vigie monitor`: when each URL is measured next, how a verdict
  * change or an interference shortens that, and the state that survives a restart.

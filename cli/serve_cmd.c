@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serve_cmd.c - `vigie serve`: the collector (server/collector.h) on a store (server/store.h)
  * until SIGINT or SIGTERM; and `vigie import` (also `vigie serve --db SPEC import FILE...`):
@@ -16,13 +17,13 @@
 #include <zlib.h>
 
 #include "alerts.h"
-#include "buf.h"
 #include "collector.h"
 #include "commands.h"
-#include "limits.h"
 #include "server_opts.h"
 #include "store.h"
-#include "str.h"
+#include "util/buf.h"
+#include "util/limits.h"
+#include "util/str.h"
 
 #define VG__IMPORT_BLOCK (1024 * 1024)     /* bytes read from a file at a time */
 #define VG__IMPORT_BATCH (8 * 1024 * 1024) /* bytes of whole lines handed to the store at once */

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* server_opts.c - the connection options of vigie helper and vigie serve (server_opts.h). */
 #include "server_opts.h"
 
 #include <stdint.h>
 
-#include "str.h"
+#include "util/str.h"
 
 void
 vg_limits_usage(FILE *f, const struct vg_http_limits *def)

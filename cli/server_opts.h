@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * server_opts.h - the options `vigie helper` and `vigie serve` share: how many connections they
  * hold and for how long (struct vg_http_limits, server/http_util.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* upload_cmd.c - `vigie upload`: send the measurements waiting in the spool to a collector. */
 #include <getopt.h>
 #include <stdio.h>
@@ -31,8 +32,9 @@ vg_default_spool(char *buf, size_t cap)
 {
     const char *env = getenv("VIGIE_SPOOL"), *home = getenv("HOME");
 
-    if (env != NULL && env[0] != '\0')
+    if (env != NULL && env[0] != '\0') {
         return env;
+    }
     if (home != NULL && home[0] != '\0') {
         snprintf(buf, cap, "%s/.local/state/vigie/spool", home);
         return buf;
@@ -79,8 +81,9 @@ vg_cmd_upload(int argc, char **argv)
         usage(stderr);
         return VG_EXIT_USAGE;
     }
-    if (spool == NULL)
+    if (spool == NULL) {
         spool = vg_default_spool(buf, sizeof(buf));
+    }
     if (vg_upload_spool(collector, spool, ca_file, &st, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie upload: %s\n", err);
         return VG_EXIT_USAGE;

@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "str.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__BUCKETS      4096 /* hash buckets (chained) */
 #define VG__RESP_MAX     4096 /* bytes of a webhook answer read (the status line is enough) */
@@ -93,11 +93,11 @@ struct vg_alerts {
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void vg__log(struct vg_alerts *a, const char *fmt, ...)
+static void vg__alerts_log(struct vg_alerts *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-vg__log(struct vg_alerts *a, const char *fmt, ...)
+vg__alerts_log(struct vg_alerts *a, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -146,8 +146,8 @@ vg__key(struct vg_alerts *a, const char *input, const char *cc, uint32_t asn, bo
     }
     if (a->nkeys >= VG_ALERTS_KEYS_MAX) {
         if (!a->keys_full_logged) {
-            vg__log(a, "tracking %d targets x networks already: new ones get no alerts",
-                    VG_ALERTS_KEYS_MAX);
+            vg__alerts_log(a, "tracking %d targets x networks already: new ones get no alerts",
+                           VG_ALERTS_KEYS_MAX);
             a->keys_full_logged = true;
         }
         return NULL;
@@ -165,7 +165,7 @@ vg__key(struct vg_alerts *a, const char *input, const char *cc, uint32_t asn, bo
 
 /* "2026-11-29T11:13:46Z" (the store's times) -> UTC seconds; -1 if malformed. */
 static int64_t
-vg__parse_time(const char *s)
+vg__alerts_parse_time(const char *s)
 {
     uint64_t y, mo, d, h, mi, se;
     struct tm tm;
@@ -366,8 +366,8 @@ vg_alerts_seed_page(struct vg_alerts *a, const json_t *page)
         const char *cc = json_string_value(json_object_get(r, "probe_cc"));
         const char *asn = json_string_value(json_object_get(r, "probe_asn"));
         const char *v = json_string_value(json_object_get(r, "x_verdict"));
-        int64_t since = vg__parse_time(json_string_value(json_object_get(r, "since")));
-        int64_t last = vg__parse_time(json_string_value(json_object_get(r, "last_seen")));
+        int64_t since = vg__alerts_parse_time(json_string_value(json_object_get(r, "since")));
+        int64_t last = vg__alerts_parse_time(json_string_value(json_object_get(r, "last_seen")));
         uint64_t asn_n;
 
         if (input == NULL || cc == NULL || strlen(cc) != 2 || asn == NULL ||
@@ -452,8 +452,8 @@ vg__share(const struct vg__hist *hi, int64_t since, unsigned *observed)
  * quiet again: no change within the window and not flapping.
  */
 static void
-vg__decide(struct vg_alerts *a, struct vg__key *k, const struct vg_store_meas *row,
-           struct vg__decision *d)
+vg__alerts_decide(struct vg_alerts *a, struct vg__key *k, const struct vg_store_meas *row,
+                  struct vg__decision *d)
 {
     int64_t t = row->start_time, window = (int64_t)a->o.flap_window_s;
     struct vg__hist *hi = k->hist;
@@ -581,7 +581,7 @@ vg__event_json(struct vg_alerts *a, const struct vg_store_meas *row, struct vg__
 }
 
 static void
-vg__enqueue(struct vg_alerts *a, char *json)
+vg__alerts_enqueue(struct vg_alerts *a, char *json)
 {
     struct vg__event *ev;
 
@@ -589,7 +589,7 @@ vg__enqueue(struct vg_alerts *a, char *json)
     if (a->stopping || a->qlen >= VG_ALERTS_QUEUE_MAX) {
         a->st.dropped++;
         pthread_mutex_unlock(&a->qmu);
-        vg__log(a, "queue full (%d events): an event was dropped", VG_ALERTS_QUEUE_MAX);
+        vg__alerts_log(a, "queue full (%d events): an event was dropped", VG_ALERTS_QUEUE_MAX);
         free(json);
         return;
     }
@@ -623,7 +623,7 @@ vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const ch
         pthread_mutex_unlock(&a->mu);
         return;
     }
-    vg__decide(a, k, row, &d);
+    vg__alerts_decide(a, k, row, &d);
     pthread_mutex_unlock(&a->mu);
     if (d.kind == VG__NONE) {
         return;
@@ -631,7 +631,7 @@ vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const ch
     json = vg__event_json(a, row, &d);
     json_decref(d.share);
     if (json != NULL) {
-        vg__enqueue(a, json);
+        vg__alerts_enqueue(a, json);
     }
 }
 
@@ -654,7 +654,7 @@ vg_alerts_stats(struct vg_alerts *a, struct vg_alerts_stats *st)
 /* ---- delivery ------------------------------------------------------------------------------ */
 
 static int64_t
-vg__now_ms(void)
+vg__alerts_now_ms(void)
 {
     struct timespec ts;
 
@@ -668,7 +668,7 @@ vg__wait(int fd, short events, int64_t deadline)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
-        int64_t left = deadline - vg__now_ms();
+        int64_t left = deadline - vg__alerts_now_ms();
         int r;
 
         if (left <= 0) {
@@ -685,7 +685,7 @@ vg__wait(int fd, short events, int64_t deadline)
 }
 
 static int
-vg__connect(struct vg_alerts *a, int64_t deadline, char *why, size_t whylen)
+vg__alerts_connect(struct vg_alerts *a, int64_t deadline, char *why, size_t whylen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *res, *ai;
     int fd = -1, rc = getaddrinfo(a->host, a->port, &hints, &res);
@@ -722,14 +722,14 @@ vg__connect(struct vg_alerts *a, int64_t deadline, char *why, size_t whylen)
 static int
 vg__post(struct vg_alerts *a, const char *json, char *why, size_t whylen)
 {
-    int64_t deadline = vg__now_ms() + a->o.timeout_ms;
+    int64_t deadline = vg__alerts_now_ms() + a->o.timeout_ms;
     struct vg_buf req, resp;
     size_t off = 0;
     int fd, status = 0;
     uint64_t code;
     const char *line;
 
-    fd = vg__connect(a, deadline, why, whylen);
+    fd = vg__alerts_connect(a, deadline, why, whylen);
     if (fd < 0) {
         return 0;
     }
@@ -802,7 +802,7 @@ out:
 static bool
 vg__run(struct vg_alerts *a, const char *json, char *why, size_t whylen)
 {
-    int64_t deadline = vg__now_ms() + a->o.timeout_ms;
+    int64_t deadline = vg__alerts_now_ms() + a->o.timeout_ms;
     char *argv[] = {"sh", "-c", a->exec, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -866,7 +866,7 @@ vg__run(struct vg_alerts *a, const char *json, char *why, size_t whylen)
             snprintf(why, whylen, "waitpid: %s", strerror(errno));
             return false;
         }
-        if (vg__now_ms() >= deadline) {
+        if (vg__alerts_now_ms() >= deadline) {
             (void)kill(pid, SIGKILL);
             (void)waitpid(pid, &wstatus, 0);
             snprintf(why, whylen, "the command ran longer than %u ms and was killed",
@@ -887,7 +887,7 @@ vg__run(struct vg_alerts *a, const char *json, char *why, size_t whylen)
 }
 
 static bool
-vg__stopping(struct vg_alerts *a)
+vg__alerts_stopping(struct vg_alerts *a)
 {
     bool s;
 
@@ -921,10 +921,10 @@ vg__deliver(struct vg_alerts *a, const char *json, int64_t drain_deadline)
             if (status > 0) {
                 snprintf(why, sizeof(why), "the webhook answered %d", status);
             }
-            vg__log(a, "webhook attempt %u of %u failed: %s", attempt, a->o.attempts, why);
+            vg__alerts_log(a, "webhook attempt %u of %u failed: %s", attempt, a->o.attempts, why);
             /* 4xx (but 408 and 429) will not get better; at shutdown one attempt is all. */
             if ((status >= 400 && status < 500 && status != 408 && status != 429) ||
-                vg__stopping(a) || vg__now_ms() + delay_ms > drain_deadline) {
+                vg__alerts_stopping(a) || vg__alerts_now_ms() + delay_ms > drain_deadline) {
                 break;
             }
             (void)poll(NULL, 0, (int)delay_ms);
@@ -933,7 +933,7 @@ vg__deliver(struct vg_alerts *a, const char *json, int64_t drain_deadline)
         ok = ok && sent;
     }
     if (a->exec != NULL && !vg__run(a, json, why, sizeof(why))) {
-        vg__log(a, "--alert-exec failed: %s", why);
+        vg__alerts_log(a, "--alert-exec failed: %s", why);
         ok = false;
     }
     return ok;
@@ -958,10 +958,10 @@ vg__thread(void *arg)
             pthread_cond_wait(&a->qcv, &a->qmu);
         }
         if (a->stopping && drain_deadline == INT64_MAX) {
-            drain_deadline = vg__now_ms() + VG__DRAIN_S * 1000;
+            drain_deadline = vg__alerts_now_ms() + VG__DRAIN_S * 1000;
         }
         ev = a->head;
-        if (ev == NULL || vg__now_ms() > drain_deadline) {
+        if (ev == NULL || vg__alerts_now_ms() > drain_deadline) {
             /* Stopping, and the queue is empty or out of time. */
             a->st.dropped += a->qlen;
             pthread_mutex_unlock(&a->qmu);

@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
 #include "store.h"
+#include "util/err.h"
 
 #define VG_ALERTS_QUEUE_MAX   1024    /* events waiting for delivery; more are dropped (logged) */
 #define VG_ALERTS_KEYS_MAX    1000000 /* (input, network) pairs tracked; more are not (logged) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api.c - the query API's parameters and output formats (api.h, docs/api.md). Parameter names
  * follow OONI's API (api.ooni.io /api/v1/measurements and /api/v1/aggregation) where they exist.
@@ -9,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "str.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__CSV_MAX (64 * 1024 * 1024) /* an aggregation is at most 100000 groups */
 
@@ -106,7 +107,7 @@ vg__printable(const char *s)
 }
 
 static int
-vg__set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, size_t errlen)
+vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, size_t errlen)
 {
     uint64_t n;
 
@@ -250,7 +251,7 @@ vg_api_parse(enum vg_api_route route, const char *const *names, const char *cons
         }
         seen |= VG__BIT(p);
         if (v[0] != '\0') {
-            VG_TRY(vg__set(q, (enum vg__param)p, v, err, errlen));
+            VG_TRY(vg__api_set(q, (enum vg__param)p, v, err, errlen));
         }
     }
     if (q->f.since != 0 && q->f.until != 0 && q->f.since >= q->f.until) {

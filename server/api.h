@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api.h - the collector's query API (docs/api.md): query parameters checked into store filters,
  * and store results written as JSON or CSV. The parsing and the CSV writer are pure; only
@@ -11,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
 #include "store.h"
+#include "util/err.h"
 
 #define VG_API_CURSOR_MAX 512 /* bytes of a next_cursor handed back */
 #define VG_API_LIMIT_DEF  100 /* rows per page when limit is not given */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collector.c - the collector's HTTP front (collector.h, docs/api.md). libmicrohttpd runs one
  * thread per connection, so that a handler may block in the store: an upload is answered only
@@ -19,14 +20,14 @@
 
 #include "alerts.h"
 #include "api.h"
-#include "buf.h"
 #include "dashboard.h"
 #include "http_util.h"
 #include "ingest.h"
-#include "limits.h"
-#include "mem.h"
 #include "store.h"
-#include "str.h"
+#include "util/buf.h"
+#include "util/limits.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__SERVER    "vigie-collector/" VG_VERSION
 #define VG__EXTRA_MAX 160 /* the request log's last column */
@@ -123,7 +124,8 @@ vg__count(struct vg__req *rq, unsigned code)
 }
 
 static enum MHD_Result
-vg__reply(struct vg__req *rq, unsigned code, const char *type, char *body, size_t len, bool owned)
+vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *body, size_t len,
+                    bool owned)
 {
     const char *extra[5] = {NULL};
     size_t n = 0;
@@ -146,12 +148,12 @@ vg__error(struct vg__req *rq, unsigned code, const char *msg)
 {
     char *text = vg_http_error_json(msg);
 
-    return vg__reply(rq, code, "application/json", text, strlen(text), true);
+    return vg__collector_reply(rq, code, "application/json", text, strlen(text), true);
 }
 
 /* Answer with j (reference taken). */
 static enum MHD_Result
-vg__json(struct vg__req *rq, json_t *j)
+vg__collector_json(struct vg__req *rq, json_t *j)
 {
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
@@ -159,7 +161,7 @@ vg__json(struct vg__req *rq, json_t *j)
     if (text == NULL) {
         return vg__error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot serialise the response");
     }
-    return vg__reply(rq, MHD_HTTP_OK, "application/json", text, strlen(text), true);
+    return vg__collector_reply(rq, MHD_HTTP_OK, "application/json", text, strlen(text), true);
 }
 
 /* A store failure as an HTTP answer: 503 when the database is unavailable, and so on. */
@@ -366,7 +368,7 @@ out:
 
 /* Give the body's bytes back to the collector-wide budget and drop the body. */
 static void
-vg__body_release(struct vg__req *rq)
+vg__collector_body_release(struct vg__req *rq)
 {
     if (rq->buffered > 0) {
         pthread_mutex_lock(&rq->c->mu);
@@ -434,7 +436,8 @@ vg__gunzip(const uint8_t *in, size_t len, struct vg_buf *out)
 
 /* The request body, gunzipped if need be, in *p and *len; or an error answered (*answered). */
 static enum MHD_Result
-vg__body(struct vg__req *rq, struct vg_buf *plain, const char **p, size_t *len, bool *answered)
+vg__collector_body(struct vg__req *rq, struct vg_buf *plain, const char **p, size_t *len,
+                   bool *answered)
 {
     struct vg_collector *c = rq->c;
     char err[128];
@@ -506,8 +509,9 @@ vg__open(struct vg__req *rq, const char *body, size_t len)
         return vg__store_error(rq, rc, "cannot open the report");
     }
     vg_strlcpy(rq->extra, op.report.report_id, sizeof(rq->extra));
-    return vg__json(rq, json_pack("{s:s, s:s, s:[s]}", "backend_version", VG_VERSION, "report_id",
-                                  op.report.report_id, "supported_formats", "json"));
+    return vg__collector_json(rq, json_pack("{s:s, s:s, s:[s]}", "backend_version", VG_VERSION,
+                                            "report_id", op.report.report_id, "supported_formats",
+                                            "json"));
 }
 
 /* The report named in the path: answered with 404/409/503 unless it exists and is open. */
@@ -533,7 +537,7 @@ vg__report(struct vg__req *rq, struct vg_store_report *rep, bool *answered)
 
 /* POST /report/{id}: one measurement, answered once it is committed. */
 static enum MHD_Result
-vg__submit(struct vg__req *rq, const char *body, size_t len)
+vg__collector_submit(struct vg__req *rq, const char *body, size_t len)
 {
     struct vg_store_report rep;
     struct vg_ingest u;
@@ -565,7 +569,7 @@ vg__submit(struct vg__req *rq, const char *body, size_t len)
     }
     vg__count_ingest(rq->c, (size_t)rc, rc == 0 ? 1 : 0, 0, vg_http_since(&t0));
     vg_strlcpy(rq->extra, uid[0], sizeof(rq->extra));
-    return vg__json(rq, json_pack("{s:s}", "measurement_uid", uid[0]));
+    return vg__collector_json(rq, json_pack("{s:s}", "measurement_uid", uid[0]));
 }
 
 /* POST /report/{id}/close */
@@ -584,7 +588,7 @@ vg__close(struct vg__req *rq)
     if (rc < 0) {
         return vg__store_error(rq, rc, "cannot close the report");
     }
-    return vg__json(rq, json_object());
+    return vg__collector_json(rq, json_object());
 }
 
 struct vg__bulk {
@@ -640,9 +644,10 @@ vg__bulk(struct vg__req *rq, const char *body, size_t len)
     }
     vg__count_ingest(rq->c, st.stored, st.accepted - st.stored, st.rejected, vg_http_since(&t0));
     snprintf(rq->extra, sizeof(rq->extra), "accepted=%zu rejected=%zu", st.accepted, st.rejected);
-    return vg__json(rq, json_pack("{s:I, s:I, s:o, s:o}", "accepted", (json_int_t)st.accepted,
-                                  "duplicates", (json_int_t)(st.accepted - st.stored), "rejected",
-                                  b.rejected, "uids", b.uids));
+    return vg__collector_json(rq,
+                              json_pack("{s:I, s:I, s:o, s:o}", "accepted", (json_int_t)st.accepted,
+                                        "duplicates", (json_int_t)(st.accepted - st.stored),
+                                        "rejected", b.rejected, "uids", b.uids));
 }
 
 /* ---- queries ------------------------------------------------------------------------------- */
@@ -707,7 +712,7 @@ vg__query(struct vg__req *rq, enum vg_api_route route)
     if (rc < 0) {
         return vg__store_error(rq, rc, "cannot run the query");
     }
-    return vg__reply(rq, MHD_HTTP_OK, type, body, len, true);
+    return vg__collector_reply(rq, MHD_HTTP_OK, type, body, len, true);
 }
 
 /* GET /api/v1/measurement/{uid}: the measurement exactly as stored. */
@@ -728,7 +733,7 @@ vg__raw(struct vg__req *rq)
     if (rc < 0) {
         return vg__store_error(rq, rc, "cannot read the measurement");
     }
-    return vg__reply(rq, MHD_HTTP_OK, "application/json", text, len, true);
+    return vg__collector_reply(rq, MHD_HTTP_OK, "application/json", text, len, true);
 }
 
 /* GET / and /assets/...: the embedded dashboard (dashboard.h); rq->path is the URL, which an
@@ -759,8 +764,9 @@ vg__health(struct vg__req *rq)
     if (rc < 0 && rc != VG_STORE_ENOTFOUND) {
         return vg__store_error(rq, rc, "unhealthy");
     }
-    return vg__json(rq, json_pack("{s:s, s:s, s:s}", "status", "ok", "version", VG_VERSION,
-                                  "database", vg_store_backend(rq->c->o.store)));
+    return vg__collector_json(rq,
+                              json_pack("{s:s, s:s, s:s}", "status", "ok", "version", VG_VERSION,
+                                        "database", vg_store_backend(rq->c->o.store)));
 }
 
 static enum MHD_Result
@@ -813,8 +819,8 @@ vg__metrics(struct vg__req *rq)
         vg_buf_cleanup(&b);
         return vg__error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics too large");
     }
-    return vg__reply(rq, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", (char *)b.data,
-                     b.len, true);
+    return vg__collector_reply(rq, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                               (char *)b.data, b.len, true);
 }
 
 /* ---- routing ------------------------------------------------------------------------------- */
@@ -966,32 +972,32 @@ vg__dispatch(struct vg__req *rq)
     case VG__R_DASHBOARD:
         return vg__dashboard(rq);
     case VG__R_CLOSE:
-        vg__body_release(rq); /* the body, if any, says nothing */
+        vg__collector_body_release(rq); /* the body, if any, says nothing */
         return vg__close(rq);
     case VG__R_OTHER:
         return vg__error(rq, MHD_HTTP_NOT_FOUND, "not found (see docs/api.md)");
     default:
         break;
     }
-    ret = vg__body(rq, &plain, &body, &len, &answered);
+    ret = vg__collector_body(rq, &plain, &body, &len, &answered);
     if (answered) {
-        vg__body_release(rq);
+        vg__collector_body_release(rq);
         return ret;
     }
     if (rq->route == VG__R_OPEN) {
         ret = vg__open(rq, body, len);
     } else if (rq->route == VG__R_SUBMIT) {
-        ret = vg__submit(rq, body, len);
+        ret = vg__collector_submit(rq, body, len);
     } else {
         ret = vg__bulk(rq, body, len);
     }
     vg_buf_cleanup(&plain);
-    vg__body_release(rq);
+    vg__collector_body_release(rq);
     return ret;
 }
 
 static bool
-vg__stopping(struct vg_collector *c)
+vg__collector_stopping(struct vg_collector *c)
 {
     bool s;
 
@@ -1012,7 +1018,7 @@ vg__body_add(struct vg__req *rq, const char *data, size_t n)
     }
     if (rq->body.len + n > c->o.max_body) {
         rq->too_big = true;
-        vg__body_release(rq);
+        vg__collector_body_release(rq);
         return;
     }
     pthread_mutex_lock(&c->mu);
@@ -1024,13 +1030,14 @@ vg__body_add(struct vg__req *rq, const char *data, size_t n)
     pthread_mutex_unlock(&c->mu);
     if (rq->too_busy || vg_buf_append(&rq->body, data, n) < 0) {
         rq->too_busy = true;
-        vg__body_release(rq);
+        vg__collector_body_release(rq);
     }
 }
 
 static enum MHD_Result
-vg__on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-               const char *version, const char *upload, size_t *upload_size, void **con_cls)
+vg__collector_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                         const char *method, const char *version, const char *upload,
+                         size_t *upload_size, void **con_cls)
 {
     struct vg_collector *c = cls;
     struct vg__req *rq = *con_cls;
@@ -1054,7 +1061,7 @@ vg__on_request(void *cls, struct MHD_Connection *conn, const char *url, const ch
         *con_cls = rq;
         rq->route = vg__route_of(rq, url);
         vg_buf_init(&rq->body, c->o.max_body);
-        if (vg__stopping(c)) {
+        if (vg__collector_stopping(c)) {
             return vg__error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "the collector is shutting down");
         }
         if (rq->route != VG__R_OTHER &&
@@ -1084,8 +1091,8 @@ vg__on_request(void *cls, struct MHD_Connection *conn, const char *url, const ch
 }
 
 static void
-vg__on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                 enum MHD_RequestTerminationCode toe)
+vg__collector_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
 {
     struct vg_collector *c = cls;
     struct vg__req *rq = *con_cls;
@@ -1098,7 +1105,7 @@ vg__on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     vg_http_log_request(c->o.log, rq->method, rq->path, rq->status, vg_http_since(&rq->t0),
                         rq->extra, c->o.log_client ? rq->conn : NULL);
-    vg__body_release(rq);
+    vg__collector_body_release(rq);
     pthread_mutex_lock(&c->mu);
     c->inflight--;
     pthread_mutex_unlock(&c->mu);
@@ -1117,8 +1124,8 @@ vg_collector_start(const struct vg_collector_opts *o, struct vg_collector **out,
         .tls_key = o->tls_key,
         .thread_per_conn = true,
         .limits = o->limits,
-        .on_request = vg__on_request,
-        .on_completed = vg__on_completed,
+        .on_request = vg__collector_on_request,
+        .on_completed = vg__collector_on_completed,
         .log = o->log,
         .name = "vigie serve",
     };

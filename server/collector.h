@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collector.h - `vigie serve`: an HTTP(S) server (libmicrohttpd) that takes measurements with
  * OONI's collector API and bulk JSON Lines uploads, stores them (server/store.h) and answers
@@ -11,8 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
 #include "http_util.h"
+#include "util/err.h"
 
 struct vg_store;
 struct vg_alerts;

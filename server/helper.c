@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * helper.c - the test helper's HTTP front. libmicrohttpd serves on a small pool of polling
  * threads; the engine runs vg_probe_serve() on its own thread. A THRequest is read (bounded),
@@ -16,12 +17,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "buf.h"
 #include "http_util.h"
-#include "limits.h"
-#include "mem.h"
-#include "str.h"
 #include "th.h"
+#include "util/buf.h"
+#include "util/limits.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__HTTP_THREADS 4 /* libmicrohttpd polling threads */
 #define VG__SERVER       "vigie-helper/" VG_VERSION
@@ -110,7 +111,7 @@ struct vg__req {
 /* ---- small helpers ------------------------------------------------------------------------- */
 
 static bool
-vg__stopping(struct vg_helper *h)
+vg__helper_stopping(struct vg_helper *h)
 {
     bool s;
 
@@ -122,7 +123,7 @@ vg__stopping(struct vg_helper *h)
 
 /* Give the body's bytes back to the helper-wide budget and drop the body. */
 static void
-vg__body_release(struct vg__req *rq)
+vg__helper_body_release(struct vg__req *rq)
 {
     if (rq->buffered > 0) {
         pthread_mutex_lock(&rq->h->mu);
@@ -137,8 +138,8 @@ vg__body_release(struct vg__req *rq)
 
 /* Queue a response; body is copied unless owned (then it is freed by libmicrohttpd). */
 static enum MHD_Result
-vg__reply(struct vg__req *rq, enum vg__reason reason, const char *type, char *body, size_t len,
-          bool owned)
+vg__helper_reply(struct vg__req *rq, enum vg__reason reason, const char *type, char *body,
+                 size_t len, bool owned)
 {
     const char *extra[5] = {NULL};
     size_t n = 0;
@@ -162,7 +163,7 @@ vg__reply_error(struct vg__req *rq, enum vg__reason reason, const char *msg)
 {
     char *text = vg_http_error_json(msg);
 
-    return vg__reply(rq, reason, "application/json", text, strlen(text), true);
+    return vg__helper_reply(rq, reason, "application/json", text, strlen(text), true);
 }
 
 static enum MHD_Result
@@ -198,8 +199,8 @@ vg__reply_metrics(struct vg__req *rq)
         vg_buf_cleanup(&b);
         return vg__reply_error(rq, VG__R_INTERNAL, "metrics too large");
     }
-    return vg__reply(rq, VG__R_METRICS, "text/plain; version=0.0.4; charset=utf-8", (char *)b.data,
-                     b.len, true);
+    return vg__helper_reply(rq, VG__R_METRICS, "text/plain; version=0.0.4; charset=utf-8",
+                            (char *)b.data, b.len, true);
 }
 
 /* ---- measurement --------------------------------------------------------------------------- */
@@ -231,7 +232,7 @@ vg__on_result(const struct vg_result *res, void *arg)
     }
 }
 
-static enum MHD_Result vg__finish(struct vg__req *rq);
+static enum MHD_Result vg__helper_finish(struct vg__req *rq);
 
 /*
  * Submit one control job (with the probe's endpoints, or without for a refetch) and suspend the
@@ -239,7 +240,7 @@ static enum MHD_Result vg__finish(struct vg__req *rq);
  * the answer is built right away.
  */
 static enum MHD_Result
-vg__submit(struct vg__req *rq, bool with_endpoints)
+vg__helper_submit(struct vg__req *rq, bool with_endpoints)
 {
     struct vg_helper *h = rq->h;
     char eps[VG_TH_MAX_ENDPOINTS][INET6_ADDRSTRLEN + 8], err[512];
@@ -283,12 +284,12 @@ vg__submit(struct vg__req *rq, bool with_endpoints)
         MHD_suspend_connection(rq->conn);
     }
     pthread_mutex_unlock(&h->mu);
-    return done ? vg__finish(rq) : MHD_YES;
+    return done ? vg__helper_finish(rq) : MHD_YES;
 }
 
 /* All jobs reported: refetch if needed, else answer with the THResponse. */
 static enum MHD_Result
-vg__finish(struct vg__req *rq)
+vg__helper_finish(struct vg__req *rq)
 {
     struct vg_helper *h = rq->h;
     struct vg_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
@@ -305,7 +306,7 @@ vg__finish(struct vg__req *rq)
         pthread_mutex_lock(&h->mu);
         h->refetches++;
         pthread_mutex_unlock(&h->mu);
-        return vg__submit(rq, false);
+        return vg__helper_submit(rq, false);
     }
     /* The probe's own address goes back to the probe, and nowhere else (not to the log). */
     vg_http_client_ip(rq->conn, client, sizeof(client));
@@ -318,7 +319,7 @@ vg__finish(struct vg__req *rq)
     pthread_mutex_lock(&h->mu);
     vg_http_hist_observe(&h->hist, vg_http_since(&rq->meas_t0));
     pthread_mutex_unlock(&h->mu);
-    return vg__reply(rq, VG__R_OK, "application/json", text, strlen(text), true);
+    return vg__helper_reply(rq, VG__R_OK, "application/json", text, strlen(text), true);
 }
 
 /* The whole body is in: parse, check, admit, submit. */
@@ -340,7 +341,7 @@ vg__start(struct vg__req *rq)
     }
     body = rq->body.data != NULL ? (const char *)rq->body.data : "";
     rc = vg_threq_parse(body, rq->body.len, &rq->threq, err, sizeof(err));
-    vg__body_release(rq);
+    vg__helper_body_release(rq);
     if (rc < 0) {
         return vg__reply_error(rq, rc == VG_EPROTO ? VG__R_BAD_JSON : VG__R_BAD_REQUEST, err);
     }
@@ -368,7 +369,7 @@ vg__start(struct vg__req *rq)
                                     "too many measurements in flight, retry later");
     }
     clock_gettime(CLOCK_MONOTONIC, &rq->meas_t0);
-    return vg__submit(rq, true);
+    return vg__helper_submit(rq, true);
 }
 
 /* ---- libmicrohttpd callbacks --------------------------------------------------------------- */
@@ -384,8 +385,8 @@ vg__route(struct vg__req *rq, const char *url, const char *method)
         if (!get) {
             return vg__reply_error(rq, VG__R_METHOD, "use POST for measurements, GET for health");
         }
-        return vg__reply(rq, VG__R_HEALTH, "application/json", (char *)hello, sizeof(hello) - 1,
-                         false);
+        return vg__helper_reply(rq, VG__R_HEALTH, "application/json", (char *)hello,
+                                sizeof(hello) - 1, false);
     }
     if (strcmp(url, "/metrics") == 0) {
         if (!get) {
@@ -397,8 +398,8 @@ vg__route(struct vg__req *rq, const char *url, const char *method)
 }
 
 static enum MHD_Result
-vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-               const char *version, const char *upload, size_t *upload_size, void **con_cls)
+vg__helper_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                      const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
     struct vg_helper *h = cls;
     struct vg__req *rq = *con_cls;
@@ -419,7 +420,7 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
             return MHD_YES;
         }
         rq->measure = true;
-        if (vg__stopping(h)) {
+        if (vg__helper_stopping(h)) {
             return vg__reply_error(rq, VG__R_STOPPING, "the helper is shutting down");
         }
         /* A declared length over the limit is refused before any byte of it is read. */
@@ -454,7 +455,7 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
         }
         if (rq->body.len + n > h->o.max_body) {
             rq->too_big = true;
-            vg__body_release(rq);
+            vg__helper_body_release(rq);
             return MHD_YES;
         }
         pthread_mutex_lock(&h->mu);
@@ -466,7 +467,7 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
         pthread_mutex_unlock(&h->mu);
         if (rq->too_busy || vg_buf_append(&rq->body, upload, n) < 0) {
             rq->too_busy = true;
-            vg__body_release(rq);
+            vg__helper_body_release(rq);
         }
         return MHD_YES;
     }
@@ -474,11 +475,11 @@ vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char 
         return vg__start(rq);
     }
     /* VG__WAITING: resumed by the engine's callback. */
-    return vg__finish(rq);
+    return vg__helper_finish(rq);
 }
 
 static void
-vg__log(struct vg__req *rq)
+vg__helper_log(struct vg__req *rq)
 {
     char url[3 * VG_URL_MAX + 1] = "-";
 
@@ -491,8 +492,8 @@ vg__log(struct vg__req *rq)
 }
 
 static void
-vg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                 enum MHD_RequestTerminationCode toe)
+vg__helper_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                        enum MHD_RequestTerminationCode toe)
 {
     struct vg_helper *h = cls;
     struct vg__req *rq = *con_cls;
@@ -503,7 +504,7 @@ vg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     }
     *con_cls = NULL;
-    vg__log(rq);
+    vg__helper_log(rq);
     pthread_mutex_lock(&h->mu);
     if (rq->reason >= 0) {
         h->count[rq->reason]++;
@@ -512,7 +513,7 @@ vg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         h->inflight--;
     }
     pthread_mutex_unlock(&h->mu);
-    vg__body_release(rq);
+    vg__helper_body_release(rq);
     vg_threq_cleanup(&rq->threq);
     free(rq->meas);
     free(rq->page);
@@ -550,8 +551,8 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
         .threads = VG__HTTP_THREADS,
         .limits = o->limits,
         .suspend_resume = true,
-        .on_request = vg__on_request,
-        .on_completed = vg__on_completed,
+        .on_request = vg__helper_on_request,
+        .on_completed = vg__helper_on_completed,
         .log = o->log,
         .name = "vigie helper",
     };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * helper.h - `vigie helper`: an HTTP(S) server (libmicrohttpd) that answers OONI's web
  * connectivity test-helper protocol with measurements of vigie's engine (docs/helper.md).
@@ -9,8 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "err.h"
 #include "http_util.h"
+#include "util/err.h"
 #include "vigie/vigie.h"
 
 struct vg_helper_opts {

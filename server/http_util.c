@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http_util.c - the pieces vigie's HTTP servers share (http_util.h): one libmicrohttpd daemon
  * setup, one way to answer and to report errors, one request log format, one histogram.
@@ -15,8 +16,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "str.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__PEM_MAX   (1024 * 1024) /* a certificate chain or key file */
 #define VG__WATCH_MS  250           /* the deadline watchdog's period */
@@ -241,9 +242,9 @@ vg__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
  * a later call with no data that the body is too; the request then belongs to the server.
  */
 static enum MHD_Result
-vg__on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-               const char *version, const char *upload_data, size_t *upload_data_size,
-               void **con_cls)
+vg__http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                    const char *version, const char *upload_data, size_t *upload_data_size,
+                    void **con_cls)
 {
     struct vg_http_server *s = cls;
     struct vg_http_conn *t = vg__conn_of(c);
@@ -274,8 +275,8 @@ vg_http_answered(struct MHD_Connection *c)
 
 /* After a request: a kept-alive connection may idle, then send the next one. */
 static void
-vg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                 enum MHD_RequestTerminationCode toe)
+vg__http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
 {
     struct vg_http_server *s = cls;
     struct vg_http_conn *t = vg__conn_of(c);
@@ -478,11 +479,12 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
     }
     s->mu_ready = true;
     /* The logger goes first, so that option errors reach it too. */
-    s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, vg__on_request, s, MHD_OPTION_EXTERNAL_LOGGER, vg__mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, vg__on_completed,
-        s, MHD_OPTION_NOTIFY_CONNECTION, vg__on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->limits.idle_timeout_s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, vg__http_on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, vg__mhd_log, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+                            vg__http_on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                            vg__on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                            s->limits.idle_timeout_s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot serve on %s (address in use, or not local?)", o->listen);
         vg_http_server_stop(s);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http_util.h - what vigie's HTTP servers (helper.c, collector.c) share on top of
  * libmicrohttpd: the listening daemon (address, optional TLS, URL) with its connection limits
@@ -15,8 +16,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "buf.h"
-#include "err.h"
+#include "util/buf.h"
+#include "util/err.h"
 
 #define VG_HTTP_RETRY_AFTER "5" /* seconds, sent with every 503 */
 #define VG_HTTP_HIST_MAX    16  /* buckets of one histogram (+Inf excluded) */

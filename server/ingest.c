@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ingest.c - checks and normalisation of what clients upload to the collector (ingest.h).
  *
@@ -16,9 +17,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "str.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__ID_NAME_MAX 32 /* characters of the test name in a report_id */
 #define VG__SCRUBBED    "[scrubbed]"
@@ -39,7 +40,8 @@ vg__known_format(const char *v)
 
 /* A string member of o, or NULL when missing; VG_EINVAL (with err) when of another type. */
 static int
-vg__get_str(json_t *o, const char *key, bool required, const char **out, char *err, size_t errlen)
+vg__ingest_get_str(json_t *o, const char *key, bool required, const char **out, char *err,
+                   size_t errlen)
 {
     json_t *v = json_object_get(o, key);
 
@@ -156,12 +158,12 @@ vg_ingest_parse_open(const char *body, size_t len, struct vg_ingest_open *out, c
         json_decref(j);
         return VG_EPROTO;
     }
-    if (vg__get_str(j, "data_format_version", true, &dfv, err, errlen) < 0 ||
-        vg__get_str(j, "format", true, &fmt, err, errlen) < 0 ||
-        vg__get_str(j, "probe_asn", true, &asn, err, errlen) < 0 ||
-        vg__get_str(j, "probe_cc", true, &cc, err, errlen) < 0 ||
-        vg__get_str(j, "test_name", true, &tn, err, errlen) < 0 ||
-        vg__get_str(j, "test_start_time", true, &tst, err, errlen) < 0) {
+    if (vg__ingest_get_str(j, "data_format_version", true, &dfv, err, errlen) < 0 ||
+        vg__ingest_get_str(j, "format", true, &fmt, err, errlen) < 0 ||
+        vg__ingest_get_str(j, "probe_asn", true, &asn, err, errlen) < 0 ||
+        vg__ingest_get_str(j, "probe_cc", true, &cc, err, errlen) < 0 ||
+        vg__ingest_get_str(j, "test_name", true, &tn, err, errlen) < 0 ||
+        vg__ingest_get_str(j, "test_start_time", true, &tst, err, errlen) < 0) {
         goto out;
     }
     if (!vg__known_format(dfv)) {
@@ -190,7 +192,7 @@ vg_ingest_parse_open(const char *body, size_t len, struct vg_ingest_open *out, c
         goto out;
     }
     for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
-        if (vg__get_str(j, tokens[i], true, &v, err, errlen) < 0) {
+        if (vg__ingest_get_str(j, tokens[i], true, &v, err, errlen) < 0) {
             goto out;
         }
         if (!vg__is_token(v, VG_STORE_NAME_MAX)) {
@@ -377,9 +379,9 @@ vg__check_against_report(json_t *m, const struct vg_store_report *rep, char *err
     const char *cc, *asn, *tn;
     uint32_t asn_n;
 
-    VG_TRY(vg__get_str(m, "probe_cc", true, &cc, err, errlen));
-    VG_TRY(vg__get_str(m, "probe_asn", true, &asn, err, errlen));
-    VG_TRY(vg__get_str(m, "test_name", true, &tn, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, "probe_cc", true, &cc, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, "probe_asn", true, &asn, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, "test_name", true, &tn, err, errlen));
     if (strcmp(cc, rep->probe_cc) != 0) {
         snprintf(err, errlen, "probe_cc differs from the report's (%s)", rep->probe_cc);
         return VG_EINVAL;
@@ -408,7 +410,7 @@ vg__ingest(json_t *m, const struct vg_store_report *rep, int64_t received_us, st
         snprintf(err, errlen, "the measurement must be a JSON object");
         return VG_EPROTO;
     }
-    VG_TRY(vg__get_str(m, "data_format_version", true, &dfv, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, "data_format_version", true, &dfv, err, errlen));
     if (!vg__known_format(dfv)) {
         snprintf(err, errlen, "unknown data_format_version (this collector knows 0.2.0)");
         return VG_EINVAL;
@@ -491,7 +493,7 @@ vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_repor
         json_decref(j);
         return VG_EPROTO;
     }
-    rc = vg__get_str(j, "format", true, &fmt, err, errlen);
+    rc = vg__ingest_get_str(j, "format", true, &fmt, err, errlen);
     if (rc == 0 && strcmp(fmt, "json") != 0) {
         snprintf(err, errlen, "unsupported format (supported: json)");
         rc = VG_EINVAL;

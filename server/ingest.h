@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ingest.h - the collector's untrusted input, checked before anything touches the store: the
  * bodies of OONI's collector API (POST /report, POST /report/{id}) and measurement lines (bulk
@@ -12,8 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "err.h"
 #include "store.h"
+#include "util/err.h"
 
 /* Random bytes in a report_id (OONI asks for at least 256 bits from a CSPRNG). */
 #define VG_REPORT_RANDOM_BYTES 32

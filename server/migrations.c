@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mem.h"
 #include "store_impl.h"
+#include "util/mem.h"
 
 /*
  * Version 1. Times are UTC seconds since the epoch (BIGINT), except received (microseconds).

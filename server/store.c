@@ -12,9 +12,9 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "mem.h"
 #include "store_impl.h"
-#include "str.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__DEFAULT_READERS  4
 #define VG__DEFAULT_BATCH    2000
@@ -75,7 +75,7 @@ vg__is_leap(unsigned y)
 
 /* "YYYY-MM-DD hh:mm:ss" (OONI), also with 'T' and a final 'Z'; UTC. */
 static int
-vg__parse_time(const char *s, int64_t *out)
+vg__store_parse_time(const char *s, int64_t *out)
 {
     static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     uint64_t y, mo, d, h, mi, se;
@@ -331,8 +331,8 @@ struct vg__x {
 /* Copy string member key of x->obj into out[cap]. Missing or null: "" and *present false
  * (VG_EPROTO when required). Wrong type: VG_EPROTO; longer than cap - 1: VG_ETOOBIG. */
 static int
-vg__get_str(struct vg__x *x, json_t *obj, const char *key, bool required, char *out, size_t cap,
-            bool *present)
+vg__store_get_str(struct vg__x *x, json_t *obj, const char *key, bool required, char *out,
+                  size_t cap, bool *present)
 {
     json_t *v = json_object_get(obj, key);
 
@@ -384,44 +384,47 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
     if (!json_is_object(x->obj)) {
         return vg__bad(x, "measurement is not a JSON object");
     }
-    VG_TRY(vg__get_str(x, x->obj, "test_name", true, row->test_name, sizeof(row->test_name), NULL));
+    VG_TRY(vg__store_get_str(x, x->obj, "test_name", true, row->test_name, sizeof(row->test_name),
+                             NULL));
     if (row->test_name[0] == '\0' ||
         strspn(row->test_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(row->test_name)) {
         return vg__bad(x, "test_name must be [a-z0-9_]+");
     }
-    VG_TRY(vg__get_str(x, x->obj, "probe_cc", true, buf, 3, NULL));
+    VG_TRY(vg__store_get_str(x, x->obj, "probe_cc", true, buf, 3, NULL));
     if (strlen(buf) != 2 || strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2) {
         return vg__bad(x, "probe_cc must be two upper-case letters");
     }
     memcpy(row->probe_cc, buf, 3);
-    VG_TRY(vg__get_str(x, x->obj, "probe_asn", true, asn, sizeof(asn), NULL));
+    VG_TRY(vg__store_get_str(x, x->obj, "probe_asn", true, asn, sizeof(asn), NULL));
     if (strncmp(asn, "AS", 2) != 0 || vg_parse_u64(asn + 2, 0, UINT32_MAX, &n) < 0) {
         return vg__bad(x, "probe_asn must be AS<number>");
     }
     row->probe_asn = (uint32_t)n;
-    VG_TRY(vg__get_str(x, x->obj, "measurement_start_time", true, start, sizeof(start), NULL));
-    if (vg__parse_time(start, &row->start_time) < 0) {
+    VG_TRY(
+        vg__store_get_str(x, x->obj, "measurement_start_time", true, start, sizeof(start), NULL));
+    if (vg__store_parse_time(start, &row->start_time) < 0) {
         return vg__bad(x, "measurement_start_time must be YYYY-MM-DD hh:mm:ss");
     }
-    VG_TRY(
-        vg__get_str(x, x->obj, "report_id", false, row->report_id, sizeof(row->report_id), NULL));
+    VG_TRY(vg__store_get_str(x, x->obj, "report_id", false, row->report_id, sizeof(row->report_id),
+                             NULL));
     if (!vg__chars_ok(row->report_id, 0x21, 0x7e)) {
         return vg__bad(x, "report_id has characters outside printable ASCII");
     }
-    VG_TRY(vg__get_str(x, x->obj, "input", false, row->input, sizeof(row->input), &row->has_input));
+    VG_TRY(vg__store_get_str(x, x->obj, "input", false, row->input, sizeof(row->input),
+                             &row->has_input));
     row->has_input = row->input[0] != '\0';
     vg__store_url_domain(row->input, row->domain, sizeof(row->domain));
-    VG_TRY(vg__get_str(x, x->obj, "software_name", false, row->software_name,
-                       sizeof(row->software_name), NULL));
-    VG_TRY(vg__get_str(x, x->obj, "software_version", false, row->software_version,
-                       sizeof(row->software_version), NULL));
+    VG_TRY(vg__store_get_str(x, x->obj, "software_name", false, row->software_name,
+                             sizeof(row->software_name), NULL));
+    VG_TRY(vg__store_get_str(x, x->obj, "software_version", false, row->software_version,
+                             sizeof(row->software_version), NULL));
     if (!vg__chars_ok(row->software_name, 0x20, 0x7e) ||
         !vg__chars_ok(row->software_version, 0x20, 0x7e)) {
         return vg__bad(x, "software_name/version has characters outside printable ASCII");
     }
     /* The client's own id of the measurement (OONI df-000 "id", a UUID4; vigie probe writes
      * one): a re-upload carries it again. */
-    VG_TRY(vg__get_str(x, x->obj, "id", false, idem, sizeof(idem), &has_idem));
+    VG_TRY(vg__store_get_str(x, x->obj, "id", false, idem, sizeof(idem), &has_idem));
     if (has_idem && (idem[0] == '\0' || !vg__chars_ok(idem, 0x21, 0x7e))) {
         return vg__bad(x, "id must be printable ASCII without spaces");
     }
@@ -442,8 +445,8 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
         } else if (json_is_true(v)) {
             snprintf(row->blocking, sizeof(row->blocking), "true");
         } else if (v != NULL && !json_is_null(v)) {
-            VG_TRY(
-                vg__get_str(x, tk, "blocking", false, row->blocking, sizeof(row->blocking), NULL));
+            VG_TRY(vg__store_get_str(x, tk, "blocking", false, row->blocking, sizeof(row->blocking),
+                                     NULL));
             if (row->blocking[0] == '\0' || !vg__chars_ok(row->blocking, 0x21, 0x7e)) {
                 return vg__bad(x, "test_keys.blocking must be false, null or a word");
             }
@@ -454,11 +457,12 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
         } else if (v != NULL && !json_is_null(v)) {
             return vg__bad(x, "test_keys.accessible must be a boolean or null");
         }
-        VG_TRY(vg__get_str(x, tk, "x_cause", false, row->x_cause, sizeof(row->x_cause), NULL));
+        VG_TRY(
+            vg__store_get_str(x, tk, "x_cause", false, row->x_cause, sizeof(row->x_cause), NULL));
         if (!vg__chars_ok(row->x_cause, 0x21, 0x7e)) {
             return vg__bad(x, "test_keys.x_cause has characters outside printable ASCII");
         }
-        rc = vg__get_str(x, tk, "x_verdict", false, buf, sizeof(buf), &has_verdict);
+        rc = vg__store_get_str(x, tk, "x_verdict", false, buf, sizeof(buf), &has_verdict);
         if (rc == VG_ETOOBIG) {
             buf[0] = '\0'; /* an over-long verdict is an unknown one */
             has_verdict = true;
@@ -718,7 +722,7 @@ typedef int (*vg__read_fn)(struct vg_store *s, struct vg__conn *c, void *arg);
 /* Run fn on a pooled connection. A connection that turns out dead (the server restarted, the
  * network dropped it while idle) is replaced and fn runs once more on a fresh one. */
 static int
-vg__read(struct vg_store *s, vg__read_fn fn, void *arg)
+vg__store_read(struct vg_store *s, vg__read_fn fn, void *arg)
 {
     for (int attempt = 0;; attempt++) {
         struct vg__conn *c;
@@ -926,7 +930,7 @@ vg__text_or_null(const char *s)
 }
 
 static struct vg__val
-vg__int(int64_t i)
+vg__store_int(int64_t i)
 {
     return (struct vg__val){.t = VG__INT, .i = i};
 }
@@ -1006,7 +1010,7 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
             p[np - 1].i++;
             continue;
         }
-        p[np++] = vg__int(ak[i].t);
+        p[np++] = vg__store_int(ak[i].t);
         if (r->dims & VG__DIM_DOMAIN) {
             p[np++] = vg__text(m->domain);
         }
@@ -1014,10 +1018,10 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
             p[np++] = vg__text(m->probe_cc);
         }
         if (r->dims & VG__DIM_ASN) {
-            p[np++] = vg__int(m->probe_asn);
+            p[np++] = vg__store_int(m->probe_asn);
         }
         p[np++] = vg__text(m->x_verdict);
-        p[np++] = vg__int(1);
+        p[np++] = vg__store_int(1);
         k++;
     }
     return vg__write_rows(s, r->wsql, k, p, NULL, NULL);
@@ -1181,11 +1185,11 @@ vg__derived(struct vg_store *s, struct vg__wrow *w, size_t n)
             }
             p[k * 8 + 0] = vg__text(m->input);
             p[k * 8 + 1] = vg__text(m->probe_cc);
-            p[k * 8 + 2] = vg__int(m->probe_asn);
+            p[k * 8 + 2] = vg__store_int(m->probe_asn);
             p[k * 8 + 3] = vg__text(m->domain);
             p[k * 8 + 4] = vg__text(m->x_verdict);
             p[k * 8 + 5] = vg__text_or_null(m->x_cause);
-            p[k * 8 + 6] = vg__int(m->start_time);
+            p[k * 8 + 6] = vg__store_int(m->start_time);
             p[k * 8 + 7] = vg__text(m->measurement_uid);
             k++;
         }
@@ -1218,17 +1222,17 @@ vg__reports(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
 
             p[0] = vg__text(r->report_id);
             p[1] = vg__text(r->probe_cc);
-            p[2] = vg__int(r->probe_asn);
+            p[2] = vg__store_int(r->probe_asn);
             p[3] = vg__text(r->software_name);
             p[4] = vg__text(r->software_version);
             p[5] = vg__text(r->test_name);
-            p[6] = vg__int(r->created > 0 ? r->created : job->now);
+            p[6] = vg__store_int(r->created > 0 ? r->created : job->now);
             rc = s->ops->run(s->wconn, vg__sql_report_open, VG__RUN_CACHE, 1, 7, p, vg__on_exists,
                              &hit);
             res[j].rc = hit ? 0 : VG_STORE_EEXIST;
         } else if (job->kind == VG__JOB_REPORT_CLOSE) {
             p[0] = vg__text(job->report_id);
-            p[1] = vg__int(job->now);
+            p[1] = vg__store_int(job->now);
             rc = s->ops->run(s->wconn, vg__sql_report_close, VG__RUN_CACHE, 1, 2, p, vg__on_exists,
                              &hit);
             res[j].rc = hit ? 0 : VG_STORE_ENOTFOUND;
@@ -1246,20 +1250,20 @@ vg__wrow_params(const struct vg__wrow *w, struct vg__val *p)
     p[0] = vg__text(m->measurement_uid);
     p[1] = vg__text(m->idem_key);
     p[2] = vg__text(m->report_id);
-    p[3] = vg__int(m->start_time);
+    p[3] = vg__store_int(m->start_time);
     p[4] = m->has_input ? vg__text(m->input) : (struct vg__val){.t = VG__NULL};
     p[5] = vg__text(m->domain);
     p[6] = vg__text(m->probe_cc);
-    p[7] = vg__int(m->probe_asn);
+    p[7] = vg__store_int(m->probe_asn);
     p[8] = vg__text(m->test_name);
     p[9] = vg__text(m->software_name);
     p[10] = vg__text(m->software_version);
     p[11] = vg__text(m->x_verdict);
     p[12] = vg__text_or_null(m->x_cause);
     p[13] = vg__text_or_null(m->blocking);
-    p[14] = m->accessible < 0 ? (struct vg__val){.t = VG__NULL} : vg__int(m->accessible);
-    p[15] = vg__int(w->received_us);
-    p[16] = vg__int((int64_t)m->raw_len);
+    p[14] = m->accessible < 0 ? (struct vg__val){.t = VG__NULL} : vg__store_int(m->accessible);
+    p[15] = vg__store_int(w->received_us);
+    p[16] = vg__store_int((int64_t)m->raw_len);
     p[17] = (struct vg__val){.t = VG__BLOB, .p = (const char *)w->z, .len = w->zlen};
     return 0;
 }
@@ -1380,7 +1384,7 @@ vg__txn_retry(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
             }
             continue;
         }
-        if (rc != VG__STORE_ERETRY) {
+        if (rc != VG_ERETRY) {
             return rc;
         }
         /* deadlock or serialization failure: run it again */
@@ -1395,7 +1399,7 @@ vg__write_group(struct vg_store *s, struct vg__job *jobs, size_t njobs)
     size_t j = 0;
     int rc = vg__txn_retry(s, jobs, res);
 
-    if (rc == VG__STORE_ECONSTRAINT && njobs > 1) {
+    if (rc == VG_ECONSTRAINT && njobs > 1) {
         /* One caller's row broke a constraint: give every job its own transaction so that only
          * that caller sees the error. */
         for (struct vg__job *job = jobs; job != NULL; job = job->next) {
@@ -1413,8 +1417,8 @@ vg__write_group(struct vg_store *s, struct vg__job *jobs, size_t njobs)
         }
     }
     for (struct vg__job *job = jobs; job != NULL; job = job->next) {
-        if (job->rc == VG__STORE_ECONSTRAINT || job->rc == VG__STORE_ERETRY) {
-            job->rc = job->rc == VG__STORE_ERETRY ? VG_STORE_EUNAVAIL : VG_EINVAL;
+        if (job->rc == VG_ECONSTRAINT || job->rc == VG_ERETRY) {
+            job->rc = job->rc == VG_ERETRY ? VG_STORE_EUNAVAIL : VG_EINVAL;
         }
     }
     VG_FREE(res);
@@ -1474,7 +1478,7 @@ vg__writer_main(void *arg)
 
 /* Queue job for the writer and wait until it is done. */
 static int
-vg__submit(struct vg_store *s, struct vg__job *job)
+vg__store_submit(struct vg_store *s, struct vg__job *job)
 {
     pthread_cond_init(&job->cv, NULL);
     job->done = false;
@@ -1579,7 +1583,7 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
         VG_FREE(s->idle);
         VG_FREE(s->target);
         VG_FREE(s);
-        return rc == VG__STORE_ECONSTRAINT || rc == VG__STORE_ERETRY ? VG_STORE_EUNAVAIL : rc;
+        return rc == VG_ECONSTRAINT || rc == VG_ERETRY ? VG_STORE_EUNAVAIL : rc;
     }
     *out = s;
     return 0;
@@ -1717,7 +1721,7 @@ vg_store_insert(struct vg_store *s, const struct vg_store_meas *rows, size_t n,
         rc = vg__compress(s, rows[i].raw, rows[i].raw_len, &job.z[i], &job.zlen[i]);
     }
     if (rc == 0) {
-        rc = vg__submit(s, &job);
+        rc = vg__store_submit(s, &job);
     }
     if (rc >= 0 && uids_out != NULL) {
         memcpy(uids_out, job.uids, n * sizeof(*job.uids));
@@ -1749,7 +1753,7 @@ vg_store_report_open(struct vg_store *s, const struct vg_store_report *r)
                   vg__terminated(r->software_version, sizeof(r->software_version)) &&
                   vg__terminated(r->test_name, sizeof(r->test_name)),
               VG_EINVAL);
-    return vg__submit(s, &job);
+    return vg__store_submit(s, &job);
 }
 
 int
@@ -1758,7 +1762,7 @@ vg_store_report_close(struct vg_store *s, const char *report_id)
     struct vg__job job = {.kind = VG__JOB_REPORT_CLOSE, .report_id = report_id, .now = time(NULL)};
 
     VG_ENSURE(vg__report_id_ok(report_id), VG_EINVAL);
-    return vg__submit(s, &job);
+    return vg__store_submit(s, &job);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1785,7 +1789,7 @@ struct vg__report_q {
 };
 
 static int
-vg__on_report(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+vg__store_on_report(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__report_q *q = arg;
     struct vg_store_report *r = q->out;
@@ -1818,7 +1822,7 @@ vg__report_get_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     struct vg__val p = vg__text(q->id);
 
     q->found = false;
-    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__on_report, q);
+    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__store_on_report, q);
 }
 
 int
@@ -1827,7 +1831,7 @@ vg_store_report_get(struct vg_store *s, const char *report_id, struct vg_store_r
     struct vg__report_q q = {report_id, out, false};
 
     VG_ENSURE(vg__report_id_ok(report_id), VG_EINVAL);
-    VG_TRY(vg__read(s, vg__report_get_fn, &q));
+    VG_TRY(vg__store_read(s, vg__report_get_fn, &q));
     return q.found ? 0 : VG_STORE_ENOTFOUND;
 }
 
@@ -1886,7 +1890,7 @@ vg_store_get_raw(struct vg_store *s, const char *uid, char **out, size_t *len)
         *len = 0;
     }
     VG_ENSURE(uid != NULL && uid[0] != '\0' && strlen(uid) < VG_UID_MAX, VG_EINVAL);
-    rc = vg__read(s, vg__raw_fn, &q);
+    rc = vg__store_read(s, vg__raw_fn, &q);
     if (rc == 0 && !q.found) {
         rc = VG_STORE_ENOTFOUND;
     }
@@ -1975,18 +1979,18 @@ vg__q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *
         vg__q_param(q, " AND probe_cc = ", vg__text(f->probe_cc), "");
     }
     if (f->has_probe_asn) {
-        vg__q_param(q, " AND probe_asn = ", vg__int(f->probe_asn), "");
+        vg__q_param(q, " AND probe_asn = ", vg__store_int(f->probe_asn), "");
     }
     if (f->x_verdict != NULL) {
         vg__q_param(q, " AND x_verdict = ", vg__text(f->x_verdict), "");
     }
     if (since > 0) {
         snprintf(pre, sizeof(pre), " AND %s >= ", tcol);
-        vg__q_param(q, pre, vg__int(since), "");
+        vg__q_param(q, pre, vg__store_int(since), "");
     }
     if (f->until > 0) {
         snprintf(pre, sizeof(pre), " AND %s < ", tcol);
-        vg__q_param(q, pre, vg__int(f->until), "");
+        vg__q_param(q, pre, vg__store_int(f->until), "");
     }
 }
 
@@ -2174,13 +2178,13 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
     vg__q_filters(&l->q, f, "measurement_start_time", f != NULL ? f->since : 0, true);
     if (cur != NULL) {
         vg__q_param(&l->q, " AND (measurement_start_time, measurement_uid) < (",
-                    vg__int(json_integer_value(json_array_get(cur, 0))), "");
+                    vg__store_int(json_integer_value(json_array_get(cur, 0))), "");
         vg__q_param(&l->q, ", ", vg__text(json_string_value(json_array_get(cur, 1))), ")");
     }
     vg__q_add(&l->q, " ORDER BY measurement_start_time DESC, measurement_uid DESC");
-    vg__q_param(&l->q, " LIMIT ", vg__int((int64_t)l->limit + 1), "");
+    vg__q_param(&l->q, " LIMIT ", vg__store_int((int64_t)l->limit + 1), "");
     l->results = json_array();
-    rc = vg__read(s, vg__list_fn, l);
+    rc = vg__store_read(s, vg__list_fn, l);
     if (rc == 0) {
         json_t *next = json_null();
 
@@ -2393,10 +2397,10 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
                      : a->nax == 1 ? " GROUP BY 1, 2 ORDER BY 1, 2"
                                    : " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
     /* at most five rows (verdicts) per group: enough to see that there are too many groups */
-    vg__q_param(&a->q, " LIMIT ", vg__int((int64_t)(VG__AGG_MAX_GROUPS + 1) * VG_STORE_N_VERDICTS),
-                "");
+    vg__q_param(&a->q, " LIMIT ",
+                vg__store_int((int64_t)(VG__AGG_MAX_GROUPS + 1) * VG_STORE_N_VERDICTS), "");
     a->results = json_array();
-    rc = vg__read(s, vg__agg_fn, a);
+    rc = vg__store_read(s, vg__agg_fn, a);
     if (rc == 0) {
         json_t *res = a->results;
 
@@ -2492,12 +2496,12 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
         vg__q_param(&t->q, " AND (input, probe_cc, probe_asn) > (",
                     vg__text(json_string_value(json_array_get(cur, 0))), "");
         vg__q_param(&t->q, ", ", vg__text(json_string_value(json_array_get(cur, 1))), "");
-        vg__q_param(&t->q, ", ", vg__int(json_integer_value(json_array_get(cur, 2))), ")");
+        vg__q_param(&t->q, ", ", vg__store_int(json_integer_value(json_array_get(cur, 2))), ")");
     }
     vg__q_add(&t->q, " ORDER BY input, probe_cc, probe_asn");
-    vg__q_param(&t->q, " LIMIT ", vg__int((int64_t)t->limit + 1), "");
+    vg__q_param(&t->q, " LIMIT ", vg__store_int((int64_t)t->limit + 1), "");
     t->results = json_array();
-    rc = vg__read(s, vg__tgt_fn, t);
+    rc = vg__store_read(s, vg__tgt_fn, t);
     if (rc == 0) {
         json_t *next = json_null();
 
@@ -2617,5 +2621,5 @@ vg_store_integrity_check(struct vg_store *s, char *err, size_t errlen)
     if (q.errlen > 0) {
         q.err[0] = '\0';
     }
-    return vg__read(s, vg__check_fn, &q);
+    return vg__store_read(s, vg__check_fn, &q);
 }

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "util/err.h"
 
 /* Store errors: names for entries of the one error table (lib/util/err.h). */
 #define VG_STORE_EUNAVAIL  VG_EDB_UNAVAIL /* unreachable, locked, full or failing I/O: HTTP 503 */

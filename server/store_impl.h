@@ -19,9 +19,9 @@
 
 #include "store.h"
 
-/* Errors a backend returns besides VG_STORE_EUNAVAIL and VG_EINTERNAL; never seen by callers. */
-#define VG__STORE_ECONSTRAINT (-1190) /* a row broke a constraint: isolate it, fail its caller */
-#define VG__STORE_ERETRY      (-1191) /* deadlock / serialization failure: run the txn again */
+/* Besides VG_STORE_EUNAVAIL and VG_EINTERNAL a backend returns VG_ECONSTRAINT (a row broke a
+ * constraint: isolate it, fail its caller) and VG_ERETRY (deadlock / serialization failure: run the
+ * transaction again); neither reaches the store's callers. */
 
 enum vg__dialect {
     VG__SQLITE = 0,

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
 #include "store_impl.h"
-#include "str.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define VG__PG_CACHE      48    /* prepared statements kept per connection */
 #define VG__PG_COLS       32    /* result columns read per row */
@@ -69,11 +69,11 @@ vg__pg_err(struct vg__conn *c, const PGresult *r)
         return VG_STORE_EUNAVAIL;
     }
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
-        return VG__STORE_ERETRY;
+        return VG_ERETRY;
     }
     if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0 ||
         strcmp(state, "54000") == 0) {
-        return VG__STORE_ECONSTRAINT; /* integrity, data exception, program limit: one row */
+        return VG_ECONSTRAINT; /* integrity, data exception, program limit: one row */
     }
     return VG_EINTERNAL;
 }

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
 #include "store_impl.h"
+#include "util/mem.h"
 
 #define VG__SQLITE_CACHE 48 /* prepared statements kept per connection */
 #define VG__SQLITE_COLS  32 /* result columns read per row */
@@ -45,7 +45,7 @@ vg__sqlite_err(struct vg__conn *c, int rc)
     case SQLITE_CONSTRAINT:
     case SQLITE_TOOBIG:
     case SQLITE_MISMATCH:
-        return VG__STORE_ECONSTRAINT;
+        return VG_ECONSTRAINT;
     default:
         return VG_EINTERNAL;
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * th.h - OONI's web connectivity test-helper protocol (docs/helper.md, ooni-reference.md
  * section 3), without I/O: the THRequest parser, the bogon check the helper applies to the
@@ -11,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "limits.h"
+#include "util/err.h"
+#include "util/limits.h"
 
 /* Distinct probe addresses (tcp_connect) measured for one request; more are ignored. oohelperd
  * has no cap; a probe sends one entry per address it resolved (a few). Two ports each must leave

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * threquest.c - the THRequest parser (OONI model.THRequest, internal/model/th.go), the endpoint
  * plan oohelperd derives from it, and the bogon check the helper applies before contacting an
@@ -8,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
-#include "mem.h"
-#include "str.h"
 #include "th.h"
+#include "util/limits.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 /* ---- bogons -------------------------------------------------------------------------------- */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * thresponse.c - the THResponse (OONI model.THResponse, internal/model/th.go) built from one
  * measurement of vigie's engine, the way oohelperd builds it from its own steps
@@ -7,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
-#include "str.h"
 #include "th.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 /* ---- legacy failure strings ------------------------------------------------------------------ */
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # dashboard.cmake - the web dashboard of `vigie serve` (docs/dashboard.md), included by the top
 # CMakeLists.txt once vigie_server exists. web/ is an npm project (package.json, pinned by
 # package-lock.json); at build time `npm ci` installs it into the BUILD tree (never the source

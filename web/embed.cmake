@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # embed.cmake - write the C asset table of the dashboard (server/dashboard.h) from built files.
 # cmake -DOUT=dashboard_assets.c -DBUILT=ON|OFF -DASSETS="URL=FILE|URL=FILE..." -P embed.cmake
 # Each file becomes a static byte array, typed by its extension; its ETag is a prefix of its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vigie.h - public API of libvigie, the measurement engine.
  *
@@ -13,6 +14,33 @@
 #include <stddef.h>
 
 #define VG_SOFTWARE_NAME "vigie"
+
+/*
+ * The verdicts (docs/verdicts.md), most serious first: the one table of their names. The enum
+ * order is the severity order the CLI, the store's counts and the dashboard sort by; the
+ * dashboard's list is generated from this table (web/src/verdict_names.js, by `vigie verdicts`).
+ *   XX(ENUM_SUFFIX, "name", "one-line meaning")
+ */
+#define VG_VERDICT_MAP(XX)                                                                       \
+    XX(INTERCEPTED, "intercepted", "a TLS man-in-the-middle answered for the site")              \
+    XX(BLOCKED, "blocked", "the network stopped the site (DNS, TCP, TLS or HTTP), with a cause") \
+    XX(DOWN, "down", "the site failed from the control too: no sign of interference")            \
+    XX(UNKNOWN, "unknown", "the measurement cannot tell (no control, or it disagrees)")          \
+    XX(ACCESSIBLE, "accessible", "the site was reached and matches the control")
+
+enum vg_verdict {
+#define VG__VERDICT_ENUM(e, name, meaning) VG_VERDICT_##e,
+    VG_VERDICT_MAP(VG__VERDICT_ENUM)
+#undef VG__VERDICT_ENUM
+        VG_VERDICT_COUNT
+};
+
+/* The verdict's name ("blocked"); "unknown" for a value out of range. */
+const char *vg_verdict_name(enum vg_verdict v);
+/* The verdict's one-line meaning, as in the table above. */
+const char *vg_verdict_meaning(enum vg_verdict v);
+/* The verdict named name (exact, lower case) into *out: true, or false for any other string. */
+bool vg_verdict_parse(const char *name, enum vg_verdict *out);
 
 struct vg_probe_opts {
     const char *resolver;     /* "ADDR[:PORT]" for DNS over UDP, or NULL */
@@ -53,9 +81,10 @@ void vg_probe_opts_init(struct vg_probe_opts *opts);
 /* What a result callback sees; every pointer is borrowed for the duration of the call. */
 struct vg_result {
     const char *input;
-    size_t url_index;       /* position of the URL in the order vg_probe_add received it */
-    unsigned trial;         /* 1..repeat */
-    const char *x_verdict;  /* accessible | down | blocked | intercepted | unknown */
+    size_t url_index; /* position of the URL in the order vg_probe_add received it */
+    unsigned trial;   /* 1..repeat */
+    enum vg_verdict verdict;
+    const char *x_verdict;  /* vg_verdict_name(verdict) */
     const char *x_cause;    /* "STAGE.REASON" or NULL */
     const char *x_evidence; /* one human sentence, never NULL */
     double runtime;         /* seconds */

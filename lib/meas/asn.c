@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * asn.c - address -> (autonomous system, organisation, country) from MaxMind DB files, through
  * libmaxminddb (https://maxmind.github.io/MaxMind-DB/).
@@ -40,13 +41,15 @@ vg__open_one(MMDB_s *m, const char *path, const char *what, char *err, size_t er
     errno = 0;
     rc = MMDB_open(path, MMDB_MODE_MMAP, m);
     e = errno;
-    if (rc == MMDB_SUCCESS)
+    if (rc == MMDB_SUCCESS) {
         return 0;
-    if ((rc == MMDB_FILE_OPEN_ERROR || rc == MMDB_IO_ERROR) && e != 0)
+    }
+    if ((rc == MMDB_FILE_OPEN_ERROR || rc == MMDB_IO_ERROR) && e != 0) {
         snprintf(err, errlen, "cannot read %s database %s: %s", what, path, strerror(e));
-    else
+    } else {
         snprintf(err, errlen, "%s database %s is not a MaxMind DB file: %s", what, path,
                  MMDB_strerror(rc));
+    }
     return VG_EINVAL;
 }
 
@@ -65,8 +68,9 @@ vg_asn_open(const char *asn_path, const char *country_path, struct vg_asn_db **o
     }
     db = vg_xcalloc(1, sizeof(*db));
     for (int i = 0; i < VG__DB_N; i++) {
-        if (paths[i] == NULL)
+        if (paths[i] == NULL) {
             continue;
+        }
         if (vg__open_one(&db->mmdb[i], paths[i], what[i], err, errlen) < 0) {
             vg_asn_free(db);
             return VG_EINVAL;
@@ -80,11 +84,13 @@ vg_asn_open(const char *asn_path, const char *country_path, struct vg_asn_db **o
 void
 vg_asn_free(struct vg_asn_db *db)
 {
-    if (db == NULL)
+    if (db == NULL) {
         return;
+    }
     for (int i = 0; i < VG__DB_N; i++) {
-        if (db->open[i])
+        if (db->open[i]) {
             MMDB_close(&db->mmdb[i]);
+        }
     }
     free(db);
 }
@@ -115,15 +121,17 @@ vg__as_u32(const MMDB_entry_data_s *d, uint32_t *out)
         v = d->uint64;
         break;
     case MMDB_DATA_TYPE_INT32:
-        if (d->int32 < 0)
+        if (d->int32 < 0) {
             return false;
+        }
         v = (uint64_t)d->int32;
         break;
     default:
         return false;
     }
-    if (v == 0 || v > UINT32_MAX)
+    if (v == 0 || v > UINT32_MAX) {
         return false;
+    }
     *out = (uint32_t)v;
     return true;
 }
@@ -135,10 +143,12 @@ vg__as_asn_text(const MMDB_entry_data_s *d, uint32_t *out)
     uint64_t v;
 
     if (d->type != MMDB_DATA_TYPE_UTF8_STRING || d->data_size < 3 ||
-        !vg_strncaseeq(d->utf8_string, "AS", 2))
+        !vg_strncaseeq(d->utf8_string, "AS", 2)) {
         return false;
-    if (vg_parse_u64n(d->utf8_string + 2, d->data_size - 2, 1, UINT32_MAX, &v) < 0)
+    }
+    if (vg_parse_u64n(d->utf8_string + 2, d->data_size - 2, 1, UINT32_MAX, &v) < 0) {
         return false;
+    }
     *out = (uint32_t)v;
     return true;
 }
@@ -153,8 +163,9 @@ vg__copy_name(const MMDB_entry_data_s *d, char *dst, size_t cap)
 
     if (n >= cap) {
         n = cap - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) {
             n--;
+        }
     }
     memcpy(dst, s, n);
     dst[n] = '\0';
@@ -179,8 +190,9 @@ vg__read_asn(MMDB_entry_s *e, struct vg_asn_info *out)
     } else {
         return false;
     }
-    if (vg__get(e, &d, org) && d.type == MMDB_DATA_TYPE_UTF8_STRING)
+    if (vg__get(e, &d, org) && d.type == MMDB_DATA_TYPE_UTF8_STRING) {
         vg__copy_name(&d, out->org, sizeof(out->org));
+    }
     return true;
 }
 
@@ -189,15 +201,18 @@ vg__as_cc(const MMDB_entry_data_s *d, char cc[3])
 {
     char up[3];
 
-    if (d->type != MMDB_DATA_TYPE_UTF8_STRING || d->data_size != 2)
+    if (d->type != MMDB_DATA_TYPE_UTF8_STRING || d->data_size != 2) {
         return false;
+    }
     for (int i = 0; i < 2; i++) {
         char c = d->utf8_string[i];
 
-        if (c >= 'a' && c <= 'z')
+        if (c >= 'a' && c <= 'z') {
             c = (char)(c - 'a' + 'A');
-        if (c < 'A' || c > 'Z')
+        }
+        if (c < 'A' || c > 'Z') {
             return false;
+        }
         up[i] = c;
     }
     up[2] = '\0';
@@ -215,8 +230,9 @@ vg__read_cc(MMDB_entry_s *e, struct vg_asn_info *out)
     MMDB_entry_data_s d;
 
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (vg__get(e, &d, paths[i]) && vg__as_cc(&d, out->cc))
+        if (vg__get(e, &d, paths[i]) && vg__as_cc(&d, out->cc)) {
             return true;
+        }
     }
     return false;
 }
@@ -235,8 +251,9 @@ vg__sockaddr(const char *ip, struct sockaddr_storage *ss)
         s4->sin_family = AF_INET;
         return true;
     }
-    if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
+    if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1) {
         return false;
+    }
     if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
         struct in_addr v4;
 
@@ -261,14 +278,16 @@ vg_asn_lookup(const struct vg_asn_db *db, const char *ip, struct vg_asn_info *ou
     bool have_asn = false, have_cc = false;
 
     memset(out, 0, sizeof(*out));
-    if (db == NULL || ip == NULL || !vg__sockaddr(ip, &ss))
+    if (db == NULL || ip == NULL || !vg__sockaddr(ip, &ss)) {
         return VG_EINVAL;
+    }
     for (int i = 0; i < VG__DB_N; i++) {
         int rc = MMDB_SUCCESS;
 
         memset(&res[i], 0, sizeof(res[i]));
-        if (!db->open[i])
+        if (!db->open[i]) {
             continue;
+        }
         res[i] = MMDB_lookup_sockaddr(&db->mmdb[i], (const struct sockaddr *)&ss, &rc);
         if (rc == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) {
             res[i].found_entry = false; /* an IPv4-only file knows nothing of IPv6 */
@@ -280,10 +299,12 @@ vg_asn_lookup(const struct vg_asn_db *db, const char *ip, struct vg_asn_info *ou
     for (int k = 0; k < VG__DB_N; k++) {
         int i = asn_order[k], j = cc_order[k];
 
-        if (!have_asn && res[i].found_entry)
+        if (!have_asn && res[i].found_entry) {
             have_asn = vg__read_asn(&res[i].entry, out);
-        if (!have_cc && res[j].found_entry)
+        }
+        if (!have_cc && res[j].found_entry) {
             have_cc = vg__read_cc(&res[j].entry, out);
+        }
     }
     return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * asn.h - where an address sits on the Internet: its autonomous system (number and organisation)
  * and its country, read from MaxMind DB files (GeoLite2-ASN, GeoLite2-Country or -City, DB-IP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * compare.c - OONI Web Connectivity's analysis of the probe's view against the control's
  * (ooni-reference.md 1.3 DNS consistency, 1.4 HTTP comparison, 1.5 blocking/accessible).
@@ -31,19 +32,22 @@ vg_cmp_ep_ip(const char *ep, char *ip, size_t cap)
     const char *start = ep, *end;
     size_t n;
 
-    if (ep == NULL || cap == 0)
+    if (ep == NULL || cap == 0) {
         return false;
+    }
     if (ep[0] == '[') {
         start = ep + 1;
         end = strchr(start, ']');
     } else {
         end = strrchr(ep, ':');
     }
-    if (end == NULL)
+    if (end == NULL) {
         return false;
+    }
     n = (size_t)(end - start);
-    if (n == 0 || n >= cap)
+    if (n == 0 || n >= cap) {
         return false;
+    }
     memcpy(ip, start, n);
     ip[n] = '\0';
     return true;
@@ -55,10 +59,12 @@ vg__ip16(const char *s, unsigned char out[16])
 {
     unsigned char v4[4];
 
-    if (inet_pton(AF_INET6, s, out) == 1)
+    if (inet_pton(AF_INET6, s, out) == 1) {
         return true;
-    if (inet_pton(AF_INET, s, v4) != 1)
+    }
+    if (inet_pton(AF_INET, s, v4) != 1) {
         return false;
+    }
     memset(out, 0, 10);
     out[10] = 0xff;
     out[11] = 0xff;
@@ -71,8 +77,9 @@ vg_cmp_ip_eq(const char *a, const char *b)
 {
     unsigned char x[16], y[16];
 
-    if (vg__ip16(a, x) && vg__ip16(b, y))
+    if (vg__ip16(a, x) && vg__ip16(b, y)) {
         return memcmp(x, y, 16) == 0;
+    }
     return strcmp(a, b) == 0;
 }
 
@@ -80,8 +87,9 @@ bool
 vg_cmp_ctrl_has_addr(const struct vg_ctrl *c, const char *ip)
 {
     for (size_t i = 0; c != NULL && i < c->n_addrs; i++) {
-        if (vg_cmp_ip_eq(c->addrs[i], ip))
+        if (vg_cmp_ip_eq(c->addrs[i], ip)) {
             return true;
+        }
     }
     return false;
 }
@@ -123,18 +131,22 @@ vg__ip_tls_valid(const struct vg_obs *o, const struct vg_ctrl *c, const char *ip
         const struct vg_obs_endpoint *e = &o->ep[i];
 
         if (e->depth != 0 || e->tcp_err != 0 || !e->tls_attempted || e->tls_err != 0 ||
-            e->verify_err != 0)
+            e->verify_err != 0) {
             continue;
-        if (vg_cmp_ep_ip(e->addr, epip, sizeof(epip)) && vg_cmp_ip_eq(epip, ip))
+        }
+        if (vg_cmp_ep_ip(e->addr, epip, sizeof(epip)) && vg_cmp_ip_eq(epip, ip)) {
             return true;
+        }
     }
     for (size_t i = 0; i < c->n_ep; i++) {
         const struct vg_ctrl_endpoint *e = &c->ep[i];
 
-        if (!vg_cmp_ctrl_tls_valid(e))
+        if (!vg_cmp_ctrl_tls_valid(e)) {
             continue;
-        if (vg_cmp_ep_ip(e->addr, epip, sizeof(epip)) && vg_cmp_ip_eq(epip, ip))
+        }
+        if (vg_cmp_ep_ip(e->addr, epip, sizeof(epip)) && vg_cmp_ip_eq(epip, ip)) {
             return true;
+        }
     }
     return false;
 }
@@ -144,30 +156,37 @@ vg_cmp_dns_consistency(const struct vg_obs *o, const struct vg_ctrl *c, bool tls
 {
     bool ctrl_failed;
 
-    if (c == NULL)
+    if (c == NULL) {
         return -1;
-    if (o->host_is_ip)
+    }
+    if (o->host_is_ip) {
         return 1;
+    }
     ctrl_failed = c->dns_failure[0] != '\0';
-    if (o->sys_failure != 0 && ctrl_failed)
+    if (o->sys_failure != 0 && ctrl_failed) {
         return vg_cmp_is_nxdomain(c->dns_failure) && o->sys_failure == VG_EDNS_NXDOMAIN;
+    }
     /* The helper reports its own dns_no_answer as failure=null, addrs=[]. */
-    if (o->sys_failure == VG_EDNS_NOANSWER && !ctrl_failed && c->n_addrs == 0)
+    if (o->sys_failure == VG_EDNS_NOANSWER && !ctrl_failed && c->n_addrs == 0) {
         return 1;
+    }
     /* v0.4's common-ASN rule; 0 (unknown, bogon) never matches. */
     for (size_t i = 0; i < o->n_dns_addrs && i < VG_DNS_MAX_ADDRS; i++) {
         for (size_t j = 0; o->dns_asns[i] != 0 && j < c->n_addrs && j < VG_DNS_MAX_ADDRS; j++) {
-            if (o->dns_asns[i] == o->ctrl_asns[j])
+            if (o->dns_asns[i] == o->ctrl_asns[j]) {
                 return 1;
+            }
         }
     }
     for (size_t i = 0; i < o->n_dns_addrs; i++) {
-        if (vg_cmp_ctrl_has_addr(c, o->dns_addrs[i]))
+        if (vg_cmp_ctrl_has_addr(c, o->dns_addrs[i])) {
             return 1;
+        }
     }
     for (size_t i = 0; tls_validity && i < o->n_dns_addrs; i++) {
-        if (vg__ip_tls_valid(o, c, o->dns_addrs[i]))
+        if (vg__ip_tls_valid(o, c, o->dns_addrs[i])) {
             return 1;
+        }
     }
     return 0;
 }
@@ -179,8 +198,9 @@ vg_cmp_body_proportion(long probe_len, long ctrl_len, bool probe_truncated)
 {
     long lo, hi;
 
-    if (probe_len <= 0 || ctrl_len <= 0 || probe_truncated)
+    if (probe_len <= 0 || ctrl_len <= 0 || probe_truncated) {
         return -1.0;
+    }
     lo = probe_len < ctrl_len ? probe_len : ctrl_len;
     hi = probe_len < ctrl_len ? ctrl_len : probe_len;
     return (double)lo / (double)hi;
@@ -189,10 +209,12 @@ vg_cmp_body_proportion(long probe_len, long ctrl_len, bool probe_truncated)
 int
 vg_cmp_status_code_match(int probe_status, int ctrl_status)
 {
-    if (probe_status <= 0 || ctrl_status <= 0)
+    if (probe_status <= 0 || ctrl_status <= 0) {
         return -1;
-    if (probe_status == ctrl_status)
+    }
+    if (probe_status == ctrl_status) {
         return 1;
+    }
     return ctrl_status >= 200 && ctrl_status < 300 ? 0 : -1;
 }
 
@@ -229,8 +251,9 @@ static bool
 vg__header_common(const char *name)
 {
     for (size_t i = 0; i < sizeof(vg__common_headers) / sizeof(vg__common_headers[0]); i++) {
-        if (strcasecmp(name, vg__common_headers[i]) == 0)
+        if (strcasecmp(name, vg__common_headers[i]) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -239,11 +262,13 @@ int
 vg_cmp_headers_match(const char (*a)[64], size_t na, const char (*b)[64], size_t nb)
 {
     for (size_t i = 0; i < na; i++) {
-        if (a[i][0] == '\0' || vg__header_common(a[i]))
+        if (a[i][0] == '\0' || vg__header_common(a[i])) {
             continue;
+        }
         for (size_t j = 0; j < nb; j++) {
-            if (strcasecmp(a[i], b[j]) == 0)
+            if (strcasecmp(a[i], b[j]) == 0) {
                 return 1;
+            }
         }
     }
     return 0;
@@ -265,18 +290,21 @@ vg__long_words(const char *title, struct vg__words *out)
 {
     size_t n = strlen(title), start = 0;
 
-    if (n >= sizeof(out->buf))
+    if (n >= sizeof(out->buf)) {
         n = sizeof(out->buf) - 1;
+    }
     memcpy(out->buf, title, n);
     out->buf[n] = '\0';
     out->n = 0;
     for (size_t i = 0; i < n; i++) {
-        if (out->buf[i] >= 'A' && out->buf[i] <= 'Z')
+        if (out->buf[i] >= 'A' && out->buf[i] <= 'Z') {
             out->buf[i] = (char)(out->buf[i] - 'A' + 'a');
+        }
     }
     for (size_t i = 0; i <= n; i++) {
-        if (i < n && out->buf[i] != ' ')
+        if (i < n && out->buf[i] != ' ') {
             continue;
+        }
         if (i - start >= 5 && out->n < VG__TITLE_WORDS) {
             out->w[out->n] = out->buf + start;
             out->len[out->n] = i - start;
@@ -290,8 +318,9 @@ static bool
 vg__words_have(const struct vg__words *ws, const char *w, size_t len)
 {
     for (size_t i = 0; i < ws->n; i++) {
-        if (ws->len[i] == len && memcmp(ws->w[i], w, len) == 0)
+        if (ws->len[i] == len && memcmp(ws->w[i], w, len) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -301,17 +330,20 @@ vg_cmp_title_match(const char *probe_title, const char *ctrl_title)
 {
     struct vg__words a, b;
 
-    if (probe_title == NULL || probe_title[0] == '\0')
+    if (probe_title == NULL || probe_title[0] == '\0') {
         return -1;
+    }
     vg__long_words(probe_title, &a);
     vg__long_words(ctrl_title != NULL ? ctrl_title : "", &b);
     for (size_t i = 0; i < a.n; i++) {
-        if (!vg__words_have(&b, a.w[i], a.len[i]))
+        if (!vg__words_have(&b, a.w[i], a.len[i])) {
             return 0;
+        }
     }
     for (size_t i = 0; i < b.n; i++) {
-        if (!vg__words_have(&a, b.w[i], b.len[i]))
+        if (!vg__words_have(&a, b.w[i], b.len[i])) {
             return 0;
+        }
     }
     return 1;
 }
@@ -325,11 +357,13 @@ vg_cmp_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ooni_keys
     k->headers_match = -1;
     k->title_match = -1;
     if (c == NULL || !o->http_attempted || o->http_failure != 0 || o->status <= 0 ||
-        !vg_cmp_ctrl_http_ok(c))
+        !vg_cmp_ctrl_http_ok(c)) {
         return;
+    }
     k->body_proportion = vg_cmp_body_proportion(o->body_length, c->body_length, o->body_truncated);
-    if (k->body_proportion >= 0)
+    if (k->body_proportion >= 0) {
         k->body_length_match = k->body_proportion > VG_CMP_BODY_PROPORTION;
+    }
     k->status_code_match = vg_cmp_status_code_match(o->status, c->status);
     k->headers_match = vg_cmp_headers_match((const char(*)[64])o->headers, o->n_headers,
                                             (const char(*)[64])c->headers, c->n_headers);
@@ -339,8 +373,9 @@ vg_cmp_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ooni_keys
 bool
 vg_cmp_http_diff(const struct vg_ooni_keys *k)
 {
-    if (k->status_code_match != 1)
+    if (k->status_code_match != 1) {
         return true;
+    }
     return !(k->body_length_match == 1 || k->headers_match == 1 || k->title_match == 1);
 }
 
@@ -401,13 +436,16 @@ vg__ctrl_tcp_depth0(const struct vg_obs *o, const struct vg_ctrl *c)
     for (size_t i = 0; i < o->n_ep; i++) {
         const struct vg_ctrl_endpoint *ce;
 
-        if (o->ep[i].depth != 0 || o->ep[i].from_udp_only)
+        if (o->ep[i].depth != 0 || o->ep[i].from_udp_only) {
             continue;
+        }
         ce = vg_ctrl_endpoint(c, o->ep[i].addr);
-        if (ce == NULL || (!ce->tcp_ok && ce->tcp_failure[0] == '\0'))
+        if (ce == NULL || (!ce->tcp_ok && ce->tcp_failure[0] == '\0')) {
             continue;
-        if (ce->tcp_ok)
+        }
+        if (ce->tcp_ok) {
             return 1;
+        }
         shared = true;
     }
     return shared ? 0 : -1;
@@ -463,28 +501,31 @@ vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct v
     }
     /* 5. Every TCP connect of the first hop failed. */
     for (size_t i = 0; i < o->n_ep; i++) {
-        if (o->ep[i].depth != 0 || o->ep[i].from_udp_only)
+        if (o->ep[i].depth != 0 || o->ep[i].from_udp_only) {
             continue;
+        }
         n_tcp++;
         n_tcp_ok += o->ep[i].tcp_err == 0;
     }
     if (n_tcp > 0 && n_tcp_ok == 0) {
         int view = vg__ctrl_tcp_depth0(o, c);
 
-        if (view == 1 || (view < 0 && vg_cmp_ctrl_http_ok(c)))
+        if (view == 1 || (view < 0 && vg_cmp_ctrl_http_ok(c))) {
             vg__blocking(&r, VG_BLOCKING_TCP_IP);
-        else if (view == 0 || vg_cmp_ctrl_http_failed(c))
+        } else if (view == 0 || vg_cmp_ctrl_http_failed(c)) {
             vg__down(&r);
-        else
+        } else {
             vg__nil(&r);
+        }
         return;
     }
     /* 6. The control could not fetch the page. */
     if (vg_cmp_ctrl_http_failed(c)) {
-        if (!o->http_attempted || o->http_failure != 0)
+        if (!o->http_attempted || o->http_failure != 0) {
             vg__down(&r);
-        else
+        } else {
             vg__nil(&r);
+        }
         return;
     }
     /* 7. Nothing to compare with. */
@@ -516,14 +557,15 @@ vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct v
         return;
     }
     /* 9. Both got a page: compare them. */
-    if (vg_cmp_http_diff(k))
+    if (vg_cmp_http_diff(k)) {
         vg__blocking(&r, VG_BLOCKING_HTTP_DIFF);
-    else
+    } else {
         vg__ok(&r);
+    }
 }
 
 void
-vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     vg_ooni_keys_null(&v->ooni);
     if (c != NULL) {

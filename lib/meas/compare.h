@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * compare.h - OONI Web Connectivity's analysis of a probe's observations against a control
  * (ooni-reference.md sections 1.3, 1.4 and 1.5): DNS consistency, the HTTP comparison of the
@@ -52,7 +53,7 @@ void vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const str
                       enum vg_blocking *blocking, int *accessible);
 
 /* All of it into v: v->ooni, v->blocking, v->accessible. c may be NULL. */
-void vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v);
+void vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v);
 
 /* Helpers the verdict shares. */
 /* The IP part of an endpoint "ip:port" / "[ip6]:port" into ip (cap bytes); false if malformed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * control.c - reading a test helper's THResponse (ooni-reference.md section 3: oohelperd's
  * internal/model/th.go) plus vigie's x_ extensions of tls_handshake and http_request.
@@ -33,8 +34,9 @@ vg__copy(char *dst, size_t cap, const char *src, size_t len)
     size_t n = len < cap - 1 ? len : cap - 1;
 
     if (n < len) {
-        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80) {
             n--;
+        }
     }
     memcpy(dst, src, n);
     dst[n] = '\0';
@@ -47,10 +49,12 @@ vg__obj(json_t *obj, const char *key, json_t **out)
     json_t *v = json_object_get(obj, key);
 
     *out = NULL;
-    if (v == NULL || json_is_null(v))
+    if (v == NULL || json_is_null(v)) {
         return 0;
-    if (!json_is_object(v))
+    }
+    if (!json_is_object(v)) {
         return VG_EPROTO;
+    }
     *out = v;
     return 0;
 }
@@ -62,10 +66,12 @@ vg__str(json_t *obj, const char *key, char *dst, size_t cap)
     json_t *v = json_object_get(obj, key);
 
     dst[0] = '\0';
-    if (v == NULL || json_is_null(v))
+    if (v == NULL || json_is_null(v)) {
         return 0;
-    if (!json_is_string(v))
+    }
+    if (!json_is_string(v)) {
         return VG_EPROTO;
+    }
     vg__copy(dst, cap, json_string_value(v), json_string_length(v));
     return 0;
 }
@@ -77,10 +83,12 @@ vg__bool(json_t *obj, const char *key, bool *out, bool *present)
     json_t *v = json_object_get(obj, key);
 
     *present = false;
-    if (v == NULL || json_is_null(v))
+    if (v == NULL || json_is_null(v)) {
         return 0;
-    if (!json_is_boolean(v))
+    }
+    if (!json_is_boolean(v)) {
         return VG_EPROTO;
+    }
     *out = json_is_true(v);
     *present = true;
     return 0;
@@ -88,14 +96,16 @@ vg__bool(json_t *obj, const char *key, bool *out, bool *present)
 
 /* obj[key] as an integer in [min, max]: *out untouched when absent or null. */
 static int
-vg__int(json_t *obj, const char *key, json_int_t min, json_int_t max, json_int_t *out)
+vg__control_int(json_t *obj, const char *key, json_int_t min, json_int_t max, json_int_t *out)
 {
     json_t *v = json_object_get(obj, key);
 
-    if (v == NULL || json_is_null(v))
+    if (v == NULL || json_is_null(v)) {
         return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
         return VG_EPROTO;
+    }
     *out = json_integer_value(v);
     return 0;
 }
@@ -108,18 +118,23 @@ vg__hex(json_t *obj, const char *key, char dst[65])
     const char *s;
 
     dst[0] = '\0';
-    if (v == NULL || json_is_null(v))
+    if (v == NULL || json_is_null(v)) {
         return 0;
-    if (!json_is_string(v))
+    }
+    if (!json_is_string(v)) {
         return VG_EPROTO;
-    if (json_string_length(v) == 0)
+    }
+    if (json_string_length(v) == 0) {
         return 0;
-    if (json_string_length(v) != 64)
+    }
+    if (json_string_length(v) != 64) {
         return VG_EPROTO;
+    }
     s = json_string_value(v);
     for (size_t i = 0; i < 64; i++) {
-        if (!isxdigit((unsigned char)s[i]))
+        if (!isxdigit((unsigned char)s[i])) {
             return VG_EPROTO;
+        }
         dst[i] = (char)tolower((unsigned char)s[i]);
     }
     dst[64] = '\0';
@@ -133,14 +148,17 @@ vg__ep(struct vg_ctrl *c, const char *key)
 {
     struct vg_ctrl_endpoint *e;
 
-    if (key[0] == '\0' || strlen(key) >= sizeof(c->ep[0].addr))
+    if (key[0] == '\0' || strlen(key) >= sizeof(c->ep[0].addr)) {
         return NULL;
-    for (size_t i = 0; i < c->n_ep; i++) {
-        if (strcmp(c->ep[i].addr, key) == 0)
-            return &c->ep[i];
     }
-    if (c->n_ep >= VG_CTRL_MAX_EP)
+    for (size_t i = 0; i < c->n_ep; i++) {
+        if (strcmp(c->ep[i].addr, key) == 0) {
+            return &c->ep[i];
+        }
+    }
+    if (c->n_ep >= VG_CTRL_MAX_EP) {
         return NULL;
+    }
     e = &c->ep[c->n_ep++];
     memset(e, 0, sizeof(*e));
     vg__copy(e->addr, sizeof(e->addr), key, strlen(key));
@@ -155,22 +173,26 @@ vg__parse_tcp(json_t *root, struct vg_ctrl *c)
     const char *key;
 
     VG_TRY(vg__obj(root, "tcp_connect", &obj));
-    if (obj == NULL)
+    if (obj == NULL) {
         return 0;
+    }
     json_object_foreach(obj, key, v)
     {
         struct vg_ctrl_endpoint *e;
         char failure[sizeof(e->tcp_failure)];
         bool ok = false, present;
 
-        if (json_is_null(v))
+        if (json_is_null(v)) {
             continue;
-        if (!json_is_object(v))
+        }
+        if (!json_is_object(v)) {
             return VG_EPROTO;
+        }
         VG_TRY(vg__bool(v, "status", &ok, &present));
         VG_TRY(vg__str(v, "failure", failure, sizeof(failure)));
-        if ((e = vg__ep(c, key)) == NULL)
+        if ((e = vg__ep(c, key)) == NULL) {
             continue;
+        }
         e->tcp_ok = ok;
         memcpy(e->tcp_failure, failure, sizeof(failure));
     }
@@ -184,22 +206,26 @@ vg__parse_chain(json_t *tls, struct vg_ctrl_endpoint *e)
     json_t *chain = json_object_get(tls, "x_chain"), *cert;
     size_t i;
 
-    if (chain == NULL || json_is_null(chain))
+    if (chain == NULL || json_is_null(chain)) {
         return 0;
-    if (!json_is_array(chain))
+    }
+    if (!json_is_array(chain)) {
         return VG_EPROTO;
+    }
     json_array_foreach(chain, i, cert)
     {
         char sha[65], spki[65], name[256];
 
-        if (!json_is_object(cert))
+        if (!json_is_object(cert)) {
             return VG_EPROTO;
+        }
         VG_TRY(vg__hex(cert, "sha256", sha));
         VG_TRY(vg__hex(cert, "spki_sha256", spki));
         VG_TRY(vg__str(cert, "subject", name, sizeof(name)));
         VG_TRY(vg__str(cert, "issuer", name, sizeof(name)));
-        if (e == NULL)
+        if (e == NULL) {
             continue;
+        }
         if (i == 0) {
             memcpy(e->leaf_sha256, sha, sizeof(sha));
             memcpy(e->leaf_spki, spki, sizeof(spki));
@@ -219,18 +245,21 @@ vg__parse_tls(json_t *root, struct vg_ctrl *c)
     const char *key;
 
     VG_TRY(vg__obj(root, "tls_handshake", &obj));
-    if (obj == NULL)
+    if (obj == NULL) {
         return 0;
+    }
     json_object_foreach(obj, key, v)
     {
         struct vg_ctrl_endpoint *e;
         char failure[sizeof(e->tls_failure)], scratch[256];
         bool ok = false, valid = false, has_status, has_valid;
 
-        if (json_is_null(v))
+        if (json_is_null(v)) {
             continue;
-        if (!json_is_object(v))
+        }
+        if (!json_is_object(v)) {
             return VG_EPROTO;
+        }
         VG_TRY(vg__bool(v, "status", &ok, &has_status));
         VG_TRY(vg__bool(v, "x_valid", &valid, &has_valid));
         VG_TRY(vg__str(v, "failure", failure, sizeof(failure)));
@@ -263,10 +292,11 @@ vg__parse_http(json_t *root, struct vg_ctrl *c)
     char scratch[256];
 
     VG_TRY(vg__obj(root, "http_request", &obj));
-    if (obj == NULL)
+    if (obj == NULL) {
         return 0;
-    VG_TRY(vg__int(obj, "body_length", -1, LONG_MAX, &body_length));
-    VG_TRY(vg__int(obj, "status_code", -1, 999, &status));
+    }
+    VG_TRY(vg__control_int(obj, "body_length", -1, LONG_MAX, &body_length));
+    VG_TRY(vg__control_int(obj, "status_code", -1, 999, &status));
     VG_TRY(vg__str(obj, "failure", c->http_failure, sizeof(c->http_failure)));
     VG_TRY(vg__str(obj, "title", c->title, sizeof(c->title)));
     VG_TRY(vg__str(obj, "discovered_h3_endpoint", scratch, sizeof(scratch)));
@@ -274,12 +304,14 @@ vg__parse_http(json_t *root, struct vg_ctrl *c)
     c->status = (int)status;
     c->body_length = (long)body_length;
     VG_TRY(vg__obj(obj, "headers", &headers));
-    if (headers == NULL)
+    if (headers == NULL) {
         return 0;
+    }
     json_object_foreach(headers, key, v)
     {
-        if (!json_is_string(v) && !json_is_null(v))
+        if (!json_is_string(v) && !json_is_null(v)) {
             return VG_EPROTO;
+        }
         if (c->n_headers < VG_CTRL_MAX_HDR && key[0] != '\0') {
             vg__copy(c->headers[c->n_headers], sizeof(c->headers[0]), key, strlen(key));
             c->n_headers++;
@@ -296,26 +328,32 @@ vg__parse_dns(json_t *root, struct vg_ctrl *c)
     size_t i;
 
     VG_TRY(vg__obj(root, "dns", &obj));
-    if (obj == NULL)
+    if (obj == NULL) {
         return 0;
+    }
     VG_TRY(vg__str(obj, "failure", c->dns_failure, sizeof(c->dns_failure)));
     addrs = json_object_get(obj, "addrs");
-    if (addrs == NULL || json_is_null(addrs))
+    if (addrs == NULL || json_is_null(addrs)) {
         return 0;
-    if (!json_is_array(addrs))
+    }
+    if (!json_is_array(addrs)) {
         return VG_EPROTO;
+    }
     json_array_foreach(addrs, i, v)
     {
         const char *s;
         bool dup = false;
 
-        if (!json_is_string(v))
+        if (!json_is_string(v)) {
             return VG_EPROTO;
+        }
         s = json_string_value(v);
-        if (json_string_length(v) >= sizeof(c->addrs[0]) || vg_ip_classify(s) < 0)
+        if (json_string_length(v) >= sizeof(c->addrs[0]) || vg_ip_classify(s) < 0) {
             continue;
-        for (size_t j = 0; j < c->n_addrs && !dup; j++)
+        }
+        for (size_t j = 0; j < c->n_addrs && !dup; j++) {
             dup = strcmp(c->addrs[j], s) == 0;
+        }
         if (!dup && c->n_addrs < VG_DNS_MAX_ADDRS) {
             vg__copy(c->addrs[c->n_addrs], sizeof(c->addrs[0]), s, json_string_length(v));
             c->n_addrs++;
@@ -332,19 +370,22 @@ vg__check_ip_info(json_t *root)
     const char *key;
 
     VG_TRY(vg__obj(root, "ip_info", &obj));
-    if (obj == NULL)
+    if (obj == NULL) {
         return 0;
+    }
     json_object_foreach(obj, key, v)
     {
         json_int_t n = 0;
 
         (void)key;
-        if (json_is_null(v))
+        if (json_is_null(v)) {
             continue;
-        if (!json_is_object(v))
+        }
+        if (!json_is_object(v)) {
             return VG_EPROTO;
-        VG_TRY(vg__int(v, "asn", 0, UINT32_MAX, &n));
-        VG_TRY(vg__int(v, "flags", 0, INT32_MAX, &n));
+        }
+        VG_TRY(vg__control_int(v, "asn", 0, UINT32_MAX, &n));
+        VG_TRY(vg__control_int(v, "flags", 0, INT32_MAX, &n));
     }
     return 0;
 }
@@ -356,44 +397,54 @@ vg_ctrl_parse(const char *json, size_t len, struct vg_ctrl *out)
     json_error_t jerr;
     int rc;
 
-    if (out == NULL)
+    if (out == NULL) {
         return VG_EINVAL;
+    }
     vg__ctrl_reset(out);
-    if (len > VG_CTRL_RESPONSE_MAX)
+    if (len > VG_CTRL_RESPONSE_MAX) {
         return VG_ETOOBIG;
-    if (json == NULL)
+    }
+    if (json == NULL) {
         return VG_EPROTO;
+    }
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
+    if (root == NULL) {
         return VG_EPROTO;
+    }
     rc = VG_EPROTO;
-    if (!json_is_object(root))
+    if (!json_is_object(root)) {
         goto out;
+    }
     if ((rc = vg__parse_dns(root, out)) < 0 || (rc = vg__parse_tcp(root, out)) < 0 ||
         (rc = vg__parse_tls(root, out)) < 0 || (rc = vg__parse_http(root, out)) < 0 ||
         (rc = vg__check_ip_info(root)) < 0 ||
         (rc = vg__obj(root, "quic_handshake", &ignored)) < 0 ||
         (rc = vg__obj(root, "http3_request", &ignored)) < 0 ||
-        (rc = vg__str(root, "x_client_addr", out->client_addr, sizeof(out->client_addr))) < 0)
+        (rc = vg__str(root, "x_client_addr", out->client_addr, sizeof(out->client_addr))) < 0) {
         goto out;
-    if (vg_ip_classify(out->client_addr) < 0)
+    }
+    if (vg_ip_classify(out->client_addr) < 0) {
         out->client_addr[0] = '\0';
+    }
     rc = 0;
 out:
     json_decref(root);
-    if (rc < 0)
+    if (rc < 0) {
         vg__ctrl_reset(out);
+    }
     return rc;
 }
 
 const struct vg_ctrl_endpoint *
 vg_ctrl_endpoint(const struct vg_ctrl *c, const char *addr)
 {
-    if (c == NULL || addr == NULL)
+    if (c == NULL || addr == NULL) {
         return NULL;
+    }
     for (size_t i = 0; i < c->n_ep && i < VG_CTRL_MAX_EP; i++) {
-        if (strcmp(c->ep[i].addr, addr) == 0)
+        if (strcmp(c->ep[i].addr, addr) == 0) {
             return &c->ep[i];
+        }
     }
     return NULL;
 }

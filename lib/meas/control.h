@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * control.h - what the control vantage point (a test helper speaking OONI's protocol, e.g.
  * `vigie helper` or oohelperd) reported for one URL: the parsed THResponse

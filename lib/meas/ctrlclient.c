@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "meas/ctrlclient.h"
 
 #include <stdio.h>
@@ -26,8 +27,9 @@ static void vg__attempt(struct vg__cc *cc);
 static void
 vg__note(struct vg__cc *cc, const char *h, const char *why)
 {
-    if (vg_buf_appendf(&cc->failures, "%s%s: %s", cc->failures.len > 0 ? "; " : "", h, why) < 0)
+    if (vg_buf_appendf(&cc->failures, "%s%s: %s", cc->failures.len > 0 ? "; " : "", h, why) < 0) {
         return;
+    }
 }
 
 static void
@@ -82,8 +84,9 @@ vg__attempt(struct vg__cc *cc)
         const char *h = cc->helpers[cc->next++];
 
         if (vg_http_post(cc->loop, cc->ctx, h, "application/json", cc->body, strlen(cc->body),
-                         cc->timeout_ms, VG_CTRL_RESPONSE_MAX, vg__on_post, cc) == 0)
+                         cc->timeout_ms, VG_CTRL_RESPONSE_MAX, vg__on_post, cc) == 0) {
             return;
+        }
         vg__note(cc, h, "invalid helper URL");
     }
     f = vg_buf_cstr(&cc->failures);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ctrlclient.h - the probe's side of the test-helper protocol: POST a THRequest to the first
  * helper that answers (failover in order) and parse its THResponse.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* input_file.c - reading URL lists for the probe (format in proto/input.h). */
 #include <errno.h>
 #include <stdio.h>
@@ -30,8 +31,9 @@ vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, voi
         char msg[256];
         int rc = vg_input_feed(&ip, line, (size_t)n, url, sizeof(url));
 
-        if (rc == 0)
+        if (rc == 0) {
             continue;
+        }
         if (rc < 0) {
             if (bad != NULL) {
                 snprintf(msg, sizeof(msg), "%s", vg_strerror(rc));
@@ -41,8 +43,9 @@ vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, voi
         }
         rc = vg_probe_add(p, url, msg, sizeof(msg));
         if (rc < 0) {
-            if (bad != NULL)
+            if (bad != NULL) {
                 bad(path, ip.lineno, msg, arg);
+            }
             continue;
         }
         added++;
@@ -50,12 +53,14 @@ vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, voi
     if (ferror(f)) {
         snprintf(err, errlen, "error reading %s: %s", path, strerror(errno));
         free(line);
-        if (f != stdin)
+        if (f != stdin) {
             fclose(f);
+        }
         return VG_EINVAL;
     }
     free(line);
-    if (f != stdin)
+    if (f != stdin) {
         fclose(f);
+    }
     return added;
 }

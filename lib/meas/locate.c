@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * locate.c - where is the censor? vg_locate: TTL-limited triggering probes next to TTL-limited
  * controls (docs/locate.md).
@@ -71,8 +72,9 @@ const char *
 vg_loc_cause_name(enum vg_loc_cause c)
 {
     for (size_t i = 0; i < sizeof(vg__causes) / sizeof(vg__causes[0]); i++) {
-        if (vg__causes[i].cause == c)
+        if (vg__causes[i].cause == c) {
             return vg__causes[i].name;
+        }
     }
     return "?";
 }
@@ -169,23 +171,27 @@ vg_loc_decide(enum vg_loc_cause c, const struct vg_loc_hop *hops, size_t n, int 
     d->first_ttl = -1;
     d->mirroring = false;
     for (i = 0; i < n && h == NULL; i++) {
-        if (vg_loc_is_interference(c, &hops[i], server_hop))
+        if (vg_loc_is_interference(c, &hops[i], server_hop)) {
             h = &hops[i];
+        }
     }
-    if (h == NULL)
+    if (h == NULL) {
         return;
+    }
     d->hop = d->first_ttl = (int)h->ttl;
     next = i < n ? &hops[i] : NULL;
     if (c != VG_LOC_DNS_INJECTED || h->n_replies == 0 || next == NULL || next->ttl != h->ttl + 1 ||
-        next->ev != VG_LOC_EV_DNS_REPLY)
+        next->ev != VG_LOC_EV_DNS_REPLY) {
         return;
+    }
     {
         int r = h->reply_ttl[0], t = (int)h->ttl;
 
         /* A mirrored reply leaves with the query's remaining TTL, t - (C - 1), and arrives with
          * r = t - 2(C - 1): never more than t. One more hop of query TTL, one more of reply TTL. */
-        if (r < 1 || r > t)
+        if (r < 1 || r > t) {
             return;
+        }
         for (unsigned k = 0; k < next->n_replies && k < VG_LOCATE_REPLIES_MAX; k++) {
             if (next->reply_ttl[k] == r + 1) {
                 d->mirroring = true;
@@ -201,8 +207,9 @@ vg_loc_endpoint_hop(const struct vg_loc_hop *hops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (hops[i].ev == VG_LOC_EV_SYN_ACK || hops[i].ev == VG_LOC_EV_REFUSED ||
-            hops[i].ev == VG_LOC_EV_DNS_REPLY)
+            hops[i].ev == VG_LOC_EV_DNS_REPLY) {
             return (int)hops[i].ttl;
+        }
     }
     return -1;
 }
@@ -268,9 +275,10 @@ vg__time_for(struct vg__loc *l, unsigned ttl, unsigned *timeout)
     uint64_t left = now < l->deadline ? l->deadline - now : 0;
 
     if (left < 50) {
-        if (l->failure[0] == '\0')
+        if (l->failure[0] == '\0') {
             snprintf(l->failure, sizeof(l->failure), "budget of %u ms exhausted at TTL %u",
                      l->o->budget_ms, ttl);
+        }
         return false;
     }
     *timeout = left < l->o->ttl_timeout_ms ? (unsigned)left : l->o->ttl_timeout_ms;
@@ -284,8 +292,9 @@ vg__hop_init(struct vg_loc_hop *h, unsigned ttl)
 {
     memset(h, 0, sizeof(*h));
     h->ttl = ttl;
-    for (size_t k = 0; k < VG_LOCATE_REPLIES_MAX; k++)
+    for (size_t k = 0; k < VG_LOCATE_REPLIES_MAX; k++) {
         h->reply_ttl[k] = -1;
+    }
 }
 
 static void
@@ -301,11 +310,12 @@ vg__hop_from_obs(struct vg_loc_hop *h, const struct vg_ttl_obs *obs)
         break;
     case VG_TTL_UNREACH:
         h->ev = VG_LOC_EV_UNREACHABLE;
-        if (obs->router[0] != '\0')
+        if (obs->router[0] != '\0') {
             snprintf(h->detail, sizeof(h->detail), "ICMP type %u code %u", obs->icmp_type,
                      obs->icmp_code);
-        else
+        } else {
             snprintf(h->detail, sizeof(h->detail), "%s", vg_strerror(obs->sock_err));
+        }
         break;
     case VG_TTL_CONNECTED:
         h->ev = VG_LOC_EV_SYN_ACK;
@@ -328,10 +338,11 @@ vg__hop_from_obs(struct vg_loc_hop *h, const struct vg_ttl_obs *obs)
 static void
 vg__set_port(struct sockaddr_storage *ss, unsigned port)
 {
-    if (ss->ss_family == AF_INET6)
+    if (ss->ss_family == AF_INET6) {
         ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    else
+    } else {
         ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    }
 }
 
 static void
@@ -350,8 +361,9 @@ vg__trace_goes_on(const struct vg__trace *tr, unsigned *silent_run)
 {
     const struct vg_loc_hop *h = &tr->hops[tr->n - 1];
 
-    if (vg_loc_ends_trace(h))
+    if (vg_loc_ends_trace(h)) {
         return false;
+    }
     *silent_run = h->ev == VG_LOC_EV_SILENT ? *silent_run + 1 : 0;
     return *silent_run < VG_LOCATE_SILENT_RUN;
 }
@@ -379,8 +391,9 @@ vg__syn_trace(struct vg__loc *l, struct vg__trace *tr, unsigned port)
             break;
         }
         vg__hop_from_obs(h, &obs);
-        if (!vg__trace_goes_on(tr, &silent_run))
+        if (!vg__trace_goes_on(tr, &silent_run)) {
             break;
+        }
     }
     tr->endpoint_hop = vg_loc_endpoint_hop(tr->hops, tr->n);
 }
@@ -408,8 +421,9 @@ vg__tls_finish(struct vg__loc *l, int fd, struct vg_tls_mem *tm, size_t first, u
             const char *subject = "";
 
             vg_tls_mem_collect(tm, info);
-            if (info->n_certs > 0)
+            if (info->n_certs > 0) {
                 subject = info->certs[0].subject;
+            }
             if (info->verify_err == 0) {
                 h->ev = VG_LOC_EV_TLS_VALID;
                 snprintf(h->detail, sizeof(h->detail), "%s, valid certificate %s", info->version,
@@ -424,18 +438,20 @@ vg__tls_finish(struct vg__loc *l, int fd, struct vg_tls_mem *tm, size_t first, u
             return;
         }
         if (rc < 0) {
-            if (alert >= 0)
+            if (alert >= 0) {
                 snprintf(h->detail, sizeof(h->detail), "TLS handshake failed: alert %d", alert);
-            else
+            } else {
                 snprintf(h->detail, sizeof(h->detail), "TLS handshake failed: %s", vg_strerror(rc));
+            }
             return;
         }
         n = vg_ttl_tcp_recv(fd, l->buf, VG_LOCATE_READ_MAX, timeout);
         if (n <= 0) {
-            if (n == VG_ECONNRESET)
+            if (n == VG_ECONNRESET) {
                 h->ev = VG_LOC_EV_RESET;
-            else if (n == 0)
+            } else if (n == 0) {
                 h->ev = VG_LOC_EV_EOF;
+            }
             snprintf(h->detail, sizeof(h->detail), "TLS server answered, then %s",
                      n == 0 ? "closed the connection" : vg_strerror(n));
             return;
@@ -473,12 +489,14 @@ vg__http_finish(struct vg__loc *l, int fd, size_t have, unsigned timeout, struct
 
             if (vg_http_framing(l->head, l->buf, false, &fr, &clen) == 0 &&
                 (fr == VG_HTTP_BODY_NONE ||
-                 (fr == VG_HTTP_BODY_LENGTH && have - l->head->head_len >= clen)))
+                 (fr == VG_HTTP_BODY_LENGTH && have - l->head->head_len >= clen))) {
                 break;
+            }
         }
         n = vg_ttl_tcp_recv(fd, l->buf + have, VG_LOCATE_READ_MAX - have, timeout);
-        if (n <= 0)
+        if (n <= 0) {
             break;
+        }
         have += (size_t)n;
     }
     if (!parsed && vg_http_parse_head(l->buf, have, l->head) != 0) {
@@ -502,12 +520,14 @@ vg__http_request(const struct vg__loc *l, char *out, size_t cap)
     char host[VG_DNS_NAME_MAX + 16];
     int n;
 
-    if (l->url.ip_family == 6)
+    if (l->url.ip_family == 6) {
         snprintf(host, sizeof(host), "[%s]", l->url.host);
-    else
+    } else {
         snprintf(host, sizeof(host), "%s", l->url.host);
-    if (l->port != 80)
+    }
+    if (l->port != 80) {
         snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", l->port);
+    }
     n = snprintf(out, cap,
                  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
                  "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
@@ -537,18 +557,21 @@ vg__tcp_probe(struct vg__loc *l, unsigned ttl, unsigned timeout, struct vg_loc_h
     }
     if (tls) {
         rc = vg_tls_mem_new(l->ctx, l->sni, l->url.ip_family != 0, &tm);
-        if (rc == 0)
+        if (rc == 0) {
             rc = vg_tls_mem_step(tm, NULL, 0, &payload, &plen, &alert);
-        if (rc != 0 || plen == 0)
+        }
+        if (rc != 0 || plen == 0) {
             rc = rc < 0 ? rc : VG_EINTERNAL;
+        }
     } else {
         plen = vg__http_request(l, req, sizeof(req));
         payload = (const uint8_t *)req;
         rc = plen > 0 ? 0 : VG_ETOOBIG;
     }
-    if (rc == 0)
+    if (rc == 0) {
         rc = vg_ttl_tcp_send(fd, (int)ttl, payload, plen, timeout, VG_LOCATE_GRACE_MS, l->buf,
                              VG_LOCATE_READ_MAX, &obs);
+    }
     if (rc < 0) {
         h->ev = VG_LOC_EV_ERROR;
         snprintf(h->detail, sizeof(h->detail), "%s", vg_strerror(rc));
@@ -559,12 +582,13 @@ vg__tcp_probe(struct vg__loc *l, unsigned ttl, unsigned timeout, struct vg_loc_h
     vg__hop_from_obs(h, &obs);
     if (obs.kind == VG_TTL_DATA) {
         /* Whoever answered is within ttl hops: the rest of the exchange needs no limit. */
-        if (vg_ttl_set(fd, -1) < 0)
+        if (vg_ttl_set(fd, -1) < 0) {
             h->ev = VG_LOC_EV_ERROR;
-        else if (tls)
+        } else if (tls) {
             vg__tls_finish(l, fd, tm, obs.len, timeout, h);
-        else
+        } else {
             vg__http_finish(l, fd, obs.len, timeout, h);
+        }
     } else if (obs.kind == VG_TTL_RESET || obs.kind == VG_TTL_EOF) {
         snprintf(h->detail, sizeof(h->detail), "after %.0f ms", obs.ms);
     }
@@ -589,11 +613,13 @@ vg__tcp_trigger(struct vg__loc *l)
             snprintf(l->failure, sizeof(l->failure), "TTL %u: %s", ttl, h->detail);
             break;
         }
-        if (!vg__trace_goes_on(tr, &silent_run))
+        if (!vg__trace_goes_on(tr, &silent_run)) {
             break;
+        }
         /* Past the server, a request can only meet what the server's hop met. */
-        if (l->server_hop > 0 && (int)ttl > l->server_hop)
+        if (l->server_hop > 0 && (int)ttl > l->server_hop) {
             break;
+        }
     }
 }
 
@@ -614,22 +640,26 @@ vg__on_dgram(const uint8_t *p, size_t len, int ip_ttl, void *arg)
     struct vg_loc_hop *h = q->h;
 
     if (vg_dns_parse(p, len, m) < 0 || !m->qr || m->id != q->id ||
-        !vg_dns_name_eq(m->qname, q->name))
+        !vg_dns_name_eq(m->qname, q->name)) {
         return false;
-    if (h->n_replies < VG_LOCATE_REPLIES_MAX)
+    }
+    if (h->n_replies < VG_LOCATE_REPLIES_MAX) {
         h->reply_ttl[h->n_replies] = ip_ttl;
+    }
     if (h->n_replies == 0) {
         char addr[INET6_ADDRSTRLEN] = "";
 
         for (size_t i = 0; i < m->n_rr && addr[0] == '\0'; i++) {
-            if (m->rr[i].type == VG_DNS_TYPE_A)
+            if (m->rr[i].type == VG_DNS_TYPE_A) {
                 inet_ntop(AF_INET, m->rr[i].u.a, addr, sizeof(addr));
+            }
         }
-        if (addr[0] != '\0')
+        if (addr[0] != '\0') {
             snprintf(h->detail, sizeof(h->detail), "A %s, IP TTL %d", addr, ip_ttl);
-        else
+        } else {
             snprintf(h->detail, sizeof(h->detail), "rcode %u, no A record, IP TTL %d", m->rcode,
                      ip_ttl);
+        }
     }
     h->n_replies++;
     return true;
@@ -655,9 +685,10 @@ vg__dns_trace(struct vg__loc *l, struct vg__trace *tr, const char *name, bool tr
         vg__hop_init(h, ttl);
         vg_random_bytes(&q.id, sizeof(q.id));
         rc = vg_dns_build_query(q.id, name, VG_DNS_TYPE_A, query, sizeof(query), &qlen);
-        if (rc == 0)
+        if (rc == 0) {
             rc = vg_ttl_udp((const struct sockaddr *)&l->sa, (int)ttl, query, qlen, timeout,
                             VG_LOCATE_GRACE_MS, vg__on_dgram, &q, &obs);
+        }
         if (rc < 0) {
             h->ev = VG_LOC_EV_ERROR;
             snprintf(h->detail, sizeof(h->detail), "%s", vg_strerror(rc));
@@ -672,11 +703,13 @@ vg__dns_trace(struct vg__loc *l, struct vg__trace *tr, const char *name, bool tr
             vg__hop_from_obs(h, &obs);
             memcpy(h->detail, detail, sizeof(detail));
         }
-        if (obs.kind == VG_TTL_DATA)
+        if (obs.kind == VG_TTL_DATA) {
             h->ev = VG_LOC_EV_DNS_REPLY;
+        }
         if (!trigger) {
-            if (!vg__trace_goes_on(tr, &silent_run))
+            if (!vg__trace_goes_on(tr, &silent_run)) {
                 break;
+            }
             continue;
         }
         if (located) {
@@ -692,10 +725,12 @@ vg__dns_trace(struct vg__loc *l, struct vg__trace *tr, const char *name, bool tr
             }
             break;
         }
-        if (!vg__trace_goes_on(tr, &silent_run))
+        if (!vg__trace_goes_on(tr, &silent_run)) {
             break;
-        if (l->server_hop > 0 && (int)ttl > l->server_hop)
+        }
+        if (l->server_hop > 0 && (int)ttl > l->server_hop) {
             break;
+        }
     }
     tr->endpoint_hop = vg_loc_endpoint_hop(tr->hops, tr->n);
 }
@@ -720,10 +755,11 @@ vg__parse_ip_port(const char *s, unsigned def_port, struct sockaddr_storage *ss)
         VG_ENSURE(hl < sizeof(host), VG_EINVAL);
         memcpy(host, s + 1, hl);
         host[hl] = '\0';
-        if (end[1] == ':')
+        if (end[1] == ':') {
             port_s = end + 2;
-        else
+        } else {
             VG_ENSURE(end[1] == '\0', VG_EINVAL);
+        }
     } else {
         const char *colon = strchr(s, ':');
 
@@ -737,8 +773,9 @@ vg__parse_ip_port(const char *s, unsigned def_port, struct sockaddr_storage *ss)
         memcpy(host, s, hl);
         host[hl] = '\0';
     }
-    if (port_s != NULL)
+    if (port_s != NULL) {
         VG_TRY(vg_parse_u64(port_s, 1, 65535, &port));
+    }
     if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
         ss->ss_family = AF_INET;
     } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
@@ -758,14 +795,16 @@ vg__system_resolver(char *out, size_t cap)
     char line[256];
 
     out[0] = '\0';
-    if (f == NULL)
+    if (f == NULL) {
         return;
+    }
     while (fgets(line, sizeof(line), f) != NULL) {
         uint8_t raw[16];
         char *v;
 
-        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t'))
+        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t')) {
             continue;
+        }
         v = vg_str_trim(line + 10);
         if (inet_pton(AF_INET, v, raw) == 1 || inet_pton(AF_INET6, v, raw) == 1) {
             snprintf(out, cap, "%s", v);
@@ -824,8 +863,9 @@ vg__addresses(struct vg__loc *l, struct sockaddr_storage *out, size_t *n)
         return VG_EDNS_NXDOMAIN;
     }
     for (ai = res; ai != NULL && *n < VG_LOCATE_ADDRS_MAX; ai = ai->ai_next) {
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) {
             continue;
+        }
         memset(&out[*n], 0, sizeof(out[*n]));
         memcpy(&out[*n], ai->ai_addr, ai->ai_addrlen);
         vg__set_port(&out[*n], l->port);
@@ -847,8 +887,9 @@ static const char *
 vg__router_at(const struct vg__loc *l, unsigned ttl, bool *from_control)
 {
     *from_control = false;
-    if (ttl >= 1 && ttl <= l->trigger.n && l->trigger.hops[ttl - 1].router[0] != '\0')
+    if (ttl >= 1 && ttl <= l->trigger.n && l->trigger.hops[ttl - 1].router[0] != '\0') {
         return l->trigger.hops[ttl - 1].router;
+    }
     for (size_t c = 0; c < 2; c++) {
         if (l->ctl[c].ran && ttl >= 1 && ttl <= l->ctl[c].n &&
             l->ctl[c].hops[ttl - 1].router[0] != '\0') {
@@ -865,8 +906,9 @@ vg__server_ctl(const struct vg__loc *l)
 {
     const struct vg__trace *best = &l->ctl[0];
 
-    if (l->ctl[1].ran && (l->ctl[1].endpoint_hop > best->endpoint_hop || !best->ran))
+    if (l->ctl[1].ran && (l->ctl[1].endpoint_hop > best->endpoint_hop || !best->ran)) {
         best = &l->ctl[1];
+    }
     return best;
 }
 
@@ -883,16 +925,19 @@ vg__hops_json(const struct vg__loc *l, const struct vg__trace *tr, bool fill_rou
                               router[0] != '\0' ? json_string(router) : json_null(), "event",
                               vg_loc_event_name(h->ev));
 
-        if (from_ctl)
+        if (from_ctl) {
             json_object_set_new(o, "router_from", json_string("control"));
-        if (h->detail[0] != '\0')
+        }
+        if (h->detail[0] != '\0') {
             json_object_set_new(o, "detail", json_string(h->detail));
+        }
         if (h->n_replies > 0) {
             json_t *t = json_array();
 
-            for (unsigned k = 0; k < h->n_replies && k < VG_LOCATE_REPLIES_MAX; k++)
+            for (unsigned k = 0; k < h->n_replies && k < VG_LOCATE_REPLIES_MAX; k++) {
                 json_array_append_new(t, h->reply_ttl[k] >= 0 ? json_integer(h->reply_ttl[k])
                                                               : json_null());
+            }
             json_object_set_new(o, "reply_ip_ttls", t);
         }
         json_array_append_new(a, o);
@@ -907,8 +952,8 @@ vg__jint(int v)
 }
 
 static void
-vg__json(const struct vg__loc *l, const char *input, const char *url, struct vg_locate_result *r,
-         time_t wall0)
+vg__locate_json(const struct vg__loc *l, const char *input, const char *url,
+                struct vg_locate_result *r, time_t wall0)
 {
     json_t *controls = json_array(), *x, *root;
     char ts[32], id[40];
@@ -919,13 +964,15 @@ vg__json(const struct vg__loc *l, const char *input, const char *url, struct vg_
         const struct vg__trace *tr = &l->ctl[c];
         json_t *o;
 
-        if (!tr->ran)
+        if (!tr->ran) {
             continue;
+        }
         o = json_pack("{s:s, s:i, s:o, s:o}", "method", tr->method, "port", (int)tr->port,
                       "endpoint_hop", vg__jint(tr->endpoint_hop), "hops",
                       vg__hops_json(l, tr, false));
-        if (tr->name != NULL)
+        if (tr->name != NULL) {
             json_object_set_new(o, "name", json_string(tr->name));
+        }
         json_array_append_new(controls, o);
     }
     x = json_pack(
@@ -977,21 +1024,22 @@ vg__summary(const struct vg__loc *l, struct vg_locate_result *r, const struct vg
         const struct vg__trace *tr = &l->trigger;
         const struct vg_loc_hop *last = tr->n > 0 ? &tr->hops[tr->n - 1] : NULL;
 
-        if (last == NULL)
+        if (last == NULL) {
             snprintf(r->summary, sizeof(r->summary), "not located: nothing was probed");
-        else if (last->ev == VG_LOC_EV_ERROR)
+        } else if (last->ev == VG_LOC_EV_ERROR) {
             snprintf(r->summary, sizeof(r->summary), "not located: no probe at TTL %u (%s)",
                      last->ttl, last->detail);
-        else if (vg_loc_ends_trace(last))
+        } else if (vg_loc_ends_trace(last)) {
             snprintf(r->summary, sizeof(r->summary),
                      "not located: the request met %s at hop %u, not the interference (%s)",
                      vg_loc_event_name(last->ev), last->ttl,
                      r->server_hop > 0 && (int)last->ttl >= r->server_hop
                          ? "the server answered: not reproduced"
                          : "a different answer");
-        else
+        } else {
             snprintf(r->summary, sizeof(r->summary),
                      "not located: no answer to the request up to hop %u", last->ttl);
+        }
     } else if (r->server_hop > 0) {
         snprintf(r->summary, sizeof(r->summary), "interference at hop %d of %d", d->hop,
                  r->server_hop);
@@ -1000,34 +1048,39 @@ vg__summary(const struct vg__loc *l, struct vg_locate_result *r, const struct vg
                  "interference at hop %d (the server's hop is unknown)", d->hop);
     }
     o = strlen(r->summary);
-    if (d->hop > 0 && r->interference_router[0] != '\0' && o < sizeof(r->summary))
+    if (d->hop > 0 && r->interference_router[0] != '\0' && o < sizeof(r->summary)) {
         o += (size_t)snprintf(r->summary + o, sizeof(r->summary) - o, " (router %s)",
                               r->interference_router);
-    if (d->hop > 0 && r->server_hop > 0 && d->hop >= r->server_hop && o < sizeof(r->summary))
+    }
+    if (d->hop > 0 && r->server_hop > 0 && d->hop >= r->server_hop && o < sizeof(r->summary)) {
         o += (size_t)snprintf(r->summary + o, sizeof(r->summary) - o,
                               "; from the server's own distance: the server or a device next "
                               "to it");
-    if (d->mirroring && o < sizeof(r->summary))
+    }
+    if (d->mirroring && o < sizeof(r->summary)) {
         o += (size_t)snprintf(r->summary + o, sizeof(r->summary) - o,
                               "; the forged replies copy the query's TTL: first heard at TTL %d",
                               d->first_ttl);
+    }
     if (!vg_loc_cause_is_tls(l->cause) && !vg_loc_cause_is_dns(l->cause) && l->ctl[0].ran &&
         l->ctl[1].ran && l->ctl[0].endpoint_hop > 0 &&
-        l->ctl[0].endpoint_hop < l->ctl[1].endpoint_hop && o < sizeof(r->summary))
+        l->ctl[0].endpoint_hop < l->ctl[1].endpoint_hop && o < sizeof(r->summary)) {
         o += (size_t)snprintf(r->summary + o, sizeof(r->summary) - o,
                               "; HTTP port %u answers at hop %d, port %u of the same address at "
                               "hop %d (a nearer HTTP server: a proxy on the path)",
                               l->ctl[0].port, l->ctl[0].endpoint_hop, l->ctl[1].port,
                               l->ctl[1].endpoint_hop);
+    }
     if (vg_loc_cause_is_tls(l->cause) && r->tls_port_hop > 0 && r->port80_hop > 0 &&
         o < sizeof(r->summary)) {
         o += (size_t)snprintf(r->summary + o, sizeof(r->summary) - o,
                               "; TLS port %u answers at hop %d, port 80 of the same address at "
                               "hop %d",
                               l->port, r->tls_port_hop, r->port80_hop);
-        if (r->tls_port_hop < r->port80_hop && o < sizeof(r->summary))
+        if (r->tls_port_hop < r->port80_hop && o < sizeof(r->summary)) {
             snprintf(r->summary + o, sizeof(r->summary) - o,
                      " (a nearer TLS server: interception on the path)");
+        }
     }
 }
 
@@ -1056,12 +1109,15 @@ vg__fill_result(struct vg__loc *l, struct vg_locate_result *r)
     r->tls_port_hop = r->port80_hop = -1;
     if (vg_loc_cause_is_tls(l->cause)) {
         for (size_t c = 0; c < 2; c++) {
-            if (!l->ctl[c].ran)
+            if (!l->ctl[c].ran) {
                 continue;
-            if (l->ctl[c].port == l->port)
+            }
+            if (l->ctl[c].port == l->port) {
                 r->tls_port_hop = l->ctl[c].endpoint_hop;
-            if (l->ctl[c].port == 80)
+            }
+            if (l->ctl[c].port == 80) {
                 r->port80_hop = l->ctl[c].endpoint_hop;
+            }
         }
     }
     /* The table: every TTL the trigger or the server's control probed. */
@@ -1082,8 +1138,9 @@ vg__fill_result(struct vg__loc *l, struct vg_locate_result *r)
             vg_strlcpy(o->detail, h->detail, sizeof(o->detail));
             o->ip_ttl = h->n_replies > 0 ? h->reply_ttl[0] : -1;
         }
-        if (srv->ran && i < srv->n)
+        if (srv->ran && i < srv->n) {
             vg_strlcpy(o->control, vg_loc_event_name(srv->hops[i].ev), sizeof(o->control));
+        }
     }
     vg_strlcpy(r->failure, l->failure, sizeof(r->failure));
     vg__summary(l, r, &d);
@@ -1113,8 +1170,9 @@ vg_locate_supports(const char *cause)
 void
 vg_locate_result_cleanup(struct vg_locate_result *r)
 {
-    if (r == NULL)
+    if (r == NULL) {
         return;
+    }
     VG_FREE(r->json);
 }
 
@@ -1124,10 +1182,12 @@ vg__cause_port(enum vg_loc_cause c, const struct vg_url *u)
 {
     bool tls_url = strcmp(u->scheme, "https") == 0 || strcmp(u->scheme, "tls") == 0;
 
-    if (vg_loc_cause_is_dns(c))
+    if (vg_loc_cause_is_dns(c)) {
         return 53;
-    if (vg_loc_cause_is_tls(c))
+    }
+    if (vg_loc_cause_is_tls(c)) {
         return tls_url ? u->port : 443;
+    }
     return strcmp(u->scheme, "http") == 0 ? u->port : 80;
 }
 
@@ -1245,15 +1305,17 @@ vg_locate(const struct vg_locate_opts *opts, const char *url, const char *cause,
         for (size_t i = 0; i < n_addrs; i++) {
             l->sa = addrs[i];
             l->failure[0] = '\0';
-            if (vg__locate_tcp(l) || vg__ms() >= l->deadline)
+            if (vg__locate_tcp(l) || vg__ms() >= l->deadline) {
                 break;
+            }
         }
     }
     vg__fill_result(l, r);
-    vg__json(l, opts->input != NULL ? opts->input : url, url, r, wall0);
+    vg__locate_json(l, opts->input != NULL ? opts->input : url, url, r, wall0);
 out:
-    if (l->ctx != NULL)
+    if (l->ctx != NULL) {
         vg_tls_ctx_free(l->ctx);
+    }
     free(l->buf);
     free(l->head);
     free(l->msg);
@@ -1279,8 +1341,9 @@ vg__split_addr(const char *s, char *ip, size_t cap, unsigned *port)
     struct sockaddr_storage ss;
     char ipport[80];
 
-    if (s == NULL || s[0] == '\0' || vg__parse_ip_port(s, 0, &ss) < 0)
+    if (s == NULL || s[0] == '\0' || vg__parse_ip_port(s, 0, &ss) < 0) {
         return false;
+    }
     vg__sa_str(&ss, ip, cap, ipport, sizeof(ipport));
     *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                            : ((struct sockaddr_in *)&ss)->sin_port);
@@ -1300,8 +1363,9 @@ vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate
     root = json_loads(measurement_json != NULL ? measurement_json : "", 0, NULL);
     tk = json_object_get(root, "test_keys");
     input = vg__jget_str(root, "input");
-    if (!json_is_object(tk) || input == NULL)
+    if (!json_is_object(tk) || input == NULL) {
         goto out;
+    }
     vg_strlcpy(h->url, input, sizeof(h->url));
     rc = 0;
     if (vg_loc_cause_is_tls(c)) {
@@ -1321,14 +1385,16 @@ vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate
             bool match = want != NULL ? hs != NULL && strcmp(hs, want) == 0
                                       : hs == NULL && f != NULL && strncmp(f, "ssl_", 4) == 0;
 
-            if (!match || !vg__split_addr(vg__jget_str(e, "address"), ip, sizeof(ip), &port))
+            if (!match || !vg__split_addr(vg__jget_str(e, "address"), ip, sizeof(ip), &port)) {
                 continue;
+            }
             vg_strlcpy(h->addr, ip, sizeof(h->addr));
             if (sni != NULL && sni[0] != '\0') {
-                if (port == 443)
+                if (port == 443) {
                     snprintf(h->url, sizeof(h->url), "https://%s/", sni);
-                else
+                } else {
                     snprintf(h->url, sizeof(h->url), "https://%s:%u/", sni, port);
+                }
             }
             break;
         }
@@ -1352,10 +1418,12 @@ vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate
         unsigned port;
         char ip[INET6_ADDRSTRLEN];
 
-        if (u != NULL && u[0] != '\0')
+        if (u != NULL && u[0] != '\0') {
             vg_strlcpy(h->url, u, sizeof(h->url));
-        if (vg__split_addr(vg__jget_str(req, "address"), ip, sizeof(ip), &port))
+        }
+        if (vg__split_addr(vg__jget_str(req, "address"), ip, sizeof(ip), &port)) {
             vg_strlcpy(h->addr, ip, sizeof(h->addr));
+        }
     }
 out:
     json_decref(root);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * locate.h - where is the censor? The engine behind vg_locate (include/vigie/vigie.h): the
  * triggering request sent with IP TTL 1, 2, 3, ... on otherwise normal connections, next to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe.c - the measurement engine: one libuv loop drives every (URL, trial) measurement.
  *
@@ -240,10 +241,12 @@ vg__is_bogon(const struct vg_probe *p, const char *ip, const char **cls)
 {
     int c = vg_ip_classify(ip);
 
-    if (c < 0 || c == VG_IP_PUBLIC)
+    if (c < 0 || c == VG_IP_PUBLIC) {
         return false;
-    if (c == VG_IP_DOC && p->o.doc_ranges_public)
+    }
+    if (c == VG_IP_DOC && p->o.doc_ranges_public) {
         return false;
+    }
     *cls = vg_ip_class_name((enum vg_ip_class)c);
     return true;
 }
@@ -253,8 +256,9 @@ vg__note_bogon(struct vg_meas *m, const char *ip, const char *source)
 {
     const char *cls;
 
-    if (m->obs.bogon[0] != '\0' || !vg__is_bogon(m->p, ip, &cls))
+    if (m->obs.bogon[0] != '\0' || !vg__is_bogon(m->p, ip, &cls)) {
         return;
+    }
     snprintf(m->obs.bogon, sizeof(m->obs.bogon), "%s (%s) from %s", ip, cls, source);
 }
 
@@ -267,8 +271,9 @@ vg__asn_of(const struct vg_probe *p, const char *ip, struct vg_asn_info *info)
     const char *cls;
 
     memset(info, 0, sizeof(*info));
-    if (p->asn == NULL || vg__is_bogon(p, ip, &cls) || vg_asn_lookup(p->asn, ip, info) < 0)
+    if (p->asn == NULL || vg__is_bogon(p, ip, &cls) || vg_asn_lookup(p->asn, ip, info) < 0) {
         memset(info, 0, sizeof(*info));
+    }
     return info->asn;
 }
 
@@ -278,8 +283,9 @@ vg__answer_asn(const struct vg_probe *p, json_t *answer, const char *ip)
 {
     struct vg_asn_info info;
 
-    if (p->asn == NULL || answer == NULL)
+    if (p->asn == NULL || answer == NULL) {
         return;
+    }
     json_object_set_new(answer, "asn", json_integer(vg__asn_of(p, ip, &info)));
     json_object_set_new(answer, "as_org_name", json_string(info.org));
 }
@@ -292,8 +298,9 @@ static void vg__hop_end(struct vg_meas *m);
 static void
 vg__pending_done(struct vg_meas *m)
 {
-    if (--m->pending == 0)
+    if (--m->pending == 0) {
         vg__hop_end(m);
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -302,8 +309,9 @@ vg__pending_done(struct vg_meas *m)
 static void
 vg__fetch_free(struct vg__fetch *f)
 {
-    if (f == NULL)
+    if (f == NULL) {
         return;
+    }
     vg_buf_cleanup(&f->req);
     vg_httpx_cleanup(&f->x);
     free(f);
@@ -319,8 +327,9 @@ vg__headers_json(const struct vg_http_head *h, const uint8_t *p, json_t **list_o
         json_t *name = vg__jpeer(p + fl->name.off, fl->name.len);
         json_t *val = vg__jpeer(p + fl->value.off, fl->value.len);
 
-        if (json_object_get(obj, json_string_value(name)) == NULL)
+        if (json_object_get(obj, json_string_value(name)) == NULL) {
             json_object_set(obj, json_string_value(name), val);
+        }
         json_array_append_new(list, json_pack("[oo]", name, val));
     }
     *list_out = list;
@@ -337,8 +346,9 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     char url[VG_URL_MAX + 300];
     const char *ua = VG__USER_AGENT;
 
-    if (vg_url_format(&m->url, url, sizeof(url)) < 0)
+    if (vg_url_format(&m->url, url, sizeof(url)) < 0) {
         url[0] = '\0';
+    }
     json_object_set_new(hdrs, "Accept",
                         json_string("text/html,application/xhtml+xml,"
                                     "application/xml;q=0.9,*/*;q=0.8"));
@@ -365,16 +375,17 @@ vg__fetch_finish(struct vg_meas *m, int failure)
         char title[4 * VG_HTML_TITLE_MAX + 1];
         size_t tlen = vg_html_title(bd, f->x.body.len, title, sizeof(title));
 
-        if (vg_utf8_valid(bd, f->x.body.len) && memchr(bd, 0, f->x.body.len) == NULL)
+        if (vg_utf8_valid(bd, f->x.body.len) && memchr(bd, 0, f->x.body.len) == NULL) {
             body = json_stringn((const char *)bd, f->x.body.len);
-        else {
+        } else {
             char *b64 = vg_base64(bd, f->x.body.len);
 
             body = json_pack("{s:s, s:s}", "format", "base64", "data", b64);
             free(b64);
         }
-        if (body == NULL)
+        if (body == NULL) {
             body = json_string("");
+        }
         resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", f->x.head->status, "headers", rh,
                          "headers_list", rlist, "body", body, "body_is_truncated", f->x.truncated,
                          "x_body_length", (json_int_t)f->x.body.len);
@@ -442,20 +453,23 @@ vg__fetch_start(struct vg_meas *m, struct vg__ep *ep)
     f->t0 = vg__now(m);
     vg_buf_init(&f->req, VG_URL_MAX + 1024);
     vg_httpx_init(&f->x, &m->p->loop, m->p->o.body_max);
-    if (m->url.ip_family == 6)
+    if (m->url.ip_family == 6) {
         snprintf(host, sizeof(host), "[%s]", m->url.host);
-    else
+    } else {
         snprintf(host, sizeof(host), "%s", m->url.host);
-    if (m->url.port_explicit && !vg_url_default_port(&m->url))
+    }
+    if (m->url.port_explicit && !vg_url_default_port(&m->url)) {
         snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", m->url.port);
+    }
     rc = vg_buf_appendf(&f->req,
                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
                         "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;"
                         "q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: close\r\n\r\n",
                         m->url.path, host, VG__USER_AGENT);
     if (rc < 0 || vg_httpx_start(&f->x, ep->conn, f->req.data, f->req.len, m->p->o.http_timeout_ms,
-                                 vg__on_fetched, m) < 0)
+                                 vg__on_fetched, m) < 0) {
         vg__fetch_finish(m, VG_EINTERNAL);
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -466,8 +480,9 @@ vg__ep_release(struct vg__ep *ep)
 {
     struct vg_meas *m = ep->m;
 
-    if (ep->state == VG__EP_DONE)
+    if (ep->state == VG__EP_DONE) {
         return;
+    }
     ep->state = VG__EP_DONE;
     vg_conn_close(ep->conn);
     ep->conn = NULL;
@@ -519,7 +534,7 @@ static void vg__hs_next(struct vg_probe *p);
 static void vg__hs_start(struct vg__ep *ep);
 
 static void
-vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
+vg__probe_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 {
     struct vg__ep *ep = arg;
     struct vg_meas *m = ep->m;
@@ -562,9 +577,10 @@ vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
                 oe->self_signed = ti->certs[0].self_signed;
                 memcpy(oe->leaf_sha256, ti->certs[0].sha256, sizeof(oe->leaf_sha256));
                 memcpy(oe->leaf_spki, ti->certs[0].spki_sha256, sizeof(oe->leaf_spki));
-                for (size_t i = 1; i < ti->n_certs && oe->n_ca_spki < VG_CTRL_MAX_CA; i++)
+                for (size_t i = 1; i < ti->n_certs && oe->n_ca_spki < VG_CTRL_MAX_CA; i++) {
                     memcpy(oe->ca_spki[oe->n_ca_spki++], ti->certs[i].spki_sha256,
                            sizeof(oe->ca_spki[0]));
+                }
             }
         }
     }
@@ -573,8 +589,9 @@ vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 
         memcpy(ep->alpn, ti->alpn, sizeof(ep->alpn));
 
-        if (!valid && m->hop_failure == 0)
+        if (!valid && m->hop_failure == 0) {
             m->hop_failure = ti->verify_err;
+        }
         vg_tls_info_cleanup(ti);
         free(ti);
         if (valid) {
@@ -588,7 +605,7 @@ vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 }
 
 static void
-vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
+vg__probe_on_connect(struct vg_conn *c, int status, size_t n, void *arg)
 {
     struct vg__ep *ep = arg;
     struct vg_meas *m = ep->m;
@@ -602,11 +619,13 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
                                     ep->ip, "port", ep->port, "status", "success", status == 0,
                                     "failure", vg__jfailure(status), "blocked", "t0", ep->t0, "t",
                                     t, "tags", vg__tags(m->depth), "transaction_id", ep->tid));
-    if (oe != NULL)
+    if (oe != NULL) {
         oe->tcp_err = status;
+    }
     if (status < 0) {
-        if (m->hop_failure == 0)
+        if (m->hop_failure == 0) {
             m->hop_failure = status;
+        }
         vg__ep_release(ep);
         return;
     }
@@ -614,17 +633,19 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
         vg__ep_usable(ep);
         return;
     }
-    if (oe != NULL)
+    if (oe != NULL) {
         oe->tls_attempted = true;
+    }
     ep->state = VG__EP_HANDSHAKE;
     /* Handshakes are CPU-bound: a bounded number run at once and the others wait, connected.
      * OpenSSL's per-handshake memory then stays off measurements that would only queue for the
      * CPU anyway. */
     if (m->p->hs_active >= VG_TLS_HANDSHAKES_MAX) {
-        if (m->p->hs_tail != NULL)
+        if (m->p->hs_tail != NULL) {
             m->p->hs_tail->hs_next = ep;
-        else
+        } else {
             m->p->hs_head = ep;
+        }
         m->p->hs_tail = ep;
         return;
     }
@@ -641,10 +662,11 @@ vg__hs_start(struct vg__ep *ep)
     ep->t0 = vg__now(m);
     m->p->hs_active++;
     if (vg_tls_new(m->p->ctx, vg_conn_fd(ep->conn), m->url.host, m->url.ip_family != 0, &ssl) < 0 ||
-        vg_conn_handshake(ep->conn, ssl, m->p->o.tls_timeout_ms, vg__on_handshake, ep) < 0) {
+        vg_conn_handshake(ep->conn, ssl, m->p->o.tls_timeout_ms, vg__probe_on_handshake, ep) < 0) {
         m->p->hs_active--;
-        if (oe != NULL)
+        if (oe != NULL) {
             oe->tls_err = VG_EINTERNAL;
+        }
         vg__ep_release(ep);
     }
 }
@@ -657,8 +679,9 @@ vg__hs_next(struct vg_probe *p)
         struct vg__ep *ep = p->hs_head;
 
         p->hs_head = ep->hs_next;
-        if (p->hs_head == NULL)
+        if (p->hs_head == NULL) {
             p->hs_tail = NULL;
+        }
         ep->hs_next = NULL;
         vg__hs_start(ep);
     }
@@ -689,13 +712,15 @@ vg__ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t port, 
     }
     for (size_t i = 0; i < m->n_eps; i++) {
         if (memcmp(&m->eps[i]->sa, &ss, sizeof(ss)) == 0) {
-            if (from_sys && m->eps[i]->obs != SIZE_MAX)
+            if (from_sys && m->eps[i]->obs != SIZE_MAX) {
                 m->obs.ep[m->eps[i]->obs].from_udp_only = false;
+            }
             return;
         }
     }
-    if (m->n_eps >= VG_DNS_MAX_ADDRS || m->p->interrupted)
+    if (m->n_eps >= VG_DNS_MAX_ADDRS || m->p->interrupted) {
         return;
+    }
     ep = vg_xcalloc(1, sizeof(*ep));
     ep->m = m;
     ep->sa = ss;
@@ -722,19 +747,21 @@ vg__ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t port, 
     ep->state = VG__EP_CONNECTING;
     ep->conn = vg_conn_new(&m->p->loop);
     /* A helper is not an open proxy: it never connects to bogons (unless told to). */
-    if (m->p->o.refuse_bogons && vg__is_bogon(m->p, ep->ip, &cls))
+    if (m->p->o.refuse_bogons && vg__is_bogon(m->p, ep->ip, &cls)) {
         rc = VG_EBOGON;
-    else
+    } else {
         rc = vg_conn_connect(ep->conn, (struct sockaddr *)&ss, m->p->o.tcp_timeout_ms,
-                             vg__on_connect, ep);
+                             vg__probe_on_connect, ep);
+    }
     if (rc < 0) {
         json_array_append_new(m->tcp,
                               json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip",
                                         ep->ip, "port", ep->port, "status", "success", 0, "failure",
                                         vg__jfailure(rc), "blocked", "t0", ep->t0, "t", vg__now(m),
                                         "tags", vg__tags(m->depth), "transaction_id", ep->tid));
-        if (ep->obs != SIZE_MAX)
+        if (ep->obs != SIZE_MAX) {
             m->obs.ep[ep->obs].tcp_err = rc;
+        }
         vg__ep_release(ep);
     }
 }
@@ -744,12 +771,14 @@ vg__ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t port, 
 static void
 vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
 {
-    if (strcmp(m->url.scheme, "dns") == 0)
+    if (strcmp(m->url.scheme, "dns") == 0) {
         return; /* a name to resolve, nothing to connect to */
+    }
     vg__ep_add_port(m, family, addr, m->url.port, from_sys);
     if (m->job != NULL && m->job->control && strcmp(m->url.scheme, "http") == 0 &&
-        m->url.port != 443)
+        m->url.port != 443) {
         vg__ep_add_port(m, family, addr, 443, from_sys);
+    }
 }
 
 /* The probe's addresses a job carries (a THRequest's tcp_connect), added after this engine's own
@@ -757,8 +786,9 @@ vg__ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys)
 static void
 vg__add_job_eps(struct vg_meas *m)
 {
-    if (m->depth != 0 || m->job == NULL || m->job_eps_added)
+    if (m->depth != 0 || m->job == NULL || m->job_eps_added) {
         return;
+    }
     m->job_eps_added = true;
     m->adding_job_eps = true;
     for (size_t i = 0; i < m->job->n_eps; i++) {
@@ -784,17 +814,19 @@ static void
 vg__ctrl_attach(struct vg_meas *m, const struct vg__ctrl_slot *slot)
 {
     m->obs.ctrl = slot->ctrl;
-    if (slot->ctrl == NULL)
+    if (slot->ctrl == NULL) {
         snprintf(m->obs.control_failure, sizeof(m->obs.control_failure), "%s", slot->failure);
+    }
     json_object_set(m->tk, "control", slot->raw != NULL ? slot->raw : json_null());
     json_object_set(m->tk, "x_control_request", slot->request);
     json_object_set_new(m->tk, "control_failure",
                         slot->ctrl == NULL ? json_string(slot->failure) : json_null());
     json_object_set_new(m->tk, "x_th_runtime", json_real(slot->runtime));
-    if (slot->ctrl != NULL)
+    if (slot->ctrl != NULL) {
         json_object_set_new(m->root, "test_helpers",
                             json_pack("{s:{s:s, s:s}}", "backend", "address", slot->helper, "type",
                                       strncmp(slot->helper, "https:", 6) == 0 ? "https" : "http"));
+    }
 }
 
 struct vg__ctrl_ctx {
@@ -876,8 +908,9 @@ vg__ctrl_need(struct vg_meas *m)
 
     /* The test-helper protocol is about web pages: tls:// and dns:// targets go without. */
     if (p->slots == NULL || m->job != NULL || m->ctrl_asked || m->depth != 0 ||
-        strncmp(m->url.scheme, "http", 4) != 0)
+        strncmp(m->url.scheme, "http", 4) != 0) {
         return;
+    }
     m->ctrl_asked = true;
     slot = &p->slots[m->url_index];
     if (slot->state == VG__CTRL_DONE) {
@@ -898,8 +931,9 @@ vg__ctrl_need(struct vg_meas *m)
         cx->slot = m->url_index;
         cx->t0 = uv_hrtime();
         if (body == NULL || vg_ctrl_fetch(&p->loop, p->ctx, p->o.helpers, p->o.n_helpers,
-                                          p->o.control_timeout_ms, body, vg__on_ctrl, cx) < 0)
+                                          p->o.control_timeout_ms, body, vg__on_ctrl, cx) < 0) {
             vg__on_ctrl(NULL, NULL, 0, NULL, "cannot build the control request", cx);
+        }
         free(body);
     }
 }
@@ -939,12 +973,13 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
         int fam = ai->ai_family;
         bool dup = false;
 
-        if (fam == AF_INET)
+        if (fam == AF_INET) {
             raw = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
-        else if (fam == AF_INET6)
+        } else if (fam == AF_INET6) {
             raw = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
-        else
+        } else {
             continue;
+        }
         inet_ntop(fam, raw, ip, sizeof(ip));
         for (size_t i = 0; i < json_array_size(answers); i++) {
             json_t *a = json_array_get(answers, i);
@@ -953,15 +988,17 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
 
             dup = dup || (have != NULL && strcmp(have, ip) == 0);
         }
-        if (dup)
+        if (dup) {
             continue;
+        }
         json_array_append_new(
             answers, json_pack("{s:s, s:s, s:n, s:n}", "answer_type", fam == AF_INET ? "A" : "AAAA",
                                fam == AF_INET ? "ipv4" : "ipv6", ip, "asn", "ttl"));
         vg__answer_asn(m->p, json_array_get(answers, json_array_size(answers) - 1), ip);
         n++;
-        if (m->depth == 0 && m->obs.n_dns_addrs < VG_DNS_MAX_ADDRS)
+        if (m->depth == 0 && m->obs.n_dns_addrs < VG_DNS_MAX_ADDRS) {
             snprintf(m->obs.dns_addrs[m->obs.n_dns_addrs++], sizeof(m->obs.dns_addrs[0]), "%s", ip);
+        }
         vg__note_bogon(m, ip, "the system resolver");
         vg__ep_add(m, fam, raw, true);
     }
@@ -977,12 +1014,13 @@ vg__sys_dns_record(struct vg_meas *m, int failure, const struct addrinfo *res, d
         vg__ctrl_need(m);
         vg__add_job_eps(m);
     }
-    if (failure != 0 && m->hop_failure == 0)
+    if (failure != 0 && m->hop_failure == 0) {
         m->hop_failure = failure;
+    }
 }
 
 static void
-vg__on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+vg__probe_on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct vg__gai *g = req->data;
     struct vg_meas *m = g->m;
@@ -992,11 +1030,13 @@ vg__on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         m->gai = NULL;
         vg__sys_dns_record(m, status == 0 ? 0 : vg__gai_err(status), res, g->t0);
     }
-    if (res != NULL)
+    if (res != NULL) {
         uv_freeaddrinfo(res);
+    }
     free(g);
-    if (m != NULL)
+    if (m != NULL) {
         vg__pending_done(m);
+    }
 }
 
 static void
@@ -1005,8 +1045,9 @@ vg__on_dns_timeout(uv_timer_t *t)
     struct vg_meas *m = t->data;
     struct vg__gai *g = m->gai;
 
-    if (g == NULL)
+    if (g == NULL) {
         return;
+    }
     /* getaddrinfo cannot be interrupted: orphan the request; its callback frees it. */
     g->m = NULL;
     m->gai = NULL;
@@ -1033,15 +1074,17 @@ vg__udp_reply_json(struct vg_meas *m, const struct vg_udp_reply *r)
                                                  "ttl", (json_int_t)r->addrs[i].ttl));
         vg__answer_asn(m->p, json_array_get(answers, i), ip);
     }
-    if (r->cname[0] != '\0')
+    if (r->cname[0] != '\0') {
         json_array_append_new(answers, json_pack("{s:s, s:s, s:n}", "answer_type", "CNAME",
                                                  "hostname", r->cname, "ttl"));
-    if (r->parse_err != 0)
+    }
+    if (r->parse_err != 0) {
         failure = VG_EDNS_MISBEHAVING;
-    else if (r->rcode != 0)
+    } else if (r->rcode != 0) {
         failure = vg_dns_rcode_err((uint8_t)r->rcode);
-    else if (r->n_addrs == 0)
+    } else if (r->n_addrs == 0) {
         failure = VG_EDNS_NOANSWER;
+    }
     j = json_pack("{s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:o, s:i, s:i}", "answers",
                   answers, "engine", "udp", "failure", vg__jfailure(failure), "hostname",
                   m->url.host, "query_type", r->qtype == VG_DNS_TYPE_A ? "A" : "AAAA",
@@ -1060,8 +1103,9 @@ vg__on_udp_reply(struct vg_udpdns *q, const struct vg_udp_reply *r, void *arg)
     const struct vg_udp_reply *all = vg_udpdns_replies(q, &n);
     bool first = true;
 
-    for (size_t i = 0; i + 1 < n; i++)
+    for (size_t i = 0; i + 1 < n; i++) {
         first = first && all[i].qtype != r->qtype;
+    }
     json_array_append_new(first ? m->queries : m->dups, vg__udp_reply_json(m, r));
     for (size_t i = 0; i < r->n_addrs; i++) {
         char ip[INET6_ADDRSTRLEN];
@@ -1075,16 +1119,19 @@ vg__on_udp_reply(struct vg_udpdns *q, const struct vg_udp_reply *r, void *arg)
 static bool
 vg__same_addrs(const struct vg_udp_reply *a, const struct vg_udp_reply *b)
 {
-    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode)
+    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode) {
         return false;
+    }
     for (size_t i = 0; i < a->n_addrs; i++) {
         bool found = false;
 
-        for (size_t j = 0; j < b->n_addrs && !found; j++)
+        for (size_t j = 0; j < b->n_addrs && !found; j++) {
             found = a->addrs[i].family == b->addrs[j].family &&
                     memcmp(a->addrs[i].a, b->addrs[j].a, 16) == 0;
-        if (!found)
+        }
+        if (!found) {
             return false;
+        }
     }
     return true;
 }
@@ -1094,10 +1141,11 @@ vg__reply_brief(const struct vg_udp_reply *r, char *out, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN] = "no address";
 
-    if (r->n_addrs > 0)
+    if (r->n_addrs > 0) {
         inet_ntop(r->addrs[0].family, r->addrs[0].a, ip, sizeof(ip));
-    else if (r->rcode > 0)
+    } else if (r->rcode > 0) {
         snprintf(ip, sizeof(ip), "rcode %d", r->rcode);
+    }
     snprintf(out, cap, "%s (IP TTL %d, after %.0f ms)", ip, r->ip_ttl, r->t * 1000.0);
 }
 
@@ -1109,8 +1157,9 @@ vg__on_udp_done(struct vg_udpdns *q, void *arg)
     const struct vg_udp_reply *all = vg_udpdns_replies(q, &n);
     size_t n_addrs = 0;
 
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         n_addrs += all[i].n_addrs;
+    }
     if (m->depth == 0) {
         m->obs.udp_failure = n == 0 ? VG_ETIMEDOUT : 0;
         m->obs.n_udp_addrs = n_addrs;
@@ -1121,19 +1170,22 @@ vg__on_udp_done(struct vg_udpdns *q, void *arg)
             struct vg_obs_reply *o;
             bool seen = false;
 
-            for (size_t k = 0; k < i && !seen; k++)
+            for (size_t k = 0; k < i && !seen; k++) {
                 seen = all[k].qtype == all[i].qtype && vg__same_addrs(&all[k], &all[i]);
-            if (seen)
+            }
+            if (seen) {
                 continue;
+            }
             o = &m->obs.replies[m->obs.n_replies++];
 
             memset(o, 0, sizeof(*o));
             o->aaaa = all[i].qtype == VG_DNS_TYPE_AAAA;
             o->rcode = all[i].rcode;
             vg__reply_brief(&all[i], o->brief, sizeof(o->brief));
-            for (size_t k = 0; k < all[i].n_addrs && o->n_addrs < VG_OBS_REPLY_ADDRS; k++)
+            for (size_t k = 0; k < all[i].n_addrs && o->n_addrs < VG_OBS_REPLY_ADDRS; k++) {
                 inet_ntop(all[i].addrs[k].family, all[i].addrs[k].a, o->addrs[o->n_addrs++],
                           sizeof(o->addrs[0]));
+            }
         }
     }
     /* Disagreeing replies to one query: the earlier one raced the genuine one. */
@@ -1142,10 +1194,12 @@ vg__on_udp_done(struct vg_udpdns *q, void *arg)
             char a[96], b[96];
             size_t same_q = 0;
 
-            if (all[j].qtype != all[i].qtype || vg__same_addrs(&all[i], &all[j]))
+            if (all[j].qtype != all[i].qtype || vg__same_addrs(&all[i], &all[j])) {
                 continue;
-            for (size_t k = 0; k < n; k++)
+            }
+            for (size_t k = 0; k < n; k++) {
                 same_q += all[k].qtype == all[i].qtype;
+            }
             vg__reply_brief(&all[i], a, sizeof(a));
             vg__reply_brief(&all[j], b, sizeof(b));
             snprintf(m->obs.injected, sizeof(m->obs.injected),
@@ -1188,14 +1242,18 @@ vg__meas_networks(struct vg_meas *m)
     struct vg_asn_info info;
     char as[16];
 
-    if (p->asn == NULL)
+    if (p->asn == NULL) {
         return;
-    for (size_t i = 0; i < m->obs.n_dns_addrs && i < VG_DNS_MAX_ADDRS; i++)
+    }
+    for (size_t i = 0; i < m->obs.n_dns_addrs && i < VG_DNS_MAX_ADDRS; i++) {
         m->obs.dns_asns[i] = vg__asn_of(p, m->obs.dns_addrs[i], &info);
-    for (size_t i = 0; c != NULL && i < c->n_addrs && i < VG_DNS_MAX_ADDRS; i++)
+    }
+    for (size_t i = 0; c != NULL && i < c->n_addrs && i < VG_DNS_MAX_ADDRS; i++) {
         m->obs.ctrl_asns[i] = vg__asn_of(p, c->addrs[i], &info);
-    if (!p->have_self)
+    }
+    if (!p->have_self) {
         return;
+    }
     snprintf(as, sizeof(as), "AS%" PRIu32, p->self.asn);
     json_object_set_new(m->root, "probe_asn", json_string(as));
     json_object_set_new(m->root, "probe_cc",
@@ -1235,8 +1293,9 @@ vg__endpoints_json(struct vg_meas *m)
         json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:o}", "address", e->addr, "depth",
                                               e->depth, "verdict", verdict, "failure",
                                               vg__jfailure(failure)));
-        if (strcmp(verdict, "intercepted") == 0 || strcmp(verdict, "blocked") == 0)
+        if (strcmp(verdict, "intercepted") == 0 || strcmp(verdict, "blocked") == 0) {
             json_array_append_new(affected, json_string(e->addr));
+        }
     }
     json_object_set_new(m->tk, "x_endpoints", list);
     json_object_set_new(m->tk, "x_affected_addresses", affected);
@@ -1246,7 +1305,7 @@ static void
 vg__meas_finish(struct vg_meas *m)
 {
     struct vg_probe *p = m->p;
-    struct vg_verdict v;
+    struct vg_decision v;
     struct vg_result r;
     char *line;
     double runtime = vg__now(m);
@@ -1288,11 +1347,12 @@ vg__meas_finish(struct vg_meas *m)
         json_object_set_new(m->tk, "title_match",
                             k->title_match < 0 ? json_null() : json_boolean(k->title_match));
     }
-    if (m->obs.ctrl != NULL)
+    if (m->obs.ctrl != NULL) {
         json_object_set_new(m->tk, "x_dns_consistency",
                             v.ooni.x_dns_consistency < 0   ? json_null()
                             : v.ooni.x_dns_consistency > 0 ? json_string("consistent")
                                                            : json_string("inconsistent"));
+    }
     vg__endpoints_json(m);
     json_object_set_new(m->tk, "x_verdict", json_string(v.verdict));
     json_object_set_new(m->tk, "x_cause", v.cause[0] != '\0' ? json_string(v.cause) : json_null());
@@ -1306,17 +1366,22 @@ vg__meas_finish(struct vg_meas *m)
     r.input = m->input;
     r.url_index = m->url_index;
     r.trial = m->trial;
-    r.x_verdict = v.verdict;
+    if (!vg_verdict_parse(v.verdict, &r.verdict)) {
+        r.verdict = VG_VERDICT_UNKNOWN;
+    }
+    r.x_verdict = vg_verdict_name(r.verdict);
     r.x_cause = v.cause[0] != '\0' ? v.cause : NULL;
     r.x_evidence = v.evidence;
     r.runtime = runtime;
     r.json = line != NULL ? line : "{}";
     json_decref(m->root);
     p->in_flight--;
-    if (p->up != NULL && line != NULL)
+    if (p->up != NULL && line != NULL) {
         vg_uploader_add(p->up, m->id, line);
-    if (m->cb != NULL)
+    }
+    if (m->cb != NULL) {
         m->cb(&r, m->cb_arg);
+    }
     free(line);
     vg_obs_cleanup(&m->obs);
     if (p->slots != NULL && m->job == NULL && ++p->slots[m->url_index].finished == p->o.repeat) {
@@ -1346,11 +1411,13 @@ vg__hop_end(struct vg_meas *m)
     int failure = 0;
     struct vg_url next;
 
-    for (size_t i = 0; i < m->n_eps; i++)
+    for (size_t i = 0; i < m->n_eps; i++) {
         VG_FREE(m->eps[i]);
+    }
     m->n_eps = 0;
-    if (m->depth == 0)
+    if (m->depth == 0) {
         m->sys_failure = m->obs.sys_failure;
+    }
     if (f == NULL && strncmp(m->url.scheme, "http", 4) != 0) {
         /* tls:// and dns:// targets fetch nothing. */
         vg__meas_finish(m);
@@ -1362,8 +1429,9 @@ vg__hop_end(struct vg_meas *m)
         char url[VG_URL_MAX + 300];
         double now = vg__now(m);
 
-        if (vg_url_format(&m->url, url, sizeof(url)) < 0)
+        if (vg_url_format(&m->url, url, sizeof(url)) < 0) {
             url[0] = '\0';
+        }
         json_array_insert_new(
             m->requests, 0,
             json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:n, s:f, s:f, s:o}", "network", "tcp",
@@ -1384,10 +1452,11 @@ vg__hop_end(struct vg_meas *m)
         if (loc != NULL) {
             char *ref = vg_xstrndup((const char *)f->x.in.data + loc->value.off, loc->value.len);
 
-            if (m->depth + 1 > VG_HTTP_MAX_REDIRECTS)
+            if (m->depth + 1 > VG_HTTP_MAX_REDIRECTS) {
                 failure = VG_EHTTP_REDIRECTS;
-            else if (vg_url_resolve(&m->url, ref, &next) < 0)
+            } else if (vg_url_resolve(&m->url, ref, &next) < 0) {
                 failure = VG_EHTTP_LOCATION;
+            }
             free(ref);
             /* A control reports what the server answered: a redirect it cannot follow is the
              * server's final response, not a failure of the control's network (OONI QA 27/28). */
@@ -1424,8 +1493,9 @@ vg__hop_start(struct vg_meas *m)
         uint8_t raw[16];
         int fam = m->url.ip_family == 4 ? AF_INET : AF_INET6;
 
-        if (inet_pton(fam, m->url.host, raw) == 1)
+        if (inet_pton(fam, m->url.host, raw) == 1) {
             vg__ep_add(m, fam, raw, true);
+        }
         vg__ctrl_need(m);
         vg__add_job_eps(m);
     } else {
@@ -1439,7 +1509,7 @@ vg__hop_start(struct vg_meas *m)
         g->m = m;
         g->req.data = g;
         g->t0 = vg__now(m);
-        rc = uv_getaddrinfo(&p->loop, &g->req, vg__on_gai, m->url.host, NULL, &hints);
+        rc = uv_getaddrinfo(&p->loop, &g->req, vg__probe_on_gai, m->url.host, NULL, &hints);
         if (rc == 0) {
             m->gai = g;
             m->pending++;
@@ -1597,30 +1667,36 @@ vg__parse_resolver(const char *s, struct sockaddr_storage *ss, char *norm, size_
     if (s[0] == '[') {
         const char *end = strchr(s, ']');
 
-        if (end == NULL || (size_t)(end - s - 1) >= sizeof(host))
+        if (end == NULL || (size_t)(end - s - 1) >= sizeof(host)) {
             return VG_EINVAL;
+        }
         hl = (size_t)(end - s - 1);
         memcpy(host, s + 1, hl);
         host[hl] = '\0';
-        if (end[1] == ':')
+        if (end[1] == ':') {
             port_s = end + 2;
-        else if (end[1] != '\0')
+        } else if (end[1] != '\0') {
             return VG_EINVAL;
+        }
     } else {
         const char *colon = strchr(s, ':');
 
-        if (colon != NULL && strchr(colon + 1, ':') != NULL)
+        if (colon != NULL && strchr(colon + 1, ':') != NULL) {
             colon = NULL; /* bare IPv6 */
+        }
         hl = colon != NULL ? (size_t)(colon - s) : strlen(s);
-        if (hl >= sizeof(host))
+        if (hl >= sizeof(host)) {
             return VG_EINVAL;
+        }
         memcpy(host, s, hl);
         host[hl] = '\0';
-        if (colon != NULL)
+        if (colon != NULL) {
             port_s = colon + 1;
+        }
     }
-    if (port_s != NULL)
+    if (port_s != NULL) {
         VG_TRY(vg_parse_u64(port_s, 1, 65535, &port));
+    }
     if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)ss)->sin_addr) == 1) {
         struct sockaddr_in *s4 = (void *)ss;
 
@@ -1648,14 +1724,16 @@ vg__read_sys_resolver(char *out, size_t cap)
     char line[256];
 
     out[0] = '\0';
-    if (f == NULL)
+    if (f == NULL) {
         return;
+    }
     while (fgets(line, sizeof(line), f) != NULL) {
         char *v;
         uint8_t raw[16];
 
-        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t'))
+        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t')) {
             continue;
+        }
         v = vg_str_trim(line + 10);
         if (inet_pton(AF_INET, v, raw) == 1 || inet_pton(AF_INET6, v, raw) == 1) {
             snprintf(out, cap, "%s", v);
@@ -1704,8 +1782,9 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
         return rc;
     }
     /* getaddrinfo runs on libuv's thread pool: size it for many lookups in flight. */
-    if (getenv("UV_THREADPOOL_SIZE") == NULL)
+    if (getenv("UV_THREADPOOL_SIZE") == NULL) {
         setenv("UV_THREADPOOL_SIZE", "32", 0);
+    }
     vg__read_sys_resolver(p->sys_resolver, sizeof(p->sys_resolver));
     if (p->sys_resolver[0] != '\0') {
         struct vg_asn_info info;
@@ -1755,8 +1834,9 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     p->cb = cb;
     p->cb_arg = arg;
     p->next_job = 0;
-    if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0)
+    if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0) {
         p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
+    }
     if (p->o.collector != NULL) {
         char err[512];
 
@@ -1772,8 +1852,9 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     uv_mutex_lock(&p->qlock);
     p->accepting = false;
     uv_mutex_unlock(&p->qlock);
-    if (!uv_is_closing((uv_handle_t *)&p->async))
+    if (!uv_is_closing((uv_handle_t *)&p->async)) {
         uv_close((uv_handle_t *)&p->async, NULL);
+    }
     vg__schedule(p);
     uv_run(&p->loop, UV_RUN_DEFAULT);
     if (p->up != NULL) {
@@ -1793,10 +1874,12 @@ vg_probe_interrupt(struct vg_probe *p)
 void
 vg_probe_free(struct vg_probe *p)
 {
-    if (p == NULL)
+    if (p == NULL) {
         return;
-    if (!uv_is_closing((uv_handle_t *)&p->async))
+    }
+    if (!uv_is_closing((uv_handle_t *)&p->async)) {
         uv_close((uv_handle_t *)&p->async, NULL);
+    }
     uv_run(&p->loop, UV_RUN_DEFAULT);
     while (p->qhead != NULL) {
         struct vg__job *j = p->qhead;
@@ -1815,8 +1898,9 @@ vg_probe_free(struct vg_probe *p)
     (void)uv_loop_close(&p->loop);
     vg_tls_ctx_free(p->ctx);
     vg_asn_free(p->asn);
-    for (size_t i = 0; i < p->n_urls; i++)
+    for (size_t i = 0; i < p->n_urls; i++) {
         free(p->urls[i]);
+    }
     free(p->urls);
     free(p);
 }
@@ -1831,16 +1915,18 @@ vg__parse_endpoint(const char *s, struct sockaddr_storage *ss)
     const char *colon = strrchr(s, ':');
 
     /* Same syntax as --resolver, but the port is mandatory. */
-    if (colon == NULL || colon[1] == '\0' || (s[0] != '[' && strchr(s, ':') != colon))
+    if (colon == NULL || colon[1] == '\0' || (s[0] != '[' && strchr(s, ':') != colon)) {
         return VG_EINVAL;
+    }
     return vg__parse_resolver(s, ss, norm, sizeof(norm));
 }
 
 static void
 vg__job_free(struct vg__job *j)
 {
-    if (j == NULL)
+    if (j == NULL) {
         return;
+    }
     free(j->url);
     free(j->eps);
     free(j);
@@ -1865,8 +1951,9 @@ vg__on_async(uv_async_t *a)
         j->next = NULL;
         vg__meas_start(p, 0, 1, j);
     }
-    if (stopping && !uv_is_closing((uv_handle_t *)&p->async))
+    if (stopping && !uv_is_closing((uv_handle_t *)&p->async)) {
         uv_close((uv_handle_t *)&p->async, NULL);
+    }
 }
 
 int
@@ -1906,10 +1993,11 @@ vg_probe_submit(struct vg_probe *p, const struct vg_job *job, vg_result_cb cb, v
         vg__job_free(j);
         return VG_ECANCELED;
     }
-    if (p->qtail != NULL)
+    if (p->qtail != NULL) {
         p->qtail->next = j;
-    else
+    } else {
         p->qhead = j;
+    }
     p->qtail = j;
     uv_async_send(&p->async);
     uv_mutex_unlock(&p->qlock);
@@ -1921,11 +2009,13 @@ vg_probe_serve(struct vg_probe *p)
 {
     /* Jobs submitted before this call are already queued and the async handle is pending. */
     uv_mutex_lock(&p->qlock);
-    if (p->accepting)
+    if (p->accepting) {
         uv_async_send(&p->async);
+    }
     uv_mutex_unlock(&p->qlock);
-    if (uv_is_closing((uv_handle_t *)&p->async))
+    if (uv_is_closing((uv_handle_t *)&p->async)) {
         return VG_EINVAL;
+    }
     uv_run(&p->loop, UV_RUN_DEFAULT);
     return 0;
 }
@@ -1958,8 +2048,9 @@ vg_upload_spool(const char *collector, const char *spool_dir, const char *ca_fil
 
     memset(st, 0, sizeof(*st));
     rc = vg_tls_ctx_new(ca_file, &ctx, err, errlen);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
+    }
     uv_loop_init(&loop);
     rc = vg_uploader_new(&loop, ctx, collector, spool_dir, &up, err, errlen);
     if (rc == 0) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "meas/upload.h"
 
 #include <dirent.h>
@@ -50,13 +51,15 @@ vg__id_ok(const char *id)
 {
     size_t n = strlen(id);
 
-    if (n == 0 || n >= 64)
+    if (n == 0 || n >= 64) {
         return false;
+    }
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
 
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) {
             return false;
+        }
     }
     return true;
 }
@@ -67,16 +70,18 @@ vg__mkdir_p(const char *dir)
     char path[4096];
     size_t n = strlen(dir);
 
-    if (n == 0 || n >= sizeof(path))
+    if (n == 0 || n >= sizeof(path)) {
         return -1;
+    }
     memcpy(path, dir, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (path[i] == '/' || path[i] == '\0') {
             char c = path[i];
 
             path[i] = '\0';
-            if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
                 return -1;
+            }
             path[i] = c;
         }
     }
@@ -93,16 +98,19 @@ vg__write_file(const char *dir, const char *id, const char *json)
 
     snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, id);
     snprintf(dst, sizeof(dst), "%s/%s.json", dir, id);
-    if (vg__mkdir_p(dir) != 0)
+    if (vg__mkdir_p(dir) != 0) {
         return -1;
+    }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (fd < 0) {
         return -1;
+    }
     for (size_t off = 0; off < len;) {
         ssize_t w = write(fd, json + off, len - off);
 
-        if (w < 0 && errno == EINTR)
+        if (w < 0 && errno == EINTR) {
             continue;
+        }
         if (w <= 0) {
             close(fd);
             unlink(tmp);
@@ -137,8 +145,9 @@ vg__spool(struct vg_uploader *up, struct vg__item *it, bool rejected)
     char dir[4200];
 
     snprintf(dir, sizeof(dir), "%s%s", up->spool, rejected ? "/rejected" : "");
-    if (rejected)
+    if (rejected) {
         up->st.rejected++;
+    }
     if (it->from_spool && !rejected) {
         up->st.spooled++;
         return;
@@ -155,8 +164,9 @@ vg__spool(struct vg_uploader *up, struct vg__item *it, bool rejected)
         snprintf(old, sizeof(old), "%s/%s.json", up->spool, it->id);
         unlink(old);
     }
-    if (!rejected)
+    if (!rejected) {
         up->st.spooled++;
+    }
 }
 
 static void
@@ -180,8 +190,9 @@ vg__on_submitted(int status, const uint8_t *body, size_t len, const char *failur
         fprintf(stderr, "vigie: the collector refused measurement %s (HTTP %d)\n", it->id, status);
         vg__spool(up, it, true);
     } else {
-        if (up->st.spooled == 0 && status == 0)
+        if (up->st.spooled == 0 && status == 0) {
             fprintf(stderr, "vigie: upload failed (%s); spooling to %s\n", failure, up->spool);
+        }
         vg__spool(up, it, false);
     }
     vg__item_free(it);
@@ -189,7 +200,7 @@ vg__on_submitted(int status, const uint8_t *body, size_t len, const char *failur
 }
 
 static void
-vg__submit(struct vg_uploader *up, struct vg__item *it)
+vg__upload_submit(struct vg_uploader *up, struct vg__item *it)
 {
     char url[1200];
     size_t jlen = strlen(it->json);
@@ -216,19 +227,20 @@ vg__drain(struct vg_uploader *up)
         struct vg__item *it = up->qhead;
 
         up->qhead = it->next;
-        if (up->qhead == NULL)
+        if (up->qhead == NULL) {
             up->qtail = NULL;
+        }
         if (up->report == VG__REPORT_FAILED) {
             vg__spool(up, it, false);
             vg__item_free(it);
         } else {
-            vg__submit(up, it);
+            vg__upload_submit(up, it);
         }
     }
 }
 
 static void
-vg__on_report(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
+vg__upload_on_report(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
 {
     struct vg_uploader *up = arg;
     json_t *j = status == 200 ? json_loadb((const char *)body, len, 0, NULL) : NULL;
@@ -269,14 +281,16 @@ vg__open_report(struct vg_uploader *up)
     json_decref(meta);
     snprintf(url, sizeof(url), "%s/report", up->base);
     up->report = VG__REPORT_OPENING;
-    if (body == NULL || vg_http_post(up->loop, up->ctx, url, "application/json", body, strlen(body),
-                                     VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__on_report, up) < 0)
-        vg__on_report(0, NULL, 0, "invalid collector URL", up);
+    if (body == NULL ||
+        vg_http_post(up->loop, up->ctx, url, "application/json", body, strlen(body),
+                     VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__upload_on_report, up) < 0) {
+        vg__upload_on_report(0, NULL, 0, "invalid collector URL", up);
+    }
     free(body);
 }
 
 static void
-vg__enqueue(struct vg_uploader *up, const char *id, char *json, bool from_spool)
+vg__upload_enqueue(struct vg_uploader *up, const char *id, char *json, bool from_spool)
 {
     struct vg__item *it = vg_xcalloc(1, sizeof(*it));
 
@@ -284,13 +298,15 @@ vg__enqueue(struct vg_uploader *up, const char *id, char *json, bool from_spool)
     snprintf(it->id, sizeof(it->id), "%s", id);
     it->json = json;
     it->from_spool = from_spool;
-    if (up->qtail != NULL)
+    if (up->qtail != NULL) {
         up->qtail->next = it;
-    else
+    } else {
         up->qhead = it;
+    }
     up->qtail = it;
-    if (up->report == VG__REPORT_NONE)
+    if (up->report == VG__REPORT_NONE) {
         vg__open_report(up);
+    }
     vg__drain(up);
 }
 
@@ -302,7 +318,7 @@ vg_uploader_add(struct vg_uploader *up, const char *id, const char *json)
         up->st.failed++;
         return;
     }
-    vg__enqueue(up, id, vg_xstrdup(json), false);
+    vg__upload_enqueue(up, id, vg_xstrdup(json), false);
 }
 
 size_t
@@ -312,8 +328,9 @@ vg_uploader_add_spool(struct vg_uploader *up)
     struct dirent *de;
     size_t n = 0;
 
-    if (d == NULL)
+    if (d == NULL) {
         return 0;
+    }
     while ((de = readdir(d)) != NULL) {
         char id[64], path[4200];
         size_t len = strlen(de->d_name);
@@ -322,25 +339,29 @@ vg_uploader_add_spool(struct vg_uploader *up)
         size_t cap = 0;
         ssize_t r;
 
-        if (len <= 5 || len - 5 >= sizeof(id) || strcmp(de->d_name + len - 5, ".json") != 0)
+        if (len <= 5 || len - 5 >= sizeof(id) || strcmp(de->d_name + len - 5, ".json") != 0) {
             continue;
+        }
         memcpy(id, de->d_name, len - 5);
         id[len - 5] = '\0';
-        if (!vg__id_ok(id))
+        if (!vg__id_ok(id)) {
             continue;
+        }
         snprintf(path, sizeof(path), "%s/%s", up->spool, de->d_name);
         f = fopen(path, "r");
-        if (f == NULL)
+        if (f == NULL) {
             continue;
+        }
         r = getline(&json, &cap, f);
         fclose(f);
         if (r <= 0) {
             free(json);
             continue;
         }
-        while (r > 0 && (json[r - 1] == '\n' || json[r - 1] == '\r'))
+        while (r > 0 && (json[r - 1] == '\n' || json[r - 1] == '\r')) {
             json[--r] = '\0';
-        vg__enqueue(up, id, json, true);
+        }
+        vg__upload_enqueue(up, id, json, true);
         n++;
     }
     closedir(d);
@@ -369,8 +390,9 @@ vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *collector,
     up->loop = loop;
     up->ctx = ctx;
     up->base = vg_xstrdup(collector);
-    while (n > 0 && up->base[n - 1] == '/')
+    while (n > 0 && up->base[n - 1] == '/') {
         up->base[--n] = '\0';
+    }
     up->spool = vg_xstrdup(spool_dir);
     *out = up;
     return 0;
@@ -385,8 +407,9 @@ vg_uploader_stats(const struct vg_uploader *up, struct vg_upload_stats *st)
 void
 vg_uploader_free(struct vg_uploader *up)
 {
-    if (up == NULL)
+    if (up == NULL) {
         return;
+    }
     while (up->qhead != NULL) {
         struct vg__item *it = up->qhead;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * upload.h - the probe's side of the collector protocol (OONI's, ooni-reference.md section 5):
  * open a report, submit each measurement as it completes, and spool to a local directory what

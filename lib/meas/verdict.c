@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verdict.c - vigie's verdict for one measurement (x_verdict, x_cause, x_evidence) and, through
  * lib/meas/compare.c, OONI's keys, blocking and accessible.
@@ -64,6 +65,7 @@
 #include "meas/compare.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "vigie/vigie.h"
 
 void
 vg_obs_init(struct vg_obs *o)
@@ -83,8 +85,9 @@ vg_obs_add_ep(struct vg_obs *o)
 {
     struct vg_obs_endpoint *e;
 
-    if (o->n_ep >= VG_OBS_MAX_EP)
+    if (o->n_ep >= VG_OBS_MAX_EP) {
         return NULL;
+    }
     o->ep = vg_xreallocarray(o->ep, o->n_ep + 1, sizeof(*o->ep));
     e = &o->ep[o->n_ep++];
     memset(e, 0, sizeof(*e));
@@ -151,11 +154,12 @@ vg__reason(int err)
 }
 
 static void
-vg__set(struct vg_verdict *v, const char *verdict, const char *stage, int err)
+vg__verdict_set(struct vg_decision *v, const char *verdict, const char *stage, int err)
 {
     v->verdict = verdict;
-    if (stage != NULL)
+    if (stage != NULL) {
         snprintf(v->cause, sizeof(v->cause), "%s.%s", stage, vg__reason(err));
+    }
 }
 
 /* Among endpoints of depth d that pass the filter, the most telling error: a timeout or reset
@@ -167,8 +171,9 @@ vg__dominant(const int *errs, size_t n)
 
     for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
         for (size_t i = 0; i < n; i++) {
-            if (errs[i] == order[k])
+            if (errs[i] == order[k]) {
                 return order[k];
+            }
         }
     }
     return n > 0 ? errs[0] : 0;
@@ -191,27 +196,32 @@ vg__tally_final(const struct vg_obs *o, struct vg__tally *t)
     for (size_t i = 0; i < o->n_ep; i++) {
         const struct vg_obs_endpoint *e = &o->ep[i];
 
-        if (e->depth != o->final_depth)
+        if (e->depth != o->final_depth) {
             continue;
+        }
         t->n++;
-        if (e->tcp_err != 0)
+        if (e->tcp_err != 0) {
             tcp_errs[t->n_tcp++] = e->tcp_err;
-        else if (e->tls_attempted && e->tls_err != 0)
+        } else if (e->tls_attempted && e->tls_err != 0) {
             tls_errs[t->n_tls++] = e->tls_err;
-        else
+        } else {
             t->n_ok++;
+        }
     }
-    if (t->n == 0 || t->n_ok > 0)
+    if (t->n == 0 || t->n_ok > 0) {
         return false;
+    }
     t->tcp_err = vg__dominant(tcp_errs, t->n_tcp);
     t->tls_err = vg__dominant(tls_errs, t->n_tls);
     for (size_t i = 0; i < o->n_ep; i++) {
         const struct vg_obs_endpoint *e = &o->ep[i];
 
-        if (e->depth != o->final_depth)
+        if (e->depth != o->final_depth) {
             continue;
-        if (t->tcp_addr == NULL)
+        }
+        if (t->tcp_addr == NULL) {
             t->tcp_addr = e->addr;
+        }
         if (t->n_tcp > 0 && e->tcp_err == t->tcp_err) {
             t->tcp_addr = e->addr;
             break;
@@ -226,35 +236,37 @@ vg__first_valid_tls(const struct vg_obs *o)
     for (size_t i = 0; i < o->n_ep; i++) {
         const struct vg_obs_endpoint *e = &o->ep[i];
 
-        if (e->tcp_err == 0 && e->tls_attempted && e->tls_err == 0 && e->verify_err == 0)
+        if (e->tcp_err == 0 && e->tls_attempted && e->tls_err == 0 && e->verify_err == 0) {
             return e;
+        }
     }
     return NULL;
 }
 
 static bool
-vg__dns_decision(const struct vg_obs *o, struct vg_verdict *v)
+vg__dns_decision(const struct vg_obs *o, struct vg_decision *v)
 {
     const struct vg_obs_endpoint *valid;
 
     if (o->bogon[0] != '\0') {
-        vg__set(v, "blocked", NULL, 0);
+        vg__verdict_set(v, "blocked", NULL, 0);
         snprintf(v->cause, sizeof(v->cause), "dns.bogon");
         snprintf(v->evidence, sizeof(v->evidence), "DNS answered %s with %s", o->host, o->bogon);
         return true;
     }
     if (o->injected[0] != '\0') {
-        vg__set(v, "blocked", NULL, 0);
+        vg__verdict_set(v, "blocked", NULL, 0);
         snprintf(v->cause, sizeof(v->cause), "dns.injected");
         snprintf(v->evidence, sizeof(v->evidence), "%s", o->injected);
         return true;
     }
-    if (o->host_is_ip || o->sys_failure == 0)
+    if (o->host_is_ip || o->sys_failure == 0) {
         return false;
+    }
     valid = vg__first_valid_tls(o);
     if (o->udp_used && o->n_udp_addrs > 0 && valid != NULL &&
         (o->sys_failure == VG_EDNS_NXDOMAIN || o->sys_failure == VG_EDNS_NOANSWER)) {
-        vg__set(v, "blocked", "dns", o->sys_failure);
+        vg__verdict_set(v, "blocked", "dns", o->sys_failure);
         snprintf(v->evidence, sizeof(v->evidence),
                  "the system resolver says %s (%s) but %s resolves it and %s serves a valid "
                  "certificate for it",
@@ -262,7 +274,7 @@ vg__dns_decision(const struct vg_obs *o, struct vg_verdict *v)
         return true;
     }
     if (o->n_ep == 0) {
-        vg__set(v, "unknown", "dns", o->sys_failure);
+        vg__verdict_set(v, "unknown", "dns", o->sys_failure);
         snprintf(v->evidence, sizeof(v->evidence),
                  "the system resolver failed for %s (%s); without a control vigie cannot tell "
                  "censorship from a missing site",
@@ -276,15 +288,16 @@ vg__dns_decision(const struct vg_obs *o, struct vg_verdict *v)
 static void
 vg__cert_desc(const struct vg_obs_endpoint *e, char *out, size_t cap)
 {
-    if (e->self_signed)
+    if (e->self_signed) {
         snprintf(out, cap, "self-signed certificate %s on %s", e->subject, e->addr);
-    else if (e->verify_err == VG_ETLS_UNKNOWN_CA)
+    } else if (e->verify_err == VG_ETLS_UNKNOWN_CA) {
         snprintf(out, cap, "certificate %s issued by untrusted %s on %s", e->subject, e->issuer,
                  e->addr);
-    else
+    } else {
         snprintf(out, cap, "%s on %s (%s)",
                  e->verify_reason[0] != '\0' ? e->verify_reason : vg_strerror(e->verify_err),
                  e->addr, vg_err_failure(e->verify_err));
+    }
 }
 
 /* A handshake that completed with a certificate failing validation. */
@@ -295,13 +308,14 @@ vg__cert_invalid(const struct vg_obs_endpoint *e)
 }
 
 static bool
-vg__mitm_decision(const struct vg_obs *o, struct vg_verdict *v)
+vg__mitm_decision(const struct vg_obs *o, struct vg_decision *v)
 {
     for (size_t i = 0; i < o->n_ep; i++) {
         const struct vg_obs_endpoint *e = &o->ep[i];
 
-        if (!vg__cert_invalid(e))
+        if (!vg__cert_invalid(e)) {
             continue;
+        }
         v->verdict = "intercepted";
         snprintf(v->cause, sizeof(v->cause), "tls.mitm");
         vg__cert_desc(e, v->evidence, sizeof(v->evidence));
@@ -311,21 +325,22 @@ vg__mitm_decision(const struct vg_obs *o, struct vg_verdict *v)
 }
 
 static bool
-vg__connect_decision(const struct vg_obs *o, struct vg_verdict *v)
+vg__connect_decision(const struct vg_obs *o, struct vg_decision *v)
 {
     struct vg__tally t;
     size_t n, n_tls;
     const char *first_addr;
     int err;
 
-    if (!vg__tally_final(o, &t))
+    if (!vg__tally_final(o, &t)) {
         return false;
+    }
     n = t.n;
     n_tls = t.n_tls;
     first_addr = t.tcp_addr;
     if (n_tls == 0) {
         err = t.tcp_err;
-        vg__set(v, "unknown", "tcp", err);
+        vg__verdict_set(v, "unknown", "tcp", err);
         snprintf(v->evidence, sizeof(v->evidence),
                  "TCP connect failed on every address of %s (%s on %s%s); without a control "
                  "vigie cannot tell blocking from an unreachable server",
@@ -334,13 +349,13 @@ vg__connect_decision(const struct vg_obs *o, struct vg_verdict *v)
     }
     err = t.tls_err;
     if (err == VG_ECONNRESET || err == VG_ETIMEDOUT || err == VG_EEOF) {
-        vg__set(v, "blocked", "tls", err);
+        vg__verdict_set(v, "blocked", "tls", err);
         snprintf(v->evidence, sizeof(v->evidence),
                  "TCP connected but the TLS handshake with SNI %s ended in %s right after the "
                  "ClientHello (%zu of %zu addresses)",
                  o->host, vg_err_failure(err), n_tls, n);
     } else {
-        vg__set(v, "unknown", "tls", err);
+        vg__verdict_set(v, "unknown", "tls", err);
         snprintf(v->evidence, sizeof(v->evidence), "TLS handshake with %s failed: %s", o->host,
                  vg_err_failure(err));
     }
@@ -349,12 +364,13 @@ vg__connect_decision(const struct vg_obs *o, struct vg_verdict *v)
 
 /* The probe-only rules (docs/verdicts.md). */
 static void
-vg__decide_alone(const struct vg_obs *o, struct vg_verdict *v)
+vg__decide_alone(const struct vg_obs *o, struct vg_decision *v)
 {
-    if (vg__dns_decision(o, v) || vg__mitm_decision(o, v) || vg__connect_decision(o, v))
+    if (vg__dns_decision(o, v) || vg__mitm_decision(o, v) || vg__connect_decision(o, v)) {
         return;
+    }
     if (o->http_attempted && o->http_failure != 0) {
-        vg__set(v, "unknown", "http", o->http_failure);
+        vg__verdict_set(v, "unknown", "http", o->http_failure);
         snprintf(v->evidence, sizeof(v->evidence), "the HTTP request to %s%s%s failed: %s", o->host,
                  o->http_addr[0] != '\0' ? " via " : "", o->http_addr,
                  vg_err_failure(o->http_failure));
@@ -391,8 +407,8 @@ vg__decide_alone(const struct vg_obs *o, struct vg_verdict *v)
 
 static void vg__catf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void vg__decide(struct vg_verdict *v, const char *verdict, const char *cause,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void vg__verdict_decide(struct vg_decision *v, const char *verdict, const char *cause,
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Append to a bounded string (cut when full). */
 static void
@@ -401,15 +417,17 @@ vg__catf(char *buf, size_t cap, const char *fmt, ...)
     size_t n = strnlen(buf, cap);
     va_list ap;
 
-    if (n + 1 >= cap)
+    if (n + 1 >= cap) {
         return;
+    }
     va_start(ap, fmt);
     vsnprintf(buf + n, cap - n, fmt, ap);
     va_end(ap);
 }
 
 static void
-vg__decide(struct vg_verdict *v, const char *verdict, const char *cause, const char *fmt, ...)
+vg__verdict_decide(struct vg_decision *v, const char *verdict, const char *cause, const char *fmt,
+                   ...)
 {
     va_list ap;
 
@@ -460,10 +478,12 @@ vg__ctrl_addrs(const struct vg_ctrl *c, char *out, size_t cap)
                  c->dns_failure[0] != '\0' ? c->dns_failure : "no address");
         return out;
     }
-    for (size_t i = 0; i < c->n_addrs && i < 3; i++)
+    for (size_t i = 0; i < c->n_addrs && i < 3; i++) {
         vg__catf(out, cap, "%s%s", i > 0 ? ", " : "", c->addrs[i]);
-    if (c->n_addrs > 3)
+    }
+    if (c->n_addrs > 3) {
         vg__catf(out, cap, " and %zu more", c->n_addrs - 3);
+    }
     return out;
 }
 
@@ -471,14 +491,15 @@ vg__ctrl_addrs(const struct vg_ctrl *c, char *out, size_t cap)
 static const char *
 vg__ctrl_page(const struct vg_ctrl *c, char *out, size_t cap)
 {
-    if (vg_cmp_ctrl_http_ok(c))
+    if (vg_cmp_ctrl_http_ok(c)) {
         snprintf(out, cap, "status %d, %ld bytes%s%.120s%s", c->status, c->body_length,
                  c->title[0] != '\0' ? ", title \"" : "", c->title,
                  c->title[0] != '\0' ? "\"" : "");
-    else if (vg_cmp_ctrl_http_failed(c))
+    } else if (vg_cmp_ctrl_http_failed(c)) {
         snprintf(out, cap, "failed with %s", c->http_failure);
-    else
+    } else {
         snprintf(out, cap, "no HTTP result");
+    }
     return out;
 }
 
@@ -494,23 +515,26 @@ vg__probe_page(const struct vg_obs *o, char *out, size_t cap)
 
 /* C1: a bogon answer the control did not get. */
 static bool
-vg__c_bogon(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__c_bogon(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     char ip[64], addrs[256];
     size_t n;
 
-    if (o->bogon[0] == '\0')
+    if (o->bogon[0] == '\0') {
         return false;
+    }
     n = strcspn(o->bogon, " ");
-    if (n >= sizeof(ip))
+    if (n >= sizeof(ip)) {
         n = sizeof(ip) - 1;
+    }
     memcpy(ip, o->bogon, n);
     ip[n] = '\0';
-    if (vg_cmp_ctrl_has_addr(c, ip))
+    if (vg_cmp_ctrl_has_addr(c, ip)) {
         return false;
-    vg__decide(v, "blocked", "dns.bogon",
-               "DNS answered %s with %s, while the control resolves it to %s", o->host, o->bogon,
-               vg__ctrl_addrs(c, addrs, sizeof(addrs)));
+    }
+    vg__verdict_decide(v, "blocked", "dns.bogon",
+                       "DNS answered %s with %s, while the control resolves it to %s", o->host,
+                       o->bogon, vg__ctrl_addrs(c, addrs, sizeof(addrs)));
     return true;
 }
 
@@ -518,42 +542,47 @@ static bool
 vg__reply_agrees(const struct vg_obs_reply *r, const struct vg_ctrl *c)
 {
     for (size_t i = 0; i < r->n_addrs && i < VG_OBS_REPLY_ADDRS; i++) {
-        if (vg_cmp_ctrl_has_addr(c, r->addrs[i]))
+        if (vg_cmp_ctrl_has_addr(c, r->addrs[i])) {
             return true;
+        }
     }
     return false;
 }
 
 /* C2: an earlier reply unknown to the control, a later one that it confirms. */
 static bool
-vg__c_injected(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__c_injected(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     size_t n = o->n_replies < VG_OBS_MAX_REPLIES ? o->n_replies : VG_OBS_MAX_REPLIES;
     char addrs[256];
 
     vg__ctrl_addrs(c, addrs, sizeof(addrs));
     if (n == 0) {
-        if (o->injected[0] == '\0')
+        if (o->injected[0] == '\0') {
             return false;
-        vg__decide(v, "blocked", "dns.injected", "%s; the control resolves %s to %s", o->injected,
-                   vg__host0(o), addrs);
+        }
+        vg__verdict_decide(v, "blocked", "dns.injected", "%s; the control resolves %s to %s",
+                           o->injected, vg__host0(o), addrs);
         return true;
     }
     for (size_t i = 0; i < n; i++) {
         const struct vg_obs_reply *first = &o->replies[i];
 
-        if (vg__reply_agrees(first, c))
+        if (vg__reply_agrees(first, c)) {
             continue;
+        }
         for (size_t j = i + 1; j < n; j++) {
             const struct vg_obs_reply *later = &o->replies[j];
 
-            if (later->aaaa != first->aaaa || !vg__reply_agrees(later, c))
+            if (later->aaaa != first->aaaa || !vg__reply_agrees(later, c)) {
                 continue;
-            vg__decide(v, "blocked", "dns.injected",
-                       "the %s query for %s to %s got %s, which the control does not know, then "
-                       "%s, which matches the control's answer (%s)",
-                       first->aaaa ? "AAAA" : "A", vg__host0(o), o->udp_resolver, first->brief,
-                       later->brief, addrs);
+            }
+            vg__verdict_decide(
+                v, "blocked", "dns.injected",
+                "the %s query for %s to %s got %s, which the control does not know, then "
+                "%s, which matches the control's answer (%s)",
+                first->aaaa ? "AAAA" : "A", vg__host0(o), o->udp_resolver, first->brief,
+                later->brief, addrs);
             return true;
         }
     }
@@ -562,24 +591,26 @@ vg__c_injected(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdic
 
 /* C3: the system resolver failed. */
 static bool
-vg__c_dns_failure(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__c_dns_failure(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     char cause[32], addrs[256];
     int f = o->sys_failure;
 
-    if (o->host_is_ip || f == 0)
+    if (o->host_is_ip || f == 0) {
         return false;
+    }
     vg__cause(cause, sizeof(cause), "dns", f);
     if (c->n_addrs > 0) {
-        vg__decide(v, f == VG_EDNS_NXDOMAIN || f == VG_EDNS_NOANSWER ? "blocked" : "unknown", cause,
-                   "the system resolver says %s (%s) but the control resolves it to %s",
-                   vg__host0(o), vg_err_failure(f), vg__ctrl_addrs(c, addrs, sizeof(addrs)));
+        vg__verdict_decide(
+            v, f == VG_EDNS_NXDOMAIN || f == VG_EDNS_NOANSWER ? "blocked" : "unknown", cause,
+            "the system resolver says %s (%s) but the control resolves it to %s", vg__host0(o),
+            vg_err_failure(f), vg__ctrl_addrs(c, addrs, sizeof(addrs)));
         return true;
     }
-    vg__decide(v, "down", cause,
-               "the system resolver failed for %s (%s) and the control's lookup failed too (%s)",
-               vg__host0(o), vg_err_failure(f),
-               c->dns_failure[0] != '\0' ? c->dns_failure : "no address");
+    vg__verdict_decide(
+        v, "down", cause,
+        "the system resolver failed for %s (%s) and the control's lookup failed too (%s)",
+        vg__host0(o), vg_err_failure(f), c->dns_failure[0] != '\0' ? c->dns_failure : "no address");
     return true;
 }
 
@@ -624,17 +655,20 @@ vg__ctrl_view(const struct vg_obs *o, const struct vg_ctrl *c, int depth, const 
         for (size_t i = 0; i < o->n_ep; i++) {
             const struct vg_ctrl_endpoint *ce;
 
-            if (o->ep[i].depth != 0 || (addr != NULL && strcmp(o->ep[i].addr, addr) != 0))
+            if (o->ep[i].depth != 0 || (addr != NULL && strcmp(o->ep[i].addr, addr) != 0)) {
                 continue;
+            }
             ce = vg_ctrl_endpoint(c, o->ep[i].addr);
-            if (ce == NULL || !vg__step_tried(ce, s))
+            if (ce == NULL || !vg__step_tried(ce, s)) {
                 continue;
+            }
             if (vg__step_ok(ce, s)) {
                 *where = ce;
                 return 1;
             }
-            if (*where == NULL)
+            if (*where == NULL) {
                 *where = ce;
+            }
             tried = true;
         }
         for (size_t i = 0; !tried && i < c->n_ep; i++) {
@@ -649,20 +683,23 @@ vg__ctrl_view(const struct vg_obs *o, const struct vg_ctrl *c, int depth, const 
                 tried = true;
             }
         }
-        if (tried)
+        if (tried) {
             return 0;
+        }
     }
-    if (depth != o->final_depth || (s != VG__TCP && !o->https))
+    if (depth != o->final_depth || (s != VG__TCP && !o->https)) {
         return -1;
-    if (vg_cmp_ctrl_http_ok(c))
+    }
+    if (vg_cmp_ctrl_http_ok(c)) {
         return 1;
+    }
     return vg_cmp_ctrl_http_failed(c) && s != VG__TLS_VALID ? 0 : -1;
 }
 
 /* C4: a certificate that fails validation here while the control's validates. Notes in *bad the
  * first endpoint whose certificate failed on both sides (for C7). */
 static bool
-vg__c_mitm_invalid(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v,
+vg__c_mitm_invalid(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v,
                    const struct vg_obs_endpoint **bad, const struct vg_ctrl_endpoint **bad_ce)
 {
     char desc[640];
@@ -674,19 +711,22 @@ vg__c_mitm_invalid(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ve
         const struct vg_ctrl_endpoint *ce;
         int view;
 
-        if (!vg__cert_invalid(e))
+        if (!vg__cert_invalid(e)) {
             continue;
+        }
         view = vg__ctrl_view(o, c, e->depth, e->addr, VG__TLS_VALID, &ce);
         if (view == 0 && *bad == NULL) {
             *bad = e;
             *bad_ce = ce;
         }
-        if (view != 1)
+        if (view != 1) {
             continue;
+        }
         vg__cert_desc(e, desc, sizeof(desc));
-        vg__decide(v, "intercepted", "tls.mitm",
-                   "%s, while the control validated the certificate for the same name %s%s", desc,
-                   ce != NULL ? "on " : "when it fetched the page", ce != NULL ? ce->addr : "");
+        vg__verdict_decide(v, "intercepted", "tls.mitm",
+                           "%s, while the control validated the certificate for the same name %s%s",
+                           desc, ce != NULL ? "on " : "when it fetched the page",
+                           ce != NULL ? ce->addr : "");
         return true;
     }
     return false;
@@ -695,12 +735,14 @@ vg__c_mitm_invalid(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ve
 static bool
 vg__chain_shared(const struct vg_obs_endpoint *e, const struct vg_ctrl_endpoint *ce)
 {
-    if (strcmp(e->leaf_spki, ce->leaf_spki) == 0)
+    if (strcmp(e->leaf_spki, ce->leaf_spki) == 0) {
         return true;
+    }
     for (size_t i = 0; i < e->n_ca_spki && i < VG_CTRL_MAX_CA; i++) {
         for (size_t j = 0; j < ce->n_ca_spki && j < VG_CTRL_MAX_CA; j++) {
-            if (e->ca_spki[i][0] != '\0' && strcmp(e->ca_spki[i], ce->ca_spki[j]) == 0)
+            if (e->ca_spki[i][0] != '\0' && strcmp(e->ca_spki[i], ce->ca_spki[j]) == 0) {
                 return true;
+            }
         }
     }
     return false;
@@ -708,7 +750,7 @@ vg__chain_shared(const struct vg_obs_endpoint *e, const struct vg_ctrl_endpoint 
 
 /* C5: a valid chain with no key in common with any chain the control validated. */
 static bool
-vg__c_mitm_trusted(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__c_mitm_trusted(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     for (size_t i = 0; i < o->n_ep; i++) {
         const struct vg_obs_endpoint *e = &o->ep[i];
@@ -716,26 +758,31 @@ vg__c_mitm_trusted(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ve
         bool shared = false;
 
         if (e->depth != 0 || !e->tls_attempted || e->tcp_err != 0 || e->tls_err != 0 ||
-            e->verify_err != 0 || e->leaf_spki[0] == '\0' || e->n_ca_spki == 0)
+            e->verify_err != 0 || e->leaf_spki[0] == '\0' || e->n_ca_spki == 0) {
             continue;
+        }
         for (size_t j = 0; j < c->n_ep && !shared; j++) {
             const struct vg_ctrl_endpoint *ce = &c->ep[j];
 
             if (!ce->x_present || !vg_cmp_ctrl_tls_valid(ce) || ce->leaf_spki[0] == '\0' ||
-                ce->n_ca_spki == 0)
+                ce->n_ca_spki == 0) {
                 continue;
-            if (cmp == NULL || strcmp(ce->addr, e->addr) == 0)
+            }
+            if (cmp == NULL || strcmp(ce->addr, e->addr) == 0) {
                 cmp = ce;
+            }
             shared = vg__chain_shared(e, ce);
         }
-        if (cmp == NULL || shared)
+        if (cmp == NULL || shared) {
             continue;
-        vg__decide(v, "intercepted", "tls.mitm",
-                   "the certificate %s issued by %s on %s validates on this device, but neither "
-                   "its key nor any CA key of its chain is in the chains the control validated "
-                   "for the same name (on %s: leaf key %.16s, here %.16s), so a CA this device "
-                   "was made to trust intercepts the connection",
-                   e->subject, e->issuer, e->addr, cmp->addr, cmp->leaf_spki, e->leaf_spki);
+        }
+        vg__verdict_decide(
+            v, "intercepted", "tls.mitm",
+            "the certificate %s issued by %s on %s validates on this device, but neither "
+            "its key nor any CA key of its chain is in the chains the control validated "
+            "for the same name (on %s: leaf key %.16s, here %.16s), so a CA this device "
+            "was made to trust intercepts the connection",
+            e->subject, e->issuer, e->addr, cmp->addr, cmp->leaf_spki, e->leaf_spki);
         return true;
     }
     return false;
@@ -743,15 +790,16 @@ vg__c_mitm_trusted(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ve
 
 /* C6: answers the control does not know, and what they led to is not the site. */
 static bool
-vg__c_dns_inconsistent(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__c_dns_inconsistent(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     char why[512], addrs[256], mine[256], theirs[256];
     size_t n = 0, n_fail = 0;
     int err = 0;
 
     if (o->host_is_ip || o->sys_failure != 0 || o->n_dns_addrs == 0 ||
-        v->ooni.x_dns_consistency != 0)
+        v->ooni.x_dns_consistency != 0) {
         return false;
+    }
     for (size_t i = 0; i < o->n_ep; i++) {
         const struct vg_obs_endpoint *e = &o->ep[i];
         int fail = e->tcp_err != 0     ? e->tcp_err
@@ -759,54 +807,60 @@ vg__c_dns_inconsistent(const struct vg_obs *o, const struct vg_ctrl *c, struct v
                    : e->tls_err != 0   ? e->tls_err
                                        : e->verify_err;
 
-        if (e->depth != 0 || e->from_udp_only)
+        if (e->depth != 0 || e->from_udp_only) {
             continue;
+        }
         n++;
         if (fail != 0) {
             n_fail++;
-            if (err == 0)
+            if (err == 0) {
                 err = fail;
+            }
         }
     }
-    if (n > 0 && n_fail == n)
+    if (n > 0 && n_fail == n) {
         snprintf(why, sizeof(why), "connecting to it failed (%s)", vg_err_failure(err));
-    else if (o->http_attempted && o->http_failure != 0)
+    } else if (o->http_attempted && o->http_failure != 0) {
         snprintf(why, sizeof(why), "the request failed (%s)", vg_err_failure(o->http_failure));
-    else if (o->http_attempted && o->blockpage != NULL)
+    } else if (o->http_attempted && o->blockpage != NULL) {
         snprintf(why, sizeof(why), "it served the block page %s", o->blockpage);
-    else if (o->http_attempted && !o->https &&
-             (vg_cmp_ctrl_http_ok(c) || vg_cmp_ctrl_http_failed(c)) && vg_cmp_http_diff(&v->ooni))
+    } else if (o->http_attempted && !o->https &&
+               (vg_cmp_ctrl_http_ok(c) || vg_cmp_ctrl_http_failed(c)) &&
+               vg_cmp_http_diff(&v->ooni)) {
         snprintf(why, sizeof(why), "it served a page (%s) unlike the control's (%s)",
                  vg__probe_page(o, mine, sizeof(mine)), vg__ctrl_page(c, theirs, sizeof(theirs)));
-    else
+    } else {
         return false;
-    vg__decide(v, "blocked", "dns.inconsistent",
-               "the system resolver answered %s with %s, which the control does not confirm (it "
-               "resolves the name to %s), and %s",
-               vg__host0(o), o->dns_addrs[0], vg__ctrl_addrs(c, addrs, sizeof(addrs)), why);
+    }
+    vg__verdict_decide(
+        v, "blocked", "dns.inconsistent",
+        "the system resolver answered %s with %s, which the control does not confirm (it "
+        "resolves the name to %s), and %s",
+        vg__host0(o), o->dns_addrs[0], vg__ctrl_addrs(c, addrs, sizeof(addrs)), why);
     return true;
 }
 
 /* C7: the certificate fails on both sides and nothing was fetched: a broken site. */
 static bool
 vg__c_both_invalid(const struct vg_obs *o, const struct vg_obs_endpoint *bad,
-                   const struct vg_ctrl_endpoint *bad_ce, struct vg_verdict *v)
+                   const struct vg_ctrl_endpoint *bad_ce, struct vg_decision *v)
 {
     char desc[640], cause[32];
 
-    if (bad == NULL || (o->http_attempted && o->http_failure == 0))
+    if (bad == NULL || (o->http_attempted && o->http_failure == 0)) {
         return false;
+    }
     vg__cert_desc(bad, desc, sizeof(desc));
     snprintf(cause, sizeof(cause), "tls.%s", vg__cert_reason(bad->verify_err));
-    vg__decide(v, "down", cause, "%s, and the control's handshake failed too (%s)", desc,
-               bad_ce != NULL && bad_ce->tls_failure[0] != '\0' ? bad_ce->tls_failure
-                                                                : "certificate not valid");
+    vg__verdict_decide(v, "down", cause, "%s, and the control's handshake failed too (%s)", desc,
+                       bad_ce != NULL && bad_ce->tls_failure[0] != '\0' ? bad_ce->tls_failure
+                                                                        : "certificate not valid");
     return true;
 }
 
 /* C8: every endpoint of the final hop failed to connect or to complete the handshake. */
 static bool
-vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     struct vg__tally t;
     size_t n, n_tls;
@@ -815,8 +869,9 @@ vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict
     char cause[32];
     int err, view;
 
-    if (!vg__tally_final(o, &t))
+    if (!vg__tally_final(o, &t)) {
         return false;
+    }
     n = t.n;
     n_tls = t.n_tls;
     first_addr = t.tcp_addr;
@@ -824,60 +879,66 @@ vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict
         err = t.tcp_err;
         vg__cause(cause, sizeof(cause), "tcp", err);
         view = vg__ctrl_view(o, c, o->final_depth, NULL, VG__TCP, &ce);
-        if (view == 1)
-            vg__decide(v, "blocked", cause,
-                       "TCP connect failed on every address of %s (%s on %s%s) while the control "
-                       "%s%s",
-                       o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "",
-                       ce != NULL ? "connected to " : "fetched the page",
-                       ce != NULL ? ce->addr : "");
-        else if (view == 0)
-            vg__decide(v, "down", cause,
-                       "TCP connect failed on every address of %s (%s on %s%s) and the control's "
-                       "attempt failed too (%s)",
-                       o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "",
-                       ce != NULL ? ce->tcp_failure : c->http_failure);
-        else
-            vg__decide(v, "unknown", cause,
-                       "TCP connect failed on every address of %s (%s on %s%s) and the control "
-                       "reported nothing for them",
-                       o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "");
+        if (view == 1) {
+            vg__verdict_decide(
+                v, "blocked", cause,
+                "TCP connect failed on every address of %s (%s on %s%s) while the control "
+                "%s%s",
+                o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "",
+                ce != NULL ? "connected to " : "fetched the page", ce != NULL ? ce->addr : "");
+        } else if (view == 0) {
+            vg__verdict_decide(
+                v, "down", cause,
+                "TCP connect failed on every address of %s (%s on %s%s) and the control's "
+                "attempt failed too (%s)",
+                o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "",
+                ce != NULL ? ce->tcp_failure : c->http_failure);
+        } else {
+            vg__verdict_decide(
+                v, "unknown", cause,
+                "TCP connect failed on every address of %s (%s on %s%s) and the control "
+                "reported nothing for them",
+                o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "");
+        }
         return true;
     }
     err = t.tls_err;
     vg__cause(cause, sizeof(cause), "tls", err);
     view = vg__ctrl_view(o, c, o->final_depth, NULL, VG__TLS, &ce);
-    if (view == 1 && (err == VG_ECONNRESET || err == VG_ETIMEDOUT || err == VG_EEOF))
-        vg__decide(v, "blocked", cause,
-                   "TCP connected but the TLS handshake with SNI %s ended in %s (%zu of %zu "
-                   "addresses) while the control's handshake %s%s succeeded",
-                   o->host, vg_err_failure(err), n_tls, n, ce != NULL ? "on " : "for the page",
-                   ce != NULL ? ce->addr : "");
-    else if (view == 0)
-        vg__decide(v, "down", cause,
-                   "the TLS handshake with SNI %s failed (%s on %zu of %zu addresses) and the "
-                   "control's failed too (%s)",
-                   o->host, vg_err_failure(err), n_tls, n,
-                   ce != NULL ? ce->tls_failure : c->http_failure);
-    else
-        vg__decide(v, "unknown", cause, "the TLS handshake with SNI %s failed (%s)%s", o->host,
-                   vg_err_failure(err),
-                   view == 1 ? " although the control's succeeded"
-                             : " and the control reported no handshake for it");
+    if (view == 1 && (err == VG_ECONNRESET || err == VG_ETIMEDOUT || err == VG_EEOF)) {
+        vg__verdict_decide(
+            v, "blocked", cause,
+            "TCP connected but the TLS handshake with SNI %s ended in %s (%zu of %zu "
+            "addresses) while the control's handshake %s%s succeeded",
+            o->host, vg_err_failure(err), n_tls, n, ce != NULL ? "on " : "for the page",
+            ce != NULL ? ce->addr : "");
+    } else if (view == 0) {
+        vg__verdict_decide(
+            v, "down", cause,
+            "the TLS handshake with SNI %s failed (%s on %zu of %zu addresses) and the "
+            "control's failed too (%s)",
+            o->host, vg_err_failure(err), n_tls, n, ce != NULL ? ce->tls_failure : c->http_failure);
+    } else {
+        vg__verdict_decide(v, "unknown", cause, "the TLS handshake with SNI %s failed (%s)%s",
+                           o->host, vg_err_failure(err),
+                           view == 1 ? " although the control's succeeded"
+                                     : " and the control reported no handshake for it");
+    }
     return true;
 }
 
 /* C9 to C11: the request and the page. Always decides. */
 static void
-vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     char cause[32], mine[256], theirs[256], note[256] = "";
     int f = o->http_failure;
 
     vg__ctrl_page(c, theirs, sizeof(theirs));
     if (!o->http_attempted) {
-        vg__decide(v, "unknown", "", "no request could be made to %s; the control's request: %s",
-                   o->host, theirs);
+        vg__verdict_decide(v, "unknown", "",
+                           "no request could be made to %s; the control's request: %s", o->host,
+                           theirs);
         return;
     }
     if (f != 0) {
@@ -889,71 +950,79 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v
         /* The site's own broken redirect: the control got the same redirect (it reports an
          * unfollowable Location as the final answer). Misconfiguration, not interference. */
         if (f == VG_EHTTP_LOCATION && c->status >= 300 && c->status < 400) {
-            vg__decide(v, "down", cause,
-                       "%s redirects to an invalid location (%s); the control got the same "
-                       "redirect (%s)",
-                       o->host, vg_err_failure(f), theirs);
+            vg__verdict_decide(v, "down", cause,
+                               "%s redirects to an invalid location (%s); the control got the same "
+                               "redirect (%s)",
+                               o->host, vg_err_failure(f), theirs);
             return;
         }
-        if (vg_cmp_ctrl_http_ok(c))
-            vg__decide(v, hard ? "blocked" : "unknown", cause,
-                       "the HTTP request to %s%s%s failed (%s) while the control fetched the page "
-                       "(%s)",
-                       o->host, o->http_addr[0] != '\0' ? " via " : "", o->http_addr,
-                       vg_err_failure(f), theirs);
-        else
-            vg__decide(v, vg_cmp_ctrl_http_failed(c) ? "down" : "unknown", cause,
-                       "the HTTP request to %s%s%s failed (%s) and the control's request %s",
-                       o->host, o->http_addr[0] != '\0' ? " via " : "", o->http_addr,
-                       vg_err_failure(f), vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
+        if (vg_cmp_ctrl_http_ok(c)) {
+            vg__verdict_decide(
+                v, hard ? "blocked" : "unknown", cause,
+                "the HTTP request to %s%s%s failed (%s) while the control fetched the page "
+                "(%s)",
+                o->host, o->http_addr[0] != '\0' ? " via " : "", o->http_addr, vg_err_failure(f),
+                theirs);
+        } else {
+            vg__verdict_decide(
+                v, vg_cmp_ctrl_http_failed(c) ? "down" : "unknown", cause,
+                "the HTTP request to %s%s%s failed (%s) and the control's request %s", o->host,
+                o->http_addr[0] != '\0' ? " via " : "", o->http_addr, vg_err_failure(f),
+                vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
+        }
         return;
     }
     vg__probe_page(o, mine, sizeof(mine));
     if (o->blockpage != NULL) {
-        vg__decide(v, "blocked", "http.blockpage",
-                   "the response from %s matches the block page fingerprint %s (status %d), while "
-                   "the control's page is %s",
-                   o->http_addr, o->blockpage, o->status, theirs);
+        vg__verdict_decide(
+            v, "blocked", "http.blockpage",
+            "the response from %s matches the block page fingerprint %s (status %d), while "
+            "the control's page is %s",
+            o->http_addr, o->blockpage, o->status, theirs);
         return;
     }
-    if (v->ooni.x_dns_consistency == 0 && o->n_dns_addrs > 0)
+    if (v->ooni.x_dns_consistency == 0 && o->n_dns_addrs > 0) {
         snprintf(note, sizeof(note),
                  ", although the system resolver's answer %s is not among the control's",
                  o->dns_addrs[0]);
+    }
     if (o->https) {
-        vg__decide(v, "accessible", "",
-                   "fetched https://%s over a valid certificate (%s); the control's page: %s%s",
-                   o->host, mine, theirs, note);
+        vg__verdict_decide(
+            v, "accessible", "",
+            "fetched https://%s over a valid certificate (%s); the control's page: %s%s", o->host,
+            mine, theirs, note);
         return;
     }
     if (!vg_cmp_ctrl_http_ok(c)) {
-        vg__decide(v, "unknown", "",
-                   "page fetched from %s (%s) but the control's request %s, so there is nothing "
-                   "to compare it with",
-                   o->http_addr, mine, vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
+        vg__verdict_decide(
+            v, "unknown", "",
+            "page fetched from %s (%s) but the control's request %s, so there is nothing "
+            "to compare it with",
+            o->http_addr, mine, vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
         return;
     }
     if (vg_cmp_http_diff(&v->ooni)) {
         char bp[32] = "unknown";
 
-        if (v->ooni.body_proportion >= 0)
+        if (v->ooni.body_proportion >= 0) {
             snprintf(bp, sizeof(bp), "%.2f", v->ooni.body_proportion);
-        vg__decide(v, "blocked", "http.diff",
-                   "the page from %s (%s) differs from the control's (%s): status %s, body "
-                   "proportion %s, uncommon headers %s, title %s",
-                   o->http_addr, mine, theirs,
-                   v->ooni.status_code_match == 1 ? "same" : "different", bp,
-                   v->ooni.headers_match == 1 ? "shared" : "not shared",
-                   v->ooni.title_match == 1 ? "same" : "different");
+        }
+        vg__verdict_decide(v, "blocked", "http.diff",
+                           "the page from %s (%s) differs from the control's (%s): status %s, body "
+                           "proportion %s, uncommon headers %s, title %s",
+                           o->http_addr, mine, theirs,
+                           v->ooni.status_code_match == 1 ? "same" : "different", bp,
+                           v->ooni.headers_match == 1 ? "shared" : "not shared",
+                           v->ooni.title_match == 1 ? "same" : "different");
         return;
     }
-    vg__decide(v, "accessible", "",
-               "fetched http://%s from %s (%s) and it matches the control's page (%s)%s", o->host,
-               o->http_addr, mine, theirs, note);
+    vg__verdict_decide(v, "accessible", "",
+                       "fetched http://%s from %s (%s) and it matches the control's page (%s)%s",
+                       o->host, o->http_addr, mine, theirs, note);
 }
 
 static void
-vg__decide_with_control(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_verdict *v)
+vg__decide_with_control(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
 {
     const struct vg_obs_endpoint *bad;
     const struct vg_ctrl_endpoint *bad_ce;
@@ -961,23 +1030,26 @@ vg__decide_with_control(const struct vg_obs *o, const struct vg_ctrl *c, struct 
     if (vg__c_bogon(o, c, v) || vg__c_injected(o, c, v) || vg__c_dns_failure(o, c, v) ||
         vg__c_mitm_invalid(o, c, v, &bad, &bad_ce) || vg__c_mitm_trusted(o, c, v) ||
         vg__c_dns_inconsistent(o, c, v) || vg__c_both_invalid(o, bad, bad_ce, v) ||
-        vg__c_connect(o, c, v))
+        vg__c_connect(o, c, v)) {
         return;
+    }
     vg__c_http(o, c, v);
 }
 
 /* A control was asked for and none came: keep only what needs no control. */
 static void
-vg__control_unreachable(const struct vg_obs *o, struct vg_verdict *v)
+vg__control_unreachable(const struct vg_obs *o, struct vg_decision *v)
 {
     static const char *const proofs[] = {"dns.bogon",     "dns.injected", "dns.nxdomain",
                                          "dns.no_answer", "tls.mitm",     "http.blockpage"};
     bool keep = strcmp(v->verdict, "accessible") == 0;
 
-    for (size_t i = 0; !keep && i < sizeof(proofs) / sizeof(proofs[0]); i++)
+    for (size_t i = 0; !keep && i < sizeof(proofs) / sizeof(proofs[0]); i++) {
         keep = strcmp(v->verdict, "unknown") != 0 && strcmp(v->cause, proofs[i]) == 0;
-    if (!keep)
+    }
+    if (!keep) {
         v->verdict = "unknown";
+    }
     vg__catf(v->evidence, sizeof(v->evidence), "; the control could not be obtained (%s)",
              o->control_failure);
 }
@@ -1000,12 +1072,13 @@ vg_ooni_keys_null(struct vg_ooni_keys *k)
  * web_connectivity measurements.
  */
 static void
-vg__decide_endpoint(const struct vg_obs *o, struct vg_verdict *v)
+vg__decide_endpoint(const struct vg_obs *o, struct vg_decision *v)
 {
     size_t n_valid = 0, n = 0;
 
-    if (vg__dns_decision(o, v))
+    if (vg__dns_decision(o, v)) {
         return;
+    }
     if (o->target == VG_TARGET_DNS) {
         v->verdict = "accessible";
         snprintf(v->evidence, sizeof(v->evidence),
@@ -1015,8 +1088,9 @@ vg__decide_endpoint(const struct vg_obs *o, struct vg_verdict *v)
                  o->udp_used ? ", consistent replies over UDP" : "");
         return;
     }
-    if (vg__mitm_decision(o, v) || vg__connect_decision(o, v))
+    if (vg__mitm_decision(o, v) || vg__connect_decision(o, v)) {
         return;
+    }
     for (size_t i = 0; i < o->n_ep; i++) {
         n += o->ep[i].tls_attempted;
         n_valid += o->ep[i].tls_attempted && o->ep[i].tcp_err == 0 && o->ep[i].tls_err == 0 &&
@@ -1034,7 +1108,7 @@ vg__decide_endpoint(const struct vg_obs *o, struct vg_verdict *v)
 }
 
 void
-vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v)
+vg_verdict_decide(const struct vg_obs *o, struct vg_decision *v)
 {
     memset(v, 0, sizeof(*v));
     v->verdict = "unknown";
@@ -1051,8 +1125,9 @@ vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v)
         return;
     }
     vg__decide_alone(o, v);
-    if (o->control_failure[0] != '\0')
+    if (o->control_failure[0] != '\0') {
         vg__control_unreachable(o, v);
+    }
 }
 
 /* Known block pages, as body substrings (OONI fastpath-style fingerprints). */
@@ -1071,8 +1146,45 @@ vg_blockpage_match(const unsigned char *body, size_t len)
     for (size_t i = 0; i < sizeof(vg__blockpages) / sizeof(vg__blockpages[0]); i++) {
         const char *n = vg__blockpages[i].needle;
 
-        if (len > 0 && memmem(body, len, n, strlen(n)) != NULL)
+        if (len > 0 && memmem(body, len, n, strlen(n)) != NULL) {
             return vg__blockpages[i].name;
+        }
     }
     return NULL;
+}
+
+static const char *const vg__verdict_names[VG_VERDICT_COUNT] = {
+#define VG__VERDICT_NAME(e, name, meaning) name,
+    VG_VERDICT_MAP(VG__VERDICT_NAME)
+#undef VG__VERDICT_NAME
+};
+
+static const char *const vg__verdict_meanings[VG_VERDICT_COUNT] = {
+#define VG__VERDICT_MEANING(e, name, meaning) meaning,
+    VG_VERDICT_MAP(VG__VERDICT_MEANING)
+#undef VG__VERDICT_MEANING
+};
+
+const char *
+vg_verdict_name(enum vg_verdict v)
+{
+    return (unsigned)v < VG_VERDICT_COUNT ? vg__verdict_names[v] : "unknown";
+}
+
+const char *
+vg_verdict_meaning(enum vg_verdict v)
+{
+    return (unsigned)v < VG_VERDICT_COUNT ? vg__verdict_meanings[v] : "";
+}
+
+bool
+vg_verdict_parse(const char *name, enum vg_verdict *out)
+{
+    for (unsigned i = 0; name != NULL && i < VG_VERDICT_COUNT; i++) {
+        if (strcmp(name, vg__verdict_names[i]) == 0) {
+            *out = (enum vg_verdict)i;
+            return true;
+        }
+    }
+    return false;
 }

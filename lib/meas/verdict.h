@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verdict.h - vigie's decision for one measurement, from a compact summary of what was observed.
  * Pure function, no I/O: every rule is unit-tested (tests/unit/test_verdict.c) and documented in
@@ -114,7 +115,7 @@ enum vg_blocking {
     VG_BLOCKING_HTTP_DIFF
 };
 
-struct vg_verdict {
+struct vg_decision {
     const char *verdict; /* static string */
     char cause[32];      /* "" when none */
     char evidence[1024];
@@ -132,7 +133,7 @@ struct vg_obs_endpoint *vg_obs_add_ep(struct vg_obs *o);
  * and every OONI key is null; with one, vigie's control rules apply and the OONI keys, blocking
  * and accessible are OONI's (lib/meas/compare.h). The rules are listed at the top of verdict.c.
  */
-void vg_verdict_decide(const struct vg_obs *o, struct vg_verdict *v);
+void vg_verdict_decide(const struct vg_obs *o, struct vg_decision *v);
 /* Set every OONI key to null (-1, body_proportion < 0). */
 void vg_ooni_keys_null(struct vg_ooni_keys *k);
 const char *vg_blocking_json(enum vg_blocking b); /* NULL for null, "false" for false */

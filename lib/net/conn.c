@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "net/conn.h"
 
 #include <errno.h>
@@ -33,7 +34,7 @@ struct vg_conn {
     size_t rcap;
 };
 
-static void vg__on_poll(uv_poll_t *h, int status, int events);
+static void vg__conn_on_poll(uv_poll_t *h, int status, int events);
 
 struct vg_conn *
 vg_conn_new(uv_loop_t *loop)
@@ -70,10 +71,12 @@ vg__complete(struct vg_conn *c, int status, size_t n)
     c->op = VG__OP_NONE;
     c->cb = NULL;
     uv_timer_stop(&c->timer);
-    if (c->poll_init)
+    if (c->poll_init) {
         uv_poll_stop(&c->poll);
-    if (cb != NULL)
+    }
+    if (cb != NULL) {
         cb(c, status, n, arg);
+    }
 }
 
 static void
@@ -81,14 +84,15 @@ vg__on_timeout(uv_timer_t *t)
 {
     struct vg_conn *c = t->data;
 
-    if (c->op != VG__OP_NONE)
+    if (c->op != VG__OP_NONE) {
         vg__complete(c, VG_ETIMEDOUT, 0);
+    }
 }
 
 static void
 vg__watch(struct vg_conn *c, int events)
 {
-    uv_poll_start(&c->poll, events, vg__on_poll);
+    uv_poll_start(&c->poll, events, vg__conn_on_poll);
 }
 
 /* Begin an operation: arm the timeout and kick with a writable poll so the first attempt always
@@ -111,15 +115,17 @@ vg_conn_connect(struct vg_conn *c, const struct sockaddr *sa, unsigned timeout_m
     int fd, one = 1;
 
     VG_ENSURE(c->fd < 0 && c->op == VG__OP_NONE, VG_EINVAL);
-    if (sa->sa_family == AF_INET)
+    if (sa->sa_family == AF_INET) {
         salen = sizeof(struct sockaddr_in);
-    else if (sa->sa_family == AF_INET6)
+    } else if (sa->sa_family == AF_INET6) {
         salen = sizeof(struct sockaddr_in6);
-    else
+    } else {
         return VG_EINVAL;
+    }
     fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
         return vg_err_from_errno(errno);
+    }
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
     if (uv_poll_init_socket(c->loop, &c->poll, fd) != 0) {
@@ -190,8 +196,9 @@ vg__do_connect(struct vg_conn *c)
         vg__complete(c, -(int)c->woff, 0);
         return;
     }
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
         soerr = errno;
+    }
     vg__complete(c, soerr == 0 ? 0 : vg_err_from_errno(soerr), 0);
 }
 
@@ -199,10 +206,12 @@ vg__do_connect(struct vg_conn *c)
 static int
 vg__want(int ssl_err)
 {
-    if (ssl_err == SSL_ERROR_WANT_READ)
+    if (ssl_err == SSL_ERROR_WANT_READ) {
         return UV_READABLE;
-    if (ssl_err == SSL_ERROR_WANT_WRITE)
+    }
+    if (ssl_err == SSL_ERROR_WANT_WRITE) {
         return UV_WRITABLE;
+    }
     return 0;
 }
 
@@ -261,8 +270,9 @@ vg__do_write(struct vg_conn *c)
                 vg__watch(c, UV_WRITABLE);
                 return;
             }
-            if (errno == EINTR)
+            if (errno == EINTR) {
                 continue;
+            }
             vg__complete(c, errno == EPIPE ? VG_ECONNRESET : vg_err_from_errno(errno), 0);
             return;
         }
@@ -301,8 +311,9 @@ vg__do_read(struct vg_conn *c)
             vg__complete(c, 0, (size_t)n);
             return;
         }
-        if (errno == EINTR)
+        if (errno == EINTR) {
             continue;
+        }
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             vg__watch(c, UV_READABLE);
             return;
@@ -313,7 +324,7 @@ vg__do_read(struct vg_conn *c)
 }
 
 static void
-vg__on_poll(uv_poll_t *h, int status, int events)
+vg__conn_on_poll(uv_poll_t *h, int status, int events)
 {
     struct vg_conn *c = h->data;
 
@@ -341,31 +352,35 @@ vg__on_poll(uv_poll_t *h, int status, int events)
 }
 
 static void
-vg__on_close(uv_handle_t *h)
+vg__conn_on_close(uv_handle_t *h)
 {
     struct vg_conn *c = h->data;
 
-    if (--c->open_handles > 0)
+    if (--c->open_handles > 0) {
         return;
-    if (c->ssl != NULL)
+    }
+    if (c->ssl != NULL) {
         SSL_free(c->ssl);
-    if (c->fd >= 0)
+    }
+    if (c->fd >= 0) {
         close(c->fd);
+    }
     free(c);
 }
 
 void
 vg_conn_close(struct vg_conn *c)
 {
-    if (c == NULL || c->closing)
+    if (c == NULL || c->closing) {
         return;
+    }
     c->closing = true;
     c->op = VG__OP_NONE;
     c->cb = NULL;
     uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->timer, vg__on_close);
+    uv_close((uv_handle_t *)&c->timer, vg__conn_on_close);
     if (c->poll_init) {
         uv_poll_stop(&c->poll);
-        uv_close((uv_handle_t *)&c->poll, vg__on_close);
+        uv_close((uv_handle_t *)&c->poll, vg__conn_on_close);
     }
 }

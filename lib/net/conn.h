@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conn.h - one TCP (optionally TLS) client connection driven by the libuv loop through a
  * non-blocking socket and a uv_poll handle; non-blocking OpenSSL on top.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "net/httpclient.h"
 
 #include <arpa/inet.h>
@@ -29,10 +30,11 @@ struct vg__post {
 static void
 vg__end(struct vg__post *ps, int status, const char *failure)
 {
-    if (status > 0)
+    if (status > 0) {
         ps->cb(status, ps->x.body.data, ps->x.body.len, NULL, ps->arg);
-    else
+    } else {
         ps->cb(0, NULL, 0, failure, ps->arg);
+    }
     vg_conn_close(ps->conn);
     vg_buf_cleanup(&ps->req);
     vg_httpx_cleanup(&ps->x);
@@ -44,24 +46,26 @@ vg__on_response(struct vg_httpx *x, int failure, void *arg)
 {
     struct vg__post *ps = arg;
 
-    if (failure != 0)
+    if (failure != 0) {
         vg__end(ps, 0, vg_err_failure(failure));
-    else if (x->truncated)
+    } else if (x->truncated) {
         vg__end(ps, 0, "response too large");
-    else
+    } else {
         vg__end(ps, x->head->status, NULL);
+    }
 }
 
 static void
 vg__send(struct vg__post *ps)
 {
     if (vg_httpx_start(&ps->x, ps->conn, ps->req.data, ps->req.len, ps->timeout_ms, vg__on_response,
-                       ps) < 0)
+                       ps) < 0) {
         vg__end(ps, 0, "internal error");
+    }
 }
 
 static void
-vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
+vg__httpclient_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 {
     struct vg__post *ps = arg;
     struct vg_tls_info *ti;
@@ -88,7 +92,7 @@ vg__on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 }
 
 static void
-vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
+vg__httpclient_on_connect(struct vg_conn *c, int status, size_t n, void *arg)
 {
     struct vg__post *ps = arg;
     struct ssl_st *ssl;
@@ -103,12 +107,13 @@ vg__on_connect(struct vg_conn *c, int status, size_t n, void *arg)
         return;
     }
     if (vg_tls_new(ps->ctx, vg_conn_fd(c), ps->url.host, ps->url.ip_family != 0, &ssl) < 0 ||
-        vg_conn_handshake(c, ssl, ps->timeout_ms, vg__on_handshake, ps) < 0)
+        vg_conn_handshake(c, ssl, ps->timeout_ms, vg__httpclient_on_handshake, ps) < 0) {
         vg__end(ps, 0, "TLS set-up failed");
+    }
 }
 
 static void
-vg__connect(struct vg__post *ps, const struct sockaddr *sa)
+vg__httpclient_connect(struct vg__post *ps, const struct sockaddr *sa)
 {
     struct sockaddr_storage ss;
 
@@ -121,22 +126,25 @@ vg__connect(struct vg__post *ps, const struct sockaddr *sa)
         ((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons(ps->url.port);
     }
     ps->conn = vg_conn_new(ps->loop);
-    if (vg_conn_connect(ps->conn, (struct sockaddr *)&ss, ps->timeout_ms, vg__on_connect, ps) < 0)
+    if (vg_conn_connect(ps->conn, (struct sockaddr *)&ss, ps->timeout_ms, vg__httpclient_on_connect,
+                        ps) < 0) {
         vg__end(ps, 0, "cannot create a socket");
+    }
 }
 
 static void
-vg__on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+vg__httpclient_on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct vg__post *ps = req->data;
 
     if (status != 0 || res == NULL) {
-        if (res != NULL)
+        if (res != NULL) {
             uv_freeaddrinfo(res);
+        }
         vg__end(ps, 0, "cannot resolve the server's name");
         return;
     }
-    vg__connect(ps, res->ai_addr);
+    vg__httpclient_connect(ps, res->ai_addr);
     uv_freeaddrinfo(res);
 }
 
@@ -159,8 +167,9 @@ vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const cha
     ps->cb = cb;
     ps->arg = arg;
     snprintf(host, sizeof(host), ps->url.ip_family == 6 ? "[%s]" : "%s", ps->url.host);
-    if (!vg_url_default_port(&ps->url))
+    if (!vg_url_default_port(&ps->url)) {
         snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", ps->url.port);
+    }
     vg_buf_init(&ps->req, len + VG_URL_MAX + 1024);
     vg_httpx_init(&ps->x, loop, resp_max);
     if (vg_buf_appendf(&ps->req,
@@ -189,14 +198,15 @@ vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const cha
             s6->sin6_family = AF_INET6;
             inet_pton(AF_INET6, ps->url.host, &s6->sin6_addr);
         }
-        vg__connect(ps, (struct sockaddr *)&ss);
+        vg__httpclient_connect(ps, (struct sockaddr *)&ss);
         return 0;
     }
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     ps->gai.data = ps;
-    if (uv_getaddrinfo(loop, &ps->gai, vg__on_gai, ps->url.host, NULL, &hints) != 0)
+    if (uv_getaddrinfo(loop, &ps->gai, vg__httpclient_on_gai, ps->url.host, NULL, &hints) != 0) {
         vg__end(ps, 0, "cannot resolve the server's name");
+    }
     return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * httpclient.h - a small HTTP(S) client for vigie's own services: POST a body to a URL and read
  * the answer (the probe's control requests to a helper, its uploads to a collector). https URLs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "net/httpx.h"
 
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #define VG__READ_FIRST (4 * 1024)
 #define VG__READ_CHUNK (16 * 1024)
 
-static void vg__read(struct vg_httpx *x);
+static void vg__httpx_read(struct vg_httpx *x);
 
 void
 vg_httpx_init(struct vg_httpx *x, uv_loop_t *loop, size_t body_max)
@@ -40,7 +41,7 @@ vg__done(struct vg_httpx *x, int failure)
  * or cut at the cap, 0 to read more, negative on error. Exactly body_max bytes is not a cut: only
  * a byte past the cap proves truncation. */
 static int
-vg__body(struct vg_httpx *x, size_t added)
+vg__httpx_body(struct vg_httpx *x, size_t added)
 {
     bool done = false;
 
@@ -48,8 +49,9 @@ vg__body(struct vg_httpx *x, size_t added)
         size_t start = x->body.len - added, out = 0, used = 0;
         int rc = vg_chunked_decode(&x->ch, x->body.data + start, added, &out, &used);
 
-        if (rc < 0)
+        if (rc < 0) {
             return rc;
+        }
         x->body.len = start + out;
         done = rc == 1;
     } else if (x->framing == VG_HTTP_BODY_LENGTH) {
@@ -90,17 +92,19 @@ vg__on_read(struct vg_conn *c, int status, size_t n, void *arg)
         for (;;) {
             rc = vg_http_parse_head(x->in.data, x->in.len, x->head);
             /* Interim 1xx responses (RFC 9110 15.2) precede the final one: drop them. */
-            if (rc != 0 || x->head->status >= 200 || x->head->status == 101)
+            if (rc != 0 || x->head->status >= 200 || x->head->status == 101) {
                 break;
+            }
             vg_buf_consume(&x->in, x->head->head_len);
         }
         if (rc == VG_EMORE) {
             VG_FREE(x->head);
-            vg__read(x);
+            vg__httpx_read(x);
             return;
         }
-        if (rc == 0)
+        if (rc == 0) {
             rc = vg_http_framing(x->head, x->in.data, false, &x->framing, &x->left);
+        }
         if (rc < 0) {
             VG_FREE(x->head);
             vg__done(x, rc == VG_ETOOBIG ? VG_ETOOBIG : VG_EPROTO);
@@ -120,13 +124,13 @@ vg__on_read(struct vg_conn *c, int status, size_t n, void *arg)
                 return;
             }
             x->in.len = x->head->head_len;
-            rc = vg__body(x, extra);
+            rc = vg__httpx_body(x, extra);
             if (rc != 0) {
                 vg__done(x, rc < 0 ? VG_EPROTO : 0);
                 return;
             }
         }
-        vg__read(x);
+        vg__httpx_read(x);
         return;
     }
     if (n == 0) {
@@ -135,16 +139,16 @@ vg__on_read(struct vg_conn *c, int status, size_t n, void *arg)
         return;
     }
     x->body.len += n;
-    rc = vg__body(x, n);
+    rc = vg__httpx_body(x, n);
     if (rc != 0) {
         vg__done(x, rc < 0 ? VG_EPROTO : 0);
         return;
     }
-    vg__read(x);
+    vg__httpx_read(x);
 }
 
 static void
-vg__read(struct vg_httpx *x)
+vg__httpx_read(struct vg_httpx *x)
 {
     uint64_t now = uv_now(x->loop);
     uint64_t left = x->deadline > now ? x->deadline - now : 0;
@@ -158,15 +162,17 @@ vg__read(struct vg_httpx *x)
         vg__done(x, VG_ETIMEDOUT);
         return;
     }
-    if (x->head == NULL && b->max - b->len < room)
+    if (x->head == NULL && b->max - b->len < room) {
         room = b->max - b->len;
+    }
     if (room == 0) {
         vg__done(x, VG_ETOOBIG);
         return;
     }
     if (vg_buf_reserve(b, room, &dst) < 0 ||
-        vg_conn_read(x->conn, dst, room, (unsigned)left, vg__on_read, x) < 0)
+        vg_conn_read(x->conn, dst, room, (unsigned)left, vg__on_read, x) < 0) {
         vg__done(x, VG_EINTERNAL);
+    }
 }
 
 static void
@@ -180,7 +186,7 @@ vg__on_written(struct vg_conn *c, int status, size_t n, void *arg)
         vg__done(x, status);
         return;
     }
-    vg__read(x);
+    vg__httpx_read(x);
 }
 
 int

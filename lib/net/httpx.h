@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * httpx.h - one HTTP/1.1 exchange (request written, response head and body read) over a connected
  * vg_conn: the page fetch of a measurement and the probe's request to a control helper share it.

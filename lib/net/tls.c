@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "net/tls.h"
 
 #include <errno.h>
@@ -76,10 +77,12 @@ vg__tls_set_host(SSL *ssl, const char *host, bool host_is_ip)
 {
     X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
 
-    if (host_is_ip)
+    if (host_is_ip) {
         return X509_VERIFY_PARAM_set1_ip_asc(param, host);
-    if (SSL_set_tlsext_host_name(ssl, host) != 1)
+    }
+    if (SSL_set_tlsext_host_name(ssl, host) != 1) {
         return 0;
+    }
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     return SSL_set1_host(ssl, host);
 }
@@ -90,12 +93,15 @@ vg_tls_new(SSL_CTX *ctx, int fd, const char *host, bool host_is_ip, SSL **out)
     SSL *ssl = SSL_new(ctx);
 
     *out = NULL;
-    if (ssl == NULL)
+    if (ssl == NULL) {
         return VG_EINTERNAL;
-    if (vg__tls_set_host(ssl, host, host_is_ip) != 1)
+    }
+    if (vg__tls_set_host(ssl, host, host_is_ip) != 1) {
         goto fail;
-    if (SSL_set_fd(ssl, fd) != 1)
+    }
+    if (SSL_set_fd(ssl, fd) != 1) {
         goto fail;
+    }
     SSL_set_connect_state(ssl);
     *out = ssl;
     return 0;
@@ -126,8 +132,9 @@ vg__name_oneline(const X509_NAME *name, char *out, size_t cap)
             break;
         }
         o += (size_t)w;
-        for (int j = 0; j < len && o + 1 < cap; j++)
+        for (int j = 0; j < len && o + 1 < cap; j++) {
             out[o++] = utf8[j] < 0x20 || utf8[j] == 0x7f ? '?' : (char)utf8[j];
+        }
         out[o] = '\0';
         OPENSSL_free(utf8);
     }
@@ -139,8 +146,9 @@ vg__time_iso(const ASN1_TIME *t, char *out, size_t cap)
     struct tm tm;
 
     out[0] = '\0';
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
         return;
+    }
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
@@ -175,8 +183,9 @@ vg__cert_fill(X509 *x, struct vg_cert *c)
     }
     OPENSSL_free(der);
     spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
-    if (spki_len > 0)
+    if (spki_len > 0) {
         vg_sha256_hex(spki, (size_t)spki_len, c->spki_sha256);
+    }
     OPENSSL_free(spki);
     vg__name_oneline(X509_get_subject_name(x), c->subject, sizeof(c->subject));
     vg__name_oneline(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer));
@@ -274,8 +283,9 @@ vg_tls_collect(SSL *ssl, struct vg_tls_info *info)
         info->alpn[alpn_len] = '\0';
     }
     n = chain != NULL ? sk_X509_num(chain) : 0;
-    for (int i = 0; i < n && info->n_certs < VG_TLS_CHAIN_MAX; i++)
+    for (int i = 0; i < n && info->n_certs < VG_TLS_CHAIN_MAX; i++) {
         vg__cert_fill(sk_X509_value(chain, i), &info->certs[info->n_certs++]);
+    }
     if (n == 0) {
         info->verify_err = VG_ETLS_BAD_CERT;
         snprintf(info->verify_reason, sizeof(info->verify_reason), "no peer certificate");
@@ -288,8 +298,9 @@ vg_tls_collect(SSL *ssl, struct vg_tls_info *info)
 void
 vg_tls_info_cleanup(struct vg_tls_info *info)
 {
-    for (size_t i = 0; i < info->n_certs; i++)
+    for (size_t i = 0; i < info->n_certs; i++) {
         VG_FREE(info->certs[i].der);
+    }
     info->n_certs = 0;
 }
 
@@ -306,26 +317,28 @@ vg_tls_classify_error(SSL *ssl, int ssl_err, int sys_errno, int *alert)
         rc = VG_EEOF;
         break;
     case SSL_ERROR_SYSCALL:
-        if (e != 0)
+        if (e != 0) {
             rc = VG_ETLS_HANDSHAKE;
-        else if (sys_errno == 0 || sys_errno == EPIPE)
+        } else if (sys_errno == 0 || sys_errno == EPIPE) {
             rc = VG_EEOF;
-        else
+        } else {
             rc = vg_err_from_errno(sys_errno);
+        }
         break;
     case SSL_ERROR_SSL:
         if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
-            ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+            ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
             rc = VG_EEOF;
-        else if (sys_errno == ECONNRESET)
+        } else if (sys_errno == ECONNRESET) {
             rc = VG_ECONNRESET;
-        else {
+        } else {
             int reason = ERR_GET_REASON(e);
 
             /* Alerts received are reported as SSL_R_SSLV3_ALERT_* / SSL_R_TLSV1_ALERT_*
              * reasons, numbered 1000 + the alert description. */
-            if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= 1000 && reason < 1256)
+            if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= 1000 && reason < 1256) {
                 *alert = reason - 1000;
+            }
             rc = *alert == 112 ? VG_ETLS_HOSTNAME : VG_ETLS_HANDSHAKE;
         }
         break;
@@ -398,8 +411,9 @@ vg_tls_mem_step(struct vg_tls_mem *t, const uint8_t *in, size_t inlen, const uin
     *out = NULL;
     *outlen = 0;
     *alert = -1;
-    if (inlen > 0 && (inlen > INT_MAX || BIO_write(t->in, in, (int)inlen) != (int)inlen))
+    if (inlen > 0 && (inlen > INT_MAX || BIO_write(t->in, in, (int)inlen) != (int)inlen)) {
         return VG_EINTERNAL;
+    }
     rc = SSL_do_handshake(t->ssl);
     e = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, rc);
     /* Whatever OpenSSL queued for the peer goes out, alerts included. */
@@ -409,15 +423,18 @@ vg_tls_mem_step(struct vg_tls_mem *t, const uint8_t *in, size_t inlen, const uin
             t->buf = vg_xrealloc(t->buf, pending);
             t->cap = pending;
         }
-        if (pending > INT_MAX || BIO_read(t->out, t->buf, (int)pending) != (int)pending)
+        if (pending > INT_MAX || BIO_read(t->out, t->buf, (int)pending) != (int)pending) {
             return VG_EINTERNAL;
+        }
         *out = t->buf;
         *outlen = pending;
     }
-    if (rc == 1)
+    if (rc == 1) {
         return 1;
-    if (e == SSL_ERROR_WANT_READ)
+    }
+    if (e == SSL_ERROR_WANT_READ) {
         return 0;
+    }
     return vg_tls_classify_error(t->ssl, e, 0, alert);
 }
 
@@ -430,8 +447,9 @@ vg_tls_mem_collect(struct vg_tls_mem *t, struct vg_tls_info *info)
 void
 vg_tls_mem_free(struct vg_tls_mem *t)
 {
-    if (t == NULL)
+    if (t == NULL) {
         return;
+    }
     SSL_free(t->ssl);
     free(t->buf);
     free(t);
@@ -448,12 +466,14 @@ vg_tls_client_hello(SSL_CTX *ctx, const char *host, bool host_is_ip, uint8_t **o
     *len = 0;
     VG_TRY(vg_tls_mem_new(ctx, host, host_is_ip, &t));
     rc = vg_tls_mem_step(t, NULL, 0, &p, len, &alert);
-    if (rc == 0 && *len > 0)
+    if (rc == 0 && *len > 0) {
         *out = vg_xmemdup(p, *len);
-    else if (rc >= 0)
+    } else if (rc >= 0) {
         rc = VG_EINTERNAL;
+    }
     vg_tls_mem_free(t);
-    if (rc < 0)
+    if (rc < 0) {
         *len = 0;
+    }
     return rc < 0 ? rc : 0;
 }

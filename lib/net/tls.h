@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tls.h - vigie's TLS client side on OpenSSL 3: context set-up, certificate validation verdicts
  * and the summaries a measurement keeps of a peer chain. This directory is the only place that

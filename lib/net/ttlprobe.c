@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "net/ttlprobe.h"
 
 #include <arpa/inet.h>
@@ -13,7 +14,7 @@
 #include "util/str.h"
 
 static uint64_t
-vg__now_ms(void)
+vg__ttlprobe_now_ms(void)
 {
     struct timespec ts;
 
@@ -25,10 +26,11 @@ vg__now_ms(void)
 static int
 vg__left(uint64_t deadline)
 {
-    uint64_t now = vg__now_ms();
+    uint64_t now = vg__ttlprobe_now_ms();
 
-    if (now >= deadline)
+    if (now >= deadline) {
         return 0;
+    }
     return deadline - now > 60000 ? 60000 : (int)(deadline - now);
 }
 
@@ -36,8 +38,9 @@ enum vg_ttl_kind
 vg_ttl_icmp_kind(int family, uint8_t type)
 {
     /* RFC 792: type 11 time exceeded; RFC 4443: ICMPv6 type 3 time exceeded. */
-    if ((family == AF_INET && type == 11) || (family == AF_INET6 && type == 3))
+    if ((family == AF_INET && type == 11) || (family == AF_INET6 && type == 3)) {
         return VG_TTL_EXCEEDED;
+    }
     return VG_TTL_UNREACH;
 }
 
@@ -49,14 +52,16 @@ vg__offender(const struct sockaddr *sa, size_t avail, char *out, size_t cap)
         struct sockaddr_in sin;
 
         memcpy(&sin, sa, sizeof(sin));
-        if (inet_ntop(AF_INET, &sin.sin_addr, out, (socklen_t)cap) == NULL)
+        if (inet_ntop(AF_INET, &sin.sin_addr, out, (socklen_t)cap) == NULL) {
             out[0] = '\0';
+        }
     } else if (sa->sa_family == AF_INET6 && avail >= sizeof(struct sockaddr_in6)) {
         struct sockaddr_in6 sin6;
 
         memcpy(&sin6, sa, sizeof(sin6));
-        if (inet_ntop(AF_INET6, &sin6.sin6_addr, out, (socklen_t)cap) == NULL)
+        if (inet_ntop(AF_INET6, &sin6.sin6_addr, out, (socklen_t)cap) == NULL) {
             out[0] = '\0';
+        }
     }
 }
 
@@ -78,8 +83,9 @@ vg_ttl_parse_cmsgs(struct msghdr *msg, struct vg_ttl_icmp *icmp, int *ip_ttl)
             struct sock_extended_err ee;
             size_t data_len;
 
-            if (cm->cmsg_len < CMSG_LEN(sizeof(ee)))
+            if (cm->cmsg_len < CMSG_LEN(sizeof(ee))) {
                 return VG_ETRUNC;
+            }
             data_len = cm->cmsg_len - CMSG_LEN(0);
             memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
             icmp->icmp = ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6;
@@ -100,8 +106,9 @@ vg_ttl_parse_cmsgs(struct msghdr *msg, struct vg_ttl_icmp *icmp, int *ip_ttl)
         } else if (is_ttl) {
             int v;
 
-            if (cm->cmsg_len < CMSG_LEN(sizeof(v)))
+            if (cm->cmsg_len < CMSG_LEN(sizeof(v))) {
                 return VG_ETRUNC;
+            }
             memcpy(&v, CMSG_DATA(cm), sizeof(v));
             *ip_ttl = v >= 0 && v <= VG_TTL_MAX ? v : -1;
         }
@@ -115,8 +122,9 @@ vg__family(int fd)
     int family = AF_UNSPEC;
     socklen_t sl = sizeof(family);
 
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &sl) != 0)
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &sl) != 0) {
         return AF_UNSPEC;
+    }
     return family;
 }
 
@@ -126,12 +134,13 @@ vg_ttl_set(int fd, int ttl)
     int family = vg__family(fd), v = ttl < 0 ? -1 : ttl, rc;
 
     VG_ENSURE(ttl <= VG_TTL_MAX && ttl != 0, VG_EINVAL);
-    if (family == AF_INET6)
+    if (family == AF_INET6) {
         rc = setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v));
-    else if (family == AF_INET)
+    } else if (family == AF_INET) {
         rc = setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof(v));
-    else
+    } else {
         return VG_EINVAL;
+    }
     return rc == 0 ? 0 : vg_err_from_errno(errno);
 }
 
@@ -145,8 +154,9 @@ vg__socket(const struct sockaddr *sa, int type, int *out)
     *out = -1;
     VG_ENSURE(sa->sa_family == AF_INET || v6, VG_EINVAL);
     fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
         return vg_err_from_errno(errno);
+    }
     if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &one,
                    sizeof(one)) != 0) {
         int e = errno;
@@ -187,10 +197,12 @@ vg__read_errqueue(int fd, struct vg_ttl_obs *obs)
         mh.msg_iovlen = 1;
         mh.msg_control = ctl;
         mh.msg_controllen = sizeof(ctl);
-        if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+        if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
             break;
-        if (vg_ttl_parse_cmsgs(&mh, &icmp, &ttl) != 1 || !icmp.icmp)
+        }
+        if (vg_ttl_parse_cmsgs(&mh, &icmp, &ttl) != 1 || !icmp.icmp) {
             continue;
+        }
         any = true;
         obs->icmp_seen = true;
         obs->icmp_type = icmp.type;
@@ -207,8 +219,9 @@ vg__sock_error(int fd)
     int e = 0;
     socklen_t sl = sizeof(e);
 
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) != 0)
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) != 0) {
         return vg_err_from_errno(errno);
+    }
     return e == 0 ? 0 : vg_err_from_errno(e);
 }
 
@@ -218,8 +231,9 @@ vg_ttl_close(int fd)
     struct linger lg = {1, 0};
     int rc;
 
-    if (fd < 0)
+    if (fd < 0) {
         return;
+    }
     /* Best effort: the RST should reach the peer, but closing matters more. */
     rc = vg_ttl_set(fd, -1);
     (void)rc;
@@ -230,7 +244,7 @@ vg_ttl_close(int fd)
 int
 vg_ttl_tcp_connect(const struct sockaddr *sa, unsigned timeout_ms, int *out)
 {
-    uint64_t deadline = vg__now_ms() + timeout_ms;
+    uint64_t deadline = vg__ttlprobe_now_ms() + timeout_ms;
     int fd, rc;
 
     *out = -1;
@@ -244,8 +258,9 @@ vg_ttl_tcp_connect(const struct sockaddr *sa, unsigned timeout_ms, int *out)
         struct pollfd pfd = {fd, POLLOUT, 0};
         int n = poll(&pfd, 1, vg__left(deadline));
 
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n <= 0) {
             close(fd);
             return n == 0 ? VG_ETIMEDOUT : vg_err_from_errno(errno);
@@ -265,13 +280,15 @@ vg_ttl_tcp_connect(const struct sockaddr *sa, unsigned timeout_ms, int *out)
 static void
 vg__first_event(struct vg_ttl_obs *obs, uint64_t t0, unsigned grace_ms, uint64_t *deadline)
 {
-    uint64_t now = vg__now_ms();
+    uint64_t now = vg__ttlprobe_now_ms();
 
-    if (obs->ms > 0)
+    if (obs->ms > 0) {
         return;
+    }
     obs->ms = now > t0 ? (double)(now - t0) : 0.001;
-    if (now + grace_ms < *deadline)
+    if (now + grace_ms < *deadline) {
         *deadline = now + grace_ms;
+    }
 }
 
 static bool
@@ -288,7 +305,7 @@ vg_ttl_tcp_send(int fd, int ttl, const void *p, size_t len, unsigned timeout_ms,
 
     memset(obs, 0, sizeof(*obs));
     VG_TRY(vg_ttl_set(fd, ttl));
-    t0 = vg__now_ms();
+    t0 = vg__ttlprobe_now_ms();
     deadline = t0 + timeout_ms;
     VG_TRY(vg_ttl_tcp_write(fd, p, len, timeout_ms));
     for (;;) {
@@ -296,12 +313,15 @@ vg_ttl_tcp_send(int fd, int ttl, const void *p, size_t len, unsigned timeout_ms,
         int n = poll(&pfd, 1, vg__left(deadline)), e;
         ssize_t r;
 
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n < 0)
+        }
+        if (n < 0) {
             return vg_err_from_errno(errno);
-        if (n == 0)
+        }
+        if (n == 0) {
             break; /* SILENT, or what an ICMP error left */
+        }
         if (pfd.revents & POLLERR) {
             (void)vg__read_errqueue(fd, obs);
             e = vg__sock_error(fd);
@@ -317,20 +337,25 @@ vg_ttl_tcp_send(int fd, int ttl, const void *p, size_t len, unsigned timeout_ms,
                 obs->icmp_seen = true;
                 obs->kind = VG_TTL_EXCEEDED;
             }
-            if (e < 0)
+            if (e < 0) {
                 obs->sock_err = e;
-            if (obs->icmp_seen)
+            }
+            if (obs->icmp_seen) {
                 vg__first_event(obs, t0, grace_ms, &deadline);
-            if (!(pfd.revents & (POLLIN | POLLHUP)))
+            }
+            if (!(pfd.revents & (POLLIN | POLLHUP))) {
                 continue;
+            }
         }
         r = recv(fd, buf, cap, 0);
-        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
             continue;
+        }
         if (r < 0 && vg__is_icmp_err(vg_err_from_errno(errno))) {
             obs->icmp_seen = true;
-            if (obs->kind == VG_TTL_SILENT)
+            if (obs->kind == VG_TTL_SILENT) {
                 obs->kind = VG_TTL_EXCEEDED;
+            }
             vg__first_event(obs, t0, grace_ms, &deadline);
             continue;
         }
@@ -353,7 +378,7 @@ vg_ttl_tcp_send(int fd, int ttl, const void *p, size_t len, unsigned timeout_ms,
 int
 vg_ttl_tcp_write(int fd, const void *p, size_t len, unsigned timeout_ms)
 {
-    uint64_t deadline = vg__now_ms() + timeout_ms;
+    uint64_t deadline = vg__ttlprobe_now_ms() + timeout_ms;
     const uint8_t *b = p;
     size_t off = 0;
 
@@ -366,13 +391,16 @@ vg_ttl_tcp_write(int fd, const void *p, size_t len, unsigned timeout_ms)
             off += (size_t)w;
             continue;
         }
-        if (w < 0 && errno != EAGAIN && errno != EINTR)
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
             return vg_err_from_errno(errno);
+        }
         n = poll(&pfd, 1, vg__left(deadline));
-        if (n == 0)
+        if (n == 0) {
             return VG_ETIMEDOUT;
-        if (n < 0 && errno != EINTR)
+        }
+        if (n < 0 && errno != EINTR) {
             return vg_err_from_errno(errno);
+        }
     }
     return 0;
 }
@@ -380,19 +408,22 @@ vg_ttl_tcp_write(int fd, const void *p, size_t len, unsigned timeout_ms)
 int
 vg_ttl_tcp_recv(int fd, uint8_t *buf, size_t cap, unsigned timeout_ms)
 {
-    uint64_t deadline = vg__now_ms() + timeout_ms;
+    uint64_t deadline = vg__ttlprobe_now_ms() + timeout_ms;
 
     for (;;) {
         struct pollfd pfd = {fd, POLLIN, 0};
         int n = poll(&pfd, 1, vg__left(deadline));
         ssize_t r;
 
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n < 0)
+        }
+        if (n < 0) {
             return vg_err_from_errno(errno);
-        if (n == 0)
+        }
+        if (n == 0) {
             return VG_ETIMEDOUT;
+        }
         if (pfd.revents & POLLERR) {
             int e;
             struct vg_ttl_obs ignored;
@@ -401,16 +432,20 @@ vg_ttl_tcp_recv(int fd, uint8_t *buf, size_t cap, unsigned timeout_ms)
             (void)vg__read_errqueue(fd, &ignored);
             e = vg__sock_error(fd);
             /* A late ICMP error for a segment sent with a low TTL: not this read's business. */
-            if (e < 0 && e != VG_EHOSTUNREACH && e != VG_ENETUNREACH)
+            if (e < 0 && e != VG_EHOSTUNREACH && e != VG_ENETUNREACH) {
                 return e;
-            if (!(pfd.revents & (POLLIN | POLLHUP)))
+            }
+            if (!(pfd.revents & (POLLIN | POLLHUP))) {
                 continue;
+            }
         }
         r = recv(fd, buf, cap, 0);
-        if (r >= 0)
+        if (r >= 0) {
             return (int)(r > 0x7fffffff ? 0x7fffffff : r);
-        if (errno != EAGAIN && errno != EINTR && errno != EHOSTUNREACH && errno != ENETUNREACH)
+        }
+        if (errno != EAGAIN && errno != EINTR && errno != EHOSTUNREACH && errno != ENETUNREACH) {
             return vg_err_from_errno(errno);
+        }
     }
 }
 
@@ -427,7 +462,7 @@ vg_ttl_syn(const struct sockaddr *sa, int ttl, unsigned timeout_ms, struct vg_tt
         close(fd);
         return rc;
     }
-    t0 = vg__now_ms();
+    t0 = vg__ttlprobe_now_ms();
     deadline = t0 + timeout_ms;
     if (connect(fd, sa, vg__salen(sa)) != 0 && errno != EINPROGRESS) {
         /* Refused or unreachable at once (a local route), not a network answer. */
@@ -439,15 +474,17 @@ vg_ttl_syn(const struct sockaddr *sa, int ttl, unsigned timeout_ms, struct vg_tt
         struct pollfd pfd = {fd, POLLOUT, 0};
         int n = poll(&pfd, 1, vg__left(deadline));
 
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n < 0) {
             rc = vg_err_from_errno(errno);
             close(fd);
             return rc;
         }
-        if (n == 0)
+        if (n == 0) {
             break; /* SILENT */
+        }
         vg__first_event(obs, t0, 0, &deadline);
         if (vg__read_errqueue(fd, obs)) {
             (void)vg__sock_error(fd);
@@ -455,15 +492,16 @@ vg_ttl_syn(const struct sockaddr *sa, int ttl, unsigned timeout_ms, struct vg_tt
         }
         rc = vg__sock_error(fd);
         obs->sock_err = rc;
-        if (rc == 0)
+        if (rc == 0) {
             obs->kind = VG_TTL_CONNECTED;
-        else if (rc == VG_ECONNREFUSED)
+        } else if (rc == VG_ECONNREFUSED) {
             obs->kind = VG_TTL_REFUSED;
-        else if (rc == VG_EHOSTUNREACH || rc == VG_ENETUNREACH) {
+        } else if (rc == VG_EHOSTUNREACH || rc == VG_ENETUNREACH) {
             obs->icmp_seen = true;
             obs->kind = VG_TTL_EXCEEDED;
-        } else
+        } else {
             obs->kind = VG_TTL_UNREACH;
+        }
         break;
     }
     vg_ttl_close(fd);
@@ -484,7 +522,7 @@ vg_ttl_udp(const struct sockaddr *sa, int ttl, const void *p, size_t len, unsign
         close(fd);
         return rc;
     }
-    t0 = vg__now_ms();
+    t0 = vg__ttlprobe_now_ms();
     deadline = t0 + timeout_ms;
     if (send(fd, p, len, 0) < 0) {
         rc = vg_err_from_errno(errno);
@@ -496,17 +534,20 @@ vg_ttl_udp(const struct sockaddr *sa, int ttl, const void *p, size_t len, unsign
         int n = poll(&pfd, 1, vg__left(deadline));
         bool event = false;
 
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n <= 0)
+        }
+        if (n <= 0) {
             break;
+        }
         if (pfd.revents & POLLERR) {
             enum vg_ttl_kind before = obs->kind;
 
             if (vg__read_errqueue(fd, obs)) {
                 event = true;
-                if (before == VG_TTL_DATA)
+                if (before == VG_TTL_DATA) {
                     obs->kind = VG_TTL_DATA; /* an answer outranks a router's error */
+                }
             }
             (void)vg__sock_error(fd);
         }
@@ -525,8 +566,9 @@ vg_ttl_udp(const struct sockaddr *sa, int ttl, const void *p, size_t len, unsign
             mh.msg_controllen = sizeof(ctl);
             r = recvmsg(fd, &mh, MSG_DONTWAIT);
             if (r >= 0) {
-                if (vg_ttl_parse_cmsgs(&mh, &icmp, &ip_ttl) < 0)
+                if (vg_ttl_parse_cmsgs(&mh, &icmp, &ip_ttl) < 0) {
                     ip_ttl = -1;
+                }
                 if (!(mh.msg_flags & MSG_TRUNC) && cb(dgram, (size_t)r, ip_ttl, arg)) {
                     obs->n_dgrams++;
                     obs->kind = VG_TTL_DATA;
@@ -534,8 +576,9 @@ vg_ttl_udp(const struct sockaddr *sa, int ttl, const void *p, size_t len, unsign
                 }
             }
         }
-        if (event)
+        if (event) {
             vg__first_event(obs, t0, grace_ms, &deadline);
+        }
     }
     close(fd);
     return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ttlprobe.h - TTL-limited probes on unprivileged sockets, the raw material of vigie locate.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "net/udpdns.h"
 
 #include <arpa/inet.h>
@@ -36,28 +37,31 @@ struct vg_udpdns {
 static const uint16_t vg__qtypes[2] = {VG_DNS_TYPE_A, VG_DNS_TYPE_AAAA};
 
 static void
-vg__finish(struct vg_udpdns *q)
+vg__udpdns_finish(struct vg_udpdns *q)
 {
-    if (q->done)
+    if (q->done) {
         return;
+    }
     q->done = true;
     uv_timer_stop(&q->timer);
     uv_poll_stop(&q->poll);
-    if (q->done_cb != NULL)
+    if (q->done_cb != NULL) {
         q->done_cb(q, q->arg);
+    }
 }
 
 static void
 vg__on_timer(uv_timer_t *t)
 {
-    vg__finish(t->data);
+    vg__udpdns_finish(t->data);
 }
 
 static bool
 vg__same_source(const struct vg_udpdns *q, const struct sockaddr_storage *from)
 {
-    if (from->ss_family != q->resolver.ss_family)
+    if (from->ss_family != q->resolver.ss_family) {
         return false;
+    }
     if (from->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const void *)from, *b = (const void *)&q->resolver;
 
@@ -75,16 +79,19 @@ static bool
 vg__same_answer(const struct vg_udp_reply *a, const struct vg_udp_reply *b)
 {
     if (a->qtype != b->qtype || a->parse_err != b->parse_err || a->rcode != b->rcode ||
-        a->n_addrs != b->n_addrs)
+        a->n_addrs != b->n_addrs) {
         return false;
+    }
     for (size_t i = 0; i < a->n_addrs; i++) {
         bool found = false;
 
-        for (size_t j = 0; j < b->n_addrs && !found; j++)
+        for (size_t j = 0; j < b->n_addrs && !found; j++) {
             found = a->addrs[i].family == b->addrs[j].family &&
                     memcmp(a->addrs[i].a, b->addrs[j].a, sizeof(a->addrs[i].a)) == 0;
-        if (!found)
+        }
+        if (!found) {
             return false;
+        }
     }
     return true;
 }
@@ -98,13 +105,16 @@ vg__same_answer(const struct vg_udp_reply *a, const struct vg_udp_reply *b)
 static bool
 vg__keep(const struct vg_udpdns *q, int which, const struct vg_udp_reply *r)
 {
-    if (q->n_replies < VG_DNS_MAX_REPLIES || !q->answered[which])
+    if (q->n_replies < VG_DNS_MAX_REPLIES || !q->answered[which]) {
         return true;
-    if (q->n_replies >= VG_DNS_MAX_REPLIES + VG_DNS_MAX_DISTINCT)
+    }
+    if (q->n_replies >= VG_DNS_MAX_REPLIES + VG_DNS_MAX_DISTINCT) {
         return false;
+    }
     for (size_t i = 0; i < q->n_replies; i++) {
-        if (vg__same_answer(&q->replies[i], r))
+        if (vg__same_answer(&q->replies[i], r)) {
             return false;
+        }
     }
     return true;
 }
@@ -127,16 +137,18 @@ vg__record(struct vg_udpdns *q, const uint8_t *p, size_t len, bool oversized, in
     if (rc == 0) {
         for (int i = 0; i < 2; i++) {
             if (msg->qr && msg->id == q->id[i] && msg->qtype == vg__qtypes[i] &&
-                vg_dns_name_eq(msg->qname, q->name))
+                vg_dns_name_eq(msg->qname, q->name)) {
                 which = i;
+            }
         }
     } else if (len >= 2) {
         /* Unparseable: keep it if the id matches one of ours (a malformed injection). */
         uint16_t id = (uint16_t)(p[0] << 8 | p[1]);
 
         for (int i = 0; i < 2; i++) {
-            if (id == q->id[i])
+            if (id == q->id[i]) {
                 which = i;
+            }
         }
     }
     if (which < 0) {
@@ -155,11 +167,13 @@ vg__record(struct vg_udpdns *q, const uint8_t *p, size_t len, bool oversized, in
         for (size_t i = 0; i < msg->n_rr; i++) {
             const struct vg_dns_rr *rr = &msg->rr[i];
 
-            if (rr->type == VG_DNS_TYPE_CNAME && r.cname[0] == '\0')
+            if (rr->type == VG_DNS_TYPE_CNAME && r.cname[0] == '\0') {
                 memcpy(r.cname, rr->u.cname, sizeof(r.cname));
+            }
             if ((rr->type != VG_DNS_TYPE_A && rr->type != VG_DNS_TYPE_AAAA) ||
-                r.n_addrs >= VG_UDP_ADDRS_MAX)
+                r.n_addrs >= VG_UDP_ADDRS_MAX) {
                 continue;
+            }
             r.addrs[r.n_addrs].family = rr->type == VG_DNS_TYPE_A ? AF_INET : AF_INET6;
             memcpy(r.addrs[r.n_addrs].a, rr->type == VG_DNS_TYPE_A ? rr->u.a : rr->u.aaaa,
                    rr->type == VG_DNS_TYPE_A ? 4 : 16);
@@ -189,18 +203,19 @@ vg__record(struct vg_udpdns *q, const uint8_t *p, size_t len, bool oversized, in
             }
         }
     }
-    if (q->reply_cb != NULL)
+    if (q->reply_cb != NULL) {
         q->reply_cb(q, &q->replies[q->n_replies - 1], q->arg);
+    }
 }
 
 static void
-vg__on_poll(uv_poll_t *h, int status, int events)
+vg__udpdns_on_poll(uv_poll_t *h, int status, int events)
 {
     struct vg_udpdns *q = h->data;
 
     (void)events;
     if (status < 0) {
-        vg__finish(q);
+        vg__udpdns_finish(q);
         return;
     }
     while (!q->done) {
@@ -225,8 +240,9 @@ vg__on_poll(uv_poll_t *h, int status, int events)
         mh.msg_controllen = sizeof(ctl.space);
         n = recvmsg(q->fd, &mh, MSG_DONTWAIT);
         if (n < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR) {
                 continue;
+            }
             return; /* EAGAIN, or an ICMP error reported on the socket: keep waiting */
         }
         for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
@@ -253,19 +269,22 @@ vg_udpdns_start(uv_loop_t *loop, const struct sockaddr *resolver, const char *na
     int fd, one = 1;
 
     *out = NULL;
-    if (resolver->sa_family == AF_INET)
+    if (resolver->sa_family == AF_INET) {
         salen = sizeof(struct sockaddr_in);
-    else if (resolver->sa_family == AF_INET6)
+    } else if (resolver->sa_family == AF_INET6) {
         salen = sizeof(struct sockaddr_in6);
-    else
+    } else {
         return VG_EINVAL;
+    }
     fd = socket(resolver->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
         return vg_err_from_errno(errno);
-    if (resolver->sa_family == AF_INET)
+    }
+    if (resolver->sa_family == AF_INET) {
         (void)setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
-    else
+    } else {
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one));
+    }
     q = vg_xcalloc(1, sizeof(*q));
     q->loop = loop;
     q->fd = fd;
@@ -276,8 +295,9 @@ vg_udpdns_start(uv_loop_t *loop, const struct sockaddr *resolver, const char *na
     q->done_cb = done_cb;
     q->arg = arg;
     vg_random_bytes(q->id, sizeof(q->id));
-    if (q->id[0] == q->id[1])
+    if (q->id[0] == q->id[1]) {
         q->id[1] ^= 0x5a5a;
+    }
     for (int i = 0; i < 2; i++) {
         uint8_t pkt[VG_DNS_NAME_MAX + 32];
         size_t len;
@@ -303,7 +323,7 @@ vg_udpdns_start(uv_loop_t *loop, const struct sockaddr *resolver, const char *na
     q->open_handles = 2;
     q->deadline_ms = uv_now(loop) + timeout_ms;
     uv_timer_start(&q->timer, vg__on_timer, timeout_ms, 0);
-    uv_poll_start(&q->poll, UV_READABLE, vg__on_poll);
+    uv_poll_start(&q->poll, UV_READABLE, vg__udpdns_on_poll);
     *out = q;
     return 0;
 }
@@ -330,15 +350,17 @@ vg_udpdns_ignored(const struct vg_udpdns *q)
 }
 
 static void
-vg__on_close(uv_handle_t *h)
+vg__udpdns_on_close(uv_handle_t *h)
 {
     struct vg_udpdns *q = h->data;
 
-    if (--q->open_handles > 0)
+    if (--q->open_handles > 0) {
         return;
+    }
     close(q->fd);
-    for (size_t i = 0; i < q->n_replies; i++)
+    for (size_t i = 0; i < q->n_replies; i++) {
         free(q->replies[i].raw);
+    }
     free(q->replies);
     free(q);
 }
@@ -346,13 +368,14 @@ vg__on_close(uv_handle_t *h)
 void
 vg_udpdns_free(struct vg_udpdns *q)
 {
-    if (q == NULL)
+    if (q == NULL) {
         return;
+    }
     q->done = true;
     q->reply_cb = NULL;
     q->done_cb = NULL;
     uv_timer_stop(&q->timer);
     uv_poll_stop(&q->poll);
-    uv_close((uv_handle_t *)&q->timer, vg__on_close);
-    uv_close((uv_handle_t *)&q->poll, vg__on_close);
+    uv_close((uv_handle_t *)&q->timer, vg__udpdns_on_close);
+    uv_close((uv_handle_t *)&q->poll, vg__udpdns_on_close);
 }

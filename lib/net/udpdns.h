@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * udpdns.h - DNS over UDP with duplicate-reply listening ("Hold-On"): one socket sends an A and
  * an AAAA query, then records every reply to them (arrival time, IP TTL of the packet from

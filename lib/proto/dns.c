@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dns.c - DNS query encoder and reply decoder (RFC 1035), no I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dns.h - DNS message encoding and decoding (RFC 1035), no I/O.
  *

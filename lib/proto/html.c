@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * html.c - the page title, extracted exactly as OONI's Go probe does with
  * regexp `(?i)<title>([^<]{1,512})</title>` (measurexlite.WebGetTitle), without a regex engine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* html.h - what vigie extracts from an HTML body, no I/O. */
 #ifndef VG_PROTO_HTML_H
 #define VG_PROTO_HTML_H

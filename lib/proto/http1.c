@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http1.c - HTTP/1.x response head, body framing and chunked decoding (RFC 9112).
  *

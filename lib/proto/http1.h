@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http1.h - HTTP/1.x response head parser, body framing and chunked decoder (RFC 9112), no I/O.
  *

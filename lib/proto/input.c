@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input.c - input lists, one line at a time: plain URL lists with # comments, or Citizen Lab
  * test-list CSV files (RFC 4180 fields; a header naming the columns comes first).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input.h - the probe's input lists: one URL per line with # comments, or a Citizen Lab test-list
  * CSV (header url,category_code,category_description,date_added,source,notes; RFC 4180 quoting).

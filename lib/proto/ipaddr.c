@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ipaddr.c - bogon classification of IPv4 and IPv6 addresses (RFC 6890 special-purpose registries,
  * as used by OONI's netxlite bogon check). Table driven: the first matching prefix wins, so more

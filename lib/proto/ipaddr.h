@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ipaddr.h - classification of IP addresses (bogons), no I/O. */
 #ifndef VG_PROTO_IPADDR_H
 #define VG_PROTO_IPADDR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * url.c - absolute http(s) URLs and redirect resolution (RFC 3986), IDNA through libidn2.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * url.h - the URLs vigie measures: http:// and https:// (RFC 3986), IDNA host names converted to
  * A-labels (UTS #46 non-transitional through libidn2), no I/O.

@@ -1,10 +1,11 @@
-#include "buf.h"
+/* SPDX-License-Identifier: MIT */
+#include "util/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
+#include "util/mem.h"
 
 void
 vg_buf_init(struct vg_buf *b, size_t max)
@@ -38,17 +39,21 @@ vg_buf_reserve(struct vg_buf *b, size_t n, uint8_t **out)
     need = b->len + n;
     if (need > b->cap) {
         ncap = b->cap < 256 ? 256 : b->cap;
-        while (ncap < need)
+        while (ncap < need) {
             ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-        if (ncap > b->max + 1)
+        }
+        if (ncap > b->max + 1) {
             ncap = b->max + 1; /* +1 leaves room for vg_buf_cstr's NUL */
-        if (ncap < need)
+        }
+        if (ncap < need) {
             ncap = need;
+        }
         b->data = vg_xrealloc(b->data, ncap);
         b->cap = ncap;
     }
-    if (out != NULL)
+    if (out != NULL) {
         *out = b->data + b->len;
+    }
     return 0;
 }
 
@@ -57,8 +62,9 @@ vg_buf_append(struct vg_buf *b, const void *p, size_t n)
 {
     uint8_t *dst;
 
-    if (n == 0)
+    if (n == 0) {
         return 0;
+    }
     VG_TRY(vg_buf_reserve(b, n, &dst));
     memcpy(dst, p, n);
     b->len += n;
@@ -76,8 +82,9 @@ vg_buf_appendf(struct vg_buf *b, const char *fmt, ...)
     n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     VG_ENSURE(n >= 0, VG_EINVAL);
-    if ((size_t)n < sizeof(small))
+    if ((size_t)n < sizeof(small)) {
         return vg_buf_append(b, small, (size_t)n);
+    }
     {
         uint8_t *dst;
 
@@ -118,8 +125,9 @@ const char *
 vg_buf_cstr(struct vg_buf *b)
 {
     if (b->len == 0 || b->len >= b->cap) {
-        if (b->len + 1 > b->max + 1)
+        if (b->len + 1 > b->max + 1) {
             return NULL;
+        }
         b->data = vg_xrealloc(b->data, b->len + 1);
         b->cap = b->len + 1;
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buf.h - growable byte buffer with a hard maximum (curl dynbuf idea).
  * The buffer owns its storage; vg_buf_cleanup() releases it.
@@ -9,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "util/err.h"
 
 struct vg_buf {
     uint8_t *data;

@@ -1,4 +1,5 @@
-#include "err.h"
+/* SPDX-License-Identifier: MIT */
+#include "util/err.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,8 +20,9 @@ static const struct vg__err_entry vg__errs[] = {
 static const struct vg__err_entry *
 vg__err_find(int err)
 {
-    if (err <= VG_ERR__BASE || err >= VG_ERR__END)
+    if (err <= VG_ERR__BASE || err >= VG_ERR__END) {
         return NULL;
+    }
     return &vg__errs[err - VG_ERR__BASE - 1];
 }
 
@@ -29,10 +31,12 @@ vg_strerror(int err)
 {
     const struct vg__err_entry *e = vg__err_find(err);
 
-    if (err >= 0)
+    if (err >= 0) {
         return "success";
-    if (e != NULL)
+    }
+    if (e != NULL) {
         return e->msg;
+    }
     return strerror(-err);
 }
 
@@ -41,10 +45,12 @@ vg_err_name(int err)
 {
     const struct vg__err_entry *e = vg__err_find(err);
 
-    if (err >= 0)
+    if (err >= 0) {
         return "VG_OK";
-    if (e != NULL)
+    }
+    if (e != NULL) {
         return e->name;
+    }
     return "errno";
 }
 
@@ -79,10 +85,12 @@ vg_err_failure(int err)
 {
     const struct vg__err_entry *e = vg__err_find(err);
 
-    if (err >= 0)
+    if (err >= 0) {
         return NULL;
-    if (e != NULL)
+    }
+    if (e != NULL) {
         return e->ooni;
+    }
     return vg__errno_failure(-err);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * err.h - the one error table of vigie.
  *
@@ -48,7 +49,9 @@
     XX(ENOTFOUND, "not found", "unknown_failure: not found")                                       \
     XX(EEXIST, "already exists", "unknown_failure: already exists")                                \
     XX(ESCHEMA, "database schema version not supported", "unknown_failure: schema")                \
-    XX(ECORRUPT, "database inconsistent", "unknown_failure: database inconsistent")
+    XX(ECORRUPT, "database inconsistent", "unknown_failure: database inconsistent")                \
+    XX(ECONSTRAINT, "row breaks a database constraint", "unknown_failure: constraint")             \
+    XX(ERETRY, "transaction must be run again", "unknown_failure: serialization failure")
 
 enum vg_err {
     VG_OK = 0,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * limits.h - every bound vigie applies to bytes that come from the network or
  * from users. A peer-declared size or count is checked against one of these

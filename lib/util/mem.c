@@ -1,4 +1,5 @@
-#include "mem.h"
+/* SPDX-License-Identifier: MIT */
+#include "util/mem.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -16,8 +17,9 @@ vg_xmalloc(size_t n)
 {
     void *p = malloc(n == 0 ? 1 : n);
 
-    if (p == NULL)
+    if (p == NULL) {
         vg__oom(n);
+    }
     return p;
 }
 
@@ -26,8 +28,9 @@ vg_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
 
-    if (p == NULL)
+    if (p == NULL) {
         vg__oom(n * size);
+    }
     return p;
 }
 
@@ -36,16 +39,18 @@ vg_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n == 0 ? 1 : n);
 
-    if (q == NULL)
+    if (q == NULL) {
         vg__oom(n);
+    }
     return q;
 }
 
 void *
 vg_xreallocarray(void *p, size_t n, size_t size)
 {
-    if (size != 0 && n > SIZE_MAX / size)
+    if (size != 0 && n > SIZE_MAX / size) {
         vg__oom(SIZE_MAX);
+    }
     return vg_xrealloc(p, n * size);
 }
 
@@ -71,7 +76,8 @@ vg_xmemdup(const void *p, size_t n)
 {
     void *d = vg_xmalloc(n);
 
-    if (n > 0)
+    if (n > 0) {
         memcpy(d, p, n);
+    }
     return d;
 }

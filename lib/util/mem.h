@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mem.h - allocation. Out of memory aborts (house style error class b): every
  * size derived from a peer is bounded (limits.h) before it reaches these.

@@ -1,4 +1,5 @@
-#include "rd.h"
+/* SPDX-License-Identifier: MIT */
+#include "util/rd.h"
 
 #include <string.h>
 
@@ -45,8 +46,9 @@ vg_rd_copy(struct vg_rd *rd, void *dst, size_t n)
     const uint8_t *src;
 
     VG_TRY(vg_rd_bytes(rd, n, &src));
-    if (n > 0)
+    if (n > 0) {
         memcpy(dst, src, n);
+    }
     return 0;
 }
 
@@ -82,12 +84,14 @@ vg_rd_find(const struct vg_rd *rd, const void *needle, size_t nlen, size_t *rel)
 
     VG_ENSURE(nlen > 0, VG_EINVAL);
     /* An empty reader may have no buffer at all: no pointer arithmetic on it. */
-    if (left < nlen)
+    if (left < nlen) {
         return VG_EMORE;
+    }
     hay = rd->p + rd->off;
     hit = memmem(hay, left, needle, nlen);
-    if (hit == NULL)
+    if (hit == NULL) {
         return VG_EMORE;
+    }
     *rel = (size_t)(hit - hay);
     return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rd.h - bounded reader over borrowed bytes. Every parser of network bytes
  * reads through it: each read checks the remaining length and fails with
@@ -9,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "util/err.h"
 
 struct vg_rd {
     const uint8_t *p;

@@ -1,8 +1,9 @@
-#include "str.h"
+/* SPDX-License-Identifier: MIT */
+#include "util/str.h"
 
 #include <string.h>
 
-#include "mem.h"
+#include "util/mem.h"
 
 int
 vg_strlcpy(char *dst, const char *src, size_t cap)
@@ -51,30 +52,34 @@ vg_parse_duration_ms(const char *s, uint64_t *ms)
     uint64_t ip = 0, fp = 0, scale = 1000, fdiv = 1;
     const char *unit;
 
-    while (ilen < len && s[ilen] >= '0' && s[ilen] <= '9')
+    while (ilen < len && s[ilen] >= '0' && s[ilen] <= '9') {
         ilen++;
+    }
     VG_TRY(vg_parse_u64n(s, ilen, 0, 100000000, &ip));
     unit = s + ilen;
     if (*unit == '.') {
         unit++;
-        while (unit[flen] >= '0' && unit[flen] <= '9')
+        while (unit[flen] >= '0' && unit[flen] <= '9') {
             flen++;
+        }
         VG_ENSURE(flen > 0 && flen <= 3, VG_EINVAL);
         VG_TRY(vg_parse_u64n(unit, flen, 0, 999, &fp));
-        for (size_t i = 0; i < flen; i++)
+        for (size_t i = 0; i < flen; i++) {
             fdiv *= 10;
+        }
         unit += flen;
     }
-    if (strcmp(unit, "ms") == 0)
+    if (strcmp(unit, "ms") == 0) {
         scale = 1;
-    else if (strcmp(unit, "s") == 0 || *unit == '\0')
+    } else if (strcmp(unit, "s") == 0 || *unit == '\0') {
         scale = 1000;
-    else if (strcmp(unit, "m") == 0)
+    } else if (strcmp(unit, "m") == 0) {
         scale = 60000;
-    else if (strcmp(unit, "h") == 0)
+    } else if (strcmp(unit, "h") == 0) {
         scale = 3600000;
-    else
+    } else {
         return VG_EINVAL;
+    }
     *ms = ip * scale + fp * scale / fdiv;
     return 0;
 }
@@ -85,14 +90,18 @@ vg_strncaseeq(const char *a, const char *b, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
 
-        if (x >= 'A' && x <= 'Z')
+        if (x >= 'A' && x <= 'Z') {
             x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
+        }
+        if (y >= 'A' && y <= 'Z') {
             y = (unsigned char)(y - 'A' + 'a');
-        if (x != y)
+        }
+        if (x != y) {
             return false;
-        if (x == '\0')
+        }
+        if (x == '\0') {
             return true;
+        }
     }
     return true;
 }
@@ -101,8 +110,9 @@ void
 vg_str_lower(char *s)
 {
     for (; *s != '\0'; s++) {
-        if (*s >= 'A' && *s <= 'Z')
+        if (*s >= 'A' && *s <= 'Z') {
             *s = (char)(*s - 'A' + 'a');
+        }
     }
 }
 
@@ -151,12 +161,14 @@ vg_str_trim(char *s)
     size_t len;
     char *start = s;
 
-    while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n')
+    while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n') {
         start++;
+    }
     len = strlen(start);
     while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t' || start[len - 1] == '\r' ||
-                       start[len - 1] == '\n'))
+                       start[len - 1] == '\n')) {
         len--;
+    }
     memmove(s, start, len);
     s[len] = '\0';
     return s;
@@ -170,8 +182,9 @@ vg__utf8_seq(const uint8_t *p, size_t left)
     size_t need;
     uint32_t cp, min;
 
-    if (c < 0x80)
+    if (c < 0x80) {
         return 1;
+    }
     if (c >= 0xc2 && c <= 0xdf) {
         need = 2;
         cp = c & 0x1f;
@@ -187,15 +200,18 @@ vg__utf8_seq(const uint8_t *p, size_t left)
     } else {
         return 0;
     }
-    if (left < need)
+    if (left < need) {
         return 0;
+    }
     for (size_t i = 1; i < need; i++) {
-        if ((p[i] & 0xc0) != 0x80)
+        if ((p[i] & 0xc0) != 0x80) {
             return 0;
+        }
         cp = cp << 6 | (p[i] & 0x3f);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
         return 0;
+    }
     return need;
 }
 
@@ -207,8 +223,9 @@ vg_utf8_valid(const uint8_t *p, size_t len)
     while (i < len) {
         size_t n = vg__utf8_seq(p + i, len - i);
 
-        if (n == 0)
+        if (n == 0) {
             return false;
+        }
         i += n;
     }
     return true;
@@ -236,7 +253,8 @@ vg_utf8_sanitize(const uint8_t *p, size_t len, size_t *outlen)
         i += n;
     }
     out[o] = '\0';
-    if (outlen != NULL)
+    if (outlen != NULL) {
         *outlen = o;
+    }
     return out;
 }

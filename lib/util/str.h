@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* str.h - bounded string helpers and range-checked number parsing. */
 #ifndef VG_UTIL_STR_H
 #define VG_UTIL_STR_H
@@ -6,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "util/err.h"
 
 /* Copy src into dst (cap bytes, always NUL-terminated); VG_ETOOBIG if cut (cutting may be
  * intended). */

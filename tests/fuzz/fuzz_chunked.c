@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_chunked.c - the chunked decoder fed the whole input at once must agree with the same input
  * fed in pieces whose sizes come from the first byte: same result, same output, same bytes used.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_control.c - a hostile test helper: vg_ctrl_parse on arbitrary bytes. Besides crashes it
  * checks the parser's promises (caps, NUL-terminated fixed buffers, hashes of 64 lower-case hex
@@ -116,8 +117,9 @@ setup(void)
 static void
 check_str(const char *s, size_t cap)
 {
-    if (memchr(s, '\0', cap) == NULL || !vg_utf8_valid((const uint8_t *)s, strlen(s)))
+    if (memchr(s, '\0', cap) == NULL || !vg_utf8_valid((const uint8_t *)s, strlen(s))) {
         abort();
+    }
 }
 
 static void
@@ -125,11 +127,13 @@ check_hex(const char *s)
 {
     size_t n = strnlen(s, 65);
 
-    if (n != 0 && n != 64)
+    if (n != 0 && n != 64) {
         abort();
+    }
     for (size_t i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
             abort();
+        }
     }
 }
 
@@ -137,19 +141,23 @@ static void
 check_ctrl(const struct vg_ctrl *c)
 {
     if (c->n_ep > VG_CTRL_MAX_EP || c->n_addrs > VG_DNS_MAX_ADDRS ||
-        c->n_headers > VG_CTRL_MAX_HDR || c->status < -1 || c->status > 999 || c->body_length < -1)
+        c->n_headers > VG_CTRL_MAX_HDR || c->status < -1 || c->status > 999 ||
+        c->body_length < -1) {
         abort();
+    }
     check_str(c->dns_failure, sizeof(c->dns_failure));
     check_str(c->http_failure, sizeof(c->http_failure));
     check_str(c->title, sizeof(c->title));
     check_hex(c->body_sha256);
     for (size_t i = 0; i < c->n_addrs; i++) {
         check_str(c->addrs[i], sizeof(c->addrs[i]));
-        if (vg_ip_classify(c->addrs[i]) < 0)
+        if (vg_ip_classify(c->addrs[i]) < 0) {
             abort();
+        }
     }
-    for (size_t i = 0; i < c->n_headers; i++)
+    for (size_t i = 0; i < c->n_headers; i++) {
         check_str(c->headers[i], sizeof(c->headers[i]));
+    }
     for (size_t i = 0; i < c->n_ep; i++) {
         const struct vg_ctrl_endpoint *e = &c->ep[i];
 
@@ -159,36 +167,41 @@ check_ctrl(const struct vg_ctrl *c)
         check_hex(e->leaf_sha256);
         check_hex(e->leaf_spki);
         if (e->addr[0] == '\0' || e->n_ca_spki > VG_CTRL_MAX_CA ||
-            vg_ctrl_endpoint(c, e->addr) != e)
+            vg_ctrl_endpoint(c, e->addr) != e) {
             abort();
+        }
         for (size_t j = 0; j < e->n_ca_spki; j++) {
             check_hex(e->ca_spki[j]);
-            if (e->ca_spki[j][0] == '\0')
+            if (e->ca_spki[j][0] == '\0') {
                 abort();
+            }
         }
     }
 }
 
 static void
-check_verdict(const struct vg_verdict *v)
+check_verdict(const struct vg_decision *v)
 {
     if (v->verdict == NULL || v->evidence[0] == '\0' ||
         memchr(v->evidence, '\0', sizeof(v->evidence)) == NULL ||
         memchr(v->cause, '\0', sizeof(v->cause)) == NULL || v->accessible < -1 ||
-        v->accessible > 1 || v->blocking > VG_BLOCKING_HTTP_DIFF)
+        v->accessible > 1 || v->blocking > VG_BLOCKING_HTTP_DIFF) {
         abort();
+    }
     /* OONI's backward-compatibility rule */
-    if (v->accessible == 1 && v->blocking != VG_BLOCKING_FALSE)
+    if (v->accessible == 1 && v->blocking != VG_BLOCKING_FALSE) {
         abort();
+    }
     if (v->ooni.body_proportion > 1.0 || v->ooni.dns_consistency < -1 ||
-        v->ooni.dns_consistency > 1 || v->ooni.x_dns_consistency < v->ooni.dns_consistency)
+        v->ooni.dns_consistency > 1 || v->ooni.x_dns_consistency < v->ooni.dns_consistency) {
         abort();
+    }
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct vg_verdict v;
+    struct vg_decision v;
     int rc;
 
     if (!ready) {
@@ -199,8 +212,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         if ((rc != VG_EPROTO && rc != VG_ETOOBIG) || ctrl.n_ep != 0 || ctrl.n_addrs != 0 ||
             ctrl.n_headers != 0 || ctrl.status != -1 || ctrl.body_length != -1 ||
-            ctrl.title[0] != '\0')
+            ctrl.title[0] != '\0') {
             abort();
+        }
         return 0;
     }
     check_ctrl(&ctrl);

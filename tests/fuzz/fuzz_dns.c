@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_dns.c - the DNS reply decoder on arbitrary bytes. Besides crashes it checks the decoder's
  * promises: bounded counts, printable names of at most 255 characters, and that a decoded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_html_title.c - the linear title search against a direct, quadratic reading of
  * (?i)<title>([^<]{1,512})</title> (on short inputs), and output bounds for several caps.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_http_head.c - response head, then framing, then (for chunked bodies) the decoder over the
  * rest of the input fed in two pieces split at a point taken from the input.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_input.c - an input list split into lines and fed one at a time. */
 #include <stdbool.h>
 #include <stddef.h>

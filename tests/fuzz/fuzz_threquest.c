@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_threquest.c - the helper's untrusted input: THRequest bodies (server/threquest.c), and the
  * same bytes as a measurement for the THResponse builder (server/thresponse.c). Checks the
@@ -9,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
 #include "th.h"
+#include "util/limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

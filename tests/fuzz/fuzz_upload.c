@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_upload.c - the collector's untrusted input (server/ingest.c): the first byte picks the
  * path, the rest is the body: 'o' POST /report, 's' POST /report/{id}, anything else one line of

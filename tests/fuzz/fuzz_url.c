@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_url.c - URL parsing, formatting and redirect resolution on arbitrary strings. Checks that
  * every URL handed out formats within VG_URL_MAX and parses back to itself.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c - runs a fuzz target over every file of its corpus directory (or the files given), so
  * that ctest replays the corpora in ordinary and sanitizer builds without libFuzzer.
@@ -54,19 +55,22 @@ main(int argc, char **argv)
             return 1;
         }
         if (!S_ISDIR(st.st_mode)) {
-            if (replay_file(argv[i]) != 0)
+            if (replay_file(argv[i]) != 0) {
                 return 1;
+            }
             n++;
             continue;
         }
         d = opendir(argv[i]);
-        if (d == NULL)
+        if (d == NULL) {
             return 1;
+        }
         while ((de = readdir(d)) != NULL) {
             char path[4096];
 
-            if (de->d_name[0] == '.')
+            if (de->d_name[0] == '.') {
                 continue;
+            }
             snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
             if (replay_file(path) != 0) {
                 closedir(d);

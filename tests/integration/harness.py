@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """
 harness.py - what every integration script shares: its command line and its unittest run.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """
 test_abuse.py - vigie's servers under abuse: `vigie helper` (and `vigie serve` when the binary
 has it) facing 1,000 idle or trickling connections (slowloris), malformed and oversized requests.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """
 test_asn.py - `vigie probe --asn-db/--country-db` end to end: answers' asn and as_org_name,
 probe_asn / probe_cc / probe_network_name learned from a helper's x_client_addr, and the probe's

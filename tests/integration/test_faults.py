@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """
 test_faults.py - `vigie serve` when its database fails under load (issue 7, docs/storage.md
 "Faults"): the disk of the SQLite file fills up, and the PostgreSQL server restarts.

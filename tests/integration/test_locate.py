@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """
 test_locate.py - `vigie locate` and `vigie probe --locate` against a censor in the middle of a
 real multi-hop path (lab/multihop/vigie-multihop):

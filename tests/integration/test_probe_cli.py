@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """
 test_probe_cli.py - end-to-end tests of `vigie probe` against servers on 127.0.0.1.
 

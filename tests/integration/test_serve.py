@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """
 test_serve.py - end-to-end tests of `vigie serve` (the collector) and `vigie import`.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Lab: `vigie monitor` re-tests an intermittent interception adaptively and finds its share and
 start time. The censor intercepts about half of the connections to one iCloud address (scenario
 tls-mitm-intermittent, the 2014 attack as Apple described it); the monitor runs in the client

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Lab round trip: `vigie probe` in the client namespace measures through the simulated censor
 (scenario tls-mitm-selfsigned: the 2014 iCloud interception) with the lab's control helper, and
 uploads to `vigie serve` running on the control host; the measurements are then read back

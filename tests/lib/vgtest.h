@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vgtest.h - cmocka with the headers it needs first (clang-format must not reorder them). */
 #ifndef VG_TESTS_VGTEST_H
 #define VG_TESTS_VGTEST_H

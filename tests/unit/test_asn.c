@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_asn.c - vg_asn_open / vg_asn_lookup (lib/meas/asn.c) on real MaxMind DB files, written
  * before this test by tests/tools/mkmmdb.py from the specs in tests/data/mmdb into $VG_TEST_MMDB
@@ -37,8 +38,9 @@ open_db(const char *asn_name, const char *country_name)
         vg_asn_open(asn_name != NULL ? db_path(asn_name) : NULL,
                     country_name != NULL ? db_path(country_name) : NULL, &db, err, sizeof(err));
 
-    if (rc != 0)
+    if (rc != 0) {
         fail_msg("vg_asn_open: %s", err);
+    }
     assert_non_null(db);
     return db;
 }
@@ -49,9 +51,10 @@ expect(const struct vg_asn_db *db, const char *ip, uint32_t asn, const char *org
     struct vg_asn_info info;
 
     assert_int_equal(vg_asn_lookup(db, ip, &info), 0);
-    if (info.asn != asn || strcmp(info.org, org) != 0 || strcmp(info.cc, cc) != 0)
+    if (info.asn != asn || strcmp(info.org, org) != 0 || strcmp(info.cc, cc) != 0) {
         fail_msg("%s: got AS%u \"%s\" %s, want AS%u \"%s\" %s", ip, (unsigned)info.asn, info.org,
                  info.cc, (unsigned)asn, org, cc);
+    }
 }
 
 static void

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_collector.c - the collector's pure parts: upload checks and normalisation
  * (server/ingest.c), query parameters and CSV (server/api.c). Each refusal is checked for its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_compare.c - OONI's analysis (lib/meas/compare.c) on OONI's own QA scenarios
  * (probe-cli internal/webconnectivityqa, ooni-reference.md section 2), rebuilt as (probe
@@ -86,8 +87,9 @@ probe_page(const char *addr, int status, long len, const char *title, const char
     g_o.status = status;
     g_o.body_length = len;
     snprintf(g_o.title, sizeof(g_o.title), "%s", title);
-    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
+    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++) {
         snprintf(g_o.headers[g_o.n_headers++], sizeof(g_o.headers[0]), "%s", hdrs[i]);
+    }
 }
 
 /* ---- building the control's answer -------------------------------------------------------- */
@@ -134,8 +136,9 @@ ctrl_page(int status, long len, const char *title, const char *const *hdrs)
     g_c.status = status;
     g_c.body_length = len;
     snprintf(g_c.title, sizeof(g_c.title), "%s", title);
-    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
+    for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++) {
         snprintf(g_c.headers[g_c.n_headers++], sizeof(g_c.headers[0]), "%s", hdrs[i]);
+    }
 }
 
 static void
@@ -170,7 +173,7 @@ ctrl_example(void)
 
 /* ---- checking ----------------------------------------------------------------------------- */
 
-static struct vg_verdict g_v;
+static struct vg_decision g_v;
 
 static void
 decide(bool with_ctrl)
@@ -184,10 +187,12 @@ decide(bool with_ctrl)
 static void
 expect_ooni(int dns, enum vg_blocking blocking, int accessible)
 {
-    if (g_v.ooni.dns_consistency != dns || g_v.blocking != blocking || g_v.accessible != accessible)
+    if (g_v.ooni.dns_consistency != dns || g_v.blocking != blocking ||
+        g_v.accessible != accessible) {
         fail_msg("OONI keys: dns_consistency %d blocking %s accessible %d, expected %d %s %d",
                  g_v.ooni.dns_consistency, vg_blocking_json(g_v.blocking), g_v.accessible, dns,
                  vg_blocking_json(blocking), accessible);
+    }
 }
 
 static void
@@ -202,9 +207,10 @@ expect_http_keys(int blm, int scm, int hm, int tm)
 static void
 expect_vigie(const char *verdict, const char *cause)
 {
-    if (strcmp(g_v.verdict, verdict) != 0 || strcmp(g_v.cause, cause) != 0)
+    if (strcmp(g_v.verdict, verdict) != 0 || strcmp(g_v.cause, cause) != 0) {
         fail_msg("vigie: %s %s, expected %s %s (%s)", g_v.verdict, g_v.cause, verdict, cause,
                  g_v.evidence);
+    }
 }
 
 /* ---- OONI QA scenarios -------------------------------------------------------------------- */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_control.c - vg_ctrl_parse on good and hostile THResponses, vg_ctrl_endpoint. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,8 +252,9 @@ test_wrong_types_are_eproto(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         /* Start from a filled record: an error must leave it empty. */
         assert_int_equal(parse(vigie_response), 0);
-        if (parse(bad[i]) != VG_EPROTO)
+        if (parse(bad[i]) != VG_EPROTO) {
             fail_msg("expected VG_EPROTO for %s", bad[i]);
+        }
         assert_empty(&g_c);
     }
     assert_int_equal(vg_ctrl_parse(NULL, 0, &g_c), VG_EPROTO);
@@ -304,8 +306,9 @@ build_caps(char *j, size_t cap, bool bad_tail)
     }
     /* keys too long to be an endpoint are skipped, not cut */
     cat(j, cap, ",\"");
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < 100; i++) {
         cat(j, cap, "9");
+    }
     cat(j, cap, "\":{\"status\":true}},\"dns\":{\"addrs\":[\"example.com\",\"\",");
     cat(j, cap, "\"1.2.3.4.5\",\"93.184.216.34\",\"93.184.216.34\"");
     for (int i = 0; i < 40; i++) {
@@ -319,8 +322,9 @@ build_caps(char *j, size_t cap, bool bad_tail)
         snprintf(item, sizeof(item), ",{\"spki_sha256\":\"%064d\"}", i);
         cat(j, cap, item);
     }
-    if (bad_tail)
+    if (bad_tail) {
         cat(j, cap, ",{\"spki_sha256\":7}");
+    }
     cat(j, cap, "]}},\"http_request\":{\"headers\":{");
     for (int i = 0; i < 100; i++) {
         snprintf(item, sizeof(item), "%s\"X-H%d\":\"v\"", i ? "," : "", i);
@@ -369,11 +373,13 @@ test_truncation(void **state)
     /* A 3000-byte title of two-byte characters, a 200-byte failure, a 100-byte header name. */
     j[0] = '\0';
     cat(j, sizeof(j), "{\"http_request\":{\"title\":\"x");
-    for (int i = 0; i < 1500; i++)
+    for (int i = 0; i < 1500; i++) {
         cat(j, sizeof(j), "\xc3\xa9");
+    }
     cat(j, sizeof(j), "\",\"failure\":\"");
-    for (int i = 0; i < 200; i++)
+    for (int i = 0; i < 200; i++) {
         cat(j, sizeof(j), "f");
+    }
     cat(j, sizeof(j), "\",\"headers\":{\"");
     memset(name, 'h', 100);
     name[100] = '\0';
@@ -381,8 +387,9 @@ test_truncation(void **state)
     cat(j, sizeof(j),
         "\":\"v\"}},\"tcp_connect\":{\"192.0.2.1:80\":{\"status\":false,"
         "\"failure\":\"");
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < 100; i++) {
         cat(j, sizeof(j), "\xe2\x82\xac");
+    }
     cat(j, sizeof(j), "\"}}}");
     assert_int_equal(parse(j), 0);
     /* 2048 bytes fit: "x" then 1023 whole characters; the 1024th would be split. */
@@ -396,8 +403,9 @@ test_truncation(void **state)
     /* cut to 62 when a character straddles the end */
     j[0] = '\0';
     cat(j, sizeof(j), "{\"dns\":{\"failure\":\"z");
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < 40; i++) {
         cat(j, sizeof(j), "\xe2\x82\xac");
+    }
     cat(j, sizeof(j), "\"}}");
     assert_int_equal(parse(j), 0);
     assert_int_equal(strlen(g_c.dns_failure), 1 + 3 * 20);

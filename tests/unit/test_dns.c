@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_dns.c - DNS query encoder and reply decoder. Replies are assembled byte by byte with the
  * small encoder below, so that offsets for compression pointers are explicit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_html.c - title extraction with OONI's (?i)<title>([^<]{1,512})</title> semantics. */
 #include <setjmp.h>
 #include <stdarg.h>

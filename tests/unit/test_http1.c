@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_http1.c - HTTP/1.x response head, framing and chunked decoder. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_input.c - plain and Citizen Lab CSV input lists. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ipaddr.c - bogon classification, both edges of every prefix. */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_locate.c - the pure parts of vigie locate: reading the socket error queue's control
  * messages (net/ttlprobe.h), the hop decision from a sequence of per-TTL events
@@ -67,8 +68,9 @@ add_icmp4(struct msghdr *mh, uint8_t type, uint8_t code, const char *offender)
     ee.ee_code = code;
     memset(&off, 0, sizeof(off));
     off.sin_family = offender != NULL ? AF_INET : AF_UNSPEC;
-    if (offender != NULL)
+    if (offender != NULL) {
         assert_int_equal(inet_pton(AF_INET, offender, &off.sin_addr), 1);
+    }
     memcpy(data, &ee, sizeof(ee));
     memcpy(data + sizeof(ee), &off, sizeof(off));
     add_cmsg(mh, SOL_IP, IP_RECVERR, data, sizeof(data), CMSG_LEN(sizeof(data)));
@@ -219,8 +221,9 @@ hop(enum vg_loc_event ev)
     memset(h, 0, sizeof(*h));
     h->ttl = (unsigned)++g_n;
     h->ev = ev;
-    for (size_t k = 0; k < VG_LOCATE_REPLIES_MAX; k++)
+    for (size_t k = 0; k < VG_LOCATE_REPLIES_MAX; k++) {
         h->reply_ttl[k] = -1;
+    }
     return h;
 }
 
@@ -405,8 +408,9 @@ test_dns_mirroring(void **state)
     assert_int_equal(d.first_ttl, 3);
     /* Injector at hop 3, server far away: first heard at 5 with TTL 1, then 6 with 2. */
     g_n = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         hop(VG_LOC_EV_TIME_EXCEEDED);
+    }
     reply(1);
     reply(2);
     assert_int_equal(decide("dns.injected", 10, &d), 3);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_probe.c - the engine's serving mode: jobs from another thread, extra endpoints, stop. */
 #include <jansson.h>
 #include <stdio.h>
@@ -63,8 +64,9 @@ run_job(struct vg_probe *p, const struct vg_job *job)
     assert_int_equal(vg_probe_submit(p, job, on_result, &w, err, sizeof(err)), 0);
     assert_int_equal(uv_thread_create(&t, serve_thread, p), 0);
     uv_mutex_lock(&w.lock);
-    while (w.done == 0)
+    while (w.done == 0) {
         uv_cond_wait(&w.cond, &w.lock);
+    }
     uv_mutex_unlock(&w.lock);
     vg_probe_stop(p);
     uv_thread_join(&t);

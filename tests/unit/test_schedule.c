@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_schedule.c - the scheduler of `vigie monitor` (cli/schedule.c): jitter, re-tests and their
  * doubling, recovery, intermittency (history, share, episodes), following the input list, time
@@ -283,8 +284,9 @@ test_history_window_and_share(void **state)
     c.window = 5;
     vg_sched_share(&u, &bad, &total);
     assert_int_equal(total, 0);
-    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
         vg_sched_record(&c, &u, seq[i], NULL, T0 + (int64_t)i * MIN, NO_JT, NULL);
+    }
     assert_string_equal(u.history, "aduau"); /* the newest 5, oldest first */
     vg_sched_share(&u, &bad, &total);
     assert_int_equal(bad, 3);
@@ -297,8 +299,9 @@ test_history_window_and_share(void **state)
     vg_sched_record(&c, &u, "accessible", NULL, T0 + HOUR, NO_JT, NULL);
     assert_string_equal(u.history, "a");
     c.window = 100000;
-    for (int i = 0; i < 250; i++)
+    for (int i = 0; i < 250; i++) {
         vg_sched_record(&c, &u, "blocked", "tls.reset", T0 + 2 * HOUR + i, NO_JT, NULL);
+    }
     assert_int_equal(strlen(u.history), VG_SCHED_WINDOW_MAX);
     drop(&u);
 }
@@ -341,8 +344,9 @@ test_sync(void **state)
     assert_int_equal(removed, 0);
     assert_string_equal(s.urls[1].url, "https://b/");
     assert_int_equal(vg_sched_next_due(&s), T0);
-    for (size_t i = 0; i < s.n; i++)
+    for (size_t i = 0; i < s.n; i++) {
         vg_sched_record(&c, &s.urls[i], "blocked", "tls.reset", T0 + (int64_t)i, NO_JT, NULL);
+    }
     assert_int_equal(vg_sched_next_due(&s), T0 + 2 * MIN);
     /* SIGHUP with another list: b leaves, d arrives (due now), a and c keep their state and
      * follow the new order */
@@ -431,8 +435,9 @@ test_time_text(void **state)
             "2026-11-29T12:00:00.-01Z",
         };
 
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             assert_int_equal(vg_sched_parse_time(bad[i], &ms), VG_EINVAL);
+        }
     }
 }
 
@@ -616,16 +621,18 @@ test_state_corrupt(void **state)
 
         err[0] = '\0';
         assert_int_equal(vg_sched_parse(&s, bad, strlen(bad), err, sizeof(err)), VG_EINVAL);
-        if (strstr(err, edits[i].msg) == NULL)
+        if (strstr(err, edits[i].msg) == NULL) {
             fail_msg("edit %zu: message '%s' lacks '%s'", i, err, edits[i].msg);
+        }
         assert_int_equal(s.n, 0); /* a fresh, empty schedule */
         assert_null(s.urls);
         free(bad);
     }
     /* Every truncation and many byte flips: an error or a valid state, never a crash. */
     for (size_t len = 0; len < strlen(text); len++) {
-        if (vg_sched_parse(&s, text, len, err, sizeof(err)) == 0)
+        if (vg_sched_parse(&s, text, len, err, sizeof(err)) == 0) {
             fail_msg("a truncation at %zu parsed", len);
+        }
         assert_int_equal(s.n, 0);
         assert_true(err[0] != '\0');
     }
@@ -642,8 +649,9 @@ test_state_corrupt(void **state)
                 x ^= x << 5;
                 copy[x % len] = (char)(x >> 24);
             }
-            if (vg_sched_parse(&s, copy, len, err, sizeof(err)) < 0)
+            if (vg_sched_parse(&s, copy, len, err, sizeof(err)) < 0) {
                 assert_int_equal(s.n, 0);
+            }
         }
         free(copy);
     }

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "store_impl.h"
-#include "str.h"
+#include "util/str.h"
 #include "vgtest.h"
 
 /* ---------------------------------------------------------------------------------------- */

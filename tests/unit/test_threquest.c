@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threquest.c - THRequest parsing (server/threquest.c): accepted shapes, the specific error
  * for each malformed one, URL splitting, the endpoint plan and the bogon table.
@@ -5,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
 #include "th.h"
+#include "util/limits.h"
 #include "vgtest.h"
 
 static int

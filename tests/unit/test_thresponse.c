@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_thresponse.c - THResponse built from engine measurements (server/thresponse.c): every
  * section, the legacy failure strings, bogon handling, the x_ extensions and malformed input.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tls.c - the certificate summary of hostile DER (lib/net/tls.c). */
 #include <stdio.h>
 #include <stdlib.h>

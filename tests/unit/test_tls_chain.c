@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_tls_chain.c - certificate chains as vigie's TLS client judges them: a handshake over a
  * socket pair with an in-process OpenSSL server whose chain is made here (root, N intermediates,
@@ -108,8 +109,9 @@ pki_free(struct pki *k)
 {
     unlink(k->ca_file);
     X509_free(k->leaf);
-    for (int i = 0; i < k->n_inter; i++)
+    for (int i = 0; i < k->n_inter; i++) {
         X509_free(k->inter[i]);
+    }
     X509_free(k->root);
     EVP_PKEY_free(k->key);
 }
@@ -169,8 +171,9 @@ judge_chain(int n_inter, struct vg_tls_info *info)
     assert_int_equal(vg_tls_ctx_new(k.ca_file, &cctx, err, sizeof(err)), 0);
     sctx = server_ctx(&k);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         assert_int_equal(fcntl(sv[i], F_SETFL, fcntl(sv[i], F_GETFL) | O_NONBLOCK), 0);
+    }
     assert_int_equal(vg_tls_new(cctx, sv[0], HOST, false, &client), 0);
     server = SSL_new(sctx);
     assert_non_null(server);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_udpdns.c - DNS over UDP with duplicate listening, against a scripted resolver socket on
  * 127.0.0.1: oversized replies, floods of forged replies, and the genuine reply after them.
@@ -119,8 +120,9 @@ resolver_send(const struct resolver *rs, const uint8_t *p, size_t len)
 static void
 run_until_done(uv_loop_t *loop, struct result *r)
 {
-    while (!r->done)
+    while (!r->done) {
         uv_run(loop, UV_RUN_ONCE);
+    }
 }
 
 static void
@@ -169,8 +171,9 @@ test_oversized_reply_is_recorded(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(vg_udpdns_failure(q, VG_DNS_TYPE_A), 0);
     for (size_t i = 0; i < n; i++) {
-        if (all[i].qtype != VG_DNS_TYPE_A)
+        if (all[i].qtype != VG_DNS_TYPE_A) {
             continue;
+        }
         assert_int_equal(all[i].parse_err, VG_ETOOBIG);
         assert_int_equal(all[i].rcode, -1);
         assert_int_equal(all[i].n_addrs, 0);
@@ -186,8 +189,9 @@ count_addr(const struct vg_udp_reply *all, size_t n, const char *addr)
     size_t k = 0;
 
     assert_int_equal(inet_pton(AF_INET, addr, ip), 1);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         k += all[i].n_addrs == 1 && memcmp(all[i].addrs[0].a, ip, 4) == 0;
+    }
     return k;
 }
 
@@ -222,13 +226,15 @@ test_flood_keeps_the_genuine_reply(void **state)
     for (int i = 0; i < 300; i++) {
         resolver_send(&rs, buf, len);
         /* Let the loop drain the socket now and then: the kernel queue is finite. */
-        if (i % 50 == 49)
+        if (i % 50 == 49) {
             uv_run(&loop, UV_RUN_NOWAIT);
+        }
     }
     uv_run(&loop, UV_RUN_NOWAIT);
     len = make_reply(&rs, a, "198.51.100.10", 0, buf, sizeof(buf));
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         resolver_send(&rs, buf, len);
+    }
     len = make_reply(&rs, aaaa, NULL, 0, buf, sizeof(buf));
     resolver_send(&rs, buf, len);
     run_until_done(&loop, &res);
@@ -269,8 +275,9 @@ test_distinct_replies_are_bounded(void **state)
         snprintf(addr, sizeof(addr), "203.0.113.%d", i);
         len = make_reply(&rs, a, addr, 0, buf, sizeof(buf));
         resolver_send(&rs, buf, len);
-        if (i % 50 == 49)
+        if (i % 50 == 49) {
             uv_run(&loop, UV_RUN_NOWAIT);
+        }
     }
     len = make_reply(&rs, aaaa, NULL, 0, buf, sizeof(buf));
     resolver_send(&rs, buf, len);

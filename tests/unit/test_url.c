@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_url.c - URL parsing, IDNA, formatting and redirect resolution (RFC 3986 5.4). */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_verdict.c - every rule of vg_verdict_decide, in evaluation order: first the probe-only
  * rules (no control), then a control that could not be obtained, then the rules with a control
@@ -55,7 +56,7 @@ base(struct vg_obs *o, bool https)
 static void
 expect(const struct vg_obs *o, const char *verdict, const char *cause)
 {
-    struct vg_verdict v;
+    struct vg_decision v;
 
     vg_verdict_decide(o, &v);
     assert_string_equal(v.verdict, verdict);
@@ -66,7 +67,7 @@ expect(const struct vg_obs *o, const char *verdict, const char *cause)
 static void
 test_https_success_is_accessible(void **state)
 {
-    struct vg_verdict v;
+    struct vg_decision v;
 
     (void)state;
     base(&g_o, true);
@@ -82,7 +83,7 @@ test_https_success_is_accessible(void **state)
 static void
 test_http_success_without_control_is_unknown(void **state)
 {
-    struct vg_verdict v;
+    struct vg_decision v;
 
     (void)state;
     base(&g_o, false);
@@ -122,7 +123,7 @@ static void
 test_self_signed_is_mitm(void **state)
 {
     struct vg_obs_endpoint *e;
-    struct vg_verdict v;
+    struct vg_decision v;
 
     (void)state;
     base(&g_o, true);
@@ -143,7 +144,7 @@ static void
 test_rogue_ca_is_mitm(void **state)
 {
     struct vg_obs_endpoint *e;
-    struct vg_verdict v;
+    struct vg_decision v;
 
     (void)state;
     base(&g_o, true);
@@ -328,10 +329,12 @@ ctrl_chain(struct vg_ctrl_endpoint *e, bool valid, const char *leaf, const char 
     e->x_valid = valid;
     snprintf(e->leaf_spki, sizeof(e->leaf_spki), "%s", leaf);
     e->n_ca_spki = 0;
-    if (ca1 != NULL)
+    if (ca1 != NULL) {
         snprintf(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), "%s", ca1);
-    if (ca2 != NULL)
+    }
+    if (ca2 != NULL) {
         snprintf(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), "%s", ca2);
+    }
 }
 
 static void
@@ -339,10 +342,12 @@ probe_chain(struct vg_obs_endpoint *e, const char *leaf, const char *ca1, const 
 {
     snprintf(e->leaf_spki, sizeof(e->leaf_spki), "%s", leaf);
     e->n_ca_spki = 0;
-    if (ca1 != NULL)
+    if (ca1 != NULL) {
         snprintf(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), "%s", ca1);
-    if (ca2 != NULL)
+    }
+    if (ca2 != NULL) {
         snprintf(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), "%s", ca2);
+    }
     snprintf(e->subject, sizeof(e->subject), "CN=www.example.org");
     snprintf(e->issuer, sizeof(e->issuer), "CN=Some CA");
 }
@@ -370,21 +375,23 @@ dns_answer(const char *ip)
 static void
 expect_c(const char *verdict, const char *cause, const char *needle)
 {
-    struct vg_verdict v;
+    struct vg_decision v;
 
     g_o.ctrl = &g_c;
     vg_verdict_decide(&g_o, &v);
-    if (strcmp(v.verdict, verdict) != 0 || strcmp(v.cause, cause) != 0)
+    if (strcmp(v.verdict, verdict) != 0 || strcmp(v.cause, cause) != 0) {
         fail_msg("got %s %s, expected %s %s: %s", v.verdict, v.cause, verdict, cause, v.evidence);
+    }
     assert_non_null(strstr(v.evidence, "control"));
-    if (needle != NULL && strstr(v.evidence, needle) == NULL)
+    if (needle != NULL && strstr(v.evidence, needle) == NULL) {
         fail_msg("evidence \"%s\" lacks \"%s\"", v.evidence, needle);
+    }
 }
 
 static void
 test_ooni_keys_null_without_control(void **state)
 {
-    struct vg_verdict v;
+    struct vg_decision v;
 
     (void)state;
     base(&g_o, false);
@@ -414,7 +421,7 @@ test_ooni_keys_null_without_control(void **state)
 static void
 test_control_unreachable(void **state)
 {
-    struct vg_verdict v;
+    struct vg_decision v;
     struct vg_obs_endpoint *e;
 
     (void)state;
@@ -480,8 +487,9 @@ reply(bool aaaa, const char *brief, const char *addr)
     memset(r, 0, sizeof(*r));
     r->aaaa = aaaa;
     snprintf(r->brief, sizeof(r->brief), "%s", brief);
-    if (addr != NULL)
+    if (addr != NULL) {
         snprintf(r->addrs[r->n_addrs++], sizeof(r->addrs[0]), "%s", addr);
+    }
 }
 
 /* C2 */
@@ -614,7 +622,7 @@ test_ctrl_mitm_trusted_ca(void **state)
     ctrl_chain(ctrl_ep("198.51.100.10:443", NULL, true, NULL), true, HEX("b"), HEX("2"), HEX("3"));
     expect_c("intercepted", "tls.mitm", "a CA this device was made to trust");
     {
-        struct vg_verdict v;
+        struct vg_decision v;
 
         vg_verdict_decide(&g_o, &v);
         /* OONI's keys keep OONI's meaning: an https page was fetched */
