@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -29,6 +28,7 @@
 
 #include "commands.h"
 #include "schedule.h"
+#include "util/crypto.h"
 #include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -130,12 +130,7 @@ now_ms(void)
 static double
 uniform(void)
 {
-    uint32_t v;
-
-    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
-        v = (uint32_t)now_ms() * 2654435761u;
-    }
-    return (double)v / 4294967296.0;
+    return (double)vg_random_below(UINT64_C(1) << 53) / 9007199254740992.0;
 }
 
 static void

@@ -24,6 +24,7 @@
 #include "http_util.h"
 #include "ingest.h"
 #include "store.h"
+#include "util/crypto.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/mem.h"
@@ -494,8 +495,8 @@ vg__open(struct vg__req *rq, const char *body, size_t len)
     }
     /* An id that exists already is drawn again: with 256 random bits this never happens. */
     for (int attempt = 0; attempt < 3; attempt++) {
-        if (vg_ingest_random(rnd, sizeof(rnd)) < 0 ||
-            vg_ingest_report_id(&op.report, time(NULL), rnd, op.report.report_id,
+        vg_random_bytes(rnd, sizeof(rnd));
+        if (vg_ingest_report_id(&op.report, time(NULL), rnd, op.report.report_id,
                                 sizeof(op.report.report_id)) < 0) {
             return vg__error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot make a report id");
         }

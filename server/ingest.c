@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "util/buf.h"
 #include "util/mem.h"
@@ -249,25 +248,6 @@ vg_ingest_report_id(const struct vg_store_report *r, time_t now,
     free(b64);
     if (w < 0 || (size_t)w >= cap) {
         return VG_ETOOBIG;
-    }
-    return 0;
-}
-
-int
-vg_ingest_random(uint8_t *p, size_t len)
-{
-    size_t got = 0;
-
-    while (got < len) {
-        ssize_t n = getrandom(p + got, len - got, 0);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        got += (size_t)n;
     }
     return 0;
 }

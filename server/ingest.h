@@ -47,8 +47,6 @@ VG_MUST_USE int vg_ingest_parse_open(const char *body, size_t len, struct vg_ing
 VG_MUST_USE int vg_ingest_report_id(const struct vg_store_report *r, time_t now,
                                     const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out,
                                     size_t cap);
-/* Fill p with len bytes from the kernel's CSPRNG (getrandom(2)). 0 or a negative errno. */
-VG_MUST_USE int vg_ingest_random(uint8_t *p, size_t len);
 /* True when s could be a report_id (length and characters): cheap check before a lookup. */
 bool vg_ingest_report_id_is_valid(const char *s);
 /* True when s could be a measurement_uid (length and characters). */

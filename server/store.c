@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "store_impl.h"
+#include "util/crypto.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -123,111 +124,6 @@ vg__now_us(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* SHA-512, FIPS 180-4 section 6.4 */
-
-static const uint64_t vg__k512[80] = {
-    0x428a2f98d728ae22ULL, 0x7137449123ef65cdULL, 0xb5c0fbcfec4d3b2fULL, 0xe9b5dba58189dbbcULL,
-    0x3956c25bf348b538ULL, 0x59f111f1b605d019ULL, 0x923f82a4af194f9bULL, 0xab1c5ed5da6d8118ULL,
-    0xd807aa98a3030242ULL, 0x12835b0145706fbeULL, 0x243185be4ee4b28cULL, 0x550c7dc3d5ffb4e2ULL,
-    0x72be5d74f27b896fULL, 0x80deb1fe3b1696b1ULL, 0x9bdc06a725c71235ULL, 0xc19bf174cf692694ULL,
-    0xe49b69c19ef14ad2ULL, 0xefbe4786384f25e3ULL, 0x0fc19dc68b8cd5b5ULL, 0x240ca1cc77ac9c65ULL,
-    0x2de92c6f592b0275ULL, 0x4a7484aa6ea6e483ULL, 0x5cb0a9dcbd41fbd4ULL, 0x76f988da831153b5ULL,
-    0x983e5152ee66dfabULL, 0xa831c66d2db43210ULL, 0xb00327c898fb213fULL, 0xbf597fc7beef0ee4ULL,
-    0xc6e00bf33da88fc2ULL, 0xd5a79147930aa725ULL, 0x06ca6351e003826fULL, 0x142929670a0e6e70ULL,
-    0x27b70a8546d22ffcULL, 0x2e1b21385c26c926ULL, 0x4d2c6dfc5ac42aedULL, 0x53380d139d95b3dfULL,
-    0x650a73548baf63deULL, 0x766a0abb3c77b2a8ULL, 0x81c2c92e47edaee6ULL, 0x92722c851482353bULL,
-    0xa2bfe8a14cf10364ULL, 0xa81a664bbc423001ULL, 0xc24b8b70d0f89791ULL, 0xc76c51a30654be30ULL,
-    0xd192e819d6ef5218ULL, 0xd69906245565a910ULL, 0xf40e35855771202aULL, 0x106aa07032bbd1b8ULL,
-    0x19a4c116b8d2d0c8ULL, 0x1e376c085141ab53ULL, 0x2748774cdf8eeb99ULL, 0x34b0bcb5e19b48a8ULL,
-    0x391c0cb3c5c95a63ULL, 0x4ed8aa4ae3418acbULL, 0x5b9cca4f7763e373ULL, 0x682e6ff3d6b2b8a3ULL,
-    0x748f82ee5defb2fcULL, 0x78a5636f43172f60ULL, 0x84c87814a1f0ab72ULL, 0x8cc702081a6439ecULL,
-    0x90befffa23631e28ULL, 0xa4506cebde82bde9ULL, 0xbef9a3f7b2c67915ULL, 0xc67178f2e372532bULL,
-    0xca273eceea26619cULL, 0xd186b8c721c0c207ULL, 0xeada7dd6cde0eb1eULL, 0xf57d4f7fee6ed178ULL,
-    0x06f067aa72176fbaULL, 0x0a637dc5a2c898a6ULL, 0x113f9804bef90daeULL, 0x1b710b35131c471bULL,
-    0x28db77f523047d84ULL, 0x32caab7b40c72493ULL, 0x3c9ebe0a15c9bebcULL, 0x431d67c49c100d4cULL,
-    0x4cc5d4becb3e42b6ULL, 0x597f299cfc657e2aULL, 0x5fcb6fab3ad6faecULL, 0x6c44198c4a475817ULL,
-};
-
-#define VG__ROR64(x, n) (((x) >> (n)) | ((x) << (64 - (n))))
-
-/* One round: T1 into d (the next e), T1 + T2 into h (the next a). */
-#define VG__SHA512_ROUND(a, b, c, d, e, f, g, h, t)                                     \
-    do {                                                                                \
-        uint64_t t1_ = (h) + (VG__ROR64(e, 14) ^ VG__ROR64(e, 18) ^ VG__ROR64(e, 41)) + \
-                       (((e) & (f)) ^ (~(e) & (g))) + vg__k512[t] + w[t];               \
-        uint64_t t2_ = (VG__ROR64(a, 28) ^ VG__ROR64(a, 34) ^ VG__ROR64(a, 39)) +       \
-                       (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));                       \
-        (d) += t1_;                                                                     \
-        (h) = t1_ + t2_;                                                                \
-    } while (0)
-
-static void
-vg__sha512_block(uint64_t h[8], const uint8_t *blk)
-{
-    uint64_t w[80], a, b, c, d, e, f, g, hh;
-
-    for (int t = 0; t < 16; t++) {
-        w[t] = 0;
-        for (int k = 0; k < 8; k++) {
-            w[t] = (w[t] << 8) | blk[t * 8 + k];
-        }
-    }
-    for (int t = 16; t < 80; t++) {
-        uint64_t s0 = VG__ROR64(w[t - 15], 1) ^ VG__ROR64(w[t - 15], 8) ^ (w[t - 15] >> 7);
-        uint64_t s1 = VG__ROR64(w[t - 2], 19) ^ VG__ROR64(w[t - 2], 61) ^ (w[t - 2] >> 6);
-
-        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-    }
-    /* The working variables stay in registers: eight rounds at a time name them in turn instead
-     * of shifting an array down after each round (a memmove per round). 6.6 KB, a measurement
-     * with its TLS chain: 18 us instead of 48 us; hashing is on every upload's path. */
-    a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-    for (int t = 0; t < 80; t += 8) {
-        VG__SHA512_ROUND(a, b, c, d, e, f, g, hh, t);
-        VG__SHA512_ROUND(hh, a, b, c, d, e, f, g, t + 1);
-        VG__SHA512_ROUND(g, hh, a, b, c, d, e, f, t + 2);
-        VG__SHA512_ROUND(f, g, hh, a, b, c, d, e, t + 3);
-        VG__SHA512_ROUND(e, f, g, hh, a, b, c, d, t + 4);
-        VG__SHA512_ROUND(d, e, f, g, hh, a, b, c, t + 5);
-        VG__SHA512_ROUND(c, d, e, f, g, hh, a, b, t + 6);
-        VG__SHA512_ROUND(b, c, d, e, f, g, hh, a, t + 7);
-    }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
-}
-
-void
-vg__sha512(const uint8_t *p, size_t len, uint8_t out[64])
-{
-    uint64_t h[8] = {0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL,
-                     0xa54ff53a5f1d36f1ULL, 0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,
-                     0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
-    uint8_t last[256] = {0};
-    size_t full = len / 128 * 128, rest = len - full, tail;
-    uint64_t bits = (uint64_t)len * 8; /* lengths past 2^61 bytes do not occur here */
-
-    for (size_t off = 0; off < full; off += 128) {
-        vg__sha512_block(h, p + off);
-    }
-    if (rest > 0) {
-        memcpy(last, p + full, rest);
-    }
-    last[rest] = 0x80;
-    tail = rest + 1 + 16 <= 128 ? 128 : 256;
-    for (int k = 0; k < 8; k++) {
-        last[tail - 1 - k] = (uint8_t)(bits >> (8 * k));
-    }
-    vg__sha512_block(h, last);
-    if (tail == 256) {
-        vg__sha512_block(h, last + 128);
-    }
-    for (int i = 0; i < 8; i++) {
-        for (int k = 0; k < 8; k++) {
-            out[i * 8 + k] = (uint8_t)(h[i] >> (56 - 8 * k));
-        }
-    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -488,7 +384,7 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
         snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vd);
     }
 
-    vg__sha512((const uint8_t *)row->raw, row->raw_len, digest);
+    vg_sha512(row->raw, row->raw_len, digest);
     vg_hex(digest, 64, hex);
     if (has_idem) {
         snprintf(row->idem_key, sizeof(row->idem_key), "c:%s", idem);

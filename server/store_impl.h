@@ -128,9 +128,6 @@ struct vg__store_stats {
 };
 void vg__store_get_stats(struct vg_store *s, struct vg__store_stats *out);
 
-/* SHA-512 (FIPS 180-4) of len bytes into out[64]; exposed for its known-answer test. */
-void vg__sha512(const uint8_t *p, size_t len, uint8_t out[64]);
-
 /* Host of a URL (lower case, no port, brackets kept off IPv6 literals) into out; "" when input
  * is not scheme://host... . Exposed for tests. */
 void vg__store_url_domain(const char *input, char *out, size_t outlen);

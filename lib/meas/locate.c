@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "meas/record.h"
 #include "meas/verdict.h"
 #include "net/tls.h"
 #include "net/ttlprobe.h"
@@ -37,11 +38,6 @@
 #include "util/mem.h"
 #include "util/str.h"
 #include "vigie/vigie.h"
-
-#define VG__LOC_TEST_VERSION "0.1.0"
-#define VG__LOC_USER_AGENT                                                              \
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) " \
-    "Chrome/124.0.0.0 Safari/537.36"
 
 /* ------------------------------------------------------------------------------------------ */
 /* causes, events and the decision (pure)                                                      */
@@ -532,7 +528,7 @@ vg__http_request(const struct vg__loc *l, char *out, size_t cap)
                  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
                  "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
                  "Accept-Language: en-US,en;q=0.9\r\nConnection: close\r\n\r\n",
-                 l->url.path, host, VG__LOC_USER_AGENT);
+                 l->url.path, host, VG_REC_USER_AGENT);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -956,10 +952,6 @@ vg__locate_json(const struct vg__loc *l, const char *input, const char *url,
                 struct vg_locate_result *r, time_t wall0)
 {
     json_t *controls = json_array(), *x, *root;
-    char ts[32], id[40];
-    struct tm tm;
-    uint8_t u[16];
-
     for (size_t c = 0; c < 2; c++) {
         const struct vg__trace *tr = &l->ctl[c];
         json_t *o;
@@ -992,23 +984,15 @@ vg__locate_json(const struct vg__loc *l, const char *input, const char *url,
         json_object_set_new(x, "ttl_mirroring", json_boolean(r->ttl_mirroring));
         json_object_set_new(x, "interference_first_ttl", vg__jint(l->first_ttl));
     }
-    gmtime_r(&wall0, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-    vg_random_bytes(u, sizeof(u));
-    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
-    snprintf(id, sizeof(id), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-             u[14], u[15]);
-    root = json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-                     "s:s, s:f, s:s, s:s, s:{s:o}}",
-                     "annotations", "engine_name", VG_SOFTWARE_NAME, "engine_version", VG_VERSION,
-                     "platform", "linux", "data_format_version", "0.2.0", "id", id, "input", input,
-                     "measurement_start_time", ts, "probe_asn", "AS0", "probe_cc", "ZZ", "probe_ip",
-                     "127.0.0.1", "report_id", "", "software_name", VG_SOFTWARE_NAME,
-                     "software_version", VG_VERSION, "test_name", "x_locate", "test_runtime",
-                     (double)(vg__ms() - l->t0) / 1000.0, "test_start_time", ts, "test_version",
-                     VG__LOC_TEST_VERSION, "test_keys", "x_locate", x);
+    {
+        struct vg_rec_env env = {.test_name = VG_REC_TEST_LOCATE,
+                                 .test_version = VG_REC_TEST_LOCATE_V,
+                                 .input = input,
+                                 .start = wall0};
+
+        root = vg_rec_new(&env, json_pack("{s:o}", "x_locate", x), NULL);
+        vg_rec_set_runtime(root, (double)(vg__ms() - l->t0) / 1000.0);
+    }
     if (root != NULL) {
         r->json = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
         json_decref(root);

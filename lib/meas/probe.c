@@ -22,6 +22,7 @@
 
 #include "meas/asn.h"
 #include "meas/ctrlclient.h"
+#include "meas/record.h"
 #include "meas/upload.h"
 #include "meas/verdict.h"
 #include "net/conn.h"
@@ -38,11 +39,7 @@
 #include "util/str.h"
 #include "vigie/vigie.h"
 
-#define VG__READ_CHUNK   (16 * 1024)
-#define VG__TEST_VERSION "0.5.28"
-#define VG__USER_AGENT                                                                  \
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) " \
-    "Chrome/124.0.0.0 Safari/537.36"
+#define VG__READ_CHUNK (16 * 1024)
 
 struct vg_probe {
     struct vg_probe_opts o;
@@ -344,7 +341,7 @@ vg__fetch_finish(struct vg_meas *m, int failure)
     struct vg__ep *ep = f->ep;
     json_t *req, *resp, *hdrs = json_object(), *hlist = json_array(), *entry;
     char url[VG_URL_MAX + 300];
-    const char *ua = VG__USER_AGENT;
+    const char *ua = VG_REC_USER_AGENT;
 
     if (vg_url_format(&m->url, url, sizeof(url)) < 0) {
         url[0] = '\0';
@@ -465,7 +462,7 @@ vg__fetch_start(struct vg_meas *m, struct vg__ep *ep)
                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
                         "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;"
                         "q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: close\r\n\r\n",
-                        m->url.path, host, VG__USER_AGENT);
+                        m->url.path, host, VG_REC_USER_AGENT);
     if (rc < 0 || vg_httpx_start(&f->x, ep->conn, f->req.data, f->req.len, m->p->o.http_timeout_ms,
                                  vg__on_fetched, m) < 0) {
         vg__fetch_finish(m, VG_EINTERNAL);
@@ -894,7 +891,7 @@ vg__threquest(const struct vg_meas *m)
     return json_pack("{s:s, s:{s:[s], s:[s], s:[s]}, s:o, s:b}", "http_request", url,
                      "http_request_headers", "Accept",
                      "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-                     "Accept-Language", "en-US,en;q=0.9", "User-Agent", VG__USER_AGENT,
+                     "Accept-Language", "en-US,en;q=0.9", "User-Agent", VG_REC_USER_AGENT,
                      "tcp_connect", eps, "x_quic_enabled", 0);
 }
 
@@ -1240,7 +1237,6 @@ vg__meas_networks(struct vg_meas *m)
     const struct vg_probe *p = m->p;
     const struct vg_ctrl *c = m->obs.ctrl;
     struct vg_asn_info info;
-    char as[16];
 
     if (p->asn == NULL) {
         return;
@@ -1254,12 +1250,7 @@ vg__meas_networks(struct vg_meas *m)
     if (!p->have_self) {
         return;
     }
-    snprintf(as, sizeof(as), "AS%" PRIu32, p->self.asn);
-    json_object_set_new(m->root, "probe_asn", json_string(as));
-    json_object_set_new(m->root, "probe_cc",
-                        json_string(p->self.cc[0] != '\0' ? p->self.cc : "ZZ"));
-    json_object_set_new(m->root, "probe_network_name",
-                        p->self.org[0] != '\0' ? json_string(p->self.org) : json_null());
+    vg_rec_set_network(m->root, p->self.asn, p->self.cc, p->self.org);
 }
 
 /*
@@ -1320,7 +1311,7 @@ vg__meas_finish(struct vg_meas *m)
     vg__meas_networks(m);
     vg_verdict_decide(&m->obs, &v);
     blocking = vg_blocking_json(v.blocking);
-    json_object_set_new(m->root, "test_runtime", json_real(runtime));
+    vg_rec_set_runtime(m->root, runtime);
     json_object_set_new(m->tk, "blocking",
                         blocking == NULL                  ? json_null()
                         : v.blocking == VG_BLOCKING_FALSE ? json_false()
@@ -1544,8 +1535,6 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
     const char *input = job != NULL ? job->url : p->urls[url_index];
     int url_rc;
     struct vg_meas *m = vg_xcalloc(1, sizeof(*m));
-    char ts[32];
-    struct tm tm;
 
     m->p = p;
     m->input = input;
@@ -1558,8 +1547,6 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
     m->trial = trial;
     m->t0 = uv_hrtime();
     m->wall0 = time(NULL);
-    gmtime_r(&m->wall0, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
     uv_timer_init(&p->loop, &m->dns_timer);
     m->dns_timer.data = m;
     vg_obs_init(&m->obs);
@@ -1577,38 +1564,19 @@ vg__meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__
                   "tls_handshakes", m->tls, "requests", m->requests, "control", "control_failure",
                   "x_control_request", "dns_consistency", "body_length_match", "body_proportion",
                   "headers_match", "status_code_match", "title_match", "x_trial", trial);
-    m->root =
-        json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s, s:s, s:o, "
-                  "s:s, s:s, s:s, s:n, s:s, s:s, s:o}",
-                  "annotations", "engine_name", VG_SOFTWARE_NAME, "engine_version", VG_VERSION,
-                  "platform", "linux", "data_format_version", "0.2.0", "input", input,
-                  "measurement_start_time", ts, "probe_asn", "AS0", "probe_cc", "ZZ", "probe_ip",
-                  "127.0.0.1", "probe_network_name", "report_id", "", "resolver_asn", "AS0",
-                  "resolver_ip", vg__jstr(p->sys_resolver[0] != '\0' ? p->sys_resolver : NULL),
-                  "software_name", VG_SOFTWARE_NAME, "software_version", VG_VERSION, "test_name",
-                  strcmp(m->url.scheme, "tls") == 0   ? "x_tls_endpoint"
-                  : strcmp(m->url.scheme, "dns") == 0 ? "x_dns_lookup"
-                                                      : "web_connectivity",
-                  "test_helpers", "test_start_time", ts, "test_version", VG__TEST_VERSION,
-                  "test_keys", m->tk);
-    if (p->resolver_asn != 0) {
-        char as[16];
-
-        snprintf(as, sizeof(as), "AS%" PRIu32, p->resolver_asn);
-        json_object_set_new(m->root, "resolver_asn", json_string(as));
-    }
     {
-        uint8_t r[16];
+        struct vg_rec_env env = {
+            .test_name = strcmp(m->url.scheme, "tls") == 0   ? VG_REC_TEST_TLS
+                         : strcmp(m->url.scheme, "dns") == 0 ? VG_REC_TEST_DNS
+                                                             : VG_REC_TEST_WEB,
+            .test_version = VG_REC_TEST_WEB_VER,
+            .input = input,
+            .start = m->wall0,
+            .resolver_ip = p->sys_resolver[0] != '\0' ? p->sys_resolver : NULL,
+            .resolver_asn = p->resolver_asn,
+        };
 
-        /* A random UUIDv4 names the measurement: collectors deduplicate uploads by it. */
-        vg_random_bytes(r, sizeof(r));
-        r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
-        r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
-        snprintf(m->id, sizeof(m->id),
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
-                 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-                 r[15]);
-        json_object_set_new(m->root, "id", json_string(m->id));
+        m->root = vg_rec_new(&env, m->tk, m->id);
     }
     /* json_pack's "O" added references: drop ours, the tree owns them now. */
     json_decref(m->queries);

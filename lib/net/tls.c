@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/crypto.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -150,19 +151,6 @@ vg__time_iso(const ASN1_TIME *t, char *out, size_t cap)
         return;
     }
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void
-vg_sha256_hex(const uint8_t *p, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-        out[0] = '\0';
-        return;
-    }
-    vg_hex(md, 32, out);
 }
 
 static void
@@ -348,16 +336,6 @@ vg_tls_classify_error(SSL *ssl, int ssl_err, int sys_errno, int *alert)
     }
     ERR_clear_error();
     return rc;
-}
-
-void
-vg_random_bytes(void *buf, size_t len)
-{
-    if (RAND_bytes(buf, (int)len) != 1) {
-        /* The CSPRNG failing is a broken system, not a network condition. */
-        fprintf(stderr, "vigie: RAND_bytes failed\n");
-        abort();
-    }
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/crypto.h"
 #include "util/limits.h"
 
 struct ssl_ctx_st;
@@ -99,10 +100,5 @@ void vg_tls_mem_free(struct vg_tls_mem *t);
 VG_MUST_USE int vg_tls_client_hello(struct ssl_ctx_st *ctx, const char *host, bool host_is_ip,
                                     uint8_t **out, size_t *len);
 
-/* Fill buf with cryptographically random bytes. */
-void vg_random_bytes(void *buf, size_t len);
-
-/* SHA-256 of p[len] as lower-case hex (65 bytes). */
-void vg_sha256_hex(const uint8_t *p, size_t len, char out[65]);
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store_impl.h"
+#include "util/crypto.h"
 #include "util/str.h"
 #include "vgtest.h"
 
@@ -112,14 +113,14 @@ test_sha512_known_answers(void **state)
     char hex[129];
 
     (void)state;
-    vg__sha512((const uint8_t *)"abc", 3, d);
+    vg_sha512("abc", 3, d);
     vg_hex(d, 64, hex);
     assert_string_equal(hex, abc);
-    vg__sha512((const uint8_t *)"", 0, d);
+    vg_sha512("", 0, d);
     vg_hex(d, 64, hex);
     assert_string_equal(hex, empty);
     assert_int_equal(strlen(msg), 112);
-    vg__sha512((const uint8_t *)msg, strlen(msg), d);
+    vg_sha512(msg, strlen(msg), d);
     vg_hex(d, 64, hex);
     assert_string_equal(hex, two);
 }
@@ -187,7 +188,7 @@ test_from_json_vigie(void **state)
     assert_ptr_equal(w.r.raw, w.json);
     assert_int_equal(w.r.raw_len, strlen(w.json));
     /* OONI's uid: receive time, cc, test name, 16 hex of the SHA-512 of the bytes */
-    vg__sha512((const uint8_t *)w.json, strlen(w.json), d);
+    vg_sha512(w.json, strlen(w.json), d);
     vg_hex(d, 64, hex);
     snprintf(uid, sizeof(uid), "20261129111347.000123_IT_web_connectivity_%.16s", hex);
     assert_string_equal(w.r.measurement_uid, uid);

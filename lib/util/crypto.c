@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+#include "util/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util/str.h"
+
+void
+vg_random_bytes(void *buf, size_t len)
+{
+    if (len > 0 && RAND_bytes(buf, (int)len) != 1) {
+        /* The CSPRNG failing is a broken system, not a network condition. */
+        fprintf(stderr, "vigie: RAND_bytes failed\n");
+        abort();
+    }
+}
+
+uint64_t
+vg_random_below(uint64_t bound)
+{
+    uint64_t v, limit;
+
+    if (bound <= 1) {
+        return 0;
+    }
+    /* Reject the top partial range so that every value is equally likely. */
+    limit = UINT64_MAX - UINT64_MAX % bound;
+    do {
+        vg_random_bytes(&v, sizeof(v));
+    } while (v >= limit);
+    return v % bound;
+}
+
+void
+vg_uuid4(char out[VG_UUID_LEN + 1])
+{
+    uint8_t r[16];
+    char hex[33];
+
+    vg_random_bytes(r, sizeof(r));
+    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* version 4 */
+    r[8] = (uint8_t)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    vg_hex(r, sizeof(r), hex);
+    snprintf(out, VG_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+             hex + 20);
+}
+
+static void
+vg__crypto_digest(const EVP_MD *md, const void *p, size_t len, uint8_t *out, unsigned want)
+{
+    unsigned int n = 0;
+
+    if (EVP_Digest(p, len, out, &n, md, NULL) != 1 || n != want) {
+        /* Only a broken OpenSSL fails a digest of memory; a wrong hash would corrupt stores. */
+        fprintf(stderr, "vigie: EVP_Digest failed\n");
+        abort();
+    }
+}
+
+void
+vg_sha256(const void *p, size_t len, uint8_t out[32])
+{
+    vg__crypto_digest(EVP_sha256(), p, len, out, 32);
+}
+
+void
+vg_sha512(const void *p, size_t len, uint8_t out[64])
+{
+    vg__crypto_digest(EVP_sha512(), p, len, out, 64);
+}
+
+void
+vg_sha256_hex(const void *p, size_t len, char out[65])
+{
+    uint8_t md[32];
+
+    vg_sha256(p, len, md);
+    vg_hex(md, sizeof(md), out);
+}
