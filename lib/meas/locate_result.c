@@ -3,13 +3,14 @@
  * locate_result.c - what vg_locate reports: the decision on the trigger's trace, the hop table of
  * struct vg_locate_result, the one-line summary, and the x_locate measurement.
  */
-#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "meas/locate.h"
 #include "meas/locate_impl.h"
-#include "meas/record.h"
+#include "meas/record_locate.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 /* The router at ttl: the trigger's own ICMP sender, else the control trace's at that TTL. */
@@ -42,95 +43,50 @@ vg__loc_server_ctl(const struct vg__loc *l)
     return best;
 }
 
-static json_t *
-vg__loc_hops_json(const struct vg__loc *l, const struct vg__loc_trace *tr, bool fill_routers)
+/* A trace as the record writes it. */
+static void
+vg__loc_rec_trace(const struct vg__loc_trace *tr, const struct vg_loc_hop *hops,
+                  struct vg_rec_loc_trace *out)
 {
-    json_t *a = json_array();
-
-    for (size_t i = 0; i < tr->n; i++) {
-        const struct vg_loc_hop *h = &tr->hops[i];
-        bool from_ctl = false;
-        const char *router = fill_routers ? vg__loc_router_at(l, h->ttl, &from_ctl) : h->router;
-        json_t *o = json_pack("{s:i, s:o, s:s}", "ttl", (int)h->ttl, "router",
-                              router[0] != '\0' ? json_string(router) : json_null(), "event",
-                              vg_loc_event_name(h->ev));
-
-        if (from_ctl) {
-            json_object_set_new(o, "router_from", json_string("control"));
-        }
-        if (h->detail[0] != '\0') {
-            json_object_set_new(o, "detail", json_string(h->detail));
-        }
-        if (h->n_replies > 0) {
-            json_t *t = json_array();
-
-            for (unsigned k = 0; k < h->n_replies && k < VG_LOCATE_REPLIES_MAX; k++) {
-                json_array_append_new(t, h->reply_ttl[k] >= 0 ? json_integer(h->reply_ttl[k])
-                                                              : json_null());
-            }
-            json_object_set_new(o, "reply_ip_ttls", t);
-        }
-        json_array_append_new(a, o);
-    }
-    return a;
-}
-
-static json_t *
-vg__loc_jint(int v)
-{
-    return v >= 0 ? json_integer(v) : json_null();
+    out->method = tr->method;
+    out->port = tr->port;
+    out->name = tr->name;
+    out->endpoint_hop = tr->endpoint_hop;
+    out->hops = hops;
+    out->n = tr->n;
 }
 
 void
 vg__loc_record(const struct vg__loc *l, const char *input, const char *url,
                struct vg_locate_result *r, time_t wall0)
 {
-    json_t *controls = json_array(), *x, *root;
+    /* The trigger's hops with the routers the controls name (an established connection gets
+     * no offender address: net/ttlprobe.h). */
+    struct vg_loc_hop *shown = vg_xcalloc(VG_LOCATE_MAX_TTL, sizeof(*shown));
+    struct vg_rec_loc x = {.cause = l->cause,
+                           .r = r,
+                           .url = url,
+                           .host = l->url.host,
+                           .first_ttl = l->first_ttl,
+                           .max_ttl = l->o->max_ttl,
+                           .ttl_timeout_ms = l->o->ttl_timeout_ms};
+
+    for (size_t i = 0; i < l->trigger.n && i < VG_LOCATE_MAX_TTL; i++) {
+        bool from_ctl = false;
+        const char *router = vg__loc_router_at(l, l->trigger.hops[i].ttl, &from_ctl);
+
+        shown[i] = l->trigger.hops[i];
+        vg_strlcpy(shown[i].router, router, sizeof(shown[i].router));
+        shown[i].router_from_control = from_ctl;
+    }
+    vg__loc_rec_trace(&l->trigger, shown, &x.trigger);
     for (size_t c = 0; c < 2; c++) {
-        const struct vg__loc_trace *tr = &l->ctl[c];
-        json_t *o;
-
-        if (!tr->ran) {
-            continue;
+        if (l->ctl[c].ran) {
+            vg__loc_rec_trace(&l->ctl[c], l->ctl[c].hops, &x.controls[x.n_controls++]);
         }
-        o = json_pack("{s:s, s:i, s:o, s:o}", "method", tr->method, "port", (int)tr->port,
-                      "endpoint_hop", vg__loc_jint(tr->endpoint_hop), "hops",
-                      vg__loc_hops_json(l, tr, false));
-        if (tr->name != NULL) {
-            json_object_set_new(o, "name", json_string(tr->name));
-        }
-        json_array_append_new(controls, o);
     }
-    x = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:i, s:i}", "cause", r->cause,
-        "url", url, "method", r->method, "target", r->target, "host", l->url.host,
-        "interference_hop", vg__loc_jint(r->interference_hop), "interference_router",
-        r->interference_router[0] != '\0' ? json_string(r->interference_router) : json_null(),
-        "server_hop", vg__loc_jint(r->server_hop), "hops", vg__loc_hops_json(l, &l->trigger, true),
-        "controls", controls, "summary", r->summary, "failure",
-        r->failure[0] != '\0' ? json_string(r->failure) : json_null(), "max_ttl",
-        (int)l->o->max_ttl, "ttl_timeout_ms", (int)l->o->ttl_timeout_ms);
-    if (vg_loc_cause_is_tls(l->cause)) {
-        json_object_set_new(x, "tls_port_hop", vg__loc_jint(r->tls_port_hop));
-        json_object_set_new(x, "port80_hop", vg__loc_jint(r->port80_hop));
-    }
-    if (vg_loc_cause_is_dns(l->cause)) {
-        json_object_set_new(x, "ttl_mirroring", json_boolean(r->ttl_mirroring));
-        json_object_set_new(x, "interference_first_ttl", vg__loc_jint(l->first_ttl));
-    }
-    {
-        struct vg_rec_env env = {.test_name = VG_REC_TEST_LOCATE,
-                                 .test_version = VG_REC_TEST_LOCATE_V,
-                                 .input = input,
-                                 .start = wall0};
-
-        root = vg_rec_new(&env, json_pack("{s:o}", "x_locate", x), NULL);
-        vg_rec_set_runtime(root, (double)(vg__loc_ms() - l->t0) / 1000.0);
-    }
-    if (root != NULL) {
-        r->json = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
-        json_decref(root);
-    }
+    r->json = vg_rec_locate_json(&x, input, wall0, (double)(vg__loc_ms() - l->t0) / 1000.0);
+    free(shown);
 }
 
 static void
