@@ -4,7 +4,7 @@
  * locates, the per-TTL events and the decision that turns a trace into "interference at hop N".
  *
  * The engine is split by concern, its shared internals in locate_impl.h:
- *   locate.c         causes, events, the decision (no I/O; meas/locate.h)
+ *   locate.c         causes, events, the decision, addresses as text (no I/O; meas/locate.h)
  *   locate_trace.c   the TTL-limited traces through net/ttlprobe: SYN controls, the TCP trigger
  *                    (ClientHello or GET), the DNS trigger and control
  *   locate_result.c  the result: the hop table, the summary, the x_locate record
@@ -12,7 +12,16 @@
  */
 #include "meas/locate.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include "meas/locate_impl.h"
+#include "util/str.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* causes, events and the decision                                                             */
 
 static const struct {
     const char *name;
@@ -180,4 +189,101 @@ vg_loc_endpoint_hop(const struct vg_loc_hop *hops, size_t n)
         }
     }
     return -1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* addresses                                                                                   */
+
+void
+vg__loc_set_port(struct sockaddr_storage *ss, unsigned port)
+{
+    if (ss->ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    } else {
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    }
+}
+
+int
+vg__loc_parse_ip_port(const char *s, unsigned def_port, struct sockaddr_storage *ss)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *port_s = NULL;
+    uint64_t port = def_port;
+    size_t hl;
+
+    memset(ss, 0, sizeof(*ss));
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+
+        VG_ENSURE(end != NULL, VG_EINVAL);
+        hl = (size_t)(end - s - 1);
+        VG_ENSURE(hl < sizeof(host), VG_EINVAL);
+        memcpy(host, s + 1, hl);
+        host[hl] = '\0';
+        if (end[1] == ':') {
+            port_s = end + 2;
+        } else {
+            VG_ENSURE(end[1] == '\0', VG_EINVAL);
+        }
+    } else {
+        const char *colon = strchr(s, ':');
+
+        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+            hl = (size_t)(colon - s);
+            port_s = colon + 1;
+        } else {
+            hl = strlen(s);
+        }
+        VG_ENSURE(hl < sizeof(host), VG_EINVAL);
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+    }
+    if (port_s != NULL) {
+        VG_TRY(vg_parse_u64(port_s, 1, 65535, &port));
+    }
+    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+        ss->ss_family = AF_INET;
+    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+        ss->ss_family = AF_INET6;
+    } else {
+        return VG_EINVAL;
+    }
+    vg__loc_set_port(ss, (unsigned)port);
+    return 0;
+}
+
+void
+vg__loc_sa_str(const struct sockaddr_storage *ss, char *ip, size_t ipcap, char *ipport, size_t cap)
+{
+    unsigned port;
+
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const void *)ss;
+
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)ipcap);
+        port = ntohs(s6->sin6_port);
+        snprintf(ipport, cap, "[%s]:%u", ip, port);
+    } else {
+        const struct sockaddr_in *s4 = (const void *)ss;
+
+        inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)ipcap);
+        port = ntohs(s4->sin_port);
+        snprintf(ipport, cap, "%s:%u", ip, port);
+    }
+}
+
+bool
+vg_loc_split_addr(const char *s, char *ip, size_t cap, unsigned *port)
+{
+    struct sockaddr_storage ss;
+    char ipport[80];
+
+    if (s == NULL || s[0] == '\0' || vg__loc_parse_ip_port(s, 0, &ss) < 0) {
+        return false;
+    }
+    vg__loc_sa_str(&ss, ip, cap, ipport, sizeof(ipport));
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    return true;
 }

@@ -66,9 +66,13 @@ void vg__loc_tcp_trigger(struct vg__loc *l);
 /* TTL-limited queries for name to l->sa into tr: the trigger (trigger true) or the control. */
 void vg__loc_dns_trace(struct vg__loc *l, struct vg__loc_trace *tr, const char *name, bool trigger);
 
-/* ---- locate_run.c: addresses ------------------------------------------------------------- */
+/* ---- locate.c: addresses ----------------------------------------------------------------- */
 
 void vg__loc_set_port(struct sockaddr_storage *ss, unsigned port);
+/* "IP", "IP:PORT", "[IP6]" or "[IP6]:PORT" into *ss (port def_port when absent). 0 or
+ * VG_EINVAL. */
+VG_MUST_USE int vg__loc_parse_ip_port(const char *s, unsigned def_port,
+                                      struct sockaddr_storage *ss);
 /* ss's address into ip (ipcap bytes) and "IP:PORT" / "[IP6]:PORT" into ipport (cap bytes). */
 void vg__loc_sa_str(const struct sockaddr_storage *ss, char *ip, size_t ipcap, char *ipport,
                     size_t cap);

@@ -6,7 +6,6 @@
  * measurement.
  */
 #include <arpa/inet.h>
-#include <jansson.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "meas/locate.h"
 #include "meas/locate_impl.h"
+#include "meas/record_locate.h"
 #include "net/tls.h"
 #include "proto/url.h"
 #include "util/mem.h"
@@ -24,65 +24,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* targets                                                                                     */
-
-void
-vg__loc_set_port(struct sockaddr_storage *ss, unsigned port)
-{
-    if (ss->ss_family == AF_INET6) {
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    } else {
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    }
-}
-
-static int
-vg__loc_parse_ip_port(const char *s, unsigned def_port, struct sockaddr_storage *ss)
-{
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *port_s = NULL;
-    uint64_t port = def_port;
-    size_t hl;
-
-    memset(ss, 0, sizeof(*ss));
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-
-        VG_ENSURE(end != NULL, VG_EINVAL);
-        hl = (size_t)(end - s - 1);
-        VG_ENSURE(hl < sizeof(host), VG_EINVAL);
-        memcpy(host, s + 1, hl);
-        host[hl] = '\0';
-        if (end[1] == ':') {
-            port_s = end + 2;
-        } else {
-            VG_ENSURE(end[1] == '\0', VG_EINVAL);
-        }
-    } else {
-        const char *colon = strchr(s, ':');
-
-        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-            hl = (size_t)(colon - s);
-            port_s = colon + 1;
-        } else {
-            hl = strlen(s);
-        }
-        VG_ENSURE(hl < sizeof(host), VG_EINVAL);
-        memcpy(host, s, hl);
-        host[hl] = '\0';
-    }
-    if (port_s != NULL) {
-        VG_TRY(vg_parse_u64(port_s, 1, 65535, &port));
-    }
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-        ss->ss_family = AF_INET;
-    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-        ss->ss_family = AF_INET6;
-    } else {
-        return VG_EINVAL;
-    }
-    vg__loc_set_port(ss, (unsigned)port);
-    return 0;
-}
 
 /* First nameserver of /etc/resolv.conf into out, "" if none. */
 static void
@@ -109,26 +50,6 @@ vg__loc_system_resolver(char *out, size_t cap)
         }
     }
     fclose(f);
-}
-
-void
-vg__loc_sa_str(const struct sockaddr_storage *ss, char *ip, size_t ipcap, char *ipport, size_t cap)
-{
-    unsigned port;
-
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const void *)ss;
-
-        inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)ipcap);
-        port = ntohs(s6->sin6_port);
-        snprintf(ipport, cap, "[%s]:%u", ip, port);
-    } else {
-        const struct sockaddr_in *s4 = (const void *)ss;
-
-        inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)ipcap);
-        port = ntohs(s4->sin_port);
-        snprintf(ipport, cap, "%s:%u", ip, port);
-    }
 }
 
 /* The addresses to try, in order: opts->addr, or the host's (system resolver). */
@@ -352,111 +273,12 @@ out:
     return rc;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* aiming from a measurement                                                                   */
-
-static const char *
-vg__loc_jget_str(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-/* "IP:PORT" or "[IP6]:PORT" -> IP and port. */
-static bool
-vg__loc_split_addr(const char *s, char *ip, size_t cap, unsigned *port)
-{
-    struct sockaddr_storage ss;
-    char ipport[80];
-
-    if (s == NULL || s[0] == '\0' || vg__loc_parse_ip_port(s, 0, &ss) < 0) {
-        return false;
-    }
-    vg__loc_sa_str(&ss, ip, cap, ipport, sizeof(ipport));
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
-    return true;
-}
-
 int
 vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate_hint *h)
 {
     enum vg_loc_cause c;
-    json_t *root, *tk;
-    const char *input;
-    int rc = VG_EINVAL;
 
     memset(h, 0, sizeof(*h));
     VG_TRY(vg_loc_cause_parse(cause, &c));
-    root = json_loads(measurement_json != NULL ? measurement_json : "", 0, NULL);
-    tk = json_object_get(root, "test_keys");
-    input = vg__loc_jget_str(root, "input");
-    if (!json_is_object(tk) || input == NULL) {
-        goto out;
-    }
-    vg_strlcpy(h->url, input, sizeof(h->url));
-    rc = 0;
-    if (vg_loc_cause_is_tls(c)) {
-        const char *want = c == VG_LOC_TLS_RESET ? "connection_reset"
-                           : c == VG_LOC_TLS_EOF ? "eof_error"
-                                                 : NULL;
-        json_t *e;
-        size_t i;
-
-        json_array_foreach(json_object_get(tk, "tls_handshakes"), i, e)
-        {
-            const char *hs = vg__loc_jget_str(e, "x_handshake_failure");
-            const char *f = vg__loc_jget_str(e, "failure");
-            const char *sni = vg__loc_jget_str(e, "server_name");
-            unsigned port;
-            char ip[INET6_ADDRSTRLEN];
-            bool match = want != NULL ? hs != NULL && strcmp(hs, want) == 0
-                                      : hs == NULL && f != NULL && strncmp(f, "ssl_", 4) == 0;
-
-            if (!match ||
-                !vg__loc_split_addr(vg__loc_jget_str(e, "address"), ip, sizeof(ip), &port)) {
-                continue;
-            }
-            vg_strlcpy(h->addr, ip, sizeof(h->addr));
-            if (sni != NULL && sni[0] != '\0') {
-                if (port == 443) {
-                    snprintf(h->url, sizeof(h->url), "https://%s/", sni);
-                } else {
-                    snprintf(h->url, sizeof(h->url), "https://%s:%u/", sni, port);
-                }
-            }
-            break;
-        }
-    } else if (vg_loc_cause_is_dns(c)) {
-        json_t *e;
-        size_t i;
-
-        json_array_foreach(json_object_get(tk, "queries"), i, e)
-        {
-            const char *eng = vg__loc_jget_str(e, "engine"),
-                       *ra = vg__loc_jget_str(e, "resolver_address");
-
-            if (eng != NULL && strcmp(eng, "udp") == 0 && ra != NULL && ra[0] != '\0') {
-                vg_strlcpy(h->resolver, ra, sizeof(h->resolver));
-                break;
-            }
-        }
-    } else {
-        /* requests[0] is the last step of the redirect chain. */
-        json_t *req = json_array_get(json_object_get(tk, "requests"), 0);
-        const char *u = vg__loc_jget_str(json_object_get(req, "request"), "url");
-        unsigned port;
-        char ip[INET6_ADDRSTRLEN];
-
-        if (u != NULL && u[0] != '\0') {
-            vg_strlcpy(h->url, u, sizeof(h->url));
-        }
-        if (vg__loc_split_addr(vg__loc_jget_str(req, "address"), ip, sizeof(ip), &port)) {
-            vg_strlcpy(h->addr, ip, sizeof(h->addr));
-        }
-    }
-out:
-    json_decref(root);
-    return rc;
+    return vg_rec_locate_hint(measurement_json, c, h);
 }

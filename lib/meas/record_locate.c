@@ -6,7 +6,13 @@
 #include "meas/record_locate.h"
 
 #include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/str.h"
 
 static json_t *
 vg__rec_loc_int(int v)
@@ -100,4 +106,102 @@ vg_rec_locate_json(const struct vg_rec_loc *x, const char *input, time_t start, 
     s = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(root);
     return s;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* aiming from a measurement                                                                   */
+
+static const char *
+vg__rec_loc_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The first TLS handshake that failed the way c says: its address and server name. */
+static void
+vg__rec_loc_hint_tls(json_t *tk, enum vg_loc_cause c, struct vg_locate_hint *h)
+{
+    const char *want = c == VG_LOC_TLS_RESET ? vg_err_failure(VG_ECONNRESET)
+                       : c == VG_LOC_TLS_EOF ? vg_err_failure(VG_EEOF)
+                                             : NULL;
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(tk, "tls_handshakes"), i, e)
+    {
+        const char *hs = vg__rec_loc_str(e, "x_handshake_failure");
+        const char *f = vg__rec_loc_str(e, "failure");
+        const char *sni = vg__rec_loc_str(e, "server_name");
+        unsigned port;
+        char ip[INET6_ADDRSTRLEN];
+        /* tls.mitm: a handshake that completed with a certificate that failed (ssl_*). */
+        bool match = want != NULL ? hs != NULL && strcmp(hs, want) == 0
+                                  : hs == NULL && f != NULL && strncmp(f, "ssl_", 4) == 0;
+
+        if (!match || !vg_loc_split_addr(vg__rec_loc_str(e, "address"), ip, sizeof(ip), &port)) {
+            continue;
+        }
+        vg_strlcpy(h->addr, ip, sizeof(h->addr));
+        if (sni != NULL && sni[0] != '\0') {
+            if (port == 443) {
+                snprintf(h->url, sizeof(h->url), "https://%s/", sni);
+            } else {
+                snprintf(h->url, sizeof(h->url), "https://%s:%u/", sni, port);
+            }
+        }
+        break;
+    }
+}
+
+int
+vg_rec_locate_hint(const char *json, enum vg_loc_cause c, struct vg_locate_hint *h)
+{
+    json_t *root, *tk;
+    const char *input;
+    int rc = VG_EINVAL;
+
+    memset(h, 0, sizeof(*h));
+    root = json_loads(json != NULL ? json : "", 0, NULL);
+    tk = json_object_get(root, "test_keys");
+    input = vg__rec_loc_str(root, "input");
+    if (!json_is_object(tk) || input == NULL) {
+        goto out;
+    }
+    vg_strlcpy(h->url, input, sizeof(h->url));
+    rc = 0;
+    if (vg_loc_cause_is_tls(c)) {
+        vg__rec_loc_hint_tls(tk, c, h);
+    } else if (vg_loc_cause_is_dns(c)) {
+        json_t *e;
+        size_t i;
+
+        json_array_foreach(json_object_get(tk, "queries"), i, e)
+        {
+            const char *eng = vg__rec_loc_str(e, "engine"),
+                       *ra = vg__rec_loc_str(e, "resolver_address");
+
+            if (eng != NULL && strcmp(eng, "udp") == 0 && ra != NULL && ra[0] != '\0') {
+                vg_strlcpy(h->resolver, ra, sizeof(h->resolver));
+                break;
+            }
+        }
+    } else {
+        /* requests[0] is the last step of the redirect chain. */
+        json_t *req = json_array_get(json_object_get(tk, "requests"), 0);
+        const char *u = vg__rec_loc_str(json_object_get(req, "request"), "url");
+        unsigned port;
+        char ip[INET6_ADDRSTRLEN];
+
+        if (u != NULL && u[0] != '\0') {
+            vg_strlcpy(h->url, u, sizeof(h->url));
+        }
+        if (vg_loc_split_addr(vg__rec_loc_str(req, "address"), ip, sizeof(ip), &port)) {
+            vg_strlcpy(h->addr, ip, sizeof(h->addr));
+        }
+    }
+out:
+    json_decref(root);
+    return rc;
 }

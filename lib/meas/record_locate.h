@@ -51,4 +51,14 @@ struct vg_rec_loc {
 char *vg_rec_locate_json(const struct vg_rec_loc *x, const char *input, time_t start,
                          double runtime_s);
 
+/*
+ * Where a measurement (a probe's, web_connectivity or x_tls_endpoint / x_dns_lookup) saw cause c,
+ * to aim vg_locate, into *h (zeroed first): its input as h->url; for a TLS cause the address of
+ * the first handshake that failed that way (and the URL of its server name and port); for
+ * dns.injected the first UDP resolver queried; for an HTTP cause the URL and address of the last
+ * request of the redirect chain. Returns 0, or VG_EINVAL when json is not a measurement with
+ * test_keys and an input.
+ */
+VG_MUST_USE int vg_rec_locate_hint(const char *json, enum vg_loc_cause c, struct vg_locate_hint *h);
+
 #endif
