@@ -9,6 +9,8 @@
  *                    (ClientHello or GET), the DNS trigger and control
  *   locate_result.c  the result: the hop table, the summary, the x_locate record
  *   locate_run.c     the targets (addresses, resolver) and the public API of vigie/vigie.h
+ * The x_locate measurement and the keys of a measurement that aim a localisation belong to the
+ * record module: record_locate.c (meas/record_locate.h).
  */
 #include "meas/locate.h"
 

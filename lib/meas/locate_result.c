@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * locate_result.c - what vg_locate reports: the decision on the trigger's trace, the hop table of
- * struct vg_locate_result, the one-line summary, and the x_locate measurement.
+ * struct vg_locate_result, the one-line summary, and the x_locate measurement (its trigger hops
+ * with the routers the controls name, handed to record_locate.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

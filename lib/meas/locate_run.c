@@ -3,7 +3,7 @@
  * locate_run.c - vg_locate and the rest of the locate API of vigie/vigie.h: the target (the
  * URL's addresses, the resolver), then the controls, the trigger and the decision
  * (locate_trace.c, locate_result.c); and vg_locate_hint, which aims a localisation from a
- * measurement.
+ * measurement (read by record_locate.c).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -273,6 +273,7 @@ out:
     return rc;
 }
 
+/* The measurement's keys are read by the record module (vg_rec_locate_hint). */
 int
 vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate_hint *h)
 {
