@@ -5,7 +5,7 @@
  * control trace that finds the genuine server's hop; docs/locate.md has the method.
  *
  * This header holds the pure parts that unit tests reach: the causes, the per-TTL events and the
- * decision that turns a sequence of events into "interference at hop N of M".
+ * decision that turns a sequence of events into "interference at hop N of M" (locate.c).
  */
 #ifndef VG_MEAS_LOCATE_H
 #define VG_MEAS_LOCATE_H
@@ -95,5 +95,9 @@ void vg_loc_decide(enum vg_loc_cause c, const struct vg_loc_hop *hops, size_t n,
 /* The endpoint's hop in a control trace: the first TTL at which it answered (SYN-ACK, refusal,
  * DNS reply), -1 when it never did. */
 int vg_loc_endpoint_hop(const struct vg_loc_hop *hops, size_t n);
+
+/* An address as a measurement writes it, "IP:PORT" or "[IP6]:PORT" (a bare IP gives port 0) ->
+ * the IP as text into ip (cap bytes) and the port. False when s is NULL, empty or no address. */
+bool vg_loc_split_addr(const char *s, char *ip, size_t cap, unsigned *port);
 
 #endif

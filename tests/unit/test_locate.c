@@ -2,11 +2,13 @@
 /*
  * test_locate.c - the pure parts of vigie locate: reading the socket error queue's control
  * messages (net/ttlprobe.h), the hop decision from a sequence of per-TTL events
- * (meas/locate.h), aiming from a measurement (vg_locate_hint), the ClientHello helper, and the
- * argument checks of vg_locate that need no network.
+ * (meas/locate.h), aiming from a measurement (vg_locate_hint), the x_locate measurement
+ * (meas/record_locate.h), the ClientHello helper, and the argument checks of vg_locate that need
+ * no network.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "meas/locate.h"
+#include "meas/record_locate.h"
 #include "net/tls.h"
 #include "net/ttlprobe.h"
 #include "util/err.h"
@@ -509,6 +512,183 @@ test_hint_errors(void **state)
     assert_int_equal(vg_locate_hint(NULL, "tls.reset", &h), VG_EINVAL);
 }
 
+static void
+test_split_addr(void **state)
+{
+    char ip[INET6_ADDRSTRLEN];
+    unsigned port = 7;
+
+    (void)state;
+    assert_true(vg_loc_split_addr("198.51.100.20:443", ip, sizeof(ip), &port));
+    assert_string_equal(ip, "198.51.100.20");
+    assert_int_equal(port, 443);
+    assert_true(vg_loc_split_addr("[2001:db8:0:0::5]:8443", ip, sizeof(ip), &port));
+    assert_string_equal(ip, "2001:db8::5");
+    assert_int_equal(port, 8443);
+    assert_true(vg_loc_split_addr("192.0.2.1", ip, sizeof(ip), &port));
+    assert_int_equal(port, 0);
+    assert_false(vg_loc_split_addr(NULL, ip, sizeof(ip), &port));
+    assert_false(vg_loc_split_addr("", ip, sizeof(ip), &port));
+    assert_false(vg_loc_split_addr("www.example.org:443", ip, sizeof(ip), &port));
+    assert_false(vg_loc_split_addr("[2001:db8::5:443", ip, sizeof(ip), &port));
+    assert_false(vg_loc_split_addr("192.0.2.1:0", ip, sizeof(ip), &port));
+}
+
+/* ---- the x_locate measurement -------------------------------------------------------------- */
+
+/* The keys of object o, in order, comma-separated. */
+static void
+keys_of(json_t *o, char *out, size_t cap)
+{
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+
+    out[0] = '\0';
+    json_object_foreach(o, k, v)
+    {
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", n > 0 ? "," : "", k);
+        assert_true(n < cap);
+    }
+}
+
+static json_t *
+locate_json(const struct vg_rec_loc *x)
+{
+    char *s = vg_rec_locate_json(x, "https://www.example.org/", 86400, 1.5);
+    json_t *m;
+
+    assert_non_null(s);
+    assert_null(strchr(s, '\n'));
+    m = json_loads(s, 0, NULL);
+    free(s);
+    assert_non_null(m);
+    return m;
+}
+
+static void
+test_record_dns(void **state)
+{
+    struct vg_locate_result r;
+    struct vg_loc_hop trig[2], ctl[1];
+    struct vg_rec_loc x = {.cause = VG_LOC_DNS_INJECTED,
+                           .r = &r,
+                           .url = "dns://blocked.example",
+                           .host = "blocked.example",
+                           .first_ttl = 3,
+                           .max_ttl = 8,
+                           .ttl_timeout_ms = 500};
+    char keys[1024];
+    json_t *m, *xl, *h;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.cause, sizeof(r.cause), "dns.injected");
+    snprintf(r.method, sizeof(r.method), "udp-ttl");
+    snprintf(r.target, sizeof(r.target), "192.0.2.53:53");
+    snprintf(r.summary, sizeof(r.summary), "interference at hop 2 of 4");
+    r.interference_hop = 2;
+    r.server_hop = 4;
+    r.tls_port_hop = r.port80_hop = -1;
+    r.ttl_mirroring = true;
+    memset(trig, 0, sizeof(trig));
+    memset(ctl, 0, sizeof(ctl));
+    trig[0].ttl = 1;
+    trig[0].ev = VG_LOC_EV_TIME_EXCEEDED;
+    snprintf(trig[0].router, sizeof(trig[0].router), "192.0.2.1");
+    trig[0].router_from_control = true;
+    trig[1].ttl = 2;
+    trig[1].ev = VG_LOC_EV_DNS_REPLY;
+    trig[1].n_replies = 2;
+    trig[1].reply_ttl[0] = 1;
+    trig[1].reply_ttl[1] = -1;
+    snprintf(trig[1].detail, sizeof(trig[1].detail), "A 10.0.0.1, IP TTL 1");
+    ctl[0].ttl = 1;
+    ctl[0].ev = VG_LOC_EV_TIME_EXCEEDED;
+    snprintf(ctl[0].router, sizeof(ctl[0].router), "192.0.2.1");
+    x.trigger = (struct vg_rec_loc_trace){"udp-ttl", 53, NULL, -1, trig, 2};
+    x.controls[0] = (struct vg_rec_loc_trace){"udp-dns", 53, "example.org", 4, ctl, 1};
+    x.n_controls = 1;
+    m = locate_json(&x);
+    /* The envelope of every measurement (record.h), web_connectivity's top-level keys. */
+    keys_of(m, keys, sizeof(keys));
+    assert_string_equal(keys, "annotations,data_format_version,id,input,measurement_start_time,"
+                              "probe_asn,probe_cc,probe_ip,probe_network_name,report_id,"
+                              "resolver_asn,resolver_ip,software_name,software_version,"
+                              "test_helpers,test_name,test_runtime,test_start_time,"
+                              "test_version,test_keys");
+    assert_string_equal(json_string_value(json_object_get(m, "test_name")), "x_locate");
+    assert_string_equal(json_string_value(json_object_get(m, "input")), "https://www.example.org/");
+    assert_string_equal(json_string_value(json_object_get(m, "measurement_start_time")),
+                        "1970-01-02 00:00:00");
+    assert_true(json_real_value(json_object_get(m, "test_runtime")) == 1.5);
+    keys_of(json_object_get(m, "test_keys"), keys, sizeof(keys));
+    assert_string_equal(keys, "x_locate");
+    xl = json_object_get(json_object_get(m, "test_keys"), "x_locate");
+    keys_of(xl, keys, sizeof(keys));
+    assert_string_equal(keys, "cause,url,method,target,host,interference_hop,interference_router,"
+                              "server_hop,hops,controls,summary,failure,max_ttl,ttl_timeout_ms,"
+                              "ttl_mirroring,interference_first_ttl");
+    assert_true(json_is_null(json_object_get(xl, "interference_router")));
+    assert_true(json_is_null(json_object_get(xl, "failure")));
+    assert_int_equal(json_integer_value(json_object_get(xl, "interference_first_ttl")), 3);
+    assert_true(json_is_true(json_object_get(xl, "ttl_mirroring")));
+    h = json_array_get(json_object_get(xl, "hops"), 0);
+    keys_of(h, keys, sizeof(keys));
+    assert_string_equal(keys, "ttl,router,event,router_from");
+    assert_string_equal(json_string_value(json_object_get(h, "router_from")), "control");
+    h = json_array_get(json_object_get(xl, "hops"), 1);
+    keys_of(h, keys, sizeof(keys));
+    assert_string_equal(keys, "ttl,router,event,detail,reply_ip_ttls");
+    assert_true(json_is_null(json_object_get(h, "router")));
+    assert_string_equal(json_string_value(json_object_get(h, "event")), "dns-reply");
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(h, "reply_ip_ttls"), 0)), 1);
+    assert_true(json_is_null(json_array_get(json_object_get(h, "reply_ip_ttls"), 1)));
+    h = json_array_get(json_object_get(xl, "controls"), 0);
+    keys_of(h, keys, sizeof(keys));
+    assert_string_equal(keys, "method,port,endpoint_hop,hops,name");
+    keys_of(json_array_get(json_object_get(h, "hops"), 0), keys, sizeof(keys));
+    assert_string_equal(keys, "ttl,router,event");
+    json_decref(m);
+}
+
+static void
+test_record_tls(void **state)
+{
+    struct vg_locate_result r;
+    struct vg_rec_loc x = {.cause = VG_LOC_TLS_MITM,
+                           .r = &r,
+                           .url = "https://www.example.org/",
+                           .host = "www.example.org",
+                           .first_ttl = -1,
+                           .max_ttl = 32,
+                           .ttl_timeout_ms = 1000};
+    char keys[1024];
+    json_t *m, *xl;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.cause, sizeof(r.cause), "tls.mitm");
+    snprintf(r.method, sizeof(r.method), "tcp-ttl");
+    snprintf(r.failure, sizeof(r.failure), "budget of 10 ms exhausted at TTL 1");
+    r.interference_hop = r.server_hop = r.port80_hop = -1;
+    r.tls_port_hop = 2;
+    x.trigger = (struct vg_rec_loc_trace){"tcp-ttl", 443, NULL, -1, NULL, 0};
+    m = locate_json(&x);
+    xl = json_object_get(json_object_get(m, "test_keys"), "x_locate");
+    keys_of(xl, keys, sizeof(keys));
+    assert_string_equal(keys, "cause,url,method,target,host,interference_hop,interference_router,"
+                              "server_hop,hops,controls,summary,failure,max_ttl,ttl_timeout_ms,"
+                              "tls_port_hop,port80_hop");
+    assert_true(json_is_null(json_object_get(xl, "interference_hop")));
+    assert_true(json_is_null(json_object_get(xl, "port80_hop")));
+    assert_int_equal(json_integer_value(json_object_get(xl, "tls_port_hop")), 2);
+    assert_int_equal(json_array_size(json_object_get(xl, "hops")), 0);
+    assert_int_equal(json_array_size(json_object_get(xl, "controls")), 0);
+    assert_string_equal(json_string_value(json_object_get(xl, "failure")), r.failure);
+    json_decref(m);
+}
+
 /* ---- the ClientHello, and what vg_locate refuses before probing ------------------------------ */
 
 static void
@@ -591,6 +771,9 @@ main(void)
         cmocka_unit_test(test_hint_tls),
         cmocka_unit_test(test_hint_http_and_dns),
         cmocka_unit_test(test_hint_errors),
+        cmocka_unit_test(test_split_addr),
+        cmocka_unit_test(test_record_dns),
+        cmocka_unit_test(test_record_tls),
         cmocka_unit_test(test_client_hello),
         cmocka_unit_test(test_locate_refuses),
     };
