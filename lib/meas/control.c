@@ -448,3 +448,39 @@ vg_ctrl_endpoint(const struct vg_ctrl *c, const char *addr)
     }
     return NULL;
 }
+
+bool
+vg_ctrl_has_addr(const struct vg_ctrl *c, const char *ip)
+{
+    for (size_t i = 0; c != NULL && i < c->n_addrs; i++) {
+        if (vg_ip_equal(c->addrs[i], ip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+vg_ctrl_is_nxdomain(const char *failure)
+{
+    return strcmp(failure, "dns_name_error") == 0 || strcmp(failure, "dns_nxdomain_error") == 0;
+}
+
+bool
+vg_ctrl_http_ok(const struct vg_ctrl *c)
+{
+    return c != NULL && c->http_failure[0] == '\0' && c->status > 0;
+}
+
+bool
+vg_ctrl_http_failed(const struct vg_ctrl *c)
+{
+    return c != NULL && c->http_failure[0] != '\0';
+}
+
+bool
+vg_ctrl_tls_valid(const struct vg_ctrl_endpoint *e)
+{
+    /* oohelperd verifies the chain for the SNI: a successful handshake is a valid certificate. */
+    return e->tls_present && e->tls_ok && (!e->x_present || e->x_valid);
+}

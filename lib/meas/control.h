@@ -63,5 +63,15 @@ VG_MUST_USE int vg_ctrl_parse(const char *json, size_t len, struct vg_ctrl *out)
 
 /* The endpoint entry for addr ("ip:port"), or NULL. */
 const struct vg_ctrl_endpoint *vg_ctrl_endpoint(const struct vg_ctrl *c, const char *addr);
+/* ip is one of the control's DNS answers (IPv4-mapped IPv6 equals its IPv4 form). */
+bool vg_ctrl_has_addr(const struct vg_ctrl *c, const char *ip);
+/* The control's failure string means NXDOMAIN (legacy dns_name_error or dns_nxdomain_error). */
+bool vg_ctrl_is_nxdomain(const char *failure);
+/* The control fetched the URL (a final response with no failure); false when c is NULL. */
+bool vg_ctrl_http_ok(const struct vg_ctrl *c);
+/* The control tried to fetch the URL and failed; false when c is NULL. */
+bool vg_ctrl_http_failed(const struct vg_ctrl *c);
+/* The control's handshake on e completed and its certificate validated. */
+bool vg_ctrl_tls_valid(const struct vg_ctrl_endpoint *e);
 
 #endif

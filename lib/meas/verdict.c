@@ -67,33 +67,6 @@
 #include "util/mem.h"
 #include "vigie/vigie.h"
 
-void
-vg_obs_init(struct vg_obs *o)
-{
-    memset(o, 0, sizeof(*o));
-}
-
-void
-vg_obs_cleanup(struct vg_obs *o)
-{
-    VG_FREE(o->ep);
-    o->n_ep = 0;
-}
-
-struct vg_obs_endpoint *
-vg_obs_add_ep(struct vg_obs *o)
-{
-    struct vg_obs_endpoint *e;
-
-    if (o->n_ep >= VG_OBS_MAX_EP) {
-        return NULL;
-    }
-    o->ep = vg_xreallocarray(o->ep, o->n_ep + 1, sizeof(*o->ep));
-    e = &o->ep[o->n_ep++];
-    memset(e, 0, sizeof(*e));
-    return e;
-}
-
 const char *
 vg_blocking_json(enum vg_blocking b)
 {
@@ -491,11 +464,11 @@ vg__ctrl_addrs(const struct vg_ctrl *c, char *out, size_t cap)
 static const char *
 vg__ctrl_page(const struct vg_ctrl *c, char *out, size_t cap)
 {
-    if (vg_cmp_ctrl_http_ok(c)) {
+    if (vg_ctrl_http_ok(c)) {
         snprintf(out, cap, "status %d, %ld bytes%s%.120s%s", c->status, c->body_length,
                  c->title[0] != '\0' ? ", title \"" : "", c->title,
                  c->title[0] != '\0' ? "\"" : "");
-    } else if (vg_cmp_ctrl_http_failed(c)) {
+    } else if (vg_ctrl_http_failed(c)) {
         snprintf(out, cap, "failed with %s", c->http_failure);
     } else {
         snprintf(out, cap, "no HTTP result");
@@ -529,7 +502,7 @@ vg__c_bogon(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision 
     }
     memcpy(ip, o->bogon, n);
     ip[n] = '\0';
-    if (vg_cmp_ctrl_has_addr(c, ip)) {
+    if (vg_ctrl_has_addr(c, ip)) {
         return false;
     }
     vg__verdict_decide(v, "blocked", "dns.bogon",
@@ -542,7 +515,7 @@ static bool
 vg__reply_agrees(const struct vg_obs_reply *r, const struct vg_ctrl *c)
 {
     for (size_t i = 0; i < r->n_addrs && i < VG_OBS_REPLY_ADDRS; i++) {
-        if (vg_cmp_ctrl_has_addr(c, r->addrs[i])) {
+        if (vg_ctrl_has_addr(c, r->addrs[i])) {
             return true;
         }
     }
@@ -633,7 +606,7 @@ vg__step_ok(const struct vg_ctrl_endpoint *ce, enum vg__step s)
     case VG__TLS_VALID:
         break;
     }
-    return vg_cmp_ctrl_tls_valid(ce);
+    return vg_ctrl_tls_valid(ce);
 }
 
 /*
@@ -690,10 +663,10 @@ vg__ctrl_view(const struct vg_obs *o, const struct vg_ctrl *c, int depth, const 
     if (depth != o->final_depth || (s != VG__TCP && !o->https)) {
         return -1;
     }
-    if (vg_cmp_ctrl_http_ok(c)) {
+    if (vg_ctrl_http_ok(c)) {
         return 1;
     }
-    return vg_cmp_ctrl_http_failed(c) && s != VG__TLS_VALID ? 0 : -1;
+    return vg_ctrl_http_failed(c) && s != VG__TLS_VALID ? 0 : -1;
 }
 
 /* C4: a certificate that fails validation here while the control's validates. Notes in *bad the
@@ -764,7 +737,7 @@ vg__c_mitm_trusted(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_de
         for (size_t j = 0; j < c->n_ep && !shared; j++) {
             const struct vg_ctrl_endpoint *ce = &c->ep[j];
 
-            if (!ce->x_present || !vg_cmp_ctrl_tls_valid(ce) || ce->leaf_spki[0] == '\0' ||
+            if (!ce->x_present || !vg_ctrl_tls_valid(ce) || ce->leaf_spki[0] == '\0' ||
                 ce->n_ca_spki == 0) {
                 continue;
             }
@@ -824,8 +797,7 @@ vg__c_dns_inconsistent(const struct vg_obs *o, const struct vg_ctrl *c, struct v
         snprintf(why, sizeof(why), "the request failed (%s)", vg_err_failure(o->http_failure));
     } else if (o->http_attempted && o->blockpage != NULL) {
         snprintf(why, sizeof(why), "it served the block page %s", o->blockpage);
-    } else if (o->http_attempted && !o->https &&
-               (vg_cmp_ctrl_http_ok(c) || vg_cmp_ctrl_http_failed(c)) &&
+    } else if (o->http_attempted && !o->https && (vg_ctrl_http_ok(c) || vg_ctrl_http_failed(c)) &&
                vg_cmp_http_diff(&v->ooni)) {
         snprintf(why, sizeof(why), "it served a page (%s) unlike the control's (%s)",
                  vg__probe_page(o, mine, sizeof(mine)), vg__ctrl_page(c, theirs, sizeof(theirs)));
@@ -956,7 +928,7 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *
                                o->host, vg_err_failure(f), theirs);
             return;
         }
-        if (vg_cmp_ctrl_http_ok(c)) {
+        if (vg_ctrl_http_ok(c)) {
             vg__verdict_decide(
                 v, hard ? "blocked" : "unknown", cause,
                 "the HTTP request to %s%s%s failed (%s) while the control fetched the page "
@@ -965,10 +937,10 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *
                 theirs);
         } else {
             vg__verdict_decide(
-                v, vg_cmp_ctrl_http_failed(c) ? "down" : "unknown", cause,
+                v, vg_ctrl_http_failed(c) ? "down" : "unknown", cause,
                 "the HTTP request to %s%s%s failed (%s) and the control's request %s", o->host,
                 o->http_addr[0] != '\0' ? " via " : "", o->http_addr, vg_err_failure(f),
-                vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
+                vg_ctrl_http_failed(c) ? theirs : "gave no result");
         }
         return;
     }
@@ -993,12 +965,12 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *
             mine, theirs, note);
         return;
     }
-    if (!vg_cmp_ctrl_http_ok(c)) {
+    if (!vg_ctrl_http_ok(c)) {
         vg__verdict_decide(
             v, "unknown", "",
             "page fetched from %s (%s) but the control's request %s, so there is nothing "
             "to compare it with",
-            o->http_addr, mine, vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
+            o->http_addr, mine, vg_ctrl_http_failed(c) ? theirs : "gave no result");
         return;
     }
     if (vg_cmp_http_diff(&v->ooni)) {
@@ -1054,18 +1026,6 @@ vg__control_unreachable(const struct vg_obs *o, struct vg_decision *v)
              o->control_failure);
 }
 
-void
-vg_ooni_keys_null(struct vg_ooni_keys *k)
-{
-    k->dns_consistency = -1;
-    k->body_proportion = -1.0;
-    k->body_length_match = -1;
-    k->status_code_match = -1;
-    k->headers_match = -1;
-    k->title_match = -1;
-    k->x_dns_consistency = -1;
-}
-
 /*
  * tls:// and dns:// targets (no page): the DNS rules, then for TLS endpoints the interception and
  * connect rules; what passes them is accessible. OONI's keys stay null: these are not
@@ -1113,13 +1073,13 @@ vg_verdict_decide(const struct vg_obs *o, struct vg_decision *v)
     memset(v, 0, sizeof(*v));
     v->verdict = "unknown";
     if (o->target != VG_TARGET_WEB) {
-        vg_cmp_ooni(o, NULL, v);
+        vg_cmp_ooni(o, NULL, &v->ooni, &v->blocking, &v->accessible);
         vg__decide_endpoint(o, v);
         return;
     }
     /* OONI's keys (null is -1, not the 0 of memset), blocking and accessible. Without a control
      * this leaves only OONI's first rule: an https page fetched is accessible. */
-    vg_cmp_ooni(o, o->ctrl, v);
+    vg_cmp_ooni(o, o->ctrl, &v->ooni, &v->blocking, &v->accessible);
     if (o->ctrl != NULL) {
         vg__decide_with_control(o, o->ctrl, v);
         return;

@@ -131,3 +131,60 @@ vg_ip_class_name(enum vg_ip_class c)
     }
     return "unknown";
 }
+
+bool
+vg_ip_from_endpoint(const char *ep, char *ip, size_t cap)
+{
+    const char *start = ep, *end;
+    size_t n;
+
+    if (ep == NULL || cap == 0) {
+        return false;
+    }
+    if (ep[0] == '[') {
+        start = ep + 1;
+        end = strchr(start, ']');
+    } else {
+        end = strrchr(ep, ':');
+    }
+    if (end == NULL) {
+        return false;
+    }
+    n = (size_t)(end - start);
+    if (n == 0 || n >= cap) {
+        return false;
+    }
+    memcpy(ip, start, n);
+    ip[n] = '\0';
+    return true;
+}
+
+/* 16 bytes for any textual address: IPv4 as ::ffff:a.b.c.d, so that both spellings compare. */
+static bool
+ip16(const char *s, uint8_t out[16])
+{
+    uint8_t v4[4];
+
+    if (inet_pton(AF_INET6, s, out) == 1) {
+        return true;
+    }
+    if (inet_pton(AF_INET, s, v4) != 1) {
+        return false;
+    }
+    memset(out, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    memcpy(out + 12, v4, 4);
+    return true;
+}
+
+bool
+vg_ip_equal(const char *a, const char *b)
+{
+    uint8_t x[16], y[16];
+
+    if (ip16(a, x) && ip16(b, y)) {
+        return memcmp(x, y, 16) == 0;
+    }
+    return strcmp(a, b) == 0;
+}

@@ -4,6 +4,7 @@
 #define VG_PROTO_IPADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum vg_ip_class {
@@ -25,5 +26,13 @@ enum vg_ip_class vg_ip_classify_raw(int family, const uint8_t *addr);
 bool vg_ip_is_bogon(const char *s);
 /* Short name of a class ("loopback", "private", ...). */
 const char *vg_ip_class_name(enum vg_ip_class c);
+
+/* The IP part of an endpoint "ip:port" / "[ip6]:port" into ip (cap bytes, brackets removed);
+ * false when ep is NULL, has no port separator, or the IP part is empty or does not fit. The IP
+ * part is not validated. */
+bool vg_ip_from_endpoint(const char *ep, char *ip, size_t cap);
+/* Two textual addresses name the same IP (IPv4-mapped IPv6 equals its IPv4 form); strings that
+ * are not both addresses are compared as text. */
+bool vg_ip_equal(const char *a, const char *b);
 
 #endif

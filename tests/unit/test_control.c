@@ -437,6 +437,49 @@ test_client_addr(void **state)
     assert_string_equal(g_c.client_addr, "");
 }
 
+/* The queries verdict.c and compare.c ask of a control (moved from compare.c). */
+static void
+test_queries(void **state)
+{
+    struct vg_ctrl_endpoint e;
+
+    (void)state;
+    assert_true(vg_ctrl_is_nxdomain("dns_name_error"));
+    assert_true(vg_ctrl_is_nxdomain("dns_nxdomain_error"));
+    assert_false(vg_ctrl_is_nxdomain("dns_server_failure"));
+    assert_false(vg_ctrl_is_nxdomain(""));
+
+    assert_int_equal(parse(vigie_response), 0);
+    assert_true(vg_ctrl_has_addr(&g_c, "93.184.216.34"));
+    assert_true(vg_ctrl_has_addr(&g_c, "::ffff:93.184.216.34"));
+    assert_true(vg_ctrl_has_addr(&g_c, "2606:2800:220:1:248:1893:25C8:1946"));
+    assert_false(vg_ctrl_has_addr(&g_c, "93.184.216.35"));
+    assert_false(vg_ctrl_has_addr(NULL, "93.184.216.34"));
+    assert_true(vg_ctrl_http_ok(&g_c));
+    assert_false(vg_ctrl_http_failed(&g_c));
+    assert_false(vg_ctrl_http_ok(NULL));
+    assert_false(vg_ctrl_http_failed(NULL));
+    assert_true(vg_ctrl_tls_valid(vg_ctrl_endpoint(&g_c, "198.51.100.30:443")));
+    assert_false(vg_ctrl_tls_valid(vg_ctrl_endpoint(&g_c, "198.51.100.31:443")));
+
+    assert_int_equal(parse(ooni_nxdomain), 0);
+    assert_false(vg_ctrl_http_ok(&g_c));
+    assert_true(vg_ctrl_http_failed(&g_c));
+    assert_true(vg_ctrl_is_nxdomain(g_c.dns_failure));
+    assert_false(vg_ctrl_has_addr(&g_c, "93.184.216.34"));
+
+    /* oohelperd's handshake (no x_ data) counts as valid; vigie's says so itself */
+    memset(&e, 0, sizeof(e));
+    e.tls_present = e.tls_ok = true;
+    assert_true(vg_ctrl_tls_valid(&e));
+    e.x_present = true;
+    assert_false(vg_ctrl_tls_valid(&e));
+    e.x_valid = true;
+    assert_true(vg_ctrl_tls_valid(&e));
+    e.tls_ok = false;
+    assert_false(vg_ctrl_tls_valid(&e));
+}
+
 int
 main(void)
 {
@@ -449,6 +492,7 @@ main(void)
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_client_addr),
+        cmocka_unit_test(test_queries),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,14 +144,50 @@ test_names(void **state)
     assert_string_equal(vg_ip_class_name((enum vg_ip_class)99), "unknown");
 }
 
+/* Endpoints and equality (moved from test_compare.c with the helpers). */
+static void
+test_endpoint_ip(void **state)
+{
+    char ip[64];
+
+    (void)state;
+    assert_true(vg_ip_from_endpoint("93.184.216.34:443", ip, sizeof(ip)));
+    assert_string_equal(ip, "93.184.216.34");
+    assert_true(vg_ip_from_endpoint("[2606:2800:220:1::]:80", ip, sizeof(ip)));
+    assert_string_equal(ip, "2606:2800:220:1::");
+    assert_false(vg_ip_from_endpoint("93.184.216.34", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint("[::1", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint(":80", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint("[]:80", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint("93.184.216.34:443", ip, 5));
+    assert_false(vg_ip_from_endpoint("93.184.216.34:443", ip, 0));
+    assert_false(vg_ip_from_endpoint(NULL, ip, sizeof(ip)));
+    /* exactly fitting: 13 bytes and the NUL */
+    assert_true(vg_ip_from_endpoint("93.184.216.34:443", ip, 14));
+    assert_string_equal(ip, "93.184.216.34");
+}
+
+static void
+test_equal(void **state)
+{
+    (void)state;
+    assert_true(vg_ip_equal("2606:2800:220:1:0:0:0:1", "2606:2800:220:1::1"));
+    assert_true(vg_ip_equal("::ffff:10.0.0.1", "10.0.0.1"));
+    assert_true(vg_ip_equal("10.0.0.1", "::ffff:10.0.0.1"));
+    assert_true(vg_ip_equal("10.0.0.1", "10.0.0.1"));
+    assert_false(vg_ip_equal("10.0.0.1", "10.0.0.2"));
+    assert_false(vg_ip_equal("::1", "127.0.0.1"));
+    assert_false(vg_ip_equal("not-an-ip", "10.0.0.2"));
+    assert_true(vg_ip_equal("not-an-ip", "not-an-ip"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_not_an_address),
-        cmocka_unit_test(test_raw),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_classify),    cmocka_unit_test(test_not_an_address),
+        cmocka_unit_test(test_raw),         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_endpoint_ip), cmocka_unit_test(test_equal),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
