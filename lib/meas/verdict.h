@@ -15,8 +15,8 @@
 #include "vigie/vigie.h"
 
 struct vg_decision {
-    const char *verdict; /* static string */
-    char cause[32];      /* "" when none */
+    enum vg_verdict verdict; /* vg_verdict_name() for its name */
+    char cause[32];          /* "" when none */
     char evidence[1024];
     enum vg_blocking blocking; /* OONI's "blocking" */
     int accessible;            /* OONI's "accessible": -1 null, 0 false, 1 true */

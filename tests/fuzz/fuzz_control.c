@@ -182,7 +182,7 @@ check_ctrl(const struct vg_ctrl *c)
 static void
 check_verdict(const struct vg_decision *v)
 {
-    if (v->verdict == NULL || v->evidence[0] == '\0' ||
+    if ((unsigned)v->verdict >= VG_VERDICT_COUNT || v->evidence[0] == '\0' ||
         memchr(v->evidence, '\0', sizeof(v->evidence)) == NULL ||
         memchr(v->cause, '\0', sizeof(v->cause)) == NULL || v->accessible < -1 ||
         v->accessible > 1 || v->blocking > VG_BLOCKING_HTTP_DIFF) {

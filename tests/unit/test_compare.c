@@ -180,7 +180,7 @@ decide(bool with_ctrl)
 {
     g_o.ctrl = with_ctrl ? &g_c : NULL;
     vg_verdict_decide(&g_o, &g_v);
-    assert_non_null(g_v.verdict);
+    assert_true((unsigned)g_v.verdict < VG_VERDICT_COUNT);
     assert_true(strlen(g_v.evidence) > 0);
 }
 
@@ -207,9 +207,9 @@ expect_http_keys(int blm, int scm, int hm, int tm)
 static void
 expect_vigie(const char *verdict, const char *cause)
 {
-    if (strcmp(g_v.verdict, verdict) != 0 || strcmp(g_v.cause, cause) != 0) {
-        fail_msg("vigie: %s %s, expected %s %s (%s)", g_v.verdict, g_v.cause, verdict, cause,
-                 g_v.evidence);
+    if (strcmp(vg_verdict_name(g_v.verdict), verdict) != 0 || strcmp(g_v.cause, cause) != 0) {
+        fail_msg("vigie: %s %s, expected %s %s (%s)", vg_verdict_name(g_v.verdict), g_v.cause,
+                 verdict, cause, g_v.evidence);
     }
 }
 
