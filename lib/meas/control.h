@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * control.h - what the control vantage point (a test helper speaking OONI's protocol, e.g.
- * `vigie helper` or oohelperd) reported for one URL: the parsed THResponse
- * (ooni-reference.md section 3) plus vigie's TLS and HTTP extensions when present.
+ * `vigie helper` or oohelperd) reported for one URL: the THResponse (ooni-reference.md section 3)
+ * as vg_rec_thresponse_parse (lib/meas/record_th.h) reads it, vigie's TLS and HTTP extensions
+ * included when present, and the questions the verdict and OONI's comparison ask of it.
  */
 #ifndef VG_MEAS_CONTROL_H
 #define VG_MEAS_CONTROL_H
@@ -53,13 +54,6 @@ struct vg_ctrl {
      * an IP address). Only for looking up the probe's network: never written anywhere. */
     char client_addr[48];
 };
-
-/*
- * Parse a THResponse (JSON text, len bytes, untrusted). Unknown keys are ignored; missing keys
- * leave the defaults (empty / -1). Errors: VG_EPROTO when the text is not a JSON object or a key
- * has the wrong type, VG_ETOOBIG when len exceeds VG_CTRL_RESPONSE_MAX.
- */
-VG_MUST_USE int vg_ctrl_parse(const char *json, size_t len, struct vg_ctrl *out);
 
 /* The endpoint entry for addr ("ip:port"), or NULL. */
 const struct vg_ctrl_endpoint *vg_ctrl_endpoint(const struct vg_ctrl *c, const char *addr);
