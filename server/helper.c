@@ -3,8 +3,8 @@
  * helper.c - the test helper's HTTP front. libmicrohttpd serves on a small pool of polling
  * threads; the engine runs vg_probe_serve() on its own thread. A THRequest is read (bounded),
  * parsed, submitted as a control job, and its connection suspended until the engine's result
- * callback resumes it; the THResponse is then built (th.h) on the HTTP thread, so that the engine
- * thread only copies the measurement.
+ * callback resumes it; the THResponse is then built (meas/record_th.h) on the HTTP thread, so that
+ * the engine thread only copies the measurement.
  */
 #include "helper.h"
 
@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "http_util.h"
+#include "proto/ipaddr.h"
 #include "th.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -97,7 +98,7 @@ struct vg__req {
     bool admitted;   /* counted in h->inflight */
     enum vg__phase phase;
     struct vg_buf body;
-    struct vg_threq threq;
+    struct vg_rec_threq threq;
     bool have_threq;
     /* written by the engine thread under h->mu */
     unsigned pending;  /* jobs submitted and not yet reported */
@@ -292,8 +293,8 @@ static enum MHD_Result
 vg__helper_finish(struct vg__req *rq)
 {
     struct vg_helper *h = rq->h;
-    struct vg_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
-                                .skip_bogons = !h->o.allow_private};
+    struct vg_rec_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
+                                    .skip_bogons = !h->o.allow_private};
     char *text = NULL, client[INET6_ADDRSTRLEN];
     int rc;
 
@@ -301,7 +302,7 @@ vg__helper_finish(struct vg__req *rq)
         return vg__reply_error(rq, VG__R_INTERNAL, "the engine returned no measurement");
     }
     if (!rq->refetched &&
-        vg_thresponse_fetched_probe_addr(rq->meas, strlen(rq->meas), &rq->threq)) {
+        vg_rec_thresponse_fetched_probe_addr(rq->meas, strlen(rq->meas), &rq->threq)) {
         rq->refetched = true;
         pthread_mutex_lock(&h->mu);
         h->refetches++;
@@ -311,8 +312,9 @@ vg__helper_finish(struct vg__req *rq)
     /* The probe's own address goes back to the probe, and nowhere else (not to the log). */
     vg_http_client_ip(rq->conn, client, sizeof(client));
     to.client_addr = strcmp(client, "?") != 0 ? client : NULL;
-    rc = vg_thresponse_build(rq->meas, strlen(rq->meas), rq->page,
-                             rq->page != NULL ? strlen(rq->page) : 0, &rq->threq, &to, &text);
+    rc = vg_rec_thresponse_from_measurement(rq->meas, strlen(rq->meas), rq->page,
+                                            rq->page != NULL ? strlen(rq->page) : 0, &rq->threq,
+                                            &to, &text);
     if (rc < 0) {
         return vg__reply_error(rq, VG__R_INTERNAL, "cannot build the response");
     }
@@ -340,7 +342,7 @@ vg__start(struct vg__req *rq)
         return vg__reply_error(rq, VG__R_SATURATED, "too many requests being read, retry later");
     }
     body = rq->body.data != NULL ? (const char *)rq->body.data : "";
-    rc = vg_threq_parse(body, rq->body.len, &rq->threq, err, sizeof(err));
+    rc = vg_rec_threq_parse(body, rq->body.len, &rq->threq, err, sizeof(err));
     vg__helper_body_release(rq);
     if (rc < 0) {
         return vg__reply_error(rq, rc == VG_EPROTO ? VG__R_BAD_JSON : VG__R_BAD_REQUEST, err);
@@ -348,7 +350,7 @@ vg__start(struct vg__req *rq)
     rq->have_threq = true;
     /* Not an open proxy: a private target is refused outright (engine and endpoints too). */
     if (!h->o.allow_private && rq->threq.host_family != 0 &&
-        vg_th_is_bogon(rq->threq.host_ip, h->eo.doc_ranges_public)) {
+        vg_ip_is_bogon_lab(rq->threq.host_ip, h->eo.doc_ranges_public)) {
         snprintf(err, sizeof(err),
                  "refused: %s is not a public address (this helper measures public targets "
                  "only)",
@@ -514,7 +516,7 @@ vg__helper_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     pthread_mutex_unlock(&h->mu);
     vg__helper_body_release(rq);
-    vg_threq_cleanup(&rq->threq);
+    vg_rec_threq_cleanup(&rq->threq);
     free(rq->meas);
     free(rq->page);
     free(rq);

@@ -18,106 +18,11 @@
  */
 #include "meas/compare.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
+#include "proto/ipaddr.h"
 #include "util/err.h"
-
-/* ---- addresses ---------------------------------------------------------------------------- */
-
-bool
-vg_cmp_ep_ip(const char *ep, char *ip, size_t cap)
-{
-    const char *start = ep, *end;
-    size_t n;
-
-    if (ep == NULL || cap == 0) {
-        return false;
-    }
-    if (ep[0] == '[') {
-        start = ep + 1;
-        end = strchr(start, ']');
-    } else {
-        end = strrchr(ep, ':');
-    }
-    if (end == NULL) {
-        return false;
-    }
-    n = (size_t)(end - start);
-    if (n == 0 || n >= cap) {
-        return false;
-    }
-    memcpy(ip, start, n);
-    ip[n] = '\0';
-    return true;
-}
-
-/* 16 bytes for any textual address: IPv4 as ::ffff:a.b.c.d, so that both spellings compare. */
-static bool
-vg__ip16(const char *s, unsigned char out[16])
-{
-    unsigned char v4[4];
-
-    if (inet_pton(AF_INET6, s, out) == 1) {
-        return true;
-    }
-    if (inet_pton(AF_INET, s, v4) != 1) {
-        return false;
-    }
-    memset(out, 0, 10);
-    out[10] = 0xff;
-    out[11] = 0xff;
-    memcpy(out + 12, v4, 4);
-    return true;
-}
-
-bool
-vg_cmp_ip_eq(const char *a, const char *b)
-{
-    unsigned char x[16], y[16];
-
-    if (vg__ip16(a, x) && vg__ip16(b, y)) {
-        return memcmp(x, y, 16) == 0;
-    }
-    return strcmp(a, b) == 0;
-}
-
-bool
-vg_cmp_ctrl_has_addr(const struct vg_ctrl *c, const char *ip)
-{
-    for (size_t i = 0; c != NULL && i < c->n_addrs; i++) {
-        if (vg_cmp_ip_eq(c->addrs[i], ip)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-bool
-vg_cmp_is_nxdomain(const char *failure)
-{
-    return strcmp(failure, "dns_name_error") == 0 || strcmp(failure, "dns_nxdomain_error") == 0;
-}
-
-bool
-vg_cmp_ctrl_http_ok(const struct vg_ctrl *c)
-{
-    return c != NULL && c->http_failure[0] == '\0' && c->status > 0;
-}
-
-bool
-vg_cmp_ctrl_http_failed(const struct vg_ctrl *c)
-{
-    return c != NULL && c->http_failure[0] != '\0';
-}
-
-bool
-vg_cmp_ctrl_tls_valid(const struct vg_ctrl_endpoint *e)
-{
-    /* oohelperd verifies the chain for the SNI: a successful handshake is a valid certificate. */
-    return e->tls_present && e->tls_ok && (!e->x_present || e->x_valid);
-}
 
 /* ---- DNS consistency (1.3) ---------------------------------------------------------------- */
 
@@ -134,17 +39,17 @@ vg__ip_tls_valid(const struct vg_obs *o, const struct vg_ctrl *c, const char *ip
             e->verify_err != 0) {
             continue;
         }
-        if (vg_cmp_ep_ip(e->addr, epip, sizeof(epip)) && vg_cmp_ip_eq(epip, ip)) {
+        if (vg_ip_from_endpoint(e->addr, epip, sizeof(epip)) && vg_ip_equal(epip, ip)) {
             return true;
         }
     }
     for (size_t i = 0; i < c->n_ep; i++) {
         const struct vg_ctrl_endpoint *e = &c->ep[i];
 
-        if (!vg_cmp_ctrl_tls_valid(e)) {
+        if (!vg_ctrl_tls_valid(e)) {
             continue;
         }
-        if (vg_cmp_ep_ip(e->addr, epip, sizeof(epip)) && vg_cmp_ip_eq(epip, ip)) {
+        if (vg_ip_from_endpoint(e->addr, epip, sizeof(epip)) && vg_ip_equal(epip, ip)) {
             return true;
         }
     }
@@ -164,7 +69,7 @@ vg_cmp_dns_consistency(const struct vg_obs *o, const struct vg_ctrl *c, bool tls
     }
     ctrl_failed = c->dns_failure[0] != '\0';
     if (o->sys_failure != 0 && ctrl_failed) {
-        return vg_cmp_is_nxdomain(c->dns_failure) && o->sys_failure == VG_EDNS_NXDOMAIN;
+        return vg_ctrl_is_nxdomain(c->dns_failure) && o->sys_failure == VG_EDNS_NXDOMAIN;
     }
     /* The helper reports its own dns_no_answer as failure=null, addrs=[]. */
     if (o->sys_failure == VG_EDNS_NOANSWER && !ctrl_failed && c->n_addrs == 0) {
@@ -179,7 +84,7 @@ vg_cmp_dns_consistency(const struct vg_obs *o, const struct vg_ctrl *c, bool tls
         }
     }
     for (size_t i = 0; i < o->n_dns_addrs; i++) {
-        if (vg_cmp_ctrl_has_addr(c, o->dns_addrs[i])) {
+        if (vg_ctrl_has_addr(c, o->dns_addrs[i])) {
             return 1;
         }
     }
@@ -357,7 +262,7 @@ vg_cmp_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ooni_keys
     k->headers_match = -1;
     k->title_match = -1;
     if (c == NULL || !o->http_attempted || o->http_failure != 0 || o->status <= 0 ||
-        !vg_cmp_ctrl_http_ok(c)) {
+        !vg_ctrl_http_ok(c)) {
         return;
     }
     k->body_proportion = vg_cmp_body_proportion(o->body_length, c->body_length, o->body_truncated);
@@ -510,9 +415,9 @@ vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct v
     if (n_tcp > 0 && n_tcp_ok == 0) {
         int view = vg__ctrl_tcp_depth0(o, c);
 
-        if (view == 1 || (view < 0 && vg_cmp_ctrl_http_ok(c))) {
+        if (view == 1 || (view < 0 && vg_ctrl_http_ok(c))) {
             vg__blocking(&r, VG_BLOCKING_TCP_IP);
-        } else if (view == 0 || vg_cmp_ctrl_http_failed(c)) {
+        } else if (view == 0 || vg_ctrl_http_failed(c)) {
             vg__down(&r);
         } else {
             vg__nil(&r);
@@ -520,7 +425,7 @@ vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct v
         return;
     }
     /* 6. The control could not fetch the page. */
-    if (vg_cmp_ctrl_http_failed(c)) {
+    if (vg_ctrl_http_failed(c)) {
         if (!o->http_attempted || o->http_failure != 0) {
             vg__down(&r);
         } else {
@@ -529,7 +434,7 @@ vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct v
         return;
     }
     /* 7. Nothing to compare with. */
-    if (!vg_cmp_ctrl_http_ok(c) || !o->http_attempted) {
+    if (!vg_ctrl_http_ok(c) || !o->http_attempted) {
         vg__nil(&r);
         return;
     }
@@ -565,13 +470,14 @@ vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct v
 }
 
 void
-vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
+vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ooni_keys *k,
+            enum vg_blocking *blocking, int *accessible)
 {
-    vg_ooni_keys_null(&v->ooni);
+    vg_ooni_keys_null(k);
     if (c != NULL) {
-        v->ooni.dns_consistency = vg_cmp_dns_consistency(o, c, false);
-        v->ooni.x_dns_consistency = vg_cmp_dns_consistency(o, c, true);
-        vg_cmp_http(o, c, &v->ooni);
+        k->dns_consistency = vg_cmp_dns_consistency(o, c, false);
+        k->x_dns_consistency = vg_cmp_dns_consistency(o, c, true);
+        vg_cmp_http(o, c, k);
     }
-    vg_cmp_summarize(o, c, &v->ooni, &v->blocking, &v->accessible);
+    vg_cmp_summarize(o, c, k, blocking, accessible);
 }

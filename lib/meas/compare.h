@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "meas/control.h"
-#include "meas/verdict.h"
+#include "meas/obs.h"
 
 /* OONI's body_length_match threshold (bodyProportionFactor). */
 #define VG_CMP_BODY_PROPORTION 0.7
@@ -52,23 +52,9 @@ bool vg_cmp_http_diff(const struct vg_ooni_keys *k);
 void vg_cmp_summarize(const struct vg_obs *o, const struct vg_ctrl *c, const struct vg_ooni_keys *k,
                       enum vg_blocking *blocking, int *accessible);
 
-/* All of it into v: v->ooni, v->blocking, v->accessible. c may be NULL. */
-void vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v);
-
-/* Helpers the verdict shares. */
-/* The IP part of an endpoint "ip:port" / "[ip6]:port" into ip (cap bytes); false if malformed. */
-bool vg_cmp_ep_ip(const char *ep, char *ip, size_t cap);
-/* Two textual addresses name the same IP (IPv4-mapped IPv6 equals its IPv4 form). */
-bool vg_cmp_ip_eq(const char *a, const char *b);
-/* ip is one of the control's DNS answers. */
-bool vg_cmp_ctrl_has_addr(const struct vg_ctrl *c, const char *ip);
-/* The control's failure string means NXDOMAIN (legacy dns_name_error or dns_nxdomain_error). */
-bool vg_cmp_is_nxdomain(const char *failure);
-/* The control fetched the URL (a final response with no failure). */
-bool vg_cmp_ctrl_http_ok(const struct vg_ctrl *c);
-/* The control tried to fetch the URL and failed. */
-bool vg_cmp_ctrl_http_failed(const struct vg_ctrl *c);
-/* The control's handshake on e completed and its certificate validated. */
-bool vg_cmp_ctrl_tls_valid(const struct vg_ctrl_endpoint *e);
+/* All of it: OONI's keys into k (null without a control), blocking and accessible. c may be
+ * NULL. */
+void vg_cmp_ooni(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_ooni_keys *k,
+                 enum vg_blocking *blocking, int *accessible);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * control.h - what the control vantage point (a test helper speaking OONI's protocol, e.g.
- * `vigie helper` or oohelperd) reported for one URL: the parsed THResponse
- * (ooni-reference.md section 3) plus vigie's TLS and HTTP extensions when present.
+ * `vigie helper` or oohelperd) reported for one URL: the THResponse (ooni-reference.md section 3)
+ * as vg_rec_thresponse_parse (lib/meas/record_th.h) reads it, vigie's TLS and HTTP extensions
+ * included when present, and the questions the verdict and OONI's comparison ask of it.
  */
 #ifndef VG_MEAS_CONTROL_H
 #define VG_MEAS_CONTROL_H
@@ -54,14 +55,17 @@ struct vg_ctrl {
     char client_addr[48];
 };
 
-/*
- * Parse a THResponse (JSON text, len bytes, untrusted). Unknown keys are ignored; missing keys
- * leave the defaults (empty / -1). Errors: VG_EPROTO when the text is not a JSON object or a key
- * has the wrong type, VG_ETOOBIG when len exceeds VG_CTRL_RESPONSE_MAX.
- */
-VG_MUST_USE int vg_ctrl_parse(const char *json, size_t len, struct vg_ctrl *out);
-
 /* The endpoint entry for addr ("ip:port"), or NULL. */
 const struct vg_ctrl_endpoint *vg_ctrl_endpoint(const struct vg_ctrl *c, const char *addr);
+/* ip is one of the control's DNS answers (IPv4-mapped IPv6 equals its IPv4 form). */
+bool vg_ctrl_has_addr(const struct vg_ctrl *c, const char *ip);
+/* The control's failure string means NXDOMAIN (legacy dns_name_error or dns_nxdomain_error). */
+bool vg_ctrl_is_nxdomain(const char *failure);
+/* The control fetched the URL (a final response with no failure); false when c is NULL. */
+bool vg_ctrl_http_ok(const struct vg_ctrl *c);
+/* The control tried to fetch the URL and failed; false when c is NULL. */
+bool vg_ctrl_http_failed(const struct vg_ctrl *c);
+/* The control's handshake on e completed and its certificate validated. */
+bool vg_ctrl_tls_valid(const struct vg_ctrl_endpoint *e);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meas/record_th.h"
 #include "net/httpclient.h"
 #include "util/buf.h"
 #include "util/mem.h"
@@ -61,7 +62,7 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
         return;
     }
     ctrl = vg_xmalloc(sizeof(*ctrl));
-    rc = vg_ctrl_parse((const char *)body, len, ctrl);
+    rc = vg_rec_thresponse_parse((const char *)body, len, ctrl);
     if (rc < 0) {
         snprintf(why, sizeof(why), "invalid THResponse (%s)", vg_strerror(rc));
         vg__note(cc, h, why);

@@ -1345,7 +1345,7 @@ vg__meas_finish(struct vg_meas *m)
                                                            : json_string("inconsistent"));
     }
     vg__endpoints_json(m);
-    json_object_set_new(m->tk, "x_verdict", json_string(v.verdict));
+    json_object_set_new(m->tk, "x_verdict", json_string(vg_verdict_name(v.verdict)));
     json_object_set_new(m->tk, "x_cause", v.cause[0] != '\0' ? json_string(v.cause) : json_null());
     json_object_set_new(m->tk, "x_evidence",
                         vg__jpeer((const uint8_t *)v.evidence, strlen(v.evidence)));
@@ -1357,9 +1357,7 @@ vg__meas_finish(struct vg_meas *m)
     r.input = m->input;
     r.url_index = m->url_index;
     r.trial = m->trial;
-    if (!vg_verdict_parse(v.verdict, &r.verdict)) {
-        r.verdict = VG_VERDICT_UNKNOWN;
-    }
+    r.verdict = v.verdict;
     r.x_verdict = vg_verdict_name(r.verdict);
     r.x_cause = v.cause[0] != '\0' ? v.cause : NULL;
     r.x_evidence = v.evidence;

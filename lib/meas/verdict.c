@@ -6,14 +6,14 @@
  * WITHOUT A CONTROL (o->ctrl == NULL) the probe-only rules of docs/verdicts.md apply unchanged and
  * every OONI key is null. If a control was asked for but could not be obtained
  * (o->control_failure), the same rules run, then every verdict that only a control could confirm
- * becomes "unknown", cause kept; the self-evident ones stay: a bogon (dns.bogon), disagreeing
+ * becomes unknown, cause kept; the self-evident ones stay: a bogon (dns.bogon), disagreeing
  * replies to one query (dns.injected), a name the system resolver denies while another resolver
  * and a valid certificate prove it (dns.nxdomain, dns.no_answer), a certificate that does not
  * validate (tls.mitm), a known block page (http.blockpage), and an https page fetched over a
  * valid certificate (accessible). The evidence adds that the control failed.
  *
- * WITH A CONTROL (o->ctrl != NULL: a test helper's THResponse) "blocked" needs the control's
- * evidence or a self-evident proof, and a step that fails on both sides is "down". First match:
+ * WITH A CONTROL (o->ctrl != NULL: a test helper's THResponse) blocked needs the control's
+ * evidence or a self-evident proof, and a step that fails on both sides is down. First match:
  *  C1 dns.bogon -> blocked: an answer is a bogon the control did not get (when the control got it
  *     too, the site publishes it: no verdict here, the later rules judge the connections).
  *  C2 dns.injected -> blocked: two replies to one query from the --resolver server where an
@@ -66,33 +66,6 @@
 #include "util/err.h"
 #include "util/mem.h"
 #include "vigie/vigie.h"
-
-void
-vg_obs_init(struct vg_obs *o)
-{
-    memset(o, 0, sizeof(*o));
-}
-
-void
-vg_obs_cleanup(struct vg_obs *o)
-{
-    VG_FREE(o->ep);
-    o->n_ep = 0;
-}
-
-struct vg_obs_endpoint *
-vg_obs_add_ep(struct vg_obs *o)
-{
-    struct vg_obs_endpoint *e;
-
-    if (o->n_ep >= VG_OBS_MAX_EP) {
-        return NULL;
-    }
-    o->ep = vg_xreallocarray(o->ep, o->n_ep + 1, sizeof(*o->ep));
-    e = &o->ep[o->n_ep++];
-    memset(e, 0, sizeof(*e));
-    return e;
-}
 
 const char *
 vg_blocking_json(enum vg_blocking b)
@@ -154,7 +127,7 @@ vg__reason(int err)
 }
 
 static void
-vg__verdict_set(struct vg_decision *v, const char *verdict, const char *stage, int err)
+vg__verdict_set(struct vg_decision *v, enum vg_verdict verdict, const char *stage, int err)
 {
     v->verdict = verdict;
     if (stage != NULL) {
@@ -249,13 +222,13 @@ vg__dns_decision(const struct vg_obs *o, struct vg_decision *v)
     const struct vg_obs_endpoint *valid;
 
     if (o->bogon[0] != '\0') {
-        vg__verdict_set(v, "blocked", NULL, 0);
+        vg__verdict_set(v, VG_VERDICT_BLOCKED, NULL, 0);
         snprintf(v->cause, sizeof(v->cause), "dns.bogon");
         snprintf(v->evidence, sizeof(v->evidence), "DNS answered %s with %s", o->host, o->bogon);
         return true;
     }
     if (o->injected[0] != '\0') {
-        vg__verdict_set(v, "blocked", NULL, 0);
+        vg__verdict_set(v, VG_VERDICT_BLOCKED, NULL, 0);
         snprintf(v->cause, sizeof(v->cause), "dns.injected");
         snprintf(v->evidence, sizeof(v->evidence), "%s", o->injected);
         return true;
@@ -266,7 +239,7 @@ vg__dns_decision(const struct vg_obs *o, struct vg_decision *v)
     valid = vg__first_valid_tls(o);
     if (o->udp_used && o->n_udp_addrs > 0 && valid != NULL &&
         (o->sys_failure == VG_EDNS_NXDOMAIN || o->sys_failure == VG_EDNS_NOANSWER)) {
-        vg__verdict_set(v, "blocked", "dns", o->sys_failure);
+        vg__verdict_set(v, VG_VERDICT_BLOCKED, "dns", o->sys_failure);
         snprintf(v->evidence, sizeof(v->evidence),
                  "the system resolver says %s (%s) but %s resolves it and %s serves a valid "
                  "certificate for it",
@@ -274,7 +247,7 @@ vg__dns_decision(const struct vg_obs *o, struct vg_decision *v)
         return true;
     }
     if (o->n_ep == 0) {
-        vg__verdict_set(v, "unknown", "dns", o->sys_failure);
+        vg__verdict_set(v, VG_VERDICT_UNKNOWN, "dns", o->sys_failure);
         snprintf(v->evidence, sizeof(v->evidence),
                  "the system resolver failed for %s (%s); without a control vigie cannot tell "
                  "censorship from a missing site",
@@ -316,7 +289,7 @@ vg__mitm_decision(const struct vg_obs *o, struct vg_decision *v)
         if (!vg__cert_invalid(e)) {
             continue;
         }
-        v->verdict = "intercepted";
+        v->verdict = VG_VERDICT_INTERCEPTED;
         snprintf(v->cause, sizeof(v->cause), "tls.mitm");
         vg__cert_desc(e, v->evidence, sizeof(v->evidence));
         return true;
@@ -340,7 +313,7 @@ vg__connect_decision(const struct vg_obs *o, struct vg_decision *v)
     first_addr = t.tcp_addr;
     if (n_tls == 0) {
         err = t.tcp_err;
-        vg__verdict_set(v, "unknown", "tcp", err);
+        vg__verdict_set(v, VG_VERDICT_UNKNOWN, "tcp", err);
         snprintf(v->evidence, sizeof(v->evidence),
                  "TCP connect failed on every address of %s (%s on %s%s); without a control "
                  "vigie cannot tell blocking from an unreachable server",
@@ -349,13 +322,13 @@ vg__connect_decision(const struct vg_obs *o, struct vg_decision *v)
     }
     err = t.tls_err;
     if (err == VG_ECONNRESET || err == VG_ETIMEDOUT || err == VG_EEOF) {
-        vg__verdict_set(v, "blocked", "tls", err);
+        vg__verdict_set(v, VG_VERDICT_BLOCKED, "tls", err);
         snprintf(v->evidence, sizeof(v->evidence),
                  "TCP connected but the TLS handshake with SNI %s ended in %s right after the "
                  "ClientHello (%zu of %zu addresses)",
                  o->host, vg_err_failure(err), n_tls, n);
     } else {
-        vg__verdict_set(v, "unknown", "tls", err);
+        vg__verdict_set(v, VG_VERDICT_UNKNOWN, "tls", err);
         snprintf(v->evidence, sizeof(v->evidence), "TLS handshake with %s failed: %s", o->host,
                  vg_err_failure(err));
     }
@@ -370,14 +343,14 @@ vg__decide_alone(const struct vg_obs *o, struct vg_decision *v)
         return;
     }
     if (o->http_attempted && o->http_failure != 0) {
-        vg__verdict_set(v, "unknown", "http", o->http_failure);
+        vg__verdict_set(v, VG_VERDICT_UNKNOWN, "http", o->http_failure);
         snprintf(v->evidence, sizeof(v->evidence), "the HTTP request to %s%s%s failed: %s", o->host,
                  o->http_addr[0] != '\0' ? " via " : "", o->http_addr,
                  vg_err_failure(o->http_failure));
         return;
     }
     if (o->http_attempted && o->blockpage != NULL) {
-        v->verdict = "blocked";
+        v->verdict = VG_VERDICT_BLOCKED;
         snprintf(v->cause, sizeof(v->cause), "http.blockpage");
         snprintf(v->evidence, sizeof(v->evidence),
                  "the response from %s matches the block page fingerprint %s (status %d)",
@@ -385,7 +358,7 @@ vg__decide_alone(const struct vg_obs *o, struct vg_decision *v)
         return;
     }
     if (o->http_attempted && o->https) {
-        v->verdict = "accessible";
+        v->verdict = VG_VERDICT_ACCESSIBLE;
         snprintf(v->evidence, sizeof(v->evidence),
                  "fetched https://%s over a valid certificate (status %d%s%s%s)", o->host,
                  o->status, o->title[0] != '\0' ? ", title \"" : "", o->title,
@@ -407,7 +380,7 @@ vg__decide_alone(const struct vg_obs *o, struct vg_decision *v)
 
 static void vg__catf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void vg__verdict_decide(struct vg_decision *v, const char *verdict, const char *cause,
+static void vg__verdict_decide(struct vg_decision *v, enum vg_verdict verdict, const char *cause,
                                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Append to a bounded string (cut when full). */
@@ -426,8 +399,8 @@ vg__catf(char *buf, size_t cap, const char *fmt, ...)
 }
 
 static void
-vg__verdict_decide(struct vg_decision *v, const char *verdict, const char *cause, const char *fmt,
-                   ...)
+vg__verdict_decide(struct vg_decision *v, enum vg_verdict verdict, const char *cause,
+                   const char *fmt, ...)
 {
     va_list ap;
 
@@ -491,11 +464,11 @@ vg__ctrl_addrs(const struct vg_ctrl *c, char *out, size_t cap)
 static const char *
 vg__ctrl_page(const struct vg_ctrl *c, char *out, size_t cap)
 {
-    if (vg_cmp_ctrl_http_ok(c)) {
+    if (vg_ctrl_http_ok(c)) {
         snprintf(out, cap, "status %d, %ld bytes%s%.120s%s", c->status, c->body_length,
                  c->title[0] != '\0' ? ", title \"" : "", c->title,
                  c->title[0] != '\0' ? "\"" : "");
-    } else if (vg_cmp_ctrl_http_failed(c)) {
+    } else if (vg_ctrl_http_failed(c)) {
         snprintf(out, cap, "failed with %s", c->http_failure);
     } else {
         snprintf(out, cap, "no HTTP result");
@@ -529,10 +502,10 @@ vg__c_bogon(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision 
     }
     memcpy(ip, o->bogon, n);
     ip[n] = '\0';
-    if (vg_cmp_ctrl_has_addr(c, ip)) {
+    if (vg_ctrl_has_addr(c, ip)) {
         return false;
     }
-    vg__verdict_decide(v, "blocked", "dns.bogon",
+    vg__verdict_decide(v, VG_VERDICT_BLOCKED, "dns.bogon",
                        "DNS answered %s with %s, while the control resolves it to %s", o->host,
                        o->bogon, vg__ctrl_addrs(c, addrs, sizeof(addrs)));
     return true;
@@ -542,7 +515,7 @@ static bool
 vg__reply_agrees(const struct vg_obs_reply *r, const struct vg_ctrl *c)
 {
     for (size_t i = 0; i < r->n_addrs && i < VG_OBS_REPLY_ADDRS; i++) {
-        if (vg_cmp_ctrl_has_addr(c, r->addrs[i])) {
+        if (vg_ctrl_has_addr(c, r->addrs[i])) {
             return true;
         }
     }
@@ -561,8 +534,8 @@ vg__c_injected(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decisi
         if (o->injected[0] == '\0') {
             return false;
         }
-        vg__verdict_decide(v, "blocked", "dns.injected", "%s; the control resolves %s to %s",
-                           o->injected, vg__host0(o), addrs);
+        vg__verdict_decide(v, VG_VERDICT_BLOCKED, "dns.injected",
+                           "%s; the control resolves %s to %s", o->injected, vg__host0(o), addrs);
         return true;
     }
     for (size_t i = 0; i < n; i++) {
@@ -578,7 +551,7 @@ vg__c_injected(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decisi
                 continue;
             }
             vg__verdict_decide(
-                v, "blocked", "dns.injected",
+                v, VG_VERDICT_BLOCKED, "dns.injected",
                 "the %s query for %s to %s got %s, which the control does not know, then "
                 "%s, which matches the control's answer (%s)",
                 first->aaaa ? "AAAA" : "A", vg__host0(o), o->udp_resolver, first->brief,
@@ -602,13 +575,15 @@ vg__c_dns_failure(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_dec
     vg__cause(cause, sizeof(cause), "dns", f);
     if (c->n_addrs > 0) {
         vg__verdict_decide(
-            v, f == VG_EDNS_NXDOMAIN || f == VG_EDNS_NOANSWER ? "blocked" : "unknown", cause,
-            "the system resolver says %s (%s) but the control resolves it to %s", vg__host0(o),
-            vg_err_failure(f), vg__ctrl_addrs(c, addrs, sizeof(addrs)));
+            v,
+            f == VG_EDNS_NXDOMAIN || f == VG_EDNS_NOANSWER ? VG_VERDICT_BLOCKED
+                                                           : VG_VERDICT_UNKNOWN,
+            cause, "the system resolver says %s (%s) but the control resolves it to %s",
+            vg__host0(o), vg_err_failure(f), vg__ctrl_addrs(c, addrs, sizeof(addrs)));
         return true;
     }
     vg__verdict_decide(
-        v, "down", cause,
+        v, VG_VERDICT_DOWN, cause,
         "the system resolver failed for %s (%s) and the control's lookup failed too (%s)",
         vg__host0(o), vg_err_failure(f), c->dns_failure[0] != '\0' ? c->dns_failure : "no address");
     return true;
@@ -633,7 +608,7 @@ vg__step_ok(const struct vg_ctrl_endpoint *ce, enum vg__step s)
     case VG__TLS_VALID:
         break;
     }
-    return vg_cmp_ctrl_tls_valid(ce);
+    return vg_ctrl_tls_valid(ce);
 }
 
 /*
@@ -690,10 +665,10 @@ vg__ctrl_view(const struct vg_obs *o, const struct vg_ctrl *c, int depth, const 
     if (depth != o->final_depth || (s != VG__TCP && !o->https)) {
         return -1;
     }
-    if (vg_cmp_ctrl_http_ok(c)) {
+    if (vg_ctrl_http_ok(c)) {
         return 1;
     }
-    return vg_cmp_ctrl_http_failed(c) && s != VG__TLS_VALID ? 0 : -1;
+    return vg_ctrl_http_failed(c) && s != VG__TLS_VALID ? 0 : -1;
 }
 
 /* C4: a certificate that fails validation here while the control's validates. Notes in *bad the
@@ -723,7 +698,7 @@ vg__c_mitm_invalid(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_de
             continue;
         }
         vg__cert_desc(e, desc, sizeof(desc));
-        vg__verdict_decide(v, "intercepted", "tls.mitm",
+        vg__verdict_decide(v, VG_VERDICT_INTERCEPTED, "tls.mitm",
                            "%s, while the control validated the certificate for the same name %s%s",
                            desc, ce != NULL ? "on " : "when it fetched the page",
                            ce != NULL ? ce->addr : "");
@@ -764,7 +739,7 @@ vg__c_mitm_trusted(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_de
         for (size_t j = 0; j < c->n_ep && !shared; j++) {
             const struct vg_ctrl_endpoint *ce = &c->ep[j];
 
-            if (!ce->x_present || !vg_cmp_ctrl_tls_valid(ce) || ce->leaf_spki[0] == '\0' ||
+            if (!ce->x_present || !vg_ctrl_tls_valid(ce) || ce->leaf_spki[0] == '\0' ||
                 ce->n_ca_spki == 0) {
                 continue;
             }
@@ -777,7 +752,7 @@ vg__c_mitm_trusted(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_de
             continue;
         }
         vg__verdict_decide(
-            v, "intercepted", "tls.mitm",
+            v, VG_VERDICT_INTERCEPTED, "tls.mitm",
             "the certificate %s issued by %s on %s validates on this device, but neither "
             "its key nor any CA key of its chain is in the chains the control validated "
             "for the same name (on %s: leaf key %.16s, here %.16s), so a CA this device "
@@ -824,8 +799,7 @@ vg__c_dns_inconsistent(const struct vg_obs *o, const struct vg_ctrl *c, struct v
         snprintf(why, sizeof(why), "the request failed (%s)", vg_err_failure(o->http_failure));
     } else if (o->http_attempted && o->blockpage != NULL) {
         snprintf(why, sizeof(why), "it served the block page %s", o->blockpage);
-    } else if (o->http_attempted && !o->https &&
-               (vg_cmp_ctrl_http_ok(c) || vg_cmp_ctrl_http_failed(c)) &&
+    } else if (o->http_attempted && !o->https && (vg_ctrl_http_ok(c) || vg_ctrl_http_failed(c)) &&
                vg_cmp_http_diff(&v->ooni)) {
         snprintf(why, sizeof(why), "it served a page (%s) unlike the control's (%s)",
                  vg__probe_page(o, mine, sizeof(mine)), vg__ctrl_page(c, theirs, sizeof(theirs)));
@@ -833,7 +807,7 @@ vg__c_dns_inconsistent(const struct vg_obs *o, const struct vg_ctrl *c, struct v
         return false;
     }
     vg__verdict_decide(
-        v, "blocked", "dns.inconsistent",
+        v, VG_VERDICT_BLOCKED, "dns.inconsistent",
         "the system resolver answered %s with %s, which the control does not confirm (it "
         "resolves the name to %s), and %s",
         vg__host0(o), o->dns_addrs[0], vg__ctrl_addrs(c, addrs, sizeof(addrs)), why);
@@ -852,7 +826,8 @@ vg__c_both_invalid(const struct vg_obs *o, const struct vg_obs_endpoint *bad,
     }
     vg__cert_desc(bad, desc, sizeof(desc));
     snprintf(cause, sizeof(cause), "tls.%s", vg__cert_reason(bad->verify_err));
-    vg__verdict_decide(v, "down", cause, "%s, and the control's handshake failed too (%s)", desc,
+    vg__verdict_decide(v, VG_VERDICT_DOWN, cause, "%s, and the control's handshake failed too (%s)",
+                       desc,
                        bad_ce != NULL && bad_ce->tls_failure[0] != '\0' ? bad_ce->tls_failure
                                                                         : "certificate not valid");
     return true;
@@ -881,21 +856,21 @@ vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decisio
         view = vg__ctrl_view(o, c, o->final_depth, NULL, VG__TCP, &ce);
         if (view == 1) {
             vg__verdict_decide(
-                v, "blocked", cause,
+                v, VG_VERDICT_BLOCKED, cause,
                 "TCP connect failed on every address of %s (%s on %s%s) while the control "
                 "%s%s",
                 o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "",
                 ce != NULL ? "connected to " : "fetched the page", ce != NULL ? ce->addr : "");
         } else if (view == 0) {
             vg__verdict_decide(
-                v, "down", cause,
+                v, VG_VERDICT_DOWN, cause,
                 "TCP connect failed on every address of %s (%s on %s%s) and the control's "
                 "attempt failed too (%s)",
                 o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "",
                 ce != NULL ? ce->tcp_failure : c->http_failure);
         } else {
             vg__verdict_decide(
-                v, "unknown", cause,
+                v, VG_VERDICT_UNKNOWN, cause,
                 "TCP connect failed on every address of %s (%s on %s%s) and the control "
                 "reported nothing for them",
                 o->host, vg_err_failure(err), first_addr, n > 1 ? " and others" : "");
@@ -907,20 +882,21 @@ vg__c_connect(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decisio
     view = vg__ctrl_view(o, c, o->final_depth, NULL, VG__TLS, &ce);
     if (view == 1 && (err == VG_ECONNRESET || err == VG_ETIMEDOUT || err == VG_EEOF)) {
         vg__verdict_decide(
-            v, "blocked", cause,
+            v, VG_VERDICT_BLOCKED, cause,
             "TCP connected but the TLS handshake with SNI %s ended in %s (%zu of %zu "
             "addresses) while the control's handshake %s%s succeeded",
             o->host, vg_err_failure(err), n_tls, n, ce != NULL ? "on " : "for the page",
             ce != NULL ? ce->addr : "");
     } else if (view == 0) {
         vg__verdict_decide(
-            v, "down", cause,
+            v, VG_VERDICT_DOWN, cause,
             "the TLS handshake with SNI %s failed (%s on %zu of %zu addresses) and the "
             "control's failed too (%s)",
             o->host, vg_err_failure(err), n_tls, n, ce != NULL ? ce->tls_failure : c->http_failure);
     } else {
-        vg__verdict_decide(v, "unknown", cause, "the TLS handshake with SNI %s failed (%s)%s",
-                           o->host, vg_err_failure(err),
+        vg__verdict_decide(v, VG_VERDICT_UNKNOWN, cause,
+                           "the TLS handshake with SNI %s failed (%s)%s", o->host,
+                           vg_err_failure(err),
                            view == 1 ? " although the control's succeeded"
                                      : " and the control reported no handshake for it");
     }
@@ -936,7 +912,7 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *
 
     vg__ctrl_page(c, theirs, sizeof(theirs));
     if (!o->http_attempted) {
-        vg__verdict_decide(v, "unknown", "",
+        vg__verdict_decide(v, VG_VERDICT_UNKNOWN, "",
                            "no request could be made to %s; the control's request: %s", o->host,
                            theirs);
         return;
@@ -950,32 +926,32 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *
         /* The site's own broken redirect: the control got the same redirect (it reports an
          * unfollowable Location as the final answer). Misconfiguration, not interference. */
         if (f == VG_EHTTP_LOCATION && c->status >= 300 && c->status < 400) {
-            vg__verdict_decide(v, "down", cause,
+            vg__verdict_decide(v, VG_VERDICT_DOWN, cause,
                                "%s redirects to an invalid location (%s); the control got the same "
                                "redirect (%s)",
                                o->host, vg_err_failure(f), theirs);
             return;
         }
-        if (vg_cmp_ctrl_http_ok(c)) {
+        if (vg_ctrl_http_ok(c)) {
             vg__verdict_decide(
-                v, hard ? "blocked" : "unknown", cause,
+                v, hard ? VG_VERDICT_BLOCKED : VG_VERDICT_UNKNOWN, cause,
                 "the HTTP request to %s%s%s failed (%s) while the control fetched the page "
                 "(%s)",
                 o->host, o->http_addr[0] != '\0' ? " via " : "", o->http_addr, vg_err_failure(f),
                 theirs);
         } else {
             vg__verdict_decide(
-                v, vg_cmp_ctrl_http_failed(c) ? "down" : "unknown", cause,
+                v, vg_ctrl_http_failed(c) ? VG_VERDICT_DOWN : VG_VERDICT_UNKNOWN, cause,
                 "the HTTP request to %s%s%s failed (%s) and the control's request %s", o->host,
                 o->http_addr[0] != '\0' ? " via " : "", o->http_addr, vg_err_failure(f),
-                vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
+                vg_ctrl_http_failed(c) ? theirs : "gave no result");
         }
         return;
     }
     vg__probe_page(o, mine, sizeof(mine));
     if (o->blockpage != NULL) {
         vg__verdict_decide(
-            v, "blocked", "http.blockpage",
+            v, VG_VERDICT_BLOCKED, "http.blockpage",
             "the response from %s matches the block page fingerprint %s (status %d), while "
             "the control's page is %s",
             o->http_addr, o->blockpage, o->status, theirs);
@@ -988,35 +964,35 @@ vg__c_http(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *
     }
     if (o->https) {
         vg__verdict_decide(
-            v, "accessible", "",
+            v, VG_VERDICT_ACCESSIBLE, "",
             "fetched https://%s over a valid certificate (%s); the control's page: %s%s", o->host,
             mine, theirs, note);
         return;
     }
-    if (!vg_cmp_ctrl_http_ok(c)) {
+    if (!vg_ctrl_http_ok(c)) {
         vg__verdict_decide(
-            v, "unknown", "",
+            v, VG_VERDICT_UNKNOWN, "",
             "page fetched from %s (%s) but the control's request %s, so there is nothing "
             "to compare it with",
-            o->http_addr, mine, vg_cmp_ctrl_http_failed(c) ? theirs : "gave no result");
+            o->http_addr, mine, vg_ctrl_http_failed(c) ? theirs : "gave no result");
         return;
     }
     if (vg_cmp_http_diff(&v->ooni)) {
-        char bp[32] = "unknown";
+        char bp[48] = "body proportion unknown";
 
         if (v->ooni.body_proportion >= 0) {
-            snprintf(bp, sizeof(bp), "%.2f", v->ooni.body_proportion);
+            snprintf(bp, sizeof(bp), "body proportion %.2f", v->ooni.body_proportion);
         }
-        vg__verdict_decide(v, "blocked", "http.diff",
-                           "the page from %s (%s) differs from the control's (%s): status %s, body "
-                           "proportion %s, uncommon headers %s, title %s",
+        vg__verdict_decide(v, VG_VERDICT_BLOCKED, "http.diff",
+                           "the page from %s (%s) differs from the control's (%s): status %s, %s, "
+                           "uncommon headers %s, title %s",
                            o->http_addr, mine, theirs,
                            v->ooni.status_code_match == 1 ? "same" : "different", bp,
                            v->ooni.headers_match == 1 ? "shared" : "not shared",
                            v->ooni.title_match == 1 ? "same" : "different");
         return;
     }
-    vg__verdict_decide(v, "accessible", "",
+    vg__verdict_decide(v, VG_VERDICT_ACCESSIBLE, "",
                        "fetched http://%s from %s (%s) and it matches the control's page (%s)%s",
                        o->host, o->http_addr, mine, theirs, note);
 }
@@ -1042,28 +1018,16 @@ vg__control_unreachable(const struct vg_obs *o, struct vg_decision *v)
 {
     static const char *const proofs[] = {"dns.bogon",     "dns.injected", "dns.nxdomain",
                                          "dns.no_answer", "tls.mitm",     "http.blockpage"};
-    bool keep = strcmp(v->verdict, "accessible") == 0;
+    bool keep = v->verdict == VG_VERDICT_ACCESSIBLE;
 
     for (size_t i = 0; !keep && i < sizeof(proofs) / sizeof(proofs[0]); i++) {
-        keep = strcmp(v->verdict, "unknown") != 0 && strcmp(v->cause, proofs[i]) == 0;
+        keep = v->verdict != VG_VERDICT_UNKNOWN && strcmp(v->cause, proofs[i]) == 0;
     }
     if (!keep) {
-        v->verdict = "unknown";
+        v->verdict = VG_VERDICT_UNKNOWN;
     }
     vg__catf(v->evidence, sizeof(v->evidence), "; the control could not be obtained (%s)",
              o->control_failure);
-}
-
-void
-vg_ooni_keys_null(struct vg_ooni_keys *k)
-{
-    k->dns_consistency = -1;
-    k->body_proportion = -1.0;
-    k->body_length_match = -1;
-    k->status_code_match = -1;
-    k->headers_match = -1;
-    k->title_match = -1;
-    k->x_dns_consistency = -1;
 }
 
 /*
@@ -1080,7 +1044,7 @@ vg__decide_endpoint(const struct vg_obs *o, struct vg_decision *v)
         return;
     }
     if (o->target == VG_TARGET_DNS) {
-        v->verdict = "accessible";
+        v->verdict = VG_VERDICT_ACCESSIBLE;
         snprintf(v->evidence, sizeof(v->evidence),
                  "%s resolves (%zu address%s from the system resolver%s) with no sign of "
                  "tampering",
@@ -1097,7 +1061,7 @@ vg__decide_endpoint(const struct vg_obs *o, struct vg_decision *v)
                    o->ep[i].verify_err == 0;
     }
     if (n_valid > 0) {
-        v->verdict = "accessible";
+        v->verdict = VG_VERDICT_ACCESSIBLE;
         snprintf(v->evidence, sizeof(v->evidence),
                  "TLS handshake with %s completed with a valid certificate on %zu of %zu "
                  "addresses",
@@ -1111,15 +1075,15 @@ void
 vg_verdict_decide(const struct vg_obs *o, struct vg_decision *v)
 {
     memset(v, 0, sizeof(*v));
-    v->verdict = "unknown";
+    v->verdict = VG_VERDICT_UNKNOWN;
     if (o->target != VG_TARGET_WEB) {
-        vg_cmp_ooni(o, NULL, v);
+        vg_cmp_ooni(o, NULL, &v->ooni, &v->blocking, &v->accessible);
         vg__decide_endpoint(o, v);
         return;
     }
     /* OONI's keys (null is -1, not the 0 of memset), blocking and accessible. Without a control
      * this leaves only OONI's first rule: an https page fetched is accessible. */
-    vg_cmp_ooni(o, o->ctrl, v);
+    vg_cmp_ooni(o, o->ctrl, &v->ooni, &v->blocking, &v->accessible);
     if (o->ctrl != NULL) {
         vg__decide_with_control(o, o->ctrl, v);
         return;
@@ -1168,7 +1132,7 @@ static const char *const vg__verdict_meanings[VG_VERDICT_COUNT] = {
 const char *
 vg_verdict_name(enum vg_verdict v)
 {
-    return (unsigned)v < VG_VERDICT_COUNT ? vg__verdict_names[v] : "unknown";
+    return vg__verdict_names[(unsigned)v < VG_VERDICT_COUNT ? v : VG_VERDICT_UNKNOWN];
 }
 
 const char *

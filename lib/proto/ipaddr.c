@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "util/err.h"
+#include "util/str.h"
+
+_Static_assert(VG_IP_TEXT_MAX == INET6_ADDRSTRLEN, "VG_IP_TEXT_MAX is INET6_ADDRSTRLEN");
+
 struct prefix {
     uint8_t addr[16];
     unsigned bits;
@@ -108,6 +113,14 @@ vg_ip_is_bogon(const char *s)
     return c > 0;
 }
 
+bool
+vg_ip_is_bogon_lab(const char *s, bool doc_public)
+{
+    int c = vg_ip_classify(s);
+
+    return c > 0 && !(c == VG_IP_DOC && doc_public);
+}
+
 const char *
 vg_ip_class_name(enum vg_ip_class c)
 {
@@ -130,4 +143,118 @@ vg_ip_class_name(enum vg_ip_class c)
         return "documentation";
     }
     return "unknown";
+}
+
+bool
+vg_ip_from_endpoint(const char *ep, char *ip, size_t cap)
+{
+    const char *start = ep, *end;
+    size_t n;
+
+    if (ep == NULL || cap == 0) {
+        return false;
+    }
+    if (ep[0] == '[') {
+        start = ep + 1;
+        end = strchr(start, ']');
+    } else {
+        end = strrchr(ep, ':');
+    }
+    if (end == NULL) {
+        return false;
+    }
+    n = (size_t)(end - start);
+    if (n == 0 || n >= cap) {
+        return false;
+    }
+    memcpy(ip, start, n);
+    ip[n] = '\0';
+    return true;
+}
+
+int
+vg_ip_split_hostport(const char *s, size_t len, const char **host, size_t *hlen, uint16_t *port)
+{
+    const char *colon = NULL;
+    uint64_t v;
+
+    if (len > 0 && s[0] == '[') {
+        const char *end = memchr(s, ']', len);
+
+        if (end == NULL || (size_t)(end - s) + 1 >= len || end[1] != ':') {
+            return VG_EINVAL;
+        }
+        *host = s + 1;
+        *hlen = (size_t)(end - s - 1);
+        colon = end + 1;
+    } else {
+        for (size_t i = 0; i < len; i++) {
+            if (s[i] == ':') {
+                if (colon != NULL) {
+                    return VG_EINVAL; /* "too many colons" */
+                }
+                colon = s + i;
+            }
+        }
+        if (colon == NULL) {
+            return VG_EINVAL;
+        }
+        *host = s;
+        *hlen = (size_t)(colon - s);
+    }
+    VG_TRY(vg_parse_u64n(colon + 1, len - (size_t)(colon + 1 - s), 0, 65535, &v));
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int
+vg_ip_canon(const char *s, size_t len, char out[VG_IP_TEXT_MAX])
+{
+    char tmp[VG_IP_TEXT_MAX];
+    uint8_t a[16];
+
+    if (len == 0 || len >= sizeof(tmp)) {
+        return 0;
+    }
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (inet_pton(AF_INET, tmp, a) == 1) {
+        inet_ntop(AF_INET, a, out, VG_IP_TEXT_MAX);
+        return 4;
+    }
+    if (inet_pton(AF_INET6, tmp, a) == 1) {
+        inet_ntop(AF_INET6, a, out, VG_IP_TEXT_MAX);
+        return 6;
+    }
+    return 0;
+}
+
+/* 16 bytes for any textual address: IPv4 as ::ffff:a.b.c.d, so that both spellings compare. */
+static bool
+ip16(const char *s, uint8_t out[16])
+{
+    uint8_t v4[4];
+
+    if (inet_pton(AF_INET6, s, out) == 1) {
+        return true;
+    }
+    if (inet_pton(AF_INET, s, v4) != 1) {
+        return false;
+    }
+    memset(out, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    memcpy(out + 12, v4, 4);
+    return true;
+}
+
+bool
+vg_ip_equal(const char *a, const char *b)
+{
+    uint8_t x[16], y[16];
+
+    if (ip16(a, x) && ip16(b, y)) {
+        return memcmp(x, y, 16) == 0;
+    }
+    return strcmp(a, b) == 0;
 }

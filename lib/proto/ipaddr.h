@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* ipaddr.h - classification of IP addresses (bogons), no I/O. */
+/* ipaddr.h - IP addresses as text: bogon classification, endpoints ("ip:port"), equality; no I/O.
+ */
 #ifndef VG_PROTO_IPADDR_H
 #define VG_PROTO_IPADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "util/err.h"
+
+/* Bytes of the longest textual address and its NUL (INET6_ADDRSTRLEN). */
+#define VG_IP_TEXT_MAX 46
 
 enum vg_ip_class {
     VG_IP_PUBLIC = 0,
@@ -23,7 +30,29 @@ int vg_ip_classify(const char *s);
 enum vg_ip_class vg_ip_classify_raw(int family, const uint8_t *addr);
 /* OONI's bogon notion (internal/netxlite/bogon.go): everything but VG_IP_PUBLIC. */
 bool vg_ip_is_bogon(const char *s);
+/* vg_ip_is_bogon with vigie's lab exception: when doc_public, the documentation ranges
+ * (VG_IP_DOC) count as public. The one bogon test of the helper ("not an open proxy"). */
+bool vg_ip_is_bogon_lab(const char *s, bool doc_public);
 /* Short name of a class ("loopback", "private", ...). */
 const char *vg_ip_class_name(enum vg_ip_class c);
+
+/* The IP part of an endpoint "ip:port" / "[ip6]:port" into ip (cap bytes, brackets removed);
+ * false when ep is NULL, has no port separator, or the IP part is empty or does not fit. The IP
+ * part is not validated. */
+bool vg_ip_from_endpoint(const char *ep, char *ip, size_t cap);
+/*
+ * Split "HOST:PORT" / "[HOST]:PORT" as Go's net.SplitHostPort does: *host and *hlen get the host
+ * without brackets (pointing into s), *port the port, decimal in 0..65535; an unbracketed host
+ * with a colon (IPv6 needs brackets) is refused. len bytes of s, not NUL-terminated. 0, or a
+ * negative VG_E* code.
+ */
+VG_MUST_USE int vg_ip_split_hostport(const char *s, size_t len, const char **host, size_t *hlen,
+                                     uint16_t *port);
+/* The canonical text (inet_ntop) of the IP address in s (len bytes, not NUL-terminated) into out;
+ * returns its family, 4 or 6, or 0 (out untouched) when s is not an IP address. */
+int vg_ip_canon(const char *s, size_t len, char out[VG_IP_TEXT_MAX]);
+/* Two textual addresses name the same IP (IPv4-mapped IPv6 equals its IPv4 form); strings that
+ * are not both addresses are compared as text. */
+bool vg_ip_equal(const char *a, const char *b);
 
 #endif

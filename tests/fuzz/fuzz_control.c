@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_control.c - a hostile test helper: vg_ctrl_parse on arbitrary bytes. Besides crashes it
- * checks the parser's promises (caps, NUL-terminated fixed buffers, hashes of 64 lower-case hex
- * digits, IP addresses only, UTF-8 text, an empty record after an error, endpoint lookup), then
- * feeds every parsed control to the verdict and OONI's comparison against a set of fixed probe
- * observations, so that hostile control data reaches every rule.
+ * fuzz_control.c - a hostile test helper: vg_rec_thresponse_parse on arbitrary bytes. Besides
+ * crashes it checks the parser's promises (caps, NUL-terminated fixed buffers, hashes of 64
+ * lower-case hex digits, IP addresses only, UTF-8 text, an empty record after an error, endpoint
+ * lookup), then feeds every parsed control to the verdict and OONI's comparison against a set of
+ * fixed probe observations, so that hostile control data reaches every rule.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 
 #include "meas/compare.h"
 #include "meas/control.h"
+#include "meas/record_th.h"
 #include "meas/verdict.h"
 #include "proto/ipaddr.h"
 #include "util/str.h"
@@ -182,7 +183,7 @@ check_ctrl(const struct vg_ctrl *c)
 static void
 check_verdict(const struct vg_decision *v)
 {
-    if (v->verdict == NULL || v->evidence[0] == '\0' ||
+    if ((unsigned)v->verdict >= VG_VERDICT_COUNT || v->evidence[0] == '\0' ||
         memchr(v->evidence, '\0', sizeof(v->evidence)) == NULL ||
         memchr(v->cause, '\0', sizeof(v->cause)) == NULL || v->accessible < -1 ||
         v->accessible > 1 || v->blocking > VG_BLOCKING_HTTP_DIFF) {
@@ -208,7 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
         ready = true;
     }
-    rc = vg_ctrl_parse((const char *)data, size, &ctrl);
+    rc = vg_rec_thresponse_parse((const char *)data, size, &ctrl);
     if (rc != 0) {
         if ((rc != VG_EPROTO && rc != VG_ETOOBIG) || ctrl.n_ep != 0 || ctrl.n_addrs != 0 ||
             ctrl.n_headers != 0 || ctrl.status != -1 || ctrl.body_length != -1 ||

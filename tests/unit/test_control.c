@@ -1,42 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* test_control.c - vg_ctrl_parse on good and hostile THResponses, vg_ctrl_endpoint. */
-#include <stdio.h>
-#include <stdlib.h>
+/*
+ * test_control.c - the questions verdict.c and compare.c ask of a control (lib/meas/control.c):
+ * endpoint lookup, its DNS answers, its page, its handshakes. The THResponse reader that fills
+ * struct vg_ctrl is tested in test_record_th.c.
+ */
 #include <string.h>
 
 #include "meas/control.h"
+#include "meas/record_th.h"
 #include "util/err.h"
-#include "util/mem.h"
-#include "util/str.h"
 #include "vgtest.h"
 
-#define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define HEX_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define HEX_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
-#define HEX_D "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-#define HEX_E "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-
-/* The example of the brief: OONI's THResponse with vigie's extensions. */
+/* A vigie helper's answer (x_ extensions) and what oohelperd answers for a missing name. */
 static const char vigie_response[] =
     "{\"tcp_connect\":{\"198.51.100.30:443\":{\"status\":true,\"failure\":null},"
     "\"198.51.100.31:443\":{\"status\":false,\"failure\":\"connection_refused_error\"}},"
     "\"tls_handshake\":{\"198.51.100.30:443\":{\"server_name\":\"www.icloud.com\",\"status\":true,"
-    "\"failure\":null,\"x_valid\":true,\"x_tls_version\":\"TLSv1.3\","
-    "\"x_cipher_suite\":\"TLS_AES_256_GCM_SHA384\",\"x_chain\":["
-    "{\"sha256\":\"" HEX_A "\",\"spki_sha256\":\"" HEX_B "\",\"subject\":\"CN=www.icloud.com\","
-    "\"issuer\":\"CN=Apple Public Server RSA CA 12 - G1\"},"
-    "{\"sha256\":\"" HEX_C "\",\"spki_sha256\":\"" HEX_D "\",\"subject\":\"CN=Apple Public Server "
-    "RSA CA 12 - G1\",\"issuer\":\"CN=DigiCert Global Root G2\"}]}},"
-    "\"quic_handshake\":{},"
-    "\"http_request\":{\"body_length\":1256,\"discovered_h3_endpoint\":\"\",\"failure\":null,"
-    "\"title\":\"Example Domain\",\"headers\":{\"Content-Type\":\"text/html\","
-    "\"X-Cache\":\"HIT\"},\"status_code\":200,\"x_body_sha256\":\"" HEX_E "\"},"
-    "\"http3_request\":null,"
+    "\"failure\":null,\"x_valid\":true}},"
+    "\"http_request\":{\"body_length\":1256,\"failure\":null,\"title\":\"Example Domain\","
+    "\"headers\":{},\"status_code\":200},"
     "\"dns\":{\"failure\":null,\"addrs\":[\"93.184.216.34\",\"2606:2800:220:1:248:1893:25c8:1946\"]"
-    "},"
-    "\"ip_info\":{\"93.184.216.34\":{\"asn\":0,\"flags\":11}}}";
-
-/* What oohelperd answers for a name that does not exist. */
+    "}}";
 static const char ooni_nxdomain[] =
     "{\"tcp_connect\":{},\"tls_handshake\":{},\"quic_handshake\":{},"
     "\"http_request\":{\"body_length\":-1,\"discovered_h3_endpoint\":\"\","
@@ -49,63 +33,20 @@ static struct vg_ctrl g_c;
 static int
 parse(const char *s)
 {
-    return vg_ctrl_parse(s, strlen(s), &g_c);
+    return vg_rec_thresponse_parse(s, strlen(s), &g_c);
 }
 
 static void
-assert_empty(const struct vg_ctrl *c)
-{
-    assert_int_equal(c->n_ep, 0);
-    assert_int_equal(c->n_addrs, 0);
-    assert_int_equal(c->n_headers, 0);
-    assert_int_equal(c->status, -1);
-    assert_int_equal(c->body_length, -1);
-    assert_string_equal(c->dns_failure, "");
-    assert_string_equal(c->http_failure, "");
-    assert_string_equal(c->title, "");
-}
-
-static void
-test_vigie_response(void **state)
+test_endpoint(void **state)
 {
     const struct vg_ctrl_endpoint *e;
 
     (void)state;
     assert_int_equal(parse(vigie_response), 0);
-    assert_string_equal(g_c.dns_failure, "");
-    assert_int_equal(g_c.n_addrs, 2);
-    assert_string_equal(g_c.addrs[0], "93.184.216.34");
-    assert_string_equal(g_c.addrs[1], "2606:2800:220:1:248:1893:25c8:1946");
-    assert_int_equal(g_c.status, 200);
-    assert_int_equal(g_c.body_length, 1256);
-    assert_string_equal(g_c.title, "Example Domain");
-    assert_string_equal(g_c.http_failure, "");
-    assert_string_equal(g_c.body_sha256, HEX_E);
-    assert_int_equal(g_c.n_headers, 2);
-    assert_string_equal(g_c.headers[0], "Content-Type");
-    assert_string_equal(g_c.headers[1], "X-Cache");
-    assert_int_equal(g_c.n_ep, 2);
-
     e = vg_ctrl_endpoint(&g_c, "198.51.100.30:443");
     assert_non_null(e);
-    assert_true(e->tcp_ok);
-    assert_string_equal(e->tcp_failure, "");
-    assert_true(e->tls_present);
-    assert_true(e->tls_ok);
-    assert_true(e->x_present);
-    assert_true(e->x_valid);
-    assert_string_equal(e->leaf_sha256, HEX_A);
-    assert_string_equal(e->leaf_spki, HEX_B);
-    assert_int_equal(e->n_ca_spki, 1);
-    assert_string_equal(e->ca_spki[0], HEX_D);
-
-    e = vg_ctrl_endpoint(&g_c, "198.51.100.31:443");
-    assert_non_null(e);
-    assert_false(e->tcp_ok);
-    assert_string_equal(e->tcp_failure, "connection_refused_error");
-    assert_false(e->tls_present);
-    assert_false(e->x_present);
-
+    assert_ptr_equal(e, &g_c.ep[0]);
+    assert_ptr_equal(vg_ctrl_endpoint(&g_c, "198.51.100.31:443"), &g_c.ep[1]);
     assert_null(vg_ctrl_endpoint(&g_c, "198.51.100.32:443"));
     assert_null(vg_ctrl_endpoint(&g_c, "198.51.100.30"));
     assert_null(vg_ctrl_endpoint(NULL, "198.51.100.30:443"));
@@ -113,342 +54,53 @@ test_vigie_response(void **state)
 }
 
 static void
-test_ooni_responses(void **state)
+test_queries(void **state)
 {
-    const struct vg_ctrl_endpoint *e;
+    struct vg_ctrl_endpoint e;
 
     (void)state;
-    assert_int_equal(parse(ooni_nxdomain), 0);
-    assert_string_equal(g_c.dns_failure, "dns_name_error");
-    assert_int_equal(g_c.n_addrs, 0);
-    assert_string_equal(g_c.http_failure, "dns_lookup_error");
-    assert_int_equal(g_c.status, -1);
-    assert_int_equal(g_c.body_length, -1);
-    assert_int_equal(g_c.n_ep, 0);
+    assert_true(vg_ctrl_is_nxdomain("dns_name_error"));
+    assert_true(vg_ctrl_is_nxdomain("dns_nxdomain_error"));
+    assert_false(vg_ctrl_is_nxdomain("dns_server_failure"));
+    assert_false(vg_ctrl_is_nxdomain(""));
 
-    /* oohelperd's TLS entry has no x_ keys: x_present stays false, whatever the status. */
-    assert_int_equal(parse("{\"tls_handshake\":{\"[2606:2800:220:1::]:443\":{\"server_name\":"
-                           "\"www.example.com\",\"status\":false,\"failure\":\"ssl_unknown_"
-                           "authority\"}}}"),
-                     0);
-    e = vg_ctrl_endpoint(&g_c, "[2606:2800:220:1::]:443");
-    assert_non_null(e);
-    assert_true(e->tls_present);
-    assert_false(e->tls_ok);
-    assert_false(e->x_present);
-    assert_string_equal(e->tls_failure, "ssl_unknown_authority");
-    /* tcp_connect and tls_handshake entries for one endpoint share the record. */
-    assert_int_equal(parse("{\"tls_handshake\":{\"192.0.2.1:443\":{\"status\":true}},"
-                           "\"tcp_connect\":{\"192.0.2.1:443\":{\"status\":true}}}"),
-                     0);
-    assert_int_equal(g_c.n_ep, 1);
-    assert_true(g_c.ep[0].tcp_ok);
-    assert_true(g_c.ep[0].tls_ok);
-    /* vigie's helper reports a completed handshake with a bad certificate as status true,
-     * x_valid false, and hashes it could not compute as "". */
-    assert_int_equal(parse("{\"tls_handshake\":{\"192.0.2.1:443\":{\"status\":true,\"x_valid\":"
-                           "false,\"x_chain\":[{\"sha256\":\"\",\"spki_sha256\":\"\"},"
-                           "{\"spki_sha256\":\"\"}]}}}"),
-                     0);
-    assert_true(g_c.ep[0].x_present);
-    assert_false(g_c.ep[0].x_valid);
-    assert_string_equal(g_c.ep[0].leaf_spki, "");
-    assert_int_equal(g_c.ep[0].n_ca_spki, 0);
-}
-
-static void
-test_nulls_and_unknown_keys(void **state)
-{
-    (void)state;
-    assert_int_equal(parse("{}"), 0);
-    assert_empty(&g_c);
-    assert_int_equal(parse("{\"tcp_connect\":null,\"tls_handshake\":null,\"http_request\":null,"
-                           "\"dns\":null,\"ip_info\":null,\"quic_handshake\":null,"
-                           "\"http3_request\":null,\"x_future\":[1,2,{\"a\":true}]}"),
-                     0);
-    assert_empty(&g_c);
-    assert_int_equal(parse("{\"dns\":{\"failure\":null,\"addrs\":null},\"http_request\":"
-                           "{\"status_code\":null,\"body_length\":null,\"headers\":null,"
-                           "\"title\":null},\"tcp_connect\":{\"192.0.2.1:80\":null}}"),
-                     0);
-    assert_empty(&g_c);
-    /* Hashes are stored lower-case. */
-    assert_int_equal(parse("{\"http_request\":{\"x_body_sha256\":\"" HEX_A "\"}}"), 0);
-    assert_string_equal(g_c.body_sha256, HEX_A);
-    assert_int_equal(
-        parse("{\"http_request\":{\"x_body_sha256\":"
-              "\"ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789\"}}"),
-        0);
-    assert_string_equal(g_c.body_sha256,
-                        "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
-}
-
-static void
-test_wrong_types_are_eproto(void **state)
-{
-    static const char *const bad[] = {
-        "",
-        "not json",
-        "[]",
-        "\"a string\"",
-        "42",
-        "null",
-        "{} trailing",
-        "{\"dns\":{\"failure\":null,\"addrs\":[]}",
-        "{\"dns\":[]}",
-        "{\"dns\":{\"failure\":7}}",
-        "{\"dns\":{\"addrs\":\"93.184.216.34\"}}",
-        "{\"dns\":{\"addrs\":[93]}}",
-        "{\"dns\":{\"addrs\":[null]}}",
-        "{\"tcp_connect\":[]}",
-        "{\"tcp_connect\":{\"192.0.2.1:80\":true}}",
-        "{\"tcp_connect\":{\"192.0.2.1:80\":{\"status\":\"true\"}}}",
-        "{\"tcp_connect\":{\"192.0.2.1:80\":{\"status\":1}}}",
-        "{\"tcp_connect\":{\"192.0.2.1:80\":{\"failure\":false}}}",
-        "{\"tls_handshake\":\"x\"}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":[]}}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_valid\":\"yes\"}}}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"server_name\":1}}}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_tls_version\":13}}}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_chain\":{}}}}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_chain\":[\"" HEX_A "\"]}}}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_chain\":[{\"sha256\":\"xyz\"}]}}}",
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_chain\":[{\"spki_sha256\":\"" HEX_A "0\"}]}}}",
-        ("{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_chain\":[{\"spki_sha256\":"
-         "\"gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg\"}]}}}"),
-        "{\"tls_handshake\":{\"192.0.2.1:443\":{\"x_chain\":[{\"subject\":[]}]}}}",
-        "{\"http_request\":[]}",
-        "{\"http_request\":{\"status_code\":\"200\"}}",
-        "{\"http_request\":{\"status_code\":200.0}}",
-        "{\"http_request\":{\"status_code\":1000}}",
-        "{\"http_request\":{\"status_code\":-2}}",
-        "{\"http_request\":{\"body_length\":-2}}",
-        "{\"http_request\":{\"body_length\":1e3}}",
-        "{\"http_request\":{\"body_length\":true}}",
-        "{\"http_request\":{\"title\":{}}}",
-        "{\"http_request\":{\"failure\":0}}",
-        "{\"http_request\":{\"headers\":[]}}",
-        "{\"http_request\":{\"headers\":{\"Server\":1}}}",
-        "{\"http_request\":{\"headers\":{\"Server\":[\"a\"]}}}",
-        "{\"http_request\":{\"discovered_h3_endpoint\":false}}",
-        "{\"http_request\":{\"x_body_sha256\":12}}",
-        "{\"ip_info\":[]}",
-        "{\"ip_info\":{\"93.184.216.34\":7}}",
-        "{\"ip_info\":{\"93.184.216.34\":{\"asn\":\"AS1\"}}}",
-        "{\"ip_info\":{\"93.184.216.34\":{\"flags\":-1}}}",
-        "{\"quic_handshake\":[]}",
-        "{\"http3_request\":5}",
-        /* ambiguous: a key given twice */
-        "{\"dns\":{},\"dns\":{}}",
-        /* NUL inside a string */
-        "{\"http_request\":{\"title\":\"a\\u0000b\"}}",
-        /* invalid UTF-8 */
-        "{\"http_request\":{\"title\":\"\xff\xfe\"}}",
-        /* beyond the largest integer */
-        "{\"http_request\":{\"body_length\":99999999999999999999999}}",
-    };
-
-    (void)state;
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        /* Start from a filled record: an error must leave it empty. */
-        assert_int_equal(parse(vigie_response), 0);
-        if (parse(bad[i]) != VG_EPROTO) {
-            fail_msg("expected VG_EPROTO for %s", bad[i]);
-        }
-        assert_empty(&g_c);
-    }
-    assert_int_equal(vg_ctrl_parse(NULL, 0, &g_c), VG_EPROTO);
-    assert_int_equal(vg_ctrl_parse("{}", 2, NULL), VG_EINVAL);
-}
-
-static void
-test_too_big(void **state)
-{
-    size_t n = VG_CTRL_RESPONSE_MAX + 1;
-    char *big = vg_xmalloc(n);
-
-    (void)state;
-    memset(big, ' ', n);
-    big[0] = '{';
-    big[n - 1] = '}';
     assert_int_equal(parse(vigie_response), 0);
-    assert_int_equal(vg_ctrl_parse(big, n, &g_c), VG_ETOOBIG);
-    assert_empty(&g_c);
-    /* Exactly at the limit is read. */
-    assert_int_equal(vg_ctrl_parse(big, n - 1, &g_c), VG_EPROTO);
-    big[n - 2] = '}';
-    assert_int_equal(vg_ctrl_parse(big, n - 1, &g_c), 0);
-    free(big);
-}
+    assert_true(vg_ctrl_has_addr(&g_c, "93.184.216.34"));
+    assert_true(vg_ctrl_has_addr(&g_c, "::ffff:93.184.216.34"));
+    assert_true(vg_ctrl_has_addr(&g_c, "2606:2800:220:1:248:1893:25C8:1946"));
+    assert_false(vg_ctrl_has_addr(&g_c, "93.184.216.35"));
+    assert_false(vg_ctrl_has_addr(NULL, "93.184.216.34"));
+    assert_true(vg_ctrl_http_ok(&g_c));
+    assert_false(vg_ctrl_http_failed(&g_c));
+    assert_false(vg_ctrl_http_ok(NULL));
+    assert_false(vg_ctrl_http_failed(NULL));
+    assert_true(vg_ctrl_tls_valid(vg_ctrl_endpoint(&g_c, "198.51.100.30:443")));
+    assert_false(vg_ctrl_tls_valid(vg_ctrl_endpoint(&g_c, "198.51.100.31:443")));
 
-/* Append to a growing JSON text in a fixed buffer. */
-static void
-cat(char *buf, size_t cap, const char *s)
-{
-    size_t n = strlen(buf);
+    assert_int_equal(parse(ooni_nxdomain), 0);
+    assert_false(vg_ctrl_http_ok(&g_c));
+    assert_true(vg_ctrl_http_failed(&g_c));
+    assert_true(vg_ctrl_is_nxdomain(g_c.dns_failure));
+    assert_false(vg_ctrl_has_addr(&g_c, "93.184.216.34"));
 
-    assert_true(n + strlen(s) < cap);
-    memcpy(buf + n, s, strlen(s) + 1);
-}
-
-/* 40 endpoints, 40 addresses (and junk), 10 CA certificates, 100 headers; with bad_tail, one more
- * CA entry of the wrong type past the cap. */
-static void
-build_caps(char *j, size_t cap, bool bad_tail)
-{
-    char item[256];
-
-    j[0] = '\0';
-    cat(j, cap, "{\"tcp_connect\":{");
-    for (int i = 0; i < 40; i++) {
-        snprintf(item, sizeof(item), "%s\"192.0.2.%d:443\":{\"status\":true}", i ? "," : "", i);
-        cat(j, cap, item);
-    }
-    /* keys too long to be an endpoint are skipped, not cut */
-    cat(j, cap, ",\"");
-    for (int i = 0; i < 100; i++) {
-        cat(j, cap, "9");
-    }
-    cat(j, cap, "\":{\"status\":true}},\"dns\":{\"addrs\":[\"example.com\",\"\",");
-    cat(j, cap, "\"1.2.3.4.5\",\"93.184.216.34\",\"93.184.216.34\"");
-    for (int i = 0; i < 40; i++) {
-        snprintf(item, sizeof(item), ",\"203.0.113.%d\"", i);
-        cat(j, cap, item);
-    }
-    cat(j, cap,
-        "]},\"tls_handshake\":{\"192.0.2.0:443\":{\"status\":true,\"x_valid\":true,"
-        "\"x_chain\":[{\"spki_sha256\":\"" HEX_A "\"}");
-    for (int i = 0; i < 10; i++) {
-        snprintf(item, sizeof(item), ",{\"spki_sha256\":\"%064d\"}", i);
-        cat(j, cap, item);
-    }
-    if (bad_tail) {
-        cat(j, cap, ",{\"spki_sha256\":7}");
-    }
-    cat(j, cap, "]}},\"http_request\":{\"headers\":{");
-    for (int i = 0; i < 100; i++) {
-        snprintf(item, sizeof(item), "%s\"X-H%d\":\"v\"", i ? "," : "", i);
-        cat(j, cap, item);
-    }
-    cat(j, cap, "}}}");
-}
-
-static void
-test_caps(void **state)
-{
-    static char j[256 * 1024];
-
-    (void)state;
-    /* the CA past the cap has the wrong type: still checked */
-    build_caps(j, sizeof(j), true);
-    assert_int_equal(parse(j), VG_EPROTO);
-    build_caps(j, sizeof(j), false);
-    assert_int_equal(parse(j), 0);
-    assert_int_equal(g_c.n_ep, VG_CTRL_MAX_EP);
-    assert_string_equal(g_c.ep[VG_CTRL_MAX_EP - 1].addr, "192.0.2.31:443");
-    assert_int_equal(g_c.n_addrs, VG_DNS_MAX_ADDRS);
-    assert_string_equal(g_c.addrs[0], "93.184.216.34");
-    assert_string_equal(g_c.addrs[1], "203.0.113.0");
-    assert_int_equal(g_c.ep[0].n_ca_spki, VG_CTRL_MAX_CA);
-    assert_string_equal(g_c.ep[0].leaf_spki, HEX_A);
-    assert_string_equal(g_c.ep[0].ca_spki[3],
-                        "0000000000000000000000000000000000000000000000000000000000000003");
-    assert_int_equal(g_c.n_headers, VG_CTRL_MAX_HDR);
-    assert_string_equal(g_c.headers[VG_CTRL_MAX_HDR - 1], "X-H63");
-}
-
-static bool
-utf8_ok(const char *s)
-{
-    return vg_utf8_valid((const uint8_t *)s, strlen(s));
-}
-
-static void
-test_truncation(void **state)
-{
-    static char j[16 * 1024];
-    char name[200];
-
-    (void)state;
-    /* A 3000-byte title of two-byte characters, a 200-byte failure, a 100-byte header name. */
-    j[0] = '\0';
-    cat(j, sizeof(j), "{\"http_request\":{\"title\":\"x");
-    for (int i = 0; i < 1500; i++) {
-        cat(j, sizeof(j), "\xc3\xa9");
-    }
-    cat(j, sizeof(j), "\",\"failure\":\"");
-    for (int i = 0; i < 200; i++) {
-        cat(j, sizeof(j), "f");
-    }
-    cat(j, sizeof(j), "\",\"headers\":{\"");
-    memset(name, 'h', 100);
-    name[100] = '\0';
-    cat(j, sizeof(j), name);
-    cat(j, sizeof(j),
-        "\":\"v\"}},\"tcp_connect\":{\"192.0.2.1:80\":{\"status\":false,"
-        "\"failure\":\"");
-    for (int i = 0; i < 100; i++) {
-        cat(j, sizeof(j), "\xe2\x82\xac");
-    }
-    cat(j, sizeof(j), "\"}}}");
-    assert_int_equal(parse(j), 0);
-    /* 2048 bytes fit: "x" then 1023 whole characters; the 1024th would be split. */
-    assert_int_equal(strlen(g_c.title), 1 + 2 * 1023);
-    assert_true(utf8_ok(g_c.title));
-    assert_int_equal(strlen(g_c.http_failure), sizeof(g_c.http_failure) - 1);
-    assert_int_equal(strlen(g_c.headers[0]), sizeof(g_c.headers[0]) - 1);
-    /* 63 bytes: 21 three-byte characters. */
-    assert_int_equal(strlen(g_c.ep[0].tcp_failure), 63);
-    assert_true(utf8_ok(g_c.ep[0].tcp_failure));
-    /* cut to 62 when a character straddles the end */
-    j[0] = '\0';
-    cat(j, sizeof(j), "{\"dns\":{\"failure\":\"z");
-    for (int i = 0; i < 40; i++) {
-        cat(j, sizeof(j), "\xe2\x82\xac");
-    }
-    cat(j, sizeof(j), "\"}}");
-    assert_int_equal(parse(j), 0);
-    assert_int_equal(strlen(g_c.dns_failure), 1 + 3 * 20);
-    assert_true(utf8_ok(g_c.dns_failure));
-}
-
-/* vigie's x_client_addr: kept only when it is an IP address; another type is a protocol error. */
-static void
-test_client_addr(void **state)
-{
-    (void)state;
-    assert_int_equal(parse("{\"x_client_addr\":\"203.0.113.77\"}"), 0);
-    assert_string_equal(g_c.client_addr, "203.0.113.77");
-    assert_int_equal(parse("{\"x_client_addr\":\"2001:db8::77\"}"), 0);
-    assert_string_equal(g_c.client_addr, "2001:db8::77");
-    assert_int_equal(parse("{\"x_client_addr\":\"203.0.113.77:443\"}"), 0);
-    assert_string_equal(g_c.client_addr, "");
-    assert_int_equal(parse("{\"x_client_addr\":null}"), 0);
-    assert_string_equal(g_c.client_addr, "");
-    /* longer than any address: cut, then not an address */
-    assert_int_equal(parse("{\"x_client_addr\":\"0000:0000:0000:0000:0000:ffff:192.168.100.200"
-                           "0000\"}"),
-                     0);
-    assert_string_equal(g_c.client_addr, "");
-    assert_int_equal(parse("{\"x_client_addr\":[\"203.0.113.77\"]}"), VG_EPROTO);
-    assert_string_equal(g_c.client_addr, "");
-    /* absent from OONI's helpers' answers */
-    assert_int_equal(parse("{\"dns\":{\"failure\":null,\"addrs\":[]}}"), 0);
-    assert_string_equal(g_c.client_addr, "");
+    /* oohelperd's handshake (no x_ data) counts as valid; vigie's says so itself */
+    memset(&e, 0, sizeof(e));
+    e.tls_present = e.tls_ok = true;
+    assert_true(vg_ctrl_tls_valid(&e));
+    e.x_present = true;
+    assert_false(vg_ctrl_tls_valid(&e));
+    e.x_valid = true;
+    assert_true(vg_ctrl_tls_valid(&e));
+    e.tls_ok = false;
+    assert_false(vg_ctrl_tls_valid(&e));
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vigie_response),
-        cmocka_unit_test(test_ooni_responses),
-        cmocka_unit_test(test_nulls_and_unknown_keys),
-        cmocka_unit_test(test_wrong_types_are_eproto),
-        cmocka_unit_test(test_too_big),
-        cmocka_unit_test(test_caps),
-        cmocka_unit_test(test_truncation),
-        cmocka_unit_test(test_client_addr),
+        cmocka_unit_test(test_endpoint),
+        cmocka_unit_test(test_queries),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,6 +144,174 @@ test_names(void **state)
     assert_string_equal(vg_ip_class_name((enum vg_ip_class)99), "unknown");
 }
 
+/* Endpoints and equality (moved from test_compare.c with the helpers). */
+static void
+test_endpoint_ip(void **state)
+{
+    char ip[64];
+
+    (void)state;
+    assert_true(vg_ip_from_endpoint("93.184.216.34:443", ip, sizeof(ip)));
+    assert_string_equal(ip, "93.184.216.34");
+    assert_true(vg_ip_from_endpoint("[2606:2800:220:1::]:80", ip, sizeof(ip)));
+    assert_string_equal(ip, "2606:2800:220:1::");
+    assert_false(vg_ip_from_endpoint("93.184.216.34", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint("[::1", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint(":80", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint("[]:80", ip, sizeof(ip)));
+    assert_false(vg_ip_from_endpoint("93.184.216.34:443", ip, 5));
+    assert_false(vg_ip_from_endpoint("93.184.216.34:443", ip, 0));
+    assert_false(vg_ip_from_endpoint(NULL, ip, sizeof(ip)));
+    /* exactly fitting: 13 bytes and the NUL */
+    assert_true(vg_ip_from_endpoint("93.184.216.34:443", ip, 14));
+    assert_string_equal(ip, "93.184.216.34");
+}
+
+static void
+test_equal(void **state)
+{
+    (void)state;
+    assert_true(vg_ip_equal("2606:2800:220:1:0:0:0:1", "2606:2800:220:1::1"));
+    assert_true(vg_ip_equal("::ffff:10.0.0.1", "10.0.0.1"));
+    assert_true(vg_ip_equal("10.0.0.1", "::ffff:10.0.0.1"));
+    assert_true(vg_ip_equal("10.0.0.1", "10.0.0.1"));
+    assert_false(vg_ip_equal("10.0.0.1", "10.0.0.2"));
+    assert_false(vg_ip_equal("::1", "127.0.0.1"));
+    assert_false(vg_ip_equal("not-an-ip", "10.0.0.2"));
+    assert_true(vg_ip_equal("not-an-ip", "not-an-ip"));
+}
+
+/* The helper's table before it became this one (server/threquest.c), every case kept: bogon,
+ * and bogon with --lab (documentation ranges public). */
+static void
+test_bogon_lab_cases(void **state)
+{
+    static const struct {
+        const char *ip;
+        bool bogon;
+        bool bogon_lab;
+    } old[] = {
+        {"0.0.0.0", true, true},
+        {"1.1.1.1", false, false},
+        {"9.255.255.255", false, false},
+        {"10.0.0.0", true, true},
+        {"100.63.255.255", false, false},
+        {"100.64.0.1", true, true},
+        {"127.0.0.1", true, true},
+        {"169.254.169.254", true, true},
+        {"172.31.255.255", true, true},
+        {"172.32.0.0", false, false},
+        {"192.0.0.8", true, true},
+        {"192.0.2.1", true, false},
+        {"192.168.1.1", true, true},
+        {"198.18.0.1", true, true},
+        {"198.51.100.7", true, false},
+        {"203.0.113.80", true, false},
+        {"203.0.114.0", false, false},
+        {"224.0.0.1", true, true},
+        {"255.255.255.255", true, true},
+        {"::", true, true},
+        {"::1", true, true},
+        {"::ffff:8.8.8.8", true, true},
+        {"64:ff9b::808:808", true, true},
+        {"100::1", true, true},
+        {"2001:db8::1", true, false},
+        {"2001:4860:4860::8888", false, false},
+        {"fd00::1", true, true},
+        {"fe80::1", true, true},
+        {"ff02::1", true, true},
+        {"example.com", false, false},
+        {"", false, false},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+        assert_int_equal(vg_ip_is_bogon_lab(old[i].ip, false), old[i].bogon);
+        assert_int_equal(vg_ip_is_bogon_lab(old[i].ip, true), old[i].bogon_lab);
+    }
+}
+
+/* Every range of the table, with and without the lab's exception: the helper refuses exactly
+ * these (docs/helper.md, "not an open proxy"). */
+static void
+test_bogon_lab(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool bogon = cases[i].cls != VG_IP_PUBLIC;
+
+        if (vg_ip_is_bogon_lab(cases[i].s, false) != bogon ||
+            vg_ip_is_bogon_lab(cases[i].s, true) != (bogon && cases[i].cls != VG_IP_DOC)) {
+            fail_msg("%s: wrong bogon answer", cases[i].s);
+        }
+    }
+    assert_false(vg_ip_is_bogon_lab("example.com", false));
+    assert_false(vg_ip_is_bogon_lab("", true));
+}
+
+/* Go's net.SplitHostPort, as the helper reads tcp_connect. */
+static void
+test_split_hostport(void **state)
+{
+    static const struct {
+        const char *s;
+        const char *host; /* NULL: refused */
+        unsigned port;
+    } hp[] = {
+        {"93.184.216.34:443", "93.184.216.34", 443},
+        {"[2001:db8::1]:80", "2001:db8::1", 80},
+        {"name.example:0", "name.example", 0},
+        {":65535", "", 65535},
+        {"[]:1", "", 1},
+        {"1.2.3.4", NULL, 0},
+        {"1.2.3.4:", NULL, 0},
+        {"1.2.3.4:65536", NULL, 0},
+        {"1.2.3.4:8x", NULL, 0},
+        {"2001:db8::1:80", NULL, 0},
+        {"[2001:db8::1]", NULL, 0},
+        {"[2001:db8::1]x80", NULL, 0},
+        {"[2001:db8::1:80", NULL, 0},
+        {"", NULL, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(hp) / sizeof(hp[0]); i++) {
+        const char *host = NULL;
+        size_t hlen = 0;
+        uint16_t port = 0;
+        int rc = vg_ip_split_hostport(hp[i].s, strlen(hp[i].s), &host, &hlen, &port);
+
+        if (hp[i].host == NULL) {
+            assert_int_not_equal(rc, 0);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(hlen, strlen(hp[i].host));
+        assert_memory_equal(host, hp[i].host, hlen);
+        assert_int_equal(port, hp[i].port);
+    }
+}
+
+static void
+test_canon(void **state)
+{
+    char out[VG_IP_TEXT_MAX] = "untouched";
+
+    (void)state;
+    assert_int_equal(vg_ip_canon("93.184.216.34:443", 13, out), 4);
+    assert_string_equal(out, "93.184.216.34");
+    assert_int_equal(vg_ip_canon("2001:0DB8:0::1", 14, out), 6);
+    assert_string_equal(out, "2001:db8::1");
+    assert_int_equal(vg_ip_canon("::ffff:1.2.3.4", 14, out), 6);
+    assert_string_equal(out, "::ffff:1.2.3.4");
+    memcpy(out, "untouched", 10);
+    assert_int_equal(vg_ip_canon("name.example", 12, out), 0);
+    assert_int_equal(vg_ip_canon("fe80::1%eth0", 12, out), 0);
+    assert_int_equal(vg_ip_canon("1.2.3.4", 0, out), 0);
+    assert_int_equal(vg_ip_canon("0000:0000:0000:0000:0000:ffff:192.168.100.200", 46, out), 0);
+    assert_string_equal(out, "untouched");
+}
+
 int
 main(void)
 {
@@ -152,6 +320,12 @@ main(void)
         cmocka_unit_test(test_not_an_address),
         cmocka_unit_test(test_raw),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_endpoint_ip),
+        cmocka_unit_test(test_equal),
+        cmocka_unit_test(test_bogon_lab_cases),
+        cmocka_unit_test(test_bogon_lab),
+        cmocka_unit_test(test_split_hostport),
+        cmocka_unit_test(test_canon),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

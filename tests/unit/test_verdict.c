@@ -59,7 +59,7 @@ expect(const struct vg_obs *o, const char *verdict, const char *cause)
     struct vg_decision v;
 
     vg_verdict_decide(o, &v);
-    assert_string_equal(v.verdict, verdict);
+    assert_string_equal(vg_verdict_name(v.verdict), verdict);
     assert_string_equal(v.cause, cause);
     assert_true(strlen(v.evidence) > 0);
 }
@@ -379,8 +379,9 @@ expect_c(const char *verdict, const char *cause, const char *needle)
 
     g_o.ctrl = &g_c;
     vg_verdict_decide(&g_o, &v);
-    if (strcmp(v.verdict, verdict) != 0 || strcmp(v.cause, cause) != 0) {
-        fail_msg("got %s %s, expected %s %s: %s", v.verdict, v.cause, verdict, cause, v.evidence);
+    if (strcmp(vg_verdict_name(v.verdict), verdict) != 0 || strcmp(v.cause, cause) != 0) {
+        fail_msg("got %s %s, expected %s %s: %s", vg_verdict_name(v.verdict), v.cause, verdict,
+                 cause, v.evidence);
     }
     assert_non_null(strstr(v.evidence, "control"));
     if (needle != NULL && strstr(v.evidence, needle) == NULL) {

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_thresponse.c - THResponse built from engine measurements (server/thresponse.c): every
- * section, the legacy failure strings, bogon handling, the x_ extensions and malformed input.
+ * test_record_th_resp.c - THResponse written from engine measurements (lib/meas/record_th_resp.c):
+ * every section, the legacy failure strings, bogon handling, the x_ extensions and malformed
+ * input.
  */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "th.h"
+#include "meas/record_th.h"
 #include "vgtest.h"
 
 /* Follow keys (objects) from root; NULL ends the list. */
@@ -28,19 +29,20 @@ jpath(json_t *root, ...)
 }
 
 static json_t *
-build(const char *meas, const char *req_json, const struct vg_thresp_opts *o)
+build(const char *meas, const char *req_json, const struct vg_rec_thresp_opts *o)
 {
-    struct vg_threq r;
+    struct vg_rec_threq r;
     char err[256], *text = NULL;
     json_t *j;
 
-    assert_int_equal(vg_threq_parse(req_json, strlen(req_json), &r, err, sizeof(err)), 0);
-    assert_int_equal(vg_thresponse_build(meas, strlen(meas), NULL, 0, &r, o, &text), 0);
+    assert_int_equal(vg_rec_threq_parse(req_json, strlen(req_json), &r, err, sizeof(err)), 0);
+    assert_int_equal(vg_rec_thresponse_from_measurement(meas, strlen(meas), NULL, 0, &r, o, &text),
+                     0);
     assert_non_null(text);
     j = json_loads(text, 0, NULL);
     assert_non_null(j);
     free(text);
-    vg_threq_cleanup(&r);
+    vg_rec_threq_cleanup(&r);
     return j;
 }
 
@@ -109,7 +111,7 @@ static const char *const REQ_HTTPS =
 static void
 test_https_success(void **state)
 {
-    struct vg_thresp_opts o = {.doc_public = false, .skip_bogons = true};
+    struct vg_rec_thresp_opts o = {.doc_public = false, .skip_bogons = true};
     json_t *j = build(MEAS_HTTPS, REQ_HTTPS, &o), *tcp, *tls, *e, *chain, *http, *info;
 
     (void)state;
@@ -178,8 +180,8 @@ test_https_success(void **state)
 static void
 test_key_order(void **state)
 {
-    struct vg_thresp_opts o = {0};
-    struct vg_threq r;
+    struct vg_rec_thresp_opts o = {0};
+    struct vg_rec_threq r;
     char err[128], *text = NULL;
     const char *keys[] = {"\"tcp_connect\"",  "\"tls_handshake\"", "\"quic_handshake\"",
                           "\"http_request\"", "\"http3_request\"", "\"dns\"",
@@ -187,9 +189,10 @@ test_key_order(void **state)
     const char *prev = NULL;
 
     (void)state;
-    assert_int_equal(vg_threq_parse(REQ_HTTPS, strlen(REQ_HTTPS), &r, err, sizeof(err)), 0);
-    assert_int_equal(vg_thresponse_build(MEAS_HTTPS, strlen(MEAS_HTTPS), NULL, 0, &r, &o, &text),
-                     0);
+    assert_int_equal(vg_rec_threq_parse(REQ_HTTPS, strlen(REQ_HTTPS), &r, err, sizeof(err)), 0);
+    assert_int_equal(
+        vg_rec_thresponse_from_measurement(MEAS_HTTPS, strlen(MEAS_HTTPS), NULL, 0, &r, &o, &text),
+        0);
     /* oohelperd's field order (Go struct order) */
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *at = strstr(text, keys[i]);
@@ -201,7 +204,7 @@ test_key_order(void **state)
     assert_non_null(strstr(text, "\"body_length\":1256,\"discovered_h3_endpoint\":\"\","
                                  "\"failure\":null,\"title\":\"Example Domain\""));
     free(text);
-    vg_threq_cleanup(&r);
+    vg_rec_threq_cleanup(&r);
 }
 
 static void
@@ -219,7 +222,7 @@ test_allow_private(void **state)
         "\"x_body_sha256\":\"e3\",\"x_title\":null},\"tags\":[\"depth=0\"]}]}}";
     static const char *req =
         "{\"http_request\":\"http://127.0.0.1:8080/\",\"tcp_connect\":[\"127.0.0.1:8080\"]}";
-    struct vg_thresp_opts o = {.skip_bogons = false};
+    struct vg_rec_thresp_opts o = {.skip_bogons = false};
     json_t *j = build(meas, req, &o);
 
     (void)state;
@@ -251,7 +254,7 @@ test_doc_ranges(void **state)
         "\"status\":{\"success\":true,\"failure\":null},\"tags\":[\"depth=0\"]}]}}";
     static const char *req =
         "{\"http_request\":\"http://203.0.113.80/\",\"tcp_connect\":[\"203.0.113.80:80\"]}";
-    struct vg_thresp_opts o = {.skip_bogons = true, .doc_public = true};
+    struct vg_rec_thresp_opts o = {.skip_bogons = true, .doc_public = true};
     json_t *j = build(meas, req, &o);
 
     (void)state;
@@ -279,7 +282,7 @@ test_nxdomain(void **state)
         "\"failure\":\"dns_nxdomain_error\",\"tags\":[\"depth=0\"]}],\"tcp_connect\":[],"
         "\"tls_handshakes\":[],\"requests\":[{\"address\":\"\",\"failure\":\"dns_nxdomain_error\","
         "\"request\":{\"url\":\"http://nx.example/\"},\"response\":null,\"tags\":[\"depth=0\"]}]}}";
-    struct vg_thresp_opts o = {.skip_bogons = true};
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
     json_t *j = build(meas, "{\"http_request\":\"http://nx.example/\"}", &o), *http;
 
     (void)state;
@@ -315,7 +318,7 @@ test_dns_timeout_and_no_answer(void **state)
         "\"requests\":[{\"address\":\"\",\"failure\":\"generic_timeout_error\","
         "\"tags\":[\"depth=0\"]}]}}";
     static const char *req = "{\"http_request\":\"http://slow.example/\"}";
-    struct vg_thresp_opts o = {.skip_bogons = true};
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
     json_t *j;
 
     (void)state;
@@ -355,7 +358,7 @@ test_tls_invalid(void **state)
         "\"x_handshake_failure\":\"connection_reset\",\"tags\":[\"depth=0\"]}],"
         "\"requests\":[{\"address\":\"\",\"failure\":\"ssl_unknown_authority\","
         "\"tags\":[\"depth=0\"]}]}}";
-    struct vg_thresp_opts o = {.skip_bogons = true};
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
     json_t *j = build(meas, "{\"http_request\":\"https://self.example/\"}", &o), *e;
 
     (void)state;
@@ -390,7 +393,7 @@ test_http_partial(void **state)
         "{\"test_keys\":{\"requests\":[{\"address\":\"\",\"failure\":\"connection_refused\","
         "\"response\":{\"code\":null},\"tags\":[\"depth=0\"]}]}}";
     static const char *req = "{\"http_request\":\"http://8.8.8.8/\"}";
-    struct vg_thresp_opts o = {.skip_bogons = true};
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
     json_t *j, *http;
 
     (void)state;
@@ -422,49 +425,50 @@ static void
 test_failure_maps(void **state)
 {
     (void)state;
-    assert_null(vg_th_dns_failure(NULL));
-    assert_null(vg_th_dns_failure("dns_no_answer"));
-    assert_string_equal(vg_th_dns_failure("dns_nxdomain_error"), "dns_name_error");
-    assert_string_equal(vg_th_dns_failure("dns_temporary_failure"), "dns_server_failure");
-    assert_string_equal(vg_th_dns_failure("dns_refused_error"), "dns_server_failure");
-    assert_string_equal(vg_th_dns_failure("dns_server_misbehaving"), "dns_server_failure");
-    assert_string_equal(vg_th_dns_failure("dns_non_recoverable_failure"), "dns_server_failure");
-    assert_string_equal(vg_th_dns_failure("dns_servfail_error"), "dns_server_failure");
-    assert_string_equal(vg_th_dns_failure("generic_timeout_error"), "unknown_error");
+    assert_null(vg_rec_th_dns_failure(NULL));
+    assert_null(vg_rec_th_dns_failure("dns_no_answer"));
+    assert_string_equal(vg_rec_th_dns_failure("dns_nxdomain_error"), "dns_name_error");
+    assert_string_equal(vg_rec_th_dns_failure("dns_temporary_failure"), "dns_server_failure");
+    assert_string_equal(vg_rec_th_dns_failure("dns_refused_error"), "dns_server_failure");
+    assert_string_equal(vg_rec_th_dns_failure("dns_server_misbehaving"), "dns_server_failure");
+    assert_string_equal(vg_rec_th_dns_failure("dns_non_recoverable_failure"), "dns_server_failure");
+    assert_string_equal(vg_rec_th_dns_failure("dns_servfail_error"), "dns_server_failure");
+    assert_string_equal(vg_rec_th_dns_failure("generic_timeout_error"), "unknown_error");
 
-    assert_null(vg_th_tcp_failure(NULL));
-    assert_string_equal(vg_th_tcp_failure("connection_refused"), "connection_refused_error");
-    assert_string_equal(vg_th_tcp_failure("generic_timeout_error"), "generic_timeout_error");
-    assert_string_equal(vg_th_tcp_failure("host_unreachable"), "connect_error");
-    assert_string_equal(vg_th_tcp_failure("connection_reset"), "connect_error");
+    assert_null(vg_rec_th_tcp_failure(NULL));
+    assert_string_equal(vg_rec_th_tcp_failure("connection_refused"), "connection_refused_error");
+    assert_string_equal(vg_rec_th_tcp_failure("generic_timeout_error"), "generic_timeout_error");
+    assert_string_equal(vg_rec_th_tcp_failure("host_unreachable"), "connect_error");
+    assert_string_equal(vg_rec_th_tcp_failure("connection_reset"), "connect_error");
 
-    assert_null(vg_th_http_failure(NULL, false));
-    assert_string_equal(vg_th_http_failure("dns_nxdomain_error", false), "dns_lookup_error");
-    assert_string_equal(vg_th_http_failure("dns_no_answer", false), "dns_lookup_error");
-    assert_string_equal(vg_th_http_failure("dns_temporary_failure", false), "dns_lookup_error");
-    assert_string_equal(vg_th_http_failure("generic_timeout_error", false),
+    assert_null(vg_rec_th_http_failure(NULL, false));
+    assert_string_equal(vg_rec_th_http_failure("dns_nxdomain_error", false), "dns_lookup_error");
+    assert_string_equal(vg_rec_th_http_failure("dns_no_answer", false), "dns_lookup_error");
+    assert_string_equal(vg_rec_th_http_failure("dns_temporary_failure", false), "dns_lookup_error");
+    assert_string_equal(vg_rec_th_http_failure("generic_timeout_error", false),
                         "generic_timeout_error");
-    assert_string_equal(vg_th_http_failure("generic_timeout_error", true), "dns_lookup_error");
-    assert_string_equal(vg_th_http_failure("connection_refused", false),
+    assert_string_equal(vg_rec_th_http_failure("generic_timeout_error", true), "dns_lookup_error");
+    assert_string_equal(vg_rec_th_http_failure("connection_refused", false),
                         "connection_refused_error");
-    assert_string_equal(vg_th_http_failure("ssl_invalid_hostname", false), "unknown_error");
-    assert_string_equal(vg_th_http_failure("eof_error", false), "unknown_error");
+    assert_string_equal(vg_rec_th_http_failure("ssl_invalid_hostname", false), "unknown_error");
+    assert_string_equal(vg_rec_th_http_failure("eof_error", false), "unknown_error");
 }
 
 static void
 test_malformed(void **state)
 {
     static const char *bad[] = {"", "nope", "[]", "{}", "{\"test_keys\":[]}", "{\"test_keys\":1}"};
-    struct vg_threq r;
+    struct vg_rec_threq r;
     char err[128], *text = (char *)"sentinel";
-    struct vg_thresp_opts o = {0};
+    struct vg_rec_thresp_opts o = {0};
     const char *req = "{\"http_request\":\"http://x.example/\"}";
 
     (void)state;
-    assert_int_equal(vg_threq_parse(req, strlen(req), &r, err, sizeof(err)), 0);
+    assert_int_equal(vg_rec_threq_parse(req, strlen(req), &r, err, sizeof(err)), 0);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(vg_thresponse_build(bad[i], strlen(bad[i]), NULL, 0, &r, &o, &text),
-                         VG_EPROTO);
+        assert_int_equal(
+            vg_rec_thresponse_from_measurement(bad[i], strlen(bad[i]), NULL, 0, &r, &o, &text),
+            VG_EPROTO);
         assert_null(text);
     }
     /* wrong types inside test_keys are skipped, never trusted */
@@ -474,12 +478,13 @@ test_malformed(void **state)
             "{\"ip\":\"8.8.8.8\",\"port\":\"80\"}],\"tls_handshakes\":[null,{\"address\":7}],"
             "\"requests\":[{\"response\":{\"code\":\"200\"}}]}}";
 
-        assert_int_equal(vg_thresponse_build(odd, strlen(odd), NULL, 0, &r, &o, &text), 0);
+        assert_int_equal(
+            vg_rec_thresponse_from_measurement(odd, strlen(odd), NULL, 0, &r, &o, &text), 0);
         assert_non_null(strstr(text, "\"tcp_connect\":{},\"tls_handshake\":{}"));
         assert_non_null(strstr(text, "\"status_code\":-1"));
         free(text);
     }
-    vg_threq_cleanup(&r);
+    vg_rec_threq_cleanup(&r);
 }
 
 static void
@@ -505,16 +510,18 @@ test_probe_addr_refetch(void **state)
         "{\"http_request\":\"http://a.example/\",\"tcp_connect\":[\"6.6.6.6:80\"]}";
     static const char *req_same =
         "{\"http_request\":\"http://a.example/\",\"tcp_connect\":[\"8.8.8.8:80\"]}";
-    struct vg_thresp_opts o = {.skip_bogons = true};
-    struct vg_threq r;
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
+    struct vg_rec_threq r;
     char err[128], *text = NULL;
     json_t *j;
 
     (void)state;
-    assert_int_equal(vg_threq_parse(req, strlen(req), &r, err, sizeof(err)), 0);
-    assert_true(vg_thresponse_fetched_probe_addr(meas, strlen(meas), &r));
+    assert_int_equal(vg_rec_threq_parse(req, strlen(req), &r, err, sizeof(err)), 0);
+    assert_true(vg_rec_thresponse_fetched_probe_addr(meas, strlen(meas), &r));
     /* the page measurement supplies http_request; the endpoints stay from the first one */
-    assert_int_equal(vg_thresponse_build(meas, strlen(meas), page, strlen(page), &r, &o, &text), 0);
+    assert_int_equal(
+        vg_rec_thresponse_from_measurement(meas, strlen(meas), page, strlen(page), &r, &o, &text),
+        0);
     j = json_loads(text, 0, NULL);
     free(text);
     expect_str(jpath(j, "http_request", "title", NULL), "Genuine");
@@ -524,31 +531,32 @@ test_probe_addr_refetch(void **state)
     expect_int(jpath(j, "ip_info", "6.6.6.6", "flags", NULL), 1);
     json_decref(j);
     /* a malformed page measurement is an error, not a silent fallback */
-    assert_int_equal(vg_thresponse_build(meas, strlen(meas), "[]", 2, &r, &o, &text), VG_EPROTO);
+    assert_int_equal(vg_rec_thresponse_from_measurement(meas, strlen(meas), "[]", 2, &r, &o, &text),
+                     VG_EPROTO);
     assert_null(text);
-    vg_threq_cleanup(&r);
+    vg_rec_threq_cleanup(&r);
 
     /* fetched over an address the helper resolved too: nothing to redo */
-    assert_int_equal(vg_threq_parse(req_same, strlen(req_same), &r, err, sizeof(err)), 0);
-    assert_false(vg_thresponse_fetched_probe_addr(page, strlen(page), &r));
-    assert_false(vg_thresponse_fetched_probe_addr("{}", 2, &r));
-    vg_threq_cleanup(&r);
+    assert_int_equal(vg_rec_threq_parse(req_same, strlen(req_same), &r, err, sizeof(err)), 0);
+    assert_false(vg_rec_thresponse_fetched_probe_addr(page, strlen(page), &r));
+    assert_false(vg_rec_thresponse_fetched_probe_addr("{}", 2, &r));
+    vg_rec_threq_cleanup(&r);
     /* no probe addresses, or an IP literal: the question does not arise */
     {
         static const char *lit = "{\"http_request\":\"http://6.6.6.6/\",\"tcp_connect\":"
                                  "[\"6.6.6.6:80\"]}";
 
-        assert_int_equal(vg_threq_parse(lit, strlen(lit), &r, err, sizeof(err)), 0);
+        assert_int_equal(vg_rec_threq_parse(lit, strlen(lit), &r, err, sizeof(err)), 0);
     }
-    assert_false(vg_thresponse_fetched_probe_addr(meas, strlen(meas), &r));
-    vg_threq_cleanup(&r);
+    assert_false(vg_rec_thresponse_fetched_probe_addr(meas, strlen(meas), &r));
+    vg_rec_threq_cleanup(&r);
 }
 
 /* x_client_addr, vigie's extension: written only when the helper passes the address. */
 static void
 test_client_addr(void **state)
 {
-    struct vg_thresp_opts o = {.skip_bogons = true};
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
     json_t *j = build(MEAS_HTTPS, REQ_HTTPS, &o);
 
     (void)state;

@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * thresponse.c - the THResponse (OONI model.THResponse, internal/model/th.go) built from one
- * measurement of vigie's engine, the way oohelperd builds it from its own steps
- * (internal/oohelperd/{measure,dns,tcptls,http,ipinfo}.go), plus vigie's x_ extensions.
+ * record_th_resp.c - the THResponse written from the helper's engine measurement (record_th.h),
+ * the way oohelperd builds it from its own steps (internal/oohelperd/{measure,dns,tcptls,http,
+ * ipinfo}.go), plus vigie's x_ extensions. The measurement is the helper's own (trusted), but a
+ * value of the wrong type is skipped, never trusted.
  */
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "th.h"
-#include "util/mem.h"
+#include "meas/record_th.h"
+#include "proto/ipaddr.h"
 #include "util/str.h"
 
 /* ---- legacy failure strings ------------------------------------------------------------------ */
 
 static bool
-th_is(const char *failure, const char *const *set)
+vg__th_is(const char *failure, const char *const *set)
 {
     for (; *set != NULL; set++) {
         if (strcmp(failure, *set) == 0) {
@@ -26,14 +26,14 @@ th_is(const char *failure, const char *const *set)
 }
 
 /* The engine's DNS failures that netxlite reports as resolver errors (not NXDOMAIN). */
-static const char *const th_dns_server_errors[] = {
+static const char *const vg__th_dns_server_errors[] = {
     "dns_non_recoverable_failure", "dns_refused_error",  "dns_server_misbehaving",
     "dns_temporary_failure",       "dns_servfail_error", NULL,
 };
 
 /* oohelperd dnsMapFailure */
 const char *
-vg_th_dns_failure(const char *failure)
+vg_rec_th_dns_failure(const char *failure)
 {
     if (failure == NULL || strcmp(failure, "dns_no_answer") == 0) {
         return NULL; /* the legacy helper gave an empty answer without error */
@@ -41,7 +41,7 @@ vg_th_dns_failure(const char *failure)
     if (strcmp(failure, "dns_nxdomain_error") == 0) {
         return "dns_name_error";
     }
-    if (th_is(failure, th_dns_server_errors)) {
+    if (vg__th_is(failure, vg__th_dns_server_errors)) {
         return "dns_server_failure";
     }
     return "unknown_error";
@@ -49,7 +49,7 @@ vg_th_dns_failure(const char *failure)
 
 /* oohelperd tcpMapFailure */
 const char *
-vg_th_tcp_failure(const char *failure)
+vg_rec_th_tcp_failure(const char *failure)
 {
     if (failure == NULL) {
         return NULL;
@@ -65,13 +65,13 @@ vg_th_tcp_failure(const char *failure)
 
 /* oohelperd httpMapFailure; during_dns: the failure happened while resolving the host. */
 const char *
-vg_th_http_failure(const char *failure, bool during_dns)
+vg_rec_th_http_failure(const char *failure, bool during_dns)
 {
     if (failure == NULL) {
         return NULL;
     }
     if (strcmp(failure, "dns_nxdomain_error") == 0 || strcmp(failure, "dns_no_answer") == 0 ||
-        th_is(failure, th_dns_server_errors)) {
+        vg__th_is(failure, vg__th_dns_server_errors)) {
         return "dns_lookup_error";
     }
     if (strcmp(failure, "generic_timeout_error") == 0) {
@@ -86,20 +86,20 @@ vg_th_http_failure(const char *failure, bool during_dns)
 /* ---- measurement access ---------------------------------------------------------------------- */
 
 static const char *
-th_str(json_t *obj, const char *key)
+vg__th_get(json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
 }
 
 static json_t *
-th_jstr(const char *s)
+vg__th_jstr(const char *s)
 {
     return s != NULL ? json_string(s) : json_null();
 }
 
 /* The "depth=N" tag of a step, or NULL when it has none. */
 static const char *
-th_depth_tag(json_t *step)
+vg__th_depth_tag(json_t *step)
 {
     json_t *tags = json_object_get(step, "tags"), *t;
     size_t i;
@@ -117,49 +117,33 @@ th_depth_tag(json_t *step)
 
 /* Steps of the first hop (the URL itself, before any redirect); untagged steps count as such. */
 static bool
-th_first_hop(json_t *step)
+vg__th_first_hop(json_t *step)
 {
-    const char *t = th_depth_tag(step);
+    const char *t = vg__th_depth_tag(step);
 
     return t == NULL || strcmp(t, "depth=0") == 0;
 }
 
 static json_t *
-th_array(json_t *tk, const char *key)
+vg__th_array(json_t *tk, const char *key)
 {
     json_t *a = json_object_get(tk, key);
 
     return json_is_array(a) ? a : NULL;
 }
 
-/* "IP" of an "IP:PORT" / "[IP6]:PORT" address, into out. */
+/* "IP" of an "IP:PORT" / "[IP6]:PORT" address, into out ("" when malformed). */
 static void
-th_addr_ip(const char *addr, char out[INET6_ADDRSTRLEN])
+vg__th_addr_ip(const char *addr, char out[INET6_ADDRSTRLEN])
 {
-    const char *end;
-    size_t n;
-
-    out[0] = '\0';
-    if (addr[0] == '[') {
-        end = strchr(addr, ']');
-        addr++;
-    } else {
-        end = strrchr(addr, ':');
+    if (!vg_ip_from_endpoint(addr, out, INET6_ADDRSTRLEN)) {
+        out[0] = '\0';
     }
-    if (end == NULL) {
-        return;
-    }
-    n = (size_t)(end - addr);
-    if (n >= INET6_ADDRSTRLEN) {
-        return;
-    }
-    memcpy(out, addr, n);
-    out[n] = '\0';
 }
 
 /* PORT of an "IP:PORT" / "[IP6]:PORT" address, or -1. */
 static json_int_t
-th_addr_port(const char *addr)
+vg__th_addr_port(const char *addr)
 {
     const char *colon = strrchr(addr, ':');
     uint64_t v;
@@ -171,7 +155,7 @@ th_addr_port(const char *addr)
 }
 
 static void
-th_add_addr(json_t *addrs, const char *ip)
+vg__th_add_addr(json_t *addrs, const char *ip)
 {
     size_t i;
     json_t *a;
@@ -187,10 +171,10 @@ th_add_addr(json_t *addrs, const char *ip)
 
 /* True when port is one oohelperd measures for the URL (the engine may try more). */
 static bool
-th_planned_port(const struct vg_threq *r, json_int_t port)
+vg__th_planned_port(const struct vg_rec_threq *r, json_int_t port)
 {
     uint16_t ports[2];
-    size_t n = vg_threq_ports(r, ports);
+    size_t n = vg_rec_threq_ports(r, ports);
 
     for (size_t i = 0; i < n; i++) {
         if (ports[i] == port) {
@@ -208,7 +192,7 @@ th_planned_port(const struct vg_threq *r, json_int_t port)
  * list.
  */
 static json_t *
-th_dns(json_t *queries, const struct vg_threq *r)
+vg__th_resp_dns(json_t *queries, const struct vg_rec_threq *r)
 {
     json_t *addrs = json_array(), *q;
     const char *sys_failure = NULL, *udp_failure = NULL;
@@ -218,29 +202,29 @@ th_dns(json_t *queries, const struct vg_threq *r)
     if (r->host_family == 0) {
         json_array_foreach(queries, i, q)
         {
-            const char *engine = th_str(q, "engine");
+            const char *engine = vg__th_get(q, "engine");
             json_t *answers = json_object_get(q, "answers"), *a;
             size_t j;
 
-            if (!th_first_hop(q) || engine == NULL) {
+            if (!vg__th_first_hop(q) || engine == NULL) {
                 continue;
             }
             if (strcmp(engine, "getaddrinfo") == 0 && !have_sys) {
                 have_sys = true;
-                sys_failure = th_str(q, "failure");
+                sys_failure = vg__th_get(q, "failure");
             } else if (strcmp(engine, "getaddrinfo") != 0 && !have_udp) {
                 have_udp = true;
-                udp_failure = th_str(q, "failure");
+                udp_failure = vg__th_get(q, "failure");
             }
             json_array_foreach(answers, j, a)
             {
-                const char *ip = th_str(a, "ipv4");
+                const char *ip = vg__th_get(a, "ipv4");
 
                 if (ip == NULL) {
-                    ip = th_str(a, "ipv6");
+                    ip = vg__th_get(a, "ipv6");
                 }
                 if (ip != NULL) {
-                    th_add_addr(addrs, ip);
+                    vg__th_add_addr(addrs, ip);
                 }
             }
         }
@@ -248,17 +232,18 @@ th_dns(json_t *queries, const struct vg_threq *r)
     return json_pack("{s:o, s:o}", "failure",
                      json_array_size(addrs) > 0
                          ? json_null()
-                         : th_jstr(vg_th_dns_failure(have_sys ? sys_failure : udp_failure)),
+                         : vg__th_jstr(vg_rec_th_dns_failure(have_sys ? sys_failure : udp_failure)),
                      "addrs", addrs);
 }
 
 static void
-th_ipinfo_add(json_t *ipinfo, const char *ip, json_int_t flag, const struct vg_thresp_opts *o)
+vg__th_ipinfo_add(json_t *ipinfo, const char *ip, json_int_t flag,
+                  const struct vg_rec_thresp_opts *o)
 {
     json_t *e = json_object_get(ipinfo, ip);
 
     if (e == NULL) {
-        json_int_t flags = flag | (vg_th_is_bogon(ip, o->doc_public) ? 4 : 0);
+        json_int_t flags = flag | (vg_ip_is_bogon_lab(ip, o->doc_public) ? 4 : 0);
 
         json_object_set_new(ipinfo, ip, json_pack("{s:i, s:I}", "asn", 0, "flags", flags));
         return;
@@ -268,23 +253,23 @@ th_ipinfo_add(json_t *ipinfo, const char *ip, json_int_t flag, const struct vg_t
 }
 
 static json_t *
-th_tcp_connect(json_t *tcp, const struct vg_threq *r, const struct vg_thresp_opts *o)
+vg__th_resp_tcp(json_t *tcp, const struct vg_rec_threq *r, const struct vg_rec_thresp_opts *o)
 {
     json_t *out = json_object(), *c;
     size_t i;
 
     json_array_foreach(tcp, i, c)
     {
-        const char *ip = th_str(c, "ip");
+        const char *ip = vg__th_get(c, "ip");
         json_t *port = json_object_get(c, "port"), *st = json_object_get(c, "status");
-        const char *failure = th_str(st, "failure");
+        const char *failure = vg__th_get(st, "failure");
         char key[INET6_ADDRSTRLEN + 8];
 
-        if (!th_first_hop(c) || ip == NULL || !json_is_integer(port) || strlen(ip) >= 48 ||
-            !th_planned_port(r, json_integer_value(port))) {
+        if (!vg__th_first_hop(c) || ip == NULL || !json_is_integer(port) || strlen(ip) >= 48 ||
+            !vg__th_planned_port(r, json_integer_value(port))) {
             continue;
         }
-        if (o->skip_bogons && vg_th_is_bogon(ip, o->doc_public)) {
+        if (o->skip_bogons && vg_ip_is_bogon_lab(ip, o->doc_public)) {
             continue;
         }
         snprintf(key, sizeof(key), strchr(ip, ':') != NULL ? "[%s]:%lld" : "%s:%lld", ip,
@@ -294,21 +279,21 @@ th_tcp_connect(json_t *tcp, const struct vg_threq *r, const struct vg_thresp_opt
         }
         json_object_set_new(out, key,
                             json_pack("{s:b, s:o}", "status", failure == NULL, "failure",
-                                      th_jstr(vg_th_tcp_failure(failure))));
+                                      vg__th_jstr(vg_rec_th_tcp_failure(failure))));
     }
     return out;
 }
 
 static json_t *
-th_chain(json_t *certs)
+vg__th_resp_chain(json_t *certs)
 {
     json_t *out = json_array(), *c;
     size_t i;
 
     json_array_foreach(certs, i, c)
     {
-        const char *sha = th_str(c, "sha256"), *spki = th_str(c, "spki_sha256");
-        const char *subject = th_str(c, "subject"), *issuer = th_str(c, "issuer");
+        const char *sha = vg__th_get(c, "sha256"), *spki = vg__th_get(c, "spki_sha256");
+        const char *subject = vg__th_get(c, "subject"), *issuer = vg__th_get(c, "issuer");
 
         json_array_append_new(
             out, json_pack("{s:s, s:s, s:s, s:s}", "sha256", sha != NULL ? sha : "", "spki_sha256",
@@ -319,33 +304,33 @@ th_chain(json_t *certs)
 }
 
 static json_t *
-th_tls_handshake(json_t *tls, const struct vg_threq *r, const struct vg_thresp_opts *o,
-                 json_t *ipinfo)
+vg__th_resp_tls(json_t *tls, const struct vg_rec_threq *r, const struct vg_rec_thresp_opts *o,
+                json_t *ipinfo)
 {
     json_t *out = json_object(), *h;
     size_t i;
 
     json_array_foreach(tls, i, h)
     {
-        const char *addr = th_str(h, "address"), *sni = th_str(h, "server_name");
-        const char *failure = th_str(h, "failure"), *hs = th_str(h, "x_handshake_failure");
-        const char *version = th_str(h, "tls_version"), *suite = th_str(h, "cipher_suite");
+        const char *addr = vg__th_get(h, "address"), *sni = vg__th_get(h, "server_name");
+        const char *failure = vg__th_get(h, "failure"), *hs = vg__th_get(h, "x_handshake_failure");
+        const char *version = vg__th_get(h, "tls_version"), *suite = vg__th_get(h, "cipher_suite");
         char ip[INET6_ADDRSTRLEN];
         json_t *e, *info;
 
-        if (!th_first_hop(h) || addr == NULL || json_object_get(out, addr) != NULL) {
+        if (!vg__th_first_hop(h) || addr == NULL || json_object_get(out, addr) != NULL) {
             continue;
         }
-        th_addr_ip(addr, ip);
-        if ((o->skip_bogons && vg_th_is_bogon(ip, o->doc_public)) ||
-            !th_planned_port(r, th_addr_port(addr))) {
+        vg__th_addr_ip(addr, ip);
+        if ((o->skip_bogons && vg_ip_is_bogon_lab(ip, o->doc_public)) ||
+            !vg__th_planned_port(r, vg__th_addr_port(addr))) {
             continue;
         }
         e = json_pack("{s:s, s:b, s:o, s:b, s:s, s:s, s:o}", "server_name", sni != NULL ? sni : "",
-                      "status", failure == NULL, "failure", th_jstr(failure), "x_valid",
+                      "status", failure == NULL, "failure", vg__th_jstr(failure), "x_valid",
                       failure == NULL && hs == NULL, "x_tls_version",
                       version != NULL ? version : "", "x_cipher_suite", suite != NULL ? suite : "",
-                      "x_chain", th_chain(json_object_get(h, "x_certificates")));
+                      "x_chain", vg__th_resp_chain(json_object_get(h, "x_certificates")));
         json_object_set_new(out, addr, e);
         /* oohelperd: flag 8 when a handshake with the URL's name succeeded on this address */
         info = json_object_get(ipinfo, ip);
@@ -360,9 +345,9 @@ th_tls_handshake(json_t *tls, const struct vg_threq *r, const struct vg_thresp_o
 
 /* True when step's depth tag equals tag (both absent counts as equal). */
 static bool
-th_same_depth(json_t *step, const char *tag)
+vg__th_same_depth(json_t *step, const char *tag)
 {
-    const char *t = th_depth_tag(step);
+    const char *t = vg__th_depth_tag(step);
 
     if (t == NULL || tag == NULL) {
         return t == tag;
@@ -371,7 +356,7 @@ th_same_depth(json_t *step, const char *tag)
 }
 
 static json_t *
-th_http_request(json_t *requests, json_t *queries)
+vg__th_resp_http(json_t *requests, json_t *queries)
 {
     json_t *req = json_array_get(requests, 0), *resp, *code, *headers = json_object(), *hv;
     const char *failure, *addr, *title = NULL, *sha = NULL;
@@ -383,8 +368,8 @@ th_http_request(json_t *requests, json_t *queries)
                          "discovered_h3_endpoint", "", "failure", "unknown_error", "title", "",
                          "headers", headers, "status_code", -1, "x_body_sha256", "");
     }
-    failure = th_str(req, "failure");
-    addr = th_str(req, "address");
+    failure = vg__th_get(req, "failure");
+    addr = vg__th_get(req, "address");
     resp = json_object_get(req, "response");
     code = json_object_get(resp, "code");
     /*
@@ -398,8 +383,8 @@ th_http_request(json_t *requests, json_t *queries)
 
         status = json_integer_value(code);
         length = json_is_integer(len) ? json_integer_value(len) : 0;
-        title = th_str(resp, "x_title");
-        sha = th_str(resp, "x_body_sha256");
+        title = vg__th_get(resp, "x_title");
+        sha = vg__th_get(resp, "x_body_sha256");
         json_object_foreach(json_object_get(resp, "headers"), k, hv)
         {
             if (json_is_string(hv)) {
@@ -409,29 +394,30 @@ th_http_request(json_t *requests, json_t *queries)
     }
     if (failure != NULL && (addr == NULL || addr[0] == '\0')) {
         /* No endpoint carried the request: was it the resolver that timed out? */
-        const char *tag = th_depth_tag(req);
+        const char *tag = vg__th_depth_tag(req);
         json_t *q;
         size_t i;
 
         json_array_foreach(queries, i, q)
         {
-            const char *qf = th_str(q, "failure");
+            const char *qf = vg__th_get(q, "failure");
 
-            if (th_same_depth(q, tag) && qf != NULL && strcmp(qf, "generic_timeout_error") == 0) {
+            if (vg__th_same_depth(q, tag) && qf != NULL &&
+                strcmp(qf, "generic_timeout_error") == 0) {
                 during_dns = true;
             }
         }
     }
     return json_pack("{s:I, s:s, s:o, s:s, s:o, s:I, s:s}", "body_length", length,
                      "discovered_h3_endpoint", "", "failure",
-                     th_jstr(vg_th_http_failure(failure, during_dns)), "title",
+                     vg__th_jstr(vg_rec_th_http_failure(failure, during_dns)), "title",
                      title != NULL ? title : "", "headers", headers, "status_code", status,
                      "x_body_sha256", sha != NULL ? sha : "");
 }
 
 /* test_keys of a measurement, with the document that owns it in *root; NULL if malformed. */
 static json_t *
-th_load(const char *meas, size_t len, json_t **root)
+vg__th_load(const char *meas, size_t len, json_t **root)
 {
     json_t *tk;
 
@@ -446,36 +432,37 @@ th_load(const char *meas, size_t len, json_t **root)
 }
 
 int
-vg_thresponse_build(const char *meas, size_t len, const char *page, size_t page_len,
-                    const struct vg_threq *r, const struct vg_thresp_opts *o, char **out)
+vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *page, size_t page_len,
+                                   const struct vg_rec_threq *r, const struct vg_rec_thresp_opts *o,
+                                   char **out)
 {
     json_t *root, *proot = NULL, *tk, *ptk, *queries, *dns, *ipinfo, *tcp, *tls, *http, *resp;
     size_t i;
     json_t *a;
 
     *out = NULL;
-    tk = th_load(meas, len, &root);
+    tk = vg__th_load(meas, len, &root);
     if (tk == NULL) {
         return VG_EPROTO;
     }
     ptk = tk;
-    if (page != NULL && (ptk = th_load(page, page_len, &proot)) == NULL) {
+    if (page != NULL && (ptk = vg__th_load(page, page_len, &proot)) == NULL) {
         json_decref(root);
         return VG_EPROTO;
     }
-    queries = th_array(tk, "queries");
-    dns = th_dns(queries, r);
+    queries = vg__th_array(tk, "queries");
+    dns = vg__th_resp_dns(queries, r);
     ipinfo = json_object();
     for (i = 0; i < r->n_ips; i++) {
-        th_ipinfo_add(ipinfo, r->ips[i], 1, o);
+        vg__th_ipinfo_add(ipinfo, r->ips[i], 1, o);
     }
     json_array_foreach(json_object_get(dns, "addrs"), i, a)
     {
-        th_ipinfo_add(ipinfo, json_string_value(a), 2, o);
+        vg__th_ipinfo_add(ipinfo, json_string_value(a), 2, o);
     }
-    tcp = th_tcp_connect(th_array(tk, "tcp_connect"), r, o);
-    tls = th_tls_handshake(th_array(tk, "tls_handshakes"), r, o, ipinfo);
-    http = th_http_request(th_array(ptk, "requests"), th_array(ptk, "queries"));
+    tcp = vg__th_resp_tcp(vg__th_array(tk, "tcp_connect"), r, o);
+    tls = vg__th_resp_tls(vg__th_array(tk, "tls_handshakes"), r, o, ipinfo);
+    http = vg__th_resp_http(vg__th_array(ptk, "requests"), vg__th_array(ptk, "queries"));
     resp = json_pack("{s:o, s:o, s:{}, s:o, s:n, s:o, s:o}", "tcp_connect", tcp, "tls_handshake",
                      tls, "quic_handshake", "http_request", http, "http3_request", "dns", dns,
                      "ip_info", ipinfo);
@@ -493,7 +480,7 @@ vg_thresponse_build(const char *meas, size_t len, const char *page, size_t page_
 }
 
 bool
-vg_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct vg_threq *r)
+vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct vg_rec_threq *r)
 {
     json_t *root, *tk, *req = NULL, *e, *q;
     const char *addr;
@@ -501,33 +488,34 @@ vg_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct vg_t
     bool resolved = false;
     size_t i;
 
-    if (r->host_family != 0 || r->n_ips == 0 || (tk = th_load(meas, len, &root)) == NULL) {
+    if (r->host_family != 0 || r->n_ips == 0 || (tk = vg__th_load(meas, len, &root)) == NULL) {
         return false;
     }
     /* requests are ordered final first: the first hop's is the last one tagged depth=0 */
-    json_array_foreach(th_array(tk, "requests"), i, e)
+    json_array_foreach(vg__th_array(tk, "requests"), i, e)
     {
-        if (th_first_hop(e)) {
+        if (vg__th_first_hop(e)) {
             req = e;
         }
     }
-    addr = th_str(req, "address");
+    addr = vg__th_get(req, "address");
     if (addr == NULL || addr[0] == '\0') {
         json_decref(root);
         return false;
     }
-    th_addr_ip(addr, ip);
-    json_array_foreach(th_array(tk, "queries"), i, q)
+    vg__th_addr_ip(addr, ip);
+    json_array_foreach(vg__th_array(tk, "queries"), i, q)
     {
         json_t *ans;
         size_t j;
 
-        if (!th_first_hop(q)) {
+        if (!vg__th_first_hop(q)) {
             continue;
         }
         json_array_foreach(json_object_get(q, "answers"), j, ans)
         {
-            const char *a = th_str(ans, "ipv4") != NULL ? th_str(ans, "ipv4") : th_str(ans, "ipv6");
+            const char *a =
+                vg__th_get(ans, "ipv4") != NULL ? vg__th_get(ans, "ipv4") : vg__th_get(ans, "ipv6");
 
             resolved = resolved || (a != NULL && strcmp(a, ip) == 0);
         }

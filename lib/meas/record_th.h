@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_th.h - the bodies of OONI's web connectivity test-helper protocol (ooni-reference.md
+ * section 3, oohelperd's internal/model/th.go), written and read by lib/meas/record_th*.c only:
+ * the THRequest the probe writes and the helper reads, the THResponse the helper writes from its
+ * engine measurement and the probe reads (into struct vg_ctrl, lib/meas/control.h). vigie's x_
+ * extensions are docs/helper.md's. No I/O; every reader takes untrusted bytes.
+ *
+ * Ownership: json_t * results are new references (the caller decrefs); char * results are owned
+ * by the caller (free); arguments are borrowed.
+ */
+#ifndef VG_MEAS_RECORD_TH_H
+#define VG_MEAS_RECORD_TH_H
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/limits.h"
+
+struct vg_ctrl;
+
+/* The Accept and Accept-Language headers of vigie's requests to measured sites (a browser's),
+ * with VG_REC_USER_AGENT (meas/record.h). */
+#define VG_REC_TH_ACCEPT          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+#define VG_REC_TH_ACCEPT_LANGUAGE "en-US,en;q=0.9"
+
+/* ---- THRequest --------------------------------------------------------------------------- */
+
+/*
+ * The THRequest for url: tcp_connect the n "IP:PORT" strings the probe resolved, in order;
+ * http_request_headers the n_headers name/value pairs of headers_kv (2 * n_headers strings: name,
+ * value, ...), one value each; x_quic_enabled quic. NULL when a string is not UTF-8.
+ */
+json_t *vg_rec_threquest(const char *url, const char *const *tcp_connect, size_t n,
+                         const char *const *headers_kv, size_t n_headers, bool quic);
+
+/* A parsed THRequest. */
+struct vg_rec_threq {
+    char *url;                      /* http_request, owned */
+    bool https;                     /* scheme */
+    uint16_t port;                  /* explicit port of the URL, 0 when none */
+    int host_family;                /* 4 or 6 when the URL host is an IP literal, else 0 */
+    char host_ip[INET6_ADDRSTRLEN]; /* the literal, canonical, when host_family != 0 */
+    size_t n_ips; /* distinct addresses of tcp_connect, canonical, in request order */
+    char ips[VG_CTRL_PROBE_IPS][INET6_ADDRSTRLEN];
+    size_t n_ignored; /* tcp_connect entries that are not IP:PORT, or past VG_CTRL_PROBE_IPS */
+    bool quic;        /* x_quic_enabled (accepted, not measured: no QUIC in vigie) */
+};
+
+/*
+ * Parse a THRequest body (len bytes, untrusted). On success fills *out (release with
+ * vg_rec_threq_cleanup). Errors, with a human message in err: VG_EPROTO when the body is not
+ * JSON, is not an object, or a known key has the wrong type; VG_EINVAL when http_request is
+ * missing, is longer than VG_URL_MAX bytes, or is not an http(s) URL that lib/proto/url accepts
+ * (the URL the engine will measure). Entries of tcp_connect that are not IP:PORT are skipped
+ * (counted in n_ignored), as oohelperd skips them.
+ */
+VG_MUST_USE int vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out,
+                                   char *err, size_t errlen);
+/* Release r's URL and zero it; r may be NULL, and cleaning twice is harmless. */
+void vg_rec_threq_cleanup(struct vg_rec_threq *r);
+/* The ports oohelperd measures for r's URL (into ports[2]): its explicit port, else 443 for
+ * https, else 80 and 443. Returns how many (1 or 2). */
+size_t vg_rec_threq_ports(const struct vg_rec_threq *r, uint16_t ports[2]);
+
+/* ---- THResponse -------------------------------------------------------------------------- */
+
+struct vg_rec_thresp_opts {
+    bool doc_public;  /* documentation ranges are public (vigie helper --lab) */
+    bool skip_bogons; /* leave bogon endpoints out of tcp_connect / tls_handshake */
+    /* x_client_addr: the address the request came from, so that a probe can look up its own
+     * network (probe_asn, probe_cc); NULL leaves the key out. Written in the response only. */
+    const char *client_addr;
+};
+
+/*
+ * The THResponse (compact JSON text, owned by the caller) for request r from the helper's engine
+ * measurement meas (JSON text, len bytes): the depth=0 steps for tcp_connect (on the ports of
+ * vg_rec_threq_ports), tls_handshake and dns, the final request for http_request. When page is
+ * not NULL, http_request comes from that measurement instead (see
+ * vg_rec_thresponse_fetched_probe_addr). Failure strings are mapped to the legacy ones OONI's
+ * helper reports. Errors: VG_EPROTO when meas (or page) is not a measurement, *out NULL.
+ */
+VG_MUST_USE int vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *page,
+                                                   size_t page_len, const struct vg_rec_threq *r,
+                                                   const struct vg_rec_thresp_opts *o, char **out);
+
+/*
+ * True when the engine fetched the page (first hop) over an address that only the probe gave
+ * (tcp_connect), not one the helper's own resolution returned. oohelperd fetches over its own
+ * resolution only, so that a censor's address cannot become the control's page: the helper then
+ * fetches again without the probe's endpoints and takes http_request from that measurement.
+ */
+bool vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len,
+                                          const struct vg_rec_threq *r);
+
+/* oohelperd's legacy failure strings for the engine's (NULL in, NULL out; the result is
+ * static): dnsMapFailure, tcpMapFailure, httpMapFailure (during_dns: the request failed while
+ * resolving the host). */
+const char *vg_rec_th_dns_failure(const char *failure);
+const char *vg_rec_th_tcp_failure(const char *failure);
+const char *vg_rec_th_http_failure(const char *failure, bool during_dns);
+
+/*
+ * Parse a THResponse (JSON text, len bytes, untrusted) into *out: oohelperd's keys and vigie's
+ * x_ extensions. Unknown keys are ignored; missing keys leave the defaults (empty / -1). Errors:
+ * VG_EINVAL when out is NULL, VG_ETOOBIG when len exceeds VG_CTRL_RESPONSE_MAX, VG_EPROTO when
+ * the text is not a JSON object or a key has the wrong type; *out is then left empty.
+ */
+VG_MUST_USE int vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out);
+
+#endif
