@@ -29,6 +29,7 @@
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
+#include "util/timefmt.h"
 
 #define VG__BUCKETS      4096 /* hash buckets (chained) */
 #define VG__RESP_MAX     4096 /* bytes of a webhook answer read (the status line is enough) */
@@ -161,41 +162,6 @@ vg__key(struct vg_alerts *a, const char *input, const char *cc, uint32_t asn, bo
     *slot = k;
     a->nkeys++;
     return k;
-}
-
-/* "2026-11-29T11:13:46Z" (the store's times) -> UTC seconds; -1 if malformed. */
-static int64_t
-vg__alerts_parse_time(const char *s)
-{
-    uint64_t y, mo, d, h, mi, se;
-    struct tm tm;
-
-    if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-        s[13] != ':' || s[16] != ':' || s[19] != 'Z' || vg_parse_u64n(s, 4, 1970, 9999, &y) < 0 ||
-        vg_parse_u64n(s + 5, 2, 1, 12, &mo) < 0 || vg_parse_u64n(s + 8, 2, 1, 31, &d) < 0 ||
-        vg_parse_u64n(s + 11, 2, 0, 23, &h) < 0 || vg_parse_u64n(s + 14, 2, 0, 59, &mi) < 0 ||
-        vg_parse_u64n(s + 17, 2, 0, 60, &se) < 0) {
-        return -1;
-    }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = (int)y - 1900;
-    tm.tm_mon = (int)mo - 1;
-    tm.tm_mday = (int)d;
-    tm.tm_hour = (int)h;
-    tm.tm_min = (int)mi;
-    tm.tm_sec = (int)se;
-    return (int64_t)timegm(&tm);
-}
-
-static void
-vg__format_time(int64_t t, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        (void)vg_strlcpy(buf, "1970-01-01T00:00:00Z", len);
-    }
 }
 
 static void *vg__thread(void *arg);
@@ -366,13 +332,14 @@ vg_alerts_seed_page(struct vg_alerts *a, const json_t *page)
         const char *cc = json_string_value(json_object_get(r, "probe_cc"));
         const char *asn = json_string_value(json_object_get(r, "probe_asn"));
         const char *v = json_string_value(json_object_get(r, "x_verdict"));
-        int64_t since = vg__alerts_parse_time(json_string_value(json_object_get(r, "since")));
-        int64_t last = vg__alerts_parse_time(json_string_value(json_object_get(r, "last_seen")));
+        const char *since_s = json_string_value(json_object_get(r, "since"));
+        const char *last_s = json_string_value(json_object_get(r, "last_seen"));
+        int64_t since, last;
         uint64_t asn_n;
 
         if (input == NULL || cc == NULL || strlen(cc) != 2 || asn == NULL ||
             strncmp(asn, "AS", 2) != 0 || vg_parse_u64(asn + 2, 0, UINT32_MAX, &asn_n) < 0 ||
-            v == NULL || since < 0 || last < 0) {
+            v == NULL || vg_time_parse(since_s, &since) < 0 || vg_time_parse(last_s, &last) < 0) {
             return VG_EPROTO;
         }
         vg_alerts_seed(a, input, cc, (uint32_t)asn_n, v, since, last);
@@ -544,7 +511,7 @@ vg__event_json(struct vg_alerts *a, const struct vg_store_meas *row, struct vg__
         [VG__FLAPPING] = "intermittent",
         [VG__STABLE] = "stable",
     };
-    char first[32], at[32], asn[16], base[VG_ALERTS_WEBHOOK_MAX];
+    char first[VG_TIME_TEXT_MAX], at[VG_TIME_TEXT_MAX], asn[16], base[VG_ALERTS_WEBHOOK_MAX];
     char url[VG_ALERTS_WEBHOOK_MAX + VG_UID_MAX + 32];
     json_t *e;
     char *text;
@@ -552,8 +519,8 @@ vg__event_json(struct vg_alerts *a, const struct vg_store_meas *row, struct vg__
     pthread_mutex_lock(&a->mu);
     (void)vg_strlcpy(base, a->base_url, sizeof(base));
     pthread_mutex_unlock(&a->mu);
-    vg__format_time(d->first_seen, first, sizeof(first));
-    vg__format_time(row->start_time, at, sizeof(at));
+    vg_time_format(d->first_seen, first, sizeof(first));
+    vg_time_format(row->start_time, at, sizeof(at));
     snprintf(asn, sizeof(asn), "AS%u", (unsigned)row->probe_asn);
     snprintf(url, sizeof(url), "%s%s#/measurement/%s", base,
              base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/", row->measurement_uid);
