@@ -31,7 +31,7 @@ struct vg__post {
 };
 
 static void
-vg__end(struct vg__post *ps, int status, const char *failure)
+vg__httpclient_end(struct vg__post *ps, int status, const char *failure)
 {
     if (status > 0) {
         ps->cb(status, ps->x.body.data, ps->x.body.len, NULL, ps->arg);
@@ -54,31 +54,31 @@ vg__httpclient_left(const struct vg__post *ps)
 }
 
 static void
-vg__on_response(struct vg_httpx *x, int failure, void *arg)
+vg__httpclient_on_response(struct vg_httpx *x, int failure, void *arg)
 {
     struct vg__post *ps = arg;
 
     if (failure != 0) {
-        vg__end(ps, 0, vg_err_failure(failure));
+        vg__httpclient_end(ps, 0, vg_err_failure(failure));
     } else if (x->truncated && !ps->cut) {
-        vg__end(ps, 0, "response too large");
+        vg__httpclient_end(ps, 0, "response too large");
     } else {
-        vg__end(ps, x->head->status, NULL);
+        vg__httpclient_end(ps, x->head->status, NULL);
     }
 }
 
 static void
-vg__send(struct vg__post *ps)
+vg__httpclient_send(struct vg__post *ps)
 {
     unsigned left = vg__httpclient_left(ps);
 
     if (left == 0) {
-        vg__end(ps, 0, vg_err_failure(VG_ETIMEDOUT));
+        vg__httpclient_end(ps, 0, vg_err_failure(VG_ETIMEDOUT));
         return;
     }
-    if (vg_httpx_start(&ps->x, ps->conn, ps->req.data, ps->req.len, left, vg__on_response, ps) <
-        0) {
-        vg__end(ps, 0, "internal error");
+    if (vg_httpx_start(&ps->x, ps->conn, ps->req.data, ps->req.len, left,
+                       vg__httpclient_on_response, ps) < 0) {
+        vg__httpclient_end(ps, 0, "internal error");
     }
 }
 
@@ -91,7 +91,7 @@ vg__httpclient_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 
     (void)n;
     if (status < 0) {
-        vg__end(ps, 0, vg_err_failure(status));
+        vg__httpclient_end(ps, 0, vg_err_failure(status));
         return;
     }
     ti = vg_xmalloc(sizeof(*ti));
@@ -101,12 +101,12 @@ vg__httpclient_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
         snprintf(why, sizeof(why), "%s (%s)", vg_err_failure(ti->verify_err), ti->verify_reason);
         vg_tls_info_cleanup(ti);
         free(ti);
-        vg__end(ps, 0, why);
+        vg__httpclient_end(ps, 0, why);
         return;
     }
     vg_tls_info_cleanup(ti);
     free(ti);
-    vg__send(ps);
+    vg__httpclient_send(ps);
 }
 
 static void
@@ -118,20 +118,20 @@ vg__httpclient_on_connect(struct vg_conn *c, int status, size_t n, void *arg)
 
     (void)n;
     if (status < 0) {
-        vg__end(ps, 0, vg_err_failure(status));
+        vg__httpclient_end(ps, 0, vg_err_failure(status));
         return;
     }
     if (strcmp(ps->url.scheme, "https") != 0) {
-        vg__send(ps);
+        vg__httpclient_send(ps);
         return;
     }
     if (left == 0) {
-        vg__end(ps, 0, vg_err_failure(VG_ETIMEDOUT));
+        vg__httpclient_end(ps, 0, vg_err_failure(VG_ETIMEDOUT));
         return;
     }
     if (vg_tls_new(ps->ctx, vg_conn_fd(c), ps->url.host, ps->url.ip_family != 0, &ssl) < 0 ||
         vg_conn_handshake(c, ssl, left, vg__httpclient_on_handshake, ps) < 0) {
-        vg__end(ps, 0, "TLS set-up failed");
+        vg__httpclient_end(ps, 0, "TLS set-up failed");
     }
 }
 
@@ -152,7 +152,7 @@ vg__httpclient_connect(struct vg__post *ps, const struct sockaddr *sa)
     ps->conn = vg_conn_new(ps->loop);
     if (vg_conn_connect(ps->conn, (struct sockaddr *)&ss, ps->timeout_ms, vg__httpclient_on_connect,
                         ps) < 0) {
-        vg__end(ps, 0, "cannot create a socket");
+        vg__httpclient_end(ps, 0, "cannot create a socket");
     }
 }
 
@@ -165,7 +165,7 @@ vg__httpclient_on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         if (res != NULL) {
             uv_freeaddrinfo(res);
         }
-        vg__end(ps, 0, "cannot resolve the server's name");
+        vg__httpclient_end(ps, 0, "cannot resolve the server's name");
         return;
     }
     vg__httpclient_connect(ps, res->ai_addr);
@@ -233,7 +233,7 @@ vg__httpclient_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
     hints.ai_socktype = SOCK_STREAM;
     ps->gai.data = ps;
     if (uv_getaddrinfo(loop, &ps->gai, vg__httpclient_on_gai, ps->url.host, NULL, &hints) != 0) {
-        vg__end(ps, 0, "cannot resolve the server's name");
+        vg__httpclient_end(ps, 0, "cannot resolve the server's name");
     }
     return 0;
 }
