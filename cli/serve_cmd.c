@@ -62,8 +62,10 @@ serve_usage(FILE *f)
             "      --sqlite-normal     SQLite synchronous=NORMAL: faster; a commit survives a\n"
             "                          crash of vigie but not of the machine\n"
             "      --log-client-address  put the client's address in the request log\n"
-            "      --alert-webhook URL POST a JSON event to this http:// URL when the verdict\n"
-            "                          of a target on a network changes (docs/dashboard.md)\n"
+            "      --alert-webhook URL POST a JSON event to this http(s):// URL when the\n"
+            "                          verdict of a target on a network changes\n"
+            "                          (docs/dashboard.md)\n"
+            "      --alert-ca-file PEM trust store for an https webhook (default: system)\n"
             "      --alert-exec CMD    run CMD (sh -c) with the event on standard input\n"
             "      --alert-flap N      N changes within the window make a target\n"
             "                          'intermittent': one event, not one per change (default 3)\n"
@@ -328,6 +330,7 @@ enum {
     OPT_LOG_CLIENT,
     OPT_DB_TIMEOUT,
     OPT_ALERT_WEBHOOK,
+    OPT_ALERT_CA_FILE,
     OPT_ALERT_EXEC,
     OPT_ALERT_FLAP,
     OPT_ALERT_WINDOW,
@@ -433,6 +436,7 @@ vg_cmd_serve(int argc, char **argv)
         {"log-client-address", no_argument, NULL, OPT_LOG_CLIENT},
         {"db-timeout", required_argument, NULL, OPT_DB_TIMEOUT},
         {"alert-webhook", required_argument, NULL, OPT_ALERT_WEBHOOK},
+        {"alert-ca-file", required_argument, NULL, OPT_ALERT_CA_FILE},
         {"alert-exec", required_argument, NULL, OPT_ALERT_EXEC},
         {"alert-flap", required_argument, NULL, OPT_ALERT_FLAP},
         {"alert-flap-window", required_argument, NULL, OPT_ALERT_WINDOW},
@@ -501,6 +505,9 @@ vg_cmd_serve(int argc, char **argv)
         case OPT_ALERT_WEBHOOK:
             ao.webhook = optarg;
             break;
+        case OPT_ALERT_CA_FILE:
+            ao.ca_file = optarg;
+            break;
         case OPT_ALERT_EXEC:
             ao.exec = optarg;
             break;
@@ -561,7 +568,7 @@ vg_cmd_serve(int argc, char **argv)
         fprintf(stderr, "vigie serve: --listen ADDR:PORT is required\n");
         goto usage_error;
     }
-    if ((ao.webhook != NULL || ao.exec != NULL) &&
+    if ((ao.webhook != NULL || ao.exec != NULL || ao.ca_file != NULL) &&
         vg_alerts_new(&ao, &alerts, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: %s\n", err);
         goto usage_error;

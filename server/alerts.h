@@ -12,6 +12,8 @@
  * "stable" event when it has held one verdict for a whole window again.
  *
  * Delivery runs on a thread of its own with a bounded queue, so ingest never waits for a webhook.
+ * Webhooks go through the engine's HTTP(S) client (vg_poster_send, include/vigie/vigie.h): an
+ * https webhook's certificate must validate for its host in the system trust store or ca_file.
  * Threads: vg_alerts_seed and vg_alerts_observe may be called from any thread.
  */
 #ifndef VG_SERVER_ALERTS_H
@@ -24,18 +26,20 @@
 
 #include "store.h"
 #include "util/err.h"
+#include "vigie/vigie.h"
 
-#define VG_ALERTS_QUEUE_MAX   1024    /* events waiting for delivery; more are dropped (logged) */
-#define VG_ALERTS_KEYS_MAX    1000000 /* (input, network) pairs tracked; more are not (logged) */
-#define VG_ALERTS_FLAP_MAX    64      /* largest --alert-flap */
-#define VG_ALERTS_OBS_MAX     128     /* verdicts kept per changing key, for the share */
-#define VG_ALERTS_WEBHOOK_MAX 2048    /* bytes of a webhook URL */
+#define VG_ALERTS_QUEUE_MAX 1024    /* events waiting for delivery; more are dropped (logged) */
+#define VG_ALERTS_KEYS_MAX  1000000 /* (input, network) pairs tracked; more are not (logged) */
+#define VG_ALERTS_FLAP_MAX  64      /* largest --alert-flap */
+#define VG_ALERTS_OBS_MAX   128     /* verdicts kept per changing key, for the share */
+#define VG_ALERTS_URL_MAX   2048    /* bytes of the dashboard's base URL (a webhook: VG_URL_MAX) */
 
 /* Receives each event (JSON text) on the delivery thread; for tests. */
 typedef void (*vg_alerts_sink)(const char *json, void *arg);
 
 struct vg_alerts_opts {
-    const char *webhook;    /* "http://HOST[:PORT]/PATH": POST each event; NULL: none */
+    const char *webhook;    /* "http(s)://HOST[:PORT]/PATH": POST each event; NULL: none */
+    const char *ca_file;    /* https webhook: PEM trust store; NULL: the system one */
     const char *exec;       /* run with /bin/sh -c, the event on stdin; NULL: none */
     const char *base_url;   /* where the dashboard is, for measurement_url ("http://h:8080/") */
     unsigned flap_changes;  /* changes within flap_window_s that make a key intermittent; 0: 3 */
@@ -50,9 +54,10 @@ struct vg_alerts_opts {
 struct vg_alerts;
 
 /*
- * Check the options and start the delivery thread. At least one of webhook, exec and sink must
- * be set. Errors (message in err): VG_EINVAL (a webhook that is not an http:// URL, options out
- * of range).
+ * Check the options, load the webhook's trust store and start the delivery thread. At least one
+ * of webhook, exec and sink must be set; ca_file only with a webhook. Errors (message in err):
+ * VG_EINVAL (a webhook that is not an http:// or https:// URL, a CA file that cannot be loaded,
+ * options out of range), VG_EINTERNAL (no thread).
  */
 VG_MUST_USE int vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
                               size_t errlen);
@@ -62,20 +67,21 @@ VG_MUST_USE int vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts *
  * since when it holds and when it was last seen (UTC seconds). No event is sent.
  */
 void vg_alerts_seed(struct vg_alerts *a, const char *input, const char *probe_cc,
-                    uint32_t probe_asn, const char *verdict, int64_t since, int64_t last_seen);
+                    uint32_t probe_asn, enum vg_verdict verdict, int64_t since, int64_t last_seen);
 
 /*
  * Seed every key from one page of vg_store_targets (its "results" array). Returns the number of
- * keys seeded, or VG_EPROTO for a page of the wrong shape.
+ * keys seeded, or VG_EPROTO for a page of the wrong shape (an unknown verdict, a malformed time).
  */
 VG_MUST_USE int vg_alerts_seed_page(struct vg_alerts *a, const json_t *page);
 
 /*
  * Look at a row just committed by vg_store_insert. uid is the measurement_uid the store answered
  * for it: when it differs from the row's own, the row was a copy of an earlier measurement and
- * is skipped (uid NULL: taken as new). A row older than the latest seen for its key changes
- * nothing. Events are queued for the delivery thread. a NULL is a no-op, so that the ingest path
- * can call this whether alerts are configured or not.
+ * is skipped (uid NULL: taken as new), as is a row whose x_verdict is not one of the verdicts. A
+ * row older than the latest seen for its key changes nothing. Events are queued for the delivery
+ * thread. a NULL is a no-op, so that the ingest path can call this whether alerts are configured or
+ * not.
  */
 void vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const char *uid);
 

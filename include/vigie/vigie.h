@@ -226,4 +226,36 @@ void vg_locate_result_cleanup(struct vg_locate_result *r);
  * code when the measurement does not say (then aim vg_locate at its input). */
 int vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate_hint *h);
 
+/* ---- one HTTP(S) POST, blocking (vigie serve's webhooks) ---------------------------------- */
+
+struct vg_post_opts {
+    const char *ca_file; /* https: PEM trust store the server's certificate must validate in
+                            (for the URL's host); NULL: the system one (SSL_CERT_FILE honoured) */
+    unsigned timeout_ms; /* one POST, from the connection to the response, name resolution
+                            excepted; 0: 10000 */
+    size_t resp_max;     /* bytes of the response body read, the rest is left unread (the status
+                            is the answer); 0: 4096 */
+};
+
+/* A poster: the options and the trust store, loaded once, for any number of POSTs. */
+struct vg_poster;
+
+/*
+ * Create a poster from o (copied; ca_file is read now). Returns 0, or a negative code with a
+ * message in err: VG_EINVAL for a CA file (or system store) that cannot be loaded.
+ */
+int vg_poster_new(const struct vg_post_opts *o, struct vg_poster **out, char *err, size_t errlen);
+/*
+ * POST body[len] with content_type to url (http:// or https://) and wait for the answer. Returns
+ * 0 with *status the HTTP status of the response (2xx or not), or a negative code with the reason
+ * in err: VG_EINVAL (not an http(s) URL), VG_ETOOBIG (a request too large), VG_EHTTP_REQUEST (no
+ * response: "connection_refused", "generic_timeout_error", "ssl_unknown_authority (...)", ...),
+ * VG_EINTERNAL (no event loop). Blocks the calling thread: each call runs on a libuv loop of its
+ * own and only reads p, so several threads may share a poster.
+ */
+int vg_poster_send(struct vg_poster *p, const char *url, const char *content_type, const void *body,
+                   size_t len, int *status, char *err, size_t errlen);
+/* NULL is a no-op. */
+void vg_poster_free(struct vg_poster *p);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ struct vg__post {
     struct ssl_ctx_st *ctx;
     struct vg_url url;
     unsigned timeout_ms;
+    uint64_t deadline_ms; /* uv_hrtime's clock: the end of timeout_ms from the connection on */
+    bool cut;             /* a body longer than the cap is cut, not a failure */
     struct vg_buf req;
     struct vg_conn *conn;
     struct vg_httpx x;
@@ -28,7 +31,7 @@ struct vg__post {
 };
 
 static void
-vg__end(struct vg__post *ps, int status, const char *failure)
+vg__httpclient_end(struct vg__post *ps, int status, const char *failure)
 {
     if (status > 0) {
         ps->cb(status, ps->x.body.data, ps->x.body.len, NULL, ps->arg);
@@ -41,26 +44,41 @@ vg__end(struct vg__post *ps, int status, const char *failure)
     free(ps);
 }
 
+/* Milliseconds left of the exchange's budget; 0 once it is spent. */
+static unsigned
+vg__httpclient_left(const struct vg__post *ps)
+{
+    uint64_t now = uv_hrtime() / 1000000;
+
+    return now < ps->deadline_ms ? (unsigned)(ps->deadline_ms - now) : 0;
+}
+
 static void
-vg__on_response(struct vg_httpx *x, int failure, void *arg)
+vg__httpclient_on_response(struct vg_httpx *x, int failure, void *arg)
 {
     struct vg__post *ps = arg;
 
     if (failure != 0) {
-        vg__end(ps, 0, vg_err_failure(failure));
-    } else if (x->truncated) {
-        vg__end(ps, 0, "response too large");
+        vg__httpclient_end(ps, 0, vg_err_failure(failure));
+    } else if (x->truncated && !ps->cut) {
+        vg__httpclient_end(ps, 0, "response too large");
     } else {
-        vg__end(ps, x->head->status, NULL);
+        vg__httpclient_end(ps, x->head->status, NULL);
     }
 }
 
 static void
-vg__send(struct vg__post *ps)
+vg__httpclient_send(struct vg__post *ps)
 {
-    if (vg_httpx_start(&ps->x, ps->conn, ps->req.data, ps->req.len, ps->timeout_ms, vg__on_response,
-                       ps) < 0) {
-        vg__end(ps, 0, "internal error");
+    unsigned left = vg__httpclient_left(ps);
+
+    if (left == 0) {
+        vg__httpclient_end(ps, 0, vg_err_failure(VG_ETIMEDOUT));
+        return;
+    }
+    if (vg_httpx_start(&ps->x, ps->conn, ps->req.data, ps->req.len, left,
+                       vg__httpclient_on_response, ps) < 0) {
+        vg__httpclient_end(ps, 0, "internal error");
     }
 }
 
@@ -73,7 +91,7 @@ vg__httpclient_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
 
     (void)n;
     if (status < 0) {
-        vg__end(ps, 0, vg_err_failure(status));
+        vg__httpclient_end(ps, 0, vg_err_failure(status));
         return;
     }
     ti = vg_xmalloc(sizeof(*ti));
@@ -83,12 +101,12 @@ vg__httpclient_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
         snprintf(why, sizeof(why), "%s (%s)", vg_err_failure(ti->verify_err), ti->verify_reason);
         vg_tls_info_cleanup(ti);
         free(ti);
-        vg__end(ps, 0, why);
+        vg__httpclient_end(ps, 0, why);
         return;
     }
     vg_tls_info_cleanup(ti);
     free(ti);
-    vg__send(ps);
+    vg__httpclient_send(ps);
 }
 
 static void
@@ -96,19 +114,24 @@ vg__httpclient_on_connect(struct vg_conn *c, int status, size_t n, void *arg)
 {
     struct vg__post *ps = arg;
     struct ssl_st *ssl;
+    unsigned left = vg__httpclient_left(ps);
 
     (void)n;
     if (status < 0) {
-        vg__end(ps, 0, vg_err_failure(status));
+        vg__httpclient_end(ps, 0, vg_err_failure(status));
         return;
     }
     if (strcmp(ps->url.scheme, "https") != 0) {
-        vg__send(ps);
+        vg__httpclient_send(ps);
+        return;
+    }
+    if (left == 0) {
+        vg__httpclient_end(ps, 0, vg_err_failure(VG_ETIMEDOUT));
         return;
     }
     if (vg_tls_new(ps->ctx, vg_conn_fd(c), ps->url.host, ps->url.ip_family != 0, &ssl) < 0 ||
-        vg_conn_handshake(c, ssl, ps->timeout_ms, vg__httpclient_on_handshake, ps) < 0) {
-        vg__end(ps, 0, "TLS set-up failed");
+        vg_conn_handshake(c, ssl, left, vg__httpclient_on_handshake, ps) < 0) {
+        vg__httpclient_end(ps, 0, "TLS set-up failed");
     }
 }
 
@@ -125,10 +148,11 @@ vg__httpclient_connect(struct vg__post *ps, const struct sockaddr *sa)
         memcpy(&ss, sa, sizeof(struct sockaddr_in6));
         ((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons(ps->url.port);
     }
+    ps->deadline_ms = uv_hrtime() / 1000000 + ps->timeout_ms;
     ps->conn = vg_conn_new(ps->loop);
     if (vg_conn_connect(ps->conn, (struct sockaddr *)&ss, ps->timeout_ms, vg__httpclient_on_connect,
                         ps) < 0) {
-        vg__end(ps, 0, "cannot create a socket");
+        vg__httpclient_end(ps, 0, "cannot create a socket");
     }
 }
 
@@ -141,26 +165,29 @@ vg__httpclient_on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         if (res != NULL) {
             uv_freeaddrinfo(res);
         }
-        vg__end(ps, 0, "cannot resolve the server's name");
+        vg__httpclient_end(ps, 0, "cannot resolve the server's name");
         return;
     }
     vg__httpclient_connect(ps, res->ai_addr);
     uv_freeaddrinfo(res);
 }
 
-int
-vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const char *content_type,
-             const void *body, size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
-             void *arg)
+static int
+vg__httpclient_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
+                    const char *content_type, const void *body, size_t len, unsigned timeout_ms,
+                    size_t resp_max, bool cut, vg_post_cb cb, void *arg)
 {
     struct vg__post *ps = vg_xcalloc(1, sizeof(*ps));
     char host[VG_DNS_NAME_MAX + 16];
     struct addrinfo hints;
 
-    if (vg_url_parse(url, &ps->url) < 0) {
+    /* vg_url_parse also takes the probe's tls:// and dns:// inputs: not URLs one can POST to. */
+    if (vg_url_parse(url, &ps->url) < 0 ||
+        (strcmp(ps->url.scheme, "http") != 0 && strcmp(ps->url.scheme, "https") != 0)) {
         free(ps);
         return VG_EINVAL;
     }
+    ps->cut = cut;
     ps->loop = loop;
     ps->ctx = ctx;
     ps->timeout_ms = timeout_ms;
@@ -206,7 +233,25 @@ vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const cha
     hints.ai_socktype = SOCK_STREAM;
     ps->gai.data = ps;
     if (uv_getaddrinfo(loop, &ps->gai, vg__httpclient_on_gai, ps->url.host, NULL, &hints) != 0) {
-        vg__end(ps, 0, "cannot resolve the server's name");
+        vg__httpclient_end(ps, 0, "cannot resolve the server's name");
     }
     return 0;
+}
+
+int
+vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const char *content_type,
+             const void *body, size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
+             void *arg)
+{
+    return vg__httpclient_post(loop, ctx, url, content_type, body, len, timeout_ms, resp_max, false,
+                               cb, arg);
+}
+
+int
+vg_http_post_cut(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const char *content_type,
+                 const void *body, size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
+                 void *arg)
+{
+    return vg__httpclient_post(loop, ctx, url, content_type, body, len, timeout_ms, resp_max, true,
+                               cb, arg);
 }

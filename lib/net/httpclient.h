@@ -25,11 +25,22 @@ typedef void (*vg_post_cb)(int status, const uint8_t *body, size_t len, const ch
 
 /*
  * POST body[len] (copied) with the given content type to url. The exchange (name resolution
- * excepted) is bounded by timeout_ms; the response body by resp_max bytes (longer is a failure).
- * Returns 0, or VG_EINVAL for a URL that is not http(s) (cb is then not called).
+ * excepted: connection, TLS handshake, request and response together) is bounded by timeout_ms;
+ * the response body by resp_max bytes (longer is a failure). Returns 0, or VG_EINVAL for a URL
+ * that is not http:// or https://, VG_ETOOBIG for a request that does not fit in memory bounds
+ * (cb is then not called).
  */
 VG_MUST_USE int vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
                              const char *content_type, const void *body, size_t len,
                              unsigned timeout_ms, size_t resp_max, vg_post_cb cb, void *arg);
+
+/*
+ * As vg_http_post, for a caller that wants the status only (a webhook): a response body longer
+ * than resp_max is cut there and the rest left unread, not a failure; cb gets the status and the
+ * first resp_max bytes.
+ */
+VG_MUST_USE int vg_http_post_cut(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
+                                 const char *content_type, const void *body, size_t len,
+                                 unsigned timeout_ms, size_t resp_max, vg_post_cb cb, void *arg);
 
 #endif

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 """test_alerts.py - `vigie serve --alert-webhook URL --alert-exec CMD` end to end.
 
-A webhook receiver (Python standard library) on 127.0.0.1 records what vigie POSTs; the command
-appends what it reads on standard input to a file. Measurements are real lab captures
-(tests/data/dashboard/lab-capture.jsonl) given new times, networks and ids, uploaded with
-POST /api/v1/bulk.
+A webhook receiver (Python standard library) on 127.0.0.1 records what vigie POSTs, over http or
+over https with a certificate from a test CA (harness.make_certs) that vigie trusts through
+--alert-ca-file; the command appends what it reads on standard input to a file. Measurements are
+real lab captures (tests/data/dashboard/lab-capture.jsonl) given new times, networks and ids,
+uploaded with POST /api/v1/bulk.
 
     python3 tests/integration/test_alerts.py --vigie build/vigie [unittest options]
 """
@@ -17,6 +18,7 @@ import json
 import os
 import shlex
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -61,11 +63,13 @@ def meas(base, t, cc, asn):
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 that records POSTed JSON; fail_first answers 500 that often."""
+    """An HTTP server on 127.0.0.1 that records POSTed JSON; fail_first answers 500 that often.
+    tls=(cert, key): HTTPS with that certificate; handshakes counts the completed ones."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.events = []
         self.attempts = 0
+        self.handshakes = 0
         self.fail_first = 0
         self.lock = threading.Lock()
         outer = self
@@ -90,8 +94,20 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/hook?token=t" % self.srv.server_address[1]
+        class Server(http.server.ThreadingHTTPServer):
+            def verify_request(self, request, client_address):
+                with outer.lock:
+                    outer.handshakes += 1  # over TLS, accept() returned after the handshake
+                return True
+
+        self.srv = Server(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
+            scheme = "https"
+        self.url = "%s://127.0.0.1:%d/hook?token=t" % (scheme, self.srv.server_address[1])
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -274,6 +290,71 @@ class RestartTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class HttpsWebhookTest(unittest.TestCase):
+    """An https webhook: delivered when its certificate validates in --alert-ca-file; refused,
+    logged and retried (never sent) when it does not."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vigie-alerts-tls-")
+        cls.certs = harness.make_certs(cls.tmp, "vigie alerts test CA", (("hook", "127.0.0.1"),),
+                                       "/CN=127.0.0.1")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def change(self, serve, asn):
+        serve.upload([meas(ICLOUD_OK, T0, "CN", asn)])
+        return serve.upload([meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=10), "CN", asn)])
+
+    def test_trusted_receiver_gets_the_event(self):
+        rx = Receiver(tls=(self.certs["hook.pem"], self.certs["hook.key"]))
+        s = Serve(os.path.join(self.tmp, "ok.db"), "--alert-webhook", rx.url,
+                  "--alert-ca-file", self.certs["ca.pem"], "--public-url", PUBLIC)
+        try:
+            uids = self.change(s, "AS64520")
+            evs = wait_for(lambda: rx.for_network("AS64520"))
+            self.assertEqual(len(evs), 1, evs)
+            e = evs[0]
+            self.assertEqual(e["event"], "verdict_change")
+            self.assertEqual((e["old_verdict"], e["new_verdict"]), ("accessible", "intercepted"))
+            self.assertEqual(e["measurement_uid"], uids[0])
+            self.assertEqual(e["measurement_url"], PUBLIC + "#/measurement/" + uids[0])
+            with rx.lock:
+                self.assertEqual(rx.events[0]["path"], "/hook?token=t")
+                self.assertEqual(rx.events[0]["type"], "application/json")
+                self.assertEqual(rx.attempts, 1)
+            self.assertFalse(any("failed" in line for line in s.log()), s.log())
+        finally:
+            self.assertEqual(s.stop(), 0)
+            rx.stop()
+
+    def untrusted(self, rx, *args):
+        """Serve with a webhook to rx that must not validate: no request ever reaches rx."""
+        s = Serve(os.path.join(self.tmp, "bad-%d.db" % rx.srv.server_address[1]),
+                  "--alert-webhook", rx.url, *args)
+        try:
+            self.change(s, "AS64521")
+            line = s.wait_log(r"webhook attempt 3 of 3 failed", timeout=30)
+            self.assertIsNotNone(line, s.log())
+            self.assertIn("ssl_", line)
+            with rx.lock:
+                self.assertEqual((rx.events, rx.attempts), ([], 0))
+                self.assertGreaterEqual(rx.handshakes, 1)  # it tried, stopped after the handshake
+            self.assertFalse(any("token=t" in line for line in s.log()))
+        finally:
+            self.assertEqual(s.stop(), 0)
+            rx.stop()
+
+    def test_self_signed_receiver_gets_nothing(self):
+        self.untrusted(Receiver(tls=(self.certs["self.pem"], self.certs["self.key"])),
+                       "--alert-ca-file", self.certs["ca.pem"])
+
+    def test_system_store_does_not_know_the_test_ca(self):
+        self.untrusted(Receiver(tls=(self.certs["hook.pem"], self.certs["hook.key"])))
+
+
 class OptionsTest(unittest.TestCase):
     def run_serve(self, *args):
         return subprocess.run([VIGIE, "serve", "--listen", "127.0.0.1:0", "--db",
@@ -282,8 +363,10 @@ class OptionsTest(unittest.TestCase):
                               stderr=subprocess.PIPE, timeout=30)
 
     def test_bad_options_are_refused(self):
-        for args in (["--alert-webhook", "https://hooks.example/x"],
-                     ["--alert-webhook", "ftp://x/"],
+        for args in (["--alert-webhook", "ftp://x/"],
+                     ["--alert-webhook", "https://127.0.0.1/", "--alert-ca-file",
+                      "/nonexistent/ca.pem"],
+                     ["--alert-ca-file", "/nonexistent/ca.pem"],
                      ["--alert-webhook", "http://127.0.0.1:99999/"],
                      ["--alert-exec", ""],
                      ["--alert-webhook", "http://127.0.0.1/", "--alert-flap", "1"],
@@ -291,8 +374,9 @@ class OptionsTest(unittest.TestCase):
             p = self.run_serve(*args)
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertIn(b"vigie serve:", p.stderr)
-        p = self.run_serve("--alert-webhook", "https://hooks.example/x")
-        self.assertIn(b"--alert-exec", p.stderr)
+        p = self.run_serve("--alert-webhook", "https://127.0.0.1/", "--alert-ca-file",
+                           "/nonexistent/ca.pem")
+        self.assertIn(b"--alert-ca-file", p.stderr)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
  * test_alerts.c - verdict-change alerts (server/alerts.c) without a server: the state machine
  * (changes, copies, late measurements, flapping and stable again, seeding), the events' fields,
  * the option checks, and the command runner. The webhook is covered end to end by
- * tests/integration/test_alerts.py.
+ * tests/integration/test_alerts.py (http and https), its client by test_poster.c.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -202,12 +202,16 @@ static void
 test_options(void **state)
 {
     static const char *const bad[] = {
-        "https://hooks.example/x", "ftp://x/",         "http://",      "http://h:0/",
-        "http://h:65536/",         "http://u@h/",      "http://[::1/", "http://h/a b",
-        "http://[::1]x/",          "http://h:8x/path",
+        "ftp://x/",         "http://",      "http://h:0/",  "http://h:65536/",
+        "http://u@h/",      "http://[::1/", "http://h/a b", "http://[::1]x/",
+        "http://h:8x/path", "tls://h/",     "dns://h/",     "hooks.example/x",
     };
-    static const char *const good[] = {"http://127.0.0.1:9/hook?t=1", "http://h",
-                                       "http://[::1]:80/", "http://h.example/#frag"};
+    static const char *const good[] = {"http://127.0.0.1:9/hook?t=1",
+                                       "http://h",
+                                       "http://[::1]:80/",
+                                       "http://h.example/#frag",
+                                       "https://hooks.example/x",
+                                       "https://[::1]:8443/h?t=1"};
     struct vg_alerts_opts o = {.webhook = NULL};
     struct vg_alerts *a;
     char err[256];
@@ -220,14 +224,30 @@ test_options(void **state)
         assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), VG_EINVAL);
         assert_null(a);
     }
-    o.webhook = "https://x/";
+    o.webhook = "http://h/?token=secret";
+    o.flap_changes = 1;
     assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), VG_EINVAL);
-    assert_non_null(strstr(err, "--alert-exec")); /* says what to do instead */
+    o.flap_changes = 0;
+    o.webhook = "http://[::1/?token=secret";
+    assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), VG_EINVAL);
+    assert_null(strstr(err, "secret")); /* the URL may hold one: never quoted */
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         o.webhook = good[i];
         assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), 0);
         vg_alerts_free(a);
     }
+    /* A trust store for https webhooks: loaded at start, and only with a webhook. */
+    o.webhook = "https://hooks.example/x";
+    o.ca_file = "/nonexistent/ca.pem";
+    assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), VG_EINVAL);
+    assert_null(a);
+    assert_non_null(strstr(err, "--alert-ca-file"));
+    o.webhook = NULL;
+    o.exec = "true";
+    assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), VG_EINVAL);
+    assert_non_null(strstr(err, "--alert-ca-file"));
+    o.exec = NULL;
+    o.ca_file = NULL;
     o.webhook = "http://h/";
     o.flap_changes = 1;
     assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), VG_EINVAL);
