@@ -16,6 +16,7 @@
 #include "util/crypto.h"
 #include "util/mem.h"
 #include "util/str.h"
+#include "util/timefmt.h"
 
 #define VG__DEFAULT_READERS  4
 #define VG__DEFAULT_BATCH    2000
@@ -53,68 +54,10 @@ vg__verdict_ok(const char *v)
 /* ---------------------------------------------------------------------------------------- */
 /* Time */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
-static int64_t
-vg__days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool
-vg__is_leap(unsigned y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* "YYYY-MM-DD hh:mm:ss" (OONI), also with 'T' and a final 'Z'; UTC. */
-static int
-vg__store_parse_time(const char *s, int64_t *out)
-{
-    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    uint64_t y, mo, d, h, mi, se;
-    size_t len = strlen(s);
-
-    if ((len != 19 && !(len == 20 && s[19] == 'Z')) || s[4] != '-' || s[7] != '-' ||
-        (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':') {
-        return VG_EPROTO;
-    }
-    VG_TRY(vg_parse_u64n(s, 4, 1970, 9999, &y));
-    VG_TRY(vg_parse_u64n(s + 5, 2, 1, 12, &mo));
-    VG_TRY(vg_parse_u64n(s + 8, 2, 1, 31, &d));
-    VG_TRY(vg_parse_u64n(s + 11, 2, 0, 23, &h));
-    VG_TRY(vg_parse_u64n(s + 14, 2, 0, 59, &mi));
-    VG_TRY(vg_parse_u64n(s + 17, 2, 0, 59, &se));
-    if (d > mdays[mo - 1] + (mo == 2 && vg__is_leap((unsigned)y))) {
-        return VG_EPROTO;
-    }
-    *out = vg__days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d) * 86400 +
-           (int64_t)(h * 3600 + mi * 60 + se);
-    return 0;
-}
-
-static void
-vg__strftime(int64_t t, const char *fmt, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, fmt, &tm) == 0) {
-        snprintf(buf, len, "%s", "");
-    }
-}
-
 void
 vg_store_format_time(int64_t t, char *buf, size_t len)
 {
-    vg__strftime(t, "%Y-%m-%dT%H:%M:%SZ", buf, len);
+    vg_time_format(t, VG_TIME_ISO8601, buf, len);
 }
 
 static int64_t
@@ -298,7 +241,7 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
     row->probe_asn = (uint32_t)n;
     VG_TRY(
         vg__store_get_str(x, x->obj, "measurement_start_time", true, start, sizeof(start), NULL));
-    if (vg__store_parse_time(start, &row->start_time) < 0) {
+    if (vg_time_parse(start, &row->start_time) < 0) {
         return vg__bad(x, "measurement_start_time must be YYYY-MM-DD hh:mm:ss");
     }
     VG_TRY(vg__store_get_str(x, x->obj, "report_id", false, row->report_id, sizeof(row->report_id),
@@ -395,7 +338,7 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
         received_us = vg__now_us();
     }
     sec = received_us / 1000000;
-    vg__strftime(sec, "%Y%m%d%H%M%S", buf, sizeof(buf));
+    vg_time_format(sec, "%Y%m%d%H%M%S", buf, sizeof(buf));
     snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", buf,
              (long long)(received_us % 1000000), row->probe_cc, row->test_name, hex);
     return 0;
@@ -2140,7 +2083,7 @@ vg__axis_value(enum vg_store_axis a, const struct vg__val *v)
 
     switch (a) {
     case VG_AXIS_DAY:
-        vg__strftime(v->i, "%Y-%m-%d", b, sizeof(b));
+        vg_time_format(v->i, "%Y-%m-%d", b, sizeof(b));
         return json_string(b);
     case VG_AXIS_HOUR:
         return vg__jtime(v->i);
