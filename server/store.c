@@ -12,6 +12,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "meas/record_read.h"
 #include "store_impl.h"
 #include "util/crypto.h"
 #include "util/mem.h"
@@ -161,176 +162,41 @@ vg__store_url_domain(const char *input, char *out, size_t outlen)
     }
 }
 
-struct vg__x {
-    json_t *obj;
-    char *err;
-    size_t errlen;
-};
-
-/* Copy string member key of x->obj into out[cap]. Missing or null: "" and *present false
- * (VG_EPROTO when required). Wrong type: VG_EPROTO; longer than cap - 1: VG_ETOOBIG. */
+/* The row of measurement obj, read through the record module (meas/record_read.h); row->raw
+ * and row->raw_len are set. */
 static int
-vg__store_get_str(struct vg__x *x, json_t *obj, const char *key, bool required, char *out,
-                  size_t cap, bool *present)
+vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, char *err,
+                   size_t errlen)
 {
-    json_t *v = json_object_get(obj, key);
-
-    out[0] = '\0';
-    if (present != NULL) {
-        *present = false;
-    }
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            snprintf(x->err, x->errlen, "missing %s", key);
-            return VG_EPROTO;
-        }
-        return 0;
-    }
-    if (!json_is_string(v)) {
-        snprintf(x->err, x->errlen, "%s is not a string", key);
-        return VG_EPROTO;
-    }
-    if (json_string_length(v) >= cap) {
-        snprintf(x->err, x->errlen, "%s longer than %zu bytes", key, cap - 1);
-        return VG_ETOOBIG;
-    }
-    memcpy(out, json_string_value(v), json_string_length(v) + 1);
-    if (present != NULL) {
-        *present = true;
-    }
-    return 0;
-}
-
-static int
-vg__bad(struct vg__x *x, const char *what)
-{
-    snprintf(x->err, x->errlen, "%s", what);
-    return VG_EPROTO;
-}
-
-static int
-vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
-{
-    char buf[64], asn[16], start[32], idem[VG_STORE_IDEM_MAX - 2];
+    struct vg_rec_summary sum;
     uint8_t digest[64];
-    char hex[129];
-    json_t *tk, *v;
-    bool has_idem, has_verdict;
-    uint64_t n;
+    char hex[129], when[32];
     int64_t sec;
     int rc;
 
-    if (!json_is_object(x->obj)) {
-        return vg__bad(x, "measurement is not a JSON object");
+    rc = vg_rec_summary_read(obj, &sum, err, errlen);
+    if (rc < 0) {
+        return rc;
     }
-    VG_TRY(vg__store_get_str(x, x->obj, "test_name", true, row->test_name, sizeof(row->test_name),
-                             NULL));
-    if (row->test_name[0] == '\0' ||
-        strspn(row->test_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(row->test_name)) {
-        return vg__bad(x, "test_name must be [a-z0-9_]+");
-    }
-    VG_TRY(vg__store_get_str(x, x->obj, "probe_cc", true, buf, 3, NULL));
-    if (strlen(buf) != 2 || strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2) {
-        return vg__bad(x, "probe_cc must be two upper-case letters");
-    }
-    memcpy(row->probe_cc, buf, 3);
-    VG_TRY(vg__store_get_str(x, x->obj, "probe_asn", true, asn, sizeof(asn), NULL));
-    if (strncmp(asn, "AS", 2) != 0 || vg_parse_u64(asn + 2, 0, UINT32_MAX, &n) < 0) {
-        return vg__bad(x, "probe_asn must be AS<number>");
-    }
-    row->probe_asn = (uint32_t)n;
-    VG_TRY(
-        vg__store_get_str(x, x->obj, "measurement_start_time", true, start, sizeof(start), NULL));
-    if (vg_time_parse(start, &row->start_time) < 0) {
-        return vg__bad(x, "measurement_start_time must be YYYY-MM-DD hh:mm:ss");
-    }
-    VG_TRY(vg__store_get_str(x, x->obj, "report_id", false, row->report_id, sizeof(row->report_id),
-                             NULL));
-    if (!vg__chars_ok(row->report_id, 0x21, 0x7e)) {
-        return vg__bad(x, "report_id has characters outside printable ASCII");
-    }
-    VG_TRY(vg__store_get_str(x, x->obj, "input", false, row->input, sizeof(row->input),
-                             &row->has_input));
-    row->has_input = row->input[0] != '\0';
+    memcpy(row->test_name, sum.test_name, sizeof(row->test_name));
+    memcpy(row->probe_cc, sum.probe_cc, sizeof(row->probe_cc));
+    row->probe_asn = sum.probe_asn;
+    row->start_time = sum.start_time;
+    memcpy(row->report_id, sum.report_id, sizeof(row->report_id));
+    row->has_input = sum.has_input;
+    memcpy(row->input, sum.input, sizeof(row->input));
     vg__store_url_domain(row->input, row->domain, sizeof(row->domain));
-    VG_TRY(vg__store_get_str(x, x->obj, "software_name", false, row->software_name,
-                             sizeof(row->software_name), NULL));
-    VG_TRY(vg__store_get_str(x, x->obj, "software_version", false, row->software_version,
-                             sizeof(row->software_version), NULL));
-    if (!vg__chars_ok(row->software_name, 0x20, 0x7e) ||
-        !vg__chars_ok(row->software_version, 0x20, 0x7e)) {
-        return vg__bad(x, "software_name/version has characters outside printable ASCII");
-    }
-    /* The client's own id of the measurement (OONI df-000 "id", a UUID4; vigie probe writes
-     * one): a re-upload carries it again. */
-    VG_TRY(vg__store_get_str(x, x->obj, "id", false, idem, sizeof(idem), &has_idem));
-    if (has_idem && (idem[0] == '\0' || !vg__chars_ok(idem, 0x21, 0x7e))) {
-        return vg__bad(x, "id must be printable ASCII without spaces");
-    }
-
-    row->accessible = -1;
-    row->blocking[0] = '\0';
-    row->x_cause[0] = '\0';
-    row->x_verdict[0] = '\0';
-    has_verdict = false;
-    tk = json_object_get(x->obj, "test_keys");
-    if (tk != NULL && !json_is_null(tk)) {
-        if (!json_is_object(tk)) {
-            return vg__bad(x, "test_keys is not an object");
-        }
-        v = json_object_get(tk, "blocking");
-        if (json_is_false(v)) {
-            snprintf(row->blocking, sizeof(row->blocking), "false");
-        } else if (json_is_true(v)) {
-            snprintf(row->blocking, sizeof(row->blocking), "true");
-        } else if (v != NULL && !json_is_null(v)) {
-            VG_TRY(vg__store_get_str(x, tk, "blocking", false, row->blocking, sizeof(row->blocking),
-                                     NULL));
-            if (row->blocking[0] == '\0' || !vg__chars_ok(row->blocking, 0x21, 0x7e)) {
-                return vg__bad(x, "test_keys.blocking must be false, null or a word");
-            }
-        }
-        v = json_object_get(tk, "accessible");
-        if (json_is_boolean(v)) {
-            row->accessible = json_is_true(v);
-        } else if (v != NULL && !json_is_null(v)) {
-            return vg__bad(x, "test_keys.accessible must be a boolean or null");
-        }
-        VG_TRY(
-            vg__store_get_str(x, tk, "x_cause", false, row->x_cause, sizeof(row->x_cause), NULL));
-        if (!vg__chars_ok(row->x_cause, 0x21, 0x7e)) {
-            return vg__bad(x, "test_keys.x_cause has characters outside printable ASCII");
-        }
-        rc = vg__store_get_str(x, tk, "x_verdict", false, buf, sizeof(buf), &has_verdict);
-        if (rc == VG_ETOOBIG) {
-            buf[0] = '\0'; /* an over-long verdict is an unknown one */
-            has_verdict = true;
-        } else if (rc < 0) {
-            return rc;
-        }
-        if (has_verdict) {
-            snprintf(row->x_verdict, sizeof(row->x_verdict), "%s",
-                     vg__verdict_ok(buf) ? buf : "unknown");
-        }
-    }
-    if (!has_verdict) {
-        /* OONI's probes: the verdict their fields imply (docs/storage.md). */
-        const char *vd = "unknown";
-
-        if (row->blocking[0] != '\0' && strcmp(row->blocking, "false") != 0) {
-            vd = "blocked";
-        } else if (row->accessible == 1) {
-            vd = "accessible";
-        } else if (strcmp(row->blocking, "false") == 0 && row->accessible == 0) {
-            vd = "down";
-        }
-        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vd);
-    }
+    memcpy(row->software_name, sum.software_name, sizeof(row->software_name));
+    memcpy(row->software_version, sum.software_version, sizeof(row->software_version));
+    snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(sum.verdict));
+    memcpy(row->x_cause, sum.x_cause, sizeof(row->x_cause));
+    memcpy(row->blocking, sum.blocking, sizeof(row->blocking));
+    row->accessible = sum.accessible;
 
     vg_sha512(row->raw, row->raw_len, digest);
     vg_hex(digest, 64, hex);
-    if (has_idem) {
-        snprintf(row->idem_key, sizeof(row->idem_key), "c:%s", idem);
+    if (sum.has_id) {
+        snprintf(row->idem_key, sizeof(row->idem_key), "c:%s", sum.id);
     } else {
         snprintf(row->idem_key, sizeof(row->idem_key), "h:%.32s", hex);
     }
@@ -338,8 +204,8 @@ vg__extract(struct vg__x *x, struct vg_store_meas *row, int64_t received_us)
         received_us = vg__now_us();
     }
     sec = received_us / 1000000;
-    vg_time_format(sec, "%Y%m%d%H%M%S", buf, sizeof(buf));
-    snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", buf,
+    vg_time_format(sec, "%Y%m%d%H%M%S", when, sizeof(when));
+    snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", when,
              (long long)(received_us % 1000000), row->probe_cc, row->test_name, hex);
     return 0;
 }
@@ -350,35 +216,34 @@ vg__meas_row(const char *json, size_t len, json_t *obj, int64_t received_us,
              struct vg_store_meas *row, char *err, size_t errlen)
 {
     char scratch[1];
-    struct vg__x x = {.obj = obj,
-                      .err = err != NULL ? err : scratch,
-                      .errlen = err != NULL ? errlen : sizeof(scratch)};
     json_error_t jerr;
+    json_t *parsed = NULL;
     int rc;
 
     memset(row, 0, sizeof(*row));
-    if (x.errlen > 0) {
-        x.err[0] = '\0';
+    if (err == NULL) {
+        err = scratch;
+        errlen = sizeof(scratch);
+    }
+    if (errlen > 0) {
+        err[0] = '\0';
     }
     if (len > VG_STORE_MEAS_MAX) {
-        snprintf(x.err, x.errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
         return VG_ETOOBIG;
     }
     if (obj == NULL) {
         /* Duplicate keys would let two readers of the same bytes disagree on a field. */
-        x.obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (x.obj == NULL) {
-            snprintf(x.err, x.errlen, "not JSON: %s", jerr.text);
-            memset(row, 0, sizeof(*row));
+        obj = parsed = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (obj == NULL) {
+            snprintf(err, errlen, "not JSON: %s", jerr.text);
             return VG_EPROTO;
         }
     }
     row->raw = json;
     row->raw_len = len;
-    rc = vg__extract(&x, row, received_us);
-    if (obj == NULL) {
-        json_decref(x.obj);
-    }
+    rc = vg__store_row_fill(obj, row, received_us, err, errlen);
+    json_decref(parsed);
     if (rc < 0) {
         memset(row, 0, sizeof(*row));
     }

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meas/record_read.h"
 #include "util/err.h"
 
 /* Store errors: names for entries of the one error table (lib/util/err.h). */
@@ -47,14 +48,16 @@ struct vg_store;
  */
 void vg_store_last_error(struct vg_store *s, char *buf, size_t cap);
 
-/* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused. */
-#define VG_STORE_MEAS_MAX  (16 * 1024 * 1024) /* raw measurement JSON accepted */
-#define VG_UID_MAX         128                /* measurement_uid buffer, NUL included */
-#define VG_REPORT_ID_MAX   128                /* report_id buffer, NUL included */
-#define VG_STORE_INPUT_MAX 2048               /* input (a URL): VG_URL_MAX */
-#define VG_STORE_NAME_MAX  64                 /* test_name, software_*, x_cause, blocking */
-#define VG_STORE_IDEM_MAX  136                /* idempotency key buffer, NUL included */
-#define VG_STORE_PAGE_MAX  1000               /* rows per vg_store_list / vg_store_targets page */
+/* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused.
+ * The measurement's fields are read by the record module (meas/record_read.h), whose bounds
+ * these are. */
+#define VG_STORE_MEAS_MAX  (16 * 1024 * 1024)         /* raw measurement JSON accepted */
+#define VG_UID_MAX         128                        /* measurement_uid buffer, NUL included */
+#define VG_REPORT_ID_MAX   (VG_REC_REPORT_ID_MAX + 1) /* report_id buffer (128), NUL included */
+#define VG_STORE_INPUT_MAX VG_REC_INPUT_MAX           /* input (a URL): VG_URL_MAX */
+#define VG_STORE_NAME_MAX  VG_REC_NAME_MAX     /* 64: test_name, software_*, x_cause, blocking */
+#define VG_STORE_IDEM_MAX  (VG_REC_ID_MAX + 3) /* idempotency key buffer (136), NUL included */
+#define VG_STORE_PAGE_MAX  1000                /* rows per vg_store_list / vg_store_targets page */
 
 /* The five verdict buckets (docs/verdicts.md), in this order in aggregation results. */
 #define VG_STORE_N_VERDICTS 5
