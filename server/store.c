@@ -32,8 +32,9 @@
 #define VG__N_WSQL           6 /* ingest statements (vg__wsql) */
 #define VG__N_CHUNKS         4 /* row counts each is prepared for (vg__chunks) */
 
-const char *const vg_store_verdicts[VG_STORE_N_VERDICTS] = {"accessible", "blocked", "intercepted",
-                                                            "down", "unknown"};
+const enum vg_verdict vg_store_verdict_order[VG_STORE_N_VERDICTS] = {
+    VG_VERDICT_ACCESSIBLE, VG_VERDICT_BLOCKED, VG_VERDICT_INTERCEPTED, VG_VERDICT_DOWN,
+    VG_VERDICT_UNKNOWN};
 
 const char *
 vg_store_strerror(int err)
@@ -44,12 +45,9 @@ vg_store_strerror(int err)
 static bool
 vg__verdict_ok(const char *v)
 {
-    for (int i = 0; i < VG_STORE_N_VERDICTS; i++) {
-        if (strcmp(v, vg_store_verdicts[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
+    enum vg_verdict vd;
+
+    return vg_verdict_parse(v, &vd);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1973,7 +1971,7 @@ vg__agg_group(struct vg__agg_q *a)
     json_t *o = json_object();
 
     for (int v = 0; v < VG_STORE_N_VERDICTS; v++) {
-        json_object_set_new(o, vg_store_verdicts[v], json_integer(0));
+        json_object_set_new(o, vg_verdict_name(vg_store_verdict_order[v]), json_integer(0));
     }
     json_object_set_new(o, "total", json_integer(0));
     json_array_append_new(a->results, o);
