@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_store_row.c - the collector's untrusted input as the store reads it: measurement JSON ->
- * row (vg_store_meas_from_json in server/store.c), and the URL host extraction behind the domain
- * column. Checks that every accepted row satisfies what vg_store_insert requires and that every
- * refusal says why and leaves no half-filled row.
+ * row (vg_store_meas_from_json in server/store_row.c), and the URL host extraction behind the
+ * domain column. Checks that every accepted row satisfies what vg_store_insert requires and that
+ * every refusal says why and leaves no half-filled row.
  */
 #include <stdint.h>
 #include <stdlib.h>
