@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "meas/record_read.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -32,9 +33,20 @@ enum vg__param {
     VG__P_N
 };
 
+/* The filters take the measurement's own key names (and OONI's API's). */
 static const char *const vg__param_names[VG__P_N] = {
-    "input", "domain", "probe_cc", "probe_asn", "x_verdict", "since",
-    "until", "cursor", "limit",    "axis_x",    "axis_y",    "format",
+    VG_REC_KEY_INPUT,
+    "domain",
+    VG_REC_KEY_PROBE_CC,
+    VG_REC_KEY_PROBE_ASN,
+    VG_REC_KEY_X_VERDICT,
+    "since",
+    "until",
+    "cursor",
+    "limit",
+    "axis_x",
+    "axis_y",
+    "format",
 };
 
 /* Which parameters each route takes (bit per enum vg__param). */

@@ -23,9 +23,10 @@
 #include "dashboard.h"
 #include "http_util.h"
 #include "ingest.h"
+#include "meas/record_read.h"
 #include "store.h"
-#include "util/crypto.h"
 #include "util/buf.h"
+#include "util/crypto.h"
 #include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -511,8 +512,8 @@ vg__open(struct vg__req *rq, const char *body, size_t len)
     }
     vg_strlcpy(rq->extra, op.report.report_id, sizeof(rq->extra));
     return vg__collector_json(rq, json_pack("{s:s, s:s, s:[s]}", "backend_version", VG_VERSION,
-                                            "report_id", op.report.report_id, "supported_formats",
-                                            "json"));
+                                            VG_REC_KEY_REPORT_ID, op.report.report_id,
+                                            "supported_formats", "json"));
 }
 
 /* The report named in the path: answered with 404/409/503 unless it exists and is open. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meas/record_read.h"
 #include "store_impl.h"
 #include "util/mem.h"
 #include "util/timefmt.h"
@@ -15,9 +16,16 @@
 
 /* ---- aggregation ---- */
 
-static const char *const vg__axis_names[] = {
-    "", "measurement_day", "measurement_hour", "domain", "probe_asn", "probe_cc", "x_verdict"};
-/* "%s" is the table's time column. */
+/* The axes answer under the measurement's own key names where they are one of its fields. */
+static const char *const vg__axis_names[] = {"",
+                                             "measurement_day",
+                                             "measurement_hour",
+                                             "domain",
+                                             VG_REC_KEY_PROBE_ASN,
+                                             VG_REC_KEY_PROBE_CC,
+                                             VG_REC_KEY_X_VERDICT};
+/* SQL expressions over the count tables' columns (column names, not measurement keys); "%s" is
+ * the table's time column. */
 static const char *const vg__axis_sql[] = {NULL,        "%s - %s %% 86400", "%s",       "domain",
                                            "probe_asn", "probe_cc",         "x_verdict"};
 #define VG__N_AXES (sizeof(vg__axis_names) / sizeof(vg__axis_names[0]))
@@ -250,12 +258,12 @@ vg__on_tgt_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
         return 0;
     }
     o = json_object();
-    json_object_set_new(o, "input", vg__store_jtext(&c[0]));
+    json_object_set_new(o, VG_REC_KEY_INPUT, vg__store_jtext(&c[0]));
     json_object_set_new(o, "domain", vg__store_jtext(&c[1]));
-    json_object_set_new(o, "probe_cc", vg__store_jtext(&c[2]));
-    json_object_set_new(o, "probe_asn", vg__store_jasn(c[3].i));
-    json_object_set_new(o, "x_verdict", vg__store_jtext(&c[4]));
-    json_object_set_new(o, "x_cause", vg__store_jtext(&c[5]));
+    json_object_set_new(o, VG_REC_KEY_PROBE_CC, vg__store_jtext(&c[2]));
+    json_object_set_new(o, VG_REC_KEY_PROBE_ASN, vg__store_jasn(c[3].i));
+    json_object_set_new(o, VG_REC_KEY_X_VERDICT, vg__store_jtext(&c[4]));
+    json_object_set_new(o, VG_REC_KEY_X_CAUSE, vg__store_jtext(&c[5]));
     json_object_set_new(o, "since", vg__store_jtime(c[6].i));
     json_object_set_new(o, "last_seen", vg__store_jtime(c[7].i));
     json_object_set_new(o, "measurement_uid", vg__store_jtext(&c[8]));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "meas/record_read.h"
 #include "store_impl.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -436,19 +437,20 @@ vg__on_list_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     }
     o = json_object();
     json_object_set_new(o, "measurement_uid", vg__store_jtext(&c[0]));
-    json_object_set_new(o, "report_id", vg__store_jtext(&c[1]));
-    json_object_set_new(o, "measurement_start_time", vg__store_jtime(c[2].i));
-    json_object_set_new(o, "input", vg__store_jtext(&c[3]));
+    json_object_set_new(o, VG_REC_KEY_REPORT_ID, vg__store_jtext(&c[1]));
+    json_object_set_new(o, VG_REC_KEY_MEASUREMENT_START_TIME, vg__store_jtime(c[2].i));
+    json_object_set_new(o, VG_REC_KEY_INPUT, vg__store_jtext(&c[3]));
     json_object_set_new(o, "domain", vg__store_jtext(&c[4]));
-    json_object_set_new(o, "probe_cc", vg__store_jtext(&c[5]));
-    json_object_set_new(o, "probe_asn", vg__store_jasn(c[6].i));
-    json_object_set_new(o, "test_name", vg__store_jtext(&c[7]));
-    json_object_set_new(o, "software_name", vg__store_jtext(&c[8]));
-    json_object_set_new(o, "software_version", vg__store_jtext(&c[9]));
-    json_object_set_new(o, "x_verdict", vg__store_jtext(&c[10]));
-    json_object_set_new(o, "x_cause", vg__store_jtext(&c[11]));
-    json_object_set_new(o, "blocking", blocking);
-    json_object_set_new(o, "accessible", c[13].t == VG__INT ? json_boolean(c[13].i) : json_null());
+    json_object_set_new(o, VG_REC_KEY_PROBE_CC, vg__store_jtext(&c[5]));
+    json_object_set_new(o, VG_REC_KEY_PROBE_ASN, vg__store_jasn(c[6].i));
+    json_object_set_new(o, VG_REC_KEY_TEST_NAME, vg__store_jtext(&c[7]));
+    json_object_set_new(o, VG_REC_KEY_SOFTWARE_NAME, vg__store_jtext(&c[8]));
+    json_object_set_new(o, VG_REC_KEY_SOFTWARE_VERSION, vg__store_jtext(&c[9]));
+    json_object_set_new(o, VG_REC_KEY_X_VERDICT, vg__store_jtext(&c[10]));
+    json_object_set_new(o, VG_REC_KEY_X_CAUSE, vg__store_jtext(&c[11]));
+    json_object_set_new(o, VG_REC_KEY_BLOCKING, blocking);
+    json_object_set_new(o, VG_REC_KEY_ACCESSIBLE,
+                        c[13].t == VG__INT ? json_boolean(c[13].i) : json_null());
     json_array_append_new(l->results, o);
     l->last_t = c[2].i;
     vg__store_copy_text(&c[0], l->last_uid, sizeof(l->last_uid));
@@ -491,6 +493,7 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
                     "SELECT measurement_uid, report_id, measurement_start_time, input, domain,"
                     " probe_cc, probe_asn, test_name, software_name, software_version,"
                     " x_verdict, x_cause, blocking, accessible FROM measurements WHERE 1 = 1");
+    /* the SQL column (the measurement's field has the same name) */
     vg__store_q_filters(&l->q, f, "measurement_start_time", f != NULL ? f->since : 0, true);
     if (cur != NULL) {
         vg__store_q_param(&l->q, " AND (measurement_start_time, measurement_uid) < (",
