@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_impl.h - private to the store: the backend ops (struct vg_store_ops), the migrations, the
- * store object and what its parts share, and the hooks unit tests use. Nothing outside
- * server/store*.c, server/migrations.c and tests/unit/test_store.c includes it.
+ * store object and what its parts share, and the hooks tests use. Nothing outside server/store*.c,
+ * server/migrations.c and the store's tests (tests/unit/test_store.c, tests/fuzz/fuzz_store_row.c)
+ * includes it.
  *
  * Split of work: the store's parts (listed at the top of store.c) hold everything that does not
  * depend on the database (row extraction, the writer thread and its batching, the connection
@@ -213,7 +214,7 @@ vg__store_int(int64_t i)
 /* True when s[cap] holds a NUL. */
 bool vg__store_terminated(const char *s, size_t cap);
 /* What vg_store_insert requires of a row: 0 or VG_EINVAL. */
-int vg__store_row_valid(const struct vg_store_meas *m);
+VG_MUST_USE int vg__store_row_valid(const struct vg_store_meas *m);
 /* A report_id the store accepts: 1..VG_REPORT_ID_MAX-1 printable ASCII, no space. */
 bool vg__store_report_id_ok(const char *id);
 
@@ -269,16 +270,16 @@ void *vg__store_writer_main(void *arg);
 void vg__store_zs_free(struct vg_store *s);
 /* One write transaction for the group of jobs (a list): 0 once committed, res[] then holds each
  * job's outcome and the uids are written; on error nothing is committed (store_txn.c). */
-int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
+VG_MUST_USE int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
 /* Build / free s->wsql (store_derive.c). */
 void vg__store_wsql_init(struct vg_store *s);
 void vg__store_wsql_free(struct vg_store *s);
 /* Run ingest statement `which` over n rows of params (n * width values, row-major), largest
  * chunks first. cb gets each RETURNING row. */
-int vg__store_write_rows(struct vg_store *s, int which, size_t n, const struct vg__val *p,
-                         vg__row_cb cb, void *arg);
+VG_MUST_USE int vg__store_write_rows(struct vg_store *s, int which, size_t n,
+                                     const struct vg__val *p, vg__row_cb cb, void *arg);
 /* Count tables and latest states of the rows of w[n] that are new. */
-int vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n);
+VG_MUST_USE int vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n);
 
 /* The count tables kept at ingest (docs/storage.md): which dimensions each keeps, its period. */
 enum {
@@ -303,7 +304,7 @@ typedef int (*vg__read_fn)(struct vg_store *s, struct vg__conn *c, void *arg);
 
 /* Run fn on a pooled connection. A connection that turns out dead (the server restarted, the
  * network dropped it while idle) is replaced and fn runs once more on a fresh one. */
-int vg__store_read(struct vg_store *s, vg__read_fn fn, void *arg);
+VG_MUST_USE int vg__store_read(struct vg_store *s, vg__read_fn fn, void *arg);
 /* A text value (or "") into out[cap], cut to fit. */
 void vg__store_copy_text(const struct vg__val *v, char *out, size_t cap);
 
@@ -320,7 +321,7 @@ void vg__store_q_add(struct vg__query *q, const char *text);
 /* Append pre, a placeholder for the new parameter v, then post. */
 void vg__store_q_param(struct vg__query *q, const char *pre, struct vg__val v, const char *post);
 /* 0, or VG_EINVAL for a filter out of bounds. f may be NULL. */
-int vg__store_filter_valid(const struct vg_store_filter *f);
+VG_MUST_USE int vg__store_filter_valid(const struct vg_store_filter *f);
 /* WHERE conditions for filter f on a table whose time column is tcol. */
 void vg__store_q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *tcol,
                          int64_t since, bool with_input);
