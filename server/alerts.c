@@ -433,8 +433,8 @@ vg__alerts_event_json(struct vg_alerts *a, const struct vg_store_meas *row, stru
     pthread_mutex_lock(&a->mu);
     (void)vg_strlcpy(base, a->base_url, sizeof(base));
     pthread_mutex_unlock(&a->mu);
-    vg_time_format(d->first_seen, first, sizeof(first));
-    vg_time_format(row->start_time, at, sizeof(at));
+    vg_time_format(d->first_seen, VG_TIME_ISO8601, first, sizeof(first));
+    vg_time_format(row->start_time, VG_TIME_ISO8601, at, sizeof(at));
     snprintf(asn, sizeof(asn), "AS%u", (unsigned)row->probe_asn);
     snprintf(url, sizeof(url), "%s%s#/measurement/%s", base,
              base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/", row->measurement_uid);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "meas/record_read.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -32,9 +33,20 @@ enum vg__param {
     VG__P_N
 };
 
+/* The filters take the measurement's own key names (and OONI's API's). */
 static const char *const vg__param_names[VG__P_N] = {
-    "input", "domain", "probe_cc", "probe_asn", "x_verdict", "since",
-    "until", "cursor", "limit",    "axis_x",    "axis_y",    "format",
+    VG_REC_KEY_INPUT,
+    "domain",
+    VG_REC_KEY_PROBE_CC,
+    VG_REC_KEY_PROBE_ASN,
+    VG_REC_KEY_X_VERDICT,
+    "since",
+    "until",
+    "cursor",
+    "limit",
+    "axis_x",
+    "axis_y",
+    "format",
 };
 
 /* Which parameters each route takes (bit per enum vg__param). */
@@ -106,9 +118,26 @@ vg__printable(const char *s)
     return true;
 }
 
+/* "accessible, blocked, ...": the verdicts in the order of the API's answers. */
+static void
+vg__api_verdict_list(char *out, size_t cap)
+{
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < VG_STORE_N_VERDICTS && len < cap; i++) {
+        int n = snprintf(out + len, cap - len, "%s%s", i > 0 ? ", " : "",
+                         vg_verdict_name(vg_store_verdict_order[i]));
+
+        len += n > 0 ? (size_t)n : 0;
+    }
+}
+
 static int
 vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, size_t errlen)
 {
+    char names[96];
+    enum vg_verdict vd;
     uint64_t n;
 
     switch (p) {
@@ -154,16 +183,13 @@ vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, 
         q->f.probe_asn = (uint32_t)n;
         return 0;
     case VG__P_VERDICT:
-        for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
-            if (strcmp(v, vg_store_verdicts[i]) == 0) {
-                (void)vg_strlcpy(q->x_verdict, v, sizeof(q->x_verdict));
-                q->f.x_verdict = q->x_verdict;
-                return 0;
-            }
+        if (vg_verdict_parse(v, &vd)) {
+            (void)vg_strlcpy(q->x_verdict, vg_verdict_name(vd), sizeof(q->x_verdict));
+            q->f.x_verdict = q->x_verdict;
+            return 0;
         }
-        snprintf(err, errlen,
-                 "x_verdict must be one of accessible, blocked, intercepted, down, "
-                 "unknown");
+        vg__api_verdict_list(names, sizeof(names));
+        snprintf(err, errlen, "x_verdict must be one of %s", names);
         return VG_EINVAL;
     case VG__P_SINCE:
     case VG__P_UNTIL:
@@ -302,9 +328,7 @@ int
 vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_axis y, char **out,
                        size_t *len)
 {
-    static const char *const counts[] = {"accessible", "blocked", "intercepted",
-                                         "down",       "unknown", "total"};
-    const char *cols[8];
+    const char *cols[2 + VG_STORE_N_VERDICTS + 1];
     size_t ncols = 0;
     const json_t *result = json_object_get(agg, "result");
     struct vg_buf b;
@@ -317,9 +341,10 @@ vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_ax
     if (y != VG_AXIS_NONE) {
         cols[ncols++] = vg_store_axis_name(y);
     }
-    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-        cols[ncols++] = counts[i];
+    for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
+        cols[ncols++] = vg_verdict_name(vg_store_verdict_order[i]);
     }
+    cols[ncols++] = "total";
     vg_buf_init(&b, VG__CSV_MAX);
     for (size_t c = 0; c < ncols; c++) {
         if (vg_buf_appendf(&b, "%s%s", c > 0 ? "," : "", cols[c]) < 0) {

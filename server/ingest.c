@@ -9,22 +9,21 @@
  */
 #include "ingest.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/buf.h"
+#include "meas/record.h"
+#include "meas/record_read.h"
 #include "util/mem.h"
 #include "util/str.h"
 
 #define VG__ID_NAME_MAX 32 /* characters of the test name in a report_id */
-#define VG__SCRUBBED    "[scrubbed]"
 
 /* data_format_version values whose shape this collector knows. */
-static const char *const vg__formats[] = {"0.2.0"};
+static const char *const vg__formats[] = {VG_REC_DATA_FORMAT_VERSION};
 
 static bool
 vg__known_format(const char *v)
@@ -141,7 +140,8 @@ int
 vg_ingest_parse_open(const char *body, size_t len, struct vg_ingest_open *out, char *err,
                      size_t errlen)
 {
-    static const char *const tokens[] = {"software_name", "software_version", "test_version"};
+    static const char *const tokens[] = {VG_REC_KEY_SOFTWARE_NAME, VG_REC_KEY_SOFTWARE_VERSION,
+                                         VG_REC_KEY_TEST_VERSION};
     char *dst[] = {out->report.software_name, out->report.software_version, out->test_version};
     const char *dfv, *fmt, *asn, *cc, *tn, *tst, *v;
     json_error_t jerr;
@@ -157,12 +157,12 @@ vg_ingest_parse_open(const char *body, size_t len, struct vg_ingest_open *out, c
         json_decref(j);
         return VG_EPROTO;
     }
-    if (vg__ingest_get_str(j, "data_format_version", true, &dfv, err, errlen) < 0 ||
+    if (vg__ingest_get_str(j, VG_REC_KEY_DATA_FORMAT_VERSION, true, &dfv, err, errlen) < 0 ||
         vg__ingest_get_str(j, "format", true, &fmt, err, errlen) < 0 ||
-        vg__ingest_get_str(j, "probe_asn", true, &asn, err, errlen) < 0 ||
-        vg__ingest_get_str(j, "probe_cc", true, &cc, err, errlen) < 0 ||
-        vg__ingest_get_str(j, "test_name", true, &tn, err, errlen) < 0 ||
-        vg__ingest_get_str(j, "test_start_time", true, &tst, err, errlen) < 0) {
+        vg__ingest_get_str(j, VG_REC_KEY_PROBE_ASN, true, &asn, err, errlen) < 0 ||
+        vg__ingest_get_str(j, VG_REC_KEY_PROBE_CC, true, &cc, err, errlen) < 0 ||
+        vg__ingest_get_str(j, VG_REC_KEY_TEST_NAME, true, &tn, err, errlen) < 0 ||
+        vg__ingest_get_str(j, VG_REC_KEY_TEST_START_TIME, true, &tst, err, errlen) < 0) {
         goto out;
     }
     if (!vg__known_format(dfv)) {
@@ -284,84 +284,15 @@ vg_ingest_uid_is_valid(const char *s)
     return vg__is_word(s, VG_UID_MAX, "_-.");
 }
 
-/* Replace every occurrence of ip in the strings of j (values, not keys). */
-static void
-vg__scrub(json_t *j, const char *ip, size_t iplen)
-{
-    const char *key;
-    json_t *v;
-    size_t i;
-
-    if (json_is_object(j)) {
-        json_object_foreach(j, key, v)
-        {
-            vg__scrub(v, ip, iplen);
-        }
-    } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v)
-        {
-            vg__scrub(v, ip, iplen);
-        }
-    } else if (json_is_string(j)) {
-        const char *s = json_string_value(j), *hit;
-        size_t len = json_string_length(j), off = 0;
-        struct vg_buf b;
-
-        if (memmem(s, len, ip, iplen) == NULL) {
-            return;
-        }
-        /* The result is never longer than len * (1 + strlen(VG__SCRUBBED)) bytes. */
-        vg_buf_init(&b, SIZE_MAX / 2);
-        while ((hit = memmem(s + off, len - off, ip, iplen)) != NULL) {
-            size_t pre = (size_t)(hit - (s + off));
-
-            if (vg_buf_append(&b, s + off, pre) < 0 ||
-                vg_buf_append(&b, VG__SCRUBBED, sizeof(VG__SCRUBBED) - 1) < 0) {
-                break;
-            }
-            off += pre + iplen;
-        }
-        if (vg_buf_append(&b, s + off, len - off) == 0) {
-            (void)json_string_setn(j, (const char *)b.data, b.len);
-        }
-        vg_buf_cleanup(&b);
-    }
-}
-
-/*
- * probe_ip: the placeholder replaces what the client sent, and a real address it sent is
- * scrubbed from the rest of the measurement too (probes may leak it in DNS answers, headers or
- * page bodies).
- */
-static void
-vg__scrub_probe_ip(json_t *m)
-{
-    json_t *v = json_object_get(m, "probe_ip");
-    unsigned char addr[16];
-
-    if (json_is_string(v)) {
-        const char *ip = json_string_value(v);
-        size_t len = json_string_length(v);
-        char copy[64];
-
-        if (len < sizeof(copy) && strcmp(ip, VG_INGEST_PROBE_IP) != 0 &&
-            (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1)) {
-            memcpy(copy, ip, len + 1);
-            vg__scrub(m, copy, len);
-        }
-    }
-    json_object_set_new(m, "probe_ip", json_string(VG_INGEST_PROBE_IP));
-}
-
 static int
 vg__check_against_report(json_t *m, const struct vg_store_report *rep, char *err, size_t errlen)
 {
     const char *cc, *asn, *tn;
     uint32_t asn_n;
 
-    VG_TRY(vg__ingest_get_str(m, "probe_cc", true, &cc, err, errlen));
-    VG_TRY(vg__ingest_get_str(m, "probe_asn", true, &asn, err, errlen));
-    VG_TRY(vg__ingest_get_str(m, "test_name", true, &tn, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_PROBE_CC, true, &cc, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_PROBE_ASN, true, &asn, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_TEST_NAME, true, &tn, err, errlen));
     if (strcmp(cc, rep->probe_cc) != 0) {
         snprintf(err, errlen, "probe_cc differs from the report's (%s)", rep->probe_cc);
         return VG_EINVAL;
@@ -390,16 +321,16 @@ vg__ingest(json_t *m, const struct vg_store_report *rep, int64_t received_us, st
         snprintf(err, errlen, "the measurement must be a JSON object");
         return VG_EPROTO;
     }
-    VG_TRY(vg__ingest_get_str(m, "data_format_version", true, &dfv, err, errlen));
+    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_DATA_FORMAT_VERSION, true, &dfv, err, errlen));
     if (!vg__known_format(dfv)) {
         snprintf(err, errlen, "unknown data_format_version (this collector knows 0.2.0)");
         return VG_EINVAL;
     }
     if (rep != NULL) {
         VG_TRY(vg__check_against_report(m, rep, err, errlen));
-        json_object_set_new(m, "report_id", json_string(rep->report_id));
+        vg_rec_set_report_id(m, rep->report_id);
     }
-    vg__scrub_probe_ip(m);
+    vg_rec_scrub_probe_ip(m);
     /* jansson keeps insertion order: the stored text has the client's field order. */
     u->text = json_dumps(m, JSON_COMPACT);
     if (u->text == NULL) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "meas/record.h"
 #include "store.h"
 #include "util/err.h"
 
@@ -20,7 +21,7 @@
 #define VG_REPORT_RANDOM_BYTES 32
 
 /* The probe address every stored measurement carries, whatever the client sent. */
-#define VG_INGEST_PROBE_IP "127.0.0.1"
+#define VG_INGEST_PROBE_IP VG_REC_PROBE_IP_SCRUBBED
 
 /* What OONI's POST /report carries beyond struct vg_store_report. */
 struct vg_ingest_open {

@@ -28,7 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meas/record_read.h"
 #include "util/err.h"
+#include "vigie/vigie.h"
 
 /* Store errors: names for entries of the one error table (lib/util/err.h). */
 #define VG_STORE_EUNAVAIL  VG_EDB_UNAVAIL /* unreachable, locked, full or failing I/O: HTTP 503 */
@@ -47,18 +49,22 @@ struct vg_store;
  */
 void vg_store_last_error(struct vg_store *s, char *buf, size_t cap);
 
-/* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused. */
-#define VG_STORE_MEAS_MAX  (16 * 1024 * 1024) /* raw measurement JSON accepted */
-#define VG_UID_MAX         128                /* measurement_uid buffer, NUL included */
-#define VG_REPORT_ID_MAX   128                /* report_id buffer, NUL included */
-#define VG_STORE_INPUT_MAX 2048               /* input (a URL): VG_URL_MAX */
-#define VG_STORE_NAME_MAX  64                 /* test_name, software_*, x_cause, blocking */
-#define VG_STORE_IDEM_MAX  136                /* idempotency key buffer, NUL included */
-#define VG_STORE_PAGE_MAX  1000               /* rows per vg_store_list / vg_store_targets page */
+/* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused.
+ * The measurement's fields are read by the record module (meas/record_read.h), whose bounds
+ * these are. */
+#define VG_STORE_MEAS_MAX  (16 * 1024 * 1024)         /* raw measurement JSON accepted */
+#define VG_UID_MAX         128                        /* measurement_uid buffer, NUL included */
+#define VG_REPORT_ID_MAX   (VG_REC_REPORT_ID_MAX + 1) /* report_id buffer (128), NUL included */
+#define VG_STORE_INPUT_MAX VG_REC_INPUT_MAX           /* input (a URL): VG_URL_MAX */
+#define VG_STORE_NAME_MAX  VG_REC_NAME_MAX     /* 64: test_name, software_*, x_cause, blocking */
+#define VG_STORE_IDEM_MAX  (VG_REC_ID_MAX + 3) /* idempotency key buffer (136), NUL included */
+#define VG_STORE_PAGE_MAX  1000                /* rows per vg_store_list / vg_store_targets page */
 
-/* The five verdict buckets (docs/verdicts.md), in this order in aggregation results. */
-#define VG_STORE_N_VERDICTS 5
-extern const char *const vg_store_verdicts[VG_STORE_N_VERDICTS];
+/* The verdict buckets (enum vg_verdict, docs/verdicts.md) in the order of the aggregation
+ * results and of the API's CSV columns: accessible first, as the API has always answered (the
+ * enum's own order is by severity). */
+#define VG_STORE_N_VERDICTS VG_VERDICT_COUNT
+extern const enum vg_verdict vg_store_verdict_order[VG_STORE_N_VERDICTS];
 
 struct vg_store;
 
@@ -116,7 +122,7 @@ struct vg_store_meas {
     char test_name[VG_STORE_NAME_MAX + 1];
     char software_name[VG_STORE_NAME_MAX + 1];
     char software_version[VG_STORE_NAME_MAX + 1];
-    char x_verdict[16];                   /* one of vg_store_verdicts */
+    char x_verdict[16];                   /* vg_verdict_name() of a verdict */
     char x_cause[VG_STORE_NAME_MAX + 1];  /* "" when null */
     char blocking[VG_STORE_NAME_MAX + 1]; /* "" when null, "false", or OONI's string */
     int accessible;                       /* -1 null, 0 false, 1 true */
@@ -202,7 +208,7 @@ struct vg_store_filter {
     const char *probe_cc; /* "IT" */
     bool has_probe_asn;
     uint32_t probe_asn;
-    const char *x_verdict; /* one of vg_store_verdicts, else VG_EINVAL */
+    const char *x_verdict; /* a verdict's name (vg_verdict_parse), else VG_EINVAL */
     int64_t since;         /* UTC seconds, inclusive; 0: no bound */
     int64_t until;         /* UTC seconds, exclusive; 0: no bound */
 };

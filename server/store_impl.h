@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_impl.h - private to the store: the backend ops (struct vg_store_ops), the migrations and
- * the hooks unit tests use. Nothing outside server/store*.c and tests/unit/test_store.c includes
- * it.
+ * store_impl.h - private to the store: the backend ops (struct vg_store_ops), the migrations, the
+ * store object and what its parts share, and the hooks tests use. Nothing outside server/store*.c,
+ * server/migrations.c and the store's tests (tests/unit/test_store.c, tests/fuzz/fuzz_store_row.c)
+ * includes it.
  *
- * Split of work: store.c holds everything that does not depend on the database (row extraction,
- * the writer thread and its batching, the connection pool, SQL text, result JSON); a backend only
- * connects, runs parameterised SQL and maps its errors onto the codes below. All SQL is written
- * once, with PostgreSQL's $1..$n placeholders; the SQLite backend binds them as ?NNN (same
- * numbers). Schema differences live in migrations.c.
+ * Split of work: the store's parts (listed at the top of store.c) hold everything that does not
+ * depend on the database (row extraction, the writer thread and its batching, the connection
+ * pool, SQL text, result JSON); a backend only connects, runs parameterised SQL and maps its
+ * errors onto the codes below. All SQL is written once, with PostgreSQL's $1..$n placeholders;
+ * the SQLite backend binds them as ?NNN (same numbers). Schema differences live in migrations.c.
  */
 #ifndef VG_SERVER_STORE_IMPL_H
 #define VG_SERVER_STORE_IMPL_H
 
+#include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "store.h"
 
@@ -117,8 +121,28 @@ int vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool n
                       char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------------------------- */
-/* Test hooks */
+/* The store object (store.c) */
 
+#define VG__MEAS_COLS        18 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
+#define VG__QUERY_MAX_PARAMS 16 /* parameters of a dynamic query (struct vg__query) */
+#define VG__N_WSQL           6  /* ingest statements (store_derive.c) */
+#define VG__N_CHUNKS         4  /* row counts each is prepared for (store_derive.c) */
+
+/* The ingest statements (store_derive.c vg__wsql), by what they write. */
+enum {
+    VG__W_MEAS,
+    VG__W_AGG_HOUR,
+    VG__W_AGG_NET,
+    VG__W_AGG_DOMAIN,
+    VG__W_AGG_CC_DOMAIN,
+    VG__W_TARGET,
+    VG__N_W
+};
+
+struct vg__job;
+struct vg__zs; /* store_writer.c */
+
+/* Test hook: what the writer has done (vg__store_get_stats). */
 struct vg__store_stats {
     uint64_t txns;       /* write transactions committed */
     uint64_t jobs;       /* write calls served */
@@ -126,6 +150,192 @@ struct vg__store_stats {
     uint64_t max_group;  /* most calls grouped into one transaction */
     uint64_t reconnects; /* connections replaced after VG_STORE_EUNAVAIL */
 };
+
+/* Owned by vg_store_open / vg_store_close (store.c); each member says which part uses it. */
+struct vg_store {
+    const struct vg_store_ops *ops;
+    char *target; /* spec without its scheme prefix (owned) */
+    struct vg_store_opts o;
+
+    /* the read pool (store_read.c) */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    struct vg__conn **idle; /* o.readers slots (owned, and the connections in them) */
+    size_t n_idle;
+    unsigned n_open;
+
+    /* the writer (store_writer.c) */
+    pthread_mutex_t mu; /* the job queue, job completion, stats and last_error */
+    pthread_cond_t work;
+    struct vg__job *head, *tail; /* borrowed from the callers waiting in vg__store_submit */
+    bool stop;
+    pthread_t writer;
+    struct vg__conn *wconn; /* the writer thread's alone (before it starts: vg_store_open's) */
+    struct vg__store_stats stats;
+    char last_error[256]; /* vg_store_last_error() */
+
+    pthread_mutex_t z_mu;
+    struct vg__zs *z_free; /* deflate states ready for reuse (owned) */
+
+    char *wsql[VG__N_WSQL][VG__N_CHUNKS]; /* ingest statements per chunk size (owned) */
+};
+
+/* Remember the database's words for a failure (vg_store_last_error). */
+void vg__store_note_error(struct vg_store *s, const char *msg);
+/* Count a connection replaced after VG_STORE_EUNAVAIL. */
+void vg__store_count_reconnect(struct vg_store *s);
+/* The current time in UTC microseconds. */
+int64_t vg__store_now_us(void);
+/* True when v names a verdict (vg_verdict_parse). */
+bool vg__store_verdict_ok(const char *v);
+
+/* SQL values. Text values borrow s. */
+static inline struct vg__val
+vg__store_text(const char *s)
+{
+    return (struct vg__val){.t = VG__TEXT, .p = s, .len = strlen(s)};
+}
+
+static inline struct vg__val
+vg__store_text_or_null(const char *s)
+{
+    return s[0] != '\0' ? vg__store_text(s) : (struct vg__val){.t = VG__NULL};
+}
+
+static inline struct vg__val
+vg__store_int(int64_t i)
+{
+    return (struct vg__val){.t = VG__INT, .i = i};
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Rows (store_row.c) */
+
+/* True when s[cap] holds a NUL. */
+bool vg__store_terminated(const char *s, size_t cap);
+/* What vg_store_insert requires of a row: 0 or VG_EINVAL. */
+VG_MUST_USE int vg__store_row_valid(const struct vg_store_meas *m);
+/* A report_id the store accepts: 1..VG_REPORT_ID_MAX-1 printable ASCII, no space. */
+bool vg__store_report_id_ok(const char *id);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Writes (store_writer.c, store_txn.c, store_derive.c) */
+
+enum vg__job_kind {
+    VG__JOB_INSERT,
+    VG__JOB_REPORT_OPEN,
+    VG__JOB_REPORT_CLOSE,
+};
+
+/* One write call waiting for the writer; lives on the caller's stack, everything borrowed. */
+struct vg__job {
+    enum vg__job_kind kind;
+    /* insert */
+    const struct vg_store_meas *rows;
+    size_t n;
+    uint8_t **z; /* compressed raw of each row */
+    size_t *zlen;
+    char (*uids)[VG_UID_MAX]; /* results: one per row */
+    int64_t received_us;
+    /* reports */
+    const struct vg_store_report *rep;
+    const char *report_id;
+    int64_t now;
+    /* completion */
+    int rc;
+    bool done;
+    pthread_cond_t cv;
+    struct vg__job *next;
+};
+
+/* Per-job results of one transaction, applied to the jobs only once it committed. */
+struct vg__jobres {
+    int rc;
+};
+
+/* One measurement row inside a write group (pointers into its job). */
+struct vg__wrow {
+    const struct vg_store_meas *m;
+    const uint8_t *z;
+    size_t zlen;
+    int64_t received_us;
+    char *uid_out; /* VG_UID_MAX bytes in the job's result array */
+    bool is_new;
+    bool found;
+};
+
+/* The writer thread (arg: the store). */
+void *vg__store_writer_main(void *arg);
+/* Free the pooled deflate states (vg_store_close). */
+void vg__store_zs_free(struct vg_store *s);
+/* One write transaction for the group of jobs (a list): 0 once committed, res[] then holds each
+ * job's outcome and the uids are written; on error nothing is committed (store_txn.c). */
+VG_MUST_USE int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
+/* Build / free s->wsql (store_derive.c). */
+void vg__store_wsql_init(struct vg_store *s);
+void vg__store_wsql_free(struct vg_store *s);
+/* Run ingest statement `which` over n rows of params (n * width values, row-major), largest
+ * chunks first. cb gets each RETURNING row. */
+VG_MUST_USE int vg__store_write_rows(struct vg_store *s, int which, size_t n,
+                                     const struct vg__val *p, vg__row_cb cb, void *arg);
+/* Count tables and latest states of the rows of w[n] that are new. */
+VG_MUST_USE int vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n);
+
+/* The count tables kept at ingest (docs/storage.md): which dimensions each keeps, its period. */
+enum {
+    VG__DIM_DOMAIN = 1,
+    VG__DIM_CC = 2,
+    VG__DIM_ASN = 4,
+};
+
+struct vg__rollup {
+    int wsql; /* upsert: (time, [domain], [probe_cc], [probe_asn], x_verdict, n) */
+    int64_t period;
+    unsigned dims;
+    const char *table; /* daily tables, smallest first, for vg_store_aggregate */
+};
+extern const struct vg__rollup vg__store_rollups[];
+extern const size_t vg__store_n_rollups;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reads (store_read.c) */
+
+typedef int (*vg__read_fn)(struct vg_store *s, struct vg__conn *c, void *arg);
+
+/* Run fn on a pooled connection. A connection that turns out dead (the server restarted, the
+ * network dropped it while idle) is replaced and fn runs once more on a fresh one. */
+VG_MUST_USE int vg__store_read(struct vg_store *s, vg__read_fn fn, void *arg);
+/* A text value (or "") into out[cap], cut to fit. */
+void vg__store_copy_text(const struct vg__val *v, char *out, size_t cap);
+
+/* A query built from fixed pieces and filters; its parameters borrow the filter's strings. */
+struct vg__query {
+    char sql[2048];
+    size_t len;
+    struct vg__val p[VG__QUERY_MAX_PARAMS];
+    size_t np;
+    char domain[256]; /* derived from an input filter */
+};
+/* Append text (a fixed piece: aborts if the buffer is outgrown, a bug). */
+void vg__store_q_add(struct vg__query *q, const char *text);
+/* Append pre, a placeholder for the new parameter v, then post. */
+void vg__store_q_param(struct vg__query *q, const char *pre, struct vg__val v, const char *post);
+/* 0, or VG_EINVAL for a filter out of bounds. f may be NULL. */
+VG_MUST_USE int vg__store_filter_valid(const struct vg_store_filter *f);
+/* WHERE conditions for filter f on a table whose time column is tcol. */
+void vg__store_q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *tcol,
+                         int64_t since, bool with_input);
+/* Opaque cursors: a JSON array as base64url (fresh string), and back (n elements, or NULL). */
+char *vg__store_cursor_encode(json_t *arr);
+json_t *vg__store_cursor_decode(const char *c, size_t n);
+/* Result values as JSON: text or null, "AS<n>", "2026-11-29T11:13:46Z". */
+json_t *vg__store_jtext(const struct vg__val *v);
+json_t *vg__store_jasn(int64_t asn);
+json_t *vg__store_jtime(int64_t t);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Test hooks */
+
 void vg__store_get_stats(struct vg_store *s, struct vg__store_stats *out);
 
 /* Host of a URL (lower case, no port, brackets kept off IPv6 literals) into out; "" when input

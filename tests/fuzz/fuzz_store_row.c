@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_store_row.c - the collector's untrusted input as the store reads it: measurement JSON ->
- * row (vg_store_meas_from_json in server/store.c), and the URL host extraction behind the domain
- * column. Checks that every accepted row satisfies what vg_store_insert requires and that every
- * refusal says why and leaves no half-filled row.
+ * row (vg_store_meas_from_json in server/store_row.c), and the URL host extraction behind the
+ * domain column. Checks that every accepted row satisfies what vg_store_insert requires and that
+ * every refusal says why and leaves no half-filled row.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,7 +26,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct vg_store_meas r;
     char err[256] = "", dom[256], *text;
-    bool verdict_ok = false;
+    enum vg_verdict vd;
+    bool verdict_ok;
     int rc;
 
     rc =
@@ -39,9 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_terminated(r.domain, sizeof(r.domain));
         check_terminated(r.x_cause, sizeof(r.x_cause));
         check_terminated(r.blocking, sizeof(r.blocking));
-        for (int i = 0; i < VG_STORE_N_VERDICTS; i++) {
-            verdict_ok |= strcmp(r.x_verdict, vg_store_verdicts[i]) == 0;
-        }
+        verdict_ok = vg_verdict_parse(r.x_verdict, &vd);
         if (!verdict_ok || strlen(r.probe_cc) != 2 || r.probe_cc[0] < 'A' || r.probe_cc[0] > 'Z' ||
             r.test_name[0] == '\0' || r.raw != (const char *)data || r.raw_len != size ||
             strncmp(r.measurement_uid, "20261129111347.000123_", 22) != 0 ||

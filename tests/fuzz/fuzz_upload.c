@@ -50,7 +50,7 @@ static void
 check_accepted(const struct vg_ingest *u, const char *claimed_ip, const char *report_id)
 {
     json_t *m = json_loads(u->text, 0, NULL);
-    bool known = false;
+    enum vg_verdict vd;
 
     if (!json_is_object(m) || u->row.raw != u->text || u->row.raw_len != u->len ||
         u->row.measurement_uid[0] == '\0' || u->row.idem_key[0] == '\0') {
@@ -70,10 +70,7 @@ check_accepted(const struct vg_ingest *u, const char *claimed_ip, const char *re
     if (claimed_ip != NULL && has_string(m, claimed_ip)) {
         abort(); /* the client's address survived somewhere */
     }
-    for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
-        known |= strcmp(u->row.x_verdict, vg_store_verdicts[i]) == 0;
-    }
-    if (!known) {
+    if (!vg_verdict_parse(u->row.x_verdict, &vd)) {
         abort();
     }
     json_decref(m);

@@ -263,6 +263,72 @@ test_from_json_ooni_verdicts(void **state)
     assert_int_equal(from("{" BASE ",\"probe_asn\":\"AS4294967295\"}", &r), VG_EPROTO);
 }
 
+/* The record module's reader (meas/record_read.h), which the row extraction above goes through. */
+static void
+test_record_summary(void **state)
+{
+    struct vg_rec_summary sum;
+    char err[128], *text;
+    json_t *m;
+
+    (void)state;
+    m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:b, s:s}}", "test_name", "x_dns",
+                  "probe_cc", "IT", "probe_asn", "AS3269", "measurement_start_time",
+                  "2026-11-29 11:13:46", "id", "abc-1", "probe_ip", "192.0.2.7", "input",
+                  "dns://192.0.2.7/", "test_keys", "x_verdict", "blocked", "accessible", 0,
+                  "x_cause", "dns.nxdomain");
+    assert_int_equal(vg_rec_summary_read(m, &sum, err, sizeof(err)), 0);
+    assert_string_equal(sum.test_name, "x_dns");
+    assert_string_equal(sum.probe_cc, "IT");
+    assert_int_equal(sum.probe_asn, 3269);
+    assert_int_equal(sum.start_time, 1795950826);
+    assert_true(sum.has_id);
+    assert_string_equal(sum.id, "abc-1");
+    assert_true(sum.has_input);
+    assert_int_equal(sum.verdict, VG_VERDICT_BLOCKED);
+    assert_string_equal(sum.x_cause, "dns.nxdomain");
+    assert_string_equal(sum.blocking, "");
+    assert_int_equal(sum.accessible, 0);
+    assert_string_equal(sum.report_id, "");
+    /* The setters the ingest normalises with. */
+    vg_rec_set_report_id(m, "r-1");
+    vg_rec_scrub_probe_ip(m);
+    text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(strstr(text, "\"probe_ip\":\"127.0.0.1\""));
+    assert_non_null(strstr(text, "\"input\":\"dns://[scrubbed]/\""));
+    assert_null(strstr(text, "192.0.2.7"));
+    free(text);
+    assert_int_equal(vg_rec_summary_read(m, &sum, err, sizeof(err)), 0);
+    assert_string_equal(sum.report_id, "r-1");
+    /* A refusal names the field and leaves nothing behind; err may be NULL. */
+    json_object_set_new(m, "probe_asn", json_integer(3269));
+    memset(&sum, 0x55, sizeof(sum));
+    assert_int_equal(vg_rec_summary_read(m, &sum, err, sizeof(err)), VG_EPROTO);
+    assert_string_equal(err, "probe_asn is not a string");
+    assert_int_equal(sum.test_name[0], '\0');
+    assert_int_equal(vg_rec_summary_read(m, &sum, NULL, 0), VG_EPROTO);
+    assert_int_equal(vg_rec_summary_read(NULL, &sum, err, sizeof(err)), VG_EPROTO);
+    assert_string_equal(err, "measurement is not a JSON object");
+    json_decref(m);
+}
+
+/* The aggregation's verdict columns: every verdict of the enum once, in the API's order. */
+static void
+test_verdict_order(void **state)
+{
+    static const char *const api[] = {"accessible", "blocked", "intercepted", "down", "unknown"};
+    unsigned seen = 0;
+
+    (void)state;
+    assert_int_equal(VG_STORE_N_VERDICTS, sizeof(api) / sizeof(api[0]));
+    for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
+        assert_true((unsigned)vg_store_verdict_order[i] < VG_VERDICT_COUNT);
+        assert_false(seen & (1u << vg_store_verdict_order[i]));
+        seen |= 1u << vg_store_verdict_order[i];
+        assert_string_equal(vg_verdict_name(vg_store_verdict_order[i]), api[i]);
+    }
+}
+
 static void
 test_from_json_refusals(void **state)
 {
@@ -1615,6 +1681,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_sha512_known_answers), cmocka_unit_test(test_url_domain),
         cmocka_unit_test(test_from_json_vigie),      cmocka_unit_test(test_from_json_ooni_verdicts),
         cmocka_unit_test(test_from_json_refusals),   cmocka_unit_test(test_axes),
+        cmocka_unit_test(test_record_summary),       cmocka_unit_test(test_verdict_order),
     };
     bool pg_only = argc > 1 && strcmp(argv[1], "--pg") == 0;
     int rc = 0;

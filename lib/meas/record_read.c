@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_read.c - reading and normalising a measurement someone else wrote (record_read.h). Every
+ * field is checked for type, form and length before use, and a refusal says which field.
+ */
+#include "meas/record_read.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "meas/record.h"
+#include "util/buf.h"
+#include "util/str.h"
+#include "util/timefmt.h"
+
+#define VG__REC_SCRUBBED "[scrubbed]"
+
+/* Keys read here only. */
+#define VG__REC_KEY_ID        "id"
+#define VG__REC_KEY_PROBE_IP  "probe_ip"
+#define VG__REC_KEY_TEST_KEYS "test_keys"
+
+/* Where a refusal is written. */
+struct vg__rec_rd {
+    char *err;
+    size_t errlen;
+};
+
+static int
+vg__rec_bad(struct vg__rec_rd *x, const char *what)
+{
+    snprintf(x->err, x->errlen, "%s", what);
+    return VG_EPROTO;
+}
+
+static bool
+vg__rec_chars_ok(const char *s, int lo, int hi)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < lo || (unsigned char)*s > hi) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Copy string member key of obj into out[cap]. Missing or null: "" and *present false
+ * (VG_EPROTO when required). Wrong type: VG_EPROTO; longer than cap - 1: VG_ETOOBIG. */
+static int
+vg__rec_get_str(struct vg__rec_rd *x, json_t *obj, const char *key, bool required, char *out,
+                size_t cap, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+
+    out[0] = '\0';
+    if (present != NULL) {
+        *present = false;
+    }
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            snprintf(x->err, x->errlen, "missing %s", key);
+            return VG_EPROTO;
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        snprintf(x->err, x->errlen, "%s is not a string", key);
+        return VG_EPROTO;
+    }
+    if (json_string_length(v) >= cap) {
+        snprintf(x->err, x->errlen, "%s longer than %zu bytes", key, cap - 1);
+        return VG_ETOOBIG;
+    }
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    if (present != NULL) {
+        *present = true;
+    }
+    return 0;
+}
+
+/* The network and time of the measurement: test_name, probe_cc, probe_asn, start time. */
+static int
+vg__rec_read_where(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s)
+{
+    char buf[3], asn[16], start[32];
+    uint64_t n;
+
+    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_TEST_NAME, true, s->test_name, sizeof(s->test_name),
+                           NULL));
+    if (s->test_name[0] == '\0' ||
+        strspn(s->test_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(s->test_name)) {
+        return vg__rec_bad(x, "test_name must be [a-z0-9_]+");
+    }
+    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_PROBE_CC, true, buf, sizeof(buf), NULL));
+    if (strlen(buf) != 2 || strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2) {
+        return vg__rec_bad(x, "probe_cc must be two upper-case letters");
+    }
+    memcpy(s->probe_cc, buf, 3);
+    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_PROBE_ASN, true, asn, sizeof(asn), NULL));
+    if (strncmp(asn, "AS", 2) != 0 || vg_parse_u64(asn + 2, 0, UINT32_MAX, &n) < 0) {
+        return vg__rec_bad(x, "probe_asn must be AS<number>");
+    }
+    s->probe_asn = (uint32_t)n;
+    VG_TRY(
+        vg__rec_get_str(x, m, VG_REC_KEY_MEASUREMENT_START_TIME, true, start, sizeof(start), NULL));
+    if (vg_time_parse(start, &s->start_time) < 0) {
+        return vg__rec_bad(x, "measurement_start_time must be YYYY-MM-DD hh:mm:ss");
+    }
+    return 0;
+}
+
+/* What was measured, by which software, in which report, under which client id. */
+static int
+vg__rec_read_what(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s)
+{
+    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_REPORT_ID, false, s->report_id, sizeof(s->report_id),
+                           NULL));
+    if (!vg__rec_chars_ok(s->report_id, 0x21, 0x7e)) {
+        return vg__rec_bad(x, "report_id has characters outside printable ASCII");
+    }
+    VG_TRY(
+        vg__rec_get_str(x, m, VG_REC_KEY_INPUT, false, s->input, sizeof(s->input), &s->has_input));
+    s->has_input = s->input[0] != '\0';
+    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_SOFTWARE_NAME, false, s->software_name,
+                           sizeof(s->software_name), NULL));
+    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_SOFTWARE_VERSION, false, s->software_version,
+                           sizeof(s->software_version), NULL));
+    if (!vg__rec_chars_ok(s->software_name, 0x20, 0x7e) ||
+        !vg__rec_chars_ok(s->software_version, 0x20, 0x7e)) {
+        return vg__rec_bad(x, "software_name/version has characters outside printable ASCII");
+    }
+    /* The client's own id of the measurement (OONI df-000 "id", a UUID4; vigie probe writes
+     * one): a re-upload carries it again. */
+    VG_TRY(vg__rec_get_str(x, m, VG__REC_KEY_ID, false, s->id, sizeof(s->id), &s->has_id));
+    if (s->has_id && (s->id[0] == '\0' || !vg__rec_chars_ok(s->id, 0x21, 0x7e))) {
+        return vg__rec_bad(x, "id must be printable ASCII without spaces");
+    }
+    return 0;
+}
+
+/* test_keys.blocking and .accessible, OONI's own outcome fields. */
+static int
+vg__rec_read_outcome(struct vg__rec_rd *x, json_t *tk, struct vg_rec_summary *s)
+{
+    json_t *v = json_object_get(tk, VG_REC_KEY_BLOCKING);
+
+    if (json_is_false(v)) {
+        snprintf(s->blocking, sizeof(s->blocking), "false");
+    } else if (json_is_true(v)) {
+        snprintf(s->blocking, sizeof(s->blocking), "true");
+    } else if (v != NULL && !json_is_null(v)) {
+        VG_TRY(vg__rec_get_str(x, tk, VG_REC_KEY_BLOCKING, false, s->blocking, sizeof(s->blocking),
+                               NULL));
+        if (s->blocking[0] == '\0' || !vg__rec_chars_ok(s->blocking, 0x21, 0x7e)) {
+            return vg__rec_bad(x, "test_keys.blocking must be false, null or a word");
+        }
+    }
+    v = json_object_get(tk, VG_REC_KEY_ACCESSIBLE);
+    if (json_is_boolean(v)) {
+        s->accessible = json_is_true(v);
+    } else if (v != NULL && !json_is_null(v)) {
+        return vg__rec_bad(x, "test_keys.accessible must be a boolean or null");
+    }
+    return 0;
+}
+
+/* The verdict OONI's probes imply by their fields (docs/storage.md). */
+static enum vg_verdict
+vg__rec_ooni_verdict(const struct vg_rec_summary *s)
+{
+    if (s->blocking[0] != '\0' && strcmp(s->blocking, "false") != 0) {
+        return VG_VERDICT_BLOCKED;
+    }
+    if (s->accessible == 1) {
+        return VG_VERDICT_ACCESSIBLE;
+    }
+    if (strcmp(s->blocking, "false") == 0 && s->accessible == 0) {
+        return VG_VERDICT_DOWN;
+    }
+    return VG_VERDICT_UNKNOWN;
+}
+
+/* test_keys: blocking, accessible, x_cause and x_verdict (or the verdict OONI's fields imply). */
+static int
+vg__rec_read_test_keys(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s)
+{
+    json_t *tk = json_object_get(m, VG__REC_KEY_TEST_KEYS);
+    bool has_verdict = false;
+    char buf[64];
+    int rc;
+
+    s->accessible = -1;
+    s->verdict = VG_VERDICT_UNKNOWN;
+    if (tk != NULL && !json_is_null(tk)) {
+        if (!json_is_object(tk)) {
+            return vg__rec_bad(x, "test_keys is not an object");
+        }
+        VG_TRY(vg__rec_read_outcome(x, tk, s));
+        VG_TRY(vg__rec_get_str(x, tk, VG_REC_KEY_X_CAUSE, false, s->x_cause, sizeof(s->x_cause),
+                               NULL));
+        if (!vg__rec_chars_ok(s->x_cause, 0x21, 0x7e)) {
+            return vg__rec_bad(x, "test_keys.x_cause has characters outside printable ASCII");
+        }
+        rc = vg__rec_get_str(x, tk, VG_REC_KEY_X_VERDICT, false, buf, sizeof(buf), &has_verdict);
+        if (rc == VG_ETOOBIG) {
+            buf[0] = '\0'; /* an over-long verdict is an unknown one */
+            has_verdict = true;
+        } else if (rc < 0) {
+            return rc;
+        }
+        if (has_verdict && !vg_verdict_parse(buf, &s->verdict)) {
+            s->verdict = VG_VERDICT_UNKNOWN;
+        }
+    }
+    if (!has_verdict) {
+        s->verdict = vg__rec_ooni_verdict(s);
+    }
+    return 0;
+}
+
+int
+vg_rec_summary_read(json_t *m, struct vg_rec_summary *out, char *err, size_t errlen)
+{
+    char scratch[1];
+    struct vg__rec_rd x = {err != NULL ? err : scratch, err != NULL ? errlen : sizeof(scratch)};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (x.errlen > 0) {
+        x.err[0] = '\0';
+    }
+    if (!json_is_object(m)) {
+        return vg__rec_bad(&x, "measurement is not a JSON object");
+    }
+    rc = vg__rec_read_where(&x, m, out);
+    if (rc == 0) {
+        rc = vg__rec_read_what(&x, m, out);
+    }
+    if (rc == 0) {
+        rc = vg__rec_read_test_keys(&x, m, out);
+    }
+    if (rc < 0) {
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+void
+vg_rec_set_report_id(json_t *m, const char *report_id)
+{
+    json_object_set_new(m, VG_REC_KEY_REPORT_ID, json_string(report_id));
+}
+
+/* Replace every occurrence of ip in the strings of j (values, not keys). */
+static void
+vg__rec_scrub(json_t *j, const char *ip, size_t iplen)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v)
+        {
+            vg__rec_scrub(v, ip, iplen);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            vg__rec_scrub(v, ip, iplen);
+        }
+    } else if (json_is_string(j)) {
+        const char *s = json_string_value(j), *hit;
+        size_t len = json_string_length(j), off = 0;
+        struct vg_buf b;
+
+        if (memmem(s, len, ip, iplen) == NULL) {
+            return;
+        }
+        /* The result is never longer than len * (1 + strlen(VG__REC_SCRUBBED)) bytes. */
+        vg_buf_init(&b, SIZE_MAX / 2);
+        while ((hit = memmem(s + off, len - off, ip, iplen)) != NULL) {
+            size_t pre = (size_t)(hit - (s + off));
+
+            if (vg_buf_append(&b, s + off, pre) < 0 ||
+                vg_buf_append(&b, VG__REC_SCRUBBED, sizeof(VG__REC_SCRUBBED) - 1) < 0) {
+                break;
+            }
+            off += pre + iplen;
+        }
+        if (vg_buf_append(&b, s + off, len - off) == 0) {
+            (void)json_string_setn(j, (const char *)b.data, b.len);
+        }
+        vg_buf_cleanup(&b);
+    }
+}
+
+void
+vg_rec_scrub_probe_ip(json_t *m)
+{
+    json_t *v = json_object_get(m, VG__REC_KEY_PROBE_IP);
+    unsigned char addr[16];
+
+    if (json_is_string(v)) {
+        const char *ip = json_string_value(v);
+        size_t len = json_string_length(v);
+        char copy[64];
+
+        if (len < sizeof(copy) && strcmp(ip, VG_REC_PROBE_IP_SCRUBBED) != 0 &&
+            (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1)) {
+            memcpy(copy, ip, len + 1);
+            vg__rec_scrub(m, copy, len);
+        }
+    }
+    json_object_set_new(m, VG__REC_KEY_PROBE_IP, json_string(VG_REC_PROBE_IP_SCRUBBED));
+}

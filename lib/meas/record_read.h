@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_read.h - reading a measurement that someone else wrote: the collector's ingest and store
+ * take what they index from an uploaded measurement (untrusted JSON, OONI's df-000-base plus
+ * vigie's test keys) through here, and normalise it with the setters below. Part of the record
+ * module (record.h writes measurements): key names are spelled in lib/meas/record*.c only, and in
+ * the VG_REC_KEY_* names below for the answers that echo a field under the measurement's own name
+ * (the collector's query API, OONI's report-open body). No I/O.
+ *
+ * Ownership: json_t * arguments are borrowed; the setters change the object in place.
+ */
+#ifndef VG_MEAS_RECORD_READ_H
+#define VG_MEAS_RECORD_READ_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "vigie/vigie.h"
+
+/* Top-level keys (df-000-base) other formats reuse under the same name. */
+#define VG_REC_KEY_DATA_FORMAT_VERSION    "data_format_version"
+#define VG_REC_KEY_INPUT                  "input"
+#define VG_REC_KEY_MEASUREMENT_START_TIME "measurement_start_time"
+#define VG_REC_KEY_PROBE_ASN              "probe_asn"
+#define VG_REC_KEY_PROBE_CC               "probe_cc"
+#define VG_REC_KEY_REPORT_ID              "report_id"
+#define VG_REC_KEY_SOFTWARE_NAME          "software_name"
+#define VG_REC_KEY_SOFTWARE_VERSION       "software_version"
+#define VG_REC_KEY_TEST_NAME              "test_name"
+#define VG_REC_KEY_TEST_START_TIME        "test_start_time"
+#define VG_REC_KEY_TEST_VERSION           "test_version"
+/* Members of test_keys the collector keeps as columns. */
+#define VG_REC_KEY_X_VERDICT  "x_verdict"
+#define VG_REC_KEY_X_CAUSE    "x_cause"
+#define VG_REC_KEY_BLOCKING   "blocking"
+#define VG_REC_KEY_ACCESSIBLE "accessible"
+
+/* Bounds of the fields read (bytes, without the NUL): a longer value is refused (VG_ETOOBIG). */
+#define VG_REC_NAME_MAX      64   /* test_name, software_name/_version, x_cause, blocking */
+#define VG_REC_INPUT_MAX     2048 /* input (a URL): VG_URL_MAX */
+#define VG_REC_REPORT_ID_MAX 127  /* report_id */
+#define VG_REC_ID_MAX        133  /* id: the client's own id of the measurement */
+
+/* What the collector indexes of one measurement, read and checked by vg_rec_summary_read. */
+struct vg_rec_summary {
+    char test_name[VG_REC_NAME_MAX + 1];        /* [a-z0-9_]+ */
+    char probe_cc[3];                           /* two upper-case letters ("ZZ": unknown) */
+    uint32_t probe_asn;                         /* "AS1234" -> 1234 */
+    int64_t start_time;                         /* measurement_start_time, UTC seconds */
+    char report_id[VG_REC_REPORT_ID_MAX + 1];   /* printable ASCII, no space; "" when none */
+    bool has_input;                             /* input is a non-empty string */
+    char input[VG_REC_INPUT_MAX + 1];           /* "" when missing or null */
+    char software_name[VG_REC_NAME_MAX + 1];    /* printable ASCII; "" when none */
+    char software_version[VG_REC_NAME_MAX + 1]; /* printable ASCII; "" when none */
+    bool has_id;                                /* the measurement has an "id" */
+    char id[VG_REC_ID_MAX + 1];         /* OONI df-000 "id" (a UUID4): printable ASCII, no space */
+    enum vg_verdict verdict;            /* test_keys.x_verdict, or what OONI's fields imply */
+    char x_cause[VG_REC_NAME_MAX + 1];  /* printable ASCII, no space; "" when null */
+    char blocking[VG_REC_NAME_MAX + 1]; /* "" when null, "false", "true", or OONI's word */
+    int accessible;                     /* test_keys.accessible: -1 null, 0 false, 1 true */
+};
+
+/*
+ * Read the summary of measurement m (untrusted; NULL or not an object is refused).
+ * Required: test_name, probe_cc, probe_asn ("AS<number>"), measurement_start_time
+ * ("YYYY-MM-DD hh:mm:ss", util/timefmt.h). A missing or null optional field reads as "".
+ * When test_keys.x_verdict is missing (OONI's own probes) the verdict is the one blocking and
+ * accessible imply: a blocking word -> blocked, accessible true -> accessible, blocking false and
+ * accessible false -> down, else unknown; an x_verdict that names no verdict is unknown.
+ * 0, or VG_EPROTO (a field missing, of the wrong type or form) / VG_ETOOBIG (a field over its
+ * bound) with err (may be NULL) saying which field; out is then zeroed.
+ */
+VG_MUST_USE int vg_rec_summary_read(json_t *m, struct vg_rec_summary *out, char *err,
+                                    size_t errlen);
+
+/* Set m's report_id. */
+void vg_rec_set_report_id(json_t *m, const char *report_id);
+
+/*
+ * Replace m's probe_ip with VG_REC_PROBE_IP_SCRUBBED (record.h). When m claimed a real address
+ * (IPv4 or IPv6), every string value of m that contains it gets "[scrubbed]" in its place, as
+ * OONI's probes do: probes may leak it in DNS answers, headers or page bodies.
+ */
+void vg_rec_scrub_probe_ip(json_t *m);
+
+#endif

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collector_impl.h - private to the collector (server/collector*.c): the server object, one
+ * request, and the functions its parts share. collector.c owns the server and every request
+ * (created when its headers arrive, freed when libmicrohttpd reports it complete);
+ * collector_upload.c fills and releases request bodies; the route handlers borrow the request
+ * and answer it exactly once.
+ */
+#ifndef VG_SERVER_COLLECTOR_IMPL_H
+#define VG_SERVER_COLLECTOR_IMPL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "api.h"
+#include "collector.h"
+#include "http_util.h"
+#include "store.h"
+#include "util/buf.h"
+
+#define VG__SERVER            "vigie-collector/" VG_VERSION
+#define VG__EXTRA_MAX         160 /* the request log's last column */
+#define VG__COLLECTOR_N_CODES 10  /* HTTP statuses the metrics count (collector.c vg__codes) */
+
+enum vg__route {
+    VG__R_OPEN,
+    VG__R_SUBMIT,
+    VG__R_CLOSE,
+    VG__R_BULK,
+    VG__R_LIST,
+    VG__R_RAW,
+    VG__R_AGG,
+    VG__R_TARGETS,
+    VG__R_METRICS,
+    VG__R_HEALTH,
+    VG__R_DASHBOARD,
+    VG__R_OTHER,
+    VG__R_N
+};
+
+struct vg_collector {
+    struct vg_collector_opts o;
+    struct vg_http_server srv;
+    pthread_mutex_t mu; /* everything below */
+    bool stopping;
+    unsigned inflight;
+    size_t buffered; /* body bytes held by all connections (VG_COLLECTOR_BODY_BUDGET) */
+    unsigned long long requests[VG__R_N][VG__COLLECTOR_N_CODES];
+    unsigned long long ingested, duplicates, rejected, db_errors;
+    struct vg_http_hist latency;
+};
+
+/* One HTTP request (libmicrohttpd's per-request closure). */
+struct vg__req {
+    struct vg_collector *c;
+    struct MHD_Connection *conn;
+    struct timespec t0;
+    char method[16];
+    char path[VG_HTTP_PATH_LOG];
+    enum vg__route route;
+    char id[VG_UID_MAX]; /* the report_id or measurement_uid of the path */
+    bool gzip;
+    bool too_big, too_busy;
+    size_t buffered; /* body bytes counted in c->buffered */
+    struct vg_buf body;
+    int status; /* -1 until a response is queued */
+    char extra[VG__EXTRA_MAX];
+};
+
+/* ---- responses (collector.c) ---- */
+
+/* Record the status of rq's answer for the metrics (when queued). */
+void vg__collector_count(struct vg__req *rq, unsigned code);
+/* Answer rq: body[len] of type (owned: freed by libmicrohttpd after sending). */
+enum MHD_Result vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *body,
+                                    size_t len, bool owned);
+/* Answer with {"error": msg}. */
+enum MHD_Result vg__collector_error(struct vg__req *rq, unsigned code, const char *msg);
+/* Answer 200 with j (reference taken). */
+enum MHD_Result vg__collector_json(struct vg__req *rq, json_t *j);
+/* A store failure as an HTTP answer: 503 when the database is unavailable, and so on. */
+enum MHD_Result vg__collector_store_error(struct vg__req *rq, int rc, const char *what);
+/* Count stored, duplicate and rejected measurements, and the ingest latency (< 0: none). */
+void vg__collector_count_ingest(struct vg_collector *c, size_t stored, size_t duplicates,
+                                size_t rejected, double latency);
+
+/* ---- uploads (collector_upload.c) ---- */
+
+/* Keep n more body bytes, or mark the request too big (413) or the collector too busy (503). */
+void vg__collector_body_add(struct vg__req *rq, const char *data, size_t n);
+/* Give the body's bytes back to the collector-wide budget and drop the body. */
+void vg__collector_body_release(struct vg__req *rq);
+/* The request body, gunzipped into plain if need be, in *p and *len (borrowed from rq or plain,
+ * which the caller cleans up); or an error answered (*answered). */
+enum MHD_Result vg__collector_body(struct vg__req *rq, struct vg_buf *plain, const char **p,
+                                   size_t *len, bool *answered);
+/* POST /report, /report/{id}, /report/{id}/close, /api/v1/bulk. */
+enum MHD_Result vg__collector_open(struct vg__req *rq, const char *body, size_t len);
+enum MHD_Result vg__collector_submit(struct vg__req *rq, const char *body, size_t len);
+enum MHD_Result vg__collector_close(struct vg__req *rq);
+enum MHD_Result vg__collector_bulk(struct vg__req *rq, const char *body, size_t len);
+
+/* ---- reads (collector_query.c) ---- */
+
+/* GET /api/v1/measurements, /aggregation, /targets. */
+enum MHD_Result vg__collector_query(struct vg__req *rq, enum vg_api_route route);
+/* GET /api/v1/measurement/{uid}, the dashboard, /healthz. */
+enum MHD_Result vg__collector_raw(struct vg__req *rq);
+enum MHD_Result vg__collector_dashboard(struct vg__req *rq);
+enum MHD_Result vg__collector_health(struct vg__req *rq);
+
+#endif

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collector_query.c - the collector's routes that read (collector_impl.h): the query API
+ * (GET /api/v1/measurements, /aggregation, /targets; api.h), one raw measurement, the embedded
+ * dashboard and the health check.
+ */
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "collector.h"
+#include "collector_impl.h"
+#include "dashboard.h"
+#include "ingest.h"
+#include "store.h"
+#include "util/mem.h"
+
+/* ---- queries ------------------------------------------------------------------------------- */
+
+#define VG__MAX_ARGS 32 /* query parameters looked at; more is an error */
+
+struct vg__args {
+    const char *names[VG__MAX_ARGS], *values[VG__MAX_ARGS];
+    size_t n;
+    bool overflow, nul;
+};
+
+static enum MHD_Result
+vg__collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                const char *value, size_t value_size)
+{
+    struct vg__args *a = cls;
+
+    (void)kind;
+    /* A percent-encoded NUL would cut the text short: refused, not silently truncated. */
+    if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size)) {
+        a->nul = true;
+        return MHD_NO;
+    }
+    if (a->n == VG__MAX_ARGS) {
+        a->overflow = true;
+        return MHD_NO;
+    }
+    a->names[a->n] = key;
+    a->values[a->n] = value;
+    a->n++;
+    return MHD_YES;
+}
+
+enum MHD_Result
+vg__collector_query(struct vg__req *rq, enum vg_api_route route)
+{
+    struct vg__args a = {.n = 0};
+    struct vg_api_query *q;
+    const char *type;
+    char err[256], *body;
+    size_t len;
+    int rc;
+
+    (void)MHD_get_connection_values_n(rq->conn, MHD_GET_ARGUMENT_KIND, vg__collect_arg, &a);
+    if (a.overflow) {
+        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, "too many query parameters");
+    }
+    if (a.nul) {
+        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST,
+                                   "a query parameter contains a NUL byte");
+    }
+    q = vg_xmalloc(sizeof(*q));
+    if (vg_api_parse(route, a.names, a.values, a.n, q, err, sizeof(err)) < 0) {
+        free(q);
+        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
+    }
+    rc = vg_api_run(rq->c->o.store, route, q, &body, &len, &type, err, sizeof(err));
+    free(q);
+    if (rc == VG_EINVAL || rc == VG_ETOOBIG) {
+        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
+    }
+    if (rc < 0) {
+        return vg__collector_store_error(rq, rc, "cannot run the query");
+    }
+    return vg__collector_reply(rq, MHD_HTTP_OK, type, body, len, true);
+}
+
+/* GET /api/v1/measurement/{uid}: the measurement exactly as stored. */
+enum MHD_Result
+vg__collector_raw(struct vg__req *rq)
+{
+    char *text;
+    size_t len;
+    int rc;
+
+    if (!vg_ingest_uid_is_valid(rq->id)) {
+        return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown measurement_uid");
+    }
+    rc = vg_store_get_raw(rq->c->o.store, rq->id, &text, &len);
+    if (rc == VG_STORE_ENOTFOUND) {
+        return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown measurement_uid");
+    }
+    if (rc < 0) {
+        return vg__collector_store_error(rq, rc, "cannot read the measurement");
+    }
+    return vg__collector_reply(rq, MHD_HTTP_OK, "application/json", text, len, true);
+}
+
+/* GET / and /assets/...: the embedded dashboard (dashboard.h); rq->path is the URL, which an
+ * asset path never needs escaped. */
+enum MHD_Result
+vg__collector_dashboard(struct vg__req *rq)
+{
+    const struct vg_dashboard_asset *a = vg_dashboard_find(rq->path);
+    enum MHD_Result ret;
+    int status = -1;
+
+    if (a == NULL) {
+        return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "not found (see docs/dashboard.md)");
+    }
+    ret = vg_dashboard_respond(rq->conn, a, VG__SERVER, &status);
+    if (status >= 0) {
+        vg__collector_count(rq, (unsigned)status);
+    }
+    return ret;
+}
+
+enum MHD_Result
+vg__collector_health(struct vg__req *rq)
+{
+    /* A lookup that reaches the database: "not found" proves it answers. */
+    int rc = vg_store_report_get(rq->c->o.store, "healthz", NULL);
+
+    if (rc < 0 && rc != VG_STORE_ENOTFOUND) {
+        return vg__collector_store_error(rq, rc, "unhealthy");
+    }
+    return vg__collector_json(rq,
+                              json_pack("{s:s, s:s, s:s}", "status", "ok", "version", VG_VERSION,
+                                        "database", vg_store_backend(rq->c->o.store)));
+}

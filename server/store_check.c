@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_check.c - vg_store_integrity_check (store.h): the backend's own check, then the
+ * invariants that tie the count tables and the latest states to the measurements.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+/* ---- integrity ---- */
+
+static int
+vg__on_counts(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    int64_t *v = arg;
+
+    (void)set;
+    for (size_t i = 0; i < ncols && i < 2; i++) {
+        v[i] = c[i].t == VG__INT ? c[i].i : -1;
+    }
+    return 0;
+}
+
+struct vg__check_q {
+    char *err;
+    size_t errlen;
+};
+
+/* Invariants of the derived tables; each query returns (found, expected). */
+static const struct {
+    const char *what;
+    const char *sql;
+} vg__checks[] = {
+    {"aggregate total differs from the number of measurements",
+     "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT), (SELECT COUNT(*) FROM measurements)"
+     " FROM agg_hourly"},
+    {"aggregate buckets that disagree with the measurements",
+     "SELECT COUNT(*), 0 FROM (SELECT measurement_start_time - measurement_start_time % 3600,"
+     " domain, probe_cc, probe_asn, x_verdict, COUNT(*) FROM measurements"
+     " GROUP BY 1, 2, 3, 4, 5 EXCEPT SELECT hour_start, domain, probe_cc, probe_asn, x_verdict,"
+     " n FROM agg_hourly) AS d"},
+    {"aggregate rows with a count below 1",
+     "SELECT (SELECT COUNT(*) FROM agg_hourly WHERE n < 1) + (SELECT COUNT(*) FROM"
+     " agg_daily_domain WHERE n < 1) + (SELECT COUNT(*) FROM agg_daily_net WHERE n < 1) +"
+     " (SELECT COUNT(*) FROM agg_daily_cc_domain WHERE n < 1), 0"},
+    {"daily per-domain aggregate differs from the hourly one",
+     "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, domain, x_verdict,"
+     " CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3 EXCEPT SELECT day_start,"
+     " domain, x_verdict, n FROM agg_daily_domain) AS d"},
+    {"daily per-network aggregate differs from the hourly one",
+     "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, probe_cc, probe_asn,"
+     " x_verdict, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"
+     " day_start, probe_cc, probe_asn, x_verdict, n FROM agg_daily_net) AS d"},
+    {"daily per-country-and-domain aggregate differs from the hourly one",
+     "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, domain, probe_cc,"
+     " x_verdict, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"
+     " day_start, domain, probe_cc, x_verdict, n FROM agg_daily_cc_domain) AS d"},
+    {"daily aggregate totals differ from the number of measurements",
+     "SELECT (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_domain) +"
+     " (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_net) +"
+     " (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_cc_domain),"
+     " 3 * (SELECT COUNT(*) FROM measurements)"},
+    {"targets whose latest measurement is not the newest, or disagrees",
+     "SELECT COUNT(*), 0 FROM targets t WHERE t.since_time > t.last_time"
+     " OR t.last_time <> (SELECT MAX(m.measurement_start_time) FROM measurements m"
+     "  WHERE m.input = t.input AND m.probe_cc = t.probe_cc AND m.probe_asn = t.probe_asn)"
+     " OR NOT EXISTS (SELECT 1 FROM measurements m WHERE m.measurement_uid = t.last_uid"
+     "  AND m.x_verdict = t.x_verdict AND m.measurement_start_time = t.last_time)"},
+    {"targets missing for measured (input, network) pairs",
+     "SELECT COUNT(*), (SELECT COUNT(*) FROM (SELECT DISTINCT input, probe_cc, probe_asn"
+     " FROM measurements WHERE input IS NOT NULL) AS d) FROM targets"},
+};
+
+static int
+vg__check_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__check_q *q = arg;
+    int rc;
+
+    VG_TRY(s->ops->check(c, q->err, q->errlen));
+    /* One snapshot for all the counts, whatever the writer commits meanwhile. */
+    VG_TRY(s->ops->exec(c, s->ops->snapshot_sql));
+    rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(vg__checks) / sizeof(vg__checks[0]); i++) {
+        int64_t v[2] = {-1, -2};
+
+        rc = s->ops->run(c, vg__checks[i].sql, 0, 1, 0, NULL, vg__on_counts, v);
+        if (rc < 0) {
+            snprintf(q->err, q->errlen, "%s", s->ops->errmsg(c));
+        } else if (v[0] != v[1]) {
+            snprintf(q->err, q->errlen, "%s (%lld, expected %lld)", vg__checks[i].what,
+                     (long long)v[0], (long long)v[1]);
+            rc = VG_STORE_ECORRUPT;
+        }
+    }
+    (void)s->ops->exec(c, "COMMIT");
+    return rc;
+}
+
+int
+vg_store_integrity_check(struct vg_store *s, char *err, size_t errlen)
+{
+    char scratch[1];
+    struct vg__check_q q = {err != NULL ? err : scratch, err != NULL ? errlen : sizeof(scratch)};
+
+    if (q.errlen > 0) {
+        q.err[0] = '\0';
+    }
+    return vg__store_read(s, vg__check_fn, &q);
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_derive.c - the ingest statements (multi-row INSERTs prepared per chunk size) and what a
+ * write transaction derives from its new measurements: the count tables (rollups, per hour and
+ * per day) and the latest state of every (input, network), each written in key order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+#include "util/mem.h"
+
+/*
+ * The latest-state row of (input, network). Let V be its verdict, S the start of V's current
+ * run, L the latest time seen, B the latest time of another verdict before S. A measurement
+ * (t, v):
+ *   t >= L, v = V:  L = t
+ *   t >= L, v != V: B = L, V = v, S = L = t
+ *   t < L,  v = V:  S = t when t < S and t > B (the run reaches back further)
+ *   t < L,  v != V: B = max(B, t); when t >= S the run is broken after t and S becomes L (the
+ *                   earliest time we still know to be in the run: later than or equal to truth)
+ * All SET expressions read the row as it was before the update, in SQLite and PostgreSQL.
+ */
+static const char vg__sql_target_tail[] =
+    " ON CONFLICT (input, probe_cc, probe_asn) DO UPDATE SET"
+    " x_verdict = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.x_verdict ELSE targets.x_verdict END,"
+    " x_cause = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.x_cause ELSE targets.x_cause END,"
+    " last_uid = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.last_uid ELSE targets.last_uid END,"
+    " since_time = CASE"
+    "  WHEN excluded.last_time >= targets.last_time THEN"
+    "   CASE WHEN excluded.x_verdict = targets.x_verdict"
+    "    THEN targets.since_time ELSE excluded.last_time END"
+    "  WHEN excluded.x_verdict = targets.x_verdict THEN"
+    "   CASE WHEN excluded.last_time < targets.since_time"
+    "    AND (targets.brk_time IS NULL OR excluded.last_time > targets.brk_time)"
+    "    THEN excluded.last_time ELSE targets.since_time END"
+    "  WHEN excluded.last_time >= targets.since_time THEN targets.last_time"
+    "  ELSE targets.since_time END,"
+    " brk_time = CASE"
+    "  WHEN excluded.last_time >= targets.last_time THEN"
+    "   CASE WHEN excluded.x_verdict = targets.x_verdict"
+    "    THEN targets.brk_time ELSE targets.last_time END"
+    "  WHEN excluded.x_verdict = targets.x_verdict THEN targets.brk_time"
+    "  WHEN targets.brk_time IS NULL OR excluded.last_time > targets.brk_time"
+    "   THEN excluded.last_time"
+    "  ELSE targets.brk_time END,"
+    " last_time = CASE WHEN excluded.last_time >= targets.last_time"
+    "  THEN excluded.last_time ELSE targets.last_time END";
+
+/*
+ * The ingest statements, as an INSERT head, one VALUES tuple (placeholders $1..$width) and a
+ * tail. The writer runs each over many rows at once: the tuple repeated k times, renumbered, k
+ * from vg__chunks (vg__store_write_rows). One statement per 256 rows instead of one per row is what
+ * makes PostgreSQL fast (planning and protocol costs per statement), and SQLite a bit faster.
+ * Rows of one statement never share a conflict key (counts are merged per key first; latest
+ * states go in rounds), as PostgreSQL's DO UPDATE requires. Indexed by VG__W_* (store_impl.h).
+ */
+
+static const struct vg__wsql {
+    const char *head;
+    const char *tuple;
+    const char *tail;
+    size_t width;
+} vg__wsql[VG__N_W] = {
+    [VG__W_MEAS] = {"INSERT INTO measurements (measurement_uid, idem_key, report_id,"
+                    " measurement_start_time, input, domain, probe_cc, probe_asn, test_name,"
+                    " software_name, software_version, x_verdict, x_cause, blocking, accessible,"
+                    " received, raw_len, raw) VALUES ",
+                    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+                    " $18)",
+                    " ON CONFLICT DO NOTHING RETURNING measurement_uid", VG__MEAS_COLS},
+    [VG__W_AGG_HOUR] = {"INSERT INTO agg_hourly (hour_start, domain, probe_cc, probe_asn,"
+                        " x_verdict, n) VALUES ",
+                        "($1, $2, $3, $4, $5, $6)",
+                        " ON CONFLICT (hour_start, domain, probe_cc, probe_asn, x_verdict)"
+                        " DO UPDATE SET n = agg_hourly.n + excluded.n",
+                        6},
+    [VG__W_AGG_NET] = {"INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict, n)"
+                       " VALUES ",
+                       "($1, $2, $3, $4, $5)",
+                       " ON CONFLICT (day_start, probe_cc, probe_asn, x_verdict)"
+                       " DO UPDATE SET n = agg_daily_net.n + excluded.n",
+                       5},
+    [VG__W_AGG_DOMAIN] = {"INSERT INTO agg_daily_domain (day_start, domain, x_verdict, n) VALUES ",
+                          "($1, $2, $3, $4)",
+                          " ON CONFLICT (domain, x_verdict, day_start)"
+                          " DO UPDATE SET n = agg_daily_domain.n + excluded.n",
+                          4},
+    [VG__W_AGG_CC_DOMAIN] = {"INSERT INTO agg_daily_cc_domain (day_start, domain, probe_cc,"
+                             " x_verdict, n) VALUES ",
+                             "($1, $2, $3, $4, $5)",
+                             " ON CONFLICT (probe_cc, day_start, domain, x_verdict)"
+                             " DO UPDATE SET n = agg_daily_cc_domain.n + excluded.n",
+                             5},
+    [VG__W_TARGET] = {"INSERT INTO targets (input, probe_cc, probe_asn, domain, x_verdict,"
+                      " x_cause, since_time, last_time, brk_time, last_uid) VALUES ",
+                      "($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8)", vg__sql_target_tail, 8},
+};
+
+static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
+_Static_assert(VG__N_W == VG__N_WSQL, "vg__wsql and VG__N_WSQL disagree");
+
+/* The statement for k rows: head, k tuples numbered from $1 on, tail. Fresh string. */
+static char *
+vg__wsql_build(const struct vg__wsql *w, size_t k)
+{
+    size_t cap = strlen(w->head) + strlen(w->tail) + k * (strlen(w->tuple) * 2 + 2) + 1, len;
+    char *out = vg_xmalloc(cap);
+
+    len = (size_t)snprintf(out, cap, "%s", w->head);
+    for (size_t r = 0; r < k; r++) {
+        if (r > 0) {
+            out[len++] = ',';
+        }
+        for (const char *t = w->tuple; *t != '\0';) {
+            if (*t == '$') {
+                size_t num = 0;
+
+                for (t++; *t >= '0' && *t <= '9'; t++) {
+                    num = num * 10 + (size_t)(*t - '0');
+                }
+                len += (size_t)snprintf(out + len, cap - len, "$%zu", num + r * w->width);
+            } else {
+                out[len++] = *t++;
+            }
+        }
+    }
+    snprintf(out + len, cap - len, "%s", w->tail);
+    return out;
+}
+
+void
+vg__store_wsql_init(struct vg_store *s)
+{
+    for (size_t w = 0; w < VG__N_WSQL; w++) {
+        for (size_t c = 0; c < VG__N_CHUNKS; c++) {
+            s->wsql[w][c] = vg__wsql_build(&vg__wsql[w], vg__chunks[c]);
+        }
+    }
+}
+
+void
+vg__store_wsql_free(struct vg_store *s)
+{
+    for (size_t w = 0; w < VG__N_WSQL; w++) {
+        for (size_t c = 0; c < VG__N_CHUNKS; c++) {
+            VG_FREE(s->wsql[w][c]);
+        }
+    }
+}
+
+int
+vg__store_write_rows(struct vg_store *s, int which, size_t n, const struct vg__val *p,
+                     vg__row_cb cb, void *arg)
+{
+    size_t width = vg__wsql[which].width, done = 0;
+
+    while (done < n) {
+        size_t c = 0;
+
+        while (vg__chunks[c] > n - done) {
+            c++;
+        }
+        VG_TRY(s->ops->run(s->wconn, s->wsql[which][c], VG__RUN_CACHE, 1, vg__chunks[c] * width,
+                           p + done * width, cb, arg));
+        done += vg__chunks[c];
+    }
+    return 0;
+}
+
+/* The count tables kept at ingest (docs/storage.md): hourly first, then the daily ones. */
+const struct vg__rollup vg__store_rollups[] = {
+    {VG__W_AGG_HOUR, 3600, VG__DIM_DOMAIN | VG__DIM_CC | VG__DIM_ASN, NULL},
+    {VG__W_AGG_NET, 86400, VG__DIM_CC | VG__DIM_ASN, "agg_daily_net"},
+    {VG__W_AGG_DOMAIN, 86400, VG__DIM_DOMAIN, "agg_daily_domain"},
+    {VG__W_AGG_CC_DOMAIN, 86400, VG__DIM_CC | VG__DIM_DOMAIN, "agg_daily_cc_domain"},
+};
+const size_t vg__store_n_rollups = sizeof(vg__store_rollups) / sizeof(vg__store_rollups[0]);
+
+struct vg__aggkey {
+    int64_t t;
+    const struct vg_store_meas *m;
+    unsigned dims;
+};
+
+static int
+vg__cmp_agg(const void *a, const void *b)
+{
+    const struct vg__aggkey *x = a, *y = b;
+    int c;
+
+    if (x->t != y->t) {
+        return x->t < y->t ? -1 : 1;
+    }
+    if ((x->dims & VG__DIM_DOMAIN) && (c = strcmp(x->m->domain, y->m->domain)) != 0) {
+        return c;
+    }
+    if ((x->dims & VG__DIM_CC) && (c = strcmp(x->m->probe_cc, y->m->probe_cc)) != 0) {
+        return c;
+    }
+    if ((x->dims & VG__DIM_ASN) && x->m->probe_asn != y->m->probe_asn) {
+        return x->m->probe_asn < y->m->probe_asn ? -1 : 1;
+    }
+    return strcmp(x->m->x_verdict, y->m->x_verdict);
+}
+
+/* Count the new rows into one rollup table: merged per key here, upserted in key order. */
+static int
+vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, size_t n,
+           struct vg__aggkey *ak, struct vg__val *p)
+{
+    size_t na = 0, k = 0, np = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].is_new) {
+            ak[na++] = (struct vg__aggkey){w[i].m->start_time - w[i].m->start_time % r->period,
+                                           w[i].m, r->dims};
+        }
+    }
+    qsort(ak, na, sizeof(*ak), vg__cmp_agg);
+    for (size_t i = 0; i < na; i++) {
+        const struct vg_store_meas *m = ak[i].m;
+
+        if (k > 0 && vg__cmp_agg(&ak[i], &ak[i - 1]) == 0) {
+            p[np - 1].i++;
+            continue;
+        }
+        p[np++] = vg__store_int(ak[i].t);
+        if (r->dims & VG__DIM_DOMAIN) {
+            p[np++] = vg__store_text(m->domain);
+        }
+        if (r->dims & VG__DIM_CC) {
+            p[np++] = vg__store_text(m->probe_cc);
+        }
+        if (r->dims & VG__DIM_ASN) {
+            p[np++] = vg__store_int(m->probe_asn);
+        }
+        p[np++] = vg__store_text(m->x_verdict);
+        p[np++] = vg__store_int(1);
+        k++;
+    }
+    return vg__store_write_rows(s, r->wsql, k, p, NULL, NULL);
+}
+
+static bool
+vg__same_target(const struct vg_store_meas *x, const struct vg_store_meas *y)
+{
+    return x->probe_asn == y->probe_asn && strcmp(x->input, y->input) == 0 &&
+           strcmp(x->probe_cc, y->probe_cc) == 0;
+}
+
+static int
+vg__cmp_target(const void *a, const void *b)
+{
+    const struct vg_store_meas *x = *(const struct vg_store_meas *const *)a;
+    const struct vg_store_meas *y = *(const struct vg_store_meas *const *)b;
+    int c;
+
+    if ((c = strcmp(x->input, y->input)) != 0 || (c = strcmp(x->probe_cc, y->probe_cc)) != 0) {
+        return c;
+    }
+    if (x->probe_asn != y->probe_asn) {
+        return x->probe_asn < y->probe_asn ? -1 : 1;
+    }
+    if (x->start_time != y->start_time) {
+        return x->start_time < y->start_time ? -1 : 1;
+    }
+    return strcmp(x->measurement_uid, y->measurement_uid);
+}
+
+/* Count tables and latest states of the rows that are new, table by table, each in key order
+ * (PostgreSQL takes row locks in that order in every collector, so concurrent transactions
+ * cannot wait on each other in a cycle). */
+int
+vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
+{
+    struct vg__aggkey *ak = vg_xcalloc(n, sizeof(*ak));
+    const struct vg_store_meas **tk = vg_xcalloc(n, sizeof(*tk));
+    struct vg__val *p = vg_xcalloc(n * 8, sizeof(*p));
+    size_t nt = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].is_new && w[i].m->has_input) {
+            tk[nt++] = w[i].m;
+        }
+    }
+    for (size_t r = 0; rc == 0 && r < vg__store_n_rollups; r++) {
+        rc = vg__rollup(s, &vg__store_rollups[r], w, n, ak, p);
+    }
+    qsort(tk, nt, sizeof(*tk), vg__cmp_target);
+    /* Round r takes the r-th measurement (in time order) of each target: no statement updates a
+     * row twice, and each target still sees its measurements in order. */
+    for (size_t round = 0, left = nt; rc == 0 && left > 0; round++) {
+        size_t k = 0, occ = 0;
+
+        for (size_t i = 0; i < nt; i++) {
+            const struct vg_store_meas *m = tk[i];
+
+            occ = i > 0 && vg__same_target(tk[i - 1], m) ? occ + 1 : 0;
+            if (occ != round) {
+                continue;
+            }
+            p[k * 8 + 0] = vg__store_text(m->input);
+            p[k * 8 + 1] = vg__store_text(m->probe_cc);
+            p[k * 8 + 2] = vg__store_int(m->probe_asn);
+            p[k * 8 + 3] = vg__store_text(m->domain);
+            p[k * 8 + 4] = vg__store_text(m->x_verdict);
+            p[k * 8 + 5] = vg__store_text_or_null(m->x_cause);
+            p[k * 8 + 6] = vg__store_int(m->start_time);
+            p[k * 8 + 7] = vg__store_text(m->measurement_uid);
+            k++;
+        }
+        left -= k;
+        rc = vg__store_write_rows(s, VG__W_TARGET, k, p, NULL, NULL);
+    }
+    VG_FREE(ak);
+    VG_FREE(tk);
+    VG_FREE(p);
+    return rc;
+}

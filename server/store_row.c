@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_row.c - a measurement's row (store.h struct vg_store_meas): its fields read through the
+ * record module (meas/record_read.h), the domain of its input, its idempotency key and
+ * measurement_uid; and the checks vg_store_insert and the report calls make of what callers pass.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meas/record_read.h"
+#include "store_impl.h"
+#include "util/crypto.h"
+#include "util/str.h"
+#include "util/timefmt.h"
+
+static bool
+vg__chars_ok(const char *s, int lo, int hi)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < lo || (unsigned char)*s > hi) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A host name or address as it appears in a URL: ASCII letters, digits, '.', '-', '_' (and
+ * ':' for IPv6), or UTF-8 bytes of an internationalised name. */
+static bool
+vg__host_ok(const char *h, bool v6)
+{
+    if (h[0] == '\0') {
+        return false;
+    }
+    for (; *h != '\0'; h++) {
+        unsigned char c = (unsigned char)*h;
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == '_' || c >= 0x80 || (v6 && c == ':'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+vg__store_url_domain(const char *input, char *out, size_t outlen)
+{
+    const char *p = input, *auth, *end, *at, *hs, *he;
+    bool v6 = false;
+    size_t n;
+
+    out[0] = '\0';
+    if (outlen == 0) {
+        return;
+    }
+    /* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+        return;
+    }
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '+' || *p == '-' || *p == '.') {
+        p++;
+    }
+    if (strncmp(p, "://", 3) != 0) {
+        return;
+    }
+    auth = p + 3;
+    end = auth + strcspn(auth, "/?#");
+    /* RFC 3986 3.2.1: userinfo ends at the last '@' of the authority */
+    hs = auth;
+    for (at = auth; at < end; at++) {
+        if (*at == '@') {
+            hs = at + 1;
+        }
+    }
+    if (hs < end && *hs == '[') {
+        hs++;
+        he = memchr(hs, ']', (size_t)(end - hs));
+        if (he == NULL) {
+            return;
+        }
+        v6 = true;
+    } else {
+        he = memchr(hs, ':', (size_t)(end - hs));
+        if (he == NULL) {
+            he = end;
+        }
+    }
+    n = (size_t)(he - hs);
+    while (n > 0 && hs[n - 1] == '.') {
+        n--; /* "example.com." is example.com */
+    }
+    if (n == 0 || n >= outlen) {
+        return;
+    }
+    memcpy(out, hs, n);
+    out[n] = '\0';
+    vg_str_lower(out);
+    if (!vg__host_ok(out, v6)) {
+        out[0] = '\0';
+    }
+}
+
+/* The row of measurement obj, read through the record module (meas/record_read.h); row->raw
+ * and row->raw_len are set. */
+static int
+vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, char *err,
+                   size_t errlen)
+{
+    struct vg_rec_summary sum;
+    uint8_t digest[64];
+    char hex[129], when[32];
+    int64_t sec;
+    int rc;
+
+    rc = vg_rec_summary_read(obj, &sum, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    memcpy(row->test_name, sum.test_name, sizeof(row->test_name));
+    memcpy(row->probe_cc, sum.probe_cc, sizeof(row->probe_cc));
+    row->probe_asn = sum.probe_asn;
+    row->start_time = sum.start_time;
+    memcpy(row->report_id, sum.report_id, sizeof(row->report_id));
+    row->has_input = sum.has_input;
+    memcpy(row->input, sum.input, sizeof(row->input));
+    vg__store_url_domain(row->input, row->domain, sizeof(row->domain));
+    memcpy(row->software_name, sum.software_name, sizeof(row->software_name));
+    memcpy(row->software_version, sum.software_version, sizeof(row->software_version));
+    snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(sum.verdict));
+    memcpy(row->x_cause, sum.x_cause, sizeof(row->x_cause));
+    memcpy(row->blocking, sum.blocking, sizeof(row->blocking));
+    row->accessible = sum.accessible;
+
+    vg_sha512(row->raw, row->raw_len, digest);
+    vg_hex(digest, 64, hex);
+    if (sum.has_id) {
+        snprintf(row->idem_key, sizeof(row->idem_key), "c:%s", sum.id);
+    } else {
+        snprintf(row->idem_key, sizeof(row->idem_key), "h:%.32s", hex);
+    }
+    if (received_us <= 0) {
+        received_us = vg__store_now_us();
+    }
+    sec = received_us / 1000000;
+    vg_time_format(sec, "%Y%m%d%H%M%S", when, sizeof(when));
+    snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", when,
+             (long long)(received_us % 1000000), row->probe_cc, row->test_name, hex);
+    return 0;
+}
+
+/* Both entry points: obj is the parse of json[len] (NULL: parse it here). */
+static int
+vg__meas_row(const char *json, size_t len, json_t *obj, int64_t received_us,
+             struct vg_store_meas *row, char *err, size_t errlen)
+{
+    char scratch[1];
+    json_error_t jerr;
+    json_t *parsed = NULL;
+    int rc;
+
+    memset(row, 0, sizeof(*row));
+    if (err == NULL) {
+        err = scratch;
+        errlen = sizeof(scratch);
+    }
+    if (errlen > 0) {
+        err[0] = '\0';
+    }
+    if (len > VG_STORE_MEAS_MAX) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    if (obj == NULL) {
+        /* Duplicate keys would let two readers of the same bytes disagree on a field. */
+        obj = parsed = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (obj == NULL) {
+            snprintf(err, errlen, "not JSON: %s", jerr.text);
+            return VG_EPROTO;
+        }
+    }
+    row->raw = json;
+    row->raw_len = len;
+    rc = vg__store_row_fill(obj, row, received_us, err, errlen);
+    json_decref(parsed);
+    if (rc < 0) {
+        memset(row, 0, sizeof(*row));
+    }
+    return rc;
+}
+
+int
+vg_store_meas_from_json(const char *json, size_t len, int64_t received_us,
+                        struct vg_store_meas *row, char *err, size_t errlen)
+{
+    return vg__meas_row(json, len, NULL, received_us, row, err, errlen);
+}
+
+int
+vg_store_meas_from_obj(json_t *obj, const char *json, size_t len, int64_t received_us,
+                       struct vg_store_meas *row, char *err, size_t errlen)
+{
+    if (obj == NULL) {
+        memset(row, 0, sizeof(*row));
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "measurement is not a JSON object");
+        }
+        return VG_EPROTO;
+    }
+    return vg__meas_row(json, len, obj, received_us, row, err, errlen);
+}
+
+bool
+vg__store_terminated(const char *s, size_t cap)
+{
+    return memchr(s, '\0', cap) != NULL;
+}
+
+int
+vg__store_row_valid(const struct vg_store_meas *m)
+{
+    VG_ENSURE(m->raw != NULL && m->raw_len <= VG_STORE_MEAS_MAX, VG_EINVAL);
+    VG_ENSURE(vg__store_terminated(m->measurement_uid, sizeof(m->measurement_uid)) &&
+                  m->measurement_uid[0] != '\0',
+              VG_EINVAL);
+    VG_ENSURE(vg__store_terminated(m->idem_key, sizeof(m->idem_key)) && m->idem_key[0] != '\0',
+              VG_EINVAL);
+    VG_ENSURE(vg__store_terminated(m->report_id, sizeof(m->report_id)) &&
+                  vg__store_terminated(m->input, sizeof(m->input)) &&
+                  vg__store_terminated(m->domain, sizeof(m->domain)) &&
+                  vg__store_terminated(m->test_name, sizeof(m->test_name)) &&
+                  vg__store_terminated(m->software_name, sizeof(m->software_name)) &&
+                  vg__store_terminated(m->software_version, sizeof(m->software_version)) &&
+                  vg__store_terminated(m->x_verdict, sizeof(m->x_verdict)) &&
+                  vg__store_terminated(m->x_cause, sizeof(m->x_cause)) &&
+                  vg__store_terminated(m->blocking, sizeof(m->blocking)),
+              VG_EINVAL);
+    VG_ENSURE(strlen(m->probe_cc) == 2 && vg__store_verdict_ok(m->x_verdict), VG_EINVAL);
+    VG_ENSURE(m->accessible >= -1 && m->accessible <= 1, VG_EINVAL);
+    VG_ENSURE(!m->has_input || m->input[0] != '\0', VG_EINVAL);
+    return 0;
+}
+
+bool
+vg__store_report_id_ok(const char *id)
+{
+    return id != NULL && id[0] != '\0' && strlen(id) < VG_REPORT_ID_MAX &&
+           vg__chars_ok(id, 0x21, 0x7e);
+}
