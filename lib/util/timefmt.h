@@ -12,8 +12,9 @@
 
 #include "util/err.h"
 
-#define VG_TIME_ISO8601 "%Y-%m-%dT%H:%M:%SZ" /* "2026-11-29T11:13:46Z" (the query API's times) */
-#define VG_TIME_OONI    "%Y-%m-%d %H:%M:%S"  /* "2026-11-29 11:13:46" (OONI's data format) */
+#define VG_TIME_ISO8601  "%Y-%m-%dT%H:%M:%SZ" /* "2026-11-29T11:13:46Z" (the query API's times) */
+#define VG_TIME_OONI     "%Y-%m-%d %H:%M:%S"  /* "2026-11-29 11:13:46" (OONI's data format) */
+#define VG_TIME_TEXT_MAX 21                   /* "YYYY-MM-DDThh:mm:ssZ" and its NUL */
 
 /*
  * "YYYY-MM-DD hh:mm:ss" in UTC (OONI), also with 'T' in place of the space and with a final 'Z'
