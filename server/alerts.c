@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alerts_impl.h"
+#include "meas/record_read.h"
 #include "proto/url.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -237,10 +238,10 @@ vg_alerts_seed_page(struct vg_alerts *a, const json_t *page)
     }
     json_array_foreach(results, i, r)
     {
-        const char *input = json_string_value(json_object_get(r, "input"));
-        const char *cc = json_string_value(json_object_get(r, "probe_cc"));
-        const char *asn = json_string_value(json_object_get(r, "probe_asn"));
-        const char *v = json_string_value(json_object_get(r, "x_verdict"));
+        const char *input = json_string_value(json_object_get(r, VG_REC_KEY_INPUT));
+        const char *cc = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_CC));
+        const char *asn = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_ASN));
+        const char *v = json_string_value(json_object_get(r, VG_REC_KEY_X_VERDICT));
         enum vg_verdict verdict;
         const char *since_s = json_string_value(json_object_get(r, "since"));
         const char *last_s = json_string_value(json_object_get(r, "last_seen"));
@@ -405,8 +406,8 @@ static json_t *
 vg__alerts_evidence(const struct vg_store_meas *row)
 {
     json_t *m = json_loadb(row->raw, row->raw_len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *ev = json_object_get(json_object_get(m, "test_keys"), "x_evidence"), *out;
-    const char *s = json_string_value(ev);
+    const char *s = vg_rec_evidence(m);
+    json_t *out;
 
     if (s == NULL) {
         json_decref(m);

@@ -315,3 +315,9 @@ vg_rec_scrub_probe_ip(json_t *m)
     }
     json_object_set_new(m, VG__REC_KEY_PROBE_IP, json_string(VG_REC_PROBE_IP_SCRUBBED));
 }
+
+const char *
+vg_rec_evidence(json_t *m)
+{
+    return json_string_value(json_object_get(json_object_get(m, "test_keys"), "x_evidence"));
+}

@@ -76,6 +76,9 @@ struct vg_rec_summary {
 VG_MUST_USE int vg_rec_summary_read(json_t *m, struct vg_rec_summary *out, char *err,
                                     size_t errlen);
 
+/* m's test_keys.x_evidence (borrowed from m), or NULL when absent or not a string. */
+const char *vg_rec_evidence(json_t *m);
+
 /* Set m's report_id. */
 void vg_rec_set_report_id(json_t *m, const char *report_id);
 
