@@ -978,6 +978,21 @@ class TestInput(ProbeCase):
                 self.assertEqual(r.rc, 0, r.stderr)
                 self.assertEqual(len(r.records), 1)
 
+    def test_verdicts_command(self):
+        # `vigie verdicts` (maintenance, what generates the dashboard's list): the verdicts most
+        # serious first, with their meanings (the order of the probe's table).
+        rc, out, err, _ = run_vigie(["verdicts", "--json"])
+        self.assertEqual(rc, 0, err)
+        rows = json.loads(out)
+        self.assertEqual([r["name"] for r in rows],
+                         ["intercepted", "blocked", "down", "unknown", "accessible"])
+        self.assertTrue(all(r["meaning"] for r in rows), rows)
+        rc, out, err, _ = run_vigie(["verdicts", "--js"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn(b"export const VERDICT_NAMES = Object.freeze([", out)
+        rc, out, err, _ = run_vigie(["--help"])
+        self.assertNotIn(b"verdicts", out, "a maintenance command stays out of --help")
+
     def test_version_and_help(self):
         rc, out, err, _ = run_vigie(["--version"])
         self.assertEqual(rc, 0, err)
