@@ -74,6 +74,10 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "import") == 0) {
         return vg_cmd_import(argc - 1, argv + 1);
     }
+    /* Maintenance, not in the usage: what generates the dashboard's verdict list. */
+    if (strcmp(argv[1], "verdicts") == 0) {
+        return vg_cmd_verdicts(argc - 1, argv + 1);
+    }
     fprintf(stderr, "vigie: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return VG_EXIT_USAGE;

@@ -8,14 +8,14 @@
  * Each batch of due URLs is one vg_probe_run(): the batch API is the one that asks the helpers
  * for controls and uploads to the collector (serving-mode jobs do neither), and a fresh probe per
  * batch re-reads the trust store and retries the spool. Signals are taken by one thread with
- * sigwait(); every other thread, libuv's included, has them blocked.
+ * sigwait(); every other thread, libuv's included, has them blocked. The engine options are
+ * engine_opts.c's, the log is monitor_log.c, --status monitor_status.c.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "engine_opts.h"
+#include "monitor.h"
 #include "schedule.h"
 #include "util/crypto.h"
 #include "util/limits.h"
@@ -41,67 +43,18 @@
 #define VG__RETRY_MS       60000 /* after an engine that could not start */
 #define VG__MIN_MS         100   /* shortest --every / --retest-after (tests) */
 
-/* ---- logging -------------------------------------------------------------------------------- */
-
-static struct {
-    bool syslog;  /* --log syslog */
-    bool journal; /* stderr is the systemd journal: "<N>" priority prefixes, no time */
-} vg__log;
-
-static void vg__logf(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-vg__logf(int prio, const char *fmt, ...)
-{
-    char msg[2048], when[32];
-    va_list ap;
-    struct timespec ts;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (vg__log.syslog) {
-        syslog(prio, "%s", msg);
-        return;
-    }
-    if (vg__log.journal) {
-        fprintf(stderr, "<%d>%s\n", prio, msg);
-    } else {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        vg_sched_fmt_time((int64_t)ts.tv_sec * 1000, false, when, sizeof(when));
-        fprintf(stderr, "%s vigie monitor: %s\n", when, msg);
-    }
-    fflush(stderr);
-}
-
-/* systemd sets JOURNAL_STREAM=DEV:INODE when standard error is connected to the journal. */
-static bool
-stderr_is_journal(void)
-{
-    const char *js = getenv("JOURNAL_STREAM"), *colon;
-    uint64_t dev, ino;
-    struct stat st;
-
-    if (js == NULL || (colon = strchr(js, ':')) == NULL || fstat(STDERR_FILENO, &st) != 0) {
-        return false;
-    }
-    if (vg_parse_u64n(js, (size_t)(colon - js), 0, UINT64_MAX, &dev) < 0 ||
-        vg_parse_u64(colon + 1, 0, UINT64_MAX, &ino) < 0) {
-        return false;
-    }
-    return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
-}
-
 /* ---- the monitor ---------------------------------------------------------------------------- */
 
 struct mon {
     struct vg_sched_conf conf;
-    struct vg_probe_opts o;
-    const char **files, **args, **helpers;
-    size_t n_files, n_args, n_helpers;
+    struct vg_engine_opts e; /* e.o: the engine's options */
+    const char **files, **args;
+    size_t n_files, n_args;
     const char *state_path;
     const char *out_path;
     FILE *out;
+    char state_buf[4096], spool_buf[4096]; /* the default state file and spool */
+    bool log_syslog;                       /* --log syslog */
 
     /* shared with the signal thread */
     pthread_mutex_t lock;
@@ -133,18 +86,6 @@ uniform(void)
     return (double)vg_random_below(UINT64_C(1) << 53) / 9007199254740992.0;
 }
 
-static void
-describe(const char *verdict, const char *cause, char *out, size_t cap)
-{
-    if (verdict[0] == '\0') {
-        snprintf(out, cap, "(none)");
-    } else if (cause[0] != '\0') {
-        snprintf(out, cap, "%s (%s)", verdict, cause);
-    } else {
-        snprintf(out, cap, "%s", verdict);
-    }
-}
-
 /* ---- input ---------------------------------------------------------------------------------- */
 
 struct list_ctx {
@@ -157,7 +98,7 @@ on_bad_input(const char *path, size_t lineno, const char *msg, void *arg)
     struct list_ctx *l = arg;
 
     l->bad++;
-    vg__logf(LOG_WARNING, "%s:%zu: %s (line skipped)", path, lineno, msg);
+    vg_monitor_logf(LOG_WARNING, "%s:%zu: %s (line skipped)", path, lineno, msg);
 }
 
 /*
@@ -173,14 +114,14 @@ load_list(struct mon *m, char ***urls, char *err, size_t errlen)
     size_t n;
 
     *urls = NULL;
-    if (vg_probe_new(&m->o, &p, err, errlen) < 0) {
+    if (vg_probe_new(&m->e.o, &p, err, errlen) < 0) {
         return -1;
     }
     for (size_t i = 0; i < m->n_args; i++) {
         char msg[512];
 
         if (vg_probe_add(p, m->args[i], msg, sizeof(msg)) < 0) {
-            vg__logf(LOG_WARNING, "argument %zu: %s (skipped)", i + 1, msg);
+            vg_monitor_logf(LOG_WARNING, "argument %zu: %s (skipped)", i + 1, msg);
         }
     }
     for (size_t i = 0; i < m->n_files; i++) {
@@ -222,20 +163,20 @@ apply_list(struct mon *m, bool startup)
     size_t added, removed;
 
     if (n < 0) {
-        vg__logf(LOG_ERR, "%s%s", err, startup ? "" : "; keeping the current list");
+        vg_monitor_logf(LOG_ERR, "%s%s", err, startup ? "" : "; keeping the current list");
         return -1;
     }
     vg_sched_sync(&m->sched, &m->conf, (const char *const *)urls, (size_t)n, now_ms(), &added,
                   &removed);
     free_list(urls, n);
     if (startup) {
-        vg__logf(LOG_INFO,
-                 "monitoring %zu URLs (%zu new, %zu resumed from the state, %zu dropped "
-                 "from it)",
-                 m->sched.n, added, m->sched.n - added, removed);
+        vg_monitor_logf(LOG_INFO,
+                        "monitoring %zu URLs (%zu new, %zu resumed from the state, %zu dropped "
+                        "from it)",
+                        m->sched.n, added, m->sched.n - added, removed);
     } else {
-        vg__logf(LOG_NOTICE, "list reloaded: %zu URLs (%zu new, due now; %zu removed)", m->sched.n,
-                 added, removed);
+        vg_monitor_logf(LOG_NOTICE, "list reloaded: %zu URLs (%zu new, due now; %zu removed)",
+                        m->sched.n, added, removed);
     }
     return 0;
 }
@@ -255,7 +196,7 @@ open_output(struct mon *m)
     }
     fd = open(m->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0 || (f = fdopen(fd, "a")) == NULL) {
-        vg__logf(LOG_ERR, "cannot append to %s: %s", m->out_path, strerror(errno));
+        vg_monitor_logf(LOG_ERR, "cannot append to %s: %s", m->out_path, strerror(errno));
         if (fd >= 0) {
             close(fd);
         }
@@ -274,7 +215,7 @@ save_state(struct mon *m)
     char err[512];
 
     if (vg_sched_save(&m->sched, m->state_path, now_ms(), err, sizeof(err)) < 0) {
-        vg__logf(LOG_ERR, "state not saved: %s", err);
+        vg_monitor_logf(LOG_ERR, "state not saved: %s", err);
     }
 }
 
@@ -286,7 +227,7 @@ on_result(const struct vg_result *r, void *arg)
     struct mon *m = arg;
     struct vg_sched_url *s;
     struct vg_sched_change chg;
-    const char *verdict = r->x_verdict != NULL ? r->x_verdict : "unknown";
+    enum vg_verdict verdict = r->verdict;
     const char *cause = r->x_cause != NULL ? r->x_cause : "";
     char was[96], is[96], since[32], in[32];
     bool stopping;
@@ -308,21 +249,21 @@ on_result(const struct vg_result *r, void *arg)
     s = &m->sched.urls[m->batch[r->url_index]];
     vg_sched_record(&m->conf, s, verdict, cause, now_ms(), uniform(), &chg);
     m->measured++;
-    if (strcmp(verdict, "accessible") != 0) {
+    if (verdict != VG_VERDICT_ACCESSIBLE) {
         m->not_ok++;
     }
     if (!chg.changed) {
         return;
     }
-    describe(chg.old_verdict, chg.old_cause, was, sizeof(was));
-    describe(verdict, cause, is, sizeof(is));
+    vg_monitor_describe(!chg.first, chg.old_verdict, chg.old_cause, was, sizeof(was));
+    vg_monitor_describe(true, s->verdict, cause, is, sizeof(is));
     vg_sched_fmt_time(s->since_ms, false, since, sizeof(since));
     vg_sched_fmt_dur(chg.delay_ms, in, sizeof(in));
-    vg__logf(chg.first                            ? LOG_INFO
-             : strcmp(verdict, "accessible") == 0 ? LOG_NOTICE
-                                                  : LOG_WARNING,
-             "%s: %s -> %s since %s; %s in %s", s->url, was, is, since,
-             chg.retest ? "re-test" : "next run", in);
+    vg_monitor_logf(chg.first                          ? LOG_INFO
+                    : verdict == VG_VERDICT_ACCESSIBLE ? LOG_NOTICE
+                                                       : LOG_WARNING,
+                    "%s: %s -> %s since %s; %s in %s", s->url, was, is, since,
+                    chg.retest ? "re-test" : "next run", in);
 }
 
 struct due {
@@ -369,9 +310,9 @@ run_batch(struct mon *m, int64_t now)
     m->batch = vg_xcalloc(n_due + 1, sizeof(*m->batch));
     m->n_batch = 0;
     m->measured = m->not_ok = m->after_stop = 0;
-    if (vg_probe_new(&m->o, &p, err, sizeof(err)) < 0) {
-        vg__logf(LOG_ERR, "cannot start the engine: %s; trying again in %ds", err,
-                 VG__RETRY_MS / 1000);
+    if (vg_probe_new(&m->e.o, &p, err, sizeof(err)) < 0) {
+        vg_monitor_logf(LOG_ERR, "cannot start the engine: %s; trying again in %ds", err,
+                        VG__RETRY_MS / 1000);
         for (size_t k = 0; k < n_due; k++) {
             m->sched.urls[due[k].i].next_ms = now + VG__RETRY_MS;
         }
@@ -382,7 +323,7 @@ run_batch(struct mon *m, int64_t now)
 
         if (vg_probe_add(p, s->url, err, sizeof(err)) < 0) {
             /* The list parser accepted it: only a state edited by hand gets here. */
-            vg__logf(LOG_WARNING, "%s", err);
+            vg_monitor_logf(LOG_WARNING, "%s", err);
             s->next_ms = now + m->conf.every_ms;
             continue;
         }
@@ -402,28 +343,30 @@ run_batch(struct mon *m, int64_t now)
     m->cur = NULL;
     pthread_mutex_unlock(&m->lock);
     if (rc < 0 && rc != VG_ECANCELED && m->measured + m->after_stop == 0) {
-        vg__logf(LOG_ERR, "the engine cannot run: %s", vg_probe_strerror(rc));
+        vg_monitor_logf(LOG_ERR, "the engine cannot run: %s", vg_probe_strerror(rc));
         status = -1;
         goto out;
     }
     if (m->write_error != 0) {
-        vg__logf(LOG_ERR, "writing measurements to %s failed: %s", m->out_path,
-                 strerror(m->write_error));
+        vg_monitor_logf(LOG_ERR, "writing measurements to %s failed: %s", m->out_path,
+                        strerror(m->write_error));
         m->write_error = 0;
     }
     vg_probe_upload_stats(p, &us);
     if (us.spooled + us.rejected + us.failed > 0) {
-        vg__logf(LOG_WARNING, "collector: %zu sent, %zu spooled to %s, %zu refused, %zu failed",
-                 us.sent, us.spooled, m->o.spool_dir, us.rejected, us.failed);
+        vg_monitor_logf(LOG_WARNING,
+                        "collector: %zu sent, %zu spooled to %s, %zu refused, %zu failed", us.sent,
+                        us.spooled, m->e.o.spool_dir, us.rejected, us.failed);
     }
     vg_sched_fmt_dur(vg_sched_next_due(&m->sched) - now_ms(), next, sizeof(next));
-    vg__logf(LOG_INFO, "measured %u of %zu URLs in %.1fs, %u not accessible; next run in %s",
-             m->measured, m->n_batch,
-             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, m->not_ok,
-             next);
+    vg_monitor_logf(LOG_INFO, "measured %u of %zu URLs in %.1fs, %u not accessible; next run in %s",
+                    m->measured, m->n_batch,
+                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                    m->not_ok, next);
     if (m->after_stop > 0) {
-        vg__logf(LOG_INFO, "%u measurements finished after the stop signal: written, not counted",
-                 m->after_stop);
+        vg_monitor_logf(LOG_INFO,
+                        "%u measurements finished after the stop signal: written, not counted",
+                        m->after_stop);
     }
 out:
     vg_probe_free(p);
@@ -452,7 +395,7 @@ signal_thread(void *arg)
             m->reload = true;
         } else if (m->stop) {
             pthread_mutex_unlock(&m->lock);
-            vg__logf(LOG_WARNING, "second signal: exiting now (state as of the last batch)");
+            vg_monitor_logf(LOG_WARNING, "second signal: exiting now (state as of the last batch)");
             _exit(VG_EXIT_INTERRUPTED);
         } else {
             m->stop = true;
@@ -464,10 +407,10 @@ signal_thread(void *arg)
         pthread_cond_signal(&m->cond);
         pthread_mutex_unlock(&m->lock);
         if (sig != SIGHUP) {
-            vg__logf(LOG_NOTICE,
-                     "%s: stopping once the measurements in flight finish (a second "
-                     "signal exits at once)",
-                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+            vg_monitor_logf(LOG_NOTICE,
+                            "%s: stopping once the measurements in flight finish (a second "
+                            "signal exits at once)",
+                            sig == SIGINT ? "SIGINT" : "SIGTERM");
         }
     }
     return NULL;
@@ -502,78 +445,10 @@ sleep_until(struct mon *m, int64_t due_ms)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* ---- --status ------------------------------------------------------------------------------- */
-
-static int
-print_status(const char *path)
-{
-    struct vg_sched s;
-    char err[512];
-    int64_t now = now_ms();
-    size_t w = 3, cw = 7;
-    int rc;
-
-    vg_sched_init(&s);
-    rc = vg_sched_load(&s, path, err, sizeof(err));
-    if (rc != 0) {
-        if (rc > 0) {
-            fprintf(stderr, "vigie monitor: no state file at %s\n", path);
-        } else {
-            fprintf(stderr, "vigie monitor: %s: %s\n", path, err);
-        }
-        return VG_EXIT_USAGE;
-    }
-    for (size_t i = 0; i < s.n; i++) {
-        char cur[96];
-
-        describe(s.urls[i].verdict, s.urls[i].cause, cur, sizeof(cur));
-        if (strlen(s.urls[i].url) > w) {
-            w = strlen(s.urls[i].url);
-        }
-        if (strlen(cur) > cw) {
-            cw = strlen(cur);
-        }
-    }
-    if (w > 60) {
-        w = 60;
-    }
-    printf("%-*s  %-*s  %-20s  %-14s  %s\n", (int)w, "URL", (int)cw, "CURRENT", "SINCE",
-           "NOT ACCESSIBLE", "NEXT RUN");
-    for (size_t i = 0; i < s.n; i++) {
-        const struct vg_sched_url *u = &s.urls[i];
-        char cur[96], since[32], share[48], next[48], dur[32];
-        unsigned bad, total;
-
-        describe(u->verdict, u->cause, cur, sizeof(cur));
-        if (u->since_ms > 0) {
-            vg_sched_fmt_time(u->since_ms, false, since, sizeof(since));
-        } else {
-            snprintf(since, sizeof(since), "-");
-        }
-        vg_sched_share(u, &bad, &total);
-        if (total > 0) {
-            snprintf(share, sizeof(share), "%u/%u (%u%%)", bad, total,
-                     (unsigned)((bad * 100 + total / 2) / total));
-        } else {
-            snprintf(share, sizeof(share), "-");
-        }
-        if (u->next_ms <= now) {
-            snprintf(next, sizeof(next), "due");
-        } else {
-            vg_sched_fmt_dur(u->next_ms - now, dur, sizeof(dur));
-            snprintf(next, sizeof(next), "in %s%s", dur, u->retest_ms > 0 ? " (re-test)" : "");
-        }
-        printf("%-*.*s  %-*s  %-20s  %-14s  %s\n", (int)w, (int)w, u->url, (int)cw, cur, since,
-               share, next);
-    }
-    vg_sched_cleanup(&s);
-    return VG_EXIT_OK;
-}
-
 /* ---- options -------------------------------------------------------------------------------- */
 
 static void
-usage(FILE *f)
+usage(const struct vg_engine_opts *e, FILE *f)
 {
     fprintf(f,
             "usage: vigie monitor -i LIST [OPTIONS] [URL...]\n"
@@ -598,21 +473,13 @@ usage(FILE *f)
             "                          (default 20, at most 100)\n"
             "      --state FILE        state file (default $STATE_DIRECTORY/monitor.json, else\n"
             "                          ~/.local/state/vigie/monitor.json)\n"
-            "      --status            print the state as a table and exit\n"
-            "measurement:\n"
-            "  -p, --parallel N        measurements in flight (default 64)\n"
-            "      --resolver IP[:PORT] also resolve over UDP with this resolver\n"
-            "      --ca-file PEM       trust store for validation (default: the system one)\n"
-            "      --helper URL        control vantage point; repeat for failover\n"
-            "      --control-timeout T per helper attempt (default 30s)\n"
-            "      --lab               treat documentation address ranges as public (lab)\n"
+            "      --status            print the state as a table and exit\n");
+    vg_engine_opts_help(
+        e, "$VIGIE_SPOOL, else $STATE_DIRECTORY/spool, else ~/.local/state/vigie/spool", f);
+    fprintf(f,
             "output:\n"
             "  -o, --output FILE       append JSON Lines measurements to FILE ('-': stdout);\n"
             "                          SIGHUP reopens it (log rotation)\n"
-            "      --collector URL     upload each measurement to this collector\n"
-            "      --spool DIR         where unsent measurements wait (default $VIGIE_SPOOL,\n"
-            "                          else $STATE_DIRECTORY/spool, else\n"
-            "                          ~/.local/state/vigie/spool)\n"
             "      --log DEST          'stderr' (default) or 'syslog'\n"
             "  -h, --help              this help\n"
             "\n"
@@ -622,31 +489,17 @@ usage(FILE *f)
             "exit status: 0 stopped by a signal, 2 usage, input, state or output error.\n");
 }
 
+/* A duration of the schedule: from VG__MIN_MS (tests) to VG_SCHED_INTERVAL_MAX. */
 static int
 parse_dur(const char *opt, const char *s, int64_t *out)
 {
     uint64_t ms;
 
-    if (vg_parse_duration_ms(s, &ms) < 0 || ms < VG__MIN_MS ||
-        ms > (uint64_t)VG_SCHED_INTERVAL_MAX) {
-        fprintf(stderr,
-                "vigie monitor: invalid duration for %s: '%s' (e.g. 90s, 15m, 1h; at most "
-                "30 days)\n",
-                opt, s);
+    if (vg_engine_opts_duration("monitor", opt, s, VG__MIN_MS, (uint64_t)VG_SCHED_INTERVAL_MAX,
+                                &ms) < 0) {
         return -1;
     }
     *out = (int64_t)ms;
-    return 0;
-}
-
-static int
-parse_num(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    if (vg_parse_u64(s, min, max, out) < 0) {
-        fprintf(stderr, "vigie monitor: %s must be a number in %llu..%llu, not '%s'\n", opt,
-                (unsigned long long)min, (unsigned long long)max, s);
-        return -1;
-    }
     return 0;
 }
 
@@ -726,7 +579,7 @@ load_state(struct mon *m)
     int rc = vg_sched_load(&m->sched, m->state_path, err, sizeof(err));
 
     if (rc == 1) {
-        vg__logf(LOG_INFO, "no state at %s yet: every URL is due now", m->state_path);
+        vg_monitor_logf(LOG_INFO, "no state at %s yet: every URL is due now", m->state_path);
         return;
     }
     if (rc == 0) {
@@ -734,32 +587,14 @@ load_state(struct mon *m)
     }
     snprintf(aside, sizeof(aside), "%s.corrupt", m->state_path);
     if (rename(m->state_path, aside) == 0) {
-        vg__logf(LOG_ERR, "state file %s is not valid (%s); kept as %s; starting a fresh schedule",
-                 m->state_path, err, aside);
+        vg_monitor_logf(LOG_ERR,
+                        "state file %s is not valid (%s); kept as %s; starting a fresh schedule",
+                        m->state_path, err, aside);
     } else {
-        vg__logf(LOG_ERR, "state file %s is not valid (%s); starting a fresh schedule",
-                 m->state_path, err);
+        vg_monitor_logf(LOG_ERR, "state file %s is not valid (%s); starting a fresh schedule",
+                        m->state_path, err);
     }
 }
-
-enum {
-    OPT_EVERY = 256,
-    OPT_JITTER,
-    OPT_RETEST_AFTER,
-    OPT_RETEST_MAX,
-    OPT_RECOVER_AFTER,
-    OPT_WINDOW,
-    OPT_STATE,
-    OPT_STATUS,
-    OPT_RESOLVER,
-    OPT_CA_FILE,
-    OPT_HELPER,
-    OPT_CONTROL_TIMEOUT,
-    OPT_LAB,
-    OPT_COLLECTOR,
-    OPT_SPOOL,
-    OPT_LOG,
-};
 
 static void
 mon_cleanup(struct mon *m)
@@ -774,15 +609,87 @@ mon_cleanup(struct mon *m)
     vg_sched_cleanup(&m->sched);
     free(m->files);
     free(m->args);
-    free(m->helpers);
+    vg_engine_opts_cleanup(&m->e);
 }
 
-int
-vg_cmd_monitor(int argc, char **argv)
+enum {
+    OPT_EVERY = 256,
+    OPT_JITTER,
+    OPT_RETEST_AFTER,
+    OPT_RETEST_MAX,
+    OPT_RECOVER_AFTER,
+    OPT_WINDOW,
+    OPT_STATE,
+    OPT_STATUS,
+    OPT_LOG,
+};
+
+/* The monitor's own options (the engine's are taken before). 0, or -1 after a usage error. */
+static int
+vg__monitor_take(struct mon *m, int c, const char *arg, bool *status_only, const char **log_dest)
 {
-    static const struct option longopts[] = {
+    uint64_t v;
+
+    switch (c) {
+    case 'i':
+        if (strcmp(arg, "-") == 0) {
+            fprintf(stderr, "vigie monitor: --input-file must be a file (SIGHUP reads it "
+                            "again), not standard input\n");
+            return -1;
+        }
+        m->files = vg_xreallocarray(m->files, m->n_files + 1, sizeof(*m->files));
+        m->files[m->n_files++] = arg;
+        return 0;
+    case 'o':
+        m->out_path = arg;
+        return 0;
+    case OPT_EVERY:
+        return parse_dur("--every", arg, &m->conf.every_ms);
+    case OPT_JITTER:
+        return parse_jitter(arg, &m->conf.jitter_pct);
+    case OPT_RETEST_AFTER:
+        return parse_dur("--retest-after", arg, &m->conf.retest_after_ms);
+    case OPT_RETEST_MAX:
+        return parse_dur("--retest-max", arg, &m->conf.retest_max_ms);
+    case OPT_RECOVER_AFTER:
+        if (vg_engine_opts_number("monitor", "--recover-after", arg, 1, 1000, &v) < 0) {
+            return -1;
+        }
+        m->conf.recover_after = (unsigned)v;
+        return 0;
+    case OPT_WINDOW:
+        if (vg_engine_opts_number("monitor", "--window", arg, 1, VG_SCHED_WINDOW_MAX, &v) < 0) {
+            return -1;
+        }
+        m->conf.window = (unsigned)v;
+        return 0;
+    case OPT_STATE:
+        m->state_path = arg;
+        return 0;
+    case OPT_STATUS:
+        *status_only = true;
+        return 0;
+    case OPT_LOG:
+        if (strcmp(arg, "stderr") != 0 && strcmp(arg, "syslog") != 0) {
+            fprintf(stderr, "vigie monitor: --log must be stderr or syslog, not '%s'\n", arg);
+            return -1;
+        }
+        *log_dest = arg;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/*
+ * The command line into m: 0 to run, 1 when done (--help, --status; *status holds the exit
+ * status), -1 after a usage error (its message printed).
+ */
+static int
+vg__monitor_parse_args(struct mon *m, int argc, char **argv, int *status)
+{
+    static const struct option own[] = {
         {"input-file", required_argument, NULL, 'i'},
-        {"parallel", required_argument, NULL, 'p'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {"every", required_argument, NULL, OPT_EVERY},
@@ -793,171 +700,77 @@ vg_cmd_monitor(int argc, char **argv)
         {"window", required_argument, NULL, OPT_WINDOW},
         {"state", required_argument, NULL, OPT_STATE},
         {"status", no_argument, NULL, OPT_STATUS},
-        {"resolver", required_argument, NULL, OPT_RESOLVER},
-        {"ca-file", required_argument, NULL, OPT_CA_FILE},
-        {"helper", required_argument, NULL, OPT_HELPER},
-        {"control-timeout", required_argument, NULL, OPT_CONTROL_TIMEOUT},
-        {"lab", no_argument, NULL, OPT_LAB},
-        {"collector", required_argument, NULL, OPT_COLLECTOR},
-        {"spool", required_argument, NULL, OPT_SPOOL},
         {"log", required_argument, NULL, OPT_LOG},
         {NULL, 0, NULL, 0},
     };
-    /* Static: the detached signal thread may still look at it while the process exits. */
-    static struct mon m;
-    pthread_t sig_tid;
-    pthread_condattr_t ca;
-    char state_buf[4096], spool_buf[4096];
+    struct option longopts[sizeof(own) / sizeof(own[0]) + VG_ENGINE_OPTS_MAX];
+    char shortopts[64];
     bool status_only = false;
     const char *log_dest = "stderr";
-    int c, status = VG_EXIT_OK;
-    uint64_t v;
-    int64_t t;
+    int c, taken;
 
-    memset(&m, 0, sizeof(m));
-    vg_sched_conf_init(&m.conf);
-    vg_probe_opts_init(&m.o);
-    vg_sched_init(&m.sched);
+    if (vg_engine_opts_getopt(&m->e, own, "i:o:h", longopts, sizeof(longopts) / sizeof(longopts[0]),
+                              shortopts, sizeof(shortopts)) < 0) {
+        fprintf(stderr, "vigie monitor: internal error: option tables\n");
+        return -1;
+    }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:p:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'i':
-            if (strcmp(optarg, "-") == 0) {
-                fprintf(stderr, "vigie monitor: --input-file must be a file (SIGHUP reads it "
-                                "again), not standard input\n");
-                goto usage_error;
-            }
-            m.files = vg_xreallocarray(m.files, m.n_files + 1, sizeof(*m.files));
-            m.files[m.n_files++] = optarg;
-            break;
-        case 'p':
-            if (parse_num("--parallel", optarg, 1, VG_PARALLEL_MAX, &v) < 0) {
-                goto usage_error;
-            }
-            m.o.parallel = (unsigned)v;
-            break;
-        case 'o':
-            m.out_path = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            mon_cleanup(&m);
-            return VG_EXIT_OK;
-        case OPT_EVERY:
-            if (parse_dur("--every", optarg, &m.conf.every_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_JITTER:
-            if (parse_jitter(optarg, &m.conf.jitter_pct) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_RETEST_AFTER:
-            if (parse_dur("--retest-after", optarg, &m.conf.retest_after_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_RETEST_MAX:
-            if (parse_dur("--retest-max", optarg, &m.conf.retest_max_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_RECOVER_AFTER:
-            if (parse_num("--recover-after", optarg, 1, 1000, &v) < 0) {
-                goto usage_error;
-            }
-            m.conf.recover_after = (unsigned)v;
-            break;
-        case OPT_WINDOW:
-            if (parse_num("--window", optarg, 1, VG_SCHED_WINDOW_MAX, &v) < 0) {
-                goto usage_error;
-            }
-            m.conf.window = (unsigned)v;
-            break;
-        case OPT_STATE:
-            m.state_path = optarg;
-            break;
-        case OPT_STATUS:
-            status_only = true;
-            break;
-        case OPT_RESOLVER:
-            m.o.resolver = optarg;
-            break;
-        case OPT_CA_FILE:
-            m.o.ca_file = optarg;
-            break;
-        case OPT_HELPER:
-            m.helpers = vg_xreallocarray(m.helpers, m.n_helpers + 1, sizeof(*m.helpers));
-            m.helpers[m.n_helpers++] = optarg;
-            break;
-        case OPT_CONTROL_TIMEOUT:
-            if (parse_dur("--control-timeout", optarg, &t) < 0) {
-                goto usage_error;
-            }
-            if (t > 3600000) {
-                fprintf(stderr, "vigie monitor: --control-timeout is at most 1h\n");
-                goto usage_error;
-            }
-            m.o.control_timeout_ms = (unsigned)t;
-            break;
-        case OPT_LAB:
-            m.o.doc_ranges_public = true;
-            break;
-        case OPT_COLLECTOR:
-            m.o.collector = optarg;
-            break;
-        case OPT_SPOOL:
-            m.o.spool_dir = optarg;
-            break;
-        case OPT_LOG:
-            if (strcmp(optarg, "stderr") != 0 && strcmp(optarg, "syslog") != 0) {
-                fprintf(stderr, "vigie monitor: --log must be stderr or syslog, not '%s'\n",
-                        optarg);
-                goto usage_error;
-            }
-            log_dest = optarg;
-            break;
-        default:
-            goto usage_error;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        taken = vg_engine_opts_take(&m->e, c, optarg);
+        if (taken < 0) {
+            return -1;
+        }
+        if (taken > 0) {
+            continue;
+        }
+        if (c == 'h') {
+            usage(&m->e, stdout);
+            *status = VG_EXIT_OK;
+            return 1;
+        }
+        if (vg__monitor_take(m, c, optarg, &status_only, &log_dest) < 0) {
+            return -1;
         }
     }
-    if (m.state_path == NULL) {
-        m.state_path = default_state(state_buf, sizeof(state_buf));
+    if (m->state_path == NULL) {
+        m->state_path = default_state(m->state_buf, sizeof(m->state_buf));
     }
     if (status_only) {
-        mon_cleanup(&m);
-        return print_status(m.state_path);
+        *status = vg_monitor_status(m->state_path);
+        return 1;
     }
     for (int i = optind; i < argc; i++) {
-        m.args = vg_xreallocarray(m.args, m.n_args + 1, sizeof(*m.args));
-        m.args[m.n_args++] = argv[i];
+        m->args = vg_xreallocarray(m->args, m->n_args + 1, sizeof(*m->args));
+        m->args[m->n_args++] = argv[i];
     }
-    if (m.n_files + m.n_args == 0) {
+    if (m->n_files + m->n_args == 0) {
         fprintf(stderr, "vigie monitor: nothing to monitor: give --input-file LIST\n");
-        goto usage_error;
+        return -1;
     }
-    if (m.conf.retest_max_ms < m.conf.retest_after_ms) {
+    if (m->conf.retest_max_ms < m->conf.retest_after_ms) {
         fprintf(stderr, "vigie monitor: --retest-max must not be shorter than --retest-after\n");
-        goto usage_error;
+        return -1;
     }
-    if (m.o.collector != NULL && strncmp(m.o.collector, "http://", 7) != 0 &&
-        strncmp(m.o.collector, "https://", 8) != 0) {
-        fprintf(stderr, "vigie monitor: --collector must be an http:// or https:// URL\n");
-        goto usage_error;
+    if (m->e.o.collector != NULL && m->e.o.spool_dir == NULL) {
+        m->e.o.spool_dir = default_spool(m->spool_buf, sizeof(m->spool_buf));
     }
-    if (m.o.collector != NULL && m.o.spool_dir == NULL) {
-        m.o.spool_dir = default_spool(spool_buf, sizeof(spool_buf));
-    }
-    m.o.helpers = m.helpers;
-    m.o.n_helpers = m.n_helpers;
-    m.o.repeat = 1;
+    vg_engine_opts_finish(&m->e);
+    m->log_syslog = strcmp(log_dest, "syslog") == 0;
+    return 0;
+}
 
-    vg__log.syslog = strcmp(log_dest, "syslog") == 0;
-    vg__log.journal = !vg__log.syslog && stderr_is_journal();
-    if (vg__log.syslog) {
-        openlog("vigie-monitor", LOG_PID, LOG_DAEMON);
-    }
+/*
+ * Everything before the first batch: signals, the state, the list, the output, the signal thread.
+ * Returns 0, or an exit status (the reason logged).
+ */
+static int
+vg__monitor_start(struct mon *m)
+{
+    pthread_t sig_tid;
+    pthread_condattr_t ca;
+    char err[512], every[32], after[32], max[32];
+
+    vg_monitor_log_open(m->log_syslog);
     /* Before any thread exists, so that every thread inherits the mask. */
     sigemptyset(&vg__sigs);
     sigaddset(&vg__sigs, SIGINT);
@@ -965,90 +778,108 @@ vg_cmd_monitor(int argc, char **argv)
     sigaddset(&vg__sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &vg__sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    pthread_mutex_init(&m.lock, NULL);
+    pthread_mutex_init(&m->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&m.cond, &ca);
+    pthread_cond_init(&m->cond, &ca);
     pthread_condattr_destroy(&ca);
     vg_raise_fd_limit();
 
-    load_state(&m);
-    if (apply_list(&m, true) < 0 || open_output(&m) < 0) {
-        status = VG_EXIT_USAGE;
-        goto out;
+    load_state(m);
+    if (apply_list(m, true) < 0 || open_output(m) < 0) {
+        return VG_EXIT_USAGE;
     }
-    {
-        char err[512];
-
-        /* A state that cannot be written is found now, not after the first hour of work. */
-        if (vg_sched_save(&m.sched, m.state_path, now_ms(), err, sizeof(err)) < 0) {
-            vg__logf(LOG_ERR, "%s", err);
-            status = VG_EXIT_USAGE;
-            goto out;
-        }
+    /* A state that cannot be written is found now, not after the first hour of work. */
+    if (vg_sched_save(&m->sched, m->state_path, now_ms(), err, sizeof(err)) < 0) {
+        vg_monitor_logf(LOG_ERR, "%s", err);
+        return VG_EXIT_USAGE;
     }
-    if (m.conf.retest_after_ms < VG__PENALTY_BOX_MS) {
-        vg__logf(LOG_WARNING, "--retest-after is shorter than 90s: a re-test may still fall in a "
-                              "censor's penalty box");
+    if (m->conf.retest_after_ms < VG__PENALTY_BOX_MS) {
+        vg_monitor_logf(LOG_WARNING,
+                        "--retest-after is shorter than 90s: a re-test may still fall in a "
+                        "censor's penalty box");
     }
-    if (pthread_create(&sig_tid, NULL, signal_thread, &m) != 0) {
-        vg__logf(LOG_ERR, "cannot start the signal thread");
-        status = VG_EXIT_USAGE;
-        goto out;
+    if (pthread_create(&sig_tid, NULL, signal_thread, m) != 0) {
+        vg_monitor_logf(LOG_ERR, "cannot start the signal thread");
+        return VG_EXIT_USAGE;
     }
     pthread_detach(sig_tid);
-    {
-        char every[32], after[32], max[32];
+    vg_sched_fmt_dur(m->conf.every_ms, every, sizeof(every));
+    vg_sched_fmt_dur(m->conf.retest_after_ms, after, sizeof(after));
+    vg_sched_fmt_dur(m->conf.retest_max_ms, max, sizeof(max));
+    vg_monitor_logf(
+        LOG_INFO, "started (pid %ld): every %s (jitter %u%%), re-tests after %s up to %s, state %s",
+        (long)getpid(), every, m->conf.jitter_pct, after, max, m->state_path);
+    return 0;
+}
 
-        vg_sched_fmt_dur(m.conf.every_ms, every, sizeof(every));
-        vg_sched_fmt_dur(m.conf.retest_after_ms, after, sizeof(after));
-        vg_sched_fmt_dur(m.conf.retest_max_ms, max, sizeof(max));
-        vg__logf(LOG_INFO,
-                 "started (pid %ld): every %s (jitter %u%%), re-tests after %s up to %s, state %s",
-                 (long)getpid(), every, m.conf.jitter_pct, after, max, m.state_path);
-    }
+/* Batches until a stop signal; returns the exit status. */
+static int
+vg__monitor_loop(struct mon *m)
+{
+    int status = VG_EXIT_OK;
+
     for (;;) {
         bool stop, reload;
         int64_t due;
 
-        pthread_mutex_lock(&m.lock);
-        stop = m.stop;
-        reload = m.reload;
-        m.reload = false;
-        pthread_mutex_unlock(&m.lock);
+        pthread_mutex_lock(&m->lock);
+        stop = m->stop;
+        reload = m->reload;
+        m->reload = false;
+        pthread_mutex_unlock(&m->lock);
         if (stop) {
             break;
         }
         if (reload) {
-            if (apply_list(&m, false) == 0) {
-                save_state(&m);
+            if (apply_list(m, false) == 0) {
+                save_state(m);
             }
-            if (m.out_path != NULL && strcmp(m.out_path, "-") != 0) {
-                (void)open_output(&m);
+            if (m->out_path != NULL && strcmp(m->out_path, "-") != 0) {
+                (void)open_output(m);
             }
             continue;
         }
-        due = vg_sched_next_due(&m.sched);
+        due = vg_sched_next_due(&m->sched);
         if (due > now_ms()) {
-            sleep_until(&m, due);
+            sleep_until(m, due);
             continue;
         }
-        if (run_batch(&m, now_ms()) < 0) {
+        if (run_batch(m, now_ms()) < 0) {
             status = VG_EXIT_USAGE;
             break;
         }
-        save_state(&m);
+        save_state(m);
     }
-    save_state(&m);
-    vg__logf(LOG_INFO, "stopped; state written to %s", m.state_path);
-out:
-    mon_cleanup(&m);
-    if (vg__log.syslog) {
-        closelog();
-    }
+    save_state(m);
+    vg_monitor_logf(LOG_INFO, "stopped; state written to %s", m->state_path);
     return status;
-usage_error:
-    fprintf(stderr, "Run 'vigie monitor --help' for usage.\n");
+}
+
+int
+vg_cmd_monitor(int argc, char **argv)
+{
+    /* Static: the detached signal thread may still look at it while the process exits. */
+    static struct mon m;
+    int rc, status = VG_EXIT_OK;
+
+    memset(&m, 0, sizeof(m));
+    vg_sched_conf_init(&m.conf);
+    vg_engine_opts_init(&m.e, "monitor", 0);
+    vg_sched_init(&m.sched);
+    rc = vg__monitor_parse_args(&m, argc, argv, &status);
+    if (rc < 0) {
+        fprintf(stderr, "Run 'vigie monitor --help' for usage.\n");
+        mon_cleanup(&m);
+        return VG_EXIT_USAGE;
+    }
+    if (rc == 0) {
+        status = vg__monitor_start(&m);
+        if (status == 0) {
+            status = vg__monitor_loop(&m);
+        }
+    }
     mon_cleanup(&m);
-    return VG_EXIT_USAGE;
+    vg_monitor_log_close();
+    return status;
 }

@@ -16,20 +16,17 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "engine_opts.h"
 #include "util/mem.h"
 #include "util/str.h"
 #include "vigie/vigie.h"
 
 enum { VG_FMT_TABLE, VG_FMT_JSONL };
 
-/* Verdicts from the most to the least severe; the table shows the most severe seen. */
-static const char *const vg_verdicts[] = {"intercepted", "blocked", "down", "unknown",
-                                          "accessible"};
-#define VG_N_VERDICTS 5
-
+/* Per verdict, in the enum's order: the most severe first; the table shows the most severe seen. */
 struct url_stats {
-    unsigned count[VG_N_VERDICTS];
-    char cause[VG_N_VERDICTS][32];
+    unsigned count[VG_VERDICT_COUNT];
+    char cause[VG_VERDICT_COUNT][32];
     double *runtimes;
     unsigned n;
     char locate[48];             /* --locate: the LOCATE cell */
@@ -56,58 +53,31 @@ struct run {
 static struct vg_probe *vg_running_probe;
 
 static void
-usage(FILE *f)
+usage(const struct vg_engine_opts *e, FILE *f)
 {
-    fprintf(f,
-            "usage: vigie probe [OPTIONS] [URL...]\n"
-            "\n"
-            "Measure each URL (DNS, TCP connect to every address, TLS with SNI, HTTP GET) and\n"
-            "give it a verdict: accessible, down, blocked, intercepted or unknown.\n"
-            "\n"
-            "input:\n"
-            "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
-            "                          '-' reads standard input; may be repeated\n"
-            "measurement:\n"
-            "  -p, --parallel N        measurements in flight (default 64, max 10000)\n"
-            "  -r, --repeat K          trials per URL (default 1)\n"
-            "      --resolver IP[:PORT] also resolve over UDP with this resolver and record\n"
-            "                          every reply (injected duplicates)\n"
-            "      --ca-file PEM       trust store for validation (default: the system one)\n"
-            "      --dns-timeout T     (default 4s)   --dns-wait T  duplicate window (500ms)\n"
-            "      --tcp-timeout T     (default 10s)  --tls-timeout T  (10s)\n"
-            "      --http-timeout T    (default 10s)  T is e.g. 500ms, 2s, 1m\n"
-            "      --body-max BYTES    body bytes kept per response (default 524288)\n"
-            "      --lab               treat documentation address ranges as public (lab)\n"
-            "control:\n"
-            "      --helper URL        control vantage point (OONI test-helper protocol, e.g.\n"
-            "                          vigie helper); repeat for failover, tried in order\n"
-            "      --control-timeout T per helper attempt (default 30s)\n"
-            "localisation:\n"
-            "      --locate            then find the hop at which the interference answers for\n"
-            "                          each URL blocked or intercepted: a LOCATE column and an\n"
-            "                          x_locate measurement each (see 'vigie locate --help')\n"
-            "networks:\n"
-            "      --asn-db FILE       MaxMind DB with autonomous systems (GeoLite2-ASN, DB-IP\n"
-            "                          ASN lite): answers' asn, OONI's common-ASN DNS rule,\n"
-            "                          probe_asn from the address the helper saw (not recorded)\n"
-            "      --country-db FILE   MaxMind DB with countries (GeoLite2-Country): probe_cc;\n"
-            "                          each file is read for all it has, one may serve both\n"
-            "upload:\n"
-            "      --collector URL     upload each measurement to this collector as it completes\n"
-            "                          (OONI collector protocol, e.g. vigie serve)\n"
-            "      --spool DIR         where measurements wait when the collector is unreachable\n"
-            "                          (default $VIGIE_SPOOL or ~/.local/state/vigie/spool);\n"
-            "                          sent by the next run or by 'vigie upload'\n"
-            "output:\n"
-            "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
-            "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
-            "                          otherwise: measurements on stdout)\n"
-            "  -q, --quiet             no progress line and no table\n"
-            "  -h, --help              this help\n"
-            "\n"
-            "exit status: 0 no interference found, 1 interference found (blocked or\n"
-            "intercepted), 2 usage or input error, 3 invalid input lines were skipped,\n"
-            "130 interrupted.\n");
+    fprintf(f, "usage: vigie probe [OPTIONS] [URL...]\n"
+               "\n"
+               "Measure each URL (DNS, TCP connect to every address, TLS with SNI, HTTP GET) and\n"
+               "give it a verdict: accessible, down, blocked, intercepted or unknown.\n"
+               "\n"
+               "input:\n"
+               "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
+               "                          '-' reads standard input; may be repeated\n");
+    vg_engine_opts_help(e, "$VIGIE_SPOOL or ~/.local/state/vigie/spool", f);
+    fprintf(f, "localisation:\n"
+               "      --locate            then find the hop at which the interference answers for\n"
+               "                          each URL blocked or intercepted: a LOCATE column and an\n"
+               "                          x_locate measurement each (see 'vigie locate --help')\n"
+               "output:\n"
+               "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
+               "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
+               "                          otherwise: measurements on stdout)\n"
+               "  -q, --quiet             no progress line and no table\n"
+               "  -h, --help              this help\n"
+               "\n"
+               "exit status: 0 no interference found, 1 interference found (blocked or\n"
+               "intercepted), 2 usage or input error, 3 invalid input lines were skipped,\n"
+               "130 interrupted.\n");
 }
 
 static double
@@ -138,15 +108,11 @@ draw_progress(struct run *r, bool final)
     fflush(stderr);
 }
 
-static int
-verdict_index(const char *v)
+/* What makes the exit status 1. */
+static bool
+vg__probe_is_interference(enum vg_verdict v)
 {
-    for (int i = 0; i < VG_N_VERDICTS; i++) {
-        if (strcmp(v, vg_verdicts[i]) == 0) {
-            return i;
-        }
-    }
-    return 3;
+    return v == VG_VERDICT_INTERCEPTED || v == VG_VERDICT_BLOCKED;
 }
 
 static void
@@ -154,17 +120,18 @@ on_result(const struct vg_result *res, void *arg)
 {
     struct run *r = arg;
     struct url_stats *s = &r->stats[res->url_index];
-    int vi = verdict_index(res->x_verdict);
+    enum vg_verdict vi =
+        (unsigned)res->verdict < VG_VERDICT_COUNT ? res->verdict : VG_VERDICT_UNKNOWN;
 
     r->done++;
-    if (vi <= 1) {
+    if (vg__probe_is_interference(vi)) {
         r->interference++;
     }
     s->count[vi]++;
     if (res->x_cause != NULL && s->cause[vi][0] == '\0') {
         snprintf(s->cause[vi], sizeof(s->cause[vi]), "%s", res->x_cause);
     }
-    if (r->locate && vi <= 1 && s->hint == NULL && res->x_cause != NULL &&
+    if (r->locate && vg__probe_is_interference(vi) && s->hint == NULL && res->x_cause != NULL &&
         vg_locate_supports(res->x_cause)) {
         s->hint = vg_xcalloc(1, sizeof(*s->hint));
         if (vg_locate_hint(res->json, res->x_cause, s->hint) < 0) {
@@ -224,7 +191,7 @@ print_table(struct run *r)
         w = 60;
     }
     for (size_t i = 0; i < r->n_stats; i++) {
-        for (int k = 0; k < VG_N_VERDICTS; k++) {
+        for (int k = 0; k < VG_VERDICT_COUNT; k++) {
             if (r->stats[i].count[k] > 0 && r->stats[i].count[k] < r->stats[i].n) {
                 vw = 44;
             }
@@ -239,7 +206,7 @@ print_table(struct run *r)
         int top = -1;
         double median = 0;
 
-        for (int k = 0; k < VG_N_VERDICTS && top < 0; k++) {
+        for (int k = 0; k < VG_VERDICT_COUNT && top < 0; k++) {
             if (s->count[k] > 0) {
                 top = k;
             }
@@ -248,14 +215,15 @@ print_table(struct run *r)
             continue;
         }
         if (s->count[top] == s->n) {
-            snprintf(verdict, sizeof(verdict), "%s", vg_verdicts[top]);
+            snprintf(verdict, sizeof(verdict), "%s", vg_verdict_name((enum vg_verdict)top));
         } else {
             double lo, hi;
 
             /* Intermittent interference: the share of trials, with its uncertainty. */
             wilson(s->count[top], s->n, &lo, &hi);
             snprintf(verdict, sizeof(verdict), "%s %u/%u (%.0f%%, 95%% CI %.0f-%.0f%%)",
-                     vg_verdicts[top], s->count[top], s->n, 100.0 * s->count[top] / s->n, lo, hi);
+                     vg_verdict_name((enum vg_verdict)top), s->count[top], s->n,
+                     100.0 * s->count[top] / s->n, lo, hi);
         }
         qsort(s->runtimes, s->n, sizeof(double), cmp_double);
         median = s->runtimes[s->n / 2];
@@ -305,30 +273,6 @@ on_signal(int sig)
     }
 }
 
-static int
-parse_ms(const char *opt, const char *s, unsigned *out)
-{
-    uint64_t ms;
-
-    if (vg_parse_duration_ms(s, &ms) < 0 || ms == 0 || ms > 3600000) {
-        fprintf(stderr, "vigie probe: invalid duration for %s: '%s' (e.g. 500ms, 4s)\n", opt, s);
-        return -1;
-    }
-    *out = (unsigned)ms;
-    return 0;
-}
-
-static int
-parse_num(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    if (vg_parse_u64(s, min, max, out) < 0) {
-        fprintf(stderr, "vigie probe: %s must be a number in %llu..%llu, not '%s'\n", opt,
-                (unsigned long long)min, (unsigned long long)max, s);
-        return -1;
-    }
-    return 0;
-}
-
 struct bad_ctx {
     unsigned n;
 };
@@ -342,272 +286,223 @@ on_bad_input(const char *path, size_t lineno, const char *msg, void *arg)
     fprintf(stderr, "vigie probe: %s:%zu: %s (line skipped)\n", path, lineno, msg);
 }
 
-enum {
-    OPT_RESOLVER = 256,
-    OPT_CA_FILE,
-    OPT_DNS_TIMEOUT,
-    OPT_DNS_WAIT,
-    OPT_TCP_TIMEOUT,
-    OPT_TLS_TIMEOUT,
-    OPT_HTTP_TIMEOUT,
-    OPT_BODY_MAX,
-    OPT_LAB,
-    OPT_HELPER,
-    OPT_CONTROL_TIMEOUT,
-    OPT_COLLECTOR,
-    OPT_SPOOL,
-    OPT_LOCATE,
-    OPT_ASN_DB,
-    OPT_COUNTRY_DB,
-};
+enum { OPT_LOCATE = 256 };
 
-int
-vg_cmd_probe(int argc, char **argv)
+/*
+ * The options into r, e and files (*files owned by the caller): 0, 1 after --help, or -1 after a
+ * usage error (its message printed).
+ */
+static int
+vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts *e,
+                     const char ***files, size_t *n_files)
 {
-    static const struct option longopts[] = {
+    static const struct option own[] = {
         {"input-file", required_argument, NULL, 'i'},
-        {"parallel", required_argument, NULL, 'p'},
-        {"repeat", required_argument, NULL, 'r'},
         {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
-        {"resolver", required_argument, NULL, OPT_RESOLVER},
-        {"ca-file", required_argument, NULL, OPT_CA_FILE},
-        {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
-        {"dns-wait", required_argument, NULL, OPT_DNS_WAIT},
-        {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
-        {"tls-timeout", required_argument, NULL, OPT_TLS_TIMEOUT},
-        {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
-        {"body-max", required_argument, NULL, OPT_BODY_MAX},
-        {"lab", no_argument, NULL, OPT_LAB},
-        {"helper", required_argument, NULL, OPT_HELPER},
-        {"control-timeout", required_argument, NULL, OPT_CONTROL_TIMEOUT},
-        {"collector", required_argument, NULL, OPT_COLLECTOR},
-        {"spool", required_argument, NULL, OPT_SPOOL},
         {"locate", no_argument, NULL, OPT_LOCATE},
-        {"asn-db", required_argument, NULL, OPT_ASN_DB},
-        {"country-db", required_argument, NULL, OPT_COUNTRY_DB},
         {NULL, 0, NULL, 0},
     };
-    struct vg_probe_opts o;
-    struct vg_probe *p = NULL;
-    struct run r;
-    struct bad_ctx bad = {0};
-    const char **files = NULL, **helpers = NULL;
-    size_t n_files = 0, n_helpers = 0;
+    struct option longopts[sizeof(own) / sizeof(own[0]) + VG_ENGINE_OPTS_MAX];
+    char shortopts[64];
     const char *format = NULL;
-    char err[512], spool_buf[4096];
-    int c, rc, status = VG_EXIT_OK;
-    uint64_t v;
+    int c, taken;
 
-    memset(&r, 0, sizeof(r));
-    vg_probe_opts_init(&o);
+    if (vg_engine_opts_getopt(e, own, "i:o:f:qh", longopts, sizeof(longopts) / sizeof(longopts[0]),
+                              shortopts, sizeof(shortopts)) < 0) {
+        fprintf(stderr, "vigie probe: internal error: option tables\n");
+        return -1;
+    }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:p:r:o:f:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        taken = vg_engine_opts_take(e, c, optarg);
+        if (taken != 0) {
+            if (taken < 0) {
+                return -1;
+            }
+            continue;
+        }
         switch (c) {
         case 'i':
-            files = vg_xreallocarray(files, n_files + 1, sizeof(*files));
-            files[n_files++] = optarg;
-            break;
-        case 'p':
-            if (parse_num("--parallel", optarg, 1, 10000, &v) < 0) {
-                goto usage_error;
-            }
-            o.parallel = (unsigned)v;
-            break;
-        case 'r':
-            if (parse_num("--repeat", optarg, 1, 1000, &v) < 0) {
-                goto usage_error;
-            }
-            o.repeat = (unsigned)v;
+            *files = vg_xreallocarray(*files, *n_files + 1, sizeof(**files));
+            (*files)[(*n_files)++] = optarg;
             break;
         case 'o':
-            r.out_path = optarg;
+            r->out_path = optarg;
             break;
         case 'f':
             format = optarg;
             break;
         case 'q':
-            r.quiet = true;
+            r->quiet = true;
             break;
         case 'h':
-            usage(stdout);
-            free(files);
-            free(helpers);
-            return VG_EXIT_OK;
-        case OPT_RESOLVER:
-            o.resolver = optarg;
-            break;
-        case OPT_CA_FILE:
-            o.ca_file = optarg;
-            break;
-        case OPT_DNS_TIMEOUT:
-            if (parse_ms("--dns-timeout", optarg, &o.dns_timeout_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_DNS_WAIT:
-            if (parse_ms("--dns-wait", optarg, &o.dns_wait_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_TCP_TIMEOUT:
-            if (parse_ms("--tcp-timeout", optarg, &o.tcp_timeout_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_TLS_TIMEOUT:
-            if (parse_ms("--tls-timeout", optarg, &o.tls_timeout_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_HTTP_TIMEOUT:
-            if (parse_ms("--http-timeout", optarg, &o.http_timeout_ms) < 0) {
-                goto usage_error;
-            }
-            break;
-        case OPT_BODY_MAX:
-            if (parse_num("--body-max", optarg, 0, 64 * 1024 * 1024, &v) < 0) {
-                goto usage_error;
-            }
-            o.body_max = (size_t)v;
-            break;
-        case OPT_LAB:
-            o.doc_ranges_public = true;
-            break;
-        case OPT_HELPER:
-            helpers = vg_xreallocarray(helpers, n_helpers + 1, sizeof(*helpers));
-            helpers[n_helpers++] = optarg;
-            break;
-        case OPT_COLLECTOR:
-            o.collector = optarg;
-            break;
-        case OPT_SPOOL:
-            o.spool_dir = optarg;
-            break;
+            usage(e, stdout);
+            return 1;
         case OPT_LOCATE:
-            r.locate = true;
-            break;
-        case OPT_ASN_DB:
-            o.asn_db = optarg;
-            break;
-        case OPT_COUNTRY_DB:
-            o.country_db = optarg;
-            break;
-        case OPT_CONTROL_TIMEOUT:
-            if (parse_ms("--control-timeout", optarg, &o.control_timeout_ms) < 0) {
-                goto usage_error;
-            }
+            r->locate = true;
             break;
         default:
-            goto usage_error;
+            return -1;
         }
     }
     if (format == NULL) {
-        r.format = isatty(STDOUT_FILENO) ? VG_FMT_TABLE : VG_FMT_JSONL;
+        r->format = isatty(STDOUT_FILENO) ? VG_FMT_TABLE : VG_FMT_JSONL;
     } else if (strcmp(format, "table") == 0) {
-        r.format = VG_FMT_TABLE;
+        r->format = VG_FMT_TABLE;
     } else if (strcmp(format, "jsonl") == 0) {
-        r.format = VG_FMT_JSONL;
+        r->format = VG_FMT_JSONL;
     } else {
         fprintf(stderr, "vigie probe: unknown format '%s' (table or jsonl)\n", format);
-        goto usage_error;
+        return -1;
     }
-    if (o.collector != NULL && o.spool_dir == NULL) {
-        o.spool_dir = vg_default_spool(spool_buf, sizeof(spool_buf));
-    }
-    o.helpers = helpers;
-    o.n_helpers = n_helpers;
-    vg_raise_fd_limit();
-    rc = vg_probe_new(&o, &p, err, sizeof(err));
-    if (rc < 0) {
-        fprintf(stderr, "vigie probe: %s\n", err);
-        free(files);
-        free(helpers);
-        return VG_EXIT_USAGE;
-    }
-    for (int i = optind; i < argc; i++) {
+    vg_engine_opts_finish(e);
+    return 0;
+}
+
+/* Queue the arguments from argv[first] on and the files. 0, or -1 when a file cannot be read. */
+static int
+vg__probe_queue(struct vg_probe *p, int argc, char **argv, int first, const char *const *files,
+                size_t n_files, struct bad_ctx *bad)
+{
+    char err[512];
+
+    for (int i = first; i < argc; i++) {
         if (vg_probe_add(p, argv[i], err, sizeof(err)) < 0) {
-            fprintf(stderr, "vigie probe: argument %d: %s (skipped)\n", i - optind + 1, err);
-            bad.n++;
+            fprintf(stderr, "vigie probe: argument %d: %s (skipped)\n", i - first + 1, err);
+            bad->n++;
         }
     }
     for (size_t i = 0; i < n_files; i++) {
-        if (vg_probe_add_file(p, files[i], on_bad_input, &bad, err, sizeof(err)) < 0) {
+        if (vg_probe_add_file(p, files[i], on_bad_input, bad, err, sizeof(err)) < 0) {
             fprintf(stderr, "vigie probe: %s\n", err);
-            status = VG_EXIT_USAGE;
-            goto out;
+            return -1;
         }
     }
-    r.total = vg_probe_count(p);
-    if (r.total == 0) {
+    return 0;
+}
+
+/* After the run: the collector line, --locate, the table, and the output's fate. */
+static void
+vg__probe_report(struct run *r, struct vg_probe *p, const struct vg_probe_opts *o, int rc)
+{
+    if (o->collector != NULL) {
+        struct vg_upload_stats us;
+
+        vg_probe_upload_stats(p, &us);
+        if (!r->quiet || us.spooled + us.rejected + us.failed > 0) {
+            fprintf(stderr,
+                    "vigie probe: collector: %zu sent, %zu spooled to %s, %zu refused, %zu "
+                    "failed\n",
+                    us.sent, us.spooled, o->spool_dir, us.rejected, us.failed);
+        }
+    }
+    if (r->locate && rc != VG_ECANCELED) {
+        locate_all(r, p, o);
+    }
+    if (r->format == VG_FMT_TABLE && !r->quiet) {
+        r->inputs = vg_xcalloc(r->n_stats, sizeof(char *));
+        for (size_t i = 0; i < r->n_stats; i++) {
+            r->inputs[i] = vg_probe_url(p, i);
+        }
+        print_table(r);
+        VG_FREE(r->inputs);
+    }
+    if (r->out != NULL && r->out != stdout && fclose(r->out) != 0) {
+        r->write_error = errno;
+    }
+    if (r->out == stdout && (fflush(stdout) != 0 || ferror(stdout)) && r->write_error == 0) {
+        r->write_error = errno != 0 ? errno : EIO;
+    }
+    r->out = NULL;
+}
+
+/* Measure what is queued on p; returns the exit status. */
+static int
+vg__probe_measure(struct run *r, struct vg_probe *p, const struct vg_probe_opts *o,
+                  const struct bad_ctx *bad)
+{
+    int rc;
+
+    r->total = vg_probe_count(p);
+    if (r->total == 0) {
         fprintf(stderr, "vigie probe: no valid URL to measure (see 'vigie probe --help')\n");
-        status = VG_EXIT_USAGE;
-        goto out;
+        return VG_EXIT_USAGE;
     }
-    if (r.out_path != NULL && strcmp(r.out_path, "-") != 0) {
-        r.out = fopen(r.out_path, "w");
-        if (r.out == NULL) {
-            fprintf(stderr, "vigie probe: cannot write %s: %s\n", r.out_path, strerror(errno));
-            status = VG_EXIT_USAGE;
-            goto out;
+    if (r->out_path != NULL && strcmp(r->out_path, "-") != 0) {
+        r->out = fopen(r->out_path, "w");
+        if (r->out == NULL) {
+            fprintf(stderr, "vigie probe: cannot write %s: %s\n", r->out_path, strerror(errno));
+            return VG_EXIT_USAGE;
         }
-    } else if (r.out_path != NULL || r.format == VG_FMT_JSONL) {
-        r.out = stdout;
+    } else if (r->out_path != NULL || r->format == VG_FMT_JSONL) {
+        r->out = stdout;
     }
-    r.n_stats = r.total / o.repeat;
-    r.stats = vg_xcalloc(r.n_stats, sizeof(*r.stats));
-    r.progress = !r.quiet && isatty(STDERR_FILENO);
-    clock_gettime(CLOCK_MONOTONIC, &r.start);
+    r->n_stats = r->total / o->repeat;
+    r->stats = vg_xcalloc(r->n_stats, sizeof(*r->stats));
+    r->progress = !r->quiet && isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &r->start);
     vg_running_probe = p;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    rc = vg_probe_run(p, on_result, &r);
+    rc = vg_probe_run(p, on_result, r);
     vg_running_probe = NULL;
-    if (r.progress) {
-        draw_progress(&r, true);
+    if (r->progress) {
+        draw_progress(r, true);
     }
-    if (o.collector != NULL) {
-        struct vg_upload_stats us;
+    vg__probe_report(r, p, o, rc);
+    if (r->write_error != 0) {
+        fprintf(stderr, "vigie probe: writing measurements failed: %s\n", strerror(r->write_error));
+        return VG_EXIT_USAGE;
+    }
+    if (rc == VG_ECANCELED) {
+        return VG_EXIT_INTERRUPTED;
+    }
+    if (r->interference > 0) {
+        return VG_EXIT_INTERFERENCE;
+    }
+    return bad->n > 0 ? VG_EXIT_BAD_INPUT : VG_EXIT_OK;
+}
 
-        vg_probe_upload_stats(p, &us);
-        if (!r.quiet || us.spooled + us.rejected + us.failed > 0) {
-            fprintf(stderr,
-                    "vigie probe: collector: %zu sent, %zu spooled to %s, %zu refused, %zu "
-                    "failed\n",
-                    us.sent, us.spooled, o.spool_dir, us.rejected, us.failed);
+int
+vg_cmd_probe(int argc, char **argv)
+{
+    struct vg_engine_opts e;
+    struct vg_probe *p = NULL;
+    struct run r;
+    struct bad_ctx bad = {0};
+    const char **files = NULL;
+    size_t n_files = 0;
+    char err[512], spool_buf[4096];
+    int rc, status;
+
+    memset(&r, 0, sizeof(r));
+    vg_engine_opts_init(&e, "probe", VG_ENGINE_REPEAT);
+    rc = vg__probe_parse_args(argc, argv, &r, &e, &files, &n_files);
+    if (rc != 0) {
+        if (rc < 0) {
+            fprintf(stderr, "Run 'vigie probe --help' for usage.\n");
         }
+        status = rc < 0 ? VG_EXIT_USAGE : VG_EXIT_OK;
+        goto out;
     }
-    if (r.locate && rc != VG_ECANCELED) {
-        locate_all(&r, p, &o);
+    if (e.o.collector != NULL && e.o.spool_dir == NULL) {
+        e.o.spool_dir = vg_default_spool(spool_buf, sizeof(spool_buf));
     }
-    if (r.format == VG_FMT_TABLE && !r.quiet) {
-        r.inputs = vg_xcalloc(r.n_stats, sizeof(char *));
-        for (size_t i = 0; i < r.n_stats; i++) {
-            r.inputs[i] = vg_probe_url(p, i);
-        }
-        print_table(&r);
-        VG_FREE(r.inputs);
-    }
-    if (r.out != NULL && r.out != stdout && fclose(r.out) != 0) {
-        r.write_error = errno;
-    }
-    if (r.out == stdout && (fflush(stdout) != 0 || ferror(stdout)) && r.write_error == 0) {
-        r.write_error = errno != 0 ? errno : EIO;
-    }
-    r.out = NULL;
-    if (r.write_error != 0) {
-        fprintf(stderr, "vigie probe: writing measurements failed: %s\n", strerror(r.write_error));
+    vg_raise_fd_limit();
+    if (vg_probe_new(&e.o, &p, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie probe: %s\n", err);
         status = VG_EXIT_USAGE;
-    } else if (rc == VG_ECANCELED) {
-        status = VG_EXIT_INTERRUPTED;
-    } else if (r.interference > 0) {
-        status = VG_EXIT_INTERFERENCE;
-    } else if (bad.n > 0) {
-        status = VG_EXIT_BAD_INPUT;
+        goto out;
     }
+    if (vg__probe_queue(p, argc, argv, optind, files, n_files, &bad) < 0) {
+        status = VG_EXIT_USAGE;
+        goto out;
+    }
+    status = vg__probe_measure(&r, p, &e.o, &bad);
 out:
     for (size_t i = 0; i < r.n_stats; i++) {
         free(r.stats[i].runtimes);
@@ -616,11 +511,6 @@ out:
     free(r.stats);
     vg_probe_free(p);
     free(files);
-    free(helpers);
+    vg_engine_opts_cleanup(&e);
     return status;
-usage_error:
-    fprintf(stderr, "Run 'vigie probe --help' for usage.\n");
-    free(files);
-    free(helpers);
-    return VG_EXIT_USAGE;
 }

@@ -3,8 +3,9 @@
  * schedule.c - the scheduler of `vigie monitor` (schedule.h): due times, re-tests after a change
  * or an interference, intermittency (history and episodes), and the JSON state file.
  *
- * The history keeps one letter per result, oldest first: a accessible, b blocked,
- * i intercepted, d down, u unknown. Its non-accessible share is the intermittency figure.
+ * The history keeps one letter per result, oldest first: the first letter of the verdict's name
+ * (a accessible, b blocked, i intercepted, d down, u unknown). Its non-accessible share is the
+ * intermittency figure. The state file names verdicts as vg_verdict_name() does.
  */
 #include "schedule.h"
 
@@ -100,21 +101,26 @@ vg_sched_jitter(int64_t base_ms, unsigned jitter_pct, double u, bool up_only)
 }
 
 char
-vg_sched_letter(const char *verdict)
+vg_sched_letter(enum vg_verdict verdict)
 {
-    if (strcmp(verdict, "accessible") == 0) {
-        return 'a';
+    return vg_verdict_name(verdict)[0];
+}
+
+/* Every verdict's name (or, with letters, its history letter) in the enum's order, separated by
+ * sep and by last before the last one: "i, b, d, u or a". */
+static void
+vg__sched_verdicts(bool letters, const char *sep, const char *last, char *out, size_t cap)
+{
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (int v = 0; v < VG_VERDICT_COUNT && len < cap; v++) {
+        const char *name = vg_verdict_name((enum vg_verdict)v);
+        const char *before = v == 0 ? "" : v + 1 < VG_VERDICT_COUNT ? sep : last;
+
+        len += (size_t)snprintf(out + len, cap - len, "%s%.*s", before,
+                                letters ? 1 : (int)strlen(name), name);
     }
-    if (strcmp(verdict, "blocked") == 0) {
-        return 'b';
-    }
-    if (strcmp(verdict, "intercepted") == 0) {
-        return 'i';
-    }
-    if (strcmp(verdict, "down") == 0) {
-        return 'd';
-    }
-    return 'u';
 }
 
 static unsigned
@@ -152,24 +158,27 @@ episode_open(struct vg_sched_url *s, int64_t now_ms)
 }
 
 void
-vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, const char *verdict,
+vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, enum vg_verdict verdict,
                 const char *cause, int64_t now_ms, double u, struct vg_sched_change *chg)
 {
-    bool first = s->verdict[0] == '\0';
-    bool ok = strcmp(verdict, "accessible") == 0;
-    bool was_bad = !first && strcmp(s->verdict, "accessible") != 0;
+    bool first = !s->has_verdict;
+    bool ok = verdict == VG_VERDICT_ACCESSIBLE;
+    bool was_bad = !first && s->verdict != VG_VERDICT_ACCESSIBLE;
     bool changed;
     int64_t delay;
 
+    if ((unsigned)verdict >= VG_VERDICT_COUNT) {
+        verdict = VG_VERDICT_UNKNOWN;
+    }
     if (cause == NULL) {
         cause = "";
     }
-    changed = first || strcmp(verdict, s->verdict) != 0 || strcmp(cause, s->cause) != 0;
+    changed = first || verdict != s->verdict || strcmp(cause, s->cause) != 0;
     if (chg != NULL) {
         memset(chg, 0, sizeof(*chg));
         chg->first = first;
         chg->changed = changed;
-        vg_strlcpy(chg->old_verdict, s->verdict, sizeof(chg->old_verdict));
+        chg->old_verdict = s->verdict;
         vg_strlcpy(chg->old_cause, s->cause, sizeof(chg->old_cause));
     }
     history_push(s->history, clamp_window(c->window), vg_sched_letter(verdict));
@@ -182,7 +191,8 @@ vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, const cha
     }
     if (changed) {
         s->since_ms = now_ms;
-        vg_strlcpy(s->verdict, verdict, sizeof(s->verdict));
+        s->has_verdict = true;
+        s->verdict = verdict;
         vg_strlcpy(s->cause, cause, sizeof(s->cause));
     }
     s->last_ms = now_ms;
@@ -251,8 +261,7 @@ vg_sched_next_due(const struct vg_sched *s)
     return due;
 }
 
-/* ---- following the input list ---------------------------------------------------------------
- */
+/* ---- following the input list -------------------------------------------------------------- */
 
 struct keyed {
     const char *key;
@@ -358,21 +367,6 @@ vg_sched_sync(struct vg_sched *s, const struct vg_sched_conf *c, const char *con
 
 /* ---- time and duration text ----------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 void
 vg_sched_fmt_time(int64_t ms, bool with_ms, char *out, size_t cap)
 {
@@ -404,6 +398,7 @@ vg_sched_parse_time(const char *s, int64_t *ms)
     static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     uint64_t y, mo, d, h, mi, sec, frac = 0;
     size_t len = strlen(s);
+    struct tm tm;
     bool leap;
 
     /* YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.mmmZ, nothing else */
@@ -423,10 +418,13 @@ vg_sched_parse_time(const char *s, int64_t *ms)
     if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)) {
         return VG_EINVAL;
     }
-    *ms = ((days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d) * 24 + (int64_t)h) * 60 +
-           (int64_t)mi) *
-              60000 +
-          (int64_t)sec * 1000 + (int64_t)frac;
+    tm = (struct tm){.tm_year = (int)y - 1900,
+                     .tm_mon = (int)mo - 1,
+                     .tm_mday = (int)d,
+                     .tm_hour = (int)h,
+                     .tm_min = (int)mi,
+                     .tm_sec = (int)sec};
+    *ms = (int64_t)timegm(&tm) * 1000 + (int64_t)frac;
     return 0;
 }
 
@@ -495,8 +493,8 @@ vg_sched_dump(const struct vg_sched *s, int64_t written_ms)
         json_t *o = json_object(), *eps = json_array();
 
         json_object_set_new(o, "url", json_string(u->url));
-        json_object_set_new(o, "verdict",
-                            u->verdict[0] != '\0' ? json_string(u->verdict) : json_null());
+        json_object_set_new(
+            o, "verdict", u->has_verdict ? json_string(vg_verdict_name(u->verdict)) : json_null());
         json_object_set_new(o, "cause", u->cause[0] != '\0' ? json_string(u->cause) : json_null());
         json_object_set_new(o, "since", jtime(u->since_ms));
         json_object_set_new(o, "last_run", jtime(u->last_ms));
@@ -576,17 +574,23 @@ get_int(struct field_ctx *f, json_t *o, const char *key, json_int_t min, json_in
     return 0;
 }
 
-static bool
-is_verdict(const char *v)
+/* The "verdict" field: null, or a verdict's name. 0, or -1 with err set. */
+static int
+vg__sched_get_verdict(struct field_ctx *f, json_t *o, struct vg_sched_url *u)
 {
-    static const char *const known[] = {"accessible", "blocked", "intercepted", "down", "unknown"};
+    json_t *v = json_object_get(o, "verdict");
+    char names[128], what[160];
 
-    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        if (strcmp(v, known[i]) == 0) {
-            return true;
-        }
+    if (v == NULL || json_is_null(v)) {
+        return 0;
     }
-    return false;
+    if (json_is_string(v) && vg_verdict_parse(json_string_value(v), &u->verdict)) {
+        u->has_verdict = true;
+        return 0;
+    }
+    vg__sched_verdicts(false, ", ", " or ", names, sizeof(names));
+    snprintf(what, sizeof(what), "must be null, %s", names);
+    return field_fail(f, "verdict", what);
 }
 
 static bool
@@ -629,6 +633,7 @@ parse_entry(struct vg_sched *s, json_t *o, size_t index, char *err, size_t errle
     struct vg_sched_url *u;
     json_int_t n;
     const char *h;
+    char letters[4 * VG_VERDICT_COUNT];
 
     if (!json_is_object(o)) {
         snprintf(err, errlen, "urls[%zu] is not an object", index);
@@ -641,17 +646,12 @@ parse_entry(struct vg_sched *s, json_t *o, size_t index, char *err, size_t errle
     }
     f.url = json_string_value(v);
     u = sched_append(s, f.url);
-    v = json_object_get(o, "verdict");
-    if (v != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) || !is_verdict(json_string_value(v))) {
-            return field_fail(&f, "verdict",
-                              "must be null, accessible, blocked, intercepted, down or unknown");
-        }
-        vg_strlcpy(u->verdict, json_string_value(v), sizeof(u->verdict));
+    if (vg__sched_get_verdict(&f, o, u) < 0) {
+        return -1;
     }
     v = json_object_get(o, "cause");
     if (v != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) || !is_cause(json_string_value(v)) || u->verdict[0] == '\0') {
+        if (!json_is_string(v) || !is_cause(json_string_value(v)) || !u->has_verdict) {
             return field_fail(&f, "cause", "must be null or STAGE.REASON, with a verdict");
         }
         vg_strlcpy(u->cause, json_string_value(v), sizeof(u->cause));
@@ -675,9 +675,15 @@ parse_entry(struct vg_sched *s, json_t *o, size_t index, char *err, size_t errle
     u->runs = (uint64_t)n;
     v = json_object_get(o, "history");
     h = json_is_string(v) ? json_string_value(v) : NULL;
+    vg__sched_verdicts(true, "", "", letters, sizeof(letters));
     if (h == NULL || json_string_length(v) > VG_SCHED_WINDOW_MAX ||
-        strspn(h, "abdiu") != json_string_length(v)) {
-        return field_fail(&f, "history", "must be letters a, b, d, i, u (at most 100)");
+        strspn(h, letters) != json_string_length(v)) {
+        char what[96];
+
+        vg__sched_verdicts(true, ", ", ", ", letters, sizeof(letters));
+        snprintf(what, sizeof(what), "must be letters %s (at most %d)", letters,
+                 VG_SCHED_WINDOW_MAX);
+        return field_fail(&f, "history", what);
     }
     memcpy(u->history, h, json_string_length(v) + 1);
     eps = json_object_get(o, "episodes");
@@ -697,8 +703,8 @@ parse_entry(struct vg_sched *s, json_t *o, size_t index, char *err, size_t errle
         u->n_episodes++;
     }
     /* A verdict goes with its first-seen time and the letters that record it. */
-    if ((u->verdict[0] == '\0') != (u->since_ms == 0) ||
-        (u->verdict[0] != '\0' && (u->history[0] == '\0' || u->runs == 0))) {
+    if (!u->has_verdict != (u->since_ms == 0) ||
+        (u->has_verdict && (u->history[0] == '\0' || u->runs == 0))) {
         return field_fail(&f, "verdict", "does not agree with since, runs and history");
     }
     return 0;

@@ -15,13 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vigie/vigie.h"
+
 /* Bounds of the monitor (the engine's are in lib/util/limits.h). */
 #define VG_SCHED_WINDOW_DEF   20                  /* results kept per URL for the share */
 #define VG_SCHED_WINDOW_MAX   100                 /* --window upper bound */
 #define VG_SCHED_EPISODES_MAX 32                  /* interference episodes kept per URL, newest */
 #define VG_SCHED_STATE_MAX    (256 * 1024 * 1024) /* bytes of a state file we agree to read */
 #define VG_SCHED_URLS_MAX     1000000             /* URLs in a state file */
-#define VG_SCHED_VERDICT_MAX  16                  /* "intercepted" and the NUL, with room */
 #define VG_SCHED_CAUSE_MAX    48                  /* "STAGE.REASON", e.g. http.too_many_redirects */
 #define VG_SCHED_INTERVAL_MAX (30LL * 24 * 3600 * 1000) /* any period or re-test: 30 days */
 
@@ -48,7 +49,8 @@ struct vg_sched_episode {
 /* What the monitor knows of one URL. Times are milliseconds since the epoch; 0 means never. */
 struct vg_sched_url {
     char *url;                             /* owned */
-    char verdict[VG_SCHED_VERDICT_MAX];    /* "" before the first result */
+    bool has_verdict;                      /* false before the first result */
+    enum vg_verdict verdict;               /* the last result's (when has_verdict) */
     char cause[VG_SCHED_CAUSE_MAX];        /* "" when the verdict has none */
     int64_t since_ms;                      /* first result with this verdict and cause */
     int64_t last_ms;                       /* last result */
@@ -71,7 +73,7 @@ struct vg_sched {
 struct vg_sched_change {
     bool first;   /* the URL's first result */
     bool changed; /* the verdict or the cause differs from the previous result (or first) */
-    char old_verdict[VG_SCHED_VERDICT_MAX];
+    enum vg_verdict old_verdict; /* the previous result's (unless first) */
     char old_cause[VG_SCHED_CAUSE_MAX];
     bool retest;      /* the next run is a re-test (not the normal period) */
     int64_t delay_ms; /* until the next run */
@@ -94,12 +96,12 @@ int64_t vg_sched_jitter(int64_t base_ms, unsigned jitter_pct, double u, bool up_
  * accessible results in a row go back to the normal period. u is the jitter's random number.
  * chg (may be NULL) receives what the log needs.
  */
-void vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, const char *verdict,
+void vg_sched_record(const struct vg_sched_conf *c, struct vg_sched_url *s, enum vg_verdict verdict,
                      const char *cause, int64_t now_ms, double u, struct vg_sched_change *chg);
 
-/* The letter the history keeps for a verdict: a accessible, b blocked, i intercepted, d down,
- * u unknown (and anything else). */
-char vg_sched_letter(const char *verdict);
+/* The letter the history keeps for a verdict: the first of its name (a accessible, b blocked,
+ * i intercepted, d down, u unknown, and u for a value out of range). */
+char vg_sched_letter(enum vg_verdict verdict);
 /* Results in the history that are not accessible, and how many the history holds. */
 void vg_sched_share(const struct vg_sched_url *s, unsigned *bad, unsigned *total);
 

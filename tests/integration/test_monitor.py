@@ -28,6 +28,7 @@ import unittest
 import harness
 
 VIGIE = None
+MKMMDB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "mkmmdb.py")
 HOST = "127.0.0.1"
 WAIT = 60.0          # longest bounded wait for one expected event
 EXIT_WAIT = 40.0     # for the monitor to exit after SIGTERM (a TLS timeout is 10 s)
@@ -566,6 +567,72 @@ class TestMonitor(MonitorCase):
                 helper.kill()
                 helper.wait(10)
             helper.stderr.close()
+
+    def test_engine_options(self):
+        # The engine options are vigie probe's (cli/engine_opts.c): the MaxMind DBs, every
+        # timeout and --body-max reach the engine (the page is cut after 10 bytes).
+        a = self.server()
+        self.write_list([a.url])
+        spec = self.path("db.txt")
+        with open(spec, "w") as f:
+            f.write("@database_type vigie-test-ASN-Country\n"
+                    "127.0.0.0/8 asn=64999 org=\"Loopback\" cc=XC\n")
+        db = self.path("db.mmdb")
+        subprocess.run([sys.executable, MKMMDB, spec, "-o", db], check=True, timeout=60)
+        m = self.start("--asn-db", db, "--country-db", db, "--dns-timeout", "2s",
+                       "--dns-wait", "100ms", "--tcp-timeout", "5s", "--tls-timeout", "5s",
+                       "--http-timeout", "5s", "--control-timeout", "5s", "--body-max", "10",
+                       "--parallel", "2")
+        recs = wait_for(lambda: jsonl(self.path("out.jsonl")), "a measurement")
+        resp = recs[0]["test_keys"]["requests"][0]["response"]
+        self.assertTrue(resp["body_is_truncated"], resp)
+        self.assertEqual(resp["body"], PAGE[:10].decode())
+        self.assertEqual(recs[0]["probe_asn"], "AS0")  # a loopback address is a bogon
+        self.assertEqual(m.stop(), 0)
+        # a file that is not a MaxMind DB stops the monitor at start, as it stops the probe
+        rc, out, err = vigie("monitor", "-i", self.path("list.txt"), "--state",
+                             self.path("state2.json"), "--asn-db", spec)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("not a MaxMind DB file", err)
+
+    def test_engine_option_errors_match_probe(self):
+        # One parser: the same bad values give the same message (after "vigie COMMAND: ") and
+        # exit status 2 from both commands.
+        lst = self.write_list(["https://127.0.0.1:9/"])
+        for args, msg in (
+                (["--dns-timeout", "0"], "invalid duration for --dns-timeout: '0'"),
+                (["--dns-wait", "2h"], "invalid duration for --dns-wait: '2h'"),
+                (["--tcp-timeout", "abc"], "invalid duration for --tcp-timeout"),
+                (["--tls-timeout", "-1s"], "invalid duration for --tls-timeout"),
+                (["--http-timeout", "61m"], "invalid duration for --http-timeout"),
+                (["--control-timeout", "0s"], "invalid duration for --control-timeout"),
+                (["--body-max", "67108865"], "--body-max must be a number in 0..67108864"),
+                (["--body-max", "-1"], "--body-max must be a number in 0..67108864"),
+                (["--parallel", "0"], "--parallel must be a number in 1..10000"),
+                (["--parallel", "10001"], "--parallel must be a number in 1..10000"),
+                (["--collector", "ftp://x/"], "--collector must be an http:// or https:// URL")):
+            with self.subTest(args=args):
+                lines = {}
+                for cmd, extra in (("probe", ["https://127.0.0.1:9/"]),
+                                   ("monitor", ["-i", lst, "--state", self.path("s.json")])):
+                    rc, out, err = vigie(cmd, *(args + extra))
+                    self.assertEqual(rc, 2, "%s %s: %s" % (cmd, args, err))
+                    first = err.splitlines()[0] if err else ""
+                    prefix = "vigie %s: " % cmd
+                    self.assertTrue(first.startswith(prefix), (cmd, err))
+                    self.assertIn(msg, first, (cmd, err))
+                    lines[cmd] = first[len(prefix):]
+                self.assertEqual(lines["probe"], lines["monitor"])
+        # --repeat is the probe's only: the monitor measures each URL once per run
+        rc, out, err = vigie("monitor", "-i", lst, "--repeat", "2")
+        self.assertEqual(rc, 2, err)
+        rc, out, err = vigie("monitor", "--help")
+        self.assertEqual(rc, 0)
+        for opt in ("--asn-db", "--country-db", "--dns-timeout", "--dns-wait", "--tcp-timeout",
+                    "--tls-timeout", "--http-timeout", "--body-max", "--helper", "--lab",
+                    "--collector", "--spool"):
+            self.assertIn(opt, out)
+        self.assertNotIn("--repeat", out)
 
     def test_usage_errors(self):
         lst = self.write_list(["https://127.0.0.1:9/"])

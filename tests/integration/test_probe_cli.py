@@ -951,6 +951,48 @@ class TestInput(ProbeCase):
                 self.assertEqual(r.records, [])
                 self.assertNotEqual(r.stderr, "")
 
+    def test_engine_option_bounds(self):
+        # cli/engine_opts.c: every number and duration is range-checked; vigie monitor gives the
+        # same messages (tests/integration/test_monitor.py).
+        url = http_url("/title")
+        for args, msg in (
+                (["--parallel", "10001"], "vigie probe: --parallel must be a number in 1..10000"),
+                (["--repeat", "1001"], "vigie probe: --repeat must be a number in 1..1000"),
+                (["--body-max", "67108865"],
+                 "vigie probe: --body-max must be a number in 0..67108864, not '67108865'"),
+                (["--dns-timeout", "0"], "vigie probe: invalid duration for --dns-timeout: '0'"),
+                (["--dns-wait", "1h1s"], "vigie probe: invalid duration for --dns-wait"),
+                (["--control-timeout", "2h"],
+                 "vigie probe: invalid duration for --control-timeout: '2h' (1ms to 1h"),
+                (["--collector", "ftp://x/"],
+                 "vigie probe: --collector must be an http:// or https:// URL")):
+            with self.subTest(args=args):
+                r = probe(*(args + [url]))
+                self.assertEqual(r.rc, 2, r.stderr)
+                self.assertEqual(r.records, [])
+                self.assertIn(msg, r.stderr)
+        for args in (["--parallel", "10000"], ["--body-max", "0"], ["--dns-timeout", "1h"],
+                     ["--control-timeout", "1ms"]):
+            with self.subTest(args=args):
+                r = probe(*(args + [url]))
+                self.assertEqual(r.rc, 0, r.stderr)
+                self.assertEqual(len(r.records), 1)
+
+    def test_verdicts_command(self):
+        # `vigie verdicts` (maintenance, what generates the dashboard's list): the verdicts most
+        # serious first, with their meanings (the order of the probe's table).
+        rc, out, err, _ = run_vigie(["verdicts", "--json"])
+        self.assertEqual(rc, 0, err)
+        rows = json.loads(out)
+        self.assertEqual([r["name"] for r in rows],
+                         ["intercepted", "blocked", "down", "unknown", "accessible"])
+        self.assertTrue(all(r["meaning"] for r in rows), rows)
+        rc, out, err, _ = run_vigie(["verdicts", "--js"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn(b"export const VERDICT_NAMES = Object.freeze([", out)
+        rc, out, err, _ = run_vigie(["--help"])
+        self.assertNotIn(b"verdicts", out, "a maintenance command stays out of --help")
+
     def test_version_and_help(self):
         rc, out, err, _ = run_vigie(["--version"])
         self.assertEqual(rc, 0, err)

@@ -101,10 +101,10 @@ test_first_result_accessible(void **state)
     struct vg_sched_change chg;
 
     (void)state;
-    vg_sched_record(&c, &u, "accessible", NULL, T0, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, T0, NO_JT, &chg);
     assert_true(chg.first);
     assert_true(chg.changed);
-    assert_string_equal(chg.old_verdict, "");
+    assert_true(chg.first); /* no old verdict */
     assert_false(chg.retest);
     assert_int_equal(chg.delay_ms, 15 * MIN);
     assert_int_equal(u.next_ms, T0 + 15 * MIN);
@@ -115,7 +115,7 @@ test_first_result_accessible(void **state)
     assert_int_equal(u.n_episodes, 0);
     assert_int_equal(u.retest_ms, 0);
     /* unchanged: since stays, no change reported */
-    vg_sched_record(&c, &u, "accessible", NULL, T0 + 15 * MIN, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, T0 + 15 * MIN, NO_JT, &chg);
     assert_false(chg.changed);
     assert_false(chg.first);
     assert_int_equal(u.since_ms, T0);
@@ -131,10 +131,11 @@ test_first_result_interfered(void **state)
     struct vg_sched_change chg;
 
     (void)state;
-    vg_sched_record(&c, &u, "blocked", "tls.reset", T0, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", T0, NO_JT, &chg);
     assert_true(chg.first && chg.changed && chg.retest);
     assert_int_equal(chg.delay_ms, 2 * MIN);
-    assert_string_equal(u.verdict, "blocked");
+    assert_true(u.has_verdict);
+    assert_int_equal(u.verdict, VG_VERDICT_BLOCKED);
     assert_string_equal(u.cause, "tls.reset");
     assert_int_equal(u.n_episodes, 1);
     assert_int_equal(u.episodes[0].start_ms, T0);
@@ -154,15 +155,15 @@ test_backoff_doubles_to_max(void **state)
     int64_t now = T0;
 
     (void)state;
-    vg_sched_record(&c, &u, "accessible", NULL, now, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, now, NO_JT, NULL);
     now = u.next_ms;
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        vg_sched_record(&c, &u, "intercepted", "tls.mitm", now, NO_JT, &chg);
+        vg_sched_record(&c, &u, VG_VERDICT_INTERCEPTED, "tls.mitm", now, NO_JT, &chg);
         assert_int_equal(chg.changed, i == 0);
         assert_true(chg.retest);
         assert_int_equal(chg.delay_ms, want[i]);
         if (i == 0) {
-            assert_string_equal(chg.old_verdict, "accessible");
+            assert_int_equal(chg.old_verdict, VG_VERDICT_ACCESSIBLE);
             assert_string_equal(chg.old_cause, "");
         }
         assert_int_equal(u.since_ms, T0 + 15 * MIN);
@@ -182,33 +183,33 @@ test_recovery(void **state)
     struct vg_sched_change chg;
 
     (void)state;
-    vg_sched_record(&c, &u, "accessible", NULL, T0, NO_JT, NULL);
-    vg_sched_record(&c, &u, "blocked", "tls.reset", T0 + 1 * HOUR, NO_JT, NULL);
-    vg_sched_record(&c, &u, "blocked", "tls.reset", u.next_ms, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, T0, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", T0 + 1 * HOUR, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", u.next_ms, NO_JT, NULL);
     assert_int_equal(u.retest_ms, 4 * MIN);
-    vg_sched_record(&c, &u, "accessible", NULL, u.next_ms, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, u.next_ms, NO_JT, &chg);
     assert_true(chg.changed && chg.retest);
-    assert_string_equal(chg.old_verdict, "blocked");
+    assert_int_equal(chg.old_verdict, VG_VERDICT_BLOCKED);
     assert_string_equal(chg.old_cause, "tls.reset");
     assert_int_equal(chg.delay_ms, 2 * MIN); /* a change starts over */
     assert_int_equal(u.ok_streak, 1);
     assert_int_equal(u.n_episodes, 1);
     assert_int_equal(u.episodes[0].start_ms, T0 + 1 * HOUR);
     assert_int_equal(u.episodes[0].end_ms, u.last_ms);
-    vg_sched_record(&c, &u, "accessible", NULL, u.next_ms, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, u.next_ms, NO_JT, &chg);
     assert_false(chg.changed);
     assert_true(chg.retest);
     assert_int_equal(chg.delay_ms, 4 * MIN);
-    vg_sched_record(&c, &u, "accessible", NULL, u.next_ms, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, u.next_ms, NO_JT, &chg);
     assert_false(chg.retest);
     assert_int_equal(chg.delay_ms, 15 * MIN);
     assert_int_equal(u.retest_ms, 0);
     assert_int_equal(u.ok_streak, 0);
     /* an interference in the middle of a recovery breaks the streak */
-    vg_sched_record(&c, &u, "blocked", "tls.reset", u.next_ms, NO_JT, NULL);
-    vg_sched_record(&c, &u, "accessible", NULL, u.next_ms, NO_JT, NULL);
-    vg_sched_record(&c, &u, "accessible", NULL, u.next_ms, NO_JT, NULL);
-    vg_sched_record(&c, &u, "down", NULL, u.next_ms, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", u.next_ms, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, u.next_ms, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, u.next_ms, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_DOWN, NULL, u.next_ms, NO_JT, &chg);
     assert_true(chg.changed && chg.retest);
     assert_int_equal(u.ok_streak, 0);
     assert_int_equal(u.n_episodes, 3);
@@ -217,8 +218,8 @@ test_recovery(void **state)
     /* --recover-after 1: the change to accessible is enough */
     c.recover_after = 1;
     u = fresh("https://b.example/");
-    vg_sched_record(&c, &u, "blocked", "dns.bogon", T0, NO_JT, NULL);
-    vg_sched_record(&c, &u, "accessible", NULL, u.next_ms, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "dns.bogon", T0, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, u.next_ms, NO_JT, &chg);
     assert_true(chg.changed);
     assert_false(chg.retest);
     assert_int_equal(chg.delay_ms, 15 * MIN);
@@ -234,11 +235,11 @@ test_cause_change(void **state)
     struct vg_sched_change chg;
 
     (void)state;
-    vg_sched_record(&c, &u, "blocked", "tls.reset", T0, NO_JT, NULL);
-    vg_sched_record(&c, &u, "blocked", "tls.reset", u.next_ms, NO_JT, NULL);
-    vg_sched_record(&c, &u, "blocked", "tls.reset", u.next_ms, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", T0, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", u.next_ms, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", u.next_ms, NO_JT, NULL);
     assert_int_equal(u.retest_ms, 8 * MIN);
-    vg_sched_record(&c, &u, "blocked", "tls.timeout", u.next_ms, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.timeout", u.next_ms, NO_JT, &chg);
     assert_true(chg.changed);
     assert_false(chg.first);
     assert_string_equal(chg.old_cause, "tls.reset");
@@ -246,7 +247,7 @@ test_cause_change(void **state)
     assert_int_equal(u.since_ms, u.last_ms);
     assert_int_equal(u.n_episodes, 1);
     /* cause disappearing is a change too */
-    vg_sched_record(&c, &u, "unknown", NULL, u.next_ms, NO_JT, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_UNKNOWN, NULL, u.next_ms, NO_JT, &chg);
     assert_true(chg.changed);
     assert_string_equal(u.cause, "");
     assert_int_equal(u.n_episodes, 1);
@@ -262,11 +263,11 @@ test_jitter_applied(void **state)
 
     (void)state;
     vg_sched_conf_init(&c); /* 10% */
-    vg_sched_record(&c, &u, "accessible", NULL, T0, 0.0, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, T0, 0.0, &chg);
     assert_int_equal(chg.delay_ms, 15 * MIN - 90000);
-    vg_sched_record(&c, &u, "blocked", "tls.eof", u.next_ms, 0.0, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.eof", u.next_ms, 0.0, &chg);
     assert_int_equal(chg.delay_ms, 2 * MIN); /* never sooner than --retest-after */
-    vg_sched_record(&c, &u, "blocked", "tls.eof", u.next_ms, 0.9999999, &chg);
+    vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.eof", u.next_ms, 0.9999999, &chg);
     assert_int_equal(chg.delay_ms, 4 * MIN + 24000);
     drop(&u);
 }
@@ -276,8 +277,9 @@ test_history_window_and_share(void **state)
 {
     struct vg_sched_conf c = conf_nojitter();
     struct vg_sched_url u = fresh("https://a.example/");
-    static const char *const seq[] = {"accessible", "blocked", "intercepted", "accessible",
-                                      "down",       "unknown", "accessible",  "whatever"};
+    static const enum vg_verdict seq[] = {
+        VG_VERDICT_ACCESSIBLE, VG_VERDICT_BLOCKED, VG_VERDICT_INTERCEPTED, VG_VERDICT_ACCESSIBLE,
+        VG_VERDICT_DOWN,       VG_VERDICT_UNKNOWN, VG_VERDICT_ACCESSIBLE,  (enum vg_verdict)99};
     unsigned bad, total;
 
     (void)state;
@@ -292,15 +294,15 @@ test_history_window_and_share(void **state)
     assert_int_equal(bad, 3);
     assert_int_equal(total, 5);
     assert_int_equal(u.runs, 8);
-    assert_int_equal(vg_sched_letter("intercepted"), 'i');
-    assert_int_equal(vg_sched_letter(""), 'u');
+    assert_int_equal(vg_sched_letter(VG_VERDICT_INTERCEPTED), 'i');
+    assert_int_equal(vg_sched_letter((enum vg_verdict)99), 'u');
     /* window 0 or past the maximum are clamped, never overflow */
     c.window = 0;
-    vg_sched_record(&c, &u, "accessible", NULL, T0 + HOUR, NO_JT, NULL);
+    vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, T0 + HOUR, NO_JT, NULL);
     assert_string_equal(u.history, "a");
     c.window = 100000;
     for (int i = 0; i < 250; i++) {
-        vg_sched_record(&c, &u, "blocked", "tls.reset", T0 + 2 * HOUR + i, NO_JT, NULL);
+        vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", T0 + 2 * HOUR + i, NO_JT, NULL);
     }
     assert_int_equal(strlen(u.history), VG_SCHED_WINDOW_MAX);
     drop(&u);
@@ -314,8 +316,8 @@ test_episodes_capped(void **state)
 
     (void)state;
     for (int i = 0; i < 40; i++) {
-        vg_sched_record(&c, &u, "blocked", "tls.reset", T0 + i * 2 * HOUR, NO_JT, NULL);
-        vg_sched_record(&c, &u, "accessible", NULL, T0 + i * 2 * HOUR + HOUR, NO_JT, NULL);
+        vg_sched_record(&c, &u, VG_VERDICT_BLOCKED, "tls.reset", T0 + i * 2 * HOUR, NO_JT, NULL);
+        vg_sched_record(&c, &u, VG_VERDICT_ACCESSIBLE, NULL, T0 + i * 2 * HOUR + HOUR, NO_JT, NULL);
     }
     assert_int_equal(u.n_episodes, VG_SCHED_EPISODES_MAX);
     /* the newest are kept */
@@ -345,7 +347,8 @@ test_sync(void **state)
     assert_string_equal(s.urls[1].url, "https://b/");
     assert_int_equal(vg_sched_next_due(&s), T0);
     for (size_t i = 0; i < s.n; i++) {
-        vg_sched_record(&c, &s.urls[i], "blocked", "tls.reset", T0 + (int64_t)i, NO_JT, NULL);
+        vg_sched_record(&c, &s.urls[i], VG_VERDICT_BLOCKED, "tls.reset", T0 + (int64_t)i, NO_JT,
+                        NULL);
     }
     assert_int_equal(vg_sched_next_due(&s), T0 + 2 * MIN);
     /* SIGHUP with another list: b leaves, d arrives (due now), a and c keep their state and
@@ -355,10 +358,11 @@ test_sync(void **state)
     assert_int_equal(added, 1);
     assert_int_equal(removed, 1);
     assert_string_equal(s.urls[0].url, "https://d/");
-    assert_string_equal(s.urls[0].verdict, "");
+    assert_false(s.urls[0].has_verdict);
     assert_int_equal(s.urls[0].next_ms, T0 + MIN);
     assert_string_equal(s.urls[1].url, "https://c/");
-    assert_string_equal(s.urls[1].verdict, "blocked");
+    assert_true(s.urls[1].has_verdict);
+    assert_int_equal(s.urls[1].verdict, VG_VERDICT_BLOCKED);
     assert_int_equal(s.urls[1].n_episodes, 1);
     assert_string_equal(s.urls[2].url, "https://a/");
     assert_int_equal(s.urls[2].next_ms, T0 + 2 * MIN);
@@ -480,11 +484,12 @@ build(struct vg_sched *s)
 
     vg_sched_init(s);
     vg_sched_sync(s, &c, urls, 4, T0, &a, &r);
-    vg_sched_record(&c, &s->urls[1], "accessible", NULL, T0 + 1, 0.3, NULL);
-    vg_sched_record(&c, &s->urls[2], "blocked", "tls.reset", T0 + 2, NO_JT, NULL);
-    vg_sched_record(&c, &s->urls[2], "accessible", NULL, T0 + 3 * MIN, NO_JT, NULL);
-    vg_sched_record(&c, &s->urls[2], "intercepted", "tls.mitm", T0 + 6 * MIN, NO_JT, NULL);
-    vg_sched_record(&c, &s->urls[3], "unknown", "http.too_many_redirects", T0 + 5, NO_JT, NULL);
+    vg_sched_record(&c, &s->urls[1], VG_VERDICT_ACCESSIBLE, NULL, T0 + 1, 0.3, NULL);
+    vg_sched_record(&c, &s->urls[2], VG_VERDICT_BLOCKED, "tls.reset", T0 + 2, NO_JT, NULL);
+    vg_sched_record(&c, &s->urls[2], VG_VERDICT_ACCESSIBLE, NULL, T0 + 3 * MIN, NO_JT, NULL);
+    vg_sched_record(&c, &s->urls[2], VG_VERDICT_INTERCEPTED, "tls.mitm", T0 + 6 * MIN, NO_JT, NULL);
+    vg_sched_record(&c, &s->urls[3], VG_VERDICT_UNKNOWN, "http.too_many_redirects", T0 + 5, NO_JT,
+                    NULL);
 }
 
 static void
@@ -495,7 +500,8 @@ assert_same(const struct vg_sched *x, const struct vg_sched *y)
         const struct vg_sched_url *a = &x->urls[i], *b = &y->urls[i];
 
         assert_string_equal(a->url, b->url);
-        assert_string_equal(a->verdict, b->verdict);
+        assert_int_equal(a->has_verdict, b->has_verdict);
+        assert_int_equal(a->verdict, b->verdict);
         assert_string_equal(a->cause, b->cause);
         assert_int_equal(a->since_ms, b->since_ms);
         assert_int_equal(a->last_ms, b->last_ms);
@@ -547,6 +553,49 @@ test_state_round_trip(void **state)
     }
     free(text);
     free(again);
+    vg_sched_cleanup(&s);
+    vg_sched_cleanup(&t);
+}
+
+/* Every verdict of VG_VERDICT_MAP has a history letter of its own (the first of its name: a new
+ * verdict whose name starts like another's needs a letter table) and survives the state file. */
+static void
+test_every_verdict(void **state)
+{
+    struct vg_sched_conf c = conf_nojitter();
+    struct vg_sched s, t;
+    char err[512], *text;
+
+    (void)state;
+    vg_sched_init(&s);
+    vg_sched_init(&t);
+    s.urls = calloc(VG_VERDICT_COUNT, sizeof(*s.urls));
+    s.cap = VG_VERDICT_COUNT;
+    for (int v = 0; v < VG_VERDICT_COUNT; v++) {
+        char url[32];
+
+        for (int w = 0; w < v; w++) {
+            assert_int_not_equal(vg_sched_letter((enum vg_verdict)v),
+                                 vg_sched_letter((enum vg_verdict)w));
+        }
+        snprintf(url, sizeof(url), "https://v%d.example/", v);
+        s.urls[s.n].url = strdup(url);
+        vg_sched_record(&c, &s.urls[s.n], (enum vg_verdict)v, NULL, T0, NO_JT, NULL);
+        s.n++;
+    }
+    text = vg_sched_dump(&s, T0);
+    assert_int_equal(vg_sched_parse(&t, text, strlen(text), err, sizeof(err)), 0);
+    assert_same(&s, &t);
+    for (int v = 0; v < VG_VERDICT_COUNT; v++) {
+        char want[64];
+
+        /* names on disk, as vg_verdict_name() spells them */
+        snprintf(want, sizeof(want), "\"verdict\": \"%s\"", vg_verdict_name((enum vg_verdict)v));
+        assert_non_null(strstr(text, want));
+        assert_true(t.urls[v].has_verdict);
+        assert_int_equal(t.urls[v].verdict, v);
+    }
+    free(text);
     vg_sched_cleanup(&s);
     vg_sched_cleanup(&t);
 }
@@ -692,11 +741,12 @@ test_state_files(void **state)
     assert_int_equal(vg_sched_load(&t, path, err, sizeof(err)), 0);
     assert_same(&s, &t);
     /* saved again over the old one; no temporary file is left behind */
-    vg_sched_record(&(struct vg_sched_conf){15 * MIN, 0, 2 * MIN, HOUR, 3, 20}, &s.urls[0], "down",
-                    NULL, T0 + HOUR, NO_JT, NULL);
+    vg_sched_record(&(struct vg_sched_conf){15 * MIN, 0, 2 * MIN, HOUR, 3, 20}, &s.urls[0],
+                    VG_VERDICT_DOWN, NULL, T0 + HOUR, NO_JT, NULL);
     assert_int_equal(vg_sched_save(&s, path, T0 + HOUR, err, sizeof(err)), 0);
     assert_int_equal(vg_sched_load(&t, path, err, sizeof(err)), 0);
-    assert_string_equal(t.urls[0].verdict, "down");
+    assert_true(t.urls[0].has_verdict);
+    assert_int_equal(t.urls[0].verdict, VG_VERDICT_DOWN);
     snprintf(other, sizeof(other), "%s/monitor.json.%ld.tmp", dir, (long)getpid());
     assert_int_not_equal(access(other, F_OK), 0);
     /* corrupt on disk: an error that names the file's problem, an empty schedule */
@@ -739,6 +789,7 @@ main(void)
         cmocka_unit_test(test_time_text),
         cmocka_unit_test(test_duration_text),
         cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_every_verdict),
         cmocka_unit_test(test_state_corrupt),
         cmocka_unit_test(test_state_files),
     };

@@ -1,21 +1,43 @@
 // SPDX-License-Identifier: MIT
-// verdicts.js - the five verdicts (docs/verdicts.md): order, colours, patterns and labels.
+// verdicts.js - the verdicts (docs/verdicts.md): order, colours, patterns and labels.
+// The names, most serious first, and their meanings come from the engine's one table
+// (VG_VERDICT_MAP in include/vigie/vigie.h) through a module generated at build time
+// (web/dashboard.cmake: `vigie verdicts --js`); this file gives each its style.
 // Colours are the Okabe-Ito palette, distinguishable with the common colour-vision deficiencies;
 // every verdict also has a pattern (CSS class .pat-<verdict>, canvas pattern in charts), a glyph and
 // its name written out, so nothing relies on colour alone.
 
+import { VERDICT_NAMES, VERDICT_MEANINGS } from 'vigie-verdict-names';
 import { h } from './dom.js';
 
-// Most serious first: the overview sorts by this, the grid shows the worst verdict present.
-export const VERDICTS = ['intercepted', 'blocked', 'down', 'unknown', 'accessible'];
-
-export const INFO = {
-  intercepted: { color: '#CC79A7', glyph: '⚠', label: 'intercepted', pattern: 'cross' },
-  blocked: { color: '#D55E00', glyph: '✕', label: 'blocked', pattern: 'diagonal' },
-  down: { color: '#0072B2', glyph: '↓', label: 'down', pattern: 'horizontal' },
-  unknown: { color: '#8C8C8C', glyph: '?', label: 'unknown', pattern: 'dots' },
-  accessible: { color: '#009E73', glyph: '✓', label: 'accessible', pattern: 'solid' },
+// One style per verdict; a new verdict needs one here (and .pat-<verdict> in style.css).
+const STYLE = {
+  intercepted: { color: '#CC79A7', glyph: '⚠', pattern: 'cross' },
+  blocked: { color: '#D55E00', glyph: '✕', pattern: 'diagonal' },
+  down: { color: '#0072B2', glyph: '↓', pattern: 'horizontal' },
+  unknown: { color: '#8C8C8C', glyph: '?', pattern: 'dots' },
+  accessible: { color: '#009E73', glyph: '✓', pattern: 'solid' },
 };
+
+// The build runs this module alone (web/dashboard.cmake) so that a verdict without a style, or
+// a style for a verdict that no longer exists, stops it.
+for (const v of VERDICT_NAMES) {
+  if (!Object.prototype.hasOwnProperty.call(STYLE, v)) {
+    throw new Error(`verdicts.js: the verdict '${v}' (include/vigie/vigie.h) has no style`);
+  }
+}
+for (const v of Object.keys(STYLE)) {
+  if (!VERDICT_NAMES.includes(v)) {
+    throw new Error(`verdicts.js: a style for '${v}', which is not a verdict`);
+  }
+}
+
+// Most serious first: the overview sorts by this, the grid shows the worst verdict present.
+export const VERDICTS = [...VERDICT_NAMES];
+
+export const INFO = Object.fromEntries(VERDICTS.map((v) => [v, {
+  ...STYLE[v], label: v, meaning: VERDICT_MEANINGS[v] || '',
+}]));
 
 export function isVerdict(v) {
   return Object.prototype.hasOwnProperty.call(INFO, v);
@@ -37,7 +59,7 @@ export function badge(verdict, extra) {
 // The legend: every verdict with its swatch (pattern + colour) and name.
 export function legend() {
   return h('ul', { class: 'legend', 'aria-label': 'Verdict legend' },
-    VERDICTS.map((v) => h('li', null,
+    VERDICTS.map((v) => h('li', { title: INFO[v].meaning },
       h('span', { class: `swatch pat-${v}`, 'aria-hidden': 'true' }, INFO[v].glyph),
       ' ', INFO[v].label)));
 }
