@@ -2,20 +2,8 @@
 /* main.c - the vigie executable: dispatches subcommands. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "commands.h"
-
-void
-vg_raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
 
 static void
 usage(FILE *f)

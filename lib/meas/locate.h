@@ -5,7 +5,7 @@
  * control trace that finds the genuine server's hop; docs/locate.md has the method.
  *
  * This header holds the pure parts that unit tests reach: the causes, the per-TTL events and the
- * decision that turns a sequence of events into "interference at hop N of M" (locate.c).
+ * decision that turns a sequence of events into "interference at hop N of M" (locdecide.c).
  */
 #ifndef VG_MEAS_LOCATE_H
 #define VG_MEAS_LOCATE_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * locate_impl.h - what the files of the locate engine share (locate.c has the map): one
+ * locate_impl.h - what the files of the locate engine share (locdecide.c has the map): one
  * localisation's state and the traces it runs. Internal to lib/meas/locate*.c.
  *
  * Ownership: struct vg__loc is allocated and freed by vg_locate (locate_run.c), which owns
@@ -66,7 +66,7 @@ void vg__loc_tcp_trigger(struct vg__loc *l);
 /* TTL-limited queries for name to l->sa into tr: the trigger (trigger true) or the control. */
 void vg__loc_dns_trace(struct vg__loc *l, struct vg__loc_trace *tr, const char *name, bool trigger);
 
-/* ---- locate.c: addresses ----------------------------------------------------------------- */
+/* ---- locdecide.c: addresses ----------------------------------------------------------------- */
 
 void vg__loc_set_port(struct sockaddr_storage *ss, unsigned port);
 /* "IP", "IP:PORT", "[IP6]" or "[IP6]:PORT" into *ss (port def_port when absent). 0 or

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_locate.c - the pure parts of vigie locate: reading the socket error queue's control
+ * test_locdecide.c - the pure parts of vigie locate: reading the socket error queue's control
  * messages (net/ttlprobe.h), the hop decision from a sequence of per-TTL events
  * (meas/locate.h), aiming from a measurement (vg_locate_hint), the x_locate measurement
  * (meas/record_locate.h), the ClientHello helper, and the argument checks of vg_locate that need

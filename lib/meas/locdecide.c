@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * locate.c - where is the censor? The pure part of vg_locate (docs/locate.md): the causes it
+ * locdecide.c - where is the censor? The pure part of vg_locate (docs/locate.md): the causes it
  * locates, the per-TTL events and the decision that turns a trace into "interference at hop N".
  *
  * The engine is split by concern, its shared internals in locate_impl.h:
- *   locate.c         causes, events, the decision, addresses as text (no I/O; meas/locate.h)
+ *   locdecide.c      causes, events, the decision, addresses as text (no I/O; meas/locate.h)
  *   locate_trace.c   the TTL-limited traces through net/ttlprobe: SYN controls, the TCP trigger
  *                    (ClientHello or GET), the DNS trigger and control
  *   locate_result.c  the result: the hop table, the summary, the x_locate record
