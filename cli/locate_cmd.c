@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "engine_opts.h"
 #include "util/str.h"
 #include "vigie/vigie.h"
 
@@ -131,13 +132,13 @@ vg_locate_after_probe(const struct vg_locate_hint *h, const char *url, const cha
     return rc;
 }
 
+/* A duration option of locate, in ms (1 ms to 1 h), through the engine options' checker. */
 static int
-parse_ms(const char *opt, const char *s, unsigned *out)
+vg__locate_ms(const char *opt, const char *s, unsigned *out)
 {
     uint64_t ms;
 
-    if (vg_parse_duration_ms(s, &ms) < 0 || ms == 0 || ms > 3600000) {
-        fprintf(stderr, "vigie locate: invalid duration for %s: '%s' (e.g. 500ms, 4s)\n", opt, s);
+    if (vg_engine_opts_duration("locate", opt, s, 1, 3600000, &ms) < 0) {
         return -1;
     }
     *out = (unsigned)ms;
@@ -206,20 +207,19 @@ vg_cmd_locate(int argc, char **argv)
             o.ca_file = optarg;
             break;
         case OPT_MAX_TTL:
-            if (vg_parse_u64(optarg, 1, VG_LOCATE_MAX_TTL, &v) < 0) {
-                fprintf(stderr, "vigie locate: --max-ttl must be 1..%d, not '%s'\n",
-                        VG_LOCATE_MAX_TTL, optarg);
+            if (vg_engine_opts_number("locate", "--max-ttl", optarg, 1, VG_LOCATE_MAX_TTL, &v) <
+                0) {
                 goto usage_error;
             }
             o.max_ttl = (unsigned)v;
             break;
         case OPT_TTL_TIMEOUT:
-            if (parse_ms("--ttl-timeout", optarg, &o.ttl_timeout_ms) < 0) {
+            if (vg__locate_ms("--ttl-timeout", optarg, &o.ttl_timeout_ms) < 0) {
                 goto usage_error;
             }
             break;
         case OPT_BUDGET:
-            if (parse_ms("--budget", optarg, &o.budget_ms) < 0) {
+            if (vg__locate_ms("--budget", optarg, &o.budget_ms) < 0) {
                 goto usage_error;
             }
             break;

@@ -18,7 +18,8 @@
 /*
  * The verdicts (docs/verdicts.md), most serious first: the one table of their names. The enum
  * order is the severity order the CLI, the store's counts and the dashboard sort by; the
- * dashboard's list is generated from this table (web/src/verdict_names.js, by `vigie verdicts`).
+ * dashboard's list is generated from this table at build time (`vigie verdicts --js` writes
+ * <build>/web/gen/verdict_names.js, imported as vigie-verdict-names).
  *   XX(ENUM_SUFFIX, "name", "one-line meaning")
  */
 #define VG_VERDICT_MAP(XX)                                                                       \
