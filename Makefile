@@ -5,7 +5,8 @@
 #                sanitizer build, short fuzzing, lab scenarios (as root)
 #   make fuzz    fuzz every target for FUZZ_TIME seconds each (default 600)
 #   make bench   build, then benchmark vigie probe against curl and vigie serve against the
-#                sqlite3 and psql tools (bench/README.md; BENCH_QUICK=1 for a fast run); not part
+#                sqlite3 and psql tools (bench/README.md; BENCH_QUICK=1 for a fast run), then
+#                README's figures from bench/results/LATEST.md (scripts/bench-readme); not part
 #                of check
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
@@ -52,6 +53,7 @@ fuzz: fuzz-build
 
 bench: build
 	bench/run --vigie $(BUILD)/vigie
+	scripts/bench-readme --write
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

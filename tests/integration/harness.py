@@ -7,6 +7,11 @@ harness.py - what every integration script shares: its command line and its unit
 --vigie PATH (or --vigie=PATH, or the VIGIE environment variable) names the binary under test;
 a script may take more options of its own (`options`); everything else goes to unittest.
 Server runs `vigie helper` or `vigie serve` for a test.
+
+Exit status of a script (run()): 0 when every test ran and passed; 1 when one failed (or none
+ran); SKIP_EXIT (77) when none failed but some did not run (a unittest skip, an expected
+failure): their names and reasons are printed, and CTest reports the whole script as skipped
+(every Python test is registered with SKIP_RETURN_CODE 77), never as passed.
 """
 import os
 import re
@@ -47,10 +52,39 @@ def parse(options=(), usage_extra=""):
     return vigie, values, rest
 
 
+SKIP_EXIT = 77  # CTest's SKIP_RETURN_CODE of every Python test (tests/CMakeLists.txt)
+
+
+def skip(name, reason):
+    """For a script that cannot run at all (e.g. needs root): say why; the exit status."""
+    print("SKIPPED %s: %s" % (name, reason), flush=True)
+    return SKIP_EXIT
+
+
+def status(result):
+    """The exit status for a unittest result (see the module's docstring), with the tests that
+    did not run named on standard output."""
+    if not result.wasSuccessful():
+        return 1
+    missed = [(t, "skipped: " + reason) for t, reason in result.skipped]
+    missed += [(t, "expected failure") for t, _ in result.expectedFailures]
+    if not missed and result.testsRun == 0:
+        print("FAILED: no test ran", flush=True)
+        return 1
+    if missed:
+        print("SKIPPED %d of %d tests (the script exits %d: CTest reports it as skipped):"
+              % (len(missed), result.testsRun, SKIP_EXIT))
+        for test, why in missed:
+            print("  %s: %s" % (test, why))
+        sys.stdout.flush()
+        return SKIP_EXIT
+    return 0
+
+
 def run(argv):
     """Run the tests of __main__ with unittest options argv; the process exit status."""
     prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    return status(prog.result)
 
 
 def main(scope):

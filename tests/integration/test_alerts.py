@@ -145,6 +145,21 @@ def wait_for(pred, timeout=15):
     return pred()
 
 
+MARKS = iter(range(65400, 65500))  # networks of settle()'s marker changes, used by no test
+
+
+def settle(serve, rx):
+    """Return once every event of the uploads made so far has reached rx, so that a test can
+    check that no further event came. Events are decided before the upload is answered and one
+    thread delivers them in order: once a new change, on a network of its own, has arrived,
+    nothing queued before it is still to come (a bounded wait for that event, no fixed sleep)."""
+    asn = "AS%d" % next(MARKS)
+    serve.upload([meas(ICLOUD_OK, T0, "IT", asn),
+                  meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=1), "IT", asn)])
+    if not wait_for(lambda: rx.for_network(asn), timeout=60):
+        raise AssertionError("the marker event of %s never came" % asn)
+
+
 class AlertTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -207,8 +222,7 @@ class AlertTest(unittest.TestCase):
         self.serve.upload([late])  # older than the latest seen
         later = meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=30), "IR", asn)
         self.serve.upload([later])
-        evs = wait_for(lambda: self.rx.for_network(asn))
-        time.sleep(0.5)
+        settle(self.serve, self.rx)
         evs = self.rx.for_network(asn)
         self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
                          [("accessible", "intercepted")])
@@ -220,8 +234,7 @@ class AlertTest(unittest.TestCase):
             base = ICLOUD_MITM if i % 2 else ICLOUD_OK
             ms.append(meas(base, T0 + datetime.timedelta(minutes=3 * i), "CN", asn))
         self.serve.upload(ms)
-        evs = wait_for(lambda: len(self.rx.for_network(asn)) >= 3 and self.rx.for_network(asn))
-        time.sleep(0.5)
+        settle(self.serve, self.rx)
         evs = self.rx.for_network(asn)
         self.assertEqual([e["event"] for e in evs],
                          ["verdict_change", "verdict_change", "intermittent"], evs)
@@ -238,8 +251,7 @@ class AlertTest(unittest.TestCase):
         calm = [meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=60 + 10 * i), "CN", asn)
                 for i in range(10)]
         self.serve.upload(calm)
-        evs = wait_for(lambda: len(self.rx.for_network(asn)) >= 4 and self.rx.for_network(asn))
-        time.sleep(0.5)
+        settle(self.serve, self.rx)
         evs = self.rx.for_network(asn)
         self.assertEqual(len(evs), 4, evs)
         self.assertEqual(evs[3]["event"], "stable")
@@ -279,8 +291,7 @@ class RestartTest(unittest.TestCase):
             s = Serve(db, "--alert-webhook", rx.url)
             s.upload([meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=2), "CN", "AS64510")])
             s.upload([meas(ICLOUD_OK, T0 + datetime.timedelta(minutes=3), "CN", "AS64510")])
-            evs = wait_for(lambda: len(rx.for_network("AS64510")) >= 2 and rx.for_network("AS64510"))
-            time.sleep(0.5)
+            settle(s, rx)
             evs = rx.for_network("AS64510")
             self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
                              [("accessible", "intercepted"), ("intercepted", "accessible")])

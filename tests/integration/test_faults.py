@@ -283,7 +283,8 @@ class TestDiskFull(unittest.TestCase):
                                                                    "limit": 5}))
             self.assertEqual(st, 200, j)
             self.assertEqual(len(j["results"]), 5)
-            time.sleep(1)
+            # The disk stays full while more uploads are refused (an event, not a fixed time).
+            self.assertTrue(load.wait_for(503, 20, 60), "the 503s stopped while the disk is full")
             # Space comes back: uploads succeed again, without a restart.
             ok_while_full = load.count(200) - ok_at_full
             os.unlink(filler)
@@ -376,9 +377,14 @@ class TestPgRestart(unittest.TestCase):
             self.assertGreater(health[503], 0, "/healthz did not report the outage")
             # The collector reconnects by itself.
             self.assertTrue(load.wait_for(200, 50, 60), "uploads do not recover")
-            time.sleep(2)
-            st, _, j = c.get_json("/healthz")
-            self.assertEqual((st, j["status"]), (200, "ok"), j)
+            # /healthz says so too (a bounded wait: it may lag the uploads).
+            deadline = time.monotonic() + 60
+            while True:
+                st, _, j = c.get_json("/healthz")
+                if (st, j.get("status")) == (200, "ok") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual((st, j.get("status")), (200, "ok"), j)
         except BaseException:
             stop_quietly(c, load)
             raise

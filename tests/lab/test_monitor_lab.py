@@ -10,7 +10,6 @@ start time, and re-tests sooner than the normal period.
 Usage: test_monitor_lab.py --vigie PATH   (root; the lab must be up: ctest fixture lab)
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -20,6 +19,9 @@ import sys
 import tempfile
 import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness  # noqa: E402  (--vigie, and the exit status: 77 when skipped)
 
 LAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab")
 LAB_DIR = os.environ.get("VG_LAB_DIR", "/run/vigie-lab")
@@ -108,11 +110,7 @@ class MonitorIntermittent(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vigie", required=True)
-    args, rest = ap.parse_known_args()
-    VIGIE = os.path.abspath(args.vigie)
+    VIGIE, _, rest = harness.parse()
     if os.geteuid() != 0:
-        print("test_monitor_lab: needs root (lab namespaces); skipped")
-        sys.exit(0)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+        sys.exit(harness.skip("test_monitor_lab", "needs root (lab namespaces)"))
+    sys.exit(harness.run(rest))

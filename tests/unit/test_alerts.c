@@ -298,8 +298,8 @@ test_exec(void **state)
     assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), 0);
     observe(a, "https://www.icloud.com/", 2, T0, "accessible", NULL);
     observe(a, "https://www.icloud.com/", 2, T0 + 1, "blocked", NULL);
-    /* Wait for the delivery to be tried, then read the counters. */
-    for (int i = 0; i < 500; i++) {
+    /* Wait (bounded: 30 s) for the delivery to be tried, then read the counters. */
+    for (int i = 0; i < 3000; i++) {
         vg_alerts_stats(a, &st);
         if (st.failed + st.delivered > 0) {
             break;

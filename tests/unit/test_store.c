@@ -1524,6 +1524,8 @@ test_pg_reconnect(void **state)
     struct vg__store_stats before, after;
     json_t *page;
     char uid[VG_UID_MAX], *raw;
+    const char *ours = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'vigie'"
+                       " AND datname = current_database()";
 
     if (!g_is_pg) {
         skip();
@@ -1534,8 +1536,12 @@ test_pg_reconnect(void **state)
     vg__store_get_stats(s, &before);
     /* the server drops every connection of the store (restart, failover, idle kill) */
     raw_exec("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
-             " WHERE application_name = 'vigie' AND pid <> pg_backend_pid()");
-    usleep(100 * 1000);
+             " WHERE application_name = 'vigie' AND datname = current_database()"
+             " AND pid <> pg_backend_pid()");
+    /* pg_terminate_backend only signals: wait (bounded) until those sessions are gone */
+    for (int i = 0; i < 3000 && raw_scalar(ours) > 0; i++) {
+        usleep(10 * 1000);
+    }
     /* next use reconnects, for reads and for writes */
     assert_int_equal(vg_store_list(s, NULL, NULL, 10, &page), 0);
     assert_int_equal(json_array_size(json_object_get(page, "results")), 1);
