@@ -421,6 +421,71 @@ seed_alerts(struct vg_alerts *alerts, struct vg_store *store)
     return 0;
 }
 
+/* Run the collector until SIGINT or SIGTERM, then finish the requests in flight. Takes alerts. */
+static int
+vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_alerts *alerts,
+              const char *public_url)
+{
+    struct vg_collector *col = NULL;
+    struct vg_store *store = NULL;
+    sigset_t sigs;
+    char err[512];
+    int sig;
+
+    /* Signals are taken synchronously by this thread; every thread started below (the store's,
+     * libmicrohttpd's) inherits the mask, so none of them is interrupted. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_store(sa, &store, "serve") < 0) {
+        vg_alerts_free(alerts);
+        return VG_EXIT_STORE;
+    }
+    co->store = store;
+    if (alerts != NULL && seed_alerts(alerts, store) < 0) {
+        vg_alerts_free(alerts);
+        vg_store_close(store);
+        return VG_EXIT_STORE;
+    }
+    co->alerts = alerts;
+    if (vg_collector_start(co, &col, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie serve: %s\n", err);
+        vg_alerts_free(alerts);
+        vg_store_close(store);
+        return VG_EXIT_USAGE;
+    }
+    if (alerts != NULL) {
+        vg_alerts_set_base_url(alerts, public_url != NULL ? public_url : vg_collector_url(col));
+    }
+    /* The database spec may hold a password: only its kind is shown. */
+    fprintf(stderr, "vigie serve: listening on %s (database: %s)%s\n", vg_collector_url(col),
+            vg_store_backend(store),
+            co->log_client ? " (--log-client-address: client addresses are logged)" : "");
+    fflush(stderr);
+    if (sigwait(&sigs, &sig) != 0) {
+        sig = SIGTERM;
+    }
+    fprintf(stderr, "vigie serve: %s: no new requests; finishing %u in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", vg_collector_inflight(col));
+    vg_collector_quiesce(col);
+    while (vg_collector_inflight(col) > 0) {
+        struct timespec tick = {0, 100 * 1000 * 1000};
+
+        if (sigtimedwait(&sigs, NULL, &tick) > 0) {
+            fprintf(stderr, "vigie serve: second signal, exiting now\n");
+            fflush(stderr);
+            _exit(VG_EXIT_INTERRUPTED);
+        }
+    }
+    vg_collector_free(col);
+    vg_alerts_free(alerts); /* queued events get their last chance */
+    vg_store_close(store);
+    fprintf(stderr, "vigie serve: stopped\n");
+    return VG_EXIT_OK;
+}
+
 int
 vg_cmd_serve(int argc, char **argv)
 {
@@ -448,12 +513,9 @@ vg_cmd_serve(int argc, char **argv)
     struct vg_alerts *alerts = NULL;
     const char *public_url = NULL;
     struct vg_collector_opts co;
-    struct vg_collector *col = NULL;
-    struct vg_store *store = NULL;
     struct store_args sa = {NULL, false, 0};
-    sigset_t sigs;
     char err[512];
-    int c, sig;
+    int c;
     uint64_t v;
 
     memset(&co, 0, sizeof(co));
@@ -573,58 +635,7 @@ vg_cmd_serve(int argc, char **argv)
         fprintf(stderr, "vigie serve: %s\n", err);
         goto usage_error;
     }
-    /* Signals are taken synchronously by this thread; every thread started below (the store's,
-     * libmicrohttpd's) inherits the mask, so none of them is interrupted. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (open_store(&sa, &store, "serve") < 0) {
-        vg_alerts_free(alerts);
-        return VG_EXIT_STORE;
-    }
-    co.store = store;
-    if (alerts != NULL && seed_alerts(alerts, store) < 0) {
-        vg_alerts_free(alerts);
-        vg_store_close(store);
-        return VG_EXIT_STORE;
-    }
-    co.alerts = alerts;
-    if (vg_collector_start(&co, &col, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vigie serve: %s\n", err);
-        vg_alerts_free(alerts);
-        vg_store_close(store);
-        return VG_EXIT_USAGE;
-    }
-    if (alerts != NULL) {
-        vg_alerts_set_base_url(alerts, public_url != NULL ? public_url : vg_collector_url(col));
-    }
-    /* The database spec may hold a password: only its kind is shown. */
-    fprintf(stderr, "vigie serve: listening on %s (database: %s)%s\n", vg_collector_url(col),
-            vg_store_backend(store),
-            co.log_client ? " (--log-client-address: client addresses are logged)" : "");
-    fflush(stderr);
-    if (sigwait(&sigs, &sig) != 0) {
-        sig = SIGTERM;
-    }
-    fprintf(stderr, "vigie serve: %s: no new requests; finishing %u in flight\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM", vg_collector_inflight(col));
-    vg_collector_quiesce(col);
-    while (vg_collector_inflight(col) > 0) {
-        struct timespec tick = {0, 100 * 1000 * 1000};
-
-        if (sigtimedwait(&sigs, NULL, &tick) > 0) {
-            fprintf(stderr, "vigie serve: second signal, exiting now\n");
-            fflush(stderr);
-            _exit(VG_EXIT_INTERRUPTED);
-        }
-    }
-    vg_collector_free(col);
-    vg_alerts_free(alerts); /* queued events get their last chance */
-    vg_store_close(store);
-    fprintf(stderr, "vigie serve: stopped\n");
-    return VG_EXIT_OK;
+    return vg__serve_run(&sa, &co, alerts, public_url);
 usage_error:
     fprintf(stderr, "Run 'vigie serve --help' for usage.\n");
     return VG_EXIT_USAGE;
