@@ -150,8 +150,8 @@ vg__probe_meas_networks(struct vg_meas *m)
 /*
  * Per-address outcomes (the 2014 iCloud interception hit one address of several): x_endpoints
  * lists every address measured with what it showed, x_affected_addresses those that showed
- * interference by themselves (an invalid certificate, or a TLS handshake cut after the
- * ClientHello).
+ * interference by themselves (vg_verdict_endpoint: an invalid certificate, or a TLS handshake
+ * cut after the ClientHello).
  */
 static void
 vg__probe_endpoints_json(struct vg_meas *m)
@@ -160,25 +160,13 @@ vg__probe_endpoints_json(struct vg_meas *m)
 
     for (size_t i = 0; i < m->obs.n_ep; i++) {
         const struct vg_obs_endpoint *e = &m->obs.ep[i];
-        const char *verdict = "accessible";
-        int failure = 0;
+        int failure;
+        enum vg_verdict verdict = vg_verdict_endpoint(e, &failure);
 
-        if (e->tcp_err != 0) {
-            verdict = "unknown";
-            failure = e->tcp_err;
-        } else if (e->tls_attempted && e->tls_err != 0) {
-            failure = e->tls_err;
-            verdict = failure == VG_ECONNRESET || failure == VG_ETIMEDOUT || failure == VG_EEOF
-                          ? "blocked"
-                          : "unknown";
-        } else if (e->tls_attempted && e->verify_err != 0) {
-            verdict = "intercepted";
-            failure = e->verify_err;
-        }
         json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:o}", "address", e->addr, "depth",
-                                              e->depth, "verdict", verdict, "failure",
-                                              vg__probe_jfailure(failure)));
-        if (strcmp(verdict, "intercepted") == 0 || strcmp(verdict, "blocked") == 0) {
+                                              e->depth, "verdict", vg_verdict_name(verdict),
+                                              "failure", vg__probe_jfailure(failure)));
+        if (verdict == VG_VERDICT_INTERCEPTED || verdict == VG_VERDICT_BLOCKED) {
             json_array_append_new(affected, json_string(e->addr));
         }
     }

@@ -13,6 +13,7 @@
 
 #include "meas/control.h"
 #include "util/limits.h"
+#include "vigie/vigie.h"
 
 #define VG_OBS_MAX_EP      64
 #define VG_OBS_MAX_REPLIES 8 /* UDP replies kept for the control's check of injection */
@@ -137,6 +138,8 @@ void vg_verdict_decide(const struct vg_obs *o, struct vg_decision *v);
 /* Set every OONI key to null (-1, body_proportion < 0). */
 void vg_ooni_keys_null(struct vg_ooni_keys *k);
 const char *vg_blocking_json(enum vg_blocking b); /* NULL for null, "false" for false */
+/* The verdict one endpoint showed by itself (x_endpoints), and the failure behind it (0: none). */
+enum vg_verdict vg_verdict_endpoint(const struct vg_obs_endpoint *e, int *failure);
 
 /* Body fingerprints of known block pages; returns the name of the first match or NULL. */
 const char *vg_blockpage_match(const unsigned char *body, size_t len);
