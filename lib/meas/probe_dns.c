@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "meas/probe_impl.h"
+#include "meas/record.h"
 #include "net/udpdns.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -27,17 +28,48 @@ vg__probe_dns_note_bogon(struct vg_meas *m, const char *ip, const char *source)
     snprintf(m->obs.bogon, sizeof(m->obs.bogon), "%s (%s) from %s", ip, cls, source);
 }
 
-/* OONI's answers[].asn and as_org_name, with a database (else asn stays null). */
+/* An address answered for the name, with its autonomous system when there is a database. */
 static void
-vg__probe_dns_answer_asn(const struct vg_probe *p, json_t *answer, const char *ip)
+vg__probe_dns_answer(const struct vg_meas *m, json_t *answers, const char *ip, int64_t ttl)
 {
     struct vg_asn_info info;
 
-    if (p->asn == NULL || answer == NULL) {
+    if (m->p->asn == NULL) {
+        vg_rec_answer_addr(answers, ip, ttl, NULL);
         return;
     }
-    json_object_set_new(answer, "asn", json_integer(vg__probe_asn_of(p, ip, &info)));
-    json_object_set_new(answer, "as_org_name", json_string(info.org));
+    vg__probe_asn_of(m->p, ip, &info);
+    vg_rec_answer_addr(answers, ip, ttl, &info);
+}
+
+/* The address of a getaddrinfo result, NULL for another family. */
+static const void *
+vg__probe_dns_ai_addr(const struct addrinfo *ai)
+{
+    if (ai->ai_family == AF_INET) {
+        return &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+    }
+    if (ai->ai_family == AF_INET6) {
+        return &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+    }
+    return NULL;
+}
+
+/* ai's address came earlier in the results: one answer per address. */
+static bool
+vg__probe_dns_ai_repeated(const struct addrinfo *res, const struct addrinfo *ai)
+{
+    const void *a = vg__probe_dns_ai_addr(ai);
+    size_t len = ai->ai_family == AF_INET ? 4 : 16;
+
+    for (const struct addrinfo *b = res; b != ai; b = b->ai_next) {
+        const void *other = vg__probe_dns_ai_addr(b);
+
+        if (other != NULL && b->ai_family == ai->ai_family && memcmp(other, a, len) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static int
@@ -64,36 +96,20 @@ static void
 vg__probe_dns_sys_record(struct vg_meas *m, int failure, const struct addrinfo *res, double t0)
 {
     json_t *answers = json_array();
+    struct vg_rec_query q = {.hostname = m->url.host, .failure = failure};
+    struct vg_rec_event ev = {.t0 = t0, .depth = m->depth};
     size_t n = 0;
 
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         char ip[INET6_ADDRSTRLEN];
-        const void *raw;
+        const void *raw = vg__probe_dns_ai_addr(ai);
         int fam = ai->ai_family;
-        bool dup = false;
 
-        if (fam == AF_INET) {
-            raw = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
-        } else if (fam == AF_INET6) {
-            raw = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
-        } else {
+        if (raw == NULL || vg__probe_dns_ai_repeated(res, ai)) {
             continue;
         }
         inet_ntop(fam, raw, ip, sizeof(ip));
-        for (size_t i = 0; i < json_array_size(answers); i++) {
-            json_t *a = json_array_get(answers, i);
-            const char *have =
-                json_string_value(json_object_get(a, fam == AF_INET ? "ipv4" : "ipv6"));
-
-            dup = dup || (have != NULL && strcmp(have, ip) == 0);
-        }
-        if (dup) {
-            continue;
-        }
-        json_array_append_new(
-            answers, json_pack("{s:s, s:s, s:n, s:n}", "answer_type", fam == AF_INET ? "A" : "AAAA",
-                               fam == AF_INET ? "ipv4" : "ipv6", ip, "asn", "ttl"));
-        vg__probe_dns_answer_asn(m->p, json_array_get(answers, json_array_size(answers) - 1), ip);
+        vg__probe_dns_answer(m, answers, ip, -1);
         n++;
         if (m->depth == 0 && m->obs.n_dns_addrs < VG_DNS_MAX_ADDRS) {
             snprintf(m->obs.dns_addrs[m->obs.n_dns_addrs++], sizeof(m->obs.dns_addrs[0]), "%s", ip);
@@ -101,12 +117,9 @@ vg__probe_dns_sys_record(struct vg_meas *m, int failure, const struct addrinfo *
         vg__probe_dns_note_bogon(m, ip, "the system resolver");
         vg__probe_ep_add(m, fam, raw, true);
     }
-    json_array_append_new(
-        m->queries, json_pack("{s:o, s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}", "answers",
-                              answers, "engine", "getaddrinfo", "failure",
-                              vg__probe_jfailure(failure), "hostname", m->url.host, "query_type",
-                              "ANY", "resolver_address", "", "t0", t0, "t", vg__probe_now(m),
-                              "tags", vg__probe_tags(m->depth), "transaction_id", ++m->next_tid));
+    ev.t = vg__probe_now(m);
+    ev.tid = ++m->next_tid;
+    vg_rec_add_query(m->tk, &ev, &q, answers, false);
     if (m->depth == 0) {
         m->obs.sys_failure = failure;
         m->obs.n_sys_addrs = n;
@@ -155,43 +168,43 @@ vg__probe_dns_on_timeout(uv_timer_t *t)
     vg__probe_pending_done(m);
 }
 
-static json_t *
-vg__probe_dns_udp_json(struct vg_meas *m, const struct vg_udp_reply *r)
+/* A reply of the --resolver server: into queries when it is the first to its query, else into
+ * x_dns_duplicate_responses. */
+static void
+vg__probe_dns_udp_record(struct vg_meas *m, const struct vg_udp_reply *r, bool duplicate)
 {
     json_t *answers = json_array();
-    char *raw = vg_base64(r->raw, r->raw_len);
-    int failure = 0;
-    json_t *j;
+    struct vg_rec_query q = {
+        .udp = true,
+        .aaaa = r->qtype != VG_DNS_TYPE_A,
+        .resolver = m->p->resolver_str,
+        .hostname = m->url.host,
+        .reply = true,
+        .raw = r->raw,
+        .raw_len = r->raw_len,
+        .rcode = r->rcode,
+        .ip_ttl = r->ip_ttl,
+    };
+    struct vg_rec_event ev = {.t0 = m->udp_t0, .t = m->udp_t0 + r->t, .depth = m->depth};
 
     for (size_t i = 0; i < r->n_addrs; i++) {
         char ip[INET6_ADDRSTRLEN];
-        bool v4 = r->addrs[i].family == AF_INET;
 
         inet_ntop(r->addrs[i].family, r->addrs[i].a, ip, sizeof(ip));
-        json_array_append_new(answers, json_pack("{s:s, s:s, s:n, s:I}", "answer_type",
-                                                 v4 ? "A" : "AAAA", v4 ? "ipv4" : "ipv6", ip, "asn",
-                                                 "ttl", (json_int_t)r->addrs[i].ttl));
-        vg__probe_dns_answer_asn(m->p, json_array_get(answers, i), ip);
+        vg__probe_dns_answer(m, answers, ip, (int64_t)r->addrs[i].ttl);
     }
     if (r->cname[0] != '\0') {
-        json_array_append_new(answers, json_pack("{s:s, s:s, s:n}", "answer_type", "CNAME",
-                                                 "hostname", r->cname, "ttl"));
+        vg_rec_answer_cname(answers, r->cname);
     }
     if (r->parse_err != 0) {
-        failure = VG_EDNS_MISBEHAVING;
+        q.failure = VG_EDNS_MISBEHAVING;
     } else if (r->rcode != 0) {
-        failure = vg_dns_rcode_err((uint8_t)r->rcode);
+        q.failure = vg_dns_rcode_err((uint8_t)r->rcode);
     } else if (r->n_addrs == 0) {
-        failure = VG_EDNS_NOANSWER;
+        q.failure = VG_EDNS_NOANSWER;
     }
-    j = json_pack("{s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:o, s:i, s:i}", "answers",
-                  answers, "engine", "udp", "failure", vg__probe_jfailure(failure), "hostname",
-                  m->url.host, "query_type", r->qtype == VG_DNS_TYPE_A ? "A" : "AAAA",
-                  "resolver_address", m->p->resolver_str, "raw_response", raw, "rcode", r->rcode,
-                  "t0", m->udp_t0, "t", m->udp_t0 + r->t, "tags", vg__probe_tags(m->depth),
-                  "transaction_id", ++m->next_tid, "x_ip_ttl", r->ip_ttl);
-    free(raw);
-    return j;
+    ev.tid = ++m->next_tid;
+    vg_rec_add_query(m->tk, &ev, &q, answers, duplicate);
 }
 
 static void
@@ -205,7 +218,7 @@ vg__probe_dns_on_udp_reply(struct vg_udpdns *q, const struct vg_udp_reply *r, vo
     for (size_t i = 0; i + 1 < n; i++) {
         first = first && all[i].qtype != r->qtype;
     }
-    json_array_append_new(first ? m->queries : m->dups, vg__probe_dns_udp_json(m, r));
+    vg__probe_dns_udp_record(m, r, !first);
     for (size_t i = 0; i < r->n_addrs; i++) {
         char ip[INET6_ADDRSTRLEN];
 
@@ -309,13 +322,15 @@ vg__probe_dns_on_udp_done(struct vg_udpdns *q, void *arg)
         }
     }
     if (n == 0) {
-        json_array_append_new(m->queries,
-                              json_pack("{s:[], s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:o, s:i}",
-                                        "answers", "engine", "udp", "failure",
-                                        vg__probe_jfailure(VG_ETIMEDOUT), "hostname", m->url.host,
-                                        "query_type", "A", "resolver_address", m->p->resolver_str,
-                                        "t0", m->udp_t0, "t", vg__probe_now(m), "tags",
-                                        vg__probe_tags(m->depth), "transaction_id", ++m->next_tid));
+        /* The server never replied: one entry stands for it. */
+        struct vg_rec_query none = {.udp = true,
+                                    .resolver = m->p->resolver_str,
+                                    .hostname = m->url.host,
+                                    .failure = VG_ETIMEDOUT};
+        struct vg_rec_event ev = {
+            .t0 = m->udp_t0, .t = vg__probe_now(m), .depth = m->depth, .tid = ++m->next_tid};
+
+        vg_rec_add_query(m->tk, &ev, &none, NULL, false);
     }
     m->udp = NULL;
     vg_udpdns_free(q);

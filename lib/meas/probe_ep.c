@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "meas/probe_impl.h"
+#include "meas/record.h"
 #include "net/conn.h"
 #include "net/tls.h"
 #include "util/mem.h"
@@ -67,30 +68,38 @@ vg__probe_ep_usable(struct vg__ep *ep)
     vg__probe_ep_release(ep);
 }
 
-static json_t *
-vg__probe_ep_certs_json(const struct vg_tls_info *ti, json_t **summaries)
+/* An event of the endpoint, from its step's start to now. */
+static struct vg_rec_event
+vg__probe_ep_event(const struct vg__ep *ep)
 {
-    json_t *certs = json_array(), *sum = json_array();
+    struct vg_rec_event ev = {
+        .t0 = ep->t0, .t = vg__probe_now(ep->m), .depth = ep->m->depth, .tid = ep->tid};
 
-    for (size_t i = 0; i < ti->n_certs; i++) {
-        const struct vg_cert *c = &ti->certs[i];
+    return ev;
+}
 
-        if (c->der != NULL) {
-            char *b64 = vg_base64(c->der, c->der_len);
-
-            json_array_append_new(certs, json_pack("{s:s, s:s}", "data", b64, "format", "base64"));
-            free(b64);
-        }
-        json_array_append_new(
-            sum,
-            json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:b}", "subject",
-                      vg__probe_jpeer((const uint8_t *)c->subject, strlen(c->subject)), "issuer",
-                      vg__probe_jpeer((const uint8_t *)c->issuer, strlen(c->issuer)), "not_before",
-                      c->not_before, "not_after", c->not_after, "sha256", c->sha256, "spki_sha256",
-                      c->spki_sha256, "self_signed", c->self_signed));
+/* What the verdict keeps of a handshake: its failure, and when it completed (ti), the
+ * certificate's validity and the chain's names and keys. */
+static void
+vg__probe_ep_tls_summary(struct vg_obs_endpoint *oe, int status, const struct vg_tls_info *ti)
+{
+    oe->tls_err = status;
+    if (ti == NULL) {
+        return;
     }
-    *summaries = sum;
-    return certs;
+    oe->verify_err = ti->verify_err;
+    snprintf(oe->verify_reason, sizeof(oe->verify_reason), "%s", ti->verify_reason);
+    if (ti->n_certs == 0) {
+        return;
+    }
+    snprintf(oe->subject, sizeof(oe->subject), "%s", ti->certs[0].subject);
+    snprintf(oe->issuer, sizeof(oe->issuer), "%s", ti->certs[0].issuer);
+    oe->self_signed = ti->certs[0].self_signed;
+    memcpy(oe->leaf_sha256, ti->certs[0].sha256, sizeof(oe->leaf_sha256));
+    memcpy(oe->leaf_spki, ti->certs[0].spki_sha256, sizeof(oe->leaf_spki));
+    for (size_t i = 1; i < ti->n_certs && oe->n_ca_spki < VG_CTRL_MAX_CA; i++) {
+        memcpy(oe->ca_spki[oe->n_ca_spki++], ti->certs[i].spki_sha256, sizeof(oe->ca_spki[0]));
+    }
 }
 
 static void
@@ -102,47 +111,18 @@ vg__probe_ep_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
     m->p->hs_active--;
     vg__probe_ep_hs_next(m->p);
     struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
-    json_t *entry, *certs = json_array(), *sums = json_array();
     struct vg_tls_info *ti = NULL;
-    int failure = status;
+    struct vg_rec_event ev;
 
     (void)n;
     if (status == 0) {
         ti = vg_xmalloc(sizeof(*ti));
         vg_tls_collect(vg_conn_ssl(c), ti);
-        json_decref(certs);
-        json_decref(sums);
-        certs = vg__probe_ep_certs_json(ti, &sums);
-        failure = ti->verify_err;
     }
-    entry = json_pack(
-        "{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, "
-        "s:o, s:o}",
-        "network", "tcp", "address", ep->addr, "cipher_suite", ti != NULL ? ti->cipher : "",
-        "failure", vg__probe_jfailure(failure), "negotiated_protocol", ti != NULL ? ti->alpn : "",
-        "no_tls_verify", 0, "peer_certificates", certs, "server_name", m->url.host, "t0", ep->t0,
-        "t", vg__probe_now(m), "tags", vg__probe_tags(m->depth), "tls_version",
-        ti != NULL ? ti->version : "", "transaction_id", ep->tid, "x_certificates", sums,
-        "x_handshake_failure", vg__probe_jfailure(status), "x_verify_reason",
-        ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason) : json_null());
-    json_array_append_new(m->tls, entry);
+    ev = vg__probe_ep_event(ep);
+    vg_rec_add_tls_handshake(m->tk, &ev, ep->addr, m->url.host, status, ti);
     if (oe != NULL) {
-        oe->tls_err = status;
-        if (ti != NULL) {
-            oe->verify_err = ti->verify_err;
-            snprintf(oe->verify_reason, sizeof(oe->verify_reason), "%s", ti->verify_reason);
-            if (ti->n_certs > 0) {
-                snprintf(oe->subject, sizeof(oe->subject), "%s", ti->certs[0].subject);
-                snprintf(oe->issuer, sizeof(oe->issuer), "%s", ti->certs[0].issuer);
-                oe->self_signed = ti->certs[0].self_signed;
-                memcpy(oe->leaf_sha256, ti->certs[0].sha256, sizeof(oe->leaf_sha256));
-                memcpy(oe->leaf_spki, ti->certs[0].spki_sha256, sizeof(oe->leaf_spki));
-                for (size_t i = 1; i < ti->n_certs && oe->n_ca_spki < VG_CTRL_MAX_CA; i++) {
-                    memcpy(oe->ca_spki[oe->n_ca_spki++], ti->certs[i].spki_sha256,
-                           sizeof(oe->ca_spki[0]));
-                }
-            }
-        }
+        vg__probe_ep_tls_summary(oe, status, ti);
     }
     if (ti != NULL) {
         bool valid = ti->verify_err == 0;
@@ -170,15 +150,11 @@ vg__probe_ep_on_connect(struct vg_conn *c, int status, size_t n, void *arg)
     struct vg__ep *ep = arg;
     struct vg_meas *m = ep->m;
     struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
-    double t = vg__probe_now(m);
+    struct vg_rec_event ev = vg__probe_ep_event(ep);
 
     (void)c;
     (void)n;
-    json_array_append_new(m->tcp, json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}",
-                                            "ip", ep->ip, "port", ep->port, "status", "success",
-                                            status == 0, "failure", vg__probe_jfailure(status),
-                                            "blocked", "t0", ep->t0, "t", t, "tags",
-                                            vg__probe_tags(m->depth), "transaction_id", ep->tid));
+    vg_rec_add_tcp_connect(m->tk, &ev, ep->ip, ep->port, status);
     if (oe != NULL) {
         oe->tcp_err = status;
     }
@@ -315,12 +291,9 @@ vg__probe_ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t 
                              vg__probe_ep_on_connect, ep);
     }
     if (rc < 0) {
-        json_array_append_new(m->tcp,
-                              json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip",
-                                        ep->ip, "port", ep->port, "status", "success", 0, "failure",
-                                        vg__probe_jfailure(rc), "blocked", "t0", ep->t0, "t",
-                                        vg__probe_now(m), "tags", vg__probe_tags(m->depth),
-                                        "transaction_id", ep->tid));
+        struct vg_rec_event ev = vg__probe_ep_event(ep);
+
+        vg_rec_add_tcp_connect(m->tk, &ev, ep->ip, ep->port, rc);
         if (ep->obs != SIZE_MAX) {
             m->obs.ep[ep->obs].tcp_err = rc;
         }
