@@ -296,16 +296,12 @@ vg__probe_hop_end(struct vg_meas *m)
         int why = m->hop_failure != 0 ? m->hop_failure : VG_EDNS_NOANSWER;
         char url[VG_URL_MAX + 300];
         double now = vg__probe_now(m);
+        struct vg_rec_event ev = {.t0 = now, .t = now, .depth = m->depth};
 
         if (vg_url_format(&m->url, url, sizeof(url)) < 0) {
             url[0] = '\0';
         }
-        json_array_insert_new(m->requests, 0,
-                              json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:n, s:f, s:f, s:o}",
-                                        "network", "tcp", "address", "", "failure",
-                                        vg__probe_jfailure(why), "request", "url", url, "method",
-                                        "GET", "response", "t0", now, "t", now, "tags",
-                                        vg__probe_tags(m->depth)));
+        vg_rec_add_request_unsent(m->tk, &ev, url, why);
         m->obs.http_attempted = true;
         m->obs.http_failure = why;
         m->obs.final_depth = m->depth;
@@ -342,8 +338,7 @@ vg__probe_hop_end(struct vg_meas *m)
                 return;
             }
             m->obs.http_failure = failure;
-            json_object_set_new(json_array_get(m->requests, 0), "failure",
-                                vg__probe_jfailure(failure));
+            vg_rec_set_request_failure(m->tk, failure);
         }
     }
     vg__probe_fetch_free(f);

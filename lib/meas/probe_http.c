@@ -25,23 +25,34 @@ vg__probe_fetch_free(struct vg__fetch *f)
     free(f);
 }
 
-static json_t *
-vg__probe_http_headers_json(const struct vg_http_head *h, const uint8_t *p, json_t **list_out)
+/* What the verdict keeps of the final response: status, title, body fingerprints, header names. */
+static void
+vg__probe_http_summary(struct vg_obs *o, const struct vg_rec_response *r)
 {
-    json_t *obj = json_object(), *list = json_array();
-
-    for (size_t i = 0; i < h->n_fields; i++) {
-        const struct vg_http_field *fl = &h->fields[i];
-        json_t *name = vg__probe_jpeer(p + fl->name.off, fl->name.len);
-        json_t *val = vg__probe_jpeer(p + fl->value.off, fl->value.len);
-
-        if (json_object_get(obj, json_string_value(name)) == NULL) {
-            json_object_set(obj, json_string_value(name), val);
-        }
-        json_array_append_new(list, json_pack("[oo]", name, val));
+    if (r->head == NULL) {
+        o->body_length = -1;
+        return;
     }
-    *list_out = list;
-    return obj;
+    o->status = r->head->status;
+    if (r->title_len > 0) {
+        size_t n;
+        char *clean = vg_utf8_sanitize((const uint8_t *)r->title, r->title_len, &n);
+
+        snprintf(o->title, sizeof(o->title), "%s", clean);
+        free(clean);
+    }
+    o->blockpage = vg_blockpage_match(r->body, r->body_len);
+    o->body_length = (long)r->body_len;
+    o->body_truncated = r->truncated;
+    snprintf(o->body_sha256, sizeof(o->body_sha256), "%s", r->body_sha256);
+    o->n_headers = 0;
+    for (size_t i = 0; i < r->head->n_fields && o->n_headers < VG_CTRL_MAX_HDR; i++) {
+        const struct vg_http_field *fl = &r->head->fields[i];
+        size_t n = fl->name.len < 63 ? fl->name.len : 63;
+
+        memcpy(o->headers[o->n_headers], r->head_bytes + fl->name.off, n);
+        o->headers[o->n_headers++][n] = '\0';
+    }
 }
 
 /* Record the request (final first, as OONI orders them) and the summary; then release. */
@@ -50,93 +61,35 @@ vg__probe_http_finish(struct vg_meas *m, int failure)
 {
     struct vg__fetch *f = m->fetch;
     struct vg__ep *ep = f->ep;
-    json_t *req, *resp, *hdrs = json_object(), *hlist = json_array(), *entry;
-    char url[VG_URL_MAX + 300];
-    const char *ua = VG_REC_USER_AGENT;
+    /* An empty body has no buffer: use a valid empty one for the byte functions below. */
+    const uint8_t *body = f->x.body.data != NULL ? f->x.body.data : (const uint8_t *)"";
+    char url[VG_URL_MAX + 300], title[4 * VG_HTML_TITLE_MAX + 1], sha[65];
+    struct vg_rec_response resp = {.head = f->x.head};
+    struct vg_rec_event ev;
 
     if (vg_url_format(&m->url, url, sizeof(url)) < 0) {
         url[0] = '\0';
     }
-    json_object_set_new(hdrs, "Accept",
-                        json_string("text/html,application/xhtml+xml,"
-                                    "application/xml;q=0.9,*/*;q=0.8"));
-    json_object_set_new(hdrs, "Accept-Language", json_string("en-US,en;q=0.9"));
-    json_object_set_new(hdrs, "User-Agent", json_string(ua));
-    json_array_append_new(hlist, json_pack("[ss]", "Accept",
-                                           "text/html,application/xhtml+xml,application/xml;"
-                                           "q=0.9,*/*;q=0.8"));
-    json_array_append_new(hlist, json_pack("[ss]", "Accept-Language", "en-US,en;q=0.9"));
-    json_array_append_new(hlist, json_pack("[ss]", "User-Agent", ua));
-    req = json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:{s:n, s:n, s:b}, s:s}", "url", url, "method",
-                    "GET", "headers", hdrs, "headers_list", hlist, "body", "", "body_is_truncated",
-                    0, "tor", "exit_ip", "exit_name", "is_tor", 0, "x_transport", "tcp");
+    if (f->x.head != NULL) {
+        resp.head_bytes = f->x.in.data;
+        resp.body = body;
+        resp.body_len = f->x.body.len;
+        resp.truncated = f->x.truncated;
+        vg_sha256_hex(body, f->x.body.len, sha);
+        resp.body_sha256 = sha;
+        resp.title_len = vg_html_title(body, f->x.body.len, title, sizeof(title));
+        resp.title = title;
+    }
     m->obs.http_attempted = true;
     m->obs.http_failure = failure;
     m->obs.final_depth = m->depth;
     snprintf(m->obs.http_addr, sizeof(m->obs.http_addr), "%s", ep->addr);
     m->http_obs = ep->obs; /* http_udp_only is read at the end: the system resolver may name
                             * this address after the page came */
-    if (f->x.head != NULL) {
-        /* An empty body has no buffer: use a valid empty one for the byte functions below. */
-        const uint8_t *bd = f->x.body.data != NULL ? f->x.body.data : (const uint8_t *)"";
-        json_t *rlist, *rh = vg__probe_http_headers_json(f->x.head, f->x.in.data, &rlist), *body;
-        char title[4 * VG_HTML_TITLE_MAX + 1];
-        size_t tlen = vg_html_title(bd, f->x.body.len, title, sizeof(title));
-
-        if (vg_utf8_valid(bd, f->x.body.len) && memchr(bd, 0, f->x.body.len) == NULL) {
-            body = json_stringn((const char *)bd, f->x.body.len);
-        } else {
-            char *b64 = vg_base64(bd, f->x.body.len);
-
-            body = json_pack("{s:s, s:s}", "format", "base64", "data", b64);
-            free(b64);
-        }
-        if (body == NULL) {
-            body = json_string("");
-        }
-        resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", f->x.head->status, "headers", rh,
-                         "headers_list", rlist, "body", body, "body_is_truncated", f->x.truncated,
-                         "x_body_length", (json_int_t)f->x.body.len);
-        {
-            char sha[65];
-
-            vg_sha256_hex(bd, f->x.body.len, sha);
-            json_object_set_new(resp, "x_body_sha256", json_string(sha));
-        }
-        json_object_set_new(resp, "x_title",
-                            tlen > 0 ? vg__probe_jpeer((const uint8_t *)title, tlen) : json_null());
-        m->obs.status = f->x.head->status;
-        if (tlen > 0) {
-            size_t n;
-            char *clean = vg_utf8_sanitize((const uint8_t *)title, tlen, &n);
-
-            snprintf(m->obs.title, sizeof(m->obs.title), "%s", clean);
-            free(clean);
-        }
-        m->obs.blockpage = vg_blockpage_match(bd, f->x.body.len);
-        m->obs.body_length = (long)f->x.body.len;
-        m->obs.body_truncated = f->x.truncated;
-        vg_sha256_hex(bd, f->x.body.len, m->obs.body_sha256);
-        m->obs.n_headers = 0;
-        for (size_t i = 0; i < f->x.head->n_fields && m->obs.n_headers < VG_CTRL_MAX_HDR; i++) {
-            const struct vg_http_field *fl = &f->x.head->fields[i];
-            size_t n = fl->name.len < 63 ? fl->name.len : 63;
-
-            memcpy(m->obs.headers[m->obs.n_headers], f->x.in.data + fl->name.off, n);
-            m->obs.headers[m->obs.n_headers++][n] = '\0';
-        }
-    } else {
-        m->obs.body_length = -1;
-        resp = json_pack("{s:n}", "code");
-        json_object_set_new(resp, "body", json_null());
-        json_object_set_new(resp, "headers", json_object());
-        json_object_set_new(resp, "headers_list", json_array());
-    }
-    entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network", "tcp",
-                      "address", ep->addr, "alpn", ep->alpn, "failure", vg__probe_jfailure(failure),
-                      "request", req, "response", resp, "t0", f->t0, "t", vg__probe_now(m), "tags",
-                      vg__probe_tags(m->depth), "transaction_id", ep->tid);
-    json_array_insert_new(m->requests, 0, entry);
+    vg__probe_http_summary(&m->obs, &resp);
+    ev = (struct vg_rec_event){
+        .t0 = f->t0, .t = vg__probe_now(m), .depth = m->depth, .tid = ep->tid};
+    vg_rec_add_request(m->tk, &ev, ep->addr, ep->alpn, url, failure, &resp);
     m->fetch_done = true;
     vg__probe_ep_release(ep);
 }
@@ -171,8 +124,8 @@ vg__probe_fetch_start(struct vg_meas *m, struct vg__ep *ep)
     }
     rc = vg_buf_appendf(&f->req,
                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
-                        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;"
-                        "q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: close\r\n\r\n",
+                        "Accept: " VG_REC_ACCEPT "\r\nAccept-Language: " VG_REC_ACCEPT_LANGUAGE
+                        "\r\nConnection: close\r\n\r\n",
                         m->url.path, host, VG_REC_USER_AGENT);
     if (rc < 0 || vg_httpx_start(&f->x, ep->conn, f->req.data, f->req.len, m->p->o.http_timeout_ms,
                                  vg__probe_http_on_fetched, m) < 0) {
