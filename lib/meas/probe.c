@@ -42,39 +42,6 @@ vg__probe_now(const struct vg_meas *m)
     return (double)(uv_hrtime() - m->t0) / 1e9;
 }
 
-static json_t *
-vg__probe_jstr(const char *s)
-{
-    return s != NULL ? json_string(s) : json_null();
-}
-
-/* A JSON string from peer bytes: invalid UTF-8 and NULs replaced, never NULL. */
-json_t *
-vg__probe_jpeer(const uint8_t *p, size_t len)
-{
-    size_t n;
-    char *s = vg_utf8_sanitize(p, len, &n);
-    json_t *j = json_stringn(s, n);
-
-    free(s);
-    return j != NULL ? j : json_string("");
-}
-
-json_t *
-vg__probe_jfailure(int err)
-{
-    return vg__probe_jstr(vg_err_failure(err));
-}
-
-json_t *
-vg__probe_tags(int depth)
-{
-    char t[32];
-
-    snprintf(t, sizeof(t), "depth=%d", depth);
-    return json_pack("[s]", t);
-}
-
 bool
 vg__probe_is_bogon(const struct vg_probe *p, const char *ip, const char **cls)
 {
@@ -147,33 +114,6 @@ vg__probe_meas_networks(struct vg_meas *m)
     vg_rec_set_network(m->root, p->self.asn, p->self.cc, p->self.org);
 }
 
-/*
- * Per-address outcomes (the 2014 iCloud interception hit one address of several): x_endpoints
- * lists every address measured with what it showed, x_affected_addresses those that showed
- * interference by themselves (vg_verdict_endpoint: an invalid certificate, or a TLS handshake
- * cut after the ClientHello).
- */
-static void
-vg__probe_endpoints_json(struct vg_meas *m)
-{
-    json_t *list = json_array(), *affected = json_array();
-
-    for (size_t i = 0; i < m->obs.n_ep; i++) {
-        const struct vg_obs_endpoint *e = &m->obs.ep[i];
-        int failure;
-        enum vg_verdict verdict = vg_verdict_endpoint(e, &failure);
-
-        json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:o}", "address", e->addr, "depth",
-                                              e->depth, "verdict", vg_verdict_name(verdict),
-                                              "failure", vg__probe_jfailure(failure)));
-        if (verdict == VG_VERDICT_INTERCEPTED || verdict == VG_VERDICT_BLOCKED) {
-            json_array_append_new(affected, json_string(e->addr));
-        }
-    }
-    json_object_set_new(m->tk, "x_endpoints", list);
-    json_object_set_new(m->tk, "x_affected_addresses", affected);
-}
-
 static void
 vg__probe_meas_finish(struct vg_meas *m)
 {
@@ -182,7 +122,6 @@ vg__probe_meas_finish(struct vg_meas *m)
     struct vg_result r;
     char *line;
     double runtime = vg__probe_now(m);
-    const char *blocking;
 
     m->obs.https = strcmp(m->url.scheme, "https") == 0;
     m->obs.http_udp_only = m->http_obs != SIZE_MAX && m->obs.ep[m->http_obs].from_udp_only;
@@ -192,50 +131,11 @@ vg__probe_meas_finish(struct vg_meas *m)
     m->obs.host_is_ip = m->url.ip_family != 0;
     vg__probe_meas_networks(m);
     vg_verdict_decide(&m->obs, &v);
-    blocking = vg_blocking_json(v.blocking);
     vg_rec_set_runtime(m->root, runtime);
-    json_object_set_new(m->tk, "blocking",
-                        blocking == NULL                  ? json_null()
-                        : v.blocking == VG_BLOCKING_FALSE ? json_false()
-                                                          : json_string(blocking));
-    json_object_set_new(m->tk, "accessible",
-                        v.accessible < 0 ? json_null() : json_boolean(v.accessible));
-    if (m->obs.ctrl != NULL) {
-        const struct vg_ooni_keys *k = &v.ooni;
-
-        json_object_set_new(m->tk, "dns_consistency",
-                            k->dns_consistency < 0 ? json_null()
-                            : k->dns_consistency   ? json_string("consistent")
-                                                   : json_string("inconsistent"));
-        json_object_set_new(m->tk, "body_proportion",
-                            k->body_proportion < 0 ? json_null() : json_real(k->body_proportion));
-        json_object_set_new(m->tk, "body_length_match",
-                            k->body_length_match < 0 ? json_null()
-                                                     : json_boolean(k->body_length_match));
-        json_object_set_new(m->tk, "status_code_match",
-                            k->status_code_match < 0 ? json_null()
-                                                     : json_boolean(k->status_code_match));
-        json_object_set_new(m->tk, "headers_match",
-                            k->headers_match < 0 ? json_null() : json_boolean(k->headers_match));
-        json_object_set_new(m->tk, "title_match",
-                            k->title_match < 0 ? json_null() : json_boolean(k->title_match));
-    }
-    if (m->obs.ctrl != NULL) {
-        json_object_set_new(m->tk, "x_dns_consistency",
-                            v.ooni.x_dns_consistency < 0   ? json_null()
-                            : v.ooni.x_dns_consistency > 0 ? json_string("consistent")
-                                                           : json_string("inconsistent"));
-    }
-    vg__probe_endpoints_json(m);
-    json_object_set_new(m->tk, "x_verdict", json_string(v.verdict));
-    json_object_set_new(m->tk, "x_cause", v.cause[0] != '\0' ? json_string(v.cause) : json_null());
-    json_object_set_new(m->tk, "x_evidence",
-                        vg__probe_jpeer((const uint8_t *)v.evidence, strlen(v.evidence)));
-    json_object_set_new(m->tk, "http_experiment_failure",
-                        m->obs.http_failure != 0 ? vg__probe_jfailure(m->obs.http_failure)
-                                                 : json_null());
-    json_object_set_new(m->tk, "dns_experiment_failure",
-                        m->sys_failure != 0 ? vg__probe_jfailure(m->sys_failure) : json_null());
+    vg_rec_set_ooni(m->tk, &v, m->obs.ctrl != NULL);
+    vg_rec_set_endpoints(m->tk, &m->obs);
+    vg_rec_set_verdict(m->tk, &v);
+    vg_rec_set_experiment_failures(m->tk, m->obs.http_failure, m->sys_failure);
     line = json_dumps(m->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     r.input = m->input;
     r.url_index = m->url_index;
@@ -378,19 +278,7 @@ vg__probe_meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struc
     m->dns_timer.data = m;
     vg_obs_init(&m->obs);
     p->in_flight++;
-    m->queries = json_array();
-    m->dups = json_array();
-    m->tcp = json_array();
-    m->tls = json_array();
-    m->requests = json_array();
-    m->tk =
-        json_pack("{s:s, s:n, s:n, s:n, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, s:n, "
-                  "s:n, s:n, s:n, s:n, s:i}",
-                  "agent", "redirect", "client_resolver", "retries", "socksproxy", "queries",
-                  m->queries, "x_dns_duplicate_responses", m->dups, "tcp_connect", m->tcp,
-                  "tls_handshakes", m->tls, "requests", m->requests, "control", "control_failure",
-                  "x_control_request", "dns_consistency", "body_length_match", "body_proportion",
-                  "headers_match", "status_code_match", "title_match", "x_trial", trial);
+    m->tk = vg_rec_web_test_keys(trial);
     {
         struct vg_rec_env env = {
             .test_name = strcmp(m->url.scheme, "tls") == 0   ? VG_REC_TEST_TLS
@@ -405,12 +293,6 @@ vg__probe_meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struc
 
         m->root = vg_rec_new(&env, m->tk, m->id);
     }
-    /* json_pack's "O" added references: drop ours, the tree owns them now. */
-    json_decref(m->queries);
-    json_decref(m->dups);
-    json_decref(m->tcp);
-    json_decref(m->tls);
-    json_decref(m->requests);
     if (url_rc < 0) {
         /* vg_probe_add validated it; a failure here is a bug, reported in the measurement. */
         m->hop_failure = VG_EINTERNAL;

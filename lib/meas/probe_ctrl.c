@@ -19,16 +19,8 @@ vg__probe_ctrl_attach(struct vg_meas *m, const struct vg__ctrl_slot *slot)
     if (slot->ctrl == NULL) {
         snprintf(m->obs.control_failure, sizeof(m->obs.control_failure), "%s", slot->failure);
     }
-    json_object_set(m->tk, "control", slot->raw != NULL ? slot->raw : json_null());
-    json_object_set(m->tk, "x_control_request", slot->request);
-    json_object_set_new(m->tk, "control_failure",
-                        slot->ctrl == NULL ? json_string(slot->failure) : json_null());
-    json_object_set_new(m->tk, "x_th_runtime", json_real(slot->runtime));
-    if (slot->ctrl != NULL) {
-        json_object_set_new(m->root, "test_helpers",
-                            json_pack("{s:{s:s, s:s}}", "backend", "address", slot->helper, "type",
-                                      strncmp(slot->helper, "https:", 6) == 0 ? "https" : "http"));
-    }
+    vg_rec_set_control(m->root, slot->raw, slot->request, slot->ctrl != NULL ? slot->helper : NULL,
+                       slot->failure, slot->runtime);
 }
 
 struct vg__ctrl_ctx {
@@ -50,10 +42,9 @@ vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, const char *raw, size_t raw
     slot->runtime = (double)(uv_hrtime() - cx->t0) / 1e9;
     if (ctrl != NULL) {
         slot->ctrl = vg_xmemdup(ctrl, sizeof(*ctrl));
-        slot->raw = json_loadb(raw, raw_len, 0, NULL);
-        snprintf(slot->helper, sizeof(slot->helper), "%s", helper);
         /* The probe's own address: looked up, then forgotten; never in a measurement. */
-        json_object_del(slot->raw, "x_client_addr");
+        slot->raw = vg_rec_control_json(raw, raw_len);
+        snprintf(slot->helper, sizeof(slot->helper), "%s", helper);
         if (slot->ctrl->client_addr[0] != '\0' && cx->p->asn != NULL) {
             vg__probe_asn_of(cx->p, slot->ctrl->client_addr, &cx->p->self);
             cx->p->have_self = true;

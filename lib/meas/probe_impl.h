@@ -70,7 +70,7 @@ enum vg__ctrl_state { VG__CTRL_NONE, VG__CTRL_PENDING, VG__CTRL_DONE };
 struct vg__ctrl_slot {
     enum vg__ctrl_state state;
     struct vg_ctrl *ctrl;     /* parsed THResponse, NULL when no helper answered */
-    json_t *raw;              /* the THResponse as JSON (test_keys.control) */
+    json_t *raw;              /* the THResponse for test_keys.control (vg_rec_control_json) */
     json_t *request;          /* the THRequest sent (test_keys.x_control_request) */
     char failure[512];        /* control_failure when ctrl is NULL */
     char helper[512];         /* URL of the helper that answered */
@@ -135,7 +135,8 @@ struct vg_meas {
     time_t wall0;
     uv_timer_t dns_timer;
     int next_tid;
-    json_t *root, *tk, *queries, *dups, *tcp, *tls, *requests;
+    json_t *root; /* the measurement (owned) */
+    json_t *tk;   /* its test_keys (borrowed from root) */
     struct vg_obs obs;
     /* current hop */
     struct vg_url url;
@@ -160,9 +161,6 @@ struct vg_meas {
 
 /* Seconds since the measurement started. */
 double vg__probe_now(const struct vg_meas *m);
-json_t *vg__probe_jpeer(const uint8_t *p, size_t len);
-json_t *vg__probe_jfailure(int err);
-json_t *vg__probe_tags(int depth);
 /* ip is a bogon (not a public address); *cls names its class. */
 bool vg__probe_is_bogon(const struct vg_probe *p, const char *ip, const char **cls);
 uint32_t vg__probe_asn_of(const struct vg_probe *p, const char *ip, struct vg_asn_info *info);
