@@ -8,9 +8,9 @@
  * probe_serve.c queues the jobs of serving mode. The JSON is written by lib/meas/record.c.
  *
  * Ownership: the probe owns its loop, its control slots and the jobs still queued; a running
- * measurement owns its JSON tree (root), its summary (obs), its endpoints (eps) and its fetch,
- * and frees itself in its dns_timer's close callback. An endpoint is released (connection closed)
- * once, by vg__probe_ep_release, and freed at the end of its hop.
+ * measurement owns its JSON tree (root), its summary (obs), its endpoints (eps), its fetch and
+ * its job (serving mode), and frees itself in its dns_timer's close callback. An endpoint is
+ * released (connection closed) once, by vg__probe_ep_release, and freed at the end of its hop.
  */
 #ifndef VG_MEAS_PROBE_IMPL_H
 #define VG_MEAS_PROBE_IMPL_H
@@ -176,20 +176,28 @@ int vg__probe_parse_resolver(const char *s, struct sockaddr_storage *ss, char *n
 void vg__probe_dns_start(struct vg_meas *m);
 
 /* probe_ep.c: endpoints (TCP connect, TLS handshake queue) */
+/* An address learned for the hop (from_sys: the system resolver named it): connect to it unless
+ * it is already an endpoint (a control of an http URL tries its port 443 too). */
 void vg__probe_ep_add(struct vg_meas *m, int family, const void *addr, bool from_sys);
+/* The addresses a serving-mode job supplied, after the engine's own (first hop only). */
 void vg__probe_add_job_eps(struct vg_meas *m);
+/* The endpoint is done: close its connection (once) and count its step finished. */
 void vg__probe_ep_release(struct vg__ep *ep);
 
 /* probe_http.c: the page fetch over one endpoint */
+/* GET the page over ep (connected and, for https, verified); m->fetch until the hop ends. */
 void vg__probe_fetch_start(struct vg_meas *m, struct vg__ep *ep);
 void vg__probe_fetch_free(struct vg__fetch *f);
 
 /* probe_ctrl.c: the test helper's control */
+/* The probe knows its addresses for the URL: ask the helper, or join the request another trial
+ * made; the hop waits for the answer. Batch mode with --helper only. */
 void vg__probe_ctrl_need(struct vg_meas *m);
 /* Free what the slot holds and zero it. */
 void vg__probe_ctrl_release(struct vg__ctrl_slot *s);
 
 /* probe_serve.c: serving mode */
+/* The loop's wake-up: start the jobs queued by other threads. */
 void vg__probe_on_async(uv_async_t *a);
 void vg__probe_job_free(struct vg__job *j);
 
