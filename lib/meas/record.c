@@ -6,7 +6,15 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "meas/asn.h"
+#include "meas/verdict.h"
+#include "net/tls.h"
+#include "proto/http1.h"
+#include "util/err.h"
+#include "util/str.h"
 #include "vigie/vigie.h"
 
 void
@@ -93,4 +101,373 @@ json_t *
 vg_rec_test_keys(json_t *m)
 {
     return json_object_get(m, "test_keys");
+}
+
+/* ---- web_connectivity test keys ------------------------------------------------------------ */
+
+static json_t *
+vg__rec_jstr(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+/* A JSON string from peer bytes: invalid UTF-8 and NULs replaced, never NULL. */
+static json_t *
+vg__rec_jpeer(const uint8_t *p, size_t len)
+{
+    size_t n;
+    char *s = vg_utf8_sanitize(p, len, &n);
+    json_t *j = json_stringn(s, n);
+
+    free(s);
+    return j != NULL ? j : json_string("");
+}
+
+/* OONI's failure string of err, null for 0. */
+static json_t *
+vg__rec_jfailure(int err)
+{
+    return vg__rec_jstr(vg_err_failure(err));
+}
+
+/* -1 null, 0 false, else true. */
+static json_t *
+vg__rec_jtristate(int v)
+{
+    return v < 0 ? json_null() : json_boolean(v);
+}
+
+static json_t *
+vg__rec_tags(int depth)
+{
+    char t[32];
+
+    snprintf(t, sizeof(t), "depth=%d", depth);
+    return json_pack("[s]", t);
+}
+
+json_t *
+vg_rec_web_test_keys(unsigned trial)
+{
+    return json_pack("{s:s, s:n, s:n, s:n, s:[], s:[], s:[], s:[], s:[], s:n, s:n, s:n, s:n, s:n, "
+                     "s:n, s:n, s:n, s:n, s:i}",
+                     "agent", "redirect", "client_resolver", "retries", "socksproxy", "queries",
+                     "x_dns_duplicate_responses", "tcp_connect", "tls_handshakes", "requests",
+                     "control", "control_failure", "x_control_request", "dns_consistency",
+                     "body_length_match", "body_proportion", "headers_match", "status_code_match",
+                     "title_match", "x_trial", (int)trial);
+}
+
+void
+vg_rec_answer_addr(json_t *answers, const char *ip, int64_t ttl, const struct vg_asn_info *asn)
+{
+    bool v6 = strchr(ip, ':') != NULL;
+    json_t *a =
+        json_pack("{s:s, s:s, s:n, s:o}", "answer_type", v6 ? "AAAA" : "A", v6 ? "ipv6" : "ipv4",
+                  ip, "asn", "ttl", ttl < 0 ? json_null() : json_integer((json_int_t)ttl));
+
+    if (a != NULL && asn != NULL) {
+        json_object_set_new(a, "asn", json_integer(asn->asn));
+        json_object_set_new(a, "as_org_name", json_string(asn->org));
+    }
+    json_array_append_new(answers, a);
+}
+
+void
+vg_rec_answer_cname(json_t *answers, const char *target)
+{
+    json_array_append_new(
+        answers, json_pack("{s:s, s:s, s:n}", "answer_type", "CNAME", "hostname", target, "ttl"));
+}
+
+void
+vg_rec_add_query(json_t *tk, const struct vg_rec_event *ev, const struct vg_rec_query *q,
+                 json_t *answers, bool duplicate)
+{
+    json_t *e = json_pack("{s:o, s:s, s:o, s:s, s:s, s:s}", "answers",
+                          answers != NULL ? answers : json_array(), "engine",
+                          q->udp ? "udp" : "getaddrinfo", "failure", vg__rec_jfailure(q->failure),
+                          "hostname", q->hostname, "query_type",
+                          !q->udp   ? "ANY"
+                          : q->aaaa ? "AAAA"
+                                    : "A",
+                          "resolver_address", q->udp ? q->resolver : "");
+
+    if (e == NULL) {
+        return;
+    }
+    if (q->reply) {
+        char *raw = vg_base64(q->raw, q->raw_len);
+
+        json_object_set_new(e, "raw_response", json_string(raw));
+        json_object_set_new(e, "rcode", json_integer(q->rcode));
+        free(raw);
+    }
+    json_object_set_new(e, "t0", json_real(ev->t0));
+    json_object_set_new(e, "t", json_real(ev->t));
+    json_object_set_new(e, "tags", vg__rec_tags(ev->depth));
+    json_object_set_new(e, "transaction_id", json_integer(ev->tid));
+    if (q->reply) {
+        json_object_set_new(e, "x_ip_ttl", json_integer(q->ip_ttl));
+    }
+    json_array_append_new(json_object_get(tk, duplicate ? "x_dns_duplicate_responses" : "queries"),
+                          e);
+}
+
+void
+vg_rec_add_tcp_connect(json_t *tk, const struct vg_rec_event *ev, const char *ip, unsigned port,
+                       int failure)
+{
+    json_array_append_new(json_object_get(tk, "tcp_connect"),
+                          json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip", ip,
+                                    "port", (int)port, "status", "success", failure == 0, "failure",
+                                    vg__rec_jfailure(failure), "blocked", "t0", ev->t0, "t", ev->t,
+                                    "tags", vg__rec_tags(ev->depth), "transaction_id", ev->tid));
+}
+
+/* peer_certificates (the DER, base64) and vigie's x_certificates (a summary of each). */
+static json_t *
+vg__rec_certs(const struct vg_tls_info *ti, json_t **summaries)
+{
+    json_t *certs = json_array(), *sum = json_array();
+
+    for (size_t i = 0; ti != NULL && i < ti->n_certs; i++) {
+        const struct vg_cert *c = &ti->certs[i];
+
+        if (c->der != NULL) {
+            char *b64 = vg_base64(c->der, c->der_len);
+
+            json_array_append_new(certs, json_pack("{s:s, s:s}", "data", b64, "format", "base64"));
+            free(b64);
+        }
+        json_array_append_new(
+            sum,
+            json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:b}", "subject",
+                      vg__rec_jpeer((const uint8_t *)c->subject, strlen(c->subject)), "issuer",
+                      vg__rec_jpeer((const uint8_t *)c->issuer, strlen(c->issuer)), "not_before",
+                      c->not_before, "not_after", c->not_after, "sha256", c->sha256, "spki_sha256",
+                      c->spki_sha256, "self_signed", c->self_signed));
+    }
+    *summaries = sum;
+    return certs;
+}
+
+void
+vg_rec_add_tls_handshake(json_t *tk, const struct vg_rec_event *ev, const char *address,
+                         const char *server_name, int handshake_failure,
+                         const struct vg_tls_info *ti)
+{
+    json_t *sums, *certs = vg__rec_certs(ti, &sums);
+
+    json_array_append_new(
+        json_object_get(tk, "tls_handshakes"),
+        json_pack(
+            "{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, s:o, "
+            "s:o}",
+            "network", "tcp", "address", address, "cipher_suite", ti != NULL ? ti->cipher : "",
+            "failure", vg__rec_jfailure(ti != NULL ? ti->verify_err : handshake_failure),
+            "negotiated_protocol", ti != NULL ? ti->alpn : "", "no_tls_verify", 0,
+            "peer_certificates", certs, "server_name", server_name, "t0", ev->t0, "t", ev->t,
+            "tags", vg__rec_tags(ev->depth), "tls_version", ti != NULL ? ti->version : "",
+            "transaction_id", ev->tid, "x_certificates", sums, "x_handshake_failure",
+            vg__rec_jfailure(handshake_failure), "x_verify_reason",
+            ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason) : json_null()));
+}
+
+/* The request as sent: GET url with the browser headers, no body, not over Tor. */
+static json_t *
+vg__rec_http_request(const char *url)
+{
+    json_t *hdrs = json_object(), *hlist = json_array();
+
+    json_object_set_new(hdrs, "Accept", json_string(VG_REC_ACCEPT));
+    json_object_set_new(hdrs, "Accept-Language", json_string(VG_REC_ACCEPT_LANGUAGE));
+    json_object_set_new(hdrs, "User-Agent", json_string(VG_REC_USER_AGENT));
+    json_array_append_new(hlist, json_pack("[ss]", "Accept", VG_REC_ACCEPT));
+    json_array_append_new(hlist, json_pack("[ss]", "Accept-Language", VG_REC_ACCEPT_LANGUAGE));
+    json_array_append_new(hlist, json_pack("[ss]", "User-Agent", VG_REC_USER_AGENT));
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:{s:n, s:n, s:b}, s:s}", "url", url, "method",
+                     "GET", "headers", hdrs, "headers_list", hlist, "body", "", "body_is_truncated",
+                     0, "tor", "exit_ip", "exit_name", "is_tor", 0, "x_transport", "tcp");
+}
+
+/* headers (the first value of each name) and headers_list (every line, in order). */
+static json_t *
+vg__rec_http_headers(const struct vg_http_head *h, const uint8_t *p, json_t **list_out)
+{
+    json_t *obj = json_object(), *list = json_array();
+
+    for (size_t i = 0; i < h->n_fields; i++) {
+        const struct vg_http_field *fl = &h->fields[i];
+        json_t *name = vg__rec_jpeer(p + fl->name.off, fl->name.len);
+        json_t *val = vg__rec_jpeer(p + fl->value.off, fl->value.len);
+
+        if (json_object_get(obj, json_string_value(name)) == NULL) {
+            json_object_set(obj, json_string_value(name), val);
+        }
+        json_array_append_new(list, json_pack("[oo]", name, val));
+    }
+    *list_out = list;
+    return obj;
+}
+
+/* The response: the body as a string when it is UTF-8 without NUL, else base64. */
+static json_t *
+vg__rec_http_response(const struct vg_rec_response *r)
+{
+    json_t *resp, *rlist, *rh, *body;
+
+    if (r->head == NULL) {
+        resp = json_pack("{s:n}", "code");
+        json_object_set_new(resp, "body", json_null());
+        json_object_set_new(resp, "headers", json_object());
+        json_object_set_new(resp, "headers_list", json_array());
+        return resp;
+    }
+    rh = vg__rec_http_headers(r->head, r->head_bytes, &rlist);
+    if (vg_utf8_valid(r->body, r->body_len) && memchr(r->body, 0, r->body_len) == NULL) {
+        body = json_stringn((const char *)r->body, r->body_len);
+    } else {
+        char *b64 = vg_base64(r->body, r->body_len);
+
+        body = json_pack("{s:s, s:s}", "format", "base64", "data", b64);
+        free(b64);
+    }
+    if (body == NULL) {
+        body = json_string("");
+    }
+    resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", r->head->status, "headers", rh,
+                     "headers_list", rlist, "body", body, "body_is_truncated", r->truncated,
+                     "x_body_length", (json_int_t)r->body_len);
+    json_object_set_new(resp, "x_body_sha256", json_string(r->body_sha256));
+    json_object_set_new(resp, "x_title",
+                        r->title_len > 0 ? vg__rec_jpeer((const uint8_t *)r->title, r->title_len)
+                                         : json_null());
+    return resp;
+}
+
+void
+vg_rec_add_request(json_t *tk, const struct vg_rec_event *ev, const char *address, const char *alpn,
+                   const char *url, int failure, const struct vg_rec_response *resp)
+{
+    json_t *req = vg__rec_http_request(url);
+
+    json_array_insert_new(json_object_get(tk, "requests"), 0,
+                          json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network",
+                                    "tcp", "address", address, "alpn", alpn, "failure",
+                                    vg__rec_jfailure(failure), "request", req, "response",
+                                    vg__rec_http_response(resp), "t0", ev->t0, "t", ev->t, "tags",
+                                    vg__rec_tags(ev->depth), "transaction_id", ev->tid));
+}
+
+void
+vg_rec_add_request_unsent(json_t *tk, const struct vg_rec_event *ev, const char *url, int failure)
+{
+    json_array_insert_new(json_object_get(tk, "requests"), 0,
+                          json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:n, s:f, s:f, s:o}", "network",
+                                    "tcp", "address", "", "failure", vg__rec_jfailure(failure),
+                                    "request", "url", url, "method", "GET", "response", "t0",
+                                    ev->t0, "t", ev->t, "tags", vg__rec_tags(ev->depth)));
+}
+
+void
+vg_rec_set_request_failure(json_t *tk, int failure)
+{
+    json_object_set_new(json_array_get(json_object_get(tk, "requests"), 0), "failure",
+                        vg__rec_jfailure(failure));
+}
+
+json_t *
+vg_rec_control_json(const char *raw, size_t len)
+{
+    json_t *c = json_loadb(raw, len, 0, NULL);
+
+    json_object_del(c, "x_client_addr");
+    return c;
+}
+
+void
+vg_rec_set_control(json_t *m, json_t *control, json_t *request, const char *helper,
+                   const char *failure, double runtime)
+{
+    json_t *tk = vg_rec_test_keys(m);
+
+    json_object_set(tk, "control", control != NULL ? control : json_null());
+    json_object_set(tk, "x_control_request", request);
+    json_object_set_new(tk, "control_failure", helper == NULL ? json_string(failure) : json_null());
+    json_object_set_new(tk, "x_th_runtime", json_real(runtime));
+    if (helper != NULL) {
+        json_object_set_new(m, "test_helpers",
+                            json_pack("{s:{s:s, s:s}}", "backend", "address", helper, "type",
+                                      strncmp(helper, "https:", 6) == 0 ? "https" : "http"));
+    }
+}
+
+static json_t *
+vg__rec_consistency(int v)
+{
+    return v < 0 ? json_null() : json_string(v > 0 ? "consistent" : "inconsistent");
+}
+
+void
+vg_rec_set_ooni(json_t *tk, const struct vg_decision *d, bool with_control)
+{
+    const struct vg_ooni_keys *k = &d->ooni;
+    const char *blocking = vg_blocking_json(d->blocking);
+
+    json_object_set_new(tk, "blocking",
+                        blocking == NULL                   ? json_null()
+                        : d->blocking == VG_BLOCKING_FALSE ? json_false()
+                                                           : json_string(blocking));
+    json_object_set_new(tk, "accessible", vg__rec_jtristate(d->accessible));
+    if (!with_control) {
+        return;
+    }
+    json_object_set_new(tk, "dns_consistency", vg__rec_consistency(k->dns_consistency));
+    json_object_set_new(tk, "body_proportion",
+                        k->body_proportion < 0 ? json_null() : json_real(k->body_proportion));
+    json_object_set_new(tk, "body_length_match", vg__rec_jtristate(k->body_length_match));
+    json_object_set_new(tk, "status_code_match", vg__rec_jtristate(k->status_code_match));
+    json_object_set_new(tk, "headers_match", vg__rec_jtristate(k->headers_match));
+    json_object_set_new(tk, "title_match", vg__rec_jtristate(k->title_match));
+    json_object_set_new(tk, "x_dns_consistency", vg__rec_consistency(k->x_dns_consistency));
+}
+
+void
+vg_rec_set_endpoints(json_t *tk, const struct vg_obs *o)
+{
+    json_t *list = json_array(), *affected = json_array();
+
+    for (size_t i = 0; i < o->n_ep; i++) {
+        const struct vg_obs_endpoint *e = &o->ep[i];
+        int failure;
+        enum vg_verdict verdict = vg_verdict_endpoint(e, &failure);
+
+        json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:o}", "address", e->addr, "depth",
+                                              e->depth, "verdict", vg_verdict_name(verdict),
+                                              "failure", vg__rec_jfailure(failure)));
+        if (verdict == VG_VERDICT_INTERCEPTED || verdict == VG_VERDICT_BLOCKED) {
+            json_array_append_new(affected, json_string(e->addr));
+        }
+    }
+    json_object_set_new(tk, "x_endpoints", list);
+    json_object_set_new(tk, "x_affected_addresses", affected);
+}
+
+void
+vg_rec_set_verdict(json_t *tk, const struct vg_decision *d)
+{
+    json_object_set_new(tk, "x_verdict", json_string(vg_verdict_name(d->verdict)));
+    json_object_set_new(tk, "x_cause", d->cause[0] != '\0' ? json_string(d->cause) : json_null());
+    json_object_set_new(tk, "x_evidence",
+                        vg__rec_jpeer((const uint8_t *)d->evidence, strlen(d->evidence)));
+}
+
+void
+vg_rec_set_experiment_failures(json_t *tk, int http_failure, int dns_failure)
+{
+    json_object_set_new(tk, "http_experiment_failure",
+                        http_failure != 0 ? vg__rec_jfailure(http_failure) : json_null());
+    json_object_set_new(tk, "dns_experiment_failure",
+                        dns_failure != 0 ? vg__rec_jfailure(dns_failure) : json_null());
 }

@@ -66,4 +66,130 @@ json_t *vg_rec_test_keys(json_t *m);
 /* "YYYY-MM-DD HH:MM:SS" of t in UTC, OONI's time format, into out (20 bytes). */
 void vg_rec_time(time_t t, char out[20]);
 
+/* ---- web_connectivity test keys (ts-017-web-connectivity), written by the probe ------------ */
+
+/* The browser headers of every request to a measured site, on the wire and in requests[]. */
+#define VG_REC_ACCEPT          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+#define VG_REC_ACCEPT_LANGUAGE "en-US,en;q=0.9"
+
+struct vg_asn_info;  /* meas/asn.h */
+struct vg_decision;  /* meas/verdict.h */
+struct vg_http_head; /* proto/http1.h */
+struct vg_obs;       /* meas/verdict.h */
+struct vg_tls_info;  /* net/tls.h */
+
+/* What every network event carries (df-005-tcpconnect and the others): when it started and
+ * ended, in seconds since the measurement started (t0, t), the redirect depth (tags
+ * ["depth=N"]) and the transaction_id. */
+struct vg_rec_event {
+    double t0, t;
+    int depth;
+    int tid;
+};
+
+/*
+ * A measurement's test_keys before its steps run, in OONI's order: agent, client_resolver,
+ * retries, socksproxy, the empty lists (queries, x_dns_duplicate_responses, tcp_connect,
+ * tls_handshakes, requests), the control's keys and OONI's comparison keys (null), x_trial.
+ * vg_rec_add_* append to the lists; vg_rec_set_* fill the other keys. A key keeps the place it
+ * was first written at, so the keys not written here follow in the order of the calls:
+ * vg_rec_set_control, then at the end vg_rec_set_ooni, vg_rec_set_endpoints, vg_rec_set_verdict,
+ * vg_rec_set_experiment_failures.
+ */
+json_t *vg_rec_web_test_keys(unsigned trial);
+
+/* One DNS lookup, for queries[] (df-002-dnst). */
+struct vg_rec_query {
+    /* The --resolver server over UDP (engine "udp", query_type "A" or "AAAA", resolver_address
+     * "IP:PORT"), else the system resolver (engine "getaddrinfo", query_type "ANY",
+     * resolver_address ""). */
+    bool udp;
+    bool aaaa;            /* udp: the AAAA query, else the A query */
+    const char *resolver; /* udp: "IP:PORT" */
+    const char *hostname; /* the name looked up */
+    int failure;          /* 0 or VG_E* */
+    /* A reply of the UDP resolver: raw_response (raw, raw_len: the datagram), rcode and x_ip_ttl
+     * follow. Not for the system resolver, nor for a UDP query that got no reply. */
+    bool reply;
+    const uint8_t *raw;
+    size_t raw_len;
+    int rcode;  /* -1 when the reply did not parse */
+    int ip_ttl; /* -1 when unknown */
+};
+
+/* Append an address to a query's answers (A or AAAA by the address's form). ttl < 0 writes null.
+ * asn: with --asn-db, what the database says of the address (then "asn" and "as_org_name"); NULL
+ * without a database (asn null). */
+void vg_rec_answer_addr(json_t *answers, const char *ip, int64_t ttl,
+                        const struct vg_asn_info *asn);
+/* Append a CNAME answer. */
+void vg_rec_answer_cname(json_t *answers, const char *target);
+/* Append a lookup to queries, or with duplicate (a later UDP reply to a query that already had
+ * one) to x_dns_duplicate_responses. Takes answers (NULL writes []). */
+void vg_rec_add_query(json_t *tk, const struct vg_rec_event *ev, const struct vg_rec_query *q,
+                      json_t *answers, bool duplicate);
+
+/* Append a TCP connect to ip:port to tcp_connect (df-005-tcpconnect). */
+void vg_rec_add_tcp_connect(json_t *tk, const struct vg_rec_event *ev, const char *ip,
+                            unsigned port, int failure);
+
+/*
+ * Append a TLS handshake with address ("IP:PORT") and SNI server_name to tls_handshakes
+ * (df-006-tlshandshake). handshake_failure is the handshake's own failure (x_handshake_failure);
+ * when it completed (0), ti is what it showed (cipher, version, ALPN, the chain, the certificate's
+ * verification as "failure"), else NULL.
+ */
+void vg_rec_add_tls_handshake(json_t *tk, const struct vg_rec_event *ev, const char *address,
+                              const char *server_name, int handshake_failure,
+                              const struct vg_tls_info *ti);
+
+/* An HTTP response as received (all borrowed). */
+struct vg_rec_response {
+    const struct vg_http_head *head; /* NULL when the request failed before a head */
+    const uint8_t *head_bytes;       /* the bytes head's fields point into */
+    const uint8_t *body;             /* never NULL with a head */
+    size_t body_len;                 /* bytes kept */
+    bool truncated;                  /* cut at --body-max */
+    const char *body_sha256;         /* hex SHA-256 of the body */
+    const char *title;               /* the page's <title>, title_len bytes (0: none) */
+    size_t title_len;
+};
+
+/* Record a GET of url over address (with the ALPN protocol negotiated there, "" if none) and its
+ * response at the front of requests (final request first, df-001-httpt). */
+void vg_rec_add_request(json_t *tk, const struct vg_rec_event *ev, const char *address,
+                        const char *alpn, const char *url, int failure,
+                        const struct vg_rec_response *resp);
+/* Record at the front of requests a hop no endpoint could carry: no address, no response,
+ * failure the first one the hop met (ev->tid is not written). */
+void vg_rec_add_request_unsent(json_t *tk, const struct vg_rec_event *ev, const char *url,
+                               int failure);
+/* Set the failure of the last request recorded (a redirect that cannot be followed). */
+void vg_rec_set_request_failure(json_t *tk, int failure);
+
+/* The helper's THResponse (raw, len bytes) as test_keys.control will hold it: parsed, without
+ * x_client_addr (the probe's own address is never recorded). NULL when it does not parse. */
+json_t *vg_rec_control_json(const char *raw, size_t len);
+/*
+ * The control of measurement m (the whole measurement: test_helpers is at its top): control
+ * (the vg_rec_control_json of the answer, NULL writes null), x_control_request (the THRequest
+ * sent), control_failure, x_th_runtime (seconds), and test_helpers naming helper, the helper that
+ * answered. helper NULL: no helper answered, and failure says why.
+ */
+void vg_rec_set_control(json_t *m, json_t *control, json_t *request, const char *helper,
+                        const char *failure, double runtime);
+
+/* OONI's analysis (blocking, accessible), and with a control (with_control) its comparison keys
+ * (dns_consistency, body_proportion, body_length_match, status_code_match, headers_match,
+ * title_match) and vigie's x_dns_consistency. */
+void vg_rec_set_ooni(json_t *tk, const struct vg_decision *d, bool with_control);
+/* x_endpoints (every address of o with the verdict it showed by itself, vg_verdict_endpoint) and
+ * x_affected_addresses (those whose own verdict is intercepted or blocked). */
+void vg_rec_set_endpoints(json_t *tk, const struct vg_obs *o);
+/* x_verdict, x_cause (null when none) and x_evidence. */
+void vg_rec_set_verdict(json_t *tk, const struct vg_decision *d);
+/* http_experiment_failure (the final request's) and dns_experiment_failure (the system
+ * resolver's at the first hop); 0 writes null. */
+void vg_rec_set_experiment_failures(json_t *tk, int http_failure, int dns_failure);
+
 #endif

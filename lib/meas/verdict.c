@@ -417,6 +417,34 @@ vg_blockpage_match(const unsigned char *body, size_t len)
     return NULL;
 }
 
+/*
+ * What one address showed by itself (x_endpoints): a connect failure tells nothing of the site
+ * (unknown); a handshake cut after the ClientHello (reset, timeout, EOF) is the signature of SNI
+ * filtering (blocked), another handshake failure is not (unknown); a completed handshake with an
+ * invalid certificate is a man-in-the-middle (intercepted); anything else, including an
+ * endpoint without TLS, is accessible. *failure gets the failure behind the verdict, 0 if none.
+ */
+enum vg_verdict
+vg_verdict_endpoint(const struct vg_obs_endpoint *e, int *failure)
+{
+    *failure = 0;
+    if (e->tcp_err != 0) {
+        *failure = e->tcp_err;
+        return VG_VERDICT_UNKNOWN;
+    }
+    if (e->tls_attempted && e->tls_err != 0) {
+        *failure = e->tls_err;
+        return e->tls_err == VG_ECONNRESET || e->tls_err == VG_ETIMEDOUT || e->tls_err == VG_EEOF
+                   ? VG_VERDICT_BLOCKED
+                   : VG_VERDICT_UNKNOWN;
+    }
+    if (e->tls_attempted && e->verify_err != 0) {
+        *failure = e->verify_err;
+        return VG_VERDICT_INTERCEPTED;
+    }
+    return VG_VERDICT_ACCESSIBLE;
+}
+
 static const char *const vg__verdict_names[VG_VERDICT_COUNT] = {
 #define VG__VERDICT_NAME(e, name, meaning) name,
     VG_VERDICT_MAP(VG__VERDICT_NAME)

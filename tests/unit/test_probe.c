@@ -132,6 +132,77 @@ test_bad_submissions(void **state)
     vg_probe_free(p);
 }
 
+/* The test_keys of a measurement, in the order written (docs/output.md), and the entries of an
+ * address that refused the connection. */
+static void
+test_test_keys_order(void **state)
+{
+    static const char *const want[] = {
+        "agent",
+        "client_resolver",
+        "retries",
+        "socksproxy",
+        "queries",
+        "x_dns_duplicate_responses",
+        "tcp_connect",
+        "tls_handshakes",
+        "requests",
+        "control",
+        "control_failure",
+        "x_control_request",
+        "dns_consistency",
+        "body_length_match",
+        "body_proportion",
+        "headers_match",
+        "status_code_match",
+        "title_match",
+        "x_trial",
+        "blocking",
+        "accessible",
+        "x_endpoints",
+        "x_affected_addresses",
+        "x_verdict",
+        "x_cause",
+        "x_evidence",
+        "http_experiment_failure",
+        "dns_experiment_failure",
+    };
+    struct vg_job job = {"http://127.0.0.1:1/", NULL, 0, false};
+    struct vg_probe *p = new_probe(false);
+    json_t *m = run_job(p, &job), *tk, *v, *req, *ep;
+    const char *key;
+    size_t i = 0;
+
+    (void)state;
+    assert_non_null(m);
+    tk = json_object_get(m, "test_keys");
+    json_object_foreach(tk, key, v)
+    {
+        assert_true(i < sizeof(want) / sizeof(want[0]));
+        assert_string_equal(key, want[i]);
+        i++;
+    }
+    assert_int_equal(i, sizeof(want) / sizeof(want[0]));
+    assert_int_equal(json_integer_value(json_object_get(tk, "x_trial")), 1);
+    /* The refused connect, then the request no endpoint could carry. */
+    ep = json_array_get(json_object_get(tk, "tcp_connect"), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(ep, "status"), "failure")),
+        "connection_refused");
+    req = json_array_get(json_object_get(tk, "requests"), 0);
+    assert_string_equal(json_string_value(json_object_get(req, "address")), "");
+    assert_string_equal(json_string_value(json_object_get(req, "failure")), "connection_refused");
+    assert_true(json_is_null(json_object_get(req, "response")));
+    /* The address alone shows nothing of the site. */
+    ep = json_array_get(json_object_get(tk, "x_endpoints"), 0);
+    assert_string_equal(json_string_value(json_object_get(ep, "address")), "127.0.0.1:1");
+    assert_string_equal(json_string_value(json_object_get(ep, "verdict")), "unknown");
+    assert_string_equal(json_string_value(json_object_get(ep, "failure")), "connection_refused");
+    assert_int_equal(json_array_size(json_object_get(tk, "x_affected_addresses")), 0);
+    json_decref(m);
+    vg_probe_free(p);
+}
+
 int
 main(void)
 {
@@ -139,6 +210,7 @@ main(void)
         cmocka_unit_test(test_extra_endpoints_are_measured),
         cmocka_unit_test(test_bogons_refused),
         cmocka_unit_test(test_bad_submissions),
+        cmocka_unit_test(test_test_keys_order),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -847,6 +847,90 @@ test_ctrl_http(void **state)
     expect_c("unknown", "", "no request could be made");
 }
 
+/* ---- vg_verdict_endpoint: what one address showed by itself (x_endpoints) ---- */
+
+static void
+expect_ep(const struct vg_obs_endpoint *e, enum vg_verdict verdict, int failure)
+{
+    int got = -1;
+
+    assert_string_equal(vg_verdict_name(vg_verdict_endpoint(e, &got)), vg_verdict_name(verdict));
+    assert_int_equal(got, failure);
+}
+
+static void
+test_endpoint_connect_failure_is_unknown(void **state)
+{
+    struct vg_obs_endpoint *e;
+
+    (void)state;
+    base(&g_o, true);
+    expect_ep(add_ep(&g_o, "198.51.100.10:443", VG_ECONNREFUSED), VG_VERDICT_UNKNOWN,
+              VG_ECONNREFUSED);
+    /* a connect timeout or reset is not the TLS signature: still unknown */
+    expect_ep(add_ep(&g_o, "198.51.100.11:443", VG_ETIMEDOUT), VG_VERDICT_UNKNOWN, VG_ETIMEDOUT);
+    expect_ep(add_ep(&g_o, "198.51.100.12:443", VG_ECONNRESET), VG_VERDICT_UNKNOWN, VG_ECONNRESET);
+    /* the connect failure decides whatever the TLS fields hold */
+    e = add_tls_ep(&g_o, "198.51.100.13:443", VG_ECONNRESET, VG_ETLS_BAD_CERT);
+    e->tcp_err = VG_EHOSTUNREACH;
+    expect_ep(e, VG_VERDICT_UNKNOWN, VG_EHOSTUNREACH);
+}
+
+static void
+test_endpoint_handshake_cut_is_blocked(void **state)
+{
+    (void)state;
+    base(&g_o, true);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.10:443", VG_ECONNRESET, 0), VG_VERDICT_BLOCKED,
+              VG_ECONNRESET);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.11:443", VG_ETIMEDOUT, 0), VG_VERDICT_BLOCKED,
+              VG_ETIMEDOUT);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.12:443", VG_EEOF, 0), VG_VERDICT_BLOCKED, VG_EEOF);
+}
+
+static void
+test_endpoint_other_handshake_failure_is_unknown(void **state)
+{
+    (void)state;
+    base(&g_o, true);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.10:443", VG_ETLS_HANDSHAKE, 0), VG_VERDICT_UNKNOWN,
+              VG_ETLS_HANDSHAKE);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.11:443", VG_EINTERNAL, 0), VG_VERDICT_UNKNOWN,
+              VG_EINTERNAL);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.12:443", VG_ECONNABORTED, 0), VG_VERDICT_UNKNOWN,
+              VG_ECONNABORTED);
+}
+
+static void
+test_endpoint_invalid_certificate_is_intercepted(void **state)
+{
+    (void)state;
+    base(&g_o, true);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.10:443", 0, VG_ETLS_UNKNOWN_CA), VG_VERDICT_INTERCEPTED,
+              VG_ETLS_UNKNOWN_CA);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.11:443", 0, VG_ETLS_HOSTNAME), VG_VERDICT_INTERCEPTED,
+              VG_ETLS_HOSTNAME);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.12:443", 0, VG_ETLS_BAD_CERT), VG_VERDICT_INTERCEPTED,
+              VG_ETLS_BAD_CERT);
+}
+
+static void
+test_endpoint_valid_or_without_tls_is_accessible(void **state)
+{
+    struct vg_obs_endpoint *e;
+
+    (void)state;
+    base(&g_o, true);
+    expect_ep(add_tls_ep(&g_o, "198.51.100.10:443", 0, 0), VG_VERDICT_ACCESSIBLE, 0);
+    /* http://: connected, no handshake attempted */
+    expect_ep(add_ep(&g_o, "198.51.100.11:80", 0), VG_VERDICT_ACCESSIBLE, 0);
+    /* TLS fields without an attempt are not read */
+    e = add_ep(&g_o, "198.51.100.12:80", 0);
+    e->tls_err = VG_ECONNRESET;
+    e->verify_err = VG_ETLS_UNKNOWN_CA;
+    expect_ep(e, VG_VERDICT_ACCESSIBLE, 0);
+}
+
 int
 main(void)
 {
@@ -878,6 +962,11 @@ main(void)
         cmocka_unit_test_teardown(test_ctrl_tcp, release_obs),
         cmocka_unit_test_teardown(test_ctrl_tls, release_obs),
         cmocka_unit_test_teardown(test_ctrl_http, release_obs),
+        cmocka_unit_test_teardown(test_endpoint_connect_failure_is_unknown, release_obs),
+        cmocka_unit_test_teardown(test_endpoint_handshake_cut_is_blocked, release_obs),
+        cmocka_unit_test_teardown(test_endpoint_other_handshake_failure_is_unknown, release_obs),
+        cmocka_unit_test_teardown(test_endpoint_invalid_certificate_is_intercepted, release_obs),
+        cmocka_unit_test_teardown(test_endpoint_valid_or_without_tls_is_accessible, release_obs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
