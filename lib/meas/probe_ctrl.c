@@ -10,6 +10,7 @@
 #include "meas/ctrlclient.h"
 #include "meas/probe_impl.h"
 #include "meas/record.h"
+#include "meas/record_th.h"
 #include "util/mem.h"
 
 static void
@@ -63,32 +64,32 @@ vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, const char *raw, size_t raw
     free(waiters);
 }
 
-/* The THRequest for this URL with the addresses the probe resolved (ooni-reference.md 3). */
+/* The THRequest for m's URL: the probe's own endpoints (an IP host, then the system resolver's
+ * answers at depth 0) and the headers of its requests. */
 static json_t *
-vg__threquest(const struct vg_meas *m)
+vg__probe_ctrl_threquest(const struct vg_meas *m)
 {
-    json_t *eps = json_array();
-    const char *url = m->input;
+    static const char *const headers[] = {"Accept",          VG_REC_ACCEPT,
+                                          "Accept-Language", VG_REC_ACCEPT_LANGUAGE,
+                                          "User-Agent",      VG_REC_USER_AGENT};
+    char eps[VG_DNS_MAX_ADDRS + 1][VG_DNS_NAME_MAX + 16];
+    const char *ptrs[VG_DNS_MAX_ADDRS + 1];
+    size_t n = 0;
 
     if (m->url.ip_family != 0) {
-        char ep[VG_DNS_NAME_MAX + 16];
-
-        snprintf(ep, sizeof(ep), m->url.ip_family == 6 ? "[%s]:%u" : "%s:%u", m->url.host,
+        snprintf(eps[n], sizeof(eps[n]), m->url.ip_family == 6 ? "[%s]:%u" : "%s:%u", m->url.host,
                  m->url.port);
-        json_array_append_new(eps, json_string(ep));
+        ptrs[n] = eps[n];
+        n++;
     }
-    for (size_t i = 0; i < m->obs.n_dns_addrs; i++) {
-        char ep[80];
-
-        snprintf(ep, sizeof(ep), strchr(m->obs.dns_addrs[i], ':') != NULL ? "[%s]:%u" : "%s:%u",
+    for (size_t i = 0; i < m->obs.n_dns_addrs && n < VG_DNS_MAX_ADDRS + 1; i++) {
+        snprintf(eps[n], sizeof(eps[n]),
+                 strchr(m->obs.dns_addrs[i], ':') != NULL ? "[%s]:%u" : "%s:%u",
                  m->obs.dns_addrs[i], m->url.port);
-        json_array_append_new(eps, json_string(ep));
+        ptrs[n] = eps[n];
+        n++;
     }
-    return json_pack("{s:s, s:{s:[s], s:[s], s:[s]}, s:o, s:b}", "http_request", url,
-                     "http_request_headers", "Accept",
-                     "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-                     "Accept-Language", "en-US,en;q=0.9", "User-Agent", VG_REC_USER_AGENT,
-                     "tcp_connect", eps, "x_quic_enabled", 0);
+    return vg_rec_threquest(m->input, ptrs, n, headers, 3, false);
 }
 
 /* Called once the probe knows its own addresses for the URL (depth 0): ask the control, or
@@ -118,7 +119,7 @@ vg__probe_ctrl_need(struct vg_meas *m)
         char *body;
 
         slot->state = VG__CTRL_PENDING;
-        slot->request = vg__threquest(m);
+        slot->request = vg__probe_ctrl_threquest(m);
         body = json_dumps(slot->request, JSON_COMPACT);
         cx->p = p;
         cx->slot = m->url_index;

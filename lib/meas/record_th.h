@@ -25,8 +25,6 @@ struct vg_ctrl;
 
 /* The Accept and Accept-Language headers of vigie's requests to measured sites (a browser's),
  * with VG_REC_USER_AGENT (meas/record.h). */
-#define VG_REC_TH_ACCEPT          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-#define VG_REC_TH_ACCEPT_LANGUAGE "en-US,en;q=0.9"
 
 /* ---- THRequest --------------------------------------------------------------------------- */
 

@@ -266,8 +266,8 @@ req_writer(void **state)
 {
     static const char *const eps[] = {"93.184.216.34:443",
                                       "[2606:2800:220:1:248:1893:25c8:1946]:443"};
-    static const char *const hdrs[] = {"Accept",          VG_REC_TH_ACCEPT,
-                                       "Accept-Language", VG_REC_TH_ACCEPT_LANGUAGE,
+    static const char *const hdrs[] = {"Accept",          VG_REC_ACCEPT,
+                                       "Accept-Language", VG_REC_ACCEPT_LANGUAGE,
                                        "User-Agent",      VG_REC_USER_AGENT};
     const char *url = "https://www.example.com/";
     json_t *a = json_array(), *want, *got;
