@@ -17,6 +17,7 @@
 #include "meas/locate_impl.h"
 #include "meas/record_locate.h"
 #include "net/tls.h"
+#include "net/udpdns.h"
 #include "proto/url.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -24,33 +25,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* targets                                                                                     */
-
-/* First nameserver of /etc/resolv.conf into out, "" if none. */
-static void
-vg__loc_system_resolver(char *out, size_t cap)
-{
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[256];
-
-    out[0] = '\0';
-    if (f == NULL) {
-        return;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        uint8_t raw[16];
-        char *v;
-
-        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t')) {
-            continue;
-        }
-        v = vg_str_trim(line + 10);
-        if (inet_pton(AF_INET, v, raw) == 1 || inet_pton(AF_INET6, v, raw) == 1) {
-            snprintf(out, cap, "%s", v);
-            break;
-        }
-    }
-    fclose(f);
-}
 
 /* The addresses to try, in order: opts->addr, or the host's (system resolver). */
 static int
@@ -167,7 +141,7 @@ vg__loc_run_dns(struct vg__loc *l)
     const char *res = o->resolver;
 
     if (res == NULL) {
-        vg__loc_system_resolver(sys, sizeof(sys));
+        vg_udpdns_system_resolver(sys, sizeof(sys));
         res = sys[0] != '\0' ? sys : NULL;
     }
     if (res == NULL || vg__loc_parse_ip_port(res, 53, &l->sa) < 0) {

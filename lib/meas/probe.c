@@ -24,6 +24,7 @@
 #include "meas/upload.h"
 #include "meas/verdict.h"
 #include "net/tls.h"
+#include "net/udpdns.h"
 #include "proto/http1.h"
 #include "proto/ipaddr.h"
 #include "util/mem.h"
@@ -391,33 +392,6 @@ vg__probe_parse_resolver(const char *s, struct sockaddr_storage *ss, char *norm,
     return VG_EINVAL;
 }
 
-/* The system resolver's address, as OONI's resolver_ip: the first nameserver line. */
-static void
-vg__probe_read_sys_resolver(char *out, size_t cap)
-{
-    FILE *f = fopen("/etc/resolv.conf", "r");
-    char line[256];
-
-    out[0] = '\0';
-    if (f == NULL) {
-        return;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *v;
-        uint8_t raw[16];
-
-        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t')) {
-            continue;
-        }
-        v = vg_str_trim(line + 10);
-        if (inet_pton(AF_INET, v, raw) == 1 || inet_pton(AF_INET6, v, raw) == 1) {
-            snprintf(out, cap, "%s", v);
-            break;
-        }
-    }
-    fclose(f);
-}
-
 int
 vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err, size_t errlen)
 {
@@ -460,7 +434,7 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
     if (getenv("UV_THREADPOOL_SIZE") == NULL) {
         setenv("UV_THREADPOOL_SIZE", "32", 0);
     }
-    vg__probe_read_sys_resolver(p->sys_resolver, sizeof(p->sys_resolver));
+    vg_udpdns_system_resolver(p->sys_resolver, sizeof(p->sys_resolver));
     if (p->sys_resolver[0] != '\0') {
         struct vg_asn_info info;
 

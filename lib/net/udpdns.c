@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -378,4 +379,30 @@ vg_udpdns_free(struct vg_udpdns *q)
     uv_poll_stop(&q->poll);
     uv_close((uv_handle_t *)&q->timer, vg__udpdns_on_close);
     uv_close((uv_handle_t *)&q->poll, vg__udpdns_on_close);
+}
+
+void
+vg_udpdns_system_resolver(char *out, size_t cap)
+{
+    FILE *f = fopen("/etc/resolv.conf", "r");
+    char line[256];
+
+    out[0] = '\0';
+    if (f == NULL) {
+        return;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *v;
+        uint8_t raw[16];
+
+        if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t')) {
+            continue;
+        }
+        v = vg_str_trim(line + 10);
+        if (inet_pton(AF_INET, v, raw) == 1 || inet_pton(AF_INET6, v, raw) == 1) {
+            snprintf(out, cap, "%s", v);
+            break;
+        }
+    }
+    fclose(f);
 }

@@ -62,4 +62,8 @@ size_t vg_udpdns_ignored(const struct vg_udpdns *q);
 /* Stop (no callback after this) and free, asynchronously. */
 void vg_udpdns_free(struct vg_udpdns *q);
 
+/* The system resolver's address (OONI's resolver_ip), the first IP "nameserver" line of
+ * /etc/resolv.conf, into out (cap bytes); "" when there is none or the file cannot be read. */
+void vg_udpdns_system_resolver(char *out, size_t cap);
+
 #endif
