@@ -575,7 +575,7 @@ prepare_thread(void *arg)
 }
 
 static int
-cmp_double(const void *a, const void *b)
+bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
 
@@ -640,7 +640,7 @@ cmd_post(void)
         }
     }
     getrusage(RUSAGE_SELF, &ru1);
-    qsort(all, nall, sizeof(*all), cmp_double);
+    qsort(all, nall, sizeof(*all), bench_cmp_double);
     printf("cpu_s=%.3f ", (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
                               (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
                               (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
@@ -713,7 +713,7 @@ cmd_get(void)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        qsort(lat[i], opt.count, sizeof(**lat), cmp_double);
+        qsort(lat[i], opt.count, sizeof(**lat), bench_cmp_double);
         printf("%s %.3f %.3f %.3f %zu %d\n", names[i], 1000 * lat[i][opt.count / 2],
                1000 * lat[i][(size_t)(0.95 * (double)(opt.count - 1))],
                1000 * lat[i][opt.count - 1], bytes[i], status[i]);

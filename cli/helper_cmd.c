@@ -22,7 +22,7 @@
 #define VG__DEFAULT_INFLIGHT 50 /* oohelperd sheds load past 50 requests in flight */
 
 static void
-usage(FILE *f)
+vg__helper_usage(FILE *f)
 {
     const struct vg_http_limits def = VG_HTTP_LIMITS_DEFAULT;
 
@@ -111,7 +111,7 @@ vg_cmd_helper(int argc, char **argv)
             ho.listen = optarg;
             break;
         case 'h':
-            usage(stdout);
+            vg__helper_usage(stdout);
             return VG_EXIT_OK;
         case OPT_TLS_CERT:
             ho.tls_cert = optarg;

@@ -19,7 +19,7 @@
 #include "vigie/vigie.h"
 
 static void
-usage(FILE *f)
+vg__locate_usage(FILE *f)
 {
     fprintf(f,
             "usage: vigie locate --cause CAUSE [OPTIONS] URL\n"
@@ -195,7 +195,7 @@ vg_cmd_locate(int argc, char **argv)
             out_path = optarg;
             break;
         case 'h':
-            usage(stdout);
+            vg__locate_usage(stdout);
             return VG_EXIT_OK;
         case OPT_RESOLVER:
             o.resolver = optarg;

@@ -6,7 +6,7 @@
 #include "commands.h"
 
 static void
-usage(FILE *f)
+vg__main_usage(FILE *f)
 {
     fprintf(f, "usage: vigie [--version] [--help] COMMAND [ARGS]\n"
                "\n"
@@ -29,7 +29,7 @@ int
 main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        vg__main_usage(stderr);
         return VG_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
@@ -38,7 +38,7 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        usage(stdout);
+        vg__main_usage(stdout);
         return 0;
     }
     if (strcmp(argv[1], "probe") == 0) {
@@ -67,6 +67,6 @@ main(int argc, char **argv)
         return vg_cmd_verdicts(argc - 1, argv + 1);
     }
     fprintf(stderr, "vigie: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    vg__main_usage(stderr);
     return VG_EXIT_USAGE;
 }

@@ -93,7 +93,7 @@ struct list_ctx {
 };
 
 static void
-on_bad_input(const char *path, size_t lineno, const char *msg, void *arg)
+vg__monitor_on_bad_input(const char *path, size_t lineno, const char *msg, void *arg)
 {
     struct list_ctx *l = arg;
 
@@ -125,7 +125,7 @@ load_list(struct mon *m, char ***urls, char *err, size_t errlen)
         }
     }
     for (size_t i = 0; i < m->n_files; i++) {
-        if (vg_probe_add_file(p, m->files[i], on_bad_input, &l, err, errlen) < 0) {
+        if (vg_probe_add_file(p, m->files[i], vg__monitor_on_bad_input, &l, err, errlen) < 0) {
             vg_probe_free(p);
             return -1;
         }
@@ -222,7 +222,7 @@ save_state(struct mon *m)
 /* ---- one batch ------------------------------------------------------------------------------ */
 
 static void
-on_result(const struct vg_result *r, void *arg)
+vg__monitor_on_result(const struct vg_result *r, void *arg)
 {
     struct mon *m = arg;
     struct vg_sched_url *s;
@@ -337,7 +337,7 @@ run_batch(struct mon *m, int64_t now)
     m->cur = p;
     pthread_mutex_unlock(&m->lock);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = vg_probe_run(p, on_result, m);
+    rc = vg_probe_run(p, vg__monitor_on_result, m);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_lock(&m->lock);
     m->cur = NULL;
@@ -448,7 +448,7 @@ sleep_until(struct mon *m, int64_t due_ms)
 /* ---- options -------------------------------------------------------------------------------- */
 
 static void
-usage(const struct vg_engine_opts *e, FILE *f)
+vg__monitor_usage(const struct vg_engine_opts *e, FILE *f)
 {
     fprintf(f,
             "usage: vigie monitor -i LIST [OPTIONS] [URL...]\n"
@@ -476,17 +476,18 @@ usage(const struct vg_engine_opts *e, FILE *f)
             "      --status            print the state as a table and exit\n");
     vg_engine_opts_help(
         e, "$VIGIE_SPOOL, else $STATE_DIRECTORY/spool, else ~/.local/state/vigie/spool", f);
-    fprintf(f,
-            "output:\n"
-            "  -o, --output FILE       append JSON Lines measurements to FILE ('-': stdout);\n"
-            "                          SIGHUP reopens it (log rotation)\n"
-            "      --log DEST          'stderr' (default) or 'syslog'\n"
-            "  -h, --help              this help\n"
-            "\n"
-            "SIGTERM or SIGINT: no new measurement, those in flight finish, the state is written,\n"
-            "exit 0 (a second signal exits at once, 130). SIGHUP: read the lists again (new URLs\n"
-            "are due now, removed ones leave the state) and reopen the output file.\n"
-            "exit status: 0 stopped by a signal, 2 usage, input, state or output error.\n");
+    fprintf(
+        f,
+        "output:\n"
+        "  -o, --output FILE       append JSON Lines measurements to FILE ('-': stdout);\n"
+        "                          SIGHUP reopens it (log rotation)\n"
+        "      --log DEST          'stderr' (default) or 'syslog'\n"
+        "  -h, --help              this help\n"
+        "\n"
+        "SIGTERM or SIGINT: no new measurement, those in flight finish, the state is written,\n"
+        "exit 0 (a second signal exits at once, 130). SIGHUP: read the lists again (new URLs\n"
+        "are due now, removed ones leave the state) and reopen the output file.\n"
+        "exit status: 0 stopped by a signal, 2 vg__monitor_usage, input, state or output error.\n");
 }
 
 /* A duration of the schedule: from VG__MIN_MS (tests) to VG_SCHED_INTERVAL_MAX. */
@@ -724,7 +725,7 @@ vg__monitor_parse_args(struct mon *m, int argc, char **argv, int *status)
             continue;
         }
         if (c == 'h') {
-            usage(&m->e, stdout);
+            vg__monitor_usage(&m->e, stdout);
             *status = VG_EXIT_OK;
             return 1;
         }

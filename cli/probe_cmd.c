@@ -53,7 +53,7 @@ struct run {
 static struct vg_probe *vg_running_probe;
 
 static void
-usage(const struct vg_engine_opts *e, FILE *f)
+vg__probe_usage(const struct vg_engine_opts *e, FILE *f)
 {
     fprintf(f, "usage: vigie probe [OPTIONS] [URL...]\n"
                "\n"
@@ -116,7 +116,7 @@ vg__probe_is_interference(enum vg_verdict v)
 }
 
 static void
-on_result(const struct vg_result *res, void *arg)
+vg__probe_on_result(const struct vg_result *res, void *arg)
 {
     struct run *r = arg;
     struct url_stats *s = &r->stats[res->url_index];
@@ -168,7 +168,7 @@ wilson(unsigned k, unsigned n, double *lo, double *hi)
 }
 
 static int
-cmp_double(const void *a, const void *b)
+vg__probe_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
 
@@ -225,7 +225,7 @@ print_table(struct run *r)
                      vg_verdict_name((enum vg_verdict)top), s->count[top], s->n,
                      100.0 * s->count[top] / s->n, lo, hi);
         }
-        qsort(s->runtimes, s->n, sizeof(double), cmp_double);
+        qsort(s->runtimes, s->n, sizeof(double), vg__probe_cmp_double);
         median = s->runtimes[s->n / 2];
         printf("%-*.*s  %-*s  %-23s  %6u  %6.2fs%s%s\n", (int)w, (int)w, r->inputs[i], (int)vw,
                verdict, s->cause[top][0] != '\0' ? s->cause[top] : "-", s->n, median,
@@ -278,7 +278,7 @@ struct bad_ctx {
 };
 
 static void
-on_bad_input(const char *path, size_t lineno, const char *msg, void *arg)
+vg__probe_on_bad_input(const char *path, size_t lineno, const char *msg, void *arg)
 {
     struct bad_ctx *b = arg;
 
@@ -339,7 +339,7 @@ vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts
             r->quiet = true;
             break;
         case 'h':
-            usage(e, stdout);
+            vg__probe_usage(e, stdout);
             return 1;
         case OPT_LOCATE:
             r->locate = true;
@@ -376,7 +376,7 @@ vg__probe_queue(struct vg_probe *p, int argc, char **argv, int first, const char
         }
     }
     for (size_t i = 0; i < n_files; i++) {
-        if (vg_probe_add_file(p, files[i], on_bad_input, bad, err, sizeof(err)) < 0) {
+        if (vg_probe_add_file(p, files[i], vg__probe_on_bad_input, bad, err, sizeof(err)) < 0) {
             fprintf(stderr, "vigie probe: %s\n", err);
             return -1;
         }
@@ -448,7 +448,7 @@ vg__probe_measure(struct run *r, struct vg_probe *p, const struct vg_probe_opts 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    rc = vg_probe_run(p, on_result, r);
+    rc = vg_probe_run(p, vg__probe_on_result, r);
     vg_running_probe = NULL;
     if (r->progress) {
         draw_progress(r, true);

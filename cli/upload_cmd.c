@@ -9,7 +9,7 @@
 #include "vigie/vigie.h"
 
 static void
-usage(FILE *f)
+vg__upload_usage(FILE *f)
 {
     fprintf(f, "usage: vigie upload --collector URL [--spool DIR] [--ca-file PEM]\n"
                "\n"
@@ -70,7 +70,7 @@ vg_cmd_upload(int argc, char **argv)
             ca_file = optarg;
             break;
         case 'h':
-            usage(stdout);
+            vg__upload_usage(stdout);
             return VG_EXIT_OK;
         default:
             fprintf(stderr, "Run 'vigie upload --help' for usage.\n");
@@ -78,7 +78,7 @@ vg_cmd_upload(int argc, char **argv)
         }
     }
     if (collector == NULL || optind != argc) {
-        usage(stderr);
+        vg__upload_usage(stderr);
         return VG_EXIT_USAGE;
     }
     if (spool == NULL) {

@@ -31,7 +31,7 @@ is_tchar(uint8_t c)
 }
 
 static bool
-is_blank(uint8_t c)
+vg__http1_is_blank(uint8_t c)
 {
     return c == ' ' || c == '\t';
 }
@@ -131,14 +131,14 @@ parse_field_line(struct vg_rd *line, size_t start, struct vg_http_field *f)
     f->name.off = (uint32_t)start;
     f->name.len = (uint32_t)name_len;
 
-    while (vg_rd_peek(line, &c) == 0 && is_blank(c)) {
+    while (vg_rd_peek(line, &c) == 0 && vg__http1_is_blank(c)) {
         VG_TRY(vg_rd_skip(line, 1));
     }
     vstart = line->off;
     vend = vstart;
     while (vg_rd_u8(line, &c) == 0) {
         VG_ENSURE(is_field_byte(c), VG_EPROTO);
-        if (!is_blank(c)) {
+        if (!vg__http1_is_blank(c)) {
             vend = line->off;
         }
     }
@@ -227,14 +227,14 @@ next_list_element(struct vg_rd *rd, struct vg_rd *el)
     }
     n = rel;
     vg_rd_init(el, bytes, n);
-    while (vg_rd_u8(el, &c) == 0 && is_blank(c)) {
+    while (vg_rd_u8(el, &c) == 0 && vg__http1_is_blank(c)) {
         lead++;
     }
     /* Trailing OWS: walk back from the end through the reader. */
     while (n > lead) {
         VG_TRY(vg_rd_seek(el, n - 1));
         VG_TRY(vg_rd_peek(el, &c));
-        if (!is_blank(c)) {
+        if (!vg__http1_is_blank(c)) {
             break;
         }
         n--;
@@ -448,7 +448,7 @@ chunked_byte(struct vg_chunked *c, uint8_t b)
         VG_ENSURE(c->line_nonempty, VG_EPROTO);
         /* FALLTHROUGH */
     case CH_SIZE_BWS:
-        if (is_blank(b)) {
+        if (vg__http1_is_blank(b)) {
             c->state = CH_SIZE_BWS;
             return line_byte(c);
         }
@@ -502,7 +502,7 @@ chunked_byte(struct vg_chunked *c, uint8_t b)
             return 0;
         }
         /* No obs-fold, and no control bytes, as in the head. */
-        VG_ENSURE(is_field_byte(b) && (c->line_nonempty || !is_blank(b)), VG_EPROTO);
+        VG_ENSURE(is_field_byte(b) && (c->line_nonempty || !vg__http1_is_blank(b)), VG_EPROTO);
         c->line_nonempty = true;
         return line_byte(c);
     case CH_TRAILER_LF:

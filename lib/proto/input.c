@@ -23,7 +23,7 @@ struct slice {
 };
 
 static bool
-is_blank(uint8_t c)
+vg__input_is_blank(uint8_t c)
 {
     return c == ' ' || c == '\t';
 }
@@ -61,10 +61,10 @@ slice_trim(struct slice s)
 {
     size_t lead = 0;
 
-    while (lead < s.len && is_blank(byte_at(s, lead))) {
+    while (lead < s.len && vg__input_is_blank(byte_at(s, lead))) {
         lead++;
     }
-    while (s.len > lead && is_blank(byte_at(s, s.len - 1))) {
+    while (s.len > lead && vg__input_is_blank(byte_at(s, s.len - 1))) {
         s.len--;
     }
     return slice_drop(s, lead);

@@ -325,7 +325,9 @@ class HttpsWebhookTest(unittest.TestCase):
                   "--alert-ca-file", self.certs["ca.pem"], "--public-url", PUBLIC)
         try:
             uids = self.change(s, "AS64520")
-            evs = wait_for(lambda: rx.for_network("AS64520"))
+            self.assertTrue(wait_for(lambda: rx.for_network("AS64520")))
+            settle(s, rx)  # a second event for AS64520 would have come before the marker's
+            evs = rx.for_network("AS64520")
             self.assertEqual(len(evs), 1, evs)
             e = evs[0]
             self.assertEqual(e["event"], "verdict_change")
