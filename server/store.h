@@ -219,11 +219,11 @@ struct vg_store_filter {
  * else the "next_cursor" of the previous page (opaque; a keyset position, so paging is stable
  * while rows are inserted: no row is repeated or skipped, rows inserted behind the position show
  * up on later pages). *out:
- *   {"results": [{"measurement_uid", "report_id", "measurement_start_time"
- * ("2026-11-29T11:13:46Z"), "input" (or null), "domain", "probe_cc", "probe_asn" ("AS0"),
- * "test_name", "software_name", "software_version", "x_verdict", "x_cause" (or null), "blocking"
- * (null, false or string), "accessible" (null or bool)}, ...], "next_cursor": string, or null on
- * the last page} Errors: VG_EINVAL (bad filter, limit or cursor), VG_STORE_EUNAVAIL.
+ *   {"results": [{measurement_uid, report_id, measurement_start_time ("2026-11-29T11:13:46Z"),
+ * input (or null), domain, probe_cc, probe_asn ("AS0"), test_name, software_name,
+ * software_version, x_verdict, x_cause (or null), blocking (null, false or string), accessible
+ * (null or bool)}, ...], "next_cursor": string, or null on the last page} (docs/api.md) Errors:
+ * VG_EINVAL (bad filter, limit or cursor), VG_STORE_EUNAVAIL.
  */
 VG_MUST_USE int vg_store_list(struct vg_store *s, const struct vg_store_filter *f,
                               const char *cursor, unsigned limit, json_t **out);
@@ -236,7 +236,7 @@ enum vg_store_axis {
     VG_AXIS_DOMAIN, /* "domain" */
     VG_AXIS_ASN,    /* "probe_asn": "AS0" */
     VG_AXIS_CC,     /* "probe_cc" */
-    VG_AXIS_VERDICT /* "x_verdict" */
+    VG_AXIS_VERDICT /* the verdict (VG_REC_KEY_X_VERDICT) */
 };
 /* Parse an axis name (NULL or "" -> VG_AXIS_NONE). 0 or VG_EINVAL. */
 VG_MUST_USE int vg_store_axis_parse(const char *name, enum vg_store_axis *out);
@@ -263,8 +263,8 @@ VG_MUST_USE int vg_store_aggregate(struct vg_store *s, const struct vg_store_fil
  * latest-state table maintained at ingest. Filters: input, domain, probe_cc, probe_asn,
  * x_verdict (the latest one); since/until select on the latest measurement's time. Sorted by
  * (input, probe_cc, probe_asn), paged like vg_store_list. *out:
- *   {"results": [{"input", "domain", "probe_cc", "probe_asn", "x_verdict", "x_cause",
- *     "since" (time), "last_seen" (time), "measurement_uid" (the latest)}, ...],
+ *   {"results": [{input, domain, probe_cc, probe_asn, x_verdict, x_cause, since (time),
+ *     last_seen (time), measurement_uid (the latest)}, ...],
  *    "next_cursor": string or null}
  * A measurement that arrives late (older than the latest one) can only make "since" later than
  * the truth, never earlier (docs/storage.md).

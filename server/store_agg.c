@@ -24,10 +24,15 @@ static const char *const vg__axis_names[] = {"",
                                              VG_REC_KEY_PROBE_ASN,
                                              VG_REC_KEY_PROBE_CC,
                                              VG_REC_KEY_X_VERDICT};
-/* SQL expressions over the count tables' columns (column names, not measurement keys); "%s" is
- * the table's time column. */
-static const char *const vg__axis_sql[] = {NULL,        "%s - %s %% 86400", "%s",       "domain",
-                                           "probe_asn", "probe_cc",         "x_verdict"};
+/* SQL expressions over the count tables' columns, which are named after the measurement's keys
+ * (migrations.c); "%s" is the table's time column. */
+static const char *const vg__axis_sql[] = {NULL,
+                                           "%s - %s %% 86400",
+                                           "%s",
+                                           "domain",
+                                           VG_REC_KEY_PROBE_ASN,
+                                           VG_REC_KEY_PROBE_CC,
+                                           VG_REC_KEY_X_VERDICT};
 #define VG__N_AXES (sizeof(vg__axis_names) / sizeof(vg__axis_names[0]))
 
 int
