@@ -5,9 +5,13 @@
  */
 #include "engine_opts.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/limits.h"
 #include "util/mem.h"
@@ -18,6 +22,8 @@
 #define VG__ENGINE_MS_MAX   3600000            /* every engine duration: at most 1h */
 #define VG__HELP_COL        26                 /* where the help text starts */
 #define VG__HELP_WIDTH      80
+#define VG__ENGINE_STR_(x)  #x
+#define VG__ENGINE_STR(x)   VG__ENGINE_STR_(x)
 
 enum vg__engine_kind {
     VG__EO_COUNT,   /* unsigned, in [min, max] */
@@ -28,6 +34,7 @@ enum vg__engine_kind {
     VG__EO_URL,     /* const char *, an http:// or https:// URL */
     VG__EO_SPOOL,   /* const char *, whose default the command states */
     VG__EO_HELPERS, /* appended to the list of helpers */
+    VG__EO_TOKEN,   /* const char *, the token read from the file named (e->token) */
 };
 
 struct vg__engine_opt {
@@ -85,6 +92,13 @@ static const struct vg__engine_opt vg__engine_table[] = {
     {"spool", 0, "DIR", VG__EO_SPOOL, 0, 0, VG__OFF(spool_dir), 0, NULL,
      "where measurements wait when the collector is unreachable, sent by the next run or by "
      "'vigie upload'"},
+    {"collector-token", 0, "FILE", VG__EO_TOKEN, 0, 0, VG__OFF(collector_token), 0, NULL,
+     "present the upload token on FILE's first line to the collector (Authorization: Bearer); "
+     "FILE must not be readable by other users; the token goes only over https or to a "
+     "collector on loopback"},
+    {"allow-token-over-http", 0, NULL, VG__EO_FLAG, 0, 0, VG__OFF(allow_token_over_http), 0, NULL,
+     "send the upload token to an http:// collector that is not on loopback (anyone on "
+     "the path can read and reuse it)"},
 };
 
 #define VG__ENGINE_N (sizeof(vg__engine_table) / sizeof(vg__engine_table[0]))
@@ -103,6 +117,11 @@ vg_engine_opts_init(struct vg_engine_opts *e, const char *cmd, unsigned which)
 void
 vg_engine_opts_cleanup(struct vg_engine_opts *e)
 {
+    if (e->token != NULL) {
+        explicit_bzero(e->token, strlen(e->token));
+    }
+    VG_FREE(e->token);
+    e->o.collector_token = NULL;
     VG_FREE(e->helpers);
     e->n_helpers = 0;
     e->o.helpers = NULL;
@@ -267,8 +286,111 @@ vg_engine_opts_take(struct vg_engine_opts *e, int c, const char *arg)
         e->helpers = vg_xreallocarray(e->helpers, e->n_helpers + 1, sizeof(*e->helpers));
         e->helpers[e->n_helpers++] = arg;
         break;
+    case VG__EO_TOKEN:
+        if (e->token != NULL) {
+            explicit_bzero(e->token, strlen(e->token));
+            VG_FREE(e->token);
+        }
+        if (vg_engine_opts_token_file(e->cmd, opt, arg, &e->token) < 0) {
+            return -1;
+        }
+        *(const char **)field = e->token;
+        break;
     }
     return 1;
+}
+
+/* The first line of what fd holds, at most cap - 1 bytes read, into buf; -1 on a read error. */
+static ssize_t
+vg__engine_read_head(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    while (n + 1 < cap && memchr(buf, '\n', n) == NULL) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return -1;
+        }
+        if (r == 0) {
+            break;
+        }
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
+int
+vg_engine_opts_token_file(const char *cmd, const char *opt, const char *path, char **out)
+{
+    char buf[VG_UPLOAD_TOKEN_MAX + 256];
+    const char *why = NULL;
+    struct stat st;
+    ssize_t n;
+    size_t start, end;
+    int fd;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        fprintf(stderr, "vigie %s: %s: cannot read %s: %s\n", cmd, opt, path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "vigie %s: %s: %s is not a regular file\n", cmd, opt, path);
+        close(fd);
+        return -1;
+    }
+    /* A token others can read is no secret; one they can write, not ours. */
+    if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+        fprintf(stderr,
+                "vigie %s: %s: %s is %s by every user of this machine (mode %04o): make it "
+                "private (chmod o-rw %s)\n",
+                cmd, opt, path, (st.st_mode & S_IROTH) != 0 ? "readable" : "writable",
+                (unsigned)(st.st_mode & 07777), path);
+        close(fd);
+        return -1;
+    }
+    n = vg__engine_read_head(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0) {
+        fprintf(stderr, "vigie %s: %s: cannot read %s: %s\n", cmd, opt, path, strerror(errno));
+        return -1;
+    }
+    end = strcspn(buf, "\n");
+    if (end == sizeof(buf) - 1) {
+        why = "its first line is longer than a token may be";
+    }
+    start = strspn(buf, " \t\r\f\v");
+    while (end > start && strchr(" \t\r\f\v", buf[end - 1]) != NULL) {
+        end--;
+    }
+    if (why == NULL && end == start) {
+        why = "no token on its first line";
+    } else if (why == NULL && end - start > VG_UPLOAD_TOKEN_MAX) {
+        why = "the token is longer than " VG__ENGINE_STR(VG_UPLOAD_TOKEN_MAX) " bytes";
+    }
+    for (size_t i = start; why == NULL && i < end; i++) {
+        if (buf[i] < 0x21 || buf[i] > 0x7e) {
+            why = "the token has a byte that cannot go in an HTTP header (printable ASCII "
+                  "without spaces)";
+        }
+    }
+    if (why != NULL) {
+        explicit_bzero(buf, sizeof(buf));
+        fprintf(stderr, "vigie %s: %s: %s: %s\n", cmd, opt, path, why);
+        return -1;
+    }
+    *out = vg_xstrndup(buf + start, end - start);
+    explicit_bzero(buf, sizeof(buf));
+    return 0;
 }
 
 void

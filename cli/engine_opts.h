@@ -31,6 +31,7 @@ struct vg_engine_opts {
     unsigned which;         /* the VG_ENGINE_* options the command takes */
     const char **helpers;   /* --helper values in order (array owned, strings borrowed) */
     size_t n_helpers;
+    char *token; /* --collector-token's token (owned, wiped by _cleanup); o.collector_token */
 };
 
 /* The defaults (vg_probe_opts_init). cmd is borrowed for the life of e. */
@@ -61,6 +62,15 @@ void vg_engine_opts_finish(struct vg_engine_opts *e);
  * upload). spool_default says what --spool defaults to (the commands differ).
  */
 void vg_engine_opts_help(const struct vg_engine_opts *e, const char *spool_default, FILE *f);
+
+/*
+ * The upload token on the first line of the file at path (--collector-token FILE), whitespace
+ * around it trimmed, into *out (owned: wipe it with explicit_bzero before freeing). The file must
+ * be a readable regular file that other users cannot read or write (not world-readable). Returns
+ * 0, or -1 with a message on standard error that never quotes the token (opt names the option).
+ */
+VG_MUST_USE int vg_engine_opts_token_file(const char *cmd, const char *opt, const char *path,
+                                          char **out);
 
 /*
  * The range-checked number and duration of a command-line option (opt: "--window"), with the

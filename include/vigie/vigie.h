@@ -61,6 +61,13 @@ struct vg_probe_opts {
     unsigned control_timeout_ms; /* per helper attempt, default 30000 */
     const char *collector;       /* upload each measurement to this collector URL, or NULL */
     const char *spool_dir;       /* where unsent measurements wait (required with collector) */
+    /* The collector's upload token, sent as "Authorization: Bearer TOKEN" on every upload request,
+     * or NULL to upload anonymously. The token itself (borrowed): printable ASCII without spaces,
+     * at most VG_UPLOAD_TOKEN_MAX bytes. Never logged, never written into a measurement or the
+     * spool; sent only over https or to an http collector on loopback, unless
+     * allow_token_over_http (anyone on the path can then read and replay it). */
+    const char *collector_token;
+    bool allow_token_over_http;
     /* MaxMind DB files (GeoLite2-ASN / -Country, DB-IP lite, ...), or NULL: answers[].asn and
      * as_org_name, OONI's common-ASN consistency rule, and probe_asn / probe_cc from the address
      * a helper saw (never recorded). Each file is read for all it has, so one may serve both. */
@@ -68,11 +75,14 @@ struct vg_probe_opts {
     const char *country_db;
 };
 
+/* The longest upload token (struct vg_probe_opts.collector_token). */
+#define VG_UPLOAD_TOKEN_MAX 1024
+
 /* What happened to the measurements handed to a collector. */
 struct vg_upload_stats {
     size_t sent;     /* accepted by the collector (200) */
     size_t spooled;  /* kept in the spool for a later run or `vigie upload` */
-    size_t rejected; /* refused by the collector (4xx); kept in the spool's rejected/ */
+    size_t rejected; /* refused by the collector (4xx but 401 and 403); in the spool's rejected/ */
     size_t failed;   /* could not even be spooled (disk error) */
 };
 
@@ -118,12 +128,20 @@ const char *vg_probe_url(const struct vg_probe *p, size_t i);
 int vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg);
 /* Upload statistics of the last vg_probe_run (all zero without a collector). */
 void vg_probe_upload_stats(const struct vg_probe *p, struct vg_upload_stats *st);
+/* Where vg_upload_spool sends the spool, and how (every pointer borrowed for the call). */
+struct vg_upload_opts {
+    const char *collector; /* base URL, http:// or https:// */
+    const char *spool_dir;
+    const char *ca_file; /* https: PEM trust store, or NULL for the system one */
+    const char *token;   /* upload token or NULL, as vg_probe_opts.collector_token */
+    bool allow_token_over_http;
+};
 /*
- * Send every measurement waiting in spool_dir to collector (https verified against ca_file, or
- * the system store). Returns 0 with st filled, or a negative code and a message in err.
+ * Send every measurement waiting in o->spool_dir to o->collector. Returns 0 with st filled, or a
+ * negative code and a message in err (a collector URL and token that may not go together).
  */
-int vg_upload_spool(const char *collector, const char *spool_dir, const char *ca_file,
-                    struct vg_upload_stats *st, char *err, size_t errlen);
+int vg_upload_spool(const struct vg_upload_opts *o, struct vg_upload_stats *st, char *err,
+                    size_t errlen);
 /* Ask a running probe to stop starting new measurements (async-signal-safe). */
 void vg_probe_interrupt(struct vg_probe *p);
 void vg_probe_free(struct vg_probe *p);

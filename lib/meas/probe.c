@@ -417,6 +417,24 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
         }
         p->have_resolver = true;
     }
+    if (opts->collector != NULL || opts->collector_token != NULL) {
+        struct vg_upload_opts uo = {
+            .collector = opts->collector,
+            .token = opts->collector_token,
+            .allow_token_over_http = opts->allow_token_over_http,
+        };
+
+        /* Found now, not after the first batch was measured. */
+        if (opts->collector == NULL) {
+            snprintf(err, errlen, "an upload token without a collector URL to send it to");
+            free(p);
+            return VG_EINVAL;
+        }
+        if (vg_uploader_check(&uo, err, errlen) < 0) {
+            free(p);
+            return VG_EINVAL;
+        }
+    }
     if (opts->asn_db != NULL || opts->country_db != NULL) {
         rc = vg_asn_open(opts->asn_db, opts->country_db, &p->asn, err, errlen);
         if (rc < 0) {
@@ -487,11 +505,15 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
         p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
     }
     if (p->o.collector != NULL) {
+        struct vg_upload_opts uo = {
+            .collector = p->o.collector,
+            .spool_dir = p->o.spool_dir != NULL ? p->o.spool_dir : ".",
+            .token = p->o.collector_token,
+            .allow_token_over_http = p->o.allow_token_over_http,
+        };
         char err[512];
 
-        if (vg_uploader_new(&p->loop, p->ctx, p->o.collector,
-                            p->o.spool_dir != NULL ? p->o.spool_dir : ".", &p->up, err,
-                            sizeof(err)) < 0) {
+        if (vg_uploader_new(&p->loop, p->ctx, &uo, &p->up, err, sizeof(err)) < 0) {
             fprintf(stderr, "vigie: %s\n", err);
             return VG_EINVAL;
         }
@@ -558,8 +580,8 @@ vg_probe_upload_stats(const struct vg_probe *p, struct vg_upload_stats *st)
 }
 
 int
-vg_upload_spool(const char *collector, const char *spool_dir, const char *ca_file,
-                struct vg_upload_stats *st, char *err, size_t errlen)
+vg_upload_spool(const struct vg_upload_opts *o, struct vg_upload_stats *st, char *err,
+                size_t errlen)
 {
     struct ssl_ctx_st *ctx;
     struct vg_uploader *up;
@@ -567,12 +589,16 @@ vg_upload_spool(const char *collector, const char *spool_dir, const char *ca_fil
     int rc;
 
     memset(st, 0, sizeof(*st));
-    rc = vg_tls_ctx_new(ca_file, &ctx, err, errlen);
+    rc = vg_uploader_check(o, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = vg_tls_ctx_new(o->ca_file, &ctx, err, errlen);
     if (rc < 0) {
         return rc;
     }
     uv_loop_init(&loop);
-    rc = vg_uploader_new(&loop, ctx, collector, spool_dir, &up, err, errlen);
+    rc = vg_uploader_new(&loop, ctx, o, &up, err, errlen);
     if (rc == 0) {
         vg_uploader_add_spool(up);
         uv_run(&loop, UV_RUN_DEFAULT);

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "net/httpclient.h"
+#include "proto/ipaddr.h"
+#include "proto/url.h"
 #include "util/mem.h"
 #include "vigie/vigie.h"
 
@@ -35,6 +37,8 @@ struct vg_uploader {
     struct ssl_ctx_st *ctx;
     char *base; /* collector URL without a trailing '/' */
     char *spool;
+    char *auth;     /* "Authorization: Bearer TOKEN", or NULL: anonymous (a secret: wiped) */
+    bool auth_said; /* the collector refused the credentials (401, 403) and we said so */
     enum vg__report report;
     char report_id[256];
     char report_failure[256];
@@ -169,16 +173,56 @@ vg__spool(struct vg_uploader *up, struct vg__item *it, bool rejected)
     }
 }
 
+/* 401 and 403: the credentials are missing or refused, not the measurement. */
+static bool
+vg__upload_is_auth(int status)
+{
+    return status == 401 || status == 403;
+}
+
+/*
+ * The collector refused the credentials: say why once (its own message, cut and made printable:
+ * the answer is the network's), then upload nothing more this run; everything stays spooled.
+ */
+static void
+vg__upload_auth_refused(struct vg_uploader *up, int status, const uint8_t *body, size_t len)
+{
+    json_t *j = json_loadb((const char *)body, len, 0, NULL);
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    char said[160];
+    size_t o = 0;
+
+    up->report = VG__REPORT_FAILED;
+    if (up->auth_said) {
+        json_decref(j);
+        return;
+    }
+    up->auth_said = true;
+    for (const char *c = msg != NULL ? msg : ""; *c != '\0' && o + 1 < sizeof(said); c++) {
+        said[o++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+    }
+    said[o] = '\0';
+    json_decref(j);
+    fprintf(stderr,
+            "vigie: the collector at %s refused the upload (HTTP %d%s%s): %s; keeping the "
+            "measurements in %s\n",
+            up->base, status, o > 0 ? ": " : "", said,
+            up->auth != NULL ? "it did not accept the upload token"
+                             : "it wants an upload token (Authorization: Bearer)",
+            up->spool);
+}
+
 static void
 vg__on_submitted(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
 {
     struct vg__item *it = arg;
     struct vg_uploader *up = it->up;
 
-    (void)body;
-    (void)len;
     up->in_flight--;
-    if (status == 200) {
+    if (vg__upload_is_auth(status)) {
+        vg__upload_auth_refused(up, status, body, len);
+        vg__spool(up, it, false);
+    } else if (status == 200) {
         up->st.sent++;
         if (it->from_spool) {
             char path[4200];
@@ -209,8 +253,9 @@ vg__upload_submit(struct vg_uploader *up, struct vg__item *it)
 
     snprintf(url, sizeof(url), "%s/report/%s", up->base, up->report_id);
     up->in_flight++;
-    if (n < 0 || vg_http_post(up->loop, up->ctx, url, "application/json", body, (size_t)n,
-                              VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__on_submitted, it) < 0) {
+    if (n < 0 ||
+        vg_http_post_hdr(up->loop, up->ctx, url, up->auth, "application/json", body, (size_t)n,
+                         VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__on_submitted, it) < 0) {
         up->in_flight--;
         vg__spool(up, it, false);
         vg__item_free(it);
@@ -248,7 +293,9 @@ vg__upload_on_report(int status, const uint8_t *body, size_t len, const char *fa
     bool ok = rid != NULL && strlen(rid) < sizeof(up->report_id) && strchr(rid, '/') == NULL &&
               strchr(rid, '?') == NULL;
 
-    if (ok) {
+    if (vg__upload_is_auth(status)) {
+        vg__upload_auth_refused(up, status, body, len);
+    } else if (ok) {
         snprintf(up->report_id, sizeof(up->report_id), "%s", rid);
         up->report = VG__REPORT_OPEN;
     } else {
@@ -282,8 +329,8 @@ vg__open_report(struct vg_uploader *up)
     snprintf(url, sizeof(url), "%s/report", up->base);
     up->report = VG__REPORT_OPENING;
     if (body == NULL ||
-        vg_http_post(up->loop, up->ctx, url, "application/json", body, strlen(body),
-                     VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__upload_on_report, up) < 0) {
+        vg_http_post_hdr(up->loop, up->ctx, url, up->auth, "application/json", body, strlen(body),
+                         VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__upload_on_report, up) < 0) {
         vg__upload_on_report(0, NULL, 0, "invalid collector URL", up);
     }
     free(body);
@@ -369,31 +416,77 @@ vg_uploader_add_spool(struct vg_uploader *up)
 }
 
 int
-vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *collector,
-                const char *spool_dir, struct vg_uploader **out, char *err, size_t errlen)
+vg_uploader_check(const struct vg_upload_opts *o, char *err, size_t errlen)
 {
-    struct vg_uploader *up;
-    size_t n = strlen(collector);
+    const char *c = o->collector;
+    struct vg_url *u;
+    bool loopback;
 
-    *out = NULL;
-    if ((strncmp(collector, "http://", 7) != 0 && strncmp(collector, "https://", 8) != 0) ||
-        n >= 1024) {
-        snprintf(err, errlen, "invalid collector URL '%.200s' (http:// or https://)", collector);
+    if ((strncmp(c, "http://", 7) != 0 && strncmp(c, "https://", 8) != 0) || strlen(c) >= 1024) {
+        snprintf(err, errlen, "invalid collector URL '%.200s' (http:// or https://)", c);
         return VG_EINVAL;
     }
-    if (vg__mkdir_p(spool_dir) != 0) {
-        snprintf(err, errlen, "cannot create the spool directory %s: %s", spool_dir,
+    if (o->token == NULL) {
+        return 0;
+    }
+    if (o->token[0] == '\0' || strlen(o->token) > VG_UPLOAD_TOKEN_MAX) {
+        snprintf(err, errlen, "the upload token must be 1 to %d bytes long", VG_UPLOAD_TOKEN_MAX);
+        return VG_EINVAL;
+    }
+    for (const char *t = o->token; *t != '\0'; t++) {
+        if (*t < 0x21 || *t > 0x7e) {
+            snprintf(err, errlen,
+                     "the upload token has a byte that cannot go in an HTTP header "
+                     "(printable ASCII without spaces)");
+            return VG_EINVAL;
+        }
+    }
+    if (strncmp(c, "https://", 8) == 0 || o->allow_token_over_http) {
+        return 0;
+    }
+    u = vg_xmalloc(sizeof(*u));
+    loopback =
+        vg_url_parse(c, u) == 0 && (u->ip_family != 0 ? vg_ip_classify(u->host) == VG_IP_LOOPBACK
+                                                      : strcmp(u->host, "localhost") == 0);
+    free(u);
+    if (!loopback) {
+        snprintf(err, errlen,
+                 "refusing to send the upload token to '%.200s' over plain http: anyone on the "
+                 "path could read it (use https://, or --allow-token-over-http to send it anyway)",
+                 c);
+        return VG_EINVAL;
+    }
+    return 0;
+}
+
+int
+vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, const struct vg_upload_opts *o,
+                struct vg_uploader **out, char *err, size_t errlen)
+{
+    struct vg_uploader *up;
+    size_t n = strlen(o->collector);
+
+    *out = NULL;
+    VG_TRY(vg_uploader_check(o, err, errlen));
+    if (vg__mkdir_p(o->spool_dir) != 0) {
+        snprintf(err, errlen, "cannot create the spool directory %s: %s", o->spool_dir,
                  strerror(errno));
         return VG_EINVAL;
     }
     up = vg_xcalloc(1, sizeof(*up));
     up->loop = loop;
     up->ctx = ctx;
-    up->base = vg_xstrdup(collector);
+    up->base = vg_xstrdup(o->collector);
     while (n > 0 && up->base[n - 1] == '/') {
         up->base[--n] = '\0';
     }
-    up->spool = vg_xstrdup(spool_dir);
+    up->spool = vg_xstrdup(o->spool_dir);
+    if (o->token != NULL) {
+        size_t cap = strlen(o->token) + 32;
+
+        up->auth = vg_xmalloc(cap);
+        snprintf(up->auth, cap, "Authorization: Bearer %s", o->token);
+    }
     *out = up;
     return 0;
 }
@@ -417,6 +510,10 @@ vg_uploader_free(struct vg_uploader *up)
         vg__spool(up, it, false);
         vg__item_free(it);
     }
+    if (up->auth != NULL) {
+        explicit_bzero(up->auth, strlen(up->auth));
+    }
+    free(up->auth);
     free(up->base);
     free(up->spool);
     free(up);

@@ -18,9 +18,22 @@
 struct ssl_ctx_st;
 struct vg_uploader;
 
-/* collector: base URL (http or https); spool_dir: created if missing. Both copied. */
-VG_MUST_USE int vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *collector,
-                                const char *spool_dir, struct vg_uploader **out, char *err,
+/*
+ * Whether o's collector URL and upload token may go together (o->ca_file and o->spool_dir are not
+ * looked at): 0, or VG_EINVAL with a message in err that never quotes the token. A token must be
+ * printable ASCII without spaces, at most VG_UPLOAD_TOKEN_MAX bytes, and goes only to an https
+ * collector or an http one on loopback (127/8, ::1, localhost) unless o->allow_token_over_http.
+ */
+VG_MUST_USE int vg_uploader_check(const struct vg_upload_opts *o, char *err, size_t errlen);
+/*
+ * o->collector: base URL (http or https); o->spool_dir: created if missing; o->token: sent on
+ * every request as "Authorization: Bearer TOKEN" when not NULL (checked by vg_uploader_check).
+ * All copied (the token's copy is wiped by vg_uploader_free); o->ca_file is unused: ctx trusts.
+ * A collector that answers 401 or 403 (credentials missing or refused) gets nothing more: what
+ * it refused stays in the spool, not in rejected/, and one message says why.
+ */
+VG_MUST_USE int vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx,
+                                const struct vg_upload_opts *o, struct vg_uploader **out, char *err,
                                 size_t errlen);
 /* Submit one measurement (JSON text, copied) whose id is id. */
 void vg_uploader_add(struct vg_uploader *up, const char *id, const char *json);

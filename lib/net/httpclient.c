@@ -22,6 +22,7 @@ struct vg__post {
     unsigned timeout_ms;
     uint64_t deadline_ms; /* uv_hrtime's clock: the end of timeout_ms from the connection on */
     bool cut;             /* a body longer than the cap is cut, not a failure */
+    bool secret;          /* the request carries a credential: wiped at the end */
     struct vg_buf req;
     struct vg_conn *conn;
     struct vg_httpx x;
@@ -39,6 +40,9 @@ vg__httpclient_end(struct vg__post *ps, int status, const char *failure)
         ps->cb(0, NULL, 0, failure, ps->arg);
     }
     vg_conn_close(ps->conn);
+    if (ps->secret && ps->req.data != NULL) {
+        explicit_bzero(ps->req.data, ps->req.cap);
+    }
     vg_buf_cleanup(&ps->req);
     vg_httpx_cleanup(&ps->x);
     free(ps);
@@ -172,15 +176,34 @@ vg__httpclient_on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     uv_freeaddrinfo(res);
 }
 
+/* One header line as it may go on the wire: printable ASCII only, so never a CR or LF. */
+static bool
+vg__httpclient_header_ok(const char *h)
+{
+    if (h[0] == '\0' || strchr(h, ':') == NULL) {
+        return false;
+    }
+    for (const char *c = h; *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int
-vg__httpclient_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
+vg__httpclient_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const char *header,
                     const char *content_type, const void *body, size_t len, unsigned timeout_ms,
                     size_t resp_max, bool cut, vg_post_cb cb, void *arg)
 {
-    struct vg__post *ps = vg_xcalloc(1, sizeof(*ps));
+    struct vg__post *ps;
     char host[VG_DNS_NAME_MAX + 16];
     struct addrinfo hints;
 
+    if (header != NULL && !vg__httpclient_header_ok(header)) {
+        return VG_EINVAL;
+    }
+    ps = vg_xcalloc(1, sizeof(*ps));
     /* vg_url_parse also takes the probe's tls:// and dns:// inputs: not URLs one can POST to. */
     if (vg_url_parse(url, &ps->url) < 0 ||
         (strcmp(ps->url.scheme, "http") != 0 && strcmp(ps->url.scheme, "https") != 0)) {
@@ -188,6 +211,7 @@ vg__httpclient_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
         return VG_EINVAL;
     }
     ps->cut = cut;
+    ps->secret = header != NULL;
     ps->loop = loop;
     ps->ctx = ctx;
     ps->timeout_ms = timeout_ms;
@@ -197,14 +221,21 @@ vg__httpclient_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
     if (!vg_url_default_port(&ps->url)) {
         snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", ps->url.port);
     }
-    vg_buf_init(&ps->req, len + VG_URL_MAX + 1024);
+    vg_buf_init(&ps->req, len + VG_URL_MAX + 1024 + (header != NULL ? strlen(header) + 2 : 0));
     vg_httpx_init(&ps->x, loop, resp_max);
-    if (vg_buf_appendf(&ps->req,
+    /* With a secret, the whole request in one allocation: no copy of it left behind by a realloc.
+     */
+    if ((header != NULL && vg_buf_reserve(&ps->req, ps->req.max, NULL) < 0) ||
+        vg_buf_appendf(&ps->req,
                        "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: vigie/%s\r\n"
-                       "Content-Type: %s\r\nAccept: application/json\r\n"
+                       "Content-Type: %s\r\nAccept: application/json\r\n%s%s"
                        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                       ps->url.path, host, VG_VERSION, content_type, len) < 0 ||
+                       ps->url.path, host, VG_VERSION, content_type, header != NULL ? header : "",
+                       header != NULL ? "\r\n" : "", len) < 0 ||
         vg_buf_append(&ps->req, body, len) < 0) {
+        if (ps->req.data != NULL) {
+            explicit_bzero(ps->req.data, ps->req.cap);
+        }
         vg_buf_cleanup(&ps->req);
         vg_httpx_cleanup(&ps->x);
         free(ps);
@@ -243,8 +274,17 @@ vg_http_post(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const cha
              const void *body, size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
              void *arg)
 {
-    return vg__httpclient_post(loop, ctx, url, content_type, body, len, timeout_ms, resp_max, false,
-                               cb, arg);
+    return vg__httpclient_post(loop, ctx, url, NULL, content_type, body, len, timeout_ms, resp_max,
+                               false, cb, arg);
+}
+
+int
+vg_http_post_hdr(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const char *header,
+                 const char *content_type, const void *body, size_t len, unsigned timeout_ms,
+                 size_t resp_max, vg_post_cb cb, void *arg)
+{
+    return vg__httpclient_post(loop, ctx, url, header, content_type, body, len, timeout_ms,
+                               resp_max, false, cb, arg);
 }
 
 int
@@ -252,6 +292,6 @@ vg_http_post_cut(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url, const
                  const void *body, size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
                  void *arg)
 {
-    return vg__httpclient_post(loop, ctx, url, content_type, body, len, timeout_ms, resp_max, true,
-                               cb, arg);
+    return vg__httpclient_post(loop, ctx, url, NULL, content_type, body, len, timeout_ms, resp_max,
+                               true, cb, arg);
 }

@@ -43,4 +43,15 @@ VG_MUST_USE int vg_http_post_cut(uv_loop_t *loop, struct ssl_ctx_st *ctx, const 
                                  const char *content_type, const void *body, size_t len,
                                  unsigned timeout_ms, size_t resp_max, vg_post_cb cb, void *arg);
 
+/*
+ * As vg_http_post, with one more request header: header is one "Name: value" line without its
+ * CRLF (copied), e.g. "Authorization: Bearer TOKEN", or NULL for none. A header with a byte
+ * outside printable ASCII (no CR, LF or other control) is VG_EINVAL. The header is a secret: the
+ * request bytes are wiped when the exchange ends, and nothing here logs it.
+ */
+VG_MUST_USE int vg_http_post_hdr(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *url,
+                                 const char *header, const char *content_type, const void *body,
+                                 size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
+                                 void *arg);
+
 #endif
