@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-// api.js - the query API of `vigie serve` (docs/api.md), same origin only.
+// api.js - the query API of `vigie serve` (docs/api.md), same origin only. The list routes
+// (targets, measurements, aggregation) carry the source the dashboard shows (source.js).
+
+import { sourceParams } from './source.js';
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -46,8 +49,8 @@ export async function getAll(path, params, maxPages = 20, limit = 1000) {
   return { results: out, truncated: true };
 }
 
-export const targets = (params) => getAll('/api/v1/targets', params);
-export const measurements = (params) => get('/api/v1/measurements', params);
-export const aggregation = (params) => get('/api/v1/aggregation', params);
+export const targets = (params) => getAll('/api/v1/targets', { ...params, ...sourceParams() });
+export const measurements = (params) => get('/api/v1/measurements', { ...params, ...sourceParams() });
+export const aggregation = (params) => get('/api/v1/aggregation', { ...params, ...sourceParams() });
 export const measurement = (uid) => get(`/api/v1/measurement/${encodeURIComponent(uid)}`);
 export const rawUrl = (uid) => `/api/v1/measurement/${encodeURIComponent(uid)}`;

@@ -3,13 +3,16 @@
 //   #/                        overview (every target x network, latest verdict)
 //   #/target?input=URL        one target: time series, networks x days grid, measurements
 //   #/measurement/UID         one measurement next to its control
-// Filters live in the hash's query string, so every view is a link that can be shared.
+// Filters live in the hash's query string, so every view is a link that can be shared; on every
+// page, trusted=true (trusted sources only) and provenance=NAME choose whose uploads are shown.
 
 import { h, clear } from './dom.js';
 import { legend } from './verdicts.js';
 import { renderOverview } from './overview.js';
 import { renderTarget } from './target.js';
 import { renderMeasurement } from './measurement.js';
+import { link } from './links.js';
+import { readSource, setSource, renderSourceSwitch } from './source.js';
 // Last, so that it comes after uPlot's stylesheet in app.css and may refine it.
 import './style.css';
 
@@ -29,11 +32,15 @@ async function route() {
   const gen = ++generation;
   // A slow answer for a page the user already left must not overwrite the new page.
   const stale = () => gen !== generation;
+  setSource(readSource(params));
+  const slot = document.getElementById('source');
+  if (slot) renderSourceSwitch(slot);
   clear(main);
   main.setAttribute('aria-busy', 'true');
+  for (const a of document.querySelectorAll('a[data-page=overview]')) a.setAttribute('href', link('/'));
   for (const a of document.querySelectorAll('nav a')) {
     a.removeAttribute('aria-current');
-    if (a.getAttribute('href') === '#/' && path === '/') a.setAttribute('aria-current', 'page');
+    if (path === '/' || path === '') a.setAttribute('aria-current', 'page');
   }
   try {
     if (path === '/' || path === '') {
@@ -46,7 +53,7 @@ async function route() {
       document.title = 'vigie — measurement';
       await renderMeasurement(main, decodeURIComponent(path.slice('/measurement/'.length)), stale);
     } else {
-      main.appendChild(h('p', { class: 'error' }, 'No such page. ', h('a', { href: '#/' }, 'Back to the overview.')));
+      main.appendChild(h('p', { class: 'error' }, 'No such page. ', h('a', { href: link('/') }, 'Back to the overview.')));
     }
   } catch (e) {
     if (!stale()) {

@@ -6,7 +6,7 @@
 
 import * as api from './api.js';
 import { h, append, clear, str } from './dom.js';
-import { targetLink } from './links.js';
+import { link, targetLink } from './links.js';
 import { badge } from './verdicts.js';
 import { timeEl } from './time.js';
 
@@ -235,7 +235,7 @@ export async function renderMeasurement(main, uid, stale) {
   const input = typeof m.input === 'string' ? m.input : null;
 
   append(main,
-    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' › ',
+    h('p', { class: 'crumbs' }, h('a', { href: link('/') }, 'Overview'), ' › ',
       input ? h('a', { href: targetLink(input) }, 'target') : 'target', ' › measurement'),
     h('h1', { class: 'target-title' }, str(input)),
     h('section', { class: 'verdict-box', 'data-testid': 'verdict' },

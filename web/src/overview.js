@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // overview.js - every target (input URL) on every network with its latest verdict, since when it
 // holds, and a sparkline of the last 14 days; interference first. Filters: verdict, domain,
-// network, time range (the latest measurement's time), all kept in the URL.
+// network, time range (the latest measurement's time), all kept in the URL; the source (trusted
+// sources only, one credential) is the header's (source.js) and applies to every query.
 
 import * as api from './api.js';
 import { h, append, clear } from './dom.js';
@@ -9,6 +10,7 @@ import { link, targetLink, measurementLink, networkKey } from './links.js';
 import { VERDICTS, INFO, badge, rank, isVerdict } from './verdicts.js';
 import { timeEl, parseUtc, ago, isoDay, apiTime } from './time.js';
 import { sparkline } from './charts.js';
+import { sourceWords } from './source.js';
 
 export const RANGES = {
   '1d': { label: 'last 24 hours', seconds: 86400 },
@@ -112,7 +114,7 @@ function filtersForm(f, networks, counts) {
     h('label', { for: 'f-range' }, 'Seen in', range),
     h('button', { type: 'submit' }, 'Apply'),
     (f.verdicts.size || f.domain || f.network || f.range !== '7d')
-      ? h('a', { href: '#/', class: 'reset' }, 'Clear filters') : null);
+      ? h('a', { href: link('/'), class: 'reset' }, 'Clear filters') : null);
   net.addEventListener('change', apply);
   range.addEventListener('change', apply);
   return [chips, form];
@@ -145,13 +147,16 @@ export async function renderOverview(main, params, stale) {
 
   clear(main);
   append(main, h('h1', null, 'Overview'), filtersForm(f, networks, counts));
+  const words = sourceWords();
   const summary = `${rows.length} of ${results.length} target × network pairs` +
-    ` seen in the ${RANGES[f.range].label}${truncated ? ' (list truncated: narrow the filters)' : ''}.`;
+    ` seen in the ${RANGES[f.range].label}${words ? `, ${words}` : ''}` +
+    `${truncated ? ' (list truncated: narrow the filters)' : ''}.`;
   main.appendChild(h('p', { class: 'muted', id: 'status', 'aria-live': 'polite' }, summary));
   if (!rows.length) {
-    main.appendChild(h('p', { class: 'empty' }, results.length
-      ? 'Nothing matches these filters.'
-      : 'No measurements yet. Upload some with `vigie probe --collector URL` or `POST /api/v1/bulk`.'));
+    let empty = 'No measurements yet. Upload some with `vigie probe --collector URL` or `POST /api/v1/bulk`.';
+    if (results.length) empty = 'Nothing matches these filters.';
+    else if (words) empty = `No measurement ${words} was seen in the ${RANGES[f.range].label}.`;
+    main.appendChild(h('p', { class: 'empty', 'data-testid': 'empty' }, empty));
     return;
   }
 

@@ -2,7 +2,8 @@
 // target.js - one target: its latest verdict per network, a stacked time series of verdicts per
 // hour or day, a networks x days grid coloured by the worst verdict seen, and its measurements.
 // The time series and the grid come from the hourly aggregates, which are kept per domain: they
-// cover every URL of the target's domain (the page says so).
+// cover every URL of the target's domain (the page says so). Each measurement names its source
+// (the upload credential, or anonymous): a credential's name filters the page by it.
 
 import * as api from './api.js';
 import { h, append, clear } from './dom.js';
@@ -11,6 +12,7 @@ import { VERDICTS, INFO, badge } from './verdicts.js';
 import { timeEl, isoDay, apiTime } from './time.js';
 import { stackedChart, noData } from './charts.js';
 import { RANGES } from './overview.js';
+import { sourceWords } from './source.js';
 
 const PAGE = 50;
 
@@ -62,21 +64,30 @@ function grid(rows, days) {
   return h('div', { class: 'table-wrap' }, table);
 }
 
-function measurementRows(tbody, results) {
+// Who uploaded a measurement: a credential's name (a link that shows only its uploads), or
+// anonymous; '—' from a collector that does not say.
+function sourceCell(p, filterHref) {
+  if (typeof p !== 'string' || !p) return '—';
+  if (p === 'anonymous') return h('span', { class: 'muted' }, 'anonymous');
+  return h('a', { href: filterHref(p), title: `show only the uploads made with ${p}` }, p);
+}
+
+function measurementRows(tbody, results, filterHref) {
   for (const m of results) {
     tbody.appendChild(h('tr', { 'data-verdict': m.x_verdict },
       h('td', { 'data-label': 'Time' }, h('a', { href: measurementLink(m.measurement_uid) }, timeEl(m.measurement_start_time, true))),
       h('td', { 'data-label': 'Network' }, `${m.probe_cc} · ${m.probe_asn}`),
       h('td', { 'data-label': 'Verdict' }, badge(m.x_verdict)),
       h('td', { 'data-label': 'Cause' }, m.x_cause == null ? '—' : String(m.x_cause)),
-      h('td', { 'data-label': 'OONI blocking' }, m.blocking == null ? '—' : String(m.blocking))));
+      h('td', { 'data-label': 'OONI blocking' }, m.blocking == null ? '—' : String(m.blocking)),
+      h('td', { 'data-label': 'Source', class: 'source' }, sourceCell(m.provenance, filterHref))));
   }
 }
 
 export async function renderTarget(main, params, stale) {
   const input = params.get('input') || '';
   if (!input) {
-    main.appendChild(h('p', { class: 'error' }, 'No target given. ', h('a', { href: '#/' }, 'Back to the overview.')));
+    main.appendChild(h('p', { class: 'error' }, 'No target given. ', h('a', { href: link('/') }, 'Back to the overview.')));
     return;
   }
   const rangeKey = RANGES[params.get('range')] && params.get('range') !== 'all' ? params.get('range') : '7d';
@@ -86,7 +97,7 @@ export async function renderTarget(main, params, stale) {
   const until = Math.floor(now / step) * step + step;
   const since = until - Math.ceil(RANGES[rangeKey].seconds / step) * step;
 
-  append(main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' › target'),
+  append(main, h('p', { class: 'crumbs' }, h('a', { href: link('/') }, 'Overview'), ' › target'),
     h('h1', { class: 'target-title' }, String(input)), h('p', { class: 'muted' }, 'Loading…'));
 
   const latest = await api.targets({ input });
@@ -102,7 +113,7 @@ export async function renderTarget(main, params, stale) {
   if (stale()) return;
   clear(main);
 
-  append(main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' › target'),
+  append(main, h('p', { class: 'crumbs' }, h('a', { href: link('/') }, 'Overview'), ' › target'),
     h('h1', { class: 'target-title' }, String(input)));
 
   // Latest verdict per network.
@@ -137,7 +148,7 @@ export async function renderTarget(main, params, stale) {
   const total = b.reduce((s, x) => s + VERDICTS.reduce((t, v) => t + x[v], 0), 0);
   append(main, h('section', null,
     h('h2', null, 'Verdicts over time'),
-    h('p', { class: 'muted small' }, `All URLs of ${domain || 'this target'}, every network, ${RANGES[rangeKey].label}, per ${step === 3600 ? 'hour' : 'day'} (UTC). ${total} measurements.`),
+    h('p', { class: 'muted small' }, `All URLs of ${domain || 'this target'}, every network${sourceWords() ? `, ${sourceWords()}` : ''}, ${RANGES[rangeKey].label}, per ${step === 3600 ? 'hour' : 'day'} (UTC). ${total} measurements.`),
     ranges, total ? chartEl : noData()));
   if (total) stackedChart(chartEl, b, step);
 
@@ -151,10 +162,11 @@ export async function renderTarget(main, params, stale) {
 
   // Measurements, newest first, paged.
   const mt = h('table', { class: 'measurements', 'data-testid': 'measurements' },
-    h('thead', null, h('tr', null, ['Time', 'Network', 'Verdict', 'Cause', 'OONI blocking'].map((c) => h('th', { scope: 'col' }, c)))));
+    h('thead', null, h('tr', null, ['Time', 'Network', 'Verdict', 'Cause', 'OONI blocking', 'Source'].map((c) => h('th', { scope: 'col' }, c)))));
   const mb = h('tbody');
   mt.appendChild(mb);
-  measurementRows(mb, first.results || []);
+  const filterHref = (p) => link('/target', { input, range: params.get('range'), step: stepParam, provenance: p });
+  measurementRows(mb, first.results || [], filterHref);
   const section = h('section', null, h('h2', null, 'Measurements'), h('div', { class: 'table-wrap' }, mt));
   let cursor = first.next_cursor;
   const more = h('button', { type: 'button', class: 'more' }, 'Load more');
@@ -162,7 +174,7 @@ export async function renderTarget(main, params, stale) {
     more.disabled = true;
     try {
       const page = await api.measurements({ input, limit: PAGE, cursor });
-      measurementRows(mb, page.results || []);
+      measurementRows(mb, page.results || [], filterHref);
       cursor = page.next_cursor;
     } catch (e) {
       section.appendChild(h('p', { class: 'error' }, e.message));
