@@ -46,9 +46,10 @@ class Collector:
     submit_status: answer submissions with this status instead (e.g. 403). Every request is
     recorded as (method, path, Authorization header or None)."""
 
-    def __init__(self, token=None, submit_status=None, tls=None):
+    def __init__(self, token=None, submit_status=None, tls=None, echo=False):
         self.token = token
         self.submit_status = submit_status
+        self.echo = echo  # a 401 quotes the Authorization header it got
         self.seen = []
         self.stored = []  # the measurements accepted
         self.lock = threading.Lock()
@@ -83,8 +84,10 @@ class Collector:
                 body = self.rfile.read(n)
                 outer.note("POST", self.path, auth)
                 if outer.token is not None and auth != "Bearer " + outer.token:
-                    self.answer(401, {"error": "an upload token is required" if auth is None
-                                      else "unknown upload token"},
+                    why = "an upload token is required" if auth is None else "unknown upload token"
+                    if outer.echo:
+                        why += " (%s)" % auth
+                    self.answer(401, {"error": why},
                                 [("WWW-Authenticate", 'Bearer realm="vigie"')])
                     return
                 if self.path == "/report":
@@ -330,6 +333,13 @@ class TestRefused(TokenCase):
         self.assertIn("it did not accept the upload token", err)
         self.assertKeptInSpool(spool)
         self.assertNoToken(out, err, token=wrong)
+
+    def test_echoed_token_not_printed(self):
+        c = self.collector(token="another-" + TOKEN, echo=True)
+        rc, out, err, spool = self.probe(c, "--collector-token", self.token_file())
+        self.assertIn("HTTP 401: its answer quoted the token", err)
+        self.assertNoToken(out, err)
+        self.assertKeptInSpool(spool)
 
     def test_submit_403_keeps_spool_says_once(self):
         c = self.collector(token=TOKEN, submit_status=403)
