@@ -76,8 +76,8 @@ void vg_rec_time(time_t t, char out[20]);
  * address (vg_ip_set_find: IPv4, IPv6 in any spelling, IPv4-mapped) becomes VG_REC_SCRUBBED:
  * - in every string, anywhere in m, and in every object key, keeping the keys' order; a key that
  *   becomes the name of another key of its object gets " (2)", " (3)", ... appended, so that
- *   no value is lost ("192.0.2.7:443" and "[2001:db8::7]:443" become "[scrubbed]:443" and
- *   "[scrubbed]:443 (2)");
+ *   no value is lost (keys "192.0.2.7" and "2001:db8::7" become "[scrubbed]" and
+ *   "[scrubbed] (2)"; "192.0.2.7:443" becomes "[scrubbed]:443");
  * - in binary values ({"format":"base64","data":...}, a body that is not UTF-8): decoded,
  *   scrubbed and encoded again; certificates (peer_certificates) are left alone;
  * - a response whose body changed gets x_body_length and x_body_sha256 of the body as stored.
