@@ -477,11 +477,9 @@ vg_rec_set_experiment_failures(json_t *tk, int http_failure, int dns_failure)
 
 /* ---- scrubbing the probe's addresses ------------------------------------------------------- */
 
-/* s (len bytes) with every address of set in it replaced by VG_REC_SCRUBBED, into b, which is
- * initialised here only when something matched (the caller then cleans it up). The number of
- * replacements. */
+/* One pass of vg__rec_scrub_bytes. */
 static size_t
-vg__rec_scrub_bytes(const struct vg_ip_set *set, const char *s, size_t len, struct vg_buf *b)
+vg__rec_scrub_pass(const struct vg_ip_set *set, const char *s, size_t len, struct vg_buf *b)
 {
     size_t at = 0, off, n, hits = 0;
 
@@ -491,16 +489,38 @@ vg__rec_scrub_bytes(const struct vg_ip_set *set, const char *s, size_t len, stru
         }
         if (vg_buf_append(b, s + at, off - at) < 0 ||
             vg_buf_append(b, VG_REC_SCRUBBED, sizeof(VG_REC_SCRUBBED) - 1) < 0) {
+            at = len + 1;
             break;
         }
         at = off + n;
     }
-    if (hits > 0 && vg_buf_append(b, s + at, len - at) < 0) {
+    if (hits > 0 && (at > len || vg_buf_append(b, s + at, len - at) < 0)) {
         /* Past SIZE_MAX / 2: never keep the address, keep the placeholder alone. */
         vg_buf_reset(b);
         if (vg_buf_append(b, VG_REC_SCRUBBED, sizeof(VG_REC_SCRUBBED) - 1) < 0) {
             b->len = 0;
         }
+    }
+    return hits;
+}
+
+/* s (len bytes) with every address of set in it replaced by VG_REC_SCRUBBED, into b, which is
+ * initialised here only when something matched (the caller then cleans it up). The number of
+ * replacements. */
+static size_t
+vg__rec_scrub_bytes(const struct vg_ip_set *set, const char *s, size_t len, struct vg_buf *b)
+{
+    size_t hits = vg__rec_scrub_pass(set, s, len, b), more;
+    struct vg_buf again;
+
+    /* Cutting a run can leave another form whole ("::ffff:c000:207:192.0.2.7" leaves
+     * "::ffff:c000:207:"): again until none is left. Each pass takes address text out, and
+     * VG_REC_SCRUBBED forms none, so this ends. */
+    while (hits > 0 &&
+           (more = vg__rec_scrub_pass(set, (const char *)b->data, b->len, &again)) > 0) {
+        hits += more;
+        vg_buf_cleanup(b);
+        *b = again;
     }
     return hits;
 }

@@ -85,6 +85,8 @@ test_holes(void **state)
     expect("[\"192.0.2.71\",\"10.192.0.2.7\",\"2001:db8::77:1\",\"2001:db8::770\"]",
            "192.0.2.7,2001:db8::77",
            "[\"192.0.2.71\",\"10.192.0.2.7\",\"2001:db8::77:1\",\"2001:db8::770\"]", 0);
+    /* Scrubbing one form cannot leave another whole. */
+    expect("[\"::ffff:c000:207:192.0.2.7\"]", "192.0.2.7", "[\"[scrubbed]:[scrubbed]\"]", 2);
     /* Nested anywhere, numbers and other values untouched. */
     expect("{\"x\":[1,null,true,{\"y\":[\"192.0.2.7\"]}],\"z\":1.5}", "192.0.2.7",
            "{\"x\":[1,null,true,{\"y\":[\"[scrubbed]\"]}],\"z\":1.5}", 1);
