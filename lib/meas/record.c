@@ -619,7 +619,8 @@ vg__rec_scrub_b64(const struct vg_ip_set *set, json_t *o)
     if (hits > 0) {
         char *enc = vg_base64(b.data, b.len);
 
-        (void)json_object_set_new(o, "data", json_string(enc));
+        /* In place: the key keeps its position. */
+        (void)json_string_set(json_object_get(o, "data"), enc);
         free(enc);
         vg_buf_cleanup(&b);
     }

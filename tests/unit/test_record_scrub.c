@@ -141,6 +141,12 @@ test_bodies(void **state)
     resp = json_object_get(json_array_get(json_object_get(j, "requests"), 1), "response");
     assert_string_equal(json_string_value(json_object_get(json_object_get(resp, "body"), "data")),
                         b64_scrubbed);
+    {
+        char *text = json_dumps(json_object_get(resp, "body"), JSON_COMPACT);
+
+        assert_int_equal(strncmp(text, "{\"format\":\"base64\",\"data\":", 26), 0);
+        free(text);
+    }
     assert_int_equal(json_integer_value(json_object_get(resp, "x_body_length")),
                      sizeof(latin1_scrubbed) - 1);
     vg_sha256_hex(latin1_scrubbed, sizeof(latin1_scrubbed) - 1, hex);
