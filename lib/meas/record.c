@@ -477,24 +477,27 @@ vg_rec_set_experiment_failures(json_t *tk, int http_failure, int dns_failure)
 
 /* ---- scrubbing the probe's addresses ------------------------------------------------------- */
 
+/* Passes over one text at most (vg__rec_scrub_bytes). */
+#define VG__REC_SCRUB_PASSES 8
+
 /* One pass of vg__rec_scrub_bytes. */
 static size_t
 vg__rec_scrub_pass(const struct vg_ip_set *set, const char *s, size_t len, struct vg_buf *b)
 {
+    struct vg_ip_scan sc;
     size_t at = 0, off, n, hits = 0;
+    bool ok = true;
 
-    while (vg_ip_set_find(set, s, len, at, &off, &n)) {
+    vg_ip_scan_init(&sc, s, len);
+    while (ok && vg_ip_scan_next(&sc, set, &off, &n)) {
         if (hits++ == 0) {
             vg_buf_init(b, SIZE_MAX / 2);
         }
-        if (vg_buf_append(b, s + at, off - at) < 0 ||
-            vg_buf_append(b, VG_REC_SCRUBBED, sizeof(VG_REC_SCRUBBED) - 1) < 0) {
-            at = len + 1;
-            break;
-        }
+        ok = vg_buf_append(b, s + at, off - at) == 0 &&
+             vg_buf_append(b, VG_REC_SCRUBBED, sizeof(VG_REC_SCRUBBED) - 1) == 0;
         at = off + n;
     }
-    if (hits > 0 && (at > len || vg_buf_append(b, s + at, len - at) < 0)) {
+    if (hits > 0 && (!ok || vg_buf_append(b, s + at, len - at) < 0)) {
         /* Past SIZE_MAX / 2: never keep the address, keep the placeholder alone. */
         vg_buf_reset(b);
         if (vg_buf_append(b, VG_REC_SCRUBBED, sizeof(VG_REC_SCRUBBED) - 1) < 0) {
@@ -506,21 +509,31 @@ vg__rec_scrub_pass(const struct vg_ip_set *set, const char *s, size_t len, struc
 
 /* s (len bytes) with every address of set in it replaced by VG_REC_SCRUBBED, into b, which is
  * initialised here only when something matched (the caller then cleans it up). The number of
- * replacements. */
+ * replacements. Linear in len. */
 static size_t
 vg__rec_scrub_bytes(const struct vg_ip_set *set, const char *s, size_t len, struct vg_buf *b)
 {
-    size_t hits = vg__rec_scrub_pass(set, s, len, b), more;
+    size_t hits = vg__rec_scrub_pass(set, s, len, b), more = 0;
     struct vg_buf again;
 
     /* Cutting a run can leave another form whole ("::ffff:c000:207:192.0.2.7" leaves
      * "::ffff:c000:207:"): again until none is left. Each pass takes address text out, and
-     * VG_REC_SCRUBBED forms none, so this ends. */
-    while (hits > 0 &&
-           (more = vg__rec_scrub_pass(set, (const char *)b->data, b->len, &again)) > 0) {
+     * VG_REC_SCRUBBED forms none; a text that still has some after the last pass allowed is
+     * replaced whole. */
+    for (unsigned pass = 1; hits > 0 && pass < VG__REC_SCRUB_PASSES; pass++) {
+        more = vg__rec_scrub_pass(set, (const char *)b->data, b->len, &again);
+        if (more == 0) {
+            return hits;
+        }
         hits += more;
         vg_buf_cleanup(b);
         *b = again;
+    }
+    if (more > 0) {
+        vg_buf_reset(b);
+        if (vg_buf_append(b, VG_REC_SCRUBBED, sizeof(VG_REC_SCRUBBED) - 1) < 0) {
+            b->len = 0;
+        }
     }
     return hits;
 }
@@ -656,11 +669,12 @@ vg__rec_scrub_body_meta(json_t *resp)
 }
 
 /* Rename the keys of o that hold an address of set, keeping their order. A new name that is
- * already a key of o, or another renamed key's, gets " (2)", " (3)", ...: no value is lost. */
+ * already a key of o, or another renamed key's, gets " (2)", " (3)", ...: no value is lost. The
+ * suffix tried first for a name is the one after its last (linear in the keys). */
 static size_t
 vg__rec_scrub_keys(const struct vg_ip_set *set, json_t *o)
 {
-    json_t *renamed = json_object(), *v;
+    json_t *renamed = json_object(), *next = json_object(), *v;
     const char *key;
     size_t hits = 0;
 
@@ -669,6 +683,7 @@ vg__rec_scrub_keys(const struct vg_ip_set *set, json_t *o)
         struct vg_buf b, name;
         size_t h = vg__rec_scrub_bytes(set, key, strlen(key), &b);
         const char *base;
+        json_int_t k;
 
         if (h == 0) {
             (void)json_object_set(renamed, key, v);
@@ -676,17 +691,19 @@ vg__rec_scrub_keys(const struct vg_ip_set *set, json_t *o)
         }
         hits += h;
         base = vg_buf_cstr(&b);
+        k = base != NULL ? json_integer_value(json_object_get(next, base)) : 0;
         vg_buf_init(&name, SIZE_MAX / 2);
-        for (unsigned k = 1; base != NULL; k++) {
+        for (k = k > 1 ? k : 1; base != NULL; k++) {
             vg_buf_reset(&name);
             if ((k == 1 ? vg_buf_appendf(&name, "%s", base)
-                        : vg_buf_appendf(&name, "%s (%u)", base, k)) < 0 ||
+                        : vg_buf_appendf(&name, "%s (%lld)", base, (long long)k)) < 0 ||
                 vg_buf_cstr(&name) == NULL) {
                 break;
             }
             if (json_object_get(o, (const char *)name.data) == NULL &&
                 json_object_get(renamed, (const char *)name.data) == NULL) {
                 (void)json_object_set(renamed, (const char *)name.data, v);
+                (void)json_object_set_new(next, base, json_integer(k + 1));
                 break;
             }
         }
@@ -696,6 +713,7 @@ vg__rec_scrub_keys(const struct vg_ip_set *set, json_t *o)
     (void)json_object_clear(o);
     (void)json_object_update(o, renamed);
     json_decref(renamed);
+    json_decref(next);
     return hits;
 }
 

@@ -267,7 +267,7 @@ vg_ip_set_add(struct vg_ip_set *set, const char *s, size_t len)
     char tmp[VG_IP_TEXT_MAX];
     uint8_t a[16];
 
-    if (len == 0 || len >= sizeof(tmp)) {
+    if (len == 0 || len >= sizeof(tmp) || memchr(s, '\0', len) != NULL) {
         return VG_EINVAL;
     }
     memcpy(tmp, s, len);
@@ -362,24 +362,22 @@ run_v6(const struct vg_ip_set *set, const char *s, size_t a, size_t b, size_t *o
     return true;
 }
 
-/* The dotted quads of the run s[a, b): its pieces of digits and dots, without the dots at their
- * ends, with exactly three dots. */
+/* The dotted quads of the run s[*i, b): its pieces of digits and dots, without the dots at
+ * their ends, with exactly three dots. *i moves past each piece read. */
 static bool
-run_v4(const struct vg_ip_set *set, const char *s, size_t a, size_t b, size_t *off, size_t *n)
+run_v4(const struct vg_ip_set *set, const char *s, size_t *i, size_t b, size_t *off, size_t *n)
 {
-    size_t i = a;
-
-    while (i < b) {
+    while (*i < b) {
         size_t x, y, dots = 0;
 
-        while (i < b && (ipc[(uint8_t)s[i]] & (IPC_DIGIT | IPC_DOT)) == 0) {
-            i++;
+        while (*i < b && (ipc[(uint8_t)s[*i]] & (IPC_DIGIT | IPC_DOT)) == 0) {
+            (*i)++;
         }
-        x = i;
-        while (i < b && (ipc[(uint8_t)s[i]] & (IPC_DIGIT | IPC_DOT)) != 0) {
-            i++;
+        x = *i;
+        while (*i < b && (ipc[(uint8_t)s[*i]] & (IPC_DIGIT | IPC_DOT)) != 0) {
+            (*i)++;
         }
-        y = i;
+        y = *i;
         while (x < y && s[x] == '.') {
             x++;
         }
@@ -410,23 +408,40 @@ next_of(const char *s, size_t len, size_t i, char c)
     return p != NULL ? (size_t)(p - s) : len;
 }
 
-bool
-vg_ip_set_find(const struct vg_ip_set *set, const char *s, size_t len, size_t from, size_t *off,
-               size_t *n)
+void
+vg_ip_scan_init(struct vg_ip_scan *sc, const char *s, size_t len)
 {
-    size_t dot, colon;
+    memset(sc, 0, sizeof(*sc));
+    sc->s = s;
+    sc->len = len;
+    sc->dot = next_of(s, len, 0, '.');
+    sc->colon = next_of(s, len, 0, ':');
+}
+
+bool
+vg_ip_scan_next(struct vg_ip_scan *sc, const struct vg_ip_set *set, size_t *off, size_t *n)
+{
+    const char *s = sc->s;
+    size_t len = sc->len;
 
     if (set->n == 0) {
         return false;
     }
-    /* Every address's text has a dot or a colon: memchr finds them, and only the runs around
-     * them are read (each once: the next search starts past the run). */
-    dot = next_of(s, len, from, '.');
-    colon = next_of(s, len, from, ':');
-    while (dot < len || colon < len) {
-        size_t a = dot < colon ? dot : colon, b = a + 1, dots = 0, colons = 0;
+    for (;;) {
+        size_t a, b, dots = 0, colons = 0;
 
-        while (a > from && ipc[(uint8_t)s[a - 1]] != 0) {
+        /* The rest of the current run's dotted quads. */
+        if (sc->sub < sc->run_end && run_v4(set, s, &sc->sub, sc->run_end, off, n)) {
+            return true;
+        }
+        if (sc->dot >= len && sc->colon >= len) {
+            return false;
+        }
+        /* Every address's text has a dot or a colon: memchr finds them, and the run around one
+         * is read once (the next search starts past it). */
+        a = sc->dot < sc->colon ? sc->dot : sc->colon;
+        b = a + 1;
+        while (a > sc->next && ipc[(uint8_t)s[a - 1]] != 0) {
             a--;
         }
         while (b < len && ipc[(uint8_t)s[b]] != 0) {
@@ -436,14 +451,32 @@ vg_ip_set_find(const struct vg_ip_set *set, const char *s, size_t len, size_t fr
             dots += s[k] == '.';
             colons += s[k] == ':';
         }
+        sc->next = b;
+        sc->dot = sc->dot < b ? next_of(s, len, b, '.') : sc->dot;
+        sc->colon = sc->colon < b ? next_of(s, len, b, ':') : sc->colon;
+        sc->sub = sc->run_end = b;
         if (colons >= 2 && run_v6(set, s, a, b, off, n)) {
             return true;
         }
-        if (dots >= 3 && run_v4(set, s, a, b, off, n)) {
-            return true;
+        if (dots >= 3) {
+            sc->sub = a;
         }
-        dot = dot < b ? next_of(s, len, b, '.') : dot;
-        colon = colon < b ? next_of(s, len, b, ':') : colon;
     }
-    return false;
+}
+
+bool
+vg_ip_set_find(const struct vg_ip_set *set, const char *s, size_t len, size_t from, size_t *off,
+               size_t *n)
+{
+    struct vg_ip_scan sc;
+
+    if (from > len) {
+        return false;
+    }
+    vg_ip_scan_init(&sc, s + from, len - from);
+    if (!vg_ip_scan_next(&sc, set, off, n)) {
+        return false;
+    }
+    *off += from;
+    return true;
 }

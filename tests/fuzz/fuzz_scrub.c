@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_scrub.c - the address matcher (vg_ip_set_find, lib/proto/ipaddr.c) and the scrubber built on
- * it (vg_rec_scrub, lib/meas/record.c). The first line of the input holds addresses separated by
+ * fuzz_scrub.c - the address matcher (vg_ip_scan_next, lib/proto/ipaddr.c) and the scrubber built
+ * on it (vg_rec_scrub, lib/meas/record.c). The first line of the input holds addresses separated by
  * spaces (192.0.2.7 and 2001:db8::77 are always in the set); the rest is the text.
  * Checks: every match is in bounds, names an address of the set, and is whole (no digit or dot
  * continues an IPv4 text, no address character an IPv6 one); once scrubbed, the text holds no
@@ -33,7 +33,7 @@ is_v4char(char c)
     return (c >= '0' && c <= '9') || c == '.';
 }
 
-/* The match s[off, off + n) found from from is an address of set, written whole. */
+/* The match s[off, off + n) is an address of set, written whole in s[from, len). */
 static void
 check_match(const struct vg_ip_set *set, const char *s, size_t len, size_t from, size_t off,
             size_t n)
@@ -82,9 +82,14 @@ static size_t
 check_text(const struct vg_ip_set *set, const char *s, size_t len)
 {
     size_t at = 0, off, n, count = 0;
+    struct vg_ip_scan sc;
 
-    while (vg_ip_set_find(set, s, len, at, &off, &n)) {
-        check_match(set, s, len, at, off, n);
+    vg_ip_scan_init(&sc, s, len);
+    while (vg_ip_scan_next(&sc, set, &off, &n)) {
+        if (off < at) {
+            abort(); /* in order, never overlapping */
+        }
+        check_match(set, s, len, 0, off, n);
         at = off + n;
         count++;
     }

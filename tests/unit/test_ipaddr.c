@@ -318,8 +318,10 @@ static void
 marked(const struct vg_ip_set *set, const char *text, char *out, size_t cap)
 {
     size_t len = strlen(text), at = 0, off, n, o = 0;
+    struct vg_ip_scan sc;
 
-    while (vg_ip_set_find(set, text, len, at, &off, &n)) {
+    vg_ip_scan_init(&sc, text, len);
+    while (vg_ip_scan_next(&sc, set, &off, &n)) {
         assert_true(off >= at && n > 0 && off + n <= len);
         o += (size_t)snprintf(out + o, cap - o, "%.*s<%.*s>", (int)(off - at), text + at, (int)n,
                               text + off);
@@ -345,6 +347,7 @@ test_set(void **state)
     assert_int_equal(vg_ip_set_add(&set, "192.0.2.7:443", 13), VG_EINVAL);
     assert_int_equal(vg_ip_set_add(&set, "192.0.2.7", 0), VG_EINVAL);
     assert_int_equal(vg_ip_set_add(&set, "example.org", 11), VG_EINVAL);
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.8\0x", 11), VG_EINVAL); /* all len bytes */
     assert_int_equal(vg_ip_set_add(&set, "192.0.2.77", 9), 0); /* len bytes only: 192.0.2.7 */
     assert_int_equal(set.n, 2);
     a[10] = a[11] = 0xff;

@@ -193,6 +193,66 @@ test_no_match_no_copy(void **state)
     json_decref(j);
 }
 
+/* Texts made to be slow: one run of addresses megabytes long, many runs, many spellings of
+ * one key; every address is still replaced (the scan is linear: a quadratic one would not end
+ * within the test's time limit). */
+static void
+test_hostile_texts(void **state)
+{
+    enum { N = 200000 };
+    static const char unit[] = "192.0.2.7:";
+    struct vg_ip_set set = {0};
+    size_t ul = sizeof(unit) - 1, hits;
+    char *text = malloc(N * ul + 1), *want = malloc(N * 11 + 1);
+    json_t *j, *o;
+
+    (void)state;
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.7", 9), 0);
+    for (size_t i = 0; i < N; i++) {
+        memcpy(text + i * ul, unit, ul);
+        memcpy(want + i * 11, "[scrubbed]:", 11);
+    }
+    text[N * ul] = want[N * 11] = '\0';
+    j = json_string(text);
+    assert_int_equal(vg_rec_scrub(j, &set), N);
+    assert_string_equal(json_string_value(j), want);
+    json_decref(j);
+    /* A run of dots and colons with no address: nothing. */
+    memset(text, '.', N * ul);
+    for (size_t i = 0; i < N * ul; i += 3) {
+        text[i] = ':';
+    }
+    j = json_string(text);
+    assert_int_equal(vg_rec_scrub(j, &set), 0);
+    json_decref(j);
+    /* Spellings of one address as keys, among keys already named like the scrubbed ones. */
+    o = json_object();
+    for (unsigned i = 2; i < 1000; i++) {
+        char k[64];
+
+        snprintf(k, sizeof(k), "[scrubbed] (%u)", i);
+        json_object_set_new(o, k, json_integer(i));
+    }
+    for (unsigned m = 0; m < 64; m++) {
+        char k[64];
+
+        /* ::ffff:c000:207 with its hex digits in either case (6 letters), and 0 or 0000 groups */
+        snprintf(k, sizeof(k), "%s:%c%c%c%c:%c000:207", m & 32 ? "0::0" : ":", m & 1 ? 'F' : 'f',
+                 m & 2 ? 'F' : 'f', m & 4 ? 'F' : 'f', m & 8 ? 'F' : 'f', m & 16 ? 'C' : 'c');
+        json_object_set_new(o, k, json_integer(10000 + m));
+    }
+    assert_int_equal(json_object_size(o), 998 + 64);
+    hits = vg_rec_scrub(o, &set);
+    assert_int_equal(hits, 64);
+    assert_int_equal(json_object_size(o), 998 + 64);
+    assert_int_equal(json_integer_value(json_object_get(o, "[scrubbed]")), 10000);
+    assert_int_equal(json_integer_value(json_object_get(o, "[scrubbed] (1000)")), 10001);
+    assert_int_equal(json_integer_value(json_object_get(o, "[scrubbed] (1062)")), 10063);
+    json_decref(o);
+    free(text);
+    free(want);
+}
+
 /* The collector: the declared probe_ip, in every form, keys included; the placeholder scrubs
  * nothing. */
 static void
@@ -232,7 +292,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_holes),    cmocka_unit_test(test_key_collisions),
         cmocka_unit_test(test_bodies),   cmocka_unit_test(test_no_match_no_copy),
-        cmocka_unit_test(test_probe_ip),
+        cmocka_unit_test(test_probe_ip), cmocka_unit_test(test_hostile_texts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
