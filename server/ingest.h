@@ -63,8 +63,9 @@ struct vg_ingest {
 /*
  * Check one measurement (a JSON object, untrusted) and normalise it for storage:
  * - data_format_version must be known ("0.2.0"), and the fields the store extracts valid;
- * - probe_ip becomes VG_INGEST_PROBE_IP; when the client sent another address, every string of
- *   the measurement that contains it gets "[scrubbed]" in its place (as OONI's probes do);
+ * - probe_ip becomes VG_INGEST_PROBE_IP; when the client sent another address, every form of it
+ *   in the measurement's strings and keys gets "[scrubbed]" in its place (as OONI's probes do;
+ *   vg_rec_scrub_probe_ip, record_read.h);
  * - report_id: when rep is given (POST /report/{id}), set to rep->report_id after checking that
  *   probe_cc, probe_asn and test_name match the report's; otherwise the measurement's own;
  * - then vg_store_meas_from_obj() extracts (and checks) the row from the parsed measurement, as

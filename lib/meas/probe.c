@@ -12,7 +12,9 @@
  * probe_serve.c the serving mode.
  */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "meas/asn.h"
 #include "meas/probe_impl.h"
 #include "meas/record.h"
+#include "meas/record_read.h"
 #include "meas/upload.h"
 #include "meas/verdict.h"
 #include "net/tls.h"
@@ -71,6 +74,48 @@ vg__probe_asn_of(const struct vg_probe *p, const char *ip, struct vg_asn_info *i
         memset(info, 0, sizeof(*info));
     }
     return info->asn;
+}
+
+void
+vg__probe_self_add(struct vg_probe *p, const char *ip)
+{
+    const char *cls;
+
+    if (vg_ip_classify(ip) >= 0 && !vg__probe_is_bogon(p, ip, &cls) &&
+        vg_ip_set_add(&p->self_addrs, ip, strlen(ip)) == VG_ETOOBIG) {
+        fprintf(stderr,
+                "vigie: more than %d public addresses of this host: some are not "
+                "scrubbed\n",
+                VG_IP_SET_MAX);
+    }
+}
+
+/* The public addresses of the local interfaces: a measurement that ends before any helper
+ * answered is scrubbed of them too. */
+static void
+vg__probe_self_local(struct vg_probe *p)
+{
+    struct ifaddrs *ifs, *i;
+
+    if (getifaddrs(&ifs) != 0) {
+        return;
+    }
+    for (i = ifs; i != NULL; i = i->ifa_next) {
+        char ip[INET6_ADDRSTRLEN];
+        const struct sockaddr *sa = i->ifa_addr;
+
+        if (sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+            inet_ntop(
+                sa->sa_family,
+                sa->sa_family == AF_INET
+                    ? (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr
+                    : (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                ip, sizeof(ip)) == NULL) {
+            continue;
+        }
+        vg__probe_self_add(p, ip);
+    }
+    freeifaddrs(ifs);
 }
 
 void
@@ -137,6 +182,11 @@ vg__probe_meas_finish(struct vg_meas *m)
     vg_rec_set_endpoints(m->tk, &m->obs);
     vg_rec_set_verdict(m->tk, &v);
     vg_rec_set_experiment_failures(m->tk, m->obs.http_failure, m->sys_failure);
+    /* The probe's own addresses out of everything written (a page or a header may echo them);
+     * not in serving mode, where the measurement is the helper's. */
+    if (m->job == NULL) {
+        (void)vg_rec_scrub(m->root, &p->self_addrs);
+    }
     line = json_dumps(m->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     r.input = m->input;
     r.url_index = m->url_index;
@@ -144,10 +194,10 @@ vg__probe_meas_finish(struct vg_meas *m)
     r.verdict = v.verdict;
     r.x_verdict = vg_verdict_name(r.verdict);
     r.x_cause = v.cause[0] != '\0' ? v.cause : NULL;
-    r.x_evidence = v.evidence;
+    /* The evidence as written: scrubbed too (a block page's title may name the address). */
+    r.x_evidence = vg_rec_evidence(m->root) != NULL ? vg_rec_evidence(m->root) : v.evidence;
     r.runtime = runtime;
     r.json = line != NULL ? line : "{}";
-    json_decref(m->root);
     p->in_flight--;
     if (p->up != NULL && line != NULL) {
         vg_uploader_add(p->up, m->id, line);
@@ -155,6 +205,7 @@ vg__probe_meas_finish(struct vg_meas *m)
     if (m->cb != NULL) {
         m->cb(&r, m->cb_arg);
     }
+    json_decref(m->root);
     free(line);
     vg_obs_cleanup(&m->obs);
     if (p->slots != NULL && m->job == NULL && ++p->slots[m->url_index].finished == p->o.repeat) {
@@ -501,6 +552,7 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     p->cb = cb;
     p->cb_arg = arg;
     p->next_job = 0;
+    vg__probe_self_local(p);
     if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0) {
         p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
     }

@@ -50,6 +50,10 @@ vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, const char *raw, size_t raw
             vg__probe_asn_of(cx->p, slot->ctrl->client_addr, &cx->p->self);
             cx->p->have_self = true;
         }
+        /* ... and scrubbed from what the probe writes: a page may echo it. */
+        if (slot->ctrl->client_addr[0] != '\0') {
+            vg__probe_self_add(cx->p, slot->ctrl->client_addr);
+        }
         memset(slot->ctrl->client_addr, 0, sizeof(slot->ctrl->client_addr));
     } else {
         snprintf(slot->failure, sizeof(slot->failure), "%s", failure);

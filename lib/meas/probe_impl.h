@@ -27,6 +27,7 @@
 #include "meas/verdict.h"
 #include "net/httpx.h"
 #include "proto/dns.h"
+#include "proto/ipaddr.h"
 #include "proto/url.h"
 #include "util/buf.h"
 #include "vigie/vigie.h"
@@ -62,6 +63,9 @@ struct vg_probe {
     uint32_t resolver_asn;   /* of sys_resolver (resolver_asn) */
     bool have_self;          /* a helper told the probe's address: self is its network */
     struct vg_asn_info self; /* probe_asn, probe_cc, probe_network_name */
+    /* The probe's own public addresses (the helpers' x_client_addr, the local interfaces'),
+     * scrubbed out of every measurement before it is written or uploaded (batch mode). */
+    struct vg_ip_set self_addrs;
 };
 
 /* The control for one URL, shared by its trials (batch mode). */
@@ -164,6 +168,9 @@ double vg__probe_now(const struct vg_meas *m);
 /* ip is a bogon (not a public address); *cls names its class. */
 bool vg__probe_is_bogon(const struct vg_probe *p, const char *ip, const char **cls);
 uint32_t vg__probe_asn_of(const struct vg_probe *p, const char *ip, struct vg_asn_info *info);
+/* ip is the probe's own address (a helper saw it): scrubbed from every measurement that finishes
+ * from now on when it is public (not a bogon, vg__probe_is_bogon). */
+void vg__probe_self_add(struct vg_probe *p, const char *ip);
 /* One started step of the hop finished: the last one ends the hop. */
 void vg__probe_pending_done(struct vg_meas *m);
 /* Start a measurement: job is NULL in batch mode, else the measurement takes it. */

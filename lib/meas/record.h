@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "proto/ipaddr.h"
 #include "util/crypto.h"
 
 /* The User-Agent of every request vigie makes to a measured site (a common browser's). */
@@ -38,6 +39,8 @@
 #define VG_REC_PROBE_IP_SCRUBBED "127.0.0.1"
 #define VG_REC_ASN_UNKNOWN       "AS0"
 #define VG_REC_CC_UNKNOWN        "ZZ"
+/* What an address scrubbed out of a measurement reads as (OONI's word). */
+#define VG_REC_SCRUBBED "[scrubbed]"
 
 /* The top level of a measurement (df-000-base) before its test keys. */
 struct vg_rec_env {
@@ -65,6 +68,22 @@ void vg_rec_set_runtime(json_t *m, double seconds);
 json_t *vg_rec_test_keys(json_t *m);
 /* "YYYY-MM-DD HH:MM:SS" of t in UTC, OONI's time format, into out (20 bytes). */
 void vg_rec_time(time_t t, char out[20]);
+
+/*
+ * Scrub the addresses of set out of m (a measurement, or any JSON value), in place: the one
+ * scrubber of the probe (its own public addresses, before a line is written or uploaded) and of
+ * the collector (the probe_ip a client declared, record_read.h). Every whole textual form of each
+ * address (vg_ip_set_find: IPv4, IPv6 in any spelling, IPv4-mapped) becomes VG_REC_SCRUBBED:
+ * - in every string, anywhere in m, and in every object key, keeping the keys' order; a key that
+ *   becomes the name of another key of its object gets " (2)", " (3)", ... appended, so that
+ *   no value is lost (keys "192.0.2.7" and "2001:db8::7" become "[scrubbed]" and
+ *   "[scrubbed] (2)"; "192.0.2.7:443" becomes "[scrubbed]:443");
+ * - in binary values ({"format":"base64","data":...}, a body that is not UTF-8): decoded,
+ *   scrubbed and encoded again; certificates (peer_certificates) are left alone;
+ * - a response whose body changed gets x_body_length and x_body_sha256 of the body as stored.
+ * Strings that hold no address are neither copied nor changed. Returns the replacements made.
+ */
+size_t vg_rec_scrub(json_t *m, const struct vg_ip_set *set);
 
 /* ---- web_connectivity test keys (ts-017-web-connectivity), written by the probe ------------ */
 

@@ -5,16 +5,12 @@
  */
 #include "meas/record_read.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "meas/record.h"
-#include "util/buf.h"
 #include "util/str.h"
 #include "util/timefmt.h"
-
-#define VG__REC_SCRUBBED "[scrubbed]"
 
 /* Keys read here only. */
 #define VG__REC_KEY_ID        "id"
@@ -252,66 +248,16 @@ vg_rec_set_report_id(json_t *m, const char *report_id)
     json_object_set_new(m, VG_REC_KEY_REPORT_ID, json_string(report_id));
 }
 
-/* Replace every occurrence of ip in the strings of j (values, not keys). */
-static void
-vg__rec_scrub(json_t *j, const char *ip, size_t iplen)
-{
-    const char *key;
-    json_t *v;
-    size_t i;
-
-    if (json_is_object(j)) {
-        json_object_foreach(j, key, v)
-        {
-            vg__rec_scrub(v, ip, iplen);
-        }
-    } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v)
-        {
-            vg__rec_scrub(v, ip, iplen);
-        }
-    } else if (json_is_string(j)) {
-        const char *s = json_string_value(j), *hit;
-        size_t len = json_string_length(j), off = 0;
-        struct vg_buf b;
-
-        if (memmem(s, len, ip, iplen) == NULL) {
-            return;
-        }
-        /* The result is never longer than len * (1 + strlen(VG__REC_SCRUBBED)) bytes. */
-        vg_buf_init(&b, SIZE_MAX / 2);
-        while ((hit = memmem(s + off, len - off, ip, iplen)) != NULL) {
-            size_t pre = (size_t)(hit - (s + off));
-
-            if (vg_buf_append(&b, s + off, pre) < 0 ||
-                vg_buf_append(&b, VG__REC_SCRUBBED, sizeof(VG__REC_SCRUBBED) - 1) < 0) {
-                break;
-            }
-            off += pre + iplen;
-        }
-        if (vg_buf_append(&b, s + off, len - off) == 0) {
-            (void)json_string_setn(j, (const char *)b.data, b.len);
-        }
-        vg_buf_cleanup(&b);
-    }
-}
-
 void
 vg_rec_scrub_probe_ip(json_t *m)
 {
     json_t *v = json_object_get(m, VG__REC_KEY_PROBE_IP);
-    unsigned char addr[16];
+    struct vg_ip_set set = {0};
 
-    if (json_is_string(v)) {
-        const char *ip = json_string_value(v);
-        size_t len = json_string_length(v);
-        char copy[64];
-
-        if (len < sizeof(copy) && strcmp(ip, VG_REC_PROBE_IP_SCRUBBED) != 0 &&
-            (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1)) {
-            memcpy(copy, ip, len + 1);
-            vg__rec_scrub(m, copy, len);
-        }
+    /* The placeholder names no probe: scrubbing it would blank every loopback address. */
+    if (json_is_string(v) && !vg_ip_equal(json_string_value(v), VG_REC_PROBE_IP_SCRUBBED) &&
+        vg_ip_set_add(&set, json_string_value(v), json_string_length(v)) == 0) {
+        (void)vg_rec_scrub(m, &set);
     }
     json_object_set_new(m, VG__REC_KEY_PROBE_IP, json_string(VG_REC_PROBE_IP_SCRUBBED));
 }

@@ -84,8 +84,10 @@ void vg_rec_set_report_id(json_t *m, const char *report_id);
 
 /*
  * Replace m's probe_ip with VG_REC_PROBE_IP_SCRUBBED (record.h). When m claimed a real address
- * (IPv4 or IPv6), every string value of m that contains it gets "[scrubbed]" in its place, as
- * OONI's probes do: probes may leak it in DNS answers, headers or page bodies.
+ * (IPv4 or IPv6; OONI's probes declare theirs there), vg_rec_scrub (record.h) takes it out of
+ * the whole measurement: every textual form of it (IPv4, IPv6 canonical or expanded,
+ * IPv4-mapped), as a whole address, in every string and object key, becomes "[scrubbed]":
+ * probes may leak it in DNS answers, headers, page bodies or endpoint keys ("A.B.C.D:443").
  */
 void vg_rec_scrub_probe_ip(json_t *m);
 

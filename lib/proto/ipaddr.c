@@ -258,3 +258,225 @@ vg_ip_equal(const char *a, const char *b)
     }
     return strcmp(a, b) == 0;
 }
+
+/* ---- a set of addresses to find in text ---------------------------------------------------- */
+
+int
+vg_ip_set_add(struct vg_ip_set *set, const char *s, size_t len)
+{
+    char tmp[VG_IP_TEXT_MAX];
+    uint8_t a[16];
+
+    if (len == 0 || len >= sizeof(tmp) || memchr(s, '\0', len) != NULL) {
+        return VG_EINVAL;
+    }
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (!ip16(tmp, a)) {
+        return VG_EINVAL;
+    }
+    if (vg_ip_set_has(set, a)) {
+        return 0;
+    }
+    if (set->n >= VG_IP_SET_MAX) {
+        return VG_ETOOBIG;
+    }
+    memcpy(set->addr[set->n++], a, 16);
+    return 0;
+}
+
+bool
+vg_ip_set_has(const struct vg_ip_set *set, const uint8_t addr[16])
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (memcmp(set->addr[i], addr, 16) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The characters of textual addresses, by class. */
+enum { IPC_DIGIT = 1, IPC_HEX = 2, IPC_COLON = 4, IPC_DOT = 8 };
+
+#define IPC_D(c) [c] = IPC_DIGIT
+#define IPC_H(c) [c] = IPC_HEX
+static const uint8_t ipc[256] = {
+    IPC_D('0'), IPC_D('1'), IPC_D('2'), IPC_D('3'), IPC_D('4'),        IPC_D('5'),
+    IPC_D('6'), IPC_D('7'), IPC_D('8'), IPC_D('9'), IPC_H('a'),        IPC_H('b'),
+    IPC_H('c'), IPC_H('d'), IPC_H('e'), IPC_H('f'), IPC_H('A'),        IPC_H('B'),
+    IPC_H('C'), IPC_H('D'), IPC_H('E'), IPC_H('F'), [':'] = IPC_COLON, ['.'] = IPC_DOT,
+};
+#undef IPC_D
+#undef IPC_H
+
+/* s[a, b) read as family (AF_INET, AF_INET6) names an address of set. */
+static bool
+set_has_text(const struct vg_ip_set *set, int family, const char *s, size_t a, size_t b)
+{
+    char tmp[VG_IP_TEXT_MAX];
+    uint8_t x[16];
+
+    if (b - a >= sizeof(tmp)) {
+        return false;
+    }
+    memcpy(tmp, s + a, b - a);
+    tmp[b - a] = '\0';
+    if (family == AF_INET6) {
+        if (inet_pton(AF_INET6, tmp, x) != 1) {
+            return false;
+        }
+    } else {
+        memset(x, 0, 10);
+        x[10] = 0xff;
+        x[11] = 0xff;
+        if (inet_pton(AF_INET, tmp, x + 12) != 1) {
+            return false;
+        }
+    }
+    return vg_ip_set_has(set, x);
+}
+
+/* The run s[a, b) as one IPv6 text: without the dots at its ends and a single colon at either
+ * end. */
+static bool
+run_v6(const struct vg_ip_set *set, const char *s, size_t a, size_t b, size_t *off, size_t *n)
+{
+    while (a < b && s[a] == '.') {
+        a++;
+    }
+    while (b > a && s[b - 1] == '.') {
+        b--;
+    }
+    if (b - a >= 3 && s[a] == ':' && s[a + 1] != ':') {
+        a++;
+    }
+    if (b - a >= 3 && s[b - 1] == ':' && s[b - 2] != ':') {
+        b--;
+    }
+    if (b - a < 2 || !set_has_text(set, AF_INET6, s, a, b)) {
+        return false;
+    }
+    *off = a;
+    *n = b - a;
+    return true;
+}
+
+/* The dotted quads of the run s[*i, b): its pieces of digits and dots, without the dots at
+ * their ends, with exactly three dots. *i moves past each piece read. */
+static bool
+run_v4(const struct vg_ip_set *set, const char *s, size_t *i, size_t b, size_t *off, size_t *n)
+{
+    while (*i < b) {
+        size_t x, y, dots = 0;
+
+        while (*i < b && (ipc[(uint8_t)s[*i]] & (IPC_DIGIT | IPC_DOT)) == 0) {
+            (*i)++;
+        }
+        x = *i;
+        while (*i < b && (ipc[(uint8_t)s[*i]] & (IPC_DIGIT | IPC_DOT)) != 0) {
+            (*i)++;
+        }
+        y = *i;
+        while (x < y && s[x] == '.') {
+            x++;
+        }
+        while (y > x && s[y - 1] == '.') {
+            y--;
+        }
+        if (y - x < 7 || y - x > 15) {
+            continue;
+        }
+        for (size_t k = x; k < y; k++) {
+            dots += s[k] == '.';
+        }
+        if (dots == 3 && set_has_text(set, AF_INET, s, x, y)) {
+            *off = x;
+            *n = y - x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first c in s[i, len), or len. */
+static size_t
+next_of(const char *s, size_t len, size_t i, char c)
+{
+    const char *p = i < len ? memchr(s + i, c, len - i) : NULL;
+
+    return p != NULL ? (size_t)(p - s) : len;
+}
+
+void
+vg_ip_scan_init(struct vg_ip_scan *sc, const char *s, size_t len)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->s = s;
+    sc->len = len;
+    sc->dot = next_of(s, len, 0, '.');
+    sc->colon = next_of(s, len, 0, ':');
+}
+
+bool
+vg_ip_scan_next(struct vg_ip_scan *sc, const struct vg_ip_set *set, size_t *off, size_t *n)
+{
+    const char *s = sc->s;
+    size_t len = sc->len;
+
+    if (set->n == 0) {
+        return false;
+    }
+    for (;;) {
+        size_t a, b, dots = 0, colons = 0;
+
+        /* The rest of the current run's dotted quads. */
+        if (sc->sub < sc->run_end && run_v4(set, s, &sc->sub, sc->run_end, off, n)) {
+            return true;
+        }
+        if (sc->dot >= len && sc->colon >= len) {
+            return false;
+        }
+        /* Every address's text has a dot or a colon: memchr finds them, and the run around one
+         * is read once (the next search starts past it). */
+        a = sc->dot < sc->colon ? sc->dot : sc->colon;
+        b = a + 1;
+        while (a > sc->next && ipc[(uint8_t)s[a - 1]] != 0) {
+            a--;
+        }
+        while (b < len && ipc[(uint8_t)s[b]] != 0) {
+            b++;
+        }
+        for (size_t k = a; k < b; k++) {
+            dots += s[k] == '.';
+            colons += s[k] == ':';
+        }
+        sc->next = b;
+        sc->dot = sc->dot < b ? next_of(s, len, b, '.') : sc->dot;
+        sc->colon = sc->colon < b ? next_of(s, len, b, ':') : sc->colon;
+        sc->sub = sc->run_end = b;
+        if (colons >= 2 && run_v6(set, s, a, b, off, n)) {
+            return true;
+        }
+        if (dots >= 3) {
+            sc->sub = a;
+        }
+    }
+}
+
+bool
+vg_ip_set_find(const struct vg_ip_set *set, const char *s, size_t len, size_t from, size_t *off,
+               size_t *n)
+{
+    struct vg_ip_scan sc;
+
+    if (from > len) {
+        return false;
+    }
+    vg_ip_scan_init(&sc, s + from, len - from);
+    if (!vg_ip_scan_next(&sc, set, off, n)) {
+        return false;
+    }
+    *off += from;
+    return true;
+}

@@ -12,9 +12,12 @@ leaves the loopback interface.
     VIGIE=build/vigie python3 tests/integration/test_probe_cli.py
 """
 import base64
+import fcntl
 import hashlib
+import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -355,6 +358,74 @@ def route_exact(server, conn, path):
         conn.sendall(EXACT_SMALL[500:])
 
 
+# The probe's own address as a helper stand-in reports it (x_client_addr), and block pages that
+# echo it in every spelling, next to addresses that merely contain it (kept).
+SELF_V4 = "203.0.113.77"
+SELF_V6 = "2001:DB8:0:0::77"   # reported in a spelling the page does not use
+ECHO = {
+    "/echo/v4": (SELF_V4, "text/html",
+                 ("<html><head><title>Blocked for 203.0.113.77</title></head><body>Your IP is "
+                  "203.0.113.77. Also ::ffff:203.0.113.77 and [::FFFF:203.0.113.77]:443; not "
+                  "203.0.113.7, 203.0.113.770 or 10.203.0.113.77</body></html>").encode(),
+                 [("X-Your-IP", "203.0.113.77"), ("X-Forwarded-For", "203.0.113.77, 198.51.100.1"),
+                  ("Set-Cookie", "seen=203.0.113.77:5555")]),
+    "/echo/v6": (SELF_V6, "text/plain",
+                 b"from 2001:db8::77 = 2001:0db8:0000:0000:0000:0000:0000:0077; not 2001:db8::770",
+                 [("X-Your-IP", "[2001:db8::77]:5555")]),
+    "/echo/latin1": (SELF_V4, "text/plain; charset=iso-8859-1",
+                     b"Votre adresse : 203.0.113.77 \xe9t\xe9 bloqu\xe9e",
+                     [("X-Your-IP", "203.0.113.77")]),
+}
+# Spellings that must not survive, and those that must (other addresses).
+GONE = {"/echo/v4": [r"203\.0\.113\.77"], "/echo/latin1": [r"203\.0\.113\.77"],
+        "/echo/v6": [r"2001:db8::77", r"2001:0db8:0000:0000:0000:0000:0000:0077",
+                     r"2001:db8:0:0::77"]}
+KEPT = {"/echo/v4": ["203.0.113.7,", "203.0.113.770", "10.203.0.113.77", "198.51.100.1"],
+        "/echo/latin1": [], "/echo/v6": ["2001:db8::770"]}
+
+
+def route_echo(server, conn, path):
+    if path.startswith("/echo/local/"):
+        _, ctype, body, headers = ("", "text/plain",
+                                   ("your address is %s" % path[len("/echo/local/"):]).encode(),
+                                   [])
+    else:
+        _, ctype, body, headers = ECHO[path]
+    send_response(conn, 200, "OK", [("Content-Type", ctype),
+                                     ("Content-Length", str(len(body)))] + headers, body)
+
+
+def helper_standin(server, conn):
+    """A test helper that says the request came from the address its URL's page echoes, and
+    whose own answer names that address in a key and a header (the probe stores the control)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = conn.recv(4096)
+        if not part:
+            return
+        data += part
+    head, rest = data.split(b"\r\n\r\n", 1)
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":", 1)[1])
+    req = json.loads(rest + recv_exact(conn, n - len(rest)))
+    path = "/" + req["http_request"].split("/", 3)[3]
+    addr = ECHO[path][0]
+    ep = ("[%s]:443" if ":" in addr else "%s:443") % addr
+    body = json.dumps({
+        "tcp_connect": {ep: {"status": True, "failure": None}},
+        "tls_handshake": {}, "quic_handshake": {},
+        "http_request": {"body_length": 5, "discovered_h3_endpoint": "", "failure": None,
+                         "title": "", "headers": {"X-Seen-From": addr}, "status_code": 200},
+        "http3_request": None,
+        "dns": {"failure": None, "addrs": [HOST]},
+        "ip_info": {},
+        "x_client_addr": addr}).encode()
+    send_response(conn, 200, "OK", [("Content-Type", "application/json"),
+                                     ("Content-Length", str(len(body)))], body)
+
+
 ROUTES = {
     "/title": route_title, "/length": route_length, "/close": route_close,
     "/chunked": route_chunked, "/big": route_big, "/chain/": route_chain,
@@ -362,7 +433,7 @@ ROUTES = {
     "/trickle-head": route_trickle_head, "/trickle-body": route_trickle_body,
     "/hugehead": route_hugehead, "/badutf8": route_badutf8, "/many/": route_many,
     "/input/": route_title, "/csv/": route_title, "/repeat/": route_title,
-    "/continue": route_continue, "/exact/": route_exact,
+    "/continue": route_continue, "/exact/": route_exact, "/echo/": route_echo,
 }
 
 
@@ -475,6 +546,7 @@ def setUpModule():
             tls_server_context(certs["self.pem"], certs["self.key"])), "selfsigned")
         FX["wronghost"] = start(tls_then_close_handler(
             tls_server_context(certs["other.pem"], certs["other.key"])), "wronghost")
+        FX["helper"] = start(helper_standin, "helper")
         FX["reset"] = start(reset_after_hello, "reset")
         FX["eof"] = start(eof_after_hello, "eof")
         FX["silent"] = start(silent_after_hello, "silent")
@@ -895,6 +967,117 @@ class TestHTTP(ProbeCase):
                         resp["x_title"])
         self.assertIsInstance(resp["headers"]["X-Bad"], str)
         self.check(rec, "test_keys.requests.0.response.x_body_length", len(BAD_UTF8_BODY))
+
+
+# --------------------------------------------------------------------------------------------
+# the probe's own address, scrubbed
+
+
+def whole(pattern):
+    """pattern as a whole address: not continued by an address character (a dot only when a
+    digit follows it)."""
+    return re.compile(r"(?<![0-9A-Za-z:.])" + pattern + r"(?![0-9A-Fa-f:]|\.[0-9])", re.I)
+
+
+def vigie_public(ip):
+    """vigie's notion with --lab: public, or a documentation range."""
+    a = ipaddress.ip_address(ip)
+    doc = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+    return a.is_global or any(a in ipaddress.ip_network(n) for n in doc if
+                              ipaddress.ip_network(n).version == a.version)
+
+
+def local_addresses():
+    """The addresses of this host's interfaces (IPv4: one per interface, SIOCGIFADDR)."""
+    out = []
+    for _, name in socket.if_nameindex():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            r = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name[:15].encode()))
+            out.append(socket.inet_ntoa(r[20:24]))
+        except OSError:
+            pass
+        finally:
+            s.close()
+    try:
+        with open("/proc/net/if_inet6") as f:
+            for line in f:
+                out.append(str(ipaddress.IPv6Address(int(line.split()[0], 16))))
+    except OSError:
+        pass
+    return out
+
+
+class TestScrub(ProbeCase):
+    """Issue 13, finding 6: the probe learns its public address from the helper (x_client_addr)
+    and stores page bodies and headers; a block page that echoes "your IP is ..." must be
+    published with the address only as "[scrubbed]", in every spelling, keys included."""
+
+    def test_echoed_address_is_scrubbed(self):
+        paths = sorted(ECHO)
+        r = probe("--lab", "--helper", "http://%s:%d/" % (HOST, FX["helper"].port),
+                  *[http_url(p) for p in paths])
+        self.assertEqual(len(r.records), len(paths), r.stderr)
+        self.assertNotIn("203.0.113.77", r.stderr)
+        for rec in r.records:
+            path = "/" + rec["input"].split("/", 3)[3]
+            line = json.dumps(rec)
+            tk = rec["test_keys"]
+            resp = tk["requests"][0]["response"]
+            self.assertEqual(rec["probe_ip"], "127.0.0.1")
+            self.assertIsNotNone(tk["control"], tk["control_failure"])
+            body = resp["body"]
+            if isinstance(body, dict):
+                self.assertEqual(body["format"], "base64", brief(rec))
+                body = base64.b64decode(body["data"]).decode("latin-1")
+                raw = body.encode("latin-1")
+            else:
+                raw = body.encode()
+            for pat in GONE[path]:
+                self.assertIsNone(whole(pat).search(line), "%s in %s" % (pat, brief(rec)))
+                self.assertIsNone(whole(pat).search(body), "%s in the body %r" % (pat, body))
+            for kept in KEPT[path]:
+                self.assertIn(kept, line, "another address, not the probe's: " + brief(rec))
+            self.assertIn("[scrubbed]", body)
+            # The body's length and digest are the stored body's (a digest of the original
+            # would give the address away to anyone who tries them all).
+            self.assertEqual(resp["x_body_length"], len(raw))
+            self.assertEqual(resp["x_body_sha256"], hashlib.sha256(raw).hexdigest())
+            # Headers, both lists; the control's key and header.
+            self.assertIn("[scrubbed]", resp["headers"]["X-Your-IP"])
+            self.assertIn(["X-Your-IP", resp["headers"]["X-Your-IP"]], resp["headers_list"])
+            self.assertEqual(tk["control"]["http_request"]["headers"]["X-Seen-From"],
+                             "[scrubbed]")
+            self.assertEqual(list(tk["control"]["tcp_connect"]),
+                             ["[[scrubbed]]:443" if path == "/echo/v6" else "[scrubbed]:443"])
+            if path == "/echo/v4":
+                self.assertEqual(resp["headers"]["X-Forwarded-For"], "[scrubbed], 198.51.100.1")
+                self.assertEqual(resp["headers"]["Set-Cookie"], "seen=[scrubbed]:5555")
+                self.assertEqual(resp["x_title"], "Blocked for [scrubbed]")
+                self.assertIn("Also [scrubbed] and [[scrubbed]]:443; not 203.0.113.7,", body)
+
+    def local_echo(self, ip):
+        r = probe("--lab", http_url("/echo/local/" + ip))
+        self.assertEqual(len(r.records), 1, r.stderr)
+        rec = r.records[0]
+        return rec, rec["test_keys"]["requests"][0]["response"]["body"]
+
+    def test_local_public_address_is_scrubbed(self):
+        """Without any helper: the public addresses of the local interfaces (with --lab,
+        documentation ranges count as public)."""
+        public = [a for a in local_addresses() if vigie_public(a)]
+        if not public:
+            self.skipTest("no interface of this host has a public or documentation address")
+        rec, body = self.local_echo(public[0])
+        self.assertEqual(body, "your address is [scrubbed]", brief(rec))
+        self.assertIsNone(whole(re.escape(public[0])).search(json.dumps(rec["test_keys"])))
+
+    def test_local_other_address_is_kept(self):
+        """Addresses that are not public (private, loopback) name no probe: kept."""
+        other = [a for a in local_addresses() if not vigie_public(a) and
+                 not ipaddress.ip_address(a).is_loopback] or ["::1"]
+        rec, body = self.local_echo(other[0])
+        self.assertEqual(body, "your address is " + other[0], brief(rec))
 
 
 # --------------------------------------------------------------------------------------------

@@ -385,6 +385,53 @@ class TestCollectorAPI(unittest.TestCase):
         self.assertFalse([l for l in c.log() if CLIENT_IP in l])
         self.assertFalse(database_contains(CLIENT_IP), "the client address is in the database")
 
+    def test_probe_ip_scrubbed_exactly(self):
+        """Issue 13, finding 6: the declared address in keys, in its other spellings, as plain
+        IPv4 under an IPv4-mapped probe_ip; and never a longer address that contains it."""
+        c, asn = col(), next_asn()
+        rid = c.open_report("ZZ", asn)
+
+        def stored(probe_ip, control, note):
+            m = variant(asn, start=stamp(5, next_asn() % 24, next_asn() % 60))
+            m["probe_ip"] = probe_ip
+            m["test_keys"]["control"] = control
+            m["test_keys"]["x_note"] = note
+            status, _, j = c.submit(rid, m)
+            self.assertEqual(status, 200, j)
+            status, _, raw = c.request("GET", "/api/v1/measurement/" + j["measurement_uid"])
+            self.assertEqual(status, 200)
+            got = json.loads(raw)
+            self.assertEqual(got["probe_ip"], "127.0.0.1")
+            return got["test_keys"], raw.decode()
+
+        # An object key ("A.B.C.D:443"); a longer address is another one.
+        tk, raw = stored("198.51.100.23",
+                         {"tcp_connect": {"198.51.100.23:443": {"status": True},
+                                          "198.51.100.230:443": {"status": False}}},
+                         "from 198.51.100.23, not 198.51.100.231 nor 10.198.51.100.23")
+        self.assertEqual(list(tk["control"]["tcp_connect"]), ["[scrubbed]:443", "198.51.100.230:443"])
+        self.assertEqual(tk["x_note"], "from [scrubbed], not 198.51.100.231 nor 10.198.51.100.23")
+        self.assertNotIn("198.51.100.23:", raw)
+        self.assertNotIn("[scrubbed]1", raw)
+        # probe_ip ::ffff:A.B.C.D: the plain IPv4 goes too; keys that meet keep both values.
+        tk, raw = stored("::ffff:198.51.100.24",
+                         {"ip_info": {"198.51.100.24": {"asn": 1}, "::FFFF:198.51.100.24": {"asn": 2}}},
+                         "plain 198.51.100.24, mapped ::ffff:198.51.100.24")
+        self.assertEqual(tk["control"]["ip_info"], {"[scrubbed]": {"asn": 1},
+                                                    "[scrubbed] (2)": {"asn": 2}})
+        self.assertEqual(tk["x_note"], "plain [scrubbed], mapped [scrubbed]")
+        self.assertNotIn("198.51.100.24", raw)
+        # IPv6: every spelling of the declared one.
+        tk, raw = stored("2001:DB8:0:0::77", {"tcp_connect": {"[2001:db8::77]:443": {}}},
+                         "2001:db8::77 2001:0db8:0000:0000:0000:0000:0000:0077 2001:Db8::77")
+        self.assertEqual(list(tk["control"]["tcp_connect"]), ["[[scrubbed]]:443"])
+        self.assertEqual(tk["x_note"], "[scrubbed] [scrubbed] [scrubbed]")
+        for spelling in ("2001:db8::77", "2001:0db8:0000", "2001:DB8:0:0::77", "2001:Db8::77"):
+            self.assertNotIn(spelling, raw)
+            self.assertFalse(database_contains(spelling), spelling + " is in the database")
+        self.assertFalse(database_contains("198.51.100.23:443"))
+        self.assertFalse(database_contains("198.51.100.24\""))
+
     def test_log_client_address_opt_in(self):
         db = os.path.join(FX["tmp"], "optin.db") if not PG else PG
         c = Collector("--log-client-address", db=db)

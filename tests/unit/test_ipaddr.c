@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test_ipaddr.c - bogon classification, both edges of every prefix. */
+/* test_ipaddr.c - bogon classification, both edges of every prefix; finding addresses in text. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/ipaddr.h"
@@ -312,6 +313,141 @@ test_canon(void **state)
     assert_string_equal(out, "untouched");
 }
 
+/* text with every address of the set found in it marked <like this>. */
+static void
+marked(const struct vg_ip_set *set, const char *text, char *out, size_t cap)
+{
+    size_t len = strlen(text), at = 0, off, n, o = 0;
+    struct vg_ip_scan sc;
+
+    vg_ip_scan_init(&sc, text, len);
+    while (vg_ip_scan_next(&sc, set, &off, &n)) {
+        assert_true(off >= at && n > 0 && off + n <= len);
+        o += (size_t)snprintf(out + o, cap - o, "%.*s<%.*s>", (int)(off - at), text + at, (int)n,
+                              text + off);
+        assert_true(o < cap);
+        at = off + n;
+    }
+    snprintf(out + o, cap - o, "%s", text + at);
+}
+
+static void
+test_set(void **state)
+{
+    struct vg_ip_set set = {0};
+    uint8_t a[16] = {0};
+
+    (void)state;
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.7", 9), 0);
+    assert_int_equal(vg_ip_set_add(&set, "::ffff:192.0.2.7", 16), 0); /* the same address */
+    assert_int_equal(set.n, 1);
+    assert_int_equal(vg_ip_set_add(&set, "2001:DB8:0:0::77", 16), 0);
+    assert_int_equal(vg_ip_set_add(&set, "2001:db8::77", 12), 0);
+    assert_int_equal(set.n, 2);
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.7:443", 13), VG_EINVAL);
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.7", 0), VG_EINVAL);
+    assert_int_equal(vg_ip_set_add(&set, "example.org", 11), VG_EINVAL);
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.8\0x", 11), VG_EINVAL); /* all len bytes */
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.77", 9), 0); /* len bytes only: 192.0.2.7 */
+    assert_int_equal(set.n, 2);
+    a[10] = a[11] = 0xff;
+    a[12] = 192;
+    a[14] = 2;
+    a[15] = 7;
+    assert_true(vg_ip_set_has(&set, a));
+    a[15] = 8;
+    assert_false(vg_ip_set_has(&set, a));
+    /* Full. */
+    for (unsigned i = 2; i < VG_IP_SET_MAX; i++) {
+        char ip[32];
+
+        snprintf(ip, sizeof(ip), "198.51.100.%u", i);
+        assert_int_equal(vg_ip_set_add(&set, ip, strlen(ip)), 0);
+    }
+    assert_int_equal(set.n, VG_IP_SET_MAX);
+    assert_int_equal(vg_ip_set_add(&set, "203.0.113.1", 11), VG_ETOOBIG);
+    assert_int_equal(vg_ip_set_add(&set, "198.51.100.2", 12), 0); /* already there */
+}
+
+/* Every textual form of the addresses, as whole addresses: never a part of a longer one. */
+static void
+test_find(void **state)
+{
+    static const struct {
+        const char *text, *want;
+    } finds[] = {
+        /* IPv4: whole dotted quads only */
+        {"your IP is 192.0.2.7", "your IP is <192.0.2.7>"},
+        {"your IP is 192.0.2.7.", "your IP is <192.0.2.7>."},
+        {"192.0.2.7:443", "<192.0.2.7>:443"},
+        {"http://192.0.2.7:8080/x?ip=192.0.2.7&y", "http://<192.0.2.7>:8080/x?ip=<192.0.2.7>&y"},
+        {"192.0.2.71", "192.0.2.71"},
+        {"192.0.2.70 192.0.2.7", "192.0.2.70 <192.0.2.7>"},
+        {"10.192.0.2.7", "10.192.0.2.7"},
+        {"192.0.2.7.5", "192.0.2.7.5"},
+        {"1192.0.2.7", "1192.0.2.7"},
+        {"192.000.002.007", "192.000.002.007"},
+        {"192.0.2.7192.0.2.7", "192.0.2.7192.0.2.7"},
+        {"ip=192.0.2.7;", "ip=<192.0.2.7>;"},
+        {"x192.0.2.7y", "x<192.0.2.7>y"},
+        {"a192.0.2.7f", "a<192.0.2.7>f"},
+        {"...192.0.2.7...", "...<192.0.2.7>..."},
+        {"[192.0.2.7]", "[<192.0.2.7>]"},
+        /* IPv4-mapped IPv6, and the IPv4 inside an IPv6 text */
+        {"::ffff:192.0.2.7", "<::ffff:192.0.2.7>"},
+        {"::FFFF:c000:207", "<::FFFF:c000:207>"},
+        {"[::ffff:192.0.2.7]:443", "[<::ffff:192.0.2.7>]:443"},
+        {"::ffff:192.0.2.7:443", "::ffff:<192.0.2.7>:443"},
+        {"64:ff9b::192.0.2.7", "64:ff9b::<192.0.2.7>"},
+        {"::ffff:192.0.2.71", "::ffff:192.0.2.71"},
+        /* IPv6 in every spelling */
+        {"2001:db8::77", "<2001:db8::77>"},
+        {"2001:DB8:0:0::77", "<2001:DB8:0:0::77>"},
+        {"2001:0db8:0000:0000:0000:0000:0000:0077", "<2001:0db8:0000:0000:0000:0000:0000:0077>"},
+        {"[2001:db8::77]:443", "[<2001:db8::77>]:443"},
+        {"from 2001:db8::77.", "from <2001:db8::77>."},
+        {"IP:2001:db8::77: seen", "IP:<2001:db8::77>: seen"},
+        {"2001:db8::77:1", "2001:db8::77:1"},
+        {"2001:db8::770", "2001:db8::770"},
+        {"12001:db8::77", "12001:db8::77"},
+        {"a2001:db8::77", "a2001:db8::77"},
+        {"2001:db8::77/64", "<2001:db8::77>/64"},
+        {"fe80::1%eth0 2001:db8::77%eth0", "fe80::1%eth0 <2001:db8::77>%eth0"},
+        /* nothing like an address */
+        {"", ""},
+        {"no address here: a.b.c.d, 12:30, ::, 1.2.3",
+         "no address here: a.b.c.d, 12:30, ::, 1.2.3"},
+    };
+    struct vg_ip_set set = {0};
+    char out[512];
+
+    (void)state;
+    assert_int_equal(vg_ip_set_add(&set, "192.0.2.7", 9), 0);
+    assert_int_equal(vg_ip_set_add(&set, "2001:db8::77", 12), 0);
+    for (size_t i = 0; i < sizeof(finds) / sizeof(finds[0]); i++) {
+        marked(&set, finds[i].text, out, sizeof(out));
+        if (strcmp(out, finds[i].want) != 0) {
+            fail_msg("'%s': got '%s', want '%s'", finds[i].text, out, finds[i].want);
+        }
+    }
+    /* Bytes, not C strings: a NUL is a delimiter like any other. */
+    {
+        static const char nul[] = "a\0"
+                                  "192.0.2.7\0b";
+        size_t off, n;
+
+        assert_true(vg_ip_set_find(&set, nul, sizeof(nul) - 1, 0, &off, &n));
+        assert_int_equal(off, 2);
+        assert_int_equal(n, 9);
+        /* A search that starts inside a text reads it from there. */
+        assert_false(vg_ip_set_find(&set, "192.0.2.7", 9, 1, &off, &n));
+        assert_false(vg_ip_set_find(&set, "192.0.2.7", 8, 0, &off, &n));
+    }
+    /* An empty set finds nothing. */
+    memset(&set, 0, sizeof(set));
+    assert_false(vg_ip_set_find(&set, "192.0.2.7", 9, 0, &(size_t){0}, &(size_t){0}));
+}
+
 int
 main(void)
 {
@@ -326,6 +462,8 @@ main(void)
         cmocka_unit_test(test_bogon_lab),
         cmocka_unit_test(test_split_hostport),
         cmocka_unit_test(test_canon),
+        cmocka_unit_test(test_set),
+        cmocka_unit_test(test_find),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
