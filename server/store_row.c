@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_row.c - a measurement's row (store.h struct vg_store_meas): its fields read through the
- * record module (meas/record_read.h), the domain of its input, its idempotency key and
+ * record module (meas/record_read.h), the domain of its input, its content key and
  * measurement_uid; and the checks vg_store_insert and the report calls make of what callers pass.
  */
 #include <stdio.h>
@@ -103,6 +103,37 @@ vg__store_url_domain(const char *input, char *out, size_t outlen)
     }
 }
 
+void
+vg__store_content_key(json_t *obj, char out[VG_STORE_IDEM_MAX])
+{
+    json_t *content = obj;
+    uint8_t digest[64];
+    char hex[129], *text;
+
+    /* A shallow copy without report_id: the other members keep their order. */
+    if (json_object_get(obj, VG_REC_KEY_REPORT_ID) != NULL) {
+        content = json_copy(obj);
+        json_object_del(content, VG_REC_KEY_REPORT_ID);
+    } else {
+        json_incref(content);
+    }
+    text = json_dumps(content, JSON_COMPACT);
+    json_decref(content);
+    vg_sha512(text != NULL ? text : "", text != NULL ? strlen(text) : 0, digest);
+    free(text);
+    vg_hex(digest, 32, hex);
+    snprintf(out, VG_STORE_IDEM_MAX, "h:%s", hex);
+}
+
+bool
+vg_store_provenance_ok(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+
+    return n > 0 && n <= VG_STORE_PROV_MAX &&
+           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
 /* The row of measurement obj, read through the record module (meas/record_read.h); row->raw
  * and row->raw_len are set. */
 static int
@@ -134,13 +165,11 @@ vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, 
     memcpy(row->blocking, sum.blocking, sizeof(row->blocking));
     row->accessible = sum.accessible;
 
+    snprintf(row->provenance, sizeof(row->provenance), "%s", VG_STORE_ANONYMOUS);
     vg_sha512(row->raw, row->raw_len, digest);
     vg_hex(digest, 64, hex);
-    if (sum.has_id) {
-        snprintf(row->idem_key, sizeof(row->idem_key), "c:%s", sum.id);
-    } else {
-        snprintf(row->idem_key, sizeof(row->idem_key), "h:%.32s", hex);
-    }
+    /* Never the client's "id" alone: two different measurements may carry the same one. */
+    vg__store_content_key(obj, row->idem_key);
     if (received_us <= 0) {
         received_us = vg__store_now_us();
     }
@@ -238,6 +267,9 @@ vg__store_row_valid(const struct vg_store_meas *m)
                   vg__store_terminated(m->blocking, sizeof(m->blocking)),
               VG_EINVAL);
     VG_ENSURE(strlen(m->probe_cc) == 2 && vg__store_verdict_ok(m->x_verdict), VG_EINVAL);
+    VG_ENSURE(vg__store_terminated(m->provenance, sizeof(m->provenance)) &&
+                  vg_store_provenance_ok(m->provenance),
+              VG_EINVAL);
     VG_ENSURE(m->accessible >= -1 && m->accessible <= 1, VG_EINVAL);
     VG_ENSURE(!m->has_input || m->input[0] != '\0', VG_EINVAL);
     return 0;

@@ -139,7 +139,10 @@ test_submit_normalises(void **state)
                         "seen [scrubbed] twice: [scrubbed]");
     json_decref(m);
     assert_string_equal(u.row.report_id, rep.report_id);
-    assert_string_equal(u.row.idem_key, "c:0b7e2f4e-3c1d-4a56-9f0e-2d7c1b9a8e11");
+    /* the content key, never the client's id alone */
+    assert_int_equal(strncmp(u.row.idem_key, "h:", 2), 0);
+    assert_int_equal(strlen(u.row.idem_key), 66);
+    assert_string_equal(u.row.provenance, "anonymous");
     assert_string_equal(u.row.x_verdict, "blocked");
     assert_string_equal(u.row.domain, "example.org");
     assert_int_equal(u.row.probe_asn, 30722);
