@@ -59,6 +59,9 @@ serve_usage(FILE *f)
     fprintf(f,
             "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
             "      --tls-key PEM       ...and this private key\n"
+            "      --client-ca PEM     (HTTPS) take client certificates these authorities\n"
+            "                          issued as upload credentials: their common name is\n"
+            "                          the NAME recorded\n"
             "      --db-timeout T      wait for a database lock or connection this long, then\n"
             "                          answer 503 (default 5s; e.g. 500ms, 10s)\n"
             "      --sqlite-normal     SQLite synchronous=NORMAL: faster; a commit survives a\n"
@@ -68,8 +71,9 @@ serve_usage(FILE *f)
             "                          Authorization: Bearer TOKEN and what it uploads is\n"
             "                          recorded as from NAME (the file must not be readable\n"
             "                          by other users; SIGHUP reads it again)\n"
-            "      --require-token     refuse uploads without a valid token (401); default:\n"
-            "                          also take anonymous uploads, recorded as 'anonymous'\n"
+            "      --require-token     refuse uploads without a valid token (or client\n"
+            "                          certificate) (401); default: also take anonymous\n"
+            "                          uploads, recorded as 'anonymous'\n"
             "      --max-clock-skew T  refuse a measurement that says it started more than T\n"
             "                          after it arrived (default 10m; e.g. 30s, 1h)\n"
             "      --alert-webhook URL POST a JSON event to this http(s):// URL when the\n"
@@ -371,6 +375,7 @@ enum {
     OPT_UPLOAD_TOKENS,
     OPT_REQUIRE_TOKEN,
     OPT_MAX_SKEW,
+    OPT_CLIENT_CA,
 };
 
 int
@@ -483,14 +488,20 @@ vg__serve_reload(struct vg_auth *auth, const char *path)
 static void
 vg__serve_say_uploads(const struct vg_collector_opts *co, const char *tokens)
 {
-    if (co->auth != NULL) {
-        fprintf(stderr, "vigie serve: uploads: %zu upload tokens from %s; %s\n",
-                vg_auth_count(co->auth), tokens,
-                co->require_credential ? "anonymous uploads refused"
-                                       : "anonymous uploads taken, recorded as anonymous");
-    } else {
+    if (co->auth == NULL && co->tls_client_ca == NULL) {
         fprintf(stderr, "vigie serve: uploads: anonymous (no --upload-tokens)\n");
+        return;
     }
+    fprintf(stderr, "vigie serve: uploads: ");
+    if (co->auth != NULL) {
+        fprintf(stderr, "%zu upload tokens from %s; ", vg_auth_count(co->auth), tokens);
+    }
+    if (co->tls_client_ca != NULL) {
+        fprintf(stderr, "client certificates from %s; ", co->tls_client_ca);
+    }
+    fprintf(stderr, "%s\n",
+            co->require_credential ? "anonymous uploads refused"
+                                   : "anonymous uploads taken, recorded as anonymous");
 }
 
 /* Run the collector until SIGINT or SIGTERM, then finish the requests in flight. Takes alerts.
@@ -597,6 +608,7 @@ vg_cmd_serve(int argc, char **argv)
         {"upload-tokens", required_argument, NULL, OPT_UPLOAD_TOKENS},
         {"require-token", no_argument, NULL, OPT_REQUIRE_TOKEN},
         {"max-clock-skew", required_argument, NULL, OPT_MAX_SKEW},
+        {"client-ca", required_argument, NULL, OPT_CLIENT_CA},
         VG_LIMITS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -702,6 +714,9 @@ vg_cmd_serve(int argc, char **argv)
         case OPT_REQUIRE_TOKEN:
             co.require_credential = true;
             break;
+        case OPT_CLIENT_CA:
+            co.tls_client_ca = optarg;
+            break;
         case OPT_MAX_SKEW:
             if (vg_parse_duration_ms(optarg, &v) < 0 || v > VG_INGEST_SKEW_MAX * 1000ULL) {
                 fprintf(stderr,
@@ -744,8 +759,13 @@ vg_cmd_serve(int argc, char **argv)
         fprintf(stderr, "vigie serve: --listen ADDR:PORT is required\n");
         goto usage_error;
     }
-    if (co.require_credential && tokens == NULL) {
-        fprintf(stderr, "vigie serve: --require-token needs --upload-tokens FILE\n");
+    if (co.require_credential && tokens == NULL && co.tls_client_ca == NULL) {
+        fprintf(stderr, "vigie serve: --require-token needs --upload-tokens FILE (or"
+                        " --client-ca PEM)\n");
+        goto usage_error;
+    }
+    if (co.tls_client_ca != NULL && co.tls_cert == NULL) {
+        fprintf(stderr, "vigie serve: --client-ca needs HTTPS (--tls-cert and --tls-key)\n");
         goto usage_error;
     }
     if (tokens != NULL && vg_auth_load(tokens, &co.auth, err, sizeof(err)) < 0) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * auth.h - the upload credentials of `vigie serve --upload-tokens FILE` (docs/api.md,
- * "Credentials"): a file of "NAME TOKEN" lines, read at start and again on SIGHUP. A client
- * presents a token with "Authorization: Bearer TOKEN"; its NAME becomes the provenance of what it
- * uploads. Only SHA-256 digests of the tokens are kept in memory, compared in constant time.
+ * auth.h - the upload credentials of `vigie serve` (docs/api.md, "Credentials"). Tokens
+ * (--upload-tokens FILE): a file of "NAME TOKEN" lines, read at start and again on SIGHUP; a
+ * client presents one with "Authorization: Bearer TOKEN" and its NAME becomes the provenance of
+ * what it uploads. Only SHA-256 digests of the tokens are kept in memory, compared in constant
+ * time. TLS client certificates (--client-ca FILE): vg_auth_client_cert, at the end.
  *
  * The file: one credential per line, NAME and TOKEN separated by spaces or tabs; blank lines and
  * lines starting with '#' are skipped. NAME: 1 to 64 characters among A-Z a-z 0-9 _ . - (not
@@ -66,5 +67,16 @@ VG_MUST_USE int vg_auth_check(struct vg_auth *a, const char *header,
 
 /* Release the table (the digests are wiped). NULL is a no-op. */
 void vg_auth_free(struct vg_auth *a);
+
+struct MHD_Connection;
+
+/*
+ * The client certificate of an HTTPS connection of a server started with tls_client_ca
+ * (http_util.h): verified against those authorities (chain and dates), its subject's common name
+ * into name (auth_tls.c). 0; VG_ENOTFOUND when the client sent none (or the connection is not
+ * TLS); VG_EACCES when it does not verify; VG_EPROTO when its common name is not a credential
+ * name (A-Z a-z 0-9 _ . -, 1 to 64 characters, not "anonymous").
+ */
+VG_MUST_USE int vg_auth_client_cert(struct MHD_Connection *conn, char name[VG_STORE_PROV_MAX + 1]);
 
 #endif

@@ -7,7 +7,7 @@
  * (ingest.h) and stored; queries are checked (api.h) and read from the store.
  *
  * Privacy: the client's address is never stored; it is logged only with --log-client-address.
- * Trust: uploads carry a credential or are anonymous (vg__refuse_credential); each measurement
+ * Trust: uploads carry a credential or are anonymous (vg__credential); each measurement
  * records which (its provenance), never a token or an address.
  *
  * The parts (collector_impl.h): this file holds the server (start, stop, routing, the request's
@@ -331,43 +331,60 @@ vg__media_is(const char *v, const char *const *types)
 }
 
 /*
- * Who uploads (docs/api.md, "Credentials"), before the body is read: the name of the
- * credential presented with "Authorization: Bearer TOKEN" into rq->provenance, else anonymous.
- * A token that is malformed or unknown is refused, even where anonymous uploads are taken (a
- * client that means to be trusted must learn that it is not); so is an upload without one when
- * credentials are required. Answers and returns true on a refusal.
+ * Who uploads (docs/api.md, "Credentials"), from the request's head: the name of the credential
+ * presented with "Authorization: Bearer TOKEN", else of the client certificate (--client-ca),
+ * into rq->provenance; without either, anonymous. A credential that is malformed or not valid is
+ * refused, even where anonymous uploads are taken (a client that means to be trusted must learn
+ * that it is not); so is an upload without one when credentials are required. A refusal sets
+ * rq->deny (answered 401 once the body is read, never stored) and returns true.
  */
 static bool
-vg__refuse_credential(struct vg__req *rq, enum MHD_Result *ret)
+vg__credential(struct vg__req *rq)
 {
     const char *h =
         MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     struct vg_collector *c = rq->c;
 
     vg_strlcpy(rq->provenance, VG_STORE_ANONYMOUS, sizeof(rq->provenance));
-    if (h == NULL) {
-        if (c->o.require_credential) {
-            *ret = vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED,
-                                       "this collector takes uploads with a credential only:"
-                                       " send Authorization: Bearer TOKEN");
+    if (h == NULL && c->o.tls_client_ca != NULL) {
+        switch (vg_auth_client_cert(rq->conn, rq->provenance)) {
+        case 0:
+            return false;
+        case VG_ENOTFOUND:
+            break;
+        case VG_EPROTO:
+            rq->deny = "the client certificate's common name is not a credential name"
+                       " (A-Z a-z 0-9 _ . -)";
+            return true;
+        default:
+            rq->deny = "the client certificate is not valid (not issued by --client-ca, or"
+                       " expired)";
             return true;
         }
-        return false;
+    }
+    if (h == NULL) {
+        if (!c->o.require_credential) {
+            return false;
+        }
+        rq->deny = c->o.tls_client_ca != NULL
+                       ? "this collector takes uploads with a credential only: send"
+                         " Authorization: Bearer TOKEN or a client certificate"
+                       : "this collector takes uploads with a credential only: send"
+                         " Authorization: Bearer TOKEN";
+        return true;
     }
     if (c->o.auth == NULL) {
-        *ret = vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED,
-                                   "this collector has no upload tokens: send no Authorization");
+        rq->deny = "this collector has no upload tokens: send no Authorization";
         return true;
     }
     switch (vg_auth_check(c->o.auth, h, rq->provenance)) {
     case 0:
         return false;
     case VG_EPROTO:
-        *ret = vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED,
-                                   "the Authorization header must be: Bearer TOKEN");
+        rq->deny = "the Authorization header must be: Bearer TOKEN";
         break;
     default:
-        *ret = vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED, "unknown upload token");
+        rq->deny = "unknown upload token";
         break;
     }
     vg_strlcpy(rq->provenance, VG_STORE_ANONYMOUS, sizeof(rq->provenance));
@@ -427,6 +444,9 @@ vg__dispatch(struct vg__req *rq)
     enum MHD_Result ret;
     bool answered;
 
+    if (rq->deny != NULL) {
+        return vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED, rq->deny);
+    }
     switch (rq->route) {
     case VG__R_LIST:
         return vg__collector_query(rq, VG_API_MEASUREMENTS);
@@ -514,9 +534,11 @@ vg__collector_on_request(void *cls, struct MHD_Connection *conn, const char *url
             return vg__collector_error(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
                                        vg__routes[rq->route].post ? "use POST" : "use GET");
         }
-        if (vg__routes[rq->route].post &&
-            (vg__refuse_credential(rq, &ret) || vg__refuse_headers(rq, &ret))) {
+        if (vg__routes[rq->route].post && !vg__credential(rq) && vg__refuse_headers(rq, &ret)) {
             return ret;
+        }
+        if (rq->deny != NULL && vg_http_declared_over(conn, c->o.max_body)) {
+            return vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED, rq->deny); /* not read */
         }
         /* Everything else is answered once the request is complete: an answer queued now
          * would close a keep-alive connection (libmicrohttpd refuses to read an unread body). */
@@ -527,6 +549,14 @@ vg__collector_on_request(void *cls, struct MHD_Connection *conn, const char *url
         return MHD_YES;
     }
     if (*upload_size > 0) {
+        if (rq->deny != NULL) {
+            /* dropped; no more than a body may hold */
+            rq->dropped += *upload_size;
+            *upload_size = 0;
+            return rq->dropped > c->o.max_body
+                       ? vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED, rq->deny)
+                       : MHD_YES;
+        }
         if (vg__routes[rq->route].post) {
             vg__collector_body_add(rq, upload, *upload_size);
         }
@@ -568,6 +598,7 @@ vg_collector_start(const struct vg_collector_opts *o, struct vg_collector **out,
         .listen = o->listen,
         .tls_cert = o->tls_cert,
         .tls_key = o->tls_key,
+        .tls_client_ca = o->tls_client_ca,
         .thread_per_conn = true,
         .limits = o->limits,
         .on_request = vg__collector_on_request,

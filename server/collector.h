@@ -24,6 +24,8 @@ struct vg_collector_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
+    const char *tls_client_ca;    /* PEM: take client certificates these CAs issued as credentials
+                                     (their common name is the provenance); needs HTTPS */
     size_t max_body;              /* request body bytes accepted, also after gunzip; more: 413 */
     struct vg_http_limits limits; /* connections (one thread each) and their deadlines */
     bool log_client;              /* put the client's address in the request log */
@@ -31,9 +33,10 @@ struct vg_collector_opts {
     struct vg_store *store;       /* borrowed; outlives the collector */
     struct vg_alerts *alerts; /* verdict-change alerts (alerts.h) fed by the ingest path, or NULL */
     /* Uploads (POST) and credentials (docs/api.md, "Credentials"): a valid "Authorization:
-     * Bearer TOKEN" makes the token's name the provenance of what the request uploads; a token
-     * that is not valid is refused (401); without one the upload is anonymous, or refused (401)
-     * when require_credential. */
+     * Bearer TOKEN" makes the token's name the provenance of what the request uploads, else a
+     * valid client certificate (tls_client_ca) its common name; a credential that is not valid
+     * is refused (401); without one the upload is anonymous, or refused (401) when
+     * require_credential. */
     struct vg_auth *auth;    /* upload tokens (auth.h), borrowed; NULL: none */
     bool require_credential; /* refuse anonymous uploads */
     int64_t max_skew_s;      /* refuse a measurement dated more than this after its arrival (400) */

@@ -64,7 +64,11 @@ struct vg__req {
     enum vg__route route;
     char id[VG_UID_MAX];                    /* the report_id or measurement_uid of the path */
     char provenance[VG_STORE_PROV_MAX + 1]; /* an upload's: its credential's name, or
-                                               VG_STORE_ANONYMOUS (collector.c vg__auth) */
+                                               VG_STORE_ANONYMOUS (collector.c) */
+    const char *deny; /* refused for its credential: the 401's message (static), answered once
+                         the body is read and dropped (an early answer can be lost to a reset
+                         while the client is still sending) */
+    size_t dropped;   /* body bytes of a denied request read and dropped */
     bool gzip;
     bool too_big, too_busy;
     size_t buffered; /* body bytes counted in c->buffered */

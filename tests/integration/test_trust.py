@@ -29,7 +29,9 @@ import random
 import re
 import shutil
 import signal
+import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -114,11 +116,17 @@ class Collector(harness.Server):
         self.db = db or FX["db"]
         super().__init__(VIGIE, "serve", "--db", self.db, *args)
 
+    ctx = None  # an SSL context (HTTPS), with the client certificate to present if any
+
     def request(self, method, path, body=None, headers=None, token=None):
         h = dict(headers or {})
         if token is not None:
             h["Authorization"] = "Bearer " + token
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+        if self.https:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=TIMEOUT,
+                                               context=self.ctx)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
         try:
             conn.request(method, path, body=body, headers=h)
             resp = conn.getresponse()
@@ -421,6 +429,20 @@ class TestCredentials(unittest.TestCase):
             st, _, j = c.post("/report", report_meta(asn),
                               headers={"Authorization": "Basic " + TOKEN_A})
             self.assertEqual(st, 401, j)
+            # A refused upload declaring a body larger than any is answered unread.
+            s = socket.create_connection(("127.0.0.1", c.port), timeout=TIMEOUT)
+            try:
+                s.sendall(b"POST /api/v1/bulk HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                          b"application/x-ndjson\r\nContent-Length: 1000000000\r\n\r\n")
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    part = s.recv(4096)
+                    if not part:
+                        break
+                    data += part
+                self.assertTrue(data.startswith(b"HTTP/1.1 401 "), data)
+            finally:
+                s.close()
             # The holder of a token: accepted, and recorded as its name, never the token.
             rid = c.open_report(asn, TOKEN_A)["report_id"]
             st, _, j = c.submit(rid, meas(OK, now(), asn))  # the submit id alone is not enough
@@ -502,6 +524,70 @@ class TestCredentials(unittest.TestCase):
                              ["probe-n", "probe-n", "probe-a"])
         finally:
             self.assertEqual(c.stop(), 0)
+
+
+class TestClientCertificates(unittest.TestCase):
+    """Finding 3, the other credential: a TLS client certificate from --client-ca's
+    authorities, its common name recorded as the provenance."""
+
+    def client_cert(self, d, name, subject, ca="ca"):
+        with open(os.path.join(d, name + ".ext"), "w") as f:
+            f.write("basicConstraints = critical, CA:FALSE\nkeyUsage = critical, "
+                    "digitalSignature\nextendedKeyUsage = clientAuth\n")
+        harness.openssl(d, "req", "-new", "-config", "openssl.cnf", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", name + ".key",
+                        "-out", name + ".csr", "-subj", subject)
+        harness.openssl(d, "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey",
+                        ca + ".key", "-set_serial", str(random.randint(5000, 1 << 30)), "-days",
+                        "30", "-extfile", name + ".ext", "-out", name + ".pem")
+        return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+
+    def test_client_certificate(self):
+        d = tempfile.mkdtemp(dir=FX["tmp"])
+        certs = harness.make_certs(d, "vigie trust test CA", [("server", "127.0.0.1")],
+                                   "/CN=probe-self")
+        good = self.client_cert(d, "probe-c", "/CN=probe-c")
+        badname = self.client_cert(d, "badname", "/CN=not a name")
+        c = Collector("--tls-cert", certs["server.pem"], "--tls-key", certs["server.key"],
+                      "--client-ca", certs["ca.pem"], "--upload-tokens", FX["tokens"],
+                      "--require-token", db=PG if PG else os.path.join(FX["tmp"], "certs.db"))
+        try:
+            asn = next_asn()
+            self.assertTrue(c.wait_log(r"client certificates from .*anonymous uploads refused"))
+
+            def with_cert(pair):
+                ctx = ssl.create_default_context(cafile=certs["ca.pem"])
+                if pair is not None:
+                    ctx.load_cert_chain(*pair)
+                c.ctx = ctx
+
+            with_cert(None)
+            st, j = c.bulk([meas(OK, now(), asn)])
+            self.assertEqual(st, 401, j)
+            self.assertIn("client certificate", j["error"])
+            with_cert((certs["self.pem"], certs["self.key"]))  # not issued by the CA
+            st, j = c.bulk([meas(OK, now(), asn)])
+            self.assertEqual(st, 401, j)
+            self.assertIn("not valid", j["error"])
+            with_cert(badname)
+            st, j = c.bulk([meas(OK, now(), asn)])
+            self.assertEqual(st, 401, j)
+            self.assertIn("common name", j["error"])
+            with_cert(good)
+            j = c.open_report(asn)
+            st, _, s = c.submit(j["report_id"], meas(OK, now(), asn))
+            self.assertEqual(st, 200, s)
+            # a token sent with the certificate is the credential
+            st, j = c.bulk([meas(MITM, now(), asn)], token=TOKEN_A)
+            self.assertEqual(st, 200, j)
+            self.assertEqual(sorted(r["provenance"] for r in c.rows(probe_asn=asn)),
+                             ["probe-a", "probe-c"])
+        finally:
+            self.assertEqual(c.stop(), 0)
+        p = run("serve", "--listen", "127.0.0.1:0", "--db", FX["db"], "--client-ca",
+                certs["ca.pem"])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"--client-ca needs HTTPS", p.stderr)
 
 
 class TestReports(unittest.TestCase):
