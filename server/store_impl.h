@@ -247,10 +247,11 @@ bool vg__store_terminated(const char *s, size_t cap);
 VG_MUST_USE int vg__store_row_valid(const struct vg_store_meas *m);
 /* A report_id the store accepts: 1..VG_REPORT_ID_MAX-1 printable ASCII, no space. */
 bool vg__store_report_id_ok(const char *id);
-/* The content key of measurement obj (borrowed, unchanged): "h:" + 64 hex digits of the SHA-512
- * of its compact JSON without report_id, which the collector sets (so that one measurement
- * submitted to a report and uploaded in bulk is one). */
-void vg__store_content_key(json_t *obj, char out[VG_STORE_IDEM_MAX]);
+/* The content key of the measurement text[len] (valid JSON, an object, as stored): "h:" + 64
+ * hex digits of the SHA-512 of the text without its top-level report_id member, which the
+ * collector sets (so that one measurement submitted to a report and uploaded in bulk is one).
+ * Found by a scan of the text, not a parse: the stored text is what is hashed. */
+void vg__store_content_key(const char *text, size_t len, char out[VG_STORE_IDEM_MAX]);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Writes (store_writer.c, store_txn.c, store_derive.c) */

@@ -26,15 +26,14 @@ struct vg__key_page {
     size_t n;
 };
 
-/* One stored measurement: its uid, and its content key when its text reads back as JSON (a row
- * that does not keeps its key; the integrity check is the place to find it). */
+/* One stored measurement: its uid, and its content key when its text decompresses (a row that
+ * does not keeps its key; the integrity check is the place to find it). */
 static int
 vg__on_raw_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__key_page *pg = arg;
     char *text;
     uLongf dl;
-    json_t *obj;
     size_t i = pg->n;
 
     (void)set;
@@ -48,10 +47,8 @@ vg__on_raw_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     dl = (uLongf)c[1].i;
     text = vg_xmalloc(dl + 1);
     if (uncompress((Bytef *)text, &dl, (const Bytef *)c[2].p, (uLong)c[2].len) == Z_OK &&
-        dl == (uLongf)c[1].i &&
-        (obj = json_loadb(text, dl, JSON_REJECT_DUPLICATES, NULL)) != NULL) {
-        vg__store_content_key(obj, pg->key[i]);
-        json_decref(obj);
+        dl == (uLongf)c[1].i) {
+        vg__store_content_key(text, dl, pg->key[i]);
     }
     free(text);
     return 0;

@@ -230,6 +230,39 @@ test_from_json_vigie(void **state)
     row_free(&w);
 }
 
+/* The content key: the stored text without its top-level report_id member, found by a scan. */
+static void
+test_content_key(void **state)
+{
+    static const struct {
+        const char *text, *content;
+    } cases[] = {
+        {"{\"a\":1,\"report_id\":\"X\",\"b\":2}", "{\"a\":1,\"b\":2}"},
+        {"{\"report_id\":\"X\",\"b\":2}", "{\"b\":2}"},
+        {"{\"a\":1,\"report_id\":\"X\"}", "{\"a\":1}"},
+        {"{\"report_id\":\"X\"}", "{}"},
+        {"{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2}"},
+        {" { \"a\" : [1,{\"report_id\":\"in\"}] ,\n \"report_id\" : \"X\" , \"b\":{\"c\":\"}\"} } ",
+         " { \"a\" : [1,{\"report_id\":\"in\"}] ,\n \"b\":{\"c\":\"}\"} } "},
+        {"{\"a\":\"\\\"report_id\\\":\",\"report_id\":null}", "{\"a\":\"\\\"report_id\\\":\"}"},
+        {"{\"t\":{\"report_id\":\"nested\"}}", "{\"t\":{\"report_id\":\"nested\"}}"},
+        {"[\"report_id\"]", "[\"report_id\"]"},
+    };
+    char key[VG_STORE_IDEM_MAX], want[VG_STORE_IDEM_MAX], hex[129];
+    uint8_t d[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vg__store_content_key(cases[i].text, strlen(cases[i].text), key);
+        vg_sha512(cases[i].content, strlen(cases[i].content), d);
+        vg_hex(d, 32, hex);
+        snprintf(want, sizeof(want), "h:%s", hex);
+        if (strcmp(key, want) != 0) {
+            fail_msg("case %zu: %s", i, cases[i].text);
+        }
+    }
+}
+
 static int
 from(const char *json, struct vg_store_meas *r)
 {
@@ -2018,10 +2051,15 @@ int
 main(int argc, char **argv)
 {
     static const struct CMUnitTest pure[] = {
-        cmocka_unit_test(test_sha512_known_answers), cmocka_unit_test(test_url_domain),
-        cmocka_unit_test(test_from_json_vigie),      cmocka_unit_test(test_from_json_ooni_verdicts),
-        cmocka_unit_test(test_from_json_refusals),   cmocka_unit_test(test_axes),
-        cmocka_unit_test(test_record_summary),       cmocka_unit_test(test_verdict_order),
+        cmocka_unit_test(test_sha512_known_answers),
+        cmocka_unit_test(test_url_domain),
+        cmocka_unit_test(test_from_json_vigie),
+        cmocka_unit_test(test_content_key),
+        cmocka_unit_test(test_from_json_ooni_verdicts),
+        cmocka_unit_test(test_from_json_refusals),
+        cmocka_unit_test(test_axes),
+        cmocka_unit_test(test_record_summary),
+        cmocka_unit_test(test_verdict_order),
     };
     bool pg_only = argc > 1 && strcmp(argv[1], "--pg") == 0;
     int rc = 0;
