@@ -17,8 +17,10 @@
 #include <zlib.h>
 
 #include "alerts.h"
+#include "auth.h"
 #include "collector.h"
 #include "commands.h"
+#include "ingest.h"
 #include "server_opts.h"
 #include "store.h"
 #include "util/buf.h"
@@ -57,11 +59,23 @@ serve_usage(FILE *f)
     fprintf(f,
             "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
             "      --tls-key PEM       ...and this private key\n"
+            "      --client-ca PEM     (HTTPS) take client certificates these authorities\n"
+            "                          issued as upload credentials: their common name is\n"
+            "                          the NAME recorded\n"
             "      --db-timeout T      wait for a database lock or connection this long, then\n"
             "                          answer 503 (default 5s; e.g. 500ms, 10s)\n"
             "      --sqlite-normal     SQLite synchronous=NORMAL: faster; a commit survives a\n"
             "                          crash of vigie but not of the machine\n"
             "      --log-client-address  put the client's address in the request log\n"
+            "      --upload-tokens FILE  upload credentials: NAME TOKEN lines; a client sends\n"
+            "                          Authorization: Bearer TOKEN and what it uploads is\n"
+            "                          recorded as from NAME (the file must not be readable\n"
+            "                          by other users; SIGHUP reads it again)\n"
+            "      --require-token     refuse uploads without a valid token (or client\n"
+            "                          certificate) (401); default: also take anonymous\n"
+            "                          uploads, recorded as 'anonymous'\n"
+            "      --max-clock-skew T  refuse a measurement that says it started more than T\n"
+            "                          after it arrived (default 10m; e.g. 30s, 1h)\n"
             "      --alert-webhook URL POST a JSON event to this http(s):// URL when the\n"
             "                          verdict of a target on a network changes\n"
             "                          (docs/dashboard.md)\n"
@@ -75,12 +89,15 @@ serve_usage(FILE *f)
             "  -q, --quiet             no request log\n"
             "  -h, --help              this help\n"
             "\n"
-            "'import FILE...' stores measurement files as `vigie import` does; 'check'\n"
-            "verifies the database (exit 0 sound, 1 a problem found).\n"
+            "'import FILE...' stores measurement files as `vigie import` does (with\n"
+            "--provenance NAME, as from NAME); 'check' verifies the database (exit 0 sound,\n"
+            "1 a problem found).\n"
             "\n"
             "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
-            "a second signal exits at once (130). Exit status 2: usage error or cannot\n"
-            "listen; 4: the database cannot be opened.\n");
+            "a second signal exits at once (130). With --upload-tokens, SIGHUP reads the\n"
+            "tokens file again (a file that is refused keeps the tokens in use). Exit\n"
+            "status 2: usage error, cannot listen or a tokens file refused; 4: the database\n"
+            "cannot be opened.\n");
 }
 
 static void
@@ -94,6 +111,8 @@ import_usage(FILE *f)
                "Importing a file twice stores nothing twice.\n"
                "\n"
                "  -d, --db SPEC      SQLite file, sqlite:PATH, postgresql://... or pg:CONNINFO\n"
+               "      --provenance NAME  record the measurements as from NAME (a credential\n"
+               "                       name: A-Z a-z 0-9 _ . -), not as 'anonymous'\n"
                "      --sqlite-normal  SQLite synchronous=NORMAL (faster, less durable)\n"
                "      --db-timeout T   wait for a database lock or connection this long\n"
                "                       (default 5s)\n"
@@ -110,6 +129,7 @@ import_usage(FILE *f)
 struct import_file {
     const char *name;
     bool quiet;
+    const struct vg_ingest_policy *pol;
 };
 
 static void
@@ -143,7 +163,7 @@ import_flush(struct vg_store *s, struct import_file *f, struct vg_buf *b, size_t
         lines += b->data[i] == '\n';
     }
     rc = vg_collector_ingest_lines(s, (const char *)b->data, n, *line, vg_collector_now_us(),
-                                   import_line, f, &st);
+                                   f->pol, import_line, f, &st);
     if (rc < 0) {
         return rc;
     }
@@ -157,9 +177,10 @@ import_flush(struct vg_store *s, struct import_file *f, struct vg_buf *b, size_t
 
 /* Import one file: 0, 1 (unreadable), or a store error (negative). */
 static int
-import_file(struct vg_store *s, const char *name, bool quiet, struct vg_collector_stats *total)
+import_file(struct vg_store *s, const char *name, bool quiet, const struct vg_ingest_policy *pol,
+            struct vg_collector_stats *total)
 {
-    struct import_file f = {.name = name, .quiet = quiet};
+    struct import_file f = {.name = name, .quiet = quiet, .pol = pol};
     struct vg_collector_stats st = {0};
     struct vg_buf b;
     size_t line = 1;
@@ -256,7 +277,8 @@ open_store(const struct store_args *a, struct vg_store **s, const char *cmd)
 }
 
 static int
-run_import(const struct store_args *a, bool quiet, int nfiles, char **files)
+run_import(const struct store_args *a, bool quiet, const struct vg_ingest_policy *pol, int nfiles,
+           char **files)
 {
     struct vg_collector_stats total = {0};
     struct vg_store *s;
@@ -267,7 +289,7 @@ run_import(const struct store_args *a, bool quiet, int nfiles, char **files)
         return VG_EXIT_STORE;
     }
     for (int i = 0; i < nfiles && rc >= 0; i++) {
-        rc = import_file(s, files[i], quiet, &total);
+        rc = import_file(s, files[i], quiet, pol, &total);
         if (rc == 1) {
             unreadable = true;
             rc = 0;
@@ -308,6 +330,20 @@ run_check(const struct store_args *a)
     return VG_EXIT_OK;
 }
 
+/* --provenance NAME: a credential name. */
+static int
+parse_provenance(const char *cmd, const char *s, struct vg_ingest_policy *pol)
+{
+    if (!vg_store_provenance_ok(s)) {
+        fprintf(stderr,
+                "vigie %s: --provenance must be 1 to %d characters among A-Z a-z 0-9 _ . -\n", cmd,
+                VG_STORE_PROV_MAX);
+        return -1;
+    }
+    pol->provenance = s;
+    return 0;
+}
+
 /* --db-timeout T: 1 ms to 10 minutes. */
 static int
 parse_timeout(const char *cmd, const char *s, unsigned *out)
@@ -335,6 +371,11 @@ enum {
     OPT_ALERT_FLAP,
     OPT_ALERT_WINDOW,
     OPT_PUBLIC_URL,
+    OPT_PROVENANCE,
+    OPT_UPLOAD_TOKENS,
+    OPT_REQUIRE_TOKEN,
+    OPT_MAX_SKEW,
+    OPT_CLIENT_CA,
 };
 
 int
@@ -342,6 +383,7 @@ vg_cmd_import(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},
+        {"provenance", required_argument, NULL, OPT_PROVENANCE},
         {"sqlite-normal", no_argument, NULL, OPT_SQLITE_NORMAL},
         {"db-timeout", required_argument, NULL, OPT_DB_TIMEOUT},
         {"quiet", no_argument, NULL, 'q'},
@@ -349,6 +391,7 @@ vg_cmd_import(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct store_args sa = {NULL, false, 0};
+    struct vg_ingest_policy pol = {VG_STORE_ANONYMOUS, VG_INGEST_SKEW_DEF};
     bool quiet = false;
     int c;
 
@@ -357,6 +400,11 @@ vg_cmd_import(int argc, char **argv)
         switch (c) {
         case 'd':
             sa.db = optarg;
+            break;
+        case OPT_PROVENANCE:
+            if (parse_provenance("import", optarg, &pol) < 0) {
+                goto usage_error;
+            }
             break;
         case OPT_SQLITE_NORMAL:
             sa.normal = true;
@@ -384,7 +432,7 @@ vg_cmd_import(int argc, char **argv)
         fprintf(stderr, "vigie import: no file to import\n");
         goto usage_error;
     }
-    return run_import(&sa, quiet, argc - optind, argv + optind);
+    return run_import(&sa, quiet, &pol, argc - optind, argv + optind);
 usage_error:
     fprintf(stderr, "Run 'vigie import --help' for usage.\n");
     return VG_EXIT_USAGE;
@@ -421,10 +469,46 @@ seed_alerts(struct vg_alerts *alerts, struct vg_store *store)
     return 0;
 }
 
-/* Run the collector until SIGINT or SIGTERM, then finish the requests in flight. Takes alerts. */
+/* SIGHUP: the tokens file again; a file that is refused leaves the tokens in use. */
+static void
+vg__serve_reload(struct vg_auth *auth, const char *path)
+{
+    char err[512];
+    int n = vg_auth_reload(auth, err, sizeof(err));
+
+    if (n < 0) {
+        fprintf(stderr, "vigie serve: SIGHUP: the upload tokens in use stay: %s\n", err);
+    } else {
+        fprintf(stderr, "vigie serve: SIGHUP: %d upload tokens read from %s\n", n, path);
+    }
+    fflush(stderr);
+}
+
+/* How uploads are taken, for the log. */
+static void
+vg__serve_say_uploads(const struct vg_collector_opts *co, const char *tokens)
+{
+    if (co->auth == NULL && co->tls_client_ca == NULL) {
+        fprintf(stderr, "vigie serve: uploads: anonymous (no --upload-tokens)\n");
+        return;
+    }
+    fprintf(stderr, "vigie serve: uploads: ");
+    if (co->auth != NULL) {
+        fprintf(stderr, "%zu upload tokens from %s; ", vg_auth_count(co->auth), tokens);
+    }
+    if (co->tls_client_ca != NULL) {
+        fprintf(stderr, "client certificates from %s; ", co->tls_client_ca);
+    }
+    fprintf(stderr, "%s\n",
+            co->require_credential ? "anonymous uploads refused"
+                                   : "anonymous uploads taken, recorded as anonymous");
+}
+
+/* Run the collector until SIGINT or SIGTERM, then finish the requests in flight. Takes alerts.
+ * tokens: the --upload-tokens file behind co->auth (SIGHUP reads it again), or NULL. */
 static int
 vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_alerts *alerts,
-              const char *public_url)
+              const char *public_url, const char *tokens)
 {
     struct vg_collector *col = NULL;
     struct vg_store *store = NULL;
@@ -433,10 +517,14 @@ vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_ale
     int sig;
 
     /* Signals are taken synchronously by this thread; every thread started below (the store's,
-     * libmicrohttpd's) inherits the mask, so none of them is interrupted. */
+     * libmicrohttpd's) inherits the mask, so none of them is interrupted. SIGHUP only when there
+     * is something to read again: otherwise it keeps its default action. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    if (co->auth != NULL) {
+        sigaddset(&sigs, SIGHUP);
+    }
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (open_store(sa, &store, "serve") < 0) {
@@ -463,17 +551,27 @@ vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_ale
     fprintf(stderr, "vigie serve: listening on %s (database: %s)%s\n", vg_collector_url(col),
             vg_store_backend(store),
             co->log_client ? " (--log-client-address: client addresses are logged)" : "");
+    vg__serve_say_uploads(co, tokens);
     fflush(stderr);
-    if (sigwait(&sigs, &sig) != 0) {
-        sig = SIGTERM;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) {
+            sig = SIGTERM;
+        }
+        if (sig != SIGHUP) {
+            break;
+        }
+        vg__serve_reload(co->auth, tokens);
     }
     fprintf(stderr, "vigie serve: %s: no new requests; finishing %u in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", vg_collector_inflight(col));
     vg_collector_quiesce(col);
     while (vg_collector_inflight(col) > 0) {
         struct timespec tick = {0, 100 * 1000 * 1000};
+        int got = sigtimedwait(&sigs, NULL, &tick);
 
-        if (sigtimedwait(&sigs, NULL, &tick) > 0) {
+        if (got == SIGHUP) {
+            vg__serve_reload(co->auth, tokens);
+        } else if (got > 0) {
             fprintf(stderr, "vigie serve: second signal, exiting now\n");
             fflush(stderr);
             _exit(VG_EXIT_INTERRUPTED);
@@ -506,19 +604,26 @@ vg_cmd_serve(int argc, char **argv)
         {"alert-flap", required_argument, NULL, OPT_ALERT_FLAP},
         {"alert-flap-window", required_argument, NULL, OPT_ALERT_WINDOW},
         {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
+        {"provenance", required_argument, NULL, OPT_PROVENANCE},
+        {"upload-tokens", required_argument, NULL, OPT_UPLOAD_TOKENS},
+        {"require-token", no_argument, NULL, OPT_REQUIRE_TOKEN},
+        {"max-clock-skew", required_argument, NULL, OPT_MAX_SKEW},
+        {"client-ca", required_argument, NULL, OPT_CLIENT_CA},
         VG_LIMITS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct vg_alerts_opts ao = {.log = stderr};
     struct vg_alerts *alerts = NULL;
-    const char *public_url = NULL;
+    const char *public_url = NULL, *tokens = NULL;
     struct vg_collector_opts co;
     struct store_args sa = {NULL, false, 0};
+    struct vg_ingest_policy pol = {VG_STORE_ANONYMOUS, VG_INGEST_SKEW_DEF};
     char err[512];
-    int c;
+    int c, rc;
     uint64_t v;
 
     memset(&co, 0, sizeof(co));
+    co.max_skew_s = VG_INGEST_SKEW_DEF;
     co.max_body = VG_COLLECTOR_BODY_DEF;
     co.limits = (struct vg_http_limits)VG_HTTP_LIMITS_DEFAULT;
     co.limits.read_timeout_s = VG_COLLECTOR_READ_TIMEOUT_S;
@@ -598,6 +703,29 @@ vg_cmd_serve(int argc, char **argv)
             }
             public_url = optarg;
             break;
+        case OPT_PROVENANCE:
+            if (parse_provenance("serve", optarg, &pol) < 0) {
+                goto usage_error;
+            }
+            break;
+        case OPT_UPLOAD_TOKENS:
+            tokens = optarg;
+            break;
+        case OPT_REQUIRE_TOKEN:
+            co.require_credential = true;
+            break;
+        case OPT_CLIENT_CA:
+            co.tls_client_ca = optarg;
+            break;
+        case OPT_MAX_SKEW:
+            if (vg_parse_duration_ms(optarg, &v) < 0 || v > VG_INGEST_SKEW_MAX * 1000ULL) {
+                fprintf(stderr,
+                        "vigie serve: --max-clock-skew must be 0s..%dh (e.g. 30s, 10m), not '%s'\n",
+                        VG_INGEST_SKEW_MAX / 3600, optarg);
+                goto usage_error;
+            }
+            co.max_skew_s = (int64_t)(v / 1000);
+            break;
         default:
             if (c >= VG_OPT_LIMITS && c < VG_OPT_LIMITS_END) {
                 if (vg_limits_option("serve", c, optarg, &co.limits) < 0) {
@@ -624,18 +752,35 @@ vg_cmd_serve(int argc, char **argv)
             fprintf(stderr, "vigie serve: import needs at least one FILE\n");
             goto usage_error;
         }
-        return run_import(&sa, co.log == NULL, argc - optind - 1, argv + optind + 1);
+        pol.max_skew_s = co.max_skew_s;
+        return run_import(&sa, co.log == NULL, &pol, argc - optind - 1, argv + optind + 1);
     }
     if (co.listen == NULL) {
         fprintf(stderr, "vigie serve: --listen ADDR:PORT is required\n");
         goto usage_error;
     }
+    if (co.require_credential && tokens == NULL && co.tls_client_ca == NULL) {
+        fprintf(stderr, "vigie serve: --require-token needs --upload-tokens FILE (or"
+                        " --client-ca PEM)\n");
+        goto usage_error;
+    }
+    if (co.tls_client_ca != NULL && co.tls_cert == NULL) {
+        fprintf(stderr, "vigie serve: --client-ca needs HTTPS (--tls-cert and --tls-key)\n");
+        goto usage_error;
+    }
+    if (tokens != NULL && vg_auth_load(tokens, &co.auth, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie serve: --upload-tokens: %s\n", err);
+        goto usage_error;
+    }
     if ((ao.webhook != NULL || ao.exec != NULL || ao.ca_file != NULL) &&
         vg_alerts_new(&ao, &alerts, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: %s\n", err);
+        vg_auth_free(co.auth);
         goto usage_error;
     }
-    return vg__serve_run(&sa, &co, alerts, public_url);
+    rc = vg__serve_run(&sa, &co, alerts, public_url, tokens);
+    vg_auth_free(co.auth);
+    return rc;
 usage_error:
     fprintf(stderr, "Run 'vigie serve --help' for usage.\n");
     return VG_EXIT_USAGE;

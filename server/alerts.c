@@ -5,13 +5,16 @@
  *
  * Time is the measurements' own (measurement_start_time), not the clock: an upload of last
  * week's measurements gives the alerts they would have given then, and a late measurement (older
- * than the latest seen for its key) changes nothing.
+ * than the latest seen for its key) changes nothing. A measurement dated after its arrival (the
+ * collector refuses it past --max-clock-skew) counts as made when it arrived, as in the store's
+ * latest states: no client clock holds a key past the collector's.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alerts_impl.h"
 #include "meas/record_read.h"
@@ -470,6 +473,7 @@ vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const ch
     struct vg__decision d;
     enum vg_verdict v;
     struct vg__key *k;
+    int64_t t, now = (int64_t)time(NULL);
     char *json;
 
     /* No alerts, a copy of a stored measurement, nothing names the target, or a verdict the
@@ -478,13 +482,14 @@ vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const ch
         !vg_verdict_parse(row->x_verdict, &v)) {
         return;
     }
+    t = row->start_time < now ? row->start_time : now;
     pthread_mutex_lock(&a->mu);
     k = vg__alerts_key(a, row->input, row->probe_cc, row->probe_asn, true);
-    if (k == NULL || (k->known && row->start_time < k->last_t)) {
+    if (k == NULL || (k->known && t < k->last_t)) {
         pthread_mutex_unlock(&a->mu);
         return;
     }
-    vg__alerts_decide(a, k, row->start_time, v, &d);
+    vg__alerts_decide(a, k, t, v, &d);
     pthread_mutex_unlock(&a->mu);
     if (d.kind == VG__NONE) {
         return;

@@ -30,6 +30,8 @@ enum vg__param {
     VG__P_AXIS_X,
     VG__P_AXIS_Y,
     VG__P_FORMAT,
+    VG__P_PROVENANCE,
+    VG__P_TRUSTED,
     VG__P_N
 };
 
@@ -47,13 +49,16 @@ static const char *const vg__param_names[VG__P_N] = {
     "axis_x",
     "axis_y",
     "format",
+    "provenance",
+    "trusted",
 };
 
 /* Which parameters each route takes (bit per enum vg__param). */
 #define VG__BIT(p) (1u << (p))
 #define VG__P_FILTER                                                                           \
     (VG__BIT(VG__P_DOMAIN) | VG__BIT(VG__P_CC) | VG__BIT(VG__P_ASN) | VG__BIT(VG__P_VERDICT) | \
-     VG__BIT(VG__P_SINCE) | VG__BIT(VG__P_UNTIL))
+     VG__BIT(VG__P_SINCE) | VG__BIT(VG__P_UNTIL) | VG__BIT(VG__P_PROVENANCE) |                 \
+     VG__BIT(VG__P_TRUSTED))
 #define VG__P_PAGING (VG__BIT(VG__P_CURSOR) | VG__BIT(VG__P_LIMIT))
 static const unsigned vg__route_params[] = {
     [VG_API_MEASUREMENTS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT),
@@ -233,6 +238,24 @@ vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, 
             return VG_EINVAL;
         }
         return 0;
+    case VG__P_PROVENANCE:
+        if (!vg_store_provenance_ok(v)) {
+            snprintf(err, errlen,
+                     "provenance must be a credential name (1 to %d characters among A-Z a-z "
+                     "0-9 _ . -) or anonymous",
+                     VG_STORE_PROV_MAX);
+            return VG_EINVAL;
+        }
+        (void)vg_strlcpy(q->provenance, v, sizeof(q->provenance));
+        q->f.provenance = q->provenance;
+        return 0;
+    case VG__P_TRUSTED:
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            snprintf(err, errlen, "trusted must be true (only uploads with a credential) or false");
+            return VG_EINVAL;
+        }
+        q->f.trusted = strcmp(v, "true") == 0;
+        return 0;
     case VG__P_N:
         break;
     }
@@ -282,6 +305,11 @@ vg_api_parse(enum vg_api_route route, const char *const *names, const char *cons
     }
     if (q->f.since != 0 && q->f.until != 0 && q->f.since >= q->f.until) {
         snprintf(err, errlen, "since must be before until");
+        return VG_EINVAL;
+    }
+    if (q->f.trusted && q->f.provenance != NULL &&
+        strcmp(q->f.provenance, VG_STORE_ANONYMOUS) == 0) {
+        snprintf(err, errlen, "provenance=anonymous and trusted=true select nothing");
         return VG_EINVAL;
     }
     if (q->axis_y != VG_AXIS_NONE && q->axis_x == VG_AXIS_NONE) {

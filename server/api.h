@@ -31,6 +31,7 @@ struct vg_api_query {
     char domain[256];
     char probe_cc[3];
     char x_verdict[16];
+    char provenance[VG_STORE_PROV_MAX + 1];
     bool has_cursor;
     char cursor[VG_API_CURSOR_MAX + 1];
     unsigned limit;

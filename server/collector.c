@@ -7,6 +7,8 @@
  * (ingest.h) and stored; queries are checked (api.h) and read from the store.
  *
  * Privacy: the client's address is never stored; it is logged only with --log-client-address.
+ * Trust: uploads carry a credential or are anonymous (vg__credential); each measurement
+ * records which (its provenance), never a token or an address.
  *
  * The parts (collector_impl.h): this file holds the server (start, stop, routing, the request's
  * life, responses and metrics); collector_upload.c the uploads (bodies, the OONI collector routes,
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "collector_impl.h"
 #include "dashboard.h"
 #include "http_util.h"
@@ -50,7 +53,7 @@ static const struct {
 };
 
 /* Every status the collector answers with; the metrics count requests per (route, status). */
-static const unsigned vg__codes[] = {200, 304, 400, 404, 405, 409, 413, 415, 500, 503};
+static const unsigned vg__codes[] = {200, 304, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503};
 #define VG__N_CODES (sizeof(vg__codes) / sizeof(vg__codes[0]))
 
 /* Upper bounds (seconds) of the ingest latency histogram: body received to rows committed. */
@@ -89,6 +92,10 @@ vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *b
     if (code == MHD_HTTP_METHOD_NOT_ALLOWED) {
         extra[n++] = MHD_HTTP_HEADER_ALLOW;
         extra[n++] = vg__routes[rq->route].post ? "POST" : "GET, HEAD";
+    }
+    if (code == MHD_HTTP_UNAUTHORIZED) {
+        extra[n++] = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+        extra[n++] = "Bearer realm=\"vigie\"";
     }
     if (code == MHD_HTTP_SERVICE_UNAVAILABLE || code == MHD_HTTP_CONTENT_TOO_LARGE) {
         /* The client may still be sending: do not keep reading a body we refused. */
@@ -324,6 +331,67 @@ vg__media_is(const char *v, const char *const *types)
 }
 
 /*
+ * Who uploads (docs/api.md, "Credentials"), from the request's head: the name of the credential
+ * presented with "Authorization: Bearer TOKEN", else of the client certificate (--client-ca),
+ * into rq->provenance; without either, anonymous. A credential that is malformed or not valid is
+ * refused, even where anonymous uploads are taken (a client that means to be trusted must learn
+ * that it is not); so is an upload without one when credentials are required. A refusal sets
+ * rq->deny (answered 401 once the body is read, never stored) and returns true.
+ */
+static bool
+vg__credential(struct vg__req *rq)
+{
+    const char *h =
+        MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    struct vg_collector *c = rq->c;
+
+    vg_strlcpy(rq->provenance, VG_STORE_ANONYMOUS, sizeof(rq->provenance));
+    if (h == NULL && c->o.tls_client_ca != NULL) {
+        switch (vg_auth_client_cert(rq->conn, rq->provenance)) {
+        case 0:
+            return false;
+        case VG_ENOTFOUND:
+            break;
+        case VG_EPROTO:
+            rq->deny = "the client certificate's common name is not a credential name"
+                       " (A-Z a-z 0-9 _ . -)";
+            return true;
+        default:
+            rq->deny = "the client certificate is not valid (not issued by --client-ca, or"
+                       " expired)";
+            return true;
+        }
+    }
+    if (h == NULL) {
+        if (!c->o.require_credential) {
+            return false;
+        }
+        rq->deny = c->o.tls_client_ca != NULL
+                       ? "this collector takes uploads with a credential only: send"
+                         " Authorization: Bearer TOKEN or a client certificate"
+                       : "this collector takes uploads with a credential only: send"
+                         " Authorization: Bearer TOKEN";
+        return true;
+    }
+    if (c->o.auth == NULL) {
+        rq->deny = "this collector has no upload tokens: send no Authorization";
+        return true;
+    }
+    switch (vg_auth_check(c->o.auth, h, rq->provenance)) {
+    case 0:
+        return false;
+    case VG_EPROTO:
+        rq->deny = "the Authorization header must be: Bearer TOKEN";
+        break;
+    default:
+        rq->deny = "unknown upload token";
+        break;
+    }
+    vg_strlcpy(rq->provenance, VG_STORE_ANONYMOUS, sizeof(rq->provenance));
+    return true;
+}
+
+/*
  * Headers of an upload, checked before its body is read: Content-Type (JSON, or JSON Lines for
  * bulk), Content-Encoding (gzip or none) and a declared length within --max-body. Answers and
  * returns true on a refusal.
@@ -376,6 +444,9 @@ vg__dispatch(struct vg__req *rq)
     enum MHD_Result ret;
     bool answered;
 
+    if (rq->deny != NULL) {
+        return vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED, rq->deny);
+    }
     switch (rq->route) {
     case VG__R_LIST:
         return vg__collector_query(rq, VG_API_MEASUREMENTS);
@@ -463,8 +534,11 @@ vg__collector_on_request(void *cls, struct MHD_Connection *conn, const char *url
             return vg__collector_error(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
                                        vg__routes[rq->route].post ? "use POST" : "use GET");
         }
-        if (vg__routes[rq->route].post && vg__refuse_headers(rq, &ret)) {
+        if (vg__routes[rq->route].post && !vg__credential(rq) && vg__refuse_headers(rq, &ret)) {
             return ret;
+        }
+        if (rq->deny != NULL && vg_http_declared_over(conn, c->o.max_body)) {
+            return vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED, rq->deny); /* not read */
         }
         /* Everything else is answered once the request is complete: an answer queued now
          * would close a keep-alive connection (libmicrohttpd refuses to read an unread body). */
@@ -475,6 +549,14 @@ vg__collector_on_request(void *cls, struct MHD_Connection *conn, const char *url
         return MHD_YES;
     }
     if (*upload_size > 0) {
+        if (rq->deny != NULL) {
+            /* dropped; no more than a body may hold */
+            rq->dropped += *upload_size;
+            *upload_size = 0;
+            return rq->dropped > c->o.max_body
+                       ? vg__collector_error(rq, MHD_HTTP_UNAUTHORIZED, rq->deny)
+                       : MHD_YES;
+        }
         if (vg__routes[rq->route].post) {
             vg__collector_body_add(rq, upload, *upload_size);
         }
@@ -516,6 +598,7 @@ vg_collector_start(const struct vg_collector_opts *o, struct vg_collector **out,
         .listen = o->listen,
         .tls_cert = o->tls_cert,
         .tls_key = o->tls_key,
+        .tls_client_ca = o->tls_client_ca,
         .thread_per_conn = true,
         .limits = o->limits,
         .on_request = vg__collector_on_request,

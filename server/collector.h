@@ -17,17 +17,29 @@
 
 struct vg_store;
 struct vg_alerts;
+struct vg_auth;
+struct vg_ingest_policy;
 
 struct vg_collector_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
+    const char *tls_client_ca;    /* PEM: take client certificates these CAs issued as credentials
+                                     (their common name is the provenance); needs HTTPS */
     size_t max_body;              /* request body bytes accepted, also after gunzip; more: 413 */
     struct vg_http_limits limits; /* connections (one thread each) and their deadlines */
     bool log_client;              /* put the client's address in the request log */
     FILE *log;                    /* one line per request; NULL: no log */
     struct vg_store *store;       /* borrowed; outlives the collector */
     struct vg_alerts *alerts; /* verdict-change alerts (alerts.h) fed by the ingest path, or NULL */
+    /* Uploads (POST) and credentials (docs/api.md, "Credentials"): a valid "Authorization:
+     * Bearer TOKEN" makes the token's name the provenance of what the request uploads, else a
+     * valid client certificate (tls_client_ca) its common name; a credential that is not valid
+     * is refused (401); without one the upload is anonymous, or refused (401) when
+     * require_credential. */
+    struct vg_auth *auth;    /* upload tokens (auth.h), borrowed; NULL: none */
+    bool require_credential; /* refuse anonymous uploads */
+    int64_t max_skew_s;      /* refuse a measurement dated more than this after its arrival (400) */
 };
 
 struct vg_collector;
@@ -62,15 +74,18 @@ struct vg_collector_stats {
 
 /*
  * The one ingest path of JSON Lines (POST /api/v1/bulk and `vigie import`): every non-blank line
- * of data[len] is checked and normalised (server/ingest.h) and stored, VG_COLLECTOR_CHUNK rows
- * per committed store call. cb is called for every non-blank line, in order, once its chunk is
- * committed. Lines are numbered from first_line. received_us stamps the measurement_uids.
+ * of data[len] is checked and normalised (server/ingest.h), checked against pol and stamped with
+ * its provenance (vg_ingest_apply; pol NULL: anonymous, the default clock skew) and stored,
+ * VG_COLLECTOR_CHUNK rows per committed store call. cb is called for every non-blank line, in
+ * order, once its chunk is committed. Lines are numbered from first_line. received_us is the
+ * arrival: it stamps the measurement_uids and bounds measurement_start_time.
  * Returns 0 with st filled in, or a store error (VG_STORE_EUNAVAIL...): the chunks before the
  * failing one are committed and were reported, nothing after them was. Safe to run again: a
  * measurement stored twice is kept once.
  */
 VG_MUST_USE int vg_collector_ingest_lines(struct vg_store *s, const char *data, size_t len,
                                           size_t first_line, int64_t received_us,
+                                          const struct vg_ingest_policy *pol,
                                           vg_collector_line_cb cb, void *arg,
                                           struct vg_collector_stats *st);
 

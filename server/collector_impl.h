@@ -24,7 +24,7 @@
 
 #define VG__SERVER            "vigie-collector/" VG_VERSION
 #define VG__EXTRA_MAX         160 /* the request log's last column */
-#define VG__COLLECTOR_N_CODES 10  /* HTTP statuses the metrics count (collector.c vg__codes) */
+#define VG__COLLECTOR_N_CODES 12  /* HTTP statuses the metrics count (collector.c vg__codes) */
 
 enum vg__route {
     VG__R_OPEN,
@@ -62,7 +62,13 @@ struct vg__req {
     char method[16];
     char path[VG_HTTP_PATH_LOG];
     enum vg__route route;
-    char id[VG_UID_MAX]; /* the report_id or measurement_uid of the path */
+    char id[VG_UID_MAX];                    /* the report_id or measurement_uid of the path */
+    char provenance[VG_STORE_PROV_MAX + 1]; /* an upload's: its credential's name, or
+                                               VG_STORE_ANONYMOUS (collector.c) */
+    const char *deny; /* refused for its credential: the 401's message (static), answered once
+                         the body is read and dropped (an early answer can be lost to a reset
+                         while the client is still sending) */
+    size_t dropped;   /* body bytes of a denied request read and dropped */
     bool gzip;
     bool too_big, too_busy;
     size_t buffered; /* body bytes counted in c->buffered */

@@ -105,8 +105,8 @@ vg__chunk_flush(struct vg_store *s, struct vg__chunk *ch, vg_collector_line_cb c
 
 int
 vg_collector_ingest_lines(struct vg_store *s, const char *data, size_t len, size_t first_line,
-                          int64_t received_us, vg_collector_line_cb cb, void *arg,
-                          struct vg_collector_stats *st)
+                          int64_t received_us, const struct vg_ingest_policy *pol,
+                          vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st)
 {
     struct vg__chunk ch = {0};
     size_t off = 0, line = first_line;
@@ -133,11 +133,13 @@ vg_collector_ingest_lines(struct vg_store *s, const char *data, size_t len, size
 
             pe->line = line;
             pe->row = -1;
-            if (vg_ingest_parse_meas(p, t, NULL, received_us, &u, err, sizeof(err)) == 0) {
+            if (vg_ingest_parse_meas(p, t, NULL, received_us, &u, err, sizeof(err)) == 0 &&
+                vg_ingest_apply(&u, pol, received_us, err, sizeof(err)) == 0) {
                 ch.rows[ch.nrows] = u.row;
                 ch.texts[ch.nrows] = u.text; /* rows[].raw points into it */
                 pe->row = (int)ch.nrows++;
             } else {
+                vg_ingest_cleanup(&u);
                 pe->error = vg_xstrdup(err);
             }
         }
@@ -302,57 +304,92 @@ vg__collector_body_add(struct vg__req *rq, const char *data, size_t n)
 
 /* ---- the OONI collector API ---------------------------------------------------------------- */
 
-/* POST /report: open a report; its id is fresh CSPRNG output, so it is both opaque and new. */
+/* The policy an upload of rq is checked against and stamped with (ingest.h). */
+static struct vg_ingest_policy
+vg__policy(const struct vg__req *rq)
+{
+    return (struct vg_ingest_policy){rq->provenance, rq->c->o.max_skew_s};
+}
+
+/*
+ * POST /report: open a report. Its submit id is fresh CSPRNG output, so it is both opaque and
+ * new, and it is a secret: the answer is the only place it appears. The store keeps the public id
+ * derived from it (ingest.h vg_ingest_report_public), which the query API shows; the request log
+ * gets the public id too.
+ */
 enum MHD_Result
 vg__collector_open(struct vg__req *rq, const char *body, size_t len)
 {
     struct vg_ingest_open op;
     uint8_t rnd[VG_REPORT_RANDOM_BYTES];
-    char err[256];
+    char err[256], secret[VG_REPORT_ID_MAX];
+    json_t *ans;
     int rc;
 
     if (vg_ingest_parse_open(body, len, &op, err, sizeof(err)) < 0) {
         return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
     }
+    vg_strlcpy(op.report.provenance, rq->provenance, sizeof(op.report.provenance));
     /* An id that exists already is drawn again: with 256 random bits this never happens. */
     for (int attempt = 0; attempt < 3; attempt++) {
         vg_random_bytes(rnd, sizeof(rnd));
-        if (vg_ingest_report_id(&op.report, time(NULL), rnd, op.report.report_id,
-                                sizeof(op.report.report_id)) < 0) {
+        rc = vg_ingest_report_id(&op.report, time(NULL), rnd, secret, sizeof(secret));
+        explicit_bzero(rnd, sizeof(rnd));
+        if (rc < 0 ||
+            vg_ingest_report_public(secret, op.report.report_id, sizeof(op.report.report_id)) < 0) {
+            explicit_bzero(secret, sizeof(secret));
             return vg__collector_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                        "cannot make a report id");
         }
-        explicit_bzero(rnd, sizeof(rnd));
         rc = vg_store_report_open(rq->c->o.store, &op.report);
         if (rc != VG_STORE_EEXIST) {
             break;
         }
     }
     if (rc < 0) {
+        explicit_bzero(secret, sizeof(secret));
         return vg__collector_store_error(rq, rc, "cannot open the report");
     }
     vg_strlcpy(rq->extra, op.report.report_id, sizeof(rq->extra));
-    return vg__collector_json(rq, json_pack("{s:s, s:s, s:[s]}", "backend_version", VG_VERSION,
-                                            VG_REC_KEY_REPORT_ID, op.report.report_id,
-                                            "supported_formats", "json"));
+    ans = json_pack("{s:s, s:s, s:[s], s:s}", "backend_version", VG_VERSION, VG_REC_KEY_REPORT_ID,
+                    secret, "supported_formats", "json", "public_report_id", op.report.report_id);
+    explicit_bzero(secret, sizeof(secret));
+    return vg__collector_json(rq, ans);
 }
 
-/* The report named in the path: answered with 404/409/503 unless it exists and is open. */
+/*
+ * The report whose submit id is in the path (only its holder knows it: a public id names no
+ * report here), if the request's credential is the one that opened it: else answered with
+ * 404/403/503. A report opened before report secrets (legacy) is found by its one id.
+ */
 static enum MHD_Result
 vg__report(struct vg__req *rq, struct vg_store_report *rep, bool *answered)
 {
-    int rc;
+    char pub[VG_REPORT_ID_MAX];
+    int rc = VG_STORE_ENOTFOUND;
 
     *answered = true;
     if (!vg_ingest_report_id_is_valid(rq->id)) {
         return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown report_id");
     }
-    rc = vg_store_report_get(rq->c->o.store, rq->id, rep);
+    if (vg_ingest_report_public(rq->id, pub, sizeof(pub)) == 0) {
+        rc = vg_store_report_get(rq->c->o.store, pub, rep);
+    }
+    if (rc == VG_STORE_ENOTFOUND) {
+        rc = vg_store_report_get(rq->c->o.store, rq->id, rep);
+        if (rc == 0 && !rep->legacy) {
+            rc = VG_STORE_ENOTFOUND; /* a public id */
+        }
+    }
     if (rc == VG_STORE_ENOTFOUND) {
         return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown report_id");
     }
     if (rc < 0) {
         return vg__collector_store_error(rq, rc, "cannot read the report");
+    }
+    if (strcmp(rep->provenance, rq->provenance) != 0) {
+        return vg__collector_error(rq, MHD_HTTP_FORBIDDEN,
+                                   "the report was opened with another credential");
     }
     *answered = false;
     return MHD_YES;
@@ -362,12 +399,14 @@ vg__report(struct vg__req *rq, struct vg_store_report *rep, bool *answered)
 enum MHD_Result
 vg__collector_submit(struct vg__req *rq, const char *body, size_t len)
 {
+    struct vg_ingest_policy pol = vg__policy(rq);
     struct vg_store_report rep;
     struct vg_ingest u;
     struct timespec t0;
     char err[512], uid[1][VG_UID_MAX];
     enum MHD_Result ret;
-    bool answered;
+    int64_t now_us;
+    bool answered, dup;
     int rc;
 
     ret = vg__report(rq, &rep, &answered);
@@ -378,7 +417,10 @@ vg__collector_submit(struct vg__req *rq, const char *body, size_t len)
         return vg__collector_error(rq, MHD_HTTP_CONFLICT, "the report is closed; open a new one");
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (vg_ingest_parse_submit(body, len, &rep, vg_collector_now_us(), &u, err, sizeof(err)) < 0) {
+    now_us = vg_collector_now_us();
+    if (vg_ingest_parse_submit(body, len, &rep, now_us, &u, err, sizeof(err)) < 0 ||
+        vg_ingest_apply(&u, &pol, now_us, err, sizeof(err)) < 0) {
+        vg_ingest_cleanup(&u);
         vg__collector_count_ingest(rq->c, 0, 0, 1, -1);
         return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
     }
@@ -386,25 +428,32 @@ vg__collector_submit(struct vg__req *rq, const char *body, size_t len)
     if (rc >= 0) {
         vg_alerts_observe(rq->c->o.alerts, &u.row, uid[0]);
     }
+    dup = rc >= 0 && strcmp(uid[0], u.row.measurement_uid) != 0;
     vg_ingest_cleanup(&u);
     if (rc < 0) {
         return vg__collector_store_error(rq, rc, "cannot store the measurement");
     }
     vg__collector_count_ingest(rq->c, (size_t)rc, rc == 0 ? 1 : 0, 0, vg_http_since(&t0));
     vg_strlcpy(rq->extra, uid[0], sizeof(rq->extra));
-    return vg__collector_json(rq, json_pack("{s:s}", "measurement_uid", uid[0]));
+    /* "duplicate": the same measurement was stored already (its uid is answered) */
+    return vg__collector_json(rq,
+                              json_pack("{s:s, s:b}", "measurement_uid", uid[0], "duplicate", dup));
 }
 
-/* POST /report/{id}/close */
+/* POST /report/{id}/close: by the holder of the submit id, with the report's credential. */
 enum MHD_Result
 vg__collector_close(struct vg__req *rq)
 {
+    struct vg_store_report rep;
+    enum MHD_Result ret;
+    bool answered;
     int rc;
 
-    if (!vg_ingest_report_id_is_valid(rq->id)) {
-        return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown report_id");
+    ret = vg__report(rq, &rep, &answered);
+    if (answered) {
+        return ret;
     }
-    rc = vg_store_report_close(rq->c->o.store, rq->id);
+    rc = vg_store_report_close(rq->c->o.store, rep.report_id);
     if (rc == VG_STORE_ENOTFOUND) {
         return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown report_id");
     }
@@ -415,7 +464,7 @@ vg__collector_close(struct vg__req *rq)
 }
 
 struct vg__collector_bulk {
-    json_t *rejected, *uids;
+    json_t *rejected, *uids, *dups;
     struct vg_alerts *alerts;
 };
 
@@ -426,6 +475,9 @@ vg__bulk_line(const struct vg_collector_line *l, void *arg)
 
     if (l->uid != NULL) {
         json_array_append_new(b->uids, json_string(l->uid));
+        if (strcmp(l->uid, l->row->measurement_uid) != 0) {
+            json_array_append_new(b->dups, json_integer((json_int_t)l->line));
+        }
         vg_alerts_observe(b->alerts, l->row, l->uid);
     } else {
         json_array_append_new(
@@ -437,6 +489,7 @@ vg__bulk_line(const struct vg_collector_line *l, void *arg)
 enum MHD_Result
 vg__collector_bulk(struct vg__req *rq, const char *body, size_t len)
 {
+    struct vg_ingest_policy pol = vg__policy(rq);
     struct vg__collector_bulk b;
     struct vg_collector_stats st;
     struct timespec t0;
@@ -457,20 +510,22 @@ vg__collector_bulk(struct vg__req *rq, const char *body, size_t len)
     }
     b.rejected = json_array();
     b.uids = json_array();
+    b.dups = json_array();
     b.alerts = rq->c->o.alerts;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = vg_collector_ingest_lines(rq->c->o.store, body, len, 1, vg_collector_now_us(),
+    rc = vg_collector_ingest_lines(rq->c->o.store, body, len, 1, vg_collector_now_us(), &pol,
                                    vg__bulk_line, &b, &st);
     if (rc < 0) {
         json_decref(b.rejected);
         json_decref(b.uids);
+        json_decref(b.dups);
         return vg__collector_store_error(rq, rc, "cannot store the measurements");
     }
     vg__collector_count_ingest(rq->c, st.stored, st.accepted - st.stored, st.rejected,
                                vg_http_since(&t0));
     snprintf(rq->extra, sizeof(rq->extra), "accepted=%zu rejected=%zu", st.accepted, st.rejected);
-    return vg__collector_json(rq,
-                              json_pack("{s:I, s:I, s:o, s:o}", "accepted", (json_int_t)st.accepted,
-                                        "duplicates", (json_int_t)(st.accepted - st.stored),
-                                        "rejected", b.rejected, "uids", b.uids));
+    return vg__collector_json(rq, json_pack("{s:I, s:I, s:o, s:o, s:o}", "accepted",
+                                            (json_int_t)st.accepted, "duplicates",
+                                            (json_int_t)(st.accepted - st.stored), "rejected",
+                                            b.rejected, "uids", b.uids, "duplicate_lines", b.dups));
 }

@@ -437,6 +437,22 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
         items[ni++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->pem_key};
         flags |= MHD_USE_TLS;
     }
+    if (o->tls_client_ca != NULL) {
+        size_t trust_len;
+
+        if (o->tls_cert == NULL) {
+            snprintf(err, errlen, "client certificates need HTTPS (a certificate and a key)");
+            vg_http_server_stop(s);
+            return VG_EINVAL;
+        }
+        /* libmicrohttpd then asks every client for a certificate (GnuTLS's
+         * GNUTLS_CERT_REQUEST: optional); the handler verifies it. */
+        if ((s->pem_trust = vg__read_pem(o->tls_client_ca, &trust_len, err, errlen)) == NULL) {
+            vg_http_server_stop(s);
+            return VG_EINVAL;
+        }
+        items[ni++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, s->pem_trust};
+    }
     /* poll() or epoll, never select(): descriptors past FD_SETSIZE must work. */
     if (o->thread_per_conn) {
         flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD;
@@ -545,6 +561,7 @@ vg_http_server_stop(struct vg_http_server *s)
     }
     VG_FREE(s->pem_key);
     VG_FREE(s->pem_cert);
+    VG_FREE(s->pem_trust);
 }
 
 enum MHD_Result

@@ -53,6 +53,8 @@ struct vg_http_server_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
+    const char *tls_client_ca;    /* PEM: ask clients for a certificate, verified against these
+                                     CAs by the handler (auth.h vg_auth_client_cert); or NULL */
     unsigned threads;             /* libmicrohttpd polling threads (ignored per connection) */
     bool thread_per_conn;         /* one thread per connection: handlers may block */
     struct vg_http_limits limits; /* see above; max_connections 0: libmicrohttpd's default */
@@ -71,7 +73,7 @@ struct vg_http_server {
     struct MHD_Daemon *d;
     int quiesced_fd; /* the listening socket handed back by MHD_quiesce_daemon, or -1 */
     char url[96];
-    char *pem_cert, *pem_key;
+    char *pem_cert, *pem_key, *pem_trust;
     size_t pem_key_len;
     FILE *log;
     const char *name;

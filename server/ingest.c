@@ -17,6 +17,7 @@
 
 #include "meas/record.h"
 #include "meas/record_read.h"
+#include "util/crypto.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -213,6 +214,20 @@ out:
     return rc;
 }
 
+/* base64url (RFC 4648 section 5) without padding of p[n]: a fresh string (free()). */
+static char *
+vg__b64url(const uint8_t *p, size_t n)
+{
+    char *b64 = vg_base64(p, n);
+    size_t o = 0;
+
+    for (size_t i = 0; b64[i] != '\0' && b64[i] != '='; i++) {
+        b64[o++] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+    }
+    b64[o] = '\0';
+    return b64;
+}
+
 int
 vg_ingest_report_id(const struct vg_store_report *r, time_t now,
                     const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out, size_t cap)
@@ -221,7 +236,7 @@ vg_ingest_report_id(const struct vg_store_report *r, time_t now,
      * names of up to VG_STORE_NAME_MAX) gets an id within VG_REPORT_ID_MAX: 16 + 1 + 32 + 1 + 2
      * + 1 + 10 + 4 + 43 = 110 bytes at most. The id is opaque; the random part makes it unique. */
     char when[20], name[VG__ID_NAME_MAX + 1], *b64;
-    size_t n = 0, o = 0;
+    size_t n = 0;
     struct tm tm;
     int w;
 
@@ -234,15 +249,8 @@ vg_ingest_report_id(const struct vg_store_report *r, time_t now,
         }
     }
     name[n] = '\0';
-    b64 = vg_base64(rnd, VG_REPORT_RANDOM_BYTES);
-    /* base64url (RFC 4648 section 5) without padding: the id travels in URL paths. */
-    for (size_t i = 0; b64[i] != '\0'; i++) {
-        if (b64[i] == '=') {
-            break;
-        }
-        b64[o++] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-    }
-    b64[o] = '\0';
+    /* base64url: the id travels in URL paths. */
+    b64 = vg__b64url(rnd, VG_REPORT_RANDOM_BYTES);
     w = snprintf(out, cap, "%s_%s_%s_%u_n1_%s", when, name, r->probe_cc, (unsigned)r->probe_asn,
                  b64);
     free(b64);
@@ -250,6 +258,28 @@ vg_ingest_report_id(const struct vg_store_report *r, time_t now,
         return VG_ETOOBIG;
     }
     return 0;
+}
+
+int
+vg_ingest_report_public(const char *submit_id, char *out, size_t cap)
+{
+    /* The random part of a submit id: VG_REPORT_RANDOM_BYTES in unpadded base64url. */
+    enum { TAIL = (VG_REPORT_RANDOM_BYTES * 8 + 5) / 6 };
+    size_t n = strlen(submit_id);
+    uint8_t h[32];
+    char *b64;
+    int w;
+
+    _Static_assert(VG_REPORT_RANDOM_BYTES == 32, "the public tail is a SHA-256: 32 bytes");
+    if (n <= TAIL + 1 || n >= VG_REPORT_ID_MAX || submit_id[n - TAIL - 1] != '_' ||
+        !vg_ingest_report_id_is_valid(submit_id)) {
+        return VG_EINVAL;
+    }
+    vg_sha256(submit_id, n, h);
+    b64 = vg__b64url(h, sizeof(h));
+    w = snprintf(out, cap, "%.*s%s", (int)(n - TAIL), submit_id, b64);
+    free(b64);
+    return w < 0 || (size_t)w >= cap ? VG_ETOOBIG : 0;
 }
 
 /* 1..max-1 characters among A-Z a-z 0-9 and extra. */
@@ -421,6 +451,30 @@ vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_repor
         vg_ingest_cleanup(u);
     }
     return rc;
+}
+
+int
+vg_ingest_apply(struct vg_ingest *u, const struct vg_ingest_policy *pol, int64_t received_us,
+                char *err, size_t errlen)
+{
+    const char *prov =
+        pol != NULL && pol->provenance != NULL ? pol->provenance : VG_STORE_ANONYMOUS;
+    int64_t skew = pol != NULL ? pol->max_skew_s : VG_INGEST_SKEW_DEF;
+    int64_t ahead = u->row.start_time - received_us / 1000000;
+
+    if (ahead > skew) {
+        snprintf(err, errlen,
+                 "measurement_start_time is %lld s after the measurement reached the collector"
+                 " (at most %lld s allowed): the probe's clock is wrong",
+                 (long long)ahead, (long long)skew);
+        return VG_EINVAL;
+    }
+    if (!vg_store_provenance_ok(prov)) {
+        snprintf(err, errlen, "invalid provenance");
+        return VG_EINVAL;
+    }
+    (void)vg_strlcpy(u->row.provenance, prov, sizeof(u->row.provenance));
+    return 0;
 }
 
 void

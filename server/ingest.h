@@ -48,6 +48,17 @@ VG_MUST_USE int vg_ingest_parse_open(const char *body, size_t len, struct vg_ing
 VG_MUST_USE int vg_ingest_report_id(const struct vg_store_report *r, time_t now,
                                     const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out,
                                     size_t cap);
+/*
+ * A report has two ids (docs/api.md, "Report secrets"). The submit id is what POST /report
+ * answers and what the probe submits to and closes with: a secret, made by vg_ingest_report_id.
+ * The public id is what the store keeps and the query API shows (and what the stored
+ * measurements' report_id becomes): the same shape, with the random part replaced by 43
+ * base64url characters of the SHA-256 of the submit id. Knowing a public id gives no way to the
+ * submit id; the store holds only this hash of it. Fails (VG_EINVAL) for text that is not a
+ * submit id's shape (ending in '_' and 43 characters).
+ */
+VG_MUST_USE int vg_ingest_report_public(const char *submit_id, char *out, size_t cap);
+
 /* True when s could be a report_id (length and characters): cheap check before a lookup. */
 bool vg_ingest_report_id_is_valid(const char *s);
 /* True when s could be a measurement_uid (length and characters). */
@@ -85,6 +96,27 @@ VG_MUST_USE int vg_ingest_parse_meas(const char *json, size_t len,
 VG_MUST_USE int vg_ingest_parse_submit(const char *body, size_t len,
                                        const struct vg_store_report *rep, int64_t received_us,
                                        struct vg_ingest *u, char *err, size_t errlen);
+
+/* --max-clock-skew's default (seconds): how long after its arrival a measurement may say it
+ * started (the probe's clock ahead of the collector's). */
+#define VG_INGEST_SKEW_DEF 600
+#define VG_INGEST_SKEW_MAX (7 * 86400) /* the largest --max-clock-skew */
+
+/* What the collector stamps on every measurement it takes, and the time rule it checks. */
+struct vg_ingest_policy {
+    const char *provenance; /* who uploaded: a credential's name; NULL: VG_STORE_ANONYMOUS */
+    int64_t max_skew_s;     /* refuse a measurement_start_time more than this after arrival */
+};
+
+/*
+ * Apply pol to a parsed measurement that arrived at received_us (UTC microseconds): a
+ * measurement_start_time more than pol->max_skew_s after the arrival is refused (VG_EINVAL, err
+ * says by how much: a clock that runs ahead, or a date meant to hold a target's latest state);
+ * else the row's provenance is set. pol NULL: anonymous, VG_INGEST_SKEW_DEF. u is left as it was
+ * on a refusal (the caller cleans it up).
+ */
+VG_MUST_USE int vg_ingest_apply(struct vg_ingest *u, const struct vg_ingest_policy *pol,
+                                int64_t received_us, char *err, size_t errlen);
 
 /* Release u's text and empty it. Safe on an empty or failed u. */
 void vg_ingest_cleanup(struct vg_ingest *u);

@@ -142,11 +142,86 @@ static const struct vg__mig_stmt vg__v2[] = {
     {NULL, NULL, "ALTER TABLE agg_daily_net SET (fillfactor = 80)"},
 };
 
+/*
+ * Version 3: provenance, report secrets, content keys, trusted times (docs/storage.md).
+ * - measurements.provenance: who uploaded (a credential's name, or 'anonymous': every earlier
+ *   row). reports.provenance: who opened the report; reports.legacy: opened before this version,
+ *   when the id was both published and used to submit (it keeps working until closed).
+ * - The count tables get provenance in their keys (rebuilt: SQLite cannot change a primary key);
+ *   earlier counts are all 'anonymous'.
+ * - targets: one latest state per scope ('*' every measurement, '+' those with a credential, or
+ *   one provenance), ordered by the measurement's time capped at its arrival. Built in
+ *   targets_v3 by the data step from the measurements, then put in place (vg__v3_post).
+ * The data step (store_upgrade.c) also recomputes every idem_key as the content key.
+ */
+#define VG__V3_AGG(table, cols, key)                                                        \
+    {"CREATE TABLE " table "_v3 (" cols " provenance {text} NOT NULL, n BIGINT NOT NULL,"   \
+     " PRIMARY KEY (" key ", provenance)) {without_rowid}",                                 \
+     NULL, NULL},                                                                           \
+        {"INSERT INTO " table "_v3 (" key ", provenance, n) SELECT " key ", 'anonymous', n" \
+         " FROM " table,                                                                    \
+         NULL, NULL},                                                                       \
+        {"DROP TABLE " table, NULL, NULL},                                                  \
+        {"ALTER TABLE " table "_v3 RENAME TO " table, NULL, NULL},                          \
+    {                                                                                       \
+        NULL, NULL, "ALTER TABLE " table " SET (fillfactor = 80)"                           \
+    }
+
+static const struct vg__mig_stmt vg__v3[] = {
+    {"ALTER TABLE measurements ADD COLUMN provenance {text} NOT NULL DEFAULT 'anonymous'", NULL,
+     NULL},
+    {"ALTER TABLE reports ADD COLUMN provenance {text} NOT NULL DEFAULT 'anonymous'", NULL, NULL},
+    {"ALTER TABLE reports ADD COLUMN legacy SMALLINT NOT NULL DEFAULT 0", NULL, NULL},
+    {"UPDATE reports SET legacy = 1", NULL, NULL},
+    VG__V3_AGG("agg_hourly",
+               "hour_start BIGINT NOT NULL, domain {text} NOT NULL, probe_cc {text} NOT NULL,"
+               " probe_asn BIGINT NOT NULL, x_verdict {text} NOT NULL,",
+               "hour_start, domain, probe_cc, probe_asn, x_verdict"),
+    {"CREATE INDEX agg_hourly_domain ON agg_hourly (domain, hour_start)", NULL, NULL},
+    {"CREATE INDEX agg_hourly_net ON agg_hourly (probe_cc, probe_asn, hour_start)", NULL, NULL},
+    VG__V3_AGG("agg_daily_domain",
+               "domain {text} NOT NULL, x_verdict {text} NOT NULL, day_start BIGINT NOT NULL,",
+               "domain, x_verdict, day_start"),
+    VG__V3_AGG("agg_daily_net",
+               "day_start BIGINT NOT NULL, probe_cc {text} NOT NULL, probe_asn BIGINT NOT NULL,"
+               " x_verdict {text} NOT NULL,",
+               "day_start, probe_cc, probe_asn, x_verdict"),
+    VG__V3_AGG("agg_daily_cc_domain",
+               "probe_cc {text} NOT NULL, day_start BIGINT NOT NULL, domain {text} NOT NULL,"
+               " x_verdict {text} NOT NULL,",
+               "probe_cc, day_start, domain, x_verdict"),
+    {"CREATE TABLE targets_v3 ("
+     " scope {text} NOT NULL,"
+     " input {text} NOT NULL,"
+     " probe_cc {text} NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " domain {text} NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " x_cause {text},"
+     " since_time BIGINT NOT NULL,"
+     " last_time BIGINT NOT NULL,"
+     " brk_time BIGINT,"
+     " last_uid {text} NOT NULL,"
+     " PRIMARY KEY (scope, input, probe_cc, probe_asn))",
+     NULL, NULL},
+};
+
+/* After the data step: the rebuilt latest states replace the old ones. */
+static const struct vg__mig_stmt vg__v3_post[] = {
+    {"DROP TABLE targets", NULL, NULL},
+    {"ALTER TABLE targets_v3 RENAME TO targets", NULL, NULL},
+    {"CREATE INDEX targets_domain ON targets (scope, domain)", NULL, NULL},
+    {NULL, NULL, "ALTER TABLE targets SET (fillfactor = 80)"},
+};
+
+#define VG__STMTS(a) a, sizeof(a) / sizeof(a[0])
+
 const struct vg__migration vg__migrations[] = {
-    {1, "measurements, reports, hourly aggregates, targets", vg__v1,
-     sizeof(vg__v1) / sizeof(vg__v1[0])},
-    {2, "daily aggregates per domain, per network, per country and domain", vg__v2,
-     sizeof(vg__v2) / sizeof(vg__v2[0])},
+    {1, "measurements, reports, hourly aggregates, targets", VG__STMTS(vg__v1), false, NULL, 0},
+    {2, "daily aggregates per domain, per network, per country and domain", VG__STMTS(vg__v2),
+     false, NULL, 0},
+    {3, "provenance, report secrets, content keys, latest states per scope at trusted times",
+     VG__STMTS(vg__v3), true, VG__STMTS(vg__v3_post)},
 };
 const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
 
@@ -208,9 +283,31 @@ vg__version_row(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
     return 0;
 }
 
+/* Run statements st[n] of migration version v. */
+static int
+vg__mig_run(const struct vg_store_ops *ops, struct vg__conn *c, int v,
+            const struct vg__mig_stmt *st, size_t n, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < n; k++) {
+        char *sql = vg__mig_expand(&st[k], ops->dialect);
+        int rc;
+
+        if (sql == NULL) {
+            continue;
+        }
+        rc = ops->exec(c, sql);
+        VG_FREE(sql);
+        if (rc < 0) {
+            snprintf(err, errlen, "migration %d step %zu: %s", v, k + 1, ops->errmsg(c));
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int
-vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate, char *err,
-                  size_t errlen)
+vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate,
+                  vg__mig_data_fn data, char *err, size_t errlen)
 {
     static const char create[] = "CREATE TABLE IF NOT EXISTS schema_version ("
                                  " version BIGINT PRIMARY KEY,"
@@ -257,19 +354,14 @@ vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_mi
         if (m->version <= have) {
             continue;
         }
-        for (size_t k = 0; k < m->n_stmts; k++) {
-            char *sql = vg__mig_expand(&m->stmts[k], ops->dialect);
-
-            if (sql == NULL) {
-                continue;
-            }
-            rc = ops->exec(c, sql);
-            VG_FREE(sql);
-            if (rc < 0) {
-                snprintf(err, errlen, "migration %d step %zu: %s", m->version, k + 1,
-                         ops->errmsg(c));
-                goto fail;
-            }
+        if ((rc = vg__mig_run(ops, c, m->version, m->stmts, m->n_stmts, err, errlen)) < 0) {
+            goto fail;
+        }
+        if (m->data_step && (rc = data(ops, c, m->version, err, errlen)) < 0) {
+            goto fail;
+        }
+        if ((rc = vg__mig_run(ops, c, m->version, m->post, m->n_post, err, errlen)) < 0) {
+            goto fail;
         }
         p[0] = (struct vg__val){.t = VG__INT, .i = m->version};
         p[1] = (struct vg__val){.t = VG__TEXT, .p = m->description, .len = strlen(m->description)};

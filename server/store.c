@@ -10,6 +10,7 @@
  *   store_read.c    the read pool, reports, raw measurements, the measurement list, cursors
  *   store_agg.c     aggregation and targets
  *   store_check.c   the integrity check
+ *   store_upgrade.c the data steps of the migrations (migrations.c holds the schema)
  * SQL is written once, with $N placeholders.
  */
 #include <pthread.h>
@@ -142,7 +143,8 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
     vg__store_wsql_init(s);
     rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, errlen);
     if (rc == 0) {
-        rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, err, errlen);
+        rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, vg__store_upgrade_data, err,
+                               errlen);
     }
     if (rc == 0 && (rc = pthread_create(&s->writer, NULL, vg__store_writer_main, s)) != 0) {
         snprintf(err, errlen, "writer thread: %s", strerror(rc));

@@ -212,7 +212,7 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
     snprintf(piece, sizeof(piece), "x_verdict, CAST(SUM(n) AS BIGINT) FROM %s WHERE 1 = 1", table);
     vg__store_q_add(&a->q, piece);
     since = f != NULL && f->since > 0 ? f->since - f->since % 3600 : 0;
-    vg__store_q_filters(&a->q, f, tcol, since, false);
+    vg__store_q_filters(&a->q, f, tcol, since, false, true);
     vg__store_q_add(&a->q, a->nax == 0   ? " GROUP BY 1 ORDER BY 1"
                            : a->nax == 1 ? " GROUP BY 1, 2 ORDER BY 1, 2"
                                          : " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
@@ -313,7 +313,13 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     vg__store_q_add(&t->q,
                     "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause, since_time,"
                     " last_time, last_uid FROM targets WHERE 1 = 1");
-    vg__store_q_filters(&t->q, f, "last_time", f != NULL ? f->since : 0, true);
+    /* One latest state per scope: provenance, else trusted, else every measurement. */
+    vg__store_q_param(&t->q, " AND scope = ",
+                      vg__store_text(f != NULL && f->provenance != NULL ? f->provenance
+                                     : f != NULL && f->trusted          ? VG__SCOPE_TRUSTED
+                                                                        : VG__SCOPE_ALL),
+                      "");
+    vg__store_q_filters(&t->q, f, "last_time", f != NULL ? f->since : 0, true, false);
     if (cur != NULL) {
         vg__store_q_param(&t->q, " AND (input, probe_cc, probe_asn) > (",
                           vg__store_text(json_string_value(json_array_get(cur, 0))), "");

@@ -27,6 +27,15 @@ struct vg__check_q {
     size_t errlen;
 };
 
+/* A measurement m's time for the latest states (store_impl.h vg__store_teff). */
+#define VG__TEFF(m)                                                              \
+    "(CASE WHEN " m ".measurement_start_time < " m ".received / 1000000 THEN " m \
+    ".measurement_start_time ELSE " m ".received / 1000000 END)"
+/* Measurement m belongs to the scope of latest state t. */
+#define VG__IN_SCOPE(m, t)                                                              \
+    "(" t ".scope = '*' OR " t ".scope = " m ".provenance OR (" t ".scope = '+' AND " m \
+    ".provenance <> 'anonymous'))"
+
 /* Invariants of the derived tables; each query returns (found, expected). */
 static const struct {
     const char *what;
@@ -37,25 +46,27 @@ static const struct {
      " FROM agg_hourly"},
     {"aggregate buckets that disagree with the measurements",
      "SELECT COUNT(*), 0 FROM (SELECT measurement_start_time - measurement_start_time % 3600,"
-     " domain, probe_cc, probe_asn, x_verdict, COUNT(*) FROM measurements"
-     " GROUP BY 1, 2, 3, 4, 5 EXCEPT SELECT hour_start, domain, probe_cc, probe_asn, x_verdict,"
-     " n FROM agg_hourly) AS d"},
+     " domain, probe_cc, probe_asn, x_verdict, provenance, COUNT(*) FROM measurements"
+     " GROUP BY 1, 2, 3, 4, 5, 6 EXCEPT SELECT hour_start, domain, probe_cc, probe_asn,"
+     " x_verdict, provenance, n FROM agg_hourly) AS d"},
     {"aggregate rows with a count below 1",
      "SELECT (SELECT COUNT(*) FROM agg_hourly WHERE n < 1) + (SELECT COUNT(*) FROM"
      " agg_daily_domain WHERE n < 1) + (SELECT COUNT(*) FROM agg_daily_net WHERE n < 1) +"
      " (SELECT COUNT(*) FROM agg_daily_cc_domain WHERE n < 1), 0"},
     {"daily per-domain aggregate differs from the hourly one",
      "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, domain, x_verdict,"
-     " CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3 EXCEPT SELECT day_start,"
-     " domain, x_verdict, n FROM agg_daily_domain) AS d"},
+     " provenance, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"
+     " day_start, domain, x_verdict, provenance, n FROM agg_daily_domain) AS d"},
     {"daily per-network aggregate differs from the hourly one",
      "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, probe_cc, probe_asn,"
-     " x_verdict, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"
-     " day_start, probe_cc, probe_asn, x_verdict, n FROM agg_daily_net) AS d"},
+     " x_verdict, provenance, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4, 5"
+     " EXCEPT SELECT day_start, probe_cc, probe_asn, x_verdict, provenance, n FROM"
+     " agg_daily_net) AS d"},
     {"daily per-country-and-domain aggregate differs from the hourly one",
      "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, domain, probe_cc,"
-     " x_verdict, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"
-     " day_start, domain, probe_cc, x_verdict, n FROM agg_daily_cc_domain) AS d"},
+     " x_verdict, provenance, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4, 5"
+     " EXCEPT SELECT day_start, domain, probe_cc, x_verdict, provenance, n FROM"
+     " agg_daily_cc_domain) AS d"},
     {"daily aggregate totals differ from the number of measurements",
      "SELECT (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_domain) +"
      " (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_daily_net) +"
@@ -63,13 +74,21 @@ static const struct {
      " 3 * (SELECT COUNT(*) FROM measurements)"},
     {"targets whose latest measurement is not the newest, or disagrees",
      "SELECT COUNT(*), 0 FROM targets t WHERE t.since_time > t.last_time"
-     " OR t.last_time <> (SELECT MAX(m.measurement_start_time) FROM measurements m"
-     "  WHERE m.input = t.input AND m.probe_cc = t.probe_cc AND m.probe_asn = t.probe_asn)"
-     " OR NOT EXISTS (SELECT 1 FROM measurements m WHERE m.measurement_uid = t.last_uid"
-     "  AND m.x_verdict = t.x_verdict AND m.measurement_start_time = t.last_time)"},
+     " OR t.last_time <> (SELECT MAX(" VG__TEFF(
+         "m") ") FROM measurements m"
+              "  WHERE m.input = t.input AND m.probe_cc = t.probe_cc AND m.probe_asn = t.probe_asn"
+              "  AND " VG__IN_SCOPE("m", "t") ")"
+                                              " OR NOT EXISTS (SELECT 1 FROM measurements m WHERE "
+                                              "m.measurement_uid = t.last_uid"
+                                              "  AND m.x_verdict = t.x_verdict AND " VG__TEFF(
+                                                  "m") " = t.last_time"
+                                                       "  AND " VG__IN_SCOPE("m", "t") ")"},
     {"targets missing for measured (input, network) pairs",
      "SELECT COUNT(*), (SELECT COUNT(*) FROM (SELECT DISTINCT input, probe_cc, probe_asn"
-     " FROM measurements WHERE input IS NOT NULL) AS d) FROM targets"},
+     " FROM measurements WHERE input IS NOT NULL) AS d) + (SELECT COUNT(*) FROM (SELECT"
+     " DISTINCT provenance, input, probe_cc, probe_asn FROM measurements WHERE input IS NOT"
+     " NULL) AS d) + (SELECT COUNT(*) FROM (SELECT DISTINCT input, probe_cc, probe_asn FROM"
+     " measurements WHERE input IS NOT NULL AND provenance <> 'anonymous') AS d) FROM targets"},
 };
 
 static int

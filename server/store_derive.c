@@ -2,7 +2,8 @@
 /*
  * store_derive.c - the ingest statements (multi-row INSERTs prepared per chunk size) and what a
  * write transaction derives from its new measurements: the count tables (rollups, per hour and
- * per day) and the latest state of every (input, network), each written in key order.
+ * per day, by provenance) and the latest states of every (input, network) per scope (all, trusted,
+ * each provenance), each written in key order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
  * All SET expressions read the row as it was before the update, in SQLite and PostgreSQL.
  */
 static const char vg__sql_target_tail[] =
-    " ON CONFLICT (input, probe_cc, probe_asn) DO UPDATE SET"
+    " ON CONFLICT (scope, input, probe_cc, probe_asn) DO UPDATE SET"
     " x_verdict = CASE WHEN excluded.last_time >= targets.last_time"
     "  THEN excluded.x_verdict ELSE targets.x_verdict END,"
     " x_cause = CASE WHEN excluded.last_time >= targets.last_time"
@@ -69,36 +70,38 @@ static const struct vg__wsql {
     [VG__W_MEAS] = {"INSERT INTO measurements (measurement_uid, idem_key, report_id,"
                     " measurement_start_time, input, domain, probe_cc, probe_asn, test_name,"
                     " software_name, software_version, x_verdict, x_cause, blocking, accessible,"
-                    " received, raw_len, raw) VALUES ",
+                    " received, raw_len, raw, provenance) VALUES ",
                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-                    " $18)",
+                    " $18, $19)",
                     " ON CONFLICT DO NOTHING RETURNING measurement_uid", VG__MEAS_COLS},
     [VG__W_AGG_HOUR] = {"INSERT INTO agg_hourly (hour_start, domain, probe_cc, probe_asn,"
-                        " x_verdict, n) VALUES ",
-                        "($1, $2, $3, $4, $5, $6)",
-                        " ON CONFLICT (hour_start, domain, probe_cc, probe_asn, x_verdict)"
-                        " DO UPDATE SET n = agg_hourly.n + excluded.n",
-                        6},
-    [VG__W_AGG_NET] = {"INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict, n)"
-                       " VALUES ",
-                       "($1, $2, $3, $4, $5)",
-                       " ON CONFLICT (day_start, probe_cc, probe_asn, x_verdict)"
+                        " x_verdict, provenance, n) VALUES ",
+                        "($1, $2, $3, $4, $5, $6, $7)",
+                        " ON CONFLICT (hour_start, domain, probe_cc, probe_asn, x_verdict,"
+                        " provenance) DO UPDATE SET n = agg_hourly.n + excluded.n",
+                        7},
+    [VG__W_AGG_NET] = {"INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict,"
+                       " provenance, n) VALUES ",
+                       "($1, $2, $3, $4, $5, $6)",
+                       " ON CONFLICT (day_start, probe_cc, probe_asn, x_verdict, provenance)"
                        " DO UPDATE SET n = agg_daily_net.n + excluded.n",
-                       5},
-    [VG__W_AGG_DOMAIN] = {"INSERT INTO agg_daily_domain (day_start, domain, x_verdict, n) VALUES ",
-                          "($1, $2, $3, $4)",
-                          " ON CONFLICT (domain, x_verdict, day_start)"
+                       6},
+    [VG__W_AGG_DOMAIN] = {"INSERT INTO agg_daily_domain (day_start, domain, x_verdict, provenance,"
+                          " n) VALUES ",
+                          "($1, $2, $3, $4, $5)",
+                          " ON CONFLICT (domain, x_verdict, day_start, provenance)"
                           " DO UPDATE SET n = agg_daily_domain.n + excluded.n",
-                          4},
+                          5},
     [VG__W_AGG_CC_DOMAIN] = {"INSERT INTO agg_daily_cc_domain (day_start, domain, probe_cc,"
-                             " x_verdict, n) VALUES ",
-                             "($1, $2, $3, $4, $5)",
-                             " ON CONFLICT (probe_cc, day_start, domain, x_verdict)"
+                             " x_verdict, provenance, n) VALUES ",
+                             "($1, $2, $3, $4, $5, $6)",
+                             " ON CONFLICT (probe_cc, day_start, domain, x_verdict, provenance)"
                              " DO UPDATE SET n = agg_daily_cc_domain.n + excluded.n",
-                             5},
-    [VG__W_TARGET] = {"INSERT INTO targets (input, probe_cc, probe_asn, domain, x_verdict,"
+                             6},
+    [VG__W_TARGET] = {"INSERT INTO targets (scope, input, probe_cc, probe_asn, domain, x_verdict,"
                       " x_cause, since_time, last_time, brk_time, last_uid) VALUES ",
-                      "($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8)", vg__sql_target_tail, 8},
+                      "($1, $2, $3, $4, $5, $6, $7, $8, $8, NULL, $9)", vg__sql_target_tail,
+                      VG__TARGET_COLS},
 };
 
 static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
@@ -205,7 +208,10 @@ vg__cmp_agg(const void *a, const void *b)
     if ((x->dims & VG__DIM_ASN) && x->m->probe_asn != y->m->probe_asn) {
         return x->m->probe_asn < y->m->probe_asn ? -1 : 1;
     }
-    return strcmp(x->m->x_verdict, y->m->x_verdict);
+    if ((c = strcmp(x->m->x_verdict, y->m->x_verdict)) != 0) {
+        return c;
+    }
+    return strcmp(x->m->provenance, y->m->provenance);
 }
 
 /* Count the new rows into one rollup table: merged per key here, upserted in key order. */
@@ -240,36 +246,69 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
             p[np++] = vg__store_int(m->probe_asn);
         }
         p[np++] = vg__store_text(m->x_verdict);
+        p[np++] = vg__store_text(m->provenance);
         p[np++] = vg__store_int(1);
         k++;
     }
     return vg__store_write_rows(s, r->wsql, k, p, NULL, NULL);
 }
 
+/* One latest state a new row updates: its target in one scope, at its trusted time. */
+struct vg__tgtkey {
+    const struct vg_store_meas *m;
+    const char *scope;
+    int64_t t;
+};
+
 static bool
-vg__same_target(const struct vg_store_meas *x, const struct vg_store_meas *y)
+vg__same_target(const struct vg__tgtkey *x, const struct vg__tgtkey *y)
 {
-    return x->probe_asn == y->probe_asn && strcmp(x->input, y->input) == 0 &&
-           strcmp(x->probe_cc, y->probe_cc) == 0;
+    return x->m->probe_asn == y->m->probe_asn && strcmp(x->scope, y->scope) == 0 &&
+           strcmp(x->m->input, y->m->input) == 0 && strcmp(x->m->probe_cc, y->m->probe_cc) == 0;
 }
 
+/* The latest states' key order (scope, input, probe_cc, probe_asn), then time order. */
 static int
 vg__cmp_target(const void *a, const void *b)
 {
-    const struct vg_store_meas *x = *(const struct vg_store_meas *const *)a;
-    const struct vg_store_meas *y = *(const struct vg_store_meas *const *)b;
+    const struct vg__tgtkey *kx = a, *ky = b;
+    const struct vg_store_meas *x = kx->m, *y = ky->m;
     int c;
 
-    if ((c = strcmp(x->input, y->input)) != 0 || (c = strcmp(x->probe_cc, y->probe_cc)) != 0) {
+    if ((c = strcmp(kx->scope, ky->scope)) != 0 || (c = strcmp(x->input, y->input)) != 0 ||
+        (c = strcmp(x->probe_cc, y->probe_cc)) != 0) {
         return c;
     }
     if (x->probe_asn != y->probe_asn) {
         return x->probe_asn < y->probe_asn ? -1 : 1;
     }
-    if (x->start_time != y->start_time) {
-        return x->start_time < y->start_time ? -1 : 1;
+    if (kx->t != ky->t) {
+        return kx->t < ky->t ? -1 : 1;
     }
     return strcmp(x->measurement_uid, y->measurement_uid);
+}
+
+/* The latest states of the new rows with an input: each in the scopes it belongs to. */
+static size_t
+vg__target_keys(struct vg__wrow *w, size_t n, struct vg__tgtkey *tk)
+{
+    size_t nt = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct vg_store_meas *m = w[i].m;
+        int64_t t = vg__store_teff(m->start_time, w[i].received_us);
+
+        if (!w[i].is_new || !m->has_input) {
+            continue;
+        }
+        tk[nt++] = (struct vg__tgtkey){m, VG__SCOPE_ALL, t};
+        tk[nt++] = (struct vg__tgtkey){m, m->provenance, t};
+        if (strcmp(m->provenance, VG_STORE_ANONYMOUS) != 0) {
+            tk[nt++] = (struct vg__tgtkey){m, VG__SCOPE_TRUSTED, t};
+        }
+    }
+    qsort(tk, nt, sizeof(*tk), vg__cmp_target);
+    return nt;
 }
 
 /* Count tables and latest states of the rows that are new, table by table, each in key order
@@ -278,41 +317,38 @@ vg__cmp_target(const void *a, const void *b)
 int
 vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
 {
-    struct vg__aggkey *ak = vg_xcalloc(n, sizeof(*ak));
-    const struct vg_store_meas **tk = vg_xcalloc(n, sizeof(*tk));
-    struct vg__val *p = vg_xcalloc(n * 8, sizeof(*p));
-    size_t nt = 0;
+    struct vg__aggkey *ak = vg_xcalloc(n > 0 ? n : 1, sizeof(*ak));
+    struct vg__tgtkey *tk = vg_xcalloc(n * VG__SCOPES_MAX + 1, sizeof(*tk));
+    struct vg__val *p = vg_xcalloc(n * VG__SCOPES_MAX * VG__TARGET_COLS + 1, sizeof(*p));
+    size_t nt;
     int rc = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        if (w[i].is_new && w[i].m->has_input) {
-            tk[nt++] = w[i].m;
-        }
-    }
     for (size_t r = 0; rc == 0 && r < vg__store_n_rollups; r++) {
         rc = vg__rollup(s, &vg__store_rollups[r], w, n, ak, p);
     }
-    qsort(tk, nt, sizeof(*tk), vg__cmp_target);
+    nt = vg__target_keys(w, n, tk);
     /* Round r takes the r-th measurement (in time order) of each target: no statement updates a
      * row twice, and each target still sees its measurements in order. */
     for (size_t round = 0, left = nt; rc == 0 && left > 0; round++) {
         size_t k = 0, occ = 0;
 
         for (size_t i = 0; i < nt; i++) {
-            const struct vg_store_meas *m = tk[i];
+            const struct vg_store_meas *m = tk[i].m;
+            struct vg__val *q = p + k * VG__TARGET_COLS;
 
-            occ = i > 0 && vg__same_target(tk[i - 1], m) ? occ + 1 : 0;
+            occ = i > 0 && vg__same_target(&tk[i - 1], &tk[i]) ? occ + 1 : 0;
             if (occ != round) {
                 continue;
             }
-            p[k * 8 + 0] = vg__store_text(m->input);
-            p[k * 8 + 1] = vg__store_text(m->probe_cc);
-            p[k * 8 + 2] = vg__store_int(m->probe_asn);
-            p[k * 8 + 3] = vg__store_text(m->domain);
-            p[k * 8 + 4] = vg__store_text(m->x_verdict);
-            p[k * 8 + 5] = vg__store_text_or_null(m->x_cause);
-            p[k * 8 + 6] = vg__store_int(m->start_time);
-            p[k * 8 + 7] = vg__store_text(m->measurement_uid);
+            q[0] = vg__store_text(tk[i].scope);
+            q[1] = vg__store_text(m->input);
+            q[2] = vg__store_text(m->probe_cc);
+            q[3] = vg__store_int(m->probe_asn);
+            q[4] = vg__store_text(m->domain);
+            q[5] = vg__store_text(m->x_verdict);
+            q[6] = vg__store_text_or_null(m->x_cause);
+            q[7] = vg__store_int(tk[i].t);
+            q[8] = vg__store_text(m->measurement_uid);
             k++;
         }
         left -= k;

@@ -106,7 +106,15 @@ struct vg__migration {
     const char *description;
     const struct vg__mig_stmt *stmts;
     size_t n_stmts;
+    bool data_step; /* after stmts, the data step (vg__mig_data_fn) runs for this version */
+    const struct vg__mig_stmt *post; /* then these */
+    size_t n_post;
 };
+
+/* What SQL alone cannot migrate (store_upgrade.c vg__store_upgrade_data), run inside the
+ * migration's transaction. 0, or a backend error with a message in err. */
+typedef int (*vg__mig_data_fn)(const struct vg_store_ops *ops, struct vg__conn *c, int version,
+                               char *err, size_t errlen);
 
 extern const struct vg__migration vg__migrations[];
 extern const size_t vg__n_migrations;
@@ -115,15 +123,22 @@ extern const size_t vg__n_migrations;
  * the step has no statement for d. */
 char *vg__mig_expand(const struct vg__mig_stmt *st, enum vg__dialect d);
 
-/* Bring the database behind c to the latest version in one transaction. no_migrate: only check.
- * Errors: VG_STORE_ESCHEMA (newer than this build, or older and no_migrate), backend errors. */
+/* Bring the database behind c to the latest version in one transaction, with data for the data
+ * steps. no_migrate: only check. Errors: VG_STORE_ESCHEMA (newer than this build, or older and
+ * no_migrate), backend errors. */
 int vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate,
-                      char *err, size_t errlen);
+                      vg__mig_data_fn data, char *err, size_t errlen);
+/* The data steps of the migrations (store_upgrade.c): version 3 recomputes every idem_key as
+ * the content key and builds targets_v3 from the measurements. */
+int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, int version,
+                           char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------------------------- */
 /* The store object (store.c) */
 
-#define VG__MEAS_COLS        18 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
+#define VG__MEAS_COLS        19 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
+#define VG__TARGET_COLS      9  /* parameters of a latest-state row (vg__wsql[VG__W_TARGET]) */
+#define VG__SCOPES_MAX       3  /* latest states a measurement updates: all, trusted, its own */
 #define VG__QUERY_MAX_PARAMS 16 /* parameters of a dynamic query (struct vg__query) */
 #define VG__N_WSQL           6  /* ingest statements (store_derive.c) */
 #define VG__N_CHUNKS         4  /* row counts each is prepared for (store_derive.c) */
@@ -189,6 +204,21 @@ int64_t vg__store_now_us(void);
 /* True when v names a verdict (vg_verdict_parse). */
 bool vg__store_verdict_ok(const char *v);
 
+/* The scopes of the latest states (targets.scope) besides one provenance. */
+#define VG__SCOPE_ALL     "*" /* every measurement */
+#define VG__SCOPE_TRUSTED "+" /* every measurement uploaded with a credential */
+
+/* A measurement's time for the latest states and alerts: measurement_start_time (UTC seconds)
+ * capped at its arrival (UTC microseconds), so that no client clock reaches past the collector's.
+ * The integrity check computes the same in SQL (store_check.c). */
+static inline int64_t
+vg__store_teff(int64_t start, int64_t received_us)
+{
+    int64_t arrival = received_us / 1000000;
+
+    return start < arrival ? start : arrival;
+}
+
 /* SQL values. Text values borrow s. */
 static inline struct vg__val
 vg__store_text(const char *s)
@@ -217,6 +247,11 @@ bool vg__store_terminated(const char *s, size_t cap);
 VG_MUST_USE int vg__store_row_valid(const struct vg_store_meas *m);
 /* A report_id the store accepts: 1..VG_REPORT_ID_MAX-1 printable ASCII, no space. */
 bool vg__store_report_id_ok(const char *id);
+/* The content key of the measurement text[len] (valid JSON, an object, as stored): "h:" + 64
+ * hex digits of the SHA-512 of the text without its top-level report_id member, which the
+ * collector sets (so that one measurement submitted to a report and uploaded in bulk is one).
+ * Found by a scan of the text, not a parse: the stored text is what is hashed. */
+void vg__store_content_key(const char *text, size_t len, char out[VG_STORE_IDEM_MAX]);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Writes (store_writer.c, store_txn.c, store_derive.c) */
@@ -322,9 +357,10 @@ void vg__store_q_add(struct vg__query *q, const char *text);
 void vg__store_q_param(struct vg__query *q, const char *pre, struct vg__val v, const char *post);
 /* 0, or VG_EINVAL for a filter out of bounds. f may be NULL. */
 VG_MUST_USE int vg__store_filter_valid(const struct vg_store_filter *f);
-/* WHERE conditions for filter f on a table whose time column is tcol. */
+/* WHERE conditions for filter f on a table whose time column is tcol; with_prov: the table has
+ * a provenance column (not targets, whose scope stands for it). */
 void vg__store_q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *tcol,
-                         int64_t since, bool with_input);
+                         int64_t since, bool with_input, bool with_prov);
 /* Opaque cursors: a JSON array as base64url (fresh string), and back (n elements, or NULL). */
 char *vg__store_cursor_encode(json_t *arr);
 json_t *vg__store_cursor_decode(const char *c, size_t n);

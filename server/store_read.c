@@ -119,7 +119,7 @@ vg__store_on_report(void *arg, size_t set, const struct vg__val *c, size_t ncols
     struct vg_store_report *r = q->out;
 
     (void)set;
-    if (ncols != 7) {
+    if (ncols != 9) {
         return VG_EINTERNAL;
     }
     q->found = true;
@@ -133,6 +133,8 @@ vg__store_on_report(void *arg, size_t set, const struct vg__val *c, size_t ncols
         vg__store_copy_text(&c[4], r->test_name, sizeof(r->test_name));
         r->created = c[5].i;
         r->closed = c[6].t != VG__NULL;
+        vg__store_copy_text(&c[7], r->provenance, sizeof(r->provenance));
+        r->legacy = c[8].t == VG__INT && c[8].i != 0;
     }
     return 0;
 }
@@ -141,7 +143,8 @@ static int
 vg__report_get_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 {
     static const char sql[] = "SELECT probe_cc, probe_asn, software_name, software_version,"
-                              " test_name, created, closed FROM reports WHERE report_id = $1";
+                              " test_name, created, closed, provenance, legacy FROM reports"
+                              " WHERE report_id = $1";
     struct vg__report_q *q = arg;
     struct vg__val p = vg__store_text(q->id);
 
@@ -267,13 +270,17 @@ vg__store_filter_valid(const struct vg_store_filter *f)
     VG_ENSURE(f->probe_cc == NULL || strlen(f->probe_cc) == 2, VG_EINVAL);
     VG_ENSURE(f->x_verdict == NULL || vg__store_verdict_ok(f->x_verdict), VG_EINVAL);
     VG_ENSURE(f->since >= 0 && f->until >= 0, VG_EINVAL);
+    VG_ENSURE(f->provenance == NULL || vg_store_provenance_ok(f->provenance), VG_EINVAL);
+    VG_ENSURE(!f->trusted || f->provenance == NULL ||
+                  strcmp(f->provenance, VG_STORE_ANONYMOUS) != 0,
+              VG_EINVAL);
     return 0;
 }
 
 /* WHERE conditions for filter f on a table whose time column is tcol. */
 void
 vg__store_q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *tcol,
-                    int64_t since, bool with_input)
+                    int64_t since, bool with_input, bool with_prov)
 {
     char pre[96];
 
@@ -299,6 +306,12 @@ vg__store_q_filters(struct vg__query *q, const struct vg_store_filter *f, const 
     }
     if (f->x_verdict != NULL) {
         vg__store_q_param(q, " AND x_verdict = ", vg__store_text(f->x_verdict), "");
+    }
+    if (with_prov && f->provenance != NULL) {
+        vg__store_q_param(q, " AND provenance = ", vg__store_text(f->provenance), "");
+    }
+    if (with_prov && f->trusted) {
+        vg__store_q_param(q, " AND provenance <> ", vg__store_text(VG_STORE_ANONYMOUS), "");
     }
     if (since > 0) {
         snprintf(pre, sizeof(pre), " AND %s >= ", tcol);
@@ -421,7 +434,7 @@ vg__on_list_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     json_t *o, *blocking;
 
     (void)set;
-    if (ncols != 14 || c[0].t != VG__TEXT || c[2].t != VG__INT) {
+    if (ncols != 15 || c[0].t != VG__TEXT || c[2].t != VG__INT) {
         return VG_EINTERNAL;
     }
     if (json_array_size(l->results) == l->limit) {
@@ -451,6 +464,7 @@ vg__on_list_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     json_object_set_new(o, VG_REC_KEY_BLOCKING, blocking);
     json_object_set_new(o, VG_REC_KEY_ACCESSIBLE,
                         c[13].t == VG__INT ? json_boolean(c[13].i) : json_null());
+    json_object_set_new(o, "provenance", vg__store_jtext(&c[14]));
     json_array_append_new(l->results, o);
     l->last_t = c[2].i;
     vg__store_copy_text(&c[0], l->last_uid, sizeof(l->last_uid));
@@ -492,9 +506,10 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
     vg__store_q_add(&l->q,
                     "SELECT measurement_uid, report_id, measurement_start_time, input, domain,"
                     " probe_cc, probe_asn, test_name, software_name, software_version,"
-                    " x_verdict, x_cause, blocking, accessible FROM measurements WHERE 1 = 1");
+                    " x_verdict, x_cause, blocking, accessible, provenance FROM measurements"
+                    " WHERE 1 = 1");
     /* the SQL column (the measurement's field has the same name) */
-    vg__store_q_filters(&l->q, f, "measurement_start_time", f != NULL ? f->since : 0, true);
+    vg__store_q_filters(&l->q, f, "measurement_start_time", f != NULL ? f->since : 0, true, true);
     if (cur != NULL) {
         vg__store_q_param(&l->q, " AND (measurement_start_time, measurement_uid) < (",
                           vg__store_int(json_integer_value(json_array_get(cur, 0))), "");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_row.c - a measurement's row (store.h struct vg_store_meas): its fields read through the
- * record module (meas/record_read.h), the domain of its input, its idempotency key and
+ * record module (meas/record_read.h), the domain of its input, its content key and
  * measurement_uid; and the checks vg_store_insert and the report calls make of what callers pass.
  */
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "meas/record_read.h"
 #include "store_impl.h"
 #include "util/crypto.h"
+#include "util/mem.h"
 #include "util/str.h"
 #include "util/timefmt.h"
 
@@ -103,6 +104,148 @@ vg__store_url_domain(const char *input, char *out, size_t outlen)
     }
 }
 
+/* The end of the JSON string that starts at t[i] ('"'), past its closing quote; 0 if none. */
+static size_t
+vg__json_string_end(const char *t, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (t[i] == '\\') {
+            i++;
+        } else if (t[i] == '"') {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* The end of the JSON value that starts at t[i]: past a string, or at the ',', '}' or ']' that
+ * ends a number, literal, object or array at its own level; 0 if the text ends first. */
+static size_t
+vg__json_value_end(const char *t, size_t len, size_t i)
+{
+    unsigned depth = 0;
+
+    while (i < len) {
+        char c = t[i];
+
+        if (c == '"') {
+            if ((i = vg__json_string_end(t, len, i)) == 0) {
+                return 0;
+            }
+            if (depth == 0) {
+                return i;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0) {
+                return i;
+            }
+            if (--depth == 0) {
+                return i + 1;
+            }
+        } else if (c == ',' && depth == 0) {
+            return i;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static size_t
+vg__json_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) {
+        i++;
+    }
+    return i;
+}
+
+/*
+ * Where the top-level member report_id of the JSON object text[len] is, with the comma that
+ * separates it from a neighbour: [*from, *to). False when it has none (or the text is not an
+ * object). text is valid JSON (parsed before): the scan only finds the members' bounds.
+ */
+static bool
+vg__report_id_member(const char *t, size_t len, size_t *from, size_t *to)
+{
+    static const char key[] = "\"" VG_REC_KEY_REPORT_ID "\"";
+    size_t i = vg__json_ws(t, len, 0), prev_end;
+
+    if (i >= len || t[i] != '{') {
+        return false;
+    }
+    prev_end = ++i; /* an only member goes back to the brace */
+    for (;;) {
+        size_t k, kend, vend, next;
+
+        i = vg__json_ws(t, len, i);
+        if (i >= len || t[i] != '"' || (kend = vg__json_string_end(t, len, i)) == 0) {
+            return false;
+        }
+        k = i;
+        i = vg__json_ws(t, len, kend);
+        if (i >= len || t[i] != ':') {
+            return false;
+        }
+        i = vg__json_ws(t, len, i + 1);
+        if ((vend = vg__json_value_end(t, len, i)) == 0) {
+            return false;
+        }
+        next = vg__json_ws(t, len, vend);
+        if (next >= len) {
+            return false;
+        }
+        if (kend - k == sizeof(key) - 1 && memcmp(t + k, key, sizeof(key) - 1) == 0) {
+            if (t[next] == ',') {
+                *from = k; /* "report_id":V, -> the next member follows the previous comma */
+                *to = vg__json_ws(t, len, next + 1);
+            } else {
+                *from = prev_end; /* ,"report_id":V} -> from the end of the previous value */
+                *to = vend;
+            }
+            return true;
+        }
+        if (t[next] != ',') {
+            return false;
+        }
+        prev_end = vend;
+        i = next + 1;
+    }
+}
+
+void
+vg__store_content_key(const char *text, size_t len, char out[VG_STORE_IDEM_MAX])
+{
+    uint8_t digest[64];
+    char hex[129];
+    size_t from, to;
+
+    if (vg__report_id_member(text, len, &from, &to)) {
+        char *c = vg_xmalloc(len);
+
+        memcpy(c, text, from);
+        memcpy(c + from, text + to, len - to);
+        vg_sha512(c, from + len - to, digest);
+        free(c);
+    } else {
+        vg_sha512(text, len, digest);
+    }
+    vg_hex(digest, 32, hex);
+    snprintf(out, VG_STORE_IDEM_MAX, "h:%s", hex);
+}
+
+bool
+vg_store_provenance_ok(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+
+    return n > 0 && n <= VG_STORE_PROV_MAX &&
+           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
 /* The row of measurement obj, read through the record module (meas/record_read.h); row->raw
  * and row->raw_len are set. */
 static int
@@ -134,13 +277,11 @@ vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, 
     memcpy(row->blocking, sum.blocking, sizeof(row->blocking));
     row->accessible = sum.accessible;
 
+    snprintf(row->provenance, sizeof(row->provenance), "%s", VG_STORE_ANONYMOUS);
     vg_sha512(row->raw, row->raw_len, digest);
     vg_hex(digest, 64, hex);
-    if (sum.has_id) {
-        snprintf(row->idem_key, sizeof(row->idem_key), "c:%s", sum.id);
-    } else {
-        snprintf(row->idem_key, sizeof(row->idem_key), "h:%.32s", hex);
-    }
+    /* Never the client's "id" alone: two different measurements may carry the same one. */
+    vg__store_content_key(row->raw, row->raw_len, row->idem_key);
     if (received_us <= 0) {
         received_us = vg__store_now_us();
     }
@@ -238,6 +379,9 @@ vg__store_row_valid(const struct vg_store_meas *m)
                   vg__store_terminated(m->blocking, sizeof(m->blocking)),
               VG_EINVAL);
     VG_ENSURE(strlen(m->probe_cc) == 2 && vg__store_verdict_ok(m->x_verdict), VG_EINVAL);
+    VG_ENSURE(vg__store_terminated(m->provenance, sizeof(m->provenance)) &&
+                  vg_store_provenance_ok(m->provenance),
+              VG_EINVAL);
     VG_ENSURE(m->accessible >= -1 && m->accessible <= 1, VG_EINVAL);
     VG_ENSURE(!m->has_input || m->input[0] != '\0', VG_EINVAL);
     return 0;

@@ -20,8 +20,8 @@ static const char vg__sql_find_uid[] =
 
 static const char vg__sql_report_open[] =
     "INSERT INTO reports (report_id, probe_cc, probe_asn, software_name, software_version,"
-    " test_name, created, closed) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
-    " ON CONFLICT DO NOTHING RETURNING report_id";
+    " test_name, created, closed, provenance, legacy) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL,"
+    " $8, 0) ON CONFLICT DO NOTHING RETURNING report_id";
 
 static const char vg__sql_report_close[] =
     "UPDATE reports SET closed = COALESCE(closed, $2) WHERE report_id = $1 RETURNING report_id";
@@ -137,7 +137,7 @@ vg__reports(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
     size_t j = 0;
 
     for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
-        struct vg__val p[7];
+        struct vg__val p[8];
         bool hit = false;
         int rc = 0;
 
@@ -151,7 +151,8 @@ vg__reports(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
             p[4] = vg__store_text(r->software_version);
             p[5] = vg__store_text(r->test_name);
             p[6] = vg__store_int(r->created > 0 ? r->created : job->now);
-            rc = s->ops->run(s->wconn, vg__sql_report_open, VG__RUN_CACHE, 1, 7, p, vg__on_exists,
+            p[7] = vg__store_text(r->provenance[0] != '\0' ? r->provenance : VG_STORE_ANONYMOUS);
+            rc = s->ops->run(s->wconn, vg__sql_report_open, VG__RUN_CACHE, 1, 8, p, vg__on_exists,
                              &hit);
             res[j].rc = hit ? 0 : VG_STORE_EEXIST;
         } else if (job->kind == VG__JOB_REPORT_CLOSE) {
@@ -189,6 +190,7 @@ vg__wrow_params(const struct vg__wrow *w, struct vg__val *p)
     p[15] = vg__store_int(w->received_us);
     p[16] = vg__store_int((int64_t)m->raw_len);
     p[17] = (struct vg__val){.t = VG__BLOB, .p = (const char *)w->z, .len = w->zlen};
+    p[18] = vg__store_text(m->provenance);
     return 0;
 }
 

@@ -267,6 +267,9 @@ vg_store_report_open(struct vg_store *s, const struct vg_store_report *r)
     struct vg__job job = {.kind = VG__JOB_REPORT_OPEN, .rep = r, .now = time(NULL)};
 
     VG_ENSURE(r != NULL && vg__store_report_id_ok(r->report_id), VG_EINVAL);
+    VG_ENSURE(vg__store_terminated(r->provenance, sizeof(r->provenance)) &&
+                  (r->provenance[0] == '\0' || vg_store_provenance_ok(r->provenance)),
+              VG_EINVAL);
     VG_ENSURE(strlen(r->probe_cc) == 2 &&
                   vg__store_terminated(r->software_name, sizeof(r->software_name)) &&
                   vg__store_terminated(r->software_version, sizeof(r->software_version)) &&

@@ -272,10 +272,15 @@ class TestCollectorAPI(unittest.TestCase):
         self.assertEqual(j["supported_formats"], ["json"])
         self.assertTrue(j["backend_version"])
         rid = j["report_id"]
+        # The id to submit with is a secret (issue 13); the stored measurements and the query
+        # API show the report's public id.
+        public = j["public_report_id"]
+        self.assertNotEqual(public, rid)
         m = REPORT_ID_RE.match(rid)
         self.assertIsNotNone(m, rid)
         self.assertEqual(m.group(1), "IT")
         self.assertEqual(int(m.group(2)), asn)
+        self.assertIsNotNone(REPORT_ID_RE.match(public), public)
         # A fresh id every time (256 random bits).
         self.assertNotEqual(rid, c.open_report("IT", asn))
 
@@ -288,13 +293,14 @@ class TestCollectorAPI(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], "application/json")
         stored = json.loads(raw)
-        self.assertEqual(stored["report_id"], rid)
+        self.assertEqual(stored["report_id"], public)
         self.assertEqual(stored["probe_ip"], "127.0.0.1")
-        expect = dict(sent, report_id=rid, probe_ip="127.0.0.1")
+        expect = dict(sent, report_id=public, probe_ip="127.0.0.1")
         self.assertEqual(stored, expect)
+        self.assertNotIn(rid.encode(), raw)
         [row] = c.list_all({"probe_asn": asn})
         self.assertEqual(row["measurement_uid"], uid)
-        self.assertEqual(row["report_id"], rid)
+        self.assertEqual(row["report_id"], public)
         self.assertEqual(row["x_verdict"], "blocked")
         self.assertEqual(row["probe_asn"], "AS%d" % asn)
 

@@ -139,7 +139,10 @@ test_submit_normalises(void **state)
                         "seen [scrubbed] twice: [scrubbed]");
     json_decref(m);
     assert_string_equal(u.row.report_id, rep.report_id);
-    assert_string_equal(u.row.idem_key, "c:0b7e2f4e-3c1d-4a56-9f0e-2d7c1b9a8e11");
+    /* the content key, never the client's id alone */
+    assert_int_equal(strncmp(u.row.idem_key, "h:", 2), 0);
+    assert_int_equal(strlen(u.row.idem_key), 66);
+    assert_string_equal(u.row.provenance, "anonymous");
     assert_string_equal(u.row.x_verdict, "blocked");
     assert_string_equal(u.row.domain, "example.org");
     assert_int_equal(u.row.probe_asn, 30722);
@@ -234,6 +237,74 @@ test_lines(void **state)
     vg_ingest_cleanup(&u);
 }
 
+/* Report secrets: the public id is the submit id's shape with a hash for its random part. */
+static void
+test_report_public(void **state)
+{
+    struct vg_store_report r = report();
+    uint8_t rnd[VG_REPORT_RANDOM_BYTES];
+    char secret[VG_REPORT_ID_MAX], pub[VG_REPORT_ID_MAX], again[VG_REPORT_ID_MAX];
+    size_t n;
+
+    (void)state;
+    memset(rnd, 0x5a, sizeof(rnd));
+    assert_int_equal(vg_ingest_report_id(&r, 1772359200, rnd, secret, sizeof(secret)), 0);
+    assert_int_equal(vg_ingest_report_public(secret, pub, sizeof(pub)), 0);
+    n = strlen(secret);
+    assert_int_equal(strlen(pub), n);
+    assert_memory_equal(pub, secret, n - 43); /* the same time, test, network */
+    assert_string_not_equal(pub + n - 43, secret + n - 43);
+    assert_true(vg_ingest_report_id_is_valid(pub));
+    /* the same every time; the public id of a public id is another id: it opens nothing */
+    assert_int_equal(vg_ingest_report_public(secret, again, sizeof(again)), 0);
+    assert_string_equal(again, pub);
+    assert_int_equal(vg_ingest_report_public(pub, again, sizeof(again)), 0);
+    assert_string_not_equal(again, pub);
+    assert_string_not_equal(again, secret);
+    /* not a submit id's shape */
+    assert_int_equal(vg_ingest_report_public("short", again, sizeof(again)), VG_EINVAL);
+    assert_int_equal(vg_ingest_report_public("20261129T000000Z_webconnectivity_IT_1_n1_old", again,
+                                             sizeof(again)),
+                     VG_EINVAL);
+    assert_int_equal(vg_ingest_report_public(secret, again, 10), VG_ETOOBIG);
+}
+
+/* The time rule and the provenance stamp (finding 2 of issue 13: a measurement dated 9999). */
+static void
+test_apply_policy(void **state)
+{
+    struct vg_ingest_policy pol = {"probe-7", 600};
+    struct vg_ingest u;
+    char err[512], line[4096];
+    int64_t start = 1772359205; /* meas_ok's 2026-03-01 10:00:05 */
+    int n;
+
+    (void)state;
+    n = snprintf(line, sizeof(line), "%s", meas_ok);
+    assert_int_equal(vg_ingest_parse_meas(line, (size_t)n, NULL, 0, &u, err, sizeof(err)), 0);
+    /* arrived 600 s before it says it started: the most a clock may be ahead */
+    assert_int_equal(vg_ingest_apply(&u, &pol, (start - 600) * 1000000, err, sizeof(err)), 0);
+    assert_string_equal(u.row.provenance, "probe-7");
+    /* one second more: refused, saying why */
+    assert_int_equal(vg_ingest_apply(&u, &pol, (start - 601) * 1000000, err, sizeof(err)),
+                     VG_EINVAL);
+    assert_non_null(strstr(err, "measurement_start_time is 601 s after"));
+    /* defaults: anonymous, 10 minutes */
+    assert_int_equal(vg_ingest_apply(&u, NULL, start * 1000000, err, sizeof(err)), 0);
+    assert_string_equal(u.row.provenance, "anonymous");
+    assert_int_equal(vg_ingest_apply(&u, NULL, (start - 601) * 1000000, err, sizeof(err)),
+                     VG_EINVAL);
+    pol.provenance = "not valid";
+    assert_int_equal(vg_ingest_apply(&u, &pol, start * 1000000, err, sizeof(err)), VG_EINVAL);
+    vg_ingest_cleanup(&u);
+    /* 9999-12-31 23:59:59 */
+    n = snprintf(line, sizeof(line), "%s", meas_ok);
+    memcpy(strstr(line, "2026-03-01 10:00:05"), "9999-12-31 23:59:59", 19);
+    assert_int_equal(vg_ingest_parse_meas(line, (size_t)n, NULL, 0, &u, err, sizeof(err)), 0);
+    assert_int_equal(vg_ingest_apply(&u, NULL, 1796000000000000, err, sizeof(err)), VG_EINVAL);
+    vg_ingest_cleanup(&u);
+}
+
 static int
 parse_q(enum vg_api_route route, const char *n0, const char *v0, const char *n1, const char *v1,
         struct vg_api_query *q)
@@ -273,6 +344,16 @@ test_api_params(void **state)
     assert_int_equal(parse_q(VG_API_AGGREGATION, "axis_x", "probe_cc", "format", "csv", &q), 0);
     assert_int_equal(q.axis_x, VG_AXIS_CC);
     assert_true(q.csv);
+    /* who uploaded: on every route */
+    assert_int_equal(parse_q(VG_API_MEASUREMENTS, "provenance", "probe-7", NULL, NULL, &q), 0);
+    assert_string_equal(q.f.provenance, "probe-7");
+    assert_false(q.f.trusted);
+    assert_int_equal(parse_q(VG_API_AGGREGATION, "trusted", "true", NULL, NULL, &q), 0);
+    assert_true(q.f.trusted);
+    assert_null(q.f.provenance);
+    assert_int_equal(parse_q(VG_API_TARGETS, "trusted", "false", "provenance", "anonymous", &q), 0);
+    assert_false(q.f.trusted);
+    assert_string_equal(q.f.provenance, "anonymous");
 
     static const char *const bad[][5] = {
         {"m", "limit", "0", NULL, NULL},
@@ -294,6 +375,10 @@ test_api_params(void **state)
         {"a", "cursor", "x", NULL, NULL},
         {"t", "format", "csv", NULL, NULL},
         {"t", "nope", "1", NULL, NULL},
+        {"m", "provenance", "a b", NULL, NULL},
+        {"a", "provenance", "x/y", NULL, NULL},
+        {"t", "trusted", "yes", NULL, NULL},
+        {"m", "trusted", "true", "provenance", "anonymous"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         enum vg_api_route r = bad[i][0][0] == 'm'   ? VG_API_MEASUREMENTS
@@ -349,6 +434,8 @@ main(void)
         cmocka_unit_test(test_submit_normalises),
         cmocka_unit_test(test_submit_refusals),
         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_report_public),
+        cmocka_unit_test(test_apply_policy),
         cmocka_unit_test(test_api_params),
         cmocka_unit_test(test_csv),
     };

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "store_impl.h"
 #include "util/crypto.h"
@@ -192,15 +194,73 @@ test_from_json_vigie(void **state)
     vg_hex(d, 64, hex);
     snprintf(uid, sizeof(uid), "20261129111347.000123_IT_web_connectivity_%.16s", hex);
     assert_string_equal(w.r.measurement_uid, uid);
-    assert_int_equal(strncmp(w.r.idem_key, "h:", 2), 0);
-    assert_int_equal(strncmp(w.r.idem_key + 2, hex, 32), 0);
-    assert_int_equal(strlen(w.r.idem_key), 34);
+    assert_string_equal(w.r.provenance, "anonymous");
+    /* the content key: 64 hex digits of the SHA-512 of the measurement without report_id */
+    {
+        json_t *o = json_loads(w.json, 0, NULL);
+        char *t, key[VG_STORE_IDEM_MAX];
+        struct vg_store_meas r2;
+
+        json_object_del(o, "report_id");
+        t = json_dumps(o, JSON_COMPACT);
+        vg_sha512(t, strlen(t), d);
+        vg_hex(d, 32, hex);
+        snprintf(key, sizeof(key), "h:%s", hex);
+        assert_string_equal(w.r.idem_key, key);
+        assert_int_equal(strlen(w.r.idem_key), 66);
+        /* without report_id, or with another one (a bulk upload of what was submitted to a
+         * report): the same measurement */
+        assert_int_equal(vg_store_meas_from_json(t, strlen(t), 0, &r2, NULL, 0), 0);
+        assert_string_equal(r2.idem_key, key);
+        free(t);
+        json_object_set_new(o, "report_id", json_string("20261129T000000Z_x_IT_1_n1_other"));
+        t = json_dumps(o, JSON_COMPACT);
+        assert_int_equal(vg_store_meas_from_json(t, strlen(t), 0, &r2, NULL, 0), 0);
+        assert_string_equal(r2.idem_key, key);
+        free(t);
+        json_decref(o);
+    }
     row_free(&w);
 
+    /* a client id is part of the content, never the key alone */
     m.id = "client-id-0001";
     row_make(&w, &m, 0);
-    assert_string_equal(w.r.idem_key, "c:client-id-0001");
+    assert_int_equal(strncmp(w.r.idem_key, "h:", 2), 0);
+    assert_string_not_equal(w.r.idem_key + 2, hex);
     row_free(&w);
+}
+
+/* The content key: the stored text without its top-level report_id member, found by a scan. */
+static void
+test_content_key(void **state)
+{
+    static const struct {
+        const char *text, *content;
+    } cases[] = {
+        {"{\"a\":1,\"report_id\":\"X\",\"b\":2}", "{\"a\":1,\"b\":2}"},
+        {"{\"report_id\":\"X\",\"b\":2}", "{\"b\":2}"},
+        {"{\"a\":1,\"report_id\":\"X\"}", "{\"a\":1}"},
+        {"{\"report_id\":\"X\"}", "{}"},
+        {"{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2}"},
+        {" { \"a\" : [1,{\"report_id\":\"in\"}] ,\n \"report_id\" : \"X\" , \"b\":{\"c\":\"}\"} } ",
+         " { \"a\" : [1,{\"report_id\":\"in\"}] ,\n \"b\":{\"c\":\"}\"} } "},
+        {"{\"a\":\"\\\"report_id\\\":\",\"report_id\":null}", "{\"a\":\"\\\"report_id\\\":\"}"},
+        {"{\"t\":{\"report_id\":\"nested\"}}", "{\"t\":{\"report_id\":\"nested\"}}"},
+        {"[\"report_id\"]", "[\"report_id\"]"},
+    };
+    char key[VG_STORE_IDEM_MAX], want[VG_STORE_IDEM_MAX], hex[129];
+    uint8_t d[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vg__store_content_key(cases[i].text, strlen(cases[i].text), key);
+        vg_sha512(cases[i].content, strlen(cases[i].content), d);
+        vg_hex(d, 32, hex);
+        snprintf(want, sizeof(want), "h:%s", hex);
+        if (strcmp(key, want) != 0) {
+            fail_msg("case %zu: %s", i, cases[i].text);
+        }
+    }
 }
 
 static int
@@ -567,38 +627,170 @@ test_schema_and_reopen(void **state)
 }
 
 static void load_grid(struct vg_store *s);
+static void target_is(struct vg_store *s, const char *input, const char *cc, const char *verdict,
+                      const char *since, const char *last);
 static json_t *agg(struct vg_store *s, const struct vg_store_filter *f, const char *x,
                    const char *y);
 static int64_t jint(json_t *o, const char *k);
 
-/* A database at version 1 with data: opening it adds version 2 and fills the daily tables
- * from the hourly one. */
+/* ---- a database as earlier versions left it ---- */
+
+/* Run the statements of schema version v on the database under test, and record it. */
+static void
+old_schema(int v)
+{
+    char sql[256];
+
+    raw_exec("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY,"
+             " description TEXT NOT NULL, applied BIGINT NOT NULL)");
+    for (size_t k = 0; k < vg__migrations[v - 1].n_stmts; k++) {
+        char *st = vg__mig_expand(&vg__migrations[v - 1].stmts[k], g_is_pg ? VG__PG : VG__SQLITE);
+
+        if (st != NULL) {
+            raw_exec(st);
+            free(st);
+        }
+    }
+    snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d, 'test', 0)", v);
+    raw_exec(sql);
+}
+
+/* A measurement row of schema version 1 (the columns, and the idempotency key of then: "c:" +
+ * the client id, else "h:" + 32 hex of the SHA-512 of the text), with this report_id ("" for
+ * none), received at received_us. Its uid into uid_out. */
+static void
+old_row(const struct m *m, const char *report_id, int64_t received_us, char *uid_out)
+{
+    json_t *o;
+    char *json, *sql, *hex, key[VG_STORE_IDEM_MAX];
+    struct vg_store_meas r;
+    uint8_t d[64], *z;
+    uLongf zlen;
+    size_t cap;
+
+    json = mk(m);
+    o = json_loads(json, 0, NULL);
+    free(json);
+    json_object_set_new(o, "report_id", json_string(report_id));
+    json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    assert_int_equal(vg_store_meas_from_json(json, strlen(json), received_us, &r, NULL, 0), 0);
+    if (m->id != NULL) {
+        snprintf(key, sizeof(key), "c:%s", m->id);
+    } else {
+        char h[129];
+
+        vg_sha512(json, strlen(json), d);
+        vg_hex(d, 64, h);
+        snprintf(key, sizeof(key), "h:%.32s", h);
+    }
+    zlen = compressBound(strlen(json));
+    z = malloc(zlen);
+    assert_int_equal(compress2(z, &zlen, (const Bytef *)json, strlen(json), 1), Z_OK);
+    hex = malloc(zlen * 2 + 1);
+    vg_hex(z, zlen, hex);
+    cap = strlen(hex) + 2048;
+    sql = malloc(cap);
+    snprintf(sql, cap,
+             "INSERT INTO measurements (measurement_uid, idem_key, report_id,"
+             " measurement_start_time, input, domain, probe_cc, probe_asn, test_name,"
+             " software_name, software_version, x_verdict, x_cause, blocking, accessible,"
+             " received, raw_len, raw) VALUES ('%s', '%s', '%s', %lld, '%s', '%s', '%s', %u,"
+             " '%s', '%s', '%s', '%s', '%s', NULL, 1, %lld, %zu, %s%s')",
+             r.measurement_uid, key, report_id, (long long)r.start_time, r.input, r.domain,
+             r.probe_cc, (unsigned)r.probe_asn, r.test_name, r.software_name, r.software_version,
+             r.x_verdict, r.x_cause, (long long)received_us, strlen(json), g_is_pg ? "'\\x" : "X'",
+             hex);
+    raw_exec(sql);
+    snprintf(uid_out, VG_UID_MAX, "%s", r.measurement_uid);
+    free(sql);
+    free(hex);
+    free(z);
+    free(json);
+}
+
+/*
+ * A database at version 1 with data, as an earlier collector kept it: a target poisoned by a
+ * measurement dated 9999-12-31 (finding 2 of issue 13: its latest state says blocked until
+ * then), two copies of one measurement without an id (one submitted to a report, one in bulk:
+ * then two rows), an open report whose id was published. Opening it migrates to version 2 (the
+ * daily tables filled from the hourly one) and 3 (content keys, provenance, latest states
+ * rebuilt at trusted times, legacy report).
+ */
 static void
 test_migration_upgrade(void **state)
 {
-    struct vg_store *s = *state, *s2;
+    struct vg_store *s2;
     struct vg_store_opts strict = {.no_migrate = true};
+    const char *poison = "https://poison.example/", *dup = "https://dup.example/";
+    struct m good = {poison, "IR", 197207, "2026-11-28 10:00:00", "accessible", "g1", 1};
+    struct m bad = {poison, "IR", 197207, "9999-12-31 23:59:59", "blocked", "p1", 2};
+    struct m twin = {dup, "IT", 1, "2026-11-27 08:00:00", "accessible", NULL, 3};
+    struct vg_store_report rep;
+    char uid[4][VG_UID_MAX], sql[1024], err[256];
+    struct row w;
     json_t *a;
-    char err[256];
 
-    load_grid(s);
-    raw_exec("DROP TABLE agg_daily_domain");
-    raw_exec("DROP TABLE agg_daily_net");
-    raw_exec("DROP TABLE agg_daily_cc_domain");
-    raw_exec("DELETE FROM schema_version WHERE version = 2");
+    vg_store_close(*state);
+    *state = NULL;
+    backend_reset();
+    old_schema(1);
+    old_row(&good, "", 1795860300000000LL, uid[0]);
+    old_row(&bad, "", 1795910400000000LL, uid[1]);
+    old_row(&twin, "20261127T080000Z_webconnectivity_IT_1_n1_R", 1795766500000000LL, uid[2]);
+    old_row(&twin, "", 1795766600000000LL, uid[3]);
+    raw_exec("INSERT INTO agg_hourly SELECT measurement_start_time - measurement_start_time % 3600,"
+             " domain, probe_cc, probe_asn, x_verdict, COUNT(*) FROM measurements"
+             " GROUP BY 1, 2, 3, 4, 5");
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO targets VALUES ('%s', 'IR', 197207, 'poison.example', 'blocked',"
+             " 'blocked.test', 253402300799, 253402300799, 1795860000, '%s'),"
+             " ('%s', 'IT', 1, 'dup.example', 'accessible', NULL, 1795766400, 1795766400, NULL,"
+             " '%s')",
+             poison, uid[1], dup, strcmp(uid[2], uid[3]) > 0 ? uid[2] : uid[3]);
+    raw_exec(sql);
+    raw_exec("INSERT INTO reports VALUES ('20261129T000000Z_webconnectivity_IT_1_n1_old', 'IT', 1,"
+             " 'vigie', '0.1.0', 'web_connectivity', 1795910400, NULL)");
+
     assert_int_equal(vg_store_open(g_spec, &strict, &s2, err, sizeof(err)), VG_STORE_ESCHEMA);
-    s2 = open_store(NULL);
-    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 2);
-    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_domain"), 30);
-    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_net"), 30);
-    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_cc_domain"), 30);
-    a = agg(s2, NULL, "domain", NULL); /* answered from agg_daily_domain */
-    assert_int_equal(json_array_size(json_object_get(a, "result")), 3);
-    assert_int_equal(json_integer_value(
-                         json_object_get(json_array_get(json_object_get(a, "result"), 0), "total")),
-                     10);
+    *state = s2 = open_store(NULL);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 3);
+    /* version 2: the daily tables, from the hourly one; version 3: all of it anonymous */
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_domain"), 4);
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_net"), 4);
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_cc_domain"), 4);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM agg_hourly WHERE provenance <> 'anonymous'"),
+                     0);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements WHERE provenance = 'anonymous'"),
+                     4);
+    a = agg(s2, NULL, "domain", NULL);
+    assert_int_equal(json_array_size(json_object_get(a, "result")), 2);
     json_decref(a);
-    vg_store_close(s2);
+    /* content keys: every row but the second of the twins, which keeps its old key */
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements WHERE idem_key LIKE 'h:%'"
+                                " AND LENGTH(idem_key) = 66"),
+                     3);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements WHERE idem_key LIKE 'c:%'"), 0);
+    /* the poisoned target: its latest state at the arrival of the measurement dated 9999 */
+    target_is(s2, poison, "IR", "blocked", "2026-11-29T00:00:00Z", "2026-11-29T00:00:00Z");
+    /* ... which a genuine later measurement now displaces */
+    good.time = "2026-11-30 09:00:00";
+    good.id = "g2";
+    put(s2, &good, NULL);
+    target_is(s2, poison, "IR", "accessible", "2026-11-30T09:00:00Z", "2026-11-30T09:00:00Z");
+    /* the same content again (in bulk, another report_id): stored already */
+    row_make(&w, &twin, 0);
+    assert_int_equal(vg_store_insert(s2, &w.r, 1, NULL), 0);
+    row_free(&w);
+    /* a different measurement with the id of an old one: stored */
+    good.time = "2026-11-30 10:00:00";
+    good.id = "g1";
+    put(s2, &good, NULL);
+    /* the report opened before: its published id still works until closed */
+    assert_int_equal(vg_store_report_get(s2, "20261129T000000Z_webconnectivity_IT_1_n1_old", &rep),
+                     0);
+    assert_true(rep.legacy);
+    assert_string_equal(rep.provenance, "anonymous");
 }
 
 static void
@@ -686,15 +878,16 @@ test_idempotent_reupload(void **state)
     row_free(&a);
     row_free(&b);
 
-    /* client ids: other bytes, same "id" -> the first one wins */
+    /* client ids: other bytes, same "id" -> two measurements, both stored (OONI's df-000:
+     * consumers must not trust the id; OONI's own test data has two sharing one) */
     m.id = "probe-42";
     row_make(&a, &m, 0);
     m.trial = 2;
     row_make(&b, &m, 0);
-    assert_string_equal(a.r.idem_key, "c:probe-42");
+    assert_string_not_equal(a.r.idem_key, b.r.idem_key);
     assert_int_equal(vg_store_insert(s, &a.r, 1, uids), 1);
-    assert_int_equal(vg_store_insert(s, &b.r, 1, uids), 0);
-    assert_string_equal(uids[0], a.r.measurement_uid);
+    assert_int_equal(vg_store_insert(s, &b.r, 1, uids), 1);
+    assert_string_equal(uids[0], b.r.measurement_uid);
     row_free(&a);
     row_free(&b);
 
@@ -705,7 +898,7 @@ test_idempotent_reupload(void **state)
     m.trial = 3;
     row_make(&c[1], &m, 0);
     m.id = "probe-43";
-    m.trial = 4;
+    m.trial = 2;
     row_make(&c[2], &m, 0);
     {
         struct vg_store_meas rows[3] = {c[0].r, c[1].r, c[2].r};
@@ -718,8 +911,8 @@ test_idempotent_reupload(void **state)
     for (int i = 0; i < 3; i++) {
         row_free(&c[i]);
     }
-    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 4);
-    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_hourly"), 4);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), 5);
+    assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_hourly"), 5);
 }
 
 /* One call over several statement chunks (256 + 32 + 4 + 1 rows), with re-uploads inside it
@@ -736,17 +929,18 @@ test_big_batch(void **state)
 
     for (int i = 0; i < N; i++) {
         char input[64], t[32], id[32];
+        int u = i % UNIQUE; /* rows u and u + UNIQUE are the same measurement */
         struct m m = {input,
-                      i % 2 ? "IT" : "RU",
-                      100 + (unsigned)(i % 4),
+                      u % 2 ? "IT" : "RU",
+                      100 + (unsigned)(u % 4),
                       t,
-                      i % 3 ? "accessible" : "blocked",
+                      u % 3 ? "accessible" : "blocked",
                       id,
-                      i % UNIQUE};
+                      u};
 
-        snprintf(input, sizeof(input), "https://big%d.example/", i % 7);
-        snprintf(t, sizeof(t), "2026-06-%02d %02d:00:00", 1 + (i % UNIQUE) / 100, (i % 24));
-        snprintf(id, sizeof(id), "big-%d", i % UNIQUE);
+        snprintf(input, sizeof(input), "https://big%d.example/", u % 7);
+        snprintf(t, sizeof(t), "2026-06-%02d %02d:00:00", 1 + u / 100, (u % 24));
+        snprintf(id, sizeof(id), "big-%d", u);
         row_make(&w[i], &m, 0);
         rows[i] = w[i].r;
     }
@@ -1393,6 +1587,166 @@ test_targets_filters_paging(void **state)
     assert_null(out);
 }
 
+/* Insert m as uploaded by provenance prov. */
+static void
+put_as(struct vg_store *s, const struct m *m, const char *prov)
+{
+    struct row w;
+    char uids[1][VG_UID_MAX];
+
+    row_make(&w, m, 0);
+    snprintf(w.r.provenance, sizeof(w.r.provenance), "%s", prov);
+    assert_int_equal(vg_store_insert(s, &w.r, 1, uids), 1);
+    row_free(&w);
+}
+
+static size_t
+list_count(struct vg_store *s, const struct vg_store_filter *f)
+{
+    json_t *page;
+    size_t n;
+
+    assert_int_equal(vg_store_list(s, f, NULL, VG_STORE_PAGE_MAX, &page), 0);
+    n = json_array_size(json_object_get(page, "results"));
+    json_decref(page);
+    return n;
+}
+
+static json_t *
+target_of(struct vg_store *s, const struct vg_store_filter *f)
+{
+    json_t *out, *r;
+
+    assert_int_equal(vg_store_targets(s, f, NULL, 10, &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "results")), 1);
+    r = json_incref(json_array_get(json_object_get(out, "results"), 0));
+    json_decref(out);
+    return r;
+}
+
+/* Who uploaded: kept per measurement, in the count tables and in one latest state per scope. An
+ * anonymous flood that says "blocked" does not move what the trusted probes say. */
+static void
+test_provenance_scopes(void **state)
+{
+    struct vg_store *s = *state;
+    const char *u = "https://p.example/";
+    struct m m = {u, "IR", 197207, "2026-05-01 10:00:00", "accessible", NULL, 0};
+    struct vg_store_filter f;
+    json_t *a, *t, *page;
+
+    put_as(s, &m, "probe-a");
+    m.time = "2026-05-01 11:00:00";
+    m.trial = 1;
+    put_as(s, &m, "probe_b.2");
+    for (int i = 0; i < 3; i++) {
+        m.time = "2026-05-01 12:00:00";
+        m.verdict = "blocked";
+        m.trial = 10 + i;
+        put_as(s, &m, "anonymous");
+    }
+    /* lists: rows carry their provenance; filters by name, by trust */
+    f = (struct vg_store_filter){.provenance = "probe-a"};
+    assert_int_equal(list_count(s, &f), 1);
+    assert_int_equal(vg_store_list(s, &f, NULL, 10, &page), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(page, "results"), 0), "provenance")),
+                        "probe-a");
+    json_decref(page);
+    f = (struct vg_store_filter){.trusted = true};
+    assert_int_equal(list_count(s, &f), 2);
+    f = (struct vg_store_filter){.provenance = "anonymous"};
+    assert_int_equal(list_count(s, &f), 3);
+    assert_int_equal(list_count(s, NULL), 5);
+    /* aggregations, from the daily and the hourly tables */
+    f = (struct vg_store_filter){.trusted = true};
+    a = agg(s, &f, NULL, NULL);
+    assert_int_equal(jint(json_object_get(a, "result"), "total"), 2);
+    assert_int_equal(jint(json_object_get(a, "result"), "blocked"), 0);
+    json_decref(a);
+    a = agg(s, &f, "measurement_hour", NULL);
+    assert_int_equal(json_array_size(json_object_get(a, "result")), 2);
+    json_decref(a);
+    f = (struct vg_store_filter){.provenance = "anonymous", .probe_cc = "IR"};
+    a = agg(s, &f, "domain", NULL);
+    assert_int_equal(jint(json_array_get(json_object_get(a, "result"), 0), "blocked"), 3);
+    json_decref(a);
+    f = (struct vg_store_filter){.provenance = "probe_b.2", .domain = "p.example"};
+    a = agg(s, &f, NULL, NULL);
+    assert_int_equal(jint(json_object_get(a, "result"), "total"), 1);
+    json_decref(a);
+    /* latest states: every measurement, the trusted ones, one provenance */
+    t = target_of(s, NULL);
+    assert_string_equal(json_string_value(json_object_get(t, "x_verdict")), "blocked");
+    json_decref(t);
+    f = (struct vg_store_filter){.trusted = true, .input = u};
+    t = target_of(s, &f);
+    assert_string_equal(json_string_value(json_object_get(t, "x_verdict")), "accessible");
+    assert_string_equal(json_string_value(json_object_get(t, "since")), "2026-05-01T10:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(t, "last_seen")), "2026-05-01T11:00:00Z");
+    json_decref(t);
+    f = (struct vg_store_filter){.provenance = "probe-a"};
+    t = target_of(s, &f);
+    assert_string_equal(json_string_value(json_object_get(t, "last_seen")), "2026-05-01T10:00:00Z");
+    json_decref(t);
+    f = (struct vg_store_filter){.provenance = "nobody"};
+    assert_int_equal(vg_store_targets(s, &f, NULL, 10, &page), 0);
+    assert_int_equal(json_array_size(json_object_get(page, "results")), 0);
+    json_decref(page);
+    /* refused: a malformed name, trusted anonymous; and a row without a valid provenance */
+    f = (struct vg_store_filter){.provenance = "a b"};
+    assert_int_equal(vg_store_list(s, &f, NULL, 10, &page), VG_EINVAL);
+    f = (struct vg_store_filter){.provenance = "anonymous", .trusted = true};
+    assert_int_equal(vg_store_targets(s, &f, NULL, 10, &page), VG_EINVAL);
+    {
+        struct row w;
+
+        row_make(&w, &m, 0);
+        w.r.provenance[0] = '\0';
+        assert_int_equal(vg_store_insert(s, &w.r, 1, NULL), VG_EINVAL);
+        snprintf(w.r.provenance, sizeof(w.r.provenance), "no/slash");
+        assert_int_equal(vg_store_insert(s, &w.r, 1, NULL), VG_EINVAL);
+        row_free(&w);
+    }
+    assert_true(vg_store_provenance_ok("A-z_0.9"));
+    assert_false(vg_store_provenance_ok(""));
+    assert_false(vg_store_provenance_ok("x\n"));
+}
+
+/* Latest states order by the measurement's time capped at its arrival: one dated in the future
+ * counts as made when it arrived, and a genuine later one displaces it (finding 2). */
+static void
+test_trusted_time(void **state)
+{
+    struct vg_store *s = *state;
+    const char *u = "https://future.example/";
+    struct m m = {u, "IR", 197207, "9999-12-31 23:59:59", "blocked", NULL, 0};
+    struct vg_store_filter f = {.input = u};
+    char now_s[32], later[32];
+    json_t *t;
+    time_t now = time(NULL);
+    struct tm tm;
+
+    put(s, &m, NULL);
+    t = target_of(s, &f);
+    vg_store_format_time(now, now_s, sizeof(now_s));
+    assert_string_equal(json_string_value(json_object_get(t, "x_verdict")), "blocked");
+    /* last seen at its arrival (now, give or take the second it took), not in 9999 */
+    assert_true(strcmp(json_string_value(json_object_get(t, "last_seen")), now_s) >= 0);
+    assert_true(strncmp(json_string_value(json_object_get(t, "last_seen")), "9999", 4) != 0);
+    json_decref(t);
+    /* a measurement dated a minute from now (within a clock's error): capped too, and later */
+    gmtime_r(&(time_t){now + 60}, &tm);
+    strftime(later, sizeof(later), "%Y-%m-%d %H:%M:%S", &tm);
+    m.time = later;
+    m.verdict = "accessible";
+    m.trial = 1;
+    put(s, &m, NULL);
+    t = target_of(s, &f);
+    assert_string_equal(json_string_value(json_object_get(t, "x_verdict")), "accessible");
+    json_decref(t);
+}
+
 static void
 test_reports(void **state)
 {
@@ -1418,6 +1772,8 @@ test_reports(void **state)
     assert_string_equal(got.test_name, "web_connectivity");
     assert_int_equal(got.created, 1795950826);
     assert_false(got.closed);
+    assert_false(got.legacy);
+    assert_string_equal(got.provenance, "anonymous");
     assert_int_equal(vg_store_report_get(s, r.report_id, NULL), 0);
     assert_int_equal(vg_store_report_close(s, r.report_id), 0);
     assert_int_equal(vg_store_report_close(s, r.report_id), 0);
@@ -1426,6 +1782,15 @@ test_reports(void **state)
     assert_int_equal(vg_store_report_close(s, "no-such-report"), VG_STORE_ENOTFOUND);
     assert_int_equal(vg_store_report_get(s, "", &got), VG_EINVAL);
     assert_int_equal(vg_store_report_close(s, "has space"), VG_EINVAL);
+    /* the credential that opened it is kept */
+    snprintf(r.report_id, sizeof(r.report_id), "20261129T111346Z_webconnectivity_IT_1_n1_Zy0");
+    snprintf(r.provenance, sizeof(r.provenance), "probe-7");
+    assert_int_equal(vg_store_report_open(s, &r), 0);
+    assert_int_equal(vg_store_report_get(s, r.report_id, &got), 0);
+    assert_string_equal(got.provenance, "probe-7");
+    snprintf(r.provenance, sizeof(r.provenance), "bad name");
+    assert_int_equal(vg_store_report_open(s, &r), VG_EINVAL);
+    r.provenance[0] = '\0';
     r.report_id[0] = '\0';
     assert_int_equal(vg_store_report_open(s, &r), VG_EINVAL);
 }
@@ -1644,6 +2009,8 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_aggregate),
     BT(test_targets_runs),
     BT(test_targets_filters_paging),
+    BT(test_provenance_scopes),
+    BT(test_trusted_time),
     BT(test_reports),
     BT(test_nothing_half_written),
     BT(test_unavailable),
@@ -1684,10 +2051,15 @@ int
 main(int argc, char **argv)
 {
     static const struct CMUnitTest pure[] = {
-        cmocka_unit_test(test_sha512_known_answers), cmocka_unit_test(test_url_domain),
-        cmocka_unit_test(test_from_json_vigie),      cmocka_unit_test(test_from_json_ooni_verdicts),
-        cmocka_unit_test(test_from_json_refusals),   cmocka_unit_test(test_axes),
-        cmocka_unit_test(test_record_summary),       cmocka_unit_test(test_verdict_order),
+        cmocka_unit_test(test_sha512_known_answers),
+        cmocka_unit_test(test_url_domain),
+        cmocka_unit_test(test_from_json_vigie),
+        cmocka_unit_test(test_content_key),
+        cmocka_unit_test(test_from_json_ooni_verdicts),
+        cmocka_unit_test(test_from_json_refusals),
+        cmocka_unit_test(test_axes),
+        cmocka_unit_test(test_record_summary),
+        cmocka_unit_test(test_verdict_order),
     };
     bool pg_only = argc > 1 && strcmp(argv[1], "--pg") == 0;
     int rc = 0;
