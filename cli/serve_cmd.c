@@ -66,21 +66,24 @@ serve_usage(FILE *f)
             "                          verdict of a target on a network changes\n"
             "                          (docs/dashboard.md)\n"
             "      --alert-ca-file PEM trust store for an https webhook (default: system)\n"
-            "      --alert-exec CMD    run CMD (sh -c) with the event on standard input\n"
+            "      --alert-exec CMD    run CMD (sh -c) with the event on standard input;\n"
+            "                          never as root: needs --user when started as root\n"
             "      --alert-flap N      N changes within the window make a target\n"
             "                          'intermittent': one event, not one per change (default 3)\n"
             "      --alert-flap-window T  that window, in measurement time (default 1h)\n"
             "      --public-url URL    the dashboard's address for links in alerts (default:\n"
             "                          the address served)\n"
-            "  -q, --quiet             no request log\n"
-            "  -h, --help              this help\n"
-            "\n"
-            "'import FILE...' stores measurement files as `vigie import` does; 'check'\n"
-            "verifies the database (exit 0 sound, 1 a problem found).\n"
-            "\n"
-            "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
-            "a second signal exits at once (130). Exit status 2: usage error or cannot\n"
-            "listen; 4: the database cannot be opened.\n");
+            "  -q, --quiet             no request log\n");
+    vg_privs_usage(f, "once the port is bound and the TLS key read, before the database is "
+                      "opened");
+    fprintf(f, "  -h, --help              this help\n"
+               "\n"
+               "'import FILE...' stores measurement files as `vigie import` does; 'check'\n"
+               "verifies the database (exit 0 sound, 1 a problem found).\n"
+               "\n"
+               "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
+               "a second signal exits at once (130). Exit status 2: usage error or cannot\n"
+               "listen; 4: the database cannot be opened.\n");
 }
 
 static void
@@ -507,8 +510,11 @@ vg_cmd_serve(int argc, char **argv)
         {"alert-flap-window", required_argument, NULL, OPT_ALERT_WINDOW},
         {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
         VG_LIMITS_LONGOPTS,
+        VG_PRIVS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
+    struct vg_http_listener lst = {.fd = -1};
+    struct vg_privs privs = {NULL, NULL};
     struct vg_alerts_opts ao = {.log = stderr};
     struct vg_alerts *alerts = NULL;
     const char *public_url = NULL;
@@ -605,6 +611,10 @@ vg_cmd_serve(int argc, char **argv)
                 }
                 break;
             }
+            if (c >= VG_OPT_USER && c < VG_OPT_PRIVS_END) {
+                (void)vg_privs_option(c, optarg, &privs);
+                break;
+            }
             goto usage_error;
         }
     }
@@ -630,12 +640,36 @@ vg_cmd_serve(int argc, char **argv)
         fprintf(stderr, "vigie serve: --listen ADDR:PORT is required\n");
         goto usage_error;
     }
+    /* Root is needed for the port and the key only: dropped before the database is opened
+     * (its files then belong to the user) and before any thread starts. */
+    if (vg_http_listener_open(&lst, co.listen, co.tls_cert, co.tls_key, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie serve: %s\n", err);
+        return VG_EXIT_USAGE;
+    }
+    if (vg_privs_drop("serve", &privs) < 0) {
+        vg_http_listener_close(&lst);
+        return VG_EXIT_USAGE;
+    }
+    if (geteuid() == 0 && ao.exec != NULL) {
+        fprintf(stderr, "vigie serve: --alert-exec would run its command as root: give --user "
+                        "NAME (the command runs as that user)\n");
+        vg_http_listener_close(&lst);
+        goto usage_error;
+    }
+    if (geteuid() == 0) {
+        fprintf(stderr, "vigie serve: warning: running as root; --user NAME drops it once the "
+                        "port is bound\n");
+    }
+    co.listener = &lst;
     if ((ao.webhook != NULL || ao.exec != NULL || ao.ca_file != NULL) &&
         vg_alerts_new(&ao, &alerts, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: %s\n", err);
+        vg_http_listener_close(&lst);
         goto usage_error;
     }
-    return vg__serve_run(&sa, &co, alerts, public_url);
+    c = vg__serve_run(&sa, &co, alerts, public_url);
+    vg_http_listener_close(&lst); /* taken by the collector, unless it could not start */
+    return c;
 usage_error:
     fprintf(stderr, "Run 'vigie serve --help' for usage.\n");
     return VG_EXIT_USAGE;
