@@ -50,7 +50,7 @@ vg__helper_usage(FILE *f)
             "      --max-body BYTES    largest THRequest accepted, else 413 (default %d)\n",
             VG__DEFAULT_INFLIGHT, VG__DEFAULT_DEADLINE / 1000, VG_CTRL_REQUEST_MAX);
     vg_limits_usage(f, &def);
-    vg_privs_usage(f, "once the port is bound and the TLS key read, before serving");
+    vg_privs_usage(f, "once the port is bound", "and the TLS key read, before anything is served");
     fprintf(f,
             "      --resolver IP[:PORT] also resolve over UDP with this resolver\n"
             "      --ca-file PEM       trust store for certificate validation (default: system)\n"

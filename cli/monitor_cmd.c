@@ -482,7 +482,7 @@ vg__monitor_usage(const struct vg_engine_opts *e, FILE *f)
                "  -o, --output FILE       append JSON Lines measurements to FILE ('-': stdout);\n"
                "                          SIGHUP reopens it (log rotation)\n"
                "      --log DEST          'stderr' (default) or 'syslog'\n");
-    vg_privs_usage(f, "before anything is read or written");
+    vg_privs_usage(f, "before anything is read", "or written");
     fprintf(
         f,
         "  -h, --help              this help\n"

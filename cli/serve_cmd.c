@@ -74,8 +74,7 @@ serve_usage(FILE *f)
             "      --public-url URL    the dashboard's address for links in alerts (default:\n"
             "                          the address served)\n"
             "  -q, --quiet             no request log\n");
-    vg_privs_usage(f, "once the port is bound and the TLS key read, before the database is "
-                      "opened");
+    vg_privs_usage(f, "once the port is bound", "and the TLS key read, before the database opens");
     fprintf(f, "  -h, --help              this help\n"
                "\n"
                "'import FILE...' stores measurement files as `vigie import` does; 'check'\n"

@@ -97,13 +97,14 @@ vg_limits_option(const char *cmd, int opt, const char *arg, struct vg_http_limit
 /* ---- --user, --group ------------------------------------------------------------------------ */
 
 void
-vg_privs_usage(FILE *f, const char *when)
+vg_privs_usage(FILE *f, const char *when, const char *when2)
 {
     fprintf(f,
-            "      --user NAME         as root: run as this user %s (the\n"
-            "                          group: its primary one, no supplementary group)\n"
-            "      --group NAME        ...and as this group\n",
-            when);
+            "      --user NAME         as root: become this user (its primary group, no\n"
+            "                          supplementary group) %s\n"
+            "                          %s\n"
+            "      --group NAME        ...and this group\n",
+            when, when2);
 }
 
 int

@@ -61,8 +61,8 @@ struct vg_privs {
     const char *group; /* NULL: the user's primary group */
 };
 
-/* The options' help lines; what names when they apply ("after binding", ...). */
-void vg_privs_usage(FILE *f, const char *when);
+/* The options' help lines; when and when2 (at most 33 and 54 columns) say when root is left. */
+void vg_privs_usage(FILE *f, const char *when, const char *when2);
 /* Apply option opt (VG_OPT_USER or VG_OPT_GROUP). Returns 0. */
 int vg_privs_option(int opt, const char *arg, struct vg_privs *p);
 /*
