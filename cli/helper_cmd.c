@@ -2,6 +2,8 @@
 /*
  * helper_cmd.c - `vigie helper`: options, then serve OONI's test-helper protocol (server/helper.h)
  * until SIGINT or SIGTERM; a signal stops accepting and lets the measurements in flight finish.
+ * The port is bound and the TLS key read first, then root is dropped (--user), then the engine
+ * starts.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -19,7 +21,8 @@
 #include "util/str.h"
 #include "vigie/vigie.h"
 
-#define VG__DEFAULT_INFLIGHT 50 /* oohelperd sheds load past 50 requests in flight */
+#define VG__DEFAULT_INFLIGHT 50    /* oohelperd sheds load past 50 requests in flight */
+#define VG__DEFAULT_DEADLINE 20000 /* ms: a probe waits 30 s for its control by default */
 
 static void
 vg__helper_usage(FILE *f)
@@ -38,9 +41,16 @@ vg__helper_usage(FILE *f)
             "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
             "      --tls-key PEM       ...and this private key\n"
             "      --max-inflight N    measurements in flight before answering 503 (default %d)\n"
+            "      --max-inflight-per-client N  of those, how many one client may have (an\n"
+            "                          address, an IPv6 /--per-prefix6 prefix); more get 503\n"
+            "                          (default: three quarters of --max-inflight; 0: no share)\n"
+            "      --request-deadline T  answer each THRequest within T of its admission:\n"
+            "                          the steps not done by then fail with timeouts\n"
+            "                          (default %ds; 0: none)\n"
             "      --max-body BYTES    largest THRequest accepted, else 413 (default %d)\n",
-            VG__DEFAULT_INFLIGHT, VG_CTRL_REQUEST_MAX);
+            VG__DEFAULT_INFLIGHT, VG__DEFAULT_DEADLINE / 1000, VG_CTRL_REQUEST_MAX);
     vg_limits_usage(f, &def);
+    vg_privs_usage(f, "once the port is bound", "and the TLS key read, before anything is served");
     fprintf(f,
             "      --resolver IP[:PORT] also resolve over UDP with this resolver\n"
             "      --ca-file PEM       trust store for certificate validation (default: system)\n"
@@ -68,6 +78,8 @@ enum {
     OPT_LAB,
     OPT_ALLOW_PRIVATE,
     OPT_LOG_CLIENT,
+    OPT_PER_CLIENT,
+    OPT_DEADLINE,
 };
 
 int
@@ -86,21 +98,27 @@ vg_cmd_helper(int argc, char **argv)
         {"lab", no_argument, NULL, OPT_LAB},
         {"allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE},
         {"log-client-address", no_argument, NULL, OPT_LOG_CLIENT},
+        {"max-inflight-per-client", required_argument, NULL, OPT_PER_CLIENT},
+        {"request-deadline", required_argument, NULL, OPT_DEADLINE},
         VG_LIMITS_LONGOPTS,
+        VG_PRIVS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct vg_helper_opts ho;
     struct vg_probe_opts eo;
     struct vg_helper *h = NULL;
+    struct vg_http_listener lst = {.fd = -1};
+    struct vg_privs privs = {NULL, NULL};
     sigset_t sigs;
     char err[512];
     int c, sig;
-    uint64_t v;
+    uint64_t v, per_client = UINT64_MAX;
 
     memset(&ho, 0, sizeof(ho));
     ho.limits = (struct vg_http_limits)VG_HTTP_LIMITS_DEFAULT;
     vg_probe_opts_init(&eo);
     ho.max_inflight = VG__DEFAULT_INFLIGHT;
+    ho.deadline_ms = VG__DEFAULT_DEADLINE;
     ho.max_body = VG_CTRL_REQUEST_MAX;
     ho.log = stderr;
     ho.engine = &eo;
@@ -126,6 +144,23 @@ vg_cmd_helper(int argc, char **argv)
                 goto usage_error;
             }
             ho.max_inflight = (unsigned)v;
+            break;
+        case OPT_PER_CLIENT:
+            if (vg_parse_u64(optarg, 0, VG_PARALLEL_MAX, &per_client) < 0) {
+                fprintf(stderr, "vigie helper: --max-inflight-per-client must be 0..%d, not '%s'\n",
+                        VG_PARALLEL_MAX, optarg);
+                goto usage_error;
+            }
+            break;
+        case OPT_DEADLINE:
+            if (vg_parse_duration_ms(optarg, &v) < 0 || v > 3600000) {
+                fprintf(stderr,
+                        "vigie helper: --request-deadline takes a duration of at most 1h, e.g. "
+                        "20s (0: none), not '%s'\n",
+                        optarg);
+                goto usage_error;
+            }
+            ho.deadline_ms = (unsigned)v;
             break;
         case OPT_MAX_BODY:
             if (vg_parse_u64(optarg, 64, 64 * 1024 * 1024, &v) < 0) {
@@ -164,6 +199,10 @@ vg_cmd_helper(int argc, char **argv)
                 }
                 break;
             }
+            if (c >= VG_OPT_USER && c < VG_OPT_PRIVS_END) {
+                (void)vg_privs_option(c, optarg, &privs);
+                break;
+            }
             goto usage_error;
         }
     }
@@ -175,8 +214,26 @@ vg_cmd_helper(int argc, char **argv)
         fprintf(stderr, "vigie helper: --listen ADDR:PORT is required\n");
         goto usage_error;
     }
+    /* A quarter of the slots is always left for the other clients. */
+    ho.max_inflight_per_client =
+        per_client != UINT64_MAX ? (unsigned)per_client : ho.max_inflight - ho.max_inflight / 4;
     eo.parallel = ho.max_inflight;
     vg_raise_fd_limit();
+    /* What needs root (a port below 1024, a key only root reads) is taken, then root is left
+     * before anything is served or measured. */
+    if (vg_http_listener_open(&lst, ho.listen, ho.tls_cert, ho.tls_key, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie helper: %s\n", err);
+        return VG_EXIT_USAGE;
+    }
+    if (vg_privs_drop("helper", &privs) < 0) {
+        vg_http_listener_close(&lst);
+        return VG_EXIT_USAGE;
+    }
+    if (geteuid() == 0) {
+        fprintf(stderr, "vigie helper: warning: running as root; --user NAME drops it once the "
+                        "port is bound\n");
+    }
+    ho.listener = &lst;
     /* Signals are taken synchronously by this thread; every thread started below inherits the
      * mask, so none of them is interrupted. */
     sigemptyset(&sigs);
@@ -186,6 +243,7 @@ vg_cmd_helper(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (vg_helper_start(&ho, &h, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie helper: %s\n", err);
+        vg_http_listener_close(&lst);
         return VG_EXIT_USAGE;
     }
     fprintf(stderr, "vigie helper: listening on %s%s\n", vg_helper_url(h),

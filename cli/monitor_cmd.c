@@ -30,6 +30,7 @@
 #include "engine_opts.h"
 #include "monitor.h"
 #include "schedule.h"
+#include "server_opts.h"
 #include "util/crypto.h"
 #include "util/limits.h"
 #include "util/mem.h"
@@ -53,6 +54,7 @@ struct mon {
     const char *state_path;
     const char *out_path;
     FILE *out;
+    struct vg_privs privs;                 /* --user, --group: who the monitor runs as */
     char state_buf[4096], spool_buf[4096]; /* the default state file and spool */
     bool log_syslog;                       /* --log syslog */
 
@@ -476,12 +478,13 @@ vg__monitor_usage(const struct vg_engine_opts *e, FILE *f)
             "      --status            print the state as a table and exit\n");
     vg_engine_opts_help(
         e, "$VIGIE_SPOOL, else $STATE_DIRECTORY/spool, else ~/.local/state/vigie/spool", f);
+    fprintf(f, "output:\n"
+               "  -o, --output FILE       append JSON Lines measurements to FILE ('-': stdout);\n"
+               "                          SIGHUP reopens it (log rotation)\n"
+               "      --log DEST          'stderr' (default) or 'syslog'\n");
+    vg_privs_usage(f, "before anything is read", "or written");
     fprintf(
         f,
-        "output:\n"
-        "  -o, --output FILE       append JSON Lines measurements to FILE ('-': stdout);\n"
-        "                          SIGHUP reopens it (log rotation)\n"
-        "      --log DEST          'stderr' (default) or 'syslog'\n"
         "  -h, --help              this help\n"
         "\n"
         "SIGTERM or SIGINT: no new measurement, those in flight finish, the state is written,\n"
@@ -670,6 +673,9 @@ vg__monitor_take(struct mon *m, int c, const char *arg, bool *status_only, const
     case OPT_STATUS:
         *status_only = true;
         return 0;
+    case VG_OPT_USER:
+    case VG_OPT_GROUP:
+        return vg_privs_option(c, arg, &m->privs);
     case OPT_LOG:
         if (strcmp(arg, "stderr") != 0 && strcmp(arg, "syslog") != 0) {
             fprintf(stderr, "vigie monitor: --log must be stderr or syslog, not '%s'\n", arg);
@@ -702,6 +708,7 @@ vg__monitor_parse_args(struct mon *m, int argc, char **argv, int *status)
         {"state", required_argument, NULL, OPT_STATE},
         {"status", no_argument, NULL, OPT_STATUS},
         {"log", required_argument, NULL, OPT_LOG},
+        VG_PRIVS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct option longopts[sizeof(own) / sizeof(own[0]) + VG_ENGINE_OPTS_MAX];
@@ -771,6 +778,11 @@ vg__monitor_start(struct mon *m)
     pthread_condattr_t ca;
     char err[512], every[32], after[32], max[32];
 
+    /* Nothing a monitor does needs root: leave it first (the state, the list, the output and
+     * the spool are then opened as that user). */
+    if (vg_privs_drop("monitor", &m->privs) < 0) {
+        return VG_EXIT_USAGE;
+    }
     vg_monitor_log_open(m->log_syslog);
     /* Before any thread exists, so that every thread inherits the mask. */
     sigemptyset(&vg__sigs);

@@ -80,24 +80,26 @@ serve_usage(FILE *f)
             "                          verdict of a target on a network changes\n"
             "                          (docs/dashboard.md)\n"
             "      --alert-ca-file PEM trust store for an https webhook (default: system)\n"
-            "      --alert-exec CMD    run CMD (sh -c) with the event on standard input\n"
+            "      --alert-exec CMD    run CMD (sh -c) with the event on standard input;\n"
+            "                          never as root: needs --user when started as root\n"
             "      --alert-flap N      N changes within the window make a target\n"
             "                          'intermittent': one event, not one per change (default 3)\n"
             "      --alert-flap-window T  that window, in measurement time (default 1h)\n"
             "      --public-url URL    the dashboard's address for links in alerts (default:\n"
             "                          the address served)\n"
-            "  -q, --quiet             no request log\n"
-            "  -h, --help              this help\n"
-            "\n"
-            "'import FILE...' stores measurement files as `vigie import` does (with\n"
-            "--provenance NAME, as from NAME); 'check' verifies the database (exit 0 sound,\n"
-            "1 a problem found).\n"
-            "\n"
-            "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
-            "a second signal exits at once (130). With --upload-tokens, SIGHUP reads the\n"
-            "tokens file again (a file that is refused keeps the tokens in use). Exit\n"
-            "status 2: usage error, cannot listen or a tokens file refused; 4: the database\n"
-            "cannot be opened.\n");
+            "  -q, --quiet             no request log\n");
+    vg_privs_usage(f, "once the port is bound", "and the TLS key read, before the database opens");
+    fprintf(f, "  -h, --help              this help\n"
+               "\n"
+               "'import FILE...' stores measurement files as `vigie import` does (with\n"
+               "--provenance NAME, as from NAME); 'check' verifies the database (exit 0 sound,\n"
+               "1 a problem found).\n"
+               "\n"
+               "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
+               "a second signal exits at once (130). With --upload-tokens, SIGHUP reads the\n"
+               "tokens file again (a file that is refused keeps the tokens in use; with --user,\n"
+               "that user reads it). Exit status 2: usage error, cannot listen or a tokens file\n"
+               "refused; 4: the database cannot be opened.\n");
 }
 
 static void
@@ -610,8 +612,11 @@ vg_cmd_serve(int argc, char **argv)
         {"max-clock-skew", required_argument, NULL, OPT_MAX_SKEW},
         {"client-ca", required_argument, NULL, OPT_CLIENT_CA},
         VG_LIMITS_LONGOPTS,
+        VG_PRIVS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
+    struct vg_http_listener lst = {.fd = -1};
+    struct vg_privs privs = {NULL, NULL};
     struct vg_alerts_opts ao = {.log = stderr};
     struct vg_alerts *alerts = NULL;
     const char *public_url = NULL, *tokens = NULL;
@@ -733,6 +738,10 @@ vg_cmd_serve(int argc, char **argv)
                 }
                 break;
             }
+            if (c >= VG_OPT_USER && c < VG_OPT_PRIVS_END) {
+                (void)vg_privs_option(c, optarg, &privs);
+                break;
+            }
             goto usage_error;
         }
     }
@@ -768,17 +777,42 @@ vg_cmd_serve(int argc, char **argv)
         fprintf(stderr, "vigie serve: --client-ca needs HTTPS (--tls-cert and --tls-key)\n");
         goto usage_error;
     }
+    /* Root is needed for the port and the key only: dropped before the database is opened
+     * (its files then belong to the user) and before any thread starts. */
+    if (vg_http_listener_open(&lst, co.listen, co.tls_cert, co.tls_key, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie serve: %s\n", err);
+        return VG_EXIT_USAGE;
+    }
+    if (vg_privs_drop("serve", &privs) < 0) {
+        vg_http_listener_close(&lst);
+        return VG_EXIT_USAGE;
+    }
+    if (geteuid() == 0 && ao.exec != NULL) {
+        fprintf(stderr, "vigie serve: --alert-exec would run its command as root: give --user "
+                        "NAME (the command runs as that user)\n");
+        vg_http_listener_close(&lst);
+        goto usage_error;
+    }
+    if (geteuid() == 0) {
+        fprintf(stderr, "vigie serve: warning: running as root; --user NAME drops it once the "
+                        "port is bound\n");
+    }
+    co.listener = &lst;
+    /* Read as the serving user, as SIGHUP will read it again. */
     if (tokens != NULL && vg_auth_load(tokens, &co.auth, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: --upload-tokens: %s\n", err);
+        vg_http_listener_close(&lst);
         goto usage_error;
     }
     if ((ao.webhook != NULL || ao.exec != NULL || ao.ca_file != NULL) &&
         vg_alerts_new(&ao, &alerts, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: %s\n", err);
         vg_auth_free(co.auth);
+        vg_http_listener_close(&lst);
         goto usage_error;
     }
     rc = vg__serve_run(&sa, &co, alerts, public_url, tokens);
+    vg_http_listener_close(&lst); /* taken by the collector, unless it could not start */
     vg_auth_free(co.auth);
     return rc;
 usage_error:

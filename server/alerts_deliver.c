@@ -5,7 +5,9 @@
  * client (vg_poster_send: up to o.attempts tries, 1 s, 2 s... apart, 4xx other than 408 and 429
  * not retried) and to the command (/bin/sh -c, the event as one JSON line on its standard
  * input, killed past o.timeout_ms). At shutdown queued events get one attempt each within
- * VG__DRAIN_S seconds.
+ * VG__DRAIN_S seconds. The command runs as the process's user, never root: vigie serve refuses
+ * --alert-exec as root, unless --user has dropped root before this thread starts
+ * (cli/serve_cmd.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -24,8 +24,9 @@ struct vg_collector_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
-    const char *tls_client_ca;    /* PEM: take client certificates these CAs issued as credentials
-                                     (their common name is the provenance); needs HTTPS */
+    const char *tls_client_ca; /* PEM: take client certificates these CAs issued as credentials
+                                  (their common name is the provenance); needs HTTPS */
+    struct vg_http_listener *listener; /* bound before privileges were dropped (taken), or NULL */
     size_t max_body;              /* request body bytes accepted, also after gunzip; more: 413 */
     struct vg_http_limits limits; /* connections (one thread each) and their deadlines */
     bool log_client;              /* put the client's address in the request log */

@@ -4,7 +4,8 @@
  * threads; the engine runs vg_probe_serve() on its own thread. A THRequest is read (bounded),
  * parsed, submitted as a control job, and its connection suspended until the engine's result
  * callback resumes it; the THResponse is then built (meas/record_th.h) on the HTTP thread, so that
- * the engine thread only copies the measurement.
+ * the engine thread only copies the measurement. No client holds more than its share of the
+ * measurements in flight, and each is answered by the request deadline.
  */
 #include "helper.h"
 
@@ -41,6 +42,7 @@ enum vg__reason {
     VG__R_TOO_LARGE,
     VG__R_INTERNAL,
     VG__R_SATURATED,
+    VG__R_CLIENT_SHARE,
     VG__R_STOPPING,
     VG__R_N
 };
@@ -60,6 +62,7 @@ static const struct {
     [VG__R_TOO_LARGE] = {413, "request_body_too_large"},
     [VG__R_INTERNAL] = {500, "internal_error"},
     [VG__R_SATURATED] = {503, "saturated"},
+    [VG__R_CLIENT_SHARE] = {503, "client_saturated"},
     [VG__R_STOPPING] = {503, "shutting_down"},
 };
 
@@ -76,6 +79,7 @@ struct vg_helper {
     pthread_mutex_t mu; /* everything below, and the vg__req fields the engine thread writes */
     bool stopping;
     unsigned inflight;
+    struct vg_http_peers clients; /* measurements in flight per client */
     size_t buffered; /* THRequest bytes held by all connections (VG_CTRL_BODY_BUDGET) */
     unsigned long long count[VG__R_N];
     unsigned long long refetches;
@@ -96,6 +100,8 @@ struct vg__req {
     bool too_busy;   /* the helper-wide body budget was spent */
     size_t buffered; /* body bytes counted in h->buffered */
     bool admitted;   /* counted in h->inflight */
+    struct vg_http_peer peer;
+    bool peer_counted; /* counted in h->clients */
     enum vg__phase phase;
     struct vg_buf body;
     struct vg_rec_threq threq;
@@ -235,6 +241,21 @@ vg__on_result(const struct vg_result *res, void *arg)
 
 static enum MHD_Result vg__helper_finish(struct vg__req *rq);
 
+/* Milliseconds left before the request's deadline (at least 1: a refetch after it still runs,
+ * and its steps fail at once with timeouts), or 0 without a deadline. */
+static unsigned
+vg__helper_time_left(const struct vg__req *rq)
+{
+    double spent = vg_http_since(&rq->meas_t0) * 1000.0;
+
+    if (rq->h->o.deadline_ms == 0) {
+        return 0;
+    }
+    return spent + 1.0 < (double)rq->h->o.deadline_ms
+               ? (unsigned)((double)rq->h->o.deadline_ms - spent)
+               : 1U;
+}
+
 /*
  * Submit one control job (with the probe's endpoints, or without for a refetch) and suspend the
  * connection until the result is in; the result may arrive before the suspension, in which case
@@ -263,6 +284,7 @@ vg__helper_submit(struct vg__req *rq, bool with_endpoints)
     job.endpoints = ptrs;
     job.n_endpoints = n;
     job.control = true;
+    job.deadline_ms = vg__helper_time_left(rq);
     pthread_mutex_lock(&h->mu);
     rq->pending++;
     pthread_mutex_unlock(&h->mu);
@@ -332,7 +354,7 @@ vg__start(struct vg__req *rq)
     char err[512];
     const char *body;
     int rc;
-    bool admit;
+    bool admit, share, have_peer, stopping;
 
     if (rq->too_big) {
         snprintf(err, sizeof(err), "request body larger than %zu bytes", h->o.max_body);
@@ -357,18 +379,29 @@ vg__start(struct vg__req *rq)
                  rq->threq.host_ip);
         return vg__reply_error(rq, VG__R_BOGON, err);
     }
+    /* A client (an address, an IPv6 prefix) gets its share of the slots, not all of them. */
+    have_peer = vg_http_client_peer(rq->conn, h->o.limits.prefix6, &rq->peer);
     pthread_mutex_lock(&h->mu);
-    admit = !h->stopping && h->inflight < h->o.max_inflight;
-    if (admit) {
+    stopping = h->stopping;
+    admit = !stopping && h->inflight < h->o.max_inflight;
+    share = admit && (!have_peer ||
+                      vg_http_peers_take(&h->clients, &rq->peer, h->o.max_inflight_per_client));
+    if (admit && share) {
         h->inflight++;
         rq->admitted = true;
+        rq->peer_counted = have_peer;
     }
-    rc = h->stopping;
     pthread_mutex_unlock(&h->mu);
     if (!admit) {
-        return rc ? vg__reply_error(rq, VG__R_STOPPING, "the helper is shutting down")
-                  : vg__reply_error(rq, VG__R_SATURATED,
-                                    "too many measurements in flight, retry later");
+        return stopping ? vg__reply_error(rq, VG__R_STOPPING, "the helper is shutting down")
+                        : vg__reply_error(rq, VG__R_SATURATED,
+                                          "too many measurements in flight, retry later");
+    }
+    if (!share) {
+        snprintf(err, sizeof(err),
+                 "too many measurements in flight from your network (at most %u), retry later",
+                 h->o.max_inflight_per_client);
+        return vg__reply_error(rq, VG__R_CLIENT_SHARE, err);
     }
     clock_gettime(CLOCK_MONOTONIC, &rq->meas_t0);
     return vg__helper_submit(rq, true);
@@ -514,6 +547,9 @@ vg__helper_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rq->admitted) {
         h->inflight--;
     }
+    if (rq->peer_counted) {
+        vg_http_peers_give(&h->clients, &rq->peer);
+    }
     pthread_mutex_unlock(&h->mu);
     vg__helper_body_release(rq);
     vg_rec_threq_cleanup(&rq->threq);
@@ -550,6 +586,8 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
         .listen = o->listen,
         .tls_cert = o->tls_cert,
         .tls_key = o->tls_key,
+        .listener = o->listener,
+        .server = VG__SERVER,
         .threads = VG__HTTP_THREADS,
         .limits = o->limits,
         .suspend_resume = true,
@@ -569,12 +607,12 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
         return VG_EINVAL;
     }
     /* Checked before the engine starts; the server checks it again when it binds. */
-    if (vg_http_parse_listen(o->listen, &ss, &sl) < 0) {
+    if (o->listener == NULL && vg_http_parse_listen(o->listen, &ss, &sl) < 0) {
         snprintf(err, errlen, "invalid listen address '%s' (expected IP:PORT or [IPv6]:PORT)",
                  o->listen);
         return VG_EINVAL;
     }
-    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+    if (o->listener == NULL && (o->tls_cert == NULL) != (o->tls_key == NULL)) {
         snprintf(err, errlen, "serving HTTPS needs both a certificate and a key");
         return VG_EINVAL;
     }
@@ -584,6 +622,7 @@ vg_helper_start(const struct vg_helper_opts *o, struct vg_helper **out, char *er
     h->eo.refuse_bogons = !o->allow_private;
     h->srv.quiesced_fd = -1;
     vg_http_hist_init(&h->hist, vg__buckets, sizeof(vg__buckets) / sizeof(vg__buckets[0]));
+    vg_http_peers_init(&h->clients);
     pthread_mutex_init(&h->mu, NULL);
     rc = vg_probe_new(&h->eo, &h->probe, err, errlen);
     if (rc < 0) {
@@ -648,6 +687,7 @@ vg_helper_free(struct vg_helper *h)
     vg__stop_engine(h);
     vg_http_server_stop(&h->srv);
     vg_probe_free(h->probe);
+    vg_http_peers_cleanup(&h->clients);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

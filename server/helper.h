@@ -19,11 +19,20 @@ struct vg_helper_opts {
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
     struct vg_http_limits limits; /* connections and their deadlines (http_util.h) */
-    unsigned max_inflight;        /* measurements in flight; more requests get 503 */
-    size_t max_body;              /* THRequest bytes accepted; more get 413 */
-    bool allow_private;           /* measure bogon addresses too (tests, private deployments) */
-    bool log_client;              /* put the client's address in the request log */
-    FILE *log;                    /* one line per request */
+    /* Opened before privileges were dropped (http_util.h): taken by the helper, and listen and
+     * the TLS files are not read again. NULL: the helper opens its own. */
+    struct vg_http_listener *listener;
+    unsigned max_inflight; /* measurements in flight; more requests get 503 */
+    /* Of those, how many one client may have (an IPv4 address, an IPv6 prefix of
+     * limits.prefix6 bits); more get 503. 0: no per-client share. */
+    unsigned max_inflight_per_client;
+    /* A THRequest is answered at the latest this long after it was admitted: the steps of its
+     * measurement not done by then fail with timeouts (vg_job.deadline_ms). 0: no deadline. */
+    unsigned deadline_ms;
+    size_t max_body;    /* THRequest bytes accepted; more get 413 */
+    bool allow_private; /* measure bogon addresses too (tests, private deployments) */
+    bool log_client;    /* put the client's address in the request log */
+    FILE *log;          /* one line per request */
     /* Engine options; the helper sets refuse_bogons from allow_private. Borrowed. */
     const struct vg_probe_opts *engine;
 };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * http_util.c - the pieces vigie's HTTP servers share (http_util.h): one libmicrohttpd daemon
- * setup, one way to answer and to report errors, one request log format, one histogram.
+ * setup (its connection limits and deadlines, per client too, and the refusal of ambiguous
+ * request heads), one way to answer and to report errors, one request log format, one histogram.
  */
 #include "http_util.h"
 
@@ -19,9 +20,8 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-#define VG__PEM_MAX   (1024 * 1024) /* a certificate chain or key file */
-#define VG__WATCH_MS  250           /* the deadline watchdog's period */
-#define VG__MIN_CONNS 16            /* fewest connections served when descriptors are short */
+#define VG__WATCH_MS  250 /* the deadline watchdog's period */
+#define VG__MIN_CONNS 16  /* fewest connections served when descriptors are short */
 
 /* Where a connection is in its current request (what its deadlines apply to). */
 enum vg__phase {
@@ -38,7 +38,12 @@ struct vg_http_conn {
     enum vg__phase phase;
     struct timespec head_by, read_by; /* CLOCK_MONOTONIC deadlines, when the limits set them */
     bool cut;                         /* shut down by the watchdog, MHD not done with it yet */
+    struct vg_http_peer peer;         /* its client */
+    bool counted;                     /* counted in srv->peers */
 };
+
+/* The con_cls of a request refused before the server's handler saw it (a bad framing). */
+static char vg__http_refused;
 
 int
 vg_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
@@ -90,48 +95,6 @@ vg_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
         return 0;
     }
     return VG_EINVAL;
-}
-
-static char *
-vg__read_pem(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    struct vg_buf b;
-    uint8_t *dst;
-    size_t n;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    vg_buf_init(&b, VG__PEM_MAX);
-    for (;;) {
-        if (vg_buf_reserve(&b, 4096, &dst) < 0) {
-            snprintf(err, errlen, "%s: larger than %d bytes", path, VG__PEM_MAX);
-            goto fail;
-        }
-        n = fread(dst, 1, 4096, f);
-        b.len += n;
-        if (n < 4096) {
-            break;
-        }
-    }
-    if (ferror(f) || b.len == 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, b.len == 0 ? "empty" : "read error");
-        goto fail;
-    }
-    fclose(f);
-    *len = b.len;
-    if (vg_buf_cstr(&b) == NULL) {
-        snprintf(err, errlen, "%s: larger than %d bytes", path, VG__PEM_MAX);
-        vg_buf_cleanup(&b);
-        return NULL;
-    }
-    return (char *)b.data;
-fail:
-    fclose(f);
-    vg_buf_cleanup(&b);
-    return NULL;
 }
 
 static void
@@ -208,6 +171,16 @@ vg__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
         t->fd = ci->connect_fd;
         pthread_mutex_lock(&s->mu);
         vg__arm(s, t, 0);
+        /* One client's connections, an IPv6 prefix's together (MHD's own per-IP limit counts
+         * each address): past max_per_ip the connection is shut down before it is read. */
+        if (vg_http_client_peer(c, s->limits.prefix6, &t->peer)) {
+            t->counted = vg_http_peers_take(&s->peers, &t->peer, s->limits.max_per_ip);
+            if (!t->counted) {
+                (void)shutdown(t->fd, SHUT_RDWR);
+                t->cut = true;
+                s->cut_client++;
+            }
+        }
         t->next = s->conns;
         if (s->conns != NULL) {
             s->conns->prev = t;
@@ -224,6 +197,9 @@ vg__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     }
     pthread_mutex_lock(&s->mu);
     s->n_conns--;
+    if (t->counted) {
+        vg_http_peers_give(&s->peers, &t->peer);
+    }
     if (t->prev != NULL) {
         t->prev->next = t->next;
     } else {
@@ -237,6 +213,27 @@ vg__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     free(t);
 }
 
+/* 400 and close for a request whose framing is ambiguous; logged as the servers log theirs. */
+static enum MHD_Result
+vg__http_refuse(struct vg_http_server *s, struct MHD_Connection *c, const char *url,
+                const char *method, const char *why, void **con_cls)
+{
+    static const char *const close_hdr[] = {MHD_HTTP_HEADER_CONNECTION, "close", NULL};
+    char msg[160], m[16], path[VG_HTTP_PATH_LOG], *body;
+
+    snprintf(msg, sizeof(msg), "ambiguous request framing: %s", why);
+    body = vg_http_error_json(msg);
+    pthread_mutex_lock(&s->mu);
+    s->bad_framing++;
+    pthread_mutex_unlock(&s->mu);
+    *con_cls = &vg__http_refused;
+    vg_http_escape(method, m, sizeof(m));
+    vg_http_escape(url, path, sizeof(path));
+    vg_http_log_request(s->log, m, path, MHD_HTTP_BAD_REQUEST, 0.0, "-", NULL);
+    return vg_http_respond(c, MHD_HTTP_BAD_REQUEST, s->server_header, "application/json", body,
+                           strlen(body), true, close_hdr);
+}
+
 /*
  * In front of the server's handler: its first call for a request means the head is complete,
  * a later call with no data that the body is too; the request then belongs to the server.
@@ -248,7 +245,12 @@ vg__http_on_request(void *cls, struct MHD_Connection *c, const char *url, const 
 {
     struct vg_http_server *s = cls;
     struct vg_http_conn *t = vg__conn_of(c);
+    const char *why;
 
+    if (*con_cls == &vg__http_refused) {
+        *upload_data_size = 0; /* answered already: the rest is dropped, then closed */
+        return MHD_YES;
+    }
     if (t != NULL) {
         pthread_mutex_lock(&s->mu);
         if (t->phase == VG__HEAD) {
@@ -257,6 +259,11 @@ vg__http_on_request(void *cls, struct MHD_Connection *c, const char *url, const 
             t->phase = VG__BUSY;
         }
         pthread_mutex_unlock(&s->mu);
+    }
+    /* The head is complete and no byte of the body was handed on: the framing is checked here,
+     * for both servers, before either reads a body a proxy in front may have read otherwise. */
+    if (*con_cls == NULL && (why = vg_http_framing_error(c)) != NULL) {
+        return vg__http_refuse(s, c, url, method, why, con_cls);
     }
     return s->on_request(s->cls, c, url, method, version, upload_data, upload_data_size, con_cls);
 }
@@ -285,6 +292,10 @@ vg__http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         pthread_mutex_lock(&s->mu);
         vg__arm(s, t, s->limits.idle_timeout_s);
         pthread_mutex_unlock(&s->mu);
+    }
+    if (*con_cls == &vg__http_refused) {
+        *con_cls = NULL; /* the server never saw this request */
+        return;
     }
     if (s->on_completed != NULL) {
         s->on_completed(s->cls, c, con_cls, toe);
@@ -366,7 +377,7 @@ vg__fit_descriptors(struct vg_http_server *s)
 int
 vg_http_server_metrics(struct vg_http_server *s, struct vg_buf *b, const char *prefix)
 {
-    unsigned long long header, read;
+    unsigned long long header, read, client, framing;
     unsigned open;
     int rc;
 
@@ -376,6 +387,8 @@ vg_http_server_metrics(struct vg_http_server *s, struct vg_buf *b, const char *p
     open = s->n_conns;
     header = s->cut_header;
     read = s->cut_read;
+    client = s->cut_client;
+    framing = s->bad_framing;
     pthread_mutex_unlock(&s->mu);
     rc = vg_buf_appendf(b,
                         "# HELP %s_connections Connections open.\n"
@@ -386,22 +399,72 @@ vg_http_server_metrics(struct vg_http_server *s, struct vg_buf *b, const char *p
                         "%s_connections_cut_total{deadline=\"header\"} %llu\n"
                         "%s_connections_cut_total{deadline=\"read\"} %llu\n",
                         prefix, prefix, prefix, open, prefix, prefix, prefix, header, prefix, read);
+    rc |= vg_buf_appendf(b,
+                         "# HELP %s_connections_refused_total Connections closed at once: their "
+                         "client (an address, an IPv6 prefix) had --max-per-ip open.\n"
+                         "# TYPE %s_connections_refused_total counter\n"
+                         "%s_connections_refused_total %llu\n"
+                         "# HELP %s_requests_refused_total Requests answered 400 and closed before "
+                         "the server saw them.\n"
+                         "# TYPE %s_requests_refused_total counter\n"
+                         "%s_requests_refused_total{reason=\"framing\"} %llu\n",
+                         prefix, prefix, prefix, client, prefix, prefix, prefix, framing);
     return rc;
+}
+
+/* The watchdog's mutex and condition variable (its waits measured on the monotonic clock). */
+static int
+vg__http_sync_init(struct vg_http_server *s, char *err, size_t errlen)
+{
+    pthread_condattr_t ca;
+    bool cv_ok;
+
+    if (pthread_condattr_init(&ca) != 0) {
+        snprintf(err, errlen, "cannot create a condition variable");
+        return VG_EINTERNAL;
+    }
+    cv_ok =
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&s->cv, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!cv_ok || pthread_mutex_init(&s->mu, NULL) != 0) {
+        if (cv_ok) {
+            pthread_cond_destroy(&s->cv);
+        }
+        snprintf(err, errlen, "cannot create the watchdog's mutex and condition variable");
+        return VG_EINTERNAL;
+    }
+    s->mu_ready = true;
+    return 0;
+}
+
+/* The server's URL, from the address and the port actually bound. */
+static void
+vg__http_url(struct vg_http_server *s, const struct sockaddr_storage *ss, bool tls)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    char host[INET6_ADDRSTRLEN];
+
+    if (ss->ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, host,
+                  sizeof(host));
+    } else {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, host,
+                  sizeof(host));
+    }
+    snprintf(s->url, sizeof(s->url), ss->ss_family == AF_INET ? "%s://%s:%u/" : "%s://[%s]:%u/",
+             tls ? "https" : "http", host, di != NULL ? (unsigned)di->port : 0U);
 }
 
 int
 vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts *o, char *err,
                      size_t errlen)
 {
+    struct vg_http_listener own, *l = o->listener != NULL ? o->listener : &own;
     struct sockaddr_storage ss;
-    socklen_t sl;
     struct MHD_OptionItem items[8];
     size_t ni = 0;
     unsigned flags = MHD_USE_ERROR_LOG;
-    const union MHD_DaemonInfo *di;
-    char host[INET6_ADDRSTRLEN];
-    pthread_condattr_t ca;
-    bool cv_ok;
+    int fd, rc;
 
     memset(s, 0, sizeof(*s));
     s->quiesced_fd = -1;
@@ -411,28 +474,28 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
     s->on_request = o->on_request;
     s->on_completed = o->on_completed;
     s->cls = o->cls;
-    if (vg_http_parse_listen(o->listen, &ss, &sl) < 0) {
-        snprintf(err, errlen, "invalid listen address '%s' (expected IP:PORT or [IPv6]:PORT)",
-                 o->listen);
+    s->server_header = o->server != NULL ? o->server : "vigie/" VG_VERSION;
+    if (o->listener == NULL) {
+        rc = vg_http_listener_open(&own, o->listen, o->tls_cert, o->tls_key, err, errlen);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    /* The server owns the listener's pieces from here on. */
+    ss = l->ss;
+    fd = l->fd;
+    l->fd = -1;
+    s->pem_cert = l->pem_cert;
+    s->pem_key = l->pem_key;
+    s->pem_key_len = l->pem_key_len;
+    l->pem_cert = l->pem_key = NULL;
+    l->pem_key_len = 0;
+    if (fd < 0) {
+        snprintf(err, errlen, "no listening socket");
+        vg_http_server_stop(s);
         return VG_EINVAL;
     }
-    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
-        snprintf(err, errlen, "serving HTTPS needs both a certificate and a key");
-        return VG_EINVAL;
-    }
-    if (o->tls_cert != NULL) {
-        size_t cert_len;
-
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            snprintf(err, errlen, "this libmicrohttpd has no TLS support");
-            return VG_EINVAL;
-        }
-        s->pem_cert = vg__read_pem(o->tls_cert, &cert_len, err, errlen);
-        if (s->pem_cert == NULL ||
-            (s->pem_key = vg__read_pem(o->tls_key, &s->pem_key_len, err, errlen)) == NULL) {
-            vg_http_server_stop(s);
-            return VG_EINVAL;
-        }
+    if (s->pem_cert != NULL) {
         items[ni++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->pem_cert};
         items[ni++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->pem_key};
         flags |= MHD_USE_TLS;
@@ -440,14 +503,15 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
     if (o->tls_client_ca != NULL) {
         size_t trust_len;
 
-        if (o->tls_cert == NULL) {
+        if (s->pem_cert == NULL) {
             snprintf(err, errlen, "client certificates need HTTPS (a certificate and a key)");
             vg_http_server_stop(s);
             return VG_EINVAL;
         }
         /* libmicrohttpd then asks every client for a certificate (GnuTLS's
-         * GNUTLS_CERT_REQUEST: optional); the handler verifies it. */
-        if ((s->pem_trust = vg__read_pem(o->tls_client_ca, &trust_len, err, errlen)) == NULL) {
+         * GNUTLS_CERT_REQUEST: optional); the handler verifies it. The CAs are public: read
+         * here, after privileges were dropped (the key was read by the listener, before). */
+        if ((s->pem_trust = vg_http_read_pem(o->tls_client_ca, &trust_len, err, errlen)) == NULL) {
             vg_http_server_stop(s);
             return VG_EINVAL;
         }
@@ -476,33 +540,23 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    /* The watchdog's waits are measured on the monotonic clock. */
-    if (pthread_condattr_init(&ca) != 0) {
-        snprintf(err, errlen, "cannot create a condition variable");
+    rc = vg__http_sync_init(s, err, errlen);
+    if (rc < 0) {
+        close(fd);
         vg_http_server_stop(s);
-        return VG_EINTERNAL;
+        return rc;
     }
-    cv_ok =
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&s->cv, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!cv_ok || pthread_mutex_init(&s->mu, NULL) != 0) {
-        if (cv_ok) {
-            pthread_cond_destroy(&s->cv);
-        }
-        snprintf(err, errlen, "cannot create the watchdog's mutex and condition variable");
-        vg_http_server_stop(s);
-        return VG_EINTERNAL;
-    }
-    s->mu_ready = true;
+    vg_http_peers_init(&s->peers);
     /* The logger goes first, so that option errors reach it too. */
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, vg__http_on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, vg__mhd_log, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-                            vg__http_on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-                            vg__on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                            s->limits.idle_timeout_s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, vg__http_on_request, s, MHD_OPTION_EXTERNAL_LOGGER, vg__mhd_log, s,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, vg__http_on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, vg__on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->limits.idle_timeout_s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
     if (s->d == NULL) {
-        snprintf(err, errlen, "cannot serve on %s (address in use, or not local?)", o->listen);
+        /* libmicrohttpd (0.9.75) closes the listening socket it was given when it fails. */
+        snprintf(err, errlen, "cannot serve on %s (libmicrohttpd refused its options)",
+                 o->listen != NULL ? o->listen : "the listening socket");
         vg_http_server_stop(s);
         return VG_EINVAL;
     }
@@ -513,14 +567,7 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
         return VG_EINTERNAL;
     }
     s->watching = s->limits.header_timeout_s > 0 || s->limits.read_timeout_s > 0;
-    di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr, host, sizeof(host));
-    } else {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr, host, sizeof(host));
-    }
-    snprintf(s->url, sizeof(s->url), ss.ss_family == AF_INET ? "%s://%s:%u/" : "%s://[%s]:%u/",
-             o->tls_cert != NULL ? "https" : "http", host, di != NULL ? (unsigned)di->port : 0U);
+    vg__http_url(s, &ss, s->pem_cert != NULL);
     return 0;
 }
 
@@ -552,6 +599,7 @@ vg_http_server_stop(struct vg_http_server *s)
         pthread_mutex_destroy(&s->mu);
         s->mu_ready = false;
     }
+    vg_http_peers_cleanup(&s->peers); /* every connection was closed with the daemon */
     if (s->quiesced_fd >= 0) {
         close(s->quiesced_fd);
         s->quiesced_fd = -1;

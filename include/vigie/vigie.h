@@ -153,6 +153,10 @@ struct vg_job {
     const char *const *endpoints; /* "IP:PORT" to measure besides the DNS answers (borrowed) */
     size_t n_endpoints;
     bool control; /* measure as a control: http URLs also get TCP + TLS on port 443 */
+    /* The measurement ends this long after submission at the latest (0: no deadline): each step
+     * started gets at most the time left, and a redirect is not followed past it, so that what
+     * is not done by then fails with a timeout. */
+    unsigned deadline_ms;
 };
 
 /*

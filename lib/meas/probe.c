@@ -269,6 +269,8 @@ vg__probe_hop_end(struct vg_meas *m)
 
             if (m->depth + 1 > VG_HTTP_MAX_REDIRECTS) {
                 failure = VG_EHTTP_REDIRECTS;
+            } else if (vg__probe_job_expired(m)) {
+                failure = VG_ETIMEDOUT; /* a serving-mode job's deadline: no further hop */
             } else if (vg_url_resolve(&m->url, ref, &next) < 0) {
                 failure = VG_EHTTP_LOCATION;
             }

@@ -368,7 +368,8 @@ vg__probe_dns_start(struct vg_meas *m)
         if (rc == 0) {
             m->gai = g;
             m->pending++;
-            uv_timer_start(&m->dns_timer, vg__probe_dns_on_timeout, p->o.dns_timeout_ms, 0);
+            uv_timer_start(&m->dns_timer, vg__probe_dns_on_timeout,
+                           vg__probe_step_ms(m, p->o.dns_timeout_ms), 0);
         } else {
             free(g);
             vg__probe_dns_sys_record(m, VG_EINTERNAL, NULL, vg__probe_now(m));
@@ -378,7 +379,8 @@ vg__probe_dns_start(struct vg_meas *m)
 
             m->udp_t0 = vg__probe_now(m);
             if (vg_udpdns_start(&p->loop, (struct sockaddr *)&p->resolver, m->url.host,
-                                p->o.dns_timeout_ms, p->o.dns_wait_ms, vg__probe_dns_on_udp_reply,
+                                vg__probe_step_ms(m, p->o.dns_timeout_ms),
+                                vg__probe_step_ms(m, p->o.dns_wait_ms), vg__probe_dns_on_udp_reply,
                                 vg__probe_dns_on_udp_done, m, &q) == 0) {
                 m->udp = q;
                 m->pending++;

@@ -198,8 +198,8 @@ vg__probe_ep_hs_start(struct vg__ep *ep)
     ep->t0 = vg__probe_now(m);
     m->p->hs_active++;
     if (vg_tls_new(m->p->ctx, vg_conn_fd(ep->conn), m->url.host, m->url.ip_family != 0, &ssl) < 0 ||
-        vg_conn_handshake(ep->conn, ssl, m->p->o.tls_timeout_ms, vg__probe_ep_on_handshake, ep) <
-            0) {
+        vg_conn_handshake(ep->conn, ssl, vg__probe_step_ms(m, m->p->o.tls_timeout_ms),
+                          vg__probe_ep_on_handshake, ep) < 0) {
         m->p->hs_active--;
         if (oe != NULL) {
             oe->tls_err = VG_EINTERNAL;
@@ -287,8 +287,9 @@ vg__probe_ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t 
     if (m->p->o.refuse_bogons && vg__probe_is_bogon(m->p, ep->ip, &cls)) {
         rc = VG_EBOGON;
     } else {
-        rc = vg_conn_connect(ep->conn, (struct sockaddr *)&ss, m->p->o.tcp_timeout_ms,
-                             vg__probe_ep_on_connect, ep);
+        rc = vg_conn_connect(ep->conn, (struct sockaddr *)&ss,
+                             vg__probe_step_ms(m, m->p->o.tcp_timeout_ms), vg__probe_ep_on_connect,
+                             ep);
     }
     if (rc < 0) {
         struct vg_rec_event ev = vg__probe_ep_event(ep);

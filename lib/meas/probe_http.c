@@ -127,7 +127,8 @@ vg__probe_fetch_start(struct vg_meas *m, struct vg__ep *ep)
                         "Accept: " VG_REC_ACCEPT "\r\nAccept-Language: " VG_REC_ACCEPT_LANGUAGE
                         "\r\nConnection: close\r\n\r\n",
                         m->url.path, host, VG_REC_USER_AGENT);
-    if (rc < 0 || vg_httpx_start(&f->x, ep->conn, f->req.data, f->req.len, m->p->o.http_timeout_ms,
+    if (rc < 0 || vg_httpx_start(&f->x, ep->conn, f->req.data, f->req.len,
+                                 vg__probe_step_ms(m, m->p->o.http_timeout_ms),
                                  vg__probe_http_on_fetched, m) < 0) {
         vg__probe_http_finish(m, VG_EINTERNAL);
     }

@@ -91,6 +91,7 @@ struct vg__job {
     struct sockaddr_storage *eps;
     size_t n_eps;
     bool control;
+    uint64_t deadline; /* uv_hrtime() by which the measurement ends, 0: none (vg_job) */
     vg_result_cb cb;
     void *arg;
 };
@@ -207,5 +208,10 @@ void vg__probe_ctrl_release(struct vg__ctrl_slot *s);
 /* The loop's wake-up: start the jobs queued by other threads. */
 void vg__probe_on_async(uv_async_t *a);
 void vg__probe_job_free(struct vg__job *j);
+/* The timeout (ms) of a step starting now: ms, or the time left before the job's deadline when
+ * that is shorter (at least 1 ms: the step then fails as it would on its own timeout). */
+unsigned vg__probe_step_ms(const struct vg_meas *m, unsigned ms);
+/* The job's deadline has passed (false in batch mode, or without a deadline). */
+bool vg__probe_job_expired(const struct vg_meas *m);
 
 #endif

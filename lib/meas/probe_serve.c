@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probe_serve.c - serving mode: jobs submitted from other threads (the helper's) are queued under
- * a lock and started on the loop thread, which an async handle wakes.
+ * a lock and started on the loop thread, which an async handle wakes. A job's deadline bounds
+ * its measurement: the steps take their timeouts from vg__probe_step_ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,28 @@ vg__probe_job_free(struct vg__job *j)
     free(j->url);
     free(j->eps);
     free(j);
+}
+
+unsigned
+vg__probe_step_ms(const struct vg_meas *m, unsigned ms)
+{
+    uint64_t now, left;
+
+    if (m->job == NULL || m->job->deadline == 0) {
+        return ms;
+    }
+    now = uv_hrtime();
+    left = now < m->job->deadline ? (m->job->deadline - now) / 1000000 : 0;
+    if (left == 0) {
+        left = 1;
+    }
+    return left < ms ? (unsigned)left : ms;
+}
+
+bool
+vg__probe_job_expired(const struct vg_meas *m)
+{
+    return m->job != NULL && m->job->deadline != 0 && uv_hrtime() >= m->job->deadline;
 }
 
 void
@@ -88,6 +111,7 @@ vg_probe_submit(struct vg_probe *p, const struct vg_job *job, vg_result_cb cb, v
     }
     j->url = vg_xstrdup(job->url);
     j->control = job->control;
+    j->deadline = job->deadline_ms > 0 ? uv_hrtime() + (uint64_t)job->deadline_ms * 1000000 : 0;
     j->cb = cb;
     j->arg = arg;
     uv_mutex_lock(&p->qlock);

@@ -41,14 +41,21 @@ static const struct prefix v4_prefixes[] = {
 static const struct prefix v6_prefixes[] = {
     {{0}, 128, VG_IP_UNSPEC},                                                /* :: */
     {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, VG_IP_LOOPBACK}, /* ::1 */
-    /* IPv4-mapped: reported as reserved, not as the embedded IPv4 address's class. */
-    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96, VG_IP_RESERVED}, /* ::ffff:0:0/96 */
-    {{0, 0x64, 0xff, 0x9b}, 96, VG_IP_RESERVED},                      /* RFC 6052 NAT64 */
-    {{0x01, 0x00}, 64, VG_IP_RESERVED},                               /* RFC 6666 discard */
-    {{0x20, 0x01, 0x0d, 0xb8}, 32, VG_IP_DOC},                        /* RFC 3849 */
-    {{0xfc}, 7, VG_IP_PRIVATE},                                       /* RFC 4193 ULA */
-    {{0xfe, 0x80}, 10, VG_IP_LINKLOCAL},                              /* RFC 4291 */
-    {{0xff}, 8, VG_IP_MULTICAST},                                     /* RFC 4291 */
+    /* Every form that embeds an IPv4 address, which a host or a gateway may reach (NAT64, 6to4,
+     * Teredo, SIIT: a way to an internal IPv4 address), is reserved, whatever the embedded
+     * address's own class. */
+    {{0}, 96, VG_IP_RESERVED},                                        /* RFC 4291 IPv4-compatible */
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96, VG_IP_RESERVED}, /* ::ffff:0:0/96 mapped */
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96, VG_IP_RESERVED}, /* ::ffff:0:0:0/96 RFC 2765 SIIT */
+    {{0, 0x64, 0xff, 0x9b}, 96, VG_IP_RESERVED},                /* RFC 6052 NAT64 */
+    {{0, 0x64, 0xff, 0x9b, 0, 0x01}, 48, VG_IP_RESERVED},       /* RFC 8215 local-use NAT64 */
+    {{0x01, 0x00}, 64, VG_IP_RESERVED},                         /* RFC 6666 discard */
+    {{0x20, 0x01, 0, 0}, 32, VG_IP_RESERVED},                   /* RFC 4380 Teredo */
+    {{0x20, 0x02}, 16, VG_IP_RESERVED},                         /* RFC 3056 6to4 */
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, VG_IP_DOC},                  /* RFC 3849 */
+    {{0xfc}, 7, VG_IP_PRIVATE},                                 /* RFC 4193 ULA */
+    {{0xfe, 0x80}, 10, VG_IP_LINKLOCAL},                        /* RFC 4291 */
+    {{0xff}, 8, VG_IP_MULTICAST},                               /* RFC 4291 */
 };
 
 static bool

@@ -20,8 +20,11 @@ enum vg_ip_class {
     VG_IP_LINKLOCAL, /* 169.254/16, fe80::/10 */
     VG_IP_UNSPEC,    /* 0/8, :: */
     VG_IP_MULTICAST, /* 224/4, ff00::/8 */
-    VG_IP_RESERVED,  /* 240/4, 255.255.255.255, 192.0.0/24, 198.18/15, ::ffff:0:0/96, ... */
-    VG_IP_DOC,       /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 (documentation) */
+    /* 240/4 (with 255.255.255.255), 192.0.0/24, 198.18/15, 100::/64; the IPv6 forms that embed
+     * an IPv4 address: ::/96, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 64:ff9b:1::/48,
+     * 2001::/32 (Teredo), 2002::/16 (6to4) */
+    VG_IP_RESERVED,
+    VG_IP_DOC, /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 (documentation) */
 };
 
 /* Classify a textual IPv4 or IPv6 address; returns -1 when s is not an IP address. */

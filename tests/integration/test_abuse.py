@@ -17,9 +17,14 @@ the normal one on 127.0.0.1). What is checked:
     alive) is closed after --idle-timeout;
   * every malformed or oversized request gets a 4xx (505 for an unknown HTTP version) or an
     orderly close, the server never crashes and keeps serving;
-  * the server's memory stays bounded: VmRSS from /proc before and after each test.
+  * the server's memory stays bounded: VmRSS from /proc before and after each test;
+  * a request head that frames its body in two ways (Content-Length and Transfer-Encoding, two
+    Content-Lengths, "Transfer-Encoding :") gets 400 and a closed connection, and the request
+    smuggled in its body is never answered;
+  * with --prefix6 (as root: integration.abuse_prefix6), 300 connections from 300 addresses of
+    one IPv6 /64, in a network namespace of the test's own, meet one --max-per-ip.
 
-    python3 tests/integration/test_abuse.py --vigie build/vigie [unittest options]
+    python3 tests/integration/test_abuse.py --vigie build/vigie [--prefix6] [unittest options]
 """
 import http.client
 import http.server
@@ -415,14 +420,81 @@ class AbuseMixin:
         self.normal(self.server)
         self.assertLess(self.server.rss_kb() - rss0, rss_slack_kb())
 
+    def test_ambiguous_framing_is_refused_and_closed(self):
+        # Request smuggling (issue 13): a proxy in front and the server must not read one
+        # request two ways. Each of these heads gets 400 and the connection is closed; the
+        # request hidden in the body is never answered.
+        path = self.POST_PATH.encode()
+        smuggled = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled)
+        cases = [
+            ("Content-Length and Transfer-Encoding",
+             b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(chunked), chunked),
+            ("Transfer-Encoding and Content-Length",
+             b"Transfer-Encoding: chunked\r\nContent-Length: 0\r\n", chunked),
+            ("two different Content-Lengths",
+             b"Content-Length: 2\r\nContent-Length: %d\r\n" % (2 + len(smuggled)),
+             b"{}" + smuggled),
+            ("two equal Content-Lengths",
+             b"Content-Length: 2\r\nContent-Length: 2\r\n", b"{}"),
+            ("'Transfer-Encoding :' with a Content-Length",
+             b"Transfer-Encoding : chunked\r\nContent-Length: %d\r\n" % len(chunked), chunked),
+            ("'Transfer-Encoding :' alone", b"Transfer-Encoding : chunked\r\n", chunked),
+            ("a tab before the colon", b"Content-Length\t: 2\r\n", b"{}" + smuggled),
+            ("a Transfer-Encoding other than chunked",
+             b"Transfer-Encoding: gzip, chunked\r\n", chunked),
+            ("two Transfer-Encodings",
+             b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", chunked),
+        ]
+        refused = metric(self.server, self.PREFIX + '_requests_refused_total{reason="framing"}')
+        for name, fields, body in cases:
+            for method in (b"POST %s" % path, b"GET /"):
+                s = socket.create_connection((HOST, self.server.port), timeout=REQ_TIMEOUT)
+                try:
+                    s.sendall(method + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                              b"\r\n" + fields + b"\r\n" + body)
+                    s.settimeout(REQ_TIMEOUT)
+                    got = b""
+                    while True:  # up to the close: one answer and nothing after it
+                        try:
+                            chunk = s.recv(65536)
+                        except ConnectionResetError:
+                            break
+                        if not chunk:
+                            break
+                        got += chunk
+                finally:
+                    s.close()
+                self.assertTrue(got.startswith(b"HTTP/1.1 400 "), (name, method, got[:200]))
+                self.assertIn(b"\r\nConnection: close\r\n", got, name)
+                self.assertIn(b"ambiguous request framing", got, name)
+                self.assertEqual(got.count(b"HTTP/1."), 1, (name, method, got))
+        self.assertEqual(metric(self.server,
+                                self.PREFIX + '_requests_refused_total{reason="framing"}'),
+                         refused + 2 * len(cases))
+        # A well-framed request on a kept-alive connection is still served, twice.
+        s = socket.create_connection((HOST, self.server.port), timeout=REQ_TIMEOUT)
+        try:
+            for _ in range(2):
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                resp = http.client.HTTPResponse(s)
+                resp.begin()
+                self.assertEqual(resp.status, 200)
+                resp.read()
+        finally:
+            s.close()
+        self.assertTrue(self.server.alive())
+        self.normal(self.server)
+
     def test_connection_limits_and_timeouts_are_options(self):
         out = subprocess.run([VIGIE, self.COMMAND, "--help"], capture_output=True, text=True,
                              timeout=30).stdout
         for o in ["--max-connections", "--max-per-ip", "--idle-timeout", "--header-timeout",
-                  "--read-timeout"]:
+                  "--read-timeout", "--per-prefix6"]:
             self.assertIn(o, out)
         for bad in [["--max-per-ip", "x"], ["--header-timeout", "soon"],
-                    ["--max-connections", "0"], ["--read-timeout", "-1"]]:
+                    ["--max-connections", "0"], ["--read-timeout", "-1"],
+                    ["--per-prefix6", "0"], ["--per-prefix6", "x"]]:
             r = subprocess.run([VIGIE, self.COMMAND, "--listen", "%s:0" % HOST] + bad,
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 2, bad)
@@ -510,5 +582,149 @@ class TestServeAbuse(AbuseMixin, unittest.TestCase):
         self.assertIn("results", json.loads(body))
 
 
+# --------------------------------------------------------------------------------------------
+# One IPv6 /64 against --max-per-ip (issue 13): 300 addresses of one prefix in a network
+# namespace of the test's own (unshare -n, as root), on its loopback interface.
+
+PREFIX64 = "2001:db8:1:2::"   # the abusive client's /64: 300 addresses of it
+OTHER64 = "2001:db8:9::1"     # another client
+PER_IP = 10                   # --max-per-ip of the servers under test
+N_ADDRS = 300
+
+
+def prefix6_inner(vigie, tmp):
+    """Run inside the namespace: for each server and each --per-prefix6 (64, the default, and
+    128, per address as before), open one connection from each of N_ADDRS addresses of one
+    /64 and report what the server kept; a JSON line on standard output."""
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    batch = "".join("address add %s%x/128 dev lo nodad\n" % (PREFIX64, i + 1)
+                    for i in range(N_ADDRS)) + "address add %s/128 dev lo nodad\n" % OTHER64
+    subprocess.run(["ip", "-6", "-batch", "-"], input=batch.encode(), check=True)
+    need_fds(N_ADDRS + 64)
+    out = {}
+    for command, prefix in (("helper", "vigie_helper"), ("serve", "vigie_collector")):
+        for per_prefix in ("64", "128"):
+            extra = ["--allow-private"] if command == "helper" else \
+                ["--db", os.path.join(tmp, "c%s.sqlite" % per_prefix)]
+            out["%s/%s" % (command, per_prefix)] = prefix6_one(
+                [vigie, command, "--listen", "[::1]:0", "--max-per-ip", str(PER_IP),
+                 "--per-prefix6", per_prefix] + HELD + extra, prefix)
+    print(json.dumps(out), flush=True)
+
+
+def prefix6_one(argv, prefix):
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    conns = []
+    try:
+        port = None
+        for raw in proc.stderr:
+            m = re.search(rb"listening on https?://\[::1\]:(\d+)/", raw)
+            if m:
+                port = int(m.group(1))
+                break
+        if port is None:
+            raise RuntimeError("%s did not start" % argv[1])
+        threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()
+
+        def get(path, source):
+            c = http.client.HTTPConnection("::1", port, timeout=REQ_TIMEOUT,
+                                           source_address=(source, 0))
+            try:
+                c.request("GET", path)
+                r = c.getresponse()
+                return r.status, r.read().decode()
+            finally:
+                c.close()
+
+        def sample(name, body):
+            for line in body.splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[-1])
+            raise AssertionError("no %s" % name)
+
+        for i in range(N_ADDRS):
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            s.bind(("%s%x" % (PREFIX64, i + 1), 0))
+            s.settimeout(REQ_TIMEOUT)
+            s.connect(("::1", port))
+            conns.append(s)
+        # Each connection ends one way or the other, whenever the server gets to it: a request
+        # sent on it is answered (held), or it is closed unanswered (refused at accept).
+        held = closed = 0
+        for s in conns:
+            try:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                first = s.recv(12)
+            except TimeoutError:
+                raise AssertionError("a connection neither answered nor closed") from None
+            except OSError:
+                first = b""
+            if first.startswith(b"HTTP/1.1 200"):
+                held += 1
+            elif first == b"":
+                closed += 1
+            else:
+                raise AssertionError("unexpected answer %r" % first)
+        _, body = get("/metrics", OTHER64)
+        refused = sample(prefix + "_connections_refused_total", body)
+        status, _ = get("/", OTHER64)
+        return {"held": held, "refused": refused, "closed": closed, "other_status": status}
+    finally:
+        for s in conns:
+            s.close()
+        proc.terminate()
+        proc.wait(60)
+
+
+class TestPrefixLimit(unittest.TestCase):
+    """--max-per-ip counts an IPv6 /64 as one client: 300 connections from 300 addresses of
+    one /64 get PER_IP slots on both servers, and another /64 is still served. Needs root (a
+    network namespace with 300 addresses on its loopback); run by integration.abuse_prefix6."""
+
+    def test_one_prefix_is_one_client(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root (unshare -n, ip addr add)")
+        for tool in ("unshare", "ip"):
+            if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
+                self.skipTest("no %s" % tool)
+        tmp = tempfile.mkdtemp(prefix="vigie-abuse-prefix6-")
+        try:
+            p = subprocess.run(["unshare", "-n", sys.executable, os.path.abspath(__file__),
+                                "--vigie", VIGIE, "--prefix6-inner", tmp],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=240)
+        finally:
+            subprocess.run(["rm", "-rf", tmp])
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace")[-3000:])
+        out = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        sys.stderr.write("prefix6: %s\n" % out)
+        for command in ("helper", "serve"):
+            r = out[command + "/64"]
+            # The attack fails: one /64 holds PER_IP connections, the rest are closed at once,
+            # unanswered.
+            self.assertEqual((r["held"], r["closed"]), (PER_IP, N_ADDRS - PER_IP), r)
+            self.assertEqual(r["refused"], N_ADDRS - PER_IP, r)
+            self.assertEqual(r["other_status"], 200, r)
+            # Counted per address (--per-prefix6 128: the limit as it was), the same 300
+            # connections are all held: what the attack got before.
+            r = out[command + "/128"]
+            self.assertEqual((r["held"], r["refused"], r["closed"]), (N_ADDRS, 0, 0), r)
+            self.assertEqual(r["other_status"], 200, r)
+
+
+def main():
+    global VIGIE
+    VIGIE, opts, argv = harness.parse(("--prefix6!", "--prefix6-inner"), " [--prefix6]")
+    if opts.get("--prefix6-inner"):
+        prefix6_inner(VIGIE, opts["--prefix6-inner"])
+        return 0
+    if opts.get("--prefix6"):
+        argv.append("TestPrefixLimit")
+    else:
+        # Needs root and a namespace: integration.abuse_prefix6 runs it, not integration.abuse.
+        del globals()["TestPrefixLimit"]
+    return harness.run(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(harness.main(globals()))
+    sys.exit(main())

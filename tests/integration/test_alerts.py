@@ -16,6 +16,7 @@ import datetime
 import http.server
 import json
 import os
+import pwd
 import shlex
 import shutil
 import ssl
@@ -167,10 +168,17 @@ class AlertTest(unittest.TestCase):
         cls.rx = Receiver()
         cls.exec_out = os.path.join(cls.tmp, "exec.jsonl")
         cls.db = os.path.join(cls.tmp, "alerts.db")
+        # vigie serve never runs an --alert-exec command as root: as root, it runs as nobody,
+        # who then owns the directory of its database and of the command's output.
+        user = []
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(cls.tmp, nobody.pw_uid, nobody.pw_gid)
+            user = ["--user", "nobody"]
         cls.serve = Serve(cls.db, "--alert-webhook", cls.rx.url,
                           "--alert-exec", "cat >> %s" % shlex.quote(cls.exec_out),
                           "--alert-flap", "3", "--alert-flap-window", "1h",
-                          "--public-url", PUBLIC)
+                          "--public-url", PUBLIC, *user)
 
     @classmethod
     def tearDownClass(cls):

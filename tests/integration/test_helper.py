@@ -6,8 +6,8 @@ servers on 127.0.0.1.
 
 Python 3 standard library only. The helper and every target server listen on 127.0.0.1 on
 ephemeral ports; certificates are made with the openssl CLI in a temporary directory. Targets are
-IP literals or "localhost", so nothing leaves the loopback interface. Waits are bounded; nothing
-asserts on timing.
+IP literals or "localhost", so nothing leaves the loopback interface (clients on other 127/8
+addresses stand for other clients). Waits are bounded; nothing asserts an upper bound on timing.
 
     python3 tests/integration/test_helper.py --vigie build/vigie [unittest options]
     VIGIE=build/vigie python3 tests/integration/test_helper.py
@@ -160,6 +160,27 @@ def http_handler(server, conn, stream=None):
         page_response(stream)
 
 
+CHAIN_HOPS = 10        # redirects of the slow chain
+CHAIN_HOP_S = 1.0      # each hop of it answers this late (well under every per-step timeout)
+
+
+def chain_handler(server, conn):
+    """/chain/N answers CHAIN_HOP_S late with a redirect to /chain/N+1, up to CHAIN_HOPS, then
+    the page: a site that holds a measurement for CHAIN_HOPS * CHAIN_HOP_S seconds."""
+    head = read_head(conn)
+    if head is None:
+        return
+    target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode("latin-1")
+    server.record(target)
+    server.stop.wait(CHAIN_HOP_S)
+    n = int(target.rsplit("/", 1)[1])
+    if n < CHAIN_HOPS:
+        send_response(conn, 302, "Found", [("Location", "/chain/%d" % (n + 1)),
+                                           ("Content-Length", "0"), ("Connection", "close")])
+    else:
+        page_response(conn)
+
+
 def https_handler(ctx):
     def handle(server, conn):
         tls = ctx.wrap_socket(conn, server_side=True)
@@ -196,12 +217,23 @@ class Helper(harness.Server):
         finally:
             conn.close()
 
-    def measure(self, threquest):
-        """POST a THRequest (a dict, or raw bytes); (status, headers, parsed JSON body)."""
+    def measure(self, threquest, source=None):
+        """POST a THRequest (a dict, or raw bytes), from the address source (default: the
+        system's choice); (status, headers, parsed JSON body)."""
         body = threquest if isinstance(threquest, bytes) else json.dumps(threquest).encode()
-        status, headers, data = self.request("POST", "/", body,
-                                             {"Content-Type": "application/json"})
-        return status, headers, json.loads(data.decode())
+        if source is None:
+            status, headers, data = self.request("POST", "/", body,
+                                                 {"Content-Type": "application/json"})
+            return status, headers, json.loads(data.decode())
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=REQ_TIMEOUT,
+                                          source_address=(source, 0))
+        try:
+            conn.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            return (resp.status, {k.lower(): v for k, v in resp.getheaders()},
+                    json.loads(resp.read().decode()))
+        finally:
+            conn.close()
 
     def metric(self, name, **labels):
         status, _, data = self.request("GET", "/metrics")
@@ -474,6 +506,38 @@ class TestSafety(unittest.TestCase):
         self.assertIn("refused", r["error"])
         self.assertEqual(FX["http"].seen("/title?private"), before)
 
+    def test_ipv4_embedding_ipv6_forms_refused(self):
+        # Ways to an internal IPv4 address through a gateway (issue 13): IPv4-compatible,
+        # IPv4-mapped written in hex, SIIT, NAT64 (well-known and local-use), Teredo, 6to4.
+        forms = ["::7f00:1", "::127.0.0.1", "::ffff:7f00:1", "::ffff:0:7f00:1",
+                 "::ffff:0:10.0.0.1", "64:ff9b::a00:1", "64:ff9b:1::a00:1", "64:ff9b:1:ffff::1",
+                 "2001:0:7f00:1::", "2001::a00:1", "2002:7f00:1::1", "2002:a00:1::"]
+        before = self.helper.metric("vigie_helper_requests_total", code="403",
+                                    reason="bogon_target")
+        for ip in forms:
+            status, _, r = self.helper.measure(threquest("http://[%s]:%d/title"
+                                                         % (ip, FX["http"].port), []))
+            self.assertEqual(status, 403, (ip, r))
+            self.assertIn("not a public address", r["error"], ip)
+        # counted when each request completes, just after its answer: bounded wait
+        deadline = time.monotonic() + 10
+        while (self.helper.metric("vigie_helper_requests_total", code="403",
+                                  reason="bogon_target") < before + len(forms)
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        self.assertEqual(self.helper.metric("vigie_helper_requests_total", code="403",
+                                            reason="bogon_target"), before + len(forms))
+        # As probe addresses they are not measured either ("localhost" passes the literal
+        # check, and resolves to loopback only: nothing leaves the machine).
+        status, _, r = self.helper.measure(threquest("http://localhost:%d/title?forms"
+                                                     % FX["http"].port,
+                                                     ["[%s]:80" % ip for ip in forms[:8]]))
+        self.assertEqual(status, 200, r)
+        self.assertEqual(r["tcp_connect"], {})
+        for ip in forms[:8]:
+            canon = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, ip))
+            self.assertEqual(r["ip_info"][canon]["flags"] & 4, 4, canon)
+
     def test_private_endpoints_dropped(self):
         # "localhost" resolves to 127.0.0.1: the name is measured, no private address is.
         path = "/title?localhost"
@@ -546,6 +610,121 @@ class TestLoad(unittest.TestCase):
             self.assertEqual(r["http_request"]["title"], TITLE)
 
 
+class TestFairness(unittest.TestCase):
+    """One client cannot hold every slot (issue 13): a deadline per THRequest, and a share of
+    --max-inflight per client."""
+
+    def test_deadline_cuts_a_chain_of_slow_redirects(self):
+        # Ten redirects, each hop a second late: the measurement would hold its slot for ten
+        # seconds (minutes with slower hops and the default per-step timeouts). With
+        # --request-deadline 3s it is answered at the deadline, with a timeout, and the one
+        # slot (--max-inflight 1) is free again.
+        chain = Server(chain_handler, "chain")
+        helper = Helper("--allow-private", "--max-inflight", "1", "--request-deadline", "3s")
+        try:
+            t0 = time.monotonic()
+            status, _, r = helper.measure(threquest("http://%s/chain/0" % ep(chain), [ep(chain)]))
+            took = time.monotonic() - t0
+            self.assertEqual(status, 200, r)
+            h = r["http_request"]
+            self.assertEqual(h["failure"], "generic_timeout_error", h)
+            # Cut short: the chain's end was never asked for. Each hop answers well within
+            # every per-step timeout, so only the request's deadline can have fired...
+            self.assertEqual(chain.seen("/chain/%d" % CHAIN_HOPS), 0, chain.paths)
+            self.assertGreater(chain.seen("/chain/1"), 0, "the chain was not followed")
+            # ...and not before it (a lower bound: the deadline's own value).
+            self.assertGreaterEqual(took, 2.9)
+            # The slot is free: the next request is measured, not refused with 503.
+            deadline = time.monotonic() + 10
+            while helper.metric("vigie_helper_inflight") != 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(helper.metric("vigie_helper_inflight"), 0)
+            status, _, r = helper.measure(threquest(http_url("/title?after-chain"),
+                                                    [ep(FX["http"])]))
+            self.assertEqual(status, 200, r)
+            self.assertEqual(r["http_request"]["title"], TITLE)
+        finally:
+            self.assertEqual(helper.stop(), 0)
+            chain.close()
+
+    def hold(self, helper, srv, source, n, results):
+        """n slow measurements from source, held until srv.release; their results appended."""
+        threads = []
+        for _ in range(n):
+            held = srv.seen("/slow") + 1
+
+            def one():
+                results.append(helper.measure(threquest("http://%s/slow" % ep(srv), [ep(srv)]),
+                                              source=source))
+
+            t = threading.Thread(target=one, daemon=True)
+            t.start()
+            threads.append(t)
+            deadline = time.monotonic() + 20
+            while srv.seen("/slow") < held and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(srv.seen("/slow"), held, "a slow measurement did not start")
+        return threads
+
+    def test_one_client_cannot_take_every_slot(self):
+        # --max-inflight 4: one client (127.0.0.2) gets three quarters (3) by default; its
+        # fourth request is refused while another client (127.0.0.3) is still answered.
+        srv = Server(http_handler, "slow")
+        helper = Helper("--allow-private", "--max-inflight", "4")
+        results = []
+        try:
+            threads = self.hold(helper, srv, "127.0.0.2", 3, results)
+            status, headers, r = helper.measure(threquest(http_url("/title?greedy"),
+                                                          [ep(FX["http"])]), source="127.0.0.2")
+            self.assertEqual(status, 503, r)
+            self.assertIn("retry-after", headers)
+            self.assertIn("from your network", r["error"])
+            status, _, r = helper.measure(threquest(http_url("/title?other"), [ep(FX["http"])]),
+                                          source="127.0.0.3")
+            self.assertEqual(status, 200, r)
+            self.assertEqual(r["http_request"]["title"], TITLE)
+            # The other client's request leaves the count when it completes, just after its
+            # answer: bounded wait.
+            deadline = time.monotonic() + 10
+            while helper.metric("vigie_helper_inflight") != 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(helper.metric("vigie_helper_inflight"), 3)
+            self.assertGreaterEqual(helper.metric("vigie_helper_requests_total", code="503",
+                                                  reason="client_saturated"), 1)
+            srv.release.set()
+            for t in threads:
+                t.join(REQ_TIMEOUT)
+            self.assertEqual(sorted(st for st, _, _ in results), [200, 200, 200])
+        finally:
+            srv.release.set()
+            self.assertEqual(helper.stop(), 0)
+            srv.close()
+
+    def test_share_is_an_option(self):
+        # --max-inflight-per-client 1 of 3: the second request of a client is refused, a
+        # second client still gets a slot.
+        srv = Server(http_handler, "slow")
+        helper = Helper("--allow-private", "--max-inflight", "3", "--max-inflight-per-client",
+                        "1")
+        results = []
+        try:
+            threads = self.hold(helper, srv, "127.0.0.4", 1, results)
+            status, _, r = helper.measure(threquest(http_url("/title?second"), [ep(FX["http"])]),
+                                          source="127.0.0.4")
+            self.assertEqual(status, 503, r)
+            status, _, r = helper.measure(threquest(http_url("/title?another"), [ep(FX["http"])]),
+                                          source="127.0.0.5")
+            self.assertEqual(status, 200, r)
+            srv.release.set()
+            for t in threads:
+                t.join(REQ_TIMEOUT)
+            self.assertEqual([st for st, _, _ in results], [200])
+        finally:
+            srv.release.set()
+            self.assertEqual(helper.stop(), 0)
+            srv.close()
+
+
 class TestLifecycle(unittest.TestCase):
     def test_sigterm_finishes_in_flight(self):
         srv = Server(http_handler, "slow")
@@ -594,7 +773,13 @@ class TestLifecycle(unittest.TestCase):
         for args in (["--listen", "nowhere"], ["--listen", "127.0.0.1:0", "--tls-cert", "x"],
                      ["--listen", "127.0.0.1:0", "--max-inflight", "0"], [],
                      ["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent",
-                      "--tls-key", "/nonexistent"]):
+                      "--tls-key", "/nonexistent"],
+                     ["--listen", "127.0.0.1:0", "--max-inflight-per-client", "-1"],
+                     ["--listen", "127.0.0.1:0", "--request-deadline", "soon"],
+                     ["--listen", "127.0.0.1:0", "--per-prefix6", "8"],
+                     ["--listen", "127.0.0.1:0", "--per-prefix6", "129"],
+                     ["--listen", "127.0.0.1:0", "--user", "no-such-user-vigie"],
+                     ["--listen", "127.0.0.1:0", "--group", "nogroup"]):
             p = subprocess.run([VIGIE, "helper"] + args, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
             self.assertEqual(p.returncode, 2, (args, p.stderr))

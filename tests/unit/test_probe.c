@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* test_probe.c - the engine's serving mode: jobs from another thread, extra endpoints, stop. */
+/* test_probe.c - the engine's serving mode: jobs from another thread, extra endpoints, stop,
+ * deadlines. */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "util/err.h"
@@ -80,7 +85,7 @@ static void
 test_extra_endpoints_are_measured(void **state)
 {
     static const char *const eps[] = {"127.0.0.1:2", "[::1]:3"};
-    struct vg_job job = {"http://127.0.0.1:1/", eps, 2, true};
+    struct vg_job job = {"http://127.0.0.1:1/", eps, 2, true, 0};
     struct vg_probe *p = new_probe(false);
     json_t *m = run_job(p, &job), *tcp;
     char err[256];
@@ -100,7 +105,7 @@ test_extra_endpoints_are_measured(void **state)
 static void
 test_bogons_refused(void **state)
 {
-    struct vg_job job = {"http://127.0.0.1:1/", NULL, 0, true};
+    struct vg_job job = {"http://127.0.0.1:1/", NULL, 0, true, 0};
     struct vg_probe *p = new_probe(true);
     json_t *m = run_job(p, &job), *tcp, *st;
 
@@ -119,8 +124,8 @@ static void
 test_bad_submissions(void **state)
 {
     static const char *const bad[] = {"127.0.0.1"};
-    struct vg_job nourl = {"ftp://x/", NULL, 0, false};
-    struct vg_job noport = {"http://x/", bad, 1, false};
+    struct vg_job nourl = {"ftp://x/", NULL, 0, false, 0};
+    struct vg_job noport = {"http://x/", bad, 1, false, 0};
     struct vg_probe *p = new_probe(false);
     char err[256];
 
@@ -167,7 +172,7 @@ test_test_keys_order(void **state)
         "http_experiment_failure",
         "dns_experiment_failure",
     };
-    struct vg_job job = {"http://127.0.0.1:1/", NULL, 0, false};
+    struct vg_job job = {"http://127.0.0.1:1/", NULL, 0, false, 0};
     struct vg_probe *p = new_probe(false);
     json_t *m = run_job(p, &job), *tk, *v, *req, *ep;
     const char *key;
@@ -203,6 +208,41 @@ test_test_keys_order(void **state)
     vg_probe_free(p);
 }
 
+/* A job's deadline ends its measurement: a server that takes the connection and never answers
+ * holds the request until the deadline, not until the step's own (much longer) timeout. */
+static void
+test_deadline_ends_the_job(void **state)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t sl = sizeof(sa);
+    struct vg_probe_opts o;
+    struct vg_probe *p = NULL;
+    struct vg_job job = {NULL, NULL, 0, true, 300};
+    char url[64], err[256];
+    json_t *m, *req;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    (void)state;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 8), 0); /* the kernel accepts; nobody ever answers */
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)ntohs(sa.sin_port));
+    job.url = url;
+    vg_probe_opts_init(&o);
+    o.http_timeout_ms = 50000; /* past the test's own timeout: only the deadline can end it */
+    assert_int_equal(vg_probe_new(&o, &p, err, sizeof(err)), 0);
+    m = run_job(p, &job);
+    assert_non_null(m);
+    req = json_array_get(json_object_get(json_object_get(m, "test_keys"), "requests"), 0);
+    assert_string_equal(json_string_value(json_object_get(req, "failure")),
+                        "generic_timeout_error");
+    json_decref(m);
+    vg_probe_free(p);
+    close(fd);
+}
+
 int
 main(void)
 {
@@ -211,6 +251,7 @@ main(void)
         cmocka_unit_test(test_bogons_refused),
         cmocka_unit_test(test_bad_submissions),
         cmocka_unit_test(test_test_keys_order),
+        cmocka_unit_test(test_deadline_ends_the_job),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
