@@ -109,6 +109,40 @@ def qs(params):
     return urllib.parse.urlencode(params)
 
 
+class Webhook:
+    """An alert receiver on 127.0.0.1: every JSON event POSTed to it, in order."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        got, lock = [], threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with lock:
+                    got.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._got, self._lock = got, lock
+        self._srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook" % self._srv.server_address[1]
+        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
+        self._thread.start()
+
+    def events(self):
+        with self._lock:
+            return list(self._got)
+
+    def stop(self):
+        self._srv.shutdown()
+        self._srv.server_close()
+
+
 class Collector(harness.Server):
     """`vigie serve` with a client for its API; token: sent with every upload of this client."""
 
@@ -283,8 +317,8 @@ class TestPoisoning(unittest.TestCase):
 
     def test_future_date_refused(self):
         tmp = FX["tmp"]
-        events = os.path.join(tmp, "events-%d.jsonl" % os.getpid())
-        c = Collector("--alert-exec", "cat >> %s; echo >> %s" % (events, events),
+        hook = Webhook()  # a webhook, not --alert-exec: serve refuses to run a command as root
+        c = Collector("--alert-webhook", hook.url,
                       db=PG if PG else os.path.join(tmp, "poison.db"))
         try:
             asn, t0 = next_asn(), now()
@@ -320,11 +354,7 @@ class TestPoisoning(unittest.TestCase):
                              ("accessible", iso(t0 - datetime.timedelta(minutes=30))))
 
             def mine():
-                if not os.path.exists(events):
-                    return []
-                with open(events) as f:
-                    evs = [json.loads(l) for l in f if l.strip()]
-                return [e for e in evs if e["network"]["probe_asn"] == "AS%d" % asn]
+                return [e for e in hook.events() if e["network"]["probe_asn"] == "AS%d" % asn]
 
             evs = wait_for(lambda: len(mine()) >= 2 and mine(), "two alerts")
             self.assertEqual([(e["old_verdict"], e["new_verdict"], e["measured_at"])
@@ -334,6 +364,7 @@ class TestPoisoning(unittest.TestCase):
                                iso(t0 - datetime.timedelta(minutes=30)))])
         finally:
             self.assertEqual(c.stop(), 0)
+            hook.stop()
 
     def test_clock_ahead_counts_from_arrival(self):
         """A date a little ahead (a probe's clock) is taken, but counts from its arrival: it
