@@ -12,7 +12,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -459,19 +459,18 @@ test('measurements list: a Source column, and a credential picked from it filter
   await page.close();
 });
 
-// ---- NEEDS THE SERVER SIDE of issue 13 (vigie serve --upload-tokens, provenance stored) --------
-// Skipped until `vigie serve --help` names --upload-tokens: the lead's check after merging both
-// sides. A serve that requires upload tokens refuses an anonymous upload (401), stores the
-// credential's name with each measurement, and the dashboard shows it, trusted and filtered.
+// ---- upload credentials end to end (issue 13) ------------------------------------------------
+// A serve that requires upload tokens refuses an anonymous upload (401), stores the credential's
+// name with each measurement, and the dashboard shows it, trusted and filtered. It starts its own
+// serve, so it does not run against an outside VG_BASE_URL.
 const TOKEN_NAME = 'lab-probe';
 const TOKEN = 'dashboard-test-token-0123456789';
-const serveHelp = spawnSync(process.env.VIGIE || 'build/vigie', ['serve', '--help'], { encoding: 'utf8' });
-const serverSide = !process.env.VG_BASE_URL && /--upload-tokens/.test(`${serveHelp.stdout}${serveHelp.stderr}`);
+const serverSide = !process.env.VG_BASE_URL;
 
-test('server side: uploads with a token are trusted and named, anonymous ones refused', { skip: serverSide ? false : 'vigie serve has no --upload-tokens yet (the server side of issue 13 is not merged)' }, async () => {
+test('server side: uploads with a token are trusted and named, anonymous ones refused', { skip: serverSide ? false : 'runs its own vigie serve: not against VG_BASE_URL' }, async () => {
   const tokens = path.join(tmp, 'tokens');
   writeFileSync(tokens, `${TOKEN_NAME} ${TOKEN}\n`, { mode: 0o600 });
-  tokenServer = await startServer(['--upload-tokens', tokens], 'tokens.db');
+  tokenServer = await startServer(['--upload-tokens', tokens, '--require-token'], 'tokens.db');
   const tbase = tokenServer.url;
   const cn = seed.filter((m) => m.probe_cc === 'CN');
   const anon = await fetch(`${tbase}api/v1/bulk`, {
