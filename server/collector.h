@@ -22,7 +22,8 @@ struct vg_collector_opts {
     const char *listen;   /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *tls_cert; /* PEM files: serve HTTPS when both are set */
     const char *tls_key;
-    size_t max_body;              /* request body bytes accepted, also after gunzip; more: 413 */
+    size_t max_body;   /* request body bytes accepted, also after gunzip; more: 413 */
+    size_t max_memory; /* bytes all uploads hold at once (docs/api.md "Memory"); 0: the default */
     struct vg_http_limits limits; /* connections (one thread each) and their deadlines */
     bool log_client;              /* put the client's address in the request log */
     FILE *log;                    /* one line per request; NULL: no log */
