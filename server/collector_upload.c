@@ -27,6 +27,9 @@
 #include "util/mem.h"
 #include "util/str.h"
 
+/* What zlib allocates to inflate a gzip body: its state (~7 KiB) and a 32 KiB window. */
+#define VG__INFLATE_MEM (48 * 1024)
+
 /* ---- ingest -------------------------------------------------------------------------------- */
 
 /* True when p[n] holds only white space (bodies are not NUL-terminated: no strspn). */
@@ -278,10 +281,16 @@ static int
 vg__gunzip(const uint8_t *in, size_t len, struct vg_buf *out, struct vg_memacct *acct)
 {
     z_stream z;
-    int zrc = Z_OK, rc = 0;
+    int zrc = Z_OK, rc;
 
+    /* zlib's state and window are taken from the budget too */
+    rc = vg_membudget_take(acct, VG__INFLATE_MEM);
+    if (rc != 0) {
+        return rc;
+    }
     memset(&z, 0, sizeof(z));
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        vg_membudget_give(acct, VG__INFLATE_MEM);
         return VG_EINTERNAL;
     }
     z.next_in = (Bytef *)(uintptr_t)in;
@@ -321,6 +330,7 @@ vg__gunzip(const uint8_t *in, size_t len, struct vg_buf *out, struct vg_memacct 
         rc = VG_EPROTO;
     }
     inflateEnd(&z);
+    vg_membudget_give(acct, VG__INFLATE_MEM);
     return rc;
 }
 
@@ -689,10 +699,21 @@ vg__bulk_refuse(struct vg__req *rq, const char *body, size_t len, enum MHD_Resul
     for (size_t off = 0; off < len; line++) {
         const char *p = body + off, *nl = memchr(p, '\n', len - off);
         size_t n = nl != NULL ? (size_t)(nl - p) : len - off;
+        struct vg_jsonmem_shape shape;
+        bool bad;
 
         off += n + 1;
-        if (vg_jsonmem_check(p, n, VG_COLLECTOR_JSON_VALUES, VG_COLLECTOR_JSON_DEPTH, why,
-                             sizeof(why)) < 0) {
+        if (n > VG_STORE_MEAS_MAX) {
+            continue; /* refused unread, on its own line of the answer */
+        }
+        bad = vg_jsonmem_check(p, n, VG_COLLECTOR_JSON_VALUES, VG_COLLECTOR_JSON_DEPTH, &shape, why,
+                               sizeof(why)) < 0;
+        if (!bad && vg_jsonmem_estimate(n, &shape) > VG_COLLECTOR_PARSE_MAX) {
+            snprintf(why, sizeof(why), "JSON whose parse may need more than %d MiB",
+                     VG_COLLECTOR_PARSE_MAX >> 20);
+            bad = true;
+        }
+        if (bad) {
             snprintf(err, sizeof(err), "line %zu: %s", line, why);
             *ret = vg__collector_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, err);
             return true;

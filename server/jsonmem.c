@@ -68,11 +68,12 @@ vg__jm_skip_string(const char *p, const char *end)
 }
 
 int
-vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_depth, char *err,
-                 size_t errlen)
+vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_depth,
+                 struct vg_jsonmem_shape *shape, char *err, size_t errlen)
 {
-    const char *end = p + len;
+    const char *end = p + len, *q;
     size_t values = 1; /* the top-level value; each value or key after it follows [ { , or : */
+    size_t longest = 0;
     unsigned depth = 0;
 
     while (p < end) {
@@ -93,7 +94,9 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
             values++;
             break;
         default:
+            q = p - 1;
             p = vg__jm_skip_string(p, end);
+            longest = (size_t)(p - q) > longest ? (size_t)(p - q) : longest;
             continue;
         }
         if (values > max_values) {
@@ -101,7 +104,25 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
             return VG_ETOOBIG;
         }
     }
+    shape->values = values;
+    shape->longest = longest;
     return 0;
+}
+
+/*
+ * jansson 2.14 allocates, to parse a text: per value at most ~210 bytes of nodes (an empty
+ * object and its 8 buckets; a key's pair and its share of the buckets as they double; an array
+ * and its table as it doubles), the bytes of every string (keys twice for a while: the lexer's
+ * copy, then the pair's), and the lexer's buffer: up to twice the longest token, three times
+ * while it grows. Chunks add at most 8 KiB of unused tail each and a last chunk.
+ */
+#define VG__JM_PER_VALUE 256
+#define VG__JM_SLACK     (2 * 1024 * 1024)
+
+size_t
+vg_jsonmem_estimate(size_t len, const struct vg_jsonmem_shape *shape)
+{
+    return VG__JM_PER_VALUE * shape->values + 2 * len + 2 * shape->longest + VG__JM_SLACK;
 }
 
 /* ---- the arena ----------------------------------------------------------------------------- */
@@ -112,7 +133,16 @@ vg__jm_charge(struct vg_jsonmem *jm, size_t size)
 {
     int rc;
 
-    if (size > jm->cap - jm->held) {
+    if (jm->loading) {
+        /* From the parse's reservation; past it (the estimate fell short) taken anyway. */
+        if (size > jm->reserve && jm->acct != NULL) {
+            vg_membudget_force(jm->acct, size - jm->reserve);
+        }
+        jm->reserve -= size > jm->reserve ? jm->reserve : size;
+        jm->held += size;
+        return 0;
+    }
+    if (jm->held > jm->cap || size > jm->cap - jm->held) {
         jm->over = true;
         return -1;
     }
@@ -309,33 +339,62 @@ vg_jsonmem_toobig(const struct vg_jsonmem *jm)
 
 /* ---- parse and serialise ------------------------------------------------------------------- */
 
+/* Refuse p[len] before parsing it (*toobig, jerr says why), or take what its parse needs. */
+static bool
+vg__jm_refuse(struct vg_jsonmem *jm, const char *p, size_t len, json_error_t *jerr)
+{
+    struct vg_jsonmem_shape shape;
+    size_t need;
+    int rc;
+
+    jerr->line = jerr->column = -1;
+    jerr->position = 0;
+    jerr->source[0] = '\0';
+    if (vg_jsonmem_check(p, len, VG_COLLECTOR_JSON_VALUES, VG_COLLECTOR_JSON_DEPTH, &shape,
+                         jerr->text, sizeof(jerr->text)) < 0) {
+        if (jm != NULL) {
+            jm->limited = true;
+        }
+        return true;
+    }
+    if (jm == NULL) {
+        return false;
+    }
+    need = vg_jsonmem_estimate(len, &shape);
+    if (jm->held > jm->cap || need > jm->cap - jm->held) {
+        jm->over = true;
+        snprintf(jerr->text, sizeof(jerr->text), "JSON whose parse may need more than %zu MiB",
+                 jm->cap >> 20);
+        return true;
+    }
+    rc = jm->acct != NULL ? vg_membudget_take(jm->acct, need) : 0;
+    if (rc != 0) {
+        jm->refused = rc;
+        snprintf(jerr->text, sizeof(jerr->text), "no memory left for uploads");
+        return true;
+    }
+    jm->reserve = need;
+    jm->loading = true;
+    return false;
+}
+
 json_t *
 vg_jsonmem_load(const char *p, size_t len, size_t flags, json_error_t *jerr, bool *toobig)
 {
     struct vg_jsonmem *jm = vg__jm_cur;
     json_t *j;
 
-    *toobig = false;
-    if (vg_jsonmem_check(p, len, VG_COLLECTOR_JSON_VALUES, VG_COLLECTOR_JSON_DEPTH, jerr->text,
-                         sizeof(jerr->text)) < 0) {
-        jerr->line = jerr->column = -1;
-        jerr->position = 0;
-        jerr->source[0] = '\0';
-        *toobig = true;
-        if (jm != NULL) {
-            jm->limited = true;
-        }
+    *toobig = vg__jm_refuse(jm, p, len, jerr);
+    if (*toobig) {
         return NULL;
     }
     j = json_loadb(p, len, flags, jerr);
-    if (j == NULL && jm != NULL && vg_jsonmem_failed(jm)) {
-        if (jm->over) {
-            snprintf(jerr->text, sizeof(jerr->text), "JSON whose parse needs more than %zu MiB",
-                     jm->cap >> 20);
-        } else {
-            snprintf(jerr->text, sizeof(jerr->text), "no memory left for uploads");
+    if (jm != NULL) {
+        jm->loading = false;
+        if (jm->acct != NULL) {
+            vg_membudget_give(jm->acct, jm->reserve);
         }
-        *toobig = true;
+        jm->reserve = 0;
     }
     return j;
 }

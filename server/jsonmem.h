@@ -28,6 +28,8 @@ struct vg_jsonmem {
     struct vg_memacct *acct;     /* charged; NULL: only the cap applies */
     size_t cap;                  /* bytes the arena may hold */
     size_t held;                 /* bytes the arena holds (all charged to acct) */
+    size_t reserve;              /* taken from acct for the parse under way, not used yet */
+    bool loading;                /* in json_loadb: allocations must not fail */
     size_t text;                 /* bytes of vg_jsonmem_dumps text charged to acct */
     struct vg__jm_chunk *chunks; /* newest first */
     struct vg__jm_big *big;      /* large blocks, each allocated on its own */
@@ -38,13 +40,22 @@ struct vg_jsonmem {
     int refused;                 /* the account refused an allocation: VG_MEMBUDGET_BUSY/_TOOBIG */
 };
 
+/* What vg_jsonmem_check found. */
+struct vg_jsonmem_shape {
+    size_t values;  /* an upper bound of the values, object keys included */
+    size_t longest; /* bytes of the longest string, quotes included */
+};
+
 /*
- * Count the values (object keys included) and the nesting depth of the JSON text p[len] without
- * parsing it, as an upper bound of what a parse would build. 0, or VG_ETOOBIG with err saying
- * which limit was passed. Invalid JSON passes: the parser says what is wrong with it.
+ * Count the values (object keys included), the nesting depth and the longest string of the JSON
+ * text p[len] without parsing it, as bounds of what a parse would build. 0 with *shape filled
+ * in, or VG_ETOOBIG with err saying which limit was passed. Invalid JSON passes: the parser says
+ * what is wrong with it.
  */
 VG_MUST_USE int vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_depth,
-                                 char *err, size_t errlen);
+                                 struct vg_jsonmem_shape *shape, char *err, size_t errlen);
+/* An upper bound of what jansson allocates to parse a text of len bytes and this shape. */
+size_t vg_jsonmem_estimate(size_t len, const struct vg_jsonmem_shape *shape);
 
 /* Start a scope on this thread: jansson allocates from an arena of at most cap bytes, each of
  * them taken from acct (NULL: none) before use. Ends with vg_jsonmem_end on the same thread. */
@@ -56,9 +67,11 @@ void vg_jsonmem_begin(struct vg_jsonmem *jm, struct vg_memacct *acct, size_t cap
 void vg_jsonmem_end(struct vg_jsonmem *jm, size_t kept);
 
 /*
- * json_loadb of p[len] after vg_jsonmem_check with the collector's limits (util/limits.h). NULL
- * on failure with jerr filled in, and *toobig set when a limit, the scope's cap or its account
- * refused the text (jerr->text then says which; the scope remembers it).
+ * json_loadb of p[len] after vg_jsonmem_check with the collector's limits (util/limits.h). In a
+ * scope, the estimate of the parse is taken from the account before it starts (jansson does not
+ * survive every failed allocation: none fails during the parse). NULL on failure with jerr filled
+ * in, and *toobig set when a limit, the scope's cap or its account refused the text (jerr->text
+ * then says which; the scope remembers it).
  */
 json_t *vg_jsonmem_load(const char *p, size_t len, size_t flags, json_error_t *jerr, bool *toobig);
 

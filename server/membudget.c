@@ -67,6 +67,23 @@ vg_membudget_take(struct vg_memacct *a, size_t n)
 }
 
 void
+vg_membudget_force(struct vg_memacct *a, size_t n)
+{
+    struct vg_membudget *b = a->b;
+
+    if (b == NULL || n == 0) {
+        return;
+    }
+    pthread_mutex_lock(&b->mu);
+    b->used += n;
+    if (b->used > b->high) {
+        b->high = b->used;
+    }
+    pthread_mutex_unlock(&b->mu);
+    a->held += n;
+}
+
+void
 vg_membudget_give(struct vg_memacct *a, size_t n)
 {
     struct vg_membudget *b = a->b;

@@ -45,6 +45,8 @@ void vg_membudget_usage(struct vg_membudget *b, size_t *used, size_t *high);
 void vg_membudget_open(struct vg_memacct *a, struct vg_membudget *b);
 /* Take n bytes for a: 0, VG_MEMBUDGET_BUSY or VG_MEMBUDGET_TOOBIG (nothing taken then). */
 VG_MUST_USE int vg_membudget_take(struct vg_memacct *a, size_t n);
+/* Take n bytes for a even past the budget (what is in use already and cannot be refused). */
+void vg_membudget_force(struct vg_memacct *a, size_t n);
 /* Give n of a's bytes back (at most what a holds). */
 void vg_membudget_give(struct vg_memacct *a, size_t n);
 /* Give back everything a holds. */
