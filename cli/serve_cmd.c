@@ -53,8 +53,11 @@ serve_usage(FILE *f)
             "  -d, --db SPEC           SQLite file (created if needed), sqlite:PATH,\n"
             "                          postgresql://... or pg:CONNINFO\n"
             "      --max-body BYTES    largest request body, also once gunzipped, else 413\n"
-            "                          (default %d)\n",
-            VG_COLLECTOR_BODY_DEF);
+            "                          (default %d)\n"
+            "      --max-memory BYTES  memory all uploads may hold at once (bodies, parse\n"
+            "                          trees, answers), else 503; at least twice --max-body\n"
+            "                          plus %d MiB (default %d)\n",
+            VG_COLLECTOR_BODY_DEF, VG_COLLECTOR_PARSE_MAX >> 20, VG_COLLECTOR_MEM_DEF);
     vg_limits_usage(f, &def);
     fprintf(f,
             "      --tls-cert PEM      serve HTTPS with this certificate (chain)...\n"
@@ -362,6 +365,7 @@ parse_timeout(const char *cmd, const char *s, unsigned *out)
 
 enum {
     OPT_MAX_BODY = 256,
+    OPT_MAX_MEMORY,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_SQLITE_NORMAL,
@@ -595,6 +599,7 @@ vg_cmd_serve(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"sqlite-normal", no_argument, NULL, OPT_SQLITE_NORMAL},
@@ -656,6 +661,14 @@ vg_cmd_serve(int argc, char **argv)
                 goto usage_error;
             }
             co.max_body = (size_t)v;
+            break;
+        case OPT_MAX_MEMORY:
+            if (vg_parse_u64(optarg, 1 << 20, VG_COLLECTOR_MEM_MAX, &v) < 0) {
+                fprintf(stderr, "vigie serve: --max-memory must be %d..%llu, not '%s'\n", 1 << 20,
+                        (unsigned long long)VG_COLLECTOR_MEM_MAX, optarg);
+                goto usage_error;
+            }
+            co.max_memory = (size_t)v;
             break;
         case OPT_TLS_CERT:
             co.tls_cert = optarg;

@@ -18,6 +18,9 @@
 #include "collector.h"
 
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 #include "http_util.h"
 #include "store.h"
 #include "util/buf.h"
+#include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -55,6 +59,10 @@ static const struct {
 /* Every status the collector answers with; the metrics count requests per (route, status). */
 static const unsigned vg__codes[] = {200, 304, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503};
 #define VG__N_CODES (sizeof(vg__codes) / sizeof(vg__codes[0]))
+
+/* Answers up to this size are not taken from the budget (errors, small JSON): refusing one
+ * must itself be possible. */
+#define VG__REPLY_FREE 4096
 
 /* Upper bounds (seconds) of the ingest latency histogram: body received to rows committed. */
 static const double vg__buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -88,7 +96,14 @@ vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *b
 {
     const char *extra[5] = {NULL};
     size_t n = 0;
+    int rc;
 
+    /* An answer is held until the client has read it (a slow reader holds it long): its bytes
+     * are taken from the budget, and given back when the request ends. */
+    if (owned && len > VG__REPLY_FREE && (rc = vg_membudget_take(&rq->acct, len)) != 0) {
+        free(body);
+        return vg__collector_refuse(rq, rc);
+    }
     if (code == MHD_HTTP_METHOD_NOT_ALLOWED) {
         extra[n++] = MHD_HTTP_HEADER_ALLOW;
         extra[n++] = vg__routes[rq->route].post ? "POST" : "GET, HEAD";
@@ -200,6 +215,7 @@ static enum MHD_Result
 vg__metrics(struct vg__req *rq)
 {
     struct vg_collector *c = rq->c;
+    size_t mem_used, mem_high;
     struct vg_buf b;
     int rc = 0;
 
@@ -238,6 +254,20 @@ vg__metrics(struct vg__req *rq)
         "# TYPE vigie_collector_inflight gauge\n"
         "vigie_collector_inflight %u\n",
         c->ingested, c->duplicates, c->rejected, c->db_errors, c->inflight);
+    vg_membudget_usage(&c->mem, &mem_used, &mem_high);
+    rc |= vg_buf_appendf(
+        &b,
+        "# HELP vigie_collector_upload_memory_bytes Memory held by uploads (bodies, parse trees, "
+        "measurements waiting for their commit, answers), counted against --max-memory.\n"
+        "# TYPE vigie_collector_upload_memory_bytes gauge\n"
+        "vigie_collector_upload_memory_bytes %zu\n"
+        "# HELP vigie_collector_upload_memory_max_bytes The most uploads held at once.\n"
+        "# TYPE vigie_collector_upload_memory_max_bytes gauge\n"
+        "vigie_collector_upload_memory_max_bytes %zu\n"
+        "# HELP vigie_collector_upload_memory_limit_bytes --max-memory.\n"
+        "# TYPE vigie_collector_upload_memory_limit_bytes gauge\n"
+        "vigie_collector_upload_memory_limit_bytes %zu\n",
+        mem_used, mem_high, c->mem.cap);
     rc |= vg_http_hist_write(&b, "vigie_collector_ingest_latency_seconds",
                              "Time from an upload's last byte to its rows committed.", &c->latency);
     pthread_mutex_unlock(&c->mu);
@@ -482,9 +512,25 @@ vg__dispatch(struct vg__req *rq)
     } else {
         ret = vg__collector_bulk(rq, body, len);
     }
+    vg_membudget_give(&rq->acct, plain.cap);
     vg_buf_cleanup(&plain);
     vg__collector_body_release(rq);
     return ret;
+}
+
+/* The most body bytes rq may bring: its declared Content-Length when within --max-body, so that
+ * its storage never grows past what it said it would send. */
+static size_t
+vg__body_max(struct vg__req *rq)
+{
+    const char *cl =
+        MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+
+    if (cl != NULL && vg_parse_u64(cl, 0, rq->c->o.max_body, &n) == 0) {
+        return (size_t)n;
+    }
+    return rq->c->o.max_body;
 }
 
 static bool
@@ -524,7 +570,8 @@ vg__collector_on_request(void *cls, struct MHD_Connection *conn, const char *url
         pthread_mutex_unlock(&c->mu);
         *con_cls = rq;
         rq->route = vg__route_of(rq, url);
-        vg_buf_init(&rq->body, c->o.max_body);
+        vg_membudget_open(&rq->acct, &c->mem);
+        vg_buf_init(&rq->body, vg__body_max(rq));
         if (vg__collector_stopping(c)) {
             return vg__collector_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
                                        "the collector is shutting down");
@@ -582,6 +629,7 @@ vg__collector_on_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     vg_http_log_request(c->o.log, rq->method, rq->path, rq->status, vg_http_since(&rq->t0),
                         rq->extra, c->o.log_client ? rq->conn : NULL);
     vg__collector_body_release(rq);
+    vg_membudget_close(&rq->acct); /* the answer's bytes, and anything left */
     pthread_mutex_lock(&c->mu);
     c->inflight--;
     pthread_mutex_unlock(&c->mu);
@@ -611,16 +659,35 @@ vg_collector_start(const struct vg_collector_opts *o, struct vg_collector **out,
     struct vg_collector *c;
     int rc;
 
+    size_t least;
+
     *out = NULL;
-    if (o->store == NULL || o->max_body == 0) {
-        snprintf(err, errlen, "a store and a positive max_body are required");
+    if (o->store == NULL || o->max_body == 0 || o->max_body > VG_COLLECTOR_BODY_MAX) {
+        snprintf(err, errlen, "a store and a max_body of 1..%d are required",
+                 VG_COLLECTOR_BODY_MAX);
         return VG_EINVAL;
     }
+    /* One upload alone: its body as sent and inflated, then one parse tree beside it. */
+    least = 2 * o->max_body + VG_COLLECTOR_PARSE_MAX;
+    if (o->max_memory != 0 && o->max_memory < least) {
+        snprintf(err, errlen, "--max-memory must be at least twice --max-body plus %d MiB (%zu)",
+                 VG_COLLECTOR_PARSE_MAX >> 20, least);
+        return VG_EINVAL;
+    }
+#ifdef __GLIBC__
+    /* A fixed threshold (glibc raises it after each large free by default): bodies and texts
+     * of 128 KiB or more are mapped on their own and unmapped when freed, so that the memory an
+     * upload held goes back to the system, and storage not written to yet is not resident. */
+    (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     c = vg_xcalloc(1, sizeof(*c));
     c->o = *o;
     c->srv.quiesced_fd = -1;
     vg_http_hist_init(&c->latency, vg__buckets, sizeof(vg__buckets) / sizeof(vg__buckets[0]));
     pthread_mutex_init(&c->mu, NULL);
+    vg_membudget_init(&c->mem, o->max_memory != 0             ? o->max_memory
+                               : least > VG_COLLECTOR_MEM_DEF ? least
+                                                              : VG_COLLECTOR_MEM_DEF);
     so.cls = c;
     rc = vg_http_server_start(&c->srv, &so, err, errlen);
     if (rc < 0) {
@@ -670,5 +737,6 @@ vg_collector_free(struct vg_collector *c)
     }
     vg_http_server_stop(&c->srv);
     pthread_mutex_destroy(&c->mu);
+    vg_membudget_cleanup(&c->mem);
     free(c);
 }

@@ -27,7 +27,8 @@ struct vg_collector_opts {
     const char *tls_client_ca; /* PEM: take client certificates these CAs issued as credentials
                                   (their common name is the provenance); needs HTTPS */
     struct vg_http_listener *listener; /* bound before privileges were dropped (taken), or NULL */
-    size_t max_body;              /* request body bytes accepted, also after gunzip; more: 413 */
+    size_t max_body;   /* request body bytes accepted, also after gunzip; more: 413 */
+    size_t max_memory; /* bytes all uploads hold at once (docs/api.md "Memory"); 0: the default */
     struct vg_http_limits limits; /* connections (one thread each) and their deadlines */
     bool log_client;              /* put the client's address in the request log */
     FILE *log;                    /* one line per request; NULL: no log */

@@ -19,6 +19,7 @@
 #include "api.h"
 #include "collector.h"
 #include "http_util.h"
+#include "membudget.h"
 #include "store.h"
 #include "util/buf.h"
 
@@ -48,10 +49,10 @@ struct vg_collector {
     pthread_mutex_t mu; /* everything below */
     bool stopping;
     unsigned inflight;
-    size_t buffered; /* body bytes held by all connections (VG_COLLECTOR_BODY_BUDGET) */
     unsigned long long requests[VG__R_N][VG__COLLECTOR_N_CODES];
     unsigned long long ingested, duplicates, rejected, db_errors;
     struct vg_http_hist latency;
+    struct vg_membudget mem; /* what uploads hold (--max-memory); its own lock */
 };
 
 /* One HTTP request (libmicrohttpd's per-request closure). */
@@ -70,10 +71,11 @@ struct vg__req {
                          while the client is still sending) */
     size_t dropped;   /* body bytes of a denied request read and dropped */
     bool gzip;
-    bool too_big, too_busy;
-    size_t buffered; /* body bytes counted in c->buffered */
-    struct vg_buf body;
-    int status; /* -1 until a response is queued */
+    bool too_big; /* the body passed --max-body: 413 */
+    int refused;  /* the budget refused the body: VG_MEMBUDGET_BUSY (503) or _TOOBIG (413) */
+    struct vg_memacct acct; /* everything the request holds: its body, its work, its answer */
+    struct vg_buf body;     /* storage taken from acct (body.cap) */
+    int status;             /* -1 until a response is queued */
     char extra[VG__EXTRA_MAX];
 };
 
@@ -96,14 +98,27 @@ void vg__collector_count_ingest(struct vg_collector *c, size_t stored, size_t du
 
 /* ---- uploads (collector_upload.c) ---- */
 
-/* Keep n more body bytes, or mark the request too big (413) or the collector too busy (503). */
+/* Keep n more body bytes, or mark the request too big (413) or refused by the budget. */
 void vg__collector_body_add(struct vg__req *rq, const char *data, size_t n);
 /* Give the body's bytes back to the collector-wide budget and drop the body. */
 void vg__collector_body_release(struct vg__req *rq);
 /* The request body, gunzipped into plain if need be, in *p and *len (borrowed from rq or plain,
- * which the caller cleans up); or an error answered (*answered). */
+ * whose storage is taken from rq->acct: the caller gives plain->cap back and cleans it up); or
+ * an error answered (*answered). The gzip body as sent is released once inflated. */
 enum MHD_Result vg__collector_body(struct vg__req *rq, struct vg_buf *plain, const char **p,
                                    size_t *len, bool *answered);
+/* Answer a refusal of the budget (VG_MEMBUDGET_BUSY: 503; _TOOBIG: 413). */
+enum MHD_Result vg__collector_refuse(struct vg__req *rq, int why);
+/*
+ * vg_collector_ingest_lines for one request: memory taken from acct (NULL: none), and stopped
+ * after a committed chunk once *stop is set (by cb). Returns as vg_collector_ingest_lines does,
+ * or a positive VG_MEMBUDGET_BUSY / _TOOBIG (from acct, or *stop): the chunks before are
+ * committed and were reported, nothing after them was.
+ */
+int vg__collector_ingest(struct vg_store *s, const char *data, size_t len, size_t first_line,
+                         int64_t received_us, const struct vg_ingest_policy *pol,
+                         vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st,
+                         struct vg_memacct *acct, const int *stop);
 /* POST /report, /report/{id}, /report/{id}/close, /api/v1/bulk. */
 enum MHD_Result vg__collector_open(struct vg__req *rq, const char *body, size_t len);
 enum MHD_Result vg__collector_submit(struct vg__req *rq, const char *body, size_t len);

@@ -18,6 +18,7 @@
 #include "collector.h"
 #include "collector_impl.h"
 #include "ingest.h"
+#include "jsonmem.h"
 #include "meas/record_read.h"
 #include "store.h"
 #include "util/buf.h"
@@ -25,6 +26,9 @@
 #include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
+
+/* What zlib allocates to inflate a gzip body: its state (~7 KiB) and a 32 KiB window. */
+#define VG__INFLATE_MEM (48 * 1024)
 
 /* ---- ingest -------------------------------------------------------------------------------- */
 
@@ -51,9 +55,11 @@ struct vg__chunk {
     struct vg_store_meas *rows;
     char **texts;
     char (*uids)[VG_UID_MAX];
-    size_t nrows;
+    size_t nrows, cap; /* rows held, and room (at most VG_COLLECTOR_CHUNK) */
     struct vg__pending *pend;
     size_t npend;
+    size_t bytes;            /* taken from acct for the texts (twice: text, compressed copy) */
+    struct vg_memacct *acct; /* NULL: none */
 };
 
 static void
@@ -65,6 +71,10 @@ vg__chunk_reset(struct vg__chunk *ch)
     for (size_t i = 0; i < ch->npend; i++) {
         VG_FREE(ch->pend[i].error);
     }
+    if (ch->acct != NULL) {
+        vg_membudget_give(ch->acct, ch->bytes);
+    }
+    ch->bytes = 0;
     ch->nrows = 0;
     ch->npend = 0;
 }
@@ -103,61 +113,142 @@ vg__chunk_flush(struct vg_store *s, struct vg__chunk *ch, vg_collector_line_cb c
     return 0;
 }
 
-int
-vg_collector_ingest_lines(struct vg_store *s, const char *data, size_t len, size_t first_line,
-                          int64_t received_us, const struct vg_ingest_policy *pol,
-                          vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st)
+/* Bytes of a chunk's arrays for cap rows (and twice as many lines). */
+static size_t
+vg__chunk_size(size_t cap)
 {
-    struct vg__chunk ch = {0};
+    return cap * (sizeof(struct vg_store_meas) + sizeof(char *) + VG_UID_MAX +
+                  2 * sizeof(struct vg__pending));
+}
+
+/*
+ * Check one line (p[n], not blank) into the chunk: a row, or a rejection. 0, or a positive
+ * VG_MEMBUDGET_BUSY / _TOOBIG when acct refused the memory it needs.
+ */
+static int
+vg__chunk_add(struct vg__chunk *ch, const char *p, size_t n, size_t line, int64_t received_us,
+              const struct vg_ingest_policy *pol)
+{
+    struct vg__pending *pe = &ch->pend[ch->npend];
+    struct vg_jsonmem jm;
+    struct vg_ingest u;
+    char err[512];
+    int rc, why;
+
+    /* The parse tree lives in an arena taken from acct, gone once the line is checked; the
+     * normalised text stays charged (with its compressed copy) until the chunk is committed. */
+    vg_jsonmem_begin(&jm, ch->acct, VG_COLLECTOR_PARSE_MAX);
+    rc = vg_ingest_parse_meas(p, n, NULL, received_us, &u, err, sizeof(err));
+    if (rc == 0 && (rc = vg_ingest_apply(&u, pol, received_us, err, sizeof(err))) < 0) {
+        vg_ingest_cleanup(&u); /* refused by the policy (time, provenance) */
+    } else if (rc == 0 && vg_jsonmem_failed(&jm)) {
+        /* A refused allocation was survived (a string left unscrubbed?): not stored. */
+        vg_ingest_cleanup(&u);
+        rc = VG_ETOOBIG;
+        snprintf(err, sizeof(err),
+                 "measurement too large to read: its parse needs more than %d MiB",
+                 VG_COLLECTOR_PARSE_MAX >> 20);
+    }
+    vg_jsonmem_end(&jm, rc == 0 ? u.len + 1 : 0);
+    if (jm.refused != 0) {
+        return jm.refused;
+    }
+    if (rc == 0 && ch->acct != NULL) {
+        why = vg_membudget_take(ch->acct, u.len + 1); /* the store's compressed copy */
+        if (why != 0) {
+            vg_membudget_give(ch->acct, u.len + 1);
+            vg_ingest_cleanup(&u);
+            return why;
+        }
+    }
+    ch->npend++;
+    pe->line = line;
+    pe->row = -1;
+    if (rc == 0) {
+        ch->rows[ch->nrows] = u.row;
+        ch->texts[ch->nrows] = u.text; /* rows[].raw points into it */
+        ch->bytes += 2 * (u.len + 1);
+        pe->row = (int)ch->nrows++;
+    } else {
+        pe->error = vg_xstrdup(err);
+    }
+    return 0;
+}
+
+int
+vg__collector_ingest(struct vg_store *s, const char *data, size_t len, size_t first_line,
+                     int64_t received_us, const struct vg_ingest_policy *pol,
+                     vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st,
+                     struct vg_memacct *acct, const int *stop)
+{
+    struct vg__chunk ch = {.acct = acct, .cap = 1};
     size_t off = 0, line = first_line;
     int rc = 0;
 
     memset(st, 0, sizeof(*st));
-    ch.rows = vg_xcalloc(VG_COLLECTOR_CHUNK, sizeof(*ch.rows));
-    ch.texts = vg_xcalloc(VG_COLLECTOR_CHUNK, sizeof(*ch.texts));
-    ch.uids = vg_xcalloc(VG_COLLECTOR_CHUNK, sizeof(*ch.uids));
+    /* Room for the lines there are, up to a chunk (the arrays are taken from acct too). */
+    for (const char *q = data;
+         ch.cap < VG_COLLECTOR_CHUNK && (q = memchr(q, '\n', len - (size_t)(q - data))) != NULL;
+         q++) {
+        ch.cap++;
+    }
+    if (acct != NULL && (rc = vg_membudget_take(acct, vg__chunk_size(ch.cap))) != 0) {
+        return rc;
+    }
+    ch.rows = vg_xcalloc(ch.cap, sizeof(*ch.rows));
+    ch.texts = vg_xcalloc(ch.cap, sizeof(*ch.texts));
+    ch.uids = vg_xcalloc(ch.cap, sizeof(*ch.uids));
     /* Rejections count too, so that a chunk holds a bounded number of lines. */
-    ch.pend = vg_xcalloc(2 * VG_COLLECTOR_CHUNK, sizeof(*ch.pend));
+    ch.pend = vg_xcalloc(2 * ch.cap, sizeof(*ch.pend));
     while (off < len) {
         const char *p = data + off, *nl = memchr(p, '\n', len - off);
         size_t n = nl != NULL ? (size_t)(nl - p) : len - off, t = n;
-        struct vg_ingest u;
-        char err[512];
 
         off += n + (nl != NULL ? 1 : 0);
         while (t > 0 && (p[t - 1] == '\r' || p[t - 1] == ' ' || p[t - 1] == '\t')) {
             t--;
         }
         if (!vg__blank(p, t)) {
-            struct vg__pending *pe = &ch.pend[ch.npend++];
-
-            pe->line = line;
-            pe->row = -1;
-            if (vg_ingest_parse_meas(p, t, NULL, received_us, &u, err, sizeof(err)) == 0 &&
-                vg_ingest_apply(&u, pol, received_us, err, sizeof(err)) == 0) {
-                ch.rows[ch.nrows] = u.row;
-                ch.texts[ch.nrows] = u.text; /* rows[].raw points into it */
-                pe->row = (int)ch.nrows++;
-            } else {
-                vg_ingest_cleanup(&u);
-                pe->error = vg_xstrdup(err);
+            rc = vg__chunk_add(&ch, p, t, line, received_us, pol);
+            if (rc != 0) {
+                vg__chunk_reset(&ch); /* not committed, not reported */
+                goto out;
             }
         }
         line++;
-        if (ch.nrows == VG_COLLECTOR_CHUNK || ch.npend == 2 * VG_COLLECTOR_CHUNK) {
+        if (ch.nrows == ch.cap || ch.npend == 2 * ch.cap ||
+            ch.bytes >= 2 * VG_COLLECTOR_CHUNK_BYTES) {
             rc = vg__chunk_flush(s, &ch, cb, arg, st);
-            if (rc < 0) {
+            if (rc == 0 && stop != NULL) {
+                rc = *stop;
+            }
+            if (rc != 0) {
                 goto out;
             }
         }
     }
     rc = vg__chunk_flush(s, &ch, cb, arg, st);
+    if (rc == 0 && stop != NULL) {
+        rc = *stop;
+    }
 out:
     free(ch.rows);
     free(ch.texts);
     free(ch.uids);
     free(ch.pend);
+    if (acct != NULL) {
+        vg_membudget_give(acct, vg__chunk_size(ch.cap));
+    }
     return rc;
+}
+
+int
+vg_collector_ingest_lines(struct vg_store *s, const char *data, size_t len, size_t first_line,
+                          int64_t received_us, const struct vg_ingest_policy *pol,
+                          vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st)
+{
+    return vg__collector_ingest(s, data, len, first_line, received_us, pol, cb, arg, st, NULL,
+                                NULL);
 }
 
 /* ---- bodies -------------------------------------------------------------------------------- */
@@ -166,33 +257,50 @@ out:
 void
 vg__collector_body_release(struct vg__req *rq)
 {
-    if (rq->buffered > 0) {
-        pthread_mutex_lock(&rq->c->mu);
-        rq->c->buffered -= rq->buffered;
-        pthread_mutex_unlock(&rq->c->mu);
-        rq->buffered = 0;
-    }
+    vg_membudget_give(&rq->acct, rq->body.cap);
     vg_buf_cleanup(&rq->body);
 }
 
+enum MHD_Result
+vg__collector_refuse(struct vg__req *rq, int why)
+{
+    char err[200];
+
+    if (why == VG_MEMBUDGET_TOOBIG) {
+        snprintf(err, sizeof(err),
+                 "the upload needs more memory than the collector gives all uploads together "
+                 "(%zu MiB): make it smaller",
+                 rq->c->mem.cap >> 20);
+        return vg__collector_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, err);
+    }
+    return vg__collector_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+                               "too many uploads being processed, retry");
+}
+
 /*
- * gzip (RFC 1952) members, concatenated as the format allows, into out; VG_ETOOBIG once the
- * output reaches out->max, VG_EPROTO for a corrupt or truncated stream.
+ * gzip (RFC 1952) members, concatenated as the format allows, into out, its storage taken from
+ * acct; VG_ETOOBIG once the output reaches out->max, VG_EPROTO for a corrupt or truncated
+ * stream, or a positive VG_MEMBUDGET_BUSY / _TOOBIG.
  */
 static int
-vg__gunzip(const uint8_t *in, size_t len, struct vg_buf *out)
+vg__gunzip(const uint8_t *in, size_t len, struct vg_buf *out, struct vg_memacct *acct)
 {
     z_stream z;
-    int zrc = Z_OK, rc = 0;
+    int zrc = Z_OK, rc;
 
+    /* zlib's state and window are taken from the budget too */
+    rc = vg_membudget_take(acct, VG__INFLATE_MEM);
+    if (rc != 0) {
+        return rc;
+    }
     memset(&z, 0, sizeof(z));
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        vg_membudget_give(acct, VG__INFLATE_MEM);
         return VG_EINTERNAL;
     }
     z.next_in = (Bytef *)(uintptr_t)in;
     while (rc == 0) {
         size_t room = out->max - out->len;
-        uint8_t *dst;
 
         if (z.avail_in == 0) {
             uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
@@ -204,11 +312,11 @@ vg__gunzip(const uint8_t *in, size_t len, struct vg_buf *out)
             len -= chunk;
         }
         room = room > 65536 ? 65536 : room;
-        if (room == 0 || vg_buf_reserve(out, room, &dst) < 0) {
-            rc = VG_ETOOBIG;
+        rc = room == 0 ? VG_ETOOBIG : vg_membudget_grow(acct, out, room, false);
+        if (rc != 0) {
             break;
         }
-        z.next_out = dst;
+        z.next_out = out->data + out->len;
         z.avail_out = (uInt)room;
         zrc = inflate(&z, Z_NO_FLUSH);
         out->len += room - z.avail_out;
@@ -227,6 +335,7 @@ vg__gunzip(const uint8_t *in, size_t len, struct vg_buf *out)
         rc = VG_EPROTO;
     }
     inflateEnd(&z);
+    vg_membudget_give(acct, VG__INFLATE_MEM);
     return rc;
 }
 
@@ -240,13 +349,13 @@ vg__collector_body(struct vg__req *rq, struct vg_buf *plain, const char **p, siz
     int rc;
 
     *answered = true;
+    vg_buf_init(plain, 0);
     if (rq->too_big) {
         snprintf(err, sizeof(err), "request body larger than %zu bytes", c->o.max_body);
         return vg__collector_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, err);
     }
-    if (rq->too_busy) {
-        return vg__collector_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                   "too many uploads being read, retry");
+    if (rq->refused != 0) {
+        return vg__collector_refuse(rq, rq->refused);
     }
     *answered = false;
     if (!rq->gzip) {
@@ -254,15 +363,21 @@ vg__collector_body(struct vg__req *rq, struct vg_buf *plain, const char **p, siz
         *len = rq->body.len;
         return MHD_YES;
     }
-    /* One byte of room past the limit tells "exactly the limit" from "over it". */
+    /* One byte of room past the limit tells "exactly the limit" from "over it". The output is
+     * taken from the budget as it grows, and the body as sent is dropped once inflated. */
     vg_buf_init(plain, c->o.max_body + 1);
-    rc = vg__gunzip(rq->body.data, rq->body.len, plain);
+    rc = vg__gunzip(rq->body.data, rq->body.len, plain, &rq->acct);
+    vg__collector_body_release(rq);
     if (rc == 0 && plain->len > c->o.max_body) {
         rc = VG_ETOOBIG;
     }
-    if (rc < 0) {
+    if (rc != 0) {
         *answered = true;
+        vg_membudget_give(&rq->acct, plain->cap);
         vg_buf_cleanup(plain);
+        if (rc > 0) {
+            return vg__collector_refuse(rq, rc);
+        }
         if (rc == VG_ETOOBIG) {
             snprintf(err, sizeof(err), "request body larger than %zu bytes once decompressed",
                      c->o.max_body);
@@ -275,31 +390,29 @@ vg__collector_body(struct vg__req *rq, struct vg_buf *plain, const char **p, siz
     return MHD_YES;
 }
 
-/* Keep n more body bytes, or mark the request too big (413) or the collector too busy (503). */
+/* Keep n more body bytes, or mark the request too big (413) or refused by the budget. Storage
+ * grows by doubling up to the declared length (body.max, set from Content-Length) or
+ * --max-body, each growth taken from the budget first. */
 void
 vg__collector_body_add(struct vg__req *rq, const char *data, size_t n)
 {
-    struct vg_collector *c = rq->c;
+    int rc;
 
-    if (rq->too_big || rq->too_busy) {
+    if (rq->too_big || rq->refused != 0) {
         return;
     }
-    if (rq->body.len + n > c->o.max_body) {
+    rc = vg_membudget_grow(&rq->acct, &rq->body, n, false);
+    if (rc == VG_ETOOBIG) {
         rq->too_big = true;
+    } else if (rc != 0) {
+        rq->refused = rc;
+    }
+    if (rc != 0) {
         vg__collector_body_release(rq);
         return;
     }
-    pthread_mutex_lock(&c->mu);
-    rq->too_busy = c->buffered + n > VG_COLLECTOR_BODY_BUDGET;
-    if (!rq->too_busy) {
-        c->buffered += n;
-        rq->buffered += n;
-    }
-    pthread_mutex_unlock(&c->mu);
-    if (rq->too_busy || vg_buf_append(&rq->body, data, n) < 0) {
-        rq->too_busy = true;
-        vg__collector_body_release(rq);
-    }
+    memcpy(rq->body.data + rq->body.len, data, n);
+    rq->body.len += n;
 }
 
 /* ---- the OONI collector API ---------------------------------------------------------------- */
@@ -321,13 +434,26 @@ enum MHD_Result
 vg__collector_open(struct vg__req *rq, const char *body, size_t len)
 {
     struct vg_ingest_open op;
+    struct vg_jsonmem jm;
     uint8_t rnd[VG_REPORT_RANDOM_BYTES];
     char err[256], secret[VG_REPORT_ID_MAX];
     json_t *ans;
     int rc;
 
-    if (vg_ingest_parse_open(body, len, &op, err, sizeof(err)) < 0) {
-        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
+    /* Parsed in an arena taken from the request's account, like the measurements. */
+    vg_jsonmem_begin(&jm, &rq->acct, VG_COLLECTOR_PARSE_MAX);
+    rc = vg_ingest_parse_open(body, len, &op, err, sizeof(err));
+    vg_jsonmem_end(&jm, 0);
+    if (jm.refused != 0) {
+        return vg__collector_refuse(rq, jm.refused);
+    }
+    if (rc == 0 && jm.over) {
+        rc = VG_ETOOBIG;
+        snprintf(err, sizeof(err), "the body is too large to read");
+    }
+    if (rc < 0) {
+        return vg__collector_error(
+            rq, vg_jsonmem_toobig(&jm) ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST, err);
     }
     vg_strlcpy(op.report.provenance, rq->provenance, sizeof(op.report.provenance));
     /* An id that exists already is drawn again: with 256 random bits this never happens. */
@@ -395,18 +521,58 @@ vg__report(struct vg__req *rq, struct vg_store_report *rep, bool *answered)
     return MHD_YES;
 }
 
+/*
+ * The measurement of a POST /report/{id} body, parsed in an arena taken from the request's
+ * account; its text (and the store's compressed copy of it) stays taken: 2 * (u->len + 1)
+ * bytes. 0, a negative code with err (*toobig: over the JSON limits or the parse's cap), or a
+ * positive VG_MEMBUDGET_BUSY / _TOOBIG.
+ */
+static int
+vg__submit_parse(struct vg__req *rq, const char *body, size_t len,
+                 const struct vg_store_report *rep, struct vg_ingest *u, bool *toobig, char *err,
+                 size_t errlen)
+{
+    struct vg_ingest_policy pol = vg__policy(rq);
+    int64_t now_us = vg_collector_now_us();
+    struct vg_jsonmem jm;
+    int rc, why;
+
+    vg_jsonmem_begin(&jm, &rq->acct, VG_COLLECTOR_PARSE_MAX);
+    rc = vg_ingest_parse_submit(body, len, rep, now_us, u, err, errlen);
+    if (rc == 0 && (rc = vg_ingest_apply(u, &pol, now_us, err, errlen)) < 0) {
+        vg_ingest_cleanup(u); /* refused by the policy (time, provenance) */
+    } else if (rc == 0 && vg_jsonmem_failed(&jm)) {
+        vg_ingest_cleanup(u); /* a refused allocation was survived: not stored */
+        rc = VG_ETOOBIG;
+        snprintf(err, errlen, "measurement too large to read: its parse needs more than %d MiB",
+                 VG_COLLECTOR_PARSE_MAX >> 20);
+    }
+    vg_jsonmem_end(&jm, rc == 0 ? u->len + 1 : 0);
+    if (jm.refused != 0) {
+        return jm.refused;
+    }
+    *toobig = vg_jsonmem_toobig(&jm);
+    if (rc == 0) {
+        why = vg_membudget_take(&rq->acct, u->len + 1);
+        if (why != 0) {
+            vg_membudget_give(&rq->acct, u->len + 1);
+            vg_ingest_cleanup(u);
+            return why;
+        }
+    }
+    return rc;
+}
+
 /* POST /report/{id}: one measurement, answered once it is committed. */
 enum MHD_Result
 vg__collector_submit(struct vg__req *rq, const char *body, size_t len)
 {
-    struct vg_ingest_policy pol = vg__policy(rq);
     struct vg_store_report rep;
     struct vg_ingest u;
     struct timespec t0;
     char err[512], uid[1][VG_UID_MAX];
     enum MHD_Result ret;
-    int64_t now_us;
-    bool answered, dup;
+    bool answered, dup, toobig = false;
     int rc;
 
     ret = vg__report(rq, &rep, &answered);
@@ -417,18 +583,21 @@ vg__collector_submit(struct vg__req *rq, const char *body, size_t len)
         return vg__collector_error(rq, MHD_HTTP_CONFLICT, "the report is closed; open a new one");
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    now_us = vg_collector_now_us();
-    if (vg_ingest_parse_submit(body, len, &rep, now_us, &u, err, sizeof(err)) < 0 ||
-        vg_ingest_apply(&u, &pol, now_us, err, sizeof(err)) < 0) {
-        vg_ingest_cleanup(&u);
+    rc = vg__submit_parse(rq, body, len, &rep, &u, &toobig, err, sizeof(err));
+    if (rc > 0) {
+        return vg__collector_refuse(rq, rc);
+    }
+    if (rc < 0) {
         vg__collector_count_ingest(rq->c, 0, 0, 1, -1);
-        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
+        return vg__collector_error(rq, toobig ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+                                   err);
     }
     rc = vg_store_insert(rq->c->o.store, &u.row, 1, uid);
     if (rc >= 0) {
         vg_alerts_observe(rq->c->o.alerts, &u.row, uid[0]);
     }
     dup = rc >= 0 && strcmp(uid[0], u.row.measurement_uid) != 0;
+    vg_membudget_give(&rq->acct, 2 * (u.len + 1));
     vg_ingest_cleanup(&u);
     if (rc < 0) {
         return vg__collector_store_error(rq, rc, "cannot store the measurement");
@@ -463,69 +632,198 @@ vg__collector_close(struct vg__req *rq)
     return vg__collector_json(rq, json_object());
 }
 
+/* The answer of a bulk upload as it is made: its two lists, their storage taken from acct. */
 struct vg__collector_bulk {
-    json_t *rejected, *uids, *dups;
+    struct vg_buf rejected, uids, dups; /* the lists' items, comma-separated */
+    struct vg_memacct *acct;
     struct vg_alerts *alerts;
+    int refused; /* acct refused room for the answer (VG_MEMBUDGET_BUSY/_TOOBIG): stop */
 };
+
+/* Append ",item" (no comma first) to list. */
+static void
+vg__bulk_put(struct vg__collector_bulk *b, struct vg_buf *list, const char *item, size_t n)
+{
+    int rc;
+
+    if (b->refused != 0) {
+        return;
+    }
+    rc = vg_membudget_grow(b->acct, list, n + 1, false);
+    if (rc != 0) {
+        b->refused = rc > 0 ? rc : VG_MEMBUDGET_TOOBIG;
+        return;
+    }
+    if (list->len > 0) {
+        list->data[list->len++] = ',';
+    }
+    memcpy(list->data + list->len, item, n);
+    list->len += n;
+}
 
 static void
 vg__bulk_line(const struct vg_collector_line *l, void *arg)
 {
     struct vg__collector_bulk *b = arg;
+    json_t *j;
+    char *text;
 
     if (l->uid != NULL) {
-        json_array_append_new(b->uids, json_string(l->uid));
-        if (strcmp(l->uid, l->row->measurement_uid) != 0) {
-            json_array_append_new(b->dups, json_integer((json_int_t)l->line));
-        }
+        char item[VG_UID_MAX + 2];
+        int n = snprintf(item, sizeof(item), "\"%s\"", l->uid); /* [A-Za-z0-9_.-]: no escapes */
+
         vg_alerts_observe(b->alerts, l->row, l->uid);
-    } else {
-        json_array_append_new(
-            b->rejected, json_pack("{s:I, s:s}", "line", (json_int_t)l->line, "error", l->error));
+        vg__bulk_put(b, &b->uids, item, (size_t)n);
+        if (strcmp(l->uid, l->row->measurement_uid) != 0) { /* stored already: its uid */
+            n = snprintf(item, sizeof(item), "%zu", l->line);
+            vg__bulk_put(b, &b->dups, item, (size_t)n);
+        }
+        return;
     }
+    /* jansson writes the item, as it would the whole answer (an error that is not valid
+     * UTF-8 makes no item) */
+    j = json_pack("{s:I, s:s}", "line", (json_int_t)l->line, "error", l->error);
+    text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (text != NULL) {
+        vg__bulk_put(b, &b->rejected, text, strlen(text));
+    }
+    free(text);
+    json_decref(j);
 }
 
-/* POST /api/v1/bulk: JSON Lines, each line a measurement; per-line results once committed. */
-enum MHD_Result
-vg__collector_bulk(struct vg__req *rq, const char *body, size_t len)
+/* {"accepted":N,"duplicates":N,"rejected":[...],"uids":[...],"duplicate_lines":[...]} from b, as
+ * json_dumps would have written it (*len bytes, NUL-terminated, for free()); NULL when acct refused
+ * the room. */
+static char *
+vg__bulk_answer(struct vg__collector_bulk *b, const struct vg_collector_stats *st, size_t *len)
 {
-    struct vg_ingest_policy pol = vg__policy(rq);
-    struct vg__collector_bulk b;
-    struct vg_collector_stats st;
-    struct timespec t0;
-    size_t lines = 0;
-    char err[128];
-    int rc;
+    static const char mid[] = "],\"uids\":[", mid2[] = "],\"duplicate_lines\":[", tail[] = "]}";
+    char head[96];
+    int n = snprintf(head, sizeof(head), "{\"accepted\":%zu,\"duplicates\":%zu,\"rejected\":[",
+                     st->accepted, st->accepted - st->stored);
+    size_t total = (size_t)n + b->rejected.len + sizeof(mid) - 1 + b->uids.len + sizeof(mid2) - 1 +
+                   b->dups.len + sizeof(tail);
+    struct vg_buf out;
+    char *p;
+
+    vg_buf_init(&out, total);
+    b->refused = b->refused != 0 ? b->refused : vg_membudget_grow(b->acct, &out, total, true);
+    if (b->refused != 0) {
+        vg_membudget_give(b->acct, out.cap);
+        vg_buf_cleanup(&out);
+        return NULL;
+    }
+    p = (char *)out.data;
+    memcpy(p, head, (size_t)n);
+    p += n;
+    if (b->rejected.len > 0) {
+        memcpy(p, b->rejected.data, b->rejected.len);
+        p += b->rejected.len;
+    }
+    memcpy(p, mid, sizeof(mid) - 1);
+    p += sizeof(mid) - 1;
+    if (b->uids.len > 0) {
+        memcpy(p, b->uids.data, b->uids.len);
+        p += b->uids.len;
+    }
+    memcpy(p, mid2, sizeof(mid2) - 1);
+    p += sizeof(mid2) - 1;
+    if (b->dups.len > 0) {
+        memcpy(p, b->dups.data, b->dups.len);
+        p += b->dups.len;
+    }
+    memcpy(p, tail, sizeof(tail)); /* with its NUL */
+    /* Given back here, taken again while the answer is sent (vg__collector_reply). */
+    vg_membudget_give(b->acct, out.cap);
+    *len = total - 1;
+    return (char *)out.data;
+}
+
+/* The bulk body's lines within the limits: fewer than VG_COLLECTOR_BULK_LINES, each within the
+ * JSON limits (nothing parsed yet). Answers and returns true on a refusal. */
+static bool
+vg__bulk_refuse(struct vg__req *rq, const char *body, size_t len, enum MHD_Result *ret)
+{
+    size_t lines = 0, line = 1;
+    char err[200], why[160];
 
     for (const char *p = body; (p = memchr(p, '\n', len - (size_t)(p - body))) != NULL; p++) {
         lines++;
     }
     if (lines >= VG_COLLECTOR_BULK_LINES) {
         snprintf(err, sizeof(err), "more than %d lines: split the upload", VG_COLLECTOR_BULK_LINES);
-        return vg__collector_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, err);
+        *ret = vg__collector_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, err);
+        return true;
     }
     if (vg__blank(body, len)) {
-        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST,
-                                   "empty body: one measurement per line");
+        *ret =
+            vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, "empty body: one measurement per line");
+        return true;
     }
-    b.rejected = json_array();
-    b.uids = json_array();
-    b.dups = json_array();
-    b.alerts = rq->c->o.alerts;
+    for (size_t off = 0; off < len; line++) {
+        const char *p = body + off, *nl = memchr(p, '\n', len - off);
+        size_t n = nl != NULL ? (size_t)(nl - p) : len - off;
+        struct vg_jsonmem_shape shape;
+        bool bad;
+
+        off += n + 1;
+        if (n > VG_STORE_MEAS_MAX) {
+            continue; /* refused unread, on its own line of the answer */
+        }
+        bad = vg_jsonmem_check(p, n, VG_COLLECTOR_JSON_VALUES, VG_COLLECTOR_JSON_DEPTH, &shape, why,
+                               sizeof(why)) < 0;
+        if (!bad && vg_jsonmem_estimate(n, &shape) > VG_COLLECTOR_PARSE_MAX) {
+            snprintf(why, sizeof(why), "JSON whose parse may need more than %d MiB",
+                     VG_COLLECTOR_PARSE_MAX >> 20);
+            bad = true;
+        }
+        if (bad) {
+            snprintf(err, sizeof(err), "line %zu: %s", line, why);
+            *ret = vg__collector_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, err);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* POST /api/v1/bulk: JSON Lines, each line a measurement; per-line results once committed. */
+enum MHD_Result
+vg__collector_bulk(struct vg__req *rq, const char *body, size_t len)
+{
+    struct vg__collector_bulk b = {.acct = &rq->acct, .alerts = rq->c->o.alerts};
+    struct vg_ingest_policy pol = vg__policy(rq);
+    struct vg_collector_stats st;
+    struct timespec t0;
+    enum MHD_Result ret;
+    char *text = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (vg__bulk_refuse(rq, body, len, &ret)) {
+        return ret;
+    }
+    vg_buf_init(&b.rejected, SIZE_MAX / 2);
+    vg_buf_init(&b.uids, SIZE_MAX / 2);
+    vg_buf_init(&b.dups, SIZE_MAX / 2);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = vg_collector_ingest_lines(rq->c->o.store, body, len, 1, vg_collector_now_us(), &pol,
-                                   vg__bulk_line, &b, &st);
+    rc = vg__collector_ingest(rq->c->o.store, body, len, 1, vg_collector_now_us(), &pol,
+                              vg__bulk_line, &b, &st, &rq->acct, &b.refused);
+    if (rc == 0) {
+        vg__collector_count_ingest(rq->c, st.stored, st.accepted - st.stored, st.rejected,
+                                   vg_http_since(&t0));
+        text = vg__bulk_answer(&b, &st, &n);
+        rc = text == NULL ? b.refused : 0;
+    }
+    vg_membudget_give(&rq->acct, b.rejected.cap + b.uids.cap + b.dups.cap);
+    vg_buf_cleanup(&b.rejected);
+    vg_buf_cleanup(&b.uids);
+    vg_buf_cleanup(&b.dups);
+    if (rc > 0) {
+        return vg__collector_refuse(rq, rc);
+    }
     if (rc < 0) {
-        json_decref(b.rejected);
-        json_decref(b.uids);
-        json_decref(b.dups);
         return vg__collector_store_error(rq, rc, "cannot store the measurements");
     }
-    vg__collector_count_ingest(rq->c, st.stored, st.accepted - st.stored, st.rejected,
-                               vg_http_since(&t0));
     snprintf(rq->extra, sizeof(rq->extra), "accepted=%zu rejected=%zu", st.accepted, st.rejected);
-    return vg__collector_json(rq, json_pack("{s:I, s:I, s:o, s:o, s:o}", "accepted",
-                                            (json_int_t)st.accepted, "duplicates",
-                                            (json_int_t)(st.accepted - st.stored), "rejected",
-                                            b.rejected, "uids", b.uids, "duplicate_lines", b.dups));
+    return vg__collector_reply(rq, MHD_HTTP_OK, "application/json", text, n, true);
 }

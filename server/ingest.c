@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonmem.h"
 #include "meas/record.h"
 #include "meas/record_read.h"
 #include "util/crypto.h"
@@ -146,12 +147,17 @@ vg_ingest_parse_open(const char *body, size_t len, struct vg_ingest_open *out, c
     char *dst[] = {out->report.software_name, out->report.software_version, out->test_version};
     const char *dfv, *fmt, *asn, *cc, *tn, *tst, *v;
     json_error_t jerr;
+    bool toobig;
     json_t *j;
     int rc = VG_EINVAL;
 
     memset(out, 0, sizeof(*out));
     err[0] = '\0';
-    j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    j = vg_jsonmem_load(body, len, JSON_REJECT_DUPLICATES, &jerr, &toobig);
+    if (toobig) {
+        snprintf(err, errlen, "the body is too large to read: %s", jerr.text);
+        return VG_ETOOBIG;
+    }
     if (!json_is_object(j)) {
         snprintf(err, errlen, "the body must be a JSON object%s%s", j == NULL ? ": " : "",
                  j == NULL ? jerr.text : "");
@@ -362,15 +368,14 @@ vg__ingest(json_t *m, const struct vg_store_report *rep, int64_t received_us, st
     }
     vg_rec_scrub_probe_ip(m);
     /* jansson keeps insertion order: the stored text has the client's field order. */
-    u->text = json_dumps(m, JSON_COMPACT);
-    if (u->text == NULL) {
-        snprintf(err, errlen, "the measurement cannot be serialised");
-        return VG_EINVAL;
-    }
-    u->len = strlen(u->text);
-    if (u->len > VG_STORE_MEAS_MAX) {
+    rc = vg_jsonmem_dumps(m, VG_STORE_MEAS_MAX, &u->text, &u->len);
+    if (rc == VG_ETOOBIG) {
         snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
         return VG_ETOOBIG;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "the measurement cannot be serialised");
+        return VG_EINVAL;
     }
     /* The store extracts and checks the fields it keeps, and the idempotency key. m is the
      * parse of u->text (json_dumps of m; a jansson object has no duplicate keys), so the store
@@ -390,6 +395,7 @@ vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report 
                      int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
 {
     json_error_t jerr;
+    bool toobig;
     json_t *m;
     int rc;
 
@@ -399,7 +405,11 @@ vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report 
         snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
         return VG_ETOOBIG;
     }
-    m = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    m = vg_jsonmem_load(json, len, JSON_REJECT_DUPLICATES, &jerr, &toobig);
+    if (toobig) {
+        snprintf(err, errlen, "measurement too large to read: %s", jerr.text);
+        return VG_ETOOBIG;
+    }
     if (m == NULL) {
         snprintf(err, errlen, "invalid JSON: %s (at byte %d)", jerr.text, jerr.position);
         return VG_EPROTO;
@@ -418,6 +428,7 @@ vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_repor
 {
     json_error_t jerr;
     const char *fmt;
+    bool toobig;
     json_t *j;
     int rc;
 
@@ -427,7 +438,11 @@ vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_repor
         snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
         return VG_ETOOBIG;
     }
-    j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    j = vg_jsonmem_load(body, len, JSON_REJECT_DUPLICATES, &jerr, &toobig);
+    if (toobig) {
+        snprintf(err, errlen, "measurement too large to read: %s", jerr.text);
+        return VG_ETOOBIG;
+    }
     if (!json_is_object(j)) {
         snprintf(err, errlen, "the body must be a JSON object%s%s", j == NULL ? ": " : "",
                  j == NULL ? jerr.text : "");

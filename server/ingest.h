@@ -3,7 +3,9 @@
  * ingest.h - the collector's untrusted input, checked before anything touches the store: the
  * bodies of OONI's collector API (POST /report, POST /report/{id}) and measurement lines (bulk
  * uploads, imports). Pure functions: no I/O, no store, no clock except through arguments.
- * docs/api.md lists the rules; tests/fuzz/fuzz_upload.c exercises them.
+ * docs/api.md lists the rules; tests/fuzz/fuzz_upload.c exercises them. Texts are read with
+ * jsonmem.h: over the JSON limits they are refused (VG_ETOOBIG) unparsed, and inside a caller's
+ * vg_jsonmem scope the parse and the normalised text take their memory from its account.
  */
 #ifndef VG_SERVER_INGEST_H
 #define VG_SERVER_INGEST_H

@@ -54,9 +54,18 @@
 #define VG_CTRL_BODY_BUDGET  (64 * 1024 * 1024) /* THRequest bytes buffered by all connections */
 
 /* Collector (vigie serve); a measurement's own bound is VG_STORE_MEAS_MAX in server/store.h */
-#define VG_COLLECTOR_BODY_DEF       (32 * 1024 * 1024) /* default --max-body (also after gunzip) */
-#define VG_COLLECTOR_BODY_MAX       (1024 * 1024 * 1024) /* --max-body upper bound */
-#define VG_COLLECTOR_BODY_BUDGET    (512 * 1024 * 1024)  /* body bytes held by all connections */
+#define VG_COLLECTOR_BODY_DEF (32 * 1024 * 1024)   /* default --max-body (also after gunzip) */
+#define VG_COLLECTOR_BODY_MAX (1024 * 1024 * 1024) /* --max-body upper bound */
+/* Memory all uploads hold at once (docs/api.md, "Memory"): bodies as sent and decompressed, parse
+ * trees, measurements waiting for their commit, answers; past it 503, and 413 for one upload that
+ * needs more by itself. At the defaults the whole server stays under VG_COLLECTOR_PEAK_DOC. */
+#define VG_COLLECTOR_MEM_DEF        (128 * 1024 * 1024) /* default --max-memory */
+#define VG_COLLECTOR_MEM_MAX        (64ULL << 30)       /* --max-memory upper bound */
+#define VG_COLLECTOR_PEAK_DOC       (256 * 1024 * 1024) /* documented peak RSS at the defaults */
+#define VG_COLLECTOR_PARSE_MAX      (64 * 1024 * 1024)  /* parse tree of one measurement or body */
+#define VG_COLLECTOR_JSON_VALUES    100000 /* values and keys in one measurement or body */
+#define VG_COLLECTOR_JSON_DEPTH     64     /* nesting of arrays and objects in one */
+#define VG_COLLECTOR_CHUNK_BYTES    (8 * 1024 * 1024) /* measurement bytes per store call, at most */
 #define VG_COLLECTOR_READ_TIMEOUT_S 300    /* default --read-timeout: a --max-body upload, slowly */
 #define VG_COLLECTOR_BULK_LINES     100000 /* lines of one POST /api/v1/bulk */
 #define VG_COLLECTOR_CHUNK          500    /* rows per store call (bulk, import) */
