@@ -112,17 +112,21 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
 /*
  * jansson 2.14 allocates, to parse a text: per value at most ~210 bytes of nodes (an empty
  * object and its 8 buckets; a key's pair and its share of the buckets as they double; an array
- * and its table as it doubles), the bytes of every string (keys twice for a while: the lexer's
- * copy, then the pair's), and the lexer's buffer: up to twice the longest token, three times
- * while it grows. Chunks add at most 8 KiB of unused tail each and a last chunk.
+ * and its table as it doubles; 16-byte rounding included), the bytes of every string (keys
+ * twice: the lexer's copy, then the pair's), and the lexer's buffer: up to twice the longest
+ * token, three times while it grows. The arena adds the unused tail of each chunk (< 8 KiB, the
+ * allocation that did not fit) over chunks of at least 32 KiB, and during a parse cuts its
+ * chunks to the reservation (vg__jm_grow).
  */
 #define VG__JM_PER_VALUE 256
-#define VG__JM_SLACK     (2 * 1024 * 1024)
+#define VG__JM_SLACK     (64 * 1024)
 
 size_t
 vg_jsonmem_estimate(size_t len, const struct vg_jsonmem_shape *shape)
 {
-    return VG__JM_PER_VALUE * shape->values + 2 * len + 2 * shape->longest + VG__JM_SLACK;
+    size_t need = VG__JM_PER_VALUE * shape->values + 2 * len + 2 * shape->longest;
+
+    return need + need / 64 + VG__JM_SLACK;
 }
 
 /* ---- the arena ----------------------------------------------------------------------------- */
@@ -135,8 +139,11 @@ vg__jm_charge(struct vg_jsonmem *jm, size_t size)
 
     if (jm->loading) {
         /* From the parse's reservation; past it (the estimate fell short) taken anyway. */
-        if (size > jm->reserve && jm->acct != NULL) {
-            vg_membudget_force(jm->acct, size - jm->reserve);
+        if (size > jm->reserve) {
+            jm->forced += size - jm->reserve;
+            if (jm->acct != NULL) {
+                vg_membudget_force(jm->acct, size - jm->reserve);
+            }
         }
         jm->reserve -= size > jm->reserve ? jm->reserve : size;
         jm->held += size;
@@ -205,14 +212,19 @@ vg__jm_big_free(struct vg_jsonmem *jm, struct vg__jm_big *b)
     free(b);
 }
 
-/* A new chunk, twice the size of the last one (up to VG__JM_CHUNK_MAX). */
+/* A new chunk for n bytes, twice the size of the last one (up to VG__JM_CHUNK_MAX), but no
+ * larger than what is left of a parse's reservation. */
 static int
-vg__jm_grow(struct vg_jsonmem *jm)
+vg__jm_grow(struct vg_jsonmem *jm, size_t n)
 {
     size_t size = jm->chunks == NULL ? VG__JM_CHUNK_MIN : jm->chunks->size * 2;
+    size_t least = sizeof(struct vg__jm_chunk) + n;
     struct vg__jm_chunk *c;
 
     size = size > VG__JM_CHUNK_MAX ? VG__JM_CHUNK_MAX : size;
+    if (jm->loading && size > jm->reserve) {
+        size = jm->reserve > least ? jm->reserve : least;
+    }
     if (vg__jm_charge(jm, size) < 0) {
         return -1;
     }
@@ -238,7 +250,7 @@ vg__jm_alloc(struct vg_jsonmem *jm, size_t n)
     if (n >= VG__JM_BIG) {
         return vg__jm_big_alloc(jm, n);
     }
-    if ((size_t)(jm->end - jm->pos) < n && vg__jm_grow(jm) < 0) {
+    if ((size_t)(jm->end - jm->pos) < n && vg__jm_grow(jm, n) < 0) {
         return NULL;
     }
     p = jm->pos;

@@ -29,6 +29,7 @@ struct vg_jsonmem {
     size_t cap;                  /* bytes the arena may hold */
     size_t held;                 /* bytes the arena holds (all charged to acct) */
     size_t reserve;              /* taken from acct for the parse under way, not used yet */
+    size_t forced;               /* taken past the reservation: the estimate fell short (0) */
     bool loading;                /* in json_loadb: allocations must not fail */
     size_t text;                 /* bytes of vg_jsonmem_dumps text charged to acct */
     struct vg__jm_chunk *chunks; /* newest first */

@@ -12,6 +12,7 @@ the documented 256 MiB while it is sent
   * many large but valid bulk uploads at once (6 MiB of real measurements each);
   * bulk uploads of 99,999 bad lines, whose answers (a rejection per line) are read only once
     every upload was sent;
+  * all that while 2,000 connections wait, each with 30 KB of its body sent;
 
 each refused with 413 (too large), 400 or 503 (busy: retry) and a JSON message, or answered
 normally; meanwhile a client uploads valid measurements one by one (POST /report/{id}), each
@@ -25,6 +26,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import socket
 import sys
 import tempfile
@@ -40,11 +42,22 @@ REQ_TIMEOUT = 600             # one request, client side (a loaded machine parse
 PEAK_MIB = 256                # the documented peak at the default limits (docs/api.md)
 MAX_BODY = 32 * 1024 * 1024   # --max-body's default
 RETRIES = 600                 # 503 answers a normal client accepts in a row before giving up
+CONNS = 2000                  # connections held open with a partial body (test_many_connections)
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURE = os.path.join(HERE, "..", "data", "dashboard", "lab-capture.jsonl")
 JSONL = {"Content-Type": "application/x-ndjson"}
 GZIP = {"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}
 JS = {"Content-Type": "application/json"}
+
+
+def need_fds(n):
+    """Raise our open-file limit for n sockets, or skip the test."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= n:
+        return
+    if hard != resource.RLIM_INFINITY and hard < n:
+        raise unittest.SkipTest("RLIMIT_NOFILE hard limit %d is below %d" % (hard, n))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n, hard))
 
 
 def sanitized():
@@ -323,6 +336,30 @@ class MemoryTest(unittest.TestCase):
         print("\n    %d large uploads: %d 503s before they went through"
               % (n, sum(b for _, _, b in out)), flush=True)
         self.check_peak("%d bulk uploads of ~6 MiB at once" % n)
+
+    def test_many_connections(self):
+        # Near --max-connections (2048), 250 per address (--max-per-ip 256): each connection
+        # has sent 30 KB of a declared 1 MB body and waits; then bombs and large answers.
+        need_fds(CONNS + 256)
+        socks = []
+        try:
+            for i in range(CONNS):
+                s = socket.create_connection((HOST, self.col.port), timeout=REQ_TIMEOUT,
+                                             source_address=("127.0.0.%d" % (2 + i // 250), 0))
+                socks.append(s)
+                s.sendall(b"POST /api/v1/bulk HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                          b"application/x-ndjson\r\nContent-Length: 1000000\r\n\r\n"
+                          + b"x" * 30000)
+            bad = b"x\n" * 99999
+            out = self.at_once(30, lambda i: self.col.request(
+                "POST", "/api/v1/bulk", *((BOMB, GZIP) if i % 3 else (bad, JSONL))))
+            for status, headers, j in out:
+                if status != 200:
+                    self.refused((status, headers, j))
+        finally:
+            for s in socks:
+                s.close()
+        self.check_peak("%d connections waiting with 30 KB each, bombs, large answers" % CONNS)
 
     def test_slow_readers(self):
         # Answers of 99,999 rejected lines (~9 MB each), read only once every upload is sent.
