@@ -175,7 +175,7 @@ class Normal(threading.Thread):
         while not self.stop.is_set() or self.accepted == 0:
             m = fresh(0)
             body = json.dumps({"format": "json", "content": m}).encode()
-            for _ in range(RETRIES):
+            for _ in range(5 * RETRIES):
                 status, _, j = self.col.request("POST", "/report/" + rid, body, JS)
                 if status != 503:
                     break
