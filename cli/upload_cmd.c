@@ -18,7 +18,7 @@ vg__upload_usage(FILE *f)
                "\n"
                "Send every measurement that `vigie probe --collector` could not submit (kept in\n"
                "the spool directory) to the collector; each one accepted is removed from the\n"
-               "spool. The collector deduplicates by measurement id: nothing is stored twice.\n"
+               "spool. The collector deduplicates on the content: nothing is stored twice.\n"
                "\n"
                "  -c, --collector URL  collector base URL (http:// or https://)\n"
                "  -s, --spool DIR      spool directory (default: $VIGIE_SPOOL, else\n"
