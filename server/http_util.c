@@ -505,6 +505,7 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
 
         if (s->pem_cert == NULL) {
             snprintf(err, errlen, "client certificates need HTTPS (a certificate and a key)");
+            close(fd);
             vg_http_server_stop(s);
             return VG_EINVAL;
         }
@@ -512,6 +513,7 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
          * GNUTLS_CERT_REQUEST: optional); the handler verifies it. The CAs are public: read
          * here, after privileges were dropped (the key was read by the listener, before). */
         if ((s->pem_trust = vg_http_read_pem(o->tls_client_ca, &trust_len, err, errlen)) == NULL) {
+            close(fd);
             vg_http_server_stop(s);
             return VG_EINVAL;
         }
