@@ -5,9 +5,8 @@
 uploads to `vigie serve` running on the control host; the measurements are then read back
 through the query API: the list, one raw measurement, the aggregation and the targets.
 
-RoundTripToken (issue 13, NEEDS THE SERVER SIDE: it skips itself until `vigie serve --help` names
---upload-tokens): the same round trip to a `vigie serve --upload-tokens FILE` over https that
-requires upload credentials; the probe presents one (--collector-token FILE), an anonymous probe
+RoundTripToken (issue 13): the same round trip to a `vigie serve --upload-tokens FILE
+--require-token` over https that requires upload credentials; the probe presents one (--collector-token FILE), an anonymous probe
 is refused with 401 and keeps its measurement in the spool, which `vigie upload --collector-token`
 sends later; the API names the credential (provenance) and filters by it (trusted=true).
 
@@ -127,10 +126,9 @@ class RoundTrip(unittest.TestCase):
         self.assertNotIn(b"192.0.2.2", raw)
 
 
-# ---- NEEDS THE SERVER SIDE of issue 13 (vigie serve --upload-tokens) ---------------------------
-# The lead enables it by merging both sides: until `vigie serve --help` names --upload-tokens the
-# class is skipped (and the script reports the skip, exit 77). https with the helper's certificate
-# (SAN IP:192.0.2.10, the lab CA): the token never goes over plain http.
+# ---- upload credentials (issue 13): vigie serve --upload-tokens --require-token ---------------
+# https with the helper's certificate (SAN IP:192.0.2.10, the lab CA): the token never goes over
+# plain http.
 TOKEN_COLLECTOR = "192.0.2.10:8082"
 TOKEN_NAME = "lab-probe"
 TOKEN = "lab-roundtrip-token-4f0c9a6e1b7d"
@@ -156,10 +154,6 @@ def private_file(path, text):
 class RoundTripToken(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        h = subprocess.run([VIGIE, "serve", "--help"], capture_output=True, timeout=30)
-        if b"--upload-tokens" not in h.stdout + h.stderr:
-            raise unittest.SkipTest("NEEDS THE SERVER SIDE of issue 13: vigie serve has no "
-                                    "--upload-tokens yet")
         cls.tmp = tempfile.mkdtemp(prefix="vigie-roundtrip-token-")
         cls.db = os.path.join(cls.tmp, "vigie.db")
         tokens = private_file(os.path.join(cls.tmp, "tokens"), "%s %s\n" % (TOKEN_NAME, TOKEN))
@@ -174,7 +168,8 @@ class RoundTripToken(unittest.TestCase):
             ["ip", "netns", "exec", "vg-control", VIGIE, "serve", "--listen", TOKEN_COLLECTOR,
              "--db", cls.db, "--tls-cert", os.path.join(LAB_DIR, "certs", "helper.pem"),
              "--tls-key", os.path.join(LAB_DIR, "certs", "helper.key"),
-             "--upload-tokens", tokens], stdout=subprocess.DEVNULL, stderr=cls.log)
+             "--upload-tokens", tokens, "--require-token"], stdout=subprocess.DEVNULL,
+            stderr=cls.log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             r = netns("vg-control", "curl", "-s", "--cacert", ca, "-o", "/dev/null", "-w",
