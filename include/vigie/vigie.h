@@ -249,6 +249,64 @@ void vg_locate_result_cleanup(struct vg_locate_result *r);
  * code when the measurement does not say (then aim vg_locate at its input). */
 int vg_locate_hint(const char *measurement_json, const char *cause, struct vg_locate_hint *h);
 
+/* ---- analysis of measurements from elsewhere (vigie analyze; docs/analyze.md) ------------ */
+
+/*
+ * The analyser's version: written as test_keys.x_analyzer with every verdict it gives and stored
+ * by the collector beside it. Bump it whenever a rule changes what it decides, so that
+ * `vigie serve reanalyze` can find what an older analyser decided.
+ */
+#define VG_ANALYZER_VERSION "vigie-analyze/1"
+
+/* Flags of vg_analyze. */
+#define VG_ANALYZE_NO_LINE 0x1u /* decide only: leave out->line NULL (the collector's ingest) */
+
+struct vg_analysis {
+    /* What the measurement is: its top-level fields as read ("" when missing or null). */
+    char test_name[64];
+    char input[2048]; /* the URL or target; the first element when OONI gave a list */
+    char probe_cc[3];
+    char probe_asn[16];              /* "AS1234" */
+    char measurement_start_time[32]; /* as written */
+    char software_name[64];          /* "ooniprobe-android", "miniooni", "vigie", ... */
+    /* vigie's decision. analysed is false for a test vigie has no rules for (stored as is): then
+     * verdict is VG_VERDICT_UNKNOWN, cause and evidence are "" and nothing is added to the line. */
+    bool analysed;
+    enum vg_verdict verdict;
+    char cause[32];      /* "" when none */
+    char evidence[1024]; /* one sentence, "" when none */
+    bool has_control;    /* the measurement carries a usable control (test_keys.control) */
+    /* OONI's own analysis as the measurement states it (never used as vigie's verdict). */
+    char ooni_blocking[64]; /* "" null or missing, "false", or OONI's word ("dns", "http-diff") */
+    int ooni_accessible;    /* -1 null or missing, 0 false, 1 true */
+    /* The measurement as one line of JSON, without the newline: its own bytes with x_verdict,
+     * x_cause, x_evidence, x_endpoints and x_analyzer (VG_ANALYZER_VERSION) added at the end of
+     * test_keys, every other field untouched (a measurement that already had these keys gets
+     * them replaced). NULL with VG_ANALYZE_NO_LINE or when !analysed (then the input is the
+     * line). Owned by the analyser, valid until its next vg_analyze or vg_analyzer_free. */
+    const char *line;
+    size_t line_len;
+};
+
+struct vg_analyzer;
+
+/* A new analyser (one per thread: it keeps its buffers from one measurement to the next); NULL
+ * when out of memory. */
+struct vg_analyzer *vg_analyzer_new(void);
+void vg_analyzer_free(struct vg_analyzer *a);
+
+/*
+ * Analyse one measurement: len bytes of JSON at json (untrusted, no NUL needed) in OONI's data
+ * format (df-000-base; web_connectivity 0.4 and 0.5 of every version in use, and vigie's own
+ * tests), with the same verdict engine as the probe, from its raw observations (queries,
+ * tcp_connect, tls_handshakes with their certificates, requests) and its control when present
+ * (the probe-only rules otherwise). Returns 0 with *out filled (out->analysed false for a test
+ * vigie has no rules for), or a negative code (VG_EPROTO: not JSON, not an object, a field of
+ * the wrong type; VG_ETOOBIG: over VG_ANALYZE_LINE_MAX) with a message in err.
+ */
+int vg_analyze(struct vg_analyzer *a, const char *json, size_t len, unsigned flags,
+               struct vg_analysis *out, char *err, size_t errlen);
+
 /* ---- one HTTP(S) POST, blocking (vigie serve's webhooks) ---------------------------------- */
 
 struct vg_post_opts {

@@ -70,4 +70,9 @@
 #define VG_COLLECTOR_BULK_LINES     100000 /* lines of one POST /api/v1/bulk */
 #define VG_COLLECTOR_CHUNK          500    /* rows per store call (bulk, import) */
 
+/* Measurements from elsewhere (lib/proto/json.h, vigie analyze, the collector's analysis) */
+#define VG_JSON_DEPTH_MAX   64                  /* nesting of arrays and objects in one document */
+#define VG_JSON_ARENA_MAX   (256 * 1024 * 1024) /* tree bytes of one document (~3x its text) */
+#define VG_ANALYZE_LINE_MAX (64 * 1024 * 1024)  /* one measurement read by vigie analyze */
+
 #endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * json.h - a fast, bounded reader of JSON documents that come from elsewhere (OONI's
+ * measurements for `vigie analyze` and the collector's analysis): yajl's event parser builds a
+ * read-only tree in an arena that the document object owns and reuses from one parse to the next,
+ * so that reading a file of measurements allocates nothing per line once the arena has grown.
+ * jansson stays the writer (lib/meas/record.c); this is the reader where speed counts
+ * (docs/analyze.md, "Speed"). No I/O.
+ *
+ * Ownership: struct vg_json_doc owns its arena; the tree vg_json_parse returns (every node, key
+ * and string) belongs to the document and is valid until the next vg_json_parse on it or
+ * vg_json_doc_free. The input bytes are not kept: strings are copied into the arena.
+ */
+#ifndef VG_PROTO_JSON_H
+#define VG_PROTO_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vg_json_type {
+    VG_JSON_NULL,
+    VG_JSON_BOOL,
+    VG_JSON_NUMBER,
+    VG_JSON_STRING,
+    VG_JSON_ARRAY,
+    VG_JSON_OBJECT
+};
+
+struct vg_json {
+    enum vg_json_type type;
+    bool b;                /* VG_JSON_BOOL: its value */
+    uint32_t len;          /* STRING: bytes of s (unescaped); NUMBER: bytes of its text;
+                              ARRAY / OBJECT: number of children */
+    const char *s;         /* STRING: the unescaped value, NUL-terminated (may contain NUL bytes
+                              from \u0000: use len); NUMBER: its text as written; else NULL */
+    const char *key;       /* the member's name (unescaped, NUL-terminated) when the parent is an
+                              object, else NULL */
+    uint32_t key_len;      /* bytes of key */
+    struct vg_json *child; /* ARRAY / OBJECT: first child, in document order; NULL when empty */
+    struct vg_json *next;  /* next sibling in document order, NULL for the last */
+    size_t start;          /* ARRAY / OBJECT: offset in the input of '[' or '{'; 0 otherwise */
+    size_t end;            /* ARRAY / OBJECT: offset just past ']' or '}' (so the closing
+                              bracket is at end - 1); 0 otherwise */
+};
+
+/* Iterate the children of an array or object: for (c = vg_json_first(v); c; c = c->next). */
+#define vg_json_first(v) ((v) != NULL ? (v)->child : NULL)
+
+struct vg_json_doc;
+
+/* A new document with an empty arena; NULL when out of memory. */
+struct vg_json_doc *vg_json_doc_new(void);
+void vg_json_doc_free(struct vg_json_doc *d);
+
+/*
+ * Parse len bytes at p (untrusted; no NUL needed) as one JSON text: RFC 8259, UTF-8 checked,
+ * nothing but whitespace after the value, at most VG_JSON_DEPTH_MAX nested arrays and objects,
+ * and at most VG_JSON_ARENA_MAX bytes of tree (util/limits.h). The tree of the previous parse on
+ * d is released first. Returns the root, or NULL with a message in err (may be NULL) saying what
+ * and at which byte offset ("invalid JSON at byte 120: ...", "nesting deeper than 64 at byte 9",
+ * "document too large").
+ */
+const struct vg_json *vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err,
+                                    size_t errlen);
+
+/* Bytes the arena holds now (its high-water mark across parses): for memory tests. */
+size_t vg_json_doc_memory(const struct vg_json_doc *d);
+
+/* The member of object o named key (the last one when the name repeats, as jansson and Python
+ * read it), or NULL when o is NULL, not an object, or has no such member. */
+const struct vg_json *vg_json_get(const struct vg_json *o, const char *key);
+/* v's text when v is a string, else NULL (NULL v included). */
+const char *vg_json_str(const struct vg_json *v);
+/* v is an integer number (no fraction or exponent) within int64_t: true with *out set. */
+bool vg_json_int(const struct vg_json *v, int64_t *out);
+/* v is a number: true with *out set (strtod of its text). */
+bool vg_json_num(const struct vg_json *v, double *out);
+/* v is true or false: true with *out set. */
+bool vg_json_bool(const struct vg_json *v, bool *out);
+/* v is present and null (a missing member, v == NULL, is not null). */
+bool vg_json_is_null(const struct vg_json *v);
+
+#endif
