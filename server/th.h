@@ -21,9 +21,9 @@
 
 /*
  * The endpoints oohelperd derives from a request (internal/oohelperd/ipinfo.go): each probe
- * address on the ports of vg_rec_threq_ports. Bogon addresses (vg_ip_is_bogon_lab with
- * doc_public) are left out when skip_bogons. Writes "IP:PORT" / "[IP6]:PORT" strings into
- * out[0..max) and returns how many.
+ * address on the ports of vg_rec_threq_ports (none for a dns:// target). Bogon addresses
+ * (vg_ip_is_bogon_lab with doc_public) are left out when skip_bogons. Writes "IP:PORT" /
+ * "[IP6]:PORT" strings into out[0..max) and returns how many.
  */
 size_t vg_threq_endpoints(const struct vg_rec_threq *r, bool skip_bogons, bool doc_public,
                           char out[][INET6_ADDRSTRLEN + 8], size_t max);

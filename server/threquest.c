@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * threquest.c - the endpoint plan the helper derives from a THRequest, as oohelperd does, with
- * its refusal to contact bogons (the helper is not an open proxy). The request itself is parsed
- * by vg_rec_threq_parse (meas/record_th.h).
+ * its refusal to contact bogons (the helper is not an open proxy): none for a dns:// target. The
+ * request itself is parsed by vg_rec_threq_parse (meas/record_th.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +17,10 @@ vg_threq_endpoints(const struct vg_rec_threq *r, bool skip_bogons, bool doc_publ
     uint16_t ports[2];
     size_t n_ports = vg_rec_threq_ports(r, ports), n = 0;
 
+    /* A dns:// target is a name to resolve: the helper connects to nothing. */
+    if (r->target == VG_REC_TH_DNS) {
+        return 0;
+    }
     for (size_t i = 0; i < r->n_ips; i++) {
         bool v6 = strchr(r->ips[i], ':') != NULL;
 

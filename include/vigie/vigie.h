@@ -100,6 +100,9 @@ struct vg_result {
     const char *x_evidence; /* one human sentence, never NULL */
     double runtime;         /* seconds */
     const char *json;       /* the measurement as one line of JSON, no newline */
+    /* A helper was asked and none answered: why ("URL: reason; URL: reason", the
+     * measurement's control_failure); NULL when the control came or none was asked for. */
+    const char *control_failure;
 };
 
 typedef void (*vg_result_cb)(const struct vg_result *r, void *arg);

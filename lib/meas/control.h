@@ -53,6 +53,9 @@ struct vg_ctrl {
     /* vigie extension: the address the helper saw the request come from ("" when absent or not
      * an IP address). Only for looking up the probe's network: never written anywhere. */
     char client_addr[48];
+    /* vigie extension: x_target, the tls:// or dns:// target the helper measured ("" when absent:
+     * a web page, or a helper that does not know the extension) */
+    char target[VG_URL_MAX + 1];
 };
 
 /* The endpoint entry for addr ("ip:port"), or NULL. */

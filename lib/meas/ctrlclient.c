@@ -17,6 +17,7 @@ struct vg__cc {
     size_t n, next;
     unsigned timeout_ms;
     char *body;
+    char *target; /* x_target the answer must echo, or NULL */
     struct vg_buf failures;
     vg_ctrl_done_cb cb;
     void *arg;
@@ -38,6 +39,7 @@ vg__free(struct vg__cc *cc)
 {
     vg_buf_cleanup(&cc->failures);
     free(cc->body);
+    free(cc->target);
     free(cc);
 }
 
@@ -70,6 +72,13 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
         vg__attempt(cc);
         return;
     }
+    if (cc->target != NULL && strcmp(ctrl->target, cc->target) != 0) {
+        /* oohelperd (or an older vigie helper) measured http_request, not the target. */
+        vg__note(cc, h, "does not measure tls:// and dns:// targets (no x_target in its answer)");
+        free(ctrl);
+        vg__attempt(cc);
+        return;
+    }
     cc->cb(ctrl, (const char *)body, len, h, NULL, cc->arg);
     free(ctrl);
     vg__free(cc);
@@ -97,7 +106,8 @@ vg__attempt(struct vg__cc *cc)
 
 int
 vg_ctrl_fetch(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *const *helpers, size_t n,
-              unsigned timeout_ms, const char *body, vg_ctrl_done_cb cb, void *arg)
+              unsigned timeout_ms, const char *body, const char *target, vg_ctrl_done_cb cb,
+              void *arg)
 {
     struct vg__cc *cc;
 
@@ -109,6 +119,7 @@ vg_ctrl_fetch(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *const *helper
     cc->n = n;
     cc->timeout_ms = timeout_ms;
     cc->body = vg_xstrdup(body);
+    cc->target = target != NULL ? vg_xstrdup(target) : NULL;
     cc->cb = cb;
     cc->arg = arg;
     vg_buf_init(&cc->failures, 4096);

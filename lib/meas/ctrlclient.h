@@ -26,11 +26,13 @@ typedef void (*vg_ctrl_done_cb)(const struct vg_ctrl *ctrl, const char *raw, siz
 /*
  * Start the exchange. helpers[n] are http:// or https:// URLs (borrowed until the callback);
  * https helpers must present a certificate valid in ctx's trust store. body is the THRequest JSON
- * (copied). Each helper attempt is bounded by timeout_ms. Returns 0, or VG_EINVAL without calling
- * cb when n is 0.
+ * (copied). target (copied; NULL for a web page) is the x_target of a tls:// or dns:// THRequest:
+ * a helper whose THResponse does not echo it did not measure the target, and counts as failed
+ * (the next one is tried). Each helper attempt is bounded by timeout_ms. Returns 0, or VG_EINVAL
+ * without calling cb when n is 0.
  */
 VG_MUST_USE int vg_ctrl_fetch(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *const *helpers,
-                              size_t n, unsigned timeout_ms, const char *body, vg_ctrl_done_cb cb,
-                              void *arg);
+                              size_t n, unsigned timeout_ms, const char *body, const char *target,
+                              vg_ctrl_done_cb cb, void *arg);
 
 #endif

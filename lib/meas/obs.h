@@ -37,6 +37,9 @@ struct vg_obs_endpoint {
     char leaf_spki[65];
     size_t n_ca_spki;
     char ca_spki[VG_CTRL_MAX_CA][65]; /* SPKI hashes of the CA certificates the peer sent */
+    /* tls:// with a control: the certificate fails validation, but the control got the same one
+     * (the server's own); set by vg_verdict_mark_control (meas/verdict.h) */
+    bool ctrl_same_cert;
 };
 
 /* One reply of the --resolver server (depth 0), in arrival order, duplicates included. */

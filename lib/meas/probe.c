@@ -176,6 +176,7 @@ vg__probe_meas_finish(struct vg_meas *m)
                                                         : VG_TARGET_WEB;
     m->obs.host_is_ip = m->url.ip_family != 0;
     vg__probe_meas_networks(m);
+    vg_verdict_mark_control(&m->obs);
     vg_verdict_decide(&m->obs, &v);
     vg_rec_set_runtime(m->root, runtime);
     vg_rec_set_ooni(m->tk, &v, m->obs.ctrl != NULL);
@@ -198,6 +199,7 @@ vg__probe_meas_finish(struct vg_meas *m)
     r.x_evidence = vg_rec_evidence(m->root) != NULL ? vg_rec_evidence(m->root) : v.evidence;
     r.runtime = runtime;
     r.json = line != NULL ? line : "{}";
+    r.control_failure = m->obs.control_failure[0] != '\0' ? m->obs.control_failure : NULL;
     p->in_flight--;
     if (p->up != NULL && line != NULL) {
         vg_uploader_add(p->up, m->id, line);

@@ -69,9 +69,10 @@ vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, const char *raw, size_t raw
 }
 
 /* The THRequest for m's URL: the probe's own endpoints (an IP host, then the system resolver's
- * answers at depth 0) and the headers of its requests. */
+ * answers at depth 0; none for a dns:// target) and the headers of its requests. A tls:// or
+ * dns:// target goes in vigie's x_target (target, its canonical form). */
 static json_t *
-vg__probe_ctrl_threquest(const struct vg_meas *m)
+vg__probe_ctrl_threquest(const struct vg_meas *m, const char *target)
 {
     static const char *const headers[] = {"Accept",          VG_REC_ACCEPT,
                                           "Accept-Language", VG_REC_ACCEPT_LANGUAGE,
@@ -80,6 +81,9 @@ vg__probe_ctrl_threquest(const struct vg_meas *m)
     const char *ptrs[VG_DNS_MAX_ADDRS + 1];
     size_t n = 0;
 
+    if (strcmp(m->url.scheme, "dns") == 0) {
+        return vg_rec_threquest_target(target, NULL, 0, headers, 3);
+    }
     if (m->url.ip_family != 0) {
         snprintf(eps[n], sizeof(eps[n]), m->url.ip_family == 6 ? "[%s]:%u" : "%s:%u", m->url.host,
                  m->url.port);
@@ -93,6 +97,9 @@ vg__probe_ctrl_threquest(const struct vg_meas *m)
         ptrs[n] = eps[n];
         n++;
     }
+    if (target != NULL) {
+        return vg_rec_threquest_target(target, ptrs, n, headers, 3);
+    }
     return vg_rec_threquest(m->input, ptrs, n, headers, 3, false);
 }
 
@@ -104,9 +111,8 @@ vg__probe_ctrl_need(struct vg_meas *m)
     struct vg_probe *p = m->p;
     struct vg__ctrl_slot *slot;
 
-    /* The test-helper protocol is about web pages: tls:// and dns:// targets go without. */
-    if (p->slots == NULL || m->job != NULL || m->ctrl_asked || m->depth != 0 ||
-        strncmp(m->url.scheme, "http", 4) != 0) {
+    /* tls:// and dns:// targets too, through vigie's x_target extension of the protocol. */
+    if (p->slots == NULL || m->job != NULL || m->ctrl_asked || m->depth != 0) {
         return;
     }
     m->ctrl_asked = true;
@@ -120,17 +126,23 @@ vg__probe_ctrl_need(struct vg_meas *m)
     m->pending++;
     if (slot->state == VG__CTRL_NONE) {
         struct vg__ctrl_ctx *cx = vg_xcalloc(1, sizeof(*cx));
-        char *body;
+        char target[VG_URL_MAX];
+        bool web = strncmp(m->url.scheme, "http", 4) == 0;
+        char *body = NULL;
 
         slot->state = VG__CTRL_PENDING;
-        slot->request = vg__probe_ctrl_threquest(m);
-        body = json_dumps(slot->request, JSON_COMPACT);
+        if (web || vg_url_format(&m->url, target, sizeof(target)) == 0) {
+            slot->request = vg__probe_ctrl_threquest(m, web ? NULL : target);
+        }
+        if (slot->request != NULL) {
+            body = json_dumps(slot->request, JSON_COMPACT);
+        }
         cx->p = p;
         cx->slot = m->url_index;
         cx->t0 = uv_hrtime();
         if (body == NULL ||
             vg_ctrl_fetch(&p->loop, p->ctx, p->o.helpers, p->o.n_helpers, p->o.control_timeout_ms,
-                          body, vg__probe_ctrl_on_answer, cx) < 0) {
+                          body, web ? NULL : target, vg__probe_ctrl_on_answer, cx) < 0) {
             vg__probe_ctrl_on_answer(NULL, NULL, 0, NULL, "cannot build the control request", cx);
         }
         free(body);

@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "meas/control.h"
@@ -42,6 +43,45 @@ vg_rec_threquest(const char *url, const char *const *tcp_connect, size_t n,
     }
     return json_pack("{s:s, s:o, s:o, s:b}", "http_request", url, "http_request_headers", hdrs,
                      "tcp_connect", eps, "x_quic_enabled", quic);
+}
+
+/* tls://HOST:PORT -> https://HOST:PORT/, dns://NAME -> http://NAME/: the URL a helper that does
+ * not know x_target can read. */
+static int
+vg__th_target_compat(const char *target, char *out, size_t cap)
+{
+    struct vg_url u;
+
+    VG_TRY(vg_url_parse(target, &u));
+    if (strcmp(u.scheme, "tls") == 0) {
+        memcpy(u.scheme, "https", 6);
+    } else if (strcmp(u.scheme, "dns") == 0) {
+        memcpy(u.scheme, "http", 5);
+        u.port = 80;
+        u.port_explicit = false;
+    } else {
+        return VG_EINVAL;
+    }
+    memcpy(u.path, "/", 2);
+    return vg_url_format(&u, out, cap);
+}
+
+json_t *
+vg_rec_threquest_target(const char *target, const char *const *tcp_connect, size_t n,
+                        const char *const *headers_kv, size_t n_headers)
+{
+    char url[VG_URL_MAX];
+    json_t *req;
+
+    if (vg__th_target_compat(target, url, sizeof(url)) < 0) {
+        return NULL;
+    }
+    req = vg_rec_threquest(url, tcp_connect, n, headers_kv, n_headers, false);
+    if (req != NULL && json_object_set_new(req, "x_target", json_string(target)) < 0) {
+        json_decref(req);
+        return NULL;
+    }
+    return req;
 }
 
 /* ---- THRequest: reader ----------------------------------------------------------------------- */
@@ -75,6 +115,46 @@ vg__th_type_error(const char *key, const char *want, char *err, size_t errlen)
 {
     snprintf(err, errlen, "%s must be %s", key, want);
     return VG_EPROTO;
+}
+
+/* x_target (vigie's extension): a tls:// or dns:// target, measured instead of http_request. */
+static int
+vg__th_req_target(json_t *v, struct vg_rec_threq *r, char *err, size_t errlen)
+{
+    struct vg_url u;
+    const char *s;
+    int rc;
+
+    if (v == NULL || json_is_null(v)) {
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return vg__th_type_error("x_target", "a string", err, errlen);
+    }
+    s = json_string_value(v);
+    if (json_string_length(v) > VG_URL_MAX || strlen(s) != json_string_length(v)) {
+        snprintf(err, errlen, "x_target is longer than %d bytes", VG_URL_MAX);
+        return VG_EINVAL;
+    }
+    if (!vg_strncaseeq(s, "tls://", 6) && !vg_strncaseeq(s, "dns://", 6)) {
+        snprintf(err, errlen, "x_target is not a tls:// or dns:// target");
+        return VG_EINVAL;
+    }
+    if ((rc = vg_url_parse(s, &u)) < 0) {
+        snprintf(err, errlen, "x_target is not a valid target (%s)", vg_strerror(rc));
+        return VG_EINVAL;
+    }
+    free(r->url);
+    r->url = vg_xstrdup(s);
+    r->target = strcmp(u.scheme, "tls") == 0 ? VG_REC_TH_TLS : VG_REC_TH_DNS;
+    r->https = r->target == VG_REC_TH_TLS;
+    r->port = r->target == VG_REC_TH_TLS ? u.port : 0;
+    r->host_family = u.ip_family;
+    r->host_ip[0] = '\0';
+    if (u.ip_family != 0) {
+        snprintf(r->host_ip, sizeof(r->host_ip), "%s", u.host);
+    }
+    return 0;
 }
 
 static int
@@ -206,6 +286,9 @@ vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out, char 
         }
     }
     rc = vg__th_req_url(out, err, errlen);
+    if (rc == 0) {
+        rc = vg__th_req_target(json_object_get(root, "x_target"), out, err, errlen);
+    }
 out:
     json_decref(root);
     if (rc < 0) {
@@ -643,7 +726,8 @@ vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out)
         (rc = vg__th_check_ip_info(root)) < 0 ||
         (rc = vg__th_obj(root, "quic_handshake", &ignored)) < 0 ||
         (rc = vg__th_obj(root, "http3_request", &ignored)) < 0 ||
-        (rc = vg__th_str(root, "x_client_addr", out->client_addr, sizeof(out->client_addr))) < 0) {
+        (rc = vg__th_str(root, "x_client_addr", out->client_addr, sizeof(out->client_addr))) < 0 ||
+        (rc = vg__th_str(root, "x_target", out->target, sizeof(out->target))) < 0) {
         goto out;
     }
     if (vg_ip_classify(out->client_addr) < 0) {

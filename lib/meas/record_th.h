@@ -36,6 +36,21 @@ struct vg_ctrl;
 json_t *vg_rec_threquest(const char *url, const char *const *tcp_connect, size_t n,
                          const char *const *headers_kv, size_t n_headers, bool quic);
 
+/*
+ * vigie's extension for tls:// and dns:// targets (docs/helper.md, "tls:// and dns:// targets"):
+ * the THRequest's http_request is the https://HOST:PORT/ (tls) or http://NAME/ (dns) URL of the
+ * target, which any helper can read, and x_target the target itself; a vigie helper measures
+ * the target (the TLS handshake and chain on its port, or the resolution) and echoes x_target in
+ * its THResponse. A helper that does not echo it did not measure the target. target is the
+ * canonical form (vg_url_format) of a tls:// or dns:// input; tcp_connect and headers_kv as for
+ * vg_rec_threquest. NULL when target is not such a target or a string is not UTF-8.
+ */
+json_t *vg_rec_threquest_target(const char *target, const char *const *tcp_connect, size_t n,
+                                const char *const *headers_kv, size_t n_headers);
+
+/* What a THRequest asks to measure: a web page, or one of vigie's targets (x_target). */
+enum vg_rec_th_target { VG_REC_TH_WEB, VG_REC_TH_TLS, VG_REC_TH_DNS };
+
 /* A parsed THRequest. */
 struct vg_rec_threq {
     char *url;                      /* http_request, owned */
@@ -47,6 +62,9 @@ struct vg_rec_threq {
     char ips[VG_CTRL_PROBE_IPS][INET6_ADDRSTRLEN];
     size_t n_ignored; /* tcp_connect entries that are not IP:PORT, or past VG_CTRL_PROBE_IPS */
     bool quic;        /* x_quic_enabled (accepted, not measured: no QUIC in vigie) */
+    /* x_target: a tls:// or dns:// target, which url, port, host_family and host_ip then
+     * describe instead of http_request (port: the target's, explicit or 443) */
+    enum vg_rec_th_target target;
 };
 
 /*
@@ -54,15 +72,17 @@ struct vg_rec_threq {
  * vg_rec_threq_cleanup). Errors, with a human message in err: VG_EPROTO when the body is not
  * JSON, is not an object, or a known key has the wrong type; VG_EINVAL when http_request is
  * missing, is longer than VG_URL_MAX bytes, or is not an http(s) URL that lib/proto/url accepts
- * (the URL the engine will measure). Entries of tcp_connect that are not IP:PORT are skipped
- * (counted in n_ignored), as oohelperd skips them.
+ * (the URL the engine will measure), or when x_target is present and is not a tls:// or dns://
+ * target lib/proto/url accepts. Entries of tcp_connect that are not IP:PORT are skipped (counted
+ * in n_ignored), as oohelperd skips them.
  */
 VG_MUST_USE int vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out,
                                    char *err, size_t errlen);
 /* Release r's URL and zero it; r may be NULL, and cleaning twice is harmless. */
 void vg_rec_threq_cleanup(struct vg_rec_threq *r);
 /* The ports oohelperd measures for r's URL (into ports[2]): its explicit port, else 443 for
- * https, else 80 and 443. Returns how many (1 or 2). */
+ * https, else 80 and 443; a tls:// target's port. Returns how many (1 or 2). A dns:// target has
+ * no endpoint (the helper measures none), whatever this says. */
 size_t vg_rec_threq_ports(const struct vg_rec_threq *r, uint16_t ports[2]);
 
 /* ---- THResponse -------------------------------------------------------------------------- */
@@ -81,7 +101,9 @@ struct vg_rec_thresp_opts {
  * vg_rec_threq_ports), tls_handshake and dns, the final request for http_request. When page is
  * not NULL, http_request comes from that measurement instead (see
  * vg_rec_thresponse_fetched_probe_addr). Failure strings are mapped to the legacy ones OONI's
- * helper reports. Errors: VG_EPROTO when meas (or page) is not a measurement, *out NULL.
+ * helper reports. For a tls:// or dns:// target (r->target) http_request is null (nothing was
+ * fetched) and x_target echoes r->url. Errors: VG_EPROTO when meas (or page) is not a
+ * measurement, *out NULL.
  */
 VG_MUST_USE int vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *page,
                                                    size_t page_len, const struct vg_rec_threq *r,
@@ -105,9 +127,10 @@ const char *vg_rec_th_http_failure(const char *failure, bool during_dns);
 
 /*
  * Parse a THResponse (JSON text, len bytes, untrusted) into *out: oohelperd's keys and vigie's
- * x_ extensions. Unknown keys are ignored; missing keys leave the defaults (empty / -1). Errors:
- * VG_EINVAL when out is NULL, VG_ETOOBIG when len exceeds VG_CTRL_RESPONSE_MAX, VG_EPROTO when
- * the text is not a JSON object or a key has the wrong type; *out is then left empty.
+ * x_ extensions (x_target into out->target). Unknown keys are ignored; missing keys leave the
+ * defaults (empty / -1). Errors: VG_EINVAL when out is NULL, VG_ETOOBIG when len exceeds
+ * VG_CTRL_RESPONSE_MAX, VG_EPROTO when the text is not a JSON object or a key has the wrong type;
+ * *out is then left empty.
  */
 VG_MUST_USE int vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out);
 

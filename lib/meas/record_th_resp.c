@@ -462,7 +462,10 @@ vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *pag
     }
     tcp = vg__th_resp_tcp(vg__th_array(tk, "tcp_connect"), r, o);
     tls = vg__th_resp_tls(vg__th_array(tk, "tls_handshakes"), r, o, ipinfo);
-    http = vg__th_resp_http(vg__th_array(ptk, "requests"), vg__th_array(ptk, "queries"));
+    /* A tls:// or dns:// target fetches nothing: no http_request to report. */
+    http = r->target != VG_REC_TH_WEB
+               ? json_null()
+               : vg__th_resp_http(vg__th_array(ptk, "requests"), vg__th_array(ptk, "queries"));
     resp = json_pack("{s:o, s:o, s:{}, s:o, s:n, s:o, s:o}", "tcp_connect", tcp, "tls_handshake",
                      tls, "quic_handshake", "http_request", http, "http3_request", "dns", dns,
                      "ip_info", ipinfo);
@@ -470,6 +473,9 @@ vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *pag
     json_decref(proot);
     if (resp == NULL) {
         return VG_EINTERNAL;
+    }
+    if (r->target != VG_REC_TH_WEB) {
+        json_object_set_new(resp, "x_target", json_string(r->url));
     }
     if (o->client_addr != NULL) {
         json_object_set_new(resp, "x_client_addr", json_string(o->client_addr));

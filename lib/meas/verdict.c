@@ -12,7 +12,8 @@
  * validate (tls.mitm), a known block page (http.blockpage), and an https page fetched over a
  * valid certificate (accessible). The evidence adds that the control failed.
  *
- * WITH A CONTROL the rules C1 to C11 of verdict_ctrl.c apply (docs/verdicts.md).
+ * WITH A CONTROL the rules C1 to C11 of verdict_ctrl.c apply (docs/verdicts.md); for tls:// and
+ * dns:// targets, T1 to T5 of verdict_target.c.
  *
  * Every evidence sentence names what the probe saw and what the control saw.
  */
@@ -377,8 +378,17 @@ vg_verdict_decide(const struct vg_obs *o, struct vg_decision *v)
     memset(v, 0, sizeof(*v));
     v->verdict = VG_VERDICT_UNKNOWN;
     if (o->target != VG_TARGET_WEB) {
+        /* OONI's keys stay null (not web_connectivity); vigie's DNS consistency is kept. */
         vg_cmp_ooni(o, NULL, &v->ooni, &v->blocking, &v->accessible);
+        if (o->ctrl != NULL) {
+            v->ooni.x_dns_consistency = vg_cmp_dns_consistency(o, o->ctrl, true);
+            vg__verdict_target_with_control(o, o->ctrl, v);
+            return;
+        }
         vg__decide_endpoint(o, v);
+        if (o->control_failure[0] != '\0') {
+            vg__verdict_control_unreachable(o, v);
+        }
         return;
     }
     /* OONI's keys (null is -1, not the 0 of memset), blocking and accessible. Without a control
@@ -421,8 +431,10 @@ vg_blockpage_match(const unsigned char *body, size_t len)
  * What one address showed by itself (x_endpoints): a connect failure tells nothing of the site
  * (unknown); a handshake cut after the ClientHello (reset, timeout, EOF) is the signature of SNI
  * filtering (blocked), another handshake failure is not (unknown); a completed handshake with an
- * invalid certificate is a man-in-the-middle (intercepted); anything else, including an
- * endpoint without TLS, is accessible. *failure gets the failure behind the verdict, 0 if none.
+ * invalid certificate is a man-in-the-middle (intercepted), unless the control got the same
+ * certificate (ctrl_same_cert: a tls:// target's own, accessible with that failure); anything
+ * else, including an endpoint without TLS, is accessible. *failure gets the failure behind the
+ * verdict, 0 if none.
  */
 enum vg_verdict
 vg_verdict_endpoint(const struct vg_obs_endpoint *e, int *failure)
@@ -440,7 +452,8 @@ vg_verdict_endpoint(const struct vg_obs_endpoint *e, int *failure)
     }
     if (e->tls_attempted && e->verify_err != 0) {
         *failure = e->verify_err;
-        return VG_VERDICT_INTERCEPTED;
+        /* The control got the same certificate (a tls:// target): the server's own. */
+        return e->ctrl_same_cert ? VG_VERDICT_ACCESSIBLE : VG_VERDICT_INTERCEPTED;
     }
     return VG_VERDICT_ACCESSIBLE;
 }

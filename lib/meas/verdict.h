@@ -32,6 +32,10 @@ void vg_verdict_decide(const struct vg_obs *o, struct vg_decision *v);
 const char *vg_blocking_json(enum vg_blocking b); /* NULL for null, "false" for false */
 /* The verdict one endpoint showed by itself (x_endpoints), and the failure behind it (0: none). */
 enum vg_verdict vg_verdict_endpoint(const struct vg_obs_endpoint *e, int *failure);
+/* Before vg_verdict_decide and vg_verdict_endpoint, for a tls:// target with a control: set
+ * ctrl_same_cert on the endpoints whose invalid certificate the control got too (the same leaf or
+ * key: the server's own, e.g. self-signed), and clear it everywhere else. */
+void vg_verdict_mark_control(struct vg_obs *o);
 
 /* Body fingerprints of known block pages; returns the name of the first match or NULL. */
 const char *vg_blockpage_match(const unsigned char *body, size_t len);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * verdict_ctrl.c - vigie's verdict with a control; the probe-only rules, the entry point and the
- * tls:// and dns:// targets are in verdict.c.
+ * tls:// and dns:// targets without a control are in verdict.c, those targets with a control in
+ * verdict_target.c (which reuses C1 to C3, C5, C6 and C8).
  *
  * WITH A CONTROL (o->ctrl != NULL: a test helper's THResponse) blocked needs the control's
  * evidence or a self-evident proof, and a step that fails on both sides is down. First match:
@@ -689,6 +690,20 @@ vg__verdict_with_control(const struct vg_obs *o, const struct vg_ctrl *c, struct
         return;
     }
     vg__c_http(o, c, v);
+}
+
+/* tls:// and dns:// targets (verdict_target.c): the DNS rules, C1 to C3. */
+bool
+vg__verdict_ctrl_dns(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
+{
+    return vg__c_bogon(o, c, v) || vg__c_injected(o, c, v) || vg__c_dns_failure(o, c, v);
+}
+
+/* tls:// targets (verdict_target.c), after their own interception rule: C5, C6 and C8. */
+bool
+vg__verdict_ctrl_endpoints(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v)
+{
+    return vg__c_mitm_trusted(o, c, v) || vg__c_dns_inconsistent(o, c, v) || vg__c_connect(o, c, v);
 }
 
 /* A control was asked for and none came: keep only what needs no control. */

@@ -33,5 +33,15 @@ bool vg__verdict_cert_invalid(const struct vg_obs_endpoint *e);
 void vg__verdict_with_control(const struct vg_obs *o, const struct vg_ctrl *c,
                               struct vg_decision *v);
 void vg__verdict_control_unreachable(const struct vg_obs *o, struct vg_decision *v);
+/* verdict_ctrl.c, for the tls:// and dns:// targets: the DNS rules C1 to C3; C5, C6 and C8 (the
+ * endpoints). True when one decided. */
+bool vg__verdict_ctrl_dns(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decision *v);
+bool vg__verdict_ctrl_endpoints(const struct vg_obs *o, const struct vg_ctrl *c,
+                                struct vg_decision *v);
+
+/* verdict_target.c: the rules T1 to T5 for tls:// and dns:// targets with the control c (which
+ * measured the same target). v->ooni.x_dns_consistency is set. */
+void vg__verdict_target_with_control(const struct vg_obs *o, const struct vg_ctrl *c,
+                                     struct vg_decision *v);
 
 #endif
