@@ -11,6 +11,7 @@
 #define VG_EXIT_USAGE        2 /* bad option, unreadable input, nothing to measure */
 #define VG_EXIT_BAD_INPUT    3 /* done, no interference, but invalid input lines were skipped */
 #define VG_EXIT_STORE        4 /* serve, import: the database is unavailable or failed */
+#define VG_EXIT_CONTROL      5 /* probe: done, but no helper answered for some measurements */
 #define VG_EXIT_INTERRUPTED  130
 
 /* Lift the soft open-file limit to the hard one: measurements and connections hold sockets. */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proto/url.h"
 #include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -229,6 +230,15 @@ vg_engine_opts_duration(const char *cmd, const char *opt, const char *s, uint64_
     return 0;
 }
 
+bool
+vg_engine_opts_helper_url(const char *s)
+{
+    struct vg_url u;
+
+    return (vg_strncaseeq(s, "http://", 7) || vg_strncaseeq(s, "https://", 8)) &&
+           vg_url_parse(s, &u) == 0 && u.host[0] != '\0';
+}
+
 int
 vg_engine_opts_take(struct vg_engine_opts *e, int c, const char *arg)
 {
@@ -283,6 +293,13 @@ vg_engine_opts_take(struct vg_engine_opts *e, int c, const char *arg)
         *(const char **)field = arg;
         break;
     case VG__EO_HELPERS:
+        if (!vg_engine_opts_helper_url(arg)) {
+            fprintf(stderr,
+                    "vigie %s: %s must be an http:// or https:// URL with a host (a test helper, "
+                    "e.g. https://th.example.org/), not '%s'\n",
+                    e->cmd, opt, arg);
+            return -1;
+        }
         e->helpers = vg_xreallocarray(e->helpers, e->n_helpers + 1, sizeof(*e->helpers));
         e->helpers[e->n_helpers++] = arg;
         break;

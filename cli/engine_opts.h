@@ -47,6 +47,9 @@ VG_MUST_USE int vg_engine_opts_getopt(const struct vg_engine_opts *e, const stru
                                       const char *cmd_short, struct option *longopts, size_t cap,
                                       char *shortopts, size_t scap);
 
+/* s is a test helper's URL --helper takes: http:// or https:// with a host (lib/proto/url). */
+bool vg_engine_opts_helper_url(const char *s);
+
 /*
  * Take what getopt_long() returned (c, and arg its optarg): 1 when c is an engine option and its
  * value valid, 0 when c is not an engine option (the command's own), -1 when the value is not

@@ -23,6 +23,9 @@
 
 enum { VG_FMT_TABLE, VG_FMT_JSONL };
 
+#define VG__PROBE_CTRL_KINDS \
+    32 /* distinct reasons for a lost control warned about; more: counted */
+
 /* Per verdict, in the enum's order: the most severe first; the table shows the most severe seen. */
 struct url_stats {
     unsigned count[VG_VERDICT_COUNT];
@@ -48,6 +51,13 @@ struct run {
     const char **inputs;
     int write_error;
     bool locate; /* --locate */
+    /* --helper: the measurements that got no control, and each "HELPER: reason" warned about
+     * (once per helper and reason, owned) */
+    const char *const *helpers;
+    size_t n_helpers;
+    unsigned ctrl_lost;
+    char *ctrl_seen[VG__PROBE_CTRL_KINDS];
+    size_t n_ctrl_seen;
 };
 
 static struct vg_probe *vg_running_probe;
@@ -77,7 +87,8 @@ vg__probe_usage(const struct vg_engine_opts *e, FILE *f)
                "\n"
                "exit status: 0 no interference found, 1 interference found (blocked or\n"
                "intercepted), 2 usage or input error, 3 invalid input lines were skipped,\n"
-               "130 interrupted.\n");
+               "5 the control (--helper) was lost for some measurements, 130 interrupted;\n"
+               "1 wins over 5, which wins over 3.\n");
 }
 
 static double
@@ -115,6 +126,53 @@ vg__probe_is_interference(enum vg_verdict v)
     return v == VG_VERDICT_INTERCEPTED || v == VG_VERDICT_BLOCKED;
 }
 
+/* Length of the first "HELPER: reason" of a control failure ("HELPER: reason; HELPER: reason"):
+ * up to the "; " that starts another helper's reason. */
+static size_t
+vg__probe_ctrl_piece(const struct run *r, const char *f)
+{
+    for (const char *p = strstr(f, "; "); p != NULL; p = strstr(p + 2, "; ")) {
+        for (size_t i = 0; i < r->n_helpers; i++) {
+            size_t hl = strlen(r->helpers[i]);
+
+            if (strncmp(p + 2, r->helpers[i], hl) == 0 && p[2 + hl] == ':') {
+                return (size_t)(p - f);
+            }
+        }
+    }
+    return strlen(f);
+}
+
+/* A measurement got no control: warn on the first time a helper fails for a reason, not on
+ * every URL it fails for. */
+static void
+vg__probe_ctrl_lost(struct run *r, const char *f)
+{
+    r->ctrl_lost++;
+    while (*f != '\0') {
+        size_t n = vg__probe_ctrl_piece(r, f);
+        bool seen = false;
+
+        for (size_t i = 0; i < r->n_ctrl_seen && !seen; i++) {
+            seen = strlen(r->ctrl_seen[i]) == n && strncmp(r->ctrl_seen[i], f, n) == 0;
+        }
+        if (!seen && r->n_ctrl_seen < VG__PROBE_CTRL_KINDS) {
+            r->ctrl_seen[r->n_ctrl_seen++] = vg_xstrndup(f, n);
+            if (r->progress) {
+                fputs("\r\033[K", stderr);
+            }
+            fprintf(stderr,
+                    "vigie probe: warning: control lost (%.*s): measurements without a control "
+                    "get the probe-only verdicts, with control_failure set\n",
+                    (int)n, f);
+        }
+        f += n;
+        if (strncmp(f, "; ", 2) == 0) {
+            f += 2;
+        }
+    }
+}
+
 static void
 vg__probe_on_result(const struct vg_result *res, void *arg)
 {
@@ -128,6 +186,9 @@ vg__probe_on_result(const struct vg_result *res, void *arg)
         r->interference++;
     }
     s->count[vi]++;
+    if (res->control_failure != NULL) {
+        vg__probe_ctrl_lost(r, res->control_failure);
+    }
     if (res->x_cause != NULL && s->cause[vi][0] == '\0') {
         snprintf(s->cause[vi], sizeof(s->cause[vi]), "%s", res->x_cause);
     }
@@ -454,6 +515,11 @@ vg__probe_measure(struct run *r, struct vg_probe *p, const struct vg_probe_opts 
         draw_progress(r, true);
     }
     vg__probe_report(r, p, o, rc);
+    if (r->ctrl_lost > 0) {
+        fprintf(stderr, "vigie probe: control lost for %u of %zu measurements: %s%s\n",
+                r->ctrl_lost, r->done, r->n_ctrl_seen > 0 ? r->ctrl_seen[0] : "?",
+                r->n_ctrl_seen > 1 ? " (and other reasons, warned above)" : "");
+    }
     if (r->write_error != 0) {
         fprintf(stderr, "vigie probe: writing measurements failed: %s\n", strerror(r->write_error));
         return VG_EXIT_USAGE;
@@ -463,6 +529,9 @@ vg__probe_measure(struct run *r, struct vg_probe *p, const struct vg_probe_opts 
     }
     if (r->interference > 0) {
         return VG_EXIT_INTERFERENCE;
+    }
+    if (r->ctrl_lost > 0) {
+        return VG_EXIT_CONTROL;
     }
     return bad->n > 0 ? VG_EXIT_BAD_INPUT : VG_EXIT_OK;
 }
@@ -492,6 +561,8 @@ vg_cmd_probe(int argc, char **argv)
     if (e.o.collector != NULL && e.o.spool_dir == NULL) {
         e.o.spool_dir = vg_default_spool(spool_buf, sizeof(spool_buf));
     }
+    r.helpers = e.o.helpers;
+    r.n_helpers = e.o.n_helpers;
     vg_raise_fd_limit();
     if (vg_probe_new(&e.o, &p, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie probe: %s\n", err);
@@ -509,6 +580,9 @@ out:
         free(r.stats[i].hint);
     }
     free(r.stats);
+    for (size_t i = 0; i < r.n_ctrl_seen; i++) {
+        free(r.ctrl_seen[i]);
+    }
     vg_probe_free(p);
     free(files);
     vg_engine_opts_cleanup(&e);
