@@ -487,6 +487,60 @@ class TestProtocol(unittest.TestCase):
             self.assertNotIn("client=", line)
 
 
+class TestTargets(unittest.TestCase):
+    """vigie's x_target extension: a tls:// or dns:// target measured instead of http_request
+    (docs/helper.md "tls:// and dns:// targets")."""
+
+    def test_tls_target(self):
+        # A TLS server on a port that is not 443 (a mail server's 465, here ephemeral), whose
+        # own certificate is self-signed: the handshake and the chain, no page.
+        target = ep(FX["https"])
+        req = threquest("https://%s/" % target, [target])
+        req["x_target"] = "tls://%s/" % target
+        before = len(FX["https"].paths)
+        status, _, r = FX["helper"].measure(req)
+        self.assertEqual(status, 200, r)
+        self.assertEqual(list(r), ["tcp_connect", "tls_handshake", "quic_handshake",
+                                   "http_request", "http3_request", "dns", "ip_info",
+                                   "x_target", "x_client_addr"])
+        self.assertEqual(r["x_target"], "tls://%s/" % target)
+        self.assertIsNone(r["http_request"], "a tls:// target fetches nothing")
+        self.assertEqual(r["tcp_connect"], {target: {"status": True, "failure": None}})
+        t = r["tls_handshake"][target]
+        self.assertEqual((t["status"], t["failure"], t["x_valid"]),
+                         (False, "ssl_unknown_authority", False))
+        self.assertEqual(t["x_chain"][0]["sha256"], FX["cert_sha256"])
+        self.assertEqual(len(FX["https"].paths), before, "no HTTP request to a tls:// target")
+
+    def test_dns_target(self):
+        # A name to resolve: the helper's answers, no connection whatever tcp_connect says.
+        req = threquest("http://localhost/", [ep(FX["http"])])
+        req["x_target"] = "dns://localhost/"
+        before = len(FX["http"].paths)
+        status, _, r = FX["helper"].measure(req)
+        self.assertEqual(status, 200, r)
+        self.assertEqual(r["x_target"], "dns://localhost/")
+        self.assertIsNone(r["http_request"])
+        self.assertEqual((r["tcp_connect"], r["tls_handshake"]), ({}, {}))
+        self.assertIsNone(r["dns"]["failure"])
+        self.assertIn(HOST, r["dns"]["addrs"])
+        self.assertEqual(len(FX["http"].paths), before)
+
+    def test_web_page_has_no_x_target(self):
+        _, _, r = FX["helper"].measure(threquest(http_url("/title"), [ep(FX["http"])]))
+        self.assertNotIn("x_target", r)
+
+    def test_bad_targets(self):
+        helper = FX["helper"]
+        for target, status in ((42, 400), ("https://127.0.0.1/", 400), ("tls://", 400),
+                               ("tls://127.0.0.1:0", 400), ("smtp://127.0.0.1:25", 400)):
+            req = threquest(http_url("/title"), [])
+            req["x_target"] = target
+            got, _, r = helper.measure(req)
+            self.assertEqual(got, status, (target, r))
+            self.assertIn("x_target", r["error"], target)
+
+
 class TestSafety(unittest.TestCase):
     """Not an open proxy: without --allow-private, no private address is contacted."""
 
@@ -537,6 +591,16 @@ class TestSafety(unittest.TestCase):
         for ip in forms[:8]:
             canon = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, ip))
             self.assertEqual(r["ip_info"][canon]["flags"] & 4, 4, canon)
+
+    def test_private_target_refused(self):
+        # The bogon check applies to x_target's host, not to http_request's.
+        req = threquest("https://www.example.org/", [])
+        req["x_target"] = "tls://%s/" % ep(FX["https"])
+        before = len(FX["https"].paths)
+        status, _, r = self.helper.measure(req)
+        self.assertEqual(status, 403, r)
+        self.assertIn("not a public address", r["error"])
+        self.assertEqual(len(FX["https"].paths), before)
 
     def test_private_endpoints_dropped(self):
         # "localhost" resolves to 127.0.0.1: the name is measured, no private address is.

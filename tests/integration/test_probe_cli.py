@@ -1291,6 +1291,186 @@ class TestScale(ProbeCase):
 
 
 # --------------------------------------------------------------------------------------------
+# a lost control (issue 14): loud, and a malformed --helper refused
+
+
+def read_post(conn):
+    """Read one HTTP request with its Content-Length body from conn; False if the peer left."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = conn.recv(4096)
+        if not part:
+            return False
+        data += part
+    head, rest = data.split(b"\r\n\r\n", 1)
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":", 1)[1])
+    recv_exact(conn, n - len(rest))
+    return True
+
+
+def garbage_helper(server, conn):
+    if read_post(conn):
+        conn.sendall(b"\x00\x01\x02 this is not HTTP at all\r\n\r\n")
+
+
+def status500_helper(server, conn):
+    if read_post(conn):
+        send_response(conn, 500, "Internal Server Error",
+                      [("Content-Type", "text/plain"), ("Content-Length", "5")], b"oops\n")
+
+
+def nonjson_helper(server, conn):
+    if read_post(conn):
+        body = b"<html><title>not a helper</title></html>"
+        send_response(conn, 200, "OK", [("Content-Type", "text/html"),
+                                         ("Content-Length", str(len(body)))], body)
+
+
+def web_only_helper(server, conn):
+    """A valid THResponse without x_target: oohelperd (or an older vigie) answering the
+    http_request of a tls:// target's THRequest."""
+    if read_post(conn):
+        body = json.dumps({"tcp_connect": {}, "tls_handshake": {}, "quic_handshake": {},
+                           "http_request": {"body_length": -1, "discovered_h3_endpoint": "",
+                                            "failure": "unknown_error", "title": "",
+                                            "headers": {}, "status_code": -1},
+                           "http3_request": None, "dns": {"failure": None, "addrs": []},
+                           "ip_info": {}}).encode()
+        send_response(conn, 200, "OK", [("Content-Type", "application/json"),
+                                         ("Content-Length", str(len(body)))], body)
+
+
+class TestControlLost(ProbeCase):
+    """A lost control is loud: one warning per helper and reason (not one per URL), a summary
+    line, exit status 5; a malformed --helper is refused; a working helper prints nothing."""
+
+    WARN = "vigie probe: warning: control lost ("
+
+    @classmethod
+    def setUpClass(cls):
+        cls.servers = {name: Server(handler, name) for name, handler in (
+            ("garbage", garbage_helper), ("500", status500_helper),
+            ("nonjson", nonjson_helper), ("webonly", web_only_helper))}
+
+    @classmethod
+    def tearDownClass(cls):
+        for srv in cls.servers.values():
+            srv.close()
+
+    def helper(self, name):
+        return "http://%s:%d/" % (HOST, self.servers[name].port)
+
+    def lost(self, helpers, n, *extra):
+        urls = [http_url("/title?lost=%d" % i) for i in range(n)]
+        args = ["--control-timeout", "10s", "--parallel", "4"]
+        for h in helpers:
+            args += ["--helper", h]
+        r = probe(*(args + list(extra) + urls))
+        self.assertEqual(len(r.records), n, r.stderr)
+        for rec in r.records:
+            tk = rec["test_keys"]
+            self.assertIsNotNone(tk["control_failure"], brief(rec))
+            self.assertIsNone(tk["control"])
+            # the probe-only verdict of a cleartext page: unknown (the control would compare)
+            self.verdict(rec, "unknown", None)
+            self.assertIn("the control could not be obtained", tk["x_evidence"])
+        return r
+
+    def warnings(self, r):
+        return [line for line in r.stderr.splitlines() if line.startswith(self.WARN)]
+
+    def test_closed_port(self):
+        closed = "http://%s:%d/" % (HOST, FX["closed_port"])
+        r = self.lost([closed], 12)
+        self.assertEqual(r.rc, 5, r.stderr)
+        self.assertEqual(self.warnings(r),
+                         [self.WARN + closed + ": connection_refused): measurements without a "
+                          "control get the probe-only verdicts, with control_failure set"],
+                         r.stderr)
+        self.assertIn("vigie probe: control lost for 12 of 12 measurements: %s: "
+                      "connection_refused\n" % closed, r.stderr)
+
+    def test_garbage_500_and_not_json(self):
+        for name, reason in (("garbage", None), ("500", "HTTP status 500"),
+                             ("nonjson", "invalid THResponse")):
+            r = self.lost([self.helper(name)], 5)
+            self.assertEqual(r.rc, 5, (name, r.stderr))
+            warned = self.warnings(r)
+            self.assertEqual(len(warned), 1, (name, r.stderr))
+            self.assertIn(self.helper(name), warned[0])
+            if reason is not None:
+                self.assertIn(reason, warned[0])
+            self.assertIn("control lost for 5 of 5 measurements: " + self.helper(name),
+                          r.stderr)
+
+    def test_two_helpers_two_reasons(self):
+        closed = "http://%s:%d/" % (HOST, FX["closed_port"])
+        r = self.lost([closed, self.helper("500")], 6)
+        self.assertEqual(r.rc, 5, r.stderr)
+        warned = self.warnings(r)
+        self.assertEqual(len(warned), 2, r.stderr)
+        self.assertIn(closed + ": connection_refused", warned[0])
+        self.assertIn(self.helper("500") + ": HTTP status 500", warned[1])
+        self.assertIn("control lost for 6 of 6 measurements: %s: connection_refused (and other "
+                      "reasons, warned above)" % closed, r.stderr)
+
+    def test_exit_status_order(self):
+        # 5 wins over 3 (an invalid input skipped) ...
+        r = probe("--helper", self.helper("500"), "not a url", http_url("/title?order"))
+        self.assertEqual(r.rc, 5, r.stderr)
+        self.assertIn("(skipped)", r.stderr)
+        # ... and 1 (interference, decided without a control) wins over 5: a tls:// target
+        # whose helper does not know x_target gets the probe-only rules, loudly.
+        target = "tls://%s:%d" % (HOST, FX["selfsigned"].port)
+        r = probe("--ca-file", FX["certs"]["ca.pem"], "--helper", self.helper("webonly"), target)
+        self.assertEqual(r.rc, 1, r.stderr)
+        self.verdict(r.records[0], "intercepted", "tls.mitm")
+        self.assertIn("does not measure tls:// and dns:// targets", self.warnings(r)[0])
+        self.assertIn("control lost for 1 of 1 measurements", r.stderr)
+
+    def test_bad_helper_urls(self):
+        for bad in ("notaurl", "ftp://x", "http://", "https:///path", "127.0.0.1:8080",
+                    "http://user@th.example/"):
+            for cmd in (["probe"], ["monitor"]):
+                rc, out, err, _ = run_vigie(cmd + ["--helper", bad, http_url("/title")])
+                self.assertEqual(rc, 2, (cmd, bad, err))
+                self.assertEqual(out, b"")
+                self.assertIn("--helper must be an http:// or https:// URL with a host", err)
+                self.assertIn("'%s'" % bad, err)
+
+    def test_working_helper_is_quiet(self):
+        helper = harness.Server(VIGIE, "helper", "--allow-private")
+        try:
+            r = probe("--helper", helper.url, http_url("/title?quiet"))
+            self.assertEqual(r.rc, 0, r.stderr)
+            self.assertNotIn("warning", r.stderr)
+            self.assertNotIn("control lost", r.stderr)
+            self.assertIsNone(r.records[0]["test_keys"]["control_failure"])
+            self.assertIsNotNone(r.records[0]["test_keys"]["control"])
+            # failover: a dead first helper, a working second one: a control, no warning
+            closed = "http://%s:%d/" % (HOST, FX["closed_port"])
+            r = probe("--helper", closed, "--helper", helper.url, http_url("/title?failover"))
+            self.assertEqual(r.rc, 0, r.stderr)
+            self.assertNotIn("control lost", r.stderr)
+            # the issue's mail server: its own self-signed certificate, which the control gets
+            # too, is not an interception
+            target = "tls://%s:%d" % (HOST, FX["selfsigned"].port)
+            r = probe("--ca-file", FX["certs"]["ca.pem"], "--helper", helper.url, target)
+            self.assertEqual(r.rc, 0, r.stderr)
+            rec = r.records[0]
+            self.verdict(rec, "accessible", None)
+            self.assertIn("the control got the same one", rec["test_keys"]["x_evidence"])
+            self.check(rec, "test_keys.control.x_target", target + "/")
+            self.check(rec, "test_keys.x_endpoints.0.verdict", "accessible")
+            self.check(rec, "test_keys.x_affected_addresses", [])
+        finally:
+            helper.stop()
+
+
+# --------------------------------------------------------------------------------------------
 
 
 if __name__ == "__main__":
