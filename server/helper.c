@@ -268,6 +268,12 @@ vg__helper_submit(struct vg__req *rq, bool with_endpoints)
     char eps[VG_TH_MAX_ENDPOINTS][INET6_ADDRSTRLEN + 8], err[512];
     const char *ptrs[VG_TH_MAX_ENDPOINTS];
     struct vg_job job;
+    /* oohelperd's fetch: the probe's User-Agent, Accept and Accept-Language, and a body_length
+     * counted up to its 16 MiB limit (the engine keeps only its --body-max of the bytes). */
+    struct vg_job_fetch fetch = {.user_agent = rq->threq.user_agent,
+                                 .accept = rq->threq.accept,
+                                 .accept_language = rq->threq.accept_language,
+                                 .body_count_max = VG_CTRL_BODY_LENGTH_MAX};
     size_t n = 0;
     int rc;
     bool done;
@@ -289,7 +295,7 @@ vg__helper_submit(struct vg__req *rq, bool with_endpoints)
     rq->pending++;
     pthread_mutex_unlock(&h->mu);
     rq->phase = VG__WAITING;
-    rc = vg_probe_submit(h->probe, &job, vg__on_result, rq, err, sizeof(err));
+    rc = vg_probe_submit_fetch(h->probe, &job, &fetch, vg__on_result, rq, err, sizeof(err));
     if (rc < 0) {
         /* The callback never runs for a refused job. */
         pthread_mutex_lock(&h->mu);

@@ -169,6 +169,21 @@ struct vg_job {
  */
 int vg_probe_submit(struct vg_probe *p, const struct vg_job *job, vg_result_cb cb, void *arg,
                     char *err, size_t errlen);
+
+/* How a job fetches its page (vg_probe_submit_fetch); a zeroed struct is the engine's way. */
+struct vg_job_fetch {
+    /* Request headers (borrowed until the submission returns; one line each, checked by the
+     * caller: no control character), NULL: the engine's own (VG_REC_* of meas/record.h). */
+    const char *user_agent, *accept, *accept_language;
+    /* Past the body_max bytes kept, read on and count the body's bytes without keeping them, up
+     * to this many in all, for the response's length (x_body_length). 0: stop at body_max. */
+    size_t body_count_max;
+};
+
+/* vg_probe_submit with the page fetched as fetch says (NULL: as vg_probe_submit). */
+int vg_probe_submit_fetch(struct vg_probe *p, const struct vg_job *job,
+                          const struct vg_job_fetch *fetch, vg_result_cb cb, void *arg, char *err,
+                          size_t errlen);
 /* Run the engine loop until vg_probe_stop() and the end of the jobs in flight. */
 int vg_probe_serve(struct vg_probe *p);
 /* Thread-safe: ask a serving probe to finish. */

@@ -19,7 +19,11 @@ Certificates: NAME.pem (leaf + intermediate) from --cert-dir.  The settings file
   alt-cert NAME SRC-PREFIX
 and then clients whose address is in SRC-PREFIX get the second certificate of
 NAME from --alt-cert-dir instead (same CA, another key): like a CDN whose edge
-servers each have their own certificate.
+servers each have their own certificate.  It may also hold
+  leaf-only NAME
+and then every client gets NAME's certificate from --leaf-only-dir, a leaf the
+lab root issued itself, sent alone (no intermediate): a server whose chain is
+its leaf, which validates only against a store that has its issuer.
 """
 
 import argparse
@@ -86,11 +90,14 @@ CAPTCHA_PAGE = b"""<!DOCTYPE html>
 
 
 def parse_settings(lines):
-    """{"alt-cert": [(name, ip_network)], "alt-page": [(name, ip_network)]}."""
-    rules = {"alt-cert": [], "alt-page": []}
+    """{"alt-cert": [(name, ip_network)], "alt-page": [(name, ip_network)],
+    "leaf-only": {name}}."""
+    rules = {"alt-cert": [], "alt-page": [], "leaf-only": set()}
     for w in lines:
-        if w[0] in rules and len(w) == 3:
+        if w[0] in ("alt-cert", "alt-page") and len(w) == 3:
             rules[w[0]].append((w[1].lower(), ipaddress.ip_network(w[2], strict=False)))
+        elif w[0] == "leaf-only" and len(w) == 2:
+            rules["leaf-only"].add(w[1].lower())
         else:
             raise ValueError("unknown setting %r" % " ".join(w))
     return rules
@@ -219,8 +226,10 @@ class SiteServer(http.server.ThreadingHTTPServer):
             return super().finish_request(request, client_address)
         request.settimeout(15)
         client = ipaddress.ip_address(client_address[0])
-        alt = {name for name, net in self.settings.get()["alt-cert"] if client in net}
-        ctx = self.tls.context_for(self.default_site, alt, self.addr)
+        settings = self.settings.get()
+        alt = {name for name, net in settings["alt-cert"] if client in net}
+        leaf = settings["leaf-only"]
+        ctx = self.tls.context_for(self.default_site, alt, self.addr, leaf)
         if alt:
             lc.log("%s %s:%d gets the alternate certificate of %s", client_address[0], self.addr,
                    self.port, " ".join(sorted(alt)))
@@ -238,18 +247,21 @@ class SiteServer(http.server.ThreadingHTTPServer):
 class Certs:
     """TLS contexts per site: the normal certificates and the alternate ones."""
 
-    def __init__(self, sites, cert_dir, alt_dir):
-        self.dirs = {False: cert_dir, True: alt_dir}
+    def __init__(self, sites, cert_dir, alt_dir, leaf_dir=None):
+        # variant: False (the usual chain), True (alt-cert), "leaf" (leaf-only)
+        self.dirs = {False: cert_dir, True: alt_dir, "leaf": leaf_dir}
         self.names = set(sites)
         self.hosted = {}  # address -> names it serves
         for name, site in sites.items():
             for a in site["addrs"]:
                 self.hosted.setdefault(a, set()).add(name)
-        self.leaf = {}  # (name, alt) -> context holding only that certificate
+        self.leaf = {}  # (name, variant) -> context holding only that certificate
         for name in sites:
             self.leaf[(name, False)] = self._ctx(cert_dir, name)
             if alt_dir:
                 self.leaf[(name, True)] = self._ctx(alt_dir, name)
+            if leaf_dir and os.path.exists(os.path.join(leaf_dir, name + ".pem")):
+                self.leaf[(name, "leaf")] = self._ctx(leaf_dir, name)  # sites.txt's only
         self.accept = {}  # (default site, frozenset(alt names)) -> context to accept with
         self.lock = threading.Lock()
 
@@ -259,23 +271,29 @@ class Certs:
         ctx.load_cert_chain(os.path.join(d, name + ".pem"), os.path.join(d, name + ".key"))
         return ctx
 
-    def context_for(self, default_site, alt, addr):
+    def context_for(self, default_site, alt, addr, leaf_only=frozenset()):
         """The context to accept a connection with: the default site's certificate when the
         client sends no SNI, and an SNI callback that switches to the named site's (its
-        alternate certificate when the name is in alt)."""
+        leaf alone when the name is in leaf_only, else its alternate certificate when the name
+        is in alt)."""
         alt = frozenset(n for n in alt if (n, True) in self.leaf)
-        key = (default_site, alt, addr)
+        leaf_only = frozenset(n for n in leaf_only if (n, "leaf") in self.leaf)
+        key = (default_site, alt, addr, leaf_only)
+
+        def variant(name):
+            return "leaf" if name in leaf_only else name in alt
+
         with self.lock:
             ctx = self.accept.get(key)
             if ctx is None:
-                ctx = self._ctx(self.dirs[default_site in alt], default_site)
+                ctx = self._ctx(self.dirs[variant(default_site)], default_site)
 
                 hosted = self.hosted.get(addr, set())
 
-                def pick(sslobj, server_name, _ctx, alt=alt, hosted=hosted):
+                def pick(sslobj, server_name, _ctx, hosted=hosted):
                     name = (server_name or "").lower()
                     if name in hosted:
-                        sslobj.context = self.leaf[(name, name in alt)]
+                        sslobj.context = self.leaf[(name, variant(name))]
                     return None
 
                 ctx.sni_callback = pick
@@ -289,7 +307,9 @@ def main():
     ap.add_argument("--sites-dir", required=True)
     ap.add_argument("--cert-dir", required=True, help="NAME.pem (leaf + chain) and NAME.key")
     ap.add_argument("--alt-cert-dir", help="the alternate NAME.pem and NAME.key (alt-cert)")
-    ap.add_argument("--settings", help="alt-cert rules, re-read when replaced")
+    ap.add_argument("--leaf-only-dir", help="NAME.pem (a leaf alone) and NAME.key (leaf-only)")
+    ap.add_argument("--settings", help="alt-cert, alt-page and leaf-only rules, re-read when "
+                    "replaced")
     ap.add_argument("--redirects", help="HOST PATH STATUS LOCATION lines")
     ap.add_argument("--ready")
     args = ap.parse_args()
@@ -297,7 +317,7 @@ def main():
     lc.exit_on_signals()
 
     sites = load_sites(args.zone, args.sites_dir)
-    certs = Certs(sites, args.cert_dir, args.alt_cert_dir)
+    certs = Certs(sites, args.cert_dir, args.alt_cert_dir, args.leaf_only_dir)
     redirects = load_redirects(args.redirects)
     for (host, _path) in redirects:
         if host not in sites:

@@ -31,7 +31,9 @@ struct vg_ctrl_endpoint {
     char leaf_sha256[65]; /* hex */
     char leaf_spki[65];   /* hex SHA-256 of the leaf SubjectPublicKeyInfo */
     size_t n_ca_spki;
-    char ca_spki[VG_CTRL_MAX_CA][65]; /* SPKI hashes of the chain's CA certificates */
+    /* SPKI hashes of the chain's CA certificates: the chain the control validated, up to its
+     * trust anchor (a vigie helper from issue 14 on; earlier ones: the chain as served) */
+    char ca_spki[VG_CTRL_MAX_CA][65];
 };
 
 struct vg_ctrl {

@@ -36,7 +36,9 @@ struct vg_obs_endpoint {
     char leaf_sha256[65]; /* hex, "" when no handshake completed */
     char leaf_spki[65];
     size_t n_ca_spki;
-    char ca_spki[VG_CTRL_MAX_CA][65]; /* SPKI hashes of the CA certificates the peer sent */
+    /* SPKI hashes of the CA certificates of the chain the device validated (up to its trust
+     * anchor), or of those the peer sent when it did not validate (or, OONI data, as sent) */
+    char ca_spki[VG_CTRL_MAX_CA][65];
     /* tls:// with a control: the certificate fails validation, but the control got the same one
      * (the server's own); set by vg_verdict_mark_control (meas/verdict.h) */
     bool ctrl_same_cert;

@@ -216,9 +216,8 @@ vg__probe_meas_finish(struct vg_meas *m)
         vg__probe_ctrl_release(&p->slots[m->url_index]);
     }
     if (m->job != NULL) {
-        free(m->job->url);
-        free(m->job->eps);
-        VG_FREE(m->job);
+        vg__probe_job_free(m->job);
+        m->job = NULL;
     }
     uv_close((uv_handle_t *)&m->dns_timer, vg__probe_meas_closed);
     vg__probe_schedule(p);

@@ -79,6 +79,7 @@ vg__probe_ctrl_threquest(const struct vg_meas *m, const char *target)
                                           "User-Agent",      VG_REC_USER_AGENT};
     char eps[VG_DNS_MAX_ADDRS + 1][VG_DNS_NAME_MAX + 16];
     const char *ptrs[VG_DNS_MAX_ADDRS + 1];
+    json_t *req;
     size_t n = 0;
 
     if (strcmp(m->url.scheme, "dns") == 0) {
@@ -100,7 +101,12 @@ vg__probe_ctrl_threquest(const struct vg_meas *m, const char *target)
     if (target != NULL) {
         return vg_rec_threquest_target(target, ptrs, n, headers, 3);
     }
-    return vg_rec_threquest(m->input, ptrs, n, headers, 3, false);
+    req = vg_rec_threquest(m->input, ptrs, n, headers, 3, false);
+    /* a vigie helper then handshakes on the URL's port even when it is not 443 */
+    if (req != NULL) {
+        vg_rec_threquest_ask_tls(req);
+    }
+    return req;
 }
 
 /* Called once the probe knows its own addresses for the URL (depth 0): ask the control, or

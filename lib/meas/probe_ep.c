@@ -97,6 +97,15 @@ vg__probe_ep_tls_summary(struct vg_obs_endpoint *oe, int status, const struct vg
     oe->self_signed = ti->certs[0].self_signed;
     memcpy(oe->leaf_sha256, ti->certs[0].sha256, sizeof(oe->leaf_sha256));
     memcpy(oe->leaf_spki, ti->certs[0].spki_sha256, sizeof(oe->leaf_spki));
+    /* The CA keys of the chain this device validated (its trust anchor included, even when the
+     * server sent its leaf alone), else those the peer sent. */
+    if (ti->n_verified > 1) {
+        for (size_t i = 1; i < ti->n_verified && oe->n_ca_spki < VG_CTRL_MAX_CA; i++) {
+            memcpy(oe->ca_spki[oe->n_ca_spki++], ti->verified[i].spki_sha256,
+                   sizeof(oe->ca_spki[0]));
+        }
+        return;
+    }
     for (size_t i = 1; i < ti->n_certs && oe->n_ca_spki < VG_CTRL_MAX_CA; i++) {
         memcpy(oe->ca_spki[oe->n_ca_spki++], ti->certs[i].spki_sha256, sizeof(oe->ca_spki[0]));
     }

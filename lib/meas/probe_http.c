@@ -74,6 +74,7 @@ vg__probe_http_finish(struct vg_meas *m, int failure)
         resp.head_bytes = f->x.in.data;
         resp.body = body;
         resp.body_len = f->x.body.len;
+        resp.body_total = f->x.body_total;
         resp.truncated = f->x.truncated;
         vg_sha256_hex(body, f->x.body.len, sha);
         resp.body_sha256 = sha;
@@ -105,6 +106,7 @@ void
 vg__probe_fetch_start(struct vg_meas *m, struct vg__ep *ep)
 {
     struct vg__fetch *f = vg_xcalloc(1, sizeof(*f));
+    const struct vg__job *j = m->job;
     char host[VG_DNS_NAME_MAX + 16];
     int rc;
 
@@ -122,11 +124,17 @@ vg__probe_fetch_start(struct vg_meas *m, struct vg__ep *ep)
     if (m->url.port_explicit && !vg_url_default_port(&m->url)) {
         snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", m->url.port);
     }
-    rc = vg_buf_appendf(&f->req,
-                        "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
-                        "Accept: " VG_REC_ACCEPT "\r\nAccept-Language: " VG_REC_ACCEPT_LANGUAGE
-                        "\r\nConnection: close\r\n\r\n",
-                        m->url.path, host, VG_REC_USER_AGENT);
+    if (j != NULL && j->body_count_max > 0) {
+        f->x.count_max = j->body_count_max;
+    }
+    /* A job's headers are the THRequest's (the helper forwards them, as oohelperd does). */
+    rc = vg_buf_appendf(
+        &f->req,
+        "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: %s\r\n"
+        "Accept-Language: %s\r\nConnection: close\r\n\r\n",
+        m->url.path, host, j != NULL && j->user_agent != NULL ? j->user_agent : VG_REC_USER_AGENT,
+        j != NULL && j->accept != NULL ? j->accept : VG_REC_ACCEPT,
+        j != NULL && j->accept_language != NULL ? j->accept_language : VG_REC_ACCEPT_LANGUAGE);
     if (rc < 0 || vg_httpx_start(&f->x, ep->conn, f->req.data, f->req.len,
                                  vg__probe_step_ms(m, m->p->o.http_timeout_ms),
                                  vg__probe_http_on_fetched, m) < 0) {

@@ -91,6 +91,8 @@ struct vg__job {
     struct sockaddr_storage *eps;
     size_t n_eps;
     bool control;
+    char *user_agent, *accept, *accept_language; /* owned, NULL: the engine's (vg_job_fetch) */
+    size_t body_count_max;                       /* vg_job_fetch */
     uint64_t deadline; /* uv_hrtime() by which the measurement ends, 0: none (vg_job) */
     vg_result_cb cb;
     void *arg;

@@ -34,6 +34,9 @@ vg__probe_job_free(struct vg__job *j)
     }
     free(j->url);
     free(j->eps);
+    free(j->user_agent);
+    free(j->accept);
+    free(j->accept_language);
     free(j);
 }
 
@@ -87,6 +90,14 @@ int
 vg_probe_submit(struct vg_probe *p, const struct vg_job *job, vg_result_cb cb, void *arg, char *err,
                 size_t errlen)
 {
+    return vg_probe_submit_fetch(p, job, NULL, cb, arg, err, errlen);
+}
+
+int
+vg_probe_submit_fetch(struct vg_probe *p, const struct vg_job *job,
+                      const struct vg_job_fetch *fetch, vg_result_cb cb, void *arg, char *err,
+                      size_t errlen)
+{
     struct vg__job *j;
     struct vg_url u;
     int rc = vg_url_parse(job->url, &u);
@@ -111,6 +122,13 @@ vg_probe_submit(struct vg_probe *p, const struct vg_job *job, vg_result_cb cb, v
     }
     j->url = vg_xstrdup(job->url);
     j->control = job->control;
+    if (fetch != NULL) {
+        j->user_agent = fetch->user_agent != NULL ? vg_xstrdup(fetch->user_agent) : NULL;
+        j->accept = fetch->accept != NULL ? vg_xstrdup(fetch->accept) : NULL;
+        j->accept_language =
+            fetch->accept_language != NULL ? vg_xstrdup(fetch->accept_language) : NULL;
+        j->body_count_max = fetch->body_count_max;
+    }
     j->deadline = job->deadline_ms > 0 ? uv_hrtime() + (uint64_t)job->deadline_ms * 1000000 : 0;
     j->cb = cb;
     j->arg = arg;

@@ -228,6 +228,17 @@ vg_rec_add_tcp_connect(json_t *tk, const struct vg_rec_event *ev, const char *ip
                                     "tags", vg__rec_tags(ev->depth), "transaction_id", ev->tid));
 }
 
+/* vigie's summary of one certificate (x_certificates, x_verified_chain). */
+static json_t *
+vg__rec_cert_summary(const struct vg_cert *c)
+{
+    return json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:b}", "subject",
+                     vg__rec_jpeer((const uint8_t *)c->subject, strlen(c->subject)), "issuer",
+                     vg__rec_jpeer((const uint8_t *)c->issuer, strlen(c->issuer)), "not_before",
+                     c->not_before, "not_after", c->not_after, "sha256", c->sha256, "spki_sha256",
+                     c->spki_sha256, "self_signed", c->self_signed);
+}
+
 /* peer_certificates (the DER, base64) and vigie's x_certificates (a summary of each). */
 static json_t *
 vg__rec_certs(const struct vg_tls_info *ti, json_t **summaries)
@@ -243,13 +254,7 @@ vg__rec_certs(const struct vg_tls_info *ti, json_t **summaries)
             json_array_append_new(certs, json_pack("{s:s, s:s}", "data", b64, "format", "base64"));
             free(b64);
         }
-        json_array_append_new(
-            sum,
-            json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:b}", "subject",
-                      vg__rec_jpeer((const uint8_t *)c->subject, strlen(c->subject)), "issuer",
-                      vg__rec_jpeer((const uint8_t *)c->issuer, strlen(c->issuer)), "not_before",
-                      c->not_before, "not_after", c->not_after, "sha256", c->sha256, "spki_sha256",
-                      c->spki_sha256, "self_signed", c->self_signed));
+        json_array_append_new(sum, vg__rec_cert_summary(c));
     }
     *summaries = sum;
     return certs;
@@ -260,21 +265,25 @@ vg_rec_add_tls_handshake(json_t *tk, const struct vg_rec_event *ev, const char *
                          const char *server_name, int handshake_failure,
                          const struct vg_tls_info *ti)
 {
-    json_t *sums, *certs = vg__rec_certs(ti, &sums);
+    json_t *sums, *certs = vg__rec_certs(ti, &sums), *verified = json_array(), *hs;
 
-    json_array_append_new(
-        json_object_get(tk, "tls_handshakes"),
-        json_pack(
-            "{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, s:o, "
-            "s:o}",
-            "network", "tcp", "address", address, "cipher_suite", ti != NULL ? ti->cipher : "",
-            "failure", vg__rec_jfailure(ti != NULL ? ti->verify_err : handshake_failure),
-            "negotiated_protocol", ti != NULL ? ti->alpn : "", "no_tls_verify", 0,
-            "peer_certificates", certs, "server_name", server_name, "t0", ev->t0, "t", ev->t,
-            "tags", vg__rec_tags(ev->depth), "tls_version", ti != NULL ? ti->version : "",
-            "transaction_id", ev->tid, "x_certificates", sums, "x_handshake_failure",
-            vg__rec_jfailure(handshake_failure), "x_verify_reason",
-            ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason) : json_null()));
+    hs = json_pack(
+        "{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, s:o, "
+        "s:o}",
+        "network", "tcp", "address", address, "cipher_suite", ti != NULL ? ti->cipher : "",
+        "failure", vg__rec_jfailure(ti != NULL ? ti->verify_err : handshake_failure),
+        "negotiated_protocol", ti != NULL ? ti->alpn : "", "no_tls_verify", 0, "peer_certificates",
+        certs, "server_name", server_name, "t0", ev->t0, "t", ev->t, "tags",
+        vg__rec_tags(ev->depth), "tls_version", ti != NULL ? ti->version : "", "transaction_id",
+        ev->tid, "x_certificates", sums, "x_handshake_failure", vg__rec_jfailure(handshake_failure),
+        "x_verify_reason",
+        ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason) : json_null());
+    /* The chain as validated, up to the trust anchor ([] when it did not validate). */
+    for (size_t i = 0; ti != NULL && i < ti->n_verified; i++) {
+        json_array_append_new(verified, vg__rec_cert_summary(&ti->verified[i]));
+    }
+    json_object_set_new(hs, "x_verified_chain", verified);
+    json_array_append_new(json_object_get(tk, "tls_handshakes"), hs);
 }
 
 /* The request as sent: GET url with the browser headers, no body, not over Tor. */
@@ -341,7 +350,8 @@ vg__rec_http_response(const struct vg_rec_response *r)
     }
     resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", r->head->status, "headers", rh,
                      "headers_list", rlist, "body", body, "body_is_truncated", r->truncated,
-                     "x_body_length", (json_int_t)r->body_len);
+                     "x_body_length",
+                     (json_int_t)(r->body_total > r->body_len ? r->body_total : r->body_len));
     json_object_set_new(resp, "x_body_sha256", json_string(r->body_sha256));
     json_object_set_new(resp, "x_title",
                         r->title_len > 0 ? vg__rec_jpeer((const uint8_t *)r->title, r->title_len)

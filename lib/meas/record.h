@@ -172,6 +172,9 @@ struct vg_rec_response {
     const char *body_sha256;         /* hex SHA-256 of the body */
     const char *title;               /* the page's <title>, title_len bytes (0: none) */
     size_t title_len;
+    /* The bytes the body had, as far as they were counted (x_body_length; a helper's engine counts
+     * past body_len). 0, or less than body_len: body_len. */
+    uint64_t body_total;
 };
 
 /* Record a GET of url over address (with the ALPN protocol negotiated there, "" if none) and its

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "meas/control.h"
 #include "proto/ipaddr.h"
@@ -82,6 +83,12 @@ vg_rec_threquest_target(const char *target, const char *const *tcp_connect, size
         return NULL;
     }
     return req;
+}
+
+void
+vg_rec_threquest_ask_tls(json_t *req)
+{
+    json_object_set_new(req, "x_tls_any_port", json_true());
 }
 
 /* ---- THRequest: reader ----------------------------------------------------------------------- */
@@ -157,8 +164,42 @@ vg__th_req_target(json_t *v, struct vg_rec_threq *r, char *err, size_t errlen)
     return 0;
 }
 
+/* A header value that can be sent as one line: no control character but HTAB, bounded. */
+static bool
+vg__th_req_header_ok(json_t *e)
+{
+    const unsigned char *s = (const unsigned char *)json_string_value(e);
+    size_t len = json_string_length(e);
+
+    if (s == NULL || len > VG_CTRL_HEADER_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The forwarded header name k belongs to: oohelperd forwards these three only. */
+static char **
+vg__th_req_header_slot(struct vg_rec_threq *r, const char *k)
+{
+    if (strcasecmp(k, "User-Agent") == 0) {
+        return &r->user_agent;
+    }
+    if (strcasecmp(k, "Accept") == 0) {
+        return &r->accept;
+    }
+    if (strcasecmp(k, "Accept-Language") == 0) {
+        return &r->accept_language;
+    }
+    return NULL;
+}
+
 static int
-vg__th_req_headers(json_t *h, char *err, size_t errlen)
+vg__th_req_headers(json_t *h, struct vg_rec_threq *r, char *err, size_t errlen)
 {
     const char *k;
     json_t *v;
@@ -183,9 +224,14 @@ vg__th_req_headers(json_t *h, char *err, size_t errlen)
         }
         json_array_foreach(v, i, e)
         {
+            char **slot = vg__th_req_header_slot(r, k);
+
             if (!json_is_string(e) && !json_is_null(e)) {
                 return vg__th_type_error("http_request_headers", "an object of string arrays", err,
                                          errlen);
+            }
+            if (slot != NULL && *slot == NULL && json_is_string(e) && vg__th_req_header_ok(e)) {
+                *slot = vg_xstrdup(json_string_value(e));
             }
         }
     }
@@ -252,8 +298,16 @@ vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out, char 
     }
     out->url = vg_xstrdup(url);
     v = json_object_get(root, "http_request_headers");
-    if (v != NULL && (rc = vg__th_req_headers(v, err, errlen)) < 0) {
+    if (v != NULL && (rc = vg__th_req_headers(v, out, err, errlen)) < 0) {
         goto out;
+    }
+    v = json_object_get(root, "x_tls_any_port");
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_boolean(v)) {
+            rc = vg__th_type_error("x_tls_any_port", "a boolean", err, errlen);
+            goto out;
+        }
+        out->tls_any_port = json_is_true(v);
     }
     v = json_object_get(root, "x_quic_enabled");
     if (v != NULL && !json_is_null(v)) {
@@ -304,6 +358,9 @@ vg_rec_threq_cleanup(struct vg_rec_threq *r)
         return;
     }
     VG_FREE(r->url);
+    VG_FREE(r->user_agent);
+    VG_FREE(r->accept);
+    VG_FREE(r->accept_language);
     memset(r, 0, sizeof(*r));
 }
 
@@ -321,6 +378,12 @@ vg_rec_threq_ports(const struct vg_rec_threq *r, uint16_t ports[2])
     ports[0] = 80;
     ports[1] = 443;
     return 2;
+}
+
+bool
+vg_rec_threq_tls_port(const struct vg_rec_threq *r, long long port)
+{
+    return port == 443 || (r->https && r->tls_any_port && port > 0);
 }
 
 /* ---- THResponse: reader ---------------------------------------------------------------------- */

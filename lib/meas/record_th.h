@@ -35,6 +35,12 @@ struct vg_ctrl;
  */
 json_t *vg_rec_threquest(const char *url, const char *const *tcp_connect, size_t n,
                          const char *const *headers_kv, size_t n_headers, bool quic);
+/*
+ * Add vigie's extension to a THRequest (req, from vg_rec_threquest): x_tls_any_port, asking a vigie
+ * helper for a TLS handshake on every endpoint of an https URL whatever its port (oohelperd
+ * handshakes on port 443 only). OONI's probes never send it; other helpers ignore it.
+ */
+void vg_rec_threquest_ask_tls(json_t *req);
 
 /*
  * vigie's extension for tls:// and dns:// targets (docs/helper.md, "tls:// and dns:// targets"):
@@ -65,6 +71,12 @@ struct vg_rec_threq {
     /* x_target: a tls:// or dns:// target, which url, port, host_family and host_ip then
      * describe instead of http_request (port: the target's, explicit or 443) */
     enum vg_rec_th_target target;
+    /* The http_request_headers oohelperd forwards to its fetch (names matched without regard to
+     * case): the first usable value of each, owned, NULL when there is none (the engine then
+     * sends its own). A value with a control character (CR, LF, NUL, ...) or longer than
+     * VG_CTRL_HEADER_MAX bytes is not usable: it could not be sent as one header line. */
+    char *user_agent, *accept, *accept_language;
+    bool tls_any_port; /* x_tls_any_port (vg_rec_threquest_ask_tls) */
 };
 
 /*
@@ -84,6 +96,9 @@ void vg_rec_threq_cleanup(struct vg_rec_threq *r);
  * https, else 80 and 443; a tls:// target's port. Returns how many (1 or 2). A dns:// target has
  * no endpoint (the helper measures none), whatever this says. */
 size_t vg_rec_threq_ports(const struct vg_rec_threq *r, uint16_t ports[2]);
+/* True when the THResponse reports a TLS handshake on port: oohelperd's rule, port 443 only
+ * (whatever the scheme), or, for an https URL, any port when r->tls_any_port. */
+bool vg_rec_threq_tls_port(const struct vg_rec_threq *r, long long port);
 
 /* ---- THResponse -------------------------------------------------------------------------- */
 

@@ -252,6 +252,27 @@ vg__th_ipinfo_add(json_t *ipinfo, const char *ip, json_int_t flag,
                         json_integer(json_integer_value(json_object_get(e, "flags")) | flag));
 }
 
+/* Every address measured is in ip_info, as oohelperd measures only ip_info's addresses: the IP
+ * literal of the URL, which the engine measures even when the probe did not list it, gets the
+ * flags of neither resolver (0, with 4 for a bogon). */
+static void
+vg__th_ipinfo_measured(json_t *ipinfo, json_t *tcp, const struct vg_rec_thresp_opts *o)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(tcp, key, v)
+    {
+        char ip[INET6_ADDRSTRLEN];
+
+        (void)v;
+        vg__th_addr_ip(key, ip);
+        if (ip[0] != '\0' && json_object_get(ipinfo, ip) == NULL) {
+            vg__th_ipinfo_add(ipinfo, ip, 0, o);
+        }
+    }
+}
+
 static json_t *
 vg__th_resp_tcp(json_t *tcp, const struct vg_rec_threq *r, const struct vg_rec_thresp_opts *o)
 {
@@ -303,6 +324,17 @@ vg__th_resp_chain(json_t *certs)
     return out;
 }
 
+/* The chain x_chain reports: the one the engine validated, up to its trust anchor, when the
+ * handshake's certificate validated (a server that sends its leaf alone then still shows its CA
+ * keys); else the chain as served. */
+static json_t *
+vg__th_chain_of(json_t *h)
+{
+    json_t *verified = json_object_get(h, "x_verified_chain");
+
+    return json_array_size(verified) > 0 ? verified : json_object_get(h, "x_certificates");
+}
+
 static json_t *
 vg__th_resp_tls(json_t *tls, const struct vg_rec_threq *r, const struct vg_rec_thresp_opts *o,
                 json_t *ipinfo)
@@ -322,15 +354,17 @@ vg__th_resp_tls(json_t *tls, const struct vg_rec_threq *r, const struct vg_rec_t
             continue;
         }
         vg__th_addr_ip(addr, ip);
+        /* oohelperd handshakes on port 443 only, unless vigie's probe asks (x_tls_any_port) */
         if ((o->skip_bogons && vg_ip_is_bogon_lab(ip, o->doc_public)) ||
-            !vg__th_planned_port(r, vg__th_addr_port(addr))) {
+            !vg__th_planned_port(r, vg__th_addr_port(addr)) ||
+            !vg_rec_threq_tls_port(r, vg__th_addr_port(addr))) {
             continue;
         }
         e = json_pack("{s:s, s:b, s:o, s:b, s:s, s:s, s:o}", "server_name", sni != NULL ? sni : "",
                       "status", failure == NULL, "failure", vg__th_jstr(failure), "x_valid",
                       failure == NULL && hs == NULL, "x_tls_version",
                       version != NULL ? version : "", "x_cipher_suite", suite != NULL ? suite : "",
-                      "x_chain", vg__th_resp_chain(json_object_get(h, "x_certificates")));
+                      "x_chain", vg__th_resp_chain(vg__th_chain_of(h)));
         json_object_set_new(out, addr, e);
         /* oohelperd: flag 8 when a handshake with the URL's name succeeded on this address */
         info = json_object_get(ipinfo, ip);
@@ -461,6 +495,7 @@ vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *pag
         vg__th_ipinfo_add(ipinfo, json_string_value(a), 2, o);
     }
     tcp = vg__th_resp_tcp(vg__th_array(tk, "tcp_connect"), r, o);
+    vg__th_ipinfo_measured(ipinfo, tcp, o);
     tls = vg__th_resp_tls(vg__th_array(tk, "tls_handshakes"), r, o, ipinfo);
     /* A tls:// or dns:// target fetches nothing: no http_request to report. */
     http = r->target != VG_REC_TH_WEB

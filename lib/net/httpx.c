@@ -64,10 +64,20 @@ vg__httpx_body(struct vg_httpx *x, size_t added)
         }
     }
     if (x->body.len > x->body_max) {
+        uint64_t limit = x->count_max > x->body_max ? x->count_max : x->body_max;
+
+        /* Kept: the first body_max bytes. Counted: the rest, up to limit in all. */
+        x->dropped += x->body.len - x->body_max;
         x->body.len = x->body_max;
         x->truncated = true;
-        return 1;
+        x->body_total = x->body_max + x->dropped;
+        if (x->body_total >= limit) {
+            x->body_total = limit;
+            return 1;
+        }
+        return done ? 1 : 0;
     }
+    x->body_total = x->body.len + x->dropped;
     return done ? 1 : 0;
 }
 

@@ -26,10 +26,16 @@ struct vg_httpx {
     struct vg_buf in;          /* the response head bytes */
     struct vg_buf body;        /* decoded body, at most body_max bytes */
     bool truncated;
+    uint64_t body_total; /* decoded body bytes read: body.len + those counted past body_max */
+    /* Set after vg_httpx_init: past body_max, read on and count the body's bytes without keeping
+     * them, up to count_max bytes in all (the body_total reported then; 0, or at most body_max:
+     * stop at body_max). */
+    uint64_t count_max;
     /* private */
     uv_loop_t *loop;
     struct vg_conn *conn;
     size_t body_max;
+    uint64_t dropped; /* body bytes counted past body_max, not kept */
     enum vg_http_framing framing;
     uint64_t left;
     struct vg_chunked ch;

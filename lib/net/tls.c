@@ -248,6 +248,22 @@ vg__verify_err(long v, const struct vg_tls_info *info, char *reason, size_t cap)
     }
 }
 
+/* The validated chain, up to the trust anchor, as summaries (no DER kept). */
+static void
+vg__tls_collect_verified(SSL *ssl, struct vg_tls_info *info)
+{
+    STACK_OF(X509) *vchain = SSL_get0_verified_chain(ssl);
+    int n = vchain != NULL ? sk_X509_num(vchain) : 0;
+
+    for (int i = 0; i < n && info->n_verified < VG_TLS_CHAIN_MAX; i++) {
+        struct vg_cert *c = &info->verified[info->n_verified++];
+
+        vg__cert_fill(sk_X509_value(vchain, i), c);
+        VG_FREE(c->der);
+        c->der_len = 0;
+    }
+}
+
 void
 vg_tls_collect(SSL *ssl, struct vg_tls_info *info)
 {
@@ -281,6 +297,9 @@ vg_tls_collect(SSL *ssl, struct vg_tls_info *info)
     }
     info->verify_err = vg__verify_err(SSL_get_verify_result(ssl), info, info->verify_reason,
                                       sizeof(info->verify_reason));
+    if (info->verify_err == 0) {
+        vg__tls_collect_verified(ssl, info);
+    }
 }
 
 void

@@ -61,10 +61,16 @@ struct vg_tls_info {
     int verify_err;          /* 0 = valid for the host, else a VG_ETLS_* code */
     char verify_reason[640]; /* human reason when invalid ("self-signed certificate", ...) */
     size_t n_certs;
-    struct vg_cert certs[VG_TLS_CHAIN_MAX];
+    struct vg_cert certs[VG_TLS_CHAIN_MAX]; /* as the peer sent them, leaf first */
+    /* The chain OpenSSL validated (SSL_get0_verified_chain), leaf first, up to the trust anchor;
+     * empty unless verify_err is 0. Summaries only: der is NULL. A server that sends its leaf
+     * alone still has its issuers here. */
+    size_t n_verified;
+    struct vg_cert verified[VG_TLS_CHAIN_MAX];
 };
 
-/* Collect version, cipher, ALPN, chain and validation after a successful handshake. */
+/* Collect version, cipher, ALPN, chain (as sent and as validated) and validation after a
+ * successful handshake. */
 void vg_tls_collect(struct ssl_st *ssl, struct vg_tls_info *info);
 void vg_tls_info_cleanup(struct vg_tls_info *info);
 

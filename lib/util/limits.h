@@ -52,6 +52,10 @@
 #define VG_CTRL_RESPONSE_MAX (4 * 1024 * 1024)  /* THResponse body accepted by the probe */
 #define VG_CTRL_PROBE_IPS    8                  /* tcp_connect addresses vigie helper measures */
 #define VG_CTRL_BODY_BUDGET  (64 * 1024 * 1024) /* THRequest bytes buffered by all connections */
+/* Page bytes vigie helper counts for body_length (oohelperd's maxAcceptableBody); it keeps only
+ * the engine's --body-max of them. */
+#define VG_CTRL_BODY_LENGTH_MAX (16 * 1024 * 1024)
+#define VG_CTRL_HEADER_MAX      512 /* a forwarded http_request_headers value, bytes */
 
 /* Collector (vigie serve); a measurement's own bound is VG_STORE_MEAS_MAX in server/store.h */
 #define VG_COLLECTOR_BODY_DEF (32 * 1024 * 1024)   /* default --max-body (also after gunzip) */

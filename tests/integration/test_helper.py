@@ -313,6 +313,11 @@ def threquest(url, endpoints):
             "tcp_connect": endpoints, "x_quic_enabled": False}
 
 
+def vigie_threquest(url, endpoints):
+    """The THRequest of vigie's probe: OONI's, plus the x_tls_any_port extension."""
+    return dict(threquest(url, endpoints), x_tls_any_port=True)
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -374,7 +379,8 @@ class TestProtocol(unittest.TestCase):
 
     def test_tls_self_signed(self):
         target = ep(FX["https"])
-        _, _, r = FX["helper"].measure(threquest("https://%s/" % target, [target]))
+        # vigie's probe asks for TLS on a port other than 443 (x_tls_any_port)
+        _, _, r = FX["helper"].measure(vigie_threquest("https://%s/" % target, [target]))
         self.assertEqual(list(r["tls_handshake"]), [target])
         t = r["tls_handshake"][target]
         self.assertEqual(t["server_name"], HOST)
@@ -400,7 +406,7 @@ class TestProtocol(unittest.TestCase):
         helper = Helper("--allow-private", "--ca-file", FX["cert"])
         try:
             target = ep(FX["https"])
-            _, _, r = helper.measure(threquest("https://%s/" % target, [target]))
+            _, _, r = helper.measure(vigie_threquest("https://%s/" % target, [target]))
         finally:
             self.assertEqual(helper.stop(), 0)
         t = r["tls_handshake"][target]
@@ -539,6 +545,171 @@ class TestTargets(unittest.TestCase):
             got, _, r = helper.measure(req)
             self.assertEqual(got, status, (target, r))
             self.assertIn("x_target", r["error"], target)
+
+
+MIB = 1024 * 1024
+KEPT = 512 * 1024           # the engine's --body-max: the prefix the helper keeps
+TH_BODY_LIMIT = 16 * MIB    # oohelperd's maxAcceptableBody: body_length counts up to it
+
+
+def big_handler(server, conn):
+    """/bytes/N: N bytes of a repeating pattern (Content-Length), /chunked/N the same chunked;
+    every request head is recorded whole (server.heads) for the header tests."""
+    head = read_head(conn)
+    if head is None:
+        return
+    with server._lock:
+        server.heads.append(head.decode("latin-1"))
+    target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode("latin-1")
+    server.record(target)
+    parts = target.split("/")
+    n = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
+    body = pattern(n)
+    if parts[1] == "chunked":
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        for i in range(0, n, 65536):
+            piece = body[i:i + 65536]
+            conn.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        conn.sendall(b"0\r\n\r\n")
+    else:
+        send_response(conn, 200, "OK", [("Content-Type", "text/plain"),
+                                        ("Content-Length", str(n)), ("Connection", "close")], body)
+
+
+def pattern(n):
+    unit = b"vigie body length test\n"
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+def peak_kib(proc):
+    with open("/proc/%d/status" % proc.pid) as f:
+        return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+
+
+class TestOoniFidelity(unittest.TestCase):
+    """Issue 14: what an OONI probe gets from a vigie helper is what oohelperd would answer."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.big = Server(big_handler, "big")
+        cls.big.heads = []
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.big.close()
+
+    def url(self, path):
+        return "http://%s:%d%s" % (HOST, self.big.port, path)
+
+    def last_head(self, path):
+        with self.big._lock:
+            heads = [h for h in self.big.heads if h.split(" ")[1] == path]
+        self.assertTrue(heads, path)
+        return heads[-1]
+
+    def test_body_length_exact_past_the_kept_prefix(self):
+        for path in ("/bytes/%d" % (2 * MIB), "/chunked/%d" % (2 * MIB)):
+            _, _, r = FX["helper"].measure(threquest(self.url(path), [ep(self.big)]))
+            h = r["http_request"]
+            self.assertEqual((h["failure"], h["status_code"]), (None, 200), path)
+            # the true length, as oohelperd reports it, not the 512 KiB kept
+            self.assertEqual(h["body_length"], 2 * MIB, path)
+            # the hash is of the prefix kept (docs/helper.md)
+            self.assertEqual(h["x_body_sha256"], hashlib.sha256(pattern(KEPT)).hexdigest())
+
+    def test_body_length_stops_at_oohelperd_limit_with_bounded_memory(self):
+        helper = Helper("--allow-private")
+        try:
+            # warm up with a body past the kept prefix, then read the peak
+            _, _, r = helper.measure(threquest(self.url("/bytes/%d" % (2 * MIB)), []))
+            self.assertEqual(r["http_request"]["body_length"], 2 * MIB)
+            before = peak_kib(helper.proc)
+            for path in ("/bytes/%d" % (20 * MIB), "/chunked/%d" % (20 * MIB)):
+                _, _, r = helper.measure(threquest(self.url(path), []))
+                h = r["http_request"]
+                self.assertEqual((h["failure"], h["status_code"]), (None, 200), path)
+                self.assertEqual(h["body_length"], TH_BODY_LIMIT, path)
+            after = peak_kib(helper.proc)
+        finally:
+            self.assertEqual(helper.stop(), 0)
+        print("\n    helper peak RSS %.1f MiB before, %.1f MiB after two 20 MiB bodies"
+              % (before / 1024, after / 1024))
+        # 16 MiB counted, not stored: the peak moves by far less than one such body
+        self.assertLess(after - before, 8 * 1024, (before, after))
+
+    def test_request_headers_forwarded(self):
+        headers = {"User-Agent": ["OONI-probe-test/3.21 (a browser)"],
+                   "accept": ["text/test,*/*;q=0.1", "second/value"],
+                   "Accept-Language": ["xx-YY"],
+                   "Cookie": ["not=forwarded"], "X-Other": ["not forwarded"]}
+        req = {"http_request": self.url("/hdr1"), "http_request_headers": headers,
+               "tcp_connect": [], "x_quic_enabled": False}
+        status, _, r = FX["helper"].measure(req)
+        self.assertEqual((status, r["http_request"]["status_code"]), (200, 200))
+        head = self.last_head("/hdr1")
+        lines = head.split("\r\n")
+        self.assertIn("User-Agent: OONI-probe-test/3.21 (a browser)", lines)
+        self.assertIn("Accept: text/test,*/*;q=0.1", lines)
+        self.assertIn("Accept-Language: xx-YY", lines)
+        self.assertNotIn("Cookie", head)
+        self.assertNotIn("X-Other", head)
+        self.assertNotIn("second/value", head)
+
+    def test_request_headers_injection_refused(self):
+        headers = {"User-Agent": ["evil\r\nX-Injected: 1"], "Accept": ["a" * 600],
+                   "Accept-Language": ["fr\u0007"]}
+        req = {"http_request": self.url("/hdr2"), "http_request_headers": headers,
+               "tcp_connect": []}
+        status, _, r = FX["helper"].measure(req)
+        self.assertEqual((status, r["http_request"]["status_code"]), (200, 200))
+        head = self.last_head("/hdr2")
+        self.assertNotIn("X-Injected", head)
+        self.assertNotIn("evil", head)
+        self.assertNotIn("a" * 600, head)
+        # the engine's own browser headers instead
+        self.assertRegex(head, r"\r\nUser-Agent: Mozilla/5\.0 ")
+        self.assertIn("\r\nAccept-Language: en-US,en;q=0.9\r\n", head)
+        # a NUL in a string is not JSON the helper reads: 400, as any bad body
+        status, _, r = FX["helper"].measure(
+            b'{"http_request":"%s","http_request_headers":{"Accept":["a\\u0000b"]}}'
+            % self.url("/hdr4").encode())
+        self.assertEqual(status, 400, r)
+        # and without any header: the engine's own too
+        status, _, r = FX["helper"].measure({"http_request": self.url("/hdr3")})
+        self.assertEqual(status, 200)
+        self.assertRegex(self.last_head("/hdr3"), r"\r\nUser-Agent: Mozilla/5\.0 ")
+
+    def test_ip_literal_endpoint_in_ip_info(self):
+        # an OONI probe may list no address for an IP literal: the helper measures it anyway,
+        # and every address measured is in ip_info (oohelperd measures only those)
+        target = ep(self.big)
+        _, _, r = FX["helper"].measure(threquest(self.url("/bytes/10"), []))
+        self.assertEqual(list(r["tcp_connect"]), [target])
+        self.assertEqual(r["ip_info"], {HOST: {"asn": 0, "flags": 4}})
+        self.assertEqual(r["dns"], {"failure": None, "addrs": []})
+        # listed by the probe: flag 1, as before
+        _, _, r = FX["helper"].measure(threquest(self.url("/bytes/10"), [target]))
+        self.assertEqual(r["ip_info"], {HOST: {"asn": 0, "flags": 1 | 4}})
+
+    def test_tls_only_where_oohelperd_does_it(self):
+        helper = Helper("--allow-private", "--ca-file", FX["cert"])
+        target = ep(FX["https"])
+        url = "https://%s/" % target
+        try:
+            # an OONI probe's THRequest: oohelperd handshakes on port 443 only
+            _, _, ooni = helper.measure(threquest(url, [target]))
+            # vigie's probe asks for the URL's port too
+            _, _, vigie = helper.measure(vigie_threquest(url, [target]))
+        finally:
+            self.assertEqual(helper.stop(), 0)
+        self.assertEqual(ooni["tls_handshake"], {})
+        self.assertEqual(ooni["tcp_connect"][target], {"status": True, "failure": None})
+        self.assertEqual(ooni["ip_info"][HOST]["flags"], 1 | 4)   # no 8 without a handshake
+        self.assertEqual(ooni["http_request"]["title"], TITLE)    # the page is fetched all the same
+        self.assertEqual(list(vigie["tls_handshake"]), [target])
+        self.assertTrue(vigie["tls_handshake"][target]["x_valid"])
+        self.assertEqual(vigie["ip_info"][HOST]["flags"], 1 | 4 | 8)
 
 
 class TestSafety(unittest.TestCase):

@@ -315,6 +315,76 @@ req_writer(void **state)
     assert_null(vg_rec_threquest("http://a.example/\xff", NULL, 0, NULL, 0, false));
 }
 
+/* Issue 14: the headers oohelperd forwards, and vigie's x_tls_any_port. */
+static void
+req_forwarded_headers(void **state)
+{
+    struct vg_rec_threq r;
+    char long_value[VG_CTRL_HEADER_MAX + 2], body[2048];
+    const char *s = "{\"http_request\":\"http://a.example/\",\"http_request_headers\":{"
+                    "\"user-agent\":[null,\"bad\\r\\nX-Injected: 1\",\"UA/1.0 (ok)\",\"UA/2\"],"
+                    "\"ACCEPT\":[\"text/html\\tq\"],\"Accept-Language\":[\"\\u007f\"],"
+                    "\"Cookie\":[\"c=1\"]}}";
+
+    (void)state;
+    assert_int_equal(parse_req(s, &r), 0);
+    /* names without regard to case, the first usable value, control characters refused */
+    assert_string_equal(r.user_agent, "UA/1.0 (ok)");
+    assert_string_equal(r.accept, "text/html\tq");
+    assert_null(r.accept_language);
+    assert_false(r.tls_any_port);
+    vg_rec_threq_cleanup(&r);
+    assert_null(r.user_agent);
+    /* a value over VG_CTRL_HEADER_MAX bytes is not forwarded; one at the limit is */
+    memset(long_value, 'a', sizeof(long_value) - 1);
+    long_value[sizeof(long_value) - 1] = '\0';
+    snprintf(body, sizeof(body),
+             "{\"http_request\":\"http://a.example/\",\"http_request_headers\":{"
+             "\"User-Agent\":[\"%s\"],\"Accept\":[\"%.*s\"]},\"x_tls_any_port\":true}",
+             long_value, VG_CTRL_HEADER_MAX, long_value);
+    assert_int_equal(parse_req(body, &r), 0);
+    assert_null(r.user_agent);
+    assert_int_equal(strlen(r.accept), VG_CTRL_HEADER_MAX);
+    assert_true(r.tls_any_port);
+    vg_rec_threq_cleanup(&r);
+    /* the extension's type is checked like the others */
+    assert_int_equal(parse_req("{\"http_request\":\"http://a/\",\"x_tls_any_port\":1}", &r),
+                     VG_EPROTO);
+    assert_int_equal(parse_req("{\"http_request\":\"http://a/\",\"x_tls_any_port\":null}", &r), 0);
+    assert_false(r.tls_any_port);
+    vg_rec_threq_cleanup(&r);
+}
+
+/* oohelperd handshakes on port 443 only; vigie's probe asks for an https URL's own port. */
+static void
+req_tls_ports(void **state)
+{
+    struct vg_rec_threq r;
+    json_t *req = vg_rec_threquest("https://a.example:8443/", NULL, 0, NULL, 0, false);
+    char *text;
+
+    (void)state;
+    assert_int_equal(parse_req("{\"http_request\":\"https://a.example:8443/\"}", &r), 0);
+    assert_false(vg_rec_threq_tls_port(&r, 8443));
+    assert_true(vg_rec_threq_tls_port(&r, 443));
+    vg_rec_threq_cleanup(&r);
+    vg_rec_threquest_ask_tls(req);
+    text = json_dumps(req, JSON_COMPACT);
+    assert_non_null(strstr(text, "\"x_tls_any_port\":true"));
+    assert_int_equal(parse_req(text, &r), 0);
+    assert_true(vg_rec_threq_tls_port(&r, 8443));
+    assert_true(vg_rec_threq_tls_port(&r, 443));
+    vg_rec_threq_cleanup(&r);
+    free(text);
+    json_decref(req);
+    /* an http URL: TLS on 443 (oohelperd's "valid for the domain" check), never elsewhere */
+    assert_int_equal(
+        parse_req("{\"http_request\":\"http://a.example:8080/\",\"x_tls_any_port\":true}", &r), 0);
+    assert_false(vg_rec_threq_tls_port(&r, 8080));
+    assert_true(vg_rec_threq_tls_port(&r, 443));
+    vg_rec_threq_cleanup(&r);
+}
+
 /* ---- THResponse reader -------------------------------------------------------------------- */
 
 #define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -756,6 +826,8 @@ main(void)
         cmocka_unit_test(req_ip_cap),
         cmocka_unit_test(req_ports),
         cmocka_unit_test(req_writer),
+        cmocka_unit_test(req_forwarded_headers),
+        cmocka_unit_test(req_tls_ports),
         cmocka_unit_test(test_vigie_response),
         cmocka_unit_test(test_ooni_responses),
         cmocka_unit_test(test_nulls_and_unknown_keys),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meas/control.h"
 #include "meas/record_th.h"
 #include "vgtest.h"
 
@@ -568,16 +569,161 @@ test_client_addr(void **state)
     json_decref(j);
 }
 
+/*
+ * Issue 14: a server that sends its leaf alone. x_chain reports the chain the helper validated,
+ * up to its trust anchor, so that the probe has a CA key to compare (the trusted-CA interception
+ * rule); without x_verified_chain (a measurement of before), the chain as served.
+ */
+#define LEAF_SHA  "1111111111111111111111111111111111111111111111111111111111111111"
+#define LEAF_SPKI "2222222222222222222222222222222222222222222222222222222222222222"
+#define ROOT_SHA  "3333333333333333333333333333333333333333333333333333333333333333"
+#define ROOT_SPKI "4444444444444444444444444444444444444444444444444444444444444444"
+#define LEAF_SUM                                                                     \
+    "{\"subject\":\"CN=leaf.example\",\"issuer\":\"CN=Root\",\"sha256\":\"" LEAF_SHA \
+    "\",\"spki_sha256\":\"" LEAF_SPKI "\"}"
+#define ROOT_SUM                                                             \
+    "{\"subject\":\"CN=Root\",\"issuer\":\"CN=Root\",\"sha256\":\"" ROOT_SHA \
+    "\",\"spki_sha256\":\"" ROOT_SPKI "\"}"
+
+static char *
+leaf_alone_meas(const char *verified)
+{
+    char *out = NULL;
+
+    assert_true(asprintf(&out,
+                         "{\"test_keys\":{\"queries\":[{\"answers\":[{\"ipv4\":\"8.8.8.8\"}],"
+                         "\"engine\":\"getaddrinfo\",\"failure\":null,\"tags\":[\"depth=0\"]}],"
+                         "\"tcp_connect\":[{\"ip\":\"8.8.8.8\",\"port\":443,\"status\":{"
+                         "\"success\":true,\"failure\":null},\"tags\":[\"depth=0\"]}],"
+                         "\"tls_handshakes\":[{\"address\":\"8.8.8.8:443\",\"failure\":null,"
+                         "\"server_name\":\"leaf.example\",\"tls_version\":\"TLSv1.3\","
+                         "\"x_certificates\":[" LEAF_SUM "],\"x_handshake_failure\":null,"
+                         "\"tags\":[\"depth=0\"]%s}],\"requests\":[]}}",
+                         verified) > 0);
+    return out;
+}
+
+static void
+test_leaf_alone_validated_chain(void **state)
+{
+    static const char *req = "{\"http_request\":\"https://leaf.example/\"}";
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
+    struct vg_rec_threq r;
+    struct vg_ctrl *c = calloc(1, sizeof(*c));
+    char *meas, *text = NULL, err[128];
+    json_t *j, *chain;
+
+    (void)state;
+    assert_non_null(c);
+    meas = leaf_alone_meas(",\"x_verified_chain\":[" LEAF_SUM "," ROOT_SUM "]");
+    j = build(meas, req, &o);
+    chain = jpath(j, "tls_handshake", "8.8.8.8:443", "x_chain", NULL);
+    assert_int_equal(json_array_size(chain), 2);
+    expect_str(jpath(json_array_get(chain, 1), "spki_sha256", NULL), ROOT_SPKI);
+    expect_str(jpath(json_array_get(chain, 1), "subject", NULL), "CN=Root");
+    json_decref(j);
+    /* and the probe reads the anchor's key as a CA key of the control's chain */
+    assert_int_equal(vg_rec_threq_parse(req, strlen(req), &r, err, sizeof(err)), 0);
+    assert_int_equal(vg_rec_thresponse_from_measurement(meas, strlen(meas), NULL, 0, &r, &o, &text),
+                     0);
+    assert_int_equal(vg_rec_thresponse_parse(text, strlen(text), c), 0);
+    assert_int_equal(c->n_ep, 1);
+    assert_string_equal(c->ep[0].leaf_spki, LEAF_SPKI);
+    assert_int_equal(c->ep[0].n_ca_spki, 1);
+    assert_string_equal(c->ep[0].ca_spki[0], ROOT_SPKI);
+    free(text);
+    free(meas);
+    /* a measurement without the validated chain, or an empty one (not validated): as served */
+    for (int i = 0; i < 2; i++) {
+        meas = leaf_alone_meas(i == 0 ? "" : ",\"x_verified_chain\":[]");
+        j = build(meas, req, &o);
+        chain = jpath(j, "tls_handshake", "8.8.8.8:443", "x_chain", NULL);
+        assert_int_equal(json_array_size(chain), 1);
+        expect_str(jpath(json_array_get(chain, 0), "sha256", NULL), LEAF_SHA);
+        json_decref(j);
+        free(meas);
+    }
+    vg_rec_threq_cleanup(&r);
+    free(c);
+}
+
+/* Issue 14: TLS where oohelperd handshakes (port 443), the URL's port when vigie's probe asks. */
+static void
+test_tls_port_rule(void **state)
+{
+    static const char *meas =
+        "{\"test_keys\":{\"tcp_connect\":[{\"ip\":\"8.8.8.8\",\"port\":8443,\"status\":{"
+        "\"success\":true,\"failure\":null},\"tags\":[\"depth=0\"]}],"
+        "\"tls_handshakes\":[{\"address\":\"8.8.8.8:8443\",\"failure\":null,"
+        "\"server_name\":\"a.example\",\"x_certificates\":[],\"x_handshake_failure\":null,"
+        "\"tags\":[\"depth=0\"]}],\"requests\":[{\"address\":\"8.8.8.8:8443\",\"failure\":null,"
+        "\"response\":{\"code\":200,\"x_body_length\":3000000,\"x_body_sha256\":\"ee\"},"
+        "\"tags\":[\"depth=0\"]}]}}";
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
+    json_t *j;
+
+    (void)state;
+    j = build(meas,
+              "{\"http_request\":\"https://a.example:8443/\",\"tcp_connect\":[\"8.8.8.8:8443\"]}",
+              &o);
+    assert_int_equal(json_object_size(json_object_get(j, "tls_handshake")), 0);
+    assert_true(json_is_true(jpath(j, "tcp_connect", "8.8.8.8:8443", "status", NULL)));
+    expect_int(jpath(j, "ip_info", "8.8.8.8", "flags", NULL), 1); /* no 8: no handshake */
+    /* body_length: the length the engine counted, past the prefix it kept */
+    expect_int(jpath(j, "http_request", "body_length", NULL), 3000000);
+    json_decref(j);
+    j = build(meas,
+              "{\"http_request\":\"https://a.example:8443/\",\"tcp_connect\":[\"8.8.8.8:8443\"],"
+              "\"x_tls_any_port\":true}",
+              &o);
+    assert_true(json_is_true(jpath(j, "tls_handshake", "8.8.8.8:8443", "status", NULL)));
+    expect_int(jpath(j, "ip_info", "8.8.8.8", "flags", NULL), 1 | 8);
+    json_decref(j);
+}
+
+/* Issue 14: every address measured is in ip_info, the URL's IP literal too. */
+static void
+test_ip_literal_in_ip_info(void **state)
+{
+    static const char *meas =
+        "{\"test_keys\":{\"tcp_connect\":[{\"ip\":\"8.8.8.8\",\"port\":80,\"status\":{"
+        "\"success\":true,\"failure\":null},\"tags\":[\"depth=0\"]},"
+        "{\"ip\":\"8.8.8.8\",\"port\":443,\"status\":{\"success\":true,\"failure\":null},"
+        "\"tags\":[\"depth=0\"]}],"
+        "\"tls_handshakes\":[{\"address\":\"8.8.8.8:443\",\"failure\":null,"
+        "\"server_name\":\"8.8.8.8\",\"x_certificates\":[],\"x_handshake_failure\":null,"
+        "\"tags\":[\"depth=0\"]}]}}";
+    struct vg_rec_thresp_opts o = {.skip_bogons = true};
+    json_t *j = build(meas, "{\"http_request\":\"http://8.8.8.8/\",\"tcp_connect\":[]}", &o);
+
+    (void)state;
+    assert_int_equal(json_object_size(json_object_get(j, "tcp_connect")), 2);
+    /* resolved by neither (flags 0), valid for the name on 443 (8) */
+    assert_int_equal(json_object_size(json_object_get(j, "ip_info")), 1);
+    expect_int(jpath(j, "ip_info", "8.8.8.8", "flags", NULL), 8);
+    expect_int(jpath(j, "ip_info", "8.8.8.8", "asn", NULL), 0);
+    json_decref(j);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_https_success),      cmocka_unit_test(test_key_order),
-        cmocka_unit_test(test_allow_private),      cmocka_unit_test(test_doc_ranges),
-        cmocka_unit_test(test_nxdomain),           cmocka_unit_test(test_dns_timeout_and_no_answer),
-        cmocka_unit_test(test_tls_invalid),        cmocka_unit_test(test_http_partial),
-        cmocka_unit_test(test_failure_maps),       cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_probe_addr_refetch), cmocka_unit_test(test_client_addr),
+        cmocka_unit_test(test_https_success),
+        cmocka_unit_test(test_key_order),
+        cmocka_unit_test(test_allow_private),
+        cmocka_unit_test(test_doc_ranges),
+        cmocka_unit_test(test_nxdomain),
+        cmocka_unit_test(test_dns_timeout_and_no_answer),
+        cmocka_unit_test(test_tls_invalid),
+        cmocka_unit_test(test_http_partial),
+        cmocka_unit_test(test_failure_maps),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_probe_addr_refetch),
+        cmocka_unit_test(test_client_addr),
+        cmocka_unit_test(test_leaf_alone_validated_chain),
+        cmocka_unit_test(test_tls_port_rule),
+        cmocka_unit_test(test_ip_literal_in_ip_info),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,6 +200,34 @@ test_short_chain_is_valid(void **state)
     judge_chain(2, &info);
     assert_int_equal(info.verify_err, 0);
     assert_int_equal(info.n_certs, 3);
+    /* the validated chain goes up to the trust anchor: leaf, two intermediates, root */
+    assert_int_equal(info.n_verified, 4);
+    assert_non_null(strstr(info.verified[3].subject, "test root"));
+    assert_non_null(strstr(info.verified[1].subject, "test CA 2"));
+    vg_tls_info_cleanup(&info);
+}
+
+/*
+ * A server that sends its leaf alone (issued here by the root itself): the chain as sent has no
+ * CA certificate, the chain validated has the trust anchor, with its key and names (issue 14:
+ * the trusted-CA interception rule compares those keys).
+ */
+static void
+test_leaf_alone_validated_chain_has_anchor(void **state)
+{
+    struct vg_tls_info info;
+
+    (void)state;
+    judge_chain(0, &info);
+    assert_int_equal(info.verify_err, 0);
+    assert_int_equal(info.n_certs, 1);
+    assert_int_equal(info.n_verified, 2);
+    assert_non_null(strstr(info.verified[0].subject, HOST));
+    assert_string_equal(info.verified[0].sha256, info.certs[0].sha256);
+    assert_non_null(strstr(info.verified[1].subject, "test root"));
+    assert_true(info.verified[1].self_signed);
+    assert_int_equal(strlen(info.verified[1].spki_sha256), 64);
+    assert_null(info.verified[1].der); /* summaries only */
     vg_tls_info_cleanup(&info);
 }
 
@@ -236,6 +264,7 @@ test_chain_longer_than_kept_is_invalid(void **state)
         assert_int_equal(info.verify_err, VG_ETLS_BAD_CERT);
         assert_non_null(strstr(info.verify_reason, "chain too long"));
         assert_int_equal(info.n_certs, VG_TLS_CHAIN_MAX);
+        assert_int_equal(info.n_verified, 0); /* not validated: no validated chain */
         vg_tls_info_cleanup(&info);
     }
 }
@@ -245,6 +274,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_chain_is_valid),
+        cmocka_unit_test(test_leaf_alone_validated_chain_has_anchor),
         cmocka_unit_test(test_longest_kept_chain_is_valid),
         cmocka_unit_test(test_chain_longer_than_kept_is_invalid),
     };

@@ -680,6 +680,58 @@ test_ctrl_mitm_trusted_ca_trap(void **state)
     expect_c("accessible", "", NULL);
 }
 
+/*
+ * C5 with a site whose genuine server sends its leaf alone (issue 14). Both sides compare the
+ * chains they validated, up to their trust anchors: the served chain of such a site has no CA
+ * key, and the rule had nothing to compare. HEX("r") is the public root both stores hold,
+ * HEX("x") the interceptor's CA the device was made to trust.
+ */
+static void
+test_ctrl_mitm_trusted_ca_leaf_alone(void **state)
+{
+    struct vg_obs_endpoint *e;
+    struct vg_ctrl_endpoint *ce;
+
+    (void)state;
+    base(&g_o, true);
+    ctrl_base();
+    dns_answer("198.51.100.10");
+    e = add_tls_ep(&g_o, "198.51.100.10:443", 0, 0);
+    page("198.51.100.10:443", 1256, "Example Domain");
+    ce = ctrl_ep("198.51.100.10:443", NULL, true, NULL);
+    /* genuine, seen the same from both: leaf + the root each side validated it with */
+    probe_chain(e, HEX("a"), HEX("r"), NULL);
+    ctrl_chain(ce, true, HEX("a"), HEX("r"), NULL);
+    expect_c("accessible", "", NULL);
+    /* genuine, another edge's leaf (another key) under the same root: still accessible */
+    ctrl_chain(ce, true, HEX("b"), HEX("r"), NULL);
+    expect_c("accessible", "", NULL);
+    /* intercepted by a trusted CA: the probe validated the forged leaf up to that CA, the
+     * control the genuine leaf up to the public root; nothing in common */
+    probe_chain(e, HEX("c"), HEX("x"), NULL);
+    snprintf(e->issuer, sizeof(e->issuer), "CN=Example Corp TLS Inspection CA");
+    ctrl_chain(ce, true, HEX("a"), HEX("r"), NULL);
+    expect_c("intercepted", "tls.mitm",
+             "issued by CN=Example Corp TLS Inspection CA on 198.51.100.10:443 validates on "
+             "this device");
+    expect_c("intercepted", "tls.mitm", "a CA this device was made to trust");
+    /* the interceptor sent its leaf alone too: its CA is still in the chain the device
+     * validated, which is what the probe summarises */
+    probe_chain(e, HEX("c"), HEX("x"), NULL);
+    expect_c("intercepted", "tls.mitm", NULL);
+    /* the blind spot before: a control reporting the chain as served (leaf alone, no CA key)
+     * leaves nothing to compare, and the rule stays silent rather than guessing */
+    ctrl_chain(ce, true, HEX("a"), NULL, NULL);
+    expect_c("accessible", "", NULL);
+    /* served chains (leaf + intermediate) as before: a shared intermediate is not
+     * interception, a foreign one is */
+    probe_chain(e, HEX("b"), HEX("9"), NULL);
+    ctrl_chain(ce, true, HEX("a"), HEX("9"), HEX("r"));
+    expect_c("accessible", "", NULL);
+    probe_chain(e, HEX("c"), HEX("x"), HEX("y"));
+    expect_c("intercepted", "tls.mitm", "on 198.51.100.10:443: leaf key aaaa");
+}
+
 /* C6 */
 static void
 test_ctrl_dns_inconsistent(void **state)
@@ -958,6 +1010,7 @@ main(void)
         cmocka_unit_test_teardown(test_ctrl_mitm_invalid_certificate, release_obs),
         cmocka_unit_test_teardown(test_ctrl_mitm_trusted_ca, release_obs),
         cmocka_unit_test_teardown(test_ctrl_mitm_trusted_ca_trap, release_obs),
+        cmocka_unit_test_teardown(test_ctrl_mitm_trusted_ca_leaf_alone, release_obs),
         cmocka_unit_test_teardown(test_ctrl_dns_inconsistent, release_obs),
         cmocka_unit_test_teardown(test_ctrl_tcp, release_obs),
         cmocka_unit_test_teardown(test_ctrl_tls, release_obs),
