@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
 #include "util/crypto.h"
+#include "util/err.h"
 #include "util/limits.h"
 
 struct ssl_ctx_st;
@@ -105,6 +105,5 @@ void vg_tls_mem_free(struct vg_tls_mem *t);
 /* A fresh ClientHello for host, as vg_tls_new's connection would send it: *out (caller frees). */
 VG_MUST_USE int vg_tls_client_hello(struct ssl_ctx_st *ctx, const char *host, bool host_is_ip,
                                     uint8_t **out, size_t *len);
-
 
 #endif
