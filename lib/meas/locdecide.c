@@ -12,13 +12,12 @@
  * The x_locate measurement and the keys of a measurement that aim a localisation belong to the
  * record module: record_locate.c (meas/record_locate.h).
  */
-#include "meas/locate.h"
-
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "meas/locate.h"
 #include "meas/locate_impl.h"
 #include "util/str.h"
 
