@@ -383,6 +383,9 @@ vg_rec_threq_ports(const struct vg_rec_threq *r, uint16_t ports[2])
 bool
 vg_rec_threq_tls_port(const struct vg_rec_threq *r, long long port)
 {
+    if (r->target == VG_REC_TH_TLS) {
+        return port == r->port; /* x_target: the handshake is what was asked for */
+    }
     return port == 443 || (r->https && r->tls_any_port && port > 0);
 }
 

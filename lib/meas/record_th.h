@@ -97,7 +97,8 @@ void vg_rec_threq_cleanup(struct vg_rec_threq *r);
  * no endpoint (the helper measures none), whatever this says. */
 size_t vg_rec_threq_ports(const struct vg_rec_threq *r, uint16_t ports[2]);
 /* True when the THResponse reports a TLS handshake on port: oohelperd's rule, port 443 only
- * (whatever the scheme), or, for an https URL, any port when r->tls_any_port. */
+ * (whatever the scheme), or, for an https URL, any port when r->tls_any_port; a tls:// target's
+ * own port (x_target). */
 bool vg_rec_threq_tls_port(const struct vg_rec_threq *r, long long port);
 
 /* ---- THResponse -------------------------------------------------------------------------- */
