@@ -166,6 +166,7 @@ class TestAsn(unittest.TestCase):
         self.assertIn(rc, (0, 1), err)
         lines = [json.loads(line) for line in out.splitlines() if line]
         self.assertEqual(len(lines), 1, out)
+        harness.check_ooni(out)
         # the probe's own address is looked up, never written: not in the measurement (the
         # control's copy included), not on stderr
         self.assertNotIn(CLIENT_ADDR, out)
