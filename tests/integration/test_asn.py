@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import unittest
+import urllib.request
 import harness
 
 VIGIE = None
@@ -218,6 +219,39 @@ class TestAsn(unittest.TestCase):
         rc, out, err = probe("--country-db", os.path.join(FX["dir"], "asn.txt"))
         self.assertEqual(rc, 2)
         self.assertIn("is not a MaxMind DB file", err)
+
+    def test_upload_opens_the_measurements_report(self):
+        """OONI's collector (and vigie serve) refuses a measurement whose probe_asn, probe_cc or
+        test_name differ from its report's: the probe opens its report with the measurement's
+        own (here AS64511/XA from the helper), not AS0/ZZ, and the collector stores it."""
+        db = os.path.join(FX["dir"], "collector.db")
+        spool = os.path.join(FX["dir"], "spool")
+        serve = harness.Server(VIGIE, "serve", "--db", db)
+        try:
+            rc, out, err = probe("--asn-db", os.path.join(FX["dir"], "asn.mmdb"),
+                                 "--collector", serve.url, "--spool", spool)
+            self.assertIn(rc, (0, 1), err)
+            m = json.loads(out)
+            self.assertEqual((m["probe_asn"], m["probe_cc"]), ("AS64511", "XA"))
+            self.assertNotIn("refused", err)
+            with urllib.request.urlopen(serve.url + "api/v1/measurements?probe_asn=AS64511",
+                                        timeout=RUN_TIMEOUT) as resp:
+                rows = json.loads(resp.read())["results"]
+            self.assertEqual([r["measurement_uid"].split("_")[1:3] for r in rows],
+                             [["XA", "webconnectivity"]], rows)
+            self.assertRegex(rows[0]["report_id"],
+                             r"^\d{8}T\d{6}Z_webconnectivity_XA_64511_n1_[A-Za-z0-9]{43}$")
+        finally:
+            serve.stop()
+            for d in (os.path.join(spool, "rejected"), spool):
+                if os.path.isdir(d):
+                    for f in os.listdir(d):
+                        if os.path.isfile(os.path.join(d, f)):
+                            os.unlink(os.path.join(d, f))
+                    os.rmdir(d)
+            for f in os.listdir(FX["dir"]):
+                if f.startswith("collector.db"):
+                    os.unlink(os.path.join(FX["dir"], f))
 
 
 def main():
