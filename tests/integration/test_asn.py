@@ -201,6 +201,22 @@ class TestAsn(unittest.TestCase):
         # the system resolver's loopback answer shares no network with the control's
         self.assertEqual(m["test_keys"]["dns_consistency"], "inconsistent")
 
+    def test_classic_tags_beside_the_udp_resolver(self):
+        """ts-017: with --resolver (extension E003) beside the system resolver, the classic
+        algorithm's data carry "classic" (the system resolver's lookup and the endpoints of its
+        addresses) and the extension's do not (the UDP lookups, the endpoint of the address
+        only the UDP resolver gave)."""
+        tk = self.run_one()["test_keys"]
+        for q in tk["queries"]:
+            self.assertEqual("classic" in q["tags"], q["engine"] == "getaddrinfo", q)
+        eps = {(c["ip"], "classic" in c["tags"]) for c in tk["tcp_connect"]}
+        self.assertIn((UDP_ANSWER, False), eps, tk["tcp_connect"])
+        self.assertIn(("127.0.0.1", True), eps, tk["tcp_connect"])
+        for key, addr in (("network_events", "address"), ("requests", "address")):
+            for e in tk[key]:
+                if e[addr].startswith(UDP_ANSWER + ":"):
+                    self.assertNotIn("classic", e["tags"], e)
+
     def test_country_database_alone(self):
         m = self.run_one("--country-db", os.path.join(FX["dir"], "country.mmdb"))
         self.assertEqual((m["probe_asn"], m["probe_cc"]), ("AS0", "XD"))
