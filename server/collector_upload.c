@@ -486,7 +486,8 @@ vg__collector_open(struct vg__req *rq, const char *body, size_t len)
 /*
  * The report whose submit id is in the path (only its holder knows it: a public id names no
  * report here), if the request's credential is the one that opened it: else answered with
- * 404/403/503. A report opened before report secrets (legacy) is found by its one id.
+ * 404/403/503. A report opened before report secrets (legacy) is found by its one id, one opened
+ * before ids were letters and digits only by its public id's older form.
  */
 static enum MHD_Result
 vg__report(struct vg__req *rq, struct vg_store_report *rep, bool *answered)
@@ -499,6 +500,10 @@ vg__report(struct vg__req *rq, struct vg_store_report *rep, bool *answered)
         return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown report_id");
     }
     if (vg_ingest_report_public(rq->id, pub, sizeof(pub)) == 0) {
+        rc = vg_store_report_get(rq->c->o.store, pub, rep);
+    }
+    /* A report opened before report ids were OONI's six fields: its public id's older form. */
+    if (rc == VG_STORE_ENOTFOUND && vg_ingest_report_public_legacy(rq->id, pub, sizeof(pub)) == 0) {
         rc = vg_store_report_get(rq->c->o.store, pub, rep);
     }
     if (rc == VG_STORE_ENOTFOUND) {

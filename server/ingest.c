@@ -22,7 +22,12 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-#define VG__ID_NAME_MAX 32 /* characters of the test name in a report_id */
+/* Characters of the test name in a report_id: OONI's collector takes 2 to 29 (routers/reports.py
+ * receive_measurement: 1 < len(test_name) < 30). */
+#define VG__ID_NAME_MAX 29
+/* Characters of a report_id's random part (and of a public id's hash): 32 bytes in base62 or,
+ * in ids made before, in unpadded base64url; 43 either way. */
+#define VG__ID_TAIL 43
 
 /* data_format_version values whose shape this collector knows. */
 static const char *const vg__formats[] = {VG_REC_DATA_FORMAT_VERSION};
@@ -234,14 +239,39 @@ vg__b64url(const uint8_t *p, size_t n)
     return b64;
 }
 
+/* The random part of a report_id: 256 bits as 43 base62 digits (62^43 > 2^256), fixed width.
+ * OONI's collector splits a report_id on '_' into six fields and wants letters and digits in the
+ * last one: base64url's '-' and '_' would break it. */
+static void
+vg__base62_256(const uint8_t in[32], char out[VG__ID_TAIL + 1])
+{
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    uint8_t n[32];
+
+    memcpy(n, in, sizeof(n));
+    for (int i = VG__ID_TAIL - 1; i >= 0; i--) {
+        unsigned rem = 0;
+
+        for (size_t j = 0; j < sizeof(n); j++) {
+            unsigned cur = rem * 256 + n[j];
+
+            n[j] = (uint8_t)(cur / 62);
+            rem = cur % 62;
+        }
+        out[i] = digits[rem];
+    }
+    out[VG__ID_TAIL] = '\0';
+    explicit_bzero(n, sizeof(n));
+}
+
 int
 vg_ingest_report_id(const struct vg_store_report *r, time_t now,
                     const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out, size_t cap)
 {
     /* The name part is cut to VG__ID_NAME_MAX characters so that every report accepted (test
-     * names of up to VG_STORE_NAME_MAX) gets an id within VG_REPORT_ID_MAX: 16 + 1 + 32 + 1 + 2
-     * + 1 + 10 + 4 + 43 = 110 bytes at most. The id is opaque; the random part makes it unique. */
-    char when[20], name[VG__ID_NAME_MAX + 1], *b64;
+     * names of up to VG_STORE_NAME_MAX) gets an id within VG_REPORT_ID_MAX: 16 + 1 + 29 + 1 + 2
+     * + 1 + 10 + 4 + 43 = 107 bytes at most. The id is opaque; the random part makes it unique. */
+    char when[20], name[VG__ID_NAME_MAX + 1], tail[VG__ID_TAIL + 1];
     size_t n = 0;
     struct tm tm;
     int w;
@@ -255,37 +285,54 @@ vg_ingest_report_id(const struct vg_store_report *r, time_t now,
         }
     }
     name[n] = '\0';
-    /* base64url: the id travels in URL paths. */
-    b64 = vg__b64url(rnd, VG_REPORT_RANDOM_BYTES);
+    /* Letters and digits: OONI's shape, and safe in URL paths. */
+    vg__base62_256(rnd, tail);
     w = snprintf(out, cap, "%s_%s_%s_%u_n1_%s", when, name, r->probe_cc, (unsigned)r->probe_asn,
-                 b64);
-    free(b64);
+                 tail);
+    explicit_bzero(tail, sizeof(tail));
     if (w < 0 || (size_t)w >= cap) {
         return VG_ETOOBIG;
     }
     return 0;
 }
 
-int
-vg_ingest_report_public(const char *submit_id, char *out, size_t cap)
+/* The public id of submit_id: its random part (VG__ID_TAIL characters) replaced by the SHA-256
+ * of the whole, in base62 (legacy: in unpadded base64url, as before report ids were OONI's
+ * six fields). */
+static int
+vg__ingest_public(const char *submit_id, bool legacy, char *out, size_t cap)
 {
-    /* The random part of a submit id: VG_REPORT_RANDOM_BYTES in unpadded base64url. */
-    enum { TAIL = (VG_REPORT_RANDOM_BYTES * 8 + 5) / 6 };
     size_t n = strlen(submit_id);
     uint8_t h[32];
-    char *b64;
+    char tail[VG__ID_TAIL + 1], *b64 = NULL;
     int w;
 
     _Static_assert(VG_REPORT_RANDOM_BYTES == 32, "the public tail is a SHA-256: 32 bytes");
-    if (n <= TAIL + 1 || n >= VG_REPORT_ID_MAX || submit_id[n - TAIL - 1] != '_' ||
+    if (n <= VG__ID_TAIL + 1 || n >= VG_REPORT_ID_MAX || submit_id[n - VG__ID_TAIL - 1] != '_' ||
         !vg_ingest_report_id_is_valid(submit_id)) {
         return VG_EINVAL;
     }
     vg_sha256(submit_id, n, h);
-    b64 = vg__b64url(h, sizeof(h));
-    w = snprintf(out, cap, "%.*s%s", (int)(n - TAIL), submit_id, b64);
+    if (legacy) {
+        b64 = vg__b64url(h, sizeof(h));
+    } else {
+        vg__base62_256(h, tail);
+    }
+    w = snprintf(out, cap, "%.*s%s", (int)(n - VG__ID_TAIL), submit_id, legacy ? b64 : tail);
     free(b64);
     return w < 0 || (size_t)w >= cap ? VG_ETOOBIG : 0;
+}
+
+int
+vg_ingest_report_public(const char *submit_id, char *out, size_t cap)
+{
+    return vg__ingest_public(submit_id, false, out, cap);
+}
+
+int
+vg_ingest_report_public_legacy(const char *submit_id, char *out, size_t cap)
+{
+    return vg__ingest_public(submit_id, true, out, cap);
 }
 
 /* 1..max-1 characters among A-Z a-z 0-9 and extra. */

@@ -42,10 +42,11 @@ VG_MUST_USE int vg_ingest_parse_open(const char *body, size_t len, struct vg_ing
                                      char *err, size_t errlen);
 
 /*
- * OONI's report_id shape: <YYYYMMDDTHHMMSSZ>_<test name without '_'>_<CC>_<ASN digits>_n1_<random
- * bytes in unpadded base64url>, the test name cut to 32 characters so that the id of any report
- * vg_ingest_parse_open() accepts fits VG_REPORT_ID_MAX. rnd holds VG_REPORT_RANDOM_BYTES bytes
- * from a CSPRNG.
+ * OONI's report_id shape, six '_'-separated fields as OONI's collector splits them:
+ * <YYYYMMDDTHHMMSSZ>_<test name without '_'>_<CC>_<ASN digits>_n1_<random>, the random part the
+ * VG_REPORT_RANDOM_BYTES bytes of rnd (from a CSPRNG) as 43 base62 characters (letters and
+ * digits only), the test name cut to 29 characters (OONI takes 2 to 29), so that the id of any
+ * report vg_ingest_parse_open() accepts fits VG_REPORT_ID_MAX.
  */
 VG_MUST_USE int vg_ingest_report_id(const struct vg_store_report *r, time_t now,
                                     const uint8_t rnd[VG_REPORT_RANDOM_BYTES], char *out,
@@ -54,12 +55,15 @@ VG_MUST_USE int vg_ingest_report_id(const struct vg_store_report *r, time_t now,
  * A report has two ids (docs/api.md, "Report secrets"). The submit id is what POST /report
  * answers and what the probe submits to and closes with: a secret, made by vg_ingest_report_id.
  * The public id is what the store keeps and the query API shows (and what the stored
- * measurements' report_id becomes): the same shape, with the random part replaced by 43
- * base64url characters of the SHA-256 of the submit id. Knowing a public id gives no way to the
- * submit id; the store holds only this hash of it. Fails (VG_EINVAL) for text that is not a
- * submit id's shape (ending in '_' and 43 characters).
+ * measurements' report_id becomes): the same shape, with the random part replaced by 43 base62
+ * characters of the SHA-256 of the submit id. Knowing a public id gives no way to the submit id;
+ * the store holds only this hash of it. Fails (VG_EINVAL) for text that is not a submit id's
+ * shape (ending in '_' and 43 characters).
  */
 VG_MUST_USE int vg_ingest_report_public(const char *submit_id, char *out, size_t cap);
+/* The public id as collectors made it before report ids were letters and digits only (the hash
+ * in unpadded base64url): how a report opened then is still found by its submit id. */
+VG_MUST_USE int vg_ingest_report_public_legacy(const char *submit_id, char *out, size_t cap);
 
 /* True when s could be a report_id (length and characters): cheap check before a lookup. */
 bool vg_ingest_report_id_is_valid(const char *s);

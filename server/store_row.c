@@ -254,7 +254,8 @@ vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, 
 {
     struct vg_rec_summary sum;
     uint8_t digest[64];
-    char hex[129], when[32];
+    char hex[129], when[32], name[sizeof(row->test_name)];
+    size_t n = 0;
     int64_t sec;
     int rc;
 
@@ -287,8 +288,16 @@ vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, 
     }
     sec = received_us / 1000000;
     vg_time_format(sec, "%Y%m%d%H%M%S", when, sizeof(when));
+    /* OONI's spelling of the test in a uid is its report_id's: the name without '_'
+     * ("webconnectivity"), so that the uid's fields split on '_' as OONI's do. */
+    for (const char *t = row->test_name; *t != '\0' && n + 1 < sizeof(name); t++) {
+        if (*t != '_') {
+            name[n++] = *t;
+        }
+    }
+    name[n] = '\0';
     snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", when,
-             (long long)(received_us % 1000000), row->probe_cc, row->test_name, hex);
+             (long long)(received_us % 1000000), row->probe_cc, name, hex);
     return 0;
 }
 

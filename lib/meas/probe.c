@@ -342,6 +342,7 @@ vg__probe_meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struc
             .start = m->wall0,
             .resolver_ip = p->sys_resolver[0] != '\0' ? p->sys_resolver : NULL,
             .resolver_asn = p->resolver_asn,
+            .resolver_org = p->resolver_org,
         };
 
         m->root = vg_rec_new(&env, m->tk, m->id);
@@ -511,6 +512,8 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
         struct vg_asn_info info;
 
         p->resolver_asn = vg__probe_asn_of(p, p->sys_resolver, &info);
+        snprintf(p->resolver_org, sizeof(p->resolver_org), "%s",
+                 p->resolver_asn != 0 ? info.org : "");
     }
     uv_loop_init(&p->loop);
     uv_mutex_init(&p->qlock);

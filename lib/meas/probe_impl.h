@@ -59,10 +59,11 @@ struct vg_probe {
     struct vg__ep *hs_head, *hs_tail; /* connected endpoints waiting for a handshake slot */
     struct vg_uploader *up;           /* when a collector is configured */
     struct vg_upload_stats up_stats;
-    struct vg_asn_db *asn;   /* --asn-db / --country-db, or NULL */
-    uint32_t resolver_asn;   /* of sys_resolver (resolver_asn) */
-    bool have_self;          /* a helper told the probe's address: self is its network */
-    struct vg_asn_info self; /* probe_asn, probe_cc, probe_network_name */
+    struct vg_asn_db *asn;             /* --asn-db / --country-db, or NULL */
+    uint32_t resolver_asn;             /* of sys_resolver (resolver_asn) */
+    char resolver_org[VG_ASN_ORG_MAX]; /* its organisation (resolver_network_name), or "" */
+    bool have_self;                    /* a helper told the probe's address: self is its network */
+    struct vg_asn_info self;           /* probe_asn, probe_cc, probe_network_name */
     /* The probe's own public addresses (the helpers' x_client_addr, the local interfaces'),
      * scrubbed out of every measurement before it is written or uploaded (batch mode). */
     struct vg_ip_set self_addrs;

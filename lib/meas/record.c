@@ -31,12 +31,6 @@ vg_rec_time(time_t t, char out[20])
 }
 
 static json_t *
-vg__rec_str_or_null(const char *s)
-{
-    return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
-}
-
-static json_t *
 vg__rec_asn(uint32_t asn)
 {
     char as[16];
@@ -45,10 +39,48 @@ vg__rec_asn(uint32_t asn)
     return json_string(as);
 }
 
+/* annotations.architecture: Go's GOARCH name of the machine vigie was built for (df-000-base
+ * lists arm, arm64, 386, amd64). */
+static const char *
+vg__rec_arch(void)
+{
+#if defined(__x86_64__)
+    return "amd64";
+#elif defined(__aarch64__)
+    return "arm64";
+#elif defined(__i386__)
+    return "386";
+#elif defined(__arm__)
+    return "arm";
+#elif defined(__riscv) && __riscv_xlen == 64
+    return "riscv64";
+#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
+    return "ppc64le";
+#elif defined(__s390x__)
+    return "s390x";
+#else
+    return "unknown";
+#endif
+}
+
+/* extensions (df-000-base): the data formats a test's test_keys carry, each at version 0. */
+static json_t *
+vg__rec_extensions(const char *test_name)
+{
+    if (strcmp(test_name, VG_REC_TEST_LOCATE) == 0) {
+        return json_object();
+    }
+    return json_pack("{s:i, s:i, s:i, s:i, s:i}", "dnst", 0, "httpt", 0, "netevents", 0,
+                     "tcpconnect", 0, "tlshandshake", 0);
+}
+
 json_t *
 vg_rec_new(const struct vg_rec_env *e, json_t *test_keys, char *id_out)
 {
     char ts[20], id[VG_UUID_LEN + 1];
+    const char *resolver = e->resolver_ip != NULL && e->resolver_ip[0] != '\0'
+                               ? e->resolver_ip
+                               : VG_REC_RESOLVER_UNKNOWN;
     json_t *m;
 
     if (test_keys == NULL) {
@@ -61,26 +93,35 @@ vg_rec_new(const struct vg_rec_env *e, json_t *test_keys, char *id_out)
     }
     m = json_object();
     json_object_set_new(m, "annotations",
-                        json_pack("{s:s, s:s, s:s}", "engine_name", VG_SOFTWARE_NAME,
-                                  "engine_version", VG_VERSION, "platform", "linux"));
+                        json_pack("{s:s, s:s, s:s, s:s}", "architecture", vg__rec_arch(),
+                                  "engine_name", VG_SOFTWARE_NAME, "engine_version", VG_VERSION,
+                                  "platform", "linux"));
     json_object_set_new(m, "data_format_version", json_string(VG_REC_DATA_FORMAT_VERSION));
+    json_object_set_new(m, "extensions", vg__rec_extensions(e->test_name));
     json_object_set_new(m, "id", json_string(id));
     json_object_set_new(m, "input", e->input != NULL ? json_string(e->input) : json_null());
     json_object_set_new(m, "measurement_start_time", json_string(ts));
     json_object_set_new(m, "probe_asn", json_string(VG_REC_ASN_UNKNOWN));
     json_object_set_new(m, "probe_cc", json_string(VG_REC_CC_UNKNOWN));
     json_object_set_new(m, "probe_ip", json_string(VG_REC_PROBE_IP_SCRUBBED));
-    json_object_set_new(m, "probe_network_name", json_null());
+    json_object_set_new(m, "probe_network_name", json_string(""));
     json_object_set_new(m, "report_id", json_string(""));
     json_object_set_new(m, "resolver_asn", vg__rec_asn(e->resolver_asn));
-    json_object_set_new(m, "resolver_ip", vg__rec_str_or_null(e->resolver_ip));
+    json_object_set_new(m, "resolver_ip", json_string(resolver));
+    json_object_set_new(m, "resolver_network_name",
+                        json_string(e->resolver_org != NULL ? e->resolver_org : ""));
     json_object_set_new(m, "software_name", json_string(VG_SOFTWARE_NAME));
     json_object_set_new(m, "software_version", json_string(VG_VERSION));
-    json_object_set_new(m, "test_helpers", json_null());
+    /* OONI omits test_helpers without a helper; an empty map keeps the key's type and place. */
+    json_object_set_new(m, "test_helpers", json_object());
     json_object_set_new(m, "test_name", json_string(e->test_name));
     json_object_set_new(m, "test_runtime", json_real(0.0));
     json_object_set_new(m, "test_start_time", json_string(ts));
     json_object_set_new(m, "test_version", json_string(e->test_version));
+    /* client_resolver (ts-017): what OONI records, the session's resolver_ip. */
+    if (json_object_get(test_keys, "client_resolver") != NULL) {
+        json_object_set_new(test_keys, "client_resolver", json_string(resolver));
+    }
     json_object_set_new(m, "test_keys", test_keys);
     return m;
 }
@@ -91,7 +132,7 @@ vg_rec_set_network(json_t *m, uint32_t asn, const char *cc, const char *org)
     json_object_set_new(m, "probe_asn", vg__rec_asn(asn));
     json_object_set_new(m, "probe_cc",
                         json_string(cc != NULL && cc[0] != '\0' ? cc : VG_REC_CC_UNKNOWN));
-    json_object_set_new(m, "probe_network_name", vg__rec_str_or_null(org));
+    json_object_set_new(m, "probe_network_name", json_string(org != NULL ? org : ""));
 }
 
 void
@@ -140,6 +181,10 @@ vg__rec_jtristate(int v)
     return v < 0 ? json_null() : json_boolean(v);
 }
 
+/* ts-017: data of the classic algorithm (the system resolver's lookups, and the endpoints of
+ * the addresses it returned) carry "classic"; every entry carries "depth=N". */
+#define VG__REC_CLASSIC "classic"
+
 static json_t *
 vg__rec_tags(int depth)
 {
@@ -152,27 +197,25 @@ vg__rec_tags(int depth)
 json_t *
 vg_rec_web_test_keys(unsigned trial)
 {
-    return json_pack("{s:s, s:n, s:n, s:n, s:[], s:[], s:[], s:[], s:[], s:n, s:n, s:n, s:n, s:n, "
-                     "s:n, s:n, s:n, s:n, s:i}",
-                     "agent", "redirect", "client_resolver", "retries", "socksproxy", "queries",
-                     "x_dns_duplicate_responses", "tcp_connect", "tls_handshakes", "requests",
-                     "control", "control_failure", "x_control_request", "dns_consistency",
-                     "body_length_match", "body_proportion", "headers_match", "status_code_match",
-                     "title_match", "x_trial", (int)trial);
+    return json_pack("{s:s, s:s, s:n, s:n, s:[], s:[], s:[], s:[], s:[], s:[], s:n, s:n, s:n, "
+                     "s:n, s:n, s:n, s:n, s:n, s:n, s:i}",
+                     "agent", "redirect", "client_resolver", VG_REC_RESOLVER_UNKNOWN, "retries",
+                     "socksproxy", "network_events", "queries", "x_dns_duplicate_responses",
+                     "tcp_connect", "tls_handshakes", "requests", "control", "control_failure",
+                     "x_control_request", "dns_consistency", "body_length_match", "body_proportion",
+                     "headers_match", "status_code_match", "title_match", "x_trial", (int)trial);
 }
 
 void
 vg_rec_answer_addr(json_t *answers, const char *ip, int64_t ttl, const struct vg_asn_info *asn)
 {
     bool v6 = strchr(ip, ':') != NULL;
-    json_t *a =
-        json_pack("{s:s, s:s, s:n, s:o}", "answer_type", v6 ? "AAAA" : "A", v6 ? "ipv6" : "ipv4",
-                  ip, "asn", "ttl", ttl < 0 ? json_null() : json_integer((json_int_t)ttl));
+    /* df-002-dnst: asn an int and as_org_name a string, 0 and "" when unknown. */
+    json_t *a = json_pack("{s:s, s:s, s:I, s:o, s:s}", "answer_type", v6 ? "AAAA" : "A",
+                          v6 ? "ipv6" : "ipv4", ip, "asn", (json_int_t)(asn != NULL ? asn->asn : 0),
+                          "ttl", ttl < 0 ? json_null() : json_integer((json_int_t)ttl),
+                          "as_org_name", asn != NULL ? asn->org : "");
 
-    if (a != NULL && asn != NULL) {
-        json_object_set_new(a, "asn", json_integer(asn->asn));
-        json_object_set_new(a, "as_org_name", json_string(asn->org));
-    }
     json_array_append_new(answers, a);
 }
 
@@ -209,6 +252,10 @@ vg_rec_add_query(json_t *tk, const struct vg_rec_event *ev, const struct vg_rec_
     json_object_set_new(e, "t0", json_real(ev->t0));
     json_object_set_new(e, "t", json_real(ev->t));
     json_object_set_new(e, "tags", vg__rec_tags(ev->depth));
+    if (!q->udp) {
+        /* The system resolver is the classic algorithm's; --resolver is extension E003. */
+        json_array_insert_new(json_object_get(e, "tags"), 0, json_string(VG__REC_CLASSIC));
+    }
     json_object_set_new(e, "transaction_id", json_integer(ev->tid));
     if (q->reply) {
         json_object_set_new(e, "x_ip_ttl", json_integer(q->ip_ttl));
@@ -217,10 +264,26 @@ vg_rec_add_query(json_t *tk, const struct vg_rec_event *ev, const struct vg_rec_
                           e);
 }
 
+/* "IP:PORT", "[IPv6]:PORT" into out. */
+static void
+vg__rec_endpoint(const char *ip, unsigned port, char *out, size_t cap)
+{
+    snprintf(out, cap, strchr(ip, ':') != NULL ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
 void
 vg_rec_add_tcp_connect(json_t *tk, const struct vg_rec_event *ev, const char *ip, unsigned port,
                        int failure)
 {
+    char addr[80];
+
+    vg__rec_endpoint(ip, port, addr, sizeof(addr));
+    /* df-008-netevents: the connect as a network event too. */
+    json_array_append_new(json_object_get(tk, "network_events"),
+                          json_pack("{s:s, s:o, s:s, s:s, s:f, s:f, s:o, s:i}", "address", addr,
+                                    "failure", vg__rec_jfailure(failure), "operation", "connect",
+                                    "proto", "tcp", "t0", ev->t0, "t", ev->t, "tags",
+                                    vg__rec_tags(ev->depth), "transaction_id", ev->tid));
     json_array_append_new(json_object_get(tk, "tcp_connect"),
                           json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip", ip,
                                     "port", (int)port, "status", "success", failure == 0, "failure",
@@ -329,12 +392,10 @@ vg__rec_http_response(const struct vg_rec_response *r)
 {
     json_t *resp, *rlist, *rh, *body;
 
-    if (r->head == NULL) {
-        resp = json_pack("{s:n}", "code");
-        json_object_set_new(resp, "body", json_null());
-        json_object_set_new(resp, "headers", json_object());
-        json_object_set_new(resp, "headers_list", json_array());
-        return resp;
+    if (r == NULL || r->head == NULL) {
+        /* df-001-httpt has no null Response: OONI's empty one, code 0. */
+        return json_pack("{s:i, s:o, s:o, s:s, s:b}", "code", 0, "headers", json_object(),
+                         "headers_list", json_array(), "body", "", "body_is_truncated", 0);
     }
     rh = vg__rec_http_headers(r->head, r->head_bytes, &rlist);
     if (vg_utf8_valid(r->body, r->body_len) && memchr(r->body, 0, r->body_len) == NULL) {
@@ -376,11 +437,14 @@ vg_rec_add_request(json_t *tk, const struct vg_rec_event *ev, const char *addres
 void
 vg_rec_add_request_unsent(json_t *tk, const struct vg_rec_event *ev, const char *url, int failure)
 {
+    /* Complete Request and Response objects (df-001-httpt): the request that would have been
+     * sent, and OONI's empty response. */
     json_array_insert_new(json_object_get(tk, "requests"), 0,
-                          json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:n, s:f, s:f, s:o}", "network",
-                                    "tcp", "address", "", "failure", vg__rec_jfailure(failure),
-                                    "request", "url", url, "method", "GET", "response", "t0",
-                                    ev->t0, "t", ev->t, "tags", vg__rec_tags(ev->depth)));
+                          json_pack("{s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o}", "network", "tcp",
+                                    "address", "", "failure", vg__rec_jfailure(failure), "request",
+                                    vg__rec_http_request(url), "response",
+                                    vg__rec_http_response(NULL), "t0", ev->t0, "t", ev->t, "tags",
+                                    vg__rec_tags(ev->depth)));
 }
 
 void
@@ -446,6 +510,54 @@ vg_rec_set_ooni(json_t *tk, const struct vg_decision *d, bool with_control)
     json_object_set_new(tk, "x_dns_consistency", vg__rec_consistency(k->x_dns_consistency));
 }
 
+/* Whether the entry e (address, tags ["depth=N"]) is of an endpoint of the system resolver's
+ * addresses in o (an unsent request, address "", is the classic web step's). */
+static bool
+vg__rec_is_classic(const struct vg_obs *o, const char *address, json_t *tags)
+{
+    const char *dt = json_string_value(json_array_get(tags, json_array_size(tags) - 1));
+    int depth = -1;
+
+    if (address == NULL || dt == NULL || sscanf(dt, "depth=%d", &depth) != 1) {
+        return false;
+    }
+    if (address[0] == '\0') {
+        return true;
+    }
+    for (size_t i = 0; i < o->n_ep; i++) {
+        if (!o->ep[i].from_udp_only && o->ep[i].depth == depth &&
+            strcmp(o->ep[i].addr, address) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "classic" first in the tags of the entries of list (key: the entry's address key; "ip": the
+ * tcp_connect entry's ip and port) whose endpoint the classic algorithm measured (ts-017). */
+static void
+vg__rec_tag_classic(json_t *list, const char *key, const struct vg_obs *o)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(list, i, e)
+    {
+        json_t *tags = json_object_get(e, "tags");
+        const char *address = json_string_value(json_object_get(e, key));
+        char ep[80];
+
+        if (address != NULL && strcmp(key, "ip") == 0) {
+            vg__rec_endpoint(address, (unsigned)json_integer_value(json_object_get(e, "port")), ep,
+                             sizeof(ep));
+            address = ep;
+        }
+        if (json_is_array(tags) && vg__rec_is_classic(o, address, tags)) {
+            json_array_insert_new(tags, 0, json_string(VG__REC_CLASSIC));
+        }
+    }
+}
+
 void
 vg_rec_set_endpoints(json_t *tk, const struct vg_obs *o)
 {
@@ -465,6 +577,11 @@ vg_rec_set_endpoints(json_t *tk, const struct vg_obs *o)
     }
     json_object_set_new(tk, "x_endpoints", list);
     json_object_set_new(tk, "x_affected_addresses", affected);
+    /* Known now: an address the UDP resolver gave first may have come from the system's too. */
+    vg__rec_tag_classic(json_object_get(tk, "network_events"), "address", o);
+    vg__rec_tag_classic(json_object_get(tk, "tcp_connect"), "ip", o);
+    vg__rec_tag_classic(json_object_get(tk, "tls_handshakes"), "address", o);
+    vg__rec_tag_classic(json_object_get(tk, "requests"), "address", o);
 }
 
 void

@@ -39,6 +39,8 @@
 #define VG_REC_PROBE_IP_SCRUBBED "127.0.0.1"
 #define VG_REC_ASN_UNKNOWN       "AS0"
 #define VG_REC_CC_UNKNOWN        "ZZ"
+/* OONI's resolver_ip (and client_resolver) when the system resolver is not known. */
+#define VG_REC_RESOLVER_UNKNOWN "127.0.0.2"
 /* What an address scrubbed out of a measurement reads as (OONI's word). */
 #define VG_REC_SCRUBBED "[scrubbed]"
 
@@ -48,19 +50,22 @@ struct vg_rec_env {
     const char *test_version; /* its version */
     const char *input;        /* the URL or target measured; NULL writes null */
     time_t start;             /* measurement_start_time and test_start_time (UTC) */
-    const char *resolver_ip;  /* the system resolver's address; NULL writes null */
+    const char *resolver_ip;  /* the system resolver's address; NULL: VG_REC_RESOLVER_UNKNOWN */
     uint32_t resolver_asn;    /* 0: unknown ("AS0") */
+    const char *resolver_org; /* resolver_network_name; NULL writes "" */
 };
 
 /*
  * A new measurement: every top-level key of OONI's base format in OONI's order (probe fields as
- * placeholders, report_id "", test_runtime 0), a fresh UUIDv4 as "id" (copied into id_out when
- * not NULL: collectors deduplicate uploads by it), and test_keys (takes the reference). NULL only
- * when test_keys is NULL.
+ * placeholders, report_id "", test_helpers {}, test_runtime 0), annotations with architecture,
+ * extensions naming the data formats of the test's keys (df-000-base), a fresh UUIDv4 as "id"
+ * (copied into id_out when not NULL: collectors deduplicate uploads by it), and test_keys (takes
+ * the reference; its client_resolver, when it has the key, becomes resolver_ip as OONI writes
+ * it). NULL only when test_keys is NULL.
  */
 json_t *vg_rec_new(const struct vg_rec_env *e, json_t *test_keys, char *id_out);
 /* The probe's network as a vantage point: probe_asn "AS<asn>", probe_cc (NULL or "": "ZZ") and
- * probe_network_name (NULL or "": null). */
+ * probe_network_name (NULL: ""). */
 void vg_rec_set_network(json_t *m, uint32_t asn, const char *cc, const char *org);
 /* test_runtime in seconds. */
 void vg_rec_set_runtime(json_t *m, double seconds);
@@ -107,13 +112,13 @@ struct vg_rec_event {
 };
 
 /*
- * A measurement's test_keys before its steps run, in OONI's order: agent, client_resolver,
- * retries, socksproxy, the empty lists (queries, x_dns_duplicate_responses, tcp_connect,
- * tls_handshakes, requests), the control's keys and OONI's comparison keys (null), x_trial.
- * vg_rec_add_* append to the lists; vg_rec_set_* fill the other keys. A key keeps the place it
- * was first written at, so the keys not written here follow in the order of the calls:
- * vg_rec_set_control, then at the end vg_rec_set_ooni, vg_rec_set_endpoints, vg_rec_set_verdict,
- * vg_rec_set_experiment_failures.
+ * A measurement's test_keys before its steps run, in OONI's order: agent, client_resolver
+ * (VG_REC_RESOLVER_UNKNOWN until vg_rec_new), retries, socksproxy, the empty lists
+ * (network_events, queries, x_dns_duplicate_responses, tcp_connect, tls_handshakes, requests), the
+ * control's keys and OONI's comparison keys (null), x_trial. vg_rec_add_* append to the lists;
+ * vg_rec_set_* fill the other keys. A key keeps the place it was first written at, so the keys not
+ * written here follow in the order of the calls: vg_rec_set_control, then at the end
+ * vg_rec_set_ooni, vg_rec_set_endpoints, vg_rec_set_verdict, vg_rec_set_experiment_failures.
  */
 json_t *vg_rec_web_test_keys(unsigned trial);
 
@@ -148,7 +153,8 @@ void vg_rec_answer_cname(json_t *answers, const char *target);
 void vg_rec_add_query(json_t *tk, const struct vg_rec_event *ev, const struct vg_rec_query *q,
                       json_t *answers, bool duplicate);
 
-/* Append a TCP connect to ip:port to tcp_connect (df-005-tcpconnect). */
+/* Append a TCP connect to ip:port to tcp_connect (df-005-tcpconnect), and as a "connect" event
+ * to network_events (df-008-netevents). */
 void vg_rec_add_tcp_connect(json_t *tk, const struct vg_rec_event *ev, const char *ip,
                             unsigned port, int failure);
 
@@ -206,7 +212,10 @@ void vg_rec_set_control(json_t *m, json_t *control, json_t *request, const char 
  * title_match) and vigie's x_dns_consistency. */
 void vg_rec_set_ooni(json_t *tk, const struct vg_decision *d, bool with_control);
 /* x_endpoints (every address of o with the verdict it showed by itself, vg_verdict_endpoint) and
- * x_affected_addresses (those whose own verdict is intercepted or blocked). */
+ * x_affected_addresses (those whose own verdict is intercepted or blocked); then "classic" is
+ * added first to the tags of the network_events, tcp_connect, tls_handshakes and requests
+ * entries of the endpoints of the system resolver's addresses (ts-017), which is known only
+ * once every lookup ended. */
 void vg_rec_set_endpoints(json_t *tk, const struct vg_obs *o);
 /* x_verdict, x_cause (null when none) and x_evidence. */
 void vg_rec_set_verdict(json_t *tk, const struct vg_decision *d);

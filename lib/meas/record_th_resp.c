@@ -410,7 +410,7 @@ vg__th_resp_http(json_t *requests, json_t *queries)
      * Go's client returns no response when a redirect cannot be followed; a failure while the
      * body is read keeps the status, headers and what was read, as oohelperd reports them.
      */
-    if (json_is_integer(code) &&
+    if (json_is_integer(code) && json_integer_value(code) > 0 &&
         !(failure != NULL && json_integer_value(code) >= 300 && json_integer_value(code) < 400)) {
         json_t *len = json_object_get(resp, "x_body_length");
         const char *k;

@@ -24,11 +24,27 @@
 #define VG__AUTH_PREFIX     "Authorization: Bearer "
 #define VG__AUTH_PREFIX_LEN (sizeof(VG__AUTH_PREFIX) - 1)
 
+/* Reports one run opens at most: one per (test_name, test_version, probe_asn, probe_cc). */
+#define VG__UPLOAD_REPORTS 16
+
 enum vg__report { VG__REPORT_NONE, VG__REPORT_OPENING, VG__REPORT_OPEN, VG__REPORT_FAILED };
+
+/*
+ * A report: OONI's collector checks that each measurement's probe_cc, probe_asn and test_name are
+ * the report's (ooni-reference.md section 5), so measurements go into the report opened with
+ * their own values.
+ */
+struct vg__report_slot {
+    struct vg_uploader *up;
+    char test_name[64], test_version[32], probe_asn[16], probe_cc[4];
+    enum vg__report state;
+    char report_id[256];
+};
 
 struct vg__item {
     struct vg__item *next;
     struct vg_uploader *up;
+    struct vg__report_slot *rep; /* NULL: the measurement names no report (spooled) */
     char id[64];
     char *json;
     bool from_spool; /* the file spool/<id>.json exists already */
@@ -41,9 +57,9 @@ struct vg_uploader {
     char *spool;
     char *auth;     /* "Authorization: Bearer TOKEN", or NULL: anonymous (a secret: wiped) */
     bool auth_said; /* the collector refused the credentials (401, 403) and we said so */
-    enum vg__report report;
-    char report_id[256];
-    char report_failure[256];
+    bool refused;   /* it did: nothing more is sent this run */
+    struct vg__report_slot reports[VG__UPLOAD_REPORTS];
+    size_t n_reports;
     struct vg__item *qhead, *qtail;
     size_t in_flight;
     struct vg_upload_stats st;
@@ -194,7 +210,7 @@ vg__upload_auth_refused(struct vg_uploader *up, int status, const uint8_t *body,
     char said[160];
     size_t o = 0;
 
-    up->report = VG__REPORT_FAILED;
+    up->refused = true;
     if (up->auth_said) {
         json_decref(j);
         return;
@@ -257,7 +273,7 @@ vg__upload_submit(struct vg_uploader *up, struct vg__item *it)
     char *body = vg_xmalloc(jlen + 40);
     int n = snprintf(body, jlen + 40, "{\"format\":\"json\",\"content\":%s}", it->json);
 
-    snprintf(url, sizeof(url), "%s/report/%s", up->base, up->report_id);
+    snprintf(url, sizeof(url), "%s/report/%s", up->base, it->rep->report_id);
     up->in_flight++;
     if (n < 0 ||
         vg_http_post_hdr(up->loop, up->ctx, url, up->auth, "application/json", body, (size_t)n,
@@ -269,55 +285,70 @@ vg__upload_submit(struct vg_uploader *up, struct vg__item *it)
     free(body);
 }
 
+static void vg__open_report(struct vg__report_slot *r);
+
+/* Send what can go (its report open, a submission slot free), spool what cannot (its report
+ * failed, or the credentials were refused), open the reports still needed; keep the rest queued,
+ * in order. */
 static void
 vg__drain(struct vg_uploader *up)
 {
-    while (up->qhead != NULL &&
-           (up->report == VG__REPORT_FAILED ||
-            (up->report == VG__REPORT_OPEN && up->in_flight < VG__UPLOAD_PARALLEL))) {
-        struct vg__item *it = up->qhead;
+    struct vg__item **pp = &up->qhead, *last = NULL;
 
-        up->qhead = it->next;
-        if (up->qhead == NULL) {
-            up->qtail = NULL;
+    while (*pp != NULL) {
+        struct vg__item *it = *pp;
+        struct vg__report_slot *r = it->rep;
+        bool lost = up->refused || r == NULL || r->state == VG__REPORT_FAILED;
+
+        if (!lost && r->state == VG__REPORT_NONE) {
+            vg__open_report(r); /* may fail at once: then r->state is FAILED */
+            continue;
         }
-        if (up->report == VG__REPORT_FAILED) {
+        if (!lost && (r->state != VG__REPORT_OPEN || up->in_flight >= VG__UPLOAD_PARALLEL)) {
+            last = it;
+            pp = &it->next;
+            continue;
+        }
+        *pp = it->next;
+        if (lost) {
             vg__spool(up, it, false);
             vg__item_free(it);
         } else {
             vg__upload_submit(up, it);
         }
     }
+    up->qtail = last;
 }
 
 static void
 vg__upload_on_report(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
 {
-    struct vg_uploader *up = arg;
+    struct vg__report_slot *r = arg;
+    struct vg_uploader *up = r->up;
     json_t *j = status == 200 ? json_loadb((const char *)body, len, 0, NULL) : NULL;
     const char *rid = json_string_value(json_object_get(j, "report_id"));
-    bool ok = rid != NULL && strlen(rid) < sizeof(up->report_id) && strchr(rid, '/') == NULL &&
+    bool ok = rid != NULL && strlen(rid) < sizeof(r->report_id) && strchr(rid, '/') == NULL &&
               strchr(rid, '?') == NULL;
 
     if (vg__upload_is_auth(status)) {
         vg__upload_auth_refused(up, status, body, len);
+        r->state = VG__REPORT_FAILED;
     } else if (ok) {
-        snprintf(up->report_id, sizeof(up->report_id), "%s", rid);
-        up->report = VG__REPORT_OPEN;
+        snprintf(r->report_id, sizeof(r->report_id), "%s", rid);
+        r->state = VG__REPORT_OPEN;
     } else {
-        snprintf(up->report_failure, sizeof(up->report_failure), "%s",
-                 status == 0 ? failure : "the collector did not open a report");
         fprintf(stderr, "vigie: cannot open a report at %s (%s); spooling to %s\n", up->base,
-                up->report_failure, up->spool);
-        up->report = VG__REPORT_FAILED;
+                status == 0 ? failure : "the collector did not open a report", up->spool);
+        r->state = VG__REPORT_FAILED;
     }
     json_decref(j);
     vg__drain(up);
 }
 
 static void
-vg__open_report(struct vg_uploader *up)
+vg__open_report(struct vg__report_slot *r)
 {
+    struct vg_uploader *up = r->up;
     char url[1200], ts[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -327,19 +358,58 @@ vg__open_report(struct vg_uploader *up)
     gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
     meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "data_format_version",
-                     "0.2.0", "format", "json", "probe_asn", "AS0", "probe_cc", "ZZ",
+                     "0.2.0", "format", "json", "probe_asn", r->probe_asn, "probe_cc", r->probe_cc,
                      "software_name", VG_SOFTWARE_NAME, "software_version", VG_VERSION, "test_name",
-                     "web_connectivity", "test_start_time", ts, "test_version", "0.5.28");
+                     r->test_name, "test_start_time", ts, "test_version", r->test_version);
     body = json_dumps(meta, JSON_COMPACT);
     json_decref(meta);
     snprintf(url, sizeof(url), "%s/report", up->base);
-    up->report = VG__REPORT_OPENING;
+    r->state = VG__REPORT_OPENING;
     if (body == NULL ||
         vg_http_post_hdr(up->loop, up->ctx, url, up->auth, "application/json", body, strlen(body),
-                         VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__upload_on_report, up) < 0) {
-        vg__upload_on_report(0, NULL, 0, "invalid collector URL", up);
+                         VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__upload_on_report, r) < 0) {
+        vg__upload_on_report(0, NULL, 0, "invalid collector URL", r);
     }
     free(body);
+}
+
+/* The report json goes into: the one opened for its test_name, test_version, probe_asn and
+ * probe_cc (found or added); NULL when it lacks them or VG__UPLOAD_REPORTS are in use. */
+static struct vg__report_slot *
+vg__report_for(struct vg_uploader *up, const char *json)
+{
+    json_t *m = json_loads(json, 0, NULL);
+    const char *tn = json_string_value(json_object_get(m, "test_name"));
+    const char *tv = json_string_value(json_object_get(m, "test_version"));
+    const char *asn = json_string_value(json_object_get(m, "probe_asn"));
+    const char *cc = json_string_value(json_object_get(m, "probe_cc"));
+    struct vg__report_slot *r = NULL;
+
+    if (tn == NULL || tv == NULL || asn == NULL || cc == NULL ||
+        strlen(tn) >= sizeof(r->test_name) || strlen(tv) >= sizeof(r->test_version) ||
+        strlen(asn) >= sizeof(r->probe_asn) || strlen(cc) >= sizeof(r->probe_cc)) {
+        json_decref(m);
+        return NULL;
+    }
+    for (size_t i = 0; i < up->n_reports && r == NULL; i++) {
+        struct vg__report_slot *s = &up->reports[i];
+
+        if (strcmp(s->test_name, tn) == 0 && strcmp(s->test_version, tv) == 0 &&
+            strcmp(s->probe_asn, asn) == 0 && strcmp(s->probe_cc, cc) == 0) {
+            r = s;
+        }
+    }
+    if (r == NULL && up->n_reports < VG__UPLOAD_REPORTS) {
+        r = &up->reports[up->n_reports++];
+        r->up = up;
+        snprintf(r->test_name, sizeof(r->test_name), "%s", tn);
+        snprintf(r->test_version, sizeof(r->test_version), "%s", tv);
+        snprintf(r->probe_asn, sizeof(r->probe_asn), "%s", asn);
+        snprintf(r->probe_cc, sizeof(r->probe_cc), "%s", cc);
+        r->state = VG__REPORT_NONE;
+    }
+    json_decref(m);
+    return r;
 }
 
 static void
@@ -348,6 +418,7 @@ vg__upload_enqueue(struct vg_uploader *up, const char *id, char *json, bool from
     struct vg__item *it = vg_xcalloc(1, sizeof(*it));
 
     it->up = up;
+    it->rep = vg__report_for(up, json);
     snprintf(it->id, sizeof(it->id), "%s", id);
     it->json = json;
     it->from_spool = from_spool;
@@ -357,9 +428,6 @@ vg__upload_enqueue(struct vg_uploader *up, const char *id, char *json, bool from
         up->qhead = it;
     }
     up->qtail = it;
-    if (up->report == VG__REPORT_NONE) {
-        vg__open_report(up);
-    }
     vg__drain(up);
 }
 

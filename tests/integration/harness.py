@@ -54,6 +54,27 @@ def parse(options=(), usage_extra=""):
 
 SKIP_EXIT = 77  # CTest's SKIP_RETURN_CODE of every Python test (tests/CMakeLists.txt)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import ooni_validate  # noqa: E402  (tests/tools: OONI's data formats, docs/HACKING.md)
+
+# Measurements checked by ooni_validate in this process (what a script's summary may print).
+OONI_CHECKED = [0]
+
+
+def check_ooni(text):
+    """Every measurement vigie wrote (text: JSON Lines, str or bytes) against OONI's data-format
+    specs, strictly (tests/tools/ooni_validate.py): raises AssertionError with one line per
+    problem. Returns the number of measurements checked."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    docs = ooni_validate.documents(text)
+    problems = ooni_validate.validate_text(text)
+    if problems:
+        raise AssertionError("not OONI's data format (ooni_validate.py):\n" + "\n".join(
+            "  line %d: %s: %s" % (n, p or "(measurement)", msg) for n, p, msg in problems[:40]))
+    OONI_CHECKED[0] += len(docs)
+    return len(docs)
+
 
 def skip(name, reason):
     """For a script that cannot run at all (e.g. needs root): say why; the exit status."""
@@ -84,6 +105,9 @@ def status(result):
 def run(argv):
     """Run the tests of __main__ with unittest options argv; the process exit status."""
     prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    if OONI_CHECKED[0]:
+        print("ooni_validate: %d measurements in OONI's data format" % OONI_CHECKED[0],
+              flush=True)
     return status(prog.result)
 
 

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import unittest
+import urllib.request
 import harness
 
 VIGIE = None
@@ -166,6 +167,7 @@ class TestAsn(unittest.TestCase):
         self.assertIn(rc, (0, 1), err)
         lines = [json.loads(line) for line in out.splitlines() if line]
         self.assertEqual(len(lines), 1, out)
+        harness.check_ooni(out)
         # the probe's own address is looked up, never written: not in the measurement (the
         # control's copy included), not on stderr
         self.assertNotIn(CLIENT_ADDR, out)
@@ -179,10 +181,10 @@ class TestAsn(unittest.TestCase):
     def test_without_database(self):
         m = self.run_one()
         self.assertEqual((m["probe_asn"], m["probe_cc"]), ("AS0", "ZZ"))
-        self.assertIsNone(m["probe_network_name"])
+        # df-002-dnst / df-000-base: an int and strings, never null (OONI's 0 and "")
+        self.assertEqual(m["probe_network_name"], "")
         for a in answers(m, "getaddrinfo") + answers(m, "udp"):
-            self.assertIsNone(a["asn"])
-            self.assertNotIn("as_org_name", a)
+            self.assertEqual((a["asn"], a["as_org_name"]), (0, ""), a)
 
     def test_asn_database(self):
         m = self.run_one("--asn-db", os.path.join(FX["dir"], "asn.mmdb"))
@@ -199,10 +201,26 @@ class TestAsn(unittest.TestCase):
         # the system resolver's loopback answer shares no network with the control's
         self.assertEqual(m["test_keys"]["dns_consistency"], "inconsistent")
 
+    def test_classic_tags_beside_the_udp_resolver(self):
+        """ts-017: with --resolver (extension E003) beside the system resolver, the classic
+        algorithm's data carry "classic" (the system resolver's lookup and the endpoints of its
+        addresses) and the extension's do not (the UDP lookups, the endpoint of the address
+        only the UDP resolver gave)."""
+        tk = self.run_one()["test_keys"]
+        for q in tk["queries"]:
+            self.assertEqual("classic" in q["tags"], q["engine"] == "getaddrinfo", q)
+        eps = {(c["ip"], "classic" in c["tags"]) for c in tk["tcp_connect"]}
+        self.assertIn((UDP_ANSWER, False), eps, tk["tcp_connect"])
+        self.assertIn(("127.0.0.1", True), eps, tk["tcp_connect"])
+        for key, addr in (("network_events", "address"), ("requests", "address")):
+            for e in tk[key]:
+                if e[addr].startswith(UDP_ANSWER + ":"):
+                    self.assertNotIn("classic", e["tags"], e)
+
     def test_country_database_alone(self):
         m = self.run_one("--country-db", os.path.join(FX["dir"], "country.mmdb"))
         self.assertEqual((m["probe_asn"], m["probe_cc"]), ("AS0", "XD"))
-        self.assertIsNone(m["probe_network_name"])
+        self.assertEqual(m["probe_network_name"], "")
 
     def test_both_databases(self):
         m = self.run_one("--asn-db", os.path.join(FX["dir"], "asn.mmdb"),
@@ -217,6 +235,39 @@ class TestAsn(unittest.TestCase):
         rc, out, err = probe("--country-db", os.path.join(FX["dir"], "asn.txt"))
         self.assertEqual(rc, 2)
         self.assertIn("is not a MaxMind DB file", err)
+
+    def test_upload_opens_the_measurements_report(self):
+        """OONI's collector (and vigie serve) refuses a measurement whose probe_asn, probe_cc or
+        test_name differ from its report's: the probe opens its report with the measurement's
+        own (here AS64511/XA from the helper), not AS0/ZZ, and the collector stores it."""
+        db = os.path.join(FX["dir"], "collector.db")
+        spool = os.path.join(FX["dir"], "spool")
+        serve = harness.Server(VIGIE, "serve", "--db", db)
+        try:
+            rc, out, err = probe("--asn-db", os.path.join(FX["dir"], "asn.mmdb"),
+                                 "--collector", serve.url, "--spool", spool)
+            self.assertIn(rc, (0, 1), err)
+            m = json.loads(out)
+            self.assertEqual((m["probe_asn"], m["probe_cc"]), ("AS64511", "XA"))
+            self.assertNotIn("refused", err)
+            with urllib.request.urlopen(serve.url + "api/v1/measurements?probe_asn=AS64511",
+                                        timeout=RUN_TIMEOUT) as resp:
+                rows = json.loads(resp.read())["results"]
+            self.assertEqual([r["measurement_uid"].split("_")[1:3] for r in rows],
+                             [["XA", "webconnectivity"]], rows)
+            self.assertRegex(rows[0]["report_id"],
+                             r"^\d{8}T\d{6}Z_webconnectivity_XA_64511_n1_[A-Za-z0-9]{43}$")
+        finally:
+            serve.stop()
+            for d in (os.path.join(spool, "rejected"), spool):
+                if os.path.isdir(d):
+                    for f in os.listdir(d):
+                        if os.path.isfile(os.path.join(d, f)):
+                            os.unlink(os.path.join(d, f))
+                    os.rmdir(d)
+            for f in os.listdir(FX["dir"]):
+                if f.startswith("collector.db"):
+                    os.unlink(os.path.join(FX["dir"], f))
 
 
 def main():

@@ -49,6 +49,7 @@ def lines_of(stdout, test_name):
     for line in stdout.splitlines():
         line = line.strip()
         if line.startswith("{"):
+            harness.check_ooni(line)  # every measurement in OONI's data format
             m = json.loads(line)
             if m.get("test_name") == test_name:
                 out.append(m)

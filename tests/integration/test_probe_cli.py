@@ -610,7 +610,9 @@ def probe(*args, timeout=RUN_TIMEOUT, stdin=None):
                                       timeout=timeout, stdin=stdin)
     if rc < 0:
         raise AssertionError("vigie killed by signal %d; stderr:\n%s" % (-rc, err))
-    return Run(rc, parse_jsonl(out), out, err, elapsed)
+    records = parse_jsonl(out)
+    harness.check_ooni(out)  # every measurement in OONI's data format
+    return Run(rc, records, out, err, elapsed)
 
 
 def brief(obj):

@@ -281,6 +281,10 @@ class TestCollectorAPI(unittest.TestCase):
         self.assertEqual(m.group(1), "IT")
         self.assertEqual(int(m.group(2)), asn)
         self.assertIsNotNone(REPORT_ID_RE.match(public), public)
+        # Both as OONI's collector splits them: six "_"-separated fields, the last one letters
+        # and digits (ooni_validate.py checks the stored measurements' report_id the same way).
+        for i in (rid, public):
+            self.assertRegex(i, r"^\d{8}T\d{6}Z_webconnectivity_IT_\d+_n1_[A-Za-z0-9]{43}$")
         # A fresh id every time (256 random bits).
         self.assertNotEqual(rid, c.open_report("IT", asn))
 
@@ -288,12 +292,14 @@ class TestCollectorAPI(unittest.TestCase):
         status, _, j = c.submit(rid, sent)
         self.assertEqual(status, 200, j)
         uid = j["measurement_uid"]
-        self.assertRegex(uid, r"^\d{14}\.\d{6}_IT_web_connectivity_[0-9a-f]{16}$")
+        # OONI's spelling of the test in a uid: without "_" (as in its report_ids)
+        self.assertRegex(uid, r"^\d{14}\.\d{6}_IT_webconnectivity_[0-9a-f]{16}$")
         status, headers, raw = c.request("GET", "/api/v1/measurement/" + uid)
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], "application/json")
         stored = json.loads(raw)
         self.assertEqual(stored["report_id"], public)
+        harness.check_ooni(raw)  # as stored, with the collector's report_id: OONI's format
         self.assertEqual(stored["probe_ip"], "127.0.0.1")
         expect = dict(sent, report_id=public, probe_ip="127.0.0.1")
         self.assertEqual(stored, expect)

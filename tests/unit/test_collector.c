@@ -59,10 +59,20 @@ test_open(void **state)
     assert_string_equal(op.test_start_time, "2026-03-01 10:00:00");
     memset(rnd, 0xfb, sizeof(rnd));
     assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, sizeof(id)), 0);
-    /* 2026-03-01T10:00:00Z; 32 bytes of 0xfb in base64url without padding: 43 characters. */
+    /* 2026-03-01T10:00:00Z; the 256-bit number of 32 bytes 0xfb in base62: 43 letters and
+     * digits, so that OONI's collector splits the id into its six fields. */
     assert_string_equal(id, "20260301T100000Z_webconnectivity_IT_30722_n1_"
-                            "-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s");
+                            "xkhSbwRMaRaAd6prgQ0D5W3psxs623AZnW6SNd8M1gR");
     assert_true(vg_ingest_report_id_is_valid(id));
+    assert_null(strchr(id + 45, '_'));
+    assert_null(strchr(id, '-'));
+    memset(rnd, 0, sizeof(rnd));
+    assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, sizeof(id)), 0);
+    assert_string_equal(id + 45, "0000000000000000000000000000000000000000000");
+    memset(rnd, 0xff, sizeof(rnd));
+    assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, sizeof(id)), 0);
+    assert_string_equal(id + 45, "yhjskwdA6OZ1AL1YmHWZWm8LLG7HjnuCA2j5rOw8Xp1");
+    memset(rnd, 0xfb, sizeof(rnd));
     assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, 40), VG_ETOOBIG);
     /* The longest test name accepted with the largest ASN still makes a valid id (found by
      * fuzz_upload: a 63-character name made POST /report answer 500). */
@@ -71,7 +81,7 @@ test_open(void **state)
     op.report.probe_asn = 4294967295U;
     assert_int_equal(vg_ingest_report_id(&op.report, 1772359200, rnd, id, sizeof(id)), 0);
     assert_true(vg_ingest_report_id_is_valid(id));
-    assert_non_null(strstr(id, "_wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww_IT_4294967295_n1_"));
+    assert_non_null(strstr(id, "_wwwwwwwwwwwwwwwwwwwwwwwwwwwww_IT_4294967295_n1_")); /* 29 */
 
     assert_int_equal(vg_ingest_parse_open("[]", 2, &op, err, sizeof(err)), VG_EPROTO);
     assert_int_equal(vg_ingest_parse_open("{", 1, &op, err, sizeof(err)), VG_EPROTO);
@@ -267,6 +277,11 @@ test_report_public(void **state)
                                              sizeof(again)),
                      VG_EINVAL);
     assert_int_equal(vg_ingest_report_public(secret, again, 10), VG_ETOOBIG);
+    /* letters and digits (OONI's six fields); the older form, base64url, differs */
+    assert_null(strpbrk(pub + n - 43, "-_"));
+    assert_int_equal(vg_ingest_report_public_legacy(secret, again, sizeof(again)), 0);
+    assert_memory_equal(again, secret, n - 43);
+    assert_string_not_equal(again, pub);
 }
 
 /* The time rule and the provenance stamp (finding 2 of issue 13: a measurement dated 9999). */

@@ -612,9 +612,10 @@ test_record_dns(void **state)
     m = locate_json(&x);
     /* The envelope of every measurement (record.h), web_connectivity's top-level keys. */
     keys_of(m, keys, sizeof(keys));
-    assert_string_equal(keys, "annotations,data_format_version,id,input,measurement_start_time,"
-                              "probe_asn,probe_cc,probe_ip,probe_network_name,report_id,"
-                              "resolver_asn,resolver_ip,software_name,software_version,"
+    assert_string_equal(keys, "annotations,data_format_version,extensions,id,input,"
+                              "measurement_start_time,probe_asn,probe_cc,probe_ip,"
+                              "probe_network_name,report_id,resolver_asn,resolver_ip,"
+                              "resolver_network_name,software_name,software_version,"
                               "test_helpers,test_name,test_runtime,test_start_time,"
                               "test_version,test_keys");
     assert_string_equal(json_string_value(json_object_get(m, "test_name")), "x_locate");

@@ -147,6 +147,7 @@ test_test_keys_order(void **state)
         "client_resolver",
         "retries",
         "socksproxy",
+        "network_events",
         "queries",
         "x_dns_duplicate_responses",
         "tcp_connect",
@@ -197,7 +198,16 @@ test_test_keys_order(void **state)
     req = json_array_get(json_object_get(tk, "requests"), 0);
     assert_string_equal(json_string_value(json_object_get(req, "address")), "");
     assert_string_equal(json_string_value(json_object_get(req, "failure")), "connection_refused");
-    assert_true(json_is_null(json_object_get(req, "response")));
+    /* Complete Request and Response objects (df-001-httpt): OONI's empty response, code 0. */
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(req, "request"), "method")), "GET");
+    assert_int_equal(json_object_size(json_object_get(req, "request")), 8);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(req, "response"), "code")),
+                     0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(req, "response"), "body")), "");
+    assert_true(
+        json_is_false(json_object_get(json_object_get(req, "response"), "body_is_truncated")));
     /* The address alone shows nothing of the site. */
     ep = json_array_get(json_object_get(tk, "x_endpoints"), 0);
     assert_string_equal(json_string_value(json_object_get(ep, "address")), "127.0.0.1:1");

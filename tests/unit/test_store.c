@@ -189,10 +189,10 @@ test_from_json_vigie(void **state)
     assert_string_equal(w.r.report_id, "20261129T111346Z_webconnectivity_ZZ_0_n1_abc");
     assert_ptr_equal(w.r.raw, w.json);
     assert_int_equal(w.r.raw_len, strlen(w.json));
-    /* OONI's uid: receive time, cc, test name, 16 hex of the SHA-512 of the bytes */
+    /* OONI's uid: receive time, cc, test name without '_', 16 hex of the SHA-512 of the bytes */
     vg_sha512(w.json, strlen(w.json), d);
     vg_hex(d, 64, hex);
-    snprintf(uid, sizeof(uid), "20261129111347.000123_IT_web_connectivity_%.16s", hex);
+    snprintf(uid, sizeof(uid), "20261129111347.000123_IT_webconnectivity_%.16s", hex);
     assert_string_equal(w.r.measurement_uid, uid);
     assert_string_equal(w.r.provenance, "anonymous");
     /* the content key: 64 hex digits of the SHA-512 of the measurement without report_id */
