@@ -224,8 +224,8 @@ vg_analyze(struct vg_analyzer *a, const char *json, size_t len, unsigned flags,
     vg__an_copy(out->software_name, sizeof(out->software_name), m.software_name);
     vg__an_copy(out->ooni_blocking, sizeof(out->ooni_blocking), m.ooni_blocking);
     out->ooni_accessible = m.ooni_accessible;
-    if ((t = vg_rec_obs_target(m.test_name)) < 0) {
-        return 0; /* a test vigie has no rules for: stored as is */
+    if ((t = vg_rec_obs_target(m.test_name)) < 0 || m.test_keys == NULL) {
+        return 0; /* a test vigie has no rules for, or no observation: stored as is */
     }
     rc = vg_rec_obs_read(&m, t, (flags & VG_ANALYZE_LAB) != 0, &a->obs, &a->ctrl, &a->scratch, err,
                          errlen);

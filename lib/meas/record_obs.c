@@ -52,6 +52,7 @@ static const struct {
     {"response_never_received", VG_ETIMEDOUT},
     {"connection_lost_error", VG_ECONNRESET},
     {"connection_done", VG_EEOF},
+    {"http_invalid_redirect_url", VG_EHTTP_LOCATION},
 };
 
 /* The error code of an OONI failure string: 0 for none, VG_EPROTO for one vigie has no code for
@@ -73,6 +74,11 @@ vg__ro_failure(const char *s)
         if (strcmp(vg__ro_legacy[i].failure, s) == 0) {
             return vg__ro_legacy[i].code;
         }
+    }
+    if (strncmp(s, "ssl_error:", 10) == 0) {
+        /* Measurement Kit's OpenSSL errors */
+        return strstr(s, "certificate verify failed") != NULL ? VG_ETLS_BAD_CERT
+                                                              : VG_ETLS_HANDSHAKE;
     }
     return VG_EPROTO;
 }
@@ -570,6 +576,9 @@ vg__ro_hop_failure(const struct vg__ro *r, int dns_failure, const struct vg_json
     if (dns_failure != 0) {
         return dns_failure;
     }
+    if (r->o->bogon[0] != '\0') {
+        return VG_EBOGON; /* OONI does not connect to bogons: nothing else was tried */
+    }
     f = vg__ro_failure(vg__ro_str(tk, "http_experiment_failure"));
     return f != 0 ? f : VG_EDNS_NOANSWER;
 }
@@ -604,6 +613,11 @@ vg__ro_final(struct vg__ro *r, const struct vg_json *tk, int dns_failure)
         if (o->ep[i].depth == r->final_depth && o->ep[i].tcp_err == 0 && o->ep[i].tls_err == 0) {
             memcpy(o->http_addr, o->ep[i].addr, sizeof(o->http_addr));
         }
+    }
+    if (o->http_addr[0] == '\0') {
+        /* nor which address a redirect's request went to: name the host */
+        snprintf(o->http_addr, sizeof(o->http_addr), u->ip_family == 6 ? "[%.40s]:%u" : "%.50s:%u",
+                 u->host, (unsigned)u->port);
     }
     for (size_t i = 0; i < o->n_ep; i++) {
         if (strcmp(o->ep[i].addr, o->http_addr) == 0 && o->ep[i].depth == r->final_depth) {

@@ -170,6 +170,8 @@ vg__ro_ooni_chain(struct vg__ro *r, struct vg_obs_endpoint *e, const struct vg_j
         }
     }
     if (!have_leaf && e->verify_err != 0) {
+        snprintf(e->subject, sizeof(e->subject), "(not recorded)");
+        snprintf(e->issuer, sizeof(e->issuer), "(not recorded)");
         vg_x509_reason(NULL, e->verify_err, r->m->start, e->verify_reason,
                        sizeof(e->verify_reason));
     }

@@ -60,7 +60,7 @@ vg_x509_summarize(const uint8_t *der, size_t len, struct vg_cert *out)
 void
 vg_x509_reason(const struct vg_cert *c, int verify_err, time_t at, char *out, size_t cap)
 {
-    const char *subj = c != NULL ? c->subject : "";
+    const char *subj = c != NULL ? c->subject : "(not recorded)";
     char now[24] = "";
     struct tm tm;
 
@@ -73,7 +73,7 @@ vg_x509_reason(const struct vg_cert *c, int verify_err, time_t at, char *out, si
         snprintf(out, cap, "certificate %s does not match the host name", subj);
     } else if (verify_err == VG_ETLS_UNKNOWN_CA) {
         snprintf(out, cap, "certificate %s from an unknown authority %s", subj,
-                 c != NULL ? c->issuer : "");
+                 c != NULL ? c->issuer : "(not recorded)");
     } else if (c != NULL && now[0] != '\0' && c->not_after[0] != '\0' &&
                strcmp(c->not_after, now) < 0) {
         /* ISO 8601 in UTC, same width: the strings order as the times do */
