@@ -353,38 +353,28 @@ test_rule(void **state)
 /* ---- vigie's own tests: tls:// and dns:// -----------------------------------------------------
  */
 
+/* A tls:// measurement of mail.example.com:993 whose handshake ended with failure. */
+static const char *
+tls_target(const char *failure)
+{
+    static char tk[2048];
+
+    snprintf(tk, sizeof(tk),
+             "\"queries\":[" QSYS("mail.example.com", ANS(EX), "null", 0) "],\"tcp_connect\":[" TCP(
+                 EX, 993, true, "null", 0) "],\"tls_handshakes\":[%s]",
+             failure);
+    return meas("x_tls_endpoint", W("tls://mail.example.com:993"), tk);
+}
+
 static void
 test_endpoint_targets(void **state)
 {
     (void)state;
-    assert_int_equal(
-        analyze(meas("x_tls_endpoint", W("tls://mail.example.com:993"),
-                     "\"queries\":[" QSYS(
-                         "mail.example.com", ANS(EX), "null",
-                         0) "],\"tcp_connect\":[" TCP(EX, 993, true, "null",
-                                                      0) "],"
-                                                         "\"tls_"
-                                                         "handsh"
-                                                         "akes\""
-                                                         ":[" TLS(EX ":993", "mail.example.com",
-                                                                  "null", "", 0) "]"),
-                0),
-        0);
+    assert_int_equal(analyze(tls_target(TLS(EX ":993", "mail.example.com", "null", "", 0)), 0), 0);
     assert_true(g_out.analysed);
     assert_string_equal(vg_verdict_name(g_out.verdict), "accessible");
     assert_int_equal(
-        analyze(
-            meas("x_tls_endpoint", W("tls://mail.example.com:993"),
-                 "\"queries\":[" QSYS(
-                     "mail.example.com", ANS(EX), "null",
-                     0) "],\"tcp_connect\":[" TCP(EX, 993, true, "null",
-                                                  0) "],"
-                                                     "\"tls_"
-                                                     "handsh"
-                                                     "akes\""
-                                                     ":[" TLS(EX ":993", "mail.example.com",
-                                                              "\"connection_reset\"", "", 0) "]"),
-            0),
+        analyze(tls_target(TLS(EX ":993", "mail.example.com", "\"connection_reset\"", "", 0)), 0),
         0);
     assert_string_equal(vg_verdict_name(g_out.verdict), "blocked");
     assert_string_equal(g_out.cause, "tls.reset");
