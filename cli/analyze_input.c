@@ -310,8 +310,8 @@ vg__azin_lines(struct vg__azin_stream *st)
 
 /*
  * Scan n bytes at p for the end of the document whose scan state is s (brackets outside strings;
- * the text's validity is the parser's business). Returns the offset just past its last bracket,
- * or n when it goes on; *nl counts the line breaks passed.
+ * the text's validity is the parser's business). Returns the offset just past its last bracket
+ * (then s->depth is 0), or n when it goes on; *nl counts the line breaks passed.
  */
 static size_t
 vg__azin_scan(struct vg__azin_scan *s, const char *p, size_t n, size_t *nl)
@@ -351,7 +351,7 @@ vg__azin_drop_doc(struct vg__azin_stream *st, struct vg__azin_scan *s, size_t *n
         size_t n = st->len - st->pos;
         size_t end = vg__azin_scan(s, st->r->buf + st->pos, n, nl);
 
-        if (end < n) {
+        if (s->depth <= 0) {
             st->pos += end;
             return 0;
         }
@@ -373,7 +373,7 @@ vg__azin_doc(struct vg__azin_stream *st)
         size_t n = st->len - st->pos - scanned;
         size_t end = vg__azin_scan(&s, st->r->buf + st->pos + scanned, n, &nl);
 
-        if (end < n || st->eof) {
+        if (s.depth <= 0 || st->eof) {
             const char *p = st->r->buf + st->pos;
             size_t len = scanned + end;
 
@@ -493,9 +493,8 @@ vg__azin_pretty(struct vg__azin_stream *st)
     if (eol < 0) {
         return eol == -2 ? -1 : 0;
     }
-    if (vg__azin_scan(&s, st->r->buf + st->pos + start, (size_t)(eol - start), &nl) <
-            (size_t)(eol - start) ||
-        s.in_str) {
+    (void)vg__azin_scan(&s, st->r->buf + st->pos + start, (size_t)(eol - start), &nl);
+    if (s.depth <= 0 || s.in_str) {
         return 0;
     }
     next = vg__azin_seek(st, (size_t)eol + 1, false);
