@@ -44,7 +44,7 @@ static const char *const vg__analyze_ooni_cols[VG_AZ_OONI_COUNT] = {
 
 struct vg__az_run {
     int format;
-    bool compare, quiet;
+    bool compare, quiet, lab;
     const char *out_path;
     FILE *out;    /* the measurements (jsonl, table, csv), or NULL (--compare-ooni alone) */
     FILE *report; /* --compare-ooni's report */
@@ -88,6 +88,8 @@ vg__analyze_usage(FILE *f)
             "      --compare-ooni      print vigie's verdicts against OONI's blocking and\n"
             "                          accessible, then every measurement where they differ;\n"
             "                          the measurements go to -o FILE only when it is given\n"
+            "      --lab               treat documentation address ranges as public (measurements\n"
+            "                          of vigie's lab, 'vigie probe --lab')\n"
             "  -q, --quiet             no summary line at the end\n"
             "  -h, --help              this help\n"
             "\n"
@@ -482,7 +484,7 @@ vg__analyze_summary(const struct vg__az_run *r)
     fputc('\n', stderr);
 }
 
-enum { OPT_COMPARE_OONI = 256 };
+enum { OPT_COMPARE_OONI = 256, OPT_LAB };
 
 /* The options into r: 0, 1 after --help, or -1 after a usage error (its message printed). */
 static int
@@ -492,6 +494,7 @@ vg__analyze_parse_args(int argc, char **argv, struct vg__az_run *r, const char *
         {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},
         {"compare-ooni", no_argument, NULL, OPT_COMPARE_OONI},
+        {"lab", no_argument, NULL, OPT_LAB},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -515,6 +518,9 @@ vg__analyze_parse_args(int argc, char **argv, struct vg__az_run *r, const char *
             return 1;
         case OPT_COMPARE_OONI:
             r->compare = true;
+            break;
+        case OPT_LAB:
+            r->lab = true;
             break;
         default:
             return -1;
@@ -560,6 +566,9 @@ vg__analyze_open(struct vg__az_run *r, const char *format)
     }
     /* Decide only, when no measurement line is written. */
     r->flags = r->out != NULL && r->format == VG_AZ_JSONL ? 0 : VG_ANALYZE_NO_LINE;
+    if (r->lab) {
+        r->flags |= VG_ANALYZE_LAB;
+    }
     if (r->out != NULL && (r->format != VG_AZ_TABLE || !isatty(fileno(r->out)))) {
         setvbuf(r->out, NULL, _IOFBF, VG__AZ_OUT_BUF);
     }

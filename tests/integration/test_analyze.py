@@ -34,7 +34,8 @@ VIGIE = None
 RUN_TIMEOUT = 120
 LINE_MAX = 64 * 1024 * 1024  # VG_ANALYZE_LINE_MAX (lib/util/limits.h)
 VERDICTS = {"intercepted", "blocked", "down", "unknown", "accessible"}
-ADDED = {"x_verdict", "x_cause", "x_evidence", "x_endpoints", "x_analyzer"}
+ADDED = {"x_verdict", "x_cause", "x_evidence", "x_endpoints", "x_affected_addresses",
+         "x_analyzer"}
 
 # --------------------------------------------------------------------------------------------
 # measurements
@@ -152,10 +153,27 @@ def test_keys_end(text, m):
     return text.index(tk) + len(tk) - 1
 
 
+def assert_inserted(test, src, out):
+    """out is src with one insertion of vigie's keys (every other byte kept, in place)."""
+    p = 0
+    while p < min(len(src), len(out)) and src[p] == out[p]:
+        p += 1
+    q = 0
+    while q < len(src) - p and src[len(src) - 1 - q] == out[len(out) - 1 - q]:
+        q += 1
+    test.assertEqual(p + q, len(src), "the input's bytes, in place")
+    piece = out[p:len(out) - q]
+    added = json.loads("{" + piece.strip().strip(",") + "}")
+    test.assertTrue(added and set(added) <= ADDED, added)
+
+
 def strip_added(obj):
+    """obj without vigie's analysis keys (x_* added to test_keys)."""
     o = copy.deepcopy(obj)
-    for k in ADDED:
-        o.get("test_keys", {}).pop(k, None)
+    tk = o.get("test_keys")
+    if isinstance(tk, dict):
+        for k in [k for k in tk if k in ADDED]:
+            del tk[k]
     return o
 
 
@@ -226,6 +244,7 @@ class AnalyzeTest(unittest.TestCase):
             if m["test_name"] != "web_connectivity":
                 self.assertEqual(o, s, "a test without rules is passed through byte for byte")
                 continue
+            assert_inserted(self, s, o)
             k = test_keys_end(s, m)
             self.assertTrue(o.startswith(s[:k]), "bytes before the end of test_keys kept")
             self.assertTrue(o.endswith(s[k:]), "bytes after test_keys kept")
@@ -234,6 +253,37 @@ class AnalyzeTest(unittest.TestCase):
                             added)
         self.assertVerdicts(json.loads(o) for o in out)
 
+    def test_ooni_fixtures(self):
+        """OONI's own measurements (tests/data/ooni, sources named there): a verdict for each
+        web_connectivity one, every OONI field untouched, the same in every output form."""
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "ooni")
+        files = sorted(os.path.join(data, f) for f in os.listdir(data)
+                       if f.endswith(".jsonl")) if os.path.isdir(data) else []
+        if not files:
+            self.skipTest("no OONI fixtures in tests/data/ooni")
+        for path in files:
+            src = [l for l in open(path, encoding="utf-8").read().splitlines() if l.strip()]
+            r = analyze("-f", "jsonl", path)
+            self.assertIn(r.code, (0, 1), path + ": " + r.err)
+            out = r.out.decode().splitlines()
+            self.assertEqual(len(out), len(src), path)
+            for n, (s, o) in enumerate(zip(src, out), 1):
+                si, oi = json.loads(s), json.loads(o)
+                where = "%s:%d" % (path, n)
+                self.assertEqual(strip_added(oi), strip_added(si), where)
+                if si.get("test_name") != "web_connectivity" or si.get("test_keys") is None:
+                    self.assertEqual(o, s, where)  # not analysed: stored as is
+                    continue
+                self.assertIn(oi["test_keys"]["x_verdict"], VERDICTS, where)
+                if not any(k in ADDED for k in (si.get("test_keys") or {})):
+                    assert_inserted(self, s, o)
+            rows = list(csv.reader(io.StringIO(analyze("-f", "csv", path).out.decode(),
+                                               newline="")))
+            self.assertEqual(len(rows), 1 + len(src), path)
+            r2 = analyze("--compare-ooni", path)
+            self.assertEqual(r2.code, r.code, path)
+            self.assertIn("agree: ", r2.out.decode())
+
     def test_verdicts_and_exit_interference(self):
         r = analyze(self.jsonl("blocked.jsonl", [dns_blocked()]))
         self.assertEqual(r.code, 1, r.err)
@@ -241,6 +291,18 @@ class AnalyzeTest(unittest.TestCase):
         self.assertEqual(tk["x_verdict"], "blocked")
         self.assertTrue(tk["x_cause"], "a cause")
         self.assertEqual(tk["blocking"], "dns", "OONI's own label untouched")
+
+    def test_lab_addresses(self):
+        """--lab: the documentation ranges are the lab's public addresses, not bogons."""
+        m = accessible(url="https://www.lab.example/", addr="198.51.100.20")
+        m["test_keys"]["control"]["dns"]["addrs"] = ["93.184.216.34"]
+        p = self.jsonl("lab.jsonl", [m])
+        r = analyze(p)
+        self.assertEqual(r.code, 1, r.err)
+        self.assertEqual(r.lines()[0]["test_keys"]["x_cause"], "dns.bogon")
+        r = analyze("--lab", p)
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.lines()[0]["test_keys"]["x_verdict"], "accessible")
 
     def test_exit_ok_and_passed_through(self):
         p = self.jsonl("other.jsonl", [other_test(), other_test("dot://8.8.8.8:853/")])
@@ -453,8 +515,9 @@ class AnalyzeTest(unittest.TestCase):
     # ---- output forms ------------------------------------------------------------------------
 
     def test_table(self):
-        ms = [accessible(), dns_blocked(), other_test(),
-              accessible(url="https://esc.example/\x1b[2J")]
+        esc = other_test("dot://9.9.9.9:853/")
+        esc["test_name"] = "evil\x1b[2J"
+        ms = [accessible(), dns_blocked(), other_test(), esc]
         r = analyze("-f", "table", self.jsonl("t.jsonl", ms))
         self.assertEqual(r.code, 1, r.err)
         text = r.out.decode()
@@ -466,6 +529,7 @@ class AnalyzeTest(unittest.TestCase):
                                   r"https://blocked\.example/$")
         self.assertRegex(rows[3], r"^not analysed \(test dnscheck\)\s+IT AS30722\s+.*"
                                   r"dot://1\.1\.1\.1:853/$")
+        self.assertIn("not analysed (test evil?[2J)", rows[4])
         self.assertNotIn("\x1b", text, "no terminal escape from the data")
 
     def test_csv(self):
