@@ -200,6 +200,17 @@ vg__analyze_flatten(struct vg__az_run *r, const char *p, size_t n, size_t *outle
     return r->flat;
 }
 
+/* What the table and the CSV say of a measurement vigie has no rules for. */
+static void
+vg__analyze_not_analysed(const struct vg_analysis *a, char *buf, size_t cap)
+{
+    if (a->test_name[0] != '\0') {
+        snprintf(buf, cap, "not analysed (test %s)", a->test_name);
+    } else {
+        snprintf(buf, cap, "not analysed (no test_name)");
+    }
+}
+
 /* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
 static void
 vg__analyze_csv_field(FILE *f, const char *s, bool last)
@@ -232,7 +243,7 @@ vg__analyze_csv_row(struct vg__az_run *r, const struct vg_analysis *a)
         r->header_done = true;
     }
     if (!a->analysed) {
-        snprintf(note, sizeof(note), "not analysed (test %s)", a->test_name);
+        vg__analyze_not_analysed(a, note, sizeof(note));
     }
     vg__analyze_csv_field(r->out, a->measurement_start_time, false);
     vg__analyze_csv_field(r->out, a->probe_cc, false);
@@ -282,7 +293,7 @@ vg__analyze_table_row(struct vg__az_run *r, const struct vg_analysis *a)
         snprintf(first, sizeof(first), "%-11s  %s", vg_verdict_name(a->verdict),
                  a->cause[0] != '\0' ? a->cause : "-");
     } else {
-        snprintf(first, sizeof(first), "not analysed (test %s)", a->test_name);
+        vg__analyze_not_analysed(a, first, sizeof(first));
     }
     fprintf(r->out, "%-36s  %-14s  %-19s  %-12s  %s\n",
             vg__analyze_cell(first, sizeof(first), first), probe,
