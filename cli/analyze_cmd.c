@@ -372,7 +372,7 @@ vg__analyze_write(struct vg__az_run *r, const struct vg_analysis *a,
 
     switch (r->format) {
     case VG_AZ_JSONL:
-        if (it->multiline || memchr(line, '\n', n) != NULL) {
+        if (it->multiline) {
             line = vg__analyze_flatten(r, line, n, &n);
         }
         fwrite(line, 1, n, r->out);

@@ -170,11 +170,14 @@ vg__azin_is_wrapped(const char *p, size_t n)
            (n - i >= 9 && memcmp(p + i, "\"content\"", 9) == 0);
 }
 
-/* Hand one document to the sink, unwrapping a postcan entry. 0, or -1 when the sink stopped. */
+/*
+ * Hand one document to the sink, unwrapping a postcan entry; multiline: it holds line breaks (a
+ * line never does). 0, or -1 when the sink stopped.
+ */
 static int
-vg__azin_emit(struct vg__azin_stream *st, const char *p, size_t n, size_t lineno)
+vg__azin_emit(struct vg__azin_stream *st, const char *p, size_t n, size_t lineno, bool multiline)
 {
-    struct vg_analyze_item it = {p, n, st->name, lineno, memchr(p, '\n', n) != NULL};
+    struct vg_analyze_item it = {p, n, st->name, lineno, multiline};
     char err[256];
 
     if (st->post || vg__azin_is_wrapped(p, n)) {
@@ -195,7 +198,7 @@ vg__azin_emit(struct vg__azin_stream *st, const char *p, size_t n, size_t lineno
             (format == NULL || strcasecmp(format, "json") == 0)) {
             it.json = p + content->start;
             it.len = content->end - content->start;
-            it.multiline = memchr(it.json, '\n', it.len) != NULL;
+            it.multiline = multiline && memchr(it.json, '\n', it.len) != NULL;
         } else if (st->post || content != NULL) {
             st->sink->skip(st->sink->arg, st->name, lineno, VG_ANALYZE_SKIP_INVALID,
                            "a submission without a JSON measurement (format and content)");
@@ -297,7 +300,7 @@ vg__azin_lines(struct vg__azin_stream *st)
         }
         for (i = 0; i < n && vg__azin_space(p[i]); i++) {
         }
-        if (i < n && vg__azin_emit(st, p, n, st->lineno) < 0) {
+        if (i < n && vg__azin_emit(st, p, n, st->lineno, false) < 0) {
             return -1;
         }
         if (vg__analyze_interrupted) {
@@ -379,7 +382,7 @@ vg__azin_doc(struct vg__azin_stream *st)
 
             st->pos += len;
             st->lineno += nl;
-            return vg__azin_emit(st, p, len, first);
+            return vg__azin_emit(st, p, len, first, nl > 0);
         }
         scanned += n;
         if (scanned > VG_ANALYZE_LINE_MAX) {
@@ -438,7 +441,7 @@ vg__azin_docs(struct vg__azin_stream *st)
             size_t n;
             int rc = vg__azin_next_line(st, &p, &n);
 
-            if (rc < 0 || (rc == 1 && vg__azin_emit(st, p, n, st->lineno) < 0)) {
+            if (rc < 0 || (rc == 1 && vg__azin_emit(st, p, n, st->lineno, false) < 0)) {
                 return -1;
             }
         }
