@@ -449,18 +449,15 @@ vg__azin_docs(struct vg__azin_stream *st)
 }
 
 /*
- * The offset (from pos) of the first byte at or after off that is not white space (when lf, a
- * line break stops the search too), reading more as needed: >= 0, -1 at the end of the stream
- * or past the bound, -2 on a read error or a stop.
+ * The offset (from pos) of the first byte at or after off that is not white space, reading more
+ * as needed: >= 0, -1 at the end of the stream or past the bound, -2 on a read error or a stop.
  */
 static long
-vg__azin_seek(struct vg__azin_stream *st, size_t off, bool lf)
+vg__azin_seek(struct vg__azin_stream *st, size_t off)
 {
     for (;;) {
         for (; st->pos + off < st->len; off++) {
-            char c = st->r->buf[st->pos + off];
-
-            if (!vg__azin_space(c) || (lf && c == '\n')) {
+            if (!vg__azin_space(st->r->buf[st->pos + off])) {
                 return (long)off;
             }
         }
@@ -484,23 +481,30 @@ vg__azin_pretty(struct vg__azin_stream *st)
 {
     struct vg__azin_scan s = {0, false, false};
     size_t nl = 0;
-    long start = vg__azin_seek(st, 0, false), eol, next;
+    long start = vg__azin_seek(st, 0), eol, next;
 
     if (start < 0 || st->r->buf[st->pos + (size_t)start] != '{') {
         return start == -2 ? -1 : 0;
     }
-    eol = vg__azin_seek(st, (size_t)start, true);
-    while (eol >= 0 && st->r->buf[st->pos + (size_t)eol] != '\n') {
-        eol = vg__azin_seek(st, (size_t)eol + 1, true);
-    }
-    if (eol < 0) {
-        return eol == -2 ? -1 : 0;
+    for (;;) {
+        const char *lf = memchr(st->r->buf + st->pos + start, '\n', st->len - st->pos - start);
+
+        if (lf != NULL) {
+            eol = lf - (st->r->buf + st->pos);
+            break;
+        }
+        if (st->eof || st->len - st->pos > VG_ANALYZE_LINE_MAX) {
+            return 0;
+        }
+        if (vg__azin_fill(st) < 0) {
+            return -1;
+        }
     }
     (void)vg__azin_scan(&s, st->r->buf + st->pos + start, (size_t)(eol - start), &nl);
     if (s.depth <= 0 || s.in_str) {
         return 0;
     }
-    next = vg__azin_seek(st, (size_t)eol + 1, false);
+    next = vg__azin_seek(st, (size_t)eol + 1);
     if (next == -2) {
         return -1;
     }
