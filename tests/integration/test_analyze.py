@@ -283,6 +283,21 @@ class AnalyzeTest(unittest.TestCase):
             r2 = analyze("--compare-ooni", path)
             self.assertEqual(r2.code, r.code, path)
             self.assertIn("agree: ", r2.out.decode())
+            # the same measurements as OONI publishes them: .jsonl.gz, and a postcan whose
+            # submissions carry each one's own bytes
+            gz = self.path("fixture.jsonl.gz")
+            with gzip.open(gz, "wb") as f:
+                f.write(("\n".join(src) + "\n").encode())
+            self.assertEqual(analyze(gz).out, r.out, path)
+            can = self.path("fixture-can.tar.gz")
+            with tarfile.open(can, "w:gz") as t:
+                for n, text in enumerate(src):
+                    body = ('{"format":"json","content":%s}' % text).encode()
+                    ti = tarfile.TarInfo("h/%04d.post" % n)
+                    ti.size = len(body)
+                    t.addfile(ti, io.BytesIO(body))
+            r3 = analyze(can)
+            self.assertEqual((r3.code, r3.out), (r.code, r.out), path)
 
     def test_verdicts_and_exit_interference(self):
         r = analyze(self.jsonl("blocked.jsonl", [dns_blocked()]))
