@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -59,6 +60,9 @@ struct vg__az_run {
     /* counts */
     uint64_t seen, analysed, verdicts[VG_VERDICT_COUNT], invalid, unsupported, inputs_failed;
     uint64_t shown; /* skipped lines reported for the current input */
+    bool progress;  /* a progress line on standard error (a terminal the output is not on) */
+    uint64_t bytes;
+    struct timespec start, drawn;
     uint64_t cmp[VG_VERDICT_COUNT][VG_AZ_OONI_COUNT], ndiff;
 };
 
@@ -90,7 +94,7 @@ vg__analyze_usage(FILE *f)
             "                          the measurements go to -o FILE only when it is given\n"
             "      --lab               treat documentation address ranges as public (measurements\n"
             "                          of vigie's lab, 'vigie probe --lab')\n"
-            "  -q, --quiet             no summary line at the end\n"
+            "  -q, --quiet             no progress line, no summary line at the end\n"
             "  -h, --help              this help\n"
             "\n"
             "exit status: 0 no interference found, 1 interference found (blocked or\n"
@@ -343,6 +347,37 @@ vg__analyze_err_line(const struct vg_analyze_item *it, const char *err)
     return line;
 }
 
+static double
+vg__analyze_since(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* The progress line, at most every half second; final: erase it. */
+static void
+vg__analyze_progress(struct vg__az_run *r, bool final)
+{
+    struct timespec now;
+    double t;
+
+    if (final) {
+        fputs("\r\033[K", stderr);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (vg__analyze_since(&r->drawn, &now) < 0.5) {
+        return;
+    }
+    r->drawn = now;
+    t = vg__analyze_since(&r->start, &now);
+    fprintf(stderr,
+            "\r\033[K%" PRIu64 " measurements, %.0f MB, %.0f MB/s, %" PRIu64
+            " blocked or intercepted",
+            r->seen, (double)r->bytes / 1e6, t > 0 ? (double)r->bytes / 1e6 / t : 0.0,
+            r->verdicts[VG_VERDICT_BLOCKED] + r->verdicts[VG_VERDICT_INTERCEPTED]);
+    fflush(stderr);
+}
+
 static void
 vg__analyze_on_skip(void *arg, const char *name, size_t lineno, enum vg_analyze_skip why,
                     const char *msg)
@@ -353,6 +388,9 @@ vg__analyze_on_skip(void *arg, const char *name, size_t lineno, enum vg_analyze_
         r->unsupported++;
     } else {
         r->invalid++;
+    }
+    if (r->progress && r->shown < VG__AZ_SHOWN_MAX + 1) {
+        vg__analyze_progress(r, true);
     }
     if (++r->shown <= VG__AZ_SHOWN_MAX) {
         fprintf(stderr, "vigie analyze: %s:%zu: %s (skipped)\n", name, lineno, msg);
@@ -415,6 +453,10 @@ vg__analyze_on_item(void *arg, const struct vg_analyze_item *it)
             r->write_error = errno != 0 ? errno : EIO;
             return -1;
         }
+    }
+    r->bytes += it->len;
+    if (r->progress && r->seen % 64 == 0) {
+        vg__analyze_progress(r, false);
     }
     return vg__analyze_interrupted ? -1 : 0;
 }
@@ -663,7 +705,12 @@ vg_cmd_analyze(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    r.progress = !r.quiet && isatty(STDERR_FILENO) && (r.out == NULL || !isatty(fileno(r.out)));
+    clock_gettime(CLOCK_MONOTONIC, &r.start);
     vg__analyze_inputs(&r, rd, argv + optind, argc - optind);
+    if (r.progress) {
+        vg__analyze_progress(&r, true);
+    }
     if (r.compare && r.write_error == 0) {
         vg__analyze_print_compare(&r);
     }
