@@ -394,7 +394,9 @@ vg__analyze_on_skip(void *arg, const char *name, size_t lineno, enum vg_analyze_
         vg__analyze_progress(r, true);
     }
     if (++r->shown <= VG__AZ_SHOWN_MAX) {
-        fprintf(stderr, "vigie analyze: %s:%zu: %s (skipped)\n", name, lineno, msg);
+        fprintf(stderr, "vigie analyze: %s:%zu: ", name, lineno);
+        vg__analyze_print_safe(stderr, msg); /* the parser's message may quote the input */
+        fputs(" (skipped)\n", stderr);
     } else if (r->shown == VG__AZ_SHOWN_MAX + 1) {
         fprintf(stderr, "vigie analyze: %s: more lines skipped, not shown (counted at the end)\n",
                 name);

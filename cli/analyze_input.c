@@ -594,6 +594,12 @@ vg__azin_archive(struct vg_analyze_reader *r, int fd, const char *path,
             continue;
         } else {
             snprintf(name, sizeof(name), "%s:%s", path, member != NULL ? member : "?");
+            /* The member's name comes from the archive: no terminal escape in messages. */
+            for (char *c = name + strlen(path); *c != '\0'; c++) {
+                if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                    *c = '?';
+                }
+            }
             st.post = member != NULL && vg__azin_ends_with(member, ".post");
         }
         st.name = name;

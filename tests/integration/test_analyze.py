@@ -484,6 +484,14 @@ class AnalyzeTest(unittest.TestCase):
         self.assertRegex(r.err, r"can3\.tar\.gz:h/nocontent\.post:1: ")
         self.assertEqual(r.lines(), [other_test()])
 
+    def test_member_name_escapes(self):
+        """A member's name comes from the archive: no terminal escape reaches standard error."""
+        p = self.postcan("esc.tar.gz", [], extra=[("h/\x1b[2Jbad.post", b"not json")])
+        r = analyze(p)
+        self.assertEqual(r.code, 3, r.err)
+        self.assertIn("esc.tar.gz:h/?[2Jbad.post:1:", r.err)
+        self.assertNotIn("\x1b", r.err)
+
     def test_autoclaved_tar_lz4(self):
         lz4 = shutil.which("lz4")
         if lz4 is None:
