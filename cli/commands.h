@@ -35,6 +35,8 @@ int vg_cmd_monitor(int argc, char **argv);
 /* `vigie serve` (the collector) and `vigie import` (serve_cmd.c). */
 int vg_cmd_serve(int argc, char **argv);
 int vg_cmd_import(int argc, char **argv);
+/* `vigie analyze`: measurements from elsewhere through vigie's verdicts (analyze_cmd.c). */
+int vg_cmd_analyze(int argc, char **argv);
 /* `vigie verdicts` (verdicts_cmd.c, not in --help): the verdicts and their meanings, as a table,
  * JSON or the dashboard's generated ES module. */
 int vg_cmd_verdicts(int argc, char **argv);

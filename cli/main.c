@@ -21,6 +21,7 @@ vg__main_usage(FILE *f)
                "  monitor   measure URLs again and again, sooner after a change (a daemon)\n"
                "  serve     collect measurements (OONI collector API) and answer queries\n"
                "  import    store measurement files in a collector's database\n"
+               "  analyze   give OONI's measurements vigie's verdicts (files, archives)\n"
                "\n"
                "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n");
 }
@@ -61,6 +62,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "import") == 0) {
         return vg_cmd_import(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "analyze") == 0) {
+        return vg_cmd_analyze(argc - 1, argv + 1);
     }
     /* Maintenance, not in the usage: what generates the dashboard's verdict list. */
     if (strcmp(argv[1], "verdicts") == 0) {
