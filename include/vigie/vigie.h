@@ -326,9 +326,9 @@ void vg_analyzer_free(struct vg_analyzer *a);
  * format (df-000-base; web_connectivity 0.4 and 0.5 of every version in use, and vigie's own
  * tests), with the same verdict engine as the probe, from its raw observations (queries,
  * tcp_connect, tls_handshakes with their certificates, requests) and its control when present
- * (the probe-only rules otherwise; docs/analyze-rules.md). Returns 0 with *out filled
- * (out->analysed false for a test vigie has no rules for, or test_keys null), or a negative code
- * (VG_EPROTO: not JSON, not an object, test_keys, input or a list of steps of the wrong type,
+ * (the probe-only rules otherwise; docs/analyze.md, "Rules on OONI data"). Returns 0 with *out
+ * filled (out->analysed false for a test vigie has no rules for, or test_keys null), or a negative
+ * code (VG_EPROTO: not JSON, not an object, test_keys, input or a list of steps of the wrong type,
  * input not a URL of the test; VG_ETOOBIG: over VG_ANALYZE_LINE_MAX, util/limits.h; VG_EINVAL:
  * a NULL argument) with a message in err. A malformed step or control inside an otherwise valid
  * measurement is skipped or counts as a control failure, never an error.
