@@ -629,6 +629,7 @@ vg__collector_on_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     vg_http_log_request(c->o.log, rq->method, rq->path, rq->status, vg_http_since(&rq->t0),
                         rq->extra, c->o.log_client ? rq->conn : NULL);
     vg__collector_body_release(rq);
+    vg__collector_analyser_free(&rq->an, &rq->acct);
     vg_membudget_close(&rq->acct); /* the answer's bytes, and anything left */
     pthread_mutex_lock(&c->mu);
     c->inflight--;

@@ -492,6 +492,38 @@ vg_ingest_apply(struct vg_ingest *u, const struct vg_ingest_policy *pol, int64_t
     return 0;
 }
 
+bool
+vg_ingest_analyze(struct vg_ingest *u, struct vg_analyzer *a)
+{
+    struct vg_analysis *an;
+    char err[256];
+
+    if (a == NULL || !vg_store_meas_needs_analysis(&u->row)) {
+        return false;
+    }
+    an = vg_xmalloc(sizeof(*an)); /* ~3.5 KiB: not on a connection thread's stack */
+    if (vg_analyze(a, u->text, u->len, VG_ANALYZE_NO_LINE, an, err, sizeof(err)) == 0) {
+        vg_store_meas_set_analysis(&u->row, an);
+    } else {
+        memset(an, 0, sizeof(*an));
+        an->analysed = true;
+        an->verdict = VG_VERDICT_UNKNOWN;
+        snprintf(an->evidence, sizeof(an->evidence), "vigie could not analyse this measurement: %s",
+                 err);
+        vg_store_meas_set_analysis(&u->row, an);
+    }
+    free(an);
+    return true;
+}
+
+size_t
+vg_ingest_analyze_mem(size_t len)
+{
+    /* The tree arena (~3x the text for measurements; every value a node), the analyser's copies
+     * of what it reads, and a floor for its fixed buffers. */
+    return 4 * len + 256 * 1024;
+}
+
 void
 vg_ingest_cleanup(struct vg_ingest *u)
 {

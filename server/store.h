@@ -52,14 +52,29 @@ void vg_store_last_error(struct vg_store *s, char *buf, size_t cap);
 /* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused.
  * The measurement's fields are read by the record module (meas/record_read.h), whose bounds
  * these are. */
-#define VG_STORE_MEAS_MAX  (16 * 1024 * 1024)         /* raw measurement JSON accepted */
-#define VG_UID_MAX         128                        /* measurement_uid buffer, NUL included */
-#define VG_REPORT_ID_MAX   (VG_REC_REPORT_ID_MAX + 1) /* report_id buffer (128), NUL included */
-#define VG_STORE_INPUT_MAX VG_REC_INPUT_MAX           /* input (a URL): VG_URL_MAX */
-#define VG_STORE_NAME_MAX  VG_REC_NAME_MAX     /* 64: test_name, software_*, x_cause, blocking */
-#define VG_STORE_IDEM_MAX  (VG_REC_ID_MAX + 3) /* idempotency key buffer (136), NUL included */
-#define VG_STORE_PAGE_MAX  1000                /* rows per vg_store_list / vg_store_targets page */
-#define VG_STORE_PROV_MAX  64 /* a provenance: a credential name, [A-Za-z0-9_.-]{1,64} */
+#define VG_STORE_MEAS_MAX     (16 * 1024 * 1024)         /* raw measurement JSON accepted */
+#define VG_UID_MAX            128                        /* measurement_uid buffer, NUL included */
+#define VG_REPORT_ID_MAX      (VG_REC_REPORT_ID_MAX + 1) /* report_id buffer (128), NUL included */
+#define VG_STORE_INPUT_MAX    VG_REC_INPUT_MAX           /* input (a URL): VG_URL_MAX */
+#define VG_STORE_NAME_MAX     VG_REC_NAME_MAX     /* 64: test_name, software_*, x_cause, blocking */
+#define VG_STORE_IDEM_MAX     (VG_REC_ID_MAX + 3) /* idempotency key buffer (136), NUL included */
+#define VG_STORE_PAGE_MAX     1000 /* rows per vg_store_list / vg_store_targets page */
+#define VG_STORE_PROV_MAX     64   /* a provenance: a credential name, [A-Za-z0-9_.-]{1,64} */
+#define VG_STORE_ANALYZER_MAX 64   /* x_analyzer: "probe" or an analyser's version */
+#define VG_STORE_EVIDENCE_MAX 1023 /* x_evidence kept in the row (vg_analysis.evidence) */
+
+/*
+ * Who decided a stored verdict (x_analyzer, docs/storage.md "Verdicts"):
+ * - VG_STORE_ANALYZER_PROBE: vigie's probe, in the measurement itself (software_name "vigie"
+ *   with test_keys.x_verdict): the collector keeps it, and reanalyze never touches it;
+ * - an analyser's version (VG_ANALYZER_VERSION when it is this build's): the collector ran
+ *   vg_analyze on a measurement without a vigie verdict; reanalyze recomputes it;
+ * - VG_STORE_ANALYZER_LEGACY: stored before schema 4, when the verdict was what OONI's
+ *   blocking/accessible implied: reanalyze recomputes it;
+ * - "" (NULL in the database): no analysis, verdict unknown (a test vigie has no rules for).
+ */
+#define VG_STORE_ANALYZER_PROBE  "probe"
+#define VG_STORE_ANALYZER_LEGACY "ooni-label"
 
 /* The provenance of what was uploaded without a credential (docs/api.md, "Credentials"). */
 #define VG_STORE_ANONYMOUS "anonymous"
@@ -133,11 +148,14 @@ struct vg_store_meas {
     char test_name[VG_STORE_NAME_MAX + 1];
     char software_name[VG_STORE_NAME_MAX + 1];
     char software_version[VG_STORE_NAME_MAX + 1];
-    char x_verdict[16];                   /* vg_verdict_name() of a verdict */
-    char x_cause[VG_STORE_NAME_MAX + 1];  /* "" when null */
-    char blocking[VG_STORE_NAME_MAX + 1]; /* "" when null, "false", or OONI's string */
-    int accessible;                       /* -1 null, 0 false, 1 true */
-    const char *raw;                      /* borrowed: the JSON text */
+    char x_verdict[16];                         /* vg_verdict_name() of a verdict */
+    char x_cause[VG_STORE_NAME_MAX + 1];        /* "" when null */
+    char x_analyzer[VG_STORE_ANALYZER_MAX + 1]; /* who decided x_verdict (above); "" NULL */
+    char x_evidence[VG_STORE_EVIDENCE_MAX + 1]; /* the analyser's sentence; "" NULL (vigie's
+                                                   own is in the measurement) */
+    char blocking[VG_STORE_NAME_MAX + 1];       /* "" when null, "false", or OONI's string */
+    int accessible;                             /* -1 null, 0 false, 1 true */
+    const char *raw;                            /* borrowed: the JSON text */
     size_t raw_len;
 };
 
@@ -146,9 +164,11 @@ struct vg_store_meas {
  * received_us is the collector's receive time (UTC microseconds) used in measurement_uid as OONI
  * does; 0 means now. row->raw points into json, which must outlive every use of row.
  * Required: an object with test_name, probe_cc ("ZZ"), probe_asn ("AS0"), measurement_start_time
- * ("YYYY-MM-DD hh:mm:ss"). When test_keys.x_verdict is missing (OONI's own probes) the verdict is
- * derived from blocking/accessible: a blocking string -> blocked, accessible true -> accessible,
- * both false -> down, else unknown; an unknown x_verdict string also maps to unknown.
+ * ("YYYY-MM-DD hh:mm:ss"). A measurement of vigie's probe (software_name "vigie" with
+ * test_keys.x_verdict) keeps its verdict and cause (x_analyzer VG_STORE_ANALYZER_PROBE; an
+ * unknown x_verdict string maps to unknown); any other gets verdict unknown, no cause and
+ * x_analyzer "": vg_store_meas_set_analysis then gives it vigie's analysis (the collector's
+ * ingest does). OONI's blocking/accessible are kept as OONI's, never as the verdict.
  * Errors (err says which field): VG_ETOOBIG (over VG_STORE_MEAS_MAX or a field over its bound),
  * VG_EPROTO (not JSON, not an object, a field missing or of the wrong type or form).
  */
@@ -165,6 +185,16 @@ VG_MUST_USE int vg_store_meas_from_json(const char *json, size_t len, int64_t re
 VG_MUST_USE int vg_store_meas_from_obj(json_t *obj, const char *json, size_t len,
                                        int64_t received_us, struct vg_store_meas *row, char *err,
                                        size_t errlen);
+
+/* True when row has no verdict of vigie's probe and must be analysed (x_analyzer ""). */
+bool vg_store_meas_needs_analysis(const struct vg_store_meas *row);
+
+/*
+ * Give row vigie's analysis of its measurement (include/vigie/vigie.h vg_analyze): its verdict,
+ * cause, evidence and VG_ANALYZER_VERSION; a (!a->analysed) analysis leaves verdict unknown and
+ * no analyser. The measurement text itself is not changed.
+ */
+void vg_store_meas_set_analysis(struct vg_store_meas *row, const struct vg_analysis *a);
 
 /*
  * Store n rows (n <= 10000), blocking until they are committed. For each row, uids_out[i] gets

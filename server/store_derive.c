@@ -70,9 +70,9 @@ static const struct vg__wsql {
     [VG__W_MEAS] = {"INSERT INTO measurements (measurement_uid, idem_key, report_id,"
                     " measurement_start_time, input, domain, probe_cc, probe_asn, test_name,"
                     " software_name, software_version, x_verdict, x_cause, blocking, accessible,"
-                    " received, raw_len, raw, provenance) VALUES ",
+                    " received, raw_len, raw, provenance, x_analyzer, x_evidence) VALUES ",
                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-                    " $18, $19)",
+                    " $18, $19, $20, $21)",
                     " ON CONFLICT DO NOTHING RETURNING measurement_uid", VG__MEAS_COLS},
     [VG__W_AGG_HOUR] = {"INSERT INTO agg_hourly (hour_start, domain, probe_cc, probe_asn,"
                         " x_verdict, provenance, n) VALUES ",

@@ -136,7 +136,7 @@ int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, i
 /* ---------------------------------------------------------------------------------------- */
 /* The store object (store.c) */
 
-#define VG__MEAS_COLS        19 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
+#define VG__MEAS_COLS        21 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
 #define VG__TARGET_COLS      9  /* parameters of a latest-state row (vg__wsql[VG__W_TARGET]) */
 #define VG__SCOPES_MAX       3  /* latest states a measurement updates: all, trusted, its own */
 #define VG__QUERY_MAX_PARAMS 16 /* parameters of a dynamic query (struct vg__query) */

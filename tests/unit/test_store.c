@@ -285,18 +285,19 @@ test_from_json_ooni_verdicts(void **state)
     struct vg_store_meas r;
 
     (void)state;
-    /* OONI probes have no x_verdict: it follows from blocking / accessible */
+    /* OONI probes have no x_verdict: OONI's blocking / accessible stay OONI's fields, and the
+     * verdict waits for vigie's analysis (unknown, no analyser): never a relabel (issue 14) */
     assert_int_equal(
         from("{" BASE ",\"test_keys\":{\"blocking\":\"dns\",\"accessible\":false}}", &r), 0);
-    assert_string_equal(r.x_verdict, "blocked");
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_true(vg_store_meas_needs_analysis(&r));
     assert_string_equal(r.blocking, "dns");
     assert_int_equal(r.accessible, 0);
     assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":false,\"accessible\":true}}", &r),
                      0);
-    assert_string_equal(r.x_verdict, "accessible");
-    assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":false,\"accessible\":false}}", &r),
-                     0);
-    assert_string_equal(r.x_verdict, "down");
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_string_equal(r.blocking, "false");
+    assert_int_equal(r.accessible, 1);
     assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":null,\"accessible\":null}}", &r),
                      0);
     assert_string_equal(r.x_verdict, "unknown");
@@ -306,12 +307,31 @@ test_from_json_ooni_verdicts(void **state)
     assert_string_equal(r.x_verdict, "unknown");
     assert_false(r.has_input);
     assert_string_equal(r.domain, "");
-    /* a verdict vigie does not know (a newer probe) is unknown, not an error */
-    assert_int_equal(from("{" BASE ",\"test_keys\":{\"x_verdict\":\"weird\"}}", &r), 0);
+    /* vigie's probe: its verdict is kept (a verdict vigie does not know, from a newer probe, is
+     * unknown, not an error) */
+    assert_int_equal(from("{" BASE ",\"software_name\":\"vigie\",\"test_keys\":{\"x_verdict\":"
+                          "\"weird\"}}",
+                          &r),
+                     0);
     assert_string_equal(r.x_verdict, "unknown");
-    assert_int_equal(from("{" BASE ",\"test_keys\":{\"x_verdict\":\"down\",\"x_cause\":null}}", &r),
+    assert_string_equal(r.x_analyzer, VG_STORE_ANALYZER_PROBE);
+    assert_int_equal(from("{" BASE ",\"software_name\":\"vigie\",\"test_keys\":{\"x_verdict\":"
+                          "\"down\",\"x_cause\":null}}",
+                          &r),
                      0);
     assert_string_equal(r.x_verdict, "down");
+    assert_false(vg_store_meas_needs_analysis(&r));
+    /* another software's x_verdict and x_cause are not vigie's: analysed again */
+    assert_int_equal(from("{" BASE ",\"software_name\":\"miniooni\",\"test_keys\":{\"x_verdict\":"
+                          "\"blocked\",\"x_cause\":\"dns.nxdomain\"}}",
+                          &r),
+                     0);
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_string_equal(r.x_cause, "");
+    assert_true(vg_store_meas_needs_analysis(&r));
+    /* vigie without x_verdict: analysed too */
+    assert_int_equal(from("{" BASE ",\"software_name\":\"vigie\",\"test_keys\":{}}", &r), 0);
+    assert_true(vg_store_meas_needs_analysis(&r));
     /* 'T' and 'Z' forms of the time; leap day */
     assert_int_equal(from("{\"test_name\":\"x\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
                           "\"measurement_start_time\":\"2024-02-29T23:59:59Z\"}",
@@ -754,7 +774,9 @@ test_migration_upgrade(void **state)
 
     assert_int_equal(vg_store_open(g_spec, &strict, &s2, err, sizeof(err)), VG_STORE_ESCHEMA);
     *state = s2 = open_store(NULL);
-    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 3);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 4);
+    /* version 4: vigie's rows keep their probe's verdict */
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements WHERE x_analyzer = 'probe'"), 4);
     /* version 2: the daily tables, from the hourly one; version 3: all of it anonymous */
     assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_domain"), 4);
     assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_net"), 4);
