@@ -34,6 +34,7 @@ enum vg__route {
     VG__R_BULK,
     VG__R_LIST,
     VG__R_RAW,
+    VG__R_ANALYSIS,
     VG__R_AGG,
     VG__R_TARGETS,
     VG__R_METRICS,
@@ -152,6 +153,8 @@ enum MHD_Result vg__collector_bulk(struct vg__req *rq, const char *body, size_t 
 enum MHD_Result vg__collector_query(struct vg__req *rq, enum vg_api_route route);
 /* GET /api/v1/measurement/{uid}, the dashboard, /healthz. */
 enum MHD_Result vg__collector_raw(struct vg__req *rq);
+/* GET /api/v1/measurement/{uid}/analysis: its stored row, vigie's verdict and evidence. */
+enum MHD_Result vg__collector_analysis(struct vg__req *rq);
 enum MHD_Result vg__collector_dashboard(struct vg__req *rq);
 enum MHD_Result vg__collector_health(struct vg__req *rq);
 

@@ -217,6 +217,13 @@ VG_MUST_USE int vg_store_insert(struct vg_store *s, const struct vg_store_meas *
  */
 VG_MUST_USE int vg_store_get_raw(struct vg_store *s, const char *uid, char **out, size_t *len);
 
+/*
+ * The row of measurement uid as vg_store_list answers it (its columns, not the measurement),
+ * with who decided its verdict (x_analyzer) and the analyser's evidence (x_evidence): *out for
+ * json_decref. Errors: VG_STORE_ENOTFOUND, VG_STORE_EUNAVAIL, VG_EINVAL.
+ */
+VG_MUST_USE int vg_store_get_row(struct vg_store *s, const char *uid, json_t **out);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Reports (OONI collector: open, submit to, close) */
 
@@ -272,7 +279,8 @@ struct vg_store_filter {
  *   {"results": [{measurement_uid, report_id, measurement_start_time ("2026-11-29T11:13:46Z"),
  * input (or null), domain, probe_cc, probe_asn ("AS0"), test_name, software_name,
  * software_version, x_verdict, x_cause (or null), blocking (null, false or string), accessible
- * (null or bool), provenance}, ...], "next_cursor": string, or null on the last page}
+ * (null or bool), provenance, x_analyzer (or null), x_evidence (or null)}, ...], "next_cursor":
+ * string, or null on the last page}
  * (docs/api.md) Errors:
  * VG_EINVAL (bad filter, limit or cursor), VG_STORE_EUNAVAIL.
  */
