@@ -225,6 +225,80 @@ VG_MUST_USE int vg_store_get_raw(struct vg_store *s, const char *uid, char **out
 VG_MUST_USE int vg_store_get_row(struct vg_store *s, const char *uid, json_t **out);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Reanalysis (`vigie serve reanalyze`; docs/storage.md, "Reanalysis") */
+
+/* Which stored verdicts a pass recomputes. */
+struct vg_store_reanalyze_sel {
+    const char *analyzer; /* the analyser of this build (VG_ANALYZER_VERSION) */
+    bool all;      /* every verdict not of vigie's probe (those never analysed included); else those
+                      an analyser other than analyzer decided (earlier versions, legacy labels) */
+    int64_t since; /* measurement_start_time >= since (UTC seconds); 0: from the start */
+};
+
+/* Where a pass stands: kept in the database (reanalyze_progress), committed with each batch, so
+ * that a pass stopped at any point (kill -9 included) goes on from there when run again. */
+struct vg_store_pass {
+    char key[256];     /* the pass: its selection */
+    int64_t last_time; /* the last row done, by (measurement_start_time, measurement_uid) */
+    char last_uid[VG_UID_MAX];
+    uint64_t examined; /* rows examined and changed by the pass so far (all runs) */
+    uint64_t changed;
+    bool resumed; /* an earlier run had started it */
+};
+
+/* One stored measurement a pass reads: its verdict as stored and its text. */
+struct vg_store_stale {
+    char measurement_uid[VG_UID_MAX];
+    int64_t start_time;
+    char x_verdict[16];
+    char x_cause[VG_STORE_NAME_MAX + 1];
+    char x_analyzer[VG_STORE_ANALYZER_MAX + 1]; /* "" NULL */
+    char x_evidence[VG_STORE_EVIDENCE_MAX + 1]; /* "" NULL */
+    char *raw; /* the measurement as stored (owned, NUL-terminated) */
+    size_t raw_len;
+};
+
+/* A row's new analysis (x_verdict, x_cause, x_evidence, x_analyzer as vg_store_meas_set_analysis
+ * fills them in a struct vg_store_meas). */
+struct vg_store_reverdict {
+    const struct vg_store_stale *old;
+    const struct vg_store_meas *now;
+};
+
+/* What one batch did. */
+struct vg_store_reanalyze_stats {
+    size_t changed; /* rows rewritten: their verdict, cause, evidence or analyser changed */
+    /* verdict changes, old -> new (enum vg_verdict indexes) */
+    size_t moved[VG_VERDICT_COUNT][VG_VERDICT_COUNT];
+    size_t targets; /* latest states recomputed */
+};
+
+/* Start (or resume) the pass of sel: *p from the database, or a new position (restart: forget
+ * an earlier run's). Errors: VG_EINVAL, VG_STORE_EUNAVAIL. */
+VG_MUST_USE int vg_store_reanalyze_begin(struct vg_store *s,
+                                         const struct vg_store_reanalyze_sel *sel, bool restart,
+                                         struct vg_store_pass *p);
+/* The next (at most limit, 1..10000) rows of the pass after p's position, in (time, uid) order:
+ * *rows (n of them) for vg_store_stale_free. */
+VG_MUST_USE int vg_store_reanalyze_read(struct vg_store *s,
+                                        const struct vg_store_reanalyze_sel *sel,
+                                        const struct vg_store_pass *p, unsigned limit,
+                                        struct vg_store_stale **rows, size_t *n);
+void vg_store_stale_free(struct vg_store_stale *rows, size_t n);
+/*
+ * One transaction: every row of v whose stored verdict is still v[i].old's (another pass may
+ * have been first) gets v[i].now's; the count tables move the changed verdicts and the latest
+ * states of their targets are recomputed from their measurements; p's position becomes
+ * last_time/last_uid (the last row read) and is saved, or the pass is forgotten when done.
+ * st (may be NULL) gets what changed. Errors: VG_STORE_EUNAVAIL (nothing of it committed),
+ * VG_EINVAL, VG_EINTERNAL.
+ */
+VG_MUST_USE int vg_store_reanalyze_apply(struct vg_store *s, struct vg_store_pass *p,
+                                         const struct vg_store_reverdict *v, size_t n,
+                                         int64_t last_time, const char *last_uid, bool done,
+                                         struct vg_store_reanalyze_stats *st);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Reports (OONI collector: open, submit to, close) */
 
 struct vg_store_report {
