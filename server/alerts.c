@@ -417,8 +417,8 @@ vg__alerts_evidence(const struct vg_store_meas *row)
         out = json_stringn(row->x_evidence, strnlen(row->x_evidence, VG__EVIDENCE_MAX));
         return out != NULL ? out : json_null();
     }
-    if (strcmp(row->x_analyzer, VG_STORE_ANALYZER_PROBE) != 0) {
-        return json_null(); /* not vigie's probe: the measurement's words are not vigie's */
+    if (row->x_analyzer[0] != '\0' && strcmp(row->x_analyzer, VG_STORE_ANALYZER_PROBE) != 0) {
+        return json_null(); /* analysed: the measurement's own words are not vigie's */
     }
     m = json_loadb(row->raw, row->raw_len, JSON_REJECT_DUPLICATES, NULL);
     s = vg_rec_evidence(m);
