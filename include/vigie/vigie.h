@@ -260,6 +260,10 @@ int vg_locate_hint(const char *measurement_json, const char *cause, struct vg_lo
 
 /* Flags of vg_analyze. */
 #define VG_ANALYZE_NO_LINE 0x1u /* decide only: leave out->line NULL (the collector's ingest) */
+/* The documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are public
+ * addresses, not bogons: measurements of vigie's lab (`vigie probe --lab`), where sites live
+ * there. */
+#define VG_ANALYZE_LAB 0x2u
 
 struct vg_analysis {
     /* What the measurement is: its top-level fields as read ("" when missing or null). */

@@ -402,6 +402,9 @@ static const struct {
     {"ir.iframe.10.10.34.34", "iframe src=\"http://10.10.34.34"},
     {"ir.iframe.10.10.34.35", "iframe src=\"http://10.10.34.35"},
     {"ir.iframe.10.10.34.36", "iframe src=\"http://10.10.34.36"},
+    /* Indonesia's national block page (Kominfo's TrustPositif, lamanlabuh.aduankonten.id):
+     * "SITUS DIBLOKIR / WEBSITE BLOCKED" with the ministry's complaint address */
+    {"id.trustpositif.aduankonten", "aduankonten@mail.kominfo.go.id"},
 };
 
 const char *

@@ -59,7 +59,10 @@ void vg_json_doc_free(struct vg_json_doc *d);
  * and at most VG_JSON_ARENA_MAX bytes of tree (util/limits.h). The tree of the previous parse on
  * d is released first. Returns the root, or NULL with a message in err (may be NULL) saying what
  * and at which byte offset ("invalid JSON at byte 120: ...", "nesting deeper than 64 at byte 9",
- * "document too large").
+ * "document too large"). The offset is that of the offending byte, or just past the offending
+ * token for grammar errors (yajl's; the end of the input for a text cut short). Stricter than
+ * yajl alone: UTF-8 without overlong forms, surrogates or code points past U+10FFFF; \u escapes
+ * with unpaired surrogates refused; \v and \f are not whitespace. Empty input is an error.
  */
 const struct vg_json *vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err,
                                     size_t errlen);
@@ -74,7 +77,8 @@ const struct vg_json *vg_json_get(const struct vg_json *o, const char *key);
 const char *vg_json_str(const struct vg_json *v);
 /* v is an integer number (no fraction or exponent) within int64_t: true with *out set. */
 bool vg_json_int(const struct vg_json *v, int64_t *out);
-/* v is a number: true with *out set (strtod of its text). */
+/* v is a number within double's range: true with *out set (strtod of its text, in the C locale's
+ * notation: vigie never calls setlocale for LC_NUMERIC). 1e400 is false; 1e-400 is 0. */
 bool vg_json_num(const struct vg_json *v, double *out);
 /* v is true or false: true with *out set. */
 bool vg_json_bool(const struct vg_json *v, bool *out);

@@ -1,0 +1,786 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record_obs.c - a measurement from elsewhere (OONI's web_connectivity of every version, vigie's
+ * own tests) read back into struct vg_obs for the verdict, and the analysis keys vigie adds to it
+ * (record_obs.h). The control is read by record_obs_ctrl.c.
+ *
+ * How OONI's fields map to what the probe observes (docs/analyze.md):
+ * - a step's redirect depth is its "depth=N" tag; untagged steps (test versions before 0.5) are
+ *   the first hop, but for requests, which are listed final first: the i-th of n is at n-1-i;
+ * - the hop's URL is its request's URL, or for a hop that sent no request the previous hop's
+ *   Location resolved; only endpoints on the port of their hop's URL count (LTE also tries :443
+ *   for an http:// URL, which the probe does not);
+ * - the system resolver is every engine but "udp", "doh", "dot" and "tcp"; "udp" is the probe's
+ *   --resolver (its replies, x_dns_duplicate_responses included, reveal injection);
+ * - a TLS failure that is a certificate's (ssl_unknown_authority, ssl_invalid_hostname,
+ *   ssl_invalid_certificate) is a handshake that completed with a certificate that does not
+ *   validate, as the probe records it; vigie's x_handshake_failure, when present, says which.
+ */
+#include "meas/record_obs.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meas/record.h"
+#include "meas/record_obs_impl.h"
+#include "meas/verdict.h"
+#include "net/x509.h"
+#include "proto/html.h"
+#include "proto/ipaddr.h"
+#include "proto/url.h"
+#include "util/mem.h"
+#include "util/str.h"
+#include "vigie/vigie.h"
+
+/* ---- failure strings ----------------------------------------------------------------------- */
+
+/* Failure strings of older probes and helpers (df-007 "legacy") and their codes. */
+static const struct {
+    const char *failure;
+    int code;
+} vg__ro_legacy[] = {
+    {"connection_refused_error", VG_ECONNREFUSED},
+    {"dns_name_error", VG_EDNS_NXDOMAIN},
+    {"android_dns_cache_no_data", VG_EDNS_NXDOMAIN},
+    {"dns_server_failure", VG_EDNS_SERVFAIL},
+    {"dns_lookup_error", VG_EDNS_MISBEHAVING},
+    {"tcp_timed_out_error", VG_ETIMEDOUT},
+    {"task_timed_out", VG_ETIMEDOUT},
+    {"timed_out", VG_ETIMEDOUT},
+    {"response_never_received", VG_ETIMEDOUT},
+    {"connection_lost_error", VG_ECONNRESET},
+    {"connection_done", VG_EEOF},
+    {"http_invalid_redirect_url", VG_EHTTP_LOCATION},
+};
+
+/* The error code of an OONI failure string: 0 for none, VG_EPROTO for one vigie has no code for
+ * (its reason is then "error"). */
+int
+vg__ro_failure(const char *s)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    for (int code = VG_ERR__BASE + 1; code < VG_ERR__END; code++) {
+        const char *f = vg_err_failure(code);
+
+        if (f != NULL && strcmp(f, s) == 0) {
+            return code;
+        }
+    }
+    for (size_t i = 0; i < sizeof(vg__ro_legacy) / sizeof(vg__ro_legacy[0]); i++) {
+        if (strcmp(vg__ro_legacy[i].failure, s) == 0) {
+            return vg__ro_legacy[i].code;
+        }
+    }
+    if (strncmp(s, "ssl_error:", 10) == 0) {
+        /* Measurement Kit's OpenSSL errors */
+        return strstr(s, "certificate verify failed") != NULL ? VG_ETLS_BAD_CERT
+                                                              : VG_ETLS_HANDSHAKE;
+    }
+    return VG_EPROTO;
+}
+
+bool
+vg__ro_cert_failure(int code)
+{
+    return code == VG_ETLS_UNKNOWN_CA || code == VG_ETLS_HOSTNAME || code == VG_ETLS_BAD_CERT;
+}
+
+/* ---- small readers ------------------------------------------------------------------------- */
+
+/* Copy len bytes of src into dst (cap > 0), cut before a character that does not fit whole. */
+void
+vg__ro_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+
+    if (n < len) {
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80) {
+            n--;
+        }
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+const char *
+vg__ro_str(const struct vg_json *o, const char *key)
+{
+    return vg_json_str(vg_json_get(o, key));
+}
+
+bool
+vg__ro_is(const struct vg_json *v, enum vg_json_type t)
+{
+    return v != NULL && v->type == t;
+}
+
+/* The "depth=N" tag of a step, or dflt when it has none. */
+int
+vg__ro_depth(const struct vg_json *step, int dflt)
+{
+    for (const struct vg_json *t = vg_json_first(vg_json_get(step, "tags")); t != NULL;
+         t = t->next) {
+        if (t->type == VG_JSON_STRING && strncmp(t->s, "depth=", 6) == 0) {
+            char *end;
+            long d = strtol(t->s + 6, &end, 10);
+
+            if (end != t->s + 6 && *end == '\0' && d >= 0 && d < 1000) {
+                return (int)d;
+            }
+        }
+    }
+    return dflt;
+}
+
+static int
+vg__ro_err(char *err, size_t errlen, const char *what)
+{
+    if (err != NULL && errlen > 0) {
+        snprintf(err, errlen, "%s", what);
+    }
+    return VG_EPROTO;
+}
+
+/* ---- the envelope -------------------------------------------------------------------------- */
+
+static const char *const vg__ro_analysis_keys[] = {
+    "x_verdict", "x_cause", "x_evidence", "x_endpoints", "x_affected_addresses", "x_analyzer",
+};
+
+bool
+vg_rec_obs_is_analysis_key(const char *key, size_t len)
+{
+    for (size_t i = 0; i < sizeof(vg__ro_analysis_keys) / sizeof(vg__ro_analysis_keys[0]); i++) {
+        if (strlen(vg__ro_analysis_keys[i]) == len &&
+            memcmp(vg__ro_analysis_keys[i], key, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A top-level string: NULL when missing or null; *bad when of another type. */
+static const char *
+vg__ro_top(const struct vg_json *root, const char *key, bool *bad)
+{
+    const struct vg_json *v = vg_json_get(root, key);
+
+    if (v == NULL || v->type == VG_JSON_NULL) {
+        return NULL;
+    }
+    if (v->type != VG_JSON_STRING) {
+        *bad = true;
+        return NULL;
+    }
+    return v->s;
+}
+
+static time_t
+vg__ro_time(const char *s)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL || (end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm)) == NULL || *end != '\0') {
+        return 0;
+    }
+    return timegm(&tm);
+}
+
+int
+vg_rec_obs_meta(const struct vg_json *root, struct vg_rec_meta *m, char *err, size_t errlen)
+{
+    const struct vg_json *v;
+    bool bad = false, ignored = false;
+
+    memset(m, 0, sizeof(*m));
+    m->ooni_blocking = "";
+    m->ooni_accessible = -1;
+    if (!vg__ro_is(root, VG_JSON_OBJECT)) {
+        return vg__ro_err(err, errlen, "not a JSON object");
+    }
+    m->test_name = vg__ro_top(root, "test_name", &bad);
+    m->start_time = vg__ro_top(root, "measurement_start_time", &bad);
+    if (bad) {
+        return vg__ro_err(err, errlen, "test_name or measurement_start_time is not a string");
+    }
+    m->probe_cc = vg__ro_top(root, "probe_cc", &ignored);
+    m->probe_asn = vg__ro_top(root, "probe_asn", &ignored);
+    m->software_name = vg__ro_top(root, "software_name", &ignored);
+    m->start = vg__ro_time(m->start_time);
+    v = vg_json_get(root, "input");
+    if (vg__ro_is(v, VG_JSON_ARRAY)) {
+        v = vg_json_first(v); /* OONI's "input" as a list: the first */
+    }
+    if (v != NULL && v->type != VG_JSON_NULL && v->type != VG_JSON_STRING) {
+        return vg__ro_err(err, errlen, "input is not a string");
+    }
+    m->input = vg_json_str(v);
+    v = vg_json_get(root, "test_keys");
+    if (v != NULL && v->type != VG_JSON_NULL && v->type != VG_JSON_OBJECT) {
+        return vg__ro_err(err, errlen, "test_keys is not an object");
+    }
+    m->test_keys = vg__ro_is(v, VG_JSON_OBJECT) ? v : NULL;
+    for (v = vg_json_first(m->test_keys); v != NULL; v = v->next) {
+        m->has_analysis_keys =
+            m->has_analysis_keys || vg_rec_obs_is_analysis_key(v->key, v->key_len);
+    }
+    v = vg_json_get(m->test_keys, "blocking");
+    if (vg__ro_is(v, VG_JSON_STRING)) {
+        m->ooni_blocking = v->s;
+    } else if (vg__ro_is(v, VG_JSON_BOOL) && !v->b) {
+        m->ooni_blocking = "false";
+    }
+    v = vg_json_get(m->test_keys, "accessible");
+    if (vg__ro_is(v, VG_JSON_BOOL)) {
+        m->ooni_accessible = v->b ? 1 : 0;
+    }
+    return 0;
+}
+
+int
+vg_rec_obs_target(const char *test_name)
+{
+    if (test_name == NULL) {
+        return -1;
+    }
+    if (strcmp(test_name, VG_REC_TEST_WEB) == 0) {
+        return VG_TARGET_WEB;
+    }
+    if (strcmp(test_name, VG_REC_TEST_TLS) == 0) {
+        return VG_TARGET_TLS;
+    }
+    if (strcmp(test_name, VG_REC_TEST_DNS) == 0) {
+        return VG_TARGET_DNS;
+    }
+    return -1;
+}
+
+void
+vg_rec_obs_scratch_cleanup(struct vg_rec_obs_scratch *s)
+{
+    VG_FREE(s->buf);
+    VG_FREE(s->state);
+    s->cap = 0;
+}
+
+const struct vg_url *
+vg__ro_hop(const struct vg__ro *r, int depth)
+{
+    for (int d = depth < VG__RO_HOPS ? depth : VG__RO_HOPS - 1; d > 0; d--) {
+        if (r->hop_known[d]) {
+            return &r->hop[d];
+        }
+    }
+    return &r->hop[0];
+}
+
+static void
+vg__ro_bogon(struct vg__ro *r, const char *ip, const char *source)
+{
+    int c;
+
+    if (r->o->bogon[0] != '\0' || (c = vg_ip_classify(ip)) < 0 || c == VG_IP_PUBLIC ||
+        (c == VG_IP_DOC && r->doc_public)) {
+        return;
+    }
+    snprintf(r->o->bogon, sizeof(r->o->bogon), "%s (%s) from %s", ip,
+             vg_ip_class_name((enum vg_ip_class)c), source);
+}
+
+/* ---- requests: the hops and the final one -------------------------------------------------- */
+
+static void
+vg__ro_requests(struct vg__ro *r, const struct vg_json *reqs)
+{
+    size_t n = vg__ro_is(reqs, VG_JSON_ARRAY) ? reqs->len : 0, i = 0;
+
+    r->final_depth = -1;
+    for (const struct vg_json *q = vg_json_first(reqs); q != NULL; q = q->next, i++) {
+        int d = vg__ro_depth(q, (int)(n - 1 - i));
+        const char *url = vg__ro_str(vg_json_get(q, "request"), "url");
+
+        if (q->type != VG_JSON_OBJECT) {
+            continue;
+        }
+        if (d < VG__RO_HOPS && !r->hop_known[d] && url != NULL &&
+            vg_url_parse(url, &r->hop[d]) == 0) {
+            r->hop_known[d] = true;
+        }
+        if (d > r->final_depth) {
+            r->final_depth = d;
+            r->final_req = q;
+        }
+    }
+}
+
+/* The deepest hop any step reached (a hop whose connections all failed sent no request). */
+static void
+vg__ro_final_depth(struct vg__ro *r, const struct vg_json *tk)
+{
+    static const char *const lists[] = {"queries", "tcp_connect", "tls_handshakes"};
+    int deepest = r->final_depth < 0 ? 0 : r->final_depth;
+
+    for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+        for (const struct vg_json *s = vg_json_first(vg_json_get(tk, lists[k])); s != NULL;
+             s = s->next) {
+            int d = vg__ro_depth(s, 0);
+
+            deepest = d > deepest ? d : deepest;
+        }
+    }
+    if (deepest > r->final_depth && deepest < VG__RO_HOPS && !r->hop_known[deepest] &&
+        r->final_req != NULL) {
+        /* the URL of a hop without request: the Location of the one before */
+        const struct vg_json *resp = vg_json_get(r->final_req, "response");
+        const struct vg_json *h = vg_json_first(vg_json_get(resp, "headers"));
+        const struct vg_url *base = vg__ro_hop(r, r->final_depth);
+
+        for (; h != NULL; h = h->next) {
+            if (h->type == VG_JSON_STRING && vg_strncaseeq(h->key, "location", 9) &&
+                vg_url_resolve(base, h->s, &r->hop[deepest]) == 0) {
+                r->hop_known[deepest] = true;
+                break;
+            }
+        }
+    }
+    if (deepest > r->final_depth) {
+        r->final_req = NULL;
+    }
+    r->final_depth = deepest;
+}
+
+/* ---- queries ------------------------------------------------------------------------------- */
+
+static void
+vg__ro_reply(struct vg__ro *r, const struct vg_json *q, const char *qtype)
+{
+    struct vg__ro_reply *rp;
+    int64_t rcode = -1, ttl = -1;
+    double t = 0, t0 = 0;
+    const char *failure = vg__ro_str(q, "failure");
+
+    if (r->n_replies >= VG__RO_REPLIES ||
+        (!vg_json_int(vg_json_get(q, "rcode"), &rcode) && vg__ro_str(q, "raw_response") == NULL &&
+         failure != NULL)) {
+        return; /* no reply (a timeout) */
+    }
+    if (rcode < 0) {
+        int f = vg__ro_failure(failure);
+
+        rcode = f == 0 ? 0 : f == VG_EDNS_NXDOMAIN ? 3 : f == VG_EDNS_SERVFAIL ? 2 : 0;
+    }
+    (void)vg_json_num(vg_json_get(q, "t"), &t);
+    (void)vg_json_num(vg_json_get(q, "t0"), &t0);
+    (void)vg_json_int(vg_json_get(q, "x_ip_ttl"), &ttl);
+    rp = &r->replies[r->n_replies++];
+    memset(rp, 0, sizeof(*rp));
+    rp->aaaa = qtype != NULL && strcmp(qtype, "AAAA") == 0;
+    rp->rcode = (int)rcode;
+    rp->t = t;
+    rp->after = t - t0;
+    rp->ip_ttl = ttl >= -1 && ttl < 256 ? (int)ttl : -1;
+    for (const struct vg_json *a = vg_json_first(vg_json_get(q, "answers")); a != NULL;
+         a = a->next) {
+        const char *ip =
+            vg__ro_str(a, "ipv4") != NULL ? vg__ro_str(a, "ipv4") : vg__ro_str(a, "ipv6");
+
+        if (ip != NULL && rp->n_addrs < VG_OBS_REPLY_ADDRS) {
+            rp->addrs[rp->n_addrs++] = ip;
+        }
+    }
+}
+
+static void
+vg__ro_query(struct vg__ro *r, const struct vg_json *q)
+{
+    struct vg_obs *o = r->o;
+    const char *engine = vg__ro_str(q, "engine"), *resolver = vg__ro_str(q, "resolver_address");
+    bool udp = engine != NULL && strcmp(engine, "udp") == 0;
+    bool sys =
+        !udp && (engine == NULL || (strcmp(engine, "doh") != 0 && strcmp(engine, "dot") != 0 &&
+                                    strcmp(engine, "tcp") != 0));
+    int d = vg__ro_depth(q, 0), failure = vg__ro_failure(vg__ro_str(q, "failure"));
+    size_t n = 0;
+
+    if (!vg__ro_is(q, VG_JSON_OBJECT) || (!sys && !udp)) {
+        return;
+    }
+    if (sys && d < VG__RO_HOPS) {
+        r->sys_depth[d] = true;
+    }
+    for (const struct vg_json *a = vg_json_first(vg_json_get(q, "answers")); a != NULL;
+         a = a->next) {
+        const char *ip =
+            vg__ro_str(a, "ipv4") != NULL ? vg__ro_str(a, "ipv4") : vg__ro_str(a, "ipv6");
+        int64_t asn = 0;
+
+        if (ip == NULL || vg_ip_classify(ip) < 0) {
+            continue;
+        }
+        n++;
+        vg__ro_bogon(r, ip, sys ? "the system resolver" : resolver != NULL ? resolver : "");
+        if (!sys) {
+            continue;
+        }
+        if (r->n_sys < VG__RO_SYS) {
+            r->sys[r->n_sys].depth = d;
+            r->sys[r->n_sys++].ip = ip;
+        }
+        if (d == 0 && o->n_dns_addrs < VG_DNS_MAX_ADDRS) {
+            bool dup = false;
+
+            for (size_t i = 0; i < o->n_dns_addrs && !dup; i++) {
+                dup = strcmp(o->dns_addrs[i], ip) == 0;
+            }
+            if (!dup) {
+                (void)vg_json_int(vg_json_get(a, "asn"), &asn);
+                o->dns_asns[o->n_dns_addrs] = asn > 0 && asn <= UINT32_MAX ? (uint32_t)asn : 0;
+                vg__ro_copy(o->dns_addrs[o->n_dns_addrs++], sizeof(o->dns_addrs[0]), ip,
+                            strlen(ip));
+            }
+        }
+    }
+    if (d != 0) {
+        return;
+    }
+    if (sys) {
+        o->n_sys_addrs += n;
+        if (failure != 0 && o->sys_failure == 0) {
+            o->sys_failure = failure;
+        }
+        return;
+    }
+    o->udp_used = true;
+    vg__ro_copy(o->udp_resolver, sizeof(o->udp_resolver), resolver != NULL ? resolver : "",
+                resolver != NULL ? strlen(resolver) : 0);
+    o->n_udp_addrs += n;
+    if (failure != 0 && o->udp_failure == 0) {
+        o->udp_failure = failure;
+    }
+    vg__ro_reply(r, q, vg__ro_str(q, "query_type"));
+}
+
+static bool
+vg__ro_same_reply(const struct vg__ro_reply *a, const struct vg__ro_reply *b)
+{
+    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_addrs; i++) {
+        bool found = false;
+
+        for (size_t j = 0; j < b->n_addrs && !found; j++) {
+            found = vg_ip_equal(a->addrs[i], b->addrs[j]);
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+vg__ro_brief(const struct vg__ro_reply *rp, char *out, size_t cap)
+{
+    char what[64];
+
+    if (rp->n_addrs > 0) {
+        vg__ro_copy(what, sizeof(what), rp->addrs[0], strlen(rp->addrs[0]));
+    } else if (rp->rcode > 0) {
+        snprintf(what, sizeof(what), "rcode %d", rp->rcode);
+    } else {
+        snprintf(what, sizeof(what), "no address");
+    }
+    snprintf(out, cap, "%s (IP TTL %d, after %.0f ms)", what, rp->ip_ttl, rp->after * 1000.0);
+}
+
+/* The UDP resolver's replies in arrival order, as the probe keeps them (probe_dns.c): the first
+ * of each kind, and the first two that disagree as the evidence of an injection. */
+static void
+vg__ro_replies(struct vg__ro *r)
+{
+    struct vg_obs *o = r->o;
+    struct vg__ro_reply *all = r->replies;
+    size_t n = r->n_replies;
+
+    for (size_t i = 1; i < n; i++) {
+        struct vg__ro_reply tmp = all[i];
+        size_t j = i;
+
+        for (; j > 0 && all[j - 1].t > tmp.t; j--) {
+            all[j] = all[j - 1];
+        }
+        all[j] = tmp;
+    }
+    for (size_t i = 0; i < n && o->n_replies < VG_OBS_MAX_REPLIES; i++) {
+        struct vg_obs_reply * or ;
+        bool seen = false;
+
+        for (size_t k = 0; k < i && !seen; k++) {
+            seen = all[k].aaaa == all[i].aaaa && vg__ro_same_reply(&all[k], &all[i]);
+        }
+        if (seen) {
+            continue;
+        }
+        or = &o->replies[o->n_replies++];
+        memset(or, 0, sizeof(* or));
+        or->aaaa = all[i].aaaa;
+        or->rcode = all[i].rcode;
+        vg__ro_brief(&all[i], or->brief, sizeof(or->brief));
+        for (size_t k = 0; k < all[i].n_addrs && or->n_addrs < VG_OBS_REPLY_ADDRS; k++) {
+            vg__ro_copy(or->addrs[or->n_addrs++], sizeof(or->addrs[0]), all[i].addrs[k],
+                        strlen(all[i].addrs[k]));
+        }
+    }
+    for (size_t i = 0; i < n && o->injected[0] == '\0'; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            char a[96], b[96];
+            size_t same_q = 0;
+
+            if (all[j].aaaa != all[i].aaaa || vg__ro_same_reply(&all[i], &all[j])) {
+                continue;
+            }
+            for (size_t k = 0; k < n; k++) {
+                same_q += all[k].aaaa == all[i].aaaa;
+            }
+            vg__ro_brief(&all[i], a, sizeof(a));
+            vg__ro_brief(&all[j], b, sizeof(b));
+            snprintf(o->injected, sizeof(o->injected),
+                     "%zu replies to the %s query for %s from %s: %s, then %s", same_q,
+                     all[i].aaaa ? "AAAA" : "A", r->hop[0].host, o->udp_resolver, a, b);
+            break;
+        }
+    }
+}
+
+static int
+vg__ro_hop_failure(const struct vg__ro *r, int dns_failure, const struct vg_json *tk)
+{
+    const struct vg_obs *o = r->o;
+    int f;
+
+    for (size_t i = 0; i < o->n_ep; i++) {
+        const struct vg_obs_endpoint *e = &o->ep[i];
+
+        if (e->depth == r->final_depth &&
+            (e->tcp_err != 0 || e->tls_err != 0 || e->verify_err != 0)) {
+            return e->tcp_err != 0 ? e->tcp_err : e->tls_err != 0 ? e->tls_err : e->verify_err;
+        }
+    }
+    if (dns_failure != 0) {
+        return dns_failure;
+    }
+    if (r->o->bogon[0] != '\0') {
+        return VG_EBOGON; /* OONI does not connect to bogons: nothing else was tried */
+    }
+    f = vg__ro_failure(vg__ro_str(tk, "http_experiment_failure"));
+    return f != 0 ? f : VG_EDNS_NOANSWER;
+}
+
+static void
+vg__ro_final(struct vg__ro *r, const struct vg_json *tk, int dns_failure)
+{
+    struct vg_obs *o = r->o;
+    const struct vg_url *u = vg__ro_hop(r, r->final_depth);
+    const char *addr;
+
+    o->final_depth = r->final_depth;
+    vg__ro_copy(o->host, sizeof(o->host), u->host, strlen(u->host));
+    o->https = strcmp(u->scheme, "https") == 0;
+    o->host_is_ip = u->ip_family != 0;
+    if (o->target != VG_TARGET_WEB) {
+        return;
+    }
+    o->http_attempted = true;
+    o->body_length = -1;
+    if (r->final_req == NULL) {
+        o->http_failure = vg__ro_hop_failure(r, dns_failure, tk);
+        return;
+    }
+    o->http_failure = vg__ro_failure(vg__ro_str(r->final_req, "failure"));
+    addr = vg__ro_str(r->final_req, "address");
+    if (addr != NULL && addr[0] != '\0') {
+        vg__ro_copy(o->http_addr, sizeof(o->http_addr), addr, strlen(addr));
+    }
+    for (size_t i = 0; o->http_addr[0] == '\0' && i < o->n_ep; i++) {
+        /* test versions before 0.5 do not say which endpoint carried the request */
+        if (o->ep[i].depth == r->final_depth && o->ep[i].tcp_err == 0 && o->ep[i].tls_err == 0) {
+            memcpy(o->http_addr, o->ep[i].addr, sizeof(o->http_addr));
+        }
+    }
+    if (o->http_addr[0] == '\0') {
+        /* nor which address a redirect's request went to: name the host */
+        snprintf(o->http_addr, sizeof(o->http_addr), u->ip_family == 6 ? "[%.40s]:%u" : "%.50s:%u",
+                 u->host, (unsigned)u->port);
+    }
+    for (size_t i = 0; i < o->n_ep; i++) {
+        if (strcmp(o->ep[i].addr, o->http_addr) == 0 && o->ep[i].depth == r->final_depth) {
+            o->http_udp_only = o->ep[i].from_udp_only;
+        }
+    }
+    vg__ro_response(r, vg_json_get(r->final_req, "response"));
+}
+
+/* ---- the control --------------------------------------------------------------------------- */
+
+static void
+vg__ro_control(struct vg__ro *r, const struct vg_json *tk, struct vg_ctrl *c)
+{
+    struct vg_obs *o = r->o;
+    const char *cf = vg__ro_str(tk, "control_failure");
+    const struct vg_json *control = vg_json_get(tk, "control");
+
+    if (cf != NULL) {
+        vg__ro_copy(o->control_failure, sizeof(o->control_failure), cf, strlen(cf));
+        return;
+    }
+    if (!vg__ro_is(control, VG_JSON_OBJECT) || control->len == 0) {
+        return; /* no helper was asked (vigie without --helper), or nothing came back */
+    }
+    if (vg_rec_obs_control(control, c) < 0) {
+        snprintf(o->control_failure, sizeof(o->control_failure), "%s", vg_err_failure(VG_EPROTO));
+        return;
+    }
+    o->ctrl = c;
+    vg_rec_obs_ctrl_asns(control, c, o->ctrl_asns);
+    for (size_t i = 0; i < c->n_ep; i++) {
+        r->need_chain = r->need_chain || (c->ep[i].x_present && c->ep[i].leaf_spki[0] != '\0');
+    }
+}
+
+/* ---- the reader ---------------------------------------------------------------------------- */
+
+static bool
+vg__ro_list_ok(const struct vg_json *tk, const char *key)
+{
+    const struct vg_json *v = vg_json_get(tk, key);
+
+    return v == NULL || v->type == VG_JSON_NULL || v->type == VG_JSON_ARRAY;
+}
+
+/* The system resolver's failure at the final hop (when it gave no address there). */
+static int
+vg__ro_dns_failure(const struct vg_json *tk, int depth)
+{
+    int failure = 0;
+
+    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, "queries")); q != NULL;
+         q = q->next) {
+        const char *engine = vg__ro_str(q, "engine");
+
+        if (vg__ro_depth(q, 0) != depth || (engine != NULL && strcmp(engine, "getaddrinfo") != 0 &&
+                                            strcmp(engine, "system") != 0)) {
+            continue;
+        }
+        if (vg_json_first(vg_json_get(q, "answers")) != NULL) {
+            return 0;
+        }
+        if (failure == 0) {
+            failure = vg__ro_failure(vg__ro_str(q, "failure"));
+        }
+    }
+    return failure;
+}
+
+int
+vg_rec_obs_read(const struct vg_rec_meta *m, int t, bool doc_public, struct vg_obs *o,
+                struct vg_ctrl *c, struct vg_rec_obs_scratch *s, char *err, size_t errlen)
+{
+    static const char *const lists[] = {"queries", "tcp_connect", "tls_handshakes", "requests",
+                                        "x_dns_duplicate_responses"};
+    const struct vg_json *tk = m->test_keys;
+    struct vg__ro *r;
+    const char *want = t == VG_TARGET_TLS ? "tls" : t == VG_TARGET_DNS ? "dns" : NULL;
+    int rc = 0;
+
+    if (s->state == NULL) {
+        s->state = vg_xmalloc(sizeof(*r));
+    }
+    r = s->state;
+    memset(r, 0, sizeof(*r));
+    vg_obs_init(o);
+    o->ep = s->ep;
+    o->target = (enum vg_target)t;
+    r->m = m;
+    r->o = o;
+    r->s = s;
+    r->doc_public = doc_public;
+    if (tk == NULL) {
+        rc = vg__ro_err(err, errlen, "test_keys missing");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        if (!vg__ro_list_ok(tk, lists[i])) {
+            rc = vg__ro_err(err, errlen, "a list of test_keys is not an array");
+            goto out;
+        }
+    }
+    if (m->input == NULL || vg_url_parse(m->input, &r->hop[0]) < 0 ||
+        (want != NULL ? strcmp(r->hop[0].scheme, want) != 0
+                      : strncmp(r->hop[0].scheme, "http", 4) != 0)) {
+        rc = vg__ro_err(err, errlen, "input is not a URL of the test");
+        goto out;
+    }
+    r->hop_known[0] = true;
+    vg__ro_control(r, tk, c);
+    vg__ro_requests(r, vg_json_get(tk, "requests"));
+    vg__ro_final_depth(r, tk);
+    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, "queries")); q != NULL;
+         q = q->next) {
+        vg__ro_query(r, q);
+    }
+    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, "x_dns_duplicate_responses"));
+         q != NULL; q = q->next) {
+        if (vg__ro_depth(q, 0) == 0) {
+            vg__ro_reply(r, q, vg__ro_str(q, "query_type"));
+        }
+    }
+    vg__ro_replies(r);
+    for (const struct vg_json *e = vg_json_first(vg_json_get(tk, "tcp_connect")); e != NULL;
+         e = e->next) {
+        vg__ro_tcp(r, e);
+    }
+    for (const struct vg_json *h = vg_json_first(vg_json_get(tk, "tls_handshakes")); h != NULL;
+         h = h->next) {
+        vg__ro_tls(r, h);
+    }
+    vg__ro_final(r, tk, vg__ro_dns_failure(tk, r->final_depth));
+out:
+    if (rc < 0) {
+        o->ep = NULL;
+        o->n_ep = 0;
+    }
+    return rc;
+}
+
+/* ---- the analysis keys --------------------------------------------------------------------- */
+
+long
+vg_rec_obs_fragment(const struct vg_decision *d, const struct vg_obs *o, char *out, size_t cap)
+{
+    json_t *tk = json_object();
+    size_t n;
+
+    if (tk == NULL) {
+        return VG_EINTERNAL;
+    }
+    vg_rec_set_verdict(tk, d);
+    vg_rec_set_endpoints(tk, o);
+    json_object_set_new(tk, "x_analyzer", json_string(VG_ANALYZER_VERSION));
+    n = json_dumpb(tk, out, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(tk);
+    if (n < 2) {
+        return VG_EINTERNAL;
+    }
+    if (n > cap) {
+        return VG_ETOOBIG;
+    }
+    memmove(out, out + 1, n - 2); /* the members, without the braces */
+    return (long)(n - 2);
+}
