@@ -273,7 +273,7 @@ vg__ra_cmp_tgt(const void *a, const void *b)
 }
 
 struct vg__ra_state {
-    bool found, has_brk, has_cause;
+    bool found, has_brk, redo, has_cause, has_since;
     int64_t brk, last_t, since;
     char verdict[16], cause[VG_STORE_NAME_MAX + 1], uid[VG_UID_MAX];
 };
@@ -281,9 +281,8 @@ struct vg__ra_state {
 static int
 vg__ra_on_lock(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
-    struct vg__ra_state *st = arg;
+    struct vg__ra_state *st = &((struct vg__ra_state *)arg)[set];
 
-    (void)set;
     if (ncols != 1) {
         return VG_EINTERNAL;
     }
@@ -293,13 +292,14 @@ vg__ra_on_lock(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     return 0;
 }
 
+/* One state recomputed: (verdict, cause, time, uid) of the newest measurement, the latest
+ * other verdict before its run, the start of the run. */
 static int
-vg__ra_on_latest(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+vg__ra_on_state(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
-    struct vg__ra_state *st = arg;
+    struct vg__ra_state **redo = arg, *st = redo[set];
 
-    (void)set;
-    if (ncols != 4 || c[2].t != VG__INT) {
+    if (ncols != 6 || c[2].t != VG__INT || c[3].t != VG__TEXT) {
         return VG_EINTERNAL;
     }
     vg__store_copy_text(&c[0], st->verdict, sizeof(st->verdict));
@@ -307,89 +307,85 @@ vg__ra_on_latest(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     vg__store_copy_text(&c[1], st->cause, sizeof(st->cause));
     st->last_t = c[2].i;
     vg__store_copy_text(&c[3], st->uid, sizeof(st->uid));
+    st->has_brk = c[4].t == VG__INT;
+    st->brk = c[4].i;
+    st->has_since = c[5].t == VG__INT;
+    st->since = c[5].i;
     return 0;
 }
 
-static int
-vg__ra_on_int(void *arg, size_t set, const struct vg__val *c, size_t ncols)
-{
-    struct vg__val *out = arg;
-
-    (void)set;
-    if (ncols != 1) {
-        return VG_EINTERNAL;
-    }
-    *out = c[0].t == VG__INT ? c[0] : (struct vg__val){.t = VG__NULL};
-    return 0;
-}
-
-/* The measurements of one target in one scope ($1 domain, $2 input, $3 cc, $4 asn, $5 scope). */
-#define VG__RA_TEFF                                                                      \
-    "(CASE WHEN measurement_start_time < received / 1000000 THEN measurement_start_time" \
-    " ELSE received / 1000000 END)"
-#define VG__RA_OF                                                                              \
-    " FROM measurements WHERE domain = $1 AND input = $2 AND probe_cc = $3 AND probe_asn = $4" \
-    " AND (CAST($5 AS TEXT) = '*' OR provenance = $5 OR (CAST($5 AS TEXT) = '+'"               \
-    " AND provenance <> 'anonymous'))"
+/* The measurements of one target in one scope ($1 domain, $2 input, $3 cc, $4 asn, $5 scope),
+ * as m, and their trusted time (store_impl.h vg__store_teff). */
+#define VG__RA_T(m)                                                              \
+    "(CASE WHEN " m ".measurement_start_time < " m ".received / 1000000 THEN " m \
+    ".measurement_start_time ELSE " m ".received / 1000000 END)"
+#define VG__RA_OF(m)                                                               \
+    " FROM measurements " m " WHERE " m ".domain = $1 AND " m ".input = $2 AND " m \
+    ".probe_cc = $3 AND " m ".probe_asn = $4 AND (CAST($5 AS TEXT) = '*' OR " m    \
+    ".provenance = $5 OR (CAST($5 AS TEXT) = '+' AND " m ".provenance <> 'anonymous'))"
 
 /*
- * Recompute the latest state of one target in one scope from its measurements, as the
- * migration to version 3 rebuilt them (exact: the newest measurement, the latest other verdict
- * before its run, the start of the run). Only when a changed row can matter: at or after the
- * state's latest other verdict (an older change moves neither the run nor the verdict).
+ * The latest state of one target in one scope, from its measurements, as the migration to
+ * version 3 rebuilt them (exact): the newest measurement (by trusted time, then uid), the
+ * latest time of another verdict (brk_time), the earliest of the run after it (since_time).
+ * One statement, so that PostgreSQL pipelines the batch's states.
+ */
+static const char vg__sql_ra_state[] =
+    "SELECT l.v, l.c, l.t, l.u,"
+    " (SELECT MAX(" VG__RA_T("b") ")" VG__RA_OF(
+        "b") " AND b.x_verdict <> l.v),"
+             " (SELECT MIN(" VG__RA_T("r") ")" VG__RA_OF("r") " AND r.x_verdict = l.v "
+                                                              "AND " VG__RA_T("r") " > "
+                                                                                   "COALESCE(("
+                                                                                   "SELECT "
+                                                                                   "MAX(" VG__RA_T("b") ")" VG__RA_OF(
+                                                                                       "b") " AND "
+                                                                                            "b.x_"
+                                                                                            "verdic"
+                                                                                            "t <>"
+                                                                                            " l.v),"
+                                                                                            " -"
+                                                                                            "922337"
+                                                                                            "203685"
+                                                                                            "477580"
+                                                                                            "7))"
+                                                                                            " FROM "
+                                                                                            "(SELEC"
+                                                                                            "T "
+                                                                                            "m.x_"
+                                                                                            "verdic"
+                                                                                            "t AS "
+                                                                                            "v, "
+                                                                                            "m.x_"
+                                                                                            "cause "
+                                                                                            "AS "
+                                                                                            "c,"
+                                                                                            " " VG__RA_T(
+                                                                                                "m") " AS t,"
+                                                                                                     " m.measurement_uid AS u" VG__RA_OF(
+                                                                                                         "m") " ORDER BY 3 DESC, 4 DESC LIMIT 1) l";
+
+/*
+ * The latest states of the targets of the rows whose verdict or cause changed, in key order,
+ * each statement run for all of them at once (pipelined by PostgreSQL): the rows locked first
+ * (a collector's upsert of one of them waits for this transaction), then recomputed where a
+ * changed row can matter (at or after the state's latest other verdict: an older change moves
+ * neither the run nor the verdict), then written.
  */
 static int
-vg__ra_target(struct vg_store *s, const struct vg__ra_tgt *t, size_t *recomputed)
+vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
 {
     static const char lock_sql[] =
         "UPDATE targets SET brk_time = brk_time WHERE scope = $1 AND input = $2 AND"
         " probe_cc = $3 AND probe_asn = $4 RETURNING brk_time";
-    static const char latest_sql[] =
-        "SELECT x_verdict, x_cause, " VG__RA_TEFF ", measurement_uid" VG__RA_OF
-        " ORDER BY 3 DESC, 4 DESC LIMIT 1";
-    static const char brk_sql[] = "SELECT MAX(" VG__RA_TEFF ")" VG__RA_OF " AND x_verdict <> $6";
-    static const char since_sql[] =
-        "SELECT MIN(" VG__RA_TEFF ")" VG__RA_OF " AND x_verdict = $6 AND " VG__RA_TEFF " > $7";
     static const char put_sql[] =
         "UPDATE targets SET x_verdict = $5, x_cause = $6, since_time = $7, last_time = $8,"
         " brk_time = $9, last_uid = $10 WHERE scope = $1 AND input = $2 AND probe_cc = $3 AND"
         " probe_asn = $4";
-    struct vg__ra_state st = {0};
-    struct vg__val k[4] = {vg__store_text(t->scope), vg__store_text(t->m->input),
-                           vg__store_text(t->m->probe_cc), vg__store_int(t->m->probe_asn)};
-    struct vg__val q[7] = {vg__store_text(t->m->domain), k[1], k[2], k[3], k[0]};
-    struct vg__val brk = {.t = VG__NULL}, since = {.t = VG__NULL}, p[10];
-
-    /* The row lock first: a collector's upsert of this state waits for this transaction. */
-    VG_TRY(s->ops->run(s->wconn, lock_sql, VG__RUN_CACHE, 1, 4, k, vg__ra_on_lock, &st));
-    if (!st.found || (st.has_brk && t->t < st.brk)) {
-        return 0;
-    }
-    VG_TRY(s->ops->run(s->wconn, latest_sql, VG__RUN_CACHE, 1, 5, q, vg__ra_on_latest, &st));
-    if (st.uid[0] == '\0') {
-        return VG_EINTERNAL; /* a state without measurements */
-    }
-    q[5] = vg__store_text(st.verdict);
-    VG_TRY(s->ops->run(s->wconn, brk_sql, VG__RUN_CACHE, 1, 6, q, vg__ra_on_int, &brk));
-    q[6] = vg__store_int(brk.t == VG__INT ? brk.i : INT64_MIN);
-    VG_TRY(s->ops->run(s->wconn, since_sql, VG__RUN_CACHE, 1, 7, q, vg__ra_on_int, &since));
-    memcpy(p, k, sizeof(k));
-    p[4] = vg__store_text(st.verdict);
-    p[5] = st.has_cause ? vg__store_text(st.cause) : (struct vg__val){.t = VG__NULL};
-    p[6] = since.t == VG__INT ? since : vg__store_int(st.last_t);
-    p[7] = vg__store_int(st.last_t);
-    p[8] = brk;
-    p[9] = vg__store_text(st.uid);
-    (*recomputed)++;
-    return s->ops->run(s->wconn, put_sql, VG__RUN_CACHE, 1, 10, p, NULL, NULL);
-}
-
-/* The latest states of the targets of the rows whose verdict or cause changed, in key order. */
-static int
-vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
-{
     struct vg__ra_tgt *t = vg_xcalloc(j->n * VG__SCOPES_MAX + 1, sizeof(*t));
-    size_t nt = 0;
+    struct vg__ra_state *st, **redo;
+    struct vg__val *p;
+    size_t nt = 0, nu = 0, nr = 0;
     int rc = 0;
 
     for (size_t i = 0; i < j->n; i++) {
@@ -408,15 +404,75 @@ vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
         }
     }
     qsort(t, nt, sizeof(*t), vg__ra_cmp_tgt);
-    for (size_t i = 0, k; rc == 0 && i < nt; i = k) {
-        struct vg__ra_tgt one = t[i];
-
-        for (k = i; k < nt && vg__ra_cmp_tgt(&t[k], &t[i]) == 0; k++) {
-            one.t = t[k].t > one.t ? t[k].t : one.t;
+    /* one per state, with the latest trusted time of its changed rows */
+    for (size_t i = 0; i < nt; i++) {
+        if (nu > 0 && vg__ra_cmp_tgt(&t[nu - 1], &t[i]) == 0) {
+            t[nu - 1].t = t[i].t > t[nu - 1].t ? t[i].t : t[nu - 1].t;
+        } else {
+            t[nu++] = t[i];
         }
-        rc = vg__ra_target(s, &one, &j->st.targets);
+    }
+    st = vg_xcalloc(nu + 1, sizeof(*st));
+    redo = vg_xcalloc(nu + 1, sizeof(*redo));
+    p = vg_xcalloc(10 * nu + 1, sizeof(*p));
+    for (size_t i = 0; i < nu; i++) {
+        p[4 * i] = vg__store_text(t[i].scope);
+        p[4 * i + 1] = vg__store_text(t[i].m->input);
+        p[4 * i + 2] = vg__store_text(t[i].m->probe_cc);
+        p[4 * i + 3] = vg__store_int(t[i].m->probe_asn);
+    }
+    if (nu > 0) {
+        rc = s->ops->run(s->wconn, lock_sql, VG__RUN_CACHE, nu, 4, p, vg__ra_on_lock, st);
+    }
+    for (size_t i = 0; rc == 0 && i < nu; i++) {
+        struct vg__val *q = p + 5 * nr;
+
+        if (!st[i].found || (st[i].has_brk && t[i].t < st[i].brk)) {
+            continue;
+        }
+        q[0] = vg__store_text(t[i].m->domain);
+        q[1] = vg__store_text(t[i].m->input);
+        q[2] = vg__store_text(t[i].m->probe_cc);
+        q[3] = vg__store_int(t[i].m->probe_asn);
+        q[4] = vg__store_text(t[i].scope);
+        st[i].redo = true;
+        redo[nr++] = &st[i];
+    }
+    if (rc == 0 && nr > 0) {
+        rc =
+            s->ops->run(s->wconn, vg__sql_ra_state, VG__RUN_CACHE, nr, 5, p, vg__ra_on_state, redo);
+    }
+    nr = 0;
+    for (size_t i = 0; rc == 0 && i < nu; i++) {
+        struct vg__val *q = p + 10 * nr;
+
+        if (!st[i].redo) {
+            continue;
+        }
+        if (st[i].uid[0] == '\0') {
+            rc = VG_EINTERNAL; /* a state without measurements */
+            break;
+        }
+        q[0] = vg__store_text(t[i].scope);
+        q[1] = vg__store_text(t[i].m->input);
+        q[2] = vg__store_text(t[i].m->probe_cc);
+        q[3] = vg__store_int(t[i].m->probe_asn);
+        q[4] = vg__store_text(st[i].verdict);
+        q[5] = st[i].has_cause ? vg__store_text(st[i].cause) : (struct vg__val){.t = VG__NULL};
+        q[6] = vg__store_int(st[i].has_since ? st[i].since : st[i].last_t);
+        q[7] = vg__store_int(st[i].last_t);
+        q[8] = st[i].has_brk ? vg__store_int(st[i].brk) : (struct vg__val){.t = VG__NULL};
+        q[9] = vg__store_text(st[i].uid);
+        nr++;
+    }
+    if (rc == 0 && nr > 0) {
+        rc = s->ops->run(s->wconn, put_sql, VG__RUN_CACHE, nr, 10, p, NULL, NULL);
+        j->st.targets += nr;
     }
     VG_FREE(t);
+    VG_FREE(st);
+    VG_FREE(redo);
+    VG_FREE(p);
     return rc;
 }
 
