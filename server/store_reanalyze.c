@@ -299,7 +299,7 @@ vg__ra_on_state(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__ra_state **redo = arg, *st = redo[set];
 
-    if (ncols != 6 || c[2].t != VG__INT || c[3].t != VG__TEXT) {
+    if (ncols != 5 || c[2].t != VG__INT || c[3].t != VG__TEXT) {
         return VG_EINTERNAL;
     }
     vg__store_copy_text(&c[0], st->verdict, sizeof(st->verdict));
@@ -309,8 +309,19 @@ vg__ra_on_state(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     vg__store_copy_text(&c[3], st->uid, sizeof(st->uid));
     st->has_brk = c[4].t == VG__INT;
     st->brk = c[4].i;
-    st->has_since = c[5].t == VG__INT;
-    st->since = c[5].i;
+    return 0;
+}
+
+static int
+vg__ra_on_since(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__ra_state *st = ((struct vg__ra_state **)arg)[set];
+
+    if (ncols != 1) {
+        return VG_EINTERNAL;
+    }
+    st->has_since = c[0].t == VG__INT;
+    st->since = c[0].i;
     return 0;
 }
 
@@ -326,44 +337,21 @@ vg__ra_on_state(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 
 /*
  * The latest state of one target in one scope, from its measurements, as the migration to
- * version 3 rebuilt them (exact): the newest measurement (by trusted time, then uid), the
- * latest time of another verdict (brk_time), the earliest of the run after it (since_time).
- * One statement, so that PostgreSQL pipelines the batch's states.
+ * version 3 rebuilt them (exact): the newest measurement (by trusted time, then uid) and the
+ * latest time of another verdict (brk_time); then the earliest time of the run after it
+ * (since_time: $6 the verdict, $7 brk_time or the smallest time). Two statements, so that
+ * PostgreSQL pipelines the batch's states and no subquery runs once per row.
  */
 static const char vg__sql_ra_state[] =
     "SELECT l.v, l.c, l.t, l.u,"
     " (SELECT MAX(" VG__RA_T("b") ")" VG__RA_OF(
-        "b") " AND b.x_verdict <> l.v),"
-             " (SELECT MIN(" VG__RA_T("r") ")" VG__RA_OF("r") " AND r.x_verdict = l.v "
-                                                              "AND " VG__RA_T("r") " > "
-                                                                                   "COALESCE(("
-                                                                                   "SELECT "
-                                                                                   "MAX(" VG__RA_T("b") ")" VG__RA_OF(
-                                                                                       "b") " AND "
-                                                                                            "b.x_"
-                                                                                            "verdic"
-                                                                                            "t <>"
-                                                                                            " l.v),"
-                                                                                            " -"
-                                                                                            "922337"
-                                                                                            "203685"
-                                                                                            "477580"
-                                                                                            "7))"
-                                                                                            " FROM "
-                                                                                            "(SELEC"
-                                                                                            "T "
-                                                                                            "m.x_"
-                                                                                            "verdic"
-                                                                                            "t AS "
-                                                                                            "v, "
-                                                                                            "m.x_"
-                                                                                            "cause "
-                                                                                            "AS "
-                                                                                            "c,"
-                                                                                            " " VG__RA_T(
-                                                                                                "m") " AS t,"
-                                                                                                     " m.measurement_uid AS u" VG__RA_OF(
-                                                                                                         "m") " ORDER BY 3 DESC, 4 DESC LIMIT 1) l";
+        "b") " AND b.x_verdict <> l.v)"
+             " FROM (SELECT m.x_verdict AS v, m.x_cause AS c, " VG__RA_T(
+                 "m") " AS t,"
+                      " m.measurement_uid AS u" VG__RA_OF(
+                          "m") " ORDER BY 3 DESC, 4 DESC LIMIT 1) l";
+static const char vg__sql_ra_since[] = "SELECT MIN(" VG__RA_T("r") ")" VG__RA_OF(
+    "r") " AND r.x_verdict = $6 AND " VG__RA_T("r") " > $7";
 
 /*
  * The latest states of the targets of the rows whose verdict or cause changed, in key order,
@@ -385,7 +373,7 @@ vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
     struct vg__ra_tgt *t = vg_xcalloc(j->n * VG__SCOPES_MAX + 1, sizeof(*t));
     struct vg__ra_state *st, **redo;
     struct vg__val *p;
-    size_t nt = 0, nu = 0, nr = 0;
+    size_t nt = 0, nu = 0, nr = 0, k = 0;
     int rc = 0;
 
     for (size_t i = 0; i < j->n; i++) {
@@ -414,7 +402,7 @@ vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
     }
     st = vg_xcalloc(nu + 1, sizeof(*st));
     redo = vg_xcalloc(nu + 1, sizeof(*redo));
-    p = vg_xcalloc(10 * nu + 1, sizeof(*p));
+    p = vg_xcalloc(10 * nu + 1, sizeof(*p)); /* 4, 5, 7 or 10 values per state */
     for (size_t i = 0; i < nu; i++) {
         p[4 * i] = vg__store_text(t[i].scope);
         p[4 * i + 1] = vg__store_text(t[i].m->input);
@@ -441,6 +429,24 @@ vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
     if (rc == 0 && nr > 0) {
         rc =
             s->ops->run(s->wconn, vg__sql_ra_state, VG__RUN_CACHE, nr, 5, p, vg__ra_on_state, redo);
+    }
+    for (size_t i = 0; rc == 0 && i < nu; i++) {
+        struct vg__val *q = p + 7 * k;
+
+        if (!st[i].redo) {
+            continue;
+        }
+        q[0] = vg__store_text(t[i].m->domain);
+        q[1] = vg__store_text(t[i].m->input);
+        q[2] = vg__store_text(t[i].m->probe_cc);
+        q[3] = vg__store_int(t[i].m->probe_asn);
+        q[4] = vg__store_text(t[i].scope);
+        q[5] = vg__store_text(st[i].verdict);
+        q[6] = vg__store_int(st[i].has_brk ? st[i].brk : INT64_MIN);
+        k++;
+    }
+    if (rc == 0 && k > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_ra_since, VG__RUN_CACHE, k, 7, p, vg__ra_on_since, redo);
     }
     nr = 0;
     for (size_t i = 0; rc == 0 && i < nu; i++) {
