@@ -467,8 +467,8 @@ vg__on_list_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     json_object_set_new(o, "provenance", vg__store_jtext(&c[14]));
     /* who decided x_verdict ("probe", an analyser's version, null) and the analyser's evidence
      * (null for vigie's probe: its evidence is the measurement's test_keys.x_evidence) */
-    json_object_set_new(o, "x_analyzer", vg__store_jtext(&c[15]));
-    json_object_set_new(o, "x_evidence", vg__store_jtext(&c[16]));
+    json_object_set_new(o, VG_REC_KEY_X_ANALYZER, vg__store_jtext(&c[15]));
+    json_object_set_new(o, VG_REC_KEY_X_EVIDENCE, vg__store_jtext(&c[16]));
     json_array_append_new(l->results, o);
     l->last_t = c[2].i;
     vg__store_copy_text(&c[0], l->last_uid, sizeof(l->last_uid));

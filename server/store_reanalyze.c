@@ -26,10 +26,12 @@
     " AND (measurement_start_time, measurement_uid) > ($2, $3)"
 #define VG__RA_TAIL " ORDER BY measurement_start_time, measurement_uid LIMIT $5"
 
-static const char vg__sql_ra_stale[] = VG__RA_COLS
-    " AND x_analyzer IS NOT NULL AND x_analyzer <> 'probe' AND x_analyzer <> $4" VG__RA_TAIL;
+static const char vg__sql_ra_stale[] =
+    VG__RA_COLS " AND x_analyzer IS NOT NULL AND x_analyzer <> '" VG_STORE_ANALYZER_PROBE
+                "' AND x_analyzer <> $4" VG__RA_TAIL;
 static const char vg__sql_ra_all[] =
-    VG__RA_COLS " AND (x_analyzer IS NULL OR x_analyzer <> 'probe' OR x_analyzer = $4)" VG__RA_TAIL;
+    VG__RA_COLS " AND (x_analyzer IS NULL OR x_analyzer <> '" VG_STORE_ANALYZER_PROBE
+                "' OR x_analyzer = $4)" VG__RA_TAIL;
 
 static void
 vg__ra_key(const struct vg_store_reanalyze_sel *sel, char *out, size_t cap)

@@ -247,5 +247,6 @@ vg_rec_scrub_probe_ip(json_t *m)
 const char *
 vg_rec_evidence(json_t *m)
 {
-    return json_string_value(json_object_get(json_object_get(m, "test_keys"), "x_evidence"));
+    return json_string_value(
+        json_object_get(json_object_get(m, VG__REC_KEY_TEST_KEYS), VG_REC_KEY_X_EVIDENCE));
 }

@@ -37,6 +37,9 @@
 #define VG_REC_KEY_X_CAUSE    "x_cause"
 #define VG_REC_KEY_BLOCKING   "blocking"
 #define VG_REC_KEY_ACCESSIBLE "accessible"
+/* Members of test_keys vigie's analysis writes (vigie analyze), echoed by the collector's rows. */
+#define VG_REC_KEY_X_EVIDENCE "x_evidence"
+#define VG_REC_KEY_X_ANALYZER "x_analyzer"
 
 /* Bounds of the fields read (bytes, without the NUL): a longer value is refused (VG_ETOOBIG). */
 #define VG_REC_NAME_MAX      64   /* test_name, software_name/_version, x_cause, blocking */
