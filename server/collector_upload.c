@@ -72,7 +72,7 @@ vg__collector_analyse(struct vg__analyser *an, struct vg_memacct *acct, struct v
     if (!vg_store_meas_needs_analysis(&u->row)) {
         return 0;
     }
-    need = vg_ingest_analyze_mem(u->len);
+    need = vg_ingest_analyze_mem(u->text, u->len);
     if (need > an->charged) {
         if (acct != NULL) {
             int why = vg_membudget_take(acct, need - an->charged);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 #include "jsonmem.h"
 #include "meas/record.h"
 #include "meas/record_read.h"
+#include "proto/json.h"
 #include "util/crypto.h"
+#include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -517,11 +520,18 @@ vg_ingest_analyze(struct vg_ingest *u, struct vg_analyzer *a)
 }
 
 size_t
-vg_ingest_analyze_mem(size_t len)
+vg_ingest_analyze_mem(const char *text, size_t len)
 {
-    /* The tree arena (~3x the text for measurements; every value a node), the analyser's copies
-     * of what it reads, and a floor for its fixed buffers. */
-    return 4 * len + 256 * 1024;
+    struct vg_jsonmem_shape shape = {len, len};
+    char err[8];
+
+    /* The tree arena: a node per value (a text of small values, "[0,0,...]", has one per two
+     * bytes) and a copy of the strings; the analyser's copies of what it reads; a floor for its
+     * fixed buffers. The text passed the JSON limits already; else every byte counts a value. */
+    if (vg_jsonmem_check(text, len, SIZE_MAX, VG_JSON_DEPTH_MAX, &shape, err, sizeof(err)) < 0) {
+        shape.values = len;
+    }
+    return 3 * len + shape.values * (sizeof(struct vg_json) + 16) + 256 * 1024;
 }
 
 void

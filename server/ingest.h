@@ -132,9 +132,10 @@ VG_MUST_USE int vg_ingest_apply(struct vg_ingest *u, const struct vg_ingest_poli
  */
 bool vg_ingest_analyze(struct vg_ingest *u, struct vg_analyzer *a);
 
-/* Memory an analyser may keep after analysing len bytes of measurement (its tree arena, ~3x
- * the text, and its buffers): what the collector counts against the upload budget. */
-size_t vg_ingest_analyze_mem(size_t len);
+/* Memory an analyser may keep after analysing the measurement text[len] (its tree arena: a
+ * node per value and the strings, ~3x the text of a measurement; and its buffers): what the
+ * collector counts against the upload budget. */
+size_t vg_ingest_analyze_mem(const char *text, size_t len);
 
 /* Release u's text and empty it. Safe on an empty or failed u. */
 void vg_ingest_cleanup(struct vg_ingest *u);
