@@ -284,18 +284,22 @@ struct vg_analysis {
     char ooni_blocking[64]; /* "" null or missing, "false", or OONI's word ("dns", "http-diff") */
     int ooni_accessible;    /* -1 null or missing, 0 false, 1 true */
     /* The measurement as one line of JSON, without the newline: its own bytes with x_verdict,
-     * x_cause, x_evidence, x_endpoints and x_analyzer (VG_ANALYZER_VERSION) added at the end of
-     * test_keys, every other field untouched (a measurement that already had these keys gets
-     * them replaced). NULL with VG_ANALYZE_NO_LINE or when !analysed (then the input is the
-     * line). Owned by the analyser, valid until its next vg_analyze or vg_analyzer_free. */
+     * x_cause, x_evidence, x_endpoints, x_affected_addresses (as the probe writes them) and
+     * x_analyzer (VG_ANALYZER_VERSION) added at the end of test_keys, every other field
+     * untouched. A measurement that already had these keys, or that is not on one line (a
+     * pretty-printed document), is written again from its parse tree: compact, keys in their
+     * order, numbers as written, these keys replaced. NULL with VG_ANALYZE_NO_LINE or when
+     * !analysed (then the input is the line). Owned by the analyser, valid until its next
+     * vg_analyze or vg_analyzer_free. */
     const char *line;
     size_t line_len;
 };
 
 struct vg_analyzer;
 
-/* A new analyser (one per thread: it keeps its buffers from one measurement to the next); NULL
- * when out of memory. */
+/* A new analyser (one per thread: it keeps its buffers from one measurement to the next, about
+ * 400 KiB plus the parse arena and the line of the largest measurement seen); NULL when out of
+ * memory. */
 struct vg_analyzer *vg_analyzer_new(void);
 void vg_analyzer_free(struct vg_analyzer *a);
 
@@ -304,9 +308,12 @@ void vg_analyzer_free(struct vg_analyzer *a);
  * format (df-000-base; web_connectivity 0.4 and 0.5 of every version in use, and vigie's own
  * tests), with the same verdict engine as the probe, from its raw observations (queries,
  * tcp_connect, tls_handshakes with their certificates, requests) and its control when present
- * (the probe-only rules otherwise). Returns 0 with *out filled (out->analysed false for a test
- * vigie has no rules for), or a negative code (VG_EPROTO: not JSON, not an object, a field of
- * the wrong type; VG_ETOOBIG: over VG_ANALYZE_LINE_MAX) with a message in err.
+ * (the probe-only rules otherwise; docs/analyze-rules.md). Returns 0 with *out filled
+ * (out->analysed false for a test vigie has no rules for, or test_keys null), or a negative code
+ * (VG_EPROTO: not JSON, not an object, test_keys, input or a list of steps of the wrong type,
+ * input not a URL of the test; VG_ETOOBIG: over VG_ANALYZE_LINE_MAX, util/limits.h; VG_EINVAL:
+ * a NULL argument) with a message in err. A malformed step or control inside an otherwise valid
+ * measurement is skipped or counts as a control failure, never an error.
  */
 int vg_analyze(struct vg_analyzer *a, const char *json, size_t len, unsigned flags,
                struct vg_analysis *out, char *err, size_t errlen);

@@ -20,6 +20,7 @@
 #include "proto/json.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/str.h"
 #include "vigie/vigie.h"
 
 #define VG__AN_FRAG_MAX (128 * 1024) /* the analysis keys of one measurement, at most */
@@ -66,17 +67,7 @@ vg_analyzer_free(struct vg_analyzer *a)
 static void
 vg__an_copy(char *dst, size_t cap, const char *s)
 {
-    size_t len = s != NULL ? strlen(s) : 0, n = len < cap - 1 ? len : cap - 1;
-
-    if (n < len) {
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) {
-            n--;
-        }
-    }
-    if (n > 0) {
-        memcpy(dst, s, n);
-    }
-    dst[n] = '\0';
+    vg_utf8_copy(dst, cap, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
 /* ---- the fallback writer: the tree again, compact ---------------------------------------------

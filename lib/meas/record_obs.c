@@ -91,21 +91,6 @@ vg__ro_cert_failure(int code)
 
 /* ---- small readers ------------------------------------------------------------------------- */
 
-/* Copy len bytes of src into dst (cap > 0), cut before a character that does not fit whole. */
-void
-vg__ro_copy(char *dst, size_t cap, const char *src, size_t len)
-{
-    size_t n = len < cap - 1 ? len : cap - 1;
-
-    if (n < len) {
-        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80) {
-            n--;
-        }
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 const char *
 vg__ro_str(const struct vg_json *o, const char *key)
 {
@@ -441,8 +426,8 @@ vg__ro_query(struct vg__ro *r, const struct vg_json *q)
             if (!dup) {
                 (void)vg_json_int(vg_json_get(a, "asn"), &asn);
                 o->dns_asns[o->n_dns_addrs] = asn > 0 && asn <= UINT32_MAX ? (uint32_t)asn : 0;
-                vg__ro_copy(o->dns_addrs[o->n_dns_addrs++], sizeof(o->dns_addrs[0]), ip,
-                            strlen(ip));
+                vg_utf8_copy(o->dns_addrs[o->n_dns_addrs++], sizeof(o->dns_addrs[0]), ip,
+                             strlen(ip));
             }
         }
     }
@@ -457,8 +442,8 @@ vg__ro_query(struct vg__ro *r, const struct vg_json *q)
         return;
     }
     o->udp_used = true;
-    vg__ro_copy(o->udp_resolver, sizeof(o->udp_resolver), resolver != NULL ? resolver : "",
-                resolver != NULL ? strlen(resolver) : 0);
+    vg_utf8_copy(o->udp_resolver, sizeof(o->udp_resolver), resolver != NULL ? resolver : "",
+                 resolver != NULL ? strlen(resolver) : 0);
     o->n_udp_addrs += n;
     if (failure != 0 && o->udp_failure == 0) {
         o->udp_failure = failure;
@@ -491,7 +476,7 @@ vg__ro_brief(const struct vg__ro_reply *rp, char *out, size_t cap)
     char what[64];
 
     if (rp->n_addrs > 0) {
-        vg__ro_copy(what, sizeof(what), rp->addrs[0], strlen(rp->addrs[0]));
+        vg_utf8_copy(what, sizeof(what), rp->addrs[0], strlen(rp->addrs[0]));
     } else if (rp->rcode > 0) {
         snprintf(what, sizeof(what), "rcode %d", rp->rcode);
     } else {
@@ -534,8 +519,8 @@ vg__ro_replies(struct vg__ro *r)
         or->rcode = all[i].rcode;
         vg__ro_brief(&all[i], or->brief, sizeof(or->brief));
         for (size_t k = 0; k < all[i].n_addrs && or->n_addrs < VG_OBS_REPLY_ADDRS; k++) {
-            vg__ro_copy(or->addrs[or->n_addrs++], sizeof(or->addrs[0]), all[i].addrs[k],
-                        strlen(all[i].addrs[k]));
+            vg_utf8_copy(or->addrs[or->n_addrs++], sizeof(or->addrs[0]), all[i].addrs[k],
+                         strlen(all[i].addrs[k]));
         }
     }
     for (size_t i = 0; i < n && o->injected[0] == '\0'; i++) {
@@ -591,7 +576,7 @@ vg__ro_final(struct vg__ro *r, const struct vg_json *tk, int dns_failure)
     const char *addr;
 
     o->final_depth = r->final_depth;
-    vg__ro_copy(o->host, sizeof(o->host), u->host, strlen(u->host));
+    vg_utf8_copy(o->host, sizeof(o->host), u->host, strlen(u->host));
     o->https = strcmp(u->scheme, "https") == 0;
     o->host_is_ip = u->ip_family != 0;
     if (o->target != VG_TARGET_WEB) {
@@ -606,7 +591,7 @@ vg__ro_final(struct vg__ro *r, const struct vg_json *tk, int dns_failure)
     o->http_failure = vg__ro_failure(vg__ro_str(r->final_req, "failure"));
     addr = vg__ro_str(r->final_req, "address");
     if (addr != NULL && addr[0] != '\0') {
-        vg__ro_copy(o->http_addr, sizeof(o->http_addr), addr, strlen(addr));
+        vg_utf8_copy(o->http_addr, sizeof(o->http_addr), addr, strlen(addr));
     }
     for (size_t i = 0; o->http_addr[0] == '\0' && i < o->n_ep; i++) {
         /* test versions before 0.5 do not say which endpoint carried the request */
@@ -637,7 +622,7 @@ vg__ro_control(struct vg__ro *r, const struct vg_json *tk, struct vg_ctrl *c)
     const struct vg_json *control = vg_json_get(tk, "control");
 
     if (cf != NULL) {
-        vg__ro_copy(o->control_failure, sizeof(o->control_failure), cf, strlen(cf));
+        vg_utf8_copy(o->control_failure, sizeof(o->control_failure), cf, strlen(cf));
         return;
     }
     if (!vg__ro_is(control, VG_JSON_OBJECT) || control->len == 0) {

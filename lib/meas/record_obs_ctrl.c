@@ -13,21 +13,7 @@
 
 #include "meas/record_obs.h"
 #include "proto/ipaddr.h"
-
-/* Copy len bytes of src into dst (cap > 0), cut before a character that does not fit whole. */
-static void
-vg__roc_copy(char *dst, size_t cap, const char *src, size_t len)
-{
-    size_t n = len < cap - 1 ? len : cap - 1;
-
-    if (n < len) {
-        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80) {
-            n--;
-        }
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+#include "util/str.h"
 
 /* v present and not null */
 static bool
@@ -66,7 +52,7 @@ vg__roc_str(const struct vg_json *obj, const char *key, char *dst, size_t cap)
     if (v->type != VG_JSON_STRING) {
         return VG_EPROTO;
     }
-    vg__roc_copy(dst, cap, v->s, v->len);
+    vg_utf8_copy(dst, cap, v->s, v->len);
     return 0;
 }
 
@@ -149,7 +135,7 @@ vg__roc_ep(struct vg_ctrl *c, const char *key, size_t len)
     }
     e = &c->ep[c->n_ep++];
     memset(e, 0, sizeof(*e));
-    vg__roc_copy(e->addr, sizeof(e->addr), key, len);
+    vg_utf8_copy(e->addr, sizeof(e->addr), key, len);
     return e;
 }
 
@@ -278,7 +264,7 @@ vg__roc_http(const struct vg_json *root, struct vg_ctrl *c)
             return VG_EPROTO;
         }
         if (c->n_headers < VG_CTRL_MAX_HDR && v->key_len > 0) {
-            vg__roc_copy(c->headers[c->n_headers], sizeof(c->headers[0]), v->key, v->key_len);
+            vg_utf8_copy(c->headers[c->n_headers], sizeof(c->headers[0]), v->key, v->key_len);
             c->n_headers++;
         }
     }
@@ -316,7 +302,7 @@ vg__roc_dns(const struct vg_json *root, struct vg_ctrl *c)
             dup = strcmp(c->addrs[j], v->s) == 0;
         }
         if (!dup && c->n_addrs < VG_DNS_MAX_ADDRS) {
-            vg__roc_copy(c->addrs[c->n_addrs], sizeof(c->addrs[0]), v->s, v->len);
+            vg_utf8_copy(c->addrs[c->n_addrs], sizeof(c->addrs[0]), v->s, v->len);
             c->n_addrs++;
         }
     }

@@ -34,7 +34,7 @@ vg__ro_ep(struct vg__ro *r, const char *addr, int depth, bool create)
     }
     e = &o->ep[o->n_ep++];
     memset(e, 0, sizeof(*e));
-    vg__ro_copy(e->addr, sizeof(e->addr), addr, strlen(addr));
+    vg_utf8_copy(e->addr, sizeof(e->addr), addr, strlen(addr));
     e->depth = depth;
     if (depth < VG__RO_HOPS && r->sys_depth[depth]) {
         char ip[64];
@@ -103,20 +103,20 @@ vg__ro_vigie_chain(struct vg_obs_endpoint *e, const struct vg_json *certs, const
             const char *subj = vg__ro_str(c, "subject"), *iss = vg__ro_str(c, "issuer");
 
             (void)vg_json_bool(vg_json_get(c, "self_signed"), &e->self_signed);
-            vg__ro_copy(e->subject, sizeof(e->subject), subj != NULL ? subj : "",
-                        subj != NULL ? strlen(subj) : 0);
-            vg__ro_copy(e->issuer, sizeof(e->issuer), iss != NULL ? iss : "",
-                        iss != NULL ? strlen(iss) : 0);
-            vg__ro_copy(e->leaf_sha256, sizeof(e->leaf_sha256), sha != NULL ? sha : "",
-                        sha != NULL ? strlen(sha) : 0);
-            vg__ro_copy(e->leaf_spki, sizeof(e->leaf_spki), spki != NULL ? spki : "",
-                        spki != NULL ? strlen(spki) : 0);
+            vg_utf8_copy(e->subject, sizeof(e->subject), subj != NULL ? subj : "",
+                         subj != NULL ? strlen(subj) : 0);
+            vg_utf8_copy(e->issuer, sizeof(e->issuer), iss != NULL ? iss : "",
+                         iss != NULL ? strlen(iss) : 0);
+            vg_utf8_copy(e->leaf_sha256, sizeof(e->leaf_sha256), sha != NULL ? sha : "",
+                         sha != NULL ? strlen(sha) : 0);
+            vg_utf8_copy(e->leaf_spki, sizeof(e->leaf_spki), spki != NULL ? spki : "",
+                         spki != NULL ? strlen(spki) : 0);
         } else if (spki != NULL && spki[0] != '\0' && e->n_ca_spki < VG_CTRL_MAX_CA) {
-            vg__ro_copy(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), spki, strlen(spki));
+            vg_utf8_copy(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), spki, strlen(spki));
         }
     }
     if (reason != NULL) {
-        vg__ro_copy(e->verify_reason, sizeof(e->verify_reason), reason, strlen(reason));
+        vg_utf8_copy(e->verify_reason, sizeof(e->verify_reason), reason, strlen(reason));
     }
 }
 
@@ -131,7 +131,7 @@ vg__ro_cert(struct vg__ro *r, const struct vg_json *pc, struct vg_cert *out)
     if (!vg__ro_is(data, VG_JSON_STRING)) {
         return VG_EPROTO;
     }
-    n = vg_x509_unbase64(data->s, data->len, r->s->der, sizeof(r->s->der));
+    n = vg_base64_decode(data->s, data->len, r->s->der, sizeof(r->s->der));
     if (n <= 0) {
         return n < 0 ? (int)n : VG_EPROTO;
     }
@@ -235,7 +235,7 @@ vg__ro_body(struct vg__ro *r, const struct vg_json *body, const uint8_t **p, siz
         free(r->s->buf);
         r->s->buf = vg_xmalloc(r->s->cap);
     }
-    got = vg_x509_unbase64(data->s, data->len, r->s->buf, r->s->cap);
+    got = vg_base64_decode(data->s, data->len, r->s->buf, r->s->cap);
     if (got > 0) {
         *p = r->s->buf;
         *n = (size_t)got;
@@ -251,7 +251,7 @@ vg__ro_title(struct vg_obs *o, const uint8_t *body, size_t n)
         size_t clean_len;
         char *clean = vg_utf8_sanitize((const uint8_t *)o->title, len, &clean_len);
 
-        vg__ro_copy(o->title, sizeof(o->title), clean, clean_len);
+        vg_utf8_copy(o->title, sizeof(o->title), clean, clean_len);
         free(clean);
     }
 }
@@ -277,12 +277,12 @@ vg__ro_response(struct vg__ro *r, const struct vg_json *resp)
                          ? (long)length
                          : (long)n;
     if (title != NULL) {
-        vg__ro_copy(o->title, sizeof(o->title), title, strlen(title));
+        vg_utf8_copy(o->title, sizeof(o->title), title, strlen(title));
     } else {
         vg__ro_title(o, body, n);
     }
     if (sha != NULL) {
-        vg__ro_copy(o->body_sha256, sizeof(o->body_sha256), sha, strlen(sha));
+        vg_utf8_copy(o->body_sha256, sizeof(o->body_sha256), sha, strlen(sha));
     }
     o->blockpage = vg_blockpage_match(body, n);
     o->n_headers = 0;
@@ -291,7 +291,7 @@ vg__ro_response(struct vg__ro *r, const struct vg_json *resp)
             const struct vg_json *name = vg_json_first(v);
 
             if (vg__ro_is(name, VG_JSON_STRING) && name->len > 0) {
-                vg__ro_copy(o->headers[o->n_headers++], sizeof(o->headers[0]), name->s, name->len);
+                vg_utf8_copy(o->headers[o->n_headers++], sizeof(o->headers[0]), name->s, name->len);
             }
         }
         return;
@@ -299,7 +299,7 @@ vg__ro_response(struct vg__ro *r, const struct vg_json *resp)
     for (v = vg_json_first(vg_json_get(resp, "headers"));
          v != NULL && o->n_headers < VG_CTRL_MAX_HDR; v = v->next) {
         if (v->key_len > 0) {
-            vg__ro_copy(o->headers[o->n_headers++], sizeof(o->headers[0]), v->key, v->key_len);
+            vg_utf8_copy(o->headers[o->n_headers++], sizeof(o->headers[0]), v->key, v->key_len);
         }
     }
 }

@@ -55,8 +55,6 @@ int vg__ro_failure(const char *s);
 /* A certificate's validation failure (ssl_unknown_authority, ssl_invalid_hostname,
  * ssl_invalid_certificate). */
 bool vg__ro_cert_failure(int code);
-/* Copy len bytes of src into dst (cap > 0), cut before a character that does not fit whole. */
-void vg__ro_copy(char *dst, size_t cap, const char *src, size_t len);
 /* o[key] when it is a string, else NULL. */
 const char *vg__ro_str(const struct vg_json *o, const char *key);
 /* v is present and of type t. */

@@ -10,44 +10,6 @@
 
 #include "util/limits.h"
 
-long
-vg_x509_unbase64(const char *b64, size_t len, uint8_t *out, size_t cap)
-{
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
-
-    while (len > 0 && b64[len - 1] == '=') {
-        len--;
-    }
-    if (len % 4 == 1) {
-        return VG_EPROTO;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)b64[i];
-        unsigned v = c >= 'A' && c <= 'Z'   ? (unsigned)(c - 'A')
-                     : c >= 'a' && c <= 'z' ? (unsigned)(c - 'a' + 26)
-                     : c >= '0' && c <= '9' ? (unsigned)(c - '0' + 52)
-                     : c == '+'             ? 62u
-                     : c == '/'             ? 63u
-                                            : 64u;
-
-        if (v == 64) {
-            return VG_EPROTO;
-        }
-        acc = (acc << 6 | v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= cap) {
-                return VG_ETOOBIG;
-            }
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return (long)o;
-}
-
 int
 vg_x509_summarize(const uint8_t *der, size_t len, struct vg_cert *out)
 {

@@ -21,13 +21,6 @@
 #include "util/err.h"
 
 /*
- * Decode base64 (RFC 4648, standard alphabet, "=" padding optional, no whitespace) of len bytes
- * at b64 into out (cap bytes). Returns the bytes written, or VG_EPROTO (not base64) or VG_ETOOBIG
- * (would exceed cap).
- */
-VG_MUST_USE long vg_x509_unbase64(const char *b64, size_t len, uint8_t *out, size_t cap);
-
-/*
  * Summarise one DER certificate (untrusted, at most VG_TLS_CERT_MAX bytes) into *out as
  * vg_cert_summarize does (net/tls.c), without keeping the DER (out->der stays NULL). Returns 0,
  * VG_ETOOBIG or VG_EPROTO.

@@ -116,6 +116,44 @@ vg_str_lower(char *s)
     }
 }
 
+long
+vg_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
+{
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+
+    while (len > 0 && s[len - 1] == '=') {
+        len--;
+    }
+    if (len % 4 == 1) {
+        return VG_EPROTO;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned v = c >= 'A' && c <= 'Z'   ? (unsigned)(c - 'A')
+                     : c >= 'a' && c <= 'z' ? (unsigned)(c - 'a' + 26)
+                     : c >= '0' && c <= '9' ? (unsigned)(c - '0' + 52)
+                     : c == '+'             ? 62u
+                     : c == '/'             ? 63u
+                                            : 64u;
+
+        if (v == 64) {
+            return VG_EPROTO;
+        }
+        acc = (acc << 6 | v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap) {
+                return VG_ETOOBIG;
+            }
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return (long)o;
+}
+
 char *
 vg_base64(const uint8_t *p, size_t len)
 {
@@ -257,4 +295,20 @@ vg_utf8_sanitize(const uint8_t *p, size_t len, size_t *outlen)
         *outlen = o;
     }
     return out;
+}
+
+void
+vg_utf8_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+
+    if (n < len) {
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80) {
+            n--;
+        }
+    }
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
 }

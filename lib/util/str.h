@@ -24,6 +24,10 @@ bool vg_strncaseeq(const char *a, const char *b, size_t n);
 void vg_str_lower(char *s);
 /* Base64 (RFC 4648) of len bytes into a fresh NUL-terminated string (caller frees). */
 char *vg_base64(const uint8_t *p, size_t len);
+/* Decode base64 (RFC 4648, standard alphabet, "=" padding optional, no white space) of len bytes
+ * at s into out (cap bytes). Returns the bytes written, VG_EPROTO when s is not base64, or
+ * VG_ETOOBIG when the result would exceed cap. */
+VG_MUST_USE long vg_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void vg_hex(const uint8_t *p, size_t len, char *out);
 /* Trim ASCII white space at both ends, in place; returns s. */
@@ -36,5 +40,8 @@ bool vg_utf8_valid(const uint8_t *p, size_t len);
  * part of a valid UTF-8 sequence, and every NUL, becomes U+FFFD. *outlen gets the length.
  */
 char *vg_utf8_sanitize(const uint8_t *p, size_t len, size_t *outlen);
+/* Copy len bytes of src (UTF-8) into dst (cap > 0 bytes, always NUL-terminated), cut before a
+ * character that does not fit whole. */
+void vg_utf8_copy(char *dst, size_t cap, const char *src, size_t len);
 
 #endif

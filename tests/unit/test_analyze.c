@@ -353,38 +353,28 @@ test_rule(void **state)
 /* ---- vigie's own tests: tls:// and dns:// -----------------------------------------------------
  */
 
+/* A tls:// measurement of mail.example.com:993 whose handshake ended with failure. */
+static const char *
+tls_target(const char *failure)
+{
+    static char tk[2048];
+
+    snprintf(tk, sizeof(tk),
+             "\"queries\":[" QSYS("mail.example.com", ANS(EX), "null", 0) "],\"tcp_connect\":[" TCP(
+                 EX, 993, true, "null", 0) "],\"tls_handshakes\":[%s]",
+             failure);
+    return meas("x_tls_endpoint", W("tls://mail.example.com:993"), tk);
+}
+
 static void
 test_endpoint_targets(void **state)
 {
     (void)state;
-    assert_int_equal(
-        analyze(meas("x_tls_endpoint", W("tls://mail.example.com:993"),
-                     "\"queries\":[" QSYS(
-                         "mail.example.com", ANS(EX), "null",
-                         0) "],\"tcp_connect\":[" TCP(EX, 993, true, "null",
-                                                      0) "],"
-                                                         "\"tls_"
-                                                         "handsh"
-                                                         "akes\""
-                                                         ":[" TLS(EX ":993", "mail.example.com",
-                                                                  "null", "", 0) "]"),
-                0),
-        0);
+    assert_int_equal(analyze(tls_target(TLS(EX ":993", "mail.example.com", "null", "", 0)), 0), 0);
     assert_true(g_out.analysed);
     assert_string_equal(vg_verdict_name(g_out.verdict), "accessible");
     assert_int_equal(
-        analyze(
-            meas("x_tls_endpoint", W("tls://mail.example.com:993"),
-                 "\"queries\":[" QSYS(
-                     "mail.example.com", ANS(EX), "null",
-                     0) "],\"tcp_connect\":[" TCP(EX, 993, true, "null",
-                                                  0) "],"
-                                                     "\"tls_"
-                                                     "handsh"
-                                                     "akes\""
-                                                     ":[" TLS(EX ":993", "mail.example.com",
-                                                              "\"connection_reset\"", "", 0) "]"),
-            0),
+        analyze(tls_target(TLS(EX ":993", "mail.example.com", "\"connection_reset\"", "", 0)), 0),
         0);
     assert_string_equal(vg_verdict_name(g_out.verdict), "blocked");
     assert_string_equal(g_out.cause, "tls.reset");
@@ -673,6 +663,24 @@ test_fixtures(void **state)
     assert_true(checked >= 60);
 }
 
+/* OONI's peer_certificates: the DER of a real expired certificate, judged at the measurement's
+ * start (tests/data/ooni/rules, SOURCES.md). */
+static void
+test_certificate_validity(void **state)
+{
+    char *line = data_line("ooni", "rules/expired-cert-no-control.jsonl", 1);
+
+    (void)state;
+    assert_non_null(line);
+    assert_int_equal(analyze(line, 0), 0);
+    assert_string_equal(vg_verdict_name(g_out.verdict), "intercepted");
+    assert_string_equal(g_out.cause, "tls.mitm");
+    assert_non_null(strstr(g_out.evidence, "expired certificate CN=*.yooz.ir (not after "
+                                           "2021-07-08T16:49:35Z) on 195.146.37.25:443"));
+    assert_false(g_out.has_control);
+    free(line);
+}
+
 /* vigie's own measurements (the lab capture of tests/data/dashboard): analysed again from their
  * raw observations, they get the probe's verdict back (their analysis keys are replaced). */
 static void
@@ -765,7 +773,7 @@ int
 main(void)
 {
     enum { N_RULES = sizeof(g_rules) / sizeof(g_rules[0]) };
-    struct CMUnitTest tests[N_RULES + 7];
+    struct CMUnitTest tests[N_RULES + 8];
     size_t n = 0;
 
     for (size_t i = 0; i < N_RULES; i++) {
@@ -777,6 +785,7 @@ main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_line_fallback);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_input);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fixtures);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_certificate_validity);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_vigie_roundtrip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_memory_flat);
     return _cmocka_run_group_tests("test_analyze", tests, n, setup, teardown);
