@@ -526,12 +526,13 @@ vg_ingest_analyze_mem(const char *text, size_t len)
     char err[8];
 
     /* The tree arena: a node per value (a text of small values, "[0,0,...]", has one per two
-     * bytes) and a copy of the strings; the analyser's copies of what it reads; a floor for its
-     * fixed buffers. The text passed the JSON limits already; else every byte counts a value. */
+     * bytes) and a copy of the strings; the analyser's copies of what it reads; its fixed
+     * buffers (about 400 KiB, vigie.h). The text passed the JSON limits already; else every byte
+     * counts a value. */
     if (vg_jsonmem_check(text, len, SIZE_MAX, VG_JSON_DEPTH_MAX, &shape, err, sizeof(err)) < 0) {
         shape.values = len;
     }
-    return 3 * len + shape.values * (sizeof(struct vg_json) + 16) + 256 * 1024;
+    return 3 * len + shape.values * (sizeof(struct vg_json) + 16) + 512 * 1024;
 }
 
 void
