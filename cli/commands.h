@@ -3,6 +3,7 @@
 #ifndef VG_CLI_COMMANDS_H
 #define VG_CLI_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -34,6 +35,10 @@ int vg_locate_after_probe(const struct vg_locate_hint *h, const char *url, const
 int vg_cmd_monitor(int argc, char **argv);
 /* `vigie serve` (the collector) and `vigie import` (serve_cmd.c). */
 int vg_cmd_serve(int argc, char **argv);
+/* `vigie serve --db SPEC reanalyze [OPTIONS]` (serve_reanalyze.c): argv[0] is "reanalyze";
+ * the store is opened with sqlite_normal and timeout_ms as serve's options say. */
+int vg_cmd_serve_reanalyze(const char *db, bool sqlite_normal, unsigned timeout_ms, int argc,
+                           char **argv);
 int vg_cmd_import(int argc, char **argv);
 /* `vigie analyze`: measurements from elsewhere through vigie's verdicts (analyze_cmd.c). */
 int vg_cmd_analyze(int argc, char **argv);

@@ -40,6 +40,7 @@ serve_usage(FILE *f)
             "usage: vigie serve --listen ADDR:PORT --db SPEC [OPTIONS]\n"
             "       vigie serve --db SPEC import FILE...\n"
             "       vigie serve --db SPEC check\n"
+            "       vigie serve --db SPEC reanalyze [--since T] [--batch N] [--all]\n"
             "\n"
             "Collect measurements: OONI's collector API (POST /report, /report/ID,\n"
             "/report/ID/close), bulk JSON Lines uploads (POST /api/v1/bulk, gzip accepted),\n"
@@ -96,7 +97,8 @@ serve_usage(FILE *f)
                "\n"
                "'import FILE...' stores measurement files as `vigie import` does (with\n"
                "--provenance NAME, as from NAME); 'check' verifies the database (exit 0 sound,\n"
-               "1 a problem found).\n"
+               "1 a problem found); 'reanalyze' recomputes the verdicts an analyser decided\n"
+               "(vigie serve --db SPEC reanalyze --help).\n"
                "\n"
                "SIGINT or SIGTERM stops accepting, finishes the requests in flight and exits 0;\n"
                "a second signal exits at once (130). With --upload-tokens, SIGHUP reads the\n"
@@ -764,6 +766,10 @@ vg_cmd_serve(int argc, char **argv)
     }
     if (optind < argc && strcmp(argv[optind], "check") == 0 && optind + 1 == argc) {
         return run_check(&sa);
+    }
+    if (optind < argc && strcmp(argv[optind], "reanalyze") == 0) {
+        return vg_cmd_serve_reanalyze(sa.db, sa.normal, sa.timeout_ms, argc - optind,
+                                      argv + optind);
     }
     if (optind < argc) {
         if (strcmp(argv[optind], "import") != 0) {

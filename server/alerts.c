@@ -404,13 +404,24 @@ vg__alerts_decide(struct vg_alerts *a, struct vg__key *k, int64_t t, enum vg_ver
     d->kind = VG__CHANGE;
 }
 
-/* x_evidence of a measurement (untrusted JSON text), cut to VG__EVIDENCE_MAX; NULL if none. */
+/* The evidence of the verdict: the collector's analysis (row->x_evidence), else the
+ * measurement's own x_evidence (vigie's probe; untrusted JSON text), cut to VG__EVIDENCE_MAX;
+ * NULL if none. OONI's labels are never evidence. */
 static json_t *
 vg__alerts_evidence(const struct vg_store_meas *row)
 {
-    json_t *m = json_loadb(row->raw, row->raw_len, JSON_REJECT_DUPLICATES, NULL);
-    const char *s = vg_rec_evidence(m);
-    json_t *out;
+    const char *s;
+    json_t *m, *out;
+
+    if (row->x_evidence[0] != '\0') {
+        out = json_stringn(row->x_evidence, strnlen(row->x_evidence, VG__EVIDENCE_MAX));
+        return out != NULL ? out : json_null();
+    }
+    if (row->x_analyzer[0] != '\0' && strcmp(row->x_analyzer, VG_STORE_ANALYZER_PROBE) != 0) {
+        return json_null(); /* analysed: the measurement's own words are not vigie's */
+    }
+    m = json_loadb(row->raw, row->raw_len, JSON_REJECT_DUPLICATES, NULL);
+    s = vg_rec_evidence(m);
 
     if (s == NULL) {
         json_decref(m);

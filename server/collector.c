@@ -48,6 +48,7 @@ static const struct {
     [VG__R_BULK] = {"/api/v1/bulk", true},
     [VG__R_LIST] = {"/api/v1/measurements", false},
     [VG__R_RAW] = {"/api/v1/measurement/{uid}", false},
+    [VG__R_ANALYSIS] = {"/api/v1/measurement/{uid}/analysis", false},
     [VG__R_AGG] = {"/api/v1/aggregation", false},
     [VG__R_TARGETS] = {"/api/v1/targets", false},
     [VG__R_METRICS] = {"/metrics", false},
@@ -322,7 +323,13 @@ vg__route_of(struct vg__req *rq, const char *url)
         return VG__R_LIST;
     }
     if (strncmp(url, "/api/v1/measurement/", 20) == 0) {
-        return vg__take_id(rq, url + 20, &rest) && rest[0] == '\0' ? VG__R_RAW : VG__R_OTHER;
+        if (!vg__take_id(rq, url + 20, &rest)) {
+            return VG__R_OTHER;
+        }
+        if (rest[0] == '\0') {
+            return VG__R_RAW;
+        }
+        return strcmp(rest, "/analysis") == 0 ? VG__R_ANALYSIS : VG__R_OTHER;
     }
     if (strcmp(url, "/api/v1/aggregation") == 0) {
         return VG__R_AGG;
@@ -486,6 +493,8 @@ vg__dispatch(struct vg__req *rq)
         return vg__collector_query(rq, VG_API_TARGETS);
     case VG__R_RAW:
         return vg__collector_raw(rq);
+    case VG__R_ANALYSIS:
+        return vg__collector_analysis(rq);
     case VG__R_METRICS:
         return vg__metrics(rq);
     case VG__R_HEALTH:
@@ -629,6 +638,7 @@ vg__collector_on_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     vg_http_log_request(c->o.log, rq->method, rq->path, rq->status, vg_http_since(&rq->t0),
                         rq->extra, c->o.log_client ? rq->conn : NULL);
     vg__collector_body_release(rq);
+    vg__collector_analyser_free(&rq->an, &rq->acct);
     vg_membudget_close(&rq->acct); /* the answer's bytes, and anything left */
     pthread_mutex_lock(&c->mu);
     c->inflight--;

@@ -34,6 +34,7 @@ enum vg__route {
     VG__R_BULK,
     VG__R_LIST,
     VG__R_RAW,
+    VG__R_ANALYSIS,
     VG__R_AGG,
     VG__R_TARGETS,
     VG__R_METRICS,
@@ -56,6 +57,18 @@ struct vg_collector {
 };
 
 /* One HTTP request (libmicrohttpd's per-request closure). */
+/* The analyser of one thread's uploads (ingest.h vg_ingest_analyze: vg_analyzer is not
+ * thread-safe, and keeps its buffers from one measurement to the next) and the memory the
+ * upload budget counts for it. A request's lives on the request (one connection thread at a
+ * time) and is freed when it completes; `vigie import` keeps one per call. */
+struct vg_ingest;
+struct vg_analyzer;
+
+struct vg__analyser {
+    struct vg_analyzer *a; /* made on first use */
+    size_t charged;        /* taken from the account for it */
+};
+
 struct vg__req {
     struct vg_collector *c;
     struct MHD_Connection *conn;
@@ -75,6 +88,7 @@ struct vg__req {
     int refused;  /* the budget refused the body: VG_MEMBUDGET_BUSY (503) or _TOOBIG (413) */
     struct vg_memacct acct; /* everything the request holds: its body, its work, its answer */
     struct vg_buf body;     /* storage taken from acct (body.cap) */
+    struct vg__analyser an; /* vigie's analysis of what it uploads (its memory from acct) */
     int status;             /* -1 until a response is queued */
     char extra[VG__EXTRA_MAX];
 };
@@ -118,7 +132,15 @@ enum MHD_Result vg__collector_refuse(struct vg__req *rq, int why);
 int vg__collector_ingest(struct vg_store *s, const char *data, size_t len, size_t first_line,
                          int64_t received_us, const struct vg_ingest_policy *pol,
                          vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st,
-                         struct vg_memacct *acct, const int *stop);
+                         struct vg_memacct *acct, struct vg__analyser *an, const int *stop);
+/*
+ * Give u vigie's analysis when it needs one (vg_ingest_analyze) with an's analyser, first taking
+ * what the analyser may keep for a measurement of u's size from acct (NULL: not counted). 0, or
+ * a positive VG_MEMBUDGET_BUSY / _TOOBIG (u left as it was).
+ */
+int vg__collector_analyse(struct vg__analyser *an, struct vg_memacct *acct, struct vg_ingest *u);
+/* Free an's analyser and give its memory back to acct (NULL: not counted). */
+void vg__collector_analyser_free(struct vg__analyser *an, struct vg_memacct *acct);
 /* POST /report, /report/{id}, /report/{id}/close, /api/v1/bulk. */
 enum MHD_Result vg__collector_open(struct vg__req *rq, const char *body, size_t len);
 enum MHD_Result vg__collector_submit(struct vg__req *rq, const char *body, size_t len);
@@ -131,6 +153,8 @@ enum MHD_Result vg__collector_bulk(struct vg__req *rq, const char *body, size_t 
 enum MHD_Result vg__collector_query(struct vg__req *rq, enum vg_api_route route);
 /* GET /api/v1/measurement/{uid}, the dashboard, /healthz. */
 enum MHD_Result vg__collector_raw(struct vg__req *rq);
+/* GET /api/v1/measurement/{uid}/analysis: its stored row, vigie's verdict and evidence. */
+enum MHD_Result vg__collector_analysis(struct vg__req *rq);
 enum MHD_Result vg__collector_dashboard(struct vg__req *rq);
 enum MHD_Result vg__collector_health(struct vg__req *rq);
 

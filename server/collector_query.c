@@ -104,6 +104,27 @@ vg__collector_raw(struct vg__req *rq)
     return vg__collector_reply(rq, MHD_HTTP_OK, "application/json", text, len, true);
 }
 
+/* GET /api/v1/measurement/{uid}/analysis: the row of the measurement (as listed), with who
+ * decided its verdict and the analyser's evidence; the measurement itself stays as stored. */
+enum MHD_Result
+vg__collector_analysis(struct vg__req *rq)
+{
+    json_t *row;
+    int rc;
+
+    if (!vg_ingest_uid_is_valid(rq->id)) {
+        return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown measurement_uid");
+    }
+    rc = vg_store_get_row(rq->c->o.store, rq->id, &row);
+    if (rc == VG_STORE_ENOTFOUND) {
+        return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown measurement_uid");
+    }
+    if (rc < 0) {
+        return vg__collector_store_error(rq, rc, "cannot read the measurement");
+    }
+    return vg__collector_json(rq, row);
+}
+
 /* GET / and /assets/...: the embedded dashboard (dashboard.h); rq->path is the URL, which an
  * asset path never needs escaped. */
 enum MHD_Result

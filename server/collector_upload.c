@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,7 +61,49 @@ struct vg__chunk {
     size_t npend;
     size_t bytes;            /* taken from acct for the texts (twice: text, compressed copy) */
     struct vg_memacct *acct; /* NULL: none */
+    struct vg__analyser *an; /* vigie's analysis of the lines that need one */
 };
+
+int
+vg__collector_analyse(struct vg__analyser *an, struct vg_memacct *acct, struct vg_ingest *u)
+{
+    size_t need;
+
+    if (!vg_store_meas_needs_analysis(&u->row)) {
+        return 0;
+    }
+    need = vg_ingest_analyze_mem(u->text, u->len);
+    if (need > an->charged) {
+        if (acct != NULL) {
+            int why = vg_membudget_take(acct, need - an->charged);
+
+            if (why != 0) {
+                return why;
+            }
+        }
+        an->charged = need;
+    }
+    if (an->a == NULL) {
+        an->a = vg_analyzer_new();
+    }
+    if (an->a == NULL) {
+        fprintf(stderr, "vigie: out of memory\n"); /* as vg_xmalloc does */
+        abort();
+    }
+    (void)vg_ingest_analyze(u, an->a);
+    return 0;
+}
+
+void
+vg__collector_analyser_free(struct vg__analyser *an, struct vg_memacct *acct)
+{
+    vg_analyzer_free(an->a);
+    an->a = NULL;
+    if (acct != NULL) {
+        vg_membudget_give(acct, an->charged);
+    }
+    an->charged = 0;
+}
 
 static void
 vg__chunk_reset(struct vg__chunk *ch)
@@ -161,6 +204,13 @@ vg__chunk_add(struct vg__chunk *ch, const char *p, size_t n, size_t line, int64_
             return why;
         }
     }
+    if (rc == 0 && (why = vg__collector_analyse(ch->an, ch->acct, &u)) != 0) {
+        if (ch->acct != NULL) {
+            vg_membudget_give(ch->acct, 2 * (u.len + 1));
+        }
+        vg_ingest_cleanup(&u);
+        return why;
+    }
     ch->npend++;
     pe->line = line;
     pe->row = -1;
@@ -179,9 +229,9 @@ int
 vg__collector_ingest(struct vg_store *s, const char *data, size_t len, size_t first_line,
                      int64_t received_us, const struct vg_ingest_policy *pol,
                      vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st,
-                     struct vg_memacct *acct, const int *stop)
+                     struct vg_memacct *acct, struct vg__analyser *an, const int *stop)
 {
-    struct vg__chunk ch = {.acct = acct, .cap = 1};
+    struct vg__chunk ch = {.acct = acct, .an = an, .cap = 1};
     size_t off = 0, line = first_line;
     int rc = 0;
 
@@ -247,8 +297,12 @@ vg_collector_ingest_lines(struct vg_store *s, const char *data, size_t len, size
                           int64_t received_us, const struct vg_ingest_policy *pol,
                           vg_collector_line_cb cb, void *arg, struct vg_collector_stats *st)
 {
-    return vg__collector_ingest(s, data, len, first_line, received_us, pol, cb, arg, st, NULL,
-                                NULL);
+    struct vg__analyser an = {NULL, 0};
+    int rc = vg__collector_ingest(s, data, len, first_line, received_us, pol, cb, arg, st, NULL,
+                                  &an, NULL);
+
+    vg__collector_analyser_free(&an, NULL);
+    return rc;
 }
 
 /* ---- bodies -------------------------------------------------------------------------------- */
@@ -564,6 +618,12 @@ vg__submit_parse(struct vg__req *rq, const char *body, size_t len,
             vg_ingest_cleanup(u);
             return why;
         }
+        why = vg__collector_analyse(&rq->an, &rq->acct, u);
+        if (why != 0) {
+            vg_membudget_give(&rq->acct, 2 * (u->len + 1));
+            vg_ingest_cleanup(u);
+            return why;
+        }
     }
     return rc;
 }
@@ -812,7 +872,7 @@ vg__collector_bulk(struct vg__req *rq, const char *body, size_t len)
     vg_buf_init(&b.dups, SIZE_MAX / 2);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = vg__collector_ingest(rq->c->o.store, body, len, 1, vg_collector_now_us(), &pol,
-                              vg__bulk_line, &b, &st, &rq->acct, &b.refused);
+                              vg__bulk_line, &b, &st, &rq->acct, &rq->an, &b.refused);
     if (rc == 0) {
         vg__collector_count_ingest(rq->c, st.stored, st.accepted - st.stored, st.rejected,
                                    vg_http_since(&t0));

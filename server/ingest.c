@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 #include "jsonmem.h"
 #include "meas/record.h"
 #include "meas/record_read.h"
+#include "proto/json.h"
 #include "util/crypto.h"
+#include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -537,6 +540,46 @@ vg_ingest_apply(struct vg_ingest *u, const struct vg_ingest_policy *pol, int64_t
     }
     (void)vg_strlcpy(u->row.provenance, prov, sizeof(u->row.provenance));
     return 0;
+}
+
+bool
+vg_ingest_analyze(struct vg_ingest *u, struct vg_analyzer *a)
+{
+    struct vg_analysis *an;
+    char err[256];
+
+    if (a == NULL || !vg_store_meas_needs_analysis(&u->row)) {
+        return false;
+    }
+    an = vg_xmalloc(sizeof(*an)); /* ~3.5 KiB: not on a connection thread's stack */
+    if (vg_analyze(a, u->text, u->len, VG_ANALYZE_NO_LINE, an, err, sizeof(err)) == 0) {
+        vg_store_meas_set_analysis(&u->row, an);
+    } else {
+        memset(an, 0, sizeof(*an));
+        an->analysed = true;
+        an->verdict = VG_VERDICT_UNKNOWN;
+        snprintf(an->evidence, sizeof(an->evidence), "vigie could not analyse this measurement: %s",
+                 err);
+        vg_store_meas_set_analysis(&u->row, an);
+    }
+    free(an);
+    return true;
+}
+
+size_t
+vg_ingest_analyze_mem(const char *text, size_t len)
+{
+    struct vg_jsonmem_shape shape = {len, len};
+    char err[8];
+
+    /* The tree arena: a node per value (a text of small values, "[0,0,...]", has one per two
+     * bytes) and a copy of the strings; the analyser's copies of what it reads; its fixed
+     * buffers (about 400 KiB, vigie.h). The text passed the JSON limits already; else every byte
+     * counts a value. */
+    if (vg_jsonmem_check(text, len, SIZE_MAX, VG_JSON_DEPTH_MAX, &shape, err, sizeof(err)) < 0) {
+        shape.values = len;
+    }
+    return 3 * len + shape.values * (sizeof(struct vg_json) + 16) + 512 * 1024;
 }
 
 void

@@ -124,6 +124,23 @@ struct vg_ingest_policy {
 VG_MUST_USE int vg_ingest_apply(struct vg_ingest *u, const struct vg_ingest_policy *pol,
                                 int64_t received_us, char *err, size_t errlen);
 
+/*
+ * Give u vigie's verdict when its measurement carries none of vigie's probe (store.h
+ * vg_store_meas_needs_analysis: another software, or test_keys.x_verdict absent): vg_analyze
+ * (VG_ANALYZE_NO_LINE) on u->text, the measurement as it is stored, which stays as it is; the
+ * row gets the verdict, cause, evidence and VG_ANALYZER_VERSION (vg_store_meas_set_analysis), or
+ * verdict unknown and no analyser for a test vigie has no rules for. A measurement the analyser
+ * cannot read is stored all the same (it passed the collector's checks): verdict unknown, the
+ * analyser's version, and the reason as its evidence. a: the calling thread's analyser (one per
+ * thread, vigie.h); NULL: the rows are left as they are. Returns true when it analysed.
+ */
+bool vg_ingest_analyze(struct vg_ingest *u, struct vg_analyzer *a);
+
+/* Memory an analyser may keep after analysing the measurement text[len] (its tree arena: a
+ * node per value and the strings, ~3x the text of a measurement; and its buffers): what the
+ * collector counts against the upload budget. */
+size_t vg_ingest_analyze_mem(const char *text, size_t len);
+
 /* Release u's text and empty it. Safe on an empty or failed u. */
 void vg_ingest_cleanup(struct vg_ingest *u);
 

@@ -214,6 +214,31 @@ static const struct vg__mig_stmt vg__v3_post[] = {
     {NULL, NULL, "ALTER TABLE targets SET (fillfactor = 80)"},
 };
 
+/*
+ * Version 4: vigie's analysis of measurements from elsewhere (docs/storage.md, "Verdicts").
+ * - measurements.x_analyzer: who decided x_verdict ('probe': vigie's probe, in the measurement;
+ *   an analyser's version: the collector's vg_analyze; NULL: nothing to analyse). Earlier rows of
+ *   vigie get 'probe'; the others had the verdict OONI's blocking/accessible implied, marked
+ *   'ooni-label' so that `vigie serve reanalyze` recomputes them.
+ * - measurements.x_evidence: the analyser's sentence (vigie's own is in the measurement).
+ * - reanalyze_progress: where an interrupted reanalysis pass stands, per pass.
+ */
+static const struct vg__mig_stmt vg__v4[] = {
+    {"ALTER TABLE measurements ADD COLUMN x_analyzer {text}", NULL, NULL},
+    {"ALTER TABLE measurements ADD COLUMN x_evidence {text}", NULL, NULL},
+    {"UPDATE measurements SET x_analyzer = CASE WHEN software_name = 'vigie' THEN 'probe'"
+     " ELSE 'ooni-label' END",
+     NULL, NULL},
+    {"CREATE TABLE reanalyze_progress ("
+     " pass {text} PRIMARY KEY,"
+     " last_time BIGINT NOT NULL,"
+     " last_uid {text} NOT NULL,"
+     " examined BIGINT NOT NULL,"
+     " changed BIGINT NOT NULL,"
+     " updated BIGINT NOT NULL)",
+     NULL, NULL},
+};
+
 #define VG__STMTS(a) a, sizeof(a) / sizeof(a[0])
 
 const struct vg__migration vg__migrations[] = {
@@ -222,6 +247,8 @@ const struct vg__migration vg__migrations[] = {
      false, NULL, 0},
     {3, "provenance, report secrets, content keys, latest states per scope at trusted times",
      VG__STMTS(vg__v3), true, VG__STMTS(vg__v3_post)},
+    {4, "analyser of each verdict and its evidence; reanalysis progress", VG__STMTS(vg__v4), false,
+     NULL, 0},
 };
 const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
 

@@ -52,14 +52,29 @@ void vg_store_last_error(struct vg_store *s, char *buf, size_t cap);
 /* Bounds of the extracted columns (bytes, without the final NUL). Longer values are refused.
  * The measurement's fields are read by the record module (meas/record_read.h), whose bounds
  * these are. */
-#define VG_STORE_MEAS_MAX  (16 * 1024 * 1024)         /* raw measurement JSON accepted */
-#define VG_UID_MAX         128                        /* measurement_uid buffer, NUL included */
-#define VG_REPORT_ID_MAX   (VG_REC_REPORT_ID_MAX + 1) /* report_id buffer (128), NUL included */
-#define VG_STORE_INPUT_MAX VG_REC_INPUT_MAX           /* input (a URL): VG_URL_MAX */
-#define VG_STORE_NAME_MAX  VG_REC_NAME_MAX     /* 64: test_name, software_*, x_cause, blocking */
-#define VG_STORE_IDEM_MAX  (VG_REC_ID_MAX + 3) /* idempotency key buffer (136), NUL included */
-#define VG_STORE_PAGE_MAX  1000                /* rows per vg_store_list / vg_store_targets page */
-#define VG_STORE_PROV_MAX  64 /* a provenance: a credential name, [A-Za-z0-9_.-]{1,64} */
+#define VG_STORE_MEAS_MAX     (16 * 1024 * 1024)         /* raw measurement JSON accepted */
+#define VG_UID_MAX            128                        /* measurement_uid buffer, NUL included */
+#define VG_REPORT_ID_MAX      (VG_REC_REPORT_ID_MAX + 1) /* report_id buffer (128), NUL included */
+#define VG_STORE_INPUT_MAX    VG_REC_INPUT_MAX           /* input (a URL): VG_URL_MAX */
+#define VG_STORE_NAME_MAX     VG_REC_NAME_MAX     /* 64: test_name, software_*, x_cause, blocking */
+#define VG_STORE_IDEM_MAX     (VG_REC_ID_MAX + 3) /* idempotency key buffer (136), NUL included */
+#define VG_STORE_PAGE_MAX     1000 /* rows per vg_store_list / vg_store_targets page */
+#define VG_STORE_PROV_MAX     64   /* a provenance: a credential name, [A-Za-z0-9_.-]{1,64} */
+#define VG_STORE_ANALYZER_MAX 64   /* x_analyzer: "probe" or an analyser's version */
+#define VG_STORE_EVIDENCE_MAX 1023 /* x_evidence kept in the row (vg_analysis.evidence) */
+
+/*
+ * Who decided a stored verdict (x_analyzer, docs/storage.md "Verdicts"):
+ * - VG_STORE_ANALYZER_PROBE: vigie's probe, in the measurement itself (software_name "vigie"
+ *   with test_keys.x_verdict): the collector keeps it, and reanalyze never touches it;
+ * - an analyser's version (VG_ANALYZER_VERSION when it is this build's): the collector ran
+ *   vg_analyze on a measurement without a vigie verdict; reanalyze recomputes it;
+ * - VG_STORE_ANALYZER_LEGACY: stored before schema 4, when the verdict was what OONI's
+ *   blocking/accessible implied: reanalyze recomputes it;
+ * - "" (NULL in the database): no analysis, verdict unknown (a test vigie has no rules for).
+ */
+#define VG_STORE_ANALYZER_PROBE  "probe"
+#define VG_STORE_ANALYZER_LEGACY "ooni-label"
 
 /* The provenance of what was uploaded without a credential (docs/api.md, "Credentials"). */
 #define VG_STORE_ANONYMOUS "anonymous"
@@ -133,11 +148,14 @@ struct vg_store_meas {
     char test_name[VG_STORE_NAME_MAX + 1];
     char software_name[VG_STORE_NAME_MAX + 1];
     char software_version[VG_STORE_NAME_MAX + 1];
-    char x_verdict[16];                   /* vg_verdict_name() of a verdict */
-    char x_cause[VG_STORE_NAME_MAX + 1];  /* "" when null */
-    char blocking[VG_STORE_NAME_MAX + 1]; /* "" when null, "false", or OONI's string */
-    int accessible;                       /* -1 null, 0 false, 1 true */
-    const char *raw;                      /* borrowed: the JSON text */
+    char x_verdict[16];                         /* vg_verdict_name() of a verdict */
+    char x_cause[VG_STORE_NAME_MAX + 1];        /* "" when null */
+    char x_analyzer[VG_STORE_ANALYZER_MAX + 1]; /* who decided x_verdict (above); "" NULL */
+    char x_evidence[VG_STORE_EVIDENCE_MAX + 1]; /* the analyser's sentence; "" NULL (vigie's
+                                                   own is in the measurement) */
+    char blocking[VG_STORE_NAME_MAX + 1];       /* "" when null, "false", or OONI's string */
+    int accessible;                             /* -1 null, 0 false, 1 true */
+    const char *raw;                            /* borrowed: the JSON text */
     size_t raw_len;
 };
 
@@ -146,9 +164,11 @@ struct vg_store_meas {
  * received_us is the collector's receive time (UTC microseconds) used in measurement_uid as OONI
  * does; 0 means now. row->raw points into json, which must outlive every use of row.
  * Required: an object with test_name, probe_cc ("ZZ"), probe_asn ("AS0"), measurement_start_time
- * ("YYYY-MM-DD hh:mm:ss"). When test_keys.x_verdict is missing (OONI's own probes) the verdict is
- * derived from blocking/accessible: a blocking string -> blocked, accessible true -> accessible,
- * both false -> down, else unknown; an unknown x_verdict string also maps to unknown.
+ * ("YYYY-MM-DD hh:mm:ss"). A measurement of vigie's probe (software_name "vigie" with
+ * test_keys.x_verdict) keeps its verdict and cause (x_analyzer VG_STORE_ANALYZER_PROBE; an
+ * unknown x_verdict string maps to unknown); any other gets verdict unknown, no cause and
+ * x_analyzer "": vg_store_meas_set_analysis then gives it vigie's analysis (the collector's
+ * ingest does). OONI's blocking/accessible are kept as OONI's, never as the verdict.
  * Errors (err says which field): VG_ETOOBIG (over VG_STORE_MEAS_MAX or a field over its bound),
  * VG_EPROTO (not JSON, not an object, a field missing or of the wrong type or form).
  */
@@ -165,6 +185,16 @@ VG_MUST_USE int vg_store_meas_from_json(const char *json, size_t len, int64_t re
 VG_MUST_USE int vg_store_meas_from_obj(json_t *obj, const char *json, size_t len,
                                        int64_t received_us, struct vg_store_meas *row, char *err,
                                        size_t errlen);
+
+/* True when row has no verdict of vigie's probe and must be analysed (x_analyzer ""). */
+bool vg_store_meas_needs_analysis(const struct vg_store_meas *row);
+
+/*
+ * Give row vigie's analysis of its measurement (include/vigie/vigie.h vg_analyze): its verdict,
+ * cause, evidence and VG_ANALYZER_VERSION; a (!a->analysed) analysis leaves verdict unknown and
+ * no analyser. The measurement text itself is not changed.
+ */
+void vg_store_meas_set_analysis(struct vg_store_meas *row, const struct vg_analysis *a);
 
 /*
  * Store n rows (n <= 10000), blocking until they are committed. For each row, uids_out[i] gets
@@ -186,6 +216,87 @@ VG_MUST_USE int vg_store_insert(struct vg_store *s, const struct vg_store_meas *
  * NULL). Errors: VG_STORE_ENOTFOUND, VG_STORE_EUNAVAIL, VG_EINTERNAL (corrupt blob).
  */
 VG_MUST_USE int vg_store_get_raw(struct vg_store *s, const char *uid, char **out, size_t *len);
+
+/*
+ * The row of measurement uid as vg_store_list answers it (its columns, not the measurement),
+ * with who decided its verdict (x_analyzer) and the analyser's evidence (x_evidence): *out for
+ * json_decref. Errors: VG_STORE_ENOTFOUND, VG_STORE_EUNAVAIL, VG_EINVAL.
+ */
+VG_MUST_USE int vg_store_get_row(struct vg_store *s, const char *uid, json_t **out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reanalysis (`vigie serve reanalyze`; docs/storage.md, "Reanalysis") */
+
+/* Which stored verdicts a pass recomputes. */
+struct vg_store_reanalyze_sel {
+    const char *analyzer; /* the analyser of this build (VG_ANALYZER_VERSION) */
+    bool all;      /* every verdict not of vigie's probe (those never analysed included); else those
+                      an analyser other than analyzer decided (earlier versions, legacy labels) */
+    int64_t since; /* measurement_start_time >= since (UTC seconds); 0: from the start */
+};
+
+/* Where a pass stands: kept in the database (reanalyze_progress), committed with each batch, so
+ * that a pass stopped at any point (kill -9 included) goes on from there when run again. */
+struct vg_store_pass {
+    char key[256];     /* the pass: its selection */
+    int64_t last_time; /* the last row done, by (measurement_start_time, measurement_uid) */
+    char last_uid[VG_UID_MAX];
+    uint64_t examined; /* rows examined and changed by the pass so far (all runs) */
+    uint64_t changed;
+    bool resumed; /* an earlier run had started it */
+};
+
+/* One stored measurement a pass reads: its verdict as stored and its text. */
+struct vg_store_stale {
+    char measurement_uid[VG_UID_MAX];
+    int64_t start_time;
+    char x_verdict[16];
+    char x_cause[VG_STORE_NAME_MAX + 1];
+    char x_analyzer[VG_STORE_ANALYZER_MAX + 1]; /* "" NULL */
+    char x_evidence[VG_STORE_EVIDENCE_MAX + 1]; /* "" NULL */
+    char *raw; /* the measurement as stored (owned, NUL-terminated) */
+    size_t raw_len;
+};
+
+/* A row's new analysis (x_verdict, x_cause, x_evidence, x_analyzer as vg_store_meas_set_analysis
+ * fills them in a struct vg_store_meas). */
+struct vg_store_reverdict {
+    const struct vg_store_stale *old;
+    const struct vg_store_meas *now;
+};
+
+/* What one batch did. */
+struct vg_store_reanalyze_stats {
+    size_t changed; /* rows rewritten: their verdict, cause, evidence or analyser changed */
+    /* verdict changes, old -> new (enum vg_verdict indexes) */
+    size_t moved[VG_VERDICT_COUNT][VG_VERDICT_COUNT];
+    size_t targets; /* latest states recomputed */
+};
+
+/* Start (or resume) the pass of sel: *p from the database, or a new position (restart: forget
+ * an earlier run's). Errors: VG_EINVAL, VG_STORE_EUNAVAIL. */
+VG_MUST_USE int vg_store_reanalyze_begin(struct vg_store *s,
+                                         const struct vg_store_reanalyze_sel *sel, bool restart,
+                                         struct vg_store_pass *p);
+/* The next (at most limit, 1..10000) rows of the pass after p's position, in (time, uid) order:
+ * *rows (n of them) for vg_store_stale_free. */
+VG_MUST_USE int vg_store_reanalyze_read(struct vg_store *s,
+                                        const struct vg_store_reanalyze_sel *sel,
+                                        const struct vg_store_pass *p, unsigned limit,
+                                        struct vg_store_stale **rows, size_t *n);
+void vg_store_stale_free(struct vg_store_stale *rows, size_t n);
+/*
+ * One transaction: every row of v whose stored verdict is still v[i].old's (another pass may
+ * have been first) gets v[i].now's; the count tables move the changed verdicts and the latest
+ * states of their targets are recomputed from their measurements; p's position becomes
+ * last_time/last_uid (the last row read) and is saved, or the pass is forgotten when done.
+ * st (may be NULL) gets what changed. Errors: VG_STORE_EUNAVAIL (nothing of it committed),
+ * VG_EINVAL, VG_EINTERNAL.
+ */
+VG_MUST_USE int vg_store_reanalyze_apply(struct vg_store *s, struct vg_store_pass *p,
+                                         const struct vg_store_reverdict *v, size_t n,
+                                         int64_t last_time, const char *last_uid, bool done,
+                                         struct vg_store_reanalyze_stats *st);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Reports (OONI collector: open, submit to, close) */
@@ -242,7 +353,8 @@ struct vg_store_filter {
  *   {"results": [{measurement_uid, report_id, measurement_start_time ("2026-11-29T11:13:46Z"),
  * input (or null), domain, probe_cc, probe_asn ("AS0"), test_name, software_name,
  * software_version, x_verdict, x_cause (or null), blocking (null, false or string), accessible
- * (null or bool), provenance}, ...], "next_cursor": string, or null on the last page}
+ * (null or bool), provenance, x_analyzer (or null), x_evidence (or null)}, ...], "next_cursor":
+ * string, or null on the last page}
  * (docs/api.md) Errors:
  * VG_EINVAL (bad filter, limit or cursor), VG_STORE_EUNAVAIL.
  */

@@ -70,9 +70,9 @@ static const struct vg__wsql {
     [VG__W_MEAS] = {"INSERT INTO measurements (measurement_uid, idem_key, report_id,"
                     " measurement_start_time, input, domain, probe_cc, probe_asn, test_name,"
                     " software_name, software_version, x_verdict, x_cause, blocking, accessible,"
-                    " received, raw_len, raw, provenance) VALUES ",
+                    " received, raw_len, raw, provenance, x_analyzer, x_evidence) VALUES ",
                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-                    " $18, $19)",
+                    " $18, $19, $20, $21)",
                     " ON CONFLICT DO NOTHING RETURNING measurement_uid", VG__MEAS_COLS},
     [VG__W_AGG_HOUR] = {"INSERT INTO agg_hourly (hour_start, domain, probe_cc, probe_asn,"
                         " x_verdict, provenance, n) VALUES ",
@@ -188,6 +188,7 @@ struct vg__aggkey {
     int64_t t;
     const struct vg_store_meas *m;
     unsigned dims;
+    int delta; /* +1 a new row; reanalysis: -1 the old verdict, +1 the new */
 };
 
 static int
@@ -224,7 +225,7 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
     for (size_t i = 0; i < n; i++) {
         if (w[i].is_new) {
             ak[na++] = (struct vg__aggkey){w[i].m->start_time - w[i].m->start_time % r->period,
-                                           w[i].m, r->dims};
+                                           w[i].m, r->dims, 1};
         }
     }
     qsort(ak, na, sizeof(*ak), vg__cmp_agg);
@@ -251,6 +252,90 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
         k++;
     }
     return vg__store_write_rows(s, r->wsql, k, p, NULL, NULL);
+}
+
+/* Deletes of count rows fallen to 0, by key, in the order of the upserts' parameters. */
+static const char *const vg__sql_agg_zero[] = {
+    [VG__W_AGG_HOUR] = "DELETE FROM agg_hourly WHERE hour_start = $1 AND domain = $2 AND"
+                       " probe_cc = $3 AND probe_asn = $4 AND x_verdict = $5 AND provenance = $6"
+                       " AND n <= 0",
+    [VG__W_AGG_NET] = "DELETE FROM agg_daily_net WHERE day_start = $1 AND probe_cc = $2 AND"
+                      " probe_asn = $3 AND x_verdict = $4 AND provenance = $5 AND n <= 0",
+    [VG__W_AGG_DOMAIN] = "DELETE FROM agg_daily_domain WHERE day_start = $1 AND domain = $2 AND"
+                         " x_verdict = $3 AND provenance = $4 AND n <= 0",
+    [VG__W_AGG_CC_DOMAIN] = "DELETE FROM agg_daily_cc_domain WHERE day_start = $1 AND domain = $2"
+                            " AND probe_cc = $3 AND x_verdict = $4 AND provenance = $5 AND n <= 0",
+};
+
+/* One count table's deltas: merged per key, upserted in key order, emptied rows deleted. */
+static int
+vg__rollup_deltas(struct vg_store *s, const struct vg__rollup *r,
+                  const struct vg_store_meas *const *m, const int *delta, size_t n,
+                  struct vg__aggkey *ak, struct vg__val *p, struct vg__val *z)
+{
+    size_t na = 0, np = 0, nz = 0, k = 0, width = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        ak[na++] = (struct vg__aggkey){m[i]->start_time - m[i]->start_time % r->period, m[i],
+                                       r->dims, delta[i]};
+    }
+    qsort(ak, na, sizeof(*ak), vg__cmp_agg);
+    for (size_t i = 0, j; i < na; i = j) {
+        const struct vg_store_meas *x = ak[i].m;
+        int64_t t = ak[i].t;
+        size_t start = np;
+        int sum = 0;
+
+        for (j = i; j < na && vg__cmp_agg(&ak[j], &ak[i]) == 0; j++) {
+            sum += ak[j].delta;
+        }
+        if (sum == 0) {
+            continue;
+        }
+        p[np++] = vg__store_int(t);
+        if (r->dims & VG__DIM_DOMAIN) {
+            p[np++] = vg__store_text(x->domain);
+        }
+        if (r->dims & VG__DIM_CC) {
+            p[np++] = vg__store_text(x->probe_cc);
+        }
+        if (r->dims & VG__DIM_ASN) {
+            p[np++] = vg__store_int(x->probe_asn);
+        }
+        p[np++] = vg__store_text(x->x_verdict);
+        p[np++] = vg__store_text(x->provenance);
+        width = np - start;
+        if (sum < 0) {
+            memcpy(z + nz * width, p + start, width * sizeof(*p));
+            nz++;
+        }
+        p[np++] = vg__store_int(sum);
+        k++;
+    }
+    VG_TRY(vg__store_write_rows(s, r->wsql, k, p, NULL, NULL));
+    if (nz > 0) {
+        VG_TRY(s->ops->run(s->wconn, vg__sql_agg_zero[r->wsql], VG__RUN_CACHE, nz, width, z, NULL,
+                           NULL));
+    }
+    return 0;
+}
+
+int
+vg__store_count_deltas(struct vg_store *s, const struct vg_store_meas *const *m, const int *delta,
+                       size_t n)
+{
+    struct vg__aggkey *ak = vg_xcalloc(n > 0 ? n : 1, sizeof(*ak));
+    struct vg__val *p = vg_xcalloc(n * 7 + 1, sizeof(*p));
+    struct vg__val *z = vg_xcalloc(n * 7 + 1, sizeof(*z));
+    int rc = 0;
+
+    for (size_t r = 0; rc == 0 && r < vg__store_n_rollups; r++) {
+        rc = vg__rollup_deltas(s, &vg__store_rollups[r], m, delta, n, ak, p, z);
+    }
+    VG_FREE(ak);
+    VG_FREE(p);
+    VG_FREE(z);
+    return rc;
 }
 
 /* One latest state a new row updates: its target in one scope, at its trusted time. */

@@ -136,7 +136,7 @@ int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, i
 /* ---------------------------------------------------------------------------------------- */
 /* The store object (store.c) */
 
-#define VG__MEAS_COLS        19 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
+#define VG__MEAS_COLS        21 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
 #define VG__TARGET_COLS      9  /* parameters of a latest-state row (vg__wsql[VG__W_TARGET]) */
 #define VG__SCOPES_MAX       3  /* latest states a measurement updates: all, trusted, its own */
 #define VG__QUERY_MAX_PARAMS 16 /* parameters of a dynamic query (struct vg__query) */
@@ -260,7 +260,10 @@ enum vg__job_kind {
     VG__JOB_INSERT,
     VG__JOB_REPORT_OPEN,
     VG__JOB_REPORT_CLOSE,
+    VG__JOB_REANALYZE, /* one batch of a reanalysis: always a transaction of its own */
 };
+
+struct vg__reanalyze_job; /* store_reanalyze.c */
 
 /* One write call waiting for the writer; lives on the caller's stack, everything borrowed. */
 struct vg__job {
@@ -272,6 +275,8 @@ struct vg__job {
     size_t *zlen;
     char (*uids)[VG_UID_MAX]; /* results: one per row */
     int64_t received_us;
+    /* reanalysis */
+    struct vg__reanalyze_job *ra;
     /* reports */
     const struct vg_store_report *rep;
     const char *report_id;
@@ -298,6 +303,15 @@ struct vg__wrow {
     bool is_new;
     bool found;
 };
+
+/* Queue job for the writer and wait until it is done: its outcome (store_writer.c). */
+int vg__store_submit(struct vg_store *s, struct vg__job *job);
+/* The transaction of a VG__JOB_REANALYZE job (store_reanalyze.c): 0 once committed. */
+VG_MUST_USE int vg__store_reanalyze_txn(struct vg_store *s, struct vg__job *job);
+/* Add delta[i] (+1 or -1) to the counts of m[i] in every count table, merged per key and
+ * written in key order; rows that fall to 0 are deleted (store_derive.c). */
+VG_MUST_USE int vg__store_count_deltas(struct vg_store *s, const struct vg_store_meas *const *m,
+                                       const int *delta, size_t n);
 
 /* The writer thread (arg: the store). */
 void *vg__store_writer_main(void *arg);

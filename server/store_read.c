@@ -434,7 +434,7 @@ vg__on_list_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     json_t *o, *blocking;
 
     (void)set;
-    if (ncols != 15 || c[0].t != VG__TEXT || c[2].t != VG__INT) {
+    if (ncols != 17 || c[0].t != VG__TEXT || c[2].t != VG__INT) {
         return VG_EINTERNAL;
     }
     if (json_array_size(l->results) == l->limit) {
@@ -465,6 +465,10 @@ vg__on_list_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     json_object_set_new(o, VG_REC_KEY_ACCESSIBLE,
                         c[13].t == VG__INT ? json_boolean(c[13].i) : json_null());
     json_object_set_new(o, "provenance", vg__store_jtext(&c[14]));
+    /* who decided x_verdict ("probe", an analyser's version, null) and the analyser's evidence
+     * (null for vigie's probe: its evidence is the measurement's test_keys.x_evidence) */
+    json_object_set_new(o, VG_REC_KEY_X_ANALYZER, vg__store_jtext(&c[15]));
+    json_object_set_new(o, VG_REC_KEY_X_EVIDENCE, vg__store_jtext(&c[16]));
     json_array_append_new(l->results, o);
     l->last_t = c[2].i;
     vg__store_copy_text(&c[0], l->last_uid, sizeof(l->last_uid));
@@ -506,8 +510,8 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
     vg__store_q_add(&l->q,
                     "SELECT measurement_uid, report_id, measurement_start_time, input, domain,"
                     " probe_cc, probe_asn, test_name, software_name, software_version,"
-                    " x_verdict, x_cause, blocking, accessible, provenance FROM measurements"
-                    " WHERE 1 = 1");
+                    " x_verdict, x_cause, blocking, accessible, provenance, x_analyzer,"
+                    " x_evidence FROM measurements WHERE 1 = 1");
     /* the SQL column (the measurement's field has the same name) */
     vg__store_q_filters(&l->q, f, "measurement_start_time", f != NULL ? f->since : 0, true, true);
     if (cur != NULL) {
@@ -537,6 +541,45 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
     }
     json_decref(l->results);
     json_decref(cur);
+    VG_FREE(l);
+    return rc;
+}
+
+static int
+vg__row_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    static const char sql[] =
+        "SELECT measurement_uid, report_id, measurement_start_time, input, domain, probe_cc,"
+        " probe_asn, test_name, software_name, software_version, x_verdict, x_cause, blocking,"
+        " accessible, provenance, x_analyzer, x_evidence FROM measurements"
+        " WHERE measurement_uid = $1";
+    struct vg__list_q *l = arg;
+    struct vg__val p = vg__store_text(l->last_uid);
+
+    json_array_clear(l->results);
+    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__on_list_row, l);
+}
+
+int
+vg_store_get_row(struct vg_store *s, const char *uid, json_t **out)
+{
+    struct vg__list_q *l;
+    int rc;
+
+    *out = NULL;
+    VG_ENSURE(uid != NULL && strlen(uid) < VG_UID_MAX, VG_EINVAL);
+    l = vg_xcalloc(1, sizeof(*l));
+    l->limit = 1;
+    snprintf(l->last_uid, sizeof(l->last_uid), "%s", uid);
+    l->results = json_array();
+    rc = vg__store_read(s, vg__row_fn, l);
+    if (rc == 0 && json_array_size(l->results) == 0) {
+        rc = VG_STORE_ENOTFOUND;
+    }
+    if (rc == 0) {
+        *out = json_incref(json_array_get(l->results, 0));
+    }
+    json_decref(l->results);
     VG_FREE(l);
     return rc;
 }

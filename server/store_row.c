@@ -273,8 +273,16 @@ vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, 
     vg__store_url_domain(row->input, row->domain, sizeof(row->domain));
     memcpy(row->software_name, sum.software_name, sizeof(row->software_name));
     memcpy(row->software_version, sum.software_version, sizeof(row->software_version));
-    snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(sum.verdict));
-    memcpy(row->x_cause, sum.x_cause, sizeof(row->x_cause));
+    if (sum.has_verdict && strcmp(sum.software_name, VG_SOFTWARE_NAME) == 0) {
+        /* vigie's probe decided: kept as it is */
+        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(sum.verdict));
+        memcpy(row->x_cause, sum.x_cause, sizeof(row->x_cause));
+        snprintf(row->x_analyzer, sizeof(row->x_analyzer), "%s", VG_STORE_ANALYZER_PROBE);
+    } else {
+        /* anything else is vigie's to analyse (vg_store_meas_set_analysis): never a relabel of
+         * OONI's blocking/accessible, nor a verdict another software wrote */
+        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(VG_VERDICT_UNKNOWN));
+    }
     memcpy(row->blocking, sum.blocking, sizeof(row->blocking));
     row->accessible = sum.accessible;
 
@@ -363,6 +371,29 @@ vg_store_meas_from_obj(json_t *obj, const char *json, size_t len, int64_t receiv
 }
 
 bool
+vg_store_meas_needs_analysis(const struct vg_store_meas *row)
+{
+    return row->x_analyzer[0] == '\0';
+}
+
+void
+vg_store_meas_set_analysis(struct vg_store_meas *row, const struct vg_analysis *a)
+{
+    row->x_cause[0] = '\0';
+    row->x_evidence[0] = '\0';
+    row->x_analyzer[0] = '\0';
+    snprintf(row->x_verdict, sizeof(row->x_verdict), "%s",
+             vg_verdict_name(a->analysed ? a->verdict : VG_VERDICT_UNKNOWN));
+    if (!a->analysed) {
+        return;
+    }
+    /* The analyser's words are ASCII it wrote; cut to the columns' bounds all the same. */
+    (void)vg_strlcpy(row->x_cause, a->cause, sizeof(row->x_cause));
+    (void)vg_strlcpy(row->x_evidence, a->evidence, sizeof(row->x_evidence));
+    (void)vg_strlcpy(row->x_analyzer, VG_ANALYZER_VERSION, sizeof(row->x_analyzer));
+}
+
+bool
 vg__store_terminated(const char *s, size_t cap)
 {
     return memchr(s, '\0', cap) != NULL;
@@ -385,6 +416,8 @@ vg__store_row_valid(const struct vg_store_meas *m)
                   vg__store_terminated(m->software_version, sizeof(m->software_version)) &&
                   vg__store_terminated(m->x_verdict, sizeof(m->x_verdict)) &&
                   vg__store_terminated(m->x_cause, sizeof(m->x_cause)) &&
+                  vg__store_terminated(m->x_analyzer, sizeof(m->x_analyzer)) &&
+                  vg__store_terminated(m->x_evidence, sizeof(m->x_evidence)) &&
                   vg__store_terminated(m->blocking, sizeof(m->blocking)),
               VG_EINVAL);
     VG_ENSURE(strlen(m->probe_cc) == 2 && vg__store_verdict_ok(m->x_verdict), VG_EINVAL);

@@ -191,6 +191,8 @@ vg__wrow_params(const struct vg__wrow *w, struct vg__val *p)
     p[16] = vg__store_int((int64_t)m->raw_len);
     p[17] = (struct vg__val){.t = VG__BLOB, .p = (const char *)w->z, .len = w->zlen};
     p[18] = vg__store_text(m->provenance);
+    p[19] = vg__store_text_or_null(m->x_analyzer);
+    p[20] = vg__store_text_or_null(m->x_evidence);
     return 0;
 }
 

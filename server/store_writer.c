@@ -45,7 +45,8 @@ vg__txn_retry(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
             }
             fresh = true;
         }
-        rc = vg__store_txn(s, jobs, res);
+        rc = jobs->kind == VG__JOB_REANALYZE ? vg__store_reanalyze_txn(s, jobs)
+                                             : vg__store_txn(s, jobs, res);
         if (rc == VG_STORE_EUNAVAIL) {
             /* Reconnect on next use. If this connection had been idle, it may just have gone
              * stale: one more go on a new one. A commit whose outcome was lost is harmless to
@@ -117,7 +118,8 @@ vg__store_writer_main(void *arg)
         /* Everything queued while the previous transaction ran, up to batch_max rows. */
         group = last = s->head;
         rows = group->n;
-        while (last->next != NULL && rows + last->next->n <= s->o.batch_max) {
+        while (last->next != NULL && group->kind != VG__JOB_REANALYZE &&
+               last->next->kind != VG__JOB_REANALYZE && rows + last->next->n <= s->o.batch_max) {
             last = last->next;
             rows += last->n;
             njobs++;
@@ -151,7 +153,7 @@ vg__store_writer_main(void *arg)
 }
 
 /* Queue job for the writer and wait until it is done. */
-static int
+int
 vg__store_submit(struct vg_store *s, struct vg__job *job)
 {
     pthread_cond_init(&job->cv, NULL);

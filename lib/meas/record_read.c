@@ -161,23 +161,7 @@ vg__rec_read_outcome(struct vg__rec_rd *x, json_t *tk, struct vg_rec_summary *s)
     return 0;
 }
 
-/* The verdict OONI's probes imply by their fields (docs/storage.md). */
-static enum vg_verdict
-vg__rec_ooni_verdict(const struct vg_rec_summary *s)
-{
-    if (s->blocking[0] != '\0' && strcmp(s->blocking, "false") != 0) {
-        return VG_VERDICT_BLOCKED;
-    }
-    if (s->accessible == 1) {
-        return VG_VERDICT_ACCESSIBLE;
-    }
-    if (strcmp(s->blocking, "false") == 0 && s->accessible == 0) {
-        return VG_VERDICT_DOWN;
-    }
-    return VG_VERDICT_UNKNOWN;
-}
-
-/* test_keys: blocking, accessible, x_cause and x_verdict (or the verdict OONI's fields imply). */
+/* test_keys: blocking, accessible (OONI's, kept as they are), x_cause and x_verdict. */
 static int
 vg__rec_read_test_keys(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s)
 {
@@ -209,9 +193,7 @@ vg__rec_read_test_keys(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s
             s->verdict = VG_VERDICT_UNKNOWN;
         }
     }
-    if (!has_verdict) {
-        s->verdict = vg__rec_ooni_verdict(s);
-    }
+    s->has_verdict = has_verdict;
     return 0;
 }
 
@@ -265,5 +247,6 @@ vg_rec_scrub_probe_ip(json_t *m)
 const char *
 vg_rec_evidence(json_t *m)
 {
-    return json_string_value(json_object_get(json_object_get(m, "test_keys"), "x_evidence"));
+    return json_string_value(
+        json_object_get(json_object_get(m, VG__REC_KEY_TEST_KEYS), VG_REC_KEY_X_EVIDENCE));
 }

@@ -37,6 +37,9 @@
 #define VG_REC_KEY_X_CAUSE    "x_cause"
 #define VG_REC_KEY_BLOCKING   "blocking"
 #define VG_REC_KEY_ACCESSIBLE "accessible"
+/* Members of test_keys vigie's analysis writes (vigie analyze), echoed by the collector's rows. */
+#define VG_REC_KEY_X_EVIDENCE "x_evidence"
+#define VG_REC_KEY_X_ANALYZER "x_analyzer"
 
 /* Bounds of the fields read (bytes, without the NUL): a longer value is refused (VG_ETOOBIG). */
 #define VG_REC_NAME_MAX      64   /* test_name, software_name/_version, x_cause, blocking */
@@ -57,7 +60,8 @@ struct vg_rec_summary {
     char software_version[VG_REC_NAME_MAX + 1]; /* printable ASCII; "" when none */
     bool has_id;                                /* the measurement has an "id" */
     char id[VG_REC_ID_MAX + 1];         /* OONI df-000 "id" (a UUID4): printable ASCII, no space */
-    enum vg_verdict verdict;            /* test_keys.x_verdict, or what OONI's fields imply */
+    bool has_verdict;                   /* test_keys.x_verdict is present (a string) */
+    enum vg_verdict verdict;            /* test_keys.x_verdict; unknown when absent or unnamed */
     char x_cause[VG_REC_NAME_MAX + 1];  /* printable ASCII, no space; "" when null */
     char blocking[VG_REC_NAME_MAX + 1]; /* "" when null, "false", "true", or OONI's word */
     int accessible;                     /* test_keys.accessible: -1 null, 0 false, 1 true */
@@ -67,9 +71,9 @@ struct vg_rec_summary {
  * Read the summary of measurement m (untrusted; NULL or not an object is refused).
  * Required: test_name, probe_cc, probe_asn ("AS<number>"), measurement_start_time
  * ("YYYY-MM-DD hh:mm:ss", util/timefmt.h). A missing or null optional field reads as "".
- * When test_keys.x_verdict is missing (OONI's own probes) the verdict is the one blocking and
- * accessible imply: a blocking word -> blocked, accessible true -> accessible, blocking false and
- * accessible false -> down, else unknown; an x_verdict that names no verdict is unknown.
+ * The verdict is test_keys.x_verdict (has_verdict); when it is missing (OONI's own probes) it is
+ * unknown, never what OONI's blocking/accessible say (those stay OONI's fields: the collector
+ * asks vg_analyze for vigie's verdict); an x_verdict that names no verdict is unknown.
  * 0, or VG_EPROTO (a field missing, of the wrong type or form) / VG_ETOOBIG (a field over its
  * bound) with err (may be NULL) saying which field; out is then zeroed.
  */

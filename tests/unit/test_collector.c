@@ -440,6 +440,79 @@ test_csv(void **state)
     json_decref(tot);
 }
 
+/* OONI's measurement of meas_ok's shape: another software, OONI's label, no x_verdict. */
+static const char meas_ooni[] =
+    "{\"data_format_version\":\"0.2.0\",\"input\":\"https://example.org/\","
+    "\"measurement_start_time\":\"2026-03-01 10:00:05\",\"probe_asn\":\"AS30722\","
+    "\"probe_cc\":\"IT\",\"probe_ip\":\"127.0.0.1\",\"report_id\":\"\","
+    "\"software_name\":\"ooniprobe\",\"software_version\":\"3.20.0\",\"test_name\":"
+    "\"web_connectivity\",\"test_start_time\":\"2026-03-01 10:00:00\",\"test_version\":"
+    "\"0.4.1\",\"test_keys\":{\"blocking\":\"dns\",\"accessible\":false,\"queries\":[],"
+    "\"tcp_connect\":[],\"requests\":[],\"x_verdict\":\"accessible\"}}";
+
+/* Ingest's analysis (vg_ingest_analyze): vigie's probe kept, anything else vg_analyze's, the
+ * measurement's text untouched, OONI's fields kept as OONI's. */
+static void
+test_analysis(void **state)
+{
+    struct vg_analyzer *a = vg_analyzer_new();
+    struct vg_analysis an;
+    struct vg_ingest u;
+    char err[512], *before, *other;
+
+    (void)state;
+    assert_non_null(a);
+    /* vigie's probe: its verdict, analyser "probe", nothing analysed */
+    assert_int_equal(vg_ingest_parse_meas(meas_ok, strlen(meas_ok), NULL, 1, &u, err, sizeof(err)),
+                     0);
+    assert_false(vg_ingest_analyze(&u, a));
+    assert_string_equal(u.row.x_verdict, "blocked");
+    assert_string_equal(u.row.x_cause, "dns.nxdomain");
+    assert_string_equal(u.row.x_analyzer, VG_STORE_ANALYZER_PROBE);
+    assert_string_equal(u.row.x_evidence, "");
+    vg_ingest_cleanup(&u);
+
+    /* OONI's: what vg_analyze says of the stored text, which stays as it was; its own
+     * x_verdict and OONI's label are not vigie's verdict */
+    assert_int_equal(
+        vg_ingest_parse_meas(meas_ooni, strlen(meas_ooni), NULL, 1, &u, err, sizeof(err)), 0);
+    assert_string_equal(u.row.x_verdict, "unknown");
+    assert_string_equal(u.row.blocking, "dns");
+    before = strdup(u.text);
+    assert_int_equal(vg_analyze(a, u.text, u.len, VG_ANALYZE_NO_LINE, &an, err, sizeof(err)), 0);
+    assert_true(an.analysed);
+    assert_true(vg_ingest_analyze(&u, a));
+    assert_string_equal(u.text, before);
+    assert_string_equal(u.row.x_verdict, vg_verdict_name(an.verdict));
+    assert_string_equal(u.row.x_cause, an.cause);
+    assert_string_equal(u.row.x_evidence, an.evidence);
+    assert_string_equal(u.row.x_analyzer, VG_ANALYZER_VERSION);
+    assert_string_equal(u.row.blocking, "dns");
+    assert_int_equal(u.row.accessible, 0);
+    free(before);
+    vg_ingest_cleanup(&u);
+
+    /* a test vigie has no rules for: unknown, no analyser */
+    other = strdup(meas_ooni);
+    memcpy(strstr(other, "web_connectivity"), "dnscheck\",\"x\":\"yz", 16);
+    assert_int_equal(vg_ingest_parse_meas(other, strlen(other), NULL, 1, &u, err, sizeof(err)), 0);
+    assert_string_equal(u.row.test_name, "dnscheck");
+    assert_true(vg_ingest_analyze(&u, a));
+    assert_string_equal(u.row.x_verdict, "unknown");
+    assert_string_equal(u.row.x_analyzer, "");
+    assert_string_equal(u.row.x_cause, "");
+    vg_ingest_cleanup(&u);
+    free(other);
+
+    /* no analyser given: left for later */
+    assert_int_equal(
+        vg_ingest_parse_meas(meas_ooni, strlen(meas_ooni), NULL, 1, &u, err, sizeof(err)), 0);
+    assert_false(vg_ingest_analyze(&u, NULL));
+    assert_true(vg_store_meas_needs_analysis(&u.row));
+    vg_ingest_cleanup(&u);
+    vg_analyzer_free(a);
+}
+
 int
 main(void)
 {
@@ -453,6 +526,7 @@ main(void)
         cmocka_unit_test(test_apply_policy),
         cmocka_unit_test(test_api_params),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_analysis),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -285,18 +285,19 @@ test_from_json_ooni_verdicts(void **state)
     struct vg_store_meas r;
 
     (void)state;
-    /* OONI probes have no x_verdict: it follows from blocking / accessible */
+    /* OONI probes have no x_verdict: OONI's blocking / accessible stay OONI's fields, and the
+     * verdict waits for vigie's analysis (unknown, no analyser): never a relabel (issue 14) */
     assert_int_equal(
         from("{" BASE ",\"test_keys\":{\"blocking\":\"dns\",\"accessible\":false}}", &r), 0);
-    assert_string_equal(r.x_verdict, "blocked");
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_true(vg_store_meas_needs_analysis(&r));
     assert_string_equal(r.blocking, "dns");
     assert_int_equal(r.accessible, 0);
     assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":false,\"accessible\":true}}", &r),
                      0);
-    assert_string_equal(r.x_verdict, "accessible");
-    assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":false,\"accessible\":false}}", &r),
-                     0);
-    assert_string_equal(r.x_verdict, "down");
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_string_equal(r.blocking, "false");
+    assert_int_equal(r.accessible, 1);
     assert_int_equal(from("{" BASE ",\"test_keys\":{\"blocking\":null,\"accessible\":null}}", &r),
                      0);
     assert_string_equal(r.x_verdict, "unknown");
@@ -306,12 +307,31 @@ test_from_json_ooni_verdicts(void **state)
     assert_string_equal(r.x_verdict, "unknown");
     assert_false(r.has_input);
     assert_string_equal(r.domain, "");
-    /* a verdict vigie does not know (a newer probe) is unknown, not an error */
-    assert_int_equal(from("{" BASE ",\"test_keys\":{\"x_verdict\":\"weird\"}}", &r), 0);
+    /* vigie's probe: its verdict is kept (a verdict vigie does not know, from a newer probe, is
+     * unknown, not an error) */
+    assert_int_equal(from("{" BASE ",\"software_name\":\"vigie\",\"test_keys\":{\"x_verdict\":"
+                          "\"weird\"}}",
+                          &r),
+                     0);
     assert_string_equal(r.x_verdict, "unknown");
-    assert_int_equal(from("{" BASE ",\"test_keys\":{\"x_verdict\":\"down\",\"x_cause\":null}}", &r),
+    assert_string_equal(r.x_analyzer, VG_STORE_ANALYZER_PROBE);
+    assert_int_equal(from("{" BASE ",\"software_name\":\"vigie\",\"test_keys\":{\"x_verdict\":"
+                          "\"down\",\"x_cause\":null}}",
+                          &r),
                      0);
     assert_string_equal(r.x_verdict, "down");
+    assert_false(vg_store_meas_needs_analysis(&r));
+    /* another software's x_verdict and x_cause are not vigie's: analysed again */
+    assert_int_equal(from("{" BASE ",\"software_name\":\"miniooni\",\"test_keys\":{\"x_verdict\":"
+                          "\"blocked\",\"x_cause\":\"dns.nxdomain\"}}",
+                          &r),
+                     0);
+    assert_string_equal(r.x_verdict, "unknown");
+    assert_string_equal(r.x_cause, "");
+    assert_true(vg_store_meas_needs_analysis(&r));
+    /* vigie without x_verdict: analysed too */
+    assert_int_equal(from("{" BASE ",\"software_name\":\"vigie\",\"test_keys\":{}}", &r), 0);
+    assert_true(vg_store_meas_needs_analysis(&r));
     /* 'T' and 'Z' forms of the time; leap day */
     assert_int_equal(from("{\"test_name\":\"x\",\"probe_cc\":\"ZZ\",\"probe_asn\":\"AS0\","
                           "\"measurement_start_time\":\"2024-02-29T23:59:59Z\"}",
@@ -596,6 +616,17 @@ teardown(void **state)
 }
 
 static void
+teardown_check(struct vg_store *s)
+{
+    char err[512];
+    int rc = vg_store_integrity_check(s, err, sizeof(err));
+
+    if (rc != 0) {
+        fail_msg("integrity check: %s: %s", vg_store_strerror(rc), err);
+    }
+}
+
+static void
 put(struct vg_store *s, const struct m *m, char *uid_out)
 {
     struct row w;
@@ -754,7 +785,9 @@ test_migration_upgrade(void **state)
 
     assert_int_equal(vg_store_open(g_spec, &strict, &s2, err, sizeof(err)), VG_STORE_ESCHEMA);
     *state = s2 = open_store(NULL);
-    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 3);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 4);
+    /* version 4: vigie's rows keep their probe's verdict */
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements WHERE x_analyzer = 'probe'"), 4);
     /* version 2: the daily tables, from the hourly one; version 3: all of it anonymous */
     assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_domain"), 4);
     assert_int_equal(raw_scalar("SELECT SUM(n) FROM agg_daily_net"), 4);
@@ -791,6 +824,154 @@ test_migration_upgrade(void **state)
                      0);
     assert_true(rep.legacy);
     assert_string_equal(rep.provenance, "anonymous");
+}
+
+/* One reanalysed row for vg_store_reanalyze_apply: the new verdict of old. */
+static void
+reverdict(struct vg_store_meas *now, const char *verdict)
+{
+    memset(now, 0, sizeof(*now));
+    snprintf(now->x_verdict, sizeof(now->x_verdict), "%s", verdict);
+    snprintf(now->x_evidence, sizeof(now->x_evidence), "reanalysed");
+    snprintf(now->x_analyzer, sizeof(now->x_analyzer), "%s", VG_ANALYZER_VERSION);
+}
+
+/*
+ * A database at version 3, as the collector of issue 13 left it: a row of vigie's probe and two
+ * rows of OONI's probes whose verdict was the relabel of their blocking ("blocked"). Opening it
+ * migrates to version 4 in place: the probe's row is 'probe', OONI's 'ooni-label', and the
+ * store stays sound. Then the store's part of a reanalysis pass: one batch (the position saved),
+ * resumed, a row another pass changed first left alone, the counts and latest states moved.
+ */
+static void
+test_migration_v4_reanalyze(void **state)
+{
+    struct vg_store *s;
+    struct m vm = {"https://v.example/", "IT", 7, "2026-11-28 10:00:00", "blocked", "v1", 1};
+    struct m o1 = {"https://o1.example/", "IT", 7, "2026-11-28 11:00:00", "accessible", "o1", 2};
+    struct m o2 = {"https://o2.example/", "IT", 7, "2026-11-28 12:00:00", "accessible", "o2", 3};
+    struct vg_store_reanalyze_sel sel = {VG_ANALYZER_VERSION, false, 0};
+    struct vg_store_reanalyze_stats st;
+    struct vg_store_reverdict v[2];
+    struct vg_store_meas now[2];
+    struct vg_store_stale *rows;
+    struct vg_store_pass pass;
+    char uid[3][VG_UID_MAX], sql[1024];
+    size_t n;
+
+    vg_store_close(*state);
+    *state = NULL;
+    backend_reset();
+    for (int ver = 1; ver <= 3; ver++) {
+        old_schema(ver);
+    }
+    for (size_t k = 0; k < vg__migrations[2].n_post; k++) {
+        char *st3 = vg__mig_expand(&vg__migrations[2].post[k], g_is_pg ? VG__PG : VG__SQLITE);
+
+        if (st3 != NULL) {
+            raw_exec(st3);
+            free(st3);
+        }
+    }
+    old_row(&vm, "", 1795910400000000LL, uid[0]);
+    old_row(&o1, "", 1795910400000000LL, uid[1]);
+    old_row(&o2, "", 1795910400000000LL, uid[2]);
+    /* OONI's rows: stored with the verdict their blocking implied */
+    snprintf(sql, sizeof(sql),
+             "UPDATE measurements SET software_name = 'ooniprobe', x_verdict = 'blocked',"
+             " x_cause = NULL WHERE measurement_uid IN ('%s', '%s')",
+             uid[1], uid[2]);
+    raw_exec(sql);
+    raw_exec("INSERT INTO agg_hourly SELECT measurement_start_time - measurement_start_time % 3600,"
+             " domain, probe_cc, probe_asn, x_verdict, provenance, COUNT(*) FROM measurements"
+             " GROUP BY 1, 2, 3, 4, 5, 6");
+    raw_exec("INSERT INTO agg_daily_net (day_start, probe_cc, probe_asn, x_verdict, provenance,"
+             " n) SELECT hour_start - hour_start % 86400, probe_cc, probe_asn, x_verdict,"
+             " provenance, SUM(n) FROM agg_hourly GROUP BY 1, 2, 3, 4, 5");
+    raw_exec("INSERT INTO agg_daily_domain (day_start, domain, x_verdict, provenance, n) SELECT"
+             " hour_start - hour_start % 86400, domain, x_verdict, provenance, SUM(n) FROM"
+             " agg_hourly GROUP BY 1, 2, 3, 4");
+    raw_exec("INSERT INTO agg_daily_cc_domain (day_start, domain, probe_cc, x_verdict, provenance,"
+             " n) SELECT hour_start - hour_start % 86400, domain, probe_cc, x_verdict, provenance,"
+             " SUM(n) FROM agg_hourly GROUP BY 1, 2, 3, 4, 5");
+    for (int sc = 0; sc < 2; sc++) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO targets SELECT '%s', input, probe_cc, probe_asn, domain, x_verdict,"
+                 " x_cause, measurement_start_time, measurement_start_time, NULL, measurement_uid"
+                 " FROM measurements",
+                 sc == 0 ? "*" : "anonymous");
+        raw_exec(sql);
+    }
+
+    *state = s = open_store(NULL);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 4);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM measurements WHERE x_analyzer = 'probe' AND"
+             " measurement_uid = '%s'",
+             uid[0]);
+    assert_int_equal(raw_scalar(sql), 1);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements WHERE x_analyzer ="
+                                " '" VG_STORE_ANALYZER_LEGACY "' AND software_name = 'ooniprobe'"),
+                     2);
+    teardown_check(s);
+
+    /* one batch of one row: the position is saved */
+    assert_int_equal(vg_store_reanalyze_begin(s, &sel, false, &pass), 0);
+    assert_false(pass.resumed);
+    assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 1, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].measurement_uid, uid[1]);
+    assert_string_equal(rows[0].x_verdict, "blocked");
+    assert_string_equal(rows[0].x_analyzer, VG_STORE_ANALYZER_LEGACY);
+    reverdict(&now[0], "accessible");
+    v[0] = (struct vg_store_reverdict){&rows[0], &now[0]};
+    assert_int_equal(vg_store_reanalyze_apply(s, &pass, v, 1, rows[0].start_time,
+                                              rows[0].measurement_uid, false, &st),
+                     0);
+    assert_int_equal(st.changed, 1);
+    assert_int_equal(st.moved[VG_VERDICT_BLOCKED][VG_VERDICT_ACCESSIBLE], 1);
+    assert_int_equal(st.targets, 2);
+    vg_store_stale_free(rows, n);
+    target_is(s, o1.input, "IT", "accessible", "2026-11-28T11:00:00Z", "2026-11-28T11:00:00Z");
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM reanalyze_progress"), 1);
+    teardown_check(s);
+
+    /* resumed: the next row only; another pass changed it first: left alone */
+    assert_int_equal(vg_store_reanalyze_begin(s, &sel, false, &pass), 0);
+    assert_true(pass.resumed);
+    assert_int_equal(pass.examined, 1);
+    assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 10, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].measurement_uid, uid[2]);
+    snprintf(rows[0].x_verdict, sizeof(rows[0].x_verdict), "down"); /* not what is stored */
+    reverdict(&now[1], "intercepted");
+    v[1] = (struct vg_store_reverdict){&rows[0], &now[1]};
+    assert_int_equal(vg_store_reanalyze_apply(s, &pass, &v[1], 1, rows[0].start_time,
+                                              rows[0].measurement_uid, false, &st),
+                     0);
+    assert_int_equal(st.changed, 0);
+    /* as read: done, and the pass forgotten */
+    snprintf(rows[0].x_verdict, sizeof(rows[0].x_verdict), "blocked");
+    assert_int_equal(vg_store_reanalyze_apply(s, &pass, &v[1], 1, rows[0].start_time,
+                                              rows[0].measurement_uid, true, &st),
+                     0);
+    assert_int_equal(st.changed, 1);
+    vg_store_stale_free(rows, n);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM reanalyze_progress"), 0);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM agg_hourly WHERE x_verdict = 'blocked'"), 1);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM agg_daily_net WHERE x_verdict = 'blocked'"),
+                     1);
+    target_is(s, o2.input, "IT", "intercepted", "2026-11-28T12:00:00Z", "2026-11-28T12:00:00Z");
+    /* nothing stale is left; vigie's own row was never read */
+    assert_int_equal(vg_store_reanalyze_begin(s, &sel, false, &pass), 0);
+    assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 10, &rows, &n), 0);
+    assert_int_equal(n, 0);
+    vg_store_stale_free(rows, n);
+    sel.all = true;
+    assert_int_equal(vg_store_reanalyze_begin(s, &sel, false, &pass), 0);
+    assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 10, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    vg_store_stale_free(rows, n);
 }
 
 static void
@@ -1997,6 +2178,7 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_schema_and_reopen),
     BT(test_schema_newer_refused),
     BT(test_migration_upgrade),
+    BT(test_migration_v4_reanalyze),
     BT(test_insert_get_raw),
     BT(test_idempotent_reupload),
     BT(test_big_batch),

@@ -53,4 +53,7 @@ export const targets = (params) => getAll('/api/v1/targets', { ...params, ...sou
 export const measurements = (params) => get('/api/v1/measurements', { ...params, ...sourceParams() });
 export const aggregation = (params) => get('/api/v1/aggregation', { ...params, ...sourceParams() });
 export const measurement = (uid) => get(`/api/v1/measurement/${encodeURIComponent(uid)}`);
+// The stored row: who decided the verdict (x_analyzer) and, for a measurement from elsewhere,
+// vigie's verdict, cause and evidence (docs/api.md); null when it cannot be read.
+export const analysis = (uid) => get(`/api/v1/measurement/${encodeURIComponent(uid)}/analysis`).catch(() => null);
 export const rawUrl = (uid) => `/api/v1/measurement/${encodeURIComponent(uid)}`;

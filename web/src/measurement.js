@@ -227,10 +227,17 @@ function httpSection(tk, control) {
 
 export async function renderMeasurement(main, uid, stale) {
   append(main, h('p', { class: 'muted' }, 'Loading…'));
-  const m = obj(await api.measurement(uid));
+  const [raw, row] = await Promise.all([api.measurement(uid), api.analysis(uid)]);
   if (stale()) return;
   clear(main);
+  const m = obj(raw);
   const tk = obj(m.test_keys);
+  // vigie's verdict: the probe's own (in the measurement), or the collector's analysis of a
+  // measurement from elsewhere (OONI's blocking/accessible are never shown as vigie's verdict).
+  const an = obj(row);
+  const byProbe = !row || an.x_analyzer === 'probe';
+  const v = byProbe ? tk : an;
+  const by = byProbe ? 'vigie probe' : an.x_analyzer ? `vigie analysis (${str(an.x_analyzer)})` : 'not analysed (no rules for this test)';
   const control = obj(tk.control);
   const input = typeof m.input === 'string' ? m.input : null;
 
@@ -239,15 +246,16 @@ export async function renderMeasurement(main, uid, stale) {
       input ? h('a', { href: targetLink(input) }, 'target') : 'target', ' › measurement'),
     h('h1', { class: 'target-title' }, str(input)),
     h('section', { class: 'verdict-box', 'data-testid': 'verdict' },
-      h('p', { class: 'verdict-line' }, badge(tk.x_verdict),
-        tk.x_cause ? h('span', { class: 'cause' }, str(tk.x_cause)) : null),
-      h('p', { class: 'evidence-text', 'data-testid': 'evidence' }, str(tk.x_evidence)),
+      h('p', { class: 'verdict-line' }, badge(v.x_verdict),
+        v.x_cause ? h('span', { class: 'cause' }, str(v.x_cause)) : null),
+      h('p', { class: 'evidence-text', 'data-testid': 'evidence' }, str(v.x_evidence)),
       kv([
+        ['Verdict by', h('span', { 'data-testid': 'analyzer' }, by)],
         ['Measured', timeEl(m.measurement_start_time, true)],
         ['Network', `${str(m.probe_cc)} · ${str(m.probe_asn)}${m.probe_network_name ? ` (${m.probe_network_name})` : ''}`],
         ['Probe', `${str(m.software_name)} ${str(m.software_version)}`],
         ['Trial', str(tk.x_trial)],
-        ['OONI blocking / accessible', `${str(tk.blocking)} / ${str(tk.accessible)}`],
+        ["OONI's own blocking / accessible", `${str(tk.blocking)} / ${str(tk.accessible)}`],
         ['Control', tk.control == null ? h('span', { class: 'muted' }, `none${tk.control_failure ? ` (${str(tk.control_failure)})` : ''}`) : 'yes'],
         ['Measurement', h('code', null, uid)],
         ['Raw JSON', h('a', { href: api.rawUrl(uid), 'data-testid': 'raw-link' }, 'download')],
