@@ -67,6 +67,7 @@ struct vg_json_doc {
     yajl_handle h;
     struct vg_json *root;
     size_t last_end; /* offset past the last string (key or value): the next one opens after it */
+    size_t root_end; /* offset past the root value, once complete */
     const char *key; /* name for the next value inside an object */
     uint32_t key_len;
     unsigned depth;
@@ -455,14 +456,19 @@ vg__json_scalar(struct vg_json_doc *d, enum vg_json_type t)
 static int
 vg__json_on_null(void *ctx)
 {
-    return vg__json_scalar(ctx, VG_JSON_NULL) != NULL;
+    struct vg_json_doc *d = ctx;
+
+    d->root_end = yajl_get_bytes_consumed(d->h); /* kept when at the top */
+    return vg__json_scalar(d, VG_JSON_NULL) != NULL;
 }
 
 static int
 vg__json_on_bool(void *ctx, int b)
 {
-    struct vg_json *n = vg__json_scalar(ctx, VG_JSON_BOOL);
+    struct vg_json_doc *d = ctx;
+    struct vg_json *n = vg__json_scalar(d, VG_JSON_BOOL);
 
+    d->root_end = yajl_get_bytes_consumed(d->h);
     if (n == NULL) {
         return 0;
     }
@@ -481,6 +487,10 @@ vg__json_on_number(void *ctx, const char *s, size_t len)
         return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
     }
     vg__json_link(d, n, VG_JSON_NUMBER);
+    /* a number at the end of the text reaches yajl_complete_parse in yajl's own buffer */
+    d->root_end = (uintptr_t)s - (uintptr_t)d->in < d->in_len
+                      ? (size_t)((uintptr_t)s - (uintptr_t)d->in) + len
+                      : d->in_len;
     t = (char *)(n + 1);
     memcpy(t, s, len);
     t[len] = '\0';
@@ -501,6 +511,7 @@ vg__json_on_string(void *ctx, const unsigned char *s, size_t len)
         return 0;
     }
     vg__json_link(d, n, VG_JSON_STRING);
+    d->root_end = d->last_end;
     n->s = str;
     n->len = slen;
     return 1;
@@ -540,7 +551,7 @@ vg__json_close(void *ctx)
     struct vg_json_doc *d = ctx;
 
     d->depth--;
-    d->stack[d->depth].node->end = yajl_get_bytes_consumed(d->h);
+    d->stack[d->depth].node->end = d->root_end = yajl_get_bytes_consumed(d->h);
     return 1;
 }
 
@@ -625,6 +636,7 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
     d->key_len = 0;
     d->depth = 0;
     d->last_end = 0;
+    d->root_end = 0;
     d->why = NULL;
     d->oom = false;
     if (in == NULL) {
@@ -653,6 +665,17 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
     } else if (st == yajl_status_ok) {
         st = yajl_complete_parse(d->h);
         at = len; /* an error there is the text cut short (or a number at its end) */
+    }
+    /* yajl takes a token cut short after the value (`1 "a`, `{} tru`) for the end of the text */
+    if (st == yajl_status_ok) {
+        for (at = d->root_end;
+             at < len && (in[at] == ' ' || in[at] == '\n' || in[at] == '\r' || in[at] == '\t');
+             at++) {
+        }
+        if (at < len) {
+            st = yajl_status_client_canceled;
+            vg__json_fail(d, "trailing garbage", at);
+        }
     }
     if (st == yajl_status_client_canceled) {
         vg__json_own_error(d, err, errlen);

@@ -384,6 +384,13 @@ test_grammar(void **state)
     refused("\"\v\"", 3, "invalid JSON at byte 1: invalid character");
     refused("{}\0", 3, "invalid JSON at byte 3: trailing garbage");
     refused("{\"a\":1} x", 9, "invalid JSON at byte 9: trailing garbage");
+    /* a token cut short after the value: yajl alone takes it for the end of the text */
+    refused("9\"a ", 4, "invalid JSON at byte 1: trailing garbage");
+    refused("{} \"a", 5, "invalid JSON at byte 3: trailing garbage");
+    refused("[1] tru", 7, "invalid JSON at byte 7");
+    refused("\"x\" \"", 5, "invalid JSON at byte 4: trailing garbage");
+    refused("null 1", 6, "invalid JSON at byte 6: trailing garbage");
+    refused("-1.5 \"\\u", 9, "invalid JSON at byte 8");
     refused("{\"a\":1", 6, "invalid JSON at byte 6: premature EOF");
     /* empty input */
     refused("", 0, "invalid JSON at byte 0: premature EOF");
