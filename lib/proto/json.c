@@ -2,23 +2,31 @@
 /*
  * json.c - the tree reader of lib/proto/json.h on top of yajl 2.1's event parser.
  *
- * yajl lexes and checks the grammar (RFC 8259: no comments, nothing after the value, numbers
- * and literals exact) and calls back once per value; each callback bump-allocates one node (and
- * its string or number text) in the document's arena and links it under the open array or object
- * (a fixed stack of VG_JSON_DEPTH_MAX frames). What yajl lets through that RFC 8259 does not, this
- * file refuses:
- *   - UTF-8: yajl's own check (off here: yajl_dont_validate_strings, it is the slower half of
- *     yajl's work) accepts overlong forms, surrogates and code points past U+10FFFF;
- *     vg__json_utf8_ok checks every string and key strictly (Unicode 15, table 3-7).
- *   - \u escapes: yajl turns a lone high surrogate into '?', a lone low one into CESU-8 bytes and
- *     pairs a high surrogate with any following \u. A string with escapes is decoded again here
- *     from its text in the input (vg__json_unescape), and an unpaired surrogate is an error, as in
- *     jansson.
- *   - whitespace: yajl also skips \v and \f; no JSON text contains either byte (inside a string
- *     it is a control character), so the parse stops at the first one.
- * Offsets come from yajl_get_bytes_consumed, which inside a callback is the offset just past the
- * token that caused it (the whole text is given to one yajl_parse call, so it is an offset in the
- * input; yajl_complete_parse only feeds a final " ").
+ * yajl lexes and checks the grammar (RFC 8259: no comments, nothing after the value, numbers,
+ * literals and escapes exact, no control character in a string) and calls back once per token;
+ * each callback bump-allocates one node (with its number text) in the document's arena and links
+ * it under the open array or object (a fixed stack of VG_JSON_DEPTH_MAX frames).
+ *
+ * Strings are not reported by yajl: with no string or map-key callback, yajl checks them but does
+ * not decode them (its decoding, through a growing buffer one escape at a time, was a third of
+ * the time). Every token yajl reports says where it starts and ends (yajl_get_bytes_consumed,
+ * an offset in the input since the whole text goes to one yajl_parse call; yajl_complete_parse
+ * only feeds a final " "), and between the end of one and the start of the next the text holds
+ * only whitespace, ',', ':' and the strings yajl has just checked: vg__json_gap reads those, as
+ * names when an object waits for one, else as values, copies them into the arena once (escapes
+ * decoded eight bytes at a time between backslashes) and checks them.
+ *
+ * What yajl lets through that RFC 8259 does not, this file refuses:
+ *   - UTF-8: yajl's own check (off here: yajl_dont_validate_strings) accepts overlong forms,
+ *     surrogates and code points past U+10FFFF; vg__json_utf8_ok checks every string and name
+ *     strictly (Unicode 15, table 3-7);
+ *   - \u escapes: yajl would turn a lone high surrogate into '?', a lone low one into CESU-8 and
+ *     pair a high surrogate with any following \u: here an unpaired surrogate is an error, as in
+ *     jansson;
+ *   - whitespace: yajl also skips \v and \f; no JSON text holds either byte (inside a string it
+ *     is a control character), so the parse stops at the first;
+ *   - a token cut short after the value (`1 "a`, `{} "`): yajl takes it for the end of the text;
+ *     here only whitespace may follow the value.
  *
  * The arena is a list of blocks kept from one parse to the next: a parse starts again at the first
  * block, walks on to the next one when the current is full, and allocates a block only past the
@@ -262,22 +270,32 @@ vg__json_hex4(const unsigned char *p)
 
 /* Decode the text of a string, r[0..n) between its quotes (yajl has checked its escapes: each
  * '\\' is followed by one of "\"\\/bfnrtu", \u by four hex digits), into out (n bytes at least):
- * its length, or -1 on an unpaired surrogate. */
+ * its length, or -1 on an unpaired surrogate. Runs without a backslash go eight bytes at a time. */
 static long
 vg__json_unescape(const unsigned char *r, size_t n, unsigned char *out)
 {
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
     unsigned char *o = out;
     size_t i = 0;
+    unsigned cp;
 
     while (i < n) {
-        const unsigned char *bs = memchr(r + i, '\\', n - i);
-        size_t run = bs != NULL ? (size_t)(bs - (r + i)) : n - i;
-        unsigned cp;
+        uint64_t w, x;
 
-        memcpy(o, r + i, run);
-        o += run;
-        i += run;
-        if (i >= n || i + 1 >= n) {
+        while (i + 8 <= n) {
+            memcpy(&w, r + i, 8);
+            x = w ^ (ones * '\\');
+            if (((x - ones) & ~x & highs) != 0) {
+                break;
+            }
+            memcpy(o, &w, 8); /* o <= out + i: room for 8 */
+            o += 8;
+            i += 8;
+        }
+        while (i < n && r[i] != '\\') {
+            *o++ = r[i++];
+        }
+        if (i + 1 >= n) {
             break;
         }
         switch (r[i + 1]) {
@@ -351,62 +369,6 @@ vg__json_fail(struct vg_json_doc *d, const char *why, size_t at)
     return 0; /* yajl: stop (client_canceled) */
 }
 
-/* Copy the string yajl reports (s, n) into a arena at extra bytes past a node of its own when
- * node is set (else alone, for a key): *out and *out_len; 0 to stop the parse. */
-static int
-vg__json_string(struct vg_json_doc *d, const unsigned char *s, size_t n, bool node,
-                struct vg_json **nodep, const char **out, uint32_t *out_len)
-{
-    size_t at = yajl_get_bytes_consumed(d->h), bad, pre = node ? sizeof(struct vg_json) : 0;
-    uintptr_t ps = (uintptr_t)s, pi = (uintptr_t)d->in;
-    unsigned char *dst;
-    void *mem;
-
-    if (n > UINT32_MAX - 1) {
-        return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
-    }
-    if (ps >= pi && ps - pi <= d->in_len) { /* no escapes: yajl gives the input bytes */
-        if ((mem = vg__json_alloc(d, pre + n + 1)) == NULL) {
-            return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
-        }
-        dst = (unsigned char *)mem + pre;
-        if (!vg__json_utf8_ok(s, n, &bad)) {
-            return vg__json_fail(d, "invalid UTF-8 in a string", (size_t)(ps - pi) + bad);
-        }
-        memcpy(dst, s, n);
-    } else { /* decoded by yajl: decoded again from its text, between the end of the last
-              * value or bracket (then only whitespace, ',' and ':') and at - 1 */
-        size_t q, raw;
-        const unsigned char *open;
-        long got;
-
-        if (at == 0 || at > d->in_len || d->last_end >= at || d->in[at - 1] != '"' ||
-            (open = memchr(d->in + d->last_end, '"', at - 1 - d->last_end)) == NULL) {
-            return vg__json_fail(d, "string not found in the input", at);
-        }
-        q = (size_t)(open - d->in) + 1;
-        raw = at - 1 - q;
-        if ((mem = vg__json_alloc(d, pre + raw + 1)) == NULL) {
-            return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
-        }
-        dst = (unsigned char *)mem + pre;
-        got = vg__json_unescape(d->in + q, raw, dst);
-        if (got < 0) {
-            return vg__json_fail(d, "unpaired UTF-16 surrogate in a \\u escape", q - 1);
-        }
-        n = (size_t)got;
-        if (!vg__json_utf8_ok(dst, n, &bad)) {
-            return vg__json_fail(d, "invalid UTF-8 in a string", q - 1);
-        }
-    }
-    dst[n] = '\0';
-    d->last_end = at;
-    *nodep = mem;
-    *out = (const char *)dst;
-    *out_len = (uint32_t)n;
-    return 1;
-}
-
 /* ---- tree ----------------------------------------------------------------------------------- */
 
 /* Link node n, of type t, as the next value: the root, or the last child of the open container. */
@@ -440,16 +402,100 @@ vg__json_link(struct vg_json_doc *d, struct vg_json *n, enum vg_json_type t)
     }
 }
 
-static struct vg_json *
-vg__json_scalar(struct vg_json_doc *d, enum vg_json_type t)
+/* The string whose opening quote is at o and which ends before lim: a name when an object waits
+ * for one, else a value; 0 to stop the parse. */
+static int
+vg__json_string_at(struct vg_json_doc *d, size_t o, size_t lim)
 {
-    struct vg_json *n = vg__json_alloc(d, sizeof(*n));
+    const unsigned char *in = d->in, *q, *raw = in + o + 1;
+    bool key =
+        d->depth > 0 && d->stack[d->depth - 1].node->type == VG_JSON_OBJECT && d->key == NULL;
+    size_t c = o + 1, n, bad, pre = key ? 0 : sizeof(struct vg_json);
+    struct vg_json *node;
+    unsigned char *dst;
+    long got;
 
-    if (n == NULL) {
+    /* the closing quote: the first that an even run of backslashes precedes */
+    for (;;) {
+        size_t k;
+
+        if ((q = memchr(in + c, '"', lim - c)) == NULL) {
+            return vg__json_fail(d, "string not closed", o);
+        }
+        c = (size_t)(q - in);
+        for (k = c; k > o + 1 && in[k - 1] == '\\'; k--) {
+        }
+        if ((c - k) % 2 == 0) {
+            break;
+        }
+        c++;
+    }
+    n = c - o - 1;
+    if (n > UINT32_MAX - 1 || (dst = vg__json_alloc(d, pre + n + 1)) == NULL) {
+        return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
+    }
+    node = (struct vg_json *)dst;
+    dst += pre;
+    if (memchr(raw, '\\', n) == NULL) {
+        memcpy(dst, raw, n);
+        if (!vg__json_utf8_ok(dst, n, &bad)) {
+            return vg__json_fail(d, "invalid UTF-8 in a string", o + 1 + bad);
+        }
+    } else {
+        if ((got = vg__json_unescape(raw, n, dst)) < 0) {
+            return vg__json_fail(d, "unpaired UTF-16 surrogate in a \\u escape", o);
+        }
+        n = (size_t)got;
+        if (!vg__json_utf8_ok(dst, n, &bad)) {
+            return vg__json_fail(d, "invalid UTF-8 in a string", o);
+        }
+    }
+    dst[n] = '\0';
+    if (key) {
+        d->key = (const char *)dst;
+        d->key_len = (uint32_t)n;
+    } else {
+        vg__json_link(d, node, VG_JSON_STRING);
+        node->s = (const char *)dst;
+        node->len = (uint32_t)n;
+        d->root_end = c + 1;
+    }
+    d->last_end = c + 1;
+    return 1;
+}
+
+/* yajl reports no string (so that it decodes none): they are read here, from the text between
+ * the last token reported (d->last_end) and the next one, at lim, that yajl has checked and where
+ * only whitespace, ',' and ':' are found beside them. 0 to stop the parse. */
+static int
+vg__json_gap(struct vg_json_doc *d, size_t lim)
+{
+    const unsigned char *q;
+
+    while (d->last_end < lim && (q = memchr(d->in + d->last_end, '"', lim - d->last_end)) != NULL) {
+        if (!vg__json_string_at(d, (size_t)(q - d->in), lim)) {
+            return 0;
+        }
+    }
+    d->last_end = lim;
+    return 1;
+}
+
+/* A node for a token that starts at start and ends at end, after the strings before it. */
+static struct vg_json *
+vg__json_token(struct vg_json_doc *d, enum vg_json_type t, size_t extra, size_t start, size_t end)
+{
+    struct vg_json *n;
+
+    if (!vg__json_gap(d, start)) {
+        return NULL;
+    }
+    if ((n = vg__json_alloc(d, sizeof(*n) + extra)) == NULL) {
         vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
         return NULL;
     }
     vg__json_link(d, n, t);
+    d->last_end = d->root_end = end;
     return n;
 }
 
@@ -457,18 +503,18 @@ static int
 vg__json_on_null(void *ctx)
 {
     struct vg_json_doc *d = ctx;
+    size_t end = yajl_get_bytes_consumed(d->h);
 
-    d->root_end = yajl_get_bytes_consumed(d->h); /* kept when at the top */
-    return vg__json_scalar(d, VG_JSON_NULL) != NULL;
+    return vg__json_token(d, VG_JSON_NULL, 0, end - 4, end) != NULL;
 }
 
 static int
 vg__json_on_bool(void *ctx, int b)
 {
     struct vg_json_doc *d = ctx;
-    struct vg_json *n = vg__json_scalar(d, VG_JSON_BOOL);
+    size_t end = yajl_get_bytes_consumed(d->h);
+    struct vg_json *n = vg__json_token(d, VG_JSON_BOOL, 0, end - (b ? 4 : 5), end);
 
-    d->root_end = yajl_get_bytes_consumed(d->h);
     if (n == NULL) {
         return 0;
     }
@@ -480,17 +526,22 @@ static int
 vg__json_on_number(void *ctx, const char *s, size_t len)
 {
     struct vg_json_doc *d = ctx;
+    size_t at = (size_t)((uintptr_t)s - (uintptr_t)d->in), end;
     struct vg_json *n;
     char *t;
 
-    if (len > UINT32_MAX - 1 || (n = vg__json_alloc(d, sizeof(*n) + len + 1)) == NULL) {
+    /* a number at the end of the text reaches yajl_complete_parse in yajl's own buffer */
+    if (at >= d->in_len) {
+        at = end = d->in_len;
+    } else {
+        end = at + len;
+    }
+    if (len > UINT32_MAX - 1) {
         return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
     }
-    vg__json_link(d, n, VG_JSON_NUMBER);
-    /* a number at the end of the text reaches yajl_complete_parse in yajl's own buffer */
-    d->root_end = (uintptr_t)s - (uintptr_t)d->in < d->in_len
-                      ? (size_t)((uintptr_t)s - (uintptr_t)d->in) + len
-                      : d->in_len;
+    if ((n = vg__json_token(d, VG_JSON_NUMBER, len + 1, at, end)) == NULL) {
+        return 0;
+    }
     t = (char *)(n + 1);
     memcpy(t, s, len);
     t[len] = '\0';
@@ -500,45 +551,18 @@ vg__json_on_number(void *ctx, const char *s, size_t len)
 }
 
 static int
-vg__json_on_string(void *ctx, const unsigned char *s, size_t len)
-{
-    struct vg_json_doc *d = ctx;
-    struct vg_json *n;
-    const char *str;
-    uint32_t slen;
-
-    if (!vg__json_string(d, s, len, true, &n, &str, &slen)) {
-        return 0;
-    }
-    vg__json_link(d, n, VG_JSON_STRING);
-    d->root_end = d->last_end;
-    n->s = str;
-    n->len = slen;
-    return 1;
-}
-
-static int
-vg__json_on_key(void *ctx, const unsigned char *s, size_t len)
-{
-    struct vg_json_doc *d = ctx;
-    struct vg_json *unused;
-
-    return vg__json_string(d, s, len, false, &unused, &d->key, &d->key_len);
-}
-
-static int
 vg__json_open(struct vg_json_doc *d, enum vg_json_type t)
 {
-    size_t at = yajl_get_bytes_consumed(d->h) - 1; /* the bracket just read */
+    size_t end = yajl_get_bytes_consumed(d->h); /* just past the bracket */
     struct vg_json *n;
 
     if (d->depth >= VG_JSON_DEPTH_MAX) {
-        return vg__json_fail(d, "nesting deeper than " VG__JSON_STR(VG_JSON_DEPTH_MAX), at);
+        return vg__json_fail(d, "nesting deeper than " VG__JSON_STR(VG_JSON_DEPTH_MAX), end - 1);
     }
-    if ((n = vg__json_scalar(d, t)) == NULL) {
+    if ((n = vg__json_token(d, t, 0, end - 1, end)) == NULL) {
         return 0;
     }
-    n->start = at;
+    n->start = end - 1;
     d->stack[d->depth].node = n;
     d->stack[d->depth].last = NULL;
     d->depth++;
@@ -549,9 +573,13 @@ static int
 vg__json_close(void *ctx)
 {
     struct vg_json_doc *d = ctx;
+    size_t end = yajl_get_bytes_consumed(d->h);
 
+    if (!vg__json_gap(d, end - 1)) {
+        return 0;
+    }
     d->depth--;
-    d->stack[d->depth].node->end = d->root_end = yajl_get_bytes_consumed(d->h);
+    d->stack[d->depth].node->end = d->last_end = d->root_end = end;
     return 1;
 }
 
@@ -571,9 +599,7 @@ static const yajl_callbacks vg__json_callbacks = {
     .yajl_null = vg__json_on_null,
     .yajl_boolean = vg__json_on_bool,
     .yajl_number = vg__json_on_number,
-    .yajl_string = vg__json_on_string,
     .yajl_start_map = vg__json_on_start_map,
-    .yajl_map_key = vg__json_on_key,
     .yajl_end_map = vg__json_close,
     .yajl_start_array = vg__json_on_start_array,
     .yajl_end_array = vg__json_close,
@@ -665,6 +691,14 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
     } else if (st == yajl_status_ok) {
         st = yajl_complete_parse(d->h);
         at = len; /* an error there is the text cut short (or a number at its end) */
+    }
+    /* a string alone: yajl reported nothing */
+    if (st == yajl_status_ok && d->root == NULL &&
+        ((c = memchr(in, '"', stop)) == NULL || !vg__json_string_at(d, (size_t)(c - in), stop))) {
+        st = yajl_status_client_canceled;
+        if (d->why == NULL) {
+            vg__json_fail(d, "no value", 0);
+        }
     }
     /* yajl takes a token cut short after the value (`1 "a`, `{} tru`) for the end of the text */
     if (st == yajl_status_ok) {
