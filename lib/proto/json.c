@@ -13,12 +13,13 @@
  * an offset in the input since the whole text goes to one yajl_parse call; yajl_complete_parse
  * only feeds a final " "), and between the end of one and the start of the next the text holds
  * only whitespace, ',', ':' and the strings yajl has just checked: vg__json_gap reads those, as
- * names when an object waits for one, else as values, copies them into the arena once (escapes
- * decoded eight bytes at a time between backslashes) and checks them.
+ * names when an object waits for one, else as values, in one pass each (vg__json_scan: copied
+ * into the arena eight bytes at a time up to the next quote, backslash or non-ASCII byte, escapes
+ * decoded, UTF-8 checked).
  *
  * What yajl lets through that RFC 8259 does not, this file refuses:
  *   - UTF-8: yajl's own check (off here: yajl_dont_validate_strings) accepts overlong forms,
- *     surrogates and code points past U+10FFFF; vg__json_utf8_ok checks every string and name
+ *     surrogates and code points past U+10FFFF; vg__json_utf8_seq checks every string and name
  *     strictly (Unicode 15, table 3-7);
  *   - \u escapes: yajl would turn a lone high surrogate into '?', a lone low one into CESU-8 and
  *     pair a high surrogate with any following \u: here an unpaired surrogate is an error, as in
@@ -204,55 +205,35 @@ vg_json_doc_memory(const struct vg_json_doc *d)
 
 /* ---- strings -------------------------------------------------------------------------------- */
 
-/* Is s[0..len) UTF-8 as Unicode defines it (no overlong form, surrogate, or code point past
- * U+10FFFF)? Else *bad is the offset of the first byte of the invalid sequence. */
-static bool
-vg__json_utf8_ok(const unsigned char *s, size_t len, size_t *bad)
+/* The UTF-8 sequence at s (avail bytes, avail >= 1, s[0] >= 0x80) as Unicode defines it (no
+ * overlong form, surrogate, or code point past U+10FFFF): its length, or 0 when invalid. */
+static unsigned
+vg__json_utf8_seq(const unsigned char *s, size_t avail)
 {
-    size_t i = 0;
+    unsigned c = s[0], need, lo = 0x80, hi = 0xBF;
 
-    while (i < len) {
-        unsigned c = s[i], need, lo = 0x80, hi = 0xBF;
-
-        if (c < 0x80) {
-            uint64_t w;
-
-            /* ASCII runs eight bytes at a time */
-            while (i + 8 <= len && (memcpy(&w, s + i, 8), (w & 0x8080808080808080u) == 0)) {
-                i += 8;
-            }
-            while (i < len && s[i] < 0x80) {
-                i++;
-            }
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            *bad = i;
-            return false;
-        }
-        if (len - i <= need || s[i + 1] < lo || s[i + 1] > hi) {
-            *bad = i;
-            return false;
-        }
-        for (unsigned k = 2; k <= need; k++) {
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
-                *bad = i;
-                return false;
-            }
-        }
-        i += need + 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
     }
-    return true;
+    if (avail <= need || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (unsigned k = 2; k <= need; k++) {
+        if (s[k] < 0x80 || s[k] > 0xBF) {
+            return 0;
+        }
+    }
+    return need + 1;
 }
 
 static unsigned
@@ -268,97 +249,139 @@ vg__json_hex4(const unsigned char *p)
     return v;
 }
 
-/* Decode the text of a string, r[0..n) between its quotes (yajl has checked its escapes: each
- * '\\' is followed by one of "\"\\/bfnrtu", \u by four hex digits), into out (n bytes at least):
- * its length, or -1 on an unpaired surrogate. Runs without a backslash go eight bytes at a time. */
+/* Results of vg__json_scan besides a length */
+#define VG__JSON_SCAN_ROOM (-1) /* dst too small */
+#define VG__JSON_SCAN_SURR (-2) /* an unpaired surrogate in a \u escape */
+#define VG__JSON_SCAN_UTF8 (-3) /* invalid UTF-8 at *at */
+#define VG__JSON_SCAN_OPEN (-4) /* no closing quote before lim */
+
+/* One pass over the string whose opening quote is at in[o], ending before lim (yajl has checked
+ * its escapes: each '\\' is followed by one of "\"\\/bfnrtu", \u by four hex digits): copied into
+ * dst (cap bytes) with its escapes decoded and its UTF-8 checked, eight bytes at a time between
+ * quotes, backslashes and non-ASCII bytes. Returns the bytes written, with *at the offset of the
+ * closing quote, or a VG__JSON_SCAN_* error. It never writes more bytes than it reads, so a cap
+ * of the text's length is enough. */
 static long
-vg__json_unescape(const unsigned char *r, size_t n, unsigned char *out)
+vg__json_scan(const unsigned char *in, size_t o, size_t lim, unsigned char *dst, size_t cap,
+              size_t *at)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    unsigned char *o = out;
-    size_t i = 0;
-    unsigned cp;
+    size_t i = o + 1, n = 0;
 
-    while (i < n) {
-        uint64_t w, x;
+    for (;;) {
+        unsigned c, k, cp;
+        uint64_t w, q, b, m;
 
-        while (i + 8 <= n) {
-            memcpy(&w, r + i, 8);
-            x = w ^ (ones * '\\');
-            if (((x - ones) & ~x & highs) != 0) {
+        while (lim - i >= 8 && cap - n >= 8) {
+            memcpy(&w, in + i, 8);
+            q = w ^ (ones * '"');
+            b = w ^ (ones * '\\');
+            m = (((q - ones) & ~q) | ((b - ones) & ~b) | w) & highs;
+            memcpy(dst + n, &w, 8); /* the bytes past a special one are written again */
+            if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the lowest flag is exact (a borrow only runs upwards): the first special */
+                k = (unsigned)__builtin_ctzll(m) / 8;
+                i += k;
+                n += k;
+#endif
                 break;
             }
-            memcpy(o, &w, 8); /* o <= out + i: room for 8 */
-            o += 8;
             i += 8;
+            n += 8;
         }
-        while (i < n && r[i] != '\\') {
-            *o++ = r[i++];
+        if (i >= lim) {
+            return VG__JSON_SCAN_OPEN;
         }
-        if (i + 1 >= n) {
-            break;
+        c = in[i];
+        if (c == '"') {
+            *at = i;
+            return (long)n;
         }
-        switch (r[i + 1]) {
-        case 'b':
-            *o++ = '\b';
-            break;
-        case 'f':
-            *o++ = '\f';
-            break;
-        case 'n':
-            *o++ = '\n';
-            break;
-        case 'r':
-            *o++ = '\r';
-            break;
-        case 't':
-            *o++ = '\t';
-            break;
-        case 'u':
-            if (i + 6 > n) {
-                return -1;
+        if (c >= 0x80) {
+            if ((k = vg__json_utf8_seq(in + i, lim - i)) == 0) {
+                *at = i;
+                return VG__JSON_SCAN_UTF8;
             }
-            cp = vg__json_hex4(r + i + 2);
-            if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                return -1;
+            if (cap - n < k) {
+                return VG__JSON_SCAN_ROOM;
             }
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                unsigned lo;
+            memcpy(dst + n, in + i, k);
+            n += k;
+            i += k;
+            continue;
+        }
+        if (c == '\\') {
+            if (lim - i < 2) {
+                return VG__JSON_SCAN_OPEN;
+            }
+            switch (in[i + 1]) {
+            case 'u':
+                if (lim - i < 6) {
+                    return VG__JSON_SCAN_OPEN;
+                }
+                cp = vg__json_hex4(in + i + 2);
+                k = 6;
+                if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    return VG__JSON_SCAN_SURR;
+                }
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    unsigned low;
 
-                if (i + 12 > n || r[i + 6] != '\\' || r[i + 7] != 'u') {
-                    return -1;
+                    if (lim - i < 12 || in[i + 6] != '\\' || in[i + 7] != 'u' ||
+                        (low = vg__json_hex4(in + i + 8)) < 0xDC00 || low > 0xDFFF) {
+                        return VG__JSON_SCAN_SURR;
+                    }
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    k = 12;
                 }
-                lo = vg__json_hex4(r + i + 8);
-                if (lo < 0xDC00 || lo > 0xDFFF) {
-                    return -1;
+                if (cap - n < 4) {
+                    return VG__JSON_SCAN_ROOM;
                 }
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                i += 6;
+                if (cp < 0x80) {
+                    dst[n++] = (unsigned char)cp;
+                } else if (cp < 0x800) {
+                    dst[n++] = (unsigned char)(0xC0 | cp >> 6);
+                    dst[n++] = (unsigned char)(0x80 | (cp & 0x3F));
+                } else if (cp < 0x10000) {
+                    dst[n++] = (unsigned char)(0xE0 | cp >> 12);
+                    dst[n++] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                    dst[n++] = (unsigned char)(0x80 | (cp & 0x3F));
+                } else {
+                    dst[n++] = (unsigned char)(0xF0 | cp >> 18);
+                    dst[n++] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+                    dst[n++] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                    dst[n++] = (unsigned char)(0x80 | (cp & 0x3F));
+                }
+                i += k;
+                continue;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            default: /* '"', '\\', '/' */
+                c = in[i + 1];
+                break;
             }
-            if (cp < 0x80) {
-                *o++ = (unsigned char)cp;
-            } else if (cp < 0x800) {
-                *o++ = (unsigned char)(0xC0 | cp >> 6);
-                *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-            } else if (cp < 0x10000) {
-                *o++ = (unsigned char)(0xE0 | cp >> 12);
-                *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-                *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-            } else {
-                *o++ = (unsigned char)(0xF0 | cp >> 18);
-                *o++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-                *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-                *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-            }
-            i += 4;
-            break;
-        default: /* '"', '\\', '/' */
-            *o++ = r[i + 1];
-            break;
+            i += 1;
         }
-        i += 2;
+        if (cap - n < 1) {
+            return VG__JSON_SCAN_ROOM;
+        }
+        dst[n++] = (unsigned char)c;
+        i++;
     }
-    return (long)(o - out);
 }
 
 static int
@@ -407,54 +430,59 @@ vg__json_link(struct vg_json_doc *d, struct vg_json *n, enum vg_json_type t)
 static int
 vg__json_string_at(struct vg_json_doc *d, size_t o, size_t lim)
 {
-    const unsigned char *in = d->in, *q, *raw = in + o + 1;
+    const unsigned char *in = d->in;
     bool key =
         d->depth > 0 && d->stack[d->depth - 1].node->type == VG_JSON_OBJECT && d->key == NULL;
-    size_t c = o + 1, n, bad, pre = key ? 0 : sizeof(struct vg_json);
-    struct vg_json *node;
-    unsigned char *dst;
-    long got;
+    size_t c = 0, pre = key ? 0 : sizeof(struct vg_json), room = (size_t)(d->end - d->pos);
+    unsigned char *mem = d->pos, *dst;
+    long n = VG__JSON_SCAN_ROOM;
 
-    /* the closing quote: the first that an even run of backslashes precedes */
-    for (;;) {
+    /* into the free room of the current block, most often */
+    if (room > pre + 1) {
+        n = vg__json_scan(in, o, lim, mem + pre, room - pre - 1, &c);
+        if (n >= 0) {
+            d->pos += (pre + (size_t)n + 1 + 7) & ~(size_t)7;
+        }
+    }
+    if (n == VG__JSON_SCAN_ROOM) { /* larger: allocated for its text's length, then read */
+        const unsigned char *q;
         size_t k;
 
-        if ((q = memchr(in + c, '"', lim - c)) == NULL) {
-            return vg__json_fail(d, "string not closed", o);
+        /* the closing quote: the first that an even run of backslashes precedes */
+        for (c = o + 1;; c++) {
+            if ((q = memchr(in + c, '"', lim - c)) == NULL) {
+                return vg__json_fail(d, "string not closed", o);
+            }
+            c = (size_t)(q - in);
+            for (k = c; k > o + 1 && in[k - 1] == '\\'; k--) {
+            }
+            if ((c - k) % 2 == 0) {
+                break;
+            }
         }
-        c = (size_t)(q - in);
-        for (k = c; k > o + 1 && in[k - 1] == '\\'; k--) {
+        if (c - o - 1 > UINT32_MAX - 1 || (mem = vg__json_alloc(d, pre + c - o)) == NULL) {
+            return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
         }
-        if ((c - k) % 2 == 0) {
-            break;
-        }
-        c++;
+        n = vg__json_scan(in, o, lim, mem + pre, c - o - 1, &c);
     }
-    n = c - o - 1;
-    if (n > UINT32_MAX - 1 || (dst = vg__json_alloc(d, pre + n + 1)) == NULL) {
+    if (n < 0) {
+        return vg__json_fail(d,
+                             n == VG__JSON_SCAN_SURR   ? "unpaired UTF-16 surrogate in a \\u escape"
+                             : n == VG__JSON_SCAN_UTF8 ? "invalid UTF-8 in a string"
+                                                       : "string not closed",
+                             n == VG__JSON_SCAN_UTF8 ? c : o);
+    }
+    if ((size_t)n > UINT32_MAX - 1) {
         return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
     }
-    node = (struct vg_json *)dst;
-    dst += pre;
-    if (memchr(raw, '\\', n) == NULL) {
-        memcpy(dst, raw, n);
-        if (!vg__json_utf8_ok(dst, n, &bad)) {
-            return vg__json_fail(d, "invalid UTF-8 in a string", o + 1 + bad);
-        }
-    } else {
-        if ((got = vg__json_unescape(raw, n, dst)) < 0) {
-            return vg__json_fail(d, "unpaired UTF-16 surrogate in a \\u escape", o);
-        }
-        n = (size_t)got;
-        if (!vg__json_utf8_ok(dst, n, &bad)) {
-            return vg__json_fail(d, "invalid UTF-8 in a string", o);
-        }
-    }
+    dst = mem + pre;
     dst[n] = '\0';
     if (key) {
         d->key = (const char *)dst;
         d->key_len = (uint32_t)n;
     } else {
+        struct vg_json *node = (struct vg_json *)mem;
+
         vg__json_link(d, node, VG_JSON_STRING);
         node->s = (const char *)dst;
         node->len = (uint32_t)n;
@@ -682,7 +710,7 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    yajl_config(d->h, yajl_dont_validate_strings, 1); /* vg__json_utf8_ok checks, strictly */
+    yajl_config(d->h, yajl_dont_validate_strings, 1); /* vg__json_utf8_seq checks, strictly */
     st = yajl_parse(d->h, in, stop);
     at = yajl_get_bytes_consumed(d->h);
     if (st == yajl_status_ok && stop < len) {
