@@ -4,8 +4,9 @@
 #   make check   install packages, build (warnings as errors), run every test: unit, fuzz corpora,
 #                sanitizer build, short fuzzing, lab scenarios (as root)
 #   make fuzz    fuzz every target for FUZZ_TIME seconds each (default 600)
-#   make bench   build, then benchmark vigie probe against curl and vigie serve against the
-#                sqlite3 and psql tools (bench/README.md; BENCH_QUICK=1 for a fast run), then
+#   make bench   build, then benchmark vigie probe against curl, vigie serve against the
+#                sqlite3 and psql tools and vigie analyze against Python's json.loads and jq
+#                (bench/README.md; BENCH_QUICK=1 for a fast run), then
 #                README's figures from bench/results/LATEST.md (scripts/bench-readme); not part
 #                of check
 SHELL := /bin/bash

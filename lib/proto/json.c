@@ -2,23 +2,32 @@
 /*
  * json.c - the tree reader of lib/proto/json.h on top of yajl 2.1's event parser.
  *
- * yajl lexes and checks the grammar (RFC 8259: no comments, nothing after the value, numbers
- * and literals exact) and calls back once per value; each callback bump-allocates one node (and
- * its string or number text) in the document's arena and links it under the open array or object
- * (a fixed stack of VG_JSON_DEPTH_MAX frames). What yajl lets through that RFC 8259 does not, this
- * file refuses:
- *   - UTF-8: yajl's own check (off here: yajl_dont_validate_strings, it is the slower half of
- *     yajl's work) accepts overlong forms, surrogates and code points past U+10FFFF;
- *     vg__json_utf8_ok checks every string and key strictly (Unicode 15, table 3-7).
- *   - \u escapes: yajl turns a lone high surrogate into '?', a lone low one into CESU-8 bytes and
- *     pairs a high surrogate with any following \u. A string with escapes is decoded again here
- *     from its text in the input (vg__json_unescape), and an unpaired surrogate is an error, as in
- *     jansson.
- *   - whitespace: yajl also skips \v and \f; no JSON text contains either byte (inside a string
- *     it is a control character), so the parse stops at the first one.
- * Offsets come from yajl_get_bytes_consumed, which inside a callback is the offset just past the
- * token that caused it (the whole text is given to one yajl_parse call, so it is an offset in the
- * input; yajl_complete_parse only feeds a final " ").
+ * yajl lexes and checks the grammar (RFC 8259: no comments, nothing after the value, numbers,
+ * literals and escapes exact, no control character in a string) and calls back once per token;
+ * each callback bump-allocates one node (with its number text) in the document's arena and links
+ * it under the open array or object (a fixed stack of VG_JSON_DEPTH_MAX frames).
+ *
+ * Strings are not reported by yajl: with no string or map-key callback, yajl checks them but does
+ * not decode them (its decoding, through a growing buffer one escape at a time, was a third of
+ * the time). Every token yajl reports says where it starts and ends (yajl_get_bytes_consumed,
+ * an offset in the input since the whole text goes to one yajl_parse call; yajl_complete_parse
+ * only feeds a final " "), and between the end of one and the start of the next the text holds
+ * only whitespace, ',', ':' and the strings yajl has just checked: vg__json_gap reads those, as
+ * names when an object waits for one, else as values, in one pass each (vg__json_scan: copied
+ * into the arena eight bytes at a time up to the next quote, backslash or non-ASCII byte, escapes
+ * decoded, UTF-8 checked).
+ *
+ * What yajl lets through that RFC 8259 does not, this file refuses:
+ *   - UTF-8: yajl's own check (off here: yajl_dont_validate_strings) accepts overlong forms,
+ *     surrogates and code points past U+10FFFF; vg__json_utf8_seq checks every string and name
+ *     strictly (Unicode 15, table 3-7);
+ *   - \u escapes: yajl would turn a lone high surrogate into '?', a lone low one into CESU-8 and
+ *     pair a high surrogate with any following \u: here an unpaired surrogate is an error, as in
+ *     jansson;
+ *   - whitespace: yajl also skips \v and \f; no JSON text holds either byte (inside a string it
+ *     is a control character), so the parse stops at the first;
+ *   - a token cut short after the value (`1 "a`, `{} "`): yajl takes it for the end of the text;
+ *     here only whitespace may follow the value.
  *
  * The arena is a list of blocks kept from one parse to the next: a parse starts again at the first
  * block, walks on to the next one when the current is full, and allocates a block only past the
@@ -67,6 +76,7 @@ struct vg_json_doc {
     yajl_handle h;
     struct vg_json *root;
     size_t last_end; /* offset past the last string (key or value): the next one opens after it */
+    size_t root_end; /* offset past the root value, once complete */
     const char *key; /* name for the next value inside an object */
     uint32_t key_len;
     unsigned depth;
@@ -195,55 +205,35 @@ vg_json_doc_memory(const struct vg_json_doc *d)
 
 /* ---- strings -------------------------------------------------------------------------------- */
 
-/* Is s[0..len) UTF-8 as Unicode defines it (no overlong form, surrogate, or code point past
- * U+10FFFF)? Else *bad is the offset of the first byte of the invalid sequence. */
-static bool
-vg__json_utf8_ok(const unsigned char *s, size_t len, size_t *bad)
+/* The UTF-8 sequence at s (avail bytes, avail >= 1, s[0] >= 0x80) as Unicode defines it (no
+ * overlong form, surrogate, or code point past U+10FFFF): its length, or 0 when invalid. */
+static unsigned
+vg__json_utf8_seq(const unsigned char *s, size_t avail)
 {
-    size_t i = 0;
+    unsigned c = s[0], need, lo = 0x80, hi = 0xBF;
 
-    while (i < len) {
-        unsigned c = s[i], need, lo = 0x80, hi = 0xBF;
-
-        if (c < 0x80) {
-            uint64_t w;
-
-            /* ASCII runs eight bytes at a time */
-            while (i + 8 <= len && (memcpy(&w, s + i, 8), (w & 0x8080808080808080u) == 0)) {
-                i += 8;
-            }
-            while (i < len && s[i] < 0x80) {
-                i++;
-            }
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            *bad = i;
-            return false;
-        }
-        if (len - i <= need || s[i + 1] < lo || s[i + 1] > hi) {
-            *bad = i;
-            return false;
-        }
-        for (unsigned k = 2; k <= need; k++) {
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
-                *bad = i;
-                return false;
-            }
-        }
-        i += need + 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
     }
-    return true;
+    if (avail <= need || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (unsigned k = 2; k <= need; k++) {
+        if (s[k] < 0x80 || s[k] > 0xBF) {
+            return 0;
+        }
+    }
+    return need + 1;
 }
 
 static unsigned
@@ -259,87 +249,139 @@ vg__json_hex4(const unsigned char *p)
     return v;
 }
 
-/* Decode the text of a string, r[0..n) between its quotes (yajl has checked its escapes: each
- * '\\' is followed by one of "\"\\/bfnrtu", \u by four hex digits), into out (n bytes at least):
- * its length, or -1 on an unpaired surrogate. */
+/* Results of vg__json_scan besides a length */
+#define VG__JSON_SCAN_ROOM (-1) /* dst too small */
+#define VG__JSON_SCAN_SURR (-2) /* an unpaired surrogate in a \u escape */
+#define VG__JSON_SCAN_UTF8 (-3) /* invalid UTF-8 at *at */
+#define VG__JSON_SCAN_OPEN (-4) /* no closing quote before lim */
+
+/* One pass over the string whose opening quote is at in[o], ending before lim (yajl has checked
+ * its escapes: each '\\' is followed by one of "\"\\/bfnrtu", \u by four hex digits): copied into
+ * dst (cap bytes) with its escapes decoded and its UTF-8 checked, eight bytes at a time between
+ * quotes, backslashes and non-ASCII bytes. Returns the bytes written, with *at the offset of the
+ * closing quote, or a VG__JSON_SCAN_* error. It never writes more bytes than it reads, so a cap
+ * of the text's length is enough. */
 static long
-vg__json_unescape(const unsigned char *r, size_t n, unsigned char *out)
+vg__json_scan(const unsigned char *in, size_t o, size_t lim, unsigned char *dst, size_t cap,
+              size_t *at)
 {
-    unsigned char *o = out;
-    size_t i = 0;
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = o + 1, n = 0;
 
-    while (i < n) {
-        const unsigned char *bs = memchr(r + i, '\\', n - i);
-        size_t run = bs != NULL ? (size_t)(bs - (r + i)) : n - i;
-        unsigned cp;
+    for (;;) {
+        unsigned c, k, cp;
+        uint64_t w, q, b, m;
 
-        memcpy(o, r + i, run);
-        o += run;
-        i += run;
-        if (i >= n || i + 1 >= n) {
-            break;
+        while (lim - i >= 8 && cap - n >= 8) {
+            memcpy(&w, in + i, 8);
+            q = w ^ (ones * '"');
+            b = w ^ (ones * '\\');
+            m = (((q - ones) & ~q) | ((b - ones) & ~b) | w) & highs;
+            memcpy(dst + n, &w, 8); /* the bytes past a special one are written again */
+            if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the lowest flag is exact (a borrow only runs upwards): the first special */
+                k = (unsigned)__builtin_ctzll(m) / 8;
+                i += k;
+                n += k;
+#endif
+                break;
+            }
+            i += 8;
+            n += 8;
         }
-        switch (r[i + 1]) {
-        case 'b':
-            *o++ = '\b';
-            break;
-        case 'f':
-            *o++ = '\f';
-            break;
-        case 'n':
-            *o++ = '\n';
-            break;
-        case 'r':
-            *o++ = '\r';
-            break;
-        case 't':
-            *o++ = '\t';
-            break;
-        case 'u':
-            if (i + 6 > n) {
-                return -1;
-            }
-            cp = vg__json_hex4(r + i + 2);
-            if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                return -1;
-            }
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                unsigned lo;
-
-                if (i + 12 > n || r[i + 6] != '\\' || r[i + 7] != 'u') {
-                    return -1;
-                }
-                lo = vg__json_hex4(r + i + 8);
-                if (lo < 0xDC00 || lo > 0xDFFF) {
-                    return -1;
-                }
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                i += 6;
-            }
-            if (cp < 0x80) {
-                *o++ = (unsigned char)cp;
-            } else if (cp < 0x800) {
-                *o++ = (unsigned char)(0xC0 | cp >> 6);
-                *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-            } else if (cp < 0x10000) {
-                *o++ = (unsigned char)(0xE0 | cp >> 12);
-                *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-                *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-            } else {
-                *o++ = (unsigned char)(0xF0 | cp >> 18);
-                *o++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-                *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-                *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-            }
-            i += 4;
-            break;
-        default: /* '"', '\\', '/' */
-            *o++ = r[i + 1];
-            break;
+        if (i >= lim) {
+            return VG__JSON_SCAN_OPEN;
         }
-        i += 2;
+        c = in[i];
+        if (c == '"') {
+            *at = i;
+            return (long)n;
+        }
+        if (c >= 0x80) {
+            if ((k = vg__json_utf8_seq(in + i, lim - i)) == 0) {
+                *at = i;
+                return VG__JSON_SCAN_UTF8;
+            }
+            if (cap - n < k) {
+                return VG__JSON_SCAN_ROOM;
+            }
+            memcpy(dst + n, in + i, k);
+            n += k;
+            i += k;
+            continue;
+        }
+        if (c == '\\') {
+            if (lim - i < 2) {
+                return VG__JSON_SCAN_OPEN;
+            }
+            switch (in[i + 1]) {
+            case 'u':
+                if (lim - i < 6) {
+                    return VG__JSON_SCAN_OPEN;
+                }
+                cp = vg__json_hex4(in + i + 2);
+                k = 6;
+                if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    return VG__JSON_SCAN_SURR;
+                }
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    unsigned low;
+
+                    if (lim - i < 12 || in[i + 6] != '\\' || in[i + 7] != 'u' ||
+                        (low = vg__json_hex4(in + i + 8)) < 0xDC00 || low > 0xDFFF) {
+                        return VG__JSON_SCAN_SURR;
+                    }
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    k = 12;
+                }
+                if (cap - n < 4) {
+                    return VG__JSON_SCAN_ROOM;
+                }
+                if (cp < 0x80) {
+                    dst[n++] = (unsigned char)cp;
+                } else if (cp < 0x800) {
+                    dst[n++] = (unsigned char)(0xC0 | cp >> 6);
+                    dst[n++] = (unsigned char)(0x80 | (cp & 0x3F));
+                } else if (cp < 0x10000) {
+                    dst[n++] = (unsigned char)(0xE0 | cp >> 12);
+                    dst[n++] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                    dst[n++] = (unsigned char)(0x80 | (cp & 0x3F));
+                } else {
+                    dst[n++] = (unsigned char)(0xF0 | cp >> 18);
+                    dst[n++] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+                    dst[n++] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                    dst[n++] = (unsigned char)(0x80 | (cp & 0x3F));
+                }
+                i += k;
+                continue;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            default: /* '"', '\\', '/' */
+                c = in[i + 1];
+                break;
+            }
+            i += 1;
+        }
+        if (cap - n < 1) {
+            return VG__JSON_SCAN_ROOM;
+        }
+        dst[n++] = (unsigned char)c;
+        i++;
     }
-    return (long)(o - out);
 }
 
 static int
@@ -348,62 +390,6 @@ vg__json_fail(struct vg_json_doc *d, const char *why, size_t at)
     d->why = why;
     d->why_at = at;
     return 0; /* yajl: stop (client_canceled) */
-}
-
-/* Copy the string yajl reports (s, n) into a arena at extra bytes past a node of its own when
- * node is set (else alone, for a key): *out and *out_len; 0 to stop the parse. */
-static int
-vg__json_string(struct vg_json_doc *d, const unsigned char *s, size_t n, bool node,
-                struct vg_json **nodep, const char **out, uint32_t *out_len)
-{
-    size_t at = yajl_get_bytes_consumed(d->h), bad, pre = node ? sizeof(struct vg_json) : 0;
-    uintptr_t ps = (uintptr_t)s, pi = (uintptr_t)d->in;
-    unsigned char *dst;
-    void *mem;
-
-    if (n > UINT32_MAX - 1) {
-        return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
-    }
-    if (ps >= pi && ps - pi <= d->in_len) { /* no escapes: yajl gives the input bytes */
-        if ((mem = vg__json_alloc(d, pre + n + 1)) == NULL) {
-            return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
-        }
-        dst = (unsigned char *)mem + pre;
-        if (!vg__json_utf8_ok(s, n, &bad)) {
-            return vg__json_fail(d, "invalid UTF-8 in a string", (size_t)(ps - pi) + bad);
-        }
-        memcpy(dst, s, n);
-    } else { /* decoded by yajl: decoded again from its text, between the end of the last
-              * value or bracket (then only whitespace, ',' and ':') and at - 1 */
-        size_t q, raw;
-        const unsigned char *open;
-        long got;
-
-        if (at == 0 || at > d->in_len || d->last_end >= at || d->in[at - 1] != '"' ||
-            (open = memchr(d->in + d->last_end, '"', at - 1 - d->last_end)) == NULL) {
-            return vg__json_fail(d, "string not found in the input", at);
-        }
-        q = (size_t)(open - d->in) + 1;
-        raw = at - 1 - q;
-        if ((mem = vg__json_alloc(d, pre + raw + 1)) == NULL) {
-            return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
-        }
-        dst = (unsigned char *)mem + pre;
-        got = vg__json_unescape(d->in + q, raw, dst);
-        if (got < 0) {
-            return vg__json_fail(d, "unpaired UTF-16 surrogate in a \\u escape", q - 1);
-        }
-        n = (size_t)got;
-        if (!vg__json_utf8_ok(dst, n, &bad)) {
-            return vg__json_fail(d, "invalid UTF-8 in a string", q - 1);
-        }
-    }
-    dst[n] = '\0';
-    d->last_end = at;
-    *nodep = mem;
-    *out = (const char *)dst;
-    *out_len = (uint32_t)n;
-    return 1;
 }
 
 /* ---- tree ----------------------------------------------------------------------------------- */
@@ -439,29 +425,123 @@ vg__json_link(struct vg_json_doc *d, struct vg_json *n, enum vg_json_type t)
     }
 }
 
-static struct vg_json *
-vg__json_scalar(struct vg_json_doc *d, enum vg_json_type t)
+/* The string whose opening quote is at o and which ends before lim: a name when an object waits
+ * for one, else a value; 0 to stop the parse. */
+static int
+vg__json_string_at(struct vg_json_doc *d, size_t o, size_t lim)
 {
-    struct vg_json *n = vg__json_alloc(d, sizeof(*n));
+    const unsigned char *in = d->in;
+    bool key =
+        d->depth > 0 && d->stack[d->depth - 1].node->type == VG_JSON_OBJECT && d->key == NULL;
+    size_t c = 0, pre = key ? 0 : sizeof(struct vg_json), room = (size_t)(d->end - d->pos);
+    unsigned char *mem = d->pos, *dst;
+    long n = VG__JSON_SCAN_ROOM;
 
-    if (n == NULL) {
+    /* into the free room of the current block, most often */
+    if (room > pre + 1) {
+        n = vg__json_scan(in, o, lim, mem + pre, room - pre - 1, &c);
+        if (n >= 0) {
+            d->pos += (pre + (size_t)n + 1 + 7) & ~(size_t)7;
+        }
+    }
+    if (n == VG__JSON_SCAN_ROOM) { /* larger: allocated for its text's length, then read */
+        const unsigned char *q;
+        size_t k;
+
+        /* the closing quote: the first that an even run of backslashes precedes */
+        for (c = o + 1;; c++) {
+            if ((q = memchr(in + c, '"', lim - c)) == NULL) {
+                return vg__json_fail(d, "string not closed", o);
+            }
+            c = (size_t)(q - in);
+            for (k = c; k > o + 1 && in[k - 1] == '\\'; k--) {
+            }
+            if ((c - k) % 2 == 0) {
+                break;
+            }
+        }
+        if (c - o - 1 > UINT32_MAX - 1 || (mem = vg__json_alloc(d, pre + c - o)) == NULL) {
+            return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
+        }
+        n = vg__json_scan(in, o, lim, mem + pre, c - o - 1, &c);
+    }
+    if (n < 0) {
+        return vg__json_fail(d,
+                             n == VG__JSON_SCAN_SURR   ? "unpaired UTF-16 surrogate in a \\u escape"
+                             : n == VG__JSON_SCAN_UTF8 ? "invalid UTF-8 in a string"
+                                                       : "string not closed",
+                             n == VG__JSON_SCAN_UTF8 ? c : o);
+    }
+    if ((size_t)n > UINT32_MAX - 1) {
+        return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
+    }
+    dst = mem + pre;
+    dst[n] = '\0';
+    if (key) {
+        d->key = (const char *)dst;
+        d->key_len = (uint32_t)n;
+    } else {
+        struct vg_json *node = (struct vg_json *)mem;
+
+        vg__json_link(d, node, VG_JSON_STRING);
+        node->s = (const char *)dst;
+        node->len = (uint32_t)n;
+        d->root_end = c + 1;
+    }
+    d->last_end = c + 1;
+    return 1;
+}
+
+/* yajl reports no string (so that it decodes none): they are read here, from the text between
+ * the last token reported (d->last_end) and the next one, at lim, that yajl has checked and where
+ * only whitespace, ',' and ':' are found beside them. 0 to stop the parse. */
+static int
+vg__json_gap(struct vg_json_doc *d, size_t lim)
+{
+    const unsigned char *q;
+
+    while (d->last_end < lim && (q = memchr(d->in + d->last_end, '"', lim - d->last_end)) != NULL) {
+        if (!vg__json_string_at(d, (size_t)(q - d->in), lim)) {
+            return 0;
+        }
+    }
+    d->last_end = lim;
+    return 1;
+}
+
+/* A node for a token that starts at start and ends at end, after the strings before it. */
+static struct vg_json *
+vg__json_token(struct vg_json_doc *d, enum vg_json_type t, size_t extra, size_t start, size_t end)
+{
+    struct vg_json *n;
+
+    if (!vg__json_gap(d, start)) {
+        return NULL;
+    }
+    if ((n = vg__json_alloc(d, sizeof(*n) + extra)) == NULL) {
         vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
         return NULL;
     }
     vg__json_link(d, n, t);
+    d->last_end = d->root_end = end;
     return n;
 }
 
 static int
 vg__json_on_null(void *ctx)
 {
-    return vg__json_scalar(ctx, VG_JSON_NULL) != NULL;
+    struct vg_json_doc *d = ctx;
+    size_t end = yajl_get_bytes_consumed(d->h);
+
+    return vg__json_token(d, VG_JSON_NULL, 0, end - 4, end) != NULL;
 }
 
 static int
 vg__json_on_bool(void *ctx, int b)
 {
-    struct vg_json *n = vg__json_scalar(ctx, VG_JSON_BOOL);
+    struct vg_json_doc *d = ctx;
+    size_t end = yajl_get_bytes_consumed(d->h);
+    struct vg_json *n = vg__json_token(d, VG_JSON_BOOL, 0, end - (b ? 4 : 5), end);
 
     if (n == NULL) {
         return 0;
@@ -474,13 +554,22 @@ static int
 vg__json_on_number(void *ctx, const char *s, size_t len)
 {
     struct vg_json_doc *d = ctx;
+    size_t at = (size_t)((uintptr_t)s - (uintptr_t)d->in), end;
     struct vg_json *n;
     char *t;
 
-    if (len > UINT32_MAX - 1 || (n = vg__json_alloc(d, sizeof(*n) + len + 1)) == NULL) {
+    /* a number at the end of the text reaches yajl_complete_parse in yajl's own buffer */
+    if (at >= d->in_len) {
+        at = end = d->in_len;
+    } else {
+        end = at + len;
+    }
+    if (len > UINT32_MAX - 1) {
         return vg__json_fail(d, "document too large", VG__JSON_NOWHERE);
     }
-    vg__json_link(d, n, VG_JSON_NUMBER);
+    if ((n = vg__json_token(d, VG_JSON_NUMBER, len + 1, at, end)) == NULL) {
+        return 0;
+    }
     t = (char *)(n + 1);
     memcpy(t, s, len);
     t[len] = '\0';
@@ -490,44 +579,18 @@ vg__json_on_number(void *ctx, const char *s, size_t len)
 }
 
 static int
-vg__json_on_string(void *ctx, const unsigned char *s, size_t len)
-{
-    struct vg_json_doc *d = ctx;
-    struct vg_json *n;
-    const char *str;
-    uint32_t slen;
-
-    if (!vg__json_string(d, s, len, true, &n, &str, &slen)) {
-        return 0;
-    }
-    vg__json_link(d, n, VG_JSON_STRING);
-    n->s = str;
-    n->len = slen;
-    return 1;
-}
-
-static int
-vg__json_on_key(void *ctx, const unsigned char *s, size_t len)
-{
-    struct vg_json_doc *d = ctx;
-    struct vg_json *unused;
-
-    return vg__json_string(d, s, len, false, &unused, &d->key, &d->key_len);
-}
-
-static int
 vg__json_open(struct vg_json_doc *d, enum vg_json_type t)
 {
-    size_t at = yajl_get_bytes_consumed(d->h) - 1; /* the bracket just read */
+    size_t end = yajl_get_bytes_consumed(d->h); /* just past the bracket */
     struct vg_json *n;
 
     if (d->depth >= VG_JSON_DEPTH_MAX) {
-        return vg__json_fail(d, "nesting deeper than " VG__JSON_STR(VG_JSON_DEPTH_MAX), at);
+        return vg__json_fail(d, "nesting deeper than " VG__JSON_STR(VG_JSON_DEPTH_MAX), end - 1);
     }
-    if ((n = vg__json_scalar(d, t)) == NULL) {
+    if ((n = vg__json_token(d, t, 0, end - 1, end)) == NULL) {
         return 0;
     }
-    n->start = at;
+    n->start = end - 1;
     d->stack[d->depth].node = n;
     d->stack[d->depth].last = NULL;
     d->depth++;
@@ -538,9 +601,13 @@ static int
 vg__json_close(void *ctx)
 {
     struct vg_json_doc *d = ctx;
+    size_t end = yajl_get_bytes_consumed(d->h);
 
+    if (!vg__json_gap(d, end - 1)) {
+        return 0;
+    }
     d->depth--;
-    d->stack[d->depth].node->end = yajl_get_bytes_consumed(d->h);
+    d->stack[d->depth].node->end = d->last_end = d->root_end = end;
     return 1;
 }
 
@@ -560,9 +627,7 @@ static const yajl_callbacks vg__json_callbacks = {
     .yajl_null = vg__json_on_null,
     .yajl_boolean = vg__json_on_bool,
     .yajl_number = vg__json_on_number,
-    .yajl_string = vg__json_on_string,
     .yajl_start_map = vg__json_on_start_map,
-    .yajl_map_key = vg__json_on_key,
     .yajl_end_map = vg__json_close,
     .yajl_start_array = vg__json_on_start_array,
     .yajl_end_array = vg__json_close,
@@ -625,6 +690,7 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
     d->key_len = 0;
     d->depth = 0;
     d->last_end = 0;
+    d->root_end = 0;
     d->why = NULL;
     d->oom = false;
     if (in == NULL) {
@@ -644,7 +710,7 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    yajl_config(d->h, yajl_dont_validate_strings, 1); /* vg__json_utf8_ok checks, strictly */
+    yajl_config(d->h, yajl_dont_validate_strings, 1); /* vg__json_utf8_seq checks, strictly */
     st = yajl_parse(d->h, in, stop);
     at = yajl_get_bytes_consumed(d->h);
     if (st == yajl_status_ok && stop < len) {
@@ -653,6 +719,25 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
     } else if (st == yajl_status_ok) {
         st = yajl_complete_parse(d->h);
         at = len; /* an error there is the text cut short (or a number at its end) */
+    }
+    /* a string alone: yajl reported nothing */
+    if (st == yajl_status_ok && d->root == NULL &&
+        ((c = memchr(in, '"', stop)) == NULL || !vg__json_string_at(d, (size_t)(c - in), stop))) {
+        st = yajl_status_client_canceled;
+        if (d->why == NULL) {
+            vg__json_fail(d, "no value", 0);
+        }
+    }
+    /* yajl takes a token cut short after the value (`1 "a`, `{} tru`) for the end of the text */
+    if (st == yajl_status_ok) {
+        for (at = d->root_end;
+             at < len && (in[at] == ' ' || in[at] == '\n' || in[at] == '\r' || in[at] == '\t');
+             at++) {
+        }
+        if (at < len) {
+            st = yajl_status_client_canceled;
+            vg__json_fail(d, "trailing garbage", at);
+        }
     }
     if (st == yajl_status_client_canceled) {
         vg__json_own_error(d, err, errlen);

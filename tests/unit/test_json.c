@@ -384,6 +384,13 @@ test_grammar(void **state)
     refused("\"\v\"", 3, "invalid JSON at byte 1: invalid character");
     refused("{}\0", 3, "invalid JSON at byte 3: trailing garbage");
     refused("{\"a\":1} x", 9, "invalid JSON at byte 9: trailing garbage");
+    /* a token cut short after the value: yajl alone takes it for the end of the text */
+    refused("9\"a ", 4, "invalid JSON at byte 1: trailing garbage");
+    refused("{} \"a", 5, "invalid JSON at byte 3: trailing garbage");
+    refused("[1] tru", 7, "invalid JSON at byte 7");
+    refused("\"x\" \"", 5, "invalid JSON at byte 4: trailing garbage");
+    refused("null 1", 6, "invalid JSON at byte 6: trailing garbage");
+    refused("-1.5 \"\\u", 9, "invalid JSON at byte 8");
     refused("{\"a\":1", 6, "invalid JSON at byte 6: premature EOF");
     /* empty input */
     refused("", 0, "invalid JSON at byte 0: premature EOF");
@@ -495,6 +502,99 @@ test_reuse(void **state)
     assert_int_equal(vg_json_doc_memory(NULL), 0);
 }
 
+/* Strings that do not fit in the free room of the arena's block: read again into a block of
+ * their own size, with the same bytes, whatever kind of character the room ends on. */
+static void
+test_blocks(void **state)
+{
+    static const char item[] = "\"\\u00e9\\n\xc3\xa9\\ud83d\\ude00\\\"";
+    static const char want[] = "\xc3\xa9\n\xc3\xa9\xf0\x9f\x98\x80\"";
+    size_t n = 20000, ilen = sizeof(item) - 1, wlen = sizeof(want) - 1, len = 0, i;
+    const struct vg_json *r, *c;
+    char *text = malloc(n * (ilen + 310) + 16);
+
+    (void)state;
+    assert_non_null(text);
+    text[len++] = '[';
+    for (size_t k = 0; k < n; k++) {
+        memcpy(text + len, item, ilen); /* then k * 37 % 301 bytes of padding */
+        len += ilen;
+        memset(text + len, 'q', k * 37 % 301);
+        len += k * 37 % 301;
+        memcpy(text + len, "\xe2\x82\xac\",", 5);
+        len += 5;
+    }
+    text[len - 1] = ']';
+    for (int round = 0; round < 2; round++) {
+        r = vg_json_parse(doc, text, len, err, sizeof(err));
+        if (r == NULL) {
+            fail_msg("%s", err);
+        }
+        i = 0;
+        for (c = vg_json_first(r); c != NULL; c = c->next, i++) {
+            assert_int_equal(c->len, wlen + i * 37 % 301 + 3);
+            assert_memory_equal(c->s, want, wlen);
+            assert_int_equal(strspn(c->s + wlen, "q"), i * 37 % 301);
+            assert_string_equal(c->s + c->len - 3, "\xe2\x82\xac");
+            assert_int_equal(c->s[c->len], '\0');
+        }
+        assert_int_equal(i, n);
+    }
+    free(text);
+}
+
+/* A string that the free room of the block ends inside of, at each of its bytes: before a quote,
+ * a raw UTF-8 sequence, a \u escape, a surrogate pair, a short escape, ASCII. The first block is
+ * 64 KiB and holds the array's node and a filler string before it, whose length sets the room
+ * left (72-byte nodes, 8-byte rounding); the test string's 0-7 leading 'q' shift it within 8. */
+static void
+test_room(void **state)
+{
+    static const char tail[] = "a\\u00e9b\xe2\x82\xac\\nc\\ud83d\\ude00\\\"d\xc3\xa9";
+    static const char want[] = "a\xc3\xa9"
+                               "b\xe2\x82\xac\nc\xf0\x9f\x98\x80\"d\xc3\xa9";
+    size_t node = sizeof(struct vg_json), first = 64 * 1024, checked = 0;
+    char *text = malloc(first + 128), *got;
+
+    (void)state;
+    assert_non_null(text);
+    assert_non_null(parse("[\"x\"]")); /* the arena's first block exists from now on */
+    assert_int_equal(vg_json_doc_memory(doc), first);
+    for (size_t shift = 0; shift < 8; shift++) {
+        for (size_t room = node + 8; room <= node + 64; room += 8) {
+            /* first - node (array) - round8(node + filler + 1) = room */
+            size_t filler = first - node - room - node - 1, len = 0;
+            const struct vg_json *r, *v;
+
+            text[len++] = '[';
+            text[len++] = '"';
+            memset(text + len, 'f', filler);
+            len += filler;
+            memcpy(text + len, "\",\"", 3);
+            len += 3;
+            memset(text + len, 'q', shift);
+            len += shift;
+            memcpy(text + len, tail, sizeof(tail) - 1);
+            len += sizeof(tail) - 1;
+            memcpy(text + len, "\"]", 2);
+            len += 2;
+            r = vg_json_parse(doc, text, len, err, sizeof(err));
+            if (r == NULL) {
+                fail_msg("%s", err);
+            }
+            v = vg_json_first(r)->next;
+            assert_int_equal(vg_json_first(r)->len, filler);
+            assert_int_equal(v->len, shift + sizeof(want) - 1);
+            got = (char *)v->s;
+            assert_int_equal(strspn(got, "q"), shift);
+            assert_string_equal(got + shift, want);
+            checked++;
+        }
+    }
+    assert_int_equal(checked, 64);
+    free(text);
+}
+
 int
 main(void)
 {
@@ -509,6 +609,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_grammar, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefixes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_room, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
