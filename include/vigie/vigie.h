@@ -123,7 +123,10 @@ typedef void (*vg_bad_input_cb)(const char *path, size_t lineno, const char *msg
  */
 long vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, void *arg,
                        char *err, size_t errlen);
-/* Number of measurements queued (URLs x repeat). */
+/* Do not measure trial (1..repeat) of the url_index-th URL (vigie probe --resume): 1, 0 when
+ * already skipped, VG_EINVAL out of range. Call before vg_probe_run, after the last add. */
+int vg_probe_skip(struct vg_probe *p, size_t url_index, unsigned trial);
+/* Number of measurements queued (URLs x repeat, skipped ones included). */
 size_t vg_probe_count(const struct vg_probe *p);
 /* The i-th URL queued (borrowed), or NULL past the end. */
 const char *vg_probe_url(const struct vg_probe *p, size_t i);

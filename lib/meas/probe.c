@@ -364,6 +364,9 @@ vg__probe_schedule(struct vg_probe *p)
     while (!p->interrupted && p->in_flight < p->o.parallel && p->next_job < total) {
         size_t j = p->next_job++;
 
+        if (p->skip != NULL && p->skip[j]) {
+            continue;
+        }
         vg__probe_meas_start(p, j % p->n_urls, (unsigned)(j / p->n_urls) + 1, NULL);
     }
 }
@@ -546,6 +549,24 @@ vg_probe_url(const struct vg_probe *p, size_t i)
     return i < p->n_urls ? p->urls[i] : NULL;
 }
 
+int
+vg_probe_skip(struct vg_probe *p, size_t url_index, unsigned trial)
+{
+    size_t total = p->n_urls * p->o.repeat;
+
+    if (url_index >= p->n_urls || trial < 1 || trial > p->o.repeat) {
+        return VG_EINVAL;
+    }
+    if (p->skip == NULL) {
+        p->skip = vg_xcalloc(total, 1);
+    }
+    if (p->skip[(size_t)(trial - 1) * p->n_urls + url_index]) {
+        return 0;
+    }
+    p->skip[(size_t)(trial - 1) * p->n_urls + url_index] = 1;
+    return 1;
+}
+
 size_t
 vg_probe_count(const struct vg_probe *p)
 {
@@ -561,6 +582,10 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     vg__probe_self_local(p);
     if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0) {
         p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
+        for (size_t j = 0; p->skip != NULL && j < p->n_urls * p->o.repeat; j++) {
+            /* A skipped trial counts as finished, so that the control goes after the last run. */
+            p->slots[j % p->n_urls].finished += p->skip[j];
+        }
     }
     if (p->o.collector != NULL) {
         struct vg_upload_opts uo = {
@@ -628,6 +653,7 @@ vg_probe_free(struct vg_probe *p)
         free(p->urls[i]);
     }
     free(p->urls);
+    free(p->skip);
     free(p);
 }
 
