@@ -55,6 +55,8 @@ struct run {
     bool locate;             /* --locate */
     bool only_interference;  /* --only-interference */
     bool evidence;           /* --evidence */
+    bool keep_duplicates;    /* --keep-duplicates */
+    size_t n_dup_urls;       /* URLs queued more than once (warned about: the first ones) */
     const char *resume_path; /* --resume FILE */
     size_t resumed;          /* measurements FILE had */
     /* --helper: the measurements that got no control, and each "HELPER: reason" warned about
@@ -78,7 +80,9 @@ vg__probe_usage(const struct vg_engine_opts *e, FILE *f)
                "\n"
                "input:\n"
                "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
-               "                          '-' reads standard input; may be repeated\n");
+               "                          '-' reads standard input; may be repeated\n"
+               "      --keep-duplicates   measure a URL listed twice twice (default: once, with\n"
+               "                          a warning)\n");
     vg_engine_opts_help(e, "$VIGIE_SPOOL or ~/.local/state/vigie/spool", f);
     fprintf(f, "localisation:\n"
                "      --locate            then find the hop at which the interference answers for\n"
@@ -433,7 +437,7 @@ vg__probe_on_bad_input(const char *path, size_t lineno, const char *msg, void *a
     fprintf(stderr, "vigie probe: %s:%zu: %s (line skipped)\n", path, lineno, msg);
 }
 
-enum { OPT_LOCATE = 256, OPT_ONLY_INTERFERENCE, OPT_EVIDENCE, OPT_RESUME };
+enum { OPT_LOCATE = 256, OPT_ONLY_INTERFERENCE, OPT_EVIDENCE, OPT_RESUME, OPT_KEEP_DUPLICATES };
 
 /*
  * The options into r, e and files (*files owned by the caller): 0, 1 after --help, or -1 after a
@@ -453,6 +457,7 @@ vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts
         {"only-interference", no_argument, NULL, OPT_ONLY_INTERFERENCE},
         {"evidence", no_argument, NULL, OPT_EVIDENCE},
         {"resume", required_argument, NULL, OPT_RESUME},
+        {"keep-duplicates", no_argument, NULL, OPT_KEEP_DUPLICATES},
         {NULL, 0, NULL, 0},
     };
     struct option longopts[sizeof(own) / sizeof(own[0]) + VG_ENGINE_OPTS_MAX];
@@ -503,6 +508,9 @@ vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts
         case OPT_RESUME:
             r->resume_path = optarg;
             break;
+        case OPT_KEEP_DUPLICATES:
+            r->keep_duplicates = true;
+            break;
         default:
             return -1;
         }
@@ -545,6 +553,39 @@ vg__probe_queue(struct vg_probe *p, int argc, char **argv, int first, const char
         }
     }
     return 0;
+}
+
+#define VG__PROBE_DUP_WARNED 10 /* duplicated URLs named; more: counted */
+
+static void
+vg__probe_on_dup(const char *url, size_t times, void *arg)
+{
+    struct run *r = arg;
+
+    if (r->n_dup_urls++ < VG__PROBE_DUP_WARNED) {
+        fprintf(stderr, "vigie probe: warning: %s listed %zu times: measured once\n", url, times);
+    }
+}
+
+/* Unless --keep-duplicates: each URL once. */
+static void
+vg__probe_dedupe(struct run *r, struct vg_probe *p)
+{
+    size_t removed;
+
+    if (r->keep_duplicates) {
+        return;
+    }
+    removed = vg_probe_dedupe(p, vg__probe_on_dup, r);
+    if (r->n_dup_urls > VG__PROBE_DUP_WARNED) {
+        fprintf(stderr, "vigie probe: warning: %zu more URLs listed more than once\n",
+                r->n_dup_urls - VG__PROBE_DUP_WARNED);
+    }
+    if (removed > 0) {
+        fprintf(stderr,
+                "vigie probe: %zu duplicate%s not measured (--keep-duplicates measures them)\n",
+                removed, removed == 1 ? "" : "s");
+    }
 }
 
 /* After the run: the collector line, --locate, the table, and the output's fate. */
@@ -757,6 +798,7 @@ vg_cmd_probe(int argc, char **argv)
         status = VG_EXIT_USAGE;
         goto out;
     }
+    vg__probe_dedupe(&r, p);
     status = vg__probe_measure(&r, p, &e.o, &bad);
 out:
     for (size_t i = 0; i < r.n_stats; i++) {

@@ -1140,6 +1140,71 @@ class TestInput(ProbeCase):
         self.assertIn("%s:3:" % path, r.stderr)
         self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]), r.stderr)
 
+    def test_csv_header_any_case_and_unknown_columns(self):
+        # issue 15: "URL,category" was not a header, and rows were measured as "http://...,NEWS"
+        u1, u2 = http_url("/csv/case1"), http_url("/csv/case2")
+        path = self.write("case.csv", ("URL,category\n%s,NEWS\n%s,HUMR\n" % (u1, u2)).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]))
+        self.assertIn("%s:1: warning: CSV column(s) 'category' not read" % path, r.stderr)
+        path = self.write("known.csv", ("url,category_code,category_description,date_added,"
+                                        "source,notes\n%s,NEWS,News,2014-04-15,x,\n" % u1).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertNotIn("warning", r.stderr)
+
+    def test_csv_errors_say_line_and_column(self):
+        u = http_url("/csv/ok")
+        path = self.write("errors.csv", (
+            "url,category_code\n"
+            "\"%s,NEWS\n"           # line 2: unterminated quote, opened at column 1
+            "%s,\"NE\"WS\n"          # line 3: a byte after a closing quote
+            ",NEWS\n"               # line 4: empty url
+            "%s,NEWS\n" % (u, u, u)).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 3, r.stderr)
+        self.assertIn("%s:2: column 1: unterminated quoted field" % path, r.stderr)
+        self.assertIn("%s:3: column %d: a byte after a quoted field's closing" % (path, len(u) + 6),
+                      r.stderr)
+        self.assertIn("%s:4: column 1: empty url column" % path, r.stderr)
+        self.assertNotIn("protocol violation", r.stderr)
+        self.assertEqual([x["input"] for x in r.records], [u])
+
+    def test_invalid_url_reasons(self):
+        u = http_url("/input/reasons")
+        cases = (("ftp://example.org/", "unsupported scheme 'ftp'"),
+                 ("example.org", "no scheme"),
+                 ("http://example.org:99999/", "invalid port '99999' (1 to 65535)"),
+                 ("http://exa mple.org/", "space at byte 11"),
+                 ("http://a..b/", "invalid host name 'a..b'"),
+                 ("http://u@example.org/", "user information"),
+                 ("http://" + "a" * 2100, "longer than 2047 bytes"))
+        r = probe(*([c[0] for c in cases] + [u]))
+        self.assertEqual(r.rc, 3, r.stderr)
+        for i, (_, why) in enumerate(cases):
+            self.assertIn("argument %d: invalid URL" % (i + 1), r.stderr)
+            self.assertIn(why, r.stderr)
+        self.assertNotIn("invalid argument", r.stderr)
+        path = self.write("reasons.txt", ("%s\nhttp://example.org:0/\n" % u).encode())
+        r = probe("-i", path)
+        self.assertEqual(r.rc, 3, r.stderr)
+        self.assertIn("%s:2: invalid URL 'http://example.org:0/': invalid port '0'" % path,
+                      r.stderr)
+
+    def test_duplicates_measured_once(self):
+        u1, u2 = http_url("/input/dup1"), http_url("/input/dup2")
+        path = self.write("dups.txt", ("%s\n%s\n%s\n" % (u1, u2, u1)).encode())
+        r = probe("-i", path, u1)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]))
+        self.assertIn("warning: %s listed 3 times: measured once" % u1, r.stderr)
+        self.assertIn("2 duplicates not measured (--keep-duplicates measures them)", r.stderr)
+        r = probe("--keep-duplicates", "-i", path, u1)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u1, u1, u2]))
+        self.assertNotIn("duplicate", r.stderr)
+
     def test_unreadable_input_file(self):
         r = probe("--input-file", os.path.join(FX["tmp"], "does-not-exist.txt"))
         self.assertEqual(r.rc, 2)
