@@ -148,6 +148,8 @@ struct vg_upload_opts {
     const char *ca_file; /* https: PEM trust store, or NULL for the system one */
     const char *token;   /* upload token or NULL, as vg_probe_opts.collector_token */
     bool allow_token_over_http;
+    bool spool_must_exist; /* a missing spool_dir is an error (vigie upload --spool: a typo),
+                              not a directory to create */
 };
 /*
  * Send every measurement waiting in o->spool_dir to o->collector. Returns 0 with st filled, or a

@@ -1205,6 +1205,17 @@ class TestInput(ProbeCase):
         self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u1, u1, u2]))
         self.assertNotIn("duplicate", r.stderr)
 
+    def test_missing_ca_file_says_why(self):
+        # issue 15: "cannot load CA file /nonexistent: (null)"
+        missing = os.path.join(FX["tmp"], "nonexistent.pem")
+        r = probe("--ca-file", missing, http_url("/title"))
+        self.assertEqual(r.rc, 2, r.stderr)
+        self.assertIn("cannot load CA file %s: No such file or directory" % missing, r.stderr)
+        r = probe("--ca-file", self.write("empty.pem", b"no PEM here\n"), http_url("/title"))
+        self.assertEqual(r.rc, 2, r.stderr)
+        self.assertNotIn("(null)", r.stderr)
+        self.assertIn("cannot load CA file", r.stderr)
+
     def test_unreadable_input_file(self):
         r = probe("--input-file", os.path.join(FX["tmp"], "does-not-exist.txt"))
         self.assertEqual(r.rc, 2)
