@@ -629,6 +629,7 @@ struct vg__probe_resume {
     struct run *r;
     struct vg_probe *p;
     size_t *order; /* URL indexes sorted by URL */
+    size_t other;  /* FILE's measurements of no queued (URL, trial) */
 };
 
 static const struct vg_probe *vg__probe_sort_p;
@@ -667,13 +668,14 @@ vg__probe_on_resumed(const struct vg_resumed *m, void *arg)
             return;
         }
     }
+    c->other++;
 }
 
 /* --resume FILE: skip what FILE holds. 0, or -1 (the reason printed). */
 static int
 vg__probe_resume(struct run *r, struct vg_probe *p)
 {
-    struct vg__probe_resume c = {r, p, vg_xcalloc(r->n_stats, sizeof(size_t))};
+    struct vg__probe_resume c = {r, p, vg_xcalloc(r->n_stats, sizeof(size_t)), 0};
     long n;
 
     for (size_t i = 0; i < r->n_stats; i++) {
@@ -685,6 +687,12 @@ vg__probe_resume(struct run *r, struct vg_probe *p)
     free(c.order);
     if (n < 0) {
         return -1;
+    }
+    if (c.other > 0) {
+        fprintf(stderr,
+                "vigie probe: warning: %zu measurements of %s are of no URL and trial of this run "
+                "(another list or --repeat?): kept there, not counted\n",
+                c.other, r->resume_path);
     }
     if (!r->quiet) {
         fprintf(stderr, "vigie probe: resuming %s: %zu of %zu measurements done, %zu left\n",

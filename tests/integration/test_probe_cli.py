@@ -1486,6 +1486,12 @@ class TestRunEnd(ProbeCase):
         # nothing left: nothing measured
         rc, out, err = table("-q", "--resume", path, "--repeat", "2", u1, u2)
         self.assertEqual(rc, 0, err)
+        self.assertNotIn("warning", err)
+        # another list: what FILE has of other URLs (or trials) is said, and kept
+        rc, out, err = table("-q", "--resume", path, "--repeat", "2", u1)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: 2 measurements of %s are of no URL and trial of this run" % path,
+                      err)
         with open(path, "rb") as f:
             self.assertEqual(f.read(), data)
         for args, msg in ((["--resume", os.path.join(FX["tmp"], "nope.jsonl")],
