@@ -546,7 +546,7 @@ make_parent(char *path)
 }
 
 static const char *
-default_state(char *buf, size_t cap)
+default_state(char *buf, size_t cap, bool read_only) /* read_only: --status creates nothing */
 {
     const char *sd = getenv("STATE_DIRECTORY"), *home = getenv("HOME");
 
@@ -557,7 +557,9 @@ default_state(char *buf, size_t cap)
     }
     if (home != NULL && home[0] != '\0') {
         snprintf(buf, cap, "%s/.local/state/vigie/monitor.json", home);
-        make_parent(buf);
+        if (!read_only) {
+            make_parent(buf);
+        }
         return buf;
     }
     return "vigie-monitor.json";
@@ -741,7 +743,7 @@ vg__monitor_parse_args(struct mon *m, int argc, char **argv, int *status)
         }
     }
     if (m->state_path == NULL) {
-        m->state_path = default_state(m->state_buf, sizeof(m->state_buf));
+        m->state_path = default_state(m->state_buf, sizeof(m->state_buf), status_only);
     }
     if (status_only) {
         *status = vg_monitor_status(m->state_path);

@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "engine_opts.h"
+#include "probe_resume.h"
 #include "util/mem.h"
 #include "util/str.h"
 #include "vigie/vigie.h"
@@ -30,6 +31,7 @@ enum { VG_FMT_TABLE, VG_FMT_JSONL };
 struct url_stats {
     unsigned count[VG_VERDICT_COUNT];
     char cause[VG_VERDICT_COUNT][32];
+    char *evidence[VG_VERDICT_COUNT]; /* --evidence: the first trial's of each verdict (owned) */
     double *runtimes;
     unsigned n;
     char locate[48];             /* --locate: the LOCATE cell */
@@ -50,7 +52,13 @@ struct run {
     size_t n_stats;
     const char **inputs;
     int write_error;
-    bool locate; /* --locate */
+    bool locate;             /* --locate */
+    bool only_interference;  /* --only-interference */
+    bool evidence;           /* --evidence */
+    bool keep_duplicates;    /* --keep-duplicates */
+    size_t n_dup_urls;       /* URLs queued more than once (warned about: the first ones) */
+    const char *resume_path; /* --resume FILE */
+    size_t resumed;          /* measurements FILE had */
     /* --helper: the measurements that got no control, and each "HELPER: reason" warned about
      * (once per helper and reason, owned) */
     const char *const *helpers;
@@ -72,7 +80,9 @@ vg__probe_usage(const struct vg_engine_opts *e, FILE *f)
                "\n"
                "input:\n"
                "  -i, --input-file FILE   URLs, one per line (# comments) or a Citizen Lab CSV;\n"
-               "                          '-' reads standard input; may be repeated\n");
+               "                          '-' reads standard input; may be repeated\n"
+               "      --keep-duplicates   measure a URL listed twice twice (default: once, with\n"
+               "                          a warning)\n");
     vg_engine_opts_help(e, "$VIGIE_SPOOL or ~/.local/state/vigie/spool", f);
     fprintf(f, "localisation:\n"
                "      --locate            then find the hop at which the interference answers for\n"
@@ -82,7 +92,12 @@ vg__probe_usage(const struct vg_engine_opts *e, FILE *f)
                "  -o, --output FILE       write JSON Lines measurements to FILE ('-': stdout)\n"
                "  -f, --format FMT        'table' (default on a terminal) or 'jsonl' (default\n"
                "                          otherwise: measurements on stdout)\n"
-               "  -q, --quiet             no progress line and no table\n"
+               "  -q, --quiet             no progress line, no table and no summary\n"
+               "      --only-interference the table and summary show only the URLs blocked or\n"
+               "                          intercepted (the JSON Lines keep every measurement)\n"
+               "      --evidence          an EVIDENCE column in the table: why, in one sentence\n"
+               "      --resume FILE       continue the run whose measurements FILE holds: measure\n"
+               "                          only the (URL, trial) pairs not in it, append to it\n"
                "  -h, --help              this help\n"
                "\n"
                "exit status: 0 no interference found, 1 interference found (blocked or\n"
@@ -173,6 +188,25 @@ vg__probe_ctrl_lost(struct run *r, const char *f)
     }
 }
 
+/* One measurement into the URL's counts (this run's, or one --resume read). */
+static void
+vg__probe_tally(struct run *r, struct url_stats *s, enum vg_verdict vi, const char *cause,
+                const char *evidence, double runtime)
+{
+    if (vg__probe_is_interference(vi)) {
+        r->interference++;
+    }
+    s->count[vi]++;
+    if (cause != NULL && s->cause[vi][0] == '\0') {
+        snprintf(s->cause[vi], sizeof(s->cause[vi]), "%s", cause);
+    }
+    if (r->evidence && s->evidence[vi] == NULL) {
+        s->evidence[vi] = vg_xstrdup(evidence);
+    }
+    s->runtimes = vg_xreallocarray(s->runtimes, s->n + 1, sizeof(double));
+    s->runtimes[s->n++] = runtime;
+}
+
 static void
 vg__probe_on_result(const struct vg_result *res, void *arg)
 {
@@ -182,15 +216,9 @@ vg__probe_on_result(const struct vg_result *res, void *arg)
         (unsigned)res->verdict < VG_VERDICT_COUNT ? res->verdict : VG_VERDICT_UNKNOWN;
 
     r->done++;
-    if (vg__probe_is_interference(vi)) {
-        r->interference++;
-    }
-    s->count[vi]++;
+    vg__probe_tally(r, s, vi, res->x_cause, res->x_evidence, res->runtime);
     if (res->control_failure != NULL) {
         vg__probe_ctrl_lost(r, res->control_failure);
-    }
-    if (res->x_cause != NULL && s->cause[vi][0] == '\0') {
-        snprintf(s->cause[vi], sizeof(s->cause[vi]), "%s", res->x_cause);
     }
     if (r->locate && vg__probe_is_interference(vi) && s->hint == NULL && res->x_cause != NULL &&
         vg_locate_supports(res->x_cause)) {
@@ -200,8 +228,6 @@ vg__probe_on_result(const struct vg_result *res, void *arg)
         }
         snprintf(s->hint_cause, sizeof(s->hint_cause), "%s", res->x_cause);
     }
-    s->runtimes = vg_xreallocarray(s->runtimes, s->n + 1, sizeof(double));
-    s->runtimes[s->n++] = res->runtime;
     if (r->out != NULL) {
         if (fputs(res->json, r->out) == EOF || fputc('\n', r->out) == EOF) {
             r->write_error = errno;
@@ -236,6 +262,29 @@ vg__probe_cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The most severe verdict a URL got (the enum's order), or -1 when it was not measured. */
+static int
+vg__probe_top(const struct url_stats *s)
+{
+    for (int k = 0; k < VG_VERDICT_COUNT; k++) {
+        if (s->count[k] > 0) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+/* The URL cell: w columns; a longer URL is cut, and the cut shown by an ellipsis. */
+static void
+vg__probe_url_cell(const char *url, size_t w)
+{
+    if (strlen(url) <= w) {
+        printf("%-*s", (int)w, url);
+    } else {
+        printf("%.*s\xe2\x80\xa6", (int)(w - 1), url); /* "…" */
+    }
+}
+
 static void
 print_table(struct run *r)
 {
@@ -258,21 +307,16 @@ print_table(struct run *r)
             }
         }
     }
-    printf("%-*s  %-*s  %-23s  %6s  %7s%s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE", "TRIALS",
-           "TIME", r->locate ? "  LOCATE" : "");
+    printf("%-*s  %-*s  %-23s  %6s  %7s%s%s\n", (int)w, "URL", (int)vw, "VERDICT", "CAUSE",
+           "TRIALS", "TIME", r->locate ? "  LOCATE" : "", r->evidence ? "  EVIDENCE" : "");
     for (size_t i = 0; i < r->n_stats; i++) {
         struct url_stats *s = &r->stats[i];
         const char *locate = s->locate[0] != '\0' ? s->locate : "-";
         char verdict[96];
-        int top = -1;
+        int top = vg__probe_top(s);
         double median = 0;
 
-        for (int k = 0; k < VG_VERDICT_COUNT && top < 0; k++) {
-            if (s->count[k] > 0) {
-                top = k;
-            }
-        }
-        if (top < 0) {
+        if (top < 0 || (r->only_interference && !vg__probe_is_interference((enum vg_verdict)top))) {
             continue;
         }
         if (s->count[top] == s->n) {
@@ -288,9 +332,55 @@ print_table(struct run *r)
         }
         qsort(s->runtimes, s->n, sizeof(double), vg__probe_cmp_double);
         median = s->runtimes[s->n / 2];
-        printf("%-*.*s  %-*s  %-23s  %6u  %6.2fs%s%s\n", (int)w, (int)w, r->inputs[i], (int)vw,
-               verdict, s->cause[top][0] != '\0' ? s->cause[top] : "-", s->n, median,
-               r->locate ? "  " : "", r->locate ? locate : "");
+        vg__probe_url_cell(r->inputs[i], w);
+        printf("  %-*s  %-23s  %6u  %6.2fs%s%s%s%s\n", (int)vw, verdict,
+               s->cause[top][0] != '\0' ? s->cause[top] : "-", s->n, median, r->locate ? "  " : "",
+               r->locate ? locate : "", r->evidence ? "  " : "",
+               r->evidence ? (s->evidence[top] != NULL ? s->evidence[top] : "-") : "");
+    }
+}
+
+/* After the table: URLs per verdict (each counted under its most severe verdict) and the URLs
+ * with interference, uncut, with their cause. */
+static void
+vg__probe_summary(const struct run *r)
+{
+    unsigned per[VG_VERDICT_COUNT] = {0};
+    size_t urls = 0, n = 0, unmeasured = 0;
+    const char *sep = "";
+
+    for (size_t i = 0; i < r->n_stats; i++) {
+        int top = vg__probe_top(&r->stats[i]);
+
+        if (top < 0) {
+            unmeasured++;
+            continue;
+        }
+        per[top]++;
+        urls++;
+        n += r->stats[i].n;
+    }
+    printf("\nsummary: %zu URL%s, %zu measurement%s:", urls, urls == 1 ? "" : "s", n,
+           n == 1 ? "" : "s");
+    for (int k = 0; k < VG_VERDICT_COUNT; k++) {
+        if (per[k] > 0) {
+            printf("%s %u %s", sep, per[k], vg_verdict_name((enum vg_verdict)k));
+            sep = ",";
+        }
+    }
+    if (unmeasured > 0) {
+        printf("%s %zu not measured", sep, unmeasured);
+    }
+    printf("\ninterference:%s\n",
+           per[VG_VERDICT_INTERCEPTED] + per[VG_VERDICT_BLOCKED] > 0 ? "" : " none");
+    for (size_t i = 0; i < r->n_stats; i++) {
+        const struct url_stats *s = &r->stats[i];
+        int top = vg__probe_top(s);
+
+        if (top >= 0 && vg__probe_is_interference((enum vg_verdict)top)) {
+            printf("  %s  %s %u/%u  %s\n", r->inputs[i], vg_verdict_name((enum vg_verdict)top),
+                   s->count[top], s->n, s->cause[top][0] != '\0' ? s->cause[top] : "-");
+        }
     }
 }
 
@@ -347,7 +437,7 @@ vg__probe_on_bad_input(const char *path, size_t lineno, const char *msg, void *a
     fprintf(stderr, "vigie probe: %s:%zu: %s (line skipped)\n", path, lineno, msg);
 }
 
-enum { OPT_LOCATE = 256 };
+enum { OPT_LOCATE = 256, OPT_ONLY_INTERFERENCE, OPT_EVIDENCE, OPT_RESUME, OPT_KEEP_DUPLICATES };
 
 /*
  * The options into r, e and files (*files owned by the caller): 0, 1 after --help, or -1 after a
@@ -364,6 +454,10 @@ vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"locate", no_argument, NULL, OPT_LOCATE},
+        {"only-interference", no_argument, NULL, OPT_ONLY_INTERFERENCE},
+        {"evidence", no_argument, NULL, OPT_EVIDENCE},
+        {"resume", required_argument, NULL, OPT_RESUME},
+        {"keep-duplicates", no_argument, NULL, OPT_KEEP_DUPLICATES},
         {NULL, 0, NULL, 0},
     };
     struct option longopts[sizeof(own) / sizeof(own[0]) + VG_ENGINE_OPTS_MAX];
@@ -405,6 +499,18 @@ vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts
         case OPT_LOCATE:
             r->locate = true;
             break;
+        case OPT_ONLY_INTERFERENCE:
+            r->only_interference = true;
+            break;
+        case OPT_EVIDENCE:
+            r->evidence = true;
+            break;
+        case OPT_RESUME:
+            r->resume_path = optarg;
+            break;
+        case OPT_KEEP_DUPLICATES:
+            r->keep_duplicates = true;
+            break;
         default:
             return -1;
         }
@@ -417,6 +523,10 @@ vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts
         r->format = VG_FMT_JSONL;
     } else {
         fprintf(stderr, "vigie probe: unknown format '%s' (table or jsonl)\n", format);
+        return -1;
+    }
+    if (r->resume_path != NULL && r->out_path != NULL && strcmp(r->out_path, r->resume_path)) {
+        fprintf(stderr, "vigie probe: --resume FILE appends to FILE: --output must be FILE too\n");
         return -1;
     }
     vg_engine_opts_finish(e);
@@ -445,6 +555,39 @@ vg__probe_queue(struct vg_probe *p, int argc, char **argv, int first, const char
     return 0;
 }
 
+#define VG__PROBE_DUP_WARNED 10 /* duplicated URLs named; more: counted */
+
+static void
+vg__probe_on_dup(const char *url, size_t times, void *arg)
+{
+    struct run *r = arg;
+
+    if (r->n_dup_urls++ < VG__PROBE_DUP_WARNED) {
+        fprintf(stderr, "vigie probe: warning: %s listed %zu times: measured once\n", url, times);
+    }
+}
+
+/* Unless --keep-duplicates: each URL once. */
+static void
+vg__probe_dedupe(struct run *r, struct vg_probe *p)
+{
+    size_t removed;
+
+    if (r->keep_duplicates) {
+        return;
+    }
+    removed = vg_probe_dedupe(p, vg__probe_on_dup, r);
+    if (r->n_dup_urls > VG__PROBE_DUP_WARNED) {
+        fprintf(stderr, "vigie probe: warning: %zu more URLs listed more than once\n",
+                r->n_dup_urls - VG__PROBE_DUP_WARNED);
+    }
+    if (removed > 0) {
+        fprintf(stderr,
+                "vigie probe: %zu duplicate%s not measured (--keep-duplicates measures them)\n",
+                removed, removed == 1 ? "" : "s");
+    }
+}
+
 /* After the run: the collector line, --locate, the table, and the output's fate. */
 static void
 vg__probe_report(struct run *r, struct vg_probe *p, const struct vg_probe_opts *o, int rc)
@@ -469,6 +612,7 @@ vg__probe_report(struct run *r, struct vg_probe *p, const struct vg_probe_opts *
             r->inputs[i] = vg_probe_url(p, i);
         }
         print_table(r);
+        vg__probe_summary(r);
         VG_FREE(r->inputs);
     }
     if (r->out != NULL && r->out != stdout && fclose(r->out) != 0) {
@@ -478,6 +622,84 @@ vg__probe_report(struct run *r, struct vg_probe *p, const struct vg_probe_opts *
         r->write_error = errno != 0 ? errno : EIO;
     }
     r->out = NULL;
+}
+
+/* --resume: the queued URLs sorted, to find a measurement's (URL, trial) in them. */
+struct vg__probe_resume {
+    struct run *r;
+    struct vg_probe *p;
+    size_t *order; /* URL indexes sorted by URL */
+    size_t other;  /* FILE's measurements of no queued (URL, trial) */
+};
+
+static const struct vg_probe *vg__probe_sort_p;
+
+static int
+vg__probe_cmp_url(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(vg_probe_url(vg__probe_sort_p, x), vg_probe_url(vg__probe_sort_p, y));
+
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* A measurement of FILE: skip its (URL, trial), count it; not a queued URL: nothing. */
+static void
+vg__probe_on_resumed(const struct vg_resumed *m, void *arg)
+{
+    struct vg__probe_resume *c = arg;
+    size_t lo = 0, hi = c->r->n_stats;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(vg_probe_url(c->p, c->order[mid]), m->input) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    /* A URL queued twice (--keep-duplicates): the first copy whose trial is not skipped yet. */
+    for (; lo < c->r->n_stats && strcmp(vg_probe_url(c->p, c->order[lo]), m->input) == 0; lo++) {
+        if (vg_probe_skip(c->p, c->order[lo], m->trial) == 1) {
+            c->r->resumed++;
+            vg__probe_tally(c->r, &c->r->stats[c->order[lo]], m->verdict, m->cause, m->evidence,
+                            m->runtime);
+            return;
+        }
+    }
+    c->other++;
+}
+
+/* --resume FILE: skip what FILE holds. 0, or -1 (the reason printed). */
+static int
+vg__probe_resume(struct run *r, struct vg_probe *p)
+{
+    struct vg__probe_resume c = {r, p, vg_xcalloc(r->n_stats, sizeof(size_t)), 0};
+    long n;
+
+    for (size_t i = 0; i < r->n_stats; i++) {
+        c.order[i] = i;
+    }
+    vg__probe_sort_p = p;
+    qsort(c.order, r->n_stats, sizeof(size_t), vg__probe_cmp_url);
+    n = vg_probe_resume_read(r->resume_path, vg__probe_on_resumed, &c);
+    free(c.order);
+    if (n < 0) {
+        return -1;
+    }
+    if (c.other > 0) {
+        fprintf(stderr,
+                "vigie probe: warning: %zu measurements of %s are of no URL and trial of this run "
+                "(another list or --repeat?): kept there, not counted\n",
+                c.other, r->resume_path);
+    }
+    if (!r->quiet) {
+        fprintf(stderr, "vigie probe: resuming %s: %zu of %zu measurements done, %zu left\n",
+                r->resume_path, r->resumed, r->total, r->total - r->resumed);
+    }
+    r->total -= r->resumed;
+    return 0;
 }
 
 /* Measure what is queued on p; returns the exit status. */
@@ -492,8 +714,16 @@ vg__probe_measure(struct run *r, struct vg_probe *p, const struct vg_probe_opts 
         fprintf(stderr, "vigie probe: no valid URL to measure (see 'vigie probe --help')\n");
         return VG_EXIT_USAGE;
     }
+    r->n_stats = r->total / o->repeat;
+    r->stats = vg_xcalloc(r->n_stats, sizeof(*r->stats));
+    if (r->resume_path != NULL) {
+        if (vg__probe_resume(r, p) < 0) {
+            return VG_EXIT_USAGE;
+        }
+        r->out_path = r->resume_path;
+    }
     if (r->out_path != NULL && strcmp(r->out_path, "-") != 0) {
-        r->out = fopen(r->out_path, "w");
+        r->out = fopen(r->out_path, r->resume_path != NULL ? "a" : "w");
         if (r->out == NULL) {
             fprintf(stderr, "vigie probe: cannot write %s: %s\n", r->out_path, strerror(errno));
             return VG_EXIT_USAGE;
@@ -501,8 +731,6 @@ vg__probe_measure(struct run *r, struct vg_probe *p, const struct vg_probe_opts 
     } else if (r->out_path != NULL || r->format == VG_FMT_JSONL) {
         r->out = stdout;
     }
-    r->n_stats = r->total / o->repeat;
-    r->stats = vg_xcalloc(r->n_stats, sizeof(*r->stats));
     r->progress = !r->quiet && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &r->start);
     vg_running_probe = p;
@@ -525,6 +753,11 @@ vg__probe_measure(struct run *r, struct vg_probe *p, const struct vg_probe_opts 
         return VG_EXIT_USAGE;
     }
     if (rc == VG_ECANCELED) {
+        fprintf(stderr, "vigie probe: interrupted: %zu of %zu measurements done, %zu left%s%s\n",
+                r->done + r->resumed, r->total + r->resumed, r->total - r->done,
+                r->out_path != NULL && strcmp(r->out_path, "-") != 0 ? "; continue with --resume "
+                                                                     : "",
+                r->out_path != NULL && strcmp(r->out_path, "-") != 0 ? r->out_path : "");
         return VG_EXIT_INTERRUPTED;
     }
     if (r->interference > 0) {
@@ -573,11 +806,15 @@ vg_cmd_probe(int argc, char **argv)
         status = VG_EXIT_USAGE;
         goto out;
     }
+    vg__probe_dedupe(&r, p);
     status = vg__probe_measure(&r, p, &e.o, &bad);
 out:
     for (size_t i = 0; i < r.n_stats; i++) {
         free(r.stats[i].runtimes);
         free(r.stats[i].hint);
+        for (int k = 0; k < VG_VERDICT_COUNT; k++) {
+            free(r.stats[i].evidence[k]);
+        }
     }
     free(r.stats);
     for (size_t i = 0; i < r.n_ctrl_seen; i++) {

@@ -4,6 +4,7 @@
  * until SIGINT or SIGTERM; and `vigie import` (also `vigie serve --db SPEC import FILE...`):
  * measurement files made offline, through the collector's one ingest path.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -195,9 +196,11 @@ import_file(struct vg_store *s, const char *name, bool quiet, const struct vg_in
     gzFile gz;
     int rc = 0, errnum;
 
+    errno = 0;
     gz = strcmp(name, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(name, "rb");
     if (gz == NULL) {
-        fprintf(stderr, "vigie import: cannot read %s\n", name);
+        fprintf(stderr, "vigie import: cannot read %s: %s\n", name,
+                errno != 0 ? strerror(errno) : "out of memory");
         return 1;
     }
     vg_buf_init(&b, VG__IMPORT_BATCH + VG_STORE_MEAS_MAX + VG__IMPORT_BLOCK);
@@ -512,6 +515,33 @@ vg__serve_say_uploads(const struct vg_collector_opts *co, const char *tokens)
                                    : "anonymous uploads taken, recorded as anonymous");
 }
 
+/* The SQLite file of a --db spec into path[cap]: true, or false for PostgreSQL (or too long). */
+static bool
+vg__serve_sqlite_path(const char *spec, char *path, size_t cap)
+{
+    if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0 ||
+        strncmp(spec, "pg:", 3) == 0) {
+        return false;
+    }
+    if (strncmp(spec, "sqlite:", 7) == 0) {
+        spec += 7;
+    }
+    return vg_strlcpy(path, spec, cap) >= 0;
+}
+
+/* Remove the SQLite database at path and its companion files. */
+static void
+vg__serve_unlink_db(const char *path)
+{
+    static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+    char p[4200];
+
+    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", path, ext[i]);
+        (void)unlink(p);
+    }
+}
+
 /* Run the collector until SIGINT or SIGTERM, then finish the requests in flight. Takes alerts.
  * tokens: the --upload-tokens file behind co->auth (SIGHUP reads it again), or NULL. */
 static int
@@ -521,8 +551,9 @@ vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_ale
     struct vg_collector *col = NULL;
     struct vg_store *store = NULL;
     sigset_t sigs;
-    char err[512];
+    char err[512], db_path[4096];
     int sig;
+    bool created;
 
     /* Signals are taken synchronously by this thread; every thread started below (the store's,
      * libmicrohttpd's) inherits the mask, so none of them is interrupted. SIGHUP only when there
@@ -535,6 +566,7 @@ vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_ale
     }
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    created = vg__serve_sqlite_path(sa->db, db_path, sizeof(db_path)) && access(db_path, F_OK) != 0;
     if (open_store(sa, &store, "serve") < 0) {
         vg_alerts_free(alerts);
         return VG_EXIT_STORE;
@@ -550,6 +582,9 @@ vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_ale
         fprintf(stderr, "vigie serve: %s\n", err);
         vg_alerts_free(alerts);
         vg_store_close(store);
+        if (created) {
+            vg__serve_unlink_db(db_path); /* a failed start leaves no new database behind */
+        }
         return VG_EXIT_USAGE;
     }
     if (alerts != NULL) {

@@ -21,8 +21,8 @@ vg__upload_usage(FILE *f)
                "spool. The collector deduplicates on the content: nothing is stored twice.\n"
                "\n"
                "  -c, --collector URL  collector base URL (http:// or https://)\n"
-               "  -s, --spool DIR      spool directory (default: $VIGIE_SPOOL, else\n"
-               "                       $HOME/.local/state/vigie/spool)\n"
+               "  -s, --spool DIR      spool directory, which must exist (default: $VIGIE_SPOOL,\n"
+               "                       else $HOME/.local/state/vigie/spool)\n"
                "      --ca-file PEM    trust store for an https collector (default: system)\n"
                "      --collector-token FILE\n"
                "                       present the upload token on FILE's first line\n"
@@ -91,6 +91,7 @@ vg_cmd_upload(int argc, char **argv)
             break;
         case 's':
             o.spool_dir = optarg;
+            o.spool_must_exist = true; /* a typo is not an empty spool */
             break;
         case 'a':
             o.ca_file = optarg;

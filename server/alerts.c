@@ -473,7 +473,8 @@ vg__alerts_event_json(struct vg_alerts *a, const struct vg_store_meas *row, stru
         json_object_set_new(e, "changes", json_integer(d->changes));
         json_object_set_new(e, "window_seconds", json_integer(a->o.flap_window_s));
     }
-    text = json_dumps(e, JSON_COMPACT);
+    /* Shares print as rounded (0.33), not as the nearest double (0.33000000000000002). */
+    text = json_dumps(e, JSON_COMPACT | JSON_REAL_PRECISION(4));
     json_decref(e);
     return text;
 }

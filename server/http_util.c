@@ -103,12 +103,14 @@ vg__mhd_log(void *cls, const char *fmt, va_list ap)
     struct vg_http_server *s = cls;
     char msg[512];
 
-    if (s->log == NULL) {
-        return;
-    }
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    fprintf(s->log, "%s: libmicrohttpd: %s%s", s->name, msg,
-            msg[0] != '\0' && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
+    if (s->first_log[0] == '\0') {
+        snprintf(s->first_log, sizeof(s->first_log), "%.*s", (int)strcspn(msg, "\n"), msg);
+    }
+    if (s->log != NULL) {
+        fprintf(s->log, "%s: libmicrohttpd: %s%s", s->name, msg,
+                msg[0] != '\0' && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
+    }
 }
 
 /* ---- connection deadlines ------------------------------------------------------------------ */
@@ -557,8 +559,10 @@ vg_http_server_start(struct vg_http_server *s, const struct vg_http_server_opts 
         s->limits.idle_timeout_s, MHD_OPTION_ARRAY, items, MHD_OPTION_END);
     if (s->d == NULL) {
         /* libmicrohttpd (0.9.75) closes the listening socket it was given when it fails. */
-        snprintf(err, errlen, "cannot serve on %s (libmicrohttpd refused its options)",
-                 o->listen != NULL ? o->listen : "the listening socket");
+        /* Its first message says why (a certificate and key that do not match, say). */
+        snprintf(err, errlen, "cannot serve on %s: %s",
+                 o->listen != NULL ? o->listen : "the listening socket",
+                 s->first_log[0] != '\0' ? s->first_log : "libmicrohttpd refused its options");
         vg_http_server_stop(s);
         return VG_EINVAL;
     }

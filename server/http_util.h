@@ -154,6 +154,7 @@ struct vg_http_server {
     size_t pem_key_len;
     FILE *log;
     const char *name;
+    char first_log[256];          /* libmicrohttpd's first message: why a failed start failed */
     struct vg_http_limits limits; /* as applied (max_connections may have been lowered) */
     MHD_AccessHandlerCallback on_request;
     MHD_RequestCompletedCallback on_completed;

@@ -123,7 +123,17 @@ typedef void (*vg_bad_input_cb)(const char *path, size_t lineno, const char *msg
  */
 long vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, void *arg,
                        char *err, size_t errlen);
-/* Number of measurements queued (URLs x repeat). */
+/*
+ * Keep the first of the URLs queued more than once (the same text), in order: each URL that was
+ * repeated is handed to cb (may be NULL) with how many times it was queued, once. Returns the
+ * number of copies removed. Call after the last add, before vg_probe_skip and vg_probe_run.
+ */
+size_t vg_probe_dedupe(struct vg_probe *p, void (*cb)(const char *url, size_t times, void *arg),
+                       void *arg);
+/* Do not measure trial (1..repeat) of the url_index-th URL (vigie probe --resume): 1, 0 when
+ * already skipped, VG_EINVAL out of range. Call before vg_probe_run, after the last add. */
+int vg_probe_skip(struct vg_probe *p, size_t url_index, unsigned trial);
+/* Number of measurements queued (URLs x repeat, skipped ones included). */
 size_t vg_probe_count(const struct vg_probe *p);
 /* The i-th URL queued (borrowed), or NULL past the end. */
 const char *vg_probe_url(const struct vg_probe *p, size_t i);
@@ -138,6 +148,8 @@ struct vg_upload_opts {
     const char *ca_file; /* https: PEM trust store, or NULL for the system one */
     const char *token;   /* upload token or NULL, as vg_probe_opts.collector_token */
     bool allow_token_over_http;
+    bool spool_must_exist; /* a missing spool_dir is an error (vigie upload --spool: a typo),
+                              not a directory to create */
 };
 /*
  * Send every measurement waiting in o->spool_dir to o->collector. Returns 0 with st filled, or a

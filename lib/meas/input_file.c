@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* input_file.c - reading URL lists for the probe (format in proto/input.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, voi
     size_t cap = 0;
     ssize_t n;
     long added = 0;
+    bool warned = false;
 
     if (f == NULL) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -31,12 +33,23 @@ vg_probe_add_file(struct vg_probe *p, const char *path, vg_bad_input_cb bad, voi
         char msg[256];
         int rc = vg_input_feed(&ip, line, (size_t)n, url, sizeof(url));
 
+        if (rc == 0 && ip.csv && !warned && ip.unknown[0] != '\0') {
+            fprintf(stderr,
+                    "vigie: %s:%zu: warning: CSV column(s) %s not read (vigie reads url "
+                    "and category_code)\n",
+                    path, ip.lineno, ip.unknown);
+            warned = true;
+        }
         if (rc == 0) {
             continue;
         }
         if (rc < 0) {
-            if (bad != NULL) {
-                snprintf(msg, sizeof(msg), "%s", vg_strerror(rc));
+            if (bad != NULL && ip.col > 0) {
+                snprintf(msg, sizeof(msg), "column %zu: %s", ip.col,
+                         ip.why != NULL ? ip.why : vg_strerror(rc));
+                bad(path, ip.lineno, msg, arg);
+            } else if (bad != NULL) {
+                snprintf(msg, sizeof(msg), "%s", ip.why != NULL ? ip.why : vg_strerror(rc));
                 bad(path, ip.lineno, msg, arg);
             }
             continue;

@@ -364,6 +364,9 @@ vg__probe_schedule(struct vg_probe *p)
     while (!p->interrupted && p->in_flight < p->o.parallel && p->next_job < total) {
         size_t j = p->next_job++;
 
+        if (p->skip != NULL && p->skip[j]) {
+            continue;
+        }
         vg__probe_meas_start(p, j % p->n_urls, (unsigned)(j / p->n_urls) + 1, NULL);
     }
 }
@@ -532,7 +535,10 @@ vg_probe_add(struct vg_probe *p, const char *url, char *err, size_t errlen)
     int rc = vg_url_parse(url, &u);
 
     if (rc < 0) {
-        snprintf(err, errlen, "invalid URL '%.200s': %s", url, vg_strerror(rc));
+        char why[160];
+
+        vg_url_explain(url, why, sizeof(why));
+        snprintf(err, errlen, "invalid URL '%.200s': %s", url, why);
         return rc;
     }
     p->urls = vg_xreallocarray(p->urls, p->n_urls + 1, sizeof(*p->urls));
@@ -544,6 +550,71 @@ const char *
 vg_probe_url(const struct vg_probe *p, size_t i)
 {
     return i < p->n_urls ? p->urls[i] : NULL;
+}
+
+struct vg__probe_urlpos {
+    const char *url;
+    size_t i;
+};
+
+static int
+vg__probe_cmp_urlpos(const void *a, const void *b)
+{
+    const struct vg__probe_urlpos *x = a, *y = b;
+    int c = strcmp(x->url, y->url);
+
+    return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+size_t
+vg_probe_dedupe(struct vg_probe *p, void (*cb)(const char *url, size_t times, void *arg), void *arg)
+{
+    struct vg__probe_urlpos *pos = vg_xcalloc(p->n_urls + 1, sizeof(*pos));
+    bool *dup = vg_xcalloc(p->n_urls + 1, sizeof(*dup));
+    size_t removed = 0, kept = 0;
+
+    for (size_t i = 0; i < p->n_urls; i++) {
+        pos[i] = (struct vg__probe_urlpos){p->urls[i], i};
+    }
+    qsort(pos, p->n_urls, sizeof(*pos), vg__probe_cmp_urlpos);
+    for (size_t i = 0, j; i < p->n_urls; i = j) {
+        for (j = i + 1; j < p->n_urls && strcmp(pos[j].url, pos[i].url) == 0; j++) {
+            dup[pos[j].i] = true;
+        }
+        if (j - i > 1 && cb != NULL) {
+            cb(pos[i].url, j - i, arg);
+        }
+    }
+    for (size_t i = 0; i < p->n_urls; i++) {
+        if (dup[i]) {
+            free(p->urls[i]);
+            removed++;
+        } else {
+            p->urls[kept++] = p->urls[i];
+        }
+    }
+    p->n_urls = kept;
+    free(pos);
+    free(dup);
+    return removed;
+}
+
+int
+vg_probe_skip(struct vg_probe *p, size_t url_index, unsigned trial)
+{
+    size_t total = p->n_urls * p->o.repeat;
+
+    if (url_index >= p->n_urls || trial < 1 || trial > p->o.repeat) {
+        return VG_EINVAL;
+    }
+    if (p->skip == NULL) {
+        p->skip = vg_xcalloc(total, 1);
+    }
+    if (p->skip[(size_t)(trial - 1) * p->n_urls + url_index]) {
+        return 0;
+    }
+    p->skip[(size_t)(trial - 1) * p->n_urls + url_index] = 1;
+    return 1;
 }
 
 size_t
@@ -561,6 +632,10 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     vg__probe_self_local(p);
     if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0) {
         p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
+        for (size_t j = 0; p->skip != NULL && j < p->n_urls * p->o.repeat; j++) {
+            /* A skipped trial counts as finished, so that the control goes after the last run. */
+            p->slots[j % p->n_urls].finished += p->skip[j];
+        }
     }
     if (p->o.collector != NULL) {
         struct vg_upload_opts uo = {
@@ -628,6 +703,7 @@ vg_probe_free(struct vg_probe *p)
         free(p->urls[i]);
     }
     free(p->urls);
+    free(p->skip);
     free(p);
 }
 

@@ -44,6 +44,7 @@ struct vg_probe {
     char **urls;
     size_t n_urls;
     size_t next_job;
+    uint8_t *skip; /* vg_probe_skip: one byte per (URL, trial) job, NULL when none skipped */
     size_t in_flight;
     volatile sig_atomic_t interrupted;
     vg_result_cb cb;

@@ -539,9 +539,15 @@ vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, const struct vg_upload_
 {
     struct vg_uploader *up;
     size_t n = strlen(o->collector);
+    struct stat st = {0};
 
     *out = NULL;
     VG_TRY(vg_uploader_check(o, err, errlen));
+    if (o->spool_must_exist && (stat(o->spool_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        snprintf(err, errlen, "spool directory %s: %s", o->spool_dir,
+                 st.st_mode == 0 ? strerror(errno) : "not a directory");
+        return VG_EINVAL;
+    }
     if (vg__mkdir_p(o->spool_dir) != 0) {
         snprintf(err, errlen, "cannot create the spool directory %s: %s", o->spool_dir,
                  strerror(errno));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/crypto.h"
 #include "util/mem.h"
@@ -49,9 +50,16 @@ vg_tls_ctx_new(const char *ca_file, SSL_CTX **out, char *err, size_t errlen)
     if (ca_file != NULL) {
         if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
             unsigned long e = ERR_get_error();
+            const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-            snprintf(err, errlen, "cannot load CA file %s: %s", ca_file,
-                     e != 0 ? ERR_reason_error_string(e) : "unknown error");
+            /* A file that cannot be opened is a system error, which OpenSSL 3 gives no reason
+             * string for ("(null)"): say what errno says, and what the file lacks otherwise. */
+            if (access(ca_file, R_OK) != 0) {
+                why = strerror(errno);
+            } else if (why == NULL) {
+                why = "no certificate in it (PEM expected)";
+            }
+            snprintf(err, errlen, "cannot load CA file %s: %s", ca_file, why);
             ERR_clear_error();
             SSL_CTX_free(ctx);
             return VG_EINVAL;

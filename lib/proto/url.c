@@ -258,6 +258,110 @@ vg_url_parse(const char *s, struct vg_url *u)
     return check_formatted(u);
 }
 
+/* The authority's part of vg_url_explain: host (and port) of s[n]. */
+static void
+explain_authority(const char *s, size_t n, char *buf, size_t cap)
+{
+    struct vg_url u;
+    size_t hlen;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    if (memchr(s, '@', n) != NULL) {
+        snprintf(buf, cap, "user information ('user@') is not accepted");
+        return;
+    }
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+
+        hlen = close != NULL ? (size_t)(close - s) + 1 : n;
+        if (close == NULL || parse_ipv6_host(s + 1, hlen - 2, &u) < 0) {
+            snprintf(buf, cap, "invalid IPv6 address '%.*s'", (int)(hlen < 60 ? hlen : 60), s);
+            return;
+        }
+        if (hlen < n && s[hlen] != ':') {
+            snprintf(buf, cap, "unexpected '%c' after the IPv6 address", s[hlen]);
+            return;
+        }
+    } else {
+        const char *colon = memchr(s, ':', n);
+
+        hlen = colon != NULL ? (size_t)(colon - s) : n;
+        if (hlen == 0) {
+            snprintf(buf, cap, "no host");
+            return;
+        }
+        rc = parse_name_host(s, hlen, &u);
+        if (rc == VG_ETOOBIG) {
+            snprintf(buf, cap, "host name longer than %d bytes", VG_DNS_NAME_MAX);
+            return;
+        }
+        if (rc < 0) {
+            snprintf(buf, cap,
+                     "invalid host name '%.*s' (letters, digits, '-' and '_' in "
+                     "labels of 1 to 63)",
+                     (int)(hlen < 60 ? hlen : 60), s);
+            return;
+        }
+    }
+    if (hlen < n && parse_port(s + hlen + 1, n - hlen - 1, &u) < 0) {
+        size_t plen = n - hlen - 1;
+
+        snprintf(buf, cap, "invalid port '%.*s' (1 to 65535)", (int)(plen < 20 ? plen : 20),
+                 s + hlen + 1);
+        return;
+    }
+    snprintf(buf, cap, "too long once formatted");
+}
+
+void
+vg_url_explain(const char *s, char *buf, size_t cap)
+{
+    size_t len = strnlen(s, VG_URL_MAX), slen, alen;
+    struct vg_url u;
+
+    if (cap == 0) {
+        return;
+    }
+    if (len >= VG_URL_MAX) {
+        snprintf(buf, cap, "longer than %d bytes", VG_URL_MAX - 1);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c <= 0x20 || c == 0x7f) {
+            snprintf(buf, cap, "%s at byte %zu", c == ' ' ? "space" : "control character", i + 1);
+            return;
+        }
+    }
+    slen = scheme_len(s);
+    memset(&u, 0, sizeof(u));
+    if (slen == 0) {
+        snprintf(buf, cap, "no scheme (http://, https://, tls:// or dns://)");
+        return;
+    }
+    if (parse_scheme(s, slen, &u, true) < 0) {
+        snprintf(buf, cap, "unsupported scheme '%.*s' (http, https, tls or dns)",
+                 (int)(slen < 20 ? slen : 20), s);
+        return;
+    }
+    if (s[slen + 1] != '/' || s[slen + 2] != '/') {
+        snprintf(buf, cap, "no '//' after '%.*s:'", (int)slen, s);
+        return;
+    }
+    alen = strcspn(s + slen + 3, "/?#");
+    if (vg_url_parse(s, &u) == 0) {
+        snprintf(buf, cap, "valid");
+        return;
+    }
+    if (parse_authority(s + slen + 3, alen, &u) == 0) {
+        snprintf(buf, cap, "path longer than %zu bytes", sizeof(u.path) - 2);
+        return;
+    }
+    explain_authority(s + slen + 3, alen, buf, cap);
+}
+
 /*
  * RFC 3986 5.2.4. in[n] is a path without query; the result is written to out, which must hold
  * n + 1 bytes (the output never grows beyond the input).

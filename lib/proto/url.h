@@ -31,6 +31,14 @@ struct vg_url {
 VG_MUST_USE int vg_url_parse(const char *s, struct vg_url *u);
 
 /*
+ * Why vg_url_parse refuses s, for people: which part is wrong ("unsupported scheme 'ftp' (http,
+ * https, tls or dns)", "invalid port '99999' (1 to 65535)", "control character or space at byte
+ * 12", ...), into buf[cap] (quoting at most a few dozen bytes of s). For a URL vg_url_parse
+ * accepts, "valid".
+ */
+void vg_url_explain(const char *s, char *buf, size_t cap);
+
+/*
  * Resolve a redirect Location (absolute, scheme-relative, absolute-path, relative-path or
  * query-only reference, RFC 3986 5.2, with dot segments removed) against base. Errors as
  * vg_url_parse, and VG_EHTTP_LOCATION when the reference is empty or its host is empty ("http://").

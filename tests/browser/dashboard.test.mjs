@@ -497,3 +497,36 @@ test('server side: uploads with a token are trusted and named, anonymous ones re
   await assertClean(page);
   await page.close();
 });
+
+// Issue 15: the control's HTTP panel shows no -1 (OONI's "did not get it"), and a dns:// page has
+// no empty HTTP section.
+test('measurement page: no -1 in the control panel, no HTTP section for dns://', { skip: serverSide ? false : 'uploads: not against VG_BASE_URL' }, async () => {
+  const src = seed.find((m) => m.input === 'https://www.icloud.com/' && m.test_keys.control && m.test_keys.control.http_request);
+  const failed = JSON.parse(JSON.stringify(src));
+  failed.id = crypto.randomUUID();
+  failed.input = 'https://control-failed.example/';
+  failed.test_keys.control.http_request = { body_length: -1, failure: 'connection_refused', headers: {}, status_code: -1, title: '' };
+  const dns = JSON.parse(JSON.stringify(src));
+  dns.id = crypto.randomUUID();
+  dns.input = 'dns://dns-only.example';
+  dns.test_name = 'x_dns_lookup';
+  Object.assign(dns.test_keys, { tcp_connect: [], tls_handshakes: [], requests: [], control: null });
+  await upload([failed, dns]);
+  const page = await newPage();
+  for (const [m, check] of [[failed, async () => {
+    const text = await page.textContent('[data-testid=http] .side.control');
+    assert.match(text, /Statusno response/);
+    assert.doesNotMatch(text, /-1/);
+  }], [dns, async () => {
+    const h2 = await page.$$eval('#main h2', (hs) => hs.map((x) => x.textContent));
+    assert.ok(!h2.includes('HTTP'), `sections: ${h2}`);
+  }]]) {
+    const r = await (await fetch(`${base}api/v1/measurements?input=${encodeURIComponent(m.input)}&limit=1`)).json();
+    assert.equal(r.results.length, 1, m.input);
+    await page.goto(`${base}#/measurement/${encodeURIComponent(r.results[0].measurement_uid)}`);
+    await page.waitForSelector('[data-testid=evidence]');
+    await check();
+  }
+  await assertClean(page);
+  await page.close();
+});

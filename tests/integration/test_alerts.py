@@ -17,6 +17,7 @@ import http.server
 import json
 import os
 import pwd
+import re
 import shlex
 import shutil
 import ssl
@@ -234,6 +235,30 @@ class AlertTest(unittest.TestCase):
         evs = self.rx.for_network(asn)
         self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
                          [("accessible", "intercepted")])
+
+    def test_shares_are_written_rounded(self):
+        # issue 15: the shares of an intermittent event read 0.33000000000000002
+        asn = "AS64509"
+        seq = "ommoom"  # o: accessible, m: intercepted; 3 changes, shares 0.6 and 0.4
+        ms = [meas(ICLOUD_MITM if c == "m" else ICLOUD_OK,
+                   T0 + datetime.timedelta(minutes=3 * i), "CN", asn) for i, c in enumerate(seq)]
+        self.serve.upload(ms)
+        settle(self.serve, self.rx)
+        flap = [e for e in self.rx.for_network(asn) if e["event"] == "intermittent"]
+        self.assertEqual(len(flap), 1, self.rx.for_network(asn))
+        self.assertTrue(any(v not in (0.25, 0.5, 0.75, 1.0) for v in flap[0]["share"].values()),
+                        "a share that is no short binary fraction: %r" % flap[0]["share"])
+        got = wait_for(lambda: [l for l in self.exec_lines()
+                                if asn in l and '"intermittent"' in l])
+        share = re.search(r'"share":(\{[^}]*\})', got[0]).group(1)
+        for num in re.findall(r"[0-9.eE+-]+(?=[,}])", share):
+            self.assertRegex(num, r"^[01](\.[0-9]{1,2})?$", share)
+
+    def exec_lines(self):
+        if not os.path.exists(self.exec_out):
+            return []
+        with open(self.exec_out, encoding="utf-8") as f:
+            return [line for line in f if line.strip()]
 
     def test_flapping_is_reported_once_as_intermittent(self):
         asn = "AS64503"

@@ -637,6 +637,19 @@ class TestMonitor(MonitorCase):
             self.assertIn(opt, out)
         self.assertNotIn("--repeat", out)
 
+    def test_status_creates_nothing(self):
+        # issue 15: --status (read-only) created the default state directory
+        home = self.path("home")
+        os.mkdir(home)
+        env = dict(os.environ, HOME=home)
+        env.pop("STATE_DIRECTORY", None)
+        p = subprocess.run([VIGIE, "monitor", "--status"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"no state file at %s/.local/state/vigie/monitor.json" % home.encode(),
+                      p.stderr)
+        self.assertEqual(os.listdir(home), [], "--status created files")
+
     def test_usage_errors(self):
         lst = self.write_list(["https://127.0.0.1:9/"])
         st = self.path("state.json")

@@ -1140,6 +1140,82 @@ class TestInput(ProbeCase):
         self.assertIn("%s:3:" % path, r.stderr)
         self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]), r.stderr)
 
+    def test_csv_header_any_case_and_unknown_columns(self):
+        # issue 15: "URL,category" was not a header, and rows were measured as "http://...,NEWS"
+        u1, u2 = http_url("/csv/case1"), http_url("/csv/case2")
+        path = self.write("case.csv", ("URL,category\n%s,NEWS\n%s,HUMR\n" % (u1, u2)).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]))
+        self.assertIn("%s:1: warning: CSV column(s) 'category' not read" % path, r.stderr)
+        path = self.write("known.csv", ("url,category_code,category_description,date_added,"
+                                        "source,notes\n%s,NEWS,News,2014-04-15,x,\n" % u1).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertNotIn("warning", r.stderr)
+
+    def test_csv_errors_say_line_and_column(self):
+        u = http_url("/csv/ok")
+        path = self.write("errors.csv", (
+            "url,category_code\n"
+            "\"%s,NEWS\n"           # line 2: unterminated quote, opened at column 1
+            "%s,\"NE\"WS\n"          # line 3: a byte after a closing quote
+            ",NEWS\n"               # line 4: empty url
+            "%s,NEWS\n" % (u, u, u)).encode())
+        r = probe("--input-file", path)
+        self.assertEqual(r.rc, 3, r.stderr)
+        self.assertIn("%s:2: column 1: unterminated quoted field" % path, r.stderr)
+        self.assertIn("%s:3: column %d: a byte after a quoted field's closing" % (path, len(u) + 6),
+                      r.stderr)
+        self.assertIn("%s:4: column 1: empty url column" % path, r.stderr)
+        self.assertNotIn("protocol violation", r.stderr)
+        self.assertEqual([x["input"] for x in r.records], [u])
+
+    def test_invalid_url_reasons(self):
+        u = http_url("/input/reasons")
+        cases = (("ftp://example.org/", "unsupported scheme 'ftp'"),
+                 ("example.org", "no scheme"),
+                 ("http://example.org:99999/", "invalid port '99999' (1 to 65535)"),
+                 ("http://exa mple.org/", "space at byte 11"),
+                 ("http://a..b/", "invalid host name 'a..b'"),
+                 ("http://u@example.org/", "user information"),
+                 ("http://" + "a" * 2100, "longer than 2047 bytes"))
+        r = probe(*([c[0] for c in cases] + [u]))
+        self.assertEqual(r.rc, 3, r.stderr)
+        for i, (_, why) in enumerate(cases):
+            self.assertIn("argument %d: invalid URL" % (i + 1), r.stderr)
+            self.assertIn(why, r.stderr)
+        self.assertNotIn("invalid argument", r.stderr)
+        path = self.write("reasons.txt", ("%s\nhttp://example.org:0/\n" % u).encode())
+        r = probe("-i", path)
+        self.assertEqual(r.rc, 3, r.stderr)
+        self.assertIn("%s:2: invalid URL 'http://example.org:0/': invalid port '0'" % path,
+                      r.stderr)
+
+    def test_duplicates_measured_once(self):
+        u1, u2 = http_url("/input/dup1"), http_url("/input/dup2")
+        path = self.write("dups.txt", ("%s\n%s\n%s\n" % (u1, u2, u1)).encode())
+        r = probe("-i", path, u1)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u2]))
+        self.assertIn("warning: %s listed 3 times: measured once" % u1, r.stderr)
+        self.assertIn("2 duplicates not measured (--keep-duplicates measures them)", r.stderr)
+        r = probe("--keep-duplicates", "-i", path, u1)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted([u1, u1, u1, u2]))
+        self.assertNotIn("duplicate", r.stderr)
+
+    def test_missing_ca_file_says_why(self):
+        # issue 15: "cannot load CA file /nonexistent: (null)"
+        missing = os.path.join(FX["tmp"], "nonexistent.pem")
+        r = probe("--ca-file", missing, http_url("/title"))
+        self.assertEqual(r.rc, 2, r.stderr)
+        self.assertIn("cannot load CA file %s: No such file or directory" % missing, r.stderr)
+        r = probe("--ca-file", self.write("empty.pem", b"no PEM here\n"), http_url("/title"))
+        self.assertEqual(r.rc, 2, r.stderr)
+        self.assertNotIn("(null)", r.stderr)
+        self.assertIn("cannot load CA file", r.stderr)
+
     def test_unreadable_input_file(self):
         r = probe("--input-file", os.path.join(FX["tmp"], "does-not-exist.txt"))
         self.assertEqual(r.rc, 2)
@@ -1290,6 +1366,141 @@ class TestScale(ProbeCase):
         for u in urls:
             trials = sorted(x["test_keys"]["x_trial"] for x in r.records if x["input"] == u)
             self.assertEqual(trials, [1, 2, 3], u)
+
+
+# --------------------------------------------------------------------------------------------
+# the end of a run (issue 15): summary, filters, evidence, Ctrl-C and --resume
+
+
+def table(*args, stdin=None):
+    """vigie probe -f table: (rc, stdout text, stderr)."""
+    rc, out, err, _ = run_vigie(["probe", "-f", "table"] + list(args), stdin=stdin)
+    return rc, out.decode("utf-8"), err
+
+
+class TestRunEnd(ProbeCase):
+    def urls(self):
+        return (http_url("/end/plain"), FX["reset"].url("/", "https"),
+                "https://%s:%d/" % (HOST, FX["closed_port"]))
+
+    def test_summary_counts_and_interference(self):
+        plain, blocked, refused = self.urls()
+        rc, out, err = table(plain, blocked, refused)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("\nsummary: 3 URLs, 3 measurements: 1 blocked, 2 unknown\n", out)
+        tail = out.split("\ninterference:\n", 1)
+        self.assertEqual(len(tail), 2, out)
+        self.assertEqual(tail[1], "  %s  blocked 1/1  tls.reset\n" % blocked, out)
+        rc, out, err = table(plain)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("summary: 1 URL, 1 measurement: 1 unknown\ninterference: none\n", out)
+
+    def test_only_interference(self):
+        plain, blocked, refused = self.urls()
+        rc, out, err = table("--only-interference", plain, blocked, refused)
+        self.assertEqual(rc, 1, err)
+        rows = out.split("\n\nsummary:")[0].split("\n")
+        self.assertEqual(len(rows), 2, out)
+        self.assertTrue(rows[0].startswith("URL "), out)
+        self.assertTrue(rows[1].startswith(blocked + " "), out)
+        self.assertIn("blocked", rows[1])
+        self.assertIn("summary: 3 URLs", out, "the summary still counts every URL")
+        # the measurements stay whole
+        r = probe("--only-interference", plain, blocked, refused)
+        self.assertEqual(len(r.records), 3)
+
+    def test_evidence_column(self):
+        plain, blocked, refused = self.urls()
+        rc, out, err = table("--evidence", blocked, refused)
+        self.assertEqual(rc, 1, err)
+        head, row1, row2 = out.split("\n")[:3]
+        self.assertTrue(head.endswith("  EVIDENCE"), head)
+        r = probe(blocked)
+        self.assertTrue(row1.endswith("  " + r.records[0]["test_keys"]["x_evidence"]), row1)
+        self.assertIn("connection_refused", row2)
+        rc, out, err = table(blocked)
+        self.assertNotIn("EVIDENCE", out)
+
+    def test_long_url_cut_with_ellipsis(self):
+        long_url = http_url("/end/" + "x" * 100)
+        rc, out, err = table(long_url)
+        self.assertEqual(rc, 0, err)
+        row = out.split("\n")[1]
+        self.assertTrue(row.startswith(long_url[:59] + "\u2026  "), row)
+        rc, out, err = table(http_url("/end/" + "x" * 20))
+        self.assertNotIn("\u2026", out, "a URL that fits is not cut")
+
+    def test_sigint_says_measured_and_left(self):
+        silent = FX["silent"]
+        before = silent.accepted
+        out_path = os.path.join(FX["tmp"], "interrupted.jsonl")
+        queued = [http_url("/end/queued1"), http_url("/end/queued2")]
+        p = subprocess.Popen([VIGIE, "probe", "-q", "-o", out_path, "--parallel", "1",
+                              "--tls-timeout", "2s", silent.url("/", "https")] + queued,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 10
+            while silent.accepted == before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertGreater(silent.accepted, before, "vigie connected")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=RUN_TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        err = err.decode()
+        self.assertEqual(p.returncode, 130, err)
+        self.assertIn("vigie probe: interrupted: 1 of 3 measurements done, 2 left; continue with "
+                      "--resume %s\n" % out_path, err)
+        # ... and --resume measures the two left, appending
+        r = probe("--resume", out_path, "--parallel", "1", "--tls-timeout", "2s",
+                  silent.url("/", "https"), *queued)
+        self.assertEqual(r.records, [], "--resume writes to its FILE, not to stdout")
+        with open(out_path, "rb") as f:
+            recs = parse_jsonl(f.read())
+        self.assertEqual([x["input"] for x in recs], [silent.url("/", "https")] + queued)
+
+    def test_resume_skips_pairs_and_appends(self):
+        u1, u2 = http_url("/end/resume1"), http_url("/end/resume2")
+        path = os.path.join(FX["tmp"], "resume.jsonl")
+        r = probe("-o", path, "--repeat", "2", u1)
+        self.assertEqual(r.rc, 0, r.stderr)
+        with open(path, "rb") as f:
+            first = f.read()
+        with open(path, "ab") as f:  # killed while writing a line: removed, measured again
+            f.write(b'{"input":"%s","test_keys":{"x_tri' % u2.encode())
+        rc, out, err = table("--resume", path, "--repeat", "2", u1, u2)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("%s:3: last line cut short" % path, err)
+        self.assertIn("resuming %s: 2 of 4 measurements done, 2 left" % path, err)
+        self.assertIn("summary: 2 URLs, 4 measurements: 2 unknown", out, "FILE's count too")
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(first), "appended, not rewritten")
+        recs = parse_jsonl(data)
+        harness.check_ooni(data)
+        self.assertEqual(sorted((x["input"], x["test_keys"]["x_trial"]) for x in recs),
+                         [(u1, 1), (u1, 2), (u2, 1), (u2, 2)])
+        # nothing left: nothing measured
+        rc, out, err = table("-q", "--resume", path, "--repeat", "2", u1, u2)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("warning", err)
+        # another list: what FILE has of other URLs (or trials) is said, and kept
+        rc, out, err = table("-q", "--resume", path, "--repeat", "2", u1)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: 2 measurements of %s are of no URL and trial of this run" % path,
+                      err)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), data)
+        for args, msg in ((["--resume", os.path.join(FX["tmp"], "nope.jsonl")],
+                           "cannot resume from"),
+                          (["--resume", path, "-o", path + ".other"], "--output must be FILE")):
+            with self.subTest(args=args):
+                r = probe(*(args + [u1]))
+                self.assertEqual(r.rc, 2, r.stderr)
+                self.assertIn(msg, r.stderr)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1139,6 +1139,56 @@ class TestOperations(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
 
 
+class TestStartErrors(unittest.TestCase):
+    """issue 15: a failed start says why, and leaves no database behind."""
+
+    def test_busy_port_says_address_in_use(self):
+        busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        addr = "127.0.0.1:%d" % busy.getsockname()[1]
+        db = os.path.join(FX["tmp"], "busy-%d.db" % next_asn())
+        try:
+            for cmd in (["serve", "--listen", addr, "--db", db], ["helper", "--listen", addr]):
+                with self.subTest(cmd=cmd[0]):
+                    p = run(*cmd, timeout=30)
+                    self.assertEqual(p.returncode, 2, p.stderr)
+                    self.assertIn("cannot serve on %s: Address already in use" % addr,
+                                  p.stderr.decode())
+        finally:
+            busy.close()
+        self.assertFalse(os.path.exists(db), "no database for a serve that did not start")
+
+    def test_certificate_key_mismatch(self):
+        tmp = FX["tmp"]
+        pems = []
+        for name in ("one", "two"):
+            cert, key = os.path.join(tmp, name + ".pem"), os.path.join(tmp, name + ".key")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                            key, "-out", cert, "-days", "2", "-subj", "/CN=" + name],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pems.append((cert, key))
+        tls = ["--tls-cert", pems[0][0], "--tls-key", pems[1][1]]
+        db = os.path.join(tmp, "mismatch-%d.db" % next_asn())
+        for cmd in (["serve", "--listen", "127.0.0.1:0", "--db", db] + tls,
+                    ["helper", "--listen", "127.0.0.1:0"] + tls):
+            with self.subTest(cmd=cmd[0]):
+                p = run(*cmd, timeout=30)
+                err = p.stderr.decode()
+                self.assertEqual(p.returncode, 2, err)
+                last = err.strip().splitlines()[-1]
+                self.assertRegex(last, r"cannot serve on 127\.0\.0\.1:0: .*do not match", err)
+                self.assertNotIn("refused its options", err)
+        self.assertEqual([f for f in os.listdir(tmp) if f.startswith(os.path.basename(db))], [],
+                         "serve created its database although it could not start")
+
+    def test_import_missing_file_says_why(self):
+        missing = os.path.join(FX["tmp"], "nope.jsonl")
+        p = run("import", "--db", FX["db"], missing)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("cannot read %s: No such file or directory" % missing, p.stderr.decode())
+
+
 class TestShutdown(unittest.TestCase):
 
     def test_sigint_idle(self):

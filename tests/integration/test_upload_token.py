@@ -437,6 +437,7 @@ class TestPlainHttp(TokenCase):
         # An empty spool: the check passes and nothing is sent anywhere.
         f = self.token_file()
         empty = self.path("empty-spool")
+        os.mkdir(empty)  # issue 15: a missing --spool is an error, not an empty spool
         for args in (["--collector", "https://192.0.2.1/"],
                      ["--collector", "http://localhost:9/"],
                      ["--collector", "http://[::1]:9/"],
@@ -446,6 +447,18 @@ class TestPlainHttp(TokenCase):
                 rc, out, err = run("upload", "--collector-token", f, "--spool", empty, *args)
                 self.assertEqual(rc, 0, err)
                 self.assertIn("0 sent, 0 still spooled", err)
+
+    def test_missing_spool_is_an_error_not_created(self):
+        # issue 15: `vigie upload --spool /typo` created the directory and said "0 sent"
+        typo = self.path("typo")
+        rc, out, err = run("upload", "--collector", "http://127.0.0.1:9/", "--spool", typo)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("vigie upload: spool directory %s: No such file or directory" % typo, err)
+        self.assertFalse(os.path.exists(typo), "the spool directory was created")
+        f = self.token_file(name="not-a-dir")
+        rc, out, err = run("upload", "--collector", "http://127.0.0.1:9/", "--spool", f)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("not a directory", err)
 
     def test_help_names_the_options(self):
         for cmd in ("probe", "monitor", "upload"):

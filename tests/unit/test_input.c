@@ -65,9 +65,10 @@ test_plain_first_line_with_quote(void **state)
     vg_input_init(&ip);
     expect_url("link,category_code\n", "link,category_code");
     assert_false(ip.csv);
+    /* Issue 15: header names in any case ("URL,category" is a header, not a URL). */
     vg_input_init(&ip);
-    expect_url("URL,category_code\n", "URL,category_code");
-    assert_false(ip.csv);
+    assert_int_equal(feed("URL,category_code\n"), 0);
+    assert_true(ip.csv);
 }
 
 static void
@@ -177,6 +178,64 @@ test_csv_errors(void **state)
     expect_url("http://after.example/,NEWS\n", "http://after.example/");
 }
 
+/* Header names in any case; the columns vigie does not read are listed for a warning. */
+static void
+test_csv_header_case_and_unknown(void **state)
+{
+    (void)state;
+    vg_input_init(&ip);
+    assert_int_equal(feed("URL,Category_Code,Category,date_added,Notes\n"), 0);
+    assert_true(ip.csv);
+    assert_int_equal(ip.category_col, 1);
+    assert_string_equal(ip.unknown, "'Category'");
+    expect_url("http://a.example/,NEWS,News,2020-01-01,\n", "http://a.example/");
+    assert_string_equal(ip.category, "NEWS");
+
+    vg_input_init(&ip);
+    assert_int_equal(feed(CL_HEADER), 0);
+    assert_string_equal(ip.unknown, "");
+
+    /* Not a header: no warning either. */
+    vg_input_init(&ip);
+    expect_url("http://b.example/\n", "http://b.example/");
+    assert_false(ip.csv);
+    assert_string_equal(ip.unknown, "");
+}
+
+/* What is wrong, and where (byte of the line, from 1). */
+static void
+test_csv_error_why(void **state)
+{
+    static const struct {
+        const char *line;
+        size_t col;
+        const char *why;
+    } cases[] = {
+        {"\"http://unterminated.example/,NEWS\n", 1, "unterminated quoted field"},
+        {"http://a.example/,\"NEWS\n", 19, "unterminated quoted field"},
+        {"\"http://a.example/\"x,NEWS\n", 20, "a byte after a quoted field's closing"},
+        {",NEWS\n", 1, "empty url column"},
+        {"\"  \",NEWS\n", 1, "empty url column"},
+        {"http://a.example/,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+         0, "category_code longer than 63 bytes"},
+    };
+    (void)state;
+
+    vg_input_init(&ip);
+    assert_int_equal(feed("url,category_code\n"), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_true(feed(cases[i].line) < 0);
+        assert_non_null(ip.why);
+        if (strncmp(ip.why, cases[i].why, strlen(cases[i].why)) != 0 || ip.col != cases[i].col) {
+            print_error("case %zu: column %zu: %s\n", i, ip.col, ip.why);
+        }
+        assert_int_equal(ip.col, cases[i].col);
+        assert_memory_equal(ip.why, cases[i].why, strlen(cases[i].why));
+    }
+    expect_url("http://after.example/,NEWS\n", "http://after.example/");
+    assert_null(ip.why);
+}
+
 static void
 test_nul(void **state)
 {
@@ -252,6 +311,8 @@ main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_csv_url_not_first),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_csv_header_case_and_unknown),
+        cmocka_unit_test(test_csv_error_why),
         cmocka_unit_test(test_nul),
         cmocka_unit_test(test_limits),
     };

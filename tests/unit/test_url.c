@@ -369,6 +369,42 @@ test_resolve_broken(void **state)
     assert_string_equal(u.host, "kept.example");
 }
 
+/* vg_url_explain names the part that is wrong. */
+static void
+test_explain(void **state)
+{
+    static const struct {
+        const char *url, *why;
+    } cases[] = {
+        {"ftp://x.example/", "unsupported scheme 'ftp' (http, https, tls or dns)"},
+        {"www.example.org", "no scheme (http://, https://, tls:// or dns://)"},
+        {"http:x.example", "no '//' after 'http:'"},
+        {"http://a b/", "space at byte 9"},
+        {"http://a\tb/", "control character at byte 9"},
+        {"http://x.example:99999/", "invalid port '99999' (1 to 65535)"},
+        {"http://x.example:8o/", "invalid port '8o' (1 to 65535)"},
+        {"http://[::1/", "invalid IPv6 address '[::1'"},
+        {"http://u@x.example/", "user information ('user@') is not accepted"},
+        {"http:///path", "no host"},
+        {"http://a..b/", "invalid host name 'a..b' (letters, digits, '-' and '_' in labels of 1 "
+                         "to 63)"},
+        {"http://1.2.3.999/", "invalid host name '1.2.3.999' (letters, digits, '-' and '_' in "
+                              "labels of 1 to 63)"},
+        {"http://x.example/", "valid"},
+    };
+    char why[160], big[VG_URL_MAX + 8];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vg_url_explain(cases[i].url, why, sizeof(why));
+        assert_string_equal(why, cases[i].why);
+    }
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    vg_url_explain(big, why, sizeof(why));
+    assert_string_equal(why, "longer than 2047 bytes");
+}
+
 int
 main(void)
 {
@@ -377,7 +413,7 @@ main(void)
         cmocka_unit_test(test_parse_ip),       cmocka_unit_test(test_parse_ports),
         cmocka_unit_test(test_parse_errors),   cmocka_unit_test(test_format),
         cmocka_unit_test(test_resolve_rfc),    cmocka_unit_test(test_resolve_more),
-        cmocka_unit_test(test_resolve_broken),
+        cmocka_unit_test(test_resolve_broken), cmocka_unit_test(test_explain),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

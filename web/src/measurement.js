@@ -191,7 +191,11 @@ function httpSection(tk, control) {
   const reqs = arr(tk.requests).map(obj);
   const fin = reqs[0];
   const ch = control.http_request === undefined ? null : obj(control.http_request);
+  // dns:// and tls:// targets: no request on either side, no empty section.
+  if (!fin && !ch) return null;
   const resp = fin ? obj(fin.response) : {};
+  // OONI's control writes -1 for what it did not get: not a value to show.
+  const got = (v) => typeof v === 'number' && v >= 0;
   const probe = fin ? kv([
     ['URL', str(obj(fin.request).url)],
     ['Result', failure(fin.failure)],
@@ -203,9 +207,9 @@ function httpSection(tk, control) {
   ]) : h('p', { class: 'muted' }, 'No HTTP request.');
   const ctrl = ch ? kv([
     ['Result', failure(ch.failure)],
-    ['Status', str(ch.status_code)],
+    ['Status', got(ch.status_code) ? str(ch.status_code) : h('span', { class: 'muted' }, 'no response')],
     ['Title', h('span', { class: 'title' }, str(ch.title))],
-    ['Body length', ch.body_length == null ? '—' : `${ch.body_length} bytes`],
+    ['Body length', got(ch.body_length) ? `${ch.body_length} bytes` : '—'],
     ['Body SHA-256', ch.x_body_sha256 ? h('code', { class: 'fp' }, String(ch.x_body_sha256)) : '—'],
     ['Headers', headerTable(ch.headers)],
   ]) : h('p', { class: 'muted' }, 'No control.');
