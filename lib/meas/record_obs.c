@@ -342,17 +342,35 @@ vg__ro_final_depth(struct vg__ro *r, const struct vg_json *tk)
 
 /* ---- queries ------------------------------------------------------------------------------- */
 
+static bool
+vg__ro_same_reply(const struct vg__ro_reply *a, const struct vg__ro_reply *b)
+{
+    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_addrs; i++) {
+        bool found = false;
+
+        for (size_t j = 0; j < b->n_addrs && !found; j++) {
+            found = vg_ip_equal(a->addrs[i], b->addrs[j]);
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void
 vg__ro_reply(struct vg__ro *r, const struct vg_json *q, const char *qtype)
 {
-    struct vg__ro_reply *rp;
+    struct vg__ro_reply rp = {.aaaa = qtype != NULL && strcmp(qtype, "AAAA") == 0};
     int64_t rcode = -1, ttl = -1;
     double t = 0, t0 = 0;
     const char *failure = vg__ro_str(q, "failure");
 
-    if (r->n_replies >= VG__RO_REPLIES ||
-        (!vg_json_int(vg_json_get(q, "rcode"), &rcode) && vg__ro_str(q, "raw_response") == NULL &&
-         failure != NULL)) {
+    if (!vg_json_int(vg_json_get(q, "rcode"), &rcode) && vg__ro_str(q, "raw_response") == NULL &&
+        failure != NULL) {
         return; /* no reply (a timeout) */
     }
     if (rcode < 0) {
@@ -363,21 +381,30 @@ vg__ro_reply(struct vg__ro *r, const struct vg_json *q, const char *qtype)
     (void)vg_json_num(vg_json_get(q, "t"), &t);
     (void)vg_json_num(vg_json_get(q, "t0"), &t0);
     (void)vg_json_int(vg_json_get(q, "x_ip_ttl"), &ttl);
-    rp = &r->replies[r->n_replies++];
-    memset(rp, 0, sizeof(*rp));
-    rp->aaaa = qtype != NULL && strcmp(qtype, "AAAA") == 0;
-    rp->rcode = (int)rcode;
-    rp->t = t;
-    rp->after = t - t0;
-    rp->ip_ttl = ttl >= -1 && ttl < 256 ? (int)ttl : -1;
+    r->n_same_q[rp.aaaa]++;
+    rp.rcode = (int)rcode;
+    rp.t = t;
+    rp.after = t - t0;
+    rp.ip_ttl = ttl >= -1 && ttl < 256 ? (int)ttl : -1;
     for (const struct vg_json *a = vg_json_first(vg_json_get(q, "answers")); a != NULL;
          a = a->next) {
         const char *ip =
             vg__ro_str(a, "ipv4") != NULL ? vg__ro_str(a, "ipv4") : vg__ro_str(a, "ipv6");
 
-        if (ip != NULL && rp->n_addrs < VG_OBS_REPLY_ADDRS) {
-            rp->addrs[rp->n_addrs++] = ip;
+        if (ip != NULL && rp.n_addrs < VG_OBS_REPLY_ADDRS) {
+            rp.addrs[rp.n_addrs++] = ip;
         }
+    }
+    /* Kept as the probe keeps them (lib/net/udpdns.c): every reply up to VG_DNS_MAX_REPLIES, then
+     * only those with an answer not kept yet, so that a flood of copies of a forged reply cannot
+     * push the genuine one that follows it out of the comparison. */
+    for (size_t i = 0; r->n_replies >= VG_DNS_MAX_REPLIES && i < r->n_replies; i++) {
+        if (r->replies[i].aaaa == rp.aaaa && vg__ro_same_reply(&r->replies[i], &rp)) {
+            return;
+        }
+    }
+    if (r->n_replies < VG__RO_REPLIES) {
+        r->replies[r->n_replies++] = rp;
     }
 }
 
@@ -451,25 +478,6 @@ vg__ro_query(struct vg__ro *r, const struct vg_json *q)
     vg__ro_reply(r, q, vg__ro_str(q, "query_type"));
 }
 
-static bool
-vg__ro_same_reply(const struct vg__ro_reply *a, const struct vg__ro_reply *b)
-{
-    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode) {
-        return false;
-    }
-    for (size_t i = 0; i < a->n_addrs; i++) {
-        bool found = false;
-
-        for (size_t j = 0; j < b->n_addrs && !found; j++) {
-            found = vg_ip_equal(a->addrs[i], b->addrs[j]);
-        }
-        if (!found) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void
 vg__ro_brief(const struct vg__ro_reply *rp, char *out, size_t cap)
 {
@@ -526,13 +534,10 @@ vg__ro_replies(struct vg__ro *r)
     for (size_t i = 0; i < n && o->injected[0] == '\0'; i++) {
         for (size_t j = i + 1; j < n; j++) {
             char a[96], b[96];
-            size_t same_q = 0;
+            size_t same_q = r->n_same_q[all[i].aaaa];
 
             if (all[j].aaaa != all[i].aaaa || vg__ro_same_reply(&all[i], &all[j])) {
                 continue;
-            }
-            for (size_t k = 0; k < n; k++) {
-                same_q += all[k].aaaa == all[i].aaaa;
             }
             vg__ro_brief(&all[i], a, sizeof(a));
             vg__ro_brief(&all[j], b, sizeof(b));

@@ -396,6 +396,50 @@ test_endpoint_targets(void **state)
     assert_string_equal(g_out.test_name, "ndt");
 }
 
+/* A flood (lab scenario hostile-dns-flood): the forged reply, VG_DNS_MAX_REPLIES copies of it, then
+ * the genuine one, as the probe records them (lib/net/udpdns.c keeps a new answer past its budget).
+ * The reader keeps the genuine reply too, so the injection is seen with and without a control. */
+static void
+test_dns_flood(void **state)
+{
+    static char tk[64 * 1024];
+    size_t off;
+
+    (void)state;
+    for (int ctrl = 0; ctrl < 2; ctrl++) {
+        off = (size_t)snprintf(tk, sizeof(tk),
+                               "\"queries\":[" QSYS("www.example.com", ANS("1.2.3.4"), "null",
+                                                    0) "," QUDP("www.example.com", ANS("1.2.3.4"),
+                                                                0.001, 143) "],"
+                                                                            "\"x_dns_duplicate_"
+                                                                            "responses\":[");
+        for (int i = 0; i < VG_DNS_MAX_REPLIES; i++) {
+            off += (size_t)snprintf(tk + off, sizeof(tk) - off,
+                                    QUDP("www.example.com", ANS("1.2.3.4"), 0.002, 93) ",");
+        }
+        off += (size_t)snprintf(
+            tk + off, sizeof(tk) - off,
+            QUDP("www.example.com", ANS(EX), 0.2, 63) "],\"tcp_connect\":[" TCP(
+                "1.2.3.4", 443, false, "\"generic_timeout_error\"",
+                0) "],\"requests\":[" REQ("https://www.example.com/", "1.2.3.4:443",
+                                          "\"generic_timeout_error\"", NORESP, 0) "]%s",
+            ctrl ? "," CTRL(CDNS("\"" EX "\""), CTCP(EX443, true), CTLS(EX443, true, "null"), CHTTP)
+                 : "");
+        assert_true(off < sizeof(tk));
+        assert_int_equal(analyze(meas("web_connectivity", W("https://www.example.com/"), tk), 0),
+                         0);
+        if (strcmp(g_out.cause, "dns.injected") != 0) {
+            fail_msg("control %d: got %s %s (%s)", ctrl, vg_verdict_name(g_out.verdict),
+                     g_out.cause, g_out.evidence);
+        }
+        assert_string_equal(vg_verdict_name(g_out.verdict), "blocked");
+        assert_non_null(strstr(g_out.evidence, "93.184.216.34 (IP TTL 63, after 200 ms)"));
+        if (!ctrl) {
+            assert_non_null(strstr(g_out.evidence, "34 replies to the A query"));
+        }
+    }
+}
+
 /* ---- the line written back --------------------------------------------------------------------
  */
 
@@ -773,7 +817,7 @@ int
 main(void)
 {
     enum { N_RULES = sizeof(g_rules) / sizeof(g_rules[0]) };
-    struct CMUnitTest tests[N_RULES + 8];
+    struct CMUnitTest tests[N_RULES + 9];
     size_t n = 0;
 
     for (size_t i = 0; i < N_RULES; i++) {
@@ -781,6 +825,7 @@ main(void)
             .name = g_rules[i].name, .test_func = test_rule, .initial_state = (void *)&g_rules[i]};
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_endpoint_targets);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dns_flood);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_line_splice);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_line_fallback);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_input);
