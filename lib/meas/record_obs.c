@@ -2,7 +2,7 @@
 /*
  * record_obs.c - a measurement from elsewhere (OONI's web_connectivity of every version, vigie's
  * own tests) read back into struct vg_obs for the verdict, and the analysis keys vigie adds to it
- * (record_obs.h). The control is read by record_obs_ctrl.c.
+ * (record_obs.h). The control is read by record_th_read.c.
  *
  * How OONI's fields map to what the probe observes (docs/analyze.md):
  * - a step's redirect depth is its "depth=N" tag; untagged steps (test versions before 0.5) are
@@ -25,6 +25,7 @@
 
 #include "meas/record.h"
 #include "meas/record_obs_impl.h"
+#include "meas/record_th.h"
 #include "meas/verdict.h"
 #include "net/x509.h"
 #include "proto/html.h"
@@ -633,12 +634,12 @@ vg__ro_control(struct vg__ro *r, const struct vg_json *tk, struct vg_ctrl *c)
     if (!vg__ro_is(control, VG_JSON_OBJECT) || control->len == 0) {
         return; /* no helper was asked (vigie without --helper), or nothing came back */
     }
-    if (vg_rec_obs_control(control, c) < 0) {
+    if (vg_rec_thresponse_read(control, VG_REC_TH_LEGACY, c) < 0) {
         snprintf(o->control_failure, sizeof(o->control_failure), "%s", vg_err_failure(VG_EPROTO));
         return;
     }
     o->ctrl = c;
-    vg_rec_obs_ctrl_asns(control, c, o->ctrl_asns);
+    vg_rec_thresponse_asns(control, c, o->ctrl_asns);
     for (size_t i = 0; i < c->n_ep; i++) {
         r->need_chain = r->need_chain || (c->ep[i].x_present && c->ep[i].leaf_spki[0] != '\0');
     }

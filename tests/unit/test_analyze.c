@@ -440,6 +440,61 @@ test_dns_flood(void **state)
     }
 }
 
+/* A handshake whose server sent its leaf alone, measured by vigie (x_certificates: the leaf as
+ * served; x_verified_chain: the chain the probe validated, up to its trust anchor), against a
+ * control that validated another leaf under root "c". The probe compares its validated chain
+ * (probe_ep.c), and so does the analysis: under root "c", a key in common (accessible); under "d",
+ * a CA only this device trusts, sending its leaf alone (intercepted). The chain as served has no
+ * CA key to compare: without x_verified_chain the trusted-CA rule cannot say. */
+#define HEXK(c)                                                                                   \
+    c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
+        c c c c c c c c c c c c c c c c c
+#define XCERT(spki, self)                                                                        \
+    "{\"subject\":\"CN=www.example.com\",\"issuer\":\"CN=Lab Root\",\"not_before\":\"2024-01-01" \
+    "T00:00:00Z\",\"not_after\":\"2030-01-01T00:00:00Z\",\"sha256\":\"" HEXK(                    \
+        spki) "\",\"spki_sha256\":\"" HEXK(spki) "\",\"self_signed\":" self "}"
+
+static void
+test_verified_chain(void **state)
+{
+    static const struct {
+        const char *verified, *want;
+    } cases[] = {
+        {"[" XCERT("a", "false") "," XCERT("c", "true") "]", "accessible"},
+        {"[" XCERT("a", "false") "," XCERT("d", "true") "]", "intercepted"},
+        {"[]", "accessible"},
+    };
+    static char tk[8192];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(
+            tk, sizeof(tk),
+            "\"queries\":[" QSYS("www.example.com", ANS(EX), "null", 0) "],\"tcp_connect\":[" TCP(
+                EX, 443, true, "null",
+                0) "],\"tls_handshakes\":[{\"network\":\"tcp\",\"address\":\"" EX443
+                   "\",\"failure\":null,\"peer_certificates\":[],\"server_name\":"
+                   "\"www.example.com\",\"tags\":[\"depth=0\"],\"x_certificates\":[" XCERT(
+                       "a", "false") "],\"x_handshake_failure\":null,\"x_verified_chain\":%s}],"
+                                     "\"requests\":[" REQ(
+                                         "https://www.example.com/", EX443, "null",
+                                         RESP(200, "", PAGE),
+                                         0) "]," CTRL(CDNS("\"" EX "\""), CTCP(EX443, true),
+                                                      "\"" EX443 "\":{\"status\":true,"
+                                                      "\"x_valid\":true,"
+                                                      "\"x_chain\":[" XCERT("b", "false") "," XCERT(
+                                                          "c", "true") "]}",
+                                                      CHTTP),
+            cases[i].verified);
+        assert_int_equal(analyze(meas("web_connectivity", W("https://www.example.com/"), tk), 0),
+                         0);
+        if (strcmp(vg_verdict_name(g_out.verdict), cases[i].want) != 0) {
+            fail_msg("x_verified_chain %s: got %s %s (%s)", cases[i].verified,
+                     vg_verdict_name(g_out.verdict), g_out.cause, g_out.evidence);
+        }
+    }
+}
+
 /* ---- the line written back --------------------------------------------------------------------
  */
 
@@ -817,7 +872,7 @@ int
 main(void)
 {
     enum { N_RULES = sizeof(g_rules) / sizeof(g_rules[0]) };
-    struct CMUnitTest tests[N_RULES + 9];
+    struct CMUnitTest tests[N_RULES + 10];
     size_t n = 0;
 
     for (size_t i = 0; i < N_RULES; i++) {
@@ -826,6 +881,7 @@ main(void)
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_endpoint_targets);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dns_flood);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_verified_chain);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_line_splice);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_line_fallback);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_input);
