@@ -22,12 +22,8 @@
 /* ---- the reader's state -------------------------------------------------------------------- */
 
 struct vg__ro_reply {
-    bool aaaa;
-    int rcode;
-    double t, after;
-    int ip_ttl;
-    size_t n_addrs;
-    const char *addrs[VG_OBS_REPLY_ADDRS];
+    double t; /* arrival, for the order */
+    struct vg_obs_udp u;
 };
 
 struct vg__ro {
@@ -49,6 +45,7 @@ struct vg__ro {
     size_t n_replies;
     size_t n_same_q[2]; /* replies to the A, the AAAA query (all of them, kept or not) */
     struct vg__ro_reply replies[VG__RO_REPLIES];
+    struct vg_obs_udp udp[VG__RO_REPLIES]; /* replies, sorted by arrival */
 };
 
 /* The error code of an OONI failure string: 0 for none, VG_EPROTO for one vigie has no code for

@@ -438,6 +438,19 @@ test_dns_flood(void **state)
             assert_non_null(strstr(g_out.evidence, "34 replies to the A query"));
         }
     }
+    /* OONI's probes record no IP TTL: the evidence leaves it out */
+    assert_int_equal(
+        analyze(meas("web_connectivity", W("https://www.example.com/"),
+                     "\"queries\":[" QUDP(
+                         "www.example.com", ANS("1.2.3.4"), 0.01,
+                         null) "],\"x_dns_duplicate_responses\":[" QUDP("www.example.com", ANS(EX),
+                                                                        0.05,
+                                                                        null) "],\"requests\":[]"),
+                0),
+        0);
+    assert_string_equal(g_out.cause, "dns.injected");
+    assert_non_null(
+        strstr(g_out.evidence, ": 1.2.3.4 (after 10 ms), then 93.184.216.34 (after 50 ms)"));
 }
 
 /* A handshake whose server sent its leaf alone, measured by vigie (x_certificates: the leaf as
