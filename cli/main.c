@@ -21,7 +21,7 @@ vg__main_usage(FILE *f)
                "  monitor   measure URLs again and again, sooner after a change (a daemon)\n"
                "  serve     collect measurements (OONI collector API) and answer queries\n"
                "  import    store measurement files in a collector's database\n"
-               "  analyze   give OONI's measurements vigie's verdicts (files, archives)\n"
+               "  analyze   give OONI's measurements a vigie verdict (files, archives)\n"
                "\n"
                "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n");
 }

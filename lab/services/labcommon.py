@@ -10,6 +10,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -131,10 +132,19 @@ def pump(a, b, idle_timeout=60.0):
             if not ready:
                 return "idle"
         for s in ready:
+            # Non-blocking read: a TLS record that carries no application data (TLS 1.3's
+            # session tickets, which a server sends after the handshake) makes the socket
+            # readable, and a blocking recv() would then wait for data that only comes once
+            # the other side's bytes, never read meanwhile, have been relayed.
+            s.setblocking(False)
             try:
                 data = s.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                continue
             except (ConnectionError, OSError) as e:
                 return "recv error: %s" % e
+            finally:
+                s.settimeout(idle_timeout)
             if not data:
                 return "eof"
             try:

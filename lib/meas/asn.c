@@ -161,14 +161,7 @@ vg__copy_name(const MMDB_entry_data_s *d, char *dst, size_t cap)
     size_t len = d->data_size < 4 * cap ? d->data_size : 4 * cap, n;
     char *s = vg_utf8_sanitize((const uint8_t *)d->utf8_string, len, &n);
 
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) {
-            n--;
-        }
-    }
-    memcpy(dst, s, n);
-    dst[n] = '\0';
+    vg_utf8_copy(dst, cap, s, n);
     free(s);
 }
 

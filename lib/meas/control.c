@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * control.c - questions about what a control (a test helper's THResponse, parsed by
- * vg_rec_thresponse_parse in lib/meas/record_th.c) reported: its endpoint entries, its DNS
+ * vg_rec_thresponse_parse in lib/meas/record_th_read.c) reported: its endpoint entries, its DNS
  * answers, its page, its handshakes.
  */
 #include "meas/control.h"

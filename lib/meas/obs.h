@@ -18,8 +18,9 @@
 #include "util/limits.h"
 
 #define VG_OBS_MAX_EP      64
-#define VG_OBS_MAX_REPLIES 8 /* UDP replies kept for the control's check of injection */
-#define VG_OBS_REPLY_ADDRS 8 /* addresses kept per reply */
+#define VG_OBS_MAX_REPLIES 8  /* UDP replies kept for the control's check of injection */
+#define VG_OBS_REPLY_ADDRS 8  /* addresses kept per reply */
+#define VG_OBS_UDP_ADDRS   16 /* addresses of a reply compared with another's */
 
 struct vg_obs_endpoint {
     char addr[64];      /* "198.51.100.30:443" */
@@ -51,6 +52,17 @@ struct vg_obs_reply {
     char brief[96]; /* "IP (IP TTL n, after m ms)", as in the injected evidence */
     size_t n_addrs;
     char addrs[VG_OBS_REPLY_ADDRS][48];
+};
+
+/* One reply of the --resolver server as vg_obs_replies reads it: the probe's, from the wire
+ * (probe_dns.c), or one a measurement recorded (record_obs.c, for vg_analyze). */
+struct vg_obs_udp {
+    bool aaaa;    /* answer to the AAAA query, else to the A query */
+    int rcode;    /* DNS rcode */
+    int ip_ttl;   /* IP TTL of the reply packet, -1 when unknown */
+    double after; /* seconds since the query was sent */
+    size_t n_addrs;
+    const char *addrs[VG_OBS_UDP_ADDRS]; /* the answer's addresses, as text (borrowed) */
 };
 
 /* What a measurement targets: a web page, a TLS endpoint (tls://), or a name (dns://). */
@@ -129,5 +141,20 @@ void vg_obs_cleanup(struct vg_obs *o);
 struct vg_obs_endpoint *vg_obs_add_ep(struct vg_obs *o);
 /* Set every OONI key to null (-1, body_proportion < 0). */
 void vg_ooni_keys_null(struct vg_ooni_keys *k);
+
+/* a and b have the same rcode and the same set of addresses. */
+bool vg_obs_udp_same(const struct vg_obs_udp *a, const struct vg_obs_udp *b);
+
+/*
+ * The replies of the --resolver server to one hop's queries, all[n] in arrival order (same_q:
+ * how many replies each query got, A then AAAA, whether all[] holds them all or not), host and
+ * resolver ("IP:PORT") named in the evidence. With keep, the first reply of each kind (query,
+ * rcode, addresses) goes to o->replies (up to VG_OBS_MAX_REPLIES), so that a control can tell
+ * the forged from the genuine; and unless o->injected is already set, the first two replies to
+ * one query that disagree are its evidence: "N replies to the A query for HOST from RESOLVER:
+ * IP (IP TTL n, after m ms), then IP (...)" (no IP TTL when unknown).
+ */
+void vg_obs_replies(struct vg_obs *o, const struct vg_obs_udp *all, size_t n,
+                    const size_t same_q[2], const char *host, const char *resolver, bool keep);
 
 #endif

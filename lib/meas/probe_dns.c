@@ -228,37 +228,26 @@ vg__probe_dns_on_udp_reply(struct vg_udpdns *q, const struct vg_udp_reply *r, vo
     }
 }
 
-static bool
-vg__probe_dns_same_addrs(const struct vg_udp_reply *a, const struct vg_udp_reply *b)
-{
-    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode) {
-        return false;
-    }
-    for (size_t i = 0; i < a->n_addrs; i++) {
-        bool found = false;
+/* The replies as obs.c reads them (their addresses as text, in txt[n]). */
+_Static_assert(VG_OBS_UDP_ADDRS >= VG_UDP_ADDRS_MAX, "every address of a reply is compared");
 
-        for (size_t j = 0; j < b->n_addrs && !found; j++) {
-            found = a->addrs[i].family == b->addrs[j].family &&
-                    memcmp(a->addrs[i].a, b->addrs[j].a, 16) == 0;
-        }
-        if (!found) {
-            return false;
-        }
-    }
-    return true;
-}
+struct vg__probe_dns_txt {
+    char a[VG_OBS_UDP_ADDRS][INET6_ADDRSTRLEN];
+};
 
 static void
-vg__probe_dns_reply_brief(const struct vg_udp_reply *r, char *out, size_t cap)
+vg__probe_dns_udp_obs(const struct vg_udp_reply *r, struct vg__probe_dns_txt *txt,
+                      struct vg_obs_udp *out)
 {
-    char ip[INET6_ADDRSTRLEN] = "no address";
-
-    if (r->n_addrs > 0) {
-        inet_ntop(r->addrs[0].family, r->addrs[0].a, ip, sizeof(ip));
-    } else if (r->rcode > 0) {
-        snprintf(ip, sizeof(ip), "rcode %d", r->rcode);
+    memset(out, 0, sizeof(*out));
+    out->aaaa = r->qtype == VG_DNS_TYPE_AAAA;
+    out->rcode = r->rcode;
+    out->ip_ttl = r->ip_ttl;
+    out->after = r->t;
+    for (size_t k = 0; k < r->n_addrs && k < VG_OBS_UDP_ADDRS; k++) {
+        inet_ntop(r->addrs[k].family, r->addrs[k].a, txt->a[k], sizeof(txt->a[k]));
+        out->addrs[out->n_addrs++] = txt->a[k];
     }
-    snprintf(out, cap, "%s (IP TTL %d, after %.0f ms)", ip, r->ip_ttl, r->t * 1000.0);
 }
 
 static void
@@ -275,51 +264,23 @@ vg__probe_dns_on_udp_done(struct vg_udpdns *q, void *arg)
     if (m->depth == 0) {
         m->obs.udp_failure = n == 0 ? VG_ETIMEDOUT : 0;
         m->obs.n_udp_addrs = n_addrs;
-        /* The first reply of each kind (query type, rcode, addresses), in arrival order: a
-         * control can tell the forged from the genuine, and a flood of copies of the forged
-         * reply cannot crowd the genuine one out of the VG_OBS_MAX_REPLIES kept. */
-        for (size_t i = 0; i < n && m->obs.n_replies < VG_OBS_MAX_REPLIES; i++) {
-            struct vg_obs_reply *o;
-            bool seen = false;
-
-            for (size_t k = 0; k < i && !seen; k++) {
-                seen = all[k].qtype == all[i].qtype && vg__probe_dns_same_addrs(&all[k], &all[i]);
-            }
-            if (seen) {
-                continue;
-            }
-            o = &m->obs.replies[m->obs.n_replies++];
-
-            memset(o, 0, sizeof(*o));
-            o->aaaa = all[i].qtype == VG_DNS_TYPE_AAAA;
-            o->rcode = all[i].rcode;
-            vg__probe_dns_reply_brief(&all[i], o->brief, sizeof(o->brief));
-            for (size_t k = 0; k < all[i].n_addrs && o->n_addrs < VG_OBS_REPLY_ADDRS; k++) {
-                inet_ntop(all[i].addrs[k].family, all[i].addrs[k].a, o->addrs[o->n_addrs++],
-                          sizeof(o->addrs[0]));
-            }
-        }
     }
-    /* Disagreeing replies to one query: the earlier one raced the genuine one. */
-    for (size_t i = 0; i < n && m->obs.injected[0] == '\0'; i++) {
-        for (size_t j = i + 1; j < n; j++) {
-            char a[96], b[96];
-            size_t same_q = 0;
+    if (n > 0) {
+        /* The first reply of each kind at the first hop, in arrival order (a control can tell the
+         * forged from the genuine, and a flood of copies of the forged reply cannot crowd the
+         * genuine one out), and disagreeing replies to one query at any hop: the earlier one
+         * raced the genuine one. */
+        struct vg_obs_udp *u = vg_xreallocarray(NULL, n, sizeof(*u));
+        struct vg__probe_dns_txt *txt = vg_xreallocarray(NULL, n, sizeof(*txt));
+        size_t same_q[2] = {0, 0};
 
-            if (all[j].qtype != all[i].qtype || vg__probe_dns_same_addrs(&all[i], &all[j])) {
-                continue;
-            }
-            for (size_t k = 0; k < n; k++) {
-                same_q += all[k].qtype == all[i].qtype;
-            }
-            vg__probe_dns_reply_brief(&all[i], a, sizeof(a));
-            vg__probe_dns_reply_brief(&all[j], b, sizeof(b));
-            snprintf(m->obs.injected, sizeof(m->obs.injected),
-                     "%zu replies to the %s query for %s from %s: %s, then %s", same_q,
-                     all[i].qtype == VG_DNS_TYPE_A ? "A" : "AAAA", m->url.host, m->p->resolver_str,
-                     a, b);
-            break;
+        for (size_t i = 0; i < n; i++) {
+            vg__probe_dns_udp_obs(&all[i], &txt[i], &u[i]);
+            same_q[u[i].aaaa]++;
         }
+        vg_obs_replies(&m->obs, u, n, same_q, m->url.host, m->p->resolver_str, m->depth == 0);
+        free(u);
+        free(txt);
     }
     if (n == 0) {
         /* The server never replied: one entry stands for it. */

@@ -2,7 +2,7 @@
 /*
  * record_obs.c - a measurement from elsewhere (OONI's web_connectivity of every version, vigie's
  * own tests) read back into struct vg_obs for the verdict, and the analysis keys vigie adds to it
- * (record_obs.h). The control is read by record_obs_ctrl.c.
+ * (record_obs.h). The control is read by record_th_read.c.
  *
  * How OONI's fields map to what the probe observes (docs/analyze.md):
  * - a step's redirect depth is its "depth=N" tag; untagged steps (test versions before 0.5) are
@@ -25,6 +25,7 @@
 
 #include "meas/record.h"
 #include "meas/record_obs_impl.h"
+#include "meas/record_th.h"
 #include "meas/verdict.h"
 #include "net/x509.h"
 #include "proto/html.h"
@@ -345,14 +346,13 @@ vg__ro_final_depth(struct vg__ro *r, const struct vg_json *tk)
 static void
 vg__ro_reply(struct vg__ro *r, const struct vg_json *q, const char *qtype)
 {
-    struct vg__ro_reply *rp;
+    struct vg__ro_reply rp = {.u.aaaa = qtype != NULL && strcmp(qtype, "AAAA") == 0};
     int64_t rcode = -1, ttl = -1;
     double t = 0, t0 = 0;
     const char *failure = vg__ro_str(q, "failure");
 
-    if (r->n_replies >= VG__RO_REPLIES ||
-        (!vg_json_int(vg_json_get(q, "rcode"), &rcode) && vg__ro_str(q, "raw_response") == NULL &&
-         failure != NULL)) {
+    if (!vg_json_int(vg_json_get(q, "rcode"), &rcode) && vg__ro_str(q, "raw_response") == NULL &&
+        failure != NULL) {
         return; /* no reply (a timeout) */
     }
     if (rcode < 0) {
@@ -363,21 +363,30 @@ vg__ro_reply(struct vg__ro *r, const struct vg_json *q, const char *qtype)
     (void)vg_json_num(vg_json_get(q, "t"), &t);
     (void)vg_json_num(vg_json_get(q, "t0"), &t0);
     (void)vg_json_int(vg_json_get(q, "x_ip_ttl"), &ttl);
-    rp = &r->replies[r->n_replies++];
-    memset(rp, 0, sizeof(*rp));
-    rp->aaaa = qtype != NULL && strcmp(qtype, "AAAA") == 0;
-    rp->rcode = (int)rcode;
-    rp->t = t;
-    rp->after = t - t0;
-    rp->ip_ttl = ttl >= -1 && ttl < 256 ? (int)ttl : -1;
+    r->n_same_q[rp.u.aaaa]++;
+    rp.u.rcode = (int)rcode;
+    rp.t = t;
+    rp.u.after = t - t0;
+    rp.u.ip_ttl = ttl >= -1 && ttl < 256 ? (int)ttl : -1;
     for (const struct vg_json *a = vg_json_first(vg_json_get(q, "answers")); a != NULL;
          a = a->next) {
         const char *ip =
             vg__ro_str(a, "ipv4") != NULL ? vg__ro_str(a, "ipv4") : vg__ro_str(a, "ipv6");
 
-        if (ip != NULL && rp->n_addrs < VG_OBS_REPLY_ADDRS) {
-            rp->addrs[rp->n_addrs++] = ip;
+        if (ip != NULL && rp.u.n_addrs < VG_OBS_UDP_ADDRS) {
+            rp.u.addrs[rp.u.n_addrs++] = ip;
         }
+    }
+    /* Kept as the probe keeps them (lib/net/udpdns.c): every reply up to VG_DNS_MAX_REPLIES, then
+     * only those with an answer not kept yet, so that a flood of copies of a forged reply cannot
+     * push the genuine one that follows it out of the comparison. */
+    for (size_t i = 0; r->n_replies >= VG_DNS_MAX_REPLIES && i < r->n_replies; i++) {
+        if (r->replies[i].u.aaaa == rp.u.aaaa && vg_obs_udp_same(&r->replies[i].u, &rp.u)) {
+            return;
+        }
+    }
+    if (r->n_replies < VG__RO_REPLIES) {
+        r->replies[r->n_replies++] = rp;
     }
 }
 
@@ -451,46 +460,11 @@ vg__ro_query(struct vg__ro *r, const struct vg_json *q)
     vg__ro_reply(r, q, vg__ro_str(q, "query_type"));
 }
 
-static bool
-vg__ro_same_reply(const struct vg__ro_reply *a, const struct vg__ro_reply *b)
-{
-    if (a->n_addrs != b->n_addrs || a->rcode != b->rcode) {
-        return false;
-    }
-    for (size_t i = 0; i < a->n_addrs; i++) {
-        bool found = false;
-
-        for (size_t j = 0; j < b->n_addrs && !found; j++) {
-            found = vg_ip_equal(a->addrs[i], b->addrs[j]);
-        }
-        if (!found) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static void
-vg__ro_brief(const struct vg__ro_reply *rp, char *out, size_t cap)
-{
-    char what[64];
-
-    if (rp->n_addrs > 0) {
-        vg_utf8_copy(what, sizeof(what), rp->addrs[0], strlen(rp->addrs[0]));
-    } else if (rp->rcode > 0) {
-        snprintf(what, sizeof(what), "rcode %d", rp->rcode);
-    } else {
-        snprintf(what, sizeof(what), "no address");
-    }
-    snprintf(out, cap, "%s (IP TTL %d, after %.0f ms)", what, rp->ip_ttl, rp->after * 1000.0);
-}
-
-/* The UDP resolver's replies in arrival order, as the probe keeps them (probe_dns.c): the first
+/* The UDP resolver's replies in arrival order, read as the probe reads its own (obs.c): the first
  * of each kind, and the first two that disagree as the evidence of an injection. */
 static void
 vg__ro_replies(struct vg__ro *r)
 {
-    struct vg_obs *o = r->o;
     struct vg__ro_reply *all = r->replies;
     size_t n = r->n_replies;
 
@@ -503,45 +477,10 @@ vg__ro_replies(struct vg__ro *r)
         }
         all[j] = tmp;
     }
-    for (size_t i = 0; i < n && o->n_replies < VG_OBS_MAX_REPLIES; i++) {
-        struct vg_obs_reply * or ;
-        bool seen = false;
-
-        for (size_t k = 0; k < i && !seen; k++) {
-            seen = all[k].aaaa == all[i].aaaa && vg__ro_same_reply(&all[k], &all[i]);
-        }
-        if (seen) {
-            continue;
-        }
-        or = &o->replies[o->n_replies++];
-        memset(or, 0, sizeof(* or));
-        or->aaaa = all[i].aaaa;
-        or->rcode = all[i].rcode;
-        vg__ro_brief(&all[i], or->brief, sizeof(or->brief));
-        for (size_t k = 0; k < all[i].n_addrs && or->n_addrs < VG_OBS_REPLY_ADDRS; k++) {
-            vg_utf8_copy(or->addrs[or->n_addrs++], sizeof(or->addrs[0]), all[i].addrs[k],
-                         strlen(all[i].addrs[k]));
-        }
+    for (size_t i = 0; i < n; i++) {
+        r->udp[i] = all[i].u;
     }
-    for (size_t i = 0; i < n && o->injected[0] == '\0'; i++) {
-        for (size_t j = i + 1; j < n; j++) {
-            char a[96], b[96];
-            size_t same_q = 0;
-
-            if (all[j].aaaa != all[i].aaaa || vg__ro_same_reply(&all[i], &all[j])) {
-                continue;
-            }
-            for (size_t k = 0; k < n; k++) {
-                same_q += all[k].aaaa == all[i].aaaa;
-            }
-            vg__ro_brief(&all[i], a, sizeof(a));
-            vg__ro_brief(&all[j], b, sizeof(b));
-            snprintf(o->injected, sizeof(o->injected),
-                     "%zu replies to the %s query for %s from %s: %s, then %s", same_q,
-                     all[i].aaaa ? "AAAA" : "A", r->hop[0].host, o->udp_resolver, a, b);
-            break;
-        }
-    }
+    vg_obs_replies(r->o, r->udp, n, r->n_same_q, r->hop[0].host, r->o->udp_resolver, true);
 }
 
 static int
@@ -628,12 +567,12 @@ vg__ro_control(struct vg__ro *r, const struct vg_json *tk, struct vg_ctrl *c)
     if (!vg__ro_is(control, VG_JSON_OBJECT) || control->len == 0) {
         return; /* no helper was asked (vigie without --helper), or nothing came back */
     }
-    if (vg_rec_obs_control(control, c) < 0) {
+    if (vg_rec_thresponse_read(control, VG_REC_TH_LEGACY, c) < 0) {
         snprintf(o->control_failure, sizeof(o->control_failure), "%s", vg_err_failure(VG_EPROTO));
         return;
     }
     o->ctrl = c;
-    vg_rec_obs_ctrl_asns(control, c, o->ctrl_asns);
+    vg_rec_thresponse_asns(control, c, o->ctrl_asns);
     for (size_t i = 0; i < c->n_ep; i++) {
         r->need_chain = r->need_chain || (c->ep[i].x_present && c->ep[i].leaf_spki[0] != '\0');
     }

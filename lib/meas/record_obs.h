@@ -88,19 +88,6 @@ VG_MUST_USE int vg_rec_obs_read(const struct vg_rec_meta *m, int t, bool doc_pub
                                 struct vg_obs *o, struct vg_ctrl *c, struct vg_rec_obs_scratch *s,
                                 char *err, size_t errlen);
 
-/*
- * Read OONI's THResponse (test_keys.control, the tree of json.h) into *c, as
- * vg_rec_thresponse_parse (record_th.h) reads the helper's answer: oohelperd's keys, legacy nulls
- * (status_code -1 or null, body_length -1 or null, addrs null) and vigie's x_ extensions.
- * VG_EPROTO when a key has a type no helper writes (*c is then left empty).
- */
-VG_MUST_USE int vg_rec_obs_control(const struct vg_json *control, struct vg_ctrl *c);
-
-/* The control's autonomous system of each of c's addresses (control.ip_info[ip].asn), index for
- * index, for OONI's common-ASN rule (obs.h ctrl_asns); 0 when unknown. */
-void vg_rec_obs_ctrl_asns(const struct vg_json *control, const struct vg_ctrl *c,
-                          uint32_t asns[VG_DNS_MAX_ADDRS]);
-
 /* True for the keys of test_keys that vigie's analysis writes (x_verdict, x_cause, x_evidence,
  * x_endpoints, x_affected_addresses, x_analyzer): replaced when a measurement already has them. */
 bool vg_rec_obs_is_analysis_key(const char *key, size_t len);

@@ -120,6 +120,26 @@ vg__ro_vigie_chain(struct vg_obs_endpoint *e, const struct vg_json *certs, const
     }
 }
 
+/* vigie's x_verified_chain, the chain the probe validated up to its trust anchor: its CA keys
+ * replace those the server sent, as the probe compares them (probe_ep.c), so that a site that
+ * sends its leaf alone has the anchor's key to match the control's. */
+static void
+vg__ro_verified_chain(struct vg_obs_endpoint *e, const struct vg_json *chain)
+{
+    const struct vg_json *c;
+
+    if (!vg__ro_is(chain, VG_JSON_ARRAY) || chain->len < 2) {
+        return;
+    }
+    e->n_ca_spki = 0;
+    for (c = vg_json_first(chain)->next; c != NULL && e->n_ca_spki < VG_CTRL_MAX_CA; c = c->next) {
+        const char *spki = vg__ro_str(c, "spki_sha256");
+
+        vg_utf8_copy(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), spki != NULL ? spki : "",
+                     spki != NULL ? strlen(spki) : 0);
+    }
+}
+
 /* One DER certificate of peer_certificates ({"format": "base64", "data": ...}) summarised. */
 static int
 vg__ro_cert(struct vg__ro *r, const struct vg_json *pc, struct vg_cert *out)
@@ -207,6 +227,7 @@ vg__ro_tls(struct vg__ro *r, const struct vg_json *h)
     } else if (e->verify_err != 0 || r->need_chain) {
         vg__ro_ooni_chain(r, e, vg_json_get(h, "peer_certificates"));
     }
+    vg__ro_verified_chain(e, vg_json_get(h, "x_verified_chain"));
 }
 
 /* ---- the final request --------------------------------------------------------------------- */

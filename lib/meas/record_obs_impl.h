@@ -14,19 +14,16 @@
 #include "proto/url.h"
 #include "util/limits.h"
 
-#define VG__RO_HOPS    (VG_HTTP_MAX_REDIRECTS + 2) /* hops whose URL is known */
-#define VG__RO_SYS     64                          /* system resolver answers kept, all hops */
-#define VG__RO_REPLIES VG_DNS_MAX_REPLIES          /* UDP replies compared at the first hop */
+#define VG__RO_HOPS (VG_HTTP_MAX_REDIRECTS + 2) /* hops whose URL is known */
+#define VG__RO_SYS  64                          /* system resolver answers kept, all hops */
+/* UDP replies compared at the first hop: as many as the probe records (lib/net/udpdns.c) */
+#define VG__RO_REPLIES (VG_DNS_MAX_REPLIES + VG_DNS_MAX_DISTINCT)
 
 /* ---- the reader's state -------------------------------------------------------------------- */
 
 struct vg__ro_reply {
-    bool aaaa;
-    int rcode;
-    double t, after;
-    int ip_ttl;
-    size_t n_addrs;
-    const char *addrs[VG_OBS_REPLY_ADDRS];
+    double t; /* arrival, for the order */
+    struct vg_obs_udp u;
 };
 
 struct vg__ro {
@@ -46,7 +43,9 @@ struct vg__ro {
     } sys[VG__RO_SYS];
     bool sys_depth[VG__RO_HOPS]; /* the system resolver was asked at that hop */
     size_t n_replies;
+    size_t n_same_q[2]; /* replies to the A, the AAAA query (all of them, kept or not) */
     struct vg__ro_reply replies[VG__RO_REPLIES];
+    struct vg_obs_udp udp[VG__RO_REPLIES]; /* replies, sorted by arrival */
 };
 
 /* The error code of an OONI failure string: 0 for none, VG_EPROTO for one vigie has no code for

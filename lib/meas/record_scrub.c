@@ -12,6 +12,7 @@
 #include "proto/ipaddr.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 /* ---- scrubbing the probe's addresses ------------------------------------------------------- */
@@ -94,42 +95,30 @@ vg__rec_scrub_string(const struct vg_ip_set *set, json_t *j)
 }
 
 /* Base64 (RFC 4648, "=" padding optional) of s into a fresh buffer of *n bytes; NULL when s is
- * not base64. */
+ * not base64. A last character that completes no byte (a length of 1 modulo 4) is checked and
+ * ignored, as lenient decoders do, so that an address in such a body is still found. */
 static uint8_t *
 vg__rec_unbase64(const char *s, size_t len, size_t *n)
 {
-    uint8_t *out = malloc(len / 4 * 3 + 3);
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint8_t *out = vg_xmalloc(len / 4 * 3 + 3);
+    long got;
 
-    if (out == NULL) {
-        return NULL;
-    }
     while (len > 0 && s[len - 1] == '=') {
         len--;
     }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        unsigned v = c >= 'A' && c <= 'Z'   ? (unsigned)(c - 'A')
-                     : c >= 'a' && c <= 'z' ? (unsigned)(c - 'a' + 26)
-                     : c >= '0' && c <= '9' ? (unsigned)(c - '0' + 52)
-                     : c == '+'             ? 62u
-                     : c == '/'             ? 63u
-                                            : 64u;
-
-        if (v == 64) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6 | v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
+    if (memchr(s, '=', len) != NULL ||
+        (len % 4 == 1 && (s[len - 1] == '\0' || strchr(alphabet, s[len - 1]) == NULL))) {
+        free(out);
+        return NULL;
     }
-    *n = o;
+    got = vg_base64_decode(s, len - (len % 4 == 1), out, len / 4 * 3 + 3);
+    if (got < 0) {
+        free(out);
+        return NULL;
+    }
+    *n = (size_t)got;
     return out;
 }
 

@@ -141,13 +141,37 @@ const char *vg_rec_th_dns_failure(const char *failure);
 const char *vg_rec_th_tcp_failure(const char *failure);
 const char *vg_rec_th_http_failure(const char *failure, bool during_dns);
 
+/* ---- THResponse: the reader (record_th_read.c) ------------------------------------------ */
+
+struct vg_json;
+
 /*
- * Parse a THResponse (JSON text, len bytes, untrusted) into *out: oohelperd's keys and vigie's
- * x_ extensions (x_target into out->target). Unknown keys are ignored; missing keys leave the
+ * Parse a THResponse (JSON text, len bytes, untrusted: a helper's answer) into *out: oohelperd's
+ * keys and vigie's x_ extensions (x_target into out->target, x_client_addr into
+ * out->client_addr when it is an IP address). Unknown keys are ignored; missing keys leave the
  * defaults (empty / -1). Errors: VG_EINVAL when out is NULL, VG_ETOOBIG when len exceeds
- * VG_CTRL_RESPONSE_MAX, VG_EPROTO when the text is not a JSON object or a key has the wrong type;
- * *out is then left empty.
+ * VG_CTRL_RESPONSE_MAX, VG_EPROTO when the text is not a JSON object, an object repeats a key, a
+ * string holds a NUL or a key has the wrong type; *out is then left empty.
  */
 VG_MUST_USE int vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out);
+
+/* vg_rec_thresponse_read's flags */
+#define VG_REC_TH_LEGACY 1u /* a header value may be a list (OONI's first helpers, archived) */
+
+/*
+ * Read a THResponse already parsed (the tree of proto/json.h: a helper's answer, or the control a
+ * measurement carries, test_keys.control) into *c, with the checks of vg_rec_thresponse_parse
+ * but those of the text (repeated keys, NUL). The legacy helpers' nulls (status_code and
+ * body_length null, addrs null) count as absent. VG_EPROTO when root is not an object or a key
+ * has a type no helper writes (*c is then left empty).
+ */
+VG_MUST_USE int vg_rec_thresponse_read(const struct vg_json *root, unsigned flags,
+                                       struct vg_ctrl *c);
+
+/* The control's autonomous system of each of c's addresses (ip_info[ip].asn of the THResponse
+ * c was read from), index for index, for OONI's common-ASN rule (obs.h ctrl_asns); 0 when
+ * unknown. */
+void vg_rec_thresponse_asns(const struct vg_json *root, const struct vg_ctrl *c,
+                            uint32_t asns[VG_DNS_MAX_ADDRS]);
 
 #endif

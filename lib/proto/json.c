@@ -46,6 +46,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "util/limits.h"
+#include "util/mem.h"
 
 #define VG__JSON_BLOCK_MIN (64 * 1024)       /* first block */
 #define VG__JSON_BLOCK_MAX (8 * 1024 * 1024) /* growth stops here (larger strings excepted) */
@@ -842,4 +843,69 @@ bool
 vg_json_is_null(const struct vg_json *v)
 {
     return v != NULL && v->type == VG_JSON_NULL;
+}
+
+static int
+vg__json_key_cmp(const void *a, const void *b)
+{
+    const struct vg_json *x = *(const struct vg_json *const *)a;
+    const struct vg_json *y = *(const struct vg_json *const *)b;
+
+    if (x->key_len != y->key_len) {
+        return x->key_len < y->key_len ? -1 : 1;
+    }
+    return memcmp(x->key, y->key, x->key_len);
+}
+
+/* The members of object o have distinct names: pairwise for a few, sorted for many. */
+static bool
+vg__json_unique_keys(const struct vg_json *o)
+{
+    const struct vg_json **all;
+    size_t n = 0;
+    bool ok = true;
+
+    if (o->len <= 16) {
+        for (const struct vg_json *a = o->child; a != NULL; a = a->next) {
+            for (const struct vg_json *b = a->next; b != NULL; b = b->next) {
+                if (a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+    all = vg_xreallocarray(NULL, o->len, sizeof(*all));
+    for (const struct vg_json *c = o->child; c != NULL && n < o->len; c = c->next) {
+        all[n++] = c;
+    }
+    qsort(all, n, sizeof(*all), vg__json_key_cmp);
+    for (size_t i = 1; i < n && ok; i++) {
+        ok = vg__json_key_cmp(&all[i - 1], &all[i]) != 0;
+    }
+    free(all);
+    return ok;
+}
+
+bool
+vg_json_strict(const struct vg_json *v)
+{
+    if (v == NULL) {
+        return true;
+    }
+    if (v->key != NULL && strlen(v->key) != v->key_len) {
+        return false;
+    }
+    if (v->type == VG_JSON_STRING) {
+        return strlen(v->s) == v->len;
+    }
+    if (v->type == VG_JSON_OBJECT && !vg__json_unique_keys(v)) {
+        return false;
+    }
+    for (const struct vg_json *c = vg_json_first(v); c != NULL; c = c->next) {
+        if (!vg_json_strict(c)) {
+            return false;
+        }
+    }
+    return true;
 }

@@ -84,5 +84,9 @@ bool vg_json_num(const struct vg_json *v, double *out);
 bool vg_json_bool(const struct vg_json *v, bool *out);
 /* v is present and null (a missing member, v == NULL, is not null). */
 bool vg_json_is_null(const struct vg_json *v);
+/* No object in the tree under v repeats a member name, and no string or name holds a NUL byte
+ * (\u0000): what jansson refuses by default with JSON_REJECT_DUPLICATES, for a reader that must
+ * not guess which of two values a peer meant. True for NULL. */
+bool vg_json_strict(const struct vg_json *v);
 
 #endif

@@ -396,6 +396,118 @@ test_endpoint_targets(void **state)
     assert_string_equal(g_out.test_name, "ndt");
 }
 
+/* A flood (lab scenario hostile-dns-flood): the forged reply, VG_DNS_MAX_REPLIES copies of it, then
+ * the genuine one, as the probe records them (lib/net/udpdns.c keeps a new answer past its budget).
+ * The reader keeps the genuine reply too, so the injection is seen with and without a control. */
+static void
+test_dns_flood(void **state)
+{
+    static char tk[64 * 1024];
+    size_t off;
+
+    (void)state;
+    for (int ctrl = 0; ctrl < 2; ctrl++) {
+        off = (size_t)snprintf(tk, sizeof(tk),
+                               "\"queries\":[" QSYS("www.example.com", ANS("1.2.3.4"), "null",
+                                                    0) "," QUDP("www.example.com", ANS("1.2.3.4"),
+                                                                0.001, 143) "],"
+                                                                            "\"x_dns_duplicate_"
+                                                                            "responses\":[");
+        for (int i = 0; i < VG_DNS_MAX_REPLIES; i++) {
+            off += (size_t)snprintf(tk + off, sizeof(tk) - off,
+                                    QUDP("www.example.com", ANS("1.2.3.4"), 0.002, 93) ",");
+        }
+        off += (size_t)snprintf(
+            tk + off, sizeof(tk) - off,
+            QUDP("www.example.com", ANS(EX), 0.2, 63) "],\"tcp_connect\":[" TCP(
+                "1.2.3.4", 443, false, "\"generic_timeout_error\"",
+                0) "],\"requests\":[" REQ("https://www.example.com/", "1.2.3.4:443",
+                                          "\"generic_timeout_error\"", NORESP, 0) "]%s",
+            ctrl ? "," CTRL(CDNS("\"" EX "\""), CTCP(EX443, true), CTLS(EX443, true, "null"), CHTTP)
+                 : "");
+        assert_true(off < sizeof(tk));
+        assert_int_equal(analyze(meas("web_connectivity", W("https://www.example.com/"), tk), 0),
+                         0);
+        if (strcmp(g_out.cause, "dns.injected") != 0) {
+            fail_msg("control %d: got %s %s (%s)", ctrl, vg_verdict_name(g_out.verdict),
+                     g_out.cause, g_out.evidence);
+        }
+        assert_string_equal(vg_verdict_name(g_out.verdict), "blocked");
+        assert_non_null(strstr(g_out.evidence, "93.184.216.34 (IP TTL 63, after 200 ms)"));
+        if (!ctrl) {
+            assert_non_null(strstr(g_out.evidence, "34 replies to the A query"));
+        }
+    }
+    /* OONI's probes record no IP TTL: the evidence leaves it out */
+    assert_int_equal(
+        analyze(meas("web_connectivity", W("https://www.example.com/"),
+                     "\"queries\":[" QUDP(
+                         "www.example.com", ANS("1.2.3.4"), 0.01,
+                         null) "],\"x_dns_duplicate_responses\":[" QUDP("www.example.com", ANS(EX),
+                                                                        0.05,
+                                                                        null) "],\"requests\":[]"),
+                0),
+        0);
+    assert_string_equal(g_out.cause, "dns.injected");
+    assert_non_null(
+        strstr(g_out.evidence, ": 1.2.3.4 (after 10 ms), then 93.184.216.34 (after 50 ms)"));
+}
+
+/* A handshake whose server sent its leaf alone, measured by vigie (x_certificates: the leaf as
+ * served; x_verified_chain: the chain the probe validated, up to its trust anchor), against a
+ * control that validated another leaf under root "c". The probe compares its validated chain
+ * (probe_ep.c), and so does the analysis: under root "c", a key in common (accessible); under "d",
+ * a CA only this device trusts, sending its leaf alone (intercepted). The chain as served has no
+ * CA key to compare: without x_verified_chain the trusted-CA rule cannot say. */
+#define HEXK(c)                                                                                   \
+    c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
+        c c c c c c c c c c c c c c c c c
+#define XCERT(spki, self)                                                                        \
+    "{\"subject\":\"CN=www.example.com\",\"issuer\":\"CN=Lab Root\",\"not_before\":\"2024-01-01" \
+    "T00:00:00Z\",\"not_after\":\"2030-01-01T00:00:00Z\",\"sha256\":\"" HEXK(                    \
+        spki) "\",\"spki_sha256\":\"" HEXK(spki) "\",\"self_signed\":" self "}"
+
+static void
+test_verified_chain(void **state)
+{
+    static const struct {
+        const char *verified, *want;
+    } cases[] = {
+        {"[" XCERT("a", "false") "," XCERT("c", "true") "]", "accessible"},
+        {"[" XCERT("a", "false") "," XCERT("d", "true") "]", "intercepted"},
+        {"[]", "accessible"},
+    };
+    static char tk[8192];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(
+            tk, sizeof(tk),
+            "\"queries\":[" QSYS("www.example.com", ANS(EX), "null", 0) "],\"tcp_connect\":[" TCP(
+                EX, 443, true, "null",
+                0) "],\"tls_handshakes\":[{\"network\":\"tcp\",\"address\":\"" EX443
+                   "\",\"failure\":null,\"peer_certificates\":[],\"server_name\":"
+                   "\"www.example.com\",\"tags\":[\"depth=0\"],\"x_certificates\":[" XCERT(
+                       "a", "false") "],\"x_handshake_failure\":null,\"x_verified_chain\":%s}],"
+                                     "\"requests\":[" REQ(
+                                         "https://www.example.com/", EX443, "null",
+                                         RESP(200, "", PAGE),
+                                         0) "]," CTRL(CDNS("\"" EX "\""), CTCP(EX443, true),
+                                                      "\"" EX443 "\":{\"status\":true,"
+                                                      "\"x_valid\":true,"
+                                                      "\"x_chain\":[" XCERT("b", "false") "," XCERT(
+                                                          "c", "true") "]}",
+                                                      CHTTP),
+            cases[i].verified);
+        assert_int_equal(analyze(meas("web_connectivity", W("https://www.example.com/"), tk), 0),
+                         0);
+        if (strcmp(vg_verdict_name(g_out.verdict), cases[i].want) != 0) {
+            fail_msg("x_verified_chain %s: got %s %s (%s)", cases[i].verified,
+                     vg_verdict_name(g_out.verdict), g_out.cause, g_out.evidence);
+        }
+    }
+}
+
 /* ---- the line written back --------------------------------------------------------------------
  */
 
@@ -773,7 +885,7 @@ int
 main(void)
 {
     enum { N_RULES = sizeof(g_rules) / sizeof(g_rules[0]) };
-    struct CMUnitTest tests[N_RULES + 8];
+    struct CMUnitTest tests[N_RULES + 10];
     size_t n = 0;
 
     for (size_t i = 0; i < N_RULES; i++) {
@@ -781,6 +893,8 @@ main(void)
             .name = g_rules[i].name, .test_func = test_rule, .initial_state = (void *)&g_rules[i]};
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_endpoint_targets);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dns_flood);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_verified_chain);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_line_splice);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_line_fallback);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_input);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_json.c - the reader of JSON from elsewhere (lib/proto/json.h): types and accessors,
- * escapes, duplicate names, bracket offsets, the nesting bound, strict UTF-8 and RFC 8259
- * grammar, errors with their offsets, the arena reused across parses, and every prefix of a
- * measurement refused without a crash.
+ * escapes, duplicate names (and vg_json_strict), bracket offsets, the nesting bound, strict UTF-8
+ * and RFC 8259 grammar, errors with their offsets, the arena reused across parses, and every prefix
+ * of a measurement refused without a crash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +210,27 @@ test_duplicates(void **state)
     assert_int_equal(vg_json_get(r, "k")->type, VG_JSON_OBJECT); /* the last one */
     assert_string_equal(vg_json_get(vg_json_get(r, "k"), "k")->s, "3");
     assert_string_equal(vg_json_first(r)->s, "1");
+    /* vg_json_strict refuses them anywhere, and NUL bytes in strings and names */
+    assert_false(vg_json_strict(r));
+    assert_true(vg_json_strict(NULL));
+    assert_true(vg_json_strict(parse("{\"k\":[{\"a\":1,\"b\":\"x\"},{\"a\":2}],\"K\":null}")));
+    assert_false(vg_json_strict(parse("{\"k\":[1,{\"x\":{\"a\":1,\"a\":1}}]}")));
+    assert_false(vg_json_strict(parse("{\"k\":\"a\\u0000b\"}")));
+    assert_false(vg_json_strict(parse("[{\"a\\u0000\":1}]")));
+    assert_false(vg_json_strict(parse("{\"a\":1,\"a\\u0000\":1}")));
+    {
+        /* a large object: sorted, not compared pair by pair */
+        char big[4096];
+        size_t n = 0;
+
+        for (int i = 0; i < 200; i++) {
+            n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"k%d\":%d", i ? "," : "{", i, i);
+        }
+        snprintf(big + n, sizeof(big) - n, "}");
+        assert_true(vg_json_strict(parse(big)));
+        snprintf(big + n, sizeof(big) - n, ",\"k117\":0}");
+        assert_false(vg_json_strict(parse(big)));
+    }
 }
 
 /* Every array and object under v: start at its bracket, end just past the matching one, and its
