@@ -3,7 +3,8 @@
  * test_record_th.c - the test helper's bodies in lib/meas/record_th.c: the THRequest writer (byte
  * for byte what the probe sends), the THRequest reader (accepted shapes, the specific error for
  * each malformed one, the URL, the port plan), and the THResponse reader (record_th_read.c) on
- * good and hostile THResponses (with vg_ctrl_endpoint). The THResponse writer: test_record_th_resp.c.
+ * good and hostile THResponses (with vg_ctrl_endpoint). The THResponse writer:
+ * test_record_th_resp.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
