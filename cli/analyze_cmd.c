@@ -558,7 +558,7 @@ vg__analyze_parse_args(int argc, char **argv, struct vg__az_run *r, const char *
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:f:qh", longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, "o:f:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             r->out_path = optarg;

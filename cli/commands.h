@@ -3,6 +3,7 @@
 #ifndef VG_CLI_COMMANDS_H
 #define VG_CLI_COMMANDS_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,6 +14,13 @@
 #define VG_EXIT_STORE        4 /* serve, import: the database is unavailable or failed */
 #define VG_EXIT_CONTROL      5 /* probe: done, but no helper answered for some measurements */
 #define VG_EXIT_INTERRUPTED  130
+
+/*
+ * getopt_long() for the commands' options, which also hands them the options of the
+ * configuration files (config.c, config.h): every command parses its options with it.
+ */
+int vg_getopt_long(int argc, char *const *argv, const char *shortopts,
+                   const struct option *longopts, int *longind);
 
 /* Lift the soft open-file limit to the hard one: measurements and connections hold sockets. */
 void vg_raise_fd_limit(void);
