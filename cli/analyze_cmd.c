@@ -217,7 +217,7 @@ vg__analyze_not_analysed(const struct vg_analysis *a, char *buf, size_t cap)
 }
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-static void
+void
 vg__analyze_csv_field(FILE *f, const char *s, bool last)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {

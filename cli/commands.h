@@ -14,6 +14,7 @@
 #define VG_EXIT_STORE        4 /* serve, import: the database is unavailable or failed */
 #define VG_EXIT_CONTROL      5 /* probe: done, but no helper answered for some measurements */
 #define VG_EXIT_INTERRUPTED  130
+#define VG_EXIT_CHANGED      1 /* diff: at least one verdict changed */
 
 /*
  * getopt_long() for the commands' options, which also hands them the options of the
@@ -45,6 +46,8 @@ int vg_cmd_serve(int argc, char **argv);
 int vg_cmd_import(int argc, char **argv);
 /* `vigie analyze`: measurements from elsewhere through vigie's verdicts (analyze_cmd.c). */
 int vg_cmd_analyze(int argc, char **argv);
+/* `vigie diff OLD NEW`: the verdict changes per URL and network (diff_cmd.c). */
+int vg_cmd_diff(int argc, char **argv);
 /* `vigie verdicts` (verdicts_cmd.c, not in --help): the verdicts and their meanings, as a table,
  * JSON or the dashboard's generated ES module. */
 int vg_cmd_verdicts(int argc, char **argv);

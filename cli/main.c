@@ -13,10 +13,10 @@ static const struct {
 } vg__main_cmds[] = {
     {"probe", vg_cmd_probe},   {"helper", vg_cmd_helper},   {"upload", vg_cmd_upload},
     {"locate", vg_cmd_locate}, {"monitor", vg_cmd_monitor}, {"serve", vg_cmd_serve},
-    {"import", vg_cmd_import}, {"analyze", vg_cmd_analyze},
+    {"import", vg_cmd_import}, {"analyze", vg_cmd_analyze}, {"diff", vg_cmd_diff},
 };
 static const char *const vg__main_sections[] = {"probe", "helper", "upload",  "locate", "monitor",
-                                                "serve", "import", "analyze", NULL};
+                                                "serve", "import", "analyze", "diff",   NULL};
 
 static void
 vg__main_usage(FILE *f)
@@ -35,6 +35,7 @@ vg__main_usage(FILE *f)
                "  serve     collect measurements (OONI collector API) and answer queries\n"
                "  import    store measurement files in a collector's database\n"
                "  analyze   give OONI's measurements vigie's verdicts (files, archives)\n"
+               "  diff      list the verdicts that changed between two sets of measurements\n"
                "\n"
                "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n"
                "Options are also read from /etc/vigie/vigie.conf and\n"
