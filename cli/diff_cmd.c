@@ -12,10 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analyze.h"
+#include "api.h"
 #include "commands.h"
+#include "meas/record_read.h"
+#include "store.h"
 #include "util/mem.h"
 #include "vigie/vigie.h"
 
@@ -45,7 +49,9 @@ struct vg__diff_run {
     size_t *slots; /* open addressing: index + 1 into pairs, 0 empty */
     size_t n_slots;
     int side;
-    const char *path[2];
+    const char *path[2]; /* the inputs, or the --old and --new ranges */
+    const char *db;      /* --db: the store to read instead */
+    struct vg_store_filter range[2];
     size_t skipped[2], not_analysed[2], measured[2], shown;
 };
 
@@ -83,9 +89,9 @@ vg__diff_grow(struct vg__diff_run *r)
 }
 
 static struct vg__diff_pair *
-vg__diff_pair(struct vg__diff_run *r, const struct vg_analysis *a)
+vg__diff_pair(struct vg__diff_run *r, const char *input, const char *cc, const char *asn)
 {
-    uint64_t h = vg__diff_hash(a->input, a->probe_cc, a->probe_asn);
+    uint64_t h = vg__diff_hash(input, cc, asn);
     struct vg__diff_pair *p;
     size_t s;
 
@@ -94,8 +100,8 @@ vg__diff_pair(struct vg__diff_run *r, const struct vg_analysis *a)
     }
     for (s = (size_t)(h & (r->n_slots - 1)); r->slots[s] != 0; s = (s + 1) & (r->n_slots - 1)) {
         p = &r->pairs[r->slots[s] - 1];
-        if (p->hash == h && strcmp(p->input, a->input) == 0 && strcmp(p->cc, a->probe_cc) == 0 &&
-            strcmp(p->asn, a->probe_asn) == 0) {
+        if (p->hash == h && strcmp(p->input, input) == 0 && strcmp(p->cc, cc) == 0 &&
+            strcmp(p->asn, asn) == 0) {
             return p;
         }
     }
@@ -105,9 +111,9 @@ vg__diff_pair(struct vg__diff_run *r, const struct vg_analysis *a)
     }
     p = &r->pairs[r->n_pairs];
     memset(p, 0, sizeof(*p));
-    p->input = vg_xstrdup(a->input);
-    snprintf(p->cc, sizeof(p->cc), "%s", a->probe_cc);
-    snprintf(p->asn, sizeof(p->asn), "%s", a->probe_asn);
+    p->input = vg_xstrdup(input);
+    snprintf(p->cc, sizeof(p->cc), "%s", cc);
+    snprintf(p->asn, sizeof(p->asn), "%s", asn);
     p->hash = h;
     r->slots[s] = ++r->n_pairs;
     return p;
@@ -126,12 +132,22 @@ vg__diff_on_skip(void *arg, const char *name, size_t lineno, enum vg_analyze_ski
     }
 }
 
+static void
+vg__diff_count(struct vg__diff_run *r, const char *input, const char *cc, const char *asn,
+               enum vg_verdict v)
+{
+    struct vg__diff_pair *p = vg__diff_pair(r, input, cc, asn);
+
+    p->n[r->side][(unsigned)v < VG_VERDICT_COUNT ? v : VG_VERDICT_UNKNOWN]++;
+    p->total[r->side]++;
+    r->measured[r->side]++;
+}
+
 static int
 vg__diff_on_item(void *arg, const struct vg_analyze_item *it)
 {
     struct vg__diff_run *r = arg;
     struct vg_analysis *a = &r->res;
-    struct vg__diff_pair *p;
     char err[512];
 
     if (vg_analyze(r->an, it->json, it->len, r->flags | VG_ANALYZE_NO_LINE, a, err, sizeof(err)) <
@@ -143,10 +159,7 @@ vg__diff_on_item(void *arg, const struct vg_analyze_item *it)
         r->not_analysed[r->side]++; /* a test vigie has no rules for */
         return 0;
     }
-    p = vg__diff_pair(r, a);
-    p->n[r->side][(unsigned)a->verdict < VG_VERDICT_COUNT ? a->verdict : VG_VERDICT_UNKNOWN]++;
-    p->total[r->side]++;
-    r->measured[r->side]++;
+    vg__diff_count(r, a->input, a->probe_cc, a->probe_asn, a->verdict);
     return 0;
 }
 
@@ -286,11 +299,108 @@ vg__diff_row(FILE *f, enum vg__diff_fmt fmt, const struct vg__diff_pair *p, enum
     }
 }
 
+/* "FROM..TO", either time left out for no bound (vg_api_parse_time's forms), into f. */
+static int
+vg__diff_range(const char *opt, const char *s, struct vg_store_filter *f)
+{
+    const char *dots = strstr(s, "..");
+    char from[64], to[64];
+
+    memset(f, 0, sizeof(*f));
+    if (dots != NULL && (size_t)(dots - s) < sizeof(from) && strlen(dots + 2) < sizeof(to)) {
+        snprintf(from, sizeof(from), "%.*s", (int)(dots - s), s);
+        snprintf(to, sizeof(to), "%s", dots + 2);
+        if ((from[0] == '\0' || vg_api_parse_time(from, &f->since) == 0) &&
+            (to[0] == '\0' || vg_api_parse_time(to, &f->until) == 0) &&
+            (f->since == 0 || f->until == 0 || f->since < f->until)) {
+            return 0;
+        }
+    }
+    fprintf(stderr,
+            "vigie diff: %s takes FROM..TO (UTC, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]Z; either may "
+            "be left out; FROM before TO), not '%s'\n",
+            opt, s);
+    return -1;
+}
+
+/* The measurements of r->range[r->side] in the store, page after page. */
+static int
+vg__diff_read_db(struct vg__diff_run *r, struct vg_store *st)
+{
+    char cursor[VG_API_CURSOR_MAX + 1] = "";
+
+    for (;;) {
+        json_t *page = NULL, *row, *nc;
+        size_t i;
+        int rc = vg_store_list(st, &r->range[r->side], cursor[0] != '\0' ? cursor : NULL,
+                               VG_STORE_PAGE_MAX, &page);
+
+        if (rc < 0) {
+            fprintf(stderr, "vigie diff: reading %s: %s\n", r->db, vg_store_strerror(rc));
+            return -1;
+        }
+        json_array_foreach(json_object_get(page, "results"), i, row)
+        {
+            const char *in = json_string_value(json_object_get(row, VG_REC_KEY_INPUT));
+            const char *cc = json_string_value(json_object_get(row, VG_REC_KEY_PROBE_CC));
+            const char *asn = json_string_value(json_object_get(row, VG_REC_KEY_PROBE_ASN));
+            const char *vd = json_string_value(json_object_get(row, VG_REC_KEY_X_VERDICT));
+            enum vg_verdict v;
+
+            if (in == NULL || in[0] == '\0' || cc == NULL || asn == NULL || vd == NULL ||
+                !vg_verdict_parse(vd, &v)) {
+                r->not_analysed[r->side]++; /* no verdict stored (another test) */
+                continue;
+            }
+            vg__diff_count(r, in, cc, asn, v);
+        }
+        nc = json_object_get(page, "next_cursor");
+        rc = json_is_string(nc) && strlen(json_string_value(nc)) < sizeof(cursor);
+        if (rc) {
+            snprintf(cursor, sizeof(cursor), "%s", json_string_value(nc));
+        }
+        json_decref(page);
+        if (!rc) {
+            return 0;
+        }
+    }
+}
+
+/* Both sides from the store named r->db, which must exist (nothing is created or migrated). */
+static int
+vg__diff_db(struct vg__diff_run *r)
+{
+    struct vg_store_opts so = {.readers = 1, .no_migrate = true};
+    struct vg_store *st = NULL;
+    const char *path = r->db;
+    char err[512];
+    struct stat sb;
+    int rc = 0;
+
+    if (strncmp(path, "postgres", 8) != 0 && strncmp(path, "pg:", 3) != 0) {
+        path += strncmp(path, "sqlite:", 7) == 0 ? 7 : 0;
+        if (stat(path, &sb) != 0) {
+            fprintf(stderr, "vigie diff: cannot open the database %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+    }
+    if (vg_store_open(r->db, &so, &st, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie diff: cannot open the database: %s\n", err);
+        return -1;
+    }
+    for (r->side = 0; r->side < 2 && rc == 0; r->side++) {
+        rc = vg__diff_read_db(r, st);
+    }
+    vg_store_close(st);
+    return rc;
+}
+
 static void
 vg__diff_usage(FILE *f)
 {
     fprintf(f,
             "usage: vigie diff [-f table|jsonl|csv] [-o FILE] [--all] [--lab] [-q] OLD NEW\n"
+            "       vigie diff --db DB --old FROM..TO --new FROM..TO [-f ...] [-o FILE] [--all]\n"
             "\n"
             "Compare two sets of measurements (files as 'vigie analyze' reads them: JSON Lines,\n"
             "documents, gzip, OONI's archives; '-' for standard input) and list, per URL and\n"
@@ -298,21 +408,28 @@ vg__diff_usage(FILE *f)
             "('intercepted 3/4' then 'accessible 4/4'), and the pairs only one side has\n"
             "(removed, added). A side's verdict is its most frequent one, a tie going to the\n"
             "most serious. Every measurement gets vigie's verdict from the probe's rules\n"
-            "(as 'vigie analyze'), so that OONI's measurements compare too.\n"
+            "(as 'vigie analyze'), so that OONI's measurements compare too. With --db, the\n"
+            "two sides are two time ranges of a collector's database (vigie serve --db), with\n"
+            "the verdicts it stored.\n"
             "\n"
             "  -f, --format FMT    table (the default on a terminal), jsonl (one object per\n"
             "                      pair, the default otherwise) or csv (a header, then rows)\n"
             "  -o, --output FILE   write there instead of standard output\n"
             "      --all           list the unchanged pairs too\n"
+            "      --db DB         read the measurements of a database (SQLite file or\n"
+            "                      PostgreSQL, as vigie serve --db); it is not created\n"
+            "      --old FROM..TO  with --db: the old side, by measurement time (UTC:\n"
+            "      --new FROM..TO  2026-12-01, 2026-12-01T10:00Z; an end may be left out)\n"
             "      --lab           treat documentation address ranges as public (the lab)\n"
             "  -q, --quiet         no summary on standard error\n"
             "  -h, --help          this help\n"
             "\n"
             "exit status: 0 no verdict changed, 1 at least one verdict changed (pairs only\n"
-            "on one side are listed but change nothing), 2 usage error or unreadable input.\n");
+            "on one side are listed but change nothing), 2 usage error or unreadable input,\n"
+            "4 the database cannot be read.\n");
 }
 
-enum { OPT_DIFF_ALL = 256, OPT_DIFF_LAB };
+enum { OPT_DIFF_ALL = 256, OPT_DIFF_LAB, OPT_DIFF_DB, OPT_DIFF_OLD, OPT_DIFF_NEW };
 
 /* The options: 0, 1 after --help, -1 after a usage error. */
 static int
@@ -326,6 +443,9 @@ vg__diff_parse_args(int argc, char **argv, struct vg__diff_run *r, enum vg__diff
         {"lab", no_argument, NULL, OPT_DIFF_LAB},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, OPT_DIFF_DB},
+        {"old", required_argument, NULL, OPT_DIFF_OLD},
+        {"new", required_argument, NULL, OPT_DIFF_NEW},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -358,12 +478,35 @@ vg__diff_parse_args(int argc, char **argv, struct vg__diff_run *r, enum vg__diff
         case 'q':
             *quiet = true;
             break;
+        case OPT_DIFF_DB:
+            r->db = optarg;
+            break;
+        case OPT_DIFF_OLD:
+        case OPT_DIFF_NEW:
+            if (vg__diff_range(c == OPT_DIFF_OLD ? "--old" : "--new", optarg,
+                               &r->range[c == OPT_DIFF_NEW]) < 0) {
+                return -1;
+            }
+            r->path[c == OPT_DIFF_NEW] = optarg;
+            break;
         case 'h':
             vg__diff_usage(stdout);
             return 1;
         default:
             return -1;
         }
+    }
+    if (r->db != NULL) {
+        if (r->path[0] == NULL || r->path[1] == NULL || optind != argc) {
+            fprintf(stderr, "vigie diff: --db takes --old FROM..TO and --new FROM..TO, and no "
+                            "input file\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (r->path[0] != NULL || r->path[1] != NULL) {
+        fprintf(stderr, "vigie diff: --old and --new need --db\n");
+        return -1;
     }
     if (argc - optind != 2) {
         fprintf(stderr, "vigie diff: expected two inputs, OLD and NEW\n");
@@ -408,6 +551,45 @@ vg__diff_free(struct vg__diff_run *r)
     vg_analyzer_free(r->an);
 }
 
+/* Write the output and the summary, free r: the exit status. */
+static int
+vg__diff_finish(struct vg__diff_run *r, enum vg__diff_fmt fmt, const char *out_path, bool all,
+                bool quiet)
+{
+    size_t n[4] = {0, 0, 0, 0};
+    FILE *f = stdout;
+    int rc;
+
+    if (out_path != NULL && (f = fopen(out_path, "w")) == NULL) {
+        fprintf(stderr, "vigie diff: cannot write %s: %s\n", out_path, strerror(errno));
+        vg__diff_free(r);
+        return VG_EXIT_USAGE;
+    }
+    rc = vg__diff_write(r, f, fmt, all, n);
+    if (f != stdout && fclose(f) != 0) {
+        rc = -1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "vigie diff: writing the output failed: %s\n", strerror(errno));
+    } else if (!quiet) {
+        fprintf(stderr,
+                "vigie diff: %zu URL x network pairs: %zu changed, %zu only in %s (removed), "
+                "%zu only in %s (added), %zu unchanged; measurements %zu old, %zu new",
+                r->n_pairs, n[VG__DIFF_CHANGED], n[VG__DIFF_GONE], r->path[0], n[VG__DIFF_ADDED],
+                r->path[1], n[VG__DIFF_SAME], r->measured[0], r->measured[1]);
+        if (r->skipped[0] + r->skipped[1] + r->not_analysed[0] + r->not_analysed[1] != 0) {
+            fprintf(stderr, " (%zu skipped as invalid, %zu of tests vigie has no rules for)",
+                    r->skipped[0] + r->skipped[1], r->not_analysed[0] + r->not_analysed[1]);
+        }
+        fputc('\n', stderr);
+    }
+    vg__diff_free(r);
+    if (rc < 0) {
+        return VG_EXIT_USAGE;
+    }
+    return n[VG__DIFF_CHANGED] != 0 ? VG_EXIT_CHANGED : VG_EXIT_OK;
+}
+
 int
 vg_cmd_diff(int argc, char **argv)
 {
@@ -417,9 +599,7 @@ vg_cmd_diff(int argc, char **argv)
     enum vg__diff_fmt fmt;
     const char *out_path = NULL;
     bool all = false, quiet = false;
-    size_t n[4] = {0, 0, 0, 0};
     char err[4352];
-    FILE *f = stdout;
     int rc;
 
     memset(&r, 0, sizeof(r));
@@ -430,6 +610,13 @@ vg_cmd_diff(int argc, char **argv)
             fprintf(stderr, "Run 'vigie diff --help' for usage.\n");
         }
         return rc < 0 ? VG_EXIT_USAGE : VG_EXIT_OK;
+    }
+    if (r.db != NULL) {
+        if (vg__diff_db(&r) < 0) {
+            vg__diff_free(&r);
+            return VG_EXIT_STORE;
+        }
+        return vg__diff_finish(&r, fmt, out_path, all, quiet);
     }
     r.an = vg_analyzer_new();
     rd = vg__analyze_in_new();
@@ -449,32 +636,5 @@ vg_cmd_diff(int argc, char **argv)
         }
     }
     vg__analyze_in_free(rd);
-    if (out_path != NULL && (f = fopen(out_path, "w")) == NULL) {
-        fprintf(stderr, "vigie diff: cannot write %s: %s\n", out_path, strerror(errno));
-        vg__diff_free(&r);
-        return VG_EXIT_USAGE;
-    }
-    rc = vg__diff_write(&r, f, fmt, all, n);
-    if (f != stdout && fclose(f) != 0) {
-        rc = -1;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "vigie diff: writing the output failed: %s\n", strerror(errno));
-    } else if (!quiet) {
-        fprintf(stderr,
-                "vigie diff: %zu URL x network pairs: %zu changed, %zu only in %s (removed), "
-                "%zu only in %s (added), %zu unchanged; measurements %zu old, %zu new",
-                r.n_pairs, n[VG__DIFF_CHANGED], n[VG__DIFF_GONE], r.path[0], n[VG__DIFF_ADDED],
-                r.path[1], n[VG__DIFF_SAME], r.measured[0], r.measured[1]);
-        if (r.skipped[0] + r.skipped[1] + r.not_analysed[0] + r.not_analysed[1] != 0) {
-            fprintf(stderr, " (%zu skipped as invalid, %zu of tests vigie has no rules for)",
-                    r.skipped[0] + r.skipped[1], r.not_analysed[0] + r.not_analysed[1]);
-        }
-        fputc('\n', stderr);
-    }
-    vg__diff_free(&r);
-    if (rc < 0) {
-        return VG_EXIT_USAGE;
-    }
-    return n[VG__DIFF_CHANGED] != 0 ? VG_EXIT_CHANGED : VG_EXIT_OK;
+    return vg__diff_finish(&r, fmt, out_path, all, quiet);
 }

@@ -142,5 +142,49 @@ class DiffTest(unittest.TestCase):
         self.assertIn("exit status: 0 no verdict changed, 1", r.stdout)
 
 
+    def test_database_ranges(self):
+        """--db with --old and --new: two time ranges of a collector's database, read through
+        the store, nothing created when the file is missing."""
+        def dated(ms, day):
+            out = []
+            for i, m in enumerate(ms):
+                m = json.loads(ta.line(m))
+                m["measurement_start_time"] = "2024-02-%02d 10:%02d:00" % (day, i)
+                out.append(m)
+            return out
+        both = self.write("both.jsonl", dated(OLD, 10) + dated(NEW, 11))
+        db = os.path.join(self.tmp.name, "v.db")
+        r = subprocess.run([VIGIE, "import", "--no-config", "--db", db, both],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.diff("-f", "jsonl", "--db", db, "--old", "2024-02-10..2024-02-11",
+                      "--new", "2024-02-11..")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        rows = {(x["input"], x["probe_cc"]): x for x in map(json.loads, r.stdout.splitlines())}
+        a = rows[(A, "IT")]
+        self.assertEqual((a["change"], a["old"]["verdict"], a["old"]["count"], a["old"]["total"],
+                          a["new"]["verdict"], a["new"]["total"]),
+                         ("changed", "blocked", 3, 4, "accessible", 4))
+        self.assertEqual(rows[(C, "IT")]["change"], "removed")
+        self.assertEqual(rows[(D, "IT")]["change"], "added")
+        self.assertEqual(rows[(A, "DE")]["change"], "changed")
+        self.assertEqual(len(rows), 4)
+        r = self.diff("--db", db, "--old", "2024-02-10..2024-02-11", "--new",
+                      "2024-02-10T00:00Z..2024-02-11")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        missing = os.path.join(self.tmp.name, "missing.db")
+        r = self.diff("--db", missing, "--old", "..2024-02-11", "--new", "2024-02-11..")
+        self.assertEqual(r.returncode, 4)
+        self.assertFalse(os.path.exists(missing), "diff created the database")
+        r = self.diff("--db", db, "--old", "2024-02-12..2024-02-11", "--new", "..")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("FROM before TO", r.stderr)
+        r = self.diff("--db", db, "--old", "..")
+        self.assertEqual(r.returncode, 2)
+        r = self.diff("--old", "..", "--new", "..", self.old, self.new)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("need --db", r.stderr)
+
+
 if __name__ == "__main__":
     raise SystemExit(harness.main(globals()))
