@@ -340,6 +340,16 @@ vg_config_load(struct vg_config *c, const char *path, bool must_exist, char *err
         close(fd);
         return VG_EINVAL;
     }
+    /* Options run commands (alert-exec) and name trust stores: a file anyone may write is not
+     * the administrator's. */
+    if ((st.st_mode & S_IWOTH) != 0) {
+        snprintf(err, cap,
+                 "%s is writable by every user of this machine (mode %04o): make it private "
+                 "(chmod o-w %s)",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        close(fd);
+        return VG_EINVAL;
+    }
     buf = vg_xmalloc((size_t)st.st_size + 1);
     while (n <= (size_t)st.st_size) {
         ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);

@@ -72,8 +72,9 @@ VG_MUST_USE int vg_config_parse(struct vg_config *c, const char *path, const cha
 
 /*
  * Read the file at path (at most VG_CONFIG_FILE_MAX bytes, a regular file) and parse it. A
- * missing file is 0 when !must_exist. Warns on standard error when the file is readable by
- * every user and holds a secret. Returns 0, or a negative VG_E* with the message in err.
+ * missing file is 0 when !must_exist. A file every user may write is refused (its options run
+ * commands); one every user may read that holds a secret gets a warning on standard error. Returns
+ * 0, or a negative VG_E* with the message in err.
  */
 VG_MUST_USE int vg_config_load(struct vg_config *c, const char *path, bool must_exist, char *err,
                                size_t cap);

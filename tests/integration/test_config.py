@@ -149,6 +149,11 @@ class ConfigTest(unittest.TestCase):
         r = self.vigie("serve", "--print-config")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("readable by every user", r.stderr)
+        # A file anyone may write could run commands (alert-exec): refused.
+        os.chmod(self.user, 0o602)
+        r = self.vigie("serve", "--print-config")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("is writable by every user", r.stderr)
 
 
 if __name__ == "__main__":
