@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* One measurement read from an input. Everything is borrowed for the duration of the call. */
 struct vg_analyze_item {
@@ -49,6 +50,9 @@ void vg__analyze_in_free(struct vg_analyze_reader *r);
  */
 int vg__analyze_in_read(struct vg_analyze_reader *r, const char *path,
                         const struct vg_analyze_sink *sink, char *err, size_t errlen);
+
+/* One CSV field (RFC 4180) to f, quoted when it must be, then ',' or, when last, CRLF. */
+void vg__analyze_csv_field(FILE *f, const char *s, bool last);
 
 /* Set by the signal handler of analyze_cmd.c: the reader stops at the next item or read. */
 extern volatile sig_atomic_t vg__analyze_interrupted;

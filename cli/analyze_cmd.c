@@ -217,7 +217,7 @@ vg__analyze_not_analysed(const struct vg_analysis *a, char *buf, size_t cap)
 }
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-static void
+void
 vg__analyze_csv_field(FILE *f, const char *s, bool last)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
@@ -558,7 +558,7 @@ vg__analyze_parse_args(int argc, char **argv, struct vg__az_run *r, const char *
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:f:qh", longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, "o:f:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             r->out_path = optarg;

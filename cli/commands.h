@@ -3,6 +3,7 @@
 #ifndef VG_CLI_COMMANDS_H
 #define VG_CLI_COMMANDS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +15,14 @@
 #define VG_EXIT_STORE        4 /* serve, import: the database is unavailable or failed */
 #define VG_EXIT_CONTROL      5 /* probe: done, but no helper answered for some measurements */
 #define VG_EXIT_INTERRUPTED  130
+#define VG_EXIT_CHANGED      1 /* diff: at least one verdict changed */
+
+/*
+ * getopt_long() for the commands' options, which also hands them the options of the
+ * configuration files (config.c, config.h): every command parses its options with it.
+ */
+int vg_getopt_long(int argc, char *const *argv, const char *shortopts,
+                   const struct option *longopts, int *longind);
 
 /* Lift the soft open-file limit to the hard one: measurements and connections hold sockets. */
 void vg_raise_fd_limit(void);
@@ -42,6 +51,8 @@ int vg_cmd_serve_reanalyze(const char *db, bool sqlite_normal, unsigned timeout_
 int vg_cmd_import(int argc, char **argv);
 /* `vigie analyze`: measurements from elsewhere through vigie's verdicts (analyze_cmd.c). */
 int vg_cmd_analyze(int argc, char **argv);
+/* `vigie diff OLD NEW`: the verdict changes per URL and network (diff_cmd.c). */
+int vg_cmd_diff(int argc, char **argv);
 /* `vigie verdicts` (verdicts_cmd.c, not in --help): the verdicts and their meanings, as a table,
  * JSON or the dashboard's generated ES module. */
 int vg_cmd_verdicts(int argc, char **argv);

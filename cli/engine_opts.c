@@ -76,6 +76,9 @@ static const struct vg__engine_opt vg__engine_table[] = {
      "body bytes kept per response"},
     {"lab", 0, NULL, VG__EO_FLAG, 0, 0, VG__OFF(doc_ranges_public), 0, NULL,
      "treat documentation address ranges as public (the lab; never on the internet)"},
+    {"allow-private", 0, NULL, VG__EO_FLAG, 0, 0, VG__OFF(private_targets), 0, NULL,
+     "measure names that resolve to private, loopback or link-local addresses as targets, not "
+     "as DNS bogons (local test targets; their helper needs --allow-private too)"},
     {"helper", 0, "URL", VG__EO_HELPERS, 0, 0, 0, 0, "control",
      "control vantage point (OONI test-helper protocol, e.g. vigie helper); repeat for "
      "failover, tried in order"},

@@ -123,7 +123,7 @@ vg_cmd_helper(int argc, char **argv)
     ho.log = stderr;
     ho.engine = &eo;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:h", longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, "l:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'l':
             ho.listen = optarg;

@@ -180,7 +180,7 @@ vg_cmd_locate(int argc, char **argv)
 
     vg_locate_opts_init(&o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:a:f:o:h", longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, "c:a:f:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             cause = optarg;

@@ -4,6 +4,19 @@
 #include <string.h>
 
 #include "commands.h"
+#include "config.h"
+
+/* The commands, which name the sections of the configuration files (config.h). */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} vg__main_cmds[] = {
+    {"probe", vg_cmd_probe},   {"helper", vg_cmd_helper},   {"upload", vg_cmd_upload},
+    {"locate", vg_cmd_locate}, {"monitor", vg_cmd_monitor}, {"serve", vg_cmd_serve},
+    {"import", vg_cmd_import}, {"analyze", vg_cmd_analyze}, {"diff", vg_cmd_diff},
+};
+static const char *const vg__main_sections[] = {"probe", "helper", "upload",  "locate", "monitor",
+                                                "serve", "import", "analyze", "diff",   NULL};
 
 static void
 vg__main_usage(FILE *f)
@@ -22,8 +35,11 @@ vg__main_usage(FILE *f)
                "  serve     collect measurements (OONI collector API) and answer queries\n"
                "  import    store measurement files in a collector's database\n"
                "  analyze   give OONI's measurements a vigie verdict (files, archives)\n"
+               "  diff      what changed between two sets of measurements, per URL and network\n"
                "\n"
-               "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n");
+               "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n"
+               "Options are also read from /etc/vigie/vigie.conf and\n"
+               "~/.config/vigie/vigie.conf (COMMAND --print-config lists them).\n");
 }
 
 int
@@ -42,29 +58,19 @@ main(int argc, char **argv)
         vg__main_usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "probe") == 0) {
-        return vg_cmd_probe(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "helper") == 0) {
-        return vg_cmd_helper(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "upload") == 0) {
-        return vg_cmd_upload(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "locate") == 0) {
-        return vg_cmd_locate(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "monitor") == 0) {
-        return vg_cmd_monitor(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "serve") == 0) {
-        return vg_cmd_serve(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "import") == 0) {
-        return vg_cmd_import(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "analyze") == 0) {
-        return vg_cmd_analyze(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(vg__main_cmds) / sizeof(vg__main_cmds[0]); i++) {
+        int argc2 = argc - 1, rc;
+        char **argv2 = argv + 1;
+
+        if (strcmp(argv[1], vg__main_cmds[i].name) != 0) {
+            continue;
+        }
+        rc = vg_config_begin(argv[1], vg__main_sections, &argc2, &argv2);
+        if (rc == 0) {
+            rc = vg__main_cmds[i].run(argc2, argv2);
+        }
+        vg_config_end(rc);
+        return rc;
     }
     /* Maintenance, not in the usage: what generates the dashboard's verdict list. */
     if (strcmp(argv[1], "verdicts") == 0) {

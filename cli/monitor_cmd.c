@@ -725,7 +725,7 @@ vg__monitor_parse_args(struct mon *m, int argc, char **argv, int *status)
         return -1;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         taken = vg_engine_opts_take(&m->e, c, optarg);
         if (taken < 0) {
             return -1;

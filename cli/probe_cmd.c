@@ -471,7 +471,7 @@ vg__probe_parse_args(int argc, char **argv, struct run *r, struct vg_engine_opts
         return -1;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         taken = vg_engine_opts_take(e, c, optarg);
         if (taken != 0) {
             if (taken < 0) {

@@ -407,7 +407,7 @@ vg_cmd_import(int argc, char **argv)
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:qh", longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, "d:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
             sa.db = optarg;
@@ -677,7 +677,7 @@ vg_cmd_serve(int argc, char **argv)
     co.log = stderr;
     optind = 1;
     /* '+': stop at the first operand, so that "import FILE..." keeps its own arguments. */
-    while ((c = getopt_long(argc, argv, "+l:d:qh", longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, "+l:d:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'l':
             co.listen = optarg;

@@ -84,7 +84,7 @@ vg_cmd_upload(int argc, char **argv)
     int c, rc;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+    while ((c = vg_getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             o.collector = optarg;

@@ -15,7 +15,8 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-#define VG__CSV_MAX (64 * 1024 * 1024) /* an aggregation is at most 100000 groups */
+#define VG__CSV_MAX      (64 * 1024 * 1024) /* an aggregation is at most 100000 groups */
+#define VG__CSV_COLS_MAX 64                 /* columns of a page of measurements or targets */
 
 enum vg__param {
     VG__P_INPUT,
@@ -61,10 +62,11 @@ static const char *const vg__param_names[VG__P_N] = {
      VG__BIT(VG__P_TRUSTED))
 #define VG__P_PAGING (VG__BIT(VG__P_CURSOR) | VG__BIT(VG__P_LIMIT))
 static const unsigned vg__route_params[] = {
-    [VG_API_MEASUREMENTS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT),
+    [VG_API_MEASUREMENTS] =
+        VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_FORMAT),
     [VG_API_AGGREGATION] =
         VG__P_FILTER | VG__BIT(VG__P_AXIS_X) | VG__BIT(VG__P_AXIS_Y) | VG__BIT(VG__P_FORMAT),
-    [VG_API_TARGETS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT),
+    [VG_API_TARGETS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_FORMAT),
 };
 
 int
@@ -231,6 +233,7 @@ vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, 
         }
         return 0;
     case VG__P_FORMAT:
+        q->format_set = true;
         if (strlen(v) == 3 && vg_strncaseeq(v, "csv", 3)) {
             q->csv = true;
         } else if (!(strlen(v) == 4 && vg_strncaseeq(v, "json", 4))) {
@@ -323,33 +326,51 @@ vg_api_parse(enum vg_api_route route, const char *const *names, const char *cons
     return 0;
 }
 
-/* One CSV field (RFC 4180 section 2): quoted when it holds a comma, quote or line break. */
+/*
+ * One CSV field (RFC 4180 section 2): quoted when it holds a comma, quote or line break. A
+ * boolean is true or false, null empty, an object or array its compact JSON. With guard, a text
+ * that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return)
+ * gets a leading apostrophe (OWASP's CSV injection advice): uploaded inputs are untrusted.
+ */
 static int
-vg__csv_field(struct vg_buf *b, const json_t *v)
+vg__csv_field(struct vg_buf *b, const json_t *v, bool guard)
 {
-    char num[32];
+    char num[32], *dumped = NULL;
     const char *s;
+    bool formula = false;
+    int rc;
 
     if (json_is_integer(v)) {
         snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         s = num;
     } else if (json_is_string(v)) {
         s = json_string_value(v);
+        formula = guard && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+    } else if (json_is_boolean(v)) {
+        s = json_is_true(v) ? "true" : "false";
+    } else if (json_is_object(v) || json_is_array(v)) {
+        dumped = json_dumps(v, JSON_COMPACT);
+        s = dumped != NULL ? dumped : "";
     } else {
         s = "";
     }
     if (strpbrk(s, ",\"\r\n") == NULL) {
-        return vg_buf_append(b, s, strlen(s));
-    }
-    VG_TRY(vg_buf_append(b, "\"", 1));
-    for (; *s != '\0'; s++) {
-        if (*s == '"') {
-            VG_TRY(vg_buf_append(b, "\"\"", 2));
-        } else {
-            VG_TRY(vg_buf_append(b, s, 1));
+        rc = formula ? vg_buf_append(b, "'", 1) : 0;
+        if (rc == 0) {
+            rc = vg_buf_append(b, s, strlen(s));
         }
+        free(dumped);
+        return rc;
     }
-    return vg_buf_append(b, "\"", 1);
+    rc = vg_buf_append(b, formula ? "\"'" : "\"", formula ? 2 : 1);
+    for (; *s != '\0' && rc == 0; s++) {
+        rc = *s == '"' ? vg_buf_append(b, "\"\"", 2) : vg_buf_append(b, s, 1);
+    }
+    if (rc == 0) {
+        rc = vg_buf_append(b, "\"", 1);
+    }
+    free(dumped);
+    return rc;
 }
 
 int
@@ -388,7 +409,80 @@ vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_ax
 
         for (size_t c = 0; c < ncols; c++) {
             if ((c > 0 && vg_buf_append(&b, ",", 1) < 0) ||
-                vg__csv_field(&b, json_object_get(row, cols[c])) < 0) {
+                vg__csv_field(&b, json_object_get(row, cols[c]), false) < 0) {
+                goto fail;
+            }
+        }
+        if (vg_buf_append(&b, "\r\n", 2) < 0) {
+            goto fail;
+        }
+    }
+    if (vg_buf_cstr(&b) == NULL) {
+        goto fail;
+    }
+    *out = (char *)b.data;
+    *len = b.len;
+    return 0;
+fail:
+    vg_buf_cleanup(&b);
+    return VG_ETOOBIG;
+}
+
+/* The columns of a page of rows: every key, in the order it first appears (empty: fallback). */
+static size_t
+vg__csv_columns(const json_t *rows, const char *const *fallback, const char **cols, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t r = 0; r < json_array_size(rows); r++) {
+        const char *key;
+        json_t *val;
+
+        json_object_foreach((json_t *)json_array_get(rows, r), key, val)
+        {
+            size_t c = 0;
+
+            while (c < n && strcmp(cols[c], key) != 0) {
+                c++;
+            }
+            if (c == n && n < cap) {
+                cols[n++] = key;
+            }
+        }
+    }
+    for (size_t i = 0; n == 0 && fallback[i] != NULL; i++) {
+        cols[i] = fallback[i];
+        if (fallback[i + 1] == NULL) {
+            n = i + 1;
+        }
+    }
+    return n;
+}
+
+int
+vg_api_rows_csv(const json_t *page, const char *const *fallback, char **out, size_t *len)
+{
+    const json_t *rows = json_object_get(page, "results");
+    const char *cols[VG__CSV_COLS_MAX];
+    size_t ncols = vg__csv_columns(rows, fallback, cols, VG__CSV_COLS_MAX);
+    struct vg_buf b;
+
+    *out = NULL;
+    vg_buf_init(&b, VG__CSV_MAX);
+    for (size_t c = 0; c < ncols; c++) {
+        if (vg_buf_appendf(&b, "%s%s", c > 0 ? "," : "", cols[c]) < 0) {
+            goto fail;
+        }
+    }
+    if (vg_buf_append(&b, "\r\n", 2) < 0) {
+        goto fail;
+    }
+    for (size_t r = 0; r < json_array_size(rows); r++) {
+        const json_t *row = json_array_get(rows, r);
+
+        for (size_t c = 0; c < ncols; c++) {
+            if ((c > 0 && vg_buf_append(&b, ",", 1) < 0) ||
+                vg__csv_field(&b, json_object_get(row, cols[c]), true) < 0) {
                 goto fail;
             }
         }
@@ -409,8 +503,35 @@ fail:
 
 int
 vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_query *q, char **body,
-           size_t *len, const char **type, char *err, size_t errlen)
+           size_t *len, const char **type, char *next, size_t next_cap, char *err, size_t errlen)
 {
+    /* The header of an empty page: the columns of the store's rows (store_read.c, store_agg.c). */
+    static const char *const measurement_cols[] = {"measurement_uid",
+                                                   VG_REC_KEY_REPORT_ID,
+                                                   VG_REC_KEY_MEASUREMENT_START_TIME,
+                                                   VG_REC_KEY_INPUT,
+                                                   "domain",
+                                                   VG_REC_KEY_PROBE_CC,
+                                                   VG_REC_KEY_PROBE_ASN,
+                                                   VG_REC_KEY_TEST_NAME,
+                                                   VG_REC_KEY_SOFTWARE_NAME,
+                                                   VG_REC_KEY_SOFTWARE_VERSION,
+                                                   VG_REC_KEY_X_VERDICT,
+                                                   VG_REC_KEY_X_CAUSE,
+                                                   VG_REC_KEY_BLOCKING,
+                                                   VG_REC_KEY_ACCESSIBLE,
+                                                   "provenance",
+                                                   NULL};
+    static const char *const target_cols[] = {VG_REC_KEY_INPUT,
+                                              "domain",
+                                              VG_REC_KEY_PROBE_CC,
+                                              VG_REC_KEY_PROBE_ASN,
+                                              VG_REC_KEY_X_VERDICT,
+                                              VG_REC_KEY_X_CAUSE,
+                                              "since",
+                                              "last_seen",
+                                              "measurement_uid",
+                                              NULL};
     struct vg_store_filter f = q->f;
     const char *cursor = q->has_cursor ? q->cursor : NULL;
     json_t *res = NULL;
@@ -444,6 +565,22 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
     }
     if (route == VG_API_AGGREGATION && q->csv) {
         rc = vg_api_aggregation_csv(res, q->axis_x, q->axis_y, body, len);
+        json_decref(res);
+        if (rc < 0) {
+            snprintf(err, errlen, "result too large for CSV");
+            return rc;
+        }
+        *type = "text/csv; charset=utf-8";
+        return 0;
+    }
+    if (next_cap > 0) {
+        const json_t *nc = json_object_get(res, "next_cursor");
+
+        snprintf(next, next_cap, "%s", json_is_string(nc) ? json_string_value(nc) : "");
+    }
+    if (route != VG_API_AGGREGATION && q->csv) {
+        rc = vg_api_rows_csv(res, route == VG_API_TARGETS ? target_cols : measurement_cols, body,
+                             len);
         json_decref(res);
         if (rc < 0) {
             snprintf(err, errlen, "result too large for CSV");

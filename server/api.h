@@ -37,6 +37,7 @@ struct vg_api_query {
     unsigned limit;
     enum vg_store_axis axis_x, axis_y;
     bool csv;
+    bool format_set; /* format= was given (else Accept: text/csv may ask for CSV) */
 };
 
 /*
@@ -59,12 +60,23 @@ VG_MUST_USE int vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x,
                                        enum vg_store_axis y, char **out, size_t *len);
 
 /*
+ * A page of measurements or targets ({"results": [...], ...}) as CSV: a header with every key of
+ * the rows in the order it first appears (fallback, NULL-terminated, when there is no row), one
+ * line per row (RFC 4180, CRLF); booleans true/false, null empty, objects as JSON; texts a
+ * spreadsheet would run as formulas get a leading apostrophe. VG_ETOOBIG past 64 MiB.
+ */
+VG_MUST_USE int vg_api_rows_csv(const json_t *page, const char *const *fallback, char **out,
+                                size_t *len);
+
+/*
  * Run q against the store. On success *body is the response (caller frees), *type its
- * Content-Type. Errors are the store's (VG_EINVAL bad cursor, VG_ETOOBIG too many groups,
- * VG_STORE_EUNAVAIL, ...), with err set.
+ * Content-Type, and next (next_cap bytes, 0: none) the page's next_cursor ("" on the last page
+ * or for an aggregation): a CSV answer carries it in a header. Errors are the store's (VG_EINVAL
+ * bad cursor, VG_ETOOBIG too many groups, VG_STORE_EUNAVAIL, ...), with err set.
  */
 VG_MUST_USE int vg_api_run(struct vg_store *s, enum vg_api_route route,
                            const struct vg_api_query *q, char **body, size_t *len,
-                           const char **type, char *err, size_t errlen);
+                           const char **type, char *next, size_t next_cap, char *err,
+                           size_t errlen);
 
 #endif

@@ -95,7 +95,7 @@ enum MHD_Result
 vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *body, size_t len,
                     bool owned)
 {
-    const char *extra[5] = {NULL};
+    const char *extra[7] = {NULL};
     size_t n = 0;
     int rc;
 
@@ -112,6 +112,10 @@ vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *b
     if (code == MHD_HTTP_UNAUTHORIZED) {
         extra[n++] = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
         extra[n++] = "Bearer realm=\"vigie\"";
+    }
+    if (code == MHD_HTTP_OK && rq->next_cursor != NULL && rq->next_cursor[0] != '\0') {
+        extra[n++] = "X-Next-Cursor"; /* a CSV page's next_cursor (docs/api.md) */
+        extra[n++] = rq->next_cursor;
     }
     if (code == MHD_HTTP_SERVICE_UNAVAILABLE || code == MHD_HTTP_CONTENT_TOO_LARGE) {
         /* The client may still be sending: do not keep reading a body we refused. */

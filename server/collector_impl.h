@@ -86,10 +86,12 @@ struct vg__req {
     bool gzip;
     bool too_big; /* the body passed --max-body: 413 */
     int refused;  /* the budget refused the body: VG_MEMBUDGET_BUSY (503) or _TOOBIG (413) */
-    struct vg_memacct acct; /* everything the request holds: its body, its work, its answer */
-    struct vg_buf body;     /* storage taken from acct (body.cap) */
-    struct vg__analyser an; /* vigie's analysis of what it uploads (its memory from acct) */
-    int status;             /* -1 until a response is queued */
+    struct vg_memacct acct;  /* everything the request holds: its body, its work, its answer */
+    struct vg_buf body;      /* storage taken from acct (body.cap) */
+    struct vg__analyser an;  /* vigie's analysis of what it uploads (its memory from acct) */
+    int status;              /* -1 until a response is queued */
+    const char *next_cursor; /* a CSV page's next cursor, sent as X-Next-Cursor (borrowed for
+                                the reply's call), or NULL */
     char extra[VG__EXTRA_MAX];
 };
 

@@ -6,6 +6,7 @@
  */
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "ingest.h"
 #include "store.h"
 #include "util/mem.h"
+#include "util/str.h"
 
 /* ---- queries ------------------------------------------------------------------------------- */
 
@@ -49,13 +51,46 @@ vg__collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_
     return MHD_YES;
 }
 
+/* An Accept header that names text/csv (any case, with parameters), unless with q=0. */
+static bool
+vg__collector_accepts_csv(const char *accept)
+{
+    for (const char *p = accept; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        size_t skip = strspn(p, " \t");
+        const char *t = p + skip;
+        size_t tl = len > skip ? len - skip : 0;
+
+        if (tl >= 8 && vg_strncaseeq(t, "text/csv", 8) &&
+            (tl == 8 || t[8] == ';' || t[8] == ' ' || t[8] == '\t')) {
+            const char *qv = NULL;
+            size_t ql;
+
+            for (size_t k = 8; k + 2 < tl; k++) {
+                if ((t[k] == 'q' || t[k] == 'Q') && t[k + 1] == '=') {
+                    qv = t + k + 2;
+                }
+            }
+            if (qv == NULL) {
+                return true;
+            }
+            ql = strcspn(qv, ",; \t");
+            return strspn(qv, "0.") != ql; /* q=0, q=0.0, q=0.000: refused */
+        }
+        p += len;
+        p += *p == ',' ? 1 : 0;
+    }
+    return false;
+}
+
 enum MHD_Result
 vg__collector_query(struct vg__req *rq, enum vg_api_route route)
 {
     struct vg__args a = {.n = 0};
     struct vg_api_query *q;
-    const char *type;
-    char err[256], *body;
+    const char *type, *accept;
+    char err[256], *body, next[VG_API_CURSOR_MAX + 1];
+    enum MHD_Result ret;
     size_t len;
     int rc;
 
@@ -72,7 +107,13 @@ vg__collector_query(struct vg__req *rq, enum vg_api_route route)
         free(q);
         return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
     }
-    rc = vg_api_run(rq->c->o.store, route, q, &body, &len, &type, err, sizeof(err));
+    /* Without format=, a client that asks for text/csv (Accept) gets CSV. */
+    accept = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    if (!q->format_set && accept != NULL && vg__collector_accepts_csv(accept)) {
+        q->csv = true;
+    }
+    rc = vg_api_run(rq->c->o.store, route, q, &body, &len, &type, next, sizeof(next), err,
+                    sizeof(err));
     free(q);
     if (rc == VG_EINVAL || rc == VG_ETOOBIG) {
         return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
@@ -80,7 +121,10 @@ vg__collector_query(struct vg__req *rq, enum vg_api_route route)
     if (rc < 0) {
         return vg__collector_store_error(rq, rc, "cannot run the query");
     }
-    return vg__collector_reply(rq, MHD_HTTP_OK, type, body, len, true);
+    rq->next_cursor = strncmp(type, "text/csv", 8) == 0 ? next : NULL;
+    ret = vg__collector_reply(rq, MHD_HTTP_OK, type, body, len, true);
+    rq->next_cursor = NULL;
+    return ret;
 }
 
 /* GET /api/v1/measurement/{uid}: the measurement exactly as stored. */

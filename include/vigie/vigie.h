@@ -56,6 +56,8 @@ struct vg_probe_opts {
     unsigned repeat;          /* trials per URL, default 1 */
     bool doc_ranges_public;   /* treat documentation ranges as public (the lab uses them) */
     bool refuse_bogons;       /* never connect to bogon addresses (a helper is not an open proxy) */
+    bool private_targets; /* private, loopback and link-local answers are no DNS bogon: local test
+                             targets (probe --allow-private; the helper's is refuse_bogons) */
     const char *const *helpers; /* control helper URLs, tried in order (failover); NULL if none */
     size_t n_helpers;
     unsigned control_timeout_ms; /* per helper attempt, default 30000 */

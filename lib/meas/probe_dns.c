@@ -25,6 +25,11 @@ vg__probe_dns_note_bogon(struct vg_meas *m, const char *ip, const char *source)
     if (m->obs.bogon[0] != '\0' || !vg__probe_is_bogon(m->p, ip, &cls)) {
         return;
     }
+    if (m->p->o.private_targets &&
+        (vg_ip_classify(ip) == VG_IP_PRIVATE || vg_ip_classify(ip) == VG_IP_LOOPBACK ||
+         vg_ip_classify(ip) == VG_IP_LINKLOCAL)) {
+        return; /* --allow-private: a local test target */
+    }
     snprintf(m->obs.bogon, sizeof(m->obs.bogon), "%s (%s) from %s", ip, cls, source);
 }
 

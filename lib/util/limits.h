@@ -30,6 +30,11 @@
 #define VG_URL_MAX        2048 /* whole URL, bytes */
 #define VG_INPUT_LINE_MAX 4096 /* one line of an input file or CSV */
 
+/* Configuration files (cli/config.c) */
+#define VG_CONFIG_LINE_MAX    4096         /* one line */
+#define VG_CONFIG_FILE_MAX    (256 * 1024) /* one file */
+#define VG_CONFIG_ENTRIES_MAX 1024         /* options of all the files together */
+
 /* TLS */
 #define VG_TLS_CHAIN_MAX      16          /* peer certificates kept */
 #define VG_TLS_CERT_MAX       (64 * 1024) /* DER bytes kept per certificate */

@@ -763,6 +763,19 @@ class TestTLS(ProbeCase):
         self.assertEqual(tk["tcp_connect"], [], "a dns:// target connects to nothing")
         self.assertEqual(tk["requests"], [])
 
+    def test_allow_private(self):
+        """--allow-private: a name that resolves to loopback is a local test target, measured,
+        not a DNS bogon; off by default."""
+        url = "http://localhost:%d/" % FX["http"].port
+        for target in ("dns://localhost", url):
+            r, rec, tk = self.one(target, rc=1)
+            self.verdict(rec, "blocked", "dns.bogon")
+            r, rec, tk = self.one("--allow-private", target, rc=0)
+            self.assertNotEqual(tk["x_cause"], "dns.bogon", brief(rec))
+            self.assertIn(tk["x_verdict"], ("accessible", "unknown"), brief(rec))
+        self.assertTrue(tk["tcp_connect"][0]["status"]["success"], brief(rec))
+        self.assertIsNone(tk["requests"][0]["failure"], brief(rec))
+
     def test_untrusted_ca_is_intercepted(self):
         # The valid server without --ca-file: the test CA is not in the system store.
         s = FX["https"]

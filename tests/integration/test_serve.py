@@ -13,9 +13,11 @@ PostgreSQL database) never see each other's rows. Waits are bounded; nothing ass
     python3 tests/integration/test_serve.py --vigie build/vigie [--pg] [unittest options]
 """
 import copy
+import csv
 import gzip
 import http.client
 import http.server
+import io
 import json
 import os
 import random
@@ -715,6 +717,67 @@ class TestQueries(unittest.TestCase):
         self.assertEqual(status, 200, j2)
         self.assertEqual(len(j2["results"]), 1)
         self.assertNotEqual(j2["results"][0]["probe_cc"], j["results"][0]["probe_cc"])
+
+    def test_measurements_and_targets_csv(self):
+        """format=CSV or Accept: text/csv on /measurements and /targets: a header, RFC 4180
+        quoting, the JSON's values, formulas defused, the next page's cursor in X-Next-Cursor."""
+        c, asn = col(), next_asn()
+        target = 'https://csv-%s.example/a,b?q="x"' % uuid.uuid4().hex[:8]
+        formula = "=HYPERLINK(1)"
+        ms = [variant(asn, "IR", target, "blocked", stamp(6, 1)),
+              variant(asn, "TR", target, "accessible", stamp(6, 2))]
+        ms[0]["test_keys"]["x_cause"] = formula
+        status, _, j = c.bulk(ms)
+        self.assertEqual(j["accepted"], 2, j)
+        for route in ("measurements", "targets"):
+            q = {"probe_asn": asn}
+            status, _, want = c.get_json("/api/v1/%s?%s" % (route, qs(q)))
+            self.assertEqual(status, 200, want)
+            for how in ({"format": "CSV"}, {"format": "csv"}, None):
+                path = "/api/v1/%s?%s" % (route, qs(dict(q, **(how or {}))))
+                status, headers, data = c.request(
+                    "GET", path, headers=None if how else {"Accept": "text/html, text/csv;q=0.9"})
+                self.assertEqual(status, 200, data)
+                self.assertTrue(headers["content-type"].startswith("text/csv"), headers)
+                text = data.decode()
+                self.assertTrue(text.endswith("\r\n"))
+                rows = list(csv.reader(io.StringIO(text, newline="")))
+                header, body = rows[0], rows[1:]
+                self.assertEqual(header, list(want["results"][0].keys()))
+                self.assertEqual(len(body), len(want["results"]))
+                for got, w in zip(body, want["results"]):
+                    for k, v in zip(header, got):
+                        if k == "x_cause" and w[k] == formula:
+                            self.assertEqual(v, "'" + formula)
+                        elif isinstance(w[k], bool):
+                            self.assertEqual(v, "true" if w[k] else "false")
+                        else:
+                            self.assertEqual(v, "" if w[k] is None else str(w[k]))
+                self.assertIn('"%s"' % target.replace('"', '""'), text)
+            # Paging: the cursor of the JSON page, in a header.
+            status, headers, data = c.request("GET", "/api/v1/%s?%s" % (
+                route, qs(dict(q, limit=1, format="CSV"))))
+            self.assertEqual(status, 200)
+            status2, _, j1 = c.get_json("/api/v1/%s?%s" % (route, qs(dict(q, limit=1))))
+            self.assertEqual(headers.get("x-next-cursor"), j1["next_cursor"])
+            self.assertEqual(len(data.decode().split("\r\n")), 3)  # header, row, ""
+            status, headers, data = c.request("GET", "/api/v1/%s?%s" % (
+                route, qs(dict(q, cursor=j1["next_cursor"], format="CSV"))))
+            self.assertEqual(status, 200)
+            self.assertNotIn("x-next-cursor", headers)
+            # format=JSON wins over Accept; q=0 refuses CSV; an empty page still has its header.
+            status, headers, _ = c.request("GET", "/api/v1/%s?%s" % (
+                route, qs(dict(q, format="JSON"))), headers={"Accept": "text/csv"})
+            self.assertTrue(headers["content-type"].startswith("application/json"))
+            status, headers, _ = c.request("GET", "/api/v1/%s?%s" % (route, qs(q)),
+                                           headers={"Accept": "text/csv;q=0, */*"})
+            self.assertTrue(headers["content-type"].startswith("application/json"))
+            status, _, data = c.request("GET", "/api/v1/%s?%s" % (
+                route, qs({"probe_asn": next_asn(), "format": "CSV"})))
+            self.assertEqual(status, 200)
+            self.assertEqual(data.decode(), ",".join(header) + "\r\n")
+            status, _, j = c.get_json("/api/v1/%s?%s" % (route, qs(dict(q, format="xml"))))
+            self.assertEqual(status, 400, j)
 
 
 class TestBulk(unittest.TestCase):

@@ -359,6 +359,13 @@ test_api_params(void **state)
     assert_int_equal(parse_q(VG_API_AGGREGATION, "axis_x", "probe_cc", "format", "csv", &q), 0);
     assert_int_equal(q.axis_x, VG_AXIS_CC);
     assert_true(q.csv);
+    /* CSV of measurements and targets too (issue 15) */
+    assert_int_equal(parse_q(VG_API_TARGETS, "format", "CSV", NULL, NULL, &q), 0);
+    assert_true(q.csv);
+    assert_true(q.format_set);
+    assert_int_equal(parse_q(VG_API_MEASUREMENTS, "format", "json", NULL, NULL, &q), 0);
+    assert_false(q.csv);
+    assert_true(q.format_set);
     /* who uploaded: on every route */
     assert_int_equal(parse_q(VG_API_MEASUREMENTS, "provenance", "probe-7", NULL, NULL, &q), 0);
     assert_string_equal(q.f.provenance, "probe-7");
@@ -388,7 +395,7 @@ test_api_params(void **state)
         {"a", "axis_x", "domain", "axis_y", "domain"},
         {"a", "format", "xml", NULL, NULL},
         {"a", "cursor", "x", NULL, NULL},
-        {"t", "format", "csv", NULL, NULL},
+        {"t", "format", "tsv", NULL, NULL},
         {"t", "nope", "1", NULL, NULL},
         {"m", "provenance", "a b", NULL, NULL},
         {"a", "provenance", "x/y", NULL, NULL},
@@ -513,6 +520,32 @@ test_analysis(void **state)
     vg_analyzer_free(a);
 }
 
+static void
+test_rows_csv(void **state)
+{
+    static const char *const fallback[] = {"input", "x_verdict", NULL};
+    json_t *page =
+        json_pack("{s:[{s:s, s:b, s:n, s:i, s:s}, {s:s, s:s, s:b}], s:n}", "results", "input",
+                  "https://a/,\"b\"", "accessible", 1, "blocking", "n", 3, "x_cause", "=1+2",
+                  "input", "-x", "extra", "@y\r\nz", "accessible", 0, "next_cursor");
+    json_t *empty = json_pack("{s:[], s:n}", "results", "next_cursor");
+    char *csv;
+    size_t len;
+
+    (void)state;
+    assert_int_equal(vg_api_rows_csv(page, fallback, &csv, &len), 0);
+    assert_string_equal(csv, "input,accessible,blocking,n,x_cause,extra\r\n"
+                             "\"https://a/,\"\"b\"\"\",true,,3,'=1+2,\r\n"
+                             "'-x,false,,,,\"'@y\r\nz\"\r\n");
+    assert_int_equal(len, strlen(csv));
+    free(csv);
+    assert_int_equal(vg_api_rows_csv(empty, fallback, &csv, &len), 0);
+    assert_string_equal(csv, "input,x_verdict\r\n");
+    free(csv);
+    json_decref(page);
+    json_decref(empty);
+}
+
 int
 main(void)
 {
@@ -527,6 +560,7 @@ main(void)
         cmocka_unit_test(test_api_params),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_analysis),
+        cmocka_unit_test(test_rows_csv),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
