@@ -343,6 +343,11 @@ test('hostile strings stay text everywhere', async () => {
   // Hover and click through what a person would touch.
   await page.hover('[data-testid=measurements] tbody tr');
   await assertClean(page);
+  // The certificates view shows the censor's certificate names as text too.
+  await page.goto(`${base}#/certificates?input=${encodeURIComponent(XSS_INPUT)}`);
+  await page.waitForSelector('[data-testid=seen-probe]');
+  assert.equal(await page.textContent('[data-testid=seen-probe] .subject'), XSS.subject);
+  await assertClean(page);
   await page.close();
 });
 

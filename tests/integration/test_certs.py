@@ -58,6 +58,7 @@ def setUpModule():
     p = subprocess.run([VIGIE, "import", "--db", db] + files, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=300)
     assert p.returncode == 0, p.stderr.decode()
+    FX["db"] = db
     FX["srv"] = harness.Server(VIGIE, "serve", "--db", db)
 
 
@@ -159,6 +160,55 @@ class TestCertificates(unittest.TestCase):
         first = [c for c in j["probe"] if c["subject"] == "CN=firefox.com"][0]
         self.assertEqual(len(first["chain"]), 3)
         self.assertEqual(len(first["addresses"]), 3)
+
+    def test_malformed_chains(self):
+        # A measurement whose certificate fields are of every wrong shape: stored, and the route
+        # answers with what can be read (never a crash, never a 5xx).
+        with open(os.path.join(DATA, "dashboard", "lab-capture.jsonl")) as f:
+            base = [json.loads(l) for l in f if '"intercepted"' in l][0]
+        m = json.loads(json.dumps(base))
+        m["input"] = "https://malformed.example/"
+        m["probe_cc"], m["probe_asn"] = "ZZ", "AS65001"
+        del m["id"]
+        hs = m["test_keys"]["tls_handshakes"]
+        good = dict(hs[0], address="192.0.2.1:443")
+        long_subject = "CN=" + "<script>x</script>" * 400
+        m["test_keys"]["tls_handshakes"] = [
+            good,
+            "not an object", 7, None,
+            {"address": 12, "failure": 5, "x_certificates": "nope"},
+            {"address": "192.0.2.2:443", "failure": None,
+             "x_certificates": [1, None, {"sha256": 7}, {"sha256": "", "subject": "x"},
+                                dict(good["x_certificates"][0], subject=long_subject,
+                                     sha256="ab" * 32, spki_sha256=None, self_signed="yes")]},
+            {"address": "192.0.2.3:443", "failure": "ssl_invalid_certificate",
+             "peer_certificates": [{"data": "!!not base64!!", "format": "base64"},
+                                   {"data": "AAAA", "format": "base64"}, {"data": 3}, "x"]},
+            {"address": "192.0.2.4:443", "failure": None,
+             "x_certificates": [dict(good["x_certificates"][0], sha256="%064x" % i)
+                                for i in range(40)]},
+        ]
+        m["test_keys"]["control"]["tls_handshake"] = {
+            "192.0.2.1:443": "x", "192.0.2.2:443": {"x_chain": {"a": 1}},
+            "192.0.2.3:443": {"x_valid": "yes", "x_chain": [{"sha256": "cd" * 32}]}}
+        path = os.path.join(FX["tmp"], "malformed.jsonl")
+        with open(path, "w") as f:
+            f.write(json.dumps(m) + "\n")
+        p = subprocess.run([VIGIE, "import", "--db", FX["db"], path], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        status, j = get({"input": "https://malformed.example/"})
+        self.assertEqual(status, 200, j)
+        leaves = {c["leaf_sha256"]: c for c in j["probe"]}
+        self.assertEqual(set(leaves), {FORGED, "ab" * 32, "%064x" % 0})
+        odd = leaves["ab" * 32]
+        self.assertTrue(odd["valid"])
+        self.assertFalse(odd["self_signed"])
+        self.assertIsNone(odd["leaf_spki_sha256"])
+        self.assertLessEqual(len(odd["subject"].encode()), 255)
+        self.assertEqual(len(leaves["%064x" % 0]["chain"]), 8)  # at most 8 kept
+        self.assertEqual([c["leaf_sha256"] for c in j["control"]], ["cd" * 32])
+        self.assertFalse(j["control"][0]["valid"])
 
     def test_errors(self):
         for params, word in (({}, "input is required"),
