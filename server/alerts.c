@@ -269,6 +269,7 @@ enum vg__kind { VG__NONE, VG__CHANGE, VG__FLAPPING, VG__STABLE };
 struct vg__decision {
     enum vg__kind kind;
     enum vg_verdict old_verdict, new_verdict; /* VG__STABLE: old is "intermittent" */
+    bool first; /* VG__CHANGE of a key's first measurement: no old verdict (null) */
     int64_t first_seen;
     unsigned changes;
     json_t *share; /* for VG__FLAPPING: {verdict: fraction} */
@@ -345,11 +346,18 @@ vg__alerts_decide(struct vg_alerts *a, struct vg__key *k, int64_t t, enum vg_ver
     memset(d, 0, sizeof(*d));
     d->new_verdict = v;
     if (!k->known) {
-        /* First sight of this key (no seed): nothing changed. */
+        /* First sight of this key (no seed: the store had no measurement of it). Interference
+         * from the first measurement on is news: a URL blocked from the start would otherwise
+         * never be announced. Anything else is not a change. */
         k->known = true;
         k->verdict = v;
         k->run_start = t;
         k->last_t = t;
+        if (v == VG_VERDICT_BLOCKED || v == VG_VERDICT_INTERCEPTED) {
+            d->kind = VG__CHANGE;
+            d->first = true;
+            d->first_seen = t;
+        }
         return;
     }
     if (hi != NULL) {
@@ -453,10 +461,12 @@ vg__alerts_event_json(struct vg_alerts *a, const struct vg_store_meas *row, stru
     snprintf(asn, sizeof(asn), "AS%u", (unsigned)row->probe_asn);
     snprintf(url, sizeof(url), "%s%s#/measurement/%s", base,
              base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/", row->measurement_uid);
-    e = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "event",
+    e = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:s?, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "event",
                   kinds[d->kind], "target", row->input, "domain", row->domain, "network",
                   "probe_cc", row->probe_cc, "probe_asn", asn, "old_verdict",
-                  d->kind == VG__STABLE ? VG__INTERMITTENT : vg_verdict_name(d->old_verdict),
+                  d->first                ? NULL
+                  : d->kind == VG__STABLE ? VG__INTERMITTENT
+                                          : vg_verdict_name(d->old_verdict),
                   "new_verdict",
                   d->kind == VG__FLAPPING ? VG__INTERMITTENT : vg_verdict_name(d->new_verdict),
                   "first_seen", first, "measured_at", at, "evidence", vg__alerts_evidence(row),

@@ -67,6 +67,8 @@ static const unsigned vg__route_params[] = {
     [VG_API_AGGREGATION] =
         VG__P_FILTER | VG__BIT(VG__P_AXIS_X) | VG__BIT(VG__P_AXIS_Y) | VG__BIT(VG__P_FORMAT),
     [VG_API_TARGETS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_FORMAT),
+    [VG_API_CERTIFICATES] = (VG__P_FILTER & ~VG__BIT(VG__P_VERDICT) & ~VG__BIT(VG__P_DOMAIN)) |
+                            VG__BIT(VG__P_LIMIT) | VG__BIT(VG__P_INPUT),
 };
 
 int
@@ -273,7 +275,7 @@ vg_api_parse(enum vg_api_route route, const char *const *names, const char *cons
 
     memset(q, 0, sizeof(*q));
     err[0] = '\0';
-    q->limit = VG_API_LIMIT_DEF;
+    q->limit = route == VG_API_CERTIFICATES ? VG_STORE_CERTS_DEF : VG_API_LIMIT_DEF;
     for (size_t i = 0; i < n; i++) {
         const char *v = values[i] != NULL ? values[i] : "";
         char shown[64];
@@ -313,6 +315,10 @@ vg_api_parse(enum vg_api_route route, const char *const *names, const char *cons
     if (q->f.trusted && q->f.provenance != NULL &&
         strcmp(q->f.provenance, VG_STORE_ANONYMOUS) == 0) {
         snprintf(err, errlen, "provenance=anonymous and trusted=true select nothing");
+        return VG_EINVAL;
+    }
+    if (route == VG_API_CERTIFICATES && q->f.input == NULL) {
+        snprintf(err, errlen, "input is required (the target's URL)");
         return VG_EINVAL;
     }
     if (q->axis_y != VG_AXIS_NONE && q->axis_x == VG_AXIS_NONE) {
@@ -548,6 +554,9 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
         break;
     case VG_API_AGGREGATION:
         rc = vg_store_aggregate(s, &f, q->axis_x, q->axis_y, &res);
+        break;
+    case VG_API_CERTIFICATES:
+        rc = vg_store_certificates(s, &f, q->limit, &res);
         break;
     default:
         rc = VG_EINVAL;

@@ -22,6 +22,7 @@ enum vg_api_route {
     VG_API_MEASUREMENTS, /* GET /api/v1/measurements */
     VG_API_AGGREGATION,  /* GET /api/v1/aggregation */
     VG_API_TARGETS,      /* GET /api/v1/targets */
+    VG_API_CERTIFICATES, /* GET /api/v1/certificates */
 };
 
 /* A checked query; f's strings point into the arrays below (copy with vg_api_query_copy). */

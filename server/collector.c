@@ -51,6 +51,7 @@ static const struct {
     [VG__R_ANALYSIS] = {"/api/v1/measurement/{uid}/analysis", false},
     [VG__R_AGG] = {"/api/v1/aggregation", false},
     [VG__R_TARGETS] = {"/api/v1/targets", false},
+    [VG__R_CERTS] = {"/api/v1/certificates", false},
     [VG__R_METRICS] = {"/metrics", false},
     [VG__R_HEALTH] = {"/healthz", false},
     [VG__R_DASHBOARD] = {"/ (dashboard)", false},
@@ -341,6 +342,9 @@ vg__route_of(struct vg__req *rq, const char *url)
     if (strcmp(url, "/api/v1/targets") == 0) {
         return VG__R_TARGETS;
     }
+    if (strcmp(url, "/api/v1/certificates") == 0) {
+        return VG__R_CERTS;
+    }
     if (strcmp(url, "/metrics") == 0) {
         return VG__R_METRICS;
     }
@@ -495,6 +499,8 @@ vg__dispatch(struct vg__req *rq)
         return vg__collector_query(rq, VG_API_AGGREGATION);
     case VG__R_TARGETS:
         return vg__collector_query(rq, VG_API_TARGETS);
+    case VG__R_CERTS:
+        return vg__collector_query(rq, VG_API_CERTIFICATES);
     case VG__R_RAW:
         return vg__collector_raw(rq);
     case VG__R_ANALYSIS:

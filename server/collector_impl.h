@@ -37,6 +37,7 @@ enum vg__route {
     VG__R_ANALYSIS,
     VG__R_AGG,
     VG__R_TARGETS,
+    VG__R_CERTS,
     VG__R_METRICS,
     VG__R_HEALTH,
     VG__R_DASHBOARD,

@@ -409,6 +409,28 @@ VG_MUST_USE int vg_store_aggregate(struct vg_store *s, const struct vg_store_fil
 VG_MUST_USE int vg_store_targets(struct vg_store *s, const struct vg_store_filter *f,
                                  const char *cursor, unsigned limit, json_t **out);
 
+#define VG_STORE_CERTS_DEF 500  /* measurements vg_store_certificates reads by default */
+#define VG_STORE_CERTS_MAX 1000 /* and at most */
+
+/*
+ * Certificates seen (store_certs.c): every distinct certificate chain that the newest `limit`
+ * measurements matching f (1..VG_STORE_CERTS_MAX; 0: VG_STORE_CERTS_DEF) carry, the probe's
+ * (per TLS handshake) and the control's (per address), read from the stored measurements through
+ * the record module (meas/record_certs.h). f->input is required (VG_EINVAL without it); the
+ * network (probe_cc, probe_asn), since/until, provenance and trusted filter as in vg_store_list.
+ * A chain is its certificates' SHA-256s in order; per source. *out:
+ *   {"input", "measurements" (read), "truncated" (more matched than were read),
+ *    "probe": [CHAIN...], "control": [CHAIN...]}, each list invalid chains first, then newest
+ *   last_seen first, with
+ *   CHAIN {"leaf_sha256", "leaf_spki_sha256", "subject", "issuer", "not_before", "not_after"
+ *    (null when the source gives none), "self_signed", "valid" (every sighting validated),
+ *    "reasons" (distinct, when not), "addresses", "first_seen", "last_seen", "count" (handshakes),
+ *    "measurements" (distinct measurements), "last_measurement_uid", "chain": [CERT...]}
+ * Errors: VG_EINVAL, VG_STORE_EUNAVAIL.
+ */
+VG_MUST_USE int vg_store_certificates(struct vg_store *s, const struct vg_store_filter *f,
+                                      unsigned limit, json_t **out);
+
 /*
  * Check the store (for tests and operators; scans every table): SQLite's PRAGMA
  * integrity_check, then, on both backends, that the aggregate and latest-state tables agree with

@@ -286,6 +286,46 @@ test('measurement page: both certificate chains side by side, evidence, raw JSON
   await page.close();
 });
 
+test('certificates view: one click from the overview, the forged chain against the control\'s', async () => {
+  const page = await newPage();
+  await page.goto(base);
+  await page.waitForSelector('[data-testid=targets] tbody tr');
+  const row = page.locator('[data-testid=targets] tbody tr', { hasText: 'CN · AS4134' })
+    .filter({ has: page.locator('a', { hasText: /^https:\/\/www\.icloud\.com\/$/ }) });
+  assert.equal(await row.count(), 1, 'one overview row for iCloud in CN AS4134');
+  await row.locator('[data-testid=certs-link]').click();
+  await page.waitForSelector('[data-testid=certs] [data-testid=seen-probe]');
+  const hash = await page.evaluate(() => location.hash);
+  assert.match(hash, /^#\/certificates\?/);
+  assert.match(hash, /probe_cc=CN/);
+  const probe = await page.$$eval('[data-testid=seen-probe]', (els) => els.map((e) => ({
+    invalid: e.classList.contains('invalid'), text: e.textContent,
+  })));
+  const control = await page.$$eval('[data-testid=seen-control]', (els) => els.map((e) => ({
+    invalid: e.classList.contains('invalid'), text: e.textContent,
+  })));
+  // the forged chain comes first, marked, with why and where
+  assert.ok(probe[0].invalid, 'the chain that did not validate is highlighted first');
+  assert.match(probe[0].text, /C=cn\/O=www\.icloud\.com\/CN=www\.icloud\.com/);
+  assert.match(probe[0].text, /self-signed/);
+  assert.match(probe[0].text, /key never seen by the control/);
+  assert.match(probe[0].text, /198\.51\.100\.30:443/);
+  assert.match(probe[0].text, /([0-9A-F]{2}:){31}[0-9A-F]{2}/, 'SHA-256 fingerprints');
+  // the control was served the genuine chain, which the probes also saw when not intercepted
+  assert.ok(control.length >= 1 && control.every((c) => !c.invalid));
+  assert.match(control[0].text, /O=Apple Inc\.\/CN=www\.icloud\.com/);
+  assert.match(control[0].text, /same key as the other side/);
+  assert.ok(probe.some((c) => !c.invalid && /Apple Inc\./.test(c.text)), 'the genuine chain on the probe side');
+  const summary = await page.textContent('[data-testid=certs-summary]');
+  assert.match(summary, /\(1 not valid\)/);
+  await shot(page, 'certificates');
+  // the target page links the view per network too
+  await page.goto(`${base}#/target?input=${encodeURIComponent('https://www.icloud.com/')}`);
+  await page.waitForSelector('[data-testid=latest] [data-testid=certs-link]');
+  await assertClean(page);
+  await page.close();
+});
+
 test('hostile strings stay text everywhere', async () => {
   const uid = await uidOf(XSS_INPUT, 'CN', 'blocked');
   const page = await newPage();
@@ -302,6 +342,11 @@ test('hostile strings stay text everywhere', async () => {
   await page.waitForSelector('[data-testid=measurements] tbody tr');
   // Hover and click through what a person would touch.
   await page.hover('[data-testid=measurements] tbody tr');
+  await assertClean(page);
+  // The certificates view shows the censor's certificate names as text too.
+  await page.goto(`${base}#/certificates?input=${encodeURIComponent(XSS_INPUT)}`);
+  await page.waitForSelector('[data-testid=seen-probe]');
+  assert.equal(await page.textContent('[data-testid=seen-probe] .subject'), XSS.subject);
   await assertClean(page);
   await page.close();
 });

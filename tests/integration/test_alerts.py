@@ -291,6 +291,23 @@ class AlertTest(unittest.TestCase):
         self.assertEqual((evs[3]["old_verdict"], evs[3]["new_verdict"]),
                          ("intermittent", "intercepted"))
 
+    def test_interference_from_the_first_measurement(self):
+        # Intercepted from its first measurement: announced (old_verdict null); a first
+        # measurement that is accessible is not.
+        asn = "AS64505"
+        uids = self.serve.upload([meas(ICLOUD_MITM, T0, "CN", asn)])
+        self.serve.upload([meas(ICLOUD_OK, T0, "IT", "AS64506")])
+        settle(self.serve, self.rx)
+        evs = self.rx.for_network(asn)
+        self.assertEqual(len(evs), 1, evs)
+        e = evs[0]
+        self.assertEqual(e["event"], "verdict_change")
+        self.assertIsNone(e["old_verdict"])
+        self.assertEqual(e["new_verdict"], "intercepted")
+        self.assertEqual(e["first_seen"], "2026-11-20T08:00:00Z")
+        self.assertEqual(e["measurement_uid"], uids[0])
+        self.assertEqual(self.rx.for_network("AS64506"), [])
+
     def test_webhook_failures_are_retried(self):
         asn = "AS64504"
         with self.rx.lock:

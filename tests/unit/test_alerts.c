@@ -112,9 +112,17 @@ test_one_change_one_event(void **state)
     observe(a, url, 4134, T0 + 300, "accessible", NULL);        /* late: ignored */
     observe(a, url, 4134, T0 + 900, "accessible", "other-uid"); /* a copy: ignored */
     observe(a, url, 4134, T0 + 1200, "intercepted", NULL);
-    observe(a, url, 3269, T0 + 1200, "blocked", NULL); /* another network: first sight */
+    /* another network, first sight: interference from the first measurement is an event */
+    observe(a, url, 3269, T0 + 1200, "blocked", NULL);
+    observe(a, url, 1299, T0 + 1200, "down", NULL); /* first sight, no interference: nothing */
     evs = finish(a, &s);
-    assert_int_equal(json_array_size(evs), 1);
+    assert_int_equal(json_array_size(evs), 2);
+    e = json_array_get(evs, 1);
+    assert_string_equal(str(e, "event"), "verdict_change");
+    assert_string_equal(str(json_object_get(e, "network"), "probe_asn"), "AS3269");
+    assert_true(json_is_null(json_object_get(e, "old_verdict")));
+    assert_string_equal(str(e, "new_verdict"), "blocked");
+    assert_string_equal(str(e, "first_seen"), "2026-11-27T00:20:00Z");
     e = json_array_get(evs, 0);
     assert_string_equal(str(e, "event"), "verdict_change");
     assert_string_equal(str(e, "target"), url);

@@ -3,6 +3,7 @@
 //   #/                        overview (every target x network, latest verdict)
 //   #/target?input=URL        one target: time series, networks x days grid, measurements
 //   #/measurement/UID         one measurement next to its control
+//   #/certificates?input=URL  the certificate chains seen for a target (and network)
 // Filters live in the hash's query string, so every view is a link that can be shared; on every
 // page, trusted=true (trusted sources only) and provenance=NAME choose whose uploads are shown.
 
@@ -11,6 +12,7 @@ import { legend } from './verdicts.js';
 import { renderOverview } from './overview.js';
 import { renderTarget } from './target.js';
 import { renderMeasurement } from './measurement.js';
+import { renderCerts } from './certs.js';
 import { link } from './links.js';
 import { readSource, setSource, renderSourceSwitch } from './source.js';
 // Last, so that it comes after uPlot's stylesheet in app.css and may refine it.
@@ -49,6 +51,9 @@ async function route() {
     } else if (path === '/target') {
       document.title = 'vigie — target';
       await renderTarget(main, params, stale);
+    } else if (path === '/certificates') {
+      document.title = 'vigie — certificates';
+      await renderCerts(main, params, stale);
     } else if (path.startsWith('/measurement/')) {
       document.title = 'vigie — measurement';
       await renderMeasurement(main, decodeURIComponent(path.slice('/measurement/'.length)), stale);

@@ -11,6 +11,7 @@ import { VERDICTS, INFO, badge, rank, isVerdict } from './verdicts.js';
 import { timeEl, parseUtc, ago, isoDay, apiTime } from './time.js';
 import { sparkline } from './charts.js';
 import { sourceWords } from './source.js';
+import { certsLink, hasCerts } from './certs.js';
 
 export const RANGES = {
   '1d': { label: 'last 24 hours', seconds: 86400 },
@@ -179,7 +180,8 @@ export async function renderOverview(main, params, stale) {
       h('td', { 'data-label': 'Verdict' }, badge(r.x_verdict),
         r.x_cause ? h('span', { class: 'cause' }, r.x_cause) : null),
       h('td', { 'data-label': 'Target', class: 'target' },
-        h('a', { href: targetLink(r.input) }, String(r.input))),
+        h('a', { href: targetLink(r.input) }, String(r.input)),
+        hasCerts(r.input) ? h('a', { class: 'certs-link small', href: certsLink(r.input, r.probe_cc, r.probe_asn), 'data-testid': 'certs-link', title: 'the certificate chains seen on this network' }, 'certificates') : null),
       h('td', { 'data-label': 'Network' }, `${r.probe_cc} · ${r.probe_asn}`),
       h('td', { 'data-label': 'Since' }, timeEl(r.since),
         since ? h('span', { class: 'muted small' }, ` (${ago(since, now.getTime())})`) : null),

@@ -13,6 +13,7 @@ import { timeEl, isoDay, apiTime } from './time.js';
 import { stackedChart, noData } from './charts.js';
 import { RANGES } from './overview.js';
 import { sourceWords } from './source.js';
+import { certsLink, hasCerts } from './certs.js';
 
 const PAGE = 50;
 
@@ -122,7 +123,8 @@ export async function renderTarget(main, params, stale) {
   const nb = h('tbody');
   for (const r of latest.results) {
     nb.appendChild(h('tr', { 'data-verdict': r.x_verdict },
-      h('td', { 'data-label': 'Network' }, `${r.probe_cc} · ${r.probe_asn}`),
+      h('td', { 'data-label': 'Network' }, `${r.probe_cc} · ${r.probe_asn}`,
+        hasCerts(input) ? h('a', { class: 'certs-link small', href: certsLink(input, r.probe_cc, r.probe_asn), 'data-testid': 'certs-link' }, 'certificates') : null),
       h('td', { 'data-label': 'Verdict' }, badge(r.x_verdict), r.x_cause ? h('span', { class: 'cause' }, String(r.x_cause)) : null),
       h('td', { 'data-label': 'Since' }, timeEl(r.since)),
       h('td', { 'data-label': 'Last seen' }, timeEl(r.last_seen)),
