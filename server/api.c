@@ -527,6 +527,8 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
                                                    VG_REC_KEY_BLOCKING,
                                                    VG_REC_KEY_ACCESSIBLE,
                                                    "provenance",
+                                                   VG_REC_KEY_X_ANALYZER,
+                                                   VG_REC_KEY_X_EVIDENCE,
                                                    NULL};
     static const char *const target_cols[] = {VG_REC_KEY_INPUT,
                                               "domain",
