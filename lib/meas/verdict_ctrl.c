@@ -60,8 +60,6 @@
 
 static void vg__catf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void vg__verdict_decide(struct vg_decision *v, enum vg_verdict verdict, const char *cause,
-                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Append to a bounded string (cut when full). */
 static void
@@ -78,7 +76,7 @@ vg__catf(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static void
+void
 vg__verdict_decide(struct vg_decision *v, enum vg_verdict verdict, const char *cause,
                    const char *fmt, ...)
 {

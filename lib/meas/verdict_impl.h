@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * verdict_impl.h - what verdict.c (probe-only rules, entry point) and verdict_ctrl.c (rules with
- * a control) share. Internal to lib/meas; pure functions, no I/O.
+ * verdict_impl.h - what verdict.c (probe-only rules, entry point), verdict_ctrl.c (rules with
+ * a control) and verdict_target.c (targets with a control) share. Internal to lib/meas; pure
+ * functions, no I/O.
  */
 #ifndef VG_MEAS_VERDICT_IMPL_H
 #define VG_MEAS_VERDICT_IMPL_H
@@ -26,6 +27,11 @@ const char *vg__verdict_reason(int err);
 void vg__verdict_cert_desc(const struct vg_obs_endpoint *e, char *out, size_t cap);
 /* A completed handshake whose certificate failed validation. */
 bool vg__verdict_cert_invalid(const struct vg_obs_endpoint *e);
+
+/* verdict_ctrl.c: set v's verdict, cause (copied, cut to fit) and evidence (printf-formatted, cut
+ * to fit); the one way the rules with a control (C*, T*) decide. */
+void vg__verdict_decide(struct vg_decision *v, enum vg_verdict verdict, const char *cause,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* verdict_ctrl.c: rules C1 to C11 with the control c; and the verdict when a control was asked
  * for but none answered (the probe-only verdict, then what only a control could confirm becomes

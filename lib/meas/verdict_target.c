@@ -22,7 +22,6 @@
  *  T5 tls://: accessible when a handshake completed with a valid certificate or with the
  *     control's own certificate; unknown otherwise.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,22 +29,6 @@
 #include "meas/verdict.h"
 #include "meas/verdict_impl.h"
 #include "util/err.h"
-
-static void vg__target_decide(struct vg_decision *v, enum vg_verdict verdict, const char *cause,
-                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-vg__target_decide(struct vg_decision *v, enum vg_verdict verdict, const char *cause,
-                  const char *fmt, ...)
-{
-    va_list ap;
-
-    v->verdict = verdict;
-    snprintf(v->cause, sizeof(v->cause), "%s", cause);
-    va_start(ap, fmt);
-    vsnprintf(v->evidence, sizeof(v->evidence), fmt, ap);
-    va_end(ap);
-}
 
 /* Up to three addresses of a list, "a, b, c and 2 more"; `none` when it is empty. */
 static const char *
@@ -126,7 +109,7 @@ vg__target_dns(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decisi
         vg__target_addrs(c->addrs, c->n_addrs, "", theirs, sizeof(theirs));
     }
     if (v->ooni.x_dns_consistency == 0) {
-        vg__target_decide(
+        vg__verdict_decide(
             v, VG_VERDICT_UNKNOWN, "dns.inconsistent",
             "the system resolver answered %s with %s, which the control does not confirm (it "
             "resolves the name to %s); without a connection vigie cannot tell a tampered answer "
@@ -134,11 +117,11 @@ vg__target_dns(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decisi
             o->host, mine, theirs, o->host, o->host);
         return;
     }
-    vg__target_decide(v, VG_VERDICT_ACCESSIBLE, "",
-                      "%s resolves to %s (%zu address%s from the system resolver%s), consistent "
-                      "with the control's answer (%s)",
-                      o->host, mine, o->n_sys_addrs, o->n_sys_addrs == 1 ? "" : "es",
-                      o->udp_used ? ", replies over UDP recorded" : "", theirs);
+    vg__verdict_decide(v, VG_VERDICT_ACCESSIBLE, "",
+                       "%s resolves to %s (%zu address%s from the system resolver%s), consistent "
+                       "with the control's answer (%s)",
+                       o->host, mine, o->n_sys_addrs, o->n_sys_addrs == 1 ? "" : "es",
+                       o->udp_used ? ", replies over UDP recorded" : "", theirs);
 }
 
 /* T3: a certificate that fails validation here and that the control did not see. */
@@ -157,23 +140,23 @@ vg__target_mitm(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_decis
         vg__verdict_cert_desc(e, desc, sizeof(desc));
         ce = vg__target_ctrl_peer(e, c);
         if (ce != NULL && vg_ctrl_tls_valid(ce)) {
-            vg__target_decide(v, VG_VERDICT_INTERCEPTED, "tls.mitm",
-                              "%s, while the control validated the certificate for the same "
-                              "name on %s",
-                              desc, ce->addr);
+            vg__verdict_decide(v, VG_VERDICT_INTERCEPTED, "tls.mitm",
+                               "%s, while the control validated the certificate for the same "
+                               "name on %s",
+                               desc, ce->addr);
         } else if (ce != NULL && ce->leaf_sha256[0] != '\0') {
-            vg__target_decide(v, VG_VERDICT_INTERCEPTED, "tls.mitm",
-                              "%s, while the control got another certificate on %s (leaf key "
-                              "%.16s, here %.16s): not the server's own",
-                              desc, ce->addr, ce->leaf_spki, e->leaf_spki);
+            vg__verdict_decide(v, VG_VERDICT_INTERCEPTED, "tls.mitm",
+                               "%s, while the control got another certificate on %s (leaf key "
+                               "%.16s, here %.16s): not the server's own",
+                               desc, ce->addr, ce->leaf_spki, e->leaf_spki);
         } else {
-            vg__target_decide(v, VG_VERDICT_INTERCEPTED, "tls.mitm",
-                              "%s, and the control got no certificate to compare it with (%s)",
-                              desc,
-                              ce != NULL && ce->tls_failure[0] != '\0' ? ce->tls_failure
-                              : ce != NULL && !ce->tcp_ok && ce->tcp_failure[0] != '\0'
-                                  ? ce->tcp_failure
-                                  : "no handshake on that address");
+            vg__verdict_decide(v, VG_VERDICT_INTERCEPTED, "tls.mitm",
+                               "%s, and the control got no certificate to compare it with (%s)",
+                               desc,
+                               ce != NULL && ce->tls_failure[0] != '\0' ? ce->tls_failure
+                               : ce != NULL && !ce->tcp_ok && ce->tcp_failure[0] != '\0'
+                                   ? ce->tcp_failure
+                                   : "no handshake on that address");
         }
         return true;
     }
@@ -204,23 +187,24 @@ vg__target_tls_end(const struct vg_obs *o, const struct vg_ctrl *c, struct vg_de
         }
     }
     if (n_valid > 0) {
-        vg__target_decide(v, VG_VERDICT_ACCESSIBLE, "",
-                          "TLS handshake with %s completed with a valid certificate on %zu of "
-                          "%zu addresses, as the control's",
-                          o->host, n_valid, n);
+        vg__verdict_decide(v, VG_VERDICT_ACCESSIBLE, "",
+                           "TLS handshake with %s completed with a valid certificate on %zu of "
+                           "%zu addresses, as the control's",
+                           o->host, n_valid, n);
         return;
     }
     if (own != NULL) {
         seen = vg__target_same_cert(own, c);
         vg__verdict_cert_desc(own, desc, sizeof(desc));
-        vg__target_decide(v, VG_VERDICT_ACCESSIBLE, "",
-                          "TLS handshake with %s completed on %zu of %zu addresses; the "
-                          "certificate does not validate (%s) but the control got the same one "
-                          "on %s (leaf %.16s): the server's own, not an interception",
-                          o->host, n_own, n, desc, seen->addr, own->leaf_sha256);
+        vg__verdict_decide(v, VG_VERDICT_ACCESSIBLE, "",
+                           "TLS handshake with %s completed on %zu of %zu addresses; the "
+                           "certificate does not validate (%s) but the control got the same one "
+                           "on %s (leaf %.16s): the server's own, not an interception",
+                           o->host, n_own, n, desc, seen->addr, own->leaf_sha256);
         return;
     }
-    vg__target_decide(v, VG_VERDICT_UNKNOWN, "", "no TLS handshake could be made with %s", o->host);
+    vg__verdict_decide(v, VG_VERDICT_UNKNOWN, "", "no TLS handshake could be made with %s",
+                       o->host);
 }
 
 void
