@@ -379,27 +379,17 @@ vg__csv_field(struct vg_buf *b, const json_t *v, bool guard)
     return rc;
 }
 
-int
-vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_axis y, char **out,
-                       size_t *len)
+/* The CSV text of a table into *out (malloc'ed, NUL-terminated; the caller frees it) and *len: a
+ * header line of the ncols columns, then a line per row: the nrows elements of the array rows,
+ * or rows itself (one row) when it is not an array. guard: neutralise spreadsheet formulas in
+ * the fields (vg__csv_field). VG_ETOOBIG past VG__CSV_MAX. */
+static int
+vg__csv_table(const json_t *rows, size_t nrows, const char *const *cols, size_t ncols, bool guard,
+              char **out, size_t *len)
 {
-    const char *cols[2 + VG_STORE_N_VERDICTS + 1];
-    size_t ncols = 0;
-    const json_t *result = json_object_get(agg, "result");
     struct vg_buf b;
-    size_t nrows;
 
     *out = NULL;
-    if (x != VG_AXIS_NONE) {
-        cols[ncols++] = vg_store_axis_name(x);
-    }
-    if (y != VG_AXIS_NONE) {
-        cols[ncols++] = vg_store_axis_name(y);
-    }
-    for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
-        cols[ncols++] = vg_verdict_name(vg_store_verdict_order[i]);
-    }
-    cols[ncols++] = "total";
     vg_buf_init(&b, VG__CSV_MAX);
     for (size_t c = 0; c < ncols; c++) {
         if (vg_buf_appendf(&b, "%s%s", c > 0 ? "," : "", cols[c]) < 0) {
@@ -409,13 +399,12 @@ vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_ax
     if (vg_buf_append(&b, "\r\n", 2) < 0) {
         goto fail;
     }
-    nrows = json_is_array(result) ? json_array_size(result) : 1;
     for (size_t r = 0; r < nrows; r++) {
-        const json_t *row = json_is_array(result) ? json_array_get(result, r) : result;
+        const json_t *row = json_is_array(rows) ? json_array_get(rows, r) : rows;
 
         for (size_t c = 0; c < ncols; c++) {
             if ((c > 0 && vg_buf_append(&b, ",", 1) < 0) ||
-                vg__csv_field(&b, json_object_get(row, cols[c]), false) < 0) {
+                vg__csv_field(&b, json_object_get(row, cols[c]), guard) < 0) {
                 goto fail;
             }
         }
@@ -432,6 +421,28 @@ vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_ax
 fail:
     vg_buf_cleanup(&b);
     return VG_ETOOBIG;
+}
+
+int
+vg_api_aggregation_csv(const json_t *agg, enum vg_store_axis x, enum vg_store_axis y, char **out,
+                       size_t *len)
+{
+    const char *cols[2 + VG_STORE_N_VERDICTS + 1];
+    size_t ncols = 0;
+    const json_t *result = json_object_get(agg, "result");
+
+    if (x != VG_AXIS_NONE) {
+        cols[ncols++] = vg_store_axis_name(x);
+    }
+    if (y != VG_AXIS_NONE) {
+        cols[ncols++] = vg_store_axis_name(y);
+    }
+    for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
+        cols[ncols++] = vg_verdict_name(vg_store_verdict_order[i]);
+    }
+    cols[ncols++] = "total";
+    return vg__csv_table(result, json_is_array(result) ? json_array_size(result) : 1, cols, ncols,
+                         false, out, len);
 }
 
 /* The columns of a page of rows: every key, in the order it first appears (empty: fallback). */
@@ -471,40 +482,8 @@ vg_api_rows_csv(const json_t *page, const char *const *fallback, char **out, siz
     const json_t *rows = json_object_get(page, "results");
     const char *cols[VG__CSV_COLS_MAX];
     size_t ncols = vg__csv_columns(rows, fallback, cols, VG__CSV_COLS_MAX);
-    struct vg_buf b;
 
-    *out = NULL;
-    vg_buf_init(&b, VG__CSV_MAX);
-    for (size_t c = 0; c < ncols; c++) {
-        if (vg_buf_appendf(&b, "%s%s", c > 0 ? "," : "", cols[c]) < 0) {
-            goto fail;
-        }
-    }
-    if (vg_buf_append(&b, "\r\n", 2) < 0) {
-        goto fail;
-    }
-    for (size_t r = 0; r < json_array_size(rows); r++) {
-        const json_t *row = json_array_get(rows, r);
-
-        for (size_t c = 0; c < ncols; c++) {
-            if ((c > 0 && vg_buf_append(&b, ",", 1) < 0) ||
-                vg__csv_field(&b, json_object_get(row, cols[c]), true) < 0) {
-                goto fail;
-            }
-        }
-        if (vg_buf_append(&b, "\r\n", 2) < 0) {
-            goto fail;
-        }
-    }
-    if (vg_buf_cstr(&b) == NULL) {
-        goto fail;
-    }
-    *out = (char *)b.data;
-    *len = b.len;
-    return 0;
-fail:
-    vg_buf_cleanup(&b);
-    return VG_ETOOBIG;
+    return vg__csv_table(rows, json_array_size(rows), cols, ncols, true, out, len);
 }
 
 int
