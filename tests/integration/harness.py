@@ -13,6 +13,7 @@ ran); SKIP_EXIT (77) when none failed but some did not run (a unittest skip, an 
 failure): their names and reasons are printed, and CTest reports the whole script as skipped
 (every Python test is registered with SKIP_RETURN_CODE 77), never as passed.
 """
+import http.client
 import os
 import re
 import signal
@@ -111,6 +112,22 @@ def run(argv):
     return status(prog.result)
 
 
+def pg_option(opts):
+    """The PostgreSQL server of a script run with --pg (opts: parse()'s values): (conn, spec),
+    conn the libpq conninfo or URL of VG_TEST_PG (scripts/pg-test-server prints one) for psql,
+    spec the same as a `vigie serve --db` store ("pg:CONNINFO", or the URL); (None, None)
+    without --pg. Exits 2 when VG_TEST_PG is not set."""
+    if not opts.get("--pg"):
+        return None, None
+    conn = os.environ.get("VG_TEST_PG")
+    if not conn:
+        sys.stderr.write("--pg: VG_TEST_PG (a libpq conninfo or URL) is not set\n")
+        sys.exit(2)
+    if conn.startswith("pg:"):
+        conn = conn[3:]
+    return conn, conn if re.match(r"postgres(ql)?://", conn) else "pg:" + conn
+
+
 def main(scope):
     """The whole main() of a script that takes only --vigie: sets scope["VIGIE"] (the script's
     globals()), runs its tests, returns the exit status."""
@@ -124,6 +141,7 @@ class Server:
     the server printed the address it listens on (url, https, port), or raises."""
 
     START_TIMEOUT = 30  # seconds for the "listening on URL" line (sanitizer builds are slow)
+    REQUEST_TIMEOUT = 30  # seconds, client side, of one request()
 
     def __init__(self, vigie, command, *args):
         self.args = [vigie, command, "--listen", "127.0.0.1:0"] + list(args)
@@ -152,6 +170,19 @@ class Server:
                 self.url = m.group(1)
                 self._listening.set()
         self._listening.set()  # exited before listening: do not wait for nothing
+
+    def request(self, method, path, body=None, headers=None, timeout=None):
+        """(status, body bytes) of one plain-HTTP request on a fresh connection (timeout:
+        REQUEST_TIMEOUT unless given)."""
+        if timeout is None:
+            timeout = self.REQUEST_TIMEOUT
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
 
     def log(self):
         with self._lock:

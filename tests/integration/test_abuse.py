@@ -76,18 +76,10 @@ def need_fds(n):
 class Vigie(harness.Server):
     """`vigie helper|serve --listen 127.0.0.1:0 ...` (harness.Server) and one way to ask it."""
 
+    REQUEST_TIMEOUT = REQ_TIMEOUT
+
     def __init__(self, command, *args):
         super().__init__(VIGIE, command, *args)
-
-    def request(self, method, path, body=None, headers=None, timeout=REQ_TIMEOUT):
-        """(status, body bytes) of one request on a fresh connection."""
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
 
 
 class Slowloris:

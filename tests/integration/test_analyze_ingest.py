@@ -17,7 +17,6 @@ reported as skipped, the other checks run.
 """
 import copy
 import glob
-import http.client
 import json
 import os
 import random
@@ -184,17 +183,10 @@ def vigie(*args, stdin=None):
 
 
 class Collector(harness.Server):
+    REQUEST_TIMEOUT = TIMEOUT
+
     def __init__(self, db):
         super().__init__(VIGIE, "serve", "--db", db.spec, "-q")
-
-    def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            return r.status, r.read()
-        finally:
-            conn.close()
 
     def get(self, path):
         status, data = self.request("GET", path)
@@ -644,13 +636,7 @@ def main():
     global VIGIE, PG_CONN, VERSION
     VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
     VERSION = analyzer_version()
-    if opts.get("--pg"):
-        PG_CONN = os.environ.get("VG_TEST_PG")
-        if not PG_CONN:
-            sys.stderr.write("--pg: VG_TEST_PG (a libpq conninfo or URL) is not set\n")
-            return 2
-        if PG_CONN.startswith("pg:"):
-            PG_CONN = PG_CONN[3:]
+    PG_CONN, _ = harness.pg_option(opts)
     return harness.run(argv)
 
 

@@ -226,13 +226,7 @@ class TestCertificates(unittest.TestCase):
 def main():
     global VIGIE, PG_CONN
     VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
-    if opts.get("--pg"):
-        PG_CONN = os.environ.get("VG_TEST_PG")
-        if not PG_CONN:
-            sys.stderr.write("--pg: VG_TEST_PG (a libpq conninfo or URL) is not set\n")
-            return 2
-        if PG_CONN.startswith("pg:"):
-            PG_CONN = PG_CONN[3:]
+    PG_CONN, _ = harness.pg_option(opts)
     return harness.run(argv)
 
 

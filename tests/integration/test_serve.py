@@ -1267,15 +1267,7 @@ class TestShutdown(unittest.TestCase):
 def main():
     global VIGIE, PG, PG_CONN
     VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
-    if opts.get("--pg"):
-        # A libpq conninfo or URL (scripts/pg-test-server prints one).
-        PG_CONN = os.environ.get("VG_TEST_PG")
-        if not PG_CONN:
-            sys.stderr.write("--pg: VG_TEST_PG (a libpq conninfo or URL) is not set\n")
-            return 2
-        if PG_CONN.startswith("pg:"):
-            PG_CONN = PG_CONN[3:]
-        PG = PG_CONN if re.match(r"postgres(ql)?://", PG_CONN) else "pg:" + PG_CONN
+    PG_CONN, PG = harness.pg_option(opts)
     return harness.run(argv)
 
 
