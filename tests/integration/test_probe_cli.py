@@ -659,6 +659,26 @@ class ProbeCase(unittest.TestCase):
         self.check(rec, "test_keys.x_verdict", verdict)
         self.check(rec, "test_keys.x_cause", cause)
 
+    def interrupted(self, *args):
+        """`vigie probe ARGS...` whose first target hangs in FX["silent"]'s TLS handshake: sent
+        SIGINT once it connected there. (exit status, stdout bytes, stderr bytes)."""
+        silent = FX["silent"]
+        before = silent.accepted
+        p = subprocess.Popen([VIGIE, "probe"] + list(args), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 10
+            while silent.accepted == before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertGreater(silent.accepted, before, "vigie connected")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=RUN_TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        return p.returncode, out, err
+
 
 def http_url(path):
     return FX["http"].url(path)
@@ -1331,25 +1351,10 @@ class TestInput(ProbeCase):
     def test_sigint(self):
         # --parallel 1: the first URL hangs in the TLS handshake; SIGINT then stops the run
         # (exit 130) without starting the queued URLs.
-        silent = FX["silent"]
-        before = silent.accepted
         queued = [http_url("/input/queued1"), http_url("/input/queued2")]
-        p = subprocess.Popen([VIGIE, "probe", "-q", "-f", "jsonl", "--parallel", "1",
-                              "--tls-timeout", "3s", silent.url("/", "https")] + queued,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 10
-            while silent.accepted == before and time.monotonic() < deadline:
-                time.sleep(0.01)
-            self.assertGreater(silent.accepted, before, "vigie connected")
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=RUN_TIMEOUT)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
-        self.assertEqual(p.returncode, 130, err)
+        rc, out, err = self.interrupted("-q", "-f", "jsonl", "--parallel", "1", "--tls-timeout",
+                                        "3s", FX["silent"].url("/", "https"), *queued)
+        self.assertEqual(rc, 130, err)
         inputs = [x["input"] for x in parse_jsonl(out)]
         for u in queued:
             self.assertNotIn(u, inputs, "queued URL measured after SIGINT")
@@ -1445,26 +1450,12 @@ class TestRunEnd(ProbeCase):
 
     def test_sigint_says_measured_and_left(self):
         silent = FX["silent"]
-        before = silent.accepted
         out_path = os.path.join(FX["tmp"], "interrupted.jsonl")
         queued = [http_url("/end/queued1"), http_url("/end/queued2")]
-        p = subprocess.Popen([VIGIE, "probe", "-q", "-o", out_path, "--parallel", "1",
-                              "--tls-timeout", "2s", silent.url("/", "https")] + queued,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 10
-            while silent.accepted == before and time.monotonic() < deadline:
-                time.sleep(0.01)
-            self.assertGreater(silent.accepted, before, "vigie connected")
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=RUN_TIMEOUT)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
+        rc, _, err = self.interrupted("-q", "-o", out_path, "--parallel", "1", "--tls-timeout",
+                                      "2s", silent.url("/", "https"), *queued)
         err = err.decode()
-        self.assertEqual(p.returncode, 130, err)
+        self.assertEqual(rc, 130, err)
         self.assertIn("vigie probe: interrupted: 1 of 3 measurements done, 2 left; continue with "
                       "--resume %s\n" % out_path, err)
         # ... and --resume measures the two left, appending
