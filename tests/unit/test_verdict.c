@@ -606,6 +606,21 @@ test_ctrl_mitm_invalid_certificate(void **state)
     expect_c("down", "tls.invalid_hostname", "certificate not valid");
 }
 
+/* The C5 tests' start: the page fetched over TLS from 198.51.100.10:443 (that endpoint, whose
+ * chain each test sets), the control's measurement of the site without endpoints yet. */
+static struct vg_obs_endpoint *
+c5_page_fetched(void)
+{
+    struct vg_obs_endpoint *e;
+
+    base(&g_o, true);
+    ctrl_base();
+    dns_answer("198.51.100.10");
+    e = add_tls_ep(&g_o, "198.51.100.10:443", 0, 0);
+    page("198.51.100.10:443", 1256, "Example Domain");
+    return e;
+}
+
 /* C5 */
 static void
 test_ctrl_mitm_trusted_ca(void **state)
@@ -613,11 +628,7 @@ test_ctrl_mitm_trusted_ca(void **state)
     struct vg_obs_endpoint *e;
 
     (void)state;
-    base(&g_o, true);
-    ctrl_base();
-    dns_answer("198.51.100.10");
-    e = add_tls_ep(&g_o, "198.51.100.10:443", 0, 0);
-    page("198.51.100.10:443", 1256, "Example Domain");
+    e = c5_page_fetched();
     /* the device trusts the interceptor's CA: the chain validates here, shares nothing there */
     probe_chain(e, HEX("a"), HEX("1"), NULL);
     ctrl_chain(ctrl_ep("198.51.100.10:443", NULL, true, NULL), true, HEX("b"), HEX("2"), HEX("3"));
@@ -643,11 +654,7 @@ test_ctrl_mitm_trusted_ca_trap(void **state)
     struct vg_obs_endpoint *e;
 
     (void)state;
-    base(&g_o, true);
-    ctrl_base();
-    dns_answer("198.51.100.10");
-    e = add_tls_ep(&g_o, "198.51.100.10:443", 0, 0);
-    page("198.51.100.10:443", 1256, "Example Domain");
+    e = c5_page_fetched();
     /* load-balanced leaves (different keys) from the same public CA */
     probe_chain(e, HEX("a"), HEX("1"), HEX("9"));
     ctrl_chain(ctrl_ep("198.51.100.10:443", NULL, true, NULL), true, HEX("b"), HEX("9"), NULL);
@@ -693,11 +700,7 @@ test_ctrl_mitm_trusted_ca_leaf_alone(void **state)
     struct vg_ctrl_endpoint *ce;
 
     (void)state;
-    base(&g_o, true);
-    ctrl_base();
-    dns_answer("198.51.100.10");
-    e = add_tls_ep(&g_o, "198.51.100.10:443", 0, 0);
-    page("198.51.100.10:443", 1256, "Example Domain");
+    e = c5_page_fetched();
     ce = ctrl_ep("198.51.100.10:443", NULL, true, NULL);
     /* genuine, seen the same from both: leaf + the root each side validated it with */
     probe_chain(e, HEX("a"), HEX("r"), NULL);
