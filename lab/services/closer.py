@@ -11,7 +11,6 @@ eof_error; OONI's netem knob DPICloseConnectionForString/ForTLSSNI), rather
 than a reset or a timeout.
 """
 
-import argparse
 import socket
 import sys
 
@@ -52,22 +51,14 @@ def handle(conn, peer, names):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--listen", required=True)
-    ap.add_argument("--port", type=int, required=True)
+    ap = lc.tcp_service_args(__doc__)
     ap.add_argument("--ready")
     ap.add_argument("names", nargs="+", help="blocked names (and their subdomains)")
     args = ap.parse_args()
     lc.set_prog("closer")
     lc.exit_on_signals()
     names = [n.rstrip(".").lower() for n in args.names]
-    lsock = lc.listen_tcp(args.listen, args.port)
-    lc.log("listening on %s:%d, closing connections for %s", args.listen, args.port,
-           " ".join(names))
-    lc.announce_ready(args.ready)
-    while True:
-        conn, peer = lsock.accept()
-        lc.spawn(handle, conn, peer, names)
+    lc.serve_tcp(args, ", closing connections for " + " ".join(names), handle, names)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Like the real injected pages, the answer carries no Content-Length: the body
 ends when the proxy closes the connection.
 """
 
-import argparse
 import re
 import socket
 import sys
@@ -107,9 +106,7 @@ def handle(conn, peer, names, page):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--listen", required=True)
-    ap.add_argument("--port", type=int, required=True)
+    ap = lc.tcp_service_args(__doc__)
     ap.add_argument("--page", choices=sorted(PAGES), default="iran")
     ap.add_argument("--ready")
     ap.add_argument("names", nargs="+", help="blocked host names (and their subdomains)")
@@ -117,13 +114,8 @@ def main():
     lc.set_prog("httpblock")
     lc.exit_on_signals()
     names = [n.rstrip(".").lower() for n in args.names]
-    lsock = lc.listen_tcp(args.listen, args.port)
-    lc.log("listening on %s:%d, blocking %s with the %s page", args.listen, args.port,
-           " ".join(names), args.page)
-    lc.announce_ready(args.ready)
-    while True:
-        conn, peer = lsock.accept()
-        lc.spawn(handle, conn, peer, names, args.page)
+    lc.serve_tcp(args, ", blocking %s with the %s page" % (" ".join(names), args.page), handle,
+                 names, args.page)
 
 
 if __name__ == "__main__":

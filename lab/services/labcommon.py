@@ -6,6 +6,7 @@ announces that it is listening by creating the file given with --ready, so
 the launcher never has to guess with sleeps.
 """
 
+import argparse
 import os
 import select
 import signal
@@ -161,6 +162,27 @@ def close_quietly(*socks):
             s.close()
         except OSError:
             pass
+
+
+def tcp_service_args(doc):
+    """The argument parser of a TCP service: its description doc (the module's __doc__), with
+    --listen ADDR and --port N; the service adds its own options (and --ready) after them."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--listen", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    return ap
+
+
+def serve_tcp(args, what, handler, *hargs):
+    """Listen on args.listen:args.port, log "listening on ADDR:PORT" followed by what, create
+    the readiness file args.ready, then run handler(conn, peer, *hargs) in a thread of its own
+    for every connection. Never returns."""
+    lsock = listen_tcp(args.listen, args.port)
+    log("listening on %s:%d%s", args.listen, args.port, what)
+    announce_ready(args.ready)
+    while True:
+        conn, peer = lsock.accept()
+        spawn(handler, conn, peer, *hargs)
 
 
 def listen_tcp(addr, port, backlog=64):

@@ -17,7 +17,6 @@ destination: the client talks to the real server, untouched.  P < 1
 reproduces the intermittent attack Apple described.
 """
 
-import argparse
 import random
 import socket
 import ssl
@@ -58,9 +57,7 @@ def handle(conn, peer, args, server_ctx, upstream_ctx):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--listen", required=True)
-    ap.add_argument("--port", type=int, required=True)
+    ap = lc.tcp_service_args(__doc__)
     ap.add_argument("--cert", required=True, help="PEM chain presented to clients")
     ap.add_argument("--key", required=True)
     ap.add_argument("--name", required=True, help="SNI used upstream when the client sent none")
@@ -80,13 +77,7 @@ def main():
 
     ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(args.cert, args.key)  # fail early
     upstream_ctx = ssl.create_default_context(cafile=args.upstream_ca)
-    lsock = lc.listen_tcp(args.listen, args.port)
-    lc.log("listening on %s:%d, intercepting with probability %.2f", args.listen, args.port,
-           args.probability)
-    lc.announce_ready(args.ready)
-    while True:
-        conn, peer = lsock.accept()
-        lc.spawn(per_conn, conn, peer)
+    lc.serve_tcp(args, ", intercepting with probability %.2f" % args.probability, per_conn)
 
 
 if __name__ == "__main__":

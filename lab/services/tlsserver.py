@@ -8,7 +8,6 @@ greeting line (--banner), and is closed when the client leaves or after 10 secon
 the scenario directive `inet tls-selfsigned NAME PORT` (vigie-lab), which makes the certificate.
 """
 
-import argparse
 import ssl
 import sys
 
@@ -31,9 +30,7 @@ def handle(conn, peer, ctx, banner):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--listen", required=True)
-    ap.add_argument("--port", type=int, required=True)
+    ap = lc.tcp_service_args(__doc__)
     ap.add_argument("--cert", required=True, help="PEM certificate (self-signed)")
     ap.add_argument("--key", required=True)
     ap.add_argument("--banner", default="* OK vigie lab IMAP4rev1 service ready")
@@ -43,12 +40,7 @@ def main():
     lc.exit_on_signals()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
-    lsock = lc.listen_tcp(args.listen, args.port)
-    lc.log("listening on %s:%d", args.listen, args.port)
-    lc.announce_ready(args.ready)
-    while True:
-        conn, peer = lsock.accept()
-        lc.spawn(handle, conn, peer, ctx, args.banner)
+    lc.serve_tcp(args, "", handle, ctx, args.banner)
 
 
 if __name__ == "__main__":
