@@ -395,21 +395,30 @@ def route_echo(server, conn, path):
                                      ("Content-Length", str(len(body)))] + headers, body)
 
 
-def helper_standin(server, conn):
-    """A test helper that says the request came from the address its URL's page echoes, and
-    whose own answer names that address in a key and a header (the probe stores the control)."""
+def read_post(conn):
+    """Read one HTTP request with its Content-Length body from conn: the body (bytes), or None
+    if the peer left before the end of the head."""
     data = b""
     while b"\r\n\r\n" not in data:
         part = conn.recv(4096)
         if not part:
-            return
+            return None
         data += part
     head, rest = data.split(b"\r\n\r\n", 1)
     n = 0
     for line in head.split(b"\r\n"):
         if line.lower().startswith(b"content-length:"):
             n = int(line.split(b":", 1)[1])
-    req = json.loads(rest + recv_exact(conn, n - len(rest)))
+    return rest + recv_exact(conn, n - len(rest))
+
+
+def helper_standin(server, conn):
+    """A test helper that says the request came from the address its URL's page echoes, and
+    whose own answer names that address in a key and a header (the probe stores the control)."""
+    body = read_post(conn)
+    if body is None:
+        return
+    req = json.loads(body)
     path = "/" + req["http_request"].split("/", 3)[3]
     addr = ECHO[path][0]
     ep = ("[%s]:443" if ":" in addr else "%s:443") % addr
@@ -1511,36 +1520,19 @@ class TestRunEnd(ProbeCase):
 # a lost control (issue 14): loud, and a malformed --helper refused
 
 
-def read_post(conn):
-    """Read one HTTP request with its Content-Length body from conn; False if the peer left."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        part = conn.recv(4096)
-        if not part:
-            return False
-        data += part
-    head, rest = data.split(b"\r\n\r\n", 1)
-    n = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            n = int(line.split(b":", 1)[1])
-    recv_exact(conn, n - len(rest))
-    return True
-
-
 def garbage_helper(server, conn):
-    if read_post(conn):
+    if read_post(conn) is not None:
         conn.sendall(b"\x00\x01\x02 this is not HTTP at all\r\n\r\n")
 
 
 def status500_helper(server, conn):
-    if read_post(conn):
+    if read_post(conn) is not None:
         send_response(conn, 500, "Internal Server Error",
                       [("Content-Type", "text/plain"), ("Content-Length", "5")], b"oops\n")
 
 
 def nonjson_helper(server, conn):
-    if read_post(conn):
+    if read_post(conn) is not None:
         body = b"<html><title>not a helper</title></html>"
         send_response(conn, 200, "OK", [("Content-Type", "text/html"),
                                          ("Content-Length", str(len(body)))], body)
@@ -1549,7 +1541,7 @@ def nonjson_helper(server, conn):
 def web_only_helper(server, conn):
     """A valid THResponse without x_target: oohelperd (or an older vigie) answering the
     http_request of a tls:// target's THRequest."""
-    if read_post(conn):
+    if read_post(conn) is not None:
         body = json.dumps({"tcp_connect": {}, "tls_handshake": {}, "quic_handshake": {},
                            "http_request": {"body_length": -1, "discovered_h3_endpoint": "",
                                             "failure": "unknown_error", "title": "",
