@@ -333,6 +333,9 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     t->results = json_array();
     rc = vg__store_read(s, vg__tgt_fn, t);
     if (rc == 0) {
+        rc = vg__store_targets_window(s, f, t->results);
+    }
+    if (rc == 0) {
         json_t *next = json_null();
 
         if (t->more && t->last != NULL) {

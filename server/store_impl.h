@@ -375,6 +375,10 @@ VG_MUST_USE int vg__store_filter_valid(const struct vg_store_filter *f);
  * a provenance column (not targets, whose scope stands for it). */
 void vg__store_q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *tcol,
                          int64_t since, bool with_input, bool with_prov);
+/* Add f->window's summary ("window") to each of rows, a page of vg_store_targets results in its
+ * order (store_window.c). 0 (also without f->window) or a store error. */
+VG_MUST_USE int vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f,
+                                         json_t *rows);
 /* Opaque cursors: a JSON array as base64url (fresh string), and back (n elements, or NULL). */
 char *vg__store_cursor_encode(json_t *arr);
 json_t *vg__store_cursor_decode(const char *c, size_t n);
