@@ -196,7 +196,7 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
         hourly |= f->since % 86400 != 0 || f->until % 86400 != 0;
     }
     for (size_t r = 1; !hourly && r < vg__store_n_rollups; r++) {
-        if ((vg__store_rollups[r].dims & dims) == dims) {
+        if (vg__store_rollups[r].table != NULL && (vg__store_rollups[r].dims & dims) == dims) {
             table = vg__store_rollups[r].table;
             tcol = "day_start";
             break;
