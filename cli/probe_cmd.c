@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 #include "engine_opts.h"
 #include "probe_resume.h"
 #include "util/mem.h"
+#include "util/stats.h"
 #include "util/str.h"
 #include "vigie/vigie.h"
 
@@ -241,19 +241,6 @@ vg__probe_on_result(const struct vg_result *res, void *arg)
     }
 }
 
-/* Wilson score interval at 95% for k successes in n trials, in percent. */
-static void
-wilson(unsigned k, unsigned n, double *lo, double *hi)
-{
-    const double z = 1.959964;
-    double p = (double)k / n, z2n = z * z / n;
-    double centre = (p + z2n / 2) / (1 + z2n);
-    double half = z * sqrt(p * (1 - p) / n + z2n / (4.0 * n)) / (1 + z2n);
-
-    *lo = 100.0 * (centre - half < 0 ? 0 : centre - half);
-    *hi = 100.0 * (centre + half > 1 ? 1 : centre + half);
-}
-
 static int
 vg__probe_cmp_double(const void *a, const void *b)
 {
@@ -325,10 +312,10 @@ print_table(struct run *r)
             double lo, hi;
 
             /* Intermittent interference: the share of trials, with its uncertainty. */
-            wilson(s->count[top], s->n, &lo, &hi);
+            vg_wilson95(s->count[top], s->n, &lo, &hi);
             snprintf(verdict, sizeof(verdict), "%s %u/%u (%.0f%%, 95%% CI %.0f-%.0f%%)",
                      vg_verdict_name((enum vg_verdict)top), s->count[top], s->n,
-                     100.0 * s->count[top] / s->n, lo, hi);
+                     100.0 * s->count[top] / s->n, 100.0 * lo, 100.0 * hi);
         }
         qsort(s->runtimes, s->n, sizeof(double), vg__probe_cmp_double);
         median = s->runtimes[s->n / 2];

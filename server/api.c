@@ -33,6 +33,7 @@ enum vg__param {
     VG__P_FORMAT,
     VG__P_PROVENANCE,
     VG__P_TRUSTED,
+    VG__P_WINDOW,
     VG__P_N
 };
 
@@ -52,6 +53,7 @@ static const char *const vg__param_names[VG__P_N] = {
     "format",
     "provenance",
     "trusted",
+    "window",
 };
 
 /* Which parameters each route takes (bit per enum vg__param). */
@@ -66,7 +68,8 @@ static const unsigned vg__route_params[] = {
         VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_FORMAT),
     [VG_API_AGGREGATION] =
         VG__P_FILTER | VG__BIT(VG__P_AXIS_X) | VG__BIT(VG__P_AXIS_Y) | VG__BIT(VG__P_FORMAT),
-    [VG_API_TARGETS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_FORMAT),
+    [VG_API_TARGETS] = VG__P_FILTER | VG__P_PAGING | VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_FORMAT) |
+                       VG__BIT(VG__P_WINDOW),
     [VG_API_CERTIFICATES] = (VG__P_FILTER & ~VG__BIT(VG__P_VERDICT) & ~VG__BIT(VG__P_DOMAIN)) |
                             VG__BIT(VG__P_LIMIT) | VG__BIT(VG__P_INPUT),
 };
@@ -260,6 +263,17 @@ vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, 
             return VG_EINVAL;
         }
         q->f.trusted = strcmp(v, "true") == 0;
+        return 0;
+    case VG__P_WINDOW:
+        q->f.window = strcmp(v, "1h") == 0    ? 3600
+                      : strcmp(v, "24h") == 0 ? 86400
+                      : strcmp(v, "7d") == 0  ? 7 * 86400
+                      : strcmp(v, "30d") == 0 ? 30 * 86400
+                                              : 0;
+        if (q->f.window == 0) {
+            snprintf(err, errlen, "window must be 1h, 24h, 7d or 30d");
+            return VG_EINVAL;
+        }
         return 0;
     case VG__P_N:
         break;
@@ -579,7 +593,8 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
         *type = "text/csv; charset=utf-8";
         return 0;
     }
-    *body = json_dumps(res, JSON_COMPACT);
+    /* shares and intervals (window=) as 0.2993, not 0.29929999999999998 */
+    *body = json_dumps(res, JSON_COMPACT | (q->f.window > 0 ? JSON_REAL_PRECISION(4) : 0));
     json_decref(res);
     if (*body == NULL) {
         snprintf(err, errlen, "cannot serialise the result");

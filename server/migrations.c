@@ -239,6 +239,33 @@ static const struct vg__mig_stmt vg__v4[] = {
      NULL, NULL},
 };
 
+/*
+ * Version 5: counts per target (input) x network x hour x verdict x provenance, kept at ingest
+ * and by reanalysis like the other count tables, for the state of each target over a window
+ * (vg_store_targets' window, store_window.c): a page of targets reads its own rows by primary
+ * key instead of every measurement of the window. Filled from the measurements.
+ */
+static const struct vg__mig_stmt vg__v5[] = {
+    {"CREATE TABLE agg_target_hourly ("
+     " input {text} NOT NULL,"
+     " probe_cc {text} NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " hour_start BIGINT NOT NULL,"
+     " x_verdict {text} NOT NULL,"
+     " provenance {text} NOT NULL,"
+     " n BIGINT NOT NULL,"
+     " PRIMARY KEY (input, probe_cc, probe_asn, hour_start, x_verdict, provenance))"
+     " {without_rowid}",
+     NULL, NULL},
+    {"INSERT INTO agg_target_hourly (input, probe_cc, probe_asn, hour_start, x_verdict,"
+     " provenance, n)"
+     " SELECT input, probe_cc, probe_asn, measurement_start_time - measurement_start_time % 3600,"
+     " x_verdict, provenance, COUNT(*) FROM measurements WHERE input IS NOT NULL"
+     " GROUP BY 1, 2, 3, 4, 5, 6",
+     NULL, NULL},
+    {NULL, NULL, "ALTER TABLE agg_target_hourly SET (fillfactor = 80)"},
+};
+
 #define VG__STMTS(a) a, sizeof(a) / sizeof(a[0])
 
 const struct vg__migration vg__migrations[] = {
@@ -249,6 +276,7 @@ const struct vg__migration vg__migrations[] = {
      VG__STMTS(vg__v3), true, VG__STMTS(vg__v3_post)},
     {4, "analyser of each verdict and its evidence; reanalysis progress", VG__STMTS(vg__v4), false,
      NULL, 0},
+    {5, "hourly counts per target and network", VG__STMTS(vg__v5), false, NULL, 0},
 };
 const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
 

@@ -58,7 +58,8 @@ void vg_store_last_error(struct vg_store *s, char *buf, size_t cap);
 #define VG_STORE_INPUT_MAX    VG_REC_INPUT_MAX           /* input (a URL): VG_URL_MAX */
 #define VG_STORE_NAME_MAX     VG_REC_NAME_MAX     /* 64: test_name, software_*, x_cause, blocking */
 #define VG_STORE_IDEM_MAX     (VG_REC_ID_MAX + 3) /* idempotency key buffer (136), NUL included */
-#define VG_STORE_PAGE_MAX     1000 /* rows per vg_store_list / vg_store_targets page */
+#define VG_STORE_PAGE_MAX     1000          /* rows per vg_store_list / vg_store_targets page */
+#define VG_STORE_WINDOW_MAX   (366 * 86400) /* longest vg_store_filter.window (seconds) */
 #define VG_STORE_PROV_MAX     64   /* a provenance: a credential name, [A-Za-z0-9_.-]{1,64} */
 #define VG_STORE_ANALYZER_MAX 64   /* x_analyzer: "probe" or an analyser's version */
 #define VG_STORE_EVIDENCE_MAX 1023 /* x_evidence kept in the row (vg_analysis.evidence) */
@@ -342,6 +343,8 @@ struct vg_store_filter {
     const char *provenance; /* exact provenance (a credential name or VG_STORE_ANONYMOUS) */
     bool trusted;           /* only what was uploaded with a credential (not VG_STORE_ANONYMOUS);
                                with provenance VG_STORE_ANONYMOUS: VG_EINVAL */
+    int64_t window;         /* vg_store_targets: seconds of each row's "window" summary ending
+                               now (1 to VG_STORE_WINDOW_MAX); 0: no summary */
 };
 
 /*
@@ -405,6 +408,13 @@ VG_MUST_USE int vg_store_aggregate(struct vg_store *s, const struct vg_store_fil
  *    "next_cursor": string or null}
  * A measurement that arrives late (older than the latest one) can only make "since" later than
  * the truth, never earlier (docs/storage.md).
+ * With f->window, each row also has "window": the verdicts of that target x network in the last
+ * f->window seconds (the same scope), counted from the measurements (store_window.c):
+ *   {"seconds", "since" (time), "total", "verdicts": {VERDICT: {"n", "share", "ci_low",
+ *    "ci_high"}, ... every verdict}, "interference": {same, blocked + intercepted},
+ *    "first_interference", "last_interference" (time or null), "intermittent" (bool: both
+ *    interference and accessible)}
+ * Shares and the Wilson 95% interval bounds are fractions (util/stats.h).
  */
 VG_MUST_USE int vg_store_targets(struct vg_store *s, const struct vg_store_filter *f,
                                  const char *cursor, unsigned limit, json_t **out);

@@ -196,7 +196,7 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
         hourly |= f->since % 86400 != 0 || f->until % 86400 != 0;
     }
     for (size_t r = 1; !hourly && r < vg__store_n_rollups; r++) {
-        if ((vg__store_rollups[r].dims & dims) == dims) {
+        if (vg__store_rollups[r].table != NULL && (vg__store_rollups[r].dims & dims) == dims) {
             table = vg__store_rollups[r].table;
             tcol = "day_start";
             break;
@@ -332,6 +332,9 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     vg__store_q_param(&t->q, " LIMIT ", vg__store_int((int64_t)t->limit + 1), "");
     t->results = json_array();
     rc = vg__store_read(s, vg__tgt_fn, t);
+    if (rc == 0) {
+        rc = vg__store_targets_window(s, f, t->results);
+    }
     if (rc == 0) {
         json_t *next = json_null();
 

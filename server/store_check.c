@@ -52,7 +52,17 @@ static const struct {
     {"aggregate rows with a count below 1",
      "SELECT (SELECT COUNT(*) FROM agg_hourly WHERE n < 1) + (SELECT COUNT(*) FROM"
      " agg_daily_domain WHERE n < 1) + (SELECT COUNT(*) FROM agg_daily_net WHERE n < 1) +"
-     " (SELECT COUNT(*) FROM agg_daily_cc_domain WHERE n < 1), 0"},
+     " (SELECT COUNT(*) FROM agg_daily_cc_domain WHERE n < 1) + (SELECT COUNT(*) FROM"
+     " agg_target_hourly WHERE n < 1), 0"},
+    {"per-target aggregate that disagrees with the measurements",
+     "SELECT (SELECT COUNT(*) FROM (SELECT input, probe_cc, probe_asn,"
+     " measurement_start_time - measurement_start_time % 3600, x_verdict, provenance, COUNT(*)"
+     " FROM measurements WHERE input IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6 EXCEPT SELECT input,"
+     " probe_cc, probe_asn, hour_start, x_verdict, provenance, n FROM agg_target_hourly) AS d) +"
+     " (SELECT COUNT(*) FROM (SELECT input, probe_cc, probe_asn, hour_start, x_verdict,"
+     " provenance, n FROM agg_target_hourly EXCEPT SELECT input, probe_cc, probe_asn,"
+     " measurement_start_time - measurement_start_time % 3600, x_verdict, provenance, COUNT(*)"
+     " FROM measurements WHERE input IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6) AS e), 0"},
     {"daily per-domain aggregate differs from the hourly one",
      "SELECT COUNT(*), 0 FROM (SELECT hour_start - hour_start % 86400, domain, x_verdict,"
      " provenance, CAST(SUM(n) AS BIGINT) FROM agg_hourly GROUP BY 1, 2, 3, 4 EXCEPT SELECT"

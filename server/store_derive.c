@@ -98,6 +98,12 @@ static const struct vg__wsql {
                              " ON CONFLICT (probe_cc, day_start, domain, x_verdict, provenance)"
                              " DO UPDATE SET n = agg_daily_cc_domain.n + excluded.n",
                              6},
+    [VG__W_AGG_TARGET] = {"INSERT INTO agg_target_hourly (hour_start, input, probe_cc, probe_asn,"
+                          " x_verdict, provenance, n) VALUES ",
+                          "($1, $2, $3, $4, $5, $6, $7)",
+                          " ON CONFLICT (input, probe_cc, probe_asn, hour_start, x_verdict,"
+                          " provenance) DO UPDATE SET n = agg_target_hourly.n + excluded.n",
+                          7},
     [VG__W_TARGET] = {"INSERT INTO targets (scope, input, probe_cc, probe_asn, domain, x_verdict,"
                       " x_cause, since_time, last_time, brk_time, last_uid) VALUES ",
                       "($1, $2, $3, $4, $5, $6, $7, $8, $8, NULL, $9)", vg__sql_target_tail,
@@ -181,6 +187,8 @@ const struct vg__rollup vg__store_rollups[] = {
     {VG__W_AGG_NET, 86400, VG__DIM_CC | VG__DIM_ASN, "agg_daily_net"},
     {VG__W_AGG_DOMAIN, 86400, VG__DIM_DOMAIN, "agg_daily_domain"},
     {VG__W_AGG_CC_DOMAIN, 86400, VG__DIM_CC | VG__DIM_DOMAIN, "agg_daily_cc_domain"},
+    /* per target x network (the window of vg_store_targets): never an aggregation's table */
+    {VG__W_AGG_TARGET, 3600, VG__DIM_INPUT | VG__DIM_CC | VG__DIM_ASN, NULL},
 };
 const size_t vg__store_n_rollups = sizeof(vg__store_rollups) / sizeof(vg__store_rollups[0]);
 
@@ -199,6 +207,9 @@ vg__cmp_agg(const void *a, const void *b)
 
     if (x->t != y->t) {
         return x->t < y->t ? -1 : 1;
+    }
+    if ((x->dims & VG__DIM_INPUT) && (c = strcmp(x->m->input, y->m->input)) != 0) {
+        return c;
     }
     if ((x->dims & VG__DIM_DOMAIN) && (c = strcmp(x->m->domain, y->m->domain)) != 0) {
         return c;
@@ -223,7 +234,7 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
     size_t na = 0, k = 0, np = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (w[i].is_new) {
+        if (w[i].is_new && (w[i].m->has_input || !(r->dims & VG__DIM_INPUT))) {
             ak[na++] = (struct vg__aggkey){w[i].m->start_time - w[i].m->start_time % r->period,
                                            w[i].m, r->dims, 1};
         }
@@ -237,6 +248,9 @@ vg__rollup(struct vg_store *s, const struct vg__rollup *r, struct vg__wrow *w, s
             continue;
         }
         p[np++] = vg__store_int(ak[i].t);
+        if (r->dims & VG__DIM_INPUT) {
+            p[np++] = vg__store_text(m->input);
+        }
         if (r->dims & VG__DIM_DOMAIN) {
             p[np++] = vg__store_text(m->domain);
         }
@@ -265,6 +279,9 @@ static const char *const vg__sql_agg_zero[] = {
                          " x_verdict = $3 AND provenance = $4 AND n <= 0",
     [VG__W_AGG_CC_DOMAIN] = "DELETE FROM agg_daily_cc_domain WHERE day_start = $1 AND domain = $2"
                             " AND probe_cc = $3 AND x_verdict = $4 AND provenance = $5 AND n <= 0",
+    [VG__W_AGG_TARGET] = "DELETE FROM agg_target_hourly WHERE hour_start = $1 AND input = $2 AND"
+                         " probe_cc = $3 AND probe_asn = $4 AND x_verdict = $5 AND provenance = $6"
+                         " AND n <= 0",
 };
 
 /* One count table's deltas: merged per key, upserted in key order, emptied rows deleted. */
@@ -276,8 +293,10 @@ vg__rollup_deltas(struct vg_store *s, const struct vg__rollup *r,
     size_t na = 0, np = 0, nz = 0, k = 0, width = 0;
 
     for (size_t i = 0; i < n; i++) {
-        ak[na++] = (struct vg__aggkey){m[i]->start_time - m[i]->start_time % r->period, m[i],
-                                       r->dims, delta[i]};
+        if (m[i]->has_input || !(r->dims & VG__DIM_INPUT)) {
+            ak[na++] = (struct vg__aggkey){m[i]->start_time - m[i]->start_time % r->period, m[i],
+                                           r->dims, delta[i]};
+        }
     }
     qsort(ak, na, sizeof(*ak), vg__cmp_agg);
     for (size_t i = 0, j; i < na; i = j) {
@@ -293,6 +312,9 @@ vg__rollup_deltas(struct vg_store *s, const struct vg__rollup *r,
             continue;
         }
         p[np++] = vg__store_int(t);
+        if (r->dims & VG__DIM_INPUT) {
+            p[np++] = vg__store_text(x->input);
+        }
         if (r->dims & VG__DIM_DOMAIN) {
             p[np++] = vg__store_text(x->domain);
         }

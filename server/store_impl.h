@@ -140,7 +140,7 @@ int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, i
 #define VG__TARGET_COLS      9  /* parameters of a latest-state row (vg__wsql[VG__W_TARGET]) */
 #define VG__SCOPES_MAX       3  /* latest states a measurement updates: all, trusted, its own */
 #define VG__QUERY_MAX_PARAMS 16 /* parameters of a dynamic query (struct vg__query) */
-#define VG__N_WSQL           6  /* ingest statements (store_derive.c) */
+#define VG__N_WSQL           7  /* ingest statements (store_derive.c) */
 #define VG__N_CHUNKS         4  /* row counts each is prepared for (store_derive.c) */
 
 /* The ingest statements (store_derive.c vg__wsql), by what they write. */
@@ -150,6 +150,7 @@ enum {
     VG__W_AGG_NET,
     VG__W_AGG_DOMAIN,
     VG__W_AGG_CC_DOMAIN,
+    VG__W_AGG_TARGET,
     VG__W_TARGET,
     VG__N_W
 };
@@ -335,10 +336,12 @@ enum {
     VG__DIM_DOMAIN = 1,
     VG__DIM_CC = 2,
     VG__DIM_ASN = 4,
+    VG__DIM_INPUT = 8, /* per target: only measurements with an input count */
 };
 
 struct vg__rollup {
-    int wsql; /* upsert: (time, [domain], [probe_cc], [probe_asn], x_verdict, n) */
+    int wsql; /* upsert: (time, [input], [domain], [probe_cc], [probe_asn], x_verdict, provenance,
+                 n) */
     int64_t period;
     unsigned dims;
     const char *table; /* daily tables, smallest first, for vg_store_aggregate */
@@ -375,6 +378,10 @@ VG_MUST_USE int vg__store_filter_valid(const struct vg_store_filter *f);
  * a provenance column (not targets, whose scope stands for it). */
 void vg__store_q_filters(struct vg__query *q, const struct vg_store_filter *f, const char *tcol,
                          int64_t since, bool with_input, bool with_prov);
+/* Add f->window's summary ("window") to each of rows, a page of vg_store_targets results in its
+ * order (store_window.c). 0 (also without f->window) or a store error. */
+VG_MUST_USE int vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f,
+                                         json_t *rows);
 /* Opaque cursors: a JSON array as base64url (fresh string), and back (n elements, or NULL). */
 char *vg__store_cursor_encode(json_t *arr);
 json_t *vg__store_cursor_decode(const char *c, size_t n);

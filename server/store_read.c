@@ -270,6 +270,7 @@ vg__store_filter_valid(const struct vg_store_filter *f)
     VG_ENSURE(f->probe_cc == NULL || strlen(f->probe_cc) == 2, VG_EINVAL);
     VG_ENSURE(f->x_verdict == NULL || vg__store_verdict_ok(f->x_verdict), VG_EINVAL);
     VG_ENSURE(f->since >= 0 && f->until >= 0, VG_EINVAL);
+    VG_ENSURE(f->window >= 0 && f->window <= VG_STORE_WINDOW_MAX, VG_EINVAL);
     VG_ENSURE(f->provenance == NULL || vg_store_provenance_ok(f->provenance), VG_EINVAL);
     VG_ENSURE(!f->trusted || f->provenance == NULL ||
                   strcmp(f->provenance, VG_STORE_ANONYMOUS) != 0,

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeSeed, XSS, XSS_INPUT } from './seed.mjs';
+import { makeSeed, makeDemoSeed, XSS, XSS_INPUT } from './seed.mjs';
 
 const nodeModules = path.resolve(process.env.VG_NODE_MODULES || 'web/node_modules');
 const { chromium } = createRequire(path.join(nodeModules, 'noop.js'))('playwright-core');
@@ -29,6 +29,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 let tmp;
 let server;
 let tokenServer; // vigie serve --upload-tokens (the source's server-side part)
+let demoServer; // vigie serve over the demo's run (state over a window, history per URL)
 let base;
 let context;
 let seed;
@@ -145,6 +146,7 @@ after(async () => {
   if (context) await context.close();
   if (server) server.p.kill('SIGTERM');
   if (tokenServer) tokenServer.p.kill('SIGTERM');
+  if (demoServer) demoServer.p.kill('SIGTERM');
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -572,6 +574,96 @@ test('measurement page: no -1 in the control panel, no HTTP section for dns://',
     await page.waitForSelector('[data-testid=evidence]');
     await check();
   }
+  await assertClean(page);
+  await page.close();
+});
+
+// ---- state over a window and history per URL (issue 15) ----------------------------------------
+// Its own serve over the demo's run (seed.mjs makeDemoSeed): iCloud intercepted in 5 of 14
+// trials of the last half hour, the last one accessible; Facebook's https:// and http:// with
+// different fates.
+async function demoBase() {
+  if (!demoServer) {
+    demoServer = await startServer([], 'demo.db');
+    await upload(makeDemoSeed(new Date()), demoServer.url);
+  }
+  return demoServer.url;
+}
+
+test('overview: the intermittent iCloud interception comes first, with its share, although its last trial was accessible', { skip: serverSide ? false : 'runs its own vigie serve' }, async () => {
+  const dbase = await demoBase();
+  const page = await newPage(undefined, dbase);
+  await page.goto(dbase);
+  await page.waitForSelector('[data-testid=targets] tbody tr');
+  const rows = await page.$$eval('[data-testid=targets] tbody tr', (trs) => trs.map((tr) => ({
+    verdict: tr.dataset.verdict, latest: tr.dataset.latest, intermittent: tr.dataset.intermittent || null, text: tr.textContent,
+  })));
+  assert.equal(rows.length, 4);
+  assert.match(rows[0].text, /https:\/\/www\.icloud\.com\//, 'iCloud is the first row');
+  assert.equal(rows[0].verdict, 'intercepted');
+  assert.equal(rows[0].latest, 'accessible', 'whatever its last trial said');
+  assert.equal(rows[0].intermittent, 'true');
+  assert.match(rows[0].text, /intercepted 5\/14 \(36%, 95% CI 16-61%\)/);
+  assert.match(rows[0].text, /intermittent/);
+  assert.match(rows[0].text, /latest: accessible/);
+  // Facebook over https: blocked 4 times, intercepted once, accessible since.
+  const fbs = rows.find((r) => r.text.includes('https://www.facebook.com/'));
+  assert.equal(fbs.verdict, 'blocked');
+  assert.equal(fbs.intermittent, 'true');
+  assert.match(fbs.text, /blocked 4\/14/);
+  assert.equal(rows[rows.length - 1].verdict, 'accessible');
+  assert.match(rows[rows.length - 1].text, /example\.org/);
+  // The window is a choice kept in the URL: the last hour holds the same run.
+  await page.selectOption('#f-window', '1h');
+  await page.waitForFunction(() => location.hash.includes('window=1h'));
+  await page.waitForSelector('[data-testid=targets] tbody tr');
+  assert.match(await page.$eval('[data-testid=targets] tbody tr', (tr) => tr.textContent), /intercepted 5\/14[\s\S]*https:\/\/www\.icloud\.com\//);
+  // Per-URL sparklines: iCloud's row has 14 days, its interference today.
+  await page.goto(dbase);
+  await page.waitForFunction(() => [...document.querySelectorAll('.spark')].length === 4 &&
+    [...document.querySelectorAll('.spark')].every((s) => s.querySelector('canvas')));
+  await shot(page, 'overview-window');
+  // The API says the same (docs/api.md).
+  const api = await (await fetch(`${dbase}api/v1/targets?window=24h&input=${encodeURIComponent('https://www.icloud.com/')}`)).json();
+  const w = api.results[0].window;
+  assert.equal(api.results[0].x_verdict, 'accessible');
+  assert.deepEqual([w.total, w.verdicts.intercepted.n, w.intermittent], [14, 5, true]);
+  await assertClean(page);
+  await page.close();
+});
+
+test('target pages: http:// and https:// of one site each show their own history; the domain view on demand', { skip: serverSide ? false : 'runs its own vigie serve' }, async () => {
+  const dbase = await demoBase();
+  const page = await newPage(undefined, dbase);
+  const open = async (input, extra = '') => {
+    await page.goto(`${dbase}#/target?input=${encodeURIComponent(input)}${extra}`);
+    await page.waitForSelector('[data-testid=grid] tbody tr');
+    await page.waitForSelector('[data-testid=timeseries] canvas');
+    return {
+      scope: await page.$eval('[data-testid=history-scope]', (el) => el.textContent),
+      cells: await page.$$eval('[data-testid=grid] tbody td[data-verdict]', (tds) => tds.map((td) => `${td.dataset.verdict} ${td.title}`)),
+      listed: await page.$$eval('[data-testid=measurements] tbody tr', (trs) => trs.map((tr) => tr.dataset.verdict)),
+    };
+  };
+  const http = await open('http://www.facebook.com/');
+  assert.match(http.scope, /^This URL only/);
+  assert.match(http.scope, /14 measurements/);
+  assert.ok(http.cells.length > 0);
+  assert.ok(http.cells.every((c) => !c.includes('intercepted')), `never intercepted: ${http.cells}`);
+  assert.equal(http.listed.length, 14);
+  assert.ok(!http.listed.includes('intercepted'));
+  await shot(page, 'target-http-url');
+  const https = await open('https://www.facebook.com/');
+  assert.match(https.scope, /14 measurements/);
+  assert.ok(https.cells.some((c) => c.startsWith('intercepted') && /1 intercepted/.test(c)), `${https.cells}`);
+  assert.ok(https.listed.includes('intercepted'));
+  await shot(page, 'target-https-url');
+  // The domain view is an explicit choice: both URLs together, said so.
+  const domain = await open('http://www.facebook.com/', '&by=domain');
+  assert.match(domain.scope, /^All URLs of www\.facebook\.com/);
+  assert.match(domain.scope, /28 measurements/);
+  assert.ok(domain.cells.some((c) => c.startsWith('intercepted')));
+  assert.equal(await page.$eval('[data-testid=by] [data-by=domain]', (a) => a.getAttribute('aria-pressed')), 'true');
   await assertClean(page);
   await page.close();
 });

@@ -105,6 +105,52 @@ export function makeSeed(now = new Date()) {
   return out;
 }
 
+// The demo's run (scripts/demo) as its database holds it: one network (the lab's ZZ AS0), every
+// URL measured once per scenario a few minutes apart (none, dns-bogon, dns-inject, tcp-drop,
+// tls-sni-rst, http-blockpage, tls-mitm-selfsigned, tls-mitm-rogue-ca), then six trials of
+// tls-mitm-intermittent, where iCloud is intercepted in 4 of 6 and the last trial is accessible.
+// https://www.facebook.com/ is blocked four times and intercepted once (rogue CA); its http://
+// twin is blocked three times and never intercepted: two targets of one domain, two histories.
+export const DEMO_NET = { cc: 'ZZ', asn: 'AS0' };
+export const DEMO_INTERMITTENT = ['tls.mitm', 'accessible', 'tls.mitm', 'tls.mitm', 'tls.mitm', 'accessible'];
+
+export function makeDemoSeed(now = new Date()) {
+  const cap = loadCaptures();
+  const fbs = 'https://www.facebook.com/';
+  const fb = 'http://www.facebook.com/';
+  const icloud = 'https://www.icloud.com/';
+  const org = 'https://www.example.org/';
+  const scenarios = [
+    {},
+    { [fbs]: 'dns.injected', [fb]: 'http.blockpage' },
+    { [fbs]: 'dns.injected', [fb]: 'http.blockpage' },
+    { [fbs]: 'tls.reset' },
+    { [fbs]: 'tls.reset' },
+    { [fb]: 'http.blockpage' },
+    { [icloud]: 'tls.mitm' },
+    { [fbs]: 'rogue-ca' },
+    ...DEMO_INTERMITTENT.map((c) => ({ [icloud]: c })),
+  ];
+  const out = [];
+  const start = now.getTime() - (scenarios.length + 1) * 120000;
+  scenarios.forEach((sc, i) => {
+    [org, fbs, icloud, fb].forEach((input, k) => {
+      const which = sc[input] || 'accessible';
+      let m;
+      if (which === 'rogue-ca') {
+        // no capture of Facebook intercepted: iCloud's interception, retargeted
+        m = structuredClone(cap[`${icloud} tls.mitm`]);
+        m.input = input;
+      } else {
+        m = cap[`${input} ${which}`];
+      }
+      if (!m) throw new Error(`no capture for ${input} ${which}`);
+      out.push(copy(m, new Date(start + i * 120000 + k * 1000), DEMO_NET));
+    });
+  });
+  return out;
+}
+
 // The Facebook block page measurement with markup in every string a censor controls.
 export function xssSeed(cap, t) {
   const m = copy(cap['http://www.facebook.com/ http.blockpage'], t, NETWORKS[0]);

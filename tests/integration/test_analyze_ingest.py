@@ -250,6 +250,11 @@ def make_stale(db, where, verdict="blocked"):
         "INSERT INTO agg_daily_cc_domain (day_start, domain, probe_cc, x_verdict, provenance, n)"
         " SELECT hour_start - hour_start % 86400, domain, probe_cc, x_verdict, provenance, SUM(n)"
         " FROM agg_hourly GROUP BY 1, 2, 3, 4, 5",
+        "DELETE FROM agg_target_hourly",
+        "INSERT INTO agg_target_hourly (input, probe_cc, probe_asn, hour_start, x_verdict,"
+        " provenance, n) SELECT input, probe_cc, probe_asn,"
+        " measurement_start_time - measurement_start_time % 3600, x_verdict, provenance, COUNT(*)"
+        " FROM measurements WHERE input IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6",
         # every target's latest state again, from the measurements (exact, as migration 3)
         "UPDATE targets SET"
         " last_uid = (SELECT m.measurement_uid FROM measurements m WHERE m.input = targets.input"

@@ -12,6 +12,7 @@ PostgreSQL database) never see each other's rows. Waits are bounded; nothing ass
 
     python3 tests/integration/test_serve.py --vigie build/vigie [--pg] [unittest options]
 """
+import calendar
 import copy
 import csv
 import gzip
@@ -778,6 +779,83 @@ class TestQueries(unittest.TestCase):
             self.assertEqual(data.decode(), ",".join(header) + "\r\n")
             status, _, j = c.get_json("/api/v1/%s?%s" % (route, qs(dict(q, format="xml"))))
             self.assertEqual(status, 400, j)
+
+
+    def test_targets_window(self):
+        """window=: the verdicts of each target x network over the last hour / day / week /
+        month, with shares, Wilson intervals, first and last interference, intermittency."""
+        c, asn = col(), next_asn()
+        tag = uuid.uuid4().hex[:8]
+        https, http = "https://win-%s.example/" % tag, "http://win-%s.example/" % tag
+        now = int(time.time())
+
+        def at(ago):
+            return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - ago))
+
+        def near_hour(got, ago, window):
+            """first/last interference are to the hour: the start of the hour of now - ago, or
+            the window's start (now - window, by the server's clock: a few seconds apart)."""
+            t = calendar.timegm(time.strptime(got, "%Y-%m-%dT%H:%M:%SZ"))
+            want = max(now - ago - (now - ago) % 3600, now - window)
+            self.assertLessEqual(abs(t - want), 5, (got, ago, window))
+        # https: intercepted in 4 of the last 8 trials (the latest accessible), blocked twice
+        # two days ago; http: accessible throughout.
+        ms = [variant(asn, "CN", https, "accessible" if i % 2 else "intercepted",
+                      at(60 * (8 - i) - 30)) for i in range(8)]
+        ms += [variant(asn, "CN", https, "blocked", at(2 * 86400 + k)) for k in range(2)]
+        ms += [variant(asn, "CN", http, "accessible", at(60 * k + 5)) for k in range(3)]
+        status, _, j = c.bulk(ms)
+        self.assertEqual(j["accepted"], len(ms), j)
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn}))
+        self.assertNotIn("window", j["results"][0])
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "window": "1h"}))
+        self.assertEqual(status, 200, j)
+        got = {x["input"]: x for x in j["results"]}
+        self.assertEqual(set(got), {https, http})
+        w = got[https]["window"]
+        self.assertEqual(got[https]["x_verdict"], "accessible")
+        self.assertEqual(w["seconds"], 3600)
+        self.assertEqual(w["total"], 8)
+        self.assertEqual(w["verdicts"]["intercepted"]["n"], 4)
+        self.assertEqual(w["verdicts"]["intercepted"]["share"], 0.5)
+        # Wilson 95%: 4/8 -> 21.5%-78.5%
+        self.assertEqual((w["verdicts"]["intercepted"]["ci_low"],
+                          w["verdicts"]["intercepted"]["ci_high"]), (0.2152, 0.7848))
+        self.assertEqual(w["verdicts"]["blocked"]["n"], 0)
+        self.assertEqual(w["interference"]["n"], 4)
+        self.assertTrue(w["intermittent"])
+        near_hour(w["first_interference"], 60 * 8 - 30, 3600)
+        near_hour(w["last_interference"], 60 * 2 - 30, 3600)
+        h = got[http]["window"]
+        self.assertEqual((h["total"], h["interference"]["n"], h["intermittent"]), (3, 0, False))
+        self.assertIsNone(h["first_interference"])
+        self.assertEqual(h["verdicts"]["accessible"]["share"], 1)
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "window": "7d",
+                                                           "input": https}))
+        w = j["results"][0]["window"]
+        self.assertEqual((w["total"], w["verdicts"]["blocked"]["n"], w["interference"]["n"]),
+                         (10, 2, 6))
+        near_hour(w["first_interference"], 2 * 86400 + 1, 7 * 86400)
+        near_hour(w["last_interference"], 60 * 2 - 30, 7 * 86400)
+        # a domain's page: its http:// and https:// inputs sort apart (two ranges are read)
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"domain": "win-%s.example" % tag,
+                                                           "window": "1h"}))
+        self.assertEqual({x["input"]: x["window"]["total"] for x in j["results"]},
+                         {https: 8, http: 3})
+        # paging: each page has its own rows' windows
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "window": "24h",
+                                                           "limit": 1}))
+        status, _, j2 = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "window": "24h",
+                                                            "limit": 1,
+                                                            "cursor": j["next_cursor"]}))
+        self.assertEqual([j["results"][0]["window"]["total"], j2["results"][0]["window"]["total"]],
+                         [3, 8])
+        for bad in ("2h", "24H", "0", "1d"):
+            status, _, j = c.get_json("/api/v1/targets?" + qs({"window": bad}))
+            self.assertEqual(status, 400, j)
+            self.assertIn("window must be", j["error"])
+        status, _, j = c.get_json("/api/v1/measurements?window=24h")
+        self.assertEqual(status, 400, j)
 
 
 class TestBulk(unittest.TestCase):

@@ -51,6 +51,7 @@ export async function getAll(path, params, maxPages = 20, limit = 1000) {
 
 export const targets = (params) => getAll('/api/v1/targets', { ...params, ...sourceParams() });
 export const measurements = (params) => get('/api/v1/measurements', { ...params, ...sourceParams() });
+export const measurementsAll = (params, maxPages) => getAll('/api/v1/measurements', { ...params, ...sourceParams() }, maxPages);
 export const aggregation = (params) => get('/api/v1/aggregation', { ...params, ...sourceParams() });
 export const certificates = (params) => get('/api/v1/certificates', { ...params, ...sourceParams() });
 export const measurement = (uid) => get(`/api/v1/measurement/${encodeURIComponent(uid)}`);

@@ -8,7 +8,7 @@ const ALLOWED_ATTRS = new Set([
   'class', 'id', 'title', 'href', 'datetime', 'role', 'type', 'value', 'name', 'for',
   'placeholder', 'colspan', 'rowspan', 'scope', 'tabindex', 'target', 'rel', 'hidden',
   'aria-label', 'aria-live', 'aria-current', 'aria-hidden', 'aria-pressed', 'aria-sort',
-  'data-label', 'data-verdict', 'data-testid', 'checked', 'selected', 'list', 'autocomplete',
+  'data-label', 'data-verdict', 'data-testid', 'data-latest', 'data-intermittent', 'data-state', 'data-by', 'checked', 'selected', 'list', 'autocomplete',
   'inputmode', 'spellcheck',
 ]);
 

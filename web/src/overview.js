@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT
-// overview.js - every target (input URL) on every network with its latest verdict, since when it
-// holds, and a sparkline of the last 14 days; interference first. Filters: verdict, domain,
-// network, time range (the latest measurement's time), all kept in the URL; the source (trusted
-// sources only, one credential) is the header's (source.js) and applies to every query.
+// overview.js - every target (input URL) on every network with its state over a window (default
+// the last 24 hours: the interference seen in it with its share and 95% interval, whatever the
+// last trial said; "intermittent" when access was seen too), its latest verdict and since when it
+// holds, and a sparkline of the URL's last 14 days (by=domain: its domain's). Ranked by the
+// state's severity, then the share of interference, then its recency (stats.js). Filters:
+// verdict (the state's), domain, network, time range (the latest measurement's time), window,
+// all kept in the URL; the source (trusted sources only, one credential) is the header's
+// (source.js) and applies to every query.
 
 import * as api from './api.js';
 import { h, append, clear } from './dom.js';
 import { link, targetLink, measurementLink, networkKey } from './links.js';
-import { VERDICTS, INFO, badge, rank, isVerdict } from './verdicts.js';
+import { VERDICTS, INFO, badge, isVerdict } from './verdicts.js';
 import { timeEl, parseUtc, ago, isoDay, apiTime } from './time.js';
 import { sparkline } from './charts.js';
 import { sourceWords } from './source.js';
 import { certsLink, hasCerts } from './certs.js';
+import { byDay } from './history.js';
+import { WINDOWS, DEFAULT_WINDOW, windowState, compareStates, shareText } from './stats.js';
 
 export const RANGES = {
   '1d': { label: 'last 24 hours', seconds: 86400 },
@@ -20,7 +26,9 @@ export const RANGES = {
   all: { label: 'all time', seconds: 0 },
 };
 const SPARK_DAYS = 14;
-const SPARK_MAX_NETWORKS = 30; // one aggregation query per network
+const SPARK_MAX_NETWORKS = 30; // by=domain: one aggregation query per network
+const SPARK_MAX_ROWS = 100; // per URL: one measurements query per row, SPARK_PARALLEL at a time
+const SPARK_PARALLEL = 6;
 
 function readFilters(params) {
   const verdicts = (params.get('verdict') || '').split(',').filter(isVerdict);
@@ -30,6 +38,8 @@ function readFilters(params) {
     domain: (params.get('domain') || '').trim().toLowerCase(),
     network: params.get('network') || '',
     range,
+    window: WINDOWS[params.get('window')] ? params.get('window') : DEFAULT_WINDOW,
+    by: params.get('by') === 'domain' ? 'domain' : '',
   };
 }
 
@@ -40,14 +50,42 @@ function filterLink(f, change) {
     domain: g.domain,
     network: g.network,
     range: g.range === '7d' ? '' : g.range,
+    window: g.window === DEFAULT_WINDOW ? '' : g.window,
+    by: g.by,
   });
+}
+
+function sparkSince() {
+  // SPARK_DAYS buckets ending with today (UTC).
+  const since = new Date(Date.now() - (SPARK_DAYS - 1) * 86400 * 1000);
+  since.setUTCHours(0, 0, 0, 0);
+  return since;
+}
+
+// Daily verdict counts of each row's URL on its network: {day: {...}} per row (null past
+// SPARK_MAX_ROWS), from its measurements.
+async function sparkDataUrl(rows, since) {
+  const out = new Array(rows.length).fill(null);
+  let next = 0;
+  const worker = async () => {
+    while (next < Math.min(rows.length, SPARK_MAX_ROWS)) {
+      const i = next++;
+      const r = rows[i];
+      const { results } = await api.measurementsAll({
+        input: r.input, probe_cc: r.probe_cc, probe_asn: r.probe_asn, since: apiTime(since),
+      }, 3);
+      const days = {};
+      for (const d of byDay(results)) days[d.measurement_day] = d;
+      out[i] = days;
+    }
+  };
+  await Promise.all(Array.from({ length: SPARK_PARALLEL }, worker));
+  return out;
 }
 
 // Daily verdict counts per (network, domain) for the sparklines: {netKey: {domain: {day: {...}}}}.
 async function sparkData(networks) {
-  // SPARK_DAYS buckets ending with today (UTC).
-  const since = new Date(Date.now() - (SPARK_DAYS - 1) * 86400 * 1000);
-  since.setUTCHours(0, 0, 0, 0);
+  const since = sparkSince();
   const out = {};
   const list = networks.slice(0, SPARK_MAX_NETWORKS);
   await Promise.all(list.map(async (n) => {
@@ -104,27 +142,37 @@ function filtersForm(f, networks, counts) {
     }));
   const range = h('select', { id: 'f-range', name: 'range' },
     Object.entries(RANGES).map(([k, r]) => h('option', { value: k, selected: k === f.range }, r.label)));
+  const win = h('select', { id: 'f-window', name: 'window' },
+    Object.entries(WINDOWS).map(([k, label]) => h('option', { value: k, selected: k === f.window }, label)));
+  const by = h('select', { id: 'f-by', name: 'by' },
+    h('option', { value: '', selected: !f.by }, 'per URL'),
+    h('option', { value: 'domain', selected: f.by === 'domain' }, 'per domain'));
   const apply = () => {
     location.hash = filterLink(f, {
       domain: domain.value.trim().toLowerCase(), network: net.value, range: range.value,
+      window: win.value, by: by.value,
     }).slice(1);
   };
   const form = h('form', { class: 'filters', role: 'search', on: { submit: (e) => { e.preventDefault(); apply(); } } },
     h('label', { for: 'f-domain' }, 'Domain', domain),
     h('label', { for: 'f-network' }, 'Network', net),
     h('label', { for: 'f-range' }, 'Seen in', range),
+    h('label', { for: 'f-window', title: 'the state of each target: the verdicts it had over this window' }, 'State over', win),
+    h('label', { for: 'f-by', title: 'the sparklines: the URL\'s own history, or its whole domain\'s' }, 'History', by),
     h('button', { type: 'submit' }, 'Apply'),
-    (f.verdicts.size || f.domain || f.network || f.range !== '7d')
+    (f.verdicts.size || f.domain || f.network || f.range !== '7d' || f.window !== DEFAULT_WINDOW || f.by)
       ? h('a', { href: link('/'), class: 'reset' }, 'Clear filters') : null);
   net.addEventListener('change', apply);
   range.addEventListener('change', apply);
+  win.addEventListener('change', apply);
+  by.addEventListener('change', apply);
   return [chips, form];
 }
 
 export async function renderOverview(main, params, stale) {
   const f = readFilters(params);
   const now = new Date();
-  const q = {};
+  const q = { window: f.window };
   if (RANGES[f.range].seconds) q.since = apiTime(new Date(now.getTime() - RANGES[f.range].seconds * 1000));
   append(main, h('h1', null, 'Overview'), h('p', { class: 'muted', id: 'status' }, 'Loading…'));
 
@@ -138,11 +186,11 @@ export async function renderOverview(main, params, stale) {
   const inScope = results.filter((r) =>
     (!f.domain || String(r.domain || '').includes(f.domain) || String(r.input || '').toLowerCase().includes(f.domain)) &&
     (!f.network || networkKey(r.probe_cc, r.probe_asn) === f.network));
+  for (const r of inScope) r.state = windowState(r);
   const counts = {};
-  for (const r of inScope) counts[r.x_verdict] = (counts[r.x_verdict] || 0) + 1;
-  const rows = inScope.filter((r) => !f.verdicts.size || f.verdicts.has(r.x_verdict));
-  rows.sort((a, b) => rank(a.x_verdict) - rank(b.x_verdict) ||
-    String(b.since).localeCompare(String(a.since)) ||
+  for (const r of inScope) counts[r.state.verdict] = (counts[r.state.verdict] || 0) + 1;
+  const rows = inScope.filter((r) => !f.verdicts.size || f.verdicts.has(r.state.verdict));
+  rows.sort((a, b) => compareStates(a, b) ||
     String(a.input).localeCompare(String(b.input)) ||
     networkKey(a.probe_cc, a.probe_asn).localeCompare(networkKey(b.probe_cc, b.probe_asn)));
 
@@ -150,7 +198,7 @@ export async function renderOverview(main, params, stale) {
   append(main, h('h1', null, 'Overview'), filtersForm(f, networks, counts));
   const words = sourceWords();
   const summary = `${rows.length} of ${results.length} target × network pairs` +
-    ` seen in the ${RANGES[f.range].label}${words ? `, ${words}` : ''}` +
+    ` seen in the ${RANGES[f.range].label}${words ? `, ${words}` : ''}; state over the ${WINDOWS[f.window]}` +
     `${truncated ? ' (list truncated: narrow the filters)' : ''}.`;
   main.appendChild(h('p', { class: 'muted', id: 'status', 'aria-live': 'polite' }, summary));
   if (!rows.length) {
@@ -163,7 +211,7 @@ export async function renderOverview(main, params, stale) {
 
   const table = h('table', { class: 'targets', 'data-testid': 'targets' },
     h('thead', null, h('tr', null,
-      h('th', { scope: 'col' }, 'Verdict'),
+      h('th', { scope: 'col' }, `State (${WINDOWS[f.window]})`),
       h('th', { scope: 'col' }, 'Target'),
       h('th', { scope: 'col' }, 'Network'),
       h('th', { scope: 'col' }, 'Since'),
@@ -176,9 +224,13 @@ export async function renderOverview(main, params, stale) {
     const since = parseUtc(r.since);
     const spark = h('div', { class: 'spark' });
     sparkCells.push({ el: spark, r });
-    tbody.appendChild(h('tr', { 'data-verdict': r.x_verdict },
-      h('td', { 'data-label': 'Verdict' }, badge(r.x_verdict),
-        r.x_cause ? h('span', { class: 'cause' }, r.x_cause) : null),
+    const st = r.state;
+    tbody.appendChild(h('tr', { 'data-verdict': st.verdict, 'data-latest': r.x_verdict, 'data-intermittent': st.intermittent ? 'true' : null },
+      h('td', { 'data-label': `State (${WINDOWS[f.window]})` }, badge(st.verdict),
+        st.total && st.n < st.total ? h('span', { class: 'wshare', 'data-testid': 'share' }, ` ${shareText(st.n, st.total)}`) : null,
+        st.intermittent ? h('span', { class: 'tag intermittent', title: 'interference and access both seen in the window' }, 'intermittent') : null,
+        r.x_cause && st.verdict === r.x_verdict ? h('span', { class: 'cause' }, r.x_cause) : null,
+        st.verdict !== r.x_verdict ? h('span', { class: 'latest muted small' }, `latest: ${r.x_verdict}`) : null),
       h('td', { 'data-label': 'Target', class: 'target' },
         h('a', { href: targetLink(r.input) }, String(r.input)),
         hasCerts(r.input) ? h('a', { class: 'certs-link small', href: certsLink(r.input, r.probe_cc, r.probe_asn), 'data-testid': 'certs-link', title: 'the certificate chains seen on this network' }, 'certificates') : null),
@@ -198,6 +250,22 @@ export async function renderOverview(main, params, stale) {
   for (const { r } of sparkCells) {
     const k = networkKey(r.probe_cc, r.probe_asn);
     if (!seen.has(k)) { seen.add(k); wanted.push({ cc: r.probe_cc, asn: r.probe_asn }); }
+  }
+  if (!f.by) {
+    const since = sparkSince();
+    let perRow;
+    try {
+      perRow = await sparkDataUrl(sparkCells.map((c) => c.r), since);
+    } catch (e) {
+      for (const { el } of sparkCells) el.appendChild(h('span', { class: 'muted small' }, 'unavailable'));
+      return;
+    }
+    if (stale()) return;
+    sparkCells.forEach(({ el }, i) => {
+      if (perRow[i]) sparkline(el, sparkBuckets(since, perRow[i]));
+      else el.appendChild(h('span', { class: 'muted small', title: `only the first ${SPARK_MAX_ROWS} rows` }, '—'));
+    });
+    return;
   }
   let sd;
   try {

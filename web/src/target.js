@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: MIT
-// target.js - one target: its latest verdict per network, a stacked time series of verdicts per
-// hour or day, a networks x days grid coloured by the worst verdict seen, and its measurements.
-// The time series and the grid come from the hourly aggregates, which are kept per domain: they
-// cover every URL of the target's domain (the page says so). Each measurement names its source
+// target.js - one target (a URL): per network its latest verdict and its state over a window
+// (shares with intervals), a stacked time series of verdicts per hour or day, a networks x days
+// grid coloured by the worst verdict seen, and its measurements. History is the URL's own
+// (history.js: http:// and https:// of a site are two targets); by=domain shows every URL of
+// its domain instead, from the per-domain count tables. Each measurement names its source
 // (the upload credential, or anonymous): a credential's name filters the page by it.
 
 import * as api from './api.js';
 import { h, append, clear } from './dom.js';
 import { link, measurementLink, networkKey } from './links.js';
 import { VERDICTS, INFO, badge } from './verdicts.js';
-import { timeEl, isoDay, apiTime } from './time.js';
+import { timeEl, isoDay, apiTime, parseUtc } from './time.js';
 import { stackedChart, noData } from './charts.js';
 import { RANGES } from './overview.js';
 import { sourceWords } from './source.js';
 import { certsLink, hasCerts } from './certs.js';
+import { urlMeasurements, byDay, byHour, byNetDay } from './history.js';
+import { WINDOWS, DEFAULT_WINDOW, windowState, shareText } from './stats.js';
 
 const PAGE = 50;
 
@@ -101,31 +104,55 @@ export async function renderTarget(main, params, stale) {
   append(main, h('p', { class: 'crumbs' }, h('a', { href: link('/') }, 'Overview'), ' › target'),
     h('h1', { class: 'target-title' }, String(input)), h('p', { class: 'muted' }, 'Loading…'));
 
-  const latest = await api.targets({ input });
+  const byDomain = params.get('by') === 'domain';
+  const win = WINDOWS[params.get('window')] ? params.get('window') : DEFAULT_WINDOW;
+  const latest = await api.targets({ input, window: win });
   if (stale()) return;
   const domain = (latest.results[0] && latest.results[0].domain) || domainOf(input);
   const sinceIso = apiTime(new Date(since * 1000));
   const untilIso = apiTime(new Date(until * 1000));
-  const [series, perNet, first] = await Promise.all([
-    domain ? api.aggregation({ domain, axis_x: step === 3600 ? 'measurement_hour' : 'measurement_day', since: sinceIso, until: untilIso }) : { result: [] },
-    domain ? api.aggregation({ domain, axis_x: 'probe_asn', axis_y: 'measurement_day', since: apiTime(new Date((until - 14 * 86400 > since ? since : until - 14 * 86400) * 1000)), until: untilIso }) : { result: [] },
-    api.measurements({ input, limit: PAGE }),
-  ]);
+  const gridSinceIso = apiTime(new Date((until - 14 * 86400 > since ? since : until - 14 * 86400) * 1000));
+  let series;
+  let perNet;
+  let first;
+  let truncated = false;
+  if (byDomain) {
+    [series, perNet, first] = await Promise.all([
+      domain ? api.aggregation({ domain, axis_x: step === 3600 ? 'measurement_hour' : 'measurement_day', since: sinceIso, until: untilIso }) : { result: [] },
+      domain ? api.aggregation({ domain, axis_x: 'probe_asn', axis_y: 'measurement_day', since: gridSinceIso, until: untilIso }) : { result: [] },
+      api.measurements({ input, limit: PAGE }),
+    ]);
+  } else {
+    // The URL's own measurements over the chart's range and the grid's (the longer of the two).
+    let hist;
+    [hist, first] = await Promise.all([
+      urlMeasurements(input, gridSinceIso < sinceIso ? gridSinceIso : sinceIso, untilIso),
+      api.measurements({ input, limit: PAGE }),
+    ]);
+    const inRange = hist.rows.filter((m) => { const d = parseUtc(m.measurement_start_time); return d && d.getTime() >= since * 1000; });
+    series = { result: step === 3600 ? byHour(inRange) : byDay(inRange) };
+    perNet = { result: byNetDay(hist.rows) };
+    truncated = hist.truncated;
+  }
   if (stale()) return;
   clear(main);
 
   append(main, h('p', { class: 'crumbs' }, h('a', { href: link('/') }, 'Overview'), ' › target'),
     h('h1', { class: 'target-title' }, String(input)));
 
-  // Latest verdict per network.
+  // Latest verdict per network, and the state over the window.
   const nets = h('table', { class: 'targets', 'data-testid': 'latest' },
-    h('thead', null, h('tr', null, ['Network', 'Verdict', 'Since', 'Last seen', 'Latest measurement'].map((c) => h('th', { scope: 'col' }, c)))));
+    h('thead', null, h('tr', null, ['Network', 'Verdict', `${WINDOWS[win]}`, 'Since', 'Last seen', 'Latest measurement'].map((c) => h('th', { scope: 'col' }, c)))));
   const nb = h('tbody');
   for (const r of latest.results) {
-    nb.appendChild(h('tr', { 'data-verdict': r.x_verdict },
+    const st = windowState(r);
+    nb.appendChild(h('tr', { 'data-verdict': r.x_verdict, 'data-state': st.verdict },
       h('td', { 'data-label': 'Network' }, `${r.probe_cc} · ${r.probe_asn}`,
         hasCerts(input) ? h('a', { class: 'certs-link small', href: certsLink(input, r.probe_cc, r.probe_asn), 'data-testid': 'certs-link' }, 'certificates') : null),
       h('td', { 'data-label': 'Verdict' }, badge(r.x_verdict), r.x_cause ? h('span', { class: 'cause' }, String(r.x_cause)) : null),
+      h('td', { 'data-label': WINDOWS[win], class: 'window' }, st.total
+        ? [`${st.verdict} ${shareText(st.n, st.total)}`, st.intermittent ? h('span', { class: 'tag intermittent' }, 'intermittent') : null]
+        : h('span', { class: 'muted' }, 'no measurement')),
       h('td', { 'data-label': 'Since' }, timeEl(r.since)),
       h('td', { 'data-label': 'Last seen' }, timeEl(r.last_seen)),
       h('td', { 'data-label': 'Latest measurement' }, r.measurement_uid ? h('a', { href: measurementLink(r.measurement_uid) }, 'open') : '—')));
@@ -137,20 +164,25 @@ export async function renderTarget(main, params, stale) {
   // Time series.
   const ranges = h('nav', { class: 'chips', 'aria-label': 'Time range and resolution' },
     ['1d', '7d', '30d'].map((k) => h('a', {
-      class: `chip${k === rangeKey ? ' on' : ''}`, href: link('/target', { input, range: k, step: stepParam }),
+      class: `chip${k === rangeKey ? ' on' : ''}`, href: link('/target', { input, range: k, step: stepParam, by: byDomain ? 'domain' : '' }),
       'aria-pressed': k === rangeKey ? 'true' : 'false',
     }, RANGES[k].label)),
     ['hour', 'day'].map((s) => h('a', {
       class: `chip${(s === 'hour') === (step === 3600) ? ' on' : ''}`,
-      href: link('/target', { input, range: rangeKey, step: s }),
+      href: link('/target', { input, range: rangeKey, step: s, by: byDomain ? 'domain' : '' }),
       'aria-pressed': (s === 'hour') === (step === 3600) ? 'true' : 'false',
     }, `per ${s}`)));
   const chartEl = h('div', { class: 'chart', 'data-testid': 'timeseries' });
   const b = buckets(series.result || [], step === 3600 ? 'measurement_hour' : 'measurement_day', since, until, step);
   const total = b.reduce((s, x) => s + VERDICTS.reduce((t, v) => t + x[v], 0), 0);
+  const scope = h('nav', { class: 'chips', 'aria-label': 'History of this URL or of its whole domain', 'data-testid': 'by' },
+    h('a', { class: `chip${byDomain ? '' : ' on'}`, 'data-by': 'url', 'aria-pressed': byDomain ? 'false' : 'true', href: link('/target', { input, range: params.get('range'), step: stepParam }) }, 'this URL'),
+    h('a', { class: `chip${byDomain ? ' on' : ''}`, 'data-by': 'domain', 'aria-pressed': byDomain ? 'true' : 'false', href: link('/target', { input, range: params.get('range'), step: stepParam, by: 'domain' }) }, `every URL of ${domain || 'its domain'}`));
+  const what = byDomain ? `All URLs of ${domain || 'this target'}` : 'This URL only';
   append(main, h('section', null,
     h('h2', null, 'Verdicts over time'),
-    h('p', { class: 'muted small' }, `All URLs of ${domain || 'this target'}, every network${sourceWords() ? `, ${sourceWords()}` : ''}, ${RANGES[rangeKey].label}, per ${step === 3600 ? 'hour' : 'day'} (UTC). ${total} measurements.`),
+    scope,
+    h('p', { class: 'muted small', 'data-testid': 'history-scope' }, `${what}, every network${sourceWords() ? `, ${sourceWords()}` : ''}, ${RANGES[rangeKey].label}, per ${step === 3600 ? 'hour' : 'day'} (UTC). ${total} measurements${truncated ? ' (the newest only: more than the page reads)' : ''}.`),
     ranges, total ? chartEl : noData()));
   if (total) stackedChart(chartEl, b, step);
 

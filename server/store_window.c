@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_window.c - the window summary of vg_store_targets (store.h, f->window): per target x
+ * network of a page, the verdicts counted over the last f->window seconds, their shares with a
+ * Wilson 95% interval (util/stats.h), the first and last interference, and whether the target
+ * is intermittent (both interference and access in the window).
+ *
+ * Two queries per page, each over the inputs between the page's first and last (a range, not
+ * a list: a page has up to VG_STORE_PAGE_MAX targets), grouped by target x network x verdict and
+ * sorted like the page, then merged into the page's rows: the whole hours of the window from
+ * agg_target_hourly (kept at ingest: a primary-key range), its first partial hour from the
+ * measurements (the time index). Times are measurement_start_time, like the count tables; first
+ * and last interference are to the hour (the start of the hour, or the window's start).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_impl.h"
+#include "util/mem.h"
+#include "util/stats.h"
+
+struct vg__win_acc {
+    int64_t n[VG_VERDICT_COUNT];
+    int64_t first_int, last_int; /* 0: no interference seen */
+};
+
+struct vg__win_q {
+    struct vg__query q[2]; /* whole hours (count table), first partial hour (measurements) */
+    int64_t since;
+    json_t *rows; /* the page's results (borrowed) */
+    struct vg__win_acc *acc;
+    size_t at; /* merge position in rows */
+};
+
+static bool
+vg__win_interference(enum vg_verdict v)
+{
+    return v == VG_VERDICT_BLOCKED || v == VG_VERDICT_INTERCEPTED;
+}
+
+/* Compare a grouped row's key with the page's row r, in the page's order (bytewise text). */
+static int
+vg__win_cmp(const struct vg__val *c, const json_t *r)
+{
+    const char *input = json_string_value(json_object_get(r, VG_REC_KEY_INPUT));
+    const char *cc = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_CC));
+    const char *asn = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_ASN));
+    size_t il = input != NULL ? strlen(input) : 0;
+    long long a = asn != NULL && strlen(asn) > 2 ? strtoll(asn + 2, NULL, 10) : 0;
+    int d;
+
+    d = memcmp(c[0].p, input != NULL ? input : "", c[0].len < il ? c[0].len : il);
+    if (d == 0 && c[0].len != il) {
+        d = c[0].len < il ? -1 : 1;
+    }
+    if (d == 0) {
+        d = strncmp(c[1].p, cc != NULL ? cc : "", c[1].len);
+        if (d == 0 && cc != NULL && strlen(cc) != c[1].len) {
+            d = -1;
+        }
+    }
+    if (d == 0) {
+        d = c[2].i < a ? -1 : c[2].i > a;
+    }
+    return d;
+}
+
+static int
+vg__win_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__win_q *w = arg;
+    size_t n = json_array_size(w->rows);
+    struct vg__win_acc *a;
+    char name[16];
+    enum vg_verdict v;
+    int d = 1;
+
+    (void)set;
+    if (ncols != 7 || c[0].t != VG__TEXT || c[1].t != VG__TEXT || c[2].t != VG__INT ||
+        c[3].t != VG__TEXT || c[4].t != VG__INT || c[5].t != VG__INT || c[6].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    while (w->at < n && (d = vg__win_cmp(c, json_array_get(w->rows, w->at))) > 0) {
+        w->at++;
+    }
+    vg__store_copy_text(&c[3], name, sizeof(name));
+    if (w->at == n || d != 0 || !vg_verdict_parse(name, &v)) {
+        return 0; /* a network or verdict the page does not show */
+    }
+    a = &w->acc[w->at];
+    a->n[v] += c[4].i;
+    if (vg__win_interference(v)) {
+        int64_t first = c[5].i - c[5].i % 3600, last = c[6].i - c[6].i % 3600;
+
+        first = first < w->since ? w->since : first;
+        last = last < w->since ? w->since : last;
+        if (a->first_int == 0 || first < a->first_int) {
+            a->first_int = first;
+        }
+        if (last > a->last_int) {
+            a->last_int = last;
+        }
+    }
+    return 0;
+}
+
+static int
+vg__win_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__win_q *w = arg;
+
+    memset(w->acc, 0, json_array_size(w->rows) * sizeof(*w->acc));
+    for (size_t i = 0; i < 2; i++) {
+        int rc;
+
+        w->at = 0;
+        rc = s->ops->run(c, w->q[i].sql, 0, 1, w->q[i].np, w->q[i].p, vg__win_on_row, w);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static json_t *
+vg__win_share(int64_t k, int64_t n)
+{
+    double lo, hi;
+
+    vg_wilson95((unsigned)k, (unsigned)n, &lo, &hi);
+    return json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)k, "share",
+                     n > 0 ? (double)k / (double)n : 0.0, "ci_low", lo, "ci_high", hi);
+}
+
+static json_t *
+vg__win_summary(const struct vg__win_acc *a, int64_t seconds, int64_t since)
+{
+    json_t *o = json_object(), *verdicts = json_object();
+    int64_t total = 0, inter = 0;
+
+    for (int v = 0; v < VG_VERDICT_COUNT; v++) {
+        total += a->n[v];
+        inter += vg__win_interference((enum vg_verdict)v) ? a->n[v] : 0;
+    }
+    for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
+        enum vg_verdict v = vg_store_verdict_order[i];
+
+        json_object_set_new(verdicts, vg_verdict_name(v), vg__win_share(a->n[v], total));
+    }
+    json_object_set_new(o, "seconds", json_integer((json_int_t)seconds));
+    json_object_set_new(o, "since", vg__store_jtime(since));
+    json_object_set_new(o, "total", json_integer((json_int_t)total));
+    json_object_set_new(o, "verdicts", verdicts);
+    json_object_set_new(o, "interference", vg__win_share(inter, total));
+    json_object_set_new(o, "first_interference",
+                        a->first_int > 0 ? vg__store_jtime(a->first_int) : json_null());
+    json_object_set_new(o, "last_interference",
+                        a->last_int > 0 ? vg__store_jtime(a->last_int) : json_null());
+    json_object_set_new(o, "intermittent",
+                        json_boolean(inter > 0 && a->n[VG_VERDICT_ACCESSIBLE] > 0));
+    return o;
+}
+
+#define VG__WIN_RUNS 4 /* input ranges of one query (parameters: VG__QUERY_MAX_PARAMS) */
+
+/* The inputs of a page as ranges: runs of inputs of one origin (scheme://host/), when there are
+ * at most VG__WIN_RUNS (a domain's or an input's page: http:// and https:// sort far apart),
+ * else one range from the first to the last. run[2 * i], run[2 * i + 1]: first and last of
+ * range i (borrowed from rows). The number of ranges. */
+static size_t
+vg__win_runs(json_t *rows, const char **run)
+{
+    size_t n = json_array_size(rows), k = 0;
+    const char *prev = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *in =
+            json_string_value(json_object_get(json_array_get(rows, i), VG_REC_KEY_INPUT));
+        const char *slash = in != NULL ? strchr(in, '/') : NULL;
+        size_t olen;
+
+        if (in == NULL) {
+            return 0;
+        }
+        /* the origin: up to the '/' after "scheme://host" (or the whole input) */
+        slash = slash != NULL && slash[1] == '/' ? strchr(slash + 2, '/') : NULL;
+        olen = slash != NULL ? (size_t)(slash - in) + 1 : strlen(in);
+        if (prev == NULL || strncmp(prev, in, olen) != 0) {
+            if (k == VG__WIN_RUNS) {
+                run[1] = json_string_value(
+                    json_object_get(json_array_get(rows, n - 1), VG_REC_KEY_INPUT));
+                return 1;
+            }
+            run[2 * k] = in;
+            k++;
+        }
+        run[2 * k - 1] = in;
+        prev = in;
+    }
+    return k;
+}
+
+/* WHERE conditions of both queries: [lo, hi) in time column tcol, the page's inputs, the
+ * page's filters but those on the latest state (verdict, its time) and the domain (the count
+ * table has none: rows of other domains in the input range find no page row to merge into). */
+static void
+vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *tcol, int64_t lo,
+              int64_t hi, const char *const *run, size_t nrun)
+{
+    struct vg_store_filter g = {0};
+    char pre[64];
+
+    snprintf(pre, sizeof(pre), " AND %s >= ", tcol);
+    vg__store_q_param(q, pre, vg__store_int(lo), "");
+    if (hi > 0) {
+        snprintf(pre, sizeof(pre), " AND %s < ", tcol);
+        vg__store_q_param(q, pre, vg__store_int(hi), "");
+    }
+    for (size_t i = 0; i < nrun; i++) {
+        vg__store_q_param(
+            q, i == 0 ? " AND ((input >= " : " OR (input >= ", vg__store_text(run[2 * i]), "");
+        vg__store_q_param(q, " AND input <= ", vg__store_text(run[2 * i + 1]),
+                          i + 1 == nrun ? "))" : ")");
+    }
+    if (f->input != NULL) {
+        vg__store_q_param(q, " AND input = ", vg__store_text(f->input), "");
+    }
+    g.probe_cc = f->probe_cc;
+    g.has_probe_asn = f->has_probe_asn;
+    g.probe_asn = f->probe_asn;
+    g.provenance = f->provenance;
+    g.trusted = f->trusted;
+    vg__store_q_filters(q, &g, tcol, 0, false, true);
+    vg__store_q_add(q, " GROUP BY input, probe_cc, probe_asn, x_verdict"
+                       " ORDER BY input, probe_cc, probe_asn");
+}
+
+int
+vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, json_t *rows)
+{
+    size_t n = json_array_size(rows), nrun;
+    const char *run[2 * VG__WIN_RUNS];
+    struct vg__win_q *w;
+    int64_t since, hour;
+    int rc;
+
+    if (f == NULL || f->window <= 0 || n == 0) {
+        return 0;
+    }
+    nrun = vg__win_runs(rows, run);
+    if (nrun == 0) {
+        return VG_EINTERNAL;
+    }
+    since = (int64_t)time(NULL) - f->window;
+    /* the first whole hour of the window */
+    hour = since % 3600 == 0 ? since : since - since % 3600 + 3600;
+    w = vg_xcalloc(1, sizeof(*w));
+    w->rows = rows;
+    w->since = since;
+    w->acc = vg_xcalloc(n, sizeof(*w->acc));
+    vg__store_q_add(&w->q[0], "SELECT input, probe_cc, probe_asn, x_verdict,"
+                              " CAST(SUM(n) AS BIGINT), MIN(hour_start), MAX(hour_start)"
+                              " FROM agg_target_hourly WHERE 1 = 1");
+    vg__win_where(&w->q[0], f, "hour_start", hour, 0, run, nrun);
+    vg__store_q_add(&w->q[1], "SELECT input, probe_cc, probe_asn, x_verdict, COUNT(*),"
+                              " MIN(measurement_start_time), MAX(measurement_start_time)"
+                              " FROM measurements WHERE input IS NOT NULL");
+    vg__win_where(&w->q[1], f, "measurement_start_time", since, hour, run, nrun);
+    rc = vg__store_read(s, vg__win_fn, w);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++) {
+            json_object_set_new(json_array_get(rows, i), "window",
+                                vg__win_summary(&w->acc[i], f->window, since));
+        }
+    }
+    VG_FREE(w->acc);
+    VG_FREE(w);
+    return rc;
+}
