@@ -77,6 +77,22 @@ def check_ooni(text):
     return len(docs)
 
 
+# How many times the memory of an ASan build exceeds a normal build's (shadow memory, quarantine):
+# a peak-RSS bound of a test is multiplied by this when the binary is sanitized.
+SANITIZER_MEMORY_FACTOR = 5
+
+
+def sanitized(binary):
+    """binary (a path) is an ASan build."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def memory_bound(binary, bound):
+    """A peak-memory bound for binary: bound, or SANITIZER_MEMORY_FACTOR times it under ASan."""
+    return bound * (SANITIZER_MEMORY_FACTOR if sanitized(binary) else 1)
+
+
 def skip(name, reason):
     """For a script that cannot run at all (e.g. needs root): say why; the exit status."""
     print("SKIPPED %s: %s" % (name, reason), flush=True)

@@ -51,15 +51,9 @@ ABUSERS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]  # the abusive cl
 HELD = ["--header-timeout", "60", "--read-timeout", "60"]  # capacity tests: nothing cut early
 
 
-def sanitized():
-    """The binary is an ASan build (its memory use is several times larger)."""
-    with open(VIGIE, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
 def rss_slack_kb():
     """How much a server's RSS may grow over one test: 128 KiB per abusive connection."""
-    return SLOW_CONNS * 128 * (4 if sanitized() else 1)
+    return harness.memory_bound(VIGIE, SLOW_CONNS * 128)
 
 
 def need_fds(n):

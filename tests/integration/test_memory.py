@@ -60,14 +60,8 @@ def need_fds(n):
     resource.setrlimit(resource.RLIMIT_NOFILE, (n, hard))
 
 
-def sanitized():
-    """The binary is an ASan build: shadow memory and quarantine, several times the memory."""
-    with open(VIGIE, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
 def bound_kib():
-    return PEAK_MIB * 1024 * (5 if sanitized() else 1)
+    return harness.memory_bound(VIGIE, PEAK_MIB * 1024)
 
 
 def empties(size):
