@@ -23,12 +23,9 @@
 
 #include "store.h"
 #include "util/err.h"
+#include "util/limits.h"
 
-#define VG_AUTH_FILE_MAX   (1024 * 1024) /* bytes of a tokens file */
-#define VG_AUTH_LINES_MAX  10000         /* credentials in a tokens file */
-#define VG_AUTH_TOKEN_MIN  16            /* characters of a token, at least */
-#define VG_AUTH_TOKEN_MAX  256           /* characters of a token, at most */
-#define VG_AUTH_HEADER_MAX 512           /* bytes of an Authorization header looked at */
+/* Bounds of tokens files and Authorization headers: VG_AUTH_* in util/limits.h. */
 
 struct vg_auth;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * record.c - the writer and reader of measurement JSON (record.h). Key names live here only.
+ * record.c - the writer and reader of measurement JSON (record.h). Key names live in the record
+ * module (record*.c) only.
  */
 #include "meas/record.h"
 

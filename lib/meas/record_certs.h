@@ -16,8 +16,7 @@
 #include <stddef.h>
 
 #include "util/err.h"
-
-#define VG_REC_CHAIN_MAX 8 /* certificates of a chain kept (leaf first); the rest are dropped */
+#include "util/limits.h"
 
 /* One certificate's summary; "" for what the source does not give (the control: no dates). */
 struct vg_rec_cert {

@@ -79,9 +79,17 @@
 #define VG_COLLECTOR_BULK_LINES     100000 /* lines of one POST /api/v1/bulk */
 #define VG_COLLECTOR_CHUNK          500    /* rows per store call (bulk, import) */
 
+/* Upload credentials (vigie serve --upload-tokens; server/auth.c) */
+#define VG_AUTH_FILE_MAX   (1024 * 1024) /* bytes of a tokens file */
+#define VG_AUTH_LINES_MAX  10000         /* credentials in a tokens file */
+#define VG_AUTH_TOKEN_MIN  16            /* characters of a token, at least */
+#define VG_AUTH_TOKEN_MAX  256           /* characters of a token, at most */
+#define VG_AUTH_HEADER_MAX 512           /* bytes of an Authorization header looked at */
+
 /* Measurements from elsewhere (lib/proto/json.h, vigie analyze, the collector's analysis) */
 #define VG_JSON_DEPTH_MAX   64                  /* nesting of arrays and objects in one document */
 #define VG_JSON_ARENA_MAX   (256 * 1024 * 1024) /* tree bytes of one document (~3x its text) */
-#define VG_ANALYZE_LINE_MAX (64 * 1024 * 1024)  /* one measurement read by vigie analyze */
+#define VG_REC_CHAIN_MAX    8                  /* certificates of a stored chain read, leaf first */
+#define VG_ANALYZE_LINE_MAX (64 * 1024 * 1024) /* one measurement read by vigie analyze */
 
 #endif
