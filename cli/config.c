@@ -612,6 +612,7 @@ vg_config_begin(const char *cmd, const char *const *sections, int *argc, char **
 {
     struct vg_config *c = &vg__config_g.c;
     const char *path = NULL, *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    const char *env = getenv("VIGIE_CONFIG");
     char user[4096], err[VG_CONFIG_LINE_MAX + 256];
     bool none = false;
     char **av;
@@ -625,6 +626,14 @@ vg_config_begin(const char *cmd, const char *const *sections, int *argc, char **
     if (path != NULL && none) {
         fprintf(stderr, "vigie %s: --config and --no-config exclude each other\n", cmd);
         return VG_EXIT_USAGE;
+    }
+    if (path == NULL && !none && env != NULL) {
+        /* VIGIE_CONFIG: a file as --config, or "" / "none" as --no-config; the command line wins */
+        if (env[0] == '\0' || strcmp(env, "none") == 0) {
+            none = true;
+        } else {
+            path = env;
+        }
     }
     if (path != NULL) {
         rc = vg_config_load(c, path, true, err, sizeof(err));

@@ -53,6 +53,11 @@ def parse(options=(), usage_extra=""):
     return vigie, values, rest
 
 
+# A configuration file of the machine or the user running the tests (/etc/vigie/vigie.conf,
+# ~/.config/vigie/vigie.conf) must not change what vigie does under test: every vigie the tests
+# start reads none, unless a test sets VIGIE_CONFIG itself (test_config.py).
+os.environ.setdefault("VIGIE_CONFIG", "none")
+
 SKIP_EXIT = 77  # CTest's SKIP_RETURN_CODE of every Python test (tests/CMakeLists.txt)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))

@@ -36,10 +36,12 @@ class ConfigTest(unittest.TestCase):
         os.chmod(path, mode)
         return path
 
-    def vigie(self, *args):
-        env = {k: v for k, v in os.environ.items() if k != "XDG_CONFIG_HOME"}
+    def vigie(self, *args, extra_env=None):
+        # harness sets VIGIE_CONFIG=none for every other test: these test the files themselves.
+        env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "VIGIE_CONFIG")}
         env["HOME"] = self.home
         env["VIGIE_SPOOL"] = os.path.join(self.home, "default-spool")
+        env.update(extra_env or {})
         return subprocess.run([VIGIE] + list(args), env=env, capture_output=True, text=True,
                               timeout=60)
 
@@ -134,6 +136,29 @@ class ConfigTest(unittest.TestCase):
         r = self.vigie("probe", "--no-config", "--print-config")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("# no configuration file read", r.stdout)
+
+    def test_environment_variable(self):
+        """VIGIE_CONFIG names a file as --config does, or none ("" or "none") as --no-config;
+        the command line wins over it."""
+        self.write(self.user, "[probe]\nparallel 3\n")
+        other = self.write(os.path.join(self.home, "other.conf"), "[probe]\nparallel 5\n")
+        r = self.vigie("probe", "--print-config", extra_env={"VIGIE_CONFIG": other})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("parallel 5", r.stdout)
+        self.assertNotIn("parallel 3", r.stdout)
+        for off in ("none", ""):
+            r = self.vigie("probe", "--print-config", extra_env={"VIGIE_CONFIG": off})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("# no configuration file read", r.stdout)
+        r = self.vigie("probe", "--config", self.user, "--print-config",
+                       extra_env={"VIGIE_CONFIG": other})
+        self.assertIn("parallel 3", r.stdout)
+        r = self.vigie("probe", "--no-config", "--print-config", extra_env={"VIGIE_CONFIG": other})
+        self.assertIn("# no configuration file read", r.stdout)
+        r = self.vigie("probe", "--print-config",
+                       extra_env={"VIGIE_CONFIG": os.path.join(self.home, "missing.conf")})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("missing.conf: No such file or directory", r.stderr)
 
     def test_secrets_masked_and_permissions(self):
         hook = "https://alice:s3cret@hooks.example.org/T0/B0?token=abcdef"
