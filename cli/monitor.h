@@ -21,6 +21,20 @@ void vg_monitor_log_close(void);
 /* One log line at a syslog priority (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO). */
 void vg_monitor_logf(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Follow the control of each measurement (--helper): the first measurement without one logs a
+ * warning with the reason (control_failure, "HELPER: reason"), the first with one again a notice
+ * with how many went without; nothing when no helper is configured (asked false). One batch runs
+ * at a time: called from the engine's thread only.
+ */
+void vg_monitor_control(const char *control_failure, bool asked);
+
+/* The default state file: $STATE_DIRECTORY/monitor.json, ~/.local/state/vigie/monitor.json
+ * (its directories made unless read_only: --status creates nothing), or ./vigie-monitor.json. */
+const char *vg_monitor_default_state(char *buf, size_t cap, bool read_only);
+/* The default spool: $VIGIE_SPOOL, $STATE_DIRECTORY/spool, or vg_default_spool's. */
+const char *vg_monitor_default_spool(char *buf, size_t cap);
+
 /* --status: print the state file at path as a table; returns the exit status. */
 int vg_monitor_status(const char *path);
 /* A monitored URL's verdict for people: "(none)" when has is false (no result yet),

@@ -250,6 +250,7 @@ vg__monitor_on_result(const struct vg_result *r, void *arg)
     }
     s = &m->sched.urls[m->batch[r->url_index]];
     vg_sched_record(&m->conf, s, verdict, cause, now_ms(), uniform(), &chg);
+    vg_monitor_control(r->control_failure, m->e.o.n_helpers > 0);
     m->measured++;
     if (verdict != VG_VERDICT_ACCESSIBLE) {
         m->not_ok++;
@@ -524,59 +525,6 @@ parse_jitter(const char *s, unsigned *out)
     return 0;
 }
 
-/* mkdir -p for the default state file's directory (an explicit --state must have one). */
-static void
-make_parent(char *path)
-{
-    char *slash = strrchr(path, '/');
-
-    if (slash == NULL || slash == path) {
-        return;
-    }
-    *slash = '\0';
-    for (char *p = path + 1; *p != '\0'; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            (void)mkdir(path, 0700);
-            *p = '/';
-        }
-    }
-    (void)mkdir(path, 0700);
-    *slash = '/';
-}
-
-static const char *
-default_state(char *buf, size_t cap, bool read_only) /* read_only: --status creates nothing */
-{
-    const char *sd = getenv("STATE_DIRECTORY"), *home = getenv("HOME");
-
-    /* systemd's StateDirectory= (a colon-separated list: the first one is ours) */
-    if (sd != NULL && sd[0] != '\0') {
-        snprintf(buf, cap, "%.*s/monitor.json", (int)strcspn(sd, ":"), sd);
-        return buf;
-    }
-    if (home != NULL && home[0] != '\0') {
-        snprintf(buf, cap, "%s/.local/state/vigie/monitor.json", home);
-        if (!read_only) {
-            make_parent(buf);
-        }
-        return buf;
-    }
-    return "vigie-monitor.json";
-}
-
-static const char *
-default_spool(char *buf, size_t cap)
-{
-    const char *sd = getenv("STATE_DIRECTORY"), *env = getenv("VIGIE_SPOOL");
-
-    if ((env == NULL || env[0] == '\0') && sd != NULL && sd[0] != '\0') {
-        snprintf(buf, cap, "%.*s/spool", (int)strcspn(sd, ":"), sd);
-        return buf;
-    }
-    return vg_default_spool(buf, cap);
-}
-
 /* Set the corrupt state aside (never lose it) and start afresh. */
 static void
 load_state(struct mon *m)
@@ -743,7 +691,7 @@ vg__monitor_parse_args(struct mon *m, int argc, char **argv, int *status)
         }
     }
     if (m->state_path == NULL) {
-        m->state_path = default_state(m->state_buf, sizeof(m->state_buf), status_only);
+        m->state_path = vg_monitor_default_state(m->state_buf, sizeof(m->state_buf), status_only);
     }
     if (status_only) {
         *status = vg_monitor_status(m->state_path);
@@ -762,7 +710,7 @@ vg__monitor_parse_args(struct mon *m, int argc, char **argv, int *status)
         return -1;
     }
     if (m->e.o.collector != NULL && m->e.o.spool_dir == NULL) {
-        m->e.o.spool_dir = default_spool(m->spool_buf, sizeof(m->spool_buf));
+        m->e.o.spool_dir = vg_monitor_default_spool(m->spool_buf, sizeof(m->spool_buf));
     }
     vg_engine_opts_finish(&m->e);
     m->log_syslog = strcmp(log_dest, "syslog") == 0;

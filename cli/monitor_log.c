@@ -16,8 +16,10 @@
 #include "util/str.h"
 
 static struct {
-    bool syslog;  /* --log syslog */
-    bool journal; /* stderr is the systemd journal: "<N>" priority prefixes, no time */
+    bool syslog;    /* --log syslog */
+    bool journal;   /* stderr is the systemd journal: "<N>" priority prefixes, no time */
+    bool ctrl_lost; /* the last measurement got no control */
+    unsigned long ctrl_without; /* measurements without a control since it was lost */
 } vg__monitor_log;
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE when standard error is connected to the journal. */
@@ -78,4 +80,27 @@ vg_monitor_logf(int prio, const char *fmt, ...)
         fprintf(stderr, "%s vigie monitor: %s\n", when, msg);
     }
     fflush(stderr);
+}
+
+void
+vg_monitor_control(const char *control_failure, bool asked)
+{
+    if (!asked) {
+        return;
+    }
+    if (control_failure != NULL) {
+        if (!vg__monitor_log.ctrl_lost) {
+            vg_monitor_logf(LOG_WARNING,
+                            "control lost (%.300s): measurements get the probe-only verdicts, "
+                            "with control_failure set, until a helper answers again",
+                            control_failure);
+        }
+        vg__monitor_log.ctrl_lost = true;
+        vg__monitor_log.ctrl_without++;
+    } else if (vg__monitor_log.ctrl_lost) {
+        vg_monitor_logf(LOG_NOTICE, "control back after %lu measurements without one",
+                        vg__monitor_log.ctrl_without);
+        vg__monitor_log.ctrl_lost = false;
+        vg__monitor_log.ctrl_without = 0;
+    }
 }

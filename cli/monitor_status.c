@@ -2,17 +2,72 @@
 /*
  * monitor_status.c - `vigie monitor --status`: the state file as a table (URL, current verdict,
  * since, share of the last results not accessible, next run). It reads the file only, so it works
- * whether a monitor runs or not.
+ * whether a monitor runs or not; and where the state file and the spool are by default.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "commands.h"
 #include "monitor.h"
 #include "schedule.h"
+
+/* mkdir -p for the default state file's directory (an explicit --state must have one). */
+static void
+vg__monitor_make_parent(char *path)
+{
+    char *slash = strrchr(path, '/');
+
+    if (slash == NULL || slash == path) {
+        return;
+    }
+    *slash = '\0';
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            (void)mkdir(path, 0700);
+            *p = '/';
+        }
+    }
+    (void)mkdir(path, 0700);
+    *slash = '/';
+}
+
+const char *
+vg_monitor_default_state(char *buf, size_t cap, bool read_only)
+{
+    const char *sd = getenv("STATE_DIRECTORY"), *home = getenv("HOME");
+
+    /* systemd's StateDirectory= (a colon-separated list: the first one is ours) */
+    if (sd != NULL && sd[0] != '\0') {
+        snprintf(buf, cap, "%.*s/monitor.json", (int)strcspn(sd, ":"), sd);
+        return buf;
+    }
+    if (home != NULL && home[0] != '\0') {
+        snprintf(buf, cap, "%s/.local/state/vigie/monitor.json", home);
+        if (!read_only) {
+            vg__monitor_make_parent(buf);
+        }
+        return buf;
+    }
+    return "vigie-monitor.json";
+}
+
+const char *
+vg_monitor_default_spool(char *buf, size_t cap)
+{
+    const char *sd = getenv("STATE_DIRECTORY"), *env = getenv("VIGIE_SPOOL");
+
+    if ((env == NULL || env[0] == '\0') && sd != NULL && sd[0] != '\0') {
+        snprintf(buf, cap, "%.*s/spool", (int)strcspn(sd, ":"), sd);
+        return buf;
+    }
+    return vg_default_spool(buf, cap);
+}
 
 void
 vg_monitor_describe(bool has, enum vg_verdict verdict, const char *cause, char *out, size_t cap)

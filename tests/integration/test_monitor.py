@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import harness
 
 VIGIE = None
@@ -540,20 +541,66 @@ class TestMonitor(MonitorCase):
         finally:
             closed.close()
 
+    def helper(self, listen=HOST + ":0"):
+        """A vigie helper on listen; returns (process, its URL)."""
+        helper = subprocess.Popen([VIGIE, "helper", "--listen", listen, "--allow-private",
+                                   "--ca-file", FX["certs"]["ca.pem"]], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = None
+        for raw in helper.stderr:  # ends when the helper exits
+            found = re.search(r"listening on (\S+)", raw.decode("utf-8", "replace"))
+            if found:
+                url = found.group(1)
+                break
+        if url is None:
+            helper.kill()
+            helper.wait(10)
+            helper.stderr.close()
+            self.fail("vigie helper did not start on " + listen)
+        return helper, url
+
+    @staticmethod
+    def stop_helper(helper):
+        helper.send_signal(signal.SIGTERM)
+        try:
+            helper.wait(EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait(10)
+        helper.stderr.close()
+
+    def test_control_lost_and_back(self):
+        """A monitor whose helper stops says so once, with the reason, and says when the
+        control is back (the probe's warning, as a daemon's log lines)."""
+        a = self.server()
+        self.write_list([a.url])
+        helper, url = self.helper()
+        port = urllib.parse.urlsplit(url).port
+        try:
+            m = self.start("--helper", url)
+            m.wait_message(re.escape(a.url) + r": \(none\) -> accessible since .*")
+        finally:
+            self.stop_helper(helper)
+        m.wait_message(r"control lost \(.+\): measurements get the probe-only verdicts.*")
+        # Still without a helper: a later measurement of the URL, and still one warning.
+        n = sum(1 for _ in jsonl(self.path("out.jsonl")))
+        wait_for(lambda: sum(1 for _ in jsonl(self.path("out.jsonl"))) >= n + 2,
+                 "two more measurements")
+        helper, url = self.helper("%s:%d" % (HOST, port))
+        try:
+            m.wait_message(r"control back after \d+ measurements without one")
+            self.assertEqual(m.stop(), 0)
+        finally:
+            self.stop_helper(helper)
+        self.assertEqual(len(re.findall(r"control lost", "\n".join(m.log()))), 1, m.log())
+        recs = jsonl(self.path("out.jsonl"))
+        self.assertTrue(any(r["test_keys"]["control_failure"] for r in recs))
+
     def test_helper_control(self):
         a = self.server()
         self.write_list([a.url])
-        helper = subprocess.Popen([VIGIE, "helper", "--listen", HOST + ":0", "--allow-private",
-                                   "--ca-file", FX["certs"]["ca.pem"]], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        helper, url = self.helper()
         try:
-            url = None
-            for raw in helper.stderr:  # ends when the helper exits
-                found = re.search(r"listening on (\S+)", raw.decode("utf-8", "replace"))
-                if found:
-                    url = found.group(1)
-                    break
-            self.assertIsNotNone(url, "vigie helper did not start")
             m = self.start("--helper", url)
             m.wait_message(re.escape(a.url) + r": \(none\) -> accessible since .*")
             self.assertEqual(m.stop(), 0)
@@ -563,13 +610,7 @@ class TestMonitor(MonitorCase):
                 self.assertIsNone(r["test_keys"]["control_failure"], r["test_keys"])
                 self.assertIsInstance(r["test_keys"]["control"], dict)
         finally:
-            helper.send_signal(signal.SIGTERM)
-            try:
-                helper.wait(EXIT_WAIT)
-            except subprocess.TimeoutExpired:
-                helper.kill()
-                helper.wait(10)
-            helper.stderr.close()
+            self.stop_helper(helper)
 
     def test_engine_options(self):
         # The engine options are vigie probe's (cli/engine_opts.c): the MaxMind DBs, every
