@@ -17,7 +17,7 @@ import zlib
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS measurements (
-    id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, sha256 BLOB NOT NULL, input TEXT,
+    id INTEGER PRIMARY KEY, uid TEXT NOT NULL, sha256 BLOB NOT NULL, input TEXT,
     probe_cc TEXT, probe_asn TEXT, start_time TEXT, verdict TEXT, raw BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS m_input ON measurements (input, start_time);
 CREATE INDEX IF NOT EXISTS m_network ON measurements (probe_cc, probe_asn, start_time);
