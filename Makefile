@@ -4,8 +4,9 @@
 #   make check   install packages, build (warnings as errors), run every test: unit, fuzz corpora,
 #                sanitizer build, short fuzzing, lab scenarios (as root)
 #   make fuzz    fuzz every target for FUZZ_TIME seconds each (default 600)
-#   make bench   build, then benchmark vigie probe against curl, vigie serve against the
-#                sqlite3 and psql tools and vigie analyze against Python's json.loads and jq
+#   make bench   build, then benchmark vigie probe against curl and Python asyncio, vigie
+#                serve against the sqlite3 and psql tools and a Python script, and vigie
+#                analyze against Python's json.loads and jq, with the targets table of issue 18
 #                (bench/README.md; BENCH_QUICK=1 for a fast run), then
 #                README's figures from bench/results/LATEST.md (scripts/bench-readme); not part
 #                of check

@@ -59,7 +59,6 @@ class Analyze:
         self.file = None
         self.lines = 0
         self.source = ""
-        self.targets_lines = []
 
     # ------------------------------------------------------------------ set-up
 
@@ -207,6 +206,8 @@ class Analyze:
                 self.say("analyze %d/%d: %-6s %.2f s wall, %.2f s CPU, %d KiB%s" % (
                     rep + 1, self.reps, key, r["wall"], r["cpu"], r["rss_kib"],
                     "" if r["ok"] else " FAILED"))
+        if self.b.a.profile:
+            self.prof = self.profile_run()
 
     # ------------------------------------------------------------------ report
 
@@ -255,15 +256,41 @@ class Analyze:
                  "x_cause, x_evidence, x_endpoints and x_analyzer spliced in (jsonl), or a CSV "
                  "row; Python only parses; jq parses and writes each value back compactly.")
         L.append("")
-        self.targets_lines = []
-        v, p, j = rows.get("jsonl"), rows.get("python"), rows.get("jq")
-        if v and p:
-            failed = v["fail"] + p["fail"] + (j["fail"] if j else 0)
-            ok = v["cpu_mbs"] >= p["cpu_mbs"]
-            self.targets_lines.append(
-                "| analysis (jsonl) >= Python json.loads, one core, same file (CPU time) "
-                "| %.0f vs %.0f MB/s (wall %.0f vs %.0f) | %s |" % (
-                    v["cpu_mbs"], p["cpu_mbs"], v["wall_mbs"], p["wall_mbs"],
-                    "**not met** (%d failed run%s)" % (failed, "" if failed == 1 else "s")
-                    if failed else ("met" if ok else "**missed**")))
+        self.rows = rows
         return L
+
+    def target_rows(self):
+        """The analysis row of the targets table (bench/targets.py)."""
+        rows = getattr(self, "rows", None) or {}
+        v, p, j = rows.get("jsonl"), rows.get("python"), rows.get("jq")
+        if not (v and p):
+            return {"analyze": {"missing": "no run of vigie analyze or of Python"}}
+        x = v["cpu_mbs"] / p["cpu_mbs"]
+        return {"analyze": dict(
+            measured="%.2fx (%.0f vs %.0f MB/s of CPU time; wall %.0f vs %.0f)" % (
+                x, v["cpu_mbs"], p["cpu_mbs"], v["wall_mbs"], p["wall_mbs"]),
+            ok=x >= 1, failed=v["fail"] + p["fail"] + (j["fail"] if j else 0),
+            profile=["analyze-jsonl"],
+            why="%.2fx Python's json.loads in MB/s of CPU time" % x)}
+
+    def profile_lines(self):
+        return getattr(self, "prof", [])
+
+    def profile_run(self):
+        """With --profile: perf of one more `vigie analyze -f jsonl` run, pinned as the others
+        ([(title, lines, name)] as bench/run's profiles), read before the work directory goes."""
+        if shutil.which("perf") is None or self.file is None:
+            return []
+        data = os.path.join(self.work, "perf-analyze.data")
+        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-o", data,
+                        "--", "taskset", "-c", CORE] + self.argv("jsonl"),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=RUN_LIMIT_S)
+        out = []
+        for sort in ("dso", "symbol"):
+            r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort",
+                                sort, "--percent-limit", "0.7", "-g", "none"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            lines = [x for x in r.stdout.splitlines() if x.strip() and not x.startswith("#")]
+            out.append(("vigie analyze -f jsonl, by %s" % sort, lines, "analyze-jsonl"))
+        return out

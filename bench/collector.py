@@ -24,6 +24,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,10 +33,12 @@ NS = "vgb2-coll"
 LISTEN = "127.0.0.1:8080"
 PG_SCRIPT = os.path.join(REPO, "scripts", "pg-test-server")
 
-# The 1M store spans 30 days from this time (UTC), in arrival order.
-Q_START = 1793404800          # 2026-10-31 00:00:00 UTC
+# The 1M store spans the 30 days up to the start of the run's hour (UTC), in arrival order,
+# so that the windows of /api/v1/targets (window=24h|30d, ending now) hold measurements.
 Q_DAYS = 30
 DAY = 86400
+Q_START = int(time.time()) // 3600 * 3600 - Q_DAYS * DAY
+PEER = os.path.join(HERE, "ingest_peer.py")
 
 
 # Texts of the report (sections 4 and 5).
@@ -70,6 +73,10 @@ def day(n):
     return time.strftime("%Y-%m-%d", time.gmtime(Q_START + n * DAY))
 
 
+def hour(n):
+    return time.strftime("%Y-%m-%d %H:00", time.gmtime(Q_START + n * DAY))
+
+
 def machine_ticks():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
@@ -102,6 +109,7 @@ class Collector:
         os.chmod(self.work, 0o755)  # the postgres user needs to reach its directory
         self.pg = None          # conninfo prefix ("host=... port=... user=postgres")
         self.pgdir = None
+        self.pgcluster = None   # the cluster's directory (pg-test-server: mktemp)
         self.serve = None
         self.dbn = 0
         self.ingest = []        # result dicts of section 4
@@ -112,6 +120,9 @@ class Collector:
         self.q_count = 100000 if self.quick else 1000000
         self.q_reps = 15 if self.quick else 40
         self.base_rows = 20000 if self.quick else 100000
+        self.peer_count = 5000 if self.quick else 10000
+        self.peer = None        # the Python script's run (section 4)
+        self.raw_mean = None    # mean bytes of one measurement's JSON, as uploaded
         self.profile = {}
 
     # ---------------------------------------------------------------- set-up
@@ -143,6 +154,12 @@ class Collector:
         try:
             conn = self.sh(PG_SCRIPT, "start", self.pgdir).stdout.strip().splitlines()[-1]
             self.pg = conn.replace("dbname=vigie_test ", "")
+            # the cluster's own directory (the socket, data/, the superuser's passfile): every
+            # connection needs the password, psql and pg_dump take it from PGPASSFILE
+            kv = dict(x.split("=", 1) for x in self.pg.split())
+            self.pgcluster = kv["host"]
+            if "passfile" in kv:
+                os.environ["PGPASSFILE"] = kv["passfile"]
             with open(os.path.join(b.state_dir, "pgdir"), "w") as f:
                 f.write(self.pgdir + "\n")
         except RuntimeError as e:
@@ -267,7 +284,7 @@ class Collector:
     def pg_pids(self):
         """The throwaway cluster's processes (postmaster and its children)."""
         try:
-            with open(os.path.join(self.pgdir, "data", "postmaster.pid")) as f:
+            with open(os.path.join(self.pgcluster, "data", "postmaster.pid")) as f:
                 pm = int(f.readline())
         except (OSError, ValueError):
             return []
@@ -356,6 +373,65 @@ class Collector:
             for route, gz, conns, batch in runs:
                 self.one_upload(backend, route, gz, conns, batch)
             self.baseline(backend)
+            if backend == "sqlite":
+                self.peer_run()
+
+    def peer_input(self):
+        """JSON Lines for the Python peer and for the raw size of a measurement: `upload gen`
+        from the same templates, inputs, networks and span as the uploads and the query
+        store. Its mean line is the raw JSON size the storage target compares with."""
+        if getattr(self, "peer_file", None):
+            return self.peer_file
+        path = os.path.join(self.work, "peer.jsonl")
+        with open(path, "wb") as f:
+            subprocess.run([self.upload, "gen", self.tpl_file, "--count", str(self.peer_count),
+                            "--inputs", "1000", "--networks", "20", "--start", str(Q_START),
+                            "--span", str(Q_DAYS * DAY), "--tag", "0f0000ee"], stdout=f,
+                           check=True)
+        n = size = 0
+        with open(path, "rb") as f:
+            for line in f:
+                n += 1
+                size += len(line.rstrip(b"\n"))
+        self.raw_mean = size / max(1, n)
+        self.peer_file = path
+        return path
+
+    def peer_run(self):
+        """The Python script of issue 18 (bench/ingest_peer.py) on peer_count measurements,
+        into a fresh SQLite file: measurements/s over its wall time, CPU from wait4."""
+        b = self.b
+        path = self.peer_input()
+        db = os.path.join(self.work, "peer.sqlite")
+        out = os.path.join(self.work, "peer.out")
+        busy0, total0 = machine_ticks()
+        load0 = loadavg()
+        with open(out, "wb") as f:
+            t0 = time.monotonic()
+            p = subprocess.Popen([sys.executable, "-B", PEER, path, db], stdin=subprocess.DEVNULL,
+                                 stdout=f, stderr=subprocess.STDOUT)
+            _, status, ru = os.wait4(p.pid, 0)
+            wall = time.monotonic() - t0
+        busy1, total1 = machine_ticks()
+        with open(out, errors="replace") as f:
+            text = f.read()
+        rc = os.waitstatus_to_exitcode(status)
+        stored = int(self.sh("sqlite3", db, "SELECT count(*) FROM measurements").stdout) \
+            if rc == 0 else 0
+        size = sum(os.path.getsize(db + x) for x in ("", "-wal") if os.path.exists(db + x))
+        self.peer = dict(rc=rc, wall=wall, cpu=ru.ru_utime + ru.ru_stime, count=self.peer_count,
+                         stored=stored, rate=stored / wall, size=size,
+                         machine_busy=(busy1 - busy0) / max(1, total1 - total0) * os.cpu_count(),
+                         load=(load0 + loadavg()) / 2)
+        if rc != 0 or stored != self.peer_count:
+            b.say("ERROR: the Python peer stored %d of %d (exit %d): %s" % (
+                stored, self.peer_count, rc, text.strip()[-500:]))
+        b.say("sqlite python peer  %8.0f measurements/s  (%d stored, CPU %.0f us/meas, machine "
+              "%.0f%%)" % (self.peer["rate"], stored, 1e6 * self.peer["cpu"] / max(1, stored),
+                          100 * self.peer["machine_busy"]))
+        for sfx in ("", "-wal", "-shm"):
+            if os.path.exists(db + sfx):
+                os.unlink(db + sfx)
 
     def one_upload(self, backend, route, gz, conns, batch):
         b = self.b
@@ -369,19 +445,9 @@ class Collector:
                 "--route", route, "--conns", str(conns), "--batch", str(batch),
                 "--duration", str(self.duration), "--max", str(cap),
                 "--start", str(Q_START), "--tag", tag] + (["--gzip"] if gz else [])
-        prof = None
-        if b.a.profile and shutil.which("perf"):
-            pdata = os.path.join(self.work, "perf-%s-%s%s.data" % (backend, route,
-                                                                    "-gz" if gz else ""))
-            prof = (subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
-                                      "-g", "-o", pdata, "-p", str(self.serve_pid())],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL), pdata)
-            time.sleep(0.5)
+        prof = self.perf_start("%s-%s%s" % (backend, route, "-gzip" if gz else ""))
         r = self.timed(argv, backend)
-        if prof:
-            prof[0].send_signal(signal.SIGINT)
-            prof[0].wait(timeout=60)
+        self.perf_stop(prof)
         self.stop_serve()
         kv = dict(x.split("=", 1) for x in r["out"].split())
         r["client_cpu"] = float(kv["cpu_s"])  # from the clock's start (not the gzip bodies)
@@ -393,8 +459,6 @@ class Collector:
                  p95=float(kv["p95_ms"]), errors=int(kv["errors"]))
         r["other"] = max(0.0, r["machine_busy"] - (r["serve_cpu"] + r["pg_cpu"] + r["client_cpu"])
                          / r["wall"])
-        if prof:
-            self.profile[(backend, r["route"])] = prof[1]
         if r["errors"] or r["rc"] != 0:
             b.say("upload errors: %s" % r["err"].strip()[-500:])
         if stored < acked:
@@ -410,6 +474,23 @@ class Collector:
             self.last_bulk_db = (backend, db)
         else:
             self.drop_db(backend, db)
+
+    def perf_start(self, name):
+        """With --profile: perf record of the running vigie serve, as serve-NAME."""
+        if not (self.b.a.profile and shutil.which("perf")):
+            return None
+        pdata = os.path.join(self.work, "perf-%s.data" % name)
+        p = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-o",
+                              pdata, "-p", str(self.serve_pid())], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        return p, name, pdata
+
+    def perf_stop(self, prof):
+        if prof:
+            prof[0].send_signal(signal.SIGINT)
+            prof[0].wait(timeout=60)
+            self.profile[prof[1]] = prof[2]
 
     def baseline(self, backend):
         """The same rows, with the database's command-line tool, into a fresh database with
@@ -508,6 +589,11 @@ class Collector:
             ("targets: probe_cc=IR, probe_asn=AS64503", tg + "probe_cc=IR&probe_asn=AS64503"),
             ("targets: last seen in the last day, limit=1000",
              tg + "since=%s&until=%s&limit=1000" % (d0, end)),
+            ("targets: window=24h, first page (100)", tg + "window=24h"),
+            ("targets: window=24h, limit=1000", tg + "window=24h&limit=1000"),
+            ("targets: window=30d, first page (100)", tg + "window=30d"),
+            ("targets: window=30d, limit=1000", tg + "window=30d&limit=1000"),
+            ("targets: window=30d, probe_cc=IR", tg + "window=30d&probe_cc=IR"),
         ]
 
     def fill(self, backend):
@@ -535,11 +621,29 @@ class Collector:
         del r["out"]
         b.say("%-6s import of %d measurements: %.0f/s (machine %.0f%%, load %.1f)" % (
             backend, stored, r["rate"], 100 * r["machine_busy"], r["load"]))
-        if backend == "sqlite":
-            r["size"] = os.path.getsize(db)
-        else:
-            r["size"] = int(self.psql(db, "SELECT pg_database_size(current_database())"))
+        r["size"], r["parts"] = self.storage(backend, db)
         return spec, db, r
+
+    def storage(self, backend, db):
+        """Bytes the store takes (SQLite: the file and its WAL; PostgreSQL: every table of the
+        schema with its indexes and TOAST, pg_total_relation_size), and the largest parts as
+        [(name, bytes)]."""
+        if backend == "sqlite":
+            size = sum(os.path.getsize(db + x) for x in ("", "-wal") if os.path.exists(db + x))
+            out = self.sh("sqlite3", db, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
+                          "ORDER BY 2 DESC", check=False).stdout
+        else:
+            out = self.psql(db, "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
+                            "'public' AND c.relkind = 'r' ORDER BY 2 DESC")
+        parts = []
+        for line in out.splitlines():
+            name, _, n = line.rpartition("|")
+            if name and n.isdigit():
+                parts.append((name, int(n)))
+        if backend != "sqlite":
+            size = sum(n for _, n in parts)
+        return size, parts
 
     def queries_run(self):
         backends = ["sqlite"] + (["pg"] if self.pg else [])
@@ -548,11 +652,14 @@ class Collector:
         with open(paths, "w") as f:
             for name, p in qp:
                 f.write("%s\t%s\n" % (name.replace(" ", "_"), p))
+        self.peer_input()   # the raw JSON size of the storage target
         for backend in backends:
             spec, db, imp = self.fill(backend)
             self.start_serve(spec)
+            prof = self.perf_start("query-%s" % backend)
             r = self.timed(["ip", "netns", "exec", NS, self.upload, "get", paths, "--addr",
                             LISTEN, "--count", str(self.q_reps)], backend)
+            self.perf_stop(prof)
             self.stop_serve()
             if r["rc"] != 0:
                 self.b.say("query errors: %s" % (r["out"] + r["err"])[-800:])
@@ -576,26 +683,162 @@ class Collector:
         self.setup()
         if "ingest" in parts:
             self.uploads()
-            # read now: the perf data goes with the work directory
-            self.prof_lines = self.read_profiles()
         if "query" in parts:
             self.queries_run()
+        # read now: the perf data goes with the work directory
+        self.prof_lines = self.read_profiles()
 
     def profile_lines(self):
         return getattr(self, "prof_lines", [])
 
     def read_profiles(self):
         out = []
-        for (backend, route), data in sorted(self.profile.items()):
+        for name, data in sorted(self.profile.items()):
             for sort in ("dso", "symbol"):
                 r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
                                     "--sort", sort, "--percent-limit", "1", "-g", "none"],
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
                 lines = [x for x in r.stdout.splitlines() if x.strip() and not x.startswith("#")]
-                out.append(("vigie serve, %s, %s, by %s" % (backend, route, sort), lines[:25]))
+                out.append(("vigie serve, %s, by %s" % (name.replace("-", ", ", 1), sort),
+                            lines, "serve-" + name))
         return out
 
     # ---------------------------------------------------------------- report
+
+    def best_bulk(self, backend):
+        """The bulk run (plain or gzip) with the most measurements/s, or None."""
+        runs = [r for r in self.ingest if r["backend"] == backend and r["batch"] > 1]
+        return max(runs, key=lambda r: r["rate"]) if runs else None
+
+    def peer_report(self):
+        """Section 4: the Python script of issue 18 next to vigie's best bulk run on SQLite."""
+        p, v = self.peer, self.best_bulk("sqlite")
+        if p is None:
+            return []
+        L = ["Peer: the issue's Python script (`bench/ingest_peer.py`: json.loads, probe_ip set, "
+             "json.dumps, SHA-256, zlib, one INSERT per line into SQLite in WAL mode with "
+             "synchronous=FULL and two indexes, a COMMIT every 1,000 lines) on %s "
+             "measurements made by `upload gen` from the same templates (mean %.0f bytes of "
+             "JSON), read from a file, one process. CPU from wait4." % (
+                 format(p["count"], ","), self.raw_mean), "",
+             "| ingest | measurements | measurements/s | CPU us/meas | bytes/meas stored "
+             "| machine CPU % | load avg |", "|---|---:|---:|---:|---:|---:|---:|"]
+        L.append("| Python script, SQLite | %d | **%.0f** | %.0f | %.0f | %.0f | %.1f |" % (
+            p["stored"], p["rate"], 1e6 * p["cpu"] / max(1, p["stored"]),
+            p["size"] / max(1, p["stored"]), 100 * p["machine_busy"], p["load"]))
+        if v:
+            vcpu = 1e6 * v["serve_cpu"] / max(1, v["acked"])
+            pcpu = 1e6 * p["cpu"] / max(1, p["stored"])
+            L.append("| vigie serve, SQLite, %s | %d | **%.0f** | %.0f | - | %.0f | %.1f |" % (
+                v["route"], v["acked"], v["rate"], vcpu, 100 * v["machine_busy"], v["load"]))
+            L.append("| **vigie/python** | | **%.2fx** | %.2fx | | | |" % (
+                v["rate"] / max(p["rate"], 1e-9), vcpu / max(pcpu, 1e-9)))
+        L.append("")
+        return L
+
+    def storage_report(self, name):
+        """Section 5: bytes per stored measurement against its raw JSON."""
+        if not self.queries or not self.raw_mean:
+            return []
+        L = ["Storage after the fill: SQLite = the database file and its WAL; PostgreSQL = "
+             "pg_total_relation_size of every table (indexes and TOAST included); per "
+             "measurement stored, against the mean raw JSON of the same measurements (%.0f "
+             "bytes, `upload gen`). Largest parts: SQLite by table or index (dbstat), "
+             "PostgreSQL by table with its indexes." % self.raw_mean, "",
+             "| database | measurements | MiB stored | bytes/meas | vs raw JSON | largest parts, "
+             "bytes/meas |", "|---|---:|---:|---:|---:|---|"]
+        for backend, q in self.queries.items():
+            imp = q["imp"]
+            n = max(1, imp["rows"])
+            L.append("| %s | %d | %.0f | %.0f | **%.2fx** | %s |" % (
+                name[backend], imp["rows"], imp["size"] / 2**20, imp["size"] / n,
+                imp["size"] / n / self.raw_mean,
+                ", ".join("%s %.0f" % (k, v / n) for k, v in imp["parts"][:5])))
+        L.append("")
+        return L
+
+    def target_rows(self):
+        """The collector's rows of the targets table (bench/targets.py), by key."""
+        rows = {}
+        name = {"sqlite": "SQLite", "pg": "PostgreSQL"}
+        goal = {"sqlite": 20000, "pg": 10000}
+
+        def failed_runs(runs):
+            # upload errors, and acknowledged measurements missing from the database
+            return sum(r["errors"] + max(0, r["acked"] - r["stored"]) + (r["rc"] != 0)
+                       for r in runs)
+
+        def prof(r):
+            return ["serve-%s-%s" % (r["backend"], r["route"].replace(" ", "-"))]
+        for backend in ("sqlite", "pg"):
+            runs = [r for r in self.ingest if r["backend"] == backend]
+            if not runs:
+                if self.ingest:
+                    rows["ingest." + backend] = rows["ingest.cpu." + backend] = {
+                        "missing": "PostgreSQL not available"}
+                continue
+            best = max(runs, key=lambda r: r["rate"])
+            failed = failed_runs(runs)
+            rows["ingest." + backend] = dict(
+                measured="%.0f/s (%s)" % (best["rate"], best["route"]),
+                ok=best["rate"] >= goal[backend], failed=failed, profile=prof(best),
+                why="%.2fx the %s/s asked: %.1fx more needed" % (
+                    best["rate"] / goal[backend], format(goal[backend], ","),
+                    goal[backend] / max(best["rate"], 1e-9)))
+            cpu = 1e6 * best["serve_cpu"] / max(1, best["acked"])
+            db = (", PostgreSQL %.0f us" % (1e6 * best["pg_cpu"] / max(1, best["acked"]))
+                  if backend == "pg" else "")
+            rows["ingest.cpu." + backend] = dict(
+                measured="%.0f us (%s%s)" % (cpu, best["route"], db), ok=cpu <= 50,
+                failed=failed, profile=prof(best),
+                why="%.1fx the 50 us asked" % (cpu / 50))
+        v, p = self.best_bulk("sqlite"), self.peer
+        if v and p:
+            x = v["rate"] / max(p["rate"], 1e-9)
+            vcpu = 1e6 * v["serve_cpu"] / max(1, v["acked"])
+            pcpu = 1e6 * p["cpu"] / max(1, p["stored"])
+            rows["ingest.python"] = dict(
+                measured="%.2fx (%.0f vs %.0f/s, %s; CPU %.0f vs %.0f us/meas)" % (
+                    x, v["rate"], p["rate"], v["route"], vcpu, pcpu),
+                ok=x >= 5, profile=prof(v),
+                failed=failed_runs([v]) + (p["rc"] != 0) + (p["stored"] != p["count"]),
+                why="%.2fx the Python script: %.1fx more needed" % (x, 5 / x if x else 0))
+        elif self.ingest:
+            rows["ingest.python"] = {"missing": "no bulk run on SQLite or no Python run"}
+        n_queries = len(self.query_paths())
+        for backend in ("sqlite", "pg"):
+            q = self.queries.get(backend)
+            if q is None:
+                if self.queries:
+                    rows["query." + backend] = rows["storage." + backend] = {
+                        "missing": "PostgreSQL not available"}
+                continue
+            if q["rows"]:
+                worst = max(q["rows"], key=lambda r: r["p95"])
+                over = sorted((r for r in q["rows"] if r["p95"] > 50), key=lambda r: -r["p95"])
+                # queries answered other than 200, or missing from the client's output
+                failed = (sum(r["status"] != 200 for r in q["rows"])
+                          + max(0, n_queries - len(q["rows"])) + (q["run"]["rc"] != 0))
+                rows["query." + backend] = dict(
+                    measured="worst p95 %.1f ms (%s), %s measurements" % (
+                        worst["p95"], worst["name"], format(q["imp"]["rows"], ",")),
+                    ok=not over, failed=failed, profile=["serve-query-" + backend],
+                    why="%d of %d queries over 50 ms, the slowest: %s" % (
+                        len(over), len(q["rows"]), "; ".join(
+                            "%s %.0f ms" % (r["name"], r["p95"]) for r in over[:4])))
+            else:
+                rows["query." + backend] = {"missing": "no query answered"}
+            imp = q["imp"]
+            if self.raw_mean and imp["rows"]:
+                per = imp["size"] / imp["rows"]
+                x = per / self.raw_mean
+                rows["storage." + backend] = dict(
+                    measured="%.2fx (%.0f of %.0f bytes per measurement)" % (
+                        x, per, self.raw_mean),
+                    ok=x <= 0.25, failed=0,
+                    why="%.1fx the 0.25x asked; largest: %s" % (x / 0.25, ", ".join(
+                        "%s %.0f B/meas" % (k, v / imp["rows"]) for k, v in imp["parts"][:3])))
+        return rows
 
     def report(self):
         L = []
@@ -603,10 +846,6 @@ class Collector:
         def f(x, fmt):
             return "-" if x is None else fmt % x
         name = {"sqlite": "SQLite", "pg": "PostgreSQL"}
-        target = {"sqlite": 20000, "pg": 10000}
-        best_base = {}
-        for r in self.base:
-            best_base[r["backend"]] = max(best_base.get(r["backend"], 0), r["rate"])
         if self.ingest:
             L.append("## 4. Collector ingest: measurements/s committed by `vigie serve`")
             L.append("")
@@ -638,6 +877,7 @@ class Collector:
                     name[r["backend"]], r["what"], r["rows"], r["rate"], 100 * r["machine_busy"],
                     r["load"]))
             L.append("")
+            L.extend(self.peer_report())
             L.append("machine CPU % = CPU busy on both cores during the run (200% = both), in "
                      "brackets the part used by none of vigie serve, the database server and the "
                      "uploader (other work on the machine). The uploader, vigie serve and "
@@ -649,7 +889,7 @@ class Collector:
             for backend, q in self.queries.items():
                 imp = q["imp"]
                 L.append(QUERY_INTRO % (
-                             name[backend], format(imp["rows"], ","), Q_DAYS, day(0), day(Q_DAYS),
+                             name[backend], format(imp["rows"], ","), Q_DAYS, hour(0), hour(Q_DAYS),
                              imp["rate"], imp["size"] / 2**20, 100 * imp["machine_busy"],
                              imp["load"], self.q_reps, 100 * q["run"]["machine_busy"],
                              q["run"]["load"]))
@@ -663,47 +903,12 @@ class Collector:
                         "met" if r["p95"] <= 50 and r["status"] == 200 else
                         ("**missed**" if r["status"] == 200 else "**HTTP %d**" % r["status"])))
                 L.append("")
-            L.append("The last day is %s; the 7-day windows start on %s. Latency is measured by "
-                     "the client: request sent to the last byte of the answer." % (
-                         day(Q_DAYS - 1), day(Q_DAYS - 7)))
+            L.append("The last day is %s; the 7-day windows start on %s. The store ends at the "
+                     "start of the run's hour, so that `window=24h|30d` (ending now) cover "
+                     "measurements. Latency is measured by the client: request sent to the last "
+                     "byte of the answer." % (day(Q_DAYS - 1), day(Q_DAYS - 7)))
             L.append("")
-        def verdict(ok, failed):
-            """met only when every upload or query of the runs behind the figure succeeded
-            (as bench/run judges the probe's targets)."""
-            if failed:
-                return "**not met** (%d failure%s)" % (failed, "" if failed == 1 else "s")
-            return "met" if ok else "**missed**"
-        self.targets_lines = []
-        for backend in ("sqlite", "pg"):
-            runs = [r for r in self.ingest if r["backend"] == backend]
-            if not runs:
-                continue
-            best = max(r["rate"] for r in runs)
-            # upload errors, and acknowledged measurements missing from the database
-            failed = sum(r["errors"] + max(0, r["acked"] - r["stored"]) + (r["rc"] != 0)
-                         for r in runs)
-            base = best_base.get(backend)
-            self.targets_lines.append(
-                "| >= %s measurements/s into %s (best route) | %.0f | %s |" % (
-                    format(target[backend], ","), name[backend], best,
-                    verdict(best >= target[backend], failed)))
-            if base:
-                self.targets_lines.append(
-                    "| >= 0.5x the CLI baseline, %s (best route) | %.2fx (%.0f vs %.0f) | %s |" % (
-                        name[backend], best / base, best, base,
-                        verdict(best >= 0.5 * base, failed)))
-        n_queries = len(self.query_paths()) if self.queries else 0
-        for backend, q in self.queries.items():
-            worst = max(q["rows"], key=lambda r: r["p95"]) if q["rows"] else None
-            if worst:
-                # queries answered other than 200, or missing from the client's output
-                failed = (sum(r["status"] != 200 for r in q["rows"])
-                          + max(0, n_queries - len(q["rows"])) + (q["run"]["rc"] != 0))
-                self.targets_lines.append(
-                    "| p95 <= 50 ms, aggregation and targets over %s measurements, %s | worst "
-                    "p95 %.1f ms (%s) | %s |" % (
-                        format(q["imp"]["rows"], ","), name[backend], worst["p95"],
-                        worst["name"], verdict(worst["p95"] <= 50, failed)))
+            L.extend(self.storage_report(name))
         if self.notes:
             L.extend(self.notes)
             L.append("")
