@@ -23,19 +23,39 @@ struct vg__certs_q {
     struct vg_certgroup *groups;
 };
 
+int
+vg__store_row_json(const struct vg__val *len, const struct vg__val *raw, json_t **out)
+{
+    uLongf dl;
+    char *text;
+
+    *out = NULL;
+    if (len->t != VG__INT || raw->t != VG__BLOB || len->i < 0 || len->i > VG_STORE_MEAS_MAX) {
+        return VG_EINTERNAL;
+    }
+    dl = (uLongf)len->i;
+    text = vg_xmalloc(dl + 1);
+    if (uncompress((Bytef *)text, &dl, (const Bytef *)raw->p, (uLong)raw->len) != Z_OK ||
+        dl != (uLongf)len->i) {
+        free(text);
+        return VG_EINTERNAL;
+    }
+    *out = json_loadb(text, dl, 0, NULL); /* stored, so valid once: NULL is nothing to read */
+    free(text);
+    return 0;
+}
+
 /* One measurement: (uid, start time, raw_len, raw). */
 static int
 vg__certs_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__certs_q *x = arg;
-    char uid[VG_UID_MAX], *text;
-    uLongf dl;
+    char uid[VG_UID_MAX];
     json_t *m;
     int rc;
 
     (void)set;
-    if (ncols != 4 || c[0].t != VG__TEXT || c[1].t != VG__INT || c[2].t != VG__INT ||
-        c[3].t != VG__BLOB || c[2].i < 0 || c[2].i > VG_STORE_MEAS_MAX) {
+    if (ncols != 4 || c[0].t != VG__TEXT || c[1].t != VG__INT) {
         return VG_EINTERNAL;
     }
     if (x->n_read == x->limit) {
@@ -44,17 +64,9 @@ vg__certs_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     }
     x->n_read++;
     vg__store_copy_text(&c[0], uid, sizeof(uid));
-    dl = (uLongf)c[2].i;
-    text = vg_xmalloc(dl + 1);
-    if (uncompress((Bytef *)text, &dl, (const Bytef *)c[3].p, (uLong)c[3].len) != Z_OK ||
-        dl != (uLongf)c[2].i) {
-        free(text);
-        return VG_EINTERNAL;
-    }
-    m = json_loadb(text, dl, 0, NULL);
-    free(text);
+    VG_TRY(vg__store_row_json(&c[2], &c[3], &m));
     if (m == NULL) {
-        return 0; /* stored, so valid once: nothing to read */
+        return 0;
     }
     rc = vg_certgroup_add(x->groups, m, uid, c[1].i);
     json_decref(m);
