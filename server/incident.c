@@ -310,7 +310,8 @@ vg_incident_add(struct vg_incident *inc, json_t *m, enum vg_verdict v, const cha
         vg__inc_locate(inc, &s, &ri.loc);
         return 0;
     }
-    if ((inc->cc[0] != '\0' && strcmp(inc->cc, s.probe_cc) != 0) ||
+    if ((unsigned)v >= VG_VERDICT_COUNT ||
+        (inc->cc[0] != '\0' && strcmp(inc->cc, s.probe_cc) != 0) ||
         (inc->has_asn && inc->asn != s.probe_asn)) {
         return 0;
     }
@@ -323,8 +324,7 @@ vg_incident_add(struct vg_incident *inc, json_t *m, enum vg_verdict v, const cha
         return 0;
     }
     inc->counted++;
-    vg__inc_tally(inc, n, m, &ri, (unsigned)v < VG_VERDICT_COUNT ? v : VG_VERDICT_UNKNOWN, cause,
-                  uid, s.start_time);
+    vg__inc_tally(inc, n, m, &ri, v, cause, uid, s.start_time);
     return 1;
 }
 

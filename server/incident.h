@@ -50,7 +50,8 @@ void vg_incident_reset(struct vg_incident *inc);
 
 /*
  * Add measurement m (untrusted), its verdict v and cause (NULL or "": none) as vigie decided
- * them, uid (NULL or "": none, no link). Measurements of another input, network or period are
+ * them (v = VG_VERDICT_COUNT: none, e.g. a test vigie has no rules for), uid (NULL or "": none,
+ * no link). Measurements of another input, network or period are
  * ignored; x_locate measurements of the input give the located hop. Returns 1 when counted,
  * 0 when ignored (or over VG_INCIDENT_MEAS_MAX: the report says it is truncated).
  */
