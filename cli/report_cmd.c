@@ -313,16 +313,6 @@ vg__report_files(struct vg__report_run *r)
     return rc;
 }
 
-static int
-vg__report_on_row(void *arg, json_t *m, const struct vg_store_incident_row *row)
-{
-    struct vg__report_run *r = arg;
-
-    (void)vg_incident_add(r->inc, m, row->has_verdict ? row->verdict : VG_VERDICT_COUNT, row->cause,
-                          row->uid);
-    return 0;
-}
-
 /* The measurements of the input in the database r->db, which must exist. */
 static int
 vg__report_db(struct vg__report_run *r)
@@ -333,7 +323,6 @@ vg__report_db(struct vg__report_run *r)
     const char *path = r->db;
     char err[512];
     struct stat sb;
-    bool more = false;
     int rc;
 
     if (strncmp(path, "postgres", 8) != 0 && strncmp(path, "pg:", 3) != 0) {
@@ -349,10 +338,10 @@ vg__report_db(struct vg__report_run *r)
         return -1;
     }
     memset(&f, 0, sizeof(f));
-    f.input = r->o.input; /* every network: x_locate's measurements name none */
+    f.input = r->o.input;
     f.since = r->o.since;
     f.until = r->o.until;
-    rc = vg_store_incident_each(st, &f, 0, vg__report_on_row, r, &more);
+    rc = vg_incident_read_store(r->inc, st, &f);
     if (rc < 0) {
         fprintf(stderr, "vigie report: reading %s: %s\n", r->db, vg_store_strerror(rc));
     }

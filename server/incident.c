@@ -57,19 +57,13 @@ struct vg_incident {
     json_t *locs; /* [LOCATION], each with its network */
 };
 
-static char *
-vg__inc_dup(const char *s)
-{
-    return s != NULL && s[0] != '\0' ? vg_xstrdup(s) : NULL;
-}
-
 struct vg_incident *
 vg_incident_new(const struct vg_incident_opts *o)
 {
     struct vg_incident *inc = vg_xcalloc(1, sizeof(*inc));
 
     inc->input = vg_xstrdup(o->input != NULL ? o->input : "");
-    inc->base_url = vg__inc_dup(o->base_url);
+    inc->base_url = o->base_url != NULL ? vg_xstrdup(o->base_url) : NULL;
     inc->source = vg_xstrdup(o->source != NULL ? o->source : "files");
     if (o->probe_cc != NULL) {
         snprintf(inc->cc, sizeof(inc->cc), "%s", o->probe_cc);
@@ -99,6 +93,12 @@ vg_incident_reset(struct vg_incident *inc)
     inc->counted = 0;
     inc->truncated = false;
     json_array_clear(inc->locs);
+}
+
+void
+vg_incident_mark_truncated(struct vg_incident *inc)
+{
+    inc->truncated = true;
 }
 
 void

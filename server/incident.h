@@ -22,6 +22,7 @@
 #include "vigie/vigie.h"
 
 #define VG_INCIDENT_MEAS_MAX     100000 /* measurements counted; more: "truncated" */
+#define VG_INCIDENT_READ_MAX     200000 /* measurements read from a database, every network */
 #define VG_INCIDENT_NETS_MAX     1024   /* networks told apart */
 #define VG_INCIDENT_SAMPLES_INTF 3      /* raw measurements embedded: with interference */
 #define VG_INCIDENT_SAMPLES_OK   1      /* and accessible */
@@ -36,7 +37,7 @@ struct vg_incident_opts {
     bool has_probe_asn;
     uint32_t probe_asn;
     int64_t since, until; /* UTC seconds, [since, until); 0: unbounded */
-    const char *base_url; /* links to BASE/api/v1/measurement/UID; NULL: no links */
+    const char *base_url; /* links to BASE/api/v1/measurement/UID ("": relative); NULL: none */
     const char *source;   /* what was read, for the report: "files", "database" */
 };
 
@@ -57,6 +58,17 @@ void vg_incident_reset(struct vg_incident *inc);
  */
 int vg_incident_add(struct vg_incident *inc, json_t *m, enum vg_verdict v, const char *cause,
                     const char *uid);
+
+/* Say in the report that its source held more than was read. */
+void vg_incident_mark_truncated(struct vg_incident *inc);
+
+struct vg_store;
+struct vg_store_filter;
+/* Add the measurements of the input from store s within f's period, provenance and trust (every
+ * network is read: vigie locate's measurements name none), at most VG_INCIDENT_READ_MAX.
+ * 0, or a store error (store.h). */
+VG_MUST_USE int vg_incident_read_store(struct vg_incident *inc, struct vg_store *s,
+                                       const struct vg_store_filter *f);
 
 /* The networks seen for the input: [{"probe_cc", "probe_asn", "network_name", "measurements",
  * "interference"}], most interference first. */
