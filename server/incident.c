@@ -267,7 +267,11 @@ vg__inc_tally(struct vg_incident *inc, struct vg__inc_net *n, json_t *m,
     if (n->first < 0 || t < n->first) {
         n->first = t;
     }
-    if (t >= n->last) {
+    /* the latest; at the same second, whatever the order read: the most serious verdict, then
+     * the first cause by name */
+    if (t > n->last ||
+        (t == n->last && (v < n->latest || (v == n->latest && strcmp(cause != NULL ? cause : "",
+                                                                     n->latest_cause) < 0)))) {
         n->last = t;
         n->latest = v;
         snprintf(n->latest_cause, sizeof(n->latest_cause), "%s", cause != NULL ? cause : "");
