@@ -377,7 +377,8 @@ vg__inch_certs(struct vg__inch *h, const json_t *certs)
         const json_t *list = json_object_get(certs, src[s]), *ch;
         size_t i;
 
-        vg__inch_f(h, "<h3>%s (%zu chains)</h3>", title[s], json_array_size(list));
+        vg__inch_f(h, "<h3>%s (%zu chain%s)</h3>", title[s], json_array_size(list),
+                   json_array_size(list) == 1 ? "" : "s");
         json_array_foreach(list, i, ch)
         {
             vg__inch_chain(h, ch);
