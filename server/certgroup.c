@@ -36,7 +36,9 @@ struct vg_certgroup {
     /* the measurement being read */
     const char *uid;
     int64_t t;
-    unsigned long serial; /* measurements added: tells two with no uid apart */
+    unsigned long serial;  /* measurements added: tells two with no uid apart */
+    size_t max;            /* groups kept at most; 0: no bound */
+    unsigned long dropped; /* sightings of chains past max */
 };
 /* Append s to the array arr unless it holds it already or has max entries. */
 static void
@@ -123,6 +125,10 @@ vg__certgroup_on_chain(void *arg, const struct vg_rec_chain *ch)
         o += (size_t)w;
     }
     at = json_object_get(x->index, key);
+    if (at == NULL && x->max != 0 && x->n >= x->max) {
+        x->dropped++;
+        return 0;
+    }
     g = at != NULL ? &x->groups[json_integer_value(at)] : vg__certgroup_group_new(x, ch, key);
     g->count++;
     if (g->counted != x->serial) {
@@ -205,12 +211,19 @@ vg_certgroup_list(struct vg_certgroup *x, bool control)
 }
 
 struct vg_certgroup *
-vg_certgroup_new(void)
+vg_certgroup_new(size_t max)
 {
     struct vg_certgroup *x = vg_xcalloc(1, sizeof(*x));
 
     x->index = json_object();
+    x->max = max;
     return x;
+}
+
+unsigned long
+vg_certgroup_dropped(const struct vg_certgroup *x)
+{
+    return x->dropped;
 }
 
 void
@@ -220,6 +233,7 @@ vg_certgroup_reset(struct vg_certgroup *x)
         json_decref(x->groups[i].obj);
     }
     x->n = 0;
+    x->dropped = 0;
     json_object_clear(x->index);
 }
 

@@ -19,7 +19,8 @@
 
 struct vg_certgroup;
 
-struct vg_certgroup *vg_certgroup_new(void);
+/* An accumulator of at most max distinct chains (0: no bound; a caller whose input is bounded). */
+struct vg_certgroup *vg_certgroup_new(size_t max);
 void vg_certgroup_free(struct vg_certgroup *g);
 /* Forget every chain (a retry that starts over). */
 void vg_certgroup_reset(struct vg_certgroup *g);
@@ -27,6 +28,9 @@ void vg_certgroup_reset(struct vg_certgroup *g);
 /* Merge the chains of measurement m (untrusted), whose uid (may be "") and start time t (UTC
  * seconds) the groups remember. 0, or VG_EINTERNAL. */
 VG_MUST_USE int vg_certgroup_add(struct vg_certgroup *g, json_t *m, const char *uid, int64_t t);
+
+/* Sightings of chains not kept: new chains after max were reached. */
+unsigned long vg_certgroup_dropped(const struct vg_certgroup *g);
 
 /*
  * The groups of one source (control: the control's, else the probe's), those that did not

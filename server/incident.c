@@ -164,7 +164,7 @@ vg__inc_net(struct vg_incident *inc, const struct vg_rec_summary *s)
     snprintf(n->cc, sizeof(n->cc), "%s", s->probe_cc);
     n->asn = s->probe_asn;
     n->first = n->last = n->first_intf = n->last_intf = -1;
-    n->certs = vg_certgroup_new();
+    n->certs = vg_certgroup_new(VG_INCIDENT_CHAINS_MAX);
     n->addrs = json_object();
     n->causes = json_object();
     n->samples = json_array();
@@ -520,6 +520,39 @@ vg__inc_locations(struct vg_incident *inc, const struct vg__inc_net *n)
     return out;
 }
 
+static int
+vg__inc_str_cmp(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* Each chain's addresses in order, not in the order read: a report is the same whichever way
+ * its measurements came (files in their order, a database by time and uid). */
+static void
+vg__inc_sort_addresses(json_t *chains)
+{
+    json_t *ch, *v[64];
+    size_t i;
+
+    json_array_foreach(chains, i, ch)
+    {
+        json_t *addrs = json_object_get(ch, "addresses");
+        size_t n = json_array_size(addrs);
+
+        if (n < 2 || n > sizeof(v) / sizeof(v[0])) {
+            continue;
+        }
+        for (size_t k = 0; k < n; k++) {
+            v[k] = json_incref(json_array_get(addrs, k));
+        }
+        qsort(v, n, sizeof(v[0]), vg__inc_str_cmp);
+        json_array_clear(addrs);
+        for (size_t k = 0; k < n; k++) {
+            json_array_append_new(addrs, v[k]);
+        }
+    }
+}
+
 static const char vg__inc_method[] =
     "vigie measured the target from the network named above as OONI's Web Connectivity does: it "
     "resolved the host, connected to every address, completed a TLS handshake with each (keeping "
@@ -579,6 +612,8 @@ vg_incident_json(struct vg_incident *inc)
     }
     probe = vg_certgroup_list(n->certs, false);
     control = vg_certgroup_list(n->certs, true);
+    vg__inc_sort_addresses(probe);
+    vg__inc_sort_addresses(control);
     r = json_pack(
         "{s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s, s:o, s:o, s:s, s:i}, s:{s:o, s:o, s:o, s:o}, s:i, "
         "s:b, s:o}",
@@ -596,7 +631,9 @@ vg_incident_json(struct vg_incident *inc)
     json_object_set_new(r, "timeline", vg__inc_timeline(n));
     json_object_set_new(r, "affected_addresses", vg__inc_addresses(n, probe));
     json_object_set_new(r, "certificates",
-                        json_pack("{s:o, s:o}", "probe", probe, "control", control));
+                        json_pack("{s:o, s:o, s:I}", "probe", probe, "control", control,
+                                  "sightings_not_listed",
+                                  (json_int_t)vg_certgroup_dropped(n->certs)));
     json_object_set_new(r, "locations", vg__inc_locations(inc, n));
     json_object_set_new(r, "samples", json_deep_copy(n->samples));
     json_object_set_new(r, "method", json_string(vg__inc_method));

@@ -28,6 +28,7 @@
 #define VG_INCIDENT_SAMPLES_OK   1      /* and accessible */
 #define VG_INCIDENT_SAMPLE_BYTES 65536  /* bytes of one embedded measurement */
 #define VG_INCIDENT_ADDRS_MAX    64     /* affected addresses listed */
+#define VG_INCIDENT_CHAINS_MAX   64     /* distinct certificate chains kept per network */
 #define VG_INCIDENT_LOCATE_MAX   4      /* localisations listed */
 #define VG_INCIDENT_HTML_MAX     (32u << 20)
 

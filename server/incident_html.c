@@ -384,6 +384,12 @@ vg__inch_certs(struct vg__inch *h, const json_t *certs)
             vg__inch_chain(h, ch);
         }
     }
+    if (vg__inch_i(certs, "sightings_not_listed") > 0) {
+        vg__inch_f(h,
+                   "<p>%lld more sightings of other chains are not listed (%d distinct chains "
+                   "are kept).</p>",
+                   vg__inch_i(certs, "sightings_not_listed"), VG_INCIDENT_CHAINS_MAX);
+    }
     vg__inch_raw(h, "</section>");
 }
 

@@ -103,7 +103,7 @@ vg_store_certificates(struct vg_store *s, const struct vg_store_filter *f, unsig
     VG_ENSURE(limit <= VG_STORE_CERTS_MAX, VG_EINVAL);
     x = vg_xcalloc(1, sizeof(*x));
     x->limit = limit > 0 ? limit : VG_STORE_CERTS_DEF;
-    x->groups = vg_certgroup_new();
+    x->groups = vg_certgroup_new(0) /* limit bounds it */;
     vg__store_q_add(&x->q, "SELECT measurement_uid, measurement_start_time, raw_len, raw"
                            " FROM measurements WHERE 1 = 1");
     vg__store_q_filters(&x->q, f, "measurement_start_time", f->since, true, true);

@@ -18,10 +18,11 @@ struct vg__inc_q {
     unsigned limit;  /* 0: none */
     unsigned n_read; /* handed over */
     bool more;
-    /* the keyset position: the last row handed over */
-    bool has_pos;
-    int64_t pos_t;
-    char pos_uid[VG_UID_MAX];
+    /* the keyset position: the last row handed over, and where the page being read starts (a
+     * retry of the page reads from there again) */
+    bool has_pos, has_start;
+    int64_t pos_t, start_t;
+    char pos_uid[VG_UID_MAX], start_uid[VG_UID_MAX];
     unsigned page_rows;  /* rows of this page seen in this attempt */
     unsigned page_given; /* rows of this page handed over (a retry skips them) */
 };
@@ -78,10 +79,10 @@ vg__inc_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     vg__store_q_add(&q, "SELECT measurement_uid, measurement_start_time, raw_len, raw, x_verdict,"
                         " x_cause FROM measurements WHERE 1 = 1");
     vg__store_q_filters(&q, x->f, "measurement_start_time", x->f->since, true, true);
-    if (x->has_pos) {
-        vg__store_q_param(&q, " AND (measurement_start_time > ", vg__store_int(x->pos_t), "");
-        vg__store_q_param(&q, " OR (measurement_start_time = ", vg__store_int(x->pos_t), "");
-        vg__store_q_param(&q, " AND measurement_uid > ", vg__store_text(x->pos_uid), "))");
+    if (x->has_start) {
+        vg__store_q_param(&q, " AND (measurement_start_time > ", vg__store_int(x->start_t), "");
+        vg__store_q_param(&q, " OR (measurement_start_time = ", vg__store_int(x->start_t), "");
+        vg__store_q_param(&q, " AND measurement_uid > ", vg__store_text(x->start_uid), "))");
     }
     vg__store_q_add(&q, " ORDER BY measurement_start_time, measurement_uid");
     vg__store_q_param(&q, " LIMIT ", vg__store_int(VG__INC_PAGE), "");
@@ -107,6 +108,9 @@ vg_store_incident_each(struct vg_store *s, const struct vg_store_filter *f, unsi
     x.limit = limit;
     do {
         x.page_given = 0;
+        x.has_start = x.has_pos;
+        x.start_t = x.pos_t;
+        memcpy(x.start_uid, x.pos_uid, sizeof(x.start_uid));
         rc = vg__store_read(s, vg__inc_fn, &x);
     } while (rc == 0 && x.page_given == VG__INC_PAGE && !x.more);
     if (truncated != NULL) {

@@ -240,6 +240,30 @@ class TestReport(unittest.TestCase):
         self.assertTrue(all(x.startswith("http://collector.example/api/v1/measurement/")
                             for x in links), links)
 
+    def test_database_pages(self):
+        """More measurements than one page of the store's read (500), some at the same second:
+        every one counted once, as from the file."""
+        with open(LAB) as f:
+            lines = [json.loads(x) for x in f if ICLOUD in x]
+        url = "https://paging.example/"
+        path = os.path.join(FX["tmp"], "paging.jsonl")
+        with open(path, "w") as f:
+            for i in range(1234):
+                m = json.loads(json.dumps(lines[i % 2]))
+                m["input"] = url
+                m["id"] = "00000000-0000-4000-8000-%012d" % i
+                m["measurement_start_time"] = "2026-11-%02d %02d:%02d:00" % (
+                    1 + i // 600, (i // 60) % 10, (i // 2) % 60)  # pairs at the same second
+                f.write(json.dumps(m) + "\n")
+        p = subprocess.run([VIGIE, "import", "--no-config", "--db", FX["db"], path],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        _, _, files = self.run_report("pf", "--input", url, "--since", SINCE, path)
+        _, _, db = self.run_report("pd", "--input", url, "--since", SINCE, "--db", FX["db"])
+        self.assertEqual(db["measurements"], 1234)
+        self.assertEqual(db["verdicts"]["intercepted"]["n"], 617)
+        self.assertEqual(comparable(files), comparable(db))
+
     def test_outputs_and_exit_statuses(self):
         p = report("--input", ICLOUD, "-o", "-", LAB)
         self.assertEqual(p.returncode, 1, p.stderr)

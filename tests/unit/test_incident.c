@@ -223,6 +223,34 @@ test_timeline(void **state)
     vg_incident_free(inc);
 }
 
+/* A network that was shown many forged chains keeps VG_INCIDENT_CHAINS_MAX, and says so. */
+static void
+test_chains_bounded(void **state)
+{
+    struct vg_incident *inc = builder(NULL);
+    json_t *r, *certs;
+
+    (void)state;
+    for (int i = 0; i < VG_INCIDENT_CHAINS_MAX + 6; i++) {
+        json_t *m = meas(URL, "2026-11-29 11:00:00", "IT", "AS1", "CN=forged", false, false);
+        json_t *c = json_array_get(
+            json_object_get(
+                json_array_get(json_object_get(json_object_get(m, "test_keys"), "tls_handshakes"),
+                               0),
+                "x_certificates"),
+            0);
+
+        json_object_set_new(c, "sha256", json_sprintf("%064x", i));
+        add(inc, m, VG_VERDICT_INTERCEPTED, "tls.mitm", 1);
+    }
+    r = vg_incident_json(inc);
+    certs = json_object_get(r, "certificates");
+    assert_int_equal(json_array_size(json_object_get(certs, "probe")), VG_INCIDENT_CHAINS_MAX);
+    assert_int_equal(json_integer_value(json_object_get(certs, "sightings_not_listed")), 6);
+    json_decref(r);
+    vg_incident_free(inc);
+}
+
 /* Every string of a measurement escaped; the embedded JSON cannot close its element. */
 static void
 test_escaping(void **state)
@@ -303,7 +331,7 @@ main(void)
         cmocka_unit_test(test_shares),         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_only_control),   cmocka_unit_test(test_networks),
         cmocka_unit_test(test_timeline),       cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_html_from_json),
+        cmocka_unit_test(test_html_from_json), cmocka_unit_test(test_chains_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
