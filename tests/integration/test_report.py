@@ -291,6 +291,15 @@ class TestReport(unittest.TestCase):
         self.assertEqual(p.returncode, 4, p.stderr)
         self.assertFalse(os.path.exists(os.path.join(FX["tmp"], "missing.db")))
 
+    def test_config_section(self):
+        conf = os.path.join(FX["tmp"], "report.conf")
+        with open(conf, "w") as f:
+            f.write("[report]\ninput = %s\nformat = json\n" % ICLOUD)
+        p = subprocess.run([VIGIE, "report", "--config", conf, LAB], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["target"]["input"], ICLOUD)
+
     def test_networks(self):
         with open(LAB) as f:
             lines = [json.loads(x) for x in f if ICLOUD in x]
