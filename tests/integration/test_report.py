@@ -15,7 +15,6 @@ import http.client
 import json
 import math
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import harness
+import test_certs as tc  # its PostgreSQL database of our own (own_pg_database, psql)
 
 VIGIE = None
 PG_CONN = None
@@ -75,24 +75,10 @@ def parse_html(text):
     return p
 
 
-def psql(conn, sql):
-    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conn, "-c", sql],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
-
-
-def own_pg_database():
-    name = "vigie_report_test_%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
-    psql(PG_CONN, "CREATE DATABASE %s" % name)
-    FX["pg_db"] = name
-    if re.match(r"postgres(ql)?://", PG_CONN):
-        m = re.match(r"(postgres(?:ql)?://[^/?]*)(/[^?]*)?(\?.*)?$", PG_CONN)
-        return m.group(1) + "/" + name + (m.group(3) or "")
-    return "pg:" + PG_CONN + " dbname=" + name
-
-
 def setUpModule():
     FX["tmp"] = tempfile.mkdtemp(prefix="vigie-report-test-")
-    db = own_pg_database() if PG_CONN else os.path.join(FX["tmp"], "report.db")
+    tc.PG_CONN = PG_CONN
+    db = tc.own_pg_database() if PG_CONN else os.path.join(FX["tmp"], "report.db")
     p = subprocess.run([VIGIE, "import", "--no-config", "--db", db, LAB, QA],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -103,8 +89,8 @@ def setUpModule():
 def tearDownModule():
     if "srv" in FX:
         FX["srv"].stop()
-    if "pg_db" in FX:
-        psql(PG_CONN, "DROP DATABASE %s WITH (FORCE)" % FX["pg_db"])
+    if "pg_db" in tc.FX:
+        tc.psql(PG_CONN, "DROP DATABASE %s WITH (FORCE)" % tc.FX["pg_db"])
     shutil.rmtree(FX["tmp"], ignore_errors=True)
 
 
