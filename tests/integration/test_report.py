@@ -182,6 +182,17 @@ class TestReport(unittest.TestCase):
         self.assertEqual(js["interference"]["n"], k)
         self.assertEqual(p.returncode, 1 if k else 0)
         self.check_offline(html, js)
+        # every OONI fixture file: Facebook answered with a bogon in Iran (backend-fastpath)
+        ooni = sorted(os.path.join(DATA, "ooni", f) for f in os.listdir(os.path.join(DATA, "ooni"))
+                      if f.endswith(".jsonl"))
+        p, html, js = self.run_report("facebook", "--input", "https://www.facebook.com/", *ooni)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual((js["network"]["probe_cc"], js["network"]["probe_asn"],
+                          js["network"]["network_name"]),
+                         ("IR", "AS197207", "Mobile Communication Company of Iran PLC"))
+        self.assertEqual((js["verdicts"]["blocked"]["n"], js["causes"]), (1, {"dns.bogon": 1}))
+        self.assertIn("Mobile Communication Company of Iran PLC", html)
+        self.check_offline(html, js)
 
     def test_hostile_strings(self):
         with open(LAB) as f:
