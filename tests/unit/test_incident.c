@@ -223,6 +223,47 @@ test_timeline(void **state)
     vg_incident_free(inc);
 }
 
+static json_t *
+locate(const char *cc, const char *asn, int hop)
+{
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:n}}}", "test_name",
+        "x_locate", "input", URL, "measurement_start_time", "2026-11-29 11:30:00", "probe_cc", cc,
+        "probe_asn", asn, "test_keys", "x_locate", "cause", "tls.mitm", "method", "tcp-ttl",
+        "target", "198.51.100.30:443", "interference_hop", hop, "interference_router",
+        "192.0.2.134", "server_hop", 4, "summary", "interference at hop 2 of 4", "failure");
+}
+
+/* vigie locate's measurements (on no network, ZZ AS0, or on the report's) give the hop. */
+static void
+test_locations(void **state)
+{
+    struct vg_incident *inc = builder(NULL);
+    json_t *r, *locs, *l;
+    struct vg_buf b;
+
+    (void)state;
+    add(inc, meas(URL, "2026-11-29 11:00:00", "IT", "AS1", "CN=forged", false, true),
+        VG_VERDICT_INTERCEPTED, "tls.mitm", 1);
+    add(inc, locate("ZZ", "AS0", 2), VG_VERDICT_COUNT, NULL, 0);
+    add(inc, locate("CN", "AS9", 7), VG_VERDICT_COUNT, NULL, 0); /* another network's */
+    r = vg_incident_json(inc);
+    locs = json_object_get(r, "locations");
+    assert_int_equal(json_array_size(locs), 1);
+    l = json_array_get(locs, 0);
+    assert_int_equal(json_integer_value(json_object_get(l, "interference_hop")), 2);
+    assert_string_equal(json_string_value(json_object_get(l, "interference_router")),
+                        "192.0.2.134");
+    assert_int_equal(num(r, "measurements", NULL, NULL), 1); /* a localisation is no trial */
+    vg_buf_init(&b, VG_INCIDENT_HTML_MAX);
+    assert_int_equal(vg_incident_html(r, &b), 0);
+    assert_non_null(strstr(vg_buf_cstr(&b), "Where on the path"));
+    assert_non_null(strstr(vg_buf_cstr(&b), "interference at hop 2 of 4"));
+    vg_buf_cleanup(&b);
+    json_decref(r);
+    vg_incident_free(inc);
+}
+
 /* A network that was shown many forged chains keeps VG_INCIDENT_CHAINS_MAX, and says so. */
 static void
 test_chains_bounded(void **state)
@@ -332,6 +373,7 @@ main(void)
         cmocka_unit_test(test_only_control),   cmocka_unit_test(test_networks),
         cmocka_unit_test(test_timeline),       cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_html_from_json), cmocka_unit_test(test_chains_bounded),
+        cmocka_unit_test(test_locations),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
