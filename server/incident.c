@@ -553,19 +553,39 @@ vg__inc_sort_addresses(json_t *chains)
     }
 }
 
-static const char vg__inc_method[] =
-    "vigie measured the target from the network named above as OONI's Web Connectivity does: it "
-    "resolved the host, connected to every address, completed a TLS handshake with each (keeping "
-    "the certificates presented) and fetched the page, while a test helper on an uncensored "
-    "network (the control) did the same and sent back what it saw. A verdict compares the two: "
-    "\"blocked\" means the network stopped the site (DNS, TCP, TLS or HTTP) where the control "
-    "reached it, with the cause named; \"intercepted\" means a TLS handshake completed with a "
-    "certificate that does not validate for the host while the control saw a valid one, the "
-    "mark of a man-in-the-middle; \"down\" means the control failed too, \"unknown\" that the "
-    "measurement cannot tell. Shares are of the measurements in the period, with Wilson score "
-    "95% intervals; interference counts blocked and intercepted together, and is intermittent "
-    "when the same period also has accessible measurements. Measurements from other probes "
-    "(OONI's) were given vigie's verdict by the same rules (vigie analyze).";
+/* How vigie measured and decided, in one paragraph; the verdicts' meanings from their table. */
+static json_t *
+vg__inc_method(void)
+{
+    char text[2048];
+    size_t o;
+
+    o = (size_t)snprintf(
+        text, sizeof(text), "%s",
+        "vigie measured the target from the network named above as OONI's Web Connectivity does: "
+        "it resolved the host, connected to every address, completed a TLS handshake with each "
+        "(keeping the certificates presented) and fetched the page, while a test helper on an "
+        "uncensored network (the control) did the same and sent back what it saw. A verdict "
+        "compares the two:");
+    for (unsigned v = 0; v < VG_VERDICT_COUNT && o < sizeof(text); v++) {
+        o += (size_t)snprintf(
+            text + o, sizeof(text) - o, " \"%s\": %s%s", vg_verdict_name((enum vg_verdict)v),
+            vg_verdict_meaning((enum vg_verdict)v), v + 1 < VG_VERDICT_COUNT ? ";" : ".");
+    }
+    if (o < sizeof(text)) {
+        snprintf(text + o, sizeof(text) - o,
+                 " An interception is a TLS handshake completed with a certificate that does not "
+                 "validate for the host while the control was served a valid one: the mark of a "
+                 "man-in-the-middle. Shares are of the measurements in the period, with Wilson "
+                 "score 95%% intervals; interference counts \"%s\" and \"%s\" together, and is "
+                 "intermittent when the same period also has \"%s\" measurements. Measurements "
+                 "from other probes (OONI's) were given vigie's verdict by the same rules (vigie "
+                 "analyze).",
+                 vg_verdict_name(VG_VERDICT_BLOCKED), vg_verdict_name(VG_VERDICT_INTERCEPTED),
+                 vg_verdict_name(VG_VERDICT_ACCESSIBLE));
+    }
+    return json_string(text);
+}
 
 /* The report's network n: its counts and where it stands. */
 static void
@@ -636,7 +656,7 @@ vg_incident_json(struct vg_incident *inc)
                                   (json_int_t)vg_certgroup_dropped(n->certs)));
     json_object_set_new(r, "locations", vg__inc_locations(inc, n));
     json_object_set_new(r, "samples", json_deep_copy(n->samples));
-    json_object_set_new(r, "method", json_string(vg__inc_method));
+    json_object_set_new(r, "method", vg__inc_method());
     return r;
 }
 

@@ -125,8 +125,7 @@ static const char vg__inch_css[] =
     ".target{font:1.1em monospace;word-break:break-all}.hash{font:.85em monospace;"
     "word-break:break-all}.forged{outline:3px solid #b00020;outline-offset:2px}"
     ".badge{display:inline-block;padding:0 .4em;border:1px solid #333;border-radius:3px}"
-    ".v-intercepted{background:#e1bee7}.v-blocked{background:#ffcdd2}.v-accessible{background:"
-    "#c8e6c9}pre{white-space:pre-wrap;word-break:break-all;font-size:.8em;background:#f4f4f4;"
+    "pre{white-space:pre-wrap;word-break:break-all;font-size:.8em;background:#f4f4f4;"
     "padding:.5em;max-height:30em;overflow:auto}svg{max-width:100%;height:auto}"
     ".legend span{margin-right:1em}.sw{display:inline-block;width:1em;height:1em;"
     "border:1px solid #333;vertical-align:middle;margin-right:.3em}footer{margin-top:2em;"
@@ -136,11 +135,16 @@ static const char vg__inch_css[] =
     "a[href]:after{content:\" (\" attr(href) \")\";font-size:.8em;word-break:break-all}"
     "section{break-inside:avoid-page}}";
 
+/* Background of a verdict's row and badge (.v-NAME); NULL: none. */
+static const char *const vg__inch_bg[VG_VERDICT_COUNT] = {[VG_VERDICT_INTERCEPTED] = "#e1bee7",
+                                                          [VG_VERDICT_BLOCKED] = "#ffcdd2",
+                                                          [VG_VERDICT_ACCESSIBLE] = "#c8e6c9"};
+
 /* Fill of a verdict's bar: a pattern each, so that a greyscale print still tells them apart. */
 static const char *const vg__inch_fill[VG_VERDICT_COUNT] = {[VG_VERDICT_INTERCEPTED] =
-                                                                "url(#p-intercepted)",
+                                                                "url(#p-hatch)",
                                                             [VG_VERDICT_BLOCKED] = "#b71c1c",
-                                                            [VG_VERDICT_DOWN] = "url(#p-down)",
+                                                            [VG_VERDICT_DOWN] = "url(#p-dots)",
                                                             [VG_VERDICT_UNKNOWN] = "#ffffff",
                                                             [VG_VERDICT_ACCESSIBLE] = "#a5d6a7"};
 static const char *const vg__inch_swatch[VG_VERDICT_COUNT] = {
@@ -183,10 +187,10 @@ vg__inch_timeline(struct vg__inch *h, const json_t *tl)
                "<svg role=\"img\" aria-labelledby=\"tl-title\" viewBox=\"0 0 %.0f %.0f\" "
                "width=\"%.0f\" height=\"%.0f\" xmlns=\"http://www.w3.org/2000/svg\">"
                "<title id=\"tl-title\">Measurements per %s, by verdict</title><defs>"
-               "<pattern id=\"p-intercepted\" width=\"6\" height=\"6\" "
+               "<pattern id=\"p-hatch\" width=\"6\" height=\"6\" "
                "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
                "<rect width=\"6\" height=\"6\" fill=\"#fff\"/><rect width=\"3\" height=\"6\" "
-               "fill=\"#6a1b9a\"/></pattern><pattern id=\"p-down\" width=\"4\" height=\"4\" "
+               "fill=\"#6a1b9a\"/></pattern><pattern id=\"p-dots\" width=\"4\" height=\"4\" "
                "patternUnits=\"userSpaceOnUse\"><rect width=\"4\" height=\"4\" fill=\"#ddd\"/>"
                "<circle cx=\"2\" cy=\"2\" r=\"1\" fill=\"#555\"/></pattern></defs>",
                W, H, W, H, bucket == 3600 ? "hour" : "day(s)");
@@ -260,14 +264,15 @@ vg__inch_summary(struct vg__inch *h, const json_t *r)
 
     vg__inch_f(h,
                "<section id=\"summary\"><h2>Summary</h2><p>%lld measurements. Interference "
-               "(blocked or intercepted): ",
-               vg__inch_i(r, "measurements"));
+               "(%s or %s): ",
+               vg__inch_i(r, "measurements"), vg_verdict_name(VG_VERDICT_BLOCKED),
+               vg_verdict_name(VG_VERDICT_INTERCEPTED));
     vg__inch_f(h, "<strong>%.1f%%</strong> (95%% interval %.1f%% - %.1f%%)",
                100 * vg__inch_d(json_object_get(r, "interference"), "share"),
                100 * vg__inch_d(json_object_get(r, "interference"), "ci_low"),
                100 * vg__inch_d(json_object_get(r, "interference"), "ci_high"));
     vg__inch_raw(h, json_is_true(json_object_get(r, "intermittent"))
-                        ? ", <strong>intermittent</strong> (accessible at other times)."
+                        ? ", <strong>intermittent</strong> (reached at other times)."
                         : ".");
     vg__inch_raw(h, " Latest verdict: <span class=\"badge v-");
     vg__inch_esc(h, vg__inch_s(latest, VG_REC_KEY_X_VERDICT));
@@ -539,6 +544,12 @@ vg__inch_head(struct vg__inch *h, const json_t *r)
     vg__inch_esc(h, input);
     vg__inch_raw(h, "</title><style>");
     vg__inch_raw(h, vg__inch_css);
+    for (unsigned v = 0; v < VG_VERDICT_COUNT; v++) {
+        if (vg__inch_bg[v] != NULL) {
+            vg__inch_f(h, ".v-%s{background:%s}", vg_verdict_name((enum vg_verdict)v),
+                       vg__inch_bg[v]);
+        }
+    }
     vg__inch_raw(h, "</style></head><body><header><h1>Incident report</h1><p class=\"target\">");
     vg__inch_esc(h, input);
     vg__inch_raw(h, "</p><p>Network: ");
