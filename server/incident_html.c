@@ -130,7 +130,9 @@ static const char vg__inch_css[] =
     ".legend span{margin-right:1em}.sw{display:inline-block;width:1em;height:1em;"
     "border:1px solid #333;vertical-align:middle;margin-right:.3em}footer{margin-top:2em;"
     "font-size:.85em;color:#444}"
-    "@media print{body{margin:0;max-width:none;font-size:11pt}details{display:block}"
+    "@media "
+    "print{body{margin:0;max-width:none;font-size:11pt}details::details-content{content-visibility:"
+    "visible;display:block}"
     "details>*{display:block}pre{max-height:none;overflow:visible}a{color:#000}"
     "a[href]:after{content:\" (\" attr(href) \")\";font-size:.8em;word-break:break-all}"
     "section{break-inside:avoid-page}}";
@@ -476,8 +478,8 @@ vg__inch_samples(struct vg__inch *h, const json_t *samples)
     const json_t *s;
     size_t i;
 
-    vg__inch_raw(h, "<section id=\"samples\"><h2>Measurements</h2><p>A few of the raw "
-                    "measurements (OONI's data format), as recorded:</p>");
+    vg__inch_raw(h, "<section id=\"samples\"><h2>Measurements</h2><p>A few of the "
+                    "measurements, in OONI's data format:</p>");
     json_array_foreach(samples, i, s)
     {
         vg__inch_raw(h, "<details><summary>");
