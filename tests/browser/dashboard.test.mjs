@@ -353,6 +353,13 @@ test('incident report: from the target page of iCloud, a page of its own with th
   assert.equal(await report.locator('script[src], link, img, iframe').count(), 0, 'nothing external');
   assert.ok(await report.locator('#timeline svg rect').count() > 0, 'the timeline is drawn');
   await shot(report, 'incident-report');
+  // printed, the folded parts (raw measurements, the timeline's table) unfold
+  const folded = await report.$$eval('#samples pre', (els) => els.map((e) => e.checkVisibility()));
+  assert.ok(!folded.some(Boolean), `raw measurements folded on screen: ${folded}`);
+  await report.emulateMedia({ media: 'print' });
+  const printed = await report.$$eval('#samples pre', (els) => els.map((e) => e.checkVisibility()));
+  assert.ok(printed.length > 0 && printed.every(Boolean), `raw measurements printed: ${printed}`);
+  await shot(report, 'incident-report-print');
   await report.close();
   // the certificates view links the report too
   await page.goto(`${base}#/certificates?input=${encodeURIComponent('https://www.icloud.com/')}&probe_cc=CN&probe_asn=AS4134`);
