@@ -53,6 +53,8 @@ int vg_cmd_import(int argc, char **argv);
 int vg_cmd_analyze(int argc, char **argv);
 /* `vigie diff OLD NEW`: the verdict changes per URL and network (diff_cmd.c). */
 int vg_cmd_diff(int argc, char **argv);
+/* `vigie report --input URL`: the incident report (report_cmd.c, server/incident.h). */
+int vg_cmd_report(int argc, char **argv);
 /* `vigie verdicts` (verdicts_cmd.c, not in --help): the verdicts and their meanings, as a table,
  * JSON or the dashboard's generated ES module. */
 int vg_cmd_verdicts(int argc, char **argv);

@@ -14,9 +14,11 @@ static const struct {
     {"probe", vg_cmd_probe},   {"helper", vg_cmd_helper},   {"upload", vg_cmd_upload},
     {"locate", vg_cmd_locate}, {"monitor", vg_cmd_monitor}, {"serve", vg_cmd_serve},
     {"import", vg_cmd_import}, {"analyze", vg_cmd_analyze}, {"diff", vg_cmd_diff},
+    {"report", vg_cmd_report},
 };
-static const char *const vg__main_sections[] = {"probe", "helper", "upload",  "locate", "monitor",
-                                                "serve", "import", "analyze", "diff",   NULL};
+static const char *const vg__main_sections[] = {"probe",   "helper", "upload", "locate",
+                                                "monitor", "serve",  "import", "analyze",
+                                                "diff",    "report", NULL};
 
 static void
 vg__main_usage(FILE *f)
@@ -36,6 +38,7 @@ vg__main_usage(FILE *f)
                "  import    store measurement files in a collector's database\n"
                "  analyze   give OONI's measurements a vigie verdict (files, archives)\n"
                "  diff      what changed between two sets of measurements, per URL and network\n"
+               "  report    the incident report of one URL on one network (HTML and JSON)\n"
                "\n"
                "Run 'vigie COMMAND --help' for a command's options; see vigie(1).\n"
                "Options are also read from /etc/vigie/vigie.conf and\n"

@@ -72,6 +72,8 @@ static const unsigned vg__route_params[] = {
                        VG__BIT(VG__P_WINDOW),
     [VG_API_CERTIFICATES] = (VG__P_FILTER & ~VG__BIT(VG__P_VERDICT) & ~VG__BIT(VG__P_DOMAIN)) |
                             VG__BIT(VG__P_LIMIT) | VG__BIT(VG__P_INPUT),
+    [VG_API_INCIDENT] = (VG__P_FILTER & ~VG__BIT(VG__P_VERDICT) & ~VG__BIT(VG__P_DOMAIN)) |
+                        VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_WINDOW) | VG__BIT(VG__P_FORMAT),
 };
 
 int
@@ -241,6 +243,8 @@ vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, 
         q->format_set = true;
         if (strlen(v) == 3 && vg_strncaseeq(v, "csv", 3)) {
             q->csv = true;
+        } else if (strlen(v) == 4 && vg_strncaseeq(v, "html", 4)) {
+            q->html = true;
         } else if (!(strlen(v) == 4 && vg_strncaseeq(v, "json", 4))) {
             snprintf(err, errlen, "format must be JSON or CSV");
             return VG_EINVAL;
@@ -331,7 +335,19 @@ vg_api_parse(enum vg_api_route route, const char *const *names, const char *cons
         snprintf(err, errlen, "provenance=anonymous and trusted=true select nothing");
         return VG_EINVAL;
     }
-    if (route == VG_API_CERTIFICATES && q->f.input == NULL) {
+    if (route == VG_API_INCIDENT ? q->csv : q->html) {
+        snprintf(err, errlen, "format must be %s",
+                 route == VG_API_INCIDENT ? "html or json" : "JSON or CSV");
+        return VG_EINVAL;
+    }
+    if (route == VG_API_INCIDENT && q->f.window != 0 && (q->f.since != 0 || q->f.until != 0)) {
+        snprintf(err, errlen, "window or since/until, not both");
+        return VG_EINVAL;
+    }
+    if (route == VG_API_INCIDENT && !q->format_set) {
+        q->html = true;
+    }
+    if ((route == VG_API_CERTIFICATES || route == VG_API_INCIDENT) && q->f.input == NULL) {
         snprintf(err, errlen, "input is required (the target's URL)");
         return VG_EINVAL;
     }

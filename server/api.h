@@ -23,6 +23,7 @@ enum vg_api_route {
     VG_API_AGGREGATION,  /* GET /api/v1/aggregation */
     VG_API_TARGETS,      /* GET /api/v1/targets */
     VG_API_CERTIFICATES, /* GET /api/v1/certificates */
+    VG_API_INCIDENT,     /* GET /api/v1/incident (vg_api_incident) */
 };
 
 /* A checked query; f's strings point into the arrays below (copy with vg_api_query_copy). */
@@ -38,6 +39,7 @@ struct vg_api_query {
     unsigned limit;
     enum vg_store_axis axis_x, axis_y;
     bool csv;
+    bool html;       /* format=html (the incident report's default) */
     bool format_set; /* format= was given (else Accept: text/csv may ask for CSV) */
 };
 
@@ -75,6 +77,17 @@ VG_MUST_USE int vg_api_rows_csv(const json_t *page, const char *const *fallback,
  * or for an aggregation): a CSV answer carries it in a header. Errors are the store's (VG_EINVAL
  * bad cursor, VG_ETOOBIG too many groups, VG_STORE_EUNAVAIL, ...), with err set.
  */
+/*
+ * GET /api/v1/incident: the incident report (server/incident.h) of q (input required; network,
+ * since/until or window, provenance, trusted) from the store, as HTML (unless format=json):
+ * *body (caller frees), *type, and fname[fcap] a file name for Content-Disposition. Links to
+ * the raw measurements are relative (/api/v1/measurement/UID). Errors: VG_ENOTFOUND (nothing
+ * matched; err says so), the store's.
+ */
+VG_MUST_USE int vg_api_incident(struct vg_store *s, const struct vg_api_query *q, char **body,
+                                size_t *len, const char **type, char *fname, size_t fcap, char *err,
+                                size_t errlen);
+
 VG_MUST_USE int vg_api_run(struct vg_store *s, enum vg_api_route route,
                            const struct vg_api_query *q, char **body, size_t *len,
                            const char **type, char *next, size_t next_cap, char *err,

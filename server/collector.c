@@ -52,6 +52,7 @@ static const struct {
     [VG__R_AGG] = {"/api/v1/aggregation", false},
     [VG__R_TARGETS] = {"/api/v1/targets", false},
     [VG__R_CERTS] = {"/api/v1/certificates", false},
+    [VG__R_INCIDENT] = {"/api/v1/incident", false},
     [VG__R_METRICS] = {"/metrics", false},
     [VG__R_HEALTH] = {"/healthz", false},
     [VG__R_DASHBOARD] = {"/ (dashboard)", false},
@@ -96,7 +97,7 @@ enum MHD_Result
 vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *body, size_t len,
                     bool owned)
 {
-    const char *extra[7] = {NULL};
+    const char *extra[11] = {NULL};
     size_t n = 0;
     int rc;
 
@@ -117,6 +118,13 @@ vg__collector_reply(struct vg__req *rq, unsigned code, const char *type, char *b
     if (code == MHD_HTTP_OK && rq->next_cursor != NULL && rq->next_cursor[0] != '\0') {
         extra[n++] = "X-Next-Cursor"; /* a CSV page's next_cursor (docs/api.md) */
         extra[n++] = rq->next_cursor;
+    }
+    if (code == MHD_HTTP_OK && rq->disposition != NULL) {
+        /* an incident report: a document of its own, no script, its styles inline */
+        extra[n++] = "Content-Disposition";
+        extra[n++] = rq->disposition;
+        extra[n++] = "Content-Security-Policy";
+        extra[n++] = "default-src 'none'; style-src 'unsafe-inline'";
     }
     if (code == MHD_HTTP_SERVICE_UNAVAILABLE || code == MHD_HTTP_CONTENT_TOO_LARGE) {
         /* The client may still be sending: do not keep reading a body we refused. */
@@ -345,6 +353,9 @@ vg__route_of(struct vg__req *rq, const char *url)
     if (strcmp(url, "/api/v1/certificates") == 0) {
         return VG__R_CERTS;
     }
+    if (strcmp(url, "/api/v1/incident") == 0) {
+        return VG__R_INCIDENT;
+    }
     if (strcmp(url, "/metrics") == 0) {
         return VG__R_METRICS;
     }
@@ -501,6 +512,8 @@ vg__dispatch(struct vg__req *rq)
         return vg__collector_query(rq, VG_API_TARGETS);
     case VG__R_CERTS:
         return vg__collector_query(rq, VG_API_CERTIFICATES);
+    case VG__R_INCIDENT:
+        return vg__collector_incident(rq);
     case VG__R_RAW:
         return vg__collector_raw(rq);
     case VG__R_ANALYSIS:

@@ -38,6 +38,7 @@ enum vg__route {
     VG__R_AGG,
     VG__R_TARGETS,
     VG__R_CERTS,
+    VG__R_INCIDENT,
     VG__R_METRICS,
     VG__R_HEALTH,
     VG__R_DASHBOARD,
@@ -93,6 +94,8 @@ struct vg__req {
     int status;              /* -1 until a response is queued */
     const char *next_cursor; /* a CSV page's next cursor, sent as X-Next-Cursor (borrowed for
                                 the reply's call), or NULL */
+    const char *disposition; /* an incident report's Content-Disposition (borrowed for the
+                                reply's call), or NULL */
     char extra[VG__EXTRA_MAX];
 };
 
@@ -156,6 +159,8 @@ enum MHD_Result vg__collector_bulk(struct vg__req *rq, const char *body, size_t 
 enum MHD_Result vg__collector_query(struct vg__req *rq, enum vg_api_route route);
 /* GET /api/v1/measurement/{uid}, the dashboard, /healthz. */
 enum MHD_Result vg__collector_raw(struct vg__req *rq);
+/* GET /api/v1/incident: the incident report (api.h vg_api_incident). */
+enum MHD_Result vg__collector_incident(struct vg__req *rq);
 /* GET /api/v1/measurement/{uid}/analysis: its stored row, vigie's verdict and evidence. */
 enum MHD_Result vg__collector_analysis(struct vg__req *rq);
 enum MHD_Result vg__collector_dashboard(struct vg__req *rq);

@@ -127,6 +127,48 @@ vg__collector_query(struct vg__req *rq, enum vg_api_route route)
     return ret;
 }
 
+/* GET /api/v1/incident: the incident report, HTML (inline) or JSON; 404 when nothing matched. */
+enum MHD_Result
+vg__collector_incident(struct vg__req *rq)
+{
+    struct vg__args a = {.n = 0};
+    struct vg_api_query *q;
+    const char *type = NULL;
+    char err[256], fname[128], disp[160], *body = NULL;
+    enum MHD_Result ret;
+    size_t len = 0;
+    int rc;
+
+    (void)MHD_get_connection_values_n(rq->conn, MHD_GET_ARGUMENT_KIND, vg__collect_arg, &a);
+    if (a.overflow || a.nul) {
+        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST,
+                                   a.nul ? "a query parameter contains a NUL byte"
+                                         : "too many query parameters");
+    }
+    q = vg_xmalloc(sizeof(*q));
+    if (vg_api_parse(VG_API_INCIDENT, a.names, a.values, a.n, q, err, sizeof(err)) < 0) {
+        free(q);
+        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
+    }
+    rc = vg_api_incident(rq->c->o.store, q, &body, &len, &type, fname, sizeof(fname), err,
+                         sizeof(err));
+    free(q);
+    if (rc == VG_ENOTFOUND) {
+        return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, err);
+    }
+    if (rc == VG_EINVAL || rc == VG_ETOOBIG) {
+        return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
+    }
+    if (rc < 0) {
+        return vg__collector_store_error(rq, rc, "cannot read the measurements");
+    }
+    snprintf(disp, sizeof(disp), "inline; filename=\"%s\"", fname);
+    rq->disposition = disp;
+    ret = vg__collector_reply(rq, MHD_HTTP_OK, type, body, len, true);
+    rq->disposition = NULL;
+    return ret;
+}
+
 /* GET /api/v1/measurement/{uid}: the measurement exactly as stored. */
 enum MHD_Result
 vg__collector_raw(struct vg__req *rq)

@@ -441,6 +441,29 @@ VG_MUST_USE int vg_store_targets(struct vg_store *s, const struct vg_store_filte
 VG_MUST_USE int vg_store_certificates(struct vg_store *s, const struct vg_store_filter *f,
                                       unsigned limit, json_t **out);
 
+/* One stored measurement as vg_store_incident_each hands it over (borrowed for the call). */
+struct vg_store_incident_row {
+    const char *uid;
+    int64_t start_time;      /* UTC seconds */
+    bool has_verdict;        /* a verdict is stored (x_verdict not NULL) */
+    enum vg_verdict verdict; /* the stored verdict (ingest's analysis for OONI's) */
+    const char *cause;       /* "" none */
+};
+/* m (the parsed measurement, borrowed) and its row, each handed over once (a read retried on a
+ * fresh connection skips what it handed over). A negative return stops the walk with it. */
+typedef int (*vg_store_incident_fn)(void *arg, json_t *m, const struct vg_store_incident_row *r);
+
+/*
+ * The incident report's read (server/incident.h): every measurement matching f (f->input
+ * required; network, since/until, provenance, trusted as in vg_store_list), oldest first (time,
+ * then uid), at most limit (0: no bound), decompressed and parsed, handed to fn one at a time.
+ * Read in pages, so that memory stays that of one page. *truncated (may be NULL): more matched.
+ * Errors: VG_EINVAL, VG_STORE_EUNAVAIL, VG_EINTERNAL, or fn's.
+ */
+VG_MUST_USE int vg_store_incident_each(struct vg_store *s, const struct vg_store_filter *f,
+                                       unsigned limit, vg_store_incident_fn fn, void *arg,
+                                       bool *truncated);
+
 /*
  * Check the store (for tests and operators; scans every table): SQLite's PRAGMA
  * integrity_check, then, on both backends, that the aggregate and latest-state tables agree with

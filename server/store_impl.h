@@ -389,6 +389,10 @@ json_t *vg__store_cursor_decode(const char *c, size_t n);
 json_t *vg__store_jtext(const struct vg__val *v);
 json_t *vg__store_jasn(int64_t asn);
 json_t *vg__store_jtime(int64_t t);
+/* A stored measurement (its raw_len and raw columns) decompressed and parsed: *out (NULL when
+ * it does not parse) for json_decref. 0, or VG_EINTERNAL for a corrupt blob (store_certs.c). */
+VG_MUST_USE int vg__store_row_json(const struct vg__val *len, const struct vg__val *raw,
+                                   json_t **out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Test hooks */

@@ -328,6 +328,47 @@ test('certificates view: one click from the overview, the forged chain against t
   await page.close();
 });
 
+test('incident report: from the target page of iCloud, a page of its own with the intercepted share and the forged certificate', async () => {
+  const page = await newPage();
+  await page.goto(`${base}#/target?input=${encodeURIComponent('https://www.icloud.com/')}`);
+  await page.waitForSelector('[data-testid=latest] [data-testid=incident-html]');
+  const row = page.locator('[data-testid=latest] tbody tr', { hasText: 'CN · AS4134' });
+  assert.equal(await row.count(), 1, 'one row for CN AS4134');
+  const json = await row.locator('[data-testid=incident-json]').getAttribute('href');
+  const link = row.locator('[data-testid=incident-html]');
+  assert.equal(await link.getAttribute('target'), '_blank');
+  const [report] = await Promise.all([context.waitForEvent('page'), link.click()]);
+  await report.waitForLoadState('load');
+  assert.match(new URL(report.url()).pathname, /^\/api\/v1\/incident$/);
+  const text = await report.textContent('body');
+  assert.match(text, /Incident report/);
+  assert.match(text, /CN AS4134/);
+  const row2 = await report.textContent('#summary tr.v-intercepted');
+  assert.match(row2, /intercepted\s*[1-9]\d*\s*\d+\.\d%/, `the intercepted share: ${row2}`);
+  const forged = await report.textContent('#certificates table.forged');
+  assert.match(forged, /C=cn\/O=www\.icloud\.com\/CN=www\.icloud\.com/);
+  assert.match(forged, /NOT VALID/);
+  const sha = (await fetch(new URL(json, base)).then((r) => r.json())).certificates.probe[0].leaf_sha256;
+  assert.match(forged, new RegExp(sha));
+  assert.equal(await report.locator('script[src], link, img, iframe').count(), 0, 'nothing external');
+  assert.ok(await report.locator('#timeline svg rect').count() > 0, 'the timeline is drawn');
+  await shot(report, 'incident-report');
+  // printed, the folded parts (raw measurements, the timeline's table) unfold
+  const folded = await report.$$eval('#samples pre', (els) => els.map((e) => e.checkVisibility()));
+  assert.ok(!folded.some(Boolean), `raw measurements folded on screen: ${folded}`);
+  await report.emulateMedia({ media: 'print' });
+  const printed = await report.$$eval('#samples pre', (els) => els.map((e) => e.checkVisibility()));
+  assert.ok(printed.length > 0 && printed.every(Boolean), `raw measurements printed: ${printed}`);
+  await shot(report, 'incident-report-print');
+  await report.close();
+  // the certificates view links the report too
+  await page.goto(`${base}#/certificates?input=${encodeURIComponent('https://www.icloud.com/')}&probe_cc=CN&probe_asn=AS4134`);
+  await page.waitForSelector('[data-testid=incident-html]');
+  assert.match(await page.getAttribute('[data-testid=incident-html]', 'href'), /probe_cc=CN&probe_asn=AS4134/);
+  await assertClean(page);
+  await page.close();
+});
+
 test('hostile strings stay text everywhere', async () => {
   const uid = await uidOf(XSS_INPUT, 'CN', 'blocked');
   const page = await newPage();

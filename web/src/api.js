@@ -58,4 +58,12 @@ export const measurement = (uid) => get(`/api/v1/measurement/${encodeURIComponen
 // The stored row: who decided the verdict (x_analyzer) and, for a measurement from elsewhere,
 // vigie's verdict, cause and evidence (docs/api.md); null when it cannot be read.
 export const analysis = (uid) => get(`/api/v1/measurement/${encodeURIComponent(uid)}/analysis`).catch(() => null);
+// The incident report of a target on a network (GET /api/v1/incident): HTML, or its JSON.
+export function incidentUrl(input, cc, asn, window, format) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ input, probe_cc: cc, probe_asn: asn, window, format, ...sourceParams() })) {
+    if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
+  }
+  return `/api/v1/incident?${q.toString()}`;
+}
 export const rawUrl = (uid) => `/api/v1/measurement/${encodeURIComponent(uid)}`;

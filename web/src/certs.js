@@ -13,6 +13,17 @@ import { timeEl } from './time.js';
 // The view's link (the overview and the target page point here).
 export const certsLink = (input, cc, asn) => link('/certificates', { input, probe_cc: cc, probe_asn: asn });
 
+// "incident report · JSON": the report of the target on a network (every network: the one with
+// the most interference), opened in a new tab; window: the target page's, else the route's 30 days.
+export function incidentLinks(input, cc, asn, window) {
+  const a = (format, text, title) => h('a', {
+    class: 'incident-link small', href: api.incidentUrl(input, cc, asn, window, format), target: '_blank',
+    rel: 'noopener', 'data-testid': `incident-${format}`, title,
+  }, text);
+  return h('span', { class: 'incident-links' }, a('html', 'incident report', 'the incident report of this network (a page to save, print or publish)'),
+    ' · ', a('json', 'JSON', 'the incident report as JSON'));
+}
+
 // Only what is fetched over TLS carries certificates.
 export const hasCerts = (input) => /^(https|tls):\/\//i.test(String(input || ''));
 
@@ -87,7 +98,7 @@ export async function renderCerts(main, params, stale) {
   const keys = (l) => new Set(l.map((c) => c.leaf_spki_sha256).filter(Boolean));
   const bad = probe.filter((c) => !c.valid).length;
   append(main, crumbs(), h('h1', { class: 'target-title' }, String(input)),
-    h('h2', null, `Certificates seen${cc ? ` on ${cc} · ${asn}` : ', every network'}`),
+    h('h2', null, `Certificates seen${cc ? ` on ${cc} · ${asn}` : ', every network'}`, incidentLinks(input, cc, asn)),
     h('p', { class: 'muted', 'data-testid': 'certs-summary' },
       `${probe.length} chain${probe.length === 1 ? '' : 's'} seen by the probes` +
       `${bad ? ` (${bad} not valid)` : ''}, ${control.length} by the control, in the newest ` +

@@ -14,7 +14,7 @@ import { timeEl, isoDay, apiTime, parseUtc } from './time.js';
 import { stackedChart, noData } from './charts.js';
 import { RANGES } from './overview.js';
 import { sourceWords } from './source.js';
-import { certsLink, hasCerts } from './certs.js';
+import { certsLink, hasCerts, incidentLinks } from './certs.js';
 import { urlMeasurements, byDay, byHour, byNetDay } from './history.js';
 import { WINDOWS, DEFAULT_WINDOW, windowState, shareText } from './stats.js';
 
@@ -148,7 +148,8 @@ export async function renderTarget(main, params, stale) {
     const st = windowState(r);
     nb.appendChild(h('tr', { 'data-verdict': r.x_verdict, 'data-state': st.verdict },
       h('td', { 'data-label': 'Network' }, `${r.probe_cc} · ${r.probe_asn}`,
-        hasCerts(input) ? h('a', { class: 'certs-link small', href: certsLink(input, r.probe_cc, r.probe_asn), 'data-testid': 'certs-link' }, 'certificates') : null),
+        hasCerts(input) ? h('a', { class: 'certs-link small', href: certsLink(input, r.probe_cc, r.probe_asn), 'data-testid': 'certs-link' }, 'certificates') : null,
+        incidentLinks(input, r.probe_cc, r.probe_asn, win)),
       h('td', { 'data-label': 'Verdict' }, badge(r.x_verdict), r.x_cause ? h('span', { class: 'cause' }, String(r.x_cause)) : null),
       h('td', { 'data-label': WINDOWS[win], class: 'window' }, st.total
         ? [`${st.verdict} ${shareText(st.n, st.total)}`, st.intermittent ? h('span', { class: 'tag intermittent' }, 'intermittent') : null]
