@@ -557,7 +557,7 @@ vg__inc_sort_addresses(json_t *chains)
 static json_t *
 vg__inc_method(void)
 {
-    char text[2048];
+    char text[4096];
     size_t o;
 
     o = (size_t)snprintf(
@@ -575,7 +575,9 @@ vg__inc_method(void)
     if (o < sizeof(text)) {
         snprintf(text + o, sizeof(text) - o,
                  " An interception is a TLS handshake completed with a certificate that does not "
-                 "validate for the host while the control was served a valid one: the mark of a "
+                 "validate for the host while the control was served a valid one, or one that "
+                 "validates on the probe's device but whose key and CA keys the control never "
+                 "saw for the host (a CA the device was made to trust): the mark of a "
                  "man-in-the-middle. Shares are of the measurements in the period, with Wilson "
                  "score 95%% intervals; interference counts \"%s\" and \"%s\" together, and is "
                  "intermittent when the same period also has \"%s\" measurements. Measurements "
