@@ -108,6 +108,10 @@ static const struct vg__wsql {
                       " x_cause, since_time, last_time, brk_time, last_uid) VALUES ",
                       "($1, $2, $3, $4, $5, $6, $7, $8, $8, NULL, $9)", vg__sql_target_tail,
                       VG__TARGET_COLS},
+    /* read, not written: the latest states (scope all) the alert events follow (store_events.c) */
+    [VG__W_PREV] = {"SELECT input, probe_cc, probe_asn, x_verdict, last_time FROM targets WHERE"
+                    " scope = '*' AND (input, probe_cc, probe_asn) IN (VALUES ",
+                    "($1, $2, CAST($3 AS BIGINT))", ")", 3},
 };
 
 static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
@@ -432,6 +436,9 @@ vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
 
     for (size_t r = 0; rc == 0 && r < vg__store_n_rollups; r++) {
         rc = vg__rollup(s, &vg__store_rollups[r], w, n, ak, p);
+    }
+    if (rc == 0) {
+        rc = vg__store_events_ingest(s, w, n);
     }
     nt = vg__target_keys(w, n, tk);
     /* Round r takes the r-th measurement (in time order) of each target: no statement updates a
