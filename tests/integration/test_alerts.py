@@ -221,7 +221,9 @@ class AlertTest(unittest.TestCase):
         got = wait_for(lambda: self.exec_events(asn))
         self.assertEqual(got, [e])
 
-    def test_same_verdict_copies_and_late_measurements_say_nothing(self):
+    def test_same_verdict_and_copies_say_nothing_late_measurements_are_placed(self):
+        # issue 15: a measurement older than the latest seen is placed in the stored history:
+        # the transitions it makes there are told, flagged late (it said nothing before).
         asn = "AS64502"
         a = meas(ICLOUD_OK, T0, "IR", asn)
         b = meas(ICLOUD_OK, T0 + datetime.timedelta(minutes=20), "IR", asn)
@@ -233,8 +235,9 @@ class AlertTest(unittest.TestCase):
         self.serve.upload([later])
         settle(self.serve, self.rx)
         evs = self.rx.for_network(asn)
-        self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
-                         [("accessible", "intercepted")])
+        self.assertEqual([(e["old_verdict"], e["new_verdict"], e["late"]) for e in evs],
+                         [("accessible", "intercepted", True), ("intercepted", "accessible", True),
+                          ("accessible", "intercepted", False)])
 
     def test_shares_are_written_rounded(self):
         # issue 15: the shares of an intermittent event read 0.33000000000000002
