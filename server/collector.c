@@ -52,6 +52,7 @@ static const struct {
     [VG__R_AGG] = {"/api/v1/aggregation", false},
     [VG__R_TARGETS] = {"/api/v1/targets", false},
     [VG__R_CERTS] = {"/api/v1/certificates", false},
+    [VG__R_ALERTS] = {"/api/v1/alerts", false},
     [VG__R_METRICS] = {"/metrics", false},
     [VG__R_HEALTH] = {"/healthz", false},
     [VG__R_DASHBOARD] = {"/ (dashboard)", false},
@@ -345,6 +346,9 @@ vg__route_of(struct vg__req *rq, const char *url)
     if (strcmp(url, "/api/v1/certificates") == 0) {
         return VG__R_CERTS;
     }
+    if (strcmp(url, "/api/v1/alerts") == 0) {
+        return VG__R_ALERTS;
+    }
     if (strcmp(url, "/metrics") == 0) {
         return VG__R_METRICS;
     }
@@ -501,6 +505,8 @@ vg__dispatch(struct vg__req *rq)
         return vg__collector_query(rq, VG_API_TARGETS);
     case VG__R_CERTS:
         return vg__collector_query(rq, VG_API_CERTIFICATES);
+    case VG__R_ALERTS:
+        return vg__collector_query(rq, VG_API_ALERTS);
     case VG__R_RAW:
         return vg__collector_raw(rq);
     case VG__R_ANALYSIS:
