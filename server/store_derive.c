@@ -108,11 +108,21 @@ static const struct vg__wsql {
                       " x_cause, since_time, last_time, brk_time, last_uid) VALUES ",
                       "($1, $2, $3, $4, $5, $6, $7, $8, $8, NULL, $9)", vg__sql_target_tail,
                       VG__TARGET_COLS},
-    /* read, not written: the latest states (scope all) the alert events follow (store_events.c) */
+    /* read, not written: the latest states (scope all) the alert events follow (store_events.c);
+     * PostgreSQL's form (SQLite's below) */
     [VG__W_PREV] = {"SELECT input, probe_cc, probe_asn, x_verdict, last_time FROM targets WHERE"
                     " scope = '*' AND (input, probe_cc, probe_asn) IN (VALUES ",
                     "($1, $2, CAST($3 AS BIGINT))", ")", 3},
 };
+
+/* SQLite plans the IN (VALUES ...) above as a scan of every latest state in scope all; a join
+ * from the values looks each one up by primary key. */
+static const struct vg__wsql vg__wsql_prev_sqlite = {
+    "SELECT t.input, t.probe_cc, t.probe_asn, t.x_verdict, t.last_time FROM (VALUES ",
+    "($1, $2, $3)",
+    ") AS v CROSS JOIN targets t ON t.scope = '*' AND t.input = v.column1 AND"
+    " t.probe_cc = v.column2 AND t.probe_asn = v.column3",
+    3};
 
 static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
 _Static_assert(VG__N_W == VG__N_WSQL, "vg__wsql and VG__N_WSQL disagree");
@@ -150,8 +160,11 @@ void
 vg__store_wsql_init(struct vg_store *s)
 {
     for (size_t w = 0; w < VG__N_WSQL; w++) {
+        const struct vg__wsql *q =
+            w == VG__W_PREV && s->ops->dialect == VG__SQLITE ? &vg__wsql_prev_sqlite : &vg__wsql[w];
+
         for (size_t c = 0; c < VG__N_CHUNKS; c++) {
-            s->wsql[w][c] = vg__wsql_build(&vg__wsql[w], vg__chunks[c]);
+            s->wsql[w][c] = vg__wsql_build(q, vg__chunks[c]);
         }
     }
 }
