@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * alerts.c - verdict-change alerts (alerts.h): the options, the state per (input, network), the
- * debouncing of flapping targets and the events. alerts_deliver.c queues and delivers them.
+ * debouncing of flapping targets and the messages. The changes themselves are the store's alert
+ * events (store_events.c), read by alerts_poll.c; alerts_deliver.c queues and delivers them.
  *
  * Time is the measurements' own (measurement_start_time), not the clock: an upload of last
- * week's measurements gives the alerts they would have given then, and a late measurement (older
- * than the latest seen for its key) changes nothing. A measurement dated after its arrival (the
- * collector refuses it past --max-clock-skew) counts as made when it arrived, as in the store's
- * latest states: no client clock holds a key past the collector's.
+ * week's measurements gives the alerts they would have given then. A late event (a measurement
+ * placed before its key's latest) is told as it is and moves no state.
  */
 #include <pthread.h>
 #include <stdbool.h>
