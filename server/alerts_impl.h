@@ -42,6 +42,8 @@ struct vg_alerts {
     pthread_mutex_t pmu;                  /* wake, pstop */
     pthread_cond_t pcv;
     bool wake, pstop, pstarted;
+    bool have_cursor; /* cursor read (at start, before any upload is taken) */
+    int64_t cursor;
     pthread_t poller;
 
     pthread_mutex_t qmu; /* the queue, the counters and stopping */

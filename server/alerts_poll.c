@@ -176,8 +176,8 @@ static void *
 vg__poll_thread(void *arg)
 {
     struct vg_alerts *a = arg;
-    bool have_cursor = false, logged = false;
-    int64_t cursor = 0;
+    bool have_cursor = a->have_cursor, logged = false;
+    int64_t cursor = a->cursor;
 
     for (;;) {
         struct timespec until;
@@ -223,6 +223,8 @@ vg_alerts_poll_start(struct vg_alerts *a, struct vg_store *store, char *err, siz
     int rc;
 
     a->store = store;
+    /* The cursor now, before this process takes uploads: a new consumer starts before them. */
+    a->have_cursor = vg_store_alert_cursor(store, a->consumer, &a->cursor) == 0;
     a->wake = true; /* a first pass at once: what was committed while no one looked */
     vg_store_on_commit(store, vg__poll_wake, a);
     rc = pthread_create(&a->poller, NULL, vg__poll_thread, a);

@@ -8,7 +8,10 @@ over https with a certificate from a test CA (harness.make_certs) that vigie tru
 real lab captures (tests/data/dashboard/lab-capture.jsonl) given new times, networks and ids,
 uploaded with POST /api/v1/bulk.
 
-    python3 tests/integration/test_alerts.py --vigie build/vigie [unittest options]
+    python3 tests/integration/test_alerts.py --vigie build/vigie [--pg] [unittest options]
+
+With --pg, only the tests of the store's events run, each on a database of its own on
+VG_TEST_PG's server (integration.alerts_pg).
 """
 
 import copy
@@ -36,6 +39,8 @@ import harness
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURE = os.path.join(HERE, "..", "data", "dashboard", "lab-capture.jsonl")
 VIGIE = None
+PG_CONN = None  # libpq conninfo or URL of the server (--pg)
+PG_DBS = []
 PUBLIC = "https://vigie.example/"
 T0 = datetime.datetime(2026, 11, 20, 8, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -368,6 +373,37 @@ def verdict(base, v):
 ICLOUD_DOWN = verdict(ICLOUD_OK, "down")
 
 
+def psql(conn, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conn, "-c", sql],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+
+def new_db(tmp, name):
+    """(store spec, SQL runner) of a new database: a SQLite file in tmp, or with --pg a database
+    of its own on the server (dropped at the end)."""
+    if not PG_CONN:
+        path = os.path.join(tmp, name + ".db")
+
+        def run_sql(*stmts):
+            c = sqlite3.connect(path, timeout=30)
+            with c:
+                for st in stmts:
+                    c.execute(st)
+            c.close()
+        return path, run_sql
+    db = "vigie_alerts_test_%d_%d" % (os.getpid(), len(PG_DBS))
+    psql(PG_CONN, "CREATE DATABASE %s" % db)
+    PG_DBS.append(db)
+    if re.match(r"postgres(ql)?://", PG_CONN):
+        m = re.match(r"(postgres(?:ql)?://[^/?]*)(/[^?]*)?(\?.*)?$", PG_CONN)
+        conn = m.group(1) + "/" + db + (m.group(3) or "")
+        spec = conn
+    else:
+        conn = PG_CONN + " dbname=" + db
+        spec = "pg:" + conn
+    return spec, lambda *stmts: psql(conn, "; ".join(stmts))
+
+
 def import_file(db, path, ms):
     """`vigie import --db DB FILE` (a process of its own) of measurements ms."""
     with open(path, "w", encoding="utf-8") as f:
@@ -399,7 +435,7 @@ class StoreEventsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="vigie-alerts-store-")
         cls.rx = Receiver()
-        cls.db = os.path.join(cls.tmp, "store.db")
+        cls.db, _ = new_db(cls.tmp, "store")
         cls.serve = Serve(cls.db, "--alert-webhook", cls.rx.url, "--alert-poll", "100ms")
 
     @classmethod
@@ -497,7 +533,7 @@ class StoreEventsOfflineTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="vigie-alerts-offline-")
         self.rx = Receiver()
-        self.db = os.path.join(self.tmp, "o.db")
+        self.db, self.sql = new_db(self.tmp, "o")
 
     def tearDown(self):
         self.rx.stop()
@@ -541,14 +577,11 @@ class StoreEventsOfflineTest(unittest.TestCase):
             now = page["results"][0]["x_verdict"]
             stale = "down" if now != "down" else "accessible"
             # as an older analyser would have left it (tests/integration/test_analyze_ingest.py)
-            c = sqlite3.connect(self.db, timeout=30)
-            with c:
-                c.execute("UPDATE measurements SET x_verdict = ?, x_analyzer = 'vigie-analyze/0'",
-                          (stale,))
-                for t in ("agg_hourly", "agg_daily_net", "agg_daily_domain", "agg_daily_cc_domain",
-                          "agg_target_hourly", "targets"):
-                    c.execute("UPDATE %s SET x_verdict = ?" % t, (stale,))
-            c.close()
+            self.sql("UPDATE measurements SET x_verdict = '%s', x_analyzer = 'vigie-analyze/0'"
+                     % stale, *["UPDATE %s SET x_verdict = '%s'" % (t, stale)
+                                for t in ("agg_hourly", "agg_daily_net", "agg_daily_domain",
+                                          "agg_daily_cc_domain", "agg_target_hourly",
+                                          "targets")])
             p = subprocess.run([VIGIE, "serve", "--db", self.db, "reanalyze"],
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, timeout=120)
@@ -656,5 +689,18 @@ class OptionsTest(unittest.TestCase):
         self.assertIn(b"--alert-ca-file", p.stderr)
 
 
+def main():
+    global VIGIE, PG_CONN
+    VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
+    PG_CONN, _ = harness.pg_option(opts)
+    if PG_CONN and not [a for a in argv[1:] if not a.startswith("-")]:
+        argv += ["StoreEventsTest", "StoreEventsOfflineTest"]
+    try:
+        return harness.run(argv)
+    finally:
+        for db in PG_DBS:
+            psql(PG_CONN, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+
+
 if __name__ == "__main__":
-    sys.exit(harness.main(globals()))
+    sys.exit(main())
