@@ -345,6 +345,7 @@ vg__alerts_decide(struct vg_alerts *a, struct vg__key *k, const struct vg_alerts
     d->changes = (unsigned)hi->nchanges;
     if (hi->nchanges >= a->o.flap_changes) {
         k->intermittent = true;
+        a->n_intermittent++;
         d->kind = VG__FLAPPING;
         d->first_seen = hi->changes[0];
         d->share = vg__alerts_share(hi, t - window, &d->observed);
@@ -454,6 +455,7 @@ vg_alerts_hold(struct vg_alerts *a, const struct vg_alerts_event *e, int64_t sin
     if (k != NULL && k->intermittent && k->verdict == e->new_verdict && e->time >= k->last_t &&
         e->time - since >= window && e->time - k->run_start >= window) {
         k->intermittent = false;
+        a->n_intermittent--;
         VG_FREE(k->hist);
         d.kind = VG__STABLE;
         d.new_verdict = e->new_verdict;
@@ -474,7 +476,7 @@ vg_alerts_intermittent(struct vg_alerts *a, vg_alerts_key_fn fn, void *arg)
     size_t n = 0, cap = 0;
 
     pthread_mutex_lock(&a->mu);
-    for (size_t b = 0; b < VG__ALERTS_BUCKETS; b++) {
+    for (size_t b = 0; a->n_intermittent > 0 && b < VG__ALERTS_BUCKETS; b++) {
         for (struct vg__key *k = a->buckets[b]; k != NULL; k = k->next) {
             if (!k->intermittent) {
                 continue;
@@ -502,7 +504,14 @@ void
 vg__alerts_sweep(struct vg_alerts *a)
 {
     int64_t window = (int64_t)a->o.flap_window_s;
+    struct timespec now;
 
+    /* A walk over every key: once a minute is enough to bound the histories kept. */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (a->last_sweep != 0 && now.tv_sec - a->last_sweep < 60) {
+        return;
+    }
+    a->last_sweep = now.tv_sec;
     pthread_mutex_lock(&a->mu);
     for (size_t b = 0; b < VG__ALERTS_BUCKETS; b++) {
         for (struct vg__key *k = a->buckets[b]; k != NULL; k = k->next) {

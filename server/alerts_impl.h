@@ -34,7 +34,9 @@ struct vg_alerts {
     struct vg__key *buckets[VG__ALERTS_BUCKETS];
     size_t nkeys;
     bool keys_full_logged;
-    int64_t max_t; /* the latest time of an event taken (for vg__alerts_sweep) */
+    int64_t max_t;         /* the latest time of an event taken (for vg__alerts_sweep) */
+    size_t n_intermittent; /* keys reported intermittent, not stable again */
+    int64_t last_sweep;    /* monotonic seconds of the last vg__alerts_sweep (poller only) */
 
     /* the poller (alerts_poll.c) */
     struct vg_store *store;
@@ -68,7 +70,8 @@ void vg__alerts_enqueue(struct vg_alerts *a, char *json);
  * order until vg__alerts_stop, then drains the queue within a few seconds. */
 void *vg__alerts_deliver_thread(void *arg);
 
-/* Forget the history of the keys that have been quiet for a window (a->mu not held). */
+/* Forget the history of the keys that have been quiet for a window, at most once a minute
+ * (a->mu not held; the poller's thread). */
 void vg__alerts_sweep(struct vg_alerts *a);
 
 /* Stop the poller (when started) and wait for it (alerts_poll.c). */

@@ -68,7 +68,6 @@ vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n
 struct vg__evrow {
     const struct vg_store_meas *m;
     int64_t t;
-    bool late;
 };
 
 /* One key of the batch: its rows (a run of the sorted rows) and its latest state before. */
@@ -284,8 +283,8 @@ vg__store_events_ingest(struct vg_store *s, const struct vg__wrow *w, size_t n)
 
     for (size_t i = 0; i < n; i++) {
         if (w[i].is_new && w[i].m->has_input) {
-            r[nr++] = (struct vg__evrow){
-                w[i].m, vg__store_teff(w[i].m->start_time, w[i].received_us), false};
+            r[nr++] =
+                (struct vg__evrow){w[i].m, vg__store_teff(w[i].m->start_time, w[i].received_us)};
         }
     }
     qsort(r, nr, sizeof(*r), vg__ev_cmp_row);
@@ -308,10 +307,9 @@ vg__store_events_ingest(struct vg_store *s, const struct vg__wrow *w, size_t n)
         /* In time order: a row at or after the latest state chains on from it; an older one
          * (late) is placed between its neighbours. */
         for (size_t j = 0; j < k[i].n; j++) {
-            struct vg__evrow *x = (struct vg__evrow *)&k[i].r[j];
+            const struct vg__evrow *x = &k[i].r[j];
 
             if (k[i].has_prev && x->t < k[i].last) {
-                x->late = true;
                 l[nl++] = (struct vg__evlate){.r = x, .k = &k[i]};
                 continue;
             }

@@ -680,7 +680,10 @@ class OptionsTest(unittest.TestCase):
                      ["--alert-webhook", "http://127.0.0.1:99999/"],
                      ["--alert-exec", ""],
                      ["--alert-webhook", "http://127.0.0.1/", "--alert-flap", "1"],
-                     ["--alert-webhook", "http://127.0.0.1/", "--alert-flap-window", "soon"]):
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-flap-window", "soon"],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-poll", "soon"],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-poll", "2h"],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-consumer", "a b"]):
             p = self.run_serve(*args)
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertIn(b"vigie serve:", p.stderr)
