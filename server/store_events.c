@@ -18,8 +18,9 @@
 static const char vg__sql_ev_put[] =
     "INSERT INTO alert_events (created, input, probe_cc, probe_asn, old_verdict, new_verdict,"
     " cause, measurement_uid, measurement_time, source, late, provenance) VALUES ($1, $2, $3, $4,"
-    " $5, $6, $7, $8, $9, $10, $11,"
-    " (SELECT provenance FROM measurements WHERE measurement_uid = $8))";
+    " $5, $6, $7, $8,"
+    " COALESCE((SELECT measurement_start_time FROM measurements WHERE measurement_uid = $8), $9),"
+    " $10, $11, (SELECT provenance FROM measurements WHERE measurement_uid = $8))";
 
 int
 vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n,

@@ -347,7 +347,7 @@ struct vg__event_row {
     const char *new_verdict;
     const char *cause; /* NULL or "": none */
     const char *uid;   /* the measurement with new_verdict */
-    int64_t time;      /* its measurement_start_time */
+    int64_t time;      /* its time, if it is not stored (its measurement_start_time is used) */
     bool late;         /* it was older than its key's latest when it came */
 };
 #define VG__EV_SOURCE_INGEST    "ingest"
