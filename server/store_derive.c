@@ -444,6 +444,7 @@ vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
     struct vg__aggkey *ak = vg_xcalloc(n > 0 ? n : 1, sizeof(*ak));
     struct vg__tgtkey *tk = vg_xcalloc(n * VG__SCOPES_MAX + 1, sizeof(*tk));
     struct vg__val *p = vg_xcalloc(n * VG__SCOPES_MAX * VG__TARGET_COLS + 1, sizeof(*p));
+    struct vg__evbatch *eb = NULL;
     size_t nt;
     int rc = 0;
 
@@ -451,7 +452,7 @@ vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
         rc = vg__rollup(s, &vg__store_rollups[r], w, n, ak, p);
     }
     if (rc == 0) {
-        rc = vg__store_events_ingest(s, w, n);
+        rc = vg__store_events_derive(s, w, n, &eb);
     }
     nt = vg__target_keys(w, n, tk);
     /* Round r takes the r-th measurement (in time order) of each target: no statement updates a
@@ -481,6 +482,10 @@ vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
         left -= k;
         rc = vg__store_write_rows(s, VG__W_TARGET, k, p, NULL, NULL);
     }
+    if (rc == 0) {
+        rc = vg__store_events_write(s, eb);
+    }
+    vg__store_events_free(eb);
     VG_FREE(ak);
     VG_FREE(tk);
     VG_FREE(p);

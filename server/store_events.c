@@ -2,7 +2,7 @@
 /*
  * store_events.c - the alert events (docs/storage.md, "Alert events"): written in the write
  * transaction of the measurements that cause them, derived from the history of each (input,
- * probe_cc, probe_asn) in scope all: at ingest (vg__store_events_ingest, before the latest
+ * probe_cc, probe_asn) in scope all: at ingest (vg__store_events_derive, before the latest
  * states are upserted) and by reanalysis (vg__store_events_put, source 'reanalyze'). Then the
  * reads: the events after an id (GET /api/v1/alerts, the alerts' poller) and the consumers'
  * cursors.
@@ -270,18 +270,48 @@ vg__ev_late(struct vg_store *s, struct vg__evlate *l, size_t nl, struct vg__even
     return rc;
 }
 
-int
-vg__store_events_ingest(struct vg_store *s, const struct vg__wrow *w, size_t n)
+/* What vg__store_events_derive found, written by vg__store_events_write. */
+struct vg__evbatch {
+    struct vg__evrow *r;
+    struct vg__evkey *k;
+    struct vg__evlate *l;
+    struct vg__event_row *e; /* borrow from r's rows, k and l */
+    size_t ne;
+};
+
+void
+vg__store_events_free(struct vg__evbatch *b)
 {
-    struct vg__evrow *r = vg_xcalloc(n + 1, sizeof(*r));
-    struct vg__evkey *k = vg_xcalloc(n + 1, sizeof(*k));
-    struct vg__evlate *l = vg_xcalloc(n + 1, sizeof(*l));
-    struct vg__event_row *e = vg_xcalloc(2 * n + 1, sizeof(*e));
+    if (b != NULL) {
+        VG_FREE(b->r);
+        VG_FREE(b->k);
+        VG_FREE(b->l);
+        VG_FREE(b->e);
+        free(b);
+    }
+}
+
+int
+vg__store_events_write(struct vg_store *s, const struct vg__evbatch *b)
+{
+    return b != NULL ? vg__store_events_put(s, b->e, b->ne, VG__EV_SOURCE_INGEST) : 0;
+}
+
+int
+vg__store_events_derive(struct vg_store *s, const struct vg__wrow *w, size_t n,
+                        struct vg__evbatch **out)
+{
+    struct vg__evbatch *b = vg_xcalloc(1, sizeof(*b));
+    struct vg__evrow *r = b->r = vg_xcalloc(n + 1, sizeof(*r));
+    struct vg__evkey *k = b->k = vg_xcalloc(n + 1, sizeof(*k));
+    struct vg__evlate *l = b->l = vg_xcalloc(n + 1, sizeof(*l));
+    struct vg__event_row *e = b->e = vg_xcalloc(2 * n + 1, sizeof(*e));
     struct vg__val *p = vg_xcalloc(3 * n + 1, sizeof(*p));
     struct vg__ev_prev_q pq = {k, 0};
-    size_t nr = 0, nl = 0, ne = 0;
+    size_t nr = 0, nl = 0;
     int rc;
 
+    *out = b;
     for (size_t i = 0; i < n; i++) {
         if (w[i].is_new && w[i].m->has_input) {
             r[nr++] =
@@ -302,6 +332,7 @@ vg__store_events_ingest(struct vg_store *s, const struct vg__wrow *w, size_t n)
     }
     /* Every key's latest state before this batch: one statement per chunk of keys. */
     rc = vg__store_write_rows(s, VG__W_PREV, pq.nk, p, vg__ev_on_prev, &pq);
+    VG_FREE(p);
     for (size_t i = 0; rc == 0 && i < pq.nk; i++) {
         const char *cur = k[i].has_prev ? k[i].verdict : NULL;
 
@@ -314,21 +345,13 @@ vg__store_events_ingest(struct vg_store *s, const struct vg__wrow *w, size_t n)
                 l[nl++] = (struct vg__evlate){.r = x, .k = &k[i]};
                 continue;
             }
-            vg__ev_add(e, &ne, x->m, cur, false);
+            vg__ev_add(e, &b->ne, x->m, cur, false);
             cur = x->m->x_verdict;
         }
     }
     if (rc == 0) {
-        rc = vg__ev_late(s, l, nl, e, &ne);
+        rc = vg__ev_late(s, l, nl, e, &b->ne);
     }
-    if (rc == 0) {
-        rc = vg__store_events_put(s, e, ne, VG__EV_SOURCE_INGEST);
-    }
-    VG_FREE(r);
-    VG_FREE(k);
-    VG_FREE(l);
-    VG_FREE(e);
-    VG_FREE(p);
     return rc;
 }
 

@@ -356,9 +356,15 @@ struct vg__event_row {
 /* Write events e[n] (alert_events, in this order) in the writer's transaction. */
 VG_MUST_USE int vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n,
                                      const char *source);
-/* The alert events of the new rows of w[n] (docs/storage.md), written; called before the latest
- * states are updated (their previous verdicts are read from them). */
-VG_MUST_USE int vg__store_events_ingest(struct vg_store *s, const struct vg__wrow *w, size_t n);
+/* The alert events of the new rows of w[n] (docs/storage.md), into *out (always set, for
+ * vg__store_events_free; it borrows w's rows): called before the latest states are updated, as
+ * their previous verdicts are read from them. vg__store_events_write writes them after (the
+ * table lock it takes on PostgreSQL comes last in every transaction). */
+struct vg__evbatch;
+VG_MUST_USE int vg__store_events_derive(struct vg_store *s, const struct vg__wrow *w, size_t n,
+                                        struct vg__evbatch **out);
+VG_MUST_USE int vg__store_events_write(struct vg_store *s, const struct vg__evbatch *b);
+void vg__store_events_free(struct vg__evbatch *b);
 /* The cursor job of the transaction (store_txn.c): 0 or a backend error. */
 VG_MUST_USE int vg__store_cursor_put(struct vg_store *s, const struct vg__job *job);
 
