@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_events.c - the alert events (docs/storage.md, "Alert events"): written in the write
+ * store_events.c - the alert events (docs/storage.md, alert_events): written in the write
  * transaction of the measurements that cause them, derived from the history of each (input,
  * probe_cc, probe_asn) in scope all: at ingest (vg__store_events_derive, before the latest
  * states are upserted) and by reanalysis (vg__store_events_put, source 'reanalyze'). Then the
