@@ -90,6 +90,10 @@ serve_usage(FILE *f)
             "      --alert-flap N      N changes within the window make a target\n"
             "                          'intermittent': one event, not one per change (default 3)\n"
             "      --alert-flap-window T  that window, in measurement time (default 1h)\n"
+            "      --alert-poll T      read the store's alert events this often (default 1s;\n"
+            "                          at once after this process writes)\n"
+            "      --alert-consumer NAME  the name of the position saved in the database\n"
+            "                          (default 'default'): events are told once per name\n"
             "      --public-url URL    the dashboard's address for links in alerts (default:\n"
             "                          the address served)\n"
             "  -q, --quiet             no request log\n");
@@ -381,6 +385,8 @@ enum {
     OPT_ALERT_EXEC,
     OPT_ALERT_FLAP,
     OPT_ALERT_WINDOW,
+    OPT_ALERT_POLL,
+    OPT_ALERT_CONSUMER,
     OPT_PUBLIC_URL,
     OPT_PROVENANCE,
     OPT_UPLOAD_TOKENS,
@@ -450,35 +456,6 @@ usage_error:
 }
 
 /* ---- serve --------------------------------------------------------------------------------- */
-
-/* Alerts start from the latest verdicts the store knows, so a restart announces nothing known. */
-static int
-seed_alerts(struct vg_alerts *alerts, struct vg_store *store)
-{
-    struct vg_store_filter f;
-    char cursor[1024] = "";
-    json_t *page = NULL;
-    int rc;
-
-    memset(&f, 0, sizeof(f));
-    do {
-        const char *next;
-
-        rc = vg_store_targets(store, &f, cursor[0] != '\0' ? cursor : NULL, VG_STORE_PAGE_MAX,
-                              &page);
-        if (rc < 0 || vg_alerts_seed_page(alerts, page) < 0) {
-            fprintf(stderr, "vigie serve: cannot read the latest verdicts for alerts: %s\n",
-                    rc < 0 ? vg_store_strerror(rc) : "unexpected answer");
-            json_decref(page);
-            return -1;
-        }
-        next = json_string_value(json_object_get(page, "next_cursor"));
-        (void)vg_strlcpy(cursor, next != NULL ? next : "", sizeof(cursor));
-        json_decref(page);
-        page = NULL;
-    } while (cursor[0] != '\0');
-    return 0;
-}
 
 /* SIGHUP: the tokens file again; a file that is refused leaves the tokens in use. */
 static void
@@ -572,12 +549,13 @@ vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_ale
         return VG_EXIT_STORE;
     }
     co->store = store;
-    if (alerts != NULL && seed_alerts(alerts, store) < 0) {
+    /* The alerts follow the store's events (issue 15), whoever wrote them. */
+    if (alerts != NULL && vg_alerts_poll_start(alerts, store, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigie serve: %s\n", err);
         vg_alerts_free(alerts);
         vg_store_close(store);
         return VG_EXIT_STORE;
     }
-    co->alerts = alerts;
     if (vg_collector_start(co, &col, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: %s\n", err);
         vg_alerts_free(alerts);
@@ -647,6 +625,8 @@ vg_cmd_serve(int argc, char **argv)
         {"alert-exec", required_argument, NULL, OPT_ALERT_EXEC},
         {"alert-flap", required_argument, NULL, OPT_ALERT_FLAP},
         {"alert-flap-window", required_argument, NULL, OPT_ALERT_WINDOW},
+        {"alert-poll", required_argument, NULL, OPT_ALERT_POLL},
+        {"alert-consumer", required_argument, NULL, OPT_ALERT_CONSUMER},
         {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
         {"provenance", required_argument, NULL, OPT_PROVENANCE},
         {"upload-tokens", required_argument, NULL, OPT_UPLOAD_TOKENS},
@@ -750,6 +730,17 @@ vg_cmd_serve(int argc, char **argv)
                 goto usage_error;
             }
             ao.flap_window_s = (unsigned)(v / 1000);
+            break;
+        case OPT_ALERT_POLL:
+            if (vg_parse_duration_ms(optarg, &v) < 0 || v < 10 || v > 3600000ULL) {
+                fprintf(stderr, "vigie serve: --alert-poll must be 10ms..1h (e.g. 1s), not '%s'\n",
+                        optarg);
+                goto usage_error;
+            }
+            ao.poll_ms = (unsigned)v;
+            break;
+        case OPT_ALERT_CONSUMER:
+            ao.consumer = optarg;
             break;
         case OPT_PUBLIC_URL:
             if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {

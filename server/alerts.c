@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * alerts.c - verdict-change alerts (alerts.h): the options, the state per (input, network), the
- * debouncing of flapping targets and the events. alerts_deliver.c queues and delivers them.
+ * debouncing of flapping targets and the messages. The changes themselves are the store's alert
+ * events (store_events.c), read by alerts_poll.c; alerts_deliver.c queues and delivers them.
  *
  * Time is the measurements' own (measurement_start_time), not the clock: an upload of last
- * week's measurements gives the alerts they would have given then, and a late measurement (older
- * than the latest seen for its key) changes nothing. A measurement dated after its arrival (the
- * collector refuses it past --max-clock-skew) counts as made when it arrived, as in the store's
- * latest states: no client clock holds a key past the collector's.
+ * week's measurements gives the alerts they would have given then. A late event (a measurement
+ * placed before its key's latest) is told as it is and moves no state.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -17,7 +16,6 @@
 #include <time.h>
 
 #include "alerts_impl.h"
-#include "meas/record_read.h"
 #include "proto/url.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -172,6 +170,11 @@ vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
         snprintf(err, errlen, "--public-url: longer than %d bytes", VG_ALERTS_URL_MAX - 1);
         return VG_EINVAL;
     }
+    if (o->consumer != NULL && !vg_store_provenance_ok(o->consumer)) {
+        snprintf(err, errlen, "--alert-consumer: 1 to %d characters among A-Z a-z 0-9 _ . -",
+                 VG_STORE_PROV_MAX);
+        return VG_EINVAL;
+    }
     if (o->exec != NULL && o->exec[0] == '\0') {
         snprintf(err, errlen, "--alert-exec: an empty command");
         return VG_EINVAL;
@@ -182,6 +185,10 @@ vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
     a->o.flap_window_s = o->flap_window_s != 0 ? o->flap_window_s : 3600;
     a->o.timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : 10000;
     a->o.attempts = o->attempts != 0 ? o->attempts : 3;
+    a->o.poll_ms = o->poll_ms != 0 ? o->poll_ms : 1000;
+    (void)vg_strlcpy(a->consumer, o->consumer != NULL ? o->consumer : "default",
+                     sizeof(a->consumer));
+    a->o.consumer = a->consumer;
     if (o->webhook != NULL) {
         rc = vg__alerts_new_poster(a, o, err, errlen);
         if (rc < 0) {
@@ -198,6 +205,8 @@ vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
     a->o.base_url = NULL; /* a->base_url, under a->mu */
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->qmu, NULL);
+    pthread_mutex_init(&a->pmu, NULL);
+    pthread_cond_init(&a->pcv, NULL);
     pthread_cond_init(&a->qcv, NULL);
     rc = pthread_create(&a->thread, NULL, vg__alerts_deliver_thread, a);
     if (rc != 0) {
@@ -212,58 +221,7 @@ vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
 
 /* ---- state --------------------------------------------------------------------------------- */
 
-void
-vg_alerts_seed(struct vg_alerts *a, const char *input, const char *probe_cc, uint32_t probe_asn,
-               enum vg_verdict verdict, int64_t since, int64_t last_seen)
-{
-    struct vg__key *k;
-
-    pthread_mutex_lock(&a->mu);
-    k = vg__alerts_key(a, input, probe_cc, probe_asn, true);
-    if (k != NULL && last_seen >= k->last_t) {
-        k->known = true;
-        k->verdict = verdict;
-        k->last_t = last_seen;
-        k->run_start = since;
-    }
-    pthread_mutex_unlock(&a->mu);
-}
-
-int
-vg_alerts_seed_page(struct vg_alerts *a, const json_t *page)
-{
-    const json_t *results = json_object_get(page, "results"), *r;
-    size_t i;
-    int n = 0;
-
-    if (!json_is_array(results)) {
-        return VG_EPROTO;
-    }
-    json_array_foreach(results, i, r)
-    {
-        const char *input = json_string_value(json_object_get(r, VG_REC_KEY_INPUT));
-        const char *cc = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_CC));
-        const char *asn = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_ASN));
-        const char *v = json_string_value(json_object_get(r, VG_REC_KEY_X_VERDICT));
-        enum vg_verdict verdict;
-        const char *since_s = json_string_value(json_object_get(r, "since"));
-        const char *last_s = json_string_value(json_object_get(r, "last_seen"));
-        int64_t since, last;
-        uint64_t asn_n;
-
-        if (input == NULL || cc == NULL || strlen(cc) != 2 || asn == NULL ||
-            strncmp(asn, "AS", 2) != 0 || vg_parse_u64(asn + 2, 0, UINT32_MAX, &asn_n) < 0 ||
-            !vg_verdict_parse(v, &verdict) || vg_time_parse(since_s, &since) < 0 ||
-            vg_time_parse(last_s, &last) < 0) {
-            return VG_EPROTO;
-        }
-        vg_alerts_seed(a, input, cc, (uint32_t)asn_n, verdict, since, last);
-        n++;
-    }
-    return n;
-}
-
-/* What one observation decided, to be turned into an event outside the lock. */
+/* What one event decided, to be turned into a message outside the lock. */
 enum vg__kind { VG__NONE, VG__CHANGE, VG__FLAPPING, VG__STABLE };
 
 struct vg__decision {
@@ -291,8 +249,8 @@ vg__alerts_remember(struct vg__hist *hi, int64_t t, enum vg_verdict v)
     hi->obs[slot].v = v;
 }
 
-/* The share of each verdict among the observations kept at or after since, the verdicts in the
- * order of their first observation. */
+/* The share of each verdict among the changes kept at or after since (each the verdict it
+ * changed to), the verdicts in the order of their first observation. */
 static json_t *
 vg__alerts_share(const struct vg__hist *hi, int64_t since, unsigned *observed)
 {
@@ -325,42 +283,46 @@ vg__alerts_share(const struct vg__hist *hi, int64_t since, unsigned *observed)
 }
 
 /*
- * The state machine of one key (a->mu held); row is not older than anything seen for k.
- *   same verdict, not flapping                 -> nothing
- *   same verdict, flapping, no change for a
- *     whole window                             -> STABLE (intermittent -> verdict)
- *   new verdict, fewer than N changes within
- *     the window (this one included)           -> CHANGE (old -> new)
- *   new verdict, the N-th change in the window -> FLAPPING (old -> intermittent, with shares)
- *   new verdict while flapping                 -> nothing (reported already)
- * The history (changes, verdicts for the share) exists from a key's first change until it is
- * quiet again: no change within the window and not flapping.
+ * The state machine of one key (a->mu held), fed with the store's events in id order:
+ *   late event (an old measurement placed in the past) -> CHANGE, told as it is; the key's
+ *                                                         state is not touched
+ *   first measurement with interference                -> CHANGE (null -> new)
+ *   change, fewer than N changes within the window     -> CHANGE (old -> new)
+ *   the N-th change in the window                      -> FLAPPING (old -> intermittent)
+ *   change while flapping                              -> nothing (reported already)
+ * Stable again (one verdict held for a whole window) is vg_alerts_hold's. The history (recent
+ * changes) lives from a key's first change until vg__alerts_sweep finds it quiet.
  */
 static void
-vg__alerts_decide(struct vg_alerts *a, struct vg__key *k, int64_t t, enum vg_verdict v,
+vg__alerts_decide(struct vg_alerts *a, struct vg__key *k, const struct vg_alerts_event *e,
                   struct vg__decision *d)
 {
-    int64_t window = (int64_t)a->o.flap_window_s;
+    int64_t window = (int64_t)a->o.flap_window_s, t = e->time;
     struct vg__hist *hi = k->hist;
 
     memset(d, 0, sizeof(*d));
-    d->new_verdict = v;
-    if (!k->known) {
-        /* First sight of this key (no seed: the store had no measurement of it). Interference
-         * from the first measurement on is news: a URL blocked from the start would otherwise
-         * never be announced. Anything else is not a change. */
-        k->known = true;
-        k->verdict = v;
-        k->run_start = t;
-        k->last_t = t;
-        if (v == VG_VERDICT_BLOCKED || v == VG_VERDICT_INTERCEPTED) {
-            d->kind = VG__CHANGE;
-            d->first = true;
-            d->first_seen = t;
-        }
+    d->kind = VG__CHANGE;
+    d->new_verdict = e->new_verdict;
+    d->old_verdict = e->old_verdict;
+    d->first = !e->has_old;
+    d->first_seen = t;
+    if (e->late) {
         return;
     }
-    if (hi != NULL) {
+    if (t > a->max_t) {
+        a->max_t = t;
+    }
+    k->known = true;
+    k->last_t = t;
+    k->verdict = e->new_verdict;
+    k->run_start = t;
+    if (d->first) {
+        return;
+    }
+    if (hi == NULL) {
+        hi = k->hist = vg_xcalloc(1, sizeof(*hi));
+    }
+    {
         size_t keep = 0;
 
         for (size_t i = 0; i < hi->nchanges; i++) {
@@ -370,78 +332,28 @@ vg__alerts_decide(struct vg_alerts *a, struct vg__key *k, int64_t t, enum vg_ver
         }
         hi->nchanges = keep;
     }
-    k->last_t = t;
-    if (k->verdict == v) {
-        if (hi != NULL) {
-            vg__alerts_remember(hi, t, v);
-        }
-        if (k->intermittent && t - k->run_start >= window) {
-            k->intermittent = false;
-            d->kind = VG__STABLE;
-            d->first_seen = k->run_start;
-        }
-        if (!k->intermittent && hi != NULL && hi->nchanges == 0) {
-            VG_FREE(k->hist);
-        }
-        return;
-    }
-    if (hi == NULL) {
-        hi = k->hist = vg_xcalloc(1, sizeof(*hi));
-    }
-    d->old_verdict = k->verdict;
-    k->verdict = v;
-    k->run_start = t;
-    vg__alerts_remember(hi, t, v);
+    vg__alerts_remember(hi, t, e->new_verdict);
     if (hi->nchanges == VG_ALERTS_FLAP_MAX) {
         memmove(hi->changes, hi->changes + 1, (VG_ALERTS_FLAP_MAX - 1) * sizeof(hi->changes[0]));
         hi->nchanges--;
     }
     hi->changes[hi->nchanges++] = t;
     if (k->intermittent) {
+        d->kind = VG__NONE;
         return;
     }
     d->changes = (unsigned)hi->nchanges;
-    d->first_seen = t;
     if (hi->nchanges >= a->o.flap_changes) {
         k->intermittent = true;
+        a->n_intermittent++;
         d->kind = VG__FLAPPING;
         d->first_seen = hi->changes[0];
         d->share = vg__alerts_share(hi, t - window, &d->observed);
-        return;
     }
-    d->kind = VG__CHANGE;
-}
-
-/* The evidence of the verdict: the collector's analysis (row->x_evidence), else the
- * measurement's own x_evidence (vigie's probe; untrusted JSON text), cut to VG__EVIDENCE_MAX;
- * NULL if none. OONI's labels are never evidence. */
-static json_t *
-vg__alerts_evidence(const struct vg_store_meas *row)
-{
-    const char *s;
-    json_t *m, *out;
-
-    if (row->x_evidence[0] != '\0') {
-        out = json_stringn(row->x_evidence, strnlen(row->x_evidence, VG__EVIDENCE_MAX));
-        return out != NULL ? out : json_null();
-    }
-    if (row->x_analyzer[0] != '\0' && strcmp(row->x_analyzer, VG_STORE_ANALYZER_PROBE) != 0) {
-        return json_null(); /* analysed: the measurement's own words are not vigie's */
-    }
-    m = json_loadb(row->raw, row->raw_len, JSON_REJECT_DUPLICATES, NULL);
-    s = vg_rec_evidence(m);
-
-    if (s == NULL) {
-        json_decref(m);
-        return json_null();
-    }
-    out = json_stringn(s, strnlen(s, VG__EVIDENCE_MAX));
-    json_decref(m);
-    return out != NULL ? out : json_null(); /* NULL: the cut split a UTF-8 sequence */
 }
 
 static char *
-vg__alerts_event_json(struct vg_alerts *a, const struct vg_store_meas *row, struct vg__decision *d)
+vg__alerts_event_json(struct vg_alerts *a, const struct vg_alerts_event *ev, struct vg__decision *d)
 {
     static const char *const kinds[] = {
         [VG__CHANGE] = "verdict_change",
@@ -450,28 +362,33 @@ vg__alerts_event_json(struct vg_alerts *a, const struct vg_store_meas *row, stru
     };
     char first[VG_TIME_TEXT_MAX], at[VG_TIME_TEXT_MAX], asn[16], base[VG_ALERTS_URL_MAX];
     char url[VG_ALERTS_URL_MAX + VG_UID_MAX + 32];
-    json_t *e;
+    json_t *e, *evidence = json_null();
     char *text;
 
     pthread_mutex_lock(&a->mu);
     (void)vg_strlcpy(base, a->base_url, sizeof(base));
     pthread_mutex_unlock(&a->mu);
     vg_time_format(d->first_seen, VG_TIME_ISO8601, first, sizeof(first));
-    vg_time_format(row->start_time, VG_TIME_ISO8601, at, sizeof(at));
-    snprintf(asn, sizeof(asn), "AS%u", (unsigned)row->probe_asn);
+    vg_time_format(ev->time, VG_TIME_ISO8601, at, sizeof(at));
+    snprintf(asn, sizeof(asn), "AS%u", (unsigned)ev->probe_asn);
     snprintf(url, sizeof(url), "%s%s#/measurement/%s", base,
-             base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/", row->measurement_uid);
-    e = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:s?, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "event",
-                  kinds[d->kind], "target", row->input, "domain", row->domain, "network",
-                  "probe_cc", row->probe_cc, "probe_asn", asn, "old_verdict",
-                  d->first                ? NULL
-                  : d->kind == VG__STABLE ? VG__INTERMITTENT
-                                          : vg_verdict_name(d->old_verdict),
-                  "new_verdict",
-                  d->kind == VG__FLAPPING ? VG__INTERMITTENT : vg_verdict_name(d->new_verdict),
-                  "first_seen", first, "measured_at", at, "evidence", vg__alerts_evidence(row),
-                  "cause", row->x_cause[0] != '\0' ? json_string(row->x_cause) : json_null(),
-                  "measurement_uid", row->measurement_uid, "measurement_url", url);
+             base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/", ev->measurement_uid);
+    if (ev->evidence != NULL) {
+        /* cut to VG__EVIDENCE_MAX; NULL when the cut split a UTF-8 sequence */
+        evidence = json_stringn(ev->evidence, strnlen(ev->evidence, VG__EVIDENCE_MAX));
+        evidence = evidence != NULL ? evidence : json_null();
+    }
+    e = json_pack(
+        "{s:s, s:s, s:s, s:{s:s, s:s}, s:s?, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "event",
+        kinds[d->kind], "target", ev->input, "domain", ev->domain != NULL ? ev->domain : "",
+        "network", "probe_cc", ev->probe_cc, "probe_asn", asn, "old_verdict",
+        d->first                ? NULL
+        : d->kind == VG__STABLE ? VG__INTERMITTENT
+                                : vg_verdict_name(d->old_verdict),
+        "new_verdict", d->kind == VG__FLAPPING ? VG__INTERMITTENT : vg_verdict_name(d->new_verdict),
+        "first_seen", first, "measured_at", at, "evidence", evidence, "cause",
+        ev->cause != NULL && ev->cause[0] != '\0' ? json_string(ev->cause) : json_null(),
+        "measurement_uid", ev->measurement_uid, "measurement_url", url);
     if (e == NULL) {
         return NULL; /* not UTF-8: the store accepts only valid JSON, so this is a bug */
     }
@@ -483,44 +400,128 @@ vg__alerts_event_json(struct vg_alerts *a, const struct vg_store_meas *row, stru
         json_object_set_new(e, "changes", json_integer(d->changes));
         json_object_set_new(e, "window_seconds", json_integer(a->o.flap_window_s));
     }
+    json_object_set_new(e, "source", json_string(ev->source != NULL ? ev->source : "ingest"));
+    json_object_set_new(e, "late", json_boolean(ev->late));
     /* Shares print as rounded (0.33), not as the nearest double (0.33000000000000002). */
     text = json_dumps(e, JSON_COMPACT | JSON_REAL_PRECISION(4));
     json_decref(e);
     return text;
 }
 
-void
-vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const char *uid)
+static void
+vg__alerts_emit(struct vg_alerts *a, const struct vg_alerts_event *e, struct vg__decision *d)
 {
-    struct vg__decision d;
-    enum vg_verdict v;
-    struct vg__key *k;
-    int64_t t, now = (int64_t)time(NULL);
     char *json;
 
-    /* No alerts, a copy of a stored measurement, nothing names the target, or a verdict the
-     * store would not have stored. */
-    if (a == NULL || (uid != NULL && strcmp(uid, row->measurement_uid) != 0) || !row->has_input ||
-        !vg_verdict_parse(row->x_verdict, &v)) {
+    if (d->kind == VG__NONE) {
         return;
     }
-    t = row->start_time < now ? row->start_time : now;
-    pthread_mutex_lock(&a->mu);
-    k = vg__alerts_key(a, row->input, row->probe_cc, row->probe_asn, true);
-    if (k == NULL || (k->known && t < k->last_t)) {
-        pthread_mutex_unlock(&a->mu);
-        return;
-    }
-    vg__alerts_decide(a, k, t, v, &d);
-    pthread_mutex_unlock(&a->mu);
-    if (d.kind == VG__NONE) {
-        return;
-    }
-    json = vg__alerts_event_json(a, row, &d);
-    json_decref(d.share);
+    json = vg__alerts_event_json(a, e, d);
+    json_decref(d->share);
     if (json != NULL) {
         vg__alerts_enqueue(a, json);
     }
+}
+
+void
+vg_alerts_event(struct vg_alerts *a, const struct vg_alerts_event *e)
+{
+    struct vg__decision d = {.kind = VG__NONE};
+    struct vg__key *k;
+
+    if (a == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&a->mu);
+    k = vg__alerts_key(a, e->input, e->probe_cc, e->probe_asn, !e->late);
+    if (k != NULL || e->late) {
+        struct vg__key none = {.known = false};
+
+        vg__alerts_decide(a, k != NULL ? k : &none, e, &d);
+    }
+    pthread_mutex_unlock(&a->mu);
+    vg__alerts_emit(a, e, &d);
+}
+
+void
+vg_alerts_hold(struct vg_alerts *a, const struct vg_alerts_event *e, int64_t since)
+{
+    struct vg__decision d = {.kind = VG__NONE};
+    int64_t window = (int64_t)a->o.flap_window_s;
+    struct vg__key *k;
+
+    pthread_mutex_lock(&a->mu);
+    k = vg__alerts_key(a, e->input, e->probe_cc, e->probe_asn, false);
+    if (k != NULL && k->intermittent && k->verdict == e->new_verdict && e->time >= k->last_t &&
+        e->time - since >= window && e->time - k->run_start >= window) {
+        k->intermittent = false;
+        a->n_intermittent--;
+        VG_FREE(k->hist);
+        d.kind = VG__STABLE;
+        d.new_verdict = e->new_verdict;
+        d.first_seen = k->run_start;
+    }
+    pthread_mutex_unlock(&a->mu);
+    vg__alerts_emit(a, e, &d);
+}
+
+size_t
+vg_alerts_intermittent(struct vg_alerts *a, vg_alerts_key_fn fn, void *arg)
+{
+    struct vg__keyref {
+        char *input;
+        char cc[3];
+        uint32_t asn;
+    } *refs = NULL;
+    size_t n = 0, cap = 0;
+
+    pthread_mutex_lock(&a->mu);
+    for (size_t b = 0; a->n_intermittent > 0 && b < VG__ALERTS_BUCKETS; b++) {
+        for (struct vg__key *k = a->buckets[b]; k != NULL; k = k->next) {
+            if (!k->intermittent) {
+                continue;
+            }
+            if (n == cap) {
+                cap = cap > 0 ? 2 * cap : 16;
+                refs = vg_xrealloc(refs, cap * sizeof(*refs));
+            }
+            refs[n].input = vg_xstrdup(k->input);
+            memcpy(refs[n].cc, k->cc, sizeof(refs[n].cc));
+            refs[n].asn = k->asn;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    for (size_t i = 0; i < n; i++) {
+        fn(arg, refs[i].input, refs[i].cc, refs[i].asn);
+        free(refs[i].input);
+    }
+    free(refs);
+    return n;
+}
+
+void
+vg__alerts_sweep(struct vg_alerts *a)
+{
+    int64_t window = (int64_t)a->o.flap_window_s;
+    struct timespec now;
+
+    /* A walk over every key: once a minute is enough to bound the histories kept. */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (a->last_sweep != 0 && now.tv_sec - a->last_sweep < 60) {
+        return;
+    }
+    a->last_sweep = now.tv_sec;
+    pthread_mutex_lock(&a->mu);
+    for (size_t b = 0; b < VG__ALERTS_BUCKETS; b++) {
+        for (struct vg__key *k = a->buckets[b]; k != NULL; k = k->next) {
+            if (k->hist != NULL && !k->intermittent && k->hist->nchanges > 0 &&
+                k->hist->changes[k->hist->nchanges - 1] <= a->max_t - window) {
+                VG_FREE(k->hist); /* quiet for a window: its next change starts afresh */
+            }
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
 }
 
 void
@@ -545,6 +546,7 @@ vg_alerts_free(struct vg_alerts *a)
     if (a == NULL) {
         return;
     }
+    vg__alerts_poll_stop(a); /* no event is taken after this */
     vg__alerts_stop(a);
     for (size_t b = 0; b < VG__ALERTS_BUCKETS; b++) {
         struct vg__key *k = a->buckets[b], *next;
@@ -558,6 +560,8 @@ vg_alerts_free(struct vg_alerts *a)
     }
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->qmu);
+    pthread_mutex_destroy(&a->pmu);
+    pthread_cond_destroy(&a->pcv);
     pthread_cond_destroy(&a->qcv);
     vg_poster_free(a->poster);
     free(a->webhook);

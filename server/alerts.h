@@ -4,22 +4,24 @@
  * of a target on a network changes (www.icloud.com on AS0: accessible -> intercepted), as a JSON
  * event POSTed to a webhook and/or given on standard input to a command (docs/dashboard.md).
  *
- * The ingest path hands every newly stored measurement to vg_alerts_observe(); the state per
- * (input, probe_cc, probe_asn) is the latest verdict, seeded at start from the store's latest-
- * state table (vg_alerts_seed), so a restart does not re-announce what is known. Flapping is
- * debounced: once a key changed verdict N times within a window (of measurement time), one
- * "intermittent" event with the share of each verdict is sent instead of one per change, and a
+ * The events are the store's (alert_events, docs/storage.md): derived from the stored history in
+ * the transaction that stored the measurements, whatever path they came by (upload, bulk, import,
+ * reanalysis); a poller (vg_alerts_poll_start) reads them after its consumer's saved cursor, so a
+ * restart announces what was committed meanwhile and nothing twice. Flapping is debounced: once a
+ * key changed verdict N times within a window (of measurement time), one "intermittent" event
+ * with the share of each verdict among those changes is sent instead of one per change, and a
  * "stable" event when it has held one verdict for a whole window again.
  *
  * Delivery runs on a thread of its own with a bounded queue, so ingest never waits for a webhook.
  * Webhooks go through the engine's HTTP(S) client (vg_poster_send, include/vigie/vigie.h): an
  * https webhook's certificate must validate for its host in the system trust store or ca_file.
- * Threads: vg_alerts_seed and vg_alerts_observe may be called from any thread.
+ * Threads: vg_alerts_event and vg_alerts_hold may be called from any thread.
  */
 #ifndef VG_SERVER_ALERTS_H
 #define VG_SERVER_ALERTS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +49,9 @@ struct vg_alerts_opts {
     unsigned timeout_ms;    /* one webhook attempt, or one run of the command; 0: 10000 */
     unsigned attempts;      /* webhook attempts per event (1 s, 2 s, 4 s... apart); 0: 3 */
     FILE *log;              /* one line per delivery problem; NULL: none */
+    const char *consumer;   /* the poller's name for its cursor (vg_store_alert_cursor); NULL:
+                               "default" */
+    unsigned poll_ms;       /* the poller reads the events this often; 0: 1000 */
     vg_alerts_sink sink;    /* also give each event to sink (may be NULL) */
     void *sink_arg;
 };
@@ -62,28 +67,50 @@ struct vg_alerts;
 VG_MUST_USE int vg_alerts_new(const struct vg_alerts_opts *o, struct vg_alerts **out, char *err,
                               size_t errlen);
 
-/*
- * Seed the state of one key from the store (vg_store_targets' results): its latest verdict,
- * since when it holds and when it was last seen (UTC seconds). No event is sent.
- */
-void vg_alerts_seed(struct vg_alerts *a, const char *input, const char *probe_cc,
-                    uint32_t probe_asn, enum vg_verdict verdict, int64_t since, int64_t last_seen);
+/* One event of the store (vg_store_alert_events' results), as the alerts take it. Borrowed. */
+struct vg_alerts_event {
+    const char *input, *domain, *probe_cc;
+    uint32_t probe_asn;
+    bool has_old; /* false: a first measurement (old_verdict null) */
+    enum vg_verdict old_verdict, new_verdict;
+    const char *cause;           /* NULL or "": none */
+    const char *measurement_uid; /* the measurement with new_verdict */
+    int64_t time;                /* its time, UTC seconds */
+    bool late;                   /* it was older than its key's latest when it was stored */
+    const char *source;          /* "ingest" or "reanalyze" */
+    const char *evidence;        /* the evidence of its verdict, or NULL */
+};
 
 /*
- * Seed every key from one page of vg_store_targets (its "results" array). Returns the number of
- * keys seeded, or VG_EPROTO for a page of the wrong shape (an unknown verdict, a malformed time).
+ * Take one event of the store, in id order: debounced (a key changing N times within the window
+ * becomes one "intermittent" event), then queued for delivery. A late event is delivered as it
+ * is ("late": true) and does not move the key's state. a NULL is a no-op.
  */
-VG_MUST_USE int vg_alerts_seed_page(struct vg_alerts *a, const json_t *page);
+void vg_alerts_event(struct vg_alerts *a, const struct vg_alerts_event *e);
 
 /*
- * Look at a row just committed by vg_store_insert. uid is the measurement_uid the store answered
- * for it: when it differs from the row's own, the row was a copy of an earlier measurement and
- * is skipped (uid NULL: taken as new), as is a row whose x_verdict is not one of the verdicts. A
- * row older than the latest seen for its key changes nothing. Events are queued for the delivery
- * thread. a NULL is a no-op, so that the ingest path can call this whether alerts are configured or
- * not.
+ * The latest state of a key that was reported intermittent: e->new_verdict held from since to
+ * e->time (its latest measurement, e->measurement_uid). Once it held for a whole window: one
+ * "stable" event. Nothing for a key that is not intermittent.
  */
-void vg_alerts_observe(struct vg_alerts *a, const struct vg_store_meas *row, const char *uid);
+void vg_alerts_hold(struct vg_alerts *a, const struct vg_alerts_event *e, int64_t since);
+
+/* Call fn for each key reported intermittent and not stable again (outside the lock); returns
+ * how many. */
+typedef void (*vg_alerts_key_fn)(void *arg, const char *input, const char *probe_cc,
+                                 uint32_t probe_asn);
+size_t vg_alerts_intermittent(struct vg_alerts *a, vg_alerts_key_fn fn, void *arg);
+
+/*
+ * Feed the alerts from the store (`vigie serve`): a thread reads the events after the cursor of
+ * o.consumer (vg_store_alert_cursor: a new consumer starts at the newest event) every o.poll_ms
+ * and whenever this process commits a write, hands each to vg_alerts_event, checks the
+ * intermittent keys' latest states (vg_alerts_hold) and saves the cursor once the events are
+ * queued. store must outlive a (vg_alerts_free stops the thread first). Errors (message in err):
+ * VG_EINTERNAL (no thread).
+ */
+VG_MUST_USE int vg_alerts_poll_start(struct vg_alerts *a, struct vg_store *store, char *err,
+                                     size_t errlen);
 
 /* Set the dashboard's base URL for measurement_url (e.g. once the server knows its port). */
 void vg_alerts_set_base_url(struct vg_alerts *a, const char *base_url);

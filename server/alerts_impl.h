@@ -34,6 +34,19 @@ struct vg_alerts {
     struct vg__key *buckets[VG__ALERTS_BUCKETS];
     size_t nkeys;
     bool keys_full_logged;
+    int64_t max_t;         /* the latest time of an event taken (for vg__alerts_sweep) */
+    size_t n_intermittent; /* keys reported intermittent, not stable again */
+    int64_t last_sweep;    /* monotonic seconds of the last vg__alerts_sweep (poller only) */
+
+    /* the poller (alerts_poll.c) */
+    struct vg_store *store;
+    char consumer[VG_STORE_PROV_MAX + 1]; /* o.consumer's copy */
+    pthread_mutex_t pmu;                  /* wake, pstop */
+    pthread_cond_t pcv;
+    bool wake, pstop, pstarted;
+    bool have_cursor; /* cursor read (at start, before any upload is taken) */
+    int64_t cursor;
+    pthread_t poller;
 
     pthread_mutex_t qmu; /* the queue, the counters and stopping */
     pthread_cond_t qcv;
@@ -56,6 +69,13 @@ void vg__alerts_enqueue(struct vg_alerts *a, char *json);
 /* The delivery thread (pthread_create's start routine, arg the alerts): delivers events in
  * order until vg__alerts_stop, then drains the queue within a few seconds. */
 void *vg__alerts_deliver_thread(void *arg);
+
+/* Forget the history of the keys that have been quiet for a window, at most once a minute
+ * (a->mu not held; the poller's thread). */
+void vg__alerts_sweep(struct vg_alerts *a);
+
+/* Stop the poller (when started) and wait for it (alerts_poll.c). */
+void vg__alerts_poll_stop(struct vg_alerts *a);
 
 /* Ask the thread to stop, wait for it (when a->started) and free what is still queued. */
 void vg__alerts_stop(struct vg_alerts *a);

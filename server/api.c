@@ -34,6 +34,7 @@ enum vg__param {
     VG__P_PROVENANCE,
     VG__P_TRUSTED,
     VG__P_WINDOW,
+    VG__P_SINCE_ID,
     VG__P_N
 };
 
@@ -54,6 +55,7 @@ static const char *const vg__param_names[VG__P_N] = {
     "provenance",
     "trusted",
     "window",
+    "since_id",
 };
 
 /* Which parameters each route takes (bit per enum vg__param). */
@@ -74,6 +76,8 @@ static const unsigned vg__route_params[] = {
                             VG__BIT(VG__P_LIMIT) | VG__BIT(VG__P_INPUT),
     [VG_API_INCIDENT] = (VG__P_FILTER & ~VG__BIT(VG__P_VERDICT) & ~VG__BIT(VG__P_DOMAIN)) |
                         VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_WINDOW) | VG__BIT(VG__P_FORMAT),
+    [VG_API_ALERTS] = VG__BIT(VG__P_INPUT) | VG__BIT(VG__P_CC) | VG__BIT(VG__P_ASN) |
+                      VG__BIT(VG__P_SINCE_ID) | VG__BIT(VG__P_LIMIT),
 };
 
 int
@@ -278,6 +282,13 @@ vg__api_set(struct vg_api_query *q, enum vg__param p, const char *v, char *err, 
             snprintf(err, errlen, "window must be 1h, 24h, 7d or 30d");
             return VG_EINVAL;
         }
+        return 0;
+    case VG__P_SINCE_ID:
+        if (vg_parse_u64(v, 0, INT64_MAX, &n) < 0) {
+            snprintf(err, errlen, "since_id must be an event id (a number, 0 or more)");
+            return VG_EINVAL;
+        }
+        q->since_id = (int64_t)n;
         return 0;
     case VG__P_N:
         break;
@@ -551,6 +562,7 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
                                               NULL};
     struct vg_store_filter f = q->f;
     const char *cursor = q->has_cursor ? q->cursor : NULL;
+    bool csv = q->csv && route != VG_API_ALERTS; /* the alerts answer JSON only */
     json_t *res = NULL;
     int rc;
 
@@ -569,6 +581,9 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
     case VG_API_CERTIFICATES:
         rc = vg_store_certificates(s, &f, q->limit, &res);
         break;
+    case VG_API_ALERTS:
+        rc = vg_store_alert_events(s, &f, q->since_id, q->limit, &res);
+        break;
     default:
         rc = VG_EINVAL;
         break;
@@ -583,7 +598,7 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
         }
         return rc;
     }
-    if (route == VG_API_AGGREGATION && q->csv) {
+    if (route == VG_API_AGGREGATION && csv) {
         rc = vg_api_aggregation_csv(res, q->axis_x, q->axis_y, body, len);
         json_decref(res);
         if (rc < 0) {
@@ -598,7 +613,7 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
 
         snprintf(next, next_cap, "%s", json_is_string(nc) ? json_string_value(nc) : "");
     }
-    if (route != VG_API_AGGREGATION && q->csv) {
+    if (route != VG_API_AGGREGATION && csv) {
         rc = vg_api_rows_csv(res, route == VG_API_TARGETS ? target_cols : measurement_cols, body,
                              len);
         json_decref(res);

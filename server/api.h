@@ -24,6 +24,7 @@ enum vg_api_route {
     VG_API_TARGETS,      /* GET /api/v1/targets */
     VG_API_CERTIFICATES, /* GET /api/v1/certificates */
     VG_API_INCIDENT,     /* GET /api/v1/incident (vg_api_incident) */
+    VG_API_ALERTS,       /* GET /api/v1/alerts */
 };
 
 /* A checked query; f's strings point into the arrays below (copy with vg_api_query_copy). */
@@ -37,6 +38,7 @@ struct vg_api_query {
     bool has_cursor;
     char cursor[VG_API_CURSOR_MAX + 1];
     unsigned limit;
+    int64_t since_id; /* alerts: the events after this id */
     enum vg_store_axis axis_x, axis_y;
     bool csv;
     bool html;       /* format=html (the incident report's default) */

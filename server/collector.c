@@ -53,6 +53,7 @@ static const struct {
     [VG__R_TARGETS] = {"/api/v1/targets", false},
     [VG__R_CERTS] = {"/api/v1/certificates", false},
     [VG__R_INCIDENT] = {"/api/v1/incident", false},
+    [VG__R_ALERTS] = {"/api/v1/alerts", false},
     [VG__R_METRICS] = {"/metrics", false},
     [VG__R_HEALTH] = {"/healthz", false},
     [VG__R_DASHBOARD] = {"/ (dashboard)", false},
@@ -356,6 +357,9 @@ vg__route_of(struct vg__req *rq, const char *url)
     if (strcmp(url, "/api/v1/incident") == 0) {
         return VG__R_INCIDENT;
     }
+    if (strcmp(url, "/api/v1/alerts") == 0) {
+        return VG__R_ALERTS;
+    }
     if (strcmp(url, "/metrics") == 0) {
         return VG__R_METRICS;
     }
@@ -514,6 +518,8 @@ vg__dispatch(struct vg__req *rq)
         return vg__collector_query(rq, VG_API_CERTIFICATES);
     case VG__R_INCIDENT:
         return vg__collector_incident(rq);
+    case VG__R_ALERTS:
+        return vg__collector_query(rq, VG_API_ALERTS);
     case VG__R_RAW:
         return vg__collector_raw(rq);
     case VG__R_ANALYSIS:

@@ -16,7 +16,6 @@
 #include "util/err.h"
 
 struct vg_store;
-struct vg_alerts;
 struct vg_auth;
 struct vg_ingest_policy;
 
@@ -33,7 +32,6 @@ struct vg_collector_opts {
     bool log_client;              /* put the client's address in the request log */
     FILE *log;                    /* one line per request; NULL: no log */
     struct vg_store *store;       /* borrowed; outlives the collector */
-    struct vg_alerts *alerts; /* verdict-change alerts (alerts.h) fed by the ingest path, or NULL */
     /* Uploads (POST) and credentials (docs/api.md, "Credentials"): a valid "Authorization:
      * Bearer TOKEN" makes the token's name the provenance of what the request uploads, else a
      * valid client certificate (tls_client_ca) its common name; a credential that is not valid
@@ -63,7 +61,7 @@ struct vg_collector_line {
     size_t line;       /* 1-based, counting every line (blank ones too) */
     const char *uid;   /* accepted: the measurement_uid stored for it (an earlier one if a copy) */
     const char *error; /* rejected: why; NULL when accepted */
-    /* accepted: the row as stored (valid during the callback only; the alerts read it) */
+    /* accepted: the row as stored (valid during the callback only) */
     const struct vg_store_meas *row;
 };
 typedef void (*vg_collector_line_cb)(const struct vg_collector_line *l, void *arg);

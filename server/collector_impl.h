@@ -39,6 +39,7 @@ enum vg__route {
     VG__R_TARGETS,
     VG__R_CERTS,
     VG__R_INCIDENT,
+    VG__R_ALERTS,
     VG__R_METRICS,
     VG__R_HEALTH,
     VG__R_DASHBOARD,

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "alerts.h"
 #include "collector.h"
 #include "collector_impl.h"
 #include "ingest.h"
@@ -658,9 +657,6 @@ vg__collector_submit(struct vg__req *rq, const char *body, size_t len)
                                    err);
     }
     rc = vg_store_insert(rq->c->o.store, &u.row, 1, uid);
-    if (rc >= 0) {
-        vg_alerts_observe(rq->c->o.alerts, &u.row, uid[0]);
-    }
     dup = rc >= 0 && strcmp(uid[0], u.row.measurement_uid) != 0;
     vg_membudget_give(&rq->acct, 2 * (u.len + 1));
     vg_ingest_cleanup(&u);
@@ -701,7 +697,6 @@ vg__collector_close(struct vg__req *rq)
 struct vg__collector_bulk {
     struct vg_buf rejected, uids, dups; /* the lists' items, comma-separated */
     struct vg_memacct *acct;
-    struct vg_alerts *alerts;
     int refused; /* acct refused room for the answer (VG_MEMBUDGET_BUSY/_TOOBIG): stop */
 };
 
@@ -737,7 +732,6 @@ vg__bulk_line(const struct vg_collector_line *l, void *arg)
         char item[VG_UID_MAX + 2];
         int n = snprintf(item, sizeof(item), "\"%s\"", l->uid); /* [A-Za-z0-9_.-]: no escapes */
 
-        vg_alerts_observe(b->alerts, l->row, l->uid);
         vg__bulk_put(b, &b->uids, item, (size_t)n);
         if (strcmp(l->uid, l->row->measurement_uid) != 0) { /* stored already: its uid */
             n = snprintf(item, sizeof(item), "%zu", l->line);
@@ -855,7 +849,7 @@ vg__bulk_refuse(struct vg__req *rq, const char *body, size_t len, enum MHD_Resul
 enum MHD_Result
 vg__collector_bulk(struct vg__req *rq, const char *body, size_t len)
 {
-    struct vg__collector_bulk b = {.acct = &rq->acct, .alerts = rq->c->o.alerts};
+    struct vg__collector_bulk b = {.acct = &rq->acct};
     struct vg_ingest_policy pol = vg__policy(rq);
     struct vg_collector_stats st;
     struct timespec t0;

@@ -266,6 +266,53 @@ static const struct vg__mig_stmt vg__v5[] = {
     {NULL, NULL, "ALTER TABLE agg_target_hourly SET (fillfactor = 80)"},
 };
 
+/*
+ * Version 6: alert events, derived from the stored history of each (input, probe_cc, probe_asn)
+ * in the transaction that writes the measurements causing them (store_events.c), whatever path
+ * the data came by; id is their order. old_verdict NULL: a first measurement with interference.
+ * late: the measurement was older than its key's latest. A database upgraded to 6 gets no
+ * events for its past. alert_cursor: where each consumer of the events (`vigie serve
+ * --alert-consumer NAME`) stands.
+ */
+static const struct vg__mig_stmt vg__v6[] = {
+    {NULL,
+     "CREATE TABLE alert_events ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " created BIGINT NOT NULL,"
+     " input TEXT NOT NULL,"
+     " probe_cc TEXT NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " old_verdict TEXT,"
+     " new_verdict TEXT NOT NULL,"
+     " cause TEXT,"
+     " measurement_uid TEXT NOT NULL,"
+     " measurement_time BIGINT NOT NULL,"
+     " source TEXT NOT NULL,"
+     " late SMALLINT NOT NULL,"
+     " provenance TEXT)",
+     "CREATE TABLE alert_events ("
+     " id BIGSERIAL PRIMARY KEY,"
+     " created BIGINT NOT NULL,"
+     " input TEXT COLLATE \"C\" NOT NULL,"
+     " probe_cc TEXT COLLATE \"C\" NOT NULL,"
+     " probe_asn BIGINT NOT NULL,"
+     " old_verdict TEXT COLLATE \"C\","
+     " new_verdict TEXT COLLATE \"C\" NOT NULL,"
+     " cause TEXT COLLATE \"C\","
+     " measurement_uid TEXT COLLATE \"C\" NOT NULL,"
+     " measurement_time BIGINT NOT NULL,"
+     " source TEXT COLLATE \"C\" NOT NULL,"
+     " late SMALLINT NOT NULL,"
+     " provenance TEXT COLLATE \"C\")"},
+    /* GET /api/v1/alerts by target (and network), keyset by id */
+    {"CREATE INDEX alert_events_key ON alert_events (input, probe_cc, probe_asn, id)", NULL, NULL},
+    {"CREATE TABLE alert_cursor ("
+     " consumer {text} PRIMARY KEY,"
+     " last_id BIGINT NOT NULL,"
+     " updated BIGINT NOT NULL)",
+     NULL, NULL},
+};
+
 #define VG__STMTS(a) a, sizeof(a) / sizeof(a[0])
 
 const struct vg__migration vg__migrations[] = {
@@ -277,6 +324,8 @@ const struct vg__migration vg__migrations[] = {
     {4, "analyser of each verdict and its evidence; reanalysis progress", VG__STMTS(vg__v4), false,
      NULL, 0},
     {5, "hourly counts per target and network", VG__STMTS(vg__v5), false, NULL, 0},
+    {6, "alert events derived at ingest and reanalysis; alert consumers' cursors",
+     VG__STMTS(vg__v6), false, NULL, 0},
 };
 const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
 

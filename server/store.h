@@ -419,6 +419,34 @@ VG_MUST_USE int vg_store_aggregate(struct vg_store *s, const struct vg_store_fil
 VG_MUST_USE int vg_store_targets(struct vg_store *s, const struct vg_store_filter *f,
                                  const char *cursor, unsigned limit, json_t **out);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Alert events (docs/storage.md, "Alert events") */
+
+/*
+ * The alert events after id since_id (exclusive), in id order (the order they were committed),
+ * at most limit (1..VG_STORE_PAGE_MAX; 0: 100). Filters: f->input, f->probe_cc, f->probe_asn
+ * only (any other: VG_EINVAL); f may be NULL. *out:
+ *   {"results": [{id, created (time of the commit), input, domain, probe_cc, probe_asn,
+ *     old_verdict (null: a first measurement), new_verdict, cause, measurement_uid,
+ *     measurement_time, source ("ingest" | "reanalyze"), late (bool), provenance, x_analyzer,
+ *     x_evidence (of the measurement)}, ...], "next_since_id": the last id of a full page, or null}
+ * Errors: VG_EINVAL, VG_STORE_EUNAVAIL.
+ */
+VG_MUST_USE int vg_store_alert_events(struct vg_store *s, const struct vg_store_filter *f,
+                                      int64_t since_id, unsigned limit, json_t **out);
+
+/* Where consumer (a name as vg_store_provenance_ok takes) stands: the last event id it has
+ * handled. A consumer never seen starts at the newest event (saved): the past is not announced.
+ * Errors: VG_EINVAL, VG_STORE_EUNAVAIL. */
+VG_MUST_USE int vg_store_alert_cursor(struct vg_store *s, const char *consumer, int64_t *last_id);
+/* Save consumer's position (a write transaction of its own). Errors as vg_store_insert's. */
+VG_MUST_USE int vg_store_alert_cursor_set(struct vg_store *s, const char *consumer,
+                                          int64_t last_id);
+
+/* Call fn(arg) on the writer thread after each write transaction it commits (fn must be quick
+ * and must not call the store); NULL removes it. Set it before writes that matter start. */
+void vg_store_on_commit(struct vg_store *s, void (*fn)(void *arg), void *arg);
+
 #define VG_STORE_CERTS_DEF 500  /* measurements vg_store_certificates reads by default */
 #define VG_STORE_CERTS_MAX 1000 /* and at most */
 

@@ -99,6 +99,13 @@ static const struct {
      " DISTINCT provenance, input, probe_cc, probe_asn FROM measurements WHERE input IS NOT"
      " NULL) AS d) + (SELECT COUNT(*) FROM (SELECT DISTINCT input, probe_cc, probe_asn FROM"
      " measurements WHERE input IS NOT NULL AND provenance <> 'anonymous') AS d) FROM targets"},
+    {"alert events of no stored measurement of their target, or that change nothing",
+     "SELECT COUNT(*), 0 FROM alert_events e WHERE NOT EXISTS (SELECT 1 FROM measurements m"
+     " WHERE m.measurement_uid = e.measurement_uid AND m.input = e.input AND"
+     " m.probe_cc = e.probe_cc AND m.probe_asn = e.probe_asn) OR e.old_verdict = e.new_verdict"},
+    {"alert cursors past the newest alert event",
+     "SELECT COUNT(*), 0 FROM alert_cursor WHERE last_id > (SELECT COALESCE(MAX(id), 0) FROM"
+     " alert_events)"},
 };
 
 static int

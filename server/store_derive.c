@@ -108,7 +108,21 @@ static const struct vg__wsql {
                       " x_cause, since_time, last_time, brk_time, last_uid) VALUES ",
                       "($1, $2, $3, $4, $5, $6, $7, $8, $8, NULL, $9)", vg__sql_target_tail,
                       VG__TARGET_COLS},
+    /* read, not written: the latest states (scope all) the alert events follow (store_events.c);
+     * PostgreSQL's form (SQLite's below) */
+    [VG__W_PREV] = {"SELECT input, probe_cc, probe_asn, x_verdict, last_time FROM targets WHERE"
+                    " scope = '*' AND (input, probe_cc, probe_asn) IN (VALUES ",
+                    "($1, $2, CAST($3 AS BIGINT))", ")", 3},
 };
+
+/* SQLite plans the IN (VALUES ...) above as a scan of every latest state in scope all; a join
+ * from the values looks each one up by primary key. */
+static const struct vg__wsql vg__wsql_prev_sqlite = {
+    "SELECT t.input, t.probe_cc, t.probe_asn, t.x_verdict, t.last_time FROM (VALUES ",
+    "($1, $2, $3)",
+    ") AS v CROSS JOIN targets t ON t.scope = '*' AND t.input = v.column1 AND"
+    " t.probe_cc = v.column2 AND t.probe_asn = v.column3",
+    3};
 
 static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
 _Static_assert(VG__N_W == VG__N_WSQL, "vg__wsql and VG__N_WSQL disagree");
@@ -146,8 +160,11 @@ void
 vg__store_wsql_init(struct vg_store *s)
 {
     for (size_t w = 0; w < VG__N_WSQL; w++) {
+        const struct vg__wsql *q =
+            w == VG__W_PREV && s->ops->dialect == VG__SQLITE ? &vg__wsql_prev_sqlite : &vg__wsql[w];
+
         for (size_t c = 0; c < VG__N_CHUNKS; c++) {
-            s->wsql[w][c] = vg__wsql_build(&vg__wsql[w], vg__chunks[c]);
+            s->wsql[w][c] = vg__wsql_build(q, vg__chunks[c]);
         }
     }
 }
@@ -427,11 +444,15 @@ vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
     struct vg__aggkey *ak = vg_xcalloc(n > 0 ? n : 1, sizeof(*ak));
     struct vg__tgtkey *tk = vg_xcalloc(n * VG__SCOPES_MAX + 1, sizeof(*tk));
     struct vg__val *p = vg_xcalloc(n * VG__SCOPES_MAX * VG__TARGET_COLS + 1, sizeof(*p));
+    struct vg__evbatch *eb = NULL;
     size_t nt;
     int rc = 0;
 
     for (size_t r = 0; rc == 0 && r < vg__store_n_rollups; r++) {
         rc = vg__rollup(s, &vg__store_rollups[r], w, n, ak, p);
+    }
+    if (rc == 0) {
+        rc = vg__store_events_derive(s, w, n, &eb);
     }
     nt = vg__target_keys(w, n, tk);
     /* Round r takes the r-th measurement (in time order) of each target: no statement updates a
@@ -461,6 +482,10 @@ vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n)
         left -= k;
         rc = vg__store_write_rows(s, VG__W_TARGET, k, p, NULL, NULL);
     }
+    if (rc == 0) {
+        rc = vg__store_events_write(s, eb);
+    }
+    vg__store_events_free(eb);
     VG_FREE(ak);
     VG_FREE(tk);
     VG_FREE(p);

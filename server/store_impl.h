@@ -140,7 +140,7 @@ int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, i
 #define VG__TARGET_COLS      9  /* parameters of a latest-state row (vg__wsql[VG__W_TARGET]) */
 #define VG__SCOPES_MAX       3  /* latest states a measurement updates: all, trusted, its own */
 #define VG__QUERY_MAX_PARAMS 16 /* parameters of a dynamic query (struct vg__query) */
-#define VG__N_WSQL           7  /* ingest statements (store_derive.c) */
+#define VG__N_WSQL           8  /* ingest statements (store_derive.c) */
 #define VG__N_CHUNKS         4  /* row counts each is prepared for (store_derive.c) */
 
 /* The ingest statements (store_derive.c vg__wsql), by what they write. */
@@ -152,6 +152,7 @@ enum {
     VG__W_AGG_CC_DOMAIN,
     VG__W_AGG_TARGET,
     VG__W_TARGET,
+    VG__W_PREV, /* not a write: the latest states (scope all) of keys, for the alert events */
     VG__N_W
 };
 
@@ -194,6 +195,9 @@ struct vg_store {
     struct vg__zs *z_free; /* deflate states ready for reuse (owned) */
 
     char *wsql[VG__N_WSQL][VG__N_CHUNKS]; /* ingest statements per chunk size (owned) */
+
+    void (*on_commit)(void *arg); /* vg_store_on_commit, under mu */
+    void *on_commit_arg;
 };
 
 /* Remember the database's words for a failure (vg_store_last_error). */
@@ -262,6 +266,7 @@ enum vg__job_kind {
     VG__JOB_REPORT_OPEN,
     VG__JOB_REPORT_CLOSE,
     VG__JOB_REANALYZE, /* one batch of a reanalysis: always a transaction of its own */
+    VG__JOB_CURSOR,    /* an alert consumer's cursor (store_events.c) */
 };
 
 struct vg__reanalyze_job; /* store_reanalyze.c */
@@ -282,6 +287,9 @@ struct vg__job {
     const struct vg_store_report *rep;
     const char *report_id;
     int64_t now;
+    /* alert cursor: consumer's last_id */
+    const char *consumer;
+    int64_t last_id;
     /* completion */
     int rc;
     bool done;
@@ -330,6 +338,35 @@ VG_MUST_USE int vg__store_write_rows(struct vg_store *s, int which, size_t n,
                                      const struct vg__val *p, vg__row_cb cb, void *arg);
 /* Count tables and latest states of the rows of w[n] that are new. */
 VG_MUST_USE int vg__store_derived(struct vg_store *s, struct vg__wrow *w, size_t n);
+
+/* One alert event to write (store_events.c); everything borrowed. */
+struct vg__event_row {
+    const char *input, *probe_cc;
+    uint32_t probe_asn;
+    const char *old_verdict; /* NULL: a first measurement */
+    const char *new_verdict;
+    const char *cause; /* NULL or "": none */
+    const char *uid;   /* the measurement with new_verdict */
+    int64_t time;      /* its time, if it is not stored (its measurement_start_time is used) */
+    bool late;         /* it was older than its key's latest when it came */
+};
+#define VG__EV_SOURCE_INGEST    "ingest"
+#define VG__EV_SOURCE_REANALYZE "reanalyze"
+
+/* Write events e[n] (alert_events, in this order) in the writer's transaction. */
+VG_MUST_USE int vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n,
+                                     const char *source);
+/* The alert events of the new rows of w[n] (docs/storage.md), into *out (always set, for
+ * vg__store_events_free; it borrows w's rows): called before the latest states are updated, as
+ * their previous verdicts are read from them. vg__store_events_write writes them after (the
+ * table lock it takes on PostgreSQL comes last in every transaction). */
+struct vg__evbatch;
+VG_MUST_USE int vg__store_events_derive(struct vg_store *s, const struct vg__wrow *w, size_t n,
+                                        struct vg__evbatch **out);
+VG_MUST_USE int vg__store_events_write(struct vg_store *s, const struct vg__evbatch *b);
+void vg__store_events_free(struct vg__evbatch *b);
+/* The cursor job of the transaction (store_txn.c): 0 or a backend error. */
+VG_MUST_USE int vg__store_cursor_put(struct vg_store *s, const struct vg__job *job);
 
 /* The count tables kept at ingest (docs/storage.md): which dimensions each keeps, its period. */
 enum {

@@ -278,6 +278,7 @@ struct vg__ra_state {
     bool found, has_brk, redo, has_cause, has_since;
     int64_t brk, last_t, since;
     char verdict[16], cause[VG_STORE_NAME_MAX + 1], uid[VG_UID_MAX];
+    char old[16]; /* the verdict before the batch */
 };
 
 static int
@@ -285,12 +286,13 @@ vg__ra_on_lock(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__ra_state *st = &((struct vg__ra_state *)arg)[set];
 
-    if (ncols != 1) {
+    if (ncols != 2) {
         return VG_EINTERNAL;
     }
     st->found = true;
     st->has_brk = c[0].t == VG__INT;
     st->brk = c[0].i;
+    vg__store_copy_text(&c[1], st->old, sizeof(st->old));
     return 0;
 }
 
@@ -355,6 +357,30 @@ static const char vg__sql_ra_state[] =
 static const char vg__sql_ra_since[] = "SELECT MIN(" VG__RA_T("r") ")" VG__RA_OF(
     "r") " AND r.x_verdict = $6 AND " VG__RA_T("r") " > $7";
 
+/* The alert events of the batch: each latest state (scope all) whose verdict it changed. */
+static int
+vg__ra_events(struct vg_store *s, const struct vg__ra_tgt *t, const struct vg__ra_state *st,
+              size_t nu)
+{
+    struct vg__event_row *e = vg_xcalloc(nu + 1, sizeof(*e));
+    size_t ne = 0;
+    int rc;
+
+    for (size_t i = 0; i < nu; i++) {
+        if (!st[i].redo || strcmp(t[i].scope, VG__SCOPE_ALL) != 0 ||
+            strcmp(st[i].old, st[i].verdict) == 0) {
+            continue;
+        }
+        e[ne++] = (struct vg__event_row){
+            t[i].m->input, t[i].m->probe_cc, t[i].m->probe_asn,
+            st[i].old,     st[i].verdict,    st[i].has_cause ? st[i].cause : NULL,
+            st[i].uid,     st[i].last_t,     false};
+    }
+    rc = vg__store_events_put(s, e, ne, VG__EV_SOURCE_REANALYZE);
+    VG_FREE(e);
+    return rc;
+}
+
 /*
  * The latest states of the targets of the rows whose verdict or cause changed, in key order,
  * each statement run for all of them at once (pipelined by PostgreSQL): the rows locked first
@@ -367,7 +393,7 @@ vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
 {
     static const char lock_sql[] =
         "UPDATE targets SET brk_time = brk_time WHERE scope = $1 AND input = $2 AND"
-        " probe_cc = $3 AND probe_asn = $4 RETURNING brk_time";
+        " probe_cc = $3 AND probe_asn = $4 RETURNING brk_time, x_verdict";
     static const char put_sql[] =
         "UPDATE targets SET x_verdict = $5, x_cause = $6, since_time = $7, last_time = $8,"
         " brk_time = $9, last_uid = $10 WHERE scope = $1 AND input = $2 AND probe_cc = $3 AND"
@@ -476,6 +502,9 @@ vg__ra_targets(struct vg_store *s, struct vg__reanalyze_job *j)
     if (rc == 0 && nr > 0) {
         rc = s->ops->run(s->wconn, put_sql, VG__RUN_CACHE, nr, 10, p, NULL, NULL);
         j->st.targets += nr;
+    }
+    if (rc == 0) {
+        rc = vg__ra_events(s, t, st, nu);
     }
     VG_FREE(t);
     VG_FREE(st);

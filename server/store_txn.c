@@ -161,6 +161,8 @@ vg__reports(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
             rc = s->ops->run(s->wconn, vg__sql_report_close, VG__RUN_CACHE, 1, 2, p, vg__on_exists,
                              &hit);
             res[j].rc = hit ? 0 : VG_STORE_ENOTFOUND;
+        } else if (job->kind == VG__JOB_CURSOR) {
+            rc = vg__store_cursor_put(s, job);
         }
         VG_TRY(rc);
     }

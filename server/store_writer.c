@@ -108,6 +108,7 @@ vg__store_writer_main(void *arg)
     for (;;) {
         struct vg__job *group, *last;
         size_t rows, njobs = 1;
+        bool committed = false;
 
         while (s->head == NULL && !s->stop) {
             pthread_cond_wait(&s->work, &s->mu);
@@ -143,9 +144,13 @@ vg__store_writer_main(void *arg)
             next = job->next;
             if (job->rc >= 0) {
                 s->stats.txns += job == group; /* counted once per group */
+                committed = true;
             }
             job->done = true;
             pthread_cond_signal(&job->cv);
+        }
+        if (committed && s->on_commit != NULL) {
+            s->on_commit(s->on_commit_arg); /* e.g. the alerts' poller: there may be events */
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -287,4 +292,13 @@ vg_store_report_close(struct vg_store *s, const char *report_id)
 
     VG_ENSURE(vg__store_report_id_ok(report_id), VG_EINVAL);
     return vg__store_submit(s, &job);
+}
+
+void
+vg_store_on_commit(struct vg_store *s, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    s->on_commit = fn;
+    s->on_commit_arg = arg;
+    pthread_mutex_unlock(&s->mu);
 }

@@ -8,7 +8,10 @@ over https with a certificate from a test CA (harness.make_certs) that vigie tru
 real lab captures (tests/data/dashboard/lab-capture.jsonl) given new times, networks and ids,
 uploaded with POST /api/v1/bulk.
 
-    python3 tests/integration/test_alerts.py --vigie build/vigie [unittest options]
+    python3 tests/integration/test_alerts.py --vigie build/vigie [--pg] [unittest options]
+
+With --pg, only the tests of the store's events run, each on a database of its own on
+VG_TEST_PG's server (integration.alerts_pg).
 """
 
 import copy
@@ -20,6 +23,7 @@ import pwd
 import re
 import shlex
 import shutil
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -27,6 +31,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 import uuid
 import harness
@@ -34,6 +39,8 @@ import harness
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURE = os.path.join(HERE, "..", "data", "dashboard", "lab-capture.jsonl")
 VIGIE = None
+PG_CONN = None  # libpq conninfo or URL of the server (--pg)
+PG_DBS = []
 PUBLIC = "https://vigie.example/"
 T0 = datetime.datetime(2026, 11, 20, 8, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -221,7 +228,9 @@ class AlertTest(unittest.TestCase):
         got = wait_for(lambda: self.exec_events(asn))
         self.assertEqual(got, [e])
 
-    def test_same_verdict_copies_and_late_measurements_say_nothing(self):
+    def test_same_verdict_and_copies_say_nothing_late_measurements_are_placed(self):
+        # issue 15: a measurement older than the latest seen is placed in the stored history:
+        # the transitions it makes there are told, flagged late (it said nothing before).
         asn = "AS64502"
         a = meas(ICLOUD_OK, T0, "IR", asn)
         b = meas(ICLOUD_OK, T0 + datetime.timedelta(minutes=20), "IR", asn)
@@ -233,8 +242,9 @@ class AlertTest(unittest.TestCase):
         self.serve.upload([later])
         settle(self.serve, self.rx)
         evs = self.rx.for_network(asn)
-        self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
-                         [("accessible", "intercepted")])
+        self.assertEqual([(e["old_verdict"], e["new_verdict"], e["late"]) for e in evs],
+                         [("accessible", "intercepted", True), ("intercepted", "accessible", True),
+                          ("accessible", "intercepted", False)])
 
     def test_shares_are_written_rounded(self):
         # issue 15: the shares of an intermittent event read 0.33000000000000002
@@ -351,6 +361,243 @@ class RestartTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def verdict(base, v):
+    """base with vigie's verdict v (the collector keeps a vigie probe's verdict as it is)."""
+    m = copy.deepcopy(base)
+    m["test_keys"]["x_verdict"] = v
+    if v not in ("blocked", "intercepted"):
+        m["test_keys"]["x_cause"] = None
+    return m
+
+
+ICLOUD_DOWN = verdict(ICLOUD_OK, "down")
+
+
+def psql(conn, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conn, "-c", sql],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+
+def new_db(tmp, name):
+    """(store spec, SQL runner) of a new database: a SQLite file in tmp, or with --pg a database
+    of its own on the server (dropped at the end)."""
+    if not PG_CONN:
+        path = os.path.join(tmp, name + ".db")
+
+        def run_sql(*stmts):
+            c = sqlite3.connect(path, timeout=30)
+            with c:
+                for st in stmts:
+                    c.execute(st)
+            c.close()
+        return path, run_sql
+    db = "vigie_alerts_test_%d_%d" % (os.getpid(), len(PG_DBS))
+    psql(PG_CONN, "CREATE DATABASE %s" % db)
+    PG_DBS.append(db)
+    if re.match(r"postgres(ql)?://", PG_CONN):
+        m = re.match(r"(postgres(?:ql)?://[^/?]*)(/[^?]*)?(\?.*)?$", PG_CONN)
+        conn = m.group(1) + "/" + db + (m.group(3) or "")
+        spec = conn
+    else:
+        conn = PG_CONN + " dbname=" + db
+        spec = "pg:" + conn
+    return spec, lambda *stmts: psql(conn, "; ".join(stmts))
+
+
+def import_file(db, path, ms):
+    """`vigie import --db DB FILE` (a process of its own) of measurements ms."""
+    with open(path, "w", encoding="utf-8") as f:
+        for m in ms:
+            f.write(json.dumps(m) + "\n")
+    p = subprocess.run([VIGIE, "import", "--db", db, path], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+
+
+def transitions(evs):
+    return [(e["old_verdict"], e["new_verdict"], e["late"]) for e in evs]
+
+
+def get_json(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+class StoreEventsTest(unittest.TestCase):
+    """issue 15: the events are the store's, whatever path the data came by: `vigie import` (a
+    process of its own), files imported out of order, reanalysis, while vigie serve runs or not;
+    re-uploads say nothing; GET /api/v1/alerts lists them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vigie-alerts-store-")
+        cls.rx = Receiver()
+        cls.db, _ = new_db(cls.tmp, "store")
+        cls.serve = Serve(cls.db, "--alert-webhook", cls.rx.url, "--alert-poll", "100ms")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.serve.stop()
+        cls.rx.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def history(self, cc, asn):
+        return [meas(ICLOUD_MITM, T0, cc, asn),
+                meas(ICLOUD_DOWN, T0 + datetime.timedelta(minutes=10), cc, asn),
+                meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=20), cc, asn)]
+
+    def test_import_while_serving(self):
+        asn = "AS64530"
+        import_file(self.db, os.path.join(self.tmp, "in-order.jsonl"), self.history("CN", asn))
+        self.assertEqual(len(wait_for(lambda: len(self.rx.for_network(asn)) >= 3 and
+                                      self.rx.for_network(asn))), 3)
+        settle(self.serve, self.rx)
+        evs = self.rx.for_network(asn)
+        self.assertEqual(transitions(evs), [(None, "intercepted", False),
+                                            ("intercepted", "down", False),
+                                            ("down", "intercepted", False)])
+        self.assertEqual([e["source"] for e in evs], ["ingest"] * 3)
+        self.assertEqual(evs[1]["measured_at"], "2026-11-20T08:10:00Z")
+        # the same file again: copies, nothing
+        import_file(self.db, os.path.join(self.tmp, "in-order.jsonl"), self.history("CN", asn))
+        settle(self.serve, self.rx)
+        self.assertEqual(len(self.rx.for_network(asn)), 3)
+
+    def test_import_out_of_order(self):
+        # One file in reverse order: one transaction, its rows chained in time order.
+        asn = "AS64531"
+        import_file(self.db, os.path.join(self.tmp, "reverse.jsonl"),
+                    list(reversed(self.history("CN", asn))))
+        self.assertTrue(wait_for(lambda: len(self.rx.for_network(asn)) >= 3))
+        settle(self.serve, self.rx)
+        self.assertEqual(transitions(self.rx.for_network(asn)),
+                         [(None, "intercepted", False), ("intercepted", "down", False),
+                          ("down", "intercepted", False)])
+        # Newest first, a file each: the older ones are placed in the past, flagged late.
+        asn = "AS64532"
+        for i, m in enumerate(reversed(self.history("CN", asn))):
+            import_file(self.db, os.path.join(self.tmp, "one-%d.jsonl" % i), [m])
+        self.assertTrue(wait_for(lambda: len(self.rx.for_network(asn)) >= 4))
+        settle(self.serve, self.rx)
+        self.assertEqual(transitions(self.rx.for_network(asn)),
+                         [(None, "intercepted", False), ("down", "intercepted", True),
+                          (None, "intercepted", True), ("intercepted", "down", True)])
+
+    def test_reupload_says_nothing(self):
+        asn = "AS64533"
+        ms = [meas(ICLOUD_OK, T0, "IT", asn),
+              meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=5), "IT", asn)]
+        self.serve.upload(ms)
+        self.serve.upload(ms)
+        self.serve.upload(ms[1:])
+        settle(self.serve, self.rx)
+        self.assertEqual(transitions(self.rx.for_network(asn)),
+                         [("accessible", "intercepted", False)])
+
+    def test_api_lists_events(self):
+        asn = "AS64534"
+        self.serve.upload(self.history("DE", asn))
+        base = self.serve.url.rstrip("/") + "/api/v1/alerts"
+        q = "?input=https://www.icloud.com/&probe_cc=DE&probe_asn=" + asn
+        st, page = get_json(base + q)
+        self.assertEqual(st, 200, page)
+        evs = page["results"]
+        self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs],
+                         [(None, "intercepted"), ("intercepted", "down"), ("down", "intercepted")])
+        self.assertEqual(evs[0]["probe_asn"], asn)
+        self.assertEqual(evs[0]["domain"], "www.icloud.com")
+        self.assertEqual(evs[0]["source"], "ingest")
+        self.assertEqual(evs[0]["provenance"], "anonymous")
+        self.assertFalse(evs[0]["late"])
+        self.assertTrue(evs[0]["id"] < evs[1]["id"] < evs[2]["id"])
+        self.assertIsNone(page["next_since_id"])
+        # keyset by id
+        st, page = get_json(base + q + "&limit=2")
+        self.assertEqual([e["id"] for e in page["results"]], [e["id"] for e in evs[:2]])
+        st, page = get_json(base + q + "&since_id=%d" % page["next_since_id"])
+        self.assertEqual([e["id"] for e in page["results"]], [evs[2]["id"]])
+        for bad in ("since_id=-1", "since_id=x", "limit=0", "limit=1001", "probe_asn=ASx",
+                    "probe_cc=DEU", "x_verdict=blocked", "cursor=abc", "nonsense=1"):
+            st, body = get_json(base + "?" + bad)
+            self.assertEqual(st, 400, bad)
+            self.assertIn("error", body, bad)
+
+
+class StoreEventsOfflineTest(unittest.TestCase):
+    """Events committed while vigie serve was stopped are delivered when it starts, once; a
+    reanalysis that changes a latest verdict is one 'reanalyze' event."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="vigie-alerts-offline-")
+        self.rx = Receiver()
+        self.db, self.sql = new_db(self.tmp, "o")
+
+    def tearDown(self):
+        self.rx.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def serve(self):
+        return Serve(self.db, "--alert-webhook", self.rx.url, "--alert-poll", "100ms")
+
+    def test_import_while_stopped_is_delivered_once(self):
+        asn = "AS64540"
+        s = self.serve()  # the consumer "default" starts here (an empty database)
+        settle(s, self.rx)
+        s.stop()
+        import_file(self.db, os.path.join(self.tmp, "h.jsonl"),
+                    [meas(ICLOUD_MITM, T0, "CN", asn),
+                     meas(ICLOUD_DOWN, T0 + datetime.timedelta(minutes=10), "CN", asn),
+                     meas(ICLOUD_MITM, T0 + datetime.timedelta(minutes=20), "CN", asn)])
+        s = self.serve()
+        try:
+            self.assertTrue(wait_for(lambda: len(self.rx.for_network(asn)) >= 3))
+            settle(s, self.rx)
+        finally:
+            s.stop()
+        s = self.serve()
+        try:
+            settle(s, self.rx)
+        finally:
+            s.stop()
+        self.assertEqual(transitions(self.rx.for_network(asn)),
+                         [(None, "intercepted", False), ("intercepted", "down", False),
+                          ("down", "intercepted", False)])
+
+    def test_reanalysis_event(self):
+        asn = "AS64541"
+        m = copy.deepcopy(meas(ICLOUD_MITM, T0, "CN", asn))
+        del m["test_keys"]["x_verdict"]  # not vigie's verdict: the collector analyses it
+        s = self.serve()
+        try:
+            s.upload([m])
+            st, page = get_json(s.url.rstrip("/") + "/api/v1/targets?probe_asn=" + asn)
+            now = page["results"][0]["x_verdict"]
+            stale = "down" if now != "down" else "accessible"
+            # as an older analyser would have left it (tests/integration/test_analyze_ingest.py)
+            self.sql("UPDATE measurements SET x_verdict = '%s', x_analyzer = 'vigie-analyze/0'"
+                     % stale, *["UPDATE %s SET x_verdict = '%s'" % (t, stale)
+                                for t in ("agg_hourly", "agg_daily_net", "agg_daily_domain",
+                                          "agg_daily_cc_domain", "agg_target_hourly",
+                                          "targets")])
+            p = subprocess.run([VIGIE, "serve", "--db", self.db, "reanalyze"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
+            self.assertTrue(wait_for(lambda: [e for e in self.rx.for_network(asn)
+                                              if e["source"] == "reanalyze"]))
+            settle(s, self.rx)
+        finally:
+            s.stop()
+        evs = [e for e in self.rx.for_network(asn) if e["source"] == "reanalyze"]
+        self.assertEqual([(e["old_verdict"], e["new_verdict"]) for e in evs], [(stale, now)])
+        p = subprocess.run([VIGIE, "serve", "--db", self.db, "check"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+
+
 class HttpsWebhookTest(unittest.TestCase):
     """An https webhook: delivered when its certificate validates in --alert-ca-file; refused,
     logged and retried (never sent) when it does not."""
@@ -433,7 +680,10 @@ class OptionsTest(unittest.TestCase):
                      ["--alert-webhook", "http://127.0.0.1:99999/"],
                      ["--alert-exec", ""],
                      ["--alert-webhook", "http://127.0.0.1/", "--alert-flap", "1"],
-                     ["--alert-webhook", "http://127.0.0.1/", "--alert-flap-window", "soon"]):
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-flap-window", "soon"],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-poll", "soon"],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-poll", "2h"],
+                     ["--alert-webhook", "http://127.0.0.1/", "--alert-consumer", "a b"]):
             p = self.run_serve(*args)
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertIn(b"vigie serve:", p.stderr)
@@ -442,5 +692,18 @@ class OptionsTest(unittest.TestCase):
         self.assertIn(b"--alert-ca-file", p.stderr)
 
 
+def main():
+    global VIGIE, PG_CONN
+    VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
+    PG_CONN, _ = harness.pg_option(opts)
+    if PG_CONN and not [a for a in argv[1:] if not a.startswith("-")]:
+        argv += ["StoreEventsTest", "StoreEventsOfflineTest"]
+    try:
+        return harness.run(argv)
+    finally:
+        for db in PG_DBS:
+            psql(PG_CONN, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+
+
 if __name__ == "__main__":
-    sys.exit(harness.main(globals()))
+    sys.exit(main())

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_alerts.c - verdict-change alerts (server/alerts.c) without a server: the state machine
- * (changes, copies, late measurements, flapping and stable again, seeding), the events' fields,
- * the option checks, and the command runner. The webhook is covered end to end by
+ * fed with the store's events (changes, late events, flapping and stable again), the events'
+ * fields, the option checks, and the command runner. The webhook is covered end to end by
  * tests/integration/test_alerts.py (http and https), its client by test_poster.c.
  */
 #include <jansson.h>
@@ -62,33 +62,61 @@ finish(struct vg_alerts *a, struct sink *s)
     return s->events;
 }
 
-/* Observe one measurement of (input, network) at t with verdict v; returns its uid. */
+/* What the store would have derived (store_events.c), for the keys of a test: the latest
+ * verdict and since when it holds per (input, asn). */
+struct hist {
+    char input[64];
+    uint32_t asn;
+    char verdict[16];
+    int64_t since;
+} g_hist[16];
+size_t g_nhist;
+
+/* One measurement of (input, network) at t with verdict v, in time order, as the store and the
+ * poller hand it over: an event when the verdict changed (or a first one with interference),
+ * else the latest state (vg_alerts_hold). */
 static void
-observe(struct vg_alerts *a, const char *input, uint32_t asn, int64_t t, const char *v,
-        const char *uid_answered)
+observe(struct vg_alerts *a, const char *input, uint32_t asn, int64_t t, const char *v)
 {
     static unsigned serial;
-    struct vg_store_meas row;
-    char raw[256];
+    struct vg_alerts_event e = {.input = input, .domain = "www.icloud.com", .probe_cc = "CN"};
+    struct hist *h = NULL;
+    char uid[VG_UID_MAX], evidence[64];
 
-    memset(&row, 0, sizeof(row));
-    snprintf(row.measurement_uid, sizeof(row.measurement_uid),
-             "20261127000000.000000_CN_web_connectivity_%016x", ++serial);
-    snprintf(raw, sizeof(raw), "{\"test_keys\":{\"x_verdict\":\"%s\",\"x_evidence\":\"saw %s\"}}",
-             v, v);
-    row.raw = raw;
-    row.raw_len = strlen(raw);
-    row.has_input = true;
-    snprintf(row.input, sizeof(row.input), "%s", input);
-    snprintf(row.domain, sizeof(row.domain), "www.icloud.com");
-    snprintf(row.probe_cc, sizeof(row.probe_cc), "CN");
-    row.probe_asn = asn;
-    row.start_time = t;
-    snprintf(row.x_verdict, sizeof(row.x_verdict), "%s", v);
-    if (strcmp(v, "intercepted") == 0) {
-        snprintf(row.x_cause, sizeof(row.x_cause), "tls.mitm");
+    for (size_t i = 0; i < g_nhist; i++) {
+        if (strcmp(g_hist[i].input, input) == 0 && g_hist[i].asn == asn) {
+            h = &g_hist[i];
+        }
     }
-    vg_alerts_observe(a, &row, uid_answered != NULL ? uid_answered : row.measurement_uid);
+    snprintf(uid, sizeof(uid), "20261127000000.000000_CN_web_connectivity_%016x", ++serial);
+    snprintf(evidence, sizeof(evidence), "saw %s", v);
+    e.probe_asn = asn;
+    e.measurement_uid = uid;
+    e.time = t;
+    e.source = "ingest";
+    e.evidence = evidence;
+    e.cause = strcmp(v, "intercepted") == 0 ? "tls.mitm" : NULL;
+    assert_true(vg_verdict_parse(v, &e.new_verdict));
+    if (h == NULL) {
+        h = &g_hist[g_nhist++];
+        snprintf(h->input, sizeof(h->input), "%s", input);
+        h->asn = asn;
+        snprintf(h->verdict, sizeof(h->verdict), "%s", v);
+        h->since = t;
+        if (e.new_verdict == VG_VERDICT_BLOCKED || e.new_verdict == VG_VERDICT_INTERCEPTED) {
+            vg_alerts_event(a, &e);
+        }
+        return;
+    }
+    if (strcmp(h->verdict, v) == 0) {
+        vg_alerts_hold(a, &e, h->since);
+        return;
+    }
+    e.has_old = true;
+    assert_true(vg_verdict_parse(h->verdict, &e.old_verdict));
+    snprintf(h->verdict, sizeof(h->verdict), "%s", v);
+    h->since = t;
+    vg_alerts_event(a, &e);
 }
 
 static const char *
@@ -106,15 +134,14 @@ test_one_change_one_event(void **state)
     json_t *evs, *e;
 
     (void)state;
-    observe(a, url, 4134, T0, "accessible", NULL); /* first sight: nothing */
-    observe(a, url, 4134, T0 + 60, "accessible", NULL);
-    observe(a, url, 4134, T0 + 600, "intercepted", NULL);
-    observe(a, url, 4134, T0 + 300, "accessible", NULL);        /* late: ignored */
-    observe(a, url, 4134, T0 + 900, "accessible", "other-uid"); /* a copy: ignored */
-    observe(a, url, 4134, T0 + 1200, "intercepted", NULL);
+    g_nhist = 0;
+    observe(a, url, 4134, T0, "accessible"); /* first sight: nothing */
+    observe(a, url, 4134, T0 + 60, "accessible");
+    observe(a, url, 4134, T0 + 600, "intercepted");
+    observe(a, url, 4134, T0 + 1200, "intercepted");
     /* another network, first sight: interference from the first measurement is an event */
-    observe(a, url, 3269, T0 + 1200, "blocked", NULL);
-    observe(a, url, 1299, T0 + 1200, "down", NULL); /* first sight, no interference: nothing */
+    observe(a, url, 3269, T0 + 1200, "blocked");
+    observe(a, url, 1299, T0 + 1200, "down"); /* first sight, no interference: nothing */
     evs = finish(a, &s);
     assert_int_equal(json_array_size(evs), 2);
     e = json_array_get(evs, 1);
@@ -136,6 +163,50 @@ test_one_change_one_event(void **state)
     assert_string_equal(str(e, "cause"), "tls.mitm");
     assert_non_null(strstr(str(e, "measurement_url"), "https://vigie.example/#/measurement/"));
     assert_non_null(strstr(str(e, "measurement_url"), str(e, "measurement_uid")));
+    assert_string_equal(str(e, "source"), "ingest");
+    assert_true(json_is_false(json_object_get(e, "late")));
+    json_decref(evs);
+}
+
+/* A late event (an old measurement placed in the past) is told as it is and moves nothing. */
+static void
+test_late_event(void **state)
+{
+    struct sink s;
+    struct vg_alerts *a = start(&s, 3, 3600);
+    const char *url = "https://www.icloud.com/";
+    struct vg_alerts_event e = {.input = url,
+                                .probe_cc = "CN",
+                                .probe_asn = 4134,
+                                .has_old = true,
+                                .old_verdict = VG_VERDICT_ACCESSIBLE,
+                                .new_verdict = VG_VERDICT_BLOCKED,
+                                .measurement_uid = "u1",
+                                .time = T0 - 3600,
+                                .late = true,
+                                .source = "ingest"};
+    json_t *evs;
+
+    (void)state;
+    g_nhist = 0;
+    observe(a, url, 4134, T0, "accessible");
+    observe(a, url, 4134, T0 + 60, "intercepted");
+    vg_alerts_event(a, &e);
+    e.source = "reanalyze";
+    e.late = false;
+    e.old_verdict = VG_VERDICT_INTERCEPTED;
+    e.time = T0 + 60;
+    vg_alerts_event(a, &e);
+    evs = finish(a, &s);
+    assert_int_equal(json_array_size(evs), 3);
+    assert_true(json_is_true(json_object_get(json_array_get(evs, 1), "late")));
+    assert_string_equal(str(json_array_get(evs, 1), "new_verdict"), "blocked");
+    assert_string_equal(str(json_array_get(evs, 1), "domain"), "");
+    assert_true(json_is_null(json_object_get(json_array_get(evs, 1), "evidence")));
+    /* the late one did not count as a change: the third is a change, not intermittent */
+    assert_string_equal(str(json_array_get(evs, 2), "event"), "verdict_change");
+    assert_string_equal(str(json_array_get(evs, 2), "source"), "reanalyze");
+    assert_string_equal(str(json_array_get(evs, 2), "old_verdict"), "intercepted");
     json_decref(evs);
 }
 
@@ -149,12 +220,13 @@ test_flapping_once_then_stable(void **state)
     int64_t t = T0;
 
     (void)state;
+    g_nhist = 0;
     for (int i = 0; i < 50; i++, t += 120) {
-        observe(a, url, 4134, t, i % 2 ? "intercepted" : "accessible", NULL);
+        observe(a, url, 4134, t, i % 2 ? "intercepted" : "accessible");
     }
     /* Hold one verdict: stable once the whole window passed without a change. */
     for (int i = 0; i < 40; i++, t += 120) {
-        observe(a, url, 4134, t, "accessible", NULL);
+        observe(a, url, 4134, t, "accessible");
     }
     evs = finish(a, &s);
     assert_int_equal(json_array_size(evs), 4);
@@ -175,35 +247,6 @@ test_flapping_once_then_stable(void **state)
     assert_string_equal(str(json_array_get(evs, 3), "old_verdict"), "intermittent");
     assert_string_equal(str(json_array_get(evs, 3), "new_verdict"), "accessible");
     json_decref(evs);
-}
-
-static void
-test_seeded_state(void **state)
-{
-    struct sink s;
-    struct vg_alerts *a = start(&s, 0, 0);
-    json_t *page = json_loads(
-        "{\"results\":[{\"input\":\"https://www.icloud.com/\",\"domain\":\"www.icloud.com\","
-        "\"probe_cc\":\"CN\",\"probe_asn\":\"AS4134\",\"x_verdict\":\"intercepted\","
-        "\"x_cause\":\"tls.mitm\",\"since\":\"2026-11-26T00:00:00Z\","
-        "\"last_seen\":\"2026-11-27T00:00:00Z\",\"measurement_uid\":\"x\"}],\"next_cursor\":null}",
-        0, NULL);
-    json_t *bad = json_loads("{\"results\":[{\"input\":\"x\",\"probe_asn\":\"4134\"}]}", 0, NULL);
-    json_t *evs;
-
-    (void)state;
-    assert_int_equal(vg_alerts_seed_page(a, page), 1);
-    assert_int_equal(vg_alerts_seed_page(a, bad), VG_EPROTO);
-    observe(a, "https://www.icloud.com/", 4134, T0 - 60, "accessible", NULL); /* older: nothing */
-    observe(a, "https://www.icloud.com/", 4134, T0 + 60, "intercepted", NULL);
-    observe(a, "https://www.icloud.com/", 4134, T0 + 120, "accessible", NULL);
-    evs = finish(a, &s);
-    assert_int_equal(json_array_size(evs), 1);
-    assert_string_equal(str(json_array_get(evs, 0), "old_verdict"), "intercepted");
-    assert_string_equal(str(json_array_get(evs, 0), "new_verdict"), "accessible");
-    json_decref(evs);
-    json_decref(page);
-    json_decref(bad);
 }
 
 static void
@@ -287,8 +330,9 @@ test_exec(void **state)
     snprintf(cmd, sizeof(cmd), "cat >> %s", out);
     o.exec = cmd;
     assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), 0);
-    observe(a, "https://www.icloud.com/", 1, T0, "accessible", NULL);
-    observe(a, "https://www.icloud.com/", 1, T0 + 1, "blocked", NULL);
+    g_nhist = 0;
+    observe(a, "https://www.icloud.com/", 1, T0, "accessible");
+    observe(a, "https://www.icloud.com/", 1, T0 + 1, "blocked");
     vg_alerts_stats(a, &st);
     vg_alerts_free(a);
     f = fopen(out, "r");
@@ -304,8 +348,8 @@ test_exec(void **state)
 
     o.exec = "exit 3";
     assert_int_equal(vg_alerts_new(&o, &a, err, sizeof(err)), 0);
-    observe(a, "https://www.icloud.com/", 2, T0, "accessible", NULL);
-    observe(a, "https://www.icloud.com/", 2, T0 + 1, "blocked", NULL);
+    observe(a, "https://www.icloud.com/", 2, T0, "accessible");
+    observe(a, "https://www.icloud.com/", 2, T0 + 1, "blocked");
     /* Wait (bounded: 30 s) for the delivery to be tried, then read the counters. */
     for (int i = 0; i < 3000; i++) {
         vg_alerts_stats(a, &st);
@@ -327,7 +371,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_change_one_event),
         cmocka_unit_test(test_flapping_once_then_stable),
-        cmocka_unit_test(test_seeded_state),
+        cmocka_unit_test(test_late_event),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_exec),
     };

@@ -785,7 +785,7 @@ test_migration_upgrade(void **state)
 
     assert_int_equal(vg_store_open(g_spec, &strict, &s2, err, sizeof(err)), VG_STORE_ESCHEMA);
     *state = s2 = open_store(NULL);
-    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 5);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 6);
     /* version 5: the per-target counts are filled from the measurements */
     assert_int_equal(
         raw_scalar("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_target_hourly"),
@@ -908,7 +908,7 @@ test_migration_v4_reanalyze(void **state)
     }
 
     *state = s = open_store(NULL);
-    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 5);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 6);
     snprintf(sql, sizeof(sql),
              "SELECT COUNT(*) FROM measurements WHERE x_analyzer = 'probe' AND"
              " measurement_uid = '%s'",
@@ -1042,6 +1042,132 @@ test_insert_get_raw(void **state)
     }
     json_decref(page);
     row_free(&w);
+}
+
+/* The alert events of input in id order, as "old>new" (old "-" when null), "+late" when
+ * late; after since_id. */
+static void
+events_of(struct vg_store *s, const char *input, int64_t since_id, char *out, size_t cap)
+{
+    struct vg_store_filter f = {.input = input};
+    json_t *page, *e;
+    size_t i, len = 0;
+
+    out[0] = '\0';
+    assert_int_equal(vg_store_alert_events(s, &f, since_id, 0, &page), 0);
+    json_array_foreach(json_object_get(page, "results"), i, e)
+    {
+        const char *old = json_string_value(json_object_get(e, "old_verdict"));
+
+        len += (size_t)snprintf(out + len, cap - len, "%s%s>%s%s", len > 0 ? " " : "",
+                                old != NULL ? old : "-",
+                                json_string_value(json_object_get(e, "new_verdict")),
+                                json_is_true(json_object_get(e, "late")) ? "+late" : "");
+        assert_string_equal(json_string_value(json_object_get(e, "source")), "ingest");
+    }
+    json_decref(page);
+}
+
+/*
+ * Alert events derived at ingest (issue 15): in time order across calls, a first measurement
+ * with interference, copies (nothing), several rows of a key in one call (chained in time
+ * order), rows older than the key's latest (placed between their neighbours, late); the reads
+ * filtered and paged by id; the consumers' cursors.
+ */
+static void
+test_alert_events(void **state)
+{
+    struct vg_store *s = *state;
+    static const struct m a[] = {
+        {"https://a.example/", "IT", 7, "2026-11-28 10:00:00", "intercepted", NULL, 1},
+        {"https://a.example/", "IT", 7, "2026-11-28 11:00:00", "down", NULL, 2},
+        {"https://a.example/", "IT", 7, "2026-11-28 12:00:00", "intercepted", NULL, 3},
+    };
+    static const struct m b[] = {
+        {"https://b.example/", "IT", 7, "2026-11-28 10:00:00", "accessible", NULL, 1},
+        {"https://b.example/", "IT", 7, "2026-11-28 13:00:00", "blocked", NULL, 2},
+        {"https://b.example/", "IT", 7, "2026-11-28 11:00:00", "accessible", NULL, 3},
+        {"https://b.example/", "IT", 7, "2026-11-28 12:00:00", "down", NULL, 4},
+    };
+    static const struct m c[] = {
+        {"https://c.example/", "IT", 7, "2026-11-28 12:00:00", "accessible", NULL, 1},
+        {"https://c.example/", "IT", 7, "2026-11-28 11:00:00", "blocked", NULL, 2},
+        {"https://c.example/", "IT", 7, "2026-11-28 10:00:00", "accessible", NULL, 3},
+        {"https://c.example/", "IT", 7, "2026-11-28 11:30:00", "blocked", NULL, 4},
+    };
+    struct row rows[4];
+    char uids[4][VG_UID_MAX], got[512];
+    struct vg_store_filter f = {.input = "https://a.example/"};
+    json_t *page;
+    int64_t cur;
+
+    for (size_t i = 0; i < 3; i++) {
+        put(s, &a[i], NULL);
+    }
+    events_of(s, "https://a.example/", 0, got, sizeof(got));
+    assert_string_equal(got, "->intercepted intercepted>down down>intercepted");
+    /* copies: nothing */
+    row_make(&rows[0], &a[1], 0);
+    assert_int_equal(vg_store_insert(s, &rows[0].r, 1, uids), 0);
+    row_free(&rows[0]);
+    events_of(s, "https://a.example/", 0, got, sizeof(got));
+    assert_string_equal(got, "->intercepted intercepted>down down>intercepted");
+
+    /* one call, out of order: chained in time order; accessible first is no event */
+    for (size_t i = 0; i < 4; i++) {
+        row_make(&rows[i], &b[i], 0);
+    }
+    put(s, &b[0], NULL);
+    {
+        struct vg_store_meas three[3] = {rows[1].r, rows[2].r, rows[3].r};
+
+        assert_int_equal(vg_store_insert(s, three, 3, uids), 3);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        row_free(&rows[i]);
+    }
+    events_of(s, "https://b.example/", 0, got, sizeof(got));
+    assert_string_equal(got, "accessible>down down>blocked");
+
+    /* late rows, one per call: between their neighbours; the last one (blocked after blocked)
+     * changes no transition */
+    for (size_t i = 0; i < 4; i++) {
+        put(s, &c[i], NULL);
+    }
+    events_of(s, "https://c.example/", 0, got, sizeof(got));
+    assert_string_equal(got, "->blocked+late blocked>accessible+late accessible>blocked+late");
+
+    /* filters and paging */
+    f.probe_cc = "IT";
+    f.has_probe_asn = true;
+    f.probe_asn = 7;
+    assert_int_equal(vg_store_alert_events(s, &f, 0, 2, &page), 0);
+    assert_int_equal(json_array_size(json_object_get(page, "results")), 2);
+    cur = json_integer_value(json_object_get(page, "next_since_id"));
+    assert_true(cur > 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(page, "results"), 0), "provenance")),
+                        VG_STORE_ANONYMOUS);
+    json_decref(page);
+    events_of(s, "https://a.example/", cur, got, sizeof(got));
+    assert_string_equal(got, "down>intercepted");
+    f.probe_asn = 8;
+    assert_int_equal(vg_store_alert_events(s, &f, 0, 0, &page), 0);
+    assert_int_equal(json_array_size(json_object_get(page, "results")), 0);
+    assert_true(json_is_null(json_object_get(page, "next_since_id")));
+    json_decref(page);
+    f.x_verdict = "blocked";
+    assert_int_equal(vg_store_alert_events(s, &f, 0, 0, &page), VG_EINVAL);
+    assert_int_equal(vg_store_alert_events(s, NULL, -1, 0, &page), VG_EINVAL);
+    assert_int_equal(vg_store_alert_events(s, NULL, 0, VG_STORE_PAGE_MAX + 1, &page), VG_EINVAL);
+
+    /* cursors: a new consumer starts at the newest event */
+    assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+    assert_int_equal(cur, raw_scalar("SELECT MAX(id) FROM alert_events"));
+    assert_int_equal(vg_store_alert_cursor_set(s, "one", 2), 0);
+    assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+    assert_int_equal(cur, 2);
+    assert_int_equal(vg_store_alert_cursor(s, "bad name", &cur), VG_EINVAL);
 }
 
 static void
@@ -2185,6 +2311,7 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_migration_v4_reanalyze),
     BT(test_insert_get_raw),
     BT(test_idempotent_reupload),
+    BT(test_alert_events),
     BT(test_big_batch),
     BT(test_insert_refusals),
     BT(test_concurrent_batched),

@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_events.c - the alert events (docs/storage.md, alert_events): written in the write
+ * transaction of the measurements that cause them, derived from the history of each (input,
+ * probe_cc, probe_asn) in scope all: at ingest (vg__store_events_derive, before the latest
+ * states are upserted) and by reanalysis (vg__store_events_put, source 'reanalyze'). Then the
+ * reads: the events after an id (GET /api/v1/alerts, the alerts' poller) and the consumers'
+ * cursors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_impl.h"
+#include "util/mem.h"
+
+static const char vg__sql_ev_put[] =
+    "INSERT INTO alert_events (created, input, probe_cc, probe_asn, old_verdict, new_verdict,"
+    " cause, measurement_uid, measurement_time, source, late, provenance) VALUES ($1, $2, $3, $4,"
+    " $5, $6, $7, $8,"
+    " COALESCE((SELECT measurement_start_time FROM measurements WHERE measurement_uid = $8), $9),"
+    " $10, $11, (SELECT provenance FROM measurements WHERE measurement_uid = $8))";
+
+int
+vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n,
+                     const char *source)
+{
+    struct vg__val *p;
+    int64_t now = vg__store_now_us();
+    int rc;
+
+    if (n == 0) {
+        return 0;
+    }
+    /* PostgreSQL hands out ids before commit: a transaction with a smaller id committing after
+     * one with a larger would be skipped by a poller that saw the larger. The lock (taken only
+     * when there are events, last in the transaction) makes ids commit in order. SQLite has one
+     * writer at a time. */
+    if (s->ops->dialect == VG__PG) {
+        VG_TRY(s->ops->exec(s->wconn, "LOCK TABLE alert_events IN EXCLUSIVE MODE"));
+    }
+    p = vg_xcalloc(n * 11, sizeof(*p));
+    for (size_t i = 0; i < n; i++) {
+        struct vg__val *q = p + 11 * i;
+
+        q[0] = vg__store_int(now);
+        q[1] = vg__store_text(e[i].input);
+        q[2] = vg__store_text(e[i].probe_cc);
+        q[3] = vg__store_int(e[i].probe_asn);
+        q[4] = e[i].old_verdict != NULL ? vg__store_text(e[i].old_verdict)
+                                        : (struct vg__val){.t = VG__NULL};
+        q[5] = vg__store_text(e[i].new_verdict);
+        q[6] = e[i].cause != NULL ? vg__store_text_or_null(e[i].cause)
+                                  : (struct vg__val){.t = VG__NULL};
+        q[7] = vg__store_text(e[i].uid);
+        q[8] = vg__store_int(e[i].time);
+        q[9] = vg__store_text(source);
+        q[10] = vg__store_int(e[i].late ? 1 : 0);
+    }
+    rc = s->ops->run(s->wconn, vg__sql_ev_put, VG__RUN_CACHE, n, 11, p, NULL, NULL);
+    VG_FREE(p);
+    return rc;
+}
+
+/* ---- derivation at ingest ---- */
+
+/* A new row with an input, at its trusted time. */
+struct vg__evrow {
+    const struct vg_store_meas *m;
+    int64_t t;
+};
+
+/* One key of the batch: its rows (a run of the sorted rows) and its latest state before. */
+struct vg__evkey {
+    const struct vg__evrow *r;
+    size_t n;
+    bool has_prev;
+    char verdict[16];
+    int64_t last;
+};
+
+/* A late row's neighbours in time, from the measurements (the batch's included). */
+struct vg__evlate {
+    const struct vg__evrow *r;
+    const struct vg__evkey *k;
+    bool has_prev, has_next;
+    char prev_v[16], next_v[16];
+    char next_cause[VG_STORE_NAME_MAX + 1], next_uid[VG_UID_MAX];
+    int64_t next_time;
+};
+
+static int
+vg__ev_cmp_key(const struct vg_store_meas *x, const struct vg_store_meas *y)
+{
+    int c;
+
+    if ((c = strcmp(x->input, y->input)) != 0 || (c = strcmp(x->probe_cc, y->probe_cc)) != 0) {
+        return c;
+    }
+    return x->probe_asn < y->probe_asn ? -1 : x->probe_asn > y->probe_asn;
+}
+
+static int
+vg__ev_cmp_row(const void *a, const void *b)
+{
+    const struct vg__evrow *x = a, *y = b;
+    int c = vg__ev_cmp_key(x->m, y->m);
+
+    if (c != 0) {
+        return c;
+    }
+    if (x->t != y->t) {
+        return x->t < y->t ? -1 : 1;
+    }
+    return strcmp(x->m->measurement_uid, y->m->measurement_uid);
+}
+
+static bool
+vg__ev_interference(const char *v)
+{
+    enum vg_verdict e;
+
+    return vg_verdict_parse(v, &e) && (e == VG_VERDICT_BLOCKED || e == VG_VERDICT_INTERCEPTED);
+}
+
+struct vg__ev_prev_q {
+    struct vg__evkey *keys;
+    size_t nk;
+};
+
+/* One latest state (input, probe_cc, probe_asn, x_verdict, last_time): onto its key. */
+static int
+vg__ev_on_prev(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__ev_prev_q *q = arg;
+    struct vg_store_meas *probe;
+    size_t lo = 0, hi = q->nk;
+
+    (void)set;
+    if (ncols != 5 || c[4].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    probe = vg_xcalloc(1, sizeof(*probe));
+    vg__store_copy_text(&c[0], probe->input, sizeof(probe->input));
+    vg__store_copy_text(&c[1], probe->probe_cc, sizeof(probe->probe_cc));
+    probe->probe_asn = (uint32_t)c[2].i;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = vg__ev_cmp_key(q->keys[mid].r->m, probe);
+
+        if (cmp == 0) {
+            q->keys[mid].has_prev = true;
+            vg__store_copy_text(&c[3], q->keys[mid].verdict, sizeof(q->keys[mid].verdict));
+            q->keys[mid].last = c[4].i;
+            break;
+        }
+        if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    VG_FREE(probe);
+    return 0;
+}
+
+/* The neighbours of a late row ($1 domain, $2 input, $3 cc, $4 asn, $5 time, $6 uid), by
+ * trusted time then uid, as the latest states order them. */
+#define VG__EV_T                                                                               \
+    "(CASE WHEN m.measurement_start_time < m.received / 1000000 THEN m.measurement_start_time" \
+    " ELSE m.received / 1000000 END)"
+#define VG__EV_OF                                                                       \
+    " FROM measurements m WHERE m.domain = $1 AND m.input = $2 AND m.probe_cc = $3 AND" \
+    " m.probe_asn = $4 AND "
+static const char vg__sql_ev_before[] =
+    "SELECT m.x_verdict" VG__EV_OF "(" VG__EV_T " < $5 OR (" VG__EV_T
+    " = $5 AND m.measurement_uid < $6)) ORDER BY " VG__EV_T " DESC, m.measurement_uid DESC LIMIT 1";
+static const char vg__sql_ev_after[] =
+    "SELECT m.x_verdict, m.x_cause, m.measurement_uid, m.measurement_start_time" VG__EV_OF
+    "(" VG__EV_T " > $5 OR (" VG__EV_T " = $5 AND m.measurement_uid > $6)) ORDER BY " VG__EV_T
+    ", m.measurement_uid LIMIT 1";
+
+static int
+vg__ev_on_before(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__evlate *l = &((struct vg__evlate *)arg)[set];
+
+    if (ncols != 1) {
+        return VG_EINTERNAL;
+    }
+    l->has_prev = true;
+    vg__store_copy_text(&c[0], l->prev_v, sizeof(l->prev_v));
+    return 0;
+}
+
+static int
+vg__ev_on_after(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__evlate *l = &((struct vg__evlate *)arg)[set];
+
+    if (ncols != 4 || c[3].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    l->has_next = true;
+    vg__store_copy_text(&c[0], l->next_v, sizeof(l->next_v));
+    vg__store_copy_text(&c[1], l->next_cause, sizeof(l->next_cause));
+    vg__store_copy_text(&c[2], l->next_uid, sizeof(l->next_uid));
+    l->next_time = c[3].i;
+    return 0;
+}
+
+/* The event of row r after verdict old (NULL: none before it), if it makes one. */
+static void
+vg__ev_add(struct vg__event_row *e, size_t *ne, const struct vg_store_meas *m, const char *old,
+           bool late)
+{
+    if (old != NULL ? strcmp(old, m->x_verdict) == 0 : !vg__ev_interference(m->x_verdict)) {
+        return;
+    }
+    e[(*ne)++] =
+        (struct vg__event_row){m->input,   m->probe_cc,        m->probe_asn,  old, m->x_verdict,
+                               m->x_cause, m->measurement_uid, m->start_time, late};
+}
+
+/* Late rows: ask their neighbours (two statements for all of them), then make their events. */
+static int
+vg__ev_late(struct vg_store *s, struct vg__evlate *l, size_t nl, struct vg__event_row *e,
+            size_t *ne)
+{
+    struct vg__val *p = vg_xcalloc(6 * nl + 1, sizeof(*p));
+    int rc = 0;
+
+    for (size_t i = 0; i < nl; i++) {
+        const struct vg_store_meas *m = l[i].r->m;
+        struct vg__val *q = p + 6 * i;
+
+        q[0] = vg__store_text(m->domain);
+        q[1] = vg__store_text(m->input);
+        q[2] = vg__store_text(m->probe_cc);
+        q[3] = vg__store_int(m->probe_asn);
+        q[4] = vg__store_int(l[i].r->t);
+        q[5] = vg__store_text(m->measurement_uid);
+    }
+    if (nl > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_ev_before, VG__RUN_CACHE, nl, 6, p, vg__ev_on_before, l);
+    }
+    if (rc == 0 && nl > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_ev_after, VG__RUN_CACHE, nl, 6, p, vg__ev_on_after, l);
+    }
+    VG_FREE(p);
+    for (size_t i = 0; rc == 0 && i < nl; i++) {
+        const struct vg_store_meas *m = l[i].r->m;
+        bool next_is_new = false;
+
+        vg__ev_add(e, ne, m, l[i].has_prev ? l[i].prev_v : NULL, true);
+        /* A next row new in this batch makes its own event (its previous is this row). */
+        for (size_t j = 0; l[i].has_next && j < l[i].k->n; j++) {
+            next_is_new |= strcmp(l[i].k->r[j].m->measurement_uid, l[i].next_uid) == 0;
+        }
+        /* Between prev and next: prev -> row, and row -> next unless the row repeats prev's
+         * verdict (then prev -> next, which was there before, is all it is). */
+        if (l[i].has_next && !next_is_new && strcmp(l[i].next_v, m->x_verdict) != 0 &&
+            !(l[i].has_prev && strcmp(l[i].prev_v, m->x_verdict) == 0)) {
+            e[(*ne)++] = (struct vg__event_row){m->input,      m->probe_cc,    m->probe_asn,
+                                                m->x_verdict,  l[i].next_v,    l[i].next_cause,
+                                                l[i].next_uid, l[i].next_time, true};
+        }
+    }
+    return rc;
+}
+
+/* What vg__store_events_derive found, written by vg__store_events_write. */
+struct vg__evbatch {
+    struct vg__evrow *r;
+    struct vg__evkey *k;
+    struct vg__evlate *l;
+    struct vg__event_row *e; /* borrow from r's rows, k and l */
+    size_t ne;
+};
+
+void
+vg__store_events_free(struct vg__evbatch *b)
+{
+    if (b != NULL) {
+        VG_FREE(b->r);
+        VG_FREE(b->k);
+        VG_FREE(b->l);
+        VG_FREE(b->e);
+        free(b);
+    }
+}
+
+int
+vg__store_events_write(struct vg_store *s, const struct vg__evbatch *b)
+{
+    return b != NULL ? vg__store_events_put(s, b->e, b->ne, VG__EV_SOURCE_INGEST) : 0;
+}
+
+int
+vg__store_events_derive(struct vg_store *s, const struct vg__wrow *w, size_t n,
+                        struct vg__evbatch **out)
+{
+    struct vg__evbatch *b = vg_xcalloc(1, sizeof(*b));
+    struct vg__evrow *r = b->r = vg_xcalloc(n + 1, sizeof(*r));
+    struct vg__evkey *k = b->k = vg_xcalloc(n + 1, sizeof(*k));
+    struct vg__evlate *l = b->l = vg_xcalloc(n + 1, sizeof(*l));
+    struct vg__event_row *e = b->e = vg_xcalloc(2 * n + 1, sizeof(*e));
+    struct vg__val *p = vg_xcalloc(3 * n + 1, sizeof(*p));
+    struct vg__ev_prev_q pq = {k, 0};
+    size_t nr = 0, nl = 0;
+    int rc;
+
+    *out = b;
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].is_new && w[i].m->has_input) {
+            r[nr++] =
+                (struct vg__evrow){w[i].m, vg__store_teff(w[i].m->start_time, w[i].received_us)};
+        }
+    }
+    qsort(r, nr, sizeof(*r), vg__ev_cmp_row);
+    for (size_t i = 0; i < nr; i++) {
+        if (i == 0 || vg__ev_cmp_key(r[i - 1].m, r[i].m) != 0) {
+            k[pq.nk++] = (struct vg__evkey){.r = &r[i]};
+        }
+        k[pq.nk - 1].n++;
+    }
+    for (size_t i = 0; i < pq.nk; i++) {
+        p[3 * i] = vg__store_text(k[i].r->m->input);
+        p[3 * i + 1] = vg__store_text(k[i].r->m->probe_cc);
+        p[3 * i + 2] = vg__store_int(k[i].r->m->probe_asn);
+    }
+    /* Every key's latest state before this batch: one statement per chunk of keys. */
+    rc = vg__store_write_rows(s, VG__W_PREV, pq.nk, p, vg__ev_on_prev, &pq);
+    VG_FREE(p);
+    for (size_t i = 0; rc == 0 && i < pq.nk; i++) {
+        const char *cur = k[i].has_prev ? k[i].verdict : NULL;
+
+        /* In time order: a row at or after the latest state chains on from it; an older one
+         * (late) is placed between its neighbours. */
+        for (size_t j = 0; j < k[i].n; j++) {
+            const struct vg__evrow *x = &k[i].r[j];
+
+            if (k[i].has_prev && x->t < k[i].last) {
+                l[nl++] = (struct vg__evlate){.r = x, .k = &k[i]};
+                continue;
+            }
+            vg__ev_add(e, &b->ne, x->m, cur, false);
+            cur = x->m->x_verdict;
+        }
+    }
+    if (rc == 0) {
+        rc = vg__ev_late(s, l, nl, e, &b->ne);
+    }
+    return rc;
+}
+
+/* ---- cursors ---- */
+
+int
+vg__store_cursor_put(struct vg_store *s, const struct vg__job *job)
+{
+    static const char sql[] =
+        "INSERT INTO alert_cursor (consumer, last_id, updated) VALUES ($1, $2, $3)"
+        " ON CONFLICT (consumer) DO UPDATE SET last_id = excluded.last_id,"
+        " updated = excluded.updated";
+    struct vg__val p[3] = {vg__store_text(job->consumer), vg__store_int(job->last_id),
+                           vg__store_int(job->now)};
+
+    return s->ops->run(s->wconn, sql, VG__RUN_CACHE, 1, 3, p, NULL, NULL);
+}
+
+int
+vg_store_alert_cursor_set(struct vg_store *s, const char *consumer, int64_t last_id)
+{
+    struct vg__job job = {.kind = VG__JOB_CURSOR,
+                          .consumer = consumer,
+                          .last_id = last_id,
+                          .now = (int64_t)time(NULL)};
+
+    VG_ENSURE(consumer != NULL && vg_store_provenance_ok(consumer) && last_id >= 0, VG_EINVAL);
+    return vg__store_submit(s, &job);
+}
+
+struct vg__cursor_q {
+    const char *consumer;
+    bool found;
+    int64_t id, max;
+};
+
+static int
+vg__ev_on_int(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    int64_t *v = arg;
+
+    (void)set;
+    if (ncols != 1 || c[0].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    *v = c[0].i;
+    return 0;
+}
+
+static int
+vg__cursor_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__cursor_q *q = arg;
+    struct vg__val p = vg__store_text(q->consumer);
+    int64_t v = -1;
+
+    q->id = -1;
+    VG_TRY(s->ops->run(c, "SELECT last_id FROM alert_cursor WHERE consumer = $1", VG__RUN_CACHE, 1,
+                       1, &p, vg__ev_on_int, &v));
+    q->found = v >= 0;
+    q->id = v;
+    return s->ops->run(c, "SELECT COALESCE(MAX(id), 0) FROM alert_events", VG__RUN_CACHE, 1, 0,
+                       NULL, vg__ev_on_int, &q->max);
+}
+
+int
+vg_store_alert_cursor(struct vg_store *s, const char *consumer, int64_t *last_id)
+{
+    struct vg__cursor_q q = {.consumer = consumer};
+
+    *last_id = 0;
+    VG_ENSURE(consumer != NULL && vg_store_provenance_ok(consumer), VG_EINVAL);
+    VG_TRY(vg__store_read(s, vg__cursor_fn, &q));
+    if (!q.found) {
+        /* A new consumer starts at the newest event: the past is not announced. */
+        VG_TRY(vg_store_alert_cursor_set(s, consumer, q.max));
+        q.id = q.max;
+    }
+    *last_id = q.id;
+    return 0;
+}
+
+/* ---- reads ---- */
+
+struct vg__ev_list_q {
+    struct vg__query q;
+    json_t *results;
+};
+
+static int
+vg__ev_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__ev_list_q *l = arg;
+    json_t *o;
+
+    (void)set;
+    if (ncols != 16 || c[0].t != VG__INT || c[1].t != VG__INT || c[5].t != VG__INT ||
+        c[10].t != VG__INT || c[12].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    o = json_object();
+    json_object_set_new(o, "id", json_integer(c[0].i));
+    json_object_set_new(o, "created", vg__store_jtime(c[1].i / 1000000));
+    json_object_set_new(o, "input", vg__store_jtext(&c[2]));
+    json_object_set_new(o, "domain", vg__store_jtext(&c[3]));
+    json_object_set_new(o, "probe_cc", vg__store_jtext(&c[4]));
+    json_object_set_new(o, "probe_asn", vg__store_jasn(c[5].i));
+    json_object_set_new(o, "old_verdict", vg__store_jtext(&c[6]));
+    json_object_set_new(o, "new_verdict", vg__store_jtext(&c[7]));
+    json_object_set_new(o, "cause", vg__store_jtext(&c[8]));
+    json_object_set_new(o, "measurement_uid", vg__store_jtext(&c[9]));
+    json_object_set_new(o, "measurement_time", vg__store_jtime(c[10].i));
+    json_object_set_new(o, "source", vg__store_jtext(&c[11]));
+    json_object_set_new(o, "late", json_boolean(c[12].i != 0));
+    json_object_set_new(o, "provenance", vg__store_jtext(&c[13]));
+    json_object_set_new(o, "x_analyzer", vg__store_jtext(&c[14]));
+    json_object_set_new(o, "x_evidence", vg__store_jtext(&c[15]));
+    json_array_append_new(l->results, o);
+    return 0;
+}
+
+static int
+vg__ev_list_fn(struct vg_store *s, struct vg__conn *c, void *arg)
+{
+    struct vg__ev_list_q *l = arg;
+
+    json_array_clear(l->results);
+    return s->ops->run(c, l->q.sql, 0, 1, l->q.np, l->q.p, vg__ev_on_row, l);
+}
+
+int
+vg_store_alert_events(struct vg_store *s, const struct vg_store_filter *f, int64_t since_id,
+                      unsigned limit, json_t **out)
+{
+    struct vg__ev_list_q *l;
+    int rc;
+
+    *out = NULL;
+    VG_ENSURE(limit <= VG_STORE_PAGE_MAX && since_id >= 0, VG_EINVAL);
+    VG_ENSURE(f == NULL ||
+                  (f->domain == NULL && f->x_verdict == NULL && f->since == 0 && f->until == 0 &&
+                   f->provenance == NULL && !f->trusted && f->window == 0),
+              VG_EINVAL);
+    VG_TRY(vg__store_filter_valid(f));
+    l = vg_xcalloc(1, sizeof(*l));
+    vg__store_q_add(&l->q, "SELECT e.id, e.created, e.input, m.domain, e.probe_cc, e.probe_asn,"
+                           " e.old_verdict, e.new_verdict, e.cause, e.measurement_uid,"
+                           " e.measurement_time, e.source, e.late, e.provenance, m.x_analyzer,"
+                           " m.x_evidence FROM alert_events e LEFT JOIN measurements m"
+                           " ON m.measurement_uid = e.measurement_uid");
+    vg__store_q_param(&l->q, " WHERE e.id > ", vg__store_int(since_id), "");
+    if (f != NULL && f->input != NULL) {
+        vg__store_q_param(&l->q, " AND e.input = ", vg__store_text(f->input), "");
+    }
+    if (f != NULL && f->probe_cc != NULL) {
+        vg__store_q_param(&l->q, " AND e.probe_cc = ", vg__store_text(f->probe_cc), "");
+    }
+    if (f != NULL && f->has_probe_asn) {
+        vg__store_q_param(&l->q, " AND e.probe_asn = ", vg__store_int(f->probe_asn), "");
+    }
+    vg__store_q_param(&l->q, " ORDER BY e.id LIMIT ",
+                      vg__store_int(limit > 0 ? (int64_t)limit : 100), "");
+    l->results = json_array();
+    rc = vg__store_read(s, vg__ev_list_fn, l);
+    if (rc == 0) {
+        size_t n = json_array_size(l->results);
+        json_t *last = n > 0 ? json_array_get(l->results, n - 1) : NULL;
+        json_t *next = n > 0 && n == (limit > 0 ? limit : 100)
+                           ? json_integer(json_integer_value(json_object_get(last, "id")))
+                           : json_null();
+
+        *out = json_pack("{s:o, s:o}", "results", l->results, "next_since_id", next);
+        l->results = NULL;
+    }
+    json_decref(l->results);
+    VG_FREE(l);
+    return rc;
+}
