@@ -43,6 +43,7 @@
 /* Engine */
 #define VG_PARALLEL_MAX 10000 /* --parallel upper bound */
 #define VG_REPEAT_MAX   1000  /* --repeat upper bound */
+#define VG_THREADS_MAX  64    /* --threads upper bound (event loops of a batch run) */
 
 /* Localisation (vigie locate, probe --locate); the farthest hop is VG_LOCATE_MAX_TTL (vigie.h) */
 #define VG_LOCATE_SILENT_RUN  5           /* a trace stops after this many silent TTLs in a row */

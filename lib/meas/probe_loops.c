@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probe_loops.c - a batch run on several event loops, each on its own thread (opts.threads).
+ *
+ * The URLs are dealt to the loops (URL i to loop i % n), so every trial of a URL, its control
+ * slot and its --resume skips stay on one loop, in the order a single loop would take them; the
+ * parallel limit is split between the loops (no shared counter to contend on). What the loops
+ * share is read-only during the run (the options, the SSL_CTX and its X509_STORE, the resolver,
+ * the ASN databases, the URL list and the skip map), except the probe's own addresses and
+ * network, which the helpers' answers add to under self_lock.
+ *
+ * The results go back to the calling thread through a queue under dlock, woken by an async
+ * handle on its loop (p->loop), which also runs the uploader: the user's callback and
+ * vg_uploader_add are then called from one thread, one result at a time, as with one loop, and
+ * neither a slow callback nor the collector ever blocks a measuring loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "meas/probe_impl.h"
+#include "meas/upload.h"
+#include "util/limits.h"
+#include "util/mem.h"
+
+/* A result on its way to the calling thread: r's strings are owned copies. */
+struct vg__probe_done {
+    struct vg__probe_done *next;
+    struct vg_result r;
+    char *json;  /* NULL: the measurement could not be written ("{}" then, no upload) */
+    char *cause; /* r.x_cause, or NULL */
+    char *evidence;
+    char *control_failure;
+    char id[40];
+};
+
+unsigned
+vg__probe_loops_count(const struct vg_probe *p)
+{
+    unsigned n = p->o.threads;
+
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        n = cpus > 0 ? (unsigned)(cpus < VG_THREADS_MAX ? cpus : VG_THREADS_MAX) : 1;
+    }
+    if (n > VG_THREADS_MAX) {
+        n = VG_THREADS_MAX;
+    }
+    if (n > p->o.parallel) {
+        n = p->o.parallel; /* every loop keeps at least one measurement in flight */
+    }
+    if (n > p->n_urls) {
+        n = (unsigned)p->n_urls;
+    }
+    return n > 0 ? n : 1;
+}
+
+static char *
+vg__probe_loops_dup(const char *s)
+{
+    return s != NULL ? vg_xstrdup(s) : NULL;
+}
+
+void
+vg__probe_hand_over(struct vg_probe *p, const struct vg_result *r, const char *id, char *line)
+{
+    struct vg__probe_done *d = vg_xcalloc(1, sizeof(*d));
+
+    d->r = *r;
+    d->json = line;
+    d->cause = vg__probe_loops_dup(r->x_cause);
+    d->evidence = vg__probe_loops_dup(r->x_evidence);
+    d->control_failure = vg__probe_loops_dup(r->control_failure);
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    d->r.x_cause = d->cause;
+    d->r.x_evidence = d->evidence;
+    d->r.control_failure = d->control_failure;
+    d->r.json = d->json != NULL ? d->json : "{}";
+    uv_mutex_lock(&p->dlock);
+    if (p->dtail != NULL) {
+        p->dtail->next = d;
+    } else {
+        p->dhead = d;
+    }
+    p->dtail = d;
+    /* Under the lock: the calling thread closes dasync only once it saw every loop end. */
+    uv_async_send(&p->dasync);
+    uv_mutex_unlock(&p->dlock);
+}
+
+/* The calling thread: upload and call back what the loops finished, in the order they did. */
+static void
+vg__probe_loops_on_done(uv_async_t *a)
+{
+    struct vg_probe *p = a->data;
+
+    for (;;) {
+        struct vg__probe_done *list;
+        bool ended;
+
+        uv_mutex_lock(&p->dlock);
+        list = p->dhead;
+        p->dhead = p->dtail = NULL;
+        ended = p->loops_done == p->n_loops;
+        if (list == NULL && ended && !uv_is_closing((uv_handle_t *)&p->dasync)) {
+            uv_close((uv_handle_t *)&p->dasync, NULL);
+        }
+        uv_mutex_unlock(&p->dlock);
+        if (list == NULL) {
+            return;
+        }
+        while (list != NULL) {
+            struct vg__probe_done *d = list;
+
+            list = d->next;
+            if (p->up != NULL && d->json != NULL) {
+                vg_uploader_add(p->up, d->id, d->json);
+            }
+            if (p->cb != NULL) {
+                p->cb(&d->r, p->cb_arg);
+            }
+            free(d->json);
+            free(d->cause);
+            free(d->evidence);
+            free(d->control_failure);
+            free(d);
+        }
+    }
+}
+
+/* A loop's thread (or the calling thread when no thread could be made): measure its URLs. */
+static void
+vg__probe_loops_main(void *arg)
+{
+    struct vg__probe_loop *lp = arg;
+    struct vg_probe *p = lp->p;
+
+    vg__probe_schedule(lp);
+    uv_run(lp->uv, UV_RUN_DEFAULT);
+    (void)uv_loop_close(lp->uv);
+    uv_mutex_lock(&p->dlock);
+    p->loops_done++;
+    uv_async_send(&p->dasync);
+    uv_mutex_unlock(&p->dlock);
+}
+
+void
+vg__probe_run_loops(struct vg_probe *p, unsigned n)
+{
+    p->loops = vg_xcalloc(n, sizeof(*p->loops));
+    p->n_loops = n;
+    p->loops_done = 0;
+    uv_mutex_init(&p->dlock);
+    uv_async_init(&p->loop, &p->dasync, vg__probe_loops_on_done);
+    p->dasync.data = p;
+    for (unsigned i = 0; i < n; i++) {
+        struct vg__probe_loop *lp = &p->loops[i];
+
+        lp->p = p;
+        lp->uv = &lp->own;
+        lp->index = i;
+        lp->n = n;
+        lp->parallel = p->o.parallel / n + (i < p->o.parallel % n ? 1 : 0);
+        uv_loop_init(lp->uv);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct vg__probe_loop *lp = &p->loops[i];
+
+        lp->started = uv_thread_create(&lp->thread, vg__probe_loops_main, lp) == 0;
+        if (!lp->started) {
+            /* Still measured, on this thread: its results wait in the queue meanwhile. */
+            fprintf(stderr,
+                    "vigie: cannot start a measuring thread: loop %u runs on the main one\n",
+                    i + 1);
+            vg__probe_loops_main(lp);
+        }
+    }
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+    for (unsigned i = 0; i < n; i++) {
+        if (p->loops[i].started) {
+            uv_thread_join(&p->loops[i].thread);
+        }
+    }
+    uv_mutex_destroy(&p->dlock);
+    free(p->loops);
+    p->loops = NULL;
+    p->n_loops = 0;
+}
