@@ -690,9 +690,7 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     if (!uv_is_closing((uv_handle_t *)&p->async)) {
         uv_close((uv_handle_t *)&p->async, NULL);
     }
-    if (n_loops > 1) {
-        vg__probe_run_loops(p, n_loops);
-    } else {
+    if (n_loops <= 1 || vg__probe_run_loops(p, n_loops) < 0) {
         vg__probe_schedule(&p->one);
         uv_run(&p->loop, UV_RUN_DEFAULT);
     }

@@ -215,8 +215,9 @@ void vg__probe_schedule(struct vg__probe_loop *lp);
 
 /* probe_loops.c: a batch run on several loops, each on its own thread */
 /* Run p's batch on n > 1 loops; the results reach p->cb on the calling thread (p->loop, with the
- * uploader). Returns when every loop ended and every result was handed over. */
-void vg__probe_run_loops(struct vg_probe *p, unsigned n);
+ * uploader). Returns 0 when every loop ended and every result was handed over, or VG_EINTERNAL,
+ * having measured nothing, when the loops could not be made (then run on p->one). */
+int vg__probe_run_loops(struct vg_probe *p, unsigned n);
 /* A loop's thread: hand r (borrowed) and the measurement's JSON line (taken; NULL when it could
  * not be written) to the calling thread. */
 void vg__probe_hand_over(struct vg_probe *p, const struct vg_result *r, const char *id, char *line);

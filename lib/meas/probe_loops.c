@@ -22,6 +22,7 @@
 
 #include "meas/probe_impl.h"
 #include "meas/upload.h"
+#include "util/err.h"
 #include "util/limits.h"
 #include "util/mem.h"
 
@@ -147,15 +148,10 @@ vg__probe_loops_main(void *arg)
     uv_mutex_unlock(&p->dlock);
 }
 
-void
+int
 vg__probe_run_loops(struct vg_probe *p, unsigned n)
 {
     p->loops = vg_xcalloc(n, sizeof(*p->loops));
-    p->n_loops = n;
-    p->loops_done = 0;
-    uv_mutex_init(&p->dlock);
-    uv_async_init(&p->loop, &p->dasync, vg__probe_loops_on_done);
-    p->dasync.data = p;
     for (unsigned i = 0; i < n; i++) {
         struct vg__probe_loop *lp = &p->loops[i];
 
@@ -164,8 +160,19 @@ vg__probe_run_loops(struct vg_probe *p, unsigned n)
         lp->index = i;
         lp->n = n;
         lp->parallel = p->o.parallel / n + (i < p->o.parallel % n ? 1 : 0);
-        uv_loop_init(lp->uv);
+        if (uv_loop_init(lp->uv) != 0) {
+            while (i-- > 0) {
+                (void)uv_loop_close(p->loops[i].uv);
+            }
+            VG_FREE(p->loops);
+            return VG_EINTERNAL;
+        }
     }
+    p->n_loops = n;
+    p->loops_done = 0;
+    uv_mutex_init(&p->dlock);
+    uv_async_init(&p->loop, &p->dasync, vg__probe_loops_on_done);
+    p->dasync.data = p;
     for (unsigned i = 0; i < n; i++) {
         struct vg__probe_loop *lp = &p->loops[i];
 
@@ -185,7 +192,7 @@ vg__probe_run_loops(struct vg_probe *p, unsigned n)
         }
     }
     uv_mutex_destroy(&p->dlock);
-    free(p->loops);
-    p->loops = NULL;
+    VG_FREE(p->loops);
     p->n_loops = 0;
+    return 0;
 }
