@@ -387,8 +387,8 @@ vg__probe_schedule(struct vg__probe_loop *lp)
     while (!atomic_load(&p->interrupted) && lp->in_flight < lp->parallel && lp->next_job < total) {
         size_t j = lp->next_job++;
 
-        /* Jobs go trial by trial over the URLs; this loop's URLs are every n-th. */
-        if ((lp->n > 1 && (j % p->n_urls) % lp->n != lp->index) ||
+        /* Jobs go trial by trial over the URLs; this loop measures the URLs it owns. */
+        if ((lp->n > 1 && p->owner[j % p->n_urls] != lp->index) ||
             (p->skip != NULL && p->skip[j])) {
             continue;
         }

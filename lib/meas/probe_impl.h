@@ -40,7 +40,7 @@ struct vg__probe_done;
  * An event loop that measures, and what only its thread touches. Serving mode and a batch run on
  * one loop use the probe's own (vg_probe.one, on vg_probe.loop, the calling thread); a batch run
  * on n > 1 loops gives each its own thread and loop, and loop index measures every trial of the
- * URLs i with i % n == index, in the order of a single loop.
+ * URLs whose owner is index, in the order of a single loop.
  */
 struct vg__probe_loop {
     struct vg_probe *p;
@@ -68,7 +68,8 @@ struct vg_probe {
     char resolver_str[64];
     char **urls;
     size_t n_urls;
-    uint8_t *skip; /* vg_probe_skip: one byte per (URL, trial) job, NULL when none skipped */
+    uint8_t *skip;  /* vg_probe_skip: one byte per (URL, trial) job, NULL when none skipped */
+    uint8_t *owner; /* a run on several loops: the loop of each URL (those with a trial left) */
     atomic_int interrupted; /* set from a signal handler or another thread: lock-free */
     vg_result_cb cb;
     void *cb_arg;

@@ -2,11 +2,13 @@
 /*
  * probe_loops.c - a batch run on several event loops, each on its own thread (opts.threads).
  *
- * The URLs are dealt to the loops (URL i to loop i % n), so every trial of a URL, its control
- * slot and its --resume skips stay on one loop, in the order a single loop would take them; the
- * parallel limit is split between the loops (no shared counter to contend on). What the loops
- * share is read-only during the run (the options, the SSL_CTX and its X509_STORE, the resolver,
- * the ASN databases, the URL list and the skip map), except the probe's own addresses and
+ * The URLs are dealt to the loops in turn, those with a trial left to measure only (--resume
+ * skips the rest), so every trial of a URL and its control slot stay on one loop, which takes
+ * them in the order a single loop would, and the loops get as many URLs each. The parallel limit
+ * is split between the loops: no shared counter to contend on or to wake another loop through,
+ * at the price of a loop idle at the end while another still measures its last slow URLs. What the
+ * loops share is read-only during the run (the options, the SSL_CTX and its X509_STORE, the
+ * resolver, the ASN databases, the URL list and the skip map), except the probe's own addresses and
  * network, which the helpers' answers add to under self_lock.
  *
  * The results go back to the calling thread through a queue under dlock, woken by an async
@@ -148,9 +150,30 @@ vg__probe_loops_main(void *arg)
     uv_mutex_unlock(&p->dlock);
 }
 
+/* The loop of each URL: in turn, over the URLs with a trial left. */
+static void
+vg__probe_loops_deal(struct vg_probe *p, unsigned n)
+{
+    unsigned next = 0;
+
+    p->owner = vg_xcalloc(p->n_urls, 1);
+    for (size_t u = 0; u < p->n_urls; u++) {
+        bool left = p->skip == NULL;
+
+        for (unsigned t = 0; !left && t < p->o.repeat; t++) {
+            left = !p->skip[(size_t)t * p->n_urls + u];
+        }
+        if (left) {
+            p->owner[u] = (uint8_t)next;
+            next = (next + 1) % n;
+        }
+    }
+}
+
 int
 vg__probe_run_loops(struct vg_probe *p, unsigned n)
 {
+    _Static_assert(VG_THREADS_MAX <= 256, "a URL's loop is one byte");
     p->loops = vg_xcalloc(n, sizeof(*p->loops));
     for (unsigned i = 0; i < n; i++) {
         struct vg__probe_loop *lp = &p->loops[i];
@@ -168,6 +191,7 @@ vg__probe_run_loops(struct vg_probe *p, unsigned n)
             return VG_EINTERNAL;
         }
     }
+    vg__probe_loops_deal(p, n);
     p->n_loops = n;
     p->loops_done = 0;
     uv_mutex_init(&p->dlock);
@@ -193,6 +217,7 @@ vg__probe_run_loops(struct vg_probe *p, unsigned n)
     }
     uv_mutex_destroy(&p->dlock);
     VG_FREE(p->loops);
+    VG_FREE(p->owner);
     p->n_loops = 0;
     return 0;
 }
