@@ -16,6 +16,7 @@
  * vg_uploader_add are then called from one thread, one result at a time, as with one loop, and
  * neither a slow callback nor the collector ever blocks a measuring loop.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,13 @@
 #include "util/limits.h"
 #include "util/mem.h"
 
-/* A result on its way to the calling thread: r's strings are owned copies. */
+/* A result on its way to the calling thread: r's strings are owned copies. A field added to
+ * struct vg_result that points into the measurement must be copied by vg__probe_hand_over too:
+ * the size check below fails until it is looked at. */
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct vg_result) == 72, "struct vg_result changed: see vg__probe_hand_over");
+#endif
+
 struct vg__probe_done {
     struct vg__probe_done *next;
     struct vg_result r;
