@@ -55,8 +55,9 @@ struct vg_probe_opts {
     unsigned parallel;        /* measurements in flight, default 64 */
     unsigned repeat;          /* trials per URL, default 1 */
     /* Event loops of a batch run (vg_probe_run), each on its own thread: 0 (the default) is one
-     * per online CPU. Capped at VG_THREADS_MAX, parallel and the number of URLs. Every trial of
-     * a URL runs on one loop; parallel is shared between the loops. Serving mode uses one. */
+     * per CPU it may run on (affinity). Capped at VG_THREADS_MAX, parallel and the number of URLs.
+     * Every trial of a URL runs on one loop; parallel is shared between the loops. Serving mode
+     * uses one. */
     unsigned threads;
     bool doc_ranges_public; /* treat documentation ranges as public (the lab uses them) */
     bool refuse_bogons;     /* never connect to bogon addresses (a helper is not an open proxy) */

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "meas/probe_impl.h"
@@ -52,9 +51,10 @@ vg__probe_loops_count(const struct vg_probe *p)
     unsigned n = p->o.threads;
 
     if (n == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        /* The CPUs this process may run on (its affinity: taskset), at least 1. */
+        unsigned cpus = uv_available_parallelism();
 
-        n = cpus > 0 ? (unsigned)(cpus < VG_THREADS_MAX ? cpus : VG_THREADS_MAX) : 1;
+        n = cpus < VG_THREADS_MAX ? cpus : VG_THREADS_MAX;
     }
     if (n > VG_THREADS_MAX) {
         n = VG_THREADS_MAX;

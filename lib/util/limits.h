@@ -38,7 +38,7 @@
 /* TLS */
 #define VG_TLS_CHAIN_MAX      16          /* peer certificates kept */
 #define VG_TLS_CERT_MAX       (64 * 1024) /* DER bytes kept per certificate */
-#define VG_TLS_HANDSHAKES_MAX 128 /* handshakes run at once; others wait connected (CPU-bound) */
+#define VG_TLS_HANDSHAKES_MAX 128 /* at once on each loop; others wait connected (CPU-bound) */
 
 /* Engine */
 #define VG_PARALLEL_MAX 10000 /* --parallel upper bound */
