@@ -58,6 +58,9 @@ static const struct vg__engine_opt vg__engine_table[] = {
      "measurements in flight"},
     {"repeat", 'r', "K", VG__EO_COUNT, 1, VG_REPEAT_MAX, VG__OFF(repeat), VG_ENGINE_REPEAT, NULL,
      "trials per URL"},
+    {"threads", 0, "N", VG__EO_COUNT, 0, VG_THREADS_MAX, VG__OFF(threads), 0, NULL,
+     "event loops measuring at once, each on its own thread (0: one per CPU it may run on); every "
+     "trial of a URL runs on one, --parallel is shared between them"},
     {"resolver", 0, "IP[:PORT]", VG__EO_TEXT, 0, 0, VG__OFF(resolver), 0, NULL,
      "also resolve over UDP with this resolver and record every reply (injected duplicates)"},
     {"ca-file", 0, "PEM", VG__EO_TEXT, 0, 0, VG__OFF(ca_file), 0, NULL,

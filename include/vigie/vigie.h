@@ -54,10 +54,15 @@ struct vg_probe_opts {
     size_t body_max;          /* body bytes kept, default 512 KiB */
     unsigned parallel;        /* measurements in flight, default 64 */
     unsigned repeat;          /* trials per URL, default 1 */
-    bool doc_ranges_public;   /* treat documentation ranges as public (the lab uses them) */
-    bool refuse_bogons;       /* never connect to bogon addresses (a helper is not an open proxy) */
-    bool private_targets; /* private, loopback and link-local answers are no DNS bogon: local test
-                             targets (probe --allow-private; the helper's is refuse_bogons) */
+    /* Event loops of a batch run (vg_probe_run), each on its own thread: 0 (the default) is one
+     * per CPU it may run on (affinity). Capped at VG_THREADS_MAX, parallel and the number of URLs.
+     * Every trial of a URL runs on one loop; parallel is shared between the loops. Serving mode
+     * uses one. */
+    unsigned threads;
+    bool doc_ranges_public; /* treat documentation ranges as public (the lab uses them) */
+    bool refuse_bogons;     /* never connect to bogon addresses (a helper is not an open proxy) */
+    bool private_targets;   /* private, loopback and link-local answers are no DNS bogon: local test
+                               targets (probe --allow-private; the helper's is refuse_bogons) */
     const char *const *helpers; /* control helper URLs, tried in order (failover); NULL if none */
     size_t n_helpers;
     unsigned control_timeout_ms; /* per helper attempt, default 30000 */
@@ -139,7 +144,9 @@ int vg_probe_skip(struct vg_probe *p, size_t url_index, unsigned trial);
 size_t vg_probe_count(const struct vg_probe *p);
 /* The i-th URL queued (borrowed), or NULL past the end. */
 const char *vg_probe_url(const struct vg_probe *p, size_t i);
-/* Run every queued measurement; cb runs once per (URL, trial) as each completes. */
+/* Run every queued measurement; cb runs once per (URL, trial) as each completes, always on the
+ * calling thread and one call at a time: with several loops (opts.threads), the loops' threads
+ * hand their results to it through a queue. */
 int vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg);
 /* Upload statistics of the last vg_probe_run (all zero without a collector). */
 void vg_probe_upload_stats(const struct vg_probe *p, struct vg_upload_stats *st);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probe.c - the measurement engine: one libuv loop drives every (URL, trial) measurement.
+ * probe.c - the measurement engine: a libuv loop drives (URL, trial) measurements (one loop, or
+ * several on their own threads: probe_loops.c).
  *
  * A measurement walks hops (the URL, then each redirect). A hop resolves the host (probe_dns.c:
  * system resolver off the loop thread, DNS over UDP on the loop), connects to every distinct
@@ -35,7 +36,6 @@
 
 static void vg__probe_hop_start(struct vg_meas *m);
 static void vg__probe_hop_end(struct vg_meas *m);
-static void vg__probe_schedule(struct vg_probe *p);
 
 /* ------------------------------------------------------------------------------------------ */
 /* helpers the steps share                                                                    */
@@ -80,9 +80,15 @@ void
 vg__probe_self_add(struct vg_probe *p, const char *ip)
 {
     const char *cls;
+    int rc = 0;
 
-    if (vg_ip_classify(ip) >= 0 && !vg__probe_is_bogon(p, ip, &cls) &&
-        vg_ip_set_add(&p->self_addrs, ip, strlen(ip)) == VG_ETOOBIG) {
+    if (vg_ip_classify(ip) < 0 || vg__probe_is_bogon(p, ip, &cls)) {
+        return;
+    }
+    uv_rwlock_wrlock(&p->self_lock);
+    rc = vg_ip_set_add(&p->self_addrs, ip, strlen(ip));
+    uv_rwlock_wrunlock(&p->self_lock);
+    if (rc == VG_ETOOBIG) {
         fprintf(stderr,
                 "vigie: more than %d public addresses of this host: some are not "
                 "scrubbed\n",
@@ -143,7 +149,8 @@ vg__probe_meas_networks(struct vg_meas *m)
 {
     const struct vg_probe *p = m->p;
     const struct vg_ctrl *c = m->obs.ctrl;
-    struct vg_asn_info info;
+    struct vg_asn_info info, self;
+    bool have_self;
 
     if (p->asn == NULL) {
         return;
@@ -154,10 +161,14 @@ vg__probe_meas_networks(struct vg_meas *m)
     for (size_t i = 0; c != NULL && i < c->n_addrs && i < VG_DNS_MAX_ADDRS; i++) {
         m->obs.ctrl_asns[i] = vg__probe_asn_of(p, c->addrs[i], &info);
     }
-    if (!p->have_self) {
+    uv_rwlock_rdlock((uv_rwlock_t *)&p->self_lock);
+    have_self = p->have_self;
+    self = p->self;
+    uv_rwlock_rdunlock((uv_rwlock_t *)&p->self_lock);
+    if (!have_self) {
         return;
     }
-    vg_rec_set_network(m->root, p->self.asn, p->self.cc, p->self.org);
+    vg_rec_set_network(m->root, self.asn, self.cc, self.org);
 }
 
 static void
@@ -186,7 +197,9 @@ vg__probe_meas_finish(struct vg_meas *m)
     /* The probe's own addresses out of everything written (a page or a header may echo them);
      * not in serving mode, where the measurement is the helper's. */
     if (m->job == NULL) {
+        uv_rwlock_rdlock(&p->self_lock);
         (void)vg_rec_scrub(m->root, &p->self_addrs);
+        uv_rwlock_rdunlock(&p->self_lock);
     }
     line = json_dumps(m->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     r.input = m->input;
@@ -200,12 +213,18 @@ vg__probe_meas_finish(struct vg_meas *m)
     r.runtime = runtime;
     r.json = line != NULL ? line : "{}";
     r.control_failure = m->obs.control_failure[0] != '\0' ? m->obs.control_failure : NULL;
-    p->in_flight--;
-    if (p->up != NULL && line != NULL) {
-        vg_uploader_add(p->up, m->id, line);
-    }
-    if (m->cb != NULL) {
-        m->cb(&r, m->cb_arg);
+    m->lp->in_flight--;
+    if (m->job == NULL && p->loops != NULL) {
+        /* A loop of several: the calling thread uploads it and calls back. */
+        vg__probe_hand_over(p, &r, m->id, line);
+        line = NULL;
+    } else {
+        if (p->up != NULL && line != NULL) {
+            vg_uploader_add(p->up, m->id, line);
+        }
+        if (m->cb != NULL) {
+            m->cb(&r, m->cb_arg);
+        }
     }
     json_decref(m->root);
     free(line);
@@ -220,7 +239,7 @@ vg__probe_meas_finish(struct vg_meas *m)
         m->job = NULL;
     }
     uv_close((uv_handle_t *)&m->dns_timer, vg__probe_meas_closed);
-    vg__probe_schedule(p);
+    vg__probe_schedule(m->lp);
 }
 
 static void
@@ -310,13 +329,16 @@ vg__probe_hop_start(struct vg_meas *m)
 }
 
 void
-vg__probe_meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struct vg__job *job)
+vg__probe_meas_start(struct vg__probe_loop *lp, size_t url_index, unsigned trial,
+                     struct vg__job *job)
 {
+    struct vg_probe *p = lp->p;
     const char *input = job != NULL ? job->url : p->urls[url_index];
     int url_rc;
     struct vg_meas *m = vg_xcalloc(1, sizeof(*m));
 
     m->p = p;
+    m->lp = lp;
     m->input = input;
     m->http_obs = SIZE_MAX;
     url_rc = vg_url_parse(input, &m->url);
@@ -327,10 +349,10 @@ vg__probe_meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struc
     m->trial = trial;
     m->t0 = uv_hrtime();
     m->wall0 = time(NULL);
-    uv_timer_init(&p->loop, &m->dns_timer);
+    uv_timer_init(lp->uv, &m->dns_timer);
     m->dns_timer.data = m;
     vg_obs_init(&m->obs);
-    p->in_flight++;
+    lp->in_flight++;
     m->tk = vg_rec_web_test_keys(trial);
     {
         struct vg_rec_env env = {
@@ -356,18 +378,21 @@ vg__probe_meas_start(struct vg_probe *p, size_t url_index, unsigned trial, struc
     vg__probe_hop_start(m);
 }
 
-static void
-vg__probe_schedule(struct vg_probe *p)
+void
+vg__probe_schedule(struct vg__probe_loop *lp)
 {
+    struct vg_probe *p = lp->p;
     size_t total = p->n_urls * p->o.repeat;
 
-    while (!p->interrupted && p->in_flight < p->o.parallel && p->next_job < total) {
-        size_t j = p->next_job++;
+    while (!atomic_load(&p->interrupted) && lp->in_flight < lp->parallel && lp->next_job < total) {
+        size_t j = lp->next_job++;
 
-        if (p->skip != NULL && p->skip[j]) {
+        /* Jobs go trial by trial over the URLs; this loop measures the URLs it owns. */
+        if ((lp->n > 1 && p->owner[j % p->n_urls] != lp->index) ||
+            (p->skip != NULL && p->skip[j])) {
             continue;
         }
-        vg__probe_meas_start(p, j % p->n_urls, (unsigned)(j / p->n_urls) + 1, NULL);
+        vg__probe_meas_start(lp, j % p->n_urls, (unsigned)(j / p->n_urls) + 1, NULL);
     }
 }
 
@@ -519,7 +544,11 @@ vg_probe_new(const struct vg_probe_opts *opts, struct vg_probe **out, char *err,
                  p->resolver_asn != 0 ? info.org : "");
     }
     uv_loop_init(&p->loop);
+    p->one = (struct vg__probe_loop){.p = p, .uv = &p->loop, .n = 1, .parallel = p->o.parallel};
     uv_mutex_init(&p->qlock);
+    uv_rwlock_init(&p->self_lock);
+    /* jansson seeds its hash function once, before any loop's thread builds an object. */
+    json_object_seed(0);
     /* Serving mode wakes the loop with this handle; batch runs close it before they start. */
     uv_async_init(&p->loop, &p->async, vg__probe_on_async);
     p->async.data = p;
@@ -626,9 +655,11 @@ vg_probe_count(const struct vg_probe *p)
 int
 vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
 {
+    unsigned n_loops = vg__probe_loops_count(p);
+
     p->cb = cb;
     p->cb_arg = arg;
-    p->next_job = 0;
+    p->one.next_job = 0;
     vg__probe_self_local(p);
     if (p->o.n_helpers > 0 && p->slots == NULL && p->n_urls > 0) {
         p->slots = vg_xcalloc(p->n_urls, sizeof(*p->slots));
@@ -659,20 +690,23 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     if (!uv_is_closing((uv_handle_t *)&p->async)) {
         uv_close((uv_handle_t *)&p->async, NULL);
     }
-    vg__probe_schedule(p);
-    uv_run(&p->loop, UV_RUN_DEFAULT);
+    if (n_loops <= 1 || vg__probe_run_loops(p, n_loops) < 0) {
+        vg__probe_schedule(&p->one);
+        uv_run(&p->loop, UV_RUN_DEFAULT);
+    }
     if (p->up != NULL) {
         vg_uploader_stats(p->up, &p->up_stats);
         vg_uploader_free(p->up);
         p->up = NULL;
     }
-    return p->interrupted ? VG_ECANCELED : 0;
+    return atomic_load(&p->interrupted) ? VG_ECANCELED : 0;
 }
 
 void
 vg_probe_interrupt(struct vg_probe *p)
 {
-    p->interrupted = 1;
+    /* Async-signal-safe: a lock-free store. Every loop reads it before starting a measurement. */
+    atomic_store(&p->interrupted, 1);
 }
 
 void
@@ -692,6 +726,7 @@ vg_probe_free(struct vg_probe *p)
         vg__probe_job_free(j);
     }
     uv_mutex_destroy(&p->qlock);
+    uv_rwlock_destroy(&p->self_lock);
     for (size_t i = 0; p->slots != NULL && i < p->n_urls; i++) {
         vg__probe_ctrl_release(&p->slots[i]);
     }

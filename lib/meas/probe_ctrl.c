@@ -47,8 +47,13 @@ vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, const char *raw, size_t raw
         slot->raw = vg_rec_control_json(raw, raw_len);
         snprintf(slot->helper, sizeof(slot->helper), "%s", helper);
         if (slot->ctrl->client_addr[0] != '\0' && cx->p->asn != NULL) {
-            vg__probe_asn_of(cx->p, slot->ctrl->client_addr, &cx->p->self);
+            struct vg_asn_info self;
+
+            vg__probe_asn_of(cx->p, slot->ctrl->client_addr, &self);
+            uv_rwlock_wrlock(&cx->p->self_lock);
+            cx->p->self = self;
             cx->p->have_self = true;
+            uv_rwlock_wrunlock(&cx->p->self_lock);
         }
         /* ... and scrubbed from what the probe writes: a page may echo it. */
         if (slot->ctrl->client_addr[0] != '\0') {
@@ -147,7 +152,7 @@ vg__probe_ctrl_need(struct vg_meas *m)
         cx->slot = m->url_index;
         cx->t0 = uv_hrtime();
         if (body == NULL ||
-            vg_ctrl_fetch(&p->loop, p->ctx, p->o.helpers, p->o.n_helpers, p->o.control_timeout_ms,
+            vg_ctrl_fetch(m->lp->uv, p->ctx, p->o.helpers, p->o.n_helpers, p->o.control_timeout_ms,
                           body, web ? NULL : target, vg__probe_ctrl_on_answer, cx) < 0) {
             vg__probe_ctrl_on_answer(NULL, NULL, 0, NULL, "cannot build the control request", cx);
         }

@@ -330,7 +330,7 @@ vg__probe_dns_start(struct vg_meas *m)
         g->m = m;
         g->req.data = g;
         g->t0 = vg__probe_now(m);
-        rc = uv_getaddrinfo(&p->loop, &g->req, vg__probe_dns_on_gai, m->url.host, NULL, &hints);
+        rc = uv_getaddrinfo(m->lp->uv, &g->req, vg__probe_dns_on_gai, m->url.host, NULL, &hints);
         if (rc == 0) {
             m->gai = g;
             m->pending++;
@@ -344,7 +344,7 @@ vg__probe_dns_start(struct vg_meas *m)
             struct vg_udpdns *q;
 
             m->udp_t0 = vg__probe_now(m);
-            if (vg_udpdns_start(&p->loop, (struct sockaddr *)&p->resolver, m->url.host,
+            if (vg_udpdns_start(m->lp->uv, (struct sockaddr *)&p->resolver, m->url.host,
                                 vg__probe_step_ms(m, p->o.dns_timeout_ms),
                                 vg__probe_step_ms(m, p->o.dns_wait_ms), vg__probe_dns_on_udp_reply,
                                 vg__probe_dns_on_udp_done, m, &q) == 0) {

@@ -16,7 +16,7 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-static void vg__probe_ep_hs_next(struct vg_probe *p);
+static void vg__probe_ep_hs_next(struct vg__probe_loop *lp);
 static void vg__probe_ep_hs_start(struct vg__ep *ep);
 
 static void
@@ -60,8 +60,8 @@ vg__probe_ep_usable(struct vg__ep *ep)
 
     /* A control fetches the page only over addresses it resolved itself: an address supplied by
      * the probe may be a censor's block-page server and would poison the control. */
-    if (m->fetch == NULL && !m->p->interrupted && ep->port == m->url.port && !ep->from_job &&
-        strncmp(m->url.scheme, "http", 4) == 0) {
+    if (m->fetch == NULL && !atomic_load(&m->p->interrupted) && ep->port == m->url.port &&
+        !ep->from_job && strncmp(m->url.scheme, "http", 4) == 0) {
         vg__probe_fetch_start(m, ep);
         return;
     }
@@ -117,8 +117,8 @@ vg__probe_ep_on_handshake(struct vg_conn *c, int status, size_t n, void *arg)
     struct vg__ep *ep = arg;
     struct vg_meas *m = ep->m;
 
-    m->p->hs_active--;
-    vg__probe_ep_hs_next(m->p);
+    m->lp->hs_active--;
+    vg__probe_ep_hs_next(m->lp);
     struct vg_obs_endpoint *oe = ep->obs != SIZE_MAX ? &m->obs.ep[ep->obs] : NULL;
     struct vg_tls_info *ti = NULL;
     struct vg_rec_event ev;
@@ -185,13 +185,13 @@ vg__probe_ep_on_connect(struct vg_conn *c, int status, size_t n, void *arg)
     /* Handshakes are CPU-bound: a bounded number run at once and the others wait, connected.
      * OpenSSL's per-handshake memory then stays off measurements that would only queue for the
      * CPU anyway. */
-    if (m->p->hs_active >= VG_TLS_HANDSHAKES_MAX) {
-        if (m->p->hs_tail != NULL) {
-            m->p->hs_tail->hs_next = ep;
+    if (m->lp->hs_active >= VG_TLS_HANDSHAKES_MAX) {
+        if (m->lp->hs_tail != NULL) {
+            m->lp->hs_tail->hs_next = ep;
         } else {
-            m->p->hs_head = ep;
+            m->lp->hs_head = ep;
         }
-        m->p->hs_tail = ep;
+        m->lp->hs_tail = ep;
         return;
     }
     vg__probe_ep_hs_start(ep);
@@ -205,11 +205,11 @@ vg__probe_ep_hs_start(struct vg__ep *ep)
     struct ssl_st *ssl;
 
     ep->t0 = vg__probe_now(m);
-    m->p->hs_active++;
+    m->lp->hs_active++;
     if (vg_tls_new(m->p->ctx, vg_conn_fd(ep->conn), m->url.host, m->url.ip_family != 0, &ssl) < 0 ||
         vg_conn_handshake(ep->conn, ssl, vg__probe_step_ms(m, m->p->o.tls_timeout_ms),
                           vg__probe_ep_on_handshake, ep) < 0) {
-        m->p->hs_active--;
+        m->lp->hs_active--;
         if (oe != NULL) {
             oe->tls_err = VG_EINTERNAL;
         }
@@ -219,14 +219,14 @@ vg__probe_ep_hs_start(struct vg__ep *ep)
 
 /* A handshake slot freed: start the oldest waiting endpoint. */
 static void
-vg__probe_ep_hs_next(struct vg_probe *p)
+vg__probe_ep_hs_next(struct vg__probe_loop *lp)
 {
-    while (p->hs_head != NULL && p->hs_active < VG_TLS_HANDSHAKES_MAX) {
-        struct vg__ep *ep = p->hs_head;
+    while (lp->hs_head != NULL && lp->hs_active < VG_TLS_HANDSHAKES_MAX) {
+        struct vg__ep *ep = lp->hs_head;
 
-        p->hs_head = ep->hs_next;
-        if (p->hs_head == NULL) {
-            p->hs_tail = NULL;
+        lp->hs_head = ep->hs_next;
+        if (lp->hs_head == NULL) {
+            lp->hs_tail = NULL;
         }
         ep->hs_next = NULL;
         vg__probe_ep_hs_start(ep);
@@ -264,7 +264,7 @@ vg__probe_ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t 
             return;
         }
     }
-    if (m->n_eps >= VG_DNS_MAX_ADDRS || m->p->interrupted) {
+    if (m->n_eps >= VG_DNS_MAX_ADDRS || atomic_load(&m->p->interrupted)) {
         return;
     }
     ep = vg_xcalloc(1, sizeof(*ep));
@@ -291,7 +291,7 @@ vg__probe_ep_add_port(struct vg_meas *m, int family, const void *addr, uint16_t 
     m->pending++;
     ep->t0 = vg__probe_now(m);
     ep->state = VG__EP_CONNECTING;
-    ep->conn = vg_conn_new(&m->p->loop);
+    ep->conn = vg_conn_new(m->lp->uv);
     /* A helper is not an open proxy: it never connects to bogons (unless told to). */
     if (m->p->o.refuse_bogons && vg__probe_is_bogon(m->p, ep->ip, &cls)) {
         rc = VG_EBOGON;

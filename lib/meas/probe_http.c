@@ -115,7 +115,7 @@ vg__probe_fetch_start(struct vg_meas *m, struct vg__ep *ep)
     ep->state = VG__EP_FETCHING;
     f->t0 = vg__probe_now(m);
     vg_buf_init(&f->req, VG_URL_MAX + 1024);
-    vg_httpx_init(&f->x, &m->p->loop, m->p->o.body_max);
+    vg_httpx_init(&f->x, m->lp->uv, m->p->o.body_max);
     if (m->url.ip_family == 6) {
         snprintf(host, sizeof(host), "[%s]", m->url.host);
     } else {

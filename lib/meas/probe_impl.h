@@ -5,9 +5,10 @@
  * A measurement (struct vg_meas) follows its steps through the files: probe.c schedules it and
  * runs its hops, probe_dns.c learns the host's addresses, probe_ep.c connects to each and runs
  * the TLS handshakes, probe_http.c fetches the page, probe_ctrl.c asks the test helper, and
- * probe_serve.c queues the jobs of serving mode. The JSON is written by lib/meas/record.c.
+ * probe_serve.c queues the jobs of serving mode; probe_loops.c spreads a batch run over
+ * several loops, each on its own thread. The JSON is written by lib/meas/record.c.
  *
- * Ownership: the probe owns its loop, its control slots and the jobs still queued; a running
+ * Ownership: the probe owns its loops, its control slots and the jobs still queued; a running
  * measurement owns its JSON tree (root), its summary (obs), its endpoints (eps), its fetch and
  * its job (serving mode), and frees itself in its dns_timer's close callback. An endpoint is
  * released (connection closed) once, by vg__probe_ep_release, and freed at the end of its hop.
@@ -17,7 +18,7 @@
 
 #include <jansson.h>
 #include <netinet/in.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -33,20 +34,43 @@
 #include "vigie/vigie.h"
 
 struct vg_meas;
+struct vg__probe_done;
+
+/*
+ * An event loop that measures, and what only its thread touches. Serving mode and a batch run on
+ * one loop use the probe's own (vg_probe.one, on vg_probe.loop, the calling thread); a batch run
+ * on n > 1 loops gives each its own thread and loop, and loop index measures every trial of the
+ * URLs whose owner is index, in the order of a single loop.
+ */
+struct vg__probe_loop {
+    struct vg_probe *p;
+    uv_loop_t *uv; /* &p->loop, or &own */
+    uv_loop_t own; /* a worker's loop */
+    uv_thread_t thread;
+    bool started; /* thread runs (joined at the end) */
+    unsigned index, n;
+    unsigned parallel; /* its share of the parallel limit */
+    size_t next_job;
+    size_t in_flight;
+    unsigned hs_active;               /* TLS handshakes running */
+    struct vg__ep *hs_head, *hs_tail; /* connected endpoints waiting for a handshake slot */
+};
 
 struct vg_probe {
     struct vg_probe_opts o;
-    uv_loop_t loop;
+    uv_loop_t loop;            /* the calling thread's: serving mode, one-loop runs, the uploader */
+    struct vg__probe_loop one; /* the loop on the calling thread */
+    struct vg__probe_loop *loops; /* a run on several loops: n_loops workers, else NULL */
+    unsigned n_loops;
     struct ssl_ctx_st *ctx;
     bool have_resolver;
     struct sockaddr_storage resolver;
     char resolver_str[64];
     char **urls;
     size_t n_urls;
-    size_t next_job;
-    uint8_t *skip; /* vg_probe_skip: one byte per (URL, trial) job, NULL when none skipped */
-    size_t in_flight;
-    volatile sig_atomic_t interrupted;
+    uint8_t *skip;  /* vg_probe_skip: one byte per (URL, trial) job, NULL when none skipped */
+    uint8_t *owner; /* a run on several loops: the loop of each URL (those with a trial left) */
+    atomic_int interrupted; /* set from a signal handler or another thread: lock-free */
     vg_result_cb cb;
     void *cb_arg;
     /* serving mode: jobs submitted from other threads */
@@ -54,17 +78,22 @@ struct vg_probe {
     uv_async_t async;
     bool accepting; /* under qlock: submissions allowed (not stopping, not a batch run) */
     struct vg__job *qhead, *qtail;
-    struct vg__ctrl_slot *slots;      /* one per URL when helpers are configured */
-    char sys_resolver[64];            /* first nameserver of /etc/resolv.conf (resolver_ip) */
-    unsigned hs_active;               /* TLS handshakes running */
-    struct vg__ep *hs_head, *hs_tail; /* connected endpoints waiting for a handshake slot */
-    struct vg_uploader *up;           /* when a collector is configured */
+    struct vg__ctrl_slot *slots; /* one per URL when helpers are configured */
+    char sys_resolver[64];       /* first nameserver of /etc/resolv.conf (resolver_ip) */
+    struct vg_uploader *up;      /* when a collector is configured */
     struct vg_upload_stats up_stats;
-    struct vg_asn_db *asn;             /* --asn-db / --country-db, or NULL */
+    /* Results of the loops' threads, for the calling thread (several loops): under dlock. */
+    uv_mutex_t dlock;
+    uv_async_t dasync; /* on loop: wakes the calling thread */
+    struct vg__probe_done *dhead, *dtail;
+    unsigned loops_done;               /* workers whose loop ended */
+    struct vg_asn_db *asn;             /* --asn-db / --country-db, or NULL (read-only once open) */
     uint32_t resolver_asn;             /* of sys_resolver (resolver_asn) */
     char resolver_org[VG_ASN_ORG_MAX]; /* its organisation (resolver_network_name), or "" */
-    bool have_self;                    /* a helper told the probe's address: self is its network */
-    struct vg_asn_info self;           /* probe_asn, probe_cc, probe_network_name */
+    /* What the helpers told of the probe (any loop writes, every loop reads): under self_lock. */
+    uv_rwlock_t self_lock;
+    bool have_self;          /* a helper told the probe's address: self is its network */
+    struct vg_asn_info self; /* probe_asn, probe_cc, probe_network_name */
     /* The probe's own public addresses (the helpers' x_client_addr, the local interfaces'),
      * scrubbed out of every measurement before it is written or uploaded (batch mode). */
     struct vg_ip_set self_addrs;
@@ -134,7 +163,8 @@ struct vg__fetch {
 
 struct vg_meas {
     struct vg_probe *p;
-    struct vg__job *job; /* serving mode; NULL in batch mode */
+    struct vg__probe_loop *lp; /* the loop it runs on */
+    struct vg__job *job;       /* serving mode; NULL in batch mode */
     vg_result_cb cb;
     void *cb_arg;
     const char *input;
@@ -178,9 +208,22 @@ uint32_t vg__probe_asn_of(const struct vg_probe *p, const char *ip, struct vg_as
 void vg__probe_self_add(struct vg_probe *p, const char *ip);
 /* One started step of the hop finished: the last one ends the hop. */
 void vg__probe_pending_done(struct vg_meas *m);
-/* Start a measurement: job is NULL in batch mode, else the measurement takes it. */
-void vg__probe_meas_start(struct vg_probe *p, size_t url_index, unsigned trial,
+/* Start a measurement on lp: job is NULL in batch mode, else the measurement takes it. */
+void vg__probe_meas_start(struct vg__probe_loop *lp, size_t url_index, unsigned trial,
                           struct vg__job *job);
+/* Start lp's next batch jobs, up to its share of the parallel limit. */
+void vg__probe_schedule(struct vg__probe_loop *lp);
+
+/* probe_loops.c: a batch run on several loops, each on its own thread */
+/* Run p's batch on n > 1 loops; the results reach p->cb on the calling thread (p->loop, with the
+ * uploader). Returns 0 when every loop ended and every result was handed over, or VG_EINTERNAL,
+ * having measured nothing, when the loops could not be made (then run on p->one). */
+int vg__probe_run_loops(struct vg_probe *p, unsigned n);
+/* A loop's thread: hand r (borrowed) and the measurement's JSON line (taken; NULL when it could
+ * not be written) to the calling thread. */
+void vg__probe_hand_over(struct vg_probe *p, const struct vg_result *r, const char *id, char *line);
+/* How many loops a run of p uses (opts.threads, the CPUs, parallel and the URLs). */
+unsigned vg__probe_loops_count(const struct vg_probe *p);
 /* "IP[:PORT]" (port 53 when absent) into ss, and its normal form into norm. */
 int vg__probe_parse_resolver(const char *s, struct sockaddr_storage *ss, char *norm, size_t cap);
 

@@ -79,7 +79,7 @@ vg__probe_on_async(uv_async_t *a)
 
         list = j->next;
         j->next = NULL;
-        vg__probe_meas_start(p, 0, 1, j);
+        vg__probe_meas_start(&p->one, 0, 1, j);
     }
     if (stopping && !uv_is_closing((uv_handle_t *)&p->async)) {
         uv_close((uv_handle_t *)&p->async, NULL);

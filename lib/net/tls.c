@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -161,6 +162,53 @@ vg__time_iso(const ASN1_TIME *t, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * Whether a self-issued certificate's signature verifies with its own key depends on its bytes
+ * alone: the answer is kept per DER fingerprint, so that the trust anchor ending every verified
+ * chain (the same root, handshake after handshake) is not verified again each time. A few
+ * entries, replaced in turn; any thread (the loops of a probe share it).
+ */
+#define VG__TLS_SS_CACHE 16
+
+static struct {
+    pthread_mutex_t lock;
+    char sha256[VG__TLS_SS_CACHE][65];
+    bool self_signed[VG__TLS_SS_CACHE];
+    unsigned next;
+} vg__tls_ss = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* x is self-signed: self-issued and its signature verifies with its own key (sha256 its DER's
+ * fingerprint, "" when unknown: then not cached). */
+static bool
+vg__tls_self_signed(X509 *x, const char *sha256)
+{
+    bool ss;
+
+    if (X509_self_signed(x, 0) != 1) {
+        return false; /* not even self-issued: nothing to verify */
+    }
+    if (sha256[0] != '\0') {
+        pthread_mutex_lock(&vg__tls_ss.lock);
+        for (unsigned i = 0; i < VG__TLS_SS_CACHE; i++) {
+            if (strcmp(vg__tls_ss.sha256[i], sha256) == 0) {
+                ss = vg__tls_ss.self_signed[i];
+                pthread_mutex_unlock(&vg__tls_ss.lock);
+                return ss;
+            }
+        }
+        pthread_mutex_unlock(&vg__tls_ss.lock);
+    }
+    ss = X509_self_signed(x, 1) == 1;
+    if (sha256[0] != '\0') {
+        pthread_mutex_lock(&vg__tls_ss.lock);
+        memcpy(vg__tls_ss.sha256[vg__tls_ss.next], sha256, 65);
+        vg__tls_ss.self_signed[vg__tls_ss.next] = ss;
+        vg__tls_ss.next = (vg__tls_ss.next + 1) % VG__TLS_SS_CACHE;
+        pthread_mutex_unlock(&vg__tls_ss.lock);
+    }
+    return ss;
+}
+
 static void
 vg__cert_fill(X509 *x, struct vg_cert *c)
 {
@@ -187,7 +235,7 @@ vg__cert_fill(X509 *x, struct vg_cert *c)
     vg__name_oneline(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer));
     vg__time_iso(X509_get0_notBefore(x), c->not_before, sizeof(c->not_before));
     vg__time_iso(X509_get0_notAfter(x), c->not_after, sizeof(c->not_after));
-    c->self_signed = X509_self_signed(x, 1) == 1;
+    c->self_signed = vg__tls_self_signed(x, c->sha256);
     ERR_clear_error();
 }
 
@@ -256,18 +304,29 @@ vg__verify_err(long v, const struct vg_tls_info *info, char *reason, size_t cap)
     }
 }
 
-/* The validated chain, up to the trust anchor, as summaries (no DER kept). */
+/* The validated chain, up to the trust anchor, as summaries (no DER kept). Its certificates the
+ * peer sent (the same objects) are already summarised in info->certs: copied, not redone. */
 static void
-vg__tls_collect_verified(SSL *ssl, struct vg_tls_info *info)
+vg__tls_collect_verified(SSL *ssl, STACK_OF(X509) * chain, struct vg_tls_info *info)
 {
     STACK_OF(X509) *vchain = SSL_get0_verified_chain(ssl);
     int n = vchain != NULL ? sk_X509_num(vchain) : 0;
 
     for (int i = 0; i < n && info->n_verified < VG_TLS_CHAIN_MAX; i++) {
+        X509 *x = sk_X509_value(vchain, i);
         struct vg_cert *c = &info->verified[info->n_verified++];
+        size_t j = 0;
 
-        vg__cert_fill(sk_X509_value(vchain, i), c);
-        VG_FREE(c->der);
+        while (j < info->n_certs && sk_X509_value(chain, (int)j) != x) {
+            j++;
+        }
+        if (j < info->n_certs) {
+            *c = info->certs[j];
+        } else {
+            vg__cert_fill(x, c);
+            VG_FREE(c->der);
+        }
+        c->der = NULL;
         c->der_len = 0;
     }
 }
@@ -306,7 +365,7 @@ vg_tls_collect(SSL *ssl, struct vg_tls_info *info)
     info->verify_err = vg__verify_err(SSL_get_verify_result(ssl), info, info->verify_reason,
                                       sizeof(info->verify_reason));
     if (info->verify_err == 0) {
-        vg__tls_collect_verified(ssl, info);
+        vg__tls_collect_verified(ssl, chain, info);
     }
 }
 

@@ -38,11 +38,12 @@
 /* TLS */
 #define VG_TLS_CHAIN_MAX      16          /* peer certificates kept */
 #define VG_TLS_CERT_MAX       (64 * 1024) /* DER bytes kept per certificate */
-#define VG_TLS_HANDSHAKES_MAX 128 /* handshakes run at once; others wait connected (CPU-bound) */
+#define VG_TLS_HANDSHAKES_MAX 128 /* at once on each loop; others wait connected (CPU-bound) */
 
 /* Engine */
 #define VG_PARALLEL_MAX 10000 /* --parallel upper bound */
 #define VG_REPEAT_MAX   1000  /* --repeat upper bound */
+#define VG_THREADS_MAX  64    /* --threads upper bound (event loops of a batch run) */
 
 /* Localisation (vigie locate, probe --locate); the farthest hop is VG_LOCATE_MAX_TTL (vigie.h) */
 #define VG_LOCATE_SILENT_RUN  5           /* a trace stops after this many silent TTLs in a row */

@@ -639,6 +639,20 @@ class TestMonitor(MonitorCase):
         self.assertEqual(rc, 2, err)
         self.assertIn("not a MaxMind DB file", err)
 
+    def test_threads(self):
+        # A batch on two loops (--threads 2, issue 18): every URL measured, each once per run,
+        # its state kept as on one loop.
+        urls = [self.server().url for _ in range(4)]
+        self.write_list(urls)
+        m = self.start("--threads", "2", "--parallel", "4")
+        for u in urls:
+            m.wait_message(re.escape(u) + r": \(none\) -> accessible since .*")
+        self.assertEqual(m.stop(), 0)
+        recs = jsonl(self.path("out.jsonl"))
+        self.assertEqual({r["input"] for r in recs}, set(urls))
+        first = [r["input"] for r in recs][:4]
+        self.assertEqual(sorted(first), sorted(urls), "the first run measures each URL once")
+
     def test_engine_option_errors_match_probe(self):
         # One parser: the same bad values give the same message (after "vigie COMMAND: ") and
         # exit status 2 from both commands.
@@ -654,6 +668,7 @@ class TestMonitor(MonitorCase):
                 (["--body-max", "-1"], "--body-max must be a number in 0..67108864"),
                 (["--parallel", "0"], "--parallel must be a number in 1..10000"),
                 (["--parallel", "10001"], "--parallel must be a number in 1..10000"),
+                (["--threads", "65"], "--threads must be a number in 0..64"),
                 (["--collector", "ftp://x/"], "--collector must be an http:// or https:// URL")):
             with self.subTest(args=args):
                 lines = {}
@@ -674,7 +689,7 @@ class TestMonitor(MonitorCase):
         self.assertEqual(rc, 0)
         for opt in ("--asn-db", "--country-db", "--dns-timeout", "--dns-wait", "--tcp-timeout",
                     "--tls-timeout", "--http-timeout", "--body-max", "--helper", "--lab",
-                    "--collector", "--spool"):
+                    "--collector", "--spool", "--threads"):
             self.assertIn(opt, out)
         self.assertNotIn("--repeat", out)
 

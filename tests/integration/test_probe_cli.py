@@ -1680,6 +1680,112 @@ class TestControlLost(ProbeCase):
 
 
 # --------------------------------------------------------------------------------------------
+# a batch run on several event loops (issue 18): --threads
+
+
+def outcomes(records):
+    """(input, trial, verdict, cause) of every record, sorted: what must not depend on the
+    number of loops."""
+    return sorted((x["input"], x["test_keys"]["x_trial"], x["test_keys"]["x_verdict"],
+                   x["test_keys"]["x_cause"]) for x in records)
+
+
+class TestThreads(ProbeCase):
+    def mixed(self, tag):
+        """URLs of every kind of outcome: pages, a TLS reset, a refused port, a certificate from
+        an unknown CA."""
+        return ([http_url("/many/%d" % i) for i in range(40)] +
+                [FX["reset"].url("/%s" % tag, "https"),
+                 "https://%s:%d/%s" % (HOST, FX["closed_port"], tag),
+                 "tls://%s:%d" % (HOST, FX["selfsigned"].port), http_url("/title?" + tag)])
+
+    def test_same_measurements_on_one_and_several_loops(self):
+        urls = self.mixed("threads")
+        runs = {}
+        for threads in ("1", "2", "3"):
+            r = probe("--threads", threads, "--parallel", "8", "--repeat", "2", *urls)
+            self.assertEqual(r.rc, 1, r.stderr)  # the reset is interference
+            pairs = [(x["input"], x["test_keys"]["x_trial"]) for x in r.records]
+            self.assertEqual(len(pairs), len(set(pairs)), "a result twice (--threads %s)" % threads)
+            self.assertEqual(sorted(pairs), sorted((u, t) for u in urls for t in (1, 2)),
+                             "every (URL, trial) once (--threads %s)" % threads)
+            for rec in r.records:
+                if "/many/" in rec["input"]:
+                    n = int(rec["input"].rsplit("/", 1)[1])
+                    self.check(rec, "test_keys.requests.0.response.body", many_body(n).decode())
+            runs[threads] = outcomes(r.records)
+        self.assertEqual(runs["1"], runs["2"])
+        self.assertEqual(runs["1"], runs["3"])
+
+    def test_threads_zero_and_bounds(self):
+        urls = [http_url("/many/%d" % i) for i in range(20)]
+        r = probe("--threads", "0", "--parallel", "4", *urls)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted(urls))
+        # more loops than URLs or than --parallel: capped, not refused
+        r = probe("--threads", "64", "--parallel", "2", *urls[:3])
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(x["input"] for x in r.records), sorted(urls[:3]))
+        rc, out, err, _ = run_vigie(["probe", "--threads", "65", urls[0]])
+        self.assertEqual(rc, 2, err)
+        self.assertIn("--threads", err)
+        self.assertEqual(out, b"")
+
+    def test_table_on_several_loops(self):
+        plain = http_url("/end/plain?threads")
+        blocked = FX["reset"].url("/threads", "https")
+        refused = "https://%s:%d/threads" % (HOST, FX["closed_port"])
+        rc, out, err = table("--threads", "2", plain, blocked, refused)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("\nsummary: 3 URLs, 3 measurements: 1 blocked, 2 unknown\n", out)
+        self.assertTrue(out.endswith("\ninterference:\n  %s  blocked 1/1  tls.reset\n" % blocked),
+                        out)
+
+    def test_sigint_and_resume_on_several_loops(self):
+        # Each loop starts on a URL that hangs in the TLS handshake (--parallel 2: one per loop);
+        # SIGINT then starts nothing more on either, and --resume measures what is left once.
+        silent = FX["silent"]
+        out_path = os.path.join(FX["tmp"], "interrupted-threads.jsonl")
+        hang = [silent.url("/a", "https"), silent.url("/b", "https")]
+        queued = [http_url("/end/tq%d" % i) for i in range(4)]
+        urls = hang + queued
+        rc, _, err = self.interrupted("-q", "-o", out_path, "--threads", "2", "--parallel", "2",
+                                      "--tls-timeout", "2s", *urls)
+        err = err.decode()
+        self.assertEqual(rc, 130, err)
+        with open(out_path, "rb") as f:
+            recs = parse_jsonl(f.read())
+        done = [x["input"] for x in recs]
+        for u in queued:
+            self.assertNotIn(u, done, "queued URL measured after SIGINT")
+        self.assertIn("vigie probe: interrupted: %d of 6 measurements done, %d left; continue "
+                      "with --resume %s\n" % (len(done), 6 - len(done), out_path), err)
+        r = probe("--resume", out_path, "--threads", "2", "--parallel", "2", "--tls-timeout",
+                  "2s", *urls)
+        self.assertEqual(r.records, [], "--resume writes to its FILE, not to stdout")
+        with open(out_path, "rb") as f:
+            recs = parse_jsonl(f.read())
+        self.assertEqual(sorted(x["input"] for x in recs), sorted(urls), "each URL once")
+
+    def test_helper_control_per_url_on_several_loops(self):
+        # The control of a URL is asked once and shared by its trials, whichever loop runs it.
+        helper = harness.Server(VIGIE, "helper", "--allow-private")
+        try:
+            urls = [http_url("/many/%d" % i) for i in range(6)]
+            r = probe("--helper", helper.url, "--threads", "2", "--repeat", "2", *urls)
+            self.assertEqual(r.rc, 0, r.stderr)
+            self.assertEqual(len(r.records), 12)
+            for u in urls:
+                ctl = [json.dumps(x["test_keys"]["control"], sort_keys=True)
+                       for x in r.records if x["input"] == u]
+                self.assertEqual(len(ctl), 2, u)
+                self.assertEqual(ctl[0], ctl[1], "the trials of %s share one control" % u)
+                self.assertNotEqual(ctl[0], "null", u)
+        finally:
+            helper.stop()
+
+
+# --------------------------------------------------------------------------------------------
 
 
 if __name__ == "__main__":

@@ -354,6 +354,30 @@ class TestCollectorAPI(unittest.TestCase):
         self.assertEqual(json.loads(raw)["id"], local["id"])
         self.assertEqual(os.listdir(spool) if os.path.isdir(spool) else [], [])
 
+    def test_probe_uploads_from_several_loops(self):
+        """`vigie probe --threads 2 --repeat 2`: the results of both loops reach the collector
+        (one uploader, on the calling thread), each measurement once."""
+        c = col()
+        tag = uuid.uuid4().hex
+        urls = [FX["pages_url"] + "/threads-%s-%d" % (tag, i) for i in range(8)]
+        spool = os.path.join(FX["tmp"], "spool-" + tag)
+        p = run("probe", "--format", "jsonl", "--quiet", "--threads", "2", "--parallel", "4",
+                "--repeat", "2", "--collector", c.url.rstrip("/"), "--spool", spool, *urls)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        local = [json.loads(l) for l in p.stdout.decode().splitlines()]
+        self.assertEqual(len(local), 16)
+        stored = []
+        for u in urls:
+            stored += c.list_all({"input": u})
+        self.assertEqual(len(stored), 16, stored)
+        ids = set()
+        for row in stored:
+            status, _, raw = c.request("GET", "/api/v1/measurement/" + row["measurement_uid"])
+            self.assertEqual(status, 200)
+            ids.add(json.loads(raw)["id"])
+        self.assertEqual(ids, {m["id"] for m in local}, "every measurement, each once")
+        self.assertEqual(os.listdir(spool) if os.path.isdir(spool) else [], [])
+
     def test_idempotent_uploads(self):
         c, asn = col(), next_asn()
         rid = c.open_report("DE", asn)
