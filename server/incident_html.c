@@ -150,8 +150,8 @@ static const char *const vg__inch_fill[VG_VERDICT_COUNT] = {[VG_VERDICT_INTERCEP
                                                             [VG_VERDICT_UNKNOWN] = "#ffffff",
                                                             [VG_VERDICT_ACCESSIBLE] = "#a5d6a7"};
 static const char *const vg__inch_swatch[VG_VERDICT_COUNT] = {
-    [VG_VERDICT_INTERCEPTED] = "background:repeating-linear-gradient(45deg,#6a1b9a 0 3px,#fff 3px "
-                               "6px)",
+    [VG_VERDICT_INTERCEPTED] = ("background:repeating-linear-gradient(45deg,#6a1b9a 0 3px,#fff "
+                                "3px 6px)"),
     [VG_VERDICT_BLOCKED] = "background:#b71c1c",
     [VG_VERDICT_DOWN] = "background:radial-gradient(#555 25%,#ddd 30%) 0 0/4px 4px",
     [VG_VERDICT_UNKNOWN] = "background:#fff",
