@@ -299,7 +299,7 @@ test_escaping(void **state)
     static const char hostile[] = "https://x.example/?q=\"'><script>alert(1)</script>";
     struct vg_incident_opts o = {.input = hostile, .base_url = "http://h/\"><x>"};
     struct vg_incident *inc = vg_incident_new(&o);
-    json_t *r;
+    json_t *r, *other;
     struct vg_buf b;
     const char *html, *s;
     int scripts = 0;
@@ -308,8 +308,9 @@ test_escaping(void **state)
     add(inc,
         meas(hostile, "2026-11-29 11:00:00", "IT", "AS1", "<script>alert(1)</script>", false, true),
         VG_VERDICT_INTERCEPTED, "tls.<mitm>", 1);
-    assert_int_equal(
-        vg_incident_add(inc, json_pack("{s:s}", "x", "y"), VG_VERDICT_BLOCKED, NULL, "u\"<"), 0);
+    other = json_pack("{s:s}", "x", "y"); /* borrowed by vg_incident_add */
+    assert_int_equal(vg_incident_add(inc, other, VG_VERDICT_BLOCKED, NULL, "u\"<"), 0);
+    json_decref(other);
     r = vg_incident_json(inc);
     vg_buf_init(&b, VG_INCIDENT_HTML_MAX);
     assert_int_equal(vg_incident_html(r, &b), 0);
