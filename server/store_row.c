@@ -246,23 +246,17 @@ vg_store_provenance_ok(const char *name)
            strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
-/* The row of measurement obj, read through the record module (meas/record_read.h); row->raw
- * and row->raw_len are set. */
-static int
-vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, char *err,
-                   size_t errlen)
+/* The row of a measurement from its summary (meas/record_read.h); row->raw and row->raw_len
+ * are set. */
+static void
+vg__store_row_fill(const struct vg_rec_summary *s, struct vg_store_meas *row, int64_t received_us)
 {
-    struct vg_rec_summary sum;
+    const struct vg_rec_summary sum = *s;
     uint8_t digest[64];
     char hex[129], when[32], name[sizeof(row->test_name)];
     size_t n = 0;
     int64_t sec;
-    int rc;
 
-    rc = vg_rec_summary_read(obj, &sum, err, errlen);
-    if (rc < 0) {
-        return rc;
-    }
     memcpy(row->test_name, sum.test_name, sizeof(row->test_name));
     memcpy(row->probe_cc, sum.probe_cc, sizeof(row->probe_cc));
     row->probe_asn = sum.probe_asn;
@@ -306,7 +300,6 @@ vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, 
     name[n] = '\0';
     snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", when,
              (long long)(received_us % 1000000), row->probe_cc, name, hex);
-    return 0;
 }
 
 /* Both entry points: obj is the parse of json[len] (NULL: parse it here). */
@@ -314,6 +307,7 @@ static int
 vg__meas_row(const char *json, size_t len, json_t *obj, int64_t received_us,
              struct vg_store_meas *row, char *err, size_t errlen)
 {
+    struct vg_rec_summary sum;
     char scratch[1];
     json_error_t jerr;
     json_t *parsed = NULL;
@@ -339,14 +333,15 @@ vg__meas_row(const char *json, size_t len, json_t *obj, int64_t received_us,
             return VG_EPROTO;
         }
     }
-    row->raw = json;
-    row->raw_len = len;
-    rc = vg__store_row_fill(obj, row, received_us, err, errlen);
+    rc = vg_rec_summary_read(obj, &sum, err, errlen);
     json_decref(parsed);
     if (rc < 0) {
-        memset(row, 0, sizeof(*row));
+        return rc;
     }
-    return rc;
+    row->raw = json;
+    row->raw_len = len;
+    vg__store_row_fill(&sum, row, received_us);
+    return 0;
 }
 
 int
@@ -368,6 +363,31 @@ vg_store_meas_from_obj(json_t *obj, const char *json, size_t len, int64_t receiv
         return VG_EPROTO;
     }
     return vg__meas_row(json, len, obj, received_us, row, err, errlen);
+}
+
+int
+vg_store_meas_from_tree(const struct vg_json *m, const char *report_id, const char *json,
+                        size_t len, int64_t received_us, struct vg_store_meas *row, char *err,
+                        size_t errlen)
+{
+    struct vg_rec_summary sum;
+    int rc;
+
+    memset(row, 0, sizeof(*row));
+    if (len > VG_STORE_MEAS_MAX) {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        }
+        return VG_ETOOBIG;
+    }
+    rc = vg_rec_summary_read_tree(m, report_id, &sum, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    row->raw = json;
+    row->raw_len = len;
+    vg__store_row_fill(&sum, row, received_us);
+    return 0;
 }
 
 bool
