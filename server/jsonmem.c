@@ -454,11 +454,12 @@ vg__jm_doc(void)
 }
 
 /* The tree of a text of len bytes and this shape: a node per value (its number text rounded up
- * with it), a copy of the strings, and the document's first block. */
+ * with it), a copy of the strings and names (at most the text), as much again for the unused
+ * tails of the arena's blocks, and its first block. */
 static size_t
 vg__jm_tree_estimate(size_t len, const struct vg_jsonmem_shape *shape)
 {
-    return shape->values * (sizeof(struct vg_json) + 16) + len + 64 * 1024;
+    return shape->values * (sizeof(struct vg_json) + 16) + 2 * len + 64 * 1024;
 }
 
 const struct vg_json *

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,36 @@ vg__jc_escape(const char *in, size_t i, char out[8], size_t *n)
     return used;
 }
 
+/* The first '"' or '\\' at or after in[i], or len: eight bytes at a time (most strings are
+ * short, where two memchr calls cost more than the scan). */
+static size_t
+vg__jc_special(const char *in, size_t i, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+
+    while (len - i >= 8) {
+        uint64_t w, q, b, m;
+
+        memcpy(&w, in + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        m = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+        if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the lowest flag is exact (a borrow only runs upwards): the first special */
+            return i + (unsigned)__builtin_ctzll(m) / 8;
+#else
+            break;
+#endif
+        }
+        i += 8;
+    }
+    while (i < len && in[i] != '"' && in[i] != '\\') {
+        i++;
+    }
+    return i;
+}
+
 /* The string whose opening quote is at c->i: written as jansson would, c->i past its end. */
 static int
 vg__jc_string(struct vg__jc *c)
@@ -145,20 +176,18 @@ vg__jc_string(struct vg__jc *c)
     size_t i = c->i + 1;
 
     for (;;) {
-        const char *q = memchr(in + i, '"', c->len - i);
-        const char *b = q != NULL ? memchr(in + i, '\\', (size_t)(q - (in + i))) : NULL;
         char out[8];
         size_t n, used;
 
-        if (q == NULL) {
+        i = vg__jc_special(in, i, c->len);
+        if (i >= c->len) {
             c->i = c->len; /* not terminated (the input was checked) */
             return 0;
         }
-        if (b == NULL) {
-            c->i = (size_t)(q - in) + 1;
+        if (in[i] == '"') {
+            c->i = i + 1;
             return 0;
         }
-        i = (size_t)(b - in);
         used = vg__jc_escape(in, i, out, &n);
         if ((n != used || memcmp(out, in + i, n) != 0) && vg__jc_emit(c, i, out, n, i + used) < 0) {
             return -1;
@@ -206,9 +235,14 @@ vg__jc_number(struct vg__jc *c)
     bool real = false;
     char buf[40], out[40];
 
-    while (i < c->len && strchr("0123456789+-.eE", in[i]) != NULL && in[i] != '\0') {
-        real = real || in[i] == '.' || in[i] == 'e' || in[i] == 'E';
-        i++;
+    for (; i < c->len; i++) {
+        char ch = in[i];
+
+        if (ch == '.' || ch == 'e' || ch == 'E') {
+            real = true;
+        } else if (!((ch >= '0' && ch <= '9') || ch == '-' || ch == '+')) {
+            break;
+        }
     }
     n = i - c->i;
     if (n == 0) {
