@@ -224,12 +224,7 @@ vg__store_content_key(const char *text, size_t len, char out[VG_STORE_IDEM_MAX])
     size_t from, to;
 
     if (vg__report_id_member(text, len, &from, &to)) {
-        char *c = vg_xmalloc(len);
-
-        memcpy(c, text, from);
-        memcpy(c + from, text + to, len - to);
-        vg_sha512(c, from + len - to, digest);
-        free(c);
+        vg_sha512_2(text, from, text + to, len - to, digest);
     } else {
         vg_sha512(text, len, digest);
     }
@@ -251,34 +246,33 @@ vg_store_provenance_ok(const char *name)
 static void
 vg__store_row_fill(const struct vg_rec_summary *s, struct vg_store_meas *row, int64_t received_us)
 {
-    const struct vg_rec_summary sum = *s;
     uint8_t digest[64];
     char hex[129], when[32], name[sizeof(row->test_name)];
     size_t n = 0;
     int64_t sec;
 
-    memcpy(row->test_name, sum.test_name, sizeof(row->test_name));
-    memcpy(row->probe_cc, sum.probe_cc, sizeof(row->probe_cc));
-    row->probe_asn = sum.probe_asn;
-    row->start_time = sum.start_time;
-    memcpy(row->report_id, sum.report_id, sizeof(row->report_id));
-    row->has_input = sum.has_input;
-    memcpy(row->input, sum.input, sizeof(row->input));
+    memcpy(row->test_name, s->test_name, sizeof(row->test_name));
+    memcpy(row->probe_cc, s->probe_cc, sizeof(row->probe_cc));
+    row->probe_asn = s->probe_asn;
+    row->start_time = s->start_time;
+    memcpy(row->report_id, s->report_id, sizeof(row->report_id));
+    row->has_input = s->has_input;
+    memcpy(row->input, s->input, sizeof(row->input));
     vg__store_url_domain(row->input, row->domain, sizeof(row->domain));
-    memcpy(row->software_name, sum.software_name, sizeof(row->software_name));
-    memcpy(row->software_version, sum.software_version, sizeof(row->software_version));
-    if (sum.has_verdict && strcmp(sum.software_name, VG_SOFTWARE_NAME) == 0) {
+    memcpy(row->software_name, s->software_name, sizeof(row->software_name));
+    memcpy(row->software_version, s->software_version, sizeof(row->software_version));
+    if (s->has_verdict && strcmp(s->software_name, VG_SOFTWARE_NAME) == 0) {
         /* vigie's probe decided: kept as it is */
-        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(sum.verdict));
-        memcpy(row->x_cause, sum.x_cause, sizeof(row->x_cause));
+        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(s->verdict));
+        memcpy(row->x_cause, s->x_cause, sizeof(row->x_cause));
         snprintf(row->x_analyzer, sizeof(row->x_analyzer), "%s", VG_STORE_ANALYZER_PROBE);
     } else {
         /* anything else is vigie's to analyse (vg_store_meas_set_analysis): never a relabel of
          * OONI's blocking/accessible, nor a verdict another software wrote */
         snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(VG_VERDICT_UNKNOWN));
     }
-    memcpy(row->blocking, sum.blocking, sizeof(row->blocking));
-    row->accessible = sum.accessible;
+    memcpy(row->blocking, s->blocking, sizeof(row->blocking));
+    row->accessible = s->accessible;
 
     snprintf(row->provenance, sizeof(row->provenance), "%s", VG_STORE_ANONYMOUS);
     vg_sha512(row->raw, row->raw_len, digest);
