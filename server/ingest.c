@@ -583,22 +583,15 @@ vg__ingest_tree(const struct vg_json *m, const char *text, size_t len,
 {
     const char *rid = rep != NULL ? rep->report_id : NULL, *dfv;
     struct vg_jsonmem_out o;
-    int rc;
+    int rc, wrc;
 
     vg_jsonmem_out_begin(&o, VG_STORE_MEAS_MAX, len + 64);
     rc = vg_rec_normal_write(text, len, rid, vg_jsonmem_put, &o, err, errlen);
-    if (vg_jsonmem_out_end(&o, rc == 0, &u->text, &u->len) < 0 && rc == VG_EPROTO) {
+    wrc = vg_jsonmem_out_end(&o, rc == 0, &u->text, &u->len);
+    if (rc == VG_EPROTO) {
         return VG_EPROTO; /* err says what jansson's parse refused */
     }
-    rc = u->text == NULL ? (o.refused == VG_ETOOBIG ? VG_ETOOBIG : VG_EINVAL) : 0;
-    if (rc == VG_ETOOBIG) {
-        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
-        return VG_ETOOBIG;
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "the measurement cannot be serialised");
-        return VG_EINVAL;
-    }
+    err[0] = '\0';
     VG_TRY(vg__ingest_tget_str(m, VG_REC_KEY_DATA_FORMAT_VERSION, true, &dfv, err, errlen));
     if (!vg__known_format(dfv)) {
         snprintf(err, errlen, "unknown data_format_version (this collector knows 0.2.0)");
@@ -606,6 +599,14 @@ vg__ingest_tree(const struct vg_json *m, const char *text, size_t len,
     }
     if (rep != NULL) {
         VG_TRY(vg__check_tree_against_report(m, rep, err, errlen));
+    }
+    if (wrc == VG_ETOOBIG) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    if (wrc < 0) {
+        snprintf(err, errlen, "the measurement cannot be serialised");
+        return VG_EINVAL;
     }
     rc = vg_store_meas_from_tree(m, rid, u->text, u->len, received_us, &u->row, err, errlen);
     if (rc < 0) {
