@@ -352,6 +352,33 @@ vg__jc_value_end(const char *p, size_t len, size_t i)
     return len;
 }
 
+static int
+vg__jc_discard(const char *p, size_t n, void *arg)
+{
+    (void)p;
+    (void)n;
+    (void)arg;
+    return 0;
+}
+
+static int vg__jc_run(struct vg__jc *c, struct vg_json_set *sets, size_t nsets);
+
+/* The value at c->i, up to end, that a set replaces: not written, but read as jansson would
+ * read it (a number it refuses there refuses the text); c->i past it. */
+static int
+vg__jc_replaced(struct vg__jc *c, size_t end)
+{
+    struct vg__jc sub = {.in = c->in, .len = end, .i = c->i, .run = c->i, .put = vg__jc_discard};
+
+    if (vg__jc_run(&sub, NULL, 0) < 0) {
+        c->why = sub.why;
+        c->why_at = sub.why_at;
+        return -1;
+    }
+    c->i = end;
+    return 0;
+}
+
 /* The key whose opening quote is at c->i, at the top level: which of sets it names (-1: none).
  * Keys with escapes are compared as jansson would write them. */
 static int
@@ -412,43 +439,42 @@ vg__jc_append(struct vg__jc *c, struct vg_json_set *sets, size_t nsets, bool mem
     return 0;
 }
 
-int
-vg_json_canon(const char *p, size_t len, struct vg_json_set *sets, size_t nsets, vg_json_put_fn put,
-              void *arg, char *err, size_t errlen)
+/* The text from c->i to c->len through c->put (vg_json_canon). */
+static int
+vg__jc_run(struct vg__jc *c, struct vg_json_set *sets, size_t nsets)
 {
-    struct vg__jc c = {.in = p, .len = len, .put = put, .arg = arg};
+    const char *p = c->in;
+    size_t len = c->len, at;
     unsigned depth = 0;
     bool key = false, members = false;
-    size_t at;
     int rc = 0, s;
 
-    for (size_t k = 0; k < nsets; k++) {
-        sets[k].seen = false;
-    }
-    while (rc == 0 && c.i < len) {
-        char ch = p[c.i];
+    while (rc == 0 && c->i < len) {
+        char ch = p[c->i];
 
         switch (ch) {
         case ' ':
         case '\t':
         case '\n':
         case '\r':
-            at = c.i;
-            c.i = vg__jc_blank(p, len, c.i);
-            rc = vg__jc_emit(&c, at, NULL, 0, c.i);
+            at = c->i;
+            c->i = vg__jc_blank(p, len, c->i);
+            rc = vg__jc_emit(c, at, NULL, 0, c->i);
             continue;
         case '"':
-            s = depth == 1 && key && nsets > 0 ? vg__jc_key_set(&c, sets, nsets) : -1;
-            rc = vg__jc_string(&c);
+            s = depth == 1 && key && nsets > 0 ? vg__jc_key_set(c, sets, nsets) : -1;
+            rc = vg__jc_string(c);
             if (s >= 0 && rc == 0) {
                 /* the name, ':', then the new value in place of the old one */
-                at = c.i;
-                c.i = vg__jc_blank(p, len, c.i) + 1; /* past ':' */
-                c.i = vg__jc_blank(p, len, c.i);
-                c.i = vg__jc_value_end(p, len, c.i);
-                rc = vg__jc_emit(&c, at, ":", 1, c.i);
+                at = c->i;
+                c->i = vg__jc_blank(p, len, c->i) + 1; /* past ':' */
+                c->i = vg__jc_blank(p, len, c->i);
+                rc = vg__jc_replaced(c, vg__jc_value_end(p, len, c->i));
                 if (rc == 0) {
-                    rc = c.put(sets[s].value, sets[s].value_len, c.arg);
+                    rc = vg__jc_emit(c, at, ":", 1, c->i);
+                }
+                if (rc == 0) {
+                    rc = c->put(sets[s].value, sets[s].value_len, c->arg);
                 }
                 sets[s].seen = true;
                 members = true;
@@ -463,7 +489,7 @@ vg_json_canon(const char *p, size_t len, struct vg_json_set *sets, size_t nsets,
         case '}':
         case ']':
             if (depth == 1 && ch == '}' && nsets > 0) {
-                rc = vg__jc_append(&c, sets, nsets, members);
+                rc = vg__jc_append(c, sets, nsets, members);
             }
             depth--;
             break;
@@ -475,20 +501,34 @@ vg_json_canon(const char *p, size_t len, struct vg_json_set *sets, size_t nsets,
             break;
         case 't':
         case 'n':
-            c.i += 4;
+            c->i += 4;
             continue;
         case 'f':
-            c.i += 5;
+            c->i += 5;
             continue;
         default:
-            rc = vg__jc_number(&c);
+            rc = vg__jc_number(c);
             continue;
         }
-        c.i++;
+        c->i++;
     }
     if (rc == 0) {
-        rc = vg__jc_emit(&c, len, NULL, 0, len);
+        rc = vg__jc_emit(c, len, NULL, 0, len);
     }
+    return rc;
+}
+
+int
+vg_json_canon(const char *p, size_t len, struct vg_json_set *sets, size_t nsets, vg_json_put_fn put,
+              void *arg, char *err, size_t errlen)
+{
+    struct vg__jc c = {.in = p, .len = len, .put = put, .arg = arg};
+    int rc;
+
+    for (size_t k = 0; k < nsets; k++) {
+        sets[k].seen = false;
+    }
+    rc = vg__jc_run(&c, sets, nsets);
     if (rc < 0 && err != NULL && errlen > 0) {
         if (c.why != NULL) {
             snprintf(err, errlen, "invalid JSON at byte %zu: %s", c.why_at, c.why);

@@ -125,10 +125,20 @@ test_refused(void **state)
     struct vg_json_doc *d = vg_json_doc_new();
     int rc;
 
+    /* in a member that a set replaces too: jansson read it before it was replaced */
+    static const char *const replaced[] = {"{\"probe_ip\":1e400}",
+                                           "{\"a\":1,\"probe_ip\":[{\"x\":-9223372036854775809}]}"};
+    struct vg_json_set sets[] = {{"probe_ip", "\"127.0.0.1\"", 11, false}};
+
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_null(reference(cases[i], strlen(cases[i]), NULL, 0));
         assert_null(canon(d, cases[i], strlen(cases[i]), NULL, 0, &rc));
+        assert_int_equal(rc, VG_EPROTO);
+    }
+    for (size_t i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++) {
+        assert_null(reference(replaced[i], strlen(replaced[i]), sets, 1));
+        assert_null(canon(d, replaced[i], strlen(replaced[i]), sets, 1, &rc));
         assert_int_equal(rc, VG_EPROTO);
     }
     vg_json_doc_free(d);
