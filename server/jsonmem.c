@@ -484,7 +484,10 @@ vg_jsonmem_parse(const char *p, size_t len, char *err, size_t errlen, bool *toob
     need = vg__jm_tree_estimate(len, &shape);
     if (jm == NULL) {
         need = 0; /* outside a scope: nothing to charge */
-    } else if (jm->held > jm->cap || need > jm->cap - jm->held) {
+    } else if (jm->held > jm->cap || need > jm->cap - jm->held ||
+               vg_jsonmem_estimate(len, &shape) > jm->cap - jm->held) {
+        /* the documented bound (docs/api.md, "JSON limits") is jansson's, which the tree's
+         * stays under: the same texts are refused as when jansson parsed them */
         jm->over = *toobig = true;
         snprintf(err, errlen, "JSON whose parse may need more than %zu MiB", jm->cap >> 20);
         return NULL;
