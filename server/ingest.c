@@ -440,9 +440,11 @@ vg__ingest(json_t *m, const struct vg_store_report *rep, int64_t received_us, st
     return 0;
 }
 
-int
-vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report *rep,
-                     int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
+/* vg_ingest_parse_meas through jansson: for a measurement whose probe_ip must be scrubbed out of
+ * it (vg_rec_scrub_probe_ip changes it throughout). */
+static int
+vg__ingest_meas_jansson(const char *json, size_t len, const struct vg_store_report *rep,
+                        int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
 {
     json_error_t jerr;
     bool toobig;
@@ -472,9 +474,10 @@ vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report 
     return rc;
 }
 
-int
-vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_report *rep,
-                       int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
+/* vg_ingest_parse_submit through jansson (as vg__ingest_meas_jansson). */
+static int
+vg__ingest_submit_jansson(const char *body, size_t len, const struct vg_store_report *rep,
+                          int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
 {
     json_error_t jerr;
     const char *fmt;
@@ -512,6 +515,190 @@ vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_repor
         rc = vg__ingest(json_object_get(j, "content"), rep, received_us, u, err, errlen);
     }
     json_decref(j);
+    if (rc < 0) {
+        vg_ingest_cleanup(u);
+    }
+    return rc;
+}
+
+/* vg__ingest_get_str over the fast reader's tree (parsed strictly: no NUL in a string). */
+static int
+vg__ingest_tget_str(const struct vg_json *o, const char *key, bool required, const char **out,
+                    char *err, size_t errlen)
+{
+    const struct vg_json *v = vg_json_get(o, key);
+
+    *out = NULL;
+    if (v == NULL || (v->type == VG_JSON_NULL && !required)) {
+        if (required) {
+            snprintf(err, errlen, "missing required field '%s'", key);
+            return VG_EINVAL;
+        }
+        return 0;
+    }
+    if (v->type != VG_JSON_STRING) {
+        snprintf(err, errlen, "field '%s' must be a string", key);
+        return VG_EINVAL;
+    }
+    *out = v->s;
+    return 0;
+}
+
+static int
+vg__check_tree_against_report(const struct vg_json *m, const struct vg_store_report *rep, char *err,
+                              size_t errlen)
+{
+    const char *cc, *asn, *tn;
+    uint32_t asn_n;
+
+    VG_TRY(vg__ingest_tget_str(m, VG_REC_KEY_PROBE_CC, true, &cc, err, errlen));
+    VG_TRY(vg__ingest_tget_str(m, VG_REC_KEY_PROBE_ASN, true, &asn, err, errlen));
+    VG_TRY(vg__ingest_tget_str(m, VG_REC_KEY_TEST_NAME, true, &tn, err, errlen));
+    if (strcmp(cc, rep->probe_cc) != 0) {
+        snprintf(err, errlen, "probe_cc differs from the report's (%s)", rep->probe_cc);
+        return VG_EINVAL;
+    }
+    if (vg__parse_asn(asn, &asn_n) < 0 || asn_n != rep->probe_asn) {
+        snprintf(err, errlen, "probe_asn differs from the report's (AS%u)",
+                 (unsigned)rep->probe_asn);
+        return VG_EINVAL;
+    }
+    if (strcmp(tn, rep->test_name) != 0) {
+        snprintf(err, errlen, "test_name differs from the report's (%s)", rep->test_name);
+        return VG_EINVAL;
+    }
+    return 0;
+}
+
+/*
+ * vg__ingest over the fast reader's tree m of the measurement text[len], whose probe_ip needs no
+ * scrubbing: the stored text is written from text (vg_rec_normal_write: what jansson's dump of
+ * the normalised parse was, byte for byte), the row read from m. The checks come in the order
+ * vg__ingest made them, after what jansson's parse refused (vg_rec_normal_write finds it).
+ */
+static int
+vg__ingest_tree(const struct vg_json *m, const char *text, size_t len,
+                const struct vg_store_report *rep, int64_t received_us, struct vg_ingest *u,
+                char *err, size_t errlen)
+{
+    const char *rid = rep != NULL ? rep->report_id : NULL, *dfv;
+    struct vg_jsonmem_out o;
+    int rc, wrc;
+
+    vg_jsonmem_out_begin(&o, VG_STORE_MEAS_MAX, len + 64);
+    rc = vg_rec_normal_write(text, len, rid, vg_jsonmem_put, &o, err, errlen);
+    wrc = vg_jsonmem_out_end(&o, rc == 0, &u->text, &u->len);
+    if (rc == VG_EPROTO) {
+        return VG_EPROTO; /* err says what jansson's parse refused */
+    }
+    err[0] = '\0';
+    VG_TRY(vg__ingest_tget_str(m, VG_REC_KEY_DATA_FORMAT_VERSION, true, &dfv, err, errlen));
+    if (!vg__known_format(dfv)) {
+        snprintf(err, errlen, "unknown data_format_version (this collector knows 0.2.0)");
+        return VG_EINVAL;
+    }
+    if (rep != NULL) {
+        VG_TRY(vg__check_tree_against_report(m, rep, err, errlen));
+    }
+    if (wrc == VG_ETOOBIG) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    if (wrc < 0) {
+        snprintf(err, errlen, "the measurement cannot be serialised");
+        return VG_EINVAL;
+    }
+    rc = vg_store_meas_from_tree(m, rid, u->text, u->len, received_us, &u->row, err, errlen);
+    if (rc < 0) {
+        if (err[0] == '\0') {
+            snprintf(err, errlen, "invalid measurement: %s", vg_store_strerror(rc));
+        }
+        return rc == VG_ETOOBIG ? VG_ETOOBIG : VG_EINVAL;
+    }
+    return 0;
+}
+
+int
+vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report *rep,
+                     int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
+{
+    const struct vg_json *m;
+    char why[256];
+    bool toobig;
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    err[0] = '\0';
+    if (len > VG_STORE_MEAS_MAX) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    m = vg_jsonmem_parse(json, len, why, sizeof(why), &toobig);
+    if (toobig) {
+        snprintf(err, errlen, "measurement too large to read: %s", why);
+        return VG_ETOOBIG;
+    }
+    if (m == NULL) {
+        snprintf(err, errlen, "%s", why);
+        return VG_EPROTO;
+    }
+    if (m->type != VG_JSON_OBJECT) {
+        snprintf(err, errlen, "the measurement must be a JSON object");
+        return VG_EPROTO;
+    }
+    if (vg_rec_probe_ip_real(m)) {
+        return vg__ingest_meas_jansson(json, len, rep, received_us, u, err, errlen);
+    }
+    rc = vg__ingest_tree(m, json, len, rep, received_us, u, err, errlen);
+    if (rc < 0) {
+        vg_ingest_cleanup(u);
+    }
+    return rc;
+}
+
+int
+vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_report *rep,
+                       int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
+{
+    const struct vg_json *j, *c;
+    const char *fmt;
+    char why[256];
+    bool toobig;
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    err[0] = '\0';
+    if (len > VG_STORE_MEAS_MAX + 1024) {
+        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        return VG_ETOOBIG;
+    }
+    j = vg_jsonmem_parse(body, len, why, sizeof(why), &toobig);
+    if (toobig) {
+        snprintf(err, errlen, "measurement too large to read: %s", why);
+        return VG_ETOOBIG;
+    }
+    if (j == NULL || j->type != VG_JSON_OBJECT) {
+        snprintf(err, errlen, "the body must be a JSON object%s%s", j == NULL ? ": " : "",
+                 j == NULL ? why : "");
+        return VG_EPROTO;
+    }
+    c = vg_json_get(j, "content");
+    if (c != NULL && c->type == VG_JSON_OBJECT && vg_rec_probe_ip_real(c)) {
+        return vg__ingest_submit_jansson(body, len, rep, received_us, u, err, errlen);
+    }
+    rc = vg__ingest_tget_str(j, "format", true, &fmt, err, errlen);
+    if (rc == 0 && strcmp(fmt, "json") != 0) {
+        snprintf(err, errlen, "unsupported format (supported: json)");
+        rc = VG_EINVAL;
+    }
+    if (rc == 0 && (c == NULL || c->type != VG_JSON_OBJECT)) {
+        snprintf(err, errlen, "'content' must be the measurement, a JSON object");
+        rc = VG_EINVAL;
+    }
+    if (rc == 0) {
+        rc = vg__ingest_tree(c, body + c->start, c->end - c->start, rep, received_us, u, err,
+                             errlen);
+    }
     if (rc < 0) {
         vg_ingest_cleanup(u);
     }

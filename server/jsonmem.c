@@ -12,6 +12,7 @@
  */
 #include "jsonmem.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,9 +318,12 @@ vg_jsonmem_begin(struct vg_jsonmem *jm, struct vg_memacct *acct, size_t cap)
     vg__jm_cur = jm;
 }
 
+static void vg__jm_tree_end(struct vg_jsonmem *jm);
+
 void
 vg_jsonmem_end(struct vg_jsonmem *jm, size_t kept)
 {
+    vg__jm_tree_end(jm);
     while (jm->chunks != NULL) {
         struct vg__jm_chunk *c = jm->chunks;
 
@@ -411,17 +415,150 @@ vg_jsonmem_load(const char *p, size_t len, size_t flags, json_error_t *jerr, boo
     return j;
 }
 
-/* Where vg_jsonmem_dumps writes. */
-struct vg__jm_out {
-    struct vg_buf b;
-    struct vg_memacct *acct; /* NULL outside a scope */
-    int refused;
-};
+/* ---- the fast reader ------------------------------------------------------------------------ */
 
-static int
-vg__jm_put(const char *p, size_t n, void *arg)
+/* Documents kept past this many bytes are freed when their scope ends (a rare huge text). */
+#define VG__JM_DOC_KEEP (1024 * 1024)
+
+static pthread_key_t vg__jm_doc_key;
+static pthread_once_t vg__jm_doc_once = PTHREAD_ONCE_INIT;
+
+static void
+vg__jm_doc_free(void *d)
 {
-    struct vg__jm_out *o = arg;
+    vg_json_doc_free(d);
+}
+
+static void
+vg__jm_doc_init(void)
+{
+    if (pthread_key_create(&vg__jm_doc_key, vg__jm_doc_free) != 0) {
+        abort(); /* only with PTHREAD_KEYS_MAX keys in use */
+    }
+}
+
+/* The calling thread's document (NULL when out of memory). */
+static struct vg_json_doc *
+vg__jm_doc(void)
+{
+    struct vg_json_doc *d;
+
+    (void)pthread_once(&vg__jm_doc_once, vg__jm_doc_init);
+    d = pthread_getspecific(vg__jm_doc_key);
+    if (d == NULL && (d = vg_json_doc_new()) != NULL &&
+        pthread_setspecific(vg__jm_doc_key, d) != 0) {
+        vg_json_doc_free(d);
+        d = NULL;
+    }
+    return d;
+}
+
+/* The tree of a text of len bytes and this shape: a node per value (its number text rounded up
+ * with it), a copy of the strings and names (at most the text), as much again for the unused
+ * tails of the arena's blocks, and its first block. */
+static size_t
+vg__jm_tree_estimate(size_t len, const struct vg_jsonmem_shape *shape)
+{
+    return shape->values * (sizeof(struct vg_json) + 16) + 2 * len + 64 * 1024;
+}
+
+const struct vg_json *
+vg_jsonmem_parse(const char *p, size_t len, char *err, size_t errlen, bool *toobig)
+{
+    struct vg_jsonmem *jm = vg__jm_cur;
+    struct vg_jsonmem_shape shape;
+    const struct vg_json *root;
+    struct vg_json_doc *d;
+    size_t need;
+    int rc;
+
+    *toobig = false;
+    if (vg_jsonmem_check(p, len, VG_COLLECTOR_JSON_VALUES, VG_COLLECTOR_JSON_DEPTH, &shape, err,
+                         errlen) < 0) {
+        if (jm != NULL) {
+            jm->limited = true;
+        }
+        *toobig = true;
+        return NULL;
+    }
+    need = vg__jm_tree_estimate(len, &shape);
+    if (jm == NULL) {
+        need = 0; /* outside a scope: nothing to charge */
+    } else if (jm->held > jm->cap || need > jm->cap - jm->held ||
+               vg_jsonmem_estimate(len, &shape) > jm->cap - jm->held) {
+        /* the documented bound (docs/api.md, "JSON limits") is jansson's, which the tree's
+         * stays under: the same texts are refused as when jansson parsed them */
+        jm->over = *toobig = true;
+        snprintf(err, errlen, "JSON whose parse may need more than %zu MiB", jm->cap >> 20);
+        return NULL;
+    }
+    rc = jm != NULL && jm->acct != NULL ? vg_membudget_take(jm->acct, need) : 0;
+    if (rc != 0) {
+        jm->refused = rc;
+        *toobig = true;
+        snprintf(err, errlen, "no memory left for uploads");
+        return NULL;
+    }
+    if (jm != NULL) {
+        jm->held += need;
+        jm->tree += need;
+    }
+    if ((d = vg__jm_doc()) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    root = vg_json_parse(d, p, len, err, errlen);
+    if (root != NULL && !vg_json_strict(root)) {
+        snprintf(err, errlen, "invalid JSON: a repeated object key or a \\u0000 in a string");
+        root = NULL;
+    }
+    return root;
+}
+
+/* End of a scope: the trees' charge back; a document grown past VG__JM_DOC_KEEP freed. */
+static void
+vg__jm_tree_end(struct vg_jsonmem *jm)
+{
+    struct vg_json_doc *d;
+
+    if (jm->tree == 0) {
+        return;
+    }
+    jm->held -= jm->tree;
+    if (jm->acct != NULL) {
+        vg_membudget_give(jm->acct, jm->tree);
+    }
+    jm->tree = 0;
+    d = pthread_getspecific(vg__jm_doc_key);
+    if (d != NULL && vg_json_doc_memory(d) > VG__JM_DOC_KEEP) {
+        vg_json_doc_free(d);
+        (void)pthread_setspecific(vg__jm_doc_key, NULL);
+    }
+}
+
+/* ---- texts written within the account ----------------------------------------------------------
+ */
+
+void
+vg_jsonmem_out_begin(struct vg_jsonmem_out *o, size_t max, size_t hint)
+{
+    struct vg_jsonmem *jm = vg__jm_cur;
+
+    memset(o, 0, sizeof(*o));
+    o->acct = jm != NULL && jm->acct != NULL ? jm->acct : &o->none;
+    vg_buf_init(&o->b, max + 1);
+    if (hint > 0) {
+        /* one allocation for a text about as long as its source; refusals show at the puts */
+        if (vg_membudget_grow(o->acct, &o->b, hint > max ? max + 1 : hint + 1, true) != 0) {
+            /* refused: the first put asks again, and fails */
+        }
+    }
+}
+
+int
+vg_jsonmem_put(const char *p, size_t n, void *arg)
+{
+    struct vg_jsonmem_out *o = arg;
     int rc;
 
     if (n >= o->b.cap - o->b.len) { /* room for the final NUL too */
@@ -437,42 +574,51 @@ vg__jm_put(const char *p, size_t n, void *arg)
 }
 
 int
-vg_jsonmem_dumps(json_t *m, size_t max, char **out, size_t *len)
+vg_jsonmem_out_end(struct vg_jsonmem_out *o, bool ok, char **out, size_t *len)
 {
     struct vg_jsonmem *jm = vg__jm_cur;
-    struct vg_memacct none = {0};
-    struct vg__jm_out o = {.acct = jm != NULL && jm->acct != NULL ? jm->acct : &none};
     size_t cap;
-    int rc;
 
     *out = NULL;
     *len = 0;
-    vg_buf_init(&o.b, max + 1);
-    /* jansson's own allocations while it dumps (a few per level of nesting) are short-lived:
-     * out of the arena, whose space is not reused. */
-    vg__jm_cur = NULL;
-    rc = json_dump_callback(m, vg__jm_put, &o, JSON_COMPACT);
-    vg__jm_cur = jm;
-    if (rc != 0 || o.b.data == NULL) {
-        vg_membudget_give(o.acct, o.b.cap);
-        vg_buf_cleanup(&o.b);
-        if (o.refused == VG_ETOOBIG) {
+    if (!ok || o->refused != 0 || o->b.data == NULL) {
+        vg_membudget_give(o->acct, o->b.cap);
+        vg_buf_cleanup(&o->b);
+        if (o->refused == VG_ETOOBIG) {
             return VG_ETOOBIG;
         }
-        if (jm != NULL && o.refused != 0) {
-            jm->refused = o.refused;
+        if (jm != NULL && o->refused != 0) {
+            jm->refused = o->refused;
         }
         return VG_EINVAL;
     }
     /* Storage down to the text: what stays charged until the text is freed is *len + 1. */
-    cap = o.b.cap;
-    o.b.data = vg_xrealloc(o.b.data, o.b.len + 1);
-    o.b.data[o.b.len] = '\0';
-    vg_membudget_give(o.acct, cap - (o.b.len + 1));
-    if (jm != NULL) {
-        jm->text += o.b.len + 1;
+    cap = o->b.cap;
+    if (cap > o->b.len + 1) {
+        o->b.data = vg_xrealloc(o->b.data, o->b.len + 1);
+        vg_membudget_give(o->acct, cap - (o->b.len + 1));
     }
-    *out = (char *)o.b.data;
-    *len = o.b.len;
+    o->b.data[o->b.len] = '\0';
+    if (jm != NULL) {
+        jm->text += o->b.len + 1;
+    }
+    *out = (char *)o->b.data;
+    *len = o->b.len;
     return 0;
+}
+
+int
+vg_jsonmem_dumps(json_t *m, size_t max, char **out, size_t *len)
+{
+    struct vg_jsonmem *jm = vg__jm_cur;
+    struct vg_jsonmem_out o;
+    int rc;
+
+    vg_jsonmem_out_begin(&o, max, 0);
+    /* jansson's own allocations while it dumps (a few per level of nesting) are short-lived:
+     * out of the arena, whose space is not reused. */
+    vg__jm_cur = NULL;
+    rc = json_dump_callback(m, vg_jsonmem_put, &o, JSON_COMPACT);
+    vg__jm_cur = jm;
+    return vg_jsonmem_out_end(&o, rc == 0, out, len);
 }

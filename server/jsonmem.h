@@ -18,6 +18,8 @@
 #include <stddef.h>
 
 #include "membudget.h"
+#include "proto/json.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 struct vg__jm_chunk;
@@ -32,6 +34,7 @@ struct vg_jsonmem {
     size_t forced;               /* taken past the reservation: the estimate fell short (0) */
     bool loading;                /* in json_loadb: allocations must not fail */
     size_t text;                 /* bytes of vg_jsonmem_dumps text charged to acct */
+    size_t tree;                 /* charged for the vg_jsonmem_parse trees of the scope */
     struct vg__jm_chunk *chunks; /* newest first */
     struct vg__jm_big *big;      /* large blocks, each allocated on its own */
     unsigned char *pos, *end;    /* free space of the newest chunk */
@@ -83,6 +86,40 @@ json_t *vg_jsonmem_load(const char *p, size_t len, size_t flags, json_error_t *j
  * cannot be serialised or the account refused the bytes (the scope says so).
  */
 VG_MUST_USE int vg_jsonmem_dumps(json_t *m, size_t max, char **out, size_t *len);
+
+/*
+ * The fast reader's parse (proto/json.h vg_json_parse) of p[len] in the scope, after
+ * vg_jsonmem_check with the collector's limits: the estimate of its tree is taken from the
+ * scope's account and cap before it starts and held until vg_jsonmem_end, until which the tree
+ * (in a document of the calling thread's, reused from one scope to the next) stays valid; the
+ * parse may not be used once the scope ends. Repeated names and NUL bytes (\u0000) are refused
+ * (vg_json_strict), as jansson's parse with JSON_REJECT_DUPLICATES does. NULL on failure with
+ * err saying why, and *toobig set when a limit, the scope's cap or its account refused the text
+ * (the scope remembers it). Outside a scope, only the limits apply.
+ */
+const struct vg_json *vg_jsonmem_parse(const char *p, size_t len, char *err, size_t errlen,
+                                       bool *toobig);
+
+/*
+ * A text written into C-library memory within the scope's account (what vg_jsonmem_dumps
+ * writes with; vg_jsonmem_put is a vg_json_put_fn): begin with room for hint bytes, put, then
+ * finish. Fields private.
+ */
+struct vg_jsonmem_out {
+    struct vg_buf b;
+    struct vg_memacct *acct; /* the scope's account, or none */
+    struct vg_memacct none;
+    int refused;
+};
+void vg_jsonmem_out_begin(struct vg_jsonmem_out *o, size_t max, size_t hint);
+int vg_jsonmem_put(const char *p, size_t n, void *arg);
+/*
+ * ok: the text is complete; *out (NUL-terminated, free() it) of *len bytes, charged like
+ * vg_jsonmem_dumps's (given back by vg_jsonmem_end unless kept): 0. Else (or when a put failed)
+ * the storage is released: VG_ETOOBIG past max, VG_EINVAL otherwise (a refusal of the account is
+ * remembered by the scope).
+ */
+VG_MUST_USE int vg_jsonmem_out_end(struct vg_jsonmem_out *o, bool ok, char **out, size_t *len);
 
 /* True when the scope's cap or account refused an allocation (the work is incomplete). */
 bool vg_jsonmem_failed(const struct vg_jsonmem *jm);

@@ -43,6 +43,7 @@
 const char *vg_store_strerror(int err);
 
 struct vg_store;
+struct vg_json; /* proto/json.h */
 /*
  * The database's own words for the latest failure of a write or of a connection attempt (e.g.
  * "database or disk is full"), copied into buf; "" when there was none. Thread-safe.
@@ -186,6 +187,17 @@ VG_MUST_USE int vg_store_meas_from_json(const char *json, size_t len, int64_t re
 VG_MUST_USE int vg_store_meas_from_obj(json_t *obj, const char *json, size_t len,
                                        int64_t received_us, struct vg_store_meas *row, char *err,
                                        size_t errlen);
+
+/*
+ * The same from the fast reader's tree (proto/json.h) m of the measurement, parsed strictly (no
+ * repeated name, no NUL), and json[len], its text as stored (the collector's normal form, whose
+ * parse has the same fields as m but for report_id): report_id, when not NULL, is the row's in
+ * place of m's own. The fields are read from m (vg_rec_summary_read_tree), the raw text and its
+ * hashes from json. m is borrowed.
+ */
+VG_MUST_USE int vg_store_meas_from_tree(const struct vg_json *m, const char *report_id,
+                                        const char *json, size_t len, int64_t received_us,
+                                        struct vg_store_meas *row, char *err, size_t errlen);
 
 /* True when row has no verdict of vigie's probe and must be analysed (x_analyzer ""). */
 bool vg_store_meas_needs_analysis(const struct vg_store_meas *row);

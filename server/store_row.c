@@ -224,12 +224,7 @@ vg__store_content_key(const char *text, size_t len, char out[VG_STORE_IDEM_MAX])
     size_t from, to;
 
     if (vg__report_id_member(text, len, &from, &to)) {
-        char *c = vg_xmalloc(len);
-
-        memcpy(c, text, from);
-        memcpy(c + from, text + to, len - to);
-        vg_sha512(c, from + len - to, digest);
-        free(c);
+        vg_sha512_2(text, from, text + to, len - to, digest);
     } else {
         vg_sha512(text, len, digest);
     }
@@ -246,45 +241,38 @@ vg_store_provenance_ok(const char *name)
            strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
-/* The row of measurement obj, read through the record module (meas/record_read.h); row->raw
- * and row->raw_len are set. */
-static int
-vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, char *err,
-                   size_t errlen)
+/* The row of a measurement from its summary (meas/record_read.h); row->raw and row->raw_len
+ * are set. */
+static void
+vg__store_row_fill(const struct vg_rec_summary *s, struct vg_store_meas *row, int64_t received_us)
 {
-    struct vg_rec_summary sum;
     uint8_t digest[64];
     char hex[129], when[32], name[sizeof(row->test_name)];
     size_t n = 0;
     int64_t sec;
-    int rc;
 
-    rc = vg_rec_summary_read(obj, &sum, err, errlen);
-    if (rc < 0) {
-        return rc;
-    }
-    memcpy(row->test_name, sum.test_name, sizeof(row->test_name));
-    memcpy(row->probe_cc, sum.probe_cc, sizeof(row->probe_cc));
-    row->probe_asn = sum.probe_asn;
-    row->start_time = sum.start_time;
-    memcpy(row->report_id, sum.report_id, sizeof(row->report_id));
-    row->has_input = sum.has_input;
-    memcpy(row->input, sum.input, sizeof(row->input));
+    memcpy(row->test_name, s->test_name, sizeof(row->test_name));
+    memcpy(row->probe_cc, s->probe_cc, sizeof(row->probe_cc));
+    row->probe_asn = s->probe_asn;
+    row->start_time = s->start_time;
+    memcpy(row->report_id, s->report_id, sizeof(row->report_id));
+    row->has_input = s->has_input;
+    memcpy(row->input, s->input, sizeof(row->input));
     vg__store_url_domain(row->input, row->domain, sizeof(row->domain));
-    memcpy(row->software_name, sum.software_name, sizeof(row->software_name));
-    memcpy(row->software_version, sum.software_version, sizeof(row->software_version));
-    if (sum.has_verdict && strcmp(sum.software_name, VG_SOFTWARE_NAME) == 0) {
+    memcpy(row->software_name, s->software_name, sizeof(row->software_name));
+    memcpy(row->software_version, s->software_version, sizeof(row->software_version));
+    if (s->has_verdict && strcmp(s->software_name, VG_SOFTWARE_NAME) == 0) {
         /* vigie's probe decided: kept as it is */
-        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(sum.verdict));
-        memcpy(row->x_cause, sum.x_cause, sizeof(row->x_cause));
+        snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(s->verdict));
+        memcpy(row->x_cause, s->x_cause, sizeof(row->x_cause));
         snprintf(row->x_analyzer, sizeof(row->x_analyzer), "%s", VG_STORE_ANALYZER_PROBE);
     } else {
         /* anything else is vigie's to analyse (vg_store_meas_set_analysis): never a relabel of
          * OONI's blocking/accessible, nor a verdict another software wrote */
         snprintf(row->x_verdict, sizeof(row->x_verdict), "%s", vg_verdict_name(VG_VERDICT_UNKNOWN));
     }
-    memcpy(row->blocking, sum.blocking, sizeof(row->blocking));
-    row->accessible = sum.accessible;
+    memcpy(row->blocking, s->blocking, sizeof(row->blocking));
+    row->accessible = s->accessible;
 
     snprintf(row->provenance, sizeof(row->provenance), "%s", VG_STORE_ANONYMOUS);
     vg_sha512(row->raw, row->raw_len, digest);
@@ -306,7 +294,6 @@ vg__store_row_fill(json_t *obj, struct vg_store_meas *row, int64_t received_us, 
     name[n] = '\0';
     snprintf(row->measurement_uid, sizeof(row->measurement_uid), "%s.%06lld_%s_%s_%.16s", when,
              (long long)(received_us % 1000000), row->probe_cc, name, hex);
-    return 0;
 }
 
 /* Both entry points: obj is the parse of json[len] (NULL: parse it here). */
@@ -314,6 +301,7 @@ static int
 vg__meas_row(const char *json, size_t len, json_t *obj, int64_t received_us,
              struct vg_store_meas *row, char *err, size_t errlen)
 {
+    struct vg_rec_summary sum;
     char scratch[1];
     json_error_t jerr;
     json_t *parsed = NULL;
@@ -339,14 +327,15 @@ vg__meas_row(const char *json, size_t len, json_t *obj, int64_t received_us,
             return VG_EPROTO;
         }
     }
-    row->raw = json;
-    row->raw_len = len;
-    rc = vg__store_row_fill(obj, row, received_us, err, errlen);
+    rc = vg_rec_summary_read(obj, &sum, err, errlen);
     json_decref(parsed);
     if (rc < 0) {
-        memset(row, 0, sizeof(*row));
+        return rc;
     }
-    return rc;
+    row->raw = json;
+    row->raw_len = len;
+    vg__store_row_fill(&sum, row, received_us);
+    return 0;
 }
 
 int
@@ -368,6 +357,31 @@ vg_store_meas_from_obj(json_t *obj, const char *json, size_t len, int64_t receiv
         return VG_EPROTO;
     }
     return vg__meas_row(json, len, obj, received_us, row, err, errlen);
+}
+
+int
+vg_store_meas_from_tree(const struct vg_json *m, const char *report_id, const char *json,
+                        size_t len, int64_t received_us, struct vg_store_meas *row, char *err,
+                        size_t errlen)
+{
+    struct vg_rec_summary sum;
+    int rc;
+
+    memset(row, 0, sizeof(*row));
+    if (len > VG_STORE_MEAS_MAX) {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        }
+        return VG_ETOOBIG;
+    }
+    rc = vg_rec_summary_read_tree(m, report_id, &sum, err, errlen);
+    if (rc < 0) {
+        return rc;
+    }
+    row->raw = json;
+    row->raw_len = len;
+    vg__store_row_fill(&sum, row, received_us);
+    return 0;
 }
 
 bool

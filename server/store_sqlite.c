@@ -5,7 +5,9 @@
  * run while the writer commits.
  */
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_impl.h"
@@ -115,19 +117,47 @@ vg__sqlite_connect(const char *target, const struct vg_store_opts *o, bool write
     return 0;
 }
 
+/* True when the $N of sql number its parameters in order, 1, 2, 3, ... each once. */
+static bool
+vg__sqlite_in_order(const char *sql)
+{
+    long next = 1;
+
+    for (const char *p = strchr(sql, '$'); p != NULL; p = strchr(p, '$')) {
+        char *end;
+        long k = strtol(p + 1, &end, 10);
+
+        if (k != next++) {
+            return false;
+        }
+        p = end;
+    }
+    return true;
+}
+
 /* The store writes $N placeholders (PostgreSQL's); SQLite's ?N binds the same numbers. The
- * store's SQL has no '$' anywhere else. */
+ * store's SQL has no '$' anywhere else. When the numbers come in order (the multi-row INSERTs),
+ * a bare '?' binds the same, and costs less: SQLite looks every ?N up in a list of the
+ * statement's parameters while compiling it, which made a 500-row INSERT (10,500 parameters)
+ * quadratic, 14% of an import's instructions. */
 static int
 vg__sqlite_prepare(struct vg__conn *c, const char *sql, sqlite3_stmt **st)
 {
-    char *text = vg_xstrdup(sql);
+    char *text = vg_xstrdup(sql), *w = text;
+    bool bare = vg__sqlite_in_order(sql);
     int rc;
 
-    for (char *p = text; *p != '\0'; p++) {
-        if (*p == '$') {
-            *p = '?';
+    for (const char *p = sql; *p != '\0'; p++) {
+        if (*p != '$') {
+            *w++ = *p;
+            continue;
+        }
+        *w++ = '?';
+        while (bare && p[1] >= '0' && p[1] <= '9') {
+            p++;
         }
     }
+    *w = '\0';
     rc = sqlite3_prepare_v2(c->db, text, -1, st, NULL);
     VG_FREE(text);
     return rc == SQLITE_OK ? 0 : vg__sqlite_err(c, rc);

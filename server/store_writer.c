@@ -4,7 +4,8 @@
  * job for the one writer thread and wait for its outcome; the writer groups everything queued
  * meanwhile into one transaction (store_txn.c), reconnects and retries as the error allows, and
  * isolates a caller whose row breaks a constraint. Raw measurements are compressed in the
- * caller's thread, on pooled deflate states.
+ * caller's thread, on pooled deflate states: libdeflate's when the build found it (three times
+ * zlib's speed at level 1, a slightly smaller output, the same zlib format), else zlib's.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -12,18 +13,25 @@
 #include <string.h>
 #include <time.h>
 #include <zlib.h>
+#ifdef VG_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #include "store_impl.h"
 #include "util/mem.h"
 
 #define VG__INSERT_MAX 10000 /* rows in one vg_store_insert call */
 #define VG__RETRIES    5     /* runs of one transaction after deadlocks */
-#define VG__ZLEVEL     1     /* zlib level: JSON compresses ~5x already at 1-3 */
+#define VG__ZLEVEL     1     /* deflate level: JSON compresses ~5x already at 1-3 */
 
 /* A deflate state kept between calls: compress2() would allocate and fault in ~270 KiB of
  * state for every measurement, which cost more than compressing it. */
 struct vg__zs {
+#ifdef VG_HAVE_LIBDEFLATE
+    struct libdeflate_compressor *c;
+#else
     z_stream z;
+#endif
     struct vg__zs *next;
 };
 
@@ -187,7 +195,11 @@ vg__store_zs_free(struct vg_store *s)
         struct vg__zs *z = s->z_free;
 
         s->z_free = z->next;
+#ifdef VG_HAVE_LIBDEFLATE
+        libdeflate_free_compressor(z->c);
+#else
         deflateEnd(&z->z);
+#endif
         free(z);
     }
 }
@@ -205,6 +217,21 @@ vg__compress(struct vg_store *s, const char *p, size_t len, uint8_t **out, size_
         s->z_free = zs->next;
     }
     pthread_mutex_unlock(&s->z_mu);
+#ifdef VG_HAVE_LIBDEFLATE
+    if (zs == NULL) {
+        zs = vg_xcalloc(1, sizeof(*zs));
+        if ((zs->c = libdeflate_alloc_compressor(VG__ZLEVEL)) == NULL) {
+            free(zs);
+            return VG_EINTERNAL;
+        }
+    }
+    *outlen = libdeflate_zlib_compress_bound(zs->c, len);
+    *out = vg_xmalloc(*outlen);
+    *outlen = libdeflate_zlib_compress(zs->c, p, len, *out, *outlen);
+    if (*outlen == 0) {
+        rc = VG_EINTERNAL; /* the bound is always enough */
+    }
+#else
     if (zs == NULL) {
         zs = vg_xcalloc(1, sizeof(*zs));
         if (deflateInit(&zs->z, VG__ZLEVEL) != Z_OK) {
@@ -223,6 +250,7 @@ vg__compress(struct vg_store *s, const char *p, size_t len, uint8_t **out, size_
     }
     *outlen = zs->z.total_out;
     deflateReset(&zs->z);
+#endif
     pthread_mutex_lock(&s->z_mu);
     zs->next = s->z_free;
     s->z_free = zs;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/json.h"
 #include "util/err.h"
 #include "vigie/vigie.h"
 
@@ -94,5 +95,27 @@ void vg_rec_set_report_id(json_t *m, const char *report_id);
  * probes may leak it in DNS answers, headers, page bodies or endpoint keys ("A.B.C.D:443").
  */
 void vg_rec_scrub_probe_ip(json_t *m);
+
+/*
+ * The same reading over the fast reader's tree (proto/json.h) of the measurement, which the
+ * caller parsed (vg_json_strict: no repeated name, no NUL): the same checks, answers and errors
+ * as vg_rec_summary_read of jansson's parse of the same text. report_id, when not NULL, is read
+ * in place of the measurement's own (what vg_rec_set_report_id would have set).
+ */
+VG_MUST_USE int vg_rec_summary_read_tree(const struct vg_json *m, const char *report_id,
+                                         struct vg_rec_summary *out, char *err, size_t errlen);
+
+/* True when m's probe_ip claims a real address: vg_rec_scrub_probe_ip would scrub it out of the
+ * whole measurement (else it only sets probe_ip). */
+bool vg_rec_probe_ip_real(const struct vg_json *m);
+
+/*
+ * Write the measurement text p[len] (vg_json_parse accepted it: an object, strict) through put
+ * as the collector stores it when vg_rec_probe_ip_real is false: what json_dumps(JSON_COMPACT)
+ * writes of jansson's parse of it after vg_rec_set_report_id (when report_id is not NULL) and
+ * vg_rec_scrub_probe_ip, byte for byte (vg_json_canon). 0, or vg_json_canon's errors.
+ */
+VG_MUST_USE int vg_rec_normal_write(const char *p, size_t len, const char *report_id,
+                                    vg_json_put_fn put, void *arg, char *err, size_t errlen);
 
 #endif

@@ -89,4 +89,28 @@ bool vg_json_is_null(const struct vg_json *v);
  * not guess which of two values a peer meant. True for NULL. */
 bool vg_json_strict(const struct vg_json *v);
 
+/* Where vg_json_canon writes: n bytes at p; 0, or -1 to stop (vg_json_canon then fails). */
+typedef int (*vg_json_put_fn)(const char *p, size_t n, void *arg);
+
+/* A member of the top-level object that vg_json_canon writes with another value. */
+struct vg_json_set {
+    const char *name;  /* as written (no character that needs an escape) */
+    const char *value; /* the new value: JSON text in the compact form, value_len bytes */
+    size_t value_len;
+    bool seen; /* out: the object had the member (replaced in place), else it was appended */
+};
+
+/*
+ * Write the JSON text p[len], which vg_json_parse accepted, through put in the form jansson 2.14
+ * gives its parse with json_dumps(JSON_COMPACT): no whitespace, the same escapes, integers and
+ * reals as jansson writes them (json_canon.c), members in document order. Each of the nsets
+ * sets (the root then being an object without repeated names) replaces the value of its member
+ * where it is, or is appended at the end in the order of sets, as json_object_set does. A text
+ * already in that form goes out as it came, in long runs. 0; VG_EPROTO for what jansson's
+ * parse refuses and vg_json_parse does not (an integer past int64, a real past double's range)
+ * with err saying which and where; VG_EINVAL when put stopped.
+ */
+int vg_json_canon(const char *p, size_t len, struct vg_json_set *sets, size_t nsets,
+                  vg_json_put_fn put, void *arg, char *err, size_t errlen);
+
 #endif

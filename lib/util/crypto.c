@@ -73,6 +73,21 @@ vg_sha512(const void *p, size_t len, uint8_t out[64])
 }
 
 void
+vg_sha512_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[64])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int n = 0;
+
+    if (c == NULL || EVP_DigestInit_ex(c, EVP_sha512(), NULL) != 1 ||
+        EVP_DigestUpdate(c, a, alen) != 1 || EVP_DigestUpdate(c, b, blen) != 1 ||
+        EVP_DigestFinal_ex(c, out, &n) != 1 || n != 64) {
+        fprintf(stderr, "vigie: EVP_Digest failed\n");
+        abort();
+    }
+    EVP_MD_CTX_free(c);
+}
+
+void
 vg_sha256_hex(const void *p, size_t len, char out[65])
 {
     uint8_t md[32];

@@ -22,6 +22,8 @@ void vg_uuid4(char out[VG_UUID_LEN + 1]);
 /* SHA-256 / SHA-512 (FIPS 180-4) of p[len] into out. */
 void vg_sha256(const void *p, size_t len, uint8_t out[32]);
 void vg_sha512(const void *p, size_t len, uint8_t out[64]);
+/* SHA-512 of a[alen] followed by b[blen], without joining them. */
+void vg_sha512_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[64]);
 /* SHA-256 of p[len] as lower-case hex (65 bytes with the NUL). */
 void vg_sha256_hex(const void *p, size_t len, char out[65]);
 

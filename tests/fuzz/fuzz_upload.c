@@ -5,7 +5,10 @@
  * a bulk upload. Checks that a rejection always says why and leaves nothing behind, and that an
  * accepted measurement is stored normalised: an object whose probe_ip is the placeholder, whose
  * report_id is the report's, without the address the client claimed (in any spelling, as a
- * whole address) in any string or key.
+ * whole address) in any string or key; and that the stored text is, byte for byte, what the
+ * collector stored when it parsed with jansson and wrote the measurement back (json_dumps of the
+ * parse after vg_rec_set_report_id and vg_rec_scrub_probe_ip), and that what jansson's parse
+ * refuses is refused.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "meas/record_read.h"
 #include "proto/ipaddr.h"
 #include "store.h"
 
@@ -82,6 +86,26 @@ check_accepted(const struct vg_ingest *u, const char *claimed_ip, const char *re
     json_decref(m);
 }
 
+/* What the collector stored before it parsed with the fast reader: jansson's parse of the
+ * measurement, normalised, dumped (NULL when jansson refuses the text or it is no object). */
+static char *
+jansson_text(const char *body, size_t len, const char *report_id, bool envelope)
+{
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL), *m;
+    char *out = NULL;
+
+    m = envelope ? json_object_get(j, "content") : j;
+    if (json_is_object(m)) {
+        if (report_id != NULL) {
+            vg_rec_set_report_id(m, report_id);
+        }
+        vg_rec_scrub_probe_ip(m);
+        out = json_dumps(m, JSON_COMPACT);
+    }
+    json_decref(j);
+    return out;
+}
+
 /* The address the measurement claims (only when it is an address the collector scrubs). */
 static char *
 claimed(const char *body, size_t len, bool envelope)
@@ -108,7 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .test_name = "web_connectivity"};
     const char *body = (const char *)data + 1;
     size_t len = size > 0 ? size - 1 : 0;
-    char err[512], *ip;
+    char err[512], *ip, *before;
     struct vg_ingest u;
     int rc;
 
@@ -136,12 +160,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         rc = vg_ingest_parse_meas(body, len, NULL, 1764415800000000, &u, err, sizeof(err));
     }
+    before = jansson_text(body, len, data[0] == 's' ? rep.report_id : NULL, data[0] == 's');
     if (rc == 0) {
         check_accepted(&u, ip, data[0] == 's' ? rep.report_id : NULL);
+        if (before == NULL || strlen(before) != u.len || memcmp(before, u.text, u.len) != 0) {
+            abort(); /* not what the collector stored before */
+        }
         vg_ingest_cleanup(&u);
     } else if (err[0] == '\0' || u.text != NULL) {
         abort(); /* every rejection says why, and keeps nothing */
     }
+    free(before);
     free(ip);
     return 0;
 }

@@ -236,13 +236,67 @@ test_scope_refusals(void **state)
     vg_membudget_cleanup(&b);
 }
 
+/* The fast reader's parse in a scope: its estimate charged until the scope ends, the limits,
+ * the cap and the account as for jansson's; repeated names and \u0000 refused. */
+static void
+test_fast_parse(void **state)
+{
+    static const char text[] = "{\"a\":[{},{\"b\":\"xx\"}],\"c\":1.5}";
+    struct vg_membudget b;
+    struct vg_memacct a, other;
+    struct vg_jsonmem jm;
+    const struct vg_json *v;
+    char err[256], deep[201];
+    bool toobig;
+
+    (void)state;
+    vg_membudget_init(&b, 64 * 1024 * 1024);
+    vg_membudget_open(&a, &b);
+    vg_jsonmem_begin(&jm, &a, VG_COLLECTOR_PARSE_MAX);
+    v = vg_jsonmem_parse(text, strlen(text), err, sizeof(err), &toobig);
+    assert_non_null(v);
+    assert_false(toobig);
+    assert_true(jm.held > 0 && a.held == jm.held);
+    assert_non_null(vg_json_get(v, "c"));
+    vg_jsonmem_end(&jm, 0);
+    assert_int_equal(a.held, 0);
+    /* Repeated names, \u0000: refused, not too big. */
+    vg_jsonmem_begin(&jm, &a, VG_COLLECTOR_PARSE_MAX);
+    assert_null(vg_jsonmem_parse("{\"a\":1,\"a\":2}", 13, err, sizeof(err), &toobig));
+    assert_false(toobig);
+    assert_null(vg_jsonmem_parse("{\"a\":\"\\u0000\"}", 14, err, sizeof(err), &toobig));
+    assert_false(toobig);
+    vg_jsonmem_end(&jm, 0);
+    /* Over the JSON limits, the cap, the account. */
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    deep[200] = '\0';
+    vg_jsonmem_begin(&jm, &a, VG_COLLECTOR_PARSE_MAX);
+    assert_null(vg_jsonmem_parse(deep, 200, err, sizeof(err), &toobig));
+    assert_true(toobig && vg_jsonmem_toobig(&jm));
+    vg_jsonmem_end(&jm, 0);
+    vg_jsonmem_begin(&jm, &a, 1024);
+    assert_null(vg_jsonmem_parse(text, strlen(text), err, sizeof(err), &toobig));
+    assert_true(toobig && jm.over);
+    vg_jsonmem_end(&jm, 0);
+    vg_membudget_open(&other, &b);
+    assert_int_equal(vg_membudget_take(&other, 64 * 1024 * 1024 - 16 * 1024), 0);
+    vg_jsonmem_begin(&jm, &a, VG_COLLECTOR_PARSE_MAX);
+    assert_null(vg_jsonmem_parse(text, strlen(text), err, sizeof(err), &toobig));
+    assert_true(toobig && jm.refused == VG_MEMBUDGET_BUSY);
+    vg_jsonmem_end(&jm, 0);
+    assert_int_equal(a.held, 0);
+    vg_membudget_close(&other);
+    vg_membudget_cleanup(&b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_budget),         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_check),          cmocka_unit_test(test_scope),
-        cmocka_unit_test(test_scope_refusals),
+        cmocka_unit_test(test_scope_refusals), cmocka_unit_test(test_fast_parse),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
