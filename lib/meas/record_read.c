@@ -5,10 +5,13 @@
  */
 #include "meas/record_read.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "meas/record.h"
+#include "proto/json.h"
+#include "util/buf.h"
 #include "util/str.h"
 #include "util/timefmt.h"
 
@@ -41,168 +44,25 @@ vg__rec_chars_ok(const char *s, int lo, int hi)
     return true;
 }
 
-/* Copy string member key of obj into out[cap]. Missing or null: "" and *present false
- * (VG_EPROTO when required). Wrong type: VG_EPROTO; longer than cap - 1: VG_ETOOBIG. */
+/* json_dump_callback into a vg_buf: no allocation through jansson's functions, which the
+ * collector may have pointed at its memory accounting (server/jsonmem.c). */
 static int
-vg__rec_get_str(struct vg__rec_rd *x, json_t *obj, const char *key, bool required, char *out,
-                size_t cap, bool *present)
+vg__rec_dump_put(const char *p, size_t n, void *arg)
 {
-    json_t *v = json_object_get(obj, key);
-
-    out[0] = '\0';
-    if (present != NULL) {
-        *present = false;
-    }
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            snprintf(x->err, x->errlen, "missing %s", key);
-            return VG_EPROTO;
-        }
-        return 0;
-    }
-    if (!json_is_string(v)) {
-        snprintf(x->err, x->errlen, "%s is not a string", key);
-        return VG_EPROTO;
-    }
-    if (json_string_length(v) >= cap) {
-        snprintf(x->err, x->errlen, "%s longer than %zu bytes", key, cap - 1);
-        return VG_ETOOBIG;
-    }
-    memcpy(out, json_string_value(v), json_string_length(v) + 1);
-    if (present != NULL) {
-        *present = true;
-    }
-    return 0;
-}
-
-/* The network and time of the measurement: test_name, probe_cc, probe_asn, start time. */
-static int
-vg__rec_read_where(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s)
-{
-    char buf[3], asn[16], start[32];
-    uint64_t n;
-
-    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_TEST_NAME, true, s->test_name, sizeof(s->test_name),
-                           NULL));
-    if (s->test_name[0] == '\0' ||
-        strspn(s->test_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(s->test_name)) {
-        return vg__rec_bad(x, "test_name must be [a-z0-9_]+");
-    }
-    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_PROBE_CC, true, buf, sizeof(buf), NULL));
-    if (strlen(buf) != 2 || strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2) {
-        return vg__rec_bad(x, "probe_cc must be two upper-case letters");
-    }
-    memcpy(s->probe_cc, buf, 3);
-    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_PROBE_ASN, true, asn, sizeof(asn), NULL));
-    if (strncmp(asn, "AS", 2) != 0 || vg_parse_u64(asn + 2, 0, UINT32_MAX, &n) < 0) {
-        return vg__rec_bad(x, "probe_asn must be AS<number>");
-    }
-    s->probe_asn = (uint32_t)n;
-    VG_TRY(
-        vg__rec_get_str(x, m, VG_REC_KEY_MEASUREMENT_START_TIME, true, start, sizeof(start), NULL));
-    if (vg_time_parse(start, &s->start_time) < 0) {
-        return vg__rec_bad(x, "measurement_start_time must be YYYY-MM-DD hh:mm:ss");
-    }
-    return 0;
-}
-
-/* What was measured, by which software, in which report, under which client id. */
-static int
-vg__rec_read_what(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s)
-{
-    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_REPORT_ID, false, s->report_id, sizeof(s->report_id),
-                           NULL));
-    if (!vg__rec_chars_ok(s->report_id, 0x21, 0x7e)) {
-        return vg__rec_bad(x, "report_id has characters outside printable ASCII");
-    }
-    VG_TRY(
-        vg__rec_get_str(x, m, VG_REC_KEY_INPUT, false, s->input, sizeof(s->input), &s->has_input));
-    s->has_input = s->input[0] != '\0';
-    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_SOFTWARE_NAME, false, s->software_name,
-                           sizeof(s->software_name), NULL));
-    VG_TRY(vg__rec_get_str(x, m, VG_REC_KEY_SOFTWARE_VERSION, false, s->software_version,
-                           sizeof(s->software_version), NULL));
-    if (!vg__rec_chars_ok(s->software_name, 0x20, 0x7e) ||
-        !vg__rec_chars_ok(s->software_version, 0x20, 0x7e)) {
-        return vg__rec_bad(x, "software_name/version has characters outside printable ASCII");
-    }
-    /* The client's own id of the measurement (OONI df-000 "id", a UUID4; vigie probe writes
-     * one): a re-upload carries it again. */
-    VG_TRY(vg__rec_get_str(x, m, VG__REC_KEY_ID, false, s->id, sizeof(s->id), &s->has_id));
-    if (s->has_id && (s->id[0] == '\0' || !vg__rec_chars_ok(s->id, 0x21, 0x7e))) {
-        return vg__rec_bad(x, "id must be printable ASCII without spaces");
-    }
-    return 0;
-}
-
-/* test_keys.blocking and .accessible, OONI's own outcome fields. */
-static int
-vg__rec_read_outcome(struct vg__rec_rd *x, json_t *tk, struct vg_rec_summary *s)
-{
-    json_t *v = json_object_get(tk, VG_REC_KEY_BLOCKING);
-
-    if (json_is_false(v)) {
-        snprintf(s->blocking, sizeof(s->blocking), "false");
-    } else if (json_is_true(v)) {
-        snprintf(s->blocking, sizeof(s->blocking), "true");
-    } else if (v != NULL && !json_is_null(v)) {
-        VG_TRY(vg__rec_get_str(x, tk, VG_REC_KEY_BLOCKING, false, s->blocking, sizeof(s->blocking),
-                               NULL));
-        if (s->blocking[0] == '\0' || !vg__rec_chars_ok(s->blocking, 0x21, 0x7e)) {
-            return vg__rec_bad(x, "test_keys.blocking must be false, null or a word");
-        }
-    }
-    v = json_object_get(tk, VG_REC_KEY_ACCESSIBLE);
-    if (json_is_boolean(v)) {
-        s->accessible = json_is_true(v);
-    } else if (v != NULL && !json_is_null(v)) {
-        return vg__rec_bad(x, "test_keys.accessible must be a boolean or null");
-    }
-    return 0;
-}
-
-/* test_keys: blocking, accessible (OONI's, kept as they are), x_cause and x_verdict. */
-static int
-vg__rec_read_test_keys(struct vg__rec_rd *x, json_t *m, struct vg_rec_summary *s)
-{
-    json_t *tk = json_object_get(m, VG__REC_KEY_TEST_KEYS);
-    bool has_verdict = false;
-    char buf[64];
-    int rc;
-
-    s->accessible = -1;
-    s->verdict = VG_VERDICT_UNKNOWN;
-    if (tk != NULL && !json_is_null(tk)) {
-        if (!json_is_object(tk)) {
-            return vg__rec_bad(x, "test_keys is not an object");
-        }
-        VG_TRY(vg__rec_read_outcome(x, tk, s));
-        VG_TRY(vg__rec_get_str(x, tk, VG_REC_KEY_X_CAUSE, false, s->x_cause, sizeof(s->x_cause),
-                               NULL));
-        if (!vg__rec_chars_ok(s->x_cause, 0x21, 0x7e)) {
-            return vg__rec_bad(x, "test_keys.x_cause has characters outside printable ASCII");
-        }
-        rc = vg__rec_get_str(x, tk, VG_REC_KEY_X_VERDICT, false, buf, sizeof(buf), &has_verdict);
-        if (rc == VG_ETOOBIG) {
-            buf[0] = '\0'; /* an over-long verdict is an unknown one */
-            has_verdict = true;
-        } else if (rc < 0) {
-            return rc;
-        }
-        if (has_verdict && !vg_verdict_parse(buf, &s->verdict)) {
-            s->verdict = VG_VERDICT_UNKNOWN;
-        }
-    }
-    s->has_verdict = has_verdict;
-    return 0;
+    return vg_buf_append(arg, p, n) == 0 ? 0 : -1;
 }
 
 int
 vg_rec_summary_read(json_t *m, struct vg_rec_summary *out, char *err, size_t errlen)
 {
+    /* One reader of the summary: a jansson tree (the rarer callers: reports, the scrubbing path)
+     * is written out and read by the fast tree's reader, the one ingest uses. */
     char scratch[1];
     struct vg__rec_rd x = {err != NULL ? err : scratch, err != NULL ? errlen : sizeof(scratch)};
-    int rc;
+    struct vg_json_doc *d;
+    const struct vg_json *t = NULL;
+    struct vg_buf text;
+    int rc = VG_EINTERNAL;
 
     memset(out, 0, sizeof(*out));
     if (x.errlen > 0) {
@@ -211,16 +71,16 @@ vg_rec_summary_read(json_t *m, struct vg_rec_summary *out, char *err, size_t err
     if (!json_is_object(m)) {
         return vg__rec_bad(&x, "measurement is not a JSON object");
     }
-    rc = vg__rec_read_where(&x, m, out);
-    if (rc == 0) {
-        rc = vg__rec_read_what(&x, m, out);
+    vg_buf_init(&text, SIZE_MAX);
+    d = vg_json_doc_new();
+    if (d != NULL && json_dump_callback(m, vg__rec_dump_put, &text, JSON_COMPACT) == 0) {
+        t = vg_json_parse(d, (const char *)text.data, text.len, x.err, x.errlen);
+        rc = t != NULL ? vg_rec_summary_read_tree(t, NULL, out, err, errlen) : VG_EPROTO;
+    } else {
+        snprintf(x.err, x.errlen, "measurement could not be written out to be read");
     }
-    if (rc == 0) {
-        rc = vg__rec_read_test_keys(&x, m, out);
-    }
-    if (rc < 0) {
-        memset(out, 0, sizeof(*out));
-    }
+    vg_json_doc_free(d);
+    vg_buf_cleanup(&text);
     return rc;
 }
 
@@ -253,7 +113,8 @@ vg_rec_evidence(json_t *m)
 
 /* ---- the same over the fast reader's tree (proto/json.h) ------------------------------------ */
 
-/* vg__rec_get_str over a tree node (the parse was strict: no NUL in a string). */
+/* Copy string member key of obj into out[cap]. Missing or null: "" and *present false
+ * (VG_EPROTO when required). Wrong type: VG_EPROTO; longer than cap - 1: VG_ETOOBIG. */
 static int
 vg__rec_tget_str(struct vg__rec_rd *x, const struct vg_json *obj, const char *key, bool required,
                  char *out, size_t cap, bool *present)
