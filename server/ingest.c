@@ -370,157 +370,6 @@ vg_ingest_uid_is_valid(const char *s)
     return vg__is_word(s, VG_UID_MAX, "_-.");
 }
 
-static int
-vg__check_against_report(json_t *m, const struct vg_store_report *rep, char *err, size_t errlen)
-{
-    const char *cc, *asn, *tn;
-    uint32_t asn_n;
-
-    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_PROBE_CC, true, &cc, err, errlen));
-    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_PROBE_ASN, true, &asn, err, errlen));
-    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_TEST_NAME, true, &tn, err, errlen));
-    if (strcmp(cc, rep->probe_cc) != 0) {
-        snprintf(err, errlen, "probe_cc differs from the report's (%s)", rep->probe_cc);
-        return VG_EINVAL;
-    }
-    if (vg__parse_asn(asn, &asn_n) < 0 || asn_n != rep->probe_asn) {
-        snprintf(err, errlen, "probe_asn differs from the report's (AS%u)",
-                 (unsigned)rep->probe_asn);
-        return VG_EINVAL;
-    }
-    if (strcmp(tn, rep->test_name) != 0) {
-        snprintf(err, errlen, "test_name differs from the report's (%s)", rep->test_name);
-        return VG_EINVAL;
-    }
-    return 0;
-}
-
-/* Check and normalise the measurement object m (borrowed), then extract its row. */
-static int
-vg__ingest(json_t *m, const struct vg_store_report *rep, int64_t received_us, struct vg_ingest *u,
-           char *err, size_t errlen)
-{
-    const char *dfv;
-    int rc;
-
-    if (!json_is_object(m)) {
-        snprintf(err, errlen, "the measurement must be a JSON object");
-        return VG_EPROTO;
-    }
-    VG_TRY(vg__ingest_get_str(m, VG_REC_KEY_DATA_FORMAT_VERSION, true, &dfv, err, errlen));
-    if (!vg__known_format(dfv)) {
-        snprintf(err, errlen, "unknown data_format_version (this collector knows 0.2.0)");
-        return VG_EINVAL;
-    }
-    if (rep != NULL) {
-        VG_TRY(vg__check_against_report(m, rep, err, errlen));
-        vg_rec_set_report_id(m, rep->report_id);
-    }
-    vg_rec_scrub_probe_ip(m);
-    /* jansson keeps insertion order: the stored text has the client's field order. */
-    rc = vg_jsonmem_dumps(m, VG_STORE_MEAS_MAX, &u->text, &u->len);
-    if (rc == VG_ETOOBIG) {
-        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
-        return VG_ETOOBIG;
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "the measurement cannot be serialised");
-        return VG_EINVAL;
-    }
-    /* The store extracts and checks the fields it keeps, and the idempotency key. m is the
-     * parse of u->text (json_dumps of m; a jansson object has no duplicate keys), so the store
-     * reads the fields from m instead of parsing the text again. */
-    rc = vg_store_meas_from_obj(m, u->text, u->len, received_us, &u->row, err, errlen);
-    if (rc < 0) {
-        if (err[0] == '\0') {
-            snprintf(err, errlen, "invalid measurement: %s", vg_store_strerror(rc));
-        }
-        return rc == VG_ETOOBIG ? VG_ETOOBIG : VG_EINVAL;
-    }
-    return 0;
-}
-
-/* vg_ingest_parse_meas through jansson: for a measurement whose probe_ip must be scrubbed out of
- * it (vg_rec_scrub_probe_ip changes it throughout). */
-static int
-vg__ingest_meas_jansson(const char *json, size_t len, const struct vg_store_report *rep,
-                        int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
-{
-    json_error_t jerr;
-    bool toobig;
-    json_t *m;
-    int rc;
-
-    memset(u, 0, sizeof(*u));
-    err[0] = '\0';
-    if (len > VG_STORE_MEAS_MAX) {
-        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
-        return VG_ETOOBIG;
-    }
-    m = vg_jsonmem_load(json, len, JSON_REJECT_DUPLICATES, &jerr, &toobig);
-    if (toobig) {
-        snprintf(err, errlen, "measurement too large to read: %s", jerr.text);
-        return VG_ETOOBIG;
-    }
-    if (m == NULL) {
-        snprintf(err, errlen, "invalid JSON: %s (at byte %d)", jerr.text, jerr.position);
-        return VG_EPROTO;
-    }
-    rc = vg__ingest(m, rep, received_us, u, err, errlen);
-    json_decref(m);
-    if (rc < 0) {
-        vg_ingest_cleanup(u);
-    }
-    return rc;
-}
-
-/* vg_ingest_parse_submit through jansson (as vg__ingest_meas_jansson). */
-static int
-vg__ingest_submit_jansson(const char *body, size_t len, const struct vg_store_report *rep,
-                          int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
-{
-    json_error_t jerr;
-    const char *fmt;
-    bool toobig;
-    json_t *j;
-    int rc;
-
-    memset(u, 0, sizeof(*u));
-    err[0] = '\0';
-    if (len > VG_STORE_MEAS_MAX + 1024) {
-        snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
-        return VG_ETOOBIG;
-    }
-    j = vg_jsonmem_load(body, len, JSON_REJECT_DUPLICATES, &jerr, &toobig);
-    if (toobig) {
-        snprintf(err, errlen, "measurement too large to read: %s", jerr.text);
-        return VG_ETOOBIG;
-    }
-    if (!json_is_object(j)) {
-        snprintf(err, errlen, "the body must be a JSON object%s%s", j == NULL ? ": " : "",
-                 j == NULL ? jerr.text : "");
-        json_decref(j);
-        return VG_EPROTO;
-    }
-    rc = vg__ingest_get_str(j, "format", true, &fmt, err, errlen);
-    if (rc == 0 && strcmp(fmt, "json") != 0) {
-        snprintf(err, errlen, "unsupported format (supported: json)");
-        rc = VG_EINVAL;
-    }
-    if (rc == 0 && !json_is_object(json_object_get(j, "content"))) {
-        snprintf(err, errlen, "'content' must be the measurement, a JSON object");
-        rc = VG_EINVAL;
-    }
-    if (rc == 0) {
-        rc = vg__ingest(json_object_get(j, "content"), rep, received_us, u, err, errlen);
-    }
-    json_decref(j);
-    if (rc < 0) {
-        vg_ingest_cleanup(u);
-    }
-    return rc;
-}
-
 /* vg__ingest_get_str over the fast reader's tree (parsed strictly: no NUL in a string). */
 static int
 vg__ingest_tget_str(const struct vg_json *o, const char *key, bool required, const char **out,
@@ -618,6 +467,55 @@ vg__ingest_tree(const struct vg_json *m, const char *text, size_t len,
     return 0;
 }
 
+/*
+ * A measurement text[len] whose probe_ip names a real address (vg_rec_probe_ip_real): it is read
+ * with jansson, scrubbed throughout (vg_rec_scrub_probe_ip), written out, and that text goes the
+ * one way every measurement goes (vg__ingest_tree). Rare: probes send the placeholder.
+ */
+static int
+vg__ingest_scrubbed(const char *text, size_t len, const struct vg_store_report *rep,
+                    int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
+{
+    const struct vg_json *t;
+    json_error_t jerr;
+    char why[256];
+    char *clean = NULL;
+    size_t clen = 0;
+    bool toobig;
+    json_t *m;
+    int rc;
+
+    m = vg_jsonmem_load(text, len, JSON_REJECT_DUPLICATES, &jerr, &toobig);
+    if (toobig) {
+        snprintf(err, errlen, "measurement too large to read: %s", jerr.text);
+        return VG_ETOOBIG;
+    }
+    if (m == NULL) {
+        snprintf(err, errlen, "invalid JSON: %s (at byte %d)", jerr.text, jerr.position);
+        return VG_EPROTO;
+    }
+    vg_rec_scrub_probe_ip(m);
+    rc = vg_jsonmem_dumps(m, VG_STORE_MEAS_MAX, &clean, &clen);
+    json_decref(m);
+    if (rc < 0) {
+        if (rc == VG_ETOOBIG) {
+            snprintf(err, errlen, "measurement larger than %d bytes", VG_STORE_MEAS_MAX);
+        } else {
+            snprintf(err, errlen, "the measurement cannot be serialised");
+        }
+        return rc == VG_ETOOBIG ? VG_ETOOBIG : VG_EINVAL;
+    }
+    t = vg_jsonmem_parse(clean, clen, why, sizeof(why), &toobig);
+    if (t == NULL) {
+        snprintf(err, errlen, "%s", why);
+        rc = toobig ? VG_ETOOBIG : VG_EPROTO;
+    } else {
+        rc = vg__ingest_tree(t, clean, clen, rep, received_us, u, err, errlen);
+    }
+    free(clean);
+    return rc;
+}
+
 int
 vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report *rep,
                      int64_t received_us, struct vg_ingest *u, char *err, size_t errlen)
@@ -646,10 +544,8 @@ vg_ingest_parse_meas(const char *json, size_t len, const struct vg_store_report 
         snprintf(err, errlen, "the measurement must be a JSON object");
         return VG_EPROTO;
     }
-    if (vg_rec_probe_ip_real(m)) {
-        return vg__ingest_meas_jansson(json, len, rep, received_us, u, err, errlen);
-    }
-    rc = vg__ingest_tree(m, json, len, rep, received_us, u, err, errlen);
+    rc = vg_rec_probe_ip_real(m) ? vg__ingest_scrubbed(json, len, rep, received_us, u, err, errlen)
+                                 : vg__ingest_tree(m, json, len, rep, received_us, u, err, errlen);
     if (rc < 0) {
         vg_ingest_cleanup(u);
     }
@@ -683,9 +579,6 @@ vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_repor
         return VG_EPROTO;
     }
     c = vg_json_get(j, "content");
-    if (c != NULL && c->type == VG_JSON_OBJECT && vg_rec_probe_ip_real(c)) {
-        return vg__ingest_submit_jansson(body, len, rep, received_us, u, err, errlen);
-    }
     rc = vg__ingest_tget_str(j, "format", true, &fmt, err, errlen);
     if (rc == 0 && strcmp(fmt, "json") != 0) {
         snprintf(err, errlen, "unsupported format (supported: json)");
@@ -695,7 +588,10 @@ vg_ingest_parse_submit(const char *body, size_t len, const struct vg_store_repor
         snprintf(err, errlen, "'content' must be the measurement, a JSON object");
         rc = VG_EINVAL;
     }
-    if (rc == 0) {
+    if (rc == 0 && vg_rec_probe_ip_real(c)) {
+        rc = vg__ingest_scrubbed(body + c->start, c->end - c->start, rep, received_us, u, err,
+                                 errlen);
+    } else if (rc == 0) {
         rc = vg__ingest_tree(c, body + c->start, c->end - c->start, rep, received_us, u, err,
                              errlen);
     }

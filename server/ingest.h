@@ -85,7 +85,8 @@ struct vg_ingest {
  *   vg_rec_scrub_probe_ip, record_read.h);
  * - report_id: when rep is given (POST /report/{id}), set to rep->report_id after checking that
  *   probe_cc, probe_asn and test_name match the report's; otherwise the measurement's own;
- * - then vg_store_meas_from_obj() extracts (and checks) the row from the parsed measurement, as
+ * - then vg_store_meas_from_tree() extracts (and checks) the row from the one parse of the
+ *   measurement (proto/json.h; a probe_ip to scrub: from the parse of the scrubbed text), as
  *   vg_store_meas_from_json() would from the normalised text, including the idempotency key
  *   ("c:" + the measurement's "id" when it has one, else a hash of the normalised text).
  * received_us is the receive time (UTC microseconds) for the measurement_uid.

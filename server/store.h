@@ -178,17 +178,6 @@ VG_MUST_USE int vg_store_meas_from_json(const char *json, size_t len, int64_t re
                                         struct vg_store_meas *row, char *err, size_t errlen);
 
 /*
- * The same, for a caller that has parsed the text already: obj must be what json[len] parses to
- * (with duplicate keys refused), e.g. the object the caller serialised into json with
- * json_dumps. The fields are read from obj, the raw text and its hash from json; json is not
- * parsed again (the collector's ingest path parsed it once to check and normalise it: a second
- * parse was a third of its CPU per measurement). obj is borrowed and not changed.
- */
-VG_MUST_USE int vg_store_meas_from_obj(json_t *obj, const char *json, size_t len,
-                                       int64_t received_us, struct vg_store_meas *row, char *err,
-                                       size_t errlen);
-
-/*
  * The same from the fast reader's tree (proto/json.h) m of the measurement, parsed strictly (no
  * repeated name, no NUL), and json[len], its text as stored (the collector's normal form, whose
  * parse has the same fields as m but for report_id): report_id, when not NULL, is the row's in

@@ -346,20 +346,6 @@ vg_store_meas_from_json(const char *json, size_t len, int64_t received_us,
 }
 
 int
-vg_store_meas_from_obj(json_t *obj, const char *json, size_t len, int64_t received_us,
-                       struct vg_store_meas *row, char *err, size_t errlen)
-{
-    if (obj == NULL) {
-        memset(row, 0, sizeof(*row));
-        if (err != NULL && errlen > 0) {
-            snprintf(err, errlen, "measurement is not a JSON object");
-        }
-        return VG_EPROTO;
-    }
-    return vg__meas_row(json, len, obj, received_us, row, err, errlen);
-}
-
-int
 vg_store_meas_from_tree(const struct vg_json *m, const char *report_id, const char *json,
                         size_t len, int64_t received_us, struct vg_store_meas *row, char *err,
                         size_t errlen)
