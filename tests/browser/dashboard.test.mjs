@@ -458,6 +458,8 @@ test('trusted sources only: a switch kept in the URL that adds trusted=true to e
   await page.waitForSelector('[data-testid=targets] tbody tr');
   assert.equal(await page.isChecked('[data-testid=trusted-switch]'), false);
   assert.ok(api.length > 0);
+  // The sparklines' queries end before the switch: what follows it is the new view's alone.
+  await page.waitForFunction(() => [...document.querySelectorAll('.spark')].every((s) => s.childElementCount > 0));
   assert.ok(api.every((u) => !u.searchParams.has('trusted')), 'off: no trusted= in the queries');
   api.length = 0;
   await page.click('[data-testid=trusted-switch]');

@@ -63,12 +63,13 @@ function sparkSince() {
 }
 
 // Daily verdict counts of each row's URL on its network: {day: {...}} per row (null past
-// SPARK_MAX_ROWS), from its measurements.
-async function sparkDataUrl(rows, since) {
+// SPARK_MAX_ROWS), from its measurements. Once the page is gone (stale()), no further query
+// leaves: a switch flipped while they load must not be followed by queries of the old view.
+async function sparkDataUrl(rows, since, stale) {
   const out = new Array(rows.length).fill(null);
   let next = 0;
   const worker = async () => {
-    while (next < Math.min(rows.length, SPARK_MAX_ROWS)) {
+    while (next < Math.min(rows.length, SPARK_MAX_ROWS) && !stale()) {
       const i = next++;
       const r = rows[i];
       const { results } = await api.measurementsAll({
@@ -255,7 +256,7 @@ export async function renderOverview(main, params, stale) {
     const since = sparkSince();
     let perRow;
     try {
-      perRow = await sparkDataUrl(sparkCells.map((c) => c.r), since);
+      perRow = await sparkDataUrl(sparkCells.map((c) => c.r), since, stale);
     } catch (e) {
       for (const { el } of sparkCells) el.appendChild(h('span', { class: 'muted small' }, 'unavailable'));
       return;
