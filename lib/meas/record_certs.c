@@ -10,24 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meas/record_keys.h"
 #include "net/tls.h"
 #include "net/x509.h"
 #include "util/limits.h"
 #include "util/mem.h"
 #include "util/str.h"
-
-/* Keys read here only. */
-#define VG__RC_TEST_KEYS      "test_keys"
-#define VG__RC_HANDSHAKES     "tls_handshakes"
-#define VG__RC_ADDRESS        "address"
-#define VG__RC_FAILURE        "failure"
-#define VG__RC_X_CERTIFICATES "x_certificates"
-#define VG__RC_PEER_CERTS     "peer_certificates"
-#define VG__RC_X_REASON       "x_verify_reason"
-#define VG__RC_CONTROL        "control"
-#define VG__RC_CTRL_TLS       "tls_handshake"
-#define VG__RC_X_CHAIN        "x_chain"
-#define VG__RC_X_VALID        "x_valid"
 
 /* Copy string member key of o (or "") into out[cap], cut to fit on a UTF-8 boundary. */
 static void
@@ -60,16 +48,16 @@ vg__rc_summaries(json_t *arr, struct vg_rec_chain *ch)
         }
         rc = &ch->certs[ch->n];
         memset(rc, 0, sizeof(*rc));
-        vg__rc_copy(c, "sha256", rc->sha256, sizeof(rc->sha256));
+        vg__rc_copy(c, VG_REC_KEY_SHA256, rc->sha256, sizeof(rc->sha256));
         if (rc->sha256[0] == '\0') {
             continue;
         }
-        vg__rc_copy(c, "spki_sha256", rc->spki_sha256, sizeof(rc->spki_sha256));
-        vg__rc_copy(c, "subject", rc->subject, sizeof(rc->subject));
-        vg__rc_copy(c, "issuer", rc->issuer, sizeof(rc->issuer));
-        vg__rc_copy(c, "not_before", rc->not_before, sizeof(rc->not_before));
-        vg__rc_copy(c, "not_after", rc->not_after, sizeof(rc->not_after));
-        rc->self_signed = json_is_true(json_object_get(c, "self_signed"));
+        vg__rc_copy(c, VG_REC_KEY_SPKI_SHA256, rc->spki_sha256, sizeof(rc->spki_sha256));
+        vg__rc_copy(c, VG_REC_KEY_SUBJECT, rc->subject, sizeof(rc->subject));
+        vg__rc_copy(c, VG_REC_KEY_ISSUER, rc->issuer, sizeof(rc->issuer));
+        vg__rc_copy(c, VG_REC_KEY_NOT_BEFORE, rc->not_before, sizeof(rc->not_before));
+        vg__rc_copy(c, VG_REC_KEY_NOT_AFTER, rc->not_after, sizeof(rc->not_after));
+        rc->self_signed = json_is_true(json_object_get(c, VG_REC_KEY_SELF_SIGNED));
         ch->n++;
     }
 }
@@ -84,7 +72,7 @@ vg__rc_der_chain(json_t *arr, struct vg_rec_chain *ch, uint8_t *der)
 
     json_array_foreach(arr, i, pc)
     {
-        json_t *data = json_object_get(pc, "data");
+        json_t *data = json_object_get(pc, VG_REC_KEY_DATA);
         struct vg_cert c;
         struct vg_rec_cert *rc;
         long n;
@@ -117,14 +105,14 @@ vg__rc_der_chain(json_t *arr, struct vg_rec_chain *ch, uint8_t *der)
 static int
 vg__rc_probe(json_t *tk, struct vg_rec_chain *ch, uint8_t **der, vg_rec_chain_fn fn, void *arg)
 {
-    json_t *hs = json_object_get(tk, VG__RC_HANDSHAKES), *h;
+    json_t *hs = json_object_get(tk, VG_REC_KEY_TLS_HANDSHAKES), *h;
     size_t i;
     int rc;
 
     json_array_foreach(hs, i, h)
     {
-        json_t *sums = json_object_get(h, VG__RC_X_CERTIFICATES);
-        json_t *failure = json_object_get(h, VG__RC_FAILURE);
+        json_t *sums = json_object_get(h, VG_REC_KEY_X_CERTIFICATES);
+        json_t *failure = json_object_get(h, VG_REC_KEY_FAILURE);
 
         if (!json_is_object(h)) {
             continue;
@@ -132,21 +120,21 @@ vg__rc_probe(json_t *tk, struct vg_rec_chain *ch, uint8_t **der, vg_rec_chain_fn
         memset(ch, 0, sizeof(*ch));
         if (json_is_array(sums)) {
             vg__rc_summaries(sums, ch);
-        } else if (json_array_size(json_object_get(h, VG__RC_PEER_CERTS)) > 0) {
+        } else if (json_array_size(json_object_get(h, VG_REC_KEY_PEER_CERTIFICATES)) > 0) {
             if (*der == NULL) {
                 *der = vg_xmalloc(VG_TLS_CERT_MAX);
             }
-            vg__rc_der_chain(json_object_get(h, VG__RC_PEER_CERTS), ch, *der);
+            vg__rc_der_chain(json_object_get(h, VG_REC_KEY_PEER_CERTIFICATES), ch, *der);
         }
         if (ch->n == 0) {
             continue;
         }
-        vg__rc_copy(h, VG__RC_ADDRESS, ch->address, sizeof(ch->address));
+        vg__rc_copy(h, VG_REC_KEY_ADDRESS, ch->address, sizeof(ch->address));
         ch->valid = json_is_null(failure);
         if (!ch->valid) {
-            vg__rc_copy(h, VG__RC_X_REASON, ch->reason, sizeof(ch->reason));
+            vg__rc_copy(h, VG_REC_KEY_X_VERIFY_REASON, ch->reason, sizeof(ch->reason));
             if (ch->reason[0] == '\0') {
-                vg__rc_copy(h, VG__RC_FAILURE, ch->reason, sizeof(ch->reason));
+                vg__rc_copy(h, VG_REC_KEY_FAILURE, ch->reason, sizeof(ch->reason));
             }
         }
         if ((rc = fn(arg, ch)) < 0) {
@@ -160,7 +148,9 @@ vg__rc_probe(json_t *tk, struct vg_rec_chain *ch, uint8_t **der, vg_rec_chain_fn
 static int
 vg__rc_control(json_t *tk, struct vg_rec_chain *ch, vg_rec_chain_fn fn, void *arg)
 {
-    json_t *ctrl = json_object_get(json_object_get(tk, VG__RC_CONTROL), VG__RC_CTRL_TLS), *h;
+    json_t *ctrl =
+               json_object_get(json_object_get(tk, VG_REC_KEY_CONTROL), VG_REC_KEY_TLS_HANDSHAKE),
+           *h;
     const char *addr;
     int rc;
 
@@ -168,14 +158,14 @@ vg__rc_control(json_t *tk, struct vg_rec_chain *ch, vg_rec_chain_fn fn, void *ar
     {
         memset(ch, 0, sizeof(*ch));
         ch->control = true;
-        vg__rc_summaries(json_object_get(h, VG__RC_X_CHAIN), ch);
+        vg__rc_summaries(json_object_get(h, VG_REC_KEY_X_CHAIN), ch);
         if (ch->n == 0) {
             continue;
         }
         vg_utf8_copy(ch->address, sizeof(ch->address), addr, strlen(addr));
-        ch->valid = json_is_true(json_object_get(h, VG__RC_X_VALID));
+        ch->valid = json_is_true(json_object_get(h, VG_REC_KEY_X_VALID));
         if (!ch->valid) {
-            vg__rc_copy(h, VG__RC_FAILURE, ch->reason, sizeof(ch->reason));
+            vg__rc_copy(h, VG_REC_KEY_FAILURE, ch->reason, sizeof(ch->reason));
         }
         if ((rc = fn(arg, ch)) < 0) {
             return rc;
@@ -187,7 +177,7 @@ vg__rc_control(json_t *tk, struct vg_rec_chain *ch, vg_rec_chain_fn fn, void *ar
 int
 vg_rec_certificates(json_t *m, vg_rec_chain_fn fn, void *arg)
 {
-    json_t *tk = json_object_get(m, VG__RC_TEST_KEYS);
+    json_t *tk = json_object_get(m, VG_REC_KEY_TEST_KEYS);
     struct vg_rec_chain *ch;
     uint8_t *der = NULL;
     int rc;

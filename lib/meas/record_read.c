@@ -10,15 +10,11 @@
 #include <string.h>
 
 #include "meas/record.h"
+#include "meas/record_keys.h"
 #include "proto/json.h"
 #include "util/buf.h"
 #include "util/str.h"
 #include "util/timefmt.h"
-
-/* Keys read here only. */
-#define VG__REC_KEY_ID        "id"
-#define VG__REC_KEY_PROBE_IP  "probe_ip"
-#define VG__REC_KEY_TEST_KEYS "test_keys"
 
 /* Where a refusal is written. */
 struct vg__rec_rd {
@@ -93,7 +89,7 @@ vg_rec_set_report_id(json_t *m, const char *report_id)
 void
 vg_rec_scrub_probe_ip(json_t *m)
 {
-    json_t *v = json_object_get(m, VG__REC_KEY_PROBE_IP);
+    json_t *v = json_object_get(m, VG_REC_KEY_PROBE_IP);
     struct vg_ip_set set = {0};
 
     /* The placeholder names no probe: scrubbing it would blank every loopback address. */
@@ -101,14 +97,14 @@ vg_rec_scrub_probe_ip(json_t *m)
         vg_ip_set_add(&set, json_string_value(v), json_string_length(v)) == 0) {
         (void)vg_rec_scrub(m, &set);
     }
-    json_object_set_new(m, VG__REC_KEY_PROBE_IP, json_string(VG_REC_PROBE_IP_SCRUBBED));
+    json_object_set_new(m, VG_REC_KEY_PROBE_IP, json_string(VG_REC_PROBE_IP_SCRUBBED));
 }
 
 const char *
 vg_rec_evidence(json_t *m)
 {
     return json_string_value(
-        json_object_get(json_object_get(m, VG__REC_KEY_TEST_KEYS), VG_REC_KEY_X_EVIDENCE));
+        json_object_get(json_object_get(m, VG_REC_KEY_TEST_KEYS), VG_REC_KEY_X_EVIDENCE));
 }
 
 /* ---- the same over the fast reader's tree (proto/json.h) ------------------------------------ */
@@ -206,7 +202,7 @@ vg__rec_tread_what(struct vg__rec_rd *x, const struct vg_json *m, const char *re
         !vg__rec_chars_ok(s->software_version, 0x20, 0x7e)) {
         return vg__rec_bad(x, "software_name/version has characters outside printable ASCII");
     }
-    VG_TRY(vg__rec_tget_str(x, m, VG__REC_KEY_ID, false, s->id, sizeof(s->id), &s->has_id));
+    VG_TRY(vg__rec_tget_str(x, m, VG_REC_KEY_ID, false, s->id, sizeof(s->id), &s->has_id));
     if (s->has_id && (s->id[0] == '\0' || !vg__rec_chars_ok(s->id, 0x21, 0x7e))) {
         return vg__rec_bad(x, "id must be printable ASCII without spaces");
     }
@@ -216,7 +212,7 @@ vg__rec_tread_what(struct vg__rec_rd *x, const struct vg_json *m, const char *re
 static int
 vg__rec_tread_test_keys(struct vg__rec_rd *x, const struct vg_json *m, struct vg_rec_summary *s)
 {
-    const struct vg_json *tk = vg_json_get(m, VG__REC_KEY_TEST_KEYS), *v;
+    const struct vg_json *tk = vg_json_get(m, VG_REC_KEY_TEST_KEYS), *v;
     bool has_verdict = false, b;
     char buf[64];
     int rc;
@@ -294,7 +290,7 @@ vg_rec_summary_read_tree(const struct vg_json *m, const char *report_id, struct 
 bool
 vg_rec_probe_ip_real(const struct vg_json *m)
 {
-    const struct vg_json *v = vg_json_get(m, VG__REC_KEY_PROBE_IP);
+    const struct vg_json *v = vg_json_get(m, VG_REC_KEY_PROBE_IP);
     struct vg_ip_set set = {0};
 
     /* As vg_rec_scrub_probe_ip decides. */
@@ -310,7 +306,7 @@ vg_rec_normal_write(const char *p, size_t len, const char *report_id, vg_json_pu
     char rid[2 * VG_REC_REPORT_ID_MAX + 3];
     struct vg_json_set sets[2] = {
         {VG_REC_KEY_REPORT_ID, rid, 0, false},
-        {VG__REC_KEY_PROBE_IP, "\"" VG_REC_PROBE_IP_SCRUBBED "\"",
+        {VG_REC_KEY_PROBE_IP, "\"" VG_REC_PROBE_IP_SCRUBBED "\"",
          sizeof(VG_REC_PROBE_IP_SCRUBBED) + 1, false},
     };
     size_t n = 0;

@@ -3,9 +3,9 @@
  * record_read.h - reading a measurement that someone else wrote: the collector's ingest and store
  * take what they index from an uploaded measurement (untrusted JSON, OONI's df-000-base plus
  * vigie's test keys) through here, and normalise it with the setters below. Part of the record
- * module (record.h writes measurements): key names are spelled in lib/meas/record*.c only, and in
- * the VG_REC_KEY_* names below for the answers that echo a field under the measurement's own name
- * (the collector's query API, OONI's report-open body). No I/O.
+ * module (record.h writes measurements): key names are spelled in record_keys.h only, whose
+ * VG_REC_KEY_* names (included here) the answers that echo a field under the measurement's own
+ * name use too (the collector's query API, OONI's report-open body). No I/O.
  *
  * Ownership: json_t * arguments are borrowed; the setters change the object in place.
  */
@@ -17,30 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meas/record_keys.h"
 #include "proto/json.h"
 #include "util/err.h"
 #include "vigie/vigie.h"
-
-/* Top-level keys (df-000-base) other formats reuse under the same name. */
-#define VG_REC_KEY_DATA_FORMAT_VERSION    "data_format_version"
-#define VG_REC_KEY_INPUT                  "input"
-#define VG_REC_KEY_MEASUREMENT_START_TIME "measurement_start_time"
-#define VG_REC_KEY_PROBE_ASN              "probe_asn"
-#define VG_REC_KEY_PROBE_CC               "probe_cc"
-#define VG_REC_KEY_REPORT_ID              "report_id"
-#define VG_REC_KEY_SOFTWARE_NAME          "software_name"
-#define VG_REC_KEY_SOFTWARE_VERSION       "software_version"
-#define VG_REC_KEY_TEST_NAME              "test_name"
-#define VG_REC_KEY_TEST_START_TIME        "test_start_time"
-#define VG_REC_KEY_TEST_VERSION           "test_version"
-/* Members of test_keys the collector keeps as columns. */
-#define VG_REC_KEY_X_VERDICT  "x_verdict"
-#define VG_REC_KEY_X_CAUSE    "x_cause"
-#define VG_REC_KEY_BLOCKING   "blocking"
-#define VG_REC_KEY_ACCESSIBLE "accessible"
-/* Members of test_keys vigie's analysis writes (vigie analyze), echoed by the collector's rows. */
-#define VG_REC_KEY_X_EVIDENCE "x_evidence"
-#define VG_REC_KEY_X_ANALYZER "x_analyzer"
 
 /* Bounds of the fields read (bytes, without the NUL): a longer value is refused (VG_ETOOBIG). */
 #define VG_REC_NAME_MAX      64   /* test_name, software_name/_version, x_cause, blocking */
