@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * record.c - the writer and reader of measurement JSON (record.h). Key names live in the record
- * module (record*.c) only.
+ * record.c - the writer and reader of measurement JSON (record.h). Key names are spelled in
+ * record_keys.h only.
  */
 #include "meas/record.h"
 
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "meas/asn.h"
+#include "meas/record_keys.h"
 #include "meas/verdict.h"
 #include "net/tls.h"
 #include "proto/http1.h"
@@ -71,8 +72,8 @@ vg__rec_extensions(const char *test_name)
     if (strcmp(test_name, VG_REC_TEST_LOCATE) == 0) {
         return json_object();
     }
-    return json_pack("{s:i, s:i, s:i, s:i, s:i}", "dnst", 0, "httpt", 0, "netevents", 0,
-                     "tcpconnect", 0, "tlshandshake", 0);
+    return json_pack("{s:i, s:i, s:i, s:i, s:i}", VG_REC_KEY_DNST, 0, VG_REC_KEY_HTTPT, 0,
+                     VG_REC_KEY_NETEVENTS, 0, VG_REC_KEY_TCPCONNECT, 0, VG_REC_KEY_TLSHANDSHAKE, 0);
 }
 
 json_t *
@@ -93,59 +94,61 @@ vg_rec_new(const struct vg_rec_env *e, json_t *test_keys, char *id_out)
         snprintf(id_out, VG_UUID_LEN + 1, "%s", id);
     }
     m = json_object();
-    json_object_set_new(m, "annotations",
-                        json_pack("{s:s, s:s, s:s, s:s}", "architecture", vg__rec_arch(),
-                                  "engine_name", VG_SOFTWARE_NAME, "engine_version", VG_VERSION,
-                                  "platform", "linux"));
-    json_object_set_new(m, "data_format_version", json_string(VG_REC_DATA_FORMAT_VERSION));
-    json_object_set_new(m, "extensions", vg__rec_extensions(e->test_name));
-    json_object_set_new(m, "id", json_string(id));
-    json_object_set_new(m, "input", e->input != NULL ? json_string(e->input) : json_null());
-    json_object_set_new(m, "measurement_start_time", json_string(ts));
-    json_object_set_new(m, "probe_asn", json_string(VG_REC_ASN_UNKNOWN));
-    json_object_set_new(m, "probe_cc", json_string(VG_REC_CC_UNKNOWN));
-    json_object_set_new(m, "probe_ip", json_string(VG_REC_PROBE_IP_SCRUBBED));
-    json_object_set_new(m, "probe_network_name", json_string(""));
-    json_object_set_new(m, "report_id", json_string(""));
-    json_object_set_new(m, "resolver_asn", vg__rec_asn(e->resolver_asn));
-    json_object_set_new(m, "resolver_ip", json_string(resolver));
-    json_object_set_new(m, "resolver_network_name",
+    json_object_set_new(m, VG_REC_KEY_ANNOTATIONS,
+                        json_pack("{s:s, s:s, s:s, s:s}", VG_REC_KEY_ARCHITECTURE, vg__rec_arch(),
+                                  VG_REC_KEY_ENGINE_NAME, VG_SOFTWARE_NAME,
+                                  VG_REC_KEY_ENGINE_VERSION, VG_VERSION, VG_REC_KEY_PLATFORM,
+                                  "linux"));
+    json_object_set_new(m, VG_REC_KEY_DATA_FORMAT_VERSION, json_string(VG_REC_DATA_FORMAT_VERSION));
+    json_object_set_new(m, VG_REC_KEY_EXTENSIONS, vg__rec_extensions(e->test_name));
+    json_object_set_new(m, VG_REC_KEY_ID, json_string(id));
+    json_object_set_new(m, VG_REC_KEY_INPUT,
+                        e->input != NULL ? json_string(e->input) : json_null());
+    json_object_set_new(m, VG_REC_KEY_MEASUREMENT_START_TIME, json_string(ts));
+    json_object_set_new(m, VG_REC_KEY_PROBE_ASN, json_string(VG_REC_ASN_UNKNOWN));
+    json_object_set_new(m, VG_REC_KEY_PROBE_CC, json_string(VG_REC_CC_UNKNOWN));
+    json_object_set_new(m, VG_REC_KEY_PROBE_IP, json_string(VG_REC_PROBE_IP_SCRUBBED));
+    json_object_set_new(m, VG_REC_KEY_PROBE_NETWORK_NAME, json_string(""));
+    json_object_set_new(m, VG_REC_KEY_REPORT_ID, json_string(""));
+    json_object_set_new(m, VG_REC_KEY_RESOLVER_ASN, vg__rec_asn(e->resolver_asn));
+    json_object_set_new(m, VG_REC_KEY_RESOLVER_IP, json_string(resolver));
+    json_object_set_new(m, VG_REC_KEY_RESOLVER_NETWORK_NAME,
                         json_string(e->resolver_org != NULL ? e->resolver_org : ""));
-    json_object_set_new(m, "software_name", json_string(VG_SOFTWARE_NAME));
-    json_object_set_new(m, "software_version", json_string(VG_VERSION));
+    json_object_set_new(m, VG_REC_KEY_SOFTWARE_NAME, json_string(VG_SOFTWARE_NAME));
+    json_object_set_new(m, VG_REC_KEY_SOFTWARE_VERSION, json_string(VG_VERSION));
     /* OONI omits test_helpers without a helper; an empty map keeps the key's type and place. */
-    json_object_set_new(m, "test_helpers", json_object());
-    json_object_set_new(m, "test_name", json_string(e->test_name));
-    json_object_set_new(m, "test_runtime", json_real(0.0));
-    json_object_set_new(m, "test_start_time", json_string(ts));
-    json_object_set_new(m, "test_version", json_string(e->test_version));
+    json_object_set_new(m, VG_REC_KEY_TEST_HELPERS, json_object());
+    json_object_set_new(m, VG_REC_KEY_TEST_NAME, json_string(e->test_name));
+    json_object_set_new(m, VG_REC_KEY_TEST_RUNTIME, json_real(0.0));
+    json_object_set_new(m, VG_REC_KEY_TEST_START_TIME, json_string(ts));
+    json_object_set_new(m, VG_REC_KEY_TEST_VERSION, json_string(e->test_version));
     /* client_resolver (ts-017): what OONI records, the session's resolver_ip. */
-    if (json_object_get(test_keys, "client_resolver") != NULL) {
-        json_object_set_new(test_keys, "client_resolver", json_string(resolver));
+    if (json_object_get(test_keys, VG_REC_KEY_CLIENT_RESOLVER) != NULL) {
+        json_object_set_new(test_keys, VG_REC_KEY_CLIENT_RESOLVER, json_string(resolver));
     }
-    json_object_set_new(m, "test_keys", test_keys);
+    json_object_set_new(m, VG_REC_KEY_TEST_KEYS, test_keys);
     return m;
 }
 
 void
 vg_rec_set_network(json_t *m, uint32_t asn, const char *cc, const char *org)
 {
-    json_object_set_new(m, "probe_asn", vg__rec_asn(asn));
-    json_object_set_new(m, "probe_cc",
+    json_object_set_new(m, VG_REC_KEY_PROBE_ASN, vg__rec_asn(asn));
+    json_object_set_new(m, VG_REC_KEY_PROBE_CC,
                         json_string(cc != NULL && cc[0] != '\0' ? cc : VG_REC_CC_UNKNOWN));
-    json_object_set_new(m, "probe_network_name", json_string(org != NULL ? org : ""));
+    json_object_set_new(m, VG_REC_KEY_PROBE_NETWORK_NAME, json_string(org != NULL ? org : ""));
 }
 
 void
 vg_rec_set_runtime(json_t *m, double seconds)
 {
-    json_object_set_new(m, "test_runtime", json_real(seconds));
+    json_object_set_new(m, VG_REC_KEY_TEST_RUNTIME, json_real(seconds));
 }
 
 json_t *
 vg_rec_test_keys(json_t *m)
 {
-    return json_object_get(m, "test_keys");
+    return json_object_get(m, VG_REC_KEY_TEST_KEYS);
 }
 
 /* ---- web_connectivity test keys ------------------------------------------------------------ */
@@ -198,13 +201,16 @@ vg__rec_tags(int depth)
 json_t *
 vg_rec_web_test_keys(unsigned trial)
 {
-    return json_pack("{s:s, s:s, s:n, s:n, s:[], s:[], s:[], s:[], s:[], s:[], s:n, s:n, s:n, "
-                     "s:n, s:n, s:n, s:n, s:n, s:n, s:i}",
-                     "agent", "redirect", "client_resolver", VG_REC_RESOLVER_UNKNOWN, "retries",
-                     "socksproxy", "network_events", "queries", "x_dns_duplicate_responses",
-                     "tcp_connect", "tls_handshakes", "requests", "control", "control_failure",
-                     "x_control_request", "dns_consistency", "body_length_match", "body_proportion",
-                     "headers_match", "status_code_match", "title_match", "x_trial", (int)trial);
+    return json_pack(
+        "{s:s, s:s, s:n, s:n, s:[], s:[], s:[], s:[], s:[], s:[], s:n, s:n, s:n, "
+        "s:n, s:n, s:n, s:n, s:n, s:n, s:i}",
+        VG_REC_KEY_AGENT, "redirect", VG_REC_KEY_CLIENT_RESOLVER, VG_REC_RESOLVER_UNKNOWN,
+        VG_REC_KEY_RETRIES, VG_REC_KEY_SOCKSPROXY, VG_REC_KEY_NETWORK_EVENTS, VG_REC_KEY_QUERIES,
+        VG_REC_KEY_X_DNS_DUPLICATE_RESPONSES, VG_REC_KEY_TCP_CONNECT, VG_REC_KEY_TLS_HANDSHAKES,
+        VG_REC_KEY_REQUESTS, VG_REC_KEY_CONTROL, VG_REC_KEY_CONTROL_FAILURE,
+        VG_REC_KEY_X_CONTROL_REQUEST, VG_REC_KEY_DNS_CONSISTENCY, VG_REC_KEY_BODY_LENGTH_MATCH,
+        VG_REC_KEY_BODY_PROPORTION, VG_REC_KEY_HEADERS_MATCH, VG_REC_KEY_STATUS_CODE_MATCH,
+        VG_REC_KEY_TITLE_MATCH, VG_REC_KEY_X_TRIAL, (int)trial);
 }
 
 void
@@ -212,10 +218,11 @@ vg_rec_answer_addr(json_t *answers, const char *ip, int64_t ttl, const struct vg
 {
     bool v6 = strchr(ip, ':') != NULL;
     /* df-002-dnst: asn an int and as_org_name a string, 0 and "" when unknown. */
-    json_t *a = json_pack("{s:s, s:s, s:I, s:o, s:s}", "answer_type", v6 ? "AAAA" : "A",
-                          v6 ? "ipv6" : "ipv4", ip, "asn", (json_int_t)(asn != NULL ? asn->asn : 0),
-                          "ttl", ttl < 0 ? json_null() : json_integer((json_int_t)ttl),
-                          "as_org_name", asn != NULL ? asn->org : "");
+    json_t *a = json_pack("{s:s, s:s, s:I, s:o, s:s}", VG_REC_KEY_ANSWER_TYPE, v6 ? "AAAA" : "A",
+                          v6 ? VG_REC_KEY_IPV6 : VG_REC_KEY_IPV4, ip, VG_REC_KEY_ASN,
+                          (json_int_t)(asn != NULL ? asn->asn : 0), VG_REC_KEY_TTL,
+                          ttl < 0 ? json_null() : json_integer((json_int_t)ttl),
+                          VG_REC_KEY_AS_ORG_NAME, asn != NULL ? asn->org : "");
 
     json_array_append_new(answers, a);
 }
@@ -223,22 +230,23 @@ vg_rec_answer_addr(json_t *answers, const char *ip, int64_t ttl, const struct vg
 void
 vg_rec_answer_cname(json_t *answers, const char *target)
 {
-    json_array_append_new(
-        answers, json_pack("{s:s, s:s, s:n}", "answer_type", "CNAME", "hostname", target, "ttl"));
+    json_array_append_new(answers, json_pack("{s:s, s:s, s:n}", VG_REC_KEY_ANSWER_TYPE, "CNAME",
+                                             VG_REC_KEY_HOSTNAME, target, VG_REC_KEY_TTL));
 }
 
 void
 vg_rec_add_query(json_t *tk, const struct vg_rec_event *ev, const struct vg_rec_query *q,
                  json_t *answers, bool duplicate)
 {
-    json_t *e = json_pack("{s:o, s:s, s:o, s:s, s:s, s:s}", "answers",
-                          answers != NULL ? answers : json_array(), "engine",
-                          q->udp ? "udp" : "getaddrinfo", "failure", vg__rec_jfailure(q->failure),
-                          "hostname", q->hostname, "query_type",
-                          !q->udp   ? "ANY"
-                          : q->aaaa ? "AAAA"
-                                    : "A",
-                          "resolver_address", q->udp ? q->resolver : "");
+    json_t *e =
+        json_pack("{s:o, s:s, s:o, s:s, s:s, s:s}", VG_REC_KEY_ANSWERS,
+                  answers != NULL ? answers : json_array(), VG_REC_KEY_ENGINE,
+                  q->udp ? "udp" : "getaddrinfo", VG_REC_KEY_FAILURE, vg__rec_jfailure(q->failure),
+                  VG_REC_KEY_HOSTNAME, q->hostname, VG_REC_KEY_QUERY_TYPE,
+                  !q->udp   ? "ANY"
+                  : q->aaaa ? "AAAA"
+                            : "A",
+                  VG_REC_KEY_RESOLVER_ADDRESS, q->udp ? q->resolver : "");
 
     if (e == NULL) {
         return;
@@ -246,23 +254,24 @@ vg_rec_add_query(json_t *tk, const struct vg_rec_event *ev, const struct vg_rec_
     if (q->reply) {
         char *raw = vg_base64(q->raw, q->raw_len);
 
-        json_object_set_new(e, "raw_response", json_string(raw));
-        json_object_set_new(e, "rcode", json_integer(q->rcode));
+        json_object_set_new(e, VG_REC_KEY_RAW_RESPONSE, json_string(raw));
+        json_object_set_new(e, VG_REC_KEY_RCODE, json_integer(q->rcode));
         free(raw);
     }
-    json_object_set_new(e, "t0", json_real(ev->t0));
-    json_object_set_new(e, "t", json_real(ev->t));
-    json_object_set_new(e, "tags", vg__rec_tags(ev->depth));
+    json_object_set_new(e, VG_REC_KEY_T0, json_real(ev->t0));
+    json_object_set_new(e, VG_REC_KEY_T, json_real(ev->t));
+    json_object_set_new(e, VG_REC_KEY_TAGS, vg__rec_tags(ev->depth));
     if (!q->udp) {
         /* The system resolver is the classic algorithm's; --resolver is extension E003. */
-        json_array_insert_new(json_object_get(e, "tags"), 0, json_string(VG__REC_CLASSIC));
+        json_array_insert_new(json_object_get(e, VG_REC_KEY_TAGS), 0, json_string(VG__REC_CLASSIC));
     }
-    json_object_set_new(e, "transaction_id", json_integer(ev->tid));
+    json_object_set_new(e, VG_REC_KEY_TRANSACTION_ID, json_integer(ev->tid));
     if (q->reply) {
-        json_object_set_new(e, "x_ip_ttl", json_integer(q->ip_ttl));
+        json_object_set_new(e, VG_REC_KEY_X_IP_TTL, json_integer(q->ip_ttl));
     }
-    json_array_append_new(json_object_get(tk, duplicate ? "x_dns_duplicate_responses" : "queries"),
-                          e);
+    json_array_append_new(
+        json_object_get(tk, duplicate ? VG_REC_KEY_X_DNS_DUPLICATE_RESPONSES : VG_REC_KEY_QUERIES),
+        e);
 }
 
 /* "IP:PORT", "[IPv6]:PORT" into out. */
@@ -280,27 +289,31 @@ vg_rec_add_tcp_connect(json_t *tk, const struct vg_rec_event *ev, const char *ip
 
     vg__rec_endpoint(ip, port, addr, sizeof(addr));
     /* df-008-netevents: the connect as a network event too. */
-    json_array_append_new(json_object_get(tk, "network_events"),
-                          json_pack("{s:s, s:o, s:s, s:s, s:f, s:f, s:o, s:i}", "address", addr,
-                                    "failure", vg__rec_jfailure(failure), "operation", "connect",
-                                    "proto", "tcp", "t0", ev->t0, "t", ev->t, "tags",
-                                    vg__rec_tags(ev->depth), "transaction_id", ev->tid));
-    json_array_append_new(json_object_get(tk, "tcp_connect"),
-                          json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", "ip", ip,
-                                    "port", (int)port, "status", "success", failure == 0, "failure",
-                                    vg__rec_jfailure(failure), "blocked", "t0", ev->t0, "t", ev->t,
-                                    "tags", vg__rec_tags(ev->depth), "transaction_id", ev->tid));
+    json_array_append_new(json_object_get(tk, VG_REC_KEY_NETWORK_EVENTS),
+                          json_pack("{s:s, s:o, s:s, s:s, s:f, s:f, s:o, s:i}", VG_REC_KEY_ADDRESS,
+                                    addr, VG_REC_KEY_FAILURE, vg__rec_jfailure(failure),
+                                    VG_REC_KEY_OPERATION, "connect", VG_REC_KEY_PROTO, "tcp",
+                                    VG_REC_KEY_T0, ev->t0, VG_REC_KEY_T, ev->t, VG_REC_KEY_TAGS,
+                                    vg__rec_tags(ev->depth), VG_REC_KEY_TRANSACTION_ID, ev->tid));
+    json_array_append_new(
+        json_object_get(tk, VG_REC_KEY_TCP_CONNECT),
+        json_pack("{s:s, s:i, s:{s:b, s:o, s:n}, s:f, s:f, s:o, s:i}", VG_REC_KEY_IP, ip,
+                  VG_REC_KEY_PORT, (int)port, VG_REC_KEY_STATUS, VG_REC_KEY_SUCCESS, failure == 0,
+                  VG_REC_KEY_FAILURE, vg__rec_jfailure(failure), VG_REC_KEY_BLOCKED, VG_REC_KEY_T0,
+                  ev->t0, VG_REC_KEY_T, ev->t, VG_REC_KEY_TAGS, vg__rec_tags(ev->depth),
+                  VG_REC_KEY_TRANSACTION_ID, ev->tid));
 }
 
 /* vigie's summary of one certificate (x_certificates, x_verified_chain). */
 static json_t *
 vg__rec_cert_summary(const struct vg_cert *c)
 {
-    return json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:b}", "subject",
-                     vg__rec_jpeer((const uint8_t *)c->subject, strlen(c->subject)), "issuer",
-                     vg__rec_jpeer((const uint8_t *)c->issuer, strlen(c->issuer)), "not_before",
-                     c->not_before, "not_after", c->not_after, "sha256", c->sha256, "spki_sha256",
-                     c->spki_sha256, "self_signed", c->self_signed);
+    return json_pack(
+        "{s:o, s:o, s:s, s:s, s:s, s:s, s:b}", VG_REC_KEY_SUBJECT,
+        vg__rec_jpeer((const uint8_t *)c->subject, strlen(c->subject)), VG_REC_KEY_ISSUER,
+        vg__rec_jpeer((const uint8_t *)c->issuer, strlen(c->issuer)), VG_REC_KEY_NOT_BEFORE,
+        c->not_before, VG_REC_KEY_NOT_AFTER, c->not_after, VG_REC_KEY_SHA256, c->sha256,
+        VG_REC_KEY_SPKI_SHA256, c->spki_sha256, VG_REC_KEY_SELF_SIGNED, c->self_signed);
 }
 
 /* peer_certificates (the DER, base64) and vigie's x_certificates (a summary of each). */
@@ -315,7 +328,8 @@ vg__rec_certs(const struct vg_tls_info *ti, json_t **summaries)
         if (c->der != NULL) {
             char *b64 = vg_base64(c->der, c->der_len);
 
-            json_array_append_new(certs, json_pack("{s:s, s:s}", "data", b64, "format", "base64"));
+            json_array_append_new(
+                certs, json_pack("{s:s, s:s}", VG_REC_KEY_DATA, b64, VG_REC_KEY_FORMAT, "base64"));
             free(b64);
         }
         json_array_append_new(sum, vg__rec_cert_summary(c));
@@ -334,20 +348,22 @@ vg_rec_add_tls_handshake(json_t *tk, const struct vg_rec_event *ev, const char *
     hs = json_pack(
         "{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:s, s:f, s:f, s:o, s:s, s:i, s:o, s:o, "
         "s:o}",
-        "network", "tcp", "address", address, "cipher_suite", ti != NULL ? ti->cipher : "",
-        "failure", vg__rec_jfailure(ti != NULL ? ti->verify_err : handshake_failure),
-        "negotiated_protocol", ti != NULL ? ti->alpn : "", "no_tls_verify", 0, "peer_certificates",
-        certs, "server_name", server_name, "t0", ev->t0, "t", ev->t, "tags",
-        vg__rec_tags(ev->depth), "tls_version", ti != NULL ? ti->version : "", "transaction_id",
-        ev->tid, "x_certificates", sums, "x_handshake_failure", vg__rec_jfailure(handshake_failure),
-        "x_verify_reason",
+        VG_REC_KEY_NETWORK, "tcp", VG_REC_KEY_ADDRESS, address, VG_REC_KEY_CIPHER_SUITE,
+        ti != NULL ? ti->cipher : "", VG_REC_KEY_FAILURE,
+        vg__rec_jfailure(ti != NULL ? ti->verify_err : handshake_failure),
+        VG_REC_KEY_NEGOTIATED_PROTOCOL, ti != NULL ? ti->alpn : "", VG_REC_KEY_NO_TLS_VERIFY, 0,
+        VG_REC_KEY_PEER_CERTIFICATES, certs, VG_REC_KEY_SERVER_NAME, server_name, VG_REC_KEY_T0,
+        ev->t0, VG_REC_KEY_T, ev->t, VG_REC_KEY_TAGS, vg__rec_tags(ev->depth),
+        VG_REC_KEY_TLS_VERSION, ti != NULL ? ti->version : "", VG_REC_KEY_TRANSACTION_ID, ev->tid,
+        VG_REC_KEY_X_CERTIFICATES, sums, VG_REC_KEY_X_HANDSHAKE_FAILURE,
+        vg__rec_jfailure(handshake_failure), VG_REC_KEY_X_VERIFY_REASON,
         ti != NULL && ti->verify_err != 0 ? json_string(ti->verify_reason) : json_null());
     /* The chain as validated, up to the trust anchor ([] when it did not validate). */
     for (size_t i = 0; ti != NULL && i < ti->n_verified; i++) {
         json_array_append_new(verified, vg__rec_cert_summary(&ti->verified[i]));
     }
-    json_object_set_new(hs, "x_verified_chain", verified);
-    json_array_append_new(json_object_get(tk, "tls_handshakes"), hs);
+    json_object_set_new(hs, VG_REC_KEY_X_VERIFIED_CHAIN, verified);
+    json_array_append_new(json_object_get(tk, VG_REC_KEY_TLS_HANDSHAKES), hs);
 }
 
 /* The request as sent: GET url with the browser headers, no body, not over Tor. */
@@ -356,15 +372,18 @@ vg__rec_http_request(const char *url)
 {
     json_t *hdrs = json_object(), *hlist = json_array();
 
-    json_object_set_new(hdrs, "Accept", json_string(VG_REC_ACCEPT));
-    json_object_set_new(hdrs, "Accept-Language", json_string(VG_REC_ACCEPT_LANGUAGE));
-    json_object_set_new(hdrs, "User-Agent", json_string(VG_REC_USER_AGENT));
-    json_array_append_new(hlist, json_pack("[ss]", "Accept", VG_REC_ACCEPT));
-    json_array_append_new(hlist, json_pack("[ss]", "Accept-Language", VG_REC_ACCEPT_LANGUAGE));
-    json_array_append_new(hlist, json_pack("[ss]", "User-Agent", VG_REC_USER_AGENT));
-    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:{s:n, s:n, s:b}, s:s}", "url", url, "method",
-                     "GET", "headers", hdrs, "headers_list", hlist, "body", "", "body_is_truncated",
-                     0, "tor", "exit_ip", "exit_name", "is_tor", 0, "x_transport", "tcp");
+    json_object_set_new(hdrs, VG_REC_HDR_ACCEPT, json_string(VG_REC_ACCEPT));
+    json_object_set_new(hdrs, VG_REC_HDR_ACCEPT_LANGUAGE, json_string(VG_REC_ACCEPT_LANGUAGE));
+    json_object_set_new(hdrs, VG_REC_HDR_USER_AGENT, json_string(VG_REC_USER_AGENT));
+    json_array_append_new(hlist, json_pack("[ss]", VG_REC_HDR_ACCEPT, VG_REC_ACCEPT));
+    json_array_append_new(hlist,
+                          json_pack("[ss]", VG_REC_HDR_ACCEPT_LANGUAGE, VG_REC_ACCEPT_LANGUAGE));
+    json_array_append_new(hlist, json_pack("[ss]", VG_REC_HDR_USER_AGENT, VG_REC_USER_AGENT));
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:{s:n, s:n, s:b}, s:s}", VG_REC_KEY_URL, url,
+                     VG_REC_KEY_METHOD, "GET", VG_REC_KEY_HEADERS, hdrs, VG_REC_KEY_HEADERS_LIST,
+                     hlist, VG_REC_KEY_BODY, "", VG_REC_KEY_BODY_IS_TRUNCATED, 0, VG_REC_KEY_TOR,
+                     VG_REC_KEY_EXIT_IP, VG_REC_KEY_EXIT_NAME, VG_REC_KEY_IS_TOR, 0,
+                     VG_REC_KEY_X_TRANSPORT, "tcp");
 }
 
 /* headers (the first value of each name) and headers_list (every line, in order). */
@@ -395,8 +414,9 @@ vg__rec_http_response(const struct vg_rec_response *r)
 
     if (r == NULL || r->head == NULL) {
         /* df-001-httpt has no null Response: OONI's empty one, code 0. */
-        return json_pack("{s:i, s:o, s:o, s:s, s:b}", "code", 0, "headers", json_object(),
-                         "headers_list", json_array(), "body", "", "body_is_truncated", 0);
+        return json_pack("{s:i, s:o, s:o, s:s, s:b}", VG_REC_KEY_CODE, 0, VG_REC_KEY_HEADERS,
+                         json_object(), VG_REC_KEY_HEADERS_LIST, json_array(), VG_REC_KEY_BODY, "",
+                         VG_REC_KEY_BODY_IS_TRUNCATED, 0);
     }
     rh = vg__rec_http_headers(r->head, r->head_bytes, &rlist);
     if (vg_utf8_valid(r->body, r->body_len) && memchr(r->body, 0, r->body_len) == NULL) {
@@ -404,18 +424,18 @@ vg__rec_http_response(const struct vg_rec_response *r)
     } else {
         char *b64 = vg_base64(r->body, r->body_len);
 
-        body = json_pack("{s:s, s:s}", "format", "base64", "data", b64);
+        body = json_pack("{s:s, s:s}", VG_REC_KEY_FORMAT, "base64", VG_REC_KEY_DATA, b64);
         free(b64);
     }
     if (body == NULL) {
         body = json_string("");
     }
-    resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", "code", r->head->status, "headers", rh,
-                     "headers_list", rlist, "body", body, "body_is_truncated", r->truncated,
-                     "x_body_length",
+    resp = json_pack("{s:i, s:o, s:o, s:o, s:b, s:I}", VG_REC_KEY_CODE, r->head->status,
+                     VG_REC_KEY_HEADERS, rh, VG_REC_KEY_HEADERS_LIST, rlist, VG_REC_KEY_BODY, body,
+                     VG_REC_KEY_BODY_IS_TRUNCATED, r->truncated, VG_REC_KEY_X_BODY_LENGTH,
                      (json_int_t)(r->body_total > r->body_len ? r->body_total : r->body_len));
-    json_object_set_new(resp, "x_body_sha256", json_string(r->body_sha256));
-    json_object_set_new(resp, "x_title",
+    json_object_set_new(resp, VG_REC_KEY_X_BODY_SHA256, json_string(r->body_sha256));
+    json_object_set_new(resp, VG_REC_KEY_X_TITLE,
                         r->title_len > 0 ? vg__rec_jpeer((const uint8_t *)r->title, r->title_len)
                                          : json_null());
     return resp;
@@ -427,12 +447,13 @@ vg_rec_add_request(json_t *tk, const struct vg_rec_event *ev, const char *addres
 {
     json_t *req = vg__rec_http_request(url);
 
-    json_array_insert_new(json_object_get(tk, "requests"), 0,
-                          json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", "network",
-                                    "tcp", "address", address, "alpn", alpn, "failure",
-                                    vg__rec_jfailure(failure), "request", req, "response",
-                                    vg__rec_http_response(resp), "t0", ev->t0, "t", ev->t, "tags",
-                                    vg__rec_tags(ev->depth), "transaction_id", ev->tid));
+    json_array_insert_new(
+        json_object_get(tk, VG_REC_KEY_REQUESTS), 0,
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o, s:i}", VG_REC_KEY_NETWORK, "tcp",
+                  VG_REC_KEY_ADDRESS, address, VG_REC_KEY_ALPN, alpn, VG_REC_KEY_FAILURE,
+                  vg__rec_jfailure(failure), VG_REC_KEY_REQUEST, req, VG_REC_KEY_RESPONSE,
+                  vg__rec_http_response(resp), VG_REC_KEY_T0, ev->t0, VG_REC_KEY_T, ev->t,
+                  VG_REC_KEY_TAGS, vg__rec_tags(ev->depth), VG_REC_KEY_TRANSACTION_ID, ev->tid));
 }
 
 void
@@ -440,19 +461,20 @@ vg_rec_add_request_unsent(json_t *tk, const struct vg_rec_event *ev, const char 
 {
     /* Complete Request and Response objects (df-001-httpt): the request that would have been
      * sent, and OONI's empty response. */
-    json_array_insert_new(json_object_get(tk, "requests"), 0,
-                          json_pack("{s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o}", "network", "tcp",
-                                    "address", "", "failure", vg__rec_jfailure(failure), "request",
-                                    vg__rec_http_request(url), "response",
-                                    vg__rec_http_response(NULL), "t0", ev->t0, "t", ev->t, "tags",
-                                    vg__rec_tags(ev->depth)));
+    json_array_insert_new(json_object_get(tk, VG_REC_KEY_REQUESTS), 0,
+                          json_pack("{s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:o}", VG_REC_KEY_NETWORK,
+                                    "tcp", VG_REC_KEY_ADDRESS, "", VG_REC_KEY_FAILURE,
+                                    vg__rec_jfailure(failure), VG_REC_KEY_REQUEST,
+                                    vg__rec_http_request(url), VG_REC_KEY_RESPONSE,
+                                    vg__rec_http_response(NULL), VG_REC_KEY_T0, ev->t0,
+                                    VG_REC_KEY_T, ev->t, VG_REC_KEY_TAGS, vg__rec_tags(ev->depth)));
 }
 
 void
 vg_rec_set_request_failure(json_t *tk, int failure)
 {
-    json_object_set_new(json_array_get(json_object_get(tk, "requests"), 0), "failure",
-                        vg__rec_jfailure(failure));
+    json_object_set_new(json_array_get(json_object_get(tk, VG_REC_KEY_REQUESTS), 0),
+                        VG_REC_KEY_FAILURE, vg__rec_jfailure(failure));
 }
 
 json_t *
@@ -460,7 +482,7 @@ vg_rec_control_json(const char *raw, size_t len)
 {
     json_t *c = json_loadb(raw, len, 0, NULL);
 
-    json_object_del(c, "x_client_addr");
+    json_object_del(c, VG_REC_KEY_X_CLIENT_ADDR);
     return c;
 }
 
@@ -470,13 +492,15 @@ vg_rec_set_control(json_t *m, json_t *control, json_t *request, const char *help
 {
     json_t *tk = vg_rec_test_keys(m);
 
-    json_object_set(tk, "control", control != NULL ? control : json_null());
-    json_object_set(tk, "x_control_request", request);
-    json_object_set_new(tk, "control_failure", helper == NULL ? json_string(failure) : json_null());
-    json_object_set_new(tk, "x_th_runtime", json_real(runtime));
+    json_object_set(tk, VG_REC_KEY_CONTROL, control != NULL ? control : json_null());
+    json_object_set(tk, VG_REC_KEY_X_CONTROL_REQUEST, request);
+    json_object_set_new(tk, VG_REC_KEY_CONTROL_FAILURE,
+                        helper == NULL ? json_string(failure) : json_null());
+    json_object_set_new(tk, VG_REC_KEY_X_TH_RUNTIME, json_real(runtime));
     if (helper != NULL) {
-        json_object_set_new(m, "test_helpers",
-                            json_pack("{s:{s:s, s:s}}", "backend", "address", helper, "type",
+        json_object_set_new(m, VG_REC_KEY_TEST_HELPERS,
+                            json_pack("{s:{s:s, s:s}}", VG_REC_KEY_BACKEND, VG_REC_KEY_ADDRESS,
+                                      helper, VG_REC_KEY_TYPE,
                                       strncmp(helper, "https:", 6) == 0 ? "https" : "http"));
     }
 }
@@ -493,22 +517,23 @@ vg_rec_set_ooni(json_t *tk, const struct vg_decision *d, bool with_control)
     const struct vg_ooni_keys *k = &d->ooni;
     const char *blocking = vg_blocking_json(d->blocking);
 
-    json_object_set_new(tk, "blocking",
+    json_object_set_new(tk, VG_REC_KEY_BLOCKING,
                         blocking == NULL                   ? json_null()
                         : d->blocking == VG_BLOCKING_FALSE ? json_false()
                                                            : json_string(blocking));
-    json_object_set_new(tk, "accessible", vg__rec_jtristate(d->accessible));
+    json_object_set_new(tk, VG_REC_KEY_ACCESSIBLE, vg__rec_jtristate(d->accessible));
     if (!with_control) {
         return;
     }
-    json_object_set_new(tk, "dns_consistency", vg__rec_consistency(k->dns_consistency));
-    json_object_set_new(tk, "body_proportion",
+    json_object_set_new(tk, VG_REC_KEY_DNS_CONSISTENCY, vg__rec_consistency(k->dns_consistency));
+    json_object_set_new(tk, VG_REC_KEY_BODY_PROPORTION,
                         k->body_proportion < 0 ? json_null() : json_real(k->body_proportion));
-    json_object_set_new(tk, "body_length_match", vg__rec_jtristate(k->body_length_match));
-    json_object_set_new(tk, "status_code_match", vg__rec_jtristate(k->status_code_match));
-    json_object_set_new(tk, "headers_match", vg__rec_jtristate(k->headers_match));
-    json_object_set_new(tk, "title_match", vg__rec_jtristate(k->title_match));
-    json_object_set_new(tk, "x_dns_consistency", vg__rec_consistency(k->x_dns_consistency));
+    json_object_set_new(tk, VG_REC_KEY_BODY_LENGTH_MATCH, vg__rec_jtristate(k->body_length_match));
+    json_object_set_new(tk, VG_REC_KEY_STATUS_CODE_MATCH, vg__rec_jtristate(k->status_code_match));
+    json_object_set_new(tk, VG_REC_KEY_HEADERS_MATCH, vg__rec_jtristate(k->headers_match));
+    json_object_set_new(tk, VG_REC_KEY_TITLE_MATCH, vg__rec_jtristate(k->title_match));
+    json_object_set_new(tk, VG_REC_KEY_X_DNS_CONSISTENCY,
+                        vg__rec_consistency(k->x_dns_consistency));
 }
 
 /* Whether the entry e (address, tags ["depth=N"]) is of an endpoint of the system resolver's
@@ -534,7 +559,7 @@ vg__rec_is_classic(const struct vg_obs *o, const char *address, json_t *tags)
     return false;
 }
 
-/* "classic" first in the tags of the entries of list (key: the entry's address key; "ip": the
+/* "classic" first in the tags of the entries of list (key: the entry's address key; ip: the
  * tcp_connect entry's ip and port) whose endpoint the classic algorithm measured (ts-017). */
 static void
 vg__rec_tag_classic(json_t *list, const char *key, const struct vg_obs *o)
@@ -544,12 +569,13 @@ vg__rec_tag_classic(json_t *list, const char *key, const struct vg_obs *o)
 
     json_array_foreach(list, i, e)
     {
-        json_t *tags = json_object_get(e, "tags");
+        json_t *tags = json_object_get(e, VG_REC_KEY_TAGS);
         const char *address = json_string_value(json_object_get(e, key));
         char ep[80];
 
-        if (address != NULL && strcmp(key, "ip") == 0) {
-            vg__rec_endpoint(address, (unsigned)json_integer_value(json_object_get(e, "port")), ep,
+        if (address != NULL && strcmp(key, VG_REC_KEY_IP) == 0) {
+            vg__rec_endpoint(address,
+                             (unsigned)json_integer_value(json_object_get(e, VG_REC_KEY_PORT)), ep,
                              sizeof(ep));
             address = ep;
         }
@@ -569,36 +595,38 @@ vg_rec_set_endpoints(json_t *tk, const struct vg_obs *o)
         int failure;
         enum vg_verdict verdict = vg_verdict_endpoint(e, &failure);
 
-        json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:o}", "address", e->addr, "depth",
-                                              e->depth, "verdict", vg_verdict_name(verdict),
-                                              "failure", vg__rec_jfailure(failure)));
+        json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:o}", VG_REC_KEY_ADDRESS, e->addr,
+                                              VG_REC_KEY_DEPTH, e->depth, VG_REC_KEY_VERDICT,
+                                              vg_verdict_name(verdict), VG_REC_KEY_FAILURE,
+                                              vg__rec_jfailure(failure)));
         if (verdict == VG_VERDICT_INTERCEPTED || verdict == VG_VERDICT_BLOCKED) {
             json_array_append_new(affected, json_string(e->addr));
         }
     }
-    json_object_set_new(tk, "x_endpoints", list);
-    json_object_set_new(tk, "x_affected_addresses", affected);
+    json_object_set_new(tk, VG_REC_KEY_X_ENDPOINTS, list);
+    json_object_set_new(tk, VG_REC_KEY_X_AFFECTED_ADDRESSES, affected);
     /* Known now: an address the UDP resolver gave first may have come from the system's too. */
-    vg__rec_tag_classic(json_object_get(tk, "network_events"), "address", o);
-    vg__rec_tag_classic(json_object_get(tk, "tcp_connect"), "ip", o);
-    vg__rec_tag_classic(json_object_get(tk, "tls_handshakes"), "address", o);
-    vg__rec_tag_classic(json_object_get(tk, "requests"), "address", o);
+    vg__rec_tag_classic(json_object_get(tk, VG_REC_KEY_NETWORK_EVENTS), VG_REC_KEY_ADDRESS, o);
+    vg__rec_tag_classic(json_object_get(tk, VG_REC_KEY_TCP_CONNECT), VG_REC_KEY_IP, o);
+    vg__rec_tag_classic(json_object_get(tk, VG_REC_KEY_TLS_HANDSHAKES), VG_REC_KEY_ADDRESS, o);
+    vg__rec_tag_classic(json_object_get(tk, VG_REC_KEY_REQUESTS), VG_REC_KEY_ADDRESS, o);
 }
 
 void
 vg_rec_set_verdict(json_t *tk, const struct vg_decision *d)
 {
-    json_object_set_new(tk, "x_verdict", json_string(vg_verdict_name(d->verdict)));
-    json_object_set_new(tk, "x_cause", d->cause[0] != '\0' ? json_string(d->cause) : json_null());
-    json_object_set_new(tk, "x_evidence",
+    json_object_set_new(tk, VG_REC_KEY_X_VERDICT, json_string(vg_verdict_name(d->verdict)));
+    json_object_set_new(tk, VG_REC_KEY_X_CAUSE,
+                        d->cause[0] != '\0' ? json_string(d->cause) : json_null());
+    json_object_set_new(tk, VG_REC_KEY_X_EVIDENCE,
                         vg__rec_jpeer((const uint8_t *)d->evidence, strlen(d->evidence)));
 }
 
 void
 vg_rec_set_experiment_failures(json_t *tk, int http_failure, int dns_failure)
 {
-    json_object_set_new(tk, "http_experiment_failure",
+    json_object_set_new(tk, VG_REC_KEY_HTTP_EXPERIMENT_FAILURE,
                         http_failure != 0 ? vg__rec_jfailure(http_failure) : json_null());
-    json_object_set_new(tk, "dns_experiment_failure",
+    json_object_set_new(tk, VG_REC_KEY_DNS_EXPERIMENT_FAILURE,
                         dns_failure != 0 ? vg__rec_jfailure(dns_failure) : json_null());
 }
