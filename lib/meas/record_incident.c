@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "meas/record_keys.h"
 #include "util/str.h"
 
 /* o[key] as text into out ("" when absent or not a string), truncated to fit. */
@@ -35,15 +36,15 @@ vg__rec_inc_int(json_t *o, const char *key)
 static void
 vg__rec_inc_locate(json_t *x, struct vg_rec_inc_loc *l)
 {
-    vg__rec_inc_str(x, "cause", l->cause, sizeof(l->cause));
-    vg__rec_inc_str(x, "method", l->method, sizeof(l->method));
-    vg__rec_inc_str(x, "target", l->target, sizeof(l->target));
-    vg__rec_inc_str(x, "interference_router", l->interference_router,
+    vg__rec_inc_str(x, VG_REC_KEY_CAUSE, l->cause, sizeof(l->cause));
+    vg__rec_inc_str(x, VG_REC_KEY_METHOD, l->method, sizeof(l->method));
+    vg__rec_inc_str(x, VG_REC_KEY_TARGET, l->target, sizeof(l->target));
+    vg__rec_inc_str(x, VG_REC_KEY_INTERFERENCE_ROUTER, l->interference_router,
                     sizeof(l->interference_router));
-    vg__rec_inc_str(x, "summary", l->summary, sizeof(l->summary));
-    vg__rec_inc_str(x, "failure", l->failure, sizeof(l->failure));
-    l->interference_hop = vg__rec_inc_int(x, "interference_hop");
-    l->server_hop = vg__rec_inc_int(x, "server_hop");
+    vg__rec_inc_str(x, VG_REC_KEY_SUMMARY, l->summary, sizeof(l->summary));
+    vg__rec_inc_str(x, VG_REC_KEY_FAILURE, l->failure, sizeof(l->failure));
+    l->interference_hop = vg__rec_inc_int(x, VG_REC_KEY_INTERFERENCE_HOP);
+    l->server_hop = vg__rec_inc_int(x, VG_REC_KEY_SERVER_HOP);
 }
 
 void
@@ -56,17 +57,17 @@ vg_rec_incident_read(json_t *m, struct vg_rec_incident *out)
     if (!json_is_object(m)) {
         return;
     }
-    vg__rec_inc_str(m, "probe_network_name", out->network_name, sizeof(out->network_name));
-    tk = json_object_get(m, "test_keys");
+    vg__rec_inc_str(m, VG_REC_KEY_PROBE_NETWORK_NAME, out->network_name, sizeof(out->network_name));
+    tk = json_object_get(m, VG_REC_KEY_TEST_KEYS);
     if (!json_is_object(tk)) {
         return;
     }
-    x = json_object_get(tk, "x_locate");
+    x = json_object_get(tk, VG_REC_KEY_X_LOCATE);
     if (json_is_object(x)) {
         out->is_locate = true;
         vg__rec_inc_locate(x, &out->loc);
     }
-    eps = json_object_get(tk, "x_endpoints");
+    eps = json_object_get(tk, VG_REC_KEY_X_ENDPOINTS);
     if (!json_is_array(eps)) {
         return;
     }
@@ -79,15 +80,15 @@ vg_rec_incident_read(json_t *m, struct vg_rec_incident *out)
         if (out->n_ep == VG_REC_INC_EP_MAX) {
             break;
         }
-        vg__rec_inc_str(e, "address", ep->address, sizeof(ep->address));
+        vg__rec_inc_str(e, VG_REC_KEY_ADDRESS, ep->address, sizeof(ep->address));
         if (ep->address[0] == '\0') {
             continue;
         }
-        vg__rec_inc_str(e, "verdict", vname, sizeof(vname));
+        vg__rec_inc_str(e, VG_REC_KEY_VERDICT, vname, sizeof(vname));
         if (!vg_verdict_parse(vname, &ep->verdict)) {
             ep->verdict = VG_VERDICT_UNKNOWN;
         }
-        vg__rec_inc_str(e, "failure", ep->failure, sizeof(ep->failure));
+        vg__rec_inc_str(e, VG_REC_KEY_FAILURE, ep->failure, sizeof(ep->failure));
         out->n_ep++;
     }
 }

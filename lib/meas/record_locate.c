@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meas/record_keys.h"
 #include "util/err.h"
 #include "util/str.h"
 
@@ -27,15 +28,15 @@ vg__rec_loc_hops(const struct vg_rec_loc_trace *tr)
 
     for (size_t i = 0; i < tr->n; i++) {
         const struct vg_loc_hop *h = &tr->hops[i];
-        json_t *o = json_pack("{s:i, s:o, s:s}", "ttl", (int)h->ttl, "router",
-                              h->router[0] != '\0' ? json_string(h->router) : json_null(), "event",
-                              vg_loc_event_name(h->ev));
+        json_t *o = json_pack("{s:i, s:o, s:s}", VG_REC_KEY_TTL, (int)h->ttl, VG_REC_KEY_ROUTER,
+                              h->router[0] != '\0' ? json_string(h->router) : json_null(),
+                              VG_REC_KEY_EVENT, vg_loc_event_name(h->ev));
 
         if (h->router_from_control) {
-            json_object_set_new(o, "router_from", json_string("control"));
+            json_object_set_new(o, VG_REC_KEY_ROUTER_FROM, json_string("control"));
         }
         if (h->detail[0] != '\0') {
-            json_object_set_new(o, "detail", json_string(h->detail));
+            json_object_set_new(o, VG_REC_KEY_DETAIL, json_string(h->detail));
         }
         if (h->n_replies > 0) {
             json_t *t = json_array();
@@ -44,7 +45,7 @@ vg__rec_loc_hops(const struct vg_rec_loc_trace *tr)
                 json_array_append_new(t, h->reply_ttl[k] >= 0 ? json_integer(h->reply_ttl[k])
                                                               : json_null());
             }
-            json_object_set_new(o, "reply_ip_ttls", t);
+            json_object_set_new(o, VG_REC_KEY_REPLY_IP_TTLS, t);
         }
         json_array_append_new(a, o);
     }
@@ -60,31 +61,34 @@ vg__rec_loc_keys(const struct vg_rec_loc *lx)
 
     for (size_t c = 0; c < lx->n_controls && c < 2; c++) {
         const struct vg_rec_loc_trace *tr = &lx->controls[c];
-        json_t *o = json_pack("{s:s, s:i, s:o, s:o}", "method", tr->method, "port", (int)tr->port,
-                              "endpoint_hop", vg__rec_loc_int(tr->endpoint_hop), "hops",
-                              vg__rec_loc_hops(tr));
+        json_t *o =
+            json_pack("{s:s, s:i, s:o, s:o}", VG_REC_KEY_METHOD, tr->method, VG_REC_KEY_PORT,
+                      (int)tr->port, VG_REC_KEY_ENDPOINT_HOP, vg__rec_loc_int(tr->endpoint_hop),
+                      VG_REC_KEY_HOPS, vg__rec_loc_hops(tr));
 
         if (tr->name != NULL) {
-            json_object_set_new(o, "name", json_string(tr->name));
+            json_object_set_new(o, VG_REC_KEY_NAME, json_string(tr->name));
         }
         json_array_append_new(controls, o);
     }
     x = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:i, s:i}", "cause", r->cause,
-        "url", lx->url, "method", r->method, "target", r->target, "host", lx->host,
-        "interference_hop", vg__rec_loc_int(r->interference_hop), "interference_router",
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:i, s:i}", VG_REC_KEY_CAUSE,
+        r->cause, VG_REC_KEY_URL, lx->url, VG_REC_KEY_METHOD, r->method, VG_REC_KEY_TARGET,
+        r->target, VG_REC_KEY_HOST, lx->host, VG_REC_KEY_INTERFERENCE_HOP,
+        vg__rec_loc_int(r->interference_hop), VG_REC_KEY_INTERFERENCE_ROUTER,
         r->interference_router[0] != '\0' ? json_string(r->interference_router) : json_null(),
-        "server_hop", vg__rec_loc_int(r->server_hop), "hops", vg__rec_loc_hops(&lx->trigger),
-        "controls", controls, "summary", r->summary, "failure",
-        r->failure[0] != '\0' ? json_string(r->failure) : json_null(), "max_ttl", (int)lx->max_ttl,
-        "ttl_timeout_ms", (int)lx->ttl_timeout_ms);
+        VG_REC_KEY_SERVER_HOP, vg__rec_loc_int(r->server_hop), VG_REC_KEY_HOPS,
+        vg__rec_loc_hops(&lx->trigger), VG_REC_KEY_CONTROLS, controls, VG_REC_KEY_SUMMARY,
+        r->summary, VG_REC_KEY_FAILURE,
+        r->failure[0] != '\0' ? json_string(r->failure) : json_null(), VG_REC_KEY_MAX_TTL,
+        (int)lx->max_ttl, VG_REC_KEY_TTL_TIMEOUT_MS, (int)lx->ttl_timeout_ms);
     if (vg_loc_cause_is_tls(lx->cause)) {
-        json_object_set_new(x, "tls_port_hop", vg__rec_loc_int(r->tls_port_hop));
-        json_object_set_new(x, "port80_hop", vg__rec_loc_int(r->port80_hop));
+        json_object_set_new(x, VG_REC_KEY_TLS_PORT_HOP, vg__rec_loc_int(r->tls_port_hop));
+        json_object_set_new(x, VG_REC_KEY_PORT80_HOP, vg__rec_loc_int(r->port80_hop));
     }
     if (vg_loc_cause_is_dns(lx->cause)) {
-        json_object_set_new(x, "ttl_mirroring", json_boolean(r->ttl_mirroring));
-        json_object_set_new(x, "interference_first_ttl", vg__rec_loc_int(lx->first_ttl));
+        json_object_set_new(x, VG_REC_KEY_TTL_MIRRORING, json_boolean(r->ttl_mirroring));
+        json_object_set_new(x, VG_REC_KEY_INTERFERENCE_FIRST_TTL, vg__rec_loc_int(lx->first_ttl));
     }
     return x;
 }
@@ -96,7 +100,8 @@ vg_rec_locate_json(const struct vg_rec_loc *x, const char *input, time_t start, 
                              .test_version = VG_REC_TEST_LOCATE_V,
                              .input = input,
                              .start = start};
-    json_t *root = vg_rec_new(&env, json_pack("{s:o}", "x_locate", vg__rec_loc_keys(x)), NULL);
+    json_t *root =
+        vg_rec_new(&env, json_pack("{s:o}", VG_REC_KEY_X_LOCATE, vg__rec_loc_keys(x)), NULL);
     char *s;
 
     if (root == NULL) {
@@ -129,18 +134,19 @@ vg__rec_loc_hint_tls(json_t *tk, enum vg_loc_cause c, struct vg_locate_hint *h)
     json_t *e;
     size_t i;
 
-    json_array_foreach(json_object_get(tk, "tls_handshakes"), i, e)
+    json_array_foreach(json_object_get(tk, VG_REC_KEY_TLS_HANDSHAKES), i, e)
     {
-        const char *hs = vg__rec_loc_str(e, "x_handshake_failure");
-        const char *f = vg__rec_loc_str(e, "failure");
-        const char *sni = vg__rec_loc_str(e, "server_name");
+        const char *hs = vg__rec_loc_str(e, VG_REC_KEY_X_HANDSHAKE_FAILURE);
+        const char *f = vg__rec_loc_str(e, VG_REC_KEY_FAILURE);
+        const char *sni = vg__rec_loc_str(e, VG_REC_KEY_SERVER_NAME);
         unsigned port;
         char ip[INET6_ADDRSTRLEN];
         /* tls.mitm: a handshake that completed with a certificate that failed (ssl_*). */
         bool match = want != NULL ? hs != NULL && strcmp(hs, want) == 0
                                   : hs == NULL && f != NULL && strncmp(f, "ssl_", 4) == 0;
 
-        if (!match || !vg_loc_split_addr(vg__rec_loc_str(e, "address"), ip, sizeof(ip), &port)) {
+        if (!match ||
+            !vg_loc_split_addr(vg__rec_loc_str(e, VG_REC_KEY_ADDRESS), ip, sizeof(ip), &port)) {
             continue;
         }
         vg_strlcpy(h->addr, ip, sizeof(h->addr));
@@ -164,8 +170,8 @@ vg_rec_locate_hint(const char *json, enum vg_loc_cause c, struct vg_locate_hint 
 
     memset(h, 0, sizeof(*h));
     root = json_loads(json != NULL ? json : "", 0, NULL);
-    tk = json_object_get(root, "test_keys");
-    input = vg__rec_loc_str(root, "input");
+    tk = json_object_get(root, VG_REC_KEY_TEST_KEYS);
+    input = vg__rec_loc_str(root, VG_REC_KEY_INPUT);
     if (!json_is_object(tk) || input == NULL) {
         goto out;
     }
@@ -177,10 +183,10 @@ vg_rec_locate_hint(const char *json, enum vg_loc_cause c, struct vg_locate_hint 
         json_t *e;
         size_t i;
 
-        json_array_foreach(json_object_get(tk, "queries"), i, e)
+        json_array_foreach(json_object_get(tk, VG_REC_KEY_QUERIES), i, e)
         {
-            const char *eng = vg__rec_loc_str(e, "engine"),
-                       *ra = vg__rec_loc_str(e, "resolver_address");
+            const char *eng = vg__rec_loc_str(e, VG_REC_KEY_ENGINE),
+                       *ra = vg__rec_loc_str(e, VG_REC_KEY_RESOLVER_ADDRESS);
 
             if (eng != NULL && strcmp(eng, "udp") == 0 && ra != NULL && ra[0] != '\0') {
                 vg_strlcpy(h->resolver, ra, sizeof(h->resolver));
@@ -189,15 +195,15 @@ vg_rec_locate_hint(const char *json, enum vg_loc_cause c, struct vg_locate_hint 
         }
     } else {
         /* requests[0] is the last step of the redirect chain. */
-        json_t *req = json_array_get(json_object_get(tk, "requests"), 0);
-        const char *u = vg__rec_loc_str(json_object_get(req, "request"), "url");
+        json_t *req = json_array_get(json_object_get(tk, VG_REC_KEY_REQUESTS), 0);
+        const char *u = vg__rec_loc_str(json_object_get(req, VG_REC_KEY_REQUEST), VG_REC_KEY_URL);
         unsigned port;
         char ip[INET6_ADDRSTRLEN];
 
         if (u != NULL && u[0] != '\0') {
             vg_strlcpy(h->url, u, sizeof(h->url));
         }
-        if (vg_loc_split_addr(vg__rec_loc_str(req, "address"), ip, sizeof(ip), &port)) {
+        if (vg_loc_split_addr(vg__rec_loc_str(req, VG_REC_KEY_ADDRESS), ip, sizeof(ip), &port)) {
             vg_strlcpy(h->addr, ip, sizeof(h->addr));
         }
     }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "meas/record.h"
+#include "meas/record_keys.h"
 #include "meas/record_obs_impl.h"
 #include "meas/record_th.h"
 #include "meas/verdict.h"
@@ -108,7 +109,7 @@ vg__ro_is(const struct vg_json *v, enum vg_json_type t)
 int
 vg__ro_depth(const struct vg_json *step, int dflt)
 {
-    for (const struct vg_json *t = vg_json_first(vg_json_get(step, "tags")); t != NULL;
+    for (const struct vg_json *t = vg_json_first(vg_json_get(step, VG_REC_KEY_TAGS)); t != NULL;
          t = t->next) {
         if (t->type == VG_JSON_STRING && strncmp(t->s, "depth=", 6) == 0) {
             char *end;
@@ -134,7 +135,12 @@ vg__ro_err(char *err, size_t errlen, const char *what)
 /* ---- the envelope -------------------------------------------------------------------------- */
 
 static const char *const vg__ro_analysis_keys[] = {
-    "x_verdict", "x_cause", "x_evidence", "x_endpoints", "x_affected_addresses", "x_analyzer",
+    VG_REC_KEY_X_VERDICT,
+    VG_REC_KEY_X_CAUSE,
+    VG_REC_KEY_X_EVIDENCE,
+    VG_REC_KEY_X_ENDPOINTS,
+    VG_REC_KEY_X_AFFECTED_ADDRESSES,
+    VG_REC_KEY_X_ANALYZER,
 };
 
 bool
@@ -190,16 +196,16 @@ vg_rec_obs_meta(const struct vg_json *root, struct vg_rec_meta *m, char *err, si
     if (!vg__ro_is(root, VG_JSON_OBJECT)) {
         return vg__ro_err(err, errlen, "not a JSON object");
     }
-    m->test_name = vg__ro_top(root, "test_name", &bad);
-    m->start_time = vg__ro_top(root, "measurement_start_time", &bad);
+    m->test_name = vg__ro_top(root, VG_REC_KEY_TEST_NAME, &bad);
+    m->start_time = vg__ro_top(root, VG_REC_KEY_MEASUREMENT_START_TIME, &bad);
     if (bad) {
         return vg__ro_err(err, errlen, "test_name or measurement_start_time is not a string");
     }
-    m->probe_cc = vg__ro_top(root, "probe_cc", &ignored);
-    m->probe_asn = vg__ro_top(root, "probe_asn", &ignored);
-    m->software_name = vg__ro_top(root, "software_name", &ignored);
+    m->probe_cc = vg__ro_top(root, VG_REC_KEY_PROBE_CC, &ignored);
+    m->probe_asn = vg__ro_top(root, VG_REC_KEY_PROBE_ASN, &ignored);
+    m->software_name = vg__ro_top(root, VG_REC_KEY_SOFTWARE_NAME, &ignored);
     m->start = vg__ro_time(m->start_time);
-    v = vg_json_get(root, "input");
+    v = vg_json_get(root, VG_REC_KEY_INPUT);
     if (vg__ro_is(v, VG_JSON_ARRAY)) {
         v = vg_json_first(v); /* OONI's "input" as a list: the first */
     }
@@ -207,7 +213,7 @@ vg_rec_obs_meta(const struct vg_json *root, struct vg_rec_meta *m, char *err, si
         return vg__ro_err(err, errlen, "input is not a string");
     }
     m->input = vg_json_str(v);
-    v = vg_json_get(root, "test_keys");
+    v = vg_json_get(root, VG_REC_KEY_TEST_KEYS);
     if (v != NULL && v->type != VG_JSON_NULL && v->type != VG_JSON_OBJECT) {
         return vg__ro_err(err, errlen, "test_keys is not an object");
     }
@@ -216,13 +222,13 @@ vg_rec_obs_meta(const struct vg_json *root, struct vg_rec_meta *m, char *err, si
         m->has_analysis_keys =
             m->has_analysis_keys || vg_rec_obs_is_analysis_key(v->key, v->key_len);
     }
-    v = vg_json_get(m->test_keys, "blocking");
+    v = vg_json_get(m->test_keys, VG_REC_KEY_BLOCKING);
     if (vg__ro_is(v, VG_JSON_STRING)) {
         m->ooni_blocking = v->s;
     } else if (vg__ro_is(v, VG_JSON_BOOL) && !v->b) {
         m->ooni_blocking = "false";
     }
-    v = vg_json_get(m->test_keys, "accessible");
+    v = vg_json_get(m->test_keys, VG_REC_KEY_ACCESSIBLE);
     if (vg__ro_is(v, VG_JSON_BOOL)) {
         m->ooni_accessible = v->b ? 1 : 0;
     }
@@ -289,7 +295,7 @@ vg__ro_requests(struct vg__ro *r, const struct vg_json *reqs)
     r->final_depth = -1;
     for (const struct vg_json *q = vg_json_first(reqs); q != NULL; q = q->next, i++) {
         int d = vg__ro_depth(q, (int)(n - 1 - i));
-        const char *url = vg__ro_str(vg_json_get(q, "request"), "url");
+        const char *url = vg__ro_str(vg_json_get(q, VG_REC_KEY_REQUEST), VG_REC_KEY_URL);
 
         if (q->type != VG_JSON_OBJECT) {
             continue;
@@ -309,7 +315,8 @@ vg__ro_requests(struct vg__ro *r, const struct vg_json *reqs)
 static void
 vg__ro_final_depth(struct vg__ro *r, const struct vg_json *tk)
 {
-    static const char *const lists[] = {"queries", "tcp_connect", "tls_handshakes"};
+    static const char *const lists[] = {VG_REC_KEY_QUERIES, VG_REC_KEY_TCP_CONNECT,
+                                        VG_REC_KEY_TLS_HANDSHAKES};
     int deepest = r->final_depth < 0 ? 0 : r->final_depth;
 
     for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
@@ -323,8 +330,8 @@ vg__ro_final_depth(struct vg__ro *r, const struct vg_json *tk)
     if (deepest > r->final_depth && deepest < VG__RO_HOPS && !r->hop_known[deepest] &&
         r->final_req != NULL) {
         /* the URL of a hop without request: the Location of the one before */
-        const struct vg_json *resp = vg_json_get(r->final_req, "response");
-        const struct vg_json *h = vg_json_first(vg_json_get(resp, "headers"));
+        const struct vg_json *resp = vg_json_get(r->final_req, VG_REC_KEY_RESPONSE);
+        const struct vg_json *h = vg_json_first(vg_json_get(resp, VG_REC_KEY_HEADERS));
         const struct vg_url *base = vg__ro_hop(r, r->final_depth);
 
         for (; h != NULL; h = h->next) {
@@ -349,10 +356,10 @@ vg__ro_reply(struct vg__ro *r, const struct vg_json *q, const char *qtype)
     struct vg__ro_reply rp = {.u.aaaa = qtype != NULL && strcmp(qtype, "AAAA") == 0};
     int64_t rcode = -1, ttl = -1;
     double t = 0, t0 = 0;
-    const char *failure = vg__ro_str(q, "failure");
+    const char *failure = vg__ro_str(q, VG_REC_KEY_FAILURE);
 
-    if (!vg_json_int(vg_json_get(q, "rcode"), &rcode) && vg__ro_str(q, "raw_response") == NULL &&
-        failure != NULL) {
+    if (!vg_json_int(vg_json_get(q, VG_REC_KEY_RCODE), &rcode) &&
+        vg__ro_str(q, VG_REC_KEY_RAW_RESPONSE) == NULL && failure != NULL) {
         return; /* no reply (a timeout) */
     }
     if (rcode < 0) {
@@ -360,18 +367,18 @@ vg__ro_reply(struct vg__ro *r, const struct vg_json *q, const char *qtype)
 
         rcode = f == 0 ? 0 : f == VG_EDNS_NXDOMAIN ? 3 : f == VG_EDNS_SERVFAIL ? 2 : 0;
     }
-    (void)vg_json_num(vg_json_get(q, "t"), &t);
-    (void)vg_json_num(vg_json_get(q, "t0"), &t0);
-    (void)vg_json_int(vg_json_get(q, "x_ip_ttl"), &ttl);
+    (void)vg_json_num(vg_json_get(q, VG_REC_KEY_T), &t);
+    (void)vg_json_num(vg_json_get(q, VG_REC_KEY_T0), &t0);
+    (void)vg_json_int(vg_json_get(q, VG_REC_KEY_X_IP_TTL), &ttl);
     r->n_same_q[rp.u.aaaa]++;
     rp.u.rcode = (int)rcode;
     rp.t = t;
     rp.u.after = t - t0;
     rp.u.ip_ttl = ttl >= -1 && ttl < 256 ? (int)ttl : -1;
-    for (const struct vg_json *a = vg_json_first(vg_json_get(q, "answers")); a != NULL;
+    for (const struct vg_json *a = vg_json_first(vg_json_get(q, VG_REC_KEY_ANSWERS)); a != NULL;
          a = a->next) {
-        const char *ip =
-            vg__ro_str(a, "ipv4") != NULL ? vg__ro_str(a, "ipv4") : vg__ro_str(a, "ipv6");
+        const char *ip = vg__ro_str(a, VG_REC_KEY_IPV4) != NULL ? vg__ro_str(a, VG_REC_KEY_IPV4)
+                                                                : vg__ro_str(a, VG_REC_KEY_IPV6);
 
         if (ip != NULL && rp.u.n_addrs < VG_OBS_UDP_ADDRS) {
             rp.u.addrs[rp.u.n_addrs++] = ip;
@@ -394,12 +401,13 @@ static void
 vg__ro_query(struct vg__ro *r, const struct vg_json *q)
 {
     struct vg_obs *o = r->o;
-    const char *engine = vg__ro_str(q, "engine"), *resolver = vg__ro_str(q, "resolver_address");
+    const char *engine = vg__ro_str(q, VG_REC_KEY_ENGINE),
+               *resolver = vg__ro_str(q, VG_REC_KEY_RESOLVER_ADDRESS);
     bool udp = engine != NULL && strcmp(engine, "udp") == 0;
     bool sys =
         !udp && (engine == NULL || (strcmp(engine, "doh") != 0 && strcmp(engine, "dot") != 0 &&
                                     strcmp(engine, "tcp") != 0));
-    int d = vg__ro_depth(q, 0), failure = vg__ro_failure(vg__ro_str(q, "failure"));
+    int d = vg__ro_depth(q, 0), failure = vg__ro_failure(vg__ro_str(q, VG_REC_KEY_FAILURE));
     size_t n = 0;
 
     if (!vg__ro_is(q, VG_JSON_OBJECT) || (!sys && !udp)) {
@@ -408,10 +416,10 @@ vg__ro_query(struct vg__ro *r, const struct vg_json *q)
     if (sys && d < VG__RO_HOPS) {
         r->sys_depth[d] = true;
     }
-    for (const struct vg_json *a = vg_json_first(vg_json_get(q, "answers")); a != NULL;
+    for (const struct vg_json *a = vg_json_first(vg_json_get(q, VG_REC_KEY_ANSWERS)); a != NULL;
          a = a->next) {
-        const char *ip =
-            vg__ro_str(a, "ipv4") != NULL ? vg__ro_str(a, "ipv4") : vg__ro_str(a, "ipv6");
+        const char *ip = vg__ro_str(a, VG_REC_KEY_IPV4) != NULL ? vg__ro_str(a, VG_REC_KEY_IPV4)
+                                                                : vg__ro_str(a, VG_REC_KEY_IPV6);
         int64_t asn = 0;
 
         if (ip == NULL || vg_ip_classify(ip) < 0) {
@@ -433,7 +441,7 @@ vg__ro_query(struct vg__ro *r, const struct vg_json *q)
                 dup = strcmp(o->dns_addrs[i], ip) == 0;
             }
             if (!dup) {
-                (void)vg_json_int(vg_json_get(a, "asn"), &asn);
+                (void)vg_json_int(vg_json_get(a, VG_REC_KEY_ASN), &asn);
                 o->dns_asns[o->n_dns_addrs] = asn > 0 && asn <= UINT32_MAX ? (uint32_t)asn : 0;
                 vg_utf8_copy(o->dns_addrs[o->n_dns_addrs++], sizeof(o->dns_addrs[0]), ip,
                              strlen(ip));
@@ -457,7 +465,7 @@ vg__ro_query(struct vg__ro *r, const struct vg_json *q)
     if (failure != 0 && o->udp_failure == 0) {
         o->udp_failure = failure;
     }
-    vg__ro_reply(r, q, vg__ro_str(q, "query_type"));
+    vg__ro_reply(r, q, vg__ro_str(q, VG_REC_KEY_QUERY_TYPE));
 }
 
 /* The UDP resolver's replies in arrival order, read as the probe reads its own (obs.c): the first
@@ -503,7 +511,7 @@ vg__ro_hop_failure(const struct vg__ro *r, int dns_failure, const struct vg_json
     if (r->o->bogon[0] != '\0') {
         return VG_EBOGON; /* OONI does not connect to bogons: nothing else was tried */
     }
-    f = vg__ro_failure(vg__ro_str(tk, "http_experiment_failure"));
+    f = vg__ro_failure(vg__ro_str(tk, VG_REC_KEY_HTTP_EXPERIMENT_FAILURE));
     return f != 0 ? f : VG_EDNS_NOANSWER;
 }
 
@@ -527,8 +535,8 @@ vg__ro_final(struct vg__ro *r, const struct vg_json *tk, int dns_failure)
         o->http_failure = vg__ro_hop_failure(r, dns_failure, tk);
         return;
     }
-    o->http_failure = vg__ro_failure(vg__ro_str(r->final_req, "failure"));
-    addr = vg__ro_str(r->final_req, "address");
+    o->http_failure = vg__ro_failure(vg__ro_str(r->final_req, VG_REC_KEY_FAILURE));
+    addr = vg__ro_str(r->final_req, VG_REC_KEY_ADDRESS);
     if (addr != NULL && addr[0] != '\0') {
         vg_utf8_copy(o->http_addr, sizeof(o->http_addr), addr, strlen(addr));
     }
@@ -548,7 +556,7 @@ vg__ro_final(struct vg__ro *r, const struct vg_json *tk, int dns_failure)
             o->http_udp_only = o->ep[i].from_udp_only;
         }
     }
-    vg__ro_response(r, vg_json_get(r->final_req, "response"));
+    vg__ro_response(r, vg_json_get(r->final_req, VG_REC_KEY_RESPONSE));
 }
 
 /* ---- the control --------------------------------------------------------------------------- */
@@ -557,8 +565,8 @@ static void
 vg__ro_control(struct vg__ro *r, const struct vg_json *tk, struct vg_ctrl *c)
 {
     struct vg_obs *o = r->o;
-    const char *cf = vg__ro_str(tk, "control_failure");
-    const struct vg_json *control = vg_json_get(tk, "control");
+    const char *cf = vg__ro_str(tk, VG_REC_KEY_CONTROL_FAILURE);
+    const struct vg_json *control = vg_json_get(tk, VG_REC_KEY_CONTROL);
 
     if (cf != NULL) {
         vg_utf8_copy(o->control_failure, sizeof(o->control_failure), cf, strlen(cf));
@@ -594,19 +602,19 @@ vg__ro_dns_failure(const struct vg_json *tk, int depth)
 {
     int failure = 0;
 
-    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, "queries")); q != NULL;
+    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, VG_REC_KEY_QUERIES)); q != NULL;
          q = q->next) {
-        const char *engine = vg__ro_str(q, "engine");
+        const char *engine = vg__ro_str(q, VG_REC_KEY_ENGINE);
 
         if (vg__ro_depth(q, 0) != depth || (engine != NULL && strcmp(engine, "getaddrinfo") != 0 &&
                                             strcmp(engine, "system") != 0)) {
             continue;
         }
-        if (vg_json_first(vg_json_get(q, "answers")) != NULL) {
+        if (vg_json_first(vg_json_get(q, VG_REC_KEY_ANSWERS)) != NULL) {
             return 0;
         }
         if (failure == 0) {
-            failure = vg__ro_failure(vg__ro_str(q, "failure"));
+            failure = vg__ro_failure(vg__ro_str(q, VG_REC_KEY_FAILURE));
         }
     }
     return failure;
@@ -616,8 +624,9 @@ int
 vg_rec_obs_read(const struct vg_rec_meta *m, int t, bool doc_public, struct vg_obs *o,
                 struct vg_ctrl *c, struct vg_rec_obs_scratch *s, char *err, size_t errlen)
 {
-    static const char *const lists[] = {"queries", "tcp_connect", "tls_handshakes", "requests",
-                                        "x_dns_duplicate_responses"};
+    static const char *const lists[] = {VG_REC_KEY_QUERIES, VG_REC_KEY_TCP_CONNECT,
+                                        VG_REC_KEY_TLS_HANDSHAKES, VG_REC_KEY_REQUESTS,
+                                        VG_REC_KEY_X_DNS_DUPLICATE_RESPONSES};
     const struct vg_json *tk = m->test_keys;
     struct vg__ro *r;
     const char *want = t == VG_TARGET_TLS ? "tls" : t == VG_TARGET_DNS ? "dns" : NULL;
@@ -653,25 +662,26 @@ vg_rec_obs_read(const struct vg_rec_meta *m, int t, bool doc_public, struct vg_o
     }
     r->hop_known[0] = true;
     vg__ro_control(r, tk, c);
-    vg__ro_requests(r, vg_json_get(tk, "requests"));
+    vg__ro_requests(r, vg_json_get(tk, VG_REC_KEY_REQUESTS));
     vg__ro_final_depth(r, tk);
-    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, "queries")); q != NULL;
+    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, VG_REC_KEY_QUERIES)); q != NULL;
          q = q->next) {
         vg__ro_query(r, q);
     }
-    for (const struct vg_json *q = vg_json_first(vg_json_get(tk, "x_dns_duplicate_responses"));
+    for (const struct vg_json *q =
+             vg_json_first(vg_json_get(tk, VG_REC_KEY_X_DNS_DUPLICATE_RESPONSES));
          q != NULL; q = q->next) {
         if (vg__ro_depth(q, 0) == 0) {
-            vg__ro_reply(r, q, vg__ro_str(q, "query_type"));
+            vg__ro_reply(r, q, vg__ro_str(q, VG_REC_KEY_QUERY_TYPE));
         }
     }
     vg__ro_replies(r);
-    for (const struct vg_json *e = vg_json_first(vg_json_get(tk, "tcp_connect")); e != NULL;
-         e = e->next) {
+    for (const struct vg_json *e = vg_json_first(vg_json_get(tk, VG_REC_KEY_TCP_CONNECT));
+         e != NULL; e = e->next) {
         vg__ro_tcp(r, e);
     }
-    for (const struct vg_json *h = vg_json_first(vg_json_get(tk, "tls_handshakes")); h != NULL;
-         h = h->next) {
+    for (const struct vg_json *h = vg_json_first(vg_json_get(tk, VG_REC_KEY_TLS_HANDSHAKES));
+         h != NULL; h = h->next) {
         vg__ro_tls(r, h);
     }
     vg__ro_final(r, tk, vg__ro_dns_failure(tk, r->final_depth));
@@ -696,7 +706,7 @@ vg_rec_obs_fragment(const struct vg_decision *d, const struct vg_obs *o, char *o
     }
     vg_rec_set_verdict(tk, d);
     vg_rec_set_endpoints(tk, o);
-    json_object_set_new(tk, "x_analyzer", json_string(VG_ANALYZER_VERSION));
+    json_object_set_new(tk, VG_REC_KEY_X_ANALYZER, json_string(VG_ANALYZER_VERSION));
     n = json_dumpb(tk, out, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(tk);
     if (n < 2) {

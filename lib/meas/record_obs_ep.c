@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meas/record_keys.h"
 #include "meas/record_obs_impl.h"
 #include "meas/verdict.h"
 #include "net/x509.h"
@@ -52,15 +53,15 @@ vg__ro_ep(struct vg__ro *r, const char *addr, int depth, bool create)
 void
 vg__ro_tcp(struct vg__ro *r, const struct vg_json *c)
 {
-    const char *ip = vg__ro_str(c, "ip");
-    const struct vg_json *st = vg_json_get(c, "status");
+    const char *ip = vg__ro_str(c, VG_REC_KEY_IP);
+    const struct vg_json *st = vg_json_get(c, VG_REC_KEY_STATUS);
     int64_t port;
     int d = vg__ro_depth(c, 0);
     bool ok = false;
     char addr[80];
     struct vg_obs_endpoint *e;
 
-    if (ip == NULL || strlen(ip) > 46 || !vg_json_int(vg_json_get(c, "port"), &port) ||
+    if (ip == NULL || strlen(ip) > 46 || !vg_json_int(vg_json_get(c, VG_REC_KEY_PORT), &port) ||
         port != vg__ro_hop(r, d)->port) {
         return;
     }
@@ -68,8 +69,8 @@ vg__ro_tcp(struct vg__ro *r, const struct vg_json *c)
     if ((e = vg__ro_ep(r, addr, d, false)) != NULL || (e = vg__ro_ep(r, addr, d, true)) == NULL) {
         return; /* the first attempt counts */
     }
-    (void)vg_json_bool(vg_json_get(st, "success"), &ok);
-    e->tcp_err = ok ? 0 : vg__ro_failure(vg__ro_str(st, "failure"));
+    (void)vg_json_bool(vg_json_get(st, VG_REC_KEY_SUCCESS), &ok);
+    e->tcp_err = ok ? 0 : vg__ro_failure(vg__ro_str(st, VG_REC_KEY_FAILURE));
     if (!ok && e->tcp_err == 0) {
         e->tcp_err = VG_EPROTO;
     }
@@ -97,12 +98,14 @@ vg__ro_vigie_chain(struct vg_obs_endpoint *e, const struct vg_json *certs, const
     size_t i = 0;
 
     for (const struct vg_json *c = vg_json_first(certs); c != NULL; c = c->next, i++) {
-        const char *spki = vg__ro_str(c, "spki_sha256"), *sha = vg__ro_str(c, "sha256");
+        const char *spki = vg__ro_str(c, VG_REC_KEY_SPKI_SHA256),
+                   *sha = vg__ro_str(c, VG_REC_KEY_SHA256);
 
         if (i == 0) {
-            const char *subj = vg__ro_str(c, "subject"), *iss = vg__ro_str(c, "issuer");
+            const char *subj = vg__ro_str(c, VG_REC_KEY_SUBJECT),
+                       *iss = vg__ro_str(c, VG_REC_KEY_ISSUER);
 
-            (void)vg_json_bool(vg_json_get(c, "self_signed"), &e->self_signed);
+            (void)vg_json_bool(vg_json_get(c, VG_REC_KEY_SELF_SIGNED), &e->self_signed);
             vg_utf8_copy(e->subject, sizeof(e->subject), subj != NULL ? subj : "",
                          subj != NULL ? strlen(subj) : 0);
             vg_utf8_copy(e->issuer, sizeof(e->issuer), iss != NULL ? iss : "",
@@ -133,7 +136,7 @@ vg__ro_verified_chain(struct vg_obs_endpoint *e, const struct vg_json *chain)
     }
     e->n_ca_spki = 0;
     for (c = vg_json_first(chain)->next; c != NULL && e->n_ca_spki < VG_CTRL_MAX_CA; c = c->next) {
-        const char *spki = vg__ro_str(c, "spki_sha256");
+        const char *spki = vg__ro_str(c, VG_REC_KEY_SPKI_SHA256);
 
         vg_utf8_copy(e->ca_spki[e->n_ca_spki++], sizeof(e->ca_spki[0]), spki != NULL ? spki : "",
                      spki != NULL ? strlen(spki) : 0);
@@ -144,7 +147,7 @@ vg__ro_verified_chain(struct vg_obs_endpoint *e, const struct vg_json *chain)
 static int
 vg__ro_cert(struct vg__ro *r, const struct vg_json *pc, struct vg_cert *out)
 {
-    const struct vg_json *data = vg_json_get(pc, "data");
+    const struct vg_json *data = vg_json_get(pc, VG_REC_KEY_DATA);
     long n;
 
     memset(out, 0, sizeof(*out));
@@ -200,9 +203,9 @@ vg__ro_ooni_chain(struct vg__ro *r, struct vg_obs_endpoint *e, const struct vg_j
 void
 vg__ro_tls(struct vg__ro *r, const struct vg_json *h)
 {
-    const char *addr = vg__ro_str(h, "address");
-    const struct vg_json *hs = vg_json_get(h, "x_handshake_failure");
-    int d = vg__ro_depth(h, 0), failure = vg__ro_failure(vg__ro_str(h, "failure"));
+    const char *addr = vg__ro_str(h, VG_REC_KEY_ADDRESS);
+    const struct vg_json *hs = vg_json_get(h, VG_REC_KEY_X_HANDSHAKE_FAILURE);
+    int d = vg__ro_depth(h, 0), failure = vg__ro_failure(vg__ro_str(h, VG_REC_KEY_FAILURE));
     struct vg_obs_endpoint *e;
 
     if (addr == NULL || vg__ro_port(addr) != vg__ro_hop(r, d)->port ||
@@ -222,12 +225,13 @@ vg__ro_tls(struct vg__ro *r, const struct vg_json *h)
     if (e->tls_err != 0 || e->tcp_err != 0) {
         return;
     }
-    if (vg__ro_is(vg_json_get(h, "x_certificates"), VG_JSON_ARRAY)) {
-        vg__ro_vigie_chain(e, vg_json_get(h, "x_certificates"), vg__ro_str(h, "x_verify_reason"));
+    if (vg__ro_is(vg_json_get(h, VG_REC_KEY_X_CERTIFICATES), VG_JSON_ARRAY)) {
+        vg__ro_vigie_chain(e, vg_json_get(h, VG_REC_KEY_X_CERTIFICATES),
+                           vg__ro_str(h, VG_REC_KEY_X_VERIFY_REASON));
     } else if (e->verify_err != 0 || r->need_chain) {
-        vg__ro_ooni_chain(r, e, vg_json_get(h, "peer_certificates"));
+        vg__ro_ooni_chain(r, e, vg_json_get(h, VG_REC_KEY_PEER_CERTIFICATES));
     }
-    vg__ro_verified_chain(e, vg_json_get(h, "x_verified_chain"));
+    vg__ro_verified_chain(e, vg_json_get(h, VG_REC_KEY_X_VERIFIED_CHAIN));
 }
 
 /* ---- the final request --------------------------------------------------------------------- */
@@ -237,8 +241,8 @@ vg__ro_tls(struct vg__ro *r, const struct vg_json *h)
 static void
 vg__ro_body(struct vg__ro *r, const struct vg_json *body, const uint8_t **p, size_t *n)
 {
-    const struct vg_json *data = vg_json_get(body, "data");
-    const char *fmt = vg__ro_str(body, "format");
+    const struct vg_json *data = vg_json_get(body, VG_REC_KEY_DATA);
+    const char *fmt = vg__ro_str(body, VG_REC_KEY_FORMAT);
     long got;
 
     *p = (const uint8_t *)"";
@@ -281,22 +285,24 @@ void
 vg__ro_response(struct vg__ro *r, const struct vg_json *resp)
 {
     struct vg_obs *o = r->o;
-    const struct vg_json *list = vg_json_get(resp, "headers_list"), *v;
-    const char *title = vg__ro_str(resp, "x_title"), *sha = vg__ro_str(resp, "x_body_sha256");
+    const struct vg_json *list = vg_json_get(resp, VG_REC_KEY_HEADERS_LIST), *v;
+    const char *title = vg__ro_str(resp, VG_REC_KEY_X_TITLE),
+               *sha = vg__ro_str(resp, VG_REC_KEY_X_BODY_SHA256);
     int64_t code = 0, length;
     const uint8_t *body;
     size_t n;
 
-    if (!vg_json_int(vg_json_get(resp, "code"), &code) || code <= 0 || code > 999) {
+    if (!vg_json_int(vg_json_get(resp, VG_REC_KEY_CODE), &code) || code <= 0 || code > 999) {
         o->body_length = -1;
         return;
     }
     o->status = (int)code;
-    vg__ro_body(r, vg_json_get(resp, "body"), &body, &n);
-    (void)vg_json_bool(vg_json_get(resp, "body_is_truncated"), &o->body_truncated);
-    o->body_length = vg_json_int(vg_json_get(resp, "x_body_length"), &length) && length >= 0
-                         ? (long)length
-                         : (long)n;
+    vg__ro_body(r, vg_json_get(resp, VG_REC_KEY_BODY), &body, &n);
+    (void)vg_json_bool(vg_json_get(resp, VG_REC_KEY_BODY_IS_TRUNCATED), &o->body_truncated);
+    o->body_length =
+        vg_json_int(vg_json_get(resp, VG_REC_KEY_X_BODY_LENGTH), &length) && length >= 0
+            ? (long)length
+            : (long)n;
     if (title != NULL) {
         vg_utf8_copy(o->title, sizeof(o->title), title, strlen(title));
     } else {
@@ -317,7 +323,7 @@ vg__ro_response(struct vg__ro *r, const struct vg_json *resp)
         }
         return;
     }
-    for (v = vg_json_first(vg_json_get(resp, "headers"));
+    for (v = vg_json_first(vg_json_get(resp, VG_REC_KEY_HEADERS));
          v != NULL && o->n_headers < VG_CTRL_MAX_HDR; v = v->next) {
         if (v->key_len > 0) {
             vg_utf8_copy(o->headers[o->n_headers++], sizeof(o->headers[0]), v->key, v->key_len);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "meas/record.h"
+#include "meas/record_keys.h"
 #include "proto/ipaddr.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -127,8 +128,8 @@ vg__rec_unbase64(const char *s, size_t len, size_t *n)
 static bool
 vg__rec_body_bytes(json_t *body, const uint8_t **p, size_t *n, uint8_t **fresh)
 {
-    json_t *data = json_object_get(body, "data");
-    const char *fmt = json_string_value(json_object_get(body, "format"));
+    json_t *data = json_object_get(body, VG_REC_KEY_DATA);
+    const char *fmt = json_string_value(json_object_get(body, VG_REC_KEY_FORMAT));
 
     *fresh = NULL;
     if (json_is_string(body)) {
@@ -153,7 +154,7 @@ vg__rec_scrub_b64(const struct vg_ip_set *set, json_t *o)
     size_t n, hits = 0;
     struct vg_buf b;
 
-    if (json_object_get(o, "format") == NULL || !vg__rec_body_bytes(o, &p, &n, &dec)) {
+    if (json_object_get(o, VG_REC_KEY_FORMAT) == NULL || !vg__rec_body_bytes(o, &p, &n, &dec)) {
         return 0;
     }
     hits = vg__rec_scrub_bytes(set, (const char *)p, n, &b);
@@ -161,7 +162,7 @@ vg__rec_scrub_b64(const struct vg_ip_set *set, json_t *o)
         char *enc = vg_base64(b.data, b.len);
 
         /* In place: the key keeps its position. */
-        (void)json_string_set(json_object_get(o, "data"), enc);
+        (void)json_string_set(json_object_get(o, VG_REC_KEY_DATA), enc);
         free(enc);
         vg_buf_cleanup(&b);
     }
@@ -174,14 +175,14 @@ vg__rec_scrub_b64(const struct vg_ip_set *set, json_t *o)
 static void
 vg__rec_scrub_body_meta(json_t *resp)
 {
-    json_t *len = json_object_get(resp, "x_body_length");
-    json_t *sha = json_object_get(resp, "x_body_sha256");
+    json_t *len = json_object_get(resp, VG_REC_KEY_X_BODY_LENGTH);
+    json_t *sha = json_object_get(resp, VG_REC_KEY_X_BODY_SHA256);
     const uint8_t *p;
     uint8_t *dec;
     size_t n;
 
     if ((!json_is_integer(len) && !json_is_string(sha)) ||
-        !vg__rec_body_bytes(json_object_get(resp, "body"), &p, &n, &dec)) {
+        !vg__rec_body_bytes(json_object_get(resp, VG_REC_KEY_BODY), &p, &n, &dec)) {
         return;
     }
     if (json_is_integer(len)) {
@@ -264,8 +265,9 @@ vg__rec_scrub_object(const struct vg_ip_set *set, json_t *o, bool certs)
         size_t klen = strlen(key), h;
 
         h = vg__rec_scrub_value(set, v,
-                                certs || (klen == 17 && memcmp(key, "peer_certificates", 17) == 0));
-        if (klen == 4 && memcmp(key, "body", 4) == 0) {
+                                certs || (klen == sizeof(VG_REC_KEY_PEER_CERTIFICATES) - 1 &&
+                                          memcmp(key, VG_REC_KEY_PEER_CERTIFICATES, klen) == 0));
+        if (klen == sizeof(VG_REC_KEY_BODY) - 1 && memcmp(key, VG_REC_KEY_BODY, klen) == 0) {
             body = h;
         }
         hits += h;
