@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "meas/record_keys.h"
 #include "proto/ipaddr.h"
 #include "proto/url.h"
 #include "util/mem.h"
@@ -35,8 +36,9 @@ vg_rec_threquest(const char *url, const char *const *tcp_connect, size_t n,
     for (size_t i = 0; i < n_headers; i++) {
         json_object_set_new(hdrs, headers_kv[2 * i], json_pack("[s]", headers_kv[2 * i + 1]));
     }
-    return json_pack("{s:s, s:o, s:o, s:b}", "http_request", url, "http_request_headers", hdrs,
-                     "tcp_connect", eps, "x_quic_enabled", quic);
+    return json_pack("{s:s, s:o, s:o, s:b}", VG_REC_KEY_HTTP_REQUEST, url,
+                     VG_REC_KEY_HTTP_REQUEST_HEADERS, hdrs, VG_REC_KEY_TCP_CONNECT, eps,
+                     VG_REC_KEY_X_QUIC_ENABLED, quic);
 }
 
 /* tls://HOST:PORT -> https://HOST:PORT/, dns://NAME -> http://NAME/: the URL a helper that does
@@ -71,7 +73,7 @@ vg_rec_threquest_target(const char *target, const char *const *tcp_connect, size
         return NULL;
     }
     req = vg_rec_threquest(url, tcp_connect, n, headers_kv, n_headers, false);
-    if (req != NULL && json_object_set_new(req, "x_target", json_string(target)) < 0) {
+    if (req != NULL && json_object_set_new(req, VG_REC_KEY_X_TARGET, json_string(target)) < 0) {
         json_decref(req);
         return NULL;
     }
@@ -81,7 +83,7 @@ vg_rec_threquest_target(const char *target, const char *const *tcp_connect, size
 void
 vg_rec_threquest_ask_tls(json_t *req)
 {
-    json_object_set_new(req, "x_tls_any_port", json_true());
+    json_object_set_new(req, VG_REC_KEY_X_TLS_ANY_PORT, json_true());
 }
 
 /* ---- THRequest: reader ----------------------------------------------------------------------- */
@@ -129,7 +131,7 @@ vg__th_req_target(json_t *v, struct vg_rec_threq *r, char *err, size_t errlen)
         return 0;
     }
     if (!json_is_string(v)) {
-        return vg__th_type_error("x_target", "a string", err, errlen);
+        return vg__th_type_error(VG_REC_KEY_X_TARGET, "a string", err, errlen);
     }
     s = json_string_value(v);
     if (json_string_length(v) > VG_URL_MAX || strlen(s) != json_string_length(v)) {
@@ -201,7 +203,8 @@ vg__th_req_headers(json_t *h, struct vg_rec_threq *r, char *err, size_t errlen)
         return 0;
     }
     if (!json_is_object(h)) {
-        return vg__th_type_error("http_request_headers", "an object of string arrays", err, errlen);
+        return vg__th_type_error(VG_REC_KEY_HTTP_REQUEST_HEADERS, "an object of string arrays", err,
+                                 errlen);
     }
     json_object_foreach(h, k, v)
     {
@@ -212,16 +215,16 @@ vg__th_req_headers(json_t *h, struct vg_rec_threq *r, char *err, size_t errlen)
             continue;
         }
         if (!json_is_array(v)) {
-            return vg__th_type_error("http_request_headers", "an object of string arrays", err,
-                                     errlen);
+            return vg__th_type_error(VG_REC_KEY_HTTP_REQUEST_HEADERS, "an object of string arrays",
+                                     err, errlen);
         }
         json_array_foreach(v, i, e)
         {
             char **slot = vg__th_req_header_slot(r, k);
 
             if (!json_is_string(e) && !json_is_null(e)) {
-                return vg__th_type_error("http_request_headers", "an object of string arrays", err,
-                                         errlen);
+                return vg__th_type_error(VG_REC_KEY_HTTP_REQUEST_HEADERS,
+                                         "an object of string arrays", err, errlen);
             }
             if (slot != NULL && *slot == NULL && json_is_string(e) && vg__th_req_header_ok(e)) {
                 *slot = vg_xstrdup(json_string_value(e));
@@ -273,14 +276,14 @@ vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out, char 
         rc = vg__th_type_error("the request", "a JSON object", err, errlen);
         goto out;
     }
-    v = json_object_get(root, "http_request");
+    v = json_object_get(root, VG_REC_KEY_HTTP_REQUEST);
     if (v == NULL || json_is_null(v)) {
         snprintf(err, errlen, "http_request is missing");
         rc = VG_EINVAL;
         goto out;
     }
     if (!json_is_string(v)) {
-        rc = vg__th_type_error("http_request", "a string", err, errlen);
+        rc = vg__th_type_error(VG_REC_KEY_HTTP_REQUEST, "a string", err, errlen);
         goto out;
     }
     url = json_string_value(v);
@@ -290,33 +293,33 @@ vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out, char 
         goto out;
     }
     out->url = vg_xstrdup(url);
-    v = json_object_get(root, "http_request_headers");
+    v = json_object_get(root, VG_REC_KEY_HTTP_REQUEST_HEADERS);
     if (v != NULL && (rc = vg__th_req_headers(v, out, err, errlen)) < 0) {
         goto out;
     }
-    v = json_object_get(root, "x_tls_any_port");
+    v = json_object_get(root, VG_REC_KEY_X_TLS_ANY_PORT);
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_boolean(v)) {
-            rc = vg__th_type_error("x_tls_any_port", "a boolean", err, errlen);
+            rc = vg__th_type_error(VG_REC_KEY_X_TLS_ANY_PORT, "a boolean", err, errlen);
             goto out;
         }
         out->tls_any_port = json_is_true(v);
     }
-    v = json_object_get(root, "x_quic_enabled");
+    v = json_object_get(root, VG_REC_KEY_X_QUIC_ENABLED);
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_boolean(v)) {
-            rc = vg__th_type_error("x_quic_enabled", "a boolean", err, errlen);
+            rc = vg__th_type_error(VG_REC_KEY_X_QUIC_ENABLED, "a boolean", err, errlen);
             goto out;
         }
         out->quic = json_is_true(v);
     }
-    v = json_object_get(root, "tcp_connect");
+    v = json_object_get(root, VG_REC_KEY_TCP_CONNECT);
     if (v != NULL && !json_is_null(v)) {
         size_t i;
         json_t *e;
 
         if (!json_is_array(v)) {
-            rc = vg__th_type_error("tcp_connect", "an array of strings", err, errlen);
+            rc = vg__th_type_error(VG_REC_KEY_TCP_CONNECT, "an array of strings", err, errlen);
             goto out;
         }
         json_array_foreach(v, i, e)
@@ -326,7 +329,7 @@ vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out, char 
                 continue;
             }
             if (!json_is_string(e)) {
-                rc = vg__th_type_error("tcp_connect", "an array of strings", err, errlen);
+                rc = vg__th_type_error(VG_REC_KEY_TCP_CONNECT, "an array of strings", err, errlen);
                 goto out;
             }
             vg__th_req_add_ip(out, json_string_value(e), json_string_length(e));
@@ -334,7 +337,7 @@ vg_rec_threq_parse(const char *body, size_t len, struct vg_rec_threq *out, char 
     }
     rc = vg__th_req_url(out, err, errlen);
     if (rc == 0) {
-        rc = vg__th_req_target(json_object_get(root, "x_target"), out, err, errlen);
+        rc = vg__th_req_target(json_object_get(root, VG_REC_KEY_X_TARGET), out, err, errlen);
     }
 out:
     json_decref(root);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "meas/control.h"
+#include "meas/record_keys.h"
 #include "meas/record_th.h"
 #include "proto/ipaddr.h"
 #include "proto/json.h"
@@ -160,7 +161,7 @@ vg__thr_tcp(const struct vg_json *root, struct vg_ctrl *c)
 {
     const struct vg_json *obj, *v;
 
-    VG_TRY(vg__thr_obj(root, "tcp_connect", &obj));
+    VG_TRY(vg__thr_obj(root, VG_REC_KEY_TCP_CONNECT, &obj));
     for (v = vg_json_first(obj); v != NULL; v = v->next) {
         struct vg_ctrl_endpoint *e;
         char failure[sizeof(e->tcp_failure)];
@@ -172,8 +173,8 @@ vg__thr_tcp(const struct vg_json *root, struct vg_ctrl *c)
         if (v->type != VG_JSON_OBJECT) {
             return VG_EPROTO;
         }
-        VG_TRY(vg__thr_bool(v, "status", &ok, &present));
-        VG_TRY(vg__thr_str(v, "failure", failure, sizeof(failure)));
+        VG_TRY(vg__thr_bool(v, VG_REC_KEY_STATUS, &ok, &present));
+        VG_TRY(vg__thr_str(v, VG_REC_KEY_FAILURE, failure, sizeof(failure)));
         if ((e = vg__thr_ep(c, v->key, v->key_len)) == NULL) {
             continue;
         }
@@ -188,7 +189,7 @@ vg__thr_tcp(const struct vg_json *root, struct vg_ctrl *c)
 static int
 vg__thr_chain(const struct vg_json *tls, struct vg_ctrl_endpoint *e)
 {
-    const struct vg_json *chain = vg_json_get(tls, "x_chain"), *cert;
+    const struct vg_json *chain = vg_json_get(tls, VG_REC_KEY_X_CHAIN), *cert;
     size_t i = 0;
 
     if (!vg__thr_set(chain)) {
@@ -203,10 +204,10 @@ vg__thr_chain(const struct vg_json *tls, struct vg_ctrl_endpoint *e)
         if (cert->type != VG_JSON_OBJECT) {
             return VG_EPROTO;
         }
-        VG_TRY(vg__thr_hex(cert, "sha256", sha));
-        VG_TRY(vg__thr_hex(cert, "spki_sha256", spki));
-        VG_TRY(vg__thr_str(cert, "subject", NULL, 0));
-        VG_TRY(vg__thr_str(cert, "issuer", NULL, 0));
+        VG_TRY(vg__thr_hex(cert, VG_REC_KEY_SHA256, sha));
+        VG_TRY(vg__thr_hex(cert, VG_REC_KEY_SPKI_SHA256, spki));
+        VG_TRY(vg__thr_str(cert, VG_REC_KEY_SUBJECT, NULL, 0));
+        VG_TRY(vg__thr_str(cert, VG_REC_KEY_ISSUER, NULL, 0));
         if (e == NULL) {
             continue;
         }
@@ -227,7 +228,7 @@ vg__thr_tls(const struct vg_json *root, struct vg_ctrl *c)
 {
     const struct vg_json *obj, *v;
 
-    VG_TRY(vg__thr_obj(root, "tls_handshake", &obj));
+    VG_TRY(vg__thr_obj(root, VG_REC_KEY_TLS_HANDSHAKE, &obj));
     for (v = vg_json_first(obj); v != NULL; v = v->next) {
         struct vg_ctrl_endpoint *e;
         char failure[sizeof(e->tls_failure)];
@@ -239,12 +240,12 @@ vg__thr_tls(const struct vg_json *root, struct vg_ctrl *c)
         if (v->type != VG_JSON_OBJECT) {
             return VG_EPROTO;
         }
-        VG_TRY(vg__thr_bool(v, "status", &ok, &has_status));
-        VG_TRY(vg__thr_bool(v, "x_valid", &valid, &has_valid));
-        VG_TRY(vg__thr_str(v, "failure", failure, sizeof(failure)));
-        VG_TRY(vg__thr_str(v, "server_name", NULL, 0));
-        VG_TRY(vg__thr_str(v, "x_tls_version", NULL, 0));
-        VG_TRY(vg__thr_str(v, "x_cipher_suite", NULL, 0));
+        VG_TRY(vg__thr_bool(v, VG_REC_KEY_STATUS, &ok, &has_status));
+        VG_TRY(vg__thr_bool(v, VG_REC_KEY_X_VALID, &valid, &has_valid));
+        VG_TRY(vg__thr_str(v, VG_REC_KEY_FAILURE, failure, sizeof(failure)));
+        VG_TRY(vg__thr_str(v, VG_REC_KEY_SERVER_NAME, NULL, 0));
+        VG_TRY(vg__thr_str(v, VG_REC_KEY_X_TLS_VERSION, NULL, 0));
+        VG_TRY(vg__thr_str(v, VG_REC_KEY_X_CIPHER_SUITE, NULL, 0));
         e = vg__thr_ep(c, v->key, v->key_len);
         if (e != NULL) {
             e->tls_present = true;
@@ -269,19 +270,19 @@ vg__thr_http(const struct vg_json *root, unsigned flags, struct vg_ctrl *c)
     const struct vg_json *obj, *headers, *v;
     int64_t status = -1, body_length = -1;
 
-    VG_TRY(vg__thr_obj(root, "http_request", &obj));
+    VG_TRY(vg__thr_obj(root, VG_REC_KEY_HTTP_REQUEST, &obj));
     if (obj == NULL) {
         return 0;
     }
-    VG_TRY(vg__thr_int(obj, "body_length", -1, LONG_MAX, &body_length));
-    VG_TRY(vg__thr_int(obj, "status_code", -1, 999, &status));
-    VG_TRY(vg__thr_str(obj, "failure", c->http_failure, sizeof(c->http_failure)));
-    VG_TRY(vg__thr_str(obj, "title", c->title, sizeof(c->title)));
-    VG_TRY(vg__thr_str(obj, "discovered_h3_endpoint", NULL, 0));
-    VG_TRY(vg__thr_hex(obj, "x_body_sha256", c->body_sha256));
+    VG_TRY(vg__thr_int(obj, VG_REC_KEY_BODY_LENGTH, -1, LONG_MAX, &body_length));
+    VG_TRY(vg__thr_int(obj, VG_REC_KEY_STATUS_CODE, -1, 999, &status));
+    VG_TRY(vg__thr_str(obj, VG_REC_KEY_FAILURE, c->http_failure, sizeof(c->http_failure)));
+    VG_TRY(vg__thr_str(obj, VG_REC_KEY_TITLE, c->title, sizeof(c->title)));
+    VG_TRY(vg__thr_str(obj, VG_REC_KEY_DISCOVERED_H3_ENDPOINT, NULL, 0));
+    VG_TRY(vg__thr_hex(obj, VG_REC_KEY_X_BODY_SHA256, c->body_sha256));
     c->status = (int)status;
     c->body_length = (long)body_length;
-    VG_TRY(vg__thr_obj(obj, "headers", &headers));
+    VG_TRY(vg__thr_obj(obj, VG_REC_KEY_HEADERS, &headers));
     for (v = vg_json_first(headers); v != NULL; v = v->next) {
         if (v->type != VG_JSON_STRING && v->type != VG_JSON_NULL &&
             (v->type != VG_JSON_ARRAY || !(flags & VG_REC_TH_LEGACY))) {
@@ -301,12 +302,12 @@ vg__thr_dns(const struct vg_json *root, struct vg_ctrl *c)
 {
     const struct vg_json *obj, *addrs, *v;
 
-    VG_TRY(vg__thr_obj(root, "dns", &obj));
+    VG_TRY(vg__thr_obj(root, VG_REC_KEY_DNS, &obj));
     if (obj == NULL) {
         return 0;
     }
-    VG_TRY(vg__thr_str(obj, "failure", c->dns_failure, sizeof(c->dns_failure)));
-    addrs = vg_json_get(obj, "addrs");
+    VG_TRY(vg__thr_str(obj, VG_REC_KEY_FAILURE, c->dns_failure, sizeof(c->dns_failure)));
+    addrs = vg_json_get(obj, VG_REC_KEY_ADDRS);
     if (!vg__thr_set(addrs)) {
         return 0;
     }
@@ -340,7 +341,7 @@ vg__thr_ip_info(const struct vg_json *root)
 {
     const struct vg_json *obj;
 
-    VG_TRY(vg__thr_obj(root, "ip_info", &obj));
+    VG_TRY(vg__thr_obj(root, VG_REC_KEY_IP_INFO, &obj));
     for (const struct vg_json *v = vg_json_first(obj); v != NULL; v = v->next) {
         int64_t n = 0;
 
@@ -350,8 +351,8 @@ vg__thr_ip_info(const struct vg_json *root)
         if (v->type != VG_JSON_OBJECT) {
             return VG_EPROTO;
         }
-        VG_TRY(vg__thr_int(v, "asn", 0, UINT32_MAX, &n));
-        VG_TRY(vg__thr_int(v, "flags", 0, INT32_MAX, &n));
+        VG_TRY(vg__thr_int(v, VG_REC_KEY_ASN, 0, UINT32_MAX, &n));
+        VG_TRY(vg__thr_int(v, VG_REC_KEY_FLAGS, 0, INT32_MAX, &n));
     }
     return 0;
 }
@@ -377,10 +378,11 @@ vg_rec_thresponse_read(const struct vg_json *root, unsigned flags, struct vg_ctr
     if ((rc = vg__thr_dns(root, c)) < 0 || (rc = vg__thr_tcp(root, c)) < 0 ||
         (rc = vg__thr_tls(root, c)) < 0 || (rc = vg__thr_http(root, flags, c)) < 0 ||
         (rc = vg__thr_ip_info(root)) < 0 ||
-        (rc = vg__thr_obj(root, "quic_handshake", &ignored)) < 0 ||
-        (rc = vg__thr_obj(root, "http3_request", &ignored)) < 0 ||
-        (rc = vg__thr_str(root, "x_client_addr", c->client_addr, sizeof(c->client_addr))) < 0 ||
-        (rc = vg__thr_str(root, "x_target", c->target, sizeof(c->target))) < 0) {
+        (rc = vg__thr_obj(root, VG_REC_KEY_QUIC_HANDSHAKE, &ignored)) < 0 ||
+        (rc = vg__thr_obj(root, VG_REC_KEY_HTTP3_REQUEST, &ignored)) < 0 ||
+        (rc = vg__thr_str(root, VG_REC_KEY_X_CLIENT_ADDR, c->client_addr, sizeof(c->client_addr))) <
+            0 ||
+        (rc = vg__thr_str(root, VG_REC_KEY_X_TARGET, c->target, sizeof(c->target))) < 0) {
         vg__thr_reset(c);
         return rc;
     }
@@ -419,13 +421,13 @@ void
 vg_rec_thresponse_asns(const struct vg_json *control, const struct vg_ctrl *c,
                        uint32_t asns[VG_DNS_MAX_ADDRS])
 {
-    const struct vg_json *info = vg_json_get(control, "ip_info");
+    const struct vg_json *info = vg_json_get(control, VG_REC_KEY_IP_INFO);
 
     for (size_t i = 0; i < c->n_addrs && i < VG_DNS_MAX_ADDRS; i++) {
         int64_t asn = 0;
 
         asns[i] = 0;
-        if (vg__thr_int(vg_json_get(info, c->addrs[i]), "asn", 0, UINT32_MAX, &asn) == 0) {
+        if (vg__thr_int(vg_json_get(info, c->addrs[i]), VG_REC_KEY_ASN, 0, UINT32_MAX, &asn) == 0) {
             asns[i] = (uint32_t)asn;
         }
     }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meas/record_keys.h"
 #include "meas/record_th.h"
 #include "proto/ipaddr.h"
 #include "util/str.h"
@@ -101,7 +102,7 @@ vg__th_jstr(const char *s)
 static const char *
 vg__th_depth_tag(json_t *step)
 {
-    json_t *tags = json_object_get(step, "tags"), *t;
+    json_t *tags = json_object_get(step, VG_REC_KEY_TAGS), *t;
     size_t i;
 
     json_array_foreach(tags, i, t)
@@ -202,8 +203,8 @@ vg__th_resp_dns(json_t *queries, const struct vg_rec_threq *r)
     if (r->host_family == 0) {
         json_array_foreach(queries, i, q)
         {
-            const char *engine = vg__th_get(q, "engine");
-            json_t *answers = json_object_get(q, "answers"), *a;
+            const char *engine = vg__th_get(q, VG_REC_KEY_ENGINE);
+            json_t *answers = json_object_get(q, VG_REC_KEY_ANSWERS), *a;
             size_t j;
 
             if (!vg__th_first_hop(q) || engine == NULL) {
@@ -211,17 +212,17 @@ vg__th_resp_dns(json_t *queries, const struct vg_rec_threq *r)
             }
             if (strcmp(engine, "getaddrinfo") == 0 && !have_sys) {
                 have_sys = true;
-                sys_failure = vg__th_get(q, "failure");
+                sys_failure = vg__th_get(q, VG_REC_KEY_FAILURE);
             } else if (strcmp(engine, "getaddrinfo") != 0 && !have_udp) {
                 have_udp = true;
-                udp_failure = vg__th_get(q, "failure");
+                udp_failure = vg__th_get(q, VG_REC_KEY_FAILURE);
             }
             json_array_foreach(answers, j, a)
             {
-                const char *ip = vg__th_get(a, "ipv4");
+                const char *ip = vg__th_get(a, VG_REC_KEY_IPV4);
 
                 if (ip == NULL) {
-                    ip = vg__th_get(a, "ipv6");
+                    ip = vg__th_get(a, VG_REC_KEY_IPV6);
                 }
                 if (ip != NULL) {
                     vg__th_add_addr(addrs, ip);
@@ -229,11 +230,11 @@ vg__th_resp_dns(json_t *queries, const struct vg_rec_threq *r)
             }
         }
     }
-    return json_pack("{s:o, s:o}", "failure",
+    return json_pack("{s:o, s:o}", VG_REC_KEY_FAILURE,
                      json_array_size(addrs) > 0
                          ? json_null()
                          : vg__th_jstr(vg_rec_th_dns_failure(have_sys ? sys_failure : udp_failure)),
-                     "addrs", addrs);
+                     VG_REC_KEY_ADDRS, addrs);
 }
 
 static void
@@ -245,11 +246,13 @@ vg__th_ipinfo_add(json_t *ipinfo, const char *ip, json_int_t flag,
     if (e == NULL) {
         json_int_t flags = flag | (vg_ip_is_bogon_lab(ip, o->doc_public) ? 4 : 0);
 
-        json_object_set_new(ipinfo, ip, json_pack("{s:i, s:I}", "asn", 0, "flags", flags));
+        json_object_set_new(ipinfo, ip,
+                            json_pack("{s:i, s:I}", VG_REC_KEY_ASN, 0, VG_REC_KEY_FLAGS, flags));
         return;
     }
-    json_object_set_new(e, "flags",
-                        json_integer(json_integer_value(json_object_get(e, "flags")) | flag));
+    json_object_set_new(
+        e, VG_REC_KEY_FLAGS,
+        json_integer(json_integer_value(json_object_get(e, VG_REC_KEY_FLAGS)) | flag));
 }
 
 /* Every address measured is in ip_info, as oohelperd measures only ip_info's addresses: the IP
@@ -281,9 +284,10 @@ vg__th_resp_tcp(json_t *tcp, const struct vg_rec_threq *r, const struct vg_rec_t
 
     json_array_foreach(tcp, i, c)
     {
-        const char *ip = vg__th_get(c, "ip");
-        json_t *port = json_object_get(c, "port"), *st = json_object_get(c, "status");
-        const char *failure = vg__th_get(st, "failure");
+        const char *ip = vg__th_get(c, VG_REC_KEY_IP);
+        json_t *port = json_object_get(c, VG_REC_KEY_PORT),
+               *st = json_object_get(c, VG_REC_KEY_STATUS);
+        const char *failure = vg__th_get(st, VG_REC_KEY_FAILURE);
         char key[INET6_ADDRSTRLEN + 8];
 
         if (!vg__th_first_hop(c) || ip == NULL || !json_is_integer(port) || strlen(ip) >= 48 ||
@@ -299,7 +303,8 @@ vg__th_resp_tcp(json_t *tcp, const struct vg_rec_threq *r, const struct vg_rec_t
             continue;
         }
         json_object_set_new(out, key,
-                            json_pack("{s:b, s:o}", "status", failure == NULL, "failure",
+                            json_pack("{s:b, s:o}", VG_REC_KEY_STATUS, failure == NULL,
+                                      VG_REC_KEY_FAILURE,
                                       vg__th_jstr(vg_rec_th_tcp_failure(failure))));
     }
     return out;
@@ -313,13 +318,16 @@ vg__th_resp_chain(json_t *certs)
 
     json_array_foreach(certs, i, c)
     {
-        const char *sha = vg__th_get(c, "sha256"), *spki = vg__th_get(c, "spki_sha256");
-        const char *subject = vg__th_get(c, "subject"), *issuer = vg__th_get(c, "issuer");
+        const char *sha = vg__th_get(c, VG_REC_KEY_SHA256),
+                   *spki = vg__th_get(c, VG_REC_KEY_SPKI_SHA256);
+        const char *subject = vg__th_get(c, VG_REC_KEY_SUBJECT),
+                   *issuer = vg__th_get(c, VG_REC_KEY_ISSUER);
 
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s}", "sha256", sha != NULL ? sha : "", "spki_sha256",
-                           spki != NULL ? spki : "", "subject", subject != NULL ? subject : "",
-                           "issuer", issuer != NULL ? issuer : ""));
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", VG_REC_KEY_SHA256,
+                                             sha != NULL ? sha : "", VG_REC_KEY_SPKI_SHA256,
+                                             spki != NULL ? spki : "", VG_REC_KEY_SUBJECT,
+                                             subject != NULL ? subject : "", VG_REC_KEY_ISSUER,
+                                             issuer != NULL ? issuer : ""));
     }
     return out;
 }
@@ -330,9 +338,9 @@ vg__th_resp_chain(json_t *certs)
 static json_t *
 vg__th_chain_of(json_t *h)
 {
-    json_t *verified = json_object_get(h, "x_verified_chain");
+    json_t *verified = json_object_get(h, VG_REC_KEY_X_VERIFIED_CHAIN);
 
-    return json_array_size(verified) > 0 ? verified : json_object_get(h, "x_certificates");
+    return json_array_size(verified) > 0 ? verified : json_object_get(h, VG_REC_KEY_X_CERTIFICATES);
 }
 
 static json_t *
@@ -344,9 +352,12 @@ vg__th_resp_tls(json_t *tls, const struct vg_rec_threq *r, const struct vg_rec_t
 
     json_array_foreach(tls, i, h)
     {
-        const char *addr = vg__th_get(h, "address"), *sni = vg__th_get(h, "server_name");
-        const char *failure = vg__th_get(h, "failure"), *hs = vg__th_get(h, "x_handshake_failure");
-        const char *version = vg__th_get(h, "tls_version"), *suite = vg__th_get(h, "cipher_suite");
+        const char *addr = vg__th_get(h, VG_REC_KEY_ADDRESS),
+                   *sni = vg__th_get(h, VG_REC_KEY_SERVER_NAME);
+        const char *failure = vg__th_get(h, VG_REC_KEY_FAILURE),
+                   *hs = vg__th_get(h, VG_REC_KEY_X_HANDSHAKE_FAILURE);
+        const char *version = vg__th_get(h, VG_REC_KEY_TLS_VERSION),
+                   *suite = vg__th_get(h, VG_REC_KEY_CIPHER_SUITE);
         char ip[INET6_ADDRSTRLEN];
         json_t *e, *info;
 
@@ -360,18 +371,19 @@ vg__th_resp_tls(json_t *tls, const struct vg_rec_threq *r, const struct vg_rec_t
             !vg_rec_threq_tls_port(r, vg__th_addr_port(addr))) {
             continue;
         }
-        e = json_pack("{s:s, s:b, s:o, s:b, s:s, s:s, s:o}", "server_name", sni != NULL ? sni : "",
-                      "status", failure == NULL, "failure", vg__th_jstr(failure), "x_valid",
-                      failure == NULL && hs == NULL, "x_tls_version",
-                      version != NULL ? version : "", "x_cipher_suite", suite != NULL ? suite : "",
-                      "x_chain", vg__th_resp_chain(vg__th_chain_of(h)));
+        e = json_pack(
+            "{s:s, s:b, s:o, s:b, s:s, s:s, s:o}", VG_REC_KEY_SERVER_NAME, sni != NULL ? sni : "",
+            VG_REC_KEY_STATUS, failure == NULL, VG_REC_KEY_FAILURE, vg__th_jstr(failure),
+            VG_REC_KEY_X_VALID, failure == NULL && hs == NULL, VG_REC_KEY_X_TLS_VERSION,
+            version != NULL ? version : "", VG_REC_KEY_X_CIPHER_SUITE, suite != NULL ? suite : "",
+            VG_REC_KEY_X_CHAIN, vg__th_resp_chain(vg__th_chain_of(h)));
         json_object_set_new(out, addr, e);
         /* oohelperd: flag 8 when a handshake with the URL's name succeeded on this address */
         info = json_object_get(ipinfo, ip);
         if (failure == NULL && info != NULL) {
             json_object_set_new(
-                info, "flags",
-                json_integer(json_integer_value(json_object_get(info, "flags")) | 8));
+                info, VG_REC_KEY_FLAGS,
+                json_integer(json_integer_value(json_object_get(info, VG_REC_KEY_FLAGS)) | 8));
         }
     }
     return out;
@@ -398,28 +410,29 @@ vg__th_resp_http(json_t *requests, json_t *queries)
     bool during_dns = false;
 
     if (req == NULL) {
-        return json_pack("{s:i, s:s, s:s, s:s, s:o, s:i, s:s}", "body_length", -1,
-                         "discovered_h3_endpoint", "", "failure", "unknown_error", "title", "",
-                         "headers", headers, "status_code", -1, "x_body_sha256", "");
+        return json_pack("{s:i, s:s, s:s, s:s, s:o, s:i, s:s}", VG_REC_KEY_BODY_LENGTH, -1,
+                         VG_REC_KEY_DISCOVERED_H3_ENDPOINT, "", VG_REC_KEY_FAILURE, "unknown_error",
+                         VG_REC_KEY_TITLE, "", VG_REC_KEY_HEADERS, headers, VG_REC_KEY_STATUS_CODE,
+                         -1, VG_REC_KEY_X_BODY_SHA256, "");
     }
-    failure = vg__th_get(req, "failure");
-    addr = vg__th_get(req, "address");
-    resp = json_object_get(req, "response");
-    code = json_object_get(resp, "code");
+    failure = vg__th_get(req, VG_REC_KEY_FAILURE);
+    addr = vg__th_get(req, VG_REC_KEY_ADDRESS);
+    resp = json_object_get(req, VG_REC_KEY_RESPONSE);
+    code = json_object_get(resp, VG_REC_KEY_CODE);
     /*
      * Go's client returns no response when a redirect cannot be followed; a failure while the
      * body is read keeps the status, headers and what was read, as oohelperd reports them.
      */
     if (json_is_integer(code) && json_integer_value(code) > 0 &&
         !(failure != NULL && json_integer_value(code) >= 300 && json_integer_value(code) < 400)) {
-        json_t *len = json_object_get(resp, "x_body_length");
+        json_t *len = json_object_get(resp, VG_REC_KEY_X_BODY_LENGTH);
         const char *k;
 
         status = json_integer_value(code);
         length = json_is_integer(len) ? json_integer_value(len) : 0;
-        title = vg__th_get(resp, "x_title");
-        sha = vg__th_get(resp, "x_body_sha256");
-        json_object_foreach(json_object_get(resp, "headers"), k, hv)
+        title = vg__th_get(resp, VG_REC_KEY_X_TITLE);
+        sha = vg__th_get(resp, VG_REC_KEY_X_BODY_SHA256);
+        json_object_foreach(json_object_get(resp, VG_REC_KEY_HEADERS), k, hv)
         {
             if (json_is_string(hv)) {
                 json_object_set(headers, k, hv);
@@ -434,7 +447,7 @@ vg__th_resp_http(json_t *requests, json_t *queries)
 
         json_array_foreach(queries, i, q)
         {
-            const char *qf = vg__th_get(q, "failure");
+            const char *qf = vg__th_get(q, VG_REC_KEY_FAILURE);
 
             if (vg__th_same_depth(q, tag) && qf != NULL &&
                 strcmp(qf, "generic_timeout_error") == 0) {
@@ -442,11 +455,12 @@ vg__th_resp_http(json_t *requests, json_t *queries)
             }
         }
     }
-    return json_pack("{s:I, s:s, s:o, s:s, s:o, s:I, s:s}", "body_length", length,
-                     "discovered_h3_endpoint", "", "failure",
-                     vg__th_jstr(vg_rec_th_http_failure(failure, during_dns)), "title",
-                     title != NULL ? title : "", "headers", headers, "status_code", status,
-                     "x_body_sha256", sha != NULL ? sha : "");
+    return json_pack("{s:I, s:s, s:o, s:s, s:o, s:I, s:s}", VG_REC_KEY_BODY_LENGTH, length,
+                     VG_REC_KEY_DISCOVERED_H3_ENDPOINT, "", VG_REC_KEY_FAILURE,
+                     vg__th_jstr(vg_rec_th_http_failure(failure, during_dns)), VG_REC_KEY_TITLE,
+                     title != NULL ? title : "", VG_REC_KEY_HEADERS, headers,
+                     VG_REC_KEY_STATUS_CODE, status, VG_REC_KEY_X_BODY_SHA256,
+                     sha != NULL ? sha : "");
 }
 
 /* test_keys of a measurement, with the document that owns it in *root; NULL if malformed. */
@@ -456,7 +470,7 @@ vg__th_load(const char *meas, size_t len, json_t **root)
     json_t *tk;
 
     *root = json_loadb(meas, len, 0, NULL);
-    tk = json_object_get(*root, "test_keys");
+    tk = json_object_get(*root, VG_REC_KEY_TEST_KEYS);
     if (!json_is_object(tk)) {
         json_decref(*root);
         *root = NULL;
@@ -484,36 +498,37 @@ vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *pag
         json_decref(root);
         return VG_EPROTO;
     }
-    queries = vg__th_array(tk, "queries");
+    queries = vg__th_array(tk, VG_REC_KEY_QUERIES);
     dns = vg__th_resp_dns(queries, r);
     ipinfo = json_object();
     for (i = 0; i < r->n_ips; i++) {
         vg__th_ipinfo_add(ipinfo, r->ips[i], 1, o);
     }
-    json_array_foreach(json_object_get(dns, "addrs"), i, a)
+    json_array_foreach(json_object_get(dns, VG_REC_KEY_ADDRS), i, a)
     {
         vg__th_ipinfo_add(ipinfo, json_string_value(a), 2, o);
     }
-    tcp = vg__th_resp_tcp(vg__th_array(tk, "tcp_connect"), r, o);
+    tcp = vg__th_resp_tcp(vg__th_array(tk, VG_REC_KEY_TCP_CONNECT), r, o);
     vg__th_ipinfo_measured(ipinfo, tcp, o);
-    tls = vg__th_resp_tls(vg__th_array(tk, "tls_handshakes"), r, o, ipinfo);
+    tls = vg__th_resp_tls(vg__th_array(tk, VG_REC_KEY_TLS_HANDSHAKES), r, o, ipinfo);
     /* A tls:// or dns:// target fetches nothing: no http_request to report. */
-    http = r->target != VG_REC_TH_WEB
-               ? json_null()
-               : vg__th_resp_http(vg__th_array(ptk, "requests"), vg__th_array(ptk, "queries"));
-    resp = json_pack("{s:o, s:o, s:{}, s:o, s:n, s:o, s:o}", "tcp_connect", tcp, "tls_handshake",
-                     tls, "quic_handshake", "http_request", http, "http3_request", "dns", dns,
-                     "ip_info", ipinfo);
+    http = r->target != VG_REC_TH_WEB ? json_null()
+                                      : vg__th_resp_http(vg__th_array(ptk, VG_REC_KEY_REQUESTS),
+                                                         vg__th_array(ptk, VG_REC_KEY_QUERIES));
+    resp =
+        json_pack("{s:o, s:o, s:{}, s:o, s:n, s:o, s:o}", VG_REC_KEY_TCP_CONNECT, tcp,
+                  VG_REC_KEY_TLS_HANDSHAKE, tls, VG_REC_KEY_QUIC_HANDSHAKE, VG_REC_KEY_HTTP_REQUEST,
+                  http, VG_REC_KEY_HTTP3_REQUEST, VG_REC_KEY_DNS, dns, VG_REC_KEY_IP_INFO, ipinfo);
     json_decref(root);
     json_decref(proot);
     if (resp == NULL) {
         return VG_EINTERNAL;
     }
     if (r->target != VG_REC_TH_WEB) {
-        json_object_set_new(resp, "x_target", json_string(r->url));
+        json_object_set_new(resp, VG_REC_KEY_X_TARGET, json_string(r->url));
     }
     if (o->client_addr != NULL) {
-        json_object_set_new(resp, "x_client_addr", json_string(o->client_addr));
+        json_object_set_new(resp, VG_REC_KEY_X_CLIENT_ADDR, json_string(o->client_addr));
     }
     *out = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(resp);
@@ -533,19 +548,19 @@ vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct 
         return false;
     }
     /* requests are ordered final first: the first hop's is the last one tagged depth=0 */
-    json_array_foreach(vg__th_array(tk, "requests"), i, e)
+    json_array_foreach(vg__th_array(tk, VG_REC_KEY_REQUESTS), i, e)
     {
         if (vg__th_first_hop(e)) {
             req = e;
         }
     }
-    addr = vg__th_get(req, "address");
+    addr = vg__th_get(req, VG_REC_KEY_ADDRESS);
     if (addr == NULL || addr[0] == '\0') {
         json_decref(root);
         return false;
     }
     vg__th_addr_ip(addr, ip);
-    json_array_foreach(vg__th_array(tk, "queries"), i, q)
+    json_array_foreach(vg__th_array(tk, VG_REC_KEY_QUERIES), i, q)
     {
         json_t *ans;
         size_t j;
@@ -553,10 +568,11 @@ vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct 
         if (!vg__th_first_hop(q)) {
             continue;
         }
-        json_array_foreach(json_object_get(q, "answers"), j, ans)
+        json_array_foreach(json_object_get(q, VG_REC_KEY_ANSWERS), j, ans)
         {
-            const char *a =
-                vg__th_get(ans, "ipv4") != NULL ? vg__th_get(ans, "ipv4") : vg__th_get(ans, "ipv6");
+            const char *a = vg__th_get(ans, VG_REC_KEY_IPV4) != NULL
+                                ? vg__th_get(ans, VG_REC_KEY_IPV4)
+                                : vg__th_get(ans, VG_REC_KEY_IPV6);
 
             resolved = resolved || (a != NULL && strcmp(a, ip) == 0);
         }
