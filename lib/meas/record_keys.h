@@ -3,8 +3,8 @@
  * record_keys.h - the one table of the keys of the measurement JSON: OONI's (df-000-base and the
  * data formats of its test_keys), vigie's x_ extensions, the Test Helper protocol's THRequest and
  * THResponse bodies (record_th*.c) and vigie locate's x_locate. Every key is spelled here once, as
- * VG_REC_KEY_<KEY IN UPPER CASE>, a string literal (json_object_get(o, VG_REC_KEY_INPUT),
- * "" VG_REC_KEY_INPUT "" and sizeof work); the writer and the readers in lib/meas/record*.c use
+ * VG_REC_KEY_<KEY IN UPPER CASE>, a string literal (json_object_get(o, VG_REC_KEY_INPUT), string
+ * concatenation and sizeof work); the writer and the readers in lib/meas/record*.c use
  * these names only (scripts/checksrc refuses a quoted key there), and server/ and cli/ reuse them
  * where an answer echoes a field under the measurement's own name.
  *
