@@ -324,25 +324,31 @@ vg__helper_finish(struct vg__req *rq)
     struct vg_rec_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
                                     .skip_bogons = !h->o.allow_private};
     char *text = NULL, client[INET6_ADDRSTRLEN];
+    bool refetch = false;
     int rc;
 
     if (rq->meas == NULL) {
         return vg__reply_error(rq, VG__R_INTERNAL, "the engine returned no measurement");
     }
-    if (!rq->refetched &&
-        vg_rec_thresponse_fetched_probe_addr(rq->meas, strlen(rq->meas), &rq->threq)) {
+    /* The probe's own address goes back to the probe, and nowhere else (not to the log). */
+    vg_http_client_ip(rq->conn, client, sizeof(client));
+    to.client_addr = strcmp(client, "?") != 0 ? client : NULL;
+    if (!rq->refetched) {
+        /* One parse of the measurement: the refetch check, then the answer. */
+        rc = vg_rec_thresponse_or_refetch(rq->meas, strlen(rq->meas), &rq->threq, &to, &refetch,
+                                          &text);
+    } else {
+        rc = vg_rec_thresponse_from_measurement(rq->meas, strlen(rq->meas), rq->page,
+                                                rq->page != NULL ? strlen(rq->page) : 0, &rq->threq,
+                                                &to, &text);
+    }
+    if (rc == 0 && refetch) {
         rq->refetched = true;
         pthread_mutex_lock(&h->mu);
         h->refetches++;
         pthread_mutex_unlock(&h->mu);
         return vg__helper_submit(rq, false);
     }
-    /* The probe's own address goes back to the probe, and nowhere else (not to the log). */
-    vg_http_client_ip(rq->conn, client, sizeof(client));
-    to.client_addr = strcmp(client, "?") != 0 ? client : NULL;
-    rc = vg_rec_thresponse_from_measurement(rq->meas, strlen(rq->meas), rq->page,
-                                            rq->page != NULL ? strlen(rq->page) : 0, &rq->threq,
-                                            &to, &text);
     if (rc < 0) {
         return vg__reply_error(rq, VG__R_INTERNAL, "cannot build the response");
     }
