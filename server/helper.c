@@ -141,6 +141,29 @@ vg__helper_body_release(struct vg__req *rq)
     vg_buf_cleanup(&rq->body);
 }
 
+/* Give back the request's measurement slot (and its client's share), once: when its answer is
+ * queued, so that a kept-alive connection idle after it holds none, even for the moment before
+ * libmicrohttpd reports the request completed; or at completion (a connection that went away). */
+static void
+vg__helper_slot_release(struct vg__req *rq)
+{
+    struct vg_helper *h = rq->h;
+
+    if (!rq->admitted && !rq->peer_counted) {
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (rq->admitted) {
+        h->inflight--;
+        rq->admitted = false;
+    }
+    if (rq->peer_counted) {
+        vg_http_peers_give(&h->clients, &rq->peer);
+        rq->peer_counted = false;
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* ---- responses ----------------------------------------------------------------------------- */
 
 /* Queue a response; body is copied unless owned (then it is freed by libmicrohttpd). */
@@ -161,6 +184,7 @@ vg__helper_reply(struct vg__req *rq, enum vg__reason reason, const char *type, c
     }
     rq->reason = (int)reason;
     rq->phase = VG__ANSWERED;
+    vg__helper_slot_release(rq);
     return vg_http_respond(rq->conn, vg__reasons[reason].code, VG__SERVER, type, body, len, owned,
                            extra);
 }
@@ -556,13 +580,8 @@ vg__helper_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rq->reason >= 0) {
         h->count[rq->reason]++;
     }
-    if (rq->admitted) {
-        h->inflight--;
-    }
-    if (rq->peer_counted) {
-        vg_http_peers_give(&h->clients, &rq->peer);
-    }
     pthread_mutex_unlock(&h->mu);
+    vg__helper_slot_release(rq);
     vg__helper_body_release(rq);
     vg_rec_threq_cleanup(&rq->threq);
     free(rq->meas);
