@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,19 +313,27 @@ vg__httpclient_origin(const struct vg__post *ps, char *out, size_t cap)
              ps->url.host, (unsigned)ps->url.port);
 }
 
-/* Whether an idle connection still looks open: no end of stream, no error, and for plain HTTP
- * no unsolicited byte (over TLS a byte may be a session ticket: a reused connection the server
- * closed meanwhile fails before any response byte and is retried once). */
+/* Whether an idle connection still looks open and clean: no end of stream, no error, and no
+ * unsolicited byte, which would be taken for the start of the next response. Over TLS, records
+ * that arrived meanwhile are looked at: a session ticket is fine, data or close_notify is not. */
 static bool
-vg__httpclient_idle_ok(const struct vg__post *ps, struct vg_conn *c)
+vg__httpclient_idle_ok(struct vg_conn *c)
 {
+    SSL *ssl = vg_conn_ssl(c);
     uint8_t b;
     ssize_t n = recv(vg_conn_fd(c), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    bool quiet;
 
     if (n < 0) {
-        return errno == EAGAIN || errno == EWOULDBLOCK;
+        return (errno == EAGAIN || errno == EWOULDBLOCK) && (ssl == NULL || SSL_pending(ssl) == 0);
     }
-    return n > 0 && strcmp(ps->url.scheme, "https") == 0;
+    if (n == 0 || ssl == NULL || SSL_pending(ssl) > 0) {
+        return false;
+    }
+    /* non-blocking socket: WANT_READ once the records that came are used up */
+    quiet = SSL_get_error(ssl, SSL_peek(ssl, &b, 1)) == SSL_ERROR_WANT_READ;
+    ERR_clear_error();
+    return quiet;
 }
 
 /* An idle connection to the request's origin, or NULL; stale ones met on the way are closed. */
@@ -344,7 +354,7 @@ vg__httpclient_pool_take(struct vg__post *ps)
         if (e->ctx != ps->ctx || strcmp(e->origin, origin) != 0) {
             continue;
         }
-        stale = now - e->since_ms > VG_HTTP_POOL_IDLE_MS || !vg__httpclient_idle_ok(ps, c);
+        stale = now - e->since_ms > VG_HTTP_POOL_IDLE_MS || !vg__httpclient_idle_ok(c);
         memmove(e, e + 1, (pool->n_idle - i - 1) * sizeof(*e));
         pool->n_idle--;
         if (stale) {
