@@ -141,6 +141,29 @@ vg__helper_body_release(struct vg__req *rq)
     vg_buf_cleanup(&rq->body);
 }
 
+/* Give back the request's measurement slot (and its client's share), once: when its answer is
+ * queued, so that a kept-alive connection idle after it holds none, even for the moment before
+ * libmicrohttpd reports the request completed; or at completion (a connection that went away). */
+static void
+vg__helper_slot_release(struct vg__req *rq)
+{
+    struct vg_helper *h = rq->h;
+
+    if (!rq->admitted && !rq->peer_counted) {
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (rq->admitted) {
+        h->inflight--;
+        rq->admitted = false;
+    }
+    if (rq->peer_counted) {
+        vg_http_peers_give(&h->clients, &rq->peer);
+        rq->peer_counted = false;
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* ---- responses ----------------------------------------------------------------------------- */
 
 /* Queue a response; body is copied unless owned (then it is freed by libmicrohttpd). */
@@ -161,6 +184,7 @@ vg__helper_reply(struct vg__req *rq, enum vg__reason reason, const char *type, c
     }
     rq->reason = (int)reason;
     rq->phase = VG__ANSWERED;
+    vg__helper_slot_release(rq);
     return vg_http_respond(rq->conn, vg__reasons[reason].code, VG__SERVER, type, body, len, owned,
                            extra);
 }
@@ -324,25 +348,31 @@ vg__helper_finish(struct vg__req *rq)
     struct vg_rec_thresp_opts to = {.doc_public = h->eo.doc_ranges_public,
                                     .skip_bogons = !h->o.allow_private};
     char *text = NULL, client[INET6_ADDRSTRLEN];
+    bool refetch = false;
     int rc;
 
     if (rq->meas == NULL) {
         return vg__reply_error(rq, VG__R_INTERNAL, "the engine returned no measurement");
     }
-    if (!rq->refetched &&
-        vg_rec_thresponse_fetched_probe_addr(rq->meas, strlen(rq->meas), &rq->threq)) {
+    /* The probe's own address goes back to the probe, and nowhere else (not to the log). */
+    vg_http_client_ip(rq->conn, client, sizeof(client));
+    to.client_addr = strcmp(client, "?") != 0 ? client : NULL;
+    if (!rq->refetched) {
+        /* One parse of the measurement: the refetch check, then the answer. */
+        rc = vg_rec_thresponse_or_refetch(rq->meas, strlen(rq->meas), &rq->threq, &to, &refetch,
+                                          &text);
+    } else {
+        rc = vg_rec_thresponse_from_measurement(rq->meas, strlen(rq->meas), rq->page,
+                                                rq->page != NULL ? strlen(rq->page) : 0, &rq->threq,
+                                                &to, &text);
+    }
+    if (rc == 0 && refetch) {
         rq->refetched = true;
         pthread_mutex_lock(&h->mu);
         h->refetches++;
         pthread_mutex_unlock(&h->mu);
         return vg__helper_submit(rq, false);
     }
-    /* The probe's own address goes back to the probe, and nowhere else (not to the log). */
-    vg_http_client_ip(rq->conn, client, sizeof(client));
-    to.client_addr = strcmp(client, "?") != 0 ? client : NULL;
-    rc = vg_rec_thresponse_from_measurement(rq->meas, strlen(rq->meas), rq->page,
-                                            rq->page != NULL ? strlen(rq->page) : 0, &rq->threq,
-                                            &to, &text);
     if (rc < 0) {
         return vg__reply_error(rq, VG__R_INTERNAL, "cannot build the response");
     }
@@ -550,13 +580,8 @@ vg__helper_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rq->reason >= 0) {
         h->count[rq->reason]++;
     }
-    if (rq->admitted) {
-        h->inflight--;
-    }
-    if (rq->peer_counted) {
-        vg_http_peers_give(&h->clients, &rq->peer);
-    }
     pthread_mutex_unlock(&h->mu);
+    vg__helper_slot_release(rq);
     vg__helper_body_release(rq);
     vg_rec_threq_cleanup(&rq->threq);
     free(rq->meas);

@@ -12,6 +12,7 @@
 
 struct vg__cc {
     uv_loop_t *loop;
+    struct vg_http_pool *pool; /* or NULL */
     struct ssl_ctx_st *ctx;
     const char *const *helpers;
     size_t n, next;
@@ -92,9 +93,14 @@ vg__attempt(struct vg__cc *cc)
 
     while (cc->next < cc->n) {
         const char *h = cc->helpers[cc->next++];
+        int rc = cc->pool != NULL ? vg_http_pool_post(cc->pool, cc->ctx, h, "application/json",
+                                                      cc->body, strlen(cc->body), cc->timeout_ms,
+                                                      VG_CTRL_RESPONSE_MAX, vg__on_post, cc)
+                                  : vg_http_post(cc->loop, cc->ctx, h, "application/json", cc->body,
+                                                 strlen(cc->body), cc->timeout_ms,
+                                                 VG_CTRL_RESPONSE_MAX, vg__on_post, cc);
 
-        if (vg_http_post(cc->loop, cc->ctx, h, "application/json", cc->body, strlen(cc->body),
-                         cc->timeout_ms, VG_CTRL_RESPONSE_MAX, vg__on_post, cc) == 0) {
+        if (rc == 0) {
             return;
         }
         vg__note(cc, h, "invalid helper URL");
@@ -105,15 +111,16 @@ vg__attempt(struct vg__cc *cc)
 }
 
 int
-vg_ctrl_fetch(uv_loop_t *loop, struct ssl_ctx_st *ctx, const char *const *helpers, size_t n,
-              unsigned timeout_ms, const char *body, const char *target, vg_ctrl_done_cb cb,
-              void *arg)
+vg_ctrl_fetch(uv_loop_t *loop, struct vg_http_pool *pool, struct ssl_ctx_st *ctx,
+              const char *const *helpers, size_t n, unsigned timeout_ms, const char *body,
+              const char *target, vg_ctrl_done_cb cb, void *arg)
 {
     struct vg__cc *cc;
 
     VG_ENSURE(n > 0, VG_EINVAL);
     cc = vg_xcalloc(1, sizeof(*cc));
     cc->loop = loop;
+    cc->pool = pool;
     cc->ctx = ctx;
     cc->helpers = helpers;
     cc->n = n;

@@ -693,6 +693,7 @@ vg_probe_run(struct vg_probe *p, vg_result_cb cb, void *arg)
     if (n_loops <= 1 || vg__probe_run_loops(p, n_loops) < 0) {
         vg__probe_schedule(&p->one);
         uv_run(&p->loop, UV_RUN_DEFAULT);
+        vg__probe_ctrl_pool_end(&p->one);
     }
     if (p->up != NULL) {
         vg_uploader_stats(p->up, &p->up_stats);

@@ -11,7 +11,12 @@
 #include "meas/probe_impl.h"
 #include "meas/record.h"
 #include "meas/record_th.h"
+#include "net/httpclient.h"
 #include "util/mem.h"
+
+/* Idle connections to the helpers kept per loop: its share of the parallel limit, bounded (each
+ * is a socket and, over TLS, some 40 KiB of buffers). */
+#define VG__CTRL_POOL_MAX 64
 
 static void
 vg__probe_ctrl_attach(struct vg_meas *m, const struct vg__ctrl_slot *slot)
@@ -151,9 +156,14 @@ vg__probe_ctrl_need(struct vg_meas *m)
         cx->p = p;
         cx->slot = m->url_index;
         cx->t0 = uv_hrtime();
-        if (body == NULL ||
-            vg_ctrl_fetch(m->lp->uv, p->ctx, p->o.helpers, p->o.n_helpers, p->o.control_timeout_ms,
-                          body, web ? NULL : target, vg__probe_ctrl_on_answer, cx) < 0) {
+        if (m->lp->ctrl_pool == NULL) {
+            m->lp->ctrl_pool = vg_http_pool_new(m->lp->uv, m->lp->parallel < VG__CTRL_POOL_MAX
+                                                               ? m->lp->parallel
+                                                               : VG__CTRL_POOL_MAX);
+        }
+        if (body == NULL || vg_ctrl_fetch(m->lp->uv, m->lp->ctrl_pool, p->ctx, p->o.helpers,
+                                          p->o.n_helpers, p->o.control_timeout_ms, body,
+                                          web ? NULL : target, vg__probe_ctrl_on_answer, cx) < 0) {
             vg__probe_ctrl_on_answer(NULL, NULL, 0, NULL, "cannot build the control request", cx);
         }
         free(body);
@@ -168,4 +178,14 @@ vg__probe_ctrl_release(struct vg__ctrl_slot *s)
     json_decref(s->request);
     free(s->waiters);
     memset(s, 0, sizeof(*s));
+}
+
+void
+vg__probe_ctrl_pool_end(struct vg__probe_loop *lp)
+{
+    if (lp->ctrl_pool != NULL) {
+        vg_http_pool_free(lp->ctrl_pool);
+        lp->ctrl_pool = NULL;
+        uv_run(lp->uv, UV_RUN_DEFAULT);
+    }
 }

@@ -35,6 +35,7 @@
 
 struct vg_meas;
 struct vg__probe_done;
+struct vg_http_pool;
 
 /*
  * An event loop that measures, and what only its thread touches. Serving mode and a batch run on
@@ -54,6 +55,7 @@ struct vg__probe_loop {
     size_t in_flight;
     unsigned hs_active;               /* TLS handshakes running */
     struct vg__ep *hs_head, *hs_tail; /* connected endpoints waiting for a handshake slot */
+    struct vg_http_pool *ctrl_pool;   /* kept-alive connections to the helpers, or NULL */
 };
 
 struct vg_probe {
@@ -250,6 +252,9 @@ void vg__probe_fetch_free(struct vg__fetch *f);
 void vg__probe_ctrl_need(struct vg_meas *m);
 /* Free what the slot holds and zero it. */
 void vg__probe_ctrl_release(struct vg__ctrl_slot *s);
+/* The end of a run on lp's loop (uv_run returned): close its kept-alive connections to the
+ * helpers and run the loop once more to release them. */
+void vg__probe_ctrl_pool_end(struct vg__probe_loop *lp);
 
 /* probe_serve.c: serving mode */
 /* The loop's wake-up: start the jobs queued by other threads. */

@@ -150,6 +150,7 @@ vg__probe_loops_main(void *arg)
 
     vg__probe_schedule(lp);
     uv_run(lp->uv, UV_RUN_DEFAULT);
+    vg__probe_ctrl_pool_end(lp);
     (void)uv_loop_close(lp->uv);
     uv_mutex_lock(&p->dlock);
     p->loops_done++;

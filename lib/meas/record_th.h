@@ -134,6 +134,16 @@ VG_MUST_USE int vg_rec_thresponse_from_measurement(const char *meas, size_t len,
 bool vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len,
                                           const struct vg_rec_threq *r);
 
+/*
+ * The helper's first answer, on one parse of meas: vg_rec_thresponse_fetched_probe_addr into
+ * *refetch, then, when false, vg_rec_thresponse_from_measurement without a page into *out (NULL
+ * when *refetch). Errors as vg_rec_thresponse_from_measurement.
+ */
+VG_MUST_USE int vg_rec_thresponse_or_refetch(const char *meas, size_t len,
+                                             const struct vg_rec_threq *r,
+                                             const struct vg_rec_thresp_opts *o, bool *refetch,
+                                             char **out);
+
 /* oohelperd's legacy failure strings for the engine's (NULL in, NULL out; the result is
  * static): dnsMapFailure, tcpMapFailure, httpMapFailure (during_dns: the request failed while
  * resolving the host). */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "meas/record_keys.h"
 #include "meas/record_th.h"
 #include "proto/ipaddr.h"
 #include "util/str.h"
@@ -479,25 +478,15 @@ vg__th_load(const char *meas, size_t len, json_t **root)
     return tk;
 }
 
-int
-vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *page, size_t page_len,
-                                   const struct vg_rec_threq *r, const struct vg_rec_thresp_opts *o,
-                                   char **out)
+/* The THResponse from the engine's test_keys tk (and ptk, the page's: tk when not refetched). */
+static int
+vg__th_response(json_t *tk, json_t *ptk, const struct vg_rec_threq *r,
+                const struct vg_rec_thresp_opts *o, char **out)
 {
-    json_t *root, *proot = NULL, *tk, *ptk, *queries, *dns, *ipinfo, *tcp, *tls, *http, *resp;
+    json_t *queries, *dns, *ipinfo, *tcp, *tls, *http, *resp;
     size_t i;
     json_t *a;
 
-    *out = NULL;
-    tk = vg__th_load(meas, len, &root);
-    if (tk == NULL) {
-        return VG_EPROTO;
-    }
-    ptk = tk;
-    if (page != NULL && (ptk = vg__th_load(page, page_len, &proot)) == NULL) {
-        json_decref(root);
-        return VG_EPROTO;
-    }
     queries = vg__th_array(tk, VG_REC_KEY_QUERIES);
     dns = vg__th_resp_dns(queries, r);
     ipinfo = json_object();
@@ -519,8 +508,6 @@ vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *pag
         json_pack("{s:o, s:o, s:{}, s:o, s:n, s:o, s:o}", VG_REC_KEY_TCP_CONNECT, tcp,
                   VG_REC_KEY_TLS_HANDSHAKE, tls, VG_REC_KEY_QUIC_HANDSHAKE, VG_REC_KEY_HTTP_REQUEST,
                   http, VG_REC_KEY_HTTP3_REQUEST, VG_REC_KEY_DNS, dns, VG_REC_KEY_IP_INFO, ipinfo);
-    json_decref(root);
-    json_decref(proot);
     if (resp == NULL) {
         return VG_EINTERNAL;
     }
@@ -535,16 +522,41 @@ vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *pag
     return *out != NULL ? 0 : VG_EINTERNAL;
 }
 
-bool
-vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct vg_rec_threq *r)
+int
+vg_rec_thresponse_from_measurement(const char *meas, size_t len, const char *page, size_t page_len,
+                                   const struct vg_rec_threq *r, const struct vg_rec_thresp_opts *o,
+                                   char **out)
 {
-    json_t *root, *tk, *req = NULL, *e, *q;
+    json_t *root, *proot = NULL, *tk, *ptk;
+    int rc;
+
+    *out = NULL;
+    tk = vg__th_load(meas, len, &root);
+    if (tk == NULL) {
+        return VG_EPROTO;
+    }
+    ptk = tk;
+    if (page != NULL && (ptk = vg__th_load(page, page_len, &proot)) == NULL) {
+        json_decref(root);
+        return VG_EPROTO;
+    }
+    rc = vg__th_response(tk, ptk, r, o, out);
+    json_decref(root);
+    json_decref(proot);
+    return rc;
+}
+
+/* vg_rec_thresponse_fetched_probe_addr on the measurement's test_keys. */
+static bool
+vg__th_fetched_probe_addr(json_t *tk, const struct vg_rec_threq *r)
+{
+    json_t *req = NULL, *e, *q;
     const char *addr;
     char ip[INET6_ADDRSTRLEN];
     bool resolved = false;
     size_t i;
 
-    if (r->host_family != 0 || r->n_ips == 0 || (tk = vg__th_load(meas, len, &root)) == NULL) {
+    if (r->host_family != 0 || r->n_ips == 0) {
         return false;
     }
     /* requests are ordered final first: the first hop's is the last one tagged depth=0 */
@@ -556,7 +568,6 @@ vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct 
     }
     addr = vg__th_get(req, VG_REC_KEY_ADDRESS);
     if (addr == NULL || addr[0] == '\0') {
-        json_decref(root);
         return false;
     }
     vg__th_addr_ip(addr, ip);
@@ -577,6 +588,40 @@ vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct 
             resolved = resolved || (a != NULL && strcmp(a, ip) == 0);
         }
     }
-    json_decref(root);
     return !resolved;
+}
+
+bool
+vg_rec_thresponse_fetched_probe_addr(const char *meas, size_t len, const struct vg_rec_threq *r)
+{
+    json_t *root, *tk;
+    bool fetched;
+
+    if (r->host_family != 0 || r->n_ips == 0 || (tk = vg__th_load(meas, len, &root)) == NULL) {
+        return false;
+    }
+    fetched = vg__th_fetched_probe_addr(tk, r);
+    json_decref(root);
+    return fetched;
+}
+
+int
+vg_rec_thresponse_or_refetch(const char *meas, size_t len, const struct vg_rec_threq *r,
+                             const struct vg_rec_thresp_opts *o, bool *refetch, char **out)
+{
+    json_t *root, *tk;
+    int rc = 0;
+
+    *out = NULL;
+    *refetch = false;
+    tk = vg__th_load(meas, len, &root);
+    if (tk == NULL) {
+        return VG_EPROTO;
+    }
+    *refetch = vg__th_fetched_probe_addr(tk, r);
+    if (!*refetch) {
+        rc = vg__th_response(tk, tk, r, o, out);
+    }
+    json_decref(root);
+    return rc;
 }

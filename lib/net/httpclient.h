@@ -54,4 +54,45 @@ VG_MUST_USE int vg_http_post_hdr(uv_loop_t *loop, struct ssl_ctx_st *ctx, const 
                                  size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
                                  void *arg);
 
+/*
+ * A pool of kept-alive HTTP/1.1 connections for one loop (the probe's connections to its helpers):
+ * a request goes on an idle connection to its origin (scheme, host, port, and the same ctx) when
+ * there is one, else on a new one, with "Connection: keep-alive". After a whole response framed
+ * by Content-Length or chunked, with nothing after it and no "Connection: close" (nor HTTP/1.0),
+ * the connection goes back to the pool; after anything else it is closed. At most max_idle
+ * connections are kept idle (the oldest goes first), each at most VG_HTTP_POOL_IDLE_MS. A
+ * request on a reused connection that fails before any response byte (the server closed it while
+ * it was idle) is sent once more on a new connection; a timeout is not retried. Idle connections
+ * hold no active libuv handle: the loop ends when the requests do. Not thread-safe: one loop.
+ */
+#define VG_HTTP_POOL_IDLE_MS 15000 /* the helper closes idle connections after 30 s */
+
+struct vg_http_pool;
+
+struct vg_http_pool_stats {
+    unsigned long long opened;  /* new connections */
+    unsigned long long reused;  /* requests sent on a kept-alive connection */
+    unsigned long long retried; /* of those, sent again on a new one */
+    unsigned long long stale;   /* idle connections found closed or too old, dropped */
+};
+
+struct vg_http_pool *vg_http_pool_new(uv_loop_t *loop, unsigned max_idle);
+
+/*
+ * As vg_http_post, on the pool's loop and connections. VG_EINVAL also once the pool is freed.
+ */
+VG_MUST_USE int vg_http_pool_post(struct vg_http_pool *pool, struct ssl_ctx_st *ctx,
+                                  const char *url, const char *content_type, const void *body,
+                                  size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
+                                  void *arg);
+
+void vg_http_pool_stats(const struct vg_http_pool *pool, struct vg_http_pool_stats *st);
+
+/*
+ * Close the idle connections and release the pool (NULL: nothing). Requests still in flight end
+ * as they would, their connection closed after them; the memory goes with the last of them. Run
+ * the loop afterwards so that libuv releases the closed connections' handles.
+ */
+void vg_http_pool_free(struct vg_http_pool *pool);
+
 #endif

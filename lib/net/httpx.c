@@ -54,8 +54,10 @@ vg__httpx_body(struct vg_httpx *x, size_t added)
         }
         x->body.len = start + out;
         done = rc == 1;
+        x->overrun = done && used < added;
     } else if (x->framing == VG_HTTP_BODY_LENGTH) {
         if (added >= x->left) {
+            x->overrun = added > x->left;
             x->body.len -= added - (size_t)x->left;
             x->left = 0;
             done = true;
@@ -122,6 +124,7 @@ vg__on_read(struct vg_conn *c, int status, size_t n, void *arg)
         }
         if (x->framing == VG_HTTP_BODY_NONE ||
             (x->framing == VG_HTTP_BODY_LENGTH && x->left == 0)) {
+            x->overrun = x->in.len > x->head->head_len;
             vg__done(x, 0);
             return;
         }

@@ -824,6 +824,31 @@ class TestLoad(unittest.TestCase):
             self.assertEqual(helper.stop(), 0)
             srv.close()
 
+    def test_keep_alive_idle_not_in_flight(self):
+        # A probe keeps its connection to the helper open between THRequests (issue 18): an idle
+        # kept-alive connection holds no slot of --max-inflight 1, and carries the next request.
+        helper = Helper("--allow-private", "--max-inflight", "1")
+        body = json.dumps(threquest(http_url("/title"), [ep(FX["http"])])).encode()
+        conn = http.client.HTTPConnection(HOST, helper.port, timeout=REQ_TIMEOUT)
+        try:
+            for i in range(3):
+                conn.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
+                if i == 0:
+                    sock = conn.sock
+                resp = conn.getresponse()
+                r = json.loads(resp.read().decode())
+                self.assertEqual(resp.status, 200)
+                self.assertNotEqual((resp.getheader("Connection") or "").lower(), "close")
+                self.assertEqual(r["http_request"]["title"], TITLE)
+                self.assertIs(conn.sock, sock, "the same connection")
+                # while it idles, another client is measured and nothing is in flight
+                status, _, r = helper.measure(threquest(http_url("/title"), [ep(FX["http"])]))
+                self.assertEqual(status, 200, r)
+                self.assertEqual(helper.metric("vigie_helper_inflight"), 0)
+        finally:
+            conn.close()
+            self.assertEqual(helper.stop(), 0)
+
     def test_concurrent(self):
         helper = FX["helper"]
         results = []

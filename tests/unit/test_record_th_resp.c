@@ -33,13 +33,22 @@ static json_t *
 build(const char *meas, const char *req_json, const struct vg_rec_thresp_opts *o)
 {
     struct vg_rec_threq r;
-    char err[256], *text = NULL;
+    char err[256], *text = NULL, *once = NULL;
+    bool refetch = true;
     json_t *j;
 
     assert_int_equal(vg_rec_threq_parse(req_json, strlen(req_json), &r, err, sizeof(err)), 0);
     assert_int_equal(vg_rec_thresponse_from_measurement(meas, strlen(meas), NULL, 0, &r, o, &text),
                      0);
     assert_non_null(text);
+    /* the helper's one-parse path answers the same bytes when there is nothing to refetch */
+    if (!vg_rec_thresponse_fetched_probe_addr(meas, strlen(meas), &r)) {
+        assert_int_equal(vg_rec_thresponse_or_refetch(meas, strlen(meas), &r, o, &refetch, &once),
+                         0);
+        assert_false(refetch);
+        assert_string_equal(once, text);
+        free(once);
+    }
     j = json_loads(text, 0, NULL);
     assert_non_null(j);
     free(text);
@@ -519,6 +528,18 @@ test_probe_addr_refetch(void **state)
     (void)state;
     assert_int_equal(vg_rec_threq_parse(req, strlen(req), &r, err, sizeof(err)), 0);
     assert_true(vg_rec_thresponse_fetched_probe_addr(meas, strlen(meas), &r));
+    /* the helper's one-parse path: a refetch, no answer yet */
+    {
+        bool refetch = false;
+
+        assert_int_equal(vg_rec_thresponse_or_refetch(meas, strlen(meas), &r, &o, &refetch, &text),
+                         0);
+        assert_true(refetch);
+        assert_null(text);
+        assert_int_equal(vg_rec_thresponse_or_refetch("[]", 2, &r, &o, &refetch, &text), VG_EPROTO);
+        assert_false(refetch);
+        assert_null(text);
+    }
     /* the page measurement supplies http_request; the endpoints stay from the first one */
     assert_int_equal(
         vg_rec_thresponse_from_measurement(meas, strlen(meas), page, strlen(page), &r, &o, &text),

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_httppool.c - the pool of kept-alive connections (vg_http_pool_*, lib/net/httpclient.c)
+ * against a small HTTP/1.1 server on 127.0.0.1 run by a thread of this test, which counts the
+ * connections it accepted: several requests on one connection (Content-Length and chunked
+ * answers), one more try on a new connection when the server closed the kept one, no reuse after
+ * "Connection: close", HTTP/1.0, bytes past the response, a response over resp_max or a timeout,
+ * and the pool freed with a request in flight.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "net/httpclient.h"
+#include "vgtest.h"
+
+#define SRV_CONNS 16
+
+enum srv_mode {
+    SRV_LENGTH,     /* Content-Length answers, kept alive */
+    SRV_CHUNKED,    /* chunked answers, kept alive */
+    SRV_CLOSE_HDR,  /* "Connection: close", then closes */
+    SRV_HTTP10,     /* an HTTP/1.0 answer with a length, kept open */
+    SRV_DROP_2ND,   /* the second request on a connection: closed unanswered */
+    SRV_CLOSE_IDLE, /* closes each connection right after its answer */
+    SRV_EXTRA,      /* a byte after the answer */
+    SRV_BIG,        /* a 4 KiB body */
+    SRV_STALL_1ST,  /* the first request of all is never answered */
+};
+
+struct srv {
+    int lfd;
+    int wake[2]; /* a byte: stop */
+    unsigned short port;
+    enum srv_mode mode;
+    atomic_uint accepted;
+    atomic_uint requests;
+    pthread_t th;
+};
+
+struct srv_conn {
+    int fd;
+    char buf[8192];
+    size_t len;
+    unsigned served;
+};
+
+/* The length of the first complete request in c->buf, or 0. */
+static size_t
+srv_request_len(const struct srv_conn *c)
+{
+    const char *end = memmem(c->buf, c->len, "\r\n\r\n", 4), *cl;
+    size_t head;
+    unsigned long n;
+
+    if (end == NULL) {
+        return 0;
+    }
+    head = (size_t)(end + 4 - c->buf);
+    cl = strcasestr(c->buf, "\r\nContent-Length: ");
+    n = cl != NULL && cl < end ? strtoul(cl + 18, NULL, 10) : 0;
+    return c->len >= head + n ? head + n : 0;
+}
+
+static void
+srv_write(int fd, const char *s)
+{
+    size_t len = strlen(s), off = 0;
+
+    while (off < len) {
+        ssize_t w = write(fd, s + off, len - off);
+
+        if (w <= 0) {
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+/* Answer one request on c; false: the connection is to be closed. */
+static bool
+srv_answer(struct srv *s, struct srv_conn *c)
+{
+    unsigned nth = atomic_fetch_add(&s->requests, 1);
+    char big[4096 + 1];
+
+    c->served++;
+    switch (s->mode) {
+    case SRV_LENGTH:
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        return true;
+    case SRV_CHUNKED:
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "2\r\nok\r\n1\r\n!\r\n0\r\n\r\n");
+        return true;
+    case SRV_CLOSE_HDR:
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        return false;
+    case SRV_HTTP10:
+        srv_write(c->fd, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        return true;
+    case SRV_DROP_2ND:
+        if (c->served == 2) {
+            return false;
+        }
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        return true;
+    case SRV_CLOSE_IDLE:
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        return false;
+    case SRV_EXTRA:
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokX");
+        return true;
+    case SRV_BIG:
+        memset(big, 'x', 4096);
+        big[4096] = '\0';
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n");
+        srv_write(c->fd, big);
+        return true;
+    case SRV_STALL_1ST:
+        if (nth == 0) {
+            return true; /* unanswered, kept open until the client leaves */
+        }
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        return true;
+    }
+    return false;
+}
+
+static void *
+srv_run(void *arg)
+{
+    struct srv *s = arg;
+    struct srv_conn conns[SRV_CONNS];
+    size_t n = 0;
+
+    for (;;) {
+        struct pollfd p[SRV_CONNS + 2];
+
+        p[0] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
+        p[1] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+        for (size_t i = 0; i < n; i++) {
+            p[i + 2] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
+        }
+        if (poll(p, n + 2, -1) < 0) {
+            break;
+        }
+        if (p[0].revents != 0) {
+            break;
+        }
+        /* downwards: a closed connection's slot takes the last one, already seen */
+        for (size_t i = n; i-- > 0;) {
+            struct srv_conn *c = &conns[i];
+            bool keep = true;
+            ssize_t r;
+            size_t rl;
+
+            if (p[i + 2].revents == 0) {
+                continue;
+            }
+            r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+            if (r <= 0) {
+                keep = false;
+            } else {
+                c->len += (size_t)r;
+                c->buf[c->len] = '\0';
+                while (keep && (rl = srv_request_len(c)) > 0) {
+                    keep = srv_answer(s, c);
+                    memmove(c->buf, c->buf + rl, c->len - rl);
+                    c->len -= rl;
+                    c->buf[c->len] = '\0';
+                }
+            }
+            if (!keep) {
+                close(c->fd);
+                conns[i] = conns[--n];
+            }
+        }
+        if ((p[1].revents & POLLIN) != 0 && n < SRV_CONNS) {
+            int fd = accept(s->lfd, NULL, NULL);
+
+            if (fd >= 0) {
+                atomic_fetch_add(&s->accepted, 1);
+                conns[n] = (struct srv_conn){.fd = fd};
+                n++;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        close(conns[i].fd);
+    }
+    return NULL;
+}
+
+static void
+srv_start(struct srv *s, enum srv_mode mode)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+
+    memset(s, 0, sizeof(*s));
+    s->mode = mode;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->lfd >= 0);
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(s->lfd, 16), 0);
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
+    s->port = ntohs(sa.sin_port);
+    assert_int_equal(pipe(s->wake), 0);
+    assert_int_equal(pthread_create(&s->th, NULL, srv_run, s), 0);
+}
+
+static void
+srv_stop(struct srv *s)
+{
+    assert_int_equal(write(s->wake[1], "x", 1), 1);
+    pthread_join(s->th, NULL);
+    close(s->lfd);
+    close(s->wake[0]);
+    close(s->wake[1]);
+}
+
+/* ---- the client: n requests one after the other on one loop and one pool ------------------- */
+
+#define MAX_REQ 8
+
+struct run {
+    uv_loop_t loop;
+    struct vg_http_pool *pool;
+    char url[64];
+    unsigned n, done;
+    unsigned timeout_ms;
+    size_t resp_max;
+    unsigned gap_ms; /* wait between requests */
+    uv_timer_t gap;
+    int status[MAX_REQ];
+    char body[MAX_REQ][16];
+    char failure[MAX_REQ][128];
+};
+
+static void run_next(struct run *r);
+
+static void
+run_on_gap(uv_timer_t *t)
+{
+    run_next(t->data);
+}
+
+static void
+run_on_post(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
+{
+    struct run *r = arg;
+    unsigned i = r->done++;
+
+    r->status[i] = status;
+    snprintf(r->body[i], sizeof(r->body[i]), "%.*s", (int)len, (const char *)body);
+    snprintf(r->failure[i], sizeof(r->failure[i]), "%s", failure != NULL ? failure : "");
+    if (r->done < r->n) {
+        if (r->gap_ms > 0) {
+            uv_timer_start(&r->gap, run_on_gap, r->gap_ms, 0);
+        } else {
+            run_next(r);
+        }
+    }
+}
+
+static void
+run_next(struct run *r)
+{
+    assert_int_equal(vg_http_pool_post(r->pool, NULL, r->url, "application/json", "{}", 2,
+                                       r->timeout_ms, r->resp_max, run_on_post, r),
+                     0);
+}
+
+/* n requests to s in a row; the pool's figures in st. */
+static void
+run_requests(struct run *r, const struct srv *s, unsigned n, struct vg_http_pool_stats *st)
+{
+    if (r->timeout_ms == 0) {
+        r->timeout_ms = 5000;
+    }
+    if (r->resp_max == 0) {
+        r->resp_max = 1024;
+    }
+    assert_int_equal(uv_loop_init(&r->loop), 0);
+    uv_timer_init(&r->loop, &r->gap);
+    r->gap.data = r;
+    snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%u/th", (unsigned)s->port);
+    r->n = n;
+    r->pool = vg_http_pool_new(&r->loop, 4);
+    run_next(r);
+    assert_int_equal(uv_run(&r->loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(r->done, n);
+    vg_http_pool_stats(r->pool, st);
+    vg_http_pool_free(r->pool);
+    uv_close((uv_handle_t *)&r->gap, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&r->loop), 0);
+}
+
+static void
+test_reuse_length(void **state)
+{
+    struct srv s;
+    struct run r = {0};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_LENGTH);
+    run_requests(&r, &s, 5, &st);
+    for (unsigned i = 0; i < 5; i++) {
+        assert_int_equal(r.status[i], 200);
+        assert_string_equal(r.body[i], "ok");
+    }
+    assert_int_equal(atomic_load(&s.accepted), 1);
+    assert_int_equal(atomic_load(&s.requests), 5);
+    assert_int_equal(st.opened, 1);
+    assert_int_equal(st.reused, 4);
+    srv_stop(&s);
+}
+
+static void
+test_reuse_chunked(void **state)
+{
+    struct srv s;
+    struct run r = {0};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_CHUNKED);
+    run_requests(&r, &s, 3, &st);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(r.status[i], 200);
+        assert_string_equal(r.body[i], "ok!");
+    }
+    assert_int_equal(atomic_load(&s.accepted), 1);
+    srv_stop(&s);
+}
+
+/* The server closes a kept connection unanswered: the request goes again on a new one. */
+static void
+test_retry_after_close(void **state)
+{
+    struct srv s;
+    struct run r = {0};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_DROP_2ND);
+    run_requests(&r, &s, 3, &st);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(r.status[i], 200);
+        assert_string_equal(r.failure[i], "");
+    }
+    /* 1st on A, 2nd on A dropped then on B, 3rd on B dropped then on C */
+    assert_int_equal(atomic_load(&s.accepted), 3);
+    assert_int_equal(st.retried, 2);
+    srv_stop(&s);
+}
+
+/* A kept connection the server closed while it was idle is seen closed and not used. */
+static void
+test_idle_closed(void **state)
+{
+    struct srv s;
+    struct run r = {.gap_ms = 100};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_CLOSE_IDLE);
+    run_requests(&r, &s, 3, &st);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(r.status[i], 200);
+    }
+    assert_int_equal(atomic_load(&s.accepted), 3);
+    assert_int_equal(atomic_load(&s.requests), 3);
+    assert_int_equal(st.opened + st.retried, 3);
+    srv_stop(&s);
+}
+
+/* "Connection: close", HTTP/1.0 and a byte past the answer: a new connection each time. */
+static void
+test_no_reuse(void **state)
+{
+    static const enum srv_mode modes[] = {SRV_CLOSE_HDR, SRV_HTTP10, SRV_EXTRA};
+
+    (void)state;
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        struct srv s;
+        struct run r = {0};
+        struct vg_http_pool_stats st;
+
+        srv_start(&s, modes[m]);
+        run_requests(&r, &s, 3, &st);
+        for (unsigned i = 0; i < 3; i++) {
+            assert_int_equal(r.status[i], 200);
+            assert_string_equal(r.body[i], "ok");
+        }
+        assert_int_equal(atomic_load(&s.accepted), 3);
+        assert_int_equal(st.reused, 0);
+        srv_stop(&s);
+    }
+}
+
+/* Over resp_max: the same failure as without a pool, and that connection is not kept. */
+static void
+test_too_large(void **state)
+{
+    struct srv s;
+    struct run r = {.resp_max = 1024};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_BIG);
+    run_requests(&r, &s, 2, &st);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(r.status[i], 0);
+        assert_string_equal(r.failure[i], "response too large");
+    }
+    assert_int_equal(atomic_load(&s.accepted), 2);
+    srv_stop(&s);
+}
+
+/* A stalled answer: the timeout failure, not retried, and the next request on a new connection. */
+static void
+test_stall(void **state)
+{
+    struct srv s;
+    struct run r = {.timeout_ms = 300};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_STALL_1ST);
+    run_requests(&r, &s, 2, &st);
+    assert_int_equal(r.status[0], 0);
+    assert_string_equal(r.failure[0], "generic_timeout_error");
+    assert_int_equal(r.status[1], 200);
+    assert_int_equal(atomic_load(&s.accepted), 2);
+    assert_int_equal(st.retried, 0);
+    srv_stop(&s);
+}
+
+/* The pool freed while a request is in flight: that request ends normally, nothing leaks. */
+static void
+inflight_on_post(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
+{
+    int *out = arg;
+
+    (void)body;
+    (void)len;
+    (void)failure;
+    *out = status;
+}
+
+static void
+test_free_in_flight(void **state)
+{
+    struct srv s;
+    uv_loop_t loop;
+    struct vg_http_pool *pool;
+    char url[64];
+    int status = -1;
+
+    (void)state;
+    srv_start(&s, SRV_LENGTH);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)s.port);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    pool = vg_http_pool_new(&loop, 2);
+    assert_int_equal(vg_http_pool_post(pool, NULL, url, "application/json", "{}", 2, 5000, 1024,
+                                       inflight_on_post, &status),
+                     0);
+    vg_http_pool_free(pool);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(status, 200);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    srv_stop(&s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reuse_length),
+        cmocka_unit_test(test_reuse_chunked),
+        cmocka_unit_test(test_retry_after_close),
+        cmocka_unit_test(test_idle_closed),
+        cmocka_unit_test(test_no_reuse),
+        cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_stall),
+        cmocka_unit_test(test_free_in_flight),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
