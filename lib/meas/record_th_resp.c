@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "meas/record_keys.h"
 #include "meas/record_th.h"
 #include "proto/ipaddr.h"
 #include "util/str.h"
