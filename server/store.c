@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -184,6 +185,7 @@ vg_store_close(struct vg_store *s)
     /* Readers first: SQLite's last connection to close checkpoints the WAL into the database
      * and deletes it, and only the writer can (readers are read-only). A WAL left behind makes
      * the next open rebuild its index, which needs disk space the disk may not have. */
+    vg__raw_free(s); /* its read connection too */
     for (size_t i = 0; i < s->n_idle; i++) {
         s->ops->disconnect(s->idle[i]);
     }
@@ -192,7 +194,6 @@ vg_store_close(struct vg_store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work);
-    vg__store_zs_free(s);
     pthread_mutex_destroy(&s->z_mu);
     vg__store_wsql_free(s);
     VG_FREE(s->idle);
