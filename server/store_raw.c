@@ -55,6 +55,31 @@ vg__raw_get_varint(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
     return VG_EPROTO;
 }
 
+/* The end of the string whose contents start at text[from]: its closing quote (one preceded by
+ * an even run of backslashes), or len when it is left open. */
+static size_t
+vg__raw_str_end(const char *text, size_t len, size_t from)
+{
+    size_t i = from;
+
+    for (;;) {
+        const char *q = memchr(text + i, '"', len - i);
+        size_t k, bs = 0;
+
+        if (q == NULL) {
+            return len;
+        }
+        k = (size_t)(q - text);
+        while (k - bs > from && text[k - bs - 1] == '\\') {
+            bs++;
+        }
+        if (bs % 2 == 0) {
+            return k;
+        }
+        i = k + 1;
+    }
+}
+
 /* The long string values of text: (offset, length) of their contents, up to VG__RAW_CUTS. The
  * text need not be JSON: a quote left open ends the scan, and whatever is cut is put back. */
 static size_t
@@ -64,21 +89,19 @@ vg__raw_scan(const char *text, size_t len, size_t *off, size_t *cut_len)
 
     while (i < len && n < VG__RAW_CUTS) {
         const char *q = memchr(text + i, '"', len - i);
-        size_t j;
+        size_t from, j;
 
         if (q == NULL) {
             break;
         }
-        j = (size_t)(q - text) + 1;
-        while (j < len && text[j] != '"') {
-            j += text[j] == '\\' ? 2 : 1;
-        }
+        from = (size_t)(q - text) + 1;
+        j = vg__raw_str_end(text, len, from);
         if (j >= len) {
             break;
         }
-        if (j - ((size_t)(q - text) + 1) >= VG__RAW_CUT_MIN) {
-            off[n] = (size_t)(q - text) + 1;
-            cut_len[n] = j - off[n];
+        if (j - from >= VG__RAW_CUT_MIN) {
+            off[n] = from;
+            cut_len[n] = j - from;
             n++;
         }
         i = j + 1;

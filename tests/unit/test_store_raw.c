@@ -140,6 +140,39 @@ test_edges_roundtrip(void **state)
     roundtrip(buf, 1207);
 }
 
+/* What is cut out is exactly each long string's contents, escapes respected. */
+static void
+test_cut_bounds(void **state)
+{
+    char buf[2000];
+    struct vg__raw_enc e;
+    size_t n = 0;
+
+    (void)state;
+    /* ["<300: ... \\>", "<300: ... \">300 more", "short"] */
+    buf[n++] = '[';
+    buf[n++] = '"';
+    memset(buf + n, 'a', 298);
+    n += 298;
+    memcpy(buf + n, "\\\\\",\"", 5);
+    n += 5;
+    memset(buf + n, 'b', 298);
+    n += 298;
+    memcpy(buf + n, "\\\"", 2);
+    n += 2;
+    memset(buf + n, 'c', 300);
+    n += 300;
+    memcpy(buf + n, "\",\"short\"]", 10);
+    n += 10;
+    assert_int_equal(vg__raw_encode_plain(buf, n, 3, &e), 0);
+    assert_int_equal(e.nblobs, 2);
+    assert_int_equal(e.blobs[0].p - buf, 2);
+    assert_int_equal(e.blobs[0].len, 300);
+    assert_int_equal(e.blobs[1].p - buf, 305);
+    assert_int_equal(e.blobs[1].len, 600);
+    vg__raw_enc_free(&e);
+}
+
 /* An encoding of a fixture line with blobs, for the hostile tests. */
 static char *
 sample(size_t *len)
@@ -357,6 +390,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_roundtrip),
         cmocka_unit_test(test_edges_roundtrip),
+        cmocka_unit_test(test_cut_bounds),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_bomb),
         cmocka_unit_test(test_fuzz_seeds),
