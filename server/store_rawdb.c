@@ -488,7 +488,7 @@ vg__raw_txn_dict(struct vg_store *s, struct vg__raw *st, int64_t id)
     int rc = VG_EINTERNAL;
 
     if (id == 0 || vg__raw_has(st->wdicts, st->n_wdicts, id) ||
-        vg__raw_has(st->wpend, st->n_wpend, id) || st->n_wpend == VG__RAW_NDICTS) {
+        vg__raw_has(st->wpend, st->n_wpend, id)) {
         return 0;
     }
     pthread_mutex_lock(&st->mu);
@@ -502,8 +502,9 @@ vg__raw_txn_dict(struct vg_store *s, struct vg__raw *st, int64_t id)
         }
     }
     pthread_mutex_unlock(&st->mu); /* the data stays: dictionaries go only with the store */
-    if (rc == 0 && (rc = s->ops->run(s->wconn, sql, VG__RUN_CACHE, 1, 3, p, NULL, NULL)) == 0) {
-        st->wpend[st->n_wpend++] = id;
+    if (rc == 0 && (rc = s->ops->run(s->wconn, sql, VG__RUN_CACHE, 1, 3, p, NULL, NULL)) == 0 &&
+        st->n_wpend < VG__RAW_NDICTS) {
+        st->wpend[st->n_wpend++] = id; /* else written again next time: harmless */
     }
     return rc;
 }

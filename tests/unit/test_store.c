@@ -629,9 +629,9 @@ teardown_check(struct vg_store *s)
 /* Measurement i of test_raw_blobs: one of three certificate chains (a long base64 string each,
  * the same for every measurement of its site). */
 static char *
-mk_with_cert(int i)
+mk_with_cert_for(int i, const char *input)
 {
-    struct m m = {"https://www.example.com/", "IT", 30722, "2026-11-29 11:13:46", NULL, NULL, i};
+    struct m m = {input, "IT", 30722, "2026-11-29 11:13:46", NULL, NULL, i};
     json_t *o;
     char *json, cert[1201];
 
@@ -649,6 +649,12 @@ mk_with_cert(int i)
     json = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return json;
+}
+
+static char *
+mk_with_cert(int i)
+{
+    return mk_with_cert_for(i, "https://www.example.com/");
 }
 
 /* Every stored text comes back byte for byte. */
@@ -739,6 +745,43 @@ test_raw_blobs(void **state)
     free(json);
     free(uids);
     free(rows);
+}
+
+/* A transaction that fails after writing a row's blob: the blob goes with it, and the next row
+ * with that certificate writes it again (the writer must not think it stored). */
+static void
+test_raw_blob_rollback(void **state)
+{
+    struct vg_store *s = *state;
+    char *bad = mk_with_cert_for(1, "https://fail.example/"), *good = mk_with_cert(4), *raw;
+    struct vg_store_meas rb, rg;
+    char uid[1][VG_UID_MAX];
+
+    if (g_is_pg) {
+        raw_exec("CREATE FUNCTION vg_test_fail() RETURNS trigger AS $$ BEGIN IF NEW.input ="
+                 " 'https://fail.example/' THEN RAISE EXCEPTION 'refused' USING ERRCODE ="
+                 " '23514'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql");
+        raw_exec("CREATE TRIGGER vg_test_fail BEFORE INSERT ON measurements FOR EACH ROW"
+                 " EXECUTE FUNCTION vg_test_fail()");
+    } else {
+        raw_exec("CREATE TRIGGER vg_test_fail BEFORE INSERT ON measurements WHEN NEW.input ="
+                 " 'https://fail.example/' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    }
+    assert_int_equal(vg_store_meas_from_json(bad, strlen(bad), 1, &rb, NULL, 0), 0);
+    assert_int_equal(vg_store_meas_from_json(good, strlen(good), 1, &rg, NULL, 0), 0);
+    assert_true(vg_store_insert(s, &rb, 1, NULL) < 0);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 0);
+    raw_exec(g_is_pg ? "DROP TRIGGER vg_test_fail ON measurements" : "DROP TRIGGER vg_test_fail");
+    if (g_is_pg) {
+        raw_exec("DROP FUNCTION vg_test_fail");
+    }
+    assert_int_equal(vg_store_insert(s, &rg, 1, uid), 1); /* same certificate (4 % 3 == 1) */
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 1);
+    assert_int_equal(vg_store_get_raw(s, uid[0], &raw, NULL), 0);
+    assert_string_equal(raw, good);
+    free(raw);
+    free(bad);
+    free(good);
 }
 
 static void
@@ -2425,6 +2468,7 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_migration_upgrade),
     BT(test_migration_v4_reanalyze),
     BT(test_raw_blobs),
+    BT(test_raw_blob_rollback),
     BT(test_insert_get_raw),
     BT(test_idempotent_reupload),
     BT(test_alert_events),
