@@ -4,7 +4,9 @@
  * (SQLite or PostgreSQL, struct vg_store_ops), closing it, and what every part shares: the
  * latest database error, the statistics, the clock. The parts (store_impl.h):
  *   store_row.c     a measurement's row (through meas/record_read.h) and its checks
- *   store_writer.c  the writer thread: job queue, grouping, retries, compression, write calls
+ *   store_writer.c  the writer thread: job queue, grouping, retries, write calls
+ *   store_raw.c     the stored form of a measurement's text (store_raw.h); store_rawdb.c its
+ *                   dictionaries, caches and blob writes for one store
  *   store_txn.c     one write transaction: reports, measurement rows, duplicates
  *   store_derive.c  the ingest statements, the count tables and the latest states
  *   store_read.c    the read pool, reports, raw measurements, the measurement list, cursors
