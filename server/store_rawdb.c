@@ -23,7 +23,7 @@
 #define VG__RAW_SAMPLE_MAX (8u << 20)  /* bytes of them at most */
 #define VG__RAW_DICT_MAX   (64u << 10) /* bytes of a trained dictionary */
 #define VG__RAW_BCACHE     1024        /* blobs cached for reads (direct-mapped by hash) */
-#define VG__RAW_BCACHE_MAX (64u << 10) /* a longer blob is not cached */
+#define VG__RAW_BCACHE_MAX (8u << 10)  /* a longer blob is not cached: 8 MiB at most */
 #define VG__RAW_WCACHE     8192        /* hashes the writer knows committed (direct-mapped) */
 
 struct vg__raw_dict {
