@@ -14,7 +14,7 @@
 /*
  * Version 1. Times are UTC seconds since the epoch (BIGINT), except received (microseconds).
  * measurements.raw is the measurement JSON compressed with zlib (RFC 1950, compress2), raw_len
- * its uncompressed length.
+ * its uncompressed length (from version 7 on, new rows take the form of server/store_raw.h).
  */
 static const struct vg__mig_stmt vg__v1[] = {
     {"CREATE TABLE reports ("
@@ -313,6 +313,29 @@ static const struct vg__mig_stmt vg__v6[] = {
      NULL, NULL},
 };
 
+/*
+ * Version 7: the raw column's new stored form (server/store_raw.h). Rows written from here on
+ * start with 0x01: the measurement with its long string values (certificates, bodies) cut out to
+ * blobs, stored once under their SHA-256, and the rest compressed with zstd, with the dictionary
+ * of raw_dicts the row names (trained from the first measurements a collector sees). Earlier rows
+ * (zlib, first byte 0x78) stay as they are and are read as before. PostgreSQL: the stored forms
+ * are compressed already, so TOAST keeps them out of line without compressing them again.
+ */
+static const struct vg__mig_stmt vg__v7[] = {
+    {"CREATE TABLE blobs ("
+     " hash {blob} PRIMARY KEY,"
+     " data {blob} NOT NULL)",
+     NULL, NULL},
+    {"CREATE TABLE raw_dicts ("
+     " id BIGINT PRIMARY KEY,"
+     " data {blob} NOT NULL,"
+     " created BIGINT NOT NULL)",
+     NULL, NULL},
+    {NULL, NULL, "ALTER TABLE blobs ALTER COLUMN data SET STORAGE EXTERNAL"},
+    {NULL, NULL, "ALTER TABLE raw_dicts ALTER COLUMN data SET STORAGE EXTERNAL"},
+    {NULL, NULL, "ALTER TABLE measurements ALTER COLUMN raw SET STORAGE EXTERNAL"},
+};
+
 #define VG__STMTS(a) a, sizeof(a) / sizeof(a[0])
 
 const struct vg__migration vg__migrations[] = {
@@ -326,6 +349,8 @@ const struct vg__migration vg__migrations[] = {
     {5, "hourly counts per target and network", VG__STMTS(vg__v5), false, NULL, 0},
     {6, "alert events derived at ingest and reanalysis; alert consumers' cursors",
      VG__STMTS(vg__v6), false, NULL, 0},
+    {7, "measurements' long strings stored once in blobs; zstd with trained dictionaries",
+     VG__STMTS(vg__v7), false, NULL, 0},
 };
 const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
 

@@ -4,7 +4,9 @@
  * (SQLite or PostgreSQL, struct vg_store_ops), closing it, and what every part shares: the
  * latest database error, the statistics, the clock. The parts (store_impl.h):
  *   store_row.c     a measurement's row (through meas/record_read.h) and its checks
- *   store_writer.c  the writer thread: job queue, grouping, retries, compression, write calls
+ *   store_writer.c  the writer thread: job queue, grouping, retries, write calls
+ *   store_raw.c     the stored form of a measurement's text (store_raw.h); store_rawdb.c its
+ *                   dictionaries, caches and blob writes for one store
  *   store_txn.c     one write transaction: reports, measurement rows, duplicates
  *   store_derive.c  the ingest statements, the count tables and the latest states
  *   store_read.c    the read pool, reports, raw measurements, the measurement list, cursors
@@ -20,6 +22,7 @@
 #include <time.h>
 
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -184,6 +187,7 @@ vg_store_close(struct vg_store *s)
     /* Readers first: SQLite's last connection to close checkpoints the WAL into the database
      * and deletes it, and only the writer can (readers are read-only). A WAL left behind makes
      * the next open rebuild its index, which needs disk space the disk may not have. */
+    vg__raw_free(s); /* its read connection too */
     for (size_t i = 0; i < s->n_idle; i++) {
         s->ops->disconnect(s->idle[i]);
     }
@@ -192,7 +196,6 @@ vg_store_close(struct vg_store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work);
-    vg__store_zs_free(s);
     pthread_mutex_destroy(&s->z_mu);
     vg__store_wsql_free(s);
     VG_FREE(s->idle);

@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_certs.c - certificates seen (store.h vg_store_certificates): the newest measurements of
- * one target (and network) read from the measurements table, each decompressed and parsed, its
+ * one target (and network) read from the measurements table, each decoded and parsed, its
  * chains merged per source and chain by certgroup.c (the record module reads them).
  * Nothing is kept at ingest: the answer is always the measurements' own (docs/storage.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "certgroup.h"
 #include "meas/record_read.h"
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 
 struct vg__certs_q {
+    struct vg_store *s;
     struct vg__query q;
     unsigned limit;
     unsigned n_read;
@@ -24,23 +25,15 @@ struct vg__certs_q {
 };
 
 int
-vg__store_row_json(const struct vg__val *len, const struct vg__val *raw, json_t **out)
+vg__store_row_json(struct vg_store *s, const struct vg__val *len, const struct vg__val *raw,
+                   json_t **out)
 {
-    uLongf dl;
+    size_t n;
     char *text;
 
     *out = NULL;
-    if (len->t != VG__INT || raw->t != VG__BLOB || len->i < 0 || len->i > VG_STORE_MEAS_MAX) {
-        return VG_EINTERNAL;
-    }
-    dl = (uLongf)len->i;
-    text = vg_xmalloc(dl + 1);
-    if (uncompress((Bytef *)text, &dl, (const Bytef *)raw->p, (uLong)raw->len) != Z_OK ||
-        dl != (uLongf)len->i) {
-        free(text);
-        return VG_EINTERNAL;
-    }
-    *out = json_loadb(text, dl, 0, NULL); /* stored, so valid once: NULL is nothing to read */
+    VG_TRY(vg__raw_decode_row(s, len, raw, &text, &n));
+    *out = json_loadb(text, n, 0, NULL); /* stored, so valid once: NULL is nothing to read */
     free(text);
     return 0;
 }
@@ -64,7 +57,7 @@ vg__certs_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     }
     x->n_read++;
     vg__store_copy_text(&c[0], uid, sizeof(uid));
-    VG_TRY(vg__store_row_json(&c[2], &c[3], &m));
+    VG_TRY(vg__store_row_json(x->s, &c[2], &c[3], &m));
     if (m == NULL) {
         return 0;
     }
@@ -87,6 +80,7 @@ vg__certs_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     struct vg__certs_q *x = arg;
 
     vg__certs_reset(x); /* a retry on a fresh connection starts over */
+    x->s = s;
     return s->ops->run(c, x->q.sql, 0, 1, x->q.np, x->q.p, vg__certs_on_row, x);
 }
 

@@ -157,7 +157,8 @@ enum {
 };
 
 struct vg__job;
-struct vg__zs; /* store_writer.c */
+struct vg__raw;     /* store_raw.c */
+struct vg__raw_enc; /* store_raw.h */
 
 /* Test hook: what the writer has done (vg__store_get_stats). */
 struct vg__store_stats {
@@ -192,7 +193,7 @@ struct vg_store {
     char last_error[256]; /* vg_store_last_error() */
 
     pthread_mutex_t z_mu;
-    struct vg__zs *z_free; /* deflate states ready for reuse (owned) */
+    struct vg__raw *raw; /* the raw column's codec state, made on first use under z_mu (owned) */
 
     char *wsql[VG__N_WSQL][VG__N_CHUNKS]; /* ingest statements per chunk size (owned) */
 
@@ -277,8 +278,9 @@ struct vg__job {
     /* insert */
     const struct vg_store_meas *rows;
     size_t n;
-    uint8_t **z; /* compressed raw of each row */
+    uint8_t **z; /* stored form of each row's raw (borrowed from enc) */
     size_t *zlen;
+    struct vg__raw_enc *enc;  /* each row's stored form, blobs and dictionary (store_raw.h) */
     char (*uids)[VG_UID_MAX]; /* results: one per row */
     int64_t received_us;
     /* reanalysis */
@@ -324,8 +326,6 @@ VG_MUST_USE int vg__store_count_deltas(struct vg_store *s, const struct vg_store
 
 /* The writer thread (arg: the store). */
 void *vg__store_writer_main(void *arg);
-/* Free the pooled deflate states (vg_store_close). */
-void vg__store_zs_free(struct vg_store *s);
 /* One write transaction for the group of jobs (a list): 0 once committed, res[] then holds each
  * job's outcome and the uids are written; on error nothing is committed (store_txn.c). */
 VG_MUST_USE int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
@@ -426,10 +426,11 @@ json_t *vg__store_cursor_decode(const char *c, size_t n);
 json_t *vg__store_jtext(const struct vg__val *v);
 json_t *vg__store_jasn(int64_t asn);
 json_t *vg__store_jtime(int64_t t);
-/* A stored measurement (its raw_len and raw columns) decompressed and parsed: *out (NULL when
- * it does not parse) for json_decref. 0, or VG_EINTERNAL for a corrupt blob (store_certs.c). */
-VG_MUST_USE int vg__store_row_json(const struct vg__val *len, const struct vg__val *raw,
-                                   json_t **out);
+/* A stored measurement (its raw_len and raw columns) decoded (store_raw.h) and parsed: *out (NULL
+ * when it does not parse) for json_decref. 0, or VG_EINTERNAL for a corrupt row, or
+ * VG_STORE_EUNAVAIL (store_certs.c). */
+VG_MUST_USE int vg__store_row_json(struct vg_store *s, const struct vg__val *len,
+                                   const struct vg__val *raw, json_t **out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Test hooks */

@@ -12,6 +12,7 @@
 #define VG__INC_PAGE 500 /* rows per query */
 
 struct vg__inc_q {
+    struct vg_store *s;
     const struct vg_store_filter *f;
     vg_store_incident_fn fn;
     void *arg;
@@ -53,7 +54,7 @@ vg__inc_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     x->has_pos = true;
     x->page_given++;
     x->n_read++;
-    VG_TRY(vg__store_row_json(&c[2], &c[3], &m));
+    VG_TRY(vg__store_row_json(x->s, &c[2], &c[3], &m));
     if (m == NULL) {
         return 0;
     }
@@ -76,6 +77,7 @@ vg__inc_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 
     memset(&q, 0, sizeof(q));
     x->page_rows = 0;
+    x->s = s;
     vg__store_q_add(&q, "SELECT measurement_uid, measurement_start_time, raw_len, raw, x_verdict,"
                         " x_cause FROM measurements WHERE 1 = 1");
     vg__store_q_filters(&q, x->f, "measurement_start_time", x->f->since, true, true);

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "meas/record_read.h"
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 #include "util/str.h"
 #include "util/timefmt.h"
@@ -163,6 +163,7 @@ vg_store_report_get(struct vg_store *s, const char *report_id, struct vg_store_r
 }
 
 struct vg__raw_q {
+    struct vg_store *s;
     const char *uid;
     char *text;
     size_t len;
@@ -174,24 +175,13 @@ static int
 vg__on_raw(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__raw_q *q = arg;
-    uLongf dl;
 
     (void)set;
     q->found = true;
-    if (ncols != 2 || c[0].t != VG__INT || c[1].t != VG__BLOB || c[0].i < 0 ||
-        c[0].i > VG_STORE_MEAS_MAX) {
+    if (ncols != 2) {
         return VG_EINTERNAL;
     }
-    dl = (uLongf)c[0].i;
-    q->text = vg_xmalloc(dl + 1);
-    if (uncompress((Bytef *)q->text, &dl, (const Bytef *)c[1].p, (uLong)c[1].len) != Z_OK ||
-        dl != (uLongf)c[0].i) {
-        VG_FREE(q->text);
-        return VG_EINTERNAL;
-    }
-    q->text[dl] = '\0';
-    q->len = dl;
-    return 0;
+    return vg__raw_decode_row(q->s, &c[0], &c[1], &q->text, &q->len);
 }
 
 static int
@@ -203,6 +193,7 @@ vg__raw_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 
     VG_FREE(q->text);
     q->found = false;
+    q->s = s;
     return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__on_raw, q);
 }
 

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 
 #define VG__RA_READ_MAX 10000 /* rows of one read */
@@ -96,6 +96,7 @@ vg_store_reanalyze_begin(struct vg_store *s, const struct vg_store_reanalyze_sel
 /* ---- reading ---- */
 
 struct vg__ra_read {
+    struct vg_store *s;
     const struct vg_store_reanalyze_sel *sel;
     const struct vg_store_pass *p;
     unsigned limit;
@@ -108,7 +109,7 @@ vg__ra_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__ra_read *r = arg;
     struct vg_store_stale *x;
-    uLongf dl;
+    int rc;
 
     (void)set;
     if (ncols != 8 || c[0].t != VG__TEXT || c[1].t != VG__INT || c[5].t != VG__INT ||
@@ -123,15 +124,10 @@ vg__ra_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     vg__store_copy_text(&c[3], x->x_cause, sizeof(x->x_cause));
     vg__store_copy_text(&c[4], x->x_analyzer, sizeof(x->x_analyzer));
     vg__store_copy_text(&c[7], x->x_evidence, sizeof(x->x_evidence));
-    dl = (uLongf)c[5].i;
-    x->raw = vg_xmalloc(dl + 1);
-    if (uncompress((Bytef *)x->raw, &dl, (const Bytef *)c[6].p, (uLong)c[6].len) != Z_OK ||
-        dl != (uLongf)c[5].i) {
-        VG_FREE(x->raw);
-        return VG_EINTERNAL;
+    rc = vg__raw_decode_row(r->s, &c[5], &c[6], &x->raw, &x->raw_len);
+    if (rc < 0) {
+        return rc;
     }
-    x->raw[dl] = '\0';
-    x->raw_len = dl;
     r->n++;
     return 0;
 }
@@ -156,7 +152,7 @@ vg_store_reanalyze_read(struct vg_store *s, const struct vg_store_reanalyze_sel 
                         const struct vg_store_pass *p, unsigned limit, struct vg_store_stale **rows,
                         size_t *n)
 {
-    struct vg__ra_read r = {sel, p, limit, NULL, 0};
+    struct vg__ra_read r = {s, sel, p, limit, NULL, 0};
     int rc;
 
     *rows = NULL;

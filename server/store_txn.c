@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 
 static const char vg__sql_find_idem[] =
@@ -231,6 +232,9 @@ vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
     rc = s->ops->exec(s->wconn, s->ops->begin_sql);
     if (rc == 0) {
         rc = vg__reports(s, jobs, res);
+    }
+    if (rc == 0 && n > 0) {
+        rc = vg__raw_txn_write(s, jobs); /* the blobs the rows reference, first */
     }
     if (rc == 0 && n > 0) {
         struct vg__inserted ins = {w, n, 0};

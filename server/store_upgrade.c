@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 
 #define VG__UPGRADE_PAGE 500 /* measurements or targets read at a time */
@@ -33,8 +33,7 @@ vg__on_raw_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
     struct vg__key_page *pg = arg;
     char *text;
-    uLongf dl;
-    size_t i = pg->n;
+    size_t len, i = pg->n;
 
     (void)set;
     if (ncols != 3 || c[0].t != VG__TEXT || c[0].len >= VG_UID_MAX || c[1].t != VG__INT ||
@@ -44,11 +43,9 @@ vg__on_raw_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     vg__store_copy_text(&c[0], pg->uid[i], VG_UID_MAX);
     pg->key[i][0] = '\0';
     pg->n++;
-    dl = (uLongf)c[1].i;
-    text = vg_xmalloc(dl + 1);
-    if (uncompress((Bytef *)text, &dl, (const Bytef *)c[2].p, (uLong)c[2].len) == Z_OK &&
-        dl == (uLongf)c[1].i) {
-        vg__store_content_key(text, dl, pg->key[i]);
+    /* before version 7: zlib rows only, no blobs to look up */
+    if (vg__raw_decode_row(NULL, &c[1], &c[2], &text, &len) == 0) {
+        vg__store_content_key(text, len, pg->key[i]);
     }
     free(text);
     return 0;

@@ -3,37 +3,22 @@
  * store_writer.c - the store's writes (store.h): vg_store_insert and the report calls queue a
  * job for the one writer thread and wait for its outcome; the writer groups everything queued
  * meanwhile into one transaction (store_txn.c), reconnects and retries as the error allows, and
- * isolates a caller whose row breaks a constraint. Raw measurements are compressed in the
- * caller's thread, on pooled deflate states: libdeflate's when the build found it (three times
- * zlib's speed at level 1, a slightly smaller output, the same zlib format), else zlib's.
+ * isolates a caller whose row breaks a constraint. Raw measurements are encoded (store_raw.h) in
+ * the caller's thread; the writer adds the blobs and dictionary they reference to the same
+ * transaction.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
-#ifdef VG_HAVE_LIBDEFLATE
-#include <libdeflate.h>
-#endif
 
 #include "store_impl.h"
+#include "store_raw.h"
 #include "util/mem.h"
 
 #define VG__INSERT_MAX 10000 /* rows in one vg_store_insert call */
 #define VG__RETRIES    5     /* runs of one transaction after deadlocks */
-#define VG__ZLEVEL     1     /* deflate level: JSON compresses ~5x already at 1-3 */
-
-/* A deflate state kept between calls: compress2() would allocate and fault in ~270 KiB of
- * state for every measurement, which cost more than compressing it. */
-struct vg__zs {
-#ifdef VG_HAVE_LIBDEFLATE
-    struct libdeflate_compressor *c;
-#else
-    z_stream z;
-#endif
-    struct vg__zs *next;
-};
 
 /* Run the transaction for jobs, reconnecting and retrying as the error allows. */
 static int
@@ -55,6 +40,7 @@ vg__txn_retry(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
         }
         rc = jobs->kind == VG__JOB_REANALYZE ? vg__store_reanalyze_txn(s, jobs)
                                              : vg__store_txn(s, jobs, res);
+        vg__raw_txn_end(s, rc >= 0); /* the blobs it wrote are known committed, or not */
         if (rc == VG_STORE_EUNAVAIL) {
             /* Reconnect on next use. If this connection had been idle, it may just have gone
              * stale: one more go on a new one. A commit whose outcome was lost is harmless to
@@ -188,76 +174,6 @@ vg__store_submit(struct vg_store *s, struct vg__job *job)
     return job->rc;
 }
 
-void
-vg__store_zs_free(struct vg_store *s)
-{
-    while (s->z_free != NULL) {
-        struct vg__zs *z = s->z_free;
-
-        s->z_free = z->next;
-#ifdef VG_HAVE_LIBDEFLATE
-        libdeflate_free_compressor(z->c);
-#else
-        deflateEnd(&z->z);
-#endif
-        free(z);
-    }
-}
-
-/* zlib (RFC 1950) of p[len] into a fresh buffer (*out, *outlen), on a pooled deflate state. */
-static int
-vg__compress(struct vg_store *s, const char *p, size_t len, uint8_t **out, size_t *outlen)
-{
-    struct vg__zs *zs;
-    int rc = 0;
-
-    pthread_mutex_lock(&s->z_mu);
-    zs = s->z_free;
-    if (zs != NULL) {
-        s->z_free = zs->next;
-    }
-    pthread_mutex_unlock(&s->z_mu);
-#ifdef VG_HAVE_LIBDEFLATE
-    if (zs == NULL) {
-        zs = vg_xcalloc(1, sizeof(*zs));
-        if ((zs->c = libdeflate_alloc_compressor(VG__ZLEVEL)) == NULL) {
-            free(zs);
-            return VG_EINTERNAL;
-        }
-    }
-    *outlen = libdeflate_zlib_compress_bound(zs->c, len);
-    *out = vg_xmalloc(*outlen);
-    *outlen = libdeflate_zlib_compress(zs->c, p, len, *out, *outlen);
-    if (*outlen == 0) {
-        rc = VG_EINTERNAL; /* the bound is always enough */
-    }
-#else
-    if (zs == NULL) {
-        zs = vg_xcalloc(1, sizeof(*zs));
-        if (deflateInit(&zs->z, VG__ZLEVEL) != Z_OK) {
-            free(zs);
-            return VG_EINTERNAL;
-        }
-    }
-    *outlen = deflateBound(&zs->z, (uLong)len);
-    *out = vg_xmalloc(*outlen);
-    zs->z.next_in = (Bytef *)(uintptr_t)p; /* zlib does not write through next_in */
-    zs->z.avail_in = (uInt)len;
-    zs->z.next_out = *out;
-    zs->z.avail_out = (uInt)*outlen;
-    if (deflate(&zs->z, Z_FINISH) != Z_STREAM_END) {
-        rc = VG_EINTERNAL;
-    }
-    *outlen = zs->z.total_out;
-    deflateReset(&zs->z);
-#endif
-    pthread_mutex_lock(&s->z_mu);
-    zs->next = s->z_free;
-    s->z_free = zs;
-    pthread_mutex_unlock(&s->z_mu);
-    return rc;
-}
-
 int
 vg_store_insert(struct vg_store *s, const struct vg_store_meas *rows, size_t n,
                 char (*uids_out)[VG_UID_MAX])
@@ -272,14 +188,17 @@ vg_store_insert(struct vg_store *s, const struct vg_store_meas *rows, size_t n,
     for (size_t i = 0; i < n; i++) {
         VG_TRY(vg__store_row_valid(&rows[i]));
     }
-    /* Compress here, in the caller's thread: the writer thread only writes. */
+    /* Encode here, in the caller's thread: the writer thread only writes. */
+    job.enc = vg_xcalloc(n, sizeof(*job.enc));
     job.z = vg_xcalloc(n, sizeof(*job.z));
     job.zlen = vg_xcalloc(n, sizeof(*job.zlen));
     job.uids = vg_xcalloc(n + 1, sizeof(*job.uids)); /* +1: end marker for vg__store_txn */
     job.received_us = vg__store_now_us();
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = vg__compress(s, rows[i].raw, rows[i].raw_len, &job.z[i], &job.zlen[i]);
+        rc = vg__raw_encode(s, rows[i].raw, rows[i].raw_len, &job.enc[i]);
+        job.z[i] = job.enc[i].z;
+        job.zlen[i] = job.enc[i].zlen;
     }
     if (rc == 0) {
         rc = vg__store_submit(s, &job);
@@ -288,8 +207,9 @@ vg_store_insert(struct vg_store *s, const struct vg_store_meas *rows, size_t n,
         memcpy(uids_out, job.uids, n * sizeof(*job.uids));
     }
     for (size_t i = 0; i < n; i++) {
-        VG_FREE(job.z[i]);
+        vg__raw_enc_free(&job.enc[i]);
     }
+    VG_FREE(job.enc);
     VG_FREE(job.z);
     VG_FREE(job.zlen);
     VG_FREE(job.uids);

@@ -626,6 +626,164 @@ teardown_check(struct vg_store *s)
     }
 }
 
+/* Measurement i of test_raw_blobs: one of three certificate chains (a long base64 string each,
+ * the same for every measurement of its site). */
+static char *
+mk_with_cert_for(int i, const char *input)
+{
+    struct m m = {input, "IT", 30722, "2026-11-29 11:13:46", NULL, NULL, i};
+    json_t *o;
+    char *json, cert[1201];
+
+    json = mk(&m);
+    o = json_loads(json, 0, NULL);
+    free(json);
+    for (size_t k = 0; k < sizeof(cert) - 1; k++) {
+        cert[k] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+            [(k * 7 + (size_t)(i % 3) * 13 + k / 5) % 64];
+    }
+    cert[sizeof(cert) - 1] = '\0';
+    json_object_set_new(
+        json_object_get(o, "test_keys"), "tls_handshakes",
+        json_pack("[{s:[{s:s, s:s}]}]", "peer_certificates", "data", cert, "format", "base64"));
+    json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return json;
+}
+
+static char *
+mk_with_cert(int i)
+{
+    return mk_with_cert_for(i, "https://www.example.com/");
+}
+
+/* Every stored text comes back byte for byte. */
+static void
+check_raws(struct vg_store *s, char **json, char (*uids)[VG_UID_MAX], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *raw;
+        size_t len;
+
+        assert_int_equal(vg_store_get_raw(s, uids[i], &raw, &len), 0);
+        assert_int_equal(len, strlen(json[i]));
+        assert_memory_equal(raw, json[i], len);
+        free(raw);
+    }
+}
+
+/* Schema 7 (server/store_raw.h): certificates stored once in blobs, a dictionary trained from
+ * the first measurements and kept in raw_dicts, found again after a restart. */
+static void
+test_raw_blobs(void **state)
+{
+    enum { N = 300, BATCH = 50, MORE = 10 };
+    struct vg_store *s = *state;
+    char **json = calloc(N + MORE, sizeof(*json));
+    char(*uids)[VG_UID_MAX] = calloc(N + MORE, sizeof(*uids));
+    struct vg_store_meas *rows = calloc(N + MORE, sizeof(*rows));
+    int64_t raw_total = 0, stored;
+
+    for (size_t i = 0; i < N + MORE; i++) {
+        json[i] = mk_with_cert((int)i);
+        raw_total += i < N ? (int64_t)strlen(json[i]) : 0;
+        assert_int_equal(vg_store_meas_from_json(json[i], strlen(json[i]), 1, &rows[i], NULL, 0),
+                         0);
+    }
+    for (size_t i = 0; i < N; i += BATCH) {
+        assert_int_equal(vg_store_insert(s, rows + i, BATCH, uids + i), BATCH);
+    }
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 3);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM raw_dicts"), 1);
+    assert_int_equal(raw_scalar(g_is_pg ? "SELECT COUNT(*) FROM measurements"
+                                          " WHERE get_byte(raw, 0) = 1"
+                                        : "SELECT COUNT(*) FROM measurements"
+                                          " WHERE substr(raw, 1, 1) = x'01'"),
+                     N);
+    stored = raw_scalar(g_is_pg ? "SELECT SUM(octet_length(raw)) FROM measurements"
+                                : "SELECT SUM(length(raw)) FROM measurements");
+    assert_true(stored * 3 < raw_total);
+    /* the rows after the dictionary: a fraction of the first ones */
+    {
+        char sql[256];
+        int64_t first, last;
+
+        snprintf(sql, sizeof(sql), "SELECT %s(raw) FROM measurements WHERE measurement_uid = '%s'",
+                 g_is_pg ? "octet_length" : "length", uids[0]);
+        first = raw_scalar(sql);
+        snprintf(sql, sizeof(sql), "SELECT %s(raw) FROM measurements WHERE measurement_uid = '%s'",
+                 g_is_pg ? "octet_length" : "length", uids[N - 1]);
+        last = raw_scalar(sql);
+        print_message("stored form: %lld bytes before the dictionary, %lld after\n",
+                      (long long)first, (long long)last);
+        assert_true(last * 2 < first);
+    }
+    check_raws(s, json, uids, N);
+
+    /* a restart: the dictionary and the blobs come from the database */
+    vg_store_close(s);
+    *state = s = open_store(NULL);
+    check_raws(s, json, uids, N);
+    assert_int_equal(vg_store_insert(s, rows + N, MORE, uids + N), MORE);
+    check_raws(s, json, uids, N + MORE);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM raw_dicts"), 1);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 3);
+
+    /* a row whose blob went missing is an error, not a crash */
+    raw_exec("DELETE FROM blobs");
+    vg_store_close(s);
+    *state = s = open_store(NULL);
+    {
+        char *raw = (char *)1;
+
+        assert_int_equal(vg_store_get_raw(s, uids[0], &raw, NULL), VG_EINTERNAL);
+        assert_null(raw);
+    }
+    for (size_t i = 0; i < N + MORE; i++) {
+        free(json[i]);
+    }
+    free(json);
+    free(uids);
+    free(rows);
+}
+
+/* A transaction that fails after writing a row's blob: the blob goes with it, and the next row
+ * with that certificate writes it again (the writer must not think it stored). */
+static void
+test_raw_blob_rollback(void **state)
+{
+    struct vg_store *s = *state;
+    char *bad = mk_with_cert_for(1, "https://fail.example/"), *good = mk_with_cert(4), *raw;
+    struct vg_store_meas rb, rg;
+    char uid[1][VG_UID_MAX];
+
+    if (g_is_pg) {
+        raw_exec("CREATE FUNCTION vg_test_fail() RETURNS trigger AS $$ BEGIN IF NEW.input ="
+                 " 'https://fail.example/' THEN RAISE EXCEPTION 'refused' USING ERRCODE ="
+                 " '23514'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql");
+        raw_exec("CREATE TRIGGER vg_test_fail BEFORE INSERT ON measurements FOR EACH ROW"
+                 " EXECUTE FUNCTION vg_test_fail()");
+    } else {
+        raw_exec("CREATE TRIGGER vg_test_fail BEFORE INSERT ON measurements WHEN NEW.input ="
+                 " 'https://fail.example/' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    }
+    assert_int_equal(vg_store_meas_from_json(bad, strlen(bad), 1, &rb, NULL, 0), 0);
+    assert_int_equal(vg_store_meas_from_json(good, strlen(good), 1, &rg, NULL, 0), 0);
+    assert_true(vg_store_insert(s, &rb, 1, NULL) < 0);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 0);
+    raw_exec(g_is_pg ? "DROP TRIGGER vg_test_fail ON measurements" : "DROP TRIGGER vg_test_fail");
+    if (g_is_pg) {
+        raw_exec("DROP FUNCTION vg_test_fail");
+    }
+    assert_int_equal(vg_store_insert(s, &rg, 1, uid), 1); /* same certificate (4 % 3 == 1) */
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 1);
+    assert_int_equal(vg_store_get_raw(s, uid[0], &raw, NULL), 0);
+    assert_string_equal(raw, good);
+    free(raw);
+    free(bad);
+    free(good);
+}
+
 static void
 put(struct vg_store *s, const struct m *m, char *uid_out)
 {
@@ -785,7 +943,7 @@ test_migration_upgrade(void **state)
 
     assert_int_equal(vg_store_open(g_spec, &strict, &s2, err, sizeof(err)), VG_STORE_ESCHEMA);
     *state = s2 = open_store(NULL);
-    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 6);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 7);
     /* version 5: the per-target counts are filled from the measurements */
     assert_int_equal(
         raw_scalar("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM agg_target_hourly"),
@@ -908,7 +1066,7 @@ test_migration_v4_reanalyze(void **state)
     }
 
     *state = s = open_store(NULL);
-    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 6);
+    assert_int_equal(raw_scalar("SELECT MAX(version) FROM schema_version"), 7);
     snprintf(sql, sizeof(sql),
              "SELECT COUNT(*) FROM measurements WHERE x_analyzer = 'probe' AND"
              " measurement_uid = '%s'",
@@ -2309,6 +2467,8 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_schema_newer_refused),
     BT(test_migration_upgrade),
     BT(test_migration_v4_reanalyze),
+    BT(test_raw_blobs),
+    BT(test_raw_blob_rollback),
     BT(test_insert_get_raw),
     BT(test_idempotent_reupload),
     BT(test_alert_events),
