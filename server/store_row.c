@@ -216,11 +216,18 @@ vg__report_id_member(const char *t, size_t len, size_t *from, size_t *to)
     }
 }
 
+/* The content key of text[len] from the SHA-512 of the text without its report_id member. */
+static void
+vg__store_key_of(const uint8_t digest[64], char out[VG_STORE_IDEM_MAX])
+{
+    memcpy(out, "h:", 2);
+    vg_hex(digest, 32, out + 2); /* 64 hex digits and the NUL: 67 bytes */
+}
+
 void
 vg__store_content_key(const char *text, size_t len, char out[VG_STORE_IDEM_MAX])
 {
     uint8_t digest[64];
-    char hex[129];
     size_t from, to;
 
     if (vg__report_id_member(text, len, &from, &to)) {
@@ -228,8 +235,24 @@ vg__store_content_key(const char *text, size_t len, char out[VG_STORE_IDEM_MAX])
     } else {
         vg_sha512(text, len, digest);
     }
-    vg_hex(digest, 32, hex);
-    snprintf(out, VG_STORE_IDEM_MAX, "h:%s", hex);
+    vg__store_key_of(digest, out);
+}
+
+/* The SHA-512 of the whole text[len] (whole: the measurement_uid's) and its content key (as
+ * vg__store_content_key), the text before report_id hashed once for both. */
+static void
+vg__store_row_hashes(const char *text, size_t len, uint8_t whole[64], char key[VG_STORE_IDEM_MAX])
+{
+    uint8_t digest[64];
+    size_t from, to;
+
+    if (vg__report_id_member(text, len, &from, &to)) {
+        vg_sha512_cut(text, len, from, to, whole, digest);
+    } else {
+        vg_sha512(text, len, whole);
+        memcpy(digest, whole, sizeof(digest));
+    }
+    vg__store_key_of(digest, key);
 }
 
 bool
@@ -247,7 +270,7 @@ static void
 vg__store_row_fill(const struct vg_rec_summary *s, struct vg_store_meas *row, int64_t received_us)
 {
     uint8_t digest[64];
-    char hex[129], when[32], name[sizeof(row->test_name)];
+    char hex[17], when[32], name[sizeof(row->test_name)];
     size_t n = 0;
     int64_t sec;
 
@@ -275,10 +298,9 @@ vg__store_row_fill(const struct vg_rec_summary *s, struct vg_store_meas *row, in
     row->accessible = s->accessible;
 
     snprintf(row->provenance, sizeof(row->provenance), "%s", VG_STORE_ANONYMOUS);
-    vg_sha512(row->raw, row->raw_len, digest);
-    vg_hex(digest, 64, hex);
     /* Never the client's "id" alone: two different measurements may carry the same one. */
-    vg__store_content_key(row->raw, row->raw_len, row->idem_key);
+    vg__store_row_hashes(row->raw, row->raw_len, digest, row->idem_key);
+    vg_hex(digest, 8, hex); /* the uid takes 16 hex digits */
     if (received_us <= 0) {
         received_us = vg__store_now_us();
     }

@@ -2,6 +2,10 @@
 /*
  * json.c - the tree reader of lib/proto/json.h on top of yajl 2.1's event parser.
  *
+ * A text is first read directly (json_direct.c: valid JSON only, the same tree in the same
+ * allocations, a third of the time of yajl's lexer and the callbacks below); anything else, a
+ * text with an error first of all, is parsed again as follows, for yajl's diagnosis.
+ *
  * yajl lexes and checks the grammar (RFC 8259: no comments, nothing after the value, numbers,
  * literals and escapes exact, no control character in a string) and calls back once per token;
  * each callback bump-allocates one node (with its number text) in the document's arena and links
@@ -45,48 +49,12 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "proto/json_impl.h"
 #include "util/limits.h"
 #include "util/mem.h"
 
 #define VG__JSON_BLOCK_MIN (64 * 1024)       /* first block */
 #define VG__JSON_BLOCK_MAX (8 * 1024 * 1024) /* growth stops here (larger strings excepted) */
-#define VG__JSON_STR2(x)   #x
-#define VG__JSON_STR(x)    VG__JSON_STR2(x)
-#define VG__JSON_NOWHERE   SIZE_MAX /* why_at of an error that is not at a byte */
-
-struct vg__json_block {
-    struct vg__json_block *next;
-    size_t cap; /* bytes after the header */
-};
-
-struct vg__json_frame {
-    struct vg_json *node; /* the open array or object */
-    struct vg_json *last; /* its last child so far */
-};
-
-struct vg_json_doc {
-    /* arena */
-    struct vg__json_block *first; /* list of every block held */
-    struct vg__json_block *cur;   /* block being filled; NULL before the first allocation */
-    unsigned char *pos, *end;     /* free bytes of cur */
-    size_t held;                  /* sum of the caps of every block in the list */
-    size_t used;                  /* sum of the caps of the blocks up to cur (this parse) */
-    /* parse state */
-    const unsigned char *in; /* the input of the parse under way */
-    size_t in_len;
-    yajl_handle h;
-    struct vg_json *root;
-    size_t last_end; /* offset past the last string (key or value): the next one opens after it */
-    size_t root_end; /* offset past the root value, once complete */
-    const char *key; /* name for the next value inside an object */
-    uint32_t key_len;
-    unsigned depth;
-    struct vg__json_frame stack[VG_JSON_DEPTH_MAX];
-    /* error set by a callback (yajl then reports client_canceled) */
-    const char *why; /* "invalid JSON at byte why_at: why", or why alone with why_at SIZE_MAX */
-    size_t why_at;
-    bool oom; /* the arena lacked memory, not room */
-};
 
 _Static_assert(sizeof(struct vg__json_block) % 16 == 0, "block data stays 16-byte aligned");
 
@@ -135,8 +103,7 @@ vg__json_block_next(struct vg_json_doc *d, size_t n)
     return b;
 }
 
-/* n bytes (rounded up to 8, 8-aligned) from the arena; NULL when the document is too large. */
-static void *
+void *
 vg__json_alloc(struct vg_json_doc *d, size_t n)
 {
     struct vg__json_block *b;
@@ -237,6 +204,20 @@ vg__json_utf8_seq(const unsigned char *s, size_t avail)
     return need + 1;
 }
 
+/* p[0..3] are hex digits. */
+static bool
+vg__json_hex4_ok(const unsigned char *p)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], l = c | 0x20;
+
+        if (!((c >= '0' && c <= '9') || (l >= 'a' && l <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static unsigned
 vg__json_hex4(const unsigned char *p)
 {
@@ -255,11 +236,13 @@ vg__json_hex4(const unsigned char *p)
 #define VG__JSON_SCAN_SURR (-2) /* an unpaired surrogate in a \u escape */
 #define VG__JSON_SCAN_UTF8 (-3) /* invalid UTF-8 at *at */
 #define VG__JSON_SCAN_OPEN (-4) /* no closing quote before lim */
+#define VG__JSON_SCAN_BAD  (-5) /* a control character or an invalid escape (yajl refused both) */
 
-/* One pass over the string whose opening quote is at in[o], ending before lim (yajl has checked
- * its escapes: each '\\' is followed by one of "\"\\/bfnrtu", \u by four hex digits): copied into
- * dst (cap bytes) with its escapes decoded and its UTF-8 checked, eight bytes at a time between
- * quotes, backslashes and non-ASCII bytes. Returns the bytes written, with *at the offset of the
+/* One pass over the string whose opening quote is at in[o], ending before lim: copied into dst
+ * (cap bytes) with its escapes decoded and checked (each '\\' followed by one of "\"\\/bfnrtu", \u
+ * by four hex digits: yajl has checked them, the direct parse has not), its UTF-8 checked and no
+ * control character in it, eight bytes at a time between quotes, backslashes, control characters
+ * and non-ASCII bytes. Returns the bytes written, with *at the offset of the
  * closing quote, or a VG__JSON_SCAN_* error. It never writes more bytes than it reads, so a cap
  * of the text's length is enough. */
 static long
@@ -277,7 +260,7 @@ vg__json_scan(const unsigned char *in, size_t o, size_t lim, unsigned char *dst,
             memcpy(&w, in + i, 8);
             q = w ^ (ones * '"');
             b = w ^ (ones * '\\');
-            m = (((q - ones) & ~q) | ((b - ones) & ~b) | w) & highs;
+            m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & highs;
             memcpy(dst + n, &w, 8); /* the bytes past a special one are written again */
             if (m != 0) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -298,6 +281,9 @@ vg__json_scan(const unsigned char *in, size_t o, size_t lim, unsigned char *dst,
         if (c == '"') {
             *at = i;
             return (long)n;
+        }
+        if (c < 0x20) {
+            return VG__JSON_SCAN_BAD;
         }
         if (c >= 0x80) {
             if ((k = vg__json_utf8_seq(in + i, lim - i)) == 0) {
@@ -321,6 +307,9 @@ vg__json_scan(const unsigned char *in, size_t o, size_t lim, unsigned char *dst,
                 if (lim - i < 6) {
                     return VG__JSON_SCAN_OPEN;
                 }
+                if (!vg__json_hex4_ok(in + i + 2)) {
+                    return VG__JSON_SCAN_BAD;
+                }
                 cp = vg__json_hex4(in + i + 2);
                 k = 6;
                 if (cp >= 0xDC00 && cp <= 0xDFFF) {
@@ -330,6 +319,7 @@ vg__json_scan(const unsigned char *in, size_t o, size_t lim, unsigned char *dst,
                     unsigned low;
 
                     if (lim - i < 12 || in[i + 6] != '\\' || in[i + 7] != 'u' ||
+                        !vg__json_hex4_ok(in + i + 8) ||
                         (low = vg__json_hex4(in + i + 8)) < 0xDC00 || low > 0xDFFF) {
                         return VG__JSON_SCAN_SURR;
                     }
@@ -371,9 +361,13 @@ vg__json_scan(const unsigned char *in, size_t o, size_t lim, unsigned char *dst,
             case 't':
                 c = '\t';
                 break;
-            default: /* '"', '\\', '/' */
+            case '"':
+            case '\\':
+            case '/':
                 c = in[i + 1];
                 break;
+            default:
+                return VG__JSON_SCAN_BAD;
             }
             i += 1;
         }
@@ -395,8 +389,7 @@ vg__json_fail(struct vg_json_doc *d, const char *why, size_t at)
 
 /* ---- tree ----------------------------------------------------------------------------------- */
 
-/* Link node n, of type t, as the next value: the root, or the last child of the open container. */
-static void
+void
 vg__json_link(struct vg_json_doc *d, struct vg_json *n, enum vg_json_type t)
 {
     n->type = t;
@@ -426,9 +419,7 @@ vg__json_link(struct vg_json_doc *d, struct vg_json *n, enum vg_json_type t)
     }
 }
 
-/* The string whose opening quote is at o and which ends before lim: a name when an object waits
- * for one, else a value; 0 to stop the parse. */
-static int
+int
 vg__json_string_at(struct vg_json_doc *d, size_t o, size_t lim)
 {
     const unsigned char *in = d->in;
@@ -470,6 +461,7 @@ vg__json_string_at(struct vg_json_doc *d, size_t o, size_t lim)
         return vg__json_fail(d,
                              n == VG__JSON_SCAN_SURR   ? "unpaired UTF-16 surrogate in a \\u escape"
                              : n == VG__JSON_SCAN_UTF8 ? "invalid UTF-8 in a string"
+                             : n == VG__JSON_SCAN_BAD  ? "invalid character or escape in a string"
                                                        : "string not closed",
                              n == VG__JSON_SCAN_UTF8 ? c : o);
     }
@@ -685,18 +677,26 @@ vg_json_parse(struct vg_json_doc *d, const char *p, size_t len, char *err, size_
         errlen = sizeof(scratch);
     }
     err[0] = '\0';
-    vg__json_reset(d);
-    d->root = NULL;
-    d->key = NULL;
-    d->key_len = 0;
-    d->depth = 0;
-    d->last_end = 0;
-    d->root_end = 0;
-    d->why = NULL;
-    d->oom = false;
     if (in == NULL) {
         len = stop = 0;
         in = (const unsigned char *)"";
+    }
+    /* A valid text is read directly; anything else again through yajl, for its diagnosis. */
+    for (int pass = 0; pass < 2; pass++) {
+        vg__json_reset(d);
+        d->root = NULL;
+        d->key = NULL;
+        d->key_len = 0;
+        d->depth = 0;
+        d->last_end = 0;
+        d->root_end = 0;
+        d->why = NULL;
+        d->oom = false;
+        d->in = in;
+        d->in_len = len;
+        if (pass == 0 && vg__json_direct(d) != NULL) {
+            return d->root;
+        }
     }
     /* No JSON text holds \v or \f, which yajl skips as whitespace: the parse stops at the first. */
     if ((c = memchr(in, '\v', len)) != NULL) {

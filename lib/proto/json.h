@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * json.h - a fast, bounded reader of JSON documents that come from elsewhere (OONI's
- * measurements for `vigie analyze` and the collector's analysis): yajl's event parser builds a
- * read-only tree in an arena that the document object owns and reuses from one parse to the next,
- * so that reading a file of measurements allocates nothing per line once the arena has grown.
- * jansson stays the writer (lib/meas/record.c); this is the reader where speed counts
- * (docs/analyze.md, "Speed"). No I/O.
+ * measurements for `vigie analyze` and the collector's analysis): a direct parse of a valid text
+ * (yajl's event parser for one with an error, for its diagnosis) builds a read-only tree in an
+ * arena that the document object owns and reuses from one parse to the next, so that reading a file
+ * of measurements allocates nothing per line once the arena has grown. jansson stays the writer
+ * (lib/meas/record.c); this is the reader where speed counts (docs/analyze.md, "Speed"). No I/O.
  *
  * Ownership: struct vg_json_doc owns its arena; the tree vg_json_parse returns (every node, key
  * and string) belongs to the document and is valid until the next vg_json_parse on it or

@@ -196,11 +196,119 @@ vg__jc_string(struct vg__jc *c)
     }
 }
 
+/*
+ * "%.17g" of d in fixed notation (a decimal exponent X of -4..16 after rounding) as jansson
+ * writes it (trailing zeros dropped, ".0" for an integral value), without snprintf: with
+ * d = m * 2^-f, its 17 significant digits are q = m * 10^(16-X) / 2^f rounded to the nearest, in
+ * exact 128-bit integers (m * 10^20 < 2^120). Its length, or 0 when d is another case (0,
+ * subnormal, outside that range, a tie in the rounding, which glibc settles): snprintf does it.
+ */
+static size_t
+vg__jc_real_fixed(double d, char out[40])
+{
+    __extension__ typedef unsigned __int128 u128;
+    static const uint64_t p10[] = {UINT64_C(1),
+                                   UINT64_C(10),
+                                   UINT64_C(100),
+                                   UINT64_C(1000),
+                                   UINT64_C(10000),
+                                   UINT64_C(100000),
+                                   UINT64_C(1000000),
+                                   UINT64_C(10000000),
+                                   UINT64_C(100000000),
+                                   UINT64_C(1000000000),
+                                   UINT64_C(10000000000),
+                                   UINT64_C(100000000000),
+                                   UINT64_C(1000000000000),
+                                   UINT64_C(10000000000000),
+                                   UINT64_C(100000000000000),
+                                   UINT64_C(1000000000000000),
+                                   UINT64_C(10000000000000000),
+                                   UINT64_C(100000000000000000),
+                                   UINT64_C(1000000000000000000),
+                                   UINT64_C(10000000000000000000)};
+    uint64_t bits, m, q = 0, ip, fr;
+    unsigned e;
+    int f, x, k = 0, tries;
+    size_t n = 0, end;
+    char digits[24];
+
+    memcpy(&bits, &d, sizeof(bits));
+    e = (unsigned)(bits >> 52) & 0x7ff;
+    if (e == 0 || e == 0x7ff) {
+        return 0;
+    }
+    m = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52);
+    f = 1075 - (int)e; /* |d| = m * 2^-f */
+    if (f <= 0 || f > 120) {
+        return 0;
+    }
+    /* X from the binary exponent (log10(2) ~ 0.30103), corrected by the digits' count */
+    x = (int)((52 - f) * 30103L / 100000L) - ((52 - f) < 0 ? 1 : 0);
+    for (tries = 0;; tries++) {
+        u128 a, r, half = (u128)1 << (f - 1);
+
+        if (x < -4 || x > 16 || tries > 3) {
+            return 0;
+        }
+        k = 16 - x; /* 0..20 */
+        a = (u128)m * p10[k < 19 ? k : 19];
+        if (k == 20) {
+            a *= 10;
+        }
+        r = a & (((u128)1 << f) - 1);
+        if (r == half) {
+            return 0;
+        }
+        a = (a >> f) + (r > half ? 1 : 0);
+        if (a >= p10[17]) {
+            x++;
+        } else if (a < p10[16]) {
+            x--;
+        } else {
+            q = (uint64_t)a;
+            break;
+        }
+    }
+    if (bits >> 63) {
+        out[n++] = '-';
+    }
+    ip = k <= 19 ? q / p10[k] : 0;
+    fr = k <= 19 ? q % p10[k] : q;
+    end = sizeof(digits);
+    do {
+        digits[--end] = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip > 0);
+    memcpy(out + n, digits + end, sizeof(digits) - end);
+    n += sizeof(digits) - end;
+    out[n++] = '.';
+    for (int i = k - 1; i >= 0; i--) {
+        out[n + (size_t)i] = (char)('0' + fr % 10);
+        fr /= 10;
+    }
+    end = n + (size_t)k;
+    while (end > n && out[end - 1] == '0') {
+        end--;
+    }
+    if (end == n) {
+        out[end++] = '0'; /* jansson's ".0" */
+    }
+    out[end] = '\0';
+    return end;
+}
+
 /* Write d as jansson 2.14's jsonp_dtostr does with precision 17: its length. */
 static size_t
 vg__jc_real(double d, char out[40])
 {
-    int w = snprintf(out, 40, "%.17g", d);
+    size_t fixed = vg__jc_real_fixed(d, out);
+    int w;
+
+    if (fixed > 0) {
+        return fixed;
+    }
+    w = snprintf(out, 40, "%.17g", d);
     size_t n = w > 0 && w < 36 ? (size_t)w : 0;
     char *e;
 

@@ -116,13 +116,50 @@ vg__json_key_cmp(const void *a, const void *b)
     return memcmp(x->key, y->key, x->key_len);
 }
 
-/* The members of object o have distinct names: pairwise for a few, sorted for many. */
+/* Members of an object whose names vg__json_unique_keys checks in a table on the stack (twice
+ * as many slots, a power of two); past that, they are sorted. */
+#define VG__JSON_KEYS_TABLE 256
+
+/* The members of object o (up to VG__JSON_KEYS_TABLE of them) have distinct names: each name
+ * hashed (FNV-1a) into an open-addressed table, names compared only within a probe. 1 when
+ * distinct, 0 when one repeats, -1 when o has more members than the table takes. */
+static int
+vg__json_unique_keys_table(const struct vg_json *o)
+{
+    const struct vg_json *slot[2 * VG__JSON_KEYS_TABLE];
+    const size_t mask = 2 * VG__JSON_KEYS_TABLE - 1;
+    size_t n = 0;
+
+    memset(slot, 0, sizeof(slot));
+    for (const struct vg_json *c = o->child; c != NULL; c = c->next) {
+        uint32_t h = 2166136261u;
+        size_t i;
+
+        for (uint32_t k = 0; k < c->key_len; k++) {
+            h = (h ^ (unsigned char)c->key[k]) * 16777619u;
+        }
+        if (++n > VG__JSON_KEYS_TABLE) {
+            return -1; /* the table stays at most half full */
+        }
+        for (i = h & mask; slot[i] != NULL; i = (i + 1) & mask) {
+            if (slot[i]->key_len == c->key_len && memcmp(slot[i]->key, c->key, c->key_len) == 0) {
+                return 0;
+            }
+        }
+        slot[i] = c;
+    }
+    return 1;
+}
+
+/* The members of object o have distinct names: pairwise for a few, hashed for more, sorted for
+ * many. */
 static bool
 vg__json_unique_keys(const struct vg_json *o)
 {
     const struct vg_json **all;
     size_t n = 0;
     bool ok = true;
+    int rc;
 
     if (o->len <= 16) {
         for (const struct vg_json *a = o->child; a != NULL; a = a->next) {
@@ -133,6 +170,9 @@ vg__json_unique_keys(const struct vg_json *o)
             }
         }
         return true;
+    }
+    if (o->len <= VG__JSON_KEYS_TABLE && (rc = vg__json_unique_keys_table(o)) >= 0) {
+        return rc == 1;
     }
     all = vg_xreallocarray(NULL, o->len, sizeof(*all));
     for (const struct vg_json *c = o->child; c != NULL && n < o->len; c = c->next) {

@@ -24,6 +24,11 @@ void vg_sha256(const void *p, size_t len, uint8_t out[32]);
 void vg_sha512(const void *p, size_t len, uint8_t out[64]);
 /* SHA-512 of a[alen] followed by b[blen], without joining them. */
 void vg_sha512_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[64]);
+/* Both SHA-512 of p[len] (whole) and of p[len] without its bytes [from, to) (cut: the same as
+ * vg_sha512_2(p, from, p + to, len - to)), the common prefix p[0, from) read once. Aborts
+ * unless from <= to <= len. */
+void vg_sha512_cut(const void *p, size_t len, size_t from, size_t to, uint8_t whole[64],
+                   uint8_t cut[64]);
 /* SHA-256 of p[len] as lower-case hex (65 bytes with the NUL). */
 void vg_sha256_hex(const void *p, size_t len, char out[65]);
 

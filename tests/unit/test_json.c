@@ -218,18 +218,23 @@ test_duplicates(void **state)
     assert_false(vg_json_strict(parse("{\"k\":\"a\\u0000b\"}")));
     assert_false(vg_json_strict(parse("[{\"a\\u0000\":1}]")));
     assert_false(vg_json_strict(parse("{\"a\":1,\"a\\u0000\":1}")));
-    {
-        /* a large object: sorted, not compared pair by pair */
-        char big[4096];
-        size_t n = 0;
+    /* larger objects: hashed (17 to 256 members), sorted (more), not compared pair by pair */
+    static const int members[] = {17, 200, 256, 257, 400};
 
-        for (int i = 0; i < 200; i++) {
+    for (size_t t = 0; t < sizeof(members) / sizeof(members[0]); t++) {
+        char big[8192];
+        size_t n = 0;
+        int m = members[t];
+
+        for (int i = 0; i < m; i++) {
             n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"k%d\":%d", i ? "," : "{", i, i);
         }
         snprintf(big + n, sizeof(big) - n, "}");
         assert_true(vg_json_strict(parse(big)));
-        snprintf(big + n, sizeof(big) - n, ",\"k117\":0}");
+        snprintf(big + n, sizeof(big) - n, ",\"k%d\":0}", m / 2);
         assert_false(vg_json_strict(parse(big)));
+        snprintf(big + n, sizeof(big) - n, ",\"k%d\":0}", m);
+        assert_true(vg_json_strict(parse(big)));
     }
 }
 

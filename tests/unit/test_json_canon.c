@@ -5,6 +5,8 @@
  * and every line of the OONI and vigie measurements under tests/data, byte for byte.
  */
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,14 +216,61 @@ test_measurements(void **state)
     vg_json_doc_free(d);
 }
 
+/* Reals in every spelling (jansson's "%.17g", shorter and longer ones, "N.0", trailing zeros)
+ * over the magnitudes json_canon.c checks without snprintf and past them on both sides: the
+ * same text as jansson's, one array of 64 numbers at a time. */
+static void
+test_reals(void **state)
+{
+    static const char *const forms[] = {"%.17g", "%.16g", "%.15g", "%.6g", "%.1f",
+                                        "%.3f",  "%.9f",  "%.18g", "%.20f"};
+    struct vg_json_doc *d = vg_json_doc_new();
+    uint64_t r = 0x9E3779B97F4A7C15u;
+    char text[64 * 64 + 2];
+
+    (void)state;
+    for (int round = 0; round < 400; round++) {
+        size_t n = 0;
+
+        text[n++] = '[';
+        for (int i = 0; i < 64; i++) {
+            char num[64];
+            double v;
+            int w;
+
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            /* a mantissa in [1, 2) times 2^-24..2^62, or an integer, or a short decimal */
+            v = ldexp(1.0 + (double)(r >> 11) / 9007199254740992.0, (int)((r >> 3) % 87) - 24);
+            if (r % 7 == 0) {
+                v = (double)(r >> 40);
+            } else if (r % 7 == 1) {
+                v = (double)(r >> 44) / 1000.0;
+            }
+            if (r % 5 == 0) {
+                v = -v;
+            }
+            w = snprintf(num, sizeof(num), forms[(r >> 20) % (sizeof(forms) / sizeof(forms[0]))],
+                         v);
+            assert_true(w > 0 && (size_t)w < sizeof(num));
+            if (strchr(num, '.') == NULL && strchr(num, 'e') == NULL) {
+                memcpy(num + w, ".0", 3);
+            }
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", i > 0 ? "," : "", num);
+        }
+        text[n++] = ']';
+        text[n] = '\0';
+        check_same(d, text, n, NULL, 0);
+    }
+    vg_json_doc_free(d);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_sets),
-        cmocka_unit_test(test_measurements),
+        cmocka_unit_test(test_tokens), cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_sets),   cmocka_unit_test(test_measurements),
+        cmocka_unit_test(test_reals),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

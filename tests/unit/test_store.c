@@ -125,6 +125,32 @@ test_sha512_known_answers(void **state)
     vg_sha512(msg, strlen(msg), d);
     vg_hex(d, 64, hex);
     assert_string_equal(hex, two);
+    /* Both digests at once (store_row.c: the uid's and the content key's) are the two made
+     * apart: "abc" inside a longer text cut out, and no cut at all, with prefixes of 0, 1, 112
+     * and 150 bytes (the last past a block). */
+    {
+        char text[300];
+        static const size_t at[] = {0, 1, 112, 150};
+        uint8_t whole[64], cut[64], want[64];
+
+        memset(text, 'x', sizeof(text));
+        for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+            memcpy(text + at[i], "abc", 3);
+            vg_sha512_cut(text, at[i] + 3, at[i], at[i], whole, cut);
+            vg_sha512(text, at[i] + 3, want);
+            assert_memory_equal(whole, want, 64);
+            assert_memory_equal(cut, want, 64);
+            vg_sha512_cut(text, sizeof(text), at[i], at[i] + 3, whole, cut);
+            vg_sha512(text, sizeof(text), want);
+            assert_memory_equal(whole, want, 64);
+            vg_sha512_2(text, at[i], text + at[i] + 3, sizeof(text) - at[i] - 3, want);
+            assert_memory_equal(cut, want, 64);
+            memset(text + at[i], 'x', 3);
+        }
+        vg_sha512_cut("xabcx", 5, 1, 4, whole, cut);
+        vg_sha512("xx", 2, want);
+        assert_memory_equal(cut, want, 64);
+    }
 }
 
 static void
