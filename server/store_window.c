@@ -7,9 +7,11 @@
  *
  * Two queries per page, each over the inputs between the page's first and last (a range, not
  * a list: a page has up to VG_STORE_PAGE_MAX targets), sorted like the page, then merged into
- * the page's rows: the whole hours of the window from agg_target_hourly (kept at ingest: a
- * primary-key range, its rows in key order, summed while merging), its first partial hour from
- * the measurements (the time index, grouped by target x network x verdict). Times are
+ * the page's rows: the whole hours of the window from agg_target_hourly (kept at ingest: for
+ * each target x network of the page's scope in the range, a seek to its first hour in the window
+ * by primary key, the rows in key order summed while merging: no sort, no hour outside the
+ * window read), its first partial hour from the measurements (the time index, grouped by target
+ * x network x verdict). Times are
  * measurement_start_time, like the count tables; first and last interference are to the hour (the
  * start of the hour, or the window's start).
  */
@@ -230,11 +232,24 @@ vg__win_runs(json_t *rows, const char **run)
     return k;
 }
 
+/* " AND (input in one of the runs)" */
+static void
+vg__win_runs_sql(struct vg__query *q, const char *const *run, size_t nrun)
+{
+    for (size_t i = 0; i < nrun; i++) {
+        vg__store_q_param(
+            q, i == 0 ? " AND ((input >= " : " OR (input >= ", vg__store_text(run[2 * i]), "");
+        vg__store_q_param(q, " AND input <= ", vg__store_text(run[2 * i + 1]),
+                          i + 1 == nrun ? "))" : ")");
+    }
+}
+
 /* WHERE conditions of both queries: [lo, hi) in time column tcol, the page's inputs, the
  * page's filters but those on the latest state (verdict, its time) and the domain (the count
  * table has none: rows of other domains in the input range find no page row to merge into).
- * grouped: GROUP BY target x network x verdict; else the rows as they are, in the order of the
- * count table's primary key (no sort), summed by vg__win_on_row just the same. */
+ * grouped: GROUP BY target x network x verdict; else (the join of the targets t with the count
+ * table) the rows as they are, in the order of the keys (no sort), summed by vg__win_on_row just
+ * the same. */
 static void
 vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *tcol, int64_t lo,
               int64_t hi, const char *const *run, size_t nrun, bool grouped)
@@ -248,12 +263,7 @@ vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *
         snprintf(pre, sizeof(pre), " AND %s < ", tcol);
         vg__store_q_param(q, pre, vg__store_int(hi), "");
     }
-    for (size_t i = 0; i < nrun; i++) {
-        vg__store_q_param(
-            q, i == 0 ? " AND ((input >= " : " OR (input >= ", vg__store_text(run[2 * i]), "");
-        vg__store_q_param(q, " AND input <= ", vg__store_text(run[2 * i + 1]),
-                          i + 1 == nrun ? "))" : ")");
-    }
+    vg__win_runs_sql(q, run, nrun);
     if (f->input != NULL) {
         vg__store_q_param(q, " AND input = ", vg__store_text(f->input), "");
     }
@@ -265,7 +275,7 @@ vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *
     vg__store_q_filters(q, &g, tcol, 0, false, true);
     vg__store_q_add(q, grouped ? " GROUP BY input, probe_cc, probe_asn, x_verdict"
                                  " ORDER BY input, probe_cc, probe_asn"
-                               : " ORDER BY input, probe_cc, probe_asn");
+                               : " ORDER BY t_input, t_cc, t_asn");
 }
 
 int
@@ -273,6 +283,7 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
 {
     size_t n = json_array_size(rows), nrun;
     const char *run[2 * VG__WIN_RUNS];
+    const char *scope;
     struct vg__win_q *w;
     int64_t since, hour;
     int rc;
@@ -284,6 +295,8 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     if (nrun == 0) {
         return VG_EINTERNAL;
     }
+    /* the page's scope (vg_store_targets): its targets drive the count table's key seeks */
+    scope = f->provenance != NULL ? f->provenance : f->trusted ? VG__SCOPE_TRUSTED : VG__SCOPE_ALL;
     since = (int64_t)time(NULL) - f->window;
     /* the first whole hour of the window */
     hour = since % 3600 == 0 ? since : since - since % 3600 + 3600;
@@ -298,7 +311,12 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     /* The whole hours: a few rows per target x network, read in key order and summed here (a
      * GROUP BY would sort them all first). */
     vg__store_q_add(&w->q[0], "SELECT input, probe_cc, probe_asn, x_verdict, n, hour_start,"
-                              " hour_start FROM agg_target_hourly WHERE 1 = 1");
+                              " hour_start FROM (SELECT input AS t_input, probe_cc AS t_cc,"
+                              " probe_asn AS t_asn FROM targets WHERE scope = ");
+    vg__store_q_param(&w->q[0], "", vg__store_text(scope), "");
+    vg__win_runs_sql(&w->q[0], run, nrun);
+    vg__store_q_add(&w->q[0], ") t JOIN agg_target_hourly ON input = t_input AND"
+                              " probe_cc = t_cc AND probe_asn = t_asn WHERE 1 = 1");
     vg__win_where(&w->q[0], f, "hour_start", hour, 0, run, nrun, false);
     vg__store_q_add(&w->q[1], "SELECT input, probe_cc, probe_asn, x_verdict, COUNT(*),"
                               " MIN(measurement_start_time), MAX(measurement_start_time)"
