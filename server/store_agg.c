@@ -75,13 +75,62 @@ vg__axis_value(enum vg_store_axis a, const struct vg__val *v)
     }
 }
 
+#define VG__AGG_KEY_MAX 256 /* bytes of a text axis value remembered from the previous row */
+
+/* An axis value of the previous row, as the database returned it. */
+struct vg__agg_prev {
+    enum vg__vtype t;
+    int64_t i;
+    size_t len;
+    char p[VG__AGG_KEY_MAX];
+};
+
 struct vg__agg_q {
     struct vg__query q;
     enum vg_store_axis ax[2];
     size_t nax;
     json_t *results;
     size_t rows;
+    bool prev_ok; /* prev holds the axes of the last row (of the last group) */
+    struct vg__agg_prev prev[2];
 };
+
+/* Whether row c has the previous row's axes (compared as the database returned them: the
+ * rows are grouped and sorted by these values). */
+static bool
+vg__agg_same(const struct vg__agg_q *a, const struct vg__val *c)
+{
+    for (size_t i = 0; i < a->nax; i++) {
+        const struct vg__agg_prev *p = &a->prev[i];
+
+        if (c[i].t != p->t || (c[i].t == VG__INT && c[i].i != p->i) ||
+            (c[i].t == VG__TEXT && (c[i].len != p->len || memcmp(c[i].p, p->p, p->len) != 0))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Remember the axes of row c; false when a text is too long to keep (then compare as JSON). */
+static bool
+vg__agg_keep(struct vg__agg_q *a, const struct vg__val *c)
+{
+    for (size_t i = 0; i < a->nax; i++) {
+        struct vg__agg_prev *p = &a->prev[i];
+
+        if ((c[i].t != VG__INT && c[i].t != VG__TEXT) ||
+            (c[i].t == VG__TEXT && c[i].len > sizeof(p->p))) {
+            return false;
+        }
+        p->t = c[i].t;
+        p->i = c[i].i;
+        p->len = c[i].t == VG__TEXT ? c[i].len : 0;
+        if (p->len > 0) {
+            memcpy(p->p, c[i].p, p->len);
+        }
+    }
+    return true;
+}
 
 static json_t *
 vg__agg_group(struct vg__agg_q *a)
@@ -123,11 +172,21 @@ vg__on_agg_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     if (ncols != a->nax + 2 || c[a->nax + 1].t != VG__INT) {
         return VG_EINTERNAL;
     }
-    for (size_t i = 0; i < a->nax; i++) {
-        vals[i] = vg__axis_value(a->ax[i], &c[i]);
-        same = same && json_equal(vals[i], json_object_get(o, vg__axis_names[a->ax[i]]));
+    if (same && a->prev_ok) {
+        same = vg__agg_same(a, c);
+    } else {
+        for (size_t i = 0; i < a->nax; i++) {
+            vals[i] = vg__axis_value(a->ax[i], &c[i]);
+            same = same && json_equal(vals[i], json_object_get(o, vg__axis_names[a->ax[i]]));
+        }
     }
     if (!same) {
+        a->prev_ok = vg__agg_keep(a, c);
+        for (size_t i = 0; i < a->nax; i++) {
+            if (vals[i] == NULL) {
+                vals[i] = vg__axis_value(a->ax[i], &c[i]);
+            }
+        }
         if (a->rows == VG__AGG_MAX_GROUPS) {
             rc = VG_ETOOBIG;
             goto out;
@@ -153,6 +212,7 @@ vg__agg_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 
     json_array_clear(a->results);
     a->rows = 0;
+    a->prev_ok = false;
     return s->ops->run(c, a->q.sql, 0, 1, a->q.np, a->q.p, vg__on_agg_row, a);
 }
 
@@ -328,7 +388,13 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
         vg__store_q_param(&t->q, ", ", vg__store_int(json_integer_value(json_array_get(cur, 2))),
                           ")");
     }
-    vg__store_q_add(&t->q, " ORDER BY input, probe_cc, probe_asn");
+    /* SQLite (no statistics) would walk the whole scope in primary-key order to spare the
+     * sort, even when a domain selects a few rows: input || '' sorts the same but keeps the
+     * planner on the domain index. (An input filter is a primary-key range already.) */
+    vg__store_q_add(&t->q, s->ops->dialect == VG__SQLITE && f != NULL && f->domain != NULL &&
+                                   f->input == NULL
+                               ? " ORDER BY input || '', probe_cc, probe_asn"
+                               : " ORDER BY input, probe_cc, probe_asn");
     vg__store_q_param(&t->q, " LIMIT ", vg__store_int((int64_t)t->limit + 1), "");
     t->results = json_array();
     rc = vg__store_read(s, vg__tgt_fn, t);

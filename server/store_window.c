@@ -6,12 +6,16 @@
  * is intermittent (both interference and access in the window).
  *
  * Two queries per page, each over the inputs between the page's first and last (a range, not
- * a list: a page has up to VG_STORE_PAGE_MAX targets), grouped by target x network x verdict and
- * sorted like the page, then merged into the page's rows: the whole hours of the window from
- * agg_target_hourly (kept at ingest: a primary-key range), its first partial hour from the
- * measurements (the time index). Times are measurement_start_time, like the count tables; first
- * and last interference are to the hour (the start of the hour, or the window's start).
+ * a list: a page has up to VG_STORE_PAGE_MAX targets), sorted like the page, then merged into
+ * the page's rows: the whole hours of the window from agg_target_hourly (kept at ingest: for
+ * each target x network of the page's scope in the range, a seek to its first hour in the window
+ * by primary key, the rows in key order summed while merging: no sort, no hour outside the
+ * window read), its first partial hour from the measurements (the time index, grouped by target
+ * x network x verdict). Times are
+ * measurement_start_time, like the count tables; first and last interference are to the hour (the
+ * start of the hour, or the window's start).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,8 @@ struct vg__win_acc {
 struct vg__win_q {
     struct vg__query q[2]; /* whole hours (count table), first partial hour (measurements) */
     int64_t since;
-    json_t *rows; /* the page's results (borrowed) */
+    json_t *rows;             /* the page's results (borrowed) */
+    struct vg__win_key *keys; /* of rows */
     struct vg__win_acc *acc;
     size_t at; /* merge position in rows */
 };
@@ -40,29 +45,50 @@ vg__win_interference(enum vg_verdict v)
     return v == VG_VERDICT_BLOCKED || v == VG_VERDICT_INTERCEPTED;
 }
 
-/* Compare a grouped row's key with the page's row r, in the page's order (bytewise text). */
-static int
-vg__win_cmp(const struct vg__val *c, const json_t *r)
-{
-    const char *input = json_string_value(json_object_get(r, VG_REC_KEY_INPUT));
-    const char *cc = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_CC));
-    const char *asn = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_ASN));
-    size_t il = input != NULL ? strlen(input) : 0;
-    long long a = asn != NULL && strlen(asn) > 2 ? strtoll(asn + 2, NULL, 10) : 0;
-    int d;
+/* The sort key of a page's row, read once: its text compared with memcmp (bytewise, like the
+ * page's order). */
+struct vg__win_key {
+    const char *input, *cc; /* borrowed from the page's rows ("" when absent) */
+    size_t il, cl;
+    long long asn;
+};
 
-    d = memcmp(c[0].p, input != NULL ? input : "", c[0].len < il ? c[0].len : il);
-    if (d == 0 && c[0].len != il) {
-        d = c[0].len < il ? -1 : 1;
+static void
+vg__win_key_of(const json_t *r, struct vg__win_key *k)
+{
+    const char *asn = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_ASN));
+
+    k->input = json_string_value(json_object_get(r, VG_REC_KEY_INPUT));
+    k->cc = json_string_value(json_object_get(r, VG_REC_KEY_PROBE_CC));
+    k->input = k->input != NULL ? k->input : "";
+    k->cc = k->cc != NULL ? k->cc : "";
+    k->il = strlen(k->input);
+    k->cl = strlen(k->cc);
+    k->asn = asn != NULL && strlen(asn) > 2 ? strtoll(asn + 2, NULL, 10) : 0;
+}
+
+static int
+vg__win_textcmp(const struct vg__val *c, const char *t, size_t tl)
+{
+    int d = memcmp(c->p, t, c->len < tl ? c->len : tl);
+
+    if (d == 0 && c->len != tl) {
+        d = c->len < tl ? -1 : 1;
+    }
+    return d;
+}
+
+/* Compare a row's key (input, probe_cc, probe_asn) with the page's row k, in the page's order. */
+static int
+vg__win_cmp(const struct vg__val *c, const struct vg__win_key *k)
+{
+    int d = vg__win_textcmp(&c[0], k->input, k->il);
+
+    if (d == 0) {
+        d = vg__win_textcmp(&c[1], k->cc, k->cl);
     }
     if (d == 0) {
-        d = strncmp(c[1].p, cc != NULL ? cc : "", c[1].len);
-        if (d == 0 && cc != NULL && strlen(cc) != c[1].len) {
-            d = -1;
-        }
-    }
-    if (d == 0) {
-        d = c[2].i < a ? -1 : c[2].i > a;
+        d = c[2].i < k->asn ? -1 : c[2].i > k->asn;
     }
     return d;
 }
@@ -82,7 +108,7 @@ vg__win_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
         c[3].t != VG__TEXT || c[4].t != VG__INT || c[5].t != VG__INT || c[6].t != VG__INT) {
         return VG_EINTERNAL;
     }
-    while (w->at < n && (d = vg__win_cmp(c, json_array_get(w->rows, w->at))) > 0) {
+    while (w->at < n && (d = vg__win_cmp(c, &w->keys[w->at])) > 0) {
         w->at++;
     }
     vg__store_copy_text(&c[3], name, sizeof(name));
@@ -127,11 +153,15 @@ vg__win_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 static json_t *
 vg__win_share(int64_t k, int64_t n)
 {
+    json_t *o = json_object();
     double lo, hi;
 
     vg_wilson95((unsigned)k, (unsigned)n, &lo, &hi);
-    return json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)k, "share",
-                     n > 0 ? (double)k / (double)n : 0.0, "ci_low", lo, "ci_high", hi);
+    json_object_set_new(o, "n", json_integer((json_int_t)k));
+    json_object_set_new(o, "share", json_real(n > 0 ? (double)k / (double)n : 0.0));
+    json_object_set_new(o, "ci_low", json_real(lo));
+    json_object_set_new(o, "ci_high", json_real(hi));
+    return o;
 }
 
 static json_t *
@@ -202,12 +232,27 @@ vg__win_runs(json_t *rows, const char **run)
     return k;
 }
 
+/* " AND (input in one of the runs)" */
+static void
+vg__win_runs_sql(struct vg__query *q, const char *const *run, size_t nrun)
+{
+    for (size_t i = 0; i < nrun; i++) {
+        vg__store_q_param(
+            q, i == 0 ? " AND ((input >= " : " OR (input >= ", vg__store_text(run[2 * i]), "");
+        vg__store_q_param(q, " AND input <= ", vg__store_text(run[2 * i + 1]),
+                          i + 1 == nrun ? "))" : ")");
+    }
+}
+
 /* WHERE conditions of both queries: [lo, hi) in time column tcol, the page's inputs, the
  * page's filters but those on the latest state (verdict, its time) and the domain (the count
- * table has none: rows of other domains in the input range find no page row to merge into). */
+ * table has none: rows of other domains in the input range find no page row to merge into).
+ * grouped: GROUP BY target x network x verdict; else (the join of the targets t with the count
+ * table) the rows as they are, in the order of the keys (no sort), summed by vg__win_on_row just
+ * the same. */
 static void
 vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *tcol, int64_t lo,
-              int64_t hi, const char *const *run, size_t nrun)
+              int64_t hi, const char *const *run, size_t nrun, bool grouped)
 {
     struct vg_store_filter g = {0};
     char pre[64];
@@ -218,12 +263,7 @@ vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *
         snprintf(pre, sizeof(pre), " AND %s < ", tcol);
         vg__store_q_param(q, pre, vg__store_int(hi), "");
     }
-    for (size_t i = 0; i < nrun; i++) {
-        vg__store_q_param(
-            q, i == 0 ? " AND ((input >= " : " OR (input >= ", vg__store_text(run[2 * i]), "");
-        vg__store_q_param(q, " AND input <= ", vg__store_text(run[2 * i + 1]),
-                          i + 1 == nrun ? "))" : ")");
-    }
+    vg__win_runs_sql(q, run, nrun);
     if (f->input != NULL) {
         vg__store_q_param(q, " AND input = ", vg__store_text(f->input), "");
     }
@@ -233,8 +273,9 @@ vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *
     g.provenance = f->provenance;
     g.trusted = f->trusted;
     vg__store_q_filters(q, &g, tcol, 0, false, true);
-    vg__store_q_add(q, " GROUP BY input, probe_cc, probe_asn, x_verdict"
-                       " ORDER BY input, probe_cc, probe_asn");
+    vg__store_q_add(q, grouped ? " GROUP BY input, probe_cc, probe_asn, x_verdict"
+                                 " ORDER BY input, probe_cc, probe_asn"
+                               : " ORDER BY t_input, t_cc, t_asn");
 }
 
 int
@@ -242,6 +283,7 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
 {
     size_t n = json_array_size(rows), nrun;
     const char *run[2 * VG__WIN_RUNS];
+    const char *scope;
     struct vg__win_q *w;
     int64_t since, hour;
     int rc;
@@ -253,6 +295,8 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     if (nrun == 0) {
         return VG_EINTERNAL;
     }
+    /* the page's scope (vg_store_targets): its targets drive the count table's key seeks */
+    scope = f->provenance != NULL ? f->provenance : f->trusted ? VG__SCOPE_TRUSTED : VG__SCOPE_ALL;
     since = (int64_t)time(NULL) - f->window;
     /* the first whole hour of the window */
     hour = since % 3600 == 0 ? since : since - since % 3600 + 3600;
@@ -260,14 +304,24 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     w->rows = rows;
     w->since = since;
     w->acc = vg_xcalloc(n, sizeof(*w->acc));
-    vg__store_q_add(&w->q[0], "SELECT input, probe_cc, probe_asn, x_verdict,"
-                              " CAST(SUM(n) AS BIGINT), MIN(hour_start), MAX(hour_start)"
-                              " FROM agg_target_hourly WHERE 1 = 1");
-    vg__win_where(&w->q[0], f, "hour_start", hour, 0, run, nrun);
+    w->keys = vg_xmalloc(n * sizeof(*w->keys));
+    for (size_t i = 0; i < n; i++) {
+        vg__win_key_of(json_array_get(rows, i), &w->keys[i]);
+    }
+    /* The whole hours: a few rows per target x network, read in key order and summed here (a
+     * GROUP BY would sort them all first). */
+    vg__store_q_add(&w->q[0], "SELECT input, probe_cc, probe_asn, x_verdict, n, hour_start,"
+                              " hour_start FROM (SELECT input AS t_input, probe_cc AS t_cc,"
+                              " probe_asn AS t_asn FROM targets WHERE scope = ");
+    vg__store_q_param(&w->q[0], "", vg__store_text(scope), "");
+    vg__win_runs_sql(&w->q[0], run, nrun);
+    vg__store_q_add(&w->q[0], ") t JOIN agg_target_hourly ON input = t_input AND"
+                              " probe_cc = t_cc AND probe_asn = t_asn WHERE 1 = 1");
+    vg__win_where(&w->q[0], f, "hour_start", hour, 0, run, nrun, false);
     vg__store_q_add(&w->q[1], "SELECT input, probe_cc, probe_asn, x_verdict, COUNT(*),"
                               " MIN(measurement_start_time), MAX(measurement_start_time)"
                               " FROM measurements WHERE input IS NOT NULL");
-    vg__win_where(&w->q[1], f, "measurement_start_time", since, hour, run, nrun);
+    vg__win_where(&w->q[1], f, "measurement_start_time", since, hour, run, nrun, true);
     rc = vg__store_read(s, vg__win_fn, w);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
@@ -275,6 +329,7 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
                                 vg__win_summary(&w->acc[i], f->window, since));
         }
     }
+    VG_FREE(w->keys);
     VG_FREE(w->acc);
     VG_FREE(w);
     return rc;

@@ -866,6 +866,16 @@ class TestQueries(unittest.TestCase):
                                                            "window": "1h"}))
         self.assertEqual({x["input"]: x["window"]["total"] for x in j["results"]},
                          {https: 8, http: 3})
+        # in the targets' order (bytewise), which a domain's page keeps with or without window=
+        self.assertEqual([x["input"] for x in j["results"]], [http, https])
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"domain": "win-%s.example" % tag}))
+        self.assertEqual([x["input"] for x in j["results"]], [http, https])
+        # one provenance's latest states (their scope) have their windows too
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "window": "7d",
+                                                           "input": https,
+                                                           "provenance": "anonymous"}))
+        self.assertEqual(status, 200, j)
+        self.assertEqual([x["window"]["total"] for x in j["results"]], [10])
         # paging: each page has its own rows' windows
         status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "window": "24h",
                                                            "limit": 1}))
