@@ -21,6 +21,22 @@ vg_obs_cleanup(struct vg_obs *o)
 {
     VG_FREE(o->ep);
     o->n_ep = 0;
+    VG_FREE(o->headers);
+    o->n_headers = 0;
+}
+
+void
+vg_obs_headers_reserve(struct vg_obs *o, size_t n)
+{
+    if (n > VG_CTRL_MAX_HDR) {
+        n = VG_CTRL_MAX_HDR;
+    }
+    if (n < o->n_headers) {
+        n = o->n_headers;
+    }
+    if (n > 0) {
+        o->headers = vg_xreallocarray(o->headers, n, sizeof(*o->headers));
+    }
 }
 
 struct vg_obs_endpoint *

@@ -4,8 +4,9 @@
  * (lib/meas/verdict.h) and OONI's comparison (lib/meas/compare.h) read, and OONI's comparison
  * keys. No I/O.
  *
- * Ownership: struct vg_obs owns its endpoint array (vg_obs_add_ep, released by vg_obs_cleanup);
- * its ctrl pointer is borrowed.
+ * Ownership: struct vg_obs owns its endpoint array (vg_obs_add_ep) and its header names
+ * (vg_obs_headers_reserve), both released by vg_obs_cleanup; its ctrl pointer is borrowed. A
+ * reader that points them into storage of its own (record_obs.c) never calls vg_obs_cleanup.
  */
 #ifndef VG_MEAS_OBS_H
 #define VG_MEAS_OBS_H
@@ -100,7 +101,10 @@ struct vg_obs {
     bool body_truncated;
     char body_sha256[65];
     size_t n_headers;
-    char headers[VG_CTRL_MAX_HDR][64]; /* response header names as received */
+    /* response header names as received: n_headers of them, in room for as many as the final
+     * response had (vg_obs_headers_reserve), NULL when none (not VG_CTRL_MAX_HDR x 64 bytes in
+     * every measurement in flight) */
+    char (*headers)[64];
     /* system resolver addresses at depth 0, for DNS consistency */
     size_t n_dns_addrs;
     char dns_addrs[VG_DNS_MAX_ADDRS][48];
@@ -139,6 +143,8 @@ void vg_obs_init(struct vg_obs *o);
 void vg_obs_cleanup(struct vg_obs *o);
 /* Append a zeroed endpoint; NULL when VG_OBS_MAX_EP are already recorded. */
 struct vg_obs_endpoint *vg_obs_add_ep(struct vg_obs *o);
+/* Room for n header names (at most VG_CTRL_MAX_HDR), the n_headers ones kept. */
+void vg_obs_headers_reserve(struct vg_obs *o, size_t n);
 /* Set every OONI key to null (-1, body_proportion < 0). */
 void vg_ooni_keys_null(struct vg_ooni_keys *k);
 

@@ -64,6 +64,9 @@ page(struct vg_obs *o, const char *addr, long len, const char *title)
     o->status = 200;
     o->body_length = len;
     snprintf(o->title, sizeof(o->title), "%s", title);
+    static char names[N_OBS][1][64]; /* o->headers: room for this one name */
+
+    o->headers = names[o - obs];
     snprintf(o->headers[o->n_headers++], sizeof(o->headers[0]), "X-Cache");
 }
 

@@ -362,6 +362,7 @@ page(const char *addr, long len, const char *title)
     g_o.body_length = len;
     snprintf(g_o.title, sizeof(g_o.title), "%s", title);
     g_o.n_headers = 0;
+    vg_obs_headers_reserve(&g_o, g_o.n_headers + 1); /* the names are allocated (obs.h) */
     snprintf(g_o.headers[g_o.n_headers++], sizeof(g_o.headers[0]), "X-Cache");
 }
 
