@@ -23,6 +23,16 @@ vg_obs_cleanup(struct vg_obs *o)
     o->n_ep = 0;
     VG_FREE(o->headers);
     o->n_headers = 0;
+    VG_FREE(o->replies);
+    o->n_replies = 0;
+}
+
+void
+vg_obs_replies_reserve(struct vg_obs *o)
+{
+    if (o->replies == NULL) {
+        o->replies = vg_xcalloc(VG_OBS_MAX_REPLIES, sizeof(*o->replies));
+    }
 }
 
 void
@@ -117,6 +127,7 @@ vg_obs_replies(struct vg_obs *o, const struct vg_obs_udp *all, size_t n, const s
         if (seen) {
             continue;
         }
+        vg_obs_replies_reserve(o);
         r = &o->replies[o->n_replies++];
         memset(r, 0, sizeof(*r));
         r->aaaa = all[i].aaaa;

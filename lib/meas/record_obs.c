@@ -640,6 +640,7 @@ vg_rec_obs_read(const struct vg_rec_meta *m, int t, bool doc_public, struct vg_o
     vg_obs_init(o);
     o->ep = s->ep;
     o->headers = r->headers;
+    o->replies = r->obs_replies;
     o->target = (enum vg_target)t;
     r->m = m;
     r->o = o;

@@ -484,8 +484,10 @@ test_ctrl_bogon(void **state)
 static void
 reply(bool aaaa, const char *brief, const char *addr)
 {
-    struct vg_obs_reply *r = &g_o.replies[g_o.n_replies++];
+    struct vg_obs_reply *r;
 
+    vg_obs_replies_reserve(&g_o); /* the replies are allocated (obs.h) */
+    r = &g_o.replies[g_o.n_replies++];
     memset(r, 0, sizeof(*r));
     r->aaaa = aaaa;
     snprintf(r->brief, sizeof(r->brief), "%s", brief);
