@@ -21,6 +21,32 @@ vg_obs_cleanup(struct vg_obs *o)
 {
     VG_FREE(o->ep);
     o->n_ep = 0;
+    VG_FREE(o->headers);
+    o->n_headers = 0;
+    VG_FREE(o->replies);
+    o->n_replies = 0;
+}
+
+void
+vg_obs_replies_reserve(struct vg_obs *o)
+{
+    if (o->replies == NULL) {
+        o->replies = vg_xcalloc(VG_OBS_MAX_REPLIES, sizeof(*o->replies));
+    }
+}
+
+void
+vg_obs_headers_reserve(struct vg_obs *o, size_t n)
+{
+    if (n > VG_CTRL_MAX_HDR) {
+        n = VG_CTRL_MAX_HDR;
+    }
+    if (n < o->n_headers) {
+        n = o->n_headers;
+    }
+    if (n > 0) {
+        o->headers = vg_xreallocarray(o->headers, n, sizeof(*o->headers));
+    }
 }
 
 struct vg_obs_endpoint *
@@ -101,6 +127,7 @@ vg_obs_replies(struct vg_obs *o, const struct vg_obs_udp *all, size_t n, const s
         if (seen) {
             continue;
         }
+        vg_obs_replies_reserve(o);
         r = &o->replies[o->n_replies++];
         memset(r, 0, sizeof(*r));
         r->aaaa = all[i].aaaa;

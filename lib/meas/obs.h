@@ -4,8 +4,10 @@
  * (lib/meas/verdict.h) and OONI's comparison (lib/meas/compare.h) read, and OONI's comparison
  * keys. No I/O.
  *
- * Ownership: struct vg_obs owns its endpoint array (vg_obs_add_ep, released by vg_obs_cleanup);
- * its ctrl pointer is borrowed.
+ * Ownership: struct vg_obs owns its endpoint array (vg_obs_add_ep), its header names
+ * (vg_obs_headers_reserve) and its UDP replies (vg_obs_replies_reserve), all released by
+ * vg_obs_cleanup; its ctrl pointer is borrowed. A reader that points them into storage of its own
+ * (record_obs.c) never calls vg_obs_cleanup.
  */
 #ifndef VG_MEAS_OBS_H
 #define VG_MEAS_OBS_H
@@ -82,9 +84,11 @@ struct vg_obs {
     char bogon[256];    /* "10.10.34.35 (private) from the system resolver", "" if none */
     char injected[512]; /* evidence of disagreeing duplicate replies, "" if none */
     /* The replies behind `injected`, so that a control can tell the forged one from the genuine
-     * one; 0 when not recorded (then `injected` alone decides). */
+     * one; 0 when not recorded (then `injected` alone decides). Room for VG_OBS_MAX_REPLIES once
+     * one is kept (vg_obs_replies_reserve), else NULL: only a measurement with --resolver has
+     * replies, so the others do not carry 4 KiB for them. */
     size_t n_replies;
-    struct vg_obs_reply replies[VG_OBS_MAX_REPLIES];
+    struct vg_obs_reply *replies;
     size_t n_ep;
     struct vg_obs_endpoint *ep; /* owned, n_ep entries (vg_obs_add_ep) */
     int final_depth;
@@ -100,7 +104,10 @@ struct vg_obs {
     bool body_truncated;
     char body_sha256[65];
     size_t n_headers;
-    char headers[VG_CTRL_MAX_HDR][64]; /* response header names as received */
+    /* response header names as received: n_headers of them, in room for as many as the final
+     * response had (vg_obs_headers_reserve), NULL when none (not VG_CTRL_MAX_HDR x 64 bytes in
+     * every measurement in flight) */
+    char (*headers)[64];
     /* system resolver addresses at depth 0, for DNS consistency */
     size_t n_dns_addrs;
     char dns_addrs[VG_DNS_MAX_ADDRS][48];
@@ -139,6 +146,10 @@ void vg_obs_init(struct vg_obs *o);
 void vg_obs_cleanup(struct vg_obs *o);
 /* Append a zeroed endpoint; NULL when VG_OBS_MAX_EP are already recorded. */
 struct vg_obs_endpoint *vg_obs_add_ep(struct vg_obs *o);
+/* Room for VG_OBS_MAX_REPLIES replies, the n_replies ones kept. */
+void vg_obs_replies_reserve(struct vg_obs *o);
+/* Room for n header names (at most VG_CTRL_MAX_HDR), the n_headers ones kept. */
+void vg_obs_headers_reserve(struct vg_obs *o, size_t n);
 /* Set every OONI key to null (-1, body_proportion < 0). */
 void vg_ooni_keys_null(struct vg_ooni_keys *k);
 

@@ -46,6 +46,7 @@ vg__probe_http_summary(struct vg_obs *o, const struct vg_rec_response *r)
     o->body_truncated = r->truncated;
     snprintf(o->body_sha256, sizeof(o->body_sha256), "%s", r->body_sha256);
     o->n_headers = 0;
+    vg_obs_headers_reserve(o, r->head->n_fields);
     for (size_t i = 0; i < r->head->n_fields && o->n_headers < VG_CTRL_MAX_HDR; i++) {
         const struct vg_http_field *fl = &r->head->fields[i];
         size_t n = fl->name.len < 63 ? fl->name.len : 63;

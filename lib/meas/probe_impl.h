@@ -52,8 +52,8 @@ struct vg__probe_loop {
     unsigned index, n;
     unsigned parallel; /* its share of the parallel limit */
     size_t next_job;
-    size_t in_flight;
-    unsigned hs_active;               /* TLS handshakes running */
+    size_t in_flight;   /* measurements started and not yet freed (vg__probe_meas_closed) */
+    unsigned hs_active; /* TLS handshakes running */
     struct vg__ep *hs_head, *hs_tail; /* connected endpoints waiting for a handshake slot */
     struct vg_http_pool *ctrl_pool;   /* kept-alive connections to the helpers, or NULL */
 };

@@ -639,6 +639,8 @@ vg_rec_obs_read(const struct vg_rec_meta *m, int t, bool doc_public, struct vg_o
     memset(r, 0, sizeof(*r));
     vg_obs_init(o);
     o->ep = s->ep;
+    o->headers = r->headers;
+    o->replies = r->obs_replies;
     o->target = (enum vg_target)t;
     r->m = m;
     r->o = o;

@@ -45,7 +45,9 @@ struct vg__ro {
     size_t n_replies;
     size_t n_same_q[2]; /* replies to the A, the AAAA query (all of them, kept or not) */
     struct vg__ro_reply replies[VG__RO_REPLIES];
-    struct vg_obs_udp udp[VG__RO_REPLIES]; /* replies, sorted by arrival */
+    struct vg_obs_udp udp[VG__RO_REPLIES];               /* replies, sorted by arrival */
+    char headers[VG_CTRL_MAX_HDR][64];                   /* o->headers points here */
+    struct vg_obs_reply obs_replies[VG_OBS_MAX_REPLIES]; /* o->replies points here */
 };
 
 /* The error code of an OONI failure string: 0 for none, VG_EPROTO for one vigie has no code for

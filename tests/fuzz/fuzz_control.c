@@ -64,6 +64,9 @@ page(struct vg_obs *o, const char *addr, long len, const char *title)
     o->status = 200;
     o->body_length = len;
     snprintf(o->title, sizeof(o->title), "%s", title);
+    static char names[N_OBS][1][64]; /* o->headers: room for this one name */
+
+    o->headers = names[o - obs];
     snprintf(o->headers[o->n_headers++], sizeof(o->headers[0]), "X-Cache");
 }
 
@@ -72,6 +75,7 @@ static void
 setup(void)
 {
     struct vg_obs_endpoint *e;
+    static struct vg_obs_reply replies1[VG_OBS_MAX_REPLIES];
     struct vg_obs_reply *r;
 
     /* 0: https success over a validated chain (MITM by trusted CA, accessible) */
@@ -86,6 +90,7 @@ setup(void)
     ep(&obs[1], "10.10.34.35:80", 0, VG_ECONNREFUSED, false, 0, 0);
     obs[1].http_attempted = true;
     obs[1].http_failure = VG_ECONNREFUSED;
+    obs[1].replies = replies1; /* room for the replies (obs.h) */
     r = &obs[1].replies[obs[1].n_replies++];
     snprintf(r->addrs[r->n_addrs++], sizeof(r->addrs[0]), "10.10.34.35");
     r = &obs[1].replies[obs[1].n_replies++];

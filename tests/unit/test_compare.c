@@ -87,6 +87,7 @@ probe_page(const char *addr, int status, long len, const char *title, const char
     g_o.status = status;
     g_o.body_length = len;
     snprintf(g_o.title, sizeof(g_o.title), "%s", title);
+    vg_obs_headers_reserve(&g_o, VG_CTRL_MAX_HDR); /* the names are allocated (obs.h) */
     for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++) {
         snprintf(g_o.headers[g_o.n_headers++], sizeof(g_o.headers[0]), "%s", hdrs[i]);
     }

@@ -362,6 +362,7 @@ page(const char *addr, long len, const char *title)
     g_o.body_length = len;
     snprintf(g_o.title, sizeof(g_o.title), "%s", title);
     g_o.n_headers = 0;
+    vg_obs_headers_reserve(&g_o, g_o.n_headers + 1); /* the names are allocated (obs.h) */
     snprintf(g_o.headers[g_o.n_headers++], sizeof(g_o.headers[0]), "X-Cache");
 }
 
@@ -483,8 +484,10 @@ test_ctrl_bogon(void **state)
 static void
 reply(bool aaaa, const char *brief, const char *addr)
 {
-    struct vg_obs_reply *r = &g_o.replies[g_o.n_replies++];
+    struct vg_obs_reply *r;
 
+    vg_obs_replies_reserve(&g_o); /* the replies are allocated (obs.h) */
+    r = &g_o.replies[g_o.n_replies++];
     memset(r, 0, sizeof(*r));
     r->aaaa = aaaa;
     snprintf(r->brief, sizeof(r->brief), "%s", brief);
