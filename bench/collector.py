@@ -610,7 +610,9 @@ class Collector:
             gen = [self.upload, "gen", self.tpl_file, "--count", str(self.q_count), "--inputs",
                    "1000", "--networks", "20", "--start", str(Q_START), "--span",
                    str(Q_DAYS * DAY), "--tag", "0f000001", "--part", "%d/2" % part]
-            cmds.append("(set -o pipefail; %s | %s import -q --db '%s' -) &" % (
+            # Each importer waits for the other's transactions and checkpoints: on a loaded
+            # machine the default 5 s lock wait was once too short at 195,000 lines.
+            cmds.append("(set -o pipefail; %s | %s import -q --db-timeout 120s --db '%s' -) &" % (
                 " ".join(gen), b.vigie, spec))
         cmd = " ".join(cmds) + " wait -n && wait -n"
         r = self.timed(["bash", "-c", cmd], backend)
