@@ -143,7 +143,7 @@ class Analyze:
         self.parser = os.path.join(self.work, "json_parse")
         self.sh("cc", "-O2", "-I" + os.path.join(REPO, "lib"), "-o", self.parser,
                 os.path.join(HERE, "json_parse.c"), os.path.join(REPO, "lib", "proto", "json.c"),
-                "-lyajl", "-lm")
+                os.path.join(REPO, "lib", "proto", "json_direct.c"), "-lyajl", "-lm")
 
     # ------------------------------------------------------------------ measuring
 
