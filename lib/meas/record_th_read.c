@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "meas/control.h"
+#include "meas/record.h"
 #include "meas/record_keys.h"
 #include "meas/record_th.h"
 #include "proto/ipaddr.h"
@@ -395,10 +396,19 @@ vg_rec_thresponse_read(const struct vg_json *root, unsigned flags, struct vg_ctr
 int
 vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out)
 {
+    return vg_rec_thresponse_parse_control(json, len, out, NULL);
+}
+
+int
+vg_rec_thresponse_parse_control(const char *json, size_t len, struct vg_ctrl *out, json_t **control)
+{
     struct vg_json_doc *d;
     const struct vg_json *root;
     int rc = VG_EPROTO;
 
+    if (control != NULL) {
+        *control = NULL;
+    }
     if (out == NULL) {
         return VG_EINVAL;
     }
@@ -412,6 +422,9 @@ vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out)
     root = vg_json_parse(d, json, len, NULL, 0);
     if (root != NULL && vg_json_strict(root)) {
         rc = vg_rec_thresponse_read(root, 0, out);
+    }
+    if (rc == 0 && control != NULL) {
+        *control = vg_rec_control_json(root);
     }
     vg_json_doc_free(d);
     return rc;
