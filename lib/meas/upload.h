@@ -31,8 +31,8 @@ VG_MUST_USE int vg_uploader_check(const struct vg_upload_opts *o, char *err, siz
  * All copied (the token's copy is wiped by vg_uploader_free); o->ca_file is unused: ctx trusts.
  * A collector that answers 401 or 403 (credentials missing or refused) gets nothing more: what
  * it refused stays in the spool, not in rejected/, and one message says why. The requests go
- * on kept-alive connections to the collector (net/httpclient.h's pool, on loop), at most
- * VG__UPLOAD_PARALLEL of them (8), reused from one measurement to the next.
+ * on kept-alive connections to the collector (net/httpclient.h's pool, on loop): at most 8, one
+ * per submission in flight, reused from one measurement to the next.
  */
 VG_MUST_USE int vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx,
                                 const struct vg_upload_opts *o, struct vg_uploader **out, char *err,
