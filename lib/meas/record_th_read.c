@@ -165,7 +165,7 @@ vg__thr_tcp(const struct vg_json *root, struct vg_ctrl *c)
     VG_TRY(vg__thr_obj(root, VG_REC_KEY_TCP_CONNECT, &obj));
     for (v = vg_json_first(obj); v != NULL; v = v->next) {
         struct vg_ctrl_endpoint *e;
-        char failure[sizeof(e->tcp_failure)];
+        char failure[sizeof(e->tcp_failure)] = "";
         bool ok = false, present;
 
         if (v->type == VG_JSON_NULL) {
@@ -200,7 +200,7 @@ vg__thr_chain(const struct vg_json *tls, struct vg_ctrl_endpoint *e)
         return VG_EPROTO;
     }
     for (cert = vg_json_first(chain); cert != NULL; cert = cert->next, i++) {
-        char sha[65], spki[65];
+        char sha[65] = "", spki[65] = "";
 
         if (cert->type != VG_JSON_OBJECT) {
             return VG_EPROTO;
@@ -232,7 +232,7 @@ vg__thr_tls(const struct vg_json *root, struct vg_ctrl *c)
     VG_TRY(vg__thr_obj(root, VG_REC_KEY_TLS_HANDSHAKE, &obj));
     for (v = vg_json_first(obj); v != NULL; v = v->next) {
         struct vg_ctrl_endpoint *e;
-        char failure[sizeof(e->tls_failure)];
+        char failure[sizeof(e->tls_failure)] = "";
         bool ok = false, valid = false, has_status, has_valid;
 
         if (v->type == VG_JSON_NULL) {
