@@ -50,6 +50,7 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
     struct vg__cc *cc = arg;
     const char *h = cc->helpers[cc->next - 1];
     struct vg_ctrl *ctrl;
+    json_t *control = NULL;
     char why[96];
     int rc;
 
@@ -65,7 +66,7 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
         return;
     }
     ctrl = vg_xmalloc(sizeof(*ctrl));
-    rc = vg_rec_thresponse_parse((const char *)body, len, ctrl);
+    rc = vg_rec_thresponse_parse_control((const char *)body, len, ctrl, &control);
     if (rc < 0) {
         snprintf(why, sizeof(why), "invalid THResponse (%s)", vg_strerror(rc));
         vg__note(cc, h, why);
@@ -76,11 +77,13 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
     if (cc->target != NULL && strcmp(ctrl->target, cc->target) != 0) {
         /* oohelperd (or an older vigie helper) measured http_request, not the target. */
         vg__note(cc, h, "does not measure tls:// and dns:// targets (no x_target in its answer)");
+        json_decref(control);
         free(ctrl);
         vg__attempt(cc);
         return;
     }
-    cc->cb(ctrl, (const char *)body, len, h, NULL, cc->arg);
+    cc->cb(ctrl, control, h, NULL, cc->arg);
+    json_decref(control);
     free(ctrl);
     vg__free(cc);
 }
@@ -106,7 +109,7 @@ vg__attempt(struct vg__cc *cc)
         vg__note(cc, h, "invalid helper URL");
     }
     f = vg_buf_cstr(&cc->failures);
-    cc->cb(NULL, NULL, 0, NULL, f != NULL ? f : "no helper answered", cc->arg);
+    cc->cb(NULL, NULL, NULL, f != NULL ? f : "no helper answered", cc->arg);
     vg__free(cc);
 }
 

@@ -6,6 +6,7 @@
 #ifndef VG_MEAS_CTRLCLIENT_H
 #define VG_MEAS_CTRLCLIENT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -16,13 +17,14 @@ struct ssl_ctx_st;
 struct vg_http_pool;
 
 /*
- * ctrl is the parsed THResponse, raw[raw_len] its JSON text and helper the URL of the helper that
- * answered (all borrowed for the call), or
- * NULL; failure then says why no helper answered ("http://192.0.2.10:8080/: connection_refused;
- * ..."). Runs once, from the loop.
+ * ctrl is the parsed THResponse, control the same as test_keys.control holds it (from the same
+ * parse: vg_rec_control_json, meas/record.h; NULL when jansson would not read it) and helper the
+ * URL of the helper that answered (all borrowed for the call: json_incref control to keep it),
+ * or ctrl is NULL; failure then says why no helper answered ("http://192.0.2.10:8080/:
+ * connection_refused; ..."). Runs once, from the loop.
  */
-typedef void (*vg_ctrl_done_cb)(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len,
-                                const char *helper, const char *failure, void *arg);
+typedef void (*vg_ctrl_done_cb)(const struct vg_ctrl *ctrl, json_t *control, const char *helper,
+                                const char *failure, void *arg);
 
 /*
  * Start the exchange. helpers[n] are http:// or https:// URLs (borrowed until the callback);

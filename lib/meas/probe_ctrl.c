@@ -36,8 +36,8 @@ struct vg__ctrl_ctx {
 };
 
 static void
-vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, const char *raw, size_t raw_len,
-                         const char *helper, const char *failure, void *arg)
+vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, json_t *control, const char *helper,
+                         const char *failure, void *arg)
 {
     struct vg__ctrl_ctx *cx = arg;
     struct vg__ctrl_slot *slot = &cx->p->slots[cx->slot];
@@ -49,7 +49,7 @@ vg__probe_ctrl_on_answer(const struct vg_ctrl *ctrl, const char *raw, size_t raw
     if (ctrl != NULL) {
         slot->ctrl = vg_xmemdup(ctrl, sizeof(*ctrl));
         /* The probe's own address: looked up, then forgotten; never in a measurement. */
-        slot->raw = vg_rec_control_json(raw, raw_len);
+        slot->raw = json_incref(control); /* read with ctrl, x_client_addr left out */
         snprintf(slot->helper, sizeof(slot->helper), "%s", helper);
         if (slot->ctrl->client_addr[0] != '\0' && cx->p->asn != NULL) {
             struct vg_asn_info self;
@@ -164,7 +164,7 @@ vg__probe_ctrl_need(struct vg_meas *m)
         if (body == NULL || vg_ctrl_fetch(m->lp->uv, m->lp->ctrl_pool, p->ctx, p->o.helpers,
                                           p->o.n_helpers, p->o.control_timeout_ms, body,
                                           web ? NULL : target, vg__probe_ctrl_on_answer, cx) < 0) {
-            vg__probe_ctrl_on_answer(NULL, NULL, 0, NULL, "cannot build the control request", cx);
+            vg__probe_ctrl_on_answer(NULL, NULL, NULL, "cannot build the control request", cx);
         }
         free(body);
     }

@@ -16,6 +16,7 @@
 #include "net/tls.h"
 #include "proto/http1.h"
 #include "proto/ipaddr.h"
+#include "proto/json.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -477,10 +478,55 @@ vg_rec_set_request_failure(json_t *tk, int failure)
                         VG_REC_KEY_FAILURE, vg__rec_jfailure(failure));
 }
 
-json_t *
-vg_rec_control_json(const char *raw, size_t len)
+/* v as json_loadb reads its text: integers (no fraction, no exponent) as json_integer, other
+ * numbers as json_real of their strtod, members in document order; NULL where json_loadb fails. */
+static json_t *
+vg__rec_from_tree(const struct vg_json *v)
 {
-    json_t *c = json_loadb(raw, len, 0, NULL);
+    json_t *out = NULL;
+    int64_t i;
+    double d;
+
+    switch (v->type) {
+    case VG_JSON_NULL:
+        return json_null();
+    case VG_JSON_BOOL:
+        return json_boolean(v->b);
+    case VG_JSON_NUMBER:
+        if (memchr(v->s, '.', v->len) == NULL && memchr(v->s, 'e', v->len) == NULL &&
+            memchr(v->s, 'E', v->len) == NULL) {
+            return vg_json_int(v, &i) ? json_integer((json_int_t)i) : NULL;
+        }
+        return vg_json_num(v, &d) ? json_real(d) : NULL;
+    case VG_JSON_STRING:
+        /* UTF-8 checked by vg_json_parse, no NUL (vg_json_strict) */
+        return json_stringn_nocheck(v->s, v->len);
+    case VG_JSON_ARRAY:
+        out = json_array();
+        for (const struct vg_json *c = vg_json_first(v); c != NULL && out != NULL; c = c->next) {
+            if (json_array_append_new(out, vg__rec_from_tree(c)) < 0) {
+                json_decref(out);
+                out = NULL;
+            }
+        }
+        return out;
+    case VG_JSON_OBJECT:
+        out = json_object();
+        for (const struct vg_json *c = vg_json_first(v); c != NULL && out != NULL; c = c->next) {
+            if (json_object_setn_new_nocheck(out, c->key, c->key_len, vg__rec_from_tree(c)) < 0) {
+                json_decref(out);
+                out = NULL;
+            }
+        }
+        return out;
+    }
+    return NULL;
+}
+
+json_t *
+vg_rec_control_json(const struct vg_json *root)
+{
+    json_t *c = root != NULL ? vg__rec_from_tree(root) : NULL;
 
     json_object_del(c, VG_REC_KEY_X_CLIENT_ADDR);
     return c;

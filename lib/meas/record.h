@@ -195,9 +195,13 @@ void vg_rec_add_request_unsent(json_t *tk, const struct vg_rec_event *ev, const 
 /* Set the failure of the last request recorded (a redirect that cannot be followed). */
 void vg_rec_set_request_failure(json_t *tk, int failure);
 
-/* The helper's THResponse (raw, len bytes) as test_keys.control will hold it: parsed, without
- * x_client_addr (the probe's own address is never recorded). NULL when it does not parse. */
-json_t *vg_rec_control_json(const char *raw, size_t len);
+struct vg_json;
+
+/* The helper's THResponse, already parsed (the tree of proto/json.h that vg_json_strict accepts,
+ * borrowed), as test_keys.control will hold it: the json_t that json_loadb of its text gives,
+ * without x_client_addr (the probe's own address is never recorded). NULL where json_loadb
+ * refuses the text (an integer past int64, a real past double's range) or out of memory. */
+json_t *vg_rec_control_json(const struct vg_json *root);
 /*
  * The control of measurement m (the whole measurement: test_helpers is at its top): control
  * (the vg_rec_control_json of the answer, NULL writes null), x_control_request (the THRequest

@@ -165,6 +165,14 @@ struct vg_json;
  */
 VG_MUST_USE int vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out);
 
+/*
+ * As vg_rec_thresponse_parse, on the same single parse of the text, and also the THResponse as
+ * test_keys.control holds it into *control (vg_rec_control_json, meas/record.h: a new
+ * reference, NULL when jansson would not read the text); *control is NULL on error.
+ */
+VG_MUST_USE int vg_rec_thresponse_parse_control(const char *json, size_t len, struct vg_ctrl *out,
+                                                json_t **control);
+
 /* vg_rec_thresponse_read's flags */
 #define VG_REC_TH_LEGACY 1u /* a header value may be a list (OONI's first helpers, archived) */
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "meas/control.h"
+#include "meas/record.h"
 #include "meas/record_keys.h"
 #include "meas/record_th.h"
 #include "proto/ipaddr.h"
@@ -164,7 +165,7 @@ vg__thr_tcp(const struct vg_json *root, struct vg_ctrl *c)
     VG_TRY(vg__thr_obj(root, VG_REC_KEY_TCP_CONNECT, &obj));
     for (v = vg_json_first(obj); v != NULL; v = v->next) {
         struct vg_ctrl_endpoint *e;
-        char failure[sizeof(e->tcp_failure)];
+        char failure[sizeof(e->tcp_failure)] = "";
         bool ok = false, present;
 
         if (v->type == VG_JSON_NULL) {
@@ -199,7 +200,7 @@ vg__thr_chain(const struct vg_json *tls, struct vg_ctrl_endpoint *e)
         return VG_EPROTO;
     }
     for (cert = vg_json_first(chain); cert != NULL; cert = cert->next, i++) {
-        char sha[65], spki[65];
+        char sha[65] = "", spki[65] = "";
 
         if (cert->type != VG_JSON_OBJECT) {
             return VG_EPROTO;
@@ -231,7 +232,7 @@ vg__thr_tls(const struct vg_json *root, struct vg_ctrl *c)
     VG_TRY(vg__thr_obj(root, VG_REC_KEY_TLS_HANDSHAKE, &obj));
     for (v = vg_json_first(obj); v != NULL; v = v->next) {
         struct vg_ctrl_endpoint *e;
-        char failure[sizeof(e->tls_failure)];
+        char failure[sizeof(e->tls_failure)] = "";
         bool ok = false, valid = false, has_status, has_valid;
 
         if (v->type == VG_JSON_NULL) {
@@ -395,10 +396,19 @@ vg_rec_thresponse_read(const struct vg_json *root, unsigned flags, struct vg_ctr
 int
 vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out)
 {
+    return vg_rec_thresponse_parse_control(json, len, out, NULL);
+}
+
+int
+vg_rec_thresponse_parse_control(const char *json, size_t len, struct vg_ctrl *out, json_t **control)
+{
     struct vg_json_doc *d;
     const struct vg_json *root;
     int rc = VG_EPROTO;
 
+    if (control != NULL) {
+        *control = NULL;
+    }
     if (out == NULL) {
         return VG_EINVAL;
     }
@@ -412,6 +422,9 @@ vg_rec_thresponse_parse(const char *json, size_t len, struct vg_ctrl *out)
     root = vg_json_parse(d, json, len, NULL, 0);
     if (root != NULL && vg_json_strict(root)) {
         rc = vg_rec_thresponse_read(root, 0, out);
+    }
+    if (rc == 0 && control != NULL) {
+        *control = vg_rec_control_json(root);
     }
     vg_json_doc_free(d);
     return rc;

@@ -58,6 +58,7 @@ struct vg_uploader {
     char *auth;     /* "Authorization: Bearer TOKEN", or NULL: anonymous (a secret: wiped) */
     bool auth_said; /* the collector refused the credentials (401, 403) and we said so */
     bool refused;   /* it did: nothing more is sent this run */
+    struct vg_http_pool *pool; /* kept-alive connections to the collector (this loop's) */
     struct vg__report_slot reports[VG__UPLOAD_REPORTS];
     size_t n_reports;
     struct vg__item *qhead, *qtail;
@@ -276,8 +277,8 @@ vg__upload_submit(struct vg_uploader *up, struct vg__item *it)
     snprintf(url, sizeof(url), "%s/report/%s", up->base, it->rep->report_id);
     up->in_flight++;
     if (n < 0 ||
-        vg_http_post_hdr(up->loop, up->ctx, url, up->auth, "application/json", body, (size_t)n,
-                         VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__on_submitted, it) < 0) {
+        vg_http_pool_post_hdr(up->pool, up->ctx, url, up->auth, "application/json", body, (size_t)n,
+                              VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__on_submitted, it) < 0) {
         up->in_flight--;
         vg__spool(up, it, false);
         vg__item_free(it);
@@ -365,9 +366,9 @@ vg__open_report(struct vg__report_slot *r)
     json_decref(meta);
     snprintf(url, sizeof(url), "%s/report", up->base);
     r->state = VG__REPORT_OPENING;
-    if (body == NULL ||
-        vg_http_post_hdr(up->loop, up->ctx, url, up->auth, "application/json", body, strlen(body),
-                         VG__UPLOAD_TIMEOUT, VG__REPLY_MAX, vg__upload_on_report, r) < 0) {
+    if (body == NULL || vg_http_pool_post_hdr(up->pool, up->ctx, url, up->auth, "application/json",
+                                              body, strlen(body), VG__UPLOAD_TIMEOUT, VG__REPLY_MAX,
+                                              vg__upload_on_report, r) < 0) {
         vg__upload_on_report(0, NULL, 0, "invalid collector URL", r);
     }
     free(body);
@@ -561,6 +562,8 @@ vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, const struct vg_upload_
         up->base[--n] = '\0';
     }
     up->spool = vg_xstrdup(o->spool_dir);
+    /* as many kept connections as submissions in flight */
+    up->pool = vg_http_pool_new(loop, VG__UPLOAD_PARALLEL);
     if (o->token != NULL) {
         size_t cap = strlen(o->token) + 32;
 
@@ -594,6 +597,7 @@ vg_uploader_free(struct vg_uploader *up)
         explicit_bzero(up->auth, strlen(up->auth));
     }
     free(up->auth);
+    vg_http_pool_free(up->pool);
     free(up->base);
     free(up->spool);
     free(up);

@@ -30,7 +30,9 @@ VG_MUST_USE int vg_uploader_check(const struct vg_upload_opts *o, char *err, siz
  * every request as "Authorization: Bearer TOKEN" when not NULL (checked by vg_uploader_check).
  * All copied (the token's copy is wiped by vg_uploader_free); o->ca_file is unused: ctx trusts.
  * A collector that answers 401 or 403 (credentials missing or refused) gets nothing more: what
- * it refused stays in the spool, not in rejected/, and one message says why.
+ * it refused stays in the spool, not in rejected/, and one message says why. The requests go
+ * on kept-alive connections to the collector (net/httpclient.h's pool, on loop): at most 8, one
+ * per submission in flight, reused from one measurement to the next.
  */
 VG_MUST_USE int vg_uploader_new(uv_loop_t *loop, struct ssl_ctx_st *ctx,
                                 const struct vg_upload_opts *o, struct vg_uploader **out, char *err,
@@ -40,7 +42,8 @@ void vg_uploader_add(struct vg_uploader *up, const char *id, const char *json);
 /* Queue every file already in the spool (previous runs). Returns how many. */
 size_t vg_uploader_add_spool(struct vg_uploader *up);
 void vg_uploader_stats(const struct vg_uploader *up, struct vg_upload_stats *st);
-/* Free once the loop has finished every upload (after uv_run returned). */
+/* Free once the loop has finished every upload (after uv_run returned); this closes the kept
+ * connections: run the loop once more afterwards so that libuv releases them. */
 void vg_uploader_free(struct vg_uploader *up);
 
 #endif

@@ -544,8 +544,17 @@ vg_http_pool_post(struct vg_http_pool *pool, struct ssl_ctx_st *ctx, const char 
                   const char *content_type, const void *body, size_t len, unsigned timeout_ms,
                   size_t resp_max, vg_post_cb cb, void *arg)
 {
+    return vg_http_pool_post_hdr(pool, ctx, url, NULL, content_type, body, len, timeout_ms,
+                                 resp_max, cb, arg);
+}
+
+int
+vg_http_pool_post_hdr(struct vg_http_pool *pool, struct ssl_ctx_st *ctx, const char *url,
+                      const char *header, const char *content_type, const void *body, size_t len,
+                      unsigned timeout_ms, size_t resp_max, vg_post_cb cb, void *arg)
+{
     VG_ENSURE(!pool->closed, VG_EINVAL);
-    return vg__httpclient_post(pool->loop, pool, ctx, url, NULL, content_type, body, len,
+    return vg__httpclient_post(pool->loop, pool, ctx, url, header, content_type, body, len,
                                timeout_ms, resp_max, false, cb, arg);
 }
 

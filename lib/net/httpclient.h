@@ -64,6 +64,7 @@ VG_MUST_USE int vg_http_post_hdr(uv_loop_t *loop, struct ssl_ctx_st *ctx, const 
  * request on a reused connection that fails before any response byte (the server closed it while
  * it was idle) is sent once more on a new connection; a timeout is not retried. Idle connections
  * hold no active libuv handle: the loop ends when the requests do. Not thread-safe: one loop.
+ * Users: the probe's THRequests (one pool per loop) and its uploads (one per uploader).
  */
 #define VG_HTTP_POOL_IDLE_MS 15000 /* the helper closes idle connections after 30 s */
 
@@ -85,6 +86,16 @@ VG_MUST_USE int vg_http_pool_post(struct vg_http_pool *pool, struct ssl_ctx_st *
                                   const char *url, const char *content_type, const void *body,
                                   size_t len, unsigned timeout_ms, size_t resp_max, vg_post_cb cb,
                                   void *arg);
+
+/*
+ * As vg_http_pool_post, with one more request header, as vg_http_post_hdr (checked, copied, and
+ * wiped with the request bytes when the exchange ends, a retry's included). The header does not
+ * pick the connection: a kept-alive connection carries requests with and without it alike.
+ */
+VG_MUST_USE int vg_http_pool_post_hdr(struct vg_http_pool *pool, struct ssl_ctx_st *ctx,
+                                      const char *url, const char *header, const char *content_type,
+                                      const void *body, size_t len, unsigned timeout_ms,
+                                      size_t resp_max, vg_post_cb cb, void *arg);
 
 void vg_http_pool_stats(const struct vg_http_pool *pool, struct vg_http_pool_stats *st);
 

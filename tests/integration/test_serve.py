@@ -140,6 +140,53 @@ class Collector(harness.Server):
         return values
 
 
+class CountingProxy:
+    """A TCP relay on 127.0.0.1 to the collector's port that counts the connections it
+    accepted."""
+
+    def __init__(self, port):
+        self.port = port
+        self.accepted = 0
+        self.sock = socket.socket()
+        self.sock.bind((HOST, 0))
+        self.sock.listen(64)
+        self.url = "http://%s:%d" % (HOST, self.sock.getsockname()[1])
+        self.done = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.done:
+            try:
+                a, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            b = socket.create_connection((HOST, self.port))
+            for x, y in ((a, b), (b, a)):
+                threading.Thread(target=self.pump, args=(x, y), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                dst.sendall(d)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def stop(self):
+        self.done = True
+        self.sock.close()
+
+
 def qs(params):
     from urllib.parse import urlencode
     return urlencode(params)
@@ -377,6 +424,28 @@ class TestCollectorAPI(unittest.TestCase):
             ids.add(json.loads(raw)["id"])
         self.assertEqual(ids, {m["id"] for m in local}, "every measurement, each once")
         self.assertEqual(os.listdir(spool) if os.path.isdir(spool) else [], [])
+
+    def test_upload_keeps_connections(self):
+        """`vigie upload` of a spool of 40 through a proxy that counts connections: `vigie serve`
+        keeps them alive and the uploader reuses them (at most its 8 in flight, not one per
+        measurement); every measurement stored, the spool empty."""
+        c, asn = col(), next_asn()
+        spool = os.path.join(FX["tmp"], "spool-" + uuid.uuid4().hex)
+        os.mkdir(spool)
+        ms = [variant(asn, start=stamp(3, 0, i)) for i in range(40)]
+        for m in ms:
+            with open(os.path.join(spool, m["id"] + ".json"), "w") as f:
+                f.write(json.dumps(m) + "\n")
+        proxy = CountingProxy(c.port)
+        try:
+            p = run("upload", "--collector", proxy.url, "--spool", spool)
+        finally:
+            proxy.stop()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(c.list_all({"probe_asn": asn})), 40)
+        self.assertEqual(os.listdir(spool), [])
+        self.assertGreaterEqual(proxy.accepted, 1)
+        self.assertLessEqual(proxy.accepted, 8, "%d connections" % proxy.accepted)
 
     def test_idempotent_uploads(self):
         c, asn = col(), next_asn()
