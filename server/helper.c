@@ -166,7 +166,8 @@ vg__helper_slot_release(struct vg__req *rq)
 
 /* ---- responses ----------------------------------------------------------------------------- */
 
-/* Queue a response; body is copied unless owned (then it is freed by libmicrohttpd). */
+/* Queue a response; body is copied unless owned (then it is freed by libmicrohttpd). Frees the
+ * request's measurements and gives back its slot. */
 static enum MHD_Result
 vg__helper_reply(struct vg__req *rq, enum vg__reason reason, const char *type, char *body,
                  size_t len, bool owned)
@@ -184,6 +185,11 @@ vg__helper_reply(struct vg__req *rq, enum vg__reason reason, const char *type, c
     }
     rq->reason = (int)reason;
     rq->phase = VG__ANSWERED;
+    /* The answer is built (body is its own allocation): the measurements go with the slot, so
+     * that a slow reader holds no more of them than max_inflight allows. No job is pending. */
+    free(rq->meas);
+    free(rq->page);
+    rq->meas = rq->page = NULL;
     vg__helper_slot_release(rq);
     return vg_http_respond(rq->conn, vg__reasons[reason].code, VG__SERVER, type, body, len, owned,
                            extra);

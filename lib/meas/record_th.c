@@ -181,13 +181,13 @@ vg__th_req_header_ok(json_t *e)
 static char **
 vg__th_req_header_slot(struct vg_rec_threq *r, const char *k)
 {
-    if (strcasecmp(k, "User-Agent") == 0) {
+    if (strcasecmp(k, VG_REC_HDR_USER_AGENT) == 0) {
         return &r->user_agent;
     }
-    if (strcasecmp(k, "Accept") == 0) {
+    if (strcasecmp(k, VG_REC_HDR_ACCEPT) == 0) {
         return &r->accept;
     }
-    if (strcasecmp(k, "Accept-Language") == 0) {
+    if (strcasecmp(k, VG_REC_HDR_ACCEPT_LANGUAGE) == 0) {
         return &r->accept_language;
     }
     return NULL;

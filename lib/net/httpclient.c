@@ -43,7 +43,7 @@ struct vg__post {
     struct ssl_ctx_st *ctx;
     struct vg_url url;
     unsigned timeout_ms;
-    uint64_t deadline_ms;      /* uv_hrtime's clock: the end of timeout_ms from the connection on */
+    uint64_t deadline_ms;      /* uv_hrtime's clock: timeout_ms on from the first try's start */
     bool cut;                  /* a body longer than the cap is cut, not a failure */
     bool secret;               /* the request carries a credential: wiped at the end */
     struct vg_http_pool *pool; /* a pooled request (holds a reference), or NULL */
@@ -160,10 +160,10 @@ vg__httpclient_on_response(struct vg_httpx *x, int failure, void *arg)
 {
     struct vg__post *ps = arg;
 
-    if (failure != 0 && ps->reused && !ps->retried && failure != VG_ETIMEDOUT && x->head == NULL &&
-        x->in.len == 0) {
+    if (failure != 0 && ps->reused && !ps->retried && failure != VG_ETIMEDOUT && !x->answered) {
         /* The server closed the idle connection (or it broke) before this request was read:
-         * once more on a fresh one. A THRequest or an upload is idempotent. */
+         * once more on a fresh one, within the first try's deadline. A THRequest or an upload
+         * is idempotent; not once the server answered anything (even a 1xx). */
         size_t resp_max = x->body_max;
 
         vg_conn_close(ps->conn);
@@ -257,6 +257,7 @@ static void
 vg__httpclient_connect(struct vg__post *ps, const struct sockaddr *sa)
 {
     struct sockaddr_storage ss;
+    unsigned left;
 
     memset(&ss, 0, sizeof(ss));
     if (sa->sa_family == AF_INET) {
@@ -266,10 +267,17 @@ vg__httpclient_connect(struct vg__post *ps, const struct sockaddr *sa)
         memcpy(&ss, sa, sizeof(struct sockaddr_in6));
         ((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons(ps->url.port);
     }
-    ps->deadline_ms = uv_hrtime() / 1000000 + ps->timeout_ms;
+    if (!ps->retried) {
+        ps->deadline_ms = uv_hrtime() / 1000000 + ps->timeout_ms;
+    }
+    left = vg__httpclient_left(ps);
+    if (left == 0) {
+        vg__httpclient_end(ps, 0, vg_err_failure(VG_ETIMEDOUT));
+        return;
+    }
     ps->conn = vg_conn_new(ps->loop);
-    if (vg_conn_connect(ps->conn, (struct sockaddr *)&ss, ps->timeout_ms, vg__httpclient_on_connect,
-                        ps) < 0) {
+    if (vg_conn_connect(ps->conn, (struct sockaddr *)&ss, left, vg__httpclient_on_connect, ps) <
+        0) {
         vg__httpclient_end(ps, 0, "cannot create a socket");
     }
 }
@@ -330,7 +338,9 @@ vg__httpclient_idle_ok(struct vg_conn *c)
     if (n == 0 || ssl == NULL || SSL_pending(ssl) > 0) {
         return false;
     }
-    /* non-blocking socket: WANT_READ once the records that came are used up */
+    /* non-blocking socket: WANT_READ once the records that came are used up; SSL_get_error
+     * reads the thread's error queue, so clear what an earlier call may have left there */
+    ERR_clear_error();
     quiet = SSL_get_error(ssl, SSL_peek(ssl, &b, 1)) == SSL_ERROR_WANT_READ;
     ERR_clear_error();
     return quiet;

@@ -94,6 +94,9 @@ vg__on_read(struct vg_conn *c, int status, size_t n, void *arg)
         vg__done(x, status);
         return;
     }
+    if (n > 0) {
+        x->answered = true;
+    }
     if (x->head == NULL) {
         x->in.len += n;
         if (n == 0) {

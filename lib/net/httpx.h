@@ -27,6 +27,7 @@ struct vg_httpx {
     struct vg_buf body;        /* decoded body, at most body_max bytes */
     bool truncated;
     bool overrun;        /* bytes arrived past the response's end: the connection is not reusable */
+    bool answered;       /* some response byte arrived (stays true once a 1xx is consumed) */
     uint64_t body_total; /* decoded body bytes read: body.len + those counted past body_max */
     /* Set after vg_httpx_init: past body_max, read on and count the body's bytes without keeping
      * them, up to count_max bytes in all (the body_total reported then; 0, or at most body_max:

@@ -5,7 +5,8 @@
  * connections it accepted: several requests on one connection (Content-Length and chunked
  * answers), one more try on a new connection when the server closed the kept one, no reuse after
  * "Connection: close", HTTP/1.0, bytes past the response, a response over resp_max or a timeout,
- * and the pool freed with a request in flight.
+ * no second try once a 1xx came, a second try within the first one's deadline, and the pool freed
+ * with a request in flight.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -27,16 +28,23 @@
 #define SRV_CONNS 16
 
 enum srv_mode {
-    SRV_LENGTH,     /* Content-Length answers, kept alive */
-    SRV_CHUNKED,    /* chunked answers, kept alive */
-    SRV_CLOSE_HDR,  /* "Connection: close", then closes */
-    SRV_HTTP10,     /* an HTTP/1.0 answer with a length, kept open */
-    SRV_DROP_2ND,   /* the second request on a connection: closed unanswered */
-    SRV_CLOSE_IDLE, /* closes each connection right after its answer */
-    SRV_EXTRA,      /* a byte after the answer */
-    SRV_BIG,        /* a 4 KiB body */
-    SRV_STALL_1ST,  /* the first request of all is never answered */
+    SRV_LENGTH,       /* Content-Length answers, kept alive */
+    SRV_CHUNKED,      /* chunked answers, kept alive */
+    SRV_CLOSE_HDR,    /* "Connection: close", then closes */
+    SRV_HTTP10,       /* an HTTP/1.0 answer with a length, kept open */
+    SRV_DROP_2ND,     /* the second request on a connection: closed unanswered */
+    SRV_CLOSE_IDLE,   /* closes each connection right after its answer */
+    SRV_EXTRA,        /* a byte after the answer */
+    SRV_BIG,          /* a 4 KiB body */
+    SRV_STALL_1ST,    /* the first request of all is never answered */
+    SRV_CONTINUE_2ND, /* the second request on a connection: "100 Continue", then closed */
+    SRV_SLOW_DROP,    /* 2nd on a connection: closed unanswered after SLOW_MS; the next: slow */
 };
+
+/* SRV_SLOW_DROP against a timeout of SLOW_TIMEOUT_MS: the drop and the slow answer each come
+ * within it, both together do not. */
+#define SLOW_MS         350
+#define SLOW_TIMEOUT_MS 500
 
 struct srv {
     int lfd;
@@ -130,6 +138,22 @@ srv_answer(struct srv *s, struct srv_conn *c)
     case SRV_STALL_1ST:
         if (nth == 0) {
             return true; /* unanswered, kept open until the client leaves */
+        }
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        return true;
+    case SRV_CONTINUE_2ND:
+        if (c->served == 2) {
+            srv_write(c->fd, "HTTP/1.1 100 Continue\r\n\r\n");
+            return false;
+        }
+        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        return true;
+    case SRV_SLOW_DROP:
+        if (nth > 0) {
+            usleep(SLOW_MS * 1000);
+        }
+        if (c->served == 2) {
+            return false;
         }
         srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return true;
@@ -450,6 +474,49 @@ test_stall(void **state)
     srv_stop(&s);
 }
 
+/* A reused connection that answered "100 Continue" and then closed: the server had the request,
+ * so it is not sent again. */
+static void
+test_continue_then_drop(void **state)
+{
+    struct srv s;
+    struct run r = {0};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_CONTINUE_2ND);
+    run_requests(&r, &s, 2, &st);
+    assert_int_equal(r.status[0], 200);
+    assert_int_equal(r.status[1], 0);
+    assert_string_equal(r.failure[1], "eof_error");
+    assert_int_equal(atomic_load(&s.requests), 2);
+    assert_int_equal(atomic_load(&s.accepted), 1);
+    assert_int_equal(st.retried, 0);
+    srv_stop(&s);
+}
+
+/* The retry keeps the first try's deadline: the kept connection is dropped after SLOW_MS, the
+ * new one would answer SLOW_MS later, within a fresh timeout but past the first one. */
+static void
+test_retry_deadline(void **state)
+{
+    struct srv s;
+    struct run r = {.timeout_ms = SLOW_TIMEOUT_MS};
+    struct vg_http_pool_stats st;
+
+    (void)state;
+    srv_start(&s, SRV_SLOW_DROP);
+    run_requests(&r, &s, 2, &st);
+    assert_int_equal(r.status[0], 200);
+    assert_int_equal(r.status[1], 0);
+    assert_string_equal(r.failure[1], "generic_timeout_error");
+    /* two attempts of the second request: on the kept connection, then on a new one */
+    assert_int_equal(atomic_load(&s.requests), 3);
+    assert_int_equal(atomic_load(&s.accepted), 2);
+    assert_int_equal(st.retried, 1);
+    srv_stop(&s);
+}
+
 /* The pool freed while a request is in flight: that request ends normally, nothing leaks. */
 static void
 inflight_on_post(int status, const uint8_t *body, size_t len, const char *failure, void *arg)
@@ -497,6 +564,8 @@ main(void)
         cmocka_unit_test(test_no_reuse),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_stall),
+        cmocka_unit_test(test_continue_then_drop),
+        cmocka_unit_test(test_retry_deadline),
         cmocka_unit_test(test_free_in_flight),
     };
 
