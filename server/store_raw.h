@@ -98,6 +98,11 @@ int vg__raw_txn_write(struct vg_store *s, const struct vg__job *jobs);
 /* Writer thread, after that transaction: committed or rolled back. */
 void vg__raw_txn_end(struct vg_store *s, bool committed);
 
+/* Sort v[n] by hash, ids[n] by value, and drop repeats: the order the writer inserts in. The
+ * number left. */
+size_t vg__raw_blob_order(const struct vg__raw_blob **v, size_t n);
+size_t vg__raw_id_order(int64_t *ids, size_t n);
+
 /* Free the codec's state of s (vg_store_close). */
 void vg__raw_free(struct vg_store *s);
 

@@ -18,7 +18,6 @@
 #include "util/crypto.h"
 #include "util/mem.h"
 
-#define VG__RAW_NDICTS     16          /* dictionaries known to one store */
 #define VG__RAW_SAMPLES    256         /* skeletons a dictionary is trained from */
 #define VG__RAW_SAMPLE_MAX (8u << 20)  /* bytes of them at most */
 #define VG__RAW_DICT_MAX   (64u << 10) /* bytes of a trained dictionary */
@@ -54,11 +53,13 @@ struct vg__raw {
     size_t n_cctx, cap_cctx;
     ZSTD_DCtx **dctx; /* idle decompression contexts */
     size_t n_dctx, cap_dctx;
-    struct vg__raw_dict dicts[VG__RAW_NDICTS];
-    size_t n_dicts;
-    int64_t cur; /* dictionary of new rows (0: none yet) */
-    bool loaded; /* the database's newest dictionary was looked for */
+    struct vg__raw_dict **dicts; /* each allocated alone: a slot never moves nor goes */
+    size_t n_dicts, cap_dicts;
+    int64_t cur;  /* dictionary of new rows (0: none yet) */
+    bool loaded;  /* the database answered for its newest dictionary (found or none) */
+    bool loading; /* a thread is asking it */
     bool training;
+    bool no_train; /* a trained dictionary could not be used: rows go without one */
     char *samples; /* skeletons until a dictionary is trained */
     size_t *sample_len, n_samples, samples_len;
     struct vg__raw_bc bc[VG__RAW_BCACHE];
@@ -69,10 +70,10 @@ struct vg__raw {
     /* the writer thread's alone */
     struct vg__raw_wc wc[VG__RAW_WCACHE];
     size_t *pend, n_pend, cap_pend;
-    int64_t wdicts[VG__RAW_NDICTS]; /* dictionaries committed */
-    size_t n_wdicts;
-    int64_t wpend[VG__RAW_NDICTS];
-    size_t n_wpend;
+    int64_t *wdicts; /* dictionaries committed */
+    size_t n_wdicts, cap_wdicts;
+    int64_t *wpend; /* dictionaries written in the open transaction */
+    size_t n_wpend, cap_wpend;
 };
 
 static struct vg__raw *
@@ -108,10 +109,14 @@ vg__raw_free(struct vg_store *s)
     }
     VG_FREE(st->dctx);
     for (size_t i = 0; i < st->n_dicts; i++) {
-        ZSTD_freeCDict(st->dicts[i].cd);
-        ZSTD_freeDDict(st->dicts[i].dd);
-        VG_FREE(st->dicts[i].data);
+        ZSTD_freeCDict(st->dicts[i]->cd);
+        ZSTD_freeDDict(st->dicts[i]->dd);
+        VG_FREE(st->dicts[i]->data);
+        VG_FREE(st->dicts[i]);
     }
+    VG_FREE(st->dicts);
+    VG_FREE(st->wdicts);
+    VG_FREE(st->wpend);
     for (size_t i = 0; i < VG__RAW_BCACHE; i++) {
         VG_FREE(st->bc[i].data);
     }
@@ -190,29 +195,41 @@ vg__raw_on_fetch(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     return 0;
 }
 
-/* Add a dictionary (data owned by the state from here on) under st->mu; its slot or NULL. */
+/* The dictionary id under st->mu, or NULL. */
+static struct vg__raw_dict *
+vg__raw_dict_find(struct vg__raw *st, int64_t id)
+{
+    for (size_t i = 0; i < st->n_dicts; i++) {
+        if (st->dicts[i]->id == id) {
+            return st->dicts[i];
+        }
+    }
+    return NULL;
+}
+
+/* Add a dictionary (data owned by the state from here on) under st->mu; its slot (kept until
+ * the store closes: as many as the database has rows naming) or NULL (zstd refused it). */
 static struct vg__raw_dict *
 vg__raw_dict_add(struct vg__raw *st, int64_t id, uint8_t *data, size_t len)
 {
-    struct vg__raw_dict *d;
+    struct vg__raw_dict *d = vg__raw_dict_find(st, id);
 
-    for (size_t i = 0; i < st->n_dicts; i++) {
-        if (st->dicts[i].id == id) {
-            VG_FREE(data);
-            return &st->dicts[i];
-        }
-    }
-    if (st->n_dicts == VG__RAW_NDICTS) {
+    if (d != NULL) {
         VG_FREE(data);
-        return NULL;
+        return d;
     }
-    d = &st->dicts[st->n_dicts];
+    d = vg_xcalloc(1, sizeof(*d));
     *d = (struct vg__raw_dict){.id = id, .data = data, .len = len};
     if ((d->dd = ZSTD_createDDict(data, len)) == NULL) {
         VG_FREE(d->data);
+        VG_FREE(d);
         return NULL;
     }
-    st->n_dicts++;
+    if (st->n_dicts == st->cap_dicts) {
+        st->cap_dicts = st->cap_dicts * 2 + 16;
+        st->dicts = vg_xrealloc(st->dicts, st->cap_dicts * sizeof(*st->dicts));
+    }
+    st->dicts[st->n_dicts++] = d;
     return d;
 }
 
@@ -224,17 +241,13 @@ vg__raw_src_ddict(void *arg, int64_t id)
     static const char sql[] = "SELECT data FROM raw_dicts WHERE id = $1";
     struct vg__raw_fetch f = {0};
     struct vg__val p = vg__store_int(id);
-    const struct vg__raw_dict *d = NULL;
+    const struct vg__raw_dict *d;
 
     pthread_mutex_lock(&st->mu);
-    for (size_t i = 0; i < st->n_dicts; i++) {
-        if (st->dicts[i].id == id) {
-            d = &st->dicts[i];
-        }
-    }
+    d = vg__raw_dict_find(st, id);
     pthread_mutex_unlock(&st->mu);
     if (d != NULL) {
-        return d->dd; /* slots are never reused while the store is open */
+        return d->dd; /* slots are never moved nor freed while the store is open */
     }
     if (vg__raw_query(s, sql, 1, &p, vg__raw_on_fetch, &f) < 0 || !f.found) {
         VG_FREE(f.data);
@@ -338,7 +351,9 @@ vg__raw_decode_row(struct vg_store *s, const struct vg__val *raw_len, const stru
 
 /* ---- encoding for a store: the dictionary ---- */
 
-/* The newest dictionary of the database, once: a restarted collector keeps using it. */
+/* The newest dictionary of the database, once it answered: a restarted collector keeps using
+ * it. Until then rows go without a dictionary and no samples are taken, so a query failing for a
+ * moment does not make the store train a dictionary of its own; the next encode asks again. */
 static void
 vg__raw_load_dict(struct vg_store *s, struct vg__raw *st)
 {
@@ -346,18 +361,21 @@ vg__raw_load_dict(struct vg_store *s, struct vg__raw *st)
                               " LIMIT 1";
     struct vg__raw_fetch f = {0};
     struct vg__raw_dict *d;
+    int rc = vg__raw_query(s, sql, 0, NULL, vg__raw_on_fetch, &f);
 
-    if (vg__raw_query(s, sql, 0, NULL, vg__raw_on_fetch, &f) < 0 || !f.found) {
-        VG_FREE(f.data);
-        return;
-    }
     pthread_mutex_lock(&st->mu);
-    d = vg__raw_dict_add(st, f.id, f.data, f.len);
-    if (d != NULL && st->cur == 0 && d->cd == NULL &&
-        (d->cd = ZSTD_createCDict(d->data, d->len, VG__RAW_LEVEL)) != NULL) {
-        st->cur = d->id;
+    st->loading = false;
+    st->loaded = rc >= 0;
+    if (rc >= 0 && f.found) {
+        d = vg__raw_dict_add(st, f.id, f.data, f.len);
+        f.data = NULL;
+        if (d != NULL && st->cur == 0 && d->cd == NULL &&
+            (d->cd = ZSTD_createCDict(d->data, d->len, VG__RAW_LEVEL)) != NULL) {
+            st->cur = d->id;
+        }
     }
     pthread_mutex_unlock(&st->mu);
+    VG_FREE(f.data);
 }
 
 /* Train a dictionary from the samples (taken from st, no lock held) and make it current. */
@@ -386,6 +404,8 @@ vg__raw_train(struct vg__raw *st, char *samples, size_t *sizes, size_t n, size_t
     }
     if (d != NULL && d->cd != NULL && st->cur == 0) {
         st->cur = d->id;
+    } else if (st->cur == 0) {
+        st->no_train = true; /* not again every 256 rows: they go without a dictionary */
     }
     st->training = false;
     pthread_mutex_unlock(&st->mu);
@@ -407,20 +427,21 @@ vg__raw_encode(struct vg_store *s, const char *text, size_t len, struct vg__raw_
     memset(e, 0, sizeof(*e));
     skel = vg__raw_cut(text, len, e, &sl);
     pthread_mutex_lock(&st->mu);
-    load = !st->loaded;
-    st->loaded = true;
+    load = !st->loaded && !st->loading;
+    st->loading = st->loading || load;
     pthread_mutex_unlock(&st->mu);
     if (load) {
         vg__raw_load_dict(s, st);
     }
     pthread_mutex_lock(&st->mu);
-    for (size_t i = 0; i < st->n_dicts && st->cur != 0; i++) {
-        if (st->dicts[i].id == st->cur) {
-            cd = st->dicts[i].cd;
-            e->dict_id = st->cur;
-        }
+    if (st->cur != 0) {
+        const struct vg__raw_dict *d = vg__raw_dict_find(st, st->cur);
+
+        cd = d->cd;
+        e->dict_id = st->cur;
     }
-    if (st->cur == 0 && !st->training && sl <= VG__RAW_SAMPLE_MAX - st->samples_len) {
+    if (st->cur == 0 && st->loaded && !st->training && !st->no_train &&
+        sl <= VG__RAW_SAMPLE_MAX - st->samples_len) {
         if (st->sample_len == NULL) {
             st->sample_len = vg_xcalloc(VG__RAW_SAMPLES, sizeof(*st->sample_len));
             st->samples = vg_xmalloc(VG__RAW_SAMPLE_MAX);
@@ -478,91 +499,177 @@ vg__raw_has(const int64_t *ids, size_t n, int64_t id)
     return false;
 }
 
-/* The dictionary id of a row, inserted in this transaction unless known committed. */
+static void
+vg__raw_push_id(int64_t **v, size_t *n, size_t *cap, int64_t id)
+{
+    if (*n == *cap) {
+        *cap = *cap * 2 + 16;
+        *v = vg_xrealloc(*v, *cap * sizeof(**v));
+    }
+    (*v)[(*n)++] = id;
+}
+
+static int
+vg__raw_cmp_blob(const void *a, const void *b)
+{
+    const struct vg__raw_blob *x = *(const struct vg__raw_blob *const *)a;
+    const struct vg__raw_blob *y = *(const struct vg__raw_blob *const *)b;
+
+    return memcmp(x->hash, y->hash, VG__RAW_HASH);
+}
+
+static int
+vg__raw_cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+size_t
+vg__raw_blob_order(const struct vg__raw_blob **v, size_t n)
+{
+    size_t m = 0;
+
+    if (n > 1) {
+        qsort(v, n, sizeof(*v), vg__raw_cmp_blob);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (m == 0 || memcmp(v[m - 1]->hash, v[i]->hash, VG__RAW_HASH) != 0) {
+            v[m++] = v[i];
+        }
+    }
+    return m;
+}
+
+size_t
+vg__raw_id_order(int64_t *ids, size_t n)
+{
+    size_t m = 0;
+
+    if (n > 1) {
+        qsort(ids, n, sizeof(*ids), vg__raw_cmp_id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (m == 0 || ids[m - 1] != ids[i]) {
+            ids[m++] = ids[i];
+        }
+    }
+    return m;
+}
+
+/* Insert dictionary id (known to st) in this transaction. */
 static int
 vg__raw_txn_dict(struct vg_store *s, struct vg__raw *st, int64_t id)
 {
     static const char sql[] = "INSERT INTO raw_dicts (id, data, created) VALUES ($1, $2, $3)"
                               " ON CONFLICT DO NOTHING";
+    const struct vg__raw_dict *d;
     struct vg__val p[3];
-    int rc = VG_EINTERNAL;
+    int rc;
 
-    if (id == 0 || vg__raw_has(st->wdicts, st->n_wdicts, id) ||
-        vg__raw_has(st->wpend, st->n_wpend, id)) {
-        return 0;
-    }
     pthread_mutex_lock(&st->mu);
-    for (size_t i = 0; i < st->n_dicts; i++) {
-        if (st->dicts[i].id == id) {
-            p[0] = vg__store_int(id);
-            p[1] = (struct vg__val){
-                .t = VG__BLOB, .p = (const char *)st->dicts[i].data, .len = st->dicts[i].len};
-            p[2] = vg__store_int((int64_t)time(NULL));
-            rc = 0;
-        }
-    }
+    d = vg__raw_dict_find(st, id);
     pthread_mutex_unlock(&st->mu); /* the data stays: dictionaries go only with the store */
-    if (rc == 0 && (rc = s->ops->run(s->wconn, sql, VG__RUN_CACHE, 1, 3, p, NULL, NULL)) == 0 &&
-        st->n_wpend < VG__RAW_NDICTS) {
-        st->wpend[st->n_wpend++] = id; /* else written again next time: harmless */
+    if (d == NULL) {
+        return VG_EINTERNAL;
+    }
+    p[0] = vg__store_int(id);
+    p[1] = (struct vg__val){.t = VG__BLOB, .p = (const char *)d->data, .len = d->len};
+    p[2] = vg__store_int((int64_t)time(NULL));
+    if ((rc = s->ops->run(s->wconn, sql, VG__RUN_CACHE, 1, 3, p, NULL, NULL)) == 0) {
+        vg__raw_push_id(&st->wpend, &st->n_wpend, &st->cap_wpend, id);
     }
     return rc;
 }
 
+/* What the rows of jobs reference that this writer has not seen committed: dictionary ids in
+ * *ids, blobs in *v (repeats kept). */
+static void
+vg__raw_txn_collect(struct vg__raw *st, const struct vg__job *jobs, int64_t **ids, size_t *ni,
+                    const struct vg__raw_blob ***v, size_t *nb)
+{
+    size_t capi = 0, capb = 0;
+
+    for (const struct vg__job *job = jobs; job != NULL; job = job->next) {
+        for (size_t i = 0; job->kind == VG__JOB_INSERT && i < job->n; i++) {
+            const struct vg__raw_enc *e = &job->enc[i];
+
+            if (e->dict_id != 0 && !vg__raw_has(st->wdicts, st->n_wdicts, e->dict_id) &&
+                !vg__raw_has(st->wpend, st->n_wpend, e->dict_id)) {
+                vg__raw_push_id(ids, ni, &capi, e->dict_id);
+            }
+            for (size_t k = 0; k < e->nblobs; k++) {
+                const struct vg__raw_wc *c =
+                    &st->wc[vg__raw_slot(e->blobs[k].hash, VG__RAW_WCACHE)];
+
+                if (c->state != VG__WC_EMPTY &&
+                    memcmp(c->hash, e->blobs[k].hash, VG__RAW_HASH) == 0) {
+                    continue; /* committed, or already in this transaction */
+                }
+                if (*nb == capb) {
+                    capb = capb * 2 + 64;
+                    *v = vg_xrealloc(*v, capb * sizeof(**v));
+                }
+                (*v)[(*nb)++] = &e->blobs[k];
+            }
+        }
+    }
+}
+
+/* Dictionaries by id, then blobs by hash, each once: every writer of every collector inserts
+ * keys in that one order, so two transactions never wait on each other in a cycle
+ * (docs/storage.md). */
 int
 vg__raw_txn_write(struct vg_store *s, const struct vg__job *jobs)
 {
     static const char sql[] = "INSERT INTO blobs (hash, data) VALUES ($1, $2)"
                               " ON CONFLICT DO NOTHING";
     struct vg__raw *st = vg__raw_state(s);
+    const struct vg__raw_blob **v = NULL;
     struct vg__val *p = NULL;
-    size_t n = 0, cap = 0;
+    int64_t *ids = NULL;
+    size_t ni = 0, nb = 0;
     int rc = 0;
 
-    for (const struct vg__job *job = jobs; job != NULL && rc == 0; job = job->next) {
-        for (size_t i = 0; job->kind == VG__JOB_INSERT && i < job->n && rc == 0; i++) {
-            const struct vg__raw_enc *e = &job->enc[i];
-
-            rc = vg__raw_txn_dict(s, st, e->dict_id);
-            for (size_t k = 0; k < e->nblobs; k++) {
-                size_t slot = vg__raw_slot(e->blobs[k].hash, VG__RAW_WCACHE);
-                struct vg__raw_wc *c = &st->wc[slot];
-
-                if (c->state != VG__WC_EMPTY &&
-                    memcmp(c->hash, e->blobs[k].hash, VG__RAW_HASH) == 0) {
-                    continue; /* committed, or already in this transaction */
-                }
-                memcpy(c->hash, e->blobs[k].hash, VG__RAW_HASH);
-                c->state = VG__WC_PENDING;
-                if (st->n_pend == st->cap_pend) {
-                    st->cap_pend = st->cap_pend * 2 + 64;
-                    st->pend = vg_xrealloc(st->pend, st->cap_pend * sizeof(*st->pend));
-                }
-                st->pend[st->n_pend++] = slot;
-                if (n == cap) {
-                    cap = cap * 2 + 64;
-                    p = vg_xrealloc(p, 2 * cap * sizeof(*p));
-                }
-                p[2 * n] = (struct vg__val){
-                    .t = VG__BLOB, .p = (const char *)e->blobs[k].hash, .len = VG__RAW_HASH};
-                p[2 * n + 1] =
-                    (struct vg__val){.t = VG__BLOB, .p = e->blobs[k].p, .len = e->blobs[k].len};
-                n++;
-            }
-        }
+    vg__raw_txn_collect(st, jobs, &ids, &ni, &v, &nb);
+    ni = vg__raw_id_order(ids, ni);
+    nb = vg__raw_blob_order(v, nb);
+    for (size_t i = 0; i < ni && rc == 0; i++) {
+        rc = vg__raw_txn_dict(s, st, ids[i]);
     }
-    if (rc == 0 && n > 0) {
-        rc = s->ops->run(s->wconn, sql, VG__RUN_CACHE, n, 2, p, NULL, NULL);
+    if (rc == 0 && nb > 0) {
+        p = vg_xmalloc(2 * nb * sizeof(*p));
+        for (size_t k = 0; k < nb; k++) {
+            size_t slot = vg__raw_slot(v[k]->hash, VG__RAW_WCACHE);
+
+            memcpy(st->wc[slot].hash, v[k]->hash, VG__RAW_HASH);
+            st->wc[slot].state = VG__WC_PENDING;
+            if (st->n_pend == st->cap_pend) {
+                st->cap_pend = st->cap_pend * 2 + 64;
+                st->pend = vg_xrealloc(st->pend, st->cap_pend * sizeof(*st->pend));
+            }
+            st->pend[st->n_pend++] = slot;
+            p[2 * k] =
+                (struct vg__val){.t = VG__BLOB, .p = (const char *)v[k]->hash, .len = VG__RAW_HASH};
+            p[2 * k + 1] = (struct vg__val){.t = VG__BLOB, .p = v[k]->p, .len = v[k]->len};
+        }
+        rc = s->ops->run(s->wconn, sql, VG__RUN_CACHE, nb, 2, p, NULL, NULL);
     }
     VG_FREE(p);
+    VG_FREE(v);
+    VG_FREE(ids);
     return rc;
 }
 
 void
 vg__raw_txn_end(struct vg_store *s, bool committed)
 {
-    struct vg__raw *st = s->raw;
+    struct vg__raw *st;
 
+    pthread_mutex_lock(&s->z_mu); /* a reader thread may be making it */
+    st = s->raw;
+    pthread_mutex_unlock(&s->z_mu);
     if (st == NULL) {
         return;
     }
@@ -575,9 +682,7 @@ vg__raw_txn_end(struct vg_store *s, bool committed)
     }
     st->n_pend = 0;
     for (size_t i = 0; committed && i < st->n_wpend; i++) {
-        if (st->n_wdicts < VG__RAW_NDICTS) {
-            st->wdicts[st->n_wdicts++] = st->wpend[i];
-        }
+        vg__raw_push_id(&st->wdicts, &st->n_wdicts, &st->cap_wdicts, st->wpend[i]);
     }
     st->n_wpend = 0;
 }

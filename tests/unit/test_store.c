@@ -810,6 +810,265 @@ test_raw_blob_rollback(void **state)
     free(good);
 }
 
+/* Certificate text number seed: 400 characters of [A-Za-z0-9] (no escapes: the blob is the text).
+ */
+static void
+cert_text(unsigned seed, char out[401])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    for (size_t k = 0; k < 400; k++) {
+        out[k] = b64[(k * 11 + seed * 31 + k * seed / 7) % 62];
+    }
+    out[400] = '\0';
+}
+
+/* A measurement of report report whose chain holds the certificates certs[n], in that order. */
+static char *
+mk_chain(int trial, const char *input, const char *report, const unsigned *certs, size_t n)
+{
+    struct m m = {input, "IT", 30722, "2026-11-29 11:13:46", NULL, NULL, trial};
+    json_t *o, *chain = json_array();
+    char *json = mk(&m), cert[401];
+
+    o = json_loads(json, 0, NULL);
+    free(json);
+    for (size_t k = 0; k < n; k++) {
+        cert_text(certs[k], cert);
+        json_array_append_new(chain, json_pack("{s:s, s:s}", "data", cert, "format", "base64"));
+    }
+    json_object_set_new(json_object_get(o, "test_keys"), "tls_handshakes",
+                        json_pack("[{s:o}]", "peer_certificates", chain));
+    json_object_set_new(o, "report_id", json_string(report));
+    json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return json;
+}
+
+static void
+insert_json(struct vg_store *s, const char *json, char *uid)
+{
+    struct vg_store_meas r;
+
+    assert_int_equal(vg_store_meas_from_json(json, strlen(json), 1, &r, NULL, 0), 0);
+    assert_int_equal(vg_store_insert(s, &r, 1, (char(*)[VG_UID_MAX])uid), 1);
+}
+
+/* The writer inserts a transaction's blobs sorted by hash, whatever their order in the rows
+ * (review of int18, finding 1): the inserted rows come in that order (rowid, ctid). */
+static void
+test_raw_blob_order(void **state)
+{
+    enum { NC = 40 };
+    struct vg_store *s = *state;
+    unsigned certs[NC];
+    char *json, uid[1][VG_UID_MAX];
+
+    for (unsigned k = 0; k < NC; k++) {
+        certs[k] = k + 1;
+    }
+    json = mk_chain(1, "https://order.example/", "20261129T111346Z_webconnectivity_ZZ_0_n1_abc",
+                    certs, NC);
+    insert_json(s, json, uid[0]);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), NC);
+    assert_int_equal(raw_scalar(g_is_pg ? "SELECT COUNT(*) FROM blobs a, blobs b"
+                                          " WHERE a.ctid < b.ctid AND a.hash > b.hash"
+                                        : "SELECT COUNT(*) FROM blobs a, blobs b"
+                                          " WHERE a.rowid < b.rowid AND a.hash > b.hash"),
+                     0);
+    check_raws(s, &json, uid, 1);
+    free(json);
+}
+
+/* Rows naming more than 16 dictionaries in one database all decode (a process once knew 16 at
+ * most: finding 2). Each round's store trains a dictionary; they are set aside between rounds so
+ * that the next store trains its own, and all put back at the end. */
+static void
+test_raw_many_dicts(void **state)
+{
+    enum { NDICT = 18, N = 260, BATCH = 52 };
+    struct vg_store *s = *state;
+    char **json = calloc(NDICT * N, sizeof(*json));
+    char(*uids)[VG_UID_MAX] = calloc(NDICT * N, sizeof(*uids));
+    struct vg_store_meas *rows = calloc(N, sizeof(*rows));
+
+    raw_exec("CREATE TABLE vg_test_dicts AS SELECT * FROM raw_dicts WHERE 1 = 0");
+    for (size_t d = 0; d < NDICT; d++) {
+        char input[64];
+
+        snprintf(input, sizeof(input), "https://d%zu.example/", d);
+        for (size_t i = 0; i < N; i++) {
+            char **j = &json[d * N + i];
+
+            *j = mk_with_cert_for((int)(d * N + i), input);
+            assert_int_equal(vg_store_meas_from_json(*j, strlen(*j), 1, &rows[i], NULL, 0), 0);
+        }
+        for (size_t i = 0; i < N; i += BATCH) {
+            assert_int_equal(vg_store_insert(s, rows + i, BATCH, uids + d * N + i), BATCH);
+        }
+        vg_store_close(s);
+        assert_int_equal(raw_scalar("SELECT COUNT(*) FROM raw_dicts"), 1);
+        raw_exec("INSERT INTO vg_test_dicts SELECT * FROM raw_dicts");
+        raw_exec("DELETE FROM raw_dicts");
+        *state = s = open_store(NULL);
+    }
+    raw_exec("INSERT INTO raw_dicts SELECT * FROM vg_test_dicts");
+    raw_exec("DROP TABLE vg_test_dicts");
+    assert_int_equal(raw_scalar("SELECT COUNT(DISTINCT id) FROM raw_dicts"), NDICT);
+    vg_store_close(s);
+    *state = s = open_store(NULL);
+    check_raws(s, json, uids, NDICT * N);
+    for (size_t i = 0; i < NDICT * N; i++) {
+        free(json[i]);
+    }
+    free(json);
+    free(uids);
+    free(rows);
+}
+
+/* The first look for the database's dictionary fails (raw_dicts gone for a moment): the next
+ * encode looks again and uses it, instead of training a dictionary of its own (finding 2). */
+static void
+test_raw_dict_retry(void **state)
+{
+    enum { N = 300, BATCH = 50 };
+    struct vg_store *s = *state;
+    char **json = calloc(2 * N + 1, sizeof(*json));
+    char(*uids)[VG_UID_MAX] = calloc(2 * N + 1, sizeof(*uids));
+    struct vg_store_meas *rows = calloc(2 * N + 1, sizeof(*rows));
+
+    for (size_t i = 0; i < 2 * N + 1; i++) {
+        json[i] = mk_with_cert((int)i);
+        assert_int_equal(vg_store_meas_from_json(json[i], strlen(json[i]), 1, &rows[i], NULL, 0),
+                         0);
+    }
+    for (size_t i = 0; i < N; i += BATCH) {
+        assert_int_equal(vg_store_insert(s, rows + i, BATCH, uids + i), BATCH);
+    }
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM raw_dicts"), 1);
+    vg_store_close(s);
+    *state = s = open_store(NULL);
+    raw_exec("ALTER TABLE raw_dicts RENAME TO vg_test_hidden");
+    assert_int_equal(vg_store_insert(s, rows + N, 1, uids + N), 1); /* without a dictionary */
+    raw_exec("ALTER TABLE vg_test_hidden RENAME TO raw_dicts");
+    for (size_t i = N + 1; i < 2 * N + 1; i += BATCH) {
+        assert_int_equal(vg_store_insert(s, rows + i, BATCH, uids + i), BATCH);
+    }
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM raw_dicts"), 1); /* none trained */
+    check_raws(s, json, uids, 2 * N + 1);
+    for (size_t i = 0; i < 2 * N + 1; i++) {
+        free(json[i]);
+    }
+    free(json);
+    free(uids);
+    free(rows);
+}
+
+struct ins_thread {
+    struct vg_store *s;
+    const char *json;
+    char uid[VG_UID_MAX];
+};
+
+static void *
+ins_thread_main(void *arg)
+{
+    struct ins_thread *t = arg;
+
+    insert_json(t->s, t->json, t->uid);
+    return NULL;
+}
+
+/* Wait until as many of this database's sessions wait on a lock (want) or as many store
+ * sessions are open (!locks); a bounded wait for a state, not a time measured. */
+static void
+pg_wait_sessions(bool locks, int64_t want)
+{
+    const char *sql = locks ? "SELECT COUNT(*) FROM pg_stat_activity WHERE datname ="
+                              " current_database() AND wait_event_type = 'Lock'"
+                            : "SELECT COUNT(*) FROM pg_stat_activity WHERE datname ="
+                              " current_database() AND application_name = 'vigie'";
+
+    for (int i = 0; raw_scalar(sql) != want; i++) {
+        if (i == 3000) {
+            fail_msg("%s: never %lld", sql, (long long)want);
+        }
+        usleep(20000);
+    }
+}
+
+/* Two collectors whose transactions hold the same certificates in opposite orders never wait
+ * on each other in a cycle (finding 1). Made deterministic: a third session holds one blob of
+ * each chain (R1, R2), so collector A stops on R1 after P and collector B on R2 after Q; then it
+ * lets go. Inserted in the rows' order, A would go on to Q (held by B) and B to P (held by A):
+ * a deadlock, which PostgreSQL breaks after deadlock_timeout and counts in pg_stat_database. */
+static void
+test_raw_no_deadlock(void **state)
+{
+    static const unsigned ca[] = {101, 102, 103}, cb[] = {103, 104, 101}; /* P R1 Q, Q R2 P */
+    struct vg_store *s = *state, *s2;
+    char *ja, *jb, cert[401], sql[512], hex[65];
+    struct ins_thread ta, tb;
+    pthread_t pa, pb;
+    int64_t deadlocks;
+    PGconn *t;
+    uint8_t h[32];
+    size_t n;
+
+    if (!g_is_pg) {
+        skip();
+    }
+    ja = mk_chain(1, "https://a.example/", "20261129T111346Z_webconnectivity_ZZ_0_n1_aaa", ca, 3);
+    jb = mk_chain(2, "https://b.example/", "20261129T111346Z_webconnectivity_ZZ_0_n1_bbb", cb, 3);
+    s2 = open_store(NULL);
+    deadlocks = raw_scalar("SELECT deadlocks FROM pg_stat_database"
+                           " WHERE datname = current_database()");
+    t = PQconnectdb(g_pg);
+    assert_int_equal(PQstatus(t), CONNECTION_OK);
+    PQclear(PQexec(t, "BEGIN"));
+    n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO blobs (hash, data) VALUES");
+    for (int k = 0; k < 2; k++) {
+        cert_text(k == 0 ? 102 : 104, cert);
+        vg_sha256(cert, strlen(cert), h);
+        for (size_t i = 0; i < sizeof(h); i++) {
+            snprintf(hex + 2 * i, 3, "%02x", h[i]);
+        }
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s ('\\x%s'::bytea, '\\x00'::bytea)",
+                              k == 0 ? "" : ",", hex);
+    }
+    {
+        PGresult *r = PQexec(t, sql);
+
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            fail_msg("%s: %s", sql, PQerrorMessage(t));
+        }
+        PQclear(r);
+    }
+    ta = (struct ins_thread){.s = s, .json = ja};
+    tb = (struct ins_thread){.s = s2, .json = jb};
+    assert_int_equal(pthread_create(&pa, NULL, ins_thread_main, &ta), 0);
+    pg_wait_sessions(true, 1);
+    assert_int_equal(pthread_create(&pb, NULL, ins_thread_main, &tb), 0);
+    pg_wait_sessions(true, 2);
+    PQclear(PQexec(t, "ROLLBACK"));
+    PQfinish(t);
+    pthread_join(pa, NULL);
+    pthread_join(pb, NULL);
+    /* a backend's statistics are flushed by the time it has gone */
+    vg_store_close(s2);
+    vg_store_close(s);
+    pg_wait_sessions(false, 0);
+    *state = s = open_store(NULL);
+    assert_int_equal(raw_scalar("SELECT deadlocks FROM pg_stat_database"
+                                " WHERE datname = current_database()"),
+                     deadlocks);
+    check_raws(s, &ja, (char(*)[VG_UID_MAX])ta.uid, 1);
+    check_raws(s, &jb, (char(*)[VG_UID_MAX])tb.uid, 1);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 4);
+    free(ja);
+    free(jb);
+}
+
 static void
 put(struct vg_store *s, const struct m *m, char *uid_out)
 {
@@ -2495,6 +2754,10 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_migration_v4_reanalyze),
     BT(test_raw_blobs),
     BT(test_raw_blob_rollback),
+    BT(test_raw_blob_order),
+    BT(test_raw_many_dicts),
+    BT(test_raw_dict_retry),
+    BT(test_raw_no_deadlock),
     BT(test_insert_get_raw),
     BT(test_idempotent_reupload),
     BT(test_alert_events),

@@ -384,6 +384,38 @@ test_fuzz_seeds(void **state)
     }
 }
 
+/* The writer's insert order (store_rawdb.c): blobs by hash and dictionary ids by value, each
+ * once, whatever order the rows hold them in: two collectors never wait on each other in a
+ * cycle. The store-level side (rows inserted in that order, no deadlock) is in test_store.c. */
+static void
+test_insert_order(void **state)
+{
+    struct vg__raw_blob b[6];
+    const struct vg__raw_blob *v[6];
+    int64_t ids[] = {7, -3, 7, 1, 0, 1};
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < 6; i++) {
+        memset(b[i].hash, 0, VG__RAW_HASH);
+        b[i].hash[0] = (uint8_t)(i % 3 == 0 ? 0x80 : 0x10);
+        b[i].hash[VG__RAW_HASH - 1] = (uint8_t)(5 - i % 4); /* 5 4 3 2 5 4 */
+        v[i] = &b[i];
+    }
+    n = vg__raw_blob_order(v, 6);
+    assert_int_equal(n, 5); /* b[1] and b[5] hold one hash */
+    for (size_t i = 1; i < n; i++) {
+        assert_true(memcmp(v[i - 1]->hash, v[i]->hash, VG__RAW_HASH) < 0);
+    }
+    assert_ptr_equal(v[0], &b[2]);
+    assert_int_equal(vg__raw_id_order(ids, 6), 4);
+    assert_int_equal(ids[0], -3);
+    assert_int_equal(ids[1], 0);
+    assert_int_equal(ids[2], 1);
+    assert_int_equal(ids[3], 7);
+    assert_int_equal(vg__raw_blob_order(v, 0), 0);
+}
+
 int
 main(void)
 {
@@ -394,6 +426,7 @@ main(void)
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_bomb),
         cmocka_unit_test(test_fuzz_seeds),
+        cmocka_unit_test(test_insert_order),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
