@@ -194,6 +194,11 @@ vg__win_summary(const struct vg__win_acc *a, int64_t seconds, int64_t since)
 }
 
 #define VG__WIN_RUNS 4 /* input ranges of one query (parameters: VG__QUERY_MAX_PARAMS) */
+/* The most parameters one window query takes: the scope, the runs twice (the targets and the
+ * count table), the time bounds, and the filters kept (input, probe_cc, probe_asn, provenance). A
+ * page of exactly VG__WIN_RUNS origins once overflowed 16 (abort). */
+_Static_assert(1 + 2 * 2 * VG__WIN_RUNS + 2 + 4 <= VG__QUERY_MAX_PARAMS,
+               "a window query's parameters must fit in struct vg__query");
 
 /* The inputs of a page as ranges: runs of inputs of one origin (scheme://host/), when there are
  * at most VG__WIN_RUNS (a domain's or an input's page: http:// and https:// sort far apart),

@@ -960,6 +960,26 @@ class TestQueries(unittest.TestCase):
         status, _, j = c.get_json("/api/v1/measurements?window=24h")
         self.assertEqual(status, 400, j)
 
+    def test_targets_window_origins(self):
+        """A window page of 1 to 6 origins (each a range of inputs read), with every filter the
+        window keeps: a page of exactly four once made the query outgrow its parameters and
+        abort the server."""
+        c = col()
+        for k in range(1, 7):
+            asn, tag = next_asn(), uuid.uuid4().hex[:8]
+            inputs = ["https://o%d-%s.example/" % (i, tag) for i in range(k)]
+            start = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 60))
+            status, _, j = c.bulk([variant(asn, "CN", u, "intercepted", start) for u in inputs])
+            self.assertEqual(j["accepted"], k, j)
+            for extra in ({}, {"probe_cc": "CN", "provenance": "anonymous"}):
+                q = dict(extra, probe_asn=asn, window="24h")
+                status, _, j = c.get_json("/api/v1/targets?" + qs(q))
+                self.assertEqual(status, 200, (k, j))
+                self.assertEqual(sorted(x["input"] for x in j["results"]), sorted(inputs))
+                self.assertTrue(all(x["window"]["total"] == 1 for x in j["results"]), j)
+        status, _, j = c.get_json("/api/v1/targets")
+        self.assertEqual(status, 200, j)
+
 
 class TestBulk(unittest.TestCase):
 
