@@ -244,39 +244,27 @@ vg__b64url(const uint8_t *p, size_t n)
 
 /* The random part of a report_id: 256 bits as 43 base62 digits (62^43 > 2^256), fixed width.
  * OONI's collector splits a report_id on '_' into six fields and wants letters and digits in the
- * last one: base64url's '-' and '_' would break it. The number, as four 64-bit limbs, is divided
- * by 62^10 (< 2^60) in 128-bit arithmetic: ten digits per division, five divisions in all. */
+ * last one: base64url's '-' and '_' would break it. */
 static void
 vg__base62_256(const uint8_t in[32], char out[VG__ID_TAIL + 1])
 {
     static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    __extension__ typedef unsigned __int128 u128;
-    const uint64_t div = UINT64_C(839299365868340224); /* 62^10 */
-    uint64_t n[4] = {0, 0, 0, 0}, r = 0;
-    u128 rem = 0;
-    int pos = VG__ID_TAIL;
+    uint8_t n[32];
 
-    for (size_t i = 0; i < 32; i++) {
-        n[i / 8] = n[i / 8] << 8 | in[i]; /* big-endian, as the bytes are read */
-    }
-    while (pos > 0) {
-        rem = 0;
-        for (size_t j = 0; j < 4; j++) {
-            u128 cur = rem << 64 | n[j];
+    memcpy(n, in, sizeof(n));
+    for (int i = VG__ID_TAIL - 1; i >= 0; i--) {
+        unsigned rem = 0;
 
-            n[j] = (uint64_t)(cur / div);
-            rem = cur % div;
+        for (size_t j = 0; j < sizeof(n); j++) {
+            unsigned cur = rem * 256 + n[j];
+
+            n[j] = (uint8_t)(cur / 62);
+            rem = cur % 62;
         }
-        r = (uint64_t)rem;
-        for (int k = 0; k < 10 && pos > 0; k++) {
-            out[--pos] = digits[r % 62];
-            r /= 62;
-        }
+        out[i] = digits[rem];
     }
     out[VG__ID_TAIL] = '\0';
     explicit_bzero(n, sizeof(n));
-    explicit_bzero(&r, sizeof(r));
-    explicit_bzero(&rem, sizeof(rem));
 }
 
 int
