@@ -513,7 +513,10 @@ vg__rec_from_tree(const struct vg_json *v)
     case VG_JSON_OBJECT:
         out = json_object();
         for (const struct vg_json *c = vg_json_first(v); c != NULL && out != NULL; c = c->next) {
-            if (json_object_setn_new_nocheck(out, c->key, c->key_len, vg__rec_from_tree(c)) < 0) {
+            /* jansson 2.13 (the oldest the build accepts) has no setn: the tree's names end
+             * in a NUL, and one with a NUL inside is refused, as json_loadb refuses it */
+            if (memchr(c->key, '\0', c->key_len) != NULL ||
+                json_object_set_new_nocheck(out, c->key, vg__rec_from_tree(c)) < 0) {
                 json_decref(out);
                 out = NULL;
             }
