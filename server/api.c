@@ -11,10 +11,12 @@
 #include <time.h>
 
 #include "meas/record_read.h"
+#include "proto/json.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
 
+#define VG__JSON_MAX     (SIZE_MAX / 2)     /* none, as json_dumps */
 #define VG__CSV_MAX      (64 * 1024 * 1024) /* an aggregation is at most 100000 groups */
 #define VG__CSV_COLS_MAX 64                 /* columns of a page of measurements or targets */
 
@@ -527,6 +529,107 @@ vg_api_rows_csv(const json_t *page, const char *const *fallback, char **out, siz
     return vg__csv_table(rows, json_array_size(rows), cols, ncols, true, out, len);
 }
 
+/* s[n] as a JSON string, escaped as jansson 2.14 does (proto/json.h); runs of plain bytes at once
+ * (jansson checked the UTF-8 when the string was made, and writes it back unchanged). */
+static int
+vg__api_dump_str(struct vg_buf *b, const char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (vg_buf_append(b, "\"", 1) < 0) {
+        return VG_ETOOBIG;
+    }
+    while (i < n) {
+        size_t j = i;
+        char out[8];
+
+        while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != '"' && s[j] != '\\') {
+            j++;
+        }
+        if (j > i && vg_buf_append(b, s + i, j - i) < 0) {
+            return VG_ETOOBIG;
+        }
+        if (j < n && vg_buf_append(b, out, vg_json_put_char((unsigned char)s[j], out)) < 0) {
+            return VG_ETOOBIG;
+        }
+        i = j + 1;
+    }
+    return vg_buf_append(b, "\"", 1) < 0 ? VG_ETOOBIG : 0;
+}
+
+/* v appended to b as json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(prec)) writes it, byte for
+ * byte: members in insertion order, the same escapes and reals, without jansson's per-character
+ * UTF-8 decoding and final copy (the big pages: 1,000 targets with their windows). */
+static int
+vg__api_dump(struct vg_buf *b, const json_t *v, int prec)
+{
+    char num[40];
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        bool first = true;
+
+        if (vg_buf_append(b, "{", 1) < 0) {
+            return VG_ETOOBIG;
+        }
+        json_object_foreach((json_t *)v, key, val)
+        {
+            if ((!first && vg_buf_append(b, ",", 1) < 0) ||
+                vg__api_dump_str(b, key, strlen(key)) < 0 || vg_buf_append(b, ":", 1) < 0 ||
+                vg__api_dump(b, val, prec) < 0) {
+                return VG_ETOOBIG;
+            }
+            first = false;
+        }
+        return vg_buf_append(b, "}", 1) < 0 ? VG_ETOOBIG : 0;
+    }
+    case JSON_ARRAY:
+        if (vg_buf_append(b, "[", 1) < 0) {
+            return VG_ETOOBIG;
+        }
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if ((i > 0 && vg_buf_append(b, ",", 1) < 0) ||
+                vg__api_dump(b, json_array_get(v, i), prec) < 0) {
+                return VG_ETOOBIG;
+            }
+        }
+        return vg_buf_append(b, "]", 1) < 0 ? VG_ETOOBIG : 0;
+    case JSON_STRING:
+        return vg__api_dump_str(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return vg_buf_append(b, num, strlen(num)) < 0 ? VG_ETOOBIG : 0;
+    case JSON_REAL:
+        return vg_buf_append(b, num, vg_json_put_real(json_real_value(v), prec, num)) < 0
+                   ? VG_ETOOBIG
+                   : 0;
+    case JSON_TRUE:
+        return vg_buf_append(b, "true", 4) < 0 ? VG_ETOOBIG : 0;
+    case JSON_FALSE:
+        return vg_buf_append(b, "false", 5) < 0 ? VG_ETOOBIG : 0;
+    default:
+        return vg_buf_append(b, "null", 4) < 0 ? VG_ETOOBIG : 0;
+    }
+}
+
+int
+vg_api_dump(const json_t *v, int prec, char **out, size_t *len)
+{
+    struct vg_buf b;
+
+    *out = NULL;
+    vg_buf_init(&b, VG__JSON_MAX);
+    if (vg__api_dump(&b, v, prec) < 0 || vg_buf_cstr(&b) == NULL) {
+        vg_buf_cleanup(&b);
+        return VG_ETOOBIG;
+    }
+    *out = (char *)b.data;
+    *len = b.len;
+    return 0;
+}
+
 int
 vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_query *q, char **body,
            size_t *len, const char **type, char *next, size_t next_cap, char *err, size_t errlen)
@@ -625,13 +728,12 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
         return 0;
     }
     /* shares and intervals (window=) as 0.2993, not 0.29929999999999998 */
-    *body = json_dumps(res, JSON_COMPACT | (q->f.window > 0 ? JSON_REAL_PRECISION(4) : 0));
+    rc = vg_api_dump(res, q->f.window > 0 ? 4 : 17, body, len);
     json_decref(res);
-    if (*body == NULL) {
+    if (rc < 0) {
         snprintf(err, errlen, "cannot serialise the result");
         return VG_EINTERNAL;
     }
-    *len = strlen(*body);
     *type = "application/json";
     return 0;
 }
