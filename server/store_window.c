@@ -157,10 +157,10 @@ vg__win_share(int64_t k, int64_t n)
     double lo, hi;
 
     vg_wilson95((unsigned)k, (unsigned)n, &lo, &hi);
-    json_object_set_new(o, "n", json_integer((json_int_t)k));
-    json_object_set_new(o, "share", json_real(n > 0 ? (double)k / (double)n : 0.0));
-    json_object_set_new(o, "ci_low", json_real(lo));
-    json_object_set_new(o, "ci_high", json_real(hi));
+    json_object_set_new_nocheck(o, "n", json_integer((json_int_t)k));
+    json_object_set_new_nocheck(o, "share", json_real(n > 0 ? (double)k / (double)n : 0.0));
+    json_object_set_new_nocheck(o, "ci_low", json_real(lo));
+    json_object_set_new_nocheck(o, "ci_high", json_real(hi));
     return o;
 }
 
@@ -177,19 +177,19 @@ vg__win_summary(const struct vg__win_acc *a, int64_t seconds, int64_t since)
     for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
         enum vg_verdict v = vg_store_verdict_order[i];
 
-        json_object_set_new(verdicts, vg_verdict_name(v), vg__win_share(a->n[v], total));
+        json_object_set_new_nocheck(verdicts, vg_verdict_name(v), vg__win_share(a->n[v], total));
     }
-    json_object_set_new(o, "seconds", json_integer((json_int_t)seconds));
-    json_object_set_new(o, "since", vg__store_jtime(since));
-    json_object_set_new(o, "total", json_integer((json_int_t)total));
-    json_object_set_new(o, "verdicts", verdicts);
-    json_object_set_new(o, "interference", vg__win_share(inter, total));
-    json_object_set_new(o, "first_interference",
-                        a->first_int > 0 ? vg__store_jtime(a->first_int) : json_null());
-    json_object_set_new(o, "last_interference",
-                        a->last_int > 0 ? vg__store_jtime(a->last_int) : json_null());
-    json_object_set_new(o, "intermittent",
-                        json_boolean(inter > 0 && a->n[VG_VERDICT_ACCESSIBLE] > 0));
+    json_object_set_new_nocheck(o, "seconds", json_integer((json_int_t)seconds));
+    json_object_set_new_nocheck(o, "since", vg__store_jtime(since));
+    json_object_set_new_nocheck(o, "total", json_integer((json_int_t)total));
+    json_object_set_new_nocheck(o, "verdicts", verdicts);
+    json_object_set_new_nocheck(o, "interference", vg__win_share(inter, total));
+    json_object_set_new_nocheck(o, "first_interference",
+                                a->first_int > 0 ? vg__store_jtime(a->first_int) : json_null());
+    json_object_set_new_nocheck(o, "last_interference",
+                                a->last_int > 0 ? vg__store_jtime(a->last_int) : json_null());
+    json_object_set_new_nocheck(o, "intermittent",
+                                json_boolean(inter > 0 && a->n[VG_VERDICT_ACCESSIBLE] > 0));
     return o;
 }
 
@@ -325,8 +325,8 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     rc = vg__store_read(s, vg__win_fn, w);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
-            json_object_set_new(json_array_get(rows, i), "window",
-                                vg__win_summary(&w->acc[i], f->window, since));
+            json_object_set_new_nocheck(json_array_get(rows, i), "window",
+                                        vg__win_summary(&w->acc[i], f->window, since));
         }
     }
     VG_FREE(w->keys);

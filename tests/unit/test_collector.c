@@ -586,6 +586,8 @@ test_api_dump(void **state)
 
         json_array_append_new(arr, json_real(i % 3 == 0 ? d : i % 3 == 1 ? d * 1e-6 : d * 1e9));
         json_object_set_new(obj, i % 2 ? "k" : "j", json_integer(rand()));
+        json_array_append_new(arr,
+                              json_real(reals[(size_t)i % (sizeof(reals) / sizeof(reals[0]))]));
     }
     for (int prec = 1; prec <= 17; prec++) {
         assert_int_equal(vg_api_dump(root, prec, &mine, &len), 0);
