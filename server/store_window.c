@@ -30,6 +30,8 @@ struct vg__win_acc {
     int64_t first_int, last_int; /* 0: no interference seen */
 };
 
+#define VG__WIN_MEMO 512 /* share objects remembered by one page */
+
 struct vg__win_q {
     struct vg__query q[2]; /* whole hours (count table), first partial hour (measurements) */
     int64_t since;
@@ -37,6 +39,12 @@ struct vg__win_q {
     struct vg__win_key *keys; /* of rows */
     struct vg__win_acc *acc;
     size_t at; /* merge position in rows */
+    /* share objects already made, by (k, n): one object in many windows (a reference each),
+     * since most are alike (k = 0 of the same total); released with w */
+    struct {
+        int64_t k, n;
+        json_t *o;
+    } memo[VG__WIN_MEMO];
 };
 
 static bool
@@ -164,8 +172,24 @@ vg__win_share(int64_t k, int64_t n)
     return o;
 }
 
+/* vg__win_share(k, n), a new reference, from w's memo when it has it. */
 static json_t *
-vg__win_summary(const struct vg__win_acc *a, int64_t seconds, int64_t since)
+vg__win_share_of(struct vg__win_q *w, int64_t k, int64_t n)
+{
+    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15u ^ (uint64_t)n * 0xC2B2AE3D27D4EB4Fu;
+    size_t i = (size_t)(h >> 40) % VG__WIN_MEMO;
+
+    if (w->memo[i].o == NULL || w->memo[i].k != k || w->memo[i].n != n) {
+        json_decref(w->memo[i].o);
+        w->memo[i].o = vg__win_share(k, n);
+        w->memo[i].k = k;
+        w->memo[i].n = n;
+    }
+    return json_incref(w->memo[i].o);
+}
+
+static json_t *
+vg__win_summary(struct vg__win_q *w, const struct vg__win_acc *a, int64_t seconds, int64_t since)
 {
     json_t *o = json_object(), *verdicts = json_object();
     int64_t total = 0, inter = 0;
@@ -177,13 +201,14 @@ vg__win_summary(const struct vg__win_acc *a, int64_t seconds, int64_t since)
     for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
         enum vg_verdict v = vg_store_verdict_order[i];
 
-        json_object_set_new_nocheck(verdicts, vg_verdict_name(v), vg__win_share(a->n[v], total));
+        json_object_set_new_nocheck(verdicts, vg_verdict_name(v),
+                                    vg__win_share_of(w, a->n[v], total));
     }
     json_object_set_new_nocheck(o, "seconds", json_integer((json_int_t)seconds));
     json_object_set_new_nocheck(o, "since", vg__store_jtime(since));
     json_object_set_new_nocheck(o, "total", json_integer((json_int_t)total));
     json_object_set_new_nocheck(o, "verdicts", verdicts);
-    json_object_set_new_nocheck(o, "interference", vg__win_share(inter, total));
+    json_object_set_new_nocheck(o, "interference", vg__win_share_of(w, inter, total));
     json_object_set_new_nocheck(o, "first_interference",
                                 a->first_int > 0 ? vg__store_jtime(a->first_int) : json_null());
     json_object_set_new_nocheck(o, "last_interference",
@@ -326,8 +351,11 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
             json_object_set_new_nocheck(json_array_get(rows, i), "window",
-                                        vg__win_summary(&w->acc[i], f->window, since));
+                                        vg__win_summary(w, &w->acc[i], f->window, since));
         }
+    }
+    for (size_t i = 0; i < VG__WIN_MEMO; i++) {
+        json_decref(w->memo[i].o);
     }
     VG_FREE(w->keys);
     VG_FREE(w->acc);
