@@ -139,7 +139,7 @@ int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, i
 #define VG__MEAS_COLS        21 /* columns of a measurement row (vg__wsql[VG__W_MEAS]) */
 #define VG__TARGET_COLS      9  /* parameters of a latest-state row (vg__wsql[VG__W_TARGET]) */
 #define VG__SCOPES_MAX       3  /* latest states a measurement updates: all, trusted, its own */
-#define VG__QUERY_MAX_PARAMS 16 /* parameters of a dynamic query (struct vg__query) */
+#define VG__QUERY_MAX_PARAMS 32 /* parameters of a dynamic query (struct vg__query) */
 #define VG__N_WSQL           8  /* ingest statements (store_derive.c) */
 #define VG__N_CHUNKS         4  /* row counts each is prepared for (store_derive.c) */
 

@@ -218,7 +218,9 @@ vg__win_summary(struct vg__win_q *w, const struct vg__win_acc *a, int64_t second
     return o;
 }
 
-#define VG__WIN_RUNS 4 /* input ranges of one query (parameters: VG__QUERY_MAX_PARAMS) */
+/* Input ranges of one query: the whole hours' query has them twice (1 + 2 * 2 * 4 + 1
+ * parameters, and the filters: within VG__QUERY_MAX_PARAMS). */
+#define VG__WIN_RUNS 4
 
 /* The inputs of a page as ranges: runs of inputs of one origin (scheme://host/), when there are
  * at most VG__WIN_RUNS (a domain's or an input's page: http:// and https:// sort far apart),

@@ -876,6 +876,18 @@ class TestQueries(unittest.TestCase):
                                                            "provenance": "anonymous"}))
         self.assertEqual(status, 200, j)
         self.assertEqual([x["window"]["total"] for x in j["results"]], [10])
+        # a page of four origins under every filter: the whole hours' query reads the four input
+        # ranges twice (it used to outgrow the query's parameters and abort the server)
+        asn4 = next_asn()
+        four = ["https://w%d-%s.example/" % (k, tag) for k in range(4)]
+        status, _, j = c.bulk([variant(asn4, "CN", u, "accessible", at(90)) for u in four])
+        self.assertEqual(j["accepted"], 4, j)
+        status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn4, "probe_cc": "CN",
+                                                           "provenance": "anonymous",
+                                                           "window": "1h"}))
+        self.assertEqual(status, 200, j)
+        self.assertEqual({x["input"]: x["window"]["total"] for x in j["results"]},
+                         {u: 1 for u in four})
         # paging: each page has its own rows' windows
         status, _, j = c.get_json("/api/v1/targets?" + qs({"probe_asn": asn, "window": "24h",
                                                            "limit": 1}))
