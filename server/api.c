@@ -11,10 +11,12 @@
 #include <time.h>
 
 #include "meas/record_read.h"
+#include "proto/json.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
 
+#define VG__JSON_MAX     (SIZE_MAX / 2)     /* none, as json_dumps */
 #define VG__CSV_MAX      (64 * 1024 * 1024) /* an aggregation is at most 100000 groups */
 #define VG__CSV_COLS_MAX 64                 /* columns of a page of measurements or targets */
 
@@ -527,6 +529,157 @@ vg_api_rows_csv(const json_t *page, const char *const *fallback, char **out, siz
     return vg__csv_table(rows, json_array_size(rows), cols, ncols, true, out, len);
 }
 
+#define VG__DUMP_CACHE 256 /* reals remembered by one dump (many repeat: 0, k/n of one n) */
+
+/* A dump in progress: the text, the precision of reals and the text of recent ones. */
+struct vg__api_out {
+    struct vg_buf b;
+    int prec;
+    struct {
+        uint64_t bits;
+        uint8_t n; /* 0: empty */
+        char s[39];
+    } real[VG__DUMP_CACHE];
+};
+
+/* vg_buf_append without the call when the room is there (most appends are a few bytes). */
+static inline int
+vg__api_put(struct vg__api_out *o, const char *p, size_t n)
+{
+    if (o->b.cap - o->b.len > n) {
+        memcpy(o->b.data + o->b.len, p, n);
+        o->b.len += n;
+        return 0;
+    }
+    return vg_buf_append(&o->b, p, n) < 0 ? VG_ETOOBIG : 0;
+}
+
+/* s[n] as a JSON string, escaped as jansson 2.14 does (proto/json.h); runs of plain bytes at once
+ * (jansson checked the UTF-8 when the string was made, and writes it back unchanged). */
+static int
+vg__api_dump_str(struct vg__api_out *o, const char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (vg__api_put(o, "\"", 1) < 0) {
+        return VG_ETOOBIG;
+    }
+    while (i < n) {
+        size_t j = i;
+        char esc[8];
+
+        while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != '"' && s[j] != '\\') {
+            j++;
+        }
+        if (j > i && vg__api_put(o, s + i, j - i) < 0) {
+            return VG_ETOOBIG;
+        }
+        if (j < n && vg__api_put(o, esc, vg_json_put_char((unsigned char)s[j], esc)) < 0) {
+            return VG_ETOOBIG;
+        }
+        i = j + 1;
+    }
+    return vg__api_put(o, "\"", 1);
+}
+
+/* The real d as jansson writes it at o->prec, through the cache. */
+static int
+vg__api_dump_real(struct vg__api_out *o, double d)
+{
+    uint64_t bits;
+    size_t h;
+
+    memcpy(&bits, &d, sizeof(bits));
+    h = (size_t)((bits * 0x9E3779B97F4A7C15u) >> 56) % VG__DUMP_CACHE;
+    if (o->real[h].n == 0 || o->real[h].bits != bits) {
+        char s[40];
+        size_t n = vg_json_put_real(d, o->prec, s);
+
+        if (n >= sizeof(o->real[h].s)) {
+            return vg__api_put(o, s, n);
+        }
+        memcpy(o->real[h].s, s, n);
+        o->real[h].n = (uint8_t)n;
+        o->real[h].bits = bits;
+    }
+    return vg__api_put(o, o->real[h].s, o->real[h].n);
+}
+
+/* v appended to o->b as json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(prec)) writes it, byte
+ * for byte: members in insertion order, the same escapes and reals, without jansson's
+ * per-character UTF-8 decoding and final copy (the big pages: 1,000 targets with their windows). */
+static int
+vg__api_dump(struct vg__api_out *o, const json_t *v)
+{
+    char num[40];
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        bool first = true;
+
+        if (vg__api_put(o, "{", 1) < 0) {
+            return VG_ETOOBIG;
+        }
+        json_object_foreach((json_t *)v, key, val)
+        {
+            if ((!first && vg__api_put(o, ",", 1) < 0) ||
+                vg__api_dump_str(o, key, strlen(key)) < 0 || vg__api_put(o, ":", 1) < 0 ||
+                vg__api_dump(o, val) < 0) {
+                return VG_ETOOBIG;
+            }
+            first = false;
+        }
+        return vg__api_put(o, "}", 1);
+    }
+    case JSON_ARRAY:
+        if (vg__api_put(o, "[", 1) < 0) {
+            return VG_ETOOBIG;
+        }
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if ((i > 0 && vg__api_put(o, ",", 1) < 0) ||
+                vg__api_dump(o, json_array_get(v, i)) < 0) {
+                return VG_ETOOBIG;
+            }
+        }
+        return vg__api_put(o, "]", 1);
+    case JSON_STRING:
+        return vg__api_dump_str(o, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return vg__api_put(o, num, strlen(num));
+    case JSON_REAL:
+        return vg__api_dump_real(o, json_real_value(v));
+    case JSON_TRUE:
+        return vg__api_put(o, "true", 4);
+    case JSON_FALSE:
+        return vg__api_put(o, "false", 5);
+    default:
+        return vg__api_put(o, "null", 4);
+    }
+}
+
+int
+vg_api_dump(const json_t *v, int prec, char **out, size_t *len)
+{
+    struct vg__api_out *o = vg_xcalloc(1, sizeof(*o));
+    int rc;
+
+    *out = NULL;
+    vg_buf_init(&o->b, VG__JSON_MAX);
+    o->prec = prec;
+    rc = vg__api_dump(o, v) < 0 || vg_buf_cstr(&o->b) == NULL ? VG_ETOOBIG : 0;
+    if (rc == 0) {
+        *out = (char *)o->b.data;
+        *len = o->b.len;
+    } else {
+        vg_buf_cleanup(&o->b);
+    }
+    free(o);
+    return rc;
+}
+
 int
 vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_query *q, char **body,
            size_t *len, const char **type, char *next, size_t next_cap, char *err, size_t errlen)
@@ -625,13 +778,12 @@ vg_api_run(struct vg_store *s, enum vg_api_route route, const struct vg_api_quer
         return 0;
     }
     /* shares and intervals (window=) as 0.2993, not 0.29929999999999998 */
-    *body = json_dumps(res, JSON_COMPACT | (q->f.window > 0 ? JSON_REAL_PRECISION(4) : 0));
+    rc = vg_api_dump(res, q->f.window > 0 ? 4 : 17, body, len);
     json_decref(res);
-    if (*body == NULL) {
+    if (rc < 0) {
         snprintf(err, errlen, "cannot serialise the result");
         return VG_EINTERNAL;
     }
-    *len = strlen(*body);
     *type = "application/json";
     return 0;
 }

@@ -138,9 +138,9 @@ vg__agg_group(struct vg__agg_q *a)
     json_t *o = json_object();
 
     for (int v = 0; v < VG_STORE_N_VERDICTS; v++) {
-        json_object_set_new(o, vg_verdict_name(vg_store_verdict_order[v]), json_integer(0));
+        json_object_set_new_nocheck(o, vg_verdict_name(vg_store_verdict_order[v]), json_integer(0));
     }
-    json_object_set_new(o, "total", json_integer(0));
+    json_object_set_new_nocheck(o, "total", json_integer(0));
     json_array_append_new(a->results, o);
     a->rows++;
     return o;
@@ -323,15 +323,15 @@ vg__on_tgt_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
         return 0;
     }
     o = json_object();
-    json_object_set_new(o, VG_REC_KEY_INPUT, vg__store_jtext(&c[0]));
-    json_object_set_new(o, "domain", vg__store_jtext(&c[1]));
-    json_object_set_new(o, VG_REC_KEY_PROBE_CC, vg__store_jtext(&c[2]));
-    json_object_set_new(o, VG_REC_KEY_PROBE_ASN, vg__store_jasn(c[3].i));
-    json_object_set_new(o, VG_REC_KEY_X_VERDICT, vg__store_jtext(&c[4]));
-    json_object_set_new(o, VG_REC_KEY_X_CAUSE, vg__store_jtext(&c[5]));
-    json_object_set_new(o, "since", vg__store_jtime(c[6].i));
-    json_object_set_new(o, "last_seen", vg__store_jtime(c[7].i));
-    json_object_set_new(o, "measurement_uid", vg__store_jtext(&c[8]));
+    json_object_set_new_nocheck(o, VG_REC_KEY_INPUT, vg__store_jtext(&c[0]));
+    json_object_set_new_nocheck(o, "domain", vg__store_jtext(&c[1]));
+    json_object_set_new_nocheck(o, VG_REC_KEY_PROBE_CC, vg__store_jtext(&c[2]));
+    json_object_set_new_nocheck(o, VG_REC_KEY_PROBE_ASN, vg__store_jasn(c[3].i));
+    json_object_set_new_nocheck(o, VG_REC_KEY_X_VERDICT, vg__store_jtext(&c[4]));
+    json_object_set_new_nocheck(o, VG_REC_KEY_X_CAUSE, vg__store_jtext(&c[5]));
+    json_object_set_new_nocheck(o, "since", vg__store_jtime(c[6].i));
+    json_object_set_new_nocheck(o, "last_seen", vg__store_jtime(c[7].i));
+    json_object_set_new_nocheck(o, "measurement_uid", vg__store_jtext(&c[8]));
     json_array_append_new(t->results, o);
     json_decref(t->last);
     t->last =

@@ -30,6 +30,8 @@ struct vg__win_acc {
     int64_t first_int, last_int; /* 0: no interference seen */
 };
 
+#define VG__WIN_MEMO 512 /* share objects remembered by one page */
+
 struct vg__win_q {
     struct vg__query q[2]; /* whole hours (count table), first partial hour (measurements) */
     int64_t since;
@@ -37,6 +39,12 @@ struct vg__win_q {
     struct vg__win_key *keys; /* of rows */
     struct vg__win_acc *acc;
     size_t at; /* merge position in rows */
+    /* share objects already made, by (k, n): one object in many windows (a reference each),
+     * since most are alike (k = 0 of the same total); released with w */
+    struct {
+        int64_t k, n;
+        json_t *o;
+    } memo[VG__WIN_MEMO];
 };
 
 static bool
@@ -157,15 +165,31 @@ vg__win_share(int64_t k, int64_t n)
     double lo, hi;
 
     vg_wilson95((unsigned)k, (unsigned)n, &lo, &hi);
-    json_object_set_new(o, "n", json_integer((json_int_t)k));
-    json_object_set_new(o, "share", json_real(n > 0 ? (double)k / (double)n : 0.0));
-    json_object_set_new(o, "ci_low", json_real(lo));
-    json_object_set_new(o, "ci_high", json_real(hi));
+    json_object_set_new_nocheck(o, "n", json_integer((json_int_t)k));
+    json_object_set_new_nocheck(o, "share", json_real(n > 0 ? (double)k / (double)n : 0.0));
+    json_object_set_new_nocheck(o, "ci_low", json_real(lo));
+    json_object_set_new_nocheck(o, "ci_high", json_real(hi));
     return o;
 }
 
+/* vg__win_share(k, n), a new reference, from w's memo when it has it. */
 static json_t *
-vg__win_summary(const struct vg__win_acc *a, int64_t seconds, int64_t since)
+vg__win_share_of(struct vg__win_q *w, int64_t k, int64_t n)
+{
+    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15u ^ (uint64_t)n * 0xC2B2AE3D27D4EB4Fu;
+    size_t i = (size_t)(h >> 40) % VG__WIN_MEMO;
+
+    if (w->memo[i].o == NULL || w->memo[i].k != k || w->memo[i].n != n) {
+        json_decref(w->memo[i].o);
+        w->memo[i].o = vg__win_share(k, n);
+        w->memo[i].k = k;
+        w->memo[i].n = n;
+    }
+    return json_incref(w->memo[i].o);
+}
+
+static json_t *
+vg__win_summary(struct vg__win_q *w, const struct vg__win_acc *a, int64_t seconds, int64_t since)
 {
     json_t *o = json_object(), *verdicts = json_object();
     int64_t total = 0, inter = 0;
@@ -177,19 +201,20 @@ vg__win_summary(const struct vg__win_acc *a, int64_t seconds, int64_t since)
     for (size_t i = 0; i < VG_STORE_N_VERDICTS; i++) {
         enum vg_verdict v = vg_store_verdict_order[i];
 
-        json_object_set_new(verdicts, vg_verdict_name(v), vg__win_share(a->n[v], total));
+        json_object_set_new_nocheck(verdicts, vg_verdict_name(v),
+                                    vg__win_share_of(w, a->n[v], total));
     }
-    json_object_set_new(o, "seconds", json_integer((json_int_t)seconds));
-    json_object_set_new(o, "since", vg__store_jtime(since));
-    json_object_set_new(o, "total", json_integer((json_int_t)total));
-    json_object_set_new(o, "verdicts", verdicts);
-    json_object_set_new(o, "interference", vg__win_share(inter, total));
-    json_object_set_new(o, "first_interference",
-                        a->first_int > 0 ? vg__store_jtime(a->first_int) : json_null());
-    json_object_set_new(o, "last_interference",
-                        a->last_int > 0 ? vg__store_jtime(a->last_int) : json_null());
-    json_object_set_new(o, "intermittent",
-                        json_boolean(inter > 0 && a->n[VG_VERDICT_ACCESSIBLE] > 0));
+    json_object_set_new_nocheck(o, "seconds", json_integer((json_int_t)seconds));
+    json_object_set_new_nocheck(o, "since", vg__store_jtime(since));
+    json_object_set_new_nocheck(o, "total", json_integer((json_int_t)total));
+    json_object_set_new_nocheck(o, "verdicts", verdicts);
+    json_object_set_new_nocheck(o, "interference", vg__win_share_of(w, inter, total));
+    json_object_set_new_nocheck(o, "first_interference",
+                                a->first_int > 0 ? vg__store_jtime(a->first_int) : json_null());
+    json_object_set_new_nocheck(o, "last_interference",
+                                a->last_int > 0 ? vg__store_jtime(a->last_int) : json_null());
+    json_object_set_new_nocheck(o, "intermittent",
+                                json_boolean(inter > 0 && a->n[VG_VERDICT_ACCESSIBLE] > 0));
     return o;
 }
 
@@ -330,9 +355,12 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     rc = vg__store_read(s, vg__win_fn, w);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
-            json_object_set_new(json_array_get(rows, i), "window",
-                                vg__win_summary(&w->acc[i], f->window, since));
+            json_object_set_new_nocheck(json_array_get(rows, i), "window",
+                                        vg__win_summary(w, &w->acc[i], f->window, since));
         }
+    }
+    for (size_t i = 0; i < VG__WIN_MEMO; i++) {
+        json_decref(w->memo[i].o);
     }
     VG_FREE(w->keys);
     VG_FREE(w->acc);

@@ -113,4 +113,11 @@ struct vg_json_set {
 int vg_json_canon(const char *p, size_t len, struct vg_json_set *sets, size_t nsets,
                   vg_json_put_fn put, void *arg, char *err, size_t errlen);
 
+/* How jansson 2.14's json_dumps writes code point cp inside a string (escaped when it must be,
+ * else as UTF-8): into out, its length. For writers of answers that must match jansson's bytes. */
+size_t vg_json_put_char(unsigned cp, char out[8]);
+/* How jansson 2.14 writes the real d with JSON_REAL_PRECISION(prec) (17 without): into out,
+ * NUL-terminated, its length. */
+size_t vg_json_put_real(double d, int prec, char out[40]);
+
 #endif

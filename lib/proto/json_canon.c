@@ -196,11 +196,11 @@ vg__jc_string(struct vg__jc *c)
     }
 }
 
-/* Write d as jansson 2.14's jsonp_dtostr does with precision 17: its length. */
+/* Write d as jansson 2.14's jsonp_dtostr does with precision prec (1..17): its length. */
 static size_t
-vg__jc_real(double d, char out[40])
+vg__jc_real(double d, int prec, char out[40])
 {
-    int w = snprintf(out, 40, "%.17g", d);
+    int w = snprintf(out, 40, "%.*g", prec, d);
     size_t n = w > 0 && w < 36 ? (size_t)w : 0;
     char *e;
 
@@ -294,7 +294,7 @@ vg__jc_number(struct vg__jc *c)
             c->why_at = c->i;
             return -1;
         }
-        m = vg__jc_real(d, out);
+        m = vg__jc_real(d, 17, out);
         if (m != n || memcmp(out, in + c->i, n) != 0) {
             size_t at = c->i;
 
@@ -537,4 +537,16 @@ vg_json_canon(const char *p, size_t len, struct vg_json_set *sets, size_t nsets,
         }
     }
     return rc < 0 ? (c.why != NULL ? VG_EPROTO : VG_EINVAL) : 0;
+}
+
+size_t
+vg_json_put_char(unsigned cp, char out[8])
+{
+    return vg__jc_char(cp, out);
+}
+
+size_t
+vg_json_put_real(double d, int prec, char out[40])
+{
+    return vg__jc_real(d, prec, out);
 }

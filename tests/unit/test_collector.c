@@ -546,6 +546,61 @@ test_rows_csv(void **state)
     json_decref(empty);
 }
 
+/* vg_api_dump writes what json_dumps(JSON_COMPACT | JSON_REAL_PRECISION) writes, byte for byte:
+ * every ASCII byte and a NUL in strings and keys, UTF-8, integers, reals at 4 and 17 digits. */
+static void
+test_api_dump(void **state)
+{
+    static const double reals[] = {0.0,       -0.0,        0.1,    0.29929999999999998,
+                                   1.0 / 3,   5e-5,        1.5e-7, 1e300,
+                                   -2.5e-300, 123456789.0, 1e16,   1e17,
+                                   0.99995,   0.00015,     42.0,   4.9e-324};
+    char ascii[128], *mine, *theirs;
+    json_t *root = json_object(), *arr = json_array(), *obj = json_object();
+    size_t len;
+
+    (void)state;
+    for (int i = 0; i < 127; i++) {
+        ascii[i] = (char)(i + 1);
+    }
+    ascii[127] = '\0';
+    json_object_set_new(root, ascii, json_string(ascii));
+    json_object_set_new(root, "nul", json_stringn("a\0b\"", 4));
+    json_object_set_new(root, "utf8 \xc3\xa9",
+                        json_string("\xe2\x82\xac \xf0\x9d\x84\x9e / \xc3\xa9"));
+    json_object_set_new(root, "empty", json_object());
+    json_object_set_new(root, "list", arr);
+    json_array_append_new(arr, json_integer(INT64_MIN));
+    json_array_append_new(arr, json_integer(INT64_MAX));
+    json_array_append_new(arr, json_true());
+    json_array_append_new(arr, json_false());
+    json_array_append_new(arr, json_null());
+    json_array_append_new(arr, json_array());
+    json_array_append_new(arr, obj);
+    for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+        json_array_append_new(arr, json_real(reals[i]));
+    }
+    srand(18);
+    for (int i = 0; i < 2000; i++) {
+        double d = (double)rand() / RAND_MAX;
+
+        json_array_append_new(arr, json_real(i % 3 == 0 ? d : i % 3 == 1 ? d * 1e-6 : d * 1e9));
+        json_object_set_new(obj, i % 2 ? "k" : "j", json_integer(rand()));
+        json_array_append_new(arr,
+                              json_real(reals[(size_t)i % (sizeof(reals) / sizeof(reals[0]))]));
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        assert_int_equal(vg_api_dump(root, prec, &mine, &len), 0);
+        theirs = json_dumps(root, JSON_COMPACT | (prec < 17 ? JSON_REAL_PRECISION(prec) : 0));
+        assert_non_null(theirs);
+        assert_int_equal(len, strlen(theirs));
+        assert_memory_equal(mine, theirs, len + 1);
+        free(mine);
+        free(theirs);
+    }
+    json_decref(root);
+}
+
 int
 main(void)
 {
@@ -559,6 +614,7 @@ main(void)
         cmocka_unit_test(test_apply_policy),
         cmocka_unit_test(test_api_params),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_api_dump),
         cmocka_unit_test(test_analysis),
         cmocka_unit_test(test_rows_csv),
     };
