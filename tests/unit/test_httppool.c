@@ -22,10 +22,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "loopsrv.h"
 #include "net/httpclient.h"
 #include "vgtest.h"
-
-#define SRV_CONNS 16
 
 enum srv_mode {
     SRV_LENGTH,       /* Content-Length answers, kept alive */
@@ -47,211 +46,91 @@ enum srv_mode {
 #define SLOW_TIMEOUT_MS 500
 
 struct srv {
-    int lfd;
-    int wake[2]; /* a byte: stop */
-    unsigned short port;
+    struct vgt_srv v; /* the server: port, accepted */
     enum srv_mode mode;
-    atomic_uint accepted;
-    atomic_uint requests;
-    pthread_t th;
+    atomic_uint requests; /* requests seen, answered or not */
 };
 
-struct srv_conn {
-    int fd;
-    char buf[8192];
-    size_t len;
-    unsigned served;
-};
-
-/* The length of the first complete request in c->buf, or 0. */
-static size_t
-srv_request_len(const struct srv_conn *c)
-{
-    const char *end = memmem(c->buf, c->len, "\r\n\r\n", 4), *cl;
-    size_t head;
-    unsigned long n;
-
-    if (end == NULL) {
-        return 0;
-    }
-    head = (size_t)(end + 4 - c->buf);
-    cl = strcasestr(c->buf, "\r\nContent-Length: ");
-    n = cl != NULL && cl < end ? strtoul(cl + 18, NULL, 10) : 0;
-    return c->len >= head + n ? head + n : 0;
-}
-
-static void
-srv_write(int fd, const char *s)
-{
-    size_t len = strlen(s), off = 0;
-
-    while (off < len) {
-        ssize_t w = write(fd, s + off, len - off);
-
-        if (w <= 0) {
-            return;
-        }
-        off += (size_t)w;
-    }
-}
-
-/* Answer one request on c; false: the connection is to be closed. */
+/* Answer one request (loopsrv.h); false: the connection is to be closed. */
 static bool
-srv_answer(struct srv *s, struct srv_conn *c)
+srv_answer(void *arg, int fd, const char *req, size_t len, unsigned served)
 {
+    struct srv *s = arg;
     unsigned nth = atomic_fetch_add(&s->requests, 1);
     char big[4096 + 1];
 
-    c->served++;
+    (void)req;
+    (void)len;
     switch (s->mode) {
     case SRV_LENGTH:
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return true;
     case SRV_CHUNKED:
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         "2\r\nok\r\n1\r\n!\r\n0\r\n\r\n");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "2\r\nok\r\n1\r\n!\r\n0\r\n\r\n");
         return true;
     case SRV_CLOSE_HDR:
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         return false;
     case SRV_HTTP10:
-        srv_write(c->fd, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return true;
     case SRV_DROP_2ND:
-        if (c->served == 2) {
+        if (served == 2) {
             return false;
         }
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return true;
     case SRV_CLOSE_IDLE:
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return false;
     case SRV_EXTRA:
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokX");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokX");
         return true;
     case SRV_BIG:
         memset(big, 'x', 4096);
         big[4096] = '\0';
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n");
-        srv_write(c->fd, big);
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n");
+        vgt_srv_write(fd, big);
         return true;
     case SRV_STALL_1ST:
         if (nth == 0) {
             return true; /* unanswered, kept open until the client leaves */
         }
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return true;
     case SRV_CONTINUE_2ND:
-        if (c->served == 2) {
-            srv_write(c->fd, "HTTP/1.1 100 Continue\r\n\r\n");
+        if (served == 2) {
+            vgt_srv_write(fd, "HTTP/1.1 100 Continue\r\n\r\n");
             return false;
         }
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return true;
     case SRV_SLOW_DROP:
         if (nth > 0) {
             usleep(SLOW_MS * 1000);
         }
-        if (c->served == 2) {
+        if (served == 2) {
             return false;
         }
-        srv_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         return true;
     }
     return false;
 }
 
-static void *
-srv_run(void *arg)
-{
-    struct srv *s = arg;
-    struct srv_conn conns[SRV_CONNS];
-    size_t n = 0;
-
-    for (;;) {
-        struct pollfd p[SRV_CONNS + 2];
-
-        p[0] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
-        p[1] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
-        for (size_t i = 0; i < n; i++) {
-            p[i + 2] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
-        }
-        if (poll(p, n + 2, -1) < 0) {
-            break;
-        }
-        if (p[0].revents != 0) {
-            break;
-        }
-        /* downwards: a closed connection's slot takes the last one, already seen */
-        for (size_t i = n; i-- > 0;) {
-            struct srv_conn *c = &conns[i];
-            bool keep = true;
-            ssize_t r;
-            size_t rl;
-
-            if (p[i + 2].revents == 0) {
-                continue;
-            }
-            r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-            if (r <= 0) {
-                keep = false;
-            } else {
-                c->len += (size_t)r;
-                c->buf[c->len] = '\0';
-                while (keep && (rl = srv_request_len(c)) > 0) {
-                    keep = srv_answer(s, c);
-                    memmove(c->buf, c->buf + rl, c->len - rl);
-                    c->len -= rl;
-                    c->buf[c->len] = '\0';
-                }
-            }
-            if (!keep) {
-                close(c->fd);
-                conns[i] = conns[--n];
-            }
-        }
-        if ((p[1].revents & POLLIN) != 0 && n < SRV_CONNS) {
-            int fd = accept(s->lfd, NULL, NULL);
-
-            if (fd >= 0) {
-                atomic_fetch_add(&s->accepted, 1);
-                conns[n] = (struct srv_conn){.fd = fd};
-                n++;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        close(conns[i].fd);
-    }
-    return NULL;
-}
-
 static void
 srv_start(struct srv *s, enum srv_mode mode)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-
-    memset(s, 0, sizeof(*s));
     s->mode = mode;
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->lfd >= 0);
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(s->lfd, 16), 0);
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
-    s->port = ntohs(sa.sin_port);
-    assert_int_equal(pipe(s->wake), 0);
-    assert_int_equal(pthread_create(&s->th, NULL, srv_run, s), 0);
+    atomic_store(&s->requests, 0);
+    vgt_srv_start(&s->v, srv_answer, s);
 }
 
 static void
 srv_stop(struct srv *s)
 {
-    assert_int_equal(write(s->wake[1], "x", 1), 1);
-    pthread_join(s->th, NULL);
-    close(s->lfd);
-    close(s->wake[0]);
-    close(s->wake[1]);
+    vgt_srv_stop(&s->v);
 }
 
 /* ---- the client: n requests one after the other on one loop and one pool ------------------- */
@@ -319,7 +198,7 @@ run_requests(struct run *r, const struct srv *s, unsigned n, struct vg_http_pool
     assert_int_equal(uv_loop_init(&r->loop), 0);
     uv_timer_init(&r->loop, &r->gap);
     r->gap.data = r;
-    snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%u/th", (unsigned)s->port);
+    snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%u/th", (unsigned)s->v.port);
     r->n = n;
     r->pool = vg_http_pool_new(&r->loop, 4);
     run_next(r);
@@ -346,7 +225,7 @@ test_reuse_length(void **state)
         assert_int_equal(r.status[i], 200);
         assert_string_equal(r.body[i], "ok");
     }
-    assert_int_equal(atomic_load(&s.accepted), 1);
+    assert_int_equal(atomic_load(&s.v.accepted), 1);
     assert_int_equal(atomic_load(&s.requests), 5);
     assert_int_equal(st.opened, 1);
     assert_int_equal(st.reused, 4);
@@ -367,7 +246,7 @@ test_reuse_chunked(void **state)
         assert_int_equal(r.status[i], 200);
         assert_string_equal(r.body[i], "ok!");
     }
-    assert_int_equal(atomic_load(&s.accepted), 1);
+    assert_int_equal(atomic_load(&s.v.accepted), 1);
     srv_stop(&s);
 }
 
@@ -387,7 +266,7 @@ test_retry_after_close(void **state)
         assert_string_equal(r.failure[i], "");
     }
     /* 1st on A, 2nd on A dropped then on B, 3rd on B dropped then on C */
-    assert_int_equal(atomic_load(&s.accepted), 3);
+    assert_int_equal(atomic_load(&s.v.accepted), 3);
     assert_int_equal(st.retried, 2);
     srv_stop(&s);
 }
@@ -406,7 +285,7 @@ test_idle_closed(void **state)
     for (unsigned i = 0; i < 3; i++) {
         assert_int_equal(r.status[i], 200);
     }
-    assert_int_equal(atomic_load(&s.accepted), 3);
+    assert_int_equal(atomic_load(&s.v.accepted), 3);
     assert_int_equal(atomic_load(&s.requests), 3);
     assert_int_equal(st.opened + st.retried, 3);
     srv_stop(&s);
@@ -430,7 +309,7 @@ test_no_reuse(void **state)
             assert_int_equal(r.status[i], 200);
             assert_string_equal(r.body[i], "ok");
         }
-        assert_int_equal(atomic_load(&s.accepted), 3);
+        assert_int_equal(atomic_load(&s.v.accepted), 3);
         assert_int_equal(st.reused, 0);
         srv_stop(&s);
     }
@@ -451,7 +330,7 @@ test_too_large(void **state)
         assert_int_equal(r.status[i], 0);
         assert_string_equal(r.failure[i], "response too large");
     }
-    assert_int_equal(atomic_load(&s.accepted), 2);
+    assert_int_equal(atomic_load(&s.v.accepted), 2);
     srv_stop(&s);
 }
 
@@ -469,7 +348,7 @@ test_stall(void **state)
     assert_int_equal(r.status[0], 0);
     assert_string_equal(r.failure[0], "generic_timeout_error");
     assert_int_equal(r.status[1], 200);
-    assert_int_equal(atomic_load(&s.accepted), 2);
+    assert_int_equal(atomic_load(&s.v.accepted), 2);
     assert_int_equal(st.retried, 0);
     srv_stop(&s);
 }
@@ -490,7 +369,7 @@ test_continue_then_drop(void **state)
     assert_int_equal(r.status[1], 0);
     assert_string_equal(r.failure[1], "eof_error");
     assert_int_equal(atomic_load(&s.requests), 2);
-    assert_int_equal(atomic_load(&s.accepted), 1);
+    assert_int_equal(atomic_load(&s.v.accepted), 1);
     assert_int_equal(st.retried, 0);
     srv_stop(&s);
 }
@@ -512,7 +391,7 @@ test_retry_deadline(void **state)
     assert_string_equal(r.failure[1], "generic_timeout_error");
     /* two attempts of the second request: on the kept connection, then on a new one */
     assert_int_equal(atomic_load(&s.requests), 3);
-    assert_int_equal(atomic_load(&s.accepted), 2);
+    assert_int_equal(atomic_load(&s.v.accepted), 2);
     assert_int_equal(st.retried, 1);
     srv_stop(&s);
 }
@@ -540,7 +419,7 @@ test_free_in_flight(void **state)
 
     (void)state;
     srv_start(&s, SRV_LENGTH);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)s.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)s.v.port);
     assert_int_equal(uv_loop_init(&loop), 0);
     pool = vg_http_pool_new(&loop, 2);
     assert_int_equal(vg_http_pool_post(pool, NULL, url, "application/json", "{}", 2, 5000, 1024,

@@ -21,12 +21,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "loopsrv.h"
 #include "meas/upload.h"
 #include "vgtest.h"
 #include "vigie/vigie.h"
 
-#define COL_CONNS 16
-#define TOKEN     "t0ken-for-the-test"
+#define TOKEN "t0ken-for-the-test"
 
 enum col_mode {
     COL_KEEP,       /* every answer kept alive */
@@ -35,166 +35,51 @@ enum col_mode {
 };
 
 struct col {
-    int lfd;
-    int wake[2];
-    unsigned short port;
+    struct vgt_srv v; /* the server: port, accepted */
     enum col_mode mode;
-    atomic_uint accepted;
     atomic_uint requests; /* answered */
     atomic_uint with_token;
-    pthread_t th;
 };
 
-struct col_conn {
-    int fd;
-    char buf[16384];
-    size_t len;
-    unsigned served;
-};
-
-static size_t
-col_request_len(const struct col_conn *c)
-{
-    const char *end = memmem(c->buf, c->len, "\r\n\r\n", 4), *cl;
-    size_t head;
-    unsigned long n;
-
-    if (end == NULL) {
-        return 0;
-    }
-    head = (size_t)(end + 4 - c->buf);
-    cl = strcasestr(c->buf, "\r\nContent-Length: ");
-    n = cl != NULL && cl < end ? strtoul(cl + 18, NULL, 10) : 0;
-    return c->len >= head + n ? head + n : 0;
-}
-
-static void
-col_write(int fd, const char *s)
-{
-    size_t len = strlen(s), off = 0;
-
-    while (off < len) {
-        ssize_t w = write(fd, s + off, len - off);
-
-        if (w <= 0) {
-            return;
-        }
-        off += (size_t)w;
-    }
-}
-
+/* Answer one request (loopsrv.h); false: the connection is to be closed. */
 static bool
-col_answer(struct col *s, struct col_conn *c)
+col_answer(void *arg, int fd, const char *req, size_t len, unsigned served)
 {
-    bool open_report = strncmp(c->buf, "POST /report HTTP/1.1\r\n", 23) == 0;
+    struct col *s = arg;
+    bool open_report = strncmp(req, "POST /report HTTP/1.1\r\n", 23) == 0;
 
-    c->served++;
-    if (s->mode == COL_DROP_2ND && c->served == 2) {
+    (void)len;
+    if (s->mode == COL_DROP_2ND && served == 2) {
         return false;
     }
     atomic_fetch_add(&s->requests, 1);
-    if (strstr(c->buf, "\r\nAuthorization: Bearer " TOKEN "\r\n") != NULL) {
+    if (strstr(req, "\r\nAuthorization: Bearer " TOKEN "\r\n") != NULL) {
         atomic_fetch_add(&s->with_token, 1);
     }
     if (open_report) {
-        col_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"report_id\":\"r-1\"}\n");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"report_id\":\"r-1\"}\n");
     } else if (s->mode == COL_401_SUBMIT) {
-        col_write(c->fd, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 21\r\n\r\n"
-                         "{\"error\":\"bad token\"}");
+        vgt_srv_write(fd, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 21\r\n\r\n"
+                          "{\"error\":\"bad token\"}");
     } else {
-        col_write(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        vgt_srv_write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
     }
     return true;
-}
-
-static void *
-col_run(void *arg)
-{
-    struct col *s = arg;
-    struct col_conn *conns = calloc(COL_CONNS, sizeof(*conns));
-    size_t n = 0;
-
-    for (;;) {
-        struct pollfd p[COL_CONNS + 2];
-
-        p[0] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
-        p[1] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
-        for (size_t i = 0; i < n; i++) {
-            p[i + 2] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
-        }
-        if (poll(p, n + 2, -1) < 0 || p[0].revents != 0) {
-            break;
-        }
-        for (size_t i = n; i-- > 0;) {
-            struct col_conn *c = &conns[i];
-            bool keep = true;
-            ssize_t r;
-            size_t rl;
-
-            if (p[i + 2].revents == 0) {
-                continue;
-            }
-            r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-            if (r <= 0) {
-                keep = false;
-            } else {
-                c->len += (size_t)r;
-                c->buf[c->len] = '\0';
-                while (keep && (rl = col_request_len(c)) > 0) {
-                    keep = col_answer(s, c);
-                    memmove(c->buf, c->buf + rl, c->len - rl);
-                    c->len -= rl;
-                    c->buf[c->len] = '\0';
-                }
-            }
-            if (!keep) {
-                close(c->fd);
-                conns[i] = conns[--n];
-            }
-        }
-        if ((p[1].revents & POLLIN) != 0 && n < COL_CONNS) {
-            int fd = accept(s->lfd, NULL, NULL);
-
-            if (fd >= 0) {
-                atomic_fetch_add(&s->accepted, 1);
-                conns[n] = (struct col_conn){.fd = fd};
-                n++;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        close(conns[i].fd);
-    }
-    free(conns);
-    return NULL;
 }
 
 static void
 col_start(struct col *s, enum col_mode mode)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-
-    memset(s, 0, sizeof(*s));
     s->mode = mode;
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->lfd >= 0);
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(s->lfd, 16), 0);
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
-    s->port = ntohs(sa.sin_port);
-    assert_int_equal(pipe(s->wake), 0);
-    assert_int_equal(pthread_create(&s->th, NULL, col_run, s), 0);
+    atomic_store(&s->requests, 0);
+    atomic_store(&s->with_token, 0);
+    vgt_srv_start(&s->v, col_answer, s);
 }
 
 static void
 col_stop(struct col *s)
 {
-    assert_int_equal(write(s->wake[1], "x", 1), 1);
-    pthread_join(s->th, NULL);
-    close(s->lfd);
-    close(s->wake[0]);
-    close(s->wake[1]);
+    vgt_srv_stop(&s->v);
 }
 
 /* How many files spool holds (rejected/ not counted). */
@@ -226,7 +111,7 @@ upload_n(const struct col *s, unsigned n, const char *token, struct vg_upload_st
 
     snprintf(spool, 64, "/tmp/vg-test-upool.XXXXXX");
     assert_non_null(mkdtemp(spool));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)s->port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", (unsigned)s->v.port);
     o.collector = url;
     o.spool_dir = spool;
     assert_int_equal(uv_loop_init(&loop), 0);
@@ -270,7 +155,7 @@ test_one_connection(void **state)
     upload_n(&s, 50, TOKEN, &st, spool);
     assert_int_equal(st.sent, 50);
     assert_int_equal(st.spooled, 0);
-    assert_int_equal(atomic_load(&s.accepted), 1);
+    assert_int_equal(atomic_load(&s.v.accepted), 1);
     assert_int_equal(atomic_load(&s.requests), 51); /* the report, then each measurement */
     assert_int_equal(atomic_load(&s.with_token), 51);
     assert_int_equal(count_spool(spool), 0);
@@ -293,7 +178,7 @@ test_retry_on_closed(void **state)
     assert_int_equal(st.spooled, 0);
     assert_int_equal(atomic_load(&s.requests), 6);
     assert_int_equal(atomic_load(&s.with_token), 6);
-    assert_int_equal(atomic_load(&s.accepted), 6);
+    assert_int_equal(atomic_load(&s.v.accepted), 6);
     assert_int_equal(count_spool(spool), 0);
     col_stop(&s);
     rm_spool(spool);
@@ -314,7 +199,7 @@ test_401_stops(void **state)
     assert_int_equal(st.spooled, 4);
     assert_int_equal(st.rejected, 0);
     assert_int_equal(atomic_load(&s.requests), 2); /* the report, the first measurement */
-    assert_int_equal(atomic_load(&s.accepted), 1);
+    assert_int_equal(atomic_load(&s.v.accepted), 1);
     assert_int_equal(count_spool(spool), 4);
     col_stop(&s);
     rm_spool(spool);
