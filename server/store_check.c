@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_check.c - vg_store_integrity_check (store.h): the backend's own check, then the
- * invariants that tie the count tables and the latest states to the measurements.
+ * store_check.c - vg_store_integrity_check (store.h): the backend's own check, the invariants
+ * that tie the count tables and the latest states to the measurements, then every measurement
+ * read back through its stored form (store_raw.h): its blobs and dictionary there, hashes and
+ * sizes right.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_impl.h"
+#include "store_raw.h"
+#include "util/str.h"
+
+#define VG__CHECK_PAGE 500 /* measurements read back per query */
 
 /* ---- integrity ---- */
 
@@ -108,6 +115,69 @@ static const struct {
      " alert_events)"},
 };
 
+/* One page of the read-back pass: the uid, raw_len and raw of measurements after a uid. */
+struct vg__check_page {
+    struct vg_store *s;
+    char last_uid[VG_UID_MAX];
+    size_t rows;
+    int64_t bad_len;
+    int rc;
+    char *err;
+    size_t errlen;
+};
+
+static int
+vg__check_on_raw(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__check_page *pg = arg;
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    (void)set;
+    if (ncols != 3 || c[0].t != VG__TEXT) {
+        return VG_EINTERNAL;
+    }
+    vg__store_copy_text(&c[0], pg->last_uid, sizeof(pg->last_uid));
+    pg->rows++;
+    rc = vg__raw_decode_row(pg->s, &c[1], &c[2], &text, &len);
+    free(text);
+    if (rc == VG_STORE_EUNAVAIL) {
+        return rc;
+    }
+    if (rc < 0) {
+        snprintf(pg->err, pg->errlen,
+                 "measurement %s does not read back from its stored form (a missing blob or"
+                 " dictionary, or damaged bytes)",
+                 pg->last_uid);
+        pg->rc = VG_STORE_ECORRUPT;
+        return VG_STORE_ECORRUPT;
+    }
+    return 0;
+}
+
+/* Every measurement, a page at a time in uid order, decoded in full. */
+static int
+vg__check_read_back(struct vg_store *s, struct vg__conn *c, struct vg__check_q *q)
+{
+    static const char sql[] = "SELECT measurement_uid, raw_len, raw FROM measurements WHERE"
+                              " measurement_uid > $1 ORDER BY measurement_uid LIMIT 500";
+    struct vg__check_page pg = {.s = s, .err = q->err, .errlen = q->errlen};
+    int rc;
+
+    _Static_assert(VG__CHECK_PAGE == 500, "the LIMIT of the read-back query");
+    do {
+        struct vg__val after = vg__store_text(pg.last_uid);
+
+        pg.rows = 0;
+        rc = s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &after, vg__check_on_raw, &pg);
+        if (rc < 0 && pg.rc == 0) {
+            snprintf(q->err, q->errlen, "%s", s->ops->errmsg(c));
+        }
+    } while (rc == 0 && pg.rows == VG__CHECK_PAGE);
+    return rc;
+}
+
 static int
 vg__check_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 {
@@ -129,6 +199,9 @@ vg__check_fn(struct vg_store *s, struct vg__conn *c, void *arg)
                      (long long)v[0], (long long)v[1]);
             rc = VG_STORE_ECORRUPT;
         }
+    }
+    if (rc == 0) {
+        rc = vg__check_read_back(s, c, q);
     }
     (void)s->ops->exec(c, "COMMIT");
     return rc;

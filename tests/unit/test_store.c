@@ -755,16 +755,25 @@ test_raw_blobs(void **state)
     assert_int_equal(raw_scalar("SELECT COUNT(*) FROM raw_dicts"), 1);
     assert_int_equal(raw_scalar("SELECT COUNT(*) FROM blobs"), 3);
 
-    /* a row whose blob went missing is an error, not a crash */
+    /* a row whose blob went missing is an error, not a crash, and the integrity check names it */
+    raw_exec("CREATE TABLE blobs_saved AS SELECT * FROM blobs");
     raw_exec("DELETE FROM blobs");
     vg_store_close(s);
     *state = s = open_store(NULL);
     {
         char *raw = (char *)1;
+        char err[512];
 
         assert_int_equal(vg_store_get_raw(s, uids[0], &raw, NULL), VG_EINTERNAL);
         assert_null(raw);
+        assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), VG_STORE_ECORRUPT);
+        assert_non_null(strstr(err, "does not read back"));
     }
+    /* put back, the check passes again (teardown) */
+    raw_exec("INSERT INTO blobs SELECT * FROM blobs_saved");
+    raw_exec("DROP TABLE blobs_saved");
+    vg_store_close(s);
+    *state = s = open_store(NULL);
     for (size_t i = 0; i < N + MORE; i++) {
         free(json[i]);
     }
