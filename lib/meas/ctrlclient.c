@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "meas/ctrlclient.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +10,14 @@
 #include "meas/record_th.h"
 #include "net/httpclient.h"
 #include "util/buf.h"
+#include "util/crypto.h"
 #include "util/mem.h"
+
+/* A helper that answers 503 (saturated, or this client's share of its slots taken) is asked
+ * again after a pause, doubling from VG__CC_BUSY_MS plus up to as much again at random, at most
+ * VG__CC_BUSY_TRIES times and never past the attempt's timeout_ms; then the next helper. */
+#define VG__CC_BUSY_MS    50
+#define VG__CC_BUSY_TRIES 5
 
 struct vg__cc {
     uv_loop_t *loop;
@@ -22,6 +31,10 @@ struct vg__cc {
     struct vg_buf failures;
     vg_ctrl_done_cb cb;
     void *arg;
+    uv_timer_t busy_timer; /* the pause before asking a busy helper again */
+    bool timer_init;
+    unsigned busy;       /* 503s from the current helper */
+    uint64_t started_ms; /* when the current helper was first asked (uv_now) */
 };
 
 static void vg__attempt(struct vg__cc *cc);
@@ -36,12 +49,76 @@ vg__note(struct vg__cc *cc, const char *h, const char *why)
 }
 
 static void
+vg__cc_on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void
 vg__free(struct vg__cc *cc)
 {
     vg_buf_cleanup(&cc->failures);
     free(cc->body);
     free(cc->target);
+    if (cc->timer_init) {
+        uv_close((uv_handle_t *)&cc->busy_timer, vg__cc_on_timer_closed);
+        return;
+    }
     free(cc);
+}
+
+static void vg__on_post(int status, const uint8_t *body, size_t len, const char *failure,
+                        void *arg);
+
+/* POST the THRequest to helper h, with what is left of the attempt's time. */
+static int
+vg__cc_post(struct vg__cc *cc, const char *h, unsigned timeout_ms)
+{
+    return cc->pool != NULL
+               ? vg_http_pool_post(cc->pool, cc->ctx, h, "application/json", cc->body,
+                                   strlen(cc->body), timeout_ms, VG_CTRL_RESPONSE_MAX, vg__on_post,
+                                   cc)
+               : vg_http_post(cc->loop, cc->ctx, h, "application/json", cc->body, strlen(cc->body),
+                              timeout_ms, VG_CTRL_RESPONSE_MAX, vg__on_post, cc);
+}
+
+static void
+vg__cc_on_busy_timer(uv_timer_t *t)
+{
+    struct vg__cc *cc = t->data;
+    uint64_t spent = uv_now(cc->loop) - cc->started_ms;
+    const char *h = cc->helpers[cc->next - 1];
+
+    if (spent >= cc->timeout_ms || vg__cc_post(cc, h, (unsigned)(cc->timeout_ms - spent)) != 0) {
+        vg__note(cc, h, "HTTP status 503");
+        vg__attempt(cc);
+    }
+}
+
+/* After a 503 from the current helper: true when it is asked again later (a timer runs). */
+static bool
+vg__cc_wait_busy(struct vg__cc *cc)
+{
+    uint64_t spent = uv_now(cc->loop) - cc->started_ms, pause;
+    uint8_t r;
+
+    if (cc->busy >= VG__CC_BUSY_TRIES) {
+        return false;
+    }
+    vg_random_bytes(&r, 1);
+    pause = ((uint64_t)VG__CC_BUSY_MS << cc->busy) * (256u + r) / 256u;
+    if (spent + pause >= cc->timeout_ms) {
+        return false;
+    }
+    if (!cc->timer_init) {
+        if (uv_timer_init(cc->loop, &cc->busy_timer) != 0) {
+            return false;
+        }
+        cc->busy_timer.data = cc;
+        cc->timer_init = true;
+    }
+    cc->busy++;
+    return uv_timer_start(&cc->busy_timer, vg__cc_on_busy_timer, pause, 0) == 0;
 }
 
 static void
@@ -57,6 +134,9 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
     if (status == 0) {
         vg__note(cc, h, failure);
         vg__attempt(cc);
+        return;
+    }
+    if (status == 503 && vg__cc_wait_busy(cc)) {
         return;
     }
     if (status != 200) {
@@ -96,14 +176,10 @@ vg__attempt(struct vg__cc *cc)
 
     while (cc->next < cc->n) {
         const char *h = cc->helpers[cc->next++];
-        int rc = cc->pool != NULL ? vg_http_pool_post(cc->pool, cc->ctx, h, "application/json",
-                                                      cc->body, strlen(cc->body), cc->timeout_ms,
-                                                      VG_CTRL_RESPONSE_MAX, vg__on_post, cc)
-                                  : vg_http_post(cc->loop, cc->ctx, h, "application/json", cc->body,
-                                                 strlen(cc->body), cc->timeout_ms,
-                                                 VG_CTRL_RESPONSE_MAX, vg__on_post, cc);
 
-        if (rc == 0) {
+        cc->busy = 0;
+        cc->started_ms = uv_now(cc->loop);
+        if (vg__cc_post(cc, h, cc->timeout_ms) == 0) {
             return;
         }
         vg__note(cc, h, "invalid helper URL");

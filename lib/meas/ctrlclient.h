@@ -31,9 +31,11 @@ typedef void (*vg_ctrl_done_cb)(const struct vg_ctrl *ctrl, json_t *control, con
  * https helpers must present a certificate valid in ctx's trust store. body is the THRequest JSON
  * (copied). target (copied; NULL for a web page) is the x_target of a tls:// or dns:// THRequest:
  * a helper whose THResponse does not echo it did not measure the target, and counts as failed
- * (the next one is tried). Each helper attempt is bounded by timeout_ms. pool (the loop's, see
- * net/httpclient.h) keeps the connections to the helpers alive from one THRequest to the next;
- * NULL: a new connection for each. Returns 0, or VG_EINVAL without calling cb when n is 0.
+ * (the next one is tried). Each helper attempt is bounded by timeout_ms; a 503 (the helper is
+ * busy) is retried on the same helper after a growing pause within that time (ctrlclient.c). pool
+ * (the loop's, see net/httpclient.h) keeps the connections to the helpers alive from one THRequest
+ * to the next; NULL: a new connection for each. Returns 0, or VG_EINVAL without calling cb when n
+ * is 0.
  */
 VG_MUST_USE int vg_ctrl_fetch(uv_loop_t *loop, struct vg_http_pool *pool, struct ssl_ctx_st *ctx,
                               const char *const *helpers, size_t n, unsigned timeout_ms,

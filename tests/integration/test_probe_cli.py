@@ -1520,6 +1520,13 @@ class TestRunEnd(ProbeCase):
 # a lost control (issue 14): loud, and a malformed --helper refused
 
 
+WEB_THRESPONSE = {"tcp_connect": {}, "tls_handshake": {}, "quic_handshake": {},
+                  "http_request": {"body_length": -1, "discovered_h3_endpoint": "",
+                                   "failure": "unknown_error", "title": "", "headers": {},
+                                   "status_code": -1},
+                  "http3_request": None, "dns": {"failure": None, "addrs": []}, "ip_info": {}}
+
+
 def garbage_helper(server, conn):
     if read_post(conn) is not None:
         conn.sendall(b"\x00\x01\x02 this is not HTTP at all\r\n\r\n")
@@ -1542,14 +1549,69 @@ def web_only_helper(server, conn):
     """A valid THResponse without x_target: oohelperd (or an older vigie) answering the
     http_request of a tls:// target's THRequest."""
     if read_post(conn) is not None:
-        body = json.dumps({"tcp_connect": {}, "tls_handshake": {}, "quic_handshake": {},
-                           "http_request": {"body_length": -1, "discovered_h3_endpoint": "",
-                                            "failure": "unknown_error", "title": "",
-                                            "headers": {}, "status_code": -1},
-                           "http3_request": None, "dns": {"failure": None, "addrs": []},
-                           "ip_info": {}}).encode()
+        body = json.dumps(WEB_THRESPONSE).encode()
         send_response(conn, 200, "OK", [("Content-Type", "application/json"),
                                          ("Content-Length", str(len(body)))], body)
+
+
+BUSY_SEEN = {}
+BUSY_LOCK = threading.Lock()
+
+
+def busy_helper(server, conn):
+    """A helper with no slot free for a client's first two THRequests of each URL (503, as
+    `vigie helper` answers past --max-inflight or a client's share), then a valid THResponse; the
+    URL /title?busy-forever gets 503 every time."""
+    body = read_post(conn)
+    if body is None:
+        return
+    url = json.loads(body)["http_request"]
+    with BUSY_LOCK:
+        BUSY_SEEN[url] = BUSY_SEEN.get(url, 0) + 1
+        n = BUSY_SEEN[url]
+    if n <= 2 or "busy-forever" in url:
+        err = b'{"error":"too many measurements in flight from your network, retry later"}'
+        send_response(conn, 503, "Service Unavailable",
+                      [("Content-Type", "application/json"), ("Content-Length", str(len(err)))],
+                      err)
+        return
+    out = json.dumps(WEB_THRESPONSE).encode()
+    send_response(conn, 200, "OK", [("Content-Type", "application/json"),
+                                     ("Content-Length", str(len(out)))], out)
+
+
+class TestHelperBusy(ProbeCase):
+    """A helper that answers 503 (busy) is asked again after a short pause within the control
+    timeout: a default `vigie helper` gives one client 38 of its 50 slots, and a probe at its
+    default --parallel 64 had its controls refused and lost."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(busy_helper, "busy")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def test_busy_then_answers(self):
+        urls = [http_url("/title?busy=%d" % i) for i in range(5)]
+        r = probe("--helper", "http://%s:%d/" % (HOST, self.server.port), "--parallel", "5",
+                  "--control-timeout", "10s", *urls)
+        self.assertEqual(len(r.records), 5, r.stderr)
+        self.assertNotEqual(r.rc, 5, r.stderr)
+        self.assertNotIn("control lost", r.stderr)
+        for rec in r.records:
+            self.assertIsNone(rec["test_keys"]["control_failure"], brief(rec))
+            self.assertIsNotNone(rec["test_keys"]["control"], brief(rec))
+            self.assertEqual(BUSY_SEEN[rec["input"]], 3, "two 503s, then the answer")
+
+    def test_busy_forever_gives_up(self):
+        url = http_url("/title?busy-forever")
+        r = probe("--helper", "http://%s:%d/" % (HOST, self.server.port),
+                  "--control-timeout", "10s", url)
+        self.assertEqual(r.rc, 5, r.stderr)
+        self.assertIn("HTTP status 503", r.stderr)
+        self.assertEqual(BUSY_SEEN[url], 6, "asked once, then 5 more times")
 
 
 class TestControlLost(ProbeCase):
