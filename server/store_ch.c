@@ -17,7 +17,9 @@
  * kept connection) is sent once more on a new connection, for SELECTs and INSERTs only: the
  * store's inserts are idempotent by design (a measurement row is keyed by its content, the tables
  * written at ingest collapse duplicates), so a request that reached the server anyway does no
- * harm. Other statements are not resent.
+ * harm. libcurl resends such a request by itself (Curl_retry_request), this file once more if
+ * libcurl gives up; every other statement therefore goes out on a fresh connection, which
+ * nothing resends.
  *
  * Errors: connection refused, timeouts, resets, an unreachable server -> VG_STORE_EUNAVAIL;
  * ClickHouse's "Code: N, ..." answers keep their message (without e.what()) for errmsg and give
@@ -528,7 +530,7 @@ vg__ch_post(struct vg__conn *c, bool resend)
         c->errbuf[0] = '\0';
         curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->req.len > 0 ? (char *)c->req.data : "");
         curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->req.len);
-        curl_easy_setopt(c->h, CURLOPT_FRESH_CONNECT, attempt > 0 ? 1L : 0L);
+        curl_easy_setopt(c->h, CURLOPT_FRESH_CONNECT, attempt > 0 || !resend ? 1L : 0L);
         res = curl_easy_perform(c->h);
         if (res == CURLE_OK || !resend || !c->used || !vg__ch_resend(c, res)) {
             break;
@@ -665,7 +667,7 @@ vg__ch_connect(const char *target, const struct vg_store_opts *o, bool writer,
         vg__ch_disconnect(c);
         return VG_STORE_EUNAVAIL;
     }
-    rc = vg__ch_req_set(c, "SELECT version()", 15);
+    rc = vg__ch_req_set(c, "SELECT version()", strlen("SELECT version()"));
     if (rc == 0) {
         rc = vg__ch_post(c, true);
     }
@@ -777,6 +779,9 @@ vg__ch_insert(struct vg__conn *c, const char *sql, size_t len, size_t vals, size
               size_t nparams, const struct vg__val *params)
 {
     VG_TRY(vg__ch_req_set(c, sql, vals));
+    while (vals < len && isspace((unsigned char)sql[vals])) {
+        vals++;
+    }
     for (size_t set = 0; set < nsets; set++) {
         if (vg_buf_append(&c->req, set > 0 ? "," : " ", 1) < 0) {
             return vg__ch_toobig(c);
