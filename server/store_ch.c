@@ -41,6 +41,7 @@
 #define VG__CH_TIMEOUT_DEF 5000
 #define VG__CH_URL_MAX     (VG__CH_HOST_MAX + 3 * VG__CH_NAME_MAX + 96)
 #define VG__CH_FORMAT      " FORMAT TabSeparatedWithNamesAndTypes"
+#define VG__CH_KEEP        (1024 * 1024) /* request and answer bytes kept between requests */
 
 enum vg__ch_kind {
     VG__CH_OTHER,
@@ -517,6 +518,19 @@ vg__ch_resend(struct vg__conn *c, CURLcode res)
     return nconn == 0 && hsize == 0 && c->ans.len == 0; /* reused, nothing came back */
 }
 
+/* Empty b, giving back its memory when a large request or answer grew it. */
+static void
+vg__ch_buf_reset(struct vg_buf *b)
+{
+    if (b->cap > VG__CH_KEEP) {
+        size_t max = b->max;
+
+        vg_buf_cleanup(b);
+        vg_buf_init(b, max);
+    }
+    vg_buf_reset(b);
+}
+
 /* POST c->req; the answer in c->ans. resend: the request may go out twice (SELECT, INSERT). */
 static int
 vg__ch_post(struct vg__conn *c, bool resend)
@@ -525,7 +539,7 @@ vg__ch_post(struct vg__conn *c, bool resend)
     long status = 0;
 
     for (int attempt = 0; attempt < 2; attempt++) {
-        vg_buf_reset(&c->ans);
+        vg__ch_buf_reset(&c->ans);
         c->toobig = false;
         c->errbuf[0] = '\0';
         curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->req.len > 0 ? (char *)c->req.data : "");
@@ -557,7 +571,7 @@ vg__ch_post(struct vg__conn *c, bool resend)
 static int
 vg__ch_req_set(struct vg__conn *c, const char *text, size_t len)
 {
-    vg_buf_reset(&c->req);
+    vg__ch_buf_reset(&c->req);
     if (vg_buf_append(&c->req, text, len) < 0) {
         return vg__ch_toobig(c);
     }
@@ -807,7 +821,7 @@ vg__ch_run(struct vg__conn *c, const char *sql, unsigned flags, size_t nsets, si
         return nsets > 0 ? vg__ch_insert(c, sql, len, vals, nsets, nparams, params) : 0;
     }
     for (size_t set = 0; set < nsets; set++) {
-        vg_buf_reset(&c->req);
+        vg__ch_buf_reset(&c->req);
         VG_TRY(vg__ch_bind_set(c, sql, len, nparams, nparams > 0 ? params + set * nparams : NULL));
         if (kind == VG__CH_SELECT &&
             vg_buf_append(&c->req, VG__CH_FORMAT, sizeof(VG__CH_FORMAT) - 1) < 0) {

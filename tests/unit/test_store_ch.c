@@ -510,7 +510,7 @@ test_http_unavailable(void **state)
     const struct step dropped[] = {{ACT_DROP, 0, "", 0}};
     struct fake f;
     struct vg__conn *c;
-    char err[256];
+    char err[256], spec[128];
     unsigned short port;
 
     (void)state;
@@ -552,6 +552,14 @@ test_http_unavailable(void **state)
     assert_int_equal(vg__store_ch_ops.run(c, "SELECT 1", 0, 1, 0, NULL, NULL, NULL),
                      VG_STORE_EUNAVAIL);
     vg__store_ch_ops.disconnect(c);
+    /* https to a server that speaks plain HTTP */
+    fake_start(&f, &version_ok, 1);
+    snprintf(spec, sizeof(spec),
+             "clickhouses://vigie:SECRETPW@127.0.0.1:%u/vigie_test?timeout_ms=500", f.port);
+    assert_int_equal(vg__store_ch_ops.connect(spec, NULL, true, &c, err, sizeof(err)),
+                     VG_STORE_EUNAVAIL);
+    assert_null(strstr(err, "SECRETPW"));
+    fake_stop(&f);
     /* a spec the parser refuses */
     assert_int_equal(vg__store_ch_ops.connect("clickhouse://u:SECRETPW%zz@h/db", NULL, true, &c,
                                               err, sizeof(err)),
