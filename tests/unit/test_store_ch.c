@@ -777,6 +777,24 @@ test_server_errors(void **state)
     assert_no_password(err);
 }
 
+/* A connection kept longer than the server keeps it (keep_alive_timeout: 10 s unless its config
+ * says otherwise; 18.16 answers "Keep-Alive: timeout=10"): the next query still goes through, on
+ * a new connection. */
+static void
+test_server_kept_closed(void **state)
+{
+    struct vg__conn *c = server_connect();
+    struct rows r = {0};
+
+    (void)state;
+    assert_int_equal(vg__store_ch_ops.run(c, "SELECT toInt64(1)", 0, 1, 0, NULL, on_row, &r), 0);
+    sleep(11);
+    assert_int_equal(vg__store_ch_ops.run(c, "SELECT toInt64(2)", 0, 1, 0, NULL, on_row, &r), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.i[1], 2);
+    vg__store_ch_ops.disconnect(c);
+}
+
 int
 main(void)
 {
@@ -788,6 +806,7 @@ main(void)
     const struct CMUnitTest server[] = {
         cmocka_unit_test(test_server_roundtrip),
         cmocka_unit_test(test_server_errors),
+        cmocka_unit_test(test_server_kept_closed),
     };
     int rc = cmocka_run_group_tests_name("offline", offline, NULL, NULL);
 
