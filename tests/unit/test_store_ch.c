@@ -213,6 +213,7 @@ struct step {
     int status;
     const char *body;
     size_t body_len; /* 0: strlen(body) */
+    const char *hdr; /* extra header lines ("Name: value\r\n"), or NULL */
 };
 
 #define FAKE_CONNS 16
@@ -305,8 +306,8 @@ fake_conn_main(void *arg)
         }
         bl = s->body_len != 0 ? s->body_len : strlen(s->body);
         snprintf(head, sizeof(head),
-                 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: Keep-Alive\r\n\r\n",
-                 s->status, bl);
+                 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: Keep-Alive\r\n%s\r\n",
+                 s->status, bl, s->hdr != NULL ? s->hdr : "");
         if (write(fd, head, strlen(head)) < 0 || write(fd, s->body, bl) < 0) {
             break;
         }
@@ -389,7 +390,7 @@ fake_connect(struct fake *f, const char *opts, struct vg__conn **c, char *err, s
     return vg__store_ch_ops.connect(spec, &o, true, c, err, errlen);
 }
 
-static const struct step version_ok = {ACT_ANSWER, 200, "18.16.1\n", 0};
+static const struct step version_ok = {ACT_ANSWER, 200, "18.16.1\n", 0, NULL};
 
 struct rows {
     size_t n;
@@ -417,9 +418,9 @@ test_http_retry(void **state)
 {
     const struct step steps[] = {
         version_ok,
-        {ACT_DROP, 0, "", 0},
-        {ACT_ANSWER, 200, "x\nInt64\n7\n", 0},
-        {ACT_DROP, 0, "", 0},
+        {ACT_DROP, 0, "", 0, NULL},
+        {ACT_ANSWER, 200, "x\nInt64\n7\n", 0, NULL},
+        {ACT_DROP, 0, "", 0, NULL},
     };
     struct vg__val p = vg__store_int(1);
     struct rows r = {0};
@@ -428,6 +429,10 @@ test_http_retry(void **state)
     char err[256];
 
     (void)state;
+    /* proxies named by the environment are not used */
+    setenv("http_proxy", "http://127.0.0.1:1", 1);
+    setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+    setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
     fake_start(&f, steps, 4);
     assert_int_equal(fake_connect(&f, "", &c, err, sizeof(err)), 0);
     assert_string_equal(f.last, "SELECT version()");
@@ -457,13 +462,15 @@ test_http_errors(void **state)
                               "foo, e.what() = DB::Exception\n";
     const struct step steps[] = {
         version_ok,
-        {ACT_ANSWER, 500, e53, 0},
-        {ACT_ANSWER, 404, e46, 0},
-        {ACT_ANSWER, 503, "", 0},
-        {ACT_ANSWER, 500, "Code: 241, e.displayText() = DB::Exception: Memory limit\n", 0},
-        {ACT_ANSWER, 200, "x\nFloat64\n1.5\n", 0},
-        {ACT_ANSWER, 200, "x\nUInt64\n18446744073709551615\n", 0},
-        {ACT_ANSWER, 200, "x\tx\nInt64\tInt64\n1\x1b\t\n", 0},
+        {ACT_ANSWER, 500, e53, 0, NULL},
+        {ACT_ANSWER, 404, e46, 0, NULL},
+        {ACT_ANSWER, 503, "", 0, NULL},
+        {ACT_ANSWER, 500, "Code: 241, e.displayText() = DB::Exception: Memory limit\n", 0, NULL},
+        {ACT_ANSWER, 200, "x\nFloat64\n1.5\n", 0, NULL},
+        {ACT_ANSWER, 200, "x\nUInt64\n18446744073709551615\n", 0, NULL},
+        {ACT_ANSWER, 200, "x\tx\nInt64\tInt64\n1\x1b\t\n", 0, NULL},
+        {ACT_ANSWER, 302, "", 0, "Location: http://127.0.0.1:1/\r\n"},
+        {ACT_ANSWER, 200, "x\nInt64\n1\n", 0, NULL},
     };
     struct vg__val p[2] = {vg__store_int(1), vg__store_text("a")};
     struct rows r = {0};
@@ -472,7 +479,7 @@ test_http_errors(void **state)
     char err[256];
 
     (void)state;
-    fake_start(&f, steps, 8);
+    fake_start(&f, steps, 10);
     assert_int_equal(fake_connect(&f, "", &c, err, sizeof(err)), 0);
     assert_int_equal(
         vg__store_ch_ops.run(c, "INSERT INTO t (a, b) VALUES ($1, $2)", 0, 2, 2,
@@ -496,6 +503,12 @@ test_http_errors(void **state)
     assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "bad integer"));
     assert_int_equal(vg__store_ch_ops.run(c, "SELECT x", 0, 1, 0, NULL, on_row, &r), VG_EINTERNAL);
     assert_int_equal(r.n, 0);
+    /* a redirect is not followed: an error, and the next request goes to the same server */
+    assert_int_equal(vg__store_ch_ops.run(c, "SELECT x", 0, 1, 0, NULL, on_row, &r), VG_EINTERNAL);
+    assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "HTTP status 302"));
+    assert_int_equal(vg__store_ch_ops.run(c, "SELECT x", 0, 1, 0, NULL, on_row, &r), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(f.nreq, 10);
     vg__store_ch_ops.disconnect(c);
     fake_stop(&f);
 }
@@ -504,10 +517,10 @@ static void
 test_http_unavailable(void **state)
 {
     static char big[2048];
-    const struct step big_steps[] = {version_ok, {ACT_ANSWER, 200, big, sizeof(big)}};
-    const struct step hang[] = {version_ok, {ACT_HANG, 0, "", 0}};
-    const struct step not_ch[] = {{ACT_ANSWER, 200, "<html>hello</html>", 0}};
-    const struct step dropped[] = {{ACT_DROP, 0, "", 0}};
+    const struct step big_steps[] = {version_ok, {ACT_ANSWER, 200, big, sizeof(big), NULL}};
+    const struct step hang[] = {version_ok, {ACT_HANG, 0, "", 0, NULL}};
+    const struct step not_ch[] = {{ACT_ANSWER, 200, "<html>hello</html>", 0, NULL}};
+    const struct step dropped[] = {{ACT_DROP, 0, "", 0, NULL}};
     struct fake f;
     struct vg__conn *c;
     char err[256], spec[128];
