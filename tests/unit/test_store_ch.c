@@ -790,6 +790,65 @@ test_server_errors(void **state)
     assert_no_password(err);
 }
 
+struct sums {
+    size_t n;
+    int64_t v[2];
+};
+
+static int
+on_sums(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
+{
+    struct sums *r = arg;
+
+    (void)set;
+    assert_int_equal(ncols, 2);
+    assert_int_equal(cols[0].t, VG__INT);
+    assert_int_equal(cols[1].t, VG__INT);
+    r->v[0] = cols[0].i;
+    r->v[1] = cols[1].i;
+    r->n++;
+    return 0;
+}
+
+/* One INSERT of 5000 rows of 2 KiB (one request of about 20 MB: every byte escaped as \xHH
+ * where it must be) lands whole. */
+static void
+test_server_big_insert(void **state)
+{
+    enum { ROWS = 5000, LEN = 2048 };
+    struct vg__conn *c = server_connect();
+    struct vg__val *p = calloc(ROWS * 2, sizeof(*p));
+    char *text = malloc(LEN);
+    struct sums r = {0};
+
+    (void)state;
+    for (size_t i = 0; i < LEN; i++) {
+        text[i] = (char)(i * 7);
+    }
+    for (size_t i = 0; i < ROWS; i++) {
+        p[i * 2] = vg__store_int((int64_t)i);
+        p[i * 2 + 1] = (struct vg__val){.t = VG__BLOB, .p = text, .len = LEN};
+    }
+    assert_int_equal(vg__store_ch_ops.exec(c, "DROP TABLE IF EXISTS vg_ch_big; CREATE TABLE "
+                                              "vg_ch_big (id Int64, s String) ENGINE = Log"),
+                     0);
+    assert_int_equal(vg__store_ch_ops.run(c, "INSERT INTO vg_ch_big (id, s) VALUES ($1, $2)", 0,
+                                          ROWS, 2, p, NULL, NULL),
+                     0);
+    assert_int_equal(vg__store_ch_ops.run(c,
+                                          "SELECT count() AS n, sum(length(s)) AS bytes FROM "
+                                          "vg_ch_big WHERE s = $1",
+                                          0, 1, 1, &p[1], on_sums, &r),
+                     0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.v[0], ROWS);
+    assert_int_equal(r.v[1], (int64_t)ROWS * LEN);
+    assert_int_equal(vg__store_ch_ops.exec(c, "DROP TABLE vg_ch_big"), 0);
+    free(p);
+    free(text);
+    vg__store_ch_ops.disconnect(c);
+}
+
 /* A connection kept longer than the server keeps it (keep_alive_timeout: 10 s unless its config
  * says otherwise; 18.16 answers "Keep-Alive: timeout=10"): the next query still goes through, on
  * a new connection. */
@@ -819,6 +878,7 @@ main(void)
     const struct CMUnitTest server[] = {
         cmocka_unit_test(test_server_roundtrip),
         cmocka_unit_test(test_server_errors),
+        cmocka_unit_test(test_server_big_insert),
         cmocka_unit_test(test_server_kept_closed),
     };
     int rc = cmocka_run_group_tests_name("offline", offline, NULL, NULL);
