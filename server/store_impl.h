@@ -30,6 +30,7 @@
 enum vg__dialect {
     VG__SQLITE = 0,
     VG__PG = 1,
+    VG__CH = 2, /* ClickHouse (store_ch.c) */
 };
 
 enum vg__vtype {
@@ -83,6 +84,7 @@ struct vg_store_ops {
 
 extern const struct vg_store_ops vg__store_sqlite_ops;
 extern const struct vg_store_ops vg__store_pg_ops;
+extern const struct vg_store_ops vg__store_ch_ops;
 
 /* ---------------------------------------------------------------------------------------- */
 /* Migrations (migrations.c) */

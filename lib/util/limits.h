@@ -80,6 +80,14 @@
 #define VG_COLLECTOR_BULK_LINES     100000 /* lines of one POST /api/v1/bulk */
 #define VG_COLLECTOR_CHUNK          500    /* rows per store call (bulk, import) */
 
+/* ClickHouse answers (server/store_ch.c, server/ch_tsv.c): bytes from a network peer */
+#define VG_CH_ANSWER_MAX (256 * 1024 * 1024) /* one HTTP answer body; past it the query fails */
+#define VG_CH_QUERY_MAX  (512 * 1024 * 1024) /* one request: SQL with its values written in */
+#define VG_CH_COLS_MAX   64                  /* columns of one TabSeparated answer */
+#define VG_CH_ROWS_MAX   (16 * 1024 * 1024)  /* rows of one answer */
+#define VG_CH_FIELD_MAX  (32 * 1024 * 1024)  /* one field as sent (escaped), bytes */
+#define VG_CH_TYPE_MAX   64                  /* one column's type name, bytes */
+
 /* Upload credentials (vigie serve --upload-tokens; server/auth.c) */
 #define VG_AUTH_FILE_MAX   (1024 * 1024) /* bytes of a tokens file */
 #define VG_AUTH_LINES_MAX  10000         /* credentials in a tokens file */
