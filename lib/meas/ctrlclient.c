@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "meas/ctrlclient.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,11 +14,15 @@
 #include "util/crypto.h"
 #include "util/mem.h"
 
-/* A helper that answers 503 (saturated, or this client's share of its slots taken) is asked
- * again after a pause, doubling from VG__CC_BUSY_MS plus up to as much again at random, at most
- * VG__CC_BUSY_TRIES times and never past the attempt's timeout_ms; then the next helper. */
-#define VG__CC_BUSY_MS    50
-#define VG__CC_BUSY_TRIES 5
+/* A helper that answers 503 (saturated, or this client's share of its slots taken: its slots come
+ * free as its measurements end, which can take its whole measurement deadline) is asked again
+ * after a pause, doubling from VG__CC_BUSY_MS up to VG__CC_BUSY_MAX_MS, plus up to as much again
+ * at random, for as long as VG__CC_BUSY_LEFT_MS of the attempt's timeout_ms would be left for the
+ * answer; then the next helper. Not when the helper says it is shutting down, nor once the probe
+ * is interrupted (*cancel). */
+#define VG__CC_BUSY_MS      50
+#define VG__CC_BUSY_MAX_MS  1000
+#define VG__CC_BUSY_LEFT_MS 1000
 
 struct vg__cc {
     uv_loop_t *loop;
@@ -33,8 +38,9 @@ struct vg__cc {
     void *arg;
     uv_timer_t busy_timer; /* the pause before asking a busy helper again */
     bool timer_init;
-    unsigned busy;       /* 503s from the current helper */
-    uint64_t started_ms; /* when the current helper was first asked (uv_now) */
+    unsigned busy;            /* 503s from the current helper */
+    const atomic_int *cancel; /* nonzero: the probe was interrupted (borrowed; may be NULL) */
+    uint64_t started_ms;      /* when the current helper was first asked (uv_now) */
 };
 
 static void vg__attempt(struct vg__cc *cc);
@@ -82,6 +88,17 @@ vg__cc_post(struct vg__cc *cc, const char *h, unsigned timeout_ms)
                               timeout_ms, VG_CTRL_RESPONSE_MAX, vg__on_post, cc);
 }
 
+/* Why the current helper h is given up after 503s. */
+static void
+vg__cc_note_busy(struct vg__cc *cc, const char *h)
+{
+    char why[96];
+
+    snprintf(why, sizeof(why), "HTTP status 503 (busy; asked %u times in %llu ms)", cc->busy + 1,
+             (unsigned long long)(uv_now(cc->loop) - cc->started_ms));
+    vg__note(cc, h, why);
+}
+
 static void
 vg__cc_on_busy_timer(uv_timer_t *t)
 {
@@ -89,25 +106,30 @@ vg__cc_on_busy_timer(uv_timer_t *t)
     uint64_t spent = uv_now(cc->loop) - cc->started_ms;
     const char *h = cc->helpers[cc->next - 1];
 
-    if (spent >= cc->timeout_ms || vg__cc_post(cc, h, (unsigned)(cc->timeout_ms - spent)) != 0) {
-        vg__note(cc, h, "HTTP status 503");
+    if ((cc->cancel != NULL && atomic_load(cc->cancel) != 0) || spent >= cc->timeout_ms ||
+        vg__cc_post(cc, h, (unsigned)(cc->timeout_ms - spent)) != 0) {
+        vg__cc_note_busy(cc, h);
         vg__attempt(cc);
     }
 }
 
-/* After a 503 from the current helper: true when it is asked again later (a timer runs). */
+/* After a 503 from the current helper (its body[len]): true when it is asked again later (a
+ * timer runs). */
 static bool
-vg__cc_wait_busy(struct vg__cc *cc)
+vg__cc_wait_busy(struct vg__cc *cc, const uint8_t *body, size_t len)
 {
+    static const char closing[] = "shutting down";
     uint64_t spent = uv_now(cc->loop) - cc->started_ms, pause;
     uint8_t r;
 
-    if (cc->busy >= VG__CC_BUSY_TRIES) {
+    if ((cc->cancel != NULL && atomic_load(cc->cancel) != 0) ||
+        (body != NULL && memmem(body, len, closing, sizeof(closing) - 1) != NULL)) {
         return false;
     }
     vg_random_bytes(&r, 1);
-    pause = ((uint64_t)VG__CC_BUSY_MS << cc->busy) * (256u + r) / 256u;
-    if (spent + pause >= cc->timeout_ms) {
+    pause = cc->busy < 5 ? (uint64_t)VG__CC_BUSY_MS << cc->busy : VG__CC_BUSY_MAX_MS;
+    pause = (pause < VG__CC_BUSY_MAX_MS ? pause : VG__CC_BUSY_MAX_MS) * (256u + r) / 256u;
+    if (spent + pause + VG__CC_BUSY_LEFT_MS > cc->timeout_ms) {
         return false;
     }
     if (!cc->timer_init) {
@@ -136,7 +158,11 @@ vg__on_post(int status, const uint8_t *body, size_t len, const char *failure, vo
         vg__attempt(cc);
         return;
     }
-    if (status == 503 && vg__cc_wait_busy(cc)) {
+    if (status == 503) {
+        if (!vg__cc_wait_busy(cc, body, len)) {
+            vg__cc_note_busy(cc, h);
+            vg__attempt(cc);
+        }
         return;
     }
     if (status != 200) {
@@ -192,7 +218,7 @@ vg__attempt(struct vg__cc *cc)
 int
 vg_ctrl_fetch(uv_loop_t *loop, struct vg_http_pool *pool, struct ssl_ctx_st *ctx,
               const char *const *helpers, size_t n, unsigned timeout_ms, const char *body,
-              const char *target, vg_ctrl_done_cb cb, void *arg)
+              const char *target, const atomic_int *cancel, vg_ctrl_done_cb cb, void *arg)
 {
     struct vg__cc *cc;
 
@@ -208,6 +234,7 @@ vg_ctrl_fetch(uv_loop_t *loop, struct vg_http_pool *pool, struct ssl_ctx_st *ctx
     cc->target = target != NULL ? vg_xstrdup(target) : NULL;
     cc->cb = cb;
     cc->arg = arg;
+    cc->cancel = cancel;
     vg_buf_init(&cc->failures, 4096);
     vg__attempt(cc);
     return 0;

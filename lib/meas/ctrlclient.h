@@ -7,6 +7,7 @@
 #define VG_MEAS_CTRLCLIENT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -32,13 +33,15 @@ typedef void (*vg_ctrl_done_cb)(const struct vg_ctrl *ctrl, json_t *control, con
  * (copied). target (copied; NULL for a web page) is the x_target of a tls:// or dns:// THRequest:
  * a helper whose THResponse does not echo it did not measure the target, and counts as failed
  * (the next one is tried). Each helper attempt is bounded by timeout_ms; a 503 (the helper is
- * busy) is retried on the same helper after a growing pause within that time (ctrlclient.c). pool
+ * busy) is retried on the same helper after growing pauses within that time (ctrlclient.c),
+ * until *cancel (borrowed, may be NULL) becomes nonzero. pool
  * (the loop's, see net/httpclient.h) keeps the connections to the helpers alive from one THRequest
  * to the next; NULL: a new connection for each. Returns 0, or VG_EINVAL without calling cb when n
  * is 0.
  */
 VG_MUST_USE int vg_ctrl_fetch(uv_loop_t *loop, struct vg_http_pool *pool, struct ssl_ctx_st *ctx,
                               const char *const *helpers, size_t n, unsigned timeout_ms,
-                              const char *body, const char *target, vg_ctrl_done_cb cb, void *arg);
+                              const char *body, const char *target, const atomic_int *cancel,
+                              vg_ctrl_done_cb cb, void *arg);
 
 #endif

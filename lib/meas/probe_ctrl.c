@@ -161,9 +161,10 @@ vg__probe_ctrl_need(struct vg_meas *m)
                                                                ? m->lp->parallel
                                                                : VG__CTRL_POOL_MAX);
         }
-        if (body == NULL || vg_ctrl_fetch(m->lp->uv, m->lp->ctrl_pool, p->ctx, p->o.helpers,
-                                          p->o.n_helpers, p->o.control_timeout_ms, body,
-                                          web ? NULL : target, vg__probe_ctrl_on_answer, cx) < 0) {
+        if (body == NULL ||
+            vg_ctrl_fetch(m->lp->uv, m->lp->ctrl_pool, p->ctx, p->o.helpers, p->o.n_helpers,
+                          p->o.control_timeout_ms, body, web ? NULL : target, &p->interrupted,
+                          vg__probe_ctrl_on_answer, cx) < 0) {
             vg__probe_ctrl_on_answer(NULL, NULL, NULL, "cannot build the control request", cx);
         }
         free(body);

@@ -1555,13 +1555,15 @@ def web_only_helper(server, conn):
 
 
 BUSY_SEEN = {}
+BUSY_FIRST = {}
 BUSY_LOCK = threading.Lock()
 
 
 def busy_helper(server, conn):
     """A helper with no slot free for a client's first two THRequests of each URL (503, as
     `vigie helper` answers past --max-inflight or a client's share), then a valid THResponse; the
-    URL /title?busy-forever gets 503 every time."""
+    URL /title?busy-forever gets 503 every time, /title?busy-long for 3.5 s after its first
+    request (a slot held by a slow measurement), /title?closing a 503 saying it shuts down."""
     body = read_post(conn)
     if body is None:
         return
@@ -1569,7 +1571,15 @@ def busy_helper(server, conn):
     with BUSY_LOCK:
         BUSY_SEEN[url] = BUSY_SEEN.get(url, 0) + 1
         n = BUSY_SEEN[url]
-    if n <= 2 or "busy-forever" in url:
+        first = BUSY_FIRST.setdefault(url, time.monotonic())
+    if "closing" in url:
+        err = b'{"error":"the helper is shutting down"}'
+        send_response(conn, 503, "Service Unavailable",
+                      [("Content-Type", "application/json"), ("Content-Length", str(len(err)))],
+                      err)
+        return
+    if n <= 2 or "busy-forever" in url or ("busy-long" in url and
+                                             time.monotonic() - first < 3.5):
         err = b'{"error":"too many measurements in flight from your network, retry later"}'
         send_response(conn, 503, "Service Unavailable",
                       [("Content-Type", "application/json"), ("Content-Length", str(len(err)))],
@@ -1605,13 +1615,30 @@ class TestHelperBusy(ProbeCase):
             self.assertIsNotNone(rec["test_keys"]["control"], brief(rec))
             self.assertEqual(BUSY_SEEN[rec["input"]], 3, "two 503s, then the answer")
 
+    def test_busy_for_seconds_then_answers(self):
+        # a slot held longer than the first pauses add up to: asked until the time runs out
+        url = http_url("/title?busy-long")
+        r = probe("--helper", "http://%s:%d/" % (HOST, self.server.port),
+                  "--control-timeout", "10s", url)
+        self.assertEqual(len(r.records), 1, r.stderr)
+        self.assertNotEqual(r.rc, 5, r.stderr)
+        self.assertIsNotNone(r.records[0]["test_keys"]["control"], brief(r.records[0]))
+        self.assertGreater(BUSY_SEEN[url], 5)
+
     def test_busy_forever_gives_up(self):
         url = http_url("/title?busy-forever")
         r = probe("--helper", "http://%s:%d/" % (HOST, self.server.port),
+                  "--control-timeout", "3s", url)
+        self.assertEqual(r.rc, 5, r.stderr)
+        self.assertIn("HTTP status 503 (busy; asked %d times" % BUSY_SEEN[url], r.stderr)
+        self.assertGreaterEqual(BUSY_SEEN[url], 3)
+
+    def test_shutting_down_not_asked_again(self):
+        url = http_url("/title?closing")
+        r = probe("--helper", "http://%s:%d/" % (HOST, self.server.port),
                   "--control-timeout", "10s", url)
         self.assertEqual(r.rc, 5, r.stderr)
-        self.assertIn("HTTP status 503", r.stderr)
-        self.assertEqual(BUSY_SEEN[url], 6, "asked once, then 5 more times")
+        self.assertEqual(BUSY_SEEN[url], 1)
 
 
 class TestControlLost(ProbeCase):
