@@ -85,6 +85,8 @@ struct vg__agg_prev {
     char p[VG__AGG_KEY_MAX];
 };
 
+#define VG__AGG_INTS 64 /* counts below this are shared integer objects */
+
 struct vg__agg_q {
     struct vg__query q;
     enum vg_store_axis ax[2];
@@ -93,6 +95,10 @@ struct vg__agg_q {
     size_t rows;
     bool prev_ok; /* prev holds the axes of the last row (of the last group) */
     struct vg__agg_prev prev[2];
+    /* the counts of the last group, per verdict (vg_store_verdict_order) then the total, written
+     * into its object when the group is complete (vg__agg_close) */
+    int64_t n[VG_STORE_N_VERDICTS + 1];
+    json_t *ints[VG__AGG_INTS]; /* the small counts, made once per query (most are 0) */
 };
 
 /* Whether row c has the previous row's axes (compared as the database returned them: the
@@ -132,28 +138,73 @@ vg__agg_keep(struct vg__agg_q *a, const struct vg__val *c)
     return true;
 }
 
+/* The integer object of count n: a shared one when small (the answer is never modified). */
+static json_t *
+vg__agg_int(struct vg__agg_q *a, int64_t n)
+{
+    if (n < 0 || n >= VG__AGG_INTS) {
+        return json_integer(n);
+    }
+    if (a->ints[n] == NULL) {
+        a->ints[n] = json_integer(n);
+    }
+    return json_incref(a->ints[n]);
+}
+
+/* A new group, its counts 0: the verdicts and the total come first in the object, then the
+ * axes (set by the caller). */
 static json_t *
 vg__agg_group(struct vg__agg_q *a)
 {
     json_t *o = json_object();
 
     for (int v = 0; v < VG_STORE_N_VERDICTS; v++) {
-        json_object_set_new_nocheck(o, vg_verdict_name(vg_store_verdict_order[v]), json_integer(0));
+        json_object_set_new_nocheck(o, vg_verdict_name(vg_store_verdict_order[v]),
+                                    vg__agg_int(a, 0));
     }
-    json_object_set_new_nocheck(o, "total", json_integer(0));
+    json_object_set_new_nocheck(o, "total", vg__agg_int(a, 0));
     json_array_append_new(a->results, o);
     a->rows++;
+    memset(a->n, 0, sizeof(a->n));
     return o;
 }
 
+/* The counts of the last group written into its object (in place: the members keep their
+ * order). */
 static void
-vg__agg_add(json_t *o, const char *key, int64_t n)
+vg__agg_close(struct vg__agg_q *a)
 {
-    json_t *v = json_object_get(o, key);
+    json_t *o = json_array_get(a->results, json_array_size(a->results) - 1);
 
-    if (v != NULL) {
-        json_integer_set(v, json_integer_value(v) + n);
+    if (o == NULL) {
+        return;
     }
+    for (int v = 0; v < VG_STORE_N_VERDICTS; v++) {
+        if (a->n[v] != 0) {
+            json_object_set_new_nocheck(o, vg_verdict_name(vg_store_verdict_order[v]),
+                                        vg__agg_int(a, a->n[v]));
+        }
+    }
+    if (a->n[VG_STORE_N_VERDICTS] != 0) {
+        json_object_set_new_nocheck(o, "total", vg__agg_int(a, a->n[VG_STORE_N_VERDICTS]));
+    }
+    memset(a->n, 0, sizeof(a->n));
+}
+
+/* Count n rows of verdict v (as the database returned it) into the last group. */
+static void
+vg__agg_add(struct vg__agg_q *a, const struct vg__val *v, int64_t n)
+{
+    char verdict[16];
+
+    vg__store_copy_text(v, verdict, sizeof(verdict));
+    for (int k = 0; k < VG_STORE_N_VERDICTS; k++) {
+        if (strcmp(verdict, vg_verdict_name(vg_store_verdict_order[k])) == 0) {
+            a->n[k] += n;
+            break;
+        }
+    }
+    a->n[VG_STORE_N_VERDICTS] += n; /* a verdict outside the five counts in total */
 }
 
 /* Rows come as (axes..., x_verdict, count), sorted by the axes: consecutive rows with the same
@@ -165,7 +216,6 @@ vg__on_agg_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     json_t *o = json_array_get(a->results, json_array_size(a->results) - 1);
     json_t *vals[2] = {NULL, NULL};
     bool same = o != NULL;
-    char verdict[16];
     int rc = 0;
 
     (void)set;
@@ -191,14 +241,13 @@ vg__on_agg_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
             rc = VG_ETOOBIG;
             goto out;
         }
+        vg__agg_close(a);
         o = vg__agg_group(a);
         for (size_t i = 0; i < a->nax; i++) {
             json_object_set(o, vg__axis_names[a->ax[i]], vals[i]);
         }
     }
-    vg__store_copy_text(&c[a->nax], verdict, sizeof(verdict));
-    vg__agg_add(o, verdict, c[a->nax + 1].i); /* a verdict outside the five counts in total */
-    vg__agg_add(o, "total", c[a->nax + 1].i);
+    vg__agg_add(a, &c[a->nax], c[a->nax + 1].i);
 out:
     json_decref(vals[0]);
     json_decref(vals[1]);
@@ -213,7 +262,10 @@ vg__agg_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     json_array_clear(a->results);
     a->rows = 0;
     a->prev_ok = false;
-    return s->ops->run(c, a->q.sql, 0, 1, a->q.np, a->q.p, vg__on_agg_row, a);
+    memset(a->n, 0, sizeof(a->n));
+    VG_TRY(s->ops->run(c, a->q.sql, 0, 1, a->q.np, a->q.p, vg__on_agg_row, a));
+    vg__agg_close(a);
+    return 0;
 }
 
 int
@@ -224,6 +276,7 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
     const char *table = "agg_hourly", *tcol = "hour_start";
     char piece[128];
     unsigned dims = 0;
+    size_t ngrp;
     bool hourly = false;
     int64_t since;
     int rc;
@@ -273,9 +326,16 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
     vg__store_q_add(&a->q, piece);
     since = f != NULL && f->since > 0 ? f->since - f->since % 3600 : 0;
     vg__store_q_filters(&a->q, f, tcol, since, false, true);
-    vg__store_q_add(&a->q, a->nax == 0   ? " GROUP BY 1 ORDER BY 1"
-                           : a->nax == 1 ? " GROUP BY 1, 2 ORDER BY 1, 2"
-                                         : " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    /* Grouped by the axes and the verdict, once: an x_verdict axis is the verdict column
+     * already, and grouping by it twice makes SQLite sort every row in a temporary b-tree
+     * instead of reading them in the count table's key order. */
+    ngrp = a->nax + 1;
+    for (size_t i = 0; i < a->nax; i++) {
+        ngrp -= a->ax[i] == VG_AXIS_VERDICT ? 1 : 0;
+    }
+    vg__store_q_add(&a->q, ngrp == 1   ? " GROUP BY 1 ORDER BY 1"
+                           : ngrp == 2 ? " GROUP BY 1, 2 ORDER BY 1, 2"
+                                       : " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
     /* at most five rows (verdicts) per group: enough to see that there are too many groups */
     vg__store_q_param(&a->q, " LIMIT ",
                       vg__store_int((int64_t)(VG__AGG_MAX_GROUPS + 1) * VG_STORE_N_VERDICTS), "");
@@ -293,6 +353,9 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
         *out = json_pack("{s:I, s:o}", "dimension_count", (json_int_t)a->nax, "result", res);
     }
     json_decref(a->results);
+    for (size_t i = 0; i < VG__AGG_INTS; i++) {
+        json_decref(a->ints[i]);
+    }
     VG_FREE(a);
     return rc;
 }
