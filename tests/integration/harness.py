@@ -149,6 +149,24 @@ def pg_option(opts):
     return conn, conn if re.match(r"postgres(ql)?://", conn) else "pg:" + conn
 
 
+def ch_urls(name="VG_TEST_CH"):
+    """The ClickHouse test servers (scripts/ch-test-server) of the environment variable name
+    ("VG_TEST_CH": the ch fixture's one URL, "VG_TEST_CH2": the ch2 fixture's two shards): a list
+    of clickhouse://vigie:PASSWORD@127.0.0.1:PORT/vigie_test URLs, from name itself (URLs
+    separated by spaces) or, as CTest sets it, from the file that name + "_FILE" names (the
+    fixture's url file, written at its start: one line per shard; VG_TEST_CH takes the first
+    line only). [] when neither is set."""
+    value = os.environ.get(name)
+    if value:
+        return value.split()
+    path = os.environ.get(name + "_FILE")
+    if not path:
+        return []
+    with open(path) as f:
+        urls = f.read().split()
+    return urls[:1] if name == "VG_TEST_CH" else urls
+
+
 def main(scope):
     """The whole main() of a script that takes only --vigie: sets scope["VIGIE"] (the script's
     globals()), runs its tests, returns the exit status."""
