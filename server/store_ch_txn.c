@@ -10,13 +10,17 @@
  *               a stored one answers with the stored uid, as on the other backends, a repeat
  *               inside the group with its first row's uid; then one INSERT of the new rows,
  *               which also writes their counts (the materialized views).
+ *   targets     the latest states of the new rows, merged in C (store_ch_targets.c), after the
+ *               rows: a failure between the two leaves those rows out of the latest states (a
+ *               retry finds them stored, not new), where the other order could leave a state
+ *               naming a uid never stored.
  * The writer thread is one per store, so concurrent retries of one upload to one `vigie serve`
  * are exact. Two servers writing the same measurement at the same moment may both find it
  * absent and both insert it: a read with FINAL shows one row (the first received), but the
  * count tables, fed at insert, count it twice. An upload is answered once its INSERT request
  * returned 200: ClickHouse has the rows in its parts.
- * Not kept yet on ClickHouse: the latest states (targets) and the alert events (their readers
- * answer VG_ENOTYET), and the alert consumers' cursors (VG_ENOTYET to that job).
+ * Not kept yet on ClickHouse: the alert events (their readers answer VG_ENOTYET) and the alert
+ * consumers' cursors (VG_ENOTYET to that job).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +289,9 @@ vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *re
     }
     if (rc == 0 && n > 0) {
         rc = vg__chtxn_rows(s, w, n);
+    }
+    if (rc == 0 && n > 0) {
+        rc = vg__store_ch_targets(s, w, n); /* after the rows: see the header comment */
     }
     if (rc < 0) {
         vg__store_note_error(s, s->ops->errmsg(s->wconn));

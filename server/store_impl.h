@@ -341,6 +341,9 @@ VG_MUST_USE int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct v
 int vg__store_wrow_params(const struct vg__wrow *w, struct vg__val *p);
 /* vg__store_txn on ClickHouse (store_ch_txn.c): no transaction; the same outcome per job. */
 VG_MUST_USE int vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
+/* The latest states of the new rows of w[n] on ClickHouse (store_ch_targets.c): read, merged in
+ * C, written as rows with a higher ver. 0 or a backend error. */
+VG_MUST_USE int vg__store_ch_targets(struct vg_store *s, const struct vg__wrow *w, size_t n);
 /* A public store function not available on ClickHouse yet: answers VG_ENOTYET (HTTP 501). */
 #define VG__STORE_CH_NOT_YET(s)                                                     \
     do {                                                                            \

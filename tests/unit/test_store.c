@@ -3019,6 +3019,174 @@ test_ch_same_rows_two_threads(void **state)
     free(u2);
 }
 
+/* The latest states as text lines, in key order: "scope|input|cc|asn|domain|verdict|cause|since|
+ * last|brk|uid\n" (NULL as "-"). */
+#define TGT_SQL(cast, final)                                                                \
+    "SELECT scope, input, probe_cc, probe_asn, domain, x_verdict, x_cause, since_time,"     \
+    " last_time, brk_time, last_uid FROM targets" final " ORDER BY scope, input, probe_cc," \
+    " probe_asn"
+
+static void
+tgt_line(char **out, size_t *len, const char *const *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(f[i]);
+
+        *out = realloc(*out, *len + l + 2);
+        memcpy(*out + *len, f[i], l);
+        *len += l;
+        (*out)[(*len)++] = i + 1 < n ? '|' : '\n';
+        (*out)[*len] = '\0';
+    }
+}
+
+struct tgt_dump {
+    char *text;
+    size_t len;
+};
+
+static int
+ch_on_target(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct tgt_dump *d = arg;
+    char v[11][300];
+    const char *f[11];
+
+    (void)set;
+    for (size_t i = 0; i < ncols && i < 11; i++) {
+        if (c[i].t == VG__NULL) {
+            snprintf(v[i], sizeof(v[i]), "-");
+        } else if (c[i].t == VG__INT) {
+            snprintf(v[i], sizeof(v[i]), "%lld", (long long)c[i].i);
+        } else {
+            snprintf(v[i], sizeof(v[i]), "%.*s", (int)c[i].len, c[i].p);
+        }
+        f[i] = v[i];
+    }
+    tgt_line(&d->text, &d->len, f, ncols);
+    return 0;
+}
+
+static char *
+sqlite_targets(const char *path)
+{
+    struct tgt_dump d = {calloc(1, 1), 0};
+    sqlite3 *db;
+    sqlite3_stmt *st;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, TGT_SQL("", ""), -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *f[11];
+
+        for (int i = 0; i < 11; i++) {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+
+            f[i] = t != NULL ? t : "-";
+        }
+        tgt_line(&d.text, &d.len, f, 11);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return d.text;
+}
+
+static char *
+ch_targets(void)
+{
+    struct tgt_dump d = {calloc(1, 1), 0};
+    struct vg__conn *c;
+    char err[256];
+
+    assert_int_equal(vg__store_ch_ops.connect(g_spec, NULL, false, &c, err, sizeof(err)), 0);
+    assert_int_equal(
+        vg__store_ch_ops.run(c, TGT_SQL("", " FINAL"), 0, 1, 0, NULL, ch_on_target, &d), 0);
+    vg__store_ch_ops.disconnect(c);
+    return d.text;
+}
+
+/* The latest states the writer merges in C on ClickHouse are those SQLite's upserts keep: the
+ * same calls (runs, late arrivals of both kinds, breaks inside a run, other networks, scopes by
+ * provenance) on both, the tables compared row by row. */
+static void
+test_ch_targets_as_sqlite(void **state)
+{
+    static const struct {
+        const char *time, *verdict, *prov;
+        int call; /* rows of one call go in one vg_store_insert */
+    } seq[] = {
+        {"2026-05-01 10:00:00", "blocked", NULL, 0},
+        {"2026-05-01 11:00:00", "blocked", NULL, 1},
+        {"2026-05-01 12:00:00", "accessible", "probe-7", 1},
+        {"2026-05-01 13:00:00", "accessible", NULL, 2},
+        {"2026-05-01 09:00:00", "accessible", "probe-7", 3},
+        {"2026-05-01 11:30:00", "accessible", NULL, 3},
+        {"2026-05-01 11:10:00", "blocked", "probe-8", 4},
+        {"2026-05-01 12:30:00", "down", NULL, 5},
+        {"2026-05-01 12:45:00", "accessible", "probe-7", 6},
+        {"2026-05-01 14:00:00", "accessible", NULL, 6},
+        {"2026-05-01 14:00:00", "blocked", "probe-8", 6},
+        {"2026-05-01 08:00:00", "down", "probe-7", 7}, /* (no future time: the cap is the
+                                                          arrival, a second apart in each store) */
+        {"2026-05-01 15:00:00", "intercepted", NULL, 8},
+    };
+    enum { NSEQ = sizeof(seq) / sizeof(seq[0]), NNET = 2 };
+    struct vg_store *s = *state, *lite;
+    struct row w[NSEQ * NNET];
+    struct vg_store_meas rows[NSEQ * NNET];
+    char spec[600], *a, *b;
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(g_sqlite, sizeof(g_sqlite), "%s/vigie-test-store-ch-%ld.db",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
+    unlink(g_sqlite);
+    snprintf(spec, sizeof(spec), "sqlite:%s", g_sqlite);
+    assert_int_equal(vg_store_open(spec, NULL, &lite, NULL, 0), 0);
+    for (int i = 0; i < NSEQ * NNET; i++) {
+        struct m m = {i % 2 ? "https://t.example/" : "https://u.example/a",
+                      i / NSEQ ? "DE" : "IT",
+                      30722,
+                      seq[i % NSEQ].time,
+                      seq[i % NSEQ].verdict,
+                      NULL,
+                      i};
+
+        row_make(&w[i], &m, 1795950827000000LL + i);
+        if (seq[i % NSEQ].prov != NULL) {
+            snprintf(w[i].r.provenance, sizeof(w[i].r.provenance), "%s", seq[i % NSEQ].prov);
+        }
+        rows[i] = w[i].r;
+    }
+    for (int net = 0; net < NNET; net++) {
+        for (int i = 0; i < NSEQ;) {
+            int k = 1;
+
+            while (i + k < NSEQ && seq[i + k].call == seq[i].call) {
+                k++;
+            }
+            assert_int_equal(vg_store_insert(s, rows + net * NSEQ + i, (size_t)k, NULL), k);
+            assert_int_equal(vg_store_insert(lite, rows + net * NSEQ + i, (size_t)k, NULL), k);
+            i += k;
+        }
+    }
+    /* again: nothing new, nothing changes */
+    assert_int_equal(vg_store_insert(s, rows, NSEQ * NNET, NULL), 0);
+    vg_store_close(lite);
+    a = sqlite_targets(g_sqlite);
+    b = ch_targets();
+    assert_true(strlen(a) > 0);
+    if (strcmp(a, b) != 0) {
+        print_message("SQLite:\n%sClickHouse:\n%s", a, b);
+    }
+    assert_string_equal(b, a);
+    free(a);
+    free(b);
+    for (int i = 0; i < NSEQ * NNET; i++) {
+        row_free(&w[i]);
+    }
+    unlink(g_sqlite);
+}
+
 /* What ClickHouse does not have yet answers VG_ENOTYET, never a made-up answer. */
 static void
 test_ch_not_yet(void **state)
@@ -3063,6 +3231,7 @@ static const struct CMUnitTest ch_tests[] = {
     CT(test_list_filters_paging),
     CT(test_list_stable_under_inserts),
     CT(test_reports),
+    CT(test_ch_targets_as_sqlite),
     CT(test_ch_not_yet),
 };
 
