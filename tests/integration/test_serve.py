@@ -1333,7 +1333,7 @@ class TestOperations(unittest.TestCase):
 
     def test_crash_during_uploads(self):
         """kill -9 during a burst: every upload answered 200 is there after a restart."""
-        db = FX["db"] if PG else os.path.join(FX["tmp"], "crash.db")
+        db = FX["db"] if PG or CH else os.path.join(FX["tmp"], "crash.db")
         c = Collector(db=db)
         asn = next_asn()
         acked, lock, stop = [], threading.Lock(), threading.Event()
@@ -1386,7 +1386,7 @@ class TestOperations(unittest.TestCase):
         with lock:
             acked = list(acked)
         self.assertGreater(len(acked), 0)
-        if not PG:
+        if not PG and not CH:
             con = sqlite3.connect(db, timeout=30)
             self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
             con.close()
@@ -1395,14 +1395,16 @@ class TestOperations(unittest.TestCase):
             stored = {r["measurement_uid"] for r in c2.list_all({"probe_asn": asn})}
             missing = set(acked) - stored
             self.assertFalse(missing, "%d acknowledged uploads lost" % len(missing))
-            st, _, agg = c2.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
-            self.assertEqual(agg["result"]["total"], len(stored))
+            if not CH:  # aggregation and check: not on ClickHouse yet (501)
+                st, _, agg = c2.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
+                self.assertEqual(agg["result"]["total"], len(stored))
             for uid in acked[:: max(1, len(acked) // 20)]:
                 self.assertEqual(c2.request("GET", "/api/v1/measurement/" + uid)[0], 200)
         finally:
             self.assertEqual(c2.stop(), 0)
-        p = run("serve", "--db", db, "check")
-        self.assertEqual(p.returncode, 0, p.stderr)
+        if not CH:
+            p = run("serve", "--db", db, "check")
+            self.assertEqual(p.returncode, 0, p.stderr)
 
 
 class TestStartErrors(unittest.TestCase):
@@ -1494,6 +1496,7 @@ CH_TESTS = [
     "TestQueries.test_filters",
     "TestQueries.test_paging_stable",
     "TestBulk.test_bulk_plain_and_gzip",
+    "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_not_yet_501",
 ]
 
