@@ -74,13 +74,16 @@ vg__chtxn_on_report(void *arg, size_t set, const struct vg__val *cols, size_t nc
     return 0;
 }
 
-/* One report job: its outcome in *res, 0 or a backend error. */
+/* One report job: its outcome in *res, 0 or a backend error. Nothing is rolled back here: when
+ * the writer runs a group again (store_writer.c, after VG_STORE_EUNAVAIL), an open it inserted
+ * the first time (job->ch_opened) succeeds again, as its rolled-back open would elsewhere. */
 static int
 vg__chtxn_report_job(struct vg_store *s, struct vg__job *job, struct vg__jobres *res)
 {
     struct vg__chtxn_report r = {false, false};
     struct vg__val p[8];
     const char *id = job->kind == VG__JOB_REPORT_OPEN ? job->rep->report_id : job->report_id;
+    int rc;
 
     p[0] = vg__store_text(id);
     VG_TRY(s->ops->run(s->wconn, vg__chtxn_sql_report_find, 0, 1, 1, p, vg__chtxn_on_report, &r));
@@ -93,7 +96,7 @@ vg__chtxn_report_job(struct vg_store *s, struct vg__job *job, struct vg__jobres 
         return s->ops->run(s->wconn, vg__chtxn_sql_report_close, 0, 1, 2, p, NULL, NULL);
     }
     if (r.found) {
-        res->rc = VG_STORE_EEXIST;
+        res->rc = job->ch_opened ? 0 : VG_STORE_EEXIST;
         return 0;
     }
     res->rc = 0;
@@ -105,7 +108,10 @@ vg__chtxn_report_job(struct vg_store *s, struct vg__job *job, struct vg__jobres 
     p[6] = vg__store_int(job->rep->created > 0 ? job->rep->created : job->now);
     p[7] =
         vg__store_text(job->rep->provenance[0] != '\0' ? job->rep->provenance : VG_STORE_ANONYMOUS);
-    return s->ops->run(s->wconn, vg__chtxn_sql_report_open, 0, 1, 8, p, NULL, NULL);
+    rc = s->ops->run(s->wconn, vg__chtxn_sql_report_open, 0, 1, 8, p, NULL, NULL);
+    /* a failed request may have reached the server all the same */
+    job->ch_opened = true;
+    return rc;
 }
 
 static int

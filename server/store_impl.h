@@ -296,6 +296,8 @@ struct vg__job {
     const struct vg_store_report *rep;
     const char *report_id;
     int64_t now;
+    bool ch_opened; /* ClickHouse: this report's open was sent (store_ch_txn.c), so a run of the
+                       group again finds its own row */
     /* alert cursor: consumer's last_id */
     const char *consumer;
     int64_t last_id;

@@ -3187,6 +3187,31 @@ test_ch_targets_as_sqlite(void **state)
     unlink(g_sqlite);
 }
 
+/* The writer runs a group again after VG_STORE_EUNAVAIL (store_writer.c); on ClickHouse nothing
+ * was rolled back, and a report open of that group still succeeds (its own row), while another
+ * open of that id is refused. Called as the writer does, while it is idle. */
+static void
+test_ch_report_open_rerun(void **state)
+{
+    struct vg_store *s = *state;
+    struct vg_store_report r = {.report_id = "20261129T111346Z_webconnectivity_IT_30722_n1_Rr1",
+                                .probe_cc = "IT",
+                                .probe_asn = 30722,
+                                .software_name = "vigie",
+                                .software_version = "0.1.0",
+                                .test_name = "web_connectivity",
+                                .created = 1795950826};
+    struct vg__job job = {.kind = VG__JOB_REPORT_OPEN, .rep = &r, .now = 1795950826};
+    struct vg__jobres res = {-1};
+
+    assert_int_equal(vg__store_txn(s, &job, &res), 0);
+    assert_int_equal(res.rc, 0);
+    assert_int_equal(vg__store_txn(s, &job, &res), 0); /* the same group again */
+    assert_int_equal(res.rc, 0);
+    assert_int_equal(vg_store_report_open(s, &r), VG_STORE_EEXIST); /* another open */
+    assert_int_equal(raw_scalar("SELECT count() FROM reports FINAL"), 1);
+}
+
 static int
 ch_on_incident(void *arg, json_t *m, const struct vg_store_incident_row *r)
 {
@@ -3241,6 +3266,7 @@ static const struct CMUnitTest ch_tests[] = {
     CT(test_list_filters_paging),
     CT(test_list_stable_under_inserts),
     CT(test_reports),
+    CT(test_ch_report_open_rerun),
     CT(test_ch_targets_as_sqlite),
     CT(test_ch_not_yet),
 };
