@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store.c - the store object (store.h, docs/storage.md): opening a store on its backend
- * (SQLite, PostgreSQL or ClickHouse, struct vg_store_ops), closing it, and what every part shares:
- * the latest database error, the statistics, the clock. The parts (store_impl.h): store_row.c     a
- * measurement's row (through meas/record_read.h) and its checks store_writer.c  the writer thread:
- * job queue, grouping, retries, write calls store_raw.c     the stored form of a measurement's text
- * (store_raw.h); store_rawdb.c its dictionaries, caches and blob writes for one store store_txn.c
- * one write transaction: reports, measurement rows, duplicates store_derive.c  the ingest
- * statements, the count tables and the latest states store_read.c    the read pool, reports, raw
- * measurements, the measurement list, cursors store_agg.c     aggregation and targets store_check.c
- * the integrity check store_upgrade.c the data steps of the migrations (migrations.c holds the
- * schema) store_ch_schema.c, store_ch_txn.c  ClickHouse's schema and write path (store_ch.c
- * connects) SQL is written once, with $N placeholders.
+ * (SQLite, PostgreSQL or ClickHouse, struct vg_store_ops), closing it, and what every part
+ * shares: the latest database error, the statistics, the clock. The parts (store_impl.h):
+ *   store_row.c     a measurement's row (through meas/record_read.h) and its checks
+ *   store_writer.c  the writer thread: job queue, grouping, retries, write calls
+ *   store_raw.c     the stored form of a measurement's text (store_raw.h); store_rawdb.c its
+ *                   dictionaries, caches and blob writes for one store
+ *   store_txn.c     one write transaction: reports, measurement rows, duplicates
+ *   store_derive.c  the ingest statements, the count tables and the latest states
+ *   store_read.c    the read pool, reports, raw measurements, the measurement list, cursors
+ *   store_agg.c     aggregation and targets
+ *   store_check.c   the integrity check
+ *   store_upgrade.c the data steps of the migrations (migrations.c holds the schema)
+ *   store_ch_*.c    ClickHouse's schema, write path and latest states (store_ch.c connects)
+ * SQL is written once, with $N placeholders.
  */
 #include <pthread.h>
 #include <stdio.h>
