@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store.c - the store object (store.h, docs/storage.md): opening a store on its backend
- * (SQLite or PostgreSQL, struct vg_store_ops), closing it, and what every part shares: the
- * latest database error, the statistics, the clock. The parts (store_impl.h):
+ * (SQLite, PostgreSQL or ClickHouse, struct vg_store_ops), closing it, and what every part
+ * shares: the latest database error, the statistics, the clock. The parts (store_impl.h):
  *   store_row.c     a measurement's row (through meas/record_read.h) and its checks
  *   store_writer.c  the writer thread: job queue, grouping, retries, write calls
  *   store_raw.c     the stored form of a measurement's text (store_raw.h); store_rawdb.c its
@@ -13,6 +13,7 @@
  *   store_agg.c     aggregation and targets
  *   store_check.c   the integrity check
  *   store_upgrade.c the data steps of the migrations (migrations.c holds the schema)
+ *   store_ch_*.c    ClickHouse's schema, write path and latest states (store_ch.c connects)
  * SQL is written once, with $N placeholders.
  */
 #include <pthread.h>
@@ -129,6 +130,9 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
     } else if (strncmp(spec, "pg:", 3) == 0) {
         s->ops = &vg__store_pg_ops;
         target = spec + 3;
+    } else if (strncmp(spec, "clickhouse://", 13) == 0 ||
+               strncmp(spec, "clickhouses://", 14) == 0) {
+        s->ops = &vg__store_ch_ops; /* store_ch.c reads the whole spec, scheme included */
     } else {
         s->ops = &vg__store_sqlite_ops;
         if (strncmp(spec, "sqlite:", 7) == 0) {
@@ -145,7 +149,9 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
 
     vg__store_wsql_init(s);
     rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, errlen);
-    if (rc == 0) {
+    if (rc == 0 && s->ops->dialect == VG__CH) {
+        rc = vg__store_ch_migrate(s->ops, s->wconn, s->o.no_migrate, err, errlen);
+    } else if (rc == 0) {
         rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, vg__store_upgrade_data, err,
                                errlen);
     }

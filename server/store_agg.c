@@ -284,6 +284,7 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
     *out = NULL;
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(f == NULL || f->input == NULL, VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     VG_ENSURE((size_t)x < VG__N_AXES && (size_t)y < VG__N_AXES, VG_EINVAL);
     VG_ENSURE(x == VG_AXIS_NONE || x != y, VG_EINVAL);
     VG_ENSURE(x != VG_AXIS_NONE || y == VG_AXIS_NONE, VG_EINVAL);
@@ -423,6 +424,7 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     *out = NULL;
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(limit <= VG_STORE_PAGE_MAX, VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     if (cursor != NULL) {
         cur = vg__store_cursor_decode(cursor, 3);
         if (cur == NULL || !json_is_string(json_array_get(cur, 0)) ||

@@ -95,6 +95,7 @@ vg_store_certificates(struct vg_store *s, const struct vg_store_filter *f, unsig
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(f != NULL && f->input != NULL && f->input[0] != '\0', VG_EINVAL);
     VG_ENSURE(limit <= VG_STORE_CERTS_MAX, VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     x = vg_xcalloc(1, sizeof(*x));
     x->limit = limit > 0 ? limit : VG_STORE_CERTS_DEF;
     x->groups = vg_certgroup_new(0) /* limit bounds it */;

@@ -9,7 +9,8 @@
  *   SELECT, WITH, SHOW, DESCRIBE, DESC, EXISTS   once per parameter set, with " FORMAT
  *       TabSeparatedWithNamesAndTypes" appended; each answer's rows go to cb with the set's index.
  *   INSERT ... VALUES (...)                      all the sets in one request: the text after
- *       VALUES (only tuples) is written once per set, joined by commas. No rows.
+ *       VALUES (only tuples) is written once per set, joined by commas. No rows. A trailing
+ *       " ON CONFLICT DO NOTHING" is dropped (the tables it is used on collapse duplicates).
  *   anything else                                once per parameter set; no rows.
  * exec() splits its text at the semicolons outside quotes and comments: one request each.
  *
@@ -42,6 +43,7 @@
 #define VG__CH_URL_MAX     (VG__CH_HOST_MAX + 3 * VG__CH_NAME_MAX + 96)
 #define VG__CH_FORMAT      " FORMAT TabSeparatedWithNamesAndTypes"
 #define VG__CH_KEEP        (1024 * 1024) /* request and answer bytes kept between requests */
+#define VG__CH_NOCONFLICT  " ON CONFLICT DO NOTHING"
 
 enum vg__ch_kind {
     VG__CH_OTHER,
@@ -816,6 +818,13 @@ vg__ch_run(struct vg__conn *c, const char *sql, unsigned flags, size_t nsets, si
     (void)flags; /* nothing is prepared: the values are in the text */
     while (len > 0 && (isspace((unsigned char)sql[len - 1]) || sql[len - 1] == ';')) {
         len--;
+    }
+    /* The store's INSERTs of content-keyed rows (blobs, dictionaries) end so: their tables
+     * collapse duplicates here (ReplacingMergeTree, store_ch_schema.c). */
+    if (kind == VG__CH_INSERT && len > sizeof(VG__CH_NOCONFLICT) - 1 &&
+        vg_strncaseeq(sql + len - (sizeof(VG__CH_NOCONFLICT) - 1), VG__CH_NOCONFLICT,
+                      sizeof(VG__CH_NOCONFLICT) - 1)) {
+        len -= sizeof(VG__CH_NOCONFLICT) - 1;
     }
     if (kind == VG__CH_INSERT && (vals = vg__ch_values(sql, len)) > 0) {
         return nsets > 0 ? vg__ch_insert(c, sql, len, vals, nsets, nparams, params) : 0;

@@ -227,5 +227,6 @@ vg_store_integrity_check(struct vg_store *s, char *err, size_t errlen)
     if (q.errlen > 0) {
         q.err[0] = '\0';
     }
+    VG__STORE_CH_NOT_YET(s);
     return vg__store_read(s, vg__check_fn, &q);
 }

@@ -379,6 +379,7 @@ vg_store_alert_cursor_set(struct vg_store *s, const char *consumer, int64_t last
                           .now = (int64_t)time(NULL)};
 
     VG_ENSURE(consumer != NULL && vg_store_provenance_ok(consumer) && last_id >= 0, VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     return vg__store_submit(s, &job);
 }
 
@@ -424,6 +425,7 @@ vg_store_alert_cursor(struct vg_store *s, const char *consumer, int64_t *last_id
 
     *last_id = 0;
     VG_ENSURE(consumer != NULL && vg_store_provenance_ok(consumer), VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     VG_TRY(vg__store_read(s, vg__cursor_fn, &q));
     if (!q.found) {
         /* A new consumer starts at the newest event: the past is not announced. */
@@ -496,6 +498,7 @@ vg_store_alert_events(struct vg_store *s, const struct vg_store_filter *f, int64
                    f->provenance == NULL && !f->trusted && f->window == 0),
               VG_EINVAL);
     VG_TRY(vg__store_filter_valid(f));
+    VG__STORE_CH_NOT_YET(s);
     l = vg_xcalloc(1, sizeof(*l));
     vg__store_q_add(&l->q, "SELECT e.id, e.created, e.input, m.domain, e.probe_cc, e.probe_asn,"
                            " e.old_verdict, e.new_verdict, e.cause, e.measurement_uid,"

@@ -130,6 +130,11 @@ char *vg__mig_expand(const struct vg__mig_stmt *st, enum vg__dialect d);
  * no_migrate), backend errors. */
 int vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate,
                       vg__mig_data_fn data, char *err, size_t errlen);
+/* The ClickHouse schema (store_ch_schema.c): created at once at the current version, or
+ * checked. Errors: VG_STORE_ESCHEMA (newer, or older than any ClickHouse schema), backend
+ * errors, with a message in err. */
+int vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate,
+                         char *err, size_t errlen);
 /* The data steps of the migrations (store_upgrade.c): version 3 recomputes every idem_key as
  * the content key and builds targets_v3 from the measurements. */
 int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, int version,
@@ -291,6 +296,8 @@ struct vg__job {
     const struct vg_store_report *rep;
     const char *report_id;
     int64_t now;
+    bool ch_opened; /* ClickHouse: this report's open was sent (store_ch_txn.c), so a run of the
+                       group again finds its own row */
     /* alert cursor: consumer's last_id */
     const char *consumer;
     int64_t last_id;
@@ -331,6 +338,22 @@ void *vg__store_writer_main(void *arg);
 /* One write transaction for the group of jobs (a list): 0 once committed, res[] then holds each
  * job's outcome and the uids are written; on error nothing is committed (store_txn.c). */
 VG_MUST_USE int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
+/* The 21 parameters (VG__MEAS_COLS) of w's measurements row, in vg__wsql[VG__W_MEAS]'s order
+ * (store_txn.c); they borrow w. Always 0. */
+int vg__store_wrow_params(const struct vg__wrow *w, struct vg__val *p);
+/* vg__store_txn on ClickHouse (store_ch_txn.c): no transaction; the same outcome per job. */
+VG_MUST_USE int vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
+/* The latest states of the new rows of w[n] on ClickHouse (store_ch_targets.c): read, merged in
+ * C, written as rows with a higher ver. 0 or a backend error. */
+VG_MUST_USE int vg__store_ch_targets(struct vg_store *s, const struct vg__wrow *w, size_t n);
+/* A public store function not available on ClickHouse yet: answers VG_ENOTYET (HTTP 501). */
+#define VG__STORE_CH_NOT_YET(s)                                                     \
+    do {                                                                            \
+        if ((s)->ops->dialect == VG__CH) {                                          \
+            vg__store_note_error((s), "not available on the ClickHouse store yet"); \
+            return VG_ENOTYET;                                                      \
+        }                                                                           \
+    } while (0)
 /* Build / free s->wsql (store_derive.c). */
 void vg__store_wsql_init(struct vg_store *s);
 void vg__store_wsql_free(struct vg_store *s);

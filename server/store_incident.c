@@ -103,6 +103,7 @@ vg_store_incident_each(struct vg_store *s, const struct vg_store_filter *f, unsi
     }
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(f != NULL && f->input != NULL && f->input[0] != '\0' && fn != NULL, VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     memset(&x, 0, sizeof(x));
     x.f = f;
     x.fn = fn;

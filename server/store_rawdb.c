@@ -183,7 +183,8 @@ vg__raw_on_fetch(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     const struct vg__val *d = &c[ncols - 1];
 
     (void)set;
-    if (f->found || ncols < 1 || ncols > 2 || d->t != VG__BLOB ||
+    /* ClickHouse has one String type for texts and bytes: VG__TEXT there */
+    if (f->found || ncols < 1 || ncols > 2 || (d->t != VG__BLOB && d->t != VG__TEXT) ||
         (ncols == 2 && c[0].t != VG__INT)) {
         return VG_EINTERNAL;
     }
@@ -317,7 +318,7 @@ vg__raw_decode_row(struct vg_store *s, const struct vg__val *raw_len, const stru
     int rc;
 
     *out = NULL;
-    if (raw_len->t != VG__INT || raw->t != VG__BLOB) {
+    if (raw_len->t != VG__INT || (raw->t != VG__BLOB && raw->t != VG__TEXT)) { /* ClickHouse */
         return VG_EINTERNAL;
     }
     if (s != NULL && raw->len > 0 && raw->p[0] == VG__RAW_FORMAT_V1) {

@@ -142,14 +142,17 @@ vg__store_on_report(void *arg, size_t set, const struct vg__val *c, size_t ncols
 static int
 vg__report_get_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 {
-    static const char sql[] = "SELECT probe_cc, probe_asn, software_name, software_version,"
-                              " test_name, created, closed, provenance, legacy FROM reports"
-                              " WHERE report_id = $1";
+#define VG__REPORT_SQL(final)                                                          \
+    "SELECT probe_cc, probe_asn, software_name, software_version, test_name, created," \
+    " closed, provenance, legacy FROM reports" final " WHERE report_id = $1"
+    /* ClickHouse: FINAL, the latest version of the row (store_ch_schema.c) */
+    static const char sql[] = VG__REPORT_SQL(""), sql_ch[] = VG__REPORT_SQL(" FINAL");
     struct vg__report_q *q = arg;
     struct vg__val p = vg__store_text(q->id);
 
     q->found = false;
-    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__store_on_report, q);
+    return s->ops->run(c, s->ops->dialect == VG__CH ? sql_ch : sql, VG__RUN_CACHE, 1, 1, &p,
+                       vg__store_on_report, q);
 }
 
 int
@@ -187,14 +190,18 @@ vg__on_raw(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 static int
 vg__raw_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 {
-    static const char sql[] = "SELECT raw_len, raw FROM measurements WHERE measurement_uid = $1";
+#define VG__RAW_SQL(final) \
+    "SELECT raw_len, raw FROM measurements" final " WHERE measurement_uid = $1"
+    /* ClickHouse: FINAL hides the copies of a measurement stored twice (store_ch_txn.c) */
+    static const char sql[] = VG__RAW_SQL(""), sql_ch[] = VG__RAW_SQL(" FINAL");
     struct vg__raw_q *q = arg;
     struct vg__val p = vg__store_text(q->uid);
 
     VG_FREE(q->text);
     q->found = false;
     q->s = s;
-    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__on_raw, q);
+    return s->ops->run(c, s->ops->dialect == VG__CH ? sql_ch : sql, VG__RUN_CACHE, 1, 1, &p,
+                       vg__on_raw, q);
 }
 
 int
@@ -503,7 +510,8 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
                     "SELECT measurement_uid, report_id, measurement_start_time, input, domain,"
                     " probe_cc, probe_asn, test_name, software_name, software_version,"
                     " x_verdict, x_cause, blocking, accessible, provenance, x_analyzer,"
-                    " x_evidence FROM measurements WHERE 1 = 1");
+                    " x_evidence FROM measurements");
+    vg__store_q_add(&l->q, s->ops->dialect == VG__CH ? " FINAL WHERE 1 = 1" : " WHERE 1 = 1");
     /* the SQL column (the measurement's field has the same name) */
     vg__store_q_filters(&l->q, f, "measurement_start_time", f != NULL ? f->since : 0, true, true);
     if (cur != NULL) {
@@ -540,16 +548,18 @@ vg_store_list(struct vg_store *s, const struct vg_store_filter *f, const char *c
 static int
 vg__row_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 {
-    static const char sql[] =
-        "SELECT measurement_uid, report_id, measurement_start_time, input, domain, probe_cc,"
-        " probe_asn, test_name, software_name, software_version, x_verdict, x_cause, blocking,"
-        " accessible, provenance, x_analyzer, x_evidence FROM measurements"
-        " WHERE measurement_uid = $1";
+#define VG__ROW_SQL(final)                                                                  \
+    "SELECT measurement_uid, report_id, measurement_start_time, input, domain, probe_cc,"   \
+    " probe_asn, test_name, software_name, software_version, x_verdict, x_cause, blocking," \
+    " accessible, provenance, x_analyzer, x_evidence FROM measurements" final               \
+    " WHERE measurement_uid = $1"
+    static const char sql[] = VG__ROW_SQL(""), sql_ch[] = VG__ROW_SQL(" FINAL");
     struct vg__list_q *l = arg;
     struct vg__val p = vg__store_text(l->last_uid);
 
     json_array_clear(l->results);
-    return s->ops->run(c, sql, VG__RUN_CACHE, 1, 1, &p, vg__on_list_row, l);
+    return s->ops->run(c, s->ops->dialect == VG__CH ? sql_ch : sql, VG__RUN_CACHE, 1, 1, &p,
+                       vg__on_list_row, l);
 }
 
 int

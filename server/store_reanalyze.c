@@ -85,6 +85,7 @@ vg_store_reanalyze_begin(struct vg_store *s, const struct vg_store_reanalyze_sel
                   strlen(sel->analyzer) <= VG_STORE_ANALYZER_MAX && sel->since >= 0,
               VG_EINVAL);
     memset(p, 0, sizeof(*p));
+    VG__STORE_CH_NOT_YET(s);
     vg__ra_key(sel, p->key, sizeof(p->key));
     p->last_time = INT64_MIN;
     if (restart) {
@@ -158,6 +159,7 @@ vg_store_reanalyze_read(struct vg_store *s, const struct vg_store_reanalyze_sel 
     *rows = NULL;
     *n = 0;
     VG_ENSURE(limit >= 1 && limit <= VG__RA_READ_MAX, VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     rc = vg__store_read(s, vg__ra_read_fn, &r);
     if (rc < 0) {
         vg_store_stale_free(r.rows, r.n);
@@ -607,6 +609,7 @@ vg_store_reanalyze_apply(struct vg_store *s, struct vg_store_pass *p,
     int rc;
 
     VG_ENSURE(n <= VG__RA_READ_MAX && last_uid != NULL && strlen(last_uid) < VG_UID_MAX, VG_EINVAL);
+    VG__STORE_CH_NOT_YET(s);
     for (size_t i = 0; i < n; i++) {
         VG_ENSURE(vg__store_verdict_ok(v[i].now->x_verdict) &&
                       vg__store_terminated(v[i].now->x_cause, sizeof(v[i].now->x_cause)) &&

@@ -170,8 +170,8 @@ vg__reports(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
     return 0;
 }
 
-static int
-vg__wrow_params(const struct vg__wrow *w, struct vg__val *p)
+int
+vg__store_wrow_params(const struct vg__wrow *w, struct vg__val *p)
 {
     const struct vg_store_meas *m = w->m;
 
@@ -208,6 +208,9 @@ vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
     size_t n = 0, j = 0, k = 0;
     int rc;
 
+    if (s->ops->dialect == VG__CH) {
+        return vg__store_ch_txn(s, jobs, res); /* no transactions there (store_ch_txn.c) */
+    }
     for (struct vg__job *job = jobs; job != NULL; job = job->next) {
         n += job->kind == VG__JOB_INSERT ? job->n : 0;
     }
@@ -226,7 +229,7 @@ vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
     /* Lock order: measurements by idem_key (see vg__store_derived). */
     qsort(w, n, sizeof(*w), vg__cmp_idem);
     for (size_t i = 0; i < n; i++) {
-        vg__wrow_params(&w[i], p + i * VG__MEAS_COLS);
+        vg__store_wrow_params(&w[i], p + i * VG__MEAS_COLS);
     }
 
     rc = s->ops->exec(s->wconn, s->ops->begin_sql);
