@@ -2,8 +2,10 @@
 /*
  * store_ch_schema.c - the store's schema on ClickHouse (docs/storage.md, "ClickHouse: schema and
  * ingest"): its own list of statements, as the DDL differs too much from the SQL migrations'
- * (migrations.c) for their tokens. No older ClickHouse store exists: the tables are created at
- * once at the current version (the last of vg__migrations), with the same names and columns,
+ * (migrations.c) for their tokens, and its versions are its own (VG__CH_SCHEMA, 1: the tables of
+ * the SQL schema 8, same names and columns), so that a SQL migration which changes nothing here
+ * does not turn ClickHouse stores away. No older ClickHouse store exists: the tables are created
+ * at once at the current version,
  * each `IF NOT EXISTS` so that two collectors starting at once, or a restart, do no harm; the
  * version is recorded in schema_version and a newer one is refused (VG_STORE_ESCHEMA).
  *
@@ -145,7 +147,10 @@ vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no
     static const char current[] = "SELECT toInt64(max(version)) FROM schema_version";
     static const char record[] =
         "INSERT INTO schema_version (version, description, applied) VALUES ($1, $2, $3)";
-    const struct vg__migration *m = &vg__migrations[vg__n_migrations - 1];
+    static const struct {
+        int version;
+        const char *description;
+    } cur = {VG__CH_SCHEMA, "the tables of the SQL schema 8 (ClickHouse engines)"}, *m = &cur;
     int64_t have = 0;
     struct vg__val p[3];
     int rc;
