@@ -130,8 +130,9 @@ char *vg__mig_expand(const struct vg__mig_stmt *st, enum vg__dialect d);
  * no_migrate), backend errors. */
 int vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate,
                       vg__mig_data_fn data, char *err, size_t errlen);
-#define VG__CH_SCHEMA 1 /* the ClickHouse schema's version: its own numbering (store_ch_schema.c) \
-                         */
+
+/* The ClickHouse schema's version: its own numbering (store_ch_schema.c). */
+#define VG__CH_SCHEMA 1
 
 /* The ClickHouse schema (store_ch_schema.c): created at once at the current version, or
  * checked. Errors: VG_STORE_ESCHEMA (newer, or older than any ClickHouse schema), backend
