@@ -291,8 +291,14 @@ class TestChScript(unittest.TestCase):
         with open(os.path.join(fake, "python3"), "w") as f:
             f.write("#!/bin/sh\ncat >/dev/null\necho %s\n" % ports)
         os.chmod(os.path.join(fake, "python3"), 0o755)
-        env = dict(os.environ, PATH=fake + ":" + os.environ["PATH"])
-        before = set(d for d in os.listdir("/tmp") if d.startswith("vigie-ch."))
+        # the private directories in a parent of this test's own: other tests' servers may
+        # start in /tmp meanwhile (ctest -j)
+        parent = os.path.join(self.tmp, "parent")
+        os.mkdir(parent)
+        os.chmod(self.tmp, 0o711)
+        os.chmod(parent, 0o711)
+        env = dict(os.environ, PATH=fake + ":" + os.environ["PATH"], VG_CH_TMPDIR=parent)
+        before = set(d for d in os.listdir(parent) if d.startswith("vigie-ch."))
         p = run_script("start", self.dir, env=env)
         for s in held:
             s.close()
@@ -301,9 +307,9 @@ class TestChScript(unittest.TestCase):
         self.assertIn("Address already in use", p.stderr)
         self.assertEqual(p.stderr.count("a port was taken"), 2, p.stderr)
         self.assertFalse(os.path.exists(self.dir))
-        after = set(d for d in os.listdir("/tmp") if d.startswith("vigie-ch."))
+        after = set(d for d in os.listdir(parent) if d.startswith("vigie-ch."))
         self.assertFalse(after - before)
-        cmd = "--config-file=/tmp/vigie-ch."
+        cmd = "--config-file=%s/vigie-ch." % parent
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:
