@@ -239,7 +239,9 @@ vg__raw_src_ddict(void *arg, int64_t id)
 {
     struct vg_store *s = arg;
     struct vg__raw *st = s->raw;
-    static const char sql[] = "SELECT data FROM raw_dicts WHERE id = $1";
+    /* LIMIT 1: a key is unique on SQLite and PostgreSQL; ClickHouse keeps copies of a row
+     * inserted again (a restart, a group run again) until it merges them, all the same bytes */
+    static const char sql[] = "SELECT data FROM raw_dicts WHERE id = $1 LIMIT 1";
     struct vg__raw_fetch f = {0};
     struct vg__val p = vg__store_int(id);
     const struct vg__raw_dict *d;
@@ -271,7 +273,7 @@ vg__raw_src_blob(void *arg, const uint8_t hash[VG__RAW_HASH], char *dst, size_t 
 {
     struct vg_store *s = arg;
     struct vg__raw *st = s->raw;
-    static const char sql[] = "SELECT data FROM blobs WHERE hash = $1";
+    static const char sql[] = "SELECT data FROM blobs WHERE hash = $1 LIMIT 1"; /* as above */
     struct vg__raw_bc *b = &st->bc[vg__raw_slot(hash, VG__RAW_BCACHE)];
     struct vg__raw_fetch f = {0};
     struct vg__val p = {.t = VG__BLOB, .p = (const char *)hash, .len = VG__RAW_HASH};
