@@ -235,10 +235,18 @@ vg__chtxn_rows(struct vg_store *s, struct vg__wrow *w, size_t n)
         if (!first[i].found) {
             first[i].is_new = true;
             vg__store_wrow_params(&first[i], p + nn++ * VG__MEAS_COLS);
+        } else if (s->ch_unsure && strcmp(first[i].uid_out, first[i].m->measurement_uid) == 0) {
+            /* stored by the INSERT whose answer was lost: this row's own, new to its caller
+             * (its counts were written with it) */
+            first[i].is_new = true;
         }
     }
     if (rc == 0 && nn > 0) {
+        s->ch_unsure = true;
         rc = s->ops->run(s->wconn, vg__chtxn_sql_meas, 0, nn, VG__MEAS_COLS, p, NULL, NULL);
+    }
+    if (rc == 0) {
+        s->ch_unsure = false;
     }
     /* Back into w: the first row of each key is new or has the stored uid; the others are
      * duplicates of it (their uid_out is still theirs to fill). */

@@ -200,6 +200,10 @@ struct vg_store {
     bool stop;
     pthread_t writer;
     struct vg__conn *wconn; /* the writer thread's alone (before it starts: vg_store_open's) */
+    /* ClickHouse (store_ch_txn.c): an INSERT of measurement rows was sent and its outcome is
+     * unknown (no answer: ClickHouse finishes an INSERT its client stopped waiting for), so rows
+     * found stored under their own uid are that attempt's, new, not duplicates. Writer only. */
+    bool ch_unsure;
     struct vg__store_stats stats;
     char last_error[256]; /* vg_store_last_error() */
 

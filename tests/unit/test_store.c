@@ -3291,6 +3291,46 @@ test_ch_big_batch(void **state)
     free(uids);
 }
 
+/* The answer to an INSERT of rows was lost (a timeout: ClickHouse finishes an INSERT whose client
+ * stopped waiting) and the writer runs the group again: the rows found under their own uids are
+ * that attempt's, new to their callers, and get their latest states (emulated: the first run's
+ * states removed, the writer told its last INSERT is unsure). A plain re-upload afterwards is a
+ * duplicate again. */
+static void
+test_ch_insert_answer_lost(void **state)
+{
+    struct vg_store *s = *state;
+    enum { N = 20 };
+    struct row w[N];
+    struct vg_store_meas rows[N];
+    char uids[N][VG_UID_MAX];
+
+    for (int i = 0; i < N; i++) {
+        char input[64], id[32];
+        struct m m = {input, "IT", 30722, "2026-11-29 11:13:46", "blocked", id, i};
+
+        snprintf(input, sizeof(input), "https://lost%d.example/", i);
+        snprintf(id, sizeof(id), "lost-%d", i);
+        row_make(&w[i], &m, 0);
+        rows[i] = w[i].r;
+    }
+    assert_int_equal(vg_store_insert(s, rows, N, uids), N);
+    raw_exec("TRUNCATE TABLE targets");
+    s->ch_unsure = true; /* the writer thread is idle between calls */
+    assert_int_equal(vg_store_insert(s, rows, N, uids), N);
+    assert_false(s->ch_unsure);
+    for (int i = 0; i < N; i++) {
+        assert_string_equal(uids[i], w[i].r.measurement_uid);
+    }
+    assert_int_equal(raw_scalar("SELECT count() FROM targets FINAL WHERE scope = '*'"), N);
+    assert_int_equal(raw_scalar("SELECT count() FROM measurements"), N);
+    assert_int_equal(vg_store_insert(s, rows, N, uids), 0);
+    ch_check_counts();
+    for (int i = 0; i < N; i++) {
+        row_free(&w[i]);
+    }
+}
+
 /* Two threads upload the same rows at the same moment (an upload and its retry): one store
  * keeps each row once and both calls get the same uids. */
 #define CH_SAME_N 200
@@ -3603,6 +3643,7 @@ static const struct CMUnitTest ch_tests[] = {
     CT(test_idempotent_reupload),
     CT(test_ch_big_batch),
     CT(test_ch_same_rows_two_threads),
+    CT(test_ch_insert_answer_lost),
     CT(test_insert_refusals),
     CT(test_committed_before_ack),
     CT(test_list_filters_paging),
