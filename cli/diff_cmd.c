@@ -336,7 +336,10 @@ vg__diff_read_db(struct vg__diff_run *r, struct vg_store *st)
                                VG_STORE_PAGE_MAX, &page);
 
         if (rc < 0) {
-            fprintf(stderr, "vigie diff: reading %s: %s\n", r->db, vg_store_strerror(rc));
+            char shown[512];
+
+            vg_store_spec_show(r->db, shown, sizeof(shown));
+            fprintf(stderr, "vigie diff: reading %s: %s\n", shown, vg_store_strerror(rc));
             return -1;
         }
         json_array_foreach(json_object_get(page, "results"), i, row)
@@ -372,13 +375,12 @@ vg__diff_db(struct vg__diff_run *r)
 {
     struct vg_store_opts so = {.readers = 1, .no_migrate = true};
     struct vg_store *st = NULL;
-    const char *path = r->db;
+    const char *path;
     char err[512];
     struct stat sb;
     int rc = 0;
 
-    if (strncmp(path, "postgres", 8) != 0 && strncmp(path, "pg:", 3) != 0) {
-        path += strncmp(path, "sqlite:", 7) == 0 ? 7 : 0;
+    if ((path = vg_store_spec_file(r->db)) != NULL) {
         if (stat(path, &sb) != 0) {
             fprintf(stderr, "vigie diff: cannot open the database %s: %s\n", path, strerror(errno));
             return -1;

@@ -320,13 +320,12 @@ vg__report_db(struct vg__report_run *r)
     struct vg_store_opts so = {.readers = 1, .no_migrate = true};
     struct vg_store_filter f;
     struct vg_store *st = NULL;
-    const char *path = r->db;
+    const char *path;
     char err[512];
     struct stat sb;
     int rc;
 
-    if (strncmp(path, "postgres", 8) != 0 && strncmp(path, "pg:", 3) != 0) {
-        path += strncmp(path, "sqlite:", 7) == 0 ? 7 : 0;
+    if ((path = vg_store_spec_file(r->db)) != NULL) {
         if (stat(path, &sb) != 0) {
             fprintf(stderr, "vigie report: cannot open the database %s: %s\n", path,
                     strerror(errno));
@@ -343,7 +342,10 @@ vg__report_db(struct vg__report_run *r)
     f.until = r->o.until;
     rc = vg_incident_read_store(r->inc, st, &f);
     if (rc < 0) {
-        fprintf(stderr, "vigie report: reading %s: %s\n", r->db, vg_store_strerror(rc));
+        char shown[512];
+
+        vg_store_spec_show(r->db, shown, sizeof(shown));
+        fprintf(stderr, "vigie report: reading %s: %s\n", shown, vg_store_strerror(rc));
     }
     vg_store_close(st);
     return rc < 0 ? -1 : 0;

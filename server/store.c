@@ -97,6 +97,45 @@ vg__store_count_reconnect(struct vg_store *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+static bool
+vg__store_is_url(const char *spec, const char *scheme)
+{
+    return strncmp(spec, scheme, strlen(scheme)) == 0;
+}
+
+const char *
+vg_store_spec_file(const char *spec)
+{
+    if (vg__store_is_url(spec, "postgresql://") || vg__store_is_url(spec, "postgres://") ||
+        strncmp(spec, "pg:", 3) == 0 || vg__store_is_url(spec, "clickhouse://") ||
+        vg__store_is_url(spec, "clickhouses://")) {
+        return NULL;
+    }
+    return strncmp(spec, "sqlite:", 7) == 0 ? spec + 7 : spec;
+}
+
+void
+vg_store_spec_show(const char *spec, char *buf, size_t cap)
+{
+    const char *scheme = strstr(spec, "://"), *at, *colon;
+
+    vg_strlcpy(buf, spec, cap);
+    if (scheme == NULL || vg_store_spec_file(spec) != NULL) {
+        return;
+    }
+    /* the userinfo ends at the last '@' before the path */
+    at = NULL;
+    for (const char *p = scheme + 3; *p != '\0' && *p != '/' && *p != '?'; p++) {
+        if (*p == '@') {
+            at = p;
+        }
+    }
+    colon = at != NULL ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon != NULL) {
+        snprintf(buf, cap, "%.*s:***%s", (int)(colon - spec), spec, at);
+    }
+}
+
 int
 vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_store **out, char *err,
               size_t errlen)
@@ -125,19 +164,17 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
     s->o.readers = s->o.readers > 0 ? s->o.readers : VG__DEFAULT_READERS;
     s->o.batch_max = s->o.batch_max > 0 ? s->o.batch_max : VG__DEFAULT_BATCH;
     s->o.timeout_ms = s->o.timeout_ms > 0 ? s->o.timeout_ms : VG__DEFAULT_TIMEOUT;
-    if (strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0) {
+    if (vg__store_is_url(spec, "postgresql://") || vg__store_is_url(spec, "postgres://")) {
         s->ops = &vg__store_pg_ops;
     } else if (strncmp(spec, "pg:", 3) == 0) {
         s->ops = &vg__store_pg_ops;
         target = spec + 3;
-    } else if (strncmp(spec, "clickhouse://", 13) == 0 ||
-               strncmp(spec, "clickhouses://", 14) == 0) {
+    } else if (vg__store_is_url(spec, "clickhouse://") ||
+               vg__store_is_url(spec, "clickhouses://")) {
         s->ops = &vg__store_ch_ops; /* store_ch.c reads the whole spec, scheme included */
     } else {
         s->ops = &vg__store_sqlite_ops;
-        if (strncmp(spec, "sqlite:", 7) == 0) {
-            target = spec + 7;
-        }
+        target = vg_store_spec_file(spec);
     }
     s->target = vg_xstrdup(target);
     s->idle = vg_xcalloc(s->o.readers, sizeof(*s->idle));

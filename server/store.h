@@ -121,8 +121,15 @@ VG_MUST_USE int vg_store_open(const char *spec, const struct vg_store_opts *opts
  * NULL is a no-op. */
 void vg_store_close(struct vg_store *s);
 
-/* "sqlite" or "postgresql". */
+/* "sqlite", "postgresql" or "clickhouse". */
 const char *vg_store_backend(const struct vg_store *s);
+
+/* The SQLite file spec names ("sqlite:PATH", or any spec no other backend claims: a pointer into
+ * spec), or NULL when spec names a database server. */
+const char *vg_store_spec_file(const char *spec);
+
+/* spec as messages may show it: a URL's password replaced by "***" (buf of cap bytes). */
+void vg_store_spec_show(const char *spec, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Measurements */

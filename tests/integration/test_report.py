@@ -287,6 +287,13 @@ class TestReport(unittest.TestCase):
         p = report("--input", ICLOUD, "--db", os.path.join(FX["tmp"], "missing.db"))
         self.assertEqual(p.returncode, 4, p.stderr)
         self.assertFalse(os.path.exists(os.path.join(FX["tmp"], "missing.db")))
+        # a database server that does not answer: exit 4, and its password in no message (a
+        # ClickHouse URL was taken for an SQLite path and printed whole)
+        for spec in ("clickhouse://u:s3cret@127.0.0.1:1/db", "postgresql://u:s3cret@127.0.0.1:1/db"):
+            p = report("--input", ICLOUD, "--db", spec)
+            self.assertEqual(p.returncode, 4, p.stderr)
+            self.assertNotIn("s3cret", p.stderr + p.stdout)
+            self.assertIn("cannot open the database", p.stderr)
 
     def test_config_section(self):
         conf = os.path.join(FX["tmp"], "report.conf")

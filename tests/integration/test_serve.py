@@ -1486,6 +1486,16 @@ class ClickHouseOnly:
         status, _, j = c.get_json("/api/v1/measurements?probe_asn=1&limit=1")
         self.assertEqual(status, 200, j)
 
+    def test_alerts_refused(self):
+        # no alert events are kept there yet: the alert options are refused at start (exit 2),
+        # never accepted for alerts that would never come
+        # (--alert-exec as root is refused before, for want of --user)
+        p = subprocess.run([VIGIE, "serve", "--no-config", "--db", CH, "--listen", "127.0.0.1:0",
+                            "--alert-webhook", "http://127.0.0.1:1/hook"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("not available on the ClickHouse store yet", p.stderr)
+
 
 # The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c): uploads,
 # duplicates, raw measurements, the list with filters and cursor, and the 501s of the rest.
@@ -1498,6 +1508,7 @@ CH_TESTS = [
     "TestBulk.test_bulk_plain_and_gzip",
     "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_not_yet_501",
+    "TestClickHouse.test_alerts_refused",
 ]
 
 
