@@ -114,14 +114,6 @@ vg__chtxn_report_job(struct vg_store *s, struct vg__job *job, struct vg__jobres 
     return rc;
 }
 
-static int
-vg__chtxn_cmp_idem(const void *a, const void *b)
-{
-    const struct vg__wrow *x = a, *y = b;
-
-    return strcmp(x->m->idem_key, y->m->idem_key);
-}
-
 /* The rows w[n] (sorted by idem_key, first of each key only) whose keys are stored. */
 struct vg__chtxn_lookup {
     struct vg__wrow *w;
@@ -223,7 +215,7 @@ vg__chtxn_rows(struct vg_store *s, struct vg__wrow *w, size_t n)
     size_t nf = 0, nn = 0;
     int rc;
 
-    qsort(w, n, sizeof(*w), vg__chtxn_cmp_idem);
+    qsort(w, n, sizeof(*w), vg__store_cmp_idem);
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || strcmp(w[i].m->idem_key, w[i - 1].m->idem_key) != 0) {
             first[nf++] = w[i];

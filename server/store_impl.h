@@ -349,6 +349,8 @@ VG_MUST_USE int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct v
 /* The 21 parameters (VG__MEAS_COLS) of w's measurements row, in vg__wsql[VG__W_MEAS]'s order
  * (store_txn.c); they borrow w. Always 0. */
 int vg__store_wrow_params(const struct vg__wrow *w, struct vg__val *p);
+/* qsort order of struct vg__wrow by idem_key (store_txn.c): rows written in key order. */
+int vg__store_cmp_idem(const void *a, const void *b);
 /* vg__store_txn on ClickHouse (store_ch_txn.c): no transaction; the same outcome per job. */
 VG_MUST_USE int vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res);
 /* The latest states of the new rows of w[n] on ClickHouse (store_ch_targets.c): read, merged in

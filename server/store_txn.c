@@ -27,8 +27,8 @@ static const char vg__sql_report_open[] =
 static const char vg__sql_report_close[] =
     "UPDATE reports SET closed = COALESCE(closed, $2) WHERE report_id = $1 RETURNING report_id";
 
-static int
-vg__cmp_idem(const void *a, const void *b)
+int
+vg__store_cmp_idem(const void *a, const void *b)
 {
     const struct vg__wrow *x = a, *y = b;
 
@@ -227,7 +227,7 @@ vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
         }
     }
     /* Lock order: measurements by idem_key (see vg__store_derived). */
-    qsort(w, n, sizeof(*w), vg__cmp_idem);
+    qsort(w, n, sizeof(*w), vg__store_cmp_idem);
     for (size_t i = 0; i < n; i++) {
         vg__store_wrow_params(&w[i], p + i * VG__MEAS_COLS);
     }
