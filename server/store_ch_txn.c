@@ -265,24 +265,10 @@ int
 vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
 {
     struct vg__wrow *w;
-    size_t n = 0, j = 0, k = 0;
+    size_t n = 0, j = 0;
     int rc = 0;
 
-    for (struct vg__job *job = jobs; job != NULL; job = job->next) {
-        n += job->kind == VG__JOB_INSERT ? job->n : 0;
-    }
-    w = vg_xcalloc(n > 0 ? n : 1, sizeof(*w));
-    for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
-        res[j].rc = 0;
-        for (size_t i = 0; job->kind == VG__JOB_INSERT && i < job->n; i++, k++) {
-            w[k] = (struct vg__wrow){.m = &job->rows[i],
-                                     .z = job->z[i],
-                                     .zlen = job->zlen[i],
-                                     .received_us = job->received_us,
-                                     .uid_out = job->uids[i]};
-        }
-    }
-    j = 0;
+    w = vg__store_wrows(jobs, res, &n);
     for (struct vg__job *job = jobs; rc == 0 && job != NULL; job = job->next, j++) {
         if (job->kind == VG__JOB_REPORT_OPEN || job->kind == VG__JOB_REPORT_CLOSE) {
             rc = vg__chtxn_report_job(s, job, &res[j]);
@@ -304,21 +290,7 @@ vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *re
         VG_FREE(w);
         return rc;
     }
-    /* New rows keep their own uid and count for their job (jobs own consecutive uid slots). */
-    for (size_t i = 0; i < n; i++) {
-        if (!w[i].is_new) {
-            continue;
-        }
-        memcpy(w[i].uid_out, w[i].m->measurement_uid, VG_UID_MAX);
-        j = 0;
-        for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
-            if (job->kind == VG__JOB_INSERT && w[i].uid_out >= job->uids[0] &&
-                w[i].uid_out < job->uids[job->n]) {
-                res[j].rc++;
-                break;
-            }
-        }
-    }
+    vg__store_count_new(jobs, res, w, n);
     VG_FREE(w);
     return 0;
 }

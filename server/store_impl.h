@@ -349,6 +349,13 @@ VG_MUST_USE int vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct v
 /* The 21 parameters (VG__MEAS_COLS) of w's measurements row, in vg__wsql[VG__W_MEAS]'s order
  * (store_txn.c); they borrow w. Always 0. */
 int vg__store_wrow_params(const struct vg__wrow *w, struct vg__val *p);
+/* The rows of the insert jobs of a group, in job order (fresh array, free it; *n_out of them), and
+ * every job's result set to 0 (store_txn.c; both write paths). */
+struct vg__wrow *vg__store_wrows(struct vg__job *jobs, struct vg__jobres *res, size_t *n_out);
+/* After a write that succeeded: each insert job's result is the number of its new rows, and new
+ * rows get their own uid (store_txn.c; both write paths). */
+void vg__store_count_new(struct vg__job *jobs, struct vg__jobres *res, struct vg__wrow *w,
+                         size_t n);
 /* qsort order of struct vg__wrow by idem_key (store_txn.c): rows written in key order. */
 int vg__store_cmp_idem(const void *a, const void *b);
 /* vg__store_txn on ClickHouse (store_ch_txn.c): no transaction; the same outcome per job. */

@@ -199,23 +199,16 @@ vg__store_wrow_params(const struct vg__wrow *w, struct vg__val *p)
     return 0;
 }
 
-/* One write transaction for a group of jobs (store_impl.h). */
-int
-vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
+struct vg__wrow *
+vg__store_wrows(struct vg__job *jobs, struct vg__jobres *res, size_t *n_out)
 {
     struct vg__wrow *w;
-    struct vg__val *p;
     size_t n = 0, j = 0, k = 0;
-    int rc;
 
-    if (s->ops->dialect == VG__CH) {
-        return vg__store_ch_txn(s, jobs, res); /* no transactions there (store_ch_txn.c) */
-    }
     for (struct vg__job *job = jobs; job != NULL; job = job->next) {
         n += job->kind == VG__JOB_INSERT ? job->n : 0;
     }
     w = vg_xcalloc(n > 0 ? n : 1, sizeof(*w));
-    p = vg_xcalloc(n > 0 ? n * VG__MEAS_COLS : 1, sizeof(*p));
     for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
         res[j].rc = 0;
         for (size_t i = 0; job->kind == VG__JOB_INSERT && i < job->n; i++, k++) {
@@ -226,6 +219,51 @@ vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
                                      .uid_out = job->uids[i]};
         }
     }
+    *n_out = n;
+    return w;
+}
+
+void
+vg__store_count_new(struct vg__job *jobs, struct vg__jobres *res, struct vg__wrow *w, size_t n)
+{
+    size_t j = 0;
+
+    for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
+        if (job->kind == VG__JOB_INSERT) {
+            res[j].rc = 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i].is_new) {
+            continue;
+        }
+        memcpy(w[i].uid_out, w[i].m->measurement_uid, VG_UID_MAX);
+        /* find the job owning this row: jobs own consecutive uid slots */
+        j = 0;
+        for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
+            if (job->kind == VG__JOB_INSERT && w[i].uid_out >= job->uids[0] &&
+                w[i].uid_out < job->uids[job->n]) {
+                res[j].rc++;
+                break;
+            }
+        }
+    }
+}
+
+/* One write transaction for a group of jobs (store_impl.h). */
+int
+vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
+{
+    struct vg__wrow *w;
+    struct vg__val *p;
+    size_t n = 0;
+    int rc;
+
+    if (s->ops->dialect == VG__CH) {
+        return vg__store_ch_txn(s, jobs, res); /* no transactions there (store_ch_txn.c) */
+    }
+    w = vg__store_wrows(jobs, res, &n);
+    p = vg_xcalloc(n > 0 ? n * VG__MEAS_COLS : 1, sizeof(*p));
     /* Lock order: measurements by idem_key (see vg__store_derived). */
     qsort(w, n, sizeof(*w), vg__store_cmp_idem);
     for (size_t i = 0; i < n; i++) {
@@ -257,32 +295,7 @@ vg__store_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
         vg__store_note_error(s, s->ops->errmsg(s->wconn));
         (void)s->ops->exec(s->wconn, "ROLLBACK");
     } else {
-        /* Count new rows per job; new rows keep their own uid. */
-        for (size_t i = 0; i < n; i++) {
-            if (w[i].is_new) {
-                memcpy(w[i].uid_out, w[i].m->measurement_uid, VG_UID_MAX);
-            }
-        }
-        j = 0;
-        k = 0;
-        for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
-            if (job->kind == VG__JOB_INSERT) {
-                res[j].rc = 0;
-            }
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (w[i].is_new) {
-                /* find the job owning this row: jobs own consecutive uid slots */
-                j = 0;
-                for (struct vg__job *job = jobs; job != NULL; job = job->next, j++) {
-                    if (job->kind == VG__JOB_INSERT && w[i].uid_out >= job->uids[0] &&
-                        w[i].uid_out < job->uids[job->n]) {
-                        res[j].rc++;
-                        break;
-                    }
-                }
-            }
-        }
+        vg__store_count_new(jobs, res, w, n);
     }
     VG_FREE(w);
     VG_FREE(p);
