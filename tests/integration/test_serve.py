@@ -1476,8 +1476,7 @@ class ClickHouseOnly:
 
     def test_not_yet_501(self):
         c = col()
-        for path in ("/api/v1/aggregation?probe_cc=IT", "/api/v1/targets?probe_cc=IT",
-                     "/api/v1/alerts"):
+        for path in ("/api/v1/targets?probe_cc=IT", "/api/v1/alerts"):
             status, headers, j = c.get_json(path)
             self.assertEqual(status, 501, (path, j))
             self.assertEqual(headers["content-type"], "application/json")
@@ -1497,14 +1496,16 @@ class ClickHouseOnly:
         self.assertIn("not available on the ClickHouse store yet", p.stderr)
 
 
-# The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c): uploads,
-# duplicates, raw measurements, the list with filters and cursor, and the 501s of the rest.
+# The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c, store_agg.c):
+# uploads, duplicates, raw measurements, the list with filters and cursor, the aggregation, and
+# the 501s of the rest.
 CH_TESTS = [
     "TestCollectorAPI.test_open_submit_close",
     "TestCollectorAPI.test_report_mismatch",
     "TestQueries.test_list_fields",
     "TestQueries.test_filters",
     "TestQueries.test_paging_stable",
+    "TestQueries.test_aggregation",
     "TestBulk.test_bulk_plain_and_gzip",
     "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_not_yet_501",
