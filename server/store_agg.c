@@ -448,7 +448,6 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     *out = NULL;
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(limit <= VG_STORE_PAGE_MAX, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     if (cursor != NULL) {
         cur = vg__store_cursor_decode(cursor, 3);
         if (cur == NULL || !json_is_string(json_array_get(cur, 0)) ||
@@ -459,9 +458,13 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     }
     t = vg_xcalloc(1, sizeof(*t));
     t->limit = limit > 0 ? limit : 100;
-    vg__store_q_add(&t->q,
-                    "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause, since_time,"
-                    " last_time, last_uid FROM targets WHERE 1 = 1");
+    /* On ClickHouse a change of a state is a new row with a higher ver (store_ch_targets.c):
+     * FINAL keeps the latest of each key, before the WHERE on its columns. */
+    vg__store_q_add(&t->q, s->ops->dialect == VG__CH
+                               ? "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause,"
+                                 " since_time, last_time, last_uid FROM targets FINAL WHERE 1 = 1"
+                               : "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause,"
+                                 " since_time, last_time, last_uid FROM targets WHERE 1 = 1");
     /* One latest state per scope: provenance, else trusted, else every measurement. */
     vg__store_q_param(&t->q, " AND scope = ",
                       vg__store_text(f != NULL && f->provenance != NULL ? f->provenance

@@ -321,6 +321,7 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     if (f == NULL || f->window <= 0 || n == 0) {
         return 0;
     }
+    VG__STORE_CH_NOT_YET(s);
     nrun = vg__win_runs(rows, run);
     if (nrun == 0) {
         return VG_EINTERNAL;
