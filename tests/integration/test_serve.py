@@ -1476,7 +1476,7 @@ class ClickHouseOnly:
 
     def test_not_yet_501(self):
         c = col()
-        for path in ("/api/v1/targets?probe_cc=IT&window=1h", "/api/v1/alerts"):
+        for path in ("/api/v1/alerts",):
             status, headers, j = c.get_json(path)
             self.assertEqual(status, 501, (path, j))
             self.assertEqual(headers["content-type"], "application/json")
@@ -1496,9 +1496,9 @@ class ClickHouseOnly:
         self.assertIn("not available on the ClickHouse store yet", p.stderr)
 
 
-# The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c, store_agg.c):
-# uploads, duplicates, raw measurements, the list with filters and cursor, the aggregation, the
-# targets (without window=), and the 501s of the rest.
+# The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c, store_agg.c,
+# store_window.c): uploads, duplicates, raw measurements, the list with filters and cursor, the
+# aggregation, the targets with their windows, and the 501s of the rest.
 CH_TESTS = [
     "TestCollectorAPI.test_open_submit_close",
     "TestCollectorAPI.test_report_mismatch",
@@ -1508,6 +1508,8 @@ CH_TESTS = [
     "TestQueries.test_aggregation",
     "TestQueries.test_targets",
     "TestQueries.test_measurements_and_targets_csv",
+    "TestQueries.test_targets_window",
+    "TestQueries.test_targets_window_origins",
     "TestBulk.test_bulk_plain_and_gzip",
     "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_not_yet_501",
