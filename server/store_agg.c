@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_agg.c - aggregation (counts per verdict by up to two axes, from the count tables) and
- * targets (the latest state of every input per network), store.h.
+ * targets (the latest state of every input per network), store.h. The same statements on the
+ * three dialects but two ClickHouse variants: the aggregation groups and sorts by the axes'
+ * expressions (no positional GROUP BY there), the targets are read with FINAL.
  */
 #include <stdio.h>
 #include <stdlib.h>

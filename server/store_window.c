@@ -13,7 +13,8 @@
  * window read), its first partial hour from the measurements (the time index, grouped by target
  * x network x verdict). Times are
  * measurement_start_time, like the count tables; first and last interference are to the hour (the
- * start of the hour, or the window's start).
+ * start of the hour, or the window's start). On ClickHouse the count table's hours are summed
+ * by a GROUP BY instead (vg__win_ch_sql).
  */
 #include <stdbool.h>
 #include <stdio.h>
