@@ -40,10 +40,16 @@
 #define VG__CH_PORT_HTTP   8123
 #define VG__CH_PORT_HTTPS  8443
 #define VG__CH_TIMEOUT_DEF 5000
-#define VG__CH_URL_MAX     (VG__CH_HOST_MAX + 3 * VG__CH_NAME_MAX + 96)
+#define VG__CH_URL_MAX     (VG__CH_HOST_MAX + 3 * VG__CH_NAME_MAX + 192)
 #define VG__CH_FORMAT      " FORMAT TabSeparatedWithNamesAndTypes"
 #define VG__CH_KEEP        (1024 * 1024) /* request and answer bytes kept between requests */
 #define VG__CH_NOCONFLICT  " ON CONFLICT DO NOTHING"
+#define VG__CH_NAME_CHARS  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+/* ?cluster= (docs/storage.md): inserts through Distributed tables answered once on the shards;
+ * every shard over TCP (18.16's in-process local shard loses FINAL's version column when it is
+ * not selected); IN and JOIN subqueries over Distributed tables run once, here (GLOBAL) */
+#define VG__CH_CLUSTER_URL \
+    "&insert_distributed_sync=1&prefer_localhost_replica=0&distributed_product_mode=global"
 
 enum vg__ch_kind {
     VG__CH_OTHER,
@@ -188,7 +194,16 @@ vg__ch_option(const char *s, size_t len, struct vg__ch_spec *out, char *err, siz
         out->answer_max = (size_t)v;
         return 0;
     }
-    snprintf(err, errlen, "clickhouse: unknown option in the spec (ca, timeout_ms, answer_max)");
+    if (eq != NULL && nl == 7 && memcmp(s, "cluster", 7) == 0) {
+        if (vl == 0 || vl >= sizeof(out->cluster) || strspn(eq + 1, VG__CH_NAME_CHARS "-.") < vl) {
+            snprintf(err, errlen, "clickhouse: cluster= wants [A-Za-z0-9_.-]+ in the spec");
+            return VG_EINVAL;
+        }
+        snprintf(out->cluster, sizeof(out->cluster), "%.*s", (int)vl, eq + 1);
+        return 0;
+    }
+    snprintf(err, errlen,
+             "clickhouse: unknown option in the spec (ca, timeout_ms, answer_max, cluster)");
     return VG_EINVAL;
 }
 
@@ -247,8 +262,7 @@ vg__store_ch_parse_spec(const char *spec, struct vg__ch_spec *out, char *err, si
     q = strchr(slash, '?');
     end = q != NULL ? q : slash + strlen(slash);
     if (end - slash - 1 <= 0 || (size_t)(end - slash - 1) >= sizeof(out->database) ||
-        strspn(slash + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-            (size_t)(end - slash - 1)) {
+        strspn(slash + 1, VG__CH_NAME_CHARS) != (size_t)(end - slash - 1)) {
         snprintf(err, errlen, "clickhouse: the database name wants [A-Za-z0-9_]+ in the spec");
         return VG_EINVAL;
     }
@@ -620,8 +634,9 @@ vg__ch_setup(struct vg__conn *c, unsigned timeout_ms)
     }
     /* wait_end_of_query: an error met while the answer is made comes as an error status, not
      * appended to a 200 answer */
-    n = snprintf(c->url, sizeof(c->url), "%s://%s:%u/?database=%s&wait_end_of_query=1",
-                 c->spec.tls ? "https" : "http", c->spec.host, c->spec.port, db);
+    n = snprintf(c->url, sizeof(c->url), "%s://%s:%u/?database=%s&wait_end_of_query=1%s",
+                 c->spec.tls ? "https" : "http", c->spec.host, c->spec.port, db,
+                 c->spec.cluster[0] != '\0' ? VG__CH_CLUSTER_URL : "");
     curl_free(db);
     if (n < 0 || (size_t)n >= sizeof(c->url)) {
         return VG_EINTERNAL;
@@ -855,6 +870,12 @@ vg__ch_check(struct vg__conn *c, char *err, size_t errlen)
         snprintf(err, errlen, "clickhouse: %s", c->msg);
     }
     return rc;
+}
+
+const struct vg__ch_spec *
+vg__store_ch_spec(const struct vg__conn *c)
+{
+    return &c->spec;
 }
 
 static const char *
