@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -186,6 +187,14 @@ class TestCluster(unittest.TestCase):
             start = ts.stamp(1 + n % 2, 8 + n % 12, n, n % 60)
             rows.append(dict(asn=asn, cc=cc, input=inp, verdict=v, start=start,
                              m=ts.variant(asn, cc, inp, v, start)))
+        # and some of the last hours, for the targets' window= (whole hours from the count
+        # tables, the first partial one from the measurements; all well inside the windows)
+        now = int(time.time())
+        for k, v in enumerate(("intercepted", "accessible", "intercepted", "blocked")):
+            start = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - 3600 * (2 + k) - k))
+            rows.append(dict(asn=cls.asns[0], cc="IT", input=cls.inputs[k % 2], verdict=v,
+                             start=start, m=ts.variant(cls.asns[0], "IT", cls.inputs[k % 2], v,
+                                                       start)))
         # four measurements go through OONI's report protocol
         rep = [dict(asn=cls.rep_asn, cc="DE", input=cls.inputs[0], verdict=v,
                     start=ts.stamp(3, 10, k), m=ts.variant(cls.rep_asn, "DE", cls.inputs[0], v,
@@ -195,14 +204,14 @@ class TestCluster(unittest.TestCase):
         cls.cluster = Uploads([a, b])
         cls.one = Uploads([FX["one"]])
         cls.sqlite = Uploads([FX["sqlite"]])
-        half = N // 2
+        half, n = N // 2, len(rows)
         for up, first, second in ((cls.cluster, a, b), (cls.one, FX["one"], FX["one"]),
                                   (cls.sqlite, FX["sqlite"], FX["sqlite"])):
             # split: the first half to A, the second to B; then retries: all to B, all to A
             up.bulk(first, rows, list(range(half)))
-            up.bulk(second, rows, list(range(half, N)))
-            up.bulk(second, rows, list(range(N)))
-            up.bulk(first, rows, list(reversed(range(N))))
+            up.bulk(second, rows, list(range(half, n)))
+            up.bulk(second, rows, list(range(n)))
+            up.bulk(first, rows, list(reversed(range(n))))
             # a report opened on A, written through B and A, closed through B
             rid = first.open_report("DE", cls.rep_asn)
             up.reports.append(rid)
@@ -219,7 +228,7 @@ class TestCluster(unittest.TestCase):
 
     def test_stored_once(self):
         u1, u2 = FX["urls"]
-        total = N + 3
+        total = len(self.rows) + 3
         mine = "probe_asn IN (%s)" % ", ".join(str(a) for a in self.asns + [self.rep_asn])
         self.assertEqual(scalar(u1, "SELECT count() FROM measurements FINAL WHERE " + mine),
                          total)
@@ -309,6 +318,8 @@ class TestCluster(unittest.TestCase):
             out.append("/api/v1/aggregation?probe_asn=%d&axis_x=measurement_day"
                        "&axis_y=x_verdict" % asn)
             out.append("/api/v1/targets?probe_asn=%d" % asn)
+            for w in ("24h", "7d"):
+                out.append("/api/v1/targets?probe_asn=%d&window=%s" % (asn, w))
         q = [{"probe_cc": "IT"}, {"x_verdict": "blocked"}, {"input": self.inputs[1]},
              {"domain": self.inputs[2].split("/")[2].split(":")[0]},
              {"since": "2026-03-02", "until": "2026-03-02T15:00:00Z"}]
@@ -356,6 +367,9 @@ class TestCluster(unittest.TestCase):
             text = text.replace(rid, "RID%d" % k)
         # the public report id (stored in the rows): the one id of this shape in the answer
         text = re.sub(r"\d{8}T\d{6}Z_webconnectivity_DE_\d+_n1_[A-Za-z0-9]{43}", "PUBLIC", text)
+        # the clock of the answer: when the report was made, where a window starts (now - its
+        # length, to the second)
+        text = re.sub(r'("window":\{"seconds":\d+,"since":")[^"]*"', r'\1S"', text)
         return re.sub(r'"generated_at":"[^"]*"', '"generated_at":"T"', text)
 
     def test_same_answers(self):
