@@ -24,8 +24,8 @@
  *
  * Errors: connection refused, timeouts, resets, an unreachable server -> VG_STORE_EUNAVAIL;
  * ClickHouse's "Code: N, ..." answers keep their message (without e.what()) for errmsg and give
- * VG_ECONSTRAINT for the codes that mean a bad value, VG_STORE_EUNAVAIL for overload and
- * authentication, VG_EINTERNAL otherwise. The password is never in a message.
+ * VG_ECONSTRAINT for the codes that mean a bad value, VG_STORE_EUNAVAIL for overload,
+ * authentication and shards out of reach, VG_EINTERNAL otherwise. No password in a message.
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -477,7 +477,7 @@ vg__ch_server_err(struct vg__conn *c, long status)
 {
     static const char *const noise[] = {"e.displayText() = ", ", e.what() = DB::Exception"};
     static const int bad_value[] = {6, 27, 38, 41, 53, 69, 70, 72};
-    static const int unavail[] = {159, 192, 193, 202, 209, 210, 241, 243, 252, 516};
+    static const int unavail[] = {159, 192, 193, 202, 209, 210, 241, 243, 252, 279, 516};
     char line[200];
     size_t n = 0;
     uint64_t code = 0;

@@ -625,6 +625,11 @@ test_http_errors(void **state)
         {ACT_ANSWER, 404, e46, 0, NULL},
         {ACT_ANSWER, 503, "", 0, NULL},
         {ACT_ANSWER, 500, "Code: 241, e.displayText() = DB::Exception: Memory limit\n", 0, NULL},
+        /* a sharded store (?cluster=) with a shard out of reach */
+        {ACT_ANSWER, 500,
+         "Code: 279, e.displayText() = DB::NetException: All connection tries"
+         " failed. Log: \n\nCode: 210, ...\n",
+         0, NULL},
         {ACT_ANSWER, 200, "x\nFloat64\n1.5\n", 0, NULL},
         {ACT_ANSWER, 200, "x\nUInt64\n18446744073709551615\n", 0, NULL},
         {ACT_ANSWER, 200, "x\tx\nInt64\tInt64\n1\x1b\t\n", 0, NULL},
@@ -638,7 +643,7 @@ test_http_errors(void **state)
     char err[256];
 
     (void)state;
-    fake_start(&f, steps, 10);
+    fake_start(&f, steps, 11);
     assert_int_equal(fake_connect(&f, "", &c, err, sizeof(err)), 0);
     assert_int_equal(
         vg__store_ch_ops.run(c, "INSERT INTO t (a, b) VALUES ($1, $2)", 0, 2, 2,
@@ -655,6 +660,9 @@ test_http_errors(void **state)
     assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_STORE_EUNAVAIL);
     assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "HTTP status 503"));
     assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_STORE_EUNAVAIL);
+    assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_STORE_EUNAVAIL);
+    assert_string_equal(vg__store_ch_ops.errmsg(c),
+                        "Code: 279, DB::NetException: All connection tries failed. Log: ");
     assert_int_equal(vg__store_ch_ops.run(c, "SELECT 1.5", 0, 1, 0, NULL, on_row, &r),
                      VG_EINTERNAL);
     assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "unsupported column type Float64"));
@@ -667,7 +675,7 @@ test_http_errors(void **state)
     assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "HTTP status 302"));
     assert_int_equal(vg__store_ch_ops.run(c, "SELECT x", 0, 1, 0, NULL, on_row, &r), 0);
     assert_int_equal(r.n, 1);
-    assert_int_equal(f.nreq, 10);
+    assert_int_equal(f.nreq, 11);
     vg__store_ch_ops.disconnect(c);
     fake_stop(&f);
 }
