@@ -23,6 +23,16 @@
  *   blobs, raw_dicts    ReplacingMergeTree on their keys: the same key always has the same bytes.
  *   alert_events        ReplacingMergeTree by id.
  * Blob columns are String (ClickHouse's one byte-string type).
+ *
+ * Sharded (spec ?cluster=NAME; docs/storage.md, "Running a ClickHouse cluster for vigie"): each
+ * table X is X_local, as above, on the node the store connects to, and X = Distributed(NAME,
+ * database, X_local, key) over the cluster's nodes; the views read measurements_local and write
+ * the node's agg_*_local, so a row's counts are on its shard. The keys put the rows that must
+ * meet on one shard: copies of a measurement (idem_key: FINAL merges them), a target's states, a
+ * report's rows, ... The count tables have none (only their views write them). schema_version is
+ * each node's own: no ON CLUSTER (no ZooKeeper), every node is made by a collector connected to
+ * it. The tables are one list (vg__ch_tables) written in either form; a migration step is written
+ * against the plain names and mapped to the sharded form (vg__store_ch_schema_shard).
  */
 #include <ctype.h>
 #include <stdio.h>

@@ -19,6 +19,8 @@ store fed the same uploads.
     SQLite wherever the ClickHouse store answers (not a 501);
   * the same measurement uploaded to A and B at the same moment is stored once as FINAL reads it
     (both answers name one uid or the race is visible only to the count tables, as documented);
+  * every node makes its own tables: while the second node has none, an upload through the
+    first answers 503 (retry later); once `vigie serve --db SPEC2 check` made them, it is stored;
   * a spec of the wrong form is refused: the sharded database without ?cluster=, a cluster the
     servers do not know.
 
@@ -94,6 +96,7 @@ def setUpModule():
     tag = "%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
     FX["db"] = "vigie_cluster_test_" + tag
     FX["db1"] = "vigie_single_test_" + tag
+    FX["extra_dbs"] = []
     for url in shards:
         ok(url, "CREATE DATABASE IF NOT EXISTS %s" % FX["db"])
     ok(single[0], "CREATE DATABASE IF NOT EXISTS %s" % FX["db1"])
@@ -122,7 +125,8 @@ def tearDownModule():
     if "pages" in FX:
         FX["pages"].shutdown()
     for url in FX.get("shards", []) if "db" in FX else []:
-        query(url, "DROP DATABASE IF EXISTS %s" % FX["db"])
+        for db in [FX["db"]] + FX["extra_dbs"]:
+            query(url, "DROP DATABASE IF EXISTS %s" % db)
     if "db1" in FX:
         query(FX["single"][0], "DROP DATABASE IF EXISTS %s" % FX["db1"])
     if "tmp" in FX:
@@ -404,6 +408,40 @@ class TestCluster(unittest.TestCase):
                                            self.normal(up, p)) for p in ps]
             self.assertEqual(strip(ca, got_a), strip(co, got_o))
             self.assertEqual(strip(ca, got_a), strip(cs, self.pages(FX["sqlite"], asn, 5)))
+
+
+class TestNodes(unittest.TestCase):
+    """Every node makes its own tables (no ON CLUSTER): until the other node has them, an upload
+    through the first is refused as unavailable (503, retried), then accepted."""
+
+    def test_each_node_made_by_its_own_serve(self):
+        db = FX["db"] + "_nodes"
+        FX["extra_dbs"].append(db)
+        for url in FX["shards"]:
+            ok(url, "CREATE DATABASE IF NOT EXISTS %s" % db)
+        specs = [with_db(u, db) + "?cluster=" + CLUSTER for u in FX["shards"]]
+        a = ts.Collector(db=specs[0])
+        try:
+            m = ts.variant(ts.next_asn(), "IT", "https://nodes.example/", "blocked",
+                           ts.stamp(6, 9))
+            for _ in range(2):
+                status, _, j = a.bulk([m])
+                self.assertEqual(status, 503, j)
+                self.assertIn("retry later", j["error"])
+            self.assertEqual(scalar(FX["shards"][1], "SELECT count() FROM system.tables WHERE"
+                                    " database = '%s'" % db), 0)
+            # the second node made without serving from it: check opens (and makes) it first
+            subprocess.run([VIGIE, "serve", "--db", specs[1], "check"], capture_output=True,
+                           timeout=120)
+            self.assertGreater(scalar(FX["shards"][1], "SELECT count() FROM system.tables WHERE"
+                                      " database = '%s' AND name = 'measurements_local'" % db),
+                               0)
+            status, _, j = a.bulk([m])
+            self.assertEqual((status, j["accepted"], j["duplicates"]), (200, 1, 0), j)
+            status, _, j = a.bulk([m])
+            self.assertEqual((status, j["duplicates"]), (200, 1), j)
+        finally:
+            a.stop()
 
 
 class TestSpecs(unittest.TestCase):
