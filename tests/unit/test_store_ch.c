@@ -32,7 +32,7 @@ static void
 test_spec_good(void **state)
 {
     struct vg__ch_spec sp;
-    char err[256] = "";
+    char err[256] = "", shown[256];
 
     (void)state;
     assert_int_equal(vg__store_ch_parse_spec("clickhouse://h/db", &sp, err, sizeof(err)), 0);
@@ -75,6 +75,10 @@ test_spec_good(void **state)
                      0);
     assert_string_equal(sp.cluster, "vigie_cluster");
     assert_int_equal(sp.timeout_ms, 9);
+    /* as the CLI shows a spec: the cluster kept, the password not */
+    vg_store_spec_show("clickhouse://vigie:SECRETPW@h:8123/db?cluster=vigie_cluster", shown,
+                       sizeof(shown));
+    assert_string_equal(shown, "clickhouse://vigie:***@h:8123/db?cluster=vigie_cluster");
 }
 
 static void
