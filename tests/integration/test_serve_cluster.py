@@ -92,6 +92,14 @@ def with_db(url, db):
 
 
 def setUpModule():
+    try:
+        set_up()
+    except BaseException:
+        tearDownModule()  # unittest does not call it when setUpModule fails: no serve left
+        raise
+
+
+def set_up():
     shards, single = FX["shards"], FX["single"]
     tag = "%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
     FX["db"] = "vigie_cluster_test_" + tag
@@ -121,11 +129,11 @@ def setUpModule():
 def tearDownModule():
     for k in ("a", "b", "one", "sqlite"):
         if k in FX:
-            FX[k].stop()
+            FX.pop(k).stop()
     if "pages" in FX:
-        FX["pages"].shutdown()
+        FX.pop("pages").shutdown()
     for url in FX.get("shards", []) if "db" in FX else []:
-        for db in [FX["db"]] + FX["extra_dbs"]:
+        for db in [FX["db"]] + FX.get("extra_dbs", []):
             query(url, "DROP DATABASE IF EXISTS %s" % db)
     if "db1" in FX:
         query(FX["single"][0], "DROP DATABASE IF EXISTS %s" % FX["db1"])
