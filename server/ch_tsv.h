@@ -59,9 +59,9 @@ void vg__ch_tsv_free(struct vg__ch_tsv *t);
 #define VG__CH_NAME_MAX 128 /* user, password, database */
 #define VG__CH_HOST_MAX 256
 
-/* clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?ca=PATH&timeout_ms=N&answer_max=BYTES],
- * clickhouses:// for
- * https. User and password are percent-decoded; the host may be an [IPv6] literal. */
+/* clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?ca=PATH&timeout_ms=N&answer_max=BYTES&
+ * cluster=NAME], clickhouses:// for https. User and password are percent-decoded; the host may be
+ * an [IPv6] literal. */
 struct vg__ch_spec {
     bool tls;
     char user[VG__CH_NAME_MAX]; /* "" : ClickHouse's "default" user */
@@ -73,7 +73,26 @@ struct vg__ch_spec {
     unsigned timeout_ms; /* 0: the store's timeout_ms */
     size_t answer_max;   /* ?answer_max=BYTES (1024..VG_CH_ANSWER_MAX, the default): a longer
                             answer fails the query */
+    char cluster[VG__CH_NAME_MAX]; /* ?cluster=NAME ([A-Za-z0-9_.-]): the tables are sharded
+                                      over that cluster of the server's remote_servers
+                                      (store_ch_schema.c), or "" */
 };
+
+/* The spec of connection c (store_ch.c), borrowed for c's life. */
+const struct vg__ch_spec *vg__store_ch_spec(const struct vg__conn *c);
+
+/* The schema of spec (store_ch_schema.c). Statement k (0-based) into out (emptied first): each
+ * table (sharded: name_local, then its Distributed table name), then the materialized views.
+ * 0, 1 past the last one, or VG_ETOOBIG (out's cap). */
+VG_MUST_USE int vg__store_ch_schema_stmt(const struct vg__ch_spec *sp, size_t k,
+                                         struct vg_buf *out);
+/* A migration step written against the plain table names (a statement, or the SELECT telling
+ * whether it is done) in the form of spec into out (emptied first). form 0: the statement for
+ * the stored tables (sharded: each table name of the schema, as a whole word, also inside
+ * quotes, becomes name_local); form 1: for the Distributed tables (sharded, and plain is an
+ * ALTER TABLE of one of them: as is). 0, 1 when plain has no such form, or VG_ETOOBIG. */
+VG_MUST_USE int vg__store_ch_schema_shard(const struct vg__ch_spec *sp, const char *plain, int form,
+                                          struct vg_buf *out);
 
 /* Parse spec (with its scheme) into *out. 0, or VG_EINVAL with a message in err that never holds
  * the password. */

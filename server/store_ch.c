@@ -24,8 +24,8 @@
  *
  * Errors: connection refused, timeouts, resets, an unreachable server -> VG_STORE_EUNAVAIL;
  * ClickHouse's "Code: N, ..." answers keep their message (without e.what()) for errmsg and give
- * VG_ECONSTRAINT for the codes that mean a bad value, VG_STORE_EUNAVAIL for overload and
- * authentication, VG_EINTERNAL otherwise. The password is never in a message.
+ * VG_ECONSTRAINT for the codes that mean a bad value, VG_STORE_EUNAVAIL for overload,
+ * authentication and shards out of reach, VG_EINTERNAL otherwise. No password in a message.
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -40,10 +40,16 @@
 #define VG__CH_PORT_HTTP   8123
 #define VG__CH_PORT_HTTPS  8443
 #define VG__CH_TIMEOUT_DEF 5000
-#define VG__CH_URL_MAX     (VG__CH_HOST_MAX + 3 * VG__CH_NAME_MAX + 96)
+#define VG__CH_URL_MAX     (VG__CH_HOST_MAX + 3 * VG__CH_NAME_MAX + 192)
 #define VG__CH_FORMAT      " FORMAT TabSeparatedWithNamesAndTypes"
 #define VG__CH_KEEP        (1024 * 1024) /* request and answer bytes kept between requests */
 #define VG__CH_NOCONFLICT  " ON CONFLICT DO NOTHING"
+#define VG__CH_NAME_CHARS  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+/* ?cluster= (docs/storage.md): inserts through Distributed tables answered once on the shards;
+ * every shard over TCP (18.16's in-process local shard loses FINAL's version column when it is
+ * not selected); IN and JOIN subqueries over Distributed tables run once, here (GLOBAL) */
+#define VG__CH_CLUSTER_URL \
+    "&insert_distributed_sync=1&prefer_localhost_replica=0&distributed_product_mode=global"
 
 enum vg__ch_kind {
     VG__CH_OTHER,
@@ -188,7 +194,16 @@ vg__ch_option(const char *s, size_t len, struct vg__ch_spec *out, char *err, siz
         out->answer_max = (size_t)v;
         return 0;
     }
-    snprintf(err, errlen, "clickhouse: unknown option in the spec (ca, timeout_ms, answer_max)");
+    if (eq != NULL && nl == 7 && memcmp(s, "cluster", 7) == 0) {
+        if (vl == 0 || vl >= sizeof(out->cluster) || strspn(eq + 1, VG__CH_NAME_CHARS "-.") < vl) {
+            snprintf(err, errlen, "clickhouse: cluster= wants [A-Za-z0-9_.-]+ in the spec");
+            return VG_EINVAL;
+        }
+        snprintf(out->cluster, sizeof(out->cluster), "%.*s", (int)vl, eq + 1);
+        return 0;
+    }
+    snprintf(err, errlen,
+             "clickhouse: unknown option in the spec (ca, timeout_ms, answer_max, cluster)");
     return VG_EINVAL;
 }
 
@@ -247,8 +262,7 @@ vg__store_ch_parse_spec(const char *spec, struct vg__ch_spec *out, char *err, si
     q = strchr(slash, '?');
     end = q != NULL ? q : slash + strlen(slash);
     if (end - slash - 1 <= 0 || (size_t)(end - slash - 1) >= sizeof(out->database) ||
-        strspn(slash + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-            (size_t)(end - slash - 1)) {
+        strspn(slash + 1, VG__CH_NAME_CHARS) != (size_t)(end - slash - 1)) {
         snprintf(err, errlen, "clickhouse: the database name wants [A-Za-z0-9_]+ in the spec");
         return VG_EINVAL;
     }
@@ -463,7 +477,7 @@ vg__ch_server_err(struct vg__conn *c, long status)
 {
     static const char *const noise[] = {"e.displayText() = ", ", e.what() = DB::Exception"};
     static const int bad_value[] = {6, 27, 38, 41, 53, 69, 70, 72};
-    static const int unavail[] = {159, 192, 193, 202, 209, 210, 241, 243, 252, 516};
+    static const int unavail[] = {159, 192, 193, 202, 209, 210, 241, 243, 252, 279, 516};
     char line[200];
     size_t n = 0;
     uint64_t code = 0;
@@ -620,8 +634,9 @@ vg__ch_setup(struct vg__conn *c, unsigned timeout_ms)
     }
     /* wait_end_of_query: an error met while the answer is made comes as an error status, not
      * appended to a 200 answer */
-    n = snprintf(c->url, sizeof(c->url), "%s://%s:%u/?database=%s&wait_end_of_query=1",
-                 c->spec.tls ? "https" : "http", c->spec.host, c->spec.port, db);
+    n = snprintf(c->url, sizeof(c->url), "%s://%s:%u/?database=%s&wait_end_of_query=1%s",
+                 c->spec.tls ? "https" : "http", c->spec.host, c->spec.port, db,
+                 c->spec.cluster[0] != '\0' ? VG__CH_CLUSTER_URL : "");
     curl_free(db);
     if (n < 0 || (size_t)n >= sizeof(c->url)) {
         return VG_EINTERNAL;
@@ -855,6 +870,12 @@ vg__ch_check(struct vg__conn *c, char *err, size_t errlen)
         snprintf(err, errlen, "clickhouse: %s", c->msg);
     }
     return rc;
+}
+
+const struct vg__ch_spec *
+vg__store_ch_spec(const struct vg__conn *c)
+{
+    return &c->spec;
 }
 
 static const char *

@@ -23,107 +23,237 @@
  *   blobs, raw_dicts    ReplacingMergeTree on their keys: the same key always has the same bytes.
  *   alert_events        ReplacingMergeTree by id.
  * Blob columns are String (ClickHouse's one byte-string type).
+ *
+ * Sharded (spec ?cluster=NAME; docs/storage.md, "Running a ClickHouse cluster for vigie"): each
+ * table X is X_local, as above, on the node the store connects to, and X = Distributed(NAME,
+ * database, X_local, key) over the cluster's nodes; the views read measurements_local and write
+ * the node's agg_*_local, so a row's counts are on its shard. The keys put the rows that must
+ * meet on one shard: copies of a measurement (idem_key: FINAL merges them), a target's states, a
+ * report's rows, ... The count tables have none (only their views write them). schema_version is
+ * each node's own: no ON CLUSTER (no ZooKeeper), every node is made by a collector connected to
+ * it. The tables are one list (vg__ch_tables) written in either form; a migration step is written
+ * against the plain names and mapped to the sharded form (vg__store_ch_schema_shard).
  */
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
+#include "ch_tsv.h"
 #include "store_impl.h"
+#include "util/buf.h"
 
 /* The materialized views: the time bucket is computed as in vg__rollup (start - start % period). */
 #define VG__CH_HOUR "measurement_start_time - measurement_start_time % 3600"
 #define VG__CH_DAY  "measurement_start_time - measurement_start_time % 86400"
 
-static const char *const vg__ch_schema[] = {
-    "CREATE TABLE IF NOT EXISTS reports ("
-    " report_id String, probe_cc String, probe_asn Int64, software_name String,"
-    " software_version String, test_name String, created Int64, closed Nullable(Int64),"
-    " provenance String, legacy Int16, ver UInt64)"
-    " ENGINE = ReplacingMergeTree(ver) ORDER BY report_id",
-
-    "CREATE TABLE IF NOT EXISTS measurements ("
-    " measurement_uid String, idem_key String, report_id String,"
-    " measurement_start_time Int64, input Nullable(String), domain String, probe_cc String,"
-    " probe_asn Int64, test_name String, software_name String, software_version String,"
-    " x_verdict String, x_cause Nullable(String), blocking Nullable(String),"
-    " accessible Nullable(Int16), received Int64, raw_len Int64, raw String,"
-    " provenance String, x_analyzer Nullable(String), x_evidence Nullable(String),"
-    " ver UInt64 MATERIALIZED toUInt64(9223372036854775807 - received))"
-    " ENGINE = ReplacingMergeTree(ver)"
-    " PARTITION BY toYYYYMM(toDateTime(measurement_start_time))"
-    " ORDER BY (measurement_start_time, idem_key)",
-
-    "CREATE TABLE IF NOT EXISTS agg_hourly ("
-    " hour_start Int64, domain String, probe_cc String, probe_asn Int64, x_verdict String,"
-    " provenance String, n Int64)"
-    " ENGINE = SummingMergeTree(n)"
-    " ORDER BY (hour_start, domain, probe_cc, probe_asn, x_verdict, provenance)",
-    "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_hourly_mv TO agg_hourly AS SELECT " VG__CH_HOUR
-    " AS hour_start, domain, probe_cc, probe_asn, x_verdict, provenance, toInt64(count()) AS n"
-    " FROM measurements GROUP BY hour_start, domain, probe_cc, probe_asn, x_verdict, provenance",
-
-    "CREATE TABLE IF NOT EXISTS agg_daily_domain ("
-    " domain String, x_verdict String, day_start Int64, provenance String, n Int64)"
-    " ENGINE = SummingMergeTree(n) ORDER BY (domain, x_verdict, day_start, provenance)",
-    "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_domain_mv TO agg_daily_domain AS SELECT"
-    " domain, x_verdict, " VG__CH_DAY " AS day_start, provenance, toInt64(count()) AS n"
-    " FROM measurements GROUP BY domain, x_verdict, day_start, provenance",
-
-    "CREATE TABLE IF NOT EXISTS agg_daily_net ("
-    " day_start Int64, probe_cc String, probe_asn Int64, x_verdict String, provenance String,"
-    " n Int64)"
-    " ENGINE = SummingMergeTree(n) ORDER BY (day_start, probe_cc, probe_asn, x_verdict, "
-    "provenance)",
-    "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_net_mv TO agg_daily_net AS SELECT " VG__CH_DAY
-    " AS day_start, probe_cc, probe_asn, x_verdict, provenance, toInt64(count()) AS n"
-    " FROM measurements GROUP BY day_start, probe_cc, probe_asn, x_verdict, provenance",
-
-    "CREATE TABLE IF NOT EXISTS agg_daily_cc_domain ("
-    " probe_cc String, day_start Int64, domain String, x_verdict String, provenance String,"
-    " n Int64)"
-    " ENGINE = SummingMergeTree(n) ORDER BY (probe_cc, day_start, domain, x_verdict, provenance)",
-    "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_cc_domain_mv TO agg_daily_cc_domain AS"
-    " SELECT probe_cc, " VG__CH_DAY " AS day_start, domain, x_verdict, provenance,"
-    " toInt64(count()) AS n"
-    " FROM measurements GROUP BY probe_cc, day_start, domain, x_verdict, provenance",
-
-    /* only measurements with an input count per target, as in vg__rollup */
-    "CREATE TABLE IF NOT EXISTS agg_target_hourly ("
-    " input String, probe_cc String, probe_asn Int64, hour_start Int64, x_verdict String,"
-    " provenance String, n Int64)"
-    " ENGINE = SummingMergeTree(n)"
-    " ORDER BY (input, probe_cc, probe_asn, hour_start, x_verdict, provenance)",
-    "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_target_hourly_mv TO agg_target_hourly AS SELECT"
-    " assumeNotNull(input) AS input, probe_cc, probe_asn, " VG__CH_HOUR " AS hour_start,"
-    " x_verdict, provenance, toInt64(count()) AS n"
-    " FROM measurements WHERE isNotNull(input)"
-    " GROUP BY input, probe_cc, probe_asn, hour_start, x_verdict, provenance",
-
-    "CREATE TABLE IF NOT EXISTS targets ("
-    " scope String, input String, probe_cc String, probe_asn Int64, domain String,"
-    " x_verdict String, x_cause Nullable(String), since_time Int64, last_time Int64,"
-    " brk_time Nullable(Int64), last_uid String, ver UInt64)"
-    " ENGINE = ReplacingMergeTree(ver) ORDER BY (scope, input, probe_cc, probe_asn)",
-
-    "CREATE TABLE IF NOT EXISTS alert_events ("
-    " id Int64, created Int64, input String, probe_cc String, probe_asn Int64,"
-    " old_verdict Nullable(String), new_verdict String, cause Nullable(String),"
-    " measurement_uid String, measurement_time Int64, source String, late Int16,"
-    " provenance Nullable(String))"
-    " ENGINE = ReplacingMergeTree ORDER BY id",
-    "CREATE TABLE IF NOT EXISTS alert_cursor ("
-    " consumer String, last_id Int64, updated Int64, ver UInt64)"
-    " ENGINE = ReplacingMergeTree(ver) ORDER BY consumer",
-
-    "CREATE TABLE IF NOT EXISTS reanalyze_progress ("
-    " pass String, last_time Int64, last_uid String, examined Int64, changed Int64,"
-    " updated Int64, ver UInt64)"
-    " ENGINE = ReplacingMergeTree(ver) ORDER BY pass",
-
-    "CREATE TABLE IF NOT EXISTS blobs (hash String, data String)"
-    " ENGINE = ReplacingMergeTree ORDER BY hash",
-    "CREATE TABLE IF NOT EXISTS raw_dicts (id Int64, data String, created Int64)"
-    " ENGINE = ReplacingMergeTree ORDER BY id",
+/* A table. Plain: CREATE TABLE name (cols[, calc MATERIALIZED expr]) ENGINE = engine. Sharded
+ * (?cluster=): name_local the same, and name (cols[, calc ALIAS expr]) ENGINE =
+ * Distributed(cluster, database, name_local[, key]) (18.16 refuses an insert through a Distributed
+ * table with a MATERIALIZED column; with an ALIAS the column is not sent, the shard computes it).
+ */
+struct vg__ch_table {
+    const char *name;
+    const char *cols;   /* the columns of both forms */
+    const char *calc;   /* a computed column ("NAME TYPE"), or "" */
+    const char *expr;   /* its expression */
+    const char *engine; /* of the stored table */
+    const char *key;    /* the sharding key: the rows that must meet (FINAL, sums) share it; ""
+                           none (nothing inserts through the Distributed table) */
 };
+
+static const struct vg__ch_table vg__ch_tables[] = {
+    {"reports",
+     "report_id String, probe_cc String, probe_asn Int64, software_name String,"
+     " software_version String, test_name String, created Int64, closed Nullable(Int64),"
+     " provenance String, legacy Int16, ver UInt64",
+     "", "", "ReplacingMergeTree(ver) ORDER BY report_id", "sipHash64(report_id)"},
+    /* copies of one measurement share its idem_key: on one shard, where FINAL sees them */
+    {"measurements",
+     "measurement_uid String, idem_key String, report_id String,"
+     " measurement_start_time Int64, input Nullable(String), domain String, probe_cc String,"
+     " probe_asn Int64, test_name String, software_name String, software_version String,"
+     " x_verdict String, x_cause Nullable(String), blocking Nullable(String),"
+     " accessible Nullable(Int16), received Int64, raw_len Int64, raw String,"
+     " provenance String, x_analyzer Nullable(String), x_evidence Nullable(String)",
+     "ver UInt64", "toUInt64(9223372036854775807 - received)",
+     "ReplacingMergeTree(ver) PARTITION BY toYYYYMM(toDateTime(measurement_start_time))"
+     " ORDER BY (measurement_start_time, idem_key)",
+     "sipHash64(idem_key)"},
+    /* the count tables: filled on the measurement's shard by its view, read with sum(n) */
+    {"agg_hourly",
+     "hour_start Int64, domain String, probe_cc String, probe_asn Int64, x_verdict String,"
+     " provenance String, n Int64",
+     "", "",
+     "SummingMergeTree(n) ORDER BY (hour_start, domain, probe_cc, probe_asn, x_verdict,"
+     " provenance)",
+     ""},
+    {"agg_daily_domain",
+     "domain String, x_verdict String, day_start Int64, provenance String, n Int64", "", "",
+     "SummingMergeTree(n) ORDER BY (domain, x_verdict, day_start, provenance)", ""},
+    {"agg_daily_net",
+     "day_start Int64, probe_cc String, probe_asn Int64, x_verdict String, provenance String,"
+     " n Int64",
+     "", "", "SummingMergeTree(n) ORDER BY (day_start, probe_cc, probe_asn, x_verdict, provenance)",
+     ""},
+    {"agg_daily_cc_domain",
+     "probe_cc String, day_start Int64, domain String, x_verdict String, provenance String,"
+     " n Int64",
+     "", "", "SummingMergeTree(n) ORDER BY (probe_cc, day_start, domain, x_verdict, provenance)",
+     ""},
+    {"agg_target_hourly",
+     "input String, probe_cc String, probe_asn Int64, hour_start Int64, x_verdict String,"
+     " provenance String, n Int64",
+     "", "",
+     "SummingMergeTree(n) ORDER BY (input, probe_cc, probe_asn, hour_start, x_verdict,"
+     " provenance)",
+     ""},
+    {"targets",
+     "scope String, input String, probe_cc String, probe_asn Int64, domain String,"
+     " x_verdict String, x_cause Nullable(String), since_time Int64, last_time Int64,"
+     " brk_time Nullable(Int64), last_uid String, ver UInt64",
+     "", "", "ReplacingMergeTree(ver) ORDER BY (scope, input, probe_cc, probe_asn)",
+     "sipHash64(scope, input, probe_cc, probe_asn)"},
+    {"alert_events",
+     "id Int64, created Int64, input String, probe_cc String, probe_asn Int64,"
+     " old_verdict Nullable(String), new_verdict String, cause Nullable(String),"
+     " measurement_uid String, measurement_time Int64, source String, late Int16,"
+     " provenance Nullable(String)",
+     "", "", "ReplacingMergeTree ORDER BY id", "id"},
+    {"alert_cursor", "consumer String, last_id Int64, updated Int64, ver UInt64", "", "",
+     "ReplacingMergeTree(ver) ORDER BY consumer", "sipHash64(consumer)"},
+    {"reanalyze_progress",
+     "pass String, last_time Int64, last_uid String, examined Int64, changed Int64,"
+     " updated Int64, ver UInt64",
+     "", "", "ReplacingMergeTree(ver) ORDER BY pass", "sipHash64(pass)"},
+    {"blobs", "hash String, data String", "", "", "ReplacingMergeTree ORDER BY hash",
+     "sipHash64(hash)"},
+    {"raw_dicts", "id Int64, data String, created Int64", "", "", "ReplacingMergeTree ORDER BY id",
+     "id"},
+};
+
+/* A materialized view over the INSERTs into measurements (sharded: into the node's
+ * measurements_local, writing to_local): CREATE MATERIALIZED VIEW name TO to AS SELECT cols FROM
+ * measurements rest. */
+struct vg__ch_view {
+    const char *name;
+    const char *to;
+    const char *cols;
+    const char *rest;
+};
+
+static const struct vg__ch_view vg__ch_views[] = {
+    {"agg_hourly_mv", "agg_hourly",
+     VG__CH_HOUR " AS hour_start, domain, probe_cc, probe_asn, x_verdict, provenance,"
+                 " toInt64(count()) AS n",
+     " GROUP BY hour_start, domain, probe_cc, probe_asn, x_verdict, provenance"},
+    {"agg_daily_domain_mv", "agg_daily_domain",
+     "domain, x_verdict, " VG__CH_DAY " AS day_start, provenance, toInt64(count()) AS n",
+     " GROUP BY domain, x_verdict, day_start, provenance"},
+    {"agg_daily_net_mv", "agg_daily_net",
+     VG__CH_DAY " AS day_start, probe_cc, probe_asn, x_verdict, provenance, toInt64(count()) AS n",
+     " GROUP BY day_start, probe_cc, probe_asn, x_verdict, provenance"},
+    {"agg_daily_cc_domain_mv", "agg_daily_cc_domain",
+     "probe_cc, " VG__CH_DAY " AS day_start, domain, x_verdict, provenance, toInt64(count()) AS n",
+     " GROUP BY probe_cc, day_start, domain, x_verdict, provenance"},
+    /* only measurements with an input count per target, as in vg__rollup */
+    {"agg_target_hourly_mv", "agg_target_hourly",
+     "assumeNotNull(input) AS input, probe_cc, probe_asn, " VG__CH_HOUR " AS hour_start,"
+     " x_verdict, provenance, toInt64(count()) AS n",
+     " WHERE isNotNull(input) GROUP BY input, probe_cc, probe_asn, hour_start, x_verdict,"
+     " provenance"},
+};
+
+#define VG__CH_NTABLES (sizeof(vg__ch_tables) / sizeof(vg__ch_tables[0]))
+#define VG__CH_NVIEWS  (sizeof(vg__ch_views) / sizeof(vg__ch_views[0]))
+
+/* The table of vg__ch_tables named s[len], or NULL. */
+static const struct vg__ch_table *
+vg__ch_schema_table(const char *s, size_t len)
+{
+    for (size_t i = 0; i < VG__CH_NTABLES; i++) {
+        if (strlen(vg__ch_tables[i].name) == len && memcmp(vg__ch_tables[i].name, s, len) == 0) {
+            return &vg__ch_tables[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+vg__ch_schema_wordch(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_';
+}
+
+int
+vg__store_ch_schema_shard(const struct vg__ch_spec *sp, const char *plain, int form,
+                          struct vg_buf *out)
+{
+    static const char alter[] = "ALTER TABLE ";
+    size_t len = strlen(plain), run = 0, w;
+
+    vg_buf_reset(out);
+    if (form == 1) {
+        /* the Distributed table takes the ALTERs of its stored table's columns */
+        for (w = sizeof(alter) - 1; w < len && vg__ch_schema_wordch(plain[w]); w++) {
+        }
+        if (sp->cluster[0] == '\0' || strncmp(plain, alter, sizeof(alter) - 1) != 0 ||
+            vg__ch_schema_table(plain + sizeof(alter) - 1, w - (sizeof(alter) - 1)) == NULL) {
+            return 1;
+        }
+        return vg_buf_append(out, plain, len);
+    }
+    if (form != 0 || sp->cluster[0] == '\0') {
+        return form != 0 ? 1 : vg_buf_append(out, plain, len);
+    }
+    for (size_t i = 0; i < len; i = w) {
+        for (w = i; w < len && vg__ch_schema_wordch(plain[w]); w++) {
+        }
+        if (w == i) {
+            w++;
+        } else if ((i == 0 || !vg__ch_schema_wordch(plain[i - 1])) &&
+                   vg__ch_schema_table(plain + i, w - i) != NULL) {
+            VG_TRY(vg_buf_append(out, plain + run, w - run));
+            VG_TRY(vg_buf_append(out, "_local", 6));
+            run = w;
+        }
+    }
+    return vg_buf_append(out, plain + run, len - run);
+}
+
+int
+vg__store_ch_schema_stmt(const struct vg__ch_spec *sp, size_t k, struct vg_buf *out)
+{
+    const char *local = sp->cluster[0] != '\0' ? "_local" : "";
+    size_t per = sp->cluster[0] != '\0' ? 2 : 1;
+    const struct vg__ch_table *t = &vg__ch_tables[k / per];
+
+    vg_buf_reset(out);
+    bool calc = k < per * VG__CH_NTABLES && t->calc[0] != '\0';
+
+    if (k < per * VG__CH_NTABLES && k % per == 0) {
+        return vg_buf_appendf(out, "CREATE TABLE IF NOT EXISTS %s%s (%s%s%s%s%s) ENGINE = %s",
+                              t->name, local, t->cols, calc ? ", " : "", t->calc,
+                              calc ? " MATERIALIZED " : "", t->expr, t->engine);
+    }
+    if (k < per * VG__CH_NTABLES) {
+        return vg_buf_appendf(out,
+                              "CREATE TABLE IF NOT EXISTS %s (%s%s%s%s%s) ENGINE ="
+                              " Distributed('%s', '%s', '%s_local'%s%s)",
+                              t->name, t->cols, calc ? ", " : "", t->calc, calc ? " ALIAS " : "",
+                              t->expr, sp->cluster, sp->database, t->name,
+                              t->key[0] != '\0' ? ", " : "", t->key);
+    }
+    k -= per * VG__CH_NTABLES;
+    if (k >= VG__CH_NVIEWS) {
+        return 1;
+    }
+    return vg_buf_appendf(out,
+                          "CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s%s AS SELECT %s FROM"
+                          " measurements%s%s",
+                          vg__ch_views[k].name, vg__ch_views[k].to, local, vg__ch_views[k].cols,
+                          local, vg__ch_views[k].rest);
+}
 
 static int
 vg__ch_schema_row(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
@@ -131,12 +261,65 @@ vg__ch_schema_row(void *arg, size_t set, const struct vg__val *cols, size_t ncol
     int64_t *v = arg;
 
     (void)set;
-    if (ncols == 1 && cols[0].t == VG__INT) {
-        *v = cols[0].i;
+    for (size_t i = 0; i < ncols && i < 2; i++) {
+        v[i] = cols[i].t == VG__INT ? cols[i].i : v[i];
     }
     return 0;
 }
 
+/* The stored schema has the form spec asks for: a sharded spec (?cluster=NAME) a Distributed
+ * measurements over that cluster, which the server knows; a plain one a stored measurements. */
+static int
+vg__ch_schema_form(const struct vg_store_ops *ops, struct vg__conn *c, const struct vg__ch_spec *sp,
+                   char *err, size_t errlen)
+{
+    static const char known[] = "SELECT toInt64(count()) FROM system.clusters WHERE cluster = $1";
+    static const char form[] =
+        "SELECT toInt64(engine = 'Distributed'), toInt64(position(engine_full, $1) > 0) FROM"
+        " system.tables WHERE database = currentDatabase() AND name = 'measurements'";
+    char quoted[VG__CH_NAME_MAX + 2];
+    int64_t v[2] = {0, 0};
+    struct vg__val p[1] = {vg__store_text(sp->cluster)};
+    int rc;
+
+    if (sp->cluster[0] != '\0') {
+        if ((rc = ops->run(c, known, 0, 1, 1, p, vg__ch_schema_row, v)) < 0) {
+            snprintf(err, errlen, "system.clusters: %s", ops->errmsg(c));
+            return rc;
+        }
+        if (v[0] == 0) {
+            snprintf(err, errlen, "no cluster %s in the server's remote_servers (?cluster=)",
+                     sp->cluster);
+            return VG_STORE_ESCHEMA;
+        }
+    }
+    snprintf(quoted, sizeof(quoted), "'%s'", sp->cluster);
+    p[0] = vg__store_text(quoted);
+    v[0] = v[1] = -1;
+    if ((rc = ops->run(c, form, 0, 1, 1, p, vg__ch_schema_row, v)) < 0) {
+        snprintf(err, errlen, "system.tables: %s", ops->errmsg(c));
+        return rc;
+    }
+    if (v[0] == 1 && sp->cluster[0] == '\0') {
+        snprintf(err, errlen, "database %s is sharded: its spec wants its ?cluster=NAME",
+                 sp->database);
+        return VG_STORE_ESCHEMA;
+    }
+    if (v[0] != 1 && sp->cluster[0] != '\0') {
+        snprintf(err, errlen,
+                 "database %s is not sharded: its spec has no ?cluster=", sp->database);
+        return VG_STORE_ESCHEMA;
+    }
+    if (v[0] == 1 && v[1] != 1) {
+        snprintf(err, errlen, "database %s is sharded over another cluster than %s", sp->database,
+                 sp->cluster);
+        return VG_STORE_ESCHEMA;
+    }
+    return 0;
+}
+
+/* schema_version is each node's own (never Distributed): a sharded store is created, and
+ * checked, node by node, by the collector connected to each (docs/storage.md). */
 int
 vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate, char *err,
                      size_t errlen)
@@ -151,35 +334,50 @@ vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no
         int version;
         const char *description;
     } cur = {VG__CH_SCHEMA, "the tables of the SQL schema 8 (ClickHouse engines)"}, *m = &cur;
-    int64_t have = 0;
+    const struct vg__ch_spec *sp = vg__store_ch_spec(c);
+    int64_t have[2] = {0, 0};
     struct vg__val p[3];
+    struct vg_buf sql;
     int rc;
 
     if ((rc = ops->exec(c, create)) < 0 ||
-        (rc = ops->run(c, current, 0, 1, 0, NULL, vg__ch_schema_row, &have)) < 0) {
+        (rc = ops->run(c, current, 0, 1, 0, NULL, vg__ch_schema_row, have)) < 0) {
         snprintf(err, errlen, "schema_version: %s", ops->errmsg(c));
         return rc;
     }
-    if (have > m->version) {
+    if (have[0] > m->version) {
         snprintf(err, errlen, "database schema version %lld is newer than this build's (%d)",
-                 (long long)have, m->version);
+                 (long long)have[0], m->version);
         return VG_STORE_ESCHEMA;
     }
-    if (have == m->version) {
-        return 0;
+    if (have[0] == m->version) {
+        return vg__ch_schema_form(ops, c, sp, err, errlen);
     }
-    if (have > 0 || no_migrate) {
+    if (have[0] > 0 || no_migrate) {
         /* no older ClickHouse schema exists: a version below ours is not ours */
-        snprintf(err, errlen, "database schema version %lld is older than %d (%s)", (long long)have,
-                 m->version, no_migrate ? "migration disabled" : "no ClickHouse migration from it");
+        snprintf(err, errlen, "database schema version %lld is older than %d (%s)",
+                 (long long)have[0], m->version,
+                 no_migrate ? "migration disabled" : "no ClickHouse migration from it");
         return VG_STORE_ESCHEMA;
     }
-    for (size_t k = 0; k < sizeof(vg__ch_schema) / sizeof(vg__ch_schema[0]); k++) {
-        if ((rc = ops->exec(c, vg__ch_schema[k])) < 0) {
-            snprintf(err, errlen, "clickhouse schema step %zu: %s", k + 1, ops->errmsg(c));
-            return rc;
+    vg_buf_init(&sql, 16 * 1024);
+    for (size_t k = 0; (rc = vg__store_ch_schema_stmt(sp, k, &sql)) == 0; k++) {
+        const char *text = vg_buf_cstr(&sql);
+
+        if (text == NULL || (rc = ops->exec(c, text)) < 0) {
+            snprintf(err, errlen, "clickhouse schema step %zu: %s", k + 1,
+                     text == NULL ? "statement over its room" : ops->errmsg(c));
+            vg_buf_cleanup(&sql);
+            return text == NULL ? VG_EINTERNAL : rc;
         }
     }
+    vg_buf_cleanup(&sql);
+    if (rc < 0) {
+        snprintf(err, errlen, "clickhouse schema: statement over its room");
+        return VG_EINTERNAL;
+    }
+    /* tables of another form already there (IF NOT EXISTS kept them) are refused */
+    VG_TRY(vg__ch_schema_form(ops, c, sp, err, errlen));
     p[0] = vg__store_int(m->version);
     p[1] = vg__store_text(m->description);
     p[2] = vg__store_int((int64_t)time(NULL));

@@ -5,13 +5,16 @@ test_serve.py - end-to-end tests of `vigie serve` (the collector) and `vigie imp
 
 Python 3 standard library only. The collector listens on 127.0.0.1 on an ephemeral port, with a
 temporary SQLite file (default) or the PostgreSQL database named by VG_TEST_PG (--pg), or the
-ClickHouse server of VG_TEST_CH (--ch: the part ClickHouse answers, CH_TESTS).
+ClickHouse server of VG_TEST_CH (--ch: the part ClickHouse answers, CH_TESTS), or the same part
+on a store sharded over the two servers of VG_TEST_CH2 (--ch-cluster: the first shard's URL
+?cluster=vigie_cluster, the other shard's tables made by a `vigie serve ... check` of its own).
 Measurements are real ones: `vigie probe` measures pages of a loopback server at set-up, and the
 tests derive variants from them (network, input, verdict, time, id) so that every expected count
 is known. Each test works under AS numbers of its own, so that tests (and runs sharing one
 PostgreSQL database) never see each other's rows. Waits are bounded; nothing asserts on timing.
 
-    python3 tests/integration/test_serve.py --vigie build/vigie [--pg | --ch] [unittest options]
+    python3 tests/integration/test_serve.py --vigie build/vigie [--pg | --ch | --ch-cluster]
+        [unittest options]
 """
 import calendar
 import copy
@@ -44,6 +47,8 @@ VIGIE = None            # path of the binary under test (set in main)
 PG = None               # PostgreSQL store spec ("pg:CONNINFO" or a URL) when testing that backend
 PG_CONN = None          # the same for libpq's tools (psql, pg_dump)
 CH = None               # ClickHouse store URL (clickhouse://...) with --ch: a subset runs (CH_TESTS)
+CH_NODES = []           # --ch-cluster: the other shards' URLs (CH is the first's, ?cluster=)
+CH_CLUSTER = "vigie_cluster"  # the ch2 fixture's cluster (scripts/ch-test-server)
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "127.0.0.1"
 CLIENT_IP = "127.0.0.7"  # uploads come from this loopback address: it must never be kept
@@ -275,6 +280,22 @@ def ch_sql(url, sql):
         return r.read()
 
 
+def ch_spec(db):
+    """The ClickHouse store spec CH with its database replaced by db (its ?options kept)."""
+    base, sep, query = CH.partition("?")
+    return re.sub(r"/[^/]*$", "/" + db, base) + sep + query
+
+
+def ch_make_nodes(db):
+    """--ch-cluster: database db made on every shard, and each other shard's tables made by a
+    `vigie serve ... check` of its own (docs/storage.md, "Running a ClickHouse cluster for
+    vigie": every node is made by a collector connected to it)."""
+    for url in CH_NODES:
+        ch_sql(url, "CREATE DATABASE IF NOT EXISTS %s" % db)
+        spec = re.sub(r"/[^/]*$", "/" + db, url) + "?cluster=" + CH_CLUSTER
+        run("serve", "--db", spec, "check")
+
+
 def pg_own_database():
     """A database of our own on VG_TEST_PG's server, so that other suites (test_store drops the
     schema of its database) never run into ours."""
@@ -299,6 +320,8 @@ def setUpModule():
     if PG:
         pg_own_database()
     FX["db"] = CH or PG or os.path.join(tmp, "collector.db")
+    if CH_NODES:
+        ch_make_nodes(re.sub(r"\?.*$", "", CH).rsplit("/", 1)[1])
     srv = http.server.ThreadingHTTPServer((HOST, 0), Pages)
     FX["pages"] = srv
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -1505,11 +1528,13 @@ class ClickHouseOnly:
         (every page of several filters, cursors included) and their windows answer the same
         JSON, byte for byte but for the measurement uids (each store makes its own: mapped)."""
         db = "vigie_cmp_%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
-        ch_sql(CH, "CREATE DATABASE %s" % db)
-        self.addCleanup(ch_sql, CH, "DROP DATABASE IF EXISTS %s" % db)
+        for url in [CH] + CH_NODES:
+            ch_sql(url, "CREATE DATABASE %s" % db)
+            self.addCleanup(ch_sql, url, "DROP DATABASE IF EXISTS %s" % db)
+        ch_make_nodes(db)
         lite = Collector(db=os.path.join(FX["tmp"], "cmp-%s.db" % db))
         self.addCleanup(lite.stop)
-        ch = Collector(db=re.sub(r"/[^/?]*$", "/" + db, CH))
+        ch = Collector(db=ch_spec(db))
         self.addCleanup(ch.stop)
         ms = []
         for name in (("dashboard", "lab-capture.jsonl"), ("ooni", "backend-fastpath.jsonl"),
@@ -1615,15 +1640,24 @@ CH_TESTS = [
 
 
 def main():
-    global VIGIE, PG, PG_CONN, CH
-    VIGIE, opts, argv = harness.parse(("--pg!", "--ch!"), " [--pg | --ch]")
+    global VIGIE, PG, PG_CONN, CH, CH_NODES
+    VIGIE, opts, argv = harness.parse(("--pg!", "--ch!", "--ch-cluster!"),
+                                      " [--pg | --ch | --ch-cluster]")
     PG_CONN, PG = harness.pg_option(opts)
-    if opts.get("--ch"):
+    if opts.get("--ch-cluster"):
+        # the same part on a sharded store: the first shard's collector, the others made
+        urls = harness.ch_urls("VG_TEST_CH2")
+        if len(urls) < 2:
+            return harness.skip("test_serve --ch-cluster", "no ClickHouse cluster: VG_TEST_CH2 "
+                                "and VG_TEST_CH2_FILE unset (ch-test-server start DIR --shards 2)")
+        CH, CH_NODES = urls[0] + "?cluster=" + CH_CLUSTER, urls[1:]
+    elif opts.get("--ch"):
         urls = harness.ch_urls("VG_TEST_CH")
         if not urls:
             return harness.skip("test_serve --ch", "no ClickHouse server: VG_TEST_CH and "
                                 "VG_TEST_CH_FILE unset (scripts/ch-test-server start DIR)")
         CH = urls[0]
+    if CH:
         globals()["TestClickHouse"] = type("TestClickHouse", (ClickHouseOnly, unittest.TestCase),
                                            {})
         if not [a for a in argv[1:] if not a.startswith("-")]:

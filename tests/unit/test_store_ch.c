@@ -32,7 +32,7 @@ static void
 test_spec_good(void **state)
 {
     struct vg__ch_spec sp;
-    char err[256] = "";
+    char err[256] = "", shown[256];
 
     (void)state;
     assert_int_equal(vg__store_ch_parse_spec("clickhouse://h/db", &sp, err, sizeof(err)), 0);
@@ -67,6 +67,18 @@ test_spec_good(void **state)
                      0);
     assert_string_equal(sp.user, "u");
     assert_string_equal(sp.password, "");
+    assert_string_equal(sp.cluster, "");
+    /* sharded (docs/storage.md, "Running a ClickHouse cluster for vigie"); the last one wins */
+    assert_int_equal(vg__store_ch_parse_spec("clickhouse://h/db?cluster=a.b-c_1&timeout_ms=9"
+                                             "&cluster=vigie_cluster",
+                                             &sp, err, sizeof(err)),
+                     0);
+    assert_string_equal(sp.cluster, "vigie_cluster");
+    assert_int_equal(sp.timeout_ms, 9);
+    /* as the CLI shows a spec: the cluster kept, the password not */
+    vg_store_spec_show("clickhouse://vigie:SECRETPW@h:8123/db?cluster=vigie_cluster", shown,
+                       sizeof(shown));
+    assert_string_equal(shown, "clickhouse://vigie:***@h:8123/db?cluster=vigie_cluster");
 }
 
 static void
@@ -110,6 +122,11 @@ test_spec_hostile(void **state)
         "clickhouse://h/db?answer_max=1",
         "clickhouse://h/db?password=SECRETPW",
         "clickhouse://h/db?timeout_ms=5&&",
+        "clickhouse://h/db?cluster=",
+        "clickhouse://h/db?cluster",
+        "clickhouse://h/db?cluster=a'b",
+        "clickhouse://h/db?cluster=a%20b",
+        "clickhouse://h/db?cluster=a)b",
     };
     char err[256], longspec[700];
     struct vg__ch_spec sp;
@@ -132,6 +149,152 @@ test_spec_hostile(void **state)
     memcpy(longspec, "clickhouse://", 13);
     memcpy(longspec + 600, "/db", 4);
     assert_int_equal(vg__store_ch_parse_spec(longspec, &sp, err, sizeof(err)), VG_EINVAL);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The schema's two forms (store_ch_schema.c) */
+
+/* Statement k of the schema of spec, or "" past the last. */
+static const char *
+schema_stmt(const char *spec, size_t k, struct vg_buf *b)
+{
+    struct vg__ch_spec sp;
+    char err[256];
+    int rc;
+
+    assert_int_equal(vg__store_ch_parse_spec(spec, &sp, err, sizeof(err)), 0);
+    rc = vg__store_ch_schema_stmt(&sp, k, b);
+    assert_true(rc == 0 || rc == 1);
+    return rc == 0 ? vg_buf_cstr(b) : "";
+}
+
+static void
+test_schema_forms(void **state)
+{
+    static const char plain[] = "clickhouse://h/db", sharded[] = "clickhouse://h/db?cluster=c1";
+    struct vg_buf b;
+    size_t np = 0, ns = 0, local = 0, dist = 0;
+
+    (void)state;
+    vg_buf_init(&b, 1 << 20);
+    /* plain: as before the sharded form (schema 1 of store_ch_schema.c) */
+    assert_string_equal(schema_stmt(plain, 1, &b),
+                        "CREATE TABLE IF NOT EXISTS measurements (measurement_uid String, idem_key"
+                        " String, report_id String, measurement_start_time Int64, input"
+                        " Nullable(String), domain String, probe_cc String, probe_asn Int64,"
+                        " test_name String, software_name String, software_version String,"
+                        " x_verdict String, x_cause Nullable(String), blocking Nullable(String),"
+                        " accessible Nullable(Int16), received Int64, raw_len Int64, raw String,"
+                        " provenance String, x_analyzer Nullable(String), x_evidence"
+                        " Nullable(String), ver UInt64 MATERIALIZED toUInt64(9223372036854775807"
+                        " - received)) ENGINE = ReplacingMergeTree(ver) PARTITION BY"
+                        " toYYYYMM(toDateTime(measurement_start_time)) ORDER BY"
+                        " (measurement_start_time, idem_key)");
+    while (schema_stmt(plain, np, &b)[0] != '\0') {
+        assert_null(strstr(vg_buf_cstr(&b), "_local"));
+        assert_null(strstr(vg_buf_cstr(&b), "Distributed"));
+        np++;
+    }
+    /* sharded: every table twice, the views over the local tables */
+    assert_true(strncmp(schema_stmt(sharded, 2, &b),
+                        "CREATE TABLE IF NOT EXISTS measurements_local (measurement_uid String,",
+                        70) == 0);
+    assert_non_null(strstr(vg_buf_cstr(&b), ", ver UInt64 MATERIALIZED toUInt64("));
+    schema_stmt(sharded, 3, &b);
+    assert_true(strncmp(vg_buf_cstr(&b),
+                        "CREATE TABLE IF NOT EXISTS measurements (measurement_uid String,",
+                        64) == 0);
+    assert_non_null(strstr(vg_buf_cstr(&b), " x_evidence Nullable(String), ver UInt64 ALIAS"
+                                            " toUInt64(9223372036854775807 - received))"
+                                            " ENGINE = Distributed('c1', 'db',"
+                                            " 'measurements_local', sipHash64(idem_key))"));
+    assert_non_null(strstr(schema_stmt(sharded, 5, &b),
+                           "ENGINE = Distributed('c1', 'db', 'agg_hourly_local')"));
+    while (schema_stmt(sharded, ns, &b)[0] != '\0') {
+        const char *t = vg_buf_cstr(&b);
+
+        local += strstr(t, "_local (") != NULL;
+        dist += strstr(t, "Distributed(") != NULL;
+        if (strstr(t, "MATERIALIZED VIEW") != NULL) {
+            assert_non_null(strstr(t, " FROM measurements_local"));
+            assert_non_null(strstr(t, "_local AS SELECT"));
+        }
+        ns++;
+    }
+    assert_int_equal(local, dist);
+    assert_int_equal(ns, np + local);
+    vg_buf_cleanup(&b);
+}
+
+/* A migration step in the sharded form. */
+static void
+test_schema_shard_steps(void **state)
+{
+    struct vg__ch_spec plain, sharded;
+    struct vg_buf b;
+    char err[256];
+
+    (void)state;
+    vg_buf_init(&b, 1 << 20);
+    assert_int_equal(vg__store_ch_parse_spec("clickhouse://h/db", &plain, err, sizeof(err)), 0);
+    assert_int_equal(
+        vg__store_ch_parse_spec("clickhouse://h/db?cluster=c1", &sharded, err, sizeof(err)), 0);
+    /* plain: as is, once */
+    assert_int_equal(vg__store_ch_schema_shard(&plain,
+                                               "ALTER TABLE measurements ADD COLUMN x"
+                                               " Int64",
+                                               0, &b),
+                     0);
+    assert_string_equal(vg_buf_cstr(&b), "ALTER TABLE measurements ADD COLUMN x Int64");
+    assert_int_equal(vg__store_ch_schema_shard(&plain,
+                                               "ALTER TABLE measurements ADD COLUMN x"
+                                               " Int64",
+                                               1, &b),
+                     1);
+    /* sharded: the stored table, then the Distributed one */
+    assert_int_equal(vg__store_ch_schema_shard(&sharded,
+                                               "ALTER TABLE measurements ADD COLUMN x"
+                                               " Int64",
+                                               0, &b),
+                     0);
+    assert_string_equal(vg_buf_cstr(&b), "ALTER TABLE measurements_local ADD COLUMN x Int64");
+    assert_int_equal(vg__store_ch_schema_shard(&sharded,
+                                               "ALTER TABLE measurements ADD COLUMN x"
+                                               " Int64",
+                                               1, &b),
+                     0);
+    assert_string_equal(vg_buf_cstr(&b), "ALTER TABLE measurements ADD COLUMN x Int64");
+    /* its check, in both forms */
+    assert_int_equal(vg__store_ch_schema_shard(&sharded,
+                                               "SELECT count() FROM system.columns WHERE"
+                                               " table = 'measurements' AND name = 'x'",
+                                               0, &b),
+                     0);
+    assert_string_equal(vg_buf_cstr(&b), "SELECT count() FROM system.columns WHERE table ="
+                                         " 'measurements_local' AND name = 'x'");
+    /* a view: over the local tables only; names are whole words */
+    assert_int_equal(vg__store_ch_schema_shard(&sharded,
+                                               "CREATE MATERIALIZED VIEW agg_hourly_mv"
+                                               " TO agg_hourly AS SELECT x_measurements FROM"
+                                               " measurements ARRAY JOIN a",
+                                               0, &b),
+                     0);
+    assert_string_equal(vg_buf_cstr(&b), "CREATE MATERIALIZED VIEW agg_hourly_mv TO"
+                                         " agg_hourly_local AS SELECT x_measurements FROM"
+                                         " measurements_local ARRAY JOIN a");
+    assert_int_equal(vg__store_ch_schema_shard(&sharded,
+                                               "CREATE MATERIALIZED VIEW agg_hourly_mv"
+                                               " TO agg_hourly AS SELECT 1 FROM measurements",
+                                               1, &b),
+                     1);
+    assert_int_equal(
+        vg__store_ch_schema_shard(&sharded, "DROP TABLE IF EXISTS agg_hourly_mv", 1, &b), 1);
+    assert_int_equal(vg__store_ch_schema_shard(&sharded,
+                                               "ALTER TABLE schema_version ADD COLUMN"
+                                               " y Int64",
+                                               1, &b),
+                     1);
+    vg_buf_cleanup(&b);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -466,6 +629,11 @@ test_http_errors(void **state)
         {ACT_ANSWER, 404, e46, 0, NULL},
         {ACT_ANSWER, 503, "", 0, NULL},
         {ACT_ANSWER, 500, "Code: 241, e.displayText() = DB::Exception: Memory limit\n", 0, NULL},
+        /* a sharded store (?cluster=) with a shard out of reach */
+        {ACT_ANSWER, 500,
+         "Code: 279, e.displayText() = DB::NetException: All connection tries"
+         " failed. Log: \n\nCode: 210, ...\n",
+         0, NULL},
         {ACT_ANSWER, 200, "x\nFloat64\n1.5\n", 0, NULL},
         {ACT_ANSWER, 200, "x\nUInt64\n18446744073709551615\n", 0, NULL},
         {ACT_ANSWER, 200, "x\tx\nInt64\tInt64\n1\x1b\t\n", 0, NULL},
@@ -479,7 +647,7 @@ test_http_errors(void **state)
     char err[256];
 
     (void)state;
-    fake_start(&f, steps, 10);
+    fake_start(&f, steps, 11);
     assert_int_equal(fake_connect(&f, "", &c, err, sizeof(err)), 0);
     assert_int_equal(
         vg__store_ch_ops.run(c, "INSERT INTO t (a, b) VALUES ($1, $2)", 0, 2, 2,
@@ -496,6 +664,9 @@ test_http_errors(void **state)
     assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_STORE_EUNAVAIL);
     assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "HTTP status 503"));
     assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_STORE_EUNAVAIL);
+    assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_STORE_EUNAVAIL);
+    assert_string_equal(vg__store_ch_ops.errmsg(c),
+                        "Code: 279, DB::NetException: All connection tries failed. Log: ");
     assert_int_equal(vg__store_ch_ops.run(c, "SELECT 1.5", 0, 1, 0, NULL, on_row, &r),
                      VG_EINTERNAL);
     assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "unsupported column type Float64"));
@@ -508,7 +679,7 @@ test_http_errors(void **state)
     assert_non_null(strstr(vg__store_ch_ops.errmsg(c), "HTTP status 302"));
     assert_int_equal(vg__store_ch_ops.run(c, "SELECT x", 0, 1, 0, NULL, on_row, &r), 0);
     assert_int_equal(r.n, 1);
-    assert_int_equal(f.nreq, 10);
+    assert_int_equal(f.nreq, 11);
     vg__store_ch_ops.disconnect(c);
     fake_stop(&f);
 }
@@ -871,9 +1042,10 @@ int
 main(void)
 {
     const struct CMUnitTest offline[] = {
-        cmocka_unit_test(test_spec_good),   cmocka_unit_test(test_spec_hostile),
-        cmocka_unit_test(test_bind),        cmocka_unit_test(test_http_retry),
-        cmocka_unit_test(test_http_errors), cmocka_unit_test(test_http_unavailable),
+        cmocka_unit_test(test_spec_good),    cmocka_unit_test(test_spec_hostile),
+        cmocka_unit_test(test_bind),         cmocka_unit_test(test_http_retry),
+        cmocka_unit_test(test_http_errors),  cmocka_unit_test(test_http_unavailable),
+        cmocka_unit_test(test_schema_forms), cmocka_unit_test(test_schema_shard_steps),
     };
     const struct CMUnitTest server[] = {
         cmocka_unit_test(test_server_roundtrip),
