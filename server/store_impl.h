@@ -131,8 +131,12 @@ char *vg__mig_expand(const struct vg__mig_stmt *st, enum vg__dialect d);
 int vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate,
                       vg__mig_data_fn data, char *err, size_t errlen);
 
-/* The ClickHouse schema's version: its own numbering (store_ch_schema.c). */
-#define VG__CH_SCHEMA 1
+/* The ClickHouse schema's version: its own numbering (store_ch_schema.c); 1 the first. */
+#define VG__CH_SCHEMA       2
+#define VG__CH_SCHEMA_FIRST 1
+/* The version a new ClickHouse store is made at (VG__CH_SCHEMA; tests set VG__CH_SCHEMA_FIRST to
+ * make a store as older builds did, then upgrade it). */
+extern int vg__store_ch_schema_max;
 
 /* The ClickHouse schema (store_ch_schema.c): created at once at the current version, or
  * checked. Errors: VG_STORE_ESCHEMA (newer, or older than any ClickHouse schema), backend
