@@ -277,9 +277,20 @@ static const struct vg__ch_step vg__ch_steps[] = {
     {2,
      "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_target_hourly_mv TO agg_target_hourly AS SELECT"
      " assumeNotNull(input) AS input, probe_cc, probe_asn, " VG__CH_HOUR " AS hour_start,"
-     " " VG__CH_V2_VERDICT ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN " WHERE isNotNull(input)"
+     " " VG__CH_V2_VERDICT ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN " WHERE input <> ''"
      " GROUP BY input, probe_cc, probe_asn, hour_start, x_verdict, provenance",
      NULL},
+    /* Version 1's view counted the rows without an input too, under input '': its WHERE
+     * isNotNull(input) read the alias (assumeNotNull(input) AS input), always true. Above,
+     * input <> '' through the alias (a stored input is never '': NULL instead). Their counts
+     * taken back, once (the sum under '' is then 0). */
+    {2,
+     "INSERT INTO agg_target_hourly (input, probe_cc, probe_asn, hour_start, x_verdict,"
+     " provenance, n) SELECT '', probe_cc, probe_asn, " VG__CH_HOUR ", x_verdict, provenance,"
+     " -toInt64(count()) FROM measurements FINAL WHERE isNull(input) GROUP BY probe_cc,"
+     " probe_asn, " VG__CH_HOUR ", x_verdict, provenance",
+     "SELECT count() FROM (SELECT sum(n) AS c FROM agg_target_hourly WHERE input = '')"
+     " WHERE c <= 0"},
 };
 
 /* The steps after version `from` up to vg__store_ch_schema_max. */

@@ -3807,13 +3807,14 @@ test_ch_schema_upgrade(void **state)
     static const char dump_sql[] = "SELECT name, create_table_query FROM system.tables WHERE"
                                    " database = currentDatabase() ORDER BY name";
     struct m m = {"https://up.example/", "IT", 7, "2026-11-28 10:00:00", "blocked", NULL, 1};
+    struct m m2 = {"", "IT", 7, "2026-11-28 10:05:00", "down", NULL, 2}; /* no input */
     struct vg_store_reanalyze_sel sel = {"test-analyzer-2", false, 0};
     struct vg_store_stale *stale;
     struct vg_store_reverdict v;
     struct vg_store_meas now;
     struct vg_store_pass pass;
     struct vg_store *s;
-    struct row w;
+    struct row w, w2;
     char *upgraded, *fresh;
     size_t n;
 
@@ -3831,10 +3832,18 @@ test_ch_schema_upgrade(void **state)
     row_make(&w, &m, 1795950827000000LL);
     snprintf(w.r.x_analyzer, sizeof(w.r.x_analyzer), "test-analyzer-1");
     assert_int_equal(vg_store_insert(s, &w.r, 1, NULL), 1);
+    row_make(&w2, &m2, 1795950827000001LL);
+    assert_int_equal(vg_store_insert(s, &w2.r, 1, NULL), 1);
+    /* version 1's target view counted the row without an input, under '' */
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_target_hourly"), 2);
     vg_store_close(s);
 
     *state = s = open_store(NULL);
     assert_int_equal(raw_scalar("SELECT toInt64(max(version)) FROM schema_version"), VG__CH_SCHEMA);
+    /* taken back by the upgrade */
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_target_hourly"), 1);
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_target_hourly WHERE input = ''"),
+                     0);
     assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_hourly WHERE x_verdict ="
                                 " 'blocked'"),
                      1);
@@ -3856,6 +3865,7 @@ test_ch_schema_upgrade(void **state)
                      1);
     upgraded = ch_dump(dump_sql);
     row_free(&w);
+    row_free(&w2);
 
     vg_store_close(s);
     *state = NULL;
