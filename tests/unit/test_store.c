@@ -3490,6 +3490,24 @@ ch_targets(void)
 /* The latest states the writer merges in C on ClickHouse are those SQLite's upserts keep: the
  * same calls (runs, late arrivals of both kinds, breaks inside a run, other networks, scopes by
  * provenance) on both, the tables compared row by row. */
+/* The alert events of s as JSON text (without their creation times). Fresh string. */
+static char *
+ch_events_json(struct vg_store *s)
+{
+    json_t *page, *e;
+    size_t i;
+    char *text;
+
+    assert_int_equal(vg_store_alert_events(s, NULL, 0, VG_STORE_PAGE_MAX, &page), 0);
+    json_array_foreach(json_object_get(page, "results"), i, e)
+    {
+        assert_int_equal(json_object_del(e, "created"), 0);
+    }
+    text = json_dumps(page, JSON_COMPACT);
+    json_decref(page);
+    return text;
+}
+
 static void
 test_ch_targets_as_sqlite(void **state)
 {
@@ -3553,6 +3571,13 @@ test_ch_targets_as_sqlite(void **state)
     }
     /* again: nothing new, nothing changes */
     assert_int_equal(vg_store_insert(s, rows, NSEQ * NNET, NULL), 0);
+    /* the alert events too (late rows among them), but for their creation time */
+    a = ch_events_json(lite);
+    b = ch_events_json(s);
+    assert_true(strlen(a) > 100);
+    assert_string_equal(b, a);
+    free(a);
+    free(b);
     vg_store_close(lite);
     a = sqlite_targets(g_sqlite);
     b = ch_targets();
@@ -3926,6 +3951,49 @@ ch_on_incident(void *arg, json_t *m, const struct vg_store_incident_row *r)
     return 0;
 }
 
+/* Alert event ids on ClickHouse: counted by the writer from max(id) + 1 read at its first
+ * events, so they go on across a reopen in the order of the events; the consumers' cursors
+ * are new rows read with FINAL, and move back as well as forward. */
+static void
+test_ch_alert_ids(void **state)
+{
+    struct vg_store *s = *state;
+    static const struct m a[] = {
+        {"https://a.example/", "IT", 7, "2026-11-28 10:00:00", "blocked", NULL, 1},
+        {"https://a.example/", "IT", 7, "2026-11-28 11:00:00", "accessible", NULL, 2},
+        {"https://a.example/", "IT", 7, "2026-11-28 12:00:00", "intercepted", NULL, 3},
+    };
+    json_t *page;
+    int64_t cur;
+
+    put(s, &a[0], NULL);
+    put(s, &a[1], NULL);
+    vg_store_close(s);
+    *state = s = open_store(NULL);
+    assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+    assert_int_equal(cur, 2);
+    put(s, &a[2], NULL);
+    assert_int_equal(raw_scalar("SELECT count() FROM alert_events FINAL"), 3);
+    assert_int_equal(vg_store_alert_events(s, NULL, 0, 0, &page), 0);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *e = json_array_get(json_object_get(page, "results"), i);
+
+        assert_int_equal(json_integer_value(json_object_get(e, "id")), (json_int_t)i + 1);
+        assert_string_equal(json_string_value(json_object_get(e, "new_verdict")), a[i].verdict);
+        assert_string_equal(json_string_value(json_object_get(e, "domain")), "a.example");
+    }
+    json_decref(page);
+    assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+    assert_int_equal(cur, 2);
+    for (int64_t id = 3; id >= 0; id--) {
+        assert_int_equal(vg_store_alert_cursor_set(s, "one", id), 0);
+        assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+        assert_int_equal(cur, id);
+    }
+    assert_int_equal(vg_store_alert_cursor(s, "two", &cur), 0);
+    assert_int_equal(cur, 3);
+}
+
 /* What ClickHouse does not have yet answers VG_ENOTYET, never a made-up answer. */
 static void
 test_ch_not_yet(void **state)
@@ -3933,7 +4001,6 @@ test_ch_not_yet(void **state)
     struct vg_store *s = *state;
     struct vg_store_filter f = {.input = "https://www.example.com/"};
     json_t *out;
-    int64_t id;
     char err[256];
     bool trunc;
 
@@ -3941,9 +4008,6 @@ test_ch_not_yet(void **state)
     assert_null(out);
     assert_int_equal(vg_store_targets(s, NULL, NULL, 0, &out), VG_ENOTYET);
     assert_int_equal(vg_store_certificates(s, &f, 0, &out), VG_ENOTYET);
-    assert_int_equal(vg_store_alert_events(s, NULL, 0, 0, &out), VG_ENOTYET);
-    assert_int_equal(vg_store_alert_cursor(s, "c1", &id), VG_ENOTYET);
-    assert_int_equal(vg_store_alert_cursor_set(s, "c1", 1), VG_ENOTYET);
     assert_int_equal(vg_store_incident_each(s, &f, 10, ch_on_incident, NULL, &trunc), VG_ENOTYET);
     assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), VG_ENOTYET);
     assert_string_equal(vg_strerror(VG_ENOTYET), "not available on this store yet");
@@ -3966,6 +4030,8 @@ static const struct CMUnitTest ch_tests[] = {
     CT(test_reports),
     CT(test_ch_report_open_rerun),
     CT(test_ch_targets_as_sqlite),
+    CT(test_alert_events),
+    CT(test_ch_alert_ids),
     CT(test_ch_reanalyze_as_sqlite),
     CT(test_ch_schema_upgrade),
     CT(test_ch_not_yet),
