@@ -18,7 +18,9 @@
  * before the position was saved) finds its rows with the new analysis already (prev_verdict
  * the old verdict): they are not written again, so no count moves twice, and their latest
  * states are recomputed, so a run that stopped between the rows and the states is completed.
- * Alert events: not written on ClickHouse yet (store_events.c's writer is SQL).
+ *   alert_events  each latest state in scope all whose verdict changed (store_events.c), written
+ *               after the states, as at ingest: a failure between the two loses those events (the
+ *               batch run again finds the states done).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +272,7 @@ struct vg__chra_tgt {
     char verdict[16], cause[VG_STORE_NAME_MAX + 1], uid[VG_UID_MAX];
     /* recomputed from the measurements */
     bool redo, seen, n_has_brk, n_has_since, n_has_cause;
-    int64_t n_brk, n_since, n_last;
+    int64_t n_brk, n_since, n_last, n_start; /* n_start: the newest row's start time */
     char n_verdict[16], n_cause[VG_STORE_NAME_MAX + 1], n_uid[VG_UID_MAX];
 };
 
@@ -372,7 +374,7 @@ vg__chra_on_state(void *arg, size_t set, const struct vg__val *c, size_t ncols)
  * after brk of the newest verdict (none: the newest time). */
 static void
 vg__chra_apply(struct vg__chra_tgt *t, const char *verdict, const struct vg__val *cause,
-               int64_t time, const char *uid)
+               int64_t time, const char *uid, int64_t start)
 {
     if (t->seen && strcmp(verdict, t->n_verdict) != 0) {
         t->n_has_brk = true;
@@ -389,10 +391,11 @@ vg__chra_apply(struct vg__chra_tgt *t, const char *verdict, const struct vg__val
     t->n_has_cause = cause->t == VG__TEXT;
     vg__store_copy_text(cause, t->n_cause, sizeof(t->n_cause));
     snprintf(t->n_uid, sizeof(t->n_uid), "%s", uid);
+    t->n_start = start;
 }
 
-/* (domain, input, probe_cc, probe_asn, provenance, x_verdict, x_cause, time, uid) of a
- * measurement of the targets being recomputed: into each of its scopes' states. */
+/* (domain, input, probe_cc, probe_asn, provenance, x_verdict, x_cause, time, uid, start time)
+ * of a measurement of the targets being recomputed: into each of its scopes' states. */
 static int
 vg__chra_on_meas(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
@@ -401,7 +404,7 @@ vg__chra_on_meas(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     const char *scopes[3] = {VG__SCOPE_ALL, prov, VG__SCOPE_TRUSTED};
 
     (void)set;
-    if (ncols != 9 || c[3].t != VG__INT || c[7].t != VG__INT ||
+    if (ncols != 10 || c[3].t != VG__INT || c[7].t != VG__INT || c[9].t != VG__INT ||
         !vg__chra_cstr(&c[1], input, sizeof(input)) || !vg__chra_cstr(&c[2], cc, sizeof(cc)) ||
         !vg__chra_cstr(&c[4], prov, sizeof(prov)) ||
         !vg__chra_cstr(&c[5], verdict, sizeof(verdict)) ||
@@ -416,7 +419,7 @@ vg__chra_on_meas(void *arg, size_t set, const struct vg__val *c, size_t ncols)
         }
         t = vg__chra_find(arg, scopes[k], input, cc, c[3].i);
         if (t != NULL && t->redo) {
-            vg__chra_apply(t, verdict, &c[6], c[7].i, uid);
+            vg__chra_apply(t, verdict, &c[6], c[7].i, uid, c[9].i);
         }
     }
     return 0;
@@ -484,7 +487,8 @@ static const char vg__chra_sql_states[] =
     " probe_asn) IN (";
 static const char vg__chra_sql_meas[] =
     "SELECT domain, assumeNotNull(input) AS input, probe_cc, probe_asn, provenance, x_verdict,"
-    " x_cause, " VG__CHRA_T " AS t, measurement_uid FROM measurements FINAL WHERE"
+    " x_cause, " VG__CHRA_T " AS t, measurement_uid, measurement_start_time FROM measurements"
+    " FINAL WHERE"
     " isNotNull(input) AND (domain, assumeNotNull(input), probe_cc, probe_asn) IN (";
 static const char vg__chra_sql_meas_tail[] =
     " ORDER BY input, probe_cc, probe_asn, t, measurement_uid";
@@ -547,6 +551,32 @@ vg__chra_tput(struct vg_store *s, struct vg__reanalyze_job *j, struct vg__chra_t
         rc = s->ops->run(s->wconn, vg__chra_sql_tput, 0, np, 12, p, NULL, NULL);
     }
     VG_FREE(p);
+    return rc;
+}
+
+/* The alert events of the batch: each recomputed state in scope all whose verdict it changed
+ * (store_reanalyze.c vg__ra_events); time is the measurement's start time on ClickHouse. */
+static int
+vg__chra_events(struct vg_store *s, const struct vg__chra_tgts *ts)
+{
+    struct vg__event_row *e = vg_xcalloc(ts->n + 1, sizeof(*e));
+    size_t ne = 0;
+    int rc;
+
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct vg__chra_tgt *t = &ts->t[i];
+
+        if (!t->redo || strcmp(t->scope, VG__SCOPE_ALL) != 0 ||
+            strcmp(t->verdict, t->n_verdict) == 0) {
+            continue;
+        }
+        e[ne++] =
+            (struct vg__event_row){t->m->input, t->m->probe_cc, t->m->probe_asn,
+                                   t->verdict,  t->n_verdict,   t->n_has_cause ? t->n_cause : NULL,
+                                   t->n_uid,    t->n_start,     false};
+    }
+    rc = vg__store_events_put(s, e, ne, VG__EV_SOURCE_REANALYZE);
+    VG_FREE(e);
     return rc;
 }
 
@@ -619,6 +649,9 @@ vg__chra_targets(struct vg_store *s, struct vg__reanalyze_job *j, const bool *re
     }
     if (rc == 0) {
         rc = vg__chra_tput(s, j, &ts);
+    }
+    if (rc == 0) {
+        rc = vg__chra_events(s, &ts); /* after the states, as at ingest (store_ch_txn.c) */
     }
     VG_FREE(k);
     VG_FREE(ts.t);

@@ -719,8 +719,10 @@ class OptionsTest(unittest.TestCase):
         self.assertIn(b"--alert-ca-file", p.stderr)
 
 
-# --ch: what the ClickHouse store answers (the reanalysis and the store's SQL are not there; the
-# flapping test's "stable again" reads the latest states, GET /api/v1/targets: 501 there yet).
+# --ch: what the ClickHouse store answers (test_reanalysis_event reads GET /api/v1/targets and
+# makes stale rows with SQL UPDATEs; the reanalysis's events on ClickHouse are compared with
+# SQLite's in test_store --ch, test_ch_reanalyze_as_sqlite; the flapping test's "stable again"
+# reads the latest states, GET /api/v1/targets: 501 there yet).
 CH_TESTS = ["AlertTest.test_change_is_posted_and_run",
             "AlertTest.test_same_verdict_and_copies_say_nothing_late_measurements_are_placed",
             "AlertTest.test_shares_are_written_rounded",

@@ -3685,6 +3685,9 @@ ra_test_pass(struct vg_store *s, bool twice, struct vg_store_reanalyze_stats *su
         if (twice) {
             raw_exec("DROP TABLE IF EXISTS vg_test_targets");
             raw_exec("CREATE TABLE vg_test_targets ENGINE = Memory AS SELECT * FROM targets FINAL");
+            raw_exec("DROP TABLE IF EXISTS vg_test_events");
+            raw_exec("CREATE TABLE vg_test_events ENGINE = Memory AS SELECT * FROM alert_events"
+                     " FINAL");
         }
         assert_int_equal(vg_store_reanalyze_apply(
                              s, &pass, v, n, n > 0 ? rows[n - 1].start_time : pass.last_time,
@@ -3698,11 +3701,13 @@ ra_test_pass(struct vg_store *s, bool twice, struct vg_store_reanalyze_stats *su
             }
         }
         if (twice) {
-            /* as after a crash between the rows and the latest states (the states as they were
-             * before the batch) and before the position: the batch again */
+            /* as after a crash between the rows and the latest states (the states and the
+             * events as they were before the batch): the batch again */
             raw_exec("INSERT INTO targets SELECT scope, input, probe_cc, probe_asn, domain,"
                      " x_verdict, x_cause, since_time, last_time, brk_time, last_uid, ver + 1000"
                      " FROM vg_test_targets");
+            raw_exec("TRUNCATE TABLE alert_events");
+            raw_exec("INSERT INTO alert_events SELECT * FROM vg_test_events");
             assert_int_equal(vg_store_reanalyze_apply(
                                  s, &again, v, n, n > 0 ? rows[n - 1].start_time : again.last_time,
                                  n > 0 ? rows[n - 1].measurement_uid : "", done, &st),
@@ -3710,6 +3715,7 @@ ra_test_pass(struct vg_store *s, bool twice, struct vg_store_reanalyze_stats *su
             assert_int_equal(st.changed, 0);
             assert_int_equal(st.targets, 0);
             raw_exec("DROP TABLE vg_test_targets");
+            raw_exec("DROP TABLE vg_test_events");
         }
         vg_store_stale_free(rows, n);
     }
@@ -3725,6 +3731,10 @@ ra_test_pass(struct vg_store *s, bool twice, struct vg_store_reanalyze_stats *su
         vg_store_stale_free(rows, n);
     }
 }
+
+#define RA_EVENTS(final)                                                                       \
+    "SELECT id, input, probe_cc, probe_asn, old_verdict, new_verdict, cause, measurement_uid," \
+    " measurement_time, source, provenance FROM alert_events" final " ORDER BY id"
 
 #define RA_COUNTS(table, final)                                                        \
     "SELECT x_verdict, CAST(SUM(n) AS BIGINT) FROM " table final " GROUP BY x_verdict" \
@@ -3814,6 +3824,16 @@ test_ch_reanalyze_as_sqlite(void **state)
         free(x);
         free(y);
     }
+    /* the alert events, the reanalysis's included */
+    x = sqlite_dump(g_sqlite, RA_EVENTS(""));
+    y = ch_dump(RA_EVENTS(" FINAL"));
+    if (strcmp(x, y) != 0) {
+        print_message("SQLite:\n%sClickHouse:\n%s", x, y);
+    }
+    assert_string_equal(y, x);
+    assert_non_null(strstr(x, "|reanalyze|"));
+    free(x);
+    free(y);
     x = ch_dump("SELECT x_verdict, x_cause, x_analyzer FROM measurements FINAL ORDER BY"
                 " measurement_uid");
     y = sqlite_dump(g_sqlite, "SELECT x_verdict, x_cause, x_analyzer FROM measurements ORDER BY"
