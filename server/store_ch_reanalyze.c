@@ -234,7 +234,9 @@ vg__chra_rows(struct vg_store *s, struct vg__reanalyze_job *j, bool *redone)
             continue; /* another pass was first */
         }
         if (c[VG__CHRA_VERCOL].i > INT64_MAX - VG__CHRA_VER) {
-            rc = VG_EINTERNAL; /* reanalysed 2^31 times, or a row received before 1970 */
+            /* ver is 2^63 - 1 - received (µs) at ingest: about 400000 reanalyses of a row
+             * received in 2026 */
+            rc = VG_EINTERNAL;
             break;
         }
         vg__chra_was(&st[i], &j->rows[i]);
