@@ -780,6 +780,38 @@ class ClickHouseReanalyze:
         self.assertIn("%d rows examined" % left, out)
         self.assert_restored()
 
+    def test_while_serving(self):
+        """Reanalysis batches land while the collector takes uploads: every count stays exact."""
+        ch_make_stale(self.db)
+        self.col = Collector(self.db)
+        stop, errors, extra = threading.Event(), [], []
+
+        def load():
+            k = 0
+            while not stop.is_set():
+                k += 1
+                status, j = self.col.bulk(fresh_ids(self.lines[:10], "chload%d" % k))
+                if status != 200:
+                    errors.append((status, j))
+                else:
+                    extra.extend(j["uids"])
+
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            p = self.reanalyze("--batch", "16")
+        finally:
+            stop.set()
+            t.join(TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertEqual(errors, [])
+        self.assertGreater(len(extra), 0)
+        self.assertEqual(self.stale_count(), 0)
+        now = self.analyses()
+        for uid, v in self.before[2].items():
+            self.assertEqual(now[uid], v, uid)
+        self.counts()
+
 
 def main():
     global VIGIE, PG_CONN, VERSION, CH
