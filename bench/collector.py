@@ -14,7 +14,9 @@ The measurements are variants of real `vigie probe` output (made at the start, a
 bench's nginx and helper): each gets its own id, input, network and start time.
 
 Everything runs in a network namespace of its own (vgb2-coll: its loopback only); PostgreSQL
-is a throwaway cluster from scripts/pg-test-server in the work directory (unix socket only).
+is a throwaway cluster from scripts/pg-test-server in the work directory (unix socket only);
+ClickHouse a throwaway server from scripts/ch-test-server started inside the namespace (its
+loopback), so vigie serve, vigie import and the queries to it all run there.
 """
 
 import json
@@ -32,6 +34,8 @@ REPO = os.path.dirname(HERE)
 NS = "vgb2-coll"
 LISTEN = "127.0.0.1:8080"
 PG_SCRIPT = os.path.join(REPO, "scripts", "pg-test-server")
+CH_SCRIPT = os.path.join(REPO, "scripts", "ch-test-server")
+NAME = {"sqlite": "SQLite", "pg": "PostgreSQL", "ch": "ClickHouse"}
 
 # The 1M store spans the 30 days up to the start of the run's hour (UTC), in arrival order,
 # so that the windows of /api/v1/targets (window=24h|30d, ending now) hold measurements.
@@ -110,6 +114,8 @@ class Collector:
         self.pg = None          # conninfo prefix ("host=... port=... user=postgres")
         self.pgdir = None
         self.pgcluster = None   # the cluster's directory (pg-test-server: mktemp)
+        self.ch = None          # the ClickHouse server's URL (its database replaced per run)
+        self.chdir = None
         self.serve = None
         self.dbn = 0
         self.ingest = []        # result dicts of section 4
@@ -117,7 +123,7 @@ class Collector:
         self.queries = {}       # backend -> {"import": ..., "rows": [...]}
         self.notes = []
         self.duration = 5 if self.quick else 15
-        self.q_count = 100000 if self.quick else 1000000
+        self.q_count = b.a.scale or (100000 if self.quick else 1000000)
         self.q_reps = 15 if self.quick else 40
         self.base_rows = 20000 if self.quick else 100000
         self.peer_count = 5000 if self.quick else 10000
@@ -166,7 +172,22 @@ class Collector:
             b.say("PostgreSQL not available, SQLite only: %s" % e)
             self.notes.append("PostgreSQL could not be started (%s): SQLite only." % e)
             self.pg = None
+        self.chdir = os.path.join(self.work, "ch")
+        try:
+            # inside the namespace: its loopback is the only one vigie serve there can reach
+            self.sh("ip", "netns", "exec", NS, CH_SCRIPT, "start", self.chdir)
+            with open(os.path.join(self.chdir, "url")) as f:
+                self.ch = f.readline().strip()
+            with open(os.path.join(b.state_dir, "chdir"), "w") as f:
+                f.write(self.chdir + "\n")
+        except (RuntimeError, OSError) as e:
+            b.say("ClickHouse not available, without it: %s" % e)
+            self.notes.append("ClickHouse could not be started (%s): without it." % e)
+            self.ch = None
         self.templates()
+
+    def backends(self):
+        return ["sqlite"] + (["pg"] if self.pg else []) + (["ch"] if self.ch else [])
 
     def teardown(self):
         self.stop_serve()
@@ -176,6 +197,12 @@ class Collector:
         pgfile = os.path.join(self.b.state_dir, "pgdir")
         if os.path.exists(pgfile):
             os.unlink(pgfile)
+        if self.chdir and os.path.exists(self.chdir):
+            subprocess.run([CH_SCRIPT, "stop", self.chdir], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        chfile = os.path.join(self.b.state_dir, "chdir")
+        if os.path.exists(chfile):
+            os.unlink(chfile)
         if os.path.exists("/run/netns/" + NS):
             subprocess.run(["ip", "netns", "del", NS])
 
@@ -190,6 +217,14 @@ class Collector:
                 subprocess.run([PG_SCRIPT, "stop", d], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
             os.unlink(pgfile)
+        chfile = os.path.join(state_dir, "chdir")
+        if os.path.exists(chfile):
+            with open(chfile) as f:
+                d = f.read().strip()
+            if d and os.path.exists(d):
+                subprocess.run([CH_SCRIPT, "stop", d], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            os.unlink(chfile)
         if os.path.exists("/run/netns/" + NS):
             left = subprocess.run(["ip", "netns", "pids", NS], stdout=subprocess.PIPE,
                                   text=True).stdout.split()
@@ -257,8 +292,20 @@ class Collector:
             path = os.path.join(self.work, "db%d.sqlite" % self.dbn)
             return "sqlite:" + path, path
         name = "vgb%d" % self.dbn
+        if backend == "ch":
+            self.ch_sql("CREATE DATABASE %s" % name)
+            m = re.match(r"(clickhouse://[^/]+/)[^?]*(\?.*)?$", self.ch)
+            return m.group(1) + name + (m.group(2) or ""), name
         self.psql("postgres", "CREATE DATABASE %s" % name)
         return "pg:%s dbname=%s" % (self.pg, name), name
+
+    def ch_sql(self, sql, db=None):
+        """One statement on the ClickHouse server, from inside the namespace (curl)."""
+        m = re.match(r"clickhouse://([^:@/]*):([^@/]*)@([^/]+)/([^?]*)", self.ch)
+        url = "http://%s/?database=%s" % (m.group(3), db or m.group(4))
+        return self.sh("ip", "netns", "exec", NS, "curl", "-sS", "--fail-with-body", "-u",
+                       "%s:%s" % (m.group(1), m.group(2)), "--data-binary", sql,
+                       url).stdout.strip()
 
     def pg_args(self, db):
         kv = dict(x.split("=", 1) for x in self.pg.split())
@@ -273,13 +320,29 @@ class Collector:
             for sfx in ("", "-wal", "-shm"):
                 if os.path.exists(db + sfx):
                     os.unlink(db + sfx)
+        elif backend == "ch":
+            self.ch_sql("DROP DATABASE IF EXISTS %s" % db)
         else:
             self.psql("postgres", "DROP DATABASE IF EXISTS %s" % db)
 
     def count_rows(self, backend, db):
         if backend == "sqlite":
             return int(self.sh("sqlite3", db, "SELECT count(*) FROM measurements").stdout)
+        if backend == "ch":
+            return int(self.ch_sql("SELECT count() FROM measurements FINAL", db))
         return int(self.psql(db, "SELECT count(*) FROM measurements"))
+
+    def db_pids(self, backend):
+        """The database server's processes: PostgreSQL's, ClickHouse's, none for SQLite."""
+        if backend == "pg":
+            return self.pg_pids()
+        if backend == "ch":
+            try:
+                with open(os.path.join(self.chdir, "shard1.pid")) as f:
+                    return [int(x) for x in f.read().split()]
+            except (OSError, ValueError):
+                return []
+        return []
 
     def pg_pids(self):
         """The throwaway cluster's processes (postmaster and its children)."""
@@ -341,7 +404,7 @@ class Collector:
         load0 = loadavg()
         spid = self.serve_pid() if self.serve else None
         s0 = cpu_ticks(spid) if spid else 0.0
-        pgp = self.pg_pids() if backend == "pg" else []
+        pgp = self.db_pids(backend)
         pg0 = {p: cpu_ticks(p) for p in pgp}
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -350,7 +413,7 @@ class Collector:
         wall = time.monotonic() - t0
         busy1, total1 = machine_ticks()
         pgcpu = 0.0
-        for pid in set(pgp) | set(self.pg_pids() if backend == "pg" else []):
+        for pid in set(pgp) | set(self.db_pids(backend)):
             pgcpu += cpu_ticks(pid) - pg0.get(pid, 0.0)
         r = {
             "wall": wall,
@@ -368,10 +431,13 @@ class Collector:
 
     def uploads(self):
         runs = [("submit", False, 64, 1), ("bulk", False, 4, 1000), ("bulk", True, 4, 1000)]
-        backends = ["sqlite"] + (["pg"] if self.pg else [])
-        for backend in backends:
+        for backend in self.backends():
             for route, gz, conns, batch in runs:
                 self.one_upload(backend, route, gz, conns, batch)
+            if backend == "ch":
+                # no command-line tool loads vigie's rows there in one transaction
+                self.drop_db(backend, self.last_bulk_db[1])
+                continue
             self.baseline(backend)
             if backend == "sqlite":
                 self.peer_run()
@@ -604,7 +670,13 @@ class Collector:
         # every other measurement each: the store is filled in about half the time. The database
         # is created first: two processes creating the same SQLite file at once can fail with
         # "database is locked" (switching a new file to WAL does not wait for the other).
-        b.sh(b.vigie, "serve", "--db", spec, "check")
+        ns = ""
+        if backend == "ch":
+            ns = "ip netns exec %s " % NS  # the server is on the namespace's loopback
+            # the schema first (`check` is not on ClickHouse yet): an import of nothing
+            b.sh("ip", "netns", "exec", NS, b.vigie, "import", "-q", "--db", spec, "/dev/null")
+        else:
+            b.sh(b.vigie, "serve", "--db", spec, "check")
         cmds = []
         for part in range(2):
             gen = [self.upload, "gen", self.tpl_file, "--count", str(self.q_count), "--inputs",
@@ -612,8 +684,8 @@ class Collector:
                    str(Q_DAYS * DAY), "--tag", "0f000001", "--part", "%d/2" % part]
             # Each importer waits for the other's transactions and checkpoints: on a loaded
             # machine the default 5 s lock wait was once too short at 195,000 lines.
-            cmds.append("(set -o pipefail; %s | %s import -q --db-timeout 120s --db '%s' -) &" % (
-                " ".join(gen), b.vigie, spec))
+            cmds.append("(set -o pipefail; %s | %s%s import -q --db-timeout 120s --db '%s' -) &" % (
+                " ".join(gen), ns, b.vigie, spec))
         cmd = " ".join(cmds) + " wait -n && wait -n"
         r = self.timed(["bash", "-c", cmd], backend)
         if r["rc"] != 0:
@@ -634,6 +706,11 @@ class Collector:
             size = sum(os.path.getsize(db + x) for x in ("", "-wal") if os.path.exists(db + x))
             out = self.sh("sqlite3", db, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
                           "ORDER BY 2 DESC", check=False).stdout
+        elif backend == "ch":
+            # the active parts on disk (compressed columns, marks, primary keys)
+            out = self.ch_sql("SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database "
+                              "= '%s' AND active GROUP BY table ORDER BY sum(bytes_on_disk) DESC"
+                              % db).replace("\t", "|")
         else:
             out = self.psql(db, "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
                             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
@@ -648,7 +725,7 @@ class Collector:
         return size, parts
 
     def queries_run(self):
-        backends = ["sqlite"] + (["pg"] if self.pg else [])
+        backends = self.backends()
         paths = os.path.join(self.work, "paths.tsv")
         qp = self.query_paths()
         with open(paths, "w") as f:
@@ -762,7 +839,7 @@ class Collector:
     def target_rows(self):
         """The collector's rows of the targets table (bench/targets.py), by key."""
         rows = {}
-        name = {"sqlite": "SQLite", "pg": "PostgreSQL"}
+        name = NAME
         goal = {"sqlite": 20000, "pg": 10000}
 
         def failed_runs(runs):
@@ -847,7 +924,7 @@ class Collector:
 
         def f(x, fmt):
             return "-" if x is None else fmt % x
-        name = {"sqlite": "SQLite", "pg": "PostgreSQL"}
+        name = NAME
         if self.ingest:
             L.append("## 4. Collector ingest: measurements/s committed by `vigie serve`")
             L.append("")
@@ -866,7 +943,7 @@ class Collector:
                              name[r["backend"]], r["route"], r["conns"], r["rate"],
                              ratios or "-", r["p50"], r["p95"],
                              1e6 * r["serve_cpu"] / n,
-                             "%.0f" % (1e6 * r["pg_cpu"] / n) if r["backend"] == "pg" else "-",
+                             "%.0f" % (1e6 * r["pg_cpu"] / n) if r["backend"] != "sqlite" else "-",
                              1e6 * r["client_cpu"] / n, 100 * r["machine_busy"], 100 * r["other"],
                              r["load"], r["acked"], r["stored"]))
             L.append("")
@@ -883,7 +960,9 @@ class Collector:
             L.append("machine CPU % = CPU busy on both cores during the run (200% = both), in "
                      "brackets the part used by none of vigie serve, the database server and the "
                      "uploader (other work on the machine). The uploader, vigie serve and "
-                     "PostgreSQL share the 2 cores.")
+                     "PostgreSQL or ClickHouse share the 2 cores. ClickHouse (18.16, "
+                     "scripts/ch-test-server) has no baseline: no command-line tool of it loads "
+                     "vigie's rows in one transaction.")
             L.append("")
         if self.queries:
             L.append("## 5. Query latency over %s stored measurements" % format(self.q_count, ","))

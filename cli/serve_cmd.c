@@ -849,15 +849,6 @@ vg_cmd_serve(int argc, char **argv)
         vg_http_listener_close(&lst);
         goto usage_error;
     }
-    if ((ao.webhook != NULL || ao.exec != NULL) && sa.db != NULL &&
-        strncmp(sa.db, "clickhouse", 10) == 0) {
-        /* the store keeps no alert events there yet: refused, not silently never alerting */
-        fprintf(stderr, "vigie serve: --alert-webhook and --alert-exec are not available on the "
-                        "ClickHouse store yet\n");
-        vg_auth_free(co.auth);
-        vg_http_listener_close(&lst);
-        goto usage_error;
-    }
     if ((ao.webhook != NULL || ao.exec != NULL || ao.ca_file != NULL) &&
         vg_alerts_new(&ao, &alerts, err, sizeof(err)) < 0) {
         fprintf(stderr, "vigie serve: %s\n", err);

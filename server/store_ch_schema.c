@@ -2,21 +2,24 @@
 /*
  * store_ch_schema.c - the store's schema on ClickHouse (docs/storage.md, "ClickHouse: schema and
  * ingest"): its own list of statements, as the DDL differs too much from the SQL migrations'
- * (migrations.c) for their tokens, and its versions are its own (VG__CH_SCHEMA, 1: the tables of
- * the SQL schema 8, same names and columns), so that a SQL migration which changes nothing here
- * does not turn ClickHouse stores away. No older ClickHouse store exists: the tables are created
- * at once at the current version,
- * each `IF NOT EXISTS` so that two collectors starting at once, or a restart, do no harm; the
- * version is recorded in schema_version and a newer one is refused (VG_STORE_ESCHEMA).
+ * (migrations.c) for their tokens, and its versions are its own (VG__CH_SCHEMA; 1: the tables of
+ * the SQL schema 8, same names and columns; 2: reanalysis, the steps at the end of this file), so
+ * that a SQL migration which changes nothing here does not turn ClickHouse stores away. A new
+ * store's tables are made as version 1 made them, then take the steps an older store takes when
+ * opened, each `IF NOT EXISTS` (or looked up first) so that two collectors starting at once, or a
+ * restart, do no harm; the version is recorded in schema_version and a newer one is refused
+ * (VG_STORE_ESCHEMA).
  *
  * Engines (ClickHouse has no unique keys, no UPDATE):
  *   measurements        ReplacingMergeTree(ver) by (measurement_start_time, idem_key): the copies
  *                       of one measurement share both, and a read with FINAL sees one of them,
- *                       the first received (ver is a materialized column falling with received).
+ *                       the first received (ver's default falls with received), or the
+ *                       newest analysis (a reanalysed row's ver is higher: version 2).
  *   agg_*               SummingMergeTree(n) on the SQL tables' keys, each fed by a MATERIALIZED
  *                       VIEW over the INSERTs into measurements, with the same time buckets and
  *                       dimensions as store_derive.c's vg__store_rollups: one INSERT of rows
- *                       writes their counts, server-side. Read them with sum(n) GROUP BY.
+ *                       writes their counts, server-side (and moves a reanalysed row's from
+ *                       prev_verdict: version 2). Read them with sum(n) GROUP BY.
  *   reports, targets, alert_cursor, reanalyze_progress
  *                       ReplacingMergeTree(ver) on their keys: a change is a new row with a
  *                       higher ver (ver is the only column the SQL schema has not).
@@ -255,6 +258,11 @@ vg__store_ch_schema_stmt(const struct vg__ch_spec *sp, size_t k, struct vg_buf *
                           local, vg__ch_views[k].rest);
 }
 
+static int vg__ch_schema_upgrade(const struct vg_store_ops *ops, struct vg__conn *c,
+                                 const struct vg__ch_spec *sp, int from, char *err, size_t errlen);
+static int vg__ch_schema_steps(const struct vg_store_ops *ops, struct vg__conn *c,
+                               const struct vg__ch_spec *sp, int from, char *err, size_t errlen);
+
 static int
 vg__ch_schema_row(void *arg, size_t set, const struct vg__val *cols, size_t ncols)
 {
@@ -333,7 +341,8 @@ vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no
     static const struct {
         int version;
         const char *description;
-    } cur = {VG__CH_SCHEMA, "the tables of the SQL schema 8 (ClickHouse engines)"}, *m = &cur;
+    } cur = {VG__CH_SCHEMA, "the tables of the SQL schema 8 (ClickHouse engines), prev_verdict"},
+      *m = &cur;
     const struct vg__ch_spec *sp = vg__store_ch_spec(c);
     int64_t have[2] = {0, 0};
     struct vg__val p[3];
@@ -353,11 +362,13 @@ vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no
     if (have[0] == m->version) {
         return vg__ch_schema_form(ops, c, sp, err, errlen);
     }
+    if (have[0] > 0 && !no_migrate) {
+        VG_TRY(vg__ch_schema_form(ops, c, sp, err, errlen));
+        return vg__ch_schema_upgrade(ops, c, sp, (int)have[0], err, errlen); /* 1 -> 2 -> ... */
+    }
     if (have[0] > 0 || no_migrate) {
-        /* no older ClickHouse schema exists: a version below ours is not ours */
-        snprintf(err, errlen, "database schema version %lld is older than %d (%s)",
-                 (long long)have[0], m->version,
-                 no_migrate ? "migration disabled" : "no ClickHouse migration from it");
+        snprintf(err, errlen, "database schema version %lld is older than %d (migration disabled)",
+                 (long long)have[0], m->version);
         return VG_STORE_ESCHEMA;
     }
     vg_buf_init(&sql, 16 * 1024);
@@ -378,9 +389,180 @@ vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no
     }
     /* tables of another form already there (IF NOT EXISTS kept them) are refused */
     VG_TRY(vg__ch_schema_form(ops, c, sp, err, errlen));
-    p[0] = vg__store_int(m->version);
+    /* a new store is made as version 1 was, then upgraded: both come out the same */
+    if (vg__store_ch_schema_max > VG__CH_SCHEMA_FIRST &&
+        (rc = vg__ch_schema_steps(ops, c, sp, VG__CH_SCHEMA_FIRST, err, errlen)) < 0) {
+        return rc;
+    }
+    p[0] = vg__store_int(vg__store_ch_schema_max > VG__CH_SCHEMA_FIRST ? m->version
+                                                                       : VG__CH_SCHEMA_FIRST);
     p[1] = vg__store_text(m->description);
     p[2] = vg__store_int((int64_t)time(NULL));
+    if ((rc = ops->run(c, record, 0, 1, 3, p, NULL, NULL)) < 0) {
+        snprintf(err, errlen, "schema_version: %s", ops->errmsg(c));
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/*
+ * The steps from one version to the next, written against the plain table names (the
+ * sharded form maps them to its local tables). A store at version 1 (made by an older build) is
+ * upgraded in place when opened; a new store is made at version 1 and then takes the same steps,
+ * so that both come out the same. Replacing a materialized view is DROP then CREATE: an insert
+ * in between would miss its counts, so migrate with the collectors stopped (docs/storage.md).
+ *
+ * Version 2 (reanalysis, store_ch_reanalyze.c): a measurement's new analysis is a new row of the
+ * same (measurement_start_time, idem_key) with a higher ver, so ver becomes a DEFAULT column
+ * (ingest still leaves it to the expression: the first received copy wins) that a reanalysed
+ * row sets; prev_verdict (NULL at ingest) is the verdict the row replaces, and each count view
+ * emits +1 for x_verdict and, when prev_verdict is set, -1 for it: one INSERT writes the new
+ * rows and moves their counts, server-side.
+ */
+
+int vg__store_ch_schema_max = VG__CH_SCHEMA;
+
+/* The count views of version 2: one row per measurement, two for a reanalysed one. */
+#define VG__CH_V2_VERDICT "if(vg_sgn = 1, x_verdict, assumeNotNull(prev_verdict)) AS x_verdict"
+#define VG__CH_V2_N       "toInt64(sum(vg_sgn)) AS n"
+#define VG__CH_V2_JOIN                                                                  \
+    " FROM measurements ARRAY JOIN if(isNull(prev_verdict), [toInt64(1)], [toInt64(1)," \
+    " toInt64(-1)]) AS vg_sgn"
+
+struct vg__ch_step {
+    int version;     /* the version it belongs to */
+    const char *sql; /* one statement */
+    const char *has; /* when set: a SELECT count() that is > 0 when the step is done already */
+};
+
+static const struct vg__ch_step vg__ch_steps[] = {
+    {2,
+     "ALTER TABLE measurements MODIFY COLUMN ver UInt64"
+     " DEFAULT toUInt64(9223372036854775807 - received)",
+     NULL},
+    {2, "ALTER TABLE measurements ADD COLUMN prev_verdict Nullable(String)",
+     "SELECT count() FROM system.columns WHERE database = currentDatabase() AND"
+     " table = 'measurements' AND name = 'prev_verdict'"},
+
+    {2, "DROP TABLE IF EXISTS agg_hourly_mv", NULL},
+    {2,
+     "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_hourly_mv TO agg_hourly AS SELECT " VG__CH_HOUR
+     " AS hour_start, domain, probe_cc, probe_asn, " VG__CH_V2_VERDICT
+     ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN
+     " GROUP BY hour_start, domain, probe_cc, probe_asn, x_verdict, provenance",
+     NULL},
+    {2, "DROP TABLE IF EXISTS agg_daily_domain_mv", NULL},
+    {2,
+     "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_domain_mv TO agg_daily_domain AS SELECT"
+     " domain, " VG__CH_V2_VERDICT ", " VG__CH_DAY
+     " AS day_start, provenance, " VG__CH_V2_N VG__CH_V2_JOIN
+     " GROUP BY domain, x_verdict, day_start, provenance",
+     NULL},
+    {2, "DROP TABLE IF EXISTS agg_daily_net_mv", NULL},
+    {2,
+     "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_net_mv TO agg_daily_net AS "
+     "SELECT " VG__CH_DAY " AS day_start, probe_cc, probe_asn, " VG__CH_V2_VERDICT
+     ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN
+     " GROUP BY day_start, probe_cc, probe_asn, x_verdict, provenance",
+     NULL},
+    {2, "DROP TABLE IF EXISTS agg_daily_cc_domain_mv", NULL},
+    {2,
+     "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_cc_domain_mv TO agg_daily_cc_domain AS"
+     " SELECT probe_cc, " VG__CH_DAY " AS day_start, domain, " VG__CH_V2_VERDICT ", provenance,"
+     " " VG__CH_V2_N VG__CH_V2_JOIN " GROUP BY probe_cc, day_start, domain, x_verdict, provenance",
+     NULL},
+    {2, "DROP TABLE IF EXISTS agg_target_hourly_mv", NULL},
+    {2,
+     "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_target_hourly_mv TO agg_target_hourly AS SELECT"
+     " assumeNotNull(input) AS input, probe_cc, probe_asn, " VG__CH_HOUR " AS hour_start,"
+     " " VG__CH_V2_VERDICT ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN " WHERE input <> ''"
+     " GROUP BY input, probe_cc, probe_asn, hour_start, x_verdict, provenance",
+     NULL},
+    /* Version 1's view counted the rows without an input too, under input '': its WHERE
+     * isNotNull(input) read the alias (assumeNotNull(input) AS input), always true. Above,
+     * input <> '' through the alias (a stored input is never '': NULL instead). Their counts
+     * taken back, once (the sum under '' is then 0). */
+    {2,
+     "INSERT INTO agg_target_hourly (input, probe_cc, probe_asn, hour_start, x_verdict,"
+     " provenance, n) SELECT '', probe_cc, probe_asn, " VG__CH_HOUR ", x_verdict, provenance,"
+     " -toInt64(count()) FROM measurements FINAL WHERE isNull(input) GROUP BY probe_cc,"
+     " probe_asn, " VG__CH_HOUR ", x_verdict, provenance",
+     "SELECT count() FROM (SELECT sum(n) AS c FROM agg_target_hourly WHERE input = '')"
+     " WHERE c <= 0"},
+};
+
+/* One step in one form (vg__store_ch_schema_shard): its check, then the statement if needed. */
+static int
+vg__ch_schema_step1(const struct vg_store_ops *ops, struct vg__conn *c,
+                    const struct vg__ch_spec *sp, const struct vg__ch_step *st, int form,
+                    struct vg_buf *sql)
+{
+    int64_t done[2] = {0, 0};
+    const char *text;
+    int rc;
+
+    if (st->has != NULL) {
+        if ((rc = vg__store_ch_schema_shard(sp, st->has, form, sql)) < 0 ||
+            (text = vg_buf_cstr(sql)) == NULL) {
+            return VG_EINTERNAL;
+        }
+        if (rc == 0) {
+            VG_TRY(ops->run(c, text, 0, 1, 0, NULL, vg__ch_schema_row, done));
+        }
+    }
+    if (done[0] != 0) {
+        return 0;
+    }
+    if ((rc = vg__store_ch_schema_shard(sp, st->sql, form, sql)) < 0 ||
+        (text = vg_buf_cstr(sql)) == NULL) {
+        return VG_EINTERNAL;
+    }
+    return rc == 0 ? ops->exec(c, text) : 0;
+}
+
+/* The steps after version `from` up to vg__store_ch_schema_max, each on the stored tables then
+ * (sharded) on the Distributed ones. */
+static int
+vg__ch_schema_steps(const struct vg_store_ops *ops, struct vg__conn *c,
+                    const struct vg__ch_spec *sp, int from, char *err, size_t errlen)
+{
+    struct vg_buf sql;
+    int rc = 0;
+
+    vg_buf_init(&sql, 16 * 1024);
+    for (size_t k = 0; rc == 0 && k < sizeof(vg__ch_steps) / sizeof(vg__ch_steps[0]); k++) {
+        const struct vg__ch_step *st = &vg__ch_steps[k];
+
+        if (st->version <= from || st->version > vg__store_ch_schema_max) {
+            continue;
+        }
+        for (int form = 0; rc == 0 && form < 2; form++) {
+            rc = vg__ch_schema_step1(ops, c, sp, st, form, &sql);
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "clickhouse schema %d, step %zu: %s", st->version, k + 1,
+                     ops->errmsg(c));
+        }
+    }
+    vg_buf_cleanup(&sql);
+    return rc;
+}
+
+/* A store at version from (>= 1) brought to the current version, recorded. */
+static int
+vg__ch_schema_upgrade(const struct vg_store_ops *ops, struct vg__conn *c,
+                      const struct vg__ch_spec *sp, int from, char *err, size_t errlen)
+{
+    static const char record[] =
+        "INSERT INTO schema_version (version, description, applied) VALUES ($1, $2, $3)";
+    struct vg__val p[3] = {vg__store_int(VG__CH_SCHEMA),
+                           vg__store_text("upgraded: ver a DEFAULT column, prev_verdict"),
+                           vg__store_int((int64_t)time(NULL))};
+    int rc;
+
+    if ((rc = vg__ch_schema_steps(ops, c, sp, from, err, errlen)) < 0) {
+        return rc;
+    }
     if ((rc = ops->run(c, record, 0, 1, 3, p, NULL, NULL)) < 0) {
         snprintf(err, errlen, "schema_version: %s", ops->errmsg(c));
     }

@@ -10,17 +10,20 @@
  *               a stored one answers with the stored uid, as on the other backends, a repeat
  *               inside the group with its first row's uid; then one INSERT of the new rows,
  *               which also writes their counts (the materialized views).
+ *   alert_events  derived from the new rows and the latest states before them, as on the
+ *               other backends (store_events.c; ids counted by the writer, docs/storage.md).
  *   targets     the latest states of the new rows, merged in C (store_ch_targets.c), after the
  *               rows: a failure between the two leaves those rows out of the latest states (a
  *               retry finds them stored, not new), where the other order could leave a state
  *               naming a uid never stored.
+ *   alert_events  written last, after the states: a failure before leaves those rows' events
+ *               out as it leaves their states (a retry finds the rows stored, not new).
+ *   alert_cursor  a consumer's cursor: a new row with a higher ver.
  * The writer thread is one per store, so concurrent retries of one upload to one `vigie serve`
  * are exact. Two servers writing the same measurement at the same moment may both find it
  * absent and both insert it: a read with FINAL shows one row (the first received), but the
  * count tables, fed at insert, count it twice. An upload is answered once its INSERT request
  * returned 200: ClickHouse has the rows in its parts.
- * Not kept yet on ClickHouse: the alert events (their readers answer VG_ENOTYET) and the alert
- * consumers' cursors (VG_ENOTYET to that job).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +267,7 @@ vg__chtxn_rows(struct vg_store *s, struct vg__wrow *w, size_t n)
 int
 vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *res)
 {
+    struct vg__evbatch *eb = NULL;
     struct vg__wrow *w;
     size_t n = 0, j = 0;
     int rc = 0;
@@ -273,7 +277,7 @@ vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *re
         if (job->kind == VG__JOB_REPORT_OPEN || job->kind == VG__JOB_REPORT_CLOSE) {
             rc = vg__chtxn_report_job(s, job, &res[j]);
         } else if (job->kind == VG__JOB_CURSOR) {
-            res[j].rc = VG_ENOTYET;
+            rc = vg__store_cursor_put(s, job);
         }
     }
     if (rc == 0 && n > 0) {
@@ -283,8 +287,15 @@ vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *re
         rc = vg__chtxn_rows(s, w, n);
     }
     if (rc == 0 && n > 0) {
+        rc = vg__store_events_derive(s, w, n, &eb); /* before the states it reads change */
+    }
+    if (rc == 0 && n > 0) {
         rc = vg__store_ch_targets(s, w, n); /* after the rows: see the header comment */
     }
+    if (rc == 0 && n > 0) {
+        rc = vg__store_events_write(s, eb);
+    }
+    vg__store_events_free(eb);
     if (rc < 0) {
         vg__store_note_error(s, s->ops->errmsg(s->wconn));
         VG_FREE(w);

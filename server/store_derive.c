@@ -135,6 +135,12 @@ static const struct vg__wsql vg__wsql_prev_sqlite = {
     " t.probe_cc = v.column2 AND t.probe_asn = v.column3",
     3};
 
+/* ClickHouse: no VALUES table, no LATERAL; the latest states' table read with FINAL. */
+static const struct vg__wsql vg__wsql_prev_ch = {
+    "SELECT input, probe_cc, probe_asn, x_verdict, last_time FROM targets FINAL WHERE scope = '*'"
+    " AND (input, probe_cc, probe_asn) IN (",
+    "($1, $2, $3)", ")", 3};
+
 static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
 _Static_assert(VG__N_W == VG__N_WSQL, "vg__wsql and VG__N_WSQL disagree");
 
@@ -171,8 +177,10 @@ void
 vg__store_wsql_init(struct vg_store *s)
 {
     for (size_t w = 0; w < VG__N_WSQL; w++) {
-        const struct vg__wsql *q =
-            w == VG__W_PREV && s->ops->dialect == VG__SQLITE ? &vg__wsql_prev_sqlite : &vg__wsql[w];
+        const struct vg__wsql *q = w != VG__W_PREV                 ? &vg__wsql[w]
+                                   : s->ops->dialect == VG__SQLITE ? &vg__wsql_prev_sqlite
+                                   : s->ops->dialect == VG__CH     ? &vg__wsql_prev_ch
+                                                                   : &vg__wsql[w];
 
         for (size_t c = 0; c < VG__N_CHUNKS; c++) {
             s->wsql[w][c] = vg__wsql_build(q, vg__chunks[c]);

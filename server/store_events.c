@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "store_impl.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 static const char vg__sql_ev_put[] =
@@ -21,6 +22,127 @@ static const char vg__sql_ev_put[] =
     " $5, $6, $7, $8,"
     " COALESCE((SELECT measurement_start_time FROM measurements WHERE measurement_uid = $8), $9),"
     " $10, $11, (SELECT provenance FROM measurements WHERE measurement_uid = $8))";
+
+/* ClickHouse: no subquery in VALUES, no autoincrement. The ids follow max(id), read just before
+ * each INSERT of events: by this writer, but also by `vigie import` or another serve that wrote
+ * events to the database meanwhile (docs/storage.md, "ClickHouse: alert events": one alerting
+ * writer at a time per database; two that insert events at the same instant can give one id
+ * twice, and then one of the two events is lost). */
+static const char vg__sql_ev_put_ch[] =
+    "INSERT INTO alert_events (id, created, input, probe_cc, probe_asn, old_verdict, new_verdict,"
+    " cause, measurement_uid, measurement_time, source, late, provenance) VALUES ($1, $2, $3, $4,"
+    " $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+#define VG__EV_CH_COLS 13
+
+#define VG__EV_CH_CHUNK 256 /* measurements per provenance lookup */
+
+/* The provenance of the events' measurements, read by primary key (start time, uid). */
+struct vg__ev_prov {
+    const struct vg__event_row *e;
+    char (*v)[VG_STORE_PROV_MAX + 1]; /* per event; "" when not found */
+    size_t n;
+};
+
+static int
+vg__ev_on_prov(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    struct vg__ev_prov *pv = arg;
+
+    (void)set;
+    if (ncols != 2 || c[0].t != VG__TEXT || c[1].t != VG__TEXT) {
+        return VG_EINTERNAL;
+    }
+    for (size_t i = 0; i < pv->n; i++) {
+        if (strlen(pv->e[i].uid) == c[0].len && memcmp(pv->e[i].uid, c[0].p, c[0].len) == 0) {
+            vg__store_copy_text(&c[1], pv->v[i], sizeof(pv->v[i]));
+        }
+    }
+    return 0;
+}
+
+static int
+vg__ev_prov_ch(struct vg_store *s, struct vg__ev_prov *pv, struct vg__val *p)
+{
+    struct vg_buf sql;
+    int rc = 0;
+
+    vg_buf_init(&sql, 64 * 1024);
+    for (size_t at = 0; rc == 0 && at < pv->n; at += VG__EV_CH_CHUNK) {
+        size_t k = pv->n - at < VG__EV_CH_CHUNK ? pv->n - at : VG__EV_CH_CHUNK, np = 0;
+        const char *text;
+
+        vg_buf_reset(&sql);
+        rc = vg_buf_appendf(&sql, "SELECT measurement_uid, provenance FROM measurements FINAL"
+                                  " WHERE (measurement_start_time, measurement_uid) IN (");
+        for (size_t i = 0; rc == 0 && i < k; i++) {
+            p[np++] = vg__store_int(pv->e[at + i].time);
+            p[np++] = vg__store_text(pv->e[at + i].uid);
+            rc = vg_buf_appendf(&sql, "%s($%zu, $%zu)", i > 0 ? ", " : "", np - 1, np);
+        }
+        if (rc < 0 || vg_buf_append(&sql, ")", 1) < 0 || (text = vg_buf_cstr(&sql)) == NULL) {
+            rc = VG_EINTERNAL;
+            break;
+        }
+        rc = s->ops->run(s->wconn, text, 0, 1, np, p, vg__ev_on_prov, pv);
+    }
+    vg_buf_cleanup(&sql);
+    return rc;
+}
+
+static int
+vg__ev_on_int(void *arg, size_t set, const struct vg__val *c, size_t ncols)
+{
+    int64_t *v = arg;
+
+    (void)set;
+    if (ncols != 1 || c[0].t != VG__INT) {
+        return VG_EINTERNAL;
+    }
+    *v = c[0].i;
+    return 0;
+}
+
+static int
+vg__ev_put_ch(struct vg_store *s, const struct vg__event_row *e, size_t n, const char *source,
+              int64_t now)
+{
+    struct vg__ev_prov pv = {e, vg_xcalloc(n, sizeof(*pv.v)), n};
+    struct vg__val *p = vg_xcalloc(n * VG__EV_CH_COLS, sizeof(*p));
+    int64_t next = 0;
+    int rc;
+
+    rc = s->ops->run(s->wconn, "SELECT toInt64(max(id)) FROM alert_events", 0, 1, 0, NULL,
+                     vg__ev_on_int, &next);
+    next++;
+    if (rc == 0) {
+        rc = vg__ev_prov_ch(s, &pv, p);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct vg__val *q = p + VG__EV_CH_COLS * i;
+
+        q[0] = vg__store_int(next + (int64_t)i);
+        q[1] = vg__store_int(now);
+        q[2] = vg__store_text(e[i].input);
+        q[3] = vg__store_text(e[i].probe_cc);
+        q[4] = vg__store_int(e[i].probe_asn);
+        q[5] = e[i].old_verdict != NULL ? vg__store_text(e[i].old_verdict)
+                                        : (struct vg__val){.t = VG__NULL};
+        q[6] = vg__store_text(e[i].new_verdict);
+        q[7] = e[i].cause != NULL ? vg__store_text_or_null(e[i].cause)
+                                  : (struct vg__val){.t = VG__NULL};
+        q[8] = vg__store_text(e[i].uid);
+        q[9] = vg__store_int(e[i].time);
+        q[10] = vg__store_text(source);
+        q[11] = vg__store_int(e[i].late ? 1 : 0);
+        q[12] = pv.v[i][0] != '\0' ? vg__store_text(pv.v[i]) : (struct vg__val){.t = VG__NULL};
+    }
+    if (rc == 0) {
+        rc = s->ops->run(s->wconn, vg__sql_ev_put_ch, 0, n, VG__EV_CH_COLS, p, NULL, NULL);
+    }
+    VG_FREE(p);
+    VG_FREE(pv.v);
+    return rc;
+}
 
 int
 vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n,
@@ -32,6 +154,9 @@ vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n
 
     if (n == 0) {
         return 0;
+    }
+    if (s->ops->dialect == VG__CH) {
+        return vg__ev_put_ch(s, e, n, source, now);
     }
     /* PostgreSQL hands out ids before commit: a transaction with a smaller id committing after
      * one with a larger would be skipped by a poller that saw the larger. The lock (taken only
@@ -181,6 +306,22 @@ static const char vg__sql_ev_after[] =
     "(" VG__EV_T " > $5 OR (" VG__EV_T " = $5 AND m.measurement_uid > $6)) ORDER BY " VG__EV_T
     ", m.measurement_uid LIMIT 1";
 
+/* ClickHouse: / is a float division there; rows read with FINAL. */
+#define VG__EV_T_CH                                                          \
+    "(CASE WHEN m.measurement_start_time < intDiv(m.received, 1000000) THEN" \
+    " m.measurement_start_time ELSE intDiv(m.received, 1000000) END)"
+#define VG__EV_OF_CH                                                         \
+    " FROM measurements AS m FINAL WHERE m.domain = $1 AND m.input = $2 AND" \
+    " m.probe_cc = $3 AND m.probe_asn = $4 AND "
+static const char vg__sql_ev_before_ch[] =
+    "SELECT m.x_verdict" VG__EV_OF_CH "(" VG__EV_T_CH " < $5 OR (" VG__EV_T_CH
+    " = $5 AND m.measurement_uid < $6)) ORDER BY " VG__EV_T_CH
+    " DESC, m.measurement_uid DESC LIMIT 1";
+static const char vg__sql_ev_after_ch[] =
+    "SELECT m.x_verdict, m.x_cause, m.measurement_uid, m.measurement_start_time" VG__EV_OF_CH
+    "(" VG__EV_T_CH " > $5 OR (" VG__EV_T_CH " = $5 AND m.measurement_uid > $6))"
+    " ORDER BY " VG__EV_T_CH ", m.measurement_uid LIMIT 1";
+
 static int
 vg__ev_on_before(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
@@ -229,6 +370,7 @@ vg__ev_late(struct vg_store *s, struct vg__evlate *l, size_t nl, struct vg__even
             size_t *ne)
 {
     struct vg__val *p = vg_xcalloc(6 * nl + 1, sizeof(*p));
+    bool ch = s->ops->dialect == VG__CH;
     int rc = 0;
 
     for (size_t i = 0; i < nl; i++) {
@@ -243,10 +385,12 @@ vg__ev_late(struct vg_store *s, struct vg__evlate *l, size_t nl, struct vg__even
         q[5] = vg__store_text(m->measurement_uid);
     }
     if (nl > 0) {
-        rc = s->ops->run(s->wconn, vg__sql_ev_before, VG__RUN_CACHE, nl, 6, p, vg__ev_on_before, l);
+        rc = s->ops->run(s->wconn, ch ? vg__sql_ev_before_ch : vg__sql_ev_before, VG__RUN_CACHE, nl,
+                         6, p, vg__ev_on_before, l);
     }
     if (rc == 0 && nl > 0) {
-        rc = s->ops->run(s->wconn, vg__sql_ev_after, VG__RUN_CACHE, nl, 6, p, vg__ev_on_after, l);
+        rc = s->ops->run(s->wconn, ch ? vg__sql_ev_after_ch : vg__sql_ev_after, VG__RUN_CACHE, nl,
+                         6, p, vg__ev_on_after, l);
     }
     VG_FREE(p);
     for (size_t i = 0; rc == 0 && i < nl; i++) {
@@ -364,9 +508,15 @@ vg__store_cursor_put(struct vg_store *s, const struct vg__job *job)
         "INSERT INTO alert_cursor (consumer, last_id, updated) VALUES ($1, $2, $3)"
         " ON CONFLICT (consumer) DO UPDATE SET last_id = excluded.last_id,"
         " updated = excluded.updated";
-    struct vg__val p[3] = {vg__store_text(job->consumer), vg__store_int(job->last_id),
-                           vg__store_int(job->now)};
+    /* ClickHouse: a new row with a higher ver (ReplacingMergeTree(ver), read with FINAL) */
+    static const char sql_ch[] = "INSERT INTO alert_cursor (consumer, last_id, updated, ver)"
+                                 " VALUES ($1, $2, $3, $4)";
+    struct vg__val p[4] = {vg__store_text(job->consumer), vg__store_int(job->last_id),
+                           vg__store_int(job->now), vg__store_int(vg__store_now_us())};
 
+    if (s->ops->dialect == VG__CH) {
+        return s->ops->run(s->wconn, sql_ch, 0, 1, 4, p, NULL, NULL);
+    }
     return s->ops->run(s->wconn, sql, VG__RUN_CACHE, 1, 3, p, NULL, NULL);
 }
 
@@ -379,7 +529,6 @@ vg_store_alert_cursor_set(struct vg_store *s, const char *consumer, int64_t last
                           .now = (int64_t)time(NULL)};
 
     VG_ENSURE(consumer != NULL && vg_store_provenance_ok(consumer) && last_id >= 0, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     return vg__store_submit(s, &job);
 }
 
@@ -390,19 +539,6 @@ struct vg__cursor_q {
 };
 
 static int
-vg__ev_on_int(void *arg, size_t set, const struct vg__val *c, size_t ncols)
-{
-    int64_t *v = arg;
-
-    (void)set;
-    if (ncols != 1 || c[0].t != VG__INT) {
-        return VG_EINTERNAL;
-    }
-    *v = c[0].i;
-    return 0;
-}
-
-static int
 vg__cursor_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 {
     struct vg__cursor_q *q = arg;
@@ -410,8 +546,11 @@ vg__cursor_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     int64_t v = -1;
 
     q->id = -1;
-    VG_TRY(s->ops->run(c, "SELECT last_id FROM alert_cursor WHERE consumer = $1", VG__RUN_CACHE, 1,
-                       1, &p, vg__ev_on_int, &v));
+    VG_TRY(s->ops->run(c,
+                       s->ops->dialect == VG__CH
+                           ? "SELECT last_id FROM alert_cursor FINAL WHERE consumer = $1"
+                           : "SELECT last_id FROM alert_cursor WHERE consumer = $1",
+                       VG__RUN_CACHE, 1, 1, &p, vg__ev_on_int, &v));
     q->found = v >= 0;
     q->id = v;
     return s->ops->run(c, "SELECT COALESCE(MAX(id), 0) FROM alert_events", VG__RUN_CACHE, 1, 0,
@@ -425,7 +564,6 @@ vg_store_alert_cursor(struct vg_store *s, const char *consumer, int64_t *last_id
 
     *last_id = 0;
     VG_ENSURE(consumer != NULL && vg_store_provenance_ok(consumer), VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     VG_TRY(vg__store_read(s, vg__cursor_fn, &q));
     if (!q.found) {
         /* A new consumer starts at the newest event: the past is not announced. */
@@ -484,6 +622,73 @@ vg__ev_list_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     return s->ops->run(c, l->q.sql, 0, 1, l->q.np, l->q.p, vg__ev_on_row, l);
 }
 
+/* " WHERE <p>id > since [AND <p>input = ...]" of f (its input, probe_cc, probe_asn). */
+static void
+vg__ev_where(struct vg__query *q, const char *pfx, const struct vg_store_filter *f,
+             int64_t since_id)
+{
+    char pre[64];
+
+    snprintf(pre, sizeof(pre), " WHERE %sid > ", pfx);
+    vg__store_q_param(q, pre, vg__store_int(since_id), "");
+    if (f != NULL && f->input != NULL) {
+        snprintf(pre, sizeof(pre), " AND %sinput = ", pfx);
+        vg__store_q_param(q, pre, vg__store_text(f->input), "");
+    }
+    if (f != NULL && f->probe_cc != NULL) {
+        snprintf(pre, sizeof(pre), " AND %sprobe_cc = ", pfx);
+        vg__store_q_param(q, pre, vg__store_text(f->probe_cc), "");
+    }
+    if (f != NULL && f->has_probe_asn) {
+        snprintf(pre, sizeof(pre), " AND %sprobe_asn = ", pfx);
+        vg__store_q_param(q, pre, vg__store_int(f->probe_asn), "");
+    }
+}
+
+static void
+vg__ev_query(struct vg__query *q, const struct vg_store_filter *f, int64_t since_id, unsigned limit)
+{
+    vg__store_q_add(q, "SELECT e.id, e.created, e.input, m.domain, e.probe_cc, e.probe_asn,"
+                       " e.old_verdict, e.new_verdict, e.cause, e.measurement_uid,"
+                       " e.measurement_time, e.source, e.late, e.provenance, m.x_analyzer,"
+                       " m.x_evidence FROM alert_events e LEFT JOIN measurements m"
+                       " ON m.measurement_uid = e.measurement_uid");
+    vg__ev_where(q, "e.", f, since_id);
+    vg__store_q_param(q, " ORDER BY e.id LIMIT ", vg__store_int(limit > 0 ? (int64_t)limit : 100),
+                      "");
+}
+
+/* ClickHouse: the page of events (FINAL), joined to their measurements found by primary key
+ * (start time, then uid) rather than to every measurement (a JOIN there reads its right side
+ * whole); a missing measurement gives NULLs, as the LEFT JOIN does elsewhere. */
+static void
+vg__ev_query_ch(struct vg__query *q, const struct vg_store_filter *f, int64_t since_id,
+                unsigned limit)
+{
+    static const char *const sub[] = {
+        ("(SELECT id, created, input, probe_cc, probe_asn, old_verdict, new_verdict, cause,"
+         " measurement_uid, measurement_time, source, late, provenance FROM alert_events FINAL"),
+        " measurement_uid IN (SELECT measurement_uid FROM alert_events FINAL",
+        " AND measurement_start_time IN (SELECT measurement_time FROM alert_events FINAL",
+    };
+    struct vg__val lim = vg__store_int(limit > 0 ? (int64_t)limit : 100);
+
+    vg__store_q_add(q, "SELECT id, created, input, if(m_ok = 1, m_domain, NULL), probe_cc,"
+                       " probe_asn, old_verdict, new_verdict, cause, measurement_uid,"
+                       " measurement_time, source, late, provenance, m_an, m_ev FROM ");
+    for (size_t i = 0; i < 3; i++) {
+        if (i == 1) {
+            vg__store_q_add(q, " AS e ANY LEFT JOIN (SELECT measurement_uid, domain AS m_domain,"
+                               " x_analyzer AS m_an, x_evidence AS m_ev, toInt8(1) AS m_ok"
+                               " FROM measurements FINAL WHERE");
+        }
+        vg__store_q_add(q, sub[i]);
+        vg__ev_where(q, "", f, since_id);
+        vg__store_q_param(q, " ORDER BY id LIMIT ", lim, ")");
+    }
+    vg__store_q_add(q, ") AS m USING measurement_uid ORDER BY id");
+}
+
 int
 vg_store_alert_events(struct vg_store *s, const struct vg_store_filter *f, int64_t since_id,
                       unsigned limit, json_t **out)
@@ -498,25 +703,12 @@ vg_store_alert_events(struct vg_store *s, const struct vg_store_filter *f, int64
                    f->provenance == NULL && !f->trusted && f->window == 0),
               VG_EINVAL);
     VG_TRY(vg__store_filter_valid(f));
-    VG__STORE_CH_NOT_YET(s);
     l = vg_xcalloc(1, sizeof(*l));
-    vg__store_q_add(&l->q, "SELECT e.id, e.created, e.input, m.domain, e.probe_cc, e.probe_asn,"
-                           " e.old_verdict, e.new_verdict, e.cause, e.measurement_uid,"
-                           " e.measurement_time, e.source, e.late, e.provenance, m.x_analyzer,"
-                           " m.x_evidence FROM alert_events e LEFT JOIN measurements m"
-                           " ON m.measurement_uid = e.measurement_uid");
-    vg__store_q_param(&l->q, " WHERE e.id > ", vg__store_int(since_id), "");
-    if (f != NULL && f->input != NULL) {
-        vg__store_q_param(&l->q, " AND e.input = ", vg__store_text(f->input), "");
+    if (s->ops->dialect == VG__CH) {
+        vg__ev_query_ch(&l->q, f, since_id, limit);
+    } else {
+        vg__ev_query(&l->q, f, since_id, limit);
     }
-    if (f != NULL && f->probe_cc != NULL) {
-        vg__store_q_param(&l->q, " AND e.probe_cc = ", vg__store_text(f->probe_cc), "");
-    }
-    if (f != NULL && f->has_probe_asn) {
-        vg__store_q_param(&l->q, " AND e.probe_asn = ", vg__store_int(f->probe_asn), "");
-    }
-    vg__store_q_param(&l->q, " ORDER BY e.id LIMIT ",
-                      vg__store_int(limit > 0 ? (int64_t)limit : 100), "");
     l->results = json_array();
     rc = vg__store_read(s, vg__ev_list_fn, l);
     if (rc == 0) {

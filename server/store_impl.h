@@ -131,8 +131,12 @@ char *vg__mig_expand(const struct vg__mig_stmt *st, enum vg__dialect d);
 int vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no_migrate,
                       vg__mig_data_fn data, char *err, size_t errlen);
 
-/* The ClickHouse schema's version: its own numbering (store_ch_schema.c). */
-#define VG__CH_SCHEMA 1
+/* The ClickHouse schema's version: its own numbering (store_ch_schema.c); 1 the first. */
+#define VG__CH_SCHEMA       2
+#define VG__CH_SCHEMA_FIRST 1
+/* The version a new ClickHouse store is made at (VG__CH_SCHEMA; tests set VG__CH_SCHEMA_FIRST to
+ * make a store as older builds did, then upgrade it). */
+extern int vg__store_ch_schema_max;
 
 /* The ClickHouse schema (store_ch_schema.c): created at once at the current version, or
  * checked. Errors: VG_STORE_ESCHEMA (newer, or older than any ClickHouse schema), backend
@@ -285,7 +289,25 @@ enum vg__job_kind {
     VG__JOB_CURSOR,    /* an alert consumer's cursor (store_events.c) */
 };
 
-struct vg__reanalyze_job; /* store_reanalyze.c */
+/* A row changed by a reanalysis batch: what the derived tables need of it (store_reanalyze.c:
+ * RETURNING of the UPDATE; store_ch_reanalyze.c: the row read before its new one is written). */
+struct vg__ra_row {
+    bool updated;
+    struct vg_store_meas was, is; /* the derived tables' fields, with the old / new verdict */
+    int64_t received_us;
+};
+
+/* One batch of a reanalysis (vg_store_reanalyze_apply); everything borrowed. */
+struct vg__reanalyze_job {
+    struct vg_store_pass *p;
+    const struct vg_store_reverdict *v;
+    size_t n;
+    int64_t last_time;
+    const char *last_uid;
+    bool done;
+    struct vg__ra_row *rows; /* one per v[i] */
+    struct vg_store_reanalyze_stats st;
+};
 
 /* One write call waiting for the writer; lives on the caller's stack, everything borrowed. */
 struct vg__job {
@@ -336,6 +358,8 @@ struct vg__wrow {
 int vg__store_submit(struct vg_store *s, struct vg__job *job);
 /* The transaction of a VG__JOB_REANALYZE job (store_reanalyze.c): 0 once committed. */
 VG_MUST_USE int vg__store_reanalyze_txn(struct vg_store *s, struct vg__job *job);
+/* Its ClickHouse form (store_ch_reanalyze.c): the batch's writes, each harmless when repeated. */
+VG_MUST_USE int vg__store_ch_reanalyze_txn(struct vg_store *s, struct vg__reanalyze_job *j);
 /* Add delta[i] (+1 or -1) to the counts of m[i] in every count table, merged per key and
  * written in key order; rows that fall to 0 are deleted (store_derive.c). */
 VG_MUST_USE int vg__store_count_deltas(struct vg_store *s, const struct vg_store_meas *const *m,

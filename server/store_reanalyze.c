@@ -20,10 +20,11 @@
 #define VG__RA_READ_MAX 10000 /* rows of one read */
 
 /* The rows of a pass: the time index, walked from the position, with the pass's condition. */
-#define VG__RA_COLS                                                                   \
+#define VG__RA_COLS_OF(from)                                                          \
     "SELECT measurement_uid, measurement_start_time, x_verdict, x_cause, x_analyzer," \
-    " raw_len, raw, x_evidence FROM measurements WHERE measurement_start_time >= $1"  \
+    " raw_len, raw, x_evidence FROM " from " WHERE measurement_start_time >= $1"      \
     " AND (measurement_start_time, measurement_uid) > ($2, $3)"
+#define VG__RA_COLS VG__RA_COLS_OF("measurements")
 #define VG__RA_TAIL " ORDER BY measurement_start_time, measurement_uid LIMIT $5"
 
 static const char vg__sql_ra_stale[] =
@@ -32,6 +33,13 @@ static const char vg__sql_ra_stale[] =
 static const char vg__sql_ra_all[] =
     VG__RA_COLS " AND (x_analyzer IS NULL OR x_analyzer <> '" VG_STORE_ANALYZER_PROBE
                 "' OR x_analyzer = $4)" VG__RA_TAIL;
+/* ClickHouse: the newest row of each measurement (FINAL: a reanalysed one is a new row) */
+static const char vg__sql_ra_stale_ch[] = VG__RA_COLS_OF(
+    "measurements FINAL") " AND x_analyzer IS NOT NULL AND x_analyzer <> '" VG_STORE_ANALYZER_PROBE
+                          "' AND x_analyzer <> $4" VG__RA_TAIL;
+static const char vg__sql_ra_all_ch[] = VG__RA_COLS_OF(
+    "measurements FINAL") " AND (x_analyzer IS NULL OR x_analyzer <> '" VG_STORE_ANALYZER_PROBE
+                          "' OR x_analyzer = $4)" VG__RA_TAIL;
 
 static void
 vg__ra_key(const struct vg_store_reanalyze_sel *sel, char *out, size_t cap)
@@ -69,10 +77,16 @@ vg__ra_begin_fn(struct vg_store *s, struct vg__conn *c, void *arg)
 {
     static const char sql[] = "SELECT last_time, last_uid, examined, changed"
                               " FROM reanalyze_progress WHERE pass = $1";
+    /* ClickHouse: the newest row of the pass; one with last_uid '' is a pass done, forgotten
+     * (store_ch_reanalyze.c) */
+    static const char sql_ch[] = "SELECT last_time, last_uid, examined, changed"
+                                 " FROM reanalyze_progress FINAL WHERE pass = $1"
+                                 " AND last_uid <> ''";
     struct vg__ra_begin *b = arg;
     struct vg__val k = vg__store_text(b->key);
 
-    return s->ops->run(c, sql, 0, 1, 1, &k, vg__ra_on_pos, b->p);
+    return s->ops->run(c, s->ops->dialect == VG__CH ? sql_ch : sql, 0, 1, 1, &k, vg__ra_on_pos,
+                       b->p);
 }
 
 int
@@ -85,7 +99,6 @@ vg_store_reanalyze_begin(struct vg_store *s, const struct vg_store_reanalyze_sel
                   strlen(sel->analyzer) <= VG_STORE_ANALYZER_MAX && sel->since >= 0,
               VG_EINVAL);
     memset(p, 0, sizeof(*p));
-    VG__STORE_CH_NOT_YET(s);
     vg__ra_key(sel, p->key, sizeof(p->key));
     p->last_time = INT64_MIN;
     if (restart) {
@@ -114,7 +127,8 @@ vg__ra_on_row(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 
     (void)set;
     if (ncols != 8 || c[0].t != VG__TEXT || c[1].t != VG__INT || c[5].t != VG__INT ||
-        c[6].t != VG__BLOB || c[5].i < 0 || c[5].i > VG_STORE_MEAS_MAX || r->n == r->limit) {
+        (c[6].t != VG__BLOB && c[6].t != VG__TEXT) || c[5].i < 0 || c[5].i > VG_STORE_MEAS_MAX ||
+        r->n == r->limit) {
         return VG_EINTERNAL;
     }
     x = &r->rows[r->n];
@@ -141,11 +155,15 @@ vg__ra_read_fn(struct vg_store *s, struct vg__conn *c, void *arg)
                            vg__store_text(r->p->last_uid), vg__store_text(r->sel->analyzer),
                            vg__store_int(r->limit)};
 
+    const char *sql = r->sel->all ? vg__sql_ra_all : vg__sql_ra_stale;
+
+    if (s->ops->dialect == VG__CH) {
+        sql = r->sel->all ? vg__sql_ra_all_ch : vg__sql_ra_stale_ch;
+    }
     vg_store_stale_free(r->rows, r->n);
     r->n = 0;
     r->rows = vg_xcalloc(r->limit, sizeof(*r->rows));
-    return s->ops->run(c, r->sel->all ? vg__sql_ra_all : vg__sql_ra_stale, 0, 1, 5, p,
-                       vg__ra_on_row, r);
+    return s->ops->run(c, sql, 0, 1, 5, p, vg__ra_on_row, r);
 }
 
 int
@@ -159,7 +177,6 @@ vg_store_reanalyze_read(struct vg_store *s, const struct vg_store_reanalyze_sel 
     *rows = NULL;
     *n = 0;
     VG_ENSURE(limit >= 1 && limit <= VG__RA_READ_MAX, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     rc = vg__store_read(s, vg__ra_read_fn, &r);
     if (rc < 0) {
         vg_store_stale_free(r.rows, r.n);
@@ -180,24 +197,6 @@ vg_store_stale_free(struct vg_store_stale *rows, size_t n)
 }
 
 /* ---- one batch ---- */
-
-/* A row changed by the batch: what the derived tables need of it (RETURNING of the UPDATE). */
-struct vg__ra_row {
-    bool updated;
-    struct vg_store_meas was, is; /* the derived tables' fields, with the old / new verdict */
-    int64_t received_us;
-};
-
-struct vg__reanalyze_job {
-    struct vg_store_pass *p;
-    const struct vg_store_reverdict *v;
-    size_t n;
-    int64_t last_time;
-    const char *last_uid;
-    bool done;
-    struct vg__ra_row *rows; /* one per v[i] */
-    struct vg_store_reanalyze_stats st;
-};
 
 static int
 vg__ra_on_updated(void *arg, size_t set, const struct vg__val *c, size_t ncols)
@@ -539,11 +538,16 @@ int
 vg__store_reanalyze_txn(struct vg_store *s, struct vg__job *job)
 {
     struct vg__reanalyze_job *j = job->ra;
-    const struct vg_store_meas **dm = vg_xcalloc(2 * j->n + 1, sizeof(*dm));
-    int *delta = vg_xcalloc(2 * j->n + 1, sizeof(*delta));
+    const struct vg_store_meas **dm;
+    int *delta;
     size_t nd = 0;
     int rc;
 
+    if (s->ops->dialect == VG__CH) {
+        return vg__store_ch_reanalyze_txn(s, j); /* no transaction there */
+    }
+    dm = vg_xcalloc(2 * j->n + 1, sizeof(*dm));
+    delta = vg_xcalloc(2 * j->n + 1, sizeof(*delta));
     /* Everything is computed again on a retry (a deadlock, a connection lost). */
     memset(&j->st, 0, sizeof(j->st));
     for (size_t i = 0; i < j->n; i++) {
@@ -609,7 +613,6 @@ vg_store_reanalyze_apply(struct vg_store *s, struct vg_store_pass *p,
     int rc;
 
     VG_ENSURE(n <= VG__RA_READ_MAX && last_uid != NULL && strlen(last_uid) < VG_UID_MAX, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     for (size_t i = 0; i < n; i++) {
         VG_ENSURE(vg__store_verdict_ok(v[i].now->x_verdict) &&
                       vg__store_terminated(v[i].now->x_cause, sizeof(v[i].now->x_cause)) &&

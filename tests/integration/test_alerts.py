@@ -8,10 +8,12 @@ over https with a certificate from a test CA (harness.make_certs) that vigie tru
 real lab captures (tests/data/dashboard/lab-capture.jsonl) given new times, networks and ids,
 uploaded with POST /api/v1/bulk.
 
-    python3 tests/integration/test_alerts.py --vigie build/vigie [--pg] [unittest options]
+    python3 tests/integration/test_alerts.py --vigie build/vigie [--pg | --ch] [unittest options]
 
 With --pg, only the tests of the store's events run, each on a database of its own on
-VG_TEST_PG's server (integration.alerts_pg).
+VG_TEST_PG's server (integration.alerts_pg). With --ch, the alerts (webhook and command, late
+rows, flapping, restart) and the events of `vigie import`, each class on a database of its own on
+the ClickHouse server of VG_TEST_CH (harness.ch_urls; integration.alerts_ch).
 """
 
 import copy
@@ -32,6 +34,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 import harness
@@ -41,6 +44,8 @@ CAPTURE = os.path.join(HERE, "..", "data", "dashboard", "lab-capture.jsonl")
 VIGIE = None
 PG_CONN = None  # libpq conninfo or URL of the server (--pg)
 PG_DBS = []
+CH = None  # the ClickHouse server's URL (--ch)
+CH_DBS = []
 PUBLIC = "https://vigie.example/"
 T0 = datetime.datetime(2026, 11, 20, 8, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -175,7 +180,7 @@ class AlertTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="vigie-alerts-test-")
         cls.rx = Receiver()
         cls.exec_out = os.path.join(cls.tmp, "exec.jsonl")
-        cls.db = os.path.join(cls.tmp, "alerts.db")
+        cls.db, _ = new_db(cls.tmp, "alerts")
         # vigie serve never runs an --alert-exec command as root: as root, it runs as nobody,
         # who then owns the directory of its database and of the command's output.
         user = []
@@ -271,6 +276,10 @@ class AlertTest(unittest.TestCase):
             return [line for line in f if line.strip()]
 
     def test_flapping_is_reported_once_as_intermittent(self):
+        # stable again is read from the latest states (vg_store_targets)
+        st, _ = get_json(self.serve.url.rstrip("/") + "/api/v1/targets?probe_cc=CN")
+        if st == 501:
+            self.skipTest("the latest states (GET /api/v1/targets) are not read on this store yet")
         asn = "AS64503"
         ms = []
         for i in range(20):
@@ -341,7 +350,7 @@ class RestartTest(unittest.TestCase):
     def test_restart(self):
         tmp = tempfile.mkdtemp(prefix="vigie-alerts-restart-")
         rx = Receiver()
-        db = os.path.join(tmp, "r.db")
+        db, _ = new_db(tmp, "r")
         try:
             s = Serve(db, "--alert-webhook", rx.url)
             s.upload([meas(ICLOUD_OK, T0, "CN", "AS64510"),
@@ -378,9 +387,27 @@ def psql(conn, sql):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
 
 
+def ch_sql(sql):
+    """One statement on the --ch server (its HTTP interface, basic authentication)."""
+    m = re.match(r"clickhouse://(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)/", CH)
+    req = urllib.request.Request("http://%s/" % m.group(3), data=sql.encode(), method="POST")
+    if m.group(1):
+        req.add_header("X-ClickHouse-User", urllib.parse.unquote(m.group(1)))
+        req.add_header("X-ClickHouse-Key", urllib.parse.unquote(m.group(2) or ""))
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.read().decode()
+
+
 def new_db(tmp, name):
     """(store spec, SQL runner) of a new database: a SQLite file in tmp, or with --pg a database
-    of its own on the server (dropped at the end)."""
+    of its own on the server (dropped at the end), or with --ch one on the ClickHouse server (no
+    SQL runner there: None)."""
+    if CH:
+        db = "vigie_alerts_test_%d_%d" % (os.getpid(), len(CH_DBS))
+        ch_sql("CREATE DATABASE %s" % db)
+        CH_DBS.append(db)
+        m = re.match(r"(clickhouses?://[^/]+/)[^?]*(\?.*)?$", CH)
+        return m.group(1) + db + (m.group(2) or ""), None
     if not PG_CONN:
         path = os.path.join(tmp, name + ".db")
 
@@ -692,10 +719,31 @@ class OptionsTest(unittest.TestCase):
         self.assertIn(b"--alert-ca-file", p.stderr)
 
 
+# --ch: what the ClickHouse store answers (test_reanalysis_event reads GET /api/v1/targets and
+# makes stale rows with SQL UPDATEs; the reanalysis's events on ClickHouse are compared with
+# SQLite's in test_store --ch, test_ch_reanalyze_as_sqlite; the flapping test's "stable again"
+# reads the latest states, GET /api/v1/targets: 501 there yet).
+CH_TESTS = ["AlertTest.test_change_is_posted_and_run",
+            "AlertTest.test_same_verdict_and_copies_say_nothing_late_measurements_are_placed",
+            "AlertTest.test_shares_are_written_rounded",
+            "AlertTest.test_interference_from_the_first_measurement",
+            "AlertTest.test_webhook_failures_are_retried",
+            "RestartTest", "StoreEventsTest",
+            "StoreEventsOfflineTest.test_import_while_stopped_is_delivered_once"]
+
+
 def main():
-    global VIGIE, PG_CONN
-    VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
+    global VIGIE, PG_CONN, CH
+    VIGIE, opts, argv = harness.parse(("--pg!", "--ch!"), " [--pg | --ch]")
     PG_CONN, _ = harness.pg_option(opts)
+    if opts.get("--ch"):
+        urls = harness.ch_urls("VG_TEST_CH")
+        if not urls:
+            return harness.skip("test_alerts --ch", "no ClickHouse server: VG_TEST_CH and "
+                                "VG_TEST_CH_FILE unset (scripts/ch-test-server start DIR)")
+        CH = urls[0]
+        if not [a for a in argv[1:] if not a.startswith("-")]:
+            argv += CH_TESTS
     if PG_CONN and not [a for a in argv[1:] if not a.startswith("-")]:
         argv += ["StoreEventsTest", "StoreEventsOfflineTest"]
     try:
@@ -703,6 +751,8 @@ def main():
     finally:
         for db in PG_DBS:
             psql(PG_CONN, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+        for db in CH_DBS:
+            ch_sql("DROP DATABASE IF EXISTS %s" % db)
 
 
 if __name__ == "__main__":

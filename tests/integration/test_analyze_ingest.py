@@ -6,9 +6,10 @@ test_analyze_ingest.py - `vigie serve` and `vigie import` give measurements from
 and `vigie serve --db X reanalyze` recomputes stale verdicts: in batches, resumable after
 SIGKILL, while the collector serves (issue 14, "Ingest uses it"; docs/storage.md "Verdicts" and
 "Reanalysis"). On a temporary SQLite file (default) or a database of its own on the PostgreSQL
-server named by VG_TEST_PG (--pg).
+server named by VG_TEST_PG (--pg); with --ch, the reanalysis on a database of its own on the
+ClickHouse server of VG_TEST_CH (TestReanalyzeClickHouse only).
 
-    python3 tests/integration/test_analyze_ingest.py --vigie build/vigie [--pg]
+    python3 tests/integration/test_analyze_ingest.py --vigie build/vigie [--pg | --ch]
 
 The measurements are OONI's own (tests/data/ooni/*.jsonl, with their sources named there) when
 present, else small OONI-shaped ones made here. The verdict expected of each is what
@@ -29,6 +30,8 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
+import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +39,7 @@ import harness  # noqa: E402
 
 VIGIE = None
 PG_CONN = None  # libpq conninfo of the server (--pg)
+CH = None  # clickhouse://... URL of the server (--ch)
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 TIMEOUT = 120
@@ -637,11 +641,193 @@ class TestReanalyze(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
 
 
+# --------------------------------------------------------------------------------------------
+# ClickHouse (--ch): no UPDATE there, so a stale row is made as the reanalysis makes a changed
+# one (store_ch_reanalyze.c): a new row of the same key with a higher ver and prev_verdict, whose
+# counts the materialized views move.
+
+class ChDb:
+    """A database of its own on the --ch server."""
+
+    def __init__(self):
+        u = urllib.parse.urlsplit(CH)
+        self.name = "vigie_ai_test_%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
+        self.http = "http://%s:%d/" % (u.hostname, u.port)
+        self.auth = {"X-ClickHouse-User": urllib.parse.unquote(u.username or "default"),
+                     "X-ClickHouse-Key": urllib.parse.unquote(u.password or "")}
+        self.query("CREATE DATABASE %s" % self.name, db="default")
+        self.spec = urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + self.name, u.query, ""))
+
+    def query(self, sql, db=None):
+        req = urllib.request.Request(
+            self.http + "?" + urllib.parse.urlencode({"database": db or self.name}),
+            data=sql.encode(), headers=self.auth)
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            return r.read().decode()
+
+    def rows(self, sql):
+        return [tuple(l.split("\t")) for l in self.query(sql).splitlines() if l]
+
+    def drop(self):
+        self.query("DROP DATABASE IF EXISTS %s" % self.name, db="default")
+
+
+CH_COLS = ("measurement_uid, idem_key, report_id, measurement_start_time, input, domain,"
+           " probe_cc, probe_asn, test_name, software_name, software_version, x_verdict, x_cause,"
+           " blocking, accessible, received, raw_len, raw, provenance, x_analyzer, x_evidence, ver,"
+           " prev_verdict")
+
+
+def ch_make_stale(db):
+    """Every row an analyser decided, as vigie-analyze/0 left it: 'blocked'."""
+    cols = CH_COLS.replace("x_verdict, x_cause,", "'blocked', 'dns.nxdomain',").replace(
+        "x_analyzer, x_evidence, ver, prev_verdict",
+        "'vigie-analyze/0', 'old', ver + 4294967296, x_verdict")
+    db.query("INSERT INTO measurements (%s) SELECT %s FROM measurements FINAL WHERE"
+             " x_analyzer IS NOT NULL AND x_analyzer <> 'probe'" % (CH_COLS, cols))
+
+
+class ClickHouseReanalyze:
+    """--ch only (main makes it the TestCase TestReanalyzeClickHouse): vigie serve --db
+    clickhouse://... reanalyze does what it does on SQL, and its counts stay exact."""
+
+    COUNTS = ("agg_hourly", "agg_daily_domain", "agg_daily_net", "agg_daily_cc_domain",
+              "agg_target_hourly")
+
+    def setUp(self):
+        self.db = ChDb()
+        self.col = Collector(self.db)
+        self.lines = [l for k in range(4) for l in fresh_ids(fixtures()[0], "ch%d" % k)]
+        status, j = self.col.bulk(self.lines)
+        self.assertEqual(status, 200, j)
+        self.col.stop()
+        self.before = (self.counts(), self.states(), self.analyses())
+
+    def tearDown(self):
+        self.col.stop()
+        self.db.drop()
+
+    def analyses(self):
+        return {r[0]: r[1:] for r in self.db.rows(
+            "SELECT measurement_uid, x_verdict, ifNull(x_cause, ''), ifNull(x_evidence, ''),"
+            " ifNull(x_analyzer, '') FROM measurements FINAL")}
+
+    def counts(self):
+        """Each count table's sums per verdict, checked against the measurements (FINAL)."""
+        out = {}
+        for t in self.COUNTS:
+            out[t] = sorted(self.db.rows("SELECT x_verdict, toInt64(sum(n)) AS c FROM %s GROUP BY"
+                                         " x_verdict HAVING c <> 0" % t))
+            self.assertEqual(out[t], sorted(self.db.rows(
+                "SELECT x_verdict, count() FROM measurements FINAL%s GROUP BY x_verdict"
+                % (" WHERE isNotNull(input)" if t == "agg_target_hourly" else ""))), t)
+        return out
+
+    def states(self):
+        return sorted(self.db.rows("SELECT scope, input, probe_cc, probe_asn, x_verdict,"
+                                   " ifNull(x_cause, ''), last_time FROM targets FINAL"))
+
+    def stale_count(self):
+        return int(self.db.rows("SELECT count() FROM measurements FINAL WHERE x_analyzer ="
+                                " 'vigie-analyze/0'")[0][0])
+
+    def reanalyze(self, *args):
+        return vigie("serve", "--db", self.db.spec, "reanalyze", *args)
+
+    def assert_restored(self):
+        self.assertEqual(self.analyses(), self.before[2])
+        self.assertEqual(self.counts(), self.before[0])
+        self.assertEqual(self.states(), self.before[1])
+
+    def test_stale_rows_recomputed(self):
+        ch_make_stale(self.db)
+        n = self.stale_count()
+        self.assertGreater(n, 20)
+        self.assertNotEqual(self.counts(), self.before[0])
+        p = self.reanalyze("--batch", "7")
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        out = p.stdout.decode()
+        self.assertIn("%d rows examined" % n, out)
+        self.assertIn("pass complete", out)
+        self.assert_restored()
+        p = self.reanalyze()
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(" 0 rows examined", p.stdout.decode())
+
+    def test_resume_after_max_batches_and_kill(self):
+        ch_make_stale(self.db)
+        n = self.stale_count()
+        p = self.reanalyze("--batch", "5", "--max-batches", "2")
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertIn("pass not complete", p.stdout.decode())
+        self.assertEqual(self.stale_count(), n - 10)
+        proc = subprocess.Popen([VIGIE, "serve", "--db", self.db.spec, "reanalyze", "--batch",
+                                 "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = proc.stderr.readline()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(TIMEOUT)
+        proc.stdout.close()
+        proc.stderr.close()
+        self.assertIn(b"batch 1", line)
+        left = self.stale_count()
+        self.assertLessEqual(left, n - 13)
+        self.counts()  # exact after a kill too
+        p = self.reanalyze("--batch", "5")
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        out = p.stdout.decode()
+        self.assertIn("pass complete", out)
+        self.assertIn("pass resumed: %d examined" % n, out)
+        self.assertIn("%d rows examined" % left, out)
+        self.assert_restored()
+
+    def test_while_serving(self):
+        """Reanalysis batches land while the collector takes uploads: every count stays exact."""
+        ch_make_stale(self.db)
+        self.col = Collector(self.db)
+        stop, errors, extra = threading.Event(), [], []
+
+        def load():
+            k = 0
+            while not stop.is_set():
+                k += 1
+                status, j = self.col.bulk(fresh_ids(self.lines[:10], "chload%d" % k))
+                if status != 200:
+                    errors.append((status, j))
+                else:
+                    extra.extend(j["uids"])
+
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            p = self.reanalyze("--batch", "16")
+        finally:
+            stop.set()
+            t.join(TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertEqual(errors, [])
+        self.assertGreater(len(extra), 0)
+        self.assertEqual(self.stale_count(), 0)
+        now = self.analyses()
+        for uid, v in self.before[2].items():
+            self.assertEqual(now[uid], v, uid)
+        self.counts()
+
+
 def main():
-    global VIGIE, PG_CONN, VERSION
-    VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
+    global VIGIE, PG_CONN, VERSION, CH
+    VIGIE, opts, argv = harness.parse(("--pg!", "--ch!"), " [--pg | --ch]")
     VERSION = analyzer_version()
     PG_CONN, _ = harness.pg_option(opts)
+    if opts.get("--ch"):
+        urls = harness.ch_urls("VG_TEST_CH")
+        if not urls:
+            return harness.skip("test_analyze_ingest --ch", "no ClickHouse server: VG_TEST_CH"
+                                " and VG_TEST_CH_FILE unset (scripts/ch-test-server start DIR)")
+        CH = urls[0]
+        globals()["TestReanalyzeClickHouse"] = type("TestReanalyzeClickHouse",
+                                                    (ClickHouseReanalyze, unittest.TestCase), {})
+        if not [a for a in argv[1:] if not a.startswith("-")]:
+            argv = argv + ["TestReanalyzeClickHouse"]
     return harness.run(argv)
 
 

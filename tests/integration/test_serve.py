@@ -1512,7 +1512,8 @@ class ClickHouseOnly:
 
     def test_not_yet_501(self):
         c = col()
-        for path in ("/api/v1/alerts",):
+        for path in ("/api/v1/certificates?input=https://example.org/",
+                     "/api/v1/incident?input=https://example.org/"):
             status, headers, j = c.get_json(path)
             self.assertEqual(status, 501, (path, j))
             self.assertEqual(headers["content-type"], "application/json")
@@ -1606,16 +1607,6 @@ class ClickHouseOnly:
         j = same("/api/v1/targets?" + qs({"window": "24h", "limit": 100}))
         self.assertTrue(any(x["window"]["total"] > 0 for x in j["results"]), j)
 
-    def test_alerts_refused(self):
-        # no alert events are kept there yet: the alert options are refused at start (exit 2),
-        # never accepted for alerts that would never come
-        # (--alert-exec as root is refused before, for want of --user)
-        p = subprocess.run([VIGIE, "serve", "--no-config", "--db", CH, "--listen", "127.0.0.1:0",
-                            "--alert-webhook", "http://127.0.0.1:1/hook"],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertIn("not available on the ClickHouse store yet", p.stderr)
-
 
 # The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c, store_agg.c,
 # store_window.c): uploads, duplicates, raw measurements, the list with filters and cursor, the
@@ -1634,7 +1625,6 @@ CH_TESTS = [
     "TestBulk.test_bulk_plain_and_gzip",
     "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_not_yet_501",
-    "TestClickHouse.test_alerts_refused",
     "TestClickHouse.test_same_answers_as_sqlite",
 ]
 

@@ -3490,6 +3490,24 @@ ch_targets(void)
 /* The latest states the writer merges in C on ClickHouse are those SQLite's upserts keep: the
  * same calls (runs, late arrivals of both kinds, breaks inside a run, other networks, scopes by
  * provenance) on both, the tables compared row by row. */
+/* The alert events of s as JSON text (without their creation times). Fresh string. */
+static char *
+ch_events_json(struct vg_store *s)
+{
+    json_t *page, *e;
+    size_t i;
+    char *text;
+
+    assert_int_equal(vg_store_alert_events(s, NULL, 0, VG_STORE_PAGE_MAX, &page), 0);
+    json_array_foreach(json_object_get(page, "results"), i, e)
+    {
+        assert_int_equal(json_object_del(e, "created"), 0);
+    }
+    text = json_dumps(page, JSON_COMPACT);
+    json_decref(page);
+    return text;
+}
+
 static void
 test_ch_targets_as_sqlite(void **state)
 {
@@ -3553,6 +3571,13 @@ test_ch_targets_as_sqlite(void **state)
     }
     /* again: nothing new, nothing changes */
     assert_int_equal(vg_store_insert(s, rows, NSEQ * NNET, NULL), 0);
+    /* the alert events too (late rows among them), but for their creation time */
+    a = ch_events_json(lite);
+    b = ch_events_json(s);
+    assert_true(strlen(a) > 100);
+    assert_string_equal(b, a);
+    free(a);
+    free(b);
     vg_store_close(lite);
     a = sqlite_targets(g_sqlite);
     b = ch_targets();
@@ -3567,6 +3592,348 @@ test_ch_targets_as_sqlite(void **state)
         row_free(&w[i]);
     }
     unlink(g_sqlite);
+}
+
+/* The rows of a query on ClickHouse (up to 11 columns), one line each. */
+static char *
+ch_dump(const char *sql)
+{
+    struct tgt_dump d = {calloc(1, 1), 0};
+    struct vg__conn *c;
+    char err[256];
+
+    assert_int_equal(vg__store_ch_ops.connect(g_spec, NULL, false, &c, err, sizeof(err)), 0);
+    assert_int_equal(vg__store_ch_ops.run(c, sql, 0, 1, 0, NULL, ch_on_target, &d), 0);
+    vg__store_ch_ops.disconnect(c);
+    return d.text;
+}
+
+static char *
+sqlite_dump(const char *path, const char *sql)
+{
+    struct tgt_dump d = {calloc(1, 1), 0};
+    sqlite3 *db;
+    sqlite3_stmt *st;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *f[11];
+        int n = sqlite3_column_count(st);
+
+        for (int i = 0; i < n && i < 11; i++) {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+
+            f[i] = t != NULL ? t : "-";
+        }
+        tgt_line(&d.text, &d.len, f, (size_t)(n < 11 ? n : 11));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return d.text;
+}
+
+/* The reanalysis of ra_test: each verdict to the next, one in three kept with a new cause. */
+static void
+ra_test_verdict(const struct vg_store_stale *old, struct vg_store_meas *now)
+{
+    static const char *const next[][2] = {{"blocked", "accessible"},
+                                          {"accessible", "down"},
+                                          {"down", "blocked"},
+                                          {"intercepted", "intercepted"}};
+
+    memset(now, 0, sizeof(*now));
+    snprintf(now->x_verdict, sizeof(now->x_verdict), "%s", old->x_verdict);
+    for (size_t i = 0; i < sizeof(next) / sizeof(next[0]); i++) {
+        if (strcmp(old->x_verdict, next[i][0]) == 0 && old->start_time % 3 != 0) {
+            snprintf(now->x_verdict, sizeof(now->x_verdict), "%s", next[i][1]);
+        }
+    }
+    if (old->start_time % 3 == 0) {
+        snprintf(now->x_cause, sizeof(now->x_cause), "tcp.reset");
+    }
+    snprintf(now->x_evidence, sizeof(now->x_evidence), "reanalysed");
+    snprintf(now->x_analyzer, sizeof(now->x_analyzer), "test-analyzer-2");
+}
+
+/* One reanalysis pass over s in batches of 4; on ClickHouse (twice) each batch applied again,
+ * its latest states put back as they were before it: nothing is counted again, the states are
+ * made again. The stats summed into *sum. */
+static void
+ra_test_pass(struct vg_store *s, bool twice, struct vg_store_reanalyze_stats *sum)
+{
+    struct vg_store_reanalyze_sel sel = {"test-analyzer-2", false, 0};
+    struct vg_store_pass pass, again;
+    bool done = false;
+
+    memset(sum, 0, sizeof(*sum));
+    assert_int_equal(vg_store_reanalyze_begin(s, &sel, true, &pass), 0);
+    while (!done) {
+        struct vg_store_reanalyze_stats st;
+        struct vg_store_reverdict v[4];
+        struct vg_store_meas now[4];
+        struct vg_store_stale *rows;
+        size_t n;
+
+        assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 4, &rows, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+            ra_test_verdict(&rows[i], &now[i]);
+            v[i] = (struct vg_store_reverdict){&rows[i], &now[i]};
+        }
+        done = n < 4;
+        again = pass;
+        if (twice) {
+            raw_exec("DROP TABLE IF EXISTS vg_test_targets");
+            raw_exec("CREATE TABLE vg_test_targets ENGINE = Memory AS SELECT * FROM targets FINAL");
+            raw_exec("DROP TABLE IF EXISTS vg_test_events");
+            raw_exec("CREATE TABLE vg_test_events ENGINE = Memory AS SELECT * FROM alert_events"
+                     " FINAL");
+        }
+        assert_int_equal(vg_store_reanalyze_apply(
+                             s, &pass, v, n, n > 0 ? rows[n - 1].start_time : pass.last_time,
+                             n > 0 ? rows[n - 1].measurement_uid : "", done, &st),
+                         0);
+        sum->changed += st.changed;
+        sum->targets += st.targets;
+        for (int a = 0; a < VG_VERDICT_COUNT; a++) {
+            for (int b = 0; b < VG_VERDICT_COUNT; b++) {
+                sum->moved[a][b] += st.moved[a][b];
+            }
+        }
+        if (twice) {
+            /* as after a crash between the rows and the latest states (the states and the
+             * events as they were before the batch): the batch again */
+            raw_exec("INSERT INTO targets SELECT scope, input, probe_cc, probe_asn, domain,"
+                     " x_verdict, x_cause, since_time, last_time, brk_time, last_uid, ver + 1000"
+                     " FROM vg_test_targets");
+            raw_exec("TRUNCATE TABLE alert_events");
+            raw_exec("INSERT INTO alert_events SELECT * FROM vg_test_events");
+            assert_int_equal(vg_store_reanalyze_apply(
+                                 s, &again, v, n, n > 0 ? rows[n - 1].start_time : again.last_time,
+                                 n > 0 ? rows[n - 1].measurement_uid : "", done, &st),
+                             0);
+            assert_int_equal(st.changed, 0);
+            assert_int_equal(st.targets, 0);
+            raw_exec("DROP TABLE vg_test_targets");
+            raw_exec("DROP TABLE vg_test_events");
+        }
+        vg_store_stale_free(rows, n);
+    }
+    /* done: the pass is forgotten, nothing is left to read */
+    assert_int_equal(vg_store_reanalyze_begin(s, &sel, false, &pass), 0);
+    assert_false(pass.resumed);
+    {
+        struct vg_store_stale *rows;
+        size_t n;
+
+        assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 4, &rows, &n), 0);
+        assert_int_equal(n, 0);
+        vg_store_stale_free(rows, n);
+    }
+}
+
+#define RA_EVENTS(final)                                                                       \
+    "SELECT id, input, probe_cc, probe_asn, old_verdict, new_verdict, cause, measurement_uid," \
+    " measurement_time, source, provenance FROM alert_events" final " ORDER BY id"
+
+#define RA_COUNTS(table, final)                                                        \
+    "SELECT x_verdict, CAST(SUM(n) AS BIGINT) FROM " table final " GROUP BY x_verdict" \
+    " HAVING SUM(n) <> 0 ORDER BY x_verdict"
+
+/*
+ * A reanalysis on ClickHouse does what it does on SQLite: the same rows (runs, late arrivals,
+ * scopes by provenance, two networks) in both, the same pass over both, each batch applied twice
+ * on ClickHouse (a crash before the position was saved): the same stats, the same latest states
+ * row by row, the same counts; on ClickHouse the count tables sum to the counts of the
+ * measurements (FINAL), and a second pass of the same analyser changes nothing.
+ */
+static void
+test_ch_reanalyze_as_sqlite(void **state)
+{
+    static const struct {
+        const char *time, *verdict, *prov;
+    } seq[] = {
+        {"2026-05-01 10:00:00", "blocked", NULL},     {"2026-05-01 11:00:00", "blocked", NULL},
+        {"2026-05-01 12:00:01", "accessible", "p-7"}, {"2026-05-01 13:00:00", "accessible", NULL},
+        {"2026-05-01 09:00:02", "accessible", "p-7"}, {"2026-05-01 11:30:01", "down", NULL},
+        {"2026-05-01 11:10:00", "blocked", "p-8"},    {"2026-05-01 12:30:02", "down", NULL},
+        {"2026-05-01 14:00:00", "intercepted", NULL}, {"2026-05-01 14:00:01", "blocked", "p-8"},
+        {"2026-05-01 15:00:02", "accessible", NULL},
+    };
+    enum { NSEQ = sizeof(seq) / sizeof(seq[0]), NNET = 2 };
+    static const char *const tables[] = {"agg_hourly", "agg_daily_domain", "agg_daily_net",
+                                         "agg_daily_cc_domain", "agg_target_hourly"};
+    struct vg_store *s = *state, *lite;
+    struct vg_store_reanalyze_stats a, b;
+    struct row w[NSEQ * NNET];
+    struct vg_store_meas rows[NSEQ * NNET];
+    char spec[600], sql[512], *x, *y;
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(g_sqlite, sizeof(g_sqlite), "%s/vigie-test-store-chra-%ld.db",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
+    unlink(g_sqlite);
+    snprintf(spec, sizeof(spec), "sqlite:%s", g_sqlite);
+    assert_int_equal(vg_store_open(spec, NULL, &lite, NULL, 0), 0);
+    for (int i = 0; i < NSEQ * NNET; i++) {
+        struct m m = {i % 2 ? "https://t.example/" : "https://u.example/a",
+                      i / NSEQ ? "DE" : "IT",
+                      30722,
+                      seq[i % NSEQ].time,
+                      seq[i % NSEQ].verdict,
+                      NULL,
+                      i};
+
+        row_make(&w[i], &m, 1795950827000000LL + i);
+        if (seq[i % NSEQ].prov != NULL) {
+            snprintf(w[i].r.provenance, sizeof(w[i].r.provenance), "%s", seq[i % NSEQ].prov);
+        }
+        snprintf(w[i].r.x_analyzer, sizeof(w[i].r.x_analyzer), "test-analyzer-1");
+        rows[i] = w[i].r;
+        assert_int_equal(vg_store_insert(s, &rows[i], 1, NULL), 1);
+        assert_int_equal(vg_store_insert(lite, &rows[i], 1, NULL), 1);
+    }
+    ra_test_pass(lite, false, &a);
+    ra_test_pass(s, true, &b);
+    assert_true(a.changed > 0 && a.targets > 0);
+    assert_true(a.moved[VG_VERDICT_BLOCKED][VG_VERDICT_ACCESSIBLE] > 0);
+    assert_int_equal(b.changed, a.changed);
+    assert_int_equal(b.targets, a.targets);
+    assert_memory_equal(b.moved, a.moved, sizeof(a.moved));
+    /* the latest states */
+    x = sqlite_targets(g_sqlite);
+    y = ch_targets();
+    if (strcmp(x, y) != 0) {
+        print_message("SQLite:\n%sClickHouse:\n%s", x, y);
+    }
+    assert_string_equal(y, x);
+    free(x);
+    free(y);
+    /* the counts: as SQLite's, and as the measurements' */
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        snprintf(sql, sizeof(sql), RA_COUNTS("%s", ""), tables[i]);
+        x = sqlite_dump(g_sqlite, sql);
+        y = ch_dump(sql);
+        assert_string_equal(y, x);
+        free(y);
+        y = ch_dump(i < 4 ? "SELECT x_verdict, count() FROM measurements FINAL GROUP BY x_verdict"
+                            " ORDER BY x_verdict"
+                          : "SELECT x_verdict, count() FROM measurements FINAL WHERE"
+                            " isNotNull(input) GROUP BY x_verdict ORDER BY x_verdict");
+        assert_string_equal(y, x);
+        free(x);
+        free(y);
+    }
+    /* the alert events, the reanalysis's included */
+    x = sqlite_dump(g_sqlite, RA_EVENTS(""));
+    y = ch_dump(RA_EVENTS(" FINAL"));
+    if (strcmp(x, y) != 0) {
+        print_message("SQLite:\n%sClickHouse:\n%s", x, y);
+    }
+    assert_string_equal(y, x);
+    assert_non_null(strstr(x, "|reanalyze|"));
+    free(x);
+    free(y);
+    x = ch_dump("SELECT x_verdict, x_cause, x_analyzer FROM measurements FINAL ORDER BY"
+                " measurement_uid");
+    y = sqlite_dump(g_sqlite, "SELECT x_verdict, x_cause, x_analyzer FROM measurements ORDER BY"
+                              " measurement_uid");
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    /* the same analyser again: nothing to do */
+    ra_test_pass(s, false, &b);
+    assert_int_equal(b.changed, 0);
+    vg_store_close(lite);
+    for (int i = 0; i < NSEQ * NNET; i++) {
+        row_free(&w[i]);
+    }
+    unlink(g_sqlite);
+}
+
+/*
+ * A store made by an older build (ClickHouse schema 1) is upgraded when opened, and comes out as
+ * a new store is made (every table and view the same); a measurement stored before keeps its
+ * counts, and a reanalysis of it moves them.
+ */
+static void
+test_ch_schema_upgrade(void **state)
+{
+    static const char dump_sql[] = "SELECT name, create_table_query FROM system.tables WHERE"
+                                   " database = currentDatabase() ORDER BY name";
+    struct m m = {"https://up.example/", "IT", 7, "2026-11-28 10:00:00", "blocked", NULL, 1};
+    struct m m2 = {"", "IT", 7, "2026-11-28 10:05:00", "down", NULL, 2}; /* no input */
+    struct vg_store_reanalyze_sel sel = {"test-analyzer-2", false, 0};
+    struct vg_store_stale *stale;
+    struct vg_store_reverdict v;
+    struct vg_store_meas now;
+    struct vg_store_pass pass;
+    struct vg_store *s;
+    struct row w, w2;
+    char *upgraded, *fresh;
+    size_t n;
+
+    vg_store_close(*state);
+    *state = NULL;
+    backend_reset();
+    vg__store_ch_schema_max = VG__CH_SCHEMA_FIRST;
+    s = open_store(NULL);
+    vg__store_ch_schema_max = VG__CH_SCHEMA;
+    assert_int_equal(raw_scalar("SELECT toInt64(max(version)) FROM schema_version"), 1);
+    assert_int_equal(
+        raw_scalar("SELECT count() FROM system.columns WHERE database ="
+                   " currentDatabase() AND table = 'measurements' AND name = 'prev_verdict'"),
+        0);
+    row_make(&w, &m, 1795950827000000LL);
+    snprintf(w.r.x_analyzer, sizeof(w.r.x_analyzer), "test-analyzer-1");
+    assert_int_equal(vg_store_insert(s, &w.r, 1, NULL), 1);
+    row_make(&w2, &m2, 1795950827000001LL);
+    assert_int_equal(vg_store_insert(s, &w2.r, 1, NULL), 1);
+    /* version 1's target view counted the row without an input, under '' */
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_target_hourly"), 2);
+    vg_store_close(s);
+
+    *state = s = open_store(NULL);
+    assert_int_equal(raw_scalar("SELECT toInt64(max(version)) FROM schema_version"), VG__CH_SCHEMA);
+    /* taken back by the upgrade */
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_target_hourly"), 1);
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_target_hourly WHERE input = ''"),
+                     0);
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_hourly WHERE x_verdict ="
+                                " 'blocked'"),
+                     1);
+    assert_int_equal(vg_store_reanalyze_begin(s, &sel, false, &pass), 0);
+    assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 10, &stale, &n), 0);
+    assert_int_equal(n, 1);
+    ra_test_verdict(&stale[0], &now);
+    snprintf(now.x_verdict, sizeof(now.x_verdict), "accessible");
+    v = (struct vg_store_reverdict){&stale[0], &now};
+    assert_int_equal(vg_store_reanalyze_apply(s, &pass, &v, 1, stale[0].start_time,
+                                              stale[0].measurement_uid, true, NULL),
+                     0);
+    vg_store_stale_free(stale, n);
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_hourly WHERE x_verdict ="
+                                " 'blocked'"),
+                     0);
+    assert_int_equal(raw_scalar("SELECT toInt64(sum(n)) FROM agg_daily_net WHERE x_verdict ="
+                                " 'accessible'"),
+                     1);
+    upgraded = ch_dump(dump_sql);
+    row_free(&w);
+    row_free(&w2);
+
+    vg_store_close(s);
+    *state = NULL;
+    backend_reset();
+    *state = s = open_store(NULL);
+    fresh = ch_dump(dump_sql);
+    assert_true(strstr(fresh, "prev_verdict") != NULL);
+    assert_string_equal(upgraded, fresh);
+    free(upgraded);
+    free(fresh);
+    /* opened again: nothing to do */
+    vg_store_close(open_store(NULL));
+    assert_int_equal(raw_scalar("SELECT count() FROM schema_version FINAL"), 1);
 }
 
 /* The writer runs a group again after VG_STORE_EUNAVAIL (store_writer.c); on ClickHouse nothing
@@ -3604,31 +3971,62 @@ ch_on_incident(void *arg, json_t *m, const struct vg_store_incident_row *r)
     return 0;
 }
 
+/* Alert event ids on ClickHouse: counted by the writer from max(id) + 1 read at its first
+ * events, so they go on across a reopen in the order of the events; the consumers' cursors
+ * are new rows read with FINAL, and move back as well as forward. */
+static void
+test_ch_alert_ids(void **state)
+{
+    struct vg_store *s = *state;
+    static const struct m a[] = {
+        {"https://a.example/", "IT", 7, "2026-11-28 10:00:00", "blocked", NULL, 1},
+        {"https://a.example/", "IT", 7, "2026-11-28 11:00:00", "accessible", NULL, 2},
+        {"https://a.example/", "IT", 7, "2026-11-28 12:00:00", "intercepted", NULL, 3},
+    };
+    json_t *page;
+    int64_t cur;
+
+    put(s, &a[0], NULL);
+    put(s, &a[1], NULL);
+    vg_store_close(s);
+    *state = s = open_store(NULL);
+    assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+    assert_int_equal(cur, 2);
+    put(s, &a[2], NULL);
+    assert_int_equal(raw_scalar("SELECT count() FROM alert_events FINAL"), 3);
+    assert_int_equal(vg_store_alert_events(s, NULL, 0, 0, &page), 0);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *e = json_array_get(json_object_get(page, "results"), i);
+
+        assert_int_equal(json_integer_value(json_object_get(e, "id")), (json_int_t)i + 1);
+        assert_string_equal(json_string_value(json_object_get(e, "new_verdict")), a[i].verdict);
+        assert_string_equal(json_string_value(json_object_get(e, "domain")), "a.example");
+    }
+    json_decref(page);
+    assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+    assert_int_equal(cur, 2);
+    for (int64_t id = 3; id >= 0; id--) {
+        assert_int_equal(vg_store_alert_cursor_set(s, "one", id), 0);
+        assert_int_equal(vg_store_alert_cursor(s, "one", &cur), 0);
+        assert_int_equal(cur, id);
+    }
+    assert_int_equal(vg_store_alert_cursor(s, "two", &cur), 0);
+    assert_int_equal(cur, 3);
+}
+
 /* What ClickHouse does not have yet answers VG_ENOTYET, never a made-up answer. */
 static void
 test_ch_not_yet(void **state)
 {
     struct vg_store *s = *state;
     struct vg_store_filter f = {.input = "https://www.example.com/"};
-    struct vg_store_reanalyze_sel sel = {.analyzer = "x"};
-    struct vg_store_pass pass;
-    struct vg_store_stale *stale;
-    size_t n;
     json_t *out;
-    int64_t id;
     char err[256];
     bool trunc;
 
     assert_int_equal(vg_store_certificates(s, &f, 0, &out), VG_ENOTYET);
-    assert_null(out);
-    assert_int_equal(vg_store_alert_events(s, NULL, 0, 0, &out), VG_ENOTYET);
-    assert_int_equal(vg_store_alert_cursor(s, "c1", &id), VG_ENOTYET);
-    assert_int_equal(vg_store_alert_cursor_set(s, "c1", 1), VG_ENOTYET);
     assert_int_equal(vg_store_incident_each(s, &f, 10, ch_on_incident, NULL, &trunc), VG_ENOTYET);
     assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), VG_ENOTYET);
-    assert_int_equal(vg_store_reanalyze_begin(s, &sel, false, &pass), VG_ENOTYET);
-    assert_int_equal(vg_store_reanalyze_read(s, &sel, &pass, 10, &stale, &n), VG_ENOTYET);
-    assert_int_equal(vg_store_reanalyze_apply(s, &pass, NULL, 0, 0, "", true, NULL), VG_ENOTYET);
     assert_string_equal(vg_strerror(VG_ENOTYET), "not available on this store yet");
 }
 
@@ -3655,6 +4053,10 @@ static const struct CMUnitTest ch_tests[] = {
     CT(test_targets_filters_paging),
     CT(test_provenance_scopes),
     CT(test_trusted_time),
+    CT(test_alert_events),
+    CT(test_ch_alert_ids),
+    CT(test_ch_reanalyze_as_sqlite),
+    CT(test_ch_schema_upgrade),
     CT(test_ch_not_yet),
 };
 
