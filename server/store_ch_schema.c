@@ -86,16 +86,19 @@ static const char *const vg__ch_schema[] = {
     " toInt64(count()) AS n"
     " FROM measurements GROUP BY probe_cc, day_start, domain, x_verdict, provenance",
 
-    /* only measurements with an input count per target, as in vg__rollup */
+    /* only measurements with an input count per target, as in vg__rollup. ClickHouse lets the
+     * alias "input" replace the column in WHERE: "assumeNotNull(input) AS input ... WHERE
+     * isNotNull(input)" kept every row (those without an input under ''); a NULL becomes '\0',
+     * which no input holds (stored from C strings), and is left out. */
     "CREATE TABLE IF NOT EXISTS agg_target_hourly ("
     " input String, probe_cc String, probe_asn Int64, hour_start Int64, x_verdict String,"
     " provenance String, n Int64)"
     " ENGINE = SummingMergeTree(n)"
     " ORDER BY (input, probe_cc, probe_asn, hour_start, x_verdict, provenance)",
     "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_target_hourly_mv TO agg_target_hourly AS SELECT"
-    " assumeNotNull(input) AS input, probe_cc, probe_asn, " VG__CH_HOUR " AS hour_start,"
+    " ifNull(input, '\\0') AS input, probe_cc, probe_asn, " VG__CH_HOUR " AS hour_start,"
     " x_verdict, provenance, toInt64(count()) AS n"
-    " FROM measurements WHERE isNotNull(input)"
+    " FROM measurements WHERE input <> '\\0'"
     " GROUP BY input, probe_cc, probe_asn, hour_start, x_verdict, provenance",
 
     "CREATE TABLE IF NOT EXISTS targets ("
