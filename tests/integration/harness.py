@@ -169,15 +169,17 @@ def ch_urls(name="VG_TEST_CH"):
 
 def ch_query(url, sql):
     """POST sql to the ClickHouse server of url (a clickhouse://USER:PASSWORD@HOST:PORT/DB URL
-    of scripts/ch-test-server) over its HTTP interface: the answer's text; AssertionError with
-    the server's message on an error."""
+    of scripts/ch-test-server) over its HTTP interface, in database DB: the answer's text;
+    AssertionError with the server's message on an error."""
     import base64
     import urllib.error
     import urllib.parse
     import urllib.request
     u = urllib.parse.urlsplit(url)
-    req = urllib.request.Request("http://%s:%d/" % (u.hostname, u.port), data=sql.encode(),
-                                 method="POST")
+    target = "http://%s:%d/" % (u.hostname, u.port)
+    if u.path.strip("/"):
+        target += "?" + urllib.parse.urlencode({"database": u.path.strip("/")})
+    req = urllib.request.Request(target, data=sql.encode(), method="POST")
     cred = "%s:%s" % (urllib.parse.unquote(u.username), urllib.parse.unquote(u.password))
     req.add_header("Authorization", "Basic " + base64.b64encode(cred.encode()).decode())
     try:

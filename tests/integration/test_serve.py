@@ -1395,16 +1395,15 @@ class TestOperations(unittest.TestCase):
             stored = {r["measurement_uid"] for r in c2.list_all({"probe_asn": asn})}
             missing = set(acked) - stored
             self.assertFalse(missing, "%d acknowledged uploads lost" % len(missing))
-            if not CH:  # aggregation and check: not on ClickHouse yet (501)
+            if not CH:  # aggregation: not on ClickHouse yet (501)
                 st, _, agg = c2.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
                 self.assertEqual(agg["result"]["total"], len(stored))
             for uid in acked[:: max(1, len(acked) // 20)]:
                 self.assertEqual(c2.request("GET", "/api/v1/measurement/" + uid)[0], 200)
         finally:
             self.assertEqual(c2.stop(), 0)
-        if not CH:
-            p = run("serve", "--db", db, "check")
-            self.assertEqual(p.returncode, 0, p.stderr)
+        p = run("serve", "--db", db, "check")
+        self.assertEqual(p.returncode, 0, p.stderr)
 
 
 class TestStartErrors(unittest.TestCase):
@@ -1486,6 +1485,42 @@ class ClickHouseOnly:
         status, _, j = c.get_json("/api/v1/measurements?probe_asn=1&limit=1")
         self.assertEqual(status, 200, j)
 
+    def test_import_ooni_twice(self):
+        """`vigie import` of OONI's fixtures and the lab capture into a ClickHouse store (a
+        database of its own), then again: every measurement stored once, the second import
+        stores nothing, counts nothing twice, and `vigie serve check` finds the store sound."""
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
+        files = [os.path.join(data, "dashboard", "lab-capture.jsonl")]
+        files += sorted(os.path.join(data, "ooni", f) for f in os.listdir(os.path.join(data, "ooni"))
+                        if f.endswith(".jsonl"))
+        n = 0
+        for path in files:
+            with open(path) as f:
+                n += sum(1 for line in f if line.strip())
+        db, drop = harness.ch_own_database(CH, "vigie_import_test")
+        try:
+            p = run("import", "--no-config", "--db", db, *files, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            err = p.stderr.decode()
+            self.assertNotIn("already stored), 1", err)
+            self.assertEqual(sum(int(x) for x in re.findall(r"\((\d+) new", err)), n, err)
+            p = run("import", "--no-config", "--db", db, *files, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            err = p.stderr.decode()
+            self.assertEqual(re.findall(r"\((\d+) new", err), ["0"] * len(files), err)
+            self.assertEqual(sum(int(x) for x in re.findall(r"(\d+) already stored", err)), n)
+
+            def q(sql):
+                return int(harness.ch_query(db, sql).strip())
+
+            self.assertEqual(q("SELECT count() FROM measurements"), n)  # no copy, even unmerged
+            self.assertEqual(q("SELECT toInt64(sum(n)) FROM agg_hourly"), n)
+            p = run("serve", "--no-config", "--db", db, "check")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"sound", p.stderr)
+        finally:
+            drop()
+
     def test_alerts_refused(self):
         # no alert events are kept there yet: the alert options are refused at start (exit 2),
         # never accepted for alerts that would never come
@@ -1506,8 +1541,10 @@ CH_TESTS = [
     "TestQueries.test_filters",
     "TestQueries.test_paging_stable",
     "TestBulk.test_bulk_plain_and_gzip",
+    "TestOperations.test_import",
     "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_not_yet_501",
+    "TestClickHouse.test_import_ooni_twice",
     "TestClickHouse.test_alerts_refused",
 ]
 
