@@ -282,7 +282,9 @@ vg__check_read_back(struct vg_store *s, struct vg__conn *c, struct vg__check_q *
 {
     static const char sql[] = "SELECT measurement_uid, raw_len, raw FROM measurements WHERE"
                               " measurement_uid > $1 ORDER BY measurement_uid LIMIT 500";
-    static const char sql_ch0[] = VG__CHECK_CH_RAW VG__CHECK_CH_ORDER;
+    /* WHERE: through a Distributed table (a sharded store), 18.16 fails a FINAL read without one
+     * ("Cannot find column ... in source stream") */
+    static const char sql_ch0[] = VG__CHECK_CH_RAW " WHERE 1 = 1" VG__CHECK_CH_ORDER;
     static const char sql_ch[] = VG__CHECK_CH_RAW " WHERE measurement_start_time > $1 OR"
                                                   " (measurement_start_time = $1 AND idem_key >"
                                                   " $2)" VG__CHECK_CH_ORDER;
