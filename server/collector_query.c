@@ -22,21 +22,6 @@
 
 /* ---- queries ------------------------------------------------------------------------------- */
 
-/* A store failure as an HTTP answer; a function this store has not yet (VG_ENOTYET: ClickHouse,
- * docs/storage.md) is a 501 with a JSON message, not a failure of the database. */
-static enum MHD_Result
-vg__collector_query_error(struct vg__req *rq, int rc, const char *what)
-{
-    char msg[160];
-
-    if (rc != VG_ENOTYET) {
-        return vg__collector_store_error(rq, rc, what);
-    }
-    snprintf(msg, sizeof(msg), "%s: not available on the %s store yet", what,
-             vg_store_backend(rq->c->o.store));
-    return vg__collector_error(rq, 501, msg);
-}
-
 #define VG__MAX_ARGS 32 /* query parameters looked at; more is an error */
 
 struct vg__args {
@@ -135,7 +120,7 @@ vg__collector_query(struct vg__req *rq, enum vg_api_route route)
         return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
     }
     if (rc < 0) {
-        return vg__collector_query_error(rq, rc, "cannot run the query");
+        return vg__collector_store_error(rq, rc, "cannot run the query");
     }
     rq->next_cursor = strncmp(type, "text/csv", 8) == 0 ? next : NULL;
     ret = vg__collector_reply(rq, MHD_HTTP_OK, type, body, len, true);
@@ -176,7 +161,7 @@ vg__collector_incident(struct vg__req *rq)
         return vg__collector_error(rq, MHD_HTTP_BAD_REQUEST, err);
     }
     if (rc < 0) {
-        return vg__collector_query_error(rq, rc, "cannot read the measurements");
+        return vg__collector_store_error(rq, rc, "cannot read the measurements");
     }
     snprintf(disp, sizeof(disp), "inline; filename=\"%s\"", fname);
     rq->disposition = disp;
@@ -201,7 +186,7 @@ vg__collector_raw(struct vg__req *rq)
         return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown measurement_uid");
     }
     if (rc < 0) {
-        return vg__collector_query_error(rq, rc, "cannot read the measurement");
+        return vg__collector_store_error(rq, rc, "cannot read the measurement");
     }
     return vg__collector_reply(rq, MHD_HTTP_OK, "application/json", text, len, true);
 }
@@ -222,7 +207,7 @@ vg__collector_analysis(struct vg__req *rq)
         return vg__collector_error(rq, MHD_HTTP_NOT_FOUND, "unknown measurement_uid");
     }
     if (rc < 0) {
-        return vg__collector_query_error(rq, rc, "cannot read the measurement");
+        return vg__collector_store_error(rq, rc, "cannot read the measurement");
     }
     return vg__collector_json(rq, row);
 }
@@ -253,7 +238,7 @@ vg__collector_health(struct vg__req *rq)
     int rc = vg_store_report_get(rq->c->o.store, "healthz", NULL);
 
     if (rc < 0 && rc != VG_STORE_ENOTFOUND) {
-        return vg__collector_query_error(rq, rc, "unhealthy");
+        return vg__collector_store_error(rq, rc, "unhealthy");
     }
     return vg__collector_json(rq,
                               json_pack("{s:s, s:s, s:s}", "status", "ok", "version", VG_VERSION,

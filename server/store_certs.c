@@ -95,12 +95,13 @@ vg_store_certificates(struct vg_store *s, const struct vg_store_filter *f, unsig
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(f != NULL && f->input != NULL && f->input[0] != '\0', VG_EINVAL);
     VG_ENSURE(limit <= VG_STORE_CERTS_MAX, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     x = vg_xcalloc(1, sizeof(*x));
     x->limit = limit > 0 ? limit : VG_STORE_CERTS_DEF;
     x->groups = vg_certgroup_new(0) /* limit bounds it */;
     vg__store_q_add(&x->q, "SELECT measurement_uid, measurement_start_time, raw_len, raw"
-                           " FROM measurements WHERE 1 = 1");
+                           " FROM measurements");
+    /* ClickHouse: FINAL hides the copies of a measurement stored twice (store_ch_txn.c) */
+    vg__store_q_add(&x->q, s->ops->dialect == VG__CH ? " FINAL WHERE 1 = 1" : " WHERE 1 = 1");
     vg__store_q_filters(&x->q, f, "measurement_start_time", f->since, true, true);
     vg__store_q_add(&x->q, " ORDER BY measurement_start_time DESC, measurement_uid DESC");
     vg__store_q_param(&x->q, " LIMIT ", vg__store_int((int64_t)x->limit + 1), "");

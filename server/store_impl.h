@@ -387,14 +387,6 @@ VG_MUST_USE int vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struc
 /* The latest states of the new rows of w[n] on ClickHouse (store_ch_targets.c): read, merged in
  * C, written as rows with a higher ver. 0 or a backend error. */
 VG_MUST_USE int vg__store_ch_targets(struct vg_store *s, const struct vg__wrow *w, size_t n);
-/* A public store function not available on ClickHouse yet: answers VG_ENOTYET (HTTP 501). */
-#define VG__STORE_CH_NOT_YET(s)                                                     \
-    do {                                                                            \
-        if ((s)->ops->dialect == VG__CH) {                                          \
-            vg__store_note_error((s), "not available on the ClickHouse store yet"); \
-            return VG_ENOTYET;                                                      \
-        }                                                                           \
-    } while (0)
 /* Build / free s->wsql (store_derive.c). */
 void vg__store_wsql_init(struct vg_store *s);
 void vg__store_wsql_free(struct vg_store *s);

@@ -79,7 +79,9 @@ vg__inc_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     x->page_rows = 0;
     x->s = s;
     vg__store_q_add(&q, "SELECT measurement_uid, measurement_start_time, raw_len, raw, x_verdict,"
-                        " x_cause FROM measurements WHERE 1 = 1");
+                        " x_cause FROM measurements");
+    /* ClickHouse: FINAL hides the copies of a measurement stored twice (store_ch_txn.c) */
+    vg__store_q_add(&q, s->ops->dialect == VG__CH ? " FINAL WHERE 1 = 1" : " WHERE 1 = 1");
     vg__store_q_filters(&q, x->f, "measurement_start_time", x->f->since, true, true);
     if (x->has_start) {
         vg__store_q_param(&q, " AND (measurement_start_time > ", vg__store_int(x->start_t), "");
@@ -103,7 +105,6 @@ vg_store_incident_each(struct vg_store *s, const struct vg_store_filter *f, unsi
     }
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(f != NULL && f->input != NULL && f->input[0] != '\0' && fn != NULL, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     memset(&x, 0, sizeof(x));
     x.f = f;
     x.fn = fn;

@@ -51,8 +51,7 @@
     XX(ESCHEMA, "database schema version not supported", "unknown_failure: schema")                \
     XX(ECORRUPT, "database inconsistent", "unknown_failure: database inconsistent")                \
     XX(ECONSTRAINT, "row breaks a database constraint", "unknown_failure: constraint")             \
-    XX(ERETRY, "transaction must be run again", "unknown_failure: serialization failure")          \
-    XX(ENOTYET, "not available on this store yet", "unknown_failure: not available on this store")
+    XX(ERETRY, "transaction must be run again", "unknown_failure: serialization failure")
 
 enum vg_err {
     VG_OK = 0,

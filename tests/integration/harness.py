@@ -167,6 +167,40 @@ def ch_urls(name="VG_TEST_CH"):
     return urls[:1] if name == "VG_TEST_CH" else urls
 
 
+def ch_query(url, sql):
+    """POST sql to the ClickHouse server of url (a clickhouse://USER:PASSWORD@HOST:PORT/DB URL
+    of scripts/ch-test-server) over its HTTP interface, in database DB: the answer's text;
+    AssertionError with the server's message on an error."""
+    import base64
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    u = urllib.parse.urlsplit(url)
+    target = "http://%s:%d/" % (u.hostname, u.port)
+    if u.path.strip("/"):
+        target += "?" + urllib.parse.urlencode({"database": u.path.strip("/")})
+    req = urllib.request.Request(target, data=sql.encode(), method="POST")
+    cred = "%s:%s" % (urllib.parse.unquote(u.username), urllib.parse.unquote(u.password))
+    req.add_header("Authorization", "Basic " + base64.b64encode(cred.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.read().decode()
+    except urllib.error.HTTPError as e:
+        raise AssertionError("%s: HTTP %d: %s" % (sql, e.code, e.read().decode()))
+
+
+def ch_own_database(url, prefix):
+    """A database of our own on the ClickHouse server of url (test_store --ch empties the
+    fixture's vigie_test): (its store spec, the function that drops it)."""
+    import random
+    import urllib.parse
+    name = "%s_%d_%d" % (prefix, os.getpid(), random.randint(0, 1 << 30))
+    ch_query(url, "CREATE DATABASE %s" % name)
+    u = urllib.parse.urlsplit(url)
+    spec = urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, ""))
+    return spec, lambda: ch_query(url, "DROP DATABASE IF EXISTS %s" % name)
+
+
 def main(scope):
     """The whole main() of a script that takes only --vigie: sets scope["VIGIE"] (the script's
     globals()), runs its tests, returns the exit status."""

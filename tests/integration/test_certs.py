@@ -5,9 +5,10 @@ test_certs.py - certificates seen (GET /api/v1/certificates, docs/api.md): the l
 (tests/data/dashboard/lab-capture.jsonl: vigie's measurements of www.icloud.com, one with a
 forged self-signed certificate, with the helper's chains) and OONI's fixtures (tests/data/ooni:
 peer_certificates as DER only) imported with `vigie import`, then read through `vigie serve`.
-On a temporary SQLite file, or with --pg on a database of its own on VG_TEST_PG's server.
+On a temporary SQLite file, with --pg on a database of its own on VG_TEST_PG's server, or with
+--ch on a database of its own on VG_TEST_CH's ClickHouse server.
 
-    python3 tests/integration/test_certs.py --vigie build/vigie [--pg]
+    python3 tests/integration/test_certs.py --vigie build/vigie [--pg | --ch]
 """
 import http.client
 import json
@@ -25,6 +26,7 @@ import harness
 
 VIGIE = None
 PG_CONN = None  # libpq conninfo or URL of the server (--pg)
+CH = None  # clickhouse:// URL of the server (--ch)
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 FX = {}
 
@@ -51,7 +53,10 @@ def own_pg_database():
 
 def setUpModule():
     FX["tmp"] = tempfile.mkdtemp(prefix="vigie-certs-test-")
-    db = own_pg_database() if PG_CONN else os.path.join(FX["tmp"], "certs.db")
+    if CH:
+        db, FX["ch_drop"] = harness.ch_own_database(CH, "vigie_certs_test")
+    else:
+        db = own_pg_database() if PG_CONN else os.path.join(FX["tmp"], "certs.db")
     files = [os.path.join(DATA, "dashboard", "lab-capture.jsonl")]
     files += [os.path.join(DATA, "ooni", f) for f in sorted(os.listdir(os.path.join(DATA, "ooni")))
               if f.endswith(".jsonl")]
@@ -67,6 +72,8 @@ def tearDownModule():
         FX["srv"].stop()
     if "pg_db" in FX:
         psql(PG_CONN, "DROP DATABASE %s WITH (FORCE)" % FX["pg_db"])
+    if "ch_drop" in FX:
+        FX["ch_drop"]()
     shutil.rmtree(FX["tmp"], ignore_errors=True)
 
 
@@ -224,9 +231,15 @@ class TestCertificates(unittest.TestCase):
 
 
 def main():
-    global VIGIE, PG_CONN
-    VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
+    global VIGIE, PG_CONN, CH
+    VIGIE, opts, argv = harness.parse(("--pg!", "--ch!"), " [--pg | --ch]")
     PG_CONN, _ = harness.pg_option(opts)
+    if opts.get("--ch"):
+        urls = harness.ch_urls("VG_TEST_CH")
+        if not urls:
+            return harness.skip("test_certs --ch", "no ClickHouse server: VG_TEST_CH and "
+                                "VG_TEST_CH_FILE unset (scripts/ch-test-server start DIR)")
+        CH = urls[0]
     return harness.run(argv)
 
 

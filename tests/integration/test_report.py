@@ -7,9 +7,10 @@ fixtures as JSON Lines -> the report's HTML and JSON (shares, Wilson intervals, 
 certificate with its SHA-256 against the control's, no external reference, hostile strings
 escaped); the same files imported into a database then `report --db` (the same JSON apart from
 generated_at, source and the stored uids); the serve route (html, json, 400, 404); the exit
-statuses and --list. With --pg the database is PostgreSQL (VG_TEST_PG).
+statuses and --list. With --pg the database is PostgreSQL (VG_TEST_PG), with --ch ClickHouse
+(VG_TEST_CH; a database of its own on that server).
 
-    python3 tests/integration/test_report.py --vigie build/vigie [--pg] [unittest options]
+    python3 tests/integration/test_report.py --vigie build/vigie [--pg | --ch] [unittest options]
 """
 import http.client
 import json
@@ -29,6 +30,7 @@ import test_certs as tc  # its PostgreSQL database of our own (own_pg_database, 
 
 VIGIE = None
 PG_CONN = None
+CH = None  # clickhouse:// URL of the server (--ch)
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 LAB = os.path.join(DATA, "dashboard", "lab-capture.jsonl")
 QA = os.path.join(DATA, "ooni", "probe-cli-qa.jsonl")
@@ -78,7 +80,10 @@ def parse_html(text):
 def setUpModule():
     FX["tmp"] = tempfile.mkdtemp(prefix="vigie-report-test-")
     tc.PG_CONN = PG_CONN
-    db = tc.own_pg_database() if PG_CONN else os.path.join(FX["tmp"], "report.db")
+    if CH:
+        db, FX["ch_drop"] = harness.ch_own_database(CH, "vigie_report_test")
+    else:
+        db = tc.own_pg_database() if PG_CONN else os.path.join(FX["tmp"], "report.db")
     p = subprocess.run([VIGIE, "import", "--no-config", "--db", db, LAB, QA],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -91,6 +96,8 @@ def tearDownModule():
         FX["srv"].stop()
     if "pg_db" in tc.FX:
         tc.psql(PG_CONN, "DROP DATABASE %s WITH (FORCE)" % tc.FX["pg_db"])
+    if "ch_drop" in FX:
+        FX["ch_drop"]()
     shutil.rmtree(FX["tmp"], ignore_errors=True)
 
 
@@ -379,9 +386,15 @@ class TestServe(unittest.TestCase):
 
 
 def main():
-    global VIGIE, PG_CONN
-    VIGIE, opts, argv = harness.parse(("--pg!",), " [--pg]")
+    global VIGIE, PG_CONN, CH
+    VIGIE, opts, argv = harness.parse(("--pg!", "--ch!"), " [--pg | --ch]")
     PG_CONN, _ = harness.pg_option(opts)
+    if opts.get("--ch"):
+        urls = harness.ch_urls("VG_TEST_CH")
+        if not urls:
+            return harness.skip("test_report --ch", "no ClickHouse server: VG_TEST_CH and "
+                                "VG_TEST_CH_FILE unset (scripts/ch-test-server start DIR)")
+        CH = urls[0]
     return harness.run(argv)
 
 

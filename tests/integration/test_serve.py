@@ -1431,13 +1431,22 @@ class TestOperations(unittest.TestCase):
             stored = {r["measurement_uid"] for r in c2.list_all({"probe_asn": asn})}
             missing = set(acked) - stored
             self.assertFalse(missing, "%d acknowledged uploads lost" % len(missing))
-            if not CH:  # aggregation and check: not on ClickHouse yet (501)
+            # ClickHouse: the counts are not exact after a kill yet (open, issue 16;
+            # docs/storage.md, "Check"): seen 316 counted for 320 stored for a moment (an INSERT ClickHouse
+            # finishes for the killed client writes its views' rows after the table's), and 317
+            # for 316 for good (the client's retry not finding that INSERT's row: two rows, one
+            # shown by FINAL, both counted)
+            if not CH:
                 st, _, agg = c2.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
                 self.assertEqual(agg["result"]["total"], len(stored))
             for uid in acked[:: max(1, len(acked) // 20)]:
                 self.assertEqual(c2.request("GET", "/api/v1/measurement/" + uid)[0], 200)
         finally:
             self.assertEqual(c2.stop(), 0)
+        # ClickHouse: not yet. A kill between the rows' INSERT and the latest states' leaves the
+        # targets behind those rows, for good (store_ch_txn.c: the retry finds them stored, not
+        # new), which check reports ("targets whose latest measurement is not the newest", one
+        # run in about fifteen); open, issue 16 (docs/storage.md, "Check")
         if not CH:
             p = run("serve", "--db", db, "check")
             self.assertEqual(p.returncode, 0, p.stderr)
@@ -1506,21 +1515,44 @@ class TestShutdown(unittest.TestCase):
 
 
 class ClickHouseOnly:
-    """--ch only (main makes it the TestCase TestClickHouse): what the ClickHouse store has not
-    yet is a 501 with a JSON message, never a made-up answer (docs/storage.md, "ClickHouse:
-    schema and ingest")."""
+    """--ch only (main makes it the TestCase TestClickHouse): what only the ClickHouse store has
+    (docs/storage.md, "ClickHouse: schema and ingest")."""
 
-    def test_not_yet_501(self):
-        c = col()
-        for path in ("/api/v1/certificates?input=https://example.org/",
-                     "/api/v1/incident?input=https://example.org/"):
-            status, headers, j = c.get_json(path)
-            self.assertEqual(status, 501, (path, j))
-            self.assertEqual(headers["content-type"], "application/json")
-            self.assertIn("not available on the clickhouse store yet", j["error"], path)
-        # the rest still answers
-        status, _, j = c.get_json("/api/v1/measurements?probe_asn=1&limit=1")
-        self.assertEqual(status, 200, j)
+    def test_import_ooni_twice(self):
+        """`vigie import` of OONI's fixtures and the lab capture into a ClickHouse store (a
+        database of its own), then again: every measurement stored once, the second import
+        stores nothing, counts nothing twice, and `vigie serve check` finds the store sound."""
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
+        files = [os.path.join(data, "dashboard", "lab-capture.jsonl")]
+        files += sorted(os.path.join(data, "ooni", f) for f in os.listdir(os.path.join(data, "ooni"))
+                        if f.endswith(".jsonl"))
+        n = 0
+        for path in files:
+            with open(path) as f:
+                n += sum(1 for line in f if line.strip())
+        db, drop = harness.ch_own_database(CH, "vigie_import_test")
+        try:
+            p = run("import", "--no-config", "--db", db, *files, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            err = p.stderr.decode()
+            self.assertNotIn("already stored), 1", err)
+            self.assertEqual(sum(int(x) for x in re.findall(r"\((\d+) new", err)), n, err)
+            p = run("import", "--no-config", "--db", db, *files, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            err = p.stderr.decode()
+            self.assertEqual(re.findall(r"\((\d+) new", err), ["0"] * len(files), err)
+            self.assertEqual(sum(int(x) for x in re.findall(r"(\d+) already stored", err)), n)
+
+            def q(sql):
+                return int(harness.ch_query(db, sql).strip())
+
+            self.assertEqual(q("SELECT count() FROM measurements"), n)  # no copy, even unmerged
+            self.assertEqual(q("SELECT toInt64(sum(n)) FROM agg_hourly"), n)
+            p = run("serve", "--no-config", "--db", db, "check")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"sound", p.stderr)
+        finally:
+            drop()
 
     def test_same_answers_as_sqlite(self):
         """The same measurements (the lab capture, OONI's fixtures, and lab measurements re-dated
@@ -1623,8 +1655,9 @@ CH_TESTS = [
     "TestQueries.test_targets_window",
     "TestQueries.test_targets_window_origins",
     "TestBulk.test_bulk_plain_and_gzip",
+    "TestOperations.test_import",
     "TestOperations.test_crash_during_uploads",
-    "TestClickHouse.test_not_yet_501",
+    "TestClickHouse.test_import_ooni_twice",
     "TestClickHouse.test_same_answers_as_sqlite",
 ]
 

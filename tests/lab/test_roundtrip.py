@@ -10,6 +10,10 @@ RoundTripToken (issue 13): the same round trip to a `vigie serve --upload-tokens
 is refused with 401 and keeps its measurement in the spool, which `vigie upload --collector-token`
 sends later; the API names the credential (provenance) and filters by it (trusted=true).
 
+RoundTripClickHouse (issue 16): the same round trip with `vigie serve --db clickhouse://...`,
+the ClickHouse server (scripts/ch-test-server) running inside the control namespace, on its own
+loopback; stopped in tearDownClass, and when the setup fails.
+
 Usage: test_roundtrip.py --vigie PATH   (root; the lab must be up: ctest fixture lab)
 """
 
@@ -28,6 +32,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402  (--vigie, and the exit status: 77 when skipped)
 
 LAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab")
+CH_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                         "ch-test-server")
 LAB_DIR = os.environ.get("VG_LAB_DIR", "/run/vigie-lab")
 COLLECTOR = "192.0.2.10:8081"
 VIGIE = None
@@ -48,9 +54,14 @@ def api(path):
 
 class RoundTrip(unittest.TestCase):
     @classmethod
+    def store(cls):
+        """The store's spec for vigie serve --db (SQLite: a file in cls.tmp)."""
+        return os.path.join(cls.tmp, "vigie.db")
+
+    @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="vigie-roundtrip-")
-        cls.db = os.path.join(cls.tmp, "vigie.db")
+        cls.db = cls.store()
         subprocess.run([os.path.join(LAB, "vigie-lab"), "scenario", "tls-mitm-selfsigned"],
                        check=True, stdout=subprocess.DEVNULL, timeout=120)
         cls.log_path = os.path.join(cls.tmp, "serve.log")
@@ -124,6 +135,86 @@ class RoundTrip(unittest.TestCase):
                 self.assertNotIn(b"192.0.2.2", f.read(), path)
         raw = api("/api/v1/measurements?domain=www.example.org")
         self.assertNotIn(b"192.0.2.2", raw)
+
+
+@unittest.skipUnless(os.path.exists("/usr/sbin/clickhouse-server"),
+                     "no clickhouse-server (Debian's package) for scripts/ch-test-server")
+class RoundTripClickHouse(RoundTrip):
+    """RoundTrip's tests with the measurements in ClickHouse (issue 16): the server runs in
+    vg-control (scripts/ch-test-server under ip netns exec: 127.0.0.1 is that namespace's
+    loopback, which the lab brings up), vigie serve --db its URL there."""
+
+    @classmethod
+    def store(cls):
+        cls.ch_dir = os.path.join(cls.tmp, "ch")
+        r = netns("vg-control", CH_SERVER, "start", cls.ch_dir, capture_output=True, timeout=180)
+        if r.returncode != 0:
+            raise AssertionError("ch-test-server start in vg-control failed: %s" %
+                                 (r.stdout + r.stderr).decode(errors="replace"))
+        with open(os.path.join(cls.ch_dir, "url")) as f:
+            return f.readline().strip()
+
+    @classmethod
+    def stop_ch(cls):
+        if getattr(cls, "ch_dir", None) and os.path.isdir(cls.ch_dir):
+            subprocess.run([CH_SERVER, "stop", cls.ch_dir], stdout=subprocess.DEVNULL,
+                           timeout=120)
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            super().setUpClass()
+        except BaseException:
+            # tearDownClass does not run after a failed setUpClass
+            if getattr(cls, "serve", None) is not None:
+                cls.serve.kill()
+                cls.serve.wait()
+            cls.stop_ch()
+            subprocess.run([os.path.join(LAB, "vigie-lab"), "scenario", "none"],
+                           stdout=subprocess.DEVNULL, timeout=120)
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.serve.send_signal(signal.SIGTERM)
+            try:
+                cls.serve.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                cls.serve.kill()
+                cls.serve.wait()
+            cls.log.close()
+        finally:
+            cls.stop_ch()
+            subprocess.run([os.path.join(LAB, "vigie-lab"), "scenario", "none"],
+                           stdout=subprocess.DEVNULL, timeout=120)
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_client_address_not_stored_or_logged(self):
+        # the serve log, every answer of the API, and the ClickHouse server's own files (its
+        # logs hold the queries)
+        with open(self.log_path, "rb") as f:
+            self.assertNotIn(b"192.0.2.2", f.read())
+        res = json.loads(api("/api/v1/measurements"))["results"]
+        self.assertEqual(len(res), 2, res)
+        for r in res:
+            self.assertNotIn(b"192.0.2.2", api("/api/v1/measurement/%s" % r["measurement_uid"]))
+        with open(os.path.join(self.ch_dir, "cluster")) as f:
+            cluster = f.read().strip()
+        for root, _, files in os.walk(cluster):
+            for name in files:
+                path = os.path.join(root, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    with open(path, "rb") as f:
+                        self.assertNotIn(b"192.0.2.2", f.read(), path)
+
+    def test_store_is_clickhouse_and_sound(self):
+        health = json.loads(api("/healthz"))
+        self.assertEqual(health["database"], "clickhouse", health)
+        r = netns("vg-control", VIGIE, "serve", "--no-config", "--db", self.db, "check",
+                  capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
 
 
 # ---- upload credentials (issue 13): vigie serve --upload-tokens --require-token ---------------
