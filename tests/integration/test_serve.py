@@ -1530,8 +1530,16 @@ class ClickHouseOnly:
         for path in files:
             with open(path) as f:
                 n += sum(1 for line in f if line.strip())
-        db, drop = harness.ch_own_database(CH, "vigie_import_test")
+        name = "vigie_import_test_%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
+        for url in [CH] + CH_NODES:
+            ch_sql(url, "CREATE DATABASE IF NOT EXISTS %s" % name)
+        db = ch_spec(name)
+
+        def drop():
+            for url in [CH] + CH_NODES:
+                ch_sql(url, "DROP DATABASE IF EXISTS %s" % name)
         try:
+            ch_make_nodes(name)
             p = run("import", "--no-config", "--db", db, *files, timeout=300)
             self.assertEqual(p.returncode, 0, p.stderr)
             err = p.stderr.decode()
