@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_agg.c - aggregation (counts per verdict by up to two axes, from the count tables) and
- * targets (the latest state of every input per network), store.h.
+ * targets (the latest state of every input per network), store.h. The same statements on the
+ * three dialects but two ClickHouse variants: the aggregation groups and sorts by the axes'
+ * expressions (no positional GROUP BY there), the targets are read with FINAL.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,23 +270,70 @@ vg__agg_fn(struct vg_store *s, struct vg__conn *c, void *arg)
     return 0;
 }
 
+/* The query of a: the counts per verdict by its axes from the count table (time column tcol),
+ * under filter f, sorted by the axes. */
+static void
+vg__agg_sql(const struct vg_store *s, struct vg__agg_q *a, const struct vg_store_filter *f,
+            const char *table, const char *tcol)
+{
+    char expr[3][64], piece[128];
+    size_t ngrp;
+    int64_t since;
+
+    vg__store_q_add(&a->q, "SELECT ");
+    for (size_t i = 0; i < a->nax; i++) {
+        snprintf(expr[i], sizeof(expr[i]), vg__axis_sql[a->ax[i]], tcol, tcol);
+        vg__store_q_add(&a->q, expr[i]);
+        vg__store_q_add(&a->q, ", ");
+    }
+    snprintf(expr[a->nax], sizeof(expr[a->nax]), "x_verdict");
+    /* SUM of BIGINT is NUMERIC in PostgreSQL: cast back so both dialects return integers. */
+    snprintf(piece, sizeof(piece), "x_verdict, CAST(SUM(n) AS BIGINT) FROM %s WHERE 1 = 1", table);
+    vg__store_q_add(&a->q, piece);
+    since = f != NULL && f->since > 0 ? f->since - f->since % 3600 : 0;
+    vg__store_q_filters(&a->q, f, tcol, since, false, true);
+    /* Grouped by the axes and the verdict, once: an x_verdict axis is the verdict column
+     * already, and grouping by it twice makes SQLite sort every row in a temporary b-tree
+     * instead of reading them in the count table's key order. The first ngrp columns are
+     * those. */
+    ngrp = a->nax + 1;
+    for (size_t i = 0; i < a->nax; i++) {
+        ngrp -= a->ax[i] == VG_AXIS_VERDICT ? 1 : 0;
+    }
+    if (s->ops->dialect == VG__CH) {
+        /* ClickHouse has no positional GROUP BY (and ORDER BY 1 sorts by the constant): the
+         * expressions. The count tables are SummingMergeTree: the rows of one key are summed
+         * by background merges only, so SUM(n) GROUP BY is what adds them up. */
+        for (int by = 0; by < 2; by++) {
+            vg__store_q_add(&a->q, by == 0 ? " GROUP BY " : " ORDER BY ");
+            for (size_t i = 0; i < ngrp; i++) {
+                vg__store_q_add(&a->q, i > 0 ? ", " : "");
+                vg__store_q_add(&a->q, expr[i]);
+            }
+        }
+    } else {
+        vg__store_q_add(&a->q, ngrp == 1   ? " GROUP BY 1 ORDER BY 1"
+                               : ngrp == 2 ? " GROUP BY 1, 2 ORDER BY 1, 2"
+                                           : " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    }
+    /* at most five rows (verdicts) per group: enough to see that there are too many groups */
+    vg__store_q_param(&a->q, " LIMIT ",
+                      vg__store_int((int64_t)(VG__AGG_MAX_GROUPS + 1) * VG_STORE_N_VERDICTS), "");
+}
+
 int
 vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_store_axis x,
                    enum vg_store_axis y, json_t **out)
 {
     struct vg__agg_q *a;
     const char *table = "agg_hourly", *tcol = "hour_start";
-    char piece[128];
     unsigned dims = 0;
-    size_t ngrp;
     bool hourly = false;
-    int64_t since;
     int rc;
 
     *out = NULL;
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(f == NULL || f->input == NULL, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     VG_ENSURE((size_t)x < VG__N_AXES && (size_t)y < VG__N_AXES, VG_EINVAL);
     VG_ENSURE(x == VG_AXIS_NONE || x != y, VG_EINVAL);
     VG_ENSURE(x != VG_AXIS_NONE || y == VG_AXIS_NONE, VG_EINVAL);
@@ -316,30 +365,7 @@ vg_store_aggregate(struct vg_store *s, const struct vg_store_filter *f, enum vg_
             break;
         }
     }
-    vg__store_q_add(&a->q, "SELECT ");
-    for (size_t i = 0; i < a->nax; i++) {
-        snprintf(piece, sizeof(piece), vg__axis_sql[a->ax[i]], tcol, tcol);
-        vg__store_q_add(&a->q, piece);
-        vg__store_q_add(&a->q, ", ");
-    }
-    /* SUM of BIGINT is NUMERIC in PostgreSQL: cast back so both dialects return integers. */
-    snprintf(piece, sizeof(piece), "x_verdict, CAST(SUM(n) AS BIGINT) FROM %s WHERE 1 = 1", table);
-    vg__store_q_add(&a->q, piece);
-    since = f != NULL && f->since > 0 ? f->since - f->since % 3600 : 0;
-    vg__store_q_filters(&a->q, f, tcol, since, false, true);
-    /* Grouped by the axes and the verdict, once: an x_verdict axis is the verdict column
-     * already, and grouping by it twice makes SQLite sort every row in a temporary b-tree
-     * instead of reading them in the count table's key order. */
-    ngrp = a->nax + 1;
-    for (size_t i = 0; i < a->nax; i++) {
-        ngrp -= a->ax[i] == VG_AXIS_VERDICT ? 1 : 0;
-    }
-    vg__store_q_add(&a->q, ngrp == 1   ? " GROUP BY 1 ORDER BY 1"
-                           : ngrp == 2 ? " GROUP BY 1, 2 ORDER BY 1, 2"
-                                       : " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
-    /* at most five rows (verdicts) per group: enough to see that there are too many groups */
-    vg__store_q_param(&a->q, " LIMIT ",
-                      vg__store_int((int64_t)(VG__AGG_MAX_GROUPS + 1) * VG_STORE_N_VERDICTS), "");
+    vg__agg_sql(s, a, f, table, tcol);
     a->results = json_array();
     rc = vg__store_read(s, vg__agg_fn, a);
     if (rc == 0) {
@@ -424,7 +450,6 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     *out = NULL;
     VG_TRY(vg__store_filter_valid(f));
     VG_ENSURE(limit <= VG_STORE_PAGE_MAX, VG_EINVAL);
-    VG__STORE_CH_NOT_YET(s);
     if (cursor != NULL) {
         cur = vg__store_cursor_decode(cursor, 3);
         if (cur == NULL || !json_is_string(json_array_get(cur, 0)) ||
@@ -435,9 +460,13 @@ vg_store_targets(struct vg_store *s, const struct vg_store_filter *f, const char
     }
     t = vg_xcalloc(1, sizeof(*t));
     t->limit = limit > 0 ? limit : 100;
-    vg__store_q_add(&t->q,
-                    "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause, since_time,"
-                    " last_time, last_uid FROM targets WHERE 1 = 1");
+    /* On ClickHouse a change of a state is a new row with a higher ver (store_ch_targets.c):
+     * FINAL keeps the latest of each key, before the WHERE on its columns. */
+    vg__store_q_add(&t->q, s->ops->dialect == VG__CH
+                               ? "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause,"
+                                 " since_time, last_time, last_uid FROM targets FINAL WHERE 1 = 1"
+                               : "SELECT input, domain, probe_cc, probe_asn, x_verdict, x_cause,"
+                                 " since_time, last_time, last_uid FROM targets WHERE 1 = 1");
     /* One latest state per scope: provenance, else trusted, else every measurement. */
     vg__store_q_param(&t->q, " AND scope = ",
                       vg__store_text(f != NULL && f->provenance != NULL ? f->provenance

@@ -13,7 +13,8 @@
  * window read), its first partial hour from the measurements (the time index, grouped by target
  * x network x verdict). Times are
  * measurement_start_time, like the count tables; first and last interference are to the hour (the
- * start of the hour, or the window's start).
+ * start of the hour, or the window's start). On ClickHouse the count table's hours are summed
+ * by a GROUP BY instead (vg__win_ch_sql).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -308,6 +309,25 @@ vg__win_where(struct vg__query *q, const struct vg_store_filter *f, const char *
                                : " ORDER BY t_input, t_cc, t_asn");
 }
 
+/* The two queries on ClickHouse: the count table is SummingMergeTree (the rows of one key are
+ * summed by background merges only), so its whole hours are summed by a GROUP BY, per target x
+ * network x verdict with their first and last hour, over the page's input runs (rows of keys
+ * outside the page's scope find no page row to merge into); the measurements are read with
+ * FINAL (ReplacingMergeTree). */
+static void
+vg__win_ch_sql(struct vg__win_q *w, const struct vg_store_filter *f, int64_t hour,
+               const char *const *run, size_t nrun)
+{
+    vg__store_q_add(&w->q[0], "SELECT input, probe_cc, probe_asn, x_verdict, toInt64(sum(n)),"
+                              " min(hour_start), max(hour_start) FROM agg_target_hourly"
+                              " WHERE 1 = 1");
+    vg__win_where(&w->q[0], f, "hour_start", hour, 0, run, nrun, true);
+    vg__store_q_add(&w->q[1], "SELECT assumeNotNull(input), probe_cc, probe_asn, x_verdict,"
+                              " toInt64(count()), min(measurement_start_time),"
+                              " max(measurement_start_time) FROM measurements FINAL"
+                              " WHERE isNotNull(input)");
+}
+
 int
 vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, json_t *rows)
 {
@@ -338,19 +358,23 @@ vg__store_targets_window(struct vg_store *s, const struct vg_store_filter *f, js
     for (size_t i = 0; i < n; i++) {
         vg__win_key_of(json_array_get(rows, i), &w->keys[i]);
     }
-    /* The whole hours: a few rows per target x network, read in key order and summed here (a
-     * GROUP BY would sort them all first). */
-    vg__store_q_add(&w->q[0], "SELECT input, probe_cc, probe_asn, x_verdict, n, hour_start,"
-                              " hour_start FROM (SELECT input AS t_input, probe_cc AS t_cc,"
-                              " probe_asn AS t_asn FROM targets WHERE scope = ");
-    vg__store_q_param(&w->q[0], "", vg__store_text(scope), "");
-    vg__win_runs_sql(&w->q[0], run, nrun);
-    vg__store_q_add(&w->q[0], ") t JOIN agg_target_hourly ON input = t_input AND"
-                              " probe_cc = t_cc AND probe_asn = t_asn WHERE 1 = 1");
-    vg__win_where(&w->q[0], f, "hour_start", hour, 0, run, nrun, false);
-    vg__store_q_add(&w->q[1], "SELECT input, probe_cc, probe_asn, x_verdict, COUNT(*),"
-                              " MIN(measurement_start_time), MAX(measurement_start_time)"
-                              " FROM measurements WHERE input IS NOT NULL");
+    if (s->ops->dialect == VG__CH) {
+        vg__win_ch_sql(w, f, hour, run, nrun);
+    } else {
+        /* The whole hours: a few rows per target x network, read in key order and summed here
+         * (a GROUP BY would sort them all first). */
+        vg__store_q_add(&w->q[0], "SELECT input, probe_cc, probe_asn, x_verdict, n, hour_start,"
+                                  " hour_start FROM (SELECT input AS t_input, probe_cc AS t_cc,"
+                                  " probe_asn AS t_asn FROM targets WHERE scope = ");
+        vg__store_q_param(&w->q[0], "", vg__store_text(scope), "");
+        vg__win_runs_sql(&w->q[0], run, nrun);
+        vg__store_q_add(&w->q[0], ") t JOIN agg_target_hourly ON input = t_input AND"
+                                  " probe_cc = t_cc AND probe_asn = t_asn WHERE 1 = 1");
+        vg__win_where(&w->q[0], f, "hour_start", hour, 0, run, nrun, false);
+        vg__store_q_add(&w->q[1], "SELECT input, probe_cc, probe_asn, x_verdict, COUNT(*),"
+                                  " MIN(measurement_start_time), MAX(measurement_start_time)"
+                                  " FROM measurements WHERE input IS NOT NULL");
+    }
     vg__win_where(&w->q[1], f, "measurement_start_time", since, hour, run, nrun, true);
     rc = vg__store_read(s, vg__win_fn, w);
     if (rc == 0) {

@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 import uuid
 import zlib
 import harness
@@ -43,6 +44,7 @@ VIGIE = None            # path of the binary under test (set in main)
 PG = None               # PostgreSQL store spec ("pg:CONNINFO" or a URL) when testing that backend
 PG_CONN = None          # the same for libpq's tools (psql, pg_dump)
 CH = None               # ClickHouse store URL (clickhouse://...) with --ch: a subset runs (CH_TESTS)
+HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "127.0.0.1"
 CLIENT_IP = "127.0.0.7"  # uploads come from this loopback address: it must never be kept
 REQ_TIMEOUT = 60
@@ -260,6 +262,17 @@ def stamp(day, hour, minute=0, second=0):
 def psql(conn, sql):
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conn, "-c", sql],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+
+def ch_sql(url, sql):
+    """Run sql on the ClickHouse server of url (clickhouse://USER:PASSWORD@HOST:PORT/DB) over its
+    HTTP interface."""
+    m = re.match(r"clickhouse://([^:@/]+):([^@/]*)@([^/]+)/", url)
+    req = urllib.request.Request("http://%s/" % m.group(3), data=sql.encode(),
+                                 headers={"X-ClickHouse-User": m.group(1),
+                                          "X-ClickHouse-Key": m.group(2)})
+    with urllib.request.urlopen(req, timeout=REQ_TIMEOUT) as r:
+        return r.read()
 
 
 def pg_own_database():
@@ -1476,7 +1489,7 @@ class ClickHouseOnly:
 
     def test_not_yet_501(self):
         c = col()
-        for path in ("/api/v1/aggregation?probe_cc=IT", "/api/v1/targets?probe_cc=IT"):
+        for path in ("/api/v1/certificates?input=https://www.example.com/",):
             status, headers, j = c.get_json(path)
             self.assertEqual(status, 501, (path, j))
             self.assertEqual(headers["content-type"], "application/json")
@@ -1485,18 +1498,108 @@ class ClickHouseOnly:
         status, _, j = c.get_json("/api/v1/measurements?probe_asn=1&limit=1")
         self.assertEqual(status, 200, j)
 
+    def test_same_answers_as_sqlite(self):
+        """The same measurements (the lab capture, OONI's fixtures, and lab measurements re-dated
+        into the last hours for the windows) uploaded to a SQLite store and to a ClickHouse store
+        of their own: the aggregation (every axis pair under several filters), the targets
+        (every page of several filters, cursors included) and their windows answer the same
+        JSON, byte for byte but for the measurement uids (each store makes its own: mapped)."""
+        db = "vigie_cmp_%d_%d" % (os.getpid(), random.randint(0, 1 << 30))
+        ch_sql(CH, "CREATE DATABASE %s" % db)
+        self.addCleanup(ch_sql, CH, "DROP DATABASE IF EXISTS %s" % db)
+        lite = Collector(db=os.path.join(FX["tmp"], "cmp-%s.db" % db))
+        self.addCleanup(lite.stop)
+        ch = Collector(db=re.sub(r"/[^/?]*$", "/" + db, CH))
+        self.addCleanup(ch.stop)
+        ms = []
+        for name in (("dashboard", "lab-capture.jsonl"), ("ooni", "backend-fastpath.jsonl"),
+                     ("ooni", "probe-cli-qa.jsonl"), ("ooni", "probe-cli-manual.jsonl")):
+            with open(os.path.join(HERE, "..", "data", *name)) as f:
+                ms.extend(json.loads(l) for l in f if l.strip())
+        now = int(time.time())
+        lab = ms[:8]
+        for k, hours_ago in enumerate((0.2, 0.7, 2.5, 5, 30, 100)):
+            for i, m in enumerate(lab):
+                m = copy.deepcopy(m)
+                t = now - int(hours_ago * 3600) - 37 * i
+                m["measurement_start_time"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+                m["probe_cc"] = ("IR", "RU", "IT")[(k + i) % 3]
+                m.pop("id", None)
+                ms.append(m)
+        uids = {}
+        for i in range(0, len(ms), 40):
+            a, b = ch.bulk(ms[i:i + 40]), lite.bulk(ms[i:i + 40])
+            self.assertEqual(a[0], 200, a[2])
+            self.assertEqual(b[0], 200, b[2])
+            self.assertEqual(a[2]["accepted"], b[2]["accepted"], (a[2], b[2]))
+            uids.update(zip(a[2]["uids"], b[2]["uids"]))
+        self.assertGreater(len(uids), 100)
+        uid_re = re.compile("|".join(re.escape(u) for u in uids if u))
 
-# The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c): uploads,
-# duplicates, raw measurements, the list with filters and cursor, and the 501s of the rest.
+        def same(path):
+            """path's answers of both stores, equal (windows count from the clock: asked again
+            when a second passed between the two)."""
+            for _ in range(5):
+                sa, _, a = ch.request("GET", path)
+                sb, _, b = lite.request("GET", path)
+                self.assertEqual((sa, sb), (200, 200), (path, a, b))
+                a = uid_re.sub(lambda m: uids[m.group(0)], a.decode())
+                if a == b.decode():
+                    return json.loads(a)
+            self.assertEqual(a, b.decode(), path)
+
+        axes = ["", "measurement_day", "measurement_hour", "domain", "probe_asn", "probe_cc",
+                "x_verdict"]
+        filters = [{}, {"probe_cc": "IR"}, {"domain": "www.facebook.com"},
+                   {"probe_asn": "AS0"}, {"x_verdict": "blocked"},
+                   {"since": "2024-01-01", "until": "2026-12-01T10:00:00Z"},
+                   {"probe_cc": "IT", "domain": "www.facebook.com", "since": "2020-01-01"}]
+        nonzero = 0
+        for f in filters:
+            for x in axes:
+                for y in axes:
+                    if (not x and y) or (x and x == y):
+                        continue
+                    q = dict(f, **({"axis_x": x} if x else {}), **({"axis_y": y} if y else {}))
+                    j = same("/api/v1/aggregation?" + qs(q))
+                    nonzero += bool(j["result"])
+        self.assertGreater(nonzero, 37 * 4)
+        seen = 0
+        for f in [{}, {"probe_cc": "IR"}, {"domain": "www.facebook.com"}, {"x_verdict": "blocked"},
+                  {"probe_asn": "AS0", "since": "2026-01-01"}, {"window": "1h"},
+                  {"window": "24h", "probe_cc": "RU"}, {"window": "7d", "limit": 3}]:
+            cursor, pages = None, 0
+            while True:
+                q = dict({"limit": 7}, **f, **({"cursor": cursor} if cursor else {}))
+                j = same("/api/v1/targets?" + qs(q))
+                seen += len(j["results"])
+                cursor, pages = j["next_cursor"], pages + 1
+                if cursor is None or pages > 100:
+                    break
+            self.assertIsNone(cursor, f)
+        self.assertGreater(seen, 50)
+        j = same("/api/v1/targets?" + qs({"window": "24h", "limit": 100}))
+        self.assertTrue(any(x["window"]["total"] > 0 for x in j["results"]), j)
+
+
+# The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c, store_agg.c,
+# store_window.c): uploads, duplicates, raw measurements, the list with filters and cursor, the
+# aggregation, the targets with their windows, and the 501s of the rest.
 CH_TESTS = [
     "TestCollectorAPI.test_open_submit_close",
     "TestCollectorAPI.test_report_mismatch",
     "TestQueries.test_list_fields",
     "TestQueries.test_filters",
     "TestQueries.test_paging_stable",
+    "TestQueries.test_aggregation",
+    "TestQueries.test_targets",
+    "TestQueries.test_measurements_and_targets_csv",
+    "TestQueries.test_targets_window",
+    "TestQueries.test_targets_window_origins",
     "TestBulk.test_bulk_plain_and_gzip",
     "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_not_yet_501",
+    "TestClickHouse.test_same_answers_as_sqlite",
 ]
 
 
