@@ -336,9 +336,10 @@ static const char vg__sql_ev_after[] =
 /* ClickHouse: / is a float division there; rows read with FINAL; and no index but the primary
  * key (start time first), so both neighbours are looked for in a range of start times, else each
  * late row would read every measurement. After t: a trusted time is at most the start time, so
- * start >= t (exact). Before t: from the latest hour of the key before t's hour that has rows
- * (agg_target_hourly, by its key prefix; none: t's hour). Inexact only when every row of that
- * hour and after it up to t is dated ahead of its arrival (its trusted time is then earlier). */
+ * start >= t, up to the end of the key's first hour after t's that has rows (agg_target_hourly,
+ * by its key prefix; none: t's hour). Before t: from the key's latest hour before t's that has
+ * rows (none: t's hour). Inexact only for rows dated ahead of their arrival (their trusted time
+ * is earlier than their start time), when such a row would be the neighbour. */
 #define VG__EV_T_CH                                                          \
     "(CASE WHEN m.measurement_start_time < intDiv(m.received, 1000000) THEN" \
     " m.measurement_start_time ELSE intDiv(m.received, 1000000) END)"
@@ -354,8 +355,10 @@ static const char vg__sql_ev_before_ch[] =
     " DESC, m.measurement_uid DESC LIMIT 1";
 static const char vg__sql_ev_after_ch[] =
     "SELECT m.x_verdict, m.x_cause, m.measurement_uid, m.measurement_start_time" VG__EV_OF_CH
-    "m.measurement_start_time >= $5 AND (" VG__EV_T_CH " > $5 OR (" VG__EV_T_CH
-    " = $5 AND m.measurement_uid > $6))"
+    "m.measurement_start_time >= $5 AND m.measurement_start_time < (SELECT if(min(hour_start) = 0,"
+    " $5 - $5 % 3600, min(hour_start)) + 3600 FROM agg_target_hourly WHERE input = $2 AND"
+    " probe_cc = $3 AND probe_asn = $4 AND hour_start > $5 - $5 % 3600) AND (" VG__EV_T_CH
+    " > $5 OR (" VG__EV_T_CH " = $5 AND m.measurement_uid > $6))"
     " ORDER BY " VG__EV_T_CH ", m.measurement_uid LIMIT 1";
 
 static int
