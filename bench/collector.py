@@ -187,7 +187,9 @@ class Collector:
         self.templates()
 
     def backends(self):
-        return ["sqlite"] + (["pg"] if self.pg else []) + (["ch"] if self.ch else [])
+        want = self.b.a.backends.split(",")
+        have = ["sqlite"] + (["pg"] if self.pg else []) + (["ch"] if self.ch else [])
+        return [x for x in have if x in want]
 
     def teardown(self):
         self.stop_serve()

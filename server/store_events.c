@@ -36,10 +36,13 @@ static const char vg__sql_ev_put_ch[] =
 
 #define VG__EV_CH_CHUNK 256 /* measurements per provenance lookup */
 
-/* The provenance of the events' measurements, read by primary key (start time, uid). */
+/* The events' measurements: their provenance and start time, read by primary key (start time,
+ * uid); those not found so (an event's time is not its measurement's start time: a reanalysis
+ * names a latest state's trusted time) by uid alone, which reads the whole uid column. */
 struct vg__ev_prov {
     const struct vg__event_row *e;
     char (*v)[VG_STORE_PROV_MAX + 1]; /* per event; "" when not found */
+    int64_t *t;                       /* per event: its measurement's start time, when found */
     size_t n;
 };
 
@@ -49,35 +52,53 @@ vg__ev_on_prov(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     struct vg__ev_prov *pv = arg;
 
     (void)set;
-    if (ncols != 2 || c[0].t != VG__TEXT || c[1].t != VG__TEXT) {
+    if (ncols != 3 || c[0].t != VG__TEXT || c[1].t != VG__TEXT || c[2].t != VG__INT) {
         return VG_EINTERNAL;
     }
     for (size_t i = 0; i < pv->n; i++) {
         if (strlen(pv->e[i].uid) == c[0].len && memcmp(pv->e[i].uid, c[0].p, c[0].len) == 0) {
             vg__store_copy_text(&c[1], pv->v[i], sizeof(pv->v[i]));
+            pv->t[i] = c[2].i;
         }
     }
     return 0;
 }
 
+/* One pass: every event (by_uid false), or those not found yet by uid alone. */
 static int
-vg__ev_prov_ch(struct vg_store *s, struct vg__ev_prov *pv, struct vg__val *p)
+vg__ev_prov_pass(struct vg_store *s, struct vg__ev_prov *pv, struct vg__val *p, bool by_uid)
 {
+    size_t *idx = vg_xcalloc(pv->n, sizeof(*idx)), ni = 0;
     struct vg_buf sql;
     int rc = 0;
 
+    for (size_t i = 0; i < pv->n; i++) {
+        if (!by_uid || pv->v[i][0] == '\0') {
+            idx[ni++] = i;
+        }
+    }
     vg_buf_init(&sql, 64 * 1024);
-    for (size_t at = 0; rc == 0 && at < pv->n; at += VG__EV_CH_CHUNK) {
-        size_t k = pv->n - at < VG__EV_CH_CHUNK ? pv->n - at : VG__EV_CH_CHUNK, np = 0;
+    for (size_t at = 0; rc == 0 && at < ni; at += VG__EV_CH_CHUNK) {
+        size_t k = ni - at < VG__EV_CH_CHUNK ? ni - at : VG__EV_CH_CHUNK, np = 0;
         const char *text;
 
         vg_buf_reset(&sql);
-        rc = vg_buf_appendf(&sql, "SELECT measurement_uid, provenance FROM measurements FINAL"
-                                  " WHERE (measurement_start_time, measurement_uid) IN (");
+        rc = vg_buf_appendf(&sql,
+                            "SELECT measurement_uid, provenance, measurement_start_time"
+                            " FROM measurements FINAL WHERE %s IN (",
+                            by_uid ? "measurement_uid"
+                                   : "(measurement_start_time, measurement_uid)");
         for (size_t i = 0; rc == 0 && i < k; i++) {
-            p[np++] = vg__store_int(pv->e[at + i].time);
-            p[np++] = vg__store_text(pv->e[at + i].uid);
-            rc = vg_buf_appendf(&sql, "%s($%zu, $%zu)", i > 0 ? ", " : "", np - 1, np);
+            const struct vg__event_row *e = &pv->e[idx[at + i]];
+
+            if (by_uid) {
+                p[np++] = vg__store_text(e->uid);
+                rc = vg_buf_appendf(&sql, "%s$%zu", i > 0 ? ", " : "", np);
+            } else {
+                p[np++] = vg__store_int(e->time);
+                p[np++] = vg__store_text(e->uid);
+                rc = vg_buf_appendf(&sql, "%s($%zu, $%zu)", i > 0 ? ", " : "", np - 1, np);
+            }
         }
         if (rc < 0 || vg_buf_append(&sql, ")", 1) < 0 || (text = vg_buf_cstr(&sql)) == NULL) {
             rc = VG_EINTERNAL;
@@ -86,6 +107,7 @@ vg__ev_prov_ch(struct vg_store *s, struct vg__ev_prov *pv, struct vg__val *p)
         rc = s->ops->run(s->wconn, text, 0, 1, np, p, vg__ev_on_prov, pv);
     }
     vg_buf_cleanup(&sql);
+    VG_FREE(idx);
     return rc;
 }
 
@@ -106,7 +128,7 @@ static int
 vg__ev_put_ch(struct vg_store *s, const struct vg__event_row *e, size_t n, const char *source,
               int64_t now)
 {
-    struct vg__ev_prov pv = {e, vg_xcalloc(n, sizeof(*pv.v)), n};
+    struct vg__ev_prov pv = {e, vg_xcalloc(n, sizeof(*pv.v)), vg_xcalloc(n, sizeof(*pv.t)), n};
     struct vg__val *p = vg_xcalloc(n * VG__EV_CH_COLS, sizeof(*p));
     int64_t next = 0;
     int rc;
@@ -115,7 +137,10 @@ vg__ev_put_ch(struct vg_store *s, const struct vg__event_row *e, size_t n, const
                      vg__ev_on_int, &next);
     next++;
     if (rc == 0) {
-        rc = vg__ev_prov_ch(s, &pv, p);
+        rc = vg__ev_prov_pass(s, &pv, p, false);
+    }
+    if (rc == 0) {
+        rc = vg__ev_prov_pass(s, &pv, p, true);
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct vg__val *q = p + VG__EV_CH_COLS * i;
@@ -131,7 +156,8 @@ vg__ev_put_ch(struct vg_store *s, const struct vg__event_row *e, size_t n, const
         q[7] = e[i].cause != NULL ? vg__store_text_or_null(e[i].cause)
                                   : (struct vg__val){.t = VG__NULL};
         q[8] = vg__store_text(e[i].uid);
-        q[9] = vg__store_int(e[i].time);
+        /* as COALESCE(its measurement's start time, time) on the other backends */
+        q[9] = vg__store_int(pv.v[i][0] != '\0' ? pv.t[i] : e[i].time);
         q[10] = vg__store_text(source);
         q[11] = vg__store_int(e[i].late ? 1 : 0);
         q[12] = pv.v[i][0] != '\0' ? vg__store_text(pv.v[i]) : (struct vg__val){.t = VG__NULL};
@@ -141,6 +167,7 @@ vg__ev_put_ch(struct vg_store *s, const struct vg__event_row *e, size_t n, const
     }
     VG_FREE(p);
     VG_FREE(pv.v);
+    VG_FREE(pv.t);
     return rc;
 }
 
@@ -306,7 +333,13 @@ static const char vg__sql_ev_after[] =
     "(" VG__EV_T " > $5 OR (" VG__EV_T " = $5 AND m.measurement_uid > $6)) ORDER BY " VG__EV_T
     ", m.measurement_uid LIMIT 1";
 
-/* ClickHouse: / is a float division there; rows read with FINAL. */
+/* ClickHouse: / is a float division there; rows read with FINAL; and no index but the primary
+ * key (start time first), so both neighbours are looked for in a range of start times, else each
+ * late row would read every measurement. After t: a trusted time is at most the start time, so
+ * start >= t, up to the end of the key's first hour after t's that has rows (agg_target_hourly,
+ * by its key prefix; none: t's hour). Before t: from the key's latest hour before t's that has
+ * rows (none: t's hour). Inexact only for rows dated ahead of their arrival (their trusted time
+ * is earlier than their start time), when such a row would be the neighbour. */
 #define VG__EV_T_CH                                                          \
     "(CASE WHEN m.measurement_start_time < intDiv(m.received, 1000000) THEN" \
     " m.measurement_start_time ELSE intDiv(m.received, 1000000) END)"
@@ -314,12 +347,18 @@ static const char vg__sql_ev_after[] =
     " FROM measurements AS m FINAL WHERE m.domain = $1 AND m.input = $2 AND" \
     " m.probe_cc = $3 AND m.probe_asn = $4 AND "
 static const char vg__sql_ev_before_ch[] =
-    "SELECT m.x_verdict" VG__EV_OF_CH "(" VG__EV_T_CH " < $5 OR (" VG__EV_T_CH
+    "SELECT m.x_verdict" VG__EV_OF_CH
+    "m.measurement_start_time >= (SELECT if(max(hour_start) = 0, $5 - $5 % 3600,"
+    " max(hour_start)) FROM agg_target_hourly WHERE input = $2 AND probe_cc = $3 AND"
+    " probe_asn = $4 AND hour_start < $5 - $5 % 3600) AND (" VG__EV_T_CH " < $5 OR (" VG__EV_T_CH
     " = $5 AND m.measurement_uid < $6)) ORDER BY " VG__EV_T_CH
     " DESC, m.measurement_uid DESC LIMIT 1";
 static const char vg__sql_ev_after_ch[] =
     "SELECT m.x_verdict, m.x_cause, m.measurement_uid, m.measurement_start_time" VG__EV_OF_CH
-    "(" VG__EV_T_CH " > $5 OR (" VG__EV_T_CH " = $5 AND m.measurement_uid > $6))"
+    "m.measurement_start_time >= $5 AND m.measurement_start_time < (SELECT if(min(hour_start) = 0,"
+    " $5 - $5 % 3600, min(hour_start)) + 3600 FROM agg_target_hourly WHERE input = $2 AND"
+    " probe_cc = $3 AND probe_asn = $4 AND hour_start > $5 - $5 % 3600) AND (" VG__EV_T_CH
+    " > $5 OR (" VG__EV_T_CH " = $5 AND m.measurement_uid > $6))"
     " ORDER BY " VG__EV_T_CH ", m.measurement_uid LIMIT 1";
 
 static int

@@ -719,16 +719,10 @@ class OptionsTest(unittest.TestCase):
         self.assertIn(b"--alert-ca-file", p.stderr)
 
 
-# --ch: what the ClickHouse store answers (test_reanalysis_event reads GET /api/v1/targets and
-# makes stale rows with SQL UPDATEs; the reanalysis's events on ClickHouse are compared with
-# SQLite's in test_store --ch, test_ch_reanalyze_as_sqlite; the flapping test's "stable again"
-# reads the latest states, GET /api/v1/targets: 501 there yet).
-CH_TESTS = ["AlertTest.test_change_is_posted_and_run",
-            "AlertTest.test_same_verdict_and_copies_say_nothing_late_measurements_are_placed",
-            "AlertTest.test_shares_are_written_rounded",
-            "AlertTest.test_interference_from_the_first_measurement",
-            "AlertTest.test_webhook_failures_are_retried",
-            "RestartTest", "StoreEventsTest",
+# --ch: what the ClickHouse store answers (test_reanalysis_event makes stale rows with SQL
+# UPDATEs; the reanalysis's events on ClickHouse are compared with SQLite's in test_store --ch,
+# test_ch_reanalyze_as_sqlite, and integration.analyze_ingest_ch).
+CH_TESTS = ["AlertTest", "RestartTest", "StoreEventsTest",
             "StoreEventsOfflineTest.test_import_while_stopped_is_delivered_once"]
 
 

@@ -4103,6 +4103,30 @@ test_ch_alert_ids(void **state)
     }
     assert_int_equal(vg_store_alert_cursor(s, "two", &cur), 0);
     assert_int_equal(cur, 3);
+
+    /* an event whose time is not its measurement's start time (a reanalysis names a latest
+     * state's trusted time): its measurement found by uid, its time and provenance from it, as
+     * COALESCE and the subquery give elsewhere. Called as the writer does, while it is idle. */
+    {
+        char uid[VG_UID_MAX];
+        struct m late = {"https://a.example/", "IT", 7, "2026-11-28 09:00:00", "down", NULL, 4};
+        struct vg__event_row ev = {
+            "https://a.example/", "IT", 7, "intercepted", "down", NULL, uid, 1000, false};
+        json_t *e;
+
+        put(s, &late, uid);
+        assert_int_equal(vg__store_events_put(s, &ev, 1, VG__EV_SOURCE_REANALYZE), 0);
+        assert_int_equal(vg_store_alert_events(s, NULL, 3, 0, &page), 0);
+        e = json_array_get(json_object_get(page, "results"), 1);
+        assert_int_equal(json_integer_value(json_object_get(e, "id")), 5);
+        assert_string_equal(json_string_value(json_object_get(e, "source")), "reanalyze");
+        assert_string_equal(json_string_value(json_object_get(e, "measurement_uid")), uid);
+        assert_string_equal(json_string_value(json_object_get(e, "measurement_time")),
+                            "2026-11-28T09:00:00Z");
+        assert_string_equal(json_string_value(json_object_get(e, "provenance")),
+                            VG_STORE_ANONYMOUS);
+        json_decref(page);
+    }
 }
 
 /* Two collectors stored the measurements at once (a second row each, another uid): the
