@@ -501,23 +501,35 @@ vg__ch_schema_step1(const struct vg_store_ops *ops, struct vg__conn *c,
     const char *text;
     int rc;
 
+    if ((rc = vg__store_ch_schema_shard(sp, st->sql, form, sql)) < 0) {
+        return VG_EINTERNAL;
+    }
+    if (rc == 1) {
+        return 0; /* nothing to do in this form */
+    }
     if (st->has != NULL) {
-        if ((rc = vg__store_ch_schema_shard(sp, st->has, form, sql)) < 0 ||
-            (text = vg_buf_cstr(sql)) == NULL) {
+        /* the check of the stored tables names them as the statement does; the Distributed
+         * table's is the check as written (its name is the plain one): a step made there
+         * before an interrupted upgrade is not made again */
+        if (form == 1) {
+            vg_buf_reset(sql);
+            rc = vg_buf_append(sql, st->has, strlen(st->has));
+        } else {
+            rc = vg__store_ch_schema_shard(sp, st->has, form, sql);
+        }
+        if (rc < 0 || (text = vg_buf_cstr(sql)) == NULL) {
             return VG_EINTERNAL;
         }
-        if (rc == 0) {
-            VG_TRY(ops->run(c, text, 0, 1, 0, NULL, vg__ch_schema_row, done));
+        VG_TRY(ops->run(c, text, 0, 1, 0, NULL, vg__ch_schema_row, done));
+        if (done[0] != 0) {
+            return 0;
         }
     }
-    if (done[0] != 0) {
-        return 0;
-    }
-    if ((rc = vg__store_ch_schema_shard(sp, st->sql, form, sql)) < 0 ||
+    if (vg__store_ch_schema_shard(sp, st->sql, form, sql) < 0 ||
         (text = vg_buf_cstr(sql)) == NULL) {
         return VG_EINTERNAL;
     }
-    return rc == 0 ? ops->exec(c, text) : 0;
+    return ops->exec(c, text);
 }
 
 /* The steps after version `from` up to vg__store_ch_schema_max, each on the stored tables then

@@ -465,6 +465,34 @@ class TestNodes(unittest.TestCase):
             a.stop()
 
 
+    def test_interrupted_upgrade_made_again(self):
+        """A schema upgrade stopped after its steps and before its version is recorded (a kill,
+        a timeout) is run again at the next open: each step made already, on the stored tables
+        and on the Distributed ones, is not made twice (review: the Distributed table's ADD
+        COLUMN ran again and the store could never open)."""
+        db = FX["db"] + "_upgrade"
+        FX["extra_dbs"].append(db)
+        for url in FX["shards"]:
+            ok(url, "CREATE DATABASE IF NOT EXISTS %s" % db)
+        specs = [with_db(u, db) + "?cluster=" + CLUSTER for u in FX["shards"]]
+        for spec in specs:  # each node made (the first one's check needs the second's tables)
+            p = subprocess.run([VIGIE, "serve", "--db", spec, "check"], capture_output=True,
+                               text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        node = with_db(FX["shards"][0], db)
+        have = scalar(node, "SELECT max(version) FROM schema_version")
+        self.assertGreater(have, 1)
+        ok(node, "DROP TABLE schema_version")
+        ok(node, "CREATE TABLE schema_version (version Int64, description String, applied"
+                 " Int64) ENGINE = ReplacingMergeTree ORDER BY version")
+        ok(node, "INSERT INTO schema_version VALUES (1, 'the tables of the SQL schema 8', 1)")
+        p = subprocess.run([VIGIE, "serve", "--db", specs[0], "check"], capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("sound", p.stderr)
+        self.assertEqual(scalar(node, "SELECT max(version) FROM schema_version"), have)
+
+
 class TestSpecs(unittest.TestCase):
     """A spec of the wrong form is refused at open, with the reason."""
 
