@@ -567,8 +567,8 @@ vg__ch_post(struct vg__conn *c, bool resend)
         }
     }
     if (res == CURLE_WRITE_ERROR && c->toobig) {
-        snprintf(c->msg, sizeof(c->msg), "answer over %zu bytes", c->spec.answer_max);
-        return VG_EINTERNAL;
+        snprintf(c->msg, sizeof(c->msg), "answer over answer_max (%zu bytes)", c->spec.answer_max);
+        return VG_ETOOBIG;
     }
     if (res != CURLE_OK) {
         snprintf(c->msg, sizeof(c->msg), "%s:%u: %s", c->spec.host, c->spec.port,

@@ -1518,6 +1518,23 @@ class ClickHouseOnly:
     """--ch only (main makes it the TestCase TestClickHouse): what only the ClickHouse store has
     (docs/storage.md, "ClickHouse: schema and ingest")."""
 
+    def test_answer_over_answer_max(self):
+        """An answer of ClickHouse over the spec's answer_max is refused as a limit (400 with a
+        JSON message, the collector goes on), not a 500 (review)."""
+        asn = next_asn()
+        c = col()
+        status, _, j = c.bulk([variant(asn, "IT", "https://big%d.example/" % i, "blocked",
+                                       stamp(3, 10, i)) for i in range(20)])
+        self.assertEqual(status, 200, j)
+        small = Collector(db=CH + ("&" if "?" in CH else "?") + "answer_max=1024")
+        self.addCleanup(small.stop)
+        status, headers, j = small.get_json("/api/v1/measurements?limit=100&probe_asn=%d" % asn)
+        self.assertEqual(status, 400, j)
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertIn("error", j)
+        status, _, j = small.get_json("/api/v1/measurements?limit=1&probe_asn=%d" % asn)
+        self.assertEqual(status, 200, j)
+
     def test_import_ooni_twice(self):
         """`vigie import` of OONI's fixtures and the lab capture into a ClickHouse store (a
         database of its own), then again: every measurement stored once, the second import
@@ -1666,6 +1683,7 @@ CH_TESTS = [
     "TestOperations.test_import",
     "TestOperations.test_crash_during_uploads",
     "TestClickHouse.test_import_ooni_twice",
+    "TestClickHouse.test_answer_over_answer_max",
     "TestClickHouse.test_same_answers_as_sqlite",
 ]
 
