@@ -24,6 +24,7 @@
 
 #include "store_impl.h"
 #include "store_raw.h"
+#include "util/crypto.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -188,6 +189,9 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
     rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, errlen);
     if (rc == 0 && s->ops->dialect == VG__CH) {
         rc = vg__store_ch_migrate(s->ops, s->wconn, s->o.no_migrate, err, errlen);
+        while (s->ch_event_tag == 0) {
+            vg_random_bytes(&s->ch_event_tag, sizeof(s->ch_event_tag));
+        }
     } else if (rc == 0) {
         rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, vg__store_upgrade_data, err,
                                errlen);

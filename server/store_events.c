@@ -133,9 +133,11 @@ vg__ev_put_ch(struct vg_store *s, const struct vg__event_row *e, size_t n, const
     int64_t next = 0;
     int rc;
 
+    /* ids: (a sequence number past every stored id) << 16 | this store's tag (store_impl.h
+     * ch_event_tag), so that two writers reading the same max(id) do not collide */
     rc = s->ops->run(s->wconn, "SELECT toInt64(max(id)) FROM alert_events", 0, 1, 0, NULL,
                      vg__ev_on_int, &next);
-    next++;
+    next = (next >> 16) + 1;
     if (rc == 0) {
         rc = vg__ev_prov_pass(s, &pv, p, false);
     }
@@ -145,7 +147,7 @@ vg__ev_put_ch(struct vg_store *s, const struct vg__event_row *e, size_t n, const
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct vg__val *q = p + VG__EV_CH_COLS * i;
 
-        q[0] = vg__store_int(next + (int64_t)i);
+        q[0] = vg__store_int((next + (int64_t)i) * 65536 + s->ch_event_tag);
         q[1] = vg__store_int(now);
         q[2] = vg__store_text(e[i].input);
         q[3] = vg__store_text(e[i].probe_cc);

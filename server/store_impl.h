@@ -208,6 +208,11 @@ struct vg_store {
      * unknown (no answer: ClickHouse finishes an INSERT its client stopped waiting for), so rows
      * found stored under their own uid are that attempt's, new, not duplicates. Writer only. */
     bool ch_unsure;
+    /* ClickHouse: the low 16 bits of the alert event ids this store object writes (random at
+     * open, never 0): two writers on one database that read the same max(id) at once still hand
+     * out different ids (store_events.c), so ReplacingMergeTree(id) does not fold their events
+     * into one but with a chance of 1 in 65,535 per such race. */
+    uint16_t ch_event_tag;
     struct vg__store_stats stats;
     char last_error[256]; /* vg_store_last_error() */
 

@@ -702,8 +702,8 @@ test_http_unavailable(void **state)
     /* an answer over answer_max */
     fake_start(&f, big_steps, 2);
     assert_int_equal(fake_connect(&f, "?answer_max=1024", &c, err, sizeof(err)), 0);
-    assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_EINTERNAL);
-    assert_string_equal(vg__store_ch_ops.errmsg(c), "answer over 1024 bytes");
+    assert_int_equal(vg__store_ch_ops.exec(c, "SELECT 1"), VG_ETOOBIG);
+    assert_string_equal(vg__store_ch_ops.errmsg(c), "answer over answer_max (1024 bytes)");
     vg__store_ch_ops.disconnect(c);
     fake_stop(&f);
     /* a server that stops answering: the timeout */
