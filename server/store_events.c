@@ -7,6 +7,8 @@
  * reads: the events after an id (GET /api/v1/alerts, the alerts' poller) and the consumers'
  * cursors.
  */
+#include "store_events.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,31 +221,6 @@ vg__store_events_put(struct vg_store *s, const struct vg__event_row *e, size_t n
 
 /* ---- derivation at ingest ---- */
 
-/* A new row with an input, at its trusted time. */
-struct vg__evrow {
-    const struct vg_store_meas *m;
-    int64_t t;
-};
-
-/* One key of the batch: its rows (a run of the sorted rows) and its latest state before. */
-struct vg__evkey {
-    const struct vg__evrow *r;
-    size_t n;
-    bool has_prev;
-    char verdict[16];
-    int64_t last;
-};
-
-/* A late row's neighbours in time, from the measurements (the batch's included). */
-struct vg__evlate {
-    const struct vg__evrow *r;
-    const struct vg__evkey *k;
-    bool has_prev, has_next;
-    char prev_v[16], next_v[16];
-    char next_cause[VG_STORE_NAME_MAX + 1], next_uid[VG_UID_MAX];
-    int64_t next_time;
-};
-
 static int
 vg__ev_cmp_key(const struct vg_store_meas *x, const struct vg_store_meas *y)
 {
@@ -335,34 +312,6 @@ static const char vg__sql_ev_after[] =
     "(" VG__EV_T " > $5 OR (" VG__EV_T " = $5 AND m.measurement_uid > $6)) ORDER BY " VG__EV_T
     ", m.measurement_uid LIMIT 1";
 
-/* ClickHouse: / is a float division there; rows read with FINAL; and no index but the primary
- * key (start time first), so both neighbours are looked for in a range of start times, else each
- * late row would read every measurement. After t: a trusted time is at most the start time, so
- * start >= t, up to the end of the key's first hour after t's that has rows (agg_target_hourly,
- * by its key prefix; none: t's hour). Before t: from the key's latest hour before t's that has
- * rows (none: t's hour). Inexact only for rows dated ahead of their arrival (their trusted time
- * is earlier than their start time), when such a row would be the neighbour. */
-#define VG__EV_T_CH                                                          \
-    "(CASE WHEN m.measurement_start_time < intDiv(m.received, 1000000) THEN" \
-    " m.measurement_start_time ELSE intDiv(m.received, 1000000) END)"
-#define VG__EV_OF_CH                                                         \
-    " FROM measurements AS m FINAL WHERE m.domain = $1 AND m.input = $2 AND" \
-    " m.probe_cc = $3 AND m.probe_asn = $4 AND "
-static const char vg__sql_ev_before_ch[] =
-    "SELECT m.x_verdict" VG__EV_OF_CH
-    "m.measurement_start_time >= (SELECT if(max(hour_start) = 0, $5 - $5 % 3600,"
-    " max(hour_start)) FROM agg_target_hourly WHERE input = $2 AND probe_cc = $3 AND"
-    " probe_asn = $4 AND hour_start < $5 - $5 % 3600) AND (" VG__EV_T_CH " < $5 OR (" VG__EV_T_CH
-    " = $5 AND m.measurement_uid < $6)) ORDER BY " VG__EV_T_CH
-    " DESC, m.measurement_uid DESC LIMIT 1";
-static const char vg__sql_ev_after_ch[] =
-    "SELECT m.x_verdict, m.x_cause, m.measurement_uid, m.measurement_start_time" VG__EV_OF_CH
-    "m.measurement_start_time >= $5 AND m.measurement_start_time < (SELECT if(min(hour_start) = 0,"
-    " $5 - $5 % 3600, min(hour_start)) + 3600 FROM agg_target_hourly WHERE input = $2 AND"
-    " probe_cc = $3 AND probe_asn = $4 AND hour_start > $5 - $5 % 3600) AND (" VG__EV_T_CH
-    " > $5 OR (" VG__EV_T_CH " = $5 AND m.measurement_uid > $6))"
-    " ORDER BY " VG__EV_T_CH ", m.measurement_uid LIMIT 1";
-
 static int
 vg__ev_on_before(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 {
@@ -405,7 +354,8 @@ vg__ev_add(struct vg__event_row *e, size_t *ne, const struct vg_store_meas *m, c
                                m->x_cause, m->measurement_uid, m->start_time, late};
 }
 
-/* Late rows: ask their neighbours (two statements for all of them), then make their events. */
+/* Late rows: ask their neighbours (two statements for all of them; ClickHouse: two per chunk),
+ * then make their events. */
 static int
 vg__ev_late(struct vg_store *s, struct vg__evlate *l, size_t nl, struct vg__event_row *e,
             size_t *ne)
@@ -425,13 +375,14 @@ vg__ev_late(struct vg_store *s, struct vg__evlate *l, size_t nl, struct vg__even
         q[4] = vg__store_int(l[i].r->t);
         q[5] = vg__store_text(m->measurement_uid);
     }
-    if (nl > 0) {
-        rc = s->ops->run(s->wconn, ch ? vg__sql_ev_before_ch : vg__sql_ev_before, VG__RUN_CACHE, nl,
-                         6, p, vg__ev_on_before, l);
+    if (ch) {
+        rc = vg__store_ch_evlate(s, l, nl);
     }
-    if (rc == 0 && nl > 0) {
-        rc = s->ops->run(s->wconn, ch ? vg__sql_ev_after_ch : vg__sql_ev_after, VG__RUN_CACHE, nl,
-                         6, p, vg__ev_on_after, l);
+    if (!ch && nl > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_ev_before, VG__RUN_CACHE, nl, 6, p, vg__ev_on_before, l);
+    }
+    if (!ch && rc == 0 && nl > 0) {
+        rc = s->ops->run(s->wconn, vg__sql_ev_after, VG__RUN_CACHE, nl, 6, p, vg__ev_on_after, l);
     }
     VG_FREE(p);
     for (size_t i = 0; rc == 0 && i < nl; i++) {

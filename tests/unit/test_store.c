@@ -3692,6 +3692,87 @@ test_ch_targets_as_sqlite(void **state)
     unlink(g_sqlite);
 }
 
+/* Many late rows of many keys in one call (ClickHouse asks their neighbours a chunk of late
+ * rows at a time, store_ch_evlate.c): the same events and latest states as SQLite. Late rows
+ * before every row, between rows, at a stored row's time (the uid decides), in an hour without
+ * rows, next to each other, after a day's gap; more than one chunk of them. */
+static void
+test_ch_late_many_as_sqlite(void **state)
+{
+    static const char *const first[] = {"01 10:00:00", "01 14:00:00", "03 09:00:00", "05 20:00:00",
+                                        "06 08:00:00"};
+    static const char *const late[] = {"01 08:00:00", "01 12:00:00", "01 14:00:00", "02 11:00:00",
+                                       "04 00:00:00", "04 01:00:00", "05 20:30:00"};
+    static const char *const more[] = {"07 09:00:00", "02 05:00:00", "06 08:00:00"};
+    static const char *const verdicts[] = {"accessible", "blocked", "down", "intercepted",
+                                           "accessible"};
+    enum { NKEY = 12, NF = 5, NL = 7, NM = 3, NROW = NKEY * (NF + NL + NM) };
+    struct vg_store *s = *state, *lite;
+    struct row *w = calloc(NROW, sizeof(*w));
+    struct vg_store_meas *rows = calloc(NROW, sizeof(*rows));
+    char spec[600], input[64], when[NROW][32], *a, *b;
+    const char *tmp = getenv("TMPDIR");
+    int n = 0, at[4] = {0};
+
+    assert_non_null(w);
+    assert_non_null(rows);
+    snprintf(g_sqlite, sizeof(g_sqlite), "%s/vigie-test-store-chlate-%ld.db",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
+    unlink(g_sqlite);
+    snprintf(spec, sizeof(spec), "sqlite:%s", g_sqlite);
+    assert_int_equal(vg_store_open(spec, NULL, &lite, NULL, 0), 0);
+    for (int call = 0; call < 3; call++) {
+        const char *const *tv = call == 0 ? first : call == 1 ? late : more;
+        int nt = call == 0 ? NF : call == 1 ? NL : NM;
+
+        for (int k = 0; k < NKEY; k++) {
+            for (int j = 0; j < nt; j++) {
+                struct m m = {input,
+                              k % 2 ? "DE" : "IT",
+                              30722,
+                              when[n],
+                              verdicts[(k + j * (call + 1)) % 5],
+                              NULL,
+                              n};
+
+                snprintf(input, sizeof(input), "https://late%d.example/", k / 2);
+                snprintf(when[n], sizeof(when[n]), "2026-10-%s", tv[j]);
+                row_make(&w[n], &m, 1795950827000000LL + n);
+                rows[n] = w[n].r;
+                n++;
+            }
+        }
+        at[call + 1] = n;
+    }
+    for (int call = 0; call < 3; call++) {
+        size_t k = (size_t)(at[call + 1] - at[call]);
+
+        assert_int_equal(vg_store_insert(s, rows + at[call], k, NULL), (int)k);
+        assert_int_equal(vg_store_insert(lite, rows + at[call], k, NULL), (int)k);
+    }
+    a = ch_events_json(lite);
+    b = ch_events_json(s);
+    assert_true(strlen(a) > 1000);
+    if (strcmp(a, b) != 0) {
+        print_message("SQLite:\n%s\nClickHouse:\n%s\n", a, b);
+    }
+    assert_string_equal(b, a);
+    free(a);
+    free(b);
+    vg_store_close(lite);
+    a = sqlite_targets(g_sqlite);
+    b = ch_targets();
+    assert_string_equal(b, a);
+    free(a);
+    free(b);
+    for (int i = 0; i < n; i++) {
+        row_free(&w[i]);
+    }
+    free(w);
+    free(rows);
+    unlink(g_sqlite);
+}
+
 /* The rows of a query on ClickHouse (up to 11 columns), one line each. */
 static char *
 ch_dump(const char *sql)
@@ -4203,6 +4284,7 @@ static const struct CMUnitTest ch_tests[] = {
     CT(test_reports),
     CT(test_ch_report_open_rerun),
     CT(test_ch_targets_as_sqlite),
+    CT(test_ch_late_many_as_sqlite),
     CT(test_integrity_detects),
     CT(test_ch_certs_incident_final),
     CT(test_aggregate),
