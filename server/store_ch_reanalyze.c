@@ -614,9 +614,9 @@ vg__chra_targets(struct vg_store *s, struct vg__reanalyze_job *j, const bool *re
     }
     qsort(ts.t, nt, sizeof(*ts.t), vg__chra_cmp_tgt);
     for (size_t i = 0; i < nt; i++) { /* one per state */
-        struct vg__chra_tgt *u = &ts.t[ts.n - 1];
+        struct vg__chra_tgt *u = ts.n > 0 ? &ts.t[ts.n - 1] : NULL;
 
-        if (ts.n > 0 && vg__chra_cmp_tgt(u, &ts.t[i]) == 0) {
+        if (u != NULL && vg__chra_cmp_tgt(u, &ts.t[i]) == 0) {
             u->t = ts.t[i].t > u->t ? ts.t[i].t : u->t;
             u->fresh = u->fresh || ts.t[i].fresh;
         } else {

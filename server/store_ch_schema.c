@@ -229,17 +229,17 @@ vg__store_ch_schema_stmt(const struct vg__ch_spec *sp, size_t k, struct vg_buf *
 {
     const char *local = sp->cluster[0] != '\0' ? "_local" : "";
     size_t per = sp->cluster[0] != '\0' ? 2 : 1;
-    const struct vg__ch_table *t = &vg__ch_tables[k / per];
+    bool is_table = k < per * VG__CH_NTABLES;
+    const struct vg__ch_table *t = is_table ? &vg__ch_tables[k / per] : NULL;
+    bool calc = is_table && t->calc[0] != '\0';
 
     vg_buf_reset(out);
-    bool calc = k < per * VG__CH_NTABLES && t->calc[0] != '\0';
-
-    if (k < per * VG__CH_NTABLES && k % per == 0) {
+    if (is_table && k % per == 0) {
         return vg_buf_appendf(out, "CREATE TABLE IF NOT EXISTS %s%s (%s%s%s%s%s) ENGINE = %s",
                               t->name, local, t->cols, calc ? ", " : "", t->calc,
                               calc ? " MATERIALIZED " : "", t->expr, t->engine);
     }
-    if (k < per * VG__CH_NTABLES) {
+    if (is_table) {
         return vg_buf_appendf(out,
                               "CREATE TABLE IF NOT EXISTS %s (%s%s%s%s%s) ENGINE ="
                               " Distributed('%s', '%s', '%s_local'%s%s)",
