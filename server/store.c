@@ -188,6 +188,9 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
     rc = s->ops->connect(s->target, &s->o, true, &s->wconn, err, errlen);
     if (rc == 0 && s->ops->dialect == VG__CH) {
         rc = vg__store_ch_migrate(s->ops, s->wconn, s->o.no_migrate, err, errlen);
+        if (rc == 0 && s->o.ch_recover) {
+            rc = vg__store_ch_recover(s, err, errlen); /* before the writer takes uploads */
+        }
     } else if (rc == 0) {
         rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, vg__store_upgrade_data, err,
                                errlen);
