@@ -8,6 +8,8 @@
  *      killed predecessor's INSERT the server is still finishing would otherwise be missed by
  *      the lookup of a retry, which would store (and count) a second copy. ClickHouse 18.16's
  *      system.processes has no database column: INSERTs into any database's measurements count.
+ *      The writer waits the same way before it runs a group again after an INSERT whose
+ *      outcome it does not know (store_ch_txn.c, s->ch_unsure).
  *   2. the newest rows (received within VG__CHR_MARGIN_US of the newest, at most a few groups)
  *      that a latest state does not reflect (applying the row would change it,
  *      vg__store_ch_targets_stale) are derived again as at ingest: their alert events, unless
@@ -39,9 +41,8 @@ vg__chr_on_int(void *arg, size_t set, const struct vg__val *c, size_t ncols)
     return 0;
 }
 
-/* 1: until no INSERT into measurements runs (bounded, then a warning on stderr). */
-static int
-vg__chr_wait_inserts(struct vg_store *s)
+int
+vg__store_ch_wait_inserts(struct vg_store *s)
 {
     static const char sql[] = "SELECT toInt64(count()) FROM system.processes WHERE"
                               " positionCaseInsensitive(query, 'INSERT INTO measurements') = 1";
@@ -208,7 +209,7 @@ int
 vg__store_ch_recover(struct vg_store *s, char *err, size_t errlen)
 {
     size_t nstale = 0;
-    int rc = vg__chr_wait_inserts(s);
+    int rc = vg__store_ch_wait_inserts(s);
 
     if (rc == 0) {
         rc = vg__chr_derive(s, &nstale);

@@ -269,6 +269,11 @@ vg__store_ch_targets_stale(struct vg_store *s, struct vg__wrow *w, size_t n)
         if (i > 0 && !vg__cht_same(&tk[i - 1], &tk[i])) {
             k++;
         }
+        if (st[k].have && tk[i].t == st[k].last &&
+            strcmp(tk[i].m->measurement_uid, st[k].uid) != 0) {
+            continue; /* a tie with the latest: either is the newest (which came first is not
+                         known); the state is not moved */
+        }
         now = st[k];
         vg__cht_apply(&now, tk[i].m, tk[i].t);
         if (!vg__cht_equal(&now, &st[k])) {

@@ -23,7 +23,9 @@
  * are exact. Two servers writing the same measurement at the same moment may both find it
  * absent and both insert it: a read with FINAL shows one row (the first received), but the
  * count tables, fed at insert, count it twice. An upload is answered once its INSERT request
- * returned 200: ClickHouse has the rows in its parts.
+ * returned 200: ClickHouse has the rows in its parts. After an INSERT whose outcome is unknown
+ * (s->ch_unsure), the group's lookup first waits for the INSERTs still running on the server
+ * (vg__store_ch_wait_inserts), so that it finds that INSERT's rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,7 +226,9 @@ vg__chtxn_rows(struct vg_store *s, struct vg__wrow *w, size_t n)
             first[nf++] = w[i];
         }
     }
-    rc = vg__chtxn_lookup(s, first, nf);
+    /* the unsure INSERT may still be running on the server: the lookup must see its rows */
+    rc = s->ch_unsure ? vg__store_ch_wait_inserts(s) : 0;
+    rc = rc < 0 ? rc : vg__chtxn_lookup(s, first, nf);
     p = vg_xcalloc(nf * VG__MEAS_COLS + 1, sizeof(*p));
     for (size_t i = 0; rc == 0 && i < nf; i++) {
         if (!first[i].found) {
