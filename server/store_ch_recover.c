@@ -16,6 +16,8 @@
  *      events of those rows are stored already (written before the states: the kill came
  *      between the two), then their states. A state that reflects its rows is not moved, so
  *      recovery run twice writes nothing the second time.
+ * Best effort: when it fails (a shard down, say) the collector starts all the same, with a
+ * warning on stderr.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,8 +207,8 @@ vg__chr_derive(struct vg_store *s, size_t *nstale)
     return rc;
 }
 
-int
-vg__store_ch_recover(struct vg_store *s, char *err, size_t errlen)
+void
+vg__store_ch_recover(struct vg_store *s)
 {
     size_t nstale = 0;
     int rc = vg__store_ch_wait_inserts(s);
@@ -215,8 +217,10 @@ vg__store_ch_recover(struct vg_store *s, char *err, size_t errlen)
         rc = vg__chr_derive(s, &nstale);
     }
     if (rc < 0) {
-        snprintf(err, errlen, "crash recovery: %s", s->ops->errmsg(s->wconn));
-        return rc;
+        /* a shard down, say: the collector starts all the same; check reports what is left */
+        fprintf(stderr, "vigie: store: crash recovery not done: %s\n", s->ops->errmsg(s->wconn));
+        vg__store_note_error(s, s->ops->errmsg(s->wconn));
+        return;
     }
     if (nstale > 0) {
         fprintf(stderr,
@@ -224,5 +228,4 @@ vg__store_ch_recover(struct vg_store *s, char *err, size_t errlen)
                 " crash): states and alert events derived again\n",
                 nstale);
     }
-    return 0;
 }

@@ -393,8 +393,10 @@ VG_MUST_USE int vg__store_ch_targets(struct vg_store *s, const struct vg__wrow *
 VG_MUST_USE int vg__store_ch_targets_stale(struct vg_store *s, struct vg__wrow *w, size_t n);
 /* Crash recovery when a ClickHouse store opens, before the writer takes uploads
  * (store_ch_recover.c): waits (bounded) for INSERTs into measurements still running, then derives
- * again the latest states and alert events of the newest rows that the states do not reflect. */
-VG_MUST_USE int vg__store_ch_recover(struct vg_store *s, char *err, size_t errlen);
+ * again the latest states and alert events of the newest rows that the states do not reflect.
+ * Best effort: a failure (a shard down) is a warning on stderr, and the store opens all the same
+ * (`vigie serve check` then reports what is left). */
+void vg__store_ch_recover(struct vg_store *s);
 /* Wait until no INSERT into measurements runs on the ClickHouse server (system.processes), at
  * most 30 s, then go on with a warning on stderr (store_ch_recover.c). 0 or a backend error. */
 VG_MUST_USE int vg__store_ch_wait_inserts(struct vg_store *s);
