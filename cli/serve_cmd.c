@@ -278,9 +278,11 @@ struct store_args {
 };
 
 static int
-open_store(const struct store_args *a, struct vg_store **s, const char *cmd)
+open_store(const struct store_args *a, struct vg_store **s, const char *cmd, bool recover)
 {
-    struct vg_store_opts so = {.sqlite_normal = a->normal, .timeout_ms = a->timeout_ms};
+    /* recover: the collector (not check or import) recovers a ClickHouse store from a crash */
+    struct vg_store_opts so = {
+        .sqlite_normal = a->normal, .timeout_ms = a->timeout_ms, .ch_recover = recover};
     char err[512];
 
     if (vg_store_open(a->db, &so, s, err, sizeof(err)) < 0) {
@@ -299,7 +301,7 @@ run_import(const struct store_args *a, bool quiet, const struct vg_ingest_policy
     bool unreadable = false;
     int rc = 0;
 
-    if (open_store(a, &s, "import") < 0) {
+    if (open_store(a, &s, "import", false) < 0) {
         return VG_EXIT_STORE;
     }
     for (int i = 0; i < nfiles && rc >= 0; i++) {
@@ -327,7 +329,7 @@ run_check(const struct store_args *a)
     char err[512];
     int rc;
 
-    if (open_store(a, &s, "serve") < 0) {
+    if (open_store(a, &s, "serve", false) < 0) {
         return VG_EXIT_STORE;
     }
     rc = vg_store_integrity_check(s, err, sizeof(err));
@@ -544,7 +546,7 @@ vg__serve_run(struct store_args *sa, struct vg_collector_opts *co, struct vg_ale
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     created = vg__serve_sqlite_path(sa->db, db_path, sizeof(db_path)) && access(db_path, F_OK) != 0;
-    if (open_store(sa, &store, "serve") < 0) {
+    if (open_store(sa, &store, "serve", true) < 0) {
         vg_alerts_free(alerts);
         return VG_EXIT_STORE;
     }

@@ -13,7 +13,8 @@
  *   store_agg.c     aggregation and targets
  *   store_check.c   the integrity check
  *   store_upgrade.c the data steps of the migrations (migrations.c holds the schema)
- *   store_ch_*.c    ClickHouse's schema, write path and latest states (store_ch.c connects)
+ *   store_ch_*.c    ClickHouse's schema, write path, latest states and crash recovery at open
+ *                   (store_ch.c connects)
  * SQL is written once, with $N placeholders.
  */
 #include <pthread.h>
@@ -191,6 +192,9 @@ vg_store_open(const char *spec, const struct vg_store_opts *opts, struct vg_stor
         rc = vg__store_ch_migrate(s->ops, s->wconn, s->o.no_migrate, err, errlen);
         while (s->ch_event_tag == 0) {
             vg_random_bytes(&s->ch_event_tag, sizeof(s->ch_event_tag));
+        }
+        if (rc == 0 && s->o.ch_recover) {
+            vg__store_ch_recover(s); /* before the writer takes uploads */
         }
     } else if (rc == 0) {
         rc = vg__store_migrate(s->ops, s->wconn, s->o.no_migrate, vg__store_upgrade_data, err,

@@ -102,6 +102,8 @@ struct vg_store_opts {
     bool sqlite_normal;  /* SQLite synchronous=NORMAL instead of FULL: a commit survives a
                             crash of the process, not of the machine. Default false (FULL). */
     bool no_migrate;     /* refuse (VG_STORE_ESCHEMA) instead of migrating an older schema */
+    bool ch_recover;     /* ClickHouse: crash recovery at open (store_ch_recover.c): for the one
+                            writer that takes uploads (`vigie serve`), before it does */
     unsigned timeout_ms; /* wait for a lock (SQLite busy timeout, PostgreSQL lock_timeout) or a
                             connection (connect_timeout) before VG_STORE_EUNAVAIL; 0: 5000 */
 };

@@ -36,6 +36,7 @@ struct vg__cht_key {
     const struct vg_store_meas *m;
     const char *scope;
     int64_t t;
+    size_t wi; /* the row's index in w */
 };
 
 static int
@@ -203,40 +204,102 @@ static const char vg__cht_sql_put[] =
     " $10, $11, $12)";
 #define VG__CHT_COLS 12
 
-int
-vg__store_ch_targets(struct vg_store *s, const struct vg__wrow *w, size_t n)
+/* The keys of the rows of w[n] with an input (only the new ones when new_only): each row in
+ * each of its scopes, sorted by key then time (*nt of them; fresh array, free it). */
+static struct vg__cht_key *
+vg__cht_keys(const struct vg__wrow *w, size_t n, bool new_only, size_t *nt)
 {
     struct vg__cht_key *tk = vg_xcalloc(n * VG__SCOPES_MAX + 1, sizeof(*tk));
-    struct vg__cht_state *st;
-    struct vg__val *p;
-    size_t nt = 0, ns = 0;
-    int rc;
 
+    *nt = 0;
     for (size_t i = 0; i < n; i++) {
         const struct vg_store_meas *m = w[i].m;
         int64_t t = vg__store_teff(m->start_time, w[i].received_us);
 
-        if (!w[i].is_new || !m->has_input) {
+        if ((new_only && !w[i].is_new) || !m->has_input) {
             continue;
         }
-        tk[nt++] = (struct vg__cht_key){m, VG__SCOPE_ALL, t};
-        tk[nt++] = (struct vg__cht_key){m, m->provenance, t};
+        tk[(*nt)++] = (struct vg__cht_key){m, VG__SCOPE_ALL, t, i};
+        tk[(*nt)++] = (struct vg__cht_key){m, m->provenance, t, i};
         if (strcmp(m->provenance, VG_STORE_ANONYMOUS) != 0) {
-            tk[nt++] = (struct vg__cht_key){m, VG__SCOPE_TRUSTED, t};
+            tk[(*nt)++] = (struct vg__cht_key){m, VG__SCOPE_TRUSTED, t, i};
         }
     }
+    qsort(tk, *nt, sizeof(*tk), vg__cht_cmp);
+    return tk;
+}
+
+/* The distinct keys of tk[nt] (sorted), their stored states read: fresh array of *ns. */
+static int
+vg__cht_states(struct vg_store *s, const struct vg__cht_key *tk, size_t nt,
+               struct vg__cht_state **out, size_t *ns)
+{
+    struct vg__cht_state *st = vg_xcalloc(nt + 1, sizeof(*st));
+
+    *ns = 0;
+    for (size_t i = 0; i < nt; i++) {
+        if (i == 0 || !vg__cht_same(&tk[i - 1], &tk[i])) {
+            st[(*ns)++] = (struct vg__cht_state){.m = tk[i].m, .scope = tk[i].scope};
+        }
+    }
+    *out = st;
+    return vg__cht_read(s, st, *ns);
+}
+
+static bool
+vg__cht_equal(const struct vg__cht_state *x, const struct vg__cht_state *y)
+{
+    return x->have == y->have && x->since == y->since && x->last == y->last &&
+           x->has_brk == y->has_brk && (!x->has_brk || x->brk == y->brk) &&
+           strcmp(x->verdict, y->verdict) == 0 && strcmp(x->cause, y->cause) == 0 &&
+           strcmp(x->domain, y->domain) == 0 && strcmp(x->uid, y->uid) == 0;
+}
+
+int
+vg__store_ch_targets_stale(struct vg_store *s, struct vg__wrow *w, size_t n)
+{
+    size_t nt = 0, ns = 0;
+    struct vg__cht_key *tk = vg__cht_keys(w, n, false, &nt);
+    struct vg__cht_state *st = NULL;
+    int rc = vg__cht_states(s, tk, nt, &st, &ns);
+
+    for (size_t i = 0, k = 0; rc == 0 && i < nt; i++) {
+        struct vg__cht_state now;
+
+        if (i > 0 && !vg__cht_same(&tk[i - 1], &tk[i])) {
+            k++;
+        }
+        if (st[k].have && tk[i].t == st[k].last &&
+            strcmp(tk[i].m->measurement_uid, st[k].uid) != 0) {
+            continue; /* a tie with the latest: either is the newest (which came first is not
+                         known); the state is not moved */
+        }
+        now = st[k];
+        vg__cht_apply(&now, tk[i].m, tk[i].t);
+        if (!vg__cht_equal(&now, &st[k])) {
+            w[tk[i].wi].is_new = true;
+        }
+    }
+    VG_FREE(st);
+    VG_FREE(tk);
+    return rc;
+}
+
+int
+vg__store_ch_targets(struct vg_store *s, const struct vg__wrow *w, size_t n)
+{
+    struct vg__cht_key *tk;
+    struct vg__cht_state *st = NULL;
+    struct vg__val *p;
+    size_t nt = 0, ns = 0;
+    int rc;
+
+    tk = vg__cht_keys(w, n, true, &nt);
     if (nt == 0) {
         VG_FREE(tk);
         return 0;
     }
-    qsort(tk, nt, sizeof(*tk), vg__cht_cmp);
-    st = vg_xcalloc(nt, sizeof(*st));
-    for (size_t i = 0; i < nt; i++) {
-        if (i == 0 || !vg__cht_same(&tk[i - 1], &tk[i])) {
-            st[ns++] = (struct vg__cht_state){.m = tk[i].m, .scope = tk[i].scope};
-        }
-    }
-    rc = vg__cht_read(s, st, ns);
+    rc = vg__cht_states(s, tk, nt, &st, &ns);
     for (size_t i = 0, k = 0; rc == 0 && i < nt; i++) {
         if (i > 0 && !vg__cht_same(&tk[i - 1], &tk[i])) {
             k++;

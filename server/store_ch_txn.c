@@ -11,19 +11,21 @@
  *               inside the group with its first row's uid; then one INSERT of the new rows,
  *               which also writes their counts (the materialized views).
  *   alert_events  derived from the new rows and the latest states before them, as on the
- *               other backends (store_events.c; ids counted by the writer, docs/storage.md).
- *   targets     the latest states of the new rows, merged in C (store_ch_targets.c), after the
- *               rows: a failure between the two leaves those rows out of the latest states (a
- *               retry finds them stored, not new), where the other order could leave a state
- *               naming a uid never stored.
- *   alert_events  written last, after the states: a failure before leaves those rows' events
- *               out as it leaves their states (a retry finds the rows stored, not new).
+ *               other backends (store_events.c; ids counted by the writer, docs/storage.md),
+ *               and written before the states.
+ *   targets     the latest states of the new rows, merged in C (store_ch_targets.c), last:
+ *               a failure (or kill -9) after the rows leaves rows that no state reflects; the
+ *               next open derives their states and events again (store_ch_recover.c), which it
+ *               can tell from the states. Written after the events, so that recovery also
+ *               covers a failure between the two (it does not write events twice).
  *   alert_cursor  a consumer's cursor: a new row with a higher ver.
  * The writer thread is one per store, so concurrent retries of one upload to one `vigie serve`
  * are exact. Two servers writing the same measurement at the same moment may both find it
  * absent and both insert it: a read with FINAL shows one row (the first received), but the
  * count tables, fed at insert, count it twice. An upload is answered once its INSERT request
- * returned 200: ClickHouse has the rows in its parts.
+ * returned 200: ClickHouse has the rows in its parts. After an INSERT whose outcome is unknown
+ * (s->ch_unsure), the group's lookup first waits for the INSERTs still running on the server
+ * (vg__store_ch_wait_inserts), so that it finds that INSERT's rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,7 +226,9 @@ vg__chtxn_rows(struct vg_store *s, struct vg__wrow *w, size_t n)
             first[nf++] = w[i];
         }
     }
-    rc = vg__chtxn_lookup(s, first, nf);
+    /* the unsure INSERT may still be running on the server: the lookup must see its rows */
+    rc = s->ch_unsure ? vg__store_ch_wait_inserts(s) : 0;
+    rc = rc < 0 ? rc : vg__chtxn_lookup(s, first, nf);
     p = vg_xcalloc(nf * VG__MEAS_COLS + 1, sizeof(*p));
     for (size_t i = 0; rc == 0 && i < nf; i++) {
         if (!first[i].found) {
@@ -290,10 +294,10 @@ vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struct vg__jobres *re
         rc = vg__store_events_derive(s, w, n, &eb); /* before the states it reads change */
     }
     if (rc == 0 && n > 0) {
-        rc = vg__store_ch_targets(s, w, n); /* after the rows: see the header comment */
+        rc = vg__store_events_write(s, eb); /* before the states: see the header comment */
     }
     if (rc == 0 && n > 0) {
-        rc = vg__store_events_write(s, eb);
+        rc = vg__store_ch_targets(s, w, n); /* after the rows: see the header comment */
     }
     vg__store_events_free(eb);
     if (rc < 0) {

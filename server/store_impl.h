@@ -392,6 +392,19 @@ VG_MUST_USE int vg__store_ch_txn(struct vg_store *s, struct vg__job *jobs, struc
 /* The latest states of the new rows of w[n] on ClickHouse (store_ch_targets.c): read, merged in
  * C, written as rows with a higher ver. 0 or a backend error. */
 VG_MUST_USE int vg__store_ch_targets(struct vg_store *s, const struct vg__wrow *w, size_t n);
+/* Mark is_new the rows of w[n] (read back from measurements) that a latest state does not
+ * reflect: applying the row to its stored state would change it, a row at the time of the
+ * state's latest excepted (store_ch_targets.c). */
+VG_MUST_USE int vg__store_ch_targets_stale(struct vg_store *s, struct vg__wrow *w, size_t n);
+/* Crash recovery when a ClickHouse store opens, before the writer takes uploads
+ * (store_ch_recover.c): waits (bounded) for INSERTs into measurements still running, then derives
+ * again the latest states and alert events of the newest rows that the states do not reflect.
+ * Best effort: a failure (a shard down) is a warning on stderr, and the store opens all the same
+ * (`vigie serve check` then reports what is left). */
+void vg__store_ch_recover(struct vg_store *s);
+/* Wait until no INSERT into measurements runs on the ClickHouse server (system.processes), at
+ * most 30 s, then go on with a warning on stderr (store_ch_recover.c). 0 or a backend error. */
+VG_MUST_USE int vg__store_ch_wait_inserts(struct vg_store *s);
 /* Build / free s->wsql (store_derive.c). */
 void vg__store_wsql_init(struct vg_store *s);
 void vg__store_wsql_free(struct vg_store *s);

@@ -1431,25 +1431,18 @@ class TestOperations(unittest.TestCase):
             stored = {r["measurement_uid"] for r in c2.list_all({"probe_asn": asn})}
             missing = set(acked) - stored
             self.assertFalse(missing, "%d acknowledged uploads lost" % len(missing))
-            # ClickHouse: the counts are not exact after a kill yet (open, issue 16;
-            # docs/storage.md, "Check"): seen 316 counted for 320 stored for a moment (an INSERT ClickHouse
-            # finishes for the killed client writes its views' rows after the table's), and 317
-            # for 316 for good (the client's retry not finding that INSERT's row: two rows, one
-            # shown by FINAL, both counted)
-            if not CH:
-                st, _, agg = c2.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
-                self.assertEqual(agg["result"]["total"], len(stored))
+            # ClickHouse: the restarted serve waited for the killed one's INSERT the server was
+            # still finishing (docs/storage.md, "Check")
+            st, _, agg = c2.get_json("/api/v1/aggregation?" + qs({"probe_asn": asn}))
+            self.assertEqual(agg["result"]["total"], len(stored))
             for uid in acked[:: max(1, len(acked) // 20)]:
                 self.assertEqual(c2.request("GET", "/api/v1/measurement/" + uid)[0], 200)
         finally:
             self.assertEqual(c2.stop(), 0)
-        # ClickHouse: not yet. A kill between the rows' INSERT and the latest states' leaves the
-        # targets behind those rows, for good (store_ch_txn.c: the retry finds them stored, not
-        # new), which check reports ("targets whose latest measurement is not the newest", one
-        # run in about fifteen); open, issue 16 (docs/storage.md, "Check")
-        if not CH:
-            p = run("serve", "--db", db, "check")
-            self.assertEqual(p.returncode, 0, p.stderr)
+        # ClickHouse: a kill between the rows' INSERT and the latest states' left rows no state
+        # reflects; the restarted serve derived them again (store_ch_recover.c)
+        p = run("serve", "--db", db, "check")
+        self.assertEqual(p.returncode, 0, p.stderr)
 
 
 class TestStartErrors(unittest.TestCase):
