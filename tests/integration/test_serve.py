@@ -1658,9 +1658,9 @@ class ClickHouseOnly:
         self.assertTrue(any(x["window"]["total"] > 0 for x in j["results"]), j)
 
 
-# The part of the suite the ClickHouse store answers (store_ch_txn.c, store_read.c, store_agg.c,
-# store_window.c): uploads, duplicates, raw measurements, the list with filters and cursor, the
-# aggregation, the targets with their windows, and the 501s of the rest.
+# The part of the suite that runs on a ClickHouse store (the rest reads SQLite or PostgreSQL
+# tables directly): uploads, duplicates, raw measurements, the list with filters and cursor, the
+# aggregation, the targets with their windows, import, kill -9, answer_max.
 CH_TESTS = [
     "TestCollectorAPI.test_open_submit_close",
     "TestCollectorAPI.test_report_mismatch",
