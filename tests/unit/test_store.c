@@ -3714,13 +3714,51 @@ test_ch_crash_recovery(void **state)
     }
 }
 
+/* One step of a sequence the ClickHouse tests run on both stores: a measurement's time, verdict
+ * and provenance (NULL: anonymous); call groups the rows of one vg_store_insert. */
+struct ch_seq {
+    const char *time, *verdict, *prov;
+    int call;
+};
+
+/* The SQLite twin of a ClickHouse test (a file of its own, named by tag; g_sqlite) and the rows
+ * of seq[nseq] on two networks (IT, DE), two targets alternating: w[2 * nseq] made, rows[] their
+ * records. Returns the open SQLite store. */
+static struct vg_store *
+ch_twin_rows(const char *tag, const struct ch_seq *seq, int nseq, struct row *w,
+             struct vg_store_meas *rows)
+{
+    struct vg_store *lite;
+    char spec[600];
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(g_sqlite, sizeof(g_sqlite), "%s/vigie-test-store-%s-%ld.db",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", tag, (long)getpid());
+    unlink(g_sqlite);
+    snprintf(spec, sizeof(spec), "sqlite:%s", g_sqlite);
+    assert_int_equal(vg_store_open(spec, NULL, &lite, NULL, 0), 0);
+    for (int i = 0; i < 2 * nseq; i++) {
+        struct m m = {i % 2 ? "https://t.example/" : "https://u.example/a",
+                      i / nseq ? "DE" : "IT",
+                      30722,
+                      seq[i % nseq].time,
+                      seq[i % nseq].verdict,
+                      NULL,
+                      i};
+
+        row_make(&w[i], &m, 1795950827000000LL + i);
+        if (seq[i % nseq].prov != NULL) {
+            snprintf(w[i].r.provenance, sizeof(w[i].r.provenance), "%s", seq[i % nseq].prov);
+        }
+        rows[i] = w[i].r;
+    }
+    return lite;
+}
+
 static void
 test_ch_targets_as_sqlite(void **state)
 {
-    static const struct {
-        const char *time, *verdict, *prov;
-        int call; /* rows of one call go in one vg_store_insert */
-    } seq[] = {
+    static const struct ch_seq seq[] = {
         {"2026-05-01 10:00:00", "blocked", NULL, 0},
         {"2026-05-01 11:00:00", "blocked", NULL, 1},
         {"2026-05-01 12:00:00", "accessible", "probe-7", 1},
@@ -3740,29 +3778,9 @@ test_ch_targets_as_sqlite(void **state)
     struct vg_store *s = *state, *lite;
     struct row w[NSEQ * NNET];
     struct vg_store_meas rows[NSEQ * NNET];
-    char spec[600], *a, *b;
-    const char *tmp = getenv("TMPDIR");
+    char *a, *b;
 
-    snprintf(g_sqlite, sizeof(g_sqlite), "%s/vigie-test-store-ch-%ld.db",
-             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
-    unlink(g_sqlite);
-    snprintf(spec, sizeof(spec), "sqlite:%s", g_sqlite);
-    assert_int_equal(vg_store_open(spec, NULL, &lite, NULL, 0), 0);
-    for (int i = 0; i < NSEQ * NNET; i++) {
-        struct m m = {i % 2 ? "https://t.example/" : "https://u.example/a",
-                      i / NSEQ ? "DE" : "IT",
-                      30722,
-                      seq[i % NSEQ].time,
-                      seq[i % NSEQ].verdict,
-                      NULL,
-                      i};
-
-        row_make(&w[i], &m, 1795950827000000LL + i);
-        if (seq[i % NSEQ].prov != NULL) {
-            snprintf(w[i].r.provenance, sizeof(w[i].r.provenance), "%s", seq[i % NSEQ].prov);
-        }
-        rows[i] = w[i].r;
-    }
+    lite = ch_twin_rows("ch", seq, NSEQ, w, rows);
     for (int net = 0; net < NNET; net++) {
         for (int i = 0; i < NSEQ;) {
             int k = 1;
@@ -4038,15 +4056,18 @@ ra_test_pass(struct vg_store *s, bool twice, struct vg_store_reanalyze_stats *su
 static void
 test_ch_reanalyze_as_sqlite(void **state)
 {
-    static const struct {
-        const char *time, *verdict, *prov;
-    } seq[] = {
-        {"2026-05-01 10:00:00", "blocked", NULL},     {"2026-05-01 11:00:00", "blocked", NULL},
-        {"2026-05-01 12:00:01", "accessible", "p-7"}, {"2026-05-01 13:00:00", "accessible", NULL},
-        {"2026-05-01 09:00:02", "accessible", "p-7"}, {"2026-05-01 11:30:01", "down", NULL},
-        {"2026-05-01 11:10:00", "blocked", "p-8"},    {"2026-05-01 12:30:02", "down", NULL},
-        {"2026-05-01 14:00:00", "intercepted", NULL}, {"2026-05-01 14:00:01", "blocked", "p-8"},
-        {"2026-05-01 15:00:02", "accessible", NULL},
+    static const struct ch_seq seq[] = {
+        {"2026-05-01 10:00:00", "blocked", NULL, 0},
+        {"2026-05-01 11:00:00", "blocked", NULL, 0},
+        {"2026-05-01 12:00:01", "accessible", "p-7", 0},
+        {"2026-05-01 13:00:00", "accessible", NULL, 0},
+        {"2026-05-01 09:00:02", "accessible", "p-7", 0},
+        {"2026-05-01 11:30:01", "down", NULL, 0},
+        {"2026-05-01 11:10:00", "blocked", "p-8", 0},
+        {"2026-05-01 12:30:02", "down", NULL, 0},
+        {"2026-05-01 14:00:00", "intercepted", NULL, 0},
+        {"2026-05-01 14:00:01", "blocked", "p-8", 0},
+        {"2026-05-01 15:00:02", "accessible", NULL, 0},
     };
     enum { NSEQ = sizeof(seq) / sizeof(seq[0]), NNET = 2 };
     static const char *const tables[] = {"agg_hourly", "agg_daily_domain", "agg_daily_net",
@@ -4055,27 +4076,10 @@ test_ch_reanalyze_as_sqlite(void **state)
     struct vg_store_reanalyze_stats a, b;
     struct row w[NSEQ * NNET];
     struct vg_store_meas rows[NSEQ * NNET];
-    char spec[600], sql[512], *x, *y;
-    const char *tmp = getenv("TMPDIR");
+    char sql[512], *x, *y;
 
-    snprintf(g_sqlite, sizeof(g_sqlite), "%s/vigie-test-store-chra-%ld.db",
-             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
-    unlink(g_sqlite);
-    snprintf(spec, sizeof(spec), "sqlite:%s", g_sqlite);
-    assert_int_equal(vg_store_open(spec, NULL, &lite, NULL, 0), 0);
+    lite = ch_twin_rows("chra", seq, NSEQ, w, rows);
     for (int i = 0; i < NSEQ * NNET; i++) {
-        struct m m = {i % 2 ? "https://t.example/" : "https://u.example/a",
-                      i / NSEQ ? "DE" : "IT",
-                      30722,
-                      seq[i % NSEQ].time,
-                      seq[i % NSEQ].verdict,
-                      NULL,
-                      i};
-
-        row_make(&w[i], &m, 1795950827000000LL + i);
-        if (seq[i % NSEQ].prov != NULL) {
-            snprintf(w[i].r.provenance, sizeof(w[i].r.provenance), "%s", seq[i % NSEQ].prov);
-        }
         snprintf(w[i].r.x_analyzer, sizeof(w[i].r.x_analyzer), "test-analyzer-1");
         rows[i] = w[i].r;
         assert_int_equal(vg_store_insert(s, &rows[i], 1, NULL), 1);
