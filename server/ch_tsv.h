@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ch_tsv.h - the ClickHouse client's pure parts, private to the store: the bounded reader of a
- * TabSeparatedWithNamesAndTypes answer (ch_tsv.c), and what store_ch.c exposes for its tests (the
- * store spec, the SQL with its parameters written in as literals). Nothing here does I/O.
+ * TabSeparatedWithNamesAndTypes answer (ch_tsv.c), the store spec (ch_spec.c), and what store_ch.c
+ * exposes for its tests (the SQL with its parameters written in as literals). Nothing here does
+ * I/O.
  *
  * The answer is bytes from a network peer: every read goes through lib/util/rd.h and is bounded
  * by lib/util/limits.h (VG_CH_*). Errors are VG_EPROTO / VG_ETRUNC / VG_ETOOBIG with a message.
@@ -54,7 +55,7 @@ VG_MUST_USE int vg__ch_tsv_next(struct vg__ch_tsv *t, struct vg__val *cols);
 void vg__ch_tsv_free(struct vg__ch_tsv *t);
 
 /* ---------------------------------------------------------------------------------------- */
-/* The store spec (store_ch.c) */
+/* The store spec (ch_spec.c) */
 
 #define VG__CH_NAME_MAX 128 /* user, password, database */
 #define VG__CH_HOST_MAX 256

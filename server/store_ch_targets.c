@@ -16,8 +16,6 @@
 #include "util/buf.h"
 #include "util/mem.h"
 
-#define VG__CHT_CHUNK 256 /* keys per lookup */
-
 /* One latest state being merged. Texts borrowed from a measurement, or owned copies (prev). */
 struct vg__cht_state {
     const struct vg_store_meas *m; /* the first new row of the key (its key and domain) */
@@ -164,13 +162,13 @@ vg__cht_on_prev(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 static int
 vg__cht_read(struct vg_store *s, struct vg__cht_state *st, size_t n)
 {
-    struct vg__val *p = vg_xcalloc(4 * VG__CHT_CHUNK, sizeof(*p));
+    struct vg__val *p = vg_xcalloc(4 * VG__CH_ROWS, sizeof(*p));
     struct vg_buf sql;
     int rc = 0;
 
-    vg_buf_init(&sql, 64 * 1024);
-    for (size_t at = 0; rc == 0 && at < n; at += VG__CHT_CHUNK) {
-        size_t k = n - at < VG__CHT_CHUNK ? n - at : VG__CHT_CHUNK, np = 0;
+    vg_buf_init(&sql, 256 + 48 * VG__CH_ROWS);
+    for (size_t at = 0; rc == 0 && at < n; at += VG__CH_ROWS) {
+        size_t k = n - at < VG__CH_ROWS ? n - at : VG__CH_ROWS, np = 0;
         const char *text;
 
         vg_buf_reset(&sql);

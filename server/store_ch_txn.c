@@ -36,8 +36,6 @@
 #include "util/buf.h"
 #include "util/mem.h"
 
-#define VG__CH_LOOKUP_CHUNK 256 /* idem_keys per lookup query */
-
 static const char vg__chtxn_sql_report_find[] =
     "SELECT report_id, closed FROM reports FINAL WHERE report_id = $1";
 
@@ -158,7 +156,7 @@ vg__chtxn_on_stored(void *arg, size_t set, const struct vg__val *cols, size_t nc
     return VG_EINTERNAL; /* a key not asked for */
 }
 
-/* Look up the idem_keys of w[k] (distinct, sorted; k <= VG__CH_LOOKUP_CHUNK): found rows get
+/* Look up the idem_keys of w[k] (distinct, sorted; k <= VG__CH_ROWS): found rows get
  * the stored uid. */
 static int
 vg__chtxn_lookup1(struct vg_store *s, struct vg_buf *sql, struct vg__val *p, struct vg__wrow *w,
@@ -198,13 +196,12 @@ static int
 vg__chtxn_lookup(struct vg_store *s, struct vg__wrow *w, size_t n)
 {
     struct vg_buf sql;
-    struct vg__val *p = vg_xcalloc(2 * VG__CH_LOOKUP_CHUNK + 2, sizeof(*p));
+    struct vg__val *p = vg_xcalloc(2 * VG__CH_ROWS + 2, sizeof(*p));
     int rc = 0;
 
-    vg_buf_init(&sql, 64 * 1024 + 64 * VG__CH_LOOKUP_CHUNK);
-    for (size_t at = 0; rc == 0 && at < n; at += VG__CH_LOOKUP_CHUNK) {
-        rc = vg__chtxn_lookup1(s, &sql, p, w + at,
-                               n - at < VG__CH_LOOKUP_CHUNK ? n - at : VG__CH_LOOKUP_CHUNK);
+    vg_buf_init(&sql, 64 * 1024 + 64 * VG__CH_ROWS);
+    for (size_t at = 0; rc == 0 && at < n; at += VG__CH_ROWS) {
+        rc = vg__chtxn_lookup1(s, &sql, p, w + at, n - at < VG__CH_ROWS ? n - at : VG__CH_ROWS);
     }
     vg_buf_cleanup(&sql);
     VG_FREE(p);

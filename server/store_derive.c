@@ -204,6 +204,18 @@ vg__store_write_rows(struct vg_store *s, int which, size_t n, const struct vg__v
 {
     size_t width = vg__wsql[which].width, done = 0;
 
+    /* ClickHouse: nothing is prepared (the client writes the values in) and every read of the
+     * latest states is a FINAL pass over their table: one statement per VG__CH_ROWS rows */
+    while (s->ops->dialect == VG__CH && done < n) {
+        const struct vg__wsql *q = which == VG__W_PREV ? &vg__wsql_prev_ch : &vg__wsql[which];
+        size_t k = n - done < VG__CH_ROWS ? n - done : VG__CH_ROWS;
+        char *sql = vg__wsql_build(q, k);
+        int rc = s->ops->run(s->wconn, sql, 0, 1, k * width, p + done * width, cb, arg);
+
+        VG_FREE(sql);
+        VG_TRY(rc);
+        done += k;
+    }
     while (done < n) {
         size_t c = 0;
 

@@ -157,6 +157,10 @@ int vg__store_upgrade_data(const struct vg_store_ops *ops, struct vg__conn *c, i
 #define VG__QUERY_MAX_PARAMS 32 /* parameters of a dynamic query (struct vg__query) */
 #define VG__N_WSQL           8  /* ingest statements (store_derive.c) */
 #define VG__N_CHUNKS         4  /* row counts each is prepared for (store_derive.c) */
+/* ClickHouse: keys per read of many keys (latest states, idem_keys): each read is a FINAL pass
+ * over its table, so as few as fit in the max_query_size store_ch.c sets (4096 URLs of
+ * VG_URL_MAX, escaped, are under 64 MiB) */
+#define VG__CH_ROWS 4096
 
 /* The ingest statements (store_derive.c vg__wsql), by what they write. */
 enum {

@@ -1812,6 +1812,44 @@ test_big_batch(void **state)
     free(uids);
 }
 
+/* One batch of many distinct long URLs (a crawl of deep links): every row stored with its
+ * latest states. On ClickHouse the writer reads the states of the whole batch in one SELECT
+ * with every URL written in; 256 of these were once over the server's 256 KiB parse limit, and
+ * the upload failed (store_ch.c sets max_query_size). */
+static void
+test_long_inputs_one_batch(void **state)
+{
+    struct vg_store *s = *state;
+    enum { N = 1200, LEN = 1800 };
+    struct row *w = calloc(N, sizeof(*w));
+    struct vg_store_meas *rows = calloc(N, sizeof(*rows));
+    char(*inputs)[LEN + 64] = calloc(N, sizeof(*inputs));
+
+    for (int i = 0; i < N; i++) {
+        char t[32];
+        struct m m = {
+            inputs[i], i % 2 ? "IT" : "RU", 100, t, i % 3 ? "accessible" : "blocked", NULL, i};
+        int n = snprintf(inputs[i], sizeof(inputs[i]), "https://deep%d.example/", i % 50);
+
+        memset(inputs[i] + n, 'a' + i % 26, LEN - (size_t)n);
+        snprintf(inputs[i] + LEN, sizeof(inputs[i]) - LEN, "/%d", i);
+        snprintf(t, sizeof(t), "2026-06-01 %02d:%02d:00", i / 60 % 24, i % 60);
+        row_make(&w[i], &m, 0);
+        rows[i] = w[i].r;
+    }
+    assert_int_equal(vg_store_insert(s, rows, N, NULL), N);
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM measurements"), N);
+    /* each row its own target, in two scopes (all, and its provenance) */
+    assert_int_equal(raw_scalar("SELECT COUNT(*) FROM targets"), 2 * N);
+    assert_int_equal(vg_store_insert(s, rows, N, NULL), 0);
+    for (int i = 0; i < N; i++) {
+        row_free(&w[i]);
+    }
+    free(w);
+    free(rows);
+    free(inputs);
+}
+
 static void
 test_insert_refusals(void **state)
 {
@@ -4387,6 +4425,7 @@ static const struct CMUnitTest ch_tests[] = {
     CT(test_raw_blobs),
     CT(test_idempotent_reupload),
     CT(test_ch_big_batch),
+    CT(test_long_inputs_one_batch),
     CT(test_ch_same_rows_two_threads),
     CT(test_ch_insert_answer_lost),
     CT(test_ch_crash_recovery),
@@ -4430,6 +4469,7 @@ static const struct CMUnitTest backend_tests[] = {
     BT(test_alert_events),
     BT(test_pg_prev_plan),
     BT(test_big_batch),
+    BT(test_long_inputs_one_batch),
     BT(test_insert_refusals),
     BT(test_concurrent_batched),
     BT(test_two_collectors),
