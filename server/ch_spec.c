@@ -16,21 +16,6 @@
 #define VG__CH_PORT_HTTPS 8443
 #define VG__CH_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 
-static int
-vg__ch_hex(int ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode s[len] into out[cap] (NUL-terminated); no NUL or control byte may result. */
 static int
 vg__ch_pct(const char *s, size_t len, char *out, size_t cap)
@@ -41,8 +26,8 @@ vg__ch_pct(const char *s, size_t len, char *out, size_t cap)
         unsigned char ch = (unsigned char)s[i];
 
         if (ch == '%') {
-            int hi = i + 2 < len ? vg__ch_hex(s[i + 1]) : -1;
-            int lo = hi >= 0 ? vg__ch_hex(s[i + 2]) : -1;
+            int hi = i + 2 < len ? vg_hexval(s[i + 1]) : -1;
+            int lo = hi >= 0 ? vg_hexval(s[i + 2]) : -1;
 
             if (lo < 0) {
                 return VG_EINVAL;

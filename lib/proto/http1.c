@@ -374,21 +374,6 @@ vg_chunked_init(struct vg_chunked *c)
     c->line_nonempty = false;
 }
 
-static int
-hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Account one more byte of a size or trailer line. */
 static int
 line_byte(struct vg_chunked *c)
@@ -436,7 +421,7 @@ chunked_byte(struct vg_chunked *c, uint8_t b)
 
     switch (c->state) {
     case CH_SIZE:
-        v = hex_value(b);
+        v = vg_hexval(b);
         if (v >= 0) {
             VG_TRY(line_byte(c));
             /* The size must fit 63 bits so that it converts safely to off_t and int64_t. */

@@ -30,6 +30,8 @@ char *vg_base64(const uint8_t *p, size_t len);
 VG_MUST_USE long vg_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void vg_hex(const uint8_t *p, size_t len, char *out);
+/* The value of one hex digit (either case), or -1 when c is not one. */
+int vg_hexval(int c);
 /* Trim ASCII white space at both ends, in place; returns s. */
 char *vg_str_trim(char *s);
 

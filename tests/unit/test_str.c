@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_str.c - lib/util/str.c: base64 decoding and the UTF-8-safe bounded copy. */
+/* test_str.c - lib/util/str.c: base64 decoding, hex digits and the UTF-8-safe bounded copy. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,23 @@ test_base64_decode(void **state)
 }
 
 static void
+test_hexval(void **state)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    (void)state;
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(vg_hexval(digits[i]), i);
+        assert_int_equal(vg_hexval(toupper((unsigned char)digits[i])), i);
+    }
+    for (int c = -1; c < 256; c++) {
+        if (c <= 0 || (strchr(digits, c) == NULL && strchr("ABCDEF", c) == NULL)) {
+            assert_int_equal(vg_hexval(c), -1); /* NUL and EOF too */
+        }
+    }
+}
+
+static void
 test_utf8_copy(void **state)
 {
     char dst[6];
@@ -66,6 +84,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base64_decode),
         cmocka_unit_test(test_utf8_copy),
+        cmocka_unit_test(test_hexval),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
