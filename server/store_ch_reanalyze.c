@@ -147,22 +147,22 @@ vg__chra_read(struct vg_store *s, const struct vg_store_reverdict *v, size_t n,
         int64_t lo = v[at].old->start_time, hi = lo;
         const char *text;
 
-        vg_buf_reset(&sql);
-        rc = vg_buf_appendf(&sql,
-                            "SELECT " VG__CHRA_MCOLS ", toInt64(ver), prev_verdict FROM"
-                            " measurements FINAL WHERE (measurement_start_time, measurement_uid)"
-                            " IN (");
-        for (size_t i = 0; rc == 0 && i < k; i++) {
+        for (size_t i = 0; i < k; i++) {
             const struct vg_store_stale *o = v[at + i].old;
 
             lo = o->start_time < lo ? o->start_time : lo;
             hi = o->start_time > hi ? o->start_time : hi;
             p[np++] = vg__store_int(o->start_time);
             p[np++] = vg__store_text(o->measurement_uid);
-            rc = vg_buf_appendf(&sql, "%s($%zu, $%zu)", i > 0 ? ", " : "", np - 1, np);
         }
         p[np++] = vg__store_int(lo); /* the primary key skips the other parts */
         p[np++] = vg__store_int(hi);
+        vg_buf_reset(&sql);
+        rc = vg_buf_appendf(&sql,
+                            "SELECT " VG__CHRA_MCOLS ", toInt64(ver), prev_verdict FROM"
+                            " measurements FINAL WHERE (measurement_start_time, measurement_uid)"
+                            " IN (");
+        rc = rc < 0 ? rc : vg__store_sql_tuples(&sql, "($1, $2)", 2, k, 0);
         if (rc == 0) {
             rc = vg_buf_appendf(&sql, ") AND measurement_start_time BETWEEN $%zu AND $%zu", np - 1,
                                 np);

@@ -171,19 +171,18 @@ vg__cht_read(struct vg_store *s, struct vg__cht_state *st, size_t n)
         size_t k = n - at < VG__CH_ROWS ? n - at : VG__CH_ROWS, np = 0;
         const char *text;
 
+        for (size_t i = 0; i < k; i++) {
+            p[np++] = vg__store_text(st[at + i].scope);
+            p[np++] = vg__store_text(st[at + i].m->input);
+            p[np++] = vg__store_text(st[at + i].m->probe_cc);
+            p[np++] = vg__store_int(st[at + i].m->probe_asn);
+        }
         vg_buf_reset(&sql);
         rc = vg_buf_appendf(&sql, "SELECT scope, input, probe_cc, probe_asn, domain, x_verdict,"
                                   " x_cause, since_time, last_time, brk_time, last_uid,"
                                   " toInt64(ver) FROM targets FINAL WHERE (scope, input,"
                                   " probe_cc, probe_asn) IN (");
-        for (size_t i = 0; rc == 0 && i < k; i++) {
-            p[np++] = vg__store_text(st[at + i].scope);
-            p[np++] = vg__store_text(st[at + i].m->input);
-            p[np++] = vg__store_text(st[at + i].m->probe_cc);
-            p[np++] = vg__store_int(st[at + i].m->probe_asn);
-            rc = vg_buf_appendf(&sql, "%s($%zu, $%zu, $%zu, $%zu)", i > 0 ? ", " : "", np - 3,
-                                np - 2, np - 1, np);
-        }
+        rc = rc < 0 ? rc : vg__store_sql_tuples(&sql, "($1, $2, $3, $4)", 4, k, 0);
         if (rc < 0 || vg_buf_append(&sql, ")", 1) < 0 || (text = vg_buf_cstr(&sql)) == NULL) {
             rc = VG_EINTERNAL;
             break;

@@ -167,21 +167,21 @@ vg__chtxn_lookup1(struct vg_store *s, struct vg_buf *sql, struct vg__val *p, str
     size_t np = 0;
     int rc = 0;
 
-    vg_buf_reset(sql);
-    rc = vg_buf_appendf(sql, "SELECT idem_key, measurement_uid FROM measurements FINAL"
-                             " WHERE (measurement_start_time, idem_key) IN (");
-    for (size_t i = 0; rc == 0 && i < k; i++) {
+    for (size_t i = 0; i < k; i++) {
         const struct vg_store_meas *m = w[i].m;
 
         lo = m->start_time < lo ? m->start_time : lo;
         hi = m->start_time > hi ? m->start_time : hi;
         p[np++] = vg__store_int(m->start_time);
         p[np++] = vg__store_text(m->idem_key);
-        rc = vg_buf_appendf(sql, "%s($%zu, $%zu)", i > 0 ? ", " : "", np - 1, np);
     }
     /* the range lets the primary key skip the other parts */
     p[np++] = vg__store_int(lo);
     p[np++] = vg__store_int(hi);
+    vg_buf_reset(sql);
+    rc = vg_buf_appendf(sql, "SELECT idem_key, measurement_uid FROM measurements FINAL"
+                             " WHERE (measurement_start_time, idem_key) IN (");
+    rc = rc < 0 ? rc : vg__store_sql_tuples(sql, "($1, $2)", 2, k, 0);
     if (rc == 0) {
         rc = vg_buf_appendf(sql, ") AND measurement_start_time BETWEEN $%zu AND $%zu", np - 1, np);
     }

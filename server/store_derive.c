@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store_impl.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 /*
@@ -144,32 +145,45 @@ static const struct vg__wsql vg__wsql_prev_ch = {
 static const size_t vg__chunks[VG__N_CHUNKS] = {256, 32, 4, 1};
 _Static_assert(VG__N_W == VG__N_WSQL, "vg__wsql and VG__N_WSQL disagree");
 
+int
+vg__store_sql_tuples(struct vg_buf *out, const char *tuple, size_t width, size_t k, size_t first)
+{
+    for (size_t r = 0; r < k; r++) {
+        if (r > 0) {
+            VG_TRY(vg_buf_append(out, ",", 1));
+        }
+        for (const char *t = tuple; *t != '\0';) {
+            size_t num = 0, span = strcspn(t, "$");
+
+            VG_TRY(vg_buf_append(out, t, span));
+            if (t[span] == '\0') {
+                break;
+            }
+            for (t += span + 1; *t >= '0' && *t <= '9'; t++) {
+                num = num * 10 + (size_t)(*t - '0');
+            }
+            VG_TRY(vg_buf_appendf(out, "$%zu", first + r * width + num));
+        }
+    }
+    return 0;
+}
+
 /* The statement for k rows: head, k tuples numbered from $1 on, tail. Fresh string. */
 static char *
 vg__wsql_build(const struct vg__wsql *w, size_t k)
 {
-    size_t cap = strlen(w->head) + strlen(w->tail) + k * (strlen(w->tuple) * 2 + 2) + 1, len;
-    char *out = vg_xmalloc(cap);
+    struct vg_buf b;
+    const char *text;
+    char *out;
 
-    len = (size_t)snprintf(out, cap, "%s", w->head);
-    for (size_t r = 0; r < k; r++) {
-        if (r > 0) {
-            out[len++] = ',';
-        }
-        for (const char *t = w->tuple; *t != '\0';) {
-            if (*t == '$') {
-                size_t num = 0;
-
-                for (t++; *t >= '0' && *t <= '9'; t++) {
-                    num = num * 10 + (size_t)(*t - '0');
-                }
-                len += (size_t)snprintf(out + len, cap - len, "$%zu", num + r * w->width);
-            } else {
-                out[len++] = *t++;
-            }
-        }
+    vg_buf_init(&b, SIZE_MAX / 2); /* bounded by memory only, and out of memory aborts */
+    if (vg_buf_append(&b, w->head, strlen(w->head)) < 0 ||
+        vg__store_sql_tuples(&b, w->tuple, w->width, k, 0) < 0 ||
+        vg_buf_append(&b, w->tail, strlen(w->tail)) < 0 || (text = vg_buf_cstr(&b)) == NULL) {
+        abort(); /* cannot happen: see above */
     }
-    snprintf(out + len, cap - len, "%s", w->tail);
+    out = vg_xstrdup(text);
+    vg_buf_cleanup(&b);
     return out;
 }
 

@@ -84,24 +84,22 @@ vg__ev_prov_pass(struct vg_store *s, struct vg__ev_prov *pv, struct vg__val *p, 
         size_t k = ni - at < VG__EV_CH_CHUNK ? ni - at : VG__EV_CH_CHUNK, np = 0;
         const char *text;
 
+        for (size_t i = 0; i < k; i++) {
+            const struct vg__event_row *e = &pv->e[idx[at + i]];
+
+            if (!by_uid) {
+                p[np++] = vg__store_int(e->time);
+            }
+            p[np++] = vg__store_text(e->uid);
+        }
         vg_buf_reset(&sql);
         rc = vg_buf_appendf(&sql,
                             "SELECT measurement_uid, provenance, measurement_start_time"
                             " FROM measurements FINAL WHERE %s IN (",
                             by_uid ? "measurement_uid"
                                    : "(measurement_start_time, measurement_uid)");
-        for (size_t i = 0; rc == 0 && i < k; i++) {
-            const struct vg__event_row *e = &pv->e[idx[at + i]];
-
-            if (by_uid) {
-                p[np++] = vg__store_text(e->uid);
-                rc = vg_buf_appendf(&sql, "%s$%zu", i > 0 ? ", " : "", np);
-            } else {
-                p[np++] = vg__store_int(e->time);
-                p[np++] = vg__store_text(e->uid);
-                rc = vg_buf_appendf(&sql, "%s($%zu, $%zu)", i > 0 ? ", " : "", np - 1, np);
-            }
-        }
+        rc = rc < 0 ? rc
+                    : vg__store_sql_tuples(&sql, by_uid ? "$1" : "($1, $2)", by_uid ? 1 : 2, k, 0);
         if (rc < 0 || vg_buf_append(&sql, ")", 1) < 0 || (text = vg_buf_cstr(&sql)) == NULL) {
             rc = VG_EINTERNAL;
             break;

@@ -409,6 +409,12 @@ void vg__store_ch_recover(struct vg_store *s);
 /* Wait until no INSERT into measurements runs on the ClickHouse server (system.processes), at
  * most 30 s, then go on with a warning on stderr (store_ch_recover.c). 0 or a backend error. */
 VG_MUST_USE int vg__store_ch_wait_inserts(struct vg_store *s);
+/* Append k copies of tuple (SQL with placeholders $1..$width), joined by commas, copy r's
+ * placeholders moved on by first + r * width: ("($1, $2)", 2, 2, 1) gives "($2, $3),($4, $5)".
+ * 0, or VG_ETOOBIG when out is full (store_derive.c). */
+struct vg_buf;
+VG_MUST_USE int vg__store_sql_tuples(struct vg_buf *out, const char *tuple, size_t width, size_t k,
+                                     size_t first);
 /* Build / free s->wsql (store_derive.c). */
 void vg__store_wsql_init(struct vg_store *s);
 void vg__store_wsql_free(struct vg_store *s);

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "store_impl.h"
+#include "util/buf.h"
 #include "util/crypto.h"
 #include "util/str.h"
 #include "vgtest.h"
@@ -152,6 +153,30 @@ test_sha512_known_answers(void **state)
         vg_sha512("xx", 2, want);
         assert_memory_equal(cut, want, 64);
     }
+}
+
+/* The placeholder tuples of the statements over many keys (vg__store_sql_tuples). */
+static void
+test_sql_tuples(void **state)
+{
+    struct vg_buf b;
+
+    (void)state;
+    vg_buf_init(&b, 64);
+    assert_int_equal(vg__store_sql_tuples(&b, "($1, $2)", 2, 2, 1), 0);
+    assert_string_equal(vg_buf_cstr(&b), "($2, $3),($4, $5)");
+    vg_buf_reset(&b);
+    assert_int_equal(vg__store_sql_tuples(&b, "$1", 1, 3, 0), 0);
+    assert_string_equal(vg_buf_cstr(&b), "$1,$2,$3");
+    vg_buf_reset(&b);
+    assert_int_equal(vg__store_sql_tuples(&b, "(CAST($1 AS BIGINT), $10)", 10, 1, 5), 0);
+    assert_string_equal(vg_buf_cstr(&b), "(CAST($6 AS BIGINT), $15)");
+    vg_buf_reset(&b);
+    assert_int_equal(vg__store_sql_tuples(&b, "x", 0, 0, 0), 0); /* no tuple: nothing */
+    assert_int_equal(b.len, 0);
+    /* past the buffer's bound: an error, never a cut statement that would run */
+    assert_int_equal(vg__store_sql_tuples(&b, "($1, $2)", 2, 100, 0), VG_ETOOBIG);
+    vg_buf_cleanup(&b);
 }
 
 static void
@@ -4555,15 +4580,11 @@ int
 main(int argc, char **argv)
 {
     static const struct CMUnitTest pure[] = {
-        cmocka_unit_test(test_sha512_known_answers),
-        cmocka_unit_test(test_url_domain),
-        cmocka_unit_test(test_from_json_vigie),
-        cmocka_unit_test(test_content_key),
-        cmocka_unit_test(test_from_json_ooni_verdicts),
-        cmocka_unit_test(test_from_json_refusals),
-        cmocka_unit_test(test_axes),
-        cmocka_unit_test(test_record_summary),
-        cmocka_unit_test(test_verdict_order),
+        cmocka_unit_test(test_sha512_known_answers), cmocka_unit_test(test_url_domain),
+        cmocka_unit_test(test_sql_tuples),           cmocka_unit_test(test_from_json_vigie),
+        cmocka_unit_test(test_content_key),          cmocka_unit_test(test_from_json_ooni_verdicts),
+        cmocka_unit_test(test_from_json_refusals),   cmocka_unit_test(test_axes),
+        cmocka_unit_test(test_record_summary),       cmocka_unit_test(test_verdict_order),
     };
     bool pg_only = argc > 1 && strcmp(argv[1], "--pg") == 0;
     int rc = 0;
