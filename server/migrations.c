@@ -347,6 +347,17 @@ static const struct vg__mig_stmt vg__v8[] = {
     {NULL, NULL, "CREATE INDEX agg_daily_domain_day ON agg_daily_domain (day_start)"},
 };
 
+/*
+ * Version 9: a target's measurements by start time. The alert events of a late row read its
+ * neighbours in the target's history (store_events.c); without this index they read every
+ * measurement of the row's network (measurements_net), a scan that grew with the store.
+ */
+static const struct vg__mig_stmt vg__v9[] = {
+    {"CREATE INDEX measurements_target ON measurements"
+     " (input, probe_cc, probe_asn, measurement_start_time)",
+     NULL, NULL},
+};
+
 #define VG__STMTS(a) a, sizeof(a) / sizeof(a[0])
 
 const struct vg__migration vg__migrations[] = {
@@ -363,6 +374,7 @@ const struct vg__migration vg__migrations[] = {
     {7, "measurements' long strings stored once in blobs; zstd with trained dictionaries",
      VG__STMTS(vg__v7), false, NULL, 0},
     {8, "daily counts per domain by day (PostgreSQL)", VG__STMTS(vg__v8), false, NULL, 0},
+    {9, "measurements by target and start time", VG__STMTS(vg__v9), false, NULL, 0},
 };
 const size_t vg__n_migrations = sizeof(vg__migrations) / sizeof(vg__migrations[0]);
 

@@ -295,20 +295,36 @@ vg__ev_on_prev(void *arg, size_t set, const struct vg__val *c, size_t ncols)
 }
 
 /* The neighbours of a late row ($1 domain, $2 input, $3 cc, $4 asn, $5 time, $6 uid), by
- * trusted time then uid, as the latest states order them. */
-#define VG__EV_T                                                                               \
-    "(CASE WHEN m.measurement_start_time < m.received / 1000000 THEN m.measurement_start_time" \
-    " ELSE m.received / 1000000 END)"
-#define VG__EV_OF                                                                       \
-    " FROM measurements m WHERE m.domain = $1 AND m.input = $2 AND m.probe_cc = $3 AND" \
-    " m.probe_asn = $4 AND "
-static const char vg__sql_ev_before[] =
-    "SELECT m.x_verdict" VG__EV_OF "(" VG__EV_T " < $5 OR (" VG__EV_T
-    " = $5 AND m.measurement_uid < $6)) ORDER BY " VG__EV_T " DESC, m.measurement_uid DESC LIMIT 1";
-static const char vg__sql_ev_after[] =
-    "SELECT m.x_verdict, m.x_cause, m.measurement_uid, m.measurement_start_time" VG__EV_OF
-    "(" VG__EV_T " > $5 OR (" VG__EV_T " = $5 AND m.measurement_uid > $6)) ORDER BY " VG__EV_T
-    ", m.measurement_uid LIMIT 1";
+ * trusted time then uid, as the latest states order them. A row's trusted time is never past
+ * its start time (VG__EV_T(a) <= a.measurement_start_time), which bounds both reads on the
+ * target's index (measurements_target, schema 9) without changing what they find:
+ *   after   every row after it starts at or after $5: the target's rows from $5 on;
+ *   before  the target's newest row before it (by start time, the subquery) has some trusted
+ *           time T0; a row before it with a later trusted time starts at or after T0: the
+ *           target's rows from T0 on.
+ * Each reads the target's rows from about the late row's time on, where it was every row of
+ * the network (a scan of the measurements' net index at each late row: 61% of an importer's
+ * time at 450,000 rows). */
+#define VG__EV_T(a)                                                              \
+    "(CASE WHEN " a ".measurement_start_time < " a ".received / 1000000 THEN " a \
+    ".measurement_start_time ELSE " a ".received / 1000000 END)"
+#define VG__EV_OF(a)                                                                 \
+    " FROM measurements " a " WHERE " a ".input = $2 AND " a ".probe_cc = $3 AND " a \
+    ".probe_asn = $4 AND " a ".domain = $1 AND "
+#define VG__EV_BEFORE(a) \
+    "(" VG__EV_T(a) " < $5 OR (" VG__EV_T(a) " = $5 AND " a ".measurement_uid < $6))"
+/* clang-format off */
+const char vg__store_sql_ev_before[] =
+    "SELECT m.x_verdict" VG__EV_OF("m") VG__EV_BEFORE("m")
+    " AND m.measurement_start_time >= (SELECT " VG__EV_T("b") VG__EV_OF("b") VG__EV_BEFORE("b")
+    " ORDER BY b.measurement_start_time DESC LIMIT 1)"
+    " ORDER BY " VG__EV_T("m") " DESC, m.measurement_uid DESC LIMIT 1";
+const char vg__store_sql_ev_after[] =
+    "SELECT m.x_verdict, m.x_cause, m.measurement_uid, m.measurement_start_time" VG__EV_OF("m")
+    "(" VG__EV_T("m") " > $5 OR (" VG__EV_T("m") " = $5 AND m.measurement_uid > $6))"
+    " AND m.measurement_start_time >= $5"
+    " ORDER BY " VG__EV_T("m") ", m.measurement_uid LIMIT 1";
+/* clang-format on */
 
 static int
 vg__ev_on_before(void *arg, size_t set, const struct vg__val *c, size_t ncols)
@@ -377,10 +393,12 @@ vg__ev_late(struct vg_store *s, struct vg__evlate *l, size_t nl, struct vg__even
         rc = vg__store_ch_evlate(s, l, nl);
     }
     if (!ch && nl > 0) {
-        rc = s->ops->run(s->wconn, vg__sql_ev_before, VG__RUN_CACHE, nl, 6, p, vg__ev_on_before, l);
+        rc = s->ops->run(s->wconn, vg__store_sql_ev_before, VG__RUN_CACHE, nl, 6, p,
+                         vg__ev_on_before, l);
     }
     if (!ch && rc == 0 && nl > 0) {
-        rc = s->ops->run(s->wconn, vg__sql_ev_after, VG__RUN_CACHE, nl, 6, p, vg__ev_on_after, l);
+        rc = s->ops->run(s->wconn, vg__store_sql_ev_after, VG__RUN_CACHE, nl, 6, p, vg__ev_on_after,
+                         l);
     }
     VG_FREE(p);
     for (size_t i = 0; rc == 0 && i < nl; i++) {

@@ -43,4 +43,9 @@ struct vg__evlate {
  * next_*), two statements per chunk of late rows. 0 or a negative VG_E*. */
 int vg__store_ch_evlate(struct vg_store *s, struct vg__evlate *l, size_t nl);
 
+/* SQLite and PostgreSQL: the statements reading a late row's neighbours (store_events.c; their
+ * plans are tested) */
+extern const char vg__store_sql_ev_before[];
+extern const char vg__store_sql_ev_after[];
+
 #endif
