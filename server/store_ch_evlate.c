@@ -16,8 +16,9 @@
  * late row would read every measurement. After t: a trusted time is at most the start time, so
  * start >= t, up to the end of the key's first hour after t's that has rows (agg_target_hourly,
  * by its key prefix; none: t's hour). Before t: from the key's latest hour before t's that has
- * rows (none: t's hour). Inexact only for rows dated ahead of their arrival (their trusted time
- * is earlier than their start time), when such a row would be the neighbour.
+ * rows (none: t's hour), up to the same end as after. Inexact only for rows dated ahead of
+ * their arrival (their trusted time is earlier than their start time), when such a row would
+ * be the neighbour: before t, one that starts past the range's end is not seen.
  * Two statements per chunk of late rows, not two per row (one HTTP round trip each): the hours
  * (one answer row, two columns per late row), then every row of the chunk's ranges, each late
  * row's neighbours picked here by (trusted time, uid) as the per-row statements ordered them. */
@@ -88,7 +89,7 @@ vg__ch_evlate_on_near(void *arg, size_t set, const struct vg__val *c, size_t nco
             continue;
         }
         cmp = tt != t ? (tt < t ? -1 : 1) : vg__ch_evlate_cmp(&c[6], m->measurement_uid);
-        if (cmp < 0 && st >= l->lo &&
+        if (cmp < 0 && st >= l->lo && st < l->hi &&
             (!l->has_prev || tt > l->prev_t ||
              (tt == l->prev_t && vg__ch_evlate_cmp(&c[6], l->prev_uid) > 0))) {
             l->has_prev = true;
@@ -157,14 +158,16 @@ vg__ch_evlate_sql(struct vg_buf *sql, struct vg__val *p, size_t *np, const struc
         p[(*np)++] = vg__store_int(l[i].lo);
         p[(*np)++] = vg__store_int(l[i].r->t);
         p[(*np)++] = vg__store_int(l[i].hi);
-        /* before: start >= lo (lo <= t); after: t <= start < hi; the rest is checked here */
+        /* before: lo <= start < hi (lo <= t); after: t <= start < hi; the rest is checked
+         * here. Each range bounded on both sides: the primary key reads only the ranges (one
+         * open above made it read the whole table, for every chunk of late rows) */
         rc = vg_buf_appendf(sql,
                             "%s(m.domain = $%zu AND m.input = $%zu AND m.probe_cc = $%zu AND"
                             " m.probe_asn = $%zu AND m.measurement_start_time >= $%zu AND"
-                            " (" VG__EV_T_CH " <= $%zu OR (m.measurement_start_time >= $%zu AND"
-                            " m.measurement_start_time < $%zu)))",
-                            i > 0 ? " OR " : "", a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 6,
-                            a + 7);
+                            " m.measurement_start_time < $%zu AND (" VG__EV_T_CH " <= $%zu OR"
+                            " m.measurement_start_time >= $%zu))",
+                            i > 0 ? " OR " : "", a + 1, a + 2, a + 3, a + 4, a + 5, a + 7, a + 6,
+                            a + 6);
     }
     return rc < 0 ? VG_EINTERNAL : 0;
 }
