@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -315,6 +316,7 @@ class TestIngest(unittest.TestCase):
     def tearDownClass(cls):
         cls.col.stop()
         cls.db.drop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def need_expect(self):
         if self.expect is None and not self.tsv:
@@ -498,6 +500,7 @@ class TestReanalyze(unittest.TestCase):
     def tearDown(self):
         self.col.stop()
         self.db.drop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def analyses(self):
         return {r[0]: r[1:] for r in self.db.rows(
