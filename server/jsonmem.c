@@ -21,7 +21,7 @@
 #include "util/limits.h"
 #include "util/mem.h"
 
-#define VG__JM_BIG       (8 * 1024)    /* allocations of this size or more: a block each */
+#define VG__JM_BIG       (2 * 1024)    /* allocations of this size or more: a block each */
 #define VG__JM_CHUNK_MIN (32 * 1024)   /* the first chunk of a scope */
 #define VG__JM_CHUNK_MAX (1024 * 1024) /* chunks double up to this size */
 #define VG__JM_TEXT_MIN  (16 * 1024)   /* first storage of vg_jsonmem_dumps */
@@ -111,13 +111,16 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
 }
 
 /*
+ * What a parse holds at its peak (blocks it frees go back to its reservation: vg__jm_uncharge).
  * jansson 2.14 allocates, to parse a text: per value at most ~210 bytes of nodes (an empty
  * object and its 8 buckets; a key's pair and its share of the buckets as they double; an array
  * and its table as it doubles; 16-byte rounding included), the bytes of every string (keys
- * twice: the lexer's copy, then the pair's), and the lexer's buffer: up to twice the longest
- * token, three times while it grows. The arena adds the unused tail of each chunk (< 8 KiB, the
- * allocation that did not fit) over chunks of at least 32 KiB, and during a parse cuts its
- * chunks to the reservation (vg__jm_grow).
+ * twice: the lexer's copy, then the pair's), and the lexer's buffer, which doubles: less than
+ * twice the longest token, and while it grows the old buffer too (three times). The arena adds,
+ * during a parse, 32 KiB chunks (vg__jm_grow) each with an unused tail under 2 KiB (the
+ * allocation that did not fit: 1/16), a last chunk not yet filled, a header per block (under
+ * 1/64 of a block of 2 KiB or more) and the lexer's first sizes (under 2 KiB, in chunks): an
+ * eighth of the sum and 64 KiB cover them.
  */
 #define VG__JM_PER_VALUE 256
 #define VG__JM_SLACK     (64 * 1024)
@@ -125,9 +128,9 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
 size_t
 vg_jsonmem_estimate(size_t len, const struct vg_jsonmem_shape *shape)
 {
-    size_t need = VG__JM_PER_VALUE * shape->values + 2 * len + 2 * shape->longest;
+    size_t need = VG__JM_PER_VALUE * shape->values + 2 * len + 3 * shape->longest;
 
-    return need + need / 64 + VG__JM_SLACK;
+    return need + need / 8 + VG__JM_SLACK;
 }
 
 /* ---- the arena ----------------------------------------------------------------------------- */
@@ -165,10 +168,17 @@ vg__jm_charge(struct vg_jsonmem *jm, size_t size)
     return 0;
 }
 
+/* Bytes given back; during a parse they return to its reservation, which thus bounds what the
+ * parse holds at any one time (the lexer's buffer is freed each time it grows, a key's copy once
+ * its pair holds it), not the sum of what it ever took. */
 static void
 vg__jm_uncharge(struct vg_jsonmem *jm, size_t size)
 {
     jm->held -= size;
+    if (jm->loading) {
+        jm->reserve += size;
+        return;
+    }
     if (jm->acct != NULL) {
         vg_membudget_give(jm->acct, size);
     }
@@ -213,18 +223,19 @@ vg__jm_big_free(struct vg_jsonmem *jm, struct vg__jm_big *b)
     free(b);
 }
 
-/* A new chunk for n bytes, twice the size of the last one (up to VG__JM_CHUNK_MAX), but no
- * larger than what is left of a parse's reservation. */
+/* A new chunk (for an allocation under VG__JM_BIG): twice the size of the last one (up to
+ * VG__JM_CHUNK_MAX), but during a parse VG__JM_CHUNK_MIN, so that the chunk not yet filled stays
+ * within the estimate's slack however far the chunks had grown. */
 static int
-vg__jm_grow(struct vg_jsonmem *jm, size_t n)
+vg__jm_grow(struct vg_jsonmem *jm)
 {
     size_t size = jm->chunks == NULL ? VG__JM_CHUNK_MIN : jm->chunks->size * 2;
-    size_t least = sizeof(struct vg__jm_chunk) + n;
     struct vg__jm_chunk *c;
 
-    size = size > VG__JM_CHUNK_MAX ? VG__JM_CHUNK_MAX : size;
-    if (jm->loading && size > jm->reserve) {
-        size = jm->reserve > least ? jm->reserve : least;
+    if (jm->loading) {
+        size = VG__JM_CHUNK_MIN;
+    } else if (size > VG__JM_CHUNK_MAX) {
+        size = VG__JM_CHUNK_MAX;
     }
     if (vg__jm_charge(jm, size) < 0) {
         return -1;
@@ -251,7 +262,7 @@ vg__jm_alloc(struct vg_jsonmem *jm, size_t n)
     if (n >= VG__JM_BIG) {
         return vg__jm_big_alloc(jm, n);
     }
-    if ((size_t)(jm->end - jm->pos) < n && vg__jm_grow(jm, n) < 0) {
+    if ((size_t)(jm->end - jm->pos) < n && vg__jm_grow(jm) < 0) {
         return NULL;
     }
     p = jm->pos;

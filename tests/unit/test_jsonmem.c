@@ -180,6 +180,63 @@ test_scope(void **state)
     vg_membudget_cleanup(&b);
 }
 
+/*
+ * Long strings, in valid texts and in texts that fail after them (a fuzzer's finding: the
+ * lexer's buffer doubles past 8 and 16 KiB, each key and value copied, then the parse fails):
+ * what the parse holds never passes its estimate, and all of it goes back to the account.
+ */
+static void
+test_long_strings(void **state)
+{
+    static const size_t lens[] = {100, 2000, 2100, 4000, 7500, 8200, 8449, 16500, 40000};
+    static const char *const forms[] = {
+        "{\"k\":\"%s{\",\"%s\":[\"%s\"]}",   /* valid */
+        "{\"k\":\"%s{\",\"%s\",\"%s\":[1]}", /* a key without its value */
+        "[\"%s\",\"%s\",{\"%s\":1,\"%s\"]",  /* an object closed by ] */
+    };
+    size_t n = sizeof(lens) / sizeof(lens[0]);
+    struct vg_membudget b;
+    struct vg_memacct a;
+    struct vg_jsonmem jm;
+    bool toobig;
+
+    (void)state;
+    vg_membudget_init(&b, 64 * 1024 * 1024);
+    for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < n; k++) {
+                char *x = malloc(lens[i] + 1), *y = malloc(lens[k] + 1), *text;
+                size_t len = 3 * (lens[i] + lens[k]) + 64, used, high;
+                json_t *j;
+
+                assert_non_null(x);
+                assert_non_null(y);
+                memset(x, 'x', lens[i]);
+                x[lens[i]] = '\0';
+                memset(y, 'y', lens[k]);
+                y[lens[k]] = '\0';
+                text = malloc(len);
+                assert_non_null(text);
+                snprintf(text, len, forms[f], x, y, x, y);
+                vg_membudget_open(&a, &b);
+                j = scoped_load(&jm, &a, VG_COLLECTOR_PARSE_MAX, text, &toobig);
+                assert_false(toobig);
+                assert_true((j != NULL) == (f == 0));
+                assert_int_equal(jm.forced, 0);
+                json_decref(j);
+                vg_jsonmem_end(&jm, 0);
+                vg_membudget_close(&a);
+                vg_membudget_usage(&b, &used, &high);
+                assert_int_equal(used, 0);
+                free(text);
+                free(y);
+                free(x);
+            }
+        }
+    }
+    vg_membudget_cleanup(&b);
+}
+
 static void
 test_scope_refusals(void **state)
 {
@@ -297,6 +354,7 @@ main(void)
         cmocka_unit_test(test_budget),         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_check),          cmocka_unit_test(test_scope),
         cmocka_unit_test(test_scope_refusals), cmocka_unit_test(test_fast_parse),
+        cmocka_unit_test(test_long_strings),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
