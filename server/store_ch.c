@@ -46,6 +46,10 @@
  * writer reads thousands of keys in one SELECT (store_ch_targets.c, store_ch_txn.c), past the
  * server's default of 256 KiB */
 #define VG__CH_PARSE_MAX (64 * 1024 * 1024)
+/* max_read_buffer_size: a read with FINAL opens every part it reads at once, each column with a
+ * buffer of this size (1 MiB by default: ~16 MB a part of the measurements, so that 60 unmerged
+ * parts passed a 1 GB limit). 64 KiB: the compressed blocks' least size, read whole anyway */
+#define VG__CH_READ_BUFFER (64 * 1024)
 /* ?cluster= (docs/storage.md): inserts through Distributed tables answered once on the shards;
  * every shard over TCP (18.16's in-process local shard loses FINAL's version column when it is
  * not selected); IN and JOIN subqueries over Distributed tables run once, here (GLOBAL) */
@@ -425,9 +429,10 @@ vg__ch_setup(struct vg__conn *c, unsigned timeout_ms)
     /* wait_end_of_query: an error met while the answer is made comes as an error status, not
      * appended to a 200 answer */
     n = snprintf(c->url, sizeof(c->url),
-                 "%s://%s:%u/?database=%s&wait_end_of_query=1&max_query_size=%d%s",
+                 "%s://%s:%u/?database=%s&wait_end_of_query=1&max_query_size=%d"
+                 "&max_read_buffer_size=%d%s",
                  c->spec.tls ? "https" : "http", c->spec.host, c->spec.port, db, VG__CH_PARSE_MAX,
-                 c->spec.cluster[0] != '\0' ? VG__CH_CLUSTER_URL : "");
+                 VG__CH_READ_BUFFER, c->spec.cluster[0] != '\0' ? VG__CH_CLUSTER_URL : "");
     curl_free(db);
     if (n < 0 || (size_t)n >= sizeof(c->url)) {
         return VG_EINTERNAL;

@@ -663,7 +663,12 @@ class ChDb:
 
     def query(self, sql, db=None):
         req = urllib.request.Request(
-            self.http + "?" + urllib.parse.urlencode({"database": db or self.name}),
+            # the test's own reads and writes (FINAL over every column of test_many_parts's
+            # parts) with vigie's read buffer (server/store_ch.c) and no memory limit: vigie's
+            # requests keep the server's (1 GB)
+            self.http + "?" + urllib.parse.urlencode({"database": db or self.name,
+                                                      "max_read_buffer_size": 65536,
+                                                      "max_memory_usage": 0}),
             data=sql.encode(), headers=self.auth)
         with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
             return r.read().decode()
@@ -782,6 +787,28 @@ class ClickHouseReanalyze:
         self.assertIn("pass resumed: %d examined" % n, out)
         self.assertIn("%d rows examined" % left, out)
         self.assert_restored()
+
+    def test_many_parts(self):
+        """A store of many unmerged parts (uploads faster than ClickHouse merges them, as the CI
+        machine met while uploads and a reanalysis ran together): the reads with FINAL, which
+        open every part's columns at once, stay within the server's memory limit (1 GB here;
+        each column's read buffer was 1 MiB, ~16 MB a part of the measurements)."""
+        self.db.query("SYSTEM STOP MERGES measurements")
+        self.col = Collector(self.db)
+        try:
+            for k in range(12):
+                status, j = self.col.bulk(fresh_ids(self.lines[:40], "parts%d" % k))
+                self.assertEqual(status, 200, j)
+            self.col.stop()
+            parts = int(self.db.rows("SELECT count() FROM system.parts WHERE active AND database"
+                                     " = currentDatabase() AND table = 'measurements'")[0][0])
+            self.assertGreater(parts, 80)
+            ch_make_stale(self.db)
+            p = self.reanalyze("--batch", "64")
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
+            self.assertEqual(self.stale_count(), 0)
+        finally:
+            self.db.query("SYSTEM START MERGES measurements")
 
     def test_while_serving(self):
         """Reanalysis batches land while the collector takes uploads: every count stays exact."""

@@ -605,8 +605,9 @@ test_http_retry(void **state)
     assert_int_equal(f.nreq, 3);
     assert_int_equal(f.nconn, 2);
     assert_string_equal(f.last, "SELECT 1 AS x FORMAT TabSeparatedWithNamesAndTypes");
-    assert_non_null(strstr(
-        f.last_head, "POST /?database=vigie_test&wait_end_of_query=1&max_query_size=67108864 "));
+    assert_non_null(strstr(f.last_head,
+                           "POST /?database=vigie_test&wait_end_of_query=1&max_query_size=67108864"
+                           "&max_read_buffer_size=65536 "));
     assert_non_null(strstr(f.last_head, "Authorization: Basic dmlnaWU6U0VDUkVUUFc=")); /* b64 */
     /* the ALTER goes on a new connection, is dropped and not sent again */
     assert_int_equal(vg__store_ch_ops.exec(c, "ALTER TABLE t DELETE WHERE 1"), VG_STORE_EUNAVAIL);
