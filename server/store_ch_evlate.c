@@ -12,8 +12,10 @@
 #include "util/mem.h"
 
 /* ClickHouse: / is a float division there; rows read with FINAL; and no index but the primary
- * key (start time first), so both neighbours are looked for in a range of start times, else each
- * late row would read every measurement. After t: a trusted time is at most the start time, so
+ * key, so the rows are read from target_history (the target's, by start time: schema 3 of
+ * store_ch_schema.c; the measurements' key is time first, and their ranges read every target's
+ * rows in those hours), both neighbours in a range of start times, else each late row would
+ * read its target's whole history. After t: a trusted time is at most the start time, so
  * start >= t, up to the end of the key's first hour after t's that has rows (agg_target_hourly,
  * by its key prefix; none: t's hour). Before t: from the key's latest hour before t's that has
  * rows (none: t's hour), up to the same end as after. Inexact only for rows dated ahead of
@@ -140,7 +142,7 @@ vg__ch_evlate_sql(struct vg_buf *sql, struct vg__val *p, size_t *np, const struc
             hours ? " FROM agg_target_hourly WHERE "
                   : "m.domain, m.input, m.probe_cc, m.probe_asn, m.x_verdict,"
                     " m.x_cause, m.measurement_uid, m.measurement_start_time, " VG__EV_T_CH
-                    " FROM measurements AS m FINAL WHERE ");
+                    " FROM target_history AS m FINAL WHERE ");
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct vg_store_meas *m = l[i].r->m;
@@ -159,8 +161,8 @@ vg__ch_evlate_sql(struct vg_buf *sql, struct vg__val *p, size_t *np, const struc
         p[(*np)++] = vg__store_int(l[i].r->t);
         p[(*np)++] = vg__store_int(l[i].hi);
         /* before: lo <= start < hi (lo <= t); after: t <= start < hi; the rest is checked
-         * here. Each range bounded on both sides: the primary key reads only the ranges (one
-         * open above made it read the whole table, for every chunk of late rows) */
+         * here. Each range bounded on both sides, behind its target: the primary key reads
+         * only the ranges */
         rc = vg_buf_appendf(sql,
                             "%s(m.domain = $%zu AND m.input = $%zu AND m.probe_cc = $%zu AND"
                             " m.probe_asn = $%zu AND m.measurement_start_time >= $%zu AND"

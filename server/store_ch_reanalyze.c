@@ -10,8 +10,9 @@
  *               prev_verdict the verdict it replaces, so that the count views move its count in
  *               the same INSERT, server-side. One INSERT for the batch.
  *   targets     the latest states of the rows whose verdict or cause changed, recomputed from
- *               their measurements (FINAL) in C, as the SQL path's statements do, and written as
- *               new rows with a higher ver where they changed.
+ *               their measurements (target_history FINAL: a target's rows by its key, where
+ *               measurements would be read whole) in C, as the SQL path's statements do, and
+ *               written as new rows with a higher ver where they changed.
  *   reanalyze_progress  the position, a new row with a higher ver; a pass done is forgotten
  *               by a row with last_uid '' (store_reanalyze.c reads only the others).
  * A batch run again (the writer's retry after a lost answer, or `reanalyze` after a crash
@@ -487,11 +488,11 @@ static const char vg__chra_sql_states[] =
     "SELECT scope, input, probe_cc, probe_asn, x_verdict, x_cause, since_time, last_time,"
     " brk_time, last_uid, toInt64(ver) FROM targets FINAL WHERE (scope, input, probe_cc,"
     " probe_asn) IN (";
+/* a target's measurements from target_history (schema 3): its rows only, by its primary key */
 static const char vg__chra_sql_meas[] =
-    "SELECT domain, assumeNotNull(input) AS input, probe_cc, probe_asn, provenance, x_verdict,"
-    " x_cause, " VG__CHRA_T " AS t, measurement_uid, measurement_start_time FROM measurements"
-    " FINAL WHERE"
-    " isNotNull(input) AND (domain, assumeNotNull(input), probe_cc, probe_asn) IN (";
+    "SELECT domain, input, probe_cc, probe_asn, provenance, x_verdict, x_cause, " VG__CHRA_T
+    " AS t, measurement_uid, measurement_start_time FROM target_history FINAL WHERE"
+    " (domain, input, probe_cc, probe_asn) IN (";
 static const char vg__chra_sql_meas_tail[] =
     " ORDER BY input, probe_cc, probe_asn, t, measurement_uid";
 static const char vg__chra_sql_tput[] =

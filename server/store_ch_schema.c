@@ -3,7 +3,8 @@
  * store_ch_schema.c - the store's schema on ClickHouse (docs/storage.md, "ClickHouse: schema and
  * ingest"): its own list of statements, as the DDL differs too much from the SQL migrations'
  * (migrations.c) for their tokens, and its versions are its own (VG__CH_SCHEMA; 1: the tables of
- * the SQL schema 8, same names and columns; 2: reanalysis, the steps at the end of this file), so
+ * the SQL schema 8, same names and columns; 2: reanalysis; 3: target_history; the steps at the
+ * end of this file), so
  * that a SQL migration which changes nothing here does not turn ClickHouse stores away. A new
  * store's tables are made as version 1 made them, then take the steps an older store takes when
  * opened, each `IF NOT EXISTS` (or looked up first) so that two collectors starting at once, or a
@@ -25,6 +26,14 @@
  *                       higher ver (ver is the only column the SQL schema has not).
  *   blobs, raw_dicts    ReplacingMergeTree on their keys: the same key always has the same bytes.
  *   alert_events        ReplacingMergeTree by id.
+ *   target_history      (version 3) the measurements that have an input, a few columns,
+ *                       ReplacingMergeTree(ver) by (input, probe_cc, probe_asn,
+ *                       measurement_start_time, idem_key), fed by a view like the counts: a
+ *                       target's rows in a range of time are read without the others' (the
+ *                       measurements' key is time first), for the neighbours of late rows
+ *                       (store_ch_evlate.c) and the states a reanalysis recomputes. A row's
+ *                       copies and analyses have its key and ver: FINAL shows the one
+ *                       measurements FINAL shows.
  * Blob columns are String (ClickHouse's one byte-string type).
  *
  * Sharded (spec ?cluster=NAME; docs/storage.md, "Running a ClickHouse cluster for vigie"): each
@@ -135,6 +144,18 @@ static const struct vg__ch_table vg__ch_tables[] = {
      "id"},
 };
 
+/* Tables of later versions, made by their steps (vg__ch_steps), in both forms as above. */
+static const struct vg__ch_table vg__ch_later[] = {
+    {"target_history",
+     "input String, probe_cc String, probe_asn Int64, measurement_start_time Int64,"
+     " idem_key String, domain String, measurement_uid String, received Int64,"
+     " x_verdict String, x_cause Nullable(String), provenance String, ver UInt64",
+     "", "",
+     "ReplacingMergeTree(ver) ORDER BY (input, probe_cc, probe_asn, measurement_start_time,"
+     " idem_key)",
+     "sipHash64(idem_key)"},
+};
+
 /* A materialized view over the INSERTs into measurements (sharded: into the node's
  * measurements_local, writing to_local): CREATE MATERIALIZED VIEW name TO to AS SELECT cols FROM
  * measurements rest. */
@@ -168,15 +189,19 @@ static const struct vg__ch_view vg__ch_views[] = {
 };
 
 #define VG__CH_NTABLES (sizeof(vg__ch_tables) / sizeof(vg__ch_tables[0]))
+#define VG__CH_NLATER  (sizeof(vg__ch_later) / sizeof(vg__ch_later[0]))
 #define VG__CH_NVIEWS  (sizeof(vg__ch_views) / sizeof(vg__ch_views[0]))
 
-/* The table of vg__ch_tables named s[len], or NULL. */
+/* The table of vg__ch_tables or vg__ch_later named s[len], or NULL. */
 static const struct vg__ch_table *
 vg__ch_schema_table(const char *s, size_t len)
 {
-    for (size_t i = 0; i < VG__CH_NTABLES; i++) {
-        if (strlen(vg__ch_tables[i].name) == len && memcmp(vg__ch_tables[i].name, s, len) == 0) {
-            return &vg__ch_tables[i];
+    for (size_t i = 0; i < VG__CH_NTABLES + VG__CH_NLATER; i++) {
+        const struct vg__ch_table *t =
+            i < VG__CH_NTABLES ? &vg__ch_tables[i] : &vg__ch_later[i - VG__CH_NTABLES];
+
+        if (strlen(t->name) == len && memcmp(t->name, s, len) == 0) {
+            return t;
         }
     }
     return NULL;
@@ -224,29 +249,39 @@ vg__store_ch_schema_shard(const struct vg__ch_spec *sp, const char *plain, int f
     return vg_buf_append(out, plain + run, len - run);
 }
 
+/* The CREATE of table t into out (emptied first): the stored table (dist false; sharded:
+ * name_local) or the Distributed one over it (dist true). */
+static int
+vg__ch_schema_create(const struct vg__ch_spec *sp, const struct vg__ch_table *t, bool dist,
+                     struct vg_buf *out)
+{
+    bool calc = t->calc[0] != '\0';
+
+    vg_buf_reset(out);
+    if (!dist) {
+        return vg_buf_appendf(out, "CREATE TABLE IF NOT EXISTS %s%s (%s%s%s%s%s) ENGINE = %s",
+                              t->name, sp->cluster[0] != '\0' ? "_local" : "", t->cols,
+                              calc ? ", " : "", t->calc, calc ? " MATERIALIZED " : "", t->expr,
+                              t->engine);
+    }
+    return vg_buf_appendf(out,
+                          "CREATE TABLE IF NOT EXISTS %s (%s%s%s%s%s) ENGINE ="
+                          " Distributed('%s', '%s', '%s_local'%s%s)",
+                          t->name, t->cols, calc ? ", " : "", t->calc, calc ? " ALIAS " : "",
+                          t->expr, sp->cluster, sp->database, t->name,
+                          t->key[0] != '\0' ? ", " : "", t->key);
+}
+
 int
 vg__store_ch_schema_stmt(const struct vg__ch_spec *sp, size_t k, struct vg_buf *out)
 {
     const char *local = sp->cluster[0] != '\0' ? "_local" : "";
     size_t per = sp->cluster[0] != '\0' ? 2 : 1;
-    bool is_table = k < per * VG__CH_NTABLES;
-    const struct vg__ch_table *t = is_table ? &vg__ch_tables[k / per] : NULL;
-    bool calc = is_table && t->calc[0] != '\0';
 
+    if (k < per * VG__CH_NTABLES) {
+        return vg__ch_schema_create(sp, &vg__ch_tables[k / per], k % per != 0, out);
+    }
     vg_buf_reset(out);
-    if (is_table && k % per == 0) {
-        return vg_buf_appendf(out, "CREATE TABLE IF NOT EXISTS %s%s (%s%s%s%s%s) ENGINE = %s",
-                              t->name, local, t->cols, calc ? ", " : "", t->calc,
-                              calc ? " MATERIALIZED " : "", t->expr, t->engine);
-    }
-    if (is_table) {
-        return vg_buf_appendf(out,
-                              "CREATE TABLE IF NOT EXISTS %s (%s%s%s%s%s) ENGINE ="
-                              " Distributed('%s', '%s', '%s_local'%s%s)",
-                              t->name, t->cols, calc ? ", " : "", t->calc, calc ? " ALIAS " : "",
-                              t->expr, sp->cluster, sp->database, t->name,
-                              t->key[0] != '\0' ? ", " : "", t->key);
-    }
     k -= per * VG__CH_NTABLES;
     if (k >= VG__CH_NVIEWS) {
         return 1;
@@ -341,7 +376,8 @@ vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no
     static const struct {
         int version;
         const char *description;
-    } cur = {VG__CH_SCHEMA, "the tables of the SQL schema 8 (ClickHouse engines), prev_verdict"},
+    } cur = {VG__CH_SCHEMA, "the tables of the SQL schema 8 (ClickHouse engines), prev_verdict,"
+                            " target_history"},
       *m = &cur;
     const struct vg__ch_spec *sp = vg__store_ch_spec(c);
     int64_t have[2] = {0, 0};
@@ -418,9 +454,19 @@ vg__store_ch_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool no
  * row sets; prev_verdict (NULL at ingest) is the verdict the row replaces, and each count view
  * emits +1 for x_verdict and, when prev_verdict is set, -1 for it: one INSERT writes the new
  * rows and moves their counts, server-side.
+ *
+ * Version 3 (target_history): the table, its view, then the rows stored before the view, every
+ * copy and analysis as they are (FINAL picks among them as among the measurements'): an insert
+ * made between the view and the copy is there twice, the same key and ver, one row to FINAL;
+ * an upgrade interrupted after the copy copies again, as harmlessly.
  */
 
 int vg__store_ch_schema_max = VG__CH_SCHEMA;
+
+/* target_history's columns after input, as the measurements name them (version 3) */
+#define VG__CH_HISTORY_COLS                                                                     \
+    "probe_cc, probe_asn, measurement_start_time, idem_key, domain, measurement_uid, received," \
+    " x_verdict, x_cause, provenance, ver"
 
 /* The count views of version 2: one row per measurement, two for a reanalysed one. */
 #define VG__CH_V2_VERDICT "if(vg_sgn = 1, x_verdict, assumeNotNull(prev_verdict)) AS x_verdict"
@@ -430,54 +476,57 @@ int vg__store_ch_schema_max = VG__CH_SCHEMA;
     " toInt64(-1)]) AS vg_sgn"
 
 struct vg__ch_step {
-    int version;     /* the version it belongs to */
-    const char *sql; /* one statement */
-    const char *has; /* when set: a SELECT count() that is > 0 when the step is done already */
+    int version;                     /* the version it belongs to */
+    const char *sql;                 /* one statement */
+    const char *has;                 /* when set: a SELECT count() that is > 0 when the step is
+                                        done already */
+    const struct vg__ch_table *make; /* when set (sql NULL): this table made, in both forms */
 };
 
 static const struct vg__ch_step vg__ch_steps[] = {
     {2,
      "ALTER TABLE measurements MODIFY COLUMN ver UInt64"
      " DEFAULT toUInt64(9223372036854775807 - received)",
-     NULL},
+     NULL, NULL},
     {2, "ALTER TABLE measurements ADD COLUMN prev_verdict Nullable(String)",
      "SELECT count() FROM system.columns WHERE database = currentDatabase() AND"
-     " table = 'measurements' AND name = 'prev_verdict'"},
+     " table = 'measurements' AND name = 'prev_verdict'",
+     NULL},
 
-    {2, "DROP TABLE IF EXISTS agg_hourly_mv", NULL},
+    {2, "DROP TABLE IF EXISTS agg_hourly_mv", NULL, NULL},
     {2,
      "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_hourly_mv TO agg_hourly AS SELECT " VG__CH_HOUR
      " AS hour_start, domain, probe_cc, probe_asn, " VG__CH_V2_VERDICT
      ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN
      " GROUP BY hour_start, domain, probe_cc, probe_asn, x_verdict, provenance",
-     NULL},
-    {2, "DROP TABLE IF EXISTS agg_daily_domain_mv", NULL},
+     NULL, NULL},
+    {2, "DROP TABLE IF EXISTS agg_daily_domain_mv", NULL, NULL},
     {2,
      "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_domain_mv TO agg_daily_domain AS SELECT"
      " domain, " VG__CH_V2_VERDICT ", " VG__CH_DAY
      " AS day_start, provenance, " VG__CH_V2_N VG__CH_V2_JOIN
      " GROUP BY domain, x_verdict, day_start, provenance",
-     NULL},
-    {2, "DROP TABLE IF EXISTS agg_daily_net_mv", NULL},
+     NULL, NULL},
+    {2, "DROP TABLE IF EXISTS agg_daily_net_mv", NULL, NULL},
     {2,
      "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_net_mv TO agg_daily_net AS "
      "SELECT " VG__CH_DAY " AS day_start, probe_cc, probe_asn, " VG__CH_V2_VERDICT
      ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN
      " GROUP BY day_start, probe_cc, probe_asn, x_verdict, provenance",
-     NULL},
-    {2, "DROP TABLE IF EXISTS agg_daily_cc_domain_mv", NULL},
+     NULL, NULL},
+    {2, "DROP TABLE IF EXISTS agg_daily_cc_domain_mv", NULL, NULL},
     {2,
      "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_daily_cc_domain_mv TO agg_daily_cc_domain AS"
      " SELECT probe_cc, " VG__CH_DAY " AS day_start, domain, " VG__CH_V2_VERDICT ", provenance,"
      " " VG__CH_V2_N VG__CH_V2_JOIN " GROUP BY probe_cc, day_start, domain, x_verdict, provenance",
-     NULL},
-    {2, "DROP TABLE IF EXISTS agg_target_hourly_mv", NULL},
+     NULL, NULL},
+    {2, "DROP TABLE IF EXISTS agg_target_hourly_mv", NULL, NULL},
     {2,
      "CREATE MATERIALIZED VIEW IF NOT EXISTS agg_target_hourly_mv TO agg_target_hourly AS SELECT"
      " assumeNotNull(input) AS input, probe_cc, probe_asn, " VG__CH_HOUR " AS hour_start,"
      " " VG__CH_V2_VERDICT ", provenance, " VG__CH_V2_N VG__CH_V2_JOIN " WHERE input <> ''"
      " GROUP BY input, probe_cc, probe_asn, hour_start, x_verdict, provenance",
-     NULL},
+     NULL, NULL},
     /* Version 1's view counted the rows without an input too, under input '': its WHERE
      * isNotNull(input) read the alias (assumeNotNull(input) AS input), always true. Above,
      * input <> '' through the alias (a stored input is never '': NULL instead). Their counts
@@ -488,7 +537,20 @@ static const struct vg__ch_step vg__ch_steps[] = {
      " -toInt64(count()) FROM measurements FINAL WHERE isNull(input) GROUP BY probe_cc,"
      " probe_asn, " VG__CH_HOUR ", x_verdict, provenance",
      "SELECT count() FROM (SELECT sum(n) AS c FROM agg_target_hourly WHERE input = '')"
-     " WHERE c <= 0"},
+     " WHERE c <= 0",
+     NULL},
+
+    {3, NULL, NULL, &vg__ch_later[0]},
+    /* input <> '' through the alias, as the count views of version 2 */
+    {3,
+     "CREATE MATERIALIZED VIEW IF NOT EXISTS target_history_mv TO target_history AS SELECT"
+     " assumeNotNull(input) AS input, " VG__CH_HISTORY_COLS " FROM measurements WHERE input <> ''",
+     NULL, NULL},
+    {3,
+     "INSERT INTO target_history (input, " VG__CH_HISTORY_COLS
+     ") SELECT assumeNotNull(input), " VG__CH_HISTORY_COLS
+     " FROM measurements WHERE isNotNull(input)",
+     NULL, NULL},
 };
 
 /* One step in one form (vg__store_ch_schema_shard): its check, then the statement if needed. */
@@ -501,6 +563,16 @@ vg__ch_schema_step1(const struct vg_store_ops *ops, struct vg__conn *c,
     const char *text;
     int rc;
 
+    if (st->make != NULL) {
+        if (form == 1 && sp->cluster[0] == '\0') {
+            return 0; /* no Distributed table */
+        }
+        if (vg__ch_schema_create(sp, st->make, form == 1, sql) < 0 ||
+            (text = vg_buf_cstr(sql)) == NULL) {
+            return VG_EINTERNAL;
+        }
+        return ops->exec(c, text);
+    }
     if ((rc = vg__store_ch_schema_shard(sp, st->sql, form, sql)) < 0) {
         return VG_EINTERNAL;
     }
@@ -568,7 +640,7 @@ vg__ch_schema_upgrade(const struct vg_store_ops *ops, struct vg__conn *c,
     static const char record[] =
         "INSERT INTO schema_version (version, description, applied) VALUES ($1, $2, $3)";
     struct vg__val p[3] = {vg__store_int(VG__CH_SCHEMA),
-                           vg__store_text("upgraded: ver a DEFAULT column, prev_verdict"),
+                           vg__store_text("upgraded by the steps of store_ch_schema.c"),
                            vg__store_int((int64_t)time(NULL))};
     int rc;
 

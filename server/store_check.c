@@ -221,6 +221,16 @@ static const struct {
     {"alert cursors past the newest alert event",
      "SELECT toInt64(count()), toInt64(0) FROM alert_cursor FINAL WHERE last_id > (SELECT"
      " toInt64(COALESCE(max(id), 0)) FROM alert_events)"},
+    /* schema 3: target_history, fed by its view, shows what the measurements show */
+    {"target history rows missing, extra, or that disagree with their measurement",
+     "SELECT toInt64(count()), toInt64(0) FROM (SELECT measurement_uid, input, probe_cc,"
+     " probe_asn, x_verdict, provenance, (CASE WHEN measurement_start_time < intDiv(received,"
+     " 1000000) THEN measurement_start_time ELSE intDiv(received, 1000000) END) AS teff, 1 AS"
+     " h_found FROM target_history FINAL) ANY FULL OUTER JOIN (SELECT measurement_uid, input AS"
+     " m_input, probe_cc AS m_cc, probe_asn AS m_asn, x_verdict AS m_verdict, provenance AS"
+     " m_prov, m_teff, 1 AS m_found FROM " VG__CH_MI ") USING measurement_uid WHERE h_found = 0"
+     " OR m_found = 0 OR m_input <> input OR m_cc <> probe_cc OR m_asn <> probe_asn OR"
+     " m_verdict <> x_verdict OR m_prov <> provenance OR m_teff <> teff"},
 };
 
 /* One page of the read-back pass: the uid, raw_len and raw of measurements after a uid. */

@@ -132,7 +132,7 @@ int vg__store_migrate(const struct vg_store_ops *ops, struct vg__conn *c, bool n
                       vg__mig_data_fn data, char *err, size_t errlen);
 
 /* The ClickHouse schema's version: its own numbering (store_ch_schema.c); 1 the first. */
-#define VG__CH_SCHEMA       2
+#define VG__CH_SCHEMA       3
 #define VG__CH_SCHEMA_FIRST 1
 /* The version a new ClickHouse store is made at (VG__CH_SCHEMA; tests set VG__CH_SCHEMA_FIRST to
  * make a store as older builds did, then upgrade it). */

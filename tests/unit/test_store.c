@@ -649,7 +649,8 @@ raw_exec(const char *sql)
 }
 
 /* Every table and view of store_ch_schema.c, views first. */
-static const char *const ch_tables[] = {"agg_hourly_mv",
+static const char *const ch_tables[] = {"target_history_mv",
+                                        "agg_hourly_mv",
                                         "agg_daily_domain_mv",
                                         "agg_daily_net_mv",
                                         "agg_daily_cc_domain_mv",
@@ -667,7 +668,8 @@ static const char *const ch_tables[] = {"agg_hourly_mv",
                                         "alert_cursor",
                                         "reanalyze_progress",
                                         "blobs",
-                                        "raw_dicts"};
+                                        "raw_dicts",
+                                        "target_history"};
 
 static void
 backend_reset(void)
@@ -3193,6 +3195,20 @@ ch_integrity_detects(void **state)
     raw_exec("INSERT INTO agg_target_hourly SELECT input, probe_cc, probe_asn, hour_start,"
              " 'accessible', provenance, -1 FROM agg_target_hourly WHERE x_verdict ="
              " 'accessible' LIMIT 1");
+    assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), 0);
+
+    /* a target's history that names another verdict (a newer version of its row), then the
+     * right one again (newer still) */
+    raw_exec("INSERT INTO target_history SELECT input, probe_cc, probe_asn,"
+             " measurement_start_time, idem_key, domain, measurement_uid, received, 'down',"
+             " x_cause, provenance, ver + 1 FROM target_history FINAL");
+    assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), VG_STORE_ECORRUPT);
+    assert_non_null(strstr(err, "target history rows missing, extra, or that disagree"));
+    raw_exec("INSERT INTO target_history SELECT h.input, h.probe_cc, h.probe_asn,"
+             " h.measurement_start_time, h.idem_key, h.domain, h.measurement_uid, h.received,"
+             " m.x_verdict, h.x_cause, h.provenance, h.ver + 1 FROM target_history AS h FINAL"
+             " ANY INNER JOIN (SELECT measurement_uid, x_verdict FROM measurements FINAL) AS m"
+             " USING measurement_uid");
     assert_int_equal(vg_store_integrity_check(s, err, sizeof(err)), 0);
 
     /* a latest state that names another verdict (a newer version of its row), then one that
