@@ -74,13 +74,20 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
 {
     const char *end = p + len, *q;
     size_t values = 1; /* the top-level value; each value or key after it follows [ { , or : */
-    size_t longest = 0;
+    size_t longest = 0, run = 0;
     unsigned depth = 0;
 
     while (p < end) {
-        switch (vg__jm_class[(unsigned char)*p++]) {
-        case 0:
-            break;
+        unsigned char cls = vg__jm_class[(unsigned char)*p++];
+
+        if (cls == 0) {
+            /* a number's bytes (or a literal's, or blanks): the lexer keeps a number's text in
+             * the buffer it keeps a string's in */
+            longest = ++run > longest ? run : longest;
+            continue;
+        }
+        run = 0;
+        switch (cls) {
         case 1:
             if (++depth > max_depth) {
                 snprintf(err, errlen, "JSON nested deeper than %u arrays and objects", max_depth);
@@ -115,12 +122,12 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
  * jansson 2.14 allocates, to parse a text: per value at most ~210 bytes of nodes (an empty
  * object and its 8 buckets; a key's pair and its share of the buckets as they double; an array
  * and its table as it doubles; 16-byte rounding included), the bytes of every string (keys
- * twice: the lexer's copy, then the pair's), and the lexer's buffer, which doubles: less than
- * twice the longest token, and while it grows the old buffer too (three times). The arena adds,
- * during a parse, 32 KiB chunks (vg__jm_grow) each with an unused tail under 2 KiB (the
- * allocation that did not fit: 1/16), a last chunk not yet filled, a header per block (under
- * 1/64 of a block of 2 KiB or more) and the lexer's first sizes (under 2 KiB, in chunks): an
- * eighth of the sum and 64 KiB cover them.
+ * twice: the lexer's copy, then the pair's), and the lexer's buffer of a token's text, kept for
+ * the whole parse: it doubles from 16 bytes to S, the first size past the longest token, and
+ * holds the old one too while it grows (1.5 S). The arena adds, during a parse, 32 KiB chunks
+ * (vg__jm_grow) each with an unused tail under 2 KiB (the allocation that did not fit: 1/16), a
+ * last chunk not yet filled, a header per block (under 1/64 of a block of 2 KiB or more) and
+ * the lexer's first sizes (under 2 KiB, in chunks): an eighth of the sum and 64 KiB cover them.
  */
 #define VG__JM_PER_VALUE 256
 #define VG__JM_SLACK     (64 * 1024)
@@ -128,8 +135,12 @@ vg_jsonmem_check(const char *p, size_t len, size_t max_values, unsigned max_dept
 size_t
 vg_jsonmem_estimate(size_t len, const struct vg_jsonmem_shape *shape)
 {
-    size_t need = VG__JM_PER_VALUE * shape->values + 2 * len + 3 * shape->longest;
+    size_t lex = 16, need;
 
+    while (lex <= shape->longest && lex < SIZE_MAX / 4) {
+        lex *= 2;
+    }
+    need = VG__JM_PER_VALUE * shape->values + 2 * len + lex + lex / 2;
     return need + need / 8 + VG__JM_SLACK;
 }
 

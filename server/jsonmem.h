@@ -47,7 +47,8 @@ struct vg_jsonmem {
 /* What vg_jsonmem_check found. */
 struct vg_jsonmem_shape {
     size_t values;  /* an upper bound of the values, object keys included */
-    size_t longest; /* bytes of the longest string, quotes included */
+    size_t longest; /* bytes of the longest string (quotes included) or run of other bytes
+                       outside strings (a number's) */
 };
 
 /*

@@ -181,14 +181,15 @@ test_scope(void **state)
 }
 
 /*
- * Long strings, in valid texts and in texts that fail after them (a fuzzer's finding: the
- * lexer's buffer doubles past 8 and 16 KiB, each key and value copied, then the parse fails):
+ * Long strings and numbers, in valid texts and in texts that fail after them (a fuzzer's finding:
+ * the lexer's buffer doubles past 8 and 16 KiB, each key and value copied, then the parse fails):
  * what the parse holds never passes its estimate, and all of it goes back to the account.
  */
 static void
 test_long_strings(void **state)
 {
     static const size_t lens[] = {100, 2000, 2100, 4000, 7500, 8200, 8449, 16500, 40000};
+    static const size_t nums[] = {5, 3000, 40000, 600000, 1100000};
     static const char *const forms[] = {
         "{\"k\":\"%s{\",\"%s\":[\"%s\"]}",   /* valid */
         "{\"k\":\"%s{\",\"%s\",\"%s\":[1]}", /* a key without its value */
@@ -233,6 +234,28 @@ test_long_strings(void **state)
                 free(x);
             }
         }
+    }
+    /* a long number: the lexer keeps its text as a string's (then it is too big: an error) */
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        char *text = malloc(nums[i] + 3);
+        size_t used, high;
+        json_t *j;
+
+        assert_non_null(text);
+        text[0] = '[';
+        memset(text + 1, '7', nums[i]);
+        memcpy(text + 1 + nums[i], "]", 2);
+        vg_membudget_open(&a, &b);
+        j = scoped_load(&jm, &a, VG_COLLECTOR_PARSE_MAX, text, &toobig);
+        assert_false(toobig);
+        assert_true(j == NULL || nums[i] < 20);
+        assert_int_equal(jm.forced, 0);
+        json_decref(j);
+        vg_jsonmem_end(&jm, 0);
+        vg_membudget_close(&a);
+        vg_membudget_usage(&b, &used, &high);
+        assert_int_equal(used, 0);
+        free(text);
     }
     vg_membudget_cleanup(&b);
 }
