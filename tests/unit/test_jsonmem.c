@@ -180,6 +180,29 @@ test_scope(void **state)
     vg_membudget_cleanup(&b);
 }
 
+/* text parsed in a scope on an account of b: parsed (ok) or not, within its estimate, and
+ * everything given back at the end */
+static void
+load_within(struct vg_membudget *b, const char *text, bool ok)
+{
+    struct vg_memacct a;
+    struct vg_jsonmem jm;
+    size_t used, high;
+    bool toobig;
+    json_t *j;
+
+    vg_membudget_open(&a, b);
+    j = scoped_load(&jm, &a, VG_COLLECTOR_PARSE_MAX, text, &toobig);
+    assert_false(toobig);
+    assert_true((j != NULL) == ok);
+    assert_int_equal(jm.forced, 0);
+    json_decref(j);
+    vg_jsonmem_end(&jm, 0);
+    vg_membudget_close(&a);
+    vg_membudget_usage(b, &used, &high);
+    assert_int_equal(used, 0);
+}
+
 /*
  * Long strings and numbers, in valid texts and in texts that fail after them (a fuzzer's finding:
  * the lexer's buffer doubles past 8 and 16 KiB, each key and value copied, then the parse fails):
@@ -197,9 +220,6 @@ test_long_strings(void **state)
     };
     size_t n = sizeof(lens) / sizeof(lens[0]);
     struct vg_membudget b;
-    struct vg_memacct a;
-    struct vg_jsonmem jm;
-    bool toobig;
 
     (void)state;
     vg_membudget_init(&b, 64 * 1024 * 1024);
@@ -207,8 +227,7 @@ test_long_strings(void **state)
         for (size_t i = 0; i < n; i++) {
             for (size_t k = 0; k < n; k++) {
                 char *x = malloc(lens[i] + 1), *y = malloc(lens[k] + 1), *text;
-                size_t len = 3 * (lens[i] + lens[k]) + 64, used, high;
-                json_t *j;
+                size_t len = 3 * (lens[i] + lens[k]) + 64;
 
                 assert_non_null(x);
                 assert_non_null(y);
@@ -219,16 +238,7 @@ test_long_strings(void **state)
                 text = malloc(len);
                 assert_non_null(text);
                 snprintf(text, len, forms[f], x, y, x, y);
-                vg_membudget_open(&a, &b);
-                j = scoped_load(&jm, &a, VG_COLLECTOR_PARSE_MAX, text, &toobig);
-                assert_false(toobig);
-                assert_true((j != NULL) == (f == 0));
-                assert_int_equal(jm.forced, 0);
-                json_decref(j);
-                vg_jsonmem_end(&jm, 0);
-                vg_membudget_close(&a);
-                vg_membudget_usage(&b, &used, &high);
-                assert_int_equal(used, 0);
+                load_within(&b, text, f == 0);
                 free(text);
                 free(y);
                 free(x);
@@ -238,23 +248,12 @@ test_long_strings(void **state)
     /* a long number: the lexer keeps its text as a string's (then it is too big: an error) */
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         char *text = malloc(nums[i] + 3);
-        size_t used, high;
-        json_t *j;
 
         assert_non_null(text);
         text[0] = '[';
         memset(text + 1, '7', nums[i]);
         memcpy(text + 1 + nums[i], "]", 2);
-        vg_membudget_open(&a, &b);
-        j = scoped_load(&jm, &a, VG_COLLECTOR_PARSE_MAX, text, &toobig);
-        assert_false(toobig);
-        assert_true(j == NULL || nums[i] < 20);
-        assert_int_equal(jm.forced, 0);
-        json_decref(j);
-        vg_jsonmem_end(&jm, 0);
-        vg_membudget_close(&a);
-        vg_membudget_usage(&b, &used, &high);
-        assert_int_equal(used, 0);
+        load_within(&b, text, nums[i] < 20);
         free(text);
     }
     vg_membudget_cleanup(&b);
